@@ -1,0 +1,151 @@
+/** Core Kubernetes kinds: Namespace, workloads, Service, the `istio` mesh ConfigMap. */
+import type { IssueList } from '../core/issues.js';
+import type { ContainerPort, ExtensionProvider, MeshConfig, ObjectMeta, OutboundMode, PathNormalization, ServicePort, WorkloadKind } from '../model/types.js';
+import { isObj, Reader, type Obj } from './reader.js';
+import type { Path } from './yaml-source.js';
+import { parseYaml } from './yaml-source.js';
+
+export interface RawWorkload {
+  kind: WorkloadKind;
+  meta: ObjectMeta;
+  podLabels: Record<string, string>;
+  podAnnotations: Record<string, string>;
+  serviceAccount: string;
+  ports: ContainerPort[];
+  hostNetwork: boolean;
+}
+
+export interface RawService {
+  meta: ObjectMeta;
+  selector: Record<string, string> | null;
+  ports: ServicePort[];
+  clusterIP?: string;
+  headless: boolean;
+}
+
+export function readPodSpec(r: Reader, spec: Obj | undefined, path: Path): { sa: string; ports: ContainerPort[]; hostNetwork: boolean } {
+  const out = { sa: 'default', ports: [] as ContainerPort[], hostNetwork: false };
+  if (!spec) return out;
+  out.sa = r.str(spec, 'serviceAccountName', path) ?? r.str(spec, 'serviceAccount', path) ?? 'default';
+  out.hostNetwork = r.bool(spec, 'hostNetwork', path) ?? false;
+  const containers = r.arr(spec, 'containers', path) ?? [];
+  containers.forEach((c, ci) => {
+    const cpath = [...path, 'containers', ci];
+    if (!isObj(c)) { r.error(cpath, 'field-type', 'each container must be a mapping'); return; }
+    const ports = r.arr(c, 'ports', cpath) ?? [];
+    ports.forEach((p, pi) => {
+      const ppath = [...cpath, 'ports', pi];
+      if (!isObj(p)) { r.error(ppath, 'field-type', 'each container port must be a mapping'); return; }
+      const containerPort = r.int(p, 'containerPort', ppath);
+      if (containerPort === undefined) {
+        if (p['containerPort'] === undefined) r.error(ppath, 'missing-field', 'container port has no containerPort', 'add containerPort: <number>');
+        return;
+      }
+      if (containerPort < 1 || containerPort > 65535) {
+        r.error([...ppath, 'containerPort'], 'bad-port', `containerPort ${containerPort} is outside 1-65535`);
+        return;
+      }
+      const cp: ContainerPort = { containerPort, protocol: r.str(p, 'protocol', ppath) ?? 'TCP' };
+      const name = r.str(p, 'name', ppath);
+      if (name !== undefined) cp.name = name;
+      out.ports.push(cp);
+    });
+  });
+  return out;
+}
+
+export function readService(r: Reader, meta: ObjectMeta, obj: Obj): RawService {
+  const spec = r.obj(obj, 'spec', []) ?? {};
+  const selector = r.labels(spec, 'selector', ['spec']) ?? null;
+  const clusterIP = r.str(spec, 'clusterIP', ['spec']);
+  const ports: ServicePort[] = [];
+  (r.arr(spec, 'ports', ['spec']) ?? []).forEach((p, i) => {
+    const path = ['spec', 'ports', i];
+    if (!isObj(p)) { r.error(path, 'field-type', 'each service port must be a mapping'); return; }
+    const port = r.int(p, 'port', path);
+    if (port === undefined) {
+      if (p['port'] === undefined) r.error(path, 'missing-field', 'service port has no port', 'add port: <number>');
+      return;
+    }
+    if (port < 1 || port > 65535) { r.error([...path, 'port'], 'bad-port', `port ${port} is outside 1-65535`); return; }
+    const sp: ServicePort = { port, targetPort: r.intOrString(p, 'targetPort', path) ?? port, protocol: r.str(p, 'protocol', path) ?? 'TCP' };
+    const name = r.str(p, 'name', path);
+    if (name !== undefined) sp.name = name;
+    const appProtocol = r.str(p, 'appProtocol', path);
+    if (appProtocol !== undefined) sp.appProtocol = appProtocol;
+    ports.push(sp);
+  });
+  const svc: RawService = { meta, selector, ports, headless: clusterIP === 'None' };
+  if (clusterIP !== undefined && clusterIP !== 'None') svc.clusterIP = clusterIP;
+  return svc;
+}
+
+const OUTBOUND: readonly string[] = ['ALLOW_ANY', 'REGISTRY_ONLY', 'ALLOW_ANY_DYNAMIC_DNS'];
+const NORMALIZATION: readonly string[] = ['NONE', 'BASE', 'MERGE_SLASHES', 'DECODE_AND_MERGE_SLASHES'];
+
+/**
+ * Applies mesh config fields (from the `istio` ConfigMap's `mesh` key, or a
+ * scenario override) onto `base`. `r` locates errors; `path` is where `cfg` sits.
+ */
+export function applyMeshConfig(base: MeshConfig, cfg: Obj, r: Reader, path: Path): MeshConfig {
+  const out: MeshConfig = { ...base, trustDomainAliases: [...base.trustDomainAliases], extensionProviders: [...base.extensionProviders] };
+  const td = r.str(cfg, 'trustDomain', path);
+  if (td !== undefined) out.trustDomain = td;
+  const aliases = r.strList(cfg, 'trustDomainAliases', path);
+  if (aliases) out.trustDomainAliases = aliases;
+  const root = r.str(cfg, 'rootNamespace', path);
+  if (root !== undefined) out.rootNamespace = root;
+  const auto = r.bool(cfg, 'enableAutoMtls', path);
+  if (auto !== undefined) out.enableAutoMtls = auto;
+  const otp = r.obj(cfg, 'outboundTrafficPolicy', path);
+  if (otp) {
+    const mode = r.str(otp, 'mode', [...path, 'outboundTrafficPolicy']);
+    if (mode !== undefined) {
+      if (OUTBOUND.includes(mode)) out.outboundTrafficPolicy = mode as OutboundMode;
+      else r.error([...path, 'outboundTrafficPolicy', 'mode'], 'bad-enum', `outboundTrafficPolicy.mode "${mode}" is not one of ${OUTBOUND.join(', ')}`);
+    }
+  }
+  const pn = r.obj(cfg, 'pathNormalization', path);
+  if (pn) {
+    const n = r.str(pn, 'normalization', [...path, 'pathNormalization']);
+    if (n !== undefined) {
+      if (NORMALIZATION.includes(n)) out.pathNormalization = n as PathNormalization;
+      else r.error([...path, 'pathNormalization', 'normalization'], 'bad-enum', `pathNormalization.normalization "${n}" is not one of ${NORMALIZATION.join(', ')}`);
+    }
+  }
+  const providers = r.arr(cfg, 'extensionProviders', path);
+  if (providers) {
+    out.extensionProviders = [];
+    providers.forEach((p, i) => {
+      if (!isObj(p) || typeof p['name'] !== 'string') {
+        r.error([...path, 'extensionProviders', i], 'field-type', 'each extension provider needs a name');
+        return;
+      }
+      const kind = Object.keys(p).find((k) => k !== 'name') ?? 'unknown';
+      const ep: ExtensionProvider = { name: p['name'], kind };
+      out.extensionProviders.push(ep);
+    });
+  }
+  return out;
+}
+
+/** The `mesh` key of the istio ConfigMap is YAML text itself. */
+export function readMeshConfigMap(r: Reader, obj: Obj, base: MeshConfig, issues: IssueList): MeshConfig {
+  const data = r.obj(obj, 'data', []);
+  if (!data) return base;
+  const text = r.str(data, 'mesh', ['data']);
+  if (text === undefined) return base;
+  const at = r.at(['data', 'mesh']);
+  // Parse the embedded text; report its problems at the `mesh` key (line offsets are approximate).
+  const inner = parseYaml(`${at.file} (data.mesh)`, text, issues);
+  const doc = inner[0];
+  if (!doc) return base;
+  if (!isObj(doc.value)) {
+    r.error(['data', 'mesh'], 'field-type', 'data.mesh must hold a YAML mapping of mesh config');
+    return base;
+  }
+  const innerReader = new Reader(doc, issues, r.what);
+  const out = applyMeshConfig(base, doc.value, innerReader, []);
+  out.loc = at;
+  return out;
+}

@@ -1,0 +1,250 @@
+/**
+ * Manifests → the mesh model. Takes file texts (the CLI reads them) and
+ * returns the model plus every located issue: errors for what Istio or
+ * Kubernetes would reject, warnings for what meshrange does not model yet.
+ */
+import { IssueList } from '../core/issues.js';
+import { DEFAULT_MESH_CONFIG, type AuthorizationPolicy, type DestinationRule, type Labels, type Mesh, type MeshConfig, type Namespace, type ObjectMeta, type PeerAuthentication, type Service, type Workload, type WorkloadKind } from '../model/types.js';
+import { decideInjection, isGatewayPod } from './injection.js';
+import { applyMeshConfig, readMeshConfigMap, readPodSpec, readService, type RawService, type RawWorkload } from './k8s.js';
+import { readDestinationRule } from './networking.js';
+import { isObj, Reader, type Obj } from './reader.js';
+import { readAuthorizationPolicy, readPeerAuthentication } from './security.js';
+import { parseYaml, type SourceDoc } from './yaml-source.js';
+
+export interface SourceFile {
+  path: string;
+  text: string;
+}
+
+export interface MeshOverrides {
+  /** scenario `spec.mesh.meshConfig`, with a reader that locates its fields */
+  meshConfig?: { value: Obj; reader: Reader; path: readonly (string | number)[] };
+  /** pinned pod IPs by workload id */
+  ips?: Readonly<Record<string, string>>;
+}
+
+export interface LoadResult {
+  mesh: Mesh;
+  issues: IssueList;
+}
+
+const WORKLOAD_KINDS: readonly string[] = ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Pod'];
+/** Kinds read without a warning although they do not change a decision. */
+const INERT_KINDS: readonly string[] = ['ServiceAccount', 'ConfigMap', 'Secret', 'Role', 'RoleBinding', 'ClusterRole', 'ClusterRoleBinding'];
+/** Kinds product.md lists that later work will model; a warning says so until then. */
+const NOT_YET: readonly string[] = ['RequestAuthentication', 'Gateway', 'VirtualService', 'ServiceEntry', 'Sidecar', 'EnvoyFilter', 'NetworkPolicy', 'WorkloadEntry', 'Telemetry', 'ProxyConfig', 'WasmPlugin'];
+
+interface Item {
+  src: SourceDoc;
+  value: unknown;
+}
+
+export function loadMesh(files: readonly SourceFile[], overrides: MeshOverrides = {}): LoadResult {
+  const issues = new IssueList();
+  const items: Item[] = [];
+  for (const f of files) {
+    for (const doc of parseYaml(f.path, f.text, issues)) flatten(doc, issues, items);
+  }
+
+  const namespaces = new Map<string, Namespace>();
+  const rawWorkloads: RawWorkload[] = [];
+  const rawServices: RawService[] = [];
+  const pas: PeerAuthentication[] = [];
+  const aps: AuthorizationPolicy[] = [];
+  const drs: DestinationRule[] = [];
+  const gatewaySelectors: Labels[] = [];
+  const seen = new Map<string, ObjectMeta>();
+  let meshConfigItem: { reader: Reader; obj: Obj } | undefined;
+  let order = 0;
+
+  for (const item of items) {
+    const { src, value } = item;
+    if (!isObj(value)) {
+      issues.error('not-a-manifest', 'document is not a Kubernetes object (expected a mapping with apiVersion and kind)', src.locate([]),
+        'remove this document or give it apiVersion, kind and metadata');
+      continue;
+    }
+    const kind = value['kind'];
+    const apiVersion = value['apiVersion'];
+    if (typeof kind !== 'string' || typeof apiVersion !== 'string') {
+      issues.error('not-a-manifest', 'object has no apiVersion/kind strings', src.locate(typeof kind !== 'string' ? ['kind'] : ['apiVersion']),
+        'add apiVersion and kind, e.g. apiVersion: security.istio.io/v1, kind: AuthorizationPolicy');
+      continue;
+    }
+    const pre = new Reader(src, issues, kind);
+    const md = pre.obj(value, 'metadata', []);
+    const name = md ? pre.str(md, 'name', ['metadata']) : undefined;
+    if (!md || !name) {
+      pre.error(md ? ['metadata'] : [], 'missing-name', 'metadata.name is required', 'give the object a metadata.name');
+      continue;
+    }
+    const namespace = kind === 'Namespace' ? name : (pre.str(md, 'namespace', ['metadata']) ?? 'default');
+    const r = new Reader(src, issues, kind === 'Namespace' ? `Namespace ${name}` : `${kind} ${namespace}/${name}`);
+    const meta: ObjectMeta = {
+      name, namespace,
+      labels: r.labels(md, 'labels', ['metadata']) ?? {},
+      annotations: r.labels(md, 'annotations', ['metadata']) ?? {},
+      order: order++,
+      loc: src.locate([]),
+    };
+    const ts = md['creationTimestamp'];
+    if (typeof ts === 'string') meta.creationTimestamp = ts;
+    else if (ts instanceof Date) meta.creationTimestamp = ts.toISOString();
+
+    const key = `${kind}/${namespace}/${name}`;
+    const prev = seen.get(key);
+    if (prev) {
+      r.warn([], 'duplicate-object', `also defined at ${prev.loc.file}:${prev.loc.line}; the later definition wins, as with kubectl apply`,
+        'keep one definition of this object');
+    }
+    seen.set(key, meta);
+
+    if (kind === 'Namespace') {
+      namespaces.set(name, { name, labels: meta.labels, loc: meta.loc });
+    } else if (WORKLOAD_KINDS.includes(kind)) {
+      const spec = r.obj(value, 'spec', []) ?? {};
+      let podLabels: Record<string, string> = { ...meta.labels };
+      let podAnnotations: Record<string, string> = { ...meta.annotations };
+      let podSpec: Obj | undefined = spec;
+      let podPath: (string | number)[] = ['spec'];
+      if (kind !== 'Pod') {
+        const tpl = r.obj(spec, 'template', ['spec']);
+        const tmd = tpl ? r.obj(tpl, 'metadata', ['spec', 'template']) : undefined;
+        podLabels = (tmd && r.labels(tmd, 'labels', ['spec', 'template', 'metadata'])) ?? {};
+        podAnnotations = (tmd && r.annotationsOf(tmd)) ?? {};
+        podSpec = tpl ? r.obj(tpl, 'spec', ['spec', 'template']) : undefined;
+        podPath = ['spec', 'template', 'spec'];
+        if (!tpl) r.error(['spec'], 'missing-field', `${kind} has no spec.template`, 'add the pod template');
+      }
+      const ps = readPodSpec(r, podSpec, podPath);
+      rawWorkloads.push({ kind: kind as WorkloadKind, meta, podLabels, podAnnotations, serviceAccount: ps.sa, ports: ps.ports, hostNetwork: ps.hostNetwork });
+    } else if (kind === 'Service') {
+      rawServices.push(readService(r, meta, value));
+    } else if (kind === 'ConfigMap' && name === 'istio') {
+      if (meshConfigItem) r.warn([], 'duplicate-mesh-config', 'more than one istio ConfigMap; the first one read is used');
+      else meshConfigItem = { reader: r, obj: value };
+    } else if (kind === 'PeerAuthentication') {
+      pas.push(readPeerAuthentication(r, meta, value));
+    } else if (kind === 'AuthorizationPolicy') {
+      aps.push(readAuthorizationPolicy(r, meta, value));
+    } else if (kind === 'DestinationRule') {
+      drs.push(readDestinationRule(r, meta, value));
+    } else if (INERT_KINDS.includes(kind)) {
+      // read, no effect on decisions
+    } else if (NOT_YET.includes(kind)) {
+      if (kind === 'Gateway') {
+        const spec = r.obj(value, 'spec', []);
+        const sel = spec ? r.labels(spec, 'selector', ['spec']) : undefined;
+        if (sel) gatewaySelectors.push(sel);
+      }
+      r.warn([], 'not-modeled', `kind ${kind} (${apiVersion}) is not modeled yet; its effect on traffic is ignored`,
+        'results for traffic this object would affect may differ from the cluster');
+    } else {
+      r.warn([], 'not-modeled', `kind ${kind} (${apiVersion}) is not modeled by meshrange and has no effect in the simulation`);
+    }
+  }
+
+  // Mesh config: defaults ← istio ConfigMap ← scenario override.
+  let config: MeshConfig = DEFAULT_MESH_CONFIG;
+  if (meshConfigItem) config = readMeshConfigMap(meshConfigItem.reader, meshConfigItem.obj, config, issues);
+  if (overrides.meshConfig) {
+    const o = overrides.meshConfig;
+    config = applyMeshConfig(config, o.value, o.reader, o.path);
+  }
+
+  // Namespaces referenced but not declared exist with no labels.
+  const touch = (ns: string): void => {
+    if (!namespaces.has(ns)) namespaces.set(ns, { name: ns, labels: {} });
+  };
+  for (const w of rawWorkloads) touch(w.meta.namespace);
+  for (const s of rawServices) touch(s.meta.namespace);
+
+  const workloads = buildWorkloads(rawWorkloads, namespaces, gatewaySelectors, overrides.ips ?? {});
+  const services = buildServices(rawServices);
+  const byName = <T extends { meta: ObjectMeta }>(list: T[]): T[] => list.sort((a, b) => a.meta.order - b.meta.order);
+
+  const mesh: Mesh = {
+    config,
+    namespaces,
+    workloads,
+    services,
+    peerAuthentications: byName(dedupe(pas)),
+    authorizationPolicies: byName(dedupe(aps)),
+    destinationRules: byName(dedupe(drs)),
+  };
+  return { mesh, issues };
+}
+
+function dedupe<T extends { meta: ObjectMeta }>(list: T[]): T[] {
+  const m = new Map<string, T>();
+  for (const x of list) m.set(`${x.meta.namespace}/${x.meta.name}`, x);
+  return [...m.values()];
+}
+
+function flatten(doc: SourceDoc, issues: IssueList, out: Item[]): void {
+  const v = doc.value;
+  if (isObj(v) && typeof v['kind'] === 'string' && v['kind'].endsWith('List') && Array.isArray(v['items'])) {
+    (v['items'] as unknown[]).forEach((item, i) => {
+      const sub: SourceDoc = { file: doc.file, index: doc.index, value: item, locate: (p) => doc.locate(['items', i, ...p]) };
+      flatten(sub, issues, out);
+    });
+    return;
+  }
+  out.push({ src: doc, value: v });
+}
+
+function buildWorkloads(raw: RawWorkload[], namespaces: Map<string, Namespace>, gatewaySelectors: Labels[],
+  ips: Readonly<Record<string, string>>): Workload[] {
+  const sorted = [...raw].sort((a, b) => idOf(a.meta).localeCompare(idOf(b.meta)));
+  const uniq = new Map<string, RawWorkload>();
+  for (const w of sorted) uniq.set(idOf(w.meta), w);
+  let n = 0;
+  return [...uniq.values()].map((w) => {
+    const ns = namespaces.get(w.meta.namespace) as Namespace;
+    const gateway = isGatewayPod(w.podLabels, w.podAnnotations, gatewaySelectors);
+    const inj = gateway
+      ? { sidecar: false, reason: 'a gateway proxy (an Envoy itself): enforces policy without a sidecar' }
+      : decideInjection(ns.name, ns.labels, w.podLabels, w.podAnnotations, w.hostNetwork);
+    const id = idOf(w.meta);
+    const index = n++;
+    const sim: Record<string, string> = {};
+    for (const [k, v] of Object.entries(w.podAnnotations)) if (k.startsWith('meshrange.io/')) sim[k.slice('meshrange.io/'.length)] = v;
+    return {
+      kind: w.kind,
+      id,
+      namespace: w.meta.namespace,
+      name: w.meta.name,
+      labels: w.podLabels,
+      annotations: w.podAnnotations,
+      serviceAccount: w.serviceAccount,
+      ports: w.ports,
+      sidecar: inj.sidecar,
+      sidecarReason: inj.reason,
+      gateway,
+      hostNetwork: w.hostNetwork,
+      ip: ips[id] ?? `10.244.${Math.floor(index / 250)}.${(index % 250) + 2}`,
+      loc: w.meta.loc,
+      sim,
+    };
+  });
+}
+
+function buildServices(raw: RawService[]): Service[] {
+  const sorted = [...raw].sort((a, b) => idOf(a.meta).localeCompare(idOf(b.meta)));
+  return sorted.map((s, index) => ({
+    namespace: s.meta.namespace,
+    name: s.meta.name,
+    fqdn: `${s.meta.name}.${s.meta.namespace}.svc.cluster.local`,
+    selector: s.selector,
+    ports: s.ports,
+    annotations: s.meta.annotations,
+    clusterIP: s.clusterIP ?? `10.96.${Math.floor(index / 250)}.${(index % 250) + 10}`,
+    headless: s.headless,
+    loc: s.meta.loc,
+  }));
+}
+
+function idOf(meta: ObjectMeta): string {
+  return `${meta.namespace}/${meta.name}`;
+}

@@ -1,0 +1,126 @@
+/**
+ * Typed, located access to a parsed manifest. Each accessor checks one field's
+ * type and records a located issue when it is wrong, returning undefined so
+ * the loader can keep going and report every problem at once.
+ */
+import type { IssueList, Location } from '../core/issues.js';
+import type { Path, SourceDoc } from './yaml-source.js';
+
+export type Obj = Record<string, unknown>;
+
+export function isObj(v: unknown): v is Obj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+export class Reader {
+  constructor(
+    readonly src: SourceDoc,
+    readonly issues: IssueList,
+    /** e.g. `AuthorizationPolicy bookinfo/deny-all` for messages */
+    readonly what: string,
+  ) {}
+
+  at(path: Path): Location {
+    return this.src.locate(path);
+  }
+
+  error(path: Path, code: string, message: string, hint?: string): void {
+    this.issues.error(code, `${this.what}: ${message}`, this.at(path), hint);
+  }
+
+  warn(path: Path, code: string, message: string, hint?: string): void {
+    this.issues.warn(code, `${this.what}: ${message}`, this.at(path), hint);
+  }
+
+  private typeError(path: Path, expected: string, got: unknown): void {
+    this.error(path, 'field-type', `field ${fieldName(path)} must be ${expected}, got ${describe(got)}`,
+      `write ${fieldName(path)} as ${expected}`);
+  }
+
+  obj(parent: Obj, key: string, path: Path): Obj | undefined {
+    const v = parent[key];
+    if (v === undefined || v === null) return undefined;
+    if (!isObj(v)) { this.typeError([...path, key], 'a mapping', v); return undefined; }
+    return v;
+  }
+
+  str(parent: Obj, key: string, path: Path): string | undefined {
+    const v = parent[key];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== 'string') { this.typeError([...path, key], 'a string', v); return undefined; }
+    return v;
+  }
+
+  int(parent: Obj, key: string, path: Path): number | undefined {
+    const v = parent[key];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== 'number' || !Number.isInteger(v)) { this.typeError([...path, key], 'an integer', v); return undefined; }
+    return v;
+  }
+
+  intOrString(parent: Obj, key: string, path: Path): number | string | undefined {
+    const v = parent[key];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v === 'number' && Number.isInteger(v)) return v;
+    if (typeof v === 'string') return /^\d+$/.test(v) ? Number(v) : v;
+    this.typeError([...path, key], 'an integer or a port name', v);
+    return undefined;
+  }
+
+  bool(parent: Obj, key: string, path: Path): boolean | undefined {
+    const v = parent[key];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== 'boolean') { this.typeError([...path, key], 'true or false', v); return undefined; }
+    return v;
+  }
+
+  arr(parent: Obj, key: string, path: Path): unknown[] | undefined {
+    const v = parent[key];
+    if (v === undefined || v === null) return undefined;
+    if (!Array.isArray(v)) { this.typeError([...path, key], 'a list', v); return undefined; }
+    return v;
+  }
+
+  /** A list of strings. Numbers are accepted and turned into strings (ports). */
+  strList(parent: Obj, key: string, path: Path): string[] | undefined {
+    const v = this.arr(parent, key, path);
+    if (!v) return undefined;
+    const out: string[] = [];
+    v.forEach((item, i) => {
+      if (typeof item === 'string') out.push(item);
+      else if (typeof item === 'number') out.push(String(item));
+      else this.typeError([...path, key, i], 'a string', item);
+    });
+    return out;
+  }
+
+  annotationsOf(md: Obj): Record<string, string> | undefined {
+    return this.labels(md, 'annotations', ['spec', 'template', 'metadata']);
+  }
+
+  labels(parent: Obj, key: string, path: Path): Record<string, string> | undefined {
+    const v = this.obj(parent, key, path);
+    if (!v) return undefined;
+    const out: Record<string, string> = {};
+    for (const [k, val] of Object.entries(v)) {
+      if (typeof val === 'string') out[k] = val;
+      else if (typeof val === 'number' || typeof val === 'boolean') {
+        this.error([...path, key, k], 'field-type', `label/annotation ${k} must be a string, got ${describe(val)}`,
+          `quote the value: ${k}: "${String(val)}"`);
+      } else this.typeError([...path, key, k], 'a string', val);
+    }
+    return out;
+  }
+}
+
+export function fieldName(path: Path): string {
+  return path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('').replace(/^\./, '');
+}
+
+export function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  if (typeof v === 'string') return `the string ${JSON.stringify(v)}`;
+  return `${typeof v} ${String(v)}`;
+}

@@ -1,0 +1,266 @@
+/**
+ * security.istio.io kinds, read and validated as Istio's admission webhook
+ * would (istio-semantics §4, §6.3, §14): a resource Istio would reject is an
+ * error here, never silently applied with partial semantics.
+ */
+import { parseCidr } from '../core/ip.js';
+import type { AuthorizationPolicy, AuthzAction, AuthzCondition, AuthzOperation, AuthzRule, AuthzSource, MtlsMode, ObjectMeta, PeerAuthentication, TargetRef } from '../model/types.js';
+import { isObj, Reader, type Obj } from './reader.js';
+import type { Path } from './yaml-source.js';
+
+const MTLS_MODES: readonly string[] = ['UNSET', 'PERMISSIVE', 'STRICT', 'DISABLE'];
+const ACTIONS: readonly string[] = ['ALLOW', 'DENY', 'AUDIT', 'CUSTOM'];
+
+/** `selector.matchLabels`; an absent or empty selector means "no selector". */
+export function readSelector(r: Reader, spec: Obj, key: string, path: Path): Record<string, string> | null {
+  const sel = r.obj(spec, key, path);
+  if (!sel) return null;
+  const ml = r.labels(sel, 'matchLabels', [...path, key]);
+  if (!ml || Object.keys(ml).length === 0) return null;
+  return ml;
+}
+
+export function readPeerAuthentication(r: Reader, meta: ObjectMeta, obj: Obj): PeerAuthentication {
+  const spec = r.obj(obj, 'spec', []) ?? {};
+  const selector = readSelector(r, spec, 'selector', ['spec']);
+  const mode = readMode(r, r.obj(spec, 'mtls', ['spec']), ['spec', 'mtls']);
+  const portLevel = new Map<number, MtlsMode>();
+  const plm = r.obj(spec, 'portLevelMtls', ['spec']);
+  if (spec['portLevelMtls'] !== undefined && spec['portLevelMtls'] !== null) {
+    if (selector === null) {
+      r.error(['spec', 'portLevelMtls'], 'pa-port-level-needs-selector',
+        'mesh/namespace peer authentication cannot have port level mTLS (portLevelMtls requires selector)',
+        'add spec.selector.matchLabels for the workloads, or move the port setting to a workload-level policy');
+    }
+    if (plm && Object.keys(plm).length === 0) {
+      r.error(['spec', 'portLevelMtls'], 'pa-port-level-empty', 'portLevelMtls must not be empty', 'list at least one port, or remove portLevelMtls');
+    }
+    for (const [k, v] of Object.entries(plm ?? {})) {
+      const port = Number(k);
+      if (!/^\d+$/.test(k) || port < 1 || port > 65535) {
+        r.error(['spec', 'portLevelMtls', k], 'bad-port', `portLevelMtls key ${k} is not a port in 1-65535`);
+        continue;
+      }
+      portLevel.set(port, readMode(r, isObj(v) ? v : undefined, ['spec', 'portLevelMtls', k]));
+    }
+  }
+  return { meta, selector, mode, portLevelMtls: portLevel };
+}
+
+function readMode(r: Reader, mtls: Obj | undefined, path: Path): MtlsMode {
+  if (!mtls) return 'UNSET';
+  const mode = r.str(mtls, 'mode', path);
+  if (mode === undefined) return 'UNSET';
+  if (!MTLS_MODES.includes(mode)) {
+    r.error([...path, 'mode'], 'bad-enum', `mTLS mode "${mode}" is not one of ${MTLS_MODES.join(', ')}`);
+    return 'UNSET';
+  }
+  return mode as MtlsMode;
+}
+
+const SOURCE_FIELDS = ['principals', 'requestPrincipals', 'namespaces', 'serviceAccounts', 'trustDomains', 'ipBlocks', 'remoteIpBlocks'] as const;
+const OPERATION_FIELDS = ['hosts', 'ports', 'methods', 'paths'] as const;
+
+/** `when` keys Istio accepts (istio-semantics §6.7); anything else is rejected. */
+export function isValidWhenKey(key: string): boolean {
+  return /^(source\.ip|remote\.ip|source\.namespace|source\.principal|source\.serviceAccount|source\.trustDomain|request\.auth\.principal|request\.auth\.audiences|request\.auth\.presenter|destination\.ip|destination\.port|connection\.sni)$/.test(key)
+    || /^request\.headers\[[^\]]+\]$/.test(key)
+    || /^request\.auth\.claims(\[[^\]]+\])+$/.test(key)
+    || /^experimental\.envoy\.filters\.[\w.]+\[[^\]]+\]$/.test(key);
+}
+
+export function readAuthorizationPolicy(r: Reader, meta: ObjectMeta, obj: Obj): AuthorizationPolicy {
+  const spec = r.obj(obj, 'spec', []) ?? {};
+  const selector = readSelector(r, spec, 'selector', ['spec']);
+  const targetRefs = readTargetRefs(r, spec);
+  if (spec['selector'] !== undefined && targetRefs.length > 0) {
+    r.error(['spec', 'targetRefs'], 'ap-selector-and-targetref', 'only one of targetRefs or workload selector can be set',
+      'keep either spec.selector or spec.targetRef(s)');
+  }
+  let action: AuthzAction = 'ALLOW';
+  const a = r.str(spec, 'action', ['spec']);
+  if (a !== undefined) {
+    if (ACTIONS.includes(a)) action = a as AuthzAction;
+    else r.error(['spec', 'action'], 'bad-enum', `action "${a}" is not one of ${ACTIONS.join(', ')}`);
+  }
+  const provider = readProvider(r, spec);
+  if (action === 'CUSTOM' && provider === undefined) {
+    r.error(['spec', 'action'], 'ap-custom-without-provider', 'CUSTOM action without provider', 'add spec.provider.name naming an extension provider of the mesh config');
+  }
+  if (action !== 'CUSTOM' && provider !== undefined) {
+    r.error(['spec', 'provider'], 'ap-provider-without-custom', 'provider must only be used with the CUSTOM action', 'remove spec.provider or set action: CUSTOM');
+  }
+  let rules: AuthzRule[] | undefined;
+  const rawRules = r.arr(spec, 'rules', ['spec']);
+  if (rawRules !== undefined) {
+    rules = [];
+    rawRules.forEach((raw, i) => {
+      const rule = readRule(r, raw, ['spec', 'rules', i], action);
+      if (rule) rules?.push(rule);
+    });
+  }
+  if ((action === 'DENY' || action === 'CUSTOM') && (rules === undefined || rawRules?.length === 0)) {
+    r.error(['spec'], 'ap-rules-required', `a ${action} policy must have rules`,
+      action === 'DENY' ? 'add rules (`rules: [{}]` denies everything)' : 'add the rules that send requests to the provider');
+  }
+  const policy: AuthorizationPolicy = { meta, selector, targetRefs, action, rules, dryRun: meta.annotations['istio.io/dry-run'] === 'true' };
+  if (provider !== undefined) policy.provider = provider;
+  return policy;
+}
+
+function readProvider(r: Reader, spec: Obj): string | undefined {
+  const p = r.obj(spec, 'provider', ['spec']);
+  if (!p) return undefined;
+  return r.str(p, 'name', ['spec', 'provider']) ?? '';
+}
+
+function readTargetRefs(r: Reader, spec: Obj): TargetRef[] {
+  const out: TargetRef[] = [];
+  const one = r.obj(spec, 'targetRef', ['spec']);
+  const list = r.arr(spec, 'targetRefs', ['spec']) ?? [];
+  const read = (v: unknown, path: Path): void => {
+    if (!isObj(v)) { r.error(path, 'field-type', 'targetRef must be a mapping'); return; }
+    const kind = r.str(v, 'kind', path);
+    const name = r.str(v, 'name', path);
+    if (!kind || !name) { r.error(path, 'missing-field', 'targetRef needs kind and name'); return; }
+    const ref: TargetRef = { kind, name };
+    const group = r.str(v, 'group', path);
+    if (group !== undefined) ref.group = group;
+    const ns = r.str(v, 'namespace', path);
+    if (ns !== undefined) ref.namespace = ns;
+    out.push(ref);
+  };
+  if (one) read(one, ['spec', 'targetRef']);
+  list.forEach((v, i) => read(v, ['spec', 'targetRefs', i]));
+  if (out.length > 16) r.error(['spec', 'targetRefs'], 'ap-too-many-targetrefs', 'at most 16 targetRefs are allowed');
+  return out;
+}
+
+function readRule(r: Reader, raw: unknown, path: Path, action: AuthzAction): AuthzRule | undefined {
+  if (raw === null || raw === undefined) return {};
+  if (!isObj(raw)) { r.error(path, 'field-type', 'each rule must be a mapping'); return undefined; }
+  const rule: AuthzRule = {};
+  const from = r.arr(raw, 'from', path);
+  if (from !== undefined) {
+    if (from.length === 0) r.error([...path, 'from'], 'ap-empty-from', '`from` must not be empty', 'remove `from` to match any source, or list at least one source');
+    rule.from = [];
+    from.forEach((f, i) => {
+      const fpath = [...path, 'from', i];
+      const src = isObj(f) ? r.obj(f, 'source', fpath) : undefined;
+      if (!src || Object.keys(src).length === 0) {
+        r.error(fpath, 'ap-empty-source', '`from.source` must not be empty', 'give the source at least one field, or remove this entry');
+        return;
+      }
+      rule.from?.push({ source: readFields(r, src, [...fpath, 'source'], SOURCE_FIELDS) as AuthzSource });
+      const s = src;
+      if (s['serviceAccounts'] !== undefined && (s['principals'] !== undefined || s['namespaces'] !== undefined)) {
+        r.error([...fpath, 'source', 'serviceAccounts'], 'ap-service-accounts-conflict',
+          'serviceAccounts cannot be set together with principals or namespaces', 'use either serviceAccounts or principals/namespaces');
+      }
+      const sas = [...(readList(s['serviceAccounts'])), ...(readList(s['notServiceAccounts']))];
+      if (sas.length > 16) r.error([...fpath, 'source', 'serviceAccounts'], 'ap-too-many-service-accounts', 'at most 16 serviceAccounts are allowed');
+      for (const sa of sas) {
+        if (sa.includes('*')) r.error([...fpath, 'source', 'serviceAccounts'], 'ap-service-account-wildcard', `serviceAccounts value "${sa}" must not contain wildcards`);
+      }
+      for (const key of ['ipBlocks', 'notIpBlocks', 'remoteIpBlocks', 'notRemoteIpBlocks']) {
+        readList(s[key]).forEach((ip, j) => {
+          if (!parseCidr(ip)) r.error([...fpath, 'source', key, j], 'ap-bad-ip', `"${ip}" is not a valid IP address or CIDR block`);
+        });
+      }
+    });
+  }
+  const to = r.arr(raw, 'to', path);
+  if (to !== undefined) {
+    if (to.length === 0) r.error([...path, 'to'], 'ap-empty-to', '`to` must not be empty', 'remove `to` to match any operation, or list at least one operation');
+    rule.to = [];
+    to.forEach((t, i) => {
+      const tpath = [...path, 'to', i];
+      const op = isObj(t) ? r.obj(t, 'operation', tpath) : undefined;
+      if (!op || Object.keys(op).length === 0) {
+        r.error(tpath, 'ap-empty-operation', '`to.operation` must not be empty', 'give the operation at least one field, or remove this entry');
+        return;
+      }
+      const operation = readFields(r, op, [...tpath, 'operation'], OPERATION_FIELDS) as AuthzOperation;
+      for (const key of ['ports', 'notPorts'] as const) {
+        (operation[key] ?? []).forEach((p, j) => {
+          if (!/^\d+$/.test(p) || Number(p) > 65535) r.error([...tpath, 'operation', key, j], 'ap-bad-port', `"${p}" is not a valid port (0-65535, exact)`);
+        });
+      }
+      for (const key of ['paths', 'notPaths'] as const) {
+        (operation[key] ?? []).forEach((p, j) => {
+          const problem = pathTemplateProblem(p);
+          if (problem) r.error([...tpath, 'operation', key, j], 'ap-bad-path-template', `path "${p}": ${problem}`);
+        });
+      }
+      rule.to?.push({ operation });
+    });
+  }
+  const when = r.arr(raw, 'when', path);
+  if (when !== undefined) {
+    rule.when = [];
+    when.forEach((c, i) => {
+      const cpath = [...path, 'when', i];
+      if (!isObj(c)) { r.error(cpath, 'field-type', 'each condition must be a mapping'); return; }
+      const key = r.str(c, 'key', cpath);
+      if (!key) { r.error(cpath, 'ap-when-key-missing', 'condition has no key'); return; }
+      if (!isValidWhenKey(key)) {
+        r.error([...cpath, 'key'], 'ap-unknown-when-key', `unknown attribute "${key}" in condition`,
+          'use a key of istio-semantics §6.7, e.g. request.headers[x], source.ip, request.auth.claims[groups]');
+      }
+      const cond: AuthzCondition = { key };
+      const values = r.strList(c, 'values', cpath);
+      const notValues = r.strList(c, 'notValues', cpath);
+      if (!values?.length && !notValues?.length) {
+        r.error(cpath, 'ap-when-no-values', `condition ${key} must have values or notValues`);
+      }
+      if (values) cond.values = values;
+      if (notValues) cond.notValues = notValues;
+      [...(values ?? []), ...(notValues ?? [])].forEach((v) => {
+        if (v === '') r.error(cpath, 'ap-empty-value', `condition ${key} has an empty value`);
+        if ((key === 'source.ip' || key === 'remote.ip' || key === 'destination.ip') && !parseCidr(v)) {
+          r.error(cpath, 'ap-bad-ip', `condition ${key}: "${v}" is not a valid IP address or CIDR block`);
+        }
+        if (key === 'destination.port' && (!/^\d+$/.test(v) || Number(v) > 65535)) {
+          r.error(cpath, 'ap-bad-port', `condition destination.port: "${v}" is not a valid port`);
+        }
+      });
+      rule.when?.push(cond);
+    });
+  }
+  void action;
+  return rule;
+}
+
+function readList(v: unknown): string[] {
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+}
+
+function readFields(r: Reader, obj: Obj, path: Path, fields: readonly string[]): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const key of Object.keys(obj)) {
+    const base = key.startsWith('not') ? key.charAt(3).toLowerCase() + key.slice(4) : key;
+    if (!fields.includes(base)) {
+      r.error([...path, key], 'unknown-field', `unknown field "${key}"`, `valid fields: ${fields.flatMap((f) => [f, `not${f[0]?.toUpperCase()}${f.slice(1)}`]).join(', ')}`);
+      continue;
+    }
+    const list = r.strList(obj, key, path);
+    if (!list) continue;
+    list.forEach((v, i) => {
+      if (v === '') r.error([...path, key, i], 'ap-empty-value', `${key} has an empty string`, 'remove the empty value');
+    });
+    out[key] = list;
+  }
+  return out;
+}
+
+/** Path templates `{*}` / `{**}` (istio-semantics §6.6); null when fine. */
+export function pathTemplateProblem(p: string): string | null {
+  if (!p.includes('{')) return null;
+  const segs = p.split('/');
+  for (let i = 0; i < segs.length; i++) {
+    const s = segs[i] as string;
+    if (s === '{**}' && i !== segs.length - 1) return '{**} must be the last segment';
+    if (s !== '{*}' && s !== '{**}' && /[{}*]/.test(s)) return `segment "${s}" mixes * or braces with text; only whole-segment {*} or {**} are allowed in a template`;
+  }
+  return null;
+}

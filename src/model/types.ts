@@ -1,0 +1,245 @@
+/**
+ * The mesh as immutable data. Everything here is what the loader read from
+ * real manifests, resolved (injection, identities, port maps) but not yet
+ * judged: judgement lives in `policy/`.
+ */
+import type { Location } from '../core/issues.js';
+
+export type Labels = Readonly<Record<string, string>>;
+
+/** Where a resource came from, and its apply order (earlier = older). */
+export interface ObjectMeta {
+  name: string;
+  namespace: string;
+  labels: Labels;
+  annotations: Labels;
+  /** metadata.creationTimestamp if given, else undefined (apply order decides) */
+  creationTimestamp?: string;
+  /** position in load order: files sorted by path, documents in file order */
+  order: number;
+  loc: Location;
+}
+
+export interface Namespace {
+  name: string;
+  labels: Labels;
+  loc?: Location;
+}
+
+export interface ContainerPort {
+  name?: string;
+  containerPort: number;
+  protocol: string;
+}
+
+export type WorkloadKind = 'Deployment' | 'StatefulSet' | 'DaemonSet' | 'Pod' | 'ReplicaSet';
+
+export interface Workload {
+  kind: WorkloadKind;
+  /** `namespace/name` */
+  id: string;
+  namespace: string;
+  name: string;
+  /** pod template labels (what selectors see) */
+  labels: Labels;
+  /** pod template annotations */
+  annotations: Labels;
+  serviceAccount: string;
+  ports: ContainerPort[];
+  /** a sidecar Envoy is injected (istio-semantics §2) */
+  sidecar: boolean;
+  /** why (or why not) — one sentence for explanations */
+  sidecarReason: string;
+  /** this workload is itself an Envoy gateway (enforces policy, no sidecar) */
+  gateway: boolean;
+  hostNetwork: boolean;
+  ip: string;
+  loc: Location;
+  /** simulation facts from `meshrange.io/*` annotations */
+  sim: Readonly<Record<string, string>>;
+}
+
+export interface ServicePort {
+  name?: string;
+  port: number;
+  targetPort: number | string;
+  protocol: string;
+  appProtocol?: string;
+}
+
+export interface Service {
+  namespace: string;
+  name: string;
+  /** `name.namespace.svc.cluster.local` */
+  fqdn: string;
+  selector: Labels | null;
+  ports: ServicePort[];
+  annotations: Labels;
+  clusterIP: string;
+  headless: boolean;
+  loc: Location;
+}
+
+export type OutboundMode = 'ALLOW_ANY' | 'REGISTRY_ONLY' | 'ALLOW_ANY_DYNAMIC_DNS';
+export type PathNormalization = 'NONE' | 'BASE' | 'MERGE_SLASHES' | 'DECODE_AND_MERGE_SLASHES';
+
+export interface ExtensionProvider {
+  name: string;
+  kind: string;
+}
+
+export interface MeshConfig {
+  trustDomain: string;
+  trustDomainAliases: string[];
+  rootNamespace: string;
+  enableAutoMtls: boolean;
+  outboundTrafficPolicy: OutboundMode;
+  pathNormalization: PathNormalization;
+  extensionProviders: ExtensionProvider[];
+  loc?: Location;
+}
+
+export const DEFAULT_MESH_CONFIG: MeshConfig = {
+  trustDomain: 'cluster.local',
+  trustDomainAliases: [],
+  rootNamespace: 'istio-system',
+  enableAutoMtls: true,
+  outboundTrafficPolicy: 'ALLOW_ANY',
+  pathNormalization: 'BASE',
+  extensionProviders: [],
+};
+
+export type MtlsMode = 'UNSET' | 'PERMISSIVE' | 'STRICT' | 'DISABLE';
+
+export interface PeerAuthentication {
+  meta: ObjectMeta;
+  /** null = no selector (mesh- or namespace-level) */
+  selector: Labels | null;
+  mode: MtlsMode;
+  portLevelMtls: ReadonlyMap<number, MtlsMode>;
+}
+
+export type AuthzAction = 'ALLOW' | 'DENY' | 'AUDIT' | 'CUSTOM';
+
+export interface AuthzSource {
+  principals?: string[];
+  notPrincipals?: string[];
+  requestPrincipals?: string[];
+  notRequestPrincipals?: string[];
+  namespaces?: string[];
+  notNamespaces?: string[];
+  serviceAccounts?: string[];
+  notServiceAccounts?: string[];
+  trustDomains?: string[];
+  notTrustDomains?: string[];
+  ipBlocks?: string[];
+  notIpBlocks?: string[];
+  remoteIpBlocks?: string[];
+  notRemoteIpBlocks?: string[];
+}
+
+export interface AuthzOperation {
+  hosts?: string[];
+  notHosts?: string[];
+  ports?: string[];
+  notPorts?: string[];
+  methods?: string[];
+  notMethods?: string[];
+  paths?: string[];
+  notPaths?: string[];
+}
+
+export interface AuthzCondition {
+  key: string;
+  values?: string[];
+  notValues?: string[];
+}
+
+export interface AuthzRule {
+  from?: { source: AuthzSource }[];
+  to?: { operation: AuthzOperation }[];
+  when?: AuthzCondition[];
+}
+
+export interface TargetRef {
+  group?: string;
+  kind: string;
+  name: string;
+  namespace?: string;
+}
+
+export interface AuthorizationPolicy {
+  meta: ObjectMeta;
+  selector: Labels | null;
+  targetRefs: TargetRef[];
+  action: AuthzAction;
+  provider?: string;
+  /** undefined = no `rules` field (matches nothing for ALLOW) */
+  rules: AuthzRule[] | undefined;
+  dryRun: boolean;
+}
+
+export type ClientTlsMode = 'DISABLE' | 'SIMPLE' | 'MUTUAL' | 'ISTIO_MUTUAL';
+
+export interface ClientTlsSettings {
+  mode: ClientTlsMode;
+  subjectAltNames?: string[];
+  sni?: string;
+  caCertificates?: string;
+  credentialName?: string;
+}
+
+export interface TrafficPolicy {
+  tls?: ClientTlsSettings;
+  portLevelSettings?: { port: number; tls?: ClientTlsSettings }[];
+  /** the raw rest (connectionPool, outlierDetection, loadBalancer…) kept for later controls */
+  raw: Record<string, unknown>;
+}
+
+export interface Subset {
+  name: string;
+  labels: Labels;
+  trafficPolicy?: TrafficPolicy;
+}
+
+export interface DestinationRule {
+  meta: ObjectMeta;
+  host: string;
+  /** host qualified with the DR's namespace when short */
+  fqdnHost: string;
+  exportTo: string[];
+  trafficPolicy?: TrafficPolicy;
+  subsets: Subset[];
+  workloadSelector: Labels | null;
+}
+
+export interface Mesh {
+  config: MeshConfig;
+  namespaces: ReadonlyMap<string, Namespace>;
+  workloads: readonly Workload[];
+  services: readonly Service[];
+  peerAuthentications: readonly PeerAuthentication[];
+  authorizationPolicies: readonly AuthorizationPolicy[];
+  destinationRules: readonly DestinationRule[];
+}
+
+export function workloadById(mesh: Mesh, id: string): Workload | undefined {
+  return mesh.workloads.find((w) => w.id === id);
+}
+
+/** Kubernetes label-selector subset match: every selector label present and equal. */
+export function selectorMatches(selector: Labels, labels: Labels): boolean {
+  for (const [k, v] of Object.entries(selector)) {
+    if (labels[k] !== v) return false;
+  }
+  return true;
+}
+
+/** Principal as AuthorizationPolicy sees it: `<td>/ns/<ns>/sa/<sa>` (no scheme). */
+export function principalOf(trustDomain: string, namespace: string, serviceAccount: string): string {
+  return `${trustDomain}/ns/${namespace}/sa/${serviceAccount}`;
+}
+
+export function spiffeId(principal: string): string {
+  return `spiffe://${principal}`;
+}

@@ -1,0 +1,412 @@
+/**
+ * AuthorizationPolicy (istio-semantics §6).
+ *
+ * Targeting (§6.1): a policy in the root namespace without selector applies to
+ * every workload of the mesh; with a selector, to matching workloads in all
+ * namespaces. Elsewhere: its own namespace, all workloads or the selected ones.
+ * `targetRefs` policies are not applied to sidecars. Enforcement happens only
+ * at the receiving proxy.
+ *
+ * Decision (§6.2): CUSTOM first (a matching rule asks the ext-authz provider;
+ * its deny is final), then DENY (any matching rule denies), then ALLOW: no
+ * ALLOW policy selects the workload → allow; some ALLOW rule matches → allow;
+ * otherwise deny. AUDIT only marks. Dry-run policies (`istio.io/dry-run`) go
+ * to a shadow evaluation that is reported, never enforced.
+ *
+ * Rules (§6.3): a policy matches if any rule matches; a rule matches if any
+ * `from` (or none) AND any `to` (or none) AND all `when`. Inside a source or
+ * operation every set field must hold; inside a field any value may match.
+ * `notX` holds when the attribute matches none of the values.
+ * An ALLOW policy with no `rules` matches nothing; `rules: [{}]` matches all.
+ *
+ * Peer identity (§6.5): principals, namespaces, serviceAccounts, trustDomains
+ * never match a plaintext connection, so their `not` forms do. Trust-domain
+ * aliases (§1): a principal whose trust domain is the local one, an alias or
+ * the literal `cluster.local` stands for every member of the bundle.
+ *
+ * HTTP-only fields on TCP (§6.8): for ALLOW the whole rule is dropped; for
+ * DENY/AUDIT/CUSTOM only the field is dropped (a remainder with nothing left
+ * matches everything).
+ *
+ * Every rule has the stable name `ns[<ns>]-policy[<name>]-rule[<i>]`.
+ */
+import { cidrContains, parseCidr } from '../core/ip.js';
+import type { AuthorizationPolicy, AuthzAction, AuthzCondition, AuthzOperation, AuthzRule, AuthzSource, Mesh, Workload } from '../model/types.js';
+import { selectorMatches } from '../model/types.js';
+import { pathMatch, stringMatch } from './matchers.js';
+
+export interface AuthzAttributes {
+  protocol: 'http' | 'tcp';
+  /** mTLS peer principal `<td>/ns/<ns>/sa/<sa>`, null when the connection is plaintext */
+  peerPrincipal: string | null;
+  sourceIp: string;
+  /** original client IP (X-Forwarded-For / PROXY); equals sourceIp inside the mesh */
+  remoteIp: string;
+  destinationIp: string;
+  /** workload (container / target) port */
+  destinationPort: number;
+  sni: string | null;
+  http?: {
+    host: string;
+    method: string;
+    /** normalized, query stripped */
+    path: string;
+    /** lower-case names; repeated headers joined with "," */
+    headers: Readonly<Record<string, string>>;
+  };
+  /** validated JWT, when RequestAuthentication accepted one */
+  auth?: {
+    principal: string;
+    audiences: string[];
+    presenter?: string;
+    claims: Readonly<Record<string, unknown>>;
+    spaceDelimitedClaims?: readonly string[];
+  };
+}
+
+export interface RuleRef {
+  namespace: string;
+  policy: string;
+  /** `ns[x]-policy[y]-rule[i]` */
+  rule: string;
+  action: AuthzAction;
+}
+
+export type AuthzStage = 'custom' | 'deny' | 'allow' | 'no-allow-policy' | 'no-allow-match';
+
+export interface CustomVerdict {
+  allowed: boolean;
+  status?: number;
+  body?: string;
+  headers?: Record<string, string>;
+  reason: string;
+}
+
+/** Asks the stand-in for a CUSTOM provider; undefined = no stand-in (fails closed). */
+export type ExtAuthz = (provider: string, attrs: AuthzAttributes) => CustomVerdict | undefined;
+
+export interface AuthzDecision {
+  allowed: boolean;
+  stage: AuthzStage;
+  /** the rule that decided (DENY/CUSTOM/ALLOW match), null for defaults */
+  decidedBy: RuleRef | null;
+  /** the policies involved when the default decided (ALLOW policies that did not match) */
+  consulted: { namespace: string; name: string; action: AuthzAction }[];
+  reason: string;
+  /** Envoy response-code-details, e.g. rbac_access_denied_matched_policy[none] */
+  details: string;
+  custom?: { provider: string; verdict: CustomVerdict };
+  audited: RuleRef[];
+  shadow: { rule: RuleRef | null; policy: string; effect: 'shadow denied' | 'shadow allowed' }[];
+  /** rules (or parts) ignored because they use HTTP-only fields on TCP */
+  dropped: { rule: string; fields: string[]; effect: 'rule dropped' | 'fields dropped' }[];
+  trace: string[];
+}
+
+export function ruleName(p: AuthorizationPolicy, i: number): string {
+  return `ns[${p.meta.namespace}]-policy[${p.meta.name}]-rule[${i}]`;
+}
+
+/** The policies that select this workload (§6.1), in load order. */
+export function policiesFor(mesh: Mesh, w: Workload): AuthorizationPolicy[] {
+  const root = mesh.config.rootNamespace;
+  return mesh.authorizationPolicies.filter((p) => {
+    if (p.targetRefs.length > 0) return false;
+    const ns = p.meta.namespace;
+    if (ns !== root && ns !== w.namespace) return false;
+    return p.selector === null || selectorMatches(p.selector, w.labels);
+  });
+}
+
+const HTTP_SOURCE_FIELDS = ['requestPrincipals', 'notRequestPrincipals'] as const;
+const HTTP_OPERATION_FIELDS = ['hosts', 'notHosts', 'methods', 'notMethods', 'paths', 'notPaths'] as const;
+
+export function isHttpOnlyWhenKey(key: string): boolean {
+  return key.startsWith('request.headers[') || key.startsWith('request.auth.');
+}
+
+/** HTTP-only field names a rule uses (§6.8). */
+export function httpOnlyFields(rule: AuthzRule): string[] {
+  const out = new Set<string>();
+  for (const f of rule.from ?? []) for (const k of HTTP_SOURCE_FIELDS) if (f.source[k] !== undefined) out.add(k);
+  for (const t of rule.to ?? []) for (const k of HTTP_OPERATION_FIELDS) if (t.operation[k] !== undefined) out.add(k);
+  for (const c of rule.when ?? []) if (isHttpOnlyWhenKey(c.key)) out.add(`when ${c.key}`);
+  return [...out].sort();
+}
+
+/** The rule as compiled for a TCP filter chain, or null when it is dropped. */
+export function ruleForTcp(rule: AuthzRule, action: AuthzAction): AuthzRule | null {
+  if (httpOnlyFields(rule).length === 0) return rule;
+  if (action === 'ALLOW') return null;
+  const out: AuthzRule = {};
+  if (rule.from) {
+    out.from = rule.from.map((f) => {
+      const s: AuthzSource = { ...f.source };
+      for (const k of HTTP_SOURCE_FIELDS) delete s[k];
+      return { source: s };
+    });
+  }
+  if (rule.to) {
+    out.to = rule.to.map((t) => {
+      const o: AuthzOperation = { ...t.operation };
+      for (const k of HTTP_OPERATION_FIELDS) delete o[k];
+      return { operation: o };
+    });
+  }
+  if (rule.when) out.when = rule.when.filter((c) => !isHttpOnlyWhenKey(c.key));
+  return out;
+}
+
+export interface MatchEnv {
+  trustDomains: readonly string[];
+  policyNamespace: string;
+}
+
+/** Expand a principal pattern over the trust-domain bundle (§1). */
+export function expandPrincipal(value: string, bundle: readonly string[]): string[] {
+  if (value === '*' || value.startsWith('*')) return [value];
+  const slash = value.indexOf('/');
+  if (slash < 0) return [value];
+  const td = value.slice(0, slash);
+  const rest = value.slice(slash);
+  if (td === '*') return [value];
+  if (td === 'cluster.local' || bundle.includes(td)) return bundle.map((b) => `${b}${rest}`);
+  return [value];
+}
+
+function anyOf(values: readonly string[], test: (v: string) => boolean): boolean {
+  for (const v of values) if (test(v)) return true;
+  return false;
+}
+
+function principalMatches(pattern: string, principal: string | null, env: MatchEnv): boolean {
+  if (principal === null) return false;
+  return anyOf(expandPrincipal(pattern, env.trustDomains), (p) => stringMatch(p, principal));
+}
+
+function namespaceMatches(pattern: string, principal: string | null): boolean {
+  if (principal === null) return false;
+  if (pattern === '*') return principal !== '';
+  const ns = /\/ns\/([^/]+)\/sa\//.exec(principal)?.[1];
+  if (ns === undefined) return false;
+  const re = new RegExp(`^${pattern.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+  return re.test(ns);
+}
+
+function serviceAccountMatches(value: string, principal: string | null, env: MatchEnv): boolean {
+  if (principal === null) return false;
+  const full = value.includes('/') ? value : `${env.policyNamespace}/${value}`;
+  const [ns, sa] = full.split('/');
+  return anyOf(env.trustDomains, (td) => principal === `${td}/ns/${ns}/sa/${sa}`);
+}
+
+function trustDomainMatches(pattern: string, principal: string | null, env: MatchEnv): boolean {
+  if (principal === null) return false;
+  const td = principal.split('/')[0] ?? '';
+  const patterns = env.trustDomains.includes(pattern) ? env.trustDomains : [pattern];
+  return anyOf(patterns, (p) => stringMatch(p, td));
+}
+
+function ipMatches(block: string, ip: string): boolean {
+  const c = parseCidr(block);
+  return c !== null && cidrContains(c, ip);
+}
+
+/** positive AND negative field pair: `pos` (if set) must match, `neg` (if set) must not. */
+function field(pos: readonly string[] | undefined, neg: readonly string[] | undefined, test: (v: string) => boolean): boolean {
+  if (pos !== undefined && !anyOf(pos, test)) return false;
+  if (neg !== undefined && anyOf(neg, test)) return false;
+  return true;
+}
+
+export function sourceMatches(s: AuthzSource, a: AuthzAttributes, env: MatchEnv): boolean {
+  const peer = a.peerPrincipal;
+  return field(s.principals, s.notPrincipals, (v) => principalMatches(v, peer, env))
+    && field(s.namespaces, s.notNamespaces, (v) => namespaceMatches(v, peer))
+    && field(s.serviceAccounts, s.notServiceAccounts, (v) => serviceAccountMatches(v, peer, env))
+    && field(s.trustDomains, s.notTrustDomains, (v) => trustDomainMatches(v, peer, env))
+    && field(s.requestPrincipals, s.notRequestPrincipals, (v) => stringMatch(v, a.auth?.principal))
+    && field(s.ipBlocks, s.notIpBlocks, (v) => ipMatches(v, a.sourceIp))
+    && field(s.remoteIpBlocks, s.notRemoteIpBlocks, (v) => ipMatches(v, a.remoteIp));
+}
+
+export function operationMatches(o: AuthzOperation, a: AuthzAttributes): boolean {
+  const h = a.http;
+  return field(o.hosts, o.notHosts, (v) => stringMatch(v, h?.host, true))
+    && field(o.ports, o.notPorts, (v) => Number(v) === a.destinationPort)
+    && field(o.methods, o.notMethods, (v) => stringMatch(v, h?.method))
+    && field(o.paths, o.notPaths, (v) => h !== undefined && pathMatch(v, h.path));
+}
+
+/** Values of a `when` attribute; an empty list means the attribute is absent. */
+function claimValues(a: AuthzAttributes, key: string): string[] {
+  const names = [...key.matchAll(/\[([^\]]+)\]/g)].map((m) => m[1] as string);
+  let cur: unknown = a.auth?.claims;
+  for (const n of names) {
+    if (typeof cur !== 'object' || cur === null || Array.isArray(cur)) return [];
+    cur = (cur as Record<string, unknown>)[n];
+  }
+  const last = names[names.length - 1] ?? '';
+  const spaced = ['scope', 'permission', ...(a.auth?.spaceDelimitedClaims ?? [])].includes(last);
+  const flat = (v: unknown): string[] => {
+    if (typeof v === 'string') return spaced ? v.split(' ').filter((x) => x !== '') : [v];
+    if (typeof v === 'number' || typeof v === 'boolean') return [String(v)];
+    if (Array.isArray(v)) return v.flatMap((x) => (typeof x === 'string' || typeof x === 'number' || typeof x === 'boolean' ? [String(x)] : []));
+    return [];
+  };
+  return flat(cur);
+}
+
+export function conditionMatches(c: AuthzCondition, a: AuthzAttributes, env: MatchEnv): boolean {
+  const test = conditionTest(c.key, a, env);
+  return field(c.values, c.notValues, test);
+}
+
+function conditionTest(key: string, a: AuthzAttributes, env: MatchEnv): (v: string) => boolean {
+  const peer = a.peerPrincipal;
+  const header = /^request\.headers\[(.+)\]$/.exec(key);
+  if (header) {
+    const value = a.http?.headers[(header[1] as string).toLowerCase()];
+    return (v) => stringMatch(v, value);
+  }
+  if (key.startsWith('request.auth.claims')) {
+    const vals = claimValues(a, key);
+    return (v) => anyOf(vals, (x) => stringMatch(v, x));
+  }
+  switch (key) {
+    case 'source.ip': return (v) => ipMatches(v, a.sourceIp);
+    case 'remote.ip': return (v) => ipMatches(v, a.remoteIp);
+    case 'destination.ip': return (v) => ipMatches(v, a.destinationIp);
+    case 'destination.port': return (v) => Number(v) === a.destinationPort;
+    case 'source.namespace': return (v) => namespaceMatches(v, peer);
+    case 'source.principal': return (v) => principalMatches(v, peer, env);
+    case 'source.serviceAccount': return (v) => serviceAccountMatches(v, peer, env);
+    case 'source.trustDomain': return (v) => trustDomainMatches(v, peer, env);
+    case 'connection.sni': return (v) => stringMatch(v, a.sni);
+    case 'request.auth.principal': return (v) => stringMatch(v, a.auth?.principal);
+    case 'request.auth.presenter': return (v) => stringMatch(v, a.auth?.presenter);
+    case 'request.auth.audiences': return (v) => anyOf(a.auth?.audiences ?? [], (x) => stringMatch(v, x));
+    default: return () => false; // dynamic metadata is not modeled: the attribute is absent
+  }
+}
+
+export function ruleMatches(rule: AuthzRule, a: AuthzAttributes, env: MatchEnv): boolean {
+  if (rule.from && !rule.from.some((f) => sourceMatches(f.source, a, env))) return false;
+  if (rule.to && !rule.to.some((t) => operationMatches(t.operation, a))) return false;
+  if (rule.when && !rule.when.every((c) => conditionMatches(c, a, env))) return false;
+  return true;
+}
+
+interface Match {
+  policy: AuthorizationPolicy;
+  ref: RuleRef;
+}
+
+function ref(p: AuthorizationPolicy, i: number): RuleRef {
+  return { namespace: p.meta.namespace, policy: p.meta.name, rule: ruleName(p, i), action: p.action };
+}
+
+/** Rules of `p` that match, after TCP compilation. Records dropped rules/fields. */
+function matchingRules(p: AuthorizationPolicy, a: AuthzAttributes, env: MatchEnv, dropped: AuthzDecision['dropped']): Match[] {
+  const out: Match[] = [];
+  (p.rules ?? []).forEach((rule, i) => {
+    let r: AuthzRule | null = rule;
+    if (a.protocol === 'tcp') {
+      const http = httpOnlyFields(rule);
+      r = ruleForTcp(rule, p.action);
+      if (http.length > 0) dropped.push({ rule: ruleName(p, i), fields: http, effect: r === null ? 'rule dropped' : 'fields dropped' });
+    }
+    if (r && ruleMatches(r, a, { ...env, policyNamespace: p.meta.namespace })) out.push({ policy: p, ref: ref(p, i) });
+  });
+  return out;
+}
+
+export function bundleOf(mesh: Mesh): string[] {
+  return [mesh.config.trustDomain, ...mesh.config.trustDomainAliases.filter((t) => t !== mesh.config.trustDomain)];
+}
+
+export function evaluateAuthz(mesh: Mesh, w: Workload, a: AuthzAttributes, extAuthz?: ExtAuthz): AuthzDecision {
+  const all = policiesFor(mesh, w);
+  const env: MatchEnv = { trustDomains: bundleOf(mesh), policyNamespace: w.namespace };
+  const dropped: AuthzDecision['dropped'] = [];
+  const trace: string[] = [];
+  const enforced = all.filter((p) => !p.dryRun);
+  const shadowPolicies = all.filter((p) => p.dryRun);
+  const audited: RuleRef[] = [];
+  const shadow: AuthzDecision['shadow'] = [];
+  const base = { audited, shadow, dropped, trace };
+
+  trace.push(all.length === 0
+    ? `no AuthorizationPolicy selects ${w.id}`
+    : `policies selecting ${w.id}: ${all.map((p) => `${p.meta.namespace}/${p.meta.name} (${p.action}${p.dryRun ? ', dry-run' : ''})`).join(', ')}`);
+
+  for (const p of shadowPolicies) {
+    const m = matchingRules(p, a, env, []);
+    if (p.action === 'DENY' && m[0]) shadow.push({ rule: m[0].ref, policy: `${p.meta.namespace}/${p.meta.name}`, effect: 'shadow denied' });
+    if (p.action === 'ALLOW') {
+      shadow.push(m[0]
+        ? { rule: m[0].ref, policy: `${p.meta.namespace}/${p.meta.name}`, effect: 'shadow allowed' }
+        : { rule: null, policy: `${p.meta.namespace}/${p.meta.name}`, effect: 'shadow denied' });
+    }
+  }
+
+  for (const p of enforced.filter((x) => x.action === 'AUDIT')) {
+    for (const m of matchingRules(p, a, env, dropped)) audited.push(m.ref);
+  }
+
+  // CUSTOM
+  const custom = enforced.filter((p) => p.action === 'CUSTOM');
+  const providers = new Set(custom.map((p) => p.provider ?? ''));
+  for (const p of custom) {
+    const m = matchingRules(p, a, env, dropped)[0];
+    if (!m) continue;
+    const provider = p.provider ?? '';
+    const known = mesh.config.extensionProviders.some((e) => e.name === provider);
+    let verdict: CustomVerdict;
+    if (!known) {
+      verdict = { allowed: false, status: 403, body: 'RBAC: access denied', reason: `extension provider "${provider}" is not defined in the mesh config, so the CUSTOM rule compiles to a deny` };
+    } else if (providers.size > 1) {
+      verdict = { allowed: false, status: 403, body: 'RBAC: access denied', reason: 'more than one CUSTOM provider selects this workload; without PILOT_ENABLE_MULTIPLE_CUSTOM_AUTHZ_PROVIDERS the CUSTOM rules become deny rules' };
+    } else {
+      verdict = extAuthz?.(provider, a) ?? { allowed: false, status: 403, body: 'denied by ext_authz', reason: `no stand-in for ext-authz provider "${provider}" in the scenario; meshrange fails closed` };
+    }
+    trace.push(`CUSTOM ${m.ref.rule} matched → provider ${provider}: ${verdict.allowed ? 'allow' : 'deny'} (${verdict.reason})`);
+    if (!verdict.allowed) {
+      return { ...base, allowed: false, stage: 'custom', decidedBy: m.ref, consulted: [], reason: verdict.reason,
+        details: 'ext_authz_denied', custom: { provider, verdict } };
+    }
+  }
+
+  // DENY
+  for (const p of enforced.filter((x) => x.action === 'DENY')) {
+    const m = matchingRules(p, a, env, dropped)[0];
+    if (m) {
+      trace.push(`DENY ${m.ref.rule} matched`);
+      return { ...base, allowed: false, stage: 'deny', decidedBy: m.ref, consulted: [],
+        reason: `DENY policy ${p.meta.namespace}/${p.meta.name} matched (${m.ref.rule})`,
+        details: `rbac_access_denied_matched_policy[${m.ref.rule}]` };
+    }
+  }
+
+  // ALLOW
+  const allows = enforced.filter((x) => x.action === 'ALLOW');
+  if (allows.length === 0) {
+    trace.push('no ALLOW policy selects the workload → allowed');
+    return { ...base, allowed: true, stage: 'no-allow-policy', decidedBy: null, consulted: [], reason: 'no ALLOW policy selects the workload', details: '' };
+  }
+  for (const p of allows) {
+    const m = matchingRules(p, a, env, dropped)[0];
+    if (m) {
+      trace.push(`ALLOW ${m.ref.rule} matched → allowed`);
+      return { ...base, allowed: true, stage: 'allow', decidedBy: m.ref, consulted: [], reason: `ALLOW rule ${m.ref.rule} matched`, details: '' };
+    }
+  }
+  const names = allows.map((p) => `${p.meta.namespace}/${p.meta.name}`);
+  trace.push(`ALLOW policies ${names.join(', ')} select ${w.id} and none matched → denied`);
+  const droppedNote = a.protocol === 'tcp' && dropped.some((d) => d.effect === 'rule dropped')
+    ? '; on this TCP port ALLOW rules that use HTTP-only fields are dropped' : '';
+  return { ...base, allowed: false, stage: 'no-allow-match', decidedBy: null,
+    consulted: allows.map((p) => ({ namespace: p.meta.namespace, name: p.meta.name, action: p.action })),
+    reason: `ALLOW policies select ${w.name} and none matched${droppedNote}`,
+    details: 'rbac_access_denied_matched_policy[none]' };
+}

@@ -1,0 +1,79 @@
+/**
+ * DestinationRule lookup and client TLS settings (istio-semantics §5.1, §5.2).
+ *
+ * Lookup for a client in namespace C and a host H:
+ *  1. DRs in C whose host matches H (exact beats wildcard, longer wildcard beats shorter);
+ *  2. else DRs in the service's namespace exported to C;
+ *  3. else DRs in the root namespace exported to C.
+ * `exportTo` empty or `*` = everywhere, `.` = own namespace, else a list.
+ * A DR with a workloadSelector applies only to the clients it selects.
+ * Several DRs for one host in one namespace merge: subsets unioned, the
+ * oldest top-level trafficPolicy wins.
+ * TLS block: port-level for the destination (service) port, else subset, else top-level.
+ */
+import type { ClientTlsSettings, DestinationRule, Labels, Mesh, Subset } from '../model/types.js';
+import { selectorMatches } from '../model/types.js';
+
+export function hostMatches(pattern: string, host: string): number {
+  if (pattern === host) return 10_000;
+  if (pattern === '*') return 1;
+  if (pattern.startsWith('*.') && host.endsWith(pattern.slice(1))) return pattern.length;
+  return 0;
+}
+
+export function exportedTo(dr: DestinationRule, clientNs: string): boolean {
+  if (dr.exportTo.length === 0) return true;
+  return dr.exportTo.some((e) => e === '*' || e === clientNs || (e === '.' && dr.meta.namespace === clientNs));
+}
+
+export interface DrChoice {
+  rule: DestinationRule;
+  /** all DRs merged into this choice, oldest first */
+  merged: DestinationRule[];
+  step: 'client-namespace' | 'service-namespace' | 'root-namespace';
+}
+
+export function findDestinationRule(mesh: Mesh, clientNs: string, clientLabels: Labels, host: string, serviceNs: string | null): DrChoice | null {
+  const pick = (ns: string, needExport: boolean): DestinationRule[] => {
+    let best = 0;
+    let found: DestinationRule[] = [];
+    for (const dr of mesh.destinationRules) {
+      if (dr.meta.namespace !== ns) continue;
+      if (needExport && !exportedTo(dr, clientNs)) continue;
+      if (dr.workloadSelector && !(ns === clientNs && selectorMatches(dr.workloadSelector, clientLabels))) continue;
+      const score = hostMatches(dr.fqdnHost, host);
+      if (score === 0) continue;
+      if (score > best) { best = score; found = [dr]; } else if (score === best) found.push(dr);
+    }
+    return found.sort((a, b) => a.meta.order - b.meta.order);
+  };
+  const steps: [string | null, boolean, DrChoice['step']][] = [
+    [clientNs, false, 'client-namespace'],
+    [serviceNs, true, 'service-namespace'],
+    [mesh.config.rootNamespace, true, 'root-namespace'],
+  ];
+  for (const [ns, needExport, step] of steps) {
+    if (ns === null) continue;
+    const found = pick(ns, needExport);
+    const first = found[0];
+    if (first) {
+      const subsets = new Map<string, Subset>();
+      for (const dr of found) for (const s of dr.subsets) if (!subsets.has(s.name)) subsets.set(s.name, s);
+      const withPolicy = found.find((d) => d.trafficPolicy !== undefined);
+      const rule: DestinationRule = { ...first, subsets: [...subsets.values()] };
+      if (withPolicy?.trafficPolicy) rule.trafficPolicy = withPolicy.trafficPolicy;
+      return { rule, merged: found, step };
+    }
+  }
+  return null;
+}
+
+export function tlsSettingsFor(dr: DestinationRule, servicePort: number, subsetName?: string): { tls: ClientTlsSettings; from: 'port' | 'subset' | 'top' } | null {
+  const subset = subsetName ? dr.subsets.find((s) => s.name === subsetName) : undefined;
+  const stp = subset?.trafficPolicy;
+  const portLevel = (stp?.portLevelSettings ?? dr.trafficPolicy?.portLevelSettings ?? []).find((p) => p.port === servicePort);
+  if (portLevel?.tls) return { tls: portLevel.tls, from: 'port' };
+  if (stp?.tls) return { tls: stp.tls, from: 'subset' };
+  if (dr.trafficPolicy?.tls) return { tls: dr.trafficPolicy.tls, from: 'top' };
+  return null;
+}

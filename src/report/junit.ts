@@ -1,0 +1,32 @@
+/** JUnit XML: a testsuite per scenario, a testcase per step with an expectation. */
+import type { RunResult } from '../scenario/types.js';
+
+function esc(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+export function renderJunit(results: readonly RunResult[]): string {
+  const lines = ['<?xml version="1.0" encoding="UTF-8"?>'];
+  const tests = results.reduce((n, r) => n + r.steps.length, 0);
+  const failures = results.reduce((n, r) => n + r.expectations.failed, 0);
+  lines.push(`<testsuites name="meshrange" tests="${tests}" failures="${failures}">`);
+  for (const r of results) {
+    lines.push(`  <testsuite name="${esc(r.scenario)}" tests="${r.steps.length}" failures="${r.expectations.failed}" skipped="${r.steps.filter((s) => s.expectationMet === null).length}">`);
+    lines.push(`    <properties><property name="seed" value="${r.seed}"/><property name="verdict" value="${r.verdict}"/><property name="file" value="${esc(r.file)}"/></properties>`);
+    for (const s of r.steps) {
+      const name = esc(`${s.id}: ${s.action} ${s.from}${s.to ? ` → ${s.to}` : ''}`);
+      lines.push(`    <testcase classname="${esc(r.scenario)}" name="${name}">`);
+      if (s.expectationMet === false) {
+        const why = s.stoppedBy.map((b) => `${b.control} ${b.name ?? ''}: ${b.reason}`).join('; ') || 'nothing stopped it';
+        lines.push(`      <failure message="${esc(`expected ${s.expected}, got ${s.outcome}`)}">${esc(`code=${String(s.code)} mtls=${String(s.mtls)}; ${why}`)}</failure>`);
+      } else if (s.expectationMet === null) {
+        lines.push('      <skipped message="no expectation"/>');
+      }
+      lines.push(`      <system-out>${esc(`${s.outcome} code=${String(s.code)}`)}</system-out>`);
+      lines.push('    </testcase>');
+    }
+    lines.push('  </testsuite>');
+  }
+  lines.push('</testsuites>');
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,34 @@
+/** The default, human-readable summary. */
+import type { RunResult, StepResult } from '../scenario/types.js';
+
+export function stepLine(s: StepResult): string {
+  const mark = s.expectationMet === true ? '✓' : s.expectationMet === false ? '✗' : '·';
+  const code = s.code === null ? '' : ` ${s.code}${s.grpcStatus !== undefined ? ` grpc=${s.grpcStatus}` : ''}`;
+  const mtls = s.mtls === null ? '' : s.mtls ? ' mTLS' : ' plaintext';
+  const route = s.to ? `${s.from} → ${s.to}` : s.from;
+  let line = `  ${mark} ${s.id}: ${s.action} ${route} — ${s.outcome}${code}${mtls}`;
+  if (s.expectationMet === false) line += `  (expected ${s.expected})`;
+  for (const b of s.stoppedBy) {
+    line += `\n      stopped by ${b.control}${b.name ? ` ${b.name}` : ''}${b.rule ? ` ${b.rule}` : ''}: ${b.reason}`;
+  }
+  const shadow = s.evidence.authorization?.shadow ?? [];
+  for (const sh of shadow) line += `\n      dry-run ${sh.policy}: ${sh.effect}${sh.rule ? ` (${sh.rule})` : ''}`;
+  return line;
+}
+
+export function renderText(results: readonly RunResult[]): string {
+  const out: string[] = [];
+  for (const r of results) {
+    const exp = r.expectations.passed + r.expectations.failed;
+    out.push(`${r.scenario}: ${r.verdict.toUpperCase()} — expectations ${r.expectations.passed}/${exp} met (seed ${r.seed})`);
+    if (r.description) out.push(`  ${r.description.trim()}`);
+    for (const s of r.steps) out.push(stepLine(s));
+    for (const w of r.warnings) out.push(`  warning: ${w}`);
+    out.push('');
+  }
+  const failed = results.reduce((n, r) => n + r.expectations.failed, 0);
+  const passed = results.reduce((n, r) => n + r.expectations.passed, 0);
+  const breached = results.filter((r) => r.verdict === 'breached').length;
+  out.push(`${results.length} scenario${results.length === 1 ? '' : 's'}: ${breached} breached, ${results.length - breached} contained; expectations: ${passed} passed, ${failed} failed`);
+  return `${out.join('\n')}\n`;
+}

@@ -1,0 +1,85 @@
+/**
+ * Scenario text → a validated scenario document, with every problem located
+ * (file:line:col) and phrased so a person can fix it. Pure.
+ */
+import type { z } from 'zod';
+import { IssueList } from '../core/issues.js';
+import { fieldName } from '../loader/reader.js';
+import { parseYaml, type SourceDoc } from '../loader/yaml-source.js';
+import { scenarioSchema, SUPPORTED_ACTIONS, type ScenarioDoc } from './schema.js';
+
+export interface LoadedScenario {
+  file: string;
+  doc: ScenarioDoc;
+  src: SourceDoc;
+}
+
+/** True when the text's first document declares `kind: Scenario` (used to pick files from a directory). */
+export function looksLikeScenario(text: string): boolean {
+  return /^kind:\s*["']?Scenario["']?\s*$/m.test(text) && /^apiVersion:\s*["']?meshrange\.io\//m.test(text);
+}
+
+export function parseScenario(file: string, text: string, issues: IssueList): LoadedScenario | null {
+  const before = issues.errors.length;
+  const docs = parseYaml(file, text, issues);
+  if (issues.errors.length > before) return null;
+  if (docs.length !== 1) {
+    issues.error('scenario-documents', `a scenario file holds exactly one YAML document, found ${docs.length}`, { file, line: 1, col: 1 },
+      'put one scenario per file');
+    return null;
+  }
+  const src = docs[0] as SourceDoc;
+  const parsed = scenarioSchema.safeParse(src.value);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) reportZodIssue(src, issue, issues);
+    return null;
+  }
+  const doc = parsed.data;
+  const ids = new Map<string, number>();
+  doc.spec.steps.forEach((s, i) => {
+    const path = ['spec', 'steps', i];
+    const prev = ids.get(s.id);
+    if (prev !== undefined) issues.error('step-id-duplicate', `step id "${s.id}" is already used by step ${prev + 1}`, src.locate([...path, 'id']), 'give every step a unique id');
+    ids.set(s.id, i);
+    if (!SUPPORTED_ACTIONS.includes(s.action)) {
+      issues.error('action-unsupported', `action "${s.action}" is part of the scenario format but this version of meshrange does not run it yet`,
+        src.locate([...path, 'action']), `use one of: ${SUPPORTED_ACTIONS.join(', ')}`);
+    }
+    if (s.action === 'request' && !s.to) issues.error('step-missing-field', `step "${s.id}": a request needs \`to\``, src.locate(path), 'add to: <host>:<port>');
+    if (s.action === 'wait' && !s.for) issues.error('step-missing-field', `step "${s.id}": wait needs \`for\``, src.locate(path), 'add for: <duration>, e.g. 30s');
+    if (s.protocol === 'tls') {
+      issues.error('protocol-unsupported', `step "${s.id}": protocol tls is not supported by this version`, src.locate([...path, 'protocol']), 'use http, http2, grpc or tcp');
+    }
+    if (s.token !== undefined || s.jwt !== undefined) {
+      issues.error('jwt-unsupported', `step "${s.id}": JWTs (token/jwt) need RequestAuthentication, which this version does not model yet`,
+        src.locate([...path, s.token !== undefined ? 'token' : 'jwt']), 'send the token as a header instead, or remove it');
+    }
+  });
+  if (issues.errors.length > before) return null;
+  return { file, doc, src };
+}
+
+function reportZodIssue(src: SourceDoc, issue: z.core.$ZodIssue, issues: IssueList): void {
+  const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
+  const where = src.locate(path);
+  const name = fieldName(path) || '(document)';
+  let message = issue.message;
+  let hint: string | undefined;
+  if (issue.code === 'unrecognized_keys') {
+    message = `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')} in ${name}`;
+    hint = 'check the spelling against the scenario format (product.md §2, or `meshrange schema`)';
+    const loc = src.locate([...path, issue.keys[0] as string]);
+    issues.error('scenario-unknown-field', message, loc, hint);
+    return;
+  }
+  if (issue.code === 'invalid_type' && issue.input === undefined) {
+    message = `${name} is required`;
+    hint = `add ${name}`;
+  } else if (issue.code === 'invalid_value') {
+    message = `${name}: ${issue.message}`;
+    hint = `allowed values: ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+  } else {
+    message = `${name}: ${issue.message}`;
+  }
+  issues.error('scenario-invalid', message, where, hint);
+}

@@ -1,0 +1,64 @@
+/** What a scenario run produces; reporters render it, nothing else. */
+import type { ControlKind, Hop, StoppedBy } from '../policy/decide.js';
+
+export type Outcome = 'allowed' | 'blocked' | 'partial';
+
+export interface StepEvidence {
+  events: { t: number; hop: Hop | 'scenario'; what: string }[];
+  sent?: { from: string; to: string; protocol: string; method?: string; path?: string; headers?: Record<string, string>; tls: string };
+  destination?: { service?: string; workload: string; port: number; targetPort: number; protocol: string };
+  received?: { method: string; path: string; headers: Record<string, string> };
+  response?: { status: number; headers: Record<string, string>; body: string };
+  flags?: string;
+  peerPrincipal?: string | null;
+  authorization?: {
+    stage: string;
+    rule: string | null;
+    details: string;
+    audited: string[];
+    shadow: { policy: string; rule: string | null; effect: string }[];
+  };
+}
+
+export interface StepResult {
+  id: string;
+  action: string;
+  outcome: Outcome;
+  expected: Outcome | null;
+  code: number | null;
+  grpcStatus?: number;
+  mtls: boolean | null;
+  stoppedBy: StoppedBy[];
+  /** run from the foothold: counts towards the verdict */
+  attack: boolean;
+  expectationMet: boolean | null;
+  from: string;
+  to?: string;
+  /** simulated time of the step, ms since t=0 */
+  t: number;
+  evidence: StepEvidence;
+}
+
+export interface TrafficResult {
+  from: string;
+  to: string;
+  sent: number;
+  ok: number;
+  p99ms: number;
+}
+
+export interface RunResult {
+  scenario: string;
+  description?: string;
+  file: string;
+  seed: number;
+  verdict: 'breached' | 'contained';
+  expectations: { passed: number; failed: number };
+  steps: StepResult[];
+  traffic: TrafficResult[];
+  warnings: string[];
+  /** hash of every event of the run: the cheapest whole-run regression check */
+  fingerprint: string;
+}
+
+export type { ControlKind, StoppedBy };
