@@ -1,0 +1,56 @@
+/**
+ * Golden reports for every shipped scenario (architecture.md habit 9): the JSON
+ * report is pinned byte for byte, which pins each run's fingerprint too.
+ * Regenerate after an intended change with `npm run golden:update`, and say why
+ * in the commit message.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { IssueList } from '../../src/core/issues.js';
+import { Sandbox } from '../../src/cli/fs.js';
+import { prepareScenario } from '../../src/cli/mesh-input.js';
+import { renderJson } from '../../src/report/json.js';
+import { bindScenario, runScenario } from '../../src/scenario/runner.js';
+import { looksLikeScenario } from '../../src/scenario/load.js';
+import type { RunResult } from '../../src/scenario/types.js';
+import { listYamlFiles } from '../../src/cli/fs.js';
+
+const root = path.resolve(__dirname, '../..');
+const goldenDir = path.join(root, 'test/golden/reports');
+const update = process.env['UPDATE_GOLDEN'] === '1';
+
+function run(file: string): RunResult {
+  const issues = new IssueList();
+  const prepared = prepareScenario(file, Sandbox.forCwd([]), issues);
+  if (!prepared || !bindScenario(prepared.scenario, prepared.mesh, issues)) {
+    throw new Error(issues.errors.map((e) => e.message).join('\n'));
+  }
+  return runScenario(prepared.scenario, prepared.mesh, { warnings: prepared.warnings });
+}
+
+const files = listYamlFiles(path.join(root, 'scenarios')).filter((f) => looksLikeScenario(readFileSync(f, 'utf8')));
+
+describe('shipped scenarios', () => {
+  it('there are shipped scenarios to pin', () => {
+    expect(files.length).toBeGreaterThanOrEqual(8);
+  });
+
+  for (const file of files) {
+    const name = path.basename(file, path.extname(file));
+    it(`${name}: meets every expectation and matches its golden JSON report`, () => {
+      const first = run(path.relative(process.cwd(), file));
+      expect(first.expectations.failed, JSON.stringify(first.steps.filter((s) => s.expectationMet === false).map((s) => [s.id, s.outcome, s.code]))).toBe(0);
+      expect(first.steps.every((s) => s.expected !== null)).toBe(true);
+      const json = renderJson([first]);
+      expect(renderJson([run(path.relative(process.cwd(), file))]), 'same scenario and seed, same report byte for byte').toBe(json);
+      const golden = path.join(goldenDir, `${name}.json`);
+      if (update || !existsSync(golden)) {
+        if (!update) throw new Error(`no golden report for ${name}; run npm run golden:update`);
+        mkdirSync(goldenDir, { recursive: true });
+        writeFileSync(golden, json);
+      }
+      expect(json).toBe(readFileSync(golden, 'utf8'));
+    });
+  }
+});

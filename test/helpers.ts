@@ -1,0 +1,104 @@
+/** Test helpers: build meshes from inline YAML and send requests. */
+import { loadMesh } from '../src/loader/load.js';
+import type { Mesh, Workload } from '../src/model/types.js';
+import { decide, type Decision, type MeshRequest } from '../src/policy/decide.js';
+
+export function meshFrom(...docs: string[]): Mesh {
+  const { mesh, issues } = loadMesh(docs.map((text, i) => ({ path: `inline-${i}.yaml`, text })));
+  if (issues.hasErrors()) throw new Error(issues.errors.map((e) => `${e.code}: ${e.message}`).join('\n'));
+  return mesh;
+}
+
+export function wl(mesh: Mesh, id: string): Workload {
+  const w = mesh.workloads.find((x) => x.id === id);
+  if (!w) throw new Error(`no workload ${id}`);
+  return w;
+}
+
+export interface Send {
+  from: string;
+  to: string;
+  method?: string;
+  path?: string;
+  headers?: Record<string, string>;
+  protocol?: MeshRequest['protocol'];
+  tls?: MeshRequest['tls'];
+}
+
+export function send(mesh: Mesh, s: Send): Decision {
+  const colon = s.to.lastIndexOf(':');
+  const host = s.to.slice(0, colon);
+  const port = Number(s.to.slice(colon + 1));
+  const to: MeshRequest['to'] = host.startsWith('workload/')
+    ? { kind: 'workload', workload: wl(mesh, host.slice(9)), port }
+    : { kind: 'host', host, port };
+  return decide(mesh, {
+    from: s.from === 'outside' ? { kind: 'outside', ip: '203.0.113.10' } : { kind: 'workload', workload: wl(mesh, s.from) },
+    to,
+    protocol: s.protocol ?? 'http',
+    method: s.method ?? 'GET',
+    path: s.path ?? '/',
+    headers: s.headers ?? {},
+    tls: s.tls ?? 'auto',
+  });
+}
+
+/** A namespace, a Deployment with one container port and a Service in front of it. */
+export function app(ns: string, name: string, opts: { port?: number; svcPort?: number; portName?: string; sa?: string; labels?: Record<string, string> } = {}): string {
+  const port = opts.port ?? 8080;
+  const svcPort = opts.svcPort ?? 80;
+  const labels = { app: name, ...(opts.labels ?? {}) };
+  const labelYaml = Object.entries(labels).map(([k, v]) => `        ${k}: "${v}"`).join('\n');
+  return `apiVersion: apps/v1
+kind: Deployment
+metadata: { name: ${name}, namespace: ${ns} }
+spec:
+  selector: { matchLabels: { app: ${name} } }
+  template:
+    metadata:
+      labels:
+${labelYaml}
+    spec:
+      serviceAccountName: ${opts.sa ?? name}
+      containers:
+        - name: main
+          image: example/${name}
+          ports: [{ containerPort: ${port} }]
+---
+apiVersion: v1
+kind: Service
+metadata: { name: ${name}, namespace: ${ns} }
+spec:
+  selector: { app: ${name} }
+  ports: [{ name: ${opts.portName ?? 'http'}, port: ${svcPort}, targetPort: ${port} }]
+`;
+}
+
+export function ns(name: string, injected: boolean): string {
+  return `apiVersion: v1
+kind: Namespace
+metadata:
+  name: ${name}
+  labels: ${injected ? '{ istio-injection: enabled }' : '{}'}
+`;
+}
+
+export function pa(namespace: string, name: string, mode: string, extra = ''): string {
+  return `apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: { name: ${name}, namespace: ${namespace} }
+spec:
+  mtls: { mode: ${mode} }
+${extra}`;
+}
+
+export function dr(namespace: string, name: string, host: string, tls: string, extra = ''): string {
+  return `apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: ${name}, namespace: ${namespace} }
+spec:
+  host: "${host}"
+  trafficPolicy:
+    tls: ${tls}
+${extra}`;
+}
