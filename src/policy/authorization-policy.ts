@@ -157,6 +157,25 @@ export function ruleForTcp(rule: AuthzRule, action: AuthzAction): AuthzRule | nu
   return out;
 }
 
+/** One line naming what a rule asks for, e.g. `from principals [a] to methods [GET] paths [/x*]`. */
+export function describeRule(rule: AuthzRule | undefined): string {
+  if (!rule) return 'no rule';
+  const fields = (o: object): string => Object.entries(o)
+    .filter(([, v]) => Array.isArray(v))
+    .map(([k, v]) => `${k} [${(v as string[]).join(', ')}]`).join(' ') || 'anything';
+  const parts: string[] = [];
+  if (rule.from) parts.push(`from ${rule.from.map((f) => fields(f.source)).join(' | ')}`);
+  if (rule.to) parts.push(`to ${rule.to.map((t) => fields(t.operation)).join(' | ')}`);
+  if (rule.when) parts.push(`when ${rule.when.map((c) => `${c.key}${c.values ? ` in [${c.values.join(', ')}]` : ''}${c.notValues ? ` not in [${c.notValues.join(', ')}]` : ''}`).join(' and ')}`);
+  return parts.length === 0 ? 'any request' : parts.join(' ');
+}
+
+function describePolicy(p: AuthorizationPolicy): string {
+  if (!p.rules || p.rules.length === 0) return `${p.meta.namespace}/${p.meta.name} has no rules (allows nothing)`;
+  const shown = p.rules.slice(0, 3).map((r) => describeRule(r)).join('; ');
+  return `${p.meta.namespace}/${p.meta.name} allows ${shown}${p.rules.length > 3 ? `; … (${p.rules.length} rules)` : ''}`;
+}
+
 export interface MatchEnv {
   trustDomains: readonly string[];
   policyNamespace: string;
@@ -321,6 +340,21 @@ function matchingRules(p: AuthorizationPolicy, a: AuthzAttributes, env: MatchEnv
   return out;
 }
 
+function tcpNote(p: AuthorizationPolicy, r: RuleRef, protocol: 'http' | 'tcp'): string {
+  if (protocol !== 'tcp') return '';
+  const i = Number(/-rule\[(\d+)\]$/.exec(r.rule)?.[1] ?? -1);
+  const rule = p.rules?.[i];
+  const http = rule ? httpOnlyFields(rule) : [];
+  return http.length > 0 ? ` (its HTTP-only ${http.join(', ')} ${http.length > 1 ? 'are' : 'is'} dropped on this TCP port, so the rest matches)` : '';
+}
+
+function ruleForAction(p: AuthorizationPolicy, r: RuleRef, protocol: 'http' | 'tcp'): AuthzRule | undefined {
+  const i = Number(/-rule\[(\d+)\]$/.exec(r.rule)?.[1] ?? -1);
+  const rule = p.rules?.[i];
+  if (!rule || protocol === 'http') return rule;
+  return ruleForTcp(rule, p.action) ?? undefined;
+}
+
 export function bundleOf(mesh: Mesh): string[] {
   return [mesh.config.trustDomain, ...mesh.config.trustDomainAliases.filter((t) => t !== mesh.config.trustDomain)];
 }
@@ -383,7 +417,7 @@ export function evaluateAuthz(mesh: Mesh, w: Workload, a: AuthzAttributes, extAu
     if (m) {
       trace.push(`DENY ${m.ref.rule} matched`);
       return { ...base, allowed: false, stage: 'deny', decidedBy: m.ref, consulted: [],
-        reason: `DENY policy ${p.meta.namespace}/${p.meta.name} matched (${m.ref.rule})`,
+        reason: `the request matches DENY ${m.ref.rule.replace(/.*-rule/, 'rule')} of ${p.meta.namespace}/${p.meta.name}: ${describeRule(ruleForAction(p, m.ref, a.protocol))}${tcpNote(p, m.ref, a.protocol)}`,
         details: `rbac_access_denied_matched_policy[${m.ref.rule}]` };
     }
   }
@@ -407,6 +441,6 @@ export function evaluateAuthz(mesh: Mesh, w: Workload, a: AuthzAttributes, extAu
     ? '; on this TCP port ALLOW rules that use HTTP-only fields are dropped' : '';
   return { ...base, allowed: false, stage: 'no-allow-match', decidedBy: null,
     consulted: allows.map((p) => ({ namespace: p.meta.namespace, name: p.meta.name, action: p.action })),
-    reason: `ALLOW policies select ${w.name} and none matched${droppedNote}`,
+    reason: `ALLOW policies select ${w.name} and none matched${droppedNote} (${allows.map(describePolicy).join('; ')})`,
     details: 'rbac_access_denied_matched_policy[none]' };
 }

@@ -147,11 +147,15 @@ interface Ctx {
   events: TraceEvent[];
   l7: 'http' | 'tcp';
   clientProxy: boolean;
+  /** the client sidecar has an HTTP listener for this destination (else it proxies TCP) */
+  clientHttp: boolean;
 }
 
 function failConnection(ctx: Ctx, code: number | null, mtls: boolean | null, stopped: StoppedBy, flags?: string, body?: string): Decision {
   // TCP steps carry no status; an HTTP request through an opaque TCP proxy sees only a dropped connection.
-  const seen = ctx.req.protocol === 'tcp' ? null : ctx.l7 === 'tcp' ? 0 : code;
+  // A client sidecar that proxies the connection as TCP cannot answer 503: the client sees an empty reply.
+  const fromClientSidecar = code === 503 || code === 502;
+  const seen = ctx.req.protocol === 'tcp' ? null : ctx.l7 === 'tcp' || (fromClientSidecar && !ctx.clientHttp) ? 0 : code;
   const d: Decision = { outcome: 'blocked', code: seen, mtls, stoppedBy: [stopped], events: ctx.events };
   if (flags) d.flags = flags;
   if (seen !== null && seen > 0) d.response = { status: seen, headers: {}, body: body ?? '' };
@@ -179,7 +183,7 @@ export function decide(mesh: Mesh, req: MeshRequest, opts: DecideOptions = {}): 
   const requestL7: 'http' | 'tcp' = req.protocol === 'tcp' ? 'tcp' : 'http';
   const bypass = req.tls === 'plaintext';
   const clientProxy = src !== null && hasProxy(src) && !bypass;
-  const ctx: Ctx = { mesh, req, events, l7: requestL7, clientProxy };
+  const ctx: Ctx = { mesh, req, events, l7: requestL7, clientProxy, clientHttp: requestL7 === 'http' };
 
   if (src && hasProxy(src) && bypass) {
     events.push({ hop: 'client', what: `${srcName} sends from a process that bypasses its own sidecar (excluded port or UID 1337): raw plaintext, no identity` });
@@ -230,6 +234,7 @@ export function decide(mesh: Mesh, req: MeshRequest, opts: DecideOptions = {}): 
     targetPort = tp;
     const declared = declaredProtocol(servicePort);
     ctx.l7 = declared ?? requestL7;
+    ctx.clientHttp = ctx.l7 === 'http';
     events.push({ hop: 'client', what: `${req.to.host}:${port} → Service ${service.fqdn} port ${port} → ${endpoint.id} (${endpoint.ip}) port ${targetPort}; protocol ${declared ? `declared ${declared}` : `sniffed ${requestL7}`}` });
   } else {
     endpoint = req.to.workload;
@@ -247,6 +252,8 @@ export function decide(mesh: Mesh, req: MeshRequest, opts: DecideOptions = {}): 
       .flatMap((s) => s.ports).find((p) => targetPortOf(p, endpoint) === targetPort);
     const declared = (svcPort && declaredProtocol(svcPort)) ?? (named ? declaredProtocol({ port: targetPort, targetPort, protocol: 'TCP', name: named }) : null);
     ctx.l7 = declared ?? requestL7;
+    // The client sidecar has an HTTP listener on 0.0.0.0:<port> only when some Service port of that number is HTTP (or sniffed).
+    ctx.clientHttp = requestL7 === 'http' && mesh.services.some((s) => s.ports.some((p) => p.port === targetPort && declaredProtocol(p) !== 'tcp'));
   }
 
   const d = connect(ctx, { service, servicePort, endpoint, targetPort, passthrough, srcIp }, opts);
