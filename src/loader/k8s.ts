@@ -21,6 +21,7 @@ export interface RawService {
   ports: ServicePort[];
   clusterIP?: string;
   headless: boolean;
+  type: string;
 }
 
 export function readPodSpec(r: Reader, spec: Obj | undefined, path: Path): { sa: string; ports: ContainerPort[]; hostNetwork: boolean } {
@@ -75,7 +76,7 @@ export function readService(r: Reader, meta: ObjectMeta, obj: Obj): RawService {
     if (appProtocol !== undefined) sp.appProtocol = appProtocol;
     ports.push(sp);
   });
-  const svc: RawService = { meta, selector, ports, headless: clusterIP === 'None' };
+  const svc: RawService = { meta, selector, ports, headless: clusterIP === 'None', type: r.str(spec, 'type', ['spec']) ?? 'ClusterIP' };
   if (clusterIP !== undefined && clusterIP !== 'None') svc.clusterIP = clusterIP;
   return svc;
 }

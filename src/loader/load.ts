@@ -241,6 +241,7 @@ function buildServices(raw: RawService[]): Service[] {
     annotations: s.meta.annotations,
     clusterIP: s.clusterIP ?? `10.96.${Math.floor(index / 250)}.${(index % 250) + 10}`,
     headless: s.headless,
+    type: s.type,
     loc: s.meta.loc,
   }));
 }

@@ -77,6 +77,8 @@ export interface Service {
   annotations: Labels;
   clusterIP: string;
   headless: boolean;
+  /** ClusterIP (default), NodePort, LoadBalancer, ExternalName */
+  type: string;
   loc: Location;
 }
 

@@ -210,6 +210,11 @@ export function decide(mesh: Mesh, req: MeshRequest, opts: DecideOptions = {}): 
     }
     service = r.service;
     const port = req.to.port;
+    if (!src && service.type !== 'LoadBalancer' && service.type !== 'NodePort') {
+      events.push({ hop: 'network', what: `Service ${service.namespace}/${service.name} is ${service.type}: its address is not reachable from outside the cluster` });
+      return failConnection(ctx, 0, null, { control: 'Routing', name: `${service.namespace}/${service.name}`,
+        reason: `a client outside the cluster cannot reach the ${service.type} Service ${service.name}; it must come in through a LoadBalancer or NodePort Service such as the ingress gateway` });
+    }
     servicePort = service.ports.find((p) => p.port === port) ?? null;
     if (!servicePort) {
       events.push({ hop: 'client', what: `Service ${service.namespace}/${service.name} has no port ${port}` });

@@ -29,7 +29,7 @@ export function parseScenario(file: string, text: string, issues: IssueList): Lo
     return null;
   }
   const src = docs[0] as SourceDoc;
-  const parsed = scenarioSchema.safeParse(src.value);
+  const parsed = scenarioSchema.safeParse(src.value, { reportInput: true });
   if (!parsed.success) {
     for (const issue of parsed.error.issues) reportZodIssue(src, issue, issues);
     return null;

@@ -1,0 +1,77 @@
+/** The scenario runner: verdict, expectations, determinism (product.md §2–§3). */
+import { describe, expect, it } from 'vitest';
+import { IssueList } from '../../src/core/issues.js';
+import { loadMesh } from '../../src/loader/load.js';
+import { parseScenario } from '../../src/scenario/load.js';
+import { bindScenario, runScenario } from '../../src/scenario/runner.js';
+import { renderJson } from '../../src/report/json.js';
+import { app, ns, pa } from '../helpers.js';
+
+const manifests = [ns('a', true), ns('b', true), ns('legacy', false), app('a', 'client'), app('b', 'server'), app('b', 'server2', { labels: { app: 'server' } }), app('legacy', 'old'), pa('b', 'default', 'STRICT')];
+
+function scenario(steps: string, extra = ''): ReturnType<typeof runScenario> {
+  const text = `apiVersion: meshrange.io/v1alpha1
+kind: Scenario
+metadata: { name: t }
+spec:
+  mesh: { manifests: [x] }
+${extra}  attacker: { foothold: legacy/old }
+  steps:
+${steps}`;
+  const issues = new IssueList();
+  const s = parseScenario('t.yaml', text, issues);
+  if (!s) throw new Error(issues.items.map((i) => i.message).join('\n'));
+  const { mesh } = loadMesh(manifests.map((t, i) => ({ path: `m${i}.yaml`, text: t })));
+  if (!bindScenario(s, mesh, issues)) throw new Error(issues.items.map((i) => i.message).join('\n'));
+  return runScenario(s, mesh);
+}
+
+describe('runner', () => {
+  it('product.md §3 verdict is contained when every attack step is blocked', () => {
+    const r = scenario('    - { id: s1, action: request, to: "server.b:80", expect: blocked }\n');
+    expect(r).toMatchObject({ verdict: 'contained', expectations: { passed: 1, failed: 0 } });
+  });
+
+  it('product.md §3 verdict is breached when an attack step is allowed', () => {
+    const r = scenario('    - { id: s1, action: request, to: "old:80", from: legacy/old }\n');
+    expect(r.verdict).toBe('breached');
+  });
+
+  it('steps from another workload than the foothold check legitimate traffic and do not breach', () => {
+    const r = scenario('    - { id: legit, action: request, from: a/client, to: "server.b:80", expect: allowed }\n');
+    expect(r.verdict).toBe('contained');
+    expect(r.steps[0]).toMatchObject({ attack: false, outcome: 'allowed', expectationMet: true });
+  });
+
+  it('a failed expectation is counted and marked on the step', () => {
+    const r = scenario('    - { id: s1, action: request, to: "server.b:80", expect: allowed }\n');
+    expect(r.expectations).toEqual({ passed: 0, failed: 1 });
+    expect(r.steps[0]?.expectationMet).toBe(false);
+  });
+
+  it('a step without expect is neither passed nor failed', () => {
+    const r = scenario('    - { id: s1, action: request, to: "server.b:80" }\n');
+    expect(r.expectations).toEqual({ passed: 0, failed: 0 });
+  });
+
+  it('a ClusterIP Service is not reachable from outside the cluster', () => {
+    const r = scenario('    - { id: s1, action: request, from: outside, to: "server.b.svc.cluster.local:80" }\n');
+    expect(r.steps[0]).toMatchObject({ outcome: 'blocked', code: 0, stoppedBy: [{ control: 'Routing' }] });
+  });
+
+  it('wait advances simulated time; at sets it', () => {
+    const r = scenario('    - { id: w, action: wait, for: 30s }\n    - { id: s1, action: request, to: "old:80" }\n    - { id: s2, action: request, to: "old:80", at: 5m }\n');
+    expect(r.steps.map((s) => s.t)).toEqual([0, 30_000, 300_000]);
+  });
+
+  it('same scenario and seed give the same report byte for byte; the seed picks among endpoints', () => {
+    const steps = Array.from({ length: 12 }, (_, i) => `    - { id: s${i}, action: request, from: a/client, to: "server.b:80" }\n`).join('');
+    const a = scenario(steps);
+    const b = scenario(steps);
+    expect(renderJson([a])).toBe(renderJson([b]));
+    const picked = new Set(a.steps.map((s) => s.evidence.destination?.workload));
+    expect(picked).toEqual(new Set(['b/server', 'b/server2']));
+    const other = scenario(steps, '  seed: 7\n');
+    expect(other.fingerprint).not.toBe(a.fingerprint);
+  });
+});
