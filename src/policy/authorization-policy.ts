@@ -181,16 +181,26 @@ export interface MatchEnv {
   policyNamespace: string;
 }
 
-/** Expand a principal pattern over the trust-domain bundle (§1). */
+/**
+ * Expand a principal pattern over the trust-domain bundle (§1). As Istio's
+ * trust-domain bundle does: only a full `<td>/ns/<ns>/sa/<sa>` value (five
+ * parts) is rewritten; a `*` trust domain is not enforced; a trust domain that
+ * is `cluster.local` or matches a bundle member stands for every member, except
+ * that a wildcard trust domain is kept as written for the members it matches.
+ */
 export function expandPrincipal(value: string, bundle: readonly string[]): string[] {
-  if (value === '*' || value.startsWith('*')) return [value];
-  const slash = value.indexOf('/');
-  if (slash < 0) return [value];
-  const td = value.slice(0, slash);
-  const rest = value.slice(slash);
+  const parts = value.split('/');
+  if (parts.length !== 5) return [value];
+  const td = parts[0] as string;
   if (td === '*') return [value];
-  if (td === 'cluster.local' || bundle.includes(td)) return bundle.map((b) => `${b}${rest}`);
-  return [value];
+  if (td !== 'cluster.local' && !bundle.some((b) => stringMatch(td, b))) return [value];
+  const rest = parts.slice(1).join('/');
+  const out: string[] = [];
+  for (const b of bundle) {
+    const p = td.includes('*') && stringMatch(td, b) ? value : `${b}/${rest}`;
+    if (!out.includes(p)) out.push(p);
+  }
+  return out;
 }
 
 function anyOf(values: readonly string[], test: (v: string) => boolean): boolean {
@@ -203,20 +213,44 @@ function principalMatches(pattern: string, principal: string | null, env: MatchE
   return anyOf(expandPrincipal(pattern, env.trustDomains), (p) => stringMatch(p, principal));
 }
 
+const regexCache = new Map<string, RegExp>();
+
+function escapeRe(s: string): string {
+  return s.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
+}
+
+function cachedRe(src: string): RegExp {
+  let re = regexCache.get(src);
+  if (!re) { re = new RegExp(src); regexCache.set(src, re); }
+  return re;
+}
+
+/** §6.5: the regex `.*\/ns\/<ns>\/.*` on the peer URI, with `*` in the value meaning `.*`. */
 function namespaceMatches(pattern: string, principal: string | null): boolean {
   if (principal === null) return false;
   if (pattern === '*') return principal !== '';
-  const ns = /\/ns\/([^/]+)\/sa\//.exec(principal)?.[1];
-  if (ns === undefined) return false;
-  const re = new RegExp(`^${pattern.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
-  return re.test(ns);
+  const ns = pattern.split('*').map(escapeRe).join('.*');
+  return cachedRe(`^.*/ns/${ns}/.*$`).test(`spiffe://${principal}`);
 }
 
+/** §6.5: `requestPrincipals` split at the last `/` into issuer and subject, each matched on its own. */
+export function requestPrincipalMatches(pattern: string, principal: string | null | undefined): boolean {
+  if (principal === null || principal === undefined) return false;
+  const pi = principal.lastIndexOf('/');
+  const iss = pi < 0 ? principal : principal.slice(0, pi);
+  const sub = pi < 0 ? '' : principal.slice(pi + 1);
+  if (pattern === '*') return iss !== '' && sub !== '';
+  const vi = pattern.lastIndexOf('/');
+  if (vi < 0) return stringMatch(pattern, principal);
+  return stringMatch(pattern.slice(0, vi), iss) && stringMatch(pattern.slice(vi + 1), sub);
+}
+
+/** §6.5: `ns/sa` (or bare `sa` = the policy's namespace), whatever the trust domain. */
 function serviceAccountMatches(value: string, principal: string | null, env: MatchEnv): boolean {
   if (principal === null) return false;
   const full = value.includes('/') ? value : `${env.policyNamespace}/${value}`;
   const [ns, sa] = full.split('/');
-  return anyOf(env.trustDomains, (td) => principal === `${td}/ns/${ns}/sa/${sa}`);
+  return cachedRe(`^spiffe://.+/ns/${escapeRe(ns ?? '')}/(.+/|)sa/${escapeRe(sa ?? '')}(/.+)?$`).test(`spiffe://${principal}`);
 }
 
 function trustDomainMatches(pattern: string, principal: string | null, env: MatchEnv): boolean {
@@ -244,7 +278,7 @@ export function sourceMatches(s: AuthzSource, a: AuthzAttributes, env: MatchEnv)
     && field(s.namespaces, s.notNamespaces, (v) => namespaceMatches(v, peer))
     && field(s.serviceAccounts, s.notServiceAccounts, (v) => serviceAccountMatches(v, peer, env))
     && field(s.trustDomains, s.notTrustDomains, (v) => trustDomainMatches(v, peer, env))
-    && field(s.requestPrincipals, s.notRequestPrincipals, (v) => stringMatch(v, a.auth?.principal))
+    && field(s.requestPrincipals, s.notRequestPrincipals, (v) => requestPrincipalMatches(v, a.auth?.principal))
     && field(s.ipBlocks, s.notIpBlocks, (v) => ipMatches(v, a.sourceIp))
     && field(s.remoteIpBlocks, s.notRemoteIpBlocks, (v) => ipMatches(v, a.remoteIp));
 }
@@ -286,7 +320,8 @@ function conditionTest(key: string, a: AuthzAttributes, env: MatchEnv): (v: stri
   const header = /^request\.headers\[(.+)\]$/.exec(key);
   if (header) {
     const value = a.http?.headers[(header[1] as string).toLowerCase()];
-    return (v) => stringMatch(v, value);
+    // `*` on a header is Envoy's present_match: a header that is present matches, even when empty.
+    return (v) => (v === '*' ? value !== undefined : stringMatch(v, value));
   }
   if (key.startsWith('request.auth.claims')) {
     const vals = claimValues(a, key);
@@ -302,7 +337,7 @@ function conditionTest(key: string, a: AuthzAttributes, env: MatchEnv): (v: stri
     case 'source.serviceAccount': return (v) => serviceAccountMatches(v, peer, env);
     case 'source.trustDomain': return (v) => trustDomainMatches(v, peer, env);
     case 'connection.sni': return (v) => stringMatch(v, a.sni);
-    case 'request.auth.principal': return (v) => stringMatch(v, a.auth?.principal);
+    case 'request.auth.principal': return (v) => requestPrincipalMatches(v, a.auth?.principal);
     case 'request.auth.presenter': return (v) => stringMatch(v, a.auth?.presenter);
     case 'request.auth.audiences': return (v) => anyOf(a.auth?.audiences ?? [], (x) => stringMatch(v, x));
     default: return () => false; // dynamic metadata is not modeled: the attribute is absent
