@@ -1,0 +1,899 @@
+/**
+ * networking.istio.io Gateway and VirtualService, read and validated as
+ * Istio's admission webhook does (pkg/config/validation: ValidateGateway,
+ * validateServer, validateTLSOptions, ValidateVirtualService and the route
+ * validators; istio-semantics §8, §9, §14). What the webhook rejects is an
+ * error here; what it only warns about is a warning. Fields that change
+ * traffic but are not simulated (fault, mirror, delegate, request header
+ * rewrites) are a located `not-modeled` warning, never silently dropped.
+ *
+ * Versions accepted: networking.istio.io/v1, v1beta1, v1alpha3 (same schema).
+ * `analyzeRouting` adds the istioctl analyze findings that need several
+ * objects (IST0101 gateway references and selectors, IST0132 hosts).
+ */
+import type { IssueList, Location } from '../core/issues.js';
+import { parseCidr, parseIp } from '../core/ip.js';
+import type {
+  Destination, Gateway, GatewayServer, HttpMatch, HttpRedirect, HttpRewrite, HttpRoute, L4Match, RouteDestination,
+  ServerTls, ServerTlsMode, StringMatch, TcpRoute, TlsMatch, TlsRoute, VirtualService,
+} from '../model/routing.js';
+import { hostSubsetOf, re2ToRegExp, resolveGatewayName } from '../model/routing.js';
+import type { ObjectMeta, Workload } from '../model/types.js';
+import { selectorMatches } from '../model/types.js';
+import { isObj, Reader, type Obj } from './reader.js';
+import type { Path } from './yaml-source.js';
+
+export const ISTIO_NETWORKING_API_VERSIONS: readonly string[] = [
+  'networking.istio.io/v1', 'networking.istio.io/v1beta1', 'networking.istio.io/v1alpha3',
+];
+
+const SERVER_TLS_MODES: readonly string[] = ['PASSTHROUGH', 'SIMPLE', 'MUTUAL', 'OPTIONAL_MUTUAL', 'AUTO_PASSTHROUGH', 'ISTIO_MUTUAL'];
+const TLS_VERSIONS: readonly string[] = ['TLS_AUTO', 'TLSV1_0', 'TLSV1_1', 'TLSV1_2', 'TLSV1_3'];
+/** protocol.Parse in Istio (case-insensitive); anything else is "Unsupported". */
+const PROTOCOLS: readonly string[] = ['HTTP', 'HTTPS', 'HTTP2', 'GRPC', 'GRPC-WEB', 'HTTP_PROXY', 'TCP', 'TLS', 'MONGO', 'REDIS', 'MYSQL', 'UDP'];
+const HTTP_PROTOCOLS: readonly string[] = ['HTTP', 'HTTP2', 'GRPC', 'GRPC-WEB', 'HTTP_PROXY'];
+const TLS_PROTOCOLS: readonly string[] = ['HTTPS', 'TLS'];
+const REDIRECT_CODES: readonly number[] = [301, 302, 303, 307, 308];
+
+/* ---------------------------------------------------------------- names -- */
+
+export function isDns1123Label(s: string): boolean {
+  return s.length <= 63 && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(s);
+}
+
+function isWildcardDns1123Label(s: string): boolean {
+  return s.length <= 63 && /^(\*|(\*|\*-)?[a-z0-9]([-a-z0-9]*[a-z0-9])?)$/.test(s);
+}
+
+function dns1123LabelsProblem(domain: string): string | null {
+  const parts = domain.split('.');
+  const tld = parts[parts.length - 1] ?? '';
+  if (/^[0-9]+$/.test(tld)) return `domain name "${domain}" invalid (top level domain "${tld}" cannot be all-numeric)`;
+  for (let i = 0; i < parts.length; i++) {
+    const label = parts[i] ?? '';
+    if (i === parts.length - 1 && label === '') return null;
+    if (!isDns1123Label(label)) return `domain name "${domain}" invalid (label "${label}" invalid)`;
+  }
+  return null;
+}
+
+function preconditionsProblem(name: string): string | null {
+  if (name.length > 255) return `domain name "${name}" too long (max 255)`;
+  if (name.length === 0) return 'empty domain name not allowed';
+  return null;
+}
+
+/** ValidateFQDN */
+export function fqdnProblem(fqdn: string): string | null {
+  return preconditionsProblem(fqdn) ?? dns1123LabelsProblem(fqdn);
+}
+
+/** ValidateWildcardDomain: a DNS name whose first label may be a wildcard. */
+export function wildcardDomainProblem(domain: string): string | null {
+  const pre = preconditionsProblem(domain);
+  if (pre) return pre;
+  const dot = domain.indexOf('.');
+  const first = dot < 0 ? domain : domain.slice(0, dot);
+  if (!isWildcardDns1123Label(first)) return `domain name "${domain}" invalid (label "${first}" invalid)`;
+  return dot < 0 ? null : dns1123LabelsProblem(domain.slice(dot + 1));
+}
+
+/** A Gateway `servers[].hosts` entry: `[ns/]host`, ns `*`, `.` or a namespace; host an FQDN, a wildcard or an IP. */
+export function gatewayHostProblem(hostname: string): string | null {
+  const slash = hostname.indexOf('/');
+  if (slash < 0) return gatewayHostPartProblem(hostname);
+  const ns = hostname.slice(0, slash);
+  const host = hostname.slice(slash + 1);
+  if (ns === '' || host === '') return 'config namespace and dnsName in host entry cannot be empty';
+  if (ns !== '*' && ns !== '.' && !isDns1123Label(ns)) return `invalid namespace value "${ns}" in gateway`;
+  return gatewayHostPartProblem(host);
+}
+
+function gatewayHostPartProblem(host: string): string | null {
+  if (host !== '*' && !host.includes('.')) return 'short names (non FQDN) are not allowed';
+  const dom = wildcardDomainProblem(host);
+  if (dom && !parseIp(host)) return dom;
+  if (host.includes('*') && host.length !== 1 && !host.startsWith('*.')) return `partial wildcard "${host}" not allowed`;
+  return null;
+}
+
+/* --------------------------------------------------------------- common -- */
+
+function apiVersionOk(r: Reader, obj: Obj, kind: string): boolean {
+  const v = obj['apiVersion'];
+  if (typeof v === 'string' && ISTIO_NETWORKING_API_VERSIONS.includes(v)) return true;
+  if (typeof v === 'string' && v.startsWith('networking.istio.io/')) {
+    r.error(['apiVersion'], 'bad-api-version', `${v} is not a served version of ${kind}`,
+      `use ${ISTIO_NETWORKING_API_VERSIONS.join(', ')}`);
+  } else {
+    r.warn([], 'not-modeled', `kind ${kind} (${String(v)}) is not modeled by meshrange and has no effect in the simulation`,
+      kind === 'Gateway' ? 'meshrange models the Istio Gateway (networking.istio.io), not the Kubernetes Gateway API'
+        : `use apiVersion ${ISTIO_NETWORKING_API_VERSIONS[0] ?? ''}`);
+  }
+  return false;
+}
+
+function notModeled(r: Reader, path: Path, what: string): void {
+  r.warn(path, 'not-modeled', `${what} is not modeled; it has no effect in the simulation`,
+    'results for traffic this field would change may differ from the cluster');
+}
+
+/* -------------------------------------------------------------- Gateway -- */
+
+/**
+ * A Gateway, validated. Returns undefined when the object is not an Istio
+ * networking Gateway (e.g. gateway.networking.k8s.io), after a warning.
+ */
+export function readGateway(r: Reader, meta: ObjectMeta, obj: Obj): Gateway | undefined {
+  if (!apiVersionOk(r, obj, 'Gateway')) return undefined;
+  if (!isDns1123Label(meta.name)) {
+    r.error(['metadata', 'name'], 'gw-bad-name', `invalid gateway name: "${meta.name}"`,
+      'a Gateway name must be a DNS label: lower case letters, digits and "-", no dots');
+  }
+  const spec = r.obj(obj, 'spec', []) ?? {};
+  const selector = r.labels(spec, 'selector', ['spec']) ?? {};
+  const gw: Gateway = { meta, selector, servers: [] };
+  const raw = r.arr(spec, 'servers', ['spec']);
+  if (!raw || raw.length === 0) {
+    r.error(raw ? ['spec', 'servers'] : ['spec'], 'gw-no-servers', 'gateway must have at least one server',
+      'add spec.servers with a port and the hosts it accepts');
+    return gw;
+  }
+  const portNames = new Set<string>();
+  raw.forEach((s, i) => {
+    const path = ['spec', 'servers', i];
+    if (!isObj(s)) { r.error(path, 'field-type', 'server may not be null and must be a mapping', 'write each server as a mapping with port and hosts'); return; }
+    const server = readServer(r, s, path);
+    if (!server) return;
+    if (portNames.has(server.port.name)) {
+      r.error([...path, 'port', 'name'], 'gw-duplicate-port-name', `port names in servers must be unique: duplicate name ${server.port.name}`,
+        'give each server port its own name');
+    }
+    portNames.add(server.port.name);
+    if (server.tls?.httpsRedirect && !HTTP_PROTOCOLS.includes(server.port.protocol)) {
+      r.warn([...path, 'tls', 'httpsRedirect'], 'gw-https-redirect-non-http', 'tls.httpsRedirect should only be used with http servers',
+        'move httpsRedirect to the port-80 HTTP server');
+    }
+    gw.servers.push(server);
+  });
+  return gw;
+}
+
+function readServer(r: Reader, s: Obj, path: Path): GatewayServer | undefined {
+  const hosts = r.strList(s, 'hosts', path) ?? [];
+  if (hosts.length === 0) {
+    r.error(s['hosts'] === undefined ? path : [...path, 'hosts'], 'gw-no-hosts', 'server config must contain at least one host',
+      'list the hosts this server accepts, e.g. hosts: ["bookinfo.example.com"] or ["*"]');
+  }
+  hosts.forEach((h, j) => {
+    const problem = gatewayHostProblem(h);
+    if (problem) {
+      r.error([...path, 'hosts', j], 'gw-bad-host', `host "${h}": ${problem}`,
+        'write a fully qualified name (a.example.com), a wildcard (*.example.com or *), optionally prefixed by namespace/ (ns/, ./ or */)');
+    }
+  });
+
+  let portOk = true;
+  const port = r.obj(s, 'port', path);
+  const ppath = [...path, 'port'];
+  let number = 0;
+  let name = '';
+  let protocol = '';
+  if (!port) {
+    portOk = false;
+    r.error(path, 'gw-bad-port', 'port is required', 'add port: { number: 80, name: http, protocol: HTTP }');
+  } else {
+    const n = r.int(port, 'number', ppath);
+    number = n ?? 0;
+    if (n === undefined || n < 1 || n > 65535) {
+      portOk = false;
+      r.error(n === undefined ? ppath : [...ppath, 'number'], 'gw-bad-port', `port number ${n ?? 0} must be in the range 1..65535`,
+        'set port.number to the port the gateway listens on (the Service port or the container port)');
+    }
+    if (port['targetPort'] !== undefined) {
+      portOk = false;
+      r.error([...ppath, 'targetPort'], 'gw-bad-port', 'targetPort has no impact on Gateways', 'remove port.targetPort');
+    }
+    const nm = r.str(port, 'name', ppath);
+    name = nm ?? '';
+    if (!nm) {
+      portOk = false;
+      r.error(ppath, 'gw-port-name', 'port name must be set', 'add port.name, e.g. name: http');
+    }
+    const proto = r.str(port, 'protocol', ppath) ?? '';
+    protocol = proto.toUpperCase();
+    if (!PROTOCOLS.includes(protocol)) {
+      portOk = false;
+      r.error(port['protocol'] === undefined ? ppath : [...ppath, 'protocol'], 'gw-bad-protocol',
+        `invalid protocol "${proto}", supported protocols are HTTP, HTTP2, GRPC, GRPC-WEB, MONGO, REDIS, MYSQL, TCP`,
+        'set port.protocol, e.g. HTTP, HTTPS, TLS or TCP');
+    }
+  }
+
+  const server: GatewayServer = { port: { number, name, protocol }, hosts };
+  const sname = r.str(s, 'name', path);
+  if (sname !== undefined) server.name = sname;
+  const bind = r.str(s, 'bind', path);
+  if (bind !== undefined) server.bind = bind;
+  const tlsObj = r.obj(s, 'tls', path);
+  const tls = tlsObj ? readServerTls(r, tlsObj, [...path, 'tls']) : undefined;
+  if (tls) server.tls = tls;
+
+  if (portOk) {
+    const isTls = TLS_PROTOCOLS.includes(protocol);
+    const isHttp = HTTP_PROTOCOLS.includes(protocol);
+    if (isTls && !tlsObj) {
+      r.error(ppath, 'gw-tls-required', 'server must have TLS settings for HTTPS/TLS protocols',
+        'add tls: { mode: SIMPLE, credentialName: <secret> }, or tls: { mode: PASSTHROUGH }');
+    } else if (!isTls && tlsObj && tls) {
+      const passthrough = tls.mode === 'PASSTHROUGH' || tls.mode === 'AUTO_PASSTHROUGH';
+      if (isHttp) {
+        if (!passthrough || tls.caCertificates || tls.privateKey || tls.serverCertificate) {
+          r.error([...path, 'tls'], 'gw-tls-on-plaintext', 'server cannot have TLS settings for plain text HTTP ports',
+            'use protocol HTTPS for a TLS-terminating server; on an HTTP server only tls.httpsRedirect is allowed');
+        }
+      } else {
+        r.error([...path, 'tls'], 'gw-tls-on-plaintext', 'server cannot have TLS settings for non HTTPS/TLS ports',
+          'use protocol HTTPS or TLS, or remove tls');
+      }
+    }
+  }
+  return server;
+}
+
+function readServerTls(r: Reader, t: Obj, path: Path): ServerTls | undefined {
+  const modeRaw = r.str(t, 'mode', path) ?? 'PASSTHROUGH';
+  if (!SERVER_TLS_MODES.includes(modeRaw)) {
+    r.error([...path, 'mode'], 'gw-tls-mode', `tls mode "${modeRaw}" is not one of ${SERVER_TLS_MODES.join(', ')}`,
+      'use SIMPLE to terminate TLS, MUTUAL to also require client certificates, PASSTHROUGH to route by SNI');
+    return undefined;
+  }
+  const mode = modeRaw as ServerTlsMode;
+  const tls: ServerTls = { mode };
+  const httpsRedirect = r.bool(t, 'httpsRedirect', path);
+  if (httpsRedirect !== undefined) tls.httpsRedirect = httpsRedirect;
+  const set = (key: 'credentialName' | 'serverCertificate' | 'privateKey' | 'caCertificates'): void => {
+    const v = r.str(t, key, path);
+    if (v !== undefined && v !== '') tls[key] = v;
+  };
+  set('credentialName'); set('serverCertificate'); set('privateKey'); set('caCertificates');
+  const credentialNames = r.strList(t, 'credentialNames', path);
+  if (credentialNames && credentialNames.length > 0) tls.credentialNames = credentialNames;
+  const sans = r.strList(t, 'subjectAltNames', path);
+  if (sans) tls.subjectAltNames = sans;
+  const minV = r.str(t, 'minProtocolVersion', path);
+  if (minV !== undefined) {
+    if (!TLS_VERSIONS.includes(minV)) {
+      r.error([...path, 'minProtocolVersion'], 'gw-tls-version', `minProtocolVersion "${minV}" is not one of ${TLS_VERSIONS.join(', ')}`, 'use TLSV1_2 or TLSV1_3');
+    } else tls.minProtocolVersion = minV;
+  }
+  const tlsCerts = (r.arr(t, 'tlsCertificates', path) ?? []).filter(isObj);
+  const caCrl = r.str(t, 'caCrl', path);
+
+  if (mode === 'ISTIO_MUTUAL') {
+    for (const key of ['serverCertificate', 'privateKey', 'caCertificates', 'credentialName', 'credentialNames', 'tlsCertificates'] as const) {
+      if (t[key] !== undefined && t[key] !== null && t[key] !== '') {
+        r.error([...path, key], 'gw-istio-mutual-certs', `ISTIO_MUTUAL TLS cannot have associated ${key}`,
+          'ISTIO_MUTUAL uses the gateway\'s own Istio workload certificate: remove the certificate fields, or use MUTUAL');
+      }
+    }
+    return tls;
+  }
+  const hasFileCert = tls.serverCertificate !== undefined && tls.privateKey !== undefined;
+  const hasCredential = tls.credentialName !== undefined || tls.credentialNames !== undefined;
+  if (mode === 'PASSTHROUGH' || mode === 'AUTO_PASSTHROUGH') {
+    if (caCrl || tls.serverCertificate || tls.privateKey || tls.caCertificates || tlsCerts.length > 0 || hasCredential) {
+      r.warn(path, 'gw-passthrough-certs', `${mode} mode does not use certificates, they will be ignored`,
+        'remove the certificate fields, or use SIMPLE/MUTUAL to terminate TLS at the gateway');
+    }
+  }
+  const sources = [hasFileCert, tls.credentialName !== undefined, tls.credentialNames !== undefined, tlsCerts.length > 0].filter(Boolean).length;
+  if (sources > 1) {
+    r.error(path, 'gw-cert-sources', 'only one of credential_name, credential_names, server_certificate/private_key, tls_certificates should be specified',
+      'keep one certificate source, preferably credentialName');
+  }
+  if (mode !== 'SIMPLE' && mode !== 'MUTUAL' && mode !== 'OPTIONAL_MUTUAL') return tls;
+  if (hasCredential) return tls;
+  const prefix = mode === 'SIMPLE' ? 'SIMPLE TLS' : 'MUTUAL TLS';
+  if (mode !== 'SIMPLE' && !tls.caCertificates) {
+    r.error(path, 'gw-mutual-needs-ca', `${prefix} requires a client CA bundle`,
+      'set credentialName (a secret holding the key, certificate and ca.crt), or caCertificates');
+  }
+  const certs = tlsCerts.length > 0
+    ? tlsCerts.map((c) => ({ cert: typeof c['serverCertificate'] === 'string' && c['serverCertificate'] !== '', key: typeof c['privateKey'] === 'string' && c['privateKey'] !== '' }))
+    : [{ cert: tls.serverCertificate !== undefined, key: tls.privateKey !== undefined }];
+  if (certs.some((c) => !c.cert || !c.key)) {
+    const missing = certs.some((c) => !c.cert) ? 'a server certificate' : 'a private key';
+    r.error(path, 'gw-simple-needs-credential', `${prefix} requires ${missing}`,
+      'set tls.credentialName to the Kubernetes secret with the certificate, or serverCertificate and privateKey');
+  }
+  if (caCrl && mode === 'SIMPLE') r.error([...path, 'caCrl'], 'gw-tls-crl', 'CRL is not supported with SIMPLE TLS', 'remove caCrl, or use MUTUAL');
+  return tls;
+}
+
+/* ------------------------------------------------------- VirtualService -- */
+
+interface VsContext {
+  namespace: string;
+  appliesToGateway: boolean;
+  hosts: string[];
+}
+
+/**
+ * A VirtualService, validated. Returns undefined when the object is not of a
+ * served networking.istio.io version, after an issue.
+ */
+export function readVirtualService(r: Reader, meta: ObjectMeta, obj: Obj): VirtualService | undefined {
+  if (!apiVersionOk(r, obj, 'VirtualService')) return undefined;
+  const spec = r.obj(obj, 'spec', []) ?? {};
+  const hosts = r.strList(spec, 'hosts', ['spec']) ?? [];
+  const rawGateways = r.strList(spec, 'gateways', ['spec']) ?? [];
+  const exportTo = r.strList(spec, 'exportTo', ['spec']) ?? [];
+  const vs: VirtualService = {
+    meta, hosts,
+    gateways: rawGateways.length > 0 ? rawGateways : ['mesh'],
+    gatewayLocs: rawGateways.length > 0 ? rawGateways.map((_, i) => r.at(['spec', 'gateways', i])) : [meta.loc],
+    exportTo, http: [], tls: [], tcp: [],
+  };
+  const rawHttp = r.arr(spec, 'http', ['spec']) ?? [];
+  const rawTls = r.arr(spec, 'tls', ['spec']) ?? [];
+  const rawTcp = r.arr(spec, 'tcp', ['spec']) ?? [];
+
+  if (hosts.length === 0) {
+    const problems: [unknown[], string][] = [[rawGateways, 'gateways'], [rawTls, 'tls routes'], [rawTcp, 'tcp routes']];
+    let delegateOk = true;
+    for (const [list, what] of problems) {
+      if (list.length > 0) {
+        delegateOk = false;
+        r.error(['spec', what.split(' ')[0] ?? what], 'vs-no-hosts',
+          `virtual service has no hosts, so it is a delegate, and a delegate virtual service must have no ${what} specified`,
+          'list the hosts this VirtualService routes in spec.hosts');
+      }
+    }
+    if (delegateOk) {
+      r.warn(['spec'], 'vs-no-hosts', 'virtual service has no hosts: it only takes effect as the delegate of another VirtualService, which meshrange does not follow',
+        'list the hosts this VirtualService routes in spec.hosts, or inline the delegate\'s routes');
+    }
+  }
+
+  const appliesToGateway = rawGateways.length > 0 && !rawGateways.includes('mesh');
+  const ctx: VsContext = { namespace: meta.namespace, appliesToGateway, hosts };
+  rawGateways.forEach((g, i) => checkGatewayName(r, g, ['spec', 'gateways', i]));
+
+  let hostsOk = true;
+  hosts.forEach((h, i) => {
+    const problem = wildcardDomainProblem(h);
+    if (problem && !parseIp(h)) {
+      hostsOk = false;
+      r.error(['spec', 'hosts', i], 'vs-bad-host', `host "${h}": ${problem}`, 'write a DNS name (reviews, reviews.bookinfo.svc.cluster.local, *.example.com)');
+    } else if (!problem && !appliesToGateway && h === '*') {
+      hostsOk = false;
+      r.error(['spec', 'hosts', i], 'vs-bad-host', 'wildcard host * is not allowed for virtual services bound to the mesh gateway',
+        'name the service hosts, or bind the VirtualService to a gateway with spec.gateways');
+    }
+  });
+  if (hostsOk) {
+    for (let i = 0; i < hosts.length; i++) {
+      for (let j = i + 1; j < hosts.length; j++) {
+        const a = hosts[i] ?? '';
+        const b = hosts[j] ?? '';
+        if (hostSubsetOf(a, b) || hostSubsetOf(b, a)) {
+          r.error(['spec', 'hosts', j], 'vs-duplicate-host', `duplicate hosts in virtual service: ${a} & ${b}`, 'remove the overlapping host');
+        }
+      }
+    }
+  }
+
+  if (rawHttp.length === 0 && rawTls.length === 0 && rawTcp.length === 0) {
+    r.error(['spec'], 'vs-no-routes', 'http, tcp or tls must be provided in virtual service',
+      'add spec.http (or tls/tcp) routes with a destination');
+  }
+  rawHttp.forEach((h, i) => {
+    const path = ['spec', 'http', i];
+    if (!isObj(h)) { r.error(path, 'field-type', 'http route may not be null and must be a mapping', 'write each http route as a mapping with match and route'); return; }
+    vs.http.push(readHttpRoute(r, h, path, ctx));
+  });
+  rawTls.forEach((t, i) => {
+    const path = ['spec', 'tls', i];
+    if (!isObj(t)) { r.error(path, 'field-type', 'tls route may not be null and must be a mapping', 'write each tls route as a mapping with match and route'); return; }
+    vs.tls.push(readTlsRoute(r, t, path, ctx));
+  });
+  rawTcp.forEach((t, i) => {
+    const path = ['spec', 'tcp', i];
+    if (!isObj(t)) { r.error(path, 'field-type', 'tcp route may not be null and must be a mapping', 'write each tcp route as a mapping with route'); return; }
+    vs.tcp.push(readTcpRoute(r, t, path, ctx));
+  });
+  checkExportTo(r, exportTo, meta.namespace);
+  warnUnreachable(r, rawHttp, 'http');
+  warnUnreachable(r, rawTls, 'tls');
+  warnUnreachable(r, rawTcp, 'tcp');
+  return vs;
+}
+
+function checkGatewayName(r: Reader, g: string, path: Path): void {
+  const slash = g.indexOf('/');
+  if (slash < 0) {
+    if (g.includes('.')) {
+      const parts = g.split('.');
+      r.warn(path, 'vs-legacy-gateway-name', `using legacy gatewayName format "${g}"; prefer the <namespace>/<name> format: "${parts[1] ?? ''}/${parts[0] ?? ''}"`,
+        `write "${parts[1] ?? ''}/${parts[0] ?? ''}"`);
+    }
+    const p = fqdnProblem(g);
+    if (p) r.error(path, 'vs-bad-gateway', `gateway "${g}": ${p}`, 'write the gateway as <namespace>/<name>, or mesh');
+    return;
+  }
+  const ns = g.slice(0, slash);
+  const name = g.slice(slash + 1);
+  if (ns === '' || name === '') {
+    r.error(path, 'vs-bad-gateway', 'config namespace and gateway name cannot be empty', 'write the gateway as <namespace>/<name>');
+  } else if (!isDns1123Label(ns)) {
+    r.error(path, 'vs-bad-gateway', `invalid value for namespace: "${ns}"`, 'write the gateway as <namespace>/<name>');
+  } else if (!isDns1123Label(name)) {
+    r.error(path, 'vs-bad-gateway', `invalid value for gateway name: "${name}"`, 'write the gateway as <namespace>/<name>');
+  }
+}
+
+function checkExportTo(r: Reader, exportTo: string[], namespace: string): void {
+  const seen = new Set<string>();
+  exportTo.forEach((e, i) => {
+    const key = e === '.' ? namespace : e;
+    if (seen.has(key)) {
+      r.error(['spec', 'exportTo', i], 'vs-bad-export-to', key !== e ? `duplicate entries in exportTo: . and current namespace ${namespace}` : `duplicate entries in exportTo for entry ${e}`,
+        'list each namespace once ("." is this namespace)');
+      return;
+    }
+    seen.add(key);
+    if (e !== '*' && e !== '.' && !isDns1123Label(e)) {
+      r.error(['spec', 'exportTo', i], 'vs-bad-export-to', `"${e}" is not a valid exportTo value`, 'use ".", "*" or namespace names');
+    }
+  });
+  if (seen.has('*') && exportTo.length > 1) {
+    r.error(['spec', 'exportTo'], 'vs-bad-export-to', 'cannot have both public (*) and non-public exportTo values for a resource', 'use "*" alone');
+  }
+}
+
+/** analyzeUnreachableHTTPRules (warnings): rules after a match-less rule, and rules whose every match came earlier. */
+function warnUnreachable(r: Reader, raw: unknown[], kind: string): void {
+  const seen = new Map<string, number>();
+  let catchAll = -1;
+  raw.forEach((route, i) => {
+    if (!isObj(route)) return;
+    const matches = Array.isArray(route['match']) ? route['match'] : [];
+    const label = kind === 'http' && typeof route['name'] === 'string' ? `"${route['name']}"` : `#${i}`;
+    if (matches.length === 0) {
+      if (catchAll >= 0) {
+        r.warn(['spec', kind, i], 'vs-unreachable-route', `virtualService rule ${label} not used (only the last rule can have no matches)`,
+          'put the rule without matches last, or give it a match');
+      }
+      catchAll = i;
+      return;
+    }
+    if (catchAll >= 0) {
+      r.warn(['spec', kind, i], 'vs-unreachable-route', `virtualService rule ${label} not used (route without matches defined before)`,
+        'move this rule above the rule without matches');
+      return;
+    }
+    let dup = 0;
+    for (const m of matches) {
+      const key = JSON.stringify(isObj(m) ? { ...m, name: undefined } : m);
+      if (seen.has(key)) dup++;
+      else seen.set(key, i);
+    }
+    if (dup === matches.length) {
+      r.warn(['spec', kind, i], 'vs-unreachable-route', `virtualService rule ${label} not used (all matches used by prior rules)`,
+        'remove the rule or change its matches');
+    }
+  });
+}
+
+/* ----------------------------------------------------------- http route -- */
+
+function readHttpRoute(r: Reader, h: Obj, path: Path, ctx: VsContext): HttpRoute {
+  const route: HttpRoute = {};
+  const name = r.str(h, 'name', path);
+  if (name !== undefined) route.name = name;
+  const present = (k: string): boolean => h[k] !== undefined && h[k] !== null;
+
+  const matches = r.arr(h, 'match', path);
+  if (matches) {
+    route.match = [];
+    matches.forEach((m, j) => {
+      const mpath = [...path, 'match', j];
+      if (m === null || m === undefined) { route.match?.push({}); return; }
+      if (!isObj(m)) { r.error(mpath, 'field-type', 'each match must be a mapping', 'write the match as a mapping, e.g. { uri: { prefix: /api } }'); return; }
+      route.match?.push(readHttpMatch(r, m, mpath, ctx));
+    });
+  }
+
+  const hasRoute = Array.isArray(h['route']) && h['route'].length > 0;
+  const hasRedirect = present('redirect');
+  const hasDirect = present('directResponse');
+  const hasDelegate = present('delegate');
+  if (hasDelegate) {
+    const label = name === undefined ? 'root HTTP route' : `root HTTP route ${name}`;
+    if (hasRedirect) r.error([...path, 'redirect'], 'vs-redirect-and-route', `${label} must not specify redirect`, 'keep only delegate');
+    if (present('route')) r.error([...path, 'route'], 'vs-redirect-and-route', `${label} must not specify route`, 'keep only delegate');
+    notModeled(r, [...path, 'delegate'], 'delegate (routes of another VirtualService)');
+    const d = r.obj(h, 'delegate', path);
+    if (d) {
+      const dn = r.str(d, 'name', [...path, 'delegate']) ?? '';
+      route.delegate = { name: dn };
+      const dns = r.str(d, 'namespace', [...path, 'delegate']);
+      if (dns !== undefined) route.delegate.namespace = dns;
+    }
+  } else if (hasRedirect) {
+    if (hasRoute) r.error([...path, 'redirect'], 'vs-redirect-and-route', 'HTTP route cannot contain both route and redirect', 'a redirect answers the client itself: remove route, or remove redirect');
+    if (present('fault')) r.error([...path, 'fault'], 'vs-redirect-and-route', 'HTTP route cannot contain both fault and redirect', 'remove fault or redirect');
+    if (present('rewrite')) r.error([...path, 'rewrite'], 'vs-redirect-and-route', 'HTTP route rule cannot contain both rewrite and redirect', 'remove rewrite or redirect');
+    if (hasDirect) r.error([...path, 'directResponse'], 'vs-redirect-and-route', 'HTTP route rule cannot contain both direct_response and redirect', 'remove directResponse or redirect');
+  } else if (hasDirect) {
+    if (hasRoute) r.error([...path, 'directResponse'], 'vs-redirect-and-route', 'HTTP route cannot contain both route and direct_response', 'a direct response answers the client itself: remove route, or remove directResponse');
+    if (present('fault')) r.error([...path, 'fault'], 'vs-redirect-and-route', 'HTTP route cannot contain both fault and direct_response', 'remove fault or directResponse');
+    if (present('rewrite')) r.error([...path, 'rewrite'], 'vs-redirect-and-route', 'HTTP route rule cannot contain both rewrite and direct_response', 'remove rewrite or directResponse');
+  } else if (!hasRoute) {
+    r.error(path, 'vs-route-without-destination', 'HTTP route, redirect or direct_response is required',
+      'add route: [{ destination: { host: <service> } }]');
+  }
+
+  const dests = readDestinations(r, h, path, ctx);
+  if (dests.length > 0) route.route = dests;
+  const redirect = r.obj(h, 'redirect', path);
+  if (redirect) route.redirect = readRedirect(r, redirect, [...path, 'redirect']);
+  const direct = r.obj(h, 'directResponse', path);
+  if (direct) {
+    const dpath = [...path, 'directResponse'];
+    const status = r.int(direct, 'status', dpath) ?? 0;
+    if (status < 200 || status > 600) {
+      r.error(direct['status'] === undefined ? dpath : [...dpath, 'status'], 'vs-bad-direct-response', `HTTP status ${status} is not in range 200-599`,
+        'set directResponse.status, e.g. 403 or 503');
+    }
+    route.directResponse = { status };
+    const body = r.obj(direct, 'body', dpath);
+    if (body) {
+      const s = r.str(body, 'string', [...dpath, 'body']);
+      const b = r.str(body, 'bytes', [...dpath, 'body']);
+      const text = s ?? (b !== undefined ? Buffer.from(b, 'base64').toString('utf8') : undefined);
+      if (text !== undefined) {
+        if (text.length > 1024 * 1024) r.error([...dpath, 'body'], 'vs-bad-direct-response', 'large direct_responses may impact control plane performance, must be less than 1MB', 'shorten the body');
+        route.directResponse.body = text;
+      }
+    }
+  }
+  const rewrite = r.obj(h, 'rewrite', path);
+  if (rewrite) {
+    const rw = readRewrite(r, rewrite, [...path, 'rewrite']);
+    if (rw) route.rewrite = rw;
+  }
+  if (present('fault')) notModeled(r, [...path, 'fault'], 'fault injection');
+  if (present('mirror') || present('mirrors')) notModeled(r, [...path, present('mirror') ? 'mirror' : 'mirrors'], 'traffic mirroring');
+  if (present('mirror') && present('mirrors')) r.error([...path, 'mirrors'], 'vs-bad-mirror', 'HTTP route cannot contain both mirror and mirrors', 'use mirrors only');
+  const headers = r.obj(h, 'headers', path);
+  const reqOps = headers ? r.obj(headers, 'request', [...path, 'headers']) : undefined;
+  if (reqOps && Object.keys(reqOps).length > 0) notModeled(r, [...path, 'headers', 'request'], 'request header manipulation');
+  return route;
+}
+
+function readHttpMatch(r: Reader, m: Obj, path: Path, ctx: VsContext): HttpMatch {
+  const out: HttpMatch = {};
+  const name = r.str(m, 'name', path);
+  if (name !== undefined) out.name = name;
+  for (const key of ['uri', 'scheme', 'method', 'authority'] as const) {
+    const sm = readStringMatch(r, m, key, path, key === 'uri');
+    if (sm) out[key] = sm;
+  }
+  for (const key of ['headers', 'withoutHeaders', 'queryParams'] as const) {
+    const map = r.obj(m, key, path);
+    if (!map) continue;
+    const rec: Record<string, StringMatch> = {};
+    for (const hname of Object.keys(map)) {
+      const hpath = [...path, key, hname];
+      if (map[hname] === null) {
+        r.error(hpath, 'vs-bad-match', `${key === 'queryParams' ? 'query param' : 'header'} match ${hname} cannot be null`, 'write {} to match presence, or { exact: value }');
+        continue;
+      }
+      if (key !== 'queryParams') {
+        if (hname === '') { r.error(hpath, 'vs-bad-header-name', 'header name cannot be empty', 'name the header to match'); continue; }
+        const claim = hname.startsWith('@request.auth.claims');
+        if (!claim && !/^:(method|scheme|authority|path|status)$/.test(hname) && !/^[!#$%&'*+\-.^_`|~A-Za-z0-9]+$/.test(hname)) {
+          r.error(hpath, 'vs-bad-header-name', `header name ${hname} is not a valid header name`, 'header names are HTTP tokens: letters, digits and !#$%&\'*+-.^_`|~');
+        }
+        if (claim && !ctx.appliesToGateway) {
+          r.error(hpath, 'vs-jwt-claim-mesh', `JWT claim based routing (key: ${hname}) is only supported for gateway, found no gateways`,
+            'bind this VirtualService to a gateway with spec.gateways, or match on a plain header');
+        }
+      }
+      const sm = readStringMatch(r, map, hname, [...path, key], false, key === 'withoutHeaders');
+      if (sm) rec[key === 'queryParams' ? hname : hname.toLowerCase()] = sm;
+    }
+    out[key] = rec;
+  }
+  const port = r.int(m, 'port', path);
+  if (port !== undefined && port !== 0) {
+    if (port < 1 || port > 65535) r.error([...path, 'port'], 'vs-bad-port', `port number ${port} must be in the range 1..65535`, 'use a port in 1-65535');
+    out.port = port;
+  }
+  const sl = r.labels(m, 'sourceLabels', path);
+  if (sl && Object.keys(sl).length > 0) out.sourceLabels = sl;
+  const sns = r.str(m, 'sourceNamespace', path);
+  if (sns !== undefined && sns !== '') {
+    if (!isDns1123Label(sns)) r.error([...path, 'sourceNamespace'], 'vs-bad-source-namespace', `sourceNamespace match ${sns} is invalid`, 'name a namespace (a DNS label)');
+    out.sourceNamespace = sns;
+  }
+  const gws = r.strList(m, 'gateways', path);
+  if (gws && gws.length > 0) {
+    gws.forEach((g, i) => checkGatewayName(r, g, [...path, 'gateways', i]));
+    out.gateways = gws;
+  }
+  const icase = r.bool(m, 'ignoreUriCase', path);
+  if (icase) out.ignoreUriCase = true;
+  return out;
+}
+
+function readStringMatch(r: Reader, parent: Obj, key: string, path: Path, isUri: boolean, isWithout = false): StringMatch | undefined {
+  const v = r.obj(parent, key, path);
+  if (!v) return undefined;
+  const mpath = [...path, key];
+  const kinds = (['exact', 'prefix', 'regex'] as const).filter((k) => v[k] !== undefined && v[k] !== null);
+  if (kinds.length > 1) {
+    r.error(mpath, 'vs-bad-match', `${key}: only one of exact, prefix or regex may be set (got ${kinds.join(', ')})`, 'keep one of them');
+  }
+  const kind = kinds[0];
+  if (kind === undefined) return { present: true };
+  const value = r.str(v, kind, mpath);
+  if (value === undefined) return undefined;
+  if (kind === 'exact') return { exact: value };
+  if (kind === 'prefix') {
+    if (value === '' && !isUri) {
+      r.error([...mpath, 'prefix'], 'vs-empty-prefix', `"${key}": prefix string match should not be empty`, 'write {} to match any value');
+    }
+    return { prefix: value };
+  }
+  if (isWithout && value === '*') return { present: true };
+  const re = re2ToRegExp(value);
+  if (typeof re === 'string') {
+    r.error([...mpath, 'regex'], 'vs-bad-regex', `"${key}": ${re}; Istio uses RE2 style regex-based match`,
+      'write an RE2 expression (https://github.com/google/re2/wiki/Syntax), e.g. "/api/v[0-9]+/.*"');
+  }
+  return { regex: value };
+}
+
+function readDestinations(r: Reader, h: Obj, path: Path, ctx: VsContext): RouteDestination[] {
+  const out: RouteDestination[] = [];
+  const list = r.arr(h, 'route', path) ?? [];
+  let total = 0;
+  let anyWeight = false;
+  list.forEach((d, k) => {
+    const dpath = [...path, 'route', k];
+    if (!isObj(d)) { r.error(dpath, 'field-type', 'weight may not be nil and must be a mapping', 'write each entry as { destination: { host: <service> }, weight: <n> }'); return; }
+    const destObj = r.obj(d, 'destination', dpath);
+    if (!destObj) {
+      r.error(dpath, 'vs-route-without-destination', 'destination is required', 'add destination: { host: <service> }');
+      return;
+    }
+    const destination = readDestination(r, destObj, [...dpath, 'destination']);
+    const entry: RouteDestination = { destination };
+    const weight = r.int(d, 'weight', dpath);
+    if (weight !== undefined) {
+      anyWeight = true;
+      if (weight < 0) r.error([...dpath, 'weight'], 'vs-bad-weight', `weight ${weight} < 0`, 'weights are 0 or more');
+      entry.weight = weight;
+      total += weight;
+    }
+    out.push(entry);
+  });
+  void ctx;
+  if (list.length > 1 && total === 0) {
+    r.error([...path, 'route'], 'vs-weights-zero', 'total destination weight = 0', 'give the destinations weights, e.g. 90 and 10');
+  } else if (list.length > 1 && anyWeight && total !== 100) {
+    r.warn([...path, 'route'], 'vs-weights-not-100', `destination weights sum to ${total}, not 100; Istio splits traffic in proportion (older releases rejected this)`,
+      'make the weights add up to 100 so the split reads as percentages');
+  }
+  return out;
+}
+
+function readDestination(r: Reader, d: Obj, path: Path): Destination {
+  const host = r.str(d, 'host', path) ?? '';
+  if (host === '*') {
+    r.error([...path, 'host'], 'vs-bad-destination-host', `invalid destination host ${host}`, 'name a service, e.g. reviews or reviews.bookinfo.svc.cluster.local');
+  } else {
+    const p = wildcardDomainProblem(host);
+    if (p) r.error(d['host'] === undefined ? path : [...path, 'host'], 'vs-bad-destination-host', `destination host: ${p}`, 'name a service, e.g. reviews or reviews.bookinfo.svc.cluster.local');
+  }
+  const out: Destination = { host };
+  const subset = r.str(d, 'subset', path);
+  if (subset !== undefined && subset !== '') {
+    if (!isDns1123Label(subset)) r.error([...path, 'subset'], 'vs-bad-subset', `subset name is invalid: ${subset}`, 'subset names are DNS labels (v1, canary)');
+    out.subset = subset;
+  }
+  const port = r.obj(d, 'port', path);
+  if (port) {
+    const n = r.int(port, 'number', [...path, 'port']) ?? 0;
+    if (n < 1 || n > 65535) r.error([...path, 'port'], 'vs-bad-port', `port number ${n} must be in the range 1..65535`, 'use a port in 1-65535');
+    out.port = { number: n };
+  }
+  return out;
+}
+
+function readRedirect(r: Reader, o: Obj, path: Path): HttpRedirect {
+  const out: HttpRedirect = {};
+  const uri = r.str(o, 'uri', path);
+  if (uri) out.uri = uri;
+  const authority = r.str(o, 'authority', path);
+  if (authority) out.authority = authority;
+  const scheme = r.str(o, 'scheme', path);
+  if (scheme) out.scheme = scheme;
+  const port = r.int(o, 'port', path);
+  if (port) out.port = port;
+  const derive = r.str(o, 'derivePort', path);
+  if (derive === 'FROM_PROTOCOL_DEFAULT' || derive === 'FROM_REQUEST_PORT') out.derivePort = derive;
+  else if (derive !== undefined) r.error([...path, 'derivePort'], 'bad-enum', `derivePort "${derive}" is not one of FROM_PROTOCOL_DEFAULT, FROM_REQUEST_PORT`, 'use FROM_PROTOCOL_DEFAULT or FROM_REQUEST_PORT');
+  const code = r.int(o, 'redirectCode', path);
+  if (!out.uri && !out.authority && !out.scheme && out.port === undefined && out.derivePort === undefined) {
+    r.error(path, 'vs-bad-redirect', 'redirect must specify URI, authority, scheme, or port', 'e.g. redirect: { uri: /new-path }');
+  } else if (code !== undefined && code !== 0 && (code < 300 || code > 399)) {
+    r.error([...path, 'redirectCode'], 'vs-bad-redirect', `${code} is not a valid redirect code, must be 3xx`, 'use 301, 302, 303, 307 or 308');
+  } else if (out.scheme && out.scheme !== 'http' && out.scheme !== 'https') {
+    r.error([...path, 'scheme'], 'vs-bad-redirect', 'invalid redirect scheme, must be "http" or "https"', 'write scheme: https');
+  } else if (out.port !== undefined && (out.port < 1 || out.port > 65535)) {
+    r.error([...path, 'port'], 'vs-bad-redirect', `port number ${out.port} must be in the range 1..65535`, 'use a port in 1-65535');
+  }
+  if (code !== undefined && code !== 0) {
+    out.redirectCode = code;
+    if (code >= 300 && code <= 399 && !REDIRECT_CODES.includes(code)) {
+      r.warn([...path, 'redirectCode'], 'vs-redirect-code', `redirect code ${code} is not supported by Envoy; Istio drops this route's action`, 'use 301, 302, 303, 307 or 308');
+    }
+  }
+  return out;
+}
+
+function readRewrite(r: Reader, o: Obj, path: Path): HttpRewrite | undefined {
+  const out: HttpRewrite = {};
+  const uri = r.str(o, 'uri', path);
+  if (uri) out.uri = uri;
+  const authority = r.str(o, 'authority', path);
+  if (authority) out.authority = authority;
+  const rr = r.obj(o, 'uriRegexRewrite', path);
+  if (rr) {
+    const match = r.str(rr, 'match', [...path, 'uriRegexRewrite']) ?? '';
+    const rewrite = r.str(rr, 'rewrite', [...path, 'uriRegexRewrite']) ?? '';
+    if (match === '' || rewrite === '') {
+      r.error([...path, 'uriRegexRewrite'], 'vs-bad-rewrite', 'UriRegexRewrite requires both Rewrite and Match fields to be specified', 'give uriRegexRewrite both match and rewrite');
+    } else {
+      const re = re2ToRegExp(match);
+      if (typeof re === 'string') r.error([...path, 'uriRegexRewrite', 'match'], 'vs-bad-regex', `"HTTPRewrite.UriRegexRewrite.Match": ${re}; Istio uses RE2 style regex-based match`,
+        'write an RE2 expression (https://github.com/google/re2/wiki/Syntax)');
+      out.uriRegexRewrite = { match, rewrite };
+    }
+  }
+  if (out.uri && rr) {
+    r.error(path, 'vs-bad-rewrite', 'rewrite may only contain one of URI or UriRegexRewrite', 'keep uri or uriRegexRewrite');
+  } else if (!out.uri && !rr && !out.authority) {
+    r.error(path, 'vs-bad-rewrite', 'rewrite must specify at least one of URI, UriRegexRewrite, or authority', 'e.g. rewrite: { uri: / }');
+    return undefined;
+  }
+  return out;
+}
+
+/* ------------------------------------------------------- tls/tcp routes -- */
+
+function readL4Match(r: Reader, m: Obj, path: Path): L4Match {
+  const out: L4Match = {};
+  const port = r.int(m, 'port', path);
+  if (port !== undefined && port !== 0) {
+    if (port < 1 || port > 65535) r.error([...path, 'port'], 'vs-bad-port', `port number ${port} must be in the range 1..65535`, 'use a port in 1-65535');
+    out.port = port;
+  }
+  const sl = r.labels(m, 'sourceLabels', path);
+  if (sl && Object.keys(sl).length > 0) out.sourceLabels = sl;
+  const sns = r.str(m, 'sourceNamespace', path);
+  if (sns) out.sourceNamespace = sns;
+  const gws = r.strList(m, 'gateways', path);
+  if (gws && gws.length > 0) {
+    gws.forEach((g, i) => checkGatewayName(r, g, [...path, 'gateways', i]));
+    out.gateways = gws;
+  }
+  const subnets = r.strList(m, 'destinationSubnets', path);
+  if (subnets && subnets.length > 0) {
+    subnets.forEach((s, i) => {
+      if (!parseCidr(s) && !parseIp(s)) r.error([...path, 'destinationSubnets', i], 'vs-bad-subnet', `${s} is not a valid CIDR block or IP`, 'write an address or CIDR, e.g. 10.0.0.0/16');
+    });
+    out.destinationSubnets = subnets;
+  }
+  return out;
+}
+
+function readTlsRoute(r: Reader, t: Obj, path: Path, ctx: VsContext): TlsRoute {
+  const out: TlsRoute = { match: [], route: [] };
+  const matches = r.arr(t, 'match', path) ?? [];
+  if (matches.length === 0) {
+    r.error(path, 'vs-tls-no-match', 'TLS route must have at least one match condition', 'add match: [{ sniHosts: [<host>] }]');
+  }
+  matches.forEach((m, j) => {
+    const mpath = [...path, 'match', j];
+    if (!isObj(m)) { r.error(mpath, 'field-type', 'TLS match may not be null and must be a mapping', 'write the match as { sniHosts: [<host>] }'); return; }
+    const sniHosts = r.strList(m, 'sniHosts', mpath) ?? [];
+    if (sniHosts.length === 0) {
+      r.error(mpath, 'vs-tls-no-sni', 'TLS match must have at least one SNI host', 'add sniHosts: [<host>]');
+    }
+    sniHosts.forEach((sni, k) => {
+      const p = wildcardDomainProblem(sni);
+      if (p) {
+        if (parseIp(sni)) r.warn([...mpath, 'sniHosts', k], 'vs-sni-ip', `using an IP address ("${sni}") goes against SNI spec and most clients do not support this`, 'match on a DNS name');
+        else r.error([...mpath, 'sniHosts', k], 'vs-bad-host', `SNI host "${sni}": ${p}`, 'write a DNS name or a *.wildcard');
+        return;
+      }
+      if (!ctx.hosts.some((h) => hostSubsetOf(sni, h))) {
+        r.error([...mpath, 'sniHosts', k], 'vs-sni-not-in-hosts', `SNI host "${sni}" is not a compatible subset of any of the virtual service hosts: [${ctx.hosts.join(', ')}]`,
+          'add the SNI host to spec.hosts, or fix the SNI host');
+      }
+    });
+    out.match.push({ ...readL4Match(r, m, mpath), sniHosts } satisfies TlsMatch);
+  });
+  out.route = readL4Destinations(r, t, path, 'TLS');
+  return out;
+}
+
+function readTcpRoute(r: Reader, t: Obj, path: Path, ctx: VsContext): TcpRoute {
+  void ctx;
+  const out: TcpRoute = { match: [], route: [] };
+  (r.arr(t, 'match', path) ?? []).forEach((m, j) => {
+    const mpath = [...path, 'match', j];
+    if (!isObj(m)) { r.error(mpath, 'field-type', 'tcp match may not be nil and must be a mapping', 'write the match as a mapping, e.g. { port: 5432 }'); return; }
+    out.match.push(readL4Match(r, m, mpath));
+  });
+  out.route = readL4Destinations(r, t, path, 'TCP');
+  return out;
+}
+
+function readL4Destinations(r: Reader, t: Obj, path: Path, what: string): RouteDestination[] {
+  const list = r.arr(t, 'route', path) ?? [];
+  if (list.length === 0) {
+    r.error(path, 'vs-route-without-destination', `${what} route is required`, 'add route: [{ destination: { host: <service>, port: { number: <port> } } }]');
+  }
+  return readDestinations(r, t, path, { namespace: '', appliesToGateway: false, hosts: [] });
+}
+
+/* ------------------------------------------------------------- analyzer -- */
+
+/**
+ * istioctl analyze findings across objects, as warnings (the cluster accepts
+ * these objects; istioctl reports IST0101 as an error, IST0132 as a warning):
+ *  - IST0101 a VirtualService names a gateway that does not exist;
+ *  - IST0101 a Gateway's selector matches no pod;
+ *  - IST0132 a VirtualService host is not among the hosts of a gateway it is bound to.
+ */
+export function analyzeRouting(gateways: readonly Gateway[], vss: readonly VirtualService[], workloads: readonly Workload[], issues: IssueList): void {
+  const byName = new Map<string, Gateway>();
+  for (const g of gateways) byName.set(`${g.meta.namespace}/${g.meta.name}`, g);
+  for (const g of gateways) {
+    if (!workloads.some((w) => selectorMatches(g.selector, w.labels))) {
+      const sel = Object.entries(g.selector).map(([k, v]) => `${k}=${v}`).join(',');
+      issues.warn('IST0101', `Gateway ${g.meta.namespace}/${g.meta.name}: Referenced selector not found: "${sel}"`, g.meta.loc,
+        'no pod carries these labels, so no gateway proxy serves this Gateway; fix spec.selector or deploy the gateway');
+    }
+  }
+  for (const vs of vss) {
+    vs.gateways.forEach((raw, i) => {
+      const name = resolveGatewayName(raw, vs.meta.namespace);
+      if (name === 'mesh') return;
+      const loc: Location = vs.gatewayLocs[i] ?? vs.meta.loc;
+      const gw = byName.get(name);
+      if (!gw) {
+        issues.warn('IST0101', `VirtualService ${vs.meta.namespace}/${vs.meta.name}: Referenced gateway not found: "${name}"`, loc,
+          'create the Gateway, or name an existing one as <namespace>/<name>');
+        return;
+      }
+      const missing = vs.hosts.filter((h) => !gw.servers.some((s) => s.hosts.some((sh) => {
+        const slash = sh.indexOf('/');
+        const ns = slash < 0 ? '*' : sh.slice(0, slash);
+        const host = slash < 0 ? sh : sh.slice(slash + 1);
+        const nsOk = ns === '*' || ns === vs.meta.namespace || (ns === '.' && gw.meta.namespace === vs.meta.namespace);
+        return nsOk && (hostSubsetOf(h, host) || hostSubsetOf(host, h));
+      })));
+      if (missing.length > 0) {
+        issues.warn('IST0132', `VirtualService ${vs.meta.namespace}/${vs.meta.name}: one or more host [${missing.join(', ')}] defined in VirtualService ${vs.meta.namespace}/${vs.meta.name} not found in Gateway ${name}`,
+          loc, 'add the host to a server of the Gateway, or remove it from the VirtualService');
+      }
+    });
+  }
+}

@@ -1,0 +1,220 @@
+/**
+ * networking.istio.io Gateway and VirtualService as data (istio-semantics §8,
+ * §9; product.md §2: routing only as far as security needs it). The loader
+ * fills these from manifests already validated as Istio's webhook would;
+ * `policy/routing.ts` decides with them.
+ */
+import type { Location } from '../core/issues.js';
+import type { Labels, ObjectMeta } from './types.js';
+
+/** Gateway `servers[].tls.mode`; absent in YAML means PASSTHROUGH (the proto's zero value). */
+export type ServerTlsMode = 'PASSTHROUGH' | 'SIMPLE' | 'MUTUAL' | 'OPTIONAL_MUTUAL' | 'AUTO_PASSTHROUGH' | 'ISTIO_MUTUAL';
+
+export interface GatewayPort {
+  number: number;
+  name: string;
+  /** upper case: HTTP, HTTPS, HTTP2, GRPC, GRPC-WEB, HTTP_PROXY, TCP, TLS, MONGO, REDIS, MYSQL, UDP */
+  protocol: string;
+}
+
+export interface ServerTls {
+  mode: ServerTlsMode;
+  httpsRedirect?: boolean;
+  credentialName?: string;
+  credentialNames?: string[];
+  serverCertificate?: string;
+  privateKey?: string;
+  caCertificates?: string;
+  minProtocolVersion?: string;
+  subjectAltNames?: string[];
+}
+
+export interface GatewayServer {
+  port: GatewayPort;
+  /** as written: `host`, `ns/host`, `./host` or `*\/host` (the prefix restricts which VirtualServices bind) */
+  hosts: string[];
+  tls?: ServerTls;
+  name?: string;
+  bind?: string;
+}
+
+export interface Gateway {
+  meta: ObjectMeta;
+  /** `spec.selector` (plain labels, not matchLabels); empty selects nothing */
+  selector: Labels;
+  servers: GatewayServer[];
+}
+
+/**
+ * VirtualService StringMatch. `{ present: true }` stands for an empty match
+ * (`{}`) or `regex: "*"`, which Istio turns into "the header is present".
+ */
+export type StringMatch = { exact: string } | { prefix: string } | { regex: string } | { present: true };
+
+export interface HttpMatch {
+  name?: string;
+  uri?: StringMatch;
+  scheme?: StringMatch;
+  method?: StringMatch;
+  authority?: StringMatch;
+  /** header names lower case */
+  headers?: Record<string, StringMatch>;
+  withoutHeaders?: Record<string, StringMatch>;
+  queryParams?: Record<string, StringMatch>;
+  port?: number;
+  sourceLabels?: Labels;
+  sourceNamespace?: string;
+  /** as written (`mesh`, `ns/name`, `name`, legacy `name.ns.svc.cluster.local`) */
+  gateways?: string[];
+  ignoreUriCase?: boolean;
+}
+
+export interface Destination {
+  /** as written; short names mean `<name>.<VirtualService namespace>.svc.cluster.local` */
+  host: string;
+  subset?: string;
+  port?: { number: number };
+}
+
+export interface RouteDestination {
+  destination: Destination;
+  /** absent = 0 (with a single destination the weight is irrelevant) */
+  weight?: number;
+}
+
+export interface HttpRedirect {
+  uri?: string;
+  authority?: string;
+  /** default 301 */
+  redirectCode?: number;
+  scheme?: string;
+  port?: number;
+  derivePort?: 'FROM_PROTOCOL_DEFAULT' | 'FROM_REQUEST_PORT';
+}
+
+export interface HttpRewrite {
+  uri?: string;
+  authority?: string;
+  uriRegexRewrite?: { match: string; rewrite: string };
+}
+
+export interface HttpRoute {
+  name?: string;
+  /** absent or empty = matches every request */
+  match?: HttpMatch[];
+  route?: RouteDestination[];
+  redirect?: HttpRedirect;
+  directResponse?: { status: number; body?: string };
+  rewrite?: HttpRewrite;
+  /** `delegate` is read but not followed (warned at load time) */
+  delegate?: { name: string; namespace?: string };
+}
+
+export interface L4Match {
+  port?: number;
+  sourceLabels?: Labels;
+  sourceNamespace?: string;
+  gateways?: string[];
+  destinationSubnets?: string[];
+}
+
+export interface TlsMatch extends L4Match {
+  sniHosts: string[];
+}
+
+export interface TlsRoute {
+  match: TlsMatch[];
+  route: RouteDestination[];
+}
+
+export interface TcpRoute {
+  /** empty = every connection */
+  match: L4Match[];
+  route: RouteDestination[];
+}
+
+export interface VirtualService {
+  meta: ObjectMeta;
+  /** as written; empty only for a delegate VirtualService */
+  hosts: string[];
+  /** as written; `['mesh']` when absent */
+  gateways: string[];
+  /** where each `gateways` entry was written (parallel to `gateways`; the object when defaulted) */
+  gatewayLocs: Location[];
+  exportTo: string[];
+  http: HttpRoute[];
+  tls: TlsRoute[];
+  tcp: TcpRoute[];
+}
+
+/** host.Name SubsetOf: `a` ⊆ `b` with leading-`*` wildcards. */
+export function hostSubsetOf(a: string, b: string): boolean {
+  if (a.startsWith('*')) return b.startsWith('*') && a.slice(1).endsWith(b.slice(1));
+  if (b.startsWith('*')) return a.endsWith(b.slice(1));
+  return a === b;
+}
+
+/** A `gateways` entry as Istio resolves it: `mesh`, `ns/name`, legacy `name.ns.svc…`, or `name` in the VirtualService's namespace. */
+export function resolveGatewayName(name: string, vsNamespace: string): string {
+  if (name === 'mesh') return name;
+  if (name.includes('/')) return name;
+  if (name.includes('.')) {
+    const parts = name.split('.');
+    return `${parts[1] ?? ''}/${parts[0] ?? ''}`;
+  }
+  return `${vsNamespace}/${name}`;
+}
+
+const POSIX_CLASSES: Readonly<Record<string, string>> = {
+  alpha: 'A-Za-z', digit: '0-9', alnum: 'A-Za-z0-9', upper: 'A-Z', lower: 'a-z', space: '\\s',
+  word: '\\w', xdigit: '0-9A-Fa-f', blank: ' \\t', punct: '!-\\/:-@\\[-`{-~', cntrl: '\\x00-\\x1f\\x7f',
+  print: ' -~', graph: '!-~', ascii: '\\x00-\\x7f',
+};
+
+const re2Cache = new Map<string, RegExp | string>();
+
+/**
+ * An Istio (RE2) regex as a JavaScript RegExp that must match the whole value,
+ * as Envoy's `safe_regex` does; or the reason it is not valid RE2. RE2 has no
+ * lookaround and no backreferences; its `(?i)` flags, `(?P<name>…)`, `\A`,
+ * `\z` and `[[:alpha:]]` classes are translated.
+ */
+export function re2ToRegExp(pattern: string): RegExp | string {
+  const cached = re2Cache.get(pattern);
+  if (cached !== undefined) return cached;
+  const out = compileRe2(pattern);
+  re2Cache.set(pattern, out);
+  return out;
+}
+
+function compileRe2(pattern: string): RegExp | string {
+  if (pattern === '') return 'regex string match should not be empty';
+  if (pattern.length > 1024) return 'regex is too large, max length allowed is 1024';
+  if (/\(\?<?[=!]/.test(pattern)) return 'lookahead/lookbehind is not supported by RE2';
+  if (/(^|[^\\])(\\\\)*\\[1-9]/.test(pattern)) return 'backreferences are not supported by RE2';
+  let body = pattern;
+  let flags = '';
+  const lead = /^\(\?([imsU]+)\)/.exec(body);
+  if (lead) {
+    const f = lead[1] ?? '';
+    if (f.includes('U')) return 'the ungreedy flag (?U) is not supported by meshrange';
+    flags = [...new Set(f)].join('');
+    body = body.slice(lead[0].length);
+  }
+  body = body
+    .replace(/\(\?P</g, '(?<')
+    .replace(/\\A/g, '^')
+    .replace(/\\z/g, '$')
+    .replace(/\[:(\^?)(\w+):\]/g, (m, neg: string, name: string) => {
+      const cls = POSIX_CLASSES[name];
+      if (cls === undefined || neg) return m;
+      return cls;
+    });
+  if (/\\[pP]/.test(body)) flags += 'u';
+  try {
+    return new RegExp(`^(?:${body})$`, flags);
+  } catch (err) {
+    const msg = err instanceof Error ? err.message : String(err);
+    return `not a valid regular expression: ${msg.replace(/^Invalid regular expression: /, '')}`;
+  }
+}

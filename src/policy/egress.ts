@@ -1,0 +1,350 @@
+/**
+ * Egress: the client sidecar's destination lookup and what happens to traffic
+ * for hosts it does not know (istio-semantics §8, §3 step 2, §5.2, §13).
+ * Pure functions over loaded data.
+ *
+ * §8 rules, as implemented here:
+ * - The outbound traffic policy comes from `meshConfig.outboundTrafficPolicy.mode`
+ *   (default ALLOW_ANY; also REGISTRY_ONLY, ALLOW_ANY_DYNAMIC_DNS). A Sidecar
+ *   with `outboundTrafficPolicy` replaces it for the workloads it applies to
+ *   (whole-object replace; its proto default mode is REGISTRY_ONLY).
+ * - Which Sidecar applies to a pod: a Sidecar with a workloadSelector in the
+ *   pod's namespace that selects it; else the namespace's selector-less
+ *   Sidecar; else the root namespace's selector-less Sidecar (the mesh
+ *   default, read as if it lived in the pod's namespace, so `./` means the
+ *   pod's namespace); else none (everything visible). Gateways and pods
+ *   without a sidecar get none. Several candidates at the deciding level: the
+ *   oldest wins (creationTimestamp, else apply order), the others are reported
+ *   as IST0110 (selectors) / IST0111 (selector-less) conflicts.
+ * - "Known" = in this sidecar's visible registry: Kubernetes Services and
+ *   ServiceEntries after `exportTo` (Service: annotation
+ *   `networking.istio.io/exportTo`; same grammar as DestinationRule: empty or
+ *   `*` = all, `.` = own namespace, `~` = none, else a namespace list) and
+ *   after the Sidecar's `egress[].hosts` import filter.
+ * - Sidecar egress listeners: the listener whose port is the destination port,
+ *   else the catch-all listener (no port); no Sidecar egress at all = one
+ *   catch-all listener importing `*\/*`; a Sidecar whose listeners cover
+ *   neither the port nor a catch-all hides everything on that port.
+ * - An import `ns/dnsName` takes entries living in `ns` (`*` = any namespace,
+ *   `.` = the pod's namespace, `~` = none) whose host falls under dnsName (`*`
+ *   = all, `*.example.com` = that suffix, else exact). A Service is matched by
+ *   its FQDN in its namespace, a ServiceEntry by its hosts in its namespace.
+ * - A ServiceEntry serves a request when one of its hosts matches the host
+ *   (exact, or a wildcard `*.example.com` covering it; the most specific wins)
+ *   — or the request goes to an IP in its `addresses` — and it declares the
+ *   destination port. A Kubernetes Service beats a ServiceEntry for the same
+ *   host; among equals, the one in the client's namespace, then the oldest.
+ * - Known destination → its cluster ("route"). A MESH_EXTERNAL ServiceEntry is
+ *   never auto-mTLS (§5.2): plaintext unless a DestinationRule originates TLS.
+ * - Unknown or hidden destination:
+ *   - ALLOW_ANY (and ALLOW_ANY_DYNAMIC_DNS [inf]) → PassthroughCluster: the
+ *     original destination, in plaintext, never mTLS. A hidden in-mesh service
+ *     is still reached that way, so STRICT servers reject it and
+ *     principal-based ALLOW policies deny it [inf]. A Sidecar egressProxy
+ *     receives that traffic instead of the original destination.
+ *   - REGISTRY_ONLY → BlackHoleCluster: an HTTP request on a port with an
+ *     outbound HTTP listener gets a 502 direct response (vhost block_all);
+ *     TLS, TCP, or anything on a port without an HTTP listener is a closed
+ *     connection (curl to https://… exits 35).
+ *   - Best-effort guard, not a firewall: an app can bypass its own sidecar.
+ * - No sidecar on the client: nothing filters or blocks; the connection goes
+ *   straight to its destination.
+ * - Egress gateway pattern (VirtualService on `mesh` → egress gateway →
+ *   ServiceEntry host) needs VirtualService routing, which meshrange does not
+ *   model yet; only the NetworkPolicy side (§11) forces traffic through it.
+ */
+import { cidrContains, parseCidr, parseIp } from '../core/ip.js';
+import type { ServiceEntry, ServiceEntryLocation, Sidecar, SidecarEgressListener } from '../model/egress.js';
+import type { DestinationRule, OutboundMode, PeerAuthentication, Service, ServicePort, Workload } from '../model/types.js';
+import { selectorMatches } from '../model/types.js';
+import { exportedTo, hostMatches } from './destination-rule.js';
+import { olderFirst } from './peer-authentication.js';
+
+export interface EgressInput {
+  services: readonly Service[];
+  serviceEntries: readonly ServiceEntry[];
+  sidecars: readonly Sidecar[];
+  rootNamespace: string;
+  meshMode: OutboundMode;
+}
+
+export type EgressLookup =
+  | { kind: 'service'; service: Service }
+  | { kind: 'service-entry'; entry: ServiceEntry; port: { number: number; name: string; protocol: string }; location: ServiceEntryLocation }
+  /** the registry has it, but the client's Sidecar does not import it */
+  | { kind: 'hidden'; by: string; reason: string; host: string; port: number; fix: string }
+  | { kind: 'unknown'; reason: string; host: string; port: number; fix: string };
+
+export interface EffectiveMode {
+  mode: OutboundMode;
+  from: 'sidecar' | 'mesh';
+  /** `ns/name` of the Sidecar that set it; null = mesh config */
+  name: string | null;
+  egressProxy?: { host: string; port?: number };
+}
+
+export interface EgressDecision {
+  verdict: 'route' | 'passthrough' | 'blackhole';
+  /** what the client sees when blackholed: 502, 0 (closed connection), null (raw TCP) */
+  code?: 502 | 0 | null;
+  reason: string;
+  control?: 'EgressPolicy';
+  /** `ns/name` of the Sidecar that set the mode, null for the mesh config */
+  name?: string | null;
+}
+
+const nameOf = (m: { meta: { namespace: string; name: string } }): string => `${m.meta.namespace}/${m.meta.name}`;
+
+/** peer-authentication's olderFirst only reads `meta`. */
+function byAge<T extends { meta: Sidecar['meta'] }>(a: T, b: T): number {
+  return olderFirst({ meta: a.meta } as PeerAuthentication, { meta: b.meta } as PeerAuthentication);
+}
+
+/** destination-rule's exportedTo only reads `exportTo` and `meta.namespace`. */
+function exported(exportTo: readonly string[], ownNs: string, clientNs: string): boolean {
+  return exportedTo({ exportTo: [...exportTo], meta: { namespace: ownNs } } as DestinationRule, clientNs);
+}
+
+function serviceExportTo(s: Service): string[] {
+  const a = s.annotations['networking.istio.io/exportTo'];
+  return a === undefined ? [] : a.split(',').map((x) => x.trim()).filter((x) => x !== '');
+}
+
+function normalizeHost(h: string): string {
+  return h.toLowerCase().replace(/\.$/, '');
+}
+
+/** The Sidecar that applies to a workload's proxy, and IST0110/IST0111 conflicts at the deciding level. */
+export function sidecarFor(sidecars: readonly Sidecar[], rootNamespace: string, w: Workload): { sidecar: Sidecar | null; conflicts: string[] } {
+  if (w.gateway || !w.sidecar) return { sidecar: null, conflicts: [] };
+  const withSelector = sidecars
+    .filter((s) => s.meta.namespace === w.namespace && s.workloadSelector !== null && selectorMatches(s.workloadSelector, w.labels))
+    .sort(byAge);
+  const nsDefault = sidecars.filter((s) => s.meta.namespace === w.namespace && s.workloadSelector === null).sort(byAge);
+  const rootDefault = sidecars.filter((s) => s.meta.namespace === rootNamespace && s.workloadSelector === null).sort(byAge);
+  const pick = (list: Sidecar[], conflict: (winner: Sidecar) => string): { sidecar: Sidecar | null; conflicts: string[] } => {
+    const first = list[0] ?? null;
+    return { sidecar: first, conflicts: first && list.length > 1 ? [conflict(first)] : [] };
+  };
+  if (withSelector.length > 0) {
+    return pick(withSelector, (win) => `IST0110 ConflictingSidecarWorkloadSelectors: Sidecars ${withSelector.map(nameOf).join(', ')} all select ${w.id}; the oldest, ${nameOf(win)}, is used`);
+  }
+  const level = nsDefault.length > 0 ? nsDefault : rootDefault;
+  const where = nsDefault.length > 0 ? `namespace ${w.namespace}` : `root namespace ${rootNamespace}`;
+  return pick(level, (win) => `IST0111 MultipleSidecarsWithoutWorkloadSelectors: ${where} has ${level.length} Sidecars without workloadSelector (${level.map(nameOf).join(', ')}); the oldest, ${nameOf(win)}, is used`);
+}
+
+export function outboundMode(meshMode: OutboundMode, sidecar: Sidecar | null): EffectiveMode {
+  const otp = sidecar?.outboundTrafficPolicy;
+  if (sidecar && otp) {
+    const out: EffectiveMode = { mode: otp.mode, from: 'sidecar', name: nameOf(sidecar) };
+    if (otp.egressProxy) out.egressProxy = otp.egressProxy;
+    return out;
+  }
+  return { mode: meshMode, from: 'mesh', name: null };
+}
+
+/** The egress listener a connection to `port` uses; null = none covers it (everything hidden on that port). */
+export function egressListenerFor(sidecar: Sidecar, port: number): SidecarEgressListener | null {
+  if (sidecar.egress.length === 0) return { hosts: ['*/*'] };
+  return sidecar.egress.find((l) => l.port?.number === port) ?? sidecar.egress.find((l) => l.port === undefined) ?? null;
+}
+
+/** Does an egress listener import a registry entry living in `entryNs`, for the requested host? */
+function imports(listener: SidecarEgressListener, entryNs: string, proxyNs: string, host: string): boolean {
+  return listener.hosts.some((h) => {
+    const slash = h.indexOf('/');
+    const ns = h.slice(0, slash);
+    const dns = h.slice(slash + 1);
+    if (ns === '~') return false;
+    const resolved = ns === '.' ? proxyNs : ns;
+    return (resolved === '*' || resolved === entryNs) && hostMatches(dns, host) > 0;
+  });
+}
+
+/** How well a ServiceEntry claims a host (0 = not at all); an address match counts as exact. */
+function entryScore(se: ServiceEntry, host: string): number {
+  let best = 0;
+  for (const h of se.hosts) best = Math.max(best, hostMatches(normalizeHost(h), host));
+  if (best === 0 && parseIp(host)) {
+    if (se.addresses.some((a) => { const c = parseCidr(a); return c !== null && cidrContains(c, host); })) best = 10_000;
+  }
+  return best;
+}
+
+interface Scope {
+  proxy: boolean;
+  clientNs: string;
+  sidecar: Sidecar | null;
+  listener: SidecarEgressListener | null;
+}
+
+function scopeOf(input: EgressInput, client: Workload | null, port: number): Scope {
+  const proxy = client !== null && (client.sidecar || client.gateway);
+  const sidecar = proxy && client ? sidecarFor(input.sidecars, input.rootNamespace, client).sidecar : null;
+  return { proxy, clientNs: client?.namespace ?? '', sidecar, listener: sidecar ? egressListenerFor(sidecar, port) : null };
+}
+
+function isExported(scope: Scope, exportTo: readonly string[], ownNs: string): boolean {
+  return !scope.proxy || exported(exportTo, ownNs, scope.clientNs);
+}
+
+function isImported(scope: Scope, entryNs: string, host: string): boolean {
+  if (!scope.sidecar) return true;
+  return scope.listener !== null && imports(scope.listener, entryNs, scope.clientNs, host);
+}
+
+/**
+ * What the client's proxy knows about `host:port` (§3 step 2). `client` null =
+ * a caller without a sidecar (no filtering at all). `host` is a qualified FQDN
+ * for cluster names, or an external name / IP.
+ * A Kubernetes Service is returned whatever the port (the caller reports a
+ * missing Service port); a ServiceEntry must declare the port.
+ */
+export function lookupDestination(input: EgressInput, client: Workload | null, host: string, port: number): EgressLookup {
+  const h = normalizeHost(host);
+  const scope = scopeOf(input, client, port);
+  const sidecarName = scope.sidecar ? nameOf(scope.sidecar) : '';
+  const preferClientNs = <T>(list: T[], ns: (x: T) => string): T[] =>
+    [...list.filter((x) => ns(x) === scope.clientNs), ...list.filter((x) => ns(x) !== scope.clientNs)];
+
+  const services = input.services.filter((s) => s.fqdn === h);
+  const svcVisible = preferClientNs(services.filter((s) => isExported(scope, serviceExportTo(s), s.namespace) && isImported(scope, s.namespace, h)), (s) => s.namespace);
+  const svc = svcVisible[0];
+  if (svc) return { kind: 'service', service: svc };
+
+  const claiming = input.serviceEntries.map((se) => ({ se, score: entryScore(se, h) })).filter((x) => x.score > 0);
+  const withPort = claiming.filter((x) => x.se.ports.some((p) => p.number === port));
+  const visible = withPort
+    .filter((x) => isExported(scope, x.se.exportTo, x.se.meta.namespace) && isImported(scope, x.se.meta.namespace, h))
+    .sort((a, b) => b.score - a.score
+      || Number(b.se.meta.namespace === scope.clientNs) - Number(a.se.meta.namespace === scope.clientNs)
+      || byAge(a.se, b.se));
+  const best = visible[0];
+  if (best) {
+    const p = best.se.ports.find((x) => x.number === port);
+    if (p) return { kind: 'service-entry', entry: best.se, port: { number: p.number, name: p.name, protocol: p.protocol }, location: best.se.location };
+  }
+
+  // Not visible: explain why, most specific reason first.
+  const hiddenSvc = services.find((s) => isExported(scope, serviceExportTo(s), s.namespace));
+  const hiddenSe = withPort.find((x) => isExported(scope, x.se.exportTo, x.se.meta.namespace))?.se;
+  if (scope.sidecar && (hiddenSvc || hiddenSe)) {
+    const what = hiddenSvc ? `Service ${hiddenSvc.namespace}/${hiddenSvc.name}` : `ServiceEntry ${nameOf(hiddenSe as ServiceEntry)}`;
+    const ns = hiddenSvc ? hiddenSvc.namespace : (hiddenSe as ServiceEntry).meta.namespace;
+    const why = scope.listener
+      ? `the egress hosts of Sidecar ${sidecarName} (${scope.listener.hosts.join(', ')}) do not import ${ns}/${h}`
+      : `Sidecar ${sidecarName} has no egress listener for port ${port} and no catch-all listener`;
+    return {
+      kind: 'hidden', by: sidecarName, host: h, port,
+      reason: `${what} exists, but ${why}`,
+      fix: scope.listener
+        ? `add "${ns}/${h}" (or "${ns}/*") to the egress hosts of Sidecar ${sidecarName}`
+        : `add an egress listener for port ${port}, or one without port, to Sidecar ${sidecarName}`,
+    };
+  }
+  const notExportedSvc = services[0];
+  if (notExportedSvc) {
+    return { kind: 'unknown', host: h, port,
+      reason: `Service ${notExportedSvc.namespace}/${notExportedSvc.name} is not exported to namespace ${scope.clientNs} (networking.istio.io/exportTo: ${serviceExportTo(notExportedSvc).join(',')})`,
+      fix: `add ${scope.clientNs} to the networking.istio.io/exportTo annotation of Service ${notExportedSvc.namespace}/${notExportedSvc.name}` };
+  }
+  const notExportedSe = withPort[0]?.se;
+  if (notExportedSe) {
+    return { kind: 'unknown', host: h, port,
+      reason: `ServiceEntry ${nameOf(notExportedSe)} is not exported to namespace ${scope.clientNs} (exportTo: ${notExportedSe.exportTo.join(', ')})`,
+      fix: `add ${scope.clientNs} to the exportTo of ServiceEntry ${nameOf(notExportedSe)}, or create a ServiceEntry for ${h} port ${port} in ${scope.clientNs}` };
+  }
+  const otherPort = claiming[0]?.se;
+  if (otherPort) {
+    return { kind: 'unknown', host: h, port,
+      reason: `ServiceEntry ${nameOf(otherPort)} knows ${h} only on port${otherPort.ports.length === 1 ? '' : 's'} ${otherPort.ports.map((p) => p.number).join(', ') || 'none'}, not ${port}`,
+      fix: `declare port ${port} in ServiceEntry ${nameOf(otherPort)}` };
+  }
+  return { kind: 'unknown', host: h, port,
+    reason: `no Service or ServiceEntry in the registry for ${h}`,
+    fix: `add a ServiceEntry with hosts [${h}] and port ${port}` };
+}
+
+/**
+ * The registry entries a client's proxy sees on `port` (after exportTo and the
+ * Sidecar listener for that port), e.g. to work out whether the outbound
+ * listener on that port speaks HTTP.
+ */
+export function visibleRegistry(input: EgressInput, client: Workload | null, port: number): { services: Service[]; serviceEntries: ServiceEntry[] } {
+  const scope = scopeOf(input, client, port);
+  return {
+    services: input.services.filter((s) => isExported(scope, serviceExportTo(s), s.namespace) && isImported(scope, s.namespace, s.fqdn)),
+    serviceEntries: input.serviceEntries.filter((se) => isExported(scope, se.exportTo, se.meta.namespace)
+      && se.hosts.some((h) => isImported(scope, se.meta.namespace, normalizeHost(h)))),
+  };
+}
+
+/**
+ * Whether the client proxy's outbound listener on `port` is HTTP (so a
+ * blackholed HTTP request gets the 502 of vhost block_all). It is when a
+ * visible Service port or ServiceEntry port of that number is HTTP or sniffed;
+ * `isHttpServicePort` classifies Service ports (decide.ts's declaredProtocol).
+ */
+export function httpListenerOnPort(input: EgressInput, client: Workload | null, port: number, isHttpServicePort: (p: ServicePort) => boolean): boolean {
+  const v = visibleRegistry(input, client, port);
+  return v.services.some((s) => s.ports.some((p) => p.port === port && isHttpServicePort(p)))
+    || v.serviceEntries.some((se) => se.ports.some((p) => p.number === port && (p.protocol === '' || ['HTTP', 'HTTP2', 'HTTP_PROXY', 'GRPC', 'GRPC-WEB'].includes(p.protocol))));
+}
+
+/** What the client sees when its sidecar sends traffic to the BlackHoleCluster (§8). */
+export function blackholeResult(protocol: 'http' | 'tcp' | 'tls', portHasHttpListener: boolean): { code: 502 | 0 | null; how: string } {
+  if (protocol === 'http' && portHasHttpListener) {
+    return { code: 502, how: 'the outbound HTTP listener routes it to virtual host block_all: direct response 502 (metrics: BlackHoleCluster)' };
+  }
+  if (protocol === 'tls') {
+    return { code: 0, how: 'TCP proxy to the BlackHoleCluster: the connection is closed during the TLS handshake (curl exit code 35)' };
+  }
+  if (protocol === 'http') {
+    return { code: 0, how: `no outbound HTTP listener on this port: TCP proxy to the BlackHoleCluster closes the connection before any response` };
+  }
+  return { code: null, how: 'TCP proxy to the BlackHoleCluster: the connection is closed' };
+}
+
+function describeMode(m: EffectiveMode): string {
+  return m.from === 'sidecar' ? `Sidecar ${m.name ?? ''} outboundTrafficPolicy` : 'the mesh config (meshConfig.outboundTrafficPolicy)';
+}
+
+/**
+ * The egress verdict for one lookup. `mode` is the effective mode (or a bare
+ * mesh mode); `clientHasProxy` false = no sidecar, nothing filters or blocks.
+ */
+export function decideEgress(
+  lookup: EgressLookup,
+  mode: EffectiveMode | OutboundMode,
+  protocol: 'http' | 'tcp' | 'tls',
+  portHasHttpListener: boolean,
+  clientHasProxy = true,
+): EgressDecision {
+  const m: EffectiveMode = typeof mode === 'string' ? { mode, from: 'mesh', name: null } : mode;
+  if (lookup.kind === 'service') {
+    return { verdict: 'route', reason: `Service ${lookup.service.namespace}/${lookup.service.name} is in the sidecar's registry` };
+  }
+  if (lookup.kind === 'service-entry') {
+    const ext = lookup.location === 'MESH_EXTERNAL' ? ' (MESH_EXTERNAL: never auto-mTLS, plaintext unless a DestinationRule originates TLS)' : ' (MESH_INTERNAL: treated as part of the mesh)';
+    return { verdict: 'route', reason: `ServiceEntry ${nameOf(lookup.entry)} makes ${lookup.entry.hosts.join(', ')} port ${lookup.port.number} known${ext}` };
+  }
+  const what = lookup.kind === 'hidden' ? `${lookup.host}:${lookup.port} is hidden from this sidecar: ${lookup.reason}` : `${lookup.host}:${lookup.port} is unknown to this sidecar: ${lookup.reason}`;
+  if (!clientHasProxy) {
+    return { verdict: 'passthrough', reason: `no sidecar on the client: the connection goes straight to ${lookup.host}:${lookup.port}, no egress policy applies` };
+  }
+  if (m.mode === 'REGISTRY_ONLY') {
+    const bh = blackholeResult(protocol, portHasHttpListener);
+    return {
+      verdict: 'blackhole', code: bh.code, control: 'EgressPolicy', name: m.name,
+      reason: `${what}; outboundTrafficPolicy REGISTRY_ONLY (set by ${describeMode(m)}) sends it to the BlackHoleCluster: ${bh.how}. To allow it: ${lookup.fix}`,
+    };
+  }
+  const via = m.egressProxy
+    ? `the egressProxy ${m.egressProxy.host}${m.egressProxy.port !== undefined ? `:${m.egressProxy.port}` : ''} of ${describeMode(m)}`
+    : 'the PassthroughCluster to the original destination';
+  const hiddenNote = lookup.kind === 'hidden'
+    ? ' A hidden in-mesh service is reached without mTLS: a STRICT server rejects it and principal-based ALLOW policies deny it.'
+    : '';
+  return { verdict: 'passthrough', reason: `${what}; outboundTrafficPolicy ${m.mode} (set by ${describeMode(m)}) forwards it through ${via}, in plaintext (never mTLS).${hiddenNote}` };
+}

@@ -1,0 +1,693 @@
+/**
+ * RequestAuthentication: what the jwt_authn filter of the receiving proxy does
+ * with the tokens of one request (istio-semantics §7). Synchronous and pure:
+ * signatures were checked beforehand (src/policy/jwt-crypto.ts
+ * verifySignatures) and are only looked up here. In the filter chain (§3)
+ * jwt_authn runs after CUSTOM ext_authz and before RBAC, so a rejected token
+ * is answered 401/403 even where an AuthorizationPolicy would deny.
+ *
+ * Selection (§7, as AuthorizationPolicy §6.1): a policy in the root namespace
+ * without selector applies to every workload; with a selector, to matching
+ * workloads in all namespaces; elsewhere to its own namespace (all workloads
+ * or the selected ones). `targetRefs` policies are not applied to sidecars; on
+ * a gateway, a `Gateway` targetRef applies to the pods labelled
+ * `gateway.networking.k8s.io/gateway-name: <name>` in the policy's namespace.
+ *
+ * Merging (§7; Istio policy_applier.go): the jwtRules of all selected
+ * policies become one provider list sorted by issuer (`origins-<i>`). One
+ * provider: requires_any[P, allow_missing]. Several: requires_any[P1 … Pn,
+ * requires_all[any(P1, allow_missing) … any(Pn, allow_missing)]], evaluated
+ * in that order, stopping at the first success (Envoy verifier.cc):
+ *  - a token valid for any rule whose location it sits in passes — a rule
+ *    with the same issuer but other audiences does not reject it;
+ *  - no token in any configured location → passes with no principal/claims;
+ *  - otherwise the failure reported is the last one that is neither "missing"
+ *    nor "issuer is not configured" (those only when nothing else failed).
+ *
+ * Per rule (Envoy extractor.cc, authenticator.cc, jwt_verify_lib):
+ *  - token locations: `fromHeaders` (name + `prefix`, looked for anywhere in
+ *    the value; the token is the base64url run that follows), `fromParams`
+ *    (query of the raw path), `fromCookies`. When none is given, the defaults
+ *    `Authorization: Bearer <t>` then the `access_token` query parameter. Set
+ *    locations replace the defaults: a Bearer token elsewhere is ignored (=
+ *    missing). Every token found must be valid.
+ *  - checks, in order: form Header.Payload.Signature (and JSON, alg, field
+ *    types); issuer — a token whose `iss` is not the rule's is 401 "Jwt issuer
+ *    is not configured" (a rule without issuer accepts any); `nbf`/`exp` with
+ *    60 s clock skew against the simulated `nowSeconds` (expired iff now > exp
+ *    + 60, not yet valid iff now + 60 < nbf, no exp = never expires);
+ *    audiences — when the rule lists any, the token's `aud` (string or list)
+ *    must contain one (compared without http(s):// and a trailing /), else
+ *    403 "Audiences in Jwt are not allowed"; an empty list is not checked;
+ *    signature against the rule's JWKS.
+ *  - a JWKS that could not be fetched: istiod inlines a fake public key
+ *    (kid "abc"), so every presented token fails (401: "Jwks doesn't have key
+ *    to match kid or alg from Jwt", or "Jwt verification fails" for a token
+ *    without kid) and a request without token passes.
+ *  - a valid token: `outputPayloadToHeader` receives its base64url payload;
+ *    `outputClaimToHeaders` copies string/number/bool claims (nested `a.b.c`;
+ *    objects and lists as base64 JSON; absent claim → no header); both kinds
+ *    of header are first stripped from the request, so a client cannot spoof
+ *    them. The header that carried the token is removed unless
+ *    `forwardOriginalToken` (tokens in query parameters or cookies stay).
+ * CORS preflight (OPTIONS with Origin and Access-Control-Request-Method)
+ * skips JWT checks entirely.
+ *
+ * Rejection: 401 (403 for audiences), body = the verifier status string,
+ * header `www-authenticate: Bearer realm="<scheme>://<host><path>",
+ * error="invalid_token"`, details `jwt_authn_access_denied{<status_with_underscores>}`.
+ *
+ * Accepted: request.auth.principal = `<iss>/<sub>` (empty when either is
+ * missing), audiences = `aud`, presenter = `azp`, claims = the payload (nested,
+ * for request.auth.claims[a][b]), spaceDelimitedClaims of the rule (`scope`
+ * and `permission` are always split by the authorization side). Several
+ * valid tokens (principal undefined in Istio): the payload of the issuer that
+ * sorts first is used. A rule without issuer validates tokens but stores no
+ * payload (Envoy payload_in_metadata is the issuer), so it yields no principal.
+ */
+import type { JwtRule, RequestAuthentication } from '../model/request-authentication.js';
+import { selectorMatches, type Labels } from '../model/types.js';
+import type { AuthzAttributes } from './authorization-policy.js';
+import type { KeySet, SignatureTable } from './jwt-crypto.js';
+
+export type JwtAuth = NonNullable<AuthzAttributes['auth']>;
+
+export interface JwtOutcome {
+  result: 'no-token' | 'valid' | 'invalid';
+  /** the validated token, as AuthorizationPolicy sees it (result 'valid' and the rule has an issuer) */
+  auth?: JwtAuth;
+  status?: 401 | 403;
+  /** verifier status string, e.g. "Jwt is expired" */
+  body?: string;
+  /** www-authenticate: Bearer realm="<url>", error="invalid_token" */
+  responseHeaders?: Record<string, string>;
+  /** Envoy response-code-details, e.g. jwt_authn_access_denied{Jwt_is_expired} */
+  details?: string;
+  /** the rule that rejected (invalid) or accepted (valid) the token */
+  decidedBy?: { policy: string; rule: number };
+  /**
+   * headers the app receives after jwt_authn: token header removed unless
+   * forwardOriginalToken; outputPayloadToHeader (base64url payload JSON);
+   * outputClaimToHeaders (string/int/bool claims, nested a.b.c)
+   */
+  headersAfter: Record<string, string>;
+  trace: string[];
+}
+
+export interface JwtRequest {
+  /** lower-case names; repeated headers joined with "," */
+  headers: Readonly<Record<string, string>>;
+  /** raw, with query */
+  path: string;
+  method: string;
+}
+
+/** Verifier status strings (jwt_verify_lib status.cc). */
+export const JWT_STATUS = {
+  ok: 'OK',
+  missing: 'Jwt is missing',
+  notYetValid: 'Jwt not yet valid',
+  expired: 'Jwt is expired',
+  badFormat: 'Jwt is not in the form of Header.Payload.Signature with two dots and 3 sections',
+  headerBadBase64: 'Jwt header is an invalid Base64url encoded',
+  headerBadJson: 'Jwt header is an invalid JSON',
+  headerBadAlg: 'Jwt header [alg] field is required and must be a string',
+  headerAlgNotImplemented: 'Jwt header [alg] is not supported',
+  headerBadKid: 'Jwt header [kid] field is not a string',
+  payloadBadBase64: 'Jwt payload is an invalid Base64url encoded',
+  payloadBadJson: 'Jwt payload is an invalid JSON',
+  issNotString: 'Jwt payload [iss] field is not a string',
+  subNotString: 'Jwt payload [sub] field is not a string',
+  iatNotInteger: 'Jwt payload [iat] field is not an integer',
+  iatNotPositive: 'Jwt payload [iat] field is not a positive integer',
+  nbfNotInteger: 'Jwt payload [nbf] field is not an integer',
+  nbfNotPositive: 'Jwt payload [nbf] field is not a positive integer',
+  expNotInteger: 'Jwt payload [exp] field is not an integer',
+  expNotPositive: 'Jwt payload [exp] field is not a positive integer',
+  jtiNotString: 'Jwt payload [jti] field is not a string',
+  audNotString: 'Jwt payload [aud] field is not a string or string list',
+  signatureBadBase64: 'Jwt signature is an invalid Base64url encoded',
+  unknownIssuer: 'Jwt issuer is not configured',
+  audienceNotAllowed: 'Audiences in Jwt are not allowed',
+  verificationFails: 'Jwt verification fails',
+  jwksNoValidKeys: "Jwks doesn't have any valid public key",
+  jwksKidAlgMismatch: "Jwks doesn't have key to match kid or alg from Jwt",
+  jwksFetchFailed: 'Jwks remote fetch is failed',
+} as const;
+
+/** Envoy jwt_verify_lib kClockSkewInSecond. */
+export const JWT_CLOCK_SKEW_SECONDS = 60;
+
+const IMPLEMENTED_ALGS: readonly string[] = [
+  'ES256', 'ES384', 'ES512', 'HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'EdDSA',
+];
+
+/** The kid of the key set istiod inlines when it cannot fetch a JWKS (model.CreateFakeJwks). */
+const FAKE_JWKS_KID = 'abc';
+
+// --- selection -------------------------------------------------------------
+
+/** The RequestAuthentications that select this workload (§7 = §6.1), in the given (load) order. */
+export function requestAuthenticationsFor(
+  list: readonly RequestAuthentication[],
+  rootNamespace: string,
+  w: { namespace: string; labels: Labels; gateway?: boolean },
+): RequestAuthentication[] {
+  return list.filter((p) => {
+    const ns = p.meta.namespace;
+    if (p.targetRefs.length > 0) {
+      if (!w.gateway) return false;
+      return p.targetRefs.some((ref) => ref.kind === 'Gateway'
+        && (ref.group === undefined || ref.group === 'gateway.networking.k8s.io')
+        && (ref.namespace ?? ns) === w.namespace && ns === w.namespace
+        && w.labels['gateway.networking.k8s.io/gateway-name'] === ref.name);
+    }
+    if (ns !== rootNamespace && ns !== w.namespace) return false;
+    return p.selector === null || selectorMatches(p.selector, w.labels);
+  });
+}
+
+/**
+ * Default key-set id of a rule, for verifySignatures and authenticate:
+ * inline `jwks` → `<ns>/<name>#jwtRules[<i>]`; `jwksUri` → the URI; issuer
+ * only (istiod would use OpenID discovery) → `oidc:<issuer>`.
+ */
+export function defaultKeySetId(rule: JwtRule, policy: RequestAuthentication): string {
+  if (rule.jwks !== undefined) return `${policy.meta.namespace}/${policy.meta.name}#jwtRules[${policy.jwtRules.indexOf(rule)}]`;
+  if (rule.jwksUri !== undefined) return rule.jwksUri;
+  return `oidc:${rule.issuer ?? ''}`;
+}
+
+/**
+ * The key sets these policies need, by `defaultKeySetId`: inline `jwks` as
+ * written; a `jwksUri` through `standIn(uri)` (scenario `spec.mesh.jwks`);
+ * an issuer-only rule through `standIn(issuer)`. No stand-in → null (cannot
+ * be fetched: fail closed).
+ */
+export function keySetsFor(policies: readonly RequestAuthentication[], standIn: (uri: string) => string | undefined): KeySet[] {
+  const out = new Map<string, KeySet>();
+  for (const p of policies) {
+    for (const rule of p.jwtRules) {
+      const id = defaultKeySetId(rule, p);
+      if (out.has(id)) continue;
+      const jwks = rule.jwks ?? standIn(rule.jwksUri ?? rule.issuer ?? '') ?? null;
+      out.set(id, { id, jwks });
+    }
+  }
+  return [...out.values()];
+}
+
+// --- providers and token extraction -------------------------------------------
+
+interface Provider {
+  /** `origins-<i>` */
+  name: string;
+  policy: RequestAuthentication;
+  ruleIndex: number;
+  rule: JwtRule;
+  /** '' = any issuer */
+  issuer: string;
+  headerLocs: { name: string; prefix: string }[];
+  params: string[];
+  cookies: string[];
+  /** headers stripped before this provider verifies (outputs it may write) */
+  sanitize: string[];
+}
+
+type Location = { kind: 'header'; name: string; prefix: string } | { kind: 'param'; name: string } | { kind: 'cookie'; name: string };
+
+interface FoundToken {
+  value: string;
+  loc: Location;
+}
+
+function providersOf(policies: readonly RequestAuthentication[]): Provider[] {
+  const flat: { policy: RequestAuthentication; rule: JwtRule; ruleIndex: number }[] = [];
+  for (const policy of policies) policy.jwtRules.forEach((rule, ruleIndex) => flat.push({ policy, rule, ruleIndex }));
+  const issuerOf = (r: JwtRule): string => r.issuer ?? '';
+  flat.sort((a, b) => (issuerOf(a.rule) < issuerOf(b.rule) ? -1 : issuerOf(a.rule) > issuerOf(b.rule) ? 1 : 0));
+  return flat.map(({ policy, rule, ruleIndex }, i) => {
+    const defaults = rule.fromHeaders.length === 0 && rule.fromParams.length === 0 && rule.fromCookies.length === 0;
+    const headerLocs = defaults
+      ? [{ name: 'authorization', prefix: 'Bearer ' }]
+      : uniqueBy(rule.fromHeaders.map((h) => ({ name: h.name.toLowerCase(), prefix: h.prefix ?? '' })), (h) => h.name + h.prefix)
+        .sort((a, b) => cmp(a.name + a.prefix, b.name + b.prefix));
+    const params = defaults ? ['access_token'] : [...new Set(rule.fromParams)].sort(cmp);
+    const cookies = defaults ? [] : [...new Set(rule.fromCookies)].sort(cmp);
+    const sanitize = [
+      ...(rule.outputPayloadToHeader ? [rule.outputPayloadToHeader.toLowerCase()] : []),
+      ...rule.outputClaimToHeaders.map((c) => c.header.toLowerCase()),
+    ];
+    return { name: `origins-${i}`, policy, ruleIndex, rule, issuer: issuerOf(rule), headerLocs, params, cookies, sanitize };
+  });
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function uniqueBy<T>(xs: T[], key: (x: T) => string): T[] {
+  const seen = new Set<string>();
+  return xs.filter((x) => {
+    const k = key(x);
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+const JWT_CHARS = /[A-Za-z0-9_.-]/;
+
+/** Envoy extractJWT: skip to the first base64url-or-dot char after `from`, take the run of them. */
+function extractJwt(value: string, from: number): string {
+  let start = from;
+  while (start < value.length && !JWT_CHARS.test(value[start] as string)) start++;
+  if (start >= value.length) return value;
+  let end = start;
+  while (end < value.length && JWT_CHARS.test(value[end] as string)) end++;
+  return value.slice(start, end);
+}
+
+function decodeComponent(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
+/** Query parameters of a raw path, decoded; the first occurrence of a name wins. */
+function queryParams(path: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const q = path.indexOf('?');
+  if (q < 0) return out;
+  let query = path.slice(q + 1);
+  const hash = query.indexOf('#');
+  if (hash >= 0) query = query.slice(0, hash);
+  for (const part of query.split('&')) {
+    if (part === '') continue;
+    const eq = part.indexOf('=');
+    const name = decodeComponent(eq < 0 ? part : part.slice(0, eq));
+    const value = eq < 0 ? '' : decodeComponent(part.slice(eq + 1));
+    if (!out.has(name)) out.set(name, value);
+  }
+  return out;
+}
+
+/** Cookies of the `cookie` header; surrounding double quotes stripped; first occurrence wins. */
+function cookiesOf(header: string | undefined): Map<string, string> {
+  const out = new Map<string, string>();
+  if (header === undefined) return out;
+  for (const raw of header.split(/[;,]/)) {
+    const part = raw.trim();
+    const eq = part.indexOf('=');
+    if (eq <= 0) continue;
+    const name = part.slice(0, eq).trim();
+    let value = part.slice(eq + 1).trim();
+    if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
+    if (!out.has(name)) out.set(name, value);
+  }
+  return out;
+}
+
+function extractTokens(p: Provider, headers: Readonly<Record<string, string>>, path: string): FoundToken[] {
+  const out: FoundToken[] = [];
+  for (const loc of p.headerLocs) {
+    const v = headers[loc.name];
+    if (v === undefined) continue;
+    if (loc.prefix !== '') {
+      const pos = v.indexOf(loc.prefix);
+      if (pos < 0) continue;
+      out.push({ value: extractJwt(v, pos + loc.prefix.length), loc: { kind: 'header', ...loc } });
+    } else {
+      out.push({ value: v, loc: { kind: 'header', ...loc } });
+    }
+  }
+  if (p.params.length > 0) {
+    const q = queryParams(path);
+    for (const name of p.params) {
+      const v = q.get(name);
+      if (v !== undefined) out.push({ value: v, loc: { kind: 'param', name } });
+    }
+  }
+  if (p.cookies.length > 0) {
+    const c = cookiesOf(headers['cookie']);
+    for (const name of p.cookies) {
+      const v = c.get(name);
+      if (v !== undefined) out.push({ value: v, loc: { kind: 'cookie', name } });
+    }
+  }
+  return out;
+}
+
+function describeLoc(loc: Location): string {
+  if (loc.kind === 'header') return loc.prefix ? `header ${loc.name} (prefix ${JSON.stringify(loc.prefix)})` : `header ${loc.name}`;
+  return loc.kind === 'param' ? `query parameter ${loc.name}` : `cookie ${loc.name}`;
+}
+
+/**
+ * Every token the rules of these policies would read from this request: what
+ * verifySignatures must be given before `authenticate` runs.
+ */
+export function candidateTokens(policies: readonly RequestAuthentication[], req: JwtRequest): string[] {
+  const headers = lowerCased(req.headers);
+  const out = new Set<string>();
+  for (const p of providersOf(policies)) for (const t of extractTokens(p, headers, req.path)) out.add(t.value);
+  return [...out];
+}
+
+// --- parsing (jwt_verify_lib Jwt::parseFromString) -----------------------------
+
+export interface ParsedJwt {
+  alg: string;
+  kid: string;
+  iss: string;
+  sub: string;
+  audiences: string[];
+  /** 0 = absent */
+  nbf: number;
+  /** 0 = absent */
+  exp: number;
+  payload: Record<string, unknown>;
+  /** the payload section exactly as in the token */
+  payloadB64: string;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+const B64URL = /^[A-Za-z0-9_-]*={0,2}$/;
+
+function decodeB64url(s: string): string | null {
+  if (!B64URL.test(s) || s.replace(/=+$/, '').length % 4 === 1) return null;
+  return Buffer.from(s, 'base64url').toString('utf8');
+}
+
+function parseJsonObject(text: string): Record<string, unknown> | null {
+  try {
+    const v: unknown = JSON.parse(text);
+    return isRecord(v) ? v : null;
+  } catch {
+    return null;
+  }
+}
+
+/** A token as Envoy parses it, or the status string of the first problem. */
+export function parseJwt(token: string): { jwt: ParsedJwt } | { status: string } {
+  const parts = token.split('.').filter((s) => s !== '');
+  if (parts.length !== 3) return { status: JWT_STATUS.badFormat };
+  const [h, p, s] = parts as [string, string, string];
+  const headerText = decodeB64url(h);
+  if (headerText === null) return { status: JWT_STATUS.headerBadBase64 };
+  const header = parseJsonObject(headerText);
+  if (!header) return { status: JWT_STATUS.headerBadJson };
+  const alg = header['alg'];
+  if (typeof alg !== 'string') return { status: JWT_STATUS.headerBadAlg };
+  if (!IMPLEMENTED_ALGS.includes(alg)) return { status: JWT_STATUS.headerAlgNotImplemented };
+  const kid = header['kid'];
+  if (kid !== undefined && typeof kid !== 'string') return { status: JWT_STATUS.headerBadKid };
+  const payloadText = decodeB64url(p);
+  if (payloadText === null) return { status: JWT_STATUS.payloadBadBase64 };
+  const payload = parseJsonObject(payloadText);
+  if (!payload) return { status: JWT_STATUS.payloadBadJson };
+  const str = (name: string, bad: string): string | { status: string } => {
+    const v = payload[name];
+    if (v === undefined) return '';
+    return typeof v === 'string' ? v : { status: bad };
+  };
+  const uint = (name: string, notInt: string, notPositive: string): number | { status: string } => {
+    const v = payload[name];
+    if (v === undefined) return 0;
+    if (typeof v !== 'number') return { status: notInt };
+    if (v < 0 || v >= 2 ** 64) return { status: notPositive };
+    return Math.trunc(v);
+  };
+  const iss = str('iss', JWT_STATUS.issNotString);
+  if (typeof iss !== 'string') return iss;
+  const sub = str('sub', JWT_STATUS.subNotString);
+  if (typeof sub !== 'string') return sub;
+  const iat = uint('iat', JWT_STATUS.iatNotInteger, JWT_STATUS.iatNotPositive);
+  if (typeof iat !== 'number') return iat;
+  const nbf = uint('nbf', JWT_STATUS.nbfNotInteger, JWT_STATUS.nbfNotPositive);
+  if (typeof nbf !== 'number') return nbf;
+  const exp = uint('exp', JWT_STATUS.expNotInteger, JWT_STATUS.expNotPositive);
+  if (typeof exp !== 'number') return exp;
+  const jti = str('jti', JWT_STATUS.jtiNotString);
+  if (typeof jti !== 'string') return jti;
+  const aud = payload['aud'];
+  let audiences: string[] = [];
+  if (typeof aud === 'string') audiences = [aud];
+  else if (Array.isArray(aud)) {
+    if (!aud.every((a): a is string => typeof a === 'string')) return { status: JWT_STATUS.audNotString };
+    audiences = aud;
+  } else if (aud !== undefined) return { status: JWT_STATUS.audNotString };
+  if (decodeB64url(s) === null) return { status: JWT_STATUS.signatureBadBase64 };
+  return { jwt: { alg, kid: kid ?? '', iss, sub, audiences, nbf, exp, payload, payloadB64: p } };
+}
+
+/** jwt_verify_lib CheckAudience: scheme prefix and trailing slash do not count. */
+function sanitizeAudience(aud: string): string {
+  let out = aud;
+  if (out.startsWith('http://')) out = out.slice(7);
+  else if (out.startsWith('https://')) out = out.slice(8);
+  if (out.endsWith('/')) out = out.slice(0, -1);
+  return out;
+}
+
+/** Value of claim `a.b.c` as Envoy's claim_to_headers writes it; '' = no header. */
+function claimHeaderValue(payload: Record<string, unknown>, claim: string): string {
+  let cur: unknown = payload;
+  for (const part of claim.split('.')) {
+    if (!isRecord(cur)) return '';
+    cur = cur[part];
+  }
+  if (typeof cur === 'string') return cur;
+  if (typeof cur === 'boolean') return cur ? 'true' : 'false';
+  if (typeof cur === 'number') return Number.isInteger(cur) ? cur.toFixed(0) : String(cur);
+  if (isRecord(cur) || Array.isArray(cur)) return Buffer.from(JSON.stringify(sortKeys(cur)), 'utf8').toString('base64');
+  return '';
+}
+
+function sortKeys(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(sortKeys);
+  if (isRecord(v)) return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortKeys(v[k])]));
+  return v;
+}
+
+function lowerCased(h: Readonly<Record<string, string>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(h)) {
+    const n = k.toLowerCase();
+    out[n] = out[n] === undefined ? v : `${out[n]},${v}`;
+  }
+  return out;
+}
+
+// --- the filter ------------------------------------------------------------------
+
+interface Verified {
+  provider: Provider;
+  jwt: ParsedJwt;
+}
+
+interface ProviderResult {
+  status: string;
+  provider: Provider;
+}
+
+/**
+ * What jwt_authn does with this request at a proxy selected by `policies`
+ * (use requestAuthenticationsFor). `nowSeconds` is the simulated wall clock.
+ * `keySetIdOf` names the key set of a rule in `sigs` (defaultKeySetId fits
+ * keySetsFor). The request's scheme for the www-authenticate realm is
+ * `x-forwarded-proto` (default http), its host `:authority` or `host`.
+ */
+export function authenticate(
+  policies: readonly RequestAuthentication[],
+  req: JwtRequest,
+  nowSeconds: number,
+  sigs: SignatureTable,
+  keySetIdOf: (rule: JwtRule, policy: RequestAuthentication) => string,
+): JwtOutcome {
+  const headers = lowerCased(req.headers);
+  const trace: string[] = [];
+  const providers = providersOf(policies);
+  if (providers.length === 0) {
+    trace.push('no RequestAuthentication selects this workload: no jwt_authn filter, tokens are not looked at');
+    return { result: 'no-token', headersAfter: headers, trace };
+  }
+  const now = Math.floor(nowSeconds);
+  const ref = (p: Provider): string => `${p.policy.meta.namespace}/${p.policy.meta.name} jwtRules[${p.ruleIndex}]`;
+  trace.push(`jwt_authn providers (sorted by issuer): ${providers.map((p) => `${p.name} = ${ref(p)} issuer ${p.issuer === '' ? '(any)' : JSON.stringify(p.issuer)}`).join('; ')}`);
+
+  if (req.method === 'OPTIONS' && (headers['origin'] ?? '') !== '' && (headers['access-control-request-method'] ?? '') !== '') {
+    trace.push('CORS preflight (OPTIONS with Origin and Access-Control-Request-Method): JWT checks are bypassed');
+    return { result: 'no-token', headersAfter: headers, trace };
+  }
+
+  /** Payload metadata by issuer (Envoy payload_in_metadata), last writer wins. */
+  const metadata = new Map<string, Verified>();
+  let validTokens = 0;
+  const addHeader = (name: string, value: string): void => {
+    const cur = headers[name];
+    headers[name] = cur === undefined ? value : `${cur},${value}`;
+  };
+
+  const verifyToken = (p: Provider, t: FoundToken): { status: string; jwt?: ParsedJwt } => {
+    const parsed = parseJwt(t.value);
+    if ('status' in parsed) return { status: parsed.status };
+    const jwt = parsed.jwt;
+    if (p.issuer !== '' && jwt.iss !== p.issuer) {
+      trace.push(`${p.name}: token iss ${JSON.stringify(jwt.iss)} is not the rule's issuer ${JSON.stringify(p.issuer)}`);
+      return { status: JWT_STATUS.unknownIssuer };
+    }
+    if (now + JWT_CLOCK_SKEW_SECONDS < jwt.nbf) {
+      trace.push(`${p.name}: nbf ${jwt.nbf} is more than ${JWT_CLOCK_SKEW_SECONDS} s after now (${now})`);
+      return { status: JWT_STATUS.notYetValid };
+    }
+    if (jwt.exp !== 0 && now > jwt.exp + JWT_CLOCK_SKEW_SECONDS) {
+      trace.push(`${p.name}: exp ${jwt.exp} + ${JWT_CLOCK_SKEW_SECONDS} s clock skew is before now (${now})`);
+      return { status: JWT_STATUS.expired };
+    }
+    if (p.rule.audiences.length > 0) {
+      const allowed = new Set(p.rule.audiences.map(sanitizeAudience));
+      if (!jwt.audiences.some((a) => allowed.has(sanitizeAudience(a)))) {
+        trace.push(`${p.name}: token aud ${JSON.stringify(jwt.audiences)} has none of ${JSON.stringify(p.rule.audiences)}`);
+        return { status: JWT_STATUS.audienceNotAllowed };
+      }
+    }
+    const keySetId = keySetIdOf(p.rule, p.policy);
+    if (!sigs.has(t.value, keySetId)) {
+      trace.push(`${p.name}: the signature of this token was not checked against key set ${keySetId} (not given to verifySignatures); treated as failing`);
+      return { status: JWT_STATUS.verificationFails };
+    }
+    const sig = sigs.check(t.value, keySetId);
+    switch (sig) {
+      case 'ok': return { status: JWT_STATUS.ok, jwt };
+      case 'no-matching-key':
+        trace.push(`${p.name}: no key of ${keySetId} matches kid ${JSON.stringify(jwt.kid)} / alg ${jwt.alg}`);
+        return { status: JWT_STATUS.jwksKidAlgMismatch };
+      case 'bad-signature':
+      case 'malformed':
+        trace.push(`${p.name}: the signature does not verify with the keys of ${keySetId}`);
+        return { status: JWT_STATUS.verificationFails };
+      case 'bad-jwks':
+        trace.push(`${p.name}: key set ${keySetId} is not a usable JWKS`);
+        return { status: JWT_STATUS.jwksNoValidKeys };
+      case 'jwks-fetch-failed': {
+        trace.push(`${p.name}: JWKS ${keySetId} could not be fetched; istiod inlined a fake key (kid "${FAKE_JWKS_KID}"), so every token fails (fail closed)`);
+        return { status: jwt.kid !== '' && jwt.kid !== FAKE_JWKS_KID ? JWT_STATUS.jwksKidAlgMismatch : JWT_STATUS.verificationFails };
+      }
+    }
+  };
+
+  const goodJwt = (p: Provider, t: FoundToken, jwt: ParsedJwt): void => {
+    if (p.rule.outputPayloadToHeader) addHeader(p.rule.outputPayloadToHeader.toLowerCase(), jwt.payloadB64);
+    for (const c of p.rule.outputClaimToHeaders) {
+      const v = claimHeaderValue(jwt.payload, c.claim);
+      if (v !== '') addHeader(c.header.toLowerCase(), v);
+    }
+    if (!p.rule.forwardOriginalToken && t.loc.kind === 'header') delete headers[t.loc.name];
+    validTokens++;
+    if (p.issuer !== '') metadata.set(p.issuer, { provider: p, jwt });
+  };
+
+  /** One provider verifier (Envoy ProviderVerifierImpl + Authenticator): every token found must be valid. */
+  const runProvider = (p: Provider): ProviderResult => {
+    for (const h of p.sanitize) delete headers[h];
+    const tokens = extractTokens(p, headers, req.path);
+    if (tokens.length === 0) {
+      trace.push(`${p.name}: no token in ${p.headerLocs.map((l) => describeLoc({ kind: 'header', ...l })).concat(p.params.map((n) => `query parameter ${n}`), p.cookies.map((n) => `cookie ${n}`)).join(', ')}`);
+      return { status: JWT_STATUS.missing, provider: p };
+    }
+    while (tokens.length > 0) {
+      const t = tokens.pop() as FoundToken;
+      const r = verifyToken(p, t);
+      if (r.status !== JWT_STATUS.ok || !r.jwt) {
+        trace.push(`${p.name}: token from ${describeLoc(t.loc)} rejected: ${r.status}`);
+        return { status: r.status, provider: p };
+      }
+      trace.push(`${p.name}: token from ${describeLoc(t.loc)} is valid (${r.jwt.iss}/${r.jwt.sub})`);
+      goodJwt(p, t, r.jwt);
+    }
+    return { status: JWT_STATUS.ok, provider: p };
+  };
+
+  let final: ProviderResult;
+  const [only] = providers;
+  if (providers.length === 1 && only) {
+    const r = runProvider(only);
+    final = r.status === JWT_STATUS.missing ? { status: JWT_STATUS.ok, provider: only } : r;
+  } else {
+    const outer: ProviderResult[] = [];
+    let passed: ProviderResult | undefined;
+    for (const p of providers) {
+      const r = runProvider(p);
+      outer.push(r);
+      if (r.status === JWT_STATUS.ok) { passed = r; break; }
+    }
+    if (passed) final = passed;
+    else {
+      trace.push('no provider accepted a token on its own: every provider must now find no token or a valid one');
+      let all: ProviderResult | undefined;
+      for (const p of providers) {
+        const r = runProvider(p);
+        if (r.status !== JWT_STATUS.ok && r.status !== JWT_STATUS.missing) { all = r; break; }
+      }
+      if (!all) final = { status: JWT_STATUS.ok, provider: providers[0] as Provider };
+      else {
+        // Envoy AnyVerifierImpl: prefer errors other than "missing" and "unknown issuer".
+        let f: ProviderResult = { status: JWT_STATUS.missing, provider: all.provider };
+        for (const c of [...outer, all]) {
+          if ((c.status !== JWT_STATUS.missing && c.status !== JWT_STATUS.unknownIssuer) || f.status === JWT_STATUS.missing) f = c;
+        }
+        final = f;
+      }
+    }
+  }
+
+  if (final.status !== JWT_STATUS.ok) {
+    const status = final.status === JWT_STATUS.audienceNotAllowed ? 403 : 401;
+    const scheme = headers['x-forwarded-proto'] ?? 'http';
+    const host = headers[':authority'] ?? headers['host'] ?? '';
+    trace.push(`jwt_authn rejects the request: ${status} ${final.status} (${ref(final.provider)})`);
+    return {
+      result: 'invalid',
+      status,
+      body: final.status,
+      responseHeaders: { 'www-authenticate': `Bearer realm="${scheme}://${host}${req.path}", error="invalid_token"` },
+      details: `jwt_authn_access_denied{${final.status.replace(/\s/g, '_')}}`,
+      decidedBy: { policy: `${final.provider.policy.meta.namespace}/${final.provider.policy.meta.name}`, rule: final.provider.ruleIndex },
+      headersAfter: headers,
+      trace,
+    };
+  }
+
+  const issuers = [...metadata.keys()].sort(cmp);
+  const first = issuers[0] !== undefined ? metadata.get(issuers[0]) : undefined;
+  if (!first) {
+    const anyVerified = validTokens > 0;
+    trace.push(anyVerified
+      ? 'a token is valid, but its rule has no issuer: no payload is stored, so there is no request principal'
+      : 'no token: the request passes without a request principal');
+    return { result: anyVerified ? 'valid' : 'no-token', headersAfter: headers, trace };
+  }
+  if (issuers.length > 1) trace.push(`valid tokens of several issuers (${issuers.join(', ')}): Istio leaves the principal undefined; meshrange uses ${first.jwt.iss}`);
+  const auth: JwtAuth = {
+    principal: first.jwt.iss !== '' && first.jwt.sub !== '' ? `${first.jwt.iss}/${first.jwt.sub}` : '',
+    audiences: first.jwt.audiences,
+    claims: first.jwt.payload,
+  };
+  const azp = first.jwt.payload['azp'];
+  if (typeof azp === 'string') auth.presenter = azp;
+  if (first.provider.rule.spaceDelimitedClaims.length > 0) auth.spaceDelimitedClaims = first.provider.rule.spaceDelimitedClaims;
+  trace.push(`request principal ${auth.principal === '' ? '(none: iss or sub missing)' : auth.principal}`);
+  return {
+    result: 'valid',
+    auth,
+    decidedBy: { policy: `${first.provider.policy.meta.namespace}/${first.provider.policy.meta.name}`, rule: first.provider.ruleIndex },
+    headersAfter: headers,
+    trace,
+  };
+}

@@ -1,0 +1,690 @@
+/**
+ * Gateway and VirtualService routing (istio-semantics §8, §9, §12; product.md
+ * §2: `from: outside` enters through the ingress gateway's Service with a
+ * `host` header and is routed "exactly as in a cluster"). Pure.
+ *
+ * Gateways (§9):
+ *  - A Gateway binds to every gateway pod whose labels contain its `selector`,
+ *    in any namespace (an empty selector binds to every gateway pod).
+ *  - A connection on a gateway port is served by a server whose `port.number`
+ *    is the Service port or the target (container) port; among those, the
+ *    server whose hosts match the request host (plain HTTP) or SNI (TLS)
+ *    most specifically wins: exact > longest `*.suffix` > `*`; ties go to the
+ *    older Gateway, then the earlier server. A `ns/` prefix on a server host
+ *    is ignored for this match (it only restricts VirtualService binding).
+ *    No server → Envoy has no filter chain / virtual host: 404 NR for HTTP.
+ *  - Plain-HTTP servers sharing a port share one route table (`http.<port>`):
+ *    VirtualServices of every such server apply. A TLS-terminating server has
+ *    its own route table.
+ *  - `tls.httpsRedirect` on an HTTP server answers 301 `https://<host><path>`
+ *    before any route is looked at, even when no VirtualService binds.
+ *  - Server modes: HTTP-family protocol → HTTP routes; HTTPS + SIMPLE/MUTUAL/
+ *    OPTIONAL_MUTUAL/ISTIO_MUTUAL → terminate TLS, then HTTP routes; HTTPS or
+ *    TLS + PASSTHROUGH/AUTO_PASSTHROUGH → `tls` routes by SNI; TLS +
+ *    terminating mode → terminate, then `tcp` routes; anything else → `tcp`.
+ *
+ * VirtualService binding:
+ *  - `gateways` absent = `[mesh]` = sidecars only. An entry `ns/name` names a
+ *    Gateway; a bare `name` means `<VS namespace>/name`; the legacy
+ *    `name.ns.svc.cluster.local` means `ns/name`; `mesh` means sidecars.
+ *  - A VirtualService is seen only by proxies in namespaces it is exported to
+ *    (`exportTo` empty or `*` = all, `.` = its own namespace, else the list).
+ *  - Hosts: short names are qualified with the VirtualService's namespace.
+ *    At a gateway, the virtual hosts are the intersection of the server hosts
+ *    applicable to the VS namespace (`*\/h` and `h` for all, `ns/h` for ns,
+ *    `./h` for the Gateway's namespace) with the VS hosts (the more specific
+ *    of each overlapping pair). On sidecars a request host also matches the
+ *    short forms `name`, `name.ns`, `name.ns.svc` of a service host.
+ *  - The request host picks the best virtual host as Envoy does (exact >
+ *    longest wildcard suffix > `*`). At a gateway, every VS contributing that
+ *    host has its routes appended in age order (oldest first) with catch-all
+ *    routes moved to the end; on sidecars only the oldest VS for the host is
+ *    used (the others are dropped as duplicates).
+ *  - No VS for the host: at a gateway → 404 NR; on a sidecar → `default`
+ *    (the sidecar routes to the service itself).
+ *
+ * HTTP routes:
+ *  - The first route that matches wins; a route's match entries are ORed, the
+ *    fields inside one entry ANDed; a route without match matches everything
+ *    (and nothing after it in the same VS is ever used).
+ *  - Match entries whose `port` differs from the listener port, whose
+ *    `gateways` do not name the routing gateway (or `mesh`), or whose
+ *    `sourceLabels`/`sourceNamespace` do not fit the routing proxy are dropped
+ *    before matching (Istio prunes them when it builds the proxy's config).
+ *  - uri: exact and regex compare the path without the query string, prefix
+ *    the whole path; `ignoreUriCase` makes exact/prefix case-insensitive.
+ *    Regexes are RE2 and must match the whole value. `{}` or `regex: "*"` on
+ *    a header = the header is present. `withoutHeaders` inverts, a missing
+ *    header counting as empty. method, authority, scheme, queryParams alike.
+ *    JWT-claim matches (`@request.auth.claims…`) cannot be evaluated here and
+ *    never match.
+ *  - No route matches → 404 NR.
+ *  - redirect → 301 unless redirectCode; Location scheme://authority[:port]path,
+ *    each part from the redirect or else from the request (query kept).
+ *  - directResponse → that status and body.
+ *  - route: one destination gets everything; several split by weight
+ *    (weight-0 destinations dropped), drawn with `pick()` in [0,1) — pick is
+ *    only called when there is a real choice. Destination hosts are qualified
+ *    with the VS namespace. rewrite.uri replaces the matched prefix (the whole
+ *    path for exact/regex matches; `/` for a match without uri — so `/v2`
+ *    turns `/a` into `/v2a`, as Envoy does); the query is kept.
+ *
+ * TLS / TCP routes:
+ *  - tls: among match entries whose port and gateways fit (on sidecars also
+ *    sourceLabels and sourceNamespace), the one whose SNI host matches the SNI
+ *    most specifically wins (Envoy filter-chain match); ties → older VS,
+ *    earlier route. At a gateway the SNI hosts are
+ *    first intersected with the server hosts.
+ *  - tcp: the first VS (oldest) bound to the gateway whose hosts overlap the
+ *    server hosts (sidecar: whose hosts match the dialled host), and in it the
+ *    first route with no match or a fitting match (port and gateways; on
+ *    sidecars also sourceLabels, sourceNamespace, destinationSubnets), wins.
+ *  - No route at a gateway: the connection is closed; on a sidecar: default.
+ */
+import { cidrContains, parseCidr } from '../core/ip.js';
+import type { Gateway, GatewayServer, HttpMatch, HttpRoute, L4Match, RouteDestination, StringMatch, VirtualService } from '../model/routing.js';
+import { hostSubsetOf, re2ToRegExp, resolveGatewayName } from '../model/routing.js';
+import type { Labels, ObjectMeta, Workload } from '../model/types.js';
+import { selectorMatches } from '../model/types.js';
+
+/* ---------------------------------------------------------------- types -- */
+
+export interface ServerMatch {
+  gateway: Gateway;
+  server: GatewayServer;
+  /** index of the server in the Gateway's `servers` */
+  index: number;
+}
+
+export interface ServerSelection extends ServerMatch {
+  /** servers whose VirtualServices share the route table: pass as `routeHttp` ctx.servers */
+  routeServers: ServerMatch[];
+}
+
+export type ServerMode = 'http' | 'https' | 'tls-passthrough' | 'tls-terminate' | 'tcp';
+
+export interface RoutedDestination {
+  /** fully qualified: short names qualified with the VirtualService's namespace */
+  host: string;
+  /** only when the route names one; otherwise the caller uses the service's single port or the request port */
+  port?: number;
+  subset?: string;
+}
+
+export interface HttpRouteContext {
+  /** `mesh` for a sidecar, or `ns/name` of the Gateway */
+  gateway: string;
+  /** namespace of the proxy that routes (the gateway pod, or the client pod for `mesh`): exportTo and sourceNamespace */
+  gatewayNamespace: string;
+  /** request authority without port */
+  host: string;
+  /** listener port: the gateway server port, or the service port for `mesh` */
+  port: number;
+  /** path as Envoy routes it (already normalized), query string included */
+  path: string;
+  method: string;
+  /** header names in any case */
+  headers: Readonly<Record<string, string>>;
+  /** labels of the routing proxy's pod (client pod for `mesh`, gateway pod otherwise) */
+  sourceLabels?: Labels;
+  /** gateway only: servers sharing the route table (selectServer().routeServers); restricts hosts and namespaces */
+  servers?: readonly ServerMatch[];
+  /** the request arrived over TLS (terminated at the gateway): scheme `https` */
+  tls?: boolean;
+}
+
+export type HttpRouteResult =
+  | {
+    kind: 'route';
+    /** `ns/name` of the VirtualService */
+    vs: string;
+    /** index in `spec.http` */
+    route: number;
+    /** index in the route's `match`, -1 when it has none */
+    match: number;
+    name?: string;
+    destination: RoutedDestination;
+    rewrite?: { uri?: string; authority?: string };
+  }
+  | { kind: 'redirect'; vs: string; route: number; status: number; location: string }
+  | { kind: 'direct'; vs: string; route: number; status: number; body: string }
+  | { kind: 'no-route'; status: 404; flag: 'NR'; reason: string }
+  | { kind: 'default'; reason: string };
+
+export interface TlsRouteContext {
+  gateway: string;
+  gatewayNamespace: string;
+  /** SNI sent by the client ('' when none) */
+  sni: string;
+  port: number;
+  sourceLabels?: Labels;
+  servers?: readonly ServerMatch[];
+}
+
+export interface TcpRouteContext {
+  gateway: string;
+  gatewayNamespace: string;
+  port: number;
+  /** `mesh`: the dialled service host (required to bind a VS); ignored at gateways */
+  host?: string;
+  /** original destination IP, for destinationSubnets */
+  destinationIp?: string;
+  sourceLabels?: Labels;
+  servers?: readonly ServerMatch[];
+}
+
+export type L4RouteResult =
+  | { kind: 'route'; vs: string; route: number; destination: RoutedDestination }
+  | { kind: 'no-route'; reason: string }
+  | { kind: 'default'; reason: string };
+
+const HTTP_PROTOCOLS: readonly string[] = ['HTTP', 'HTTP2', 'GRPC', 'GRPC-WEB', 'HTTP_PROXY'];
+const EXACT = 100_000;
+
+/* -------------------------------------------------------------- helpers -- */
+
+function olderFirst(a: ObjectMeta, b: ObjectMeta): number {
+  if (a.creationTimestamp && b.creationTimestamp && a.creationTimestamp !== b.creationTimestamp) {
+    return a.creationTimestamp < b.creationTimestamp ? -1 : 1;
+  }
+  return a.order - b.order;
+}
+
+function idOf(meta: ObjectMeta): string {
+  return `${meta.namespace}/${meta.name}`;
+}
+
+function qualify(host: string, namespace: string): string {
+  const h = host.toLowerCase();
+  if (h.includes('*') || h.includes('.')) return h;
+  return `${h}.${namespace}.svc.cluster.local`;
+}
+
+/** Envoy virtual-host / server_names domain match: 0 = no match, higher = more specific. */
+export function domainScore(domain: string, host: string): number {
+  if (domain === host) return EXACT;
+  if (domain === '*') return 1;
+  if (domain.startsWith('*')) {
+    const suffix = domain.slice(1);
+    return host.length > suffix.length && host.endsWith(suffix) ? domain.length : 0;
+  }
+  return 0;
+}
+
+function intersect(serverHosts: readonly string[], vsHosts: readonly string[]): string[] {
+  const out = new Set<string>();
+  for (const s of serverHosts) {
+    for (const v of vsHosts) {
+      if (hostSubsetOf(v, s)) out.add(v);
+      else if (hostSubsetOf(s, v)) out.add(s);
+    }
+  }
+  return [...out];
+}
+
+function stripNs(host: string): string {
+  const slash = host.indexOf('/');
+  return (slash < 0 ? host : host.slice(slash + 1)).toLowerCase();
+}
+
+/** Server hosts that apply to VirtualServices of `vsNamespace` (host.NamesForNamespace). */
+function serverHostsFor(server: GatewayServer, vsNamespace: string, gatewayNamespace: string): string[] {
+  const out: string[] = [];
+  for (const h of server.hosts) {
+    const slash = h.indexOf('/');
+    if (slash < 0) { out.push(h.toLowerCase()); continue; }
+    let ns = h.slice(0, slash);
+    if (ns === '.') ns = gatewayNamespace;
+    if (ns === '*' || ns === vsNamespace) out.push(h.slice(slash + 1).toLowerCase());
+  }
+  return out;
+}
+
+function gatewayId(g: Gateway): string {
+  return idOf(g.meta);
+}
+
+/** The VirtualService is bound to `gateway` (`mesh` or `ns/name`). */
+export function vsBoundTo(vs: VirtualService, gateway: string): boolean {
+  const list = vs.gateways.length === 0 ? ['mesh'] : vs.gateways;
+  return list.some((g) => resolveGatewayName(g, vs.meta.namespace) === gateway);
+}
+
+/** The VirtualService is exported to proxies of `namespace`. */
+export function vsVisibleTo(vs: VirtualService, namespace: string): boolean {
+  if (vs.exportTo.length === 0) return true;
+  return vs.exportTo.some((e) => e === '*' || e === namespace || (e === '.' && vs.meta.namespace === namespace));
+}
+
+/** Request host forms a sidecar matches: `name`, `name.ns`, `name.ns.svc` stand for `….svc.cluster.local`. */
+function meshHostForms(host: string, clientNs: string): string[] {
+  const out = [host];
+  const dots = host.split('.').length - 1;
+  if (dots === 0) out.push(`${host}.${clientNs}.svc.cluster.local`);
+  else if (dots === 1) out.push(`${host}.svc.cluster.local`);
+  else if (host.endsWith('.svc')) out.push(`${host}.cluster.local`);
+  return out;
+}
+
+function normalizeHost(host: string): string {
+  let h = host.toLowerCase();
+  if (!h.startsWith('[')) {
+    const colon = h.lastIndexOf(':');
+    if (colon >= 0 && /^\d+$/.test(h.slice(colon + 1))) h = h.slice(0, colon);
+  }
+  return h.endsWith('.') ? h.slice(0, -1) : h;
+}
+
+function sourceFits(m: { sourceLabels?: Labels; sourceNamespace?: string; gateways?: string[] }, vsNs: string,
+  gatewayNames: ReadonlySet<string>, labels: Labels | undefined, proxyNs: string): boolean {
+  if (m.gateways && m.gateways.length > 0) return m.gateways.some((g) => gatewayNames.has(resolveGatewayName(g, vsNs)));
+  if (m.sourceLabels && !selectorMatches(m.sourceLabels, labels ?? {})) return false;
+  return m.sourceNamespace === undefined || m.sourceNamespace === proxyNs;
+}
+
+function destinationOf(rd: RouteDestination, vsNs: string): RoutedDestination {
+  const out: RoutedDestination = { host: qualify(rd.destination.host, vsNs) };
+  if (rd.destination.port) out.port = rd.destination.port.number;
+  if (rd.destination.subset !== undefined) out.subset = rd.destination.subset;
+  return out;
+}
+
+/** One destination by weight; `pick` is drawn only when there is a real choice. */
+function chooseDestination(list: readonly RouteDestination[], pick: () => number): RouteDestination | undefined {
+  if (list.length <= 1) return list[0];
+  const weighted = list.filter((d) => (d.weight ?? 0) > 0);
+  if (weighted.length <= 1) return weighted[0] ?? list[0];
+  const total = weighted.reduce((s, d) => s + (d.weight ?? 0), 0);
+  const x = pick() * total;
+  let acc = 0;
+  for (const d of weighted) {
+    acc += d.weight ?? 0;
+    if (x < acc) return d;
+  }
+  return weighted[weighted.length - 1];
+}
+
+/* ------------------------------------------------------------- gateways -- */
+
+/** §9 Gateways whose selector matches the gateway pod's labels (any namespace), oldest first. */
+export function gatewaysFor(gateways: readonly Gateway[], gw: Workload): Gateway[] {
+  return gateways.filter((g) => selectorMatches(g.selector, gw.labels)).sort((a, b) => olderFirst(a.meta, b.meta));
+}
+
+export function serverMode(server: GatewayServer): ServerMode {
+  const p = server.port.protocol.toUpperCase();
+  if (HTTP_PROTOCOLS.includes(p)) return 'http';
+  const mode = server.tls?.mode ?? 'PASSTHROUGH';
+  const passthrough = mode === 'PASSTHROUGH' || mode === 'AUTO_PASSTHROUGH';
+  if (p === 'HTTPS') return passthrough ? 'tls-passthrough' : 'https';
+  if (p === 'TLS') return passthrough ? 'tls-passthrough' : 'tls-terminate';
+  return 'tcp';
+}
+
+/**
+ * §9 The server that takes a connection on `port` for `hostOrSni` (request
+ * host for plain HTTP, SNI for TLS; '' = none), or null (404 NR / no filter chain).
+ */
+export function selectServer(gateways: readonly Gateway[], port: { servicePort: number; targetPort: number }, hostOrSni: string): ServerSelection | null {
+  const host = normalizeHost(hostOrSni);
+  const onPort: ServerMatch[] = [];
+  for (const gateway of [...gateways].sort((a, b) => olderFirst(a.meta, b.meta))) {
+    gateway.servers.forEach((server, index) => {
+      if (server.port.number === port.servicePort || server.port.number === port.targetPort) onPort.push({ gateway, server, index });
+    });
+  }
+  let best: ServerMatch | null = null;
+  let bestScore = 0;
+  for (const m of onPort) {
+    const score = Math.max(0, ...m.server.hosts.map((h) => domainScore(stripNs(h), host)));
+    if (score > bestScore) { best = m; bestScore = score; }
+  }
+  if (!best) return null;
+  const chosen = best;
+  const routeServers = serverMode(chosen.server) === 'http' ? onPort.filter((m) => serverMode(m.server) === 'http') : [chosen];
+  return { ...chosen, routeServers };
+}
+
+/** §9 `tls.httpsRedirect` on a plain HTTP server: 301 to https, before any route. Null when not set. */
+export function httpsRedirect(server: GatewayServer, host: string, path: string): { kind: 'redirect'; status: 301; location: string } | null {
+  if (!server.tls?.httpsRedirect || serverMode(server) !== 'http') return null;
+  return { kind: 'redirect', status: 301, location: `https://${host}${path.startsWith('/') ? path : `/${path}`}` };
+}
+
+/* ---------------------------------------------------------- virtual hosts -- */
+
+interface Binding {
+  vs: VirtualService;
+  /** gateway name the VS was bound through (`mesh` or `ns/name`) */
+  through: string;
+  domain: string;
+}
+
+/** VirtualServices visible to the proxy and bound to the routing gateway(s), with their virtual-host domains. */
+function bindings(vss: readonly VirtualService[], ctx: { gateway: string; gatewayNamespace: string; servers?: readonly ServerMatch[] }): Binding[] {
+  const visible = vss.filter((vs) => vsVisibleTo(vs, ctx.gatewayNamespace)).sort((a, b) => olderFirst(a.meta, b.meta));
+  const out: Binding[] = [];
+  const seen = new Set<string>();
+  const add = (b: Binding): void => {
+    const key = `${idOf(b.vs.meta)}|${b.through}|${b.domain}`;
+    if (!seen.has(key)) { seen.add(key); out.push(b); }
+  };
+  if (ctx.gateway !== 'mesh' && ctx.servers && ctx.servers.length > 0) {
+    for (const s of ctx.servers) {
+      const gw = gatewayId(s.gateway);
+      for (const vs of visible) {
+        if (!vsBoundTo(vs, gw)) continue;
+        const hosts = intersect(serverHostsFor(s.server, vs.meta.namespace, s.gateway.meta.namespace), vs.hosts.map((h) => qualify(h, vs.meta.namespace)));
+        for (const domain of hosts) add({ vs, through: gw, domain });
+      }
+    }
+    return out;
+  }
+  for (const vs of visible) {
+    if (!vsBoundTo(vs, ctx.gateway)) continue;
+    for (const h of vs.hosts) add({ vs, through: ctx.gateway, domain: qualify(h, vs.meta.namespace) });
+  }
+  return out;
+}
+
+/** The bindings of the best virtual host for `host`, or [] when none matches. */
+function bestVirtualHost(all: readonly Binding[], forms: readonly string[]): Binding[] {
+  let best = 0;
+  let domain = '';
+  for (const b of all) {
+    const score = Math.max(0, ...forms.map((f) => domainScore(b.domain, f)));
+    if (score > best) { best = score; domain = b.domain; }
+  }
+  return best === 0 ? [] : all.filter((b) => b.domain === domain);
+}
+
+/* ---------------------------------------------------------------- HTTP -- */
+
+interface RequestView {
+  pathOnly: string;
+  fullPath: string;
+  query: Map<string, string>;
+  headers: Map<string, string>;
+}
+
+function viewOf(ctx: HttpRouteContext, host: string): RequestView {
+  const full = ctx.path === '' ? '/' : ctx.path;
+  const q = full.indexOf('?');
+  const pathOnly = q < 0 ? full : full.slice(0, q);
+  const query = new Map<string, string>();
+  if (q >= 0) {
+    for (const part of full.slice(q + 1).split('&')) {
+      if (part === '') continue;
+      const eq = part.indexOf('=');
+      const k = decode(eq < 0 ? part : part.slice(0, eq));
+      if (!query.has(k)) query.set(k, decode(eq < 0 ? '' : part.slice(eq + 1)));
+    }
+  }
+  const headers = new Map<string, string>();
+  for (const [k, v] of Object.entries(ctx.headers)) headers.set(k.toLowerCase(), v);
+  headers.set(':authority', host);
+  if (!headers.has('host')) headers.set('host', host);
+  headers.set(':method', ctx.method);
+  headers.set(':path', full);
+  headers.set(':scheme', ctx.tls ? 'https' : 'http');
+  return { pathOnly, fullPath: full, query, headers };
+}
+
+function decode(s: string): string {
+  try { return decodeURIComponent(s.replace(/\+/g, ' ')); } catch { return s; }
+}
+
+function stringMatches(sm: StringMatch, value: string | undefined, ignoreCase = false): boolean {
+  if ('present' in sm) return value !== undefined;
+  if (value === undefined) return false;
+  if ('regex' in sm) {
+    const re = re2ToRegExp(sm.regex);
+    return typeof re !== 'string' && re.test(value);
+  }
+  const v = ignoreCase ? value.toLowerCase() : value;
+  if ('exact' in sm) return v === (ignoreCase ? sm.exact.toLowerCase() : sm.exact);
+  return v.startsWith(ignoreCase ? sm.prefix.toLowerCase() : sm.prefix);
+}
+
+function uriMatches(sm: StringMatch, req: RequestView, ignoreCase: boolean): boolean {
+  if ('present' in sm) return true;
+  if ('regex' in sm) return stringMatches(sm, req.pathOnly);
+  if ('exact' in sm) return stringMatches(sm, req.pathOnly, ignoreCase);
+  return stringMatches(sm, req.fullPath, ignoreCase);
+}
+
+function httpMatches(m: HttpMatch, req: RequestView): boolean {
+  if (m.uri && !uriMatches(m.uri, req, m.ignoreUriCase === true)) return false;
+  if (m.method && !stringMatches(m.method, req.headers.get(':method'))) return false;
+  if (m.authority && !stringMatches(m.authority, req.headers.get(':authority'))) return false;
+  if (m.scheme && !stringMatches(m.scheme, req.headers.get(':scheme'))) return false;
+  for (const [name, sm] of Object.entries(m.headers ?? {})) {
+    if (name.startsWith('@request.auth.claims')) return false;
+    if (!stringMatches(sm, req.headers.get(name))) return false;
+  }
+  for (const [name, sm] of Object.entries(m.withoutHeaders ?? {})) {
+    if (name.startsWith('@request.auth.claims')) return false;
+    const v = req.headers.get(name);
+    if ('present' in sm ? v !== undefined : stringMatches(sm, v ?? '')) return false;
+  }
+  for (const [name, sm] of Object.entries(m.queryParams ?? {})) {
+    if (!stringMatches(sm, req.query.get(name))) return false;
+  }
+  return true;
+}
+
+/** IsCatchAllRoute: uri absent, prefix `/` or regex `.*`, and nothing else to match. */
+function isCatchAll(m: HttpMatch | null): boolean {
+  if (m === null) return true;
+  const uriAll = m.uri === undefined || 'present' in m.uri || ('prefix' in m.uri && m.uri.prefix === '/') || ('regex' in m.uri && m.uri.regex === '.*');
+  return uriAll && !m.method && !m.authority && !m.scheme
+    && Object.keys(m.headers ?? {}).length === 0 && Object.keys(m.withoutHeaders ?? {}).length === 0
+    && Object.keys(m.queryParams ?? {}).length === 0;
+}
+
+interface FlatRoute {
+  vs: VirtualService;
+  index: number;
+  matchIndex: number;
+  match: HttpMatch | null;
+  route: HttpRoute;
+}
+
+/** BuildHTTPRoutesForVirtualService: the proxy's routes for one VS, pruned by port, gateway and source. */
+function flatten(vs: VirtualService, through: string, ctx: HttpRouteContext): FlatRoute[] {
+  const out: FlatRoute[] = [];
+  const names = new Set([through]);
+  for (let i = 0; i < vs.http.length; i++) {
+    const route = vs.http[i] as HttpRoute;
+    let catchAll = false;
+    if (!route.match || route.match.length === 0) {
+      out.push({ vs, index: i, matchIndex: -1, match: null, route });
+      catchAll = true;
+    } else {
+      for (let j = 0; j < route.match.length; j++) {
+        const m = route.match[j] as HttpMatch;
+        if (m.port !== undefined && m.port !== ctx.port) continue;
+        if (!sourceFits(m, vs.meta.namespace, names, ctx.sourceLabels, ctx.gatewayNamespace)) continue;
+        out.push({ vs, index: i, matchIndex: j, match: m, route });
+        if (isCatchAll(m)) { catchAll = true; break; }
+      }
+    }
+    if (catchAll) break;
+  }
+  return out;
+}
+
+function rewritten(fr: FlatRoute, req: RequestView): { uri?: string; authority?: string } | undefined {
+  const rw = fr.route.rewrite;
+  if (!rw) return undefined;
+  const out: { uri?: string; authority?: string } = {};
+  if (rw.uriRegexRewrite) {
+    const re = re2ToRegExp(rw.uriRegexRewrite.match);
+    if (typeof re !== 'string') {
+      const g = new RegExp(re.source.slice(4, -2), `${re.flags}g`);
+      const sub = rw.uriRegexRewrite.rewrite.replace(/\$/g, '$$$$').replace(/\\(\d)/g, '$$$1');
+      out.uri = req.pathOnly.replace(g, sub) + req.fullPath.slice(req.pathOnly.length);
+    }
+  } else if (rw.uri !== undefined) {
+    const u = fr.match?.uri;
+    let matched = 1;
+    if (u && 'prefix' in u) matched = u.prefix.length;
+    else if (u && ('exact' in u || 'regex' in u)) matched = req.pathOnly.length;
+    out.uri = rw.uri + req.fullPath.slice(matched);
+  }
+  if (rw.authority !== undefined) out.authority = rw.authority;
+  return out;
+}
+
+function redirectLocation(fr: FlatRoute, req: RequestView, ctx: HttpRouteContext, host: string): string {
+  const r = fr.route.redirect ?? {};
+  const scheme = r.scheme ?? (ctx.tls ? 'https' : 'http');
+  const authority = r.authority ?? host;
+  let port = r.port ?? (r.derivePort === 'FROM_REQUEST_PORT' ? ctx.port : undefined);
+  if ((port === 80 && scheme === 'http') || (port === 443 && scheme === 'https')) port = undefined;
+  let path = req.fullPath;
+  if (r.uri !== undefined) path = r.uri.includes('?') ? r.uri : r.uri + req.fullPath.slice(req.pathOnly.length);
+  return `${scheme}://${authority}${port !== undefined ? `:${port}` : ''}${path}`;
+}
+
+/**
+ * Route one HTTP request at a sidecar (`mesh`) or a gateway. `pick` draws
+ * from the scenario's seeded stream in [0,1) for weighted destinations.
+ */
+export function routeHttp(vss: readonly VirtualService[], ctx: HttpRouteContext, pick: () => number): HttpRouteResult {
+  const host = normalizeHost(ctx.host);
+  const mesh = ctx.gateway === 'mesh';
+  const all = bindings(vss, ctx);
+  const vhost = bestVirtualHost(all, mesh ? meshHostForms(host, ctx.gatewayNamespace) : [host]);
+  if (vhost.length === 0) {
+    if (mesh) return { kind: 'default', reason: `no VirtualService bound to the mesh has host ${host}; the sidecar routes to the service itself` };
+    return { kind: 'no-route', status: 404, flag: 'NR', reason: `no VirtualService bound to gateway ${ctx.gateway} has a host matching ${host}` };
+  }
+  const used = mesh ? vhost.slice(0, 1) : vhost;
+  let routes: FlatRoute[] = [];
+  const done = new Set<string>();
+  for (const b of used) {
+    const key = `${idOf(b.vs.meta)}|${b.through}`;
+    if (done.has(key)) continue;
+    done.add(key);
+    routes = routes.concat(flatten(b.vs, b.through, ctx));
+  }
+  routes = [...routes.filter((r) => !isCatchAll(r.match)), ...routes.filter((r) => isCatchAll(r.match))];
+  const req = viewOf(ctx, host);
+  const hit = routes.find((r) => r.match === null || httpMatches(r.match, req));
+  const vsNames = [...new Set(used.map((b) => idOf(b.vs.meta)))].join(', ');
+  if (!hit) {
+    return { kind: 'no-route', status: 404, flag: 'NR', reason: `no http route of VirtualService ${vsNames} matches ${ctx.method} ${ctx.path}` };
+  }
+  const vs = idOf(hit.vs.meta);
+  const r = hit.route;
+  if (r.redirect) {
+    return { kind: 'redirect', vs, route: hit.index, status: r.redirect.redirectCode ?? 301, location: redirectLocation(hit, req, ctx, host) };
+  }
+  if (r.directResponse) {
+    return { kind: 'direct', vs, route: hit.index, status: r.directResponse.status, body: r.directResponse.body ?? '' };
+  }
+  const chosen = chooseDestination(r.route ?? [], pick);
+  if (!chosen) {
+    return { kind: 'no-route', status: 404, flag: 'NR', reason: r.delegate
+      ? `http route ${hit.index} of VirtualService ${vs} delegates to another VirtualService, which meshrange does not follow`
+      : `http route ${hit.index} of VirtualService ${vs} has no destination` };
+  }
+  const out: HttpRouteResult = { kind: 'route', vs, route: hit.index, match: hit.matchIndex, destination: destinationOf(chosen, hit.vs.meta.namespace) };
+  if (r.name !== undefined) out.name = r.name;
+  const rw = rewritten(hit, req);
+  if (rw) out.rewrite = rw;
+  return out;
+}
+
+/* ------------------------------------------------------------- TLS, TCP -- */
+
+/**
+ * L4 match entry (tls/tcp): gateways and port ANDed; on sidecars also
+ * sourceLabels, sourceNamespace and destinationSubnets (gateways ignore those,
+ * as Istio's l4SingleMatch does).
+ */
+function l4Fits(m: L4Match, vs: VirtualService, through: string, port: number, labels: Labels | undefined, proxyNs: string, destinationIp?: string): boolean {
+  if (m.port !== undefined && m.port !== port) return false;
+  if (m.gateways && m.gateways.length > 0 && !m.gateways.some((g) => resolveGatewayName(g, vs.meta.namespace) === through)) return false;
+  if (through !== 'mesh') return true;
+  if (m.sourceLabels && !selectorMatches(m.sourceLabels, labels ?? {})) return false;
+  if (m.sourceNamespace !== undefined && m.sourceNamespace !== proxyNs) return false;
+  if (m.destinationSubnets && m.destinationSubnets.length > 0) {
+    if (destinationIp === undefined) return false;
+    return m.destinationSubnets.some((s) => {
+      const c = parseCidr(s.includes('/') ? s : `${s}/${s.includes(':') ? 128 : 32}`);
+      return c !== null && cidrContains(c, destinationIp);
+    });
+  }
+  return true;
+}
+
+/** §9 PASSTHROUGH (and sidecar TLS): route a TLS connection by SNI through `tls` routes. */
+export function routeTls(vss: readonly VirtualService[], ctx: TlsRouteContext, pick: () => number = () => 0): L4RouteResult {
+  const sni = normalizeHost(ctx.sni);
+  const mesh = ctx.gateway === 'mesh';
+  const visible = vss.filter((vs) => vsVisibleTo(vs, ctx.gatewayNamespace)).sort((a, b) => olderFirst(a.meta, b.meta));
+  const scopes: { through: string; server?: ServerMatch }[] = !mesh && ctx.servers && ctx.servers.length > 0
+    ? ctx.servers.map((s) => ({ through: gatewayId(s.gateway), server: s }))
+    : [{ through: ctx.gateway }];
+  let found: { vs: VirtualService; route: number; score: number } | null = null;
+  for (const scope of scopes) {
+    for (const vs of visible) {
+      if (!vsBoundTo(vs, scope.through)) continue;
+      for (let i = 0; i < vs.tls.length; i++) {
+        for (const m of vs.tls[i]?.match ?? []) {
+          if (!l4Fits(m, vs, scope.through, ctx.port, ctx.sourceLabels, ctx.gatewayNamespace)) continue;
+          let snis = m.sniHosts.map((h) => qualify(h, vs.meta.namespace));
+          if (scope.server) snis = intersect(serverHostsFor(scope.server.server, vs.meta.namespace, scope.server.gateway.meta.namespace), snis);
+          const score = Math.max(0, ...snis.map((h) => domainScore(h, sni)));
+          if (score > (found?.score ?? 0)) found = { vs, route: i, score };
+        }
+      }
+    }
+  }
+  if (!found) {
+    return mesh
+      ? { kind: 'default', reason: `no tls route of a VirtualService bound to the mesh matches SNI ${sni || '(none)'}` }
+      : { kind: 'no-route', reason: `no tls route of a VirtualService bound to gateway ${ctx.gateway} matches SNI ${sni || '(none)'}: the connection is closed` };
+  }
+  const route = found.vs.tls[found.route];
+  const chosen = route ? chooseDestination(route.route, pick) : undefined;
+  if (!chosen) return { kind: 'no-route', reason: `tls route ${found.route} of VirtualService ${idOf(found.vs.meta)} has no destination` };
+  return { kind: 'route', vs: idOf(found.vs.meta), route: found.route, destination: destinationOf(chosen, found.vs.meta.namespace) };
+}
+
+/** TCP (and TLS terminated at the gateway): the first fitting `tcp` route of the oldest bound VirtualService. */
+export function routeTcp(vss: readonly VirtualService[], ctx: TcpRouteContext, pick: () => number = () => 0): L4RouteResult {
+  const mesh = ctx.gateway === 'mesh';
+  const visible = vss.filter((vs) => vsVisibleTo(vs, ctx.gatewayNamespace)).sort((a, b) => olderFirst(a.meta, b.meta));
+  const scopes: { through: string; server?: ServerMatch }[] = !mesh && ctx.servers && ctx.servers.length > 0
+    ? ctx.servers.map((s) => ({ through: gatewayId(s.gateway), server: s }))
+    : [{ through: ctx.gateway }];
+  for (const scope of scopes) {
+    for (const vs of visible) {
+      if (!vsBoundTo(vs, scope.through) || vs.tcp.length === 0) continue;
+      const vsHosts = vs.hosts.map((h) => qualify(h, vs.meta.namespace));
+      if (scope.server) {
+        if (intersect(serverHostsFor(scope.server.server, vs.meta.namespace, scope.server.gateway.meta.namespace), vsHosts).length === 0) continue;
+      } else if (mesh) {
+        if (ctx.host === undefined) continue;
+        const forms = meshHostForms(normalizeHost(ctx.host), ctx.gatewayNamespace);
+        if (!vsHosts.some((h) => forms.some((f) => domainScore(h, f) > 0))) continue;
+      }
+      for (let i = 0; i < vs.tcp.length; i++) {
+        const route = vs.tcp[i];
+        if (!route) continue;
+        const fits = route.match.length === 0
+          || route.match.some((m) => l4Fits(m, vs, scope.through, ctx.port, ctx.sourceLabels, ctx.gatewayNamespace, ctx.destinationIp));
+        if (!fits) continue;
+        const chosen = chooseDestination(route.route, pick);
+        if (!chosen) return { kind: 'no-route', reason: `tcp route ${i} of VirtualService ${idOf(vs.meta)} has no destination` };
+        return { kind: 'route', vs: idOf(vs.meta), route: i, destination: destinationOf(chosen, vs.meta.namespace) };
+      }
+    }
+  }
+  return mesh
+    ? { kind: 'default', reason: `no tcp route of a VirtualService bound to the mesh matches ${ctx.host ?? 'this connection'}:${ctx.port}` }
+    : { kind: 'no-route', reason: `no tcp route of a VirtualService bound to gateway ${ctx.gateway} matches port ${ctx.port}: the connection is closed` };
+}
