@@ -36,7 +36,14 @@ export class Sandbox {
   }
 
   check(p: string, issues: IssueList, at: Location | undefined): string | null {
+    // Judge the place before the existence, so a stranger's scenario cannot probe which files exist outside.
+    const abs = path.resolve(p);
     if (!existsSync(p)) {
+      if (!this.roots.some((r) => isWithin(abs, r))) {
+        issues.error('path-outside', `${displayPath(p)} is outside the allowed folders (${this.roots.map(displayPath).join(', ')})`, at,
+          'move the file under the working directory, or pass --allow-path <dir> if you trust this scenario');
+        return null;
+      }
       issues.error('path-missing', `${displayPath(p)} does not exist`, at, 'check the path (paths in a scenario are relative to the scenario file)');
       return null;
     }
@@ -92,10 +99,37 @@ export function readSource(p: string, issues: IssueList, at?: Location): SourceF
   return { path: displayPath(p), text: buf.toString('utf8') };
 }
 
-/** Writes via a temporary file and rename, so a report is never half-written. */
+/**
+ * Checks a report path before anything runs: a folder or a path under
+ * /proc, /sys or /dev (other than a writable device such as /dev/stdout) is refused.
+ */
+export function reportPathProblem(p: string): string | null {
+  const abs = path.resolve(p);
+  if (existsSync(abs)) {
+    const st = statSync(abs);
+    if (st.isDirectory()) return `${p} is a folder; give a file name`;
+    if (!st.isFile() && !st.isCharacterDevice() && !st.isFIFO()) return `${p} is not a regular file`;
+    return null;
+  }
+  if (/^\/(proc|sys|dev)(\/|$)/.test(abs)) return `${p} is under a system folder`;
+  let dir = path.dirname(abs);
+  while (!existsSync(dir)) dir = path.dirname(dir);
+  if (!statSync(dir).isDirectory()) return `${path.dirname(p)} is not a folder`;
+  return null;
+}
+
+/**
+ * Writes via a temporary file and rename, so a report is never half-written.
+ * A device or pipe (e.g. /dev/stdout) is written to directly, never replaced.
+ */
 export function writeAtomic(p: string, text: string): void {
-  mkdirSync(path.dirname(path.resolve(p)), { recursive: true });
-  const tmp = `${p}.tmp-${process.pid}`;
+  const abs = path.resolve(p);
+  if (existsSync(abs) && !statSync(abs).isFile()) {
+    writeFileSync(abs, text);
+    return;
+  }
+  mkdirSync(path.dirname(abs), { recursive: true });
+  const tmp = `${abs}.tmp-${process.pid}`;
   writeFileSync(tmp, text);
-  renameSync(tmp, p);
+  renameSync(tmp, abs);
 }

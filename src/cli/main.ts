@@ -15,7 +15,7 @@ import { bindScenario, runScenario } from '../scenario/runner.js';
 import type { RunResult } from '../scenario/types.js';
 import { scenarioJsonSchema } from '../scenario/schema.js';
 import { looksLikeScenario } from '../scenario/load.js';
-import { displayPath, listYamlFiles, Sandbox, writeAtomic } from './fs.js';
+import { displayPath, listYamlFiles, reportPathProblem, Sandbox, writeAtomic } from './fs.js';
 import { prepareScenario } from './mesh-input.js';
 import { requestCommand } from './request.js';
 
@@ -136,6 +136,8 @@ function runCommand(paths: string[], opts: { format: string; report: string[]; c
       issues.error('bad-usage', `--report ${r}: expected FORMAT=PATH with FORMAT one of json, junit, markdown, sarif`);
       continue;
     }
+    const problem = reportPathProblem(r.slice(eq + 1));
+    if (problem) { issues.error('bad-report-path', `--report ${r}: ${problem}`, undefined, 'write reports to a file, e.g. --report json=reports/run.json'); continue; }
     reports.push({ format, path: r.slice(eq + 1) });
   }
   let seed: number | undefined;

@@ -12,6 +12,14 @@ export function parseIp(text: string): { v6: boolean; value: bigint } | null {
     return { v6: false, value: parts.reduce((acc, p) => (acc << 8n) | BigInt(p), 0n) };
   }
   if (text.includes(':') && /^[0-9a-fA-F:.]+$/.test(text)) {
+    // An embedded IPv4 tail (::ffff:10.0.0.1) becomes two hex groups.
+    const v4 = /^(.*:)(\d{1,3}(?:\.\d{1,3}){3})$/.exec(text);
+    if (v4) {
+      const tail = parseIp(v4[2] as string);
+      if (!tail || tail.v6) return null;
+      const n = Number(tail.value);
+      return parseIp(`${v4[1]}${((n >>> 16) & 0xffff).toString(16)}:${(n & 0xffff).toString(16)}`);
+    }
     const halves = text.split('::');
     if (halves.length > 2) return null;
     const head = halves[0] ? halves[0].split(':') : [];

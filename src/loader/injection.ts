@@ -19,17 +19,28 @@ export interface InjectionDecision {
   reason: string;
 }
 
+/** Namespaces the injector never touches. */
+const IGNORED_NAMESPACES: readonly string[] = ['kube-system', 'kube-public', 'kube-node-lease', 'local-path-storage'];
+
+/** inject.go reads the label/annotation case-insensitively: y, yes, true, on inject; any other value opts out. */
+function injectValue(v: string | undefined): boolean | undefined {
+  if (v === undefined || v === '') return undefined;
+  return ['y', 'yes', 'true', 'on'].includes(v.toLowerCase());
+}
+
 export function decideInjection(nsName: string, nsLabels: Labels, podLabels: Labels, podAnnotations: Labels,
   hostNetwork: boolean): InjectionDecision {
   const podLabel = podLabels['sidecar.istio.io/inject'];
   const podAnno = podAnnotations['sidecar.istio.io/inject'];
   if (hostNetwork) return { sidecar: false, reason: 'hostNetwork pods are never injected' };
+  if (IGNORED_NAMESPACES.includes(nsName)) return { sidecar: false, reason: `pods in ${nsName} are never injected` };
   const nsInjection = nsLabels['istio-injection'];
   const nsRev = nsLabels['istio.io/rev'];
   const webhookFired = (why: string): InjectionDecision => {
-    if (podLabel === 'false') return { sidecar: false, reason: `${why}, but the pod label sidecar.istio.io/inject is "false"` };
-    if (podLabel === undefined && podAnno === 'false') {
-      return { sidecar: false, reason: `${why}, but the pod annotation sidecar.istio.io/inject is "false"` };
+    const label = injectValue(podLabel);
+    if (label === false) return { sidecar: false, reason: `${why}, but the pod label sidecar.istio.io/inject is "${podLabel}"` };
+    if (label === undefined && injectValue(podAnno) === false) {
+      return { sidecar: false, reason: `${why}, but the pod annotation sidecar.istio.io/inject is "${podAnno}"` };
     }
     return { sidecar: true, reason: why };
   };

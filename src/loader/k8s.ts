@@ -22,6 +22,7 @@ export interface RawService {
   clusterIP?: string;
   headless: boolean;
   type: string;
+  externalTrafficPolicy: string;
 }
 
 export function readPodSpec(r: Reader, spec: Obj | undefined, path: Path): { sa: string; ports: ContainerPort[]; hostNetwork: boolean } {
@@ -76,7 +77,8 @@ export function readService(r: Reader, meta: ObjectMeta, obj: Obj): RawService {
     if (appProtocol !== undefined) sp.appProtocol = appProtocol;
     ports.push(sp);
   });
-  const svc: RawService = { meta, selector, ports, headless: clusterIP === 'None', type: r.str(spec, 'type', ['spec']) ?? 'ClusterIP' };
+  const svc: RawService = { meta, selector, ports, headless: clusterIP === 'None', type: r.str(spec, 'type', ['spec']) ?? 'ClusterIP',
+    externalTrafficPolicy: r.str(spec, 'externalTrafficPolicy', ['spec']) ?? 'Cluster' };
   if (clusterIP !== undefined && clusterIP !== 'None') svc.clusterIP = clusterIP;
   return svc;
 }
@@ -114,6 +116,10 @@ export function applyMeshConfig(base: MeshConfig, cfg: Obj, r: Reader, path: Pat
       else r.error([...path, 'pathNormalization', 'normalization'], 'bad-enum', `pathNormalization.normalization "${n}" is not one of ${NORMALIZATION.join(', ')}`);
     }
   }
+  const dc = r.obj(cfg, 'defaultConfig', path);
+  const topo = dc ? r.obj(dc, 'gatewayTopology', [...path, 'defaultConfig']) : undefined;
+  const ntp = topo ? r.int(topo, 'numTrustedProxies', [...path, 'defaultConfig', 'gatewayTopology']) : undefined;
+  if (ntp !== undefined) out.numTrustedProxies = ntp;
   const providers = r.arr(cfg, 'extensionProviders', path);
   if (providers) {
     out.extensionProviders = [];
@@ -137,8 +143,18 @@ export function readMeshConfigMap(r: Reader, obj: Obj, base: MeshConfig, issues:
   const text = r.str(data, 'mesh', ['data']);
   if (text === undefined) return base;
   const at = r.at(['data', 'mesh']);
-  // Parse the embedded text; report its problems at the `mesh` key (line offsets are approximate).
-  const inner = parseYaml(`${at.file} (data.mesh)`, text, issues);
+  // The embedded text starts on the line after `mesh: |`, indented like its first non-blank line.
+  const firstLine = at.line + 1;
+  let indent = 0;
+  for (let l = firstLine; l < firstLine + 50; l++) {
+    const t = r.src.lineText(l);
+    if (t.trim() !== '') { indent = t.length - t.trimStart().length; break; }
+  }
+  const block = /^[|>]/.test(r.src.lineText(at.line).slice(at.col - 1));
+  const shift = (l: { file: string; line: number; col: number }) => (block
+    ? { file: at.file, line: at.line + l.line, col: l.col + indent }
+    : { file: at.file, line: at.line, col: at.col });
+  const inner = parseYaml(at.file, text, issues, shift);
   const doc = inner[0];
   if (!doc) return base;
   if (!isObj(doc.value)) {

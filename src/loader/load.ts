@@ -8,6 +8,14 @@ import { DEFAULT_MESH_CONFIG, type AuthorizationPolicy, type DestinationRule, ty
 import { decideInjection, isGatewayPod } from './injection.js';
 import { applyMeshConfig, readMeshConfigMap, readPodSpec, readService, type RawService, type RawWorkload } from './k8s.js';
 import { readDestinationRule } from './networking.js';
+import { readServiceEntry, readSidecar } from './egress.js';
+import { readNetworkPolicy } from './network-policy.js';
+import { readRequestAuthentication } from './request-authentication.js';
+import { readGateway, readVirtualService } from './routing.js';
+import type { ServiceEntry, Sidecar } from '../model/egress.js';
+import type { NetworkPolicy } from '../model/network-policy.js';
+import type { RequestAuthentication } from '../model/request-authentication.js';
+import type { Gateway, VirtualService } from '../model/routing.js';
 import { isObj, Reader, type Obj } from './reader.js';
 import { readAuthorizationPolicy, readPeerAuthentication } from './security.js';
 import { parseYaml, type SourceDoc } from './yaml-source.js';
@@ -33,7 +41,7 @@ const WORKLOAD_KINDS: readonly string[] = ['Deployment', 'StatefulSet', 'DaemonS
 /** Kinds read without a warning although they do not change a decision. */
 const INERT_KINDS: readonly string[] = ['ServiceAccount', 'ConfigMap', 'Secret', 'Role', 'RoleBinding', 'ClusterRole', 'ClusterRoleBinding'];
 /** Kinds product.md lists that later work will model; a warning says so until then. */
-const NOT_YET: readonly string[] = ['RequestAuthentication', 'Gateway', 'VirtualService', 'ServiceEntry', 'Sidecar', 'EnvoyFilter', 'NetworkPolicy', 'WorkloadEntry', 'Telemetry', 'ProxyConfig', 'WasmPlugin'];
+const NOT_YET: readonly string[] = ['EnvoyFilter', 'WorkloadEntry', 'WorkloadGroup', 'Telemetry', 'ProxyConfig', 'WasmPlugin'];
 
 interface Item {
   src: SourceDoc;
@@ -53,7 +61,12 @@ export function loadMesh(files: readonly SourceFile[], overrides: MeshOverrides 
   const pas: PeerAuthentication[] = [];
   const aps: AuthorizationPolicy[] = [];
   const drs: DestinationRule[] = [];
-  const gatewaySelectors: Labels[] = [];
+  const ras: RequestAuthentication[] = [];
+  const nps: NetworkPolicy[] = [];
+  const ses: ServiceEntry[] = [];
+  const sidecars: Sidecar[] = [];
+  const gateways: Gateway[] = [];
+  const vss: VirtualService[] = [];
   const seen = new Map<string, ObjectMeta>();
   let meshConfigItem: { reader: Reader; obj: Obj } | undefined;
   let order = 0;
@@ -121,6 +134,8 @@ export function loadMesh(files: readonly SourceFile[], overrides: MeshOverrides 
       rawWorkloads.push({ kind: kind as WorkloadKind, meta, podLabels, podAnnotations, serviceAccount: ps.sa, ports: ps.ports, hostNetwork: ps.hostNetwork });
     } else if (kind === 'Service') {
       rawServices.push(readService(r, meta, value));
+    } else if (kind === 'ConfigMap' && name === 'istio' && namespace !== 'istio-system') {
+      r.warn([], 'mesh-config-namespace', `a ConfigMap named istio in namespace ${namespace} is an application ConfigMap, not the mesh config (istiod reads istio-system/istio)`);
     } else if (kind === 'ConfigMap' && name === 'istio') {
       if (meshConfigItem) r.warn([], 'duplicate-mesh-config', 'more than one istio ConfigMap; the first one read is used');
       else meshConfigItem = { reader: r, obj: value };
@@ -130,14 +145,23 @@ export function loadMesh(files: readonly SourceFile[], overrides: MeshOverrides 
       aps.push(readAuthorizationPolicy(r, meta, value));
     } else if (kind === 'DestinationRule') {
       drs.push(readDestinationRule(r, meta, value));
+    } else if (kind === 'RequestAuthentication') {
+      ras.push(readRequestAuthentication(r, meta, value));
+    } else if (kind === 'NetworkPolicy' && apiVersion === 'networking.k8s.io/v1') {
+      nps.push(readNetworkPolicy(r, meta, value));
+    } else if (kind === 'ServiceEntry') {
+      ses.push(readServiceEntry(r, meta, value));
+    } else if (kind === 'Sidecar') {
+      sidecars.push(readSidecar(r, meta, value));
+    } else if (kind === 'Gateway' && apiVersion.startsWith('networking.istio.io/')) {
+      const gw = readGateway(r, meta, value);
+      if (gw) gateways.push(gw);
+    } else if (kind === 'VirtualService') {
+      const vs = readVirtualService(r, meta, value);
+      if (vs) vss.push(vs);
     } else if (INERT_KINDS.includes(kind)) {
       // read, no effect on decisions
     } else if (NOT_YET.includes(kind)) {
-      if (kind === 'Gateway') {
-        const spec = r.obj(value, 'spec', []);
-        const sel = spec ? r.labels(spec, 'selector', ['spec']) : undefined;
-        if (sel) gatewaySelectors.push(sel);
-      }
       r.warn([], 'not-modeled', `kind ${kind} (${apiVersion}) is not modeled yet; its effect on traffic is ignored`,
         'results for traffic this object would affect may differ from the cluster');
     } else {
@@ -160,6 +184,7 @@ export function loadMesh(files: readonly SourceFile[], overrides: MeshOverrides 
   for (const w of rawWorkloads) touch(w.meta.namespace);
   for (const s of rawServices) touch(s.meta.namespace);
 
+  const gatewaySelectors: Labels[] = gateways.map((g) => g.selector);
   const workloads = buildWorkloads(rawWorkloads, namespaces, gatewaySelectors, overrides.ips ?? {});
   const services = buildServices(rawServices);
   const byName = <T extends { meta: ObjectMeta }>(list: T[]): T[] => list.sort((a, b) => a.meta.order - b.meta.order);
@@ -172,6 +197,12 @@ export function loadMesh(files: readonly SourceFile[], overrides: MeshOverrides 
     peerAuthentications: byName(dedupe(pas)),
     authorizationPolicies: byName(dedupe(aps)),
     destinationRules: byName(dedupe(drs)),
+    requestAuthentications: byName(dedupe(ras)),
+    networkPolicies: byName(dedupe(nps)),
+    serviceEntries: byName(dedupe(ses)),
+    sidecars: byName(dedupe(sidecars)),
+    gateways: byName(dedupe(gateways)),
+    virtualServices: byName(dedupe(vss)),
   };
   return { mesh, issues };
 }
@@ -186,7 +217,8 @@ function flatten(doc: SourceDoc, issues: IssueList, out: Item[]): void {
   const v = doc.value;
   if (isObj(v) && typeof v['kind'] === 'string' && v['kind'].endsWith('List') && Array.isArray(v['items'])) {
     (v['items'] as unknown[]).forEach((item, i) => {
-      const sub: SourceDoc = { file: doc.file, index: doc.index, value: item, locate: (p) => doc.locate(['items', i, ...p]) };
+      const sub: SourceDoc = { file: doc.file, index: doc.index, value: item, locate: (p) => doc.locate(['items', i, ...p]),
+        locateKey: (p) => doc.locateKey(['items', i, ...p]), lineText: doc.lineText };
       flatten(sub, issues, out);
     });
     return;
@@ -242,6 +274,7 @@ function buildServices(raw: RawService[]): Service[] {
     clusterIP: s.clusterIP ?? `10.96.${Math.floor(index / 250)}.${(index % 250) + 10}`,
     headless: s.headless,
     type: s.type,
+    externalTrafficPolicy: s.externalTrafficPolicy,
     loc: s.meta.loc,
   }));
 }

@@ -9,6 +9,16 @@ import { isObj, Reader, type Obj } from './reader.js';
 import type { Path } from './yaml-source.js';
 
 const MTLS_MODES: readonly string[] = ['UNSET', 'PERMISSIVE', 'STRICT', 'DISABLE'];
+
+/** kubectl's strict field validation: a misspelt field is an error, never silently dropped. */
+export function rejectUnknownFields(r: Reader, obj: Obj, allowed: readonly string[], path: Path): void {
+  for (const key of Object.keys(obj)) {
+    if (!allowed.includes(key)) {
+      r.issues.error('unknown-field', `${r.what}: unknown field "${key}" in ${path.length ? path.join('.') : 'the object'}`,
+        r.src.locateKey([...path, key]), `valid fields here: ${allowed.join(', ')}`);
+    }
+  }
+}
 const ACTIONS: readonly string[] = ['ALLOW', 'DENY', 'AUDIT', 'CUSTOM'];
 
 /** `selector.matchLabels`; an absent or empty selector means "no selector". */
@@ -22,6 +32,7 @@ export function readSelector(r: Reader, spec: Obj, key: string, path: Path): Rec
 
 export function readPeerAuthentication(r: Reader, meta: ObjectMeta, obj: Obj): PeerAuthentication {
   const spec = r.obj(obj, 'spec', []) ?? {};
+  rejectUnknownFields(r, spec, ['selector', 'mtls', 'portLevelMtls'], ['spec']);
   const selector = readSelector(r, spec, 'selector', ['spec']);
   const mode = readMode(r, r.obj(spec, 'mtls', ['spec']), ['spec', 'mtls']);
   const portLevel = new Map<number, MtlsMode>();
@@ -71,6 +82,7 @@ export function isValidWhenKey(key: string): boolean {
 
 export function readAuthorizationPolicy(r: Reader, meta: ObjectMeta, obj: Obj): AuthorizationPolicy {
   const spec = r.obj(obj, 'spec', []) ?? {};
+  rejectUnknownFields(r, spec, ['selector', 'targetRef', 'targetRefs', 'action', 'provider', 'rules'], ['spec']);
   const selector = readSelector(r, spec, 'selector', ['spec']);
   const targetRefs = readTargetRefs(r, spec);
   if (spec['selector'] !== undefined && targetRefs.length > 0) {
@@ -103,6 +115,24 @@ export function readAuthorizationPolicy(r: Reader, meta: ObjectMeta, obj: Obj): 
     r.error(['spec'], 'ap-rules-required', `a ${action} policy must have rules`,
       action === 'DENY' ? 'add rules (`rules: [{}]` denies everything)' : 'add the rules that send requests to the provider');
   }
+  if (action === 'CUSTOM') {
+    rawRules?.forEach((raw, i) => {
+      if (!isObj(raw)) return;
+      const bad: string[] = [];
+      for (const f of readArr(raw['from'])) {
+        const s = isObj(f) && isObj(f['source']) ? f['source'] : {};
+        for (const k of ['principals', 'notPrincipals', 'namespaces', 'notNamespaces', 'requestPrincipals', 'notRequestPrincipals']) if (s[k] !== undefined) bad.push(k);
+      }
+      for (const c of readArr(raw['when'])) {
+        const key = isObj(c) ? c['key'] : undefined;
+        if (typeof key === 'string' && (key === 'source.namespace' || key === 'source.principal' || key.startsWith('request.auth.'))) bad.push(`when ${key}`);
+      }
+      if (bad.length > 0) {
+        r.error(['spec', 'rules', i], 'ap-custom-unsupported-field', `${[...new Set(bad)].join(', ')} cannot be used with the CUSTOM action`,
+          'match on these in the external authorizer, or move them to an ALLOW/DENY policy');
+      }
+    });
+  }
   const policy: AuthorizationPolicy = { meta, selector, targetRefs, action, rules, dryRun: meta.annotations['istio.io/dry-run'] === 'true' };
   if (provider !== undefined) policy.provider = provider;
   return policy;
@@ -111,7 +141,13 @@ export function readAuthorizationPolicy(r: Reader, meta: ObjectMeta, obj: Obj): 
 function readProvider(r: Reader, spec: Obj): string | undefined {
   const p = r.obj(spec, 'provider', ['spec']);
   if (!p) return undefined;
-  return r.str(p, 'name', ['spec', 'provider']) ?? '';
+  const name = r.str(p, 'name', ['spec', 'provider']) ?? '';
+  if (name === '') r.error(['spec', 'provider'], 'ap-provider-name-empty', '`provider.name` must not be empty', 'name an extension provider of the mesh config');
+  return name;
+}
+
+function readArr(v: unknown): unknown[] {
+  return Array.isArray(v) ? v : [];
 }
 
 function readTargetRefs(r: Reader, spec: Obj): TargetRef[] {
@@ -137,8 +173,12 @@ function readTargetRefs(r: Reader, spec: Obj): TargetRef[] {
 }
 
 function readRule(r: Reader, raw: unknown, path: Path, action: AuthzAction): AuthzRule | undefined {
-  if (raw === null || raw === undefined) return {};
+  if (raw === null || raw === undefined) {
+    r.error(path, 'ap-null-rule', 'rule must not be null', 'write `{}` for a rule that matches every request, or remove the empty list item');
+    return undefined;
+  }
   if (!isObj(raw)) { r.error(path, 'field-type', 'each rule must be a mapping'); return undefined; }
+  rejectUnknownFields(r, raw, ['from', 'to', 'when'], path);
   const rule: AuthzRule = {};
   const from = r.arr(raw, 'from', path);
   if (from !== undefined) {
@@ -207,6 +247,7 @@ function readRule(r: Reader, raw: unknown, path: Path, action: AuthzAction): Aut
         r.error([...cpath, 'key'], 'ap-unknown-when-key', `unknown attribute "${key}" in condition`,
           'use a key of istio-semantics §6.7, e.g. request.headers[x], source.ip, request.auth.claims[groups]');
       }
+      rejectUnknownFields(r, c, ['key', 'values', 'notValues'], cpath);
       const cond: AuthzCondition = { key };
       const values = r.strList(c, 'values', cpath);
       const notValues = r.strList(c, 'notValues', cpath);
@@ -219,6 +260,9 @@ function readRule(r: Reader, raw: unknown, path: Path, action: AuthzAction): Aut
         if (v === '') r.error(cpath, 'ap-empty-value', `condition ${key} has an empty value`);
         if ((key === 'source.ip' || key === 'remote.ip' || key === 'destination.ip') && !parseCidr(v)) {
           r.error(cpath, 'ap-bad-ip', `condition ${key}: "${v}" is not a valid IP address or CIDR block`);
+        }
+        if (key === 'source.serviceAccount' && !/^([^/]+\/)?[^/]+$/.test(v)) {
+          r.error(cpath, 'ap-bad-service-account', `condition source.serviceAccount: "${v}" must be <namespace>/<name> or <name>`);
         }
         if (key === 'destination.port' && (!/^\d+$/.test(v) || Number(v) > 65535)) {
           r.error(cpath, 'ap-bad-port', `condition destination.port: "${v}" is not a valid port`);
@@ -257,10 +301,15 @@ function readFields(r: Reader, obj: Obj, path: Path, fields: readonly string[]):
 export function pathTemplateProblem(p: string): string | null {
   if (!p.includes('{')) return null;
   const segs = p.split('/');
-  for (let i = 0; i < segs.length; i++) {
-    const s = segs[i] as string;
-    if (s === '{**}' && i !== segs.length - 1) return '{**} must be the last segment';
-    if (s !== '{*}' && s !== '{**}' && /[{}*]/.test(s)) return `segment "${s}" mixes * or braces with text; only whole-segment {*} or {**} are allowed in a template`;
+  let sawGlob = false;
+  for (const s of segs) {
+    if (s === '{*}' || s === '{**}') {
+      if (sawGlob) return '{**} must be the last operator in the template';
+      if (s === '{**}') sawGlob = true;
+      continue;
+    }
+    if (/[{}*]/.test(s)) return `segment "${s}" mixes * or braces with text; only whole-segment {*} or {**} are allowed in a template`;
+    if (!/^[A-Za-z0-9\-._~%!$&'()+,;:@=]*$/.test(s)) return `segment "${s}" is not a valid path literal in a template`;
   }
   return null;
 }

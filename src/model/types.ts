@@ -4,6 +4,10 @@
  * judged: judgement lives in `policy/`.
  */
 import type { Location } from '../core/issues.js';
+import type { ServiceEntry, Sidecar } from './egress.js';
+import type { NetworkPolicy } from './network-policy.js';
+import type { RequestAuthentication } from './request-authentication.js';
+import type { Gateway, VirtualService } from './routing.js';
 
 export type Labels = Readonly<Record<string, string>>;
 
@@ -79,6 +83,8 @@ export interface Service {
   headless: boolean;
   /** ClusterIP (default), NodePort, LoadBalancer, ExternalName */
   type: string;
+  /** `Local` keeps the client source IP on LoadBalancer/NodePort Services; `Cluster` (default) SNATs to a node IP */
+  externalTrafficPolicy: string;
   loc: Location;
 }
 
@@ -98,6 +104,8 @@ export interface MeshConfig {
   outboundTrafficPolicy: OutboundMode;
   pathNormalization: PathNormalization;
   extensionProviders: ExtensionProvider[];
+  /** defaultConfig.gatewayTopology.numTrustedProxies: X-Forwarded-For hops a gateway trusts (0 = none) */
+  numTrustedProxies: number;
   loc?: Location;
 }
 
@@ -109,6 +117,7 @@ export const DEFAULT_MESH_CONFIG: MeshConfig = {
   outboundTrafficPolicy: 'ALLOW_ANY',
   pathNormalization: 'BASE',
   extensionProviders: [],
+  numTrustedProxies: 0,
 };
 
 export type MtlsMode = 'UNSET' | 'PERMISSIVE' | 'STRICT' | 'DISABLE';
@@ -223,6 +232,12 @@ export interface Mesh {
   peerAuthentications: readonly PeerAuthentication[];
   authorizationPolicies: readonly AuthorizationPolicy[];
   destinationRules: readonly DestinationRule[];
+  requestAuthentications: readonly RequestAuthentication[];
+  networkPolicies: readonly NetworkPolicy[];
+  serviceEntries: readonly ServiceEntry[];
+  sidecars: readonly Sidecar[];
+  gateways: readonly Gateway[];
+  virtualServices: readonly VirtualService[];
 }
 
 export function workloadById(mesh: Mesh, id: string): Workload | undefined {

@@ -394,7 +394,12 @@ export function bundleOf(mesh: Mesh): string[] {
   return [mesh.config.trustDomain, ...mesh.config.trustDomainAliases.filter((t) => t !== mesh.config.trustDomain)];
 }
 
-export function evaluateAuthz(mesh: Mesh, w: Workload, a: AuthzAttributes, extAuthz?: ExtAuthz): AuthzDecision {
+/**
+ * `phase` splits the filter chain (§3): `custom` runs only the CUSTOM
+ * (ext_authz) filter, which sits before jwt_authn; `rbac` runs AUDIT, DENY
+ * and ALLOW, after jwt_authn; `all` runs both (TCP chains have no jwt_authn).
+ */
+export function evaluateAuthz(mesh: Mesh, w: Workload, a: AuthzAttributes, extAuthz?: ExtAuthz, phase: 'custom' | 'rbac' | 'all' = 'all'): AuthzDecision {
   const all = policiesFor(mesh, w);
   const env: MatchEnv = { trustDomains: bundleOf(mesh), policyNamespace: w.namespace };
   const dropped: AuthzDecision['dropped'] = [];
@@ -405,11 +410,13 @@ export function evaluateAuthz(mesh: Mesh, w: Workload, a: AuthzAttributes, extAu
   const shadow: AuthzDecision['shadow'] = [];
   const base = { audited, shadow, dropped, trace };
 
-  trace.push(all.length === 0
+  if (phase !== 'custom') trace.push(all.length === 0
     ? `no AuthorizationPolicy selects ${w.id}`
     : `policies selecting ${w.id}: ${all.map((p) => `${p.meta.namespace}/${p.meta.name} (${p.action}${p.dryRun ? ', dry-run' : ''})`).join(', ')}`);
 
-  for (const p of shadowPolicies) {
+  const runCustom = phase !== 'rbac';
+  const runRbac = phase !== 'custom';
+  for (const p of runRbac ? shadowPolicies : []) {
     const m = matchingRules(p, a, env, []);
     if (p.action === 'DENY' && m[0]) shadow.push({ rule: m[0].ref, policy: `${p.meta.namespace}/${p.meta.name}`, effect: 'shadow denied' });
     if (p.action === 'ALLOW') {
@@ -419,12 +426,12 @@ export function evaluateAuthz(mesh: Mesh, w: Workload, a: AuthzAttributes, extAu
     }
   }
 
-  for (const p of enforced.filter((x) => x.action === 'AUDIT')) {
+  for (const p of enforced.filter((x) => runRbac && x.action === 'AUDIT')) {
     for (const m of matchingRules(p, a, env, dropped)) audited.push(m.ref);
   }
 
   // CUSTOM
-  const custom = enforced.filter((p) => p.action === 'CUSTOM');
+  const custom = enforced.filter((p) => runCustom && p.action === 'CUSTOM');
   const providers = new Set(custom.map((p) => p.provider ?? ''));
   for (const p of custom) {
     const m = matchingRules(p, a, env, dropped)[0];
@@ -444,6 +451,10 @@ export function evaluateAuthz(mesh: Mesh, w: Workload, a: AuthzAttributes, extAu
       return { ...base, allowed: false, stage: 'custom', decidedBy: m.ref, consulted: [], reason: verdict.reason,
         details: 'ext_authz_denied', custom: { provider, verdict } };
     }
+  }
+
+  if (!runRbac) {
+    return { ...base, allowed: true, stage: 'no-allow-policy', decidedBy: null, consulted: [], reason: 'no CUSTOM rule denied', details: '' };
   }
 
   // DENY

@@ -1,0 +1,403 @@
+/**
+ * Admission-time validation (istio-semantics §4, §6.3, §14; product.md §5):
+ * what Istio's webhook (or the API server) would reject is a located error,
+ * never applied with partial semantics.
+ *
+ * One fixture per error code lives in test/fixtures/invalid/<code>.yaml, with
+ * the expected line in its first-line comment `# expect-line: N`.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadMesh, type LoadResult } from '../../src/loader/load.js';
+import { isValidWhenKey, pathTemplateProblem } from '../../src/loader/security.js';
+
+const root = path.resolve(__dirname, '../..');
+const fixtureDir = path.join(root, 'test/fixtures/invalid');
+const fixtures = readdirSync(fixtureDir).filter((f) => f.endsWith('.yaml')).sort();
+
+function load(text: string, file = 'p.yaml'): LoadResult {
+  return loadMesh([{ path: file, text }]);
+}
+
+function errorCodes(text: string): string[] {
+  return load(text).issues.errors.map((e) => e.code);
+}
+
+/** Every error code src/loader emits: the first hyphenated string literal after each `.error(`. */
+function emittedCodes(): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const f of ['security.ts', 'networking.ts', 'k8s.ts', 'load.ts', 'reader.ts', 'yaml-source.ts']) {
+    const src = readFileSync(path.join(root, 'src/loader', f), 'utf8');
+    for (const m of src.matchAll(/\.error\(/g)) {
+      const code = /'([a-z0-9]+(?:-[a-z0-9]+)+)'/.exec(src.slice(m.index, m.index + 300));
+      if (code?.[1]) out.set(code[1], f);
+    }
+  }
+  return out;
+}
+
+describe('invalid fixtures: each yields exactly its error, at its line', () => {
+  it('there is a fixture for every error code the loader emits (add one with a new code)', () => {
+    const have = new Set(fixtures.map((f) => f.replace(/\.yaml$/, '')));
+    const missing = [...emittedCodes()].filter(([code]) => !have.has(code)).map(([code, f]) => `${code} (${f})`);
+    expect(missing).toEqual([]);
+  });
+
+  it('the codes named in istio-semantics §4, §6.3 and product.md §5 all have fixtures', () => {
+    const required = ['pa-port-level-needs-selector', 'pa-port-level-empty', 'bad-port', 'bad-enum', 'ap-selector-and-targetref',
+      'ap-custom-without-provider', 'ap-provider-without-custom', 'ap-rules-required', 'ap-empty-from', 'ap-empty-source', 'ap-empty-to',
+      'ap-empty-operation', 'ap-service-accounts-conflict', 'ap-service-account-wildcard', 'ap-bad-ip', 'ap-bad-port', 'ap-bad-path-template',
+      'ap-unknown-when-key', 'ap-when-no-values', 'ap-empty-value', 'unknown-field', 'dr-host-required', 'field-type', 'missing-name',
+      'yaml-syntax', 'yaml-alias', 'binary-file', 'not-a-manifest'];
+    expect(required.filter((c) => !fixtures.includes(`${c}.yaml`))).toEqual([]);
+  });
+
+  for (const f of fixtures) {
+    const code = f.replace(/\.yaml$/, '');
+    it(`§14 ${code}: test/fixtures/invalid/${f} is rejected with exactly one ${code} error at the expected line`, () => {
+      const text = readFileSync(path.join(fixtureDir, f), 'latin1');
+      const line = Number(/^# expect-line: (\d+)/.exec(text)?.[1]);
+      expect(line, 'first line must be `# expect-line: N`').toBeGreaterThan(0);
+      const file = `test/fixtures/invalid/${f}`;
+      const started = performance.now();
+      const { issues } = loadMesh([{ path: file, text }]);
+      expect(performance.now() - started, 'validation must be fast (alias bombs included)').toBeLessThan(1000);
+      expect(issues.errors.map((e) => `${e.code} @ ${e.loc?.line}`)).toEqual([`${code} @ ${line}`]);
+      const [err] = issues.errors;
+      expect(err?.loc?.file).toBe(file);
+      expect(err?.loc?.col).toBeGreaterThan(0);
+      expect(err?.message.length).toBeGreaterThan(10);
+    });
+  }
+});
+
+describe('valid resources load without errors', () => {
+  it('§6.3 a policy using every source, operation and condition field is valid', () => {
+    const r = load(`apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: { name: everything, namespace: backend, annotations: { istio.io/dry-run: "false" } }
+spec:
+  selector: { matchLabels: { app: api } }
+  action: ALLOW
+  rules:
+    - from:
+        - source:
+            principals: ["cluster.local/ns/frontend/sa/web", "*"]
+            notPrincipals: ["cluster.local/ns/frontend/sa/evil"]
+            requestPrincipals: ["https://issuer.example/*"]
+            notRequestPrincipals: ["*"]
+            namespaces: ["frontend", "team-*"]
+            notNamespaces: ["kube-system"]
+            trustDomains: ["cluster.local"]
+            notTrustDomains: ["old.example"]
+            ipBlocks: ["10.0.0.0/8", "192.168.1.7", "2001:db8::/32"]
+            notIpBlocks: ["10.0.0.1"]
+            remoteIpBlocks: ["203.0.113.0/24"]
+            notRemoteIpBlocks: ["203.0.113.9"]
+        - source:
+            serviceAccounts: ["frontend/web", "api"]
+            notServiceAccounts: ["frontend/legacy"]
+      to:
+        - operation:
+            hosts: ["api.backend.svc.cluster.local", "api.backend.svc.cluster.local:*"]
+            notHosts: ["evil.example"]
+            ports: ["8080", "0", "65535"]
+            notPorts: ["9090"]
+            methods: ["GET", "HEAD"]
+            notMethods: ["DELETE"]
+            paths: ["/api/*", "/v1/{*}/items", "/static/{**}", "*.js"]
+            notPaths: ["/api/admin*"]
+      when:
+        - { key: "request.headers[x-tenant]", values: ["acme"] }
+        - { key: source.ip, values: ["10.1.0.0/16"] }
+        - { key: remote.ip, notValues: ["203.0.113.1"] }
+        - { key: source.namespace, values: ["frontend"] }
+        - { key: source.principal, values: ["cluster.local/ns/frontend/sa/web"] }
+        - { key: source.serviceAccount, values: ["frontend/web"] }
+        - { key: source.trustDomain, values: ["cluster.local"] }
+        - { key: request.auth.principal, values: ["https://issuer.example/alice"] }
+        - { key: request.auth.audiences, values: ["api"] }
+        - { key: request.auth.presenter, values: ["cli"] }
+        - { key: "request.auth.claims[groups]", values: ["admin"] }
+        - { key: "request.auth.claims[nested][role]", values: ["admin"] }
+        - { key: destination.ip, values: ["10.244.0.2"] }
+        - { key: destination.port, values: ["8080"] }
+        - { key: connection.sni, values: ["outbound_.80_._.api.backend.svc.cluster.local"] }
+        - { key: "experimental.envoy.filters.network.mysql_proxy[db.table]", values: ["[update]"] }
+`);
+    expect(r.issues.items).toEqual([]);
+    expect(r.mesh.authorizationPolicies).toHaveLength(1);
+  });
+
+  it('§6.2 ALLOW with no rules (allow-nothing), rules: [] and DENY rules: [{}] are valid', () => {
+    expect(errorCodes('apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: { name: a, namespace: x }\nspec: {}\n')).toEqual([]);
+    expect(errorCodes('apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: { name: a, namespace: x }\nspec: { rules: [] }\n')).toEqual([]);
+    expect(errorCodes('apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: { name: a, namespace: x }\nspec: { action: DENY, rules: [{}] }\n')).toEqual([]);
+  });
+
+  it('§6.2 CUSTOM with a provider and rules is valid; AUDIT needs no rules', () => {
+    expect(errorCodes(`apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: { name: ext, namespace: x }
+spec:
+  action: CUSTOM
+  provider: { name: sample-ext-authz-grpc }
+  rules: [{ to: [{ operation: { paths: ["/admin/*"] } }] }]
+`)).toEqual([]);
+    expect(errorCodes('apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: { name: a, namespace: x }\nspec: { action: AUDIT }\n')).toEqual([]);
+  });
+
+  it('§4 a workload PeerAuthentication with portLevelMtls (numeric and quoted keys) is valid and read', () => {
+    const r = load(`apiVersion: security.istio.io/v1beta1
+kind: PeerAuthentication
+metadata: { name: api, namespace: backend }
+spec:
+  selector: { matchLabels: { app: api } }
+  mtls: { mode: STRICT }
+  portLevelMtls:
+    8080: { mode: PERMISSIVE }
+    "9090": { mode: DISABLE }
+    65535: {}
+`);
+    expect(r.issues.items).toEqual([]);
+    const pa = r.mesh.peerAuthentications[0];
+    expect(pa?.mode).toBe('STRICT');
+    expect([...(pa?.portLevelMtls ?? [])]).toEqual([[8080, 'PERMISSIVE'], [9090, 'DISABLE'], [65535, 'UNSET']]);
+  });
+
+  it('§4 a PeerAuthentication with no spec is a valid UNSET policy', () => {
+    const r = load('apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: { name: default, namespace: x }\n');
+    expect(r.issues.items).toEqual([]);
+    expect(r.mesh.peerAuthentications[0]).toMatchObject({ mode: 'UNSET', selector: null });
+  });
+
+  it('§5.1 a DestinationRule with subsets and port level TLS is valid', () => {
+    expect(errorCodes(`apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: reviews, namespace: bookinfo }
+spec:
+  host: reviews
+  exportTo: ["."]
+  trafficPolicy:
+    tls: { mode: ISTIO_MUTUAL }
+    portLevelSettings:
+      - port: { number: 9080 }
+        tls: { mode: DISABLE }
+  subsets:
+    - name: v1
+      labels: { version: v1 }
+      trafficPolicy: { tls: { mode: SIMPLE, sni: reviews.example } }
+`)).toEqual([]);
+  });
+});
+
+describe('§4 PeerAuthentication validation details', () => {
+  const pa = (spec: string): string => `apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: { name: p, namespace: backend }\nspec:\n${spec}`;
+
+  it('§4 an empty selector counts as no selector: portLevelMtls is rejected', () => {
+    expect(errorCodes(pa('  selector: { matchLabels: {} }\n  portLevelMtls: { 8080: { mode: DISABLE } }\n'))).toEqual(['pa-port-level-needs-selector']);
+  });
+
+  it('§4 a namespace-wide policy with an empty portLevelMtls gets both errors', () => {
+    expect(errorCodes(pa('  portLevelMtls: {}\n'))).toEqual(['pa-port-level-needs-selector', 'pa-port-level-empty']);
+  });
+
+  it('§4 port 0 and non-numeric keys are rejected; 1 and 65535 are the bounds', () => {
+    expect(errorCodes(pa('  selector: { matchLabels: { app: a } }\n  portLevelMtls: { 0: { mode: DISABLE } }\n'))).toEqual(['bad-port']);
+    expect(errorCodes(pa('  selector: { matchLabels: { app: a } }\n  portLevelMtls: { http: { mode: DISABLE } }\n'))).toEqual(['bad-port']);
+    expect(errorCodes(pa('  selector: { matchLabels: { app: a } }\n  portLevelMtls: { 1: { mode: DISABLE }, 65535: { mode: STRICT } }\n'))).toEqual([]);
+  });
+
+  it('§4 modes are case-sensitive enum names', () => {
+    expect(errorCodes(pa('  mtls: { mode: strict }\n'))).toEqual(['bad-enum']);
+  });
+
+  it('§5 a bad port key is located on its own line', () => {
+    const r = load(pa('  selector: { matchLabels: { app: a } }\n  portLevelMtls:\n    8080: { mode: DISABLE }\n    0: { mode: STRICT }\n'));
+    expect(r.issues.errors[0]?.loc).toEqual({ file: 'p.yaml', line: 8, col: 5 });
+  });
+});
+
+describe('§6.3 AuthorizationPolicy validation details', () => {
+  const ap = (spec: string, name = 'p'): string => `apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: { name: ${name}, namespace: backend }\nspec:\n${spec}`;
+
+  it('§6.3 action names are case-sensitive', () => {
+    expect(errorCodes(ap('  action: deny\n  rules: [{}]\n'))).toEqual(['bad-enum']);
+  });
+
+  it('§6.2 CUSTOM without rules is rejected as well', () => {
+    expect(errorCodes(ap('  action: CUSTOM\n  provider: { name: ext }\n'))).toEqual(['ap-rules-required']);
+  });
+
+  it('§6.2 DENY with rules: [] is rejected like DENY without rules', () => {
+    expect(errorCodes(ap('  action: DENY\n  rules: []\n'))).toEqual(['ap-rules-required']);
+  });
+
+  it('§6.1 the singular targetRef conflicts with selector too', () => {
+    expect(errorCodes(ap('  selector: { matchLabels: { app: a } }\n  targetRef: { kind: Gateway, group: gateway.networking.k8s.io, name: g }\n'))).toEqual(['ap-selector-and-targetref']);
+  });
+
+  it('§6.3 an entry of `from` without `source` is an empty source', () => {
+    expect(errorCodes(ap('  rules:\n    - from: [{}]\n'))).toEqual(['ap-empty-source']);
+  });
+
+  it('§6.3 an entry of `to` without `operation` is an empty operation', () => {
+    expect(errorCodes(ap('  rules:\n    - to: [{}]\n'))).toEqual(['ap-empty-operation']);
+  });
+
+  it('§6.3 serviceAccounts with principals conflicts as with namespaces', () => {
+    expect(errorCodes(ap('  rules:\n    - from: [{ source: { principals: ["a"], serviceAccounts: ["ns/sa"] } }]\n'))).toEqual(['ap-service-accounts-conflict']);
+  });
+
+  it('§6.3 notServiceAccounts take no wildcards either', () => {
+    expect(errorCodes(ap('  rules:\n    - from: [{ source: { notServiceAccounts: ["*"] } }]\n'))).toEqual(['ap-service-account-wildcard']);
+  });
+
+  it('§6.3 bad IPs are rejected in every IP field and in source.ip / remote.ip / destination.ip conditions', () => {
+    for (const field of ['ipBlocks', 'notIpBlocks', 'remoteIpBlocks', 'notRemoteIpBlocks']) {
+      expect(errorCodes(ap(`  rules:\n    - from: [{ source: { ${field}: ["10.0.0.0/33"] } }]\n`)), field).toEqual(['ap-bad-ip']);
+    }
+    for (const key of ['source.ip', 'remote.ip', 'destination.ip']) {
+      expect(errorCodes(ap(`  rules:\n    - when: [{ key: ${key}, values: ["not-an-ip"] }]\n`)), key).toEqual(['ap-bad-ip']);
+    }
+  });
+
+  it('§6.3 ports: exact numbers 0..65535 in ports, notPorts and destination.port', () => {
+    expect(errorCodes(ap('  rules:\n    - to: [{ operation: { ports: ["65536"] } }]\n'))).toEqual(['ap-bad-port']);
+    expect(errorCodes(ap('  rules:\n    - to: [{ operation: { notPorts: ["80-90"] } }]\n'))).toEqual(['ap-bad-port']);
+    expect(errorCodes(ap('  rules:\n    - to: [{ operation: { ports: ["8*"] } }]\n'))).toEqual(['ap-bad-port']);
+    expect(errorCodes(ap('  rules:\n    - when: [{ key: destination.port, values: ["http"] }]\n'))).toEqual(['ap-bad-port']);
+    expect(errorCodes(ap('  rules:\n    - when: [{ key: destination.port, notValues: ["0", "65535"] }]\n'))).toEqual([]);
+  });
+
+  it('§6.3 empty strings are rejected in operation lists and in condition values', () => {
+    expect(errorCodes(ap('  rules:\n    - to: [{ operation: { methods: [""] } }]\n'))).toEqual(['ap-empty-value']);
+    expect(errorCodes(ap('  rules:\n    - when: [{ key: "request.headers[x]", notValues: [""] }]\n'))).toEqual(['ap-empty-value']);
+  });
+
+  it('§6.3 an unknown operation field is rejected and named', () => {
+    const r = load(ap('  rules:\n    - to: [{ operation: { path: ["/x"] } }]\n'));
+    expect(r.issues.errors.map((e) => e.code)).toEqual(['unknown-field']);
+    expect(r.issues.errors[0]?.message).toContain('"path"');
+    expect(r.issues.errors[0]?.hint).toContain('paths');
+  });
+
+  it('§6.3 field types: rules must be a list, a source field a list of strings', () => {
+    expect(errorCodes(ap('  rules: { from: [] }\n'))).toEqual(['field-type']);
+    expect(errorCodes(ap('  rules:\n    - from: [{ source: { principals: "cluster.local/ns/a/sa/b" } }]\n'))).toEqual(['field-type']);
+  });
+
+  it('§6.3 every problem of one policy is reported at once, each at its own line', () => {
+    const r = load(ap(`  action: DENY
+  rules:
+    - from: []
+      to:
+        - operation: { ports: ["x"] }
+      when:
+        - key: destination.labels[app]
+          values: ["a"]
+`));
+    expect(r.issues.errors.map((e) => [e.code, e.loc?.line])).toEqual([['ap-empty-from', 7], ['ap-bad-port', 9], ['ap-unknown-when-key', 11]]);
+  });
+
+  it('§6.1 the message names the policy as namespace/name', () => {
+    const r = load(ap('  action: DENY\n', 'deny-admin'));
+    expect(r.issues.errors[0]?.message).toContain('AuthorizationPolicy backend/deny-admin');
+  });
+
+  // BUG (src/loader/security.ts readProvider): `provider: {}` (or name "") reads as provider "", which
+  // passes the `provider === undefined` check. Istio: "`provider.name` must not be empty".
+  it('§6.2 CUSTOM with an empty provider name is rejected', () => {
+    expect(errorCodes(ap('  action: CUSTOM\n  provider: {}\n  rules: [{}]\n'))).toEqual(['ap-provider-name-empty']);
+  });
+
+  // BUG (src/loader/security.ts readRule): a null rule (`rules: [~]` or a bare `-`) is read as `{}`,
+  // a rule that matches everything. Istio rejects it ("`rule` must not be nil"), and so does the CRD schema.
+  it('§6.3 a null rule is rejected, not read as a match-everything rule', () => {
+    expect(errorCodes(ap('  action: DENY\n  rules:\n    -\n')).length).toBeGreaterThan(0);
+  });
+
+  // BUG (src/loader/security.ts readAuthorizationPolicy): unknown fields are only checked inside
+  // source/operation. A typo at spec or rule level (`rule:` for `rules:`, `form:` for `from:`) is
+  // silently dropped — here turning an intended allow-list into allow-nothing. kubectl apply
+  // (strict field validation against the CRD schema) rejects both.
+  it('§14 an unknown field at spec or rule level is rejected', () => {
+    expect(errorCodes(ap('  rule:\n    - to: [{ operation: { methods: ["GET"] } }]\n'))).toEqual(['unknown-field']);
+    expect(errorCodes(ap('  rules:\n    - form: [{ source: { namespaces: ["a"] } }]\n'))).toEqual(['unknown-field']);
+  });
+
+  // BUG (src/loader/security.ts): Istio rejects these fields on CUSTOM policies ("… is currently not
+  // supported with CUSTOM action"): namespaces, principals, requestPrincipals (and not-variants),
+  // and when keys source.namespace, source.principal, request.auth.*.
+  it('§6.3 CUSTOM rules may not use principals or namespaces', () => {
+    expect(errorCodes(ap('  action: CUSTOM\n  provider: { name: ext }\n  rules:\n    - from: [{ source: { principals: ["*"] } }]\n')).length).toBeGreaterThan(0);
+  });
+
+  // BUG (src/core/ip.ts parseIp): IPv6 with an embedded IPv4 tail (::ffff:10.0.0.1) is refused;
+  // Istio validates with Go's netip.ParseAddr, which accepts it.
+  it('§6.5 an IPv4-mapped IPv6 address is a valid ipBlock', () => {
+    expect(errorCodes(ap('  rules:\n    - from: [{ source: { ipBlocks: ["::ffff:10.0.0.1"] } }]\n'))).toEqual([]);
+  });
+});
+
+describe('§6.7 when keys (cases of istio pkg/config/security TestValidateCondition)', () => {
+  const valid = ['request.headers[:authority]', 'request.headers[x-token]', 'source.ip', 'remote.ip', 'source.namespace', 'source.principal',
+    'source.serviceAccount', 'source.trustDomain', 'request.auth.principal', 'request.auth.audiences', 'request.auth.presenter',
+    'request.auth.claims[id]', 'request.auth.claims[a][b]', 'destination.ip', 'destination.port', 'connection.sni', 'experimental.envoy.filters.a.b[c]'];
+  const invalid = ['request.headers[]', 'request.headers', 'source.user', 'request.auth.claims[]', 'request.auth.claims', 'destination.labels[app]',
+    'destination.name', 'destination.namespace', 'destination.user', 'experimental.envoy.filters.a.b.x', 'Source.ip', 'source.ip '];
+
+  for (const key of valid) it(`§6.7 "${key}" is a valid key`, () => expect(isValidWhenKey(key)).toBe(true));
+  for (const key of invalid) it(`§6.7 "${key}" is rejected`, () => expect(isValidWhenKey(key)).toBe(false));
+});
+
+describe('§6.6 path templates (cases of istio pkg/config/security TestCheckValidPathTemplate)', () => {
+  const valid = ['/{*}/foo', '/{*}/foo/', '/foo/bar/{**}', '/foo/{*}/bar/{*}', '/exact/path', '/prefix*', '*/suffix', '*'];
+  const invalid = ['/foo/{**}buzz/bar', '/{*}/foo/{}/bar', '/foo/{*}/bar/*', '/foo/{*}/bar/**/buzz', '/foo/{buzz}/bar', '/{buzz}',
+    '/foo/{buzz}/bar/{**}', '/foo/{buzz=*}/bar/{**}', '/{*}/foo/{buzz=**}/bar', '/{*}/foo/{**}bar', '/{*}/foo/{*}.txt', '/{*}/foo/{temp',
+    '/{*}/foo/temp}/bar', '/{*}/foo/temp}/*', '/{**}/foo/temp/{*}/bar', '/{**}/{**}', '/{**}/foo/temp/{**}/bar'];
+
+  for (const p of valid) it(`§6.6 "${p}" is accepted`, () => expect(pathTemplateProblem(p)).toBeNull());
+  for (const p of invalid) it(`§6.6 "${p}" is rejected`, () => expect(pathTemplateProblem(p)).not.toBeNull());
+
+  // BUG (src/loader/security.ts pathTemplateProblem): {**} must be the last *operator*, not the last
+  // segment — Istio's own test calls "/foo/{**}/bar" a "valid path template - matchAnyTemplate".
+  it('§6.6 "/foo/{**}/bar" is accepted ({**} is the last operator)', () => {
+    expect(pathTemplateProblem('/foo/{**}/bar')).toBeNull();
+  });
+
+  // BUG (src/loader/security.ts pathTemplateProblem): literals in a template are checked by Istio
+  // (IsValidLiteral: no ?, no #, ...); "/{*}/foo/?abc" is rejected there and accepted here.
+  it('§6.6 "/{*}/foo/?abc" is rejected (invalid literal in a template)', () => {
+    expect(pathTemplateProblem('/{*}/foo/?abc')).not.toBeNull();
+  });
+});
+
+describe('product.md §5 bad input never hangs', () => {
+  it('§5 a billion-laughs alias bomb fails fast with yaml-alias', () => {
+    const text = readFileSync(path.join(fixtureDir, 'yaml-alias.yaml'), 'utf8');
+    const started = performance.now();
+    const codes = errorCodes(text);
+    expect(performance.now() - started).toBeLessThan(500);
+    expect(codes).toEqual(['yaml-alias']);
+  });
+
+  it('§5 a handful of aliases (ordinary anchors) is fine', () => {
+    const r = load(`apiVersion: v1
+kind: Service
+metadata: { name: a, namespace: x, labels: &l { app: a } }
+spec:
+  selector: *l
+  ports: [{ port: 80 }]
+`);
+    expect(r.issues.items).toEqual([]);
+    expect(r.mesh.services[0]?.selector).toEqual({ app: 'a' });
+  });
+
+  it('§5 NUL bytes anywhere make the file binary, reported at 1:1', () => {
+    const r = load('apiVersion: v1\nkind: Namespace\nmetadata: { name: a }\n\u0000');
+    expect(r.issues.errors).toEqual([expect.objectContaining({ code: 'binary-file', loc: { file: 'p.yaml', line: 1, col: 1 } })]);
+    expect(r.mesh.namespaces.size).toBe(0);
+  });
+});
