@@ -1,105 +1,41 @@
 /**
  * One request through the mesh, in the order a packet meets each control
- * (istio-semantics §3): resolve the destination, the client sidecar's TLS
- * decision (§5), the server sidecar's filter-chain selection by
- * PeerAuthentication (§4), then authorization (§6). Pure: the decision is the
- * explanation — verdict, the controls that stopped it, and a trace.
+ * (istio-semantics §3), hop by hop:
+ *
+ *  client side (the client's sidecar, or a gateway forwarding a routed request)
+ *   1. name resolution: in-cluster DNS, ServiceEntry hosts, external names (§8)
+ *   2. VirtualServices bound to `mesh` (sidecars only) may reroute, e.g. to an egress gateway (§8)
+ *   3. outbound traffic policy: registry visibility through Sidecar/exportTo,
+ *      ALLOW_ANY → PassthroughCluster, REGISTRY_ONLY → BlackHoleCluster (§8)
+ *   4. endpoint pick; TLS decision: DestinationRule or auto mTLS; secure naming (§5, §1)
+ *  network
+ *   5. Kubernetes NetworkPolicy, egress of the source pod and ingress of the destination pod (§11)
+ *  receiving proxy (inbound.ts)
+ *   6. a sidecar: PeerAuthentication filter chain (§4), HTTP validation (§6.6),
+ *      CUSTOM ext_authz, jwt_authn (§7), RBAC (§6) — or a gateway: server
+ *      selection and TLS (§9), the same filters, then its routes to the next hop.
+ *
+ * Pure: the decision is the explanation — verdict, the controls that stopped
+ * it, and a trace of every hop.
  */
+import { parseIp } from '../core/ip.js';
 import type { Mesh, Service, ServicePort, Workload } from '../model/types.js';
-import { principalOf, selectorMatches, spiffeId } from '../model/types.js';
-import { evaluateAuthz, type AuthzAttributes, type AuthzDecision, type ExtAuthz } from './authorization-policy.js';
+import { principalOf, spiffeId } from '../model/types.js';
+import type { ServiceEntry } from '../model/egress.js';
 import { findDestinationRule, tlsSettingsFor, type DrChoice } from './destination-rule.js';
-import { normalizePath } from './matchers.js';
-import { effectiveMtls, namespaceMode, type MtlsResolution } from './peer-authentication.js';
+import { decideEgress, httpListenerOnPort, lookupDestination, outboundMode, sidecarFor, type EgressInput, type EgressLookup } from './egress.js';
+import { connectInbound, paName } from './inbound.js';
+import { evaluateNetworkPolicies, namespaceLabelsOf, type NpEndpoint } from './network-policy.js';
+import { effectiveMtls, namespaceMode } from './peer-authentication.js';
+import {
+  declaredProtocol, endpointsOf, externalIpOf, hasProxy, isHttp, legAuthority, lowerHeaders, targetPortOf,
+  type Decision, type DecideOptions, type Leg, type MeshRequest, type Run, type StoppedBy,
+} from './pipeline.js';
+import { routeHttp, routeTcp, routeTls } from './routing.js';
 
-export type Protocol = 'http' | 'http2' | 'grpc' | 'tcp';
-export type TlsIntent = 'auto' | 'plaintext' | 'mtls';
+export * from './pipeline.js';
 
-export type RequestSource =
-  | { kind: 'workload'; workload: Workload }
-  | { kind: 'outside'; ip: string };
-
-export type RequestTarget =
-  | { kind: 'host'; host: string; port: number }
-  | { kind: 'workload'; workload: Workload; port: number };
-
-export interface MeshRequest {
-  from: RequestSource;
-  to: RequestTarget;
-  protocol: Protocol;
-  method: string;
-  path: string;
-  /** as sent by the client; names in any case */
-  headers: Readonly<Record<string, string>>;
-  tls: TlsIntent;
-}
-
-export type ControlKind =
-  | 'DNS' | 'Routing' | 'NetworkPolicy' | 'PeerAuthentication' | 'DestinationRule' | 'SecureNaming'
-  | 'HttpValidation' | 'RequestAuthentication' | 'AuthorizationPolicy' | 'EgressPolicy'
-  | 'RateLimit' | 'CircuitBreaker' | 'CertificateValidity';
-
-export interface StoppedBy {
-  control: ControlKind;
-  /** `namespace/name` of the deciding resource; null for mesh defaults */
-  name: string | null;
-  rule?: string;
-  reason: string;
-}
-
-export type Hop = 'client' | 'client-sidecar' | 'network' | 'server-sidecar' | 'app';
-
-export interface TraceEvent {
-  hop: Hop;
-  what: string;
-}
-
-export interface Decision {
-  outcome: 'allowed' | 'blocked';
-  /** HTTP status the client sees, 0 for a failed connection, null for TCP */
-  code: number | null;
-  grpcStatus?: number;
-  /** the hop into the destination was mutual TLS (null: no connection made) */
-  mtls: boolean | null;
-  stoppedBy: StoppedBy[];
-  events: TraceEvent[];
-  /** Envoy response flags (UF, UC, UH, URX…) when a proxy produced the answer */
-  flags?: string;
-  destination?: { service?: string; workload: string; port: number; targetPort: number; protocol: 'http' | 'tcp' };
-  /** the request as the app received it */
-  received?: { method: string; path: string; headers: Record<string, string> };
-  /** what the client saw when refused */
-  response?: { status: number; headers: Record<string, string>; body: string };
-  peerPrincipal?: string | null;
-  authz?: AuthzDecision;
-  mtlsResolution?: { mode: string; level: string; policy: string | null };
-}
-
-export interface DecideOptions {
-  /** choose one endpoint among several (seeded by the runner); default: the first */
-  pickEndpoint?: (endpoints: readonly Workload[]) => Workload;
-  extAuthz?: ExtAuthz;
-}
-
-const HTTP_PREFIXES = ['http', 'http2', 'grpc', 'grpc-web'];
-const TCP_PREFIXES = ['tcp', 'tls', 'https', 'mongo', 'mysql', 'redis', 'udp'];
-
-/** Protocol selection for a Service port (§6.8): appProtocol, then name prefix; null = sniffed. */
-export function declaredProtocol(p: ServicePort): 'http' | 'tcp' | null {
-  const label = (p.appProtocol ?? p.name ?? '').toLowerCase();
-  const prefix = label.split('-')[0] ?? '';
-  if (p.appProtocol !== undefined) {
-    if (HTTP_PREFIXES.includes(label) || label === 'kubernetes.io/h2c') return 'http';
-    return TCP_PREFIXES.includes(label) ? 'tcp' : null;
-  }
-  if (HTTP_PREFIXES.includes(prefix) || label.startsWith('grpc-web')) return 'http';
-  if (TCP_PREFIXES.includes(prefix)) return 'tcp';
-  return null;
-}
-
-export function hasProxy(w: Workload): boolean {
-  return w.sidecar || w.gateway;
-}
+const MAX_HOPS = 6;
 
 /** Resolves `svc`, `svc.ns`, `svc.ns.svc`, `svc.ns.svc.cluster.local` from a namespace. */
 export function resolveHost(mesh: Mesh, host: string, fromNs: string): { service: Service | null; fqdn: string; inCluster: boolean } {
@@ -115,18 +51,6 @@ export function resolveHost(mesh: Mesh, host: string, fromNs: string): { service
   return { service, fqdn, inCluster };
 }
 
-export function endpointsOf(mesh: Mesh, s: Service): Workload[] {
-  const sel = s.selector;
-  if (sel === null || Object.keys(sel).length === 0) return [];
-  return mesh.workloads.filter((w) => w.namespace === s.namespace && selectorMatches(sel, w.labels));
-}
-
-function targetPortOf(sp: ServicePort, w: Workload): number | null {
-  if (typeof sp.targetPort === 'number') return sp.targetPort;
-  const named = w.ports.find((p) => p.name === sp.targetPort);
-  return named ? named.containerPort : null;
-}
-
 /** Allowed SANs for secure naming (§1): DR subjectAltNames, else the service's identities. */
 export function allowedSans(mesh: Mesh, s: Service | null, endpoint: Workload, drSans: string[] | undefined): string[] {
   const td = mesh.config.trustDomain;
@@ -136,34 +60,9 @@ export function allowedSans(mesh: Mesh, s: Service | null, endpoint: Workload, d
   for (const ep of endpointsOf(mesh, s)) ids.add(spiffeId(principalOf(td, ep.namespace, ep.serviceAccount)));
   for (const key of ['alpha.istio.io/canonical-serviceaccounts', 'alpha.istio.io/kubernetes-serviceaccounts']) {
     const v = s.annotations[key];
-    if (v) for (const sa of v.split(',')) ids.add(spiffeId(sa.includes('@') || sa.includes('/') ? sa.trim() : principalOf(td, s.namespace, sa.trim())));
+    if (v) for (const sa of v.split(',')) ids.add(spiffeId(sa.includes('/') ? sa.trim() : principalOf(td, s.namespace, sa.trim())));
   }
   return [...ids];
-}
-
-interface Ctx {
-  mesh: Mesh;
-  req: MeshRequest;
-  events: TraceEvent[];
-  l7: 'http' | 'tcp';
-  clientProxy: boolean;
-  /** the client sidecar has an HTTP listener for this destination (else it proxies TCP) */
-  clientHttp: boolean;
-}
-
-function failConnection(ctx: Ctx, code: number | null, mtls: boolean | null, stopped: StoppedBy, flags?: string, body?: string): Decision {
-  // TCP steps carry no status; an HTTP request through an opaque TCP proxy sees only a dropped connection.
-  // A client sidecar that proxies the connection as TCP cannot answer 503: the client sees an empty reply.
-  const fromClientSidecar = code === 503 || code === 502;
-  const seen = ctx.req.protocol === 'tcp' ? null : ctx.l7 === 'tcp' || (fromClientSidecar && !ctx.clientHttp) ? 0 : code;
-  const d: Decision = { outcome: 'blocked', code: seen, mtls, stoppedBy: [stopped], events: ctx.events };
-  if (flags) d.flags = flags;
-  if (seen !== null && seen > 0) d.response = { status: seen, headers: {}, body: body ?? '' };
-  return d;
-}
-
-function isGrpc(req: MeshRequest): boolean {
-  return req.protocol === 'grpc';
 }
 
 export function authority(req: MeshRequest): string {
@@ -175,153 +74,248 @@ export function authority(req: MeshRequest): string {
 }
 
 export function decide(mesh: Mesh, req: MeshRequest, opts: DecideOptions = {}): Decision {
-  const events: TraceEvent[] = [];
+  const run: Run = { mesh, opts, events: [], proxies: [], send: (leg) => sendLeg(run, leg) };
   const src = req.from.kind === 'workload' ? req.from.workload : null;
-  const srcName = src ? src.id : 'outside';
-  const srcNs = src ? src.namespace : '';
-  const srcIp = src ? src.ip : req.from.kind === 'outside' ? req.from.ip : '';
-  const requestL7: 'http' | 'tcp' = req.protocol === 'tcp' ? 'tcp' : 'http';
   const bypass = req.tls === 'plaintext';
-  const clientProxy = src !== null && hasProxy(src) && !bypass;
-  const ctx: Ctx = { mesh, req, events, l7: requestL7, clientProxy, clientHttp: requestL7 === 'http' };
-
   if (src && hasProxy(src) && bypass) {
-    events.push({ hop: 'client', what: `${srcName} sends from a process that bypasses its own sidecar (excluded port or UID 1337): raw plaintext, no identity` });
+    run.events.push({ hop: 'client', what: `${src.id} sends from a process that bypasses its own sidecar (excluded port or UID 1337): raw ${req.protocol === 'tls' ? 'TLS' : 'plaintext'}, no identity, no egress policy` });
   } else if (src && !hasProxy(src)) {
-    events.push({ hop: 'client', what: `${srcName} has no sidecar (${src.sidecarReason}): it sends plaintext and has no identity` });
+    run.events.push({ hop: 'client', what: `${src.id} has no sidecar (${src.sidecarReason}): it sends plaintext and has no identity` });
   } else if (!src) {
-    events.push({ hop: 'client', what: `a client outside the cluster (${srcIp}) sends plaintext` });
+    run.events.push({ hop: 'client', what: `a client outside the cluster (${req.from.kind === 'outside' ? req.from.ip : ''})` });
+  }
+  const leg: Leg = {
+    client: src,
+    clientIp: src ? src.ip : req.from.kind === 'outside' ? req.from.ip : '',
+    proxy: src !== null && hasProxy(src) && !bypass,
+    viaGateway: false,
+    target: req.to.kind === 'host' ? { kind: 'host', host: req.to.host, port: req.to.port } : { kind: 'pod', workload: req.to.workload, port: req.to.port },
+    protocol: req.protocol,
+    method: req.method,
+    path: req.path,
+    headers: lowerHeaders(req.headers),
+    sni: req.sni ?? null,
+    intent: req.tls,
+    depth: 0,
+  };
+  const d = sendLeg(run, leg);
+  d.events = run.events;
+  if (run.proxies.length > 0) d.path = run.proxies;
+  return d;
+}
+
+/** Where a leg goes once names are resolved. */
+type Dest =
+  | { kind: 'service'; service: Service }
+  | { kind: 'pod'; workload: Workload }
+  | { kind: 'external'; name: string; ip: string; entry?: ServiceEntry; entryPort?: { number: number; name: string; protocol: string } };
+
+export interface Ctx {
+  run: Run;
+  leg: Leg;
+  /** the protocol the destination port speaks: http (HTTP filters) or tcp (network filters) */
+  l7: 'http' | 'tcp';
+  /** the client's proxy has an HTTP listener for this destination (else it proxies TCP) */
+  clientHttp: boolean;
+}
+
+/** A refusal seen by the client: TCP steps carry no status; an HTTP request through a TCP proxy sees a dropped connection. */
+export function fail(ctx: Ctx, code: number | null, mtls: boolean | null, stopped: StoppedBy, flags?: string, body?: string): Decision {
+  const fromClientSidecar = code === 503 || code === 502;
+  const seen = !isHttp(ctx.leg.protocol) ? null : ctx.l7 === 'tcp' || (fromClientSidecar && !ctx.clientHttp) ? 0 : code;
+  const d: Decision = { outcome: 'blocked', code: seen, mtls, stoppedBy: [stopped], events: ctx.run.events };
+  if (flags) d.flags = flags;
+  if (seen !== null && seen > 0) d.response = { status: seen, headers: {}, body: body ?? '' };
+  return d;
+}
+
+function sendLeg(run: Run, leg: Leg): Decision {
+  const { mesh } = run;
+  const ev = (hop: Parameters<Run['events']['push']>[0]['hop'], what: string): void => { run.events.push({ hop, what }); };
+  const requestL7: 'http' | 'tcp' = isHttp(leg.protocol) ? 'http' : 'tcp';
+  const ctx: Ctx = { run, leg, l7: requestL7, clientHttp: requestL7 === 'http' };
+  const client = leg.client;
+  const clientNs = client?.namespace ?? 'default';
+  const sideHop = leg.viaGateway ? 'gateway' : 'client-sidecar';
+  if (leg.depth > MAX_HOPS) return fail(ctx, 508, null, { control: 'Routing', name: null, reason: `the request loops through more than ${MAX_HOPS} proxies` });
+
+  // 1. Name resolution.
+  let dest: Dest;
+  let port = leg.target.kind === 'host' ? leg.target.port : leg.target.port;
+  const resolve = (host: string): Dest | Decision => {
+    if (parseIp(host)) {
+      const pod = mesh.workloads.find((w) => w.ip === host);
+      if (pod) return { kind: 'pod', workload: pod };
+      const svc = mesh.services.find((s) => s.clusterIP === host);
+      if (svc) return { kind: 'service', service: svc };
+      return { kind: 'external', name: host, ip: host };
+    }
+    const r = resolveHost(mesh, host, clientNs);
+    if (r.service) return { kind: 'service', service: r.service };
+    const entry = mesh.serviceEntries.find((se) => se.hosts.some((h) => h.toLowerCase() === r.fqdn));
+    if (r.inCluster || (!host.includes('.') && !entry)) {
+      ev('client', `DNS: ${host} does not resolve to a Service of the mesh (${r.fqdn})`);
+      return fail(ctx, 0, null, { control: 'DNS', name: null, reason: `no Service named ${r.fqdn}; the name does not resolve` });
+    }
+    return { kind: 'external', name: r.fqdn, ip: externalIp(entry, r.fqdn) };
+  };
+  if (leg.target.kind === 'pod') dest = { kind: 'pod', workload: leg.target.workload };
+  else {
+    const r = resolve(leg.target.host);
+    if ('outcome' in r) return r;
+    dest = r;
   }
 
-  // 1. Destination.
+  // 2-3. The client's proxy: mesh VirtualServices, then the outbound traffic policy.
+  let passthrough = false;
+  if (leg.proxy && client) {
+    if (!leg.viaGateway && dest.kind !== 'pod') {
+      const host = dest.kind === 'service' ? dest.service.fqdn : dest.name;
+      const routed = meshRoute(ctx, host, port, dest);
+      if (routed && 'outcome' in routed) return routed;
+      if (routed) {
+        port = routed.port;
+        if (routed.host !== host) {
+          const r = resolve(routed.host);
+          if ('outcome' in r) return r;
+          dest = r;
+        }
+      }
+    }
+    const input: EgressInput = { services: mesh.services, serviceEntries: mesh.serviceEntries, sidecars: mesh.sidecars, rootNamespace: mesh.config.rootNamespace, meshMode: mesh.config.outboundTrafficPolicy };
+    const hostName = dest.kind === 'service' ? dest.service.fqdn : dest.kind === 'external' ? dest.name : dest.workload.ip;
+    const lookup: EgressLookup = dest.kind === 'pod'
+      ? { kind: 'unknown', host: dest.workload.ip, port, reason: 'a pod IP is not a host of the registry', fix: `call ${dest.workload.name} through its Service` }
+      : lookupDestination(input, client, hostName, port);
+    ctx.clientHttp = requestL7 === 'http' && (lookup.kind === 'service'
+      ? (() => { const sp = lookup.service.ports.find((p) => p.port === port); return sp ? declaredProtocol(sp) !== 'tcp' : false; })()
+      : lookup.kind === 'service-entry' ? /^(HTTP|HTTP2|GRPC|GRPC-WEB|)$/.test(lookup.port.protocol)
+        : httpListenerOnPort(input, client, port, (p) => declaredProtocol(p) !== 'tcp'));
+    if (leg.viaGateway) {
+      if (lookup.kind === 'service-entry' && dest.kind === 'external') { dest.entry = lookup.entry; dest.entryPort = lookup.port; }
+      else if (lookup.kind !== 'service') {
+        ev('gateway', `${hostName}:${port} is not a service the gateway knows: no cluster to send it to`);
+        return fail(ctx, 503, null, { control: 'Routing', name: null, reason: `the route's destination ${hostName}:${port} is neither a Service nor a ServiceEntry visible to the gateway` }, 'NC');
+      }
+    } else {
+      const sc = sidecarFor(mesh.sidecars, mesh.config.rootNamespace, client);
+      const mode = outboundMode(mesh.config.outboundTrafficPolicy, sc.sidecar);
+      const eg = decideEgress(lookup, mode, leg.protocol === 'tls' ? 'tls' : requestL7, ctx.clientHttp, true);
+      if (eg.verdict === 'blackhole') {
+        ev('client-sidecar', eg.reason);
+        const d = fail(ctx, eg.code === 502 ? 502 : 0, null, { control: 'EgressPolicy', name: eg.name ?? null, reason: eg.reason }, undefined, '');
+        if (eg.code === 502 && isHttp(leg.protocol)) { d.code = 502; d.response = { status: 502, headers: {}, body: '' }; }
+        return d;
+      }
+      if (eg.verdict === 'passthrough') {
+        passthrough = true;
+        ev('client-sidecar', eg.reason);
+      } else if (lookup.kind === 'service-entry' && dest.kind === 'external') {
+        dest.entry = lookup.entry;
+        dest.entryPort = lookup.port;
+        ev('client-sidecar', eg.reason);
+      }
+    }
+  } else if (!client && dest.kind === 'pod') {
+    return fail(ctx, 0, null, { control: 'Routing', name: dest.workload.id, reason: 'pod IPs are not routable from outside the cluster' });
+  }
+
+  // 4. Endpoint and port.
+  if (dest.kind === 'external') return external(ctx, dest, port, passthrough);
   let service: Service | null = null;
   let servicePort: ServicePort | null = null;
   let endpoint: Workload;
   let targetPort: number;
-  let passthrough = false;
-  if (req.to.kind === 'host') {
-    const r = resolveHost(mesh, req.to.host, srcNs || 'default');
-    if (!r.service) {
-      events.push({ hop: 'client', what: `DNS: ${req.to.host} does not resolve to a Service of the mesh (${r.fqdn})` });
-      if (r.inCluster || !req.to.host.includes('.')) {
-        return failConnection(ctx, 0, null, { control: 'DNS', name: null, reason: `no Service named ${r.fqdn}; the name does not resolve` });
-      }
-      return externalHost(ctx, r.fqdn);
-    }
-    service = r.service;
-    const port = req.to.port;
-    if (!src && service.type !== 'LoadBalancer' && service.type !== 'NodePort') {
-      events.push({ hop: 'network', what: `Service ${service.namespace}/${service.name} is ${service.type}: its address is not reachable from outside the cluster` });
-      return failConnection(ctx, 0, null, { control: 'Routing', name: `${service.namespace}/${service.name}`,
+  if (dest.kind === 'service') {
+    service = dest.service;
+    if (!client && service.type !== 'LoadBalancer' && service.type !== 'NodePort') {
+      ev('network', `Service ${service.namespace}/${service.name} is ${service.type}: its address is not reachable from outside the cluster`);
+      return fail(ctx, 0, null, { control: 'Routing', name: `${service.namespace}/${service.name}`,
         reason: `a client outside the cluster cannot reach the ${service.type} Service ${service.name}; it must come in through a LoadBalancer or NodePort Service such as the ingress gateway` });
     }
     servicePort = service.ports.find((p) => p.port === port) ?? null;
     if (!servicePort) {
-      events.push({ hop: 'client', what: `Service ${service.namespace}/${service.name} has no port ${port}` });
-      return failConnection(ctx, clientProxy ? 503 : 0, null,
+      ev('client', `Service ${service.namespace}/${service.name} has no port ${port}`);
+      return fail(ctx, leg.proxy ? 503 : 0, null,
         { control: 'Routing', name: `${service.namespace}/${service.name}`, reason: `Service ${service.name} exposes ports ${service.ports.map((p) => p.port).join(', ') || 'none'}, not ${port}` },
-        clientProxy ? 'UF' : undefined);
+        leg.proxy ? 'UF' : undefined);
     }
-    const eps = endpointsOf(mesh, service);
+    let eps = endpointsOf(mesh, service);
+    if (leg.subset && client) {
+      const dr = findDestinationRule(mesh, client.namespace, client.labels, service.fqdn, service.namespace);
+      const subset = dr?.rule.subsets.find((s) => s.name === leg.subset);
+      if (!subset) {
+        ev(sideHop, `no DestinationRule defines subset ${leg.subset} for ${service.fqdn}`);
+        return fail(ctx, 503, null, { control: 'Routing', name: `${service.namespace}/${service.name}`, reason: `the route names subset ${leg.subset}, which no DestinationRule for ${service.fqdn} defines: no healthy upstream` }, 'NC');
+      }
+      eps = eps.filter((w) => Object.entries(subset.labels).every(([k, v]) => w.labels[k] === v));
+    }
     if (eps.length === 0) {
-      events.push({ hop: 'client-sidecar', what: `Service ${service.namespace}/${service.name} has no endpoints (its selector matches no pod)` });
-      return failConnection(ctx, clientProxy ? 503 : 0, null,
-        { control: 'Routing', name: `${service.namespace}/${service.name}`, reason: `Service ${service.name} selects no workload: no healthy upstream` },
-        clientProxy ? 'UH' : undefined, 'no healthy upstream');
+      ev(sideHop, `Service ${service.namespace}/${service.name} has no endpoints${leg.subset ? ` in subset ${leg.subset}` : ''}`);
+      return fail(ctx, leg.proxy ? 503 : 0, null,
+        { control: 'Routing', name: `${service.namespace}/${service.name}`, reason: `Service ${service.name} selects no workload${leg.subset ? ` in subset ${leg.subset}` : ''}: no healthy upstream` },
+        leg.proxy ? 'UH' : undefined, 'no healthy upstream');
     }
-    endpoint = eps.length === 1 ? (eps[0] as Workload) : (opts.pickEndpoint ?? ((e) => e[0] as Workload))(eps);
+    endpoint = eps.length === 1 ? (eps[0] as Workload) : (run.opts.pickEndpoint ?? ((e) => e[0] as Workload))(eps);
     const tp = targetPortOf(servicePort, endpoint);
     if (tp === null) {
-      return failConnection(ctx, clientProxy ? 503 : 0, null,
+      return fail(ctx, leg.proxy ? 503 : 0, null,
         { control: 'Routing', name: `${service.namespace}/${service.name}`, reason: `targetPort "${String(servicePort.targetPort)}" names no container port of ${endpoint.id}` },
-        clientProxy ? 'UF' : undefined);
+        leg.proxy ? 'UF' : undefined);
     }
     targetPort = tp;
     const declared = declaredProtocol(servicePort);
-    ctx.l7 = declared ?? requestL7;
-    ctx.clientHttp = ctx.l7 === 'http';
-    events.push({ hop: 'client', what: `${req.to.host}:${port} → Service ${service.fqdn} port ${port} → ${endpoint.id} (${endpoint.ip}) port ${targetPort}; protocol ${declared ? `declared ${declared}` : `sniffed ${requestL7}`}` });
+    ctx.l7 = leg.protocol === 'tls' ? 'tcp' : declared ?? requestL7;
+    if (!leg.proxy) ctx.clientHttp = false;
+    ev('client', `${leg.target.kind === 'host' ? leg.target.host : ''}:${port} → Service ${service.fqdn} port ${port} → ${endpoint.id} (${endpoint.ip}) port ${targetPort}; protocol ${leg.protocol === 'tls' ? 'TLS (opaque)' : declared ? `declared ${declared}` : `sniffed ${requestL7}`}`);
   } else {
-    endpoint = req.to.workload;
-    targetPort = req.to.port;
-    passthrough = true;
-    events.push({ hop: 'client', what: `dials pod ${endpoint.id} directly at ${endpoint.ip}:${targetPort}, bypassing any Service` });
+    endpoint = dest.workload;
+    targetPort = port;
+    passthrough = passthrough || leg.proxy;
+    ev('client', `dials pod ${endpoint.id} directly at ${endpoint.ip}:${targetPort}, bypassing any Service`);
     if (!endpoint.ports.some((p) => p.containerPort === targetPort)) {
-      events.push({ hop: 'network', what: `${endpoint.id} declares no container port ${targetPort}: nothing listens` });
-      return failConnection(ctx, clientProxy ? 503 : 0, null,
+      ev('network', `${endpoint.id} declares no container port ${targetPort}: nothing listens`);
+      return fail(ctx, leg.proxy ? 503 : 0, null,
         { control: 'Routing', name: endpoint.id, reason: `${endpoint.id} exposes container ports ${endpoint.ports.map((p) => p.containerPort).join(', ') || 'none'}, not ${targetPort}: connection refused` },
-        clientProxy ? 'UF' : undefined);
+        leg.proxy ? 'UF' : undefined);
     }
     const named = endpoint.ports.find((p) => p.containerPort === targetPort)?.name;
     const svcPort = mesh.services.filter((s) => s.namespace === endpoint.namespace && endpointsOf(mesh, s).includes(endpoint))
       .flatMap((s) => s.ports).find((p) => targetPortOf(p, endpoint) === targetPort);
     const declared = (svcPort && declaredProtocol(svcPort)) ?? (named ? declaredProtocol({ port: targetPort, targetPort, protocol: 'TCP', name: named }) : null);
-    ctx.l7 = declared ?? requestL7;
-    // The client sidecar has an HTTP listener on 0.0.0.0:<port> only when some Service port of that number is HTTP (or sniffed).
-    ctx.clientHttp = requestL7 === 'http' && mesh.services.some((s) => s.ports.some((p) => p.port === targetPort && declaredProtocol(p) !== 'tcp'));
+    ctx.l7 = leg.protocol === 'tls' ? 'tcp' : declared ?? requestL7;
   }
 
-  const d = connect(ctx, { service, servicePort, endpoint, targetPort, passthrough, srcIp }, opts);
-  return d;
-}
-
-interface Route {
-  service: Service | null;
-  servicePort: ServicePort | null;
-  endpoint: Workload;
-  targetPort: number;
-  passthrough: boolean;
-  srcIp: string;
-}
-
-function externalHost(ctx: Ctx, fqdn: string): Decision {
-  const { mesh, req, events } = ctx;
-  const mode = mesh.config.outboundTrafficPolicy;
-  if (ctx.clientProxy && mode === 'REGISTRY_ONLY') {
-    events.push({ hop: 'client-sidecar', what: `${fqdn} is not in the sidecar's registry; REGISTRY_ONLY sends it to the BlackHoleCluster` });
-    return failConnection(ctx, ctx.l7 === 'http' ? 502 : 0, null,
-      { control: 'EgressPolicy', name: null, reason: `outboundTrafficPolicy REGISTRY_ONLY and no ServiceEntry for ${fqdn}` }, undefined, '');
+  // 4b. TLS decision on the client's proxy.
+  let tls: ClientTls = { kind: 'plaintext', why: '' };
+  if (leg.proxy && client) {
+    tls = passthrough
+      ? { kind: 'plaintext', why: dest.kind === 'pod' ? 'a pod IP is not a service host: the proxy forwards it through the PassthroughCluster in plaintext' : 'PassthroughCluster: plaintext to the original destination' }
+      : clientTls(ctx, client, service, servicePort, endpoint, targetPort);
+    ev(sideHop, tls.why);
+  } else if (leg.intent === 'mtls' && client && !hasProxy(client)) {
+    ev('client', `${client.id} has no sidecar and so no certificate: it cannot originate mTLS and sends plaintext`);
   }
-  events.push({ hop: 'client-sidecar', what: ctx.clientProxy
-    ? `${fqdn} is unknown to the mesh; ALLOW_ANY forwards it through the PassthroughCluster in plaintext`
-    : `${fqdn} is outside the mesh; no sidecar on the way out` });
-  const d: Decision = { outcome: 'allowed', code: ctx.l7 === 'http' ? 200 : null, mtls: false, stoppedBy: [], events };
-  d.received = { method: req.method, path: req.path, headers: lowerHeaders(req.headers) };
-  return d;
+
+  // 5. NetworkPolicy (§11): the CNI sees pod IPs and the target port.
+  const np = networkPolicy(ctx, { kind: 'pod', ...podEndpoint(mesh, endpoint) }, targetPort);
+  if (np) return np;
+
+  // 6. The receiving side.
+  return connectInbound(ctx, { service, servicePort, endpoint, targetPort, passthrough }, tls);
 }
 
-function lowerHeaders(h: Readonly<Record<string, string>>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(h)) {
-    const key = k.toLowerCase();
-    out[key] = out[key] !== undefined ? `${out[key]},${v}` : v;
-  }
-  return out;
-}
-
-function paName(r: MtlsResolution): string | null {
-  return r.policy ? `${r.policy.meta.namespace}/${r.policy.meta.name}` : null;
-}
-
-function describeMode(r: MtlsResolution): string {
-  const by = r.policy ? ` by PeerAuthentication ${paName(r)} (${r.level}-level)` : ' (mesh default: no PeerAuthentication applies)';
-  return `${r.mode}${by}`;
-}
-
-type ClientTls =
+export type ClientTls =
   | { kind: 'plaintext'; why: string; dr?: DrChoice }
   | { kind: 'istio'; why: string; dr?: DrChoice; sans?: string[] }
   | { kind: 'tls'; why: string; dr: DrChoice; mode: 'SIMPLE' | 'MUTUAL' };
 
-function clientTls(ctx: Ctx, route: Route): ClientTls {
-  const { mesh, req } = ctx;
-  const src = (req.from as { workload: Workload }).workload;
-  if (req.tls === 'mtls') return { kind: 'istio', why: 'the step forces Istio mTLS with the client\'s own certificate' };
-  if (route.passthrough || !route.service) {
-    return { kind: 'plaintext', why: 'a pod IP is not a service host: the sidecar forwards it through the PassthroughCluster in plaintext' };
-  }
-  const dr = findDestinationRule(mesh, src.namespace, src.labels, route.service.fqdn, route.service.namespace);
-  const tls = dr ? tlsSettingsFor(dr.rule, route.servicePort?.port ?? route.targetPort) : null;
+function clientTls(ctx: Ctx, src: Workload, service: Service | null, servicePort: ServicePort | null, endpoint: Workload, targetPort: number): ClientTls {
+  const { mesh } = ctx.run;
+  if (ctx.leg.intent === 'mtls') return { kind: 'istio', why: 'the step forces Istio mTLS with the client\'s own certificate' };
+  if (!service) return { kind: 'plaintext', why: 'a pod IP is not a service host: the sidecar forwards it through the PassthroughCluster in plaintext' };
+  const dr = findDestinationRule(mesh, src.namespace, src.labels, service.fqdn, service.namespace);
+  const tls = dr ? tlsSettingsFor(dr.rule, servicePort?.port ?? targetPort, ctx.leg.subset) : null;
   const drName = dr ? `${dr.rule.meta.namespace}/${dr.rule.meta.name}` : '';
   if (dr && tls) {
     const m = tls.tls.mode;
@@ -335,180 +329,100 @@ function clientTls(ctx: Ctx, route: Route): ClientTls {
     return { kind: 'tls', why: `${where} originates ${m === 'SIMPLE' ? 'one-way' : 'non-Istio mutual'} TLS`, dr, mode: m };
   }
   if (!mesh.config.enableAutoMtls) return { kind: 'plaintext', why: 'auto mTLS is disabled in the mesh config and no DestinationRule sets TLS' };
-  const nsMode = namespaceMode(mesh, route.service.namespace);
+  const nsMode = namespaceMode(mesh, service.namespace);
   const base = dr ? `DestinationRule ${drName} sets no TLS, so auto mTLS decides` : 'auto mTLS';
   if (nsMode.mode === 'DISABLE') {
-    return { kind: 'plaintext', why: `${base}: namespace ${route.service.namespace} resolves to DISABLE (${paName(nsMode) ?? 'mesh'}) → plaintext` };
+    return { kind: 'plaintext', why: `${base}: namespace ${service.namespace} resolves to DISABLE (${paName(nsMode) ?? 'mesh'}) → plaintext` };
   }
-  if (!route.endpoint.sidecar) {
-    return { kind: 'plaintext', why: `${base}: endpoint ${route.endpoint.id} has no sidecar (no security.istio.io/tlsMode=istio label) → plaintext` };
+  if (!endpoint.sidecar) {
+    return { kind: 'plaintext', why: `${base}: endpoint ${endpoint.id} has no sidecar (no security.istio.io/tlsMode=istio label) → plaintext` };
   }
-  const epMode = effectiveMtls(mesh, route.endpoint, route.targetPort);
+  const epMode = effectiveMtls(mesh, endpoint, targetPort);
   if (epMode.mode === 'DISABLE') {
-    return { kind: 'plaintext', why: `${base}: endpoint ${route.endpoint.id} port ${route.targetPort} is DISABLE → plaintext` };
+    return { kind: 'plaintext', why: `${base}: endpoint ${endpoint.id} port ${targetPort} is DISABLE → plaintext` };
   }
-  return { kind: 'istio', why: `${base}: endpoint ${route.endpoint.id} has a sidecar → Istio mTLS` };
+  return { kind: 'istio', why: `${base}: endpoint ${endpoint.id} has a sidecar → Istio mTLS` };
 }
 
-function connect(ctx: Ctx, route: Route, opts: DecideOptions): Decision {
-  const { mesh, req, events } = ctx;
-  const src = req.from.kind === 'workload' ? req.from.workload : null;
-  const ep = route.endpoint;
-  const serverProxy = hasProxy(ep);
-  let mtls = false;
-  let peerPrincipal: string | null = null;
+function podEndpoint(mesh: Mesh, w: Workload): Omit<Extract<NpEndpoint, { kind: 'pod' }>, 'kind'> {
+  return { namespace: w.namespace, name: w.name, labels: w.labels, namespaceLabels: namespaceLabelsOf(w.namespace, mesh.namespaces.get(w.namespace)?.labels ?? {}), ip: w.ip, ports: w.ports };
+}
 
-  // 2. Client side TLS decision (§5).
-  let tlsKind: ClientTls['kind'] = 'plaintext';
-  let tlsInfo: ClientTls | null = null;
-  if (ctx.clientProxy && src) {
-    tlsInfo = clientTls(ctx, route);
-    tlsKind = tlsInfo.kind;
-    events.push({ hop: 'client-sidecar', what: tlsInfo.why });
-  } else if (req.tls === 'mtls' && src && !hasProxy(src)) {
-    events.push({ hop: 'client', what: `${src.id} has no sidecar and so no certificate: it cannot originate mTLS and sends plaintext` });
+/** §11: a drop is silent; an HTTP client behind its own proxy sees that proxy's 503 after the connect timeout. */
+function networkPolicy(ctx: Ctx, dst: NpEndpoint, port: number): Decision | null {
+  const { mesh } = ctx.run;
+  if (mesh.networkPolicies.length === 0) return null;
+  const c = ctx.leg.client;
+  const src: NpEndpoint = c && !c.hostNetwork ? { kind: 'pod', ...podEndpoint(mesh, c) } : { kind: 'external', ip: ctx.leg.clientIp };
+  const d = evaluateNetworkPolicies(mesh.networkPolicies, src, dst, port, ctx.leg.protocol === 'tcp' || ctx.leg.protocol === 'tls' || !isHttp(ctx.leg.protocol) ? 'TCP' : 'TCP');
+  if (d.allowed) {
+    const by = [...d.egress.allowedBy, ...d.ingress.allowedBy];
+    if (by.length > 0) ctx.run.events.push({ hop: 'network', what: `NetworkPolicy allows it (${[...new Set(by)].join(', ')})` });
+    return null;
   }
+  const drop = d.droppedBy;
+  ctx.run.events.push({ hop: 'network', what: `NetworkPolicy drops the packets: ${drop?.reason ?? ''}` });
+  const viaProxy = ctx.leg.proxy && ctx.clientHttp;
+  return fail(ctx, viaProxy ? 503 : 0, null,
+    { control: 'NetworkPolicy', name: drop?.policies[0] ?? null, reason: drop?.reason ?? 'dropped by NetworkPolicy' },
+    viaProxy ? 'UF,URX' : undefined, viaProxy ? 'upstream connect error or disconnect/reset before headers. reset reason: connection timeout' : undefined);
+}
 
-  const drStop = (reason: string): StoppedBy => {
-    const dr = tlsInfo?.dr;
-    return { control: 'DestinationRule', name: dr ? `${dr.rule.meta.namespace}/${dr.rule.meta.name}` : null, reason };
-  };
+function externalIp(entry: ServiceEntry | undefined, name: string): string {
+  const addr = entry?.endpoints.find((e) => parseIp(e.address))?.address;
+  return addr ?? externalIpOf(name);
+}
 
-  // 3. Handshake / server filter chain (§4, §5.3).
-  const res = serverProxy ? effectiveMtls(mesh, ep, route.targetPort) : null;
-  if (res) events.push({ hop: 'server-sidecar', what: `${ep.id} port ${route.targetPort} accepts ${res.mode === 'STRICT' ? 'mTLS only' : res.mode === 'DISABLE' ? 'plaintext only' : 'mTLS and plaintext'}: ${describeMode(res)}` });
-
-  if (tlsKind === 'istio' && src) {
-    if (!serverProxy) {
-      events.push({ hop: 'network', what: `${ep.id} has no sidecar to terminate Istio mTLS: the TLS handshake fails` });
-      return failConnection(ctx, 503, null,
-        drStop(`Istio mTLS is sent to ${ep.id}, which has no sidecar (${ep.sidecarReason}); the handshake fails`), 'UF,URX',
-        'upstream connect error or disconnect/reset before headers. reset reason: connection failure, transport failure reason: TLS error');
-    }
-    if (res?.mode === 'DISABLE') {
-      events.push({ hop: 'server-sidecar', what: 'DISABLE: the sidecar does not terminate mTLS; the handshake fails' });
-      return failConnection(ctx, 503, null,
-        { control: 'PeerAuthentication', name: paName(res), reason: `${ep.name} port ${route.targetPort} is DISABLE, so its sidecar rejects the Istio mTLS that ${tlsInfo?.dr ? `DestinationRule ${tlsInfo.dr.rule.meta.namespace}/${tlsInfo.dr.rule.meta.name}` : 'the client'} sends` },
-        'UF,URX', 'upstream connect error or disconnect/reset before headers. reset reason: connection failure, transport failure reason: TLS error');
-    }
-    // Secure naming (§1): the server certificate's URI SAN must be an allowed identity.
-    const serverId = spiffeId(principalOf(mesh.config.trustDomain, ep.namespace, ep.serviceAccount));
-    const sans = tlsInfo?.kind === 'istio' ? allowedSans(mesh, route.service, ep, tlsInfo.sans) : [serverId];
-    if (!sans.includes(serverId)) {
-      events.push({ hop: 'client-sidecar', what: `secure naming: server certificate ${serverId} is not among ${sans.join(', ')}` });
-      return failConnection(ctx, 503, null,
-        { control: 'SecureNaming', name: tlsInfo?.dr ? `${tlsInfo.dr.rule.meta.namespace}/${tlsInfo.dr.rule.meta.name}` : null,
-          reason: `the server presents ${serverId}, which is not an allowed identity (${sans.join(', ')}); the client sidecar aborts the handshake` },
-        'UF,URX', 'upstream connect error or disconnect/reset before headers. reset reason: connection failure, transport failure reason: TLS error: SAN mismatch');
-    }
-    mtls = true;
-    peerPrincipal = principalOf(mesh.config.trustDomain, src.namespace, src.serviceAccount);
-    events.push({ hop: 'network', what: `mTLS handshake: client ${spiffeId(peerPrincipal)} ↔ server ${serverId}` });
-  } else if (tlsKind === 'tls') {
-    events.push({ hop: 'network', what: 'TLS without Istio ALPN reaches a workload that expects plaintext from its sidecar' });
-    return failConnection(ctx, 503, false,
-      drStop(`the client originates ${tlsInfo?.kind === 'tls' ? tlsInfo.mode : ''} TLS, but ${ep.id}'s app speaks plaintext behind ${serverProxy ? 'its sidecar' : 'no sidecar'}; the connection fails`),
-      'UC', 'upstream connect error or disconnect/reset before headers. reset reason: connection termination');
-  } else if (res?.mode === 'STRICT') {
-    events.push({ hop: 'server-sidecar', what: 'STRICT: no filter chain accepts plaintext; the connection is closed before any HTTP is read' });
-    const reason = `${ep.name} port ${route.targetPort} requires mTLS (STRICT by ${paName(res) ?? 'mesh default'}) and ${ctx.clientProxy ? `${src?.id}'s sidecar sent plaintext (${tlsInfo?.why ?? ''})` : `${src ? src.id : 'the outside client'} sent plaintext`}`;
-    if (ctx.clientProxy) {
-      return failConnection(ctx, 503, false, { control: 'PeerAuthentication', name: paName(res), reason }, 'UC',
-        'upstream connect error or disconnect/reset before headers. reset reason: connection termination');
-    }
-    return failConnection(ctx, 0, false, { control: 'PeerAuthentication', name: paName(res), reason });
-  } else {
-    events.push({ hop: 'network', what: serverProxy ? `plaintext accepted (${res?.mode})` : `plaintext to ${ep.id}, which has no sidecar: nothing checks it` });
-  }
-
-  const dest = { workload: ep.id, port: route.servicePort?.port ?? route.targetPort, targetPort: route.targetPort, protocol: ctx.l7 };
-  const destination: Decision['destination'] = route.service ? { service: `${route.service.namespace}/${route.service.name}`, ...dest } : dest;
-
-  // 4. HTTP validation at the server proxy (§6.6) — also at a client sidecar for HTTP.
-  const headers = lowerHeaders(req.headers);
-  let path = req.path;
-  let query = '';
-  const anyProxy = serverProxy || ctx.clientProxy;
-  if (ctx.l7 === 'http' && anyProxy) {
-    if (!/^[A-Z]+$/.test(req.method)) {
-      events.push({ hop: serverProxy ? 'server-sidecar' : 'client-sidecar', what: `method "${req.method}" is not upper case: Envoy answers 400` });
-      return { ...failConnection(ctx, 400, mtls, { control: 'HttpValidation', name: null, reason: `HTTP method "${req.method}" is not an upper-case token; Envoy rejects it before authorization` }), destination };
-    }
-    const n = normalizePath(req.path, mesh.config.pathNormalization);
-    if (!n.ok) {
-      events.push({ hop: serverProxy ? 'server-sidecar' : 'client-sidecar', what: `path rejected: ${n.reason}` });
-      return { ...failConnection(ctx, 400, mtls, { control: 'HttpValidation', name: null, reason: `the path is rejected during normalization (${n.reason})` }), destination };
-    }
-    path = n.path;
-    query = n.query;
-    if (path !== req.path.split('?')[0]) events.push({ hop: 'server-sidecar', what: `path normalized (${mesh.config.pathNormalization}): ${req.path} → ${path}` });
-  }
-
-  // 5. Authorization at the receiving proxy (§6).
-  let authz: AuthzDecision | undefined;
-  if (serverProxy) {
-    const attrs: AuthzAttributes = {
-      protocol: ctx.l7,
-      peerPrincipal,
-      sourceIp: route.srcIp,
-      remoteIp: route.srcIp,
-      destinationIp: ep.ip,
-      destinationPort: route.targetPort,
-      sni: mtls ? `outbound_.${dest.port}_._.${route.service?.fqdn ?? ep.ip}` : null,
-    };
-    if (ctx.l7 === 'http') attrs.http = { host: authority(req), method: req.method, path, headers };
-    authz = evaluateAuthz(mesh, ep, attrs, opts.extAuthz);
-    for (const t of authz.trace) events.push({ hop: 'server-sidecar', what: t });
-    for (const dr of authz.dropped) events.push({ hop: 'server-sidecar', what: `${dr.rule} uses HTTP-only ${dr.fields.join(', ')} on a TCP port: ${dr.effect}` });
-    for (const s of authz.shadow) events.push({ hop: 'server-sidecar', what: `dry-run ${s.policy}: ${s.effect}${s.rule ? ` (${s.rule.rule})` : ''} — not enforced` });
-    if (!authz.allowed) {
-      const stop: StoppedBy = {
-        control: 'AuthorizationPolicy',
-        name: authz.decidedBy ? `${authz.decidedBy.namespace}/${authz.decidedBy.policy}` : authz.consulted[0] ? `${authz.consulted[0].namespace}/${authz.consulted[0].name}` : null,
-        reason: authz.reason,
-      };
-      if (authz.decidedBy) stop.rule = authz.decidedBy.rule;
-      const d: Decision = { outcome: 'blocked', code: null, mtls, stoppedBy: [stop], events, destination, peerPrincipal, authz };
-      if (ctx.l7 === 'tcp') {
-        d.code = req.protocol === 'tcp' ? null : 0;
-        events.push({ hop: 'server-sidecar', what: 'TCP: the connection is closed right after accept; no bytes reach the app' });
-      } else {
-        const status = authz.custom?.verdict.status ?? 403;
-        const body = authz.custom?.verdict.body ?? 'RBAC: access denied';
-        d.response = { status, headers: { 'content-type': 'text/plain', ...(authz.custom?.verdict.headers ?? {}) }, body };
-        if (isGrpc(req)) { d.code = 200; d.grpcStatus = 7; } else d.code = status;
-        events.push({ hop: 'server-sidecar', what: `responds ${status} "${body}" (${authz.details})` });
-      }
-      return d;
-    }
-  }
-
-  // 6. Delivered to the app.
-  const received: Record<string, string> = { ...headers };
-  if (serverProxy) {
-    delete received['x-forwarded-client-cert'];
-    if (mtls && peerPrincipal) {
-      const serverId = spiffeId(principalOf(mesh.config.trustDomain, ep.namespace, ep.serviceAccount));
-      received['x-forwarded-client-cert'] = `By=${serverId};Hash=<sha256 of the client certificate>;Subject="";URI=${spiffeId(peerPrincipal)}`;
-    }
-    received['x-forwarded-proto'] = 'http';
-  }
-  if (ctx.l7 === 'http') received['host'] = received['host'] ?? authority(req);
-  events.push({ hop: 'app', what: `${ep.id} receives the ${ctx.l7 === 'http' ? `request ${req.method} ${path}${query ? `?${query}` : ''}` : 'connection'} and answers` });
-  const d: Decision = {
-    outcome: 'allowed',
-    code: ctx.l7 === 'tcp' ? (req.protocol === 'tcp' ? null : 200) : 200,
-    mtls, stoppedBy: [], events, destination, peerPrincipal,
-  };
-  if (isGrpc(req)) d.grpcStatus = 0;
-  if (authz) d.authz = authz;
-  if (res) d.mtlsResolution = { mode: res.mode, level: res.level, policy: paName(res) };
-  if (ctx.l7 === 'http' || req.protocol !== 'tcp') d.received = { method: req.method, path: query ? `${path}?${query}` : path, headers: sortKeys(received) };
+/** An external host: reached directly, through a ServiceEntry, or via the PassthroughCluster. */
+function external(ctx: Ctx, dest: Extract<Dest, { kind: 'external' }>, port: number, passthrough: boolean): Decision {
+  const { leg, run } = ctx;
+  const np = networkPolicy(ctx, { kind: 'external', ip: dest.ip }, port);
+  if (np) return np;
+  run.events.push({ hop: 'external', what: `${dest.name}:${port} (${dest.ip}) outside the mesh answers${passthrough ? ' (reached through the PassthroughCluster)' : dest.entry ? ` (ServiceEntry ${dest.entry.meta.namespace}/${dest.entry.meta.name})` : ''}` });
+  const d: Decision = { outcome: 'allowed', code: isHttp(leg.protocol) ? 200 : null, mtls: false, stoppedBy: [], events: run.events };
+  if (isHttp(leg.protocol)) d.received = { method: leg.method, path: leg.path, headers: { ...leg.headers } };
   return d;
 }
 
-function sortKeys(h: Record<string, string>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const k of Object.keys(h).sort()) out[k] = h[k] as string;
-  return out;
+/** VirtualServices bound to `mesh` (§8 egress gateway pattern): a new destination, or an answer. */
+function meshRoute(ctx: Ctx, host: string, port: number, dest: Dest): { host: string; port: number } | Decision | null {
+  const { run, leg } = ctx;
+  const { mesh } = run;
+  const client = leg.client as Workload;
+  if (mesh.virtualServices.length === 0) return null;
+  const pick = run.opts.pick ?? (() => 0);
+  const base = { gateway: 'mesh', gatewayNamespace: client.namespace, port, sourceLabels: client.labels };
+  const defaultPort = (h: string): number => {
+    const s = mesh.services.find((x) => x.fqdn === h);
+    return s && s.ports.length === 1 ? (s.ports[0] as ServicePort).port : port;
+  };
+  if (isHttp(leg.protocol)) {
+    const r = routeHttp(mesh.virtualServices, { ...base, host, path: leg.path, method: leg.method, headers: leg.headers }, pick);
+    if (r.kind === 'default') return null;
+    if (r.kind === 'no-route') {
+      run.events.push({ hop: 'client-sidecar', what: r.reason });
+      return fail(ctx, 404, null, { control: 'VirtualService', name: null, reason: r.reason }, 'NR');
+    }
+    if (r.kind === 'redirect' || r.kind === 'direct') {
+      run.events.push({ hop: 'client-sidecar', what: `VirtualService ${r.vs} answers ${r.status} itself` });
+      const d: Decision = { outcome: r.status < 400 ? 'allowed' : 'blocked', code: r.status, mtls: null, stoppedBy: r.status < 400 ? [] : [{ control: 'VirtualService', name: r.vs, reason: `route ${r.route} answers ${r.status}` }], events: run.events };
+      d.response = { status: r.status, headers: r.kind === 'redirect' ? { location: r.location } : {}, body: r.kind === 'direct' ? r.body : '' };
+      return d;
+    }
+    run.events.push({ hop: 'client-sidecar', what: `VirtualService ${r.vs} route ${r.route} sends it to ${r.destination.host}${r.destination.subset ? ` subset ${r.destination.subset}` : ''}` });
+    if (r.destination.subset) leg.subset = r.destination.subset;
+    if (r.rewrite?.uri !== undefined) leg.path = r.rewrite.uri;
+    if (r.rewrite?.authority !== undefined) leg.headers['host'] = r.rewrite.authority;
+    return { host: r.destination.host, port: r.destination.port ?? defaultPort(r.destination.host) };
+  }
+  const r = leg.protocol === 'tls'
+    ? routeTls(mesh.virtualServices, { ...base, sni: leg.sni ?? '' }, pick)
+    : routeTcp(mesh.virtualServices, { ...base, host, ...(dest.kind === 'external' ? { destinationIp: dest.ip } : {}) }, pick);
+  if (r.kind !== 'route') return null;
+  run.events.push({ hop: 'client-sidecar', what: `VirtualService ${r.vs} ${leg.protocol === 'tls' ? 'tls' : 'tcp'} route ${r.route} sends it to ${r.destination.host}:${r.destination.port ?? port}` });
+  if (r.destination.subset) leg.subset = r.destination.subset;
+  return { host: r.destination.host, port: r.destination.port ?? defaultPort(r.destination.host) };
 }
+
+/** Lets tests and the CLI look at the first hop's authority. */
+export { legAuthority };

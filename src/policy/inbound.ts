@@ -1,0 +1,438 @@
+/**
+ * The receiving side of one hop: the destination's sidecar (§4 filter chain,
+ * §6.6 HTTP validation, CUSTOM ext_authz, §7 jwt_authn, §6 RBAC, then the
+ * app), a gateway (§9 server selection and TLS, the same filters, then its
+ * VirtualService routes to the next hop), or a workload without a proxy.
+ */
+import type { Service, ServicePort, Workload } from '../model/types.js';
+import { principalOf, spiffeId } from '../model/types.js';
+import { evaluateAuthz, type AuthzAttributes, type AuthzDecision } from './authorization-policy.js';
+import type { ClientTls, Ctx } from './decide.js';
+import { allowedSans, fail } from './decide.js';
+import { normalizePath } from './matchers.js';
+import { effectiveMtls, type MtlsResolution } from './peer-authentication.js';
+import { hostOnly, isHttp, legAuthority, sortKeys, type Decision, type Leg, type StoppedBy } from './pipeline.js';
+import { authenticate, defaultKeySetId, requestAuthenticationsFor, type JwtOutcome } from './request-authentication.js';
+import { gatewaysFor, httpsRedirect, routeHttp, routeTcp, routeTls, selectServer, serverMode } from './routing.js';
+import type { SignatureTable } from './jwt-crypto.js';
+
+/** Address a LoadBalancer Service with externalTrafficPolicy Cluster rewrites the client source to. */
+export const NODE_IP = '10.128.0.1';
+
+export interface InboundRoute {
+  service: Service | null;
+  servicePort: ServicePort | null;
+  endpoint: Workload;
+  targetPort: number;
+  passthrough: boolean;
+}
+
+export function paName(r: MtlsResolution): string | null {
+  return r.policy ? `${r.policy.meta.namespace}/${r.policy.meta.name}` : null;
+}
+
+function describeMode(r: MtlsResolution): string {
+  const by = r.policy ? ` by PeerAuthentication ${paName(r)} (${r.level}-level)` : ' (mesh default: no PeerAuthentication applies)';
+  return `${r.mode}${by}`;
+}
+
+const NO_SIGS: SignatureTable = { check: () => 'bad-signature', has: () => false };
+
+function drLabel(tls: ClientTls): string {
+  return tls.dr ? `DestinationRule ${tls.dr.rule.meta.namespace}/${tls.dr.rule.meta.name}` : 'the client';
+}
+
+export function connectInbound(ctx: Ctx, route: InboundRoute, tls: ClientTls): Decision {
+  const { run, leg } = ctx;
+  const { mesh } = run;
+  const ep = route.endpoint;
+  const src = leg.client;
+  const ev = (hop: Parameters<typeof run.events.push>[0]['hop'], what: string): void => { run.events.push({ hop, what }); };
+  const drStop = (reason: string): StoppedBy => ({ control: 'DestinationRule', name: tls.dr ? `${tls.dr.rule.meta.namespace}/${tls.dr.rule.meta.name}` : null, reason });
+  const tlsFail = 'upstream connect error or disconnect/reset before headers. reset reason: connection failure, transport failure reason: TLS error';
+
+  if (ep.gateway) return gatewayInbound(ctx, route, tls);
+
+  const res = ep.sidecar ? effectiveMtls(mesh, ep, route.targetPort) : null;
+  if (res) ev('server-sidecar', `${ep.id} port ${route.targetPort} accepts ${res.mode === 'STRICT' ? 'mTLS only' : res.mode === 'DISABLE' ? 'plaintext only' : 'mTLS and plaintext'}: ${describeMode(res)}`);
+  let mtls = false;
+  let peerPrincipal: string | null = null;
+  if (tls.kind === 'istio' && src) {
+    if (!ep.sidecar) {
+      ev('network', `${ep.id} has no sidecar to terminate Istio mTLS: the TLS handshake fails`);
+      return fail(ctx, 503, null, drStop(`Istio mTLS is sent to ${ep.id}, which has no sidecar (${ep.sidecarReason}); the handshake fails`), 'UF,URX', tlsFail);
+    }
+    if (res?.mode === 'DISABLE') {
+      ev('server-sidecar', 'DISABLE: the sidecar does not terminate mTLS; the handshake fails');
+      return fail(ctx, 503, null,
+        { control: 'PeerAuthentication', name: paName(res), reason: `${ep.name} port ${route.targetPort} is DISABLE, so its sidecar rejects the Istio mTLS that ${drLabel(tls)} sends` },
+        'UF,URX', tlsFail);
+    }
+    const serverId = spiffeId(principalOf(mesh.config.trustDomain, ep.namespace, ep.serviceAccount));
+    const sans = allowedSans(mesh, route.service, ep, tls.sans);
+    if (!sans.includes(serverId)) {
+      ev(leg.viaGateway ? 'gateway' : 'client-sidecar', `secure naming: server certificate ${serverId} is not among ${sans.join(', ')}`);
+      return fail(ctx, 503, null,
+        { control: 'SecureNaming', name: tls.dr ? `${tls.dr.rule.meta.namespace}/${tls.dr.rule.meta.name}` : null,
+          reason: `the server presents ${serverId}, which is not an allowed identity (${sans.join(', ')}); the client proxy aborts the handshake` },
+        'UF,URX', `${tlsFail}: SAN mismatch`);
+    }
+    mtls = true;
+    peerPrincipal = principalOf(mesh.config.trustDomain, src.namespace, src.serviceAccount);
+    ev('network', `mTLS handshake: client ${spiffeId(peerPrincipal)} ↔ server ${serverId}`);
+  } else if (tls.kind === 'tls') {
+    ev('network', 'TLS without Istio ALPN reaches a workload that expects plaintext from its sidecar');
+    return fail(ctx, 503, false,
+      drStop(`the client originates ${tls.mode} TLS, but ${ep.id}'s app speaks plaintext behind ${ep.sidecar ? 'its sidecar' : 'no sidecar'}; the connection fails`),
+      'UC', 'upstream connect error or disconnect/reset before headers. reset reason: connection termination');
+  } else if (res?.mode === 'STRICT') {
+    ev('server-sidecar', 'STRICT: no filter chain accepts plaintext; the connection is closed before any HTTP is read');
+    const who = leg.proxy ? `${src?.id ?? 'the client'}'s proxy sent plaintext (${tls.why})` : `${src ? src.id : 'the outside client'} sent plaintext`;
+    const reason = `${ep.name} port ${route.targetPort} requires mTLS (STRICT by ${paName(res) ?? 'mesh default'}) and ${who}`;
+    if (leg.proxy) {
+      return fail(ctx, 503, false, { control: 'PeerAuthentication', name: paName(res), reason }, 'UC',
+        'upstream connect error or disconnect/reset before headers. reset reason: connection termination');
+    }
+    return fail(ctx, 0, false, { control: 'PeerAuthentication', name: paName(res), reason });
+  } else {
+    ev('network', ep.sidecar ? `plaintext accepted (${res?.mode})` : `plaintext to ${ep.id}, which has no sidecar: nothing checks it`);
+  }
+
+  const dest = { workload: ep.id, port: route.servicePort?.port ?? route.targetPort, targetPort: route.targetPort, protocol: ctx.l7 };
+  const destination: Decision['destination'] = route.service ? { service: `${route.service.namespace}/${route.service.name}`, ...dest } : dest;
+  const withDest = (d: Decision): Decision => ({ ...d, destination });
+
+  if (!ep.sidecar) return deliver(ctx, ep, { mtls, peerPrincipal, destination, headers: { ...leg.headers }, path: leg.path, proxied: false });
+  run.proxies.push(`${ep.id} (sidecar)`);
+
+  const filters = proxyFilters(ctx, ep, 'server-sidecar', {
+    peerPrincipal, mtls, sourceIp: leg.clientIp,
+    // Sidecars do not use the remote address: the original client is the last X-Forwarded-For entry.
+    remoteIp: lastXff(leg.headers) ?? leg.clientIp,
+    destinationPort: route.targetPort,
+    sni: mtls ? `outbound_.${dest.port}_._.${route.service?.fqdn ?? ep.ip}` : null,
+  });
+  if ('outcome' in filters) return withDest(filters);
+  const d = deliver(ctx, ep, { mtls, peerPrincipal, destination, headers: filters.headers, path: filters.path, proxied: true, authz: filters.authz, requestPrincipal: filters.requestPrincipal });
+  if (res) d.mtlsResolution = { mode: res.mode, level: res.level, policy: paName(res) };
+  return d;
+}
+
+function lastXff(h: Readonly<Record<string, string>>): string | undefined {
+  const xff = h['x-forwarded-for'];
+  if (!xff) return undefined;
+  const parts = xff.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  return parts[parts.length - 1];
+}
+
+interface FilterInput {
+  peerPrincipal: string | null;
+  mtls: boolean;
+  sourceIp: string;
+  remoteIp: string;
+  destinationPort: number;
+  sni: string | null;
+}
+
+interface Passed {
+  headers: Record<string, string>;
+  path: string;
+  authz: AuthzDecision;
+  requestPrincipal: string | null;
+}
+
+/**
+ * The filters a receiving proxy runs, in Envoy's order (§3): HTTP validation,
+ * CUSTOM ext_authz, jwt_authn, RBAC AUDIT/DENY/ALLOW. TCP chains run the network RBAC only.
+ */
+function proxyFilters(ctx: Ctx, w: Workload, hop: 'server-sidecar' | 'gateway', f: FilterInput): Passed | Decision {
+  const { run, leg } = ctx;
+  const { mesh } = run;
+  const ev = (what: string): void => { run.events.push({ hop, what }); };
+  let path = leg.path;
+  let headers = { ...leg.headers };
+  const http = ctx.l7 === 'http' && isHttp(leg.protocol);
+  if (http) {
+    if (!/^[A-Z]+$/.test(leg.method)) {
+      ev(`method "${leg.method}" is not upper case: Envoy answers 400`);
+      return fail(ctx, 400, f.mtls, { control: 'HttpValidation', name: null, reason: `HTTP method "${leg.method}" is not an upper-case token; Envoy rejects it before authorization` });
+    }
+    const n = normalizePath(leg.path, mesh.config.pathNormalization);
+    if (!n.ok) {
+      ev(`path rejected: ${n.reason}`);
+      return fail(ctx, 400, f.mtls, { control: 'HttpValidation', name: null, reason: `the path is rejected during normalization (${n.reason})` });
+    }
+    if (n.path !== leg.path.split('?')[0]) ev(`path normalized (${mesh.config.pathNormalization}): ${leg.path} → ${n.path}`);
+    path = n.query ? `${n.path}?${n.query}` : n.path;
+  }
+  const attrs: AuthzAttributes = {
+    protocol: http ? 'http' : 'tcp',
+    peerPrincipal: f.peerPrincipal,
+    sourceIp: f.sourceIp,
+    remoteIp: f.remoteIp,
+    destinationIp: w.ip,
+    destinationPort: f.destinationPort,
+    sni: f.sni,
+  };
+  if (http) attrs.http = { host: legAuthority(leg), method: leg.method, path: path.split('?')[0] as string, headers };
+  const deny = (a: AuthzDecision): Decision => denied(ctx, hop, a, f.mtls, f.peerPrincipal);
+
+  // CUSTOM (ext_authz) sits before jwt_authn.
+  const custom = evaluateAuthz(mesh, w, attrs, run.opts.extAuthz, http ? 'custom' : 'all');
+  for (const t of custom.trace) ev(t);
+  if (!custom.allowed) return deny(custom);
+  if (!http) {
+    reportAuthz(ev, custom);
+    return { headers, path, authz: custom, requestPrincipal: null };
+  }
+
+  // jwt_authn (§7).
+  const ras = requestAuthenticationsFor(mesh.requestAuthentications, mesh.config.rootNamespace, w);
+  let requestPrincipal: string | null = null;
+  if (ras.length > 0) {
+    const jwt: JwtOutcome = authenticate(ras, { headers, path, method: leg.method }, run.opts.jwt?.nowSeconds ?? 0, run.opts.jwt?.sigs ?? NO_SIGS, defaultKeySetId);
+    for (const t of jwt.trace) ev(t);
+    if (jwt.result === 'invalid') {
+      const status = jwt.status ?? 401;
+      ev(`responds ${status} "${jwt.body ?? ''}" (${jwt.details ?? 'jwt_authn'})`);
+      const d = fail(ctx, status, f.mtls, { control: 'RequestAuthentication', name: jwt.decidedBy?.policy ?? null,
+        ...(jwt.decidedBy ? { rule: `jwtRules[${jwt.decidedBy.rule}]` } : {}),
+        reason: `${jwt.body ?? 'invalid token'}${status === 401 ? ': the token is rejected before authorization runs' : ''}` });
+      if (d.response) d.response = { status, headers: jwt.responseHeaders ?? {}, body: jwt.body ?? '' };
+      d.peerPrincipal = f.peerPrincipal;
+      return d;
+    }
+    headers = jwt.headersAfter;
+    if (jwt.result === 'valid' && jwt.auth) {
+      attrs.auth = jwt.auth;
+      requestPrincipal = jwt.auth.principal;
+      ev(`JWT accepted: request principal ${jwt.auth.principal}`);
+    }
+    if (attrs.http) attrs.http = { ...attrs.http, headers };
+  }
+
+  // RBAC.
+  const rbac = evaluateAuthz(mesh, w, attrs, run.opts.extAuthz, 'rbac');
+  for (const t of rbac.trace) ev(t);
+  if (!rbac.allowed) {
+    const d = deny(rbac);
+    d.requestPrincipal = requestPrincipal;
+    return d;
+  }
+  reportAuthz(ev, rbac);
+  return { headers, path, authz: rbac, requestPrincipal };
+}
+
+function reportAuthz(ev: (s: string) => void, a: AuthzDecision): void {
+  for (const dr of a.dropped) ev(`${dr.rule} uses HTTP-only ${dr.fields.join(', ')} on a TCP port: ${dr.effect}`);
+  for (const s of a.shadow) ev(`dry-run ${s.policy}: ${s.effect}${s.rule ? ` (${s.rule.rule})` : ''} — not enforced`);
+}
+
+function denied(ctx: Ctx, hop: 'server-sidecar' | 'gateway', authz: AuthzDecision, mtls: boolean, peerPrincipal: string | null): Decision {
+  const { run, leg } = ctx;
+  reportAuthz((what) => run.events.push({ hop, what }), authz);
+  const stop: StoppedBy = {
+    control: 'AuthorizationPolicy',
+    name: authz.decidedBy ? `${authz.decidedBy.namespace}/${authz.decidedBy.policy}` : authz.consulted[0] ? `${authz.consulted[0].namespace}/${authz.consulted[0].name}` : null,
+    reason: authz.custom ? `ext-authz provider ${authz.custom.provider} denied the request: ${authz.reason}` : authz.reason,
+  };
+  if (authz.decidedBy) stop.rule = authz.decidedBy.rule;
+  const d: Decision = { outcome: 'blocked', code: null, mtls, stoppedBy: [stop], events: run.events, peerPrincipal, authz };
+  if (ctx.l7 === 'tcp' || !isHttp(leg.protocol)) {
+    d.code = isHttp(leg.protocol) ? 0 : null;
+    run.events.push({ hop, what: 'TCP: the connection is closed right after accept; no bytes reach the app' });
+  } else {
+    const status = authz.custom?.verdict.status ?? 403;
+    const body = authz.custom?.verdict.body ?? 'RBAC: access denied';
+    d.response = { status, headers: { 'content-type': 'text/plain', ...(authz.custom?.verdict.headers ?? {}) }, body };
+    if (leg.protocol === 'grpc') { d.code = 200; d.grpcStatus = 7; } else d.code = status;
+    if (authz.custom) d.flags = 'UAEX';
+    run.events.push({ hop, what: `responds ${status} "${body}" (${authz.details})` });
+  }
+  return d;
+}
+
+interface Delivery {
+  mtls: boolean;
+  peerPrincipal: string | null;
+  destination: Decision['destination'];
+  headers: Record<string, string>;
+  path: string;
+  proxied: boolean;
+  authz?: AuthzDecision;
+  requestPrincipal?: string | null;
+}
+
+function deliver(ctx: Ctx, ep: Workload, x: Delivery): Decision {
+  const { run, leg } = ctx;
+  const { mesh } = run;
+  const received: Record<string, string> = { ...x.headers };
+  if (x.proxied) {
+    // Istio's inbound sidecar sanitizes XFCC and sets it from the verified peer certificate.
+    delete received['x-forwarded-client-cert'];
+    if (x.mtls && x.peerPrincipal) {
+      const serverId = spiffeId(principalOf(mesh.config.trustDomain, ep.namespace, ep.serviceAccount));
+      received['x-forwarded-client-cert'] = `By=${serverId};Hash=<sha256 of the client certificate>;Subject="";URI=${spiffeId(x.peerPrincipal)}`;
+    }
+    received['x-forwarded-proto'] = received['x-forwarded-proto'] ?? 'http';
+  }
+  const http = ctx.l7 === 'http' && isHttp(leg.protocol);
+  if (isHttp(leg.protocol)) received['host'] = received['host'] ?? legAuthority(leg);
+  run.events.push({ hop: 'app', what: `${ep.id} receives the ${http || isHttp(leg.protocol) ? `request ${leg.method} ${x.path}` : 'connection'} and answers` });
+  const d: Decision = {
+    outcome: 'allowed',
+    code: isHttp(leg.protocol) ? 200 : null,
+    mtls: x.mtls, stoppedBy: [], events: run.events, peerPrincipal: x.peerPrincipal,
+  };
+  if (x.destination) d.destination = x.destination;
+  if (leg.protocol === 'grpc') d.grpcStatus = 0;
+  if (x.authz) d.authz = x.authz;
+  if (x.requestPrincipal !== undefined) d.requestPrincipal = x.requestPrincipal;
+  if (isHttp(leg.protocol)) d.received = { method: leg.method, path: x.path, headers: sortKeys(received) };
+  return d;
+}
+
+/** §9: a gateway pod receives the connection on a Gateway server, runs its filters and routes it on. */
+function gatewayInbound(ctx: Ctx, route: InboundRoute, tls: ClientTls): Decision {
+  const { run, leg } = ctx;
+  const { mesh } = run;
+  const gw = route.endpoint;
+  const ev = (what: string): void => { run.events.push({ hop: 'gateway', what }); };
+  const gws = gatewaysFor(mesh.gateways, gw);
+  const servicePort = route.servicePort?.port ?? route.targetPort;
+  const authorityHost = hostOnly(legAuthority(leg));
+  const clientTlsToGw = leg.protocol === 'tls' || (leg.proxy ? tls.kind === 'istio' : leg.intent !== 'plaintext');
+  const sniOrHost = leg.sni ?? authorityHost;
+  const onPort = gws.flatMap((g) => g.servers.filter((s) => s.port.number === servicePort || s.port.number === route.targetPort).map((s) => ({ g, s })));
+  run.proxies.push(`${gw.id} (gateway)`);
+  if (onPort.length === 0) {
+    ev(`no Gateway server of ${gw.id} listens on port ${servicePort}`);
+    return fail(ctx, 0, null, { control: 'Gateway', name: null, reason: `no Gateway selecting ${gw.name} has a server on port ${servicePort}: connection refused` });
+  }
+  // A plain HTTP server is chosen by port; TLS servers by SNI.
+  const plainHttp = onPort.some(({ s }) => serverMode(s) === 'http');
+  const sel = selectServer(gws, { servicePort, targetPort: route.targetPort }, plainHttp ? authorityHost : sniOrHost);
+  if (!sel) {
+    const gwName = onPort[0] ? `${onPort[0].g.meta.namespace}/${onPort[0].g.meta.name}` : null;
+    if (plainHttp && isHttp(leg.protocol)) {
+      ev(`no server host matches ${authorityHost}: 404 NR`);
+      return fail(ctx, 404, false, { control: 'Gateway', name: gwName, reason: `no Gateway server on port ${servicePort} serves host ${authorityHost}` }, 'NR');
+    }
+    ev(`no filter chain matches SNI "${sniOrHost}": the connection is reset`);
+    return fail(ctx, 0, null, { control: 'Gateway', name: gwName, reason: `no Gateway server on port ${servicePort} serves ${sniOrHost}` });
+  }
+  const gwName = `${sel.gateway.meta.namespace}/${sel.gateway.meta.name}`;
+  const mode = serverMode(sel.server);
+  const tlsMode = sel.server.tls?.mode;
+  ev(`Gateway ${gwName} server ${sel.index} (port ${sel.server.port.number} ${sel.server.port.protocol}${tlsMode ? `, tls ${tlsMode}` : ''}) takes the connection`);
+
+  // TLS at the gateway (§9).
+  let mtls = false;
+  let peerPrincipal: string | null = null;
+  if (mode === 'http') {
+    if (clientTlsToGw && leg.protocol === 'tls') {
+      return fail(ctx, 0, null, { control: 'Gateway', name: gwName, reason: `server ${sel.index} speaks plain HTTP; a TLS client gets a protocol error` });
+    }
+    const redirect = httpsRedirect(sel.server, authorityHost, leg.path);
+    if (redirect && isHttp(leg.protocol)) {
+      ev(`httpsRedirect: answers 301 Location ${redirect.location}`);
+      const d = fail(ctx, 301, false, { control: 'Gateway', name: gwName, reason: `server ${sel.index} has tls.httpsRedirect: plain HTTP gets a 301 to ${redirect.location}` });
+      d.response = { status: 301, headers: { location: redirect.location }, body: '' };
+      return d;
+    }
+  } else {
+    if (!clientTlsToGw) {
+      ev('the client speaks plaintext to a TLS server: the handshake fails');
+      return fail(ctx, 0, null, { control: 'Gateway', name: gwName, reason: `server ${sel.index} on port ${sel.server.port.number} requires TLS (${tlsMode ?? 'PASSTHROUGH'}) and the client sent plaintext` });
+    }
+    if (tlsMode === 'MUTUAL' && leg.intent !== 'mtls') {
+      ev('MUTUAL: the client presents no certificate: handshake alert "certificate required"');
+      return fail(ctx, 0, null, { control: 'Gateway', name: gwName, reason: `server ${sel.index} is MUTUAL TLS and the client presented no certificate` });
+    }
+    if (tlsMode === 'ISTIO_MUTUAL') {
+      if (!(leg.proxy && tls.kind === 'istio' && leg.client)) {
+        return fail(ctx, leg.proxy ? 503 : 0, null, { control: 'Gateway', name: gwName, reason: `server ${sel.index} is ISTIO_MUTUAL and the client did not originate Istio mTLS${tls.why ? ` (${tls.why})` : ''}` }, leg.proxy ? 'UF,URX' : undefined);
+      }
+      mtls = true;
+      peerPrincipal = principalOf(mesh.config.trustDomain, leg.client.namespace, leg.client.serviceAccount);
+      ev(`ISTIO_MUTUAL: client ${spiffeId(peerPrincipal)} authenticated`);
+    }
+  }
+
+  // Source address as the gateway sees it (§9): SNAT to a node IP unless externalTrafficPolicy: Local.
+  let sourceIp = leg.clientIp;
+  if (!leg.client && route.service && route.service.externalTrafficPolicy !== 'Local') {
+    sourceIp = NODE_IP;
+    ev(`externalTrafficPolicy ${route.service.externalTrafficPolicy}: the client address is rewritten to the node address ${NODE_IP}`);
+  }
+  const xff = leg.headers['x-forwarded-for'];
+  const n = mesh.config.numTrustedProxies;
+  let remoteIp = sourceIp;
+  if (n > 0 && xff) {
+    const parts = xff.split(',').map((s) => s.trim()).filter((s) => s !== '');
+    remoteIp = parts[Math.max(0, parts.length - n)] ?? sourceIp;
+  } else if (xff) {
+    ev(`numTrustedProxies 0: X-Forwarded-For "${xff}" is not trusted; the remote address is ${sourceIp}`);
+  }
+
+  const httpMode = mode === 'http' || mode === 'https';
+  ctx.l7 = httpMode && isHttp(leg.protocol) ? 'http' : 'tcp';
+  const filters = proxyFilters(ctx, gw, 'gateway', {
+    peerPrincipal, mtls, sourceIp, remoteIp, destinationPort: route.targetPort, sni: leg.sni ?? (mode === 'https' ? authorityHost : null),
+  });
+  if ('outcome' in filters) return filters;
+
+  const pick = run.opts.pick ?? (() => 0);
+  const base = { gateway: gwName, gatewayNamespace: gw.namespace, port: sel.server.port.number, sourceLabels: gw.labels, servers: sel.routeServers };
+  let next: { host: string; port: number | undefined; subset?: string } | null = null;
+  const nextLeg: Leg = {
+    client: gw, clientIp: gw.ip, proxy: true, viaGateway: true,
+    target: { kind: 'host', host: '', port: 0 }, protocol: leg.protocol, method: leg.method, path: filters.path,
+    headers: { ...filters.headers }, sni: leg.sni, intent: 'auto', depth: leg.depth + 1,
+  };
+  if (ctx.l7 === 'http') {
+    const r = routeHttp(mesh.virtualServices, { ...base, host: authorityHost, path: filters.path, method: leg.method, headers: filters.headers, tls: mode === 'https' }, pick);
+    if (r.kind === 'no-route' || r.kind === 'default') {
+      const reason = r.reason;
+      ev(`${reason}: 404 NR`);
+      return fail(ctx, 404, mtls, { control: 'VirtualService', name: null, reason: `no VirtualService bound to ${gwName} routes ${authorityHost}${filters.path.split('?')[0]}: ${reason}` }, 'NR');
+    }
+    if (r.kind === 'redirect' || r.kind === 'direct') {
+      ev(`VirtualService ${r.vs} answers ${r.status}`);
+      const d: Decision = { outcome: r.status < 400 ? 'allowed' : 'blocked', code: r.status, mtls, stoppedBy: r.status < 400 ? [] : [{ control: 'VirtualService', name: r.vs, reason: `route ${r.route} answers ${r.status}` }], events: run.events };
+      d.response = { status: r.status, headers: r.kind === 'redirect' ? { location: r.location } : {}, body: r.kind === 'direct' ? r.body : '' };
+      return d;
+    }
+    ev(`VirtualService ${r.vs} route ${r.route} → ${r.destination.host}${r.destination.port ? `:${r.destination.port}` : ''}${r.destination.subset ? ` subset ${r.destination.subset}` : ''}`);
+    next = { host: r.destination.host, port: r.destination.port, ...(r.destination.subset ? { subset: r.destination.subset } : {}) };
+    if (r.rewrite?.uri !== undefined) nextLeg.path = r.rewrite.uri;
+    if (r.rewrite?.authority !== undefined) nextLeg.headers['host'] = r.rewrite.authority;
+    // Envoy at the edge appends the peer address to X-Forwarded-For and tells the backend the scheme.
+    nextLeg.headers['x-forwarded-for'] = xff ? `${xff}, ${sourceIp}` : sourceIp;
+    nextLeg.headers['x-forwarded-proto'] = mode === 'https' ? 'https' : 'http';
+    nextLeg.headers['x-envoy-external-address'] = remoteIp;
+  } else {
+    const r = mode === 'tls-passthrough'
+      ? routeTls(mesh.virtualServices, { ...base, sni: leg.sni ?? authorityHost }, pick)
+      : routeTcp(mesh.virtualServices, base, pick);
+    if (r.kind !== 'route') {
+      ev(`${r.reason}: the connection is closed`);
+      return fail(ctx, 0, mtls, { control: 'VirtualService', name: null, reason: `no ${mode === 'tls-passthrough' ? 'tls' : 'tcp'} route of a VirtualService bound to ${gwName} matches: ${r.reason}` });
+    }
+    ev(`VirtualService ${r.vs} ${mode === 'tls-passthrough' ? 'tls' : 'tcp'} route ${r.route} → ${r.destination.host}${r.destination.port ? `:${r.destination.port}` : ''}`);
+    next = { host: r.destination.host, port: r.destination.port, ...(r.destination.subset ? { subset: r.destination.subset } : {}) };
+    if (mode === 'tls-passthrough' && leg.protocol !== 'tls') { nextLeg.protocol = 'tls'; nextLeg.sni = leg.sni ?? authorityHost; }
+  }
+  const svc = mesh.services.find((s) => s.fqdn === next?.host);
+  const port = next.port ?? (svc && svc.ports.length === 1 ? svc.ports[0]?.port : undefined) ?? sel.server.port.number;
+  nextLeg.target = { kind: 'host', host: next.host, port };
+  if (next.subset) nextLeg.subset = next.subset;
+  const after = run.send(nextLeg);
+  // An HTTP gateway answers for a failed upstream with 503; TCP/TLS passthrough just closes.
+  if (after.outcome === 'blocked' && ctx.l7 === 'http' && isHttp(leg.protocol) && (after.code === 0 || after.code === null)) {
+    after.code = 503;
+    after.flags = after.flags ?? 'UF';
+    after.response = { status: 503, headers: {}, body: 'upstream connect error or disconnect/reset before headers' };
+  }
+  return after;
+}

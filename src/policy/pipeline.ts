@@ -1,0 +1,188 @@
+/**
+ * Types and small helpers shared by the request pipeline (decide.ts for the
+ * client side, inbound.ts for the receiving proxy). See decide.ts for the order
+ * of checks.
+ */
+import type { Mesh, Service, ServicePort, Workload } from '../model/types.js';
+import { selectorMatches } from '../model/types.js';
+import type { AuthzDecision, ExtAuthz } from './authorization-policy.js';
+import type { SignatureTable } from './jwt-crypto.js';
+
+export type Protocol = 'http' | 'http2' | 'grpc' | 'tcp' | 'tls';
+export type TlsIntent = 'auto' | 'plaintext' | 'mtls';
+
+export type RequestSource =
+  | { kind: 'workload'; workload: Workload }
+  | { kind: 'outside'; ip: string };
+
+export type RequestTarget =
+  | { kind: 'host'; host: string; port: number }
+  | { kind: 'workload'; workload: Workload; port: number };
+
+export interface MeshRequest {
+  from: RequestSource;
+  to: RequestTarget;
+  protocol: Protocol;
+  method: string;
+  path: string;
+  /** as sent by the client; names in any case */
+  headers: Readonly<Record<string, string>>;
+  tls: TlsIntent;
+  /** SNI of an app-level TLS connection (protocol tls), or of HTTPS to a gateway */
+  sni?: string;
+}
+
+export type ControlKind =
+  | 'DNS' | 'Routing' | 'NetworkPolicy' | 'PeerAuthentication' | 'DestinationRule' | 'SecureNaming'
+  | 'HttpValidation' | 'RequestAuthentication' | 'AuthorizationPolicy' | 'EgressPolicy' | 'Gateway' | 'VirtualService'
+  | 'RateLimit' | 'CircuitBreaker' | 'CertificateValidity';
+
+export interface StoppedBy {
+  control: ControlKind;
+  /** `namespace/name` of the deciding resource; null for mesh defaults */
+  name: string | null;
+  rule?: string;
+  reason: string;
+}
+
+export type Hop = 'client' | 'client-sidecar' | 'network' | 'server-sidecar' | 'gateway' | 'app' | 'external';
+
+export interface TraceEvent {
+  hop: Hop;
+  what: string;
+}
+
+export interface Decision {
+  outcome: 'allowed' | 'blocked';
+  /** HTTP status the client sees, 0 for a failed connection, null for TCP */
+  code: number | null;
+  grpcStatus?: number;
+  /** the hop into the final destination was mutual TLS (null: no connection made) */
+  mtls: boolean | null;
+  stoppedBy: StoppedBy[];
+  events: TraceEvent[];
+  /** Envoy response flags (UF, UC, UH, URX, NR…) when a proxy produced the answer */
+  flags?: string;
+  destination?: { service?: string; workload: string; port: number; targetPort: number; protocol: 'http' | 'tcp' };
+  /** the request as the app received it */
+  received?: { method: string; path: string; headers: Record<string, string> };
+  /** what the client saw when refused */
+  response?: { status: number; headers: Record<string, string>; body: string };
+  peerPrincipal?: string | null;
+  /** the validated JWT principal at the deciding proxy */
+  requestPrincipal?: string | null;
+  authz?: AuthzDecision;
+  mtlsResolution?: { mode: string; level: string; policy: string | null };
+  /** the proxies the request crossed, e.g. istio-system/istio-ingressgateway → shop/api */
+  path?: string[];
+}
+
+export interface DecideOptions {
+  /** choose one endpoint among several (seeded by the runner); default: the first */
+  pickEndpoint?: (endpoints: readonly Workload[]) => Workload;
+  /** a seeded number in [0, 1) for weighted routes; default 0 */
+  pick?: () => number;
+  extAuthz?: ExtAuthz;
+  /** JWT checks: simulated wall clock (seconds) and the pre-computed signature table */
+  jwt?: { nowSeconds: number; sigs: SignatureTable };
+}
+
+/** One connection (or request) between two parties: the client side and the destination. */
+export interface Leg {
+  /** null: a client outside the cluster */
+  client: Workload | null;
+  clientIp: string;
+  /** an Envoy on the client side processes the request (a sidecar not bypassed, or a gateway) */
+  proxy: boolean;
+  /** the client is a gateway forwarding a request its routes already resolved */
+  viaGateway: boolean;
+  target: { kind: 'host'; host: string; port: number } | { kind: 'pod'; workload: Workload; port: number };
+  protocol: Protocol;
+  method: string;
+  /** raw, with query */
+  path: string;
+  /** lower-case names */
+  headers: Record<string, string>;
+  sni: string | null;
+  intent: TlsIntent;
+  subset?: string;
+  depth: number;
+}
+
+export interface Run {
+  mesh: Mesh;
+  opts: DecideOptions;
+  events: TraceEvent[];
+  proxies: string[];
+  send: (leg: Leg) => Decision;
+}
+
+const HTTP_PREFIXES = ['http', 'http2', 'grpc', 'grpc-web'];
+const TCP_PREFIXES = ['tcp', 'tls', 'https', 'mongo', 'mysql', 'redis', 'udp'];
+
+/** Protocol selection for a Service port (§6.8): appProtocol, then name prefix; null = sniffed. */
+export function declaredProtocol(p: ServicePort): 'http' | 'tcp' | null {
+  const label = (p.appProtocol ?? p.name ?? '').toLowerCase();
+  const prefix = label.split('-')[0] ?? '';
+  if (p.appProtocol !== undefined) {
+    if (HTTP_PREFIXES.includes(label) || label === 'kubernetes.io/h2c') return 'http';
+    return TCP_PREFIXES.includes(label) ? 'tcp' : null;
+  }
+  if (HTTP_PREFIXES.includes(prefix) || label.startsWith('grpc-web')) return 'http';
+  if (TCP_PREFIXES.includes(prefix)) return 'tcp';
+  return null;
+}
+
+export function hasProxy(w: Workload): boolean {
+  return w.sidecar || w.gateway;
+}
+
+export function endpointsOf(mesh: Mesh, s: Service): Workload[] {
+  const sel = s.selector;
+  if (sel === null || Object.keys(sel).length === 0) return [];
+  return mesh.workloads.filter((w) => w.namespace === s.namespace && selectorMatches(sel, w.labels));
+}
+
+export function targetPortOf(sp: ServicePort, w: Workload): number | null {
+  if (typeof sp.targetPort === 'number') return sp.targetPort;
+  const named = w.ports.find((p) => p.name === sp.targetPort);
+  return named ? named.containerPort : null;
+}
+
+export function lowerHeaders(h: Readonly<Record<string, string>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(h)) {
+    const key = k.toLowerCase() === ':authority' ? 'host' : k.toLowerCase();
+    out[key] = out[key] !== undefined ? `${out[key]},${v}` : v;
+  }
+  return out;
+}
+
+export function sortKeys(h: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k of Object.keys(h).sort()) out[k] = h[k] as string;
+  return out;
+}
+
+export function isHttp(p: Protocol): boolean {
+  return p === 'http' || p === 'http2' || p === 'grpc';
+}
+
+/** The authority a client sends: an explicit Host header, else the dialled host (and port unless 80). */
+export function legAuthority(leg: Leg): string {
+  const explicit = leg.headers['host'];
+  if (explicit) return explicit;
+  const host = leg.target.kind === 'host' ? leg.target.host : leg.target.workload.ip;
+  return leg.target.port === 80 ? host : `${host}:${leg.target.port}`;
+}
+
+export function hostOnly(authority: string): string {
+  return authority.replace(/:\d+$/, '').toLowerCase();
+}
+
+/** A deterministic address for an external name in 198.18.0.0/15 (RFC 2544), so NetworkPolicy ipBlocks can judge it. */
+export function externalIpOf(name: string): string {
+  let h = 2166136261;
+  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 16777619) >>> 0;
+  return `198.${18 + ((h >>> 16) & 1)}.${(h >>> 8) & 0xff}.${Math.max(1, h & 0xff)}`;
+}
