@@ -82,8 +82,8 @@ export async function main(argv: readonly string[], io: Io = defaultIo): Promise
     .option('--check', 'exit 1 when an expectation fails')
     .option('--seed <n>', 'override every scenario\'s seed')
     .option('--allow-path <dir>', 'also let scenarios read files under this folder; repeatable', collect, [])
-    .action((paths: string[], opts: { format: string; report: string[]; check?: boolean; seed?: string; allowPath: string[] }) => {
-      code = runCommand(paths, opts, io);
+    .action(async (paths: string[], opts: { format: string; report: string[]; check?: boolean; seed?: string; allowPath: string[] }) => {
+      code = await runCommand(paths, opts, io);
     });
 
   program.command('request')
@@ -126,7 +126,7 @@ export async function main(argv: readonly string[], io: Io = defaultIo): Promise
   return code;
 }
 
-function runCommand(paths: string[], opts: { format: string; report: string[]; check?: boolean; seed?: string; allowPath: string[] }, io: Io): number {
+async function runCommand(paths: string[], opts: { format: string; report: string[]; check?: boolean; seed?: string; allowPath: string[] }, io: Io): Promise<number> {
   const issues = new IssueList();
   const reports: { format: string; path: string }[] = [];
   for (const r of opts.report) {
@@ -162,9 +162,9 @@ function runCommand(paths: string[], opts: { format: string; report: string[]; c
       issues.error('scenario-name-duplicate', `scenario name "${scenario.doc.metadata.name}" is also used by ${prev}`, scenario.src.locate(['metadata', 'name']), 'give every scenario of a suite a unique metadata.name');
     }
     names.set(scenario.doc.metadata.name, scenario.file);
-    if (!bindScenario(scenario, mesh, issues)) continue;
+    if (!bindScenario(scenario, mesh, issues, prepared.jwks)) continue;
     for (const w of prepared.warnings) warnings.add(w);
-    results.push(runScenario(scenario, mesh, seed !== undefined ? { seed, warnings: prepared.warnings } : { warnings: prepared.warnings }));
+    results.push(await runScenario(scenario, mesh, { warnings: prepared.warnings, jwks: prepared.jwks, ...(seed !== undefined ? { seed } : {}) }));
   }
   if (issues.hasErrors()) {
     printIssues(io, issues.errors);

@@ -30,6 +30,8 @@ export interface PreparedScenario {
   scenario: LoadedScenario;
   mesh: Mesh;
   warnings: string[];
+  /** spec.mesh.jwks stand-ins: JWKS text by jwksUri */
+  jwks: Record<string, string>;
 }
 
 /** Scenario file → validated scenario + its mesh, or null with issues recorded. */
@@ -45,6 +47,21 @@ export function prepareScenario(file: string, sandbox: Sandbox, issues: IssueLis
   const manifests = scenario.doc.spec.mesh.manifests.map((m, i) => ({ path: path.resolve(dir, m), at: scenario.src.locate(['spec', 'mesh', 'manifests', i]) }));
   const meshIssues = new IssueList();
   const files = readManifests(manifests, box, meshIssues);
+  const jwks: Record<string, string> = {};
+  for (const [uri, rel] of Object.entries(scenario.doc.spec.mesh.jwks ?? {})) {
+    const at = scenario.src.locate(['spec', 'mesh', 'jwks', uri]);
+    const p = path.resolve(dir, rel);
+    if (!box.check(p, meshIssues, at)) continue;
+    const f = readSource(p, meshIssues, at);
+    if (!f) continue;
+    try {
+      const doc = JSON.parse(f.text) as { keys?: unknown };
+      if (!Array.isArray(doc.keys)) throw new Error('no "keys" list');
+      jwks[uri] = f.text;
+    } catch (e) {
+      meshIssues.error('bad-jwks', `${f.path} is not a JSON Web Key Set: ${e instanceof Error ? e.message : String(e)}`, at, 'give a file like {"keys": [{"kty": ...}]}');
+    }
+  }
   if (meshIssues.hasErrors()) { issues.merge(meshIssues); return null; }
   const overrides: MeshOverrides = {};
   const mc = scenario.doc.spec.mesh.meshConfig;
@@ -56,5 +73,5 @@ export function prepareScenario(file: string, sandbox: Sandbox, issues: IssueLis
   meshIssues.merge(loadIssues);
   issues.merge(meshIssues);
   if (meshIssues.hasErrors()) return null;
-  return { scenario, mesh, warnings: meshIssues.warnings.map((w) => `${w.loc ? `${w.loc.file}:${w.loc.line}:${w.loc.col}: ` : ''}${w.message}`) };
+  return { scenario, mesh, jwks, warnings: meshIssues.warnings.map((w) => `${w.loc ? `${w.loc.file}:${w.loc.line}:${w.loc.col}: ` : ''}${w.message}`) };
 }

@@ -11,7 +11,8 @@ import { readDestinationRule } from './networking.js';
 import { readServiceEntry, readSidecar } from './egress.js';
 import { readNetworkPolicy } from './network-policy.js';
 import { readRequestAuthentication } from './request-authentication.js';
-import { readGateway, readVirtualService } from './routing.js';
+import { analyzeRouting, readGateway, readVirtualService } from './routing.js';
+import { analyzeMesh } from './analyze.js';
 import type { ServiceEntry, Sidecar } from '../model/egress.js';
 import type { NetworkPolicy } from '../model/network-policy.js';
 import type { RequestAuthentication } from '../model/request-authentication.js';
@@ -204,6 +205,10 @@ export function loadMesh(files: readonly SourceFile[], overrides: MeshOverrides 
     gateways: byName(dedupe(gateways)),
     virtualServices: byName(dedupe(vss)),
   };
+  if (!issues.hasErrors()) {
+    analyzeRouting(mesh.gateways, mesh.virtualServices, mesh.workloads, issues);
+    analyzeMesh(mesh, issues);
+  }
   return { mesh, issues };
 }
 

@@ -47,12 +47,12 @@ export function parseScenario(file: string, text: string, issues: IssueList): Lo
     }
     if (s.action === 'request' && !s.to) issues.error('step-missing-field', `step "${s.id}": a request needs \`to\``, src.locate(path), 'add to: <host>:<port>');
     if (s.action === 'wait' && !s.for) issues.error('step-missing-field', `step "${s.id}": wait needs \`for\``, src.locate(path), 'add for: <duration>, e.g. 30s');
-    if (s.protocol === 'tls') {
-      issues.error('protocol-unsupported', `step "${s.id}": protocol tls is not supported by this version`, src.locate([...path, 'protocol']), 'use http, http2, grpc or tcp');
+    if (typeof s.jwt === 'string' && !(s.jwt in (doc.spec.tokens ?? {}))) {
+      issues.error('unknown-token', `step "${s.id}": jwt "${s.jwt}" is not one of spec.tokens`, src.locate([...path, 'jwt']),
+        Object.keys(doc.spec.tokens ?? {}).length > 0 ? `use one of: ${Object.keys(doc.spec.tokens ?? {}).join(', ')}` : 'define it under spec.tokens, or write the claim set inline');
     }
-    if (s.token !== undefined || s.jwt !== undefined) {
-      issues.error('jwt-unsupported', `step "${s.id}": JWTs (token/jwt) need RequestAuthentication, which this version does not model yet`,
-        src.locate([...path, s.token !== undefined ? 'token' : 'jwt']), 'send the token as a header instead, or remove it');
+    if (s.token !== undefined && s.jwt !== undefined) {
+      issues.error('step-conflict', `step "${s.id}": give either token or jwt, not both`, src.locate([...path, 'jwt']));
     }
   });
   if (issues.errors.length > before) return null;

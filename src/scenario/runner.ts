@@ -9,8 +9,9 @@ import { parseDuration } from '../core/duration.js';
 import { fnv1a64, stableStringify } from '../core/hash.js';
 import { IssueList } from '../core/issues.js';
 import type { Mesh, Workload } from '../model/types.js';
-import { decide, type MeshRequest, type Protocol, type RequestSource, type RequestTarget } from '../policy/decide.js';
+import { decide, type DecideOptions, type MeshRequest, type Protocol, type RequestSource, type RequestTarget } from '../policy/decide.js';
 import type { ExtAuthz } from '../policy/authorization-policy.js';
+import { signaturesFor, TokenMinter, trustedKeyFor } from './tokens.js';
 import type { LoadedScenario } from './load.js';
 import type { StepDoc } from './schema.js';
 import type { Outcome, RunResult, StepResult } from './types.js';
@@ -20,12 +21,14 @@ export const DEFAULT_OUTSIDE_IP = '203.0.113.10';
 export interface RunOptions {
   /** overrides spec.seed */
   seed?: number;
+  /** texts of the spec.mesh.jwks stand-ins, by jwksUri */
+  jwks?: Readonly<Record<string, string>>;
   /** loader warnings to carry into the report */
   warnings?: string[];
 }
 
 /** Checks that every workload and destination the scenario names exists in the mesh. */
-export function bindScenario(s: LoadedScenario, mesh: Mesh, issues: IssueList): boolean {
+export function bindScenario(s: LoadedScenario, mesh: Mesh, issues: IssueList, standIns: Readonly<Record<string, string>> = {}): boolean {
   const before = issues.errors.length;
   const ids = new Set(mesh.workloads.map((w) => w.id));
   const check = (ref: string | undefined, path: (string | number)[], what: string): void => {
@@ -43,6 +46,16 @@ export function bindScenario(s: LoadedScenario, mesh: Mesh, issues: IssueList): 
       const ref = step.to.slice('workload/'.length).replace(/:\d+$/, '');
       check(ref, ['spec', 'steps', i, 'to'], 'to');
     }
+  });
+  // A trusted signer needs a private key in the JWKS that validates the issuer.
+  const checkSigner = (c: { iss?: string | undefined; signer?: string | undefined }, path: (string | number)[]): void => {
+    if ((c.signer ?? 'trusted') !== 'trusted') return;
+    const found = trustedKeyFor(mesh, c.iss, standIns);
+    if ('problem' in found) issues.error('no-signing-key', `cannot sign a trusted token: ${found.problem}`, s.src.locate(path));
+  };
+  for (const [name, c] of Object.entries(s.doc.spec.tokens ?? {})) checkSigner(c, ['spec', 'tokens', name]);
+  s.doc.spec.steps.forEach((step, i) => {
+    if (step.jwt !== undefined && typeof step.jwt !== 'string') checkSigner(step.jwt, ['spec', 'steps', i, 'jwt']);
   });
   return issues.errors.length === before;
 }
@@ -73,10 +86,18 @@ export function extAuthzFrom(s: LoadedScenario): ExtAuthz | undefined {
   };
 }
 
-export function runScenario(s: LoadedScenario, mesh: Mesh, opts: RunOptions = {}): RunResult {
+export const DEFAULT_START_TIME = '2026-01-01T00:00:00Z';
+
+export async function runScenario(s: LoadedScenario, mesh: Mesh, opts: RunOptions = {}): Promise<RunResult> {
   const spec = s.doc.spec;
   const seed = opts.seed ?? spec.seed ?? 1;
   const lb = seedrandom(`${seed}/load-balancer`);
+  const weights = seedrandom(`${seed}/route-weights`);
+  const epoch = Date.parse(spec.startTime ?? DEFAULT_START_TIME) / 1000;
+  const standIns = opts.jwks ?? {};
+  const minter = new TokenMinter(mesh, standIns, seed, epoch);
+  const named = new Map<string, string>();
+  for (const [name, c] of Object.entries(spec.tokens ?? {})) named.set(name, await minter.mint(c, 0));
   const extAuthz = extAuthzFrom(s);
   const foothold = spec.attacker.foothold;
   const steps: StepResult[] = [];
@@ -86,7 +107,11 @@ export function runScenario(s: LoadedScenario, mesh: Mesh, opts: RunOptions = {}
     now = Math.max(now, at);
     const from = step.from ?? foothold;
     const attack = from === foothold;
-    const result = runStep(step, mesh, { from, attack, now, lb, extAuthz });
+    const headers: Record<string, string> = { ...(step.headers ?? {}) };
+    const token = step.token ?? (typeof step.jwt === 'string' ? named.get(step.jwt) : step.jwt ? await minter.mint(step.jwt, now) : undefined);
+    if (token !== undefined) headers['authorization'] = `Bearer ${token}`;
+    const sigs = step.action === 'wait' ? undefined : await signaturesFor(mesh, standIns, { headers, path: step.path ?? '/', method: step.method ?? 'GET' });
+    const result = runStep(step, mesh, { from, attack, now, lb, weights, extAuthz, headers, jwt: sigs ? { nowSeconds: epoch + now / 1000, sigs } : undefined });
     if (step.action === 'wait') now += parseDuration(step.for ?? '0s') as number;
     steps.push(result);
   }
@@ -118,7 +143,10 @@ interface StepCtx {
   attack: boolean;
   now: number;
   lb: () => number;
+  weights: () => number;
   extAuthz: ExtAuthz | undefined;
+  headers: Record<string, string>;
+  jwt: DecideOptions['jwt'] | undefined;
 }
 
 function runStep(step: StepDoc, mesh: Mesh, c: StepCtx): StepResult {
@@ -139,18 +167,25 @@ function runStep(step: StepDoc, mesh: Mesh, c: StepCtx): StepResult {
     protocol,
     method: step.method ?? (protocol === 'grpc' ? 'POST' : 'GET'),
     path: step.path ?? '/',
-    headers: step.headers ?? {},
+    headers: c.headers,
     tls: step.tls ?? 'auto',
   };
-  const d = decide(mesh, req, { pickEndpoint: (eps) => eps[Math.floor(c.lb() * eps.length)] as Workload, ...(c.extAuthz ? { extAuthz: c.extAuthz } : {}) });
+  if (step.sni !== undefined) req.sni = step.sni;
+  const opts: DecideOptions = { pickEndpoint: (eps) => eps[Math.floor(c.lb() * eps.length)] as Workload, pick: c.weights };
+  if (c.extAuthz) opts.extAuthz = c.extAuthz;
+  if (c.jwt) opts.jwt = c.jwt;
+  const d = decide(mesh, req, opts);
   const sent: NonNullable<StepResult['evidence']['sent']> = { from: c.from, to, protocol, tls: req.tls };
-  if (protocol !== 'tcp') { sent.method = req.method; sent.path = req.path; sent.headers = { ...req.headers }; }
+  if (protocol !== 'tcp' && protocol !== 'tls') { sent.method = req.method; sent.path = req.path; sent.headers = { ...req.headers }; }
+  if (req.sni !== undefined) sent.sni = req.sni;
   const evidence: StepResult['evidence'] = { events: d.events.map((e) => ({ t: c.now, ...e })), sent };
   if (d.destination) evidence.destination = d.destination;
   if (d.received) evidence.received = d.received;
   if (d.response) evidence.response = d.response;
   if (d.flags) evidence.flags = d.flags;
   if (d.peerPrincipal !== undefined) evidence.peerPrincipal = d.peerPrincipal;
+  if (d.requestPrincipal !== undefined) evidence.requestPrincipal = d.requestPrincipal;
+  if (d.path) evidence.proxies = d.path;
   if (d.authz) {
     evidence.authorization = {
       stage: d.authz.stage,

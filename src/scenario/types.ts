@@ -5,7 +5,10 @@ export type Outcome = 'allowed' | 'blocked' | 'partial';
 
 export interface StepEvidence {
   events: { t: number; hop: Hop | 'scenario'; what: string }[];
-  sent?: { from: string; to: string; protocol: string; method?: string; path?: string; headers?: Record<string, string>; tls: string };
+  sent?: { from: string; to: string; protocol: string; method?: string; path?: string; headers?: Record<string, string>; tls: string; sni?: string };
+  /** the proxies the request crossed */
+  proxies?: string[];
+  requestPrincipal?: string | null;
   destination?: { service?: string; workload: string; port: number; targetPort: number; protocol: string };
   received?: { method: string; path: string; headers: Record<string, string> };
   response?: { status: number; headers: Record<string, string>; body: string };

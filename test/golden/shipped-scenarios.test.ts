@@ -20,13 +20,13 @@ const root = path.resolve(__dirname, '../..');
 const goldenDir = path.join(root, 'test/golden/reports');
 const update = process.env['UPDATE_GOLDEN'] === '1';
 
-function run(file: string): RunResult {
+async function run(file: string): Promise<RunResult> {
   const issues = new IssueList();
   const prepared = prepareScenario(file, Sandbox.forCwd([]), issues);
-  if (!prepared || !bindScenario(prepared.scenario, prepared.mesh, issues)) {
+  if (!prepared || !bindScenario(prepared.scenario, prepared.mesh, issues, prepared.jwks)) {
     throw new Error(issues.errors.map((e) => e.message).join('\n'));
   }
-  return runScenario(prepared.scenario, prepared.mesh, { warnings: prepared.warnings });
+  return runScenario(prepared.scenario, prepared.mesh, { warnings: prepared.warnings, jwks: prepared.jwks });
 }
 
 const files = listYamlFiles(path.join(root, 'scenarios')).filter((f) => looksLikeScenario(readFileSync(f, 'utf8')));
@@ -38,12 +38,12 @@ describe('shipped scenarios', () => {
 
   for (const file of files) {
     const name = path.basename(file, path.extname(file));
-    it(`${name}: meets every expectation and matches its golden JSON report`, () => {
-      const first = run(path.relative(process.cwd(), file));
+    it(`${name}: meets every expectation and matches its golden JSON report`, async () => {
+      const first = await run(path.relative(process.cwd(), file));
       expect(first.expectations.failed, JSON.stringify(first.steps.filter((s) => s.expectationMet === false).map((s) => [s.id, s.outcome, s.code]))).toBe(0);
       expect(first.steps.every((s) => s.expected !== null)).toBe(true);
       const json = renderJson([first]);
-      expect(renderJson([run(path.relative(process.cwd(), file))]), 'same scenario and seed, same report byte for byte').toBe(json);
+      expect(renderJson([await run(path.relative(process.cwd(), file))]), 'same scenario and seed, same report byte for byte').toBe(json);
       const golden = path.join(goldenDir, `${name}.json`);
       if (update || !existsSync(golden)) {
         if (!update) throw new Error(`no golden report for ${name}; run npm run golden:update`);

@@ -27,51 +27,51 @@ ${steps}`;
 }
 
 describe('runner', () => {
-  it('product.md §3 verdict is contained when every attack step is blocked', () => {
-    const r = scenario('    - { id: s1, action: request, to: "server.b:80", expect: blocked }\n');
+  it('product.md §3 verdict is contained when every attack step is blocked', async () => {
+    const r = await scenario('    - { id: s1, action: request, to: "server.b:80", expect: blocked }\n');
     expect(r).toMatchObject({ verdict: 'contained', expectations: { passed: 1, failed: 0 } });
   });
 
-  it('product.md §3 verdict is breached when an attack step is allowed', () => {
-    const r = scenario('    - { id: s1, action: request, to: "old:80", from: legacy/old }\n');
+  it('product.md §3 verdict is breached when an attack step is allowed', async () => {
+    const r = await scenario('    - { id: s1, action: request, to: "old:80", from: legacy/old }\n');
     expect(r.verdict).toBe('breached');
   });
 
-  it('steps from another workload than the foothold check legitimate traffic and do not breach', () => {
-    const r = scenario('    - { id: legit, action: request, from: a/client, to: "server.b:80", expect: allowed }\n');
+  it('steps from another workload than the foothold check legitimate traffic and do not breach', async () => {
+    const r = await scenario('    - { id: legit, action: request, from: a/client, to: "server.b:80", expect: allowed }\n');
     expect(r.verdict).toBe('contained');
     expect(r.steps[0]).toMatchObject({ attack: false, outcome: 'allowed', expectationMet: true });
   });
 
-  it('a failed expectation is counted and marked on the step', () => {
-    const r = scenario('    - { id: s1, action: request, to: "server.b:80", expect: allowed }\n');
+  it('a failed expectation is counted and marked on the step', async () => {
+    const r = await scenario('    - { id: s1, action: request, to: "server.b:80", expect: allowed }\n');
     expect(r.expectations).toEqual({ passed: 0, failed: 1 });
     expect(r.steps[0]?.expectationMet).toBe(false);
   });
 
-  it('a step without expect is neither passed nor failed', () => {
-    const r = scenario('    - { id: s1, action: request, to: "server.b:80" }\n');
+  it('a step without expect is neither passed nor failed', async () => {
+    const r = await scenario('    - { id: s1, action: request, to: "server.b:80" }\n');
     expect(r.expectations).toEqual({ passed: 0, failed: 0 });
   });
 
-  it('a ClusterIP Service is not reachable from outside the cluster', () => {
-    const r = scenario('    - { id: s1, action: request, from: outside, to: "server.b.svc.cluster.local:80" }\n');
+  it('a ClusterIP Service is not reachable from outside the cluster', async () => {
+    const r = await scenario('    - { id: s1, action: request, from: outside, to: "server.b.svc.cluster.local:80" }\n');
     expect(r.steps[0]).toMatchObject({ outcome: 'blocked', code: 0, stoppedBy: [{ control: 'Routing' }] });
   });
 
-  it('wait advances simulated time; at sets it', () => {
-    const r = scenario('    - { id: w, action: wait, for: 30s }\n    - { id: s1, action: request, to: "old:80" }\n    - { id: s2, action: request, to: "old:80", at: 5m }\n');
+  it('wait advances simulated time; at sets it', async () => {
+    const r = await scenario('    - { id: w, action: wait, for: 30s }\n    - { id: s1, action: request, to: "old:80" }\n    - { id: s2, action: request, to: "old:80", at: 5m }\n');
     expect(r.steps.map((s) => s.t)).toEqual([0, 30_000, 300_000]);
   });
 
-  it('same scenario and seed give the same report byte for byte; the seed picks among endpoints', () => {
+  it('same scenario and seed give the same report byte for byte; the seed picks among endpoints', async () => {
     const steps = Array.from({ length: 12 }, (_, i) => `    - { id: s${i}, action: request, from: a/client, to: "server.b:80" }\n`).join('');
-    const a = scenario(steps);
-    const b = scenario(steps);
+    const a = await scenario(steps);
+    const b = await scenario(steps);
     expect(renderJson([a])).toBe(renderJson([b]));
     const picked = new Set(a.steps.map((s) => s.evidence.destination?.workload));
     expect(picked).toEqual(new Set(['b/server', 'b/server2']));
-    const other = scenario(steps, '  seed: 7\n');
+    const other = await scenario(steps, '  seed: 7\n');
     expect(other.fingerprint).not.toBe(a.fingerprint);
   });
 });

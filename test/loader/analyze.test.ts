@@ -1,0 +1,48 @@
+/** istio-semantics §13/§14: what Istio accepts but ignores is a warning, never an error. */
+import { describe, expect, it } from 'vitest';
+import { loadMesh } from '../../src/loader/load.js';
+import { app, dr, ns, pa } from '../helpers.js';
+
+function warnings(...docs: string[]): string[] {
+  const { issues } = loadMesh(docs.map((text, i) => ({ path: `w${i}.yaml`, text })));
+  expect(issues.errors).toEqual([]);
+  return issues.warnings.map((w) => w.code);
+}
+
+const ap = (namespace: string, sel: string): string => `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: { name: p, namespace: ${namespace} }
+spec:
+${sel}  action: ALLOW
+  rules: [{}]
+`;
+
+describe('§13 analyzer warnings', () => {
+  it('§13 IST0127 an AuthorizationPolicy whose selector matches no pod is a warning', () => {
+    expect(warnings(ns('a', true), app('a', 'web'), ap('a', '  selector: { matchLabels: { app: nope } }\n'))).toContain('IST0127');
+  });
+
+  it('§2 a policy that selects only sidecar-less workloads is flagged: nothing enforces it', () => {
+    expect(warnings(ns('legacy', false), app('legacy', 'old'), ap('legacy', ''))).toContain('SIM002');
+  });
+
+  it('§4 a selector PeerAuthentication in the root namespace is flagged as ignored', () => {
+    expect(warnings(ns('istio-system', false), app('istio-system', 'x'), pa('istio-system', 'p', 'STRICT', '  selector: { matchLabels: { app: x } }\n'))).toContain('SIM004');
+  });
+
+  it('§4 two namespace-level PeerAuthentications: only the oldest applies (warning)', () => {
+    expect(warnings(ns('b', true), app('b', 's'), pa('b', 'one', 'STRICT'), pa('b', 'two', 'PERMISSIVE'))).toContain('SIM006');
+  });
+
+  it('§2 a DestinationRule forcing ISTIO_MUTUAL to sidecar-less pods is flagged', () => {
+    expect(warnings(ns('legacy', false), app('legacy', 'old'), dr('legacy', 'm', 'old', '{ mode: ISTIO_MUTUAL }'))).toContain('SIM007');
+  });
+
+  it('§13 IST0174 a DestinationRule host that matches no service', () => {
+    expect(warnings(ns('a', true), app('a', 'web'), dr('a', 'x', 'ghost', '{ mode: DISABLE }'))).toContain('IST0174');
+  });
+
+  it('a clean mesh gives no analyzer warning', () => {
+    expect(warnings(ns('a', true), app('a', 'web'), ap('a', '  selector: { matchLabels: { app: web } }\n'))).toEqual([]);
+  });
+});
