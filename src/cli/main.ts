@@ -94,12 +94,16 @@ export async function main(argv: readonly string[], io: Io = defaultIo): Promise
     .option('--method <method>', 'HTTP method', 'GET')
     .option('--path <path>', 'HTTP path', '/')
     .option('--header <name:value>', 'request header; repeatable', collect, [])
-    .addOption(new Option('--protocol <protocol>', 'protocol').choices(['http', 'http2', 'grpc', 'tcp']).default('http'))
+    .addOption(new Option('--protocol <protocol>', 'protocol').choices(['http', 'http2', 'grpc', 'tcp', 'tls']).default('http'))
+    .option('--token <jwt>', 'send this JWT as Authorization: Bearer')
+    .option('--jwks <uri=file>', 'offline JWKS for a RequestAuthentication jwksUri; repeatable', collect, [])
+    .option('--sni <name>', 'SNI of a TLS connection')
+    .option('--time <iso>', 'the instant tokens are checked at (default: now)')
     .addOption(new Option('--tls <mode>', 'client TLS').choices(['auto', 'plaintext', 'mtls']).default('auto'))
     .option('--source-ip <ip>', 'source address of an outside client', '203.0.113.10')
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
-    .action((opts) => {
-      code = requestCommand(opts, io);
+    .action(async (opts) => {
+      code = await requestCommand(opts, io);
     });
 
   program.command('schema')

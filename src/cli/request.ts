@@ -4,7 +4,8 @@ import { IssueList } from '../core/issues.js';
 import { loadMesh } from '../loader/load.js';
 import { principalOf, spiffeId, type Workload } from '../model/types.js';
 import { decide, type Decision, type MeshRequest, type Protocol, type TlsIntent } from '../policy/decide.js';
-import { Sandbox } from './fs.js';
+import { readSource, Sandbox } from './fs.js';
+import { signaturesFor } from '../scenario/tokens.js';
 import { EXIT_BAD_INPUT, EXIT_OK, printIssues, type Io } from './main.js';
 import { readManifests } from './mesh-input.js';
 
@@ -19,9 +20,13 @@ export interface RequestOpts {
   tls: string;
   sourceIp: string;
   format: string;
+  token?: string;
+  jwks: string[];
+  sni?: string;
+  time?: string;
 }
 
-export function requestCommand(opts: RequestOpts, io: Io): number {
+export async function requestCommand(opts: RequestOpts, io: Io): Promise<number> {
   const issues = new IssueList();
   const sandbox = new Sandbox(opts.mesh.map((m) => path.resolve(m)).concat(path.resolve('.')));
   const files = readManifests(opts.mesh.map((m) => ({ path: m })), sandbox, issues);
@@ -62,7 +67,20 @@ export function requestCommand(opts: RequestOpts, io: Io): number {
     headers,
     tls: opts.tls as TlsIntent,
   };
-  const d = decide(mesh, req);
+  if (opts.token) req.headers = { ...req.headers, authorization: `Bearer ${opts.token}` };
+  if (opts.sni) req.sni = opts.sni;
+  const standIns: Record<string, string> = {};
+  for (const j of opts.jwks) {
+    const eq = j.indexOf('=');
+    const src = eq > 0 ? readSource(j.slice(eq + 1), issues) : null;
+    if (eq <= 0) issues.error('bad-usage', `--jwks ${j}: expected URI=FILE`);
+    else if (src) standIns[j.slice(0, eq)] = src.text;
+  }
+  const nowMs = opts.time !== undefined ? Date.parse(opts.time) : Date.now();
+  if (Number.isNaN(nowMs)) issues.error('bad-usage', `--time ${opts.time ?? ''}: expected an ISO 8601 instant`);
+  if (issues.hasErrors()) { printIssues(io, issues.errors); return EXIT_BAD_INPUT; }
+  const sigs = await signaturesFor(mesh, standIns, { headers: req.headers, path: req.path, method: req.method });
+  const d = decide(mesh, req, { jwt: { nowSeconds: nowMs / 1000, sigs } });
   for (const w of loadIssues.warnings) io.err(`warning: ${w.loc ? `${w.loc.file}:${w.loc.line}:${w.loc.col}: ` : ''}${w.message}\n`);
   if (opts.format === 'json') {
     io.out(`${JSON.stringify({ request: { from: opts.from, to: opts.to, protocol: opts.protocol, method: opts.method, path: opts.path, headers, tls: opts.tls }, ...decisionJson(d) }, null, 2)}\n`);
@@ -95,7 +113,7 @@ export function renderDecision(opts: RequestOpts, identity: string | null, d: De
   lines.push(`${what}`);
   lines.push(`from ${opts.from}${identity ? ` (${identity})` : ''}`);
   const code = d.code === null ? '' : ` ${d.code === 0 ? '000 (connection failed)' : d.code}`;
-  lines.push(`verdict: ${d.outcome.toUpperCase()}${code}${d.mtls === null ? '' : d.mtls ? ', mutual TLS' : ', plaintext'}${d.flags ? `, flags ${d.flags}` : ''}`);
+  lines.push(`verdict: ${d.outcome.toUpperCase()}${code}${d.mtls === null ? '' : d.mtls ? ', mutual TLS' : ', no mutual TLS'}${d.flags ? `, flags ${d.flags}` : ''}`);
   for (const b of d.stoppedBy) {
     lines.push(`stopped by: ${b.control}${b.name ? ` ${b.name}` : ''}${b.rule ? ` (${b.rule})` : ''}`);
     lines.push(`  why: ${b.reason}`);

@@ -267,7 +267,7 @@ function sendLeg(run: Run, leg: Leg): Decision {
     const declared = declaredProtocol(servicePort);
     ctx.l7 = leg.protocol === 'tls' ? 'tcp' : declared ?? requestL7;
     if (!leg.proxy) ctx.clientHttp = false;
-    ev('client', `${leg.target.kind === 'host' ? leg.target.host : ''}:${port} → Service ${service.fqdn} port ${port} → ${endpoint.id} (${endpoint.ip}) port ${targetPort}; protocol ${leg.protocol === 'tls' ? 'TLS (opaque)' : declared ? `declared ${declared}` : `sniffed ${requestL7}`}`);
+    ev('client', `${leg.target.kind === 'host' ? leg.target.host : ''}:${port} → Service ${service.fqdn} port ${port} → ${endpoint.id} (${endpoint.ip}) port ${targetPort}; protocol ${endpoint.gateway ? 'set by the Gateway server' : leg.protocol === 'tls' ? 'TLS (opaque)' : declared ? `declared ${declared}` : `sniffed ${requestL7}`}`);
   } else {
     endpoint = dest.workload;
     targetPort = port;

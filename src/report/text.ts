@@ -4,7 +4,7 @@ import type { RunResult, StepResult } from '../scenario/types.js';
 export function stepLine(s: StepResult): string {
   const mark = s.expectationMet === true ? '✓' : s.expectationMet === false ? '✗' : '·';
   const code = s.code === null ? '' : ` ${s.code}${s.grpcStatus !== undefined ? ` grpc=${s.grpcStatus}` : ''}`;
-  const mtls = s.mtls === null ? '' : s.mtls ? ' mTLS' : ' plaintext';
+  const mtls = s.mtls === null ? '' : s.mtls ? ' mTLS' : ' no-mTLS';
   const route = s.to ? `${s.from} → ${s.to}` : s.from;
   let line = `  ${mark} ${s.id}: ${s.action} ${route} — ${s.outcome}${code}${mtls}`;
   if (s.expectationMet === false) line += `  (expected ${s.expected})`;

@@ -1,0 +1,159 @@
+/**
+ * The request pipeline end to end (istio-semantics §3): each control in the
+ * place a packet meets it, attributed in stoppedBy, across gateways.
+ */
+import { describe, expect, it } from 'vitest';
+import { app, meshFrom, ns, pa, send } from '../helpers.js';
+
+const np = (namespace: string, name: string, body: string): string => `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: { name: ${name}, namespace: ${namespace} }
+spec:
+${body}`;
+
+const meshConfig = (body: string): string => `apiVersion: v1
+kind: ConfigMap
+metadata: { name: istio, namespace: istio-system }
+data:
+  mesh: |
+${body.split('\n').map((l) => `    ${l}`).join('\n')}
+`;
+
+const gateway = `apiVersion: apps/v1
+kind: Deployment
+metadata: { name: ingress, namespace: istio-system }
+spec:
+  selector: { matchLabels: { istio: ingressgateway } }
+  template:
+    metadata: { labels: { istio: ingressgateway } }
+    spec:
+      serviceAccountName: ingress
+      containers: [{ name: istio-proxy, image: proxy, ports: [{ containerPort: 8080 }, { containerPort: 8443 }] }]
+---
+apiVersion: v1
+kind: Service
+metadata: { name: ingress, namespace: istio-system }
+spec:
+  type: LoadBalancer
+  externalTrafficPolicy: Local
+  selector: { istio: ingressgateway }
+  ports: [{ name: http2, port: 80, targetPort: 8080 }, { name: https, port: 443, targetPort: 8443 }]
+---
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: { name: gw, namespace: istio-system }
+spec:
+  selector: { istio: ingressgateway }
+  servers:
+    - port: { number: 80, name: http, protocol: HTTP }
+      hosts: ["shop.example.com"]
+      tls: { httpsRedirect: true }
+    - port: { number: 443, name: https, protocol: HTTPS }
+      hosts: ["shop.example.com"]
+      tls: { mode: SIMPLE, credentialName: shop-cert }
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: shop, namespace: a }
+spec:
+  hosts: ["shop.example.com"]
+  gateways: ["istio-system/gw"]
+  http:
+    - match: [{ uri: { prefix: /api } }]
+      route: [{ destination: { host: api } }]
+`;
+
+const base = [ns('istio-system', false), ns('a', true), ns('b', true), app('a', 'api'), app('a', 'web'), app('b', 'db', { port: 5432, svcPort: 5432, portName: 'tcp-db' })];
+
+describe('§3 pipeline', () => {
+  it('§11 a NetworkPolicy drop of a TCP connection is blocked with no status, attributed to the NetworkPolicy', () => {
+    const m = meshFrom(...base, np('b', 'deny-all', '  podSelector: {}\n  policyTypes: [Ingress]\n'));
+    const d = send(m, { from: 'a/web', to: 'db.b:5432', protocol: 'tcp' });
+    expect(d).toMatchObject({ outcome: 'blocked', code: null, mtls: null, stoppedBy: [{ control: 'NetworkPolicy', name: 'b/deny-all' }] });
+  });
+
+  it('§11 a client without a sidecar sees a NetworkPolicy drop as a failed connection (code 0)', () => {
+    const m = meshFrom(...base, ns('legacy', false), app('legacy', 'old'), np('a', 'deny-all', '  podSelector: {}\n  policyTypes: [Ingress]\n'));
+    const d = send(m, { from: 'legacy/old', to: 'api.a:80' });
+    expect(d).toMatchObject({ outcome: 'blocked', code: 0, stoppedBy: [{ control: 'NetworkPolicy' }] });
+  });
+
+  it('§11 NetworkPolicy is evaluated before the sidecar: the server never sees the packets', () => {
+    const m = meshFrom(...base, pa('a', 'default', 'STRICT'), np('a', 'deny-all', '  podSelector: {}\n  policyTypes: [Ingress]\n'));
+    const d = send(m, { from: 'a/web', to: 'api.a:80' });
+    expect(d.stoppedBy.map((s) => s.control)).toEqual(['NetworkPolicy']);
+    expect(d.events.some((e) => e.hop === 'server-sidecar')).toBe(false);
+  });
+
+  it('§8 REGISTRY_ONLY answers HTTP to an unregistered host with 502 from the client sidecar', () => {
+    const m = meshFrom(...base, meshConfig('outboundTrafficPolicy: { mode: REGISTRY_ONLY }'));
+    const d = send(m, { from: 'a/web', to: 'api.github.com:80' });
+    expect(d).toMatchObject({ outcome: 'blocked', code: 502, stoppedBy: [{ control: 'EgressPolicy', name: null }] });
+  });
+
+  it('§8 ALLOW_ANY lets an unregistered host through the PassthroughCluster', () => {
+    const d = send(meshFrom(...base), { from: 'a/web', to: 'api.github.com:80' });
+    expect(d).toMatchObject({ outcome: 'allowed', code: 200, mtls: false });
+  });
+
+  it('§8 a ServiceEntry makes the host known under REGISTRY_ONLY', () => {
+    const se = `apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: { name: github, namespace: a }
+spec:
+  hosts: [api.github.com]
+  location: MESH_EXTERNAL
+  resolution: DNS
+  ports: [{ number: 80, name: http, protocol: HTTP }]
+`;
+    const d = send(meshFrom(...base, se, meshConfig('outboundTrafficPolicy: { mode: REGISTRY_ONLY }')), { from: 'a/web', to: 'api.github.com:80' });
+    expect(d).toMatchObject({ outcome: 'allowed', code: 200 });
+  });
+
+  it('§9 plain HTTP to a server with httpsRedirect gets 301 from the gateway', () => {
+    const d = send(meshFrom(...base, gateway), { from: 'outside', to: 'ingress.istio-system:80', path: '/api/x', headers: { host: 'shop.example.com' } });
+    expect(d).toMatchObject({ outcome: 'blocked', code: 301, stoppedBy: [{ control: 'Gateway', name: 'istio-system/gw' }] });
+    expect(d.response?.headers['location']).toBe('https://shop.example.com/api/x');
+  });
+
+  it('§9 HTTPS through the gateway reaches the backend only along a VirtualService route', () => {
+    const m = meshFrom(...base, gateway);
+    const ok = send(m, { from: 'outside', to: 'ingress.istio-system:443', path: '/api/x', headers: { host: 'shop.example.com' } });
+    expect(ok).toMatchObject({ outcome: 'allowed', code: 200, mtls: true, destination: { workload: 'a/api' } });
+    expect(ok.received?.headers['x-forwarded-for']).toBe('203.0.113.10');
+    const none = send(m, { from: 'outside', to: 'ingress.istio-system:443', path: '/admin', headers: { host: 'shop.example.com' } });
+    expect(none).toMatchObject({ outcome: 'blocked', code: 404, stoppedBy: [{ control: 'VirtualService' }] });
+  });
+
+  it('§9 plaintext to an HTTPS server fails the handshake (code 0)', () => {
+    const d = send(meshFrom(...base, gateway), { from: 'outside', to: 'ingress.istio-system:443', path: '/api/x', headers: { host: 'shop.example.com' }, tls: 'plaintext' });
+    expect(d).toMatchObject({ outcome: 'blocked', code: 0, stoppedBy: [{ control: 'Gateway' }] });
+  });
+
+  it('§6.5 remoteIpBlocks at a gateway see the client address; X-Forwarded-For is not trusted with numTrustedProxies 0', () => {
+    const deny = `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: { name: deny-net, namespace: istio-system }
+spec:
+  selector: { matchLabels: { istio: ingressgateway } }
+  action: DENY
+  rules: [{ from: [{ source: { remoteIpBlocks: ["203.0.113.0/24"] } }] }]
+`;
+    const m = meshFrom(...base, gateway, deny);
+    const d = send(m, { from: 'outside', to: 'ingress.istio-system:443', path: '/api', headers: { host: 'shop.example.com', 'x-forwarded-for': '198.51.100.1' } });
+    expect(d).toMatchObject({ outcome: 'blocked', code: 403, stoppedBy: [{ control: 'AuthorizationPolicy', name: 'istio-system/deny-net' }] });
+  });
+
+  it('§9 the backend authorizes the gateway\'s identity, not the outside client\'s', () => {
+    const allowGw = `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: { name: only-gw, namespace: a }
+spec:
+  selector: { matchLabels: { app: api } }
+  rules: [{ from: [{ source: { principals: ["cluster.local/ns/istio-system/sa/ingress"] } }] }]
+`;
+    const m = meshFrom(...base, gateway, allowGw);
+    expect(send(m, { from: 'outside', to: 'ingress.istio-system:443', path: '/api', headers: { host: 'shop.example.com' } }).outcome).toBe('allowed');
+    expect(send(m, { from: 'a/web', to: 'api.a:80' })).toMatchObject({ outcome: 'blocked', code: 403 });
+  });
+});
