@@ -216,6 +216,11 @@ function proxyFilters(ctx: Ctx, w: Workload, hop: 'server-sidecar' | 'gateway', 
   for (const t of rbac.trace) ev(t);
   if (!rbac.allowed) {
     const d = deny(rbac);
+    const stop = d.stoppedBy[0];
+    if (stop && ras.length > 0 && requestPrincipal === null) {
+      // §7: a missing token passes jwt_authn; requiring one is the AuthorizationPolicy's job.
+      stop.reason += `; no valid JWT was presented, and RequestAuthentication ${ras.map((r) => `${r.meta.namespace}/${r.meta.name}`).join(', ')} lets a token-less request through with no request principal`;
+    }
     d.requestPrincipal = requestPrincipal;
     return d;
   }
