@@ -17,7 +17,10 @@
  * could not be fetched) answers 'jwks-fetch-failed' for every token.
  */
 import { createHash, createPrivateKey, createPublicKey, verify as nodeVerify, constants as cryptoConstants, type JsonWebKey } from 'node:crypto';
-import { calculateJwkThumbprint, CompactSign, compactVerify, importJWK, type JWK } from 'jose';
+import type { JWK } from 'jose';
+
+/** jose is loaded on first use, keeping it out of the CLI's start-up for meshes without JWTs. */
+const jose = (): Promise<typeof import('jose')> => import('jose');
 
 export type { JWK } from 'jose';
 
@@ -59,7 +62,7 @@ export async function deriveSigningKey(seed: string): Promise<SigningKey> {
   const priv = createPrivateKey({ key: Buffer.concat([ED25519_PKCS8_PREFIX, d]), format: 'der', type: 'pkcs8' });
   const pub = createPublicKey(priv);
   const publicBase = pub.export({ format: 'jwk' }) as JWK;
-  const kid = await calculateJwkThumbprint(publicBase);
+  const kid = await (await jose()).calculateJwkThumbprint(publicBase);
   const privateJwk: JWK = { ...(priv.export({ format: 'jwk' }) as JWK), kid, alg: 'EdDSA', use: 'sig' };
   const publicJwk: JWK = { ...publicBase, kid, alg: 'EdDSA', use: 'sig' };
   return { privateJwk, publicJwk, kid };
@@ -106,6 +109,7 @@ function defaultAlg(jwk: JWK): string {
  */
 export async function signToken(claims: Record<string, unknown>, key: { privateJwk: JWK; kid: string; alg?: string }): Promise<string> {
   const alg = key.alg ?? defaultAlg(key.privateJwk);
+  const { importJWK, CompactSign } = await jose();
   const k = await importJWK(key.privateJwk, alg);
   const header: { alg: string; kid?: string; typ: string } = key.kid ? { alg, kid: key.kid, typ: 'JWT' } : { alg, typ: 'JWT' };
   return new CompactSign(new TextEncoder().encode(JSON.stringify(claims))).setProtectedHeader(header).sign(k);
@@ -285,6 +289,7 @@ async function verifyOne(token: string, ks: ParsedKeySet): Promise<SignatureResu
 
 async function signatureHolds(t: CompactParts, key: UsableKey): Promise<boolean> {
   try {
+    const { importJWK, compactVerify } = await jose();
     const k = await importJWK(importable(key.jwk), t.alg);
     await compactVerify(t.compact, k, { algorithms: [t.alg] });
     return true;
