@@ -13,6 +13,8 @@ import { readNetworkPolicy } from './network-policy.js';
 import { readRequestAuthentication } from './request-authentication.js';
 import { analyzeRouting, readGateway, readVirtualService } from './routing.js';
 import { analyzeMesh } from './analyze.js';
+import { readEnvoyFilter } from './envoy-filter.js';
+import type { LocalRateLimit } from '../model/envoy-filter.js';
 import type { ServiceEntry, Sidecar } from '../model/egress.js';
 import type { NetworkPolicy } from '../model/network-policy.js';
 import type { RequestAuthentication } from '../model/request-authentication.js';
@@ -42,7 +44,7 @@ const WORKLOAD_KINDS: readonly string[] = ['Deployment', 'StatefulSet', 'DaemonS
 /** Kinds read without a warning although they do not change a decision. */
 const INERT_KINDS: readonly string[] = ['ServiceAccount', 'ConfigMap', 'Secret', 'Role', 'RoleBinding', 'ClusterRole', 'ClusterRoleBinding'];
 /** Kinds product.md lists that later work will model; a warning says so until then. */
-const NOT_YET: readonly string[] = ['EnvoyFilter', 'WorkloadEntry', 'WorkloadGroup', 'Telemetry', 'ProxyConfig', 'WasmPlugin'];
+const NOT_YET: readonly string[] = ['WorkloadEntry', 'WorkloadGroup', 'Telemetry', 'ProxyConfig', 'WasmPlugin'];
 
 interface Item {
   src: SourceDoc;
@@ -68,6 +70,7 @@ export function loadMesh(files: readonly SourceFile[], overrides: MeshOverrides 
   const sidecars: Sidecar[] = [];
   const gateways: Gateway[] = [];
   const vss: VirtualService[] = [];
+  const rateLimits: LocalRateLimit[] = [];
   const seen = new Map<string, ObjectMeta>();
   let meshConfigItem: { reader: Reader; obj: Obj } | undefined;
   let order = 0;
@@ -160,6 +163,10 @@ export function loadMesh(files: readonly SourceFile[], overrides: MeshOverrides 
     } else if (kind === 'VirtualService') {
       const vs = readVirtualService(r, meta, value);
       if (vs) vss.push(vs);
+    } else if (kind === 'EnvoyFilter') {
+      const ef = readEnvoyFilter(r, meta, value);
+      rateLimits.push(...ef.rateLimits);
+      for (const what of ef.notModeled) r.warn([], 'not-modeled', `${what} is not modeled (only the local rate limit pattern is); its effect on traffic is ignored`);
     } else if (INERT_KINDS.includes(kind)) {
       // read, no effect on decisions
     } else if (NOT_YET.includes(kind)) {
@@ -204,6 +211,7 @@ export function loadMesh(files: readonly SourceFile[], overrides: MeshOverrides 
     sidecars: byName(dedupe(sidecars)),
     gateways: byName(dedupe(gateways)),
     virtualServices: byName(dedupe(vss)),
+    rateLimits,
   };
   if (!issues.hasErrors()) {
     analyzeRouting(mesh.gateways, mesh.virtualServices, mesh.workloads, issues);

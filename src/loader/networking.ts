@@ -3,6 +3,7 @@ import type { ClientTlsMode, ClientTlsSettings, DestinationRule, ObjectMeta, Sub
 import { isObj, Reader, type Obj } from './reader.js';
 import type { Path } from './yaml-source.js';
 import { readSelector } from './security.js';
+import { readConnectionPool, readOutlierDetection } from './traffic-policy.js';
 
 const TLS_MODES: readonly string[] = ['DISABLE', 'SIMPLE', 'MUTUAL', 'ISTIO_MUTUAL'];
 
@@ -42,6 +43,11 @@ export function readDestinationRule(r: Reader, meta: ObjectMeta, obj: Obj): Dest
 function readTrafficPolicy(r: Reader, tp: Obj | undefined, path: Path): TrafficPolicy | undefined {
   if (!tp) return undefined;
   const out: TrafficPolicy = { raw: tp };
+  if (tp['connectionPool'] !== undefined) out.connectionPool = readConnectionPool(r, tp['connectionPool'], [...path, 'connectionPool']);
+  if (tp['outlierDetection'] !== undefined) {
+    const od = readOutlierDetection(r, tp['outlierDetection'], [...path, 'outlierDetection']);
+    if (od) out.outlierDetection = od;
+  }
   const tls = readTls(r, r.obj(tp, 'tls', path), [...path, 'tls']);
   if (tls) out.tls = tls;
   const pls = r.arr(tp, 'portLevelSettings', path);

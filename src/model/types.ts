@@ -8,6 +8,8 @@ import type { ServiceEntry, Sidecar } from './egress.js';
 import type { NetworkPolicy } from './network-policy.js';
 import type { RequestAuthentication } from './request-authentication.js';
 import type { Gateway, VirtualService } from './routing.js';
+import type { LocalRateLimit } from './envoy-filter.js';
+import type { ConnectionPool, OutlierDetection } from './traffic-policy.js';
 
 export type Labels = Readonly<Record<string, string>>;
 
@@ -203,8 +205,12 @@ export interface ClientTlsSettings {
 export interface TrafficPolicy {
   tls?: ClientTlsSettings;
   portLevelSettings?: { port: number; tls?: ClientTlsSettings }[];
-  /** the raw rest (connectionPool, outlierDetection, loadBalancer…) kept for later controls */
+  /** the raw rest (loadBalancer…) kept for later controls */
   raw: Record<string, unknown>;
+  /** circuit breaker settings (§10); absent = Envoy defaults */
+  connectionPool?: ConnectionPool;
+  /** absent = no outlier detection on the cluster */
+  outlierDetection?: OutlierDetection;
 }
 
 export interface Subset {
@@ -238,6 +244,8 @@ export interface Mesh {
   sidecars: readonly Sidecar[];
   gateways: readonly Gateway[];
   virtualServices: readonly VirtualService[];
+  /** local rate limits from EnvoyFilters (§10) */
+  rateLimits: readonly LocalRateLimit[];
 }
 
 export function workloadById(mesh: Mesh, id: string): Workload | undefined {

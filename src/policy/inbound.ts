@@ -68,6 +68,8 @@ export function connectInbound(ctx: Ctx, route: InboundRoute, tls: ClientTls): D
         { control: 'PeerAuthentication', name: paName(res), reason: `${ep.name} port ${route.targetPort} is DISABLE, so its sidecar rejects the Istio mTLS that ${drLabel(tls)} sends` },
         'UF,URX', tlsFail);
     }
+    const certStop = certificates(ctx, src, ep);
+    if (certStop) return certStop;
     const serverId = spiffeId(principalOf(mesh.config.trustDomain, ep.namespace, ep.serviceAccount));
     const sans = allowedSans(mesh, route.service, ep, tls.sans);
     if (!sans.includes(serverId)) {
@@ -116,6 +118,22 @@ export function connectInbound(ctx: Ctx, route: InboundRoute, tls: ClientTls): D
   const d = deliver(ctx, ep, { mtls, peerPrincipal, destination, headers: filters.headers, path: filters.path, proxied: true, authz: filters.authz, requestPrincipal: filters.requestPrincipal });
   if (res) d.mtlsResolution = { mode: res.mode, level: res.level, policy: paName(res) };
   return d;
+}
+
+/** §1: both ends of Istio mTLS need a certificate valid now; an expired one fails the handshake. */
+function certificates(ctx: Ctx, client: Workload, server: Workload): Decision | null {
+  const check = ctx.run.opts.certProblem;
+  if (!check) return null;
+  for (const [w, side] of [[client, 'client'], [server, 'server']] as const) {
+    const problem = check(w.id);
+    if (problem) {
+      ctx.run.events.push({ hop: 'network', what: `mTLS handshake fails: the ${side} ${w.id} has ${problem}` });
+      return fail(ctx, 503, null, { control: 'CertificateValidity', name: w.id,
+        reason: `the ${side} ${w.id} presents ${problem}, so the mTLS handshake fails` }, 'UF,URX',
+      'upstream connect error or disconnect/reset before headers. reset reason: connection failure, transport failure reason: TLS error: certificate expired');
+    }
+  }
+  return null;
 }
 
 function lastXff(h: Readonly<Record<string, string>>): string | undefined {
@@ -358,6 +376,8 @@ function gatewayInbound(ctx: Ctx, route: InboundRoute, tls: ClientTls): Decision
       if (!(leg.proxy && tls.kind === 'istio' && leg.client)) {
         return fail(ctx, leg.proxy ? 503 : 0, null, { control: 'Gateway', name: gwName, reason: `server ${sel.index} is ISTIO_MUTUAL and the client did not originate Istio mTLS${tls.why ? ` (${tls.why})` : ''}` }, leg.proxy ? 'UF,URX' : undefined);
       }
+      const certStop = certificates(ctx, leg.client, gw);
+      if (certStop) return certStop;
       mtls = true;
       peerPrincipal = principalOf(mesh.config.trustDomain, leg.client.namespace, leg.client.serviceAccount);
       ev(`ISTIO_MUTUAL: client ${spiffeId(peerPrincipal)} authenticated`);

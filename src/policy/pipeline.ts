@@ -85,6 +85,11 @@ export interface DecideOptions {
   extAuthz?: ExtAuthz;
   /** JWT checks: simulated wall clock (seconds) and the pre-computed signature table */
   jwt?: { nowSeconds: number; sigs: SignatureTable };
+  /**
+   * Certificate validity at the simulated now (§1): null when the workload's
+   * certificate is valid, else why not. Absent = every certificate is valid.
+   */
+  certProblem?: (workloadId: string) => string | null;
 }
 
 /** One connection (or request) between two parties: the client side and the destination. */

@@ -47,6 +47,12 @@ export function parseScenario(file: string, text: string, issues: IssueList): Lo
     }
     if (s.action === 'request' && !s.to) issues.error('step-missing-field', `step "${s.id}": a request needs \`to\``, src.locate(path), 'add to: <host>:<port>');
     if (s.action === 'wait' && !s.for) issues.error('step-missing-field', `step "${s.id}": wait needs \`for\``, src.locate(path), 'add for: <duration>, e.g. 30s');
+    if (s.action === 'flood') {
+      for (const f of ['to', 'rate', 'for'] as const) {
+        if (s[f] === undefined) issues.error('step-missing-field', `step "${s.id}": flood needs \`${f}\``, src.locate(path), f === 'rate' ? 'add rate: 200/s' : f === 'for' ? 'add for: 10s' : 'add to: <host>:<port>');
+      }
+    }
+    if (s.action === 'steal-credentials' && !s.what) issues.error('step-missing-field', `step "${s.id}": steal-credentials needs \`what\` (cert or jwt)`, src.locate(path), 'add what: cert');
     if (typeof s.jwt === 'string' && !(s.jwt in (doc.spec.tokens ?? {}))) {
       issues.error('unknown-token', `step "${s.id}": jwt "${s.jwt}" is not one of spec.tokens`, src.locate([...path, 'jwt']),
         Object.keys(doc.spec.tokens ?? {}).length > 0 ? `use one of: ${Object.keys(doc.spec.tokens ?? {}).join(', ')}` : 'define it under spec.tokens, or write the claim set inline');

@@ -16,7 +16,7 @@ const destination = z.string().regex(/^(workload\/[^/:\s]+\/[^/:\s]+|[^\s:/]+):\
 
 export const ACTIONS = ['request', 'impersonate', 'pivot', 'sniff', 'exfiltrate', 'flood', 'steal-credentials', 'wait'] as const;
 /** Actions this version runs; the others are refused with a clear error rather than faked. */
-export const SUPPORTED_ACTIONS: readonly string[] = ['request', 'wait'];
+export const SUPPORTED_ACTIONS: readonly string[] = ['request', 'wait', 'flood', 'steal-credentials'];
 
 export const jwtClaimsSchema = z.strictObject({
   iss: z.string().optional(),
@@ -87,6 +87,12 @@ export const scenarioSchema = z.strictObject({
     startTime: z.iso.datetime({ offset: true }).optional(),
     duration: duration.optional(),
     workloads: z.record(workloadRef, workloadFactsSchema).optional(),
+    ca: z.strictObject({
+      outage: z.strictObject({ at: duration, for: duration }).optional(),
+      outages: z.array(z.strictObject({ at: duration, for: duration })).optional(),
+      workloadCertTtl: duration.optional(),
+    }).optional(),
+    proxyOverhead: duration.optional(),
     tokens: z.record(z.string(), jwtClaimsSchema).optional(),
     extAuthz: z.record(z.string(), z.strictObject({
       allowIf: z.strictObject({ header: z.string(), equals: z.string() }).optional(),

@@ -6,6 +6,12 @@ export type Outcome = 'allowed' | 'blocked' | 'partial';
 export interface StepEvidence {
   events: { t: number; hop: Hop | 'scenario'; what: string }[];
   sent?: { from: string; to: string; protocol: string; method?: string; path?: string; headers?: Record<string, string>; tls: string; sni?: string };
+  /** ms from sending to the answer, in simulated time */
+  latencyMs?: number;
+  flood?: { sent: number; ok: number; statuses: Record<string, number>; p50ms: number; p99ms: number; windowMs: number };
+  /** how each legitimate flow fared while this step ran, against the same run without the attack */
+  collateral?: { flow: string; sent: number; ok: number; errorRate: number; p99ms: number; degraded: boolean; baseline: { errorRate: number; p99ms: number } | null; statement: string }[];
+  stolen?: { kind: 'certificate' | 'jwt'; subject: string; notAfter: number | null; validUntil: string; validForMs: number | null; note: string }[];
   /** the proxies the request crossed */
   proxies?: string[];
   requestPrincipal?: string | null;
@@ -48,6 +54,17 @@ export interface TrafficResult {
   sent: number;
   ok: number;
   p99ms: number;
+  p50ms?: number;
+  p95ms?: number;
+  errorRate?: number;
+  /** responses by status ("closed" for a TCP connection refused) */
+  statuses?: Record<string, number>;
+  /** the controls that refused this flow's requests, with counts */
+  stoppedBy?: Record<string, number>;
+  /** the same flow in the same run without the attack steps */
+  baseline?: { sent: number; ok: number; p99ms: number; errorRate: number };
+  /** error rate or p99 clearly worse than the baseline */
+  degraded?: boolean;
 }
 
 export interface RunResult {

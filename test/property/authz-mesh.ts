@@ -54,7 +54,7 @@ export function mesh(policies: readonly AuthorizationPolicy[], config: Partial<M
     config: { ...DEFAULT_MESH_CONFIG, ...config },
     namespaces: new Map(['a', 'b', 'istio-system'].map((n) => [n, { name: n, labels: {} }])),
     workloads, services: [], peerAuthentications: [], authorizationPolicies: policies, destinationRules: [],
-    requestAuthentications: [], networkPolicies: [], serviceEntries: [], sidecars: [], gateways: [], virtualServices: [],
+    requestAuthentications: [], networkPolicies: [], serviceEntries: [], sidecars: [], gateways: [], virtualServices: [], rateLimits: [],
   };
 }
 

@@ -1,0 +1,117 @@
+/**
+ * The controls that act over time (istio-semantics §10), kept per proxy and
+ * per upstream cluster for one simulation run: local rate-limit buckets (per
+ * Envoy, shared by its connections), connection-pool circuit breakers and
+ * outlier detectors (per client sidecar and upstream cluster, from the
+ * DestinationRule that client uses).
+ */
+import type { Mesh, TrafficPolicy, Workload } from '../../model/types.js';
+import { DEFAULT_CONNECTION_POOL, type ConnectionPool } from '../../model/traffic-policy.js';
+import { findDestinationRule } from '../../policy/destination-rule.js';
+import { ConnectionPoolState, OutlierDetector } from './circuit-breaker.js';
+import { effectiveRateLimit, localRateLimitDecision, rateLimitsFor, TokenBucket } from './rate-limiter.js';
+import type { DynamicControls } from './world.js';
+
+interface Upstream {
+  pool: ConnectionPoolState | null;
+  waiting: (() => void)[];
+  outlier: OutlierDetector | null;
+}
+
+function policyFor(mesh: Mesh, client: Workload, fqdn: string): TrafficPolicy | undefined {
+  const svc = mesh.services.find((s) => s.fqdn === fqdn);
+  return findDestinationRule(mesh, client.namespace, client.labels, fqdn, svc?.namespace ?? null)?.rule.trafficPolicy;
+}
+
+function isDefaultPool(cp: ConnectionPool): boolean {
+  return (Object.keys(DEFAULT_CONNECTION_POOL) as (keyof ConnectionPool)[]).every((k) => cp[k] === DEFAULT_CONNECTION_POOL[k]);
+}
+
+export class MeshControls implements DynamicControls {
+  private readonly upstreams = new Map<string, Upstream>();
+  private readonly buckets = new Map<string, TokenBucket>();
+  /** counters for the report */
+  readonly stats = { overflows: 0, rateLimited: 0, ejections: 0 };
+
+  constructor(private readonly mesh: Mesh, private readonly rand: () => number) {}
+
+  private upstream(client: Workload, fqdn: string, endpoints: readonly Workload[]): Upstream {
+    const key = `${client.id}>${fqdn}`;
+    let u = this.upstreams.get(key);
+    if (!u) {
+      const tp = policyFor(this.mesh, client, fqdn);
+      const cp = tp?.connectionPool;
+      const http2 = (() => {
+        const svc = this.mesh.services.find((s) => s.fqdn === fqdn);
+        return svc?.ports.some((p) => /^(http2|grpc)/.test((p.appProtocol ?? p.name ?? '').toLowerCase())) ?? false;
+      })();
+      u = {
+        pool: cp && !isDefaultPool(cp) ? new ConnectionPoolState(cp, http2) : null,
+        waiting: [],
+        outlier: tp?.outlierDetection ? new OutlierDetector(tp.outlierDetection, endpoints.map((e) => e.id)) : null,
+      };
+      this.upstreams.set(key, u);
+    }
+    return u;
+  }
+
+  admitUpstream(client: Workload, fqdn: string, now: number, start: () => void): 'ok' | 'queued' | 'overflow' {
+    const u = this.upstream(client, fqdn, []);
+    if (!u.pool) { start(); return 'ok'; }
+    const a = u.pool.tryStart(now);
+    if (a === 'overflow') { this.stats.overflows++; return 'overflow'; }
+    if (a === 'pending') { u.waiting.push(start); return 'queued'; }
+    start();
+    return 'ok';
+  }
+
+  releaseUpstream(client: Workload, fqdn: string, now: number): void {
+    const u = this.upstreams.get(`${client.id}>${fqdn}`);
+    if (!u?.pool) return;
+    if (u.pool.finish(now)) {
+      const next = u.waiting.shift();
+      if (next) next();
+    }
+  }
+
+  healthy(client: Workload, fqdn: string, endpoints: readonly Workload[], now: number): readonly Workload[] {
+    const u = this.upstream(client, fqdn, endpoints);
+    if (!u.outlier) return endpoints;
+    const ok = new Set(u.outlier.available(now));
+    return endpoints.filter((e) => ok.has(e.id));
+  }
+
+  report(client: Workload, fqdn: string, endpoint: Workload, status: number, now: number): void {
+    const u = this.upstreams.get(`${client.id}>${fqdn}`);
+    if (!u?.outlier) return;
+    const before = u.outlier.ejections.length;
+    u.outlier.report(endpoint.id, status, now);
+    this.stats.ejections += u.outlier.ejections.length - before;
+  }
+
+  rateLimit(server: Workload, now: number): { status: number; headers: Record<string, string>; name: string } | null {
+    const list = rateLimitsFor(this.mesh.rateLimits, { labels: server.labels, namespace: server.namespace, rootNamespace: this.mesh.config.rootNamespace }, server.gateway ? 'gateway' : 'inbound');
+    for (const rl of list) {
+      const eff = effectiveRateLimit(rl);
+      const key = `${server.id}|${eff.bucketKey}`;
+      let bucket = this.buckets.get(key) ?? null;
+      if (!bucket && eff.settings.bucket) {
+        bucket = new TokenBucket(eff.settings.bucket);
+        this.buckets.set(key, bucket);
+      }
+      const d = localRateLimitDecision(eff.settings, bucket, now, this.rand);
+      if (d.enforced) {
+        this.stats.rateLimited++;
+        return { status: d.status ?? 429, headers: d.headers ?? {}, name: `${rl.meta.namespace}/${rl.meta.name}` };
+      }
+    }
+    return null;
+  }
+
+  /** Outlier ejections so far, for the report. */
+  ejections(): { upstream: string; host: string; at: number; until: number }[] {
+    const out: { upstream: string; host: string; at: number; until: number }[] = [];
+    for (const [key, u] of this.upstreams) for (const e of u.outlier?.ejections ?? []) out.push({ upstream: key, host: e.host, at: e.at, until: e.until });
+    return out;
+  }
+}

@@ -1,0 +1,37 @@
+/** Per-flow counters and latency percentiles for the report's traffic section. */
+export class FlowStats {
+  sent = 0;
+  ok = 0;
+  readonly statuses = new Map<string, number>();
+  readonly stopped = new Map<string, number>();
+  private latencies: number[] = [];
+
+  record(status: number | null, latencyMs: number, stoppedBy?: string): void {
+    this.sent++;
+    if (status !== null && status >= 200 && status < 400) this.ok++;
+    const key = status === null ? 'closed' : String(status);
+    this.statuses.set(key, (this.statuses.get(key) ?? 0) + 1);
+    if (stoppedBy) this.stopped.set(stoppedBy, (this.stopped.get(stoppedBy) ?? 0) + 1);
+    this.latencies.push(latencyMs);
+  }
+
+  /** Nearest-rank percentile in ms, rounded to 0.1 ms; 0 when nothing was sent. */
+  percentile(p: number): number {
+    if (this.latencies.length === 0) return 0;
+    const sorted = Float64Array.from(this.latencies).sort();
+    const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+    return Math.round((sorted[i] as number) * 10) / 10;
+  }
+
+  errorRate(): number {
+    return this.sent === 0 ? 0 : Math.round(((this.sent - this.ok) / this.sent) * 10_000) / 10_000;
+  }
+
+  histogram(): Record<string, number> {
+    return Object.fromEntries([...this.statuses.entries()].sort(([a], [b]) => a.localeCompare(b)));
+  }
+
+  stoppedBy(): Record<string, number> {
+    return Object.fromEntries([...this.stopped.entries()].sort(([a], [b]) => a.localeCompare(b)));
+  }
+}
