@@ -31,7 +31,10 @@ export interface WorldOptions {
 
 /** The time-dependent controls, supplied by the caller (rate limits, circuit breakers, outlier detection). */
 export interface DynamicControls {
-  /** client-side admission to the upstream cluster; `release` must be called when the request ends */
+  /**
+   * client-side admission to the upstream cluster: calls `start` now ('ok') or
+   * when a connection frees ('queued'); `releaseUpstream` must follow when the request ends
+   */
   admitUpstream?(client: Workload, serviceFqdn: string, now: number, start: () => void): 'ok' | 'queued' | 'overflow';
   releaseUpstream?(client: Workload, serviceFqdn: string, now: number): void;
   /** healthy endpoints (outlier detection) */
@@ -174,8 +177,7 @@ export class World {
         finish(spec.req.protocol === 'tcp' ? null : 503, { control: 'CircuitBreaker', name: service.fqdn, reason: `${client.id}'s sidecar circuit breaker for ${service.fqdn} overflows (connection pool full)`, flags: 'UO' }, hop);
         return;
       }
-      if (a === 'ok') proceed();
-      return; // queued: proceed runs when a connection frees
+      return; // admitUpstream runs `proceed` now ('ok') or when a connection frees ('queued')
     }
     proceed();
   }
