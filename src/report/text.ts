@@ -11,6 +11,10 @@ export function stepLine(s: StepResult): string {
   for (const b of s.stoppedBy) {
     line += `\n      stopped by ${b.control}${b.name ? ` ${b.name}` : ''}${b.rule ? ` ${b.rule}` : ''}: ${b.reason}`;
   }
+  const f = s.evidence.flood;
+  if (f) line += `\n      ${f.sent} sent, ${f.ok} got through; ${Object.entries(f.statuses).map(([k, v]) => `${k}×${v}`).join(', ')}; p99 ${f.p99ms} ms`;
+  for (const c of s.evidence.collateral ?? []) line += `\n      legitimate ${c.statement}`;
+  for (const st of s.evidence.stolen ?? []) line += `\n      holds ${st.kind} ${st.subject}, valid until ${st.validUntil}`;
   const shadow = s.evidence.authorization?.shadow ?? [];
   for (const sh of shadow) line += `\n      dry-run ${sh.policy}: ${sh.effect}${sh.rule ? ` (${sh.rule})` : ''}`;
   return line;
@@ -23,6 +27,11 @@ export function renderText(results: readonly RunResult[]): string {
     out.push(`${r.scenario}: ${r.verdict.toUpperCase()} — expectations ${r.expectations.passed}/${exp} met (seed ${r.seed})`);
     if (r.description) out.push(`  ${r.description.trim()}`);
     for (const s of r.steps) out.push(stepLine(s));
+    for (const t of r.traffic) {
+      const base = t.baseline ? ` (without the attack: ${t.baseline.ok}/${t.baseline.sent} ok, p99 ${t.baseline.p99ms} ms)` : '';
+      out.push(`  traffic ${t.from} → ${t.to}: ${t.ok}/${t.sent} ok, p50 ${t.p50ms ?? '-'} ms, p99 ${t.p99ms} ms${base}${t.degraded ? ' — DEGRADED' : ''}`);
+      for (const [by, n] of Object.entries(t.stoppedBy ?? {})) out.push(`      ${n} refused by ${by}`);
+    }
     for (const w of r.warnings) out.push(`  warning: ${w}`);
     out.push('');
   }

@@ -145,7 +145,7 @@ export class World {
         const limited = server.sidecar && c?.rateLimit ? c.rateLimit(server, k.now) : null;
         if (limited) {
           released();
-          finish(limited.status, { control: 'RateLimit', name: limited.name, reason: `the local rate limit of ${server.id} answers ${limited.status}`, flags: 'RL' }, hop * (proxiesOut + 1));
+          finish(limited.status, { control: 'RateLimit', name: limited.name, reason: `the receiving sidecar's token bucket is empty: ${limited.status} local_rate_limited, before JWT and RBAC run`, flags: 'RL' }, hop * (proxiesOut + 1));
           return;
         }
         if (d.outcome !== 'allowed') {
