@@ -20,9 +20,9 @@
  */
 import { parseDuration } from '../core/duration.js';
 import type { ClaimToHeader, JwtHeaderLocation, JwtRule, RequestAuthentication } from '../model/request-authentication.js';
-import type { ObjectMeta, TargetRef } from '../model/types.js';
+import type { ObjectMeta } from '../model/types.js';
 import { isObj, Reader, type Obj } from './reader.js';
-import { readSelector } from './security.js';
+import { readSelector, readTargetRefs } from './security.js';
 import type { Path } from './yaml-source.js';
 
 export const REQUEST_AUTHENTICATION_API_VERSIONS: readonly string[] = ['security.istio.io/v1', 'security.istio.io/v1beta1'];
@@ -43,7 +43,7 @@ export function readRequestAuthentication(r: Reader, meta: ObjectMeta, obj: Obj)
   }
   const spec = r.obj(obj, 'spec', []) ?? {};
   const selector = readSelector(r, spec, 'selector', ['spec']);
-  const targetRefs = readTargetRefs(r, spec);
+  const targetRefs = readTargetRefs(r, spec, 'ra-too-many-targetrefs');
   if (spec['selector'] !== undefined && spec['selector'] !== null && targetRefs.length > 0) {
     r.error(['spec', 'targetRefs'], 'ra-selector-and-targetref', 'only one of targetRefs or workload selector can be set',
       'keep either spec.selector or spec.targetRef(s)');
@@ -215,23 +215,3 @@ function jwkProblem(k: Obj): string | null {
   return null;
 }
 
-function readTargetRefs(r: Reader, spec: Obj): TargetRef[] {
-  const out: TargetRef[] = [];
-  const read = (v: unknown, path: Path): void => {
-    if (!isObj(v)) { r.error(path, 'field-type', 'targetRef must be a mapping'); return; }
-    const kind = r.str(v, 'kind', path);
-    const name = r.str(v, 'name', path);
-    if (!kind || !name) { r.error(path, 'missing-field', 'targetRef needs kind and name', 'give the targetRef a kind (e.g. Gateway) and a name'); return; }
-    const ref: TargetRef = { kind, name };
-    const group = r.str(v, 'group', path);
-    if (group !== undefined) ref.group = group;
-    const ns = r.str(v, 'namespace', path);
-    if (ns !== undefined) ref.namespace = ns;
-    out.push(ref);
-  };
-  const one = r.obj(spec, 'targetRef', ['spec']);
-  if (one) read(one, ['spec', 'targetRef']);
-  (r.arr(spec, 'targetRefs', ['spec']) ?? []).forEach((v, i) => read(v, ['spec', 'targetRefs', i]));
-  if (out.length > 16) r.error(['spec', 'targetRefs'], 'ra-too-many-targetrefs', 'at most 16 targetRefs are allowed', 'split the policy');
-  return out;
-}

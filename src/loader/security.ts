@@ -150,7 +150,8 @@ function readArr(v: unknown): unknown[] {
   return Array.isArray(v) ? v : [];
 }
 
-function readTargetRefs(r: Reader, spec: Obj): TargetRef[] {
+/** `targetRef` / `targetRefs` (at most 16), shared by the policy kinds that take them. */
+export function readTargetRefs(r: Reader, spec: Obj, tooManyCode = 'ap-too-many-targetrefs'): TargetRef[] {
   const out: TargetRef[] = [];
   const one = r.obj(spec, 'targetRef', ['spec']);
   const list = r.arr(spec, 'targetRefs', ['spec']) ?? [];
@@ -158,7 +159,7 @@ function readTargetRefs(r: Reader, spec: Obj): TargetRef[] {
     if (!isObj(v)) { r.error(path, 'field-type', 'targetRef must be a mapping'); return; }
     const kind = r.str(v, 'kind', path);
     const name = r.str(v, 'name', path);
-    if (!kind || !name) { r.error(path, 'missing-field', 'targetRef needs kind and name'); return; }
+    if (!kind || !name) { r.error(path, 'missing-field', 'targetRef needs kind and name', 'give the targetRef a kind (e.g. Gateway) and a name'); return; }
     const ref: TargetRef = { kind, name };
     const group = r.str(v, 'group', path);
     if (group !== undefined) ref.group = group;
@@ -168,7 +169,7 @@ function readTargetRefs(r: Reader, spec: Obj): TargetRef[] {
   };
   if (one) read(one, ['spec', 'targetRef']);
   list.forEach((v, i) => read(v, ['spec', 'targetRefs', i]));
-  if (out.length > 16) r.error(['spec', 'targetRefs'], 'ap-too-many-targetrefs', 'at most 16 targetRefs are allowed');
+  if (out.length > 16) r.error(['spec', 'targetRefs'], tooManyCode, 'at most 16 targetRefs are allowed', 'split the policy');
   return out;
 }
 
