@@ -44,7 +44,9 @@
  *     model records is fingerprinted, not the kernel's own events.
  *
  * Hot path: handlers live in slot arrays with a free list (the closure is the
- * only per-event object); the run loop is plain code over typed arrays.
+ * only per-event object); the run loop is plain code over typed arrays. The
+ * future-event set is pluggable (KernelOptions.fes, OMNeT++'s idea); the
+ * default is TieredEventHeap, which orders exactly like EventHeap.
  */
 import seedrandom from 'seedrandom';
 import { stableStringify } from '../../core/hash.js';

@@ -25,12 +25,15 @@
  *  5. Below 2 × nearMin pending entries nothing ever spills: it is exactly the
  *     plain EventHeap plus one comparison per push.
  *
- * Why (bench/kernel-hold.ts, hold model at P = 1e6 on a 2-core EPYC VM): a
- * 1e6-entry binary heap walks ~20 levels per pop, the last ~6 of them
- * cache-cold, and did ~2.2 M events/s whatever its layout (4-ary, interleaved
- * records, Floyd's pop: all within noise). With a near tier of ~128 k entries
- * and a scan of the overflow every ~128 k pops (~8 sequential moves per
- * event), the same model ran at ~3.3 M events/s.
+ * Why (hold model at P = 1e6 pending, 2-core EPYC VM shared with other jobs):
+ * a 1e6-entry binary heap walks ~20 levels per pop, the last ~6 cache-cold.
+ * Every layout tried for the plain heap (4-ary, interleaved records, Floyd's
+ * pop) stayed within noise of ~2.2 M events/s for a bare heap loop. With a
+ * near tier of ~128 k entries and one sequential scan of the overflow per
+ * ~128 k pops (~8 moves per event), the heap loop ran at 2.5–3.3 M events/s,
+ * and the whole Kernel (bench/kernel-hold.ts) at 2.1–2.2 M events/s against
+ * 1.7–1.9 on the plain EventHeap. A multi-bucket rung (a fuller ladder
+ * queue) measured no faster, so it was not kept.
  */
 import { EventHeap } from './heap.js';
 

@@ -112,13 +112,33 @@ describe.each(implementations)('%s', (_name, make) => {
     for (let i = 0; i < n; i++) heap.push((i * 7919) % n, 0, i);
     expect(heap.size).toBe(n);
     let last = -Infinity;
+    let disorder = 0;
+    const seen = new Set<number>();
     for (let i = 0; i < n; i++) {
       const t = heap.peekTime();
-      expect(t).toBeGreaterThanOrEqual(last);
+      if (t < last) disorder++;
       last = t;
-      expect(heap.pop()).toBeGreaterThanOrEqual(0);
+      seen.add(heap.pop());
     }
+    expect(disorder).toBe(0);
+    expect(seen.size).toBe(n);
+    expect(seen.has(-1)).toBe(false);
     expect(heap.size).toBe(0);
+  });
+
+  it('a large heap with many ties (deeper than the branch-free levels) pops in (time, priority, seq) order', () => {
+    const heap = make(16);
+    const n = 200_000;
+    const timeOf = (i: number) => (i * 7919) % 97;
+    const prioOf = (i: number) => (i * 31) % 5;
+    for (let i = 0; i < n; i++) heap.push(timeOf(i), prioOf(i), i);
+    const expected = Array.from({ length: n }, (_, i) => i).sort((a, b) => timeOf(a) - timeOf(b) || prioOf(a) - prioOf(b) || a - b);
+    const popped = new Int32Array(n);
+    for (let i = 0; i < n; i++) popped[i] = heap.pop();
+    expect(heap.pop()).toBe(-1);
+    let mismatches = 0;
+    for (let i = 0; i < n; i++) if (popped[i] !== expected[i]) mismatches++;
+    expect(mismatches).toBe(0);
   });
 
   it('clear empties the heap and restarts insertion order', () => {
