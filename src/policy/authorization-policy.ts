@@ -109,13 +109,50 @@ export function ruleName(p: AuthorizationPolicy, i: number): string {
 
 /** The policies that select this workload (§6.1), in load order. */
 export function policiesFor(mesh: Mesh, w: Workload): AuthorizationPolicy[] {
+  return selection(mesh, w).all;
+}
+
+/** The policies selecting a workload, split by action: computed once per (policy set, workload). */
+interface Selection {
+  rootNamespace: string;
+  all: AuthorizationPolicy[];
+  shadow: AuthorizationPolicy[];
+  audit: AuthorizationPolicy[];
+  custom: AuthorizationPolicy[];
+  deny: AuthorizationPolicy[];
+  allow: AuthorizationPolicy[];
+  summary: string;
+}
+
+const selections = new WeakMap<readonly AuthorizationPolicy[], WeakMap<Workload, Selection>>();
+
+function selection(mesh: Mesh, w: Workload): Selection {
+  let byWorkload = selections.get(mesh.authorizationPolicies);
+  if (!byWorkload) { byWorkload = new WeakMap(); selections.set(mesh.authorizationPolicies, byWorkload); }
+  let sel = byWorkload.get(w);
+  if (sel && sel.rootNamespace === mesh.config.rootNamespace) return sel;
   const root = mesh.config.rootNamespace;
-  return mesh.authorizationPolicies.filter((p) => {
+  const all = mesh.authorizationPolicies.filter((p) => {
     if (p.targetRefs.length > 0) return false;
     const ns = p.meta.namespace;
     if (ns !== root && ns !== w.namespace) return false;
     return p.selector === null || selectorMatches(p.selector, w.labels);
   });
+  const enforced = all.filter((p) => !p.dryRun);
+  sel = {
+    all,
+    rootNamespace: root,
+    shadow: all.filter((p) => p.dryRun),
+    audit: enforced.filter((p) => p.action === 'AUDIT'),
+    custom: enforced.filter((p) => p.action === 'CUSTOM'),
+    deny: enforced.filter((p) => p.action === 'DENY'),
+    allow: enforced.filter((p) => p.action === 'ALLOW'),
+    summary: all.length === 0
+      ? `no AuthorizationPolicy selects ${w.id}`
+      : `policies selecting ${w.id}: ${all.map((p) => `${p.meta.namespace}/${p.meta.name} (${p.action}${p.dryRun ? ', dry-run' : ''})`).join(', ')}`,
+  };
+  byWorkload.set(w, sel);
+  return sel;
 }
 
 const HTTP_SOURCE_FIELDS = ['requestPrincipals', 'notRequestPrincipals'] as const;
@@ -208,9 +245,14 @@ function anyOf(values: readonly string[], test: (v: string) => boolean): boolean
   return false;
 }
 
+const expanded = new Map<string, string[]>();
+
 function principalMatches(pattern: string, principal: string | null, env: MatchEnv): boolean {
   if (principal === null) return false;
-  return anyOf(expandPrincipal(pattern, env.trustDomains), (p) => stringMatch(p, principal));
+  const key = `${env.trustDomains.join(',')}|${pattern}`;
+  let list = expanded.get(key);
+  if (!list) { list = expandPrincipal(pattern, env.trustDomains); expanded.set(key, list); }
+  return anyOf(list, (p) => stringMatch(p, principal));
 }
 
 const regexCache = new Map<string, RegExp>();
@@ -400,19 +442,16 @@ export function bundleOf(mesh: Mesh): string[] {
  * and ALLOW, after jwt_authn; `all` runs both (TCP chains have no jwt_authn).
  */
 export function evaluateAuthz(mesh: Mesh, w: Workload, a: AuthzAttributes, extAuthz?: ExtAuthz, phase: 'custom' | 'rbac' | 'all' = 'all'): AuthzDecision {
-  const all = policiesFor(mesh, w);
+  const sel = selection(mesh, w);
   const env: MatchEnv = { trustDomains: bundleOf(mesh), policyNamespace: w.namespace };
   const dropped: AuthzDecision['dropped'] = [];
   const trace: string[] = [];
-  const enforced = all.filter((p) => !p.dryRun);
-  const shadowPolicies = all.filter((p) => p.dryRun);
+  const shadowPolicies = sel.shadow;
   const audited: RuleRef[] = [];
   const shadow: AuthzDecision['shadow'] = [];
   const base = { audited, shadow, dropped, trace };
 
-  if (phase !== 'custom') trace.push(all.length === 0
-    ? `no AuthorizationPolicy selects ${w.id}`
-    : `policies selecting ${w.id}: ${all.map((p) => `${p.meta.namespace}/${p.meta.name} (${p.action}${p.dryRun ? ', dry-run' : ''})`).join(', ')}`);
+  if (phase !== 'custom') trace.push(sel.summary);
 
   const runCustom = phase !== 'rbac';
   const runRbac = phase !== 'custom';
@@ -426,12 +465,12 @@ export function evaluateAuthz(mesh: Mesh, w: Workload, a: AuthzAttributes, extAu
     }
   }
 
-  for (const p of enforced.filter((x) => runRbac && x.action === 'AUDIT')) {
+  for (const p of runRbac ? sel.audit : []) {
     for (const m of matchingRules(p, a, env, dropped)) audited.push(m.ref);
   }
 
   // CUSTOM
-  const custom = enforced.filter((p) => runCustom && p.action === 'CUSTOM');
+  const custom = runCustom ? sel.custom : [];
   const providers = new Set(custom.map((p) => p.provider ?? ''));
   for (const p of custom) {
     const m = matchingRules(p, a, env, dropped)[0];
@@ -458,7 +497,7 @@ export function evaluateAuthz(mesh: Mesh, w: Workload, a: AuthzAttributes, extAu
   }
 
   // DENY
-  for (const p of enforced.filter((x) => x.action === 'DENY')) {
+  for (const p of sel.deny) {
     const m = matchingRules(p, a, env, dropped)[0];
     if (m) {
       trace.push(`DENY ${m.ref.rule} matched`);
@@ -469,7 +508,7 @@ export function evaluateAuthz(mesh: Mesh, w: Workload, a: AuthzAttributes, extAu
   }
 
   // ALLOW
-  const allows = enforced.filter((x) => x.action === 'ALLOW');
+  const allows = sel.allow;
   if (allows.length === 0) {
     trace.push('no ALLOW policy selects the workload → allowed');
     return { ...base, allowed: true, stage: 'no-allow-policy', decidedBy: null, consulted: [], reason: 'no ALLOW policy selects the workload', details: '' };
