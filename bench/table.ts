@@ -1,0 +1,224 @@
+/**
+ * The summary of a bench run: medians (min..max) of the runs whose rider
+ * passed, ratios against the peers of the same invocation, and the target
+ * marks of docs/benchmarks.md. Pure: JSON lines in, markdown lines out.
+ */
+import { median, type RunLine } from './lib.js';
+
+interface Stat { med: number; min: number; max: number; ok: number; all: number }
+
+function stat(xs: readonly RunLine[], value: (l: RunLine) => number | null = (l) => l.rate): Stat | null {
+  const all = xs.filter((l) => l.missing === undefined);
+  const vals = all.filter((l) => l.check === true).map(value).filter((v): v is number => v !== null && Number.isFinite(v));
+  if (vals.length === 0) return all.length === 0 ? null : { med: NaN, min: NaN, max: NaN, ok: 0, all: all.length };
+  return { med: median(vals), min: Math.min(...vals), max: Math.max(...vals), ok: vals.length, all: all.length };
+}
+
+/** A count: plain below 1,000 (10, 100), else with a suffix (1 k, 10 k, 1 M, 10 M). */
+function count(x: number): string {
+  if (!Number.isFinite(x)) return '—';
+  if (Math.abs(x) < 1000) return String(Math.round(x));
+  if (Math.abs(x) < 1e6) return `${Number((x / 1e3).toPrecision(3))} k`;
+  return `${Number((x / 1e6).toPrecision(3))} M`;
+}
+
+function si(x: number): string {
+  if (!Number.isFinite(x)) return '—';
+  const a = Math.abs(x);
+  if (a >= 1e6) return `${(x / 1e6).toPrecision(3)} M`;
+  if (a >= 1e3) return `${(x / 1e3).toPrecision(3)} k`;
+  return x.toPrecision(3);
+}
+
+const cell = (s: Stat | null, f: (x: number) => string = si): string =>
+  s === null ? '—' : s.ok === 0 ? `no run passed its check (0/${s.all})` : `${f(s.med)} (${f(s.min)}..${f(s.max)})`;
+const runs = (s: Stat | null): string => (s === null ? '—' : `${s.ok}/${s.all}`);
+const x = (r: number): string => (Number.isFinite(r) ? `${r >= 100 ? r.toFixed(0) : r >= 10 ? r.toFixed(1) : r.toFixed(2)}x` : '—');
+const ms = (v: number): string => (Number.isFinite(v) ? (v >= 100 ? v.toFixed(0) : v.toPrecision(3)) : '—');
+const mark = (ok: boolean | null): string => (ok === null ? 'n/a' : ok ? 'PASS' : 'FAIL');
+
+export interface Target { id: string; text: string; measured: string; ok: boolean | null }
+
+export function summarize(lines: readonly RunLine[], notes: readonly string[]): string[] {
+  const rows: string[][] = [];
+  const targets: Target[] = [];
+  const missingRows: string[] = [];
+  const by = (bench: string, pred: (l: RunLine) => boolean = () => true): RunLine[] => lines.filter((l) => l.bench === bench && pred(l));
+  const p = (l: RunLine, k: string): unknown => l.params[k];
+  const info = (l: RunLine, k: string): unknown => l.info?.[k];
+  for (const l of lines) if (l.missing !== undefined) missingRows.push(`- ${l.bench} ${l.impl}${Object.keys(l.params).length ? ` (${JSON.stringify(l.params)})` : ''}: missing — ${l.missing}`);
+
+  // ---------------------------------------------------------------- B1a
+  for (const model of ['M/M/4', 'M/M/1']) {
+    const ls = by('B1a-mmc', (l) => p(l, 'model') === model);
+    if (ls.length === 0) continue;
+    const impls = ['meshrange', 'simpy', 'ns3-map', 'ns3-heap'];
+    const st = Object.fromEntries(impls.map((i) => [i, stat(ls.filter((l) => l.impl === i))]));
+    const ours = st['meshrange'];
+    const customers = p(ls[0] as RunLine, 'customers');
+    for (const i of impls) {
+      const s = st[i] ?? null;
+      if (s === null) continue;
+      const err = median(ls.filter((l) => l.impl === i && l.missing === undefined).map((l) => info(l, 'sojourn_error_pct') as number));
+      let ratio = '';
+      if (i === 'meshrange' && ours) {
+        ratio = impls.slice(1).map((j) => st[j] ? `${x(ours.med / (st[j] as Stat).med)} ${j}` : null).filter(Boolean).join(', ');
+      }
+      rows.push(['B1a', `${model}, ${count(customers as number)} customers`, i, cell(s), 'customers/s', runs(s), ratio, `sojourn ${err >= 0 ? '+' : ''}${err.toFixed(2)} % vs Erlang C`, model === 'M/M/4' && i === 'meshrange' ? 'T1.1,T1.2' : '']);
+    }
+    if (model === 'M/M/4') {
+      const simpy = st['simpy'];
+      const ns3 = ['ns3-map', 'ns3-heap'].map((j) => st[j]).filter((v): v is Stat => !!v && v.ok > 0);
+      const r1 = ours && simpy && ours.ok && simpy.ok ? ours.med / simpy.med : NaN;
+      targets.push({ id: 'T1.1', text: 'B1a M/M/4 >= 25x SimPy 3', measured: simpy ? x(r1) : 'SimPy missing', ok: Number.isFinite(r1) ? r1 >= 25 : null });
+      const worst = ns3.length && ours?.ok ? Math.min(...ns3.map((n) => ours.med / n.med)) : NaN;
+      targets.push({ id: 'T1.2', text: 'B1a M/M/4 >= 1.0x ns-3 (each scheduler)', measured: ns3.length ? `${x(worst)} (vs the faster scheduler)` : 'ns-3 missing', ok: Number.isFinite(worst) ? worst >= 1 : null });
+    }
+  }
+
+  // ---------------------------------------------------------------- B1b
+  const holdKernel = new Map<number, number>();
+  for (const P of [1e3, 1e5, 1e6]) {
+    const ls = by('B1b-hold', (l) => p(l, 'P') === P);
+    if (ls.length === 0) continue;
+    const bare = stat(ls.filter((l) => l.impl === 'bare'));
+    for (const i of ['bare', 'kernel', 'kernel-plain-heap']) {
+      const s = stat(ls.filter((l) => l.impl === i));
+      if (s === null) continue;
+      if (i === 'kernel') holdKernel.set(P, s.med);
+      rows.push(['B1b', `hold P=${count(P)}, ${count(p(ls[0] as RunLine, 'events') as number)} events`, i, cell(s), 'events/s', runs(s), i === 'bare' || !bare ? '' : `${x(s.med / bare.med)} bare`, '', P === 1e6 && i === 'kernel' ? 'T1.3' : '']);
+      if (P === 1e6 && i === 'kernel') {
+        const ok = bare ? s.med >= 2.5e6 && s.med / bare.med >= 0.6 : null;
+        targets.push({ id: 'T1.3', text: 'B1b P=1e6 >= 2.5 M events/s and >= 0.6x bare heap', measured: `${si(s.med)} events/s, ${bare ? x(s.med / bare.med) : '—'} bare`, ok });
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- B1c
+  const floodConfigs = [...new Set(by('B1c-flood').map((l) => `${p(l, 'workloads')}|${p(l, 'events_nominal')}`))];
+  for (const key of floodConfigs) {
+    const [W, ev] = key.split('|').map(Number) as [number, number];
+    const ls = by('B1c-flood', (l) => p(l, 'workloads') === W && p(l, 'events_nominal') === ev);
+    const s = stat(ls);
+    const wall = stat(ls, (l) => l.wall_s);
+    const fps = [...new Set(ls.map((l) => info(l, 'fingerprint')))];
+    const peak = Math.max(...ls.map((l) => Number(info(l, 'peak_pending') ?? NaN)));
+    const rss = Math.max(...ls.map((l) => l.rss_mb ?? NaN));
+    const events = median(ls.map((l) => Number(info(l, 'events'))));
+    const kernel = holdKernel.get(1e3);
+    rows.push(['B1c', `flood W=${W}, ~${count(ev)} events (${si(events)} actual)`, 'meshrange', cell(s), 'events/s', runs(s),
+      kernel && s?.ok ? `${x(s.med / kernel)} B1b kernel at P=1e3` : '',
+      `wall ${wall?.ok ? ms(wall.med) : '—'} s; peak pending ${peak}; peak RSS ${rss} MB; fingerprint ${fps.length === 1 ? `${fps[0]} (same in ${ls.length} runs)` : `DIFFERS: ${fps.join(', ')}`}`, ev === 1e7 ? 'T1.4' : '']);
+    if (ev === 1e7) {
+      const ok = wall?.ok ? wall.med <= 10 && rss <= 500 && fps.length === 1 && ls.length >= 2 : false;
+      targets.push({ id: 'T1.4', text: 'B1c 1e7 events <= 10 s, RSS <= 500 MB, same fingerprint', measured: `W=${W}: ${wall?.ok ? ms(wall.med) : '—'} s for ${si(events)} events, ${rss} MB, ${fps.length === 1 ? 'same fingerprint' : 'fingerprints differ'}`, ok });
+    }
+  }
+
+  // ---------------------------------------------------------------- B2
+  const sizes = [...new Set(by('B2-authz').map((l) => p(l, 'rules') as number))].sort((a, b) => a - b);
+  const b2: Record<string, Map<number, Stat | null>> = { meshrange: new Map(), 'cedar-wasm': new Map(), casbin: new Map() };
+  const setup: Record<string, Map<number, Stat | null>> = { meshrange: new Map(), 'cedar-wasm': new Map(), casbin: new Map() };
+  for (const R of sizes) {
+    const ls = by('B2-authz', (l) => p(l, 'rules') === R);
+    for (const i of ['meshrange', 'cedar-wasm', 'casbin']) {
+      const mine = ls.filter((l) => l.impl === i);
+      const s = stat(mine);
+      b2[i]?.set(R, s);
+      const su = stat(mine, (l) => Number(info(l, 'setup_ms')));
+      setup[i]?.set(R, su);
+      if (s === null) continue;
+      const us = stat(mine, (l) => (l.rate ? 1e6 / l.rate : null));
+      let ratio = '';
+      if (i === 'meshrange' && s.ok) {
+        ratio = ['cedar-wasm', 'casbin'].map((j) => { const o = b2[j]?.get(R) ?? stat(ls.filter((l) => l.impl === j)); return o?.ok ? `${x(s.med / o.med)} ${j}` : null; }).filter(Boolean).join(', ');
+      }
+      const load = i === 'meshrange' ? `; loader (YAML → Mesh) ${ms(Number(info(mine[0] as RunLine, 'load_ms')))} ms` : '';
+      rows.push(['B2', `${count(R)} rules`, i, cell(s), 'decisions/s', runs(s), ratio, `${us?.ok ? ms(us.med) : '—'} µs/decision; setup ${su?.ok ? ms(su.med) : '—'} ms${load}`,
+        i === 'meshrange' ? [R === 100 ? 'T2.1' : '', R === 10000 ? 'T2.3' : ''].filter(Boolean).join(',') : '']);
+    }
+    // ratios vs peers need both sides: recompute meshrange's ratio after peers are known
+  }
+  // fix meshrange ratio cells that were computed before the peers of the same size were read
+  for (const row of rows) {
+    if (row[0] !== 'B2' || row[2] !== 'meshrange') continue;
+    const R = sizes.find((n) => row[1] === `${count(n)} rules`);
+    if (R === undefined) continue;
+    const m = b2['meshrange']?.get(R);
+    if (!m?.ok) continue;
+    row[6] = ['cedar-wasm', 'casbin'].map((j) => { const o = b2[j]?.get(R); return o?.ok ? `${x(m.med / o.med)} ${j}` : null; }).filter(Boolean).join(', ');
+  }
+  if (sizes.length > 1) {
+    const lo = sizes[0] as number;
+    const hi = sizes[sizes.length - 1] as number;
+    const growth = (i: string): number => { const a = b2[i]?.get(lo); const b = b2[i]?.get(hi); return a?.ok && b?.ok ? a.med / b.med : NaN; };
+    rows.push(['B2', `growth cost(${count(hi)}) / cost(${count(lo)})`, 'all', ['meshrange', 'cedar-wasm', 'casbin'].map((i) => `${i} ${x(growth(i))}`).join(', '), 'µs ratio', '', '', '', 'T2.2']);
+    if (lo === 10 && hi === 10000) targets.push({ id: 'T2.2', text: 'B2 growth cost(10,000)/cost(10) <= 30x', measured: x(growth('meshrange')), ok: Number.isFinite(growth('meshrange')) ? growth('meshrange') <= 30 : null });
+  }
+  const m100 = b2['meshrange']?.get(100);
+  if (m100) {
+    const c = b2['cedar-wasm']?.get(100);
+    const k = b2['casbin']?.get(100);
+    const rc = m100.ok && c?.ok ? m100.med / c.med : NaN;
+    const rk = m100.ok && k?.ok ? m100.med / k.med : NaN;
+    targets.push({ id: 'T2.1', text: 'B2 at 100 rules >= 100x cedar-wasm and >= 30x casbin', measured: `${x(rc)} cedar-wasm, ${x(rk)} casbin`,
+      ok: Number.isFinite(rc) && Number.isFinite(rk) ? rc >= 100 && rk >= 30 : null });
+  }
+  const s10k = setup['meshrange']?.get(10000);
+  if (s10k?.ok) {
+    const load = Number(info(by('B2-authz', (l) => p(l, 'rules') === 10000 && l.impl === 'meshrange')[0] as RunLine, 'load_ms'));
+    targets.push({ id: 'T2.3', text: 'B2 setup for 10,000 rules <= 100 ms', measured: `${ms(s10k.med)} ms from the loaded Mesh to the first decision — vacuous: meshrange has no compile/index step; the loader takes ${ms(load)} ms for the YAML`, ok: s10k.med <= 100 });
+  }
+
+  // ---------------------------------------------------------------- B4
+  const st = by('B4-startup');
+  if (st.length > 0) {
+    const node = stat(st.filter((l) => l.impl === 'node -e 0'), (l) => l.wall_s);
+    for (const i of ['node -e 0', 'meshrange-cli', 'meshrange-bin-as-is']) {
+      const s = stat(st.filter((l) => l.impl === i), (l) => (l.wall_s === null ? null : l.wall_s * 1000));
+      if (s === null) continue;
+      const ratio = i !== 'node -e 0' && node?.ok && s.ok ? `${x(s.med / (node.med * 1000))} node -e 0` : '';
+      rows.push(['B4', `cold start: run ${String(p(st[0] as RunLine, 'scenario'))}`, i, cell(s, ms), 'ms', runs(s), ratio,
+        i === 'meshrange-cli' ? 'bin/meshrange.js + dist/ compiled by the bench' : i === 'meshrange-bin-as-is' ? 'bin/meshrange.js as checked out (runs src/ through tsx when dist/ is stale)' : `timer: ${String(p(st[0] as RunLine, 'timer'))}`,
+        i === 'meshrange-cli' ? 'T4.1' : '']);
+      if (i === 'meshrange-cli' && node?.ok && s.ok) {
+        const r = s.med / (node.med * 1000);
+        targets.push({ id: 'T4.1', text: 'CLI cold start <= 3x `node -e 0`', measured: `${ms(s.med)} ms vs ${ms(node.med * 1000)} ms = ${x(r)}`, ok: r <= 3 });
+      }
+    }
+  }
+  const suite = stat(by('B4-suite'), (l) => l.wall_s);
+  if (suite) rows.push(['B4', 'shipped scenario suite', 'meshrange run scenarios/', cell(suite, (v) => `${v.toFixed(2)} s`), 's', runs(suite), '', 'exit 0 = every expectation met']);
+  const t = by('B4-npm-test');
+  if (t.length > 0) {
+    const l = t[0] as RunLine;
+    rows.push(['B4', 'npm test (once)', 'npm test', `${(l.wall_s ?? NaN).toFixed(1)} s`, 's', l.check ? '1/1' : '0/1', '', String(info(l, 'summary') ?? (l.check ? '' : 'FAILED')), 'T4.2']);
+    targets.push({ id: 'T4.2', text: '`npm test` <= 5 min', measured: `${(l.wall_s ?? NaN).toFixed(1)} s${l.check ? '' : ' (tests failed)'}`, ok: l.check ? (l.wall_s ?? Infinity) <= 300 : false });
+  }
+
+  // ---------------------------------------------------------------- render
+  const tmark = new Map<string, string>();
+  for (const tg of targets) tmark.set(tg.id, `${tg.id} ${mark(tg.ok)}`);
+  const rowTarget = (r: string[]): string => (r[8] ?? '').split(',').filter(Boolean).map((id) => tmark.get(id) ?? `${id} n/a`).join(', ');
+  const out: string[] = [];
+  out.push('| bench | case | impl | median (min..max) | unit | runs ok | ratio (same run) | target | notes |');
+  out.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  for (const r of rows) out.push(`| ${[r[0], r[1], r[2], r[3], r[4], r[5], r[6], rowTarget(r), r[7]].map((c) => (c ?? '').replace(/\|/g, '\\|')).join(' | ')} |`);
+  out.push('');
+  out.push('## Targets');
+  out.push('');
+  out.push('| id | target | measured | mark |');
+  out.push('| --- | --- | --- | --- |');
+  targets.sort((a, b) => a.id.localeCompare(b.id));
+  for (const tg of targets) out.push(`| ${tg.id} | ${tg.text} | ${tg.measured.replace(/\|/g, '\\|')} | ${mark(tg.ok)} |`);
+  out.push('');
+  out.push('T3.x (B3 blast radius) is not measured: B3 does not exist in meshrange yet.');
+  if (missingRows.length > 0 || notes.length > 0) {
+    out.push('');
+    out.push('## Missing peers and notes');
+    out.push('');
+    for (const m of missingRows) out.push(m);
+    for (const n of notes) out.push(`- ${n}`);
+  }
+  return out;
+}
