@@ -233,7 +233,11 @@ function simulate(c: Ctx, withSteps: boolean): SimRun {
   const fleet = new CertificateFleet(k, ca, proxies.map((w) => ({ id: w.id, spiffe: spiffeId(principalOf(mesh.config.trustDomain, w.namespace, w.serviceAccount)) })));
   fleet.start();
   const hasCert = new Set(proxies.map((w) => w.id));
-  const certProblem = (id: string): string | null => (hasCert.has(id) ? certificateProblem(fleet.stateAt(id).cert, k.now) : null);
+  const certProblem = (id: string): string | null => {
+    if (!hasCert.has(id)) return null;
+    const cert = fleet.certOf(id);
+    return cert !== null && k.now >= cert.notBefore && k.now < cert.notAfter ? null : certificateProblem(cert, k.now);
+  };
   const controls = new MeshControls(mesh, k.rng('rate-limit'));
   const base = c.extAuthz ? { extAuthz: c.extAuthz, pick: k.rng('route-weights') } : { pick: k.rng('route-weights') };
   const world = new World(k, mesh, { facts: c.facts, proxyOverheadMs: spec.proxyOverhead ? (parseDuration(spec.proxyOverhead) as number) : DEFAULT_PROXY_OVERHEAD_MS, base, certProblem, controls });

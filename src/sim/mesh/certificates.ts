@@ -296,6 +296,11 @@ export class CertificateFleet {
   }
 
   /** What the workload's sidecar can present at `k.now`. */
+  /** The certificate the workload's sidecar holds now (null: none, or not registered); cheap, for hot paths. */
+  certOf(id: string): Certificate | null {
+    return this.agents.get(id)?.actor.getSnapshot().context.cert ?? null;
+  }
+
   stateAt(id: string): CertState {
     const agent = this.agents.get(id);
     if (agent === undefined) {

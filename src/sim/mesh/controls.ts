@@ -7,6 +7,7 @@
  */
 import type { Mesh, TrafficPolicy, Workload } from '../../model/types.js';
 import { DEFAULT_CONNECTION_POOL, type ConnectionPool } from '../../model/traffic-policy.js';
+import type { LocalRateLimit } from '../../model/envoy-filter.js';
 import { findDestinationRule } from '../../policy/destination-rule.js';
 import { ConnectionPoolState, OutlierDetector } from './circuit-breaker.js';
 import { effectiveRateLimit, localRateLimitDecision, rateLimitsFor, TokenBucket } from './rate-limiter.js';
@@ -30,6 +31,8 @@ function isDefaultPool(cp: ConnectionPool): boolean {
 export class MeshControls implements DynamicControls {
   private readonly upstreams = new Map<string, Upstream>();
   private readonly buckets = new Map<string, TokenBucket>();
+  /** the rate-limit filters of each receiving proxy, with their bucket keys */
+  private readonly limits = new Map<string, { rl: LocalRateLimit; settings: ReturnType<typeof effectiveRateLimit>['settings']; key: string }[]>();
   /** counters for the report */
   readonly stats = { overflows: 0, rateLimited: 0, ejections: 0 };
 
@@ -90,16 +93,19 @@ export class MeshControls implements DynamicControls {
   }
 
   rateLimit(server: Workload, now: number): { status: number; headers: Record<string, string>; name: string } | null {
-    const list = rateLimitsFor(this.mesh.rateLimits, { labels: server.labels, namespace: server.namespace, rootNamespace: this.mesh.config.rootNamespace }, server.gateway ? 'gateway' : 'inbound');
-    for (const rl of list) {
-      const eff = effectiveRateLimit(rl);
-      const key = `${server.id}|${eff.bucketKey}`;
+    let list = this.limits.get(server.id);
+    if (!list) {
+      list = rateLimitsFor(this.mesh.rateLimits, { labels: server.labels, namespace: server.namespace, rootNamespace: this.mesh.config.rootNamespace }, server.gateway ? 'gateway' : 'inbound')
+        .map((rl) => { const eff = effectiveRateLimit(rl); return { rl, settings: eff.settings, key: `${server.id}|${eff.bucketKey}` }; });
+      this.limits.set(server.id, list);
+    }
+    for (const { rl, settings, key } of list) {
       let bucket = this.buckets.get(key) ?? null;
-      if (!bucket && eff.settings.bucket) {
-        bucket = new TokenBucket(eff.settings.bucket);
+      if (!bucket && settings.bucket) {
+        bucket = new TokenBucket(settings.bucket);
         this.buckets.set(key, bucket);
       }
-      const d = localRateLimitDecision(eff.settings, bucket, now, this.rand);
+      const d = localRateLimitDecision(settings, bucket, now, this.rand);
       if (d.enforced) {
         this.stats.rateLimited++;
         return { status: d.status ?? 429, headers: d.headers ?? {}, name: `${rl.meta.namespace}/${rl.meta.name}` };

@@ -66,6 +66,8 @@ const SERVER_STOPS = new Set(['AuthorizationPolicy', 'RequestAuthentication', 'H
 export class World {
   private readonly servers = new Map<string, AppServer>();
   private readonly cache = new Map<string, Decision>();
+  /** Service and endpoints by (client namespace, host): names do not change during a run. */
+  private readonly services = new Map<string, { fqdn: string; eps: Workload[] } | null>();
   decisions = 0;
 
   constructor(readonly k: Kernel, readonly mesh: Mesh, readonly opts: WorldOptions) {}
@@ -109,8 +111,14 @@ export class World {
     // Which service and endpoints, so the client-side controls can act before the verdict.
     let service: { fqdn: string; eps: Workload[] } | null = null;
     if (spec.req.to.kind === 'host') {
-      const r = resolveHost(this.mesh, spec.req.to.host, client?.namespace ?? 'default');
-      if (r.service) service = { fqdn: r.service.fqdn, eps: endpointsOf(this.mesh, r.service) };
+      const key = `${client?.namespace ?? 'default'}|${spec.req.to.host}`;
+      let found = this.services.get(key);
+      if (found === undefined) {
+        const r = resolveHost(this.mesh, spec.req.to.host, client?.namespace ?? 'default');
+        found = r.service ? { fqdn: r.service.fqdn, eps: endpointsOf(this.mesh, r.service) } : null;
+        this.services.set(key, found);
+      }
+      service = found;
     }
     let endpoint: Workload | null = null;
     if (service && service.eps.length > 0) {
