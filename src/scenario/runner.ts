@@ -5,6 +5,7 @@
  * against its expectation. Deterministic: randomness comes only from streams
  * seeded by the scenario seed.
  */
+import { parseDuration, parseRate } from '../core/duration.js';
 import { IssueList } from '../core/issues.js';
 import type { Mesh } from '../model/types.js';
 import type { ExtAuthz } from '../policy/authorization-policy.js';
@@ -14,6 +15,27 @@ import { simulateScenario } from './simulate.js';
 import type { RunResult } from './types.js';
 
 export const DEFAULT_OUTSIDE_IP = '203.0.113.10';
+
+/** Most simulated requests one scenario may ask for (about a minute of work on these machines). */
+export const MAX_SIMULATED_REQUESTS = 20_000_000;
+
+/** Requests the traffic flows and floods of a scenario will send, roughly (rate × time). */
+export function estimateRequests(s: LoadedScenario): number {
+  const spec = s.doc.spec;
+  let end = 0;
+  let floods = 0;
+  for (const step of spec.steps) {
+    const at = Math.max(end, step.at !== undefined ? (parseDuration(step.at) ?? 0) : end);
+    const lasts = step.action === 'flood' || step.action === 'wait' ? (parseDuration(step.for ?? '0s') ?? 0) : 0;
+    if (step.action === 'flood') floods += ((parseRate(step.rate ?? '0/s') ?? 0) * lasts) / 1000;
+    end = at + lasts;
+  }
+  const flows = spec.traffic ?? [];
+  const duration = spec.duration !== undefined ? (parseDuration(spec.duration) ?? 0) : flows.length > 0 ? Math.max(30_000, end + 10_000) : end;
+  const perSecond = flows.reduce((n, f) => n + (parseRate(f.rate) ?? 0), 0);
+  // With traffic and a flood, the run is replayed without the attack: flows count twice.
+  return floods + (perSecond * duration / 1000) * (floods > 0 ? 2 : 1);
+}
 
 export interface RunOptions {
   /** overrides spec.seed */
@@ -48,6 +70,12 @@ export function bindScenario(s: LoadedScenario, mesh: Mesh, issues: IssueList, s
       check(ref, ['spec', 'steps', i, 'to'], 'to');
     }
   });
+  // Scenarios may come from strangers: refuse one that would simulate an unreasonable volume (never a hang).
+  const work = estimateRequests(s);
+  if (work > MAX_SIMULATED_REQUESTS) {
+    issues.error('scenario-too-large', `the scenario asks for about ${Math.round(work).toLocaleString('en-US')} simulated requests (traffic rate × duration, plus floods); the limit is ${MAX_SIMULATED_REQUESTS.toLocaleString('en-US')}`,
+      s.src.locate(s.doc.spec.duration !== undefined ? ['spec', 'duration'] : ['spec']), 'shorten spec.duration or lower the rates of traffic flows and floods');
+  }
   // A trusted signer needs a private key in the JWKS that validates the issuer.
   const checkSigner = (c: { iss?: string | undefined; signer?: string | undefined }, path: (string | number)[]): void => {
     if ((c.signer ?? 'trusted') !== 'trusted') return;

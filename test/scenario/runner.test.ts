@@ -75,3 +75,26 @@ describe('runner', () => {
     expect(other.fingerprint).not.toBe(a.fingerprint);
   });
 });
+
+describe('bad input: scenarios from strangers', () => {
+  it('product.md §5 a scenario that would simulate an unreasonable volume is refused at bind time (never a hang)', () => {
+    const text = `apiVersion: meshrange.io/v1alpha1
+kind: Scenario
+metadata: { name: huge }
+spec:
+  mesh: { manifests: [x] }
+  duration: 240h
+  traffic:
+    - { from: a/client, to: "server.b:80", rate: 1000/s }
+  attacker: { foothold: legacy/old }
+  steps:
+    - { id: s1, action: request, to: "old:80" }
+`;
+    const issues = new IssueList();
+    const s = parseScenario('huge.yaml', text, issues);
+    if (!s) throw new Error(issues.items.map((i) => i.message).join('\n'));
+    const { mesh } = loadMesh(manifests.map((t, i) => ({ path: `m${i}.yaml`, text: t })));
+    expect(bindScenario(s, mesh, issues)).toBe(false);
+    expect(issues.errors[0]).toMatchObject({ code: 'scenario-too-large', loc: { file: 'huge.yaml', line: 6 } });
+  });
+});
