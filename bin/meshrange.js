@@ -1,13 +1,14 @@
 #!/usr/bin/env node
-// Runs the compiled JavaScript in dist/ (built by `npm ci` through the prepare
-// script) when it is up to date with src/; otherwise runs the TypeScript
-// sources directly through tsx, so an edited checkout never runs stale code.
+// Runs the bundled JavaScript dist/meshrange.mjs (built by `npm ci` through the
+// prepare script) when it is up to date with src/; otherwise runs the
+// TypeScript sources directly through tsx, so an edited checkout never runs
+// stale code.
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const built = join(root, 'dist', 'cli', 'main.js');
+const built = join(root, 'dist', 'meshrange.mjs');
 
 function newestSource(dir) {
   let newest = 0;
