@@ -43,6 +43,9 @@ function buildCli(): string | null {
   const r = spawnSync(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json', '--outDir', path.join(cliRoot, 'dist')], { cwd: root, encoding: 'utf8' });
   process.stderr.write(`B4: compiled the CLI with tsc in ${((performance.now() - t0) / 1000).toFixed(1)} s (exit ${r.status})\n`);
   if (!existsSync(path.join(cliRoot, 'dist', 'cli', 'main.js'))) return `tsc emitted no dist/cli/main.js: ${(r.stdout + r.stderr).slice(0, 300)}`;
+  // What `npm ci` ships: the bundle bin/meshrange.js prefers (scripts/bundle.mjs).
+  const b = spawnSync(process.execPath, [path.join(root, 'scripts', 'bundle.mjs'), path.join(cliRoot, 'dist')], { cwd: root, encoding: 'utf8' });
+  if (!existsSync(path.join(cliRoot, 'dist', 'meshrange.mjs'))) return `scripts/bundle.mjs failed (exit ${b.status}): ${(b.stdout + b.stderr).slice(0, 300)}`;
   return null;
 }
 

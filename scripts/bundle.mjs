@@ -2,11 +2,14 @@
 // ES module, dist/meshrange.mjs: resolving and loading ~80 files is most of
 // the CLI's start-up time (benchmarks.md B4, target T4.1). jose stays outside,
 // loaded on first use.
+//   node scripts/bundle.mjs [distDir]   (default dist)
+import { join } from 'node:path';
 import { build } from 'esbuild';
 
+const dist = process.argv[2] ?? 'dist';
 await build({
-  entryPoints: ['dist/cli/main.js'],
-  outfile: 'dist/meshrange.mjs',
+  entryPoints: [join(dist, 'cli', 'main.js')],
+  outfile: join(dist, 'meshrange.mjs'),
   bundle: true,
   platform: 'node',
   format: 'esm',
