@@ -18,6 +18,7 @@ import { looksLikeScenario } from '../scenario/load.js';
 import { displayPath, listYamlFiles, reportPathProblem, Sandbox, writeAtomic } from './fs.js';
 import { prepareScenario } from './mesh-input.js';
 import { requestCommand } from './request.js';
+import { DEFAULT_OUTSIDE_IP } from '../policy/pipeline.js';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
@@ -100,7 +101,7 @@ export async function main(argv: readonly string[], io: Io = defaultIo): Promise
     .option('--sni <name>', 'SNI of a TLS connection')
     .option('--time <iso>', 'the instant tokens are checked at (default: now)')
     .addOption(new Option('--tls <mode>', 'client TLS').choices(['auto', 'plaintext', 'mtls']).default('auto'))
-    .option('--source-ip <ip>', 'source address of an outside client', '203.0.113.10')
+    .option('--source-ip <ip>', 'source address of an outside client', DEFAULT_OUTSIDE_IP)
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
     .action(async (opts) => {
       code = await requestCommand(opts, io);

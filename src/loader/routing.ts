@@ -18,7 +18,7 @@ import type {
   ServerTls, ServerTlsMode, StringMatch, TcpRoute, TlsMatch, TlsRoute, VirtualService,
 } from '../model/routing.js';
 import { hostSubsetOf, re2ToRegExp, resolveGatewayName } from '../model/routing.js';
-import type { ObjectMeta, Workload } from '../model/types.js';
+import type { Labels, ObjectMeta, Workload } from '../model/types.js';
 import { selectorMatches } from '../model/types.js';
 import { isObj, Reader, type Obj } from './reader.js';
 import type { Path } from './yaml-source.js';
@@ -607,18 +607,7 @@ function readHttpMatch(r: Reader, m: Obj, path: Path, ctx: VsContext): HttpMatch
     }
     out[key] = rec;
   }
-  const port = r.int(m, 'port', path);
-  if (port !== undefined && port !== 0) {
-    if (port < 1 || port > 65535) r.error([...path, 'port'], 'vs-bad-port', `port number ${port} must be in the range 1..65535`, 'use a port in 1-65535');
-    out.port = port;
-  }
-  const sl = r.labels(m, 'sourceLabels', path);
-  if (sl && Object.keys(sl).length > 0) out.sourceLabels = sl;
-  const sns = r.str(m, 'sourceNamespace', path);
-  if (sns !== undefined && sns !== '') {
-    if (!isDns1123Label(sns)) r.error([...path, 'sourceNamespace'], 'vs-bad-source-namespace', `sourceNamespace match ${sns} is invalid`, 'name a namespace (a DNS label)');
-    out.sourceNamespace = sns;
-  }
+  readSourceMatch(r, m, path, out);
   const gws = r.strList(m, 'gateways', path);
   if (gws && gws.length > 0) {
     gws.forEach((g, i) => checkGatewayName(r, g, [...path, 'gateways', i]));
@@ -776,8 +765,8 @@ function readRewrite(r: Reader, o: Obj, path: Path): HttpRewrite | undefined {
 
 /* ------------------------------------------------------- tls/tcp routes -- */
 
-function readL4Match(r: Reader, m: Obj, path: Path): L4Match {
-  const out: L4Match = {};
+/** port, sourceLabels and sourceNamespace: the match fields HTTP, TLS and TCP routes share. */
+function readSourceMatch(r: Reader, m: Obj, path: Path, out: { port?: number; sourceLabels?: Labels; sourceNamespace?: string }): void {
   const port = r.int(m, 'port', path);
   if (port !== undefined && port !== 0) {
     if (port < 1 || port > 65535) r.error([...path, 'port'], 'vs-bad-port', `port number ${port} must be in the range 1..65535`, 'use a port in 1-65535');
@@ -786,7 +775,15 @@ function readL4Match(r: Reader, m: Obj, path: Path): L4Match {
   const sl = r.labels(m, 'sourceLabels', path);
   if (sl && Object.keys(sl).length > 0) out.sourceLabels = sl;
   const sns = r.str(m, 'sourceNamespace', path);
-  if (sns) out.sourceNamespace = sns;
+  if (sns !== undefined && sns !== '') {
+    if (!isDns1123Label(sns)) r.error([...path, 'sourceNamespace'], 'vs-bad-source-namespace', `sourceNamespace match ${sns} is invalid`, 'name a namespace (a DNS label)');
+    out.sourceNamespace = sns;
+  }
+}
+
+function readL4Match(r: Reader, m: Obj, path: Path): L4Match {
+  const out: L4Match = {};
+  readSourceMatch(r, m, path, out);
   const gws = r.strList(m, 'gateways', path);
   if (gws && gws.length > 0) {
     gws.forEach((g, i) => checkGatewayName(r, g, [...path, 'gateways', i]));

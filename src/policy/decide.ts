@@ -28,7 +28,7 @@ import { connectInbound, paName } from './inbound.js';
 import { evaluateNetworkPolicies, namespaceLabelsOf, type NpEndpoint } from './network-policy.js';
 import { effectiveMtls, namespaceMode } from './peer-authentication.js';
 import {
-  declaredProtocol, endpointsOf, externalIpOf, hasProxy, isHttp, legAuthority, lowerHeaders, targetPortOf,
+  declaredProtocol, endpointsOf, externalIpOf, hasProxy, isHttp, lowerHeaders, targetPortOf,
   type Decision, type DecideOptions, type Leg, type MeshRequest, type Run, type StoppedBy,
 } from './pipeline.js';
 import { routeHttp, routeTcp, routeTls } from './routing.js';
@@ -63,14 +63,6 @@ export function allowedSans(mesh: Mesh, s: Service | null, endpoint: Workload, d
     if (v) for (const sa of v.split(',')) ids.add(spiffeId(sa.includes('/') ? sa.trim() : principalOf(td, s.namespace, sa.trim())));
   }
   return [...ids];
-}
-
-export function authority(req: MeshRequest): string {
-  const explicit = Object.entries(req.headers).find(([k]) => k.toLowerCase() === 'host' || k === ':authority');
-  if (explicit) return explicit[1];
-  const t = req.to;
-  const host = t.kind === 'host' ? t.host : t.workload.ip;
-  return t.port === 80 ? host : `${host}:${t.port}`;
 }
 
 export function decide(mesh: Mesh, req: MeshRequest, opts: DecideOptions = {}): Decision {
@@ -141,7 +133,7 @@ function sendLeg(run: Run, leg: Leg): Decision {
 
   // 1. Name resolution.
   let dest: Dest;
-  let port = leg.target.kind === 'host' ? leg.target.port : leg.target.port;
+  let port = leg.target.port;
   const resolve = (host: string): Dest | Decision => {
     if (parseIp(host)) {
       const pod = mesh.workloads.find((w) => w.ip === host);
@@ -354,7 +346,8 @@ function networkPolicy(ctx: Ctx, dst: NpEndpoint, port: number): Decision | null
   if (mesh.networkPolicies.length === 0) return null;
   const c = ctx.leg.client;
   const src: NpEndpoint = c && !c.hostNetwork ? { kind: 'pod', ...podEndpoint(mesh, c) } : { kind: 'external', ip: ctx.leg.clientIp };
-  const d = evaluateNetworkPolicies(mesh.networkPolicies, src, dst, port, ctx.leg.protocol === 'tcp' || ctx.leg.protocol === 'tls' || !isHttp(ctx.leg.protocol) ? 'TCP' : 'TCP');
+  // Every protocol meshrange sends rides on TCP.
+  const d = evaluateNetworkPolicies(mesh.networkPolicies, src, dst, port, 'TCP');
   if (d.allowed) {
     const by = [...d.egress.allowedBy, ...d.ingress.allowedBy];
     if (by.length > 0) ctx.run.events.push({ hop: 'network', what: `NetworkPolicy allows it (${[...new Set(by)].join(', ')})` });
@@ -424,5 +417,3 @@ function meshRoute(ctx: Ctx, host: string, port: number, dest: Dest): { host: st
   return { host: r.destination.host, port: r.destination.port ?? defaultPort(r.destination.host) };
 }
 
-/** Lets tests and the CLI look at the first hop's authority. */
-export { legAuthority };

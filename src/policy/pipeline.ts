@@ -8,6 +8,9 @@ import { selectorMatches } from '../model/types.js';
 import type { AuthzDecision, ExtAuthz } from './authorization-policy.js';
 import type { SignatureTable } from './jwt-crypto.js';
 
+/** The source address of a client outside the cluster when a step names none (RFC 5737 TEST-NET-3). */
+export const DEFAULT_OUTSIDE_IP = '203.0.113.10';
+
 export type Protocol = 'http' | 'http2' | 'grpc' | 'tcp' | 'tls';
 export type TlsIntent = 'auto' | 'plaintext' | 'mtls';
 

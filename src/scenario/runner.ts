@@ -14,8 +14,6 @@ import type { LoadedScenario } from './load.js';
 import { simulateScenario } from './simulate.js';
 import type { RunResult } from './types.js';
 
-export const DEFAULT_OUTSIDE_IP = '203.0.113.10';
-
 /** Most simulated requests one scenario may ask for (about a minute of work on these machines). */
 export const MAX_SIMULATED_REQUESTS = 20_000_000;
 

@@ -11,7 +11,7 @@ import { fnv1a64, stableStringify } from '../core/hash.js';
 import type { Mesh, Workload } from '../model/types.js';
 import { principalOf, spiffeId } from '../model/types.js';
 import type { ExtAuthz } from '../policy/authorization-policy.js';
-import type { MeshRequest, Protocol, StoppedBy } from '../policy/decide.js';
+import { DEFAULT_OUTSIDE_IP, type MeshRequest, type Protocol, type StoppedBy } from '../policy/decide.js';
 import { Kernel } from '../sim/kernel/index.js';
 import { MeshCa } from '../sim/mesh/ca.js';
 import { certificateProblem, CertificateFleet, formatSimTime } from '../sim/mesh/certificates.js';
@@ -25,7 +25,6 @@ import { signaturesFor, TokenMinter } from './tokens.js';
 import type { Outcome as StepOutcome, RunResult, StepResult, TrafficResult } from './types.js';
 
 export const DEFAULT_START_TIME = '2026-01-01T00:00:00Z';
-const OUTSIDE_IP = '203.0.113.10';
 /** ms one proxy adds each way: ~2.5 ms per request across client and server sidecars (the seeds' figure) */
 export const DEFAULT_PROXY_OVERHEAD_MS = 0.625;
 
@@ -71,7 +70,7 @@ function target(mesh: Mesh, to: string): MeshRequest['to'] {
 }
 
 function source(mesh: Mesh, from: string, ip?: string): MeshRequest['from'] {
-  return from === 'outside' ? { kind: 'outside', ip: ip ?? OUTSIDE_IP } : { kind: 'workload', workload: mesh.workloads.find((w) => w.id === from) as Workload };
+  return from === 'outside' ? { kind: 'outside', ip: ip ?? DEFAULT_OUTSIDE_IP } : { kind: 'workload', workload: mesh.workloads.find((w) => w.id === from) as Workload };
 }
 
 function factsOf(s: LoadedScenario): (w: Workload) => ServerFacts {
@@ -243,11 +242,9 @@ function simulate(c: Ctx, withSteps: boolean): SimRun {
   const world = new World(k, mesh, { facts: c.facts, proxyOverheadMs: spec.proxyOverhead ? (parseDuration(spec.proxyOverhead) as number) : DEFAULT_PROXY_OVERHEAD_MS, base, certProblem, controls });
 
   const flowStats = c.flows.map(() => new FlowStats());
-  const floods = withSteps ? c.planned.filter((p) => p.step.action === 'flood') : [];
-  const windows = new Map<string, FlowStats[]>(floods.map((p) => [p.step.id, c.flows.map(() => new FlowStats())]));
-  // Baseline runs carry the flood windows too, so "during" and "before" cover the same span.
+  // Every run (the baseline too) measures the flows during each flood's window, so "during" and "before" cover the same span.
   const windowSpans = c.planned.filter((p) => p.step.action === 'flood').map((p) => ({ id: p.step.id, at: p.at, end: p.end }));
-  if (!withSteps) for (const w of windowSpans) windows.set(w.id, c.flows.map(() => new FlowStats()));
+  const windows = new Map<string, FlowStats[]>(windowSpans.map((w) => [w.id, c.flows.map(() => new FlowStats())]));
 
   // Legitimate traffic: open-loop Poisson arrivals until `duration`.
   for (const f of c.flows) {
@@ -381,7 +378,7 @@ function simulate(c: Ctx, withSteps: boolean): SimRun {
         shadow: d.authz.shadow.map((x) => ({ policy: x.policy, rule: x.rule?.rule ?? null, effect: x.effect })),
       };
     }
-    const r: StepResult = { ...base0(p), to: p.step.to as string, outcome, code, mtls: o.dynamic ? d.mtls : d.mtls, stoppedBy, expectationMet: null, evidence };
+    const r: StepResult = { ...base0(p), to: p.step.to as string, outcome, code, mtls: d.mtls, stoppedBy, expectationMet: null, evidence };
     if (d.grpcStatus !== undefined && !o.dynamic) r.grpcStatus = d.grpcStatus;
     return r;
   }

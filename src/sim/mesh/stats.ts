@@ -5,6 +5,8 @@ export class FlowStats {
   readonly statuses = new Map<string, number>();
   readonly stopped = new Map<string, number>();
   private latencies: number[] = [];
+  /** latencies sorted, kept until the next record */
+  private sorted: Float64Array | null = null;
 
   record(status: number | null, latencyMs: number, stoppedBy?: string): void {
     this.sent++;
@@ -13,12 +15,14 @@ export class FlowStats {
     this.statuses.set(key, (this.statuses.get(key) ?? 0) + 1);
     if (stoppedBy) this.stopped.set(stoppedBy, (this.stopped.get(stoppedBy) ?? 0) + 1);
     this.latencies.push(latencyMs);
+    this.sorted = null;
   }
 
   /** Nearest-rank percentile in ms, rounded to 0.1 ms; 0 when nothing was sent. */
   percentile(p: number): number {
     if (this.latencies.length === 0) return 0;
-    const sorted = Float64Array.from(this.latencies).sort();
+    this.sorted ??= Float64Array.from(this.latencies).sort();
+    const sorted = this.sorted;
     const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
     return Math.round((sorted[i] as number) * 10) / 10;
   }
