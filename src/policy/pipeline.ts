@@ -7,6 +7,7 @@ import type { Mesh, Service, ServicePort, Workload } from '../model/types.js';
 import { selectorMatches } from '../model/types.js';
 import type { AuthzDecision, ExtAuthz } from './authorization-policy.js';
 import type { SignatureTable } from './jwt-crypto.js';
+import { appendValue } from '../core/record.js';
 
 /** The source address of a client outside the cluster when a step names none (RFC 5737 TEST-NET-3). */
 export const DEFAULT_OUTSIDE_IP = '203.0.113.10';
@@ -161,7 +162,7 @@ export function lowerHeaders(h: Readonly<Record<string, string>>): Record<string
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(h)) {
     const key = k.toLowerCase() === ':authority' ? 'host' : k.toLowerCase();
-    out[key] = out[key] !== undefined ? `${out[key]},${v}` : v;
+    appendValue(out, key, v);
   }
   return out;
 }

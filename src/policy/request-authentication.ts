@@ -69,6 +69,7 @@ import type { JwtRule, RequestAuthentication } from '../model/request-authentica
 import { selectorMatches, type Labels } from '../model/types.js';
 import type { AuthzAttributes } from './authorization-policy.js';
 import type { KeySet, SignatureTable } from './jwt-crypto.js';
+import { appendValue, ownValue } from '../core/record.js';
 
 export type JwtAuth = NonNullable<AuthzAttributes['auth']>;
 
@@ -313,7 +314,7 @@ function cookiesOf(header: string | undefined): Map<string, string> {
 function extractTokens(p: Provider, headers: Readonly<Record<string, string>>, path: string): FoundToken[] {
   const out: FoundToken[] = [];
   for (const loc of p.headerLocs) {
-    const v = headers[loc.name];
+    const v = ownValue(headers, loc.name);
     if (v === undefined) continue;
     if (loc.prefix !== '') {
       const pos = v.indexOf(loc.prefix);
@@ -479,7 +480,7 @@ function lowerCased(h: Readonly<Record<string, string>>): Record<string, string>
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(h)) {
     const n = k.toLowerCase();
-    out[n] = out[n] === undefined ? v : `${out[n]},${v}`;
+    appendValue(out, n, v);
   }
   return out;
 }
@@ -530,8 +531,7 @@ export function authenticate(
   const metadata = new Map<string, Verified>();
   let validTokens = 0;
   const addHeader = (name: string, value: string): void => {
-    const cur = headers[name];
-    headers[name] = cur === undefined ? value : `${cur},${value}`;
+    appendValue(headers, name, value);
   };
 
   const verifyToken = (p: Provider, t: FoundToken): { status: string; jwt?: ParsedJwt } => {

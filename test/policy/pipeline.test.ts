@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { app, meshFrom, ns, pa, send } from '../helpers.js';
+import { lowerHeaders } from '../../src/policy/pipeline.js';
 
 const np = (namespace: string, name: string, body: string): string => `apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
@@ -155,5 +156,21 @@ spec:
     const m = meshFrom(...base, gateway, allowGw);
     expect(send(m, { from: 'outside', to: 'ingress.istio-system:443', path: '/api', headers: { host: 'shop.example.com' } }).outcome).toBe('allowed');
     expect(send(m, { from: 'a/web', to: 'api.a:80' })).toMatchObject({ outcome: 'blocked', code: 403 });
+  });
+});
+
+describe('§3 request headers as the proxy sees them', () => {
+  it('§3 header names are lower-cased, :authority becomes host, a repeated header is joined with ","', () => {
+    expect(lowerHeaders({ 'X-A': '1', 'x-a': '2', ':authority': 'h' })).toEqual({ 'x-a': '1,2', host: 'h' });
+  });
+
+  it('§3 a header named like an Object property (constructor, __proto__) is an ordinary header', () => {
+    const h = lowerHeaders({ Constructor: 'c', __proto__: 'p', toString: 't' } as unknown as Record<string, string>);
+    expect(Object.keys(h).sort()).toEqual(['constructor', 'tostring']);
+    expect(h['constructor']).toBe('c');
+    const proto = JSON.parse('{"__proto__": "p", "a": "1"}') as Record<string, string>;
+    const hp = lowerHeaders(proto);
+    expect(Object.keys(hp).sort()).toEqual(['__proto__', 'a']);
+    expect(Object.getPrototypeOf(hp)).toBe(Object.prototype);
   });
 });

@@ -242,6 +242,13 @@ describe('§7 token locations', () => {
     expect((await run([p], { headers: { authorization: 'Bearer deadbeef' } })).result).toBe('no-token');
   });
 
+  it('§7 a fromHeaders name that is also an Object property (constructor) reads only a header of that name', async () => {
+    const p = policy(`      fromHeaders: [{ name: constructor }, { name: toString, prefix: "T " }]`);
+    expect((await run([p], {})).result).toBe('no-token');
+    const r = await run([p], { headers: { constructor: await token() } });
+    expect(r.result, r.trace.join('\n')).toBe('valid');
+  });
+
   it('§7 fromHeaders prefix, fromParams and fromCookies read the token there', async () => {
     const t = await token();
     const p = policy(`      fromHeaders: [{ name: X-Auth, prefix: "Token " }]
