@@ -31,9 +31,10 @@
  * Every rule has the stable name `ns[<ns>]-policy[<name>]-rule[<i>]`.
  */
 import { cidrContains, parseCidr } from '../core/ip.js';
+import { ownValue } from '../core/record.js';
 import type { AuthorizationPolicy, AuthzAction, AuthzCondition, AuthzOperation, AuthzRule, AuthzSource, Mesh, Workload } from '../model/types.js';
 import { selectorMatches } from '../model/types.js';
-import { pathMatch, stringMatch } from './matchers.js';
+import { pathMatcher, stringMatch, stringMatcher } from './matchers.js';
 
 export interface AuthzAttributes {
   protocol: 'http' | 'tcp';
@@ -112,41 +113,66 @@ export function policiesFor(mesh: Mesh, w: Workload): AuthorizationPolicy[] {
   return selection(mesh, w).all;
 }
 
-/** The policies selecting a workload, split by action: computed once per (policy set, workload). */
+/** The policies selecting a workload, split by action and compiled: made once per (policy set, mesh config, workload). */
 interface Selection {
+  config: Mesh['config'];
   rootNamespace: string;
+  trustDomain: string;
+  aliases: readonly string[];
+  bundle: string[];
   all: AuthorizationPolicy[];
-  shadow: AuthorizationPolicy[];
-  audit: AuthorizationPolicy[];
-  custom: AuthorizationPolicy[];
-  deny: AuthorizationPolicy[];
-  allow: AuthorizationPolicy[];
+  shadow: CompiledPolicy[];
+  audit: CompiledPolicy[];
+  custom: CompiledPolicy[];
+  deny: CompiledPolicy[];
+  allow: CompiledPolicy[];
   summary: string;
+  /** the ALLOW policies as the no-match denial describes them, made on first use */
+  allowWhy?: string;
 }
 
 const selections = new WeakMap<readonly AuthorizationPolicy[], WeakMap<Workload, Selection>>();
+/** A policy compiled for one trust-domain bundle; shared by every workload it selects. */
+const compiled = new WeakMap<AuthorizationPolicy, { bundle: string; cp: CompiledPolicy }>();
+
+function compiledFor(p: AuthorizationPolicy, bundle: readonly string[]): CompiledPolicy {
+  const key = bundle.join(',');
+  const hit = compiled.get(p);
+  if (hit && hit.bundle === key) return hit.cp;
+  const cp = compilePolicy(p, bundle);
+  compiled.set(p, { bundle: key, cp });
+  return cp;
+}
 
 function selection(mesh: Mesh, w: Workload): Selection {
   let byWorkload = selections.get(mesh.authorizationPolicies);
   if (!byWorkload) { byWorkload = new WeakMap(); selections.set(mesh.authorizationPolicies, byWorkload); }
+  const config = mesh.config;
   let sel = byWorkload.get(w);
-  if (sel && sel.rootNamespace === mesh.config.rootNamespace) return sel;
-  const root = mesh.config.rootNamespace;
+  if (sel && sel.config === config && sel.rootNamespace === config.rootNamespace
+    && sel.trustDomain === config.trustDomain && sel.aliases === config.trustDomainAliases) return sel;
+  const root = config.rootNamespace;
   const all = mesh.authorizationPolicies.filter((p) => {
     if (p.targetRefs.length > 0) return false;
     const ns = p.meta.namespace;
     if (ns !== root && ns !== w.namespace) return false;
     return p.selector === null || selectorMatches(p.selector, w.labels);
   });
+  const bundle = bundleOf(mesh);
   const enforced = all.filter((p) => !p.dryRun);
+  const of = (ps: AuthorizationPolicy[]): CompiledPolicy[] => ps.map((p) => compiledFor(p, bundle));
   sel = {
-    all,
+    config,
     rootNamespace: root,
-    shadow: all.filter((p) => p.dryRun),
-    audit: enforced.filter((p) => p.action === 'AUDIT'),
-    custom: enforced.filter((p) => p.action === 'CUSTOM'),
-    deny: enforced.filter((p) => p.action === 'DENY'),
-    allow: enforced.filter((p) => p.action === 'ALLOW'),
+    trustDomain: config.trustDomain,
+    aliases: config.trustDomainAliases,
+    bundle,
+    all,
+    shadow: of(all.filter((p) => p.dryRun)),
+    audit: of(enforced.filter((p) => p.action === 'AUDIT')),
+    custom: of(enforced.filter((p) => p.action === 'CUSTOM')),
+    deny: of(enforced.filter((p) => p.action === 'DENY')),
+    allow: of(enforced.filter((p) => p.action === 'ALLOW')),
     summary: all.length === 0
       ? `no AuthorizationPolicy selects ${w.id}`
       : `policies selecting ${w.id}: ${all.map((p) => `${p.meta.namespace}/${p.meta.name} (${p.action}${p.dryRun ? ', dry-run' : ''})`).join(', ')}`,
@@ -213,11 +239,6 @@ function describePolicy(p: AuthorizationPolicy): string {
   return `${p.meta.namespace}/${p.meta.name} allows ${shown}${p.rules.length > 3 ? `; … (${p.rules.length} rules)` : ''}`;
 }
 
-export interface MatchEnv {
-  trustDomains: readonly string[];
-  policyNamespace: string;
-}
-
 /**
  * Expand a principal pattern over the trust-domain bundle (§1). As Istio's
  * trust-domain bundle does: only a full `<td>/ns/<ns>/sa/<sa>` value (five
@@ -240,39 +261,94 @@ export function expandPrincipal(value: string, bundle: readonly string[]): strin
   return out;
 }
 
-function anyOf(values: readonly string[], test: (v: string) => boolean): boolean {
-  for (const v of values) if (test(v)) return true;
-  return false;
+/**
+ * Compiled matching. Each rule is compiled once per (policy set, workload)
+ * into a predicate over a per-decision context, for HTTP and for TCP (§6.8),
+ * so a decision does no parsing, no regex building and no string formatting:
+ * principal patterns are expanded over the trust-domain bundle, regexes and
+ * CIDRs are built, and the explanation strings of each rule are made on first
+ * use and kept.
+ */
+interface Ctx {
+  a: AuthzAttributes;
+  peer: string | null;
+  /** `spiffe://<peer>`, the string Istio's namespace / service-account regexes run on */
+  spiffe: string;
+  /** the peer's trust domain */
+  td: string;
 }
 
-const expanded = new Map<string, string[]>();
+type Pred = (c: Ctx) => boolean;
 
-function principalMatches(pattern: string, principal: string | null, env: MatchEnv): boolean {
-  if (principal === null) return false;
-  const key = `${env.trustDomains.join(',')}|${pattern}`;
-  let list = expanded.get(key);
-  if (!list) { list = expandPrincipal(pattern, env.trustDomains); expanded.set(key, list); }
-  return anyOf(list, (p) => stringMatch(p, principal));
+function context(a: AuthzAttributes): Ctx {
+  const peer = a.peerPrincipal;
+  if (peer === null) return { a, peer, spiffe: '', td: '' };
+  const slash = peer.indexOf('/');
+  return { a, peer, spiffe: `spiffe://${peer}`, td: slash < 0 ? peer : peer.slice(0, slash) };
 }
 
-const regexCache = new Map<string, RegExp>();
+function some(preds: readonly Pred[]): Pred {
+  if (preds.length === 1) return preds[0] as Pred;
+  return (c) => {
+    for (const p of preds) if (p(c)) return true;
+    return false;
+  };
+}
+
+function every(preds: readonly Pred[]): Pred {
+  if (preds.length === 0) return () => true;
+  if (preds.length === 1) return preds[0] as Pred;
+  return (c) => {
+    for (const p of preds) if (!p(c)) return false;
+    return true;
+  };
+}
+
+const never: Pred = () => false;
+
+/** A positive and negative field pair: `pos` (if set) must match one value, `neg` (if set) none. */
+function field(pos: readonly string[] | undefined, neg: readonly string[] | undefined, value: (v: string) => Pred, out: Pred[]): void {
+  if (pos !== undefined) out.push(pos.length === 0 ? never : some(pos.map(value)));
+  if (neg !== undefined && neg.length > 0) {
+    const n = some(neg.map(value));
+    out.push((c) => !n(c));
+  }
+}
 
 function escapeRe(s: string): string {
   return s.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
 }
 
-function cachedRe(src: string): RegExp {
-  let re = regexCache.get(src);
-  if (!re) { re = new RegExp(src); regexCache.set(src, re); }
-  return re;
+/** §6.5 principals: the pattern expanded over the trust-domain bundle; never a plaintext peer. */
+function principalValue(pattern: string, bundle: readonly string[]): Pred {
+  const ms = expandPrincipal(pattern, bundle).map((x) => stringMatcher(x));
+  return (c) => c.peer !== null && ms.some((m) => m(c.peer));
 }
 
 /** §6.5: the regex `.*\/ns\/<ns>\/.*` on the peer URI, with `*` in the value meaning `.*`. */
-function namespaceMatches(pattern: string, principal: string | null): boolean {
-  if (principal === null) return false;
-  if (pattern === '*') return principal !== '';
-  const ns = pattern.split('*').map(escapeRe).join('.*');
-  return cachedRe(`^.*/ns/${ns}/.*$`).test(`spiffe://${principal}`);
+function namespaceValue(pattern: string): Pred {
+  if (pattern === '*') return (c) => c.peer !== null && c.peer !== '';
+  const re = new RegExp(`^.*/ns/${pattern.split('*').map(escapeRe).join('.*')}/.*$`);
+  return (c) => c.peer !== null && re.test(c.spiffe);
+}
+
+/** §6.5: `ns/sa` (or bare `sa` = the policy's namespace), whatever the trust domain. */
+function serviceAccountValue(value: string, policyNamespace: string): Pred {
+  const full = value.includes('/') ? value : `${policyNamespace}/${value}`;
+  const [ns, sa] = full.split('/');
+  const re = new RegExp(`^spiffe://.+/ns/${escapeRe(ns ?? '')}/(.+/|)sa/${escapeRe(sa ?? '')}(/.+)?$`);
+  return (c) => c.peer !== null && re.test(c.spiffe);
+}
+
+/** §6.5 trustDomains: a bundle member stands for the whole bundle (§1). */
+function trustDomainValue(pattern: string, bundle: readonly string[]): Pred {
+  const ms = (bundle.includes(pattern) ? bundle : [pattern]).map((x) => stringMatcher(x));
+  return (c) => c.peer !== null && ms.some((m) => m(c.td));
+}
+
+function ipValue(block: string, ip: (a: AuthzAttributes) => string): Pred {
+  const cidr = parseCidr(block);
+  return cidr === null ? never : (c) => cidrContains(cidr, ip(c.a));
 }
 
 /** §6.5: `requestPrincipals` split at the last `/` into issuer and subject, each matched on its own. */
@@ -287,149 +363,165 @@ export function requestPrincipalMatches(pattern: string, principal: string | nul
   return stringMatch(pattern.slice(0, vi), iss) && stringMatch(pattern.slice(vi + 1), sub);
 }
 
-/** §6.5: `ns/sa` (or bare `sa` = the policy's namespace), whatever the trust domain. */
-function serviceAccountMatches(value: string, principal: string | null, env: MatchEnv): boolean {
-  if (principal === null) return false;
-  const full = value.includes('/') ? value : `${env.policyNamespace}/${value}`;
-  const [ns, sa] = full.split('/');
-  return cachedRe(`^spiffe://.+/ns/${escapeRe(ns ?? '')}/(.+/|)sa/${escapeRe(sa ?? '')}(/.+)?$`).test(`spiffe://${principal}`);
+function compileSource(s: AuthzSource, bundle: readonly string[], policyNamespace: string): Pred {
+  const out: Pred[] = [];
+  field(s.principals, s.notPrincipals, (v) => principalValue(v, bundle), out);
+  field(s.namespaces, s.notNamespaces, namespaceValue, out);
+  field(s.serviceAccounts, s.notServiceAccounts, (v) => serviceAccountValue(v, policyNamespace), out);
+  field(s.trustDomains, s.notTrustDomains, (v) => trustDomainValue(v, bundle), out);
+  field(s.requestPrincipals, s.notRequestPrincipals, (v) => (c) => requestPrincipalMatches(v, c.a.auth?.principal), out);
+  field(s.ipBlocks, s.notIpBlocks, (v) => ipValue(v, (a) => a.sourceIp), out);
+  field(s.remoteIpBlocks, s.notRemoteIpBlocks, (v) => ipValue(v, (a) => a.remoteIp), out);
+  return every(out);
 }
 
-function trustDomainMatches(pattern: string, principal: string | null, env: MatchEnv): boolean {
-  if (principal === null) return false;
-  const td = principal.split('/')[0] ?? '';
-  const patterns = env.trustDomains.includes(pattern) ? env.trustDomains : [pattern];
-  return anyOf(patterns, (p) => stringMatch(p, td));
+function compileOperation(o: AuthzOperation): Pred {
+  const out: Pred[] = [];
+  field(o.hosts, o.notHosts, (v) => { const m = stringMatcher(v, true); return (c) => m(c.a.http?.host); }, out);
+  field(o.ports, o.notPorts, (v) => { const n = Number(v); return (c) => n === c.a.destinationPort; }, out);
+  field(o.methods, o.notMethods, (v) => { const m = stringMatcher(v); return (c) => m(c.a.http?.method); }, out);
+  field(o.paths, o.notPaths, (v) => { const m = pathMatcher(v); return (c) => c.a.http !== undefined && m(c.a.http.path); }, out);
+  return every(out);
 }
 
-function ipMatches(block: string, ip: string): boolean {
-  const c = parseCidr(block);
-  return c !== null && cidrContains(c, ip);
-}
-
-/** positive AND negative field pair: `pos` (if set) must match, `neg` (if set) must not. */
-function field(pos: readonly string[] | undefined, neg: readonly string[] | undefined, test: (v: string) => boolean): boolean {
-  if (pos !== undefined && !anyOf(pos, test)) return false;
-  if (neg !== undefined && anyOf(neg, test)) return false;
-  return true;
-}
-
-export function sourceMatches(s: AuthzSource, a: AuthzAttributes, env: MatchEnv): boolean {
-  const peer = a.peerPrincipal;
-  return field(s.principals, s.notPrincipals, (v) => principalMatches(v, peer, env))
-    && field(s.namespaces, s.notNamespaces, (v) => namespaceMatches(v, peer))
-    && field(s.serviceAccounts, s.notServiceAccounts, (v) => serviceAccountMatches(v, peer, env))
-    && field(s.trustDomains, s.notTrustDomains, (v) => trustDomainMatches(v, peer, env))
-    && field(s.requestPrincipals, s.notRequestPrincipals, (v) => requestPrincipalMatches(v, a.auth?.principal))
-    && field(s.ipBlocks, s.notIpBlocks, (v) => ipMatches(v, a.sourceIp))
-    && field(s.remoteIpBlocks, s.notRemoteIpBlocks, (v) => ipMatches(v, a.remoteIp));
-}
-
-export function operationMatches(o: AuthzOperation, a: AuthzAttributes): boolean {
-  const h = a.http;
-  return field(o.hosts, o.notHosts, (v) => stringMatch(v, h?.host, true))
-    && field(o.ports, o.notPorts, (v) => Number(v) === a.destinationPort)
-    && field(o.methods, o.notMethods, (v) => stringMatch(v, h?.method))
-    && field(o.paths, o.notPaths, (v) => h !== undefined && pathMatch(v, h.path));
-}
-
-/** Values of a `when` attribute; an empty list means the attribute is absent. */
-function claimValues(a: AuthzAttributes, key: string): string[] {
-  const names = [...key.matchAll(/\[([^\]]+)\]/g)].map((m) => m[1] as string);
+/** Values of a `request.auth.claims[a][b]` attribute; an empty list means it is absent. */
+function claimValues(a: AuthzAttributes, names: readonly string[]): string[] {
   let cur: unknown = a.auth?.claims;
   for (const n of names) {
     if (typeof cur !== 'object' || cur === null || Array.isArray(cur)) return [];
-    cur = (cur as Record<string, unknown>)[n];
+    cur = ownValue(cur as Record<string, unknown>, n);
   }
   const last = names[names.length - 1] ?? '';
-  const spaced = ['scope', 'permission', ...(a.auth?.spaceDelimitedClaims ?? [])].includes(last);
-  const flat = (v: unknown): string[] => {
-    if (typeof v === 'string') return spaced ? v.split(' ').filter((x) => x !== '') : [v];
-    if (typeof v === 'number' || typeof v === 'boolean') return [String(v)];
-    if (Array.isArray(v)) return v.flatMap((x) => (typeof x === 'string' || typeof x === 'number' || typeof x === 'boolean' ? [String(x)] : []));
-    return [];
-  };
-  return flat(cur);
+  const spaced = last === 'scope' || last === 'permission' || (a.auth?.spaceDelimitedClaims ?? []).includes(last);
+  if (typeof cur === 'string') return spaced ? cur.split(' ').filter((x) => x !== '') : [cur];
+  if (typeof cur === 'number' || typeof cur === 'boolean') return [String(cur)];
+  if (Array.isArray(cur)) return cur.flatMap((x) => (typeof x === 'string' || typeof x === 'number' || typeof x === 'boolean' ? [String(x)] : []));
+  return [];
 }
 
-export function conditionMatches(c: AuthzCondition, a: AuthzAttributes, env: MatchEnv): boolean {
-  const test = conditionTest(c.key, a, env);
-  return field(c.values, c.notValues, test);
-}
-
-function conditionTest(key: string, a: AuthzAttributes, env: MatchEnv): (v: string) => boolean {
-  const peer = a.peerPrincipal;
+/** One value of a `when` key (§6.7), as a predicate. */
+function conditionValue(key: string, bundle: readonly string[], policyNamespace: string): (v: string) => Pred {
   const header = /^request\.headers\[(.+)\]$/.exec(key);
   if (header) {
-    const value = a.http?.headers[(header[1] as string).toLowerCase()];
+    const name = (header[1] as string).toLowerCase();
     // `*` on a header is Envoy's present_match: a header that is present matches, even when empty.
-    return (v) => (v === '*' ? value !== undefined : stringMatch(v, value));
+    return (v) => {
+      if (v === '*') return (c) => ownValue(c.a.http?.headers, name) !== undefined;
+      const m = stringMatcher(v);
+      return (c) => m(ownValue(c.a.http?.headers, name));
+    };
   }
   if (key.startsWith('request.auth.claims')) {
-    const vals = claimValues(a, key);
-    return (v) => anyOf(vals, (x) => stringMatch(v, x));
+    const names = [...key.matchAll(/\[([^\]]+)\]/g)].map((m) => m[1] as string);
+    return (v) => { const m = stringMatcher(v); return (c) => claimValues(c.a, names).some(m); };
   }
+  const str = (get: (a: AuthzAttributes) => string | null | undefined) => (v: string): Pred => {
+    const m = stringMatcher(v);
+    return (c) => m(get(c.a));
+  };
   switch (key) {
-    case 'source.ip': return (v) => ipMatches(v, a.sourceIp);
-    case 'remote.ip': return (v) => ipMatches(v, a.remoteIp);
-    case 'destination.ip': return (v) => ipMatches(v, a.destinationIp);
-    case 'destination.port': return (v) => Number(v) === a.destinationPort;
-    case 'source.namespace': return (v) => namespaceMatches(v, peer);
-    case 'source.principal': return (v) => principalMatches(v, peer, env);
-    case 'source.serviceAccount': return (v) => serviceAccountMatches(v, peer, env);
-    case 'source.trustDomain': return (v) => trustDomainMatches(v, peer, env);
-    case 'connection.sni': return (v) => stringMatch(v, a.sni);
-    case 'request.auth.principal': return (v) => requestPrincipalMatches(v, a.auth?.principal);
-    case 'request.auth.presenter': return (v) => stringMatch(v, a.auth?.presenter);
-    case 'request.auth.audiences': return (v) => anyOf(a.auth?.audiences ?? [], (x) => stringMatch(v, x));
-    default: return () => false; // dynamic metadata is not modeled: the attribute is absent
+    case 'source.ip': return (v) => ipValue(v, (a) => a.sourceIp);
+    case 'remote.ip': return (v) => ipValue(v, (a) => a.remoteIp);
+    case 'destination.ip': return (v) => ipValue(v, (a) => a.destinationIp);
+    case 'destination.port': return (v) => { const n = Number(v); return (c) => n === c.a.destinationPort; };
+    case 'source.namespace': return namespaceValue;
+    case 'source.principal': return (v) => principalValue(v, bundle);
+    case 'source.serviceAccount': return (v) => serviceAccountValue(v, policyNamespace);
+    case 'source.trustDomain': return (v) => trustDomainValue(v, bundle);
+    case 'connection.sni': return str((a) => a.sni);
+    case 'request.auth.principal': return (v) => (c) => requestPrincipalMatches(v, c.a.auth?.principal);
+    case 'request.auth.presenter': return str((a) => a.auth?.presenter);
+    case 'request.auth.audiences': return (v) => { const m = stringMatcher(v); return (c) => (c.a.auth?.audiences ?? []).some(m); };
+    default: return () => never; // dynamic metadata is not modeled: the attribute is absent
   }
 }
 
-export function ruleMatches(rule: AuthzRule, a: AuthzAttributes, env: MatchEnv): boolean {
-  if (rule.from && !rule.from.some((f) => sourceMatches(f.source, a, env))) return false;
-  if (rule.to && !rule.to.some((t) => operationMatches(t.operation, a))) return false;
-  if (rule.when && !rule.when.every((c) => conditionMatches(c, a, env))) return false;
-  return true;
+function compileCondition(c: AuthzCondition, bundle: readonly string[], policyNamespace: string): Pred {
+  const out: Pred[] = [];
+  field(c.values, c.notValues, conditionValue(c.key, bundle, policyNamespace), out);
+  return every(out);
 }
 
-interface Match {
+/** §6.3: any `from` (or none) AND any `to` (or none) AND all `when`. */
+function compileRule(rule: AuthzRule, bundle: readonly string[], policyNamespace: string): Pred {
+  const parts: Pred[] = [];
+  if (rule.from) parts.push(rule.from.length === 0 ? never : some(rule.from.map((f) => compileSource(f.source, bundle, policyNamespace))));
+  if (rule.to) parts.push(rule.to.length === 0 ? never : some(rule.to.map((t) => compileOperation(t.operation))));
+  if (rule.when) parts.push(every(rule.when.map((c) => compileCondition(c, bundle, policyNamespace))));
+  return every(parts);
+}
+
+/** One rule of one policy, compiled for both protocols, with its explanations made on first use. */
+class CompiledRule {
+  readonly ref: RuleRef;
+  readonly http: Pred;
+  /** null: the rule is dropped on TCP (§6.8) */
+  readonly tcp: Pred | null;
+  /** what §6.8 does to this rule on a TCP port, when it uses HTTP-only fields */
+  readonly tcpDrop: AuthzDecision['dropped'][number] | null;
+  private why: Partial<Record<'http' | 'tcp', string>> = {};
+
+  constructor(readonly policy: AuthorizationPolicy, readonly index: number, readonly rule: AuthzRule, bundle: readonly string[]) {
+    this.ref = ref(policy, index);
+    const ns = policy.meta.namespace;
+    this.http = compileRule(rule, bundle, ns);
+    const http = httpOnlyFields(rule);
+    if (http.length === 0) {
+      this.tcp = this.http;
+      this.tcpDrop = null;
+    } else {
+      const tcp = ruleForTcp(rule, policy.action);
+      this.tcp = tcp === null ? null : compileRule(tcp, bundle, ns);
+      this.tcpDrop = { rule: this.ref.rule, fields: http, effect: tcp === null ? 'rule dropped' : 'fields dropped' };
+    }
+  }
+
+  /** What the rule asks for on this protocol, and why the rest matched on TCP. */
+  describe(protocol: 'http' | 'tcp'): string {
+    let s = this.why[protocol];
+    if (s === undefined) {
+      const r = protocol === 'http' ? this.rule : ruleForTcp(this.rule, this.policy.action) ?? undefined;
+      const http = protocol === 'tcp' ? httpOnlyFields(this.rule) : [];
+      const note = http.length > 0 ? ` (its HTTP-only ${http.join(', ')} ${http.length > 1 ? 'are' : 'is'} dropped on this TCP port, so the rest matches)` : '';
+      s = `${describeRule(r)}${note}`;
+      this.why[protocol] = s;
+    }
+    return s;
+  }
+}
+
+interface CompiledPolicy {
   policy: AuthorizationPolicy;
-  ref: RuleRef;
+  /** `ns/name` */
+  label: string;
+  rules: CompiledRule[];
+  /** §6.8 records for every rule of the policy, pushed whenever the policy is evaluated on TCP */
+  tcpDrops: AuthzDecision['dropped'];
+}
+
+function compilePolicy(p: AuthorizationPolicy, bundle: readonly string[]): CompiledPolicy {
+  const rules = (p.rules ?? []).map((r, i) => new CompiledRule(p, i, r, bundle));
+  return {
+    policy: p,
+    label: `${p.meta.namespace}/${p.meta.name}`,
+    rules,
+    tcpDrops: rules.flatMap((r) => (r.tcpDrop ? [r.tcpDrop] : [])),
+  };
+}
+
+/** The first rule of `cp` that matches, after TCP compilation (§6.8); records dropped rules/fields. */
+function firstMatch(cp: CompiledPolicy, c: Ctx, dropped: AuthzDecision['dropped'] | null): CompiledRule | undefined {
+  const tcp = c.a.protocol === 'tcp';
+  if (tcp && dropped !== null) for (const d of cp.tcpDrops) dropped.push({ ...d, fields: [...d.fields] });
+  for (const r of cp.rules) {
+    const pred = tcp ? r.tcp : r.http;
+    if (pred !== null && pred(c)) return r;
+  }
+  return undefined;
 }
 
 function ref(p: AuthorizationPolicy, i: number): RuleRef {
   return { namespace: p.meta.namespace, policy: p.meta.name, rule: ruleName(p, i), action: p.action };
-}
-
-/** Rules of `p` that match, after TCP compilation. Records dropped rules/fields. */
-function matchingRules(p: AuthorizationPolicy, a: AuthzAttributes, env: MatchEnv, dropped: AuthzDecision['dropped']): Match[] {
-  const out: Match[] = [];
-  (p.rules ?? []).forEach((rule, i) => {
-    let r: AuthzRule | null = rule;
-    if (a.protocol === 'tcp') {
-      const http = httpOnlyFields(rule);
-      r = ruleForTcp(rule, p.action);
-      if (http.length > 0) dropped.push({ rule: ruleName(p, i), fields: http, effect: r === null ? 'rule dropped' : 'fields dropped' });
-    }
-    if (r && ruleMatches(r, a, { ...env, policyNamespace: p.meta.namespace })) out.push({ policy: p, ref: ref(p, i) });
-  });
-  return out;
-}
-
-function tcpNote(p: AuthorizationPolicy, r: RuleRef, protocol: 'http' | 'tcp'): string {
-  if (protocol !== 'tcp') return '';
-  const i = Number(/-rule\[(\d+)\]$/.exec(r.rule)?.[1] ?? -1);
-  const rule = p.rules?.[i];
-  const http = rule ? httpOnlyFields(rule) : [];
-  return http.length > 0 ? ` (its HTTP-only ${http.join(', ')} ${http.length > 1 ? 'are' : 'is'} dropped on this TCP port, so the rest matches)` : '';
-}
-
-function ruleForAction(p: AuthorizationPolicy, r: RuleRef, protocol: 'http' | 'tcp'): AuthzRule | undefined {
-  const i = Number(/-rule\[(\d+)\]$/.exec(r.rule)?.[1] ?? -1);
-  const rule = p.rules?.[i];
-  if (!rule || protocol === 'http') return rule;
-  return ruleForTcp(rule, p.action) ?? undefined;
 }
 
 export function bundleOf(mesh: Mesh): string[] {
@@ -443,67 +535,71 @@ export function bundleOf(mesh: Mesh): string[] {
  */
 export function evaluateAuthz(mesh: Mesh, w: Workload, a: AuthzAttributes, extAuthz?: ExtAuthz, phase: 'custom' | 'rbac' | 'all' = 'all'): AuthzDecision {
   const sel = selection(mesh, w);
-  const env: MatchEnv = { trustDomains: bundleOf(mesh), policyNamespace: w.namespace };
+  const c = context(a);
   const dropped: AuthzDecision['dropped'] = [];
   const trace: string[] = [];
-  const shadowPolicies = sel.shadow;
   const audited: RuleRef[] = [];
   const shadow: AuthzDecision['shadow'] = [];
-  const base = { audited, shadow, dropped, trace };
+  /** Every decision has the same shape, built field by field (a spread of a base object is ~5x slower in V8). */
+  const done = (allowed: boolean, stage: AuthzStage, decidedBy: RuleRef | null, consulted: AuthzDecision['consulted'], reason: string, details: string): AuthzDecision =>
+    ({ allowed, stage, decidedBy, consulted, reason, details, audited, shadow, dropped, trace });
 
   if (phase !== 'custom') trace.push(sel.summary);
 
   const runCustom = phase !== 'rbac';
   const runRbac = phase !== 'custom';
-  for (const p of runRbac ? shadowPolicies : []) {
-    const m = matchingRules(p, a, env, []);
-    if (p.action === 'DENY' && m[0]) shadow.push({ rule: m[0].ref, policy: `${p.meta.namespace}/${p.meta.name}`, effect: 'shadow denied' });
-    if (p.action === 'ALLOW') {
-      shadow.push(m[0]
-        ? { rule: m[0].ref, policy: `${p.meta.namespace}/${p.meta.name}`, effect: 'shadow allowed' }
-        : { rule: null, policy: `${p.meta.namespace}/${p.meta.name}`, effect: 'shadow denied' });
+  if (runRbac) {
+    for (const cp of sel.shadow) {
+      const action = cp.policy.action;
+      if (action !== 'DENY' && action !== 'ALLOW') continue;
+      const m = firstMatch(cp, c, null);
+      if (action === 'DENY' && m) shadow.push({ rule: m.ref, policy: cp.label, effect: 'shadow denied' });
+      if (action === 'ALLOW') shadow.push({ rule: m ? m.ref : null, policy: cp.label, effect: m ? 'shadow allowed' : 'shadow denied' });
     }
-  }
-
-  for (const p of runRbac ? sel.audit : []) {
-    for (const m of matchingRules(p, a, env, dropped)) audited.push(m.ref);
+    for (const cp of sel.audit) {
+      if (a.protocol === 'tcp') for (const d of cp.tcpDrops) dropped.push({ ...d, fields: [...d.fields] });
+      for (const r of cp.rules) {
+        const pred = a.protocol === 'tcp' ? r.tcp : r.http;
+        if (pred !== null && pred(c)) audited.push(r.ref);
+      }
+    }
   }
 
   // CUSTOM
   const custom = runCustom ? sel.custom : [];
-  const providers = new Set(custom.map((p) => p.provider ?? ''));
-  for (const p of custom) {
-    const m = matchingRules(p, a, env, dropped)[0];
+  const providers = custom.length === 0 ? 0 : new Set(custom.map((cp) => cp.policy.provider ?? '')).size;
+  for (const cp of custom) {
+    const m = firstMatch(cp, c, dropped);
     if (!m) continue;
-    const provider = p.provider ?? '';
+    const provider = cp.policy.provider ?? '';
     const known = mesh.config.extensionProviders.some((e) => e.name === provider);
     let verdict: CustomVerdict;
     if (!known) {
       verdict = { allowed: false, status: 403, body: 'RBAC: access denied', reason: `extension provider "${provider}" is not defined in the mesh config, so the CUSTOM rule compiles to a deny` };
-    } else if (providers.size > 1) {
+    } else if (providers > 1) {
       verdict = { allowed: false, status: 403, body: 'RBAC: access denied', reason: 'more than one CUSTOM provider selects this workload; without PILOT_ENABLE_MULTIPLE_CUSTOM_AUTHZ_PROVIDERS the CUSTOM rules become deny rules' };
     } else {
       verdict = extAuthz?.(provider, a) ?? { allowed: false, status: 403, body: 'denied by ext_authz', reason: `no stand-in for ext-authz provider "${provider}" in the scenario; meshrange fails closed` };
     }
     trace.push(`CUSTOM ${m.ref.rule} matched → provider ${provider}: ${verdict.allowed ? 'allow' : 'deny'} (${verdict.reason})`);
     if (!verdict.allowed) {
-      return { ...base, allowed: false, stage: 'custom', decidedBy: m.ref, consulted: [], reason: verdict.reason,
-        details: 'ext_authz_denied', custom: { provider, verdict } };
+      const d = done(false, 'custom', m.ref, [], verdict.reason, 'ext_authz_denied');
+      d.custom = { provider, verdict };
+      return d;
     }
   }
 
   if (!runRbac) {
-    return { ...base, allowed: true, stage: 'no-allow-policy', decidedBy: null, consulted: [], reason: 'no CUSTOM rule denied', details: '' };
+    return done(true, 'no-allow-policy', null, [], 'no CUSTOM rule denied', '');
   }
 
   // DENY
-  for (const p of sel.deny) {
-    const m = matchingRules(p, a, env, dropped)[0];
+  for (const cp of sel.deny) {
+    const m = firstMatch(cp, c, dropped);
     if (m) {
       trace.push(`DENY ${m.ref.rule} matched`);
-      return { ...base, allowed: false, stage: 'deny', decidedBy: m.ref, consulted: [],
-        reason: `the request matches DENY ${m.ref.rule.replace(/.*-rule/, 'rule')} of ${p.meta.namespace}/${p.meta.name}: ${describeRule(ruleForAction(p, m.ref, a.protocol))}${tcpNote(p, m.ref, a.protocol)}`,
-        details: `rbac_access_denied_matched_policy[${m.ref.rule}]` };
+      return done(false, 'deny', m.ref, [], `the request matches DENY rule[${m.index}] of ${cp.label}: ${m.describe(a.protocol)}`,
+        `rbac_access_denied_matched_policy[${m.ref.rule}]`);
     }
   }
 
@@ -511,21 +607,21 @@ export function evaluateAuthz(mesh: Mesh, w: Workload, a: AuthzAttributes, extAu
   const allows = sel.allow;
   if (allows.length === 0) {
     trace.push('no ALLOW policy selects the workload → allowed');
-    return { ...base, allowed: true, stage: 'no-allow-policy', decidedBy: null, consulted: [], reason: 'no ALLOW policy selects the workload', details: '' };
+    return done(true, 'no-allow-policy', null, [], 'no ALLOW policy selects the workload', '');
   }
-  for (const p of allows) {
-    const m = matchingRules(p, a, env, dropped)[0];
+  for (const cp of allows) {
+    const m = firstMatch(cp, c, dropped);
     if (m) {
       trace.push(`ALLOW ${m.ref.rule} matched → allowed`);
-      return { ...base, allowed: true, stage: 'allow', decidedBy: m.ref, consulted: [], reason: `ALLOW rule ${m.ref.rule} matched`, details: '' };
+      return done(true, 'allow', m.ref, [], `ALLOW rule ${m.ref.rule} matched`, '');
     }
   }
-  const names = allows.map((p) => `${p.meta.namespace}/${p.meta.name}`);
-  trace.push(`ALLOW policies ${names.join(', ')} select ${w.id} and none matched → denied`);
+  trace.push(`ALLOW policies ${allows.map((cp) => cp.label).join(', ')} select ${w.id} and none matched → denied`);
   const droppedNote = a.protocol === 'tcp' && dropped.some((d) => d.effect === 'rule dropped')
     ? '; on this TCP port ALLOW rules that use HTTP-only fields are dropped' : '';
-  return { ...base, allowed: false, stage: 'no-allow-match', decidedBy: null,
-    consulted: allows.map((p) => ({ namespace: p.meta.namespace, name: p.meta.name, action: p.action })),
-    reason: `ALLOW policies select ${w.name} and none matched${droppedNote} (${allows.map(describePolicy).join('; ')})`,
-    details: 'rbac_access_denied_matched_policy[none]' };
+  sel.allowWhy ??= allows.map((cp) => describePolicy(cp.policy)).join('; ');
+  return done(false, 'no-allow-match', null,
+    allows.map((cp) => ({ namespace: cp.policy.meta.namespace, name: cp.policy.meta.name, action: cp.policy.action })),
+    `ALLOW policies select ${w.name} and none matched${droppedNote} (${sel.allowWhy})`,
+    'rbac_access_denied_matched_policy[none]');
 }

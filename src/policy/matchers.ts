@@ -23,11 +23,30 @@ export function stringMatch(pattern: string, value: string | null | undefined, c
   return v === p;
 }
 
+/**
+ * `stringMatch` with the pattern taken apart once: the matcher the compiled
+ * AuthorizationPolicy evaluator keeps per value. Same semantics, pinned by a
+ * property test against stringMatch.
+ */
+export function stringMatcher(pattern: string, caseInsensitive = false): (value: string | null | undefined) => boolean {
+  const p = caseInsensitive ? pattern.toLowerCase() : pattern;
+  const norm = caseInsensitive ? (v: string): string => v.toLowerCase() : (v: string): string => v;
+  if (p === '*') return (v) => v !== null && v !== undefined && v !== '';
+  if (p.startsWith('*')) {
+    const suffix = p.slice(1);
+    return (v) => v !== null && v !== undefined && norm(v).endsWith(suffix);
+  }
+  if (p.endsWith('*')) {
+    const prefix = p.slice(0, -1);
+    return (v) => v !== null && v !== undefined && norm(v).startsWith(prefix);
+  }
+  return (v) => v !== null && v !== undefined && norm(v) === p;
+}
+
 const templateCache = new Map<string, RegExp>();
 
-/** A `paths` value: a template when it has `{*}`/`{**}`, else a string pattern. */
-export function pathMatch(pattern: string, path: string): boolean {
-  if (!pattern.includes('{')) return stringMatch(pattern, path);
+/** The regex of a path template: `{*}` one segment, `{**}` the rest. */
+function templateRe(pattern: string): RegExp {
   let re = templateCache.get(pattern);
   if (!re) {
     const body = pattern.split('/').map((seg) => {
@@ -38,7 +57,20 @@ export function pathMatch(pattern: string, path: string): boolean {
     re = new RegExp(`^${body}$`);
     templateCache.set(pattern, re);
   }
-  return re.test(path);
+  return re;
+}
+
+/** `pathMatch` with the pattern compiled once. */
+export function pathMatcher(pattern: string): (path: string) => boolean {
+  if (!pattern.includes('{')) return stringMatcher(pattern);
+  const re = templateRe(pattern);
+  return (path) => re.test(path);
+}
+
+/** A `paths` value: a template when it has `{*}`/`{**}`, else a string pattern. */
+export function pathMatch(pattern: string, path: string): boolean {
+  if (!pattern.includes('{')) return stringMatch(pattern, path);
+  return templateRe(pattern).test(path);
 }
 
 export type NormalizedPath =

@@ -319,6 +319,17 @@ describe('§1 trust-domain aliases', () => {
     expect(allows(ps, http({ peer: 'td9/ns/b/sa/client' }), TD)).toBe(false);
   });
 
+  it('§1 the same policy objects under a changed trust-domain bundle are matched against the new bundle (compiled policies are not reused across bundles)', () => {
+    const ps = allowOnly([{ from: [{ source: { principals: ['td2/ns/b/sa/client'] } }] }]);
+    const peer = http({ peer: 'td1/ns/b/sa/client' });
+    const aliased = mesh(ps, TD, [WEB, DB]);
+    expect(evaluateAuthz(aliased, WEB, peer).allowed).toBe(true);
+    // same policy array and workload, a mesh config without the alias: td2 is no longer part of the bundle
+    const plain: Mesh = { ...aliased, config: { ...aliased.config, trustDomainAliases: [] } };
+    expect(evaluateAuthz(plain, WEB, peer).allowed).toBe(false);
+    expect(evaluateAuthz(aliased, WEB, peer).allowed).toBe(true);
+  });
+
   it('§1 source.principal conditions are expanded like principals', () => {
     const ps = allowOnly([{ when: [{ key: 'source.principal', values: ['cluster.local/ns/b/sa/client'] }] }]);
     expect(allows(ps, http({ peer: 'td2/ns/b/sa/client' }), TD)).toBe(true);
@@ -368,6 +379,14 @@ describe('§6.7 when conditions', () => {
     expect(allows(allowOnly([{ when: [{ key: 'request.headers[x-user]', values: ['*'] }] }]), http())).toBe(false);
     expect(allows(allowOnly([{ when: [{ key: 'request.headers[x-user]', notValues: ['admin'] }] }]), http())).toBe(true);
     expect(allows(denyOnly([{ when: [{ key: 'request.headers[x-user]', notValues: ['admin'] }] }]), http())).toBe(false);
+  });
+
+  it('§6.7 a header key that names an Object property (constructor, __proto__) is an absent header, not a crash', () => {
+    for (const name of ['constructor', '__proto__', 'toString']) {
+      expect(allows(allowOnly([{ when: [{ key: `request.headers[${name}]`, values: ['*'] }] }]), http()), name).toBe(false);
+      expect(allows(allowOnly([{ when: [{ key: `request.headers[${name}]`, values: ['x*'] }] }]), http()), name).toBe(false);
+      expect(allows(allowOnly([{ when: [{ key: `request.auth.claims[${name}]`, values: ['x'] }] }]), http({ auth: { principal: 'i/s', audiences: [], claims: {} } })), name).toBe(false);
+    }
   });
 
   it('§6.7 header names are case-insensitive', () => {
