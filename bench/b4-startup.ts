@@ -34,7 +34,7 @@ const rel = (p: string): string => path.relative(root, p);
 function buildCli(): string | null {
   mkdirSync(cliRoot, { recursive: true });
   mkdirSync(path.join(cliRoot, 'bin'), { recursive: true });
-  copyFileSync(path.join(root, 'bin', 'meshrange.js'), path.join(cliRoot, 'bin', 'meshrange.js'));
+  for (const f of ['meshrange.js', 'load-bundle.js']) copyFileSync(path.join(root, 'bin', f), path.join(cliRoot, 'bin', f));
   const link = path.join(cliRoot, 'src');
   rmSync(link, { force: true, recursive: false });
   symlinkSync(path.join(root, 'src'), link, 'dir');
@@ -43,9 +43,11 @@ function buildCli(): string | null {
   const r = spawnSync(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json', '--outDir', path.join(cliRoot, 'dist')], { cwd: root, encoding: 'utf8' });
   process.stderr.write(`B4: compiled the CLI with tsc in ${((performance.now() - t0) / 1000).toFixed(1)} s (exit ${r.status})\n`);
   if (!existsSync(path.join(cliRoot, 'dist', 'cli', 'main.js'))) return `tsc emitted no dist/cli/main.js: ${(r.stdout + r.stderr).slice(0, 300)}`;
-  // What `npm ci` ships: the bundle bin/meshrange.js prefers (scripts/bundle.mjs).
+  // What `npm ci` ships: the bundle bin/meshrange.js prefers and its V8 code cache (scripts/bundle.mjs).
   const b = spawnSync(process.execPath, [path.join(root, 'scripts', 'bundle.mjs'), path.join(cliRoot, 'dist')], { cwd: root, encoding: 'utf8' });
-  if (!existsSync(path.join(cliRoot, 'dist', 'meshrange.mjs'))) return `scripts/bundle.mjs failed (exit ${b.status}): ${(b.stdout + b.stderr).slice(0, 300)}`;
+  for (const f of ['meshrange.cjs', 'meshrange.cjs.cache']) {
+    if (!existsSync(path.join(cliRoot, 'dist', f))) return `scripts/bundle.mjs did not write dist/${f} (exit ${b.status}): ${(b.stdout + b.stderr).slice(0, 300)}`;
+  }
   return null;
 }
 

@@ -1,14 +1,16 @@
 #!/usr/bin/env node
-// Runs the bundled JavaScript dist/meshrange.mjs (built by `npm ci` through the
-// prepare script) when it is up to date with src/; otherwise runs the
-// TypeScript sources directly through tsx, so an edited checkout never runs
-// stale code.
+// Runs the bundled JavaScript dist/meshrange.cjs (built by `npm ci` through the
+// prepare script, with its V8 code cache; see load-bundle.js) when it is up to
+// date with src/; otherwise runs the TypeScript sources directly through tsx,
+// so an edited checkout never runs stale code.
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { bundlePaths, loadBundle } from './load-bundle.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const built = join(root, 'dist', 'meshrange.mjs');
+const dist = join(root, 'dist');
+const built = bundlePaths(dist).bundle;
 
 function newestSource(dir) {
   let newest = 0;
@@ -21,7 +23,7 @@ function newestSource(dir) {
 
 let main;
 if (existsSync(built) && statSync(built).mtimeMs >= newestSource(join(root, 'src'))) {
-  ({ main } = await import(pathToFileURL(built).href));
+  ({ main } = loadBundle(dist).exports);
 } else {
   const { register } = await import('tsx/esm/api');
   register();

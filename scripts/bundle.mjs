@@ -1,21 +1,43 @@
 // Bundles the compiled CLI (dist/cli/main.js) and its dependencies into one
-// ES module, dist/meshrange.mjs: resolving and loading ~80 files is most of
-// the CLI's start-up time (benchmarks.md B4, target T4.1). jose stays outside,
-// loaded on first use.
+// CommonJS file, dist/meshrange.cjs (resolving and loading ~80 files was most
+// of the CLI's start-up: benchmarks.md B4, target T4.1), then writes its V8
+// code cache (scripts/code-cache.mjs). jose stays outside, loaded on first use.
 //   node scripts/bundle.mjs [distDir]   (default dist)
-import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const dist = process.argv[2] ?? 'dist';
+rmSync(join(dist, 'meshrange.mjs'), { force: true }); // the ES-module bundle of earlier builds
+rmSync(join(dist, 'meshrange.cjs.cache'), { force: true });
 await build({
   entryPoints: [join(dist, 'cli', 'main.js')],
-  outfile: join(dist, 'meshrange.mjs'),
+  outfile: join(dist, 'meshrange.cjs'),
   bundle: true,
   platform: 'node',
-  format: 'esm',
+  format: 'cjs',
   target: 'node20',
   external: ['jose'],
   logLevel: 'error',
-  // CommonJS dependencies (commander, seedrandom) require Node built-ins.
-  banner: { js: "import { createRequire as __meshrangeRequire } from 'node:module'; const require = __meshrangeRequire(import.meta.url);" },
+  plugins: [{
+    // bin/load-bundle.js runs the bundle as a vm script, where import() needs an
+    // experimental hook: the one dynamic import calls the loader's importer instead.
+    name: 'meshrange-import',
+    setup(b) {
+      b.onLoad({ filter: /[\\/]policy[\\/]jwt-crypto\.js$/ }, (args) => {
+        const text = readFileSync(args.path, 'utf8');
+        const out = text.replace(/\bimport\((['"])jose\1\)/g, '__meshrangeImport("jose")');
+        if (out === text) throw new Error(`${args.path}: expected import('jose') to rewrite`);
+        return { contents: out, loader: 'js' };
+      });
+    },
+  }],
 });
+const bundled = readFileSync(join(dist, 'meshrange.cjs'), 'utf8');
+const left = /\bimport\((['"])[^'"]+\1\)/.exec(bundled);
+if (left) throw new Error(`dist/meshrange.cjs still has a dynamic ${left[0]}, which a vm script cannot run: route it through __meshrangeImport in scripts/bundle.mjs`);
+// A child process, so the training run starts from a clean heap and its output stays out of npm's log.
+const cc = spawnSync(process.execPath, [join(dirname(fileURLToPath(import.meta.url)), 'code-cache.mjs'), dist], { stdio: ['ignore', 'ignore', 'inherit'] });
+if (cc.status !== 0) process.stderr.write(`meshrange: no code cache written (exit ${cc.status}); the CLI works, it only starts slower\n`);

@@ -1,0 +1,43 @@
+/**
+ * The shipped CLI (product.md §4, benchmarks.md B4): `npm ci` builds
+ * dist/meshrange.cjs and its V8 code cache, and bin/load-bundle.js loads them.
+ * These tests read what the prepare step wrote; run `npm run build` after
+ * editing bin/ or scripts/.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+// @ts-expect-error plain JavaScript beside the bin, no declarations
+import { bundlePaths, loadBundle } from '../../bin/load-bundle.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const dist = path.join(root, 'dist');
+const paths = bundlePaths(dist) as { bundle: string; cache: string };
+
+describe('the bundled CLI that npm ci builds', () => {
+  it('B4 the bundle and its code cache exist after the prepare step', () => {
+    expect(existsSync(paths.bundle), `${paths.bundle} missing: run npm run build`).toBe(true);
+    expect(existsSync(paths.cache), `${paths.cache} missing: scripts/code-cache.mjs did not run`).toBe(true);
+  });
+
+  it('B4 V8 accepts the code cache for this bundle and Node, and the bundle exports main', () => {
+    const { exports, script } = loadBundle(dist) as { exports: { main?: unknown }; script: { cachedDataRejected?: boolean } };
+    expect(typeof exports.main).toBe('function');
+    expect(script.cachedDataRejected).toBe(false);
+  });
+
+  it('B4 the bundle has no dynamic import() left: a vm script cannot run one, so it goes through __meshrangeImport', () => {
+    const text = readFileSync(paths.bundle, 'utf8');
+    expect(text).not.toMatch(/\bimport\((['"])[^'"]+\1\)/);
+    expect(text).toContain('__meshrangeImport("jose")');
+  });
+
+  it('B4 a JWT scenario run from the bundle loads jose through the importer and signs real tokens', async () => {
+    const { exports } = loadBundle(dist) as { exports: { main: (argv: string[], io: { out: (s: string) => void; err: (s: string) => void }) => Promise<number> } };
+    let out = '';
+    const code = await exports.main(['run', path.join(root, 'scenarios', 'payments-ingress-jwt.yaml'), '--format', 'json', '--check'], { out: (s) => { out += s; }, err: () => {} });
+    expect(code).toBe(0);
+    expect(JSON.parse(out)).toMatchObject({ scenario: 'payments-ingress-jwt' });
+  });
+});
