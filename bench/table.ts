@@ -167,7 +167,7 @@ export function summarize(lines: readonly RunLine[], notes: readonly string[]): 
   const s10k = setup['meshrange']?.get(10000);
   if (s10k?.ok) {
     const load = Number(info(by('B2-authz', (l) => p(l, 'rules') === 10000 && l.impl === 'meshrange')[0] as RunLine, 'load_ms'));
-    targets.push({ id: 'T2.3', text: 'B2 setup for 10,000 rules <= 100 ms', measured: `${ms(s10k.med)} ms from the loaded Mesh to the first decision — vacuous: meshrange has no compile/index step; the loader takes ${ms(load)} ms for the YAML`, ok: s10k.med <= 100 });
+    targets.push({ id: 'T2.3', text: 'B2 setup for 10,000 rules <= 100 ms', measured: `${ms(s10k.med)} ms to select and compile every workload's policies (prepareAuthz); the loader takes ${ms(load)} ms for the YAML`, ok: s10k.med <= 100 });
   }
 
   // ---------------------------------------------------------------- B4

@@ -126,22 +126,71 @@ interface Selection {
   custom: CompiledPolicy[];
   deny: CompiledPolicy[];
   allow: CompiledPolicy[];
-  summary: string;
-  /** the ALLOW policies as the no-match denial describes them, made on first use */
+  /** the rules of `deny` and of `allow`, flattened in policy then rule order: one loop for HTTP requests */
+  denyRules: CompiledRule[];
+  allowRules: CompiledRule[];
+  /** the trace's first line; made on the workload's first decision, not at selection */
+  summary?: string;
+  /** the ALLOW policies as the no-match denial names and describes them, made on first use */
+  allowLabels?: string;
   allowWhy?: string;
 }
 
 const selections = new WeakMap<readonly AuthorizationPolicy[], WeakMap<Workload, Selection>>();
-/** A policy compiled for one trust-domain bundle; shared by every workload it selects. */
-const compiled = new WeakMap<AuthorizationPolicy, { bundle: string; cp: CompiledPolicy }>();
 
-function compiledFor(p: AuthorizationPolicy, bundle: readonly string[]): CompiledPolicy {
-  const key = bundle.join(',');
-  const hit = compiled.get(p);
-  if (hit && hit.bundle === key) return hit.cp;
-  const cp = compilePolicy(p, bundle);
-  compiled.set(p, { bundle: key, cp });
+/** A policy in the namespace index, with its compiled form for the last trust-domain bundle it was compiled for. */
+interface Indexed {
+  index: number;
+  policy: AuthorizationPolicy;
+  compiled: { bundle: string; cp: CompiledPolicy } | null;
+}
+
+/** Policies by namespace, each list in load order: made once per policy set. */
+const byNamespace = new WeakMap<readonly AuthorizationPolicy[], Map<string, Indexed[]>>();
+
+/** The policies of the root namespace and of `ns` (§6.1 scope), in load order, without scanning the whole set. */
+function candidates(policies: readonly AuthorizationPolicy[], root: string, ns: string): Indexed[] {
+  let index = byNamespace.get(policies);
+  if (!index) {
+    const made = new Map<string, Indexed[]>();
+    policies.forEach((policy, i) => {
+      const entry: Indexed = { index: i, policy, compiled: null };
+      const list = made.get(policy.meta.namespace);
+      if (list) list.push(entry); else made.set(policy.meta.namespace, [entry]);
+    });
+    byNamespace.set(policies, made);
+    index = made;
+  }
+  const a = index.get(root) ?? [];
+  const b = ns === root ? [] : index.get(ns) ?? [];
+  if (b.length === 0) return a;
+  if (a.length === 0) return b;
+  // merge the two load-ordered lists
+  const out: Indexed[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    const x = a[i];
+    const y = b[j];
+    if (y === undefined || (x !== undefined && x.index < y.index)) { out.push(x!); i++; } else { out.push(y); j++; }
+  }
+  return out;
+}
+
+function compiledFor(e: Indexed, bundle: readonly string[], key: string): CompiledPolicy {
+  if (e.compiled !== null && e.compiled.bundle === key) return e.compiled.cp;
+  const cp = compilePolicy(e.policy, bundle);
+  e.compiled = { bundle: key, cp };
   return cp;
+}
+
+/**
+ * Selects and compiles the policies of every workload now rather than on each
+ * workload's first request: the setup a policy engine pays before its first
+ * decision (benchmarks.md B2, T2.3). Decisions do not need it.
+ */
+export function prepareAuthz(mesh: Mesh): void {
+  for (const w of mesh.workloads) selection(mesh, w);
 }
 
 function selection(mesh: Mesh, w: Workload): Selection {
@@ -152,31 +201,26 @@ function selection(mesh: Mesh, w: Workload): Selection {
   if (sel && sel.config === config && sel.rootNamespace === config.rootNamespace
     && sel.trustDomain === config.trustDomain && sel.aliases === config.trustDomainAliases) return sel;
   const root = config.rootNamespace;
-  const all = mesh.authorizationPolicies.filter((p) => {
-    if (p.targetRefs.length > 0) return false;
-    const ns = p.meta.namespace;
-    if (ns !== root && ns !== w.namespace) return false;
-    return p.selector === null || selectorMatches(p.selector, w.labels);
-  });
   const bundle = bundleOf(mesh);
-  const enforced = all.filter((p) => !p.dryRun);
-  const of = (ps: AuthorizationPolicy[]): CompiledPolicy[] => ps.map((p) => compiledFor(p, bundle));
+  const bundleKey = bundle.join(',');
   sel = {
-    config,
-    rootNamespace: root,
-    trustDomain: config.trustDomain,
-    aliases: config.trustDomainAliases,
-    bundle,
-    all,
-    shadow: of(all.filter((p) => p.dryRun)),
-    audit: of(enforced.filter((p) => p.action === 'AUDIT')),
-    custom: of(enforced.filter((p) => p.action === 'CUSTOM')),
-    deny: of(enforced.filter((p) => p.action === 'DENY')),
-    allow: of(enforced.filter((p) => p.action === 'ALLOW')),
-    summary: all.length === 0
-      ? `no AuthorizationPolicy selects ${w.id}`
-      : `policies selecting ${w.id}: ${all.map((p) => `${p.meta.namespace}/${p.meta.name} (${p.action}${p.dryRun ? ', dry-run' : ''})`).join(', ')}`,
+    config, rootNamespace: root, trustDomain: config.trustDomain, aliases: config.trustDomainAliases, bundle,
+    all: [], shadow: [], audit: [], custom: [], deny: [], allow: [], denyRules: [], allowRules: [],
   };
+  // one pass, in load order: §6.1 targeting, then split by dry-run and action
+  for (const e of candidates(mesh.authorizationPolicies, root, w.namespace)) {
+    const p = e.policy;
+    if (p.targetRefs.length > 0 || (p.selector !== null && !selectorMatches(p.selector, w.labels))) continue;
+    sel.all.push(p);
+    const cp = compiledFor(e, bundle, bundleKey);
+    if (p.dryRun) { sel.shadow.push(cp); continue; }
+    switch (p.action) {
+      case 'AUDIT': sel.audit.push(cp); break;
+      case 'CUSTOM': sel.custom.push(cp); break;
+      case 'DENY': sel.deny.push(cp); for (const r of cp.rules) sel.denyRules.push(r); break;
+      case 'ALLOW': sel.allow.push(cp); for (const r of cp.rules) sel.allowRules.push(r); break;
+    }
+  }
   byWorkload.set(w, sel);
   return sel;
 }
@@ -325,10 +369,19 @@ function principalValue(pattern: string, bundle: readonly string[]): Pred {
   return (c) => c.peer !== null && ms.some((m) => m(c.peer));
 }
 
+/** Regexes by source: policies repeat the same namespaces and service accounts. */
+const regexes = new Map<string, RegExp>();
+
+function cachedRe(source: string): RegExp {
+  let re = regexes.get(source);
+  if (re === undefined) { re = new RegExp(source); regexes.set(source, re); }
+  return re;
+}
+
 /** §6.5: the regex `.*\/ns\/<ns>\/.*` on the peer URI, with `*` in the value meaning `.*`. */
 function namespaceValue(pattern: string): Pred {
   if (pattern === '*') return (c) => c.peer !== null && c.peer !== '';
-  const re = new RegExp(`^.*/ns/${pattern.split('*').map(escapeRe).join('.*')}/.*$`);
+  const re = cachedRe(`^.*/ns/${pattern.split('*').map(escapeRe).join('.*')}/.*$`);
   return (c) => c.peer !== null && re.test(c.spiffe);
 }
 
@@ -336,7 +389,7 @@ function namespaceValue(pattern: string): Pred {
 function serviceAccountValue(value: string, policyNamespace: string): Pred {
   const full = value.includes('/') ? value : `${policyNamespace}/${value}`;
   const [ns, sa] = full.split('/');
-  const re = new RegExp(`^spiffe://.+/ns/${escapeRe(ns ?? '')}/(.+/|)sa/${escapeRe(sa ?? '')}(/.+)?$`);
+  const re = cachedRe(`^spiffe://.+/ns/${escapeRe(ns ?? '')}/(.+/|)sa/${escapeRe(sa ?? '')}(/.+)?$`);
   return (c) => c.peer !== null && re.test(c.spiffe);
 }
 
@@ -445,35 +498,60 @@ function compileCondition(c: AuthzCondition, bundle: readonly string[], policyNa
 /** §6.3: any `from` (or none) AND any `to` (or none) AND all `when`. */
 function compileRule(rule: AuthzRule, bundle: readonly string[], policyNamespace: string): Pred {
   const parts: Pred[] = [];
-  if (rule.from) parts.push(rule.from.length === 0 ? never : some(rule.from.map((f) => compileSource(f.source, bundle, policyNamespace))));
+  // The parts are pure and all must hold, so they run cheapest first: operations compare
+  // strings and numbers, sources may run a regex on the peer URI.
   if (rule.to) parts.push(rule.to.length === 0 ? never : some(rule.to.map((t) => compileOperation(t.operation))));
+  if (rule.from) parts.push(rule.from.length === 0 ? never : some(rule.from.map((f) => compileSource(f.source, bundle, policyNamespace))));
   if (rule.when) parts.push(every(rule.when.map((c) => compileCondition(c, bundle, policyNamespace))));
   return every(parts);
 }
 
-/** One rule of one policy, compiled for both protocols, with its explanations made on first use. */
+/**
+ * One rule of one policy. Its predicates are compiled on the rule's first
+ * evaluation for each protocol, and its explanations on first use; only the
+ * path index is made up front, so preparing a large policy set costs little
+ * and rules that no request reaches are never compiled.
+ */
 class CompiledRule {
   readonly ref: RuleRef;
-  readonly http: Pred;
+  /**
+   * An index on HTTP requests: when every `to` of the rule names `paths`, the
+   * literal prefixes of those paths (up to the first `*` or `{`); a request
+   * whose path starts with none of them cannot match the rule, which is then
+   * skipped without running its predicate. null: no such necessary condition.
+   */
+  readonly pathPrefixes: readonly string[] | null;
+  private http: Pred | undefined;
   /** null: the rule is dropped on TCP (§6.8) */
-  readonly tcp: Pred | null;
-  /** what §6.8 does to this rule on a TCP port, when it uses HTTP-only fields */
-  readonly tcpDrop: AuthzDecision['dropped'][number] | null;
+  private tcp: Pred | null | undefined;
+  private drop: AuthzDecision['dropped'][number] | null | undefined;
   private why: Partial<Record<'http' | 'tcp', string>> = {};
 
-  constructor(readonly policy: AuthorizationPolicy, readonly index: number, readonly rule: AuthzRule, bundle: readonly string[]) {
+  constructor(readonly policy: AuthorizationPolicy, readonly index: number, readonly rule: AuthzRule, private readonly bundle: readonly string[]) {
     this.ref = ref(policy, index);
-    const ns = policy.meta.namespace;
-    this.http = compileRule(rule, bundle, ns);
-    const http = httpOnlyFields(rule);
-    if (http.length === 0) {
-      this.tcp = this.http;
-      this.tcpDrop = null;
-    } else {
-      const tcp = ruleForTcp(rule, policy.action);
-      this.tcp = tcp === null ? null : compileRule(tcp, bundle, ns);
-      this.tcpDrop = { rule: this.ref.rule, fields: http, effect: tcp === null ? 'rule dropped' : 'fields dropped' };
+    this.pathPrefixes = pathPrefixesOf(rule);
+  }
+
+  matchesHttp(c: Ctx): boolean {
+    return (this.http ??= compileRule(this.rule, this.bundle, this.policy.meta.namespace))(c);
+  }
+
+  matchesTcp(c: Ctx): boolean {
+    if (this.tcp === undefined) {
+      const tcp = this.tcpDrop === null ? this.rule : ruleForTcp(this.rule, this.policy.action);
+      this.tcp = tcp === null ? null : compileRule(tcp, this.bundle, this.policy.meta.namespace);
     }
+    return this.tcp !== null && this.tcp(c);
+  }
+
+  /** What §6.8 does to this rule on a TCP port, when it uses HTTP-only fields; null when it uses none. */
+  get tcpDrop(): AuthzDecision['dropped'][number] | null {
+    if (this.drop === undefined) {
+      const http = httpOnlyFields(this.rule);
+      this.drop = http.length === 0 ? null
+        : { rule: this.ref.rule, fields: http, effect: ruleForTcp(this.rule, this.policy.action) === null ? 'rule dropped' : 'fields dropped' };
+    }
+    return this.drop;
   }
 
   /** What the rule asks for on this protocol, and why the rest matched on TCP. */
@@ -490,13 +568,36 @@ class CompiledRule {
   }
 }
 
+/** CompiledRule.pathPrefixes: null unless every operation has positive `paths` whose patterns each have a literal head. */
+function pathPrefixesOf(rule: AuthzRule): string[] | null {
+  if (!rule.to || rule.to.length === 0) return null;
+  const out: string[] = [];
+  for (const t of rule.to) {
+    const paths = t.operation.paths;
+    if (paths === undefined) return null;
+    for (const p of paths) {
+      let cut = 0;
+      while (cut < p.length && p[cut] !== '*' && p[cut] !== '{') cut++;
+      const head = p.slice(0, cut);
+      if (head === '') return null;
+      out.push(head);
+    }
+  }
+  return out;
+}
+
+function startsWithAny(path: string, prefixes: readonly string[]): boolean {
+  for (const p of prefixes) if (path.startsWith(p)) return true;
+  return false;
+}
+
 interface CompiledPolicy {
   policy: AuthorizationPolicy;
   /** `ns/name` */
   label: string;
   rules: CompiledRule[];
-  /** §6.8 records for every rule of the policy, pushed whenever the policy is evaluated on TCP */
-  tcpDrops: AuthzDecision['dropped'];
+  /** §6.8 records for every rule of the policy, pushed whenever the policy is evaluated on TCP; made on first TCP use */
+  tcpDrops?: AuthzDecision['dropped'];
 }
 
 function compilePolicy(p: AuthorizationPolicy, bundle: readonly string[]): CompiledPolicy {
@@ -505,17 +606,50 @@ function compilePolicy(p: AuthorizationPolicy, bundle: readonly string[]): Compi
     policy: p,
     label: `${p.meta.namespace}/${p.meta.name}`,
     rules,
-    tcpDrops: rules.flatMap((r) => (r.tcpDrop ? [r.tcpDrop] : [])),
   };
+}
+
+function tcpDropsOf(cp: CompiledPolicy): AuthzDecision['dropped'] {
+  if (cp.tcpDrops === undefined) {
+    const out: AuthzDecision['dropped'] = [];
+    for (const r of cp.rules) if (r.tcpDrop !== null) out.push(r.tcpDrop);
+    cp.tcpDrops = out;
+  }
+  return cp.tcpDrops;
 }
 
 /** The first rule of `cp` that matches, after TCP compilation (§6.8); records dropped rules/fields. */
 function firstMatch(cp: CompiledPolicy, c: Ctx, dropped: AuthzDecision['dropped'] | null): CompiledRule | undefined {
   const tcp = c.a.protocol === 'tcp';
-  if (tcp && dropped !== null) for (const d of cp.tcpDrops) dropped.push({ ...d, fields: [...d.fields] });
+  if (tcp && dropped !== null) for (const d of tcpDropsOf(cp)) dropped.push({ ...d, fields: [...d.fields] });
+  const path = c.a.http?.path;
   for (const r of cp.rules) {
-    const pred = tcp ? r.tcp : r.http;
-    if (pred !== null && pred(c)) return r;
+    if (tcp) {
+      if (r.matchesTcp(c)) return r;
+    } else if (r.pathPrefixes === null || (path !== undefined && startsWithAny(path, r.pathPrefixes))) {
+      if (r.matchesHttp(c)) return r;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The first matching rule of the first policy that has one. HTTP requests scan
+ * the flattened rules (same order); TCP goes policy by policy, since every
+ * policy looked at records its §6.8 drops.
+ */
+function firstMatchIn(policies: readonly CompiledPolicy[], rules: readonly CompiledRule[], c: Ctx, dropped: AuthzDecision['dropped']): CompiledRule | undefined {
+  if (c.a.protocol === 'tcp') {
+    for (const cp of policies) {
+      const m = firstMatch(cp, c, dropped);
+      if (m) return m;
+    }
+    return undefined;
+  }
+  const path = c.a.http?.path;
+  for (const r of rules) {
+    if (r.pathPrefixes !== null && (path === undefined || !startsWithAny(path, r.pathPrefixes))) continue;
+    if (r.matchesHttp(c)) return r;
   }
   return undefined;
 }
@@ -544,7 +678,12 @@ export function evaluateAuthz(mesh: Mesh, w: Workload, a: AuthzAttributes, extAu
   const done = (allowed: boolean, stage: AuthzStage, decidedBy: RuleRef | null, consulted: AuthzDecision['consulted'], reason: string, details: string): AuthzDecision =>
     ({ allowed, stage, decidedBy, consulted, reason, details, audited, shadow, dropped, trace });
 
-  if (phase !== 'custom') trace.push(sel.summary);
+  if (phase !== 'custom') {
+    sel.summary ??= sel.all.length === 0
+      ? `no AuthorizationPolicy selects ${w.id}`
+      : `policies selecting ${w.id}: ${sel.all.map((p) => `${p.meta.namespace}/${p.meta.name} (${p.action}${p.dryRun ? ', dry-run' : ''})`).join(', ')}`;
+    trace.push(sel.summary);
+  }
 
   const runCustom = phase !== 'rbac';
   const runRbac = phase !== 'custom';
@@ -557,11 +696,9 @@ export function evaluateAuthz(mesh: Mesh, w: Workload, a: AuthzAttributes, extAu
       if (action === 'ALLOW') shadow.push({ rule: m ? m.ref : null, policy: cp.label, effect: m ? 'shadow allowed' : 'shadow denied' });
     }
     for (const cp of sel.audit) {
-      if (a.protocol === 'tcp') for (const d of cp.tcpDrops) dropped.push({ ...d, fields: [...d.fields] });
-      for (const r of cp.rules) {
-        const pred = a.protocol === 'tcp' ? r.tcp : r.http;
-        if (pred !== null && pred(c)) audited.push(r.ref);
-      }
+      const tcp = a.protocol === 'tcp';
+      if (tcp) for (const d of tcpDropsOf(cp)) dropped.push({ ...d, fields: [...d.fields] });
+      for (const r of cp.rules) if (tcp ? r.matchesTcp(c) : r.matchesHttp(c)) audited.push(r.ref);
     }
   }
 
@@ -594,13 +731,12 @@ export function evaluateAuthz(mesh: Mesh, w: Workload, a: AuthzAttributes, extAu
   }
 
   // DENY
-  for (const cp of sel.deny) {
-    const m = firstMatch(cp, c, dropped);
-    if (m) {
-      trace.push(`DENY ${m.ref.rule} matched`);
-      return done(false, 'deny', m.ref, [], `the request matches DENY rule[${m.index}] of ${cp.label}: ${m.describe(a.protocol)}`,
-        `rbac_access_denied_matched_policy[${m.ref.rule}]`);
-    }
+  const denied = firstMatchIn(sel.deny, sel.denyRules, c, dropped);
+  if (denied) {
+    const m = denied;
+    trace.push(`DENY ${m.ref.rule} matched`);
+    return done(false, 'deny', m.ref, [], `the request matches DENY rule[${m.index}] of ${m.ref.namespace}/${m.ref.policy}: ${m.describe(a.protocol)}`,
+      `rbac_access_denied_matched_policy[${m.ref.rule}]`);
   }
 
   // ALLOW
@@ -609,14 +745,13 @@ export function evaluateAuthz(mesh: Mesh, w: Workload, a: AuthzAttributes, extAu
     trace.push('no ALLOW policy selects the workload → allowed');
     return done(true, 'no-allow-policy', null, [], 'no ALLOW policy selects the workload', '');
   }
-  for (const cp of allows) {
-    const m = firstMatch(cp, c, dropped);
-    if (m) {
-      trace.push(`ALLOW ${m.ref.rule} matched → allowed`);
-      return done(true, 'allow', m.ref, [], `ALLOW rule ${m.ref.rule} matched`, '');
-    }
+  const m = firstMatchIn(allows, sel.allowRules, c, dropped);
+  if (m) {
+    trace.push(`ALLOW ${m.ref.rule} matched → allowed`);
+    return done(true, 'allow', m.ref, [], `ALLOW rule ${m.ref.rule} matched`, '');
   }
-  trace.push(`ALLOW policies ${allows.map((cp) => cp.label).join(', ')} select ${w.id} and none matched → denied`);
+  sel.allowLabels ??= allows.map((cp) => cp.label).join(', ');
+  trace.push(`ALLOW policies ${sel.allowLabels} select ${w.id} and none matched → denied`);
   const droppedNote = a.protocol === 'tcp' && dropped.some((d) => d.effect === 'rule dropped')
     ? '; on this TCP port ALLOW rules that use HTTP-only fields are dropped' : '';
   sel.allowWhy ??= allows.map((cp) => describePolicy(cp.policy)).join('; ');

@@ -66,6 +66,22 @@ describe('§6.2 decision algorithm', () => {
     expect(d.decidedBy?.policy).toBe('deny-get');
   });
 
+  it('§6.2 among several matching DENY rules the first in load order is reported, whatever their paths (the path index keeps order)', () => {
+    const ps = [
+      policy({ name: 'd-methods', action: 'DENY', rules: [{ to: [{ operation: { paths: ['/b'] } }] }, { to: [{ operation: { methods: ['GET'] } }] }] }),
+      policy({ name: 'd-prefix', action: 'DENY', rules: [{ to: [{ operation: { paths: ['/api/*'] } }] }] }),
+      policy({ name: 'd-template', action: 'DENY', rules: [{ to: [{ operation: { paths: ['/api/{*}/items'] } }] }] }),
+    ];
+    const first = decide(ps, http({ path: '/api/v1/items' }));
+    expect(first.decidedBy?.rule).toBe('ns[a]-policy[d-methods]-rule[1]');
+    const post = decide(ps, http({ method: 'POST', path: '/api/v1/items' }));
+    expect(post.decidedBy?.rule).toBe('ns[a]-policy[d-prefix]-rule[0]');
+    const template = decide(ps.slice(2), http({ method: 'POST', path: '/api/v1/items' }));
+    expect(template.decidedBy?.rule).toBe('ns[a]-policy[d-template]-rule[0]');
+    expect(decide(ps.slice(2), http({ method: 'POST', path: '/api/v1/x/items' })).allowed).toBe(true);
+    expect(decide(ps.slice(1), http({ method: 'POST', path: '/apx/v1/items' })).allowed).toBe(true);
+  });
+
   it('§6.2 no ALLOW policy selecting the workload means allow', () => {
     const d = decide([policy({ action: 'DENY', rules: [{ to: [{ operation: { methods: ['POST'] } }] }] })], http());
     expect(d.allowed).toBe(true);

@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { AuthorizationPolicy, AuthzSource, Mesh } from '../../src/model/types.js';
 import type { AuthzAttributes, AuthzDecision } from '../../src/policy/authorization-policy.js';
-import { evaluateAuthz, httpOnlyFields, policiesFor } from '../../src/policy/authorization-policy.js';
+import { evaluateAuthz, httpOnlyFields, policiesFor, prepareAuthz } from '../../src/policy/authorization-policy.js';
 import { PEERS, TRUST, policiesArb, policyArb, renumber, requestArb, rulesArb } from './authz-arbitraries.js';
 import { mesh, policy, refMeshOf, workload } from './authz-mesh.js';
 import { referenceAuthz, refSelects } from './reference-authz.js';
@@ -50,6 +50,15 @@ describe('AuthorizationPolicy properties (istio-semantics §6)', () => {
     for (const stage of ['deny', 'allow', 'no-allow-policy', 'no-allow-match']) {
       expect(seen.byStage[stage] ?? 0, `stage ${stage}`).toBeGreaterThan(seen.total * 0.03);
     }
+  });
+
+  it('preparing every workload up front (prepareAuthz) changes no decision and no explanation', () => {
+    fc.assert(fc.property(TRUST, policiesArb(), requestArb, (trust, ps, a) => {
+      const lazy = evaluateAuthz(mesh(ps, trust, [WEB, DB]), WEB, a);
+      const m = mesh(structuredClone(ps), trust, [WEB, DB]);
+      prepareAuthz(m);
+      expect(evaluateAuthz(m, WEB, a)).toEqual(lazy);
+    }), RUNS);
   });
 
   it('§6.1 the fast and the reference evaluator select the same policies', () => {
