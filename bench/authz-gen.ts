@@ -23,6 +23,7 @@
  * the rest drawn at random (a fifth of those on sensitive paths).
  */
 import seedrandom from 'seedrandom';
+import type { AuthzAttributes } from '../src/policy/authorization-policy.js';
 
 export const TRUST_DOMAIN = 'cluster.local';
 export const ROOT_NS = 'istio-system';
@@ -64,6 +65,19 @@ export interface PolicySet {
   workloads: GenWorkload[];
   namespaces: string[];
   requests: GenRequest[];
+}
+
+/** The requests as meshrange's evaluateAuthz sees them: mTLS HTTP from the source's principal to the target's port. */
+export function toAuthzAttributes(set: PolicySet): AuthzAttributes[] {
+  return set.requests.map((q): AuthzAttributes => {
+    const src = set.workloads[q.source]!;
+    const dst = set.workloads[q.target]!;
+    return {
+      protocol: 'http', peerPrincipal: src.principal, sourceIp: '10.1.0.1', remoteIp: '10.1.0.1', destinationIp: '10.2.0.1',
+      destinationPort: q.port, sni: null,
+      http: { host: `${dst.name}.${dst.namespace}.svc.cluster.local`, method: q.method, path: q.path, headers: {} },
+    };
+  });
 }
 
 export function generate(R: number, seed: number, requestCount = 4096): PolicySet {

@@ -32,7 +32,7 @@ import { loadMesh } from '../src/loader/load.js';
 import type { Mesh, Workload } from '../src/model/types.js';
 import { evaluateAuthz, prepareAuthz, type AuthzAttributes } from '../src/policy/authorization-policy.js';
 import { referenceAuthz, refSelects, type RefMesh } from '../test/property/reference-authz.js';
-import { CASBIN_MODEL, generate, toCasbin, toCedar, toIstioYaml, type PolicySet } from './authz-gen.js';
+import { CASBIN_MODEL, generate, toAuthzAttributes, toCasbin, toCedar, toIstioYaml, type PolicySet } from './authz-gen.js';
 import { argNumber, emit, interleave, missing, peakRssMb, settle } from './lib.js';
 
 const seed = argNumber('seed', 1);
@@ -94,15 +94,7 @@ function prepare(R: number): Prepared {
     if (!w || !w.sidecar) throw new Error(`workload ${g.id} missing or without sidecar`);
     return w;
   });
-  const attrs = set.requests.map((q): AuthzAttributes => {
-    const src = set.workloads[q.source]!;
-    const dst = set.workloads[q.target]!;
-    return {
-      protocol: 'http', peerPrincipal: src.principal, sourceIp: '10.1.0.1', remoteIp: '10.1.0.1', destinationIp: '10.2.0.1',
-      destinationPort: q.port, sni: null,
-      http: { host: `${dst.name}.${dst.namespace}.svc.cluster.local`, method: q.method, path: q.path, headers: {} },
-    };
-  });
+  const attrs = toAuthzAttributes(set);
   const ref: RefMesh = { trustDomain: mesh.config.trustDomain, aliases: mesh.config.trustDomainAliases, rootNamespace: mesh.config.rootNamespace };
   const selecting = new Map<number, ReturnType<typeof mesh.authorizationPolicies.filter>>();
   const expected = set.requests.map((q, i) => {
