@@ -17,7 +17,8 @@ import type {
   Destination, Gateway, GatewayServer, HttpMatch, HttpRedirect, HttpRewrite, HttpRoute, L4Match, RouteDestination,
   ServerTls, ServerTlsMode, StringMatch, TcpRoute, TlsMatch, TlsRoute, VirtualService,
 } from '../model/routing.js';
-import { hostSubsetOf, re2ToRegExp, resolveGatewayName } from '../model/routing.js';
+import { DEFAULT_RETRY, hostSubsetOf, re2ToRegExp, resolveGatewayName, RETRY_ON_POLICIES, type HttpRetry } from '../model/routing.js';
+import { duration } from './traffic-policy.js';
 import type { Labels, ObjectMeta, Workload } from '../model/types.js';
 import { selectorMatches } from '../model/types.js';
 import { isObj, Reader, type Obj } from './reader.js';
@@ -564,6 +565,13 @@ function readHttpRoute(r: Reader, h: Obj, path: Path, ctx: VsContext): HttpRoute
     const rw = readRewrite(r, rewrite, [...path, 'rewrite']);
     if (rw) route.rewrite = rw;
   }
+  const timeoutMs = duration(r, h, 'timeout', path, false, 'vs-bad-duration');
+  if (timeoutMs !== undefined) route.timeoutMs = timeoutMs;
+  const retries = r.obj(h, 'retries', path);
+  if (retries) {
+    const rp = readRetries(r, retries, [...path, 'retries']);
+    if (rp) route.retries = rp;
+  }
   if (present('fault')) notModeled(r, [...path, 'fault'], 'fault injection');
   if (present('mirror') || present('mirrors')) notModeled(r, [...path, present('mirror') ? 'mirror' : 'mirrors'], 'traffic mirroring');
   if (present('mirror') && present('mirrors')) r.error([...path, 'mirrors'], 'vs-bad-mirror', 'HTTP route cannot contain both mirror and mirrors', 'use mirrors only');
@@ -571,6 +579,54 @@ function readHttpRoute(r: Reader, h: Obj, path: Path, ctx: VsContext): HttpRoute
   const reqOps = headers ? r.obj(headers, 'request', [...path, 'headers']) : undefined;
   if (reqOps && Object.keys(reqOps).length > 0) notModeled(r, [...path, 'headers', 'request'], 'request header manipulation');
   return route;
+}
+
+/** HTTP status codes Go's http.StatusText knows: what Istio's validation accepts as a retryOn code. */
+const HTTP_STATUS_CODES: ReadonlySet<number> = new Set([
+  100, 101, 102, 103, 200, 201, 202, 203, 204, 205, 206, 207, 208, 226, 300, 301, 302, 303, 304, 305, 307, 308,
+  400, 401, 402, 403, 404, 405, 406, 407, 408, 409, 410, 411, 412, 413, 414, 415, 416, 417, 418, 421, 422, 423, 424,
+  425, 426, 428, 429, 431, 451, 500, 501, 502, 503, 504, 505, 506, 507, 508, 510, 511,
+]);
+
+/**
+ * `retries` (istio-semantics §3 step 7) validated as validateHTTPRetry does and
+ * merged over the default policy as ConvertPolicy does: `attempts` replaces
+ * the 2 retries; a `retryOn` replaces the default conditions, its numbers
+ * becoming retriable status codes (and `retriable-status-codes` added when
+ * only codes are given); `attempts: 0` turns retries off.
+ */
+function readRetries(r: Reader, o: Obj, path: Path): HttpRetry | undefined {
+  const attempts = r.int(o, 'attempts', path) ?? 0;
+  if (attempts < 0) {
+    r.error([...path, 'attempts'], 'vs-bad-retry', 'attempts cannot be negative', 'write 0 to disable retries, or a positive count');
+    return undefined;
+  }
+  const perTry = duration(r, o, 'perTryTimeout', path, false, 'vs-bad-duration');
+  const backoff = duration(r, o, 'backoff', path, false, 'vs-bad-duration');
+  const retryOn = r.str(o, 'retryOn', path);
+  const remote = r.bool(o, 'retryRemoteLocalities', path);
+  r.bool(o, 'retryIgnorePreviousHosts', path);
+  if (attempts === 0 && (o['perTryTimeout'] !== undefined || (retryOn !== undefined && retryOn !== '') || remote !== undefined)) {
+    r.error(path, 'vs-bad-retry', 'http retry policy configured when attempts are set to 0 (disabled)',
+      'remove perTryTimeout, retryOn and retryRemoteLocalities, or set attempts above 0');
+    return undefined;
+  }
+  const out: HttpRetry = { ...DEFAULT_RETRY, retryOn: [...DEFAULT_RETRY.retryOn], retriableStatusCodes: [...DEFAULT_RETRY.retriableStatusCodes], attempts };
+  if (retryOn !== undefined && retryOn !== '') {
+    const bad = retryOn.split(',').filter((x) => !RETRY_ON_POLICIES.has(x) && !(/^\d+$/.test(x) && HTTP_STATUS_CODES.has(Number(x))));
+    if (bad.length > 0) {
+      r.error([...path, 'retryOn'], 'vs-bad-retry', bad.map((b) => `"${b}" is not a valid retryOn policy`).join('; '),
+        `use Envoy retry conditions (${[...RETRY_ON_POLICIES].slice(0, 6).join(', ')}, …) or HTTP status codes, comma-separated without spaces`);
+      return undefined;
+    }
+    const parts = retryOn.split(',').map((x) => x.trim()).filter((x) => x !== '');
+    out.retriableStatusCodes = parts.filter((x) => /^\d+$/.test(x)).map(Number);
+    out.retryOn = parts.filter((x) => !/^\d+$/.test(x));
+    if (out.retriableStatusCodes.length > 0 && !out.retryOn.includes('retriable-status-codes')) out.retryOn.push('retriable-status-codes');
+  }
+  if (perTry !== undefined) out.perTryTimeoutMs = perTry;
+  if (backoff !== undefined) out.backoffMs = backoff;
+  return out;
 }
 
 function readHttpMatch(r: Reader, m: Obj, path: Path, ctx: VsContext): HttpMatch {

@@ -89,28 +89,28 @@ function count(r: Reader, parent: Obj, key: string, path: Path, max: number = IN
  * A duration field in ms, validated as Istio's ValidateDuration (>= 1 ms, ms
  * precision). `allowZero` for the fields where `0s` means "disabled".
  */
-function duration(r: Reader, parent: Obj, key: string, path: Path, allowZero = false): number | undefined {
+export function duration(r: Reader, parent: Obj, key: string, path: Path, allowZero = false, code = 'dr-bad-duration'): number | undefined {
   const v = parent[key];
   if (v === undefined || v === null) return undefined;
   const at = [...path, key];
   if (typeof v !== 'string') {
-    r.error(at, 'dr-bad-duration', `${fieldName(at)} must be a duration string like "30s", got ${describe(v)}`,
+    r.error(at, code, `${fieldName(at)} must be a duration string like "30s", got ${describe(v)}`,
       `quote a duration with its unit, e.g. ${key}: 30s`);
     return undefined;
   }
   const ms = parseGoDuration(v);
   if (ms === null) {
-    r.error(at, 'dr-bad-duration', `${fieldName(at)} "${v}" is not a duration`,
+    r.error(at, code, `${fieldName(at)} "${v}" is not a duration`,
       'write a number with a unit: ms, s, m or h (e.g. 100ms, 30s, 1m, 1h30m)');
     return undefined;
   }
   if (allowZero && ms === 0) return 0;
   if (ms < 1) {
-    r.error(at, 'dr-bad-duration', `${fieldName(at)} "${v}": duration must be greater than 1ms`, 'use a duration of at least 1ms');
+    r.error(at, code, `${fieldName(at)} "${v}": duration must be greater than 1ms`, 'use a duration of at least 1ms');
     return undefined;
   }
   if (!Number.isInteger(ms)) {
-    r.error(at, 'dr-bad-duration', `${fieldName(at)} "${v}": only durations to ms precision are supported`,
+    r.error(at, code, `${fieldName(at)} "${v}": only durations to ms precision are supported`,
       `round it to whole milliseconds, e.g. ${Math.round(ms)}ms`);
     return undefined;
   }

@@ -98,8 +98,44 @@ export interface HttpRewrite {
   uriRegexRewrite?: { match: string; rewrite: string };
 }
 
+/**
+ * An HTTP route's retry policy as Envoy runs it (istio-semantics §3 step 7).
+ * Without `retries` on the route Istio installs DEFAULT_RETRY; `attempts: 0`
+ * turns retries off.
+ */
+export interface HttpRetry {
+  /** retries after the first try */
+  attempts: number;
+  /** Envoy retry_on conditions, e.g. connect-failure, 5xx, retriable-status-codes */
+  retryOn: string[];
+  /** the codes `retriable-status-codes` retries */
+  retriableStatusCodes: number[];
+  perTryTimeoutMs?: number;
+  /** base of Envoy's jittered exponential back-off; 25 ms unless `backoff` is set */
+  backoffMs: number;
+}
+
+/** pilot/pkg/networking/core/route/retry: 2 retries on these conditions, 503 retriable, 25 ms back-off base. */
+export const DEFAULT_RETRY: Readonly<HttpRetry> = Object.freeze({
+  attempts: 2,
+  retryOn: ['connect-failure', 'refused-stream', 'unavailable', 'cancelled', 'retriable-status-codes'],
+  retriableStatusCodes: [503],
+  backoffMs: 25,
+});
+
+/** The retry_on values Istio's validation accepts (besides HTTP status codes). */
+export const RETRY_ON_POLICIES: ReadonlySet<string> = new Set([
+  '5xx', 'gateway-error', 'reset', 'connect-failure', 'envoy-ratelimited', 'refused-stream', 'retriable-4xx',
+  'retriable-status-codes', 'retriable-headers', 'cancelled', 'deadline-exceeded', 'internal', 'resource-exhausted',
+  'unavailable', 'reset-before-request', 'http3-post-connect-failure',
+]);
+
 export interface HttpRoute {
   name?: string;
+  /** `retries` as written, merged over DEFAULT_RETRY as Istio's ConvertPolicy does; absent = the default */
+  retries?: HttpRetry;
+  /** `timeout` in ms; absent or 0 = none (Istio's default for HTTP routes) */
+  timeoutMs?: number;
   /** absent or empty = matches every request */
   match?: HttpMatch[];
   route?: RouteDestination[];

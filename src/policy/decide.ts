@@ -29,7 +29,7 @@ import { evaluateNetworkPolicies, namespaceLabelsOf, type NpEndpoint } from './n
 import { effectiveMtls, namespaceMode } from './peer-authentication.js';
 import {
   declaredProtocol, endpointsOf, externalIpOf, hasProxy, isHttp, lowerHeaders, targetPortOf,
-  type Decision, type DecideOptions, type Leg, type MeshRequest, type Run, type StoppedBy,
+  type Decision, type DecideOptions, type HttpRouteRef, type Leg, type MeshRequest, type Run, type StoppedBy,
 } from './pipeline.js';
 import { routeHttp, routeTcp, routeTls } from './routing.js';
 
@@ -93,6 +93,7 @@ export function decide(mesh: Mesh, req: MeshRequest, opts: DecideOptions = {}): 
   const d = sendLeg(run, leg);
   d.events = run.events;
   if (run.proxies.length > 0) d.path = run.proxies;
+  if (run.httpRoute) d.httpRoute = run.httpRoute;
   return d;
 }
 
@@ -406,6 +407,12 @@ function meshRoute(ctx: Ctx, host: string, port: number, dest: Dest): { host: st
     if (r.destination.subset) leg.subset = r.destination.subset;
     if (r.rewrite?.uri !== undefined) leg.path = r.rewrite.uri;
     if (r.rewrite?.authority !== undefined) leg.headers['host'] = r.rewrite.authority;
+    if (r.retries !== undefined || r.timeoutMs !== undefined) {
+      const ref: HttpRouteRef = { vs: r.vs, route: r.route };
+      if (r.retries !== undefined) ref.retries = r.retries;
+      if (r.timeoutMs !== undefined) ref.timeoutMs = r.timeoutMs;
+      run.httpRoute = ref;
+    }
     return { host: r.destination.host, port: r.destination.port ?? defaultPort(r.destination.host) };
   }
   const r = leg.protocol === 'tls'

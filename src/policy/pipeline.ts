@@ -4,6 +4,7 @@
  * of checks.
  */
 import type { Mesh, Service, ServicePort, Workload } from '../model/types.js';
+import type { HttpRetry } from '../model/routing.js';
 import { selectorMatches } from '../model/types.js';
 import type { AuthzDecision, ExtAuthz } from './authorization-policy.js';
 import type { SignatureTable } from './jwt-crypto.js';
@@ -79,6 +80,17 @@ export interface Decision {
   mtlsResolution?: { mode: string; level: string; policy: string | null };
   /** the proxies the request crossed, e.g. istio-system/istio-ingressgateway → shop/api */
   path?: string[];
+  /** the client sidecar's VirtualService route, when one routed the request and sets retries or a timeout */
+  httpRoute?: HttpRouteRef;
+}
+
+/** A VirtualService HTTP route's time-related settings, for the simulation (§3 step 7). */
+export interface HttpRouteRef {
+  /** `ns/name` of the VirtualService */
+  vs: string;
+  route: number;
+  retries?: HttpRetry;
+  timeoutMs?: number;
 }
 
 export interface DecideOptions {
@@ -123,6 +135,7 @@ export interface Run {
   opts: DecideOptions;
   events: TraceEvent[];
   proxies: string[];
+  httpRoute?: HttpRouteRef;
   send: (leg: Leg) => Decision;
 }
 

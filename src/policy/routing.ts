@@ -82,7 +82,7 @@
  *  - No route at a gateway: the connection is closed; on a sidecar: default.
  */
 import { cidrContains, parseCidr } from '../core/ip.js';
-import type { Gateway, GatewayServer, HttpMatch, HttpRoute, L4Match, RouteDestination, StringMatch, VirtualService } from '../model/routing.js';
+import type { Gateway, GatewayServer, HttpMatch, HttpRetry, HttpRoute, L4Match, RouteDestination, StringMatch, VirtualService } from '../model/routing.js';
 import { hostSubsetOf, re2ToRegExp, resolveGatewayName } from '../model/routing.js';
 import type { Labels, ObjectMeta, Workload } from '../model/types.js';
 import { selectorMatches } from '../model/types.js';
@@ -145,6 +145,9 @@ export type HttpRouteResult =
     name?: string;
     destination: RoutedDestination;
     rewrite?: { uri?: string; authority?: string };
+    /** the route's retry policy (absent: Istio's default) and timeout (absent: none) */
+    retries?: HttpRetry;
+    timeoutMs?: number;
   }
   | { kind: 'redirect'; vs: string; route: number; status: number; location: string }
   | { kind: 'direct'; vs: string; route: number; status: number; body: string }
@@ -592,6 +595,8 @@ export function routeHttp(vss: readonly VirtualService[], ctx: HttpRouteContext,
   }
   const out: HttpRouteResult = { kind: 'route', vs, route: hit.index, match: hit.matchIndex, destination: destinationOf(chosen, hit.vs.meta.namespace) };
   if (r.name !== undefined) out.name = r.name;
+  if (r.retries !== undefined) out.retries = r.retries;
+  if (r.timeoutMs !== undefined) out.timeoutMs = r.timeoutMs;
   const rw = rewritten(hit, req);
   if (rw) out.rewrite = rw;
   return out;

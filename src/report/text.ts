@@ -12,7 +12,7 @@ export function stepLine(s: StepResult): string {
     line += `\n      stopped by ${b.control}${b.name ? ` ${b.name}` : ''}${b.rule ? ` ${b.rule}` : ''}: ${b.reason}`;
   }
   const f = s.evidence.flood;
-  if (f) line += `\n      ${f.sent} sent, ${f.ok} got through; ${Object.entries(f.statuses).map(([k, v]) => `${k}×${v}`).join(', ')}; p99 ${f.p99ms} ms`;
+  if (f) line += `\n      ${f.sent} sent, ${f.ok} got through; ${Object.entries(f.statuses).map(([k, v]) => `${k}×${v}`).join(', ')}; p99 ${f.p99ms} ms${f.retries ? `; ${f.retries} retries by the sender's sidecar` : ''}`;
   for (const c of s.evidence.collateral ?? []) line += `\n      legitimate ${c.statement}`;
   for (const st of s.evidence.stolen ?? []) line += `\n      holds ${st.kind} ${st.subject}, valid until ${st.validUntil}`;
   const shadow = s.evidence.authorization?.shadow ?? [];
@@ -29,7 +29,7 @@ export function renderText(results: readonly RunResult[]): string {
     for (const s of r.steps) out.push(stepLine(s));
     for (const t of r.traffic) {
       const base = t.baseline ? ` (without the attack: ${t.baseline.ok}/${t.baseline.sent} ok, p99 ${t.baseline.p99ms} ms)` : '';
-      out.push(`  traffic ${t.from} → ${t.to}: ${t.ok}/${t.sent} ok, p50 ${t.p50ms ?? '-'} ms, p99 ${t.p99ms} ms${base}${t.degraded ? ' — DEGRADED' : ''}`);
+      out.push(`  traffic ${t.from} → ${t.to}: ${t.ok}/${t.sent} ok, p50 ${t.p50ms ?? '-'} ms, p99 ${t.p99ms} ms${t.retries ? `, ${t.retries} retries` : ''}${base}${t.degraded ? ' — DEGRADED' : ''}`);
       for (const [by, n] of Object.entries(t.stoppedBy ?? {})) out.push(`      ${n} refused by ${by}`);
     }
     for (const w of r.warnings) out.push(`  warning: ${w}`);

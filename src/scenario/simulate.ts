@@ -185,6 +185,7 @@ function trafficResult(f: PlannedFlow, st: FlowStats, base: FlowStats | undefine
   };
   const stopped = st.stoppedBy();
   if (Object.keys(stopped).length > 0) r.stoppedBy = stopped;
+  if (st.retries > 0) r.retries = st.retries;
   if (base) {
     r.baseline = { sent: base.sent, ok: base.ok, p99ms: base.percentile(99), errorRate: base.errorRate() };
     r.degraded = degraded(st, base);
@@ -259,8 +260,8 @@ function simulate(c: Ctx, withSteps: boolean): SimRun {
       world.send(rs, (o) => {
         const stop = o.dynamic ? `${o.dynamic.control}${o.dynamic.name ? ` ${o.dynamic.name}` : ''}` : o.decision.stoppedBy[0] ? `${o.decision.stoppedBy[0].control}${o.decision.stoppedBy[0].name ? ` ${o.decision.stoppedBy[0].name}` : ''}` : undefined;
         const status = o.status === null && o.decision.outcome === 'allowed' && !o.dynamic ? 200 : o.status;
-        st.record(status, o.latencyMs, stop);
-        for (const w of windowSpans) if (t0 >= w.at && t0 < w.end) windows.get(w.id)?.[f.index]?.record(status, o.latencyMs, stop);
+        st.record(status, o.latencyMs, stop, o.retries);
+        for (const w of windowSpans) if (t0 >= w.at && t0 < w.end) windows.get(w.id)?.[f.index]?.record(status, o.latencyMs, stop, o.retries);
       });
       k.schedule(k.exponential(`flow/${f.index}/arrivals`, mean), arrive);
     };
@@ -330,7 +331,7 @@ function simulate(c: Ctx, withSteps: boolean): SimRun {
       world.send(rs, (o) => {
         outstanding--;
         const status = o.status === null && o.decision.outcome === 'allowed' && !o.dynamic ? 200 : o.status;
-        st.record(status, o.latencyMs);
+        st.record(status, o.latencyMs, undefined, o.retries);
         const blocked = status === null || status >= 400 || o.decision.outcome === 'blocked';
         if (blocked) {
           const stop: StoppedBy = o.dynamic ? { control: o.dynamic.control === 'App' ? 'Routing' : o.dynamic.control, name: o.dynamic.name, reason: o.dynamic.reason } : (o.decision.stoppedBy[0] ?? { control: 'Routing', name: null, reason: 'refused' });
@@ -353,13 +354,14 @@ function simulate(c: Ctx, withSteps: boolean): SimRun {
     if (protocol !== 'tcp' && protocol !== 'tls') { sent.method = rs.req.method; sent.path = rs.req.path; sent.headers = { ...rs.req.headers }; }
     if (rs.req.sni !== undefined) sent.sni = rs.req.sni;
     const evidence: StepResult['evidence'] = { events, sent, latencyMs: Math.round(o.latencyMs * 1000) / 1000 };
+    if (o.retries !== undefined) evidence.retries = o.retries;
     let outcome: StepOutcome = d.outcome;
     let stoppedBy = d.stoppedBy;
     let code = protocol === 'tcp' || protocol === 'tls' ? null : o.status;
     if (o.dynamic) {
       outcome = 'blocked';
       stoppedBy = [{ control: o.dynamic.control === 'App' ? 'Routing' : o.dynamic.control, name: o.dynamic.name, reason: o.dynamic.reason }];
-      events.push({ t: t + o.latencyMs, hop: o.dynamic.control === 'CircuitBreaker' ? 'client-sidecar' : o.dynamic.control === 'App' ? 'app' : 'server-sidecar', what: `${o.dynamic.reason}${o.dynamic.flags ? ` (flag ${o.dynamic.flags})` : ''}` });
+      events.push({ t: t + o.latencyMs, hop: o.dynamic.control === 'CircuitBreaker' || o.dynamic.control === 'VirtualService' ? 'client-sidecar' : o.dynamic.control === 'App' ? 'app' : 'server-sidecar', what: `${o.dynamic.reason}${o.dynamic.flags ? ` (flag ${o.dynamic.flags})` : ''}` });
       if (o.dynamic.flags) evidence.flags = o.dynamic.flags;
       if (code === null && protocol !== 'tcp' && protocol !== 'tls') code = 0;
     } else {
@@ -396,7 +398,7 @@ function simulate(c: Ctx, withSteps: boolean): SimRun {
           { t, hop: 'scenario', what: `flood of ${p.step.rate} (${rate.toFixed(1)}/s, Poisson) from ${p.from} to ${p.step.to} for ${p.step.for}` },
           { t: p.end, hop: 'scenario', what: `${st.sent} sent, ${st.ok} answered 2xx/3xx; statuses ${Object.entries(hist).map(([k2, v]) => `${k2}×${v}`).join(', ')}` },
         ],
-        flood: { sent: st.sent, ok: st.ok, statuses: hist, p50ms: st.percentile(50), p99ms: st.percentile(99), windowMs: p.end - p.at },
+        flood: { sent: st.sent, ok: st.ok, statuses: hist, p50ms: st.percentile(50), p99ms: st.percentile(99), windowMs: p.end - p.at, ...(st.retries > 0 ? { retries: st.retries } : {}) },
       },
     };
   }

@@ -8,7 +8,10 @@ export interface StepEvidence {
   sent?: { from: string; to: string; protocol: string; method?: string; path?: string; headers?: Record<string, string>; tls: string; sni?: string };
   /** ms from sending to the answer, in simulated time */
   latencyMs?: number;
-  flood?: { sent: number; ok: number; statuses: Record<string, number>; p50ms: number; p99ms: number; windowMs: number };
+  /** retries the client sidecar sent (§3 step 7), when any */
+  retries?: number;
+  /** `retries`: those the attacker's own sidecar added (Istio's default retry policy, §3 step 7), when any */
+  flood?: { sent: number; ok: number; statuses: Record<string, number>; p50ms: number; p99ms: number; windowMs: number; retries?: number };
   /** how each legitimate flow fared while this step ran, against the same run without the attack */
   collateral?: { flow: string; sent: number; ok: number; errorRate: number; p99ms: number; degraded: boolean; baseline: { errorRate: number; p99ms: number } | null; statement: string }[];
   stolen?: { kind: 'certificate' | 'jwt'; subject: string; notAfter: number | null; validUntil: string; validForMs: number | null; note: string }[];
@@ -61,6 +64,8 @@ export interface TrafficResult {
   statuses?: Record<string, number>;
   /** the controls that refused this flow's requests, with counts */
   stoppedBy?: Record<string, number>;
+  /** retries the client sidecar sent on top of `sent` (§3 step 7), when any */
+  retries?: number;
   /** the same flow in the same run without the attack steps */
   baseline?: { sent: number; ok: number; p99ms: number; errorRate: number };
   /** error rate or p99 clearly worse than the baseline */

@@ -416,3 +416,41 @@ describe('istioctl analyze (§13)', () => {
     expect(issues.items[0]?.message).toContain('Referenced selector not found: "istio=ingressgateway"');
   });
 });
+
+describe('VirtualService: retries and timeout (§3 step 7, §14)', () => {
+  const route = (extra: string): string => virtualService(`  hosts: [reviews]\n  http:\n    - route: [{ destination: { host: reviews } }]\n${extra}`);
+
+  it('§3 retries merge over Istio\'s default as ConvertPolicy does: attempts replace 2, retryOn codes become retriable status codes', () => {
+    const { value, issues } = vs(route('      retries: { attempts: 3, retryOn: "5xx,429", perTryTimeout: 2s }\n      timeout: 10s'));
+    expect(issues.items).toEqual([]);
+    expect(value?.http[0]?.retries).toEqual({ attempts: 3, retryOn: ['5xx', 'retriable-status-codes'], retriableStatusCodes: [429], perTryTimeoutMs: 2000, backoffMs: 25 });
+    expect(value?.http[0]?.timeoutMs).toBe(10_000);
+  });
+
+  it('§3 retries without retryOn keep the default conditions and 503; backoff sets the back-off base', () => {
+    const { value } = vs(route('      retries: { attempts: 1, backoff: 100ms }'));
+    expect(value?.http[0]?.retries).toEqual({ attempts: 1, retryOn: ['connect-failure', 'refused-stream', 'unavailable', 'cancelled', 'retriable-status-codes'], retriableStatusCodes: [503], backoffMs: 100 });
+    expect(value?.http[0]?.timeoutMs).toBeUndefined();
+  });
+
+  it('§14 vs-bad-retry: negative attempts, a policy with attempts 0, an unknown or spaced retryOn value', () => {
+    const neg = route('      retries: { attempts: -1 }');
+    expectIssue(vs(neg).issues, 'error', 'vs-bad-retry', lineOf(neg, 'retries:'));
+    const zero = route('      retries:\n        attempts: 0\n        retryOn: 5xx');
+    expectIssue(vs(zero).issues, 'error', 'vs-bad-retry', lineOf(zero, 'retries:'));
+    const unknown = route('      retries:\n        attempts: 2\n        retryOn: "5xx,teapot"');
+    expectIssue(vs(unknown).issues, 'error', 'vs-bad-retry', lineOf(unknown, 'retryOn:'));
+    const spaced = route('      retries:\n        attempts: 2\n        retryOn: "5xx, reset"');
+    expectIssue(vs(spaced).issues, 'error', 'vs-bad-retry', lineOf(spaced, 'retryOn:'));
+    expect(vs(route('      retries: { attempts: 0 }')).issues.items).toEqual([]);
+  });
+
+  it('§14 vs-bad-duration: a timeout or perTryTimeout below 1 ms, not whole ms, or not a duration', () => {
+    for (const bad of ['0s', '500us', '1.5ms', 'soon']) {
+      const text = route(`      timeout: ${bad}`);
+      expectIssue(vs(text).issues, 'error', 'vs-bad-duration', lineOf(text, 'timeout:'));
+    }
+    const perTry = route('      retries:\n        attempts: 1\n        perTryTimeout: 0s');
+    expectIssue(vs(perTry).issues, 'error', 'vs-bad-duration', lineOf(perTry, 'perTryTimeout:'));
+  });
+});

@@ -2,14 +2,17 @@
 export class FlowStats {
   sent = 0;
   ok = 0;
+  /** retries the client sidecars sent on top of `sent` (§3 step 7) */
+  retries = 0;
   readonly statuses = new Map<string, number>();
   readonly stopped = new Map<string, number>();
   private latencies: number[] = [];
   /** latencies sorted, kept until the next record */
   private sorted: Float64Array | null = null;
 
-  record(status: number | null, latencyMs: number, stoppedBy?: string): void {
+  record(status: number | null, latencyMs: number, stoppedBy?: string, retries = 0): void {
     this.sent++;
+    this.retries += retries;
     if (status !== null && status >= 200 && status < 400) this.ok++;
     const key = status === null ? 'closed' : String(status);
     this.statuses.set(key, (this.statuses.get(key) ?? 0) + 1);

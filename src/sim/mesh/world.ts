@@ -8,8 +8,10 @@
  *  503 UO), outlier-ejected endpoints skipped (503 UH when none is left);
  *  server sidecar: the local rate limit filter sits at the front of the HTTP
  *  filters, so it answers 429 before JWT/RBAC run; then the static verdict;
- *  app: bounded concurrency and queue (503 when full), exponential service time.
- *  Certificates come from the CA lifecycle: an expired one fails mTLS (§1).
+ *  app: bounded concurrency and queue (503 when full), exponential service time;
+ *  back at the client sidecar: the route's retry policy and timeout (§3 step 7,
+ *  see send()). Certificates come from the CA lifecycle: an expired one fails
+ *  mTLS (§1).
  *
  * Each proxy traversal adds a fixed overhead (default 0.625 ms each way, so
  * ~2.5 ms per request across the two proxies, as the seeds report).
@@ -18,6 +20,7 @@ import type { Kernel } from '../kernel/index.js';
 import type { Mesh, Workload } from '../../model/types.js';
 import { decide, endpointsOf, resolveHost, type Decision, type DecideOptions, type MeshRequest } from '../../policy/decide.js';
 import { AppServer, DEFAULT_FACTS, type ServerFacts } from './server.js';
+import { DEFAULT_RETRY, type HttpRetry } from '../../model/routing.js';
 
 export interface WorldOptions {
   facts: (w: Workload) => ServerFacts;
@@ -58,10 +61,39 @@ export interface Outcome {
   latencyMs: number;
   decision: Decision;
   /** what happened over time, beyond the static decision */
-  dynamic?: { control: 'RateLimit' | 'CircuitBreaker' | 'Routing' | 'App'; name: string | null; reason: string; flags?: string };
+  dynamic?: { control: 'RateLimit' | 'CircuitBreaker' | 'Routing' | 'App' | 'VirtualService'; name: string | null; reason: string; flags?: string };
+  /** retries the client sidecar sent for this request */
+  retries?: number;
 }
 
 const SERVER_STOPS = new Set(['AuthorizationPolicy', 'RequestAuthentication', 'HttpValidation']);
+
+/** How an attempt ended: `upstream` answers and per-try `timeout`s may be retried; `local` and `static` never are. */
+interface AttemptResult {
+  kind: 'upstream' | 'timeout' | 'local' | 'static';
+  outcome: Outcome;
+}
+
+interface Attempt {
+  decision: Decision;
+  /** the route timeout fired: reset the upstream request (frees its pool slot; the outlier detector sees `status`) */
+  abort(status: number): void;
+  /** the retry policy is known once the first try is decided: arm its per-try timeout */
+  setPerTry(policy: HttpRetry | null): void;
+}
+
+/** Envoy's retry_on for an answer that reached the client sidecar (§3 step 7). */
+function retriable(p: HttpRetry, r: AttemptResult): boolean {
+  const on = p.retryOn;
+  if (r.kind === 'timeout') return on.includes('5xx') || on.includes('gateway-error') || on.includes('reset');
+  if (r.kind !== 'upstream') return false;
+  const s = r.outcome.status;
+  if (s === null) return false;
+  if (on.includes('5xx') && s >= 500) return true;
+  if (on.includes('gateway-error') && (s === 502 || s === 503 || s === 504)) return true;
+  if (on.includes('retriable-4xx') && s === 409) return true;
+  return on.includes('retriable-status-codes') && p.retriableStatusCodes.includes(s);
+}
 
 export class World {
   private readonly servers = new Map<string, AppServer>();
@@ -99,17 +131,142 @@ export class World {
     return d;
   }
 
-  /** Sends one request now; `done` is called at the simulated time the client has its answer. */
+  /**
+   * Sends one request now; `done` is called at the simulated time the client
+   * has its answer. An HTTP request from a proxied client runs under its
+   * route's retry policy and timeout (istio-semantics §3 step 7): without a
+   * VirtualService `retries`, Istio's default of 2 retries on connect-failure,
+   * refused-stream, unavailable, cancelled and status 503; Envoy's jittered
+   * back-off (25 ms base: the n-th retry waits a uniform [0, (2^n − 1) · 25) ms,
+   * at most 250 ms) and the previous-hosts predicate (a retry prefers an
+   * endpoint not tried yet). What is retried is an answer from upstream (a
+   * saturated app's 503, a status the policy lists) and, with 5xx,
+   * gateway-error or reset, a per-try timeout; never a local answer of the
+   * client sidecar (circuit-breaker overflow UO, no healthy upstream UH), as
+   * in Envoy. Static refusals met before the server (mTLS, egress, routing)
+   * are deterministic and already carry Envoy's flags (UF,URX), so they are
+   * not replayed. A route `timeout` bounds the whole exchange, retries
+   * included: the client sidecar answers 504 (flag UT) and resets the
+   * upstream request, freeing its connection-pool slot; an app already
+   * working on it finishes the work unseen.
+   */
   send(spec: RequestSpec, done: (o: Outcome) => void): void {
     const k = this.k;
     const t0 = k.now;
     const hop = this.opts.proxyOverheadMs;
     const client = spec.req.from.kind === 'workload' ? spec.req.from.workload : null;
     const clientProxy = client !== null && (client.sidecar || client.gateway) && spec.req.tls !== 'plaintext';
+    const http = spec.req.protocol !== 'tcp' && spec.req.protocol !== 'tls';
+    const back = hop * (clientProxy ? 1 : 0);
+    const tried: string[] = [];
+    let retries = 0;
+    let settled = false;
+    let timer: number | null = null;
+    let current: Attempt | null = null;
+    let policy: HttpRetry | null = null;
+
+    const deliver = (o: Outcome): void => {
+      if (settled) return;
+      settled = true;
+      if (timer !== null) k.cancel(timer);
+      const out = retries > 0 ? { ...o, retries } : o;
+      if (back === 0) { done(out); return; }
+      k.schedule(back, () => done({ ...out, latencyMs: k.now - t0 }));
+    };
+
+    const onResult = (r: AttemptResult): void => {
+      if (settled) return;
+      if (policy !== null && retries < policy.attempts && retriable(policy, r)) {
+        retries++;
+        const cap = Math.min(10 * policy.backoffMs, (2 ** retries - 1) * policy.backoffMs);
+        const wait = Math.floor(k.uniform('retry/backoff', 0, cap));
+        k.schedule(wait, () => { if (!settled) current = this.attempt(spec, t0, tried, policy, onResult); });
+        return;
+      }
+      const o = r.outcome;
+      if (retries > 0 && policy !== null && retriable(policy, r)) {
+        // retries exhausted on a retriable answer: Envoy adds URX
+        const dyn = o.dynamic ?? { control: 'Routing' as const, name: null, reason: `upstream answered ${o.status}` };
+        deliver({ ...o, dynamic: { ...dyn, reason: `${dyn.reason}; ${retries} ${retries === 1 ? 'retry' : 'retries'} exhausted`, flags: dyn.flags ? `${dyn.flags},URX` : 'URX' } });
+        return;
+      }
+      deliver(o);
+    };
+
+    current = this.attempt(spec, t0, tried, null, onResult);
+    if (settled || !clientProxy || !http) return;
+    const d = current.decision;
+    policy = d.httpRoute?.retries ?? DEFAULT_RETRY;
+    current.setPerTry(policy);
+    const timeoutMs = d.httpRoute?.timeoutMs;
+    if (timeoutMs !== undefined && timeoutMs > 0) {
+      const vs = d.httpRoute?.vs ?? null;
+      timer = k.at(t0 + timeoutMs, () => {
+        timer = null;
+        if (settled) return;
+        current?.abort(504);
+        deliver({ status: 504, latencyMs: k.now - t0, decision: d,
+          dynamic: { control: 'VirtualService', name: vs, reason: `the route timeout of ${timeoutMs} ms expired before the upstream answered${retries > 0 ? ` (${retries} ${retries === 1 ? 'retry' : 'retries'} sent)` : ''}: 504 upstream request timeout`, flags: 'UT' } });
+      });
+    }
+  }
+
+  /**
+   * One try of a request: client-side controls, the static verdict, the
+   * server's rate limit and app. Reports when the answer reaches the client
+   * sidecar (or the client, without one).
+   */
+  private attempt(spec: RequestSpec, t0: number, tried: string[], policy: HttpRetry | null, report: (r: AttemptResult) => void): Attempt {
+    const k = this.k;
+    const hop = this.opts.proxyOverheadMs;
+    const client = spec.req.from.kind === 'workload' ? spec.req.from.workload : null;
+    const clientProxy = client !== null && (client.sidecar || client.gateway) && spec.req.tls !== 'plaintext';
     const c = this.opts.controls;
+    let over = false;
+    let holdsSlot = false;
+    let perTryTimer: number | null = null;
+    let endpoint: Workload | null = null;
+    let service: { fqdn: string; eps: Workload[] } | null = null;
+    const released = (): void => {
+      if (!holdsSlot) return;
+      holdsSlot = false;
+      if (clientProxy && client && service && c?.releaseUpstream) c.releaseUpstream(client, service.fqdn, k.now);
+    };
+    const result = (r: Omit<AttemptResult, 'outcome'> & { status: number | null; extra?: Outcome['dynamic'] }, d: Decision, delay: number): void => {
+      k.schedule(delay, () => {
+        if (over) return;
+        over = true;
+        if (perTryTimer !== null) k.cancel(perTryTimer);
+        const outcome: Outcome = r.extra ? { status: r.status, latencyMs: k.now - t0, decision: d, dynamic: r.extra } : { status: r.status, latencyMs: k.now - t0, decision: d };
+        report({ kind: r.kind, outcome });
+      });
+    };
+    const handle: Attempt = {
+      decision: undefined as unknown as Decision,
+      abort: (status) => {
+        if (over) return;
+        over = true;
+        if (perTryTimer !== null) k.cancel(perTryTimer);
+        if (clientProxy && client && service && endpoint && c?.report) c.report(client, service.fqdn, endpoint, status, k.now);
+        released();
+      },
+      setPerTry: (p) => { policy = p; armPerTry(); },
+    };
+    let upstreamStarted = false;
+    const armPerTry = (): void => {
+      const ms = policy?.perTryTimeoutMs;
+      if (ms === undefined || !upstreamStarted || perTryTimer !== null || over) return;
+      const d = handle.decision;
+      perTryTimer = k.schedule(ms, () => {
+        perTryTimer = null;
+        if (over) return;
+        handle.abort(504);
+        report({ kind: 'timeout', outcome: { status: 504, latencyMs: k.now - t0, decision: d,
+          dynamic: { control: 'VirtualService', name: d.httpRoute?.vs ?? null, reason: `the per-try timeout of ${ms} ms expired before the upstream answered: 504`, flags: 'UT' } } });
+      });
+    };
 
     // Which service and endpoints, so the client-side controls can act before the verdict.
-    let service: { fqdn: string; eps: Workload[] } | null = null;
     if (spec.req.to.kind === 'host') {
       const key = `${client?.namespace ?? 'default'}|${spec.req.to.host}`;
       let found = this.services.get(key);
@@ -120,45 +277,51 @@ export class World {
       }
       service = found;
     }
-    let endpoint: Workload | null = null;
     if (service && service.eps.length > 0) {
-      const healthy = clientProxy && client && c?.healthy ? c.healthy(client, service.fqdn, service.eps, t0) : service.eps;
+      const healthy = clientProxy && client && c?.healthy ? c.healthy(client, service.fqdn, service.eps, k.now) : service.eps;
       if (healthy.length === 0) {
         const d = this.decideNow(spec, null);
-        k.schedule(hop * 2, () => done({ status: 503, latencyMs: k.now - t0, decision: d,
-          dynamic: { control: 'CircuitBreaker', name: service?.fqdn ?? null, reason: 'every endpoint is ejected by outlier detection: no healthy upstream', flags: 'UH' } }));
-        return;
+        handle.decision = d;
+        result({ kind: 'local', status: 503, extra: { control: 'CircuitBreaker', name: service.fqdn, reason: 'every endpoint is ejected by outlier detection: no healthy upstream', flags: 'UH' } }, d, hop);
+        return handle;
       }
-      endpoint = healthy.length === 1 ? (healthy[0] as Workload) : (healthy[Math.floor(spec.pick() * healthy.length)] as Workload);
+      // previous-hosts predicate: a retry prefers an endpoint not tried yet
+      const fresh = tried.length === 0 ? healthy : healthy.filter((e) => !tried.includes(e.id));
+      const pool = fresh.length > 0 ? fresh : healthy;
+      endpoint = pool.length === 1 ? (pool[0] as Workload) : (pool[Math.floor(spec.pick() * pool.length)] as Workload);
+      tried.push(endpoint.id);
     }
     const d = this.decideNow(spec, endpoint);
+    handle.decision = d;
     const staticCode = d.code;
-    const proxiesOut = (clientProxy ? 1 : 0);
-    const finish = (status: number | null, extra?: Outcome['dynamic'], back = hop * proxiesOut): void => {
-      k.schedule(back, () => done(extra ? { status, latencyMs: k.now - t0, decision: d, dynamic: extra } : { status, latencyMs: k.now - t0, decision: d }));
-    };
+    const proxiesOut = clientProxy ? 1 : 0;
 
     const stop = d.stoppedBy[0];
     const reachedServer = d.outcome === 'allowed' || (stop !== undefined && SERVER_STOPS.has(stop.control));
     if (!reachedServer || !endpoint || !d.destination) {
       // Refused before the server's HTTP filters: the answer comes back from where it stopped.
-      finish(staticCode, undefined, hop * proxiesOut * 2);
-      return;
+      result({ kind: 'static', status: staticCode }, d, hop * proxiesOut);
+      return handle;
     }
     const server = this.mesh.workloads.find((w) => w.id === d.destination?.workload) ?? endpoint;
+    const sp = server.sidecar ? 1 : 0;
     const proceed = (): void => {
-      const released = (): void => { if (clientProxy && client && service && c?.releaseUpstream) c.releaseUpstream(client, service.fqdn, k.now); };
+      holdsSlot = clientProxy && client !== null && service !== null && c?.releaseUpstream !== undefined;
+      if (over) { released(); return; }
+      upstreamStarted = true;
+      armPerTry();
       // Client sidecar → network → server sidecar.
-      k.schedule(hop * (proxiesOut + (server.sidecar ? 1 : 0)), () => {
+      k.schedule(hop * (proxiesOut + sp), () => {
+        if (over) { released(); return; }
         const limited = server.sidecar && c?.rateLimit ? c.rateLimit(server, k.now) : null;
         if (limited) {
           released();
-          finish(limited.status, { control: 'RateLimit', name: limited.name, reason: `the receiving sidecar's token bucket is empty: ${limited.status} local_rate_limited, before JWT and RBAC run`, flags: 'RL' }, hop * (proxiesOut + 1));
+          result({ kind: 'upstream', status: limited.status, extra: { control: 'RateLimit', name: limited.name, reason: `the receiving sidecar's token bucket is empty: ${limited.status} local_rate_limited, before JWT and RBAC run`, flags: 'RL' } }, d, hop);
           return;
         }
         if (d.outcome !== 'allowed') {
           released();
-          finish(staticCode, undefined, hop * (proxiesOut + 1));
+          result({ kind: 'upstream', status: staticCode }, d, hop);
           return;
         }
         const app = this.server(server);
@@ -166,27 +329,28 @@ export class World {
           const svc = this.k.exponential(`svc/${server.id}`, app.facts.serviceTimeMs);
           k.schedule(svc, () => {
             app.release();
+            if (over) return; // reset by a timeout: the app's work goes unseen
             released();
             const status = staticCode ?? null;
             if (clientProxy && client && service && c?.report && status !== null) c.report(client, service.fqdn, server, status, k.now);
-            finish(status, undefined, hop * (proxiesOut + (server.sidecar ? 1 : 0)));
+            result({ kind: 'upstream', status }, d, hop * sp);
           });
         };
         if (!app.admit(start)) {
           released();
           if (clientProxy && client && service && c?.report) c.report(client, service.fqdn, server, 503, k.now);
-          finish(spec.req.protocol === 'tcp' ? null : 503, { control: 'App', name: server.id, reason: `${server.id} is saturated: ${app.facts.concurrency} requests in service and ${app.facts.queue} waiting` }, hop * (proxiesOut + 1));
+          result({ kind: 'upstream', status: spec.req.protocol === 'tcp' ? null : 503, extra: { control: 'App', name: server.id, reason: `${server.id} is saturated: ${app.facts.concurrency} requests in service and ${app.facts.queue} waiting` } }, d, hop);
         }
       });
     };
     if (clientProxy && client && service && c?.admitUpstream) {
-      const a = c.admitUpstream(client, service.fqdn, t0, proceed);
+      const a = c.admitUpstream(client, service.fqdn, k.now, proceed);
       if (a === 'overflow') {
-        finish(spec.req.protocol === 'tcp' ? null : 503, { control: 'CircuitBreaker', name: service.fqdn, reason: `${client.id}'s sidecar circuit breaker for ${service.fqdn} overflows (connection pool full)`, flags: 'UO' }, hop);
-        return;
+        result({ kind: 'local', status: spec.req.protocol === 'tcp' ? null : 503, extra: { control: 'CircuitBreaker', name: service.fqdn, reason: `${client.id}'s sidecar circuit breaker for ${service.fqdn} overflows (connection pool full)`, flags: 'UO' } }, d, 0);
       }
-      return; // admitUpstream runs `proceed` now ('ok') or when a connection frees ('queued')
+      return handle; // admitUpstream runs `proceed` now ('ok') or when a connection frees ('queued')
     }
     proceed();
+    return handle;
   }
 }
