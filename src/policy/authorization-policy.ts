@@ -110,7 +110,8 @@ export function ruleName(p: AuthorizationPolicy, i: number): string {
 
 /** The policies that select this workload (§6.1), in load order. */
 export function policiesFor(mesh: Mesh, w: Workload): AuthorizationPolicy[] {
-  return selection(mesh, w).all;
+  const sel = selection(mesh, w);
+  return (sel.all ??= candidates(mesh.authorizationPolicies, sel.rootNamespace, w.namespace).map((e) => e.policy).filter((p) => targets(p, w)));
 }
 
 /** The policies selecting a workload, split by action and compiled: made once per (policy set, mesh config, workload). */
@@ -120,7 +121,8 @@ interface Selection {
   trustDomain: string;
   aliases: readonly string[];
   bundle: string[];
-  all: AuthorizationPolicy[];
+  /** every selecting policy in load order, dry-run ones included; made on first use (policiesFor, the trace) */
+  all?: AuthorizationPolicy[];
   shadow: CompiledPolicy[];
   audit: CompiledPolicy[];
   custom: CompiledPolicy[];
@@ -193,6 +195,11 @@ export function prepareAuthz(mesh: Mesh): void {
   for (const w of mesh.workloads) selection(mesh, w);
 }
 
+/** §6.1 within the candidates (root and own namespace): no targetRefs, and no selector or one matching the workload's labels. */
+function targets(p: AuthorizationPolicy, w: Workload): boolean {
+  return p.targetRefs.length === 0 && (p.selector === null || selectorMatches(p.selector, w.labels));
+}
+
 function selection(mesh: Mesh, w: Workload): Selection {
   let byWorkload = selections.get(mesh.authorizationPolicies);
   if (!byWorkload) { byWorkload = new WeakMap(); selections.set(mesh.authorizationPolicies, byWorkload); }
@@ -205,13 +212,12 @@ function selection(mesh: Mesh, w: Workload): Selection {
   const bundleKey = bundle.join(',');
   sel = {
     config, rootNamespace: root, trustDomain: config.trustDomain, aliases: config.trustDomainAliases, bundle,
-    all: [], shadow: [], audit: [], custom: [], deny: [], allow: [], denyRules: [], allowRules: [],
+    shadow: [], audit: [], custom: [], deny: [], allow: [], denyRules: [], allowRules: [],
   };
   // one pass, in load order: §6.1 targeting, then split by dry-run and action
   for (const e of candidates(mesh.authorizationPolicies, root, w.namespace)) {
     const p = e.policy;
-    if (p.targetRefs.length > 0 || (p.selector !== null && !selectorMatches(p.selector, w.labels))) continue;
-    sel.all.push(p);
+    if (!targets(p, w)) continue;
     const cp = compiledFor(e, bundle, bundleKey);
     if (p.dryRun) { sel.shadow.push(cp); continue; }
     switch (p.action) {
@@ -513,7 +519,7 @@ function compileRule(rule: AuthzRule, bundle: readonly string[], policyNamespace
  * and rules that no request reaches are never compiled.
  */
 class CompiledRule {
-  readonly ref: RuleRef;
+  private refMemo: RuleRef | undefined;
   /**
    * An index on HTTP requests: when every `to` of the rule names `paths`, the
    * literal prefixes of those paths (up to the first `*` or `{`); a request
@@ -528,8 +534,12 @@ class CompiledRule {
   private why: Partial<Record<'http' | 'tcp', string>> = {};
 
   constructor(readonly policy: AuthorizationPolicy, readonly index: number, readonly rule: AuthzRule, private readonly bundle: readonly string[]) {
-    this.ref = ref(policy, index);
     this.pathPrefixes = pathPrefixesOf(rule);
+  }
+
+  /** The rule's stable name and policy; made on first use (most rules of a large set never decide anything). */
+  get ref(): RuleRef {
+    return (this.refMemo ??= ref(this.policy, this.index));
   }
 
   matchesHttp(c: Ctx): boolean {
@@ -679,9 +689,12 @@ export function evaluateAuthz(mesh: Mesh, w: Workload, a: AuthzAttributes, extAu
     ({ allowed, stage, decidedBy, consulted, reason, details, audited, shadow, dropped, trace });
 
   if (phase !== 'custom') {
-    sel.summary ??= sel.all.length === 0
-      ? `no AuthorizationPolicy selects ${w.id}`
-      : `policies selecting ${w.id}: ${sel.all.map((p) => `${p.meta.namespace}/${p.meta.name} (${p.action}${p.dryRun ? ', dry-run' : ''})`).join(', ')}`;
+    if (sel.summary === undefined) {
+      const all = policiesFor(mesh, w);
+      sel.summary = all.length === 0
+        ? `no AuthorizationPolicy selects ${w.id}`
+        : `policies selecting ${w.id}: ${all.map((p) => `${p.meta.namespace}/${p.meta.name} (${p.action}${p.dryRun ? ', dry-run' : ''})`).join(', ')}`;
+    }
     trace.push(sel.summary);
   }
 
