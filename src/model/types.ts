@@ -254,8 +254,10 @@ export function workloadById(mesh: Mesh, id: string): Workload | undefined {
 
 /** Kubernetes label-selector subset match: every selector label present and equal. */
 export function selectorMatches(selector: Labels, labels: Labels): boolean {
-  for (const [k, v] of Object.entries(selector)) {
-    if (labels[k] !== v) return false;
+  // a key loop, not Object.entries: selection runs this for every (policy, workload) pair
+  for (const k in selector) {
+    if (!Object.hasOwn(selector, k)) continue;
+    if (!Object.hasOwn(labels, k) || labels[k] !== selector[k]) return false;
   }
   return true;
 }

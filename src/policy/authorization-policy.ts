@@ -187,12 +187,22 @@ function compiledFor(e: Indexed, bundle: readonly string[], key: string): Compil
 }
 
 /**
- * Selects and compiles the policies of every workload now rather than on each
- * workload's first request: the setup a policy engine pays before its first
- * decision (benchmarks.md B2, T2.3). Decisions do not need it.
+ * Selects every workload's policies and compiles every rule's predicates now,
+ * rather than on each workload's first request and each rule's first
+ * evaluation: the whole setup a policy engine pays before it answers at full
+ * speed (benchmarks.md B2, T2.3). Decisions do not need it.
  */
 export function prepareAuthz(mesh: Mesh): void {
-  for (const w of mesh.workloads) selection(mesh, w);
+  for (const w of mesh.workloads) {
+    const sel = selection(mesh, w);
+    for (const list of [sel.shadow, sel.audit, sel.custom, sel.deny, sel.allow]) {
+      for (const cp of list) {
+        if (cp.prepared) continue;
+        cp.prepared = true;
+        for (const r of cp.rules) r.compile();
+      }
+    }
+  }
 }
 
 /** §6.1 within the candidates (root and own namespace): no targetRefs, and no selector or one matching the workload's labels. */
@@ -514,9 +524,9 @@ function compileRule(rule: AuthzRule, bundle: readonly string[], policyNamespace
 
 /**
  * One rule of one policy. Its predicates are compiled on the rule's first
- * evaluation for each protocol, and its explanations on first use; only the
- * path index is made up front, so preparing a large policy set costs little
- * and rules that no request reaches are never compiled.
+ * evaluation for each protocol (or all at once by prepareAuthz), and its
+ * explanations on first use; only the path index is made up front, so rules
+ * that no request reaches are never compiled.
  */
 class CompiledRule {
   private refMemo: RuleRef | undefined;
@@ -547,11 +557,25 @@ class CompiledRule {
   }
 
   matchesTcp(c: Ctx): boolean {
-    if (this.tcp === undefined) {
-      const tcp = this.tcpDrop === null ? this.rule : ruleForTcp(this.rule, this.policy.action);
+    const tcp = this.tcp === undefined ? this.compileTcp() : this.tcp;
+    return tcp !== null && tcp(c);
+  }
+
+  /** Compiles both predicates now (prepareAuthz). */
+  compile(): void {
+    this.http ??= compileRule(this.rule, this.bundle, this.policy.meta.namespace);
+    if (this.tcp === undefined) this.compileTcp();
+  }
+
+  private compileTcp(): Pred | null {
+    if (this.tcpDrop === null) {
+      // no HTTP-only fields: the TCP rule is the rule itself
+      this.tcp = this.http ??= compileRule(this.rule, this.bundle, this.policy.meta.namespace);
+    } else {
+      const tcp = ruleForTcp(this.rule, this.policy.action);
       this.tcp = tcp === null ? null : compileRule(tcp, this.bundle, this.policy.meta.namespace);
     }
-    return this.tcp !== null && this.tcp(c);
+    return this.tcp;
   }
 
   /** What §6.8 does to this rule on a TCP port, when it uses HTTP-only fields; null when it uses none. */
@@ -608,6 +632,8 @@ interface CompiledPolicy {
   rules: CompiledRule[];
   /** §6.8 records for every rule of the policy, pushed whenever the policy is evaluated on TCP; made on first TCP use */
   tcpDrops?: AuthzDecision['dropped'];
+  /** every rule compiled by prepareAuthz */
+  prepared?: boolean;
 }
 
 function compilePolicy(p: AuthorizationPolicy, bundle: readonly string[]): CompiledPolicy {
