@@ -36,6 +36,25 @@ describe('simulated time', () => {
     expect(r.steps[0]?.evidence.collateral?.[0]?.degraded).toBe(true);
   });
 
+  it('§3 the attacker\'s own sidecar retries each 503 of a saturated app (Istio\'s default policy): the flood reports its retries', async () => {
+    const r = await run('scenarios/flood-unprotected.yaml');
+    const flood = r.steps[0]?.evidence.flood;
+    expect(flood?.retries).toBeGreaterThan(flood?.sent ?? Infinity);
+    expect(r.steps[0]?.stoppedBy[0]?.reason).toContain('2 retries exhausted');
+  });
+
+  it('§3 a route timeout shorter than the queue\'s wait caps the legitimate p99 near the timeout and turns queued requests into 504 UT', async () => {
+    const r = await run('scenarios/flood-route-timeout.yaml');
+    const t = r.traffic[0];
+    expect(t?.p99ms).toBeLessThanOrEqual(100 + 2);
+    expect(t?.statuses?.['504']).toBeGreaterThan(0);
+    expect(t?.stoppedBy?.['VirtualService bookinfo/details']).toBeGreaterThan(0);
+    expect(t?.retries).toBeUndefined();
+    expect(r.steps[0]?.evidence.flood?.retries).toBeUndefined();
+    const without = await run('scenarios/flood-unprotected.yaml');
+    expect(r.steps[0]?.evidence.collateral?.[0]?.errorRate).toBeGreaterThan(without.steps[0]?.evidence.collateral?.[0]?.errorRate ?? 1);
+  });
+
   it('§10 circuit breaking is enforced by the client\'s own sidecar: overflow is 503 UO there, and other clients keep their own pool', async () => {
     const r = await run('scenarios/flood-circuit-breaker.yaml');
     const flood = r.steps[0];
