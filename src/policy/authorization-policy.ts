@@ -248,6 +248,14 @@ export function isHttpOnlyWhenKey(key: string): boolean {
   return key.startsWith('request.headers[') || key.startsWith('request.auth.');
 }
 
+/** Whether a rule uses any HTTP-only field (§6.8): httpOnlyFields(rule).length > 0, without building the list. */
+function hasHttpOnlyFields(rule: AuthzRule): boolean {
+  for (const f of rule.from ?? []) for (const k of HTTP_SOURCE_FIELDS) if (f.source[k] !== undefined) return true;
+  for (const t of rule.to ?? []) for (const k of HTTP_OPERATION_FIELDS) if (t.operation[k] !== undefined) return true;
+  for (const c of rule.when ?? []) if (isHttpOnlyWhenKey(c.key)) return true;
+  return false;
+}
+
 /** HTTP-only field names a rule uses (§6.8). */
 export function httpOnlyFields(rule: AuthzRule): string[] {
   const out = new Set<string>();
@@ -568,9 +576,11 @@ class CompiledRule {
   }
 
   private compileTcp(): Pred | null {
-    if (this.tcpDrop === null) {
+    if (!hasHttpOnlyFields(this.rule)) {
       // no HTTP-only fields: the TCP rule is the rule itself
       this.tcp = this.http ??= compileRule(this.rule, this.bundle, this.policy.meta.namespace);
+    } else if (this.policy.action === 'ALLOW') {
+      this.tcp = null; // §6.8: an ALLOW rule with HTTP-only fields is dropped on TCP
     } else {
       const tcp = ruleForTcp(this.rule, this.policy.action);
       this.tcp = tcp === null ? null : compileRule(tcp, this.bundle, this.policy.meta.namespace);
@@ -698,6 +708,15 @@ export function bundleOf(mesh: Mesh): string[] {
   return [mesh.config.trustDomain, ...mesh.config.trustDomainAliases.filter((t) => t !== mesh.config.trustDomain)];
 }
 
+/** Policies named in the trace's first line; the rest are counted (a person reads eight names, not two hundred). */
+const SUMMARY_NAMES = 8;
+
+function summaryOf(all: readonly AuthorizationPolicy[], w: Workload): string {
+  if (all.length === 0) return `no AuthorizationPolicy selects ${w.id}`;
+  const named = all.slice(0, SUMMARY_NAMES).map((p) => `${p.meta.namespace}/${p.meta.name} (${p.action}${p.dryRun ? ', dry-run' : ''})`).join(', ');
+  return `policies selecting ${w.id}: ${named}${all.length > SUMMARY_NAMES ? ` and ${all.length - SUMMARY_NAMES} more` : ''}`;
+}
+
 /**
  * `phase` splits the filter chain (§3): `custom` runs only the CUSTOM
  * (ext_authz) filter, which sits before jwt_authn; `rbac` runs AUDIT, DENY
@@ -715,12 +734,7 @@ export function evaluateAuthz(mesh: Mesh, w: Workload, a: AuthzAttributes, extAu
     ({ allowed, stage, decidedBy, consulted, reason, details, audited, shadow, dropped, trace });
 
   if (phase !== 'custom') {
-    if (sel.summary === undefined) {
-      const all = policiesFor(mesh, w);
-      sel.summary = all.length === 0
-        ? `no AuthorizationPolicy selects ${w.id}`
-        : `policies selecting ${w.id}: ${all.map((p) => `${p.meta.namespace}/${p.meta.name} (${p.action}${p.dryRun ? ', dry-run' : ''})`).join(', ')}`;
-    }
+    sel.summary ??= summaryOf(policiesFor(mesh, w), w);
     trace.push(sel.summary);
   }
 

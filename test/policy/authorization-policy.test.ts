@@ -58,6 +58,15 @@ describe('§6.1 targeting', () => {
   });
 });
 
+describe('explanation', () => {
+  it('the trace names the first 8 selecting policies in load order and counts the rest', () => {
+    const ps = Array.from({ length: 11 }, (_, i) => policy({ name: `p${i}`, action: 'AUDIT', rules: [{}] }));
+    const d = decide(ps, http());
+    expect(d.trace[0]).toBe(`policies selecting a/web: ${ps.slice(0, 8).map((p) => `a/${p.meta.name} (AUDIT)`).join(', ')} and 3 more`);
+    expect(decide(ps.slice(0, 2), http()).trace[0]).toBe('policies selecting a/web: a/p0 (AUDIT), a/p1 (AUDIT)');
+  });
+});
+
 describe('§6.2 decision algorithm', () => {
   it('§6.2 a matching DENY wins over a matching ALLOW', () => {
     const d = decide([policy({ name: 'allow-all', action: 'ALLOW', rules: [{}] }), policy({ name: 'deny-get', action: 'DENY', rules: [{ to: [{ operation: { methods: ['GET'] } }] }] })], http());
