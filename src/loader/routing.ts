@@ -664,11 +664,6 @@ function readHttpMatch(r: Reader, m: Obj, path: Path, ctx: VsContext): HttpMatch
     out[key] = rec;
   }
   readSourceMatch(r, m, path, out);
-  const gws = r.strList(m, 'gateways', path);
-  if (gws && gws.length > 0) {
-    gws.forEach((g, i) => checkGatewayName(r, g, [...path, 'gateways', i]));
-    out.gateways = gws;
-  }
   const icase = r.bool(m, 'ignoreUriCase', path);
   if (icase) out.ignoreUriCase = true;
   return out;
@@ -822,7 +817,8 @@ function readRewrite(r: Reader, o: Obj, path: Path): HttpRewrite | undefined {
 /* ------------------------------------------------------- tls/tcp routes -- */
 
 /** port, sourceLabels and sourceNamespace: the match fields HTTP, TLS and TCP routes share. */
-function readSourceMatch(r: Reader, m: Obj, path: Path, out: { port?: number; sourceLabels?: Labels; sourceNamespace?: string }): void {
+/** The match fields HTTP, TLS and TCP matches share: port, sourceLabels, sourceNamespace, gateways. */
+function readSourceMatch(r: Reader, m: Obj, path: Path, out: { port?: number; sourceLabels?: Labels; sourceNamespace?: string; gateways?: string[] }): void {
   const port = r.int(m, 'port', path);
   if (port !== undefined && port !== 0) {
     if (port < 1 || port > 65535) r.error([...path, 'port'], 'vs-bad-port', `port number ${port} must be in the range 1..65535`, 'use a port in 1-65535');
@@ -835,16 +831,16 @@ function readSourceMatch(r: Reader, m: Obj, path: Path, out: { port?: number; so
     if (!isDns1123Label(sns)) r.error([...path, 'sourceNamespace'], 'vs-bad-source-namespace', `sourceNamespace match ${sns} is invalid`, 'name a namespace (a DNS label)');
     out.sourceNamespace = sns;
   }
-}
-
-function readL4Match(r: Reader, m: Obj, path: Path): L4Match {
-  const out: L4Match = {};
-  readSourceMatch(r, m, path, out);
   const gws = r.strList(m, 'gateways', path);
   if (gws && gws.length > 0) {
     gws.forEach((g, i) => checkGatewayName(r, g, [...path, 'gateways', i]));
     out.gateways = gws;
   }
+}
+
+function readL4Match(r: Reader, m: Obj, path: Path): L4Match {
+  const out: L4Match = {};
+  readSourceMatch(r, m, path, out);
   const subnets = r.strList(m, 'destinationSubnets', path);
   if (subnets && subnets.length > 0) {
     subnets.forEach((s, i) => {
