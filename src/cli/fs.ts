@@ -8,6 +8,7 @@ import { existsSync, readdirSync, readFileSync, realpathSync, renameSync, statSy
 import path from 'node:path';
 import type { IssueList, Location } from '../core/issues.js';
 import type { SourceFile } from '../loader/load.js';
+import type { SourceReader } from '../api/source.js';
 
 export const MAX_FILE_BYTES = 8 * 1024 * 1024;
 
@@ -132,4 +133,34 @@ export function writeAtomic(p: string, text: string): void {
   const tmp = `${abs}.tmp-${process.pid}`;
   writeFileSync(tmp, text);
   renameSync(tmp, abs);
+}
+
+/** The file system behind the path sandbox, as the application layer's SourceReader. */
+export class FsSource implements SourceReader {
+  constructor(readonly sandbox: Sandbox) {}
+
+  read(p: string, issues: IssueList, at?: Location): SourceFile | null {
+    if (!this.sandbox.check(p, issues, at)) return null;
+    return readSource(p, issues, at);
+  }
+
+  manifests(p: string, issues: IssueList, at?: Location): SourceFile[] {
+    if (!this.sandbox.check(p, issues, at)) return [];
+    const list = listYamlFiles(p);
+    if (list.length === 0) issues.error('no-manifests', `${displayPath(p)} holds no *.yaml or *.yml files`, at, 'point at a folder of Kubernetes/Istio manifests');
+    const out: SourceFile[] = [];
+    for (const f of list) {
+      const src = readSource(f, issues, at);
+      if (src) out.push(src);
+    }
+    return out;
+  }
+
+  forScenario(file: string): SourceReader {
+    return new FsSource(this.sandbox.forScenario(file));
+  }
+
+  resolve(file: string, rel: string): string {
+    return path.resolve(path.dirname(file), rel);
+  }
 }

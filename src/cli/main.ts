@@ -11,12 +11,11 @@ import { renderJunit } from '../report/junit.js';
 import { renderMarkdown } from '../report/markdown.js';
 import { renderSarif } from '../report/sarif.js';
 import { renderText } from '../report/text.js';
-import { bindScenario, runScenario } from '../scenario/runner.js';
+import { runFiles } from '../api/run.js';
 import type { RunResult } from '../scenario/types.js';
 import { scenarioJsonSchema } from '../scenario/schema.js';
 import { looksLikeScenario } from '../scenario/load.js';
-import { displayPath, listYamlFiles, reportPathProblem, Sandbox, writeAtomic } from './fs.js';
-import { prepareScenario } from './mesh-input.js';
+import { displayPath, FsSource, listYamlFiles, reportPathProblem, Sandbox, writeAtomic } from './fs.js';
 import { requestCommand } from './request.js';
 import { DEFAULT_OUTSIDE_IP } from '../policy/pipeline.js';
 
@@ -154,23 +153,10 @@ async function runCommand(paths: string[], opts: { format: string; report: strin
   if (issues.hasErrors()) { printIssues(io, issues.items); return EXIT_BAD_INPUT; }
 
   const files = scenarioFiles(paths, issues);
-  const sandbox = Sandbox.forCwd(opts.allowPath);
-  const results: RunResult[] = [];
-  const names = new Map<string, string>();
-  const warnings = new Set<string>();
-  for (const f of files) {
-    const prepared = prepareScenario(f, sandbox, issues);
-    if (!prepared) continue;
-    const { scenario, mesh } = prepared;
-    const prev = names.get(scenario.doc.metadata.name);
-    if (prev) {
-      issues.error('scenario-name-duplicate', `scenario name "${scenario.doc.metadata.name}" is also used by ${prev}`, scenario.src.locate(['metadata', 'name']), 'give every scenario of a suite a unique metadata.name');
-    }
-    names.set(scenario.doc.metadata.name, scenario.file);
-    if (!bindScenario(scenario, mesh, issues, prepared.jwks)) continue;
-    for (const w of prepared.warnings) warnings.add(w);
-    results.push(await runScenario(scenario, mesh, { warnings: prepared.warnings, jwks: prepared.jwks, ...(seed !== undefined ? { seed } : {}) }));
-  }
+  const run = await runFiles(files, new FsSource(Sandbox.forCwd(opts.allowPath)), seed !== undefined ? { seed } : {});
+  issues.merge(run.issues);
+  const { results } = run;
+  const warnings = run.warnings;
   if (issues.hasErrors()) {
     printIssues(io, issues.errors);
     io.err(`meshrange: ${issues.errors.length} error${issues.errors.length === 1 ? '' : 's'}; nothing was run and no report was written\n`);

@@ -6,7 +6,9 @@ import type { z } from 'zod';
 import { IssueList } from '../core/issues.js';
 import { fieldName } from '../loader/reader.js';
 import { parseYaml, type SourceDoc } from '../loader/yaml-source.js';
-import { scenarioSchema, SUPPORTED_ACTIONS, type ScenarioDoc } from './schema.js';
+import { actionModule, supportedActions } from './actions/index.js';
+import { COMMON_FIELDS } from './actions/types.js';
+import { scenarioSchema, type ScenarioDoc } from './schema.js';
 
 export interface LoadedScenario {
   file: string;
@@ -41,18 +43,22 @@ export function parseScenario(file: string, text: string, issues: IssueList): Lo
     const prev = ids.get(s.id);
     if (prev !== undefined) issues.error('step-id-duplicate', `step id "${s.id}" is already used by step ${prev + 1}`, src.locate([...path, 'id']), 'give every step a unique id');
     ids.set(s.id, i);
-    if (!SUPPORTED_ACTIONS.includes(s.action)) {
+    const mod = actionModule(s.action);
+    if (!mod) {
       issues.error('action-unsupported', `action "${s.action}" is part of the scenario format but this version of meshrange does not run it yet`,
-        src.locate([...path, 'action']), `use one of: ${SUPPORTED_ACTIONS.join(', ')}`);
-    }
-    if (s.action === 'request' && !s.to) issues.error('step-missing-field', `step "${s.id}": a request needs \`to\``, src.locate(path), 'add to: <host>:<port>');
-    if (s.action === 'wait' && !s.for) issues.error('step-missing-field', `step "${s.id}": wait needs \`for\``, src.locate(path), 'add for: <duration>, e.g. 30s');
-    if (s.action === 'flood') {
-      for (const f of ['to', 'rate', 'for'] as const) {
-        if (s[f] === undefined) issues.error('step-missing-field', `step "${s.id}": flood needs \`${f}\``, src.locate(path), f === 'rate' ? 'add rate: 200/s' : f === 'for' ? 'add for: 10s' : 'add to: <host>:<port>');
+        src.locate([...path, 'action']), `use one of: ${supportedActions().join(', ')}`);
+    } else {
+      // A field the action does not read would be silently ignored: refuse it.
+      for (const key of Object.keys(s)) {
+        if (COMMON_FIELDS.includes(key as never) || mod.fields.includes(key as never)) continue;
+        issues.error('step-field-unused', `step "${s.id}": \`${key}\` has no meaning for action ${s.action}`, src.locateKey([...path, key]),
+          `remove it; ${s.action} reads ${mod.fields.length > 0 ? mod.fields.join(', ') : 'no other fields'}`);
       }
+      for (const r of mod.required ?? []) {
+        if (s[r.field] === undefined) issues.error('step-missing-field', `step "${s.id}": ${s.action} needs \`${r.field}\``, src.locate(path), r.hint);
+      }
+      mod.check?.({ step: s, path, doc, src, issues });
     }
-    if (s.action === 'steal-credentials' && !s.what) issues.error('step-missing-field', `step "${s.id}": steal-credentials needs \`what\` (cert or jwt)`, src.locate(path), 'add what: cert');
     if (typeof s.jwt === 'string' && !(s.jwt in (doc.spec.tokens ?? {}))) {
       issues.error('unknown-token', `step "${s.id}": jwt "${s.jwt}" is not one of spec.tokens`, src.locate([...path, 'jwt']),
         Object.keys(doc.spec.tokens ?? {}).length > 0 ? `use one of: ${Object.keys(doc.spec.tokens ?? {}).join(', ')}` : 'define it under spec.tokens, or write the claim set inline');

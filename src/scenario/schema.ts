@@ -15,8 +15,6 @@ const destination = z.string().regex(/^(workload\/[^/:\s]+\/[^/:\s]+|[^\s:/]+):\
 });
 
 export const ACTIONS = ['request', 'impersonate', 'pivot', 'sniff', 'exfiltrate', 'flood', 'steal-credentials', 'wait'] as const;
-/** Actions this version runs; the others are refused with a clear error rather than faked. */
-export const SUPPORTED_ACTIONS: readonly string[] = ['request', 'wait', 'flood', 'steal-credentials'];
 
 export const jwtClaimsSchema = z.strictObject({
   iss: z.string().optional(),
@@ -58,6 +56,7 @@ export const stepSchema = z.strictObject({
   rate: rate.optional(),
   for: duration.optional(),
   what: z.enum(['cert', 'jwt']).optional(),
+  bypass: z.boolean().optional(),
 });
 
 export const workloadFactsSchema = z.strictObject({
@@ -107,7 +106,10 @@ export const scenarioSchema = z.strictObject({
       protocol: z.enum(['http', 'http2', 'grpc', 'tcp']).optional(),
       rate: rate,
     })).optional(),
-    attacker: z.strictObject({ foothold: workloadRef }),
+    attacker: z.strictObject({
+      foothold: workloadRef,
+      capabilities: z.array(z.enum(['root', 'net-admin', 'proxy-uid'])).optional(),
+    }),
     steps: z.array(stepSchema).min(1, { message: 'a scenario needs at least one step' }),
   }),
 });

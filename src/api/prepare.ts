@@ -1,0 +1,68 @@
+/** Scenario file → validated scenario + its mesh, through an injected SourceReader. */
+import { IssueList } from '../core/issues.js';
+import { loadMesh, type MeshOverrides, type SourceFile } from '../loader/load.js';
+import { Reader } from '../loader/reader.js';
+import type { Mesh } from '../model/types.js';
+import { parseScenario, type LoadedScenario } from '../scenario/load.js';
+import type { SourceReader } from './source.js';
+
+export interface PreparedScenario {
+  scenario: LoadedScenario;
+  mesh: Mesh;
+  warnings: string[];
+  /** spec.mesh.jwks stand-ins: JWKS text by jwksUri */
+  jwks: Record<string, string>;
+}
+
+/** Reads every manifest the paths name, each file once. */
+export function readManifests(paths: readonly { path: string; at?: import('../core/issues.js').Location }[], reader: SourceReader, issues: IssueList): SourceFile[] {
+  const files: SourceFile[] = [];
+  const seen = new Set<string>();
+  for (const p of paths) {
+    for (const f of reader.manifests(p.path, issues, p.at)) {
+      if (seen.has(f.path)) continue;
+      seen.add(f.path);
+      files.push(f);
+    }
+  }
+  return files;
+}
+
+export function prepareScenario(file: string, reader: SourceReader, issues: IssueList): PreparedScenario | null {
+  // The scenario file was named by the user; its own folder is inside its sandbox (product.md §5).
+  const box = reader.forScenario(file);
+  const src = box.read(file, issues);
+  if (!src) return null;
+  const local = new IssueList();
+  const scenario = parseScenario(src.path, src.text, local);
+  issues.merge(local);
+  if (!scenario) return null;
+  const manifests = scenario.doc.spec.mesh.manifests.map((m, i) => ({ path: box.resolve(file, m), at: scenario.src.locate(['spec', 'mesh', 'manifests', i]) }));
+  const meshIssues = new IssueList();
+  const files = readManifests(manifests, box, meshIssues);
+  const jwks: Record<string, string> = {};
+  for (const [uri, rel] of Object.entries(scenario.doc.spec.mesh.jwks ?? {})) {
+    const at = scenario.src.locate(['spec', 'mesh', 'jwks', uri]);
+    const f = box.read(box.resolve(file, rel), meshIssues, at);
+    if (!f) continue;
+    try {
+      const doc = JSON.parse(f.text) as { keys?: unknown };
+      if (!Array.isArray(doc.keys)) throw new Error('no "keys" list');
+      jwks[uri] = f.text;
+    } catch (e) {
+      meshIssues.error('bad-jwks', `${f.path} is not a JSON Web Key Set: ${e instanceof Error ? e.message : String(e)}`, at, 'give a file like {"keys": [{"kty": ...}]}');
+    }
+  }
+  if (meshIssues.hasErrors()) { issues.merge(meshIssues); return null; }
+  const overrides: MeshOverrides = {};
+  const mc = scenario.doc.spec.mesh.meshConfig;
+  if (mc) overrides.meshConfig = { value: mc, reader: new Reader(scenario.src, meshIssues, `scenario ${scenario.doc.metadata.name} meshConfig`), path: ['spec', 'mesh', 'meshConfig'] };
+  const ips: Record<string, string> = {};
+  for (const [id, facts] of Object.entries(scenario.doc.spec.workloads ?? {})) if (facts.ip) ips[id] = facts.ip;
+  overrides.ips = ips;
+  const { mesh, issues: loadIssues } = loadMesh(files, overrides);
+  meshIssues.merge(loadIssues);
+  issues.merge(meshIssues);
+  if (meshIssues.hasErrors()) return null;
+  return { scenario, mesh, jwks, warnings: meshIssues.warnings.map((w) => `${w.loc ? `${w.loc.file}:${w.loc.line}:${w.loc.col}: ` : ''}${w.message}`) };
+}

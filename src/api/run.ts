@@ -1,0 +1,57 @@
+/**
+ * Running scenarios: prepare each (through the reader), bind its references,
+ * run it. Every error of every file is collected before anything runs, so a
+ * suite with one bad file runs nothing (exit 2) rather than half of it.
+ */
+import { IssueList } from '../core/issues.js';
+import { bindScenario, runScenario } from '../scenario/runner.js';
+import type { RunResult } from '../scenario/types.js';
+import { prepareScenario, type PreparedScenario } from './prepare.js';
+import type { SourceReader } from './source.js';
+
+export interface RunFilesOptions {
+  seed?: number;
+}
+
+export interface RunFilesResult {
+  results: RunResult[];
+  issues: IssueList;
+  /** loader warnings, each once */
+  warnings: string[];
+}
+
+/** Prepares and binds every scenario file; null entries failed (their issues are in `issues`). */
+export function prepareAll(files: readonly string[], reader: SourceReader, issues: IssueList): PreparedScenario[] {
+  const out: PreparedScenario[] = [];
+  const names = new Map<string, string>();
+  for (const f of files) {
+    const prepared = prepareScenario(f, reader, issues);
+    if (!prepared) continue;
+    const { scenario, mesh } = prepared;
+    const prev = names.get(scenario.doc.metadata.name);
+    if (prev) {
+      issues.error('scenario-name-duplicate', `scenario name "${scenario.doc.metadata.name}" is also used by ${prev}`, scenario.src.locate(['metadata', 'name']), 'give every scenario of a suite a unique metadata.name');
+    }
+    names.set(scenario.doc.metadata.name, scenario.file);
+    if (!bindScenario(scenario, mesh, issues, prepared.jwks)) continue;
+    out.push(prepared);
+  }
+  return out;
+}
+
+export async function runPrepared(p: PreparedScenario, opts: RunFilesOptions = {}): Promise<RunResult> {
+  return runScenario(p.scenario, p.mesh, { warnings: p.warnings, jwks: p.jwks, ...(opts.seed !== undefined ? { seed: opts.seed } : {}) });
+}
+
+export async function runFiles(files: readonly string[], reader: SourceReader, opts: RunFilesOptions = {}): Promise<RunFilesResult> {
+  const issues = new IssueList();
+  const prepared = prepareAll(files, reader, issues);
+  const warnings = new Set<string>();
+  const results: RunResult[] = [];
+  if (issues.hasErrors()) return { results, issues, warnings: [] };
+  for (const p of prepared) {
+    for (const w of p.warnings) warnings.add(w);
+    results.push(await runPrepared(p, opts));
+  }
+  return { results, issues, warnings: [...warnings] };
+}

@@ -1,0 +1,83 @@
+/**
+ * `flood`: Poisson arrivals at `rate` for `for` from the acting workload.
+ * Does flooding hurt the target, and do rate limits and circuit breakers
+ * hold? The legitimate flows are measured during the flood's window, and the
+ * scenario is replayed without its load steps to compare (simulate.ts).
+ */
+import { parseDuration, parseRate } from '../../core/duration.js';
+import type { StoppedBy } from '../../policy/decide.js';
+import { FlowStats } from '../../sim/mesh/stats.js';
+import type { Outcome, StepResult } from '../types.js';
+import { REQUEST_FIELDS, type ActionModule, type PlannedStep } from './types.js';
+
+export function outcomeOf(ok: number, sent: number): Outcome {
+  if (sent > 0 && ok === sent) return 'allowed';
+  return ok === 0 ? 'blocked' : 'partial';
+}
+
+export const floodAction: ActionModule = {
+  action: 'flood',
+  fields: [...REQUEST_FIELDS, 'rate', 'for'],
+  required: [
+    { field: 'to', hint: 'add to: <host>:<port>' },
+    { field: 'rate', hint: 'add rate: 200/s' },
+    { field: 'for', hint: 'add for: 10s' },
+  ],
+  requestLike: true,
+  load: true,
+  lasts: (step) => parseDuration(step.for ?? '0s') ?? 0,
+  run(c, p) {
+    const { k, world } = c;
+    const step = p.step;
+    const rate = parseRate(step.rate as string) as number;
+    const rs = c.requestSpec(p, `flood/${step.id}/lb`);
+    rs.cacheKey = `flood/${step.id}`;
+    const st = new FlowStats();
+    const stops = new Map<string, { stop: StoppedBy; n: number }>();
+    let outstanding = 0;
+    let generating = true;
+    let done = false;
+    const finish = (): void => {
+      if (generating || outstanding > 0 || done) return;
+      done = true;
+      c.finish(p, floodResult(c.base(p), p, st, stops, rate));
+    };
+    const arrive = (): void => {
+      if (k.now >= p.end) { generating = false; finish(); return; }
+      outstanding++;
+      world.send(rs, (o) => {
+        outstanding--;
+        const status = o.status === null && o.decision.outcome === 'allowed' && !o.dynamic ? 200 : o.status;
+        st.record(status, o.latencyMs, undefined, o.retries);
+        const blocked = status === null || status >= 400 || o.decision.outcome === 'blocked';
+        if (blocked) {
+          const stop: StoppedBy = o.dynamic ? { control: o.dynamic.control === 'App' ? 'Routing' : o.dynamic.control, name: o.dynamic.name, reason: o.dynamic.reason } : (o.decision.stoppedBy[0] ?? { control: 'Routing', name: null, reason: 'refused' });
+          const key = `${stop.control}|${stop.name ?? ''}`;
+          const e = stops.get(key);
+          if (e) e.n++; else stops.set(key, { stop, n: 1 });
+        }
+        finish();
+      });
+      k.schedule(k.exponential(`flood/${step.id}/arrivals`, 1000 / rate), arrive);
+    };
+    arrive();
+  },
+};
+
+function floodResult(base: Pick<StepResult, 'id' | 'action' | 'expected' | 'attack' | 'from' | 't'>, p: PlannedStep, st: FlowStats, stops: Map<string, { stop: StoppedBy; n: number }>, rate: number): StepResult {
+  const stoppedBy: StoppedBy[] = [...stops.values()]
+    .sort((a, b) => b.n - a.n || a.stop.control.localeCompare(b.stop.control))
+    .map(({ stop, n }) => ({ ...stop, reason: `${n} of ${st.sent} requests: ${stop.reason}` }));
+  const t = p.at;
+  const hist = st.histogram();
+  return {
+    ...base, to: p.step.to as string, outcome: outcomeOf(st.ok, st.sent), code: null, mtls: null, stoppedBy, expectationMet: null,
+    evidence: {
+      events: [
+        { t, hop: 'scenario', what: `flood of ${p.step.rate} (${rate.toFixed(1)}/s, Poisson) from ${p.from} to ${p.step.to} for ${p.step.for}` },
+        { t: p.end, hop: 'scenario', what: `${st.sent} sent, ${st.ok} answered 2xx/3xx; statuses ${Object.entries(hist).map(([k2, v]) => `${k2}×${v}`).join(', ')}` },
+      ],
+      flood: { sent: st.sent, ok: st.ok, statuses: hist, p50ms: st.percentile(50), p99ms: st.percentile(99), windowMs: p.end - p.at, ...(st.retries > 0 ? { retries: st.retries } : {}) },
+    },
+  };
+}
