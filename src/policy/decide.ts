@@ -32,6 +32,7 @@ import {
   type Decision, type DecideOptions, type HttpRouteRef, type Leg, type MeshRequest, type Run, type StoppedBy,
 } from './pipeline.js';
 import { routeHttp, routeTcp, routeTls } from './routing.js';
+import { hopProtection, recordHop } from './wire.js';
 
 export * from './pipeline.js';
 
@@ -66,7 +67,7 @@ export function allowedSans(mesh: Mesh, s: Service | null, endpoint: Workload, d
 }
 
 export function decide(mesh: Mesh, req: MeshRequest, opts: DecideOptions = {}): Decision {
-  const run: Run = { mesh, opts, events: [], proxies: [], send: (leg) => sendLeg(run, leg) };
+  const run: Run = { mesh, opts, events: [], proxies: [], wire: [], send: (leg) => sendLeg(run, leg) };
   const src = req.from.kind === 'workload' ? req.from.workload : null;
   const bypass = req.tls === 'plaintext';
   if (src && hasProxy(src) && bypass) {
@@ -94,6 +95,7 @@ export function decide(mesh: Mesh, req: MeshRequest, opts: DecideOptions = {}): 
   d.events = run.events;
   if (run.proxies.length > 0) d.path = run.proxies;
   if (run.httpRoute) d.httpRoute = run.httpRoute;
+  if (run.wire.length > 0) d.wire = run.wire;
   return d;
 }
 
@@ -372,6 +374,8 @@ function external(ctx: Ctx, dest: Extract<Dest, { kind: 'external' }>, port: num
   const { leg, run } = ctx;
   const np = networkPolicy(ctx, { kind: 'external', ip: dest.ip }, port);
   if (np) return np;
+  // A ServiceEntry host is reached in plaintext unless the app does TLS (DestinationRule TLS origination to it is not modeled).
+  recordHop(run, leg, dest.name, port, hopProtection(leg, { kind: 'plaintext', why: '' }));
   run.events.push({ hop: 'external', what: `${dest.name}:${port} (${dest.ip}) outside the mesh answers${passthrough ? ' (reached through the PassthroughCluster)' : dest.entry ? ` (ServiceEntry ${dest.entry.meta.namespace}/${dest.entry.meta.name})` : ''}` });
   const d: Decision = { outcome: 'allowed', code: isHttp(leg.protocol) ? 200 : null, mtls: false, stoppedBy: [], events: run.events };
   if (isHttp(leg.protocol)) d.received = { method: leg.method, path: leg.path, headers: { ...leg.headers } };

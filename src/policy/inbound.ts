@@ -15,6 +15,7 @@ import { hostOnly, isHttp, legAuthority, sortKeys, type Decision, type Leg, type
 import { authenticate, defaultKeySetId, requestAuthenticationsFor, type JwtOutcome } from './request-authentication.js';
 import { gatewaysFor, httpsRedirect, routeHttp, routeTcp, routeTls, selectServer, serverMode } from './routing.js';
 import type { SignatureTable } from './jwt-crypto.js';
+import { hopProtection, recordHop } from './wire.js';
 
 /** Address a LoadBalancer Service with externalTrafficPolicy Cluster rewrites the client source to. */
 export const NODE_IP = '10.128.0.1';
@@ -52,6 +53,7 @@ export function connectInbound(ctx: Ctx, route: InboundRoute, tls: ClientTls): D
   const tlsFail = 'upstream connect error or disconnect/reset before headers. reset reason: connection failure, transport failure reason: TLS error';
 
   if (ep.gateway) return gatewayInbound(ctx, route, tls);
+  recordHop(run, leg, ep.id, route.targetPort, hopProtection(leg, tls));
 
   const res = ep.sidecar ? effectiveMtls(mesh, ep, route.targetPort) : null;
   if (res) ev('server-sidecar', `${ep.id} port ${route.targetPort} accepts ${res.mode === 'STRICT' ? 'mTLS only' : res.mode === 'DISABLE' ? 'plaintext only' : 'mTLS and plaintext'}: ${describeMode(res)}`);
@@ -338,6 +340,7 @@ function gatewayInbound(ctx: Ctx, route: InboundRoute, tls: ClientTls): Decision
   if (!sel) {
     const gwName = onPort[0] ? `${onPort[0].g.meta.namespace}/${onPort[0].g.meta.name}` : null;
     if (plainHttp && isHttp(leg.protocol)) {
+      recordHop(run, leg, gw.id, route.targetPort, hopProtection(leg, tls));
       ev(`no server host matches ${authorityHost}: 404 NR`);
       return fail(ctx, 404, false, { control: 'Gateway', name: gwName, reason: `no Gateway server on port ${servicePort} serves host ${authorityHost}` }, 'NR');
     }
@@ -347,6 +350,11 @@ function gatewayInbound(ctx: Ctx, route: InboundRoute, tls: ClientTls): Decision
   const gwName = `${sel.gateway.meta.namespace}/${sel.gateway.meta.name}`;
   const mode = serverMode(sel.server);
   const tlsMode = sel.server.tls?.mode;
+  // On the wire (wire.ts): a client outside the mesh doing TLS to a server that terminates it is protected by the Gateway.
+  const terminates = (mode === 'https' || mode === 'tls-terminate') && !leg.proxy && clientTlsToGw && leg.protocol !== 'tls';
+  recordHop(run, leg, gw.id, route.targetPort, terminates
+    ? { control: 'Gateway', name: gwName, reason: `server ${sel.index} terminates the client's TLS (${tlsMode ?? 'SIMPLE'})` }
+    : hopProtection(leg, tls));
   ev(`Gateway ${gwName} server ${sel.index} (port ${sel.server.port.number} ${sel.server.port.protocol}${tlsMode ? `, tls ${tlsMode}` : ''}) takes the connection`);
 
   // TLS at the gateway (§9).

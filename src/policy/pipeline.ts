@@ -40,7 +40,9 @@ export interface MeshRequest {
 export type ControlKind =
   | 'DNS' | 'Routing' | 'NetworkPolicy' | 'PeerAuthentication' | 'DestinationRule' | 'SecureNaming'
   | 'HttpValidation' | 'RequestAuthentication' | 'AuthorizationPolicy' | 'EgressPolicy' | 'Gateway' | 'VirtualService'
-  | 'RateLimit' | 'CircuitBreaker' | 'CertificateValidity';
+  | 'RateLimit' | 'CircuitBreaker' | 'CertificateValidity'
+  /** encryption on the wire (what keeps a passive observer out, wire.ts): auto mTLS, or the app's own TLS */
+  | 'AutoMtls' | 'AppTls';
 
 export interface StoppedBy {
   control: ControlKind;
@@ -82,6 +84,29 @@ export interface Decision {
   path?: string[];
   /** the client sidecar's VirtualService route, when one routed the request and sets retries or a timeout */
   httpRoute?: HttpRouteRef;
+  /** every connection the request put on the network, in order (what a passive observer sees, wire.ts) */
+  wire?: WireHop[];
+}
+
+/**
+ * One connection on the network between two pods (or a pod and a host outside
+ * the mesh), as a passive observer on that link sees it: who talks to whom on
+ * which port, and whether the bytes are encrypted and by what. Recorded once
+ * the connection reaches the receiving side (a NetworkPolicy drop puts no data
+ * on the wire; a STRICT refusal happens after the client's bytes arrived).
+ */
+export interface WireHop {
+  /** the sending pod (`ns/name`), or `outside` */
+  from: string;
+  /** the receiving pod (`ns/name`), or the external host name */
+  to: string;
+  /** the destination port on the wire (the pod's container port; the external port) */
+  port: number;
+  protocol: Protocol;
+  /** the control that encrypted this hop; null = plaintext on the wire */
+  protectedBy: StoppedBy | null;
+  /** the HTTP request as it crossed this hop (absent for TCP and app-level TLS) */
+  request?: { method: string; path: string; headers: Record<string, string> };
 }
 
 /** A VirtualService HTTP route's time-related settings, for the simulation (§3 step 7). */
@@ -135,6 +160,7 @@ export interface Run {
   opts: DecideOptions;
   events: TraceEvent[];
   proxies: string[];
+  wire: WireHop[];
   httpRoute?: HttpRouteRef;
   send: (leg: Leg) => Decision;
 }
