@@ -9,6 +9,7 @@ import { parseDuration, parseRate } from '../core/duration.js';
 import { IssueList } from '../core/issues.js';
 import type { Mesh } from '../model/types.js';
 import type { ExtAuthz } from '../policy/authorization-policy.js';
+import { actionModule } from './actions/index.js';
 import { trustedKeyFor } from './tokens.js';
 import type { LoadedScenario } from './load.js';
 import { simulateScenario } from './simulate.js';
@@ -24,7 +25,8 @@ export function estimateRequests(s: LoadedScenario): number {
   let floods = 0;
   for (const step of spec.steps) {
     const at = Math.max(end, step.at !== undefined ? (parseDuration(step.at) ?? 0) : end);
-    const lasts = step.action === 'flood' || step.action === 'wait' ? (parseDuration(step.for ?? '0s') ?? 0) : 0;
+    // Every action that lasts (flood, wait, sniff's window, exfiltrate's upload) stretches the run the flows fill.
+    const lasts = actionModule(step.action)?.lasts?.(step) ?? 0;
     if (step.action === 'flood') floods += ((parseRate(step.rate ?? '0/s') ?? 0) * lasts) / 1000;
     end = at + lasts;
   }
@@ -67,6 +69,7 @@ export function bindScenario(s: LoadedScenario, mesh: Mesh, issues: IssueList, s
       const ref = step.to.slice('workload/'.length).replace(/:\d+$/, '');
       check(ref, ['spec', 'steps', i, 'to'], 'to');
     }
+    actionModule(step.action)?.bind?.({ step, path: ['spec', 'steps', i], doc: s.doc, src: s.src, issues, mesh });
   });
   // Scenarios may come from strangers: refuse one that would simulate an unreasonable volume (never a hang).
   const work = estimateRequests(s);

@@ -18,8 +18,8 @@ import { certificateProblem, CertificateFleet } from '../sim/mesh/certificates.j
 import { MeshControls } from '../sim/mesh/controls.js';
 import { DEFAULT_FACTS, type ServerFacts } from '../sim/mesh/server.js';
 import { FlowStats } from '../sim/mesh/stats.js';
-import { World, type RequestSpec } from '../sim/mesh/world.js';
-import { actionModule, type PlannedFlow, type PlannedStep, type StepContext } from './actions/index.js';
+import { World, type Outcome, type RequestSpec } from '../sim/mesh/world.js';
+import { actionModule, type PlannedFlow, type PlannedStep, type RequestOrigin, type RequestTap, type StepContext } from './actions/index.js';
 import { AttackerState } from './attacker.js';
 import type { LoadedScenario } from './load.js';
 import { signaturesFor, TokenMinter } from './tokens.js';
@@ -184,6 +184,29 @@ function collateral(f: PlannedFlow, during: FlowStats | undefined, before: FlowS
   return c;
 }
 
+/**
+ * The mesh in time, with observers (sniff): every request a flow or a step
+ * sends is tagged with its origin, and the observers registered at the time
+ * it leaves are told of it and of its outcome. Observing changes nothing:
+ * no event, no random draw.
+ */
+class ObservedWorld extends World {
+  readonly taps = new Set<RequestTap>();
+  readonly origins = new WeakMap<RequestSpec, RequestOrigin>();
+
+  override send(spec: RequestSpec, done: (o: Outcome) => void): void {
+    const origin = this.taps.size > 0 ? this.origins.get(spec) : undefined;
+    if (origin === undefined) { super.send(spec, done); return; }
+    const t = this.k.now;
+    const watchers: ((o: Outcome) => void)[] = [];
+    for (const tap of this.taps) {
+      const w = tap({ origin, spec, t });
+      if (w) watchers.push(w);
+    }
+    super.send(spec, watchers.length === 0 ? done : (o) => { for (const w of watchers) w(o); done(o); });
+  }
+}
+
 interface Ctx {
   s: LoadedScenario;
   mesh: Mesh;
@@ -215,7 +238,7 @@ function simulate(c: Ctx, withSteps: boolean): SimRun {
   };
   const controls = new MeshControls(mesh, k.rng('rate-limit'));
   const base = c.extAuthz ? { extAuthz: c.extAuthz, pick: k.rng('route-weights') } : { pick: k.rng('route-weights') };
-  const world = new World(k, mesh, { facts: c.facts, proxyOverheadMs: spec.proxyOverhead ? (parseDuration(spec.proxyOverhead) as number) : DEFAULT_PROXY_OVERHEAD_MS, base, certProblem, controls });
+  const world = new ObservedWorld(k, mesh, { facts: c.facts, proxyOverheadMs: spec.proxyOverhead ? (parseDuration(spec.proxyOverhead) as number) : DEFAULT_PROXY_OVERHEAD_MS, base, certProblem, controls });
 
   const flowStats = c.flows.map(() => new FlowStats());
   // Every run (the baseline too) measures the flows during each flood's window, so "during" and "before" cover the same span.
@@ -228,6 +251,7 @@ function simulate(c: Ctx, withSteps: boolean): SimRun {
     const req: MeshRequest = { from: source(mesh, f.from), to: target(mesh, f.to), protocol: f.protocol, method: f.method, path: f.path, headers: f.headers, tls: 'auto' };
     const rs: RequestSpec = { req, cacheKey: `flow/${f.index}`, pick: k.rng(`flow/${f.index}/lb`) };
     if (f.jwt) rs.jwt = f.jwt;
+    world.origins.set(rs, { kind: 'flow', index: f.index, from: f.from, to: f.to });
     const mean = 1000 / f.rate;
     const arrive = (): void => {
       if (k.now >= c.duration) return;
@@ -257,6 +281,10 @@ function simulate(c: Ctx, withSteps: boolean): SimRun {
       r.expectationMet = r.expected === null ? null : r.expected === r.outcome;
       results.set(p.step.id, r);
     },
+    tap: (observer) => {
+      world.taps.add(observer);
+      return () => { world.taps.delete(observer); };
+    },
   };
   if (withSteps) {
     for (const p of c.planned) {
@@ -280,6 +308,7 @@ function simulate(c: Ctx, withSteps: boolean): SimRun {
     if (step.sni !== undefined) req.sni = step.sni;
     const rs: RequestSpec = { req, pick: k.rng(stream) };
     if (p.jwt) rs.jwt = p.jwt;
+    world.origins.set(rs, { kind: 'step', id: step.id, attack: p.attack, from: p.from, to: step.to as string });
     return rs;
   }
 }

@@ -17,7 +17,7 @@ import type { Protocol } from '../../policy/decide.js';
 import type { Kernel } from '../../sim/kernel/index.js';
 import type { CertificateFleet } from '../../sim/mesh/certificates.js';
 import type { FlowStats } from '../../sim/mesh/stats.js';
-import type { RequestSpec, World } from '../../sim/mesh/world.js';
+import type { Outcome as WorldOutcome, RequestSpec, World } from '../../sim/mesh/world.js';
 import type { AttackerState } from '../attacker.js';
 import type { LoadedScenario } from '../load.js';
 import type { ScenarioDoc, StepDoc } from '../schema.js';
@@ -53,6 +53,22 @@ export interface PlannedFlow {
   jwt?: RequestSpec['jwt'];
 }
 
+/** Who sends a request: a legitimate flow of `spec.traffic`, or a step. */
+export type RequestOrigin =
+  | { kind: 'flow'; index: number; from: string; to: string }
+  | { kind: 'step'; id: string; attack: boolean; from: string; to: string };
+
+/** A request at the simulated moment it is sent. */
+export interface SentRequest {
+  origin: RequestOrigin;
+  spec: RequestSpec;
+  /** simulated ms */
+  t: number;
+}
+
+/** An observer of requests (sniff): called as each is sent; what it returns is called with that request's outcome. */
+export type RequestTap = (r: SentRequest) => ((o: WorldOutcome) => void) | undefined;
+
 /** What a running step may use: the kernel, the mesh in time, the attacker's state. */
 export interface StepContext {
   k: Kernel;
@@ -79,6 +95,8 @@ export interface StepContext {
   requestSpec(p: PlannedStep, stream: string): RequestSpec;
   /** records the step's result (judged against its expectation); call exactly once */
   finish(p: PlannedStep, r: StepResult): void;
+  /** observe every request flows and steps send from now on; returns the function that stops observing */
+  tap(observer: RequestTap): () => void;
 }
 
 export interface CheckInput {
@@ -90,6 +108,11 @@ export interface CheckInput {
   issues: IssueList;
 }
 
+/** What `bind` sees: the step, located, and the loaded mesh it will run against. */
+export interface BindInput extends CheckInput {
+  mesh: Mesh;
+}
+
 export interface ActionModule {
   action: StepDoc['action'];
   /** fields this action reads, besides id, action, description, from, at, expect */
@@ -98,6 +121,8 @@ export interface ActionModule {
   required?: readonly { field: StepField; hint: string }[];
   /** extra validation beyond the schema */
   check?(input: CheckInput): void;
+  /** validation against the mesh (workloads, hosts the step names), located; runs in bindScenario */
+  bind?(input: BindInput): void;
   /** how long the step lasts in simulated ms (default 0) */
   lasts?(step: StepDoc): number;
   /** sends requests like `request` (its JWT signatures are prepared ahead) */
