@@ -1,5 +1,21 @@
 /** The JSON report (product.md §3 — a contract): one object per scenario, an array when several run. */
-import type { RunResult, StepResult } from '../scenario/types.js';
+import type { ObservedFlow, RunResult, StepResult, StoppedBy } from '../scenario/types.js';
+
+function stoppedJson(b: StoppedBy): Record<string, unknown> {
+  const x: Record<string, unknown> = { control: b.control, name: b.name };
+  if (b.rule !== undefined) x['rule'] = b.rule;
+  x['reason'] = b.reason;
+  return x;
+}
+
+/** A sniff's observed flow (product.md §3.1), keys in a fixed order. */
+function observedJson(f: ObservedFlow): Record<string, unknown> {
+  return {
+    from: f.from, to: f.to, port: f.port, protocol: f.protocol, encrypted: f.encrypted, protectedBy: f.protectedBy ? stoppedJson(f.protectedBy) : null,
+    exposed: { paths: f.exposed.paths, headers: f.exposed.headers, tokens: f.exposed.tokens, sensitive: f.exposed.sensitive },
+    requests: f.requests, hop: { from: f.hop.from, to: f.hop.to }, source: f.source,
+  };
+}
 
 export function stepJson(s: StepResult): Record<string, unknown> {
   const o: Record<string, unknown> = {
@@ -11,14 +27,15 @@ export function stepJson(s: StepResult): Record<string, unknown> {
   };
   if (s.grpcStatus !== undefined) o['grpcStatus'] = s.grpcStatus;
   o['mtls'] = s.mtls;
-  o['stoppedBy'] = s.stoppedBy.map((b) => {
-    const x: Record<string, unknown> = { control: b.control, name: b.name };
-    if (b.rule !== undefined) x['rule'] = b.rule;
-    x['reason'] = b.reason;
-    return x;
-  });
+  o['stoppedBy'] = s.stoppedBy.map(stoppedJson);
   o['from'] = s.from;
   if (s.to !== undefined) o['to'] = s.to;
+  if (s.observed !== undefined) o['observed'] = s.observed.map(observedJson);
+  if (s.captured !== undefined) o['captured'] = s.captured.map((c) => ({ kind: c.kind, validUntil: c.validUntil, subject: c.subject, token: c.token, on: c.on }));
+  if (s.destination !== undefined) o['destination'] = s.destination;
+  if (s.via !== undefined) o['via'] = s.via;
+  if (s.bytesAttempted !== undefined) o['bytesAttempted'] = s.bytesAttempted;
+  if (s.bytesOut !== undefined) o['bytesOut'] = s.bytesOut;
   o['t'] = s.t;
   o['attack'] = s.attack;
   o['expectationMet'] = s.expectationMet;

@@ -15,6 +15,15 @@ export function stepLine(s: StepResult): string {
   if (f) line += `\n      ${f.sent} sent, ${f.ok} got through; ${Object.entries(f.statuses).map(([k, v]) => `${k}×${v}`).join(', ')}; p99 ${f.p99ms} ms${f.retries ? `; ${f.retries} retries by the sender's sidecar` : ''}`;
   for (const c of s.evidence.collateral ?? []) line += `\n      legitimate ${c.statement}`;
   for (const st of s.evidence.stolen ?? []) line += `\n      holds ${st.kind} ${st.subject}, valid until ${st.validUntil}`;
+  for (const f of s.observed ?? []) {
+    const x = f.exposed;
+    const read = [x.paths.length > 0 ? `paths ${x.paths.join(', ')}` : '', x.headers.length > 0 ? `headers ${x.headers.join(', ')}` : '',
+      x.tokens.length > 0 ? `tokens ${x.tokens.join(', ')}` : '', x.sensitive.length > 0 ? `sensitive ${x.sensitive.join(', ')}` : ''].filter((t) => t !== '').join('; ');
+    line += `\n      ${f.encrypted ? 'encrypted' : 'IN CLEAR '} ${f.hop.from} → ${f.hop.to}:${f.port} ${f.protocol} (${f.source}, ${f.requests} requests)`;
+    line += f.protectedBy ? ` by ${f.protectedBy.control}${f.protectedBy.name ? ` ${f.protectedBy.name}` : ''}` : read ? `: ${read}` : '';
+  }
+  for (const cr of s.captured ?? []) line += `\n      captured ${cr.kind} ${cr.token} (sub ${cr.subject ?? '-'}) on ${cr.on}, valid until ${cr.validUntil}`;
+  if (s.bytesAttempted !== undefined) line += `\n      ${s.bytesOut ?? 0} of ${s.bytesAttempted} bytes left for ${s.destination ?? '?'} via ${s.via ?? 'direct'}`;
   const shadow = s.evidence.authorization?.shadow ?? [];
   for (const sh of shadow) line += `\n      dry-run ${sh.policy}: ${sh.effect}${sh.rule ? ` (${sh.rule})` : ''}`;
   return line;

@@ -12,6 +12,8 @@ export interface StepEvidence {
   retries?: number;
   /** `retries`: those the attacker's own sidecar added (Istio's default retry policy, §3 step 7), when any */
   flood?: { sent: number; ok: number; statuses: Record<string, number>; p50ms: number; p99ms: number; windowMs: number; retries?: number };
+  /** exfiltrate: the upload's chunks, how many the destination (or channel) accepted, and the answers */
+  exfil?: { chunks: number; chunkBytes: number; accepted: number; statuses: Record<string, number> };
   /** how each legitimate flow fared while this step ran, against the same run without the attack */
   collateral?: { flow: string; sent: number; ok: number; errorRate: number; p99ms: number; degraded: boolean; baseline: { errorRate: number; p99ms: number } | null; statement: string }[];
   stolen?: { kind: 'certificate' | 'jwt'; subject: string; notAfter: number | null; validUntil: string; validForMs: number | null; note: string }[];
@@ -32,6 +34,52 @@ export interface StepEvidence {
   };
 }
 
+/** What a reader of a plaintext hop learns (sniff, product.md §3.1). */
+export interface Exposure {
+  /** request paths, without the query string */
+  paths: string[];
+  /** request header names, lower case */
+  headers: string[];
+  /** bearer tokens seen in headers or the query string, redacted to their first 8 characters */
+  tokens: string[];
+  /** workloads marked `sensitive: true` in spec.workloads whose traffic crossed in clear */
+  sensitive: string[];
+}
+
+/** One flow on one hop that crossed a sniff's observation point during its window. */
+export interface ObservedFlow {
+  /** the flow's client (`ns/name` or `outside`) */
+  from: string;
+  /** the flow's destination as the scenario wrote it */
+  to: string;
+  /** the destination port on the wire at the observed hop */
+  port: number;
+  /** what the client speaks: a plaintext `tcp` hop exposes its whole byte stream */
+  protocol: string;
+  encrypted: boolean;
+  /** the control that encrypted the hop; null when it crossed in clear */
+  protectedBy: StoppedBy | null;
+  exposed: Exposure;
+  /** requests of this flow that crossed on this hop during the window */
+  requests: number;
+  /** the link the observer saw: the sending and the receiving pod (a flow through a gateway has two hops) */
+  hop: { from: string; to: string };
+  /** which flow: `traffic[i]`, or `step <id>` for a step acting from another workload */
+  source: string;
+}
+
+/** A credential read off the wire (sniff), which later steps may use. */
+export interface CapturedCredential {
+  kind: 'jwt';
+  /** ISO time its exp claim ends it, or "never (no exp claim)" */
+  validUntil: string;
+  subject: string | null;
+  /** the token, redacted to its first 8 characters */
+  token: string;
+  /** the hop it was read on */
+  on: string;
+}
+
 export interface StepResult {
   id: string;
   action: string;
@@ -48,6 +96,17 @@ export interface StepResult {
   to?: string;
   /** simulated time of the step, ms since t=0 */
   t: number;
+  /** sniff: every flow on every hop that crossed the observation point in the window */
+  observed?: ObservedFlow[];
+  /** sniff: credentials read off the wire */
+  captured?: CapturedCredential[];
+  /** exfiltrate: the external `host:port` the data is for */
+  destination?: string;
+  /** exfiltrate: `direct`, `egress-gateway`, or the allowed host used as a channel out */
+  via?: string;
+  /** exfiltrate: bytes the attacker tried to send, and bytes that left */
+  bytesAttempted?: number;
+  bytesOut?: number;
   evidence: StepEvidence;
 }
 

@@ -1,11 +1,13 @@
 /** The step actions, one module each; simulate.ts and the scenario loader dispatch through this table. */
+import { exfiltrateAction } from './exfiltrate.js';
 import { floodAction } from './flood.js';
 import { requestAction } from './request.js';
+import { sniffAction } from './sniff.js';
 import { stealCredentialsAction } from './steal-credentials.js';
 import type { ActionModule } from './types.js';
 import { waitAction } from './wait.js';
 
-const MODULES: readonly ActionModule[] = [requestAction, waitAction, floodAction, stealCredentialsAction];
+const MODULES: readonly ActionModule[] = [requestAction, waitAction, floodAction, stealCredentialsAction, sniffAction, exfiltrateAction];
 
 const BY_NAME = new Map<string, ActionModule>(MODULES.map((m) => [m.action, m]));
 
@@ -18,4 +20,4 @@ export function supportedActions(): string[] {
   return MODULES.map((m) => m.action);
 }
 
-export type { ActionModule, PlannedFlow, PlannedStep, StepContext } from './types.js';
+export type { ActionModule, PlannedFlow, PlannedStep, RequestOrigin, RequestTap, StepContext } from './types.js';
