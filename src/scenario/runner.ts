@@ -9,6 +9,7 @@ import { parseDuration, parseRate } from '../core/duration.js';
 import { IssueList } from '../core/issues.js';
 import type { Mesh } from '../model/types.js';
 import type { ExtAuthz } from '../policy/authorization-policy.js';
+import { EXFIL_CHUNK_BYTES } from './actions/exfiltrate.js';
 import { actionModule } from './actions/index.js';
 import { trustedKeyFor } from './tokens.js';
 import type { LoadedScenario } from './load.js';
@@ -18,23 +19,25 @@ import type { RunResult } from './types.js';
 /** Most simulated requests one scenario may ask for (about a minute of work on these machines). */
 export const MAX_SIMULATED_REQUESTS = 20_000_000;
 
-/** Requests the traffic flows and floods of a scenario will send, roughly (rate × time). */
+/** Requests the traffic flows, floods and uploads of a scenario will send, roughly (rate × time). */
 export function estimateRequests(s: LoadedScenario): number {
   const spec = s.doc.spec;
   let end = 0;
   let floods = 0;
+  let uploads = 0;
   for (const step of spec.steps) {
     const at = Math.max(end, step.at !== undefined ? (parseDuration(step.at) ?? 0) : end);
     // Every action that lasts (flood, wait, sniff's window, exfiltrate's upload) stretches the run the flows fill.
     const lasts = actionModule(step.action)?.lasts?.(step) ?? 0;
     if (step.action === 'flood') floods += ((parseRate(step.rate ?? '0/s') ?? 0) * lasts) / 1000;
+    if (step.action === 'exfiltrate') uploads += Math.ceil((step.bytes ?? 0) / EXFIL_CHUNK_BYTES);
     end = at + lasts;
   }
   const flows = spec.traffic ?? [];
   const duration = spec.duration !== undefined ? (parseDuration(spec.duration) ?? 0) : flows.length > 0 ? Math.max(30_000, end + 10_000) : end;
   const perSecond = flows.reduce((n, f) => n + (parseRate(f.rate) ?? 0), 0);
   // With traffic and a flood, the run is replayed without the attack: flows count twice.
-  return floods + (perSecond * duration / 1000) * (floods > 0 ? 2 : 1);
+  return floods + uploads + (perSecond * duration / 1000) * (floods > 0 ? 2 : 1);
 }
 
 export interface RunOptions {

@@ -281,6 +281,39 @@ spec:
     expect(r.err).toContain('bookinfo/productpage-v1');
   });
 
+  it('§5 sniff refuses request fields: `bypass` or `to` on a sniff step exits 2 at that field', async () => {
+    const f = scenario('sniff-bypass', '    - id: s\n      action: sniff\n      on: any\n      window: 10s\n      bypass: true\n');
+    const r = await bad(['run', f], f, 'step-field-unused');
+    expect(r.err).toContain(`${f}:17:7:`);
+    const g = scenario('sniff-to', '    - id: s\n      action: sniff\n      on: any\n      window: 10s\n      to: details:9080\n');
+    expect((await bad(['run', g], g, 'step-field-unused')).err).toContain(`${g}:17:7:`);
+  });
+
+  it('§5 a sniff `on` that is not any, node: or link: exits 2 at on', async () => {
+    const f = scenario('sniff-bad-on', '    - id: s\n      action: sniff\n      on: "node:details"\n      window: 10s\n');
+    const r = await bad(['run', f], f, 'sniff-bad-on');
+    expect(r.err).toContain(`${f}:15:11:`);
+  });
+
+  it('§5 a sniff `on` naming a workload the mesh does not have exits 2 at on and suggests workloads', async () => {
+    const f = scenario('sniff-unknown', '    - id: s\n      action: sniff\n      on: "link:bookinfo/productpage-v1,bookinfo/detail-v1"\n      window: 10s\n');
+    const r = await bad(['run', f], f, 'unknown-workload');
+    expect(r.err).toContain(`${f}:15:11:`);
+    expect(r.err).toContain('bookinfo/details-v1');
+  });
+
+  it('§5 exfiltrate bytes of 0 or below exits 2 at bytes', async () => {
+    for (const bytes of ['0', '-5']) {
+      const f = scenario(`exfil-bytes${bytes}`, `    - id: x\n      action: exfiltrate\n      to: drop.attacker.example:443\n      bytes: ${bytes}\n`);
+      expect((await bad(['run', f], f, 'scenario-invalid')).err).toContain(`${f}:16:14:`);
+    }
+  });
+
+  it('§5 exfiltrate via a host the mesh does not know exits 2 at via', async () => {
+    const f = scenario('exfil-via', '    - id: x\n      action: exfiltrate\n      to: drop.attacker.example:443\n      bytes: 1000\n      via: nowhere.example\n');
+    expect((await bad(['run', f], f, 'exfil-bad-via')).err).toContain(`${f}:17:12:`);
+  });
+
   it('§5 an invalid Istio resource in a manifest is located in the manifest file', async () => {
     const f = scenario('invalid-policy', ADMIN_STEP, { manifests: ['../../scenarios/meshes/bookinfo', '../fixtures/invalid/ap-empty-from.yaml'] });
     const r = await bad(['run', f], 'test/fixtures/invalid/ap-empty-from.yaml', 'ap-empty-from');
