@@ -17,7 +17,7 @@ import type { StepResult } from '../../src/scenario/types.js';
 const root = path.resolve(__dirname, '../..');
 
 /** Runs one exfiltrate step (the YAML lines of the step after `action`) on shipped meshes. */
-async function exfil(manifests: string[], foothold: string, step: string): Promise<StepResult> {
+async function exfil(manifests: string[], foothold: string, step: string, extra: string[] = []): Promise<StepResult> {
   const text = `apiVersion: meshrange.io/v1alpha1
 kind: Scenario
 metadata: { name: t }
@@ -30,7 +30,8 @@ spec:
 ${step}`;
   const issues = new IssueList();
   const s = parseScenario('t.yaml', text, issues);
-  const files = manifests.flatMap((d) => listYamlFiles(path.join(root, 'scenarios/meshes', d))).map((f) => ({ path: f, text: readFileSync(f, 'utf8') }));
+  const files = manifests.flatMap((d) => listYamlFiles(path.join(root, 'scenarios/meshes', d))).map((f) => ({ path: f, text: readFileSync(f, 'utf8') }))
+    .concat(extra.map((text, i) => ({ path: `extra-${i}.yaml`, text })));
   const { mesh } = loadMesh(files);
   if (!s || !bindScenario(s, mesh, issues)) throw new Error(issues.items.map((i) => i.message).join('\n'));
   const r = await runScenario(s, mesh);
@@ -65,6 +66,20 @@ describe('exfiltrate: egress decisions', () => {
     const r = await exfil(['payments', 'policies/payments-forgotten-paste-serviceentry'], 'payments/payments',
       '      to: drop.attacker.example:443\n      via: api.paste-sim.example\n      protocol: tls\n      bytes: 100000\n');
     expect(r).toMatchObject({ outcome: 'blocked', bytesOut: 0, stoppedBy: [{ control: 'NetworkPolicy' }] });
+  });
+
+  it('§8 a Sidecar with outboundTrafficPolicy REGISTRY_ONLY contains its namespace under a mesh that allows any', async () => {
+    const sidecar = `apiVersion: networking.istio.io/v1
+kind: Sidecar
+metadata: { name: default, namespace: backend }
+spec:
+  egress: [{ hosts: ["./*", "istio-system/*"] }]
+  outboundTrafficPolicy: { mode: REGISTRY_ONLY }
+`;
+    const r = await exfil(['three-ns'], 'backend/api', '      to: drop.attacker.example:443\n      protocol: tls\n      bytes: 100000\n', [sidecar]);
+    expect(r).toMatchObject({ outcome: 'blocked', bytesOut: 0, stoppedBy: [{ control: 'EgressPolicy', name: 'backend/default' }] });
+    const other = await exfil(['three-ns'], 'frontend/web', '      to: drop.attacker.example:443\n      protocol: tls\n      bytes: 100000\n', [sidecar]);
+    expect(other.outcome).toBe('allowed');
   });
 
   it('§6.2 the egress gateway\'s AuthorizationPolicy refuses an identity it does not allow (403)', async () => {
