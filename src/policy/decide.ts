@@ -134,7 +134,8 @@ function clientCapture(ctx: Ctx, client: Workload, dest: Dest, port: number): vo
     return;
   }
   const address = dialledAddress(run.mesh, dest);
-  const target = `${address}:${port}`;
+  const name = dest.kind === 'service' ? dest.service.fqdn : dest.kind === 'external' ? dest.name : dest.workload.id;
+  const target = name === address ? `${address}:${port}` : `${name}:${port} (${address})`;
   const cap = outboundCapture(client, address, port);
   if (asked) {
     const v = bypassAttempt(client, cap, run.req.capabilities ?? []);
