@@ -111,7 +111,7 @@ function readPorts(key: string, value: string, wildcard: boolean, problems: Capt
   const v = value.trim();
   if (v === '*' && wildcard) return '*';
   if (v === '') return [];
-  const out: number[] = [];
+  const out = new Set<number>();
   for (const raw of v.split(',')) {
     const item = raw.trim();
     if (item.length > MAX_ITEM || !/^\d+$/.test(item) || Number(item) > 65535) {
@@ -125,9 +125,9 @@ function readPorts(key: string, value: string, wildcard: boolean, problems: Capt
       problems.push({ key, severity: 'warning', code: 'capture-port-zero', message: `annotation '${key}' lists port 0, which no connection uses`,
         hint: 'remove 0 from the list' });
     }
-    if (!out.includes(port)) out.push(port);
+    out.add(port);
   }
-  return out;
+  return [...out];
 }
 
 /** Go netip.ParsePrefix, strictly: `addr/bits`, no leading zeros, no zone. */
