@@ -23,16 +23,23 @@ export interface Send {
   headers?: Record<string, string>;
   protocol?: MeshRequest['protocol'];
   tls?: MeshRequest['tls'];
+  bypass?: boolean;
+  capabilities?: MeshRequest['capabilities'];
 }
 
 export function send(mesh: Mesh, s: Send): Decision {
+  return decide(mesh, request(mesh, s));
+}
+
+/** The MeshRequest `send` decides. */
+export function request(mesh: Mesh, s: Send): MeshRequest {
   const colon = s.to.lastIndexOf(':');
   const host = s.to.slice(0, colon);
   const port = Number(s.to.slice(colon + 1));
   const to: MeshRequest['to'] = host.startsWith('workload/')
     ? { kind: 'workload', workload: wl(mesh, host.slice(9)), port }
     : { kind: 'host', host, port };
-  return decide(mesh, {
+  const req: MeshRequest = {
     from: s.from === 'outside' ? { kind: 'outside', ip: '203.0.113.10' } : { kind: 'workload', workload: wl(mesh, s.from) },
     to,
     protocol: s.protocol ?? 'http',
@@ -40,7 +47,10 @@ export function send(mesh: Mesh, s: Send): Decision {
     path: s.path ?? '/',
     headers: s.headers ?? {},
     tls: s.tls ?? 'auto',
-  });
+  };
+  if (s.bypass !== undefined) req.bypass = s.bypass;
+  if (s.capabilities !== undefined) req.capabilities = s.capabilities;
+  return req;
 }
 
 /** A namespace, a Deployment with one container port and a Service in front of it. */

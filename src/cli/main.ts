@@ -99,7 +99,9 @@ export async function main(argv: readonly string[], io: Io = defaultIo): Promise
     .option('--jwks <uri=file>', 'offline JWKS for a RequestAuthentication jwksUri; repeatable', collect, [])
     .option('--sni <name>', 'SNI of a TLS connection')
     .option('--time <iso>', 'the instant tokens are checked at (default: now)')
-    .addOption(new Option('--tls <mode>', 'client TLS').choices(['auto', 'plaintext', 'mtls']).default('auto'))
+    .addOption(new Option('--tls <mode>', 'client TLS (plaintext from a workload with a sidecar tries to go around it, as --bypass)').choices(['auto', 'plaintext', 'mtls']).default('auto'))
+    .option('--bypass', 'the client tries to leave around its own sidecar')
+    .addOption(new Option('--capability <c...>', 'what the client process may do; repeatable').choices(['root', 'net-admin', 'proxy-uid']))
     .option('--source-ip <ip>', 'source address of an outside client', DEFAULT_OUTSIDE_IP)
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
     .action(async (opts) => {

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { IssueList } from '../core/issues.js';
 import { loadMesh } from '../loader/load.js';
 import { principalOf, spiffeId, type Workload } from '../model/types.js';
-import { decide, type Decision, type MeshRequest, type Protocol, type TlsIntent } from '../policy/decide.js';
+import { decide, type Capability, type Decision, type MeshRequest, type Protocol, type TlsIntent } from '../policy/decide.js';
 import { readSource, Sandbox } from './fs.js';
 import { signaturesFor } from '../scenario/tokens.js';
 import { EXIT_BAD_INPUT, EXIT_OK, printIssues, type Io } from './main.js';
@@ -18,6 +18,8 @@ export interface RequestOpts {
   header: string[];
   protocol: string;
   tls: string;
+  bypass?: boolean;
+  capability?: string[];
   sourceIp: string;
   format: string;
   token?: string;
@@ -69,6 +71,8 @@ export async function requestCommand(opts: RequestOpts, io: Io): Promise<number>
   };
   if (opts.token) req.headers = { ...req.headers, authorization: `Bearer ${opts.token}` };
   if (opts.sni) req.sni = opts.sni;
+  if (opts.bypass) req.bypass = true;
+  if (opts.capability && opts.capability.length > 0) req.capabilities = opts.capability as Capability[];
   const standIns: Record<string, string> = {};
   for (const j of opts.jwks) {
     const eq = j.indexOf('=');
@@ -83,7 +87,7 @@ export async function requestCommand(opts: RequestOpts, io: Io): Promise<number>
   const d = decide(mesh, req, { jwt: { nowSeconds: nowMs / 1000, sigs } });
   for (const w of loadIssues.warnings) io.err(`warning: ${w.loc ? `${w.loc.file}:${w.loc.line}:${w.loc.col}: ` : ''}${w.message}\n`);
   if (opts.format === 'json') {
-    io.out(`${JSON.stringify({ request: { from: opts.from, to: opts.to, protocol: opts.protocol, method: opts.method, path: opts.path, headers, tls: opts.tls }, ...decisionJson(d) }, null, 2)}\n`);
+    io.out(`${JSON.stringify({ request: { from: opts.from, to: opts.to, protocol: opts.protocol, method: opts.method, path: opts.path, headers, tls: opts.tls, ...(opts.bypass ? { bypass: true } : {}), ...(opts.capability ? { capabilities: opts.capability } : {}) }, ...decisionJson(d) }, null, 2)}\n`);
   } else {
     io.out(renderDecision(opts, src ? spiffeId(principalOf(mesh.config.trustDomain, src.namespace, src.serviceAccount)) : null, d));
   }

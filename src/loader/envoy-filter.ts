@@ -401,6 +401,17 @@ function readPerRoutePatch(r: Reader, patch: PatchFrame, path: Path, index: numb
       const route = r.obj(vh, 'route', [...rpath, 'vhost']);
       const routeName = route ? r.str(route, 'name', [...rpath, 'vhost', 'route']) : undefined;
       if (routeName !== undefined && routeName !== '') parts.route = routeName;
+      // Requests meet per-route configs on Istio's virtual host names (inbound|http|<port>, <host>:<port>) and route `default`.
+      if (parts.vhost !== undefined && !/^inbound\|http\|\d{1,5}$/.test(parts.vhost) && !/^[^\s:|]+:\d{1,5}$/.test(parts.vhost)) {
+        r.warn([...rpath, 'vhost', 'name'], 'ef-per-route-unmatched',
+          `per-route local rate limit on virtual host "${parts.vhost}": that is neither an inbound (inbound|http|<port>) nor an outbound (<host>:<port>) virtual host name, so no request meets this override`,
+          'name the virtual host as Istio does, e.g. inbound|http|9080 or reviews.bookinfo.svc.cluster.local:9080');
+      }
+      if (parts.route !== undefined && parts.route !== 'default') {
+        r.warn([...rpath, 'vhost', 'route', 'name'], 'ef-per-route-unmatched',
+          `per-route local rate limit on route "${parts.route}": meshrange gives requests Istio's route name \`default\` only (VirtualService route names are not modeled), so no request meets this override`,
+          'match the route by action (route: {action: ANY}) or name default');
+      }
     }
   }
   return { settings: found.settings, value: parts, filterName: found.filterName };

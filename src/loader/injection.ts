@@ -12,7 +12,8 @@
  * Gateways (istio `ingressgateway`/`egressgateway` label, the `gateway` injection
  * template, or selected by a Gateway) are Envoys themselves: no sidecar, but a proxy.
  */
-import type { Labels } from '../model/types.js';
+import { parseCidr } from '../core/ip.js';
+import type { CaptureRange, Labels, SidecarCapture } from '../model/types.js';
 
 export interface InjectionDecision {
   sidecar: boolean;
@@ -63,4 +64,150 @@ export function isGatewayPod(podLabels: Labels, podAnnotations: Labels, gatewayS
   if (podAnnotations['inject.istio.io/templates'] === 'gateway') return true;
   return gatewaySelectors.some((sel) => Object.keys(sel).length > 0
     && Object.entries(sel).every(([k, v]) => podLabels[k] === v));
+}
+
+/*
+ * Capture annotations (pod template), validated as the injector validates them
+ * (Istio pkg/kube/inject/validate.go; an invalid value makes the webhook
+ * refuse the pod, so Kubernetes never creates it — an error here):
+ * - port lists (includeInboundPorts, excludeInboundPorts, excludeOutboundPorts):
+ *   the whole value and each comma-separated item are trimmed; each item is a
+ *   decimal integer 0-65535 (an empty item is invalid); an empty value means
+ *   no ports. `*` is accepted only by includeInboundPorts (all ports).
+ * - CIDR lists (includeOutboundIPRanges, excludeOutboundIPRanges): split on
+ *   commas and NOT trimmed (`10.0.0.0/8, 10.1.0.0/16` is refused for its
+ *   space); each item is an address/bits prefix (Go netip.ParsePrefix: a bare
+ *   address, leading zeros and zones are refused). `*` is accepted only by
+ *   includeOutboundIPRanges (all addresses).
+ * - includeOutboundPorts is not checked by the injector, but istio-init hands
+ *   each item to iptables, which refuses a bad port: the pod never starts — an
+ *   error too.
+ * - sidecar.istio.io/interceptionMode: REDIRECT, TPROXY (same capture) or NONE
+ *   (no redirect at all).
+ * Port 0 is accepted by the injector but matches no connection: a warning.
+ * On a pod without a sidecar (or a gateway, whose template runs no istio-init)
+ * the annotations change nothing: a warning. Other traffic.sidecar.istio.io/*
+ * keys are not modeled: a warning.
+ */
+
+export const CAPTURE_PREFIX = 'traffic.sidecar.istio.io/';
+const INTERCEPTION_MODE = 'sidecar.istio.io/interceptionMode';
+const PORT_KEYS = ['includeInboundPorts', 'excludeInboundPorts', 'includeOutboundPorts', 'excludeOutboundPorts'] as const;
+const RANGE_KEYS = ['includeOutboundIPRanges', 'excludeOutboundIPRanges'] as const;
+const CAPTURE_KEYS: readonly string[] = [...PORT_KEYS, ...RANGE_KEYS].map((k) => `${CAPTURE_PREFIX}${k}`);
+
+export interface CaptureProblem {
+  /** the annotation key the problem is about */
+  key: string;
+  severity: 'error' | 'warning';
+  code: string;
+  message: string;
+  hint: string;
+}
+
+const MAX_ITEM = 64;
+
+function readPorts(key: string, value: string, wildcard: boolean, problems: CaptureProblem[], refusedBy: string): '*' | number[] | null {
+  const v = value.trim();
+  if (v === '*' && wildcard) return '*';
+  if (v === '') return [];
+  const out = new Set<number>();
+  for (const raw of v.split(',')) {
+    const item = raw.trim();
+    if (item.length > MAX_ITEM || !/^\d+$/.test(item) || Number(item) > 65535) {
+      problems.push({ key, severity: 'error', code: 'capture-annotation',
+        message: `${refusedBy}: invalid value '${value.slice(0, 200)}' for annotation '${key}': '${item.slice(0, MAX_ITEM)}' is not a port 0-65535`,
+        hint: `write a comma-separated list of ports${wildcard ? ', or *' : ''}, e.g. "5432,6379"` });
+      return null;
+    }
+    const port = Number(item);
+    if (port === 0) {
+      problems.push({ key, severity: 'warning', code: 'capture-port-zero', message: `annotation '${key}' lists port 0, which no connection uses`,
+        hint: 'remove 0 from the list' });
+    }
+    out.add(port);
+  }
+  return [...out];
+}
+
+/** Go netip.ParsePrefix, strictly: `addr/bits`, no leading zeros, no zone. */
+function parsePrefix(text: string): CaptureRange | null {
+  if (text.length > MAX_ITEM) return null;
+  const slash = text.indexOf('/');
+  if (slash < 0) return null;
+  const addr = text.slice(0, slash);
+  const bits = text.slice(slash + 1);
+  if (!/^(0|[1-9]\d{0,2})$/.test(bits)) return null;
+  if (!addr.includes(':') && !addr.split('.').every((o) => /^(0|[1-9]\d{0,2})$/.test(o))) return null;
+  const cidr = parseCidr(text);
+  return cidr ? { text, cidr } : null;
+}
+
+function readRanges(key: string, value: string, wildcard: boolean, problems: CaptureProblem[]): '*' | CaptureRange[] | null {
+  if (value === '*' && wildcard) return '*';
+  if (value === '') return [];
+  const out: CaptureRange[] = [];
+  for (const item of value.split(',')) {
+    const r = parsePrefix(item);
+    if (!r) {
+      const spaced = item !== item.trim();
+      problems.push({ key, severity: 'error', code: 'capture-annotation',
+        message: `the sidecar injector refuses the pod: invalid value '${value.slice(0, 200)}' for annotation '${key}': '${item.slice(0, MAX_ITEM)}' is not a CIDR${spaced ? ' (the injector does not trim spaces)' : ''}`,
+        hint: spaced ? 'remove the spaces around the commas' : `write comma-separated CIDRs such as "10.0.0.0/8,192.168.0.0/16"${wildcard ? ', or *' : ''} (a single address is 10.1.2.3/32)` });
+      return null;
+    }
+    out.push(r);
+  }
+  return out;
+}
+
+/**
+ * The pod's capture from its annotations, and what is wrong with them.
+ * `sidecar`: the pod gets a sidecar (the only case where istio-init runs).
+ * Returns `capture: undefined` when no annotation changes the defaults.
+ */
+export function readCapture(annotations: Labels, sidecar: boolean): { capture: SidecarCapture | undefined; problems: CaptureProblem[] } {
+  const problems: CaptureProblem[] = [];
+  const present = Object.keys(annotations).filter((k) => k.startsWith(CAPTURE_PREFIX) || k === INTERCEPTION_MODE).sort();
+  if (present.length === 0) return { capture: undefined, problems };
+  if (!sidecar) {
+    for (const key of present) {
+      problems.push({ key, severity: 'warning', code: 'capture-without-sidecar',
+        message: `annotation '${key}' has no effect: the pod has no sidecar, so istio-init installs no capture rules`,
+        hint: 'remove the annotation, or inject a sidecar' });
+    }
+    return { capture: undefined, problems };
+  }
+  const capture: SidecarCapture = {
+    interceptionNone: false, includeInboundPorts: '*', excludeInboundPorts: [], includeOutboundPorts: [], excludeOutboundPorts: [],
+    includeOutboundIPRanges: '*', excludeOutboundIPRanges: [],
+  };
+  for (const key of present) {
+    const value = annotations[key] as string;
+    const name = key.slice(CAPTURE_PREFIX.length);
+    if (key === INTERCEPTION_MODE) {
+      if (value === 'NONE') capture.interceptionNone = true;
+      else if (value !== 'REDIRECT' && value !== 'TPROXY') {
+        problems.push({ key, severity: 'error', code: 'capture-annotation',
+          message: `the sidecar injector refuses the pod: invalid value '${value.slice(0, 200)}' for annotation '${key}': interceptionMode must be REDIRECT, TPROXY or NONE`,
+          hint: 'write REDIRECT (the default), TPROXY or NONE' });
+      }
+    } else if (name === 'includeInboundPorts' || name === 'excludeInboundPorts' || name === 'excludeOutboundPorts' || name === 'includeOutboundPorts') {
+      const refusedBy = name === 'includeOutboundPorts' ? 'istio-init fails to install the rule and the pod never starts' : 'the sidecar injector refuses the pod';
+      const ports = readPorts(key, value, name === 'includeInboundPorts', problems, refusedBy);
+      if (ports === null) continue;
+      if (name === 'includeInboundPorts') capture.includeInboundPorts = ports;
+      else if (ports !== '*') capture[name] = ports;
+    } else if (name === 'includeOutboundIPRanges' || name === 'excludeOutboundIPRanges') {
+      const ranges = readRanges(key, value, name === 'includeOutboundIPRanges', problems);
+      if (ranges === null) continue;
+      if (name === 'includeOutboundIPRanges') capture.includeOutboundIPRanges = ranges;
+      else if (ranges !== '*') capture.excludeOutboundIPRanges = ranges;
+    } else if (!CAPTURE_KEYS.includes(key)) {
+      problems.push({ key, severity: 'warning', code: 'not-modeled',
+        message: `annotation '${key}' is not modeled; its effect on capture is ignored`,
+        hint: `meshrange models ${[...CAPTURE_KEYS, INTERCEPTION_MODE].join(', ')}` });
+    }
+  }
+  return { capture, problems };
 }

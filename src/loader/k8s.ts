@@ -1,5 +1,5 @@
 /** Core Kubernetes kinds: Namespace, workloads, Service, the `istio` mesh ConfigMap. */
-import type { IssueList } from '../core/issues.js';
+import type { IssueList, Location } from '../core/issues.js';
 import type { ContainerPort, ExtensionProvider, MeshConfig, ObjectMeta, OutboundMode, PathNormalization, ServicePort, WorkloadKind } from '../model/types.js';
 import { isObj, Reader, type Obj } from './reader.js';
 import type { Path } from './yaml-source.js';
@@ -13,6 +13,8 @@ export interface RawWorkload {
   serviceAccount: string;
   ports: ContainerPort[];
   hostNetwork: boolean;
+  /** where a pod-template annotation's value sits, for located issues */
+  locateAnnotation?: (key: string) => Location;
 }
 
 export interface RawService {

@@ -5,7 +5,7 @@
  */
 import { IssueList } from '../core/issues.js';
 import { DEFAULT_MESH_CONFIG, type AuthorizationPolicy, type DestinationRule, type Labels, type Mesh, type MeshConfig, type Namespace, type ObjectMeta, type PeerAuthentication, type Service, type Workload, type WorkloadKind } from '../model/types.js';
-import { decideInjection, isGatewayPod } from './injection.js';
+import { decideInjection, isGatewayPod, readCapture } from './injection.js';
 import { applyMeshConfig, readMeshConfigMap, readPodSpec, readService, type RawService, type RawWorkload } from './k8s.js';
 import { readDestinationRule } from './networking.js';
 import { readServiceEntry, readSidecar } from './egress.js';
@@ -135,7 +135,9 @@ export function loadMesh(files: readonly SourceFile[], overrides: MeshOverrides 
         if (!tpl) r.error(['spec'], 'missing-field', `${kind} has no spec.template`, 'add the pod template');
       }
       const ps = readPodSpec(r, podSpec, podPath);
-      rawWorkloads.push({ kind: kind as WorkloadKind, meta, podLabels, podAnnotations, serviceAccount: ps.sa, ports: ps.ports, hostNetwork: ps.hostNetwork });
+      const annotationsPath = kind === 'Pod' ? ['metadata', 'annotations'] : ['spec', 'template', 'metadata', 'annotations'];
+      rawWorkloads.push({ kind: kind as WorkloadKind, meta, podLabels, podAnnotations, serviceAccount: ps.sa, ports: ps.ports, hostNetwork: ps.hostNetwork,
+        locateAnnotation: (key) => r.at([...annotationsPath, key]) });
     } else if (kind === 'Service') {
       rawServices.push(readService(r, meta, value));
     } else if (kind === 'ConfigMap' && name === 'istio' && namespace !== 'istio-system') {
@@ -193,7 +195,7 @@ export function loadMesh(files: readonly SourceFile[], overrides: MeshOverrides 
   for (const s of rawServices) touch(s.meta.namespace);
 
   const gatewaySelectors: Labels[] = gateways.map((g) => g.selector);
-  const workloads = buildWorkloads(rawWorkloads, namespaces, gatewaySelectors, overrides.ips ?? {});
+  const workloads = buildWorkloads(rawWorkloads, namespaces, gatewaySelectors, overrides.ips ?? {}, issues);
   const services = buildServices(rawServices);
   const byName = <T extends { meta: ObjectMeta }>(list: T[]): T[] => list.sort((a, b) => a.meta.order - b.meta.order);
 
@@ -240,7 +242,7 @@ function flatten(doc: SourceDoc, issues: IssueList, out: Item[]): void {
 }
 
 function buildWorkloads(raw: RawWorkload[], namespaces: Map<string, Namespace>, gatewaySelectors: Labels[],
-  ips: Readonly<Record<string, string>>): Workload[] {
+  ips: Readonly<Record<string, string>>, issues: IssueList): Workload[] {
   const sorted = [...raw].sort((a, b) => idOf(a.meta).localeCompare(idOf(b.meta)));
   const uniq = new Map<string, RawWorkload>();
   for (const w of sorted) uniq.set(idOf(w.meta), w);
@@ -255,7 +257,14 @@ function buildWorkloads(raw: RawWorkload[], namespaces: Map<string, Namespace>, 
     const index = n++;
     const sim: Record<string, string> = {};
     for (const [k, v] of Object.entries(w.podAnnotations)) if (k.startsWith('meshrange.io/')) sim[k.slice('meshrange.io/'.length)] = v;
-    return {
+    // istio-init installs the capture rules only in a pod that gets a sidecar (a gateway's template runs none).
+    const cap = readCapture(w.podAnnotations, inj.sidecar);
+    for (const p of cap.problems) {
+      const loc = w.locateAnnotation?.(p.key) ?? w.meta.loc;
+      const message = `${w.kind} ${id}: ${p.message}`;
+      if (p.severity === 'error') issues.error(p.code, message, loc, p.hint); else issues.warn(p.code, message, loc, p.hint);
+    }
+    const workload: Workload = {
       kind: w.kind,
       id,
       namespace: w.meta.namespace,
@@ -272,6 +281,8 @@ function buildWorkloads(raw: RawWorkload[], namespaces: Map<string, Namespace>, 
       loc: w.meta.loc,
       sim,
     };
+    if (cap.capture) workload.capture = cap.capture;
+    return workload;
   });
 }
 

@@ -4,6 +4,7 @@
  * judged: judgement lives in `policy/`.
  */
 import type { Location } from '../core/issues.js';
+import type { Cidr } from '../core/ip.js';
 import type { ServiceEntry, Sidecar } from './egress.js';
 import type { NetworkPolicy } from './network-policy.js';
 import type { RequestAuthentication } from './request-authentication.js';
@@ -63,6 +64,40 @@ export interface Workload {
   loc: Location;
   /** simulation facts from `meshrange.io/*` annotations */
   sim: Readonly<Record<string, string>>;
+  /**
+   * The pod's iptables capture as istio-init installs it from the
+   * `traffic.sidecar.istio.io/*` annotations (policy/capture.ts);
+   * absent = the injector's defaults (everything TCP is captured).
+   * Only meaningful for a workload with a sidecar.
+   */
+  capture?: SidecarCapture;
+}
+
+/** A CIDR as written in an annotation, and parsed. */
+export interface CaptureRange {
+  text: string;
+  cidr: Cidr;
+}
+
+/**
+ * Which connections the pod's iptables rules redirect to its sidecar
+ * (istio-iptables flags -b -d -q -o -i -x; sidecar.istio.io/interceptionMode).
+ */
+export interface SidecarCapture {
+  /** interceptionMode NONE: istio-init installs no redirect at all */
+  interceptionNone: boolean;
+  /** includeInboundPorts: `*` (default) or the only ports redirected (empty list: none) */
+  includeInboundPorts: '*' | readonly number[];
+  /** excludeInboundPorts: consulted only when includeInboundPorts is `*` */
+  excludeInboundPorts: readonly number[];
+  /** includeOutboundPorts: redirected whatever the destination address */
+  includeOutboundPorts: readonly number[];
+  /** excludeOutboundPorts: never redirected (checked before anything else) */
+  excludeOutboundPorts: readonly number[];
+  /** includeOutboundIPRanges: `*` (default) or the only ranges redirected (empty list: none) */
+  includeOutboundIPRanges: '*' | readonly CaptureRange[];
+  /** excludeOutboundIPRanges: never redirected (checked before the inclusions) */
+  excludeOutboundIPRanges: readonly CaptureRange[];
 }
 
 export interface ServicePort {

@@ -3,7 +3,11 @@
  * (istio-semantics §3), hop by hop:
  *
  *  client side (the client's sidecar, or a gateway forwarding a routed request)
- *   1. name resolution: in-cluster DNS, ServiceEntry hosts, external names (§8)
+ *   0. capture (capture.ts): the pod's iptables rules hand the connection to
+ *      its sidecar or not; `bypass` (or `tls: plaintext` from a captured
+ *      client) tries to leave around it — when it does, the client side has
+ *      no proxy at all
+ *   1. name resolution: in-cluster DNS, ServiceEntry hosts, external names (§8, dns.ts)
  *   2. VirtualServices bound to `mesh` (sidecars only) may reroute, e.g. to an egress gateway (§8)
  *   3. outbound traffic policy: registry visibility through Sidecar/exportTo,
  *      ALLOW_ANY → PassthroughCluster, REGISTRY_ONLY → BlackHoleCluster (§8)
@@ -24,6 +28,8 @@ import { principalOf, spiffeId } from '../model/types.js';
 import type { ServiceEntry } from '../model/egress.js';
 import { findDestinationRule, tlsSettingsFor, type DrChoice } from './destination-rule.js';
 import { decideEgress, httpListenerOnPort, lookupDestination, outboundMode, sidecarFor, type EgressInput, type EgressLookup } from './egress.js';
+import { bypassAttempt, customCapture, outboundCapture } from './capture.js';
+import { searchPath, upstreamResolves } from './dns.js';
 import { connectInbound, paName } from './inbound.js';
 import { evaluateNetworkPolicies, namespaceLabelsOf, type NpEndpoint } from './network-policy.js';
 import { effectiveMtls, namespaceMode } from './peer-authentication.js';
@@ -67,12 +73,9 @@ export function allowedSans(mesh: Mesh, s: Service | null, endpoint: Workload, d
 }
 
 export function decide(mesh: Mesh, req: MeshRequest, opts: DecideOptions = {}): Decision {
-  const run: Run = { mesh, opts, events: [], proxies: [], wire: [], send: (leg) => sendLeg(run, leg) };
+  const run: Run = { mesh, opts, events: [], proxies: [], wire: [], send: (leg) => sendLeg(run, leg), req };
   const src = req.from.kind === 'workload' ? req.from.workload : null;
-  const bypass = req.tls === 'plaintext';
-  if (src && hasProxy(src) && bypass) {
-    run.events.push({ hop: 'client', what: `${src.id} sends from a process that bypasses its own sidecar (excluded port or UID 1337): raw ${req.protocol === 'tls' ? 'TLS' : 'plaintext'}, no identity, no egress policy` });
-  } else if (src && !hasProxy(src)) {
+  if (src && !hasProxy(src)) {
     run.events.push({ hop: 'client', what: `${src.id} has no sidecar (${src.sidecarReason}): it sends plaintext and has no identity` });
   } else if (!src) {
     run.events.push({ hop: 'client', what: `a client outside the cluster (${req.from.kind === 'outside' ? req.from.ip : ''})` });
@@ -80,7 +83,7 @@ export function decide(mesh: Mesh, req: MeshRequest, opts: DecideOptions = {}): 
   const leg: Leg = {
     client: src,
     clientIp: src ? src.ip : req.from.kind === 'outside' ? req.from.ip : '',
-    proxy: src !== null && hasProxy(src) && !bypass,
+    proxy: src !== null && hasProxy(src),
     viaGateway: false,
     target: req.to.kind === 'host' ? { kind: 'host', host: req.to.host, port: req.to.port } : { kind: 'pod', workload: req.to.workload, port: req.to.port },
     protocol: req.protocol,
@@ -96,7 +99,106 @@ export function decide(mesh: Mesh, req: MeshRequest, opts: DecideOptions = {}): 
   if (run.proxies.length > 0) d.path = run.proxies;
   if (run.httpRoute) d.httpRoute = run.httpRoute;
   if (run.wire.length > 0) d.wire = run.wire;
+  if (run.clientListener) d.clientListener = run.clientListener;
   return d;
+}
+
+/** Going around the sidecar was asked for: `bypass`, or `tls: plaintext` (product.md §2). */
+export function bypassRequested(req: MeshRequest): boolean {
+  return req.bypass ?? req.tls === 'plaintext';
+}
+
+/** The address the app dials for a destination (what iptables sees, capture.ts). */
+function dialledAddress(mesh: Mesh, dest: Dest): string {
+  if (dest.kind === 'pod') return dest.workload.ip;
+  if (dest.kind === 'external') return dest.ip;
+  if (dest.service.headless) return endpointsOf(mesh, dest.service)[0]?.ip ?? dest.service.clusterIP;
+  return dest.service.clusterIP;
+}
+
+/**
+ * Step 0 for the sending workload: does its own proxy handle the connection?
+ * Sets `leg.proxy` (and drops a plaintext wish the sidecar will not honour).
+ */
+function clientCapture(ctx: Ctx, client: Workload, dest: Dest, port: number): void {
+  const { run, leg } = ctx;
+  const ev = (what: string): void => { run.events.push({ hop: 'client', what }); };
+  const asked = bypassRequested(run.req);
+  const explicit = run.req.bypass === true;
+  if (!hasProxy(client)) {
+    if (explicit) ev(`bypass: ${client.id} has no sidecar to go around`);
+    return;
+  }
+  if (client.gateway) {
+    if (!asked) return;
+    leg.proxy = false;
+    ev(`bypass: the attacker's process in the gateway pod ${client.id} is not its Envoy, and a gateway pod has no capture rules: it connects directly — plaintext, no identity`);
+    return;
+  }
+  const address = dialledAddress(run.mesh, dest);
+  const name = dest.kind === 'service' ? dest.service.fqdn : dest.kind === 'external' ? dest.name : dest.workload.id;
+  const target = name === address ? `${address}:${port}` : `${name}:${port} (${address})`;
+  const cap = outboundCapture(client, address, port);
+  if (asked) {
+    const v = bypassAttempt(client, cap, run.req.capabilities ?? []);
+    leg.proxy = !v.escapes;
+    const plain = !v.escapes && leg.intent === 'plaintext' ? ' (tls: plaintext is not something an app can ask its sidecar for: the sidecar chooses TLS itself)' : '';
+    ev(`bypass to ${target}: ${v.why}${plain}`);
+    if (!v.escapes && leg.intent === 'plaintext') leg.intent = 'auto';
+    return;
+  }
+  if (!cap.captured) {
+    leg.proxy = false;
+    ev(`${client.id}'s iptables rules do not hand ${target} to its sidecar (${cap.why}): the app's connection leaves as it is — plaintext, no identity, no egress policy, no DestinationRule TLS`);
+  } else if (customCapture(client)) {
+    ev(`${client.id}'s sidecar captures ${target} (${cap.why})`);
+  }
+}
+
+/**
+ * Whether the sending side of `req` runs through a proxy of its own (its
+ * sidecar capturing the connection, or a gateway's Envoy) — the same answer
+ * decide() reaches, without deciding the rest.
+ */
+export function clientProxied(mesh: Mesh, req: MeshRequest): boolean {
+  const src = req.from.kind === 'workload' ? req.from.workload : null;
+  if (!src || !hasProxy(src)) return false;
+  const asked = bypassRequested(req);
+  if (src.gateway) return !asked;
+  let dest: Dest;
+  if (req.to.kind === 'workload') dest = { kind: 'pod', workload: req.to.workload };
+  else {
+    const r = resolveDest(mesh, req.to.host, src.namespace);
+    if (r.kind === 'nxdomain') return true;
+    dest = r;
+  }
+  const cap = outboundCapture(src, dialledAddress(mesh, dest), req.to.port);
+  return asked ? !bypassAttempt(src, cap, req.capabilities ?? []).escapes : cap.captured;
+}
+
+type Resolved = Dest | { kind: 'nxdomain'; trace: string; reason: string };
+
+/** Name resolution from a pod in `clientNs` (dns.ts): a Service, a pod IP, a ServiceEntry host, an Internet name — or nothing. */
+function resolveDest(mesh: Mesh, host: string, clientNs: string): Resolved {
+  if (parseIp(host)) {
+    const pod = mesh.workloads.find((w) => w.ip === host);
+    if (pod) return { kind: 'pod', workload: pod };
+    const svc = mesh.services.find((s) => s.clusterIP === host);
+    if (svc) return { kind: 'service', service: svc };
+    return { kind: 'external', name: host, ip: host };
+  }
+  const r = resolveHost(mesh, host, clientNs);
+  if (r.service) return { kind: 'service', service: r.service };
+  const entry = mesh.serviceEntries.find((se) => se.hosts.some((h) => h.toLowerCase() === r.fqdn));
+  if (r.inCluster || (!host.includes('.') && !entry)) {
+    return { kind: 'nxdomain', trace: `DNS: ${host} does not resolve to a Service of the mesh (${r.fqdn})`, reason: `no Service named ${r.fqdn}; the name does not resolve` };
+  }
+  if (!entry && !upstreamResolves(r.fqdn)) {
+    const tried = searchPath(host.toLowerCase(), clientNs);
+    return { kind: 'nxdomain', trace: `DNS: ${host} does not resolve: the resolver tries ${tried.join(', ')} — no Service, no namespace ${r.fqdn.split('.')[1] ?? ''}, no ServiceEntry, and no Internet zone of that name`,
+      reason: `${host} names no Service, no ServiceEntry host and no Internet domain; the name does not resolve (NXDOMAIN)` };
+  }
+  return { kind: 'external', name: r.fqdn, ip: externalIp(entry, r.fqdn) };
 }
 
 /** Where a leg goes once names are resolved. */
@@ -138,21 +240,10 @@ function sendLeg(run: Run, leg: Leg): Decision {
   let dest: Dest;
   let port = leg.target.port;
   const resolve = (host: string): Dest | Decision => {
-    if (parseIp(host)) {
-      const pod = mesh.workloads.find((w) => w.ip === host);
-      if (pod) return { kind: 'pod', workload: pod };
-      const svc = mesh.services.find((s) => s.clusterIP === host);
-      if (svc) return { kind: 'service', service: svc };
-      return { kind: 'external', name: host, ip: host };
-    }
-    const r = resolveHost(mesh, host, clientNs);
-    if (r.service) return { kind: 'service', service: r.service };
-    const entry = mesh.serviceEntries.find((se) => se.hosts.some((h) => h.toLowerCase() === r.fqdn));
-    if (r.inCluster || (!host.includes('.') && !entry)) {
-      ev('client', `DNS: ${host} does not resolve to a Service of the mesh (${r.fqdn})`);
-      return fail(ctx, 0, null, { control: 'DNS', name: null, reason: `no Service named ${r.fqdn}; the name does not resolve` });
-    }
-    return { kind: 'external', name: r.fqdn, ip: externalIp(entry, r.fqdn) };
+    const r = resolveDest(mesh, host, clientNs);
+    if (r.kind !== 'nxdomain') return r;
+    ev('client', r.trace);
+    return fail(ctx, 0, null, { control: 'DNS', name: null, reason: r.reason });
   };
   if (leg.target.kind === 'pod') dest = { kind: 'pod', workload: leg.target.workload };
   else {
@@ -160,6 +251,10 @@ function sendLeg(run: Run, leg: Leg): Decision {
     if ('outcome' in r) return r;
     dest = r;
   }
+
+  // 0. Capture: does the client's own proxy see this connection at all?
+  if (leg.depth === 0 && !leg.viaGateway && client) clientCapture(ctx, client, dest, port);
+  const dialled = { host: dest.kind === 'service' ? dest.service.fqdn : dest.kind === 'external' ? dest.name : dest.workload.ip, port };
 
   // 2-3. The client's proxy: mesh VirtualServices, then the outbound traffic policy.
   let passthrough = false;
@@ -186,6 +281,10 @@ function sendLeg(run: Run, leg: Leg): Decision {
       ? (() => { const sp = lookup.service.ports.find((p) => p.port === port); return sp ? declaredProtocol(sp) !== 'tcp' : false; })()
       : lookup.kind === 'service-entry' ? /^(HTTP|HTTP2|GRPC|GRPC-WEB|)$/.test(lookup.port.protocol)
         : httpListenerOnPort(input, client, port, (p) => declaredProtocol(p) !== 'tcp'));
+    if (leg.depth === 0 && client.sidecar && ctx.clientHttp) {
+      // Istio names the outbound virtual host <host>:<port>; a request no VirtualService routed takes its route `default`.
+      run.clientListener = { port: dialled.port, vhost: `${dialled.host}:${dialled.port}`, route: run.meshRouted ? null : 'default' };
+    }
     if (leg.viaGateway) {
       if (lookup.kind === 'service-entry' && dest.kind === 'external') { dest.entry = lookup.entry; dest.entryPort = lookup.port; }
       else if (lookup.kind !== 'service') {
@@ -269,10 +368,8 @@ function sendLeg(run: Run, leg: Leg): Decision {
     passthrough = passthrough || leg.proxy;
     ev('client', `dials pod ${endpoint.id} directly at ${endpoint.ip}:${targetPort}, bypassing any Service`);
     if (!endpoint.ports.some((p) => p.containerPort === targetPort)) {
-      ev('network', `${endpoint.id} declares no container port ${targetPort}: nothing listens`);
-      return fail(ctx, leg.proxy ? 503 : 0, null,
-        { control: 'Routing', name: endpoint.id, reason: `${endpoint.id} exposes container ports ${endpoint.ports.map((p) => p.containerPort).join(', ') || 'none'}, not ${targetPort}: connection refused` },
-        leg.proxy ? 'UF' : undefined);
+      // containerPorts are informational in Kubernetes: a process listening on any port answers.
+      ev('network', `${endpoint.id} declares no container port ${targetPort} (it lists ${endpoint.ports.map((p) => p.containerPort).join(', ') || 'none'}); the list is informational, so what listens there answers${endpoint.sidecar ? ' through the sidecar\'s inbound passthrough chain' : ''}`);
     }
     const named = endpoint.ports.find((p) => p.containerPort === targetPort)?.name;
     const svcPort = mesh.services.filter((s) => s.namespace === endpoint.namespace && endpointsOf(mesh, s).includes(endpoint))
@@ -284,12 +381,15 @@ function sendLeg(run: Run, leg: Leg): Decision {
   // 4b. TLS decision on the client's proxy.
   let tls: ClientTls = { kind: 'plaintext', why: '' };
   if (leg.proxy && client) {
-    tls = passthrough
+    // An explicit `tls: mtls` is honoured on every path, the PassthroughCluster and pod IPs included.
+    tls = passthrough && leg.intent !== 'mtls'
       ? { kind: 'plaintext', why: dest.kind === 'pod' ? 'a pod IP is not a service host: the proxy forwards it through the PassthroughCluster in plaintext' : 'PassthroughCluster: plaintext to the original destination' }
       : clientTls(ctx, client, service, servicePort, endpoint, targetPort);
     ev(sideHop, tls.why);
   } else if (leg.intent === 'mtls' && client && !hasProxy(client)) {
     ev('client', `${client.id} has no sidecar and so no certificate: it cannot originate mTLS and sends plaintext`);
+  } else if (leg.intent === 'mtls' && client) {
+    ev('client', `the connection does not go through ${client.id}'s sidecar, so tls: mtls cannot be honoured: the app holds no mesh certificate and sends plaintext`);
   }
 
   // 5. NetworkPolicy (§11): the CNI sees pod IPs and the target port.
@@ -374,6 +474,13 @@ function external(ctx: Ctx, dest: Extract<Dest, { kind: 'external' }>, port: num
   const { leg, run } = ctx;
   const np = networkPolicy(ctx, { kind: 'external', ip: dest.ip }, port);
   if (np) return np;
+  if (leg.proxy && leg.intent === 'mtls') {
+    // `tls: mtls` is honoured here too: the client proxy originates Istio mTLS, and a host outside the mesh has no mesh identity to present.
+    run.events.push({ hop: 'client-sidecar', what: `the step forces Istio mTLS to ${dest.name}:${port}, which is outside the mesh: its certificate carries no mesh identity, so secure naming fails` });
+    return fail(ctx, 503, null, { control: 'SecureNaming', name: null,
+      reason: `Istio mTLS is forced to ${dest.name}, a host outside the mesh whose certificate is not a mesh identity; the client proxy aborts the handshake` },
+    'UF,URX', 'upstream connect error or disconnect/reset before headers. reset reason: connection failure, transport failure reason: TLS error');
+  }
   // A ServiceEntry host is reached in plaintext unless the app does TLS (DestinationRule TLS origination to it is not modeled).
   recordHop(run, leg, dest.name, port, hopProtection(leg, { kind: 'plaintext', why: '' }));
   run.events.push({ hop: 'external', what: `${dest.name}:${port} (${dest.ip}) outside the mesh answers${passthrough ? ' (reached through the PassthroughCluster)' : dest.entry ? ` (ServiceEntry ${dest.entry.meta.namespace}/${dest.entry.meta.name})` : ''}` });
@@ -408,6 +515,7 @@ function meshRoute(ctx: Ctx, host: string, port: number, dest: Dest): { host: st
       return d;
     }
     run.events.push({ hop: 'client-sidecar', what: `VirtualService ${r.vs} route ${r.route} sends it to ${r.destination.host}${r.destination.subset ? ` subset ${r.destination.subset}` : ''}` });
+    run.meshRouted = true;
     if (r.destination.subset) leg.subset = r.destination.subset;
     if (r.rewrite?.uri !== undefined) leg.path = r.rewrite.uri;
     if (r.rewrite?.authority !== undefined) leg.headers['host'] = r.rewrite.authority;

@@ -2,7 +2,9 @@
  * The receiving side of one hop: the destination's sidecar (§4 filter chain,
  * §6.6 HTTP validation, CUSTOM ext_authz, §7 jwt_authn, §6 RBAC, then the
  * app), a gateway (§9 server selection and TLS, the same filters, then its
- * VirtualService routes to the next hop), or a workload without a proxy.
+ * VirtualService routes to the next hop), or a workload without a proxy —
+ * or a port the destination's iptables rules leave to the app (capture.ts
+ * rules I0–I2), where only the app is met.
  */
 import type { Service, ServicePort, Workload } from '../model/types.js';
 import { principalOf, spiffeId } from '../model/types.js';
@@ -10,6 +12,7 @@ import { evaluateAuthz, type AuthzAttributes, type AuthzDecision } from './autho
 import type { ClientTls, Ctx } from './decide.js';
 import { allowedSans, fail } from './decide.js';
 import { normalizePath } from './matchers.js';
+import { inboundCapture, type CaptureVerdict } from './capture.js';
 import { effectiveMtls, type MtlsResolution } from './peer-authentication.js';
 import { hostOnly, isHttp, legAuthority, sortKeys, type Decision, type Leg, type StoppedBy } from './pipeline.js';
 import { authenticate, defaultKeySetId, requestAuthenticationsFor, type JwtOutcome } from './request-authentication.js';
@@ -54,6 +57,8 @@ export function connectInbound(ctx: Ctx, route: InboundRoute, tls: ClientTls): D
 
   if (ep.gateway) return gatewayInbound(ctx, route, tls);
   recordHop(run, leg, ep.id, route.targetPort, hopProtection(leg, tls));
+  const captured = ep.sidecar ? inboundCapture(ep, route.targetPort) : null;
+  if (captured && !captured.captured) return uncapturedInbound(ctx, route, tls, captured);
 
   const res = ep.sidecar ? effectiveMtls(mesh, ep, route.targetPort) : null;
   if (res) ev('server-sidecar', `${ep.id} port ${route.targetPort} accepts ${res.mode === 'STRICT' ? 'mTLS only' : res.mode === 'DISABLE' ? 'plaintext only' : 'mTLS and plaintext'}: ${describeMode(res)}`);
@@ -119,6 +124,34 @@ export function connectInbound(ctx: Ctx, route: InboundRoute, tls: ClientTls): D
   if ('outcome' in filters) return withDest(filters);
   const d = deliver(ctx, ep, { mtls, peerPrincipal, destination, headers: filters.headers, path: filters.path, proxied: true, authz: filters.authz, requestPrincipal: filters.requestPrincipal });
   if (res) d.mtlsResolution = { mode: res.mode, level: res.level, policy: paName(res) };
+  return d;
+}
+
+/**
+ * A port the destination's sidecar does not capture (capture.ts I0–I2): the
+ * app itself takes the connection. Plaintext gets straight in — no
+ * PeerAuthentication, JWT or AuthorizationPolicy runs; Istio mTLS (auto mTLS
+ * still chooses it: the endpoint has a sidecar) meets an app that cannot
+ * answer the handshake.
+ */
+function uncapturedInbound(ctx: Ctx, route: InboundRoute, tls: ClientTls, cap: CaptureVerdict): Decision {
+  const { run, leg } = ctx;
+  const ep = route.endpoint;
+  run.events.push({ hop: 'network', what: `${ep.id}'s iptables rules do not hand port ${route.targetPort} to its sidecar (${cap.why}): the app takes the connection itself — no PeerAuthentication, no JWT, no AuthorizationPolicy` });
+  const dest = { workload: ep.id, port: route.servicePort?.port ?? route.targetPort, targetPort: route.targetPort, protocol: ctx.l7 };
+  const destination: Decision['destination'] = route.service ? { service: `${route.service.namespace}/${route.service.name}`, ...dest } : dest;
+  if (tls.kind === 'istio' || tls.kind === 'tls') {
+    const by = tls.kind === 'istio' ? `${tls.dr ? drLabel(tls) : 'auto mTLS'} sends Istio mTLS` : `${drLabel(tls)} originates ${tls.mode} TLS`;
+    run.events.push({ hop: 'network', what: `${by} to port ${route.targetPort}; the app speaks plaintext and cannot answer the handshake` });
+    const d = fail(ctx, 503, null, {
+      control: 'DestinationRule', name: tls.dr ? `${tls.dr.rule.meta.namespace}/${tls.dr.rule.meta.name}` : null,
+      reason: `${by} to ${ep.id} port ${route.targetPort}, which its sidecar does not capture (${cap.why}); the app cannot answer the TLS handshake${tls.kind === 'istio' ? ' (a DestinationRule with tls.mode DISABLE for that port sends plaintext)' : ''}`,
+    }, 'UF,URX', 'upstream connect error or disconnect/reset before headers. reset reason: connection failure, transport failure reason: TLS error');
+    d.inboundUncaptured = true;
+    return { ...d, destination };
+  }
+  const d = deliver(ctx, ep, { mtls: false, peerPrincipal: null, destination, headers: { ...leg.headers }, path: leg.path, proxied: false });
+  d.inboundUncaptured = true;
   return d;
 }
 

@@ -15,6 +15,8 @@ export const DEFAULT_OUTSIDE_IP = '203.0.113.10';
 
 export type Protocol = 'http' | 'http2' | 'grpc' | 'tcp' | 'tls';
 export type TlsIntent = 'auto' | 'plaintext' | 'mtls';
+/** what an attacker's process may do to its pod's network (product.md §2 "Going around the sidecar") */
+export type Capability = 'root' | 'net-admin' | 'proxy-uid';
 
 export type RequestSource =
   | { kind: 'workload'; workload: Workload }
@@ -32,9 +34,21 @@ export interface MeshRequest {
   path: string;
   /** as sent by the client; names in any case */
   headers: Readonly<Record<string, string>>;
+  /**
+   * What the sender asks to put on the wire. A workload whose connection its
+   * sidecar captures cannot ask that sidecar for plaintext: `plaintext` from
+   * such a client is an attempt to go around the sidecar, as `bypass: true`.
+   */
   tls: TlsIntent;
   /** SNI of an app-level TLS connection (protocol tls), or of HTTPS to a gateway */
   sni?: string;
+  /**
+   * The sender tries to leave around its own sidecar (policy/capture.ts);
+   * absent = `tls === 'plaintext'`.
+   */
+  bypass?: boolean;
+  /** what the sending process may do (`attacker.capabilities`); none when absent */
+  capabilities?: readonly Capability[];
 }
 
 export type ControlKind =
@@ -86,6 +100,15 @@ export interface Decision {
   httpRoute?: HttpRouteRef;
   /** every connection the request put on the network, in order (what a passive observer sees, wire.ts) */
   wire?: WireHop[];
+  /**
+   * The client's own sidecar handled the request on an HTTP listener: the
+   * listener port, its virtual host name and the route name when it is
+   * Istio's `default` (for outbound HTTP filters such as a local rate
+   * limit, §10). Absent when no client sidecar saw it.
+   */
+  clientListener?: { port: number; vhost: string; route: 'default' | null };
+  /** the destination pod's iptables rules did not hand the connection to its sidecar (policy/capture.ts) */
+  inboundUncaptured?: true;
 }
 
 /**
@@ -158,10 +181,15 @@ export interface Leg {
 export interface Run {
   mesh: Mesh;
   opts: DecideOptions;
+  /** the request as sent (bypass, capabilities) */
+  req: MeshRequest;
   events: TraceEvent[];
   proxies: string[];
   wire: WireHop[];
   httpRoute?: HttpRouteRef;
+  clientListener?: { port: number; vhost: string; route: 'default' | null };
+  /** a mesh VirtualService http route routed the client's request */
+  meshRouted?: boolean;
   send: (leg: Leg) => Decision;
 }
 

@@ -306,6 +306,9 @@ function simulate(c: Ctx, withSteps: boolean): SimRun {
       method: step.method ?? (protocol === 'grpc' ? 'POST' : 'GET'), path: step.path ?? '/', headers: p.headers, tls: step.tls ?? 'auto',
     };
     if (step.sni !== undefined) req.sni = step.sni;
+    if (step.bypass !== undefined) req.bypass = step.bypass;
+    // The attacker's capabilities go wherever it acts from (product.md §2: `from:` acts from another workload).
+    if (spec.attacker.capabilities && spec.attacker.capabilities.length > 0) req.capabilities = spec.attacker.capabilities;
     const rs: RequestSpec = { req, pick: k.rng(stream) };
     if (p.jwt) rs.jwt = p.jwt;
     world.origins.set(rs, { kind: 'step', id: step.id, attack: p.attack, from: p.from, to: step.to as string });

@@ -5,7 +5,7 @@ export type Outcome = 'allowed' | 'blocked' | 'partial';
 
 export interface StepEvidence {
   events: { t: number; hop: Hop | 'scenario'; what: string }[];
-  sent?: { from: string; to: string; protocol: string; method?: string; path?: string; headers?: Record<string, string>; tls: string; sni?: string };
+  sent?: { from: string; to: string; protocol: string; method?: string; path?: string; headers?: Record<string, string>; tls: string; bypass?: boolean; sni?: string };
   /** ms from sending to the answer, in simulated time */
   latencyMs?: number;
   /** retries the client sidecar sent (§3 step 7), when any */

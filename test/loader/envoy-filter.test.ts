@@ -462,3 +462,20 @@ spec:
     expect(found(r)).toEqual(['error:unknown-field@10']);
   });
 });
+
+describe('§10 per-route overrides are matched or warned about, never silently dropped', () => {
+  it('the task\'s vhost inbound|http|9080 with route action ANY is a name requests meet: no warning', () => {
+    expect(read(TASK_PER_ROUTE).issues.warnings.filter((w) => w.code === 'ef-per-route-unmatched')).toEqual([]);
+  });
+
+  it('a vhost name that is neither inbound|http|<port> nor <host>:<port> is a located warning: no request meets it', () => {
+    const text = TASK_PER_ROUTE.replace('name: "inbound|http|9080"', 'name: "productpage-vhost"');
+    const w = read(text).issues.warnings.find((x) => x.code === 'ef-per-route-unmatched');
+    expect(w?.loc?.line).toBe(text.split('\n').findIndex((l) => l.includes('productpage-vhost')) + 1);
+  });
+
+  it('a route name other than default is a warning: VirtualService route names are not modeled', () => {
+    const text = TASK_PER_ROUTE.replace('route:\n              action: ANY', 'route:\n              name: checkout');
+    expect(read(text).issues.warnings.map((x) => x.code)).toContain('ef-per-route-unmatched');
+  });
+});

@@ -14,6 +14,7 @@ export function requestResult(c: StepContext, p: PlannedStep, rs: RequestSpec, o
   const protocol = rs.req.protocol;
   const events = d.events.map((e) => ({ t, ...e }));
   const sent: NonNullable<StepResult['evidence']['sent']> = { from: p.from, to: p.step.to as string, protocol, tls: rs.req.tls };
+  if (rs.req.bypass !== undefined) sent.bypass = rs.req.bypass;
   if (protocol !== 'tcp' && protocol !== 'tls') { sent.method = rs.req.method; sent.path = rs.req.path; sent.headers = { ...rs.req.headers }; }
   if (rs.req.sni !== undefined) sent.sni = rs.req.sni;
   const evidence: StepResult['evidence'] = { events, sent, latencyMs: Math.round(o.latencyMs * 1000) / 1000 };

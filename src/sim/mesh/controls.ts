@@ -10,7 +10,7 @@ import { DEFAULT_CONNECTION_POOL, type ConnectionPool } from '../../model/traffi
 import type { LocalRateLimit } from '../../model/envoy-filter.js';
 import { findDestinationRule } from '../../policy/destination-rule.js';
 import { ConnectionPoolState, OutlierDetector } from './circuit-breaker.js';
-import { effectiveRateLimit, localRateLimitDecision, rateLimitsFor, TokenBucket } from './rate-limiter.js';
+import { effectiveRateLimit, localRateLimitDecision, rateLimitsFor, TokenBucket, type RouteContext } from './rate-limiter.js';
 import type { DynamicControls } from './world.js';
 
 interface Upstream {
@@ -31,7 +31,7 @@ function isDefaultPool(cp: ConnectionPool): boolean {
 export class MeshControls implements DynamicControls {
   private readonly upstreams = new Map<string, Upstream>();
   private readonly buckets = new Map<string, TokenBucket>();
-  /** the rate-limit filters of each receiving proxy, with their bucket keys */
+  /** the rate-limit filters of each proxy, direction and port, with their bucket keys */
   private readonly limits = new Map<string, { rl: LocalRateLimit; settings: ReturnType<typeof effectiveRateLimit>['settings']; key: string }[]>();
   /** counters for the report */
   readonly stats = { overflows: 0, rateLimited: 0, ejections: 0 };
@@ -92,12 +92,39 @@ export class MeshControls implements DynamicControls {
     this.stats.ejections += u.outlier.ejections.length - before;
   }
 
-  rateLimit(server: Workload, now: number): { status: number; headers: Record<string, string>; name: string } | null {
-    let list = this.limits.get(server.id);
+  /**
+   * The receiving sidecar's local rate limits for a request on its inbound
+   * port (§10): filters of context SIDECAR_INBOUND or ANY whose listener
+   * portNumber, if any, is that port; a per-route override applies on the
+   * inbound virtual host `inbound|http|<port>`, route `default` (the names
+   * Istio gives them). One bucket per filter and proxy.
+   */
+  rateLimit(server: Workload, now: number, port?: number): { status: number; headers: Record<string, string>; name: string } | null {
+    const where: RouteContext = port === undefined ? {} : { port, vhost: `inbound|http|${port}`, route: 'default' };
+    return this.limit(server, server.gateway ? 'gateway' : 'inbound', where, now);
+  }
+
+  /**
+   * The client sidecar's own local rate limits for a request it sends on an
+   * outbound HTTP listener (§3 client step 3, §10): filters of context
+   * SIDECAR_OUTBOUND or ANY; a per-route override applies on the outbound
+   * virtual host `<host>:<port>`, route `default` (a request a VirtualService
+   * routed is on a route of its own, not modeled by name). One bucket per filter and
+   * proxy, apart from the inbound one (another listener, another filter).
+   */
+  outboundRateLimit(client: Workload, listener: { port: number; vhost: string; route: 'default' | null }, now: number): { status: number; headers: Record<string, string>; name: string } | null {
+    const where: RouteContext = { port: listener.port, vhost: listener.vhost };
+    if (listener.route !== null) where.route = listener.route;
+    return this.limit(client, 'outbound', where, now);
+  }
+
+  private limit(proxy: Workload, context: 'inbound' | 'outbound' | 'gateway', where: RouteContext, now: number): { status: number; headers: Record<string, string>; name: string } | null {
+    const listKey = `${proxy.id}|${context}|${where.port ?? ''}|${where.vhost ?? ''}|${where.route ?? ''}`;
+    let list = this.limits.get(listKey);
     if (!list) {
-      list = rateLimitsFor(this.mesh.rateLimits, { labels: server.labels, namespace: server.namespace, rootNamespace: this.mesh.config.rootNamespace }, server.gateway ? 'gateway' : 'inbound')
-        .map((rl) => { const eff = effectiveRateLimit(rl); return { rl, settings: eff.settings, key: `${server.id}|${eff.bucketKey}` }; });
-      this.limits.set(server.id, list);
+      list = rateLimitsFor(this.mesh.rateLimits, { labels: proxy.labels, namespace: proxy.namespace, rootNamespace: this.mesh.config.rootNamespace }, context, where.port)
+        .map((rl) => { const eff = effectiveRateLimit(rl, where); return { rl, settings: eff.settings, key: `${proxy.id}|${context === 'outbound' ? 'out|' : ''}${eff.bucketKey}` }; });
+      this.limits.set(listKey, list);
     }
     for (const { rl, settings, key } of list) {
       let bucket = this.buckets.get(key) ?? null;

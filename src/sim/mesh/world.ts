@@ -18,7 +18,7 @@
  */
 import type { Kernel } from '../kernel/index.js';
 import type { Mesh, Workload } from '../../model/types.js';
-import { decide, endpointsOf, resolveHost, type Decision, type DecideOptions, type MeshRequest } from '../../policy/decide.js';
+import { clientProxied, decide, endpointsOf, resolveHost, type Decision, type DecideOptions, type MeshRequest } from '../../policy/decide.js';
 import { AppServer, DEFAULT_FACTS, type ServerFacts } from './server.js';
 import { DEFAULT_RETRY, type HttpRetry } from '../../model/routing.js';
 
@@ -43,8 +43,10 @@ export interface DynamicControls {
   /** healthy endpoints (outlier detection) */
   healthy?(client: Workload, serviceFqdn: string, endpoints: readonly Workload[], now: number): readonly Workload[];
   report?(client: Workload, serviceFqdn: string, endpoint: Workload, status: number, now: number): void;
-  /** the local rate limit of the receiving sidecar: a refusal, or null */
-  rateLimit?(server: Workload, now: number): { status: number; headers: Record<string, string>; name: string } | null;
+  /** the local rate limit of the receiving sidecar on its inbound `port`: a refusal, or null */
+  rateLimit?(server: Workload, now: number, port?: number): { status: number; headers: Record<string, string>; name: string } | null;
+  /** the local rate limit of the client's own sidecar on the outbound HTTP listener it used: a refusal, or null */
+  outboundRateLimit?(client: Workload, listener: { port: number; vhost: string; route: 'default' | null }, now: number): { status: number; headers: Record<string, string>; name: string } | null;
 }
 
 export interface RequestSpec {
@@ -100,9 +102,18 @@ export class World {
   private readonly cache = new Map<string, Decision>();
   /** Service and endpoints by (client namespace, host): names do not change during a run. */
   private readonly services = new Map<string, { fqdn: string; eps: Workload[] } | null>();
+  /** whether a request's client side runs through its own proxy (capture.ts): fixed for a request */
+  private readonly proxied = new WeakMap<MeshRequest, boolean>();
   decisions = 0;
 
   constructor(readonly k: Kernel, readonly mesh: Mesh, readonly opts: WorldOptions) {}
+
+  /** The client's own proxy handles the request (its sidecar captures it, or it is a gateway's Envoy). */
+  clientProxy(req: MeshRequest): boolean {
+    let p = this.proxied.get(req);
+    if (p === undefined) { p = clientProxied(this.mesh, req); this.proxied.set(req, p); }
+    return p;
+  }
 
   server(w: Workload): AppServer {
     let s = this.servers.get(w.id);
@@ -155,7 +166,7 @@ export class World {
     const t0 = k.now;
     const hop = this.opts.proxyOverheadMs;
     const client = spec.req.from.kind === 'workload' ? spec.req.from.workload : null;
-    const clientProxy = client !== null && (client.sidecar || client.gateway) && spec.req.tls !== 'plaintext';
+    const clientProxy = client !== null && this.clientProxy(spec.req);
     const http = spec.req.protocol !== 'tcp' && spec.req.protocol !== 'tls';
     const back = hop * (clientProxy ? 1 : 0);
     const tried: string[] = [];
@@ -220,7 +231,7 @@ export class World {
     const k = this.k;
     const hop = this.opts.proxyOverheadMs;
     const client = spec.req.from.kind === 'workload' ? spec.req.from.workload : null;
-    const clientProxy = client !== null && (client.sidecar || client.gateway) && spec.req.tls !== 'plaintext';
+    const clientProxy = client !== null && this.clientProxy(spec.req);
     const c = this.opts.controls;
     let over = false;
     let holdsSlot = false;
@@ -296,6 +307,16 @@ export class World {
     const staticCode = d.code;
     const proxiesOut = clientProxy ? 1 : 0;
 
+    // §3 client step 3: the client sidecar's own HTTP filters (a local rate limit) answer before the request leaves the pod.
+    const listener = d.clientListener;
+    if (clientProxy && client && listener && c?.outboundRateLimit) {
+      const limited = c.outboundRateLimit(client, listener, k.now);
+      if (limited) {
+        result({ kind: 'local', status: limited.status, extra: { control: 'RateLimit', name: limited.name, reason: `${client.id}'s own sidecar's token bucket for outbound ${listener.vhost} is empty: ${limited.status} local_rate_limited, before the request leaves the pod`, flags: 'RL' } }, d, 0);
+        return handle;
+      }
+    }
+
     const stop = d.stoppedBy[0];
     const reachedServer = d.outcome === 'allowed' || (stop !== undefined && SERVER_STOPS.has(stop.control));
     if (!reachedServer || !endpoint || !d.destination) {
@@ -304,7 +325,9 @@ export class World {
       return handle;
     }
     const server = this.mesh.workloads.find((w) => w.id === d.destination?.workload) ?? endpoint;
-    const sp = server.sidecar ? 1 : 0;
+    // A port the server's iptables rules leave to the app (capture.ts) crosses no server sidecar.
+    const serverSidecar = server.sidecar && d.inboundUncaptured !== true;
+    const sp = serverSidecar ? 1 : 0;
     const proceed = (): void => {
       holdsSlot = clientProxy && client !== null && service !== null && c?.releaseUpstream !== undefined;
       if (over) { released(); return; }
@@ -313,7 +336,7 @@ export class World {
       // Client sidecar → network → server sidecar.
       k.schedule(hop * (proxiesOut + sp), () => {
         if (over) { released(); return; }
-        const limited = server.sidecar && c?.rateLimit ? c.rateLimit(server, k.now) : null;
+        const limited = serverSidecar && c?.rateLimit ? c.rateLimit(server, k.now, d.destination?.targetPort) : null;
         if (limited) {
           released();
           result({ kind: 'upstream', status: limited.status, extra: { control: 'RateLimit', name: limited.name, reason: `the receiving sidecar's token bucket is empty: ${limited.status} local_rate_limited, before JWT and RBAC run`, flags: 'RL' } }, d, hop);
