@@ -29,7 +29,7 @@ import { evaluateNetworkPolicies, namespaceLabelsOf, type NpEndpoint } from './n
 import { effectiveMtls, namespaceMode } from './peer-authentication.js';
 import {
   declaredProtocol, endpointsOf, externalIpOf, hasProxy, isHttp, lowerHeaders, targetPortOf,
-  type Decision, type DecideOptions, type HttpRouteRef, type Leg, type MeshRequest, type Run, type StoppedBy,
+  type Decision, type DecideOptions, type HttpRouteRef, type IdentityOverride, type Leg, type MeshRequest, type Run, type StoppedBy,
 } from './pipeline.js';
 import { routeHttp, routeTcp, routeTls } from './routing.js';
 
@@ -68,8 +68,12 @@ export function allowedSans(mesh: Mesh, s: Service | null, endpoint: Workload, d
 export function decide(mesh: Mesh, req: MeshRequest, opts: DecideOptions = {}): Decision {
   const run: Run = { mesh, opts, events: [], proxies: [], send: (leg) => sendLeg(run, leg) };
   const src = req.from.kind === 'workload' ? req.from.workload : null;
-  const bypass = req.tls === 'plaintext';
-  if (src && hasProxy(src) && bypass) {
+  // An identity override is the attacker's own process dialling past its sidecar with its own credential.
+  const own = req.identity;
+  const bypass = req.tls === 'plaintext' || own !== undefined;
+  if (own) {
+    run.events.push({ hop: 'client', what: `${src ? src.id : 'a client outside the cluster'}: the attacker's own process dials past ${src && hasProxy(src) ? 'its sidecar' : 'any proxy'}, ${ownCredential(own)}` });
+  } else if (src && hasProxy(src) && bypass) {
     run.events.push({ hop: 'client', what: `${src.id} sends from a process that bypasses its own sidecar (excluded port or UID 1337): raw ${req.protocol === 'tls' ? 'TLS' : 'plaintext'}, no identity, no egress policy` });
   } else if (src && !hasProxy(src)) {
     run.events.push({ hop: 'client', what: `${src.id} has no sidecar (${src.sidecarReason}): it sends plaintext and has no identity` });
@@ -87,14 +91,29 @@ export function decide(mesh: Mesh, req: MeshRequest, opts: DecideOptions = {}): 
     path: req.path,
     headers: lowerHeaders(req.headers),
     sni: req.sni ?? null,
-    intent: req.tls,
+    intent: own ? (own.kind === 'none' ? 'plaintext' : 'mtls') : req.tls,
     depth: 0,
   };
+  if (own) leg.identity = own;
+  if (leg.proxy && leg.headers['x-forwarded-client-cert'] !== undefined) {
+    // The app → sidecar hop is not mutual TLS, so the client's own sidecar drops an XFCC the app wrote (Envoy's XFCC rules, §1).
+    delete leg.headers['x-forwarded-client-cert'];
+    run.events.push({ hop: 'client-sidecar', what: 'drops the X-Forwarded-Client-Cert header the app wrote: Envoy keeps a client\'s XFCC only on a mutual-TLS downstream connection' });
+  }
   const d = sendLeg(run, leg);
   d.events = run.events;
   if (run.proxies.length > 0) d.path = run.proxies;
   if (run.httpRoute) d.httpRoute = run.httpRoute;
+  if (run.addresses) d.addresses = run.addresses;
   return d;
+}
+
+function ownCredential(own: IdentityOverride): string {
+  switch (own.kind) {
+    case 'none': return 'in plaintext with no certificate';
+    case 'forged-cert': return `offering Istio's ALPN and a certificate for ${own.spiffe} signed by a CA the mesh does not trust`;
+    case 'stolen-cert': return `offering Istio's ALPN and the mesh-signed certificate of ${own.spiffe} taken from ${own.from}`;
+  }
 }
 
 /** Where a leg goes once names are resolved. */
@@ -286,6 +305,8 @@ function sendLeg(run: Run, leg: Leg): Decision {
       ? { kind: 'plaintext', why: dest.kind === 'pod' ? 'a pod IP is not a service host: the proxy forwards it through the PassthroughCluster in plaintext' : 'PassthroughCluster: plaintext to the original destination' }
       : clientTls(ctx, client, service, servicePort, endpoint, targetPort);
     ev(sideHop, tls.why);
+  } else if (leg.identity && leg.identity.kind !== 'none') {
+    tls = { kind: 'istio', why: `the attacker's TLS client offers ALPN istio with its ${leg.identity.kind === 'forged-cert' ? 'forged' : 'stolen'} certificate for ${leg.identity.spiffe}` };
   } else if (leg.intent === 'mtls' && client && !hasProxy(client)) {
     ev('client', `${client.id} has no sidecar and so no certificate: it cannot originate mTLS and sends plaintext`);
   }

@@ -24,6 +24,22 @@ export type RequestTarget =
   | { kind: 'host'; host: string; port: number }
   | { kind: 'workload'; workload: Workload; port: number };
 
+/**
+ * A credential the client's own process presents instead of its sidecar's
+ * (architecture.md "Identity and capture in the model"; the impersonate
+ * action). The process dials the destination itself, past its own sidecar:
+ *  - `none`: plaintext, no certificate;
+ *  - `forged-cert`: TLS with Istio's ALPN and a certificate naming `spiffe`,
+ *    signed by a CA the mesh does not trust (§1, §4);
+ *  - `stolen-cert`: TLS with Istio's ALPN and a mesh-signed certificate taken
+ *    from `from`; `problem` says why it is not valid now (expired), or null.
+ * It is kept apart from `tls`, which says what the client's sidecar does.
+ */
+export type IdentityOverride =
+  | { kind: 'none' }
+  | { kind: 'forged-cert'; spiffe: string }
+  | { kind: 'stolen-cert'; spiffe: string; from: string; problem: string | null };
+
 export interface MeshRequest {
   from: RequestSource;
   to: RequestTarget;
@@ -35,6 +51,8 @@ export interface MeshRequest {
   tls: TlsIntent;
   /** SNI of an app-level TLS connection (protocol tls), or of HTTPS to a gateway */
   sni?: string;
+  /** the client's own process presents this credential, not its sidecar's */
+  identity?: IdentityOverride;
 }
 
 export type ControlKind =
@@ -82,6 +100,15 @@ export interface Decision {
   path?: string[];
   /** the client sidecar's VirtualService route, when one routed the request and sets retries or a timeout */
   httpRoute?: HttpRouteRef;
+  /** the addresses each proxy that ran its filters saw, in order (§6.5): `ipBlocks` match sourceIp, `remoteIpBlocks` remoteIp */
+  addresses?: SeenAddresses[];
+}
+
+export interface SeenAddresses {
+  /** the proxy, e.g. `ns/name (sidecar)` */
+  proxy: string;
+  sourceIp: string;
+  remoteIp: string;
 }
 
 /** A VirtualService HTTP route's time-related settings, for the simulation (§3 step 7). */
@@ -126,6 +153,8 @@ export interface Leg {
   headers: Record<string, string>;
   sni: string | null;
   intent: TlsIntent;
+  /** the client's own process presents this credential (first leg only) */
+  identity?: IdentityOverride;
   subset?: string;
   depth: number;
 }
@@ -136,6 +165,7 @@ export interface Run {
   events: TraceEvent[];
   proxies: string[];
   httpRoute?: HttpRouteRef;
+  addresses?: SeenAddresses[];
   send: (leg: Leg) => Decision;
 }
 
@@ -157,6 +187,11 @@ export function declaredProtocol(p: ServicePort): 'http' | 'tcp' | null {
 
 export function hasProxy(w: Workload): boolean {
   return w.sidecar || w.gateway;
+}
+
+/** The request leaves through the client's own proxy: a proxied client, not bypassing it, not presenting its own credential. */
+export function clientProxied(req: MeshRequest): boolean {
+  return req.from.kind === 'workload' && hasProxy(req.from.workload) && req.tls !== 'plaintext' && req.identity === undefined;
 }
 
 export function endpointsOf(mesh: Mesh, s: Service): Workload[] {

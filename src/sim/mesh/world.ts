@@ -18,7 +18,7 @@
  */
 import type { Kernel } from '../kernel/index.js';
 import type { Mesh, Workload } from '../../model/types.js';
-import { decide, endpointsOf, resolveHost, type Decision, type DecideOptions, type MeshRequest } from '../../policy/decide.js';
+import { clientProxied, decide, endpointsOf, resolveHost, type Decision, type DecideOptions, type MeshRequest } from '../../policy/decide.js';
 import { AppServer, DEFAULT_FACTS, type ServerFacts } from './server.js';
 import { DEFAULT_RETRY, type HttpRetry } from '../../model/routing.js';
 
@@ -155,7 +155,7 @@ export class World {
     const t0 = k.now;
     const hop = this.opts.proxyOverheadMs;
     const client = spec.req.from.kind === 'workload' ? spec.req.from.workload : null;
-    const clientProxy = client !== null && (client.sidecar || client.gateway) && spec.req.tls !== 'plaintext';
+    const clientProxy = client !== null && clientProxied(spec.req);
     const http = spec.req.protocol !== 'tcp' && spec.req.protocol !== 'tls';
     const back = hop * (clientProxy ? 1 : 0);
     const tried: string[] = [];
@@ -220,7 +220,7 @@ export class World {
     const k = this.k;
     const hop = this.opts.proxyOverheadMs;
     const client = spec.req.from.kind === 'workload' ? spec.req.from.workload : null;
-    const clientProxy = client !== null && (client.sidecar || client.gateway) && spec.req.tls !== 'plaintext';
+    const clientProxy = client !== null && clientProxied(spec.req);
     const c = this.opts.controls;
     let over = false;
     let holdsSlot = false;
