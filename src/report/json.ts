@@ -19,6 +19,9 @@ export function stepJson(s: StepResult): Record<string, unknown> {
   });
   o['from'] = s.from;
   if (s.to !== undefined) o['to'] = s.to;
+  if (s.as !== undefined) o['as'] = s.as;
+  if (s.presented !== undefined) o['presented'] = s.presented;
+  if (s.using !== undefined) o['using'] = s.using;
   o['t'] = s.t;
   o['attack'] = s.attack;
   o['expectationMet'] = s.expectationMet;

@@ -15,6 +15,8 @@ export function stepLine(s: StepResult): string {
   if (f) line += `\n      ${f.sent} sent, ${f.ok} got through; ${Object.entries(f.statuses).map(([k, v]) => `${k}×${v}`).join(', ')}; p99 ${f.p99ms} ms${f.retries ? `; ${f.retries} retries by the sender's sidecar` : ''}`;
   for (const c of s.evidence.collateral ?? []) line += `\n      legitimate ${c.statement}`;
   for (const st of s.evidence.stolen ?? []) line += `\n      holds ${st.kind} ${st.subject}, valid until ${st.validUntil}`;
+  if (s.using !== undefined) line += `\n      as ${s.as ?? '?'} using ${s.using}: the server saw ${s.presented ?? 'no peer identity'}${s.evidence.impersonation ? ` — ${s.evidence.impersonation.statement}` : ''}`;
+  if (s.evidence.replayed) line += `\n      ${s.evidence.replayed.note}`;
   const shadow = s.evidence.authorization?.shadow ?? [];
   for (const sh of shadow) line += `\n      dry-run ${sh.policy}: ${sh.effect}${sh.rule ? ` (${sh.rule})` : ''}`;
   return line;

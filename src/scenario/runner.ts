@@ -9,6 +9,7 @@ import { parseDuration, parseRate } from '../core/duration.js';
 import { IssueList } from '../core/issues.js';
 import type { Mesh } from '../model/types.js';
 import type { ExtAuthz } from '../policy/authorization-policy.js';
+import { actionModule } from './actions/index.js';
 import { trustedKeyFor } from './tokens.js';
 import type { LoadedScenario } from './load.js';
 import { simulateScenario } from './simulate.js';
@@ -67,6 +68,7 @@ export function bindScenario(s: LoadedScenario, mesh: Mesh, issues: IssueList, s
       const ref = step.to.slice('workload/'.length).replace(/:\d+$/, '');
       check(ref, ['spec', 'steps', i, 'to'], 'to');
     }
+    actionModule(step.action)?.bind?.({ step, path: ['spec', 'steps', i], doc: s.doc, src: s.src, issues, mesh });
   });
   // Scenarios may come from strangers: refuse one that would simulate an unreasonable volume (never a hang).
   const work = estimateRequests(s);

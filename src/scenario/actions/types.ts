@@ -18,7 +18,7 @@ import type { Kernel } from '../../sim/kernel/index.js';
 import type { CertificateFleet } from '../../sim/mesh/certificates.js';
 import type { FlowStats } from '../../sim/mesh/stats.js';
 import type { RequestSpec, World } from '../../sim/mesh/world.js';
-import type { AttackerState } from '../attacker.js';
+import type { AttackerState, StolenToken } from '../attacker.js';
 import type { LoadedScenario } from '../load.js';
 import type { ScenarioDoc, StepDoc } from '../schema.js';
 import type { StepResult } from '../types.js';
@@ -75,10 +75,16 @@ export interface StepContext {
   workload(id: string): Workload | undefined;
   /** the fields every step result starts with */
   base(p: PlannedStep): Pick<StepResult, 'id' | 'action' | 'expected' | 'attack' | 'from' | 't'>;
-  /** the request a request-like step sends, with its own seeded stream */
-  requestSpec(p: PlannedStep, stream: string): RequestSpec;
+  /** the request a request-like step sends, with its own seeded stream (`jwt: stolen` resolved now) */
+  requestSpec(p: PlannedStep, stream: string): StepRequest;
   /** records the step's result (judged against its expectation); call exactly once */
   finish(p: PlannedStep, r: StepResult): void;
+}
+
+/** A step's request, with what `jwt: stolen` put in it. */
+export interface StepRequest extends RequestSpec {
+  /** `jwt: stolen`: the token taken from the attacker's state when the step ran (null: it held none) */
+  replay?: { token: StolenToken | null };
 }
 
 export interface CheckInput {
@@ -98,6 +104,8 @@ export interface ActionModule {
   required?: readonly { field: StepField; hint: string }[];
   /** extra validation beyond the schema */
   check?(input: CheckInput): void;
+  /** validation against the loaded mesh (names that must exist), located like `check` */
+  bind?(input: CheckInput & { mesh: Mesh }): void;
   /** how long the step lasts in simulated ms (default 0) */
   lasts?(step: StepDoc): number;
   /** sends requests like `request` (its JWT signatures are prepared ahead) */
