@@ -303,6 +303,11 @@ describe('impersonate: bad input is refused with its location (product.md §5)',
     expect(issues.map((i) => i.code)).toEqual(['step-conflict']);
   });
 
+  it('spoofed headers on a TCP connection are refused: it carries no headers', () => {
+    const issues = problems('    - { id: s, action: impersonate, to: "server.b:80", as: a/client, using: spoofed-ip, protocol: tcp }\n');
+    expect(issues.map((i) => i.code)).toEqual(['step-conflict']);
+  });
+
   it('spoofed-header refuses an identity header given in `headers`, located at the header', () => {
     const issues = problems('    - id: s\n      action: impersonate\n      to: "server.b:80"\n      as: a/client\n      using: spoofed-header\n      headers: { X-Spiffe-Id: x }\n');
     expect(issues.map(at)).toEqual(['step-conflict@13:18']);

@@ -112,6 +112,10 @@ function check({ step, path, src, issues }: CheckInput): void {
     issues.error('step-conflict', `step "${step.id}": using ${using} originates Istio mTLS itself; protocol tls (an app's own TLS inside it) is not modeled`,
       src.locate([...path, 'protocol']), 'use protocol http, http2, grpc or tcp');
   }
+  if ((using === 'spoofed-header' || using === 'spoofed-ip') && (step.protocol === 'tcp' || step.protocol === 'tls')) {
+    issues.error('step-conflict', `step "${step.id}": using ${using} forges HTTP headers, which a ${step.protocol} connection does not carry`,
+      src.locate([...path, 'protocol']), 'use protocol http, http2 or grpc');
+  }
   const forged: readonly string[] = using === 'spoofed-header' ? SPOOFED_IDENTITY_HEADERS : using === 'spoofed-ip' ? ['x-forwarded-for'] : [];
   for (const name of Object.keys(step.headers ?? {})) {
     if (forged.includes(name.toLowerCase())) {
