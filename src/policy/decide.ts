@@ -35,7 +35,7 @@ import { evaluateNetworkPolicies, namespaceLabelsOf, type NpEndpoint } from './n
 import { effectiveMtls, namespaceMode } from './peer-authentication.js';
 import {
   declaredProtocol, endpointsOf, externalIpOf, hasProxy, isHttp, lowerHeaders, targetPortOf,
-  type Decision, type DecideOptions, type HttpRouteRef, type Leg, type MeshRequest, type Run, type StoppedBy,
+  type Decision, type DecideOptions, type HttpRouteRef, type IdentityOverride, type Leg, type MeshRequest, type Run, type StoppedBy,
 } from './pipeline.js';
 import { routeHttp, routeTcp, routeTls } from './routing.js';
 import { hopProtection, recordHop } from './wire.js';
@@ -75,7 +75,11 @@ export function allowedSans(mesh: Mesh, s: Service | null, endpoint: Workload, d
 export function decide(mesh: Mesh, req: MeshRequest, opts: DecideOptions = {}): Decision {
   const run: Run = { mesh, opts, events: [], proxies: [], wire: [], send: (leg) => sendLeg(run, leg), req };
   const src = req.from.kind === 'workload' ? req.from.workload : null;
-  if (src && !hasProxy(src)) {
+  // An identity override is the attacker's own process dialling past its sidecar with its own credential.
+  const own = req.identity;
+  if (own) {
+    run.events.push({ hop: 'client', what: `${src ? src.id : 'a client outside the cluster'}: the attacker's own process dials past ${src && hasProxy(src) ? 'its sidecar' : 'any proxy'}, ${ownCredential(own)}` });
+  } else if (src && !hasProxy(src)) {
     run.events.push({ hop: 'client', what: `${src.id} has no sidecar (${src.sidecarReason}): it sends plaintext and has no identity` });
   } else if (!src) {
     run.events.push({ hop: 'client', what: `a client outside the cluster (${req.from.kind === 'outside' ? req.from.ip : ''})` });
@@ -83,7 +87,7 @@ export function decide(mesh: Mesh, req: MeshRequest, opts: DecideOptions = {}): 
   const leg: Leg = {
     client: src,
     clientIp: src ? src.ip : req.from.kind === 'outside' ? req.from.ip : '',
-    proxy: src !== null && hasProxy(src),
+    proxy: src !== null && hasProxy(src) && own === undefined,
     viaGateway: false,
     target: req.to.kind === 'host' ? { kind: 'host', host: req.to.host, port: req.to.port } : { kind: 'pod', workload: req.to.workload, port: req.to.port },
     protocol: req.protocol,
@@ -91,16 +95,26 @@ export function decide(mesh: Mesh, req: MeshRequest, opts: DecideOptions = {}): 
     path: req.path,
     headers: lowerHeaders(req.headers),
     sni: req.sni ?? null,
-    intent: req.tls,
+    intent: own ? (own.kind === 'none' ? 'plaintext' : 'mtls') : req.tls,
     depth: 0,
   };
+  if (own) leg.identity = own;
   const d = sendLeg(run, leg);
   d.events = run.events;
   if (run.proxies.length > 0) d.path = run.proxies;
   if (run.httpRoute) d.httpRoute = run.httpRoute;
   if (run.wire.length > 0) d.wire = run.wire;
   if (run.clientListener) d.clientListener = run.clientListener;
+  if (run.addresses) d.addresses = run.addresses;
   return d;
+}
+
+function ownCredential(own: IdentityOverride): string {
+  switch (own.kind) {
+    case 'none': return 'in plaintext with no certificate';
+    case 'forged-cert': return `offering Istio's ALPN and a certificate for ${own.spiffe} signed by a CA the mesh does not trust`;
+    case 'stolen-cert': return `offering Istio's ALPN and the mesh-signed certificate of ${own.spiffe} taken from ${own.from}`;
+  }
 }
 
 /** Going around the sidecar was asked for: `bypass`, or `tls: plaintext` (product.md §2). */
@@ -162,7 +176,8 @@ function clientCapture(ctx: Ctx, client: Workload, dest: Dest, port: number): vo
  */
 export function clientProxied(mesh: Mesh, req: MeshRequest): boolean {
   const src = req.from.kind === 'workload' ? req.from.workload : null;
-  if (!src || !hasProxy(src)) return false;
+  // The attacker's own process presenting its own credential never goes through its sidecar.
+  if (!src || !hasProxy(src) || req.identity !== undefined) return false;
   const asked = bypassRequested(req);
   if (src.gateway) return !asked;
   let dest: Dest;
@@ -253,7 +268,12 @@ function sendLeg(run: Run, leg: Leg): Decision {
   }
 
   // 0. Capture: does the client's own proxy see this connection at all?
-  if (leg.depth === 0 && !leg.viaGateway && client) clientCapture(ctx, client, dest, port);
+  if (leg.depth === 0 && !leg.viaGateway && client && !leg.identity) clientCapture(ctx, client, dest, port);
+  if (leg.depth === 0 && !leg.viaGateway && leg.proxy && leg.headers['x-forwarded-client-cert'] !== undefined) {
+    // The app → sidecar hop is not mutual TLS, so the client's own sidecar (once it captured the connection) drops an XFCC the app wrote (Envoy's XFCC rules, §1).
+    delete leg.headers['x-forwarded-client-cert'];
+    run.events.push({ hop: 'client-sidecar', what: 'drops the X-Forwarded-Client-Cert header the app wrote: Envoy keeps a client\'s XFCC only on a mutual-TLS downstream connection' });
+  }
   const dialled = { host: dest.kind === 'service' ? dest.service.fqdn : dest.kind === 'external' ? dest.name : dest.workload.ip, port };
 
   // 2-3. The client's proxy: mesh VirtualServices, then the outbound traffic policy.
@@ -386,6 +406,8 @@ function sendLeg(run: Run, leg: Leg): Decision {
       ? { kind: 'plaintext', why: dest.kind === 'pod' ? 'a pod IP is not a service host: the proxy forwards it through the PassthroughCluster in plaintext' : 'PassthroughCluster: plaintext to the original destination' }
       : clientTls(ctx, client, service, servicePort, endpoint, targetPort);
     ev(sideHop, tls.why);
+  } else if (leg.identity && leg.identity.kind !== 'none') {
+    tls = { kind: 'istio', why: `the attacker's TLS client offers ALPN istio with its ${leg.identity.kind === 'forged-cert' ? 'forged' : 'stolen'} certificate for ${leg.identity.spiffe}` };
   } else if (leg.intent === 'mtls' && client && !hasProxy(client)) {
     ev('client', `${client.id} has no sidecar and so no certificate: it cannot originate mTLS and sends plaintext`);
   } else if (leg.intent === 'mtls' && client) {

@@ -14,7 +14,8 @@ import { allowedSans, fail } from './decide.js';
 import { normalizePath } from './matchers.js';
 import { inboundCapture, type CaptureVerdict } from './capture.js';
 import { effectiveMtls, type MtlsResolution } from './peer-authentication.js';
-import { hostOnly, isHttp, legAuthority, sortKeys, type Decision, type Leg, type StoppedBy } from './pipeline.js';
+import { hostOnly, isHttp, legAuthority, sortKeys, type Decision, type IdentityOverride, type Leg, type StoppedBy } from './pipeline.js';
+import { parseIp } from '../core/ip.js';
 import { authenticate, defaultKeySetId, requestAuthenticationsFor, type JwtOutcome } from './request-authentication.js';
 import { gatewaysFor, httpsRedirect, routeHttp, routeTcp, routeTls, selectServer, serverMode } from './routing.js';
 import type { SignatureTable } from './jwt-crypto.js';
@@ -64,7 +65,13 @@ export function connectInbound(ctx: Ctx, route: InboundRoute, tls: ClientTls): D
   if (res) ev('server-sidecar', `${ep.id} port ${route.targetPort} accepts ${res.mode === 'STRICT' ? 'mTLS only' : res.mode === 'DISABLE' ? 'plaintext only' : 'mTLS and plaintext'}: ${describeMode(res)}`);
   let mtls = false;
   let peerPrincipal: string | null = null;
-  if (tls.kind === 'istio' && src) {
+  const own = leg.identity && leg.identity.kind !== 'none' ? leg.identity : null;
+  if (tls.kind === 'istio' && own) {
+    const accepted = ownCertificate(ctx, route, res, own);
+    if ('outcome' in accepted) return accepted;
+    mtls = true;
+    peerPrincipal = accepted.peerPrincipal;
+  } else if (tls.kind === 'istio' && src) {
     if (!ep.sidecar) {
       ev('network', `${ep.id} has no sidecar to terminate Istio mTLS: the TLS handshake fails`);
       return fail(ctx, 503, null, drStop(`Istio mTLS is sent to ${ep.id}, which has no sidecar (${ep.sidecarReason}); the handshake fails`), 'UF,URX', tlsFail);
@@ -75,7 +82,7 @@ export function connectInbound(ctx: Ctx, route: InboundRoute, tls: ClientTls): D
         { control: 'PeerAuthentication', name: paName(res), reason: `${ep.name} port ${route.targetPort} is DISABLE, so its sidecar rejects the Istio mTLS that ${drLabel(tls)} sends` },
         'UF,URX', tlsFail);
     }
-    const certStop = certificates(ctx, src, ep);
+    const certStop = certificates(ctx, [[src, 'client'], [ep, 'server']]);
     if (certStop) return certStop;
     const serverId = spiffeId(principalOf(mesh.config.trustDomain, ep.namespace, ep.serviceAccount));
     const sans = allowedSans(mesh, route.service, ep, tls.sans);
@@ -114,10 +121,14 @@ export function connectInbound(ctx: Ctx, route: InboundRoute, tls: ClientTls): D
   if (!ep.sidecar) return deliver(ctx, ep, { mtls, peerPrincipal, destination, headers: { ...leg.headers }, path: leg.path, proxied: false });
   run.proxies.push(`${ep.id} (sidecar)`);
 
+  const serverId = spiffeId(principalOf(mesh.config.trustDomain, ep.namespace, ep.serviceAccount));
   const filters = proxyFilters(ctx, ep, 'server-sidecar', {
     peerPrincipal, mtls, sourceIp: leg.clientIp,
-    // Sidecars do not use the remote address: the original client is the last X-Forwarded-For entry.
-    remoteIp: lastXff(leg.headers) ?? leg.clientIp,
+    // §6.5 remote.ip at a sidecar: its inbound HTTP connection manager has use_remote_address false and
+    // no trusted hops, so Envoy takes the last X-Forwarded-For entry as the client (whoever wrote it),
+    // and the peer address when there is none or it is not an address.
+    remoteIp: xffAddress(leg.headers['x-forwarded-for'], 0) ?? leg.clientIp,
+    headers: xfccAfter(ctx, 'server-sidecar', 'APPEND_FORWARD', serverId, mtls ? peerPrincipal : null),
     destinationPort: route.targetPort,
     sni: mtls ? `outbound_.${dest.port}_._.${route.service?.fqdn ?? ep.ip}` : null,
   });
@@ -155,11 +166,57 @@ function uncapturedInbound(ctx: Ctx, route: InboundRoute, tls: ClientTls, cap: C
   return d;
 }
 
+/**
+ * A client's own certificate at a sidecar (§1, §4; the impersonate action).
+ * The client hello carries Istio's ALPN, so in STRICT and in PERMISSIVE it
+ * takes the mTLS filter chain, which requires a client certificate that
+ * chains to the mesh root: a forged one fails the handshake. A stolen,
+ * mesh-signed one passes until its notAfter (rotation issues the victim a
+ * new certificate but does not revoke the old), and the peer principal is
+ * then the stolen identity. DISABLE has no chain that terminates Istio mTLS,
+ * and a workload without a sidecar has none at all: the TLS bytes reach a
+ * plaintext app and the connection closes. The attacker's TLS client checks
+ * no server SAN (secure naming is the client sidecar's job).
+ */
+function ownCertificate(ctx: Ctx, route: InboundRoute, res: MtlsResolution | null, own: Extract<IdentityOverride, { spiffe: string }>): Decision | { peerPrincipal: string } {
+  const ep = route.endpoint;
+  const port = route.targetPort;
+  const ev = (hop: 'network' | 'server-sidecar', what: string): void => { ctx.run.events.push({ hop, what }); };
+  const cert = own.kind === 'forged-cert' ? `the forged certificate for ${own.spiffe}` : `the stolen certificate of ${own.spiffe}`;
+  if (!ep.sidecar || res === null) {
+    ev('network', `${ep.id} has no sidecar: its app reads the TLS client hello as plaintext and closes the connection`);
+    return fail(ctx, 0, null, { control: 'Routing', name: ep.id,
+      reason: `${ep.id} has no sidecar (${ep.sidecarReason}), so nothing terminates Istio mTLS and ${cert} is never checked: the plaintext app closes the connection. Nothing enforces any policy there either (§2): plain requests get in` });
+  }
+  if (res.mode === 'DISABLE') {
+    ev('server-sidecar', `DISABLE: no filter chain terminates Istio mTLS; the TLS bytes reach the plaintext app, which closes the connection`);
+    return fail(ctx, 0, null, { control: 'PeerAuthentication', name: paName(res),
+      reason: `${ep.name} port ${port} is ${describeMode(res)}: its sidecar terminates no Istio mTLS, so ${cert} is never accepted and the connection closes` });
+  }
+  if (own.kind === 'forged-cert') {
+    ev('server-sidecar', `ALPN istio selects the mTLS filter chain (${res.mode}); the client certificate for ${own.spiffe} does not chain to the mesh root: handshake alert "unknown ca", connection closed`);
+    return fail(ctx, 0, null, { control: 'PeerAuthentication', name: paName(res),
+      reason: `${ep.name} port ${port} is ${describeMode(res)}; a client hello with Istio's ALPN takes its mTLS filter chain${res.mode === 'PERMISSIVE' ? ' (PERMISSIVE too)' : ''}, which accepts only client certificates signed by the mesh CA, so the forged certificate for ${own.spiffe} fails the handshake. Only a mesh-signed certificate (a stolen one) would pass: keep workload keys out of reach` });
+  }
+  if (own.problem !== null) return stolenExpired(ctx, own, 'server-sidecar');
+  const serverStop = certificates(ctx, [[ep, 'server']]);
+  if (serverStop) return serverStop;
+  ev('network', `mTLS handshake (${res.mode}): the sidecar of ${ep.id} accepts the mesh-signed certificate ${own.spiffe} (taken from ${own.from}); nothing tells it who holds the key`);
+  return { peerPrincipal: own.spiffe.slice('spiffe://'.length) };
+}
+
+/** A stolen certificate past its notAfter (§1): every mTLS server refuses it, whatever the victim's rotation did. */
+function stolenExpired(ctx: Ctx, own: Extract<IdentityOverride, { kind: 'stolen-cert' }>, hop: 'server-sidecar' | 'gateway'): Decision {
+  ctx.run.events.push({ hop, what: `the stolen certificate of ${own.spiffe} is ${own.problem ?? ''}: handshake alert "certificate expired", connection closed` });
+  return fail(ctx, 0, null, { control: 'CertificateValidity', name: own.from,
+    reason: `the certificate of ${own.spiffe} stolen from ${own.from} is ${own.problem ?? ''}; the receiving proxy's mTLS chain refuses it, so the handshake fails. Until then it worked from anywhere: rotation does not revoke an issued certificate, so the workload TTL bounds how long a theft pays` });
+}
+
 /** §1: both ends of Istio mTLS need a certificate valid now; an expired one fails the handshake. */
-function certificates(ctx: Ctx, client: Workload, server: Workload): Decision | null {
+function certificates(ctx: Ctx, ends: readonly (readonly [Workload, 'client' | 'server'])[]): Decision | null {
   const check = ctx.run.opts.certProblem;
   if (!check) return null;
-  for (const [w, side] of [[client, 'client'], [server, 'server']] as const) {
+  for (const [w, side] of ends) {
     const problem = check(w.id);
     if (problem) {
       ctx.run.events.push({ hop: 'network', what: `mTLS handshake fails: the ${side} ${w.id} has ${problem}` });
@@ -171,11 +228,47 @@ function certificates(ctx: Ctx, client: Workload, server: Workload): Decision | 
   return null;
 }
 
-function lastXff(h: Readonly<Record<string, string>>): string | undefined {
-  const xff = h['x-forwarded-for'];
-  if (!xff) return undefined;
-  const parts = xff.split(',').map((s) => s.trim()).filter((s) => s !== '');
-  return parts[parts.length - 1];
+/**
+ * The client address Envoy reads from X-Forwarded-For (§6.5, §9): the entry
+ * `skip` places from the right end; null when there are not that many
+ * entries or the entry is not an IP address (Envoy then uses the peer).
+ */
+export function xffAddress(xff: string | undefined, skip: number): string | null {
+  if (xff === undefined) return null;
+  const parts = xff.split(',');
+  if (parts.length <= skip) return null;
+  const entry = (parts[parts.length - 1 - skip] as string).trim();
+  return parseIp(entry) ? entry : null;
+}
+
+/**
+ * X-Forwarded-Client-Cert as the receiving proxy's connection manager leaves
+ * it, before any filter runs (so RBAC `request.headers[x-forwarded-client-cert]`
+ * and the app both see this value). Envoy drops a client's XFCC unless the
+ * downstream connection is mutual TLS; on mutual TLS a sidecar (Istio's
+ * APPEND_FORWARD) keeps it and appends its own element, a gateway (Istio's
+ * gateway default SANITIZE_SET) replaces it. The element names the proxy
+ * (`By`) and the verified peer (`URI`).
+ */
+function xfccAfter(ctx: Ctx, hop: 'server-sidecar' | 'gateway', mode: 'APPEND_FORWARD' | 'SANITIZE_SET', by: string, peer: string | null): Record<string, string> {
+  const headers = { ...ctx.leg.headers };
+  const sent = headers['x-forwarded-client-cert'];
+  if (peer === null) {
+    if (sent !== undefined) {
+      delete headers['x-forwarded-client-cert'];
+      ctx.run.events.push({ hop, what: 'drops the X-Forwarded-Client-Cert header the client sent: the connection is not mutual TLS, so no peer certificate backs it' });
+    }
+    return headers;
+  }
+  const own = `By=${by};Hash=<sha256 of the client certificate>;Subject="";URI=${spiffeId(peer)}`;
+  if (sent !== undefined && mode === 'APPEND_FORWARD') {
+    headers['x-forwarded-client-cert'] = `${sent},${own}`;
+    ctx.run.events.push({ hop, what: `keeps the X-Forwarded-Client-Cert the mutual-TLS client sent and appends its own element for ${spiffeId(peer)} (APPEND_FORWARD): only the last element is the verified peer` });
+  } else {
+    if (sent !== undefined) ctx.run.events.push({ hop, what: `replaces the X-Forwarded-Client-Cert the client sent with its own element for ${spiffeId(peer)} (SANITIZE_SET)` });
+    headers['x-forwarded-client-cert'] = own;
+  }
+  return headers;
 }
 
 interface FilterInput {
@@ -183,6 +276,8 @@ interface FilterInput {
   mtls: boolean;
   sourceIp: string;
   remoteIp: string;
+  /** request headers after the connection manager (XFCC handled) */
+  headers: Record<string, string>;
   destinationPort: number;
   sni: string | null;
 }
@@ -203,7 +298,8 @@ function proxyFilters(ctx: Ctx, w: Workload, hop: 'server-sidecar' | 'gateway', 
   const { mesh } = run;
   const ev = (what: string): void => { run.events.push({ hop, what }); };
   let path = leg.path;
-  let headers = { ...leg.headers };
+  let headers = f.headers;
+  (run.addresses ??= []).push({ proxy: `${w.id} (${hop === 'gateway' ? 'gateway' : 'sidecar'})`, sourceIp: f.sourceIp, remoteIp: f.remoteIp });
   const http = ctx.l7 === 'http' && isHttp(leg.protocol);
   if (http) {
     if (!/^[A-Z]+$/.test(leg.method)) {
@@ -323,17 +419,9 @@ interface Delivery {
 
 function deliver(ctx: Ctx, ep: Workload, x: Delivery): Decision {
   const { run, leg } = ctx;
-  const { mesh } = run;
+  // XFCC was already handled by the sidecar's connection manager (xfccAfter).
   const received: Record<string, string> = { ...x.headers };
-  if (x.proxied) {
-    // Istio's inbound sidecar sanitizes XFCC and sets it from the verified peer certificate.
-    delete received['x-forwarded-client-cert'];
-    if (x.mtls && x.peerPrincipal) {
-      const serverId = spiffeId(principalOf(mesh.config.trustDomain, ep.namespace, ep.serviceAccount));
-      received['x-forwarded-client-cert'] = `By=${serverId};Hash=<sha256 of the client certificate>;Subject="";URI=${spiffeId(x.peerPrincipal)}`;
-    }
-    received['x-forwarded-proto'] = received['x-forwarded-proto'] ?? 'http';
-  }
+  if (x.proxied) received['x-forwarded-proto'] = received['x-forwarded-proto'] ?? 'http';
   const http = ctx.l7 === 'http' && isHttp(leg.protocol);
   if (isHttp(leg.protocol)) received['host'] = received['host'] ?? legAuthority(leg);
   run.events.push({ hop: 'app', what: `${ep.id} receives the ${http || isHttp(leg.protocol) ? `request ${leg.method} ${x.path}` : 'connection'} and answers` });
@@ -413,11 +501,30 @@ function gatewayInbound(ctx: Ctx, route: InboundRoute, tls: ClientTls): Decision
       ev('MUTUAL: the client presents no certificate: handshake alert "certificate required"');
       return fail(ctx, 0, null, { control: 'Gateway', name: gwName, reason: `server ${sel.index} is MUTUAL TLS and the client presented no certificate` });
     }
-    if (tlsMode === 'ISTIO_MUTUAL') {
+    const own = leg.identity && leg.identity.kind !== 'none' ? leg.identity : null;
+    if (own && tlsMode === 'MUTUAL') {
+      // [inf] a MUTUAL server trusts the CA of its credentialName, which is not the mesh CA (nor the forger's).
+      ev(`MUTUAL: the ${own.kind === 'forged-cert' ? 'forged' : 'stolen'} certificate for ${own.spiffe} is not issued by the CA of the server's credentialName: handshake alert "unknown ca"`);
+      return fail(ctx, 0, null, { control: 'Gateway', name: gwName, reason: `server ${sel.index} is MUTUAL TLS and verifies client certificates against the CA of its credentialName; the ${own.kind === 'forged-cert' ? 'forged' : 'stolen mesh'} certificate for ${own.spiffe} does not chain to it` });
+    }
+    if (own && tlsMode === 'ISTIO_MUTUAL') {
+      if (own.kind === 'forged-cert') {
+        ev(`ISTIO_MUTUAL: the certificate for ${own.spiffe} does not chain to the mesh root: handshake alert "unknown ca"`);
+        return fail(ctx, 0, null, { control: 'Gateway', name: gwName, reason: `server ${sel.index} is ISTIO_MUTUAL and accepts only certificates signed by the mesh CA; the certificate for ${own.spiffe} comes from a CA the mesh does not trust, so the handshake fails` });
+      }
+      if (own.problem !== null) return stolenExpired(ctx, own, 'gateway');
+      const certStop = certificates(ctx, [[gw, 'server']]);
+      if (certStop) return certStop;
+      mtls = true;
+      peerPrincipal = own.spiffe.slice('spiffe://'.length);
+      ev(`ISTIO_MUTUAL: accepts the mesh-signed certificate ${own.spiffe} (taken from ${own.from}); nothing tells it who holds the key`);
+    } else if (own && mode === 'https') {
+      ev(`server ${sel.index} is ${tlsMode ?? 'SIMPLE'} TLS: it asks for no client certificate, so the ${own.kind === 'forged-cert' ? 'forged' : 'stolen'} certificate is never presented and the request carries no peer identity`);
+    } else if (tlsMode === 'ISTIO_MUTUAL') {
       if (!(leg.proxy && tls.kind === 'istio' && leg.client)) {
         return fail(ctx, leg.proxy ? 503 : 0, null, { control: 'Gateway', name: gwName, reason: `server ${sel.index} is ISTIO_MUTUAL and the client did not originate Istio mTLS${tls.why ? ` (${tls.why})` : ''}` }, leg.proxy ? 'UF,URX' : undefined);
       }
-      const certStop = certificates(ctx, leg.client, gw);
+      const certStop = certificates(ctx, [[leg.client, 'client'], [gw, 'server']]);
       if (certStop) return certStop;
       mtls = true;
       peerPrincipal = principalOf(mesh.config.trustDomain, leg.client.namespace, leg.client.serviceAccount);
@@ -431,20 +538,26 @@ function gatewayInbound(ctx: Ctx, route: InboundRoute, tls: ClientTls): Decision
     sourceIp = NODE_IP;
     ev(`externalTrafficPolicy ${route.service.externalTrafficPolicy}: the client address is rewritten to the node address ${NODE_IP}`);
   }
+  // §9, §6.5: a gateway's connection manager has use_remote_address true and numTrustedProxies
+  // (gatewayTopology) trusted hops: with N > 0 the client is the N-th X-Forwarded-For entry from the
+  // right, and the peer when there are fewer entries or that one is not an address; with 0, the peer.
   const xff = leg.headers['x-forwarded-for'];
   const n = mesh.config.numTrustedProxies;
   let remoteIp = sourceIp;
-  if (n > 0 && xff) {
-    const parts = xff.split(',').map((s) => s.trim()).filter((s) => s !== '');
-    remoteIp = parts[Math.max(0, parts.length - n)] ?? sourceIp;
+  if (n > 0 && xff !== undefined) {
+    const trusted = xffAddress(xff, n - 1);
+    if (trusted !== null) remoteIp = trusted;
+    else ev(`numTrustedProxies ${n}: X-Forwarded-For "${xff}" has no address ${n} ${n === 1 ? 'entry' : 'entries'} from the right; the remote address is the peer ${sourceIp}`);
   } else if (xff) {
     ev(`numTrustedProxies 0: X-Forwarded-For "${xff}" is not trusted; the remote address is ${sourceIp}`);
   }
 
   const httpMode = mode === 'http' || mode === 'https';
   ctx.l7 = httpMode && isHttp(leg.protocol) ? 'http' : 'tcp';
+  const gwId = spiffeId(principalOf(mesh.config.trustDomain, gw.namespace, gw.serviceAccount));
   const filters = proxyFilters(ctx, gw, 'gateway', {
-    peerPrincipal, mtls, sourceIp, remoteIp, destinationPort: route.targetPort, sni: leg.sni ?? (mode === 'https' ? authorityHost : null),
+    peerPrincipal, mtls, sourceIp, remoteIp, headers: xfccAfter(ctx, 'gateway', 'SANITIZE_SET', gwId, mtls ? peerPrincipal : null),
+    destinationPort: route.targetPort, sni: leg.sni ?? (mode === 'https' ? authorityHost : null),
   });
   if ('outcome' in filters) return filters;
 

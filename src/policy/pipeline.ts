@@ -26,6 +26,22 @@ export type RequestTarget =
   | { kind: 'host'; host: string; port: number }
   | { kind: 'workload'; workload: Workload; port: number };
 
+/**
+ * A credential the client's own process presents instead of its sidecar's
+ * (architecture.md "Identity and capture in the model"; the impersonate
+ * action). The process dials the destination itself, past its own sidecar:
+ *  - `none`: plaintext, no certificate;
+ *  - `forged-cert`: TLS with Istio's ALPN and a certificate naming `spiffe`,
+ *    signed by a CA the mesh does not trust (§1, §4);
+ *  - `stolen-cert`: TLS with Istio's ALPN and a mesh-signed certificate taken
+ *    from `from`; `problem` says why it is not valid now (expired), or null.
+ * It is kept apart from `tls`, which says what the client's sidecar does.
+ */
+export type IdentityOverride =
+  | { kind: 'none' }
+  | { kind: 'forged-cert'; spiffe: string }
+  | { kind: 'stolen-cert'; spiffe: string; from: string; problem: string | null };
+
 export interface MeshRequest {
   from: RequestSource;
   to: RequestTarget;
@@ -49,6 +65,8 @@ export interface MeshRequest {
   bypass?: boolean;
   /** what the sending process may do (`attacker.capabilities`); none when absent */
   capabilities?: readonly Capability[];
+  /** the client's own process presents this credential, not its sidecar's */
+  identity?: IdentityOverride;
 }
 
 export type ControlKind =
@@ -109,6 +127,8 @@ export interface Decision {
   clientListener?: { port: number; vhost: string; route: 'default' | null };
   /** the destination pod's iptables rules did not hand the connection to its sidecar (policy/capture.ts) */
   inboundUncaptured?: true;
+  /** the addresses each proxy that ran its filters saw, in order (§6.5): `ipBlocks` match sourceIp, `remoteIpBlocks` remoteIp */
+  addresses?: SeenAddresses[];
 }
 
 /**
@@ -130,6 +150,13 @@ export interface WireHop {
   protectedBy: StoppedBy | null;
   /** the HTTP request as it crossed this hop (absent for TCP and app-level TLS) */
   request?: { method: string; path: string; headers: Record<string, string> };
+}
+
+export interface SeenAddresses {
+  /** the proxy, e.g. `ns/name (sidecar)` */
+  proxy: string;
+  sourceIp: string;
+  remoteIp: string;
 }
 
 /** A VirtualService HTTP route's time-related settings, for the simulation (§3 step 7). */
@@ -174,6 +201,8 @@ export interface Leg {
   headers: Record<string, string>;
   sni: string | null;
   intent: TlsIntent;
+  /** the client's own process presents this credential (first leg only) */
+  identity?: IdentityOverride;
   subset?: string;
   depth: number;
 }
@@ -190,6 +219,7 @@ export interface Run {
   clientListener?: { port: number; vhost: string; route: 'default' | null };
   /** a mesh VirtualService http route routed the client's request */
   meshRouted?: boolean;
+  addresses?: SeenAddresses[];
   send: (leg: Leg) => Decision;
 }
 

@@ -30,6 +30,9 @@ export function stepJson(s: StepResult): Record<string, unknown> {
   o['stoppedBy'] = s.stoppedBy.map(stoppedJson);
   o['from'] = s.from;
   if (s.to !== undefined) o['to'] = s.to;
+  if (s.as !== undefined) o['as'] = s.as;
+  if (s.presented !== undefined) o['presented'] = s.presented;
+  if (s.using !== undefined) o['using'] = s.using;
   if (s.observed !== undefined) o['observed'] = s.observed.map(observedJson);
   if (s.captured !== undefined) o['captured'] = s.captured.map((c) => ({ kind: c.kind, validUntil: c.validUntil, subject: c.subject, token: c.token, on: c.on }));
   if (s.destination !== undefined) o['destination'] = s.destination;

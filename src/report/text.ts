@@ -15,6 +15,8 @@ export function stepLine(s: StepResult): string {
   if (f) line += `\n      ${f.sent} sent, ${f.ok} got through; ${Object.entries(f.statuses).map(([k, v]) => `${k}×${v}`).join(', ')}; p99 ${f.p99ms} ms${f.retries ? `; ${f.retries} retries by the sender's sidecar` : ''}`;
   for (const c of s.evidence.collateral ?? []) line += `\n      legitimate ${c.statement}`;
   for (const st of s.evidence.stolen ?? []) line += `\n      holds ${st.kind} ${st.subject}, valid until ${st.validUntil}`;
+  if (s.using !== undefined) line += `\n      as ${s.as ?? '?'} using ${s.using}: the server saw ${s.presented ?? 'no peer identity'}${s.evidence.impersonation ? ` — ${s.evidence.impersonation.statement}` : ''}`;
+  if (s.evidence.replayed) line += `\n      ${s.evidence.replayed.note}`;
   for (const f of s.observed ?? []) {
     const x = f.exposed;
     const read = [x.paths.length > 0 ? `paths ${x.paths.join(', ')}` : '', x.headers.length > 0 ? `headers ${x.headers.join(', ')}` : '',

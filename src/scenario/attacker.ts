@@ -7,6 +7,9 @@
  * it in simulated-time order; nothing else is shared between steps.
  */
 
+/** `jwt: stolen` on a request-like step: replay the most recent token the attacker holds (a reserved token name). */
+export const STOLEN_TOKEN = 'stolen';
+
 export interface StolenCertificate {
   /** SPIFFE id in the certificate's URI SAN */
   spiffe: string;

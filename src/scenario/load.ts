@@ -8,6 +8,7 @@ import { fieldName } from '../loader/reader.js';
 import { parseYaml, type SourceDoc } from '../loader/yaml-source.js';
 import { actionModule, supportedActions } from './actions/index.js';
 import { COMMON_FIELDS } from './actions/types.js';
+import { STOLEN_TOKEN } from './attacker.js';
 import { scenarioSchema, type ScenarioDoc } from './schema.js';
 
 export interface LoadedScenario {
@@ -37,6 +38,10 @@ export function parseScenario(file: string, text: string, issues: IssueList): Lo
     return null;
   }
   const doc = parsed.data;
+  if (doc.spec.tokens && Object.hasOwn(doc.spec.tokens, STOLEN_TOKEN)) {
+    issues.error('token-name-reserved', `spec.tokens may not define "${STOLEN_TOKEN}": \`jwt: ${STOLEN_TOKEN}\` replays a token the attacker took`,
+      src.locateKey(['spec', 'tokens', STOLEN_TOKEN]), 'rename the token');
+  }
   const ids = new Map<string, number>();
   doc.spec.steps.forEach((s, i) => {
     const path = ['spec', 'steps', i];
@@ -59,9 +64,10 @@ export function parseScenario(file: string, text: string, issues: IssueList): Lo
       }
       mod.check?.({ step: s, path, doc, src, issues });
     }
-    if (typeof s.jwt === 'string' && !(s.jwt in (doc.spec.tokens ?? {}))) {
+    // `stolen` is reserved: the most recent token in the attacker's state when the step runs.
+    if (typeof s.jwt === 'string' && s.jwt !== STOLEN_TOKEN && !Object.hasOwn(doc.spec.tokens ?? {}, s.jwt)) {
       issues.error('unknown-token', `step "${s.id}": jwt "${s.jwt}" is not one of spec.tokens`, src.locate([...path, 'jwt']),
-        Object.keys(doc.spec.tokens ?? {}).length > 0 ? `use one of: ${Object.keys(doc.spec.tokens ?? {}).join(', ')}` : 'define it under spec.tokens, or write the claim set inline');
+        `use one of: ${[...Object.keys(doc.spec.tokens ?? {}), STOLEN_TOKEN].join(', ')} (${STOLEN_TOKEN}: replay the most recent token the attacker took), or write the claim set inline`);
     }
     if (s.token !== undefined && s.jwt !== undefined) {
       issues.error('step-conflict', `step "${s.id}": give either token or jwt, not both`, src.locate([...path, 'jwt']));

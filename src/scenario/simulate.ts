@@ -20,9 +20,10 @@ import { DEFAULT_FACTS, type ServerFacts } from '../sim/mesh/server.js';
 import { FlowStats } from '../sim/mesh/stats.js';
 import { World, type Outcome, type RequestSpec } from '../sim/mesh/world.js';
 import { actionModule, type PlannedFlow, type PlannedStep, type RequestOrigin, type RequestTap, type StepContext } from './actions/index.js';
-import { AttackerState } from './attacker.js';
+import type { StepRequest } from './actions/types.js';
+import { AttackerState, STOLEN_TOKEN } from './attacker.js';
 import type { LoadedScenario } from './load.js';
-import { signaturesFor, TokenMinter } from './tokens.js';
+import { signaturesFor, stealableTokens, tokenTimes, TokenMinter, validityPhase } from './tokens.js';
 import type { RunResult, StepResult, TrafficResult } from './types.js';
 
 export const DEFAULT_START_TIME = '2026-01-01T00:00:00Z';
@@ -85,6 +86,16 @@ export async function simulateScenario(s: LoadedScenario, mesh: Mesh, opts: Simu
   for (const [name, c] of Object.entries(spec.tokens ?? {})) named.set(name, await minter.mint(c, 0));
   const foothold = spec.attacker.foothold;
 
+  const flows: PlannedFlow[] = [];
+  for (const [index, f] of (spec.traffic ?? []).entries()) {
+    const headers = { ...(f.headers ?? {}) };
+    const flow: PlannedFlow = { index, from: f.from, to: f.to, rate: parseRate(f.rate) as number, protocol: (f.protocol ?? 'http') as Protocol, method: f.method ?? 'GET', path: f.path ?? '/', headers };
+    flow.jwt = { nowSeconds: epochMs / 1000, sigs: await signaturesFor(mesh, standIns, { headers, path: flow.path, method: flow.method }) };
+    flows.push(flow);
+  }
+  // `jwt: stolen` replays a token the attacker takes at run time: every token it could take is checked ahead.
+  const stealable = spec.steps.some((st) => st.jwt === STOLEN_TOKEN) ? stealableTokens(mesh, flows) : [];
+
   // Plan: when each step runs. `at` sets the time; a flood or a wait lasts `for`.
   const planned: PlannedStep[] = [];
   let now = 0;
@@ -95,21 +106,15 @@ export async function simulateScenario(s: LoadedScenario, mesh: Mesh, opts: Simu
     const lasts = mod.lasts ? mod.lasts(step) : 0;
     const from = step.from ?? foothold;
     const headers: Record<string, string> = { ...(step.headers ?? {}) };
-    const token = step.token ?? (typeof step.jwt === 'string' ? named.get(step.jwt) : step.jwt ? await minter.mint(step.jwt, at) : undefined);
+    const replay = step.jwt === STOLEN_TOKEN;
+    const token = step.token ?? (replay ? undefined : typeof step.jwt === 'string' ? named.get(step.jwt) : step.jwt ? await minter.mint(step.jwt, at) : undefined);
     if (token !== undefined) headers['authorization'] = `Bearer ${token}`;
     const p: PlannedStep = { step, index, at, end: at + lasts, from, attack: from === foothold, headers };
     if (mod.requestLike) {
-      p.jwt = { nowSeconds: (epochMs + at) / 1000, sigs: await signaturesFor(mesh, standIns, { headers, path: step.path ?? '/', method: step.method ?? 'GET' }) };
+      p.jwt = { nowSeconds: (epochMs + at) / 1000, sigs: await signaturesFor(mesh, standIns, { headers, path: step.path ?? '/', method: step.method ?? 'GET' }, replay ? stealable : []) };
     }
     planned.push(p);
     now = p.end;
-  }
-  const flows: PlannedFlow[] = [];
-  for (const [index, f] of (spec.traffic ?? []).entries()) {
-    const headers = { ...(f.headers ?? {}) };
-    const flow: PlannedFlow = { index, from: f.from, to: f.to, rate: parseRate(f.rate) as number, protocol: (f.protocol ?? 'http') as Protocol, method: f.method ?? 'GET', path: f.path ?? '/', headers };
-    flow.jwt = { nowSeconds: epochMs / 1000, sigs: await signaturesFor(mesh, standIns, { headers, path: flow.path, method: flow.method }) };
-    flows.push(flow);
   }
   const stepsEnd = planned.reduce((m, p) => Math.max(m, p.end), 0);
   const duration = spec.duration !== undefined ? (parseDuration(spec.duration) as number)
@@ -252,10 +257,18 @@ function simulate(c: Ctx, withSteps: boolean): SimRun {
     const rs: RequestSpec = { req, cacheKey: `flow/${f.index}`, pick: k.rng(`flow/${f.index}/lb`) };
     if (f.jwt) rs.jwt = f.jwt;
     world.origins.set(rs, { kind: 'flow', index: f.index, from: f.from, to: f.to });
+    // A flow's tokens expire in simulated time too (§7): each arrival is checked at its own instant,
+    // and its cached decision is kept per validity phase of the tokens.
+    const timed = f.jwt ? tokenTimes(mesh, f) : [];
     const mean = 1000 / f.rate;
     const arrive = (): void => {
       if (k.now >= c.duration) return;
       const t0 = k.now;
+      if (timed.length > 0 && f.jwt) {
+        const nowSeconds = (c.epochMs + k.now) / 1000;
+        rs.jwt = { nowSeconds, sigs: f.jwt.sigs };
+        rs.cacheKey = `flow/${f.index}/${validityPhase(timed, nowSeconds)}`;
+      }
       world.send(rs, (o) => {
         const stop = o.dynamic ? `${o.dynamic.control}${o.dynamic.name ? ` ${o.dynamic.name}` : ''}` : o.decision.stoppedBy[0] ? `${o.decision.stoppedBy[0].control}${o.decision.stoppedBy[0].name ? ` ${o.decision.stoppedBy[0].name}` : ''}` : undefined;
         const status = o.status === null && o.decision.outcome === 'allowed' && !o.dynamic ? 200 : o.status;
@@ -298,19 +311,29 @@ function simulate(c: Ctx, withSteps: boolean): SimRun {
   return { fingerprint: k.fingerprint(), flows: flowStats, windows, steps: results, decisions: world.decisions, events: k.processed };
 
 
-  function requestSpec(p: PlannedStep, stream: string): RequestSpec {
+  function requestSpec(p: PlannedStep, stream: string): StepRequest {
     const step = p.step;
     const protocol = (step.protocol ?? 'http') as Protocol;
+    let headers = p.headers;
+    let replay: StepRequest['replay'];
+    if (step.jwt === STOLEN_TOKEN) {
+      // the most recent token the attacker holds at this instant; none → the request goes without one
+      const held = attacker.latestToken();
+      headers = { ...p.headers };
+      if (held) headers['authorization'] = `Bearer ${held.token}`;
+      replay = { token: held };
+    }
     const req: MeshRequest = {
       from: source(mesh, p.from, step.sourceIp), to: target(mesh, step.to as string), protocol,
-      method: step.method ?? (protocol === 'grpc' ? 'POST' : 'GET'), path: step.path ?? '/', headers: p.headers, tls: step.tls ?? 'auto',
+      method: step.method ?? (protocol === 'grpc' ? 'POST' : 'GET'), path: step.path ?? '/', headers, tls: step.tls ?? 'auto',
     };
     if (step.sni !== undefined) req.sni = step.sni;
     if (step.bypass !== undefined) req.bypass = step.bypass;
     // The attacker's capabilities go wherever it acts from (product.md §2: `from:` acts from another workload).
     if (spec.attacker.capabilities && spec.attacker.capabilities.length > 0) req.capabilities = spec.attacker.capabilities;
-    const rs: RequestSpec = { req, pick: k.rng(stream) };
+    const rs: StepRequest = { req, pick: k.rng(stream) };
     if (p.jwt) rs.jwt = p.jwt;
+    if (replay) rs.replay = replay;
     world.origins.set(rs, { kind: 'step', id: step.id, attack: p.attack, from: p.from, to: step.to as string });
     return rs;
   }

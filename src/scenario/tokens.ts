@@ -8,7 +8,8 @@
 import type { Mesh } from '../model/types.js';
 import type { JwtRule } from '../model/request-authentication.js';
 import { deriveSigningKey, signToken, verifySignatures, type JWK, type SignatureTable } from '../policy/jwt-crypto.js';
-import { candidateTokens, keySetsFor } from '../policy/request-authentication.js';
+import { candidateTokens, JWT_CLOCK_SKEW_SECONDS, keySetsFor } from '../policy/request-authentication.js';
+import { peekJwt } from './actions/steal-credentials.js';
 import { parseDuration } from '../core/duration.js';
 
 export interface ClaimSet {
@@ -77,11 +78,74 @@ export class TokenMinter {
   }
 }
 
-/** The async half of JWT checks: every token this request carries against every key set of the mesh. */
-export async function signaturesFor(mesh: Mesh, standIns: Readonly<Record<string, string>>, req: { headers: Readonly<Record<string, string>>; path: string; method: string }): Promise<SignatureTable> {
+export interface TokenRequest {
+  headers: Readonly<Record<string, string>>;
+  path: string;
+  method: string;
+}
+
+/**
+ * The async half of JWT checks: every token this request carries (and any
+ * `extra` ones it may carry when it runs) against every key set of the mesh.
+ */
+export async function signaturesFor(mesh: Mesh, standIns: Readonly<Record<string, string>>, req: TokenRequest, extra: readonly string[] = []): Promise<SignatureTable> {
   const ras = mesh.requestAuthentications;
-  const lower: Record<string, string> = {};
-  for (const [k, v] of Object.entries(req.headers)) lower[k.toLowerCase()] = v;
-  const tokens = candidateTokens(ras, { headers: lower, path: req.path, method: req.method });
-  return verifySignatures(tokens, keySetsFor(ras, (uri) => standIns[uri]));
+  const tokens = candidateTokens(ras, { headers: lowerCased(req.headers), path: req.path, method: req.method });
+  return verifySignatures([...tokens, ...extra], keySetsFor(ras, (uri) => standIns[uri]));
+}
+
+function lowerCased(h: Readonly<Record<string, string>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(h)) out[k.toLowerCase()] = v;
+  return out;
+}
+
+const JWT_SEGMENT = /^[A-Za-z0-9_-]*$/;
+
+/** The compact JWT in a header value (`Bearer <jwt>` or the bare token), or null. */
+export function jwtIn(value: string): string | null {
+  let v = value.trim();
+  if (v.length > 7 && v.slice(0, 7).toLowerCase() === 'bearer ') v = v.slice(7).trim();
+  const parts = v.split('.');
+  if (parts.length !== 3 || parts[0] === '' || parts[1] === '') return null;
+  return parts.every((x) => JWT_SEGMENT.test(x)) ? v : null;
+}
+
+/**
+ * Every token an attacker can come to hold during a run: those the
+ * legitimate flows carry, wherever they carry them (steal-credentials takes
+ * the foothold's; a sniff reads them off the wire). A `jwt: stolen` step
+ * replays one of them, so its signatures are checked ahead with the others.
+ */
+export function stealableTokens(mesh: Mesh, flows: readonly TokenRequest[]): string[] {
+  const out = new Set<string>();
+  for (const f of flows) {
+    for (const t of candidateTokens(mesh.requestAuthentications, { headers: lowerCased(f.headers), path: f.path, method: f.method })) out.add(t);
+    for (const v of Object.values(f.headers)) {
+      const t = jwtIn(v);
+      if (t !== null) out.add(t);
+    }
+  }
+  return [...out];
+}
+
+/** When each token a request carries becomes valid and stops being valid (seconds since the epoch; null: no such claim). */
+export function tokenTimes(mesh: Mesh, req: TokenRequest): { nbf: number | null; exp: number | null }[] {
+  const out: { nbf: number | null; exp: number | null }[] = [];
+  for (const t of stealableTokens(mesh, [req])) {
+    const c = peekJwt(t);
+    if (c && (c.exp !== null || c.nbf !== null)) out.push({ nbf: c.nbf, exp: c.exp });
+  }
+  return out;
+}
+
+/**
+ * Which side of its time bounds each token is on at `nowSeconds`, with the
+ * RequestAuthentication's 60 s clock skew (§7): e (not yet valid), v, x (expired).
+ * Within one phase a JWT check decides the same, so decisions can be cached per phase.
+ */
+export function validityPhase(times: readonly { nbf: number | null; exp: number | null }[], nowSeconds: number): string {
+  const now = Math.floor(nowSeconds); // as jwt_authn compares: whole seconds
+  return times.map((t) => (t.nbf !== null && now + JWT_CLOCK_SKEW_SECONDS < t.nbf ? 'e'
+    : t.exp !== null && now > t.exp + JWT_CLOCK_SKEW_SECONDS ? 'x' : 'v')).join('');
 }

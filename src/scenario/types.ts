@@ -17,6 +17,21 @@ export interface StepEvidence {
   /** how each legitimate flow fared while this step ran, against the same run without the attack */
   collateral?: { flow: string; sent: number; ok: number; errorRate: number; p99ms: number; degraded: boolean; baseline: { errorRate: number; p99ms: number } | null; statement: string }[];
   stolen?: { kind: 'certificate' | 'jwt'; subject: string; notAfter: number | null; validUntil: string; validForMs: number | null; note: string }[];
+  /** `jwt: stolen`: the token the attacker replayed, or why none went */
+  replayed?: { held: boolean; subject: string | null; issuer: string | null; source: string | null; takenBy: string | null; validUntil: string | null; note: string };
+  /** impersonate: what the attacker presented and what the server made of it */
+  impersonation?: {
+    credential: string;
+    /** stolen-cert: the certificate used */
+    certificate?: { from: string; takenBy: string; notAfter: number; validUntil: string };
+    /** spoofed-header: each identity header as sent and as the app received it (null: removed) */
+    identityHeaders?: { name: string; sent: string; received: string | null }[];
+    /** the authorization rule that decided, and the request headers it read (which the client writes) */
+    decidingRule?: { rule: string; action: string; readsHeaders: string[] } | null;
+    /** spoofed-ip: the address claimed, and what each proxy on the way took as peer (`ipBlocks`) and as client (`remoteIpBlocks`) */
+    addresses?: { claimed: string; seen: { proxy: string; sourceIp: string; remoteIp: string }[] };
+    statement: string;
+  };
   /** the proxies the request crossed */
   proxies?: string[];
   requestPrincipal?: string | null;
@@ -94,6 +109,12 @@ export interface StepResult {
   expectationMet: boolean | null;
   from: string;
   to?: string;
+  /** impersonate (product.md §3.1): the identity claimed */
+  as?: string;
+  /** impersonate: the SPIFFE id the server's proxy saw, null when none */
+  presented?: string | null;
+  /** impersonate: how the attacker tried */
+  using?: string;
   /** simulated time of the step, ms since t=0 */
   t: number;
   /** sniff: every flow on every hop that crossed the observation point in the window */

@@ -159,6 +159,36 @@ spec:
   });
 });
 
+describe('§6.5 §9 what a gateway believes about its client', () => {
+  const denyNet = `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: { name: deny-net, namespace: istio-system }
+spec:
+  selector: { matchLabels: { istio: ingressgateway } }
+  action: DENY
+  rules: [{ from: [{ source: { remoteIpBlocks: ["203.0.113.0/24"] } }] }]
+`;
+  const trusted = (n: number): string => meshConfig(`defaultConfig:\n  gatewayTopology:\n    numTrustedProxies: ${n}`);
+  const https = (xff: string): Parameters<typeof send>[1] => ({ from: 'outside', to: 'ingress.istio-system:443', path: '/api', headers: { host: 'shop.example.com', 'x-forwarded-for': xff } });
+
+  it('§6.5 with numTrustedProxies 1 the gateway takes the last X-Forwarded-For entry as the client; a non-address entry leaves the peer', () => {
+    const m = meshFrom(...base, gateway, denyNet, trusted(1));
+    expect(send(m, https('198.51.100.1')).outcome).toBe('allowed');
+    expect(send(m, https('198.51.100.1, bogus'))).toMatchObject({ outcome: 'blocked', code: 403 });
+  });
+
+  it('§6.5 with numTrustedProxies 2 and a single X-Forwarded-For entry, the gateway takes the peer as the client', () => {
+    const m = meshFrom(...base, gateway, denyNet, trusted(2));
+    expect(send(m, https('198.51.100.1'))).toMatchObject({ outcome: 'blocked', code: 403 });
+    expect(send(m, https('198.51.100.1, 10.0.0.1')).outcome).toBe('allowed');
+  });
+
+  it('§1 a gateway drops a client\'s X-Forwarded-Client-Cert without mTLS (SANITIZE_SET); the backend sees only its own element for the gateway', () => {
+    const d = send(meshFrom(...base, gateway), { from: 'outside', to: 'ingress.istio-system:443', path: '/api', headers: { host: 'shop.example.com', 'x-forwarded-client-cert': 'URI=spiffe://cluster.local/ns/a/sa/web' } });
+    expect(d.received?.headers['x-forwarded-client-cert']).toBe('By=spiffe://cluster.local/ns/a/sa/api;Hash=<sha256 of the client certificate>;Subject="";URI=spiffe://cluster.local/ns/istio-system/sa/ingress');
+  });
+});
+
 describe('§3 request headers as the proxy sees them', () => {
   it('§3 header names are lower-cased, :authority becomes host, a repeated header is joined with ","', () => {
     expect(lowerHeaders({ 'X-A': '1', 'x-a': '2', ':authority': 'h' })).toEqual({ 'x-a': '1,2', host: 'h' });

@@ -8,6 +8,7 @@ import { parseDuration, parseRate } from '../../core/duration.js';
 import type { StoppedBy } from '../../policy/decide.js';
 import { FlowStats } from '../../sim/mesh/stats.js';
 import type { Outcome, StepResult } from '../types.js';
+import { replayEvidence } from './request.js';
 import { REQUEST_FIELDS, type ActionModule, type PlannedStep } from './types.js';
 
 export function outcomeOf(ok: number, sent: number): Outcome {
@@ -32,6 +33,7 @@ export const floodAction: ActionModule = {
     const rate = parseRate(step.rate as string) as number;
     const rs = c.requestSpec(p, `flood/${step.id}/lb`);
     rs.cacheKey = `flood/${step.id}`;
+    const replayed = rs.replay ? replayEvidence(c, rs.replay.token, k.now) : undefined;
     const st = new FlowStats();
     const stops = new Map<string, { stop: StoppedBy; n: number }>();
     let outstanding = 0;
@@ -40,7 +42,12 @@ export const floodAction: ActionModule = {
     const finish = (): void => {
       if (generating || outstanding > 0 || done) return;
       done = true;
-      c.finish(p, floodResult(c.base(p), p, st, stops, rate));
+      const r = floodResult(c.base(p), p, st, stops, rate);
+      if (replayed) {
+        r.evidence.events.unshift({ t: p.at, hop: 'scenario', what: replayed.note });
+        r.evidence.replayed = replayed;
+      }
+      c.finish(p, r);
     };
     const arrive = (): void => {
       if (k.now >= p.end) { generating = false; finish(); return; }

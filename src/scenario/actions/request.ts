@@ -4,20 +4,24 @@
  * policy/decide.ts, then rate limits, circuit breakers, the app's queue,
  * retries and timeouts.
  */
-import type { Outcome as WorldOutcome, RequestSpec } from '../../sim/mesh/world.js';
+import type { Outcome as WorldOutcome } from '../../sim/mesh/world.js';
+import type { StolenToken } from '../attacker.js';
 import type { Outcome, StepResult } from '../types.js';
-import { REQUEST_FIELDS, type ActionModule, type PlannedStep, type StepContext } from './types.js';
+import { REQUEST_FIELDS, type ActionModule, type PlannedStep, type StepContext, type StepRequest } from './types.js';
 
 /** A step result from one request's outcome: code, mTLS, controls, and the evidence of every hop. */
-export function requestResult(c: StepContext, p: PlannedStep, rs: RequestSpec, o: WorldOutcome, t: number): StepResult {
+export function requestResult(c: StepContext, p: PlannedStep, rs: StepRequest, o: WorldOutcome, t: number): StepResult {
   const d = o.decision;
   const protocol = rs.req.protocol;
-  const events = d.events.map((e) => ({ t, ...e }));
+  const events: StepResult['evidence']['events'] = d.events.map((e) => ({ t, ...e }));
+  const replayed = rs.replay ? replayEvidence(c, rs.replay.token, t) : undefined;
+  if (replayed) events.unshift({ t, hop: 'scenario', what: replayed.note });
   const sent: NonNullable<StepResult['evidence']['sent']> = { from: p.from, to: p.step.to as string, protocol, tls: rs.req.tls };
   if (rs.req.bypass !== undefined) sent.bypass = rs.req.bypass;
   if (protocol !== 'tcp' && protocol !== 'tls') { sent.method = rs.req.method; sent.path = rs.req.path; sent.headers = { ...rs.req.headers }; }
   if (rs.req.sni !== undefined) sent.sni = rs.req.sni;
   const evidence: StepResult['evidence'] = { events, sent, latencyMs: Math.round(o.latencyMs * 1000) / 1000 };
+  if (replayed) evidence.replayed = replayed;
   if (o.retries !== undefined) evidence.retries = o.retries;
   let outcome: Outcome = d.outcome;
   let stoppedBy = d.stoppedBy;
@@ -47,6 +51,19 @@ export function requestResult(c: StepContext, p: PlannedStep, rs: RequestSpec, o
   const r: StepResult = { ...c.base(p), to: p.step.to as string, outcome, code, mtls: d.mtls, stoppedBy, expectationMet: null, evidence };
   if (d.grpcStatus !== undefined && !o.dynamic) r.grpcStatus = d.grpcStatus;
   return r;
+}
+
+/** `jwt: stolen` (product.md §2, issue 8): which token went, from where, valid until when — or that none did. */
+export function replayEvidence(c: StepContext, held: StolenToken | null, t: number): NonNullable<StepResult['evidence']['replayed']> {
+  if (held === null) {
+    return { held: false, subject: null, issuer: null, source: null, takenBy: null, validUntil: null,
+      note: 'jwt: stolen — the attacker holds no token yet (steal-credentials what: jwt, or a sniff, fills it), so the request goes without one' };
+  }
+  const validUntil = held.exp === null ? null : new Date(held.exp * 1000).toISOString();
+  const nowS = (c.epochMs + t) / 1000;
+  const state = held.exp === null ? 'it has no exp claim' : held.exp >= nowS ? `it expires at ${validUntil ?? ''}` : `it expired at ${validUntil ?? ''} (a RequestAuthentication allows 60 s of clock skew)`;
+  return { held: true, subject: held.subject, issuer: held.issuer, source: held.source, takenBy: held.step, validUntil,
+    note: `jwt: stolen — replays the token of ${held.subject ?? '(no sub)'} ${held.source}, taken by step ${held.step}; ${state}` };
 }
 
 export const requestAction: ActionModule = {

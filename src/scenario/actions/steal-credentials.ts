@@ -11,15 +11,16 @@ import type { Outcome, StepResult } from '../types.js';
 import type { ActionModule } from './types.js';
 
 /** The claims of a compact JWT, without checking it; null when it is not one. */
-export function peekJwt(token: string): { exp: number | null; sub: string | null; iss: string | null } | null {
+export function peekJwt(token: string): { exp: number | null; nbf: number | null; sub: string | null; iss: string | null } | null {
   const payload = token.split('.')[1];
   if (payload === undefined) return null;
   try {
     const json = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as unknown;
     if (json === null || typeof json !== 'object' || Array.isArray(json)) return null;
-    const o = json as { exp?: unknown; sub?: unknown; iss?: unknown };
+    const o = json as { exp?: unknown; nbf?: unknown; sub?: unknown; iss?: unknown };
     return {
       exp: typeof o.exp === 'number' && Number.isFinite(o.exp) ? o.exp : null,
+      nbf: typeof o.nbf === 'number' && Number.isFinite(o.nbf) ? o.nbf : null,
       sub: typeof o.sub === 'string' ? o.sub : null,
       iss: typeof o.iss === 'string' ? o.iss : null,
     };

@@ -18,7 +18,7 @@ import type { Kernel } from '../../sim/kernel/index.js';
 import type { CertificateFleet } from '../../sim/mesh/certificates.js';
 import type { FlowStats } from '../../sim/mesh/stats.js';
 import type { Outcome as WorldOutcome, RequestSpec, World } from '../../sim/mesh/world.js';
-import type { AttackerState } from '../attacker.js';
+import type { AttackerState, StolenToken } from '../attacker.js';
 import type { LoadedScenario } from '../load.js';
 import type { ScenarioDoc, StepDoc } from '../schema.js';
 import type { StepResult } from '../types.js';
@@ -91,12 +91,18 @@ export interface StepContext {
   workload(id: string): Workload | undefined;
   /** the fields every step result starts with */
   base(p: PlannedStep): Pick<StepResult, 'id' | 'action' | 'expected' | 'attack' | 'from' | 't'>;
-  /** the request a request-like step sends, with its own seeded stream */
-  requestSpec(p: PlannedStep, stream: string): RequestSpec;
+  /** the request a request-like step sends, with its own seeded stream (`jwt: stolen` resolved now) */
+  requestSpec(p: PlannedStep, stream: string): StepRequest;
   /** records the step's result (judged against its expectation); call exactly once */
   finish(p: PlannedStep, r: StepResult): void;
   /** observe every request flows and steps send from now on; returns the function that stops observing */
   tap(observer: RequestTap): () => void;
+}
+
+/** A step's request, with what `jwt: stolen` put in it. */
+export interface StepRequest extends RequestSpec {
+  /** `jwt: stolen`: the token taken from the attacker's state when the step ran (null: it held none) */
+  replay?: { token: StolenToken | null };
 }
 
 export interface CheckInput {
