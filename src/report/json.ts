@@ -17,6 +17,11 @@ export function stepJson(s: StepResult): Record<string, unknown> {
     x['reason'] = b.reason;
     return x;
   });
+  o['defences'] = (s.defences ?? []).map((d) => {
+    const x: Record<string, unknown> = { control: d.control, name: d.name, reason: d.reason, sole: d.sole };
+    if (d.removable === false) x['removable'] = false;
+    return x;
+  });
   o['from'] = s.from;
   if (s.to !== undefined) o['to'] = s.to;
   o['t'] = s.t;
@@ -36,6 +41,7 @@ export function resultJson(r: RunResult): Record<string, unknown> {
   o['fingerprint'] = r.fingerprint;
   o['steps'] = r.steps.map(stepJson);
   o['traffic'] = r.traffic;
+  o['controls'] = r.controls.map((c) => ({ control: c.control, name: c.name, stops: c.stops, soleStops: c.soleStops }));
   o['warnings'] = r.warnings;
   return o;
 }

@@ -20,7 +20,9 @@ import { DEFAULT_FACTS, type ServerFacts } from '../sim/mesh/server.js';
 import { FlowStats } from '../sim/mesh/stats.js';
 import { World, type RequestSpec } from '../sim/mesh/world.js';
 import { actionModule, type PlannedFlow, type PlannedStep, type StepContext } from './actions/index.js';
+import { withoutControls } from '../analysis/counterfactual.js';
 import { AttackerState } from './attacker.js';
+import { attachDefences, summarizeControls } from './defences.js';
 import type { LoadedScenario } from './load.js';
 import { signaturesFor, TokenMinter } from './tokens.js';
 import type { RunResult, StepResult, TrafficResult } from './types.js';
@@ -115,10 +117,10 @@ export async function simulateScenario(s: LoadedScenario, mesh: Mesh, opts: Simu
   const duration = spec.duration !== undefined ? (parseDuration(spec.duration) as number)
     : flows.length > 0 ? Math.max(30_000, stepsEnd + 10_000) : stepsEnd;
 
-  const ctx = { s, mesh, seed, epochMs, planned, flows, duration, facts: factsOf(s), extAuthz: opts.extAuthz };
-  const run = simulate(ctx, true);
+  const ctx: Ctx = { s, mesh, seed, epochMs, planned, flows, duration, facts: factsOf(s), extAuthz: opts.extAuthz };
+  const run = simulate(ctx, { withSteps: true });
   const hasAttackTraffic = planned.some((p) => actionModule(p.step.action)?.load === true);
-  const baseline = flows.length > 0 && hasAttackTraffic ? simulate(ctx, false) : null;
+  const baseline = flows.length > 0 && hasAttackTraffic ? simulate(ctx, { withSteps: false }) : null;
 
   const steps = planned.map((p) => run.steps.get(p.step.id) as StepResult);
   for (const p of planned) {
@@ -135,6 +137,9 @@ export async function simulateScenario(s: LoadedScenario, mesh: Mesh, opts: Simu
     if (r.expectationMet === true) passed++;
     else if (r.expectationMet === false) failed++;
   }
+  // §3.2: the same plan (tokens, signatures, flows) re-run against mesh variants; only the steps that did not get through are waited for.
+  const needed = new Set(steps.filter((r) => r.outcome !== 'allowed').map((r) => r.id));
+  const bounded = attachDefences(steps, (removed) => simulate({ ...ctx, mesh: withoutControls(mesh, removed) }, { withSteps: true, until: needed }).steps);
   const breached = steps.some((r) => r.attack && r.action !== 'wait' && (r.outcome === 'allowed' || r.outcome === 'partial'));
   const traffic: TrafficResult[] = flows.map((f, i) => trafficResult(f, run.flows[i] as FlowStats, baseline?.flows[i]));
   const out: RunResult = {
@@ -145,7 +150,8 @@ export async function simulateScenario(s: LoadedScenario, mesh: Mesh, opts: Simu
     expectations: { passed, failed },
     steps,
     traffic,
-    warnings: opts.warnings ?? [],
+    controls: summarizeControls(steps),
+    warnings: [...(opts.warnings ?? []), ...bounded],
     fingerprint: '',
   };
   if (s.doc.metadata.description !== undefined) out.description = s.doc.metadata.description;
@@ -196,7 +202,14 @@ interface Ctx {
   extAuthz: ExtAuthz | undefined;
 }
 
-function simulate(c: Ctx, withSteps: boolean): SimRun {
+interface SimulateRun {
+  /** play the attack steps (false: the legitimate traffic alone, for the baseline) */
+  withSteps: boolean;
+  /** stop as soon as these steps have finished (a counterfactual run reads nothing else) */
+  until?: ReadonlySet<string>;
+}
+
+function simulate(c: Ctx, { withSteps, until }: SimulateRun): SimRun {
   const { mesh, s } = c;
   const spec = s.doc.spec;
   const k = new Kernel({ seed: c.seed });
@@ -244,6 +257,7 @@ function simulate(c: Ctx, withSteps: boolean): SimRun {
   }
 
   const results = new Map<string, StepResult>();
+  let awaited = until?.size ?? 0;
   const attacker = new AttackerState(spec.attacker.foothold, spec.attacker.capabilities ?? []);
   const byId = new Map(mesh.workloads.map((w) => [w.id, w]));
   const sc: StepContext = {
@@ -256,6 +270,7 @@ function simulate(c: Ctx, withSteps: boolean): SimRun {
       if (results.has(p.step.id)) throw new Error(`step ${p.step.id} finished twice`);
       r.expectationMet = r.expected === null ? null : r.expected === r.outcome;
       results.set(p.step.id, r);
+      if (until?.has(p.step.id)) awaited--;
     },
   };
   if (withSteps) {
@@ -266,7 +281,15 @@ function simulate(c: Ctx, withSteps: boolean): SimRun {
       });
     }
   }
-  k.run(Math.max(c.duration, c.planned.reduce((m, p) => Math.max(m, p.end), 0)) + 60_000);
+  const limit = Math.max(c.duration, c.planned.reduce((m, p) => Math.max(m, p.end), 0)) + 60_000;
+  if (until) {
+    // Every step is sequential in time, so the last needed step's plan bounds the run; then event by event until they are all in.
+    const last = c.planned.filter((p) => until.has(p.step.id)).reduce((m, p) => Math.max(m, p.end), 0);
+    k.run(Math.min(last, limit));
+    while (awaited > 0 && k.peek() <= limit) k.step();
+  } else {
+    k.run(limit);
+  }
   return { fingerprint: k.fingerprint(), flows: flowStats, windows, steps: results, decisions: world.decisions, events: k.processed };
 
 
