@@ -19,16 +19,22 @@
  * - One re-run per distinct variant, shared by every step of the scenario.
  *   A variant run stops as soon as every step that needs it has finished, so
  *   the legitimate traffic after the last such step is not simulated again.
- * - Bounded: at most MAX_VARIANTS variant runs per scenario and MAX_ROUNDS
- *   peels per step; past that the report carries a warning and the defences
- *   found so far (their `sole` left false).
+ * - Bounded, because scenarios come from strangers: at most MAX_VARIANTS
+ *   variant runs per scenario, no new one once the variants together have
+ *   processed more simulated events than the budget the caller gives (a
+ *   multiple of the scenario's own run), and MAX_ROUNDS peels per step; past
+ *   that the report carries a warning and the defences found so far (a
+ *   defence whose variant was not run keeps `sole: false`). A flood is
+ *   re-run in simulated time like everything else: the shipped floods need
+ *   one variant each, which roughly doubles their cost; the budget keeps a
+ *   scenario near the request limit from multiplying it.
  */
 import { controlKey, isRemovable, packetRank, type ControlRef } from '../analysis/counterfactual.js';
 import type { StoppedBy } from '../policy/pipeline.js';
 import type { ControlSummary, Defence, Outcome, StepResult } from './types.js';
 
 /** Re-runs of one scenario against mesh variants; each one simulates the whole scenario up to its last needed step. */
-export const MAX_VARIANTS = 48;
+export const MAX_VARIANTS = 64;
 /** Peels of one step; a step stopped by more controls than this is reported with the first ones. */
 export const MAX_ROUNDS = 8;
 
@@ -37,8 +43,8 @@ export interface StepVerdict {
   stoppedBy: readonly StoppedBy[];
 }
 
-/** Runs the scenario against the mesh minus `removed`; the verdict of every step that finished. */
-export type VariantRunner = (removed: readonly ControlRef[]) => ReadonlyMap<string, StepVerdict>;
+/** Runs the scenario against the mesh minus `removed`: the verdict of every step that finished, and the simulated events it took. */
+export type VariantRunner = (removed: readonly ControlRef[]) => { steps: ReadonlyMap<string, StepVerdict>; events: number };
 
 const ref = (s: StoppedBy): ControlRef => ({ control: s.control, name: s.name });
 
@@ -49,23 +55,22 @@ function inPacketOrder(stops: readonly StoppedBy[]): StoppedBy[] {
 /** Variant runs cached by the set of controls removed; a budget bounds how many are made. */
 class Variants {
   private readonly cache = new Map<string, ReadonlyMap<string, StepVerdict>>();
+  private events = 0;
   exhausted = false;
 
-  constructor(private readonly run: VariantRunner) {}
+  constructor(private readonly run: VariantRunner, private readonly eventBudget: number) {}
 
   verdict(removed: readonly ControlRef[], stepId: string): StepVerdict | undefined {
     const key = removed.map(controlKey).sort().join('\n');
     let results = this.cache.get(key);
     if (!results) {
-      if (this.cache.size >= MAX_VARIANTS) { this.exhausted = true; return undefined; }
-      results = this.run(removed);
+      if (this.cache.size >= MAX_VARIANTS || this.events >= this.eventBudget) { this.exhausted = true; return undefined; }
+      const r = this.run(removed);
+      this.events += r.events;
+      results = r.steps;
       this.cache.set(key, results);
     }
     return results.get(stepId);
-  }
-
-  get runs(): number {
-    return this.cache.size;
   }
 }
 
@@ -107,10 +112,11 @@ function defencesOf(step: StepResult, variants: Variants): { defences: Defence[]
 /**
  * Fills `defences` on every step (empty for a step that got through) and
  * returns warnings for steps whose analysis hit a bound. `run` is called once
- * per distinct variant, lazily, in step order.
+ * per distinct variant, lazily, in step order; no new variant starts once
+ * the variants have processed `eventBudget` simulated events.
  */
-export function attachDefences(steps: readonly StepResult[], run: VariantRunner): string[] {
-  const variants = new Variants(run);
+export function attachDefences(steps: readonly StepResult[], run: VariantRunner, eventBudget = Infinity): string[] {
+  const variants = new Variants(run, eventBudget);
   const incomplete: string[] = [];
   for (const s of steps) {
     if (s.outcome === 'allowed') { s.defences = []; continue; }
@@ -119,7 +125,7 @@ export function attachDefences(steps: readonly StepResult[], run: VariantRunner)
     if (!complete) incomplete.push(s.id);
   }
   if (incomplete.length === 0) return [];
-  return [`defence analysis stopped at its bound (${MAX_VARIANTS} mesh variants per scenario, ${MAX_ROUNDS} controls per step): the defences of step${incomplete.length === 1 ? '' : 's'} ${incomplete.join(', ')} may be incomplete, and a defence whose variant was not run is reported with sole: false`];
+  return [`defence analysis stopped at its bound (${MAX_VARIANTS} mesh variants or ${Number.isFinite(eventBudget) ? `${eventBudget} simulated events` : 'no event limit'} per scenario, ${MAX_ROUNDS} controls per step): the defences of step${incomplete.length === 1 ? '' : 's'} ${incomplete.join(', ')} may be incomplete, and a defence whose variant was not run is reported with sole: false`];
 }
 
 /**

@@ -20,7 +20,7 @@ import { DEFAULT_FACTS, type ServerFacts } from '../sim/mesh/server.js';
 import { FlowStats } from '../sim/mesh/stats.js';
 import { World, type RequestSpec } from '../sim/mesh/world.js';
 import { actionModule, type PlannedFlow, type PlannedStep, type StepContext } from './actions/index.js';
-import { withoutControls } from '../analysis/counterfactual.js';
+import { withoutControls, type ControlRef } from '../analysis/counterfactual.js';
 import { AttackerState } from './attacker.js';
 import { attachDefences, summarizeControls } from './defences.js';
 import type { LoadedScenario } from './load.js';
@@ -30,6 +30,14 @@ import type { RunResult, StepResult, TrafficResult } from './types.js';
 export const DEFAULT_START_TIME = '2026-01-01T00:00:00Z';
 /** ms one proxy adds each way: ~2.5 ms per request across client and server sidecars (the seeds' figure) */
 export const DEFAULT_PROXY_OVERHEAD_MS = 0.625;
+
+/**
+ * The work the defence analysis may add (§3.2, scenario/defences.ts): new
+ * variant runs start while the variants together have processed fewer
+ * simulated events than this many times the scenario's own runs, or the floor.
+ */
+export const VARIANT_EVENTS_PER_RUN_EVENT = 3;
+export const VARIANT_EVENTS_FLOOR = 200_000;
 
 export interface SimulateOptions {
   seed?: number;
@@ -139,7 +147,11 @@ export async function simulateScenario(s: LoadedScenario, mesh: Mesh, opts: Simu
   }
   // §3.2: the same plan (tokens, signatures, flows) re-run against mesh variants; only the steps that did not get through are waited for.
   const needed = new Set(steps.filter((r) => r.outcome !== 'allowed').map((r) => r.id));
-  const bounded = attachDefences(steps, (removed) => simulate({ ...ctx, mesh: withoutControls(mesh, removed) }, { withSteps: true, until: needed }).steps);
+  const variant = (removed: readonly ControlRef[]): { steps: ReadonlyMap<string, StepResult>; events: number } => {
+    const v = simulate({ ...ctx, mesh: withoutControls(mesh, removed) }, { withSteps: true, until: needed });
+    return { steps: v.steps, events: v.events };
+  };
+  const bounded = attachDefences(steps, variant, Math.max(VARIANT_EVENTS_FLOOR, VARIANT_EVENTS_PER_RUN_EVENT * (run.events + (baseline?.events ?? 0))));
   const breached = steps.some((r) => r.attack && r.action !== 'wait' && (r.outcome === 'allowed' || r.outcome === 'partial'));
   const traffic: TrafficResult[] = flows.map((f, i) => trafficResult(f, run.flows[i] as FlowStats, baseline?.flows[i]));
   const out: RunResult = {

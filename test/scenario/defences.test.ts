@@ -23,7 +23,7 @@ const stop = (control: StoppedBy['control'], name: string | null): StoppedBy => 
  * controls (each layer stops it while any of its controls is left); the
  * first layer with a control left is what the step meets.
  */
-function layered(guards: Record<string, StoppedBy[][]>): { run: (removed: readonly ControlRef[]) => Map<string, StepVerdict>; calls: string[][] } {
+function layered(guards: Record<string, StoppedBy[][]>, events = 10): { run: (removed: readonly ControlRef[]) => { steps: Map<string, StepVerdict>; events: number }; calls: string[][] } {
   const calls: string[][] = [];
   return {
     calls,
@@ -35,7 +35,7 @@ function layered(guards: Record<string, StoppedBy[][]>): { run: (removed: readon
         const layer = layers.map((l) => l.filter((s) => !gone.has(`${s.control} ${s.name}`))).find((l) => l.length > 0);
         out.set(id, layer ? { outcome: 'blocked', stoppedBy: layer } : { outcome: 'allowed', stoppedBy: [] });
       }
-      return out;
+      return { steps: out, events };
     },
   };
 }
@@ -107,6 +107,16 @@ describe('defences: peeling and sole', () => {
     expect(warnings[0]).toContain(`s${MAX_VARIANTS}`);
     expect(steps[MAX_VARIANTS]?.defences).toEqual([{ control: 'AuthorizationPolicy', name: `b/p${MAX_VARIANTS}`, reason: expect.any(String), sole: false }]);
     expect(steps[0]?.defences?.[0]?.sole).toBe(true);
+  });
+
+  it('no new variant starts once the variants have used up the event budget; the steps left are named in a warning', () => {
+    const a = stop('AuthorizationPolicy', 'b/a'); const b = stop('AuthorizationPolicy', 'b/b'); const c = stop('AuthorizationPolicy', 'b/c');
+    const { run, calls } = layered({ s1: [[a]], s2: [[b]], s3: [[c]] }, 600);
+    const steps = [step('s1', 'blocked', [a]), step('s2', 'blocked', [b]), step('s3', 'blocked', [c])];
+    const warnings = attachDefences(steps, run, 1000);
+    expect(calls).toEqual([['AuthorizationPolicy b/a'], ['AuthorizationPolicy b/b']]);
+    expect(steps.map((s) => s.defences?.[0]?.sole)).toEqual([true, true, false]);
+    expect(warnings[0]).toMatch(/1000 simulated events.*step s3 may be incomplete/);
   });
 });
 
