@@ -20,7 +20,7 @@ import { DEFAULT_FACTS, type ServerFacts } from '../sim/mesh/server.js';
 import { FlowStats } from '../sim/mesh/stats.js';
 import { World, type RequestSpec } from '../sim/mesh/world.js';
 import { actionModule, type PlannedFlow, type PlannedStep, type StepContext } from './actions/index.js';
-import { withoutControls, type ControlRef } from '../analysis/counterfactual.js';
+import { isRemovable, withoutControls, type ControlRef } from '../analysis/counterfactual.js';
 import { AttackerState } from './attacker.js';
 import { attachDefences, summarizeControls } from './defences.js';
 import type { LoadedScenario } from './load.js';
@@ -145,8 +145,9 @@ export async function simulateScenario(s: LoadedScenario, mesh: Mesh, opts: Simu
     if (r.expectationMet === true) passed++;
     else if (r.expectationMet === false) failed++;
   }
-  // §3.2: the same plan (tokens, signatures, flows) re-run against mesh variants; only the steps that did not get through are waited for.
-  const needed = new Set(steps.filter((r) => r.outcome !== 'allowed').map((r) => r.id));
+  // §3.2: the same plan (tokens, signatures, flows) re-run against mesh variants. A variant is only ever read for
+  // a step that did not get through and met a control that can be removed: those are the steps it waits for.
+  const needed = new Set(steps.filter((r) => r.outcome !== 'allowed' && r.stoppedBy.some(isRemovable)).map((r) => r.id));
   const variant = (removed: readonly ControlRef[]): { steps: ReadonlyMap<string, StepResult>; events: number } => {
     const v = simulate({ ...ctx, mesh: withoutControls(mesh, removed) }, { withSteps: true, until: needed });
     return { steps: v.steps, events: v.events };
