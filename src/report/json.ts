@@ -28,6 +28,11 @@ export function stepJson(s: StepResult): Record<string, unknown> {
   if (s.grpcStatus !== undefined) o['grpcStatus'] = s.grpcStatus;
   o['mtls'] = s.mtls;
   o['stoppedBy'] = s.stoppedBy.map(stoppedJson);
+  o['defences'] = (s.defences ?? []).map((d) => {
+    const x: Record<string, unknown> = { control: d.control, name: d.name, reason: d.reason, sole: d.sole };
+    if (d.removable === false) x['removable'] = false;
+    return x;
+  });
   o['from'] = s.from;
   if (s.to !== undefined) o['to'] = s.to;
   if (s.as !== undefined) o['as'] = s.as;
@@ -56,6 +61,7 @@ export function resultJson(r: RunResult): Record<string, unknown> {
   o['fingerprint'] = r.fingerprint;
   o['steps'] = r.steps.map(stepJson);
   o['traffic'] = r.traffic;
+  o['controls'] = r.controls.map((c) => ({ control: c.control, name: c.name, stops: c.stops, soleStops: c.soleStops }));
   o['warnings'] = r.warnings;
   return o;
 }

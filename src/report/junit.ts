@@ -1,5 +1,6 @@
 /** JUnit XML: a testsuite per scenario, a testcase per step with an expectation. */
 import type { RunResult } from '../scenario/types.js';
+import { defenceLine } from './text.js';
 
 function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -22,7 +23,8 @@ export function renderJunit(results: readonly RunResult[]): string {
       } else if (s.expectationMet === null) {
         lines.push('      <skipped message="no expectation"/>');
       }
-      lines.push(`      <system-out>${esc(`${s.outcome} code=${String(s.code)}`)}</system-out>`);
+      const depth = defenceLine(s);
+      lines.push(`      <system-out>${esc(`${s.outcome} code=${String(s.code)}${depth ? `; ${depth}` : ''}`)}</system-out>`);
       lines.push('    </testcase>');
     }
     lines.push('  </testsuite>');

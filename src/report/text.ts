@@ -1,5 +1,33 @@
 /** The default, human-readable summary. */
-import type { RunResult, StepResult } from '../scenario/types.js';
+import type { ControlSummary, Defence, RunResult, StepResult } from '../scenario/types.js';
+
+const label = (c: Pick<Defence, 'control' | 'name'>): string => `${c.control}${c.name ? ` ${c.name}` : ''}`;
+
+/**
+ * A step's defence in depth in one line (§3.2): "stopped by A; would also
+ * stop: B; sole: A" — `sole: none` when no single control holds the step
+ * alone. Null for a step that got through (or whose defences are unknown).
+ */
+export function defenceLine(s: StepResult): string | null {
+  const ds = s.defences ?? [];
+  if (ds.length === 0) return null;
+  const stopped = new Set(s.stoppedBy.map((b) => label(b)));
+  const did = ds.filter((d) => stopped.has(label(d)));
+  const more = ds.filter((d) => !stopped.has(label(d)));
+  const fixed = ds.filter((d) => d.removable === false);
+  const parts = [`stopped by ${(did.length > 0 ? did : ds.slice(0, 1)).map(label).join(', ')}`];
+  if (more.length > 0 && did.length > 0) parts.push(`would also stop: ${more.map(label).join(', ')}`);
+  const sole = ds.filter((d) => d.sole);
+  parts.push(`sole: ${sole.length > 0 ? sole.map(label).join(', ') : 'none'}`);
+  if (fixed.length > 0) parts.push(`cannot be removed: ${fixed.map(label).join(', ')}`);
+  return parts.join('; ');
+}
+
+/** The report's controls, most load-bearing first: "A stops 3 (alone 2)". */
+export function controlsLine(controls: readonly ControlSummary[]): string | null {
+  if (controls.length === 0) return null;
+  return controls.map((c) => `${label(c)} stops ${c.stops} (alone ${c.soleStops})`).join('; ');
+}
 
 export function stepLine(s: StepResult): string {
   const mark = s.expectationMet === true ? '✓' : s.expectationMet === false ? '✗' : '·';
@@ -11,6 +39,8 @@ export function stepLine(s: StepResult): string {
   for (const b of s.stoppedBy) {
     line += `\n      stopped by ${b.control}${b.name ? ` ${b.name}` : ''}${b.rule ? ` ${b.rule}` : ''}: ${b.reason}`;
   }
+  const depth = defenceLine(s);
+  if (depth) line += `\n      defences: ${depth}`;
   const f = s.evidence.flood;
   if (f) line += `\n      ${f.sent} sent, ${f.ok} got through; ${Object.entries(f.statuses).map(([k, v]) => `${k}×${v}`).join(', ')}; p99 ${f.p99ms} ms${f.retries ? `; ${f.retries} retries by the sender's sidecar` : ''}`;
   for (const c of s.evidence.collateral ?? []) line += `\n      legitimate ${c.statement}`;
@@ -43,6 +73,8 @@ export function renderText(results: readonly RunResult[]): string {
       out.push(`  traffic ${t.from} → ${t.to}: ${t.ok}/${t.sent} ok, p50 ${t.p50ms ?? '-'} ms, p99 ${t.p99ms} ms${t.retries ? `, ${t.retries} retries` : ''}${base}${t.degraded ? ' — DEGRADED' : ''}`);
       for (const [by, n] of Object.entries(t.stoppedBy ?? {})) out.push(`      ${n} refused by ${by}`);
     }
+    const controls = controlsLine(r.controls);
+    if (controls) out.push(`  controls: ${controls}`);
     for (const w of r.warnings) out.push(`  warning: ${w}`);
     out.push('');
   }

@@ -21,7 +21,9 @@ import { FlowStats } from '../sim/mesh/stats.js';
 import { World, type Outcome, type RequestSpec } from '../sim/mesh/world.js';
 import { actionModule, type PlannedFlow, type PlannedStep, type RequestOrigin, type RequestTap, type StepContext } from './actions/index.js';
 import type { StepRequest } from './actions/types.js';
+import { isRemovable, withoutControls, type ControlRef } from '../analysis/counterfactual.js';
 import { AttackerState, STOLEN_TOKEN } from './attacker.js';
+import { attachDefences, summarizeControls } from './defences.js';
 import type { LoadedScenario } from './load.js';
 import { signaturesFor, stealableTokens, tokenTimes, TokenMinter, validityPhase } from './tokens.js';
 import type { RunResult, StepResult, TrafficResult } from './types.js';
@@ -29,6 +31,14 @@ import type { RunResult, StepResult, TrafficResult } from './types.js';
 export const DEFAULT_START_TIME = '2026-01-01T00:00:00Z';
 /** ms one proxy adds each way: ~2.5 ms per request across client and server sidecars (the seeds' figure) */
 export const DEFAULT_PROXY_OVERHEAD_MS = 0.625;
+
+/**
+ * The work the defence analysis may add (§3.2, scenario/defences.ts): new
+ * variant runs start while the variants together have processed fewer
+ * simulated events than this many times the scenario's own runs, or the floor.
+ */
+export const VARIANT_EVENTS_PER_RUN_EVENT = 3;
+export const VARIANT_EVENTS_FLOOR = 200_000;
 
 export interface SimulateOptions {
   seed?: number;
@@ -120,10 +130,10 @@ export async function simulateScenario(s: LoadedScenario, mesh: Mesh, opts: Simu
   const duration = spec.duration !== undefined ? (parseDuration(spec.duration) as number)
     : flows.length > 0 ? Math.max(30_000, stepsEnd + 10_000) : stepsEnd;
 
-  const ctx = { s, mesh, seed, epochMs, planned, flows, duration, facts: factsOf(s), extAuthz: opts.extAuthz };
-  const run = simulate(ctx, true);
+  const ctx: Ctx = { s, mesh, seed, epochMs, planned, flows, duration, facts: factsOf(s), extAuthz: opts.extAuthz };
+  const run = simulate(ctx, { withSteps: true });
   const hasAttackTraffic = planned.some((p) => actionModule(p.step.action)?.load === true);
-  const baseline = flows.length > 0 && hasAttackTraffic ? simulate(ctx, false) : null;
+  const baseline = flows.length > 0 && hasAttackTraffic ? simulate(ctx, { withSteps: false }) : null;
 
   const steps = planned.map((p) => run.steps.get(p.step.id) as StepResult);
   for (const p of planned) {
@@ -140,6 +150,14 @@ export async function simulateScenario(s: LoadedScenario, mesh: Mesh, opts: Simu
     if (r.expectationMet === true) passed++;
     else if (r.expectationMet === false) failed++;
   }
+  // §3.2: the same plan (tokens, signatures, flows) re-run against mesh variants. A variant is only ever read for
+  // a step that did not get through and met a control that can be removed: those are the steps it waits for.
+  const needed = new Set(steps.filter((r) => r.outcome !== 'allowed' && r.stoppedBy.some(isRemovable)).map((r) => r.id));
+  const variant = (removed: readonly ControlRef[]): { steps: ReadonlyMap<string, StepResult>; events: number } => {
+    const v = simulate({ ...ctx, mesh: withoutControls(mesh, removed) }, { withSteps: true, until: needed });
+    return { steps: v.steps, events: v.events };
+  };
+  const bounded = attachDefences(steps, variant, Math.max(VARIANT_EVENTS_FLOOR, VARIANT_EVENTS_PER_RUN_EVENT * (run.events + (baseline?.events ?? 0))));
   const breached = steps.some((r) => r.attack && r.action !== 'wait' && (r.outcome === 'allowed' || r.outcome === 'partial'));
   const traffic: TrafficResult[] = flows.map((f, i) => trafficResult(f, run.flows[i] as FlowStats, baseline?.flows[i]));
   const out: RunResult = {
@@ -150,7 +168,8 @@ export async function simulateScenario(s: LoadedScenario, mesh: Mesh, opts: Simu
     expectations: { passed, failed },
     steps,
     traffic,
-    warnings: opts.warnings ?? [],
+    controls: summarizeControls(steps),
+    warnings: [...(opts.warnings ?? []), ...bounded],
     fingerprint: '',
   };
   if (s.doc.metadata.description !== undefined) out.description = s.doc.metadata.description;
@@ -224,7 +243,14 @@ interface Ctx {
   extAuthz: ExtAuthz | undefined;
 }
 
-function simulate(c: Ctx, withSteps: boolean): SimRun {
+interface SimulateRun {
+  /** play the attack steps (false: the legitimate traffic alone, for the baseline) */
+  withSteps: boolean;
+  /** stop as soon as these steps have finished (a counterfactual run reads nothing else) */
+  until?: ReadonlySet<string>;
+}
+
+function simulate(c: Ctx, { withSteps, until }: SimulateRun): SimRun {
   const { mesh, s } = c;
   const spec = s.doc.spec;
   const k = new Kernel({ seed: c.seed });
@@ -281,6 +307,7 @@ function simulate(c: Ctx, withSteps: boolean): SimRun {
   }
 
   const results = new Map<string, StepResult>();
+  let awaited = until?.size ?? 0;
   const attacker = new AttackerState(spec.attacker.foothold, spec.attacker.capabilities ?? []);
   const byId = new Map(mesh.workloads.map((w) => [w.id, w]));
   const sc: StepContext = {
@@ -293,6 +320,7 @@ function simulate(c: Ctx, withSteps: boolean): SimRun {
       if (results.has(p.step.id)) throw new Error(`step ${p.step.id} finished twice`);
       r.expectationMet = r.expected === null ? null : r.expected === r.outcome;
       results.set(p.step.id, r);
+      if (until?.has(p.step.id)) awaited--;
     },
     tap: (observer) => {
       world.taps.add(observer);
@@ -307,7 +335,15 @@ function simulate(c: Ctx, withSteps: boolean): SimRun {
       });
     }
   }
-  k.run(Math.max(c.duration, c.planned.reduce((m, p) => Math.max(m, p.end), 0)) + 60_000);
+  const limit = Math.max(c.duration, c.planned.reduce((m, p) => Math.max(m, p.end), 0)) + 60_000;
+  if (until) {
+    // Every step is sequential in time, so the last needed step's plan bounds the run; then event by event until they are all in.
+    const last = c.planned.filter((p) => until.has(p.step.id)).reduce((m, p) => Math.max(m, p.end), 0);
+    k.run(Math.min(last, limit));
+    while (awaited > 0 && k.peek() <= limit) k.step();
+  } else {
+    k.run(limit);
+  }
   return { fingerprint: k.fingerprint(), flows: flowStats, windows, steps: results, decisions: world.decisions, events: k.processed };
 
 

@@ -104,6 +104,13 @@ export interface StepResult {
   grpcStatus?: number;
   mtls: boolean | null;
   stoppedBy: StoppedBy[];
+  /**
+   * Every control that would stop the step, in packet order (§3.2): those in
+   * `stoppedBy`, then those further along found by re-running the scenario
+   * without them. Empty when the step got through. Set by the run, after
+   * every action has finished.
+   */
+  defences?: Defence[];
   /** run from the foothold: counts towards the verdict */
   attack: boolean;
   expectationMet: boolean | null;
@@ -129,6 +136,26 @@ export interface StepResult {
   bytesAttempted?: number;
   bytesOut?: number;
   evidence: StepEvidence;
+}
+
+/** One control standing between the attacker and a step's goal (product.md §3.2). */
+export interface Defence {
+  control: ControlKind;
+  /** `namespace/name` of the resource; null for mesh defaults */
+  name: string | null;
+  reason: string;
+  /** removing this control alone from the mesh lets the step through */
+  sole: boolean;
+  /** present (false) when the control cannot be taken out of a mesh (DNS, Routing, certificate validity…), so `sole` was not tried */
+  removable?: false;
+}
+
+/** A control across the report's steps: how many it stops, and how many it alone stops. */
+export interface ControlSummary {
+  control: ControlKind;
+  name: string | null;
+  stops: number;
+  soleStops: number;
 }
 
 export interface TrafficResult {
@@ -161,6 +188,8 @@ export interface RunResult {
   expectations: { passed: number; failed: number };
   steps: StepResult[];
   traffic: TrafficResult[];
+  /** every control in any step's defences; by soleStops, then stops, descending */
+  controls: ControlSummary[];
   warnings: string[];
   /** hash of every event of the run: the cheapest whole-run regression check */
   fingerprint: string;
