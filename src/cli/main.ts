@@ -4,7 +4,8 @@
  * Never prints a stack trace.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, realpathSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { formatIssue, IssueList, type Issue } from '../core/issues.js';
 import { renderJson } from '../report/json.js';
 import { renderJunit } from '../report/junit.js';
@@ -15,7 +16,7 @@ import { runFiles } from '../api/run.js';
 import type { RunResult } from '../scenario/types.js';
 import { scenarioJsonSchema } from '../scenario/schema.js';
 import { looksLikeScenario } from '../scenario/load.js';
-import { displayPath, FsSource, listYamlFiles, reportPathProblem, Sandbox, writeAtomic } from './fs.js';
+import { displayPath, FsSource, fsErrorText, kindOf, readSource, reportPathProblem, Sandbox, scanYamlFolder, writeAtomic } from './fs.js';
 import { requestCommand } from './request.js';
 import { DEFAULT_OUTSIDE_IP } from '../policy/pipeline.js';
 
@@ -48,17 +49,57 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-/** Scenario files named on the command line: files as given, directories searched for `kind: Scenario`. */
-function scenarioFiles(paths: readonly string[], issues: IssueList): string[] {
-  const out: string[] = [];
+interface ScenarioFiles {
+  files: string[];
+  /** what each folder held and what was left out, for stderr */
+  notes: string[];
+}
+
+/**
+ * Scenario files named on the command line: files as given, folders searched
+ * for scenarios. Nothing is skipped quietly: a file that cannot be read or
+ * parsed is an error, and the notes say what each folder held and why anything
+ * was left out (issue 9 item 6).
+ */
+function scenarioFiles(paths: readonly string[], sandbox: Sandbox, issues: IssueList): ScenarioFiles {
+  const out: ScenarioFiles = { files: [], notes: [] };
   for (const p of paths) {
-    if (!existsSync(p)) { issues.error('path-missing', `${p} does not exist`, undefined, 'name a scenario file or a folder of scenarios'); continue; }
-    if (statSync(p).isFile()) { out.push(p); continue; }
-    const found = listYamlFiles(p).filter((f) => {
-      try { return statSync(f).size <= 1024 * 1024 && looksLikeScenario(readFileSync(f, 'utf8')); } catch { return false; }
-    });
-    if (found.length === 0) issues.error('no-scenarios', `${displayPath(p)} holds no scenario files (YAML with kind: Scenario)`, undefined, 'point at a scenario file or a folder that has some');
-    out.push(...found);
+    let st;
+    try {
+      st = statSync(p);
+    } catch (e) {
+      const missing = (e as { code?: unknown }).code === 'ENOENT';
+      issues.error(missing ? 'path-missing' : 'file-unreadable', missing ? `${displayPath(p)} does not exist` : `${displayPath(p)} cannot be read: ${fsErrorText(e)}`,
+        undefined, 'name a scenario file or a folder of scenarios');
+      continue;
+    }
+    if (st.isFile()) { out.files.push(p); continue; }
+    if (!st.isDirectory()) {
+      issues.error('not-a-file', `${displayPath(p)} is ${kindOf(st)}, not a scenario file or a folder of them`, undefined, 'name a scenario file or a folder of scenarios');
+      continue;
+    }
+    const shown = displayPath(p);
+    const scan = scanYamlFolder(p, new Sandbox([...sandbox.roots, realpathSync(p)]));
+    for (const x of scan.problems) issues.error(x.code, x.message, undefined, 'a scenario folder holds scenario files and their manifests; remove or fix this entry');
+    const found: string[] = [];
+    const notScenarios: string[] = [];
+    for (const f of scan.files) {
+      const before = issues.errors.length;
+      const src = readSource(f, issues);
+      if (!src || issues.errors.length > before) continue;
+      if (looksLikeScenario(src.text, src.path)) found.push(f);
+      else notScenarios.push(f);
+    }
+    const relTo = (f: string): string => path.relative(p, f).split(path.sep).join('/');
+    if (found.length > 0) out.notes.push(`${shown}: ${found.length} scenario file${found.length === 1 ? '' : 's'}: ${found.map(relTo).join(', ')}`);
+    if (notScenarios.length > 0) out.notes.push(`${shown}: ignored, YAML without kind: Scenario: ${notScenarios.map(relTo).join(', ')}`);
+    const byWhy = new Map<string, string[]>();
+    for (const g of scan.ignored) byWhy.set(g.why, [...(byWhy.get(g.why) ?? []), relTo(g.path)]);
+    for (const [why, list] of byWhy) out.notes.push(`${shown}: ignored, ${why}: ${list.join(', ')}`);
+    if (found.length === 0 && scan.problems.length === 0) {
+      issues.error('no-scenarios', `${shown} holds no scenario files (YAML with kind: Scenario)`, undefined, 'point at a scenario file or a folder that has some');
+    }
+    out.files.push(...found);
   }
   return out;
 }
@@ -152,8 +193,10 @@ async function runCommand(paths: string[], opts: { format: string; report: strin
   for (const a of opts.allowPath) if (!existsSync(a)) issues.error('path-missing', `--allow-path ${a} does not exist`);
   if (issues.hasErrors()) { printIssues(io, issues.items); return EXIT_BAD_INPUT; }
 
-  const files = scenarioFiles(paths, issues);
-  const run = await runFiles(files, new FsSource(Sandbox.forCwd(opts.allowPath)), seed !== undefined ? { seed } : {});
+  const sandbox = Sandbox.forCwd(opts.allowPath);
+  const { files, notes } = scenarioFiles(paths, sandbox, issues);
+  for (const n of notes) io.err(`note: ${n}\n`);
+  const run = await runFiles(files, new FsSource(sandbox), seed !== undefined ? { seed } : {});
   issues.merge(run.issues);
   const { results } = run;
   const warnings = run.warnings;
