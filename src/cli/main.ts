@@ -199,13 +199,13 @@ async function runCommand(paths: string[], opts: { format: string; report: strin
   const run = await runFiles(files, new FsSource(sandbox), seed !== undefined ? { seed } : {});
   issues.merge(run.issues);
   const { results } = run;
-  const warnings = run.warnings;
   if (issues.hasErrors()) {
     printIssues(io, issues.errors);
     io.err(`meshrange: ${issues.errors.length} error${issues.errors.length === 1 ? '' : 's'}; nothing was run and no report was written\n`);
     return EXIT_BAD_INPUT;
   }
-  for (const w of warnings) io.err(`warning: ${w}\n`);
+  // Loader and bind-time warnings, located, each once (a mesh shared by several scenarios warns once).
+  printIssues(io, [...new Map(issues.warnings.map((w) => [formatIssue(w), w])).values()]);
   const render = RENDERERS[opts.format] as (r: readonly RunResult[]) => string;
   for (const r of reports) writeAtomic(r.path, (RENDERERS[r.format] as (x: readonly RunResult[]) => string)(results));
   io.out(render(results));
