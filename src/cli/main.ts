@@ -6,6 +6,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { existsSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { terminalSafe } from '../core/escape.js';
 import { formatIssue, IssueList, type Issue } from '../core/issues.js';
 import { renderJson } from '../report/json.js';
 import { renderJunit } from '../report/junit.js';
@@ -104,7 +105,10 @@ function scenarioFiles(paths: readonly string[], sandbox: Sandbox, issues: Issue
   return out;
 }
 
-export async function main(argv: readonly string[], io: Io = defaultIo): Promise<number> {
+export async function main(argv: readonly string[], rawIo: Io = defaultIo): Promise<number> {
+  // Everything printed passes through one filter: text from a stranger (a file name, a field, an option
+  // echoed back by commander) cannot drive the terminal. JSON stays valid: escapes are JSON's (core/escape.ts).
+  const io: Io = { out: (s) => rawIo.out(terminalSafe(s)), err: (s) => rawIo.err(terminalSafe(s)) };
   const program = new Command();
   program
     .name('meshrange')

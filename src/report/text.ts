@@ -1,22 +1,27 @@
-/** The default, human-readable summary. */
+/**
+ * The default, human-readable summary. Every string that came from the
+ * scenario or the mesh goes through core/escape.ts (`e`), so it stays on its
+ * line and cannot drive the terminal (issue 9 item 7).
+ */
+import { escapeControls as e, oneLine } from '../core/escape.js';
 import type { RunResult, StepResult } from '../scenario/types.js';
 
 export function stepLine(s: StepResult): string {
   const mark = s.expectationMet === true ? '✓' : s.expectationMet === false ? '✗' : '·';
   const code = s.code === null ? '' : ` ${s.code}${s.grpcStatus !== undefined ? ` grpc=${s.grpcStatus}` : ''}`;
   const mtls = s.mtls === null ? '' : s.mtls ? ' mTLS' : ' no-mTLS';
-  const route = s.to ? `${s.from} → ${s.to}` : s.from;
-  let line = `  ${mark} ${s.id}: ${s.action} ${route} — ${s.outcome}${code}${mtls}`;
+  const route = s.to ? `${e(s.from)} → ${e(s.to)}` : e(s.from);
+  let line = `  ${mark} ${e(s.id)}: ${e(s.action)} ${route} — ${s.outcome}${code}${mtls}`;
   if (s.expectationMet === false) line += `  (expected ${s.expected})`;
   for (const b of s.stoppedBy) {
-    line += `\n      stopped by ${b.control}${b.name ? ` ${b.name}` : ''}${b.rule ? ` ${b.rule}` : ''}: ${b.reason}`;
+    line += `\n      stopped by ${e(b.control)}${b.name ? ` ${e(b.name)}` : ''}${b.rule ? ` ${e(b.rule)}` : ''}: ${e(b.reason)}`;
   }
   const f = s.evidence.flood;
-  if (f) line += `\n      ${f.sent} sent, ${f.ok} got through; ${Object.entries(f.statuses).map(([k, v]) => `${k}×${v}`).join(', ')}; p99 ${f.p99ms} ms${f.retries ? `; ${f.retries} retries by the sender's sidecar` : ''}`;
-  for (const c of s.evidence.collateral ?? []) line += `\n      legitimate ${c.statement}`;
-  for (const st of s.evidence.stolen ?? []) line += `\n      holds ${st.kind} ${st.subject}, valid until ${st.validUntil}`;
+  if (f) line += `\n      ${f.sent} sent, ${f.ok} got through; ${Object.entries(f.statuses).map(([k, v]) => `${e(k)}×${v}`).join(', ')}; p99 ${f.p99ms} ms${f.retries ? `; ${f.retries} retries by the sender's sidecar` : ''}`;
+  for (const c of s.evidence.collateral ?? []) line += `\n      legitimate ${e(c.statement)}`;
+  for (const st of s.evidence.stolen ?? []) line += `\n      holds ${e(st.kind)} ${e(st.subject)}, valid until ${e(st.validUntil)}`;
   const shadow = s.evidence.authorization?.shadow ?? [];
-  for (const sh of shadow) line += `\n      dry-run ${sh.policy}: ${sh.effect}${sh.rule ? ` (${sh.rule})` : ''}`;
+  for (const sh of shadow) line += `\n      dry-run ${e(sh.policy)}: ${e(sh.effect)}${sh.rule ? ` (${e(sh.rule)})` : ''}`;
   return line;
 }
 
@@ -24,15 +29,15 @@ export function renderText(results: readonly RunResult[]): string {
   const out: string[] = [];
   for (const r of results) {
     const exp = r.expectations.passed + r.expectations.failed;
-    out.push(`${r.scenario}: ${r.verdict.toUpperCase()} — expectations ${r.expectations.passed}/${exp} met (seed ${r.seed})`);
-    if (r.description) out.push(`  ${r.description.trim()}`);
+    out.push(`${e(r.scenario)}: ${r.verdict.toUpperCase()} — expectations ${r.expectations.passed}/${exp} met (seed ${r.seed})`);
+    if (r.description) out.push(`  ${oneLine(r.description)}`);
     for (const s of r.steps) out.push(stepLine(s));
     for (const t of r.traffic) {
       const base = t.baseline ? ` (without the attack: ${t.baseline.ok}/${t.baseline.sent} ok, p99 ${t.baseline.p99ms} ms)` : '';
-      out.push(`  traffic ${t.from} → ${t.to}: ${t.ok}/${t.sent} ok, p50 ${t.p50ms ?? '-'} ms, p99 ${t.p99ms} ms${t.retries ? `, ${t.retries} retries` : ''}${base}${t.degraded ? ' — DEGRADED' : ''}`);
-      for (const [by, n] of Object.entries(t.stoppedBy ?? {})) out.push(`      ${n} refused by ${by}`);
+      out.push(`  traffic ${e(t.from)} → ${e(t.to)}: ${t.ok}/${t.sent} ok, p50 ${t.p50ms ?? '-'} ms, p99 ${t.p99ms} ms${t.retries ? `, ${t.retries} retries` : ''}${base}${t.degraded ? ' — DEGRADED' : ''}`);
+      for (const [by, n] of Object.entries(t.stoppedBy ?? {})) out.push(`      ${n} refused by ${e(by)}`);
     }
-    for (const w of r.warnings) out.push(`  warning: ${w}`);
+    for (const w of r.warnings) out.push(`  warning: ${e(w)}`);
     out.push('');
   }
   const failed = results.reduce((n, r) => n + r.expectations.failed, 0);
