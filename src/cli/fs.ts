@@ -4,7 +4,7 @@
  * §5: a scenario reads files only under the working directory — or its own
  * folder when it lies outside — plus any `--allow-path`.
  */
-import { closeSync, constants, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, realpathSync, renameSync, statSync, writeFileSync, type Stats } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, realpathSync, renameSync, rmSync, statSync, writeFileSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import type { IssueList, Location } from '../core/issues.js';
 import type { SourceFile } from '../loader/load.js';
@@ -281,28 +281,71 @@ export function reportPathProblem(p: string): string | null {
   return null;
 }
 
+/** A report to write: its format (for messages), path and text. */
+export interface ReportFile {
+  format: string;
+  path: string;
+  text: string;
+}
+
 /**
- * Writes via a temporary file and rename, so a report is never half-written.
- * A device or pipe (e.g. /dev/stdout) is written to directly, never replaced.
+ * Writes every report or none (product.md §5, issue 9 item 8): each regular
+ * file is first written to a temporary file beside it; a device or pipe
+ * (e.g. /dev/stdout) is written to directly once those all succeeded; only
+ * then are the temporary files renamed over their targets. A failure is a
+ * located issue naming the report, and every temporary file is removed.
  */
-export function writeAtomic(p: string, text: string): void {
-  const abs = path.resolve(p);
-  if (existsSync(abs) && !statSync(abs).isFile()) {
-    writeFileSync(abs, text);
-    return;
+export function writeReports(reports: readonly ReportFile[], issues: IssueList): boolean {
+  const staged: { tmp: string; abs: string; report: ReportFile }[] = [];
+  const direct: ReportFile[] = [];
+  const failed = (r: ReportFile, e: unknown): false => {
+    issues.error('report-write-failed', `cannot write the ${r.format} report to ${r.path}: ${fsErrorText(e)}`, undefined,
+      'free some space, or choose a folder you can write to (--report FORMAT=PATH)');
+    for (const x of staged) rmSync(x.tmp, { force: true });
+    return false;
+  };
+  for (const [i, r] of reports.entries()) {
+    const abs = path.resolve(r.path);
+    if (existsSync(abs) && !statSync(abs).isFile()) { direct.push(r); continue; }
+    const tmp = `${abs}.tmp-${process.pid}-${i}`;
+    try {
+      mkdirSync(path.dirname(abs), { recursive: true });
+      writeFileSync(tmp, r.text, { flag: 'wx' });
+      staged.push({ tmp, abs, report: r });
+    } catch (e) {
+      rmSync(tmp, { force: true });
+      return failed(r, e);
+    }
   }
-  mkdirSync(path.dirname(abs), { recursive: true });
-  const tmp = `${abs}.tmp-${process.pid}`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, abs);
+  for (const r of direct) {
+    try {
+      writeFileSync(path.resolve(r.path), r.text);
+    } catch (e) {
+      return failed(r, e);
+    }
+  }
+  for (const x of staged) {
+    try {
+      renameSync(x.tmp, x.abs);
+    } catch (e) {
+      return failed(x.report, e);
+    }
+  }
+  return true;
 }
 
 /** The file system behind the path sandbox, as the application layer's SourceReader. */
 export class FsSource implements SourceReader {
-  constructor(readonly sandbox: Sandbox) {}
+  /**
+   * `inputs`: the real path of every file read, shared by the readers of
+   * every scenario of a run, so that no report overwrites one.
+   */
+  constructor(readonly sandbox: Sandbox, readonly inputs: Set<string> = new Set()) {}
 
   read(p: string, issues: IssueList, at?: Location): SourceFile | null {
-    if (!this.sandbox.check(p, issues, at)) return null;
+    const real = this.sandbox.check(p, issues, at);
+    if (!real) return null;
+    this.inputs.add(real);
     return readSource(p, issues, at);
   }
 
@@ -314,6 +357,7 @@ export class FsSource implements SourceReader {
     if (list.length === 0 && scan.problems.length === 0) issues.error('no-manifests', `${displayPath(p)} holds no *.yaml or *.yml files`, at, 'point at a folder of Kubernetes/Istio manifests');
     const out: SourceFile[] = [];
     for (const f of list) {
+      this.inputs.add(realpathSync(f));
       const src = readSource(f, issues, at);
       if (src) out.push(src);
     }
@@ -321,7 +365,7 @@ export class FsSource implements SourceReader {
   }
 
   forScenario(file: string): SourceReader {
-    return new FsSource(this.sandbox.forScenario(file));
+    return new FsSource(this.sandbox.forScenario(file), this.inputs);
   }
 
   resolve(file: string, rel: string): string {

@@ -17,7 +17,7 @@ import { runFiles } from '../api/run.js';
 import type { RunResult } from '../scenario/types.js';
 import { scenarioJsonSchema } from '../scenario/schema.js';
 import { looksLikeScenario } from '../scenario/load.js';
-import { displayPath, FsSource, fsErrorText, kindOf, readSource, reportPathProblem, Sandbox, scanYamlFolder, writeAtomic } from './fs.js';
+import { displayPath, FsSource, fsErrorText, kindOf, readSource, reportPathProblem, Sandbox, scanYamlFolder, writeReports } from './fs.js';
 import { requestCommand } from './request.js';
 import { DEFAULT_OUTSIDE_IP } from '../policy/pipeline.js';
 
@@ -30,7 +30,29 @@ export interface Io {
   err: (s: string) => void;
 }
 
-const defaultIo: Io = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) };
+/**
+ * process.stdout / stderr, guarded: when the reader goes away (`meshrange run … | head -1`) the write fails
+ * with EPIPE, which ends the output quietly — no stack trace, the run keeps its exit status. Any other
+ * failure to write stdout (a full disk behind `> file`) is said on stderr and exits 2.
+ */
+function guarded(stream: NodeJS.WriteStream, name: string): (s: string) => void {
+  let closed = false;
+  let listening = false;
+  return (s) => {
+    if (!listening) {
+      listening = true;
+      stream.on('error', (e: NodeJS.ErrnoException) => {
+        closed = true;
+        if (e.code === 'EPIPE' || stream === process.stderr) return;
+        process.stderr.write(`meshrange: cannot write to ${name}: ${fsErrorText(e)}\n`);
+        process.exitCode = EXIT_BAD_INPUT;
+      });
+    }
+    if (!closed) stream.write(s);
+  };
+}
+
+const defaultIo: Io = { out: guarded(process.stdout, 'stdout'), err: guarded(process.stderr, 'stderr') };
 
 export class ExitError extends Error {
   constructor(readonly code: number, message: string) {
@@ -52,6 +74,8 @@ function collect(value: string, previous: string[]): string[] {
 
 interface ScenarioFiles {
   files: string[];
+  /** real paths of every file looked at, so that no report overwrites one */
+  inputs: Set<string>;
   /** what each folder held and what was left out, for stderr */
   notes: string[];
 }
@@ -63,7 +87,7 @@ interface ScenarioFiles {
  * was left out (issue 9 item 6).
  */
 function scenarioFiles(paths: readonly string[], sandbox: Sandbox, issues: IssueList): ScenarioFiles {
-  const out: ScenarioFiles = { files: [], notes: [] };
+  const out: ScenarioFiles = { files: [], inputs: new Set(), notes: [] };
   for (const p of paths) {
     let st;
     try {
@@ -74,7 +98,7 @@ function scenarioFiles(paths: readonly string[], sandbox: Sandbox, issues: Issue
         undefined, 'name a scenario file or a folder of scenarios');
       continue;
     }
-    if (st.isFile()) { out.files.push(p); continue; }
+    if (st.isFile()) { out.files.push(p); out.inputs.add(realpathSync(p)); continue; }
     if (!st.isDirectory()) {
       issues.error('not-a-file', `${displayPath(p)} is ${kindOf(st)}, not a scenario file or a folder of them`, undefined, 'name a scenario file or a folder of scenarios');
       continue;
@@ -85,6 +109,7 @@ function scenarioFiles(paths: readonly string[], sandbox: Sandbox, issues: Issue
     const found: string[] = [];
     const notScenarios: string[] = [];
     for (const f of scan.files) {
+      out.inputs.add(realpathSync(f));
       const before = issues.errors.length;
       const src = readSource(f, issues);
       if (!src || issues.errors.length > before) continue;
@@ -187,6 +212,9 @@ async function runCommand(paths: string[], opts: { format: string; report: strin
     }
     const problem = reportPathProblem(r.slice(eq + 1));
     if (problem) { issues.error('bad-report-path', `--report ${r}: ${problem}`, undefined, 'write reports to a file, e.g. --report json=reports/run.json'); continue; }
+    const target = path.resolve(r.slice(eq + 1));
+    const twice = reports.find((x) => path.resolve(x.path) === target);
+    if (twice) { issues.error('bad-usage', `--report ${r}: ${twice.format} is already written to ${twice.path}`, undefined, 'give each report its own file'); continue; }
     reports.push({ format, path: r.slice(eq + 1) });
   }
   let seed: number | undefined;
@@ -198,11 +226,18 @@ async function runCommand(paths: string[], opts: { format: string; report: strin
   if (issues.hasErrors()) { printIssues(io, issues.items); return EXIT_BAD_INPUT; }
 
   const sandbox = Sandbox.forCwd(opts.allowPath);
-  const { files, notes } = scenarioFiles(paths, sandbox, issues);
+  const { files, inputs, notes } = scenarioFiles(paths, sandbox, issues);
   for (const n of notes) io.err(`note: ${n}\n`);
-  const run = await runFiles(files, new FsSource(sandbox), seed !== undefined ? { seed } : {});
+  const run = await runFiles(files, new FsSource(sandbox, inputs), seed !== undefined ? { seed } : {});
   issues.merge(run.issues);
   const { results } = run;
+  // A report must not overwrite what the run read (a scenario, a manifest), whatever the spelling of its path.
+  for (const r of reports) {
+    const abs = path.resolve(r.path);
+    if (existsSync(abs) && inputs.has(realpathSync(abs))) {
+      issues.error('report-overwrites-input', `--report ${r.format}=${r.path}: ${r.path} is an input of this run`, undefined, 'write reports elsewhere, e.g. --report json=reports/run.json');
+    }
+  }
   if (issues.hasErrors()) {
     printIssues(io, issues.errors);
     io.err(`meshrange: ${issues.errors.length} error${issues.errors.length === 1 ? '' : 's'}; nothing was run and no report was written\n`);
@@ -211,7 +246,12 @@ async function runCommand(paths: string[], opts: { format: string; report: strin
   // Loader and bind-time warnings, located, each once (a mesh shared by several scenarios warns once).
   printIssues(io, [...new Map(issues.warnings.map((w) => [formatIssue(w), w])).values()]);
   const render = RENDERERS[opts.format] as (r: readonly RunResult[]) => string;
-  for (const r of reports) writeAtomic(r.path, (RENDERERS[r.format] as (x: readonly RunResult[]) => string)(results));
+  const texts = reports.map((r) => ({ ...r, text: (RENDERERS[r.format] as (x: readonly RunResult[]) => string)(results) }));
+  if (!writeReports(texts, issues)) {
+    printIssues(io, issues.errors);
+    io.err('meshrange: no report was written\n');
+    return EXIT_BAD_INPUT;
+  }
   io.out(render(results));
   const failed = results.some((r) => r.expectations.failed > 0);
   return opts.check && failed ? EXIT_FAILED : EXIT_OK;

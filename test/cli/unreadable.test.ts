@@ -6,8 +6,9 @@
  * Tests often run as root, which reads any file whatever its mode, so the
  * refusal is simulated: opening (or reading) a file whose name starts with
  * `locked` fails with EACCES, as it does for an ordinary user.
+ * Writing a report there fails the same way (issue 9 item 8).
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
@@ -18,13 +19,20 @@ vi.mock('node:fs', async (importOriginal) => {
   const patched = {
     ...fs,
     openSync: ((p: string, ...rest: unknown[]) => {
-      if (denied(p)) throw eacces(p);
+      // opening to read is refused; writing the tests' own fixtures (flag 'w') goes through
+      const reading = typeof rest[0] !== 'string' || rest[0].startsWith('r');
+      if (denied(p) && reading) throw eacces(p);
       return (fs.openSync as (...a: unknown[]) => number)(p, ...rest);
     }) as typeof fs.openSync,
     readFileSync: ((p: string, ...rest: unknown[]) => {
       if (denied(p)) throw eacces(p);
       return (fs.readFileSync as (...a: unknown[]) => unknown)(p, ...rest);
     }) as typeof fs.readFileSync,
+    writeFileSync: ((p: string, ...rest: unknown[]) => {
+      // the report's temporary file; the tests' own fixtures are written as usual
+      if (denied(p) && path.basename(p).includes('.tmp-')) throw eacces(p);
+      return (fs.writeFileSync as (...a: unknown[]) => unknown)(p, ...rest);
+    }) as typeof fs.writeFileSync,
   };
   return { ...patched, default: patched };
 });
@@ -107,5 +115,15 @@ describe('unreadable files are located errors (exit 2), never internal errors', 
     const r = await cli('run', `${rel}/suite`, '--check');
     expect(r.code).toBe(2);
     expect(r.err).toContain(`[file-unreadable] ${rel}/suite/locked.yaml cannot be read: permission denied (EACCES)`);
+  });
+
+  it('a report that cannot be written (permission denied) is an exit-2 error naming it, and no other report is left', async () => {
+    const f = write('s4.yaml', scenario('s4', './mesh'));
+    const r = await cli('run', f, '--report', `json=${rel}/out/ok.json`, '--report', `junit=${rel}/out/locked.xml`);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(`[report-write-failed] cannot write the junit report to ${rel}/out/locked.xml: permission denied (EACCES)`);
+    expect(r.err).not.toContain('internal error');
+    expect(existsSync(`${rel}/out/ok.json`)).toBe(false);
+    expect(readdirSync(`${rel}/out`)).toEqual([]);
   });
 });
