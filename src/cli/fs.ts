@@ -17,6 +17,15 @@ export function displayPath(p: string): string {
   return (rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : p).split(path.sep).join('/');
 }
 
+/** The real path (links resolved) of an existing path; the absolute path when it cannot be resolved. */
+export function realOrAbsolute(p: string): string {
+  try {
+    return realpathSync(p);
+  } catch {
+    return path.resolve(p);
+  }
+}
+
 export function isWithin(child: string, root: string): boolean {
   const rel = path.relative(root, child);
   return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
@@ -357,7 +366,7 @@ export class FsSource implements SourceReader {
     if (list.length === 0 && scan.problems.length === 0) issues.error('no-manifests', `${displayPath(p)} holds no *.yaml or *.yml files`, at, 'point at a folder of Kubernetes/Istio manifests');
     const out: SourceFile[] = [];
     for (const f of list) {
-      this.inputs.add(realpathSync(f));
+      this.inputs.add(realOrAbsolute(f));
       const src = readSource(f, issues, at);
       if (src) out.push(src);
     }

@@ -4,7 +4,7 @@
  * Never prints a stack trace.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { existsSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { terminalSafe } from '../core/escape.js';
 import { formatIssue, IssueList, type Issue } from '../core/issues.js';
@@ -17,7 +17,7 @@ import { runFiles } from '../api/run.js';
 import type { RunResult } from '../scenario/types.js';
 import { scenarioJsonSchema } from '../scenario/schema.js';
 import { looksLikeScenario } from '../scenario/load.js';
-import { displayPath, FsSource, fsErrorText, kindOf, readSource, reportPathProblem, Sandbox, scanYamlFolder, writeReports } from './fs.js';
+import { displayPath, FsSource, fsErrorText, kindOf, readSource, realOrAbsolute, reportPathProblem, Sandbox, scanYamlFolder, writeReports } from './fs.js';
 import { requestCommand } from './request.js';
 import { DEFAULT_OUTSIDE_IP } from '../policy/pipeline.js';
 
@@ -98,18 +98,18 @@ function scenarioFiles(paths: readonly string[], sandbox: Sandbox, issues: Issue
         undefined, 'name a scenario file or a folder of scenarios');
       continue;
     }
-    if (st.isFile()) { out.files.push(p); out.inputs.add(realpathSync(p)); continue; }
+    if (st.isFile()) { out.files.push(p); out.inputs.add(realOrAbsolute(p)); continue; }
     if (!st.isDirectory()) {
       issues.error('not-a-file', `${displayPath(p)} is ${kindOf(st)}, not a scenario file or a folder of them`, undefined, 'name a scenario file or a folder of scenarios');
       continue;
     }
     const shown = displayPath(p);
-    const scan = scanYamlFolder(p, new Sandbox([...sandbox.roots, realpathSync(p)]));
+    const scan = scanYamlFolder(p, new Sandbox([...sandbox.roots, realOrAbsolute(p)]));
     for (const x of scan.problems) issues.error(x.code, x.message, undefined, 'a scenario folder holds scenario files and their manifests; remove or fix this entry');
     const found: string[] = [];
     const notScenarios: string[] = [];
     for (const f of scan.files) {
-      out.inputs.add(realpathSync(f));
+      out.inputs.add(realOrAbsolute(f));
       const before = issues.errors.length;
       const src = readSource(f, issues);
       if (!src || issues.errors.length > before) continue;
@@ -234,7 +234,7 @@ async function runCommand(paths: string[], opts: { format: string; report: strin
   // A report must not overwrite what the run read (a scenario, a manifest), whatever the spelling of its path.
   for (const r of reports) {
     const abs = path.resolve(r.path);
-    if (existsSync(abs) && inputs.has(realpathSync(abs))) {
+    if (existsSync(abs) && inputs.has(realOrAbsolute(abs))) {
       issues.error('report-overwrites-input', `--report ${r.format}=${r.path}: ${r.path} is an input of this run`, undefined, 'write reports elsewhere, e.g. --report json=reports/run.json');
     }
   }
