@@ -4,7 +4,7 @@
  * §5: a scenario reads files only under the working directory — or its own
  * folder when it lies outside — plus any `--allow-path`.
  */
-import { existsSync, readdirSync, readFileSync, realpathSync, renameSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, realpathSync, renameSync, rmSync, statSync, writeFileSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import type { IssueList, Location } from '../core/issues.js';
 import type { SourceFile } from '../loader/load.js';
@@ -15,6 +15,15 @@ export const MAX_FILE_BYTES = 8 * 1024 * 1024;
 export function displayPath(p: string): string {
   const rel = path.relative(process.cwd(), p);
   return (rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : p).split(path.sep).join('/');
+}
+
+/** The real path (links resolved) of an existing path; the absolute path when it cannot be resolved. */
+export function realOrAbsolute(p: string): string {
+  try {
+    return realpathSync(p);
+  } catch {
+    return path.resolve(p);
+  }
 }
 
 export function isWithin(child: string, root: string): boolean {
@@ -36,62 +45,224 @@ export class Sandbox {
     return new Sandbox([...this.roots, path.dirname(real)]);
   }
 
+  /** True when a real (links resolved) path lies under one of the roots. */
+  contains(real: string): boolean {
+    return this.roots.some((r) => isWithin(real, r));
+  }
+
   check(p: string, issues: IssueList, at: Location | undefined): string | null {
     // Judge the place before the existence, so a stranger's scenario cannot probe which files exist outside.
     const abs = path.resolve(p);
-    if (!existsSync(p)) {
-      if (!this.roots.some((r) => isWithin(abs, r))) {
-        issues.error('path-outside', `${displayPath(p)} is outside the allowed folders (${this.roots.map(displayPath).join(', ')})`, at,
-          'move the file under the working directory, or pass --allow-path <dir> if you trust this scenario');
-        return null;
-      }
-      issues.error('path-missing', `${displayPath(p)} does not exist`, at, 'check the path (paths in a scenario are relative to the scenario file)');
-      return null;
-    }
-    const real = realpathSync(p);
-    if (!this.roots.some((r) => isWithin(real, r))) {
+    const outside = (): null => {
       issues.error('path-outside', `${displayPath(p)} is outside the allowed folders (${this.roots.map(displayPath).join(', ')})`, at,
         'move the file under the working directory, or pass --allow-path <dir> if you trust this scenario');
       return null;
+    };
+    let real: string;
+    try {
+      real = realpathSync(p);
+    } catch (e) {
+      if (!this.contains(abs)) return outside();
+      const code = codeOf(e);
+      if (code === 'ELOOP') issues.error('path-loop', `${displayPath(p)} is a symbolic link loop`, at, 'point at the file itself');
+      else if (code === 'ENOENT' || code === 'ENOTDIR') issues.error('path-missing', `${displayPath(p)} does not exist`, at, 'check the path (paths in a scenario are relative to the scenario file)');
+      else issues.error('file-unreadable', `${displayPath(p)} cannot be read: ${fsErrorText(e)}`, at, 'check the permissions of the path');
+      return null;
     }
+    if (!this.contains(real)) return outside();
     return real;
   }
 }
 
-/** `*.yaml` / `*.yml` files below `p` (or `p` itself), sorted for a stable load order. */
-export function listYamlFiles(p: string): string[] {
-  const st = statSync(p);
-  if (st.isFile()) return [p];
-  const out: string[] = [];
-  const walk = (dir: string): void => {
-    for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
-      const full = path.join(dir, e.name);
-      if (e.isDirectory()) walk(full);
-      else if (e.isFile() && /\.ya?ml$/i.test(e.name)) out.push(full);
-    }
+/** What a file system error means, in words (the code too, for a search engine). */
+export function fsErrorText(e: unknown): string {
+  const code = typeof e === 'object' && e !== null && 'code' in e ? String((e as { code: unknown }).code) : '';
+  const words: Record<string, string> = {
+    EACCES: 'permission denied', EPERM: 'operation not permitted', ELOOP: 'a symbolic link loop', ENOENT: 'no such file or folder',
+    ENOTDIR: 'a part of the path is not a folder', EISDIR: 'it is a folder', ENOSPC: 'no space left on the device',
+    EDQUOT: 'disk quota exceeded', EROFS: 'read-only file system', EIO: 'input/output error', EMFILE: 'too many open files',
+    ENAMETOOLONG: 'the name is too long', EBUSY: 'the file is busy', ENXIO: 'no such device',
   };
-  walk(p);
-  return out;
+  const said = Object.hasOwn(words, code) ? words[code] : undefined;
+  if (said) return `${said} (${code})`;
+  return code || (e instanceof Error ? e.message : String(e));
 }
 
+/** What a path that is not a regular file is, for a message. */
+export function kindOf(st: Stats): string {
+  if (st.isDirectory()) return 'a folder';
+  if (st.isFIFO()) return 'a named pipe (FIFO)';
+  if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device';
+  if (st.isSocket()) return 'a socket';
+  return 'not a regular file';
+}
+
+/** A path a folder scan could not use: the caller turns it into a located error. */
+export interface ScanProblem {
+  path: string;
+  code: string;
+  message: string;
+}
+
+export interface FolderScan {
+  /** `*.yaml` / `*.yml` regular files (links followed), in sorted (code point) order */
+  files: string[];
+  /** entries left out on purpose, each with why */
+  ignored: { path: string; why: string }[];
+  /** entries that cannot be read: FIFOs, devices, link loops and cycles, links leading outside the sandbox */
+  problems: ScanProblem[];
+}
+
+const byName = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * `*.yaml` / `*.yml` files below `p` (or `p` itself). Symbolic links are
+ * followed, judged by where they lead: inside the sandbox (when one is given),
+ * never round a cycle, each real file once. The type of every entry is looked
+ * at before anything is opened, so a FIFO never blocks the scan.
+ */
+export function scanYamlFolder(p: string, sandbox?: Sandbox): FolderScan {
+  const scan: FolderScan = { files: [], ignored: [], problems: [] };
+  const problem = (at: string, code: string, message: string): void => { scan.problems.push({ path: displayPath(at), code, message }); };
+  let root: Stats;
+  try {
+    root = statSync(p);
+  } catch (e) {
+    problem(p, codeOf(e) === 'ENOENT' ? 'path-missing' : 'file-unreadable', `${displayPath(p)} cannot be read: ${fsErrorText(e)}`);
+    return scan;
+  }
+  if (root.isFile()) { scan.files.push(p); return scan; }
+  if (!root.isDirectory()) {
+    problem(p, 'not-a-file', `${displayPath(p)} is ${kindOf(root)}, not a YAML file or a folder`);
+    return scan;
+  }
+  const seenFiles = new Set<string>();
+  const seenDirs = new Set<string>();
+  const walk = (dir: string, real: string): void => {
+    seenDirs.add(real);
+    let names: string[];
+    try {
+      names = readdirSync(dir).sort(byName);
+    } catch (e) {
+      problem(dir, 'file-unreadable', `${displayPath(dir)}: the folder cannot be listed: ${fsErrorText(e)}`);
+      return;
+    }
+    for (const name of names) {
+      const full = path.join(dir, name);
+      let lst: Stats;
+      let target: string;
+      let st: Stats;
+      try {
+        lst = lstatSync(full);
+        target = lst.isSymbolicLink() ? realpathSync(full) : path.join(real, name);
+        st = lst.isSymbolicLink() ? statSync(target) : lst;
+      } catch (e) {
+        const code = codeOf(e);
+        if (code === 'ELOOP') problem(full, 'path-loop', `${displayPath(full)} is a symbolic link loop`);
+        else if (code === 'ENOENT') problem(full, 'path-missing', `${displayPath(full)} is a symbolic link to nothing (its target does not exist)`);
+        else problem(full, 'file-unreadable', `${displayPath(full)} cannot be read: ${fsErrorText(e)}`);
+        continue;
+      }
+      if (lst.isSymbolicLink() && sandbox && !sandbox.contains(target)) {
+        problem(full, 'path-outside', `${displayPath(full)} is a link to ${displayPath(target)}, outside the allowed folders (${sandbox.roots.map(displayPath).join(', ')})`);
+        continue;
+      }
+      if (st.isDirectory()) {
+        if (isWithin(real, target)) {
+          problem(full, 'path-cycle', `${displayPath(full)} links back to ${displayPath(target)}, a folder it is inside of (a cycle)`);
+        } else if (!seenDirs.has(target)) {
+          walk(full, target);
+        }
+        continue;
+      }
+      if (!/\.ya?ml$/i.test(name)) { scan.ignored.push({ path: displayPath(full), why: 'not *.yaml or *.yml' }); continue; }
+      if (!st.isFile()) { problem(full, 'not-a-file', `${displayPath(full)} is ${kindOf(st)}, not a YAML file`); continue; }
+      if (seenFiles.has(target)) continue; // the same file through another link: read once
+      seenFiles.add(target);
+      scan.files.push(full);
+    }
+  };
+  let real: string;
+  try {
+    real = realpathSync(p);
+  } catch (e) {
+    problem(p, 'file-unreadable', `${displayPath(p)} cannot be read: ${fsErrorText(e)}`);
+    return scan;
+  }
+  walk(p, real);
+  return scan;
+}
+
+/** `*.yaml` / `*.yml` files below `p` (or `p` itself), sorted for a stable load order. */
+export function listYamlFiles(p: string): string[] {
+  return scanYamlFolder(p).files;
+}
+
+function codeOf(e: unknown): string {
+  return typeof e === 'object' && e !== null && 'code' in e ? String((e as { code: unknown }).code) : '';
+}
+
+/** Reads at most `limit` + 1 bytes from an open file. */
+function readBounded(fd: number, limit: number): Buffer {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for (;;) {
+    const chunk = Buffer.alloc(Math.min(64 * 1024, limit + 1 - total));
+    const n = readSync(fd, chunk, 0, chunk.length, null);
+    if (n === 0) break;
+    chunks.push(chunk.subarray(0, n));
+    total += n;
+    if (total > limit) break;
+  }
+  return Buffer.concat(chunks, total);
+}
+
+function tooLarge(p: string, bytes: number, issues: IssueList): null {
+  issues.error('file-too-large', `${displayPath(p)} is ${(bytes / 1048576).toFixed(1)} MiB; meshrange reads at most ${MAX_FILE_BYTES / 1048576} MiB per file`,
+    { file: displayPath(p), line: 1, col: 1 }, 'split the file, or check that it is the manifest you meant');
+  return null;
+}
+
+/**
+ * One input file's text. Its type is looked at before it is opened (a FIFO
+ * would block the open, a device never ends), it is opened without blocking
+ * and looked at again (it may have been swapped in between), and at most
+ * MAX_FILE_BYTES are read.
+ */
 export function readSource(p: string, issues: IssueList, at?: Location): SourceFile | null {
-  let st;
+  let st: Stats;
   try {
     st = statSync(p);
-  } catch {
-    issues.error('path-missing', `${displayPath(p)} does not exist`, at, 'check the path');
+  } catch (e) {
+    const code = codeOf(e);
+    if (code === 'ENOENT' || code === 'ENOTDIR') issues.error('path-missing', `${displayPath(p)} does not exist`, at, 'check the path');
+    else if (code === 'ELOOP') issues.error('path-loop', `${displayPath(p)} is a symbolic link loop`, at, 'point at the file itself');
+    else issues.error('file-unreadable', `${displayPath(p)} cannot be read: ${fsErrorText(e)}`, at, 'check the file\'s permissions');
     return null;
   }
   if (!st.isFile()) {
-    issues.error('not-a-file', `${displayPath(p)} is not a regular file`, at);
+    issues.error('not-a-file', `${displayPath(p)} is ${kindOf(st)}, not a regular file`, at, 'name a YAML file (or, for manifests, a folder of them)');
     return null;
   }
-  if (st.size > MAX_FILE_BYTES) {
-    issues.error('file-too-large', `${displayPath(p)} is ${(st.size / 1048576).toFixed(1)} MiB; meshrange reads at most ${MAX_FILE_BYTES / 1048576} MiB per file`,
-      { file: displayPath(p), line: 1, col: 1 }, 'split the file, or check that it is the manifest you meant');
+  if (st.size > MAX_FILE_BYTES) return tooLarge(p, st.size, issues);
+  let buf: Buffer;
+  try {
+    const fd = openSync(p, constants.O_RDONLY | constants.O_NONBLOCK);
+    try {
+      const again = fstatSync(fd);
+      if (!again.isFile()) {
+        issues.error('not-a-file', `${displayPath(p)} is ${kindOf(again)}, not a regular file`, at, 'name a YAML file');
+        return null;
+      }
+      buf = readBounded(fd, MAX_FILE_BYTES);
+    } finally {
+      closeSync(fd);
+    }
+  } catch (e) {
+    issues.error('file-unreadable', `${displayPath(p)} cannot be read: ${fsErrorText(e)}`, at, 'check the file\'s permissions');
     return null;
   }
-  const buf = readFileSync(p);
+  if (buf.length > MAX_FILE_BYTES) return tooLarge(p, buf.length, issues);
   if (buf.includes(0)) {
     issues.error('binary-file', `${displayPath(p)} is binary (contains NUL bytes), not YAML`, { file: displayPath(p), line: 1, col: 1 },
       'point meshrange at Kubernetes/Istio YAML files only');
@@ -119,37 +290,83 @@ export function reportPathProblem(p: string): string | null {
   return null;
 }
 
+/** A report to write: its format (for messages), path and text. */
+export interface ReportFile {
+  format: string;
+  path: string;
+  text: string;
+}
+
 /**
- * Writes via a temporary file and rename, so a report is never half-written.
- * A device or pipe (e.g. /dev/stdout) is written to directly, never replaced.
+ * Writes every report or none (product.md §5, issue 9 item 8): each regular
+ * file is first written to a temporary file beside it; a device or pipe
+ * (e.g. /dev/stdout) is written to directly once those all succeeded; only
+ * then are the temporary files renamed over their targets. A failure is a
+ * located issue naming the report, and every temporary file is removed.
  */
-export function writeAtomic(p: string, text: string): void {
-  const abs = path.resolve(p);
-  if (existsSync(abs) && !statSync(abs).isFile()) {
-    writeFileSync(abs, text);
-    return;
+export function writeReports(reports: readonly ReportFile[], issues: IssueList): boolean {
+  const staged: { tmp: string; abs: string; report: ReportFile }[] = [];
+  const direct: ReportFile[] = [];
+  const failed = (r: ReportFile, e: unknown): false => {
+    issues.error('report-write-failed', `cannot write the ${r.format} report to ${r.path}: ${fsErrorText(e)}`, undefined,
+      'free some space, or choose a folder you can write to (--report FORMAT=PATH)');
+    for (const x of staged) rmSync(x.tmp, { force: true });
+    return false;
+  };
+  for (const [i, r] of reports.entries()) {
+    const abs = path.resolve(r.path);
+    if (existsSync(abs) && !statSync(abs).isFile()) { direct.push(r); continue; }
+    const tmp = `${abs}.tmp-${process.pid}-${i}`;
+    try {
+      mkdirSync(path.dirname(abs), { recursive: true });
+      writeFileSync(tmp, r.text, { flag: 'wx' });
+      staged.push({ tmp, abs, report: r });
+    } catch (e) {
+      rmSync(tmp, { force: true });
+      return failed(r, e);
+    }
   }
-  mkdirSync(path.dirname(abs), { recursive: true });
-  const tmp = `${abs}.tmp-${process.pid}`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, abs);
+  for (const r of direct) {
+    try {
+      writeFileSync(path.resolve(r.path), r.text);
+    } catch (e) {
+      return failed(r, e);
+    }
+  }
+  for (const x of staged) {
+    try {
+      renameSync(x.tmp, x.abs);
+    } catch (e) {
+      return failed(x.report, e);
+    }
+  }
+  return true;
 }
 
 /** The file system behind the path sandbox, as the application layer's SourceReader. */
 export class FsSource implements SourceReader {
-  constructor(readonly sandbox: Sandbox) {}
+  /**
+   * `inputs`: the real path of every file read, shared by the readers of
+   * every scenario of a run, so that no report overwrites one.
+   */
+  constructor(readonly sandbox: Sandbox, readonly inputs: Set<string> = new Set()) {}
 
   read(p: string, issues: IssueList, at?: Location): SourceFile | null {
-    if (!this.sandbox.check(p, issues, at)) return null;
+    const real = this.sandbox.check(p, issues, at);
+    if (!real) return null;
+    this.inputs.add(real);
     return readSource(p, issues, at);
   }
 
   manifests(p: string, issues: IssueList, at?: Location): SourceFile[] {
     if (!this.sandbox.check(p, issues, at)) return [];
-    const list = listYamlFiles(p);
-    if (list.length === 0) issues.error('no-manifests', `${displayPath(p)} holds no *.yaml or *.yml files`, at, 'point at a folder of Kubernetes/Istio manifests');
+    const scan = scanYamlFolder(p, this.sandbox);
+    for (const x of scan.problems) issues.error(x.code, x.message, at, 'manifest folders hold *.yaml / *.yml files (links are followed inside the allowed folders)');
+    const list = scan.files;
+    if (list.length === 0 && scan.problems.length === 0) issues.error('no-manifests', `${displayPath(p)} holds no *.yaml or *.yml files`, at, 'point at a folder of Kubernetes/Istio manifests');
     const out: SourceFile[] = [];
     for (const f of list) {
+      this.inputs.add(realOrAbsolute(f));
       const src = readSource(f, issues, at);
       if (src) out.push(src);
     }
@@ -157,7 +374,7 @@ export class FsSource implements SourceReader {
   }
 
   forScenario(file: string): SourceReader {
-    return new FsSource(this.sandbox.forScenario(file));
+    return new FsSource(this.sandbox.forScenario(file), this.inputs);
   }
 
   resolve(file: string, rel: string): string {

@@ -4,7 +4,9 @@
  * Never prints a stack trace.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { terminalSafe } from '../core/escape.js';
 import { formatIssue, IssueList, type Issue } from '../core/issues.js';
 import { renderJson } from '../report/json.js';
 import { renderJunit } from '../report/junit.js';
@@ -15,7 +17,7 @@ import { runFiles } from '../api/run.js';
 import type { RunResult } from '../scenario/types.js';
 import { scenarioJsonSchema } from '../scenario/schema.js';
 import { looksLikeScenario } from '../scenario/load.js';
-import { displayPath, FsSource, listYamlFiles, reportPathProblem, Sandbox, writeAtomic } from './fs.js';
+import { displayPath, FsSource, fsErrorText, kindOf, readSource, realOrAbsolute, reportPathProblem, Sandbox, scanYamlFolder, writeReports } from './fs.js';
 import { requestCommand } from './request.js';
 import { DEFAULT_OUTSIDE_IP } from '../policy/pipeline.js';
 
@@ -28,7 +30,29 @@ export interface Io {
   err: (s: string) => void;
 }
 
-const defaultIo: Io = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) };
+/**
+ * process.stdout / stderr, guarded: when the reader goes away (`meshrange run … | head -1`) the write fails
+ * with EPIPE, which ends the output quietly — no stack trace, the run keeps its exit status. Any other
+ * failure to write stdout (a full disk behind `> file`) is said on stderr and exits 2.
+ */
+function guarded(stream: NodeJS.WriteStream, name: string): (s: string) => void {
+  let closed = false;
+  let listening = false;
+  return (s) => {
+    if (!listening) {
+      listening = true;
+      stream.on('error', (e: NodeJS.ErrnoException) => {
+        closed = true;
+        if (e.code === 'EPIPE' || stream === process.stderr) return;
+        process.stderr.write(`meshrange: cannot write to ${name}: ${fsErrorText(e)}\n`);
+        process.exitCode = EXIT_BAD_INPUT;
+      });
+    }
+    if (!closed) stream.write(s);
+  };
+}
+
+const defaultIo: Io = { out: guarded(process.stdout, 'stdout'), err: guarded(process.stderr, 'stderr') };
 
 export class ExitError extends Error {
   constructor(readonly code: number, message: string) {
@@ -48,22 +72,68 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-/** Scenario files named on the command line: files as given, directories searched for `kind: Scenario`. */
-function scenarioFiles(paths: readonly string[], issues: IssueList): string[] {
-  const out: string[] = [];
+interface ScenarioFiles {
+  files: string[];
+  /** real paths of every file looked at, so that no report overwrites one */
+  inputs: Set<string>;
+  /** what each folder held and what was left out, for stderr */
+  notes: string[];
+}
+
+/**
+ * Scenario files named on the command line: files as given, folders searched
+ * for scenarios. Nothing is skipped quietly: a file that cannot be read or
+ * parsed is an error, and the notes say what each folder held and why anything
+ * was left out (issue 9 item 6).
+ */
+function scenarioFiles(paths: readonly string[], sandbox: Sandbox, issues: IssueList): ScenarioFiles {
+  const out: ScenarioFiles = { files: [], inputs: new Set(), notes: [] };
   for (const p of paths) {
-    if (!existsSync(p)) { issues.error('path-missing', `${p} does not exist`, undefined, 'name a scenario file or a folder of scenarios'); continue; }
-    if (statSync(p).isFile()) { out.push(p); continue; }
-    const found = listYamlFiles(p).filter((f) => {
-      try { return statSync(f).size <= 1024 * 1024 && looksLikeScenario(readFileSync(f, 'utf8')); } catch { return false; }
-    });
-    if (found.length === 0) issues.error('no-scenarios', `${displayPath(p)} holds no scenario files (YAML with kind: Scenario)`, undefined, 'point at a scenario file or a folder that has some');
-    out.push(...found);
+    let st;
+    try {
+      st = statSync(p);
+    } catch (e) {
+      const missing = (e as { code?: unknown }).code === 'ENOENT';
+      issues.error(missing ? 'path-missing' : 'file-unreadable', missing ? `${displayPath(p)} does not exist` : `${displayPath(p)} cannot be read: ${fsErrorText(e)}`,
+        undefined, 'name a scenario file or a folder of scenarios');
+      continue;
+    }
+    if (st.isFile()) { out.files.push(p); out.inputs.add(realOrAbsolute(p)); continue; }
+    if (!st.isDirectory()) {
+      issues.error('not-a-file', `${displayPath(p)} is ${kindOf(st)}, not a scenario file or a folder of them`, undefined, 'name a scenario file or a folder of scenarios');
+      continue;
+    }
+    const shown = displayPath(p);
+    const scan = scanYamlFolder(p, new Sandbox([...sandbox.roots, realOrAbsolute(p)]));
+    for (const x of scan.problems) issues.error(x.code, x.message, undefined, 'a scenario folder holds scenario files and their manifests; remove or fix this entry');
+    const found: string[] = [];
+    const notScenarios: string[] = [];
+    for (const f of scan.files) {
+      out.inputs.add(realOrAbsolute(f));
+      const before = issues.errors.length;
+      const src = readSource(f, issues);
+      if (!src || issues.errors.length > before) continue;
+      if (looksLikeScenario(src.text, src.path)) found.push(f);
+      else notScenarios.push(f);
+    }
+    const relTo = (f: string): string => path.relative(p, f).split(path.sep).join('/');
+    if (found.length > 0) out.notes.push(`${shown}: ${found.length} scenario file${found.length === 1 ? '' : 's'}: ${found.map(relTo).join(', ')}`);
+    if (notScenarios.length > 0) out.notes.push(`${shown}: ignored, YAML without kind: Scenario: ${notScenarios.map(relTo).join(', ')}`);
+    const byWhy = new Map<string, string[]>();
+    for (const g of scan.ignored) byWhy.set(g.why, [...(byWhy.get(g.why) ?? []), relTo(g.path)]);
+    for (const [why, list] of byWhy) out.notes.push(`${shown}: ignored, ${why}: ${list.join(', ')}`);
+    if (found.length === 0 && scan.problems.length === 0) {
+      issues.error('no-scenarios', `${shown} holds no scenario files (YAML with kind: Scenario)`, undefined, 'point at a scenario file or a folder that has some');
+    }
+    out.files.push(...found);
   }
   return out;
 }
 
-export async function main(argv: readonly string[], io: Io = defaultIo): Promise<number> {
+export async function main(argv: readonly string[], rawIo: Io = defaultIo): Promise<number> {
+  // Everything printed passes through one filter: text from a stranger (a file name, a field, an option
+  // echoed back by commander) cannot drive the terminal. JSON stays valid: escapes are JSON's (core/escape.ts).
+  const io: Io = { out: (s) => rawIo.out(terminalSafe(s)), err: (s) => rawIo.err(terminalSafe(s)) };
   const program = new Command();
   program
     .name('meshrange')
@@ -144,6 +214,9 @@ async function runCommand(paths: string[], opts: { format: string; report: strin
     }
     const problem = reportPathProblem(r.slice(eq + 1));
     if (problem) { issues.error('bad-report-path', `--report ${r}: ${problem}`, undefined, 'write reports to a file, e.g. --report json=reports/run.json'); continue; }
+    const target = path.resolve(r.slice(eq + 1));
+    const twice = reports.find((x) => path.resolve(x.path) === target);
+    if (twice) { issues.error('bad-usage', `--report ${r}: ${twice.format} is already written to ${twice.path}`, undefined, 'give each report its own file'); continue; }
     reports.push({ format, path: r.slice(eq + 1) });
   }
   let seed: number | undefined;
@@ -154,19 +227,33 @@ async function runCommand(paths: string[], opts: { format: string; report: strin
   for (const a of opts.allowPath) if (!existsSync(a)) issues.error('path-missing', `--allow-path ${a} does not exist`);
   if (issues.hasErrors()) { printIssues(io, issues.items); return EXIT_BAD_INPUT; }
 
-  const files = scenarioFiles(paths, issues);
-  const run = await runFiles(files, new FsSource(Sandbox.forCwd(opts.allowPath)), seed !== undefined ? { seed } : {});
+  const sandbox = Sandbox.forCwd(opts.allowPath);
+  const { files, inputs, notes } = scenarioFiles(paths, sandbox, issues);
+  for (const n of notes) io.err(`note: ${n}\n`);
+  const run = await runFiles(files, new FsSource(sandbox, inputs), seed !== undefined ? { seed } : {});
   issues.merge(run.issues);
   const { results } = run;
-  const warnings = run.warnings;
+  // A report must not overwrite what the run read (a scenario, a manifest), whatever the spelling of its path.
+  for (const r of reports) {
+    const abs = path.resolve(r.path);
+    if (existsSync(abs) && inputs.has(realOrAbsolute(abs))) {
+      issues.error('report-overwrites-input', `--report ${r.format}=${r.path}: ${r.path} is an input of this run`, undefined, 'write reports elsewhere, e.g. --report json=reports/run.json');
+    }
+  }
   if (issues.hasErrors()) {
     printIssues(io, issues.errors);
     io.err(`meshrange: ${issues.errors.length} error${issues.errors.length === 1 ? '' : 's'}; nothing was run and no report was written\n`);
     return EXIT_BAD_INPUT;
   }
-  for (const w of warnings) io.err(`warning: ${w}\n`);
+  // Loader and bind-time warnings, located, each once (a mesh shared by several scenarios warns once).
+  printIssues(io, [...new Map(issues.warnings.map((w) => [formatIssue(w), w])).values()]);
   const render = RENDERERS[opts.format] as (r: readonly RunResult[]) => string;
-  for (const r of reports) writeAtomic(r.path, (RENDERERS[r.format] as (x: readonly RunResult[]) => string)(results));
+  const texts = reports.map((r) => ({ ...r, text: (RENDERERS[r.format] as (x: readonly RunResult[]) => string)(results) }));
+  if (!writeReports(texts, issues)) {
+    printIssues(io, issues.errors);
+    io.err('meshrange: no report was written\n');
+    return EXIT_BAD_INPUT;
+  }
   io.out(render(results));
   const failed = results.some((r) => r.expectations.failed > 0);
   return opts.check && failed ? EXIT_FAILED : EXIT_OK;

@@ -3,6 +3,7 @@
  * found in user input is collected with a code, a location and a hint, and the
  * CLI turns them into messages and exit code 2.
  */
+import { escapeControls } from './escape.js';
 export type Severity = 'error' | 'warning' | 'info';
 
 export interface Location {
@@ -72,14 +73,18 @@ function clean(i: {
 
 export function formatLocation(loc: Location | undefined): string {
   if (!loc) return '';
-  return `${loc.file}:${loc.line}:${loc.col}`;
+  return `${escapeControls(loc.file)}:${loc.line}:${loc.col}`;
 }
 
-/** `file:line:col: error [code] message` + an indented hint line. */
+/**
+ * `file:line:col: error [code] message` + an indented hint line. File names,
+ * messages and hints quote input, so each is escaped (core/escape.ts): one
+ * issue is always these lines, and cannot drive a terminal.
+ */
 export function formatIssue(i: Issue): string {
   const where = i.loc ? `${formatLocation(i.loc)}: ` : '';
-  const head = `${where}${i.severity} [${i.code}] ${i.message}`;
-  return i.hint ? `${head}\n    fix: ${i.hint}` : head;
+  const head = `${where}${i.severity} [${escapeControls(i.code)}] ${escapeControls(i.message)}`;
+  return i.hint ? `${head}\n    fix: ${escapeControls(i.hint)}` : head;
 }
 
 /** Thrown only by code paths that have already recorded issues and must stop. */

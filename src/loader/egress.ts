@@ -59,8 +59,9 @@ import type {
   Sidecar, SidecarEgressListener, SidecarOutboundMode,
 } from '../model/egress.js';
 import type { ObjectMeta } from '../model/types.js';
-import { isObj, Reader, type Obj } from './reader.js';
+import { isObj, Reader, rejectUnknownFields, type Obj } from './reader.js';
 import type { Path } from './yaml-source.js';
+import { fqdnProblem, isDns1123Label, wildcardDomainProblem } from './names.js';
 
 const LOCATIONS: readonly string[] = ['MESH_EXTERNAL', 'MESH_INTERNAL'];
 const RESOLUTIONS: readonly string[] = ['NONE', 'STATIC', 'DNS', 'DNS_ROUND_ROBIN', 'DYNAMIC_DNS'];
@@ -69,42 +70,6 @@ const SIDECAR_MODES: readonly string[] = ['REGISTRY_ONLY', 'ALLOW_ANY'];
 export const ISTIO_PROTOCOLS: readonly string[] = ['HTTP', 'HTTPS', 'HTTP2', 'HTTP_PROXY', 'GRPC', 'GRPC-WEB', 'TCP', 'TLS', 'UDP', 'MONGO', 'MYSQL', 'REDIS'];
 const HTTP_PROTOCOLS: readonly string[] = ['HTTP', 'HTTP2', 'HTTP_PROXY', 'GRPC', 'GRPC-WEB'];
 const TLS_PROTOCOLS: readonly string[] = ['HTTPS', 'TLS'];
-
-const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const WILDCARD_LABEL = /^(\*|(\*|\*-)?[a-z0-9]([-a-z0-9]*[a-z0-9])?)$/;
-
-export function isDns1123Label(s: string): boolean {
-  return s.length <= 63 && DNS1123_LABEL.test(s);
-}
-
-function labelsProblem(domain: string): string | null {
-  const parts = domain.split('.');
-  const tld = parts[parts.length - 1] ?? '';
-  if (/^\d+$/.test(tld)) return `top level domain "${tld}" cannot be all-numeric`;
-  for (let i = 0; i < parts.length; i++) {
-    const label = parts[i] ?? '';
-    if (i === parts.length - 1 && label === '' && i > 0) return null; // trailing dot: `istio.io.`
-    if (!isDns1123Label(label)) return `label "${label}" is not a DNS-1123 label (lower-case letters, digits, '-')`;
-  }
-  return null;
-}
-
-/** agent.ValidateFQDN: what went wrong, or null. */
-export function fqdnProblem(name: string): string | null {
-  if (name.length === 0) return 'empty domain name';
-  if (name.length > 255) return 'domain name longer than 255 characters';
-  return labelsProblem(name);
-}
-
-/** agent.ValidateWildcardDomain: an FQDN whose first label may be a wildcard. */
-export function wildcardDomainProblem(name: string): string | null {
-  if (name.length === 0) return 'empty domain name';
-  if (name.length > 255) return 'domain name longer than 255 characters';
-  const dot = name.indexOf('.');
-  const first = dot < 0 ? name : name.slice(0, dot);
-  if (first.length > 63 || !WILDCARD_LABEL.test(first)) return `label "${first}" is not valid (a wildcard may only be the first label, e.g. *.example.com)`;
-  return dot < 0 ? null : labelsProblem(name.slice(dot + 1));
-}
 
 function isPartialWildcard(host: string): boolean {
   return host.includes('*') && host.length !== 1 && !host.startsWith('*.');
@@ -126,11 +91,10 @@ function protocolKnown(p: string): boolean {
 function readWorkloadSelector(r: Reader, spec: Obj, kind: string): Record<string, string> | null {
   const sel = r.obj(spec, 'workloadSelector', ['spec']);
   if (!sel) return null;
-  if (sel['matchLabels'] !== undefined && sel['labels'] === undefined) {
-    r.error(['spec', 'workloadSelector', 'matchLabels'], 'unknown-field',
-      `${kind} workloadSelector takes \`labels\`, not \`matchLabels\``, 'write workloadSelector: { labels: { app: … } }');
-    return null;
-  }
+  const before = r.issues.errors.length;
+  rejectUnknownFields(r, sel, ['labels'], ['spec', 'workloadSelector'],
+    (k) => (k === 'matchLabels' ? `a ${kind} workloadSelector takes labels, not matchLabels: write workloadSelector: { labels: { app: … } }` : undefined));
+  if (r.issues.errors.length > before) return null;
   const labels = r.labels(sel, 'labels', ['spec', 'workloadSelector']);
   if (!labels || Object.keys(labels).length === 0) {
     r.warn(['spec', 'workloadSelector'], `${kind === 'Sidecar' ? 'sidecar' : 'se'}-empty-selector`,

@@ -39,8 +39,7 @@ import {
   type EnvoyFilterContext, type FilterPosition, type LocalRateLimit, type PerRouteRateLimit, type RateLimitSettings, type TokenBucketSpec,
 } from '../model/envoy-filter.js';
 import type { ObjectMeta } from '../model/types.js';
-import { describe, fieldName, isObj, type Obj, type Reader } from './reader.js';
-import { rejectUnknownFields } from './security.js';
+import { describe, fieldName, isObj, rejectUnknownFields, type Obj, type Reader } from './reader.js';
 import type { Path } from './yaml-source.js';
 
 export interface EnvoyFilterRead {

@@ -31,8 +31,9 @@ import { parseCidr, type Cidr } from '../core/ip.js';
 import type { IpBlock, LabelSelector, LabelSelectorOperator, LabelSelectorRequirement, NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyIngressRule, NetworkPolicyPeer, NetworkPolicyPort, NpProtocol, PolicyType } from '../model/network-policy.js';
 import { EVERYTHING } from '../model/network-policy.js';
 import type { ObjectMeta } from '../model/types.js';
-import { describe, fieldName, isObj, Reader, type Obj } from './reader.js';
+import { describe, fieldName, isObj, Reader, rejectUnknownFields, type Obj } from './reader.js';
 import type { Path } from './yaml-source.js';
+import { isDns1123Subdomain } from './names.js';
 
 export const NETWORK_POLICY_API_VERSION = 'networking.k8s.io/v1';
 
@@ -62,7 +63,7 @@ export function readNetworkPolicy(r: Reader, meta: ObjectMeta, obj: Obj): Networ
       'write the spec you mean; for a deliberate default-deny write `spec: { podSelector: {}, policyTypes: [Ingress] }`');
   }
   const spec = r.obj(obj, 'spec', []) ?? {};
-  unknownFields(r, spec, ['spec'], SPEC_FIELDS);
+  rejectUnknownFields(r, spec, SPEC_FIELDS, ['spec']);
 
   const podSelector = readLabelSelector(r, spec, 'podSelector', ['spec']) ?? EVERYTHING;
   if (hasSpec && (spec['podSelector'] === undefined || spec['podSelector'] === null)) {
@@ -146,7 +147,7 @@ function readRules(r: Reader, spec: Obj, direction: 'ingress' | 'egress'): RawRu
         `write each ${direction} rule as a mapping, e.g. - ${peerKey}: [...]; \`- {}\` allows everything`);
       return;
     }
-    unknownFields(r, raw, path, [peerKey, 'ports'], (k) => {
+    rejectUnknownFields(r, raw, [peerKey, 'ports'], path, (k) => {
       if ((k === 'from' || k === 'to') && k !== peerKey) {
         return `${direction} rules list their peers under \`${peerKey}\`, not \`${k}\``;
       }
@@ -178,7 +179,7 @@ function readPeer(r: Reader, raw: unknown, path: Path): NetworkPolicyPeer | unde
     }
     return undefined;
   }
-  unknownFields(r, raw, path, PEER_FIELDS, (k) =>
+  rejectUnknownFields(r, raw, PEER_FIELDS, path, (k) =>
     k === 'ports' ? '`ports` belongs to the rule, beside from/to, not inside a peer' : undefined);
   const peer: NetworkPolicyPeer = {};
   const podSelector = readLabelSelector(r, raw, 'podSelector', path);
@@ -205,7 +206,7 @@ function readIpBlock(r: Reader, parent: Obj, path: Path): IpBlock | undefined {
   const raw = r.obj(parent, 'ipBlock', path);
   if (!raw) return undefined;
   const bpath: Path = [...path, 'ipBlock'];
-  unknownFields(r, raw, bpath, IPBLOCK_FIELDS);
+  rejectUnknownFields(r, raw, IPBLOCK_FIELDS, bpath);
   const cidrText = r.str(raw, 'cidr', bpath);
   if (cidrText === undefined || cidrText === '') {
     if (raw['cidr'] === undefined || raw['cidr'] === null || raw['cidr'] === '') {
@@ -267,7 +268,7 @@ function readPort(r: Reader, raw: unknown, path: Path): NetworkPolicyPort | unde
       'write e.g. `- { protocol: TCP, port: 8080 }`');
     return undefined;
   }
-  unknownFields(r, raw, path, PORT_FIELDS);
+  rejectUnknownFields(r, raw, PORT_FIELDS, path);
   let ok = true;
   let protocol: NpProtocol = 'TCP';
   const proto = r.str(raw, 'protocol', path);
@@ -343,7 +344,7 @@ export function readLabelSelector(r: Reader, parent: Obj, key: string, path: Pat
   const raw = r.obj(parent, key, path);
   if (!raw) return undefined;
   const spath: Path = [...path, key];
-  unknownFields(r, raw, spath, SELECTOR_FIELDS, (k) =>
+  rejectUnknownFields(r, raw, SELECTOR_FIELDS, spath, (k) =>
     k.toLowerCase().startsWith('match') ? undefined : `labels go under matchLabels: \`${key}: { matchLabels: { ${k}: ... } }\``);
   const matchLabels = r.labels(raw, 'matchLabels', spath) ?? {};
   for (const [k, v] of Object.entries(matchLabels)) {
@@ -366,7 +367,7 @@ function readRequirement(r: Reader, raw: unknown, path: Path): LabelSelectorRequ
       'write e.g. `- { key: app, operator: In, values: [web] }`');
     return undefined;
   }
-  unknownFields(r, raw, path, REQUIREMENT_FIELDS);
+  rejectUnknownFields(r, raw, REQUIREMENT_FIELDS, path);
   const key = r.str(raw, 'key', path);
   const operator = r.str(raw, 'operator', path);
   const values = r.strList(raw, 'values', path) ?? [];
@@ -408,7 +409,6 @@ function readRequirement(r: Reader, raw: unknown, path: Path): LabelSelectorRequ
 }
 
 const NAME_PART = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 /** IsQualifiedName: `[prefix/]name`, prefix a DNS subdomain ≤253, name ≤63. */
 function labelKeyProblem(key: string): string | undefined {
@@ -416,7 +416,7 @@ function labelKeyProblem(key: string): string | undefined {
   if (parts.length > 2) return 'may contain at most one /';
   const name = parts.length === 2 ? parts[1] ?? '' : key;
   const prefix = parts.length === 2 ? parts[0] ?? '' : undefined;
-  if (prefix !== undefined && (prefix.length === 0 || prefix.length > 253 || !DNS_SUBDOMAIN.test(prefix))) {
+  if (prefix !== undefined && !isDns1123Subdomain(prefix)) {
     return 'has a prefix that is not a lower-case DNS subdomain';
   }
   if (name.length === 0 || name.length > 63 || !NAME_PART.test(name)) {
@@ -430,13 +430,4 @@ function labelValueProblem(v: string): string | undefined {
   if (v.length > 63) return 'is longer than 63 characters';
   if (!NAME_PART.test(v)) return 'is not a valid label value';
   return undefined;
-}
-
-function unknownFields(r: Reader, obj: Obj, path: Path, known: readonly string[], special?: (key: string) => string | undefined): void {
-  for (const k of Object.keys(obj)) {
-    if (known.includes(k)) continue;
-    const close = known.find((f) => f.toLowerCase() === k.toLowerCase() || `${f}s` === k || f === `${k}s`);
-    const hint = special?.(k) ?? (close ? `did you mean ${close}?` : `valid fields here: ${known.join(', ')}`);
-    r.error([...path, k], 'unknown-field', `unknown field "${k}" in ${path.length > 0 ? fieldName(path) : 'the object'}`, hint);
-  }
 }

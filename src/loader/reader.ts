@@ -113,6 +113,21 @@ export class Reader {
   }
 }
 
+/**
+ * kubectl's strict field validation, one copy for every kind: a field the API
+ * does not have is an error at its key, never silently dropped. The hint is
+ * `special(key)` when given, else the field it most likely meant, else the
+ * valid fields.
+ */
+export function rejectUnknownFields(r: Reader, obj: Obj, allowed: readonly string[], path: Path, special?: (key: string) => string | undefined): void {
+  for (const key of Object.keys(obj)) {
+    if (allowed.includes(key)) continue;
+    const close = allowed.find((f) => f.toLowerCase() === key.toLowerCase() || `${f}s` === key || f === `${key}s`);
+    const hint = special?.(key) ?? (close ? `did you mean ${close}?` : `valid fields here: ${allowed.join(', ')}`);
+    r.issues.error('unknown-field', `${r.what}: unknown field "${key}" in ${path.length > 0 ? fieldName(path) : 'the object'}`, r.src.locateKey([...path, key]), hint);
+  }
+}
+
 export function fieldName(path: Path): string {
   return path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('').replace(/^\./, '');
 }

@@ -21,7 +21,7 @@
 import { parseDuration } from '../core/duration.js';
 import type { ClaimToHeader, JwtHeaderLocation, JwtRule, RequestAuthentication } from '../model/request-authentication.js';
 import type { ObjectMeta } from '../model/types.js';
-import { isObj, Reader, type Obj } from './reader.js';
+import { isObj, Reader, rejectUnknownFields, type Obj } from './reader.js';
 import { readSelector, readTargetRefs } from './security.js';
 import type { Path } from './yaml-source.js';
 
@@ -59,11 +59,7 @@ export function readRequestAuthentication(r: Reader, meta: ObjectMeta, obj: Obj)
 }
 
 function readJwtRule(r: Reader, raw: Obj, path: Path): JwtRule {
-  for (const key of Object.keys(raw)) {
-    if (!RULE_FIELDS.includes(key)) {
-      r.error([...path, key], 'unknown-field', `unknown field "${key}" in jwtRules`, `valid fields: ${RULE_FIELDS.join(', ')}`);
-    }
-  }
+  rejectUnknownFields(r, raw, RULE_FIELDS, path);
   const rule: JwtRule = {
     audiences: [], fromHeaders: [], fromParams: [], fromCookies: [], forwardOriginalToken: false,
     outputClaimToHeaders: [], spaceDelimitedClaims: [],
@@ -102,9 +98,7 @@ function readJwtRule(r: Reader, raw: Obj, path: Path): JwtRule {
     if (!isObj(h)) { r.error(hpath, 'field-type', 'each fromHeaders entry must be a mapping with name (and prefix)'); return; }
     const name = r.str(h, 'name', hpath);
     const prefix = r.str(h, 'prefix', hpath);
-    for (const key of Object.keys(h)) {
-      if (key !== 'name' && key !== 'prefix') r.error([...hpath, key], 'unknown-field', `unknown field "${key}" in fromHeaders`, 'valid fields: name, prefix');
-    }
+    rejectUnknownFields(r, h, ['name', 'prefix'], hpath);
     if (!name) {
       r.error(hpath, 'ra-empty-header-name', 'location header name must be non-empty string', 'give the header name, e.g. name: x-jwt-assertion');
       return;

@@ -23,6 +23,7 @@ import type { Labels, ObjectMeta, Workload } from '../model/types.js';
 import { selectorMatches } from '../model/types.js';
 import { isObj, Reader, type Obj } from './reader.js';
 import type { Path } from './yaml-source.js';
+import { fqdnProblem, isDns1123Label, wildcardDomainProblem } from './names.js';
 
 export const ISTIO_NETWORKING_API_VERSIONS: readonly string[] = [
   'networking.istio.io/v1', 'networking.istio.io/v1beta1', 'networking.istio.io/v1alpha3',
@@ -37,47 +38,6 @@ const TLS_PROTOCOLS: readonly string[] = ['HTTPS', 'TLS'];
 const REDIRECT_CODES: readonly number[] = [301, 302, 303, 307, 308];
 
 /* ---------------------------------------------------------------- names -- */
-
-export function isDns1123Label(s: string): boolean {
-  return s.length <= 63 && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(s);
-}
-
-function isWildcardDns1123Label(s: string): boolean {
-  return s.length <= 63 && /^(\*|(\*|\*-)?[a-z0-9]([-a-z0-9]*[a-z0-9])?)$/.test(s);
-}
-
-function dns1123LabelsProblem(domain: string): string | null {
-  const parts = domain.split('.');
-  const tld = parts[parts.length - 1] ?? '';
-  if (/^[0-9]+$/.test(tld)) return `domain name "${domain}" invalid (top level domain "${tld}" cannot be all-numeric)`;
-  for (let i = 0; i < parts.length; i++) {
-    const label = parts[i] ?? '';
-    if (i === parts.length - 1 && label === '') return null;
-    if (!isDns1123Label(label)) return `domain name "${domain}" invalid (label "${label}" invalid)`;
-  }
-  return null;
-}
-
-function preconditionsProblem(name: string): string | null {
-  if (name.length > 255) return `domain name "${name}" too long (max 255)`;
-  if (name.length === 0) return 'empty domain name not allowed';
-  return null;
-}
-
-/** ValidateFQDN */
-export function fqdnProblem(fqdn: string): string | null {
-  return preconditionsProblem(fqdn) ?? dns1123LabelsProblem(fqdn);
-}
-
-/** ValidateWildcardDomain: a DNS name whose first label may be a wildcard. */
-export function wildcardDomainProblem(domain: string): string | null {
-  const pre = preconditionsProblem(domain);
-  if (pre) return pre;
-  const dot = domain.indexOf('.');
-  const first = dot < 0 ? domain : domain.slice(0, dot);
-  if (!isWildcardDns1123Label(first)) return `domain name "${domain}" invalid (label "${first}" invalid)`;
-  return dot < 0 ? null : dns1123LabelsProblem(domain.slice(dot + 1));
-}
 
 /** A Gateway `servers[].hosts` entry: `[ns/]host`, ns `*`, `.` or a namespace; host an FQDN, a wildcard or an IP. */
 export function gatewayHostProblem(hostname: string): string | null {

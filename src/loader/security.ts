@@ -5,20 +5,11 @@
  */
 import { parseCidr } from '../core/ip.js';
 import type { AuthorizationPolicy, AuthzAction, AuthzCondition, AuthzOperation, AuthzRule, AuthzSource, MtlsMode, ObjectMeta, PeerAuthentication, TargetRef } from '../model/types.js';
-import { isObj, Reader, type Obj } from './reader.js';
+import { isObj, Reader, rejectUnknownFields, type Obj } from './reader.js';
 import type { Path } from './yaml-source.js';
 
 const MTLS_MODES: readonly string[] = ['UNSET', 'PERMISSIVE', 'STRICT', 'DISABLE'];
 
-/** kubectl's strict field validation: a misspelt field is an error, never silently dropped. */
-export function rejectUnknownFields(r: Reader, obj: Obj, allowed: readonly string[], path: Path): void {
-  for (const key of Object.keys(obj)) {
-    if (!allowed.includes(key)) {
-      r.issues.error('unknown-field', `${r.what}: unknown field "${key}" in ${path.length ? path.join('.') : 'the object'}`,
-        r.src.locateKey([...path, key]), `valid fields here: ${allowed.join(', ')}`);
-    }
-  }
-}
 const ACTIONS: readonly string[] = ['ALLOW', 'DENY', 'AUDIT', 'CUSTOM'];
 
 /** `selector.matchLabels`; an absent or empty selector means "no selector". */
@@ -282,12 +273,10 @@ function readList(v: unknown): string[] {
 
 function readFields(r: Reader, obj: Obj, path: Path, fields: readonly string[]): Record<string, string[]> {
   const out: Record<string, string[]> = {};
+  const allowed = fields.flatMap((f) => [f, `not${f[0]?.toUpperCase()}${f.slice(1)}`]);
+  rejectUnknownFields(r, obj, allowed, path);
   for (const key of Object.keys(obj)) {
-    const base = key.startsWith('not') ? key.charAt(3).toLowerCase() + key.slice(4) : key;
-    if (!fields.includes(base)) {
-      r.error([...path, key], 'unknown-field', `unknown field "${key}"`, `valid fields: ${fields.flatMap((f) => [f, `not${f[0]?.toUpperCase()}${f.slice(1)}`]).join(', ')}`);
-      continue;
-    }
+    if (!allowed.includes(key)) continue;
     const list = r.strList(obj, key, path);
     if (!list) continue;
     list.forEach((v, i) => {

@@ -32,8 +32,7 @@
  * cluster then has no outlier detection at all).
  */
 import { DEFAULT_CONNECTION_POOL, DEFAULT_OUTLIER_DETECTION, UNLIMITED, type ConnectionPool, type H2UpgradePolicy, type OutlierDetection } from '../model/traffic-policy.js';
-import { describe, fieldName, isObj, type Obj, type Reader } from './reader.js';
-import { rejectUnknownFields } from './security.js';
+import { describe, fieldName, isObj, rejectUnknownFields, type Obj, type Reader } from './reader.js';
 import type { Path } from './yaml-source.js';
 
 const INT32_MAX = 2_147_483_647;

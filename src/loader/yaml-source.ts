@@ -3,7 +3,7 @@
  * any problem found later can be reported as file:line:col. Pure: takes text
  * and a file name, never touches the file system.
  */
-import { LineCounter, parseAllDocuments, isNode, isPair, isCollection, isMap, isScalar, isSeq, type Document } from 'yaml';
+import { LineCounter, parseAllDocuments, isAlias, isNode, isCollection, isMap, isScalar, isSeq, visit, type Document, type YAMLMap } from 'yaml';
 import type { IssueList, Location } from '../core/issues.js';
 
 export type Path = readonly (string | number)[];
@@ -34,7 +34,7 @@ export function parseYaml(file: string, text: string, issues: IssueList, shift?:
     return [];
   }
   const lc = new LineCounter();
-  const docs = parseAllDocuments(text, { lineCounter: lc, prettyErrors: true, uniqueKeys: true });
+  const docs = parseAllDocuments(text, { lineCounter: lc, prettyErrors: true, uniqueKeys: true, merge: true });
   const out: SourceDoc[] = [];
   const at = (line: number, col: number): Location => (shift ? shift({ file, line, col }) : { file, line, col });
   const posOf = (offset: number): Location => {
@@ -72,61 +72,114 @@ export function parseYaml(file: string, text: string, issues: IssueList, shift?:
           'check the file: manifests nest a few dozen levels at most');
         continue;
       }
+      if (/merge/i.test(msg)) {
+        const problem = mergeProblem(doc);
+        issues.error('yaml-merge', `cannot apply a YAML merge key (<<): ${problem?.why ?? firstLine(msg)}`, posOf(problem?.at ?? doc.contents?.range?.[0] ?? 0),
+          'a merge key takes a mapping, an alias of one, or a list of them: <<: *defaults');
+        continue;
+      }
       issues.error('yaml-alias', `cannot expand YAML aliases: ${firstLine(msg)}`,
         posOf(doc.contents?.range?.[0] ?? 0),
         `use at most ${MAX_ALIAS_COUNT} alias expansions per document (is this an alias bomb?)`);
       continue;
     }
-    // Paths use string keys; YAML keys may be numbers or booleans (`8080: {mode: STRICT}`),
-    // which doc.getIn only finds by their typed value.
-    const typed = (path: Path): unknown[] => {
-      const out: unknown[] = [];
+    // Paths use string keys; YAML keys may be numbers or booleans (`8080: {mode: STRICT}`), so keys
+    // compare by their text. A key that came in through a merge (`<<: *base`) is found in the mapping it
+    // was merged from, so a problem in it points at where it is written.
+    const walk = (path: Path): Reached[] => {
+      const out: Reached[] = [{ node: doc.contents, key: undefined }];
       let node: unknown = doc.contents;
       for (const seg of path) {
-        let key: unknown = seg;
-        if (isMap(node)) {
-          const pair = node.items.find((it) => isScalar(it.key) && String(it.key.value) === String(seg));
-          if (pair && isScalar(pair.key)) key = pair.key.value;
-          node = pair?.value;
-        } else if (isSeq(node)) {
-          node = node.items[Number(seg)];
-        } else node = undefined;
-        out.push(key);
+        let next: Reached | undefined;
+        if (isMap(node)) next = findKey(doc, node, String(seg), 0);
+        else if (isSeq(node)) next = { node: node.items[Number(seg)], key: undefined };
+        if (!next || next.node === undefined) break;
+        out.push(next);
+        node = next.node;
       }
       return out;
     };
     const locate = (path: Path): Location => {
-      const tpath = typed(path);
-      for (let n = tpath.length; n >= 0; n--) {
-        const node = doc.getIn(tpath.slice(0, n), true);
-        if (isNode(node) && node.range) {
-          // For a collection reached by key, point at the key, which reads better.
-          if (n > 0 && isCollection(node)) {
-            const parent = doc.getIn(tpath.slice(0, n - 1), true);
-            if (isCollection(parent)) {
-              const pair = parent.items.find((it) => isPair(it) && isNode(it.key) && String((it.key as { value?: unknown }).value) === String(path[n - 1]));
-              if (pair && isPair(pair) && isNode(pair.key) && pair.key.range) return posOf(pair.key.range[0]);
-            }
-          }
-          return posOf(node.range[0]);
-        }
+      const reached = walk(path);
+      for (let n = reached.length - 1; n >= 0; n--) {
+        const { node, key } = reached[n] as Reached;
+        if (!isNode(node) || !node.range) continue;
+        // For a collection reached by key, point at the key, which reads better.
+        if (isCollection(node) && isNode(key) && key.range) return posOf(key.range[0]);
+        return posOf(node.range[0]);
       }
       return posOf(doc.range[0]);
     };
     if (value === null || value === undefined) { index++; continue; } // an empty document, as kubectl skips it
     const locateKey = (path: Path): Location => {
-      if (path.length === 0) return locate(path);
-      const parent = doc.getIn(typed(path.slice(0, -1)), true);
-      if (isMap(parent)) {
-        const pair = parent.items.find((it) => isScalar(it.key) && String(it.key.value) === String(path[path.length - 1]));
-        if (pair && isScalar(pair.key) && pair.key.range) return posOf(pair.key.range[0]);
-      }
+      const reached = walk(path);
+      const last = reached.length === path.length + 1 ? reached[path.length] : undefined;
+      if (path.length > 0 && last && isNode(last.key) && last.key.range) return posOf(last.key.range[0]);
       return locate(path);
     };
     out.push({ file, index, value, locate, locateKey, lineText });
     index++;
   }
   return out;
+}
+
+interface Reached {
+  node: unknown;
+  /** the key node the value was reached by (none for list items and the root) */
+  key: unknown;
+}
+
+/** Most merge levels followed when locating a merged key (merges of merges). */
+const MAX_MERGE_DEPTH = 16;
+
+function isMergeKey(key: unknown): boolean {
+  return isScalar(key) && typeof key.value === 'symbol' && key.value.description === '<<';
+}
+
+/** The mappings a merge value names, in the order they take precedence. */
+function mergeSources(doc: Document.Parsed, v: unknown): unknown[] {
+  const src = isAlias(v) ? v.resolve(doc) : v;
+  if (isSeq(src)) return src.items.map((it) => (isAlias(it) ? it.resolve(doc) : it));
+  return [src];
+}
+
+/** The entry `key` of a mapping: written in it, or else taken from its merge sources (YAML 1.1 precedence). */
+function findKey(doc: Document.Parsed, map: YAMLMap, key: string, depth: number): Reached | undefined {
+  for (const it of map.items) {
+    if (!isMergeKey(it.key) && isScalar(it.key) && String(it.key.value) === key) return { node: it.value, key: it.key };
+  }
+  if (depth >= MAX_MERGE_DEPTH) return undefined;
+  for (const it of map.items) {
+    if (!isMergeKey(it.key)) continue;
+    for (const src of mergeSources(doc, it.value)) {
+      if (!isMap(src)) continue;
+      const found = findKey(doc, src, key, depth + 1);
+      if (found) return found;
+    }
+  }
+  return undefined;
+}
+
+/** The first merge key whose source is not a mapping: where, and why. */
+function mergeProblem(doc: Document.Parsed): { at: number; why: string } | undefined {
+  let found: { at: number; why: string } | undefined;
+  visit(doc, {
+    Pair(_, pair) {
+      if (!isMergeKey(pair.key) || !isNode(pair.value)) return undefined;
+      const items = isSeq(pair.value) ? pair.value.items : [pair.value];
+      for (const it of items) {
+        const src = isAlias(it) ? it.resolve(doc) : it;
+        if (isMap(src)) continue;
+        const at = (isNode(it) ? it.range?.[0] : undefined) ?? pair.value.range?.[0] ?? 0;
+        found = isAlias(it) && src === undefined
+          ? { at, why: `alias *${it.source} names no anchor of this document (anchors do not cross ---)` }
+          : { at, why: 'a merge source must be a mapping or an alias of one' };
+        return visit.BREAK;
+      }
+      return undefined;
+    },
+  });
+  return found;
 }
 
 function firstLine(s: string): string {

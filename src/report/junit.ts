@@ -1,10 +1,11 @@
-/** JUnit XML: a testsuite per scenario, a testcase per step with an expectation. */
+/**
+ * JUnit XML: a testsuite per scenario, a testcase per step with an
+ * expectation. Every string goes through core/escape.ts xmlText, so the
+ * document stays well-formed XML 1.0 whatever the input (issue 9 item 7).
+ */
+import { xmlText as esc } from '../core/escape.js';
 import type { RunResult } from '../scenario/types.js';
 import { defenceLine } from './text.js';
-
-function esc(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-}
 
 export function renderJunit(results: readonly RunResult[]): string {
   const lines = ['<?xml version="1.0" encoding="UTF-8"?>'];

@@ -1,7 +1,9 @@
 /**
  * SARIF 2.1.0 for code-scanning dashboards: one result per attack step that
- * got through (a finding) and per failed expectation, pointing at the scenario file.
+ * got through (a finding) and per failed expectation, pointing at the scenario file
+ * (its path percent-encoded as a URI reference, core/escape.ts pathUri).
  */
+import { pathUri } from '../core/escape.js';
 import type { RunResult } from '../scenario/types.js';
 
 export function renderSarif(results: readonly RunResult[]): string {
@@ -18,7 +20,7 @@ export function renderSarif(results: readonly RunResult[]): string {
         ruleId,
         level: s.expectationMet === false ? 'error' : 'warning',
         message: { text },
-        locations: [{ physicalLocation: { artifactLocation: { uri: r.file } } }],
+        locations: [{ physicalLocation: { artifactLocation: { uri: pathUri(r.file) } } }],
         partialFingerprints: { 'meshrange/step': `${r.scenario}/${s.id}` },
       });
     }

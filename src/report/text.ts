@@ -1,7 +1,12 @@
-/** The default, human-readable summary. */
+/**
+ * The default, human-readable summary. Every string that came from the
+ * scenario or the mesh goes through core/escape.ts (`e`), so it stays on its
+ * line and cannot drive the terminal (issue 9 item 7).
+ */
+import { escapeControls as e, oneLine } from '../core/escape.js';
 import type { ControlSummary, Defence, RunResult, StepResult } from '../scenario/types.js';
 
-const label = (c: Pick<Defence, 'control' | 'name'>): string => `${c.control}${c.name ? ` ${c.name}` : ''}`;
+const label = (c: Pick<Defence, 'control' | 'name'>): string => `${e(c.control)}${c.name ? ` ${e(c.name)}` : ''}`;
 
 /**
  * A step's defence in depth in one line (§3.2): "stopped by A; would also
@@ -33,31 +38,31 @@ export function stepLine(s: StepResult): string {
   const mark = s.expectationMet === true ? '✓' : s.expectationMet === false ? '✗' : '·';
   const code = s.code === null ? '' : ` ${s.code}${s.grpcStatus !== undefined ? ` grpc=${s.grpcStatus}` : ''}`;
   const mtls = s.mtls === null ? '' : s.mtls ? ' mTLS' : ' no-mTLS';
-  const route = s.to ? `${s.from} → ${s.to}` : s.from;
-  let line = `  ${mark} ${s.id}: ${s.action} ${route} — ${s.outcome}${code}${mtls}`;
+  const route = s.to ? `${e(s.from)} → ${e(s.to)}` : e(s.from);
+  let line = `  ${mark} ${e(s.id)}: ${e(s.action)} ${route} — ${s.outcome}${code}${mtls}`;
   if (s.expectationMet === false) line += `  (expected ${s.expected})`;
   for (const b of s.stoppedBy) {
-    line += `\n      stopped by ${b.control}${b.name ? ` ${b.name}` : ''}${b.rule ? ` ${b.rule}` : ''}: ${b.reason}`;
+    line += `\n      stopped by ${e(b.control)}${b.name ? ` ${e(b.name)}` : ''}${b.rule ? ` ${e(b.rule)}` : ''}: ${e(b.reason)}`;
   }
   const depth = defenceLine(s);
   if (depth) line += `\n      defences: ${depth}`;
   const f = s.evidence.flood;
-  if (f) line += `\n      ${f.sent} sent, ${f.ok} got through; ${Object.entries(f.statuses).map(([k, v]) => `${k}×${v}`).join(', ')}; p99 ${f.p99ms} ms${f.retries ? `; ${f.retries} retries by the sender's sidecar` : ''}`;
-  for (const c of s.evidence.collateral ?? []) line += `\n      legitimate ${c.statement}`;
-  for (const st of s.evidence.stolen ?? []) line += `\n      holds ${st.kind} ${st.subject}, valid until ${st.validUntil}`;
-  if (s.using !== undefined) line += `\n      as ${s.as ?? '?'} using ${s.using}: the server saw ${s.presented ?? 'no peer identity'}${s.evidence.impersonation ? ` — ${s.evidence.impersonation.statement}` : ''}`;
-  if (s.evidence.replayed) line += `\n      ${s.evidence.replayed.note}`;
+  if (f) line += `\n      ${f.sent} sent, ${f.ok} got through; ${Object.entries(f.statuses).map(([k, v]) => `${e(k)}×${v}`).join(', ')}; p99 ${f.p99ms} ms${f.retries ? `; ${f.retries} retries by the sender's sidecar` : ''}`;
+  for (const c of s.evidence.collateral ?? []) line += `\n      legitimate ${e(c.statement)}`;
+  for (const st of s.evidence.stolen ?? []) line += `\n      holds ${e(st.kind)} ${e(st.subject)}, valid until ${e(st.validUntil)}`;
+  if (s.using !== undefined) line += `\n      as ${e(s.as ?? '?')} using ${e(s.using)}: the server saw ${e(s.presented ?? 'no peer identity')}${s.evidence.impersonation ? ` — ${e(s.evidence.impersonation.statement)}` : ''}`;
+  if (s.evidence.replayed) line += `\n      ${e(s.evidence.replayed.note)}`;
   for (const f of s.observed ?? []) {
     const x = f.exposed;
     const read = [x.paths.length > 0 ? `paths ${x.paths.join(', ')}` : '', x.headers.length > 0 ? `headers ${x.headers.join(', ')}` : '',
       x.tokens.length > 0 ? `tokens ${x.tokens.join(', ')}` : '', x.sensitive.length > 0 ? `sensitive ${x.sensitive.join(', ')}` : ''].filter((t) => t !== '').join('; ');
-    line += `\n      ${f.encrypted ? 'encrypted' : 'IN CLEAR '} ${f.hop.from} → ${f.hop.to}:${f.port} ${f.protocol} (${f.source}, ${f.requests} requests)`;
-    line += f.protectedBy ? ` by ${f.protectedBy.control}${f.protectedBy.name ? ` ${f.protectedBy.name}` : ''}` : read ? `: ${read}` : '';
+    line += `\n      ${f.encrypted ? 'encrypted' : 'IN CLEAR '} ${e(f.hop.from)} → ${e(f.hop.to)}:${f.port} ${f.protocol} (${e(f.source)}, ${f.requests} requests)`;
+    line += f.protectedBy ? ` by ${label(f.protectedBy)}` : read ? `: ${e(read)}` : '';
   }
-  for (const cr of s.captured ?? []) line += `\n      captured ${cr.kind} ${cr.token} (sub ${cr.subject ?? '-'}) on ${cr.on}, valid until ${cr.validUntil}`;
-  if (s.bytesAttempted !== undefined) line += `\n      ${s.bytesOut ?? 0} of ${s.bytesAttempted} bytes left for ${s.destination ?? '?'} via ${s.via ?? 'direct'}`;
+  for (const cr of s.captured ?? []) line += `\n      captured ${e(cr.kind)} ${e(cr.token)} (sub ${e(cr.subject ?? '-')}) on ${e(cr.on)}, valid until ${e(cr.validUntil)}`;
+  if (s.bytesAttempted !== undefined) line += `\n      ${s.bytesOut ?? 0} of ${s.bytesAttempted} bytes left for ${e(s.destination ?? '?')} via ${e(s.via ?? 'direct')}`;
   const shadow = s.evidence.authorization?.shadow ?? [];
-  for (const sh of shadow) line += `\n      dry-run ${sh.policy}: ${sh.effect}${sh.rule ? ` (${sh.rule})` : ''}`;
+  for (const sh of shadow) line += `\n      dry-run ${e(sh.policy)}: ${e(sh.effect)}${sh.rule ? ` (${e(sh.rule)})` : ''}`;
   return line;
 }
 
@@ -65,17 +70,17 @@ export function renderText(results: readonly RunResult[]): string {
   const out: string[] = [];
   for (const r of results) {
     const exp = r.expectations.passed + r.expectations.failed;
-    out.push(`${r.scenario}: ${r.verdict.toUpperCase()} — expectations ${r.expectations.passed}/${exp} met (seed ${r.seed})`);
-    if (r.description) out.push(`  ${r.description.trim()}`);
+    out.push(`${e(r.scenario)}: ${r.verdict.toUpperCase()} — expectations ${r.expectations.passed}/${exp} met (seed ${r.seed})`);
+    if (r.description) out.push(`  ${oneLine(r.description)}`);
     for (const s of r.steps) out.push(stepLine(s));
     for (const t of r.traffic) {
       const base = t.baseline ? ` (without the attack: ${t.baseline.ok}/${t.baseline.sent} ok, p99 ${t.baseline.p99ms} ms)` : '';
-      out.push(`  traffic ${t.from} → ${t.to}: ${t.ok}/${t.sent} ok, p50 ${t.p50ms ?? '-'} ms, p99 ${t.p99ms} ms${t.retries ? `, ${t.retries} retries` : ''}${base}${t.degraded ? ' — DEGRADED' : ''}`);
-      for (const [by, n] of Object.entries(t.stoppedBy ?? {})) out.push(`      ${n} refused by ${by}`);
+      out.push(`  traffic ${e(t.from)} → ${e(t.to)}: ${t.ok}/${t.sent} ok, p50 ${t.p50ms ?? '-'} ms, p99 ${t.p99ms} ms${t.retries ? `, ${t.retries} retries` : ''}${base}${t.degraded ? ' — DEGRADED' : ''}`);
+      for (const [by, n] of Object.entries(t.stoppedBy ?? {})) out.push(`      ${n} refused by ${e(by)}`);
     }
     const controls = controlsLine(r.controls);
     if (controls) out.push(`  controls: ${controls}`);
-    for (const w of r.warnings) out.push(`  warning: ${w}`);
+    for (const w of r.warnings) out.push(`  warning: ${e(w)}`);
     out.push('');
   }
   const failed = results.reduce((n, r) => n + r.expectations.failed, 0);

@@ -17,9 +17,26 @@ export interface LoadedScenario {
   src: SourceDoc;
 }
 
-/** True when the text's first document declares `kind: Scenario` (used to pick files from a directory). */
-export function looksLikeScenario(text: string): boolean {
-  return /^kind:\s*["']?Scenario["']?\s*$/m.test(text) && /^apiVersion:\s*["']?meshrange\.io\//m.test(text);
+/**
+ * True when a file found in a scenario folder is to be run as a scenario: a
+ * document of it says `kind: Scenario` (in any YAML spelling: a comment after
+ * it, quotes, JSON form, a merge) or names a meshrange.io apiVersion — or the
+ * file does not parse, so that running it reports the error instead of
+ * `--check` passing by skipping it.
+ */
+export function looksLikeScenario(text: string, file = 'scenario.yaml'): boolean {
+  const issues = new IssueList();
+  const docs = parseYaml(file, text, issues);
+  if (issues.hasErrors()) return true;
+  return docs.some((d) => isScenarioDocument(d.value));
+}
+
+function isScenarioDocument(v: unknown): boolean {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  const kind = Object.hasOwn(v, 'kind') ? (v as { kind: unknown }).kind : undefined;
+  const api = Object.hasOwn(v, 'apiVersion') ? (v as { apiVersion: unknown }).apiVersion : undefined;
+  if (typeof kind === 'string' && kind.trim().toLowerCase() === 'scenario') return true;
+  return typeof api === 'string' && api.trim().toLowerCase().startsWith('meshrange.io/') && typeof kind !== 'string';
 }
 
 export function parseScenario(file: string, text: string, issues: IssueList): LoadedScenario | null {

@@ -15,6 +15,7 @@ import { trustedKeyFor } from './tokens.js';
 import type { LoadedScenario } from './load.js';
 import { simulateScenario } from './simulate.js';
 import type { RunResult } from './types.js';
+import { checkReferences } from './references.js';
 
 /** Most simulated requests one scenario may ask for (about a minute of work on these machines). */
 export const MAX_SIMULATED_REQUESTS = 20_000_000;
@@ -74,6 +75,7 @@ export function bindScenario(s: LoadedScenario, mesh: Mesh, issues: IssueList, s
     }
     actionModule(step.action)?.bind?.({ step, path: ['spec', 'steps', i], doc: s.doc, src: s.src, issues, mesh });
   });
+  checkReferences(s, mesh, issues);
   // Scenarios may come from strangers: refuse one that would simulate an unreasonable volume (never a hang).
   const work = estimateRequests(s);
   if (work > MAX_SIMULATED_REQUESTS) {

@@ -127,12 +127,12 @@ describe('meshrange run (product.md §3, §4)', () => {
     expect((await cli('run', scenario('right-expectation', ADMIN_STEP), '--check')).code).toBe(0);
   });
 
-  it('§4 a folder is searched for scenario files (manifests inside it are skipped)', async () => {
+  it('§4 a folder is searched for scenario files (manifests inside it are left out, and stderr says so)', async () => {
     const dir = path.join(rel, 'suite');
     write('suite/a.yaml', readFileSync(path.join(root, 'scenarios/bookinfo-deny-over-allow.yaml'), 'utf8').replace(/- meshes\//g, '- ../../../scenarios/meshes/'));
     write('suite/mesh/ns.yaml', 'apiVersion: v1\nkind: Namespace\nmetadata: { name: x }\n');
     const r = await cli('run', dir, '--format', 'json');
-    expect(r.err).toBe('');
+    expect(r.err).toBe(`note: ${dir}: 1 scenario file: a.yaml\nnote: ${dir}: ignored, YAML without kind: Scenario: mesh/ns.yaml\n`);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.out)).toMatchObject({ scenario: 'bookinfo-deny-over-allow' });
   });

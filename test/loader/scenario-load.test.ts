@@ -84,10 +84,15 @@ spec:
     }
   });
 
-  it('§2 looksLikeScenario picks scenario files out of a folder, not manifests', () => {
+  it('§2 looksLikeScenario picks scenario files out of a folder, not manifests; anything saying kind: Scenario is run (and fails if it is not one)', () => {
     expect(looksLikeScenario(scenario())).toBe(true);
     expect(looksLikeScenario('apiVersion: v1\nkind: Namespace\nmetadata: { name: a }\n')).toBe(false);
-    expect(looksLikeScenario('apiVersion: other.io/v1\nkind: Scenario\n')).toBe(false);
+    expect(looksLikeScenario('apiVersion: other.io/v1\nkind: Scenario\n')).toBe(true);
+    expect(looksLikeScenario('apiVersion: meshrange.io/v1alpha1\nkind: Scenario # a note\n')).toBe(true);
+    expect(looksLikeScenario('{"apiVersion": "meshrange.io/v1alpha1", "kind": "Scenario"}')).toBe(true);
+    expect(looksLikeScenario('k: &k { kind: Scenario }\ns: { <<: *k }\n---\nkind: Namespace\n')).toBe(false);
+    expect(looksLikeScenario('apiVersion: v1\n---\n<<: { kind: Scenario }\n')).toBe(true);
+    expect(looksLikeScenario('kind: [unclosed\n')).toBe(true);
   });
 });
 

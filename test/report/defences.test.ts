@@ -70,7 +70,7 @@ describe('defences in reports', () => {
   it('markdown gains a defences column and a controls table; JUnit puts the defences in system-out', () => {
     const md = renderMarkdown([report([blocked()])]);
     expect(md).toContain('| stopped by | defences |');
-    expect(md).toContain('| AuthorizationPolicy backend/allow-api | 1 | 1 |');
+    expect(md).toContain('| AuthorizationPolicy backend/allow\\-api | 1 | 1 |'); // Markdown-escaped (core/escape.ts)
     expect(renderJunit([report([blocked()])])).toContain('sole: AuthorizationPolicy backend/allow-api</system-out>');
   });
 });

@@ -1,0 +1,58 @@
+/**
+ * DNS name checks, one copy for every loader (architecture.md: keep one copy
+ * of each helper). They follow Istio's validation (pkg/config/validation
+ * agent: ValidateFQDN, ValidateWildcardDomain, IsDNS1123Label) and say what
+ * Istio's webhook says, so a message reads the same whichever resource it is
+ * about (Gateway, VirtualService, ServiceEntry, Sidecar, NetworkPolicy).
+ * Every regular expression is anchored, with no nested repetition: linear.
+ */
+
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const WILDCARD_LABEL = /^(\*|(\*|\*-)?[a-z0-9]([-a-z0-9]*[a-z0-9])?)$/;
+
+/** A DNS-1123 label: at most 63 lower-case letters, digits and '-', starting and ending alphanumeric. */
+export function isDns1123Label(s: string): boolean {
+  return s.length <= 63 && DNS1123_LABEL.test(s);
+}
+
+/** Kubernetes IsDNS1123Subdomain: at most 253 characters of dot-separated alphanumeric-and-'-' labels. */
+export function isDns1123Subdomain(s: string): boolean {
+  return s.length > 0 && s.length <= 253 && s.split('.').every((label) => DNS1123_LABEL.test(label));
+}
+
+function isWildcardDns1123Label(s: string): boolean {
+  return s.length <= 63 && WILDCARD_LABEL.test(s);
+}
+
+function preconditionsProblem(name: string): string | null {
+  if (name.length > 255) return `domain name "${name}" too long (max 255)`;
+  if (name.length === 0) return 'empty domain name not allowed';
+  return null;
+}
+
+function labelsProblem(domain: string): string | null {
+  const parts = domain.split('.');
+  const tld = parts[parts.length - 1] ?? '';
+  if (/^[0-9]+$/.test(tld)) return `domain name "${domain}" invalid (top level domain "${tld}" cannot be all-numeric)`;
+  for (let i = 0; i < parts.length; i++) {
+    const label = parts[i] ?? '';
+    if (i === parts.length - 1 && label === '') return null; // a trailing dot: `istio.io.`
+    if (!isDns1123Label(label)) return `domain name "${domain}" invalid (label "${label}" invalid)`;
+  }
+  return null;
+}
+
+/** ValidateFQDN: what is wrong with a fully qualified domain name, or null. */
+export function fqdnProblem(fqdn: string): string | null {
+  return preconditionsProblem(fqdn) ?? labelsProblem(fqdn);
+}
+
+/** ValidateWildcardDomain: a DNS name whose first label may be a wildcard (`*`, `*.example.com`). */
+export function wildcardDomainProblem(domain: string): string | null {
+  const pre = preconditionsProblem(domain);
+  if (pre) return pre;
+  const dot = domain.indexOf('.');
+  const first = dot < 0 ? domain : domain.slice(0, dot);
+  if (!isWildcardDns1123Label(first)) return `domain name "${domain}" invalid (label "${first}" invalid)`;
+  return dot < 0 ? null : labelsProblem(domain.slice(dot + 1));
+}

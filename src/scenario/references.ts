@@ -1,0 +1,86 @@
+/**
+ * Bind-time checks of what a scenario's steps and flows point at (issue 9
+ * item 6: nothing gives a quiet verdict). Errors: a `to:` port outside
+ * 1-65535, a `sourceIp` that is not an IP address or that nothing would use
+ * (only a client `from: outside` sends from it; a pod sends from its own IP),
+ * a flood that sends nothing (`for: 0s`, `rate: 0/s`). Warnings: a
+ * destination that resolves to nothing the mesh knows — a name that is no
+ * Service and no ServiceEntry host (the request either fails at DNS or leaves
+ * as an external name, product.md §2 "a destination `to:`"), or an address
+ * that is no pod, Service or ServiceEntry address.
+ */
+import { parseDuration, parseRate } from '../core/duration.js';
+import { cidrContains, parseCidr, parseIp } from '../core/ip.js';
+import type { IssueList } from '../core/issues.js';
+import type { Mesh } from '../model/types.js';
+import { resolveHost } from '../policy/decide.js';
+import { hostMatches } from '../policy/destination-rule.js';
+import type { LoadedScenario } from './load.js';
+
+type DocPath = (string | number)[];
+
+export function checkReferences(s: LoadedScenario, mesh: Mesh, issues: IssueList): void {
+  const spec = s.doc.spec;
+  const foothold = spec.attacker.foothold;
+  spec.steps.forEach((step, i) => {
+    const path: DocPath = ['spec', 'steps', i];
+    const from = step.from ?? foothold;
+    const what = `step "${step.id}"`;
+    if (step.to !== undefined) checkDestination(s, mesh, issues, step.to, from, [...path, 'to'], what);
+    if (step.sourceIp !== undefined) {
+      if (!parseIp(step.sourceIp)) {
+        issues.error('bad-source-ip', `${what}: sourceIp "${step.sourceIp}" is not an IP address`, s.src.locate([...path, 'sourceIp']),
+          'write an IPv4 or IPv6 address, e.g. sourceIp: 198.51.100.23');
+      } else if (from !== 'outside') {
+        issues.error('source-ip-unused', `${what}: sourceIp only applies to a client outside the cluster; ${from} sends from its pod IP`,
+          s.src.locate([...path, 'sourceIp']), 'remove sourceIp, or send the step from: outside');
+      }
+    }
+    if (step.action === 'flood') {
+      const lasts = step.for !== undefined ? parseDuration(step.for) : null;
+      const rate = step.rate !== undefined ? parseRate(step.rate) : null;
+      if (lasts === 0) {
+        issues.error('flood-sends-nothing', `${what}: a flood for ${step.for} sends no request, so its outcome would say nothing`, s.src.locate([...path, 'for']),
+          'give the flood a duration, e.g. for: 10s');
+      } else if (rate === 0) {
+        issues.error('flood-sends-nothing', `${what}: a flood at ${step.rate} sends no request, so its outcome would say nothing`, s.src.locate([...path, 'rate']),
+          'give the flood a rate, e.g. rate: 200/s');
+      }
+    }
+  });
+  (spec.traffic ?? []).forEach((f, i) => {
+    checkDestination(s, mesh, issues, f.to, f.from, ['spec', 'traffic', i, 'to'], `traffic flow ${i + 1} (${f.from} → ${f.to})`);
+  });
+}
+
+function checkDestination(s: LoadedScenario, mesh: Mesh, issues: IssueList, to: string, from: string, path: DocPath, what: string): void {
+  const colon = to.lastIndexOf(':');
+  const host = to.slice(0, colon);
+  const port = Number(to.slice(colon + 1));
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    issues.error('bad-port', `${what}: port ${to.slice(colon + 1)} in "${to}" is not a port (1-65535)`, s.src.locate(path), 'dial a port from 1 to 65535, e.g. details:9080');
+    return;
+  }
+  if (host.startsWith('workload/')) return; // checked against the workloads by bindScenario
+  const unknown = destinationProblem(mesh, host, from);
+  if (unknown) {
+    issues.warn('unknown-host', `${what}: ${unknown}`, s.src.locate(path),
+      unknown.includes('outside the mesh') ? 'nothing to do if it is meant to be outside the mesh; otherwise check it against the Services and ServiceEntries'
+        : 'check the name against the Services of the mesh (svc, svc.ns or svc.ns.svc.cluster.local)');
+  }
+}
+
+/** Why `host` resolves to nothing the mesh knows, seen from `from`; null when it names a Service, ServiceEntry or pod. */
+function destinationProblem(mesh: Mesh, host: string, from: string): string | null {
+  if (parseIp(host)) {
+    if (mesh.workloads.some((w) => w.ip === host) || mesh.services.some((sv) => sv.clusterIP === host)) return null;
+    if (mesh.serviceEntries.some((se) => se.addresses.some((a) => { const c = parseCidr(a); return c !== null && cidrContains(c, host); }))) return null;
+    return `${host} is no pod, Service or ServiceEntry address of the mesh: the request is sent to an address outside the mesh`;
+  }
+  const fromNs = from === 'outside' ? 'default' : from.slice(0, from.indexOf('/'));
+  const r = resolveHost(mesh, host, fromNs);
+  if (r.service) return null;
+  if (mesh.serviceEntries.some((se) => se.hosts.some((h) => hostMatches(h.toLowerCase(), r.fqdn) > 0))) return null;
+  if (r.inCluster || !host.includes('.')) return `${host} resolves to no Service of the mesh (${r.fqdn}): the request fails at DNS`;
+  return `${host} is no Service or ServiceEntry host of the mesh: the request is sent to it as an external name outside the mesh`;
+}
