@@ -38,6 +38,7 @@ import {
   LOCAL_RATE_LIMIT_FILTER_NAME, LOCAL_RATE_LIMIT_TYPE_URL,
   type EnvoyFilterContext, type FilterPosition, type LocalRateLimit, type PerRouteRateLimit, type RateLimitSettings, type TokenBucketSpec,
 } from '../model/envoy-filter.js';
+import { compileRe2 } from '../core/re2.js';
 import type { ObjectMeta } from '../model/types.js';
 import { describe, fieldName, isObj, type Obj, type Reader } from './reader.js';
 import { rejectUnknownFields } from './security.js';
@@ -162,13 +163,9 @@ function stripFilterName(rl: Named): LocalRateLimit {
   return rest;
 }
 
+/** Istio compiles proxyVersion with Go's regexp: RE2 syntax (core/re2.ts), never a backtracking RegExp. */
 function isValidRegex(text: string): boolean {
-  try {
-    new RegExp(text);
-    return true;
-  } catch {
-    return false;
-  }
+  return typeof compileRe2(text) !== 'string';
 }
 
 function readWorkloadSelector(r: Reader, spec: Obj): Record<string, string> | null {
