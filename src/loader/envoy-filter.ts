@@ -39,6 +39,7 @@ import {
   type EnvoyFilterContext, type FilterPosition, type LocalRateLimit, type PerRouteRateLimit, type RateLimitSettings, type TokenBucketSpec,
 } from '../model/envoy-filter.js';
 import { compileRe2 } from '../core/re2.js';
+import { ownValue, setOwn } from '../core/record.js';
 import type { ObjectMeta } from '../model/types.js';
 import { describe, fieldName, isObj, type Obj, type Reader } from './reader.js';
 import { rejectUnknownFields } from './security.js';
@@ -550,7 +551,7 @@ function readPercent(r: Reader, c: Obj, field: string, path: Path): number | nul
   let denomName = 'HUNDRED';
   if (d) {
     const name = typeof d.value === 'number' ? DENOMINATOR_BY_NUMBER[d.value] : d.value;
-    if (typeof name !== 'string' || DENOMINATORS[name] === undefined) {
+    if (typeof name !== 'string' || ownValue(DENOMINATORS, name) === undefined) {
       r.error(d.path, 'ef-bad-percent', `denominator ${describe(d.value)} is not one of HUNDRED, TEN_THOUSAND, MILLION`, hint);
       return null;
     }
@@ -573,7 +574,7 @@ function readStatus(r: Reader, c: Obj, path: Path): number | null | undefined {
   const code = isObj(f.value) ? f.value['code'] : undefined;
   let n: number | undefined;
   if (typeof code === 'number' && Number.isInteger(code)) n = code;
-  else if (typeof code === 'string') n = /^\d+$/.test(code) ? Number(code) : STATUS_NAMES[code];
+  else if (typeof code === 'string') n = /^\d+$/.test(code) ? Number(code) : ownValue(STATUS_NAMES, code);
   if (n === undefined || n < 100 || n > 599) {
     r.error(f.path, 'ef-bad-status', `status ${describe(f.value)} is not an HTTP status`, hint);
     return null;
@@ -595,7 +596,7 @@ function readHeaders(r: Reader, c: Obj, path: Path): Record<string, string> {
       return;
     }
     const value = header['value'];
-    out[header['key'].toLowerCase()] = typeof value === 'string' ? value : value === undefined || value === null ? '' : String(value);
+    setOwn(out, header['key'].toLowerCase(), typeof value === 'string' ? value : value === undefined || value === null ? '' : String(value));
   });
   return out;
 }

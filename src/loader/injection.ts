@@ -12,6 +12,7 @@
  * Gateways (istio `ingressgateway`/`egressgateway` label, the `gateway` injection
  * template, or selected by a Gateway) are Envoys themselves: no sidecar, but a proxy.
  */
+import { ownValue } from '../core/record.js';
 import type { Labels } from '../model/types.js';
 
 export interface InjectionDecision {
@@ -62,5 +63,5 @@ export function isGatewayPod(podLabels: Labels, podAnnotations: Labels, gatewayS
   if (istio === 'ingressgateway' || istio === 'egressgateway') return true;
   if (podAnnotations['inject.istio.io/templates'] === 'gateway') return true;
   return gatewaySelectors.some((sel) => Object.keys(sel).length > 0
-    && Object.entries(sel).every(([k, v]) => podLabels[k] === v));
+    && Object.entries(sel).every(([k, v]) => ownValue(podLabels, k) === v));
 }

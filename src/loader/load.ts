@@ -4,6 +4,7 @@
  * Kubernetes would reject, warnings for what meshrange does not model yet.
  */
 import { IssueList } from '../core/issues.js';
+import { ownValue, setOwn } from '../core/record.js';
 import { DEFAULT_MESH_CONFIG, type AuthorizationPolicy, type DestinationRule, type Labels, type Mesh, type MeshConfig, type Namespace, type ObjectMeta, type PeerAuthentication, type Service, type Workload, type WorkloadKind } from '../model/types.js';
 import { decideInjection, isGatewayPod } from './injection.js';
 import { applyMeshConfig, readMeshConfigMap, readPodSpec, readService, type RawService, type RawWorkload } from './k8s.js';
@@ -101,7 +102,7 @@ export function loadMesh(files: readonly SourceFile[], overrides: MeshOverrides 
     const meta: ObjectMeta = {
       name, namespace,
       labels: r.labels(md, 'labels', ['metadata']) ?? {},
-      annotations: r.labels(md, 'annotations', ['metadata']) ?? {},
+      annotations: r.annotations(md, 'annotations', ['metadata']) ?? {},
       order: order++,
       loc: src.locate([]),
     };
@@ -254,7 +255,7 @@ function buildWorkloads(raw: RawWorkload[], namespaces: Map<string, Namespace>, 
     const id = idOf(w.meta);
     const index = n++;
     const sim: Record<string, string> = {};
-    for (const [k, v] of Object.entries(w.podAnnotations)) if (k.startsWith('meshrange.io/')) sim[k.slice('meshrange.io/'.length)] = v;
+    for (const [k, v] of Object.entries(w.podAnnotations)) if (k.startsWith('meshrange.io/')) setOwn(sim, k.slice('meshrange.io/'.length), v);
     return {
       kind: w.kind,
       id,
@@ -268,7 +269,7 @@ function buildWorkloads(raw: RawWorkload[], namespaces: Map<string, Namespace>, 
       sidecarReason: inj.reason,
       gateway,
       hostNetwork: w.hostNetwork,
-      ip: ips[id] ?? `10.244.${Math.floor(index / 250)}.${(index % 250) + 2}`,
+      ip: ownValue(ips, id) ?? `10.244.${Math.floor(index / 250)}.${(index % 250) + 2}`,
       loc: w.meta.loc,
       sim,
     };

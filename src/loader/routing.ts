@@ -18,6 +18,7 @@ import type {
   ServerTls, ServerTlsMode, StringMatch, TcpRoute, TlsMatch, TlsRoute, VirtualService,
 } from '../model/routing.js';
 import { compileRe2 } from '../core/re2.js';
+import { setOwn } from '../core/record.js';
 import { DEFAULT_RETRY, hostSubsetOf, resolveGatewayName, RETRY_ON_POLICIES, type HttpRetry } from '../model/routing.js';
 import { duration } from './traffic-policy.js';
 import type { Labels, ObjectMeta, Workload } from '../model/types.js';
@@ -660,7 +661,8 @@ function readHttpMatch(r: Reader, m: Obj, path: Path, ctx: VsContext): HttpMatch
         }
       }
       const sm = readStringMatch(r, map, hname, [...path, key], false, key === 'withoutHeaders');
-      if (sm) rec[key === 'queryParams' ? hname : hname.toLowerCase()] = sm;
+      // setOwn: a header called __proto__ is an ordinary header, never the record's prototype
+      if (sm) setOwn(rec, key === 'queryParams' ? hname : hname.toLowerCase(), sm);
     }
     out[key] = rec;
   }

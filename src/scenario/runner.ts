@@ -7,6 +7,7 @@
  */
 import { parseDuration, parseRate } from '../core/duration.js';
 import { IssueList } from '../core/issues.js';
+import { ownValue } from '../core/record.js';
 import type { Mesh } from '../model/types.js';
 import type { ExtAuthz } from '../policy/authorization-policy.js';
 import { trustedKeyFor } from './tokens.js';
@@ -91,10 +92,11 @@ export function extAuthzFrom(s: LoadedScenario): ExtAuthz | undefined {
   const cfg = s.doc.spec.extAuthz;
   if (!cfg) return undefined;
   return (provider, attrs) => {
-    const c = cfg[provider];
+    // A provider name is user input: `constructor` must not find Object's (that answered "allowed").
+    const c = ownValue(cfg, provider);
     if (!c) return undefined;
     if (!c.allowIf) return { allowed: true, reason: `stand-in for ${provider} allows every request` };
-    const value = attrs.http?.headers[c.allowIf.header.toLowerCase()];
+    const value = ownValue(attrs.http?.headers, c.allowIf.header.toLowerCase());
     if (value === c.allowIf.equals) return { allowed: true, reason: `${provider}: header ${c.allowIf.header} is "${c.allowIf.equals}"` };
     return { allowed: false, status: c.deniedStatus ?? 403,
       body: `denied by ext_authz for not found header \`${c.allowIf.header}: ${c.allowIf.equals}\` in the request`,
