@@ -11,6 +11,7 @@ export function stepLine(s: StepResult): string {
   for (const b of s.stoppedBy) {
     line += `\n      stopped by ${b.control}${b.name ? ` ${b.name}` : ''}${b.rule ? ` ${b.rule}` : ''}: ${b.reason}`;
   }
+  if (s.evidence.cutOff) line += `\n      ${s.evidence.cutOff.reason}`;
   const f = s.evidence.flood;
   if (f) line += `\n      ${f.sent} sent, ${f.ok} got through; ${Object.entries(f.statuses).map(([k, v]) => `${k}×${v}`).join(', ')}; p99 ${f.p99ms} ms${f.retries ? `; ${f.retries} retries by the sender's sidecar` : ''}`;
   for (const c of s.evidence.collateral ?? []) line += `\n      legitimate ${c.statement}`;

@@ -8,6 +8,7 @@
  */
 import { parseDuration, parseRate } from '../core/duration.js';
 import { fnv1a64, stableStringify } from '../core/hash.js';
+import { ownValue } from '../core/record.js';
 import type { Mesh, Workload } from '../model/types.js';
 import { principalOf, spiffeId } from '../model/types.js';
 import type { ExtAuthz } from '../policy/authorization-policy.js';
@@ -28,6 +29,8 @@ import type { RunResult, StepResult, TrafficResult } from './types.js';
 export const DEFAULT_START_TIME = '2026-01-01T00:00:00Z';
 /** ms one proxy adds each way: ~2.5 ms per request across client and server sidecars (the seeds' figure) */
 export const DEFAULT_PROXY_OVERHEAD_MS = 0.625;
+/** simulated ms the kernel runs past the scenario's end; a step still waiting then is cut off */
+export const CUT_OFF_GRACE_MS = 60_000;
 
 export interface SimulateOptions {
   seed?: number;
@@ -54,8 +57,8 @@ function source(mesh: Mesh, from: string, ip?: string): MeshRequest['from'] {
 function factsOf(s: LoadedScenario): (w: Workload) => ServerFacts {
   const spec = s.doc.spec.workloads ?? {};
   return (w) => {
-    const f = spec[w.id];
-    const anno = (k: string): string | undefined => w.sim[k];
+    const f = ownValue(spec, w.id);
+    const anno = (k: string): string | undefined => ownValue(w.sim, k);
     const num = (v: string | undefined): number | undefined => (v !== undefined && /^\d+$/.test(v) ? Number(v) : undefined);
     return {
       serviceTimeMs: (f?.serviceTime ? parseDuration(f.serviceTime) : anno('service-time') ? parseDuration(anno('service-time') as string) : null) ?? DEFAULT_FACTS.serviceTimeMs,
@@ -184,6 +187,20 @@ function collateral(f: PlannedFlow, during: FlowStats | undefined, before: FlowS
   return c;
 }
 
+/**
+ * A step the run ended under (issue 9.3): nothing answered the attacker, as a
+ * client that gives up sees it — blocked, code 0 (curl's 000 on a timeout)
+ * for an HTTP request, null otherwise; no control stopped it.
+ */
+function cutOffResult(c: StepContext, p: PlannedStep, until: number, reason: string): StepResult {
+  const mod = actionModule(p.step.action);
+  const http = mod?.requestLike === true && p.step.protocol !== 'tcp' && p.step.protocol !== 'tls';
+  const r: StepResult = { ...c.base(p), outcome: 'blocked', code: http ? 0 : null, mtls: null, stoppedBy: [], expectationMet: null,
+    evidence: { events: [{ t: until, hop: 'scenario', what: reason }], cutOff: { atMs: until, reason } } };
+  if (p.step.to !== undefined) r.to = p.step.to;
+  return r;
+}
+
 interface Ctx {
   s: LoadedScenario;
   mesh: Mesh;
@@ -244,6 +261,7 @@ function simulate(c: Ctx, withSteps: boolean): SimRun {
   }
 
   const results = new Map<string, StepResult>();
+  const cutOffs = new Map<string, () => StepResult>();
   const attacker = new AttackerState(spec.attacker.foothold, spec.attacker.capabilities ?? []);
   const byId = new Map(mesh.workloads.map((w) => [w.id, w]));
   const sc: StepContext = {
@@ -257,6 +275,7 @@ function simulate(c: Ctx, withSteps: boolean): SimRun {
       r.expectationMet = r.expected === null ? null : r.expected === r.outcome;
       results.set(p.step.id, r);
     },
+    onCutOff: (p, result) => { cutOffs.set(p.step.id, result); },
   };
   if (withSteps) {
     for (const p of c.planned) {
@@ -266,7 +285,18 @@ function simulate(c: Ctx, withSteps: boolean): SimRun {
       });
     }
   }
-  k.run(Math.max(c.duration, c.planned.reduce((m, p) => Math.max(m, p.end), 0)) + 60_000);
+  const until = Math.max(c.duration, c.planned.reduce((m, p) => Math.max(m, p.end), 0)) + CUT_OFF_GRACE_MS;
+  k.run(until);
+  if (withSteps) {
+    for (const p of c.planned) {
+      if (results.has(p.step.id)) continue;
+      const reason = `the run ended (t=${until} ms, ${CUT_OFF_GRACE_MS / 1000} s after the scenario's end) before this step finished: cut off`;
+      const partial = cutOffs.get(p.step.id);
+      const r = partial ? partial() : cutOffResult(sc, p, until, reason);
+      r.evidence.cutOff = { atMs: until, reason: r.evidence.cutOff?.reason ?? reason };
+      sc.finish(p, r);
+    }
+  }
   return { fingerprint: k.fingerprint(), flows: flowStats, windows, steps: results, decisions: world.decisions, events: k.processed };
 
 

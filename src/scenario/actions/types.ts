@@ -79,6 +79,12 @@ export interface StepContext {
   requestSpec(p: PlannedStep, stream: string): RequestSpec;
   /** records the step's result (judged against its expectation); call exactly once */
   finish(p: PlannedStep, r: StepResult): void;
+  /**
+   * What the step reports if the run ends before it finishes (a request still
+   * unanswered: slow app, deep queue, many retries). Without it, simulate.ts
+   * reports a generic cut-off: blocked, code 0 as curl's timeout, no control.
+   */
+  onCutOff(p: PlannedStep, result: () => StepResult): void;
 }
 
 export interface CheckInput {
