@@ -5,7 +5,7 @@ import { loadMesh, type MeshOverrides, type SourceFile } from '../loader/load.js
 import { Reader } from '../loader/reader.js';
 import type { Mesh } from '../model/types.js';
 import { parseScenario, type LoadedScenario } from '../scenario/load.js';
-import type { SourceReader } from './source.js';
+import { ByteBudget, type SourceReader } from './source.js';
 
 export interface PreparedScenario {
   scenario: LoadedScenario;
@@ -16,11 +16,12 @@ export interface PreparedScenario {
 }
 
 /** Reads every manifest the paths name, each file once. */
-export function readManifests(paths: readonly { path: string; at?: import('../core/issues.js').Location }[], reader: SourceReader, issues: IssueList): SourceFile[] {
+export function readManifests(paths: readonly { path: string; at?: import('../core/issues.js').Location }[], reader: SourceReader, issues: IssueList,
+  budget: ByteBudget = new ByteBudget()): SourceFile[] {
   const files: SourceFile[] = [];
   const seen = new Set<string>();
   for (const p of paths) {
-    for (const f of reader.manifests(p.path, issues, p.at)) {
+    for (const f of reader.manifests(p.path, issues, p.at, budget)) {
       if (seen.has(f.path)) continue;
       seen.add(f.path);
       files.push(f);

@@ -13,7 +13,8 @@ import type { Mesh, Workload } from '../model/types.js';
 import { principalOf, spiffeId } from '../model/types.js';
 import type { ExtAuthz } from '../policy/authorization-policy.js';
 import { DEFAULT_OUTSIDE_IP, type MeshRequest, type Protocol } from '../policy/decide.js';
-import { Kernel } from '../sim/kernel/index.js';
+import { EventBudgetExceeded, Kernel } from '../sim/kernel/index.js';
+import type { Location } from '../core/issues.js';
 import { MeshCa } from '../sim/mesh/ca.js';
 import { certificateProblem, CertificateFleet } from '../sim/mesh/certificates.js';
 import { MeshControls } from '../sim/mesh/controls.js';
@@ -31,12 +32,27 @@ export const DEFAULT_START_TIME = '2026-01-01T00:00:00Z';
 export const DEFAULT_PROXY_OVERHEAD_MS = 0.625;
 /** simulated ms the kernel runs past the scenario's end; a step still waiting then is cut off */
 export const CUT_OFF_GRACE_MS = 60_000;
+/**
+ * Most kernel events one simulated run may process (Kernel rule 9): ~10 per
+ * request, so the 20 M requests the runner admits (MAX_SIMULATED_REQUESTS)
+ * fit with room for retries; past it the run stops with a located error.
+ */
+export const MAX_KERNEL_EVENTS = 250_000_000;
+
+/** A run that hit a bound while it ran (the event budget): bad input, located, never a hang. */
+export class ScenarioLimitError extends Error {
+  constructor(message: string, readonly loc: Location, readonly hint: string) {
+    super(message);
+  }
+}
 
 export interface SimulateOptions {
   seed?: number;
   jwks?: Readonly<Record<string, string>>;
   warnings?: string[];
   extAuthz?: ExtAuthz | undefined;
+  /** the kernel's event budget (default MAX_KERNEL_EVENTS; tests lower it) */
+  maxEvents?: number;
 }
 
 function target(mesh: Mesh, to: string): MeshRequest['to'] {
@@ -88,24 +104,22 @@ export async function simulateScenario(s: LoadedScenario, mesh: Mesh, opts: Simu
   for (const [name, c] of Object.entries(spec.tokens ?? {})) named.set(name, await minter.mint(c, 0));
   const foothold = spec.attacker.foothold;
 
-  // Plan: when each step runs. `at` sets the time; a flood or a wait lasts `for`.
+  // Plan: when each step runs (scenarioSpan).
+  const span = scenarioSpan(s);
   const planned: PlannedStep[] = [];
-  let now = 0;
   for (const [index, step] of spec.steps.entries()) {
-    const at = Math.max(now, step.at !== undefined ? (parseDuration(step.at) as number) : now);
+    const { at, end } = span.steps[index] as { at: number; end: number };
     const mod = actionModule(step.action);
     if (!mod) throw new Error(`action ${step.action} has no module (the loader should have refused it)`);
-    const lasts = mod.lasts ? mod.lasts(step) : 0;
     const from = step.from ?? foothold;
     const headers: Record<string, string> = { ...(step.headers ?? {}) };
     const token = step.token ?? (typeof step.jwt === 'string' ? named.get(step.jwt) : step.jwt ? await minter.mint(step.jwt, at) : undefined);
     if (token !== undefined) headers['authorization'] = `Bearer ${token}`;
-    const p: PlannedStep = { step, index, at, end: at + lasts, from, attack: from === foothold, headers };
+    const p: PlannedStep = { step, index, at, end, from, attack: from === foothold, headers };
     if (mod.requestLike) {
       p.jwt = { nowSeconds: (epochMs + at) / 1000, sigs: await signaturesFor(mesh, standIns, { headers, path: step.path ?? '/', method: step.method ?? 'GET' }) };
     }
     planned.push(p);
-    now = p.end;
   }
   const flows: PlannedFlow[] = [];
   for (const [index, f] of (spec.traffic ?? []).entries()) {
@@ -114,14 +128,10 @@ export async function simulateScenario(s: LoadedScenario, mesh: Mesh, opts: Simu
     flow.jwt = { nowSeconds: epochMs / 1000, sigs: await signaturesFor(mesh, standIns, { headers, path: flow.path, method: flow.method }) };
     flows.push(flow);
   }
-  const stepsEnd = planned.reduce((m, p) => Math.max(m, p.end), 0);
-  const duration = spec.duration !== undefined ? (parseDuration(spec.duration) as number)
-    : flows.length > 0 ? Math.max(30_000, stepsEnd + 10_000) : stepsEnd;
-
-  const ctx = { s, mesh, seed, epochMs, planned, flows, duration, facts: factsOf(s), extAuthz: opts.extAuthz };
-  const run = simulate(ctx, true);
+  const ctx = { s, mesh, seed, epochMs, planned, flows, duration: span.duration, facts: factsOf(s), extAuthz: opts.extAuthz, maxEvents: opts.maxEvents ?? MAX_KERNEL_EVENTS };
+  const run = bounded(ctx, true);
   const hasAttackTraffic = planned.some((p) => actionModule(p.step.action)?.load === true);
-  const baseline = flows.length > 0 && hasAttackTraffic ? simulate(ctx, false) : null;
+  const baseline = flows.length > 0 && hasAttackTraffic ? bounded(ctx, false) : null;
 
   const steps = planned.map((p) => run.steps.get(p.step.id) as StepResult);
   for (const p of planned) {
@@ -154,6 +164,30 @@ export async function simulateScenario(s: LoadedScenario, mesh: Mesh, opts: Simu
   if (s.doc.metadata.description !== undefined) out.description = s.doc.metadata.description;
   out.fingerprint = fnv1a64(`${run.fingerprint}/${stableStringify(steps.map((x) => [x.id, x.outcome, x.code, x.mtls, x.evidence.events]))}`);
   return out;
+}
+
+/**
+ * When each step starts and ends and how long the run lasts, in simulated ms:
+ * a step starts at its `at` (never before the previous one ends) and lasts
+ * what its action says (a flood or a wait its `for`); the run lasts
+ * `spec.duration`, or with traffic at least 30 s and 10 s past the last step,
+ * else until the last step ends. The runner bounds these before anything runs.
+ */
+export function scenarioSpan(s: LoadedScenario): { steps: { at: number; end: number }[]; stepsEnd: number; duration: number } {
+  const spec = s.doc.spec;
+  const steps: { at: number; end: number }[] = [];
+  let now = 0;
+  for (const step of spec.steps) {
+    const at = Math.max(now, step.at !== undefined ? (parseDuration(step.at) ?? 0) : now);
+    const mod = actionModule(step.action);
+    const end = at + Math.max(0, mod?.lasts?.(step) ?? 0);
+    steps.push({ at, end });
+    now = end;
+  }
+  const stepsEnd = now;
+  const duration = spec.duration !== undefined ? (parseDuration(spec.duration) ?? 0)
+    : (spec.traffic ?? []).length > 0 ? Math.max(30_000, stepsEnd + 10_000) : stepsEnd;
+  return { steps, stepsEnd, duration };
 }
 
 function trafficResult(f: PlannedFlow, st: FlowStats, base: FlowStats | undefined): TrafficResult {
@@ -211,12 +245,27 @@ interface Ctx {
   duration: number;
   facts: (w: Workload) => ServerFacts;
   extAuthz: ExtAuthz | undefined;
+  maxEvents: number;
+}
+
+/** simulate(), with the event budget's stop turned into a located error naming what was running. */
+function bounded(c: Ctx, withSteps: boolean): SimRun {
+  try {
+    return simulate(c, withSteps);
+  } catch (e) {
+    if (!(e instanceof EventBudgetExceeded)) throw e;
+    const t = e.time;
+    const step = withSteps ? c.planned.find((p) => p.at <= t && t <= p.end + CUT_OFF_GRACE_MS) : undefined;
+    const where = step ? ['spec', 'steps', step.index] : c.flows.length > 0 ? ['spec', 'traffic'] : ['spec'];
+    throw new ScenarioLimitError(`${e.message} (simulated t=${Math.round(t)} ms${step ? `, during step "${step.step.id}"` : ''})`,
+      c.s.src.locate(where), 'lower the rates, retries or durations: the scenario asks for more work than one run may do');
+  }
 }
 
 function simulate(c: Ctx, withSteps: boolean): SimRun {
   const { mesh, s } = c;
   const spec = s.doc.spec;
-  const k = new Kernel({ seed: c.seed });
+  const k = new Kernel({ seed: c.seed, maxEvents: c.maxEvents });
   const outages = [...(spec.ca?.outages ?? []), ...(spec.ca?.outage ? [spec.ca.outage] : [])]
     .map((o) => ({ atMs: parseDuration(o.at) as number, forMs: parseDuration(o.for) as number }));
   const ttl = spec.ca?.workloadCertTtl ? parseDuration(spec.ca.workloadCertTtl) : null;

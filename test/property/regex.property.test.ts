@@ -13,6 +13,8 @@ import { describe, expect, it } from 'vitest';
 import { compileRe2 } from '../../src/core/re2.js';
 import type { Mesh } from '../../src/model/types.js';
 import { globMatcher, pathMatcher } from '../../src/policy/matchers.js';
+import { looksLikeScenario } from '../../src/scenario/load.js';
+import { stepSchema } from '../../src/scenario/schema.js';
 import { app, meshFrom, ns, send } from '../helpers.js';
 
 const BOUND_MS = 50;
@@ -152,5 +154,22 @@ describe('regexes are linear: a decision takes microseconds whatever the regex (
       const reference = new RegExp(`^${t.split('/').map((s) => (s === '{*}' ? '[^/]+' : s === '{**}' ? '.+' : s)).join('/')}$`);
       expect(pathMatcher(t)(p)).toBe(reference.test(p));
     }), { numRuns: 2000 });
+  });
+
+  it('the scenario reader\'s own regexes are linear: looksLikeScenario and the schema\'s patterns on 1 MB hostile text take under 50 ms', () => {
+    const lines = `${'kind: \t \t \t'.repeat(1)}${' '.repeat(5000)}x\n`.repeat(200);
+    expect(timed(() => looksLikeScenario(`apiVersion: meshrange.io/v1\n${lines}`)).ms).toBeLessThan(BOUND_MS);
+    const long = 'a'.repeat(1_000_000);
+    const cases: Record<string, unknown>[] = [
+      { id: 's', action: 'request', from: `${long}/${long}-` },
+      { id: `${long}!`, action: 'request' },
+      { id: 's', action: 'request', to: `workload/${long}/${long}:x` },
+      { id: 's', action: 'request', to: `${long}:${long}` },
+    ];
+    for (const c of cases) {
+      const r = timed(() => stepSchema.safeParse(c));
+      expect(r.ms).toBeLessThan(BOUND_MS);
+      expect(r.value.success).toBe(false);
+    }
   });
 });

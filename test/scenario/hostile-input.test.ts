@@ -8,7 +8,8 @@ import { IssueList } from '../../src/core/issues.js';
 import { loadMesh } from '../../src/loader/load.js';
 import type { Mesh } from '../../src/model/types.js';
 import { parseScenario, type LoadedScenario } from '../../src/scenario/load.js';
-import { bindScenario, runScenario } from '../../src/scenario/runner.js';
+import { bindScenario, estimateRequests, runScenario } from '../../src/scenario/runner.js';
+import { ScenarioLimitError } from '../../src/scenario/simulate.js';
 import type { RunResult } from '../../src/scenario/types.js';
 import { app, ns, pa } from '../helpers.js';
 
@@ -49,6 +50,62 @@ function loaded(text: string, mesh: Mesh): LoadedScenario {
 async function run(text: string, mesh: Mesh = meshOf()): Promise<RunResult> {
   return runScenario(loaded(text, mesh), mesh);
 }
+
+describe('issue 9.2: work is bounded before it starts', () => {
+  it('a negative flood `for` is refused at that field; it can no longer cancel another flood\'s estimate', () => {
+    const text = scenarioText(`    - { id: neg, action: flood, to: "server.b:80", rate: 1000/s, for: "-100000s" }
+    - { id: big, action: flood, to: "server.b:80", rate: 1000/s, for: 100000s, at: 0s }
+`);
+    expect(refused(text)).toEqual(['scenario-invalid@8']);
+  });
+
+  it('the request estimate adds every flood: a long flood after a short one is too large (scenario-too-large)', () => {
+    const text = scenarioText(`    - { id: short, action: flood, to: "server.b:80", rate: 1000/s, for: 1s }
+    - { id: big, action: flood, to: "server.b:80", rate: 1000/s, for: 6h }
+`);
+    expect(estimateRequests(loaded(scenarioText('    - { id: short, action: flood, to: "server.b:80", rate: 1000/s, for: 1s }\n'), meshOf()))).toBe(1000);
+    expect(refused(text)).toEqual(['scenario-too-large@4']);
+  });
+
+  it('zero, negative, NaN and infinite numbers are refused at their fields: rates, spans, service times, TTLs, at', () => {
+    const text = scenarioText(`    - { id: a, action: flood, to: "server.b:80", rate: 0/s, for: 1s }
+    - { id: b, action: wait, for: 0s }
+    - { id: c, action: request, to: "server.b:80", at: -5s }
+`, `  duration: 0ms
+  ca: { workloadCertTtl: 0s, outage: { at: 1s, for: -1s } }
+  workloads:
+    b/server: { serviceTime: -1ms, concurrency: .nan, queue: .inf }
+`);
+    expect(refused(text).map((x) => Number(x.replace('scenario-invalid@', ''))).sort((x, y) => x - y)).toEqual([6, 7, 7, 9, 9, 9, 12, 13, 14]);
+  });
+
+  it('a rate above 1,000,000/s is refused: at t = 100 d its arrivals would fall below the clock\'s resolution and never advance time', () => {
+    const text = scenarioText('    - { id: f, action: flood, to: "server.b:80", rate: 1000000000000/s, for: 1ms, at: 100d }\n');
+    expect(refused(text)).toEqual(['scenario-invalid@8']);
+  });
+
+  it('a flood at 100 d with a tiny for and the highest rate ends at once (time arithmetic at large t)', async () => {
+    const t0 = performance.now();
+    const r = await run(scenarioText('    - { id: f, action: flood, to: "server.b:80", rate: 1000000/s, for: 0.005ms, at: 100d }\n'));
+    expect(r.steps[0]?.t).toBe(100 * 86_400_000);
+    expect(r.steps[0]?.evidence.flood?.sent).toBeLessThan(50);
+    expect(performance.now() - t0).toBeLessThan(60_000);
+  });
+
+  it('a scenario whose steps run past 366 days of simulated time is refused at the step that crosses it', () => {
+    const text = scenarioText('    - { id: w, action: wait, for: 300d }\n    - { id: w2, action: wait, for: 100d }\n');
+    expect(refused(text)).toEqual(['scenario-too-long@9']);
+  });
+
+  it('a run that spends its event budget stops with a located error naming the step, not a hang', async () => {
+    const mesh = meshOf();
+    const s = loaded(scenarioText('    - { id: f, action: flood, to: "server.b:80", rate: 1000/s, for: 10s }\n'), mesh);
+    const err = await runScenario(s, mesh, { maxEvents: 2000 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ScenarioLimitError);
+    expect((err as ScenarioLimitError).message).toMatch(/after 2,000 events.*during step "f"/);
+    expect((err as ScenarioLimitError).loc.line).toBe(8);
+  });
+});
 
 describe('issue 9.3: a request that outlives the run is cut off, never a crash', () => {
   it('a request to an app with a 1000 h service time ends blocked with code 0 and a cut-off reason', async () => {
