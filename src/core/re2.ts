@@ -13,7 +13,19 @@
  *   `\0`–`\9` in the rewrite insert a group, `\\` a backslash; an empty match
  *   right after the previous match is skipped (unlike String.replace).
  */
-import { RE2JS } from 're2js';
+import { createRequire } from 'node:module';
+import type { RE2JS } from 're2js';
+
+/**
+ * re2js (260 KB) is loaded on first use: most meshes hold no regex, and every
+ * CLI start would pay for it (benchmarks.md T4.1). scripts/bundle.mjs turns
+ * this call into a plain require, which esbuild bundles as a lazy module.
+ */
+let engine: typeof import('re2js') | undefined;
+function re2js(): typeof import('re2js') {
+  engine ??= createRequire(import.meta.url)('re2js') as typeof import('re2js');
+  return engine;
+}
 
 /** Istio's validation refuses a regex longer than this (validation.go validateStringMatchRegexp). */
 export const MAX_REGEX_LENGTH = 1024;
@@ -43,7 +55,7 @@ function compile(pattern: string): Re2 | string {
   if (pattern.length > MAX_REGEX_LENGTH) return `regex is too large, max length allowed is ${MAX_REGEX_LENGTH}`;
   let re: RE2JS;
   try {
-    re = RE2JS.compile(pattern);
+    re = re2js().RE2JS.compile(pattern);
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err);
     return `not a valid RE2 regular expression: ${msg.replace(/^error parsing regexp: /, '')}`;
