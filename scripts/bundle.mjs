@@ -26,6 +26,20 @@ await build({
     // experimental hook: the one dynamic import calls the loader's importer instead.
     name: 'meshrange-import',
     setup(b) {
+      // re2js (core/re2.ts) keeps JSDoc types such as {import('./index.js').RE2JS} in the bundle:
+      // comments, not imports, but they would trip the dynamic-import check below.
+      b.onLoad({ filter: /[\\/]re2js[\\/]build[\\/]index\.c?js$/ }, (args) => ({
+        contents: readFileSync(args.path, 'utf8').replace(/\{import\((['"])/g, '{importType($1'),
+        loader: 'js',
+      }));
+      // core/re2.ts loads re2js on first use through createRequire(import.meta.url), which a
+      // CommonJS bundle has no URL for: a plain require makes esbuild bundle it as a lazy module.
+      b.onLoad({ filter: /[\\/]core[\\/]re2\.js$/ }, (args) => {
+        const text = readFileSync(args.path, 'utf8');
+        const out = text.replace(/createRequire\(import\.meta\.url\)\((['"])re2js\1\)/g, 'require("re2js")');
+        if (out === text) throw new Error(`${args.path}: expected createRequire(import.meta.url)('re2js') to rewrite`);
+        return { contents: out, loader: 'js' };
+      });
       b.onLoad({ filter: /[\\/]policy[\\/]jwt-crypto\.js$/ }, (args) => {
         const text = readFileSync(args.path, 'utf8');
         const out = text.replace(/\bimport\((['"])jose\1\)/g, '__meshrangeImport("jose")');

@@ -1,10 +1,11 @@
 /** Scenario file → validated scenario + its mesh, through an injected SourceReader. */
 import { IssueList } from '../core/issues.js';
+import { setOwn } from '../core/record.js';
 import { loadMesh, type MeshOverrides, type SourceFile } from '../loader/load.js';
 import { Reader } from '../loader/reader.js';
 import type { Mesh } from '../model/types.js';
 import { parseScenario, type LoadedScenario } from '../scenario/load.js';
-import type { SourceReader } from './source.js';
+import { ByteBudget, type SourceReader } from './source.js';
 
 export interface PreparedScenario {
   scenario: LoadedScenario;
@@ -15,11 +16,12 @@ export interface PreparedScenario {
 }
 
 /** Reads every manifest the paths name, each file once. */
-export function readManifests(paths: readonly { path: string; at?: import('../core/issues.js').Location }[], reader: SourceReader, issues: IssueList): SourceFile[] {
+export function readManifests(paths: readonly { path: string; at?: import('../core/issues.js').Location }[], reader: SourceReader, issues: IssueList,
+  budget: ByteBudget = new ByteBudget()): SourceFile[] {
   const files: SourceFile[] = [];
   const seen = new Set<string>();
   for (const p of paths) {
-    for (const f of reader.manifests(p.path, issues, p.at)) {
+    for (const f of reader.manifests(p.path, issues, p.at, budget)) {
       if (seen.has(f.path)) continue;
       seen.add(f.path);
       files.push(f);
@@ -48,7 +50,7 @@ export function prepareScenario(file: string, reader: SourceReader, issues: Issu
     try {
       const doc = JSON.parse(f.text) as { keys?: unknown };
       if (!Array.isArray(doc.keys)) throw new Error('no "keys" list');
-      jwks[uri] = f.text;
+      setOwn(jwks, uri, f.text);
     } catch (e) {
       meshIssues.error('bad-jwks', `${f.path} is not a JSON Web Key Set: ${e instanceof Error ? e.message : String(e)}`, at, 'give a file like {"keys": [{"kty": ...}]}');
     }
@@ -58,7 +60,7 @@ export function prepareScenario(file: string, reader: SourceReader, issues: Issu
   const mc = scenario.doc.spec.mesh.meshConfig;
   if (mc) overrides.meshConfig = { value: mc, reader: new Reader(scenario.src, meshIssues, `scenario ${scenario.doc.metadata.name} meshConfig`), path: ['spec', 'mesh', 'meshConfig'] };
   const ips: Record<string, string> = {};
-  for (const [id, facts] of Object.entries(scenario.doc.spec.workloads ?? {})) if (facts.ip) ips[id] = facts.ip;
+  for (const [id, facts] of Object.entries(scenario.doc.spec.workloads ?? {})) if (facts.ip) setOwn(ips, id, facts.ip);
   overrides.ips = ips;
   const { mesh, issues: loadIssues } = loadMesh(files, overrides);
   meshIssues.merge(loadIssues);

@@ -5,12 +5,15 @@
  */
 import { IssueList } from '../core/issues.js';
 import { bindScenario, runScenario } from '../scenario/runner.js';
+import { ScenarioLimitError } from '../scenario/simulate.js';
 import type { RunResult } from '../scenario/types.js';
 import { prepareScenario, type PreparedScenario } from './prepare.js';
 import type { SourceReader } from './source.js';
 
 export interface RunFilesOptions {
   seed?: number;
+  /** the kernel's event budget per run (simulate.ts MAX_KERNEL_EVENTS by default) */
+  maxEvents?: number;
 }
 
 export interface RunFilesResult {
@@ -40,7 +43,8 @@ export function prepareAll(files: readonly string[], reader: SourceReader, issue
 }
 
 export async function runPrepared(p: PreparedScenario, opts: RunFilesOptions = {}): Promise<RunResult> {
-  return runScenario(p.scenario, p.mesh, { warnings: p.warnings, jwks: p.jwks, ...(opts.seed !== undefined ? { seed: opts.seed } : {}) });
+  return runScenario(p.scenario, p.mesh, { warnings: p.warnings, jwks: p.jwks, ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
+    ...(opts.maxEvents !== undefined ? { maxEvents: opts.maxEvents } : {}) });
 }
 
 export async function runFiles(files: readonly string[], reader: SourceReader, opts: RunFilesOptions = {}): Promise<RunFilesResult> {
@@ -51,7 +55,13 @@ export async function runFiles(files: readonly string[], reader: SourceReader, o
   if (issues.hasErrors()) return { results, issues, warnings: [] };
   for (const p of prepared) {
     for (const w of p.warnings) warnings.add(w);
-    results.push(await runPrepared(p, opts));
+    try {
+      results.push(await runPrepared(p, opts));
+    } catch (e) {
+      // A bound met while running (the event budget) is bad input: exit 2 with its place, no report.
+      if (!(e instanceof ScenarioLimitError)) throw e;
+      issues.error('scenario-too-much-work', e.message, e.loc, e.hint);
+    }
   }
   return { results, issues, warnings: [...warnings] };
 }

@@ -7,11 +7,36 @@
 import type { IssueList, Location } from '../core/issues.js';
 import type { SourceFile } from '../loader/load.js';
 
+/**
+ * Bytes one scenario's manifests may total, across all its files (each file is
+ * also bounded on its own, cli/fs.ts MAX_FILE_BYTES). YAML takes ~50 times its
+ * text in memory while it loads (63 MB of Services peaked at 3.4 GB): a 236 MB
+ * folder aborted V8 instead of being refused.
+ */
+export const MAX_MESH_BYTES = 32 * 1024 * 1024;
+
+/** What is left of a scenario's manifest byte budget; readers check a folder's total before reading any of it. */
+export class ByteBudget {
+  used = 0;
+  constructor(readonly limit: number = MAX_MESH_BYTES) {}
+
+  /** Takes `n` bytes; false (nothing taken) when they do not fit. */
+  take(n: number): boolean {
+    if (this.used + n > this.limit) return false;
+    this.used += n;
+    return true;
+  }
+}
+
 export interface SourceReader {
   /** One file's text, or null with a located issue (missing, outside the sandbox, too large, binary). */
   read(path: string, issues: IssueList, at?: Location): SourceFile | null;
-  /** The manifest files a path names: the file itself, or every *.yaml / *.yml below a folder, sorted. */
-  manifests(path: string, issues: IssueList, at?: Location): SourceFile[];
+  /**
+   * The manifest files a path names: the file itself, or every *.yaml / *.yml
+   * below a folder, sorted. With a budget, their sizes are taken from it
+   * before anything is read; when they do not fit, a located error and none.
+   */
+  manifests(path: string, issues: IssueList, at?: Location, budget?: ByteBudget): SourceFile[];
   /** The reader a scenario file's own references go through (the sandbox widens to its folder when it lies outside). */
   forScenario(file: string): SourceReader;
   /** `rel` against the folder of `file` */

@@ -8,7 +8,7 @@ import { closeSync, constants, existsSync, fstatSync, lstatSync, mkdirSync, open
 import path from 'node:path';
 import type { IssueList, Location } from '../core/issues.js';
 import type { SourceFile } from '../loader/load.js';
-import type { SourceReader } from '../api/source.js';
+import type { ByteBudget, SourceReader } from '../api/source.js';
 
 export const MAX_FILE_BYTES = 8 * 1024 * 1024;
 
@@ -358,12 +358,23 @@ export class FsSource implements SourceReader {
     return readSource(p, issues, at);
   }
 
-  manifests(p: string, issues: IssueList, at?: Location): SourceFile[] {
+  manifests(p: string, issues: IssueList, at?: Location, budget?: ByteBudget): SourceFile[] {
     if (!this.sandbox.check(p, issues, at)) return [];
     const scan = scanYamlFolder(p, this.sandbox);
     for (const x of scan.problems) issues.error(x.code, x.message, at, 'manifest folders hold *.yaml / *.yml files (links are followed inside the allowed folders)');
     const list = scan.files;
     if (list.length === 0 && scan.problems.length === 0) issues.error('no-manifests', `${displayPath(p)} holds no *.yaml or *.yml files`, at, 'point at a folder of Kubernetes/Istio manifests');
+    if (budget) {
+      // The total is judged from the sizes before any file is read (issue 9.2).
+      let total = 0;
+      for (const f of list) { try { total += statSync(f).size; } catch { /* readSource reports it */ } }
+      if (!budget.take(total)) {
+        const mib = (n: number): string => `${(n / 1048576).toFixed(1)} MiB`;
+        issues.error('manifests-too-large', `${displayPath(p)} holds ${mib(total)} of manifests in ${list.length} file${list.length === 1 ? '' : 's'}; with the ${mib(budget.used)} already read, that is more than the ${mib(budget.limit)} one scenario may read`,
+          at, 'point the scenario at the manifests it needs, not a larger folder');
+        return [];
+      }
+    }
     const out: SourceFile[] = [];
     for (const f of list) {
       this.inputs.add(realOrAbsolute(f));

@@ -208,7 +208,7 @@ async function runCommand(paths: string[], opts: { format: string; report: strin
   for (const r of opts.report) {
     const eq = r.indexOf('=');
     const format = eq > 0 ? r.slice(0, eq) : '';
-    if (!RENDERERS[format] || format === 'text' || eq === r.length - 1) {
+    if (!Object.hasOwn(RENDERERS, format) || format === 'text' || eq === r.length - 1) {
       issues.error('bad-usage', `--report ${r}: expected FORMAT=PATH with FORMAT one of json, junit, markdown, sarif`);
       continue;
     }

@@ -8,6 +8,7 @@ import { readSource, Sandbox } from './fs.js';
 import { signaturesFor } from '../scenario/tokens.js';
 import { EXIT_BAD_INPUT, EXIT_OK, printIssues, type Io } from './main.js';
 import { readManifests } from './mesh-input.js';
+import { appendValue, setOwn } from '../core/record.js';
 
 export interface RequestOpts {
   mesh: string[];
@@ -39,7 +40,7 @@ export async function requestCommand(opts: RequestOpts, io: Io): Promise<number>
   for (const h of opts.header) {
     const i = h.indexOf(':');
     if (i <= 0) { issues.error('bad-usage', `--header ${h}: expected name:value`); continue; }
-    headers[h.slice(0, i).trim()] = h.slice(i + 1).trim();
+    appendValue(headers, h.slice(0, i).trim(), h.slice(i + 1).trim());
   }
   const find = (id: string): Workload | undefined => mesh.workloads.find((w) => w.id === id);
   let src: Workload | undefined;
@@ -78,7 +79,7 @@ export async function requestCommand(opts: RequestOpts, io: Io): Promise<number>
     const eq = j.indexOf('=');
     const src = eq > 0 ? readSource(j.slice(eq + 1), issues) : null;
     if (eq <= 0) issues.error('bad-usage', `--jwks ${j}: expected URI=FILE`);
-    else if (src) standIns[j.slice(0, eq)] = src.text;
+    else if (src) setOwn(standIns, j.slice(0, eq), src.text);
   }
   const nowMs = opts.time !== undefined ? Date.parse(opts.time) : Date.now();
   if (Number.isNaN(nowMs)) issues.error('bad-usage', `--time ${opts.time ?? ''}: expected an ISO 8601 instant`);

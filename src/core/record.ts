@@ -16,3 +16,8 @@ export function appendValue(rec: Record<string, string>, key: string, value: str
   const cur = ownValue(rec, key);
   Object.defineProperty(rec, key, { value: cur === undefined ? value : `${cur},${value}`, writable: true, enumerable: true, configurable: true });
 }
+
+/** Stores `value` under `key` as an own property (replacing any), so that `__proto__` is an ordinary key, never the prototype. */
+export function setOwn<T>(rec: Record<string, T>, key: string, value: T): void {
+  Object.defineProperty(rec, key, { value, writable: true, enumerable: true, configurable: true });
+}

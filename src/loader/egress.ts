@@ -54,6 +54,7 @@
  *   warning ("will be applied to all services in namespace").
  */
 import { parseCidr, parseIp } from '../core/ip.js';
+import { setOwn } from '../core/record.js';
 import type {
   ServiceEntry, ServiceEntryEndpoint, ServiceEntryLocation, ServiceEntryPort, ServiceEntryResolution,
   Sidecar, SidecarEgressListener, SidecarOutboundMode,
@@ -249,7 +250,7 @@ export function readServiceEntry(r: Reader, meta: ObjectMeta, obj: Obj): Service
         if (!portNames.has(k)) {
           r.error([...path, 'ports', k], 'se-endpoint-port', `endpoint port ${v} (${k}) is not defined by the service entry`, `use one of the declared port names: ${[...portNames].join(', ') || 'none'}`);
         }
-        ep.ports[k] = v;
+        setOwn(ep.ports, k, v);
       }
     }
     const labels = r.labels(e, 'labels', path);

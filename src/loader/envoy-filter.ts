@@ -38,6 +38,8 @@ import {
   LOCAL_RATE_LIMIT_FILTER_NAME, LOCAL_RATE_LIMIT_TYPE_URL,
   type EnvoyFilterContext, type FilterPosition, type LocalRateLimit, type PerRouteRateLimit, type RateLimitSettings, type TokenBucketSpec,
 } from '../model/envoy-filter.js';
+import { compileRe2 } from '../core/re2.js';
+import { ownValue, setOwn } from '../core/record.js';
 import type { ObjectMeta } from '../model/types.js';
 import { describe, fieldName, isObj, rejectUnknownFields, type Obj, type Reader } from './reader.js';
 import type { Path } from './yaml-source.js';
@@ -161,13 +163,9 @@ function stripFilterName(rl: Named): LocalRateLimit {
   return rest;
 }
 
+/** Istio compiles proxyVersion with Go's regexp: RE2 syntax (core/re2.ts), never a backtracking RegExp. */
 function isValidRegex(text: string): boolean {
-  try {
-    new RegExp(text);
-    return true;
-  } catch {
-    return false;
-  }
+  return typeof compileRe2(text) !== 'string';
 }
 
 function readWorkloadSelector(r: Reader, spec: Obj): Record<string, string> | null {
@@ -563,7 +561,7 @@ function readPercent(r: Reader, c: Obj, field: string, path: Path): number | nul
   let denomName = 'HUNDRED';
   if (d) {
     const name = typeof d.value === 'number' ? DENOMINATOR_BY_NUMBER[d.value] : d.value;
-    if (typeof name !== 'string' || DENOMINATORS[name] === undefined) {
+    if (typeof name !== 'string' || ownValue(DENOMINATORS, name) === undefined) {
       r.error(d.path, 'ef-bad-percent', `denominator ${describe(d.value)} is not one of HUNDRED, TEN_THOUSAND, MILLION`, hint);
       return null;
     }
@@ -586,7 +584,7 @@ function readStatus(r: Reader, c: Obj, path: Path): number | null | undefined {
   const code = isObj(f.value) ? f.value['code'] : undefined;
   let n: number | undefined;
   if (typeof code === 'number' && Number.isInteger(code)) n = code;
-  else if (typeof code === 'string') n = /^\d+$/.test(code) ? Number(code) : STATUS_NAMES[code];
+  else if (typeof code === 'string') n = /^\d+$/.test(code) ? Number(code) : ownValue(STATUS_NAMES, code);
   if (n === undefined || n < 100 || n > 599) {
     r.error(f.path, 'ef-bad-status', `status ${describe(f.value)} is not an HTTP status`, hint);
     return null;
@@ -608,7 +606,7 @@ function readHeaders(r: Reader, c: Obj, path: Path): Record<string, string> {
       return;
     }
     const value = header['value'];
-    out[header['key'].toLowerCase()] = typeof value === 'string' ? value : value === undefined || value === null ? '' : String(value);
+    setOwn(out, header['key'].toLowerCase(), typeof value === 'string' ? value : value === undefined || value === null ? '' : String(value));
   });
   return out;
 }

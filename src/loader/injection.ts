@@ -13,6 +13,7 @@
  * template, or selected by a Gateway) are Envoys themselves: no sidecar, but a proxy.
  */
 import { parseCidr } from '../core/ip.js';
+import { ownValue } from '../core/record.js';
 import type { CaptureRange, Labels, SidecarCapture } from '../model/types.js';
 
 export interface InjectionDecision {
@@ -63,7 +64,7 @@ export function isGatewayPod(podLabels: Labels, podAnnotations: Labels, gatewayS
   if (istio === 'ingressgateway' || istio === 'egressgateway') return true;
   if (podAnnotations['inject.istio.io/templates'] === 'gateway') return true;
   return gatewaySelectors.some((sel) => Object.keys(sel).length > 0
-    && Object.entries(sel).every(([k, v]) => podLabels[k] === v));
+    && Object.entries(sel).every(([k, v]) => ownValue(podLabels, k) === v));
 }
 
 /*

@@ -4,6 +4,8 @@
  * Kubernetes would reject, warnings for what meshrange does not model yet.
  */
 import { IssueList } from '../core/issues.js';
+import { parseDuration } from '../core/duration.js';
+import { ownValue, setOwn } from '../core/record.js';
 import { DEFAULT_MESH_CONFIG, type AuthorizationPolicy, type DestinationRule, type Labels, type Mesh, type MeshConfig, type Namespace, type ObjectMeta, type PeerAuthentication, type Service, type Workload, type WorkloadKind } from '../model/types.js';
 import { decideInjection, isGatewayPod, readCapture } from './injection.js';
 import { applyMeshConfig, readMeshConfigMap, readPodSpec, readService, type RawService, type RawWorkload } from './k8s.js';
@@ -101,7 +103,7 @@ export function loadMesh(files: readonly SourceFile[], overrides: MeshOverrides 
     const meta: ObjectMeta = {
       name, namespace,
       labels: r.labels(md, 'labels', ['metadata']) ?? {},
-      annotations: r.labels(md, 'annotations', ['metadata']) ?? {},
+      annotations: r.annotations(md, 'annotations', ['metadata']) ?? {},
       order: order++,
       loc: src.locate([]),
     };
@@ -134,6 +136,7 @@ export function loadMesh(files: readonly SourceFile[], overrides: MeshOverrides 
         podPath = ['spec', 'template', 'spec'];
         if (!tpl) r.error(['spec'], 'missing-field', `${kind} has no spec.template`, 'add the pod template');
       }
+      checkSimAnnotations(r, podAnnotations, kind === 'Pod' ? ['metadata', 'annotations'] : ['spec', 'template', 'metadata', 'annotations']);
       const ps = readPodSpec(r, podSpec, podPath);
       const annotationsPath = kind === 'Pod' ? ['metadata', 'annotations'] : ['spec', 'template', 'metadata', 'annotations'];
       rawWorkloads.push({ kind: kind as WorkloadKind, meta, podLabels, podAnnotations, serviceAccount: ps.sa, ports: ps.ports, hostNetwork: ps.hostNetwork,
@@ -241,6 +244,28 @@ function flatten(doc: SourceDoc, issues: IssueList, out: Item[]): void {
   out.push({ src: doc, value: v });
 }
 
+/**
+ * The simulation facts a pod template may carry as `meshrange.io/*`
+ * annotations (product.md §1), bounded as the scenario's `workloads:` facts
+ * are (scenario/schema.ts): a service time above zero, a concurrency of at
+ * least 1, a queue of zero or more — never arithmetic on a negative or NaN.
+ */
+function checkSimAnnotations(r: Reader, annotations: Readonly<Record<string, string>>, path: (string | number)[]): void {
+  const bad = (key: string, value: string, what: string): void => r.error([...path, `meshrange.io/${key}`], 'bad-sim-annotation',
+    `annotation meshrange.io/${key}: "${value}" is not ${what}`, `write e.g. meshrange.io/${key}: "${key === 'service-time' ? '5ms' : key === 'concurrency' ? '16' : '100'}"`);
+  const serviceTime = ownValue(annotations, 'meshrange.io/service-time');
+  if (serviceTime !== undefined) {
+    const ms = parseDuration(serviceTime);
+    if (ms === null || ms < 0.001) bad('service-time', serviceTime, 'a duration of at least 0.001ms');
+  }
+  const int = (key: string, min: number, max: number): void => {
+    const v = ownValue(annotations, `meshrange.io/${key}`);
+    if (v !== undefined && !(/^\d{1,9}$/.test(v) && Number(v) >= min && Number(v) <= max)) bad(key, v, `a whole number from ${min} to ${max.toLocaleString('en-US')}`);
+  };
+  int('concurrency', 1, 1_000_000);
+  int('queue', 0, 10_000_000);
+}
+
 function buildWorkloads(raw: RawWorkload[], namespaces: Map<string, Namespace>, gatewaySelectors: Labels[],
   ips: Readonly<Record<string, string>>, issues: IssueList): Workload[] {
   const sorted = [...raw].sort((a, b) => idOf(a.meta).localeCompare(idOf(b.meta)));
@@ -256,7 +281,7 @@ function buildWorkloads(raw: RawWorkload[], namespaces: Map<string, Namespace>, 
     const id = idOf(w.meta);
     const index = n++;
     const sim: Record<string, string> = {};
-    for (const [k, v] of Object.entries(w.podAnnotations)) if (k.startsWith('meshrange.io/')) sim[k.slice('meshrange.io/'.length)] = v;
+    for (const [k, v] of Object.entries(w.podAnnotations)) if (k.startsWith('meshrange.io/')) setOwn(sim, k.slice('meshrange.io/'.length), v);
     // istio-init installs the capture rules only in a pod that gets a sidecar (a gateway's template runs none).
     const cap = readCapture(w.podAnnotations, inj.sidecar);
     for (const p of cap.problems) {
@@ -277,7 +302,7 @@ function buildWorkloads(raw: RawWorkload[], namespaces: Map<string, Namespace>, 
       sidecarReason: inj.reason,
       gateway,
       hostNetwork: w.hostNetwork,
-      ip: ips[id] ?? `10.244.${Math.floor(index / 250)}.${(index % 250) + 2}`,
+      ip: ownValue(ips, id) ?? `10.244.${Math.floor(index / 250)}.${(index % 250) + 2}`,
       loc: w.meta.loc,
       sim,
     };

@@ -31,6 +31,7 @@ import { parseCidr, type Cidr } from '../core/ip.js';
 import type { IpBlock, LabelSelector, LabelSelectorOperator, LabelSelectorRequirement, NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyIngressRule, NetworkPolicyPeer, NetworkPolicyPort, NpProtocol, PolicyType } from '../model/network-policy.js';
 import { EVERYTHING } from '../model/network-policy.js';
 import type { ObjectMeta } from '../model/types.js';
+import { labelKeyProblem, labelValueProblem } from './labels.js';
 import { describe, fieldName, isObj, Reader, rejectUnknownFields, type Obj } from './reader.js';
 import type { Path } from './yaml-source.js';
 import { isDns1123Subdomain } from './names.js';
@@ -346,13 +347,7 @@ export function readLabelSelector(r: Reader, parent: Obj, key: string, path: Pat
   const spath: Path = [...path, key];
   rejectUnknownFields(r, raw, SELECTOR_FIELDS, spath, (k) =>
     k.toLowerCase().startsWith('match') ? undefined : `labels go under matchLabels: \`${key}: { matchLabels: { ${k}: ... } }\``);
-  const matchLabels = r.labels(raw, 'matchLabels', spath) ?? {};
-  for (const [k, v] of Object.entries(matchLabels)) {
-    const kp = labelKeyProblem(k);
-    if (kp) r.error([...spath, 'matchLabels', k], 'np-bad-label-key', `label key "${k}" ${kp}`, 'use a key like app or example.com/tier');
-    const vp = labelValueProblem(v);
-    if (vp) r.error([...spath, 'matchLabels', k], 'np-bad-label-value', `label value "${v}" for ${k} ${vp}`, 'use at most 63 characters: letters, digits, - _ . , starting and ending with a letter or digit');
-  }
+  const matchLabels = r.labels(raw, 'matchLabels', spath, 'np-') ?? {};
   const matchExpressions: LabelSelectorRequirement[] = [];
   (r.arr(raw, 'matchExpressions', spath) ?? []).forEach((e, i) => {
     const req = readRequirement(r, e, [...spath, 'matchExpressions', i]);
@@ -408,26 +403,3 @@ function readRequirement(r: Reader, raw: unknown, path: Path): LabelSelectorRequ
   return ok && key !== undefined ? { key, operator: operator as LabelSelectorOperator, values } : undefined;
 }
 
-const NAME_PART = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
-
-/** IsQualifiedName: `[prefix/]name`, prefix a DNS subdomain ≤253, name ≤63. */
-function labelKeyProblem(key: string): string | undefined {
-  const parts = key.split('/');
-  if (parts.length > 2) return 'may contain at most one /';
-  const name = parts.length === 2 ? parts[1] ?? '' : key;
-  const prefix = parts.length === 2 ? parts[0] ?? '' : undefined;
-  if (prefix !== undefined && !isDns1123Subdomain(prefix)) {
-    return 'has a prefix that is not a lower-case DNS subdomain';
-  }
-  if (name.length === 0 || name.length > 63 || !NAME_PART.test(name)) {
-    return 'is not a qualified name (at most 63 characters: letters, digits, - _ . , starting and ending with a letter or digit)';
-  }
-  return undefined;
-}
-
-function labelValueProblem(v: string): string | undefined {
-  if (v === '') return undefined;
-  if (v.length > 63) return 'is longer than 63 characters';
-  if (!NAME_PART.test(v)) return 'is not a valid label value';
-  return undefined;
-}

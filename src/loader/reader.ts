@@ -4,6 +4,8 @@
  * the loader can keep going and report every problem at once.
  */
 import type { IssueList, Location } from '../core/issues.js';
+import { setOwn } from '../core/record.js';
+import { labelKeyProblem, labelValueProblem, MAX_ANNOTATION_BYTES } from './labels.js';
 import type { Path, SourceDoc } from './yaml-source.js';
 
 export type Obj = Record<string, unknown>;
@@ -95,16 +97,49 @@ export class Reader {
   }
 
   annotationsOf(md: Obj): Record<string, string> | undefined {
-    return this.labels(md, 'annotations', ['spec', 'template', 'metadata']);
+    return this.annotations(md, 'annotations', ['spec', 'template', 'metadata']);
   }
 
-  labels(parent: Obj, key: string, path: Path): Record<string, string> | undefined {
+  /**
+   * A label map (metadata labels, a selector's matchLabels, subset labels):
+   * string values, keys that are qualified names and values that are label
+   * values as Kubernetes requires (loader/labels.ts), each problem located.
+   * `codePrefix` keeps a kind's own codes (NetworkPolicy: `np-`).
+   */
+  labels(parent: Obj, key: string, path: Path, codePrefix = ''): Record<string, string> | undefined {
+    return this.stringMap(parent, key, path, (k, val) => {
+      const kp = labelKeyProblem(k);
+      if (kp) this.error([...path, key, k], `${codePrefix}bad-label-key`, `label key "${k}" ${kp}`, 'use a key like app or example.com/tier');
+      const vp = labelValueProblem(val);
+      if (vp) this.error([...path, key, k], `${codePrefix}bad-label-value`, `label value "${val}" for ${k} ${vp}`, 'use at most 63 characters: letters, digits, - _ . , starting and ending with a letter or digit');
+      return kp === undefined && vp === undefined;
+    });
+  }
+
+  /** An annotation map: string values, keys that are qualified names, at most 256 KiB of values (ValidateAnnotations). */
+  annotations(parent: Obj, key: string, path: Path): Record<string, string> | undefined {
+    let bytes = 0;
+    return this.stringMap(parent, key, path, (k, val) => {
+      const kp = labelKeyProblem(k.toLowerCase());
+      if (kp) this.error([...path, key, k], 'bad-annotation-key', `annotation key "${k}" ${kp}`, 'use a key like example.com/name');
+      bytes += k.length + val.length;
+      if (bytes > MAX_ANNOTATION_BYTES) {
+        this.error([...path, key, k], 'annotations-too-large', `annotations total more than ${MAX_ANNOTATION_BYTES / 1024} KiB`, 'keep annotations small, as the API server requires');
+        return false;
+      }
+      return kp === undefined;
+    });
+  }
+
+  /** A mapping of strings; `accept` checks each entry (and reports); entries are own properties, whatever their key. */
+  private stringMap(parent: Obj, key: string, path: Path, accept: (k: string, v: string) => boolean): Record<string, string> | undefined {
     const v = this.obj(parent, key, path);
     if (!v) return undefined;
     const out: Record<string, string> = {};
     for (const [k, val] of Object.entries(v)) {
-      if (typeof val === 'string') out[k] = val;
-      else if (typeof val === 'number' || typeof val === 'boolean') {
+      if (typeof val === 'string') {
+        if (accept(k, val)) setOwn(out, k, val);
+      } else if (typeof val === 'number' || typeof val === 'boolean') {
         this.error([...path, key, k], 'field-type', `label/annotation ${k} must be a string, got ${describe(val)}`,
           `quote the value: ${k}: "${String(val)}"`);
       } else this.typeError([...path, key, k], 'a string', val);

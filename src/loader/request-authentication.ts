@@ -19,6 +19,7 @@
  * plus the generic `field-type`, `unknown-field`, `missing-field`.
  */
 import { parseDuration } from '../core/duration.js';
+import { ownValue } from '../core/record.js';
 import type { ClaimToHeader, JwtHeaderLocation, JwtRule, RequestAuthentication } from '../model/request-authentication.js';
 import type { ObjectMeta } from '../model/types.js';
 import { isObj, Reader, rejectUnknownFields, type Obj } from './reader.js';
@@ -203,7 +204,7 @@ const JWK_MEMBERS: Readonly<Record<string, readonly string[]>> = {
 function jwkProblem(k: Obj): string | null {
   const kty = k['kty'];
   if (typeof kty !== 'string') return 'missing "kty"';
-  const members = JWK_MEMBERS[kty];
+  const members = ownValue(JWK_MEMBERS, kty);
   if (!members) return `unsupported key type "${kty}"`;
   for (const m of members) if (typeof k[m] !== 'string') return `${kty} key without "${m}"`;
   return null;

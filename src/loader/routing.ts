@@ -17,7 +17,9 @@ import type {
   Destination, Gateway, GatewayServer, HttpMatch, HttpRedirect, HttpRewrite, HttpRoute, L4Match, RouteDestination,
   ServerTls, ServerTlsMode, StringMatch, TcpRoute, TlsMatch, TlsRoute, VirtualService,
 } from '../model/routing.js';
-import { DEFAULT_RETRY, hostSubsetOf, re2ToRegExp, resolveGatewayName, RETRY_ON_POLICIES, type HttpRetry } from '../model/routing.js';
+import { compileRe2 } from '../core/re2.js';
+import { setOwn } from '../core/record.js';
+import { DEFAULT_RETRY, hostSubsetOf, resolveGatewayName, RETRY_ON_POLICIES, type HttpRetry } from '../model/routing.js';
 import { duration } from './traffic-policy.js';
 import type { Labels, ObjectMeta, Workload } from '../model/types.js';
 import { selectorMatches } from '../model/types.js';
@@ -619,7 +621,8 @@ function readHttpMatch(r: Reader, m: Obj, path: Path, ctx: VsContext): HttpMatch
         }
       }
       const sm = readStringMatch(r, map, hname, [...path, key], false, key === 'withoutHeaders');
-      if (sm) rec[key === 'queryParams' ? hname : hname.toLowerCase()] = sm;
+      // setOwn: a header called __proto__ is an ordinary header, never the record's prototype
+      if (sm) setOwn(rec, key === 'queryParams' ? hname : hname.toLowerCase(), sm);
     }
     out[key] = rec;
   }
@@ -649,7 +652,7 @@ function readStringMatch(r: Reader, parent: Obj, key: string, path: Path, isUri:
     return { prefix: value };
   }
   if (isWithout && value === '*') return { present: true };
-  const re = re2ToRegExp(value);
+  const re = compileRe2(value);
   if (typeof re === 'string') {
     r.error([...mpath, 'regex'], 'vs-bad-regex', `"${key}": ${re}; Istio uses RE2 style regex-based match`,
       'write an RE2 expression (https://github.com/google/re2/wiki/Syntax), e.g. "/api/v[0-9]+/.*"');
@@ -759,7 +762,7 @@ function readRewrite(r: Reader, o: Obj, path: Path): HttpRewrite | undefined {
     if (match === '' || rewrite === '') {
       r.error([...path, 'uriRegexRewrite'], 'vs-bad-rewrite', 'UriRegexRewrite requires both Rewrite and Match fields to be specified', 'give uriRegexRewrite both match and rewrite');
     } else {
-      const re = re2ToRegExp(match);
+      const re = compileRe2(match);
       if (typeof re === 'string') r.error([...path, 'uriRegexRewrite', 'match'], 'vs-bad-regex', `"HTTPRewrite.UriRegexRewrite.Match": ${re}; Istio uses RE2 style regex-based match`,
         'write an RE2 expression (https://github.com/google/re2/wiki/Syntax)');
       out.uriRegexRewrite = { match, rewrite };

@@ -5,6 +5,7 @@
  * (which mean "everything"). Judgement lives in `policy/network-policy.ts`.
  */
 import type { Labels, ObjectMeta } from './types.js';
+import { ownValue } from '../core/record.js';
 
 export type LabelSelectorOperator = 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
 
@@ -83,11 +84,11 @@ export const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
 /** Kubernetes label-selector semantics; an empty selector selects everything. */
 export function labelSelectorMatches(sel: LabelSelector, labels: Labels): boolean {
   for (const [k, v] of Object.entries(sel.matchLabels)) {
-    if (labels[k] !== v) return false;
+    if (ownValue(labels, k) !== v) return false;
   }
   for (const req of sel.matchExpressions) {
-    const has = Object.prototype.hasOwnProperty.call(labels, req.key);
-    const value = labels[req.key];
+    const value = ownValue(labels, req.key);
+    const has = value !== undefined;
     switch (req.operator) {
       case 'In':
         if (!has || value === undefined || !req.values.includes(value)) return false;

@@ -34,7 +34,7 @@ import { cidrContains, parseCidr } from '../core/ip.js';
 import { ownValue } from '../core/record.js';
 import type { AuthorizationPolicy, AuthzAction, AuthzCondition, AuthzOperation, AuthzRule, AuthzSource, Mesh, Workload } from '../model/types.js';
 import { selectorMatches } from '../model/types.js';
-import { pathMatcher, stringMatch, stringMatcher } from './matchers.js';
+import { globMatcher, pathMatcher, stringMatch, stringMatcher } from './matchers.js';
 
 export interface AuthzAttributes {
   protocol: 'http' | 'tcp';
@@ -383,38 +383,49 @@ function field(pos: readonly string[] | undefined, neg: readonly string[] | unde
   }
 }
 
-function escapeRe(s: string): string {
-  return s.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
-}
-
 /** §6.5 principals: the pattern expanded over the trust-domain bundle; never a plaintext peer. */
 function principalValue(pattern: string, bundle: readonly string[]): Pred {
   const ms = expandPrincipal(pattern, bundle).map((x) => stringMatcher(x));
   return (c) => c.peer !== null && ms.some((m) => m(c.peer));
 }
 
-/** Regexes by source: policies repeat the same namespaces and service accounts. */
-const regexes = new Map<string, RegExp>();
-
-function cachedRe(source: string): RegExp {
-  let re = regexes.get(source);
-  if (re === undefined) { re = new RegExp(source); regexes.set(source, re); }
-  return re;
-}
-
-/** §6.5: the regex `.*\/ns\/<ns>\/.*` on the peer URI, with `*` in the value meaning `.*`. */
+/**
+ * §6.5: Istio matches the regex `.*\/ns/<ns>/.*` on the peer URI, each `*` of
+ * the value becoming `.*`: the glob `*\/ns/<value>/*` over the whole URI
+ * (SPIFFE ids hold no line breaks, so `.` and `*` agree). Matched as a glob,
+ * never as a backtracking regex (matchers.ts globMatcher).
+ */
 function namespaceValue(pattern: string): Pred {
   if (pattern === '*') return (c) => c.peer !== null && c.peer !== '';
-  const re = cachedRe(`^.*/ns/${pattern.split('*').map(escapeRe).join('.*')}/.*$`);
-  return (c) => c.peer !== null && re.test(c.spiffe);
+  const m = globMatcher(`*/ns/${pattern}/*`);
+  return (c) => c.peer !== null && m(c.spiffe);
 }
 
-/** §6.5: `ns/sa` (or bare `sa` = the policy's namespace), whatever the trust domain. */
+/**
+ * §6.5: `ns/sa` (or bare `sa` = the policy's namespace), whatever the trust
+ * domain: the URI `spiffe://<td>/ns/<ns>/[<anything>/]sa/<sa>[/<more>]`, as
+ * the regex `spiffe://.+/ns/<ns>/(.+/|)sa/<sa>(/.+)?` reads it, found by
+ * scanning for the two literal parts instead of backtracking.
+ */
 function serviceAccountValue(value: string, policyNamespace: string): Pred {
   const full = value.includes('/') ? value : `${policyNamespace}/${value}`;
   const [ns, sa] = full.split('/');
-  const re = cachedRe(`^spiffe://.+/ns/${escapeRe(ns ?? '')}/(.+/|)sa/${escapeRe(sa ?? '')}(/.+)?$`);
-  return (c) => c.peer !== null && re.test(c.spiffe);
+  const nsPart = `/ns/${ns ?? ''}/`;
+  const saPart = `sa/${sa ?? ''}`;
+  const scheme = 'spiffe://';
+  const matches = (u: string): boolean => {
+    if (!u.startsWith(scheme)) return false;
+    for (let i = u.indexOf(nsPart, scheme.length + 1); i >= 0; i = u.indexOf(nsPart, i + 1)) {
+      const k = i + nsPart.length;
+      for (let j = u.indexOf(saPart, k); j >= 0; j = u.indexOf(saPart, j + 1)) {
+        if (j !== k && !(j >= k + 2 && u[j - 1] === '/')) continue;
+        const e = j + saPart.length;
+        if (e === u.length || (u[e] === '/' && e + 1 < u.length)) return true;
+      }
+    }
+    return false;
+  };
+  return (c) => c.peer !== null && matches(c.spiffe);
 }
 
 /** §6.5 trustDomains: a bundle member stands for the whole bundle (§1). */

@@ -23,6 +23,7 @@
  * it, and a trace of every hop.
  */
 import { parseIp } from '../core/ip.js';
+import { ownValue } from '../core/record.js';
 import type { Mesh, Service, ServicePort, Workload } from '../model/types.js';
 import { principalOf, spiffeId } from '../model/types.js';
 import type { ServiceEntry } from '../model/egress.js';
@@ -362,7 +363,7 @@ function sendLeg(run: Run, leg: Leg): Decision {
         ev(sideHop, `no DestinationRule defines subset ${leg.subset} for ${service.fqdn}`);
         return fail(ctx, 503, null, { control: 'Routing', name: `${service.namespace}/${service.name}`, reason: `the route names subset ${leg.subset}, which no DestinationRule for ${service.fqdn} defines: no healthy upstream` }, 'NC');
       }
-      eps = eps.filter((w) => Object.entries(subset.labels).every(([k, v]) => w.labels[k] === v));
+      eps = eps.filter((w) => Object.entries(subset.labels).every(([k, v]) => ownValue(w.labels, k) === v));
     }
     if (eps.length === 0) {
       ev(sideHop, `Service ${service.namespace}/${service.name} has no endpoints${leg.subset ? ` in subset ${leg.subset}` : ''}`);

@@ -18,6 +18,7 @@
  */
 import { createHash, createPrivateKey, createPublicKey, verify as nodeVerify, constants as cryptoConstants, type JsonWebKey } from 'node:crypto';
 import type { JWK } from 'jose';
+import { ownValue } from '../core/record.js';
 
 /** jose is loaded on first use, keeping it out of the CLI's start-up for meshes without JWTs. */
 const jose = (): Promise<typeof import('jose')> => import('jose');
@@ -199,9 +200,9 @@ function usableKey(k: Record<string, unknown>): UsableKey | null {
       const crv = k['crv'] ?? '';
       if (typeof crv !== 'string') return null;
       const byAlg: Record<string, string> = { ES256: 'P-256', ES384: 'P-384', ES512: 'P-521' };
-      if (alg !== '' && crv !== '' && byAlg[alg] !== crv) return null;
+      if (alg !== '' && crv !== '' && ownValue(byAlg, alg) !== crv) return null;
       if (crv !== '' && !['P-256', 'P-384', 'P-521'].includes(crv)) return null;
-      if (crv === '' && alg !== '' && byAlg[alg] === undefined) return null;
+      if (crv === '' && alg !== '' && ownValue(byAlg, alg) === undefined) return null;
       if (!str('x') || !str('y')) return null;
       break;
     }

@@ -5,6 +5,8 @@
  *   Only one leading or trailing `*` is special.
  * - `hosts` compare case-insensitively, everything else case-sensitively.
  * - Paths: templates `{*}` (one segment) and `{**}` (the rest, last only).
+ * - No matcher here builds a regex from a policy value: a value comes from a
+ *   stranger's manifest and a backtracking RegExp can take hours (issue 9).
  * - Path normalization (§6.6, meshConfig pathNormalization, default BASE):
  *   single %HH decoding of unreserved characters, `\` → `/`, RFC 3986
  *   dot-segment removal; `%2F`/`%5C` decoded only with DECODE_AND_MERGE_SLASHES;
@@ -43,34 +45,74 @@ export function stringMatcher(pattern: string, caseInsensitive = false): (value:
   return (v) => v !== null && v !== undefined && norm(v) === p;
 }
 
-const templateCache = new Map<string, RegExp>();
-
-/** The regex of a path template: `{*}` one segment, `{**}` the rest. */
-function templateRe(pattern: string): RegExp {
-  let re = templateCache.get(pattern);
-  if (!re) {
-    const body = pattern.split('/').map((seg) => {
-      if (seg === '{*}') return '[^/]+';
-      if (seg === '{**}') return '.+';
-      return seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    }).join('/');
-    re = new RegExp(`^${body}$`);
-    templateCache.set(pattern, re);
-  }
-  return re;
+/**
+ * A path template (§6.6) as a matcher, without a regex: `{*}` is one non-empty
+ * segment (`[^/]+`), `{**}` a non-empty rest (`.+`) that only literal
+ * segments may follow (the loader refuses any other template, as Istio does).
+ * Each segment is compared once, so a template decides in time linear in the path.
+ */
+function templateMatcher(pattern: string): (path: string) => boolean {
+  const segs = pattern.split('/');
+  const glob = segs.indexOf('{**}');
+  const head = glob < 0 ? segs : segs.slice(0, glob);
+  const tail = glob < 0 ? '' : segs.slice(glob + 1).map((x) => `/${x}`).join('');
+  return (path) => {
+    let pos = 0;
+    for (let i = 0; i < head.length; i++) {
+      if (i > 0) { if (path[pos] !== '/') return false; pos++; }
+      const seg = head[i] as string;
+      if (seg === '{*}') {
+        let end = path.indexOf('/', pos);
+        if (end < 0) end = path.length;
+        if (end === pos) return false;
+        pos = end;
+      } else {
+        if (!path.startsWith(seg, pos)) return false;
+        pos += seg.length;
+      }
+    }
+    if (glob < 0) return pos === path.length;
+    if (glob > 0) { if (path[pos] !== '/') return false; pos++; }
+    return path.length - pos > tail.length && path.endsWith(tail);
+  };
 }
 
 /** `pathMatch` with the pattern compiled once. */
 export function pathMatcher(pattern: string): (path: string) => boolean {
   if (!pattern.includes('{')) return stringMatcher(pattern);
-  const re = templateRe(pattern);
-  return (path) => re.test(path);
+  return templateMatcher(pattern);
 }
 
 /** A `paths` value: a template when it has `{*}`/`{**}`, else a string pattern. */
 export function pathMatch(pattern: string, path: string): boolean {
-  if (!pattern.includes('{')) return stringMatch(pattern, path);
-  return templateRe(pattern).test(path);
+  return pathMatcher(pattern)(path);
+}
+
+/**
+ * A glob where every `*` stands for any run of characters (the empty run too)
+ * and everything else is literal: §6.5 `namespaces`, whose `*` Istio turns
+ * into `.*` of a regex. Matched without backtracking: the pieces between the
+ * stars must appear in order, and placing each at its leftmost occurrence is
+ * exact for such globs, so `*a*a*a*a*a*a*a*a*a*a*b` against a long name takes
+ * microseconds where the regex takes hours.
+ */
+export function globMatcher(pattern: string): (value: string) => boolean {
+  const pieces = pattern.split('*');
+  if (pieces.length === 1) return (v) => v === pattern;
+  const first = pieces[0] as string;
+  const last = pieces[pieces.length - 1] as string;
+  const middle = pieces.slice(1, -1).filter((x) => x !== '');
+  return (v) => {
+    if (v.length < first.length + last.length || !v.startsWith(first) || !v.endsWith(last)) return false;
+    const end = v.length - last.length;
+    let pos = first.length;
+    for (const piece of middle) {
+      const at = v.indexOf(piece, pos);
+      if (at < 0 || at + piece.length > end) return false;
+      pos = at + piece.length;
+    }
+    return true;
+  };
 }
 
 export type NormalizedPath =

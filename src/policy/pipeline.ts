@@ -8,7 +8,7 @@ import type { HttpRetry } from '../model/routing.js';
 import { selectorMatches } from '../model/types.js';
 import type { AuthzDecision, ExtAuthz } from './authorization-policy.js';
 import type { SignatureTable } from './jwt-crypto.js';
-import { appendValue } from '../core/record.js';
+import { appendValue, setOwn } from '../core/record.js';
 
 /** The source address of a client outside the cluster when a step names none (RFC 5737 TEST-NET-3). */
 export const DEFAULT_OUTSIDE_IP = '203.0.113.10';
@@ -266,7 +266,7 @@ export function lowerHeaders(h: Readonly<Record<string, string>>): Record<string
 
 export function sortKeys(h: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const k of Object.keys(h).sort()) out[k] = h[k] as string;
+  for (const k of Object.keys(h).sort()) setOwn(out, k, h[k] as string);
   return out;
 }
 

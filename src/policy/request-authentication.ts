@@ -461,7 +461,7 @@ function claimHeaderValue(payload: Record<string, unknown>, claim: string): stri
   let cur: unknown = payload;
   for (const part of claim.split('.')) {
     if (!isRecord(cur)) return '';
-    cur = cur[part];
+    cur = ownValue(cur, part);
   }
   if (typeof cur === 'string') return cur;
   if (typeof cur === 'boolean') return cur ? 'true' : 'false';

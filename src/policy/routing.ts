@@ -83,7 +83,8 @@
  */
 import { cidrContains, parseCidr } from '../core/ip.js';
 import type { Gateway, GatewayServer, HttpMatch, HttpRetry, HttpRoute, L4Match, RouteDestination, StringMatch, VirtualService } from '../model/routing.js';
-import { hostSubsetOf, re2ToRegExp, resolveGatewayName } from '../model/routing.js';
+import { compileRe2 } from '../core/re2.js';
+import { hostSubsetOf, resolveGatewayName } from '../model/routing.js';
 import type { Labels, ObjectMeta, Workload } from '../model/types.js';
 import { selectorMatches } from '../model/types.js';
 
@@ -441,8 +442,8 @@ function stringMatches(sm: StringMatch, value: string | undefined, ignoreCase = 
   if ('present' in sm) return value !== undefined;
   if (value === undefined) return false;
   if ('regex' in sm) {
-    const re = re2ToRegExp(sm.regex);
-    return typeof re !== 'string' && re.test(value);
+    const re = compileRe2(sm.regex);
+    return typeof re !== 'string' && re.matches(value);
   }
   const v = ignoreCase ? value.toLowerCase() : value;
   if ('exact' in sm) return v === (ignoreCase ? sm.exact.toLowerCase() : sm.exact);
@@ -522,12 +523,8 @@ function rewritten(fr: FlatRoute, req: RequestView): { uri?: string; authority?:
   if (!rw) return undefined;
   const out: { uri?: string; authority?: string } = {};
   if (rw.uriRegexRewrite) {
-    const re = re2ToRegExp(rw.uriRegexRewrite.match);
-    if (typeof re !== 'string') {
-      const g = new RegExp(re.source.slice(4, -2), `${re.flags}g`);
-      const sub = rw.uriRegexRewrite.rewrite.replace(/\$/g, '$$$$').replace(/\\(\d)/g, '$$$1');
-      out.uri = req.pathOnly.replace(g, sub) + req.fullPath.slice(req.pathOnly.length);
-    }
+    const re = compileRe2(rw.uriRegexRewrite.match);
+    if (typeof re !== 'string') out.uri = re.replaceAll(req.pathOnly, rw.uriRegexRewrite.rewrite) + req.fullPath.slice(req.pathOnly.length);
   } else if (rw.uri !== undefined) {
     const u = fr.match?.uri;
     let matched = 1;

@@ -46,6 +46,7 @@ export function stepLine(s: StepResult): string {
   }
   const depth = defenceLine(s);
   if (depth) line += `\n      defences: ${depth}`;
+  if (s.evidence.cutOff) line += `\n      ${s.evidence.cutOff.reason}`;
   const f = s.evidence.flood;
   if (f) line += `\n      ${f.sent} sent, ${f.ok} got through; ${Object.entries(f.statuses).map(([k, v]) => `${e(k)}×${v}`).join(', ')}; p99 ${f.p99ms} ms${f.retries ? `; ${f.retries} retries by the sender's sidecar` : ''}`;
   for (const c of s.evidence.collateral ?? []) line += `\n      legitimate ${e(c.statement)}`;

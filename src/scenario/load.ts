@@ -49,6 +49,8 @@ export function parseScenario(file: string, text: string, issues: IssueList): Lo
     return null;
   }
   const src = docs[0] as SourceDoc;
+  refuseProtoKeys(src, src.value, [], issues);
+  if (issues.errors.length > before) return null;
   const parsed = scenarioSchema.safeParse(src.value, { reportInput: true });
   if (!parsed.success) {
     for (const issue of parsed.error.issues) reportZodIssue(src, issue, issues);
@@ -92,6 +94,23 @@ export function parseScenario(file: string, text: string, issues: IssueList): Lo
   });
   if (issues.errors.length > before) return null;
   return { file, doc, src };
+}
+
+/**
+ * `__proto__` as a key (a token, a header, a workload…) would be dropped by
+ * the schema's records without a word, or reach a prototype: refuse it where it
+ * is written. (Depth is bounded by the YAML reader.)
+ */
+function refuseProtoKeys(src: SourceDoc, v: unknown, path: (string | number)[], issues: IssueList): void {
+  if (Array.isArray(v)) { v.forEach((x, i) => refuseProtoKeys(src, x, [...path, i], issues)); return; }
+  if (typeof v !== 'object' || v === null) return;
+  for (const [k, x] of Object.entries(v)) {
+    if (k === '__proto__') {
+      issues.error('scenario-reserved-key', `${fieldName(path) || '(document)'}: "__proto__" cannot be a name in a scenario`, src.locateKey([...path, k]), 'rename it');
+      continue;
+    }
+    refuseProtoKeys(src, x, [...path, k], issues);
+  }
 }
 
 function reportZodIssue(src: SourceDoc, issue: z.core.$ZodIssue, issues: IssueList): void {

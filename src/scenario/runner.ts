@@ -5,40 +5,43 @@
  * against its expectation. Deterministic: randomness comes only from streams
  * seeded by the scenario seed.
  */
-import { parseDuration, parseRate } from '../core/duration.js';
+import { MAX_DURATION_MS, parseRate } from '../core/duration.js';
 import { IssueList } from '../core/issues.js';
+import { ownValue } from '../core/record.js';
 import type { Mesh } from '../model/types.js';
 import type { ExtAuthz } from '../policy/authorization-policy.js';
 import { EXFIL_CHUNK_BYTES } from './actions/exfiltrate.js';
 import { actionModule } from './actions/index.js';
 import { trustedKeyFor } from './tokens.js';
 import type { LoadedScenario } from './load.js';
-import { simulateScenario } from './simulate.js';
+import { scenarioSpan, simulateScenario } from './simulate.js';
 import type { RunResult } from './types.js';
 import { checkReferences } from './references.js';
 
 /** Most simulated requests one scenario may ask for (about a minute of work on these machines). */
 export const MAX_SIMULATED_REQUESTS = 20_000_000;
 
-/** Requests the traffic flows, floods and uploads of a scenario will send, roughly (rate × time). */
+/** The longest simulated run: 366 days (core/duration.ts MAX_DURATION_MS). */
+export const MAX_SIMULATED_MS = MAX_DURATION_MS;
+
+/**
+ * Requests the traffic flows and floods of a scenario will send, roughly
+ * (rate × time). Every term is non-negative: the schema refuses negative and
+ * zero spans and rates, and nothing here could cancel another step's load.
+ */
 export function estimateRequests(s: LoadedScenario): number {
   const spec = s.doc.spec;
-  let end = 0;
+  const span = scenarioSpan(s);
   let floods = 0;
   let uploads = 0;
-  for (const step of spec.steps) {
-    const at = Math.max(end, step.at !== undefined ? (parseDuration(step.at) ?? 0) : end);
-    // Every action that lasts (flood, wait, sniff's window, exfiltrate's upload) stretches the run the flows fill.
-    const lasts = actionModule(step.action)?.lasts?.(step) ?? 0;
-    if (step.action === 'flood') floods += ((parseRate(step.rate ?? '0/s') ?? 0) * lasts) / 1000;
-    if (step.action === 'exfiltrate') uploads += Math.ceil((step.bytes ?? 0) / EXFIL_CHUNK_BYTES);
-    end = at + lasts;
-  }
-  const flows = spec.traffic ?? [];
-  const duration = spec.duration !== undefined ? (parseDuration(spec.duration) ?? 0) : flows.length > 0 ? Math.max(30_000, end + 10_000) : end;
-  const perSecond = flows.reduce((n, f) => n + (parseRate(f.rate) ?? 0), 0);
+  spec.steps.forEach((step, i) => {
+    const t = span.steps[i];
+    if (step.action === 'flood' && t) floods += (Math.max(0, parseRate(step.rate ?? '0/s') ?? 0) * (t.end - t.at)) / 1000;
+    if (step.action === 'exfiltrate') uploads += Math.ceil(Math.max(0, step.bytes ?? 0) / EXFIL_CHUNK_BYTES);
+  });
+  const perSecond = (spec.traffic ?? []).reduce((n, f) => n + Math.max(0, parseRate(f.rate) ?? 0), 0);
   // With traffic and a flood, the run is replayed without the attack: flows count twice.
-  return floods + uploads + (perSecond * duration / 1000) * (floods > 0 ? 2 : 1);
+  return floods + uploads + (perSecond * span.duration / 1000) * (floods > 0 ? 2 : 1);
 }
 
 export interface RunOptions {
@@ -48,6 +51,8 @@ export interface RunOptions {
   jwks?: Readonly<Record<string, string>>;
   /** loader warnings to carry into the report */
   warnings?: string[];
+  /** the kernel's event budget (simulate.ts MAX_KERNEL_EVENTS by default) */
+  maxEvents?: number;
 }
 
 /** Checks that every workload and destination the scenario names exists in the mesh. */
@@ -76,7 +81,15 @@ export function bindScenario(s: LoadedScenario, mesh: Mesh, issues: IssueList, s
     actionModule(step.action)?.bind?.({ step, path: ['spec', 'steps', i], doc: s.doc, src: s.src, issues, mesh });
   });
   checkReferences(s, mesh, issues);
-  // Scenarios may come from strangers: refuse one that would simulate an unreasonable volume (never a hang).
+  // Scenarios may come from strangers: refuse one that would simulate an unreasonable time or volume (never a hang).
+  const span = scenarioSpan(s);
+  if (Math.max(span.duration, span.stepsEnd) > MAX_SIMULATED_MS) {
+    const last = span.steps.findIndex((t) => t.end > MAX_SIMULATED_MS);
+    const days = (ms: number): string => `${Math.round(ms / 86_400_000 * 10) / 10}d`;
+    const where = last >= 0 ? s.src.locate(['spec', 'steps', last]) : s.src.locate(['spec', 'duration']);
+    issues.error('scenario-too-long', `the scenario runs for ${days(Math.max(span.duration, span.stepsEnd))} of simulated time${last >= 0 ? ` (step ${last + 1} ends at ${days(span.steps[last]?.end ?? 0)})` : ''}; the limit is ${days(MAX_SIMULATED_MS)}`,
+      where, 'shorten the steps\' at/for or spec.duration');
+  }
   const work = estimateRequests(s);
   if (work > MAX_SIMULATED_REQUESTS) {
     issues.error('scenario-too-large', `the scenario asks for about ${Math.round(work).toLocaleString('en-US')} simulated requests (traffic rate × duration, plus floods); the limit is ${MAX_SIMULATED_REQUESTS.toLocaleString('en-US')}`,
@@ -99,10 +112,11 @@ export function extAuthzFrom(s: LoadedScenario): ExtAuthz | undefined {
   const cfg = s.doc.spec.extAuthz;
   if (!cfg) return undefined;
   return (provider, attrs) => {
-    const c = cfg[provider];
+    // A provider name is user input: `constructor` must not find Object's (that answered "allowed").
+    const c = ownValue(cfg, provider);
     if (!c) return undefined;
     if (!c.allowIf) return { allowed: true, reason: `stand-in for ${provider} allows every request` };
-    const value = attrs.http?.headers[c.allowIf.header.toLowerCase()];
+    const value = ownValue(attrs.http?.headers, c.allowIf.header.toLowerCase());
     if (value === c.allowIf.equals) return { allowed: true, reason: `${provider}: header ${c.allowIf.header} is "${c.allowIf.equals}"` };
     return { allowed: false, status: c.deniedStatus ?? 403,
       body: `denied by ext_authz for not found header \`${c.allowIf.header}: ${c.allowIf.equals}\` in the request`,

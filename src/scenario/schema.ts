@@ -3,10 +3,30 @@
  * `npx meshrange schema` prints it as JSON Schema for editors and CI.
  */
 import { z } from 'zod';
-import { parseDuration, parseRate } from '../core/duration.js';
+import { MAX_DURATION_MS, parseDuration, parseRate } from '../core/duration.js';
 
-const duration = z.string().refine((s) => parseDuration(s) !== null, { message: 'must be a duration like 500ms, 30s, 5m or 24h' });
-const rate = z.string().refine((s) => parseRate(s) !== null, { message: 'must be a rate like 20/s or 600/m' });
+/*
+ * Every number is bounded before it is used (issue 9.2): a negative `for`
+ * once cancelled another flood's estimate and defeated the volume guard; a
+ * zero rate made an infinite interval; a rate far above the clock's
+ * resolution at t = 100 d made arrivals that never advanced time.
+ */
+/** A duration that may be negative (a token's `expiresIn: -5s`), at most 366 days either way. */
+const duration = z.string().refine((s) => parseDuration(s) !== null, { message: `must be a duration like 500ms, 30s, 5m or 24h, at most ${MAX_DURATION_MS / 86_400_000}d` });
+/** A point in simulated time or an added delay: zero or more (an unreadable one is reported once, above). */
+const instant = duration.refine((s) => (parseDuration(s) ?? 0) >= 0, { message: 'must not be negative' });
+/** A length of time: at least a microsecond. */
+export const MIN_SPAN_MS = 0.001;
+const span = duration.refine((s) => (parseDuration(s) ?? MIN_SPAN_MS) >= MIN_SPAN_MS, { message: 'must be longer than 0 (at least 0.001ms)' });
+/** Requests per second a flow or a flood may ask for: between one per ~17 minutes and a million a second. */
+export const MIN_RATE_PER_S = 0.001;
+export const MAX_RATE_PER_S = 1_000_000;
+const rate = z.string()
+  .refine((s) => parseRate(s) !== null, { message: 'must be a rate like 20/s or 600/m' })
+  .refine((s) => { const r = parseRate(s); return r === null || (r >= MIN_RATE_PER_S && r <= MAX_RATE_PER_S); },
+    { message: `must be between ${MIN_RATE_PER_S}/s and ${MAX_RATE_PER_S.toLocaleString('en-US')}/s` });
+/** A request path: an RE2 rewrite costs up to the square of its length (core/re2.ts), so it is bounded. */
+export const MAX_PATH_LENGTH = 2048;
 const workloadRef = z.string().regex(/^(outside|[a-z0-9]([-a-z0-9]*[a-z0-9])?\/[a-z0-9]([-.a-z0-9]*[a-z0-9])?)$/, {
   message: 'must be `namespace/name` (a Deployment, StatefulSet, DaemonSet or Pod) or `outside`',
 });
@@ -31,12 +51,12 @@ export const stepSchema = z.strictObject({
   action: z.enum(ACTIONS),
   description: z.string().optional(),
   from: workloadRef.optional(),
-  at: duration.optional(),
+  at: instant.optional(),
   expect: z.enum(['allowed', 'blocked', 'partial']).optional(),
   to: destination.optional(),
   protocol: z.enum(['http', 'http2', 'grpc', 'tcp', 'tls']).optional(),
   method: z.string().min(1).optional(),
-  path: z.string().startsWith('/', { message: 'must start with /' }).optional(),
+  path: z.string().startsWith('/', { message: 'must start with /' }).max(MAX_PATH_LENGTH).optional(),
   headers: z.record(z.string(), z.string()).optional(),
   token: z.string().optional(),
   jwt: z.union([z.string(), jwtClaimsSchema]).optional(),
@@ -50,20 +70,20 @@ export const stepSchema = z.strictObject({
   ports: z.array(z.number().int().min(1).max(65535)).optional(),
   paths: z.array(z.string()).optional(),
   on: z.string().max(600).describe('sniff: the observation point — `any`, `node:<namespace>/<workload>` (every hop to or from that pod), or `link:<namespace>/<a>,<namespace>/<b>` (the hops between two workloads, either way; one end may be `outside`)').optional(),
-  window: duration.describe('sniff: how long the observer watches (the step lasts this long), more than 0 and at most 24h').optional(),
+  window: span.describe('sniff: how long the observer watches (the step lasts this long), more than 0 and at most 24h').optional(),
   bytes: z.number().int().min(1, { message: 'must be at least 1 byte' }).max(2 ** 30, { message: 'must be at most 1073741824 bytes (1 GiB)' })
     .describe('exfiltrate: how many bytes the attacker uploads, in chunks of at most 64 KiB').optional(),
   via: z.string().max(300).describe('exfiltrate: `direct` (default), `egress-gateway` (or `egress-gateway:<port>`: the gateway Service port to dial), or an allowed host used as a channel out (`<host>` or `<host>:<port>`: a ServiceEntry host or an in-mesh Service)').optional(),
   rate: rate.optional(),
-  for: duration.optional(),
+  for: span.optional(),
   what: z.enum(['cert', 'jwt']).optional(),
   bypass: z.boolean().optional(),
 });
 
 export const workloadFactsSchema = z.strictObject({
-  serviceTime: duration.optional(),
-  concurrency: z.number().int().min(1).optional(),
-  queue: z.number().int().min(0).optional(),
+  serviceTime: span.optional(),
+  concurrency: z.number().int().min(1).max(1_000_000).optional(),
+  queue: z.number().int().min(0).max(10_000_000).optional(),
   exploitable: z.boolean().optional(),
   ip: z.string().regex(/^\d{1,3}(\.\d{1,3}){3}$/, { message: 'must be an IPv4 address' }).optional(),
   sensitive: z.boolean().optional(),
@@ -85,14 +105,14 @@ export const scenarioSchema = z.strictObject({
     }),
     seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
     startTime: z.iso.datetime({ offset: true }).optional(),
-    duration: duration.optional(),
+    duration: span.optional(),
     workloads: z.record(workloadRef, workloadFactsSchema).optional(),
     ca: z.strictObject({
-      outage: z.strictObject({ at: duration, for: duration }).optional(),
-      outages: z.array(z.strictObject({ at: duration, for: duration })).optional(),
-      workloadCertTtl: duration.optional(),
+      outage: z.strictObject({ at: instant, for: span }).optional(),
+      outages: z.array(z.strictObject({ at: instant, for: span })).max(1000).optional(),
+      workloadCertTtl: span.optional(),
     }).optional(),
-    proxyOverhead: duration.optional(),
+    proxyOverhead: instant.optional(),
     tokens: z.record(z.string(), jwtClaimsSchema).optional(),
     extAuthz: z.record(z.string(), z.strictObject({
       allowIf: z.strictObject({ header: z.string(), equals: z.string() }).optional(),
@@ -102,7 +122,7 @@ export const scenarioSchema = z.strictObject({
       from: workloadRef,
       to: destination,
       method: z.string().optional(),
-      path: z.string().optional(),
+      path: z.string().max(MAX_PATH_LENGTH).optional(),
       headers: z.record(z.string(), z.string()).optional(),
       protocol: z.enum(['http', 'http2', 'grpc', 'tcp']).optional(),
       rate: rate,

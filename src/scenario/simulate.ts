@@ -8,11 +8,13 @@
  */
 import { parseDuration, parseRate } from '../core/duration.js';
 import { fnv1a64, stableStringify } from '../core/hash.js';
+import { ownValue } from '../core/record.js';
 import type { Mesh, Workload } from '../model/types.js';
 import { principalOf, spiffeId } from '../model/types.js';
 import type { ExtAuthz } from '../policy/authorization-policy.js';
 import { DEFAULT_OUTSIDE_IP, type MeshRequest, type Protocol } from '../policy/decide.js';
-import { Kernel } from '../sim/kernel/index.js';
+import { EventBudgetExceeded, Kernel } from '../sim/kernel/index.js';
+import type { Location } from '../core/issues.js';
 import { MeshCa } from '../sim/mesh/ca.js';
 import { certificateProblem, CertificateFleet } from '../sim/mesh/certificates.js';
 import { MeshControls } from '../sim/mesh/controls.js';
@@ -31,6 +33,21 @@ import type { RunResult, StepResult, TrafficResult } from './types.js';
 export const DEFAULT_START_TIME = '2026-01-01T00:00:00Z';
 /** ms one proxy adds each way: ~2.5 ms per request across client and server sidecars (the seeds' figure) */
 export const DEFAULT_PROXY_OVERHEAD_MS = 0.625;
+/** simulated ms the kernel runs past the scenario's end; a step still waiting then is cut off */
+export const CUT_OFF_GRACE_MS = 60_000;
+/**
+ * Most kernel events one simulated run may process (Kernel rule 9): ~10 per
+ * request, so the 20 M requests the runner admits (MAX_SIMULATED_REQUESTS)
+ * fit with room for retries; past it the run stops with a located error.
+ */
+export const MAX_KERNEL_EVENTS = 250_000_000;
+
+/** A run that hit a bound while it ran (the event budget): bad input, located, never a hang. */
+export class ScenarioLimitError extends Error {
+  constructor(message: string, readonly loc: Location, readonly hint: string) {
+    super(message);
+  }
+}
 
 /**
  * The work the defence analysis may add (§3.2, scenario/defences.ts): new
@@ -45,6 +62,8 @@ export interface SimulateOptions {
   jwks?: Readonly<Record<string, string>>;
   warnings?: string[];
   extAuthz?: ExtAuthz | undefined;
+  /** the kernel's event budget (default MAX_KERNEL_EVENTS; tests lower it) */
+  maxEvents?: number;
 }
 
 function target(mesh: Mesh, to: string): MeshRequest['to'] {
@@ -65,8 +84,8 @@ function source(mesh: Mesh, from: string, ip?: string): MeshRequest['from'] {
 function factsOf(s: LoadedScenario): (w: Workload) => ServerFacts {
   const spec = s.doc.spec.workloads ?? {};
   return (w) => {
-    const f = spec[w.id];
-    const anno = (k: string): string | undefined => w.sim[k];
+    const f = ownValue(spec, w.id);
+    const anno = (k: string): string | undefined => ownValue(w.sim, k);
     const num = (v: string | undefined): number | undefined => (v !== undefined && /^\d+$/.test(v) ? Number(v) : undefined);
     return {
       serviceTimeMs: (f?.serviceTime ? parseDuration(f.serviceTime) : anno('service-time') ? parseDuration(anno('service-time') as string) : null) ?? DEFAULT_FACTS.serviceTimeMs,
@@ -106,34 +125,28 @@ export async function simulateScenario(s: LoadedScenario, mesh: Mesh, opts: Simu
   // `jwt: stolen` replays a token the attacker takes at run time: every token it could take is checked ahead.
   const stealable = spec.steps.some((st) => st.jwt === STOLEN_TOKEN) ? stealableTokens(mesh, flows) : [];
 
-  // Plan: when each step runs. `at` sets the time; a flood or a wait lasts `for`.
+  // Plan: when each step runs (scenarioSpan).
+  const span = scenarioSpan(s);
   const planned: PlannedStep[] = [];
-  let now = 0;
   for (const [index, step] of spec.steps.entries()) {
-    const at = Math.max(now, step.at !== undefined ? (parseDuration(step.at) as number) : now);
+    const { at, end } = span.steps[index] as { at: number; end: number };
     const mod = actionModule(step.action);
     if (!mod) throw new Error(`action ${step.action} has no module (the loader should have refused it)`);
-    const lasts = mod.lasts ? mod.lasts(step) : 0;
     const from = step.from ?? foothold;
     const headers: Record<string, string> = { ...(step.headers ?? {}) };
     const replay = step.jwt === STOLEN_TOKEN;
     const token = step.token ?? (replay ? undefined : typeof step.jwt === 'string' ? named.get(step.jwt) : step.jwt ? await minter.mint(step.jwt, at) : undefined);
     if (token !== undefined) headers['authorization'] = `Bearer ${token}`;
-    const p: PlannedStep = { step, index, at, end: at + lasts, from, attack: from === foothold, headers };
+    const p: PlannedStep = { step, index, at, end, from, attack: from === foothold, headers };
     if (mod.requestLike) {
       p.jwt = { nowSeconds: (epochMs + at) / 1000, sigs: await signaturesFor(mesh, standIns, { headers, path: step.path ?? '/', method: step.method ?? 'GET' }, replay ? stealable : []) };
     }
     planned.push(p);
-    now = p.end;
   }
-  const stepsEnd = planned.reduce((m, p) => Math.max(m, p.end), 0);
-  const duration = spec.duration !== undefined ? (parseDuration(spec.duration) as number)
-    : flows.length > 0 ? Math.max(30_000, stepsEnd + 10_000) : stepsEnd;
-
-  const ctx: Ctx = { s, mesh, seed, epochMs, planned, flows, duration, facts: factsOf(s), extAuthz: opts.extAuthz };
-  const run = simulate(ctx, { withSteps: true });
+  const ctx: Ctx = { s, mesh, seed, epochMs, planned, flows, duration: span.duration, facts: factsOf(s), extAuthz: opts.extAuthz, maxEvents: opts.maxEvents ?? MAX_KERNEL_EVENTS };
+  const run = bounded(ctx, { withSteps: true });
   const hasAttackTraffic = planned.some((p) => actionModule(p.step.action)?.load === true);
-  const baseline = flows.length > 0 && hasAttackTraffic ? simulate(ctx, { withSteps: false }) : null;
+  const baseline = flows.length > 0 && hasAttackTraffic ? bounded(ctx, { withSteps: false }) : null;
 
   const steps = planned.map((p) => run.steps.get(p.step.id) as StepResult);
   for (const p of planned) {
@@ -154,10 +167,10 @@ export async function simulateScenario(s: LoadedScenario, mesh: Mesh, opts: Simu
   // a step that did not get through and met a control that can be removed: those are the steps it waits for.
   const needed = new Set(steps.filter((r) => r.outcome !== 'allowed' && r.stoppedBy.some(isRemovable)).map((r) => r.id));
   const variant = (removed: readonly ControlRef[]): { steps: ReadonlyMap<string, StepResult>; events: number } => {
-    const v = simulate({ ...ctx, mesh: withoutControls(mesh, removed) }, { withSteps: true, until: needed });
+    const v = bounded({ ...ctx, mesh: withoutControls(mesh, removed) }, { withSteps: true, until: needed });
     return { steps: v.steps, events: v.events };
   };
-  const bounded = attachDefences(steps, variant, Math.max(VARIANT_EVENTS_FLOOR, VARIANT_EVENTS_PER_RUN_EVENT * (run.events + (baseline?.events ?? 0))));
+  const defenceWarnings = attachDefences(steps, variant, Math.max(VARIANT_EVENTS_FLOOR, VARIANT_EVENTS_PER_RUN_EVENT * (run.events + (baseline?.events ?? 0))));
   const breached = steps.some((r) => r.attack && r.action !== 'wait' && (r.outcome === 'allowed' || r.outcome === 'partial'));
   const traffic: TrafficResult[] = flows.map((f, i) => trafficResult(f, run.flows[i] as FlowStats, baseline?.flows[i]));
   const out: RunResult = {
@@ -169,12 +182,36 @@ export async function simulateScenario(s: LoadedScenario, mesh: Mesh, opts: Simu
     steps,
     traffic,
     controls: summarizeControls(steps),
-    warnings: [...(opts.warnings ?? []), ...bounded],
+    warnings: [...(opts.warnings ?? []), ...defenceWarnings],
     fingerprint: '',
   };
   if (s.doc.metadata.description !== undefined) out.description = s.doc.metadata.description;
   out.fingerprint = fnv1a64(`${run.fingerprint}/${stableStringify(steps.map((x) => [x.id, x.outcome, x.code, x.mtls, x.evidence.events]))}`);
   return out;
+}
+
+/**
+ * When each step starts and ends and how long the run lasts, in simulated ms:
+ * a step starts at its `at` (never before the previous one ends) and lasts
+ * what its action says (a flood or a wait its `for`); the run lasts
+ * `spec.duration`, or with traffic at least 30 s and 10 s past the last step,
+ * else until the last step ends. The runner bounds these before anything runs.
+ */
+export function scenarioSpan(s: LoadedScenario): { steps: { at: number; end: number }[]; stepsEnd: number; duration: number } {
+  const spec = s.doc.spec;
+  const steps: { at: number; end: number }[] = [];
+  let now = 0;
+  for (const step of spec.steps) {
+    const at = Math.max(now, step.at !== undefined ? (parseDuration(step.at) ?? 0) : now);
+    const mod = actionModule(step.action);
+    const end = at + Math.max(0, mod?.lasts?.(step) ?? 0);
+    steps.push({ at, end });
+    now = end;
+  }
+  const stepsEnd = now;
+  const duration = spec.duration !== undefined ? (parseDuration(spec.duration) ?? 0)
+    : (spec.traffic ?? []).length > 0 ? Math.max(30_000, stepsEnd + 10_000) : stepsEnd;
+  return { steps, stepsEnd, duration };
 }
 
 function trafficResult(f: PlannedFlow, st: FlowStats, base: FlowStats | undefined): TrafficResult {
@@ -231,6 +268,20 @@ class ObservedWorld extends World {
   }
 }
 
+/**
+ * A step the run ended under (issue 9.3): nothing answered the attacker, as a
+ * client that gives up sees it — blocked, code 0 (curl's 000 on a timeout)
+ * for an HTTP request, null otherwise; no control stopped it.
+ */
+function cutOffResult(c: StepContext, p: PlannedStep, until: number, reason: string): StepResult {
+  const mod = actionModule(p.step.action);
+  const http = mod?.requestLike === true && p.step.protocol !== 'tcp' && p.step.protocol !== 'tls';
+  const r: StepResult = { ...c.base(p), outcome: 'blocked', code: http ? 0 : null, mtls: null, stoppedBy: [], expectationMet: null,
+    evidence: { events: [{ t: until, hop: 'scenario', what: reason }], cutOff: { atMs: until, reason } } };
+  if (p.step.to !== undefined) r.to = p.step.to;
+  return r;
+}
+
 interface Ctx {
   s: LoadedScenario;
   mesh: Mesh;
@@ -241,6 +292,22 @@ interface Ctx {
   duration: number;
   facts: (w: Workload) => ServerFacts;
   extAuthz: ExtAuthz | undefined;
+  maxEvents: number;
+}
+
+/** simulate(), with the event budget's stop turned into a located error naming what was running. */
+function bounded(c: Ctx, run: SimulateRun): SimRun {
+  const withSteps = run.withSteps;
+  try {
+    return simulate(c, run);
+  } catch (e) {
+    if (!(e instanceof EventBudgetExceeded)) throw e;
+    const t = e.time;
+    const step = withSteps ? c.planned.find((p) => p.at <= t && t <= p.end + CUT_OFF_GRACE_MS) : undefined;
+    const where = step ? ['spec', 'steps', step.index] : c.flows.length > 0 ? ['spec', 'traffic'] : ['spec'];
+    throw new ScenarioLimitError(`${e.message} (simulated t=${Math.round(t)} ms${step ? `, during step "${step.step.id}"` : ''})`,
+      c.s.src.locate(where), 'lower the rates, retries or durations: the scenario asks for more work than one run may do');
+  }
 }
 
 interface SimulateRun {
@@ -253,7 +320,7 @@ interface SimulateRun {
 function simulate(c: Ctx, { withSteps, until }: SimulateRun): SimRun {
   const { mesh, s } = c;
   const spec = s.doc.spec;
-  const k = new Kernel({ seed: c.seed });
+  const k = new Kernel({ seed: c.seed, maxEvents: c.maxEvents });
   const outages = [...(spec.ca?.outages ?? []), ...(spec.ca?.outage ? [spec.ca.outage] : [])]
     .map((o) => ({ atMs: parseDuration(o.at) as number, forMs: parseDuration(o.for) as number }));
   const ttl = spec.ca?.workloadCertTtl ? parseDuration(spec.ca.workloadCertTtl) : null;
@@ -308,6 +375,7 @@ function simulate(c: Ctx, { withSteps, until }: SimulateRun): SimRun {
 
   const results = new Map<string, StepResult>();
   let awaited = until?.size ?? 0;
+  const cutOffs = new Map<string, () => StepResult>();
   const attacker = new AttackerState(spec.attacker.foothold, spec.attacker.capabilities ?? []);
   const byId = new Map(mesh.workloads.map((w) => [w.id, w]));
   const sc: StepContext = {
@@ -326,6 +394,7 @@ function simulate(c: Ctx, { withSteps, until }: SimulateRun): SimRun {
       world.taps.add(observer);
       return () => { world.taps.delete(observer); };
     },
+    onCutOff: (p, result) => { cutOffs.set(p.step.id, result); },
   };
   if (withSteps) {
     for (const p of c.planned) {
@@ -335,7 +404,7 @@ function simulate(c: Ctx, { withSteps, until }: SimulateRun): SimRun {
       });
     }
   }
-  const limit = Math.max(c.duration, c.planned.reduce((m, p) => Math.max(m, p.end), 0)) + 60_000;
+  const limit = Math.max(c.duration, c.planned.reduce((m, p) => Math.max(m, p.end), 0)) + CUT_OFF_GRACE_MS;
   if (until) {
     // Every step is sequential in time, so the last needed step's plan bounds the run; then event by event until they are all in.
     const last = c.planned.filter((p) => until.has(p.step.id)).reduce((m, p) => Math.max(m, p.end), 0);
@@ -343,6 +412,17 @@ function simulate(c: Ctx, { withSteps, until }: SimulateRun): SimRun {
     while (awaited > 0 && k.peek() <= limit) k.step();
   } else {
     k.run(limit);
+  }
+  if (withSteps) {
+    // A step the run ended under is cut off (issue 9.3); a counterfactual variant only finishes the steps it was run for.
+    for (const p of c.planned) {
+      if (results.has(p.step.id) || (until && !until.has(p.step.id))) continue;
+      const reason = `the run ended (t=${limit} ms, ${CUT_OFF_GRACE_MS / 1000} s after the scenario's end) before this step finished: cut off`;
+      const partial = cutOffs.get(p.step.id);
+      const r = partial ? partial() : cutOffResult(sc, p, limit, reason);
+      r.evidence.cutOff = { atMs: limit, reason: r.evidence.cutOff?.reason ?? reason };
+      sc.finish(p, r);
+    }
   }
   return { fingerprint: k.fingerprint(), flows: flowStats, windows, steps: results, decisions: world.decisions, events: k.processed };
 

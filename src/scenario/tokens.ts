@@ -5,6 +5,7 @@
  * may hold private JWKs; only their public half is ever served), `untrusted`
  * with a key derived from the seed that no JWKS knows.
  */
+import { appendValue, ownValue } from '../core/record.js';
 import type { Mesh } from '../model/types.js';
 import type { JwtRule } from '../model/request-authentication.js';
 import { deriveSigningKey, signToken, verifySignatures, type JWK, type SignatureTable } from '../policy/jwt-crypto.js';
@@ -24,7 +25,7 @@ export interface ClaimSet {
 
 /** The JWKS text a rule validates with: inline, or the scenario's stand-in for its jwksUri. */
 export function jwksTextOf(rule: JwtRule, standIns: Readonly<Record<string, string>>): string | undefined {
-  return rule.jwks ?? (rule.jwksUri !== undefined ? standIns[rule.jwksUri] : undefined);
+  return rule.jwks ?? (rule.jwksUri !== undefined ? ownValue(standIns, rule.jwksUri) : undefined);
 }
 
 /** A private JWK (one with `d`) in the JWKS that validates tokens of `iss`, or a sentence saying why there is none. */
@@ -91,12 +92,12 @@ export interface TokenRequest {
 export async function signaturesFor(mesh: Mesh, standIns: Readonly<Record<string, string>>, req: TokenRequest, extra: readonly string[] = []): Promise<SignatureTable> {
   const ras = mesh.requestAuthentications;
   const tokens = candidateTokens(ras, { headers: lowerCased(req.headers), path: req.path, method: req.method });
-  return verifySignatures([...tokens, ...extra], keySetsFor(ras, (uri) => standIns[uri]));
+  return verifySignatures([...tokens, ...extra], keySetsFor(ras, (uri) => ownValue(standIns, uri)));
 }
 
 function lowerCased(h: Readonly<Record<string, string>>): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(h)) out[k.toLowerCase()] = v;
+  for (const [k, v] of Object.entries(h)) appendValue(out, k.toLowerCase(), v);
   return out;
 }
 

@@ -39,6 +39,8 @@ export interface StepEvidence {
   received?: { method: string; path: string; headers: Record<string, string> };
   response?: { status: number; headers: Record<string, string>; body: string };
   flags?: string;
+  /** the run ended before the step finished: when, and what was still pending */
+  cutOff?: { atMs: number; reason: string };
   peerPrincipal?: string | null;
   authorization?: {
     stage: string;

@@ -287,6 +287,14 @@ describe('§10 rate limit settings', () => {
 `)).rateLimits[0]?.status).toBe(503);
   });
 
+  it('a status name that is a JavaScript Object property (constructor, toString) is not an Envoy StatusCode: ef-bad-status, never a function as the status', () => {
+    for (const name of ['constructor', 'toString', '__proto__']) {
+      const r = read(ef(`${BUCKET}              status: { code: ${name} }
+`));
+      expect(found(r).map((x) => x.replace(/@.*/, ''))).toEqual(['error:ef-bad-status']);
+    }
+  });
+
   it('§10 a numerator above its denominator is 100% with a warning', () => {
     const r = read(ef(`${BUCKET}              filter_enabled: { default_value: { numerator: 150 } }
 `));

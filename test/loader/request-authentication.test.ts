@@ -157,6 +157,11 @@ describe('§14 RequestAuthentication validation', () => {
     expect(jwksProblem('{"foo": 1}')).toMatch(/neither/);
   });
 
+  it('§14 a JWK whose kty is a JavaScript Object property (constructor) is an unsupported key type, not a crash', () => {
+    expect(jwksProblem('{"keys": [{"kty": "constructor"}]}')).toMatch(/unsupported key type "constructor"/);
+    expect(jwksProblem('{"keys": [{"kty": "toString"}]}')).toMatch(/unsupported key type "toString"/);
+  });
+
   it('§14 selector and targetRefs together are rejected (ra-selector-and-targetref)', () => {
     const { issues, ra } = load(`${HEAD}  selector:
     matchLabels: { app: a }

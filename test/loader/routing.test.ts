@@ -10,7 +10,7 @@ import { Reader, type Obj } from '../../src/loader/reader.js';
 import { analyzeRouting, readGateway, readVirtualService } from '../../src/loader/routing.js';
 import { parseYaml } from '../../src/loader/yaml-source.js';
 import type { Gateway, VirtualService } from '../../src/model/routing.js';
-import { re2ToRegExp } from '../../src/model/routing.js';
+import { compileRe2 } from '../../src/core/re2.js';
 import type { ObjectMeta, Workload } from '../../src/model/types.js';
 
 function read<T>(text: string, fn: (r: Reader, meta: ObjectMeta, obj: Obj) => T): { value: T; issues: IssueList } {
@@ -377,13 +377,20 @@ describe('VirtualService: webhook validation', () => {
 });
 
 describe('RE2 regexes', () => {
-  it('RE2 regexes match the whole value; (?i), (?P<name>) and [[:digit:]] are translated', () => {
-    const full = re2ToRegExp('/api/.*');
-    expect(typeof full !== 'string' && full.test('/api/x')).toBe(true);
-    expect(typeof full !== 'string' && full.test('/x/api/x')).toBe(false);
-    const flags = re2ToRegExp('(?i)/(?P<v>v[[:digit:]]+)');
-    expect(typeof flags !== 'string' && flags.test('/V12')).toBe(true);
-    expect(re2ToRegExp('(?<=a)b')).toMatch(/lookahead\/lookbehind/);
+  it('RE2 regexes match the whole value; (?i), (?P<name>) and [[:digit:]] are RE2 syntax', () => {
+    const full = compileRe2('/api/.*');
+    expect(typeof full !== 'string' && full.matches('/api/x')).toBe(true);
+    expect(typeof full !== 'string' && full.matches('/x/api/x')).toBe(false);
+    const flags = compileRe2('(?i)/(?P<v>v[[:digit:]]+)');
+    expect(typeof flags !== 'string' && flags.matches('/V12')).toBe(true);
+    expect(compileRe2('(?<=a)b')).toMatch(/not a valid RE2 regular expression/);
+  });
+
+  it('a VirtualService regex with a backreference or a lookahead is refused at its location, as Istio validation does', () => {
+    for (const bad of ['(a)\\1', '/(?=x)y']) {
+      const text = virtualService(`  hosts: [a]\n  http:\n    - match:\n        - uri: { regex: '${bad}' }\n      route: [{ destination: { host: a } }]`);
+      expect(found(vs(text).issues)).toEqual([`error:vs-bad-regex@${lineOf(text, 'regex')}`]);
+    }
   });
 });
 

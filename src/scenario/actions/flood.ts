@@ -49,6 +49,14 @@ export const floodAction: ActionModule = {
       }
       c.finish(p, r);
     };
+    c.onCutOff(p, () => {
+      done = true;
+      const r = floodResult(c.base(p), p, st, stops, rate);
+      // requests still unanswered got nothing through
+      r.outcome = outcomeOf(st.ok, st.sent + outstanding);
+      r.evidence.cutOff = { atMs: k.now, reason: `the run ended with ${outstanding} of the flood's requests still unanswered (slow app, deep queue or retries): cut off` };
+      return r;
+    });
     const arrive = (): void => {
       if (k.now >= p.end) { generating = false; finish(); return; }
       outstanding++;

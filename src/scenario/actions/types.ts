@@ -97,6 +97,12 @@ export interface StepContext {
   finish(p: PlannedStep, r: StepResult): void;
   /** observe every request flows and steps send from now on; returns the function that stops observing */
   tap(observer: RequestTap): () => void;
+  /**
+   * What the step reports if the run ends before it finishes (a request still
+   * unanswered: slow app, deep queue, many retries). Without it, simulate.ts
+   * reports a generic cut-off: blocked, code 0 as curl's timeout, no control.
+   */
+  onCutOff(p: PlannedStep, result: () => StepResult): void;
 }
 
 /** A step's request, with what `jwt: stolen` put in it. */

@@ -2,6 +2,7 @@
 export { EventHeap, type FutureEventSet } from './heap.js';
 export { TieredEventHeap, type TieredEventHeapOptions } from './tiered-heap.js';
 export {
+  EventBudgetExceeded,
   Kernel,
   SimulationError,
   type Handler,

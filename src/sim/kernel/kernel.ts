@@ -42,6 +42,11 @@
  *     every entry ever recorded, kept or not. Computed in two 32-bit lanes,
  *     no bigint. `t` and `kind` are reserved keys in data. Only what the
  *     model records is fingerprinted, not the kernel's own events.
+ *  9. maxEvents (option) bounds the work of a run: run() and step() throw an
+ *     EventBudgetExceeded, not a SimulationError, instead of processing an
+ *     event beyond the budget; the event stays pending, now stays at the last
+ *     processed event, and the kernel stays usable. It is the backstop of
+ *     inputs from strangers that would otherwise never end.
  *
  * Hot path: handlers live in slot arrays with a free list (the closure is the
  * only per-event object); the run loop is plain code over typed arrays. The
@@ -73,6 +78,17 @@ export interface KernelOptions {
   keepLog?: boolean | number;
   /** The future-event set to use (OMNeT++'s pluggable FES). Default: a new TieredEventHeap. */
   fes?: FutureEventSet;
+  /** Most events a kernel processes in its life (rule 9). Default: unbounded. */
+  maxEvents?: number;
+}
+
+/** The event budget of rule 9 is spent: the run stopped before its next event. */
+export class EventBudgetExceeded extends Error {
+  override readonly name = 'EventBudgetExceeded';
+
+  constructor(readonly budget: number, readonly time: number) {
+    super(`the simulation stopped at t=${time} ms after ${budget.toLocaleString('en-US')} events, the most one run may process`);
+  }
 }
 
 /** A handler's failure, tagged with the simulated time it happened at. */
@@ -105,6 +121,8 @@ export class Kernel {
   /** Number of entries recorded so far (kept in the log or not). */
   recorded = 0;
   readonly seed: number;
+  /** Rule 9's budget. */
+  readonly maxEvents: number;
 
   private readonly fes: FutureEventSet;
   /** Handler of the event in each slot; undefined = free or cancelled. */
@@ -129,6 +147,9 @@ export class Kernel {
   constructor(options: KernelOptions) {
     if (!Number.isFinite(options.seed)) throw new RangeError(`Kernel: seed must be a finite number, got ${options.seed}`);
     this.seed = options.seed;
+    const maxEvents = options.maxEvents ?? Infinity;
+    if (!(maxEvents >= 0)) throw new RangeError(`Kernel: maxEvents must be >= 0, got ${maxEvents}`);
+    this.maxEvents = maxEvents;
     const keepLog = options.keepLog ?? false;
     if (typeof keepLog === 'number' && !(Number.isInteger(keepLog) && keepLog >= 0)) {
       throw new RangeError(`Kernel: keepLog must be a boolean or a non-negative integer, got ${keepLog}`);
@@ -192,6 +213,7 @@ export class Kernel {
     try {
       while (fes.size > 0) {
         const t = fes.peekTime();
+        if (this.processed >= this.maxEvents && fns[fes.peekSlot()] !== undefined) throw new EventBudgetExceeded(this.maxEvents, this.now);
         const slot = fes.pop();
         const fn = fns[slot];
         this.release(slot);
@@ -206,6 +228,7 @@ export class Kernel {
       }
       return false;
     } catch (error) {
+      if (error instanceof EventBudgetExceeded) throw error;
       throw new SimulationError(this.now, error);
     } finally {
       this.running = false;
@@ -225,6 +248,7 @@ export class Kernel {
       for (;;) {
         const t = fes.peekTime();
         if (t > limit) break;
+        if (this.processed >= this.maxEvents && fns[fes.peekSlot()] !== undefined) throw new EventBudgetExceeded(this.maxEvents, this.now);
         const slot = fes.pop();
         const fn = fns[slot];
         this.release(slot);
@@ -237,6 +261,7 @@ export class Kernel {
         fn(this);
       }
     } catch (error) {
+      if (error instanceof EventBudgetExceeded) throw error;
       throw new SimulationError(this.now, error);
     } finally {
       this.running = false;

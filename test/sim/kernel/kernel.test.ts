@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { EventHeap, type FutureEventSet } from '../../../src/sim/kernel/heap.js';
-import { Kernel, SimulationError, TieredEventHeap } from '../../../src/sim/kernel/index.js';
+import { EventBudgetExceeded, Kernel, SimulationError, TieredEventHeap } from '../../../src/sim/kernel/index.js';
 
 /** Schedules a handler that appends `label` (and the time it fired at) to `trace`. */
 function mark(trace: string[], label: string) {
@@ -358,5 +358,38 @@ describe('Kernel over any FutureEventSet', () => {
       }),
       { numRuns: 200 },
     );
+  });
+});
+
+describe('Kernel rule 9: the event budget', () => {
+  it('a handler that reschedules itself forever stops with EventBudgetExceeded after maxEvents events, not a hang', () => {
+    const k = new Kernel({ seed: 1, maxEvents: 1000 });
+    const again = (kk: Kernel): void => { kk.schedule(0, again); };
+    k.schedule(0, again);
+    expect(() => k.run()).toThrow(EventBudgetExceeded);
+    expect(k.processed).toBe(1000);
+  });
+
+  it('the event beyond the budget stays pending, in order, and now stays at the last processed event', () => {
+    const k = new Kernel({ seed: 1, maxEvents: 2 });
+    const trace: string[] = [];
+    k.schedule(1, mark(trace, 'a'));
+    k.schedule(2, mark(trace, 'b'));
+    k.schedule(3, mark(trace, 'c'));
+    expect(() => k.run(10)).toThrow(/after 2 events/);
+    expect(trace).toEqual(['a@1', 'b@2']);
+    expect(k.now).toBe(2);
+    expect(k.pending).toBe(1);
+    expect(() => k.step()).toThrow(EventBudgetExceeded);
+  });
+
+  it('cancelled events do not count against the budget', () => {
+    const k = new Kernel({ seed: 1, maxEvents: 1 });
+    const trace: string[] = [];
+    k.cancel(k.schedule(1, mark(trace, 'cancelled')));
+    k.schedule(2, mark(trace, 'b'));
+    k.run(5);
+    expect(trace).toEqual(['b@2']);
+    expect(k.now).toBe(5);
   });
 });

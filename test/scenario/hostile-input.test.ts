@@ -1,0 +1,178 @@
+/**
+ * Scenarios and manifests from strangers (issue 9, product.md §5): bounded
+ * work, no crash on long-running requests, no lookup that reaches
+ * Object.prototype. Each test pins one defect that a hostile input showed.
+ */
+import { describe, expect, it } from 'vitest';
+import { IssueList } from '../../src/core/issues.js';
+import { loadMesh } from '../../src/loader/load.js';
+import type { Mesh } from '../../src/model/types.js';
+import { parseScenario, type LoadedScenario } from '../../src/scenario/load.js';
+import { bindScenario, estimateRequests, runScenario } from '../../src/scenario/runner.js';
+import { ScenarioLimitError } from '../../src/scenario/simulate.js';
+import type { RunResult } from '../../src/scenario/types.js';
+import { app, ns, pa } from '../helpers.js';
+
+const base = [ns('a', true), ns('b', true), app('a', 'client'), app('b', 'server'), pa('b', 'default', 'STRICT')];
+
+function meshOf(extra: string[] = []): Mesh {
+  const { mesh, issues } = loadMesh([...base, ...extra].map((t, i) => ({ path: `m${i}.yaml`, text: t })));
+  if (issues.hasErrors()) throw new Error(issues.errors.map((e) => e.message).join('\n'));
+  return mesh;
+}
+
+function scenarioText(steps: string, extra = ''): string {
+  return `apiVersion: meshrange.io/v1alpha1
+kind: Scenario
+metadata: { name: t }
+spec:
+  mesh: { manifests: [x] }
+${extra}  attacker: { foothold: a/client }
+  steps:
+${steps}`;
+}
+
+/** The scenario's load and bind errors as `code@line`. */
+function refused(text: string, mesh: Mesh = meshOf()): string[] {
+  const issues = new IssueList();
+  const s = parseScenario('t.yaml', text, issues);
+  if (s) bindScenario(s, mesh, issues);
+  return issues.errors.map((e) => `${e.code}@${e.loc?.line ?? '?'}`);
+}
+
+function loaded(text: string, mesh: Mesh): LoadedScenario {
+  const issues = new IssueList();
+  const s = parseScenario('t.yaml', text, issues);
+  if (!s || !bindScenario(s, mesh, issues)) throw new Error(issues.items.map((i) => i.message).join('\n'));
+  return s;
+}
+
+async function run(text: string, mesh: Mesh = meshOf()): Promise<RunResult> {
+  return runScenario(loaded(text, mesh), mesh);
+}
+
+describe('issue 9.2: work is bounded before it starts', () => {
+  it('a negative flood `for` is refused at that field; it can no longer cancel another flood\'s estimate', () => {
+    const text = scenarioText(`    - { id: neg, action: flood, to: "server.b:80", rate: 1000/s, for: "-100000s" }
+    - { id: big, action: flood, to: "server.b:80", rate: 1000/s, for: 100000s, at: 0s }
+`);
+    expect(refused(text)).toEqual(['scenario-invalid@8']);
+  });
+
+  it('the request estimate adds every flood: a long flood after a short one is too large (scenario-too-large)', () => {
+    const text = scenarioText(`    - { id: short, action: flood, to: "server.b:80", rate: 1000/s, for: 1s }
+    - { id: big, action: flood, to: "server.b:80", rate: 1000/s, for: 6h }
+`);
+    expect(estimateRequests(loaded(scenarioText('    - { id: short, action: flood, to: "server.b:80", rate: 1000/s, for: 1s }\n'), meshOf()))).toBe(1000);
+    expect(refused(text)).toEqual(['scenario-too-large@4']);
+  });
+
+  it('zero, negative, NaN and infinite numbers are refused at their fields: rates, spans, service times, TTLs, at', () => {
+    const text = scenarioText(`    - { id: a, action: flood, to: "server.b:80", rate: 0/s, for: 1s }
+    - { id: b, action: wait, for: 0s }
+    - { id: c, action: request, to: "server.b:80", at: -5s }
+`, `  duration: 0ms
+  ca: { workloadCertTtl: 0s, outage: { at: 1s, for: -1s } }
+  workloads:
+    b/server: { serviceTime: -1ms, concurrency: .nan, queue: .inf }
+`);
+    expect(refused(text).map((x) => Number(x.replace('scenario-invalid@', ''))).sort((x, y) => x - y)).toEqual([6, 7, 7, 9, 9, 9, 12, 13, 14]);
+  });
+
+  it('a rate above 1,000,000/s is refused: at t = 100 d its arrivals would fall below the clock\'s resolution and never advance time', () => {
+    const text = scenarioText('    - { id: f, action: flood, to: "server.b:80", rate: 1000000000000/s, for: 1ms, at: 100d }\n');
+    expect(refused(text)).toEqual(['scenario-invalid@8']);
+  });
+
+  it('a flood at 100 d with a tiny for and the highest rate ends at once (time arithmetic at large t)', async () => {
+    const t0 = performance.now();
+    const r = await run(scenarioText('    - { id: f, action: flood, to: "server.b:80", rate: 1000000/s, for: 0.005ms, at: 100d }\n'));
+    expect(r.steps[0]?.t).toBe(100 * 86_400_000);
+    expect(r.steps[0]?.evidence.flood?.sent).toBeLessThan(50);
+    expect(performance.now() - t0).toBeLessThan(60_000);
+  });
+
+  it('a scenario whose steps run past 366 days of simulated time is refused at the step that crosses it', () => {
+    const text = scenarioText('    - { id: w, action: wait, for: 300d }\n    - { id: w2, action: wait, for: 100d }\n');
+    expect(refused(text)).toEqual(['scenario-too-long@9']);
+  });
+
+  it('a run that spends its event budget stops with a located error naming the step, not a hang', async () => {
+    const mesh = meshOf();
+    const s = loaded(scenarioText('    - { id: f, action: flood, to: "server.b:80", rate: 1000/s, for: 10s }\n'), mesh);
+    const err = await runScenario(s, mesh, { maxEvents: 2000 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ScenarioLimitError);
+    expect((err as ScenarioLimitError).message).toMatch(/after 2,000 events.*during step "f"/);
+    expect((err as ScenarioLimitError).loc.line).toBe(8);
+  });
+});
+
+describe('issue 9.3: a request that outlives the run is cut off, never a crash', () => {
+  it('a request to an app with a 1000 h service time ends blocked with code 0 and a cut-off reason', async () => {
+    const r = await run(scenarioText('    - { id: slow, action: request, to: "server.b:80", expect: blocked }\n',
+      '  workloads:\n    b/server: { serviceTime: 1000h }\n'));
+    const step = r.steps[0];
+    expect(step).toMatchObject({ id: 'slow', outcome: 'blocked', code: 0, mtls: null, stoppedBy: [], expectationMet: true });
+    expect(step?.evidence.cutOff?.reason).toMatch(/before this step finished: cut off/);
+  });
+
+  it('a flood whose requests are all still queued at the end is cut off with its counts: nothing got through', async () => {
+    const r = await run(scenarioText('    - { id: flood, action: flood, to: "server.b:80", rate: 50/s, for: 2s }\n',
+      '  workloads:\n    b/server: { serviceTime: 1000h, concurrency: 1 }\n'));
+    const step = r.steps[0];
+    expect(step?.outcome).toBe('blocked');
+    expect(step?.evidence.flood?.ok).toBe(0);
+    expect(step?.evidence.cutOff?.reason).toMatch(/still unanswered/);
+  });
+});
+
+describe('issue 9.4: names from input never reach Object.prototype', () => {
+  const extAuthzMesh = (): Mesh => meshOf([`apiVersion: v1
+kind: ConfigMap
+metadata: { name: istio, namespace: istio-system }
+data:
+  mesh: |
+    extensionProviders:
+      - name: constructor
+        envoyExtAuthzHttp: { service: server.b.svc.cluster.local, port: 80 }
+`, `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: { name: ext, namespace: b }
+spec:
+  selector: { matchLabels: { app: server } }
+  action: CUSTOM
+  provider: { name: constructor }
+  rules: [{}]
+`]);
+
+  it('an ext-authz provider called constructor without a stand-in fails closed (403), never allows', async () => {
+    const r = await run(scenarioText('    - { id: s, action: request, to: "server.b:80" }\n',
+      '  extAuthz:\n    another-provider: {}\n'), extAuthzMesh());
+    expect(r.steps[0]).toMatchObject({ outcome: 'blocked', code: 403 });
+    expect(r.steps[0]?.stoppedBy[0]?.reason).toMatch(/no stand-in for ext-authz provider "constructor"/);
+  });
+
+  it('jwt: constructor names no token of spec.tokens: unknown-token, located', () => {
+    expect(refused(scenarioText('    - { id: s, action: request, to: "server.b:80", jwt: constructor }\n',
+      '  tokens:\n    alice: { iss: x }\n'))).toEqual(['unknown-token@10']);
+  });
+
+  it('a __proto__ key anywhere in a scenario (tokens, headers) is refused where it is written', () => {
+    expect(refused(scenarioText('    - { id: s, action: request, to: "server.b:80", headers: { __proto__: x } }\n',
+      '  tokens:\n    __proto__: { iss: x }\n'))).toEqual(['scenario-reserved-key@7', 'scenario-reserved-key@10']);
+  });
+
+  it('a VirtualService header match named __proto__ is an ordinary header: the route needs it', async () => {
+    const mesh = meshOf([`apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: server, namespace: b }
+spec:
+  hosts: [server.b.svc.cluster.local]
+  http:
+    - match: [{ headers: { __proto__: { exact: yes } } }]
+      route: [{ destination: { host: server.b.svc.cluster.local } }]
+`]);
+    const r = await run(scenarioText('    - { id: without, action: request, to: "server.b:80" }\n'), mesh);
+    expect(r.steps[0]).toMatchObject({ outcome: 'blocked', code: 404 });
+  });
+});
