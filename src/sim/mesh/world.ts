@@ -99,7 +99,7 @@ export class World {
   private readonly servers = new Map<string, AppServer>();
   private readonly cache = new Map<string, Decision>();
   /** Service and endpoints by (client namespace, host): names do not change during a run. */
-  private readonly services = new Map<string, { fqdn: string; eps: Workload[] } | null>();
+  private readonly services = new Map<string, { fqdn: string; eps: readonly Workload[] } | null>();
   decisions = 0;
 
   constructor(readonly k: Kernel, readonly mesh: Mesh, readonly opts: WorldOptions) {}
@@ -226,7 +226,7 @@ export class World {
     let holdsSlot = false;
     let perTryTimer: number | null = null;
     let endpoint: Workload | null = null;
-    let service: { fqdn: string; eps: Workload[] } | null = null;
+    let service: { fqdn: string; eps: readonly Workload[] } | null = null;
     const released = (): void => {
       if (!holdsSlot) return;
       holdsSlot = false;
