@@ -1,5 +1,12 @@
 /** The JSON report (product.md §3 — a contract): one object per scenario, an array when several run. */
-import type { RunResult, StepResult } from '../scenario/types.js';
+import type { RunResult, StepResult, StoppedBy } from '../scenario/types.js';
+
+function stopJson(b: StoppedBy): Record<string, unknown> {
+  const x: Record<string, unknown> = { control: b.control, name: b.name };
+  if (b.rule !== undefined) x['rule'] = b.rule;
+  x['reason'] = b.reason;
+  return x;
+}
 
 export function stepJson(s: StepResult): Record<string, unknown> {
   const o: Record<string, unknown> = {
@@ -11,14 +18,23 @@ export function stepJson(s: StepResult): Record<string, unknown> {
   };
   if (s.grpcStatus !== undefined) o['grpcStatus'] = s.grpcStatus;
   o['mtls'] = s.mtls;
-  o['stoppedBy'] = s.stoppedBy.map((b) => {
-    const x: Record<string, unknown> = { control: b.control, name: b.name };
-    if (b.rule !== undefined) x['rule'] = b.rule;
-    x['reason'] = b.reason;
-    return x;
-  });
+  o['stoppedBy'] = s.stoppedBy.map(stopJson);
   o['from'] = s.from;
   if (s.to !== undefined) o['to'] = s.to;
+  if (s.reached !== undefined) o['reached'] = s.reached;
+  if (s.compromised !== undefined) o['compromised'] = s.compromised;
+  if (s.hops !== undefined) o['hops'] = s.hops;
+  if (s.graph !== undefined) {
+    o['graph'] = {
+      nodes: s.graph.nodes.map((n) => ({ id: n.id, hop: n.hop, compromised: n.compromised })),
+      edges: s.graph.edges.map((e) => {
+        const x: Record<string, unknown> = { from: e.from, to: e.to, port: e.port, protocol: e.protocol, path: e.path, outcome: e.outcome,
+          stoppedBy: e.stoppedBy.map(stopJson), dial: e.dial, hop: e.hop };
+        if (e.deliveredTo !== undefined) x['deliveredTo'] = e.deliveredTo;
+        return x;
+      }),
+    };
+  }
   o['t'] = s.t;
   o['attack'] = s.attack;
   o['expectationMet'] = s.expectationMet;

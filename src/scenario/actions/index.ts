@@ -1,11 +1,12 @@
 /** The step actions, one module each; simulate.ts and the scenario loader dispatch through this table. */
 import { floodAction } from './flood.js';
+import { pivotAction } from './pivot.js';
 import { requestAction } from './request.js';
 import { stealCredentialsAction } from './steal-credentials.js';
 import type { ActionModule } from './types.js';
 import { waitAction } from './wait.js';
 
-const MODULES: readonly ActionModule[] = [requestAction, waitAction, floodAction, stealCredentialsAction];
+const MODULES: readonly ActionModule[] = [requestAction, waitAction, floodAction, stealCredentialsAction, pivotAction];
 
 const BY_NAME = new Map<string, ActionModule>(MODULES.map((m) => [m.action, m]));
 

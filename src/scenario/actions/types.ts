@@ -90,6 +90,11 @@ export interface CheckInput {
   issues: IssueList;
 }
 
+/** What `bind` sees: the step, and the mesh it will run against. */
+export interface BindInput extends CheckInput {
+  mesh: Mesh;
+}
+
 export interface ActionModule {
   action: StepDoc['action'];
   /** fields this action reads, besides id, action, description, from, at, expect */
@@ -98,6 +103,8 @@ export interface ActionModule {
   required?: readonly { field: StepField; hint: string }[];
   /** extra validation beyond the schema */
   check?(input: CheckInput): void;
+  /** validation against the mesh (references to workloads, bounded work), located */
+  bind?(input: BindInput): void;
   /** how long the step lasts in simulated ms (default 0) */
   lasts?(step: StepDoc): number;
   /** sends requests like `request` (its JWT signatures are prepared ahead) */
