@@ -84,7 +84,13 @@ export interface ExplorerOptions {
   outsideIp?: string;
   /** keep every attempt as an edge (`all`, default), or only those that got through (`allowed`: reach only, little memory) */
   edges?: 'all' | 'allowed';
+  /** list at most this many edges (in exploration order); the rest are counted in `unlisted` (default: all) */
+  maxEdges?: number;
+  /** refused attempts whose controls the memo keeps for reuse (default 200,000); beyond, a reuse decides again */
+  memoStops?: number;
 }
+
+const DEFAULT_MEMO_STOPS = 200_000;
 
 export interface ExploreRequest {
   from: readonly SourceRef[];
@@ -127,6 +133,8 @@ export interface Reachability {
   compromised: string[];
   /** the hop at which the last new workload was reached (0: none) */
   hops: number;
+  /** edges beyond `maxEdges`, not listed, by outcome */
+  unlisted: { allowed: number; blocked: number };
   /** decide() calls made by this exploration, and attempts answered from the memo */
   decisions: number;
   memoHits: number;
@@ -314,6 +322,8 @@ export class ReachabilityExplorer {
   private readonly rule: IdentityRule;
   private readonly memo = new Map<string, ClassMemo>();
   private readonly keepBlocked: boolean;
+  private readonly stopBudget: number;
+  private storedStops = 0;
   private decisions = 0;
   private memoHits = 0;
 
@@ -321,6 +331,7 @@ export class ReachabilityExplorer {
     this.attempts = attemptsOf(mesh, opts);
     this.rule = identityRule(mesh);
     this.keepBlocked = (opts.edges ?? 'all') === 'all';
+    this.stopBudget = opts.memoStops ?? DEFAULT_MEMO_STOPS;
   }
 
   /** The source identity (the memo key) of a foothold or workload. */
@@ -345,9 +356,14 @@ export class ReachabilityExplorer {
     return m;
   }
 
-  /** One attempt from one source: decided once per source identity. */
+  /**
+   * One attempt from one source: decided once per source identity. The
+   * controls of a refused attempt are kept for reuse up to a budget (their
+   * reasons are most of the memo's memory); past it, a reuse decides again.
+   */
   private attempt(src: Source, cls: ClassMemo, a: Attempt, hop: number): ReachEdge | null {
     let state = cls.outcome[a.index] as number;
+    let by: StoppedBy[] | null = null;
     if (state === 0) {
       this.decisions++;
       const d = decide(this.mesh, attemptRequest(src, a), attemptOptions(a, this.opts.decide));
@@ -357,7 +373,8 @@ export class ReachabilityExplorer {
         const at = d.destination?.workload ?? null;
         if (at !== a.target.id) cls.delivered.set(a.index, at);
       } else if (this.keepBlocked) {
-        cls.stops.set(a.index, { by: d.stoppedBy, rep: src });
+        by = d.stoppedBy;
+        if (this.storedStops < this.stopBudget) { cls.stops.set(a.index, { by, rep: src }); this.storedStops++; }
       }
     } else {
       this.memoHits++;
@@ -369,9 +386,15 @@ export class ReachabilityExplorer {
     };
     if (state === 1) {
       if (cls.delivered.has(a.index)) e.deliveredTo = cls.delivered.get(a.index) ?? null;
+    } else if (by) {
+      e.stoppedBy = by;
     } else {
       const stop = cls.stops.get(a.index);
       if (stop) e.stoppedBy = translate(stop.by, stop.rep, src);
+      else {
+        this.decisions++;
+        e.stoppedBy = decide(this.mesh, attemptRequest(src, a), attemptOptions(a, this.opts.decide)).stoppedBy;
+      }
     }
     return e;
   }
@@ -398,6 +421,8 @@ export class ReachabilityExplorer {
     const compromised = new Set<string>();
     const reached = new Set<string>();
     const edges: ReachEdge[] = [];
+    const maxEdges = this.opts.maxEdges ?? Infinity;
+    const unlisted = { allowed: 0, blocked: 0 };
     const footholds = [...new Set(req.from)].sort();
     for (const f of footholds) {
       this.source(f);
@@ -411,7 +436,7 @@ export class ReachabilityExplorer {
       const fresh: string[] = [];
       for (const src of frontier) {
         for (const e of this.hopFrom(src, hop, owned)) {
-          edges.push(e);
+          if (edges.length < maxEdges) edges.push(e); else unlisted[e.outcome]++;
           if (!nodes.has(e.to)) nodes.set(e.to, { id: e.to, hop: null, compromised: false });
           if (e.outcome !== 'allowed') continue;
           const at = e.deliveredTo === undefined ? e.to : e.deliveredTo;
@@ -441,6 +466,7 @@ export class ReachabilityExplorer {
       reached: [...reached].sort(),
       compromised: [...compromised].sort(),
       hops,
+      unlisted,
       decisions: this.decisions - startDecisions,
       memoHits: this.memoHits - startHits,
     };

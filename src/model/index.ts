@@ -67,25 +67,41 @@ function groupBy<T>(list: readonly T[], key: (x: T) => string): Map<string, T[]>
   return m;
 }
 
-/** What an index was built from: a replaced list means a stale index. */
+/** What an index was built from: a replaced list (or one grown in place) means a stale index. */
 interface Built {
   index: MeshIndex;
-  from: readonly unknown[];
+  workloads: Mesh['workloads'];
+  services: Mesh['services'];
+  serviceEntries: Mesh['serviceEntries'];
+  authorizationPolicies: Mesh['authorizationPolicies'];
+  peerAuthentications: Mesh['peerAuthentications'];
+  networkPolicies: Mesh['networkPolicies'];
+  destinationRules: Mesh['destinationRules'];
+  sidecars: Mesh['sidecars'];
+  config: Mesh['config'];
+  workloadCount: number;
+  serviceCount: number;
 }
 
 const cache = new WeakMap<Mesh, Built>();
 
-function sources(mesh: Mesh): unknown[] {
-  return [mesh.workloads, mesh.services, mesh.serviceEntries, mesh.authorizationPolicies, mesh.peerAuthentications,
-    mesh.networkPolicies, mesh.destinationRules, mesh.sidecars, mesh.workloads.length, mesh.services.length];
+function fresh(b: Built, m: Mesh): boolean {
+  return b.workloads === m.workloads && b.services === m.services && b.serviceEntries === m.serviceEntries
+    && b.authorizationPolicies === m.authorizationPolicies && b.peerAuthentications === m.peerAuthentications
+    && b.networkPolicies === m.networkPolicies && b.destinationRules === m.destinationRules && b.sidecars === m.sidecars
+    && b.config === m.config && b.workloadCount === m.workloads.length && b.serviceCount === m.services.length;
 }
 
 export function meshIndex(mesh: Mesh): MeshIndex {
-  const now = sources(mesh);
   const hit = cache.get(mesh);
-  if (hit && hit.from.length === now.length && hit.from.every((x, i) => x === now[i])) return hit.index;
+  if (hit && fresh(hit, mesh)) return hit.index;
   const index = buildIndex(mesh);
-  cache.set(mesh, { index, from: now });
+  cache.set(mesh, {
+    index, workloads: mesh.workloads, services: mesh.services, serviceEntries: mesh.serviceEntries,
+    authorizationPolicies: mesh.authorizationPolicies, peerAuthentications: mesh.peerAuthentications,
+    networkPolicies: mesh.networkPolicies, destinationRules: mesh.destinationRules, sidecars: mesh.sidecars,
+    config: mesh.config, workloadCount: mesh.workloads.length, serviceCount: mesh.services.length,
+  });
   return index;
 }
 

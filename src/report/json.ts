@@ -34,6 +34,7 @@ export function stepJson(s: StepResult): Record<string, unknown> {
         return x;
       }),
     };
+    if (s.graph.unlisted) (o['graph'] as Record<string, unknown>)['unlisted'] = s.graph.unlisted;
   }
   o['t'] = s.t;
   o['attack'] = s.attack;

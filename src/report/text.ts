@@ -12,8 +12,9 @@ export function stepLine(s: StepResult): string {
     line += `\n      stopped by ${b.control}${b.name ? ` ${b.name}` : ''}${b.rule ? ` ${b.rule}` : ''}: ${b.reason}`;
   }
   if (s.graph && s.reached && s.compromised) {
-    const got = s.graph.edges.filter((e) => e.outcome === 'allowed').length;
-    line += `\n      reached ${s.reached.length > 0 ? s.reached.join(', ') : 'nothing'} in ${s.hops ?? 0} hop${s.hops === 1 ? '' : 's'}; controls ${s.compromised.join(', ')}; ${got} of ${s.graph.edges.length} attempts got through`;
+    const more = s.graph.unlisted ?? { allowed: 0, blocked: 0 };
+    const got = s.graph.edges.filter((e) => e.outcome === 'allowed').length + more.allowed;
+    line += `\n      reached ${s.reached.length > 0 ? s.reached.join(', ') : 'nothing'} in ${s.hops ?? 0} hop${s.hops === 1 ? '' : 's'}; controls ${s.compromised.join(', ')}; ${got} of ${s.graph.edges.length + more.allowed + more.blocked} attempts got through`;
   }
   const f = s.evidence.flood;
   if (f) line += `\n      ${f.sent} sent, ${f.ok} got through; ${Object.entries(f.statuses).map(([k, v]) => `${k}×${v}`).join(', ')}; p99 ${f.p99ms} ms${f.retries ? `; ${f.retries} retries by the sender's sidecar` : ''}`;

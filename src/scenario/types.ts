@@ -55,8 +55,8 @@ export interface StepResult {
   compromised?: string[];
   /** pivot (§3.1): the hop at which the last new workload was reached */
   hops?: number;
-  /** pivot (§3.1): every workload attempted, and every attempt */
-  graph?: { nodes: ReachNode[]; edges: ReachEdge[] };
+  /** pivot (§3.1): every workload attempted, and every attempt (`unlisted` counts those past the report's limit) */
+  graph?: { nodes: ReachNode[]; edges: ReachEdge[]; unlisted?: { allowed: number; blocked: number } };
   evidence: StepEvidence;
 }
 

@@ -112,7 +112,7 @@ export function bruteForce(mesh: Mesh, req: ExploreRequest, o: BruteOptions = {}
     frontier = next;
   }
   nodes.sort((a, b) => (a.hop ?? Infinity) - (b.hop ?? Infinity) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  return { nodes, edges, reached: reached.sort(), compromised: owned.sort(), hops };
+  return { nodes, edges, reached: reached.sort(), compromised: owned.sort(), hops, unlisted: { allowed: 0, blocked: 0 } };
 }
 
 /**

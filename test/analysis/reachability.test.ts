@@ -64,6 +64,21 @@ describe('the explorer agrees with a brute force over single decide() calls', ()
     expect(viaService?.stoppedBy[0]?.control).toBe('CertificateValidity');
   });
 
+  it('with no memo budget for refused attempts, a reuse decides again and the graph is unchanged', () => {
+    const r = same(twins(), { from: ['shop/front'], exploit: 'all', depth: 3 }, { memoStops: 0 });
+    expect(r.memoHits).toBeGreaterThan(0);
+  });
+
+  it('maxEdges lists the first edges in exploration order and counts the others by outcome', () => {
+    const req: ExploreRequest = { from: ['shop/front'], exploit: 'all', depth: 3 };
+    const full = bruteForce(twins(), req);
+    const r = explore(twins(), req, { maxEdges: 5 });
+    expect(r.edges).toEqual(full.edges.slice(0, 5));
+    const rest = full.edges.slice(5);
+    expect(r.unlisted).toEqual({ allowed: rest.filter((e) => e.outcome === 'allowed').length, blocked: rest.filter((e) => e.outcome === 'blocked').length });
+    expect(r.reached).toEqual(full.reached);
+  });
+
   it('an exploit list takes over only the listed workloads, as the brute force does', () => {
     same(twins(), { from: ['shop/front'], exploit: ['shop/worker-v3'], depth: 3 });
   });

@@ -43,6 +43,8 @@ export const DEFAULT_DEPTH = 3;
 export const MAX_PIVOT_DECISIONS = 4_000_000;
 /** controls listed in stoppedBy; the rest are counted in the evidence */
 const MAX_STOPS = 8;
+/** attempts listed in the report's graph (in exploration order); the rest are counted (`graph.unlisted`), so a huge pivot cannot blow up the report */
+export const MAX_LISTED_EDGES = 20_000;
 
 /** Packet order of the controls (product.md §3), to break ties between controls that stop as many attempts. */
 const PACKET_ORDER: readonly StoppedBy['control'][] = [
@@ -149,16 +151,20 @@ export const pivotAction: ActionModule = {
     const certProblem = c.world.opts.certProblem;
     if (certProblem) decideOpts.certProblem = certProblem;
     if (c.extAuthz) decideOpts.extAuthz = c.extAuthz;
-    const opts: ExplorerOptions = { decide: decideOpts };
+    const opts: ExplorerOptions = { decide: decideOpts, maxEdges: MAX_LISTED_EDGES };
     if (step.ports) opts.ports = step.ports;
     if (step.paths) opts.paths = step.paths;
     const r = new ReachabilityExplorer(c.mesh, opts).explore({ from: starts, exploit: exploitRule(c, step), depth });
     if (p.attack) for (const n of r.nodes) if (n.compromised) c.attacker.compromise(n.id);
 
     const { outcome, missing } = outcomeOf(r, starts, step.targets);
-    const got = r.edges.filter((e) => e.outcome === 'allowed').length;
+    const got = r.edges.filter((e) => e.outcome === 'allowed').length + r.unlisted.allowed;
+    const total = r.edges.length + r.unlisted.allowed + r.unlisted.blocked;
     const events: StepResult['evidence']['events'] = [{ t, hop: 'scenario',
-      what: `pivot from ${starts.join(', ')} (depth ${depth}, ${describeExploit(step)}): ${r.edges.length} attempts, ${got} got through; ${r.decisions} decided, ${r.memoHits} shared by workloads of the same identity` }];
+      what: `pivot from ${starts.join(', ')} (depth ${depth}, ${describeExploit(step)}): ${total} attempts, ${got} got through; ${r.decisions} decided, ${r.memoHits} shared by workloads of the same identity` }];
+    if (total > r.edges.length) {
+      events.push({ t, hop: 'scenario', what: `the graph lists the first ${r.edges.length} attempts; ${r.unlisted.allowed} more got through and ${r.unlisted.blocked} more were refused (graph.unlisted; stoppedBy summarises the listed ones)` });
+    }
     for (let h = 1; h <= r.hops; h++) {
       const at = r.nodes.filter((n) => n.hop === h);
       if (at.length === 0) continue;
@@ -179,6 +185,7 @@ export const pivotAction: ActionModule = {
     }
     const result: StepResult = { ...c.base(p), outcome, code: null, mtls: null, stoppedBy, expectationMet: null, evidence: { events },
       reached: r.reached, compromised: r.compromised, hops: r.hops, graph: { nodes: r.nodes, edges: r.edges } };
+    if (result.graph && total > r.edges.length) result.graph.unlisted = r.unlisted;
     c.finish(p, result);
   },
 };
