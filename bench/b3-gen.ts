@@ -8,8 +8,10 @@
  * and a Service in front of it: 9 in 10 speak HTTP (Service 80 → 8080,
  * port name `http`), 1 in 10 opaque TCP (Service 5432 → 5432, `tcp-db`).
  * Every workload has one ALLOW policy with 1–3 rules, each from one source:
- * a random other workload's principal (4 in 5) or a random namespace
- * (1 in 5); on HTTP workloads a rule may also require `methods: [GET]`.
+ * another workload's principal (4 in 5) or a namespace (1 in 5), half of
+ * them from the workload's own namespace (services call their neighbours),
+ * the rest from anywhere; on HTTP workloads a rule may also require
+ * `methods: [GET]`.
  * One workload in 10 also has a DENY policy for one random source namespace.
  *
  * Profiles:
@@ -89,8 +91,10 @@ export function generateB3(n: number, profile: Profile, seed: number): Generated
     const count = 1 + int(3);
     for (let r = 0; r < count; r++) {
       const principal = rng() < 0.8;
-      let source = principal ? int(n) : int(M);
-      if (principal && source === i) source = (i + 1) % n;
+      // Half the callers live in the workload's own namespace (services call their neighbours), the rest anywhere.
+      const local = rng() < 0.5;
+      let source = principal ? (local ? k + M * int(Math.ceil((n - k) / M)) : int(n)) : (local ? k : int(M));
+      if (principal && (source === i || source >= n)) source = (i + M) % n;
       rules.push({ kind: principal ? 'principal' : 'namespace', source, getOnly: !tcp && rng() < 0.3 });
     }
     plain.allow.push(rules);

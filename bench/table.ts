@@ -189,7 +189,7 @@ export function summarize(lines: readonly RunLine[], notes: readonly string[]): 
       const us = stat(mine, (l) => (l.rate ? 1e6 / l.rate : null));
       rows.push(['B3', `pivot exploit all, W=${count(W)}, ${profile}`, 'meshrange', cell(ours, (v) => `${v.toPrecision(3)} s`), 's', runs(ours),
         bits?.ok && ours.ok ? `${x((ours.med * 1000) / bits.med)} bitset` : '',
-        `${si(Number(info(first, 'decisions')))} decisions (${us?.ok ? ms(us.med) : '—'} µs each), reached ${String(info(first, 'reached'))} in ${String(info(first, 'hops'))} hops; peak RSS ${peak(mine)} MB (explore +${String(info(first, 'rss_growth_mb'))} MB; YAML load ${String(info(first, 'load_s'))} s, not timed); rider: same hops as the bitset BFS, naive BFS agrees on ${String((info(first, 'naive_bfs_sampled') as unknown[] | undefined)?.length ?? 0)} sampled sources`]);
+        `${si(Number(info(first, 'decisions')))} decisions (${us?.ok ? ms(us.med) : '—'} µs each), reached ${String(info(first, 'reached'))} in ${String(info(first, 'hops'))} hops; peak RSS ${peak(mine)} MB (explore ${Number(info(first, 'rss_growth_mb')) >= 0 ? '+' : ''}${String(info(first, 'rss_growth_mb'))} MB; YAML load ${String(info(first, 'load_s'))} s, not timed); rider: same hops as the bitset BFS, naive BFS agrees on ${String((info(first, 'naive_bfs_sampled') as unknown[] | undefined)?.length ?? 0)} sampled sources`]);
     }
   }
 
