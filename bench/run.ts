@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: every benchmark of docs/benchmarks.md that exists today
- * (B1a, B1b, B1c, B2, B4), with its peers, in one invocation.
+ * (B1a, B1b, B1c, B2, B3 pivot at 1,000 workloads, B4), with its peers, in one invocation.
  *
  *  1. Installs the peers it can: Debian packages through apt-get (update once,
  *     then install only what is missing; needs root) and the npm
@@ -26,6 +26,8 @@
  *   B1b 1e7 events per run; B1c W in {10, 100, 1000} at ~1e5 and ~1e6
  *       events (3 runs each) and W = 100 at ~1e7 events (2 runs: the same
  *       seed twice must give the same fingerprint); B2 all four sizes;
+ *   B3 pivot exploit all on 1,000 workloads, profiles open, strict,
+ *       segmented, 3 runs each against the bitset BFS;
  *   B4 hyperfine 10 runs + 3 warm-up, the suite 3 runs, npm test once.
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -176,6 +178,15 @@ if (wants('B1c')) {
   if (!quick) await section('B1c', 'b1c-flood.ts', ['--workloads', '100', '--events', '1e7', '--runs', '2', '--seed', s(seed)]);
 }
 if (wants('B2')) await section('B2', 'b2-authz.ts', ['--seed', s(seed), ...(quick ? ['--sizes', '10,100,1000'] : [])]);
+if (wants('B3')) {
+  // One process per run (so each peak RSS is its own), interleaved: bitset, meshrange, bitset, ... (3 runs: each takes > 2 s).
+  const W = quick ? 200 : 1000;
+  for (const profile of ['open', 'strict', 'segmented']) {
+    for (let r = 0; r < 3; r++) {
+      for (const impl of ['bitset', 'meshrange']) await section('B3', 'b3-pivot.ts', ['--impl', impl, '--workloads', s(W), '--profile', profile, '--seed', s(seed), '--round', s(r)]);
+    }
+  }
+}
 if (wants('B4')) await section('B4', 'b4-startup.ts', quick ? ['--no-npm-test'] : []);
 
 // ------------------------------------------------------------------ 3. table

@@ -170,6 +170,29 @@ export function summarize(lines: readonly RunLine[], notes: readonly string[]): 
     targets.push({ id: 'T2.3', text: 'B2 setup for 10,000 rules <= 100 ms', measured: `${ms(s10k.med)} ms to select and compile every workload's policies (prepareAuthz); the loader takes ${ms(load)} ms for the YAML`, ok: s10k.med <= 100 });
   }
 
+  // ---------------------------------------------------------------- B3 (pivot line)
+  const b3 = by('B3-pivot');
+  for (const profile of [...new Set(b3.map((l) => String(p(l, 'profile'))))]) {
+    const ls = b3.filter((l) => p(l, 'profile') === profile);
+    const W = p(ls[0] as RunLine, 'workloads') as number;
+    const bits = stat(ls.filter((l) => l.impl === 'bitset'), (l) => (l.wall_s === null ? null : l.wall_s * 1000));
+    const mine = ls.filter((l) => l.impl === 'meshrange');
+    const ours = stat(mine, (l) => l.wall_s);
+    const peak = (xs: RunLine[]): number => Math.max(...xs.map((l) => l.rss_mb ?? NaN));
+    const first = mine.find((l) => l.check === true) ?? mine[0];
+    if (bits) {
+      const bl = ls.filter((l) => l.impl === 'bitset');
+      rows.push(['B3', `pivot exploit all, W=${count(W)}, ${profile}`, 'bitset', cell(bits, ms), 'ms', runs(bits), '',
+        `one-hop graph from the plain model + BFS; reached ${String(info(bl[0] as RunLine, 'reached'))}, ${String(info(bl[0] as RunLine, 'hops'))} hops; peak RSS ${peak(bl)} MB`]);
+    }
+    if (ours && first) {
+      const us = stat(mine, (l) => (l.rate ? 1e6 / l.rate : null));
+      rows.push(['B3', `pivot exploit all, W=${count(W)}, ${profile}`, 'meshrange', cell(ours, (v) => `${v.toPrecision(3)} s`), 's', runs(ours),
+        bits?.ok && ours.ok ? `${x((ours.med * 1000) / bits.med)} bitset` : '',
+        `${si(Number(info(first, 'decisions')))} decisions (${us?.ok ? ms(us.med) : '—'} µs each), reached ${String(info(first, 'reached'))} in ${String(info(first, 'hops'))} hops; peak RSS ${peak(mine)} MB (explore ${Number(info(first, 'rss_growth_mb')) >= 0 ? '+' : ''}${String(info(first, 'rss_growth_mb'))} MB; YAML load ${String(info(first, 'load_s'))} s, not timed); rider: same hops as the bitset BFS, naive BFS agrees on ${String((info(first, 'naive_bfs_sampled') as unknown[] | undefined)?.length ?? 0)} sampled sources`]);
+    }
+  }
+
   // ---------------------------------------------------------------- B4
   const st = by('B4-startup');
   if (st.length > 0) {
@@ -212,7 +235,7 @@ export function summarize(lines: readonly RunLine[], notes: readonly string[]): 
   targets.sort((a, b) => a.id.localeCompare(b.id));
   for (const tg of targets) out.push(`| ${tg.id} | ${tg.text} | ${tg.measured.replace(/\|/g, '\\|')} | ${mark(tg.ok)} |`);
   out.push('');
-  out.push('T3.x (B3 blast radius) is not measured: B3 does not exist in meshrange yet.');
+  out.push('T3.1 and T3.2 (B3 at 10,000 and 100,000 workloads) are not measured: B3 exists only as the pivot line at 1,000 workloads.');
   if (missingRows.length > 0 || notes.length > 0) {
     out.push('');
     out.push('## Missing peers and notes');

@@ -24,6 +24,7 @@
  */
 import { parseIp } from '../core/ip.js';
 import { ownValue } from '../core/record.js';
+import { meshIndex } from '../model/index.js';
 import type { Mesh, Service, ServicePort, Workload } from '../model/types.js';
 import { principalOf, spiffeId } from '../model/types.js';
 import type { ServiceEntry } from '../model/egress.js';
@@ -54,16 +55,22 @@ export function resolveHost(mesh: Mesh, host: string, fromNs: string): { service
   else if (parts.length === 2 && mesh.namespaces.has(parts[1] as string)) fqdn = `${h}.svc.cluster.local`;
   else if (parts.length === 3 && parts[2] === 'svc') fqdn = `${h}.cluster.local`;
   else fqdn = h;
-  const service = mesh.services.find((s) => s.fqdn === fqdn) ?? null;
+  const service = meshIndex(mesh).services(fqdn)[0] ?? null;
   const inCluster = fqdn.endsWith('.svc.cluster.local');
   return { service, fqdn, inCluster };
 }
 
 /** Allowed SANs for secure naming (§1): DR subjectAltNames, else the service's identities. */
-export function allowedSans(mesh: Mesh, s: Service | null, endpoint: Workload, drSans: string[] | undefined): string[] {
+export function allowedSans(mesh: Mesh, s: Service | null, endpoint: Workload, drSans: string[] | undefined): readonly string[] {
   const td = mesh.config.trustDomain;
   if (drSans && drSans.length > 0) return drSans.map((x) => (x.startsWith('spiffe://') ? x : spiffeId(x)));
   if (!s) return [spiffeId(principalOf(td, endpoint.namespace, endpoint.serviceAccount))];
+  // A Service's identities depend on the mesh alone: worked out once per Service (index memo).
+  return meshIndex(mesh).memo('service-sans', `${s.namespace}/${s.name}/${s.fqdn}`, () => serviceSans(mesh, s));
+}
+
+function serviceSans(mesh: Mesh, s: Service): string[] {
+  const td = mesh.config.trustDomain;
   const ids = new Set<string>();
   for (const ep of endpointsOf(mesh, s)) ids.add(spiffeId(principalOf(td, ep.namespace, ep.serviceAccount)));
   for (const key of ['alpha.istio.io/canonical-serviceaccounts', 'alpha.istio.io/kubernetes-serviceaccounts']) {
@@ -196,16 +203,17 @@ type Resolved = Dest | { kind: 'nxdomain'; trace: string; reason: string };
 
 /** Name resolution from a pod in `clientNs` (dns.ts): a Service, a pod IP, a ServiceEntry host, an Internet name — or nothing. */
 function resolveDest(mesh: Mesh, host: string, clientNs: string): Resolved {
+  const index = meshIndex(mesh);
   if (parseIp(host)) {
-    const pod = mesh.workloads.find((w) => w.ip === host);
+    const pod = index.workloadAt(host);
     if (pod) return { kind: 'pod', workload: pod };
-    const svc = mesh.services.find((s) => s.clusterIP === host);
+    const svc = index.serviceAt(host);
     if (svc) return { kind: 'service', service: svc };
     return { kind: 'external', name: host, ip: host };
   }
   const r = resolveHost(mesh, host, clientNs);
   if (r.service) return { kind: 'service', service: r.service };
-  const entry = mesh.serviceEntries.find((se) => se.hosts.some((h) => h.toLowerCase() === r.fqdn));
+  const entry = index.serviceEntryFor(r.fqdn);
   if (r.inCluster || (!host.includes('.') && !entry)) {
     return { kind: 'nxdomain', trace: `DNS: ${host} does not resolve to a Service of the mesh (${r.fqdn})`, reason: `no Service named ${r.fqdn}; the name does not resolve` };
   }
@@ -244,6 +252,7 @@ export function fail(ctx: Ctx, code: number | null, mtls: boolean | null, stoppe
 
 function sendLeg(run: Run, leg: Leg): Decision {
   const { mesh } = run;
+  const index = meshIndex(mesh);
   const ev = (hop: Parameters<Run['events']['push']>[0]['hop'], what: string): void => { run.events.push({ hop, what }); };
   const requestL7: 'http' | 'tcp' = isHttp(leg.protocol) ? 'http' : 'tcp';
   const ctx: Ctx = { run, leg, l7: requestL7, clientHttp: requestL7 === 'http' };
@@ -295,13 +304,14 @@ function sendLeg(run: Run, leg: Leg): Decision {
     }
     const input: EgressInput = { services: mesh.services, serviceEntries: mesh.serviceEntries, sidecars: mesh.sidecars, rootNamespace: mesh.config.rootNamespace, meshMode: mesh.config.outboundTrafficPolicy };
     const hostName = dest.kind === 'service' ? dest.service.fqdn : dest.kind === 'external' ? dest.name : dest.workload.ip;
+    // lookupDestination reads only the Services named like the host: hand it those (index), not all.
     const lookup: EgressLookup = dest.kind === 'pod'
       ? { kind: 'unknown', host: dest.workload.ip, port, reason: 'a pod IP is not a host of the registry', fix: `call ${dest.workload.name} through its Service` }
-      : lookupDestination(input, client, hostName, port);
+      : lookupDestination({ ...input, services: index.services(hostName.toLowerCase().replace(/\.$/, '')) }, client, hostName, port);
     ctx.clientHttp = requestL7 === 'http' && (lookup.kind === 'service'
       ? (() => { const sp = lookup.service.ports.find((p) => p.port === port); return sp ? declaredProtocol(sp) !== 'tcp' : false; })()
       : lookup.kind === 'service-entry' ? /^(HTTP|HTTP2|GRPC|GRPC-WEB|)$/.test(lookup.port.protocol)
-        : httpListenerOnPort(input, client, port, (p) => declaredProtocol(p) !== 'tcp'));
+        : httpListenerMemo(mesh, input, client, port));
     if (leg.depth === 0 && client.sidecar && ctx.clientHttp) {
       // Istio names the outbound virtual host <host>:<port>; a request no VirtualService routed takes its route `default`.
       run.clientListener = { port: dialled.port, vhost: `${dialled.host}:${dialled.port}`, route: run.meshRouted ? null : 'default' };
@@ -393,8 +403,7 @@ function sendLeg(run: Run, leg: Leg): Decision {
       ev('network', `${endpoint.id} declares no container port ${targetPort} (it lists ${endpoint.ports.map((p) => p.containerPort).join(', ') || 'none'}); the list is informational, so what listens there answers${endpoint.sidecar ? ' through the sidecar\'s inbound passthrough chain' : ''}`);
     }
     const named = endpoint.ports.find((p) => p.containerPort === targetPort)?.name;
-    const svcPort = mesh.services.filter((s) => s.namespace === endpoint.namespace && endpointsOf(mesh, s).includes(endpoint))
-      .flatMap((s) => s.ports).find((p) => targetPortOf(p, endpoint) === targetPort);
+    const svcPort = index.servicesSelecting(endpoint).flatMap((s) => s.ports).find((p) => targetPortOf(p, endpoint) === targetPort);
     const declared = (svcPort && declaredProtocol(svcPort)) ?? (named ? declaredProtocol({ port: targetPort, targetPort, protocol: 'TCP', name: named }) : null);
     ctx.l7 = leg.protocol === 'tls' ? 'tcp' : declared ?? requestL7;
   }
@@ -416,11 +425,24 @@ function sendLeg(run: Run, leg: Leg): Decision {
   }
 
   // 5. NetworkPolicy (§11): the CNI sees pod IPs and the target port.
-  const np = networkPolicy(ctx, { kind: 'pod', ...podEndpoint(mesh, endpoint) }, targetPort);
+  const np = mesh.networkPolicies.length === 0 ? null : networkPolicy(ctx, { kind: 'pod', ...podEndpoint(mesh, endpoint) }, targetPort);
   if (np) return np;
 
   // 6. The receiving side.
   return connectInbound(ctx, { service, servicePort, endpoint, targetPort, passthrough }, tls);
+}
+
+/**
+ * Whether the client proxy's outbound listener on `port` is HTTP (egress.ts
+ * httpListenerOnPort scans the whole visible registry). Its answer depends
+ * only on what the client's scope holds: whether it has a proxy, its
+ * namespace (exportTo), the Sidecar resource that applies to it (egress
+ * imports) and the port — so it is memoised per mesh on exactly that.
+ */
+function httpListenerMemo(mesh: Mesh, input: EgressInput, client: Workload, port: number): boolean {
+  const sc = hasProxy(client) ? sidecarFor(input.sidecars, input.rootNamespace, client).sidecar : null;
+  const key = `${hasProxy(client) ? 1 : 0}|${client.namespace}|${sc ? `${sc.meta.namespace}/${sc.meta.name}#${sc.meta.order}` : '-'}|${port}`;
+  return meshIndex(mesh).memo('http-listener', key, () => httpListenerOnPort(input, client, port, (p) => declaredProtocol(p) !== 'tcp'));
 }
 
 export type ClientTls =
@@ -521,7 +543,7 @@ function meshRoute(ctx: Ctx, host: string, port: number, dest: Dest): { host: st
   const pick = run.opts.pick ?? (() => 0);
   const base = { gateway: 'mesh', gatewayNamespace: client.namespace, port, sourceLabels: client.labels };
   const defaultPort = (h: string): number => {
-    const s = mesh.services.find((x) => x.fqdn === h);
+    const s = meshIndex(mesh).services(h)[0];
     return s && s.ports.length === 1 ? (s.ports[0] as ServicePort).port : port;
   };
   if (isHttp(leg.protocol)) {

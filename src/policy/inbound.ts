@@ -6,6 +6,7 @@
  * or a port the destination's iptables rules leave to the app (capture.ts
  * rules I0–I2), where only the app is met.
  */
+import { meshIndex } from '../model/index.js';
 import type { Service, ServicePort, Workload } from '../model/types.js';
 import { principalOf, spiffeId } from '../model/types.js';
 import { evaluateAuthz, type AuthzAttributes, type AuthzDecision } from './authorization-policy.js';
@@ -602,7 +603,7 @@ function gatewayInbound(ctx: Ctx, route: InboundRoute, tls: ClientTls): Decision
     next = { host: r.destination.host, port: r.destination.port, ...(r.destination.subset ? { subset: r.destination.subset } : {}) };
     if (mode === 'tls-passthrough' && leg.protocol !== 'tls') { nextLeg.protocol = 'tls'; nextLeg.sni = leg.sni ?? authorityHost; }
   }
-  const svc = mesh.services.find((s) => s.fqdn === next?.host);
+  const svc = meshIndex(mesh).services(next.host)[0];
   const port = next.port ?? (svc && svc.ports.length === 1 ? svc.ports[0]?.port : undefined) ?? sel.server.port.number;
   nextLeg.target = { kind: 'host', host: next.host, port };
   if (next.subset) nextLeg.subset = next.subset;

@@ -5,7 +5,7 @@
  */
 import type { Mesh, Service, ServicePort, Workload } from '../model/types.js';
 import type { HttpRetry } from '../model/routing.js';
-import { selectorMatches } from '../model/types.js';
+import { meshIndex } from '../model/index.js';
 import type { AuthzDecision, ExtAuthz } from './authorization-policy.js';
 import type { SignatureTable } from './jwt-crypto.js';
 import { appendValue, setOwn } from '../core/record.js';
@@ -243,10 +243,9 @@ export function hasProxy(w: Workload): boolean {
   return w.sidecar || w.gateway;
 }
 
-export function endpointsOf(mesh: Mesh, s: Service): Workload[] {
-  const sel = s.selector;
-  if (sel === null || Object.keys(sel).length === 0) return [];
-  return mesh.workloads.filter((w) => w.namespace === s.namespace && selectorMatches(sel, w.labels));
+/** The workloads a Service selects (its endpoints), in load order; shared, do not mutate. */
+export function endpointsOf(mesh: Mesh, s: Service): readonly Workload[] {
+  return meshIndex(mesh).endpoints(s);
 }
 
 export function targetPortOf(sp: ServicePort, w: Workload): number | null {

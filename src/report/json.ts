@@ -38,6 +38,21 @@ export function stepJson(s: StepResult): Record<string, unknown> {
   if (s.as !== undefined) o['as'] = s.as;
   if (s.presented !== undefined) o['presented'] = s.presented;
   if (s.using !== undefined) o['using'] = s.using;
+  if (s.reached !== undefined) o['reached'] = s.reached;
+  if (s.compromised !== undefined) o['compromised'] = s.compromised;
+  if (s.hops !== undefined) o['hops'] = s.hops;
+  if (s.graph !== undefined) {
+    o['graph'] = {
+      nodes: s.graph.nodes.map((n) => ({ id: n.id, hop: n.hop, compromised: n.compromised })),
+      edges: s.graph.edges.map((e) => {
+        const x: Record<string, unknown> = { from: e.from, to: e.to, port: e.port, protocol: e.protocol, path: e.path, outcome: e.outcome,
+          stoppedBy: e.stoppedBy.map(stoppedJson), dial: e.dial, hop: e.hop };
+        if (e.deliveredTo !== undefined) x['deliveredTo'] = e.deliveredTo;
+        return x;
+      }),
+    };
+    if (s.graph.unlisted) (o['graph'] as Record<string, unknown>)['unlisted'] = s.graph.unlisted;
+  }
   if (s.observed !== undefined) o['observed'] = s.observed.map(observedJson);
   if (s.captured !== undefined) o['captured'] = s.captured.map((c) => ({ kind: c.kind, validUntil: c.validUntil, subject: c.subject, token: c.token, on: c.on }));
   if (s.destination !== undefined) o['destination'] = s.destination;

@@ -46,7 +46,12 @@ export function stepLine(s: StepResult): string {
   }
   const depth = defenceLine(s);
   if (depth) line += `\n      defences: ${depth}`;
-  if (s.evidence.cutOff) line += `\n      ${s.evidence.cutOff.reason}`;
+  if (s.evidence.cutOff) line += `\n      ${e(s.evidence.cutOff.reason)}`;
+  if (s.graph && s.reached && s.compromised) {
+    const more = s.graph.unlisted ?? { allowed: 0, blocked: 0 };
+    const got = s.graph.edges.filter((x) => x.outcome === 'allowed').length + more.allowed;
+    line += `\n      reached ${s.reached.length > 0 ? s.reached.map(e).join(', ') : 'nothing'} in ${s.hops ?? 0} hop${s.hops === 1 ? '' : 's'}; controls ${s.compromised.map(e).join(', ')}; ${got} of ${s.graph.edges.length + more.allowed + more.blocked} attempts got through`;
+  }
   const f = s.evidence.flood;
   if (f) line += `\n      ${f.sent} sent, ${f.ok} got through; ${Object.entries(f.statuses).map(([k, v]) => `${e(k)}×${v}`).join(', ')}; p99 ${f.p99ms} ms${f.retries ? `; ${f.retries} retries by the sender's sidecar` : ''}`;
   for (const c of s.evidence.collateral ?? []) line += `\n      legitimate ${e(c.statement)}`;

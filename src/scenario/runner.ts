@@ -12,6 +12,7 @@ import type { Mesh } from '../model/types.js';
 import type { ExtAuthz } from '../policy/authorization-policy.js';
 import { EXFIL_CHUNK_BYTES } from './actions/exfiltrate.js';
 import { actionModule } from './actions/index.js';
+import { checkWorkloadRef } from './refs.js';
 import { trustedKeyFor } from './tokens.js';
 import type { LoadedScenario } from './load.js';
 import { scenarioSpan, simulateScenario } from './simulate.js';
@@ -58,14 +59,7 @@ export interface RunOptions {
 /** Checks that every workload and destination the scenario names exists in the mesh. */
 export function bindScenario(s: LoadedScenario, mesh: Mesh, issues: IssueList, standIns: Readonly<Record<string, string>> = {}): boolean {
   const before = issues.errors.length;
-  const ids = new Set(mesh.workloads.map((w) => w.id));
-  const check = (ref: string | undefined, path: (string | number)[], what: string): void => {
-    if (ref === undefined || ref === 'outside' || ids.has(ref)) return;
-    const [ns, name] = ref.split('/');
-    const near = mesh.workloads.filter((w) => w.namespace === ns || w.name === name).map((w) => w.id).slice(0, 5);
-    issues.error('unknown-workload', `${what} "${ref}" is not a workload of the mesh`, s.src.locate(path),
-      near.length > 0 ? `did you mean ${near.join(', ')}?` : 'name a Deployment, StatefulSet, DaemonSet or Pod as namespace/name');
-  };
+  const check = (ref: string | undefined, path: (string | number)[], what: string): void => checkWorkloadRef(mesh, s.src, issues, ref, path, what);
   check(s.doc.spec.attacker.foothold, ['spec', 'attacker', 'foothold'], 'foothold');
   for (const id of Object.keys(s.doc.spec.workloads ?? {})) check(id, ['spec', 'workloads', id], 'workload');
   (s.doc.spec.traffic ?? []).forEach((f, i) => {

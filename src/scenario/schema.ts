@@ -66,9 +66,10 @@ export const stepSchema = z.strictObject({
   as: z.string().optional(),
   using: z.enum(['forged-cert', 'stolen-cert', 'spoofed-header', 'spoofed-ip', 'plaintext']).optional(),
   depth: z.number().int().min(1).max(16).optional(),
-  exploit: z.union([z.literal('all'), z.array(workloadRef)]).optional(),
-  ports: z.array(z.number().int().min(1).max(65535)).optional(),
-  paths: z.array(z.string()).optional(),
+  exploit: z.union([z.literal('all'), z.array(workloadRef).max(1000)]).optional(),
+  targets: z.array(workloadRef).min(1, { message: 'list at least one workload, or leave targets out' }).max(1000).optional(),
+  ports: z.array(z.number().int().min(1).max(65535)).min(1, { message: 'list at least one port, or leave ports out to try every port' }).max(64).optional(),
+  paths: z.array(z.string().startsWith('/', { message: 'must start with /' })).min(1, { message: 'list at least one path, or leave paths out for /' }).max(32).optional(),
   on: z.string().max(600).describe('sniff: the observation point — `any`, `node:<namespace>/<workload>` (every hop to or from that pod), or `link:<namespace>/<a>,<namespace>/<b>` (the hops between two workloads, either way; one end may be `outside`)').optional(),
   window: span.describe('sniff: how long the observer watches (the step lasts this long), more than 0 and at most 24h').optional(),
   bytes: z.number().int().min(1, { message: 'must be at least 1 byte' }).max(2 ** 30, { message: 'must be at most 1073741824 bytes (1 GiB)' })

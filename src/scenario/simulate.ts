@@ -400,7 +400,9 @@ function simulate(c: Ctx, { withSteps, until }: SimulateRun): SimRun {
     for (const p of c.planned) {
       k.at(p.at, () => {
         k.record('step', { id: p.step.id, action: p.step.action });
-        (actionModule(p.step.action) as NonNullable<ReturnType<typeof actionModule>>).run(sc, p);
+        // A step from a workload the attacker took over (a pivot) by now is an attack step too.
+        const live = p.attack || !attacker.controls(p.from) ? p : { ...p, attack: true };
+        (actionModule(p.step.action) as NonNullable<ReturnType<typeof actionModule>>).run(sc, live);
       });
     }
   }

@@ -1,4 +1,5 @@
 /** What a scenario run produces; reporters render it, nothing else. */
+import type { ReachEdge, ReachNode } from '../analysis/reachability.js';
 import type { ControlKind, Hop, StoppedBy } from '../policy/decide.js';
 
 export type Outcome = 'allowed' | 'blocked' | 'partial';
@@ -137,6 +138,14 @@ export interface StepResult {
   /** exfiltrate: bytes the attacker tried to send, and bytes that left */
   bytesAttempted?: number;
   bytesOut?: number;
+  /** pivot (§3.1): sorted ids of every workload that accepted an attempt */
+  reached?: string[];
+  /** pivot (§3.1): sorted ids the attacker controls at the end, the footholds included */
+  compromised?: string[];
+  /** pivot (§3.1): the hop at which the last new workload was reached */
+  hops?: number;
+  /** pivot (§3.1): every workload attempted, and every attempt (`unlisted` counts those past the report's limit) */
+  graph?: { nodes: ReachNode[]; edges: ReachEdge[]; unlisted?: { allowed: number; blocked: number } };
   evidence: StepEvidence;
 }
 

@@ -6,7 +6,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { IssueList, type Issue } from '../../src/core/issues.js';
+import { supportedActions } from '../../src/scenario/actions/index.js';
 import { looksLikeScenario, parseScenario, type LoadedScenario } from '../../src/scenario/load.js';
+import { ACTIONS } from '../../src/scenario/schema.js';
 
 const root = path.resolve(__dirname, '../..');
 
@@ -201,8 +203,10 @@ describe('scenario errors are located (product.md §3: file, line and column)', 
     expect(i.message).toContain('step 1');
   });
 
-  it('§2 an action of the format this version does not run is refused, not faked', () => {
-    const i = only(scenario('    - id: a\n      action: pivot\n      depth: 2\n'));
+  // Any action of the format without a module yet (the list shrinks as actions land).
+  const unsupported = ACTIONS.find((a) => !supportedActions().includes(a));
+  it.runIf(unsupported !== undefined)('§2 an action of the format this version does not run is refused, not faked', () => {
+    const i = only(scenario(`    - id: a\n      action: ${unsupported}\n      depth: 2\n`));
     expect(i).toMatchObject({ code: 'action-unsupported', loc: { line: 12, col: 15 } });
     expect(i.hint).toContain('request');
   });
@@ -221,8 +225,8 @@ describe('scenario errors are located (product.md §3: file, line and column)', 
   it('§2 every problem is reported at once', () => {
     const { issues } = parse(scenario('    - id: a\n      action: request\n      to: nowhere\n    - id: a\n      action: pivot\n', '  seed: -1\n'));
     expect(issues.map((i) => i.code).sort()).toEqual(['scenario-invalid', 'scenario-invalid']);
-    const { issues: later } = parse(scenario('    - id: a\n      action: request\n      to: x:1\n    - id: a\n      action: pivot\n'));
-    expect(later.map((i) => i.code)).toEqual(['step-id-duplicate', 'action-unsupported']);
+    const { issues: later } = parse(scenario('    - id: a\n      action: request\n      to: x:1\n    - id: a\n      action: pivot\n      to: x:1\n'));
+    expect(later.map((i) => i.code)).toEqual(['step-id-duplicate', 'step-field-unused']);
   });
 });
 

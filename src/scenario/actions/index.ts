@@ -2,13 +2,14 @@
 import { exfiltrateAction } from './exfiltrate.js';
 import { floodAction } from './flood.js';
 import { impersonateAction } from './impersonate.js';
+import { pivotAction } from './pivot.js';
 import { requestAction } from './request.js';
 import { sniffAction } from './sniff.js';
 import { stealCredentialsAction } from './steal-credentials.js';
 import type { ActionModule } from './types.js';
 import { waitAction } from './wait.js';
 
-const MODULES: readonly ActionModule[] = [requestAction, waitAction, floodAction, stealCredentialsAction, sniffAction, exfiltrateAction, impersonateAction];
+const MODULES: readonly ActionModule[] = [requestAction, waitAction, floodAction, stealCredentialsAction, sniffAction, exfiltrateAction, impersonateAction, pivotAction];
 
 const BY_NAME = new Map<string, ActionModule>(MODULES.map((m) => [m.action, m]));
 

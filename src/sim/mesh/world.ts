@@ -101,7 +101,7 @@ export class World {
   private readonly servers = new Map<string, AppServer>();
   private readonly cache = new Map<string, Decision>();
   /** Service and endpoints by (client namespace, host): names do not change during a run. */
-  private readonly services = new Map<string, { fqdn: string; eps: Workload[] } | null>();
+  private readonly services = new Map<string, { fqdn: string; eps: readonly Workload[] } | null>();
   /** whether a request's client side runs through its own proxy (capture.ts): fixed for a request */
   private readonly proxied = new WeakMap<MeshRequest, boolean>();
   decisions = 0;
@@ -237,7 +237,7 @@ export class World {
     let holdsSlot = false;
     let perTryTimer: number | null = null;
     let endpoint: Workload | null = null;
-    let service: { fqdn: string; eps: Workload[] } | null = null;
+    let service: { fqdn: string; eps: readonly Workload[] } | null = null;
     const released = (): void => {
       if (!holdsSlot) return;
       holdsSlot = false;

@@ -1,0 +1,486 @@
+/**
+ * Reachability: how far an attacker who controls some workloads moves through
+ * the mesh, hop by hop. THE one multi-hop explorer: the `pivot` step action
+ * uses it now, `blast-radius` and `assess` are meant to (issue 11). Every
+ * edge is decided by policy/decide.ts — the engine that decides every single
+ * request — never by a shortcut of its own.
+ *
+ * Attempts (what a compromised workload tries, istio-semantics §3):
+ *  - through every Service port of every Service that selects a workload
+ *    (`<svc>.<ns>.svc.cluster.local:<port>`, the endpoint forced to that
+ *    workload), and
+ *  - by a direct pod-IP dial on every TCP container port of the workload
+ *    (`to: workload/<ns>/<name>:<port>`), which a sidecar sends through the
+ *    PassthroughCluster in plaintext (§8);
+ *  - an opaque port (declared `tcp`, `tls`, `https`, `mongo`… §6.8) gets one
+ *    TCP connection; any other port one HTTP `GET` per path (default `/`);
+ *  - `ports` keeps the attempts whose dialled port or workload port is listed.
+ * A compromised workload acts with its own identity: its sidecar (if any)
+ * originates mTLS with its certificate, as for any request it sends (§5.2).
+ * A workload does not attack itself, nor, at hop h, a workload the attacker
+ * already controlled when hop h started.
+ *
+ * Hops: footholds are hop 0. Hop h tries every attempt from the workloads
+ * taken over at hop h−1 (the footholds for h = 1), up to `depth`. A workload
+ * is *reached* when the app of a workload accepted an attempt (the edge's
+ * `to`, or, when a gateway or a VirtualService delivered it elsewhere, that
+ * workload: `deliveredTo`); a reached workload the `exploit` rule allows is
+ * taken over and attacks at the next hop. `hops` is the hop at which the last
+ * new workload was reached.
+ *
+ * Memo — the rule that makes it exact. An attempt's decision depends on the
+ * source only through what decide() reads about it; two sources that agree on
+ * all of it get the same decision for the same attempt, so decisions are
+ * memoised per (source identity, attempt). The source identity of a workload is:
+ *  - its namespace (DNS search path, Sidecar/DestinationRule/exportTo scope,
+ *    VirtualService sourceNamespace, NetworkPolicy namespaceSelector peers)
+ *    and its service account (the principal its certificate carries, §1);
+ *  - whether it runs a sidecar, whether it is a gateway, whether it uses the
+ *    host network (egress capture, TLS origination, how NetworkPolicy sees it);
+ *  - its labels restricted to the keys some source-side selector reads:
+ *    Sidecar and DestinationRule workloadSelector, VirtualService
+ *    sourceLabels (http, tcp, tls), NetworkPolicy podSelector (as the policy's
+ *    subject for egress, and as an ingress/egress peer), matchLabels and
+ *    matchExpressions alike;
+ *  - its pod IP, when anything can see a source address: a NetworkPolicy
+ *    ipBlock, an AuthorizationPolicy ipBlocks / remoteIpBlocks (or their
+ *    not-forms, or `when` source.ip / remote.ip), or a CUSTOM policy (the
+ *    ext-authz provider sees the whole request);
+ *  - the sidecar capture annotations it carries (`traffic.sidecar.istio.io/*`,
+ *    `sidecar.istio.io/*`), which decide what its sidecar intercepts;
+ *  - the state of its certificate at the explored instant (certProblem).
+ * The client outside the cluster is identified by its address.
+ * Decisions name the deciding source in their reasons (a NetworkPolicy drop
+ * names the pod it selected; a client certificate that expired is the
+ * stopping resource): a memoised decision made for another member of the
+ * class gets that member's id and address replaced by the source's own.
+ * test/analysis/reachability.test.ts holds the explorer to a brute force
+ * over single decide() calls, and the identity to this rule.
+ *
+ * Weighted routes take their first destination (pick = 0) unless the caller
+ * passes its own `pick`; the explorer is deterministic either way.
+ */
+import { meshIndex, type MeshIndex } from '../model/index.js';
+import type { LabelSelector } from '../model/network-policy.js';
+import type { Labels, Mesh, Service, Workload } from '../model/types.js';
+import {
+  declaredProtocol, decide, DEFAULT_OUTSIDE_IP, targetPortOf,
+  type DecideOptions, type MeshRequest, type StoppedBy,
+} from '../policy/decide.js';
+
+/** A foothold: a workload id (`ns/name`) or `outside`. */
+export type SourceRef = string;
+
+export type ExploitRule = 'all' | readonly string[] | ((workloadId: string) => boolean);
+
+export interface ExplorerOptions {
+  /** only attempts whose dialled port or workload port is listed */
+  ports?: readonly number[];
+  /** HTTP paths to try on each HTTP port; default ['/'] */
+  paths?: readonly string[];
+  /** decide() options: certificate validity at the explored instant, ext-authz stand-ins, route picks */
+  decide?: Omit<DecideOptions, 'pickEndpoint'>;
+  /** the address of a client outside the cluster (default 203.0.113.10) */
+  outsideIp?: string;
+  /** keep every attempt as an edge (`all`, default), or only those that got through (`allowed`: reach only, little memory) */
+  edges?: 'all' | 'allowed';
+  /** list at most this many edges (in exploration order); the rest are counted in `unlisted` (default: all) */
+  maxEdges?: number;
+  /** refused attempts whose controls the memo keeps for reuse (default 200,000); beyond, a reuse decides again */
+  memoStops?: number;
+}
+
+const DEFAULT_MEMO_STOPS = 200_000;
+
+export interface ExploreRequest {
+  from: readonly SourceRef[];
+  /** which reached workloads the attacker takes over */
+  exploit: ExploitRule;
+  /** hops to explore, >= 1 */
+  depth: number;
+}
+
+export interface ReachNode {
+  id: string;
+  /** the hop it was first reached at (0: a foothold), null: attempted, never reached */
+  hop: number | null;
+  compromised: boolean;
+}
+
+export interface ReachEdge {
+  from: string;
+  to: string;
+  /** the workload (container) port the attempt lands on */
+  port: number;
+  protocol: 'http' | 'tcp';
+  /** the HTTP path, null for TCP */
+  path: string | null;
+  outcome: 'allowed' | 'blocked';
+  stoppedBy: StoppedBy[];
+  hop: number;
+  /** what was dialled: `host:port` of a Service, or `workload/<ns>/<name>:<port>` */
+  dial: string;
+  /** present when the attempt got through to another workload's app than `to` (null: to none in the mesh) */
+  deliveredTo?: string | null;
+}
+
+export interface Reachability {
+  nodes: ReachNode[];
+  edges: ReachEdge[];
+  /** sorted ids of every workload whose app accepted at least one attempt */
+  reached: string[];
+  /** sorted ids the attacker controls at the end, footholds included */
+  compromised: string[];
+  /** the hop at which the last new workload was reached (0: none) */
+  hops: number;
+  /** edges beyond `maxEdges`, not listed, by outcome */
+  unlisted: { allowed: number; blocked: number };
+  /** decide() calls made by this exploration, and attempts answered from the memo */
+  decisions: number;
+  memoHits: number;
+}
+
+/** One thing a compromised workload tries, independent of who tries it. */
+export interface Attempt {
+  index: number;
+  target: Workload;
+  via: 'service' | 'pod';
+  service: Service | null;
+  dial: string;
+  dialPort: number;
+  port: number;
+  protocol: 'http' | 'tcp';
+  path: string | null;
+}
+
+/** A source as decide() sees it. */
+type Source = { kind: 'workload'; workload: Workload } | { kind: 'outside'; ip: string };
+
+interface Stop {
+  by: StoppedBy[];
+  /** the source the decision was made for */
+  rep: Source;
+}
+
+/** Per source identity: the outcome of each attempt (0 not yet decided, 1 allowed, 2 blocked). */
+interface ClassMemo {
+  outcome: Uint8Array;
+  delivered: Map<number, string | null>;
+  stops: Map<number, Stop>;
+}
+
+const DEFAULT_PATHS: readonly string[] = ['/'];
+
+/** The label keys source-side selectors read (see the header), and whether a source address is visible to any control. */
+export interface IdentityRule {
+  labelKeys: ReadonlySet<string>;
+  ipVisible: boolean;
+}
+
+export function identityRule(mesh: Mesh): IdentityRule {
+  const keys = new Set<string>();
+  const addLabels = (l: Labels | null | undefined): void => { if (l) for (const k of Object.keys(l)) keys.add(k); };
+  const addSelector = (s: LabelSelector | undefined): void => {
+    if (!s) return;
+    addLabels(s.matchLabels);
+    for (const e of s.matchExpressions) keys.add(e.key);
+  };
+  for (const sc of mesh.sidecars) addLabels(sc.workloadSelector);
+  for (const dr of mesh.destinationRules) addLabels(dr.workloadSelector);
+  for (const vs of mesh.virtualServices) {
+    for (const r of vs.http) for (const m of r.match ?? []) addLabels(m.sourceLabels);
+    for (const r of vs.tcp) for (const m of r.match) addLabels(m.sourceLabels);
+    for (const r of vs.tls) for (const m of r.match) addLabels(m.sourceLabels);
+  }
+  let ipVisible = false;
+  for (const np of mesh.networkPolicies) {
+    addSelector(np.podSelector);
+    for (const peer of [...np.ingress.flatMap((r) => r.from), ...np.egress.flatMap((r) => r.to)]) {
+      addSelector(peer.podSelector);
+      if (peer.ipBlock) ipVisible = true;
+    }
+  }
+  for (const ap of mesh.authorizationPolicies) {
+    if (ap.action === 'CUSTOM') ipVisible = true;
+    for (const rule of ap.rules ?? []) {
+      for (const f of rule.from ?? []) {
+        const s = f.source;
+        if (s.ipBlocks || s.notIpBlocks || s.remoteIpBlocks || s.notRemoteIpBlocks) ipVisible = true;
+      }
+      for (const c of rule.when ?? []) if (c.key === 'source.ip' || c.key === 'remote.ip') ipVisible = true;
+    }
+  }
+  return { labelKeys: keys, ipVisible };
+}
+
+const CAPTURE_PREFIXES = ['traffic.sidecar.istio.io/', 'sidecar.istio.io/'];
+
+/** The source identity of a workload under a rule (header: "Memo"). Equal strings, equal decisions. */
+export function sourceIdentity(rule: IdentityRule, w: Workload, certProblem?: (id: string) => string | null): string {
+  const labels = Object.keys(w.labels).filter((k) => rule.labelKeys.has(k)).sort().map((k) => [k, w.labels[k]]);
+  const capture = Object.keys(w.annotations).filter((k) => CAPTURE_PREFIXES.some((p) => k.startsWith(p))).sort().map((k) => [k, w.annotations[k]]);
+  return JSON.stringify([
+    'w', w.namespace, w.serviceAccount, w.sidecar, w.gateway, w.hostNetwork, labels,
+    rule.ipVisible ? w.ip : null, capture, certProblem ? certProblem(w.id) : null,
+  ]);
+}
+
+/** Every attempt against the mesh's workloads, in load order (workloads, their Services and ports, then container ports; paths last). */
+export function attemptsOf(mesh: Mesh, opts: Pick<ExplorerOptions, 'ports' | 'paths'> = {}): Attempt[] {
+  const index = meshIndex(mesh);
+  const paths = opts.paths && opts.paths.length > 0 ? opts.paths : DEFAULT_PATHS;
+  const wanted = (dialPort: number, port: number): boolean => !opts.ports || opts.ports.includes(dialPort) || opts.ports.includes(port);
+  const out: Attempt[] = [];
+  const add = (a: Omit<Attempt, 'index' | 'path'>): void => {
+    for (const path of a.protocol === 'http' ? paths : [null]) out.push({ ...a, index: out.length, path });
+  };
+  for (const w of mesh.workloads) {
+    const services = index.servicesSelecting(w);
+    for (const s of services) {
+      for (const sp of s.ports) {
+        if (sp.protocol.toUpperCase() !== 'TCP') continue;
+        const port = targetPortOf(sp, w) ?? sp.port;
+        if (!wanted(sp.port, port)) continue;
+        add({ target: w, via: 'service', service: s, dial: `${s.fqdn}:${sp.port}`, dialPort: sp.port, port, protocol: declaredProtocol(sp) === 'tcp' ? 'tcp' : 'http' });
+      }
+    }
+    const seen = new Set<number>();
+    for (const cp of w.ports) {
+      if ((cp.protocol || 'TCP').toUpperCase() !== 'TCP' || seen.has(cp.containerPort)) continue;
+      seen.add(cp.containerPort);
+      if (!wanted(cp.containerPort, cp.containerPort)) continue;
+      add({ target: w, via: 'pod', service: null, dial: `workload/${w.id}:${cp.containerPort}`, dialPort: cp.containerPort, port: cp.containerPort, protocol: podProtocol(index, w, cp.containerPort, cp.name) });
+    }
+  }
+  return out;
+}
+
+/** What the attacker speaks on a pod port: what a Service declares for it, else its port name, else HTTP (§6.8). */
+function podProtocol(index: MeshIndex, w: Workload, port: number, name: string | undefined): 'http' | 'tcp' {
+  const sp = index.servicesSelecting(w).flatMap((s) => s.ports).find((p) => targetPortOf(p, w) === port);
+  const declared = (sp && declaredProtocol(sp)) ?? (name ? declaredProtocol({ port, targetPort: port, protocol: 'TCP', name }) : null);
+  return declared === 'tcp' ? 'tcp' : 'http';
+}
+
+/** The request one attempt sends from one source; decide() with `pickEndpoint` forced to the attempt's workload. */
+export function attemptRequest(source: Source, a: Attempt): MeshRequest {
+  return {
+    from: source.kind === 'workload' ? { kind: 'workload', workload: source.workload } : { kind: 'outside', ip: source.ip },
+    to: a.via === 'service' && a.service ? { kind: 'host', host: a.service.fqdn, port: a.dialPort } : { kind: 'workload', workload: a.target, port: a.dialPort },
+    protocol: a.protocol, method: 'GET', path: a.path ?? '/', headers: {}, tls: 'auto',
+  };
+}
+
+export function attemptOptions(a: Attempt, base: Omit<DecideOptions, 'pickEndpoint'> = {}): DecideOptions {
+  return { pick: () => 0, ...base, pickEndpoint: (eps) => (eps.includes(a.target) ? a.target : eps[0] as Workload) };
+}
+
+/** Replaces a whole token (an id or an address, not part of a longer name) in a text. */
+export function replaceToken(text: string, from: string, to: string): string {
+  if (from === to || from === '' || !text.includes(from)) return text;
+  const inName = (ch: string | undefined): boolean => ch !== undefined && /[A-Za-z0-9._/-]/.test(ch);
+  let out = '';
+  let i = 0;
+  for (;;) {
+    const j = text.indexOf(from, i);
+    if (j < 0) break;
+    const ok = !inName(text[j - 1]) && !inName(text[j + from.length]);
+    out += text.slice(i, j) + (ok ? to : from);
+    i = j + from.length;
+  }
+  return out + text.slice(i);
+}
+
+function sourceId(s: Source): string {
+  return s.kind === 'workload' ? s.workload.id : 'outside';
+}
+
+function sourceIp(s: Source): string {
+  return s.kind === 'workload' ? s.workload.ip : s.ip;
+}
+
+/** A decision made for `rep`, as `src` gets it: the representative's id and address replaced by the source's. */
+function translate(stops: StoppedBy[], rep: Source, src: Source): StoppedBy[] {
+  const a = sourceId(rep);
+  const b = sourceId(src);
+  const ipA = sourceIp(rep);
+  const ipB = sourceIp(src);
+  if (a === b && ipA === ipB) return stops;
+  return stops.map((s) => {
+    const t: StoppedBy = { ...s, name: s.name === a ? b : s.name, reason: replaceToken(replaceToken(s.reason, a, b), ipA, ipB) };
+    return t;
+  });
+}
+
+/**
+ * The explorer over one mesh at one instant. Its memo lives as long as it
+ * does: explore from one foothold or many, as often as wanted (blast-radius
+ * from every foothold pays each source identity's one-hop decisions once).
+ */
+export class ReachabilityExplorer {
+  readonly attempts: readonly Attempt[];
+  private readonly rule: IdentityRule;
+  private readonly memo = new Map<string, ClassMemo>();
+  private readonly keepBlocked: boolean;
+  private readonly stopBudget: number;
+  private storedStops = 0;
+  private decisions = 0;
+  private memoHits = 0;
+
+  constructor(readonly mesh: Mesh, readonly opts: ExplorerOptions = {}) {
+    this.attempts = attemptsOf(mesh, opts);
+    this.rule = identityRule(mesh);
+    this.keepBlocked = (opts.edges ?? 'all') === 'all';
+    this.stopBudget = opts.memoStops ?? DEFAULT_MEMO_STOPS;
+  }
+
+  /** The source identity (the memo key) of a foothold or workload. */
+  identity(src: Source): string {
+    return src.kind === 'outside' ? JSON.stringify(['outside', src.ip]) : sourceIdentity(this.rule, src.workload, this.opts.decide?.certProblem);
+  }
+
+  private source(ref: SourceRef): Source {
+    if (ref === 'outside') return { kind: 'outside', ip: this.opts.outsideIp ?? DEFAULT_OUTSIDE_IP };
+    const w = meshIndex(this.mesh).workload(ref);
+    if (!w) throw new Error(`reachability: ${ref} is not a workload of the mesh (callers check references first)`);
+    return { kind: 'workload', workload: w };
+  }
+
+  private classOf(src: Source): ClassMemo {
+    const key = this.identity(src);
+    let m = this.memo.get(key);
+    if (!m) {
+      m = { outcome: new Uint8Array(this.attempts.length), delivered: new Map(), stops: new Map() };
+      this.memo.set(key, m);
+    }
+    return m;
+  }
+
+  /**
+   * One attempt from one source: decided once per source identity. The
+   * controls of a refused attempt are kept for reuse up to a budget (their
+   * reasons are most of the memo's memory); past it, a reuse decides again.
+   */
+  private attempt(src: Source, cls: ClassMemo, a: Attempt, hop: number): ReachEdge | null {
+    let state = cls.outcome[a.index] as number;
+    let by: StoppedBy[] | null = null;
+    if (state === 0) {
+      this.decisions++;
+      const d = decide(this.mesh, attemptRequest(src, a), attemptOptions(a, this.opts.decide));
+      state = d.outcome === 'allowed' ? 1 : 2;
+      cls.outcome[a.index] = state;
+      if (state === 1) {
+        const at = d.destination?.workload ?? null;
+        if (at !== a.target.id) cls.delivered.set(a.index, at);
+      } else if (this.keepBlocked) {
+        by = d.stoppedBy;
+        if (this.storedStops < this.stopBudget) { cls.stops.set(a.index, { by, rep: src }); this.storedStops++; }
+      }
+    } else {
+      this.memoHits++;
+    }
+    if (state === 2 && !this.keepBlocked) return null;
+    const e: ReachEdge = {
+      from: sourceId(src), to: a.target.id, port: a.port, protocol: a.protocol, path: a.path,
+      outcome: state === 1 ? 'allowed' : 'blocked', stoppedBy: [], hop, dial: a.dial,
+    };
+    if (state === 1) {
+      if (cls.delivered.has(a.index)) e.deliveredTo = cls.delivered.get(a.index) ?? null;
+    } else if (by) {
+      e.stoppedBy = by;
+    } else {
+      const stop = cls.stops.get(a.index);
+      if (stop) e.stoppedBy = translate(stop.by, stop.rep, src);
+      else {
+        this.decisions++;
+        e.stoppedBy = decide(this.mesh, attemptRequest(src, a), attemptOptions(a, this.opts.decide)).stoppedBy;
+      }
+    }
+    return e;
+  }
+
+  /** Every attempt from one source (except against itself and `skip`), as edges at `hop`. */
+  hopFrom(ref: SourceRef, hop = 1, skip: ReadonlySet<string> = new Set()): ReachEdge[] {
+    const src = this.source(ref);
+    const cls = this.classOf(src);
+    const self = sourceId(src);
+    const out: ReachEdge[] = [];
+    for (const a of this.attempts) {
+      if (a.target.id === self || skip.has(a.target.id)) continue;
+      const e = this.attempt(src, cls, a, hop);
+      if (e) out.push(e);
+    }
+    return out;
+  }
+
+  explore(req: ExploreRequest): Reachability {
+    const startDecisions = this.decisions;
+    const startHits = this.memoHits;
+    const exploitable = exploitPredicate(req.exploit);
+    const nodes = new Map<string, ReachNode>();
+    const compromised = new Set<string>();
+    const reached = new Set<string>();
+    const edges: ReachEdge[] = [];
+    const maxEdges = this.opts.maxEdges ?? Infinity;
+    const unlisted = { allowed: 0, blocked: 0 };
+    const footholds = [...new Set(req.from)].sort();
+    for (const f of footholds) {
+      this.source(f);
+      nodes.set(f, { id: f, hop: 0, compromised: true });
+      compromised.add(f);
+    }
+    let frontier = footholds;
+    let hops = 0;
+    for (let hop = 1; hop <= req.depth && frontier.length > 0; hop++) {
+      const owned = new Set(compromised);
+      const fresh: string[] = [];
+      for (const src of frontier) {
+        for (const e of this.hopFrom(src, hop, owned)) {
+          if (edges.length < maxEdges) edges.push(e); else unlisted[e.outcome]++;
+          if (!nodes.has(e.to)) nodes.set(e.to, { id: e.to, hop: null, compromised: false });
+          if (e.outcome !== 'allowed') continue;
+          const at = e.deliveredTo === undefined ? e.to : e.deliveredTo;
+          if (at === null) continue;
+          reached.add(at);
+          const n = nodes.get(at);
+          if (n && n.hop !== null) continue;
+          if (n) n.hop = hop; else nodes.set(at, { id: at, hop, compromised: false });
+          fresh.push(at);
+          hops = hop;
+        }
+      }
+      const next: string[] = [];
+      for (const id of fresh.sort()) {
+        const n = nodes.get(id) as ReachNode;
+        if (compromised.has(id) || !exploitable(id)) continue;
+        n.compromised = true;
+        compromised.add(id);
+        next.push(id);
+      }
+      frontier = next;
+    }
+    const byHop = (a: ReachNode, b: ReachNode): number => (a.hop ?? Infinity) - (b.hop ?? Infinity) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+    return {
+      nodes: [...nodes.values()].sort(byHop),
+      edges,
+      reached: [...reached].sort(),
+      compromised: [...compromised].sort(),
+      hops,
+      unlisted,
+      decisions: this.decisions - startDecisions,
+      memoHits: this.memoHits - startHits,
+    };
+  }
+}
+
+function exploitPredicate(rule: ExploitRule): (id: string) => boolean {
+  if (rule === 'all') return () => true;
+  if (typeof rule === 'function') return rule;
+  const set = new Set(rule);
+  return (id) => set.has(id);
+}
+
+/** One exploration with a fresh explorer. */
+export function explore(mesh: Mesh, req: ExploreRequest, opts: ExplorerOptions = {}): Reachability {
+  return new ReachabilityExplorer(mesh, opts).explore(req);
+}

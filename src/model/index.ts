@@ -1,0 +1,171 @@
+/**
+ * MeshIndex: the lookups the request pipeline makes on every decision, built
+ * once per mesh instead of scanning the whole model each time (architecture
+ * habit 7: the hot path is plain code over precompiled indexes).
+ *
+ * Every lookup answers exactly what the linear scan it replaces answered,
+ * including which element wins when several match (the first in load order):
+ *  - `workload(id)`          = mesh.workloads.find((w) => w.id === id)
+ *  - `workloadAt(ip)`        = mesh.workloads.find((w) => w.ip === ip)
+ *  - `services(fqdn)`        = mesh.services.filter((s) => s.fqdn === fqdn)
+ *  - `serviceAt(clusterIP)`  = mesh.services.find((s) => s.clusterIP === ip)
+ *  - `endpoints(s)`          = the workloads of s's namespace its non-empty
+ *                              selector matches (Kubernetes endpoints), load order
+ *  - `servicesSelecting(w)`  = the Services of w's namespace whose endpoints
+ *                              include w, load order
+ *  - `serviceEntryFor(host)` = the first ServiceEntry listing `host` (compared
+ *                              lower-case) among its hosts
+ *  - `authorizationPolicies(ns)`, `peerAuthentications(ns)`,
+ *    `networkPolicies(ns)`, `destinationRules(ns)`, `sidecars(ns)`: the
+ *    resources living in a namespace, load order.
+ *
+ * The model is immutable; the index is cached per Mesh object (a WeakMap),
+ * and rebuilt when the mesh's lists are replaced (a counterfactual copy of a
+ * mesh with one control removed is another object, so it gets its own index).
+ * Lists handed out are shared: callers must not mutate them.
+ */
+import type { ServiceEntry, Sidecar } from './egress.js';
+import type { NetworkPolicy } from './network-policy.js';
+import type { AuthorizationPolicy, DestinationRule, Mesh, PeerAuthentication, Service, Workload } from './types.js';
+import { selectorMatches } from './types.js';
+
+export interface MeshIndex {
+  workload(id: string): Workload | undefined;
+  workloadAt(ip: string): Workload | undefined;
+  services(fqdn: string): readonly Service[];
+  serviceAt(clusterIp: string): Service | undefined;
+  endpoints(s: Service): readonly Workload[];
+  servicesSelecting(w: Workload): readonly Service[];
+  serviceEntryFor(host: string): ServiceEntry | undefined;
+  authorizationPolicies(ns: string): readonly AuthorizationPolicy[];
+  peerAuthentications(ns: string): readonly PeerAuthentication[];
+  networkPolicies(ns: string): readonly NetworkPolicy[];
+  destinationRules(ns: string): readonly DestinationRule[];
+  sidecars(ns: string): readonly Sidecar[];
+  /** a per-mesh memo for derived facts the pipeline recomputes often (see decide.ts); keys are the caller's */
+  memo<T>(table: string, key: string, make: () => T): T;
+}
+
+const NONE: readonly never[] = Object.freeze([]);
+
+function firstBy<T>(list: readonly T[], key: (x: T) => string): Map<string, T> {
+  const m = new Map<string, T>();
+  for (const x of list) {
+    const k = key(x);
+    if (!m.has(k)) m.set(k, x);
+  }
+  return m;
+}
+
+function groupBy<T>(list: readonly T[], key: (x: T) => string): Map<string, T[]> {
+  const m = new Map<string, T[]>();
+  for (const x of list) {
+    const k = key(x);
+    const l = m.get(k);
+    if (l) l.push(x); else m.set(k, [x]);
+  }
+  return m;
+}
+
+/** What an index was built from: a replaced list (or one grown in place) means a stale index. */
+interface Built {
+  index: MeshIndex;
+  workloads: Mesh['workloads'];
+  services: Mesh['services'];
+  serviceEntries: Mesh['serviceEntries'];
+  authorizationPolicies: Mesh['authorizationPolicies'];
+  peerAuthentications: Mesh['peerAuthentications'];
+  networkPolicies: Mesh['networkPolicies'];
+  destinationRules: Mesh['destinationRules'];
+  sidecars: Mesh['sidecars'];
+  config: Mesh['config'];
+  workloadCount: number;
+  serviceCount: number;
+}
+
+const cache = new WeakMap<Mesh, Built>();
+
+function fresh(b: Built, m: Mesh): boolean {
+  return b.workloads === m.workloads && b.services === m.services && b.serviceEntries === m.serviceEntries
+    && b.authorizationPolicies === m.authorizationPolicies && b.peerAuthentications === m.peerAuthentications
+    && b.networkPolicies === m.networkPolicies && b.destinationRules === m.destinationRules && b.sidecars === m.sidecars
+    && b.config === m.config && b.workloadCount === m.workloads.length && b.serviceCount === m.services.length;
+}
+
+export function meshIndex(mesh: Mesh): MeshIndex {
+  const hit = cache.get(mesh);
+  if (hit && fresh(hit, mesh)) return hit.index;
+  const index = buildIndex(mesh);
+  cache.set(mesh, {
+    index, workloads: mesh.workloads, services: mesh.services, serviceEntries: mesh.serviceEntries,
+    authorizationPolicies: mesh.authorizationPolicies, peerAuthentications: mesh.peerAuthentications,
+    networkPolicies: mesh.networkPolicies, destinationRules: mesh.destinationRules, sidecars: mesh.sidecars,
+    config: mesh.config, workloadCount: mesh.workloads.length, serviceCount: mesh.services.length,
+  });
+  return index;
+}
+
+function buildIndex(mesh: Mesh): MeshIndex {
+  const byId = firstBy(mesh.workloads, (w) => w.id);
+  const byIp = firstBy(mesh.workloads, (w) => w.ip);
+  const byNs = groupBy(mesh.workloads, (w) => w.namespace);
+  const svcByFqdn = groupBy(mesh.services, (s) => s.fqdn);
+  const svcByIp = firstBy(mesh.services, (s) => s.clusterIP);
+  const svcByNs = groupBy(mesh.services, (s) => s.namespace);
+  const seByHost = new Map<string, ServiceEntry>();
+  for (const se of mesh.serviceEntries) {
+    for (const h of se.hosts) {
+      const k = h.toLowerCase();
+      if (!seByHost.has(k)) seByHost.set(k, se);
+    }
+  }
+  const aps = groupBy(mesh.authorizationPolicies, (p) => p.meta.namespace);
+  const pas = groupBy(mesh.peerAuthentications, (p) => p.meta.namespace);
+  const nps = groupBy(mesh.networkPolicies, (p) => p.meta.namespace);
+  const drs = groupBy(mesh.destinationRules, (p) => p.meta.namespace);
+  const scs = groupBy(mesh.sidecars, (p) => p.meta.namespace);
+  const endpoints = new Map<Service, readonly Workload[]>();
+  const selecting = new Map<Workload, readonly Service[]>();
+  const memos = new Map<string, Map<string, unknown>>();
+
+  const endpointsOf = (s: Service): readonly Workload[] => {
+    let eps = endpoints.get(s);
+    if (eps === undefined) {
+      const sel = s.selector;
+      eps = sel === null || Object.keys(sel).length === 0 ? NONE
+        : (byNs.get(s.namespace) ?? NONE).filter((w) => selectorMatches(sel, w.labels));
+      endpoints.set(s, eps);
+    }
+    return eps;
+  };
+
+  return {
+    workload: (id) => byId.get(id),
+    workloadAt: (ip) => byIp.get(ip),
+    services: (fqdn) => svcByFqdn.get(fqdn) ?? NONE,
+    serviceAt: (ip) => svcByIp.get(ip),
+    endpoints: endpointsOf,
+    servicesSelecting: (w) => {
+      let list = selecting.get(w);
+      if (list === undefined) {
+        list = (svcByNs.get(w.namespace) ?? NONE).filter((s) => endpointsOf(s).includes(w));
+        selecting.set(w, list);
+      }
+      return list;
+    },
+    serviceEntryFor: (host) => seByHost.get(host),
+    authorizationPolicies: (ns) => aps.get(ns) ?? NONE,
+    peerAuthentications: (ns) => pas.get(ns) ?? NONE,
+    networkPolicies: (ns) => nps.get(ns) ?? NONE,
+    destinationRules: (ns) => drs.get(ns) ?? NONE,
+    sidecars: (ns) => scs.get(ns) ?? NONE,
+    memo<T>(table: string, key: string, make: () => T): T {
+      let t = memos.get(table);
+      if (!t) { t = new Map(); memos.set(table, t); }
+      if (t.has(key)) return t.get(key) as T;
+      const v = make();
+      t.set(key, v);
+      return v;
+    },
+  };
+}

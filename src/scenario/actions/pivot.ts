@@ -1,0 +1,191 @@
+/**
+ * `pivot`: how far can the attacker move laterally, hop by hop? (product.md
+ * §2, §3.1). The exploration is analysis/reachability.ts — every attempt is
+ * decided by policy/decide.ts, the engine of every request.
+ *
+ * Rules:
+ *  - Where it starts: with `from:`, from that workload alone; without, from
+ *    every workload the attacker controls at the step's time (the foothold,
+ *    and whatever earlier pivots took over).
+ *  - What it takes over: `exploit: all` — every workload it reaches;
+ *    `exploit: [ns/name, …]` — those of the list it reaches; no `exploit` —
+ *    the workloads the scenario marks `spec.workloads.<id>.exploitable: true`
+ *    (or a pod annotation `meshrange.io/exploitable: "true"`; the scenario's
+ *    value wins over the annotation). An explicit `exploit` replaces the marks
+ *    for that step: it is the step's own statement of what the attacker can
+ *    exploit. A taken-over workload attacks at the next hop with its own
+ *    identity (its sidecar's certificate, §5.2).
+ *  - `depth` hops (default 3), `ports` (default: every declared port),
+ *    `paths` (default `/`): see analysis/reachability.ts.
+ *  - Time: decided at the step's simulated time, so a certificate that has
+ *    expired by then fails the handshakes it takes part in (§1).
+ *  - State: an attack step puts every workload it took over into the
+ *    attacker's state; later steps may act `from:` them and count as attack
+ *    steps. A pivot `from:` a workload the attacker does not control is a
+ *    what-if and changes no state.
+ *  - Outcome (§3.1): with `targets`, allowed when every target was reached
+ *    (or is controlled), partial when some, blocked when none; without,
+ *    allowed when any workload besides the starting ones was reached.
+ *    `stoppedBy` (blocked or partial) names the controls that refused the
+ *    attempts — those on the missing targets when targets are given — the
+ *    control stopping the most attempts first.
+ */
+import { attemptsOf, ReachabilityExplorer, type ExploitRule, type ExplorerOptions, type ReachEdge, type Reachability } from '../../analysis/reachability.js';
+import { meshIndex } from '../../model/index.js';
+import type { StoppedBy } from '../../policy/decide.js';
+import { checkWorkloadRef } from '../refs.js';
+import type { ScenarioDoc, StepDoc } from '../schema.js';
+import type { Outcome, StepResult } from '../types.js';
+import type { ActionModule, StepContext } from './types.js';
+
+export const DEFAULT_DEPTH = 3;
+/** decide() calls one pivot step may need at most (about a minute on these machines): more is refused as bad input */
+export const MAX_PIVOT_DECISIONS = 4_000_000;
+/** controls listed in stoppedBy; the rest are counted in the evidence */
+const MAX_STOPS = 8;
+/** attempts listed in the report's graph (in exploration order); the rest are counted (`graph.unlisted`), so a huge pivot cannot blow up the report */
+export const MAX_LISTED_EDGES = 20_000;
+
+/** Packet order of the controls (product.md §3), to break ties between controls that stop as many attempts. */
+const PACKET_ORDER: readonly StoppedBy['control'][] = [
+  'DNS', 'VirtualService', 'EgressPolicy', 'Routing', 'NetworkPolicy', 'DestinationRule', 'PeerAuthentication', 'SecureNaming',
+  'CertificateValidity', 'Gateway', 'HttpValidation', 'RequestAuthentication', 'AuthorizationPolicy', 'RateLimit', 'CircuitBreaker',
+];
+
+/** Whether the scenario (or, failing that, a pod annotation) marks a workload exploitable. */
+function markedExploitable(doc: ScenarioDoc, annotations: (id: string) => Readonly<Record<string, string>> | undefined): (id: string) => boolean {
+  const facts = doc.spec.workloads ?? {};
+  return (id) => {
+    const f = Object.hasOwn(facts, id) ? facts[id] : undefined;
+    if (f?.exploitable !== undefined) return f.exploitable;
+    const sim = annotations(id);
+    return sim !== undefined && Object.hasOwn(sim, 'exploitable') && sim['exploitable'] === 'true';
+  };
+}
+
+function exploitRule(c: StepContext, step: StepDoc): ExploitRule {
+  if (step.exploit !== undefined) return step.exploit;
+  return markedExploitable(c.scenario.doc, (id) => c.workload(id)?.sim);
+}
+
+function describeExploit(step: StepDoc): string {
+  if (step.exploit === 'all') return 'exploit all';
+  if (step.exploit !== undefined) return step.exploit.length === 0 ? 'exploit nothing' : `exploit ${step.exploit.join(', ')}`;
+  return 'exploit the workloads marked exploitable';
+}
+
+function compareStops(a: { stop: StoppedBy; n: number }, b: { stop: StoppedBy; n: number }): number {
+  return b.n - a.n || PACKET_ORDER.indexOf(a.stop.control) - PACKET_ORDER.indexOf(b.stop.control)
+    || (a.stop.name ?? '').localeCompare(b.stop.name ?? '');
+}
+
+/** The controls that refused `blocked` edges, most attempts first, each with its first reason. */
+function summarizeStops(blocked: readonly ReachEdge[], what: string): { stops: StoppedBy[]; more: number } {
+  const by = new Map<string, { stop: StoppedBy; n: number; first: ReachEdge }>();
+  for (const e of blocked) {
+    const s = e.stoppedBy[0];
+    if (!s) continue;
+    const key = `${s.control}\u0000${s.name ?? ''}`;
+    const g = by.get(key);
+    if (g) g.n++; else by.set(key, { stop: s, n: 1, first: e });
+  }
+  const groups = [...by.values()].sort(compareStops);
+  const stops = groups.slice(0, MAX_STOPS).map((g) => {
+    const out: StoppedBy = { control: g.stop.control, name: g.stop.name,
+      reason: `stops ${g.n} of the ${blocked.length} refused attempts${what} (first ${g.first.from} → ${g.first.dial}${g.first.path !== null ? ` ${g.first.path}` : ''}): ${g.stop.reason}` };
+    if (g.stop.rule !== undefined) out.rule = g.stop.rule;
+    return out;
+  });
+  return { stops, more: Math.max(0, groups.length - MAX_STOPS) };
+}
+
+function outcomeOf(r: Reachability, starts: readonly string[], targets: readonly string[] | undefined): { outcome: Outcome; missing: string[] } {
+  if (targets) {
+    const got = new Set([...r.reached, ...r.compromised]);
+    const missing = [...new Set(targets)].filter((t) => !got.has(t)).sort();
+    const hit = new Set(targets).size - missing.length;
+    return { outcome: missing.length === 0 ? 'allowed' : hit > 0 ? 'partial' : 'blocked', missing };
+  }
+  return { outcome: r.reached.some((id) => !starts.includes(id)) ? 'allowed' : 'blocked', missing: [] };
+}
+
+export const pivotAction: ActionModule = {
+  action: 'pivot',
+  fields: ['depth', 'exploit', 'targets', 'ports', 'paths'],
+  check({ step, path, src, issues }) {
+    if (Array.isArray(step.exploit)) {
+      step.exploit.forEach((id, i) => {
+        if (id === 'outside') issues.error('pivot-exploit-outside', `step "${step.id}": exploit lists \`outside\`, which is not a workload the attacker can take over`, src.locate([...path, 'exploit', i]), 'list workloads as namespace/name');
+      });
+    }
+    (step.targets ?? []).forEach((id, i) => {
+      if (id === 'outside') issues.error('pivot-target-outside', `step "${step.id}": targets lists \`outside\`, which a pivot cannot reach`, src.locate([...path, 'targets', i]), 'list workloads as namespace/name');
+    });
+  },
+  bind({ step, path, doc, src, issues, mesh }) {
+    if (Array.isArray(step.exploit)) step.exploit.forEach((id, i) => checkWorkloadRef(mesh, src, issues, id, [...path, 'exploit', i], 'exploit', true));
+    (step.targets ?? []).forEach((id, i) => checkWorkloadRef(mesh, src, issues, id, [...path, 'targets', i], 'target', true));
+    // Bounded work (hostile input): at most every workload that can be taken over tries every attempt.
+    const opts: Pick<ExplorerOptions, 'ports' | 'paths'> = {};
+    if (step.ports) opts.ports = step.ports;
+    if (step.paths) opts.paths = step.paths;
+    const attempts = attemptsOf(mesh, opts).length;
+    const marked = markedExploitable(doc, (id) => meshIndex(mesh).workload(id)?.sim);
+    const takeable = (s: StepDoc): number => s.exploit === 'all' ? mesh.workloads.length : Array.isArray(s.exploit) ? s.exploit.length : mesh.workloads.filter((w) => marked(w.id)).length;
+    // Without `from:` it starts from what the attacker controls: at most the foothold and what earlier pivots can take over.
+    const index = typeof path[2] === 'number' ? path[2] : doc.spec.steps.length;
+    const controlled = 1 + doc.spec.steps.slice(0, index).filter((s) => s.action === 'pivot').reduce((n, s) => n + takeable(s), 0);
+    const sources = Math.min(mesh.workloads.length + 1, (step.from === undefined ? controlled : 1) + takeable(step));
+    const work = sources * attempts;
+    if (work > MAX_PIVOT_DECISIONS) {
+      issues.error('pivot-too-large', `step "${step.id}": this pivot may need up to ${work.toLocaleString('en-US')} decisions (${sources.toLocaleString('en-US')} attacking workloads × ${attempts.toLocaleString('en-US')} attempts); the limit is ${MAX_PIVOT_DECISIONS.toLocaleString('en-US')}`,
+        src.locate(path), 'narrow `exploit`, `ports` or `paths`, or start it `from:` one workload');
+    }
+  },
+  run(c, p) {
+    const t = c.k.now;
+    const step = p.step;
+    const depth = step.depth ?? DEFAULT_DEPTH;
+    const starts = step.from !== undefined ? [p.from] : [...c.attacker.compromised];
+    const decideOpts: NonNullable<ExplorerOptions['decide']> = {};
+    const certProblem = c.world.opts.certProblem;
+    if (certProblem) decideOpts.certProblem = certProblem;
+    if (c.extAuthz) decideOpts.extAuthz = c.extAuthz;
+    const opts: ExplorerOptions = { decide: decideOpts, maxEdges: MAX_LISTED_EDGES };
+    if (step.ports) opts.ports = step.ports;
+    if (step.paths) opts.paths = step.paths;
+    const r = new ReachabilityExplorer(c.mesh, opts).explore({ from: starts, exploit: exploitRule(c, step), depth });
+    if (p.attack) for (const n of r.nodes) if (n.compromised) c.attacker.compromise(n.id);
+
+    const { outcome, missing } = outcomeOf(r, starts, step.targets);
+    const got = r.edges.filter((e) => e.outcome === 'allowed').length + r.unlisted.allowed;
+    const total = r.edges.length + r.unlisted.allowed + r.unlisted.blocked;
+    const events: StepResult['evidence']['events'] = [{ t, hop: 'scenario',
+      what: `pivot from ${starts.join(', ')} (depth ${depth}, ${describeExploit(step)}): ${total} attempts, ${got} got through; ${r.decisions} decided, ${r.memoHits} shared by workloads of the same identity` }];
+    if (total > r.edges.length) {
+      events.push({ t, hop: 'scenario', what: `the graph lists the first ${r.edges.length} attempts; ${r.unlisted.allowed} more got through and ${r.unlisted.blocked} more were refused (graph.unlisted; stoppedBy summarises the listed ones)` });
+    }
+    for (let h = 1; h <= r.hops; h++) {
+      const at = r.nodes.filter((n) => n.hop === h);
+      if (at.length === 0) continue;
+      const taken = at.filter((n) => n.compromised).map((n) => n.id);
+      events.push({ t, hop: 'scenario', what: `hop ${h}: reaches ${at.map((n) => n.id).join(', ')}${taken.length > 0 ? `; takes over ${taken.join(', ')}` : ''}` });
+    }
+    let stoppedBy: StoppedBy[] = [];
+    if (outcome !== 'allowed') {
+      const missingSet = new Set(missing);
+      const blocked = r.edges.filter((e) => e.outcome === 'blocked' && (step.targets === undefined || missingSet.has(e.to)));
+      const s = summarizeStops(blocked, step.targets ? ' on the targets not reached' : '');
+      stoppedBy = s.stops;
+      if (s.more > 0) events.push({ t, hop: 'scenario', what: `${s.more} more controls refused attempts (not listed in stoppedBy)` });
+    }
+    for (const m of missing) {
+      const tried = r.edges.filter((e) => e.to === m).length;
+      events.push({ t, hop: 'scenario', what: tried > 0 ? `target ${m} not reached: ${tried} attempts refused` : `target ${m} not reached: no workload the attacker controlled made an attempt on it (no port within \`ports\`, or never within depth)` });
+    }
+    const result: StepResult = { ...c.base(p), outcome, code: null, mtls: null, stoppedBy, expectationMet: null, evidence: { events },
+      reached: r.reached, compromised: r.compromised, hops: r.hops, graph: { nodes: r.nodes, edges: r.edges } };
+    if (result.graph && total > r.edges.length) result.graph.unlisted = r.unlisted;
+    c.finish(p, result);
+  },
+};

@@ -1,0 +1,199 @@
+/** The `pivot` step (product.md §2, §3.1): outcome rules, exploit, attacker state, time, and its graph against single requests. */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { Sandbox, listYamlFiles } from '../../src/cli/fs.js';
+import { prepareScenario } from '../../src/cli/mesh-input.js';
+import { IssueList } from '../../src/core/issues.js';
+import { loadMesh } from '../../src/loader/load.js';
+import { renderJson } from '../../src/report/json.js';
+import { renderText } from '../../src/report/text.js';
+import { looksLikeScenario, parseScenario } from '../../src/scenario/load.js';
+import { bindScenario, runScenario } from '../../src/scenario/runner.js';
+import type { RunResult, StepResult } from '../../src/scenario/types.js';
+import { bruteForce } from '../analysis/reach-fixtures.js';
+
+const root = path.resolve(__dirname, '../..');
+const BOOKINFO = path.join(root, 'scenarios/meshes/bookinfo');
+const CALL_GRAPH = path.join(root, 'scenarios/meshes/policies/bookinfo-call-graph');
+
+function manifests(...dirs: string[]): { path: string; text: string }[] {
+  return dirs.flatMap((d) => listYamlFiles(d)).map((p) => ({ path: p, text: readFileSync(p, 'utf8') }));
+}
+
+async function run(spec: string, dirs: string[] = [BOOKINFO, CALL_GRAPH]): Promise<RunResult> {
+  const text = `apiVersion: meshrange.io/v1alpha1
+kind: Scenario
+metadata: { name: t }
+spec:
+  mesh: { manifests: [x] }
+${spec}`;
+  const issues = new IssueList();
+  const s = parseScenario('t.yaml', text, issues);
+  if (!s) throw new Error(issues.items.map((i) => `${i.loc?.line}:${i.loc?.col} ${i.message}`).join('\n'));
+  const { mesh } = loadMesh(manifests(...dirs));
+  if (!bindScenario(s, mesh, issues)) throw new Error(issues.items.map((i) => i.message).join('\n'));
+  return runScenario(s, mesh);
+}
+
+const step = (r: RunResult, id: string): StepResult => r.steps.find((s) => s.id === id) as StepResult;
+
+describe('pivot outcome (product.md §3.1)', () => {
+  it('with targets: allowed when every target is reached', async () => {
+    const r = await run(`  attacker: { foothold: bookinfo/productpage-v1 }
+  steps:
+    - { id: p, action: pivot, exploit: all, targets: [bookinfo/details-v1, bookinfo/reviews-v1] }
+`);
+    expect(step(r, 'p')).toMatchObject({ outcome: 'allowed', stoppedBy: [], code: null, mtls: null });
+  });
+
+  it('with targets: partial when some are reached, and stoppedBy names the control on the missing one', async () => {
+    const r = await run(`  attacker: { foothold: bookinfo/productpage-v1 }
+  steps:
+    - { id: p, action: pivot, exploit: [], targets: [bookinfo/details-v1, bookinfo/ratings-v1] }
+`);
+    const p = step(r, 'p');
+    expect(p.outcome).toBe('partial');
+    expect(p.stoppedBy.map((s) => [s.control, s.name])).toEqual([['AuthorizationPolicy', 'bookinfo/ratings-from-reviews']]);
+    expect(r.verdict).toBe('breached');
+  });
+
+  it('with targets: blocked when none is reached', async () => {
+    const r = await run(`  attacker: { foothold: bookinfo/productpage-v1 }
+  steps:
+    - { id: p, action: pivot, exploit: [], targets: [bookinfo/ratings-v1] }
+`);
+    expect(step(r, 'p').outcome).toBe('blocked');
+    expect(r.verdict).toBe('contained');
+  });
+
+  it('without targets: allowed when any workload besides the foothold is reached, blocked when none is', async () => {
+    const open = await run(`  attacker: { foothold: bookinfo/productpage-v1 }
+  steps:
+    - { id: p, action: pivot, exploit: [] }
+`);
+    expect(step(open, 'p').outcome).toBe('allowed');
+    const shut = await run(`  attacker: { foothold: bookinfo/ratings-v1 }
+  steps:
+    - { id: p, action: pivot, exploit: all, ports: [9080] }
+`, [BOOKINFO, path.join(root, 'scenarios/meshes/policies/bookinfo-deny-all')]);
+    expect(step(shut, 'p')).toMatchObject({ outcome: 'blocked', reached: [], hops: 0, compromised: ['bookinfo/ratings-v1'] });
+  });
+});
+
+describe('pivot exploit, depth and the attacker state', () => {
+  it('without exploit, the workloads the scenario marks exploitable are taken over', async () => {
+    const r = await run(`  workloads: { bookinfo/reviews-v2: { exploitable: true } }
+  attacker: { foothold: bookinfo/productpage-v1 }
+  steps:
+    - { id: p, action: pivot, targets: [bookinfo/ratings-v1] }
+`);
+    expect(step(r, 'p')).toMatchObject({ outcome: 'allowed', hops: 2, compromised: ['bookinfo/productpage-v1', 'bookinfo/reviews-v2'] });
+  });
+
+  it('an explicit exploit replaces the marks for that step', async () => {
+    const r = await run(`  workloads: { bookinfo/reviews-v2: { exploitable: true } }
+  attacker: { foothold: bookinfo/productpage-v1 }
+  steps:
+    - { id: p, action: pivot, exploit: [bookinfo/details-v1], targets: [bookinfo/ratings-v1] }
+`);
+    expect(step(r, 'p')).toMatchObject({ outcome: 'blocked', compromised: ['bookinfo/details-v1', 'bookinfo/productpage-v1'] });
+  });
+
+  it('depth 1 stops before the second hop, so ratings behind reviews stays out of reach', async () => {
+    const r = await run(`  attacker: { foothold: bookinfo/productpage-v1 }
+  steps:
+    - { id: p, action: pivot, exploit: all, depth: 1, targets: [bookinfo/ratings-v1] }
+`);
+    expect(step(r, 'p').outcome).toBe('blocked');
+    expect(step(r, 'p').graph?.edges.every((e) => e.hop === 1)).toBe(true);
+  });
+
+  it('a step from a workload the pivot took over is an attack step; the same step before the pivot is not', async () => {
+    const r = await run(`  attacker: { foothold: bookinfo/productpage-v1 }
+  steps:
+    - { id: before, action: request, from: bookinfo/reviews-v2, to: "ratings:9080" }
+    - { id: p, action: pivot, exploit: [bookinfo/reviews-v2], targets: [bookinfo/reviews-v2] }
+    - { id: after, action: request, from: bookinfo/reviews-v2, to: "ratings:9080" }
+`);
+    expect(step(r, 'before')).toMatchObject({ attack: false, outcome: 'allowed' });
+    expect(step(r, 'after')).toMatchObject({ attack: true, outcome: 'allowed' });
+  });
+
+  it('a later pivot without from starts from every workload the attacker controls', async () => {
+    const r = await run(`  attacker: { foothold: bookinfo/productpage-v1 }
+  steps:
+    - { id: first, action: pivot, exploit: [bookinfo/reviews-v1], depth: 1 }
+    - { id: second, action: pivot, exploit: [], depth: 1, targets: [bookinfo/ratings-v1] }
+`);
+    const second = step(r, 'second');
+    expect(second.graph?.nodes.filter((n) => n.hop === 0).map((n) => n.id)).toEqual(['bookinfo/productpage-v1', 'bookinfo/reviews-v1']);
+    expect(second.outcome).toBe('allowed');
+  });
+
+  it('a pivot from a workload the attacker does not control is a what-if: no takeover enters the attacker state', async () => {
+    const r = await run(`  attacker: { foothold: bookinfo/ratings-v1 }
+  steps:
+    - { id: whatif, action: pivot, from: bookinfo/productpage-v1, exploit: [bookinfo/reviews-v2], depth: 1 }
+    - { id: later, action: request, from: bookinfo/reviews-v2, to: "ratings:9080" }
+`);
+    expect(step(r, 'whatif')).toMatchObject({ attack: false, compromised: ['bookinfo/productpage-v1', 'bookinfo/reviews-v2'] });
+    expect(step(r, 'later').attack).toBe(false);
+  });
+
+  it('the pivot is decided at its simulated time: once certificates have expired in a CA outage, mTLS hops fail', async () => {
+    const r = await run(`  ca: { outage: { at: 1h, for: 30h } }
+  attacker: { foothold: bookinfo/productpage-v1 }
+  steps:
+    - { id: early, action: pivot, exploit: [], targets: [bookinfo/reviews-v1], at: 2h }
+    - { id: late, action: pivot, exploit: [], targets: [bookinfo/reviews-v1], at: 25h }
+`);
+    expect(step(r, 'early').outcome).toBe('allowed');
+    const late = step(r, 'late');
+    expect(late.outcome).toBe('blocked');
+    expect(late.stoppedBy[0]?.control).toBe('CertificateValidity');
+  });
+});
+
+describe('pivot report', () => {
+  it('the JSON carries graph, reached, compromised and hops in a stable order, and the text a one-line summary', async () => {
+    const r = await run(`  workloads: { bookinfo/reviews-v2: { exploitable: true } }
+  attacker: { foothold: bookinfo/productpage-v1 }
+  steps:
+    - { id: p, action: pivot, targets: [bookinfo/ratings-v1] }
+`);
+    const json = JSON.parse(renderJson([r])) as { steps: Record<string, unknown>[] };
+    const s = json.steps[0] as Record<string, unknown>;
+    expect(Object.keys(s).slice(Object.keys(s).indexOf('from'))).toEqual(['from', 'reached', 'compromised', 'hops', 'graph', 't', 'attack', 'expectationMet', 'evidence']);
+    const graph = s['graph'] as { nodes: Record<string, unknown>[]; edges: Record<string, unknown>[] };
+    expect(Object.keys(graph.nodes[0] as object)).toEqual(['id', 'hop', 'compromised']);
+    expect(Object.keys(graph.edges[0] as object).slice(0, 7)).toEqual(['from', 'to', 'port', 'protocol', 'path', 'outcome', 'stoppedBy']);
+    expect(s['hops']).toBe(2);
+    expect(renderText([r])).toContain('reached bookinfo/details-v1, bookinfo/ratings-v1, bookinfo/reviews-v1, bookinfo/reviews-v2 in 2 hops');
+  });
+});
+
+describe('each shipped pivot agrees with a brute force over single request decisions', () => {
+  const files = listYamlFiles(path.join(root, 'scenarios')).filter((f) => looksLikeScenario(readFileSync(f, 'utf8')) && /action: pivot/.test(readFileSync(f, 'utf8')));
+  it('there are shipped pivot scenarios', () => {
+    expect(files.length).toBeGreaterThanOrEqual(3);
+  });
+  for (const file of files) {
+    it(`${path.basename(file)}: every pivot step's graph equals single decide() calls per attempt`, async () => {
+      const issues = new IssueList();
+      const prepared = prepareScenario(path.relative(root, file), Sandbox.forCwd([]), issues);
+      if (!prepared || !bindScenario(prepared.scenario, prepared.mesh, issues)) throw new Error(issues.errors.map((e) => e.message).join('\n'));
+      const r = await runScenario(prepared.scenario, prepared.mesh);
+      const facts = prepared.scenario.doc.spec.workloads ?? {};
+      for (const [i, st] of prepared.scenario.doc.spec.steps.entries()) {
+        if (st.action !== 'pivot') continue;
+        const got = r.steps[i] as StepResult;
+        const from = (got.graph?.nodes ?? []).filter((n) => n.hop === 0).map((n) => n.id);
+        const exploit = st.exploit ?? ((id: string) => Object.hasOwn(facts, id) && facts[id]?.exploitable === true);
+        const { unlisted: _u, ...brute } = bruteForce(prepared.mesh, { from, exploit, depth: st.depth ?? 3 }, { ...(st.ports ? { ports: st.ports } : {}), ...(st.paths ? { paths: st.paths } : {}) });
+        expect(got.graph?.unlisted).toBeUndefined();
+        expect({ nodes: got.graph?.nodes, edges: got.graph?.edges, reached: got.reached, compromised: got.compromised, hops: got.hops }).toEqual(brute);
+      }
+    });
+  }
+});
