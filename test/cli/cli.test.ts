@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
+import { cli } from './harness.js';
 
 const root = path.resolve(__dirname, '../..');
 
@@ -16,13 +17,6 @@ interface Run {
   code: number;
   out: string;
   err: string;
-}
-
-async function cli(...argv: string[]): Promise<Run> {
-  let out = '';
-  let err = '';
-  const code = await main(argv, { out: (s) => { out += s; }, err: (s) => { err += s; } });
-  return { code, out, err };
 }
 
 /** No JavaScript stack frame ("    at fn (file:line:col)") anywhere in the output. */

@@ -9,18 +9,11 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
+import { cli } from './harness.js';
 
 const root = path.resolve(__dirname, '../..');
 const STACK = /^\s+at .+[:(]/m;
 const corpus = readdirSync(path.join(root, 'test/fixtures/invalid')).filter((f) => f.endsWith('.yaml')).sort();
-
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await main(argv, { out: (s) => { out += s; }, err: (s) => { err += s; } });
-  return { code, out, err };
-}
 
 let tmp = '';
 let rel = '';

@@ -4,14 +4,7 @@
  * step does.
  */
 import { describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
-
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await main(argv, { out: (s) => { out += s; }, err: (s) => { err += s; } });
-  return { code, out, err };
-}
+import { cli } from './harness.js';
 
 const mesh = ['--mesh', 'scenarios/meshes/capture'];
 const args = [...mesh, '--from', 'shop/web', '--to', 'payments.shop:80', '--format', 'json'];
