@@ -83,10 +83,11 @@ function serviceSans(mesh: Mesh, s: Service): string[] {
 export function decide(mesh: Mesh, req: MeshRequest, opts: DecideOptions = {}): Decision {
   const run: Run = { mesh, opts, events: [], proxies: [], wire: [], send: (leg) => sendLeg(run, leg), req };
   const src = req.from.kind === 'workload' ? req.from.workload : null;
-  // An identity override is the attacker's own process dialling past its sidecar with its own credential.
+  // An identity override is the attacker's own process connecting with its own credential; whether it gets past its
+  // sidecar is the capture step's call (clientCapture: the same rules as `bypass`, product.md §2).
   const own = req.identity;
   if (own) {
-    run.events.push({ hop: 'client', what: `${src ? src.id : 'a client outside the cluster'}: the attacker's own process dials past ${src && hasProxy(src) ? 'its sidecar' : 'any proxy'}, ${ownCredential(own)}` });
+    run.events.push({ hop: 'client', what: `${src ? src.id : 'a client outside the cluster'}: the attacker's own process connects ${ownCredential(own)}` });
   } else if (src && !hasProxy(src)) {
     run.events.push({ hop: 'client', what: `${src.id} has no sidecar (${src.sidecarReason}): it sends plaintext and has no identity` });
   } else if (!src) {
@@ -95,7 +96,7 @@ export function decide(mesh: Mesh, req: MeshRequest, opts: DecideOptions = {}): 
   const leg: Leg = {
     client: src,
     clientIp: src ? src.ip : req.from.kind === 'outside' ? req.from.ip : '',
-    proxy: src !== null && hasProxy(src) && own === undefined,
+    proxy: src !== null && hasProxy(src),
     viaGateway: false,
     target: req.to.kind === 'host' ? { kind: 'host', host: req.to.host, port: req.to.port } : { kind: 'pod', workload: req.to.workload, port: req.to.port },
     protocol: req.protocol,
@@ -145,7 +146,9 @@ function dialledAddress(mesh: Mesh, dest: Dest): string {
 function clientCapture(ctx: Ctx, client: Workload, dest: Dest, port: number): void {
   const { run, leg } = ctx;
   const ev = (what: string): void => { run.events.push({ hop: 'client', what }); };
-  const asked = bypassRequested(run.req);
+  // The attacker's own TLS client (an identity override) must get past the sidecar like any bypass to present its credential.
+  const own = leg.identity;
+  const asked = bypassRequested(run.req) || own !== undefined;
   const explicit = run.req.bypass === true;
   if (!hasProxy(client)) {
     if (explicit) ev(`bypass: ${client.id} has no sidecar to go around`);
@@ -167,6 +170,13 @@ function clientCapture(ctx: Ctx, client: Workload, dest: Dest, port: number): vo
     const plain = !v.escapes && leg.intent === 'plaintext' ? ' (tls: plaintext is not something an app can ask its sidecar for: the sidecar chooses TLS itself)' : '';
     ev(`bypass to ${target}: ${v.why}${plain}`);
     if (!v.escapes && leg.intent === 'plaintext') leg.intent = 'auto';
+    if (!v.escapes && own) {
+      // Captured: the sidecar takes the connection and re-originates it with the foothold's own identity (auto mTLS);
+      // the attacker's certificate ends at its own sidecar and never reaches the server.
+      delete leg.identity;
+      leg.intent = 'auto';
+      ev(`${client.id}'s sidecar captures the attacker's own connection: ${own.kind === 'none' ? 'the plaintext it sends' : `the ${own.kind === 'forged-cert' ? 'forged' : 'stolen'} certificate for ${own.spiffe}`} never reaches the server; the sidecar sends it on with ${client.id}'s own identity`);
+    }
     return;
   }
   if (!cap.captured) {
@@ -184,9 +194,9 @@ function clientCapture(ctx: Ctx, client: Workload, dest: Dest, port: number): vo
  */
 export function clientProxied(mesh: Mesh, req: MeshRequest): boolean {
   const src = req.from.kind === 'workload' ? req.from.workload : null;
-  // The attacker's own process presenting its own credential never goes through its sidecar.
-  if (!src || !hasProxy(src) || req.identity !== undefined) return false;
-  const asked = bypassRequested(req);
+  if (!src || !hasProxy(src)) return false;
+  // The attacker's own process presenting its own credential is a bypass attempt too.
+  const asked = bypassRequested(req) || req.identity !== undefined;
   if (src.gateway) return !asked;
   let dest: Dest;
   if (req.to.kind === 'workload') dest = { kind: 'pod', workload: req.to.workload };
@@ -278,7 +288,7 @@ function sendLeg(run: Run, leg: Leg): Decision {
   }
 
   // 0. Capture: does the client's own proxy see this connection at all?
-  if (leg.depth === 0 && !leg.viaGateway && client && !leg.identity) clientCapture(ctx, client, dest, port);
+  if (leg.depth === 0 && !leg.viaGateway && client) clientCapture(ctx, client, dest, port);
   if (leg.depth === 0 && !leg.viaGateway && leg.proxy && leg.headers['x-forwarded-client-cert'] !== undefined) {
     // The app → sidecar hop is not mutual TLS, so the client's own sidecar (once it captured the connection) drops an XFCC the app wrote (Envoy's XFCC rules, §1).
     delete leg.headers['x-forwarded-client-cert'];

@@ -152,8 +152,18 @@ function uncapturedInbound(ctx: Ctx, route: InboundRoute, tls: ClientTls, cap: C
   run.events.push({ hop: 'network', what: `${ep.id}'s iptables rules do not hand port ${route.targetPort} to its sidecar (${cap.why}): the app takes the connection itself — no PeerAuthentication, no JWT, no AuthorizationPolicy` });
   const dest = { workload: ep.id, port: route.servicePort?.port ?? route.targetPort, targetPort: route.targetPort, protocol: ctx.l7 };
   const destination: Decision['destination'] = route.service ? { service: `${route.service.namespace}/${route.service.name}`, ...dest } : dest;
+  if (leg.identity && leg.identity.kind !== 'none') {
+    // The attacker's own TLS client (not auto mTLS, not a DestinationRule): the plaintext app closes the connection, and
+    // nothing enforces policy on this port — as at a workload with no sidecar (ownCertificate).
+    const cert = leg.identity.kind === 'forged-cert' ? `the forged certificate for ${leg.identity.spiffe}` : `the stolen certificate of ${leg.identity.spiffe}`;
+    run.events.push({ hop: 'network', what: `the attacker's TLS client hello reaches ${ep.id}'s app on port ${route.targetPort}, which speaks plaintext and closes the connection` });
+    const d = fail(ctx, 0, null, { control: 'Routing', name: ep.id,
+      reason: `${ep.id} port ${route.targetPort} is not captured by its sidecar (${cap.why}), so nothing terminates Istio mTLS and ${cert} is never checked: the plaintext app closes the connection. Nothing enforces any policy on that port either: plain requests get in` });
+    d.inboundUncaptured = true;
+    return { ...d, destination };
+  }
   if (tls.kind === 'istio' || tls.kind === 'tls') {
-    const by = tls.kind === 'istio' ? `${tls.dr ? drLabel(tls) : 'auto mTLS'} sends Istio mTLS` : `${drLabel(tls)} originates ${tls.mode} TLS`;
+    const by = tls.kind === 'istio' ? (ctx.leg.intent === 'mtls' && !tls.dr ? 'the step forces Istio mTLS and the client sidecar sends it' : `${tls.dr ? drLabel(tls) : 'auto mTLS'} sends Istio mTLS`) : `${drLabel(tls)} originates ${tls.mode} TLS`;
     run.events.push({ hop: 'network', what: `${by} to port ${route.targetPort}; the app speaks plaintext and cannot answer the handshake` });
     const d = fail(ctx, 503, null, {
       control: 'DestinationRule', name: tls.dr ? `${tls.dr.rule.meta.namespace}/${tls.dr.rule.meta.name}` : null,

@@ -11,12 +11,21 @@ import type { Mesh } from '../../src/model/types.js';
 
 const base = [ns('a', true), ns('b', true), app('a', 'web'), app('b', 'api')];
 
-function own(mesh: Mesh, identity: IdentityOverride, headers: Record<string, string> = {}): ReturnType<typeof decide> {
+/** The attacker's own process in a/web, as root (it can leave around its sidecar, product.md §2), unless `capabilities` says otherwise. */
+function own(mesh: Mesh, identity: IdentityOverride, headers: Record<string, string> = {}, capabilities: MeshRequest['capabilities'] = ['root']): ReturnType<typeof decide> {
   const req: MeshRequest = { from: { kind: 'workload', workload: wl(mesh, 'a/web') }, to: { kind: 'host', host: 'api.b', port: 80 }, protocol: 'http', method: 'GET', path: '/', headers, tls: 'auto', identity };
+  if (capabilities !== undefined) req.capabilities = capabilities;
   return decide(mesh, req);
 }
 
 describe('§1 §4 a certificate the client\'s own process presents', () => {
+  it('without a capability the sidecar captures the attacker\'s own TLS client: the stolen certificate never reaches the server, which sees the foothold\'s identity', () => {
+    const d = own(meshFrom(...base), { kind: 'stolen-cert', spiffe: 'spiffe://cluster.local/ns/b/sa/api', from: 'b/api', problem: null }, {}, []);
+    expect(d.outcome).toBe('allowed');
+    expect(d.peerPrincipal).toBe('cluster.local/ns/a/sa/web');
+    expect(d.events.map((e) => e.what).join('\n')).toContain('never reaches the server');
+  });
+
   it('a forged certificate is refused by the mTLS filter chain in STRICT and in PERMISSIVE alike: code 0, no connection', () => {
     for (const mode of ['STRICT', 'PERMISSIVE']) {
       const d = own(meshFrom(...base, pa('b', 'default', mode)), { kind: 'forged-cert', spiffe: 'spiffe://cluster.local/ns/a/sa/admin' });

@@ -37,7 +37,7 @@ kind: Scenario
 metadata: { name: t }
 spec:
   mesh: { manifests: [x] }
-${extra}  attacker: { foothold: ${foothold} }
+${extra}  attacker: { foothold: ${foothold}, capabilities: [root] }
   steps:
 ${steps}`;
 }
