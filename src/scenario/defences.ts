@@ -67,6 +67,7 @@ class Variants {
       if (this.cache.size >= MAX_VARIANTS || this.events >= this.eventBudget) { this.exhausted = true; return undefined; }
       const r = this.run(removed);
       this.events += r.events;
+      if (!Number.isFinite(r.events)) this.exhausted = true; // the variant ran out of its event budget
       results = r.steps;
       this.cache.set(key, results);
     }

@@ -166,11 +166,24 @@ export async function simulateScenario(s: LoadedScenario, mesh: Mesh, opts: Simu
   // §3.2: the same plan (tokens, signatures, flows) re-run against mesh variants. A variant is only ever read for
   // a step that did not get through and met a control that can be removed: those are the steps it waits for.
   const needed = new Set(steps.filter((r) => r.outcome !== 'allowed' && r.stoppedBy.some(isRemovable)).map((r) => r.id));
+  const variantBudget = Math.max(VARIANT_EVENTS_FLOOR, VARIANT_EVENTS_PER_RUN_EVENT * (run.events + (baseline?.events ?? 0)));
   const variant = (removed: readonly ControlRef[]): { steps: ReadonlyMap<string, StepResult>; events: number } => {
-    const v = bounded({ ...ctx, mesh: withoutControls(mesh, removed) }, { withSteps: true, until: needed });
-    return { steps: v.steps, events: v.events };
+    let v: SimRun;
+    try {
+      // One variant may not spend more than the whole analysis may: past it, the analysis stops with a warning (never an error:
+      // the scenario itself ran within its limits).
+      v = simulate({ ...ctx, mesh: withoutControls(mesh, removed), maxEvents: Math.min(ctx.maxEvents, variantBudget) }, { withSteps: true, until: needed });
+    } catch (e) {
+      if (!(e instanceof EventBudgetExceeded)) throw e;
+      return { steps: new Map(), events: Number.POSITIVE_INFINITY };
+    }
+    // A step the variant cut off got past every control (nothing stopped it; the app had not answered when the run ended):
+    // for §3.2 that is "through", not "still stopped".
+    const verdicts = new Map<string, StepResult>();
+    for (const [id, r] of v.steps) verdicts.set(id, r.evidence.cutOff !== undefined && r.stoppedBy.length === 0 ? { ...r, outcome: 'allowed' } : r);
+    return { steps: verdicts, events: v.events };
   };
-  const defenceWarnings = attachDefences(steps, variant, Math.max(VARIANT_EVENTS_FLOOR, VARIANT_EVENTS_PER_RUN_EVENT * (run.events + (baseline?.events ?? 0))));
+  const defenceWarnings = attachDefences(steps, variant, variantBudget);
   const breached = steps.some((r) => r.attack && r.action !== 'wait' && (r.outcome === 'allowed' || r.outcome === 'partial'));
   const traffic: TrafficResult[] = flows.map((f, i) => trafficResult(f, run.flows[i] as FlowStats, baseline?.flows[i]));
   const out: RunResult = {
@@ -303,7 +316,8 @@ function bounded(c: Ctx, run: SimulateRun): SimRun {
   } catch (e) {
     if (!(e instanceof EventBudgetExceeded)) throw e;
     const t = e.time;
-    const step = withSteps ? c.planned.find((p) => p.at <= t && t <= p.end + CUT_OFF_GRACE_MS) : undefined;
+    // The step running at t: the last one that had started by then (steps run one after another).
+    const step = withSteps ? [...c.planned].reverse().find((p) => p.at <= t && t <= p.end + CUT_OFF_GRACE_MS) : undefined;
     const where = step ? ['spec', 'steps', step.index] : c.flows.length > 0 ? ['spec', 'traffic'] : ['spec'];
     throw new ScenarioLimitError(`${e.message} (simulated t=${Math.round(t)} ms${step ? `, during step "${step.step.id}"` : ''})`,
       c.s.src.locate(where), 'lower the rates, retries or durations: the scenario asks for more work than one run may do');

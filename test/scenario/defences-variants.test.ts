@@ -1,0 +1,29 @@
+/**
+ * §3.2 counterfactual re-runs read honestly: a step a variant cut off got past
+ * every control (so the control removed was its sole defence), and a variant
+ * that outgrows the event budget ends the analysis with a warning — never the
+ * scenario with an error.
+ */
+import { describe, expect, it } from 'vitest';
+import { runFiles } from '../../src/api/run.js';
+import { FsSource, Sandbox } from '../../src/cli/fs.js';
+
+const reader = new FsSource(Sandbox.forCwd([]));
+
+describe('defence variants', () => {
+  it('a slow app does not hide a sole control: without the policy the request reaches the app (cut off at the run\'s end), so the policy is sole', async () => {
+    const r = await runFiles(['test/fixtures/scenarios/variant-cut.yaml'], reader);
+    expect(r.issues.errors).toEqual([]);
+    const step = r.results[0]?.steps[0];
+    expect(step?.outcome).toBe('blocked');
+    expect(step?.defences).toEqual([expect.objectContaining({ control: 'AuthorizationPolicy', name: 'shop/payments-from-orders', sole: true })]);
+  });
+
+  it('a variant that needs more events than the budget stops the defence analysis with a warning; the scenario still reports', async () => {
+    // flood-rate-limited needs ~21k events; without its rate limit the flood needs more than this budget allows.
+    const r = await runFiles(['scenarios/flood-rate-limited.yaml'], reader, { maxEvents: 20_000 });
+    expect(r.issues.errors).toEqual([]);
+    expect(r.results).toHaveLength(1);
+    expect(r.results[0]?.warnings.join('\n')).toMatch(/defence/i);
+  });
+});
