@@ -27,3 +27,15 @@ describe('defence variants', () => {
     expect(r.results[0]?.warnings.join('\n')).toMatch(/defence/i);
   });
 });
+
+describe('sniff and the client\'s own sidecar', () => {
+  it('requests the client\'s own outbound rate limit answers never leave the pod: a tap on the server\'s node reads none of them', async () => {
+    const r = await runFiles(['test/fixtures/scenarios/sniff-rl.yaml'], reader);
+    expect(r.issues.errors).toEqual([]);
+    const res = r.results[0];
+    expect(res?.traffic[0]?.stoppedBy?.['RateLimit shop/web-outbound-limit']).toBeGreaterThan(100);
+    const sniff = res?.steps[0];
+    expect(sniff?.outcome).toBe('blocked');
+    expect((sniff?.observed ?? []).reduce((n, f) => n + (f.encrypted ? 0 : f.requests), 0)).toBeLessThanOrEqual(1);
+  });
+});

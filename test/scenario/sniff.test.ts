@@ -41,11 +41,11 @@ function harness(on: string, opts: { window?: number; sensitive?: string[] } = {
   } as unknown as StepContext;
   const p: PlannedStep = { step: { id: 's', action: 'sniff', on, window: `${window}ms` }, index: 0, at: 1000, end: 1000 + window, from: 'a/client', attack: true, headers: {} };
   k.at(p.at, () => sniffAction.run(c, p));
-  const send = (t: number, hops: WireHop[], o: { flow?: number; attack?: boolean; dynamic?: Outcome['dynamic']; latency?: number } = {}): void => {
+  const send = (t: number, hops: WireHop[], o: { flow?: number; attack?: boolean; dynamic?: Outcome['dynamic']; latency?: number; local?: true } = {}): void => {
     k.at(t, () => {
       const origin = o.attack !== undefined ? { kind: 'step' as const, id: 'x', attack: o.attack, from: 'a/client', to: 'b:80' } : { kind: 'flow' as const, index: o.flow ?? 0, from: hops[0]?.from ?? '', to: 'server.b:80' };
       const watchers = [...taps].map((tap) => tap({ origin, spec: {} as RequestSpec, t })).filter((w) => w !== undefined);
-      const outcome: Outcome = { status: 200, latencyMs: o.latency ?? 2, decision: { outcome: 'allowed', code: 200, mtls: false, stoppedBy: [], events: [], wire: hops }, ...(o.dynamic ? { dynamic: o.dynamic } : {}) };
+      const outcome: Outcome = { status: 200, latencyMs: o.latency ?? 2, decision: { outcome: 'allowed', code: 200, mtls: false, stoppedBy: [], events: [], wire: hops }, ...(o.dynamic ? { dynamic: o.dynamic } : {}), ...(o.local ? { local: o.local } : {}) };
       k.schedule(o.latency ?? 2, () => { for (const w of watchers) w(outcome); });
     });
   };
@@ -122,7 +122,7 @@ describe('sniff: counting and reading in the window', () => {
 
   it('a request its client\'s own circuit breaker refused never left the pod and is not counted', () => {
     const h = harness('any');
-    h.send(2000, [clear('legacy/old', 'b/server')], { dynamic: { control: 'CircuitBreaker', name: 'b', reason: 'overflow', flags: 'UO' } });
+    h.send(2000, [clear('legacy/old', 'b/server')], { dynamic: { control: 'CircuitBreaker', name: 'b', reason: 'overflow', flags: 'UO' }, local: true });
     expect(h.run().observed).toEqual([]);
   });
 

@@ -160,8 +160,8 @@ export const sniffAction: ActionModule = {
     };
 
     const observe = (r: SentRequest, o: WorldOutcome): void => {
-      // Refused by the client's own sidecar's circuit breaker: it never left the pod.
-      if (o.dynamic?.control === 'CircuitBreaker') return;
+      // Answered by the client's own sidecar (circuit breaker, outlier ejection, outbound rate limit): it never left the pod.
+      if (o.local === true) return;
       (o.decision.wire ?? []).forEach((hop, i) => {
         if (!crosses(point, hop)) return;
         const key = `${sourceOf(r.origin)}|${i}|${hop.from}|${hop.to}|${hop.port}|${protectionKey(hop.protectedBy)}`;

@@ -66,6 +66,8 @@ export interface Outcome {
   dynamic?: { control: 'RateLimit' | 'CircuitBreaker' | 'Routing' | 'App' | 'VirtualService'; name: string | null; reason: string; flags?: string };
   /** retries the client sidecar sent for this request */
   retries?: number;
+  /** the client's own sidecar answered (its circuit breaker, outlier ejection, outbound rate limit): nothing left the pod */
+  local?: true;
 }
 
 const SERVER_STOPS = new Set(['AuthorizationPolicy', 'RequestAuthentication', 'HttpValidation']);
@@ -249,6 +251,7 @@ export class World {
         over = true;
         if (perTryTimer !== null) k.cancel(perTryTimer);
         const outcome: Outcome = r.extra ? { status: r.status, latencyMs: k.now - t0, decision: d, dynamic: r.extra } : { status: r.status, latencyMs: k.now - t0, decision: d };
+        if (r.kind === 'local') outcome.local = true;
         report({ kind: r.kind, outcome });
       });
     };
