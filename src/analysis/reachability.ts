@@ -44,7 +44,9 @@
  *    matchExpressions alike;
  *  - its pod IP, when anything can see a source address: a NetworkPolicy
  *    ipBlock, an AuthorizationPolicy ipBlocks / remoteIpBlocks (or their
- *    not-forms, or `when` source.ip / remote.ip), or a CUSTOM policy (the
+ *    not-forms, or `when` source.ip / remote.ip, or any `when`
+ *    request.headers[...] — a gateway writes the caller's pod IP into
+ *    X-Forwarded-For), or a CUSTOM policy (the
  *    ext-authz provider sees the whole request);
  *  - the sidecar capture annotations it carries (`traffic.sidecar.istio.io/*`,
  *    `sidecar.istio.io/*`), which decide what its sidecar intercepts;
@@ -207,7 +209,9 @@ export function identityRule(mesh: Mesh): IdentityRule {
         const s = f.source;
         if (s.ipBlocks || s.notIpBlocks || s.remoteIpBlocks || s.notRemoteIpBlocks) ipVisible = true;
       }
-      for (const c of rule.when ?? []) if (c.key === 'source.ip' || c.key === 'remote.ip') ipVisible = true;
+      // A header condition can read the source address too: a gateway appends the caller's pod IP to X-Forwarded-For
+      // (and sets x-envoy-external-address), so any request.headers[...] condition makes the IP part of the identity.
+      for (const c of rule.when ?? []) if (c.key === 'source.ip' || c.key === 'remote.ip' || c.key.startsWith('request.headers[')) ipVisible = true;
     }
   }
   return { labelKeys: keys, ipVisible };

@@ -39,3 +39,17 @@ describe('sniff and the client\'s own sidecar', () => {
     expect((sniff?.observed ?? []).reduce((n, f) => n + (f.encrypted ? 0 : f.requests), 0)).toBeLessThanOrEqual(1);
   });
 });
+
+describe('pivot memo and addresses in headers', () => {
+  it('a rule on request.headers[x-forwarded-for] makes the source IP part of the memo key: a taken-over twin decides as it would alone', async () => {
+    const r = await runFiles(['test/fixtures/scenarios/memo-xff.yaml'], reader);
+    expect(r.issues.errors).toEqual([]);
+    const [fromX2, x1Alone] = r.results[0]?.steps ?? [];
+    // x1 → the gateway is decided for x1 (its IP is what the backend's rule asks for), not copied from x2's attempt.
+    const toGateway = (edges: readonly { from: string; to: string; outcome: string }[]): string[] =>
+      edges.filter((e) => e.from === 'app/x1' && e.to === 'istio-system/gw').map((e) => e.outcome);
+    const alone = toGateway(x1Alone?.graph?.edges ?? []);
+    expect(alone).toContain('allowed');
+    expect(toGateway(fromX2?.graph?.edges ?? [])).toEqual(alone);
+  });
+});
