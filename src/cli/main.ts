@@ -3,6 +3,7 @@
  * exit codes (0 success, 1 expectations failed, 2 bad usage or bad input).
  * Never prints a stack trace.
  */
+import { escapeControls } from '../core/escape.js';
 import { Command, CommanderError, Option } from 'commander';
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -117,11 +118,13 @@ function scenarioFiles(paths: readonly string[], sandbox: Sandbox, issues: Issue
       else notScenarios.push(f);
     }
     const relTo = (f: string): string => path.relative(p, f).split(path.sep).join('/');
-    if (found.length > 0) out.notes.push(`${shown}: ${found.length} scenario file${found.length === 1 ? '' : 's'}: ${found.map(relTo).join(', ')}`);
-    if (notScenarios.length > 0) out.notes.push(`${shown}: ignored, YAML without kind: Scenario: ${notScenarios.map(relTo).join(', ')}`);
+    // File names are escaped: a name may hold a newline or a terminal control.
+    const names = (list: readonly string[]): string => list.map((f) => escapeControls(f)).join(', ');
+    if (found.length > 0) out.notes.push(`${shown}: ${found.length} scenario file${found.length === 1 ? '' : 's'}: ${names(found.map(relTo))}`);
+    if (notScenarios.length > 0) out.notes.push(`${shown}: ignored, YAML without kind: Scenario: ${names(notScenarios.map(relTo))}`);
     const byWhy = new Map<string, string[]>();
     for (const g of scan.ignored) byWhy.set(g.why, [...(byWhy.get(g.why) ?? []), relTo(g.path)]);
-    for (const [why, list] of byWhy) out.notes.push(`${shown}: ignored, ${why}: ${list.join(', ')}`);
+    for (const [why, list] of byWhy) out.notes.push(`${shown}: ignored, ${escapeControls(why)}: ${names(list)}`);
     if (found.length === 0 && scan.problems.length === 0) {
       issues.error('no-scenarios', `${shown} holds no scenario files (YAML with kind: Scenario)`, undefined, 'point at a scenario file or a folder that has some');
     }

@@ -1,5 +1,6 @@
 /** `meshrange request`: one request, its verdict and the whole explanation trace. */
 import path from 'node:path';
+import { escapeControls } from '../core/escape.js';
 import { IssueList } from '../core/issues.js';
 import { loadMesh } from '../loader/load.js';
 import { principalOf, spiffeId, type Workload } from '../model/types.js';
@@ -132,5 +133,6 @@ export function renderDecision(opts: RequestOpts, identity: string | null, d: De
     lines.push(`the app received: ${d.received.method} ${d.received.path}`);
     for (const [k, v] of Object.entries(d.received.headers)) lines.push(`  ${k}: ${v}`);
   }
-  return `${lines.join('\n')}\n`;
+  // Every line holds names, paths and headers a stranger wrote: each is kept to one line (a newline cannot forge a verdict).
+  return `${lines.map((l) => escapeControls(l)).join('\n')}\n`;
 }

@@ -1,0 +1,25 @@
+/** Nothing a stranger names can forge a line of the CLI's own output (issue 9 item 7). */
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { cli } from './harness.js';
+
+const tmp = mkdtempSync(path.join('test', '.tmp-escape-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+describe('CLI output stays on its lines', () => {
+  it('a file name holding a newline cannot forge a summary line in run <dir>\'s notes', async () => {
+    const dir = path.join(tmp, 'suite');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, 'note.txt\n5 scenarios: 0 breached, 5 contained'), 'x');
+    const r = await cli('run', dir);
+    expect(r.err.split('\n').some((l) => l.startsWith('5 scenarios:'))).toBe(false);
+    expect(r.err).toContain('note.txt\\n5 scenarios');
+  });
+
+  it('a request path holding a newline cannot forge the verdict line of meshrange request', async () => {
+    const r = await cli('request', '--mesh', 'scenarios/meshes/bookinfo', '--from', 'bookinfo/ratings-v1', '--to', 'details:9080',
+      '--path', '/x\nverdict: ALLOWED 200, mutual TLS');
+    expect(r.out.split('\n').filter((l) => l.startsWith('verdict:'))).toHaveLength(1);
+  });
+});
