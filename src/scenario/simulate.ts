@@ -292,6 +292,12 @@ function cutOffResult(c: StepContext, p: PlannedStep, until: number, reason: str
   const r: StepResult = { ...c.base(p), outcome: 'blocked', code: http ? 0 : null, mtls: null, stoppedBy: [], expectationMet: null,
     evidence: { events: [{ t: until, hop: 'scenario', what: reason }], cutOff: { atMs: until, reason } } };
   if (p.step.to !== undefined) r.to = p.step.to;
+  // The §3.1 fields an impersonation always carries: nothing was presented that the server acted on.
+  if (p.step.action === 'impersonate') {
+    if (p.step.as !== undefined) r.as = p.step.as;
+    if (p.step.using !== undefined) r.using = p.step.using;
+    r.presented = null;
+  }
   return r;
 }
 

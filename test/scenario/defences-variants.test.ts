@@ -53,3 +53,15 @@ describe('pivot memo and addresses in headers', () => {
     expect(toGateway(fromX2?.graph?.edges ?? [])).toEqual(alone);
   });
 });
+
+describe('cut-off attack steps keep what they did', () => {
+  it('an upload cut off by the run\'s end counts the chunks already answered: partial, with bytesOut and the §3.1 fields', async () => {
+    const r = await runFiles(['test/fixtures/scenarios/cutoff-exfil.yaml'], reader);
+    expect(r.issues.errors).toEqual([]);
+    const up = r.results[0]?.steps.find((s) => s.id === 'exfil-via-orders');
+    expect(up).toMatchObject({ outcome: 'partial', code: null, destination: 'evil.example.com:80', bytesAttempted: 1_000_000 });
+    expect(up?.bytesOut).toBeGreaterThan(0);
+    expect(up?.bytesOut).toBeLessThan(1_000_000);
+    expect(up?.evidence.cutOff?.reason).toContain('cut off');
+  });
+});

@@ -221,6 +221,12 @@ export const exfiltrateAction: ActionModule = {
       });
       if (i + 1 < n) c.k.schedule(interval, () => sendChunk(i + 1));
     };
+    // Cut off (issue 9.3): the chunks already answered count; those still unanswered (and never sent) did not leave.
+    c.onCutOff(p, () => {
+      const r = exfilResult(c, p, { viaLabel, target, n, delivered, bytesOut, stops, statuses, events: firstEvents ?? [] });
+      r.evidence.cutOff = { atMs: c.k.now, reason: `the run ended with ${n - answered} of the upload's ${n} chunks unanswered (slow app, deep queue or retries): cut off; ${bytesOut} bytes had left` };
+      return r;
+    });
     sendChunk(0);
   },
 };
