@@ -1,8 +1,9 @@
 /**
- * §3.2 counterfactual re-runs read honestly: a step a variant cut off got past
- * every control (so the control removed was its sole defence), and a variant
- * that outgrows the event budget ends the analysis with a warning — never the
- * scenario with an error.
+ * How the attack features compose (each case found when the parallel branches
+ * met): §3.2 re-runs read a cut-off step as through and stop at their budget
+ * with a warning; sniff skips what the client's own sidecar answered; the pivot
+ * memo keeps source IPs that header rules can see; cut-off uploads keep their
+ * bytes.
  */
 import { describe, expect, it } from 'vitest';
 import { runFiles } from '../../src/api/run.js';
