@@ -8,6 +8,7 @@ import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { terminalSafe } from '../core/escape.js';
 import { formatIssue, IssueList, type Issue } from '../core/issues.js';
+import { renderHtml } from '../report/html.js';
 import { renderJson } from '../report/json.js';
 import { renderJunit } from '../report/junit.js';
 import { renderMarkdown } from '../report/markdown.js';
@@ -65,7 +66,7 @@ export function printIssues(io: Io, issues: readonly Issue[]): void {
 }
 
 const RENDERERS: Record<string, (r: readonly RunResult[]) => string> = {
-  text: renderText, json: renderJson, junit: renderJunit, markdown: renderMarkdown, sarif: renderSarif,
+  text: renderText, json: renderJson, junit: renderJunit, markdown: renderMarkdown, sarif: renderSarif, html: renderHtml,
 };
 
 function collect(value: string, previous: string[]): string[] {
@@ -148,7 +149,7 @@ export async function main(argv: readonly string[], rawIo: Io = defaultIo): Prom
     .description('run scenarios (files, or folders searched for kind: Scenario)')
     .argument('<paths...>', 'scenario files or folders')
     .addOption(new Option('--format <format>', 'stdout format').choices(['text', 'json', 'junit', 'markdown', 'sarif']).default('text'))
-    .option('--report <format=path>', 'also write a report (json, junit, markdown, sarif); repeatable', collect, [])
+    .option('--report <format=path>', 'also write a report (json, junit, markdown, sarif, html); repeatable', collect, [])
     .option('--check', 'exit 1 when an expectation fails')
     .option('--seed <n>', 'override every scenario\'s seed')
     .option('--allow-path <dir>', 'also let scenarios read files under this folder; repeatable', collect, [])
@@ -209,7 +210,7 @@ async function runCommand(paths: string[], opts: { format: string; report: strin
     const eq = r.indexOf('=');
     const format = eq > 0 ? r.slice(0, eq) : '';
     if (!Object.hasOwn(RENDERERS, format) || format === 'text' || eq === r.length - 1) {
-      issues.error('bad-usage', `--report ${r}: expected FORMAT=PATH with FORMAT one of json, junit, markdown, sarif`);
+      issues.error('bad-usage', `--report ${r}: expected FORMAT=PATH with FORMAT one of json, junit, markdown, sarif, html`);
       continue;
     }
     const problem = reportPathProblem(r.slice(eq + 1));
