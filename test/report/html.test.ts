@@ -3,6 +3,7 @@
  * every string from a stranger escaped; and the mesh it draws does not leak
  * into the JSON report (a contract). The browser half is html-browser.test.ts.
  */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runFiles } from '../../src/api/run.js';
@@ -11,6 +12,7 @@ import { htmlText } from '../../src/core/escape.js';
 import { renderHtml } from '../../src/report/html.js';
 import { renderJson } from '../../src/report/json.js';
 import type { RunResult } from '../../src/scenario/types.js';
+import { cli } from '../cli/harness.js';
 
 const root = path.resolve(__dirname, '../..');
 const SCENARIOS = ['scenarios/bookinfo-pivot-contained.yaml', 'scenarios/exfil-direct-allow-any.yaml'];
@@ -84,6 +86,27 @@ describe('renderHtml', () => {
     expect(workloads.length).toBeGreaterThan(0);
     expect(page.match(/<g class="workload"/g)).toHaveLength(workloads.length);
     expect(page).toMatch(/<g class="external" data-id="drop\.attacker\.example[^"]*"/);
+  });
+});
+
+describe('run --report html=PATH', () => {
+  it('writes the page renderHtml makes of the run\'s results, next to the stdout format', async () => {
+    const tmp = mkdtempSync(path.join(root, 'test', '.tmp-html-cli-'));
+    try {
+      const file = path.join(path.relative(root, tmp), 'run.html');
+      const r = await cli('run', ...SCENARIOS, '--report', `html=${file}`, '--report', `json=${file}.json`);
+      expect(r.code).toBe(0);
+      expect(readFileSync(file, 'utf8')).toBe(renderHtml(results));
+      expect(readFileSync(`${file}.json`, 'utf8')).toBe(renderJson(results));
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+
+  it('an unknown report format is refused with a message that lists html among the formats', async () => {
+    const r = await cli('run', SCENARIOS[0] as string, '--report', 'pdf=x.pdf');
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('FORMAT one of json, junit, markdown, sarif, html');
   });
 });
 
