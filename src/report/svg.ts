@@ -33,13 +33,18 @@ const cut = (s: string, n: number): string => (s.length > n ? `${s.slice(0, n - 
 const num = (x: number): string => String(Math.round(x * 10) / 10);
 const control = (b: Pick<StoppedBy, 'control' | 'name'>): string => `${b.control}${b.name ? ` ${b.name}` : ''}`;
 
-/** The workload a request-like step reached (or dialled), or its host when it is outside the mesh. */
-function target(s: StepResult): string | null {
+/**
+ * The workload a request-like step reached (or dialled); else the workload
+ * another step of the run resolved the same `to` to (a request refused before
+ * the endpoint was picked, e.g. a sidecar bypass, names none); else its host,
+ * drawn outside the mesh.
+ */
+function target(s: StepResult, resolved: ReadonlyMap<string, string>): string | null {
   const w = s.evidence.destination?.workload;
   if (w !== undefined) return w;
   if (s.to === undefined) return null;
   if (s.to.startsWith('workload/')) return s.to.slice('workload/'.length).replace(/:\d+$/, '');
-  return s.to;
+  return resolved.get(s.to) ?? s.to;
 }
 
 /** Every edge the steps drew, one per (step, from, to): a pivot's attempts on several ports or paths merge. */
@@ -52,12 +57,17 @@ function edgesOf(r: RunResult): Edge[] {
     if (had.outcome !== 'allowed' && e.outcome === 'allowed') had.outcome = 'allowed';
     for (const x of e.stops) if (!had.stops.includes(x)) had.stops.push(x);
   };
+  const resolved = new Map<string, string>();
+  for (const s of r.steps) {
+    const w = s.evidence.destination?.workload;
+    if (s.to !== undefined && w !== undefined && !resolved.has(s.to)) resolved.set(s.to, w);
+  }
   for (const s of r.steps) {
     if (s.graph) {
       for (const e of s.graph.edges) add({ step: s.id, from: e.from, to: e.deliveredTo ?? e.to, outcome: e.outcome, stops: e.outcome === 'blocked' ? e.stoppedBy.map(control) : [] });
       continue;
     }
-    const to = target(s);
+    const to = target(s, resolved);
     if (to === null || to === s.from) continue;
     add({ step: s.id, from: s.from, to, outcome: s.outcome, stops: s.outcome === 'allowed' ? [] : s.stoppedBy.map(control) });
   }

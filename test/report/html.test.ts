@@ -89,6 +89,20 @@ describe('renderHtml', () => {
   });
 });
 
+describe('the SVG', () => {
+  it('draws a step whose evidence names no destination (refused before an endpoint was picked) to the workload another step resolved the same `to` to', () => {
+    const r = results[0] as RunResult;
+    const base = r.steps[0] as RunResult['steps'][number];
+    const { graph: _g, reached: _r, compromised: _c, hops: _h, ...plain } = base;
+    const resolved = { ...plain, id: 'resolved', from: 'bookinfo/productpage-v1', to: 'ratings.bookinfo:9080', outcome: 'allowed' as const,
+      evidence: { events: [], destination: { workload: 'bookinfo/ratings-v1', port: 9080, targetPort: 9080, protocol: 'http' } } };
+    const unresolved = { ...plain, id: 'unresolved', from: 'bookinfo/details-v1', to: 'ratings.bookinfo:9080', outcome: 'blocked' as const, evidence: { events: [] } };
+    const page = renderHtml([{ ...r, steps: [resolved, unresolved] }]);
+    expect(page).toContain('data-step="unresolved" data-from="bookinfo/details-v1" data-to="bookinfo/ratings-v1"');
+    expect(page).not.toContain('class="external"');
+  });
+});
+
 describe('run --report html=PATH', () => {
   it('writes the page renderHtml makes of the run\'s results, next to the stdout format', async () => {
     const tmp = mkdtempSync(path.join(root, 'test', '.tmp-html-cli-'));
