@@ -5,7 +5,7 @@
  */
 import { IssueList } from '../core/issues.js';
 import { bindScenario, runScenario } from '../scenario/runner.js';
-import { ScenarioLimitError } from '../scenario/simulate.js';
+import { ScenarioLimitError, type ProgressHook, type SimProgress } from '../scenario/simulate.js';
 import type { RunResult } from '../scenario/types.js';
 import { prepareScenario, type PreparedScenario } from './prepare.js';
 import type { SourceReader } from './source.js';
@@ -14,6 +14,15 @@ export interface RunFilesOptions {
   seed?: number;
   /** the kernel's event budget per run (simulate.ts MAX_KERNEL_EVENTS by default) */
   maxEvents?: number;
+  /** told how far each scenario has got: which of how many, and its simulation's progress (no wall time) */
+  progress?: (p: RunProgress) => void;
+}
+
+export interface RunProgress extends SimProgress {
+  scenario: string;
+  /** 1-based position of the scenario in the run, of `total` */
+  index: number;
+  total: number;
 }
 
 export interface RunFilesResult {
@@ -42,9 +51,9 @@ export function prepareAll(files: readonly string[], reader: SourceReader, issue
   return out;
 }
 
-export async function runPrepared(p: PreparedScenario, opts: RunFilesOptions = {}): Promise<RunResult> {
+export async function runPrepared(p: PreparedScenario, opts: RunFilesOptions = {}, progress?: ProgressHook): Promise<RunResult> {
   return runScenario(p.scenario, p.mesh, { warnings: p.warnings, jwks: p.jwks, ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
-    ...(opts.maxEvents !== undefined ? { maxEvents: opts.maxEvents } : {}) });
+    ...(opts.maxEvents !== undefined ? { maxEvents: opts.maxEvents } : {}), ...(progress ? { progress } : {}) });
 }
 
 export async function runFiles(files: readonly string[], reader: SourceReader, opts: RunFilesOptions = {}): Promise<RunFilesResult> {
@@ -53,10 +62,13 @@ export async function runFiles(files: readonly string[], reader: SourceReader, o
   const warnings = new Set<string>();
   const results: RunResult[] = [];
   if (issues.hasErrors()) return { results, issues, warnings: [] };
-  for (const p of prepared) {
+  for (const [i, p] of prepared.entries()) {
     for (const w of p.warnings) warnings.add(w);
+    const tell = opts.progress;
+    const scenario = p.scenario.doc.metadata.name;
+    const hook: ProgressHook | undefined = tell ? (x) => tell({ ...x, scenario, index: i + 1, total: prepared.length }) : undefined;
     try {
-      results.push(await runPrepared(p, opts));
+      results.push(await runPrepared(p, opts, hook));
     } catch (e) {
       // A bound met while running (the event budget) is bad input: exit 2 with its place, no report.
       if (!(e instanceof ScenarioLimitError)) throw e;

@@ -9,6 +9,7 @@ import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { terminalSafe } from '../core/escape.js';
 import { formatIssue, IssueList, type Issue } from '../core/issues.js';
+import { renderHtml } from '../report/html.js';
 import { renderJson } from '../report/json.js';
 import { renderJunit } from '../report/junit.js';
 import { renderMarkdown } from '../report/markdown.js';
@@ -19,6 +20,7 @@ import type { RunResult } from '../scenario/types.js';
 import { scenarioJsonSchema } from '../scenario/schema.js';
 import { looksLikeScenario } from '../scenario/load.js';
 import { displayPath, FsSource, fsErrorText, kindOf, readSource, realOrAbsolute, reportPathProblem, Sandbox, scanYamlFolder, writeReports } from './fs.js';
+import { progressLine, type ProgressStream } from './progress.js';
 import { requestCommand } from './request.js';
 import { DEFAULT_OUTSIDE_IP } from '../policy/pipeline.js';
 
@@ -29,6 +31,8 @@ export const EXIT_BAD_INPUT = 2;
 export interface Io {
   out: (s: string) => void;
   err: (s: string) => void;
+  /** the terminal behind stderr, for the progress line (progress.ts); absent or not a TTY: no progress */
+  progress?: ProgressStream;
 }
 
 /**
@@ -53,7 +57,7 @@ function guarded(stream: NodeJS.WriteStream, name: string): (s: string) => void 
   };
 }
 
-const defaultIo: Io = { out: guarded(process.stdout, 'stdout'), err: guarded(process.stderr, 'stderr') };
+const defaultIo: Io = { out: guarded(process.stdout, 'stdout'), err: guarded(process.stderr, 'stderr'), progress: process.stderr };
 
 export class ExitError extends Error {
   constructor(readonly code: number, message: string) {
@@ -66,7 +70,7 @@ export function printIssues(io: Io, issues: readonly Issue[]): void {
 }
 
 const RENDERERS: Record<string, (r: readonly RunResult[]) => string> = {
-  text: renderText, json: renderJson, junit: renderJunit, markdown: renderMarkdown, sarif: renderSarif,
+  text: renderText, json: renderJson, junit: renderJunit, markdown: renderMarkdown, sarif: renderSarif, html: renderHtml,
 };
 
 function collect(value: string, previous: string[]): string[] {
@@ -136,7 +140,8 @@ function scenarioFiles(paths: readonly string[], sandbox: Sandbox, issues: Issue
 export async function main(argv: readonly string[], rawIo: Io = defaultIo): Promise<number> {
   // Everything printed passes through one filter: text from a stranger (a file name, a field, an option
   // echoed back by commander) cannot drive the terminal. JSON stays valid: escapes are JSON's (core/escape.ts).
-  const io: Io = { out: (s) => rawIo.out(terminalSafe(s)), err: (s) => rawIo.err(terminalSafe(s)) };
+  // The progress line alone writes to the terminal directly (its \r and erase-line are ours; its text is escaped in progress.ts).
+  const io: Io = { out: (s) => rawIo.out(terminalSafe(s)), err: (s) => rawIo.err(terminalSafe(s)), ...(rawIo.progress ? { progress: rawIo.progress } : {}) };
   const program = new Command();
   program
     .name('meshrange')
@@ -151,11 +156,12 @@ export async function main(argv: readonly string[], rawIo: Io = defaultIo): Prom
     .description('run scenarios (files, or folders searched for kind: Scenario)')
     .argument('<paths...>', 'scenario files or folders')
     .addOption(new Option('--format <format>', 'stdout format').choices(['text', 'json', 'junit', 'markdown', 'sarif']).default('text'))
-    .option('--report <format=path>', 'also write a report (json, junit, markdown, sarif); repeatable', collect, [])
+    .option('--report <format=path>', 'also write a report (json, junit, markdown, sarif, html); repeatable', collect, [])
     .option('--check', 'exit 1 when an expectation fails')
     .option('--seed <n>', 'override every scenario\'s seed')
     .option('--allow-path <dir>', 'also let scenarios read files under this folder; repeatable', collect, [])
-    .action(async (paths: string[], opts: { format: string; report: string[]; check?: boolean; seed?: string; allowPath: string[] }) => {
+    .option('--quiet', 'no progress line on stderr (it is only shown when stderr is a terminal)')
+    .action(async (paths: string[], opts: RunOpts) => {
       code = await runCommand(paths, opts, io);
     });
 
@@ -205,14 +211,16 @@ export async function main(argv: readonly string[], rawIo: Io = defaultIo): Prom
   return code;
 }
 
-async function runCommand(paths: string[], opts: { format: string; report: string[]; check?: boolean; seed?: string; allowPath: string[] }, io: Io): Promise<number> {
+interface RunOpts { format: string; report: string[]; check?: boolean; seed?: string; allowPath: string[]; quiet?: boolean }
+
+async function runCommand(paths: string[], opts: RunOpts, io: Io): Promise<number> {
   const issues = new IssueList();
   const reports: { format: string; path: string }[] = [];
   for (const r of opts.report) {
     const eq = r.indexOf('=');
     const format = eq > 0 ? r.slice(0, eq) : '';
     if (!Object.hasOwn(RENDERERS, format) || format === 'text' || eq === r.length - 1) {
-      issues.error('bad-usage', `--report ${r}: expected FORMAT=PATH with FORMAT one of json, junit, markdown, sarif`);
+      issues.error('bad-usage', `--report ${r}: expected FORMAT=PATH with FORMAT one of json, junit, markdown, sarif, html`);
       continue;
     }
     const problem = reportPathProblem(r.slice(eq + 1));
@@ -233,7 +241,13 @@ async function runCommand(paths: string[], opts: { format: string; report: strin
   const sandbox = Sandbox.forCwd(opts.allowPath);
   const { files, inputs, notes } = scenarioFiles(paths, sandbox, issues);
   for (const n of notes) io.err(`note: ${n}\n`);
-  const run = await runFiles(files, new FsSource(sandbox, inputs), seed !== undefined ? { seed } : {});
+  const line = progressLine(io.progress, opts.quiet === true);
+  let run;
+  try {
+    run = await runFiles(files, new FsSource(sandbox, inputs), { ...(seed !== undefined ? { seed } : {}), ...(line.hook ? { progress: line.hook } : {}) });
+  } finally {
+    line.done();
+  }
   issues.merge(run.issues);
   const { results } = run;
   // A report must not overwrite what the run read (a scenario, a manifest), whatever the spelling of its path.

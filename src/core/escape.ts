@@ -71,3 +71,15 @@ export function pathUri(p: string): string {
   const segments = wellFormed.split('/').map((seg) => encodeURIComponent(seg));
   return p.startsWith('/') ? `file://${segments.join('/')}` : segments.join('/');
 }
+
+const HTML_ENTITIES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', '\'': '&#39;' };
+
+/**
+ * Text for HTML element content or a quoted attribute value (the HTML report):
+ * unsafe characters as visible escapes (so a bidi override cannot reorder the
+ * page and a newline stays on its line), then the five characters that can
+ * open markup or close an attribute as character references. Never markup.
+ */
+export function htmlText(s: string): string {
+  return escapeControls(s).replace(/[&<>"']/g, (ch) => HTML_ENTITIES[ch] ?? ch);
+}

@@ -15,7 +15,7 @@ import { actionModule } from './actions/index.js';
 import { checkWorkloadRef } from './refs.js';
 import { trustedKeyFor } from './tokens.js';
 import type { LoadedScenario } from './load.js';
-import { scenarioSpan, simulateScenario } from './simulate.js';
+import { scenarioSpan, simulateScenario, type ProgressHook } from './simulate.js';
 import type { RunResult } from './types.js';
 import { checkReferences } from './references.js';
 
@@ -54,6 +54,8 @@ export interface RunOptions {
   warnings?: string[];
   /** the kernel's event budget (simulate.ts MAX_KERNEL_EVENTS by default) */
   maxEvents?: number;
+  /** told how far the simulation has got (simulate.ts SimProgress) */
+  progress?: ProgressHook;
 }
 
 /** Checks that every workload and destination the scenario names exists in the mesh. */

@@ -14,6 +14,7 @@ import { principalOf, spiffeId } from '../model/types.js';
 import type { ExtAuthz } from '../policy/authorization-policy.js';
 import { DEFAULT_OUTSIDE_IP, type MeshRequest, type Protocol } from '../policy/decide.js';
 import { EventBudgetExceeded, Kernel } from '../sim/kernel/index.js';
+import { effectiveMtls } from '../policy/peer-authentication.js';
 import type { Location } from '../core/issues.js';
 import { MeshCa } from '../sim/mesh/ca.js';
 import { certificateProblem, CertificateFleet } from '../sim/mesh/certificates.js';
@@ -57,8 +58,30 @@ export class ScenarioLimitError extends Error {
 export const VARIANT_EVENTS_PER_RUN_EVENT = 3;
 export const VARIANT_EVENTS_FLOOR = 200_000;
 
+/**
+ * How far a scenario's simulation has got, in simulated terms only: no wall
+ * time here (the CLI adds it to show events/s). Reported as the kernel runs,
+ * a slice of simulated time at a time; never part of a result.
+ */
+export interface SimProgress {
+  /** which run of the scenario: the attack, the baseline without it, or the counterfactual variants (§3.2) */
+  phase: 'run' | 'baseline' | 'defences';
+  /** the simulated ms reached, and the simulated ms this phase runs to */
+  simMs: number;
+  endMs: number;
+  /** kernel events this scenario has processed so far, every phase counted */
+  events: number;
+}
+
+export type ProgressHook = (p: SimProgress) => void;
+
+/** A phase with a progress hook runs in this many slices of simulated time (only when a hook is given). */
+export const PROGRESS_SLICES = 200;
+
 export interface SimulateOptions {
   seed?: number;
+  /** called as the simulation advances (the CLI's progress line); the result does not depend on it */
+  progress?: ProgressHook;
   jwks?: Readonly<Record<string, string>>;
   warnings?: string[];
   extAuthz?: ExtAuthz | undefined;
@@ -143,7 +166,8 @@ export async function simulateScenario(s: LoadedScenario, mesh: Mesh, opts: Simu
     }
     planned.push(p);
   }
-  const ctx: Ctx = { s, mesh, seed, epochMs, planned, flows, duration: span.duration, facts: factsOf(s), extAuthz: opts.extAuthz, maxEvents: opts.maxEvents ?? MAX_KERNEL_EVENTS };
+  const ctx: Ctx = { s, mesh, seed, epochMs, planned, flows, duration: span.duration, facts: factsOf(s), extAuthz: opts.extAuthz, maxEvents: opts.maxEvents ?? MAX_KERNEL_EVENTS,
+    progress: opts.progress ? { hook: opts.progress, done: 0 } : undefined };
   const run = bounded(ctx, { withSteps: true });
   const hasAttackTraffic = planned.some((p) => actionModule(p.step.action)?.load === true);
   const baseline = flows.length > 0 && hasAttackTraffic ? bounded(ctx, { withSteps: false }) : null;
@@ -199,6 +223,7 @@ export async function simulateScenario(s: LoadedScenario, mesh: Mesh, opts: Simu
     fingerprint: '',
   };
   if (s.doc.metadata.description !== undefined) out.description = s.doc.metadata.description;
+  out.mesh = meshSummary(mesh);
   out.fingerprint = fnv1a64(`${run.fingerprint}/${stableStringify(steps.map((x) => [x.id, x.outcome, x.code, x.mtls, x.evidence.events]))}`);
   return out;
 }
@@ -312,6 +337,34 @@ interface Ctx {
   facts: (w: Workload) => ServerFacts;
   extAuthz: ExtAuthz | undefined;
   maxEvents: number;
+  /** shared by every run of the scenario (variants copy the Ctx, not this): `done` counts the events of finished runs */
+  progress: { hook: ProgressHook; done: number } | undefined;
+}
+
+/** The workloads for pictures of the mesh (RunResult.mesh), sorted by id; mTLS as the workload-level PeerAuthentication says (§5). */
+function meshSummary(mesh: Mesh): NonNullable<RunResult['mesh']> {
+  const workloads = mesh.workloads.map((w) => ({ id: w.id, namespace: w.namespace, name: w.name, sidecar: w.sidecar, gateway: w.gateway,
+    mtls: effectiveMtls(mesh, w, 0).mode }));
+  workloads.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return { workloads };
+}
+
+/**
+ * k.run(until), in PROGRESS_SLICES slices of simulated time when a progress hook
+ * is given. The same events run in the same order either way (Kernel rule 5:
+ * run(a) then run(b) processes what run(b) would), so the result is the same.
+ */
+function runTo(k: Kernel, until: number, c: Ctx, phase: SimProgress['phase']): void {
+  const p = c.progress;
+  if (!p) { k.run(until); return; }
+  const from = k.now;
+  const slice = Math.max(1, (until - from) / PROGRESS_SLICES);
+  for (let i = 1; ; i++) {
+    const to = Math.min(from + slice * i, until);
+    k.run(to);
+    p.hook({ phase, simMs: to, endMs: until, events: p.done + k.processed });
+    if (to >= until) return;
+  }
 }
 
 /** simulate(), with the event budget's stop turned into a located error naming what was running. */
@@ -430,11 +483,12 @@ function simulate(c: Ctx, { withSteps, until }: SimulateRun): SimRun {
   if (until) {
     // Every step is sequential in time, so the last needed step's plan bounds the run; then event by event until they are all in.
     const last = c.planned.filter((p) => until.has(p.step.id)).reduce((m, p) => Math.max(m, p.end), 0);
-    k.run(Math.min(last, limit));
+    runTo(k, Math.min(last, limit), c, 'defences');
     while (awaited > 0 && k.peek() <= limit) k.step();
   } else {
-    k.run(limit);
+    runTo(k, limit, c, withSteps ? 'run' : 'baseline');
   }
+  if (c.progress) c.progress.done += k.processed;
   if (withSteps) {
     // A step the run ended under is cut off (issue 9.3); a counterfactual variant only finishes the steps it was run for.
     for (const p of c.planned) {

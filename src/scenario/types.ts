@@ -190,6 +190,18 @@ export interface TrafficResult {
   degraded?: boolean;
 }
 
+/** One workload of the mesh as the HTML report draws it (not in the JSON report). */
+export interface MeshWorkloadSummary {
+  /** `namespace/name` */
+  id: string;
+  namespace: string;
+  name: string;
+  sidecar: boolean;
+  gateway: boolean;
+  /** the PeerAuthentication mode its sidecar enforces (workload level, istio-semantics §5) */
+  mtls: string;
+}
+
 export interface RunResult {
   scenario: string;
   description?: string;
@@ -204,6 +216,11 @@ export interface RunResult {
   warnings: string[];
   /** hash of every event of the run: the cheapest whole-run regression check */
   fingerprint: string;
+  /**
+   * The mesh's workloads, sorted by id, for pictures of the mesh (the HTML
+   * report). Not part of the JSON report, whose renderer names every field.
+   */
+  mesh?: { workloads: MeshWorkloadSummary[] };
 }
 
 export type { ControlKind, StoppedBy };
