@@ -221,7 +221,7 @@ const CAPTURE_PREFIXES = ['traffic.sidecar.istio.io/', 'sidecar.istio.io/'];
 
 /** The source identity of a workload under a rule (header: "Memo"). Equal strings, equal decisions. */
 export function sourceIdentity(rule: IdentityRule, w: Workload, certProblem?: (id: string) => string | null): string {
-  const labels = Object.keys(w.labels).filter((k) => rule.labelKeys.has(k)).sort().map((k) => [k, w.labels[k]]);
+  const labels = Object.entries(w.labels).filter(([k]) => rule.labelKeys.has(k)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const capture = Object.keys(w.annotations).filter((k) => CAPTURE_PREFIXES.some((p) => k.startsWith(p))).sort().map((k) => [k, w.annotations[k]]);
   return JSON.stringify([
     'w', w.namespace, w.serviceAccount, w.sidecar, w.gateway, w.hostNetwork, labels,

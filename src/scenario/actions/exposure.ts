@@ -60,14 +60,14 @@ function queryValues(path: string): string[] {
 export function readRequest(r: { path: string; headers: Readonly<Record<string, string>> }): ReadRequest {
   const tokens: string[] = [];
   const add = (t: string | null): void => { if (t !== null && t.length > 0 && !tokens.includes(t)) tokens.push(t); };
-  const names = Object.keys(r.headers).sort();
-  for (const name of names) {
-    const value = r.headers[name] as string;
+  // Own entries only, sorted by name (never a lookup by a stranger's key).
+  const entries = Object.entries(r.headers).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  for (const [name, value] of entries) {
     if (name === 'authorization') { add(bearerOf(value)); continue; }
     const candidate = bearerOf(value) ?? value.trim();
     if (looksLikeJwt(candidate)) add(candidate);
   }
   for (const v of queryValues(r.path)) if (looksLikeJwt(v)) add(v);
   const q = r.path.indexOf('?');
-  return { path: q < 0 ? r.path : r.path.slice(0, q), headers: names, tokens };
+  return { path: q < 0 ? r.path : r.path.slice(0, q), headers: entries.map(([name]) => name), tokens };
 }
