@@ -19,6 +19,7 @@ import { scenarioJsonSchema } from '../scenario/schema.js';
 import { looksLikeScenario } from '../scenario/load.js';
 import { displayPath, FsSource, fsErrorText, kindOf, readSource, realOrAbsolute, reportPathProblem, Sandbox, scanYamlFolder, writeReports } from './fs.js';
 import { requestCommand } from './request.js';
+import { registerTui } from './tui.js';
 import { DEFAULT_OUTSIDE_IP } from '../policy/pipeline.js';
 
 export const EXIT_OK = 0;
@@ -177,6 +178,8 @@ export async function main(argv: readonly string[], rawIo: Io = defaultIo): Prom
     .action(async (opts) => {
       code = await requestCommand(opts, io);
     });
+
+  registerTui(program, io, (c) => { code = c; });
 
   program.command('schema')
     .description('print the JSON Schema of scenario files')
