@@ -8,14 +8,14 @@
  * is rewritten by scripts/bundle.mjs to load dist/tui/app.js beside the bundle.
  */
 import type { Command } from 'commander';
-import { watch as fsWatch, type FSWatcher } from 'node:fs';
+import { statSync, watch as fsWatch, type FSWatcher } from 'node:fs';
 import path from 'node:path';
 import { formatIssue, IssueList } from '../core/issues.js';
 import { prepareAll, runPrepared } from '../api/run.js';
 import { ScenarioLimitError } from '../scenario/simulate.js';
 import type { TuiRun, TuiUpdate } from '../tui/app.js';
 import { EXIT_BAD_INPUT, EXIT_OK, printIssues, type Io } from './main.js';
-import { FsSource, Sandbox } from './fs.js';
+import { displayPath, FsSource, fsErrorText, kindOf, Sandbox } from './fs.js';
 
 export interface TuiOpts {
   seed?: string;
@@ -32,6 +32,11 @@ export interface TuiTerminal {
 
 const realTerminal = (): TuiTerminal => ({ stdinTty: process.stdin.isTTY === true, stdoutTty: process.stdout.isTTY === true, env: process.env });
 
+/** Colours unless NO_COLOR is set to anything but the empty string (no-color.org). */
+export function colourWanted(env: NodeJS.ProcessEnv): boolean {
+  return (env['NO_COLOR'] ?? '') === '';
+}
+
 /** Quiet time after the last file change before a re-run: an editor's save is several writes. */
 export const WATCH_DEBOUNCE_MS = 250;
 
@@ -39,6 +44,20 @@ export const WATCH_DEBOUNCE_MS = 250;
 async function runOnce(file: string, seed: number | undefined, sandbox: Sandbox): Promise<{ run: TuiRun | null; issues: IssueList; inputs: Set<string> }> {
   const issues = new IssueList();
   const inputs = new Set<string>();
+  // As `run` does for the files it is named (main.ts scenarioFiles): a located error, never a throw.
+  let st;
+  try {
+    st = statSync(file);
+  } catch (e) {
+    const missing = (e as { code?: unknown }).code === 'ENOENT';
+    issues.error(missing ? 'path-missing' : 'file-unreadable', missing ? `${displayPath(file)} does not exist` : `${displayPath(file)} cannot be read: ${fsErrorText(e)}`,
+      undefined, 'name a scenario file');
+    return { run: null, issues, inputs };
+  }
+  if (!st.isFile()) {
+    issues.error('not-a-file', `${displayPath(file)} is ${kindOf(st)}, not a scenario file`, undefined, 'meshrange tui opens one scenario file');
+    return { run: null, issues, inputs };
+  }
   const [prepared] = prepareAll([file], new FsSource(sandbox, inputs), issues);
   if (!prepared || issues.hasErrors()) return { run: null, issues, inputs };
   try {
@@ -56,7 +75,7 @@ async function runOnce(file: string, seed: number | undefined, sandbox: Sandbox)
  * renaming replaces the file, which a watch on the file itself would lose),
  * and calls `onChange` once things have been quiet for WATCH_DEBOUNCE_MS.
  */
-function watchInputs(files: Iterable<string>, onChange: () => void): () => void {
+export function watchInputs(files: Iterable<string>, onChange: () => void): () => void {
   const dirs = new Map<string, Set<string>>();
   for (const f of files) {
     const d = path.dirname(f);
@@ -132,7 +151,6 @@ export async function tuiCommand(file: string, opts: TuiOpts, io: Io, term: TuiT
       return () => stop();
     };
   }
-  const color = (term.env['NO_COLOR'] ?? '') === '';
-  await startTui({ run: first.run, color, ...(watch ? { watch } : {}) });
+  await startTui({ run: first.run, color: colourWanted(term.env), ...(watch ? { watch } : {}) });
   return EXIT_OK;
 }

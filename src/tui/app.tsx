@@ -10,7 +10,7 @@ import { escapeControls as esc } from '../core/escape.js';
 import type { Mesh } from '../model/types.js';
 import { headerView, meshView, stepRows, stepView } from '../report/view.js';
 import type { Outcome, RunResult } from '../scenario/types.js';
-import { initialState, keyAction, reduce, splitKeys, visibleSteps, type StepKey, type TuiState } from './state.js';
+import { initialState, reduce, visibleSteps, type StepKey, type TuiState } from './state.js';
 
 export interface TuiRun {
   result: RunResult;
@@ -172,15 +172,14 @@ export function App(props: TuiProps): ReactNode {
   const { exit } = useApp();
   const { columns, rows } = useTerminalSize(props.columns, props.rows);
 
-  useInput((input, key) => {
-    let s = state;
-    for (const k of splitKeys(s, { ...key, input })) {
-      const a = keyAction(s, k);
-      if (!a) continue;
-      s = reduce(s, a);
-      dispatch(a);
-    }
-  });
+  // The key goes into the reducer whole: the key map reads the state as it is then, not as this render saw it.
+  useInput((input, key) => dispatch({ type: 'keys', key: {
+    input, up: key.upArrow, down: key.downArrow, left: key.leftArrow, right: key.rightArrow, return: key.return, tab: key.tab,
+    shift: key.shift, escape: key.escape, backspace: key.backspace, delete: key.delete, ctrl: key.ctrl, pageUp: key.pageUp, pageDown: key.pageDown,
+  } }));
+  // Effects run in order: once this one has, useInput's listener is on stdin, and the key hints show.
+  const [keysLive, setKeysLive] = useState(false);
+  useEffect(() => setKeysLive(true), []);
   useEffect(() => {
     if (!state.quit) return;
     props.onQuit?.();
@@ -206,7 +205,7 @@ export function App(props: TuiProps): ReactNode {
 
   const h = headerView(run.result);
   const c = props.color;
-  const bodyRows = Math.max(3, rows - 3);
+  const bodyRows = Math.max(3, rows - 4);
   const listWidth = Math.min(30, Math.max(16, Math.floor(columns * 0.34)));
   const rightWidth = Math.max(10, columns - listWidth - 3);
   const rowsOf = useMemo(() => stepRows(run.result), [run]);
@@ -221,14 +220,13 @@ export function App(props: TuiProps): ReactNode {
 
   return (
     <Box flexDirection="column" width={columns} height={rows}>
-      <Box>
-        <Text wrap="truncate">
-          <Text bold>{h.scenario}</Text>
-          {`  seed ${h.seed}  t=${formatMs(state.clock)}/${formatMs(h.endMs)} ${state.playing ? '▶' : '❚❚'}  `}
-          <Text bold {...(c ? { color: verdictColor } : {})}>{h.verdict.toUpperCase()}</Text>
-          <Text {...(c ? { color: h.allMet ? 'green' : 'red' } : {})}>{`  expectations ${h.expectations} met`}</Text>
-        </Text>
-      </Box>
+      <Text wrap="truncate">
+        <Text bold>{h.scenario}</Text>
+        {'  '}
+        <Text bold {...(c ? { color: verdictColor } : {})}>{h.verdict.toUpperCase()}</Text>
+        <Text {...(c ? { color: h.allMet ? 'green' : 'red' } : {})}>{`  expectations ${h.expectations} met`}</Text>
+      </Text>
+      <Text wrap="truncate">{`seed ${h.seed}  simulated t=${formatMs(state.clock)} of ${formatMs(h.endMs)}  ${state.playing ? '▶ playing' : '❚❚ paused'}`}</Text>
       {state.help ? (
         <Box flexDirection="column" borderStyle="single" height={bodyRows + 1}>
           {HELP.map((l, i) => <Row key={i} line={{ text: l, ...(i === 0 ? { bold: true } : {}) }} width={columns - 2} color={c} />)}
@@ -258,7 +256,7 @@ export function App(props: TuiProps): ReactNode {
         {state.filtering
           ? <Text wrap="truncate">{`/${state.filter}▏  (enter keeps, esc clears)`}</Text>
           : <Text wrap="truncate" {...(problem && c ? { color: 'red' } : {})} dimColor={c && !problem}>
-              {problem ? `re-run failed, showing the last good run: ${esc(problem)}` : `${state.filter ? `filter "${state.filter}"  ` : ''}j/k select, enter open, tab pane, space play, h/l step, / filter, ? help, q quit`}
+              {problem ? `re-run failed, showing the last good run: ${esc(problem)}` : !keysLive ? ' ' : `${state.filter ? `filter "${state.filter}"  ` : ''}j/k select, enter open, tab pane, space play, h/l step, / filter, ? help, q quit`}
             </Text>}
       </Box>
     </Box>

@@ -45,7 +45,9 @@ export type TuiAction =
   | { type: 'step-forward' } | { type: 'step-back' }
   | { type: 'scroll'; by: number }
   | { type: 'help' } | { type: 'quit' }
-  | { type: 'load'; steps: readonly StepKey[] };
+  | { type: 'load'; steps: readonly StepKey[] }
+  /** a read of the terminal: its keys, each through the key map against the state it finds */
+  | { type: 'keys'; key: KeyPress };
 
 /** Longest filter kept: typing more is ignored, nothing else is. */
 export const MAX_FILTER = 64;
@@ -145,6 +147,14 @@ export function reduce(s: TuiState, a: TuiAction): TuiState {
       return { ...s, help: !s.help };
     case 'quit':
       return { ...s, quit: true, playing: false };
+    case 'keys': {
+      let next = s;
+      for (const k of splitKeys(next, a.key)) {
+        const act = keyAction(next, k);
+        if (act) next = reduce(next, act);
+      }
+      return next;
+    }
     case 'load': {
       // A re-run (--watch): keep the step of the same id selected when it still exists.
       const id = s.steps[s.selected]?.id;
