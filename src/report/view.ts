@@ -7,7 +7,7 @@
  */
 import { escapeControls as e } from '../core/escape.js';
 import type { Mesh } from '../model/types.js';
-import type { Hop } from '../policy/pipeline.js';
+import type { ControlKind, Hop } from '../policy/pipeline.js';
 import { effectiveMtls, namespaceMode } from '../policy/peer-authentication.js';
 import type { Outcome, RunResult, StepResult } from '../scenario/types.js';
 
@@ -118,14 +118,19 @@ export function stepRows(r: RunResult): StepRowView[] {
 
 const label = (c: { control: string; name: string | null }): string => `${e(c.control)}${c.name ? ` ${e(c.name)}` : ''}`;
 
-/** The hop a control acts at, for marking where a request was stopped. */
-function hopOfControl(control: string): Hop {
-  switch (control) {
-    case 'NetworkPolicy': return 'network';
-    case 'DNS': case 'Egress': case 'Sidecar': case 'DestinationRule': case 'ServiceEntry': return 'client-sidecar';
-    default: return 'server-sidecar';
-  }
-}
+/**
+ * The hop each control acts at (istio-semantics: the client sidecar resolves, routes,
+ * picks TLS and verifies the server's name; the network carries NetworkPolicy; the
+ * server sidecar authenticates, authorizes and rate-limits; gateways are their own hop).
+ */
+const CONTROL_HOP: Record<ControlKind, Hop> = {
+  DNS: 'client-sidecar', Routing: 'client-sidecar', DestinationRule: 'client-sidecar', SecureNaming: 'client-sidecar',
+  EgressPolicy: 'client-sidecar', VirtualService: 'client-sidecar', CircuitBreaker: 'client-sidecar', AutoMtls: 'client-sidecar',
+  NetworkPolicy: 'network', Gateway: 'gateway',
+  PeerAuthentication: 'server-sidecar', HttpValidation: 'server-sidecar', RequestAuthentication: 'server-sidecar',
+  AuthorizationPolicy: 'server-sidecar', RateLimit: 'server-sidecar', CertificateValidity: 'server-sidecar',
+  AppTls: 'app',
+};
 
 function headerLines(h: Record<string, string> | undefined): string[] {
   return Object.entries(h ?? {}).map(([k, v]) => `  ${e(k)}: ${e(v)}`);
@@ -142,7 +147,9 @@ export function stepView(s: StepResult): StepView {
     if (x.hop === 'scenario') continue;
     byHop.set(x.hop, [...(byHop.get(x.hop) ?? []), e(x.what)]);
   }
-  const stoppedAt = new Set(s.stoppedBy.map((b) => hopOfControl(b.control)));
+  // Where the trace ended stands in for a control whose own hop logged nothing (a gateway on the way, say).
+  const lastHop = [...ev.events].reverse().find((x) => x.hop !== 'scenario')?.hop;
+  const stoppedAt = new Set(s.stoppedBy.map((b) => (byHop.has(CONTROL_HOP[b.control]) ? CONTROL_HOP[b.control] : lastHop)));
   const hops: HopView[] = HOP_ORDER.filter((h) => byHop.has(h) || h === 'client-sidecar' || h === 'network' || h === 'server-sidecar' || h === 'app')
     .map((h) => ({ hop: h, title: HOP_TITLE[h], lines: byHop.get(h) ?? [], stopped: s.outcome !== 'allowed' && stoppedAt.has(h) && byHop.has(h) }));
   // A hop the request never reached shows as such, rather than as an empty box.

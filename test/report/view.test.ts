@@ -17,6 +17,12 @@ describe('neutral step view', () => {
     expect(v.response[0]).toMatch(/^403 /);
   });
 
+  it('a request the egress policy refuses is marked as stopped at the client sidecar, not the server', async () => {
+    const { result } = await shippedRun('payments-egress-registry-only');
+    const v = stepView(result.steps.find((s) => s.id === 'api-to-unregistered-host')!);
+    expect(v.hops.filter((h) => h.stopped).map((h) => h.hop)).toEqual(['client-sidecar']);
+  });
+
   it('an allowed request shows the request as the app saw it and the response the client saw', async () => {
     const { result } = await shippedRun('payments-strict-principal');
     const v = stepView(result.steps.find((s) => s.id === 'api-charges')!);
