@@ -62,7 +62,9 @@ async function runOnce(file: string, seed: number | undefined, sandbox: Sandbox)
   if (!prepared || issues.hasErrors()) return { run: null, issues, inputs };
   try {
     const result = await runPrepared(prepared, seed !== undefined ? { seed } : {});
-    return { run: { result, mesh: prepared.mesh }, issues, inputs };
+    // Each warning once, as `run` prints them (a warning of the mesh may come from several places).
+    const warnings = [...new Set(issues.warnings.map(formatIssue))];
+    return { run: { result, mesh: prepared.mesh, warnings }, issues, inputs };
   } catch (e) {
     if (!(e instanceof ScenarioLimitError)) throw e;
     issues.error('scenario-too-much-work', e.message, e.loc, e.hint);

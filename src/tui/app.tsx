@@ -15,6 +15,13 @@ import { initialState, reduce, visibleSteps, type StepKey, type TuiState } from 
 export interface TuiRun {
   result: RunResult;
   mesh: Mesh;
+  /** the loader's and binding's warnings, formatted with their places (what `run` prints on stderr) */
+  warnings?: string[];
+}
+
+/** Every warning of a run, each once. */
+function warningsOf(run: TuiRun): string[] {
+  return [...new Set([...(run.warnings ?? []), ...run.result.warnings])];
 }
 
 /** A re-run's news (--watch): a new run, or why the edited files could not run. */
@@ -105,6 +112,11 @@ function meshLines(run: TuiRun, index: number): Line[] {
   }
   for (const t of run.result.traffic) {
     out.push({ text: `traffic ${esc(t.from)} → ${esc(t.to)}: ${t.ok}/${t.sent} ok${t.statuses ? `  ${Object.entries(t.statuses).map(([k, n]) => `${esc(k)}×${n}`).join(' ')}` : ''}`, ...(t.degraded ? { color: 'yellow' } : {}) });
+  }
+  const warnings = warningsOf(run);
+  if (warnings.length > 0) {
+    out.push({ text: `${warnings.length} warning${warnings.length === 1 ? '' : 's'}:`, bold: true, color: 'yellow' });
+    for (const w of warnings) out.push({ text: ` ${esc(w)}`, color: 'yellow' });
   }
   return out;
 }
@@ -204,6 +216,7 @@ export function App(props: TuiProps): ReactNode {
   }, [props.watch]);
 
   const h = headerView(run.result);
+  const warned = warningsOf(run).length;
   const c = props.color;
   const bodyRows = Math.max(3, rows - 4);
   const listWidth = Math.min(30, Math.max(16, Math.floor(columns * 0.34)));
@@ -226,7 +239,7 @@ export function App(props: TuiProps): ReactNode {
         <Text bold {...(c ? { color: verdictColor } : {})}>{h.verdict.toUpperCase()}</Text>
         <Text {...(c ? { color: h.allMet ? 'green' : 'red' } : {})}>{`  expectations ${h.expectations} met`}</Text>
       </Text>
-      <Text wrap="truncate">{`seed ${h.seed}  simulated t=${formatMs(state.clock)} of ${formatMs(h.endMs)}  ${state.playing ? '▶ playing' : '❚❚ paused'}`}</Text>
+      <Text wrap="truncate">{`seed ${h.seed}  simulated t=${formatMs(state.clock)} of ${formatMs(h.endMs)}  ${state.playing ? '▶ playing' : '❚❚ paused'}${warned > 0 ? `  ${warned} warning${warned === 1 ? '' : 's'} (mesh pane)` : ''}`}</Text>
       {state.help ? (
         <Box flexDirection="column" borderStyle="single" height={bodyRows + 1}>
           {HELP.map((l, i) => <Row key={i} line={{ text: l, ...(i === 0 ? { bold: true } : {}) }} width={columns - 2} color={c} />)}

@@ -130,3 +130,16 @@ describe('meshrange tui --watch on screen', () => {
     expect(frame()).toContain('payments-strict-principal');
   });
 });
+
+describe('meshrange tui warnings', () => {
+  it('the run\'s warnings are counted in the header and listed in the mesh pane', async () => {
+    const run = { ...(await shippedRun('flood-rate-limited')), warnings: ['scenario.yaml:3:5: warning [unknown-host] evil.example is no host of the mesh'] };
+    const screen = render(<App run={run} color={false} columns={80} rows={24} />);
+    screens.push(screen);
+    const frame = (): string => screen.lastFrame() ?? '';
+    await vi.waitFor(() => expect(frame()).toContain('1 warning (mesh pane)'), { timeout: 5000, interval: 5 });
+    await vi.waitFor(() => expect(frame()).toContain('? help, q quit'), { timeout: 5000, interval: 5 });
+    screen.stdin.write('\t\t');
+    await vi.waitFor(() => expect(frame()).toMatch(/1 warning:\n.*warning \[unknown-host\]/), { timeout: 5000, interval: 5 });
+  });
+});
