@@ -1,7 +1,8 @@
 // Bundles the compiled CLI (dist/cli/main.js) and its dependencies into one
 // CommonJS file, dist/meshrange.cjs (resolving and loading ~80 files was most
 // of the CLI's start-up: benchmarks.md B4, target T4.1), then writes its V8
-// code cache (scripts/code-cache.mjs). jose stays outside, loaded on first use.
+// code cache (scripts/code-cache.mjs). jose and the TUI (dist/tui/, ink and
+// React) stay outside, loaded on first use.
 //   node scripts/bundle.mjs [distDir]   (default dist)
 import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
@@ -38,6 +39,15 @@ await build({
         const text = readFileSync(args.path, 'utf8');
         const out = text.replace(/createRequire\(import\.meta\.url\)\((['"])re2js\1\)/g, 'require("re2js")');
         if (out === text) throw new Error(`${args.path}: expected createRequire(import.meta.url)('re2js') to rewrite`);
+        return { contents: out, loader: 'js' };
+      });
+      // The TUI (ink, React) stays out of the bundle: cli/tui.js loads dist/tui/app.js, which tsc
+      // compiled beside it, through the importer on the first `meshrange tui` only.
+      b.onLoad({ filter: /[\\/]cli[\\/]tui\.js$/ }, (args) => {
+        const text = readFileSync(args.path, 'utf8');
+        const out = text.replace(/\bimport\((['"])\.\.\/tui\/app\.js\1\)/g,
+          '__meshrangeImport(require("node:url").pathToFileURL(require("node:path").join(__dirname, "tui", "app.js")).href)');
+        if (out === text) throw new Error(`${args.path}: expected import('../tui/app.js') to rewrite`);
         return { contents: out, loader: 'js' };
       });
       b.onLoad({ filter: /[\\/]policy[\\/]jwt-crypto\.js$/ }, (args) => {

@@ -22,6 +22,7 @@ import { looksLikeScenario } from '../scenario/load.js';
 import { displayPath, FsSource, fsErrorText, kindOf, readSource, realOrAbsolute, reportPathProblem, Sandbox, scanYamlFolder, writeReports } from './fs.js';
 import { progressLine, type ProgressStream } from './progress.js';
 import { requestCommand } from './request.js';
+import { registerTui } from './tui.js';
 import { DEFAULT_OUTSIDE_IP } from '../policy/pipeline.js';
 
 export const EXIT_OK = 0;
@@ -186,6 +187,8 @@ export async function main(argv: readonly string[], rawIo: Io = defaultIo): Prom
     .action(async (opts) => {
       code = await requestCommand(opts, io);
     });
+
+  registerTui(program, io, (c) => { code = c; });
 
   program.command('schema')
     .description('print the JSON Schema of scenario files')

@@ -1,0 +1,158 @@
+/**
+ * `meshrange tui <scenario>` (product.md §4): runs the scenario through the
+ * application layer and opens the terminal UI on its RunResult. With
+ * `--watch`, every change to the scenario or a file it read re-runs it.
+ *
+ * ink and React are loaded here, on demand, never by the other commands
+ * (their start-up must not pay for them). In the bundled CLI the import below
+ * is rewritten by scripts/bundle.mjs to load dist/tui/app.js beside the bundle.
+ */
+import type { Command } from 'commander';
+import { statSync, watch as fsWatch, type FSWatcher } from 'node:fs';
+import path from 'node:path';
+import { formatIssue, IssueList } from '../core/issues.js';
+import { prepareAll, runPrepared } from '../api/run.js';
+import { ScenarioLimitError } from '../scenario/simulate.js';
+import type { TuiRun, TuiUpdate } from '../tui/app.js';
+import { EXIT_BAD_INPUT, EXIT_OK, printIssues, type Io } from './main.js';
+import { displayPath, FsSource, fsErrorText, kindOf, Sandbox } from './fs.js';
+
+export interface TuiOpts {
+  seed?: string;
+  watch?: boolean;
+  allowPath: string[];
+}
+
+/** Where the TUI draws: the real terminal, or (tests) a stand-in. */
+export interface TuiTerminal {
+  stdinTty: boolean;
+  stdoutTty: boolean;
+  env: NodeJS.ProcessEnv;
+}
+
+const realTerminal = (): TuiTerminal => ({ stdinTty: process.stdin.isTTY === true, stdoutTty: process.stdout.isTTY === true, env: process.env });
+
+/** Colours unless NO_COLOR is set to anything but the empty string (no-color.org). */
+export function colourWanted(env: NodeJS.ProcessEnv): boolean {
+  return (env['NO_COLOR'] ?? '') === '';
+}
+
+/** Quiet time after the last file change before a re-run: an editor's save is several writes. */
+export const WATCH_DEBOUNCE_MS = 250;
+
+/** One run of the scenario: the result and its mesh, or the issues that stopped it; `inputs` are the real paths it read. */
+async function runOnce(file: string, seed: number | undefined, sandbox: Sandbox): Promise<{ run: TuiRun | null; issues: IssueList; inputs: Set<string> }> {
+  const issues = new IssueList();
+  const inputs = new Set<string>();
+  // As `run` does for the files it is named (main.ts scenarioFiles): a located error, never a throw.
+  let st;
+  try {
+    st = statSync(file);
+  } catch (e) {
+    const missing = (e as { code?: unknown }).code === 'ENOENT';
+    issues.error(missing ? 'path-missing' : 'file-unreadable', missing ? `${displayPath(file)} does not exist` : `${displayPath(file)} cannot be read: ${fsErrorText(e)}`,
+      undefined, 'name a scenario file');
+    return { run: null, issues, inputs };
+  }
+  if (!st.isFile()) {
+    issues.error('not-a-file', `${displayPath(file)} is ${kindOf(st)}, not a scenario file`, undefined, 'meshrange tui opens one scenario file');
+    return { run: null, issues, inputs };
+  }
+  const [prepared] = prepareAll([file], new FsSource(sandbox, inputs), issues);
+  if (!prepared || issues.hasErrors()) return { run: null, issues, inputs };
+  try {
+    const result = await runPrepared(prepared, seed !== undefined ? { seed } : {});
+    // Each warning once, as `run` prints them (a warning of the mesh may come from several places).
+    const warnings = [...new Set(issues.warnings.map(formatIssue))];
+    return { run: { result, mesh: prepared.mesh, warnings }, issues, inputs };
+  } catch (e) {
+    if (!(e instanceof ScenarioLimitError)) throw e;
+    issues.error('scenario-too-much-work', e.message, e.loc, e.hint);
+    return { run: null, issues, inputs };
+  }
+}
+
+/**
+ * Watches the folders of every file the run read (an editor that saves by
+ * renaming replaces the file, which a watch on the file itself would lose),
+ * and calls `onChange` once things have been quiet for WATCH_DEBOUNCE_MS.
+ */
+export function watchInputs(files: Iterable<string>, onChange: () => void): () => void {
+  const dirs = new Map<string, Set<string>>();
+  for (const f of files) {
+    const d = path.dirname(f);
+    dirs.set(d, (dirs.get(d) ?? new Set()).add(path.basename(f)));
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const watchers: FSWatcher[] = [];
+  for (const [dir, names] of dirs) {
+    try {
+      watchers.push(fsWatch(dir, (_event, name) => {
+        // A new YAML file in a manifest folder counts too; other files (editor swap files) do not.
+        if (name !== null && !names.has(name) && !/\.ya?ml$/i.test(name)) return;
+        clearTimeout(timer);
+        timer = setTimeout(onChange, WATCH_DEBOUNCE_MS);
+      }));
+    } catch { /* a folder that vanished: the next run says what is missing */ }
+  }
+  return () => { clearTimeout(timer); for (const w of watchers) w.close(); };
+}
+
+/** Adds the `tui` command to the CLI; `done` receives its exit code. */
+export function registerTui(program: Command, io: Io, done: (code: number) => void): void {
+  program.command('tui')
+    .description('the terminal UI: play a scenario forward and back, see the mesh, the attack and the control that stopped each step')
+    .argument('<scenario>', 'a scenario file')
+    .option('--seed <n>', 'override the scenario\'s seed')
+    .option('--watch', 're-run when the scenario or a file it reads changes')
+    .option('--allow-path <dir>', 'also let the scenario read files under this folder; repeatable', (v: string, prev: string[]) => [...prev, v], [])
+    .action(async (file: string, opts: TuiOpts) => {
+      done(await tuiCommand(file, opts, io));
+    });
+}
+
+export async function tuiCommand(file: string, opts: TuiOpts, io: Io, term: TuiTerminal = realTerminal()): Promise<number> {
+  const issues = new IssueList();
+  let seed: number | undefined;
+  if (opts.seed !== undefined) {
+    if (!/^\d{1,15}$/.test(opts.seed)) issues.error('bad-usage', `--seed ${opts.seed}: expected a whole number`);
+    else seed = Number(opts.seed);
+  }
+  if (!term.stdinTty || !term.stdoutTty) {
+    issues.error('not-a-terminal', `meshrange tui needs a terminal: its ${!term.stdinTty ? 'input' : 'output'} is not one (a pipe or a file)`, undefined,
+      'run it in a terminal, or use `meshrange run <scenario>` for text, JSON and the other reports');
+  }
+  if (issues.hasErrors()) { printIssues(io, issues.errors); return EXIT_BAD_INPUT; }
+  const sandbox = Sandbox.forCwd(opts.allowPath);
+  const first = await runOnce(file, seed, sandbox);
+  if (!first.run) {
+    printIssues(io, first.issues.errors);
+    io.err('meshrange: the scenario cannot run; nothing to show\n');
+    return EXIT_BAD_INPUT;
+  }
+  const { startTui } = await import('../tui/app.js');
+  let watch: ((on: (u: TuiUpdate) => void) => () => void) | undefined;
+  if (opts.watch) {
+    watch = (on) => {
+      let stop = watchInputs([...first.inputs, path.resolve(file)], rerun);
+      let running = false;
+      async function rerun(): Promise<void> {
+        if (running) return;
+        running = true;
+        try {
+          const next = await runOnce(file, seed, sandbox);
+          if (next.run) on({ run: next.run });
+          else on({ error: next.issues.errors.map(formatIssue).join('; ') });
+          // The new run may read other files (a manifest added to the list): watch what it read.
+          stop();
+          stop = watchInputs([...next.inputs, path.resolve(file)], rerun);
+        } finally {
+          running = false;
+        }
+      }
+      return () => stop();
+    };
+  }
+  await startTui({ run: first.run, color: colourWanted(term.env), ...(watch ? { watch } : {}) });
+  return EXIT_OK;
+}

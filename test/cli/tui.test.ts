@@ -1,0 +1,72 @@
+/** `meshrange tui` outside a terminal, and its bad input, before any screen is drawn. */
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { tuiCommand } from '../../src/cli/tui.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const tty = { stdinTty: true, stdoutTty: true, env: {} };
+
+async function tui(file: string, opts: { seed?: string }, term = tty): Promise<{ code: number; err: string }> {
+  let err = '';
+  const code = await tuiCommand(file, { allowPath: [], ...opts }, { out: () => {}, err: (s) => { err += s; } }, term);
+  return { code, err };
+}
+
+describe('meshrange tui', () => {
+  it('with stdin and stdout piped, the real command exits 2 and says it needs a terminal', () => {
+    const r = spawnSync(process.execPath, [path.join(root, 'bin', 'meshrange.js'), 'tui', 'scenarios/bookinfo-pivot-open.yaml'], { cwd: root, encoding: 'utf8', stdio: 'pipe' });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('meshrange tui needs a terminal');
+    expect(r.stdout).toBe('');
+  });
+
+  it('output to a pipe is refused even when the input is a terminal', async () => {
+    const r = await tui('scenarios/bookinfo-pivot-open.yaml', {}, { ...tty, stdoutTty: false });
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/needs a terminal: its output is not one/);
+  });
+
+  it('a missing scenario file exits 2 with its error, before any screen', async () => {
+    const r = await tui('scenarios/no-such.yaml', {});
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/no-such\.yaml/);
+    expect(r.err).toContain('the scenario cannot run');
+  });
+
+  it('a seed that is not a whole number exits 2', async () => {
+    const r = await tui('scenarios/bookinfo-pivot-open.yaml', { seed: '1e3' });
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('--seed 1e3: expected a whole number');
+  });
+});
+
+describe('meshrange tui --watch and colours', () => {
+  it('a change to a watched file calls back once, after the debounce', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { vi } = await import('vitest');
+    const { watchInputs } = await import('../../src/cli/tui.js');
+    const dir = mkdtempSync(path.join(tmpdir(), 'meshrange-watch-'));
+    const file = path.join(dir, 'scenario.yaml');
+    writeFileSync(file, 'a: 1\n');
+    const onChange = vi.fn();
+    const stop = watchInputs([file], onChange);
+    try {
+      writeFileSync(file, 'a: 2\n');
+      writeFileSync(file, 'a: 3\n');
+      await vi.waitFor(() => expect(onChange).toHaveBeenCalled(), { timeout: 5000, interval: 20 });
+      expect(onChange).toHaveBeenCalledOnce();
+    } finally {
+      stop();
+    }
+  });
+
+  it('NO_COLOR set to anything but the empty string turns colours off', async () => {
+    const { colourWanted } = await import('../../src/cli/tui.js');
+    expect(colourWanted({})).toBe(true);
+    expect(colourWanted({ NO_COLOR: '' })).toBe(true);
+    expect(colourWanted({ NO_COLOR: '1' })).toBe(false);
+  });
+});
