@@ -239,3 +239,30 @@ export function meshView(mesh: Mesh, step: StepResult | undefined): MeshNamespac
     name: e(ns), mtls: namespaceMode(mesh, ns).mode, workloads: ws.sort((a, b) => a.id.localeCompare(b.id)),
   }));
 }
+
+const BARS = '▁▂▃▄▅▆▇█';
+
+/** A sparkline of counts: one bar per bucket scaled to the largest, a space for an empty bucket. */
+export function sparkline(values: readonly number[]): string {
+  const max = values.reduce((m, v) => Math.max(m, v), 0);
+  if (max === 0) return ' '.repeat(values.length);
+  return values.map((v) => (v === 0 ? ' ' : BARS[Math.min(BARS.length - 1, Math.floor((v / max) * (BARS.length - 1)))])).join('');
+}
+
+export interface SparkView {
+  /** `ok`, `429`, `503` or `other` */
+  label: string;
+  line: string;
+  total: number;
+}
+
+/**
+ * The sparklines of one timeline series (`traffic[i]` or `step <id>`), one per outcome that occurred, in a fixed
+ * order; empty when the run recorded nothing under that key.
+ */
+export function sparkViews(r: RunResult, key: string): SparkView[] {
+  const s = r.timeline?.series.find((x) => x.key === key);
+  if (!s) return [];
+  const rows: [string, number[]][] = [['ok', s.ok], ['429', s.throttled], ['503', s.unavailable], ['other', s.other]];
+  return rows.map(([label, v]) => ({ label, line: sparkline(v), total: v.reduce((a, b) => a + b, 0) })).filter((x) => x.total > 0);
+}

@@ -29,7 +29,8 @@ import { AttackerState, STOLEN_TOKEN } from './attacker.js';
 import { attachDefences, summarizeControls } from './defences.js';
 import type { LoadedScenario } from './load.js';
 import { signaturesFor, stealableTokens, tokenTimes, TokenMinter, validityPhase } from './tokens.js';
-import type { RunResult, StepResult, TrafficResult } from './types.js';
+import type { RunResult, Timeline, StepResult, TrafficResult } from './types.js';
+import { TimelineRecorder } from './timeline.js';
 
 export const DEFAULT_START_TIME = '2026-01-01T00:00:00Z';
 /** ms one proxy adds each way: ~2.5 ms per request across client and server sidecars (the seeds' figure) */
@@ -126,6 +127,8 @@ interface SimRun {
   steps: Map<string, StepResult>;
   decisions: number;
   events: number;
+  /** outcomes over time per flow and load step (for the TUI), null when nothing was sent */
+  timeline: Timeline | null;
 }
 
 export async function simulateScenario(s: LoadedScenario, mesh: Mesh, opts: SimulateOptions): Promise<RunResult> {
@@ -224,6 +227,7 @@ export async function simulateScenario(s: LoadedScenario, mesh: Mesh, opts: Simu
   };
   if (s.doc.metadata.description !== undefined) out.description = s.doc.metadata.description;
   out.mesh = meshSummary(mesh);
+  if (run.timeline) out.timeline = run.timeline;
   out.fingerprint = fnv1a64(`${run.fingerprint}/${stableStringify(steps.map((x) => [x.id, x.outcome, x.code, x.mtls, x.evidence.events]))}`);
   return out;
 }
@@ -412,6 +416,7 @@ function simulate(c: Ctx, { withSteps, until }: SimulateRun): SimRun {
   const world = new ObservedWorld(k, mesh, { facts: c.facts, proxyOverheadMs: spec.proxyOverhead ? (parseDuration(spec.proxyOverhead) as number) : DEFAULT_PROXY_OVERHEAD_MS, base, certProblem, controls });
 
   const flowStats = c.flows.map(() => new FlowStats());
+  const timeline = new TimelineRecorder(Math.max(c.duration, c.planned.reduce((m, p) => Math.max(m, p.end), 0)));
   // Every run (the baseline too) measures the flows during each flood's window, so "during" and "before" cover the same span.
   const windowSpans = c.planned.filter((p) => actionModule(p.step.action)?.load === true).map((p) => ({ id: p.step.id, at: p.at, end: p.end }));
   const windows = new Map<string, FlowStats[]>(windowSpans.map((w) => [w.id, c.flows.map(() => new FlowStats())]));
@@ -439,6 +444,7 @@ function simulate(c: Ctx, { withSteps, until }: SimulateRun): SimRun {
         const stop = o.dynamic ? `${o.dynamic.control}${o.dynamic.name ? ` ${o.dynamic.name}` : ''}` : o.decision.stoppedBy[0] ? `${o.decision.stoppedBy[0].control}${o.decision.stoppedBy[0].name ? ` ${o.decision.stoppedBy[0].name}` : ''}` : undefined;
         const status = o.status === null && o.decision.outcome === 'allowed' && !o.dynamic ? 200 : o.status;
         st.record(status, o.latencyMs, stop, o.retries);
+        timeline.record(`traffic[${f.index}]`, t0, status);
         for (const w of windowSpans) if (t0 >= w.at && t0 < w.end) windows.get(w.id)?.[f.index]?.record(status, o.latencyMs, stop, o.retries);
       });
       k.schedule(k.exponential(`flow/${f.index}/arrivals`, mean), arrive);
@@ -452,7 +458,7 @@ function simulate(c: Ctx, { withSteps, until }: SimulateRun): SimRun {
   const attacker = new AttackerState(spec.attacker.foothold, spec.attacker.capabilities ?? []);
   const byId = new Map(mesh.workloads.map((w) => [w.id, w]));
   const sc: StepContext = {
-    k, mesh, world, scenario: s, seed: c.seed, epochMs: c.epochMs, duration: c.duration, flows: c.flows, flowStats, attacker, fleet, hasCert,
+    k, mesh, world, scenario: s, seed: c.seed, epochMs: c.epochMs, duration: c.duration, flows: c.flows, flowStats, timeline, attacker, fleet, hasCert,
     extAuthz: c.extAuthz,
     workload: (id) => byId.get(id),
     base: (p) => ({ id: p.step.id, action: p.step.action, expected: p.step.expect ?? null, attack: p.attack, from: p.from, t: p.at }),
@@ -500,7 +506,7 @@ function simulate(c: Ctx, { withSteps, until }: SimulateRun): SimRun {
       sc.finish(p, r);
     }
   }
-  return { fingerprint: k.fingerprint(), flows: flowStats, windows, steps: results, decisions: world.decisions, events: k.processed };
+  return { fingerprint: k.fingerprint(), flows: flowStats, windows, steps: results, decisions: world.decisions, events: k.processed, timeline: timeline.result() };
 
 
   function requestSpec(p: PlannedStep, stream: string): StepRequest {

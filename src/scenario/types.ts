@@ -202,6 +202,26 @@ export interface MeshWorkloadSummary {
   mtls: string;
 }
 
+/**
+ * Outcomes over simulated time, per legitimate flow and per load step (a flood), in equal buckets: what the
+ * TUI draws as sparklines. Not part of the JSON report (architecture.md: the timeline is for playback).
+ */
+export interface Timeline {
+  /** width of one bucket, simulated ms */
+  bucketMs: number;
+  series: TimelineSeries[];
+}
+
+export interface TimelineSeries {
+  /** `traffic[i]` or `step <id>` */
+  key: string;
+  /** per bucket: answered 2xx/3xx, 429, 503, anything else (other statuses, closed connections) */
+  ok: number[];
+  throttled: number[];
+  unavailable: number[];
+  other: number[];
+}
+
 export interface RunResult {
   scenario: string;
   description?: string;
@@ -214,6 +234,8 @@ export interface RunResult {
   /** every control in any step's defences; by soleStops, then stops, descending */
   controls: ControlSummary[];
   warnings: string[];
+  /** outcomes over simulated time for the TUI's sparklines; never rendered into the JSON report */
+  timeline?: Timeline;
   /** hash of every event of the run: the cheapest whole-run regression check */
   fingerprint: string;
   /**

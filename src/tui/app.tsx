@@ -8,7 +8,7 @@ import { Box, render, Text, useApp, useInput, useStdout } from 'ink';
 import { useEffect, useMemo, useReducer, useState, type ReactNode } from 'react';
 import { escapeControls as esc } from '../core/escape.js';
 import type { Mesh } from '../model/types.js';
-import { headerView, meshView, stepRows, stepView } from '../report/view.js';
+import { headerView, meshView, sparkViews, stepRows, stepView } from '../report/view.js';
 import type { Outcome, RunResult } from '../scenario/types.js';
 import { initialState, reduce, visibleSteps, type StepKey, type TuiState } from './state.js';
 
@@ -59,6 +59,9 @@ export function formatMs(ms: number): string {
   return `${(ms / 1000).toFixed(3)}s`;
 }
 
+/** Sparkline colours by outcome: answered green, throttled yellow, unavailable red. */
+const SPARK_COLOR: Readonly<Record<string, Line['color']>> = { ok: 'green', '429': 'yellow', '503': 'red', other: 'magenta' };
+
 function traceLines(run: TuiRun, index: number): Line[] {
   const s = run.result.steps[index];
   if (!s) return [{ text: 'no step selected', dim: true }];
@@ -73,6 +76,11 @@ function traceLines(run: TuiRun, index: number): Line[] {
     for (const d of v.defences) out.push({ text: `  ${d.sole ? '★ sole ' : '  '}${d.label}${d.stopped ? ' (stopped it)' : ''}`, ...(d.sole ? { color: 'cyan' } : {}) });
   }
   for (const n of v.notes) out.push({ text: n });
+  const sparks = sparkViews(run.result, `step ${s.id}`);
+  if (sparks.length > 0) {
+    out.push({ text: `over simulated time (${formatMs(run.result.timeline?.bucketMs ?? 0)} a bar):`, bold: true });
+    for (const sp of sparks) out.push({ text: `  ${sp.label.padStart(5)} ${sp.line}`, color: SPARK_COLOR[sp.label] ?? 'white' });
+  }
   if (v.graph.length > 0) {
     out.push({ text: 'attack graph:', bold: true });
     for (const g of v.graph) {
@@ -110,9 +118,10 @@ function meshLines(run: TuiRun, index: number): Line[] {
       out.push({ text: ` ${w.source ? '▶' : ' '} ${badge} ${w.name}${w.mtls ? ` ${w.mtls}` : ''}${path}`, ...(w.onPath ? { color: OUTCOME_COLOR[w.onPath], bold: true } : {}) });
     }
   }
-  for (const t of run.result.traffic) {
+  run.result.traffic.forEach((t, i) => {
     out.push({ text: `traffic ${esc(t.from)} → ${esc(t.to)}: ${t.ok}/${t.sent} ok${t.statuses ? `  ${Object.entries(t.statuses).map(([k, n]) => `${esc(k)}×${n}`).join(' ')}` : ''}`, ...(t.degraded ? { color: 'yellow' } : {}) });
-  }
+    for (const sp of sparkViews(run.result, `traffic[${i}]`)) out.push({ text: `  ${sp.label.padStart(5)} ${sp.line}`, color: SPARK_COLOR[sp.label] ?? 'white' });
+  });
   const warnings = warningsOf(run);
   if (warnings.length > 0) {
     out.push({ text: `${warnings.length} warning${warnings.length === 1 ? '' : 's'}:`, bold: true, color: 'yellow' });

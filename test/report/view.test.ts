@@ -1,6 +1,6 @@
 /** The neutral view a screen draws of a step's decision and of the mesh (report/view.ts). */
 import { describe, expect, it } from 'vitest';
-import { headerView, HOP_ORDER, meshView, stepRows, stepView } from '../../src/report/view.js';
+import { headerView, HOP_ORDER, meshView, sparkline, sparkViews, stepRows, stepView } from '../../src/report/view.js';
 import { shippedRun } from '../tui/run.js';
 
 describe('neutral step view', () => {
@@ -71,5 +71,28 @@ describe('neutral mesh view', () => {
     expect(target).toMatchObject({ onPath: 'blocked', sidecar: true, mtls: 'STRICT' });
     expect(all.find((w) => w.id === step.from)?.source).toBe(true);
     expect(all.filter((w) => w.onPath !== null)).toHaveLength(1);
+  });
+});
+
+describe('sparklines over simulated time (issue 10: ok / 429 / 503 per flow)', () => {
+  it('a rate-limited flood and the legitimate flow it shares the bucket with each get an ok and a 429 sparkline; the JSON report carries no timeline', async () => {
+    const { runFiles } = await import('../../src/api/run.js');
+    const { FsSource, Sandbox } = await import('../../src/cli/fs.js');
+    const { renderJson } = await import('../../src/report/json.js');
+    const r = (await runFiles(['scenarios/flood-rate-limited.yaml'], new FsSource(Sandbox.forCwd([])))).results[0];
+    if (!r) throw new Error('no result');
+    const flood = r.steps.find((s) => s.action === 'flood');
+    const fl = sparkViews(r, `step ${flood?.id ?? ''}`);
+    expect(fl.map((x) => x.label)).toEqual(['ok', '429']);
+    expect(fl[0]?.total).toBe(flood?.evidence.flood?.ok);
+    expect(fl[1]?.total).toBe(flood?.evidence.flood?.statuses['429']);
+    expect(fl[1]?.line).toMatch(/[▁▂▃▄▅▆▇█]/);
+    expect(sparkViews(r, 'traffic[0]').map((x) => x.label)).toContain('429');
+    expect(renderJson([r])).not.toContain('timeline');
+  });
+
+  it('a sparkline scales each bucket to the largest and leaves empty buckets blank', () => {
+    expect(sparkline([0, 1, 2, 4, 8])).toBe(' ▁▂▄█');
+    expect(sparkline([0, 0])).toBe('  ');
   });
 });

@@ -143,3 +143,16 @@ describe('meshrange tui warnings', () => {
     await vi.waitFor(() => expect(frame()).toMatch(/1 warning:\n.*warning \[unknown-host\]/), { timeout: 5000, interval: 5 });
   });
 });
+
+describe('sparklines', () => {
+  it('a selected flood shows its ok and 429 over simulated time as sparklines', async () => {
+    const run = await shippedRun('flood-rate-limited');
+    const screen = render(<App run={run} color={false} columns={80} rows={40} tickMs={10} />);
+    screens.push(screen);
+    const frame = (): string => screen.lastFrame() ?? '';
+    await vi.waitFor(() => { if (!frame().includes('? help, q quit')) throw new Error('not ready'); }, { timeout: 5000, interval: 5 });
+    screen.stdin.write('j');
+    await vi.waitFor(() => { if (!frame().includes('over simulated time')) throw new Error(`no sparkline:\n${frame()}`); }, { timeout: 5000, interval: 5 });
+    expect(frame()).toMatch(/429 +[ ▁▂▃▄▅▆▇█]*[▁▂▃▄▅▆▇█]/);
+  });
+});

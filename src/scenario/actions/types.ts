@@ -18,6 +18,7 @@ import type { Kernel } from '../../sim/kernel/index.js';
 import type { CertificateFleet } from '../../sim/mesh/certificates.js';
 import type { FlowStats } from '../../sim/mesh/stats.js';
 import type { Outcome as WorldOutcome, RequestSpec, World } from '../../sim/mesh/world.js';
+import type { TimelineRecorder } from '../timeline.js';
 import type { AttackerState, StolenToken } from '../attacker.js';
 import type { LoadedScenario } from '../load.js';
 import type { ScenarioDoc, StepDoc } from '../schema.js';
@@ -84,6 +85,8 @@ export interface StepContext {
   /** per flow, its stats over the whole run so far */
   flowStats: readonly FlowStats[];
   attacker: AttackerState;
+  /** outcomes over simulated time for the TUI's sparklines (a load step records its requests under `step <id>`) */
+  timeline: TimelineRecorder;
   fleet: CertificateFleet;
   /** workloads that run an Envoy and hold a workload certificate */
   hasCert: ReadonlySet<string>;
