@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli } from './harness.js';
+import { cli, writeScratch } from './harness.js';
 
 const root = path.resolve(__dirname, '../..');
 const STACK = /^\s+at .+[:(]/m;
@@ -20,12 +20,7 @@ let tmp = '';
 let rel = '';
 
 /** Writes `name` under the temp folder; returns its path relative to the repository root. */
-function write(name: string, text: string): string {
-  const p = path.join(tmp, name);
-  mkdirSync(path.dirname(p), { recursive: true });
-  writeFileSync(p, text);
-  return path.join(rel, name);
-}
+const write = (name: string, text: string): string => writeScratch(tmp, rel, name, text);
 
 const NAMESPACE = 'apiVersion: v1\nkind: Namespace\nmetadata: { name: demo, labels: { istio-injection: enabled } }\n';
 const WEB = `apiVersion: apps/v1

@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli } from './harness.js';
+import { cli, writeScratch, DEMO_MESH } from './harness.js';
 
 const root = path.resolve(__dirname, '../..');
 const STACK = /^\s+at .+[:(]/m;
@@ -18,25 +18,9 @@ const corpus = readdirSync(path.join(root, 'test/fixtures/invalid')).filter((f) 
 let tmp = '';
 let rel = '';
 
-function write(name: string, text: string): string {
-  const p = path.join(tmp, name);
-  mkdirSync(path.dirname(p), { recursive: true });
-  writeFileSync(p, text);
-  return path.join(rel, name);
-}
+const write = (name: string, text: string): string => writeScratch(tmp, rel, name, text);
 
-const MESH = `apiVersion: v1
-kind: Namespace
-metadata: { name: demo, labels: { istio-injection: enabled } }
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: { name: web, namespace: demo }
-spec:
-  template:
-    metadata: { labels: { app: web } }
-    spec: { serviceAccountName: web, containers: [{ name: web, ports: [{ containerPort: 8080 }] }] }
-`;
+const MESH = DEMO_MESH;
 
 function scenario(name: string, opts: { manifests?: string; steps?: string; extra?: string } = {}): string {
   return write(`${name}.yaml`, `apiVersion: meshrange.io/v1alpha1

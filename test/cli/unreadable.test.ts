@@ -11,7 +11,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { cli } from './harness.js';
+import { cli, writeScratch, DEMO_MESH } from './harness.js';
 
 vi.mock('node:fs', async (importOriginal) => {
   const fs = await importOriginal<typeof import('node:fs')>();
@@ -44,25 +44,9 @@ const root = path.resolve(__dirname, '../..');
 let tmp = '';
 let rel = '';
 
-function write(name: string, text: string): string {
-  const p = path.join(tmp, name);
-  mkdirSync(path.dirname(p), { recursive: true });
-  writeFileSync(p, text);
-  return path.join(rel, name);
-}
+const write = (name: string, text: string): string => writeScratch(tmp, rel, name, text);
 
-const MESH = `apiVersion: v1
-kind: Namespace
-metadata: { name: demo, labels: { istio-injection: enabled } }
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: { name: web, namespace: demo }
-spec:
-  template:
-    metadata: { labels: { app: web } }
-    spec: { serviceAccountName: web, containers: [{ name: web, ports: [{ containerPort: 8080 }] }] }
-`;
+const MESH = DEMO_MESH;
 
 const scenario = (name: string, manifests: string): string => `apiVersion: meshrange.io/v1alpha1
 kind: Scenario
