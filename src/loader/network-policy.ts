@@ -34,7 +34,6 @@ import type { ObjectMeta } from '../model/types.js';
 import { labelKeyProblem, labelValueProblem } from './labels.js';
 import { describe, fieldName, isObj, Reader, rejectUnknownFields, type Obj } from './reader.js';
 import type { Path } from './yaml-source.js';
-import { isDns1123Subdomain } from './names.js';
 
 export const NETWORK_POLICY_API_VERSION = 'networking.k8s.io/v1';
 

@@ -10,7 +10,8 @@ import type { Mesh } from '../model/types.js';
 import type { JwtRule } from '../model/request-authentication.js';
 import { deriveSigningKey, signToken, verifySignatures, type JWK, type SignatureTable } from '../policy/jwt-crypto.js';
 import { candidateTokens, JWT_CLOCK_SKEW_SECONDS, keySetsFor } from '../policy/request-authentication.js';
-import { peekJwt } from './actions/steal-credentials.js';
+import { looksLikeJwt } from './actions/exposure.js';
+import { bearerOf, peekJwt } from './actions/steal-credentials.js';
 import { parseDuration } from '../core/duration.js';
 
 export interface ClaimSet {
@@ -101,15 +102,10 @@ function lowerCased(h: Readonly<Record<string, string>>): Record<string, string>
   return out;
 }
 
-const JWT_SEGMENT = /^[A-Za-z0-9_-]*$/;
-
-/** The compact JWT in a header value (`Bearer <jwt>` or the bare token), or null. */
+/** The compact JWT in a header value (`Bearer <jwt>` or the bare token), or null — the same test sniff reads the wire with. */
 export function jwtIn(value: string): string | null {
-  let v = value.trim();
-  if (v.length > 7 && v.slice(0, 7).toLowerCase() === 'bearer ') v = v.slice(7).trim();
-  const parts = v.split('.');
-  if (parts.length !== 3 || parts[0] === '' || parts[1] === '') return null;
-  return parts.every((x) => JWT_SEGMENT.test(x)) ? v : null;
+  const v = bearerOf(value) ?? value.trim();
+  return looksLikeJwt(v) ? v : null;
 }
 
 /**

@@ -43,7 +43,7 @@ export const stealCredentialsAction: ActionModule = {
   fields: ['what'],
   required: [{ field: 'what', hint: 'add what: cert (or jwt)' }],
   run(c, p) {
-    const { k, mesh } = c;
+    const { k } = c;
     const t = k.now;
     const what = p.step.what as 'cert' | 'jwt';
     const w = c.workload(p.from);
@@ -77,7 +77,6 @@ export const stealCredentialsAction: ActionModule = {
     const reason = what === 'cert'
       ? (w && c.hasCert.has(w.id) ? `${w.id} holds no valid certificate now (${c.fleet.stateAt(w.id).reason})` : `${p.from} has no sidecar, so there is no workload certificate to take`)
       : `no bearer token is in use at ${p.from}`;
-    void mesh;
     c.finish(p, { ...c.base(p), outcome, code: null, mtls: null,
       stoppedBy: outcome === 'blocked' ? [{ control: 'CertificateValidity', name: p.from === 'outside' ? null : p.from, reason }] : [],
       expectationMet: null,
