@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { compareOutcomes, type StepRecord, type TrafficRecord } from '../../src/assess/compare.js';
+import { MESHRANGE_VERSION } from '../../src/core/version.js';
+
+const step = (scenario: string, id: string, outcome: StepRecord['outcome'], attack = true): StepRecord =>
+  ({ scenario, step: id, action: 'request', attack, outcome, stoppedBy: outcome === 'blocked' ? ['PeerAuthentication backend/default'] : [] });
+const flow = (scenario: string, from: string, to: string, sent: number, ok: number): TrafficRecord => ({ scenario, from, to, sent, ok });
+
+describe('comparing outcomes (assess and run --baseline share it)', () => {
+  it('a step that was blocked and is now allowed or partial is a regression', () => {
+    const c = compareOutcomes({ steps: [step('s', 'a', 'blocked'), step('s', 'b', 'blocked')], traffic: [] },
+      { steps: [step('s', 'a', 'allowed'), step('s', 'b', 'partial')], traffic: [] });
+    expect(c.regressions.map((s) => s.step)).toEqual(['a', 'b']);
+    expect(c.improvements).toEqual([]);
+  });
+
+  it('a step that was allowed and is now blocked is an improvement; allowed to partial is only a change', () => {
+    const c = compareOutcomes({ steps: [step('s', 'a', 'allowed'), step('s', 'b', 'allowed')], traffic: [] },
+      { steps: [step('s', 'a', 'blocked'), step('s', 'b', 'partial')], traffic: [] });
+    expect(c.improvements.map((s) => s.step)).toEqual(['a']);
+    expect(c.steps.find((s) => s.step === 'b')?.kind).toBe('changed');
+    expect(c.regressions).toEqual([]);
+  });
+
+  it('legitimate steps that change are listed but are not attack regressions', () => {
+    const c = compareOutcomes({ steps: [step('s', 'legit', 'blocked', false)], traffic: [] }, { steps: [step('s', 'legit', 'allowed', false)], traffic: [] });
+    expect(c.steps).toHaveLength(1);
+    expect(c.regressions).toEqual([]);
+  });
+
+  it('steps on only one side are listed as added or removed, never dropped', () => {
+    const c = compareOutcomes({ steps: [step('s', 'gone', 'blocked')], traffic: [] }, { steps: [step('s', 'new', 'allowed')], traffic: [] });
+    expect(c.added.map((s) => s.step)).toEqual(['new']);
+    expect(c.removed.map((s) => s.step)).toEqual(['gone']);
+  });
+
+  it('keys that look like Object.prototype members are ordinary keys', () => {
+    const c = compareOutcomes({ steps: [step('__proto__', 'constructor', 'blocked')], traffic: [] }, { steps: [step('__proto__', 'constructor', 'allowed')], traffic: [] });
+    expect(c.regressions).toHaveLength(1);
+  });
+
+  it('a legitimate flow whose success rate moved beyond the tolerance is listed as worse or better', () => {
+    const c = compareOutcomes({ steps: [], traffic: [flow('s', 'a', 'b', 100, 100), flow('s', 'c', 'd', 100, 50), flow('s', 'e', 'f', 100, 100)] },
+      { steps: [], traffic: [flow('s', 'a', 'b', 100, 0), flow('s', 'c', 'd', 100, 100), flow('s', 'e', 'f', 100, 100)] });
+    expect(c.traffic.map((t) => [t.from, t.kind])).toEqual([['a', 'worse'], ['c', 'better']]);
+  });
+});
+
+describe('the tool version', () => {
+  it('equals package.json version', () => {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    expect(MESHRANGE_VERSION).toBe(pkg.version);
+  });
+});
