@@ -124,7 +124,7 @@ describe('shipped defender exercises (issue 12 item 3)', () => {
       let cached: Exercise | undefined;
       const exercise = (): Exercise => (cached ??= readExercise(name));
 
-      it('is a well-formed defender exercise: name = folder, 2–4 hints, at least one attack and one legit objective, every step objective names a scenario step', () => {
+      it('is a well-formed defender exercise: name = folder, 2–4 hints that cost points, attack and legit objectives worth points, every step objective names a scenario step, one row in exercises/README.md', () => {
         const ex = exercise();
         expect(ex.metadata.name).toBe(name);
         expect(ex.spec.role).toBe('defender');
@@ -139,6 +139,12 @@ describe('shipped defender exercises (issue 12 item 3)', () => {
         expect(scenario.spec.mesh.manifests).toEqual(['./mesh']);
         const steps = new Set(scenario.spec.steps.map((s) => s.id));
         for (const o of ex.spec.objectives) if (o.step !== undefined) expect(steps.has(o.step), o.step).toBe(true);
+        for (const o of ex.spec.objectives) expect(o.points, o.id).toBeGreaterThan(0);
+        for (const h of ex.spec.hints) expect(h.cost).toBeGreaterThan(0);
+        const max = ex.spec.objectives.reduce((n, o) => n + o.points, 0);
+        expect(ex.spec.passScore ?? max).toBeLessThanOrEqual(max);
+        const table = readFileSync(path.join(root, 'exercises', 'README.md'), 'utf8').split('\n');
+        expect(table.filter((l) => l.startsWith(`| \`${name}\` | ${ex.spec.level} | ${ex.spec.role} | ${ex.spec.title} |`))).toHaveLength(1);
       });
 
       it('rule 1: the starting mesh/ scores below max and leaves every attack objective unmet', async () => {
