@@ -144,7 +144,7 @@ describe('shipped defender exercises (issue 12 item 3)', () => {
         const max = ex.spec.objectives.reduce((n, o) => n + o.points, 0);
         expect(ex.spec.passScore ?? max).toBeLessThanOrEqual(max);
         const table = readFileSync(path.join(root, 'exercises', 'README.md'), 'utf8').split('\n');
-        expect(table.filter((l) => l.startsWith(`| \`${name}\` | ${ex.spec.level} | ${ex.spec.role} | ${ex.spec.title} |`))).toHaveLength(1);
+        expect(table.filter((l) => l.startsWith(`| [${name}](${name}/) | ${ex.spec.level} | ${ex.spec.role} | `))).toHaveLength(1);
       });
 
       it('rule 1: the starting mesh/ scores below max and leaves every attack objective unmet', async () => {
