@@ -98,7 +98,7 @@ function judge(o: Objective, r: RunResult): [boolean, string] {
     const t = r.traffic.find((x) => x.from === o.traffic?.from && x.to === o.traffic?.to);
     if (!t) return [false, `no flow ${o.traffic.from} -> ${o.traffic.to}`];
     const seen = `${t.ok}/${t.sent} ok, stoppedBy ${JSON.stringify(t.stoppedBy ?? {})}`;
-    return [t.sent > 0 && t.ok / t.sent >= (o.minSuccess ?? 1), seen];
+    return [t.sent > 0 && t.ok / t.sent >= (o.minSuccess ?? 0.99), seen]; // the format's default
   }
   return [false, 'objective names neither a step nor a flow'];
 }
