@@ -72,7 +72,9 @@ function side(arg: string, opts: AssessCliOpts, fsReader: FsSource): AssessSide 
     return { label: displayPath(path.resolve(arg)), reader: new FsSource(new Sandbox([...fsReader.sandbox.roots, realOrAbsolute(arg)]), fsReader.inputs), mesh, replaceScenarioManifests: true };
   }
   const g = GitSource.open(opts.repo ?? '.', arg);
-  return { label: g.label, reader: g, mesh: opts.mesh, replaceScenarioManifests: false };
+  // With --repo, --mesh paths are the repository's (relative to its top folder); otherwise the working directory's.
+  const mesh = opts.repo !== undefined ? opts.mesh.map((m) => path.resolve(g.repo, m)) : opts.mesh;
+  return { label: g.label, reader: g, mesh, replaceScenarioManifests: false };
 }
 
 export async function assessCommand(scenarios: string[], opts: AssessCliOpts, io: Io): Promise<number> {
