@@ -12,8 +12,8 @@
  *  - Ingress routes: for every Gateway server, every VirtualService bound to
  *    that Gateway and serving one of its hosts, every HTTP route match (its
  *    `uri` exact or prefix; `/` when it has none; a regex is tried as `/`),
- *    `outside` sends a GET through the gateway's Service port (the Service
- *    selecting the gateway workload whose target port is the server port)
+ *    `outside` sends a GET through the gateway's Service port (the port of
+ *    the Service selecting the gateway workload that the server's number names)
  *    with that Host — a wildcard host `*.x` as `www.x` — and is decided by
  *    policy/decide.ts like any request. Reached when a workload's app
  *    accepted it.
@@ -119,7 +119,8 @@ export function ingressRoutes(mesh: Mesh): IngressRoute[] {
       if (!['HTTP', 'HTTPS', 'HTTP2', 'GRPC'].includes(proto)) continue;
       for (const { w, s } of targets) {
         for (const sp of s.ports) {
-          if ((targetPortOf(sp, w) ?? sp.port) !== server.port.number) continue;
+          // Istio binds a server to the gateway Service port of that number (its listener on the target port); a target port number also matches.
+          if (sp.port !== server.port.number && (targetPortOf(sp, w) ?? sp.port) !== server.port.number) continue;
           for (const vs of bound) {
             const host = vs.hosts.find((h) => server.hosts.some((sh) => hostsMatch(h, sh)));
             if (host === undefined) continue;
