@@ -18,7 +18,8 @@ import { assess, type AssessSide } from '../assess/assess.js';
 import type { AssessReport } from '../assess/assess.js';
 import { renderAssessJson, renderAssessMarkdown, renderAssessSarif, renderAssessText } from '../report/assess.js';
 import { EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, printIssues, type Io } from './main.js';
-import { displayPath, FsSource, realOrAbsolute, reportPathProblem, Sandbox, writeReports } from './fs.js';
+import { displayPath, FsSource, readSource, realOrAbsolute, reportPathProblem, Sandbox, scanYamlFolder, writeReports } from './fs.js';
+import { looksLikeScenario } from '../scenario/load.js';
 import { GitError, GitSource } from './git-source.js';
 
 export interface AssessCliOpts {
@@ -42,7 +43,7 @@ const collect = (v: string, prev: string[]): string[] => [...prev, v];
 export function registerAssess(program: Command, io: Io, done: (code: number) => void): void {
   program.command('assess')
     .description('pre-change risk: newly reachable paths, attack steps whose outcome changed, legitimate traffic broken, between two meshes (folders or git refs)')
-    .argument('[scenarios...]', 'scenario files run on both sides (their manifests taken from each side)')
+    .argument('[scenarios...]', 'scenario files or folders of them, run on both sides (their manifests taken from each side)')
     .requiredOption('--before <dir|ref>', 'the mesh before the change: a folder, or a git ref of the repository')
     .requiredOption('--after <dir|ref>', 'the mesh after the change: a folder, or a git ref')
     .option('--mesh <path>', 'with a git ref: the manifests (file or folder) to read at each ref; with a folder: a part of it; repeatable', collect, [])
@@ -55,6 +56,30 @@ export function registerAssess(program: Command, io: Io, done: (code: number) =>
     .action(async (scenarios: string[], opts: AssessCliOpts) => {
       done(await assessCommand(scenarios, opts, io));
     });
+}
+
+/**
+ * Scenario files named on the command line: files as given; a folder is searched for files with
+ * `kind: Scenario` (the manifests beside them are left out, and a note on stderr says how many of each).
+ */
+function scenarioFiles(paths: readonly string[], sandbox: Sandbox, issues: IssueList, io: Io): string[] {
+  const out: string[] = [];
+  for (const p of paths) {
+    if (!existsSync(p)) { issues.error('path-missing', `${displayPath(p)} does not exist`, undefined, 'name scenario files or folders of them'); continue; }
+    const st = statSync(p);
+    if (st.isFile()) { out.push(p); continue; }
+    if (!st.isDirectory()) { issues.error('not-a-file', `${displayPath(p)} is not a file or a folder`, undefined, 'name scenario files or folders of them'); continue; }
+    const scan = scanYamlFolder(p, new Sandbox([...sandbox.roots, realOrAbsolute(p)]));
+    for (const x of scan.problems) issues.error(x.code, x.message, undefined, 'a scenario folder holds scenario files and their manifests; remove or fix this entry');
+    let found = 0;
+    for (const f of scan.files) {
+      const src = readSource(f, issues);
+      if (src && looksLikeScenario(src.text, src.path)) { out.push(f); found++; }
+    }
+    if (found === 0 && scan.problems.length === 0) issues.error('no-scenarios', `${displayPath(p)} holds no scenario files (YAML with kind: Scenario)`, undefined, 'point at a scenario file or a folder that has some');
+    else io.err(`note: ${displayPath(p)}: ${found} scenario file${found === 1 ? '' : 's'}\n`);
+  }
+  return out;
 }
 
 function isDir(p: string): boolean {
@@ -99,13 +124,11 @@ export async function assessCommand(scenarios: string[], opts: AssessCliOpts, io
   }
   for (const a of opts.allowPath) if (!existsSync(a)) issues.error('path-missing', `--allow-path ${a} does not exist`);
   if (opts.repo !== undefined && !isDir(opts.repo)) issues.error('path-missing', `--repo ${opts.repo} is not a folder`, undefined, 'give the folder of a git repository');
-  for (const s of scenarios) {
-    if (!existsSync(s)) issues.error('path-missing', `${displayPath(s)} does not exist`, undefined, 'name scenario files');
-    else if (!statSync(s).isFile()) issues.error('not-a-file', `${displayPath(s)} is not a file`, undefined, 'name scenario files (assess takes files, not folders)');
-  }
   if (issues.hasErrors()) { printIssues(io, issues.errors); return EXIT_BAD_INPUT; }
 
   const sandbox = Sandbox.forCwd(opts.allowPath);
+  const files = scenarioFiles(scenarios, sandbox, issues, io);
+  if (issues.hasErrors()) { printIssues(io, issues.errors); return EXIT_BAD_INPUT; }
   const fsReader = new FsSource(sandbox);
   let before: AssessSide;
   let after: AssessSide;
@@ -128,7 +151,7 @@ export async function assessCommand(scenarios: string[], opts: AssessCliOpts, io
 
   let result;
   try {
-    result = await assess({ before, after, scenarios, scenarioReader: fsReader, ...(seed !== undefined ? { seed } : {}) });
+    result = await assess({ before, after, scenarios: files, scenarioReader: fsReader, ...(seed !== undefined ? { seed } : {}) });
   } catch (e) {
     if (!(e instanceof GitError)) throw e;
     issues.error('git-failed', e.message, undefined, e.hint);
