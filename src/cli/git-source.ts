@@ -106,7 +106,12 @@ export class GitSource implements SourceReader {
 
   private listing(): Map<string, TreeEntry> {
     if (this.tree) return this.tree;
-    const out = git(this.repo, ['ls-tree', '-r', '-l', '-z', '--full-tree', this.commit], 512 * 1024 * 1024).toString('utf8');
+    let out: string;
+    try {
+      out = git(this.repo, ['ls-tree', '-r', '-l', '-z', '--full-tree', this.commit], 512 * 1024 * 1024).toString('utf8');
+    } catch (e) {
+      throw new GitError(`the files of ${this.label} cannot be listed: ${stderrOf(e)}`, 'check the repository (git fsck), or give folders to --before / --after');
+    }
     const tree = new Map<string, TreeEntry>();
     for (const rec of out.split('\0')) {
       if (rec === '') continue;

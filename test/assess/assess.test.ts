@@ -1,4 +1,4 @@
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -132,5 +132,25 @@ describe('assess renderers', () => {
     const t = renderAssessText(report);
     expect(t).toContain('risk UP');
     expect(t).toContain('plain\\ntext');
+  });
+});
+
+describe('bad input to assess and blast-radius: exit 2, located, never an internal error', () => {
+  const corpus = readdirSync('test/fixtures/invalid').filter((f) => f.endsWith('.yaml')).sort();
+  it('every file of the invalid-manifest corpus as the mesh of blast-radius and as a side of assess', async () => {
+    for (const f of corpus) {
+      const file = path.join('test/fixtures/invalid', f);
+      const b = await cli('blast-radius', '--mesh', file);
+      expect(b.code, f).toBe(2);
+      expect(b.err, f).not.toContain('internal error');
+      const side = path.join(tmp, 'bad', f.replace(/\.yaml$/, ''));
+      mkdirSync(side, { recursive: true });
+      cpSync(file, path.join(side, f));
+      const a = await cli('assess', '--before', side, '--after', strict);
+      expect(a.code, f).toBe(2);
+      expect(a.err, f).toContain('before (');
+      expect(a.err, f).not.toContain('internal error');
+      expect(a.out, f).toBe('');
+    }
   });
 });
