@@ -42,6 +42,8 @@ export interface AssessPath {
   via: 'service' | 'ingress';
   /** the workloads whose app accepted, on the side where it is reachable */
   workloads: string[];
+  /** the hop into the workload was mutual TLS (false: plaintext or one-way TLS; null: unknown), on the side where it is reachable */
+  mtls: boolean | null;
   /** the controls that refuse it on the other side (`Control ns/name: reason`) */
   stoppedBy: string[];
   /** where the Service or VirtualService is written, on the side where it is reachable */
@@ -194,12 +196,13 @@ export function assessMeshes(before: Mesh, after: Mesh): { newlyReachable: Asses
 
 function reachDiff(b: ReachSet, a: ReachSet): { newlyReachable: AssessPath[]; noLongerReachable: AssessPath[] } {
   const { newly, gone } = diffReach(b, a);
-  const out = (p: ReachPath, other: ReachSet): AssessPath => {
-    const x: AssessPath = { from: p.from, to: p.to, port: p.port, via: p.via, workloads: p.workloads, stoppedBy: other.why(p.from, `${p.from}\u0000${p.to}\u0000${p.port}`) };
+  const out = (p: ReachPath, own: ReachSet, other: ReachSet): AssessPath => {
+    const key = `${p.from}\u0000${p.to}\u0000${p.port}`;
+    const x: AssessPath = { from: p.from, to: p.to, port: p.port, via: p.via, workloads: p.workloads, mtls: own.mtls(p.from, key), stoppedBy: other.why(p.from, key) };
     if (p.loc) x.loc = p.loc;
     return x;
   };
-  return { newlyReachable: newly.map((p) => out(p, b)), noLongerReachable: gone.map((p) => out(p, a)) };
+  return { newlyReachable: newly.map((p) => out(p, a, b)), noLongerReachable: gone.map((p) => out(p, b, a)) };
 }
 
 export async function assess(input: AssessInput): Promise<AssessResult> {

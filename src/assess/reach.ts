@@ -25,7 +25,7 @@
  *  - Deterministic: sorted by from, to, port.
  */
 import type { Location } from '../core/issues.js';
-import { ReachabilityExplorer, type ExplorerOptions } from '../analysis/reachability.js';
+import { attemptOptions, attemptRequest, ReachabilityExplorer, type ExplorerOptions } from '../analysis/reachability.js';
 import { meshIndex } from '../model/index.js';
 import { resolveGatewayName, type Gateway, type VirtualService } from '../model/routing.js';
 import { selectorMatches, type Mesh, type Service, type Workload } from '../model/types.js';
@@ -50,6 +50,8 @@ export interface ReachSet {
   paths: ReachPath[];
   /** the controls refusing a path, looked up on demand (`Control ns/name: reason`), first one per endpoint */
   why(from: string, key: string): string[];
+  /** whether a reachable path's hop into the workload was mutual TLS (its first accepted attempt, decided again on demand); null: not reachable */
+  mtls(from: string, key: string): boolean | null;
 }
 
 export type ReachResult = { ok: true; value: ReachSet } | { ok: false; message: string; hint: string };
@@ -165,6 +167,10 @@ export function reachPaths(mesh: Mesh, opts: { decide?: ExplorerOptions['decide'
   const serviceOf = new Map<string, Service>();
   for (const s of mesh.services) serviceOf.set(s.fqdn, s);
   const paths = new Map<string, ReachPath>();
+  /** per reachable Service path, the first attempt that got through (to decide it again for its details) */
+  const firstAttempt = new Map<string, number>();
+  const attemptAt = new Map<string, number>();
+  explorer.attempts.forEach((a, i) => { if (!attemptAt.has(`${a.target.id}\u0000${a.dial}\u0000${a.path ?? ''}`)) attemptAt.set(`${a.target.id}\u0000${a.dial}\u0000${a.path ?? ''}`, i); });
   for (const from of sources) {
     for (const e of explorer.hopFrom(from, 1)) {
       if (e.outcome !== 'allowed' || e.dial.startsWith('workload/')) continue;
@@ -182,9 +188,12 @@ export function reachPaths(mesh: Mesh, opts: { decide?: ExplorerOptions['decide'
         paths.set(key, p);
       }
       if (at !== null && !p.workloads.includes(at)) p.workloads.push(at);
+      const idx = attemptAt.get(`${e.to}\u0000${e.dial}\u0000${e.path ?? ''}`);
+      if (!firstAttempt.has(key) && idx !== undefined) firstAttempt.set(key, idx);
     }
   }
   const ingressStops = new Map<string, string[]>();
+  const ingressMtls = new Map<string, boolean | null>();
   for (const r of routes) {
     const d = decide(mesh, {
       from: { kind: 'outside', ip: DEFAULT_OUTSIDE_IP },
@@ -195,6 +204,7 @@ export function reachPaths(mesh: Mesh, opts: { decide?: ExplorerOptions['decide'
     const key = pathKey({ from: 'outside', to, port: r.servicePort });
     ingressStops.set(key, d.stoppedBy.slice(0, 1).map(stopText));
     if (d.outcome !== 'allowed' || !d.destination) continue;
+    if (!ingressMtls.has(key)) ingressMtls.set(key, d.mtls);
     const p = paths.get(key) ?? { from: 'outside', to, port: r.servicePort, via: 'ingress' as const, workloads: [], loc: r.vs.meta.loc };
     if (!p.workloads.includes(d.destination.workload)) p.workloads.push(d.destination.workload);
     paths.set(key, p);
@@ -222,7 +232,17 @@ export function reachPaths(mesh: Mesh, opts: { decide?: ExplorerOptions['decide'
     }
     return m.get(key) ?? [];
   };
-  return { ok: true, value: { paths: sorted, why } };
+  const index = meshIndex(mesh);
+  const mtls = (from: string, key: string): boolean | null => {
+    if (ingressMtls.has(key)) return ingressMtls.get(key) ?? null;
+    const i = firstAttempt.get(key);
+    const a = i === undefined ? undefined : explorer.attempts[i];
+    if (!a) return null;
+    const w = from === 'outside' ? undefined : index.workload(from);
+    const src = w ? { kind: 'workload' as const, workload: w } : { kind: 'outside' as const, ip: DEFAULT_OUTSIDE_IP };
+    return decide(mesh, attemptRequest(src, a), attemptOptions(a, opts.decide)).mtls;
+  };
+  return { ok: true, value: { paths: sorted, why, mtls } };
 }
 
 /** The paths reachable on one side only: newly reachable (after only) and no longer reachable (before only). */

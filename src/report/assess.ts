@@ -21,7 +21,11 @@ function pct(x: number): string {
 }
 
 function pathText(p: AssessPath): string {
-  return `${p.from} → ${p.to}:${p.port}${p.via === 'ingress' ? ' (ingress route)' : ''}${p.workloads.length > 0 ? ` [${p.workloads.join(', ')}]` : ''}`;
+  return `${p.from} → ${p.to}:${p.port}${p.via === 'ingress' ? ' (ingress route)' : ''}${p.workloads.length > 0 ? ` [${p.workloads.join(', ')}]` : ''}${tlsWord(p)}`;
+}
+
+function tlsWord(p: AssessPath): string {
+  return p.mtls === null ? '' : p.mtls ? ' mTLS' : ' plaintext';
 }
 
 function stepText(s: AssessStep): string {
@@ -73,7 +77,8 @@ export function renderAssessMarkdown(r: AssessReport): string {
   l.push('', `Reachable paths: ${r.summary.pathsBefore} before, ${r.summary.pathsAfter} after. Scenarios run on both sides: ${r.summary.scenarios}.`);
   if (r.newlyReachable.length > 0) {
     l.push('', `### Newly reachable (${r.newlyReachable.length})`, '');
-    l.push(...mdTable(['from', 'to', 'port', 'lands on', 'stopped before by'], r.newlyReachable.map((p) => [p.from, p.via === 'ingress' ? `${p.to} (ingress)` : p.to, String(p.port), p.workloads.join(', '), p.stoppedBy.join('; ')])));
+    l.push(...mdTable(['from', 'to', 'port', 'lands on', 'mTLS', 'stopped before by'], r.newlyReachable.map((p) => [p.from, p.via === 'ingress' ? `${p.to} (ingress)` : p.to, String(p.port), p.workloads.join(', '),
+      p.mtls === null ? '' : p.mtls ? 'yes' : 'no (plaintext)', p.stoppedBy.join('; ')])));
   }
   if (r.noLongerReachable.length > 0) {
     l.push('', `### No longer reachable (${r.noLongerReachable.length})`, '');
@@ -106,7 +111,7 @@ export function renderAssessSarif(r: AssessReport): string {
   for (const p of r.newlyReachable) {
     results.push({
       ruleId: 'meshrange/newly-reachable', level: 'warning',
-      message: { text: `${p.from} can now reach ${p.to}:${p.port}${p.via === 'ingress' ? ' (ingress route)' : ''}${p.workloads.length > 0 ? ` (lands on ${p.workloads.join(', ')})` : ''}${p.stoppedBy.length > 0 ? `; before the change it was stopped by ${p.stoppedBy.join('; ')}` : ''}` },
+      message: { text: `${p.from} can now reach ${p.to}:${p.port}${p.via === 'ingress' ? ' (ingress route)' : ''}${p.mtls === false ? ' in plaintext' : ''}${p.workloads.length > 0 ? ` (lands on ${p.workloads.join(', ')})` : ''}${p.stoppedBy.length > 0 ? `; before the change it was stopped by ${p.stoppedBy.join('; ')}` : ''}` },
       locations: region(p.loc),
       partialFingerprints: { 'meshrange/path': `${p.from} ${p.to}:${p.port}` },
     });

@@ -36,6 +36,7 @@ describe('assess between two folders that differ by one PeerAuthentication', () 
       { from: 'legacy/batch', to: 'api.backend', port: 80 },
       { from: 'legacy/batch', to: 'db.backend', port: 5432 },
     ]);
+    expect(j.newlyReachable.map((p) => p.mtls)).toEqual([false, false]);
     expect(j.newlyReachable[0]?.stoppedBy[0]).toMatch(/^PeerAuthentication backend\/default: .*plaintext/);
     expect(j.noLongerReachable).toEqual([]);
   });
@@ -110,7 +111,7 @@ describe('reach covers every Service port and every ingress route', () => {
 describe('assess renderers', () => {
   const report: AssessReport = {
     before: 'main (abc)', after: 'HEAD | <!-- x -->', risk: 'up', riskReasons: ['1 path newly reachable'],
-    newlyReachable: [{ from: 'a/b', to: 'svc.ns|`x`', port: 80, via: 'service', workloads: ['ns/svc'], stoppedBy: ['PeerAuthentication ns/default: plain\ntext'], loc: { file: 'k8s/svc.yaml', line: 7, col: 1 } }],
+    newlyReachable: [{ from: 'a/b', to: 'svc.ns|`x`', port: 80, via: 'service', workloads: ['ns/svc'], mtls: false, stoppedBy: ['PeerAuthentication ns/default: plain\ntext'], loc: { file: 'k8s/svc.yaml', line: 7, col: 1 } }],
     noLongerReachable: [],
     steps: [{ scenario: 's', step: 'x', action: 'request', attack: true, before: 'blocked', after: 'allowed', kind: 'regression', stoppedByBefore: ['PeerAuthentication ns/default'], stoppedByAfter: [], loc: { file: 'scen/s.yaml', line: 12, col: 7 } }],
     traffic: [], stepsAdded: [], stepsRemoved: [],
