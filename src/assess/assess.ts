@@ -131,8 +131,13 @@ export class SideReader implements SourceReader {
     return p === this.scenarioFile ? this.scenarioFs.read(p, issues, at) : this.side.reader.read(p, issues, at);
   }
 
+  private replaced = false;
+
   manifests(p: string, issues: IssueList, at?: Location, budget?: ByteBudget): SourceFile[] {
     if (!this.side.replaceScenarioManifests) return this.side.reader.manifests(p, issues, at, budget);
+    // Every manifest entry of the scenario stands for the side's folder: read it once (its bytes counted once).
+    if (this.replaced) return [];
+    this.replaced = true;
     return this.side.mesh.flatMap((m) => this.side.reader.manifests(m, issues, at, budget));
   }
 
