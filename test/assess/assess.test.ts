@@ -108,6 +108,33 @@ describe('reach covers every Service port and every ingress route', () => {
   });
 });
 
+describe('assessMeshes compares two loaded meshes', () => {
+  it('adding bookinfo\'s allow-nothing policy: every in-mesh path into bookinfo is no longer reachable, each now stopped by AuthorizationPolicy; nothing new', () => {
+    const d = assessMeshes(shipped(['bookinfo']), shipped(['bookinfo', 'policies/bookinfo-deny-all']));
+    if ('error' in d) throw new Error(d.error);
+    expect(d.newlyReachable).toEqual([]);
+    const inMesh = d.noLongerReachable.filter((p) => p.from.startsWith('bookinfo/'));
+    expect(inMesh.length).toBeGreaterThan(0);
+    for (const p of inMesh) expect(p.stoppedBy[0]).toMatch(/^AuthorizationPolicy /);
+  });
+
+  it('a Service added by the change is newly reachable, and nothing stopped it before (it did not exist)', () => {
+    const before = shipped(['three-ns']);
+    const after = shipped(['three-ns'], `apiVersion: v1
+kind: Service
+metadata: { name: api-admin, namespace: backend }
+spec:
+  selector: { app: api }
+  ports: [{ name: http, port: 8081, targetPort: 8080 }]
+`);
+    const d = assessMeshes(before, after);
+    if ('error' in d) throw new Error(d.error);
+    expect(d.newlyReachable.map((p) => `${p.from} ${p.to}:${p.port}`)).toContain('frontend/web api-admin.backend:8081');
+    expect(d.newlyReachable.every((p) => p.to === 'api-admin.backend' && p.stoppedBy.length === 0)).toBe(true);
+    expect(d.noLongerReachable).toEqual([]);
+  });
+});
+
 describe('assess renderers', () => {
   const report: AssessReport = {
     before: 'main (abc)', after: 'HEAD | <!-- x -->', risk: 'up', riskReasons: ['1 path newly reachable'],
