@@ -175,6 +175,16 @@ describe('examples/ci/gitlab-ci.yml', () => {
     expect(job.artifacts.paths).toContain('reports/');
   });
 
+  it('its git lines run as written: the fetch makes origin/<target branch> from the remote (here the repository itself)', () => {
+    git('remote', 'add', 'origin', repo);
+    git('update-ref', '-d', 'refs/remotes/origin/main');
+    const vars = { CI_MERGE_REQUEST_TARGET_BRANCH_NAME: 'main' };
+    const lines = job.script.filter((l) => l.startsWith('git '));
+    expect(lines.length).toBeGreaterThan(0);
+    for (const l of lines) execFileSync('git', shellWords(l, vars).slice(1), { cwd: repo, stdio: 'pipe' });
+    expect(git('rev-parse', 'origin/main')).toBe(git('rev-parse', 'main'));
+  });
+
   it('a merge request that turns STRICT into PERMISSIVE fails the job (exit 1); the note posts the Markdown it wrote', async () => {
     prCommit(STRICT.replace('mode: STRICT', 'mode: PERMISSIVE'), 'gl-permissive');
     const argv = argvOf();
