@@ -9,6 +9,9 @@ import { escapeControls, markdownText, pathUri } from '../core/escape.js';
 import { MESHRANGE_INFO_URI, MESHRANGE_VERSION } from '../core/version.js';
 import type { AssessPath, AssessReport, AssessStep } from '../assess/assess.js';
 
+/** Results listed in SARIF (GitHub code scanning takes at most 25,000 a run); beyond, one note counts the rest. */
+export const SARIF_MAX_RESULTS = 5_000;
+
 /** Rows listed per table in Markdown (a PR comment is at most 65,536 characters); the rest are counted. */
 export const MARKDOWN_MAX_ROWS = 50;
 
@@ -98,6 +101,7 @@ export function renderAssessMarkdown(r: AssessReport): string {
 const RULES = [
   { id: 'meshrange/newly-reachable', shortDescription: { text: 'A client can reach a Service port or an ingress route it could not reach before the change' } },
   { id: 'meshrange/step-regressed', shortDescription: { text: 'An attack step that was blocked before the change gets through after it' } },
+  { id: 'meshrange/results-not-listed', shortDescription: { text: 'More results than a SARIF report lists' } },
 ];
 
 function region(loc: { file: string; line: number; col: number } | undefined): unknown[] {
@@ -124,6 +128,11 @@ export function renderAssessSarif(r: AssessReport): string {
       locations: region(s.loc),
       partialFingerprints: { 'meshrange/step': `${s.scenario}/${s.step}` },
     });
+  }
+  if (results.length > SARIF_MAX_RESULTS) {
+    const more = results.length - SARIF_MAX_RESULTS;
+    results.length = SARIF_MAX_RESULTS;
+    results.push({ ruleId: 'meshrange/results-not-listed', level: 'note', message: { text: `${more} more results are not listed here (at most ${SARIF_MAX_RESULTS} are); the JSON report of meshrange assess lists them all` } });
   }
   const doc = {
     $schema: 'https://json.schemastore.org/sarif-2.1.0.json',

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assessMeshes, type AssessReport } from '../../src/assess/assess.js';
 import { ingressRoutes, reachPaths } from '../../src/assess/reach.js';
-import { renderAssessMarkdown, renderAssessSarif, renderAssessText } from '../../src/report/assess.js';
+import { renderAssessMarkdown, renderAssessSarif, renderAssessText, SARIF_MAX_RESULTS } from '../../src/report/assess.js';
 import { MESHRANGE_VERSION } from '../../src/core/version.js';
 import { cli } from '../cli/harness.js';
 import { shipped } from '../analysis/reach-fixtures.js';
@@ -155,6 +155,13 @@ describe('assess renderers', () => {
     expect(s.runs[0].tool.driver.version).toBe(MESHRANGE_VERSION);
     expect(s.runs[0].results.map((r: { ruleId: string }) => r.ruleId)).toEqual(['meshrange/newly-reachable', 'meshrange/step-regressed']);
     expect(s.runs[0].results[1].locations[0].physicalLocation).toEqual({ artifactLocation: { uri: 'scen/s.yaml' }, region: { startLine: 12, startColumn: 7 } });
+  });
+  it(`SARIF lists at most ${SARIF_MAX_RESULTS} results and counts the rest in one note, never dropping them silently`, () => {
+    const many: AssessReport = { ...report, steps: [], newlyReachable: Array.from({ length: SARIF_MAX_RESULTS + 3 }, (_, i) => ({ ...(report.newlyReachable[0] as AssessReport['newlyReachable'][number]), port: i + 1 })) };
+    const res = JSON.parse(renderAssessSarif(many)).runs[0].results as { ruleId: string; message: { text: string } }[];
+    expect(res).toHaveLength(SARIF_MAX_RESULTS + 1);
+    expect(res.at(-1)?.ruleId).toBe('meshrange/results-not-listed');
+    expect(res.at(-1)?.message.text).toMatch(/^3 more results/);
   });
   it('text: names the risk and why, a newline in a reason stays escaped', () => {
     const t = renderAssessText(report);
