@@ -285,3 +285,19 @@ export async function assess(input: AssessInput): Promise<AssessResult> {
   };
   return { report, issues, warnings: [...warnings] };
 }
+
+/**
+ * The reach comparison of two sets of manifest texts (what a library user holds in memory): both are loaded,
+ * an invalid side is an error value with its issues, never a throw.
+ */
+export function assessManifests(before: readonly SourceFile[], after: readonly SourceFile[]):
+  { ok: true; newlyReachable: AssessPath[]; noLongerReachable: AssessPath[]; risk: Risk } | { ok: false; issues: IssueList } {
+  const issues = new IssueList();
+  const b = loadMesh(before);
+  const a = loadMesh(after);
+  for (const [side, r] of [['before', b], ['after', a]] as const) for (const e of r.issues.errors) issues.add({ ...e, message: `${side}: ${e.message}` });
+  if (issues.hasErrors()) return { ok: false, issues };
+  const d = assessMeshes(b.mesh, a.mesh);
+  if ('error' in d) { issues.error('assess-too-large', d.error, undefined, d.hint); return { ok: false, issues }; }
+  return { ok: true, ...d, risk: d.newlyReachable.length > 0 ? 'up' : d.noLongerReachable.length > 0 ? 'down' : 'same' };
+}

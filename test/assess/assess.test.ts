@@ -2,7 +2,7 @@ import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writ
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assessMeshes, type AssessReport } from '../../src/assess/assess.js';
+import { assessManifests, assessMeshes, type AssessReport } from '../../src/assess/assess.js';
 import { ingressRoutes, reachPaths } from '../../src/assess/reach.js';
 import { renderAssessMarkdown, renderAssessSarif, renderAssessText, SARIF_MAX_RESULTS } from '../../src/report/assess.js';
 import { MESHRANGE_VERSION } from '../../src/core/version.js';
@@ -132,6 +132,20 @@ spec:
     expect(d.newlyReachable.map((p) => `${p.from} ${p.to}:${p.port}`)).toContain('frontend/web api-admin.backend:8081');
     expect(d.newlyReachable.every((p) => p.to === 'api-admin.backend' && p.stoppedBy.length === 0)).toBe(true);
     expect(d.noLongerReachable).toEqual([]);
+  });
+});
+
+describe('assessManifests (the library entry over manifest texts)', () => {
+  const files = (dir: string, extra: string): { path: string; text: string }[] => [
+    ...readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort().map((f) => ({ path: path.join(dir, f), text: readFileSync(path.join(dir, f), 'utf8') })),
+    { path: 'pa.yaml', text: extra },
+  ];
+  it('STRICT → PERMISSIVE as texts: risk up; an invalid side is an error value naming the side', () => {
+    const r = assessManifests(files('scenarios/meshes/three-ns', STRICT), files('scenarios/meshes/three-ns', STRICT.replace('mode: STRICT', 'mode: PERMISSIVE')));
+    expect(r.ok && r.risk).toBe('up');
+    const bad = assessManifests(files('scenarios/meshes/three-ns', STRICT), [{ path: 'x.yaml', text: 'kind: [' }]);
+    expect(bad.ok).toBe(false);
+    if (!bad.ok) expect(bad.issues.errors[0]?.message).toMatch(/^after: /);
   });
 });
 
