@@ -140,6 +140,8 @@ export function ingressRoutes(mesh: Mesh): IngressRoute[] {
               if (seen.has(key)) continue;
               seen.add(key);
               out.push({ service: s, servicePort: sp.port, host: concreteHost(host), path: p.startsWith('/') ? p : `/${p}`, vs });
+              // Past the bound the caller refuses the mesh: no need to list the rest (bounded work on hostile input).
+              if (out.length > MAX_INGRESS_ROUTES) return out;
             }
           }
         }
