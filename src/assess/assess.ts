@@ -31,7 +31,7 @@ import type { ByteBudget, SourceReader } from '../api/source.js';
 import { ScenarioLimitError } from '../scenario/simulate.js';
 import type { Outcome, RunResult } from '../scenario/types.js';
 import { compareOutcomes, stepRecords, trafficRecords, type StepChangeKind } from './compare.js';
-import { diffReach, reachPaths, type ReachPath, type ReachSet } from './reach.js';
+import { diffReach, locateControl, reachPaths, type ReachPath, type ReachSet } from './reach.js';
 
 export type Risk = 'up' | 'down' | 'same';
 
@@ -46,7 +46,10 @@ export interface AssessPath {
   mtls: boolean | null;
   /** the controls that refuse it on the other side (`Control ns/name: reason`) */
   stoppedBy: string[];
-  /** where the Service or VirtualService is written, on the side where it is reachable */
+  /**
+   * where a reviewer looks: the resource of the control that stops the path on the other side as the after mesh has it
+   * (the changed PeerAuthentication, the added policy), else the Service or VirtualService of the path
+   */
   loc?: Location;
 }
 
@@ -201,10 +204,15 @@ export function assessMeshes(before: Mesh, after: Mesh): { newlyReachable: Asses
 
 function reachDiff(b: ReachSet, a: ReachSet): { newlyReachable: AssessPath[]; noLongerReachable: AssessPath[] } {
   const { newly, gone } = diffReach(b, a);
+  const after = a;
   const out = (p: ReachPath, own: ReachSet, other: ReachSet): AssessPath => {
     const key = `${p.from}\u0000${p.to}\u0000${p.port}`;
+    const stops = other.stops(p.from, key);
     const x: AssessPath = { from: p.from, to: p.to, port: p.port, via: p.via, workloads: p.workloads, mtls: own.mtls(p.from, key), stoppedBy: other.why(p.from, key) };
-    if (p.loc) x.loc = p.loc;
+    // Where a reviewer looks: the control that stops the path on the other side, as the after mesh has it (the change is
+    // there: a PeerAuthentication turned PERMISSIVE, a policy added), else the Service or VirtualService of the path.
+    const at = stops.map((s) => locateControl(after.mesh, s.control, s.name)).find((l) => l !== undefined) ?? p.loc;
+    if (at) x.loc = at;
     return x;
   };
   return { newlyReachable: newly.map((p) => out(p, a, b)), noLongerReachable: gone.map((p) => out(p, b, a)) };

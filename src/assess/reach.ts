@@ -48,7 +48,11 @@ export interface ReachPath {
 export interface ReachSet {
   /** every reachable path, sorted */
   paths: ReachPath[];
-  /** the controls refusing a path, looked up on demand (`Control ns/name: reason`), first one per endpoint */
+  /** the mesh it was computed over */
+  mesh: Mesh;
+  /** the controls refusing a path, looked up on demand, the first one per endpoint */
+  stops(from: string, key: string): StoppedBy[];
+  /** the same as text: `Control ns/name: reason` */
   why(from: string, key: string): string[];
   /** whether a reachable path's hop into the workload was mutual TLS (its first accepted attempt, decided again on demand); null: not reachable */
   mtls(from: string, key: string): boolean | null;
@@ -194,7 +198,7 @@ export function reachPaths(mesh: Mesh, opts: { decide?: ExplorerOptions['decide'
       if (!firstAttempt.has(key) && idx !== undefined) firstAttempt.set(key, idx);
     }
   }
-  const ingressStops = new Map<string, string[]>();
+  const ingressStops = new Map<string, StoppedBy[]>();
   const ingressMtls = new Map<string, boolean | null>();
   for (const r of routes) {
     const d = decide(mesh, {
@@ -204,7 +208,7 @@ export function reachPaths(mesh: Mesh, opts: { decide?: ExplorerOptions['decide'
     }, { pick: () => 0, ...(opts.decide ?? {}) });
     const to = `${r.host}${r.path}`;
     const key = pathKey({ from: 'outside', to, port: r.servicePort });
-    ingressStops.set(key, d.stoppedBy.slice(0, 1).map(stopText));
+    ingressStops.set(key, d.stoppedBy.slice(0, 1));
     if (d.outcome !== 'allowed' || !d.destination) continue;
     if (!ingressMtls.has(key)) ingressMtls.set(key, d.mtls);
     const p = paths.get(key) ?? { from: 'outside', to, port: r.servicePort, via: 'ingress' as const, workloads: [], loc: r.vs.meta.loc };
@@ -213,8 +217,8 @@ export function reachPaths(mesh: Mesh, opts: { decide?: ExplorerOptions['decide'
   }
   for (const p of paths.values()) p.workloads.sort(byStr);
   const sorted = [...paths.values()].sort(comparePaths);
-  const bySource = new Map<string, Map<string, string[]>>();
-  const why = (from: string, key: string): string[] => {
+  const bySource = new Map<string, Map<string, StoppedBy[]>>();
+  const stops = (from: string, key: string): StoppedBy[] => {
     const ing = ingressStops.get(key);
     if (ing) return ing;
     let m = bySource.get(from);
@@ -228,12 +232,13 @@ export function reachPaths(mesh: Mesh, opts: { decide?: ExplorerOptions['decide'
         const k = pathKey({ from, to: svc ? serviceName(svc) : e.dial.slice(0, colon), port: Number(e.dial.slice(colon + 1)) });
         const list = m.get(k) ?? [];
         const first = e.stoppedBy[0];
-        if (first && !list.includes(stopText(first))) list.push(stopText(first));
+        if (first && !list.some((x) => stopText(x) === stopText(first))) list.push(first);
         m.set(k, list);
       }
     }
     return m.get(key) ?? [];
   };
+  const why = (from: string, key: string): string[] => stops(from, key).map(stopText);
   const index = meshIndex(mesh);
   const mtls = (from: string, key: string): boolean | null => {
     if (ingressMtls.has(key)) return ingressMtls.get(key) ?? null;
@@ -244,7 +249,19 @@ export function reachPaths(mesh: Mesh, opts: { decide?: ExplorerOptions['decide'
     const src = w ? { kind: 'workload' as const, workload: w } : { kind: 'outside' as const, ip: DEFAULT_OUTSIDE_IP };
     return decide(mesh, attemptRequest(src, a), attemptOptions(a, opts.decide)).mtls;
   };
-  return { ok: true, value: { paths: sorted, why, mtls } };
+  return { ok: true, value: { mesh, paths: sorted, stops, why, mtls } };
+}
+
+/** Where the resource a control names (`ns/name`) is written in a mesh; undefined for a mesh default or a resource the mesh does not have. */
+export function locateControl(mesh: Mesh, control: StoppedBy['control'], name: string | null): Location | undefined {
+  if (name === null) return undefined;
+  const lists: Partial<Record<StoppedBy['control'], readonly { meta: { namespace: string; name: string; loc: Location } }[]>> = {
+    PeerAuthentication: mesh.peerAuthentications, AuthorizationPolicy: mesh.authorizationPolicies, NetworkPolicy: mesh.networkPolicies,
+    DestinationRule: mesh.destinationRules, RequestAuthentication: mesh.requestAuthentications, VirtualService: mesh.virtualServices,
+    Gateway: mesh.gateways,
+  };
+  const list = Object.hasOwn(lists, control) ? lists[control] : undefined;
+  return list?.find((r) => `${r.meta.namespace}/${r.meta.name}` === name)?.meta.loc;
 }
 
 /** The paths reachable on one side only: newly reachable (after only) and no longer reachable (before only). */

@@ -37,6 +37,8 @@ describe('assess between two folders that differ by one PeerAuthentication', () 
       { from: 'legacy/batch', to: 'db.backend', port: 5432 },
     ]);
     expect(j.newlyReachable.map((p) => p.mtls)).toEqual([false, false]);
+    // located at the PeerAuthentication the change turned PERMISSIVE, where a reviewer acts
+    expect(j.newlyReachable[0]?.loc?.file).toMatch(/permissive\/pa\.yaml$/);
     expect(j.newlyReachable[0]?.stoppedBy[0]).toMatch(/^PeerAuthentication backend\/default: .*plaintext/);
     expect(j.noLongerReachable).toEqual([]);
   });
