@@ -23,6 +23,8 @@ import { displayPath, FsSource, fsErrorText, kindOf, readSource, realOrAbsolute,
 import { progressLine, type ProgressStream } from './progress.js';
 import { requestCommand } from './request.js';
 import { registerTui } from './tui.js';
+import { registerBlastRadius } from './blast-radius.js';
+import { registerAssess } from './assess.js';
 import { DEFAULT_OUTSIDE_IP } from '../policy/pipeline.js';
 
 export const EXIT_OK = 0;
@@ -189,6 +191,8 @@ export async function main(argv: readonly string[], rawIo: Io = defaultIo): Prom
     });
 
   registerTui(program, io, (c) => { code = c; });
+  registerBlastRadius(program, io, (c) => { code = c; });
+  registerAssess(program, io, (c) => { code = c; });
 
   program.command('schema')
     .description('print the JSON Schema of scenario files')

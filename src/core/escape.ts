@@ -83,3 +83,35 @@ const HTML_ENTITIES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&l
 export function htmlText(s: string): string {
   return escapeControls(s).replace(/[&<>"']/g, (ch) => HTML_ENTITIES[ch] ?? ch);
 }
+
+/**
+ * Text inside a Graphviz DOT double-quoted string (an ID or a label):
+ * unsafe characters as visible escapes (a newline cannot end the statement),
+ * then the two characters that can close or escape the string, `"` and `\`,
+ * backslash-escaped. Always one quoted string; the caller adds the quotes.
+ */
+export function dotText(s: string): string {
+  return escapeControls(s).replace(/[\\"]/g, (ch) => `\\${ch}`);
+}
+
+/**
+ * Text inside a Mermaid node label written as `id["…"]`: unsafe characters as
+ * visible escapes (a newline cannot start a new statement), then every
+ * character that can close the label, open markup or start an entity — `"`,
+ * `#`, `<`, `>`, `&`, `` ` ``, brackets, braces, parentheses, `|`, `;` — as
+ * Mermaid's `#code;` entity codes, so a label never becomes syntax.
+ */
+export function mermaidText(s: string): string {
+  return escapeControls(s).replace(/["#<>&`[\](){}|;\\]/g, (ch) => `#${ch.charCodeAt(0)};`);
+}
+
+/**
+ * A Mermaid node id from any text: letters, digits and `_` kept, every other
+ * character written as `_` + its code point in hex + `_`, so two different
+ * texts never share an id and an id is never syntax.
+ */
+export function mermaidId(s: string): string {
+  let out = 'n_';
+  for (const ch of s) out += /[A-Za-z0-9]/.test(ch) ? ch : `_${(ch.codePointAt(0) ?? 0).toString(16)}_`;
+  return out;
+}

@@ -1,0 +1,171 @@
+/**
+ * Blast radius (product.md §4): what each foothold can reach, multi-hop — the
+ * `pivot` of §3.1 run from every foothold (every workload, and `outside` when
+ * asked), `exploit: all` unless told otherwise.
+ *
+ * Rules:
+ *  - The exploration is THE explorer of analysis/reachability.ts, the one the
+ *    pivot action uses; one explorer serves every foothold, so a source
+ *    identity's one-hop decisions are paid once for the whole table.
+ *  - `reached` is every workload whose app accepted an attempt, with the hop it
+ *    was first reached at (sorted by hop, then id); `compromised` the workloads
+ *    the attacker controls at the end (the foothold included), as pivot's.
+ *  - `edges` is the reach graph drawn by dot / mermaid: every (from → to)
+ *    workload pair with an attempt that got through in some exploration,
+ *    with the ports it got through on; sorted, each pair once.
+ *  - Bounded: `depth` within 1..MAX_DEPTH, and the work an exploration may
+ *    need (footholds × attacking workloads × attempts) within `maxWork`;
+ *    beyond, `blastRadius` refuses with an error value (the caller says how to
+ *    narrow it), never a hang.
+ *  - Deterministic: footholds in sorted order (`outside` first when asked),
+ *    the explorer's own order within.
+ */
+import { ReachabilityExplorer, type ExploitRule, type ExplorerOptions } from './reachability.js';
+import type { Mesh } from '../model/types.js';
+
+export const DEFAULT_BLAST_DEPTH = 3;
+export const MAX_BLAST_DEPTH = 32;
+/** attempt visits a blast radius may need at most (footholds × attackers × attempts) before it is refused as too large */
+export const MAX_BLAST_WORK = 200_000_000;
+
+export interface BlastRadiusOptions {
+  /** footholds (`ns/name` or `outside`); default: every workload */
+  from?: readonly string[];
+  /** which reached workloads the attacker takes over; default `all` */
+  exploit?: 'all' | readonly string[];
+  /** hops, 1..MAX_BLAST_DEPTH; default 3 */
+  depth?: number;
+  /** crown jewels: each foothold says which of them it reaches */
+  crown?: readonly string[];
+  /** decide() options (certificate state, ext-authz stand-ins) */
+  decide?: ExplorerOptions['decide'];
+  /** the work bound (default MAX_BLAST_WORK) */
+  maxWork?: number;
+}
+
+export interface BlastFoothold {
+  from: string;
+  reached: { id: string; hop: number }[];
+  compromised: string[];
+  /** the hop at which the last new workload was reached (0: none) */
+  hops: number;
+  /** the crown jewels this foothold reaches (only with `crown`) */
+  crown?: string[];
+}
+
+export interface BlastEdge {
+  from: string;
+  to: string;
+  /** workload ports an attempt got through on, ascending */
+  ports: number[];
+}
+
+export interface BlastRadius {
+  depth: number;
+  exploit: 'all' | string[];
+  crown: string[];
+  footholds: BlastFoothold[];
+  edges: BlastEdge[];
+  /** decide() calls made, and attempts answered from the explorer's memo */
+  decisions: number;
+  memoHits: number;
+}
+
+export type BlastRadiusResult =
+  | { ok: true; value: BlastRadius }
+  | { ok: false; code: 'unknown-workload' | 'bad-depth' | 'too-large'; message: string; hint: string };
+
+const byId = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/** Workload ids of the mesh nearest to `name` (same name in another namespace, or a shared prefix), for an error message. */
+export function nearNames(mesh: Mesh, name: string, max = 5): string[] {
+  const want = name.toLowerCase();
+  const short = want.includes('/') ? want.slice(want.indexOf('/') + 1) : want;
+  const score = (id: string): number => {
+    const l = id.toLowerCase();
+    const s = l.slice(l.indexOf('/') + 1);
+    if (s === short) return 0;
+    if (s.startsWith(short) || short.startsWith(s)) return 1;
+    if (l.includes(short) || (short.length >= 3 && s.includes(short.slice(0, 3)))) return 2;
+    return 3 + editDistance(short, s);
+  };
+  return mesh.workloads.map((w) => w.id).map((id) => ({ id, s: score(id) })).sort((a, b) => a.s - b.s || byId(a.id, b.id)).slice(0, max).map((x) => x.id);
+}
+
+/** Levenshtein distance on at most 64 characters of each (bounded work on hostile names). */
+function editDistance(a: string, b: string): number {
+  const x = a.slice(0, 64);
+  const y = b.slice(0, 64);
+  let prev = Array.from({ length: y.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= x.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= y.length; j++) cur[j] = Math.min((prev[j] as number) + 1, (cur[j - 1] as number) + 1, (prev[j - 1] as number) + (x[i - 1] === y[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[y.length] as number;
+}
+
+export function blastRadius(mesh: Mesh, opts: BlastRadiusOptions = {}): BlastRadiusResult {
+  const depth = opts.depth ?? DEFAULT_BLAST_DEPTH;
+  if (!Number.isInteger(depth) || depth < 1 || depth > MAX_BLAST_DEPTH) {
+    return { ok: false, code: 'bad-depth', message: `depth ${depth} is out of range`, hint: `give a whole number of hops from 1 to ${MAX_BLAST_DEPTH}` };
+  }
+  const known = new Set(mesh.workloads.map((w) => w.id));
+  const check = (ids: readonly string[], what: string, outsideOk: boolean): BlastRadiusResult | null => {
+    for (const id of ids) {
+      if (known.has(id) || (outsideOk && id === 'outside')) continue;
+      return { ok: false, code: 'unknown-workload', message: `${what} ${id} is not a workload of the mesh`,
+        hint: `name a workload as namespace/name; nearest: ${nearNames(mesh, id).join(', ') || '(the mesh has no workloads)'}` };
+    }
+    return null;
+  };
+  const bad = check(opts.from ?? [], '--from', true) ?? check(opts.exploit === 'all' || opts.exploit === undefined ? [] : opts.exploit, '--exploit', false)
+    ?? check(opts.crown ?? [], '--crown', false);
+  if (bad) return bad;
+
+  const fromList = opts.from && opts.from.length > 0 ? [...new Set(opts.from)] : mesh.workloads.map((w) => w.id);
+  const footholds = fromList.sort((a, b) => (a === 'outside' ? -1 : b === 'outside' ? 1 : byId(a, b)));
+  const exploit: ExploitRule = opts.exploit === undefined || opts.exploit === 'all' ? 'all' : [...opts.exploit];
+  const explorerOpts: ExplorerOptions = { edges: 'allowed' };
+  if (opts.decide) explorerOpts.decide = opts.decide;
+  const explorer = new ReachabilityExplorer(mesh, explorerOpts);
+  const attackers = exploit === 'all' ? mesh.workloads.length : Math.min(mesh.workloads.length, (exploit as readonly string[]).length + 1);
+  const work = footholds.length * Math.max(1, attackers) * explorer.attempts.length;
+  const limit = opts.maxWork ?? MAX_BLAST_WORK;
+  if (work > limit) {
+    return { ok: false, code: 'too-large', message: `this blast radius may need up to ${work.toLocaleString('en-US')} attempts (${footholds.length.toLocaleString('en-US')} footholds × ${attackers.toLocaleString('en-US')} attacking workloads × ${explorer.attempts.length.toLocaleString('en-US')} attempts); the limit is ${limit.toLocaleString('en-US')}`,
+      hint: 'narrow it with --from (a few footholds), --exploit (the workloads an attacker can take over) or --depth' };
+  }
+
+  const crown = [...new Set(opts.crown ?? [])].sort(byId);
+  const edgePorts = new Map<string, Set<number>>();
+  const out: BlastFoothold[] = [];
+  let decisions = 0;
+  let memoHits = 0;
+  for (const f of footholds) {
+    const r = explorer.explore({ from: [f], exploit, depth });
+    decisions += r.decisions;
+    memoHits += r.memoHits;
+    for (const e of r.edges) {
+      if (e.outcome !== 'allowed') continue;
+      const to = e.deliveredTo === undefined ? e.to : e.deliveredTo;
+      if (to === null) continue;
+      const key = `${e.from}\u0000${to}`;
+      let ports = edgePorts.get(key);
+      if (!ports) { ports = new Set(); edgePorts.set(key, ports); }
+      ports.add(e.port);
+    }
+    const reached = r.nodes.filter((n) => n.hop !== null && n.hop > 0).map((n) => ({ id: n.id, hop: n.hop as number }));
+    const fh: BlastFoothold = { from: f, reached, compromised: r.compromised, hops: r.hops };
+    if (crown.length > 0) {
+      const got = new Set([...r.reached, ...r.compromised]);
+      fh.crown = crown.filter((c) => got.has(c));
+    }
+    out.push(fh);
+  }
+  const edges: BlastEdge[] = [...edgePorts.entries()].map(([k, ports]) => {
+    const [from, to] = k.split('\u0000') as [string, string];
+    return { from, to, ports: [...ports].sort((a, b) => a - b) };
+  }).sort((a, b) => byId(a.from, b.from) || byId(a.to, b.to));
+  return { ok: true, value: { depth, exploit: exploit === 'all' ? 'all' : [...(exploit as readonly string[])].sort(byId), crown, footholds: out, edges, decisions, memoHits } };
+}

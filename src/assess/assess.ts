@@ -1,0 +1,311 @@
+/**
+ * `assess` (product.md §4): the pre-change risk of going from one mesh (before)
+ * to another (after).
+ *
+ * Rules:
+ *  - Reach: every path `{ from, to, port }` one side reaches and the other
+ *    does not (assess/reach.ts: every workload and `outside` to every Service
+ *    port and ingress route). After only: `newlyReachable`; before only:
+ *    `noLongerReachable`. Each carries the controls that stop it on the side
+ *    where it is not reachable (`stoppedBy`), so the reviewer sees which
+ *    control the change removed or added.
+ *  - Scenarios: the same scenario files run on both sides, their mesh
+ *    manifests taken from each side (the side's SourceReader), and are compared
+ *    by assess/compare.ts `compareOutcomes` — the comparison `run --baseline`
+ *    uses. `steps` lists every step whose outcome changed; `traffic` every
+ *    legitimate flow whose success rate changed.
+ *  - Risk: `up` when a path became reachable or an attack step that was
+ *    blocked now gets through (a regression); otherwise `down` when a path is
+ *    no longer reachable or an attack step is now blocked (an improvement);
+ *    otherwise `same`. Legitimate traffic that broke does not change the risk
+ *    (it is an outage, not an exposure); it is listed and counted in `broken`.
+ *  - Deterministic: paths sorted; steps and traffic in the order of the after
+ *    side's run (compareOutcomes' order).
+ */
+import { IssueList, type Location } from '../core/issues.js';
+import { loadMesh, type SourceFile } from '../loader/load.js';
+import type { Mesh } from '../model/types.js';
+import { prepareAll, runPrepared } from '../api/run.js';
+import { readManifests } from '../api/prepare.js';
+import type { ByteBudget, SourceReader } from '../api/source.js';
+import { ScenarioLimitError } from '../scenario/simulate.js';
+import type { Outcome, RunResult } from '../scenario/types.js';
+import { compareOutcomes, stepRecords, trafficRecords, type StepChangeKind } from './compare.js';
+import { diffReach, locateControl, reachPaths, type ReachPath, type ReachSet } from './reach.js';
+
+export type Risk = 'up' | 'down' | 'same';
+
+export interface AssessPath {
+  from: string;
+  to: string;
+  port: number;
+  via: 'service' | 'ingress';
+  /** the workloads whose app accepted, on the side where it is reachable */
+  workloads: string[];
+  /** the hop into the workload was mutual TLS (false: plaintext or one-way TLS; null: unknown), on the side where it is reachable */
+  mtls: boolean | null;
+  /** the controls that refuse it on the other side (`Control ns/name: reason`) */
+  stoppedBy: string[];
+  /**
+   * where a reviewer looks: the resource of the control that stops the path on the other side as the after mesh has it
+   * (the changed PeerAuthentication, the added policy), else the Service or VirtualService of the path
+   */
+  loc?: Location;
+}
+
+export interface AssessStep {
+  scenario: string;
+  step: string;
+  action: string;
+  attack: boolean;
+  before: Outcome;
+  after: Outcome;
+  kind: StepChangeKind;
+  stoppedByBefore: string[];
+  stoppedByAfter: string[];
+  /** the step in the scenario file */
+  loc?: Location;
+}
+
+export interface AssessTraffic {
+  scenario: string;
+  from: string;
+  to: string;
+  /** success rate, 0..1 */
+  before: number;
+  after: number;
+  kind: 'worse' | 'better';
+}
+
+export interface AssessReport {
+  before: string;
+  after: string;
+  newlyReachable: AssessPath[];
+  noLongerReachable: AssessPath[];
+  steps: AssessStep[];
+  traffic: AssessTraffic[];
+  /** steps of a scenario on one side only (a scenario's steps changed between the sides) */
+  stepsAdded: { scenario: string; step: string }[];
+  stepsRemoved: { scenario: string; step: string }[];
+  risk: Risk;
+  /** why the risk is what it is, one line each */
+  riskReasons: string[];
+  /** counts: reachable paths on each side, scenarios run, regressions, improvements, legitimate flows or steps broken */
+  summary: { pathsBefore: number; pathsAfter: number; scenarios: number; regressions: number; improvements: number; broken: number };
+}
+
+/** One side of an assessment: where its manifests are read from. */
+export interface AssessSide {
+  /** what the side is, for the report: a folder, or `ref (commit)` */
+  label: string;
+  /** reads this side's manifests (and the scenarios' other files); the scenario files themselves are read by `scenarioReader` */
+  reader: SourceReader;
+  /** the manifests of the mesh whose reach is compared (paths in `reader`'s terms); empty: no reach comparison */
+  mesh: readonly string[];
+  /** every scenario's manifests are replaced by `mesh` (a folder side), rather than read at their own paths (a git side) */
+  replaceScenarioManifests: boolean;
+}
+
+export interface AssessInput {
+  before: AssessSide;
+  after: AssessSide;
+  /** scenario files (the working tree's), run on both sides */
+  scenarios: readonly string[];
+  /** reads the scenario files */
+  scenarioReader: SourceReader;
+  seed?: number;
+}
+
+export interface AssessResult {
+  report: AssessReport | null;
+  issues: IssueList;
+  warnings: string[];
+}
+
+/**
+ * A scenario's reader on one side: the scenario file from the working tree,
+ * everything it names (manifests, JWKS) from the side — or, for a folder side,
+ * every manifest path replaced by the side's folder.
+ */
+export class SideReader implements SourceReader {
+  constructor(private readonly scenarioFs: SourceReader, private readonly side: AssessSide, private readonly scenarioFile: string | null = null) {}
+
+  read(p: string, issues: IssueList, at?: Location): SourceFile | null {
+    return p === this.scenarioFile ? this.scenarioFs.read(p, issues, at) : this.side.reader.read(p, issues, at);
+  }
+
+  private replaced = false;
+
+  manifests(p: string, issues: IssueList, at?: Location, budget?: ByteBudget): SourceFile[] {
+    if (!this.side.replaceScenarioManifests) return this.side.reader.manifests(p, issues, at, budget);
+    // Every manifest entry of the scenario stands for the side's folder: read it once (its bytes counted once).
+    if (this.replaced) return [];
+    this.replaced = true;
+    return this.side.mesh.flatMap((m) => this.side.reader.manifests(m, issues, at, budget));
+  }
+
+  forScenario(file: string): SourceReader {
+    return new SideReader(this.scenarioFs.forScenario(file), this.side, file);
+  }
+
+  resolve(file: string, rel: string): string {
+    return this.scenarioFs.resolve(file, rel);
+  }
+}
+
+function loadSideMesh(side: AssessSide, issues: IssueList, warnings: Set<string>): Mesh | null {
+  if (side.mesh.length === 0) return null;
+  const local = new IssueList();
+  const files = readManifests(side.mesh.map((p) => ({ path: p })), side.reader, local);
+  if (local.hasErrors()) { issues.merge(local); return null; }
+  const { mesh, issues: loadIssues } = loadMesh(files);
+  for (const w of loadIssues.warnings) warnings.add(`${w.loc ? `${w.loc.file}:${w.loc.line}:${w.loc.col}: ` : ''}${w.message}`);
+  for (const e of loadIssues.errors) issues.add(e);
+  return loadIssues.hasErrors() ? null : mesh;
+}
+
+async function runSide(input: AssessInput, side: AssessSide, issues: IssueList, warnings: Set<string>): Promise<{ runs: RunResult[]; locs: Map<string, Location> }> {
+  const runs: RunResult[] = [];
+  const locs = new Map<string, Location>();
+  if (input.scenarios.length === 0) return { runs, locs };
+  const local = new IssueList();
+  const prepared = prepareAll(input.scenarios, new SideReader(input.scenarioReader, side), local);
+  issues.merge(local);
+  if (local.hasErrors()) return { runs, locs };
+  for (const p of prepared) {
+    for (const w of p.warnings) warnings.add(w);
+    const name = p.scenario.doc.metadata.name;
+    p.scenario.doc.spec.steps.forEach((s, i) => { locs.set(`${name}\u0000${s.id}`, p.scenario.src.locate(['spec', 'steps', i])); });
+    try {
+      runs.push(await runPrepared(p, input.seed !== undefined ? { seed: input.seed } : {}));
+    } catch (e) {
+      if (!(e instanceof ScenarioLimitError)) throw e;
+      issues.error('scenario-too-much-work', e.message, e.loc, e.hint);
+    }
+  }
+  return { runs, locs };
+}
+
+/** Side labels in error messages: which side an issue belongs to. */
+function tagged(side: 'before' | 'after', label: string, from: IssueList, into: IssueList): void {
+  for (const i of from.items) {
+    into.add({ ...i, message: `${side} (${label}): ${i.message}` });
+  }
+}
+
+/** The reach comparison of two loaded meshes alone (no scenarios): the library's plain entry. */
+export function assessMeshes(before: Mesh, after: Mesh): { newlyReachable: AssessPath[]; noLongerReachable: AssessPath[] } | { error: string; hint: string } {
+  const b = reachPaths(before);
+  if (!b.ok) return { error: `before: ${b.message}`, hint: b.hint };
+  const a = reachPaths(after);
+  if (!a.ok) return { error: `after: ${a.message}`, hint: a.hint };
+  return reachDiff(b.value, a.value);
+}
+
+function reachDiff(b: ReachSet, a: ReachSet): { newlyReachable: AssessPath[]; noLongerReachable: AssessPath[] } {
+  const { newly, gone } = diffReach(b, a);
+  const after = a;
+  const out = (p: ReachPath, own: ReachSet, other: ReachSet): AssessPath => {
+    const key = `${p.from}\u0000${p.to}\u0000${p.port}`;
+    const stops = other.stops(p.from, key);
+    const x: AssessPath = { from: p.from, to: p.to, port: p.port, via: p.via, workloads: p.workloads, mtls: own.mtls(p.from, key), stoppedBy: other.why(p.from, key) };
+    // Where a reviewer looks: the control that stops the path on the other side, as the after mesh has it (the change is
+    // there: a PeerAuthentication turned PERMISSIVE, a policy added), else the Service or VirtualService of the path.
+    const at = stops.map((s) => locateControl(after.mesh, s.control, s.name)).find((l) => l !== undefined) ?? p.loc;
+    if (at) x.loc = at;
+    return x;
+  };
+  return { newlyReachable: newly.map((p) => out(p, a, b)), noLongerReachable: gone.map((p) => out(p, b, a)) };
+}
+
+export async function assess(input: AssessInput): Promise<AssessResult> {
+  const issues = new IssueList();
+  const warnings = new Set<string>();
+  const sides = { before: input.before, after: input.after } as const;
+  const meshes: { before: Mesh | null; after: Mesh | null } = { before: null, after: null };
+  const runs: { before: { runs: RunResult[]; locs: Map<string, Location> }; after: { runs: RunResult[]; locs: Map<string, Location> } } = {
+    before: { runs: [], locs: new Map() }, after: { runs: [], locs: new Map() } };
+  for (const k of ['before', 'after'] as const) {
+    const local = new IssueList();
+    meshes[k] = loadSideMesh(sides[k], local, warnings);
+    if (!local.hasErrors()) runs[k] = await runSide(input, sides[k], local, warnings);
+    tagged(k, sides[k].label, local, issues);
+  }
+  if (issues.hasErrors()) return { report: null, issues, warnings: [...warnings] };
+
+  let reach = { newlyReachable: [] as AssessPath[], noLongerReachable: [] as AssessPath[] };
+  let pathsBefore = 0;
+  let pathsAfter = 0;
+  if (meshes.before && meshes.after) {
+    const b = reachPaths(meshes.before);
+    const a = reachPaths(meshes.after);
+    if (!b.ok || !a.ok) {
+      const bad = !b.ok ? b : (a as Extract<typeof a, { ok: false }>);
+      issues.error('assess-too-large', `${!b.ok ? 'before' : 'after'}: ${bad.message}`, undefined, bad.hint);
+      return { report: null, issues, warnings: [...warnings] };
+    }
+    pathsBefore = b.value.paths.length;
+    pathsAfter = a.value.paths.length;
+    reach = reachDiff(b.value, a.value);
+  }
+
+  const cmp = compareOutcomes(
+    { steps: stepRecords(runs.before.runs), traffic: trafficRecords(runs.before.runs) },
+    { steps: stepRecords(runs.after.runs), traffic: trafficRecords(runs.after.runs) },
+  );
+  const steps: AssessStep[] = cmp.steps.map((s) => {
+    const x: AssessStep = { scenario: s.scenario, step: s.step, action: s.action, attack: s.attack, before: s.before, after: s.after, kind: s.kind,
+      stoppedByBefore: s.stoppedByBefore, stoppedByAfter: s.stoppedByAfter };
+    const loc = runs.after.locs.get(`${s.scenario}\u0000${s.step}`);
+    if (loc) x.loc = loc;
+    return x;
+  });
+  const traffic: AssessTraffic[] = cmp.traffic.map((t) => ({ ...t }));
+  const brokenSteps = steps.filter((s) => !s.attack && s.before !== 'blocked' && s.after === 'blocked').length;
+  const broken = brokenSteps + traffic.filter((t) => t.kind === 'worse').length;
+
+  const reasons: string[] = [];
+  const n = (k: number, one: string, many: string = `${one}s`): string => `${k} ${k === 1 ? one : many}`;
+  if (reach.newlyReachable.length > 0) reasons.push(`${n(reach.newlyReachable.length, 'path')} newly reachable`);
+  if (cmp.regressions.length > 0) reasons.push(`${n(cmp.regressions.length, 'attack step')} blocked before now get${cmp.regressions.length === 1 ? 's' : ''} through`);
+  let risk: Risk = 'same';
+  if (reasons.length > 0) risk = 'up';
+  else {
+    if (reach.noLongerReachable.length > 0) reasons.push(`${n(reach.noLongerReachable.length, 'path')} no longer reachable`);
+    if (cmp.improvements.length > 0) reasons.push(`${n(cmp.improvements.length, 'attack step')} that got through now blocked`);
+    if (reasons.length > 0) risk = 'down';
+  }
+  if (broken > 0) reasons.push(`${n(broken, 'legitimate flow or step', 'legitimate flows or steps')} broken (not a risk change: an outage)`);
+  if (reasons.length === 0) reasons.push('nothing reachable changed and no scenario step changed its outcome');
+
+  const report: AssessReport = {
+    before: input.before.label,
+    after: input.after.label,
+    newlyReachable: reach.newlyReachable,
+    noLongerReachable: reach.noLongerReachable,
+    steps,
+    traffic,
+    stepsAdded: cmp.added.map((s) => ({ scenario: s.scenario, step: s.step })),
+    stepsRemoved: cmp.removed.map((s) => ({ scenario: s.scenario, step: s.step })),
+    risk,
+    riskReasons: reasons,
+    summary: { pathsBefore, pathsAfter, scenarios: runs.after.runs.length, regressions: cmp.regressions.length, improvements: cmp.improvements.length, broken },
+  };
+  return { report, issues, warnings: [...warnings] };
+}
+
+/**
+ * The reach comparison of two sets of manifest texts (what a library user holds in memory): both are loaded,
+ * an invalid side is an error value with its issues, never a throw.
+ */
+export function assessManifests(before: readonly SourceFile[], after: readonly SourceFile[]):
+  { ok: true; newlyReachable: AssessPath[]; noLongerReachable: AssessPath[]; risk: Risk } | { ok: false; issues: IssueList } {
+  const issues = new IssueList();
+  const b = loadMesh(before);
+  const a = loadMesh(after);
+  for (const [side, r] of [['before', b], ['after', a]] as const) for (const e of r.issues.errors) issues.add({ ...e, message: `${side}: ${e.message}` });
+  if (issues.hasErrors()) return { ok: false, issues };
+  const d = assessMeshes(b.mesh, a.mesh);
+  if ('error' in d) { issues.error('assess-too-large', d.error, undefined, d.hint); return { ok: false, issues }; }
+  return { ok: true, ...d, risk: d.newlyReachable.length > 0 ? 'up' : d.noLongerReachable.length > 0 ? 'down' : 'same' };
+}

@@ -1,0 +1,181 @@
+/**
+ * `meshrange assess --before <dir|git ref> --after <dir|git ref> [scenarios...]
+ * [--mesh PATH]... [--repo DIR] [--format text|json|markdown|sarif]
+ * [--report FORMAT=PATH]... [--check]` (product.md §4): the pre-change risk
+ * of a mesh change (assess/assess.ts).
+ *
+ * A side is a folder when the argument names an existing folder (the folder
+ * is the whole mesh, and every scenario's manifests are replaced by it);
+ * otherwise a git ref of the repository (`--repo`, default the one holding the
+ * working directory): `--mesh` paths and every scenario's own manifest paths
+ * are read at that commit. Scenario files are always the working tree's.
+ */
+import { Option, type Command } from 'commander';
+import { existsSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { IssueList } from '../core/issues.js';
+import { assess, type AssessSide } from '../assess/assess.js';
+import type { AssessReport } from '../assess/assess.js';
+import { renderAssessJson, renderAssessMarkdown, renderAssessSarif, renderAssessText } from '../report/assess.js';
+import { EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, printIssues, type Io } from './main.js';
+import { displayPath, FsSource, readSource, realOrAbsolute, reportPathProblem, Sandbox, scanYamlFolder, writeReports } from './fs.js';
+import { looksLikeScenario } from '../scenario/load.js';
+import { GitError, GitSource } from './git-source.js';
+
+export interface AssessCliOpts {
+  before: string;
+  after: string;
+  mesh: string[];
+  repo?: string;
+  format: 'text' | 'json' | 'markdown' | 'sarif';
+  report: string[];
+  check?: boolean;
+  seed?: string;
+  allowPath: string[];
+}
+
+const RENDER: Record<string, (r: AssessReport) => string> = {
+  text: renderAssessText, json: renderAssessJson, markdown: renderAssessMarkdown, sarif: renderAssessSarif,
+};
+
+const collect = (v: string, prev: string[]): string[] => [...prev, v];
+
+export function registerAssess(program: Command, io: Io, done: (code: number) => void): void {
+  program.command('assess')
+    .description('pre-change risk: newly reachable paths, attack steps whose outcome changed, legitimate traffic broken, between two meshes (folders or git refs)')
+    .argument('[scenarios...]', 'scenario files or folders of them, run on both sides (their manifests taken from each side)')
+    .requiredOption('--before <dir|ref>', 'the mesh before the change: a folder, or a git ref of the repository')
+    .requiredOption('--after <dir|ref>', 'the mesh after the change: a folder, or a git ref')
+    .option('--mesh <path>', 'with a git ref: the manifests (file or folder) to read at each ref; with a folder: a part of it; repeatable', collect, [])
+    .option('--repo <dir>', 'the git repository refs are read from (default: the one holding the working directory)')
+    .addOption(new Option('--format <format>', 'stdout format').choices(['text', 'json', 'markdown', 'sarif']).default('text'))
+    .option('--report <format=path>', 'also write a report (json, markdown, sarif, text); repeatable', collect, [])
+    .option('--check', 'exit 1 when the risk is up')
+    .option('--seed <n>', 'override every scenario\'s seed')
+    .option('--allow-path <dir>', 'also let scenarios read files under this folder; repeatable', collect, [])
+    .action(async (scenarios: string[], opts: AssessCliOpts) => {
+      done(await assessCommand(scenarios, opts, io));
+    });
+}
+
+/**
+ * Scenario files named on the command line: files as given; a folder is searched for files with
+ * `kind: Scenario` (the manifests beside them are left out, and a note on stderr says how many of each).
+ */
+function scenarioFiles(paths: readonly string[], sandbox: Sandbox, issues: IssueList, io: Io): string[] {
+  const out: string[] = [];
+  for (const p of paths) {
+    if (!existsSync(p)) { issues.error('path-missing', `${displayPath(p)} does not exist`, undefined, 'name scenario files or folders of them'); continue; }
+    const st = statSync(p);
+    if (st.isFile()) { out.push(p); continue; }
+    if (!st.isDirectory()) { issues.error('not-a-file', `${displayPath(p)} is not a file or a folder`, undefined, 'name scenario files or folders of them'); continue; }
+    const scan = scanYamlFolder(p, new Sandbox([...sandbox.roots, realOrAbsolute(p)]));
+    for (const x of scan.problems) issues.error(x.code, x.message, undefined, 'a scenario folder holds scenario files and their manifests; remove or fix this entry');
+    let found = 0;
+    for (const f of scan.files) {
+      const src = readSource(f, issues);
+      if (src && looksLikeScenario(src.text, src.path)) { out.push(f); found++; }
+    }
+    if (found === 0 && scan.problems.length === 0) issues.error('no-scenarios', `${displayPath(p)} holds no scenario files (YAML with kind: Scenario)`, undefined, 'point at a scenario file or a folder that has some');
+    else io.err(`note: ${displayPath(p)}: ${found} scenario file${found === 1 ? '' : 's'}\n`);
+  }
+  return out;
+}
+
+function isDir(p: string): boolean {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** One side from its argument: a folder, else a git ref. Throws GitError on a bad ref. */
+function side(arg: string, opts: AssessCliOpts, fsReader: FsSource): AssessSide {
+  if (isDir(arg)) {
+    const mesh = opts.mesh.length > 0 ? opts.mesh.map((m) => path.join(arg, m)) : [arg];
+    return { label: displayPath(path.resolve(arg)), reader: new FsSource(new Sandbox([...fsReader.sandbox.roots, realOrAbsolute(arg)]), fsReader.inputs), mesh, replaceScenarioManifests: true };
+  }
+  const g = GitSource.open(opts.repo ?? '.', arg);
+  // With --repo, --mesh paths are the repository's (relative to its top folder); otherwise the working directory's.
+  const mesh = opts.repo !== undefined ? opts.mesh.map((m) => path.resolve(g.repo, m)) : opts.mesh;
+  return { label: g.label, reader: g, mesh, replaceScenarioManifests: false };
+}
+
+export async function assessCommand(scenarios: string[], opts: AssessCliOpts, io: Io): Promise<number> {
+  const issues = new IssueList();
+  const reports: { format: string; path: string }[] = [];
+  for (const r of opts.report) {
+    const eq = r.indexOf('=');
+    const format = eq > 0 ? r.slice(0, eq) : '';
+    if (!Object.hasOwn(RENDER, format) || eq === r.length - 1) {
+      issues.error('bad-usage', `--report ${r}: expected FORMAT=PATH with FORMAT one of json, markdown, sarif, text`);
+      continue;
+    }
+    const problem = reportPathProblem(r.slice(eq + 1));
+    if (problem) { issues.error('bad-report-path', `--report ${r}: ${problem}`, undefined, 'write reports to a file, e.g. --report sarif=reports/assess.sarif'); continue; }
+    if (reports.some((x) => path.resolve(x.path) === path.resolve(r.slice(eq + 1)))) { issues.error('bad-usage', `--report ${r}: that file is already a report of this run`, undefined, 'give each report its own file'); continue; }
+    reports.push({ format, path: r.slice(eq + 1) });
+  }
+  let seed: number | undefined;
+  if (opts.seed !== undefined) {
+    if (!/^\d{1,15}$/.test(opts.seed)) issues.error('bad-usage', `--seed ${opts.seed}: expected a whole number`);
+    else seed = Number(opts.seed);
+  }
+  for (const a of opts.allowPath) if (!existsSync(a)) issues.error('path-missing', `--allow-path ${a} does not exist`);
+  if (opts.repo !== undefined && !isDir(opts.repo)) issues.error('path-missing', `--repo ${opts.repo} is not a folder`, undefined, 'give the folder of a git repository');
+  if (issues.hasErrors()) { printIssues(io, issues.errors); return EXIT_BAD_INPUT; }
+
+  const sandbox = Sandbox.forCwd(opts.allowPath);
+  const files = scenarioFiles(scenarios, sandbox, issues, io);
+  if (issues.hasErrors()) { printIssues(io, issues.errors); return EXIT_BAD_INPUT; }
+  const fsReader = new FsSource(sandbox);
+  let before: AssessSide;
+  let after: AssessSide;
+  try {
+    before = side(opts.before, opts, fsReader);
+    after = side(opts.after, opts, fsReader);
+  } catch (e) {
+    if (!(e instanceof GitError)) throw e;
+    issues.error('bad-ref', e.message, undefined, e.hint);
+    printIssues(io, issues.errors);
+    return EXIT_BAD_INPUT;
+  }
+  for (const [name, s] of [['--before', before], ['--after', after]] as const) {
+    if (!s.replaceScenarioManifests && s.mesh.length === 0) {
+      issues.error('bad-usage', `${name} ${name === '--before' ? opts.before : opts.after} is a git ref: name the manifests to read at it with --mesh PATH`, undefined,
+        'e.g. meshrange assess --before origin/main --after HEAD --mesh k8s/');
+    }
+  }
+  if (issues.hasErrors()) { printIssues(io, issues.errors); return EXIT_BAD_INPUT; }
+
+  let result;
+  try {
+    result = await assess({ before, after, scenarios: files, scenarioReader: fsReader, ...(seed !== undefined ? { seed } : {}) });
+  } catch (e) {
+    if (!(e instanceof GitError)) throw e;
+    issues.error('git-failed', e.message, undefined, e.hint);
+    printIssues(io, issues.errors);
+    return EXIT_BAD_INPUT;
+  }
+  if (!result.report) {
+    printIssues(io, result.issues.errors);
+    io.err(`meshrange: ${result.issues.errors.length} error${result.issues.errors.length === 1 ? '' : 's'}; nothing was assessed and no report was written\n`);
+    return EXIT_BAD_INPUT;
+  }
+  for (const r of reports) {
+    if (existsSync(r.path) && fsReader.inputs.has(realOrAbsolute(r.path))) {
+      issues.error('report-overwrites-input', `--report ${r.format}=${r.path}: ${r.path} is an input of this run`, undefined, 'write reports elsewhere, e.g. --report sarif=reports/assess.sarif');
+    }
+  }
+  if (issues.hasErrors()) { printIssues(io, issues.errors); return EXIT_BAD_INPUT; }
+  for (const w of result.warnings) io.err(`warning: ${w}\n`);
+  const report = result.report;
+  if (!writeReports(reports.map((r) => ({ ...r, text: (RENDER[r.format] as (x: AssessReport) => string)(report) })), issues)) {
+    printIssues(io, issues.errors);
+    io.err('meshrange: no report was written\n');
+    return EXIT_BAD_INPUT;
+  }
+  io.out((RENDER[opts.format] as (x: AssessReport) => string)(report));
+  return opts.check && report.risk === 'up' ? EXIT_FAILED : EXIT_OK;
+}

@@ -1,0 +1,78 @@
+/**
+ * `meshrange blast-radius --mesh <path>... [--from ns/wl]... [--exploit all|none|ns/wl,...]
+ * [--depth N] [--crown ns/wl]... [--format text|json|dot|mermaid]` (product.md §4):
+ * what each foothold can reach, multi-hop (analysis/blast-radius.ts).
+ */
+import { Option, type Command } from 'commander';
+import path from 'node:path';
+import { IssueList } from '../core/issues.js';
+import { loadMesh } from '../loader/load.js';
+import type { Mesh } from '../model/types.js';
+import { blastRadius, MAX_BLAST_DEPTH, type BlastRadiusOptions } from '../analysis/blast-radius.js';
+import { renderBlastDot, renderBlastJson, renderBlastMermaid, renderBlastText } from '../report/blast-radius.js';
+import { EXIT_BAD_INPUT, EXIT_OK, printIssues, type Io } from './main.js';
+import { Sandbox } from './fs.js';
+import { readManifests } from './mesh-input.js';
+
+export interface BlastRadiusCliOpts {
+  mesh: string[];
+  from: string[];
+  exploit: string;
+  depth: string;
+  crown: string[];
+  format: 'text' | 'json' | 'dot' | 'mermaid';
+}
+
+const collect = (v: string, prev: string[]): string[] => [...prev, v];
+
+export function registerBlastRadius(program: Command, io: Io, done: (code: number) => void): void {
+  program.command('blast-radius')
+    .description('what each foothold can reach, multi-hop (every workload when --from is absent), as a table or a graph')
+    .requiredOption('--mesh <path>', 'manifest file or folder; repeatable', collect, [])
+    .option('--from <ns/workload>', 'a foothold (a workload, or "outside"); repeatable; default every workload', collect, [])
+    .option('--exploit <which>', '"all" (default), "none", or a comma-separated list of workloads the attacker can take over', 'all')
+    .option('--depth <n>', `hops to explore, 1..${MAX_BLAST_DEPTH}`, '3')
+    .option('--crown <ns/workload>', 'a crown-jewel workload: the table says which footholds reach it; repeatable', collect, [])
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json', 'dot', 'mermaid']).default('text'))
+    .action((opts: BlastRadiusCliOpts) => {
+      done(blastRadiusCommand(opts, io));
+    });
+}
+
+/** Loads the manifests the paths name (sandboxed to them and the working directory); null with issues printed. */
+export function loadMeshArgs(paths: readonly string[], io: Io): { mesh: Mesh; warnings: string[] } | null {
+  const issues = new IssueList();
+  const sandbox = new Sandbox(paths.map((m) => path.resolve(m)).concat(path.resolve('.')));
+  const files = readManifests(paths.map((m) => ({ path: m })), sandbox, issues);
+  if (issues.hasErrors()) { printIssues(io, issues.errors); return null; }
+  const { mesh, issues: loadIssues } = loadMesh(files);
+  if (loadIssues.hasErrors()) { printIssues(io, loadIssues.errors); return null; }
+  return { mesh, warnings: loadIssues.warnings.map((w) => `${w.loc ? `${w.loc.file}:${w.loc.line}:${w.loc.col}: ` : ''}${w.message}`) };
+}
+
+export function blastRadiusCommand(opts: BlastRadiusCliOpts, io: Io): number {
+  const issues = new IssueList();
+  if (!/^\d{1,3}$/.test(opts.depth) || Number(opts.depth) < 1 || Number(opts.depth) > MAX_BLAST_DEPTH) {
+    issues.error('bad-usage', `--depth ${opts.depth}: expected a whole number of hops from 1 to ${MAX_BLAST_DEPTH}`);
+  }
+  let exploit: BlastRadiusOptions['exploit'] = 'all';
+  if (opts.exploit === 'none') exploit = [];
+  else if (opts.exploit !== 'all') {
+    const list = opts.exploit.split(',').map((s) => s.trim()).filter((s) => s !== '');
+    if (list.length === 0) issues.error('bad-usage', `--exploit ${opts.exploit}: expected all, none, or workloads as ns/name separated by commas`);
+    exploit = list;
+  }
+  if (issues.hasErrors()) { printIssues(io, issues.errors); return EXIT_BAD_INPUT; }
+  const loaded = loadMeshArgs(opts.mesh, io);
+  if (!loaded) return EXIT_BAD_INPUT;
+  const r = blastRadius(loaded.mesh, { from: opts.from, exploit, depth: Number(opts.depth), crown: opts.crown });
+  if (!r.ok) {
+    issues.error(r.code === 'unknown-workload' ? 'unknown-workload' : r.code === 'bad-depth' ? 'bad-usage' : 'blast-radius-too-large', r.message, undefined, r.hint);
+    printIssues(io, issues.errors);
+    return EXIT_BAD_INPUT;
+  }
+  for (const w of loaded.warnings) io.err(`warning: ${w}\n`);
+  const render = { text: renderBlastText, json: renderBlastJson, dot: renderBlastDot, mermaid: renderBlastMermaid }[opts.format];
+  io.out(render(r.value));
+  return EXIT_OK;
+}

@@ -1,0 +1,147 @@
+/**
+ * Renderers of an assessment (assess/assess.ts): text for a terminal, JSON
+ * (product.md §4 shape plus meshrange's fields), Markdown for a pull-request
+ * comment, SARIF for code scanning. Pure; stable order (the report's own).
+ * Every name came from manifests or scenarios a stranger wrote: escaped for
+ * where it goes (core/escape.ts).
+ */
+import { escapeControls, markdownText, pathUri } from '../core/escape.js';
+import { MESHRANGE_INFO_URI, MESHRANGE_VERSION } from '../core/version.js';
+import type { AssessPath, AssessReport, AssessStep } from '../assess/assess.js';
+
+/** Results listed in SARIF (GitHub code scanning takes at most 25,000 a run); beyond, one note counts the rest. */
+export const SARIF_MAX_RESULTS = 5_000;
+
+/** Rows listed per table in Markdown (a PR comment is at most 65,536 characters); the rest are counted. */
+export const MARKDOWN_MAX_ROWS = 50;
+
+export function renderAssessJson(r: AssessReport): string {
+  return `${JSON.stringify(r, null, 2)}\n`;
+}
+
+function pct(x: number): string {
+  return `${(x * 100).toFixed(1)}%`;
+}
+
+function pathText(p: AssessPath): string {
+  return `${p.from} → ${p.to}:${p.port}${p.via === 'ingress' ? ' (ingress route)' : ''}${p.workloads.length > 0 ? ` [${p.workloads.join(', ')}]` : ''}${tlsWord(p)}`;
+}
+
+function tlsWord(p: AssessPath): string {
+  return p.mtls === null ? '' : p.mtls ? ' mTLS' : ' plaintext';
+}
+
+function stepText(s: AssessStep): string {
+  return `${s.scenario}/${s.step} (${s.action}${s.attack ? '' : ', legitimate'}): ${s.before} → ${s.after}`;
+}
+
+const RISK_WORDS: Record<AssessReport['risk'], string> = {
+  up: 'UP — the change opens paths or lets an attack step through',
+  down: 'DOWN — the change closes paths or blocks attack steps, and opens none',
+  same: 'SAME — no exposure changed',
+};
+
+export function renderAssessText(r: AssessReport): string {
+  const l: string[] = [];
+  l.push(`assess: ${r.before} → ${r.after}`);
+  l.push(`risk ${RISK_WORDS[r.risk]}`);
+  for (const why of r.riskReasons) l.push(`  - ${why}`);
+  l.push(`reachable paths: ${r.summary.pathsBefore} before, ${r.summary.pathsAfter} after; scenarios run on both sides: ${r.summary.scenarios}`);
+  const section = (title: string, items: readonly string[][]): void => {
+    if (items.length === 0) return;
+    l.push('', `${title} (${items.length}):`);
+    for (const lines of items) for (const [i, x] of lines.entries()) l.push(`${i === 0 ? '  + ' : '      '}${x}`);
+  };
+  section('newly reachable', r.newlyReachable.map((p) => [pathText(p), ...(p.stoppedBy.length > 0 ? [`before, stopped by ${p.stoppedBy.join('; ')}`] : [])]));
+  section('no longer reachable', r.noLongerReachable.map((p) => [pathText(p), ...(p.stoppedBy.length > 0 ? [`now stopped by ${p.stoppedBy.join('; ')}`] : [])]));
+  section('scenario steps whose outcome changed', r.steps.map((s) => [`${s.kind}: ${stepText(s)}`,
+    ...(s.stoppedByBefore.length > 0 ? [`before, stopped by ${s.stoppedByBefore.join(', ')}`] : []),
+    ...(s.stoppedByAfter.length > 0 ? [`after, stopped by ${s.stoppedByAfter.join(', ')}`] : [])]));
+  section('legitimate traffic whose success changed', r.traffic.map((t) => [`${t.kind}: ${t.scenario}: ${t.from} → ${t.to}: ${pct(t.before)} → ${pct(t.after)} ok`]));
+  section('steps on the after side only', r.stepsAdded.map((s) => [`${s.scenario}/${s.step}`]));
+  section('steps on the before side only', r.stepsRemoved.map((s) => [`${s.scenario}/${s.step}`]));
+  return `${l.map((x) => escapeControls(x)).join('\n')}\n`;
+}
+
+function mdTable(head: readonly string[], rows: readonly (readonly string[])[]): string[] {
+  const out = [`| ${head.join(' | ')} |`, `| ${head.map(() => '---').join(' | ')} |`];
+  for (const r of rows.slice(0, MARKDOWN_MAX_ROWS)) out.push(`| ${r.map((c) => markdownText(c)).join(' | ')} |`);
+  if (rows.length > MARKDOWN_MAX_ROWS) out.push('', `… and ${rows.length - MARKDOWN_MAX_ROWS} more (see the JSON or SARIF report)`);
+  return out;
+}
+
+const RISK_MD: Record<AssessReport['risk'], string> = { up: '🔺 risk **up**', down: '🔻 risk **down**', same: '➖ risk **same**' };
+
+export function renderAssessMarkdown(r: AssessReport): string {
+  const l: string[] = [];
+  l.push(`## meshrange assess: ${RISK_MD[r.risk]}`, '');
+  l.push(`**before:** ${markdownText(r.before)} → **after:** ${markdownText(r.after)}`, '');
+  for (const why of r.riskReasons) l.push(`- ${markdownText(why)}`);
+  l.push('', `Reachable paths: ${r.summary.pathsBefore} before, ${r.summary.pathsAfter} after. Scenarios run on both sides: ${r.summary.scenarios}.`);
+  if (r.newlyReachable.length > 0) {
+    l.push('', `### Newly reachable (${r.newlyReachable.length})`, '');
+    l.push(...mdTable(['from', 'to', 'port', 'lands on', 'mTLS', 'stopped before by'], r.newlyReachable.map((p) => [p.from, p.via === 'ingress' ? `${p.to} (ingress)` : p.to, String(p.port), p.workloads.join(', '),
+      p.mtls === null ? '' : p.mtls ? 'yes' : 'no (plaintext)', p.stoppedBy.join('; ')])));
+  }
+  if (r.noLongerReachable.length > 0) {
+    l.push('', `### No longer reachable (${r.noLongerReachable.length})`, '');
+    l.push(...mdTable(['from', 'to', 'port', 'now stopped by'], r.noLongerReachable.map((p) => [p.from, p.via === 'ingress' ? `${p.to} (ingress)` : p.to, String(p.port), p.stoppedBy.join('; ')])));
+  }
+  if (r.steps.length > 0) {
+    l.push('', `### Scenario steps whose outcome changed (${r.steps.length})`, '');
+    l.push(...mdTable(['scenario', 'step', 'kind', 'before', 'after', 'stopped by (after)'], r.steps.map((s) => [s.scenario, `${s.step}${s.attack ? '' : ' (legitimate)'}`, s.kind, s.before, s.after, s.stoppedByAfter.join(', ')])));
+  }
+  if (r.traffic.length > 0) {
+    l.push('', `### Legitimate traffic whose success changed (${r.traffic.length})`, '');
+    l.push(...mdTable(['scenario', 'from', 'to', 'before', 'after'], r.traffic.map((t) => [t.scenario, t.from, t.to, pct(t.before), pct(t.after)])));
+  }
+  return `${l.join('\n')}\n`;
+}
+
+const RULES = [
+  { id: 'meshrange/newly-reachable', shortDescription: { text: 'A client can reach a Service port or an ingress route it could not reach before the change' } },
+  { id: 'meshrange/step-regressed', shortDescription: { text: 'An attack step that was blocked before the change gets through after it' } },
+  { id: 'meshrange/results-not-listed', shortDescription: { text: 'More results than a SARIF report lists' } },
+];
+
+function region(loc: { file: string; line: number; col: number } | undefined): unknown[] {
+  if (!loc) return [];
+  return [{ physicalLocation: { artifactLocation: { uri: pathUri(loc.file) }, region: { startLine: Math.max(1, loc.line), startColumn: Math.max(1, loc.col) } } }];
+}
+
+/** SARIF 2.1.0: one result per newly reachable path and per regressed attack step, located where one exists. */
+export function renderAssessSarif(r: AssessReport): string {
+  const results: unknown[] = [];
+  for (const p of r.newlyReachable) {
+    results.push({
+      ruleId: 'meshrange/newly-reachable', level: 'warning',
+      message: { text: `${p.from} can now reach ${p.to}:${p.port}${p.via === 'ingress' ? ' (ingress route)' : ''}${p.mtls === false ? ' in plaintext' : ''}${p.workloads.length > 0 ? ` (lands on ${p.workloads.join(', ')})` : ''}${p.stoppedBy.length > 0 ? `; before the change it was stopped by ${p.stoppedBy.join('; ')}` : ''}` },
+      locations: region(p.loc),
+      partialFingerprints: { 'meshrange/path': `${p.from} ${p.to}:${p.port}` },
+    });
+  }
+  for (const s of r.steps) {
+    if (s.kind !== 'regression' || !s.attack) continue;
+    results.push({
+      ruleId: 'meshrange/step-regressed', level: 'error',
+      message: { text: `${s.scenario}/${s.step}: ${s.action} was ${s.before} before the change and is ${s.after} after it${s.stoppedByBefore.length > 0 ? `; it was stopped by ${s.stoppedByBefore.join(', ')}` : ''}` },
+      locations: region(s.loc),
+      partialFingerprints: { 'meshrange/step': `${s.scenario}/${s.step}` },
+    });
+  }
+  if (results.length > SARIF_MAX_RESULTS) {
+    const more = results.length - SARIF_MAX_RESULTS;
+    results.length = SARIF_MAX_RESULTS;
+    results.push({ ruleId: 'meshrange/results-not-listed', level: 'note', message: { text: `${more} more results are not listed here (at most ${SARIF_MAX_RESULTS} are); the JSON report of meshrange assess lists them all` } });
+  }
+  const doc = {
+    $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
+    version: '2.1.0',
+    runs: [{
+      tool: { driver: { name: 'meshrange', version: MESHRANGE_VERSION, informationUri: MESHRANGE_INFO_URI, rules: RULES } },
+      automationDetails: { id: 'meshrange/assess/' },
+      results,
+    }],
+  };
+  return `${JSON.stringify(doc, null, 2)}\n`;
+}

@@ -1,0 +1,130 @@
+import { describe, expect, it } from 'vitest';
+import { blastRadius, MAX_BLAST_DEPTH, type BlastRadius } from '../../src/analysis/blast-radius.js';
+import { explore } from '../../src/analysis/reachability.js';
+import { dotText, mermaidId, mermaidText } from '../../src/core/escape.js';
+import { renderBlastDot, renderBlastJson, renderBlastMermaid, renderBlastText } from '../../src/report/blast-radius.js';
+import { cli } from '../cli/harness.js';
+import { shipped } from './reach-fixtures.js';
+
+function ok(r: ReturnType<typeof blastRadius>): BlastRadius {
+  if (!r.ok) throw new Error(r.message);
+  return r.value;
+}
+
+describe('blast radius is the pivot explorer run from each foothold', () => {
+  it('each foothold reaches exactly what a pivot (exploit all) from it reaches, with the same hops and compromised set', () => {
+    const mesh = shipped(['three-ns', 'policies/backend-strict', 'policies/backend-db-allow-api']);
+    const b = ok(blastRadius(mesh, { depth: 3 }));
+    expect(b.footholds.map((f) => f.from)).toEqual(mesh.workloads.map((w) => w.id).sort());
+    for (const f of b.footholds) {
+      const r = explore(mesh, { from: [f.from], exploit: 'all', depth: 3 });
+      expect(f.reached.map((x) => x.id).sort()).toEqual(r.reached.filter((id) => id !== f.from));
+      expect(f.compromised).toEqual(r.compromised);
+      expect(f.hops).toBe(r.hops);
+      for (const x of f.reached) expect(r.nodes.find((n) => n.id === x.id)?.hop).toBe(x.hop);
+    }
+  });
+
+  it('STRICT backend: the sidecar-less legacy/batch reaches backend only through a hop via frontend/web', () => {
+    const mesh = shipped(['three-ns', 'policies/backend-strict']);
+    const b = ok(blastRadius(mesh, { from: ['legacy/batch'] }));
+    const f = b.footholds[0];
+    expect(f?.reached).toContainEqual({ id: 'frontend/web', hop: 1 });
+    expect(f?.reached).toContainEqual({ id: 'backend/api', hop: 2 });
+    expect(b.edges.some((e) => e.from === 'legacy/batch' && e.to.startsWith('backend/'))).toBe(false);
+  });
+
+  it('exploit none: the foothold reaches one hop and takes nothing over', () => {
+    const mesh = shipped(['three-ns']);
+    const b = ok(blastRadius(mesh, { from: ['legacy/batch'], exploit: [], depth: 3 }));
+    expect(b.footholds[0]?.compromised).toEqual(['legacy/batch']);
+    expect(b.footholds[0]?.reached.every((r) => r.hop === 1)).toBe(true);
+  });
+
+  it('crown jewels: each foothold lists the crown workloads it reaches', () => {
+    const mesh = shipped(['three-ns', 'policies/backend-strict', 'policies/backend-db-allow-api']);
+    const b = ok(blastRadius(mesh, { from: ['frontend/web', 'backend/api'], crown: ['backend/db'], depth: 1 }));
+    expect(b.footholds.find((f) => f.from === 'backend/api')?.crown).toEqual(['backend/db']);
+    expect(b.footholds.find((f) => f.from === 'frontend/web')?.crown).toEqual([]);
+  });
+
+  it('outside is a foothold when asked, listed first', () => {
+    const mesh = shipped(['payments']);
+    const b = ok(blastRadius(mesh, { from: ['shop/web', 'outside'], depth: 1 }));
+    expect(b.footholds.map((f) => f.from)).toEqual(['outside', 'shop/web']);
+  });
+
+  it('the same mesh and options give the same JSON, byte for byte', () => {
+    const mesh = shipped(['bookinfo']);
+    expect(renderBlastJson(ok(blastRadius(mesh)))).toBe(renderBlastJson(ok(blastRadius(shipped(['bookinfo'])))));
+  });
+});
+
+describe('blast radius refuses bad input with an error value', () => {
+  const mesh = shipped(['three-ns']);
+  it('an unknown foothold names the nearest workloads', () => {
+    const r = blastRadius(mesh, { from: ['backend/apx'] });
+    expect(r.ok).toBe(false);
+    if (!r.ok) { expect(r.code).toBe('unknown-workload'); expect(r.hint).toContain('backend/api'); }
+  });
+  it(`a depth outside 1..${MAX_BLAST_DEPTH} is refused`, () => {
+    expect(blastRadius(mesh, { depth: 0 }).ok).toBe(false);
+    expect(blastRadius(mesh, { depth: MAX_BLAST_DEPTH + 1 }).ok).toBe(false);
+  });
+  it('work beyond the bound is refused, naming how to narrow it', () => {
+    const r = blastRadius(mesh, { maxWork: 10 });
+    expect(r.ok).toBe(false);
+    if (!r.ok) { expect(r.code).toBe('too-large'); expect(r.hint).toContain('--from'); }
+  });
+});
+
+describe('blast radius renderers escape every name for where it goes', () => {
+  const hostile: BlastRadius = {
+    depth: 1, exploit: 'all', crown: ['a/"x"'], decisions: 0, memoHits: 0,
+    footholds: [{ from: 'ns/w"];\nevil', reached: [{ id: 'a/"x"', hop: 1 }], compromised: ['ns/w"];\nevil', 'a/"x"'], hops: 1, crown: ['a/"x"'] }],
+    edges: [{ from: 'ns/w"];\nevil', to: 'a/"x"', ports: [80] }],
+  };
+  it('DOT: a quote or a newline in a name cannot end the string or the statement', () => {
+    const dot = renderBlastDot(hostile);
+    expect(dot).toContain('"ns/w\\"];\\\\nevil"');
+    expect(dot.split('\n').every((l) => !l.startsWith('evil'))).toBe(true);
+    expect(dotText('a\\b"c')).toBe('a\\\\b\\"c');
+  });
+  it('Mermaid: labels are entity-coded and ids are derived, never syntax', () => {
+    const m = renderBlastMermaid(hostile);
+    expect(m).not.toContain('"];');
+    expect(m.split('\n').some((l) => l.startsWith('evil'))).toBe(false);
+    expect(mermaidText('a"b[c]')).toBe('a#34;b#91;c#93;');
+    expect(mermaidId('a/b')).not.toBe(mermaidId('a_b'));
+    expect(mermaidId('x;y')).toMatch(/^[A-Za-z0-9_]+$/);
+  });
+  it('text: a control character in a name is shown escaped, on one line', () => {
+    const t = renderBlastText(hostile);
+    expect(t).toContain('ns/w"];\\nevil');
+  });
+});
+
+describe('meshrange blast-radius', () => {
+  it('prints JSON with footholds, reached {id, hop} and compromised', async () => {
+    const r = await cli('blast-radius', '--mesh', 'scenarios/meshes/three-ns', '--from', 'legacy/batch', '--format', 'json');
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.out) as BlastRadius;
+    expect(j.footholds[0]?.from).toBe('legacy/batch');
+    expect(j.footholds[0]?.reached[0]).toHaveProperty('hop');
+    expect(j.footholds[0]?.compromised).toContain('legacy/batch');
+  });
+  it('an unknown --from exits 2 listing near names', async () => {
+    const r = await cli('blast-radius', '--mesh', 'scenarios/meshes/three-ns', '--from', 'backend/dbb');
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('backend/db');
+    expect(r.out).toBe('');
+  });
+  it('a --depth that is not a number from 1 to the bound exits 2', async () => {
+    expect((await cli('blast-radius', '--mesh', 'scenarios/meshes/three-ns', '--depth', '1e9')).code).toBe(2);
+  });
+  it('--format dot draws a digraph of the reach edges', async () => {
+    const r = await cli('blast-radius', '--mesh', 'scenarios/meshes/three-ns', '--format', 'dot');
+    expect(r.out).toMatch(/^digraph blast_radius \{/);
+    expect(r.out).toContain('"legacy/batch" -> "frontend/web"');
+  });
+});

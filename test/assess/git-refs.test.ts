@@ -1,0 +1,113 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AssessReport } from '../../src/assess/assess.js';
+import { IssueList } from '../../src/core/issues.js';
+import { GitSource, refProblem, resolveRef } from '../../src/cli/git-source.js';
+import { cli } from '../cli/harness.js';
+
+const STRICT = readFileSync('scenarios/meshes/policies/backend-strict/peerauthentication.yaml', 'utf8');
+const SCENARIO = `apiVersion: meshrange.io/v1alpha1
+kind: Scenario
+metadata: { name: legacy-plaintext }
+spec:
+  mesh: { manifests: [../k8s] }
+  attacker: { foothold: legacy/batch }
+  steps:
+    - { id: to-api, action: request, to: "api.backend:80", expect: blocked }
+`;
+
+let repo: string;
+const git = (...args: string[]): string => execFileSync('git', ['-C', repo, ...args], { encoding: 'utf8' }).trim();
+
+beforeAll(() => {
+  repo = realpathSync(mkdtempSync(path.join(tmpdir(), 'meshrange-git-')));
+  git('init', '-q', '-b', 'main');
+  git('config', 'user.email', 'test@example.com');
+  git('config', 'user.name', 'test');
+  git('config', 'commit.gpgsign', 'false');
+  mkdirSync(path.join(repo, 'k8s'));
+  mkdirSync(path.join(repo, 'scen'));
+  for (const f of ['00-namespaces.yaml', 'backend.yaml', 'frontend.yaml', 'legacy.yaml', 'istio-config.yaml']) {
+    writeFileSync(path.join(repo, 'k8s', f), readFileSync(path.join('scenarios/meshes/three-ns', f)));
+  }
+  writeFileSync(path.join(repo, 'k8s', 'pa.yaml'), STRICT);
+  writeFileSync(path.join(repo, 'scen', 'legacy.yaml'), SCENARIO);
+  git('add', '-A');
+  git('commit', '-q', '-m', 'strict');
+  git('tag', 'strict');
+  writeFileSync(path.join(repo, 'k8s', 'pa.yaml'), STRICT.replace('mode: STRICT', 'mode: PERMISSIVE'));
+  git('commit', '-q', '-am', 'permissive');
+  // The working tree differs from both commits: a ref must read the commit, not the files on disk.
+  writeFileSync(path.join(repo, 'k8s', 'pa.yaml'), 'not: [valid');
+});
+
+afterAll(() => rmSync(repo, { recursive: true, force: true }));
+
+describe('assess --before/--after git refs read the same paths at each commit', () => {
+  it('strict tag → HEAD: risk up with the plaintext paths, the scenario step a regression; exit 1 under --check', async () => {
+    const r = await cli('assess', '--repo', repo, '--before', 'strict', '--after', 'HEAD', '--mesh', 'k8s', path.join(repo, 'scen', 'legacy.yaml'), '--format', 'json', '--check');
+    expect(r.err).not.toContain('error');
+    expect(r.code).toBe(1);
+    const j = JSON.parse(r.out) as AssessReport;
+    expect(j.before).toMatch(/^strict \([0-9a-f]{12}\)$/);
+    expect(j.risk).toBe('up');
+    expect(j.newlyReachable.map((p) => `${p.from} ${p.to}:${p.port}`)).toEqual(['legacy/batch api.backend:80', 'legacy/batch db.backend:5432']);
+    expect(j.steps).toEqual([expect.objectContaining({ scenario: 'legacy-plaintext', step: 'to-api', before: 'blocked', after: 'allowed', kind: 'regression' })]);
+  });
+
+  it('HEAD~1 → HEAD~1: risk same', async () => {
+    const r = await cli('assess', '--repo', repo, '--before', 'HEAD~1', '--after', 'HEAD~1', '--mesh', 'k8s', '--format', 'json');
+    expect(r.code).toBe(0);
+    expect((JSON.parse(r.out) as AssessReport).risk).toBe('same');
+  });
+
+  it('a ref that looks like an option is refused before git sees it (exit 2)', async () => {
+    const r = await cli('assess', '--repo', repo, '--before=--output=/tmp/x', '--after', 'HEAD', '--mesh', 'k8s');
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('cannot start with "-"');
+    expect(refProblem('main..evil')).not.toBeNull();
+    expect(refProblem('HEAD:k8s')).not.toBeNull();
+    expect(refProblem('origin/main')).toBeNull();
+  });
+
+  it('an unknown ref exits 2 saying it is neither a folder nor a commit', async () => {
+    const r = await cli('assess', '--repo', repo, '--before', 'no-such-branch', '--after', 'HEAD', '--mesh', 'k8s');
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('neither a folder nor a commit');
+  });
+
+  it('a git ref without --mesh exits 2 asking for the manifests to read', async () => {
+    const r = await cli('assess', '--repo', repo, '--before', 'strict', '--after', 'HEAD');
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('--mesh');
+  });
+
+  it('a path missing at the commit is a clear error naming the ref (exit 2)', async () => {
+    const r = await cli('assess', '--repo', repo, '--before', 'strict', '--after', 'HEAD', '--mesh', 'nope');
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('does not exist');
+    expect(r.err).toContain('strict (');
+  });
+});
+
+describe('GitSource', () => {
+  it('reads a file as the commit has it, not as the working tree does', () => {
+    const g = new GitSource(repo, resolveRef(repo, 'HEAD'), 'HEAD');
+    const issues = new IssueList();
+    expect(g.read(path.join(repo, 'k8s', 'pa.yaml'), issues)?.text).toContain('PERMISSIVE');
+    const s = new GitSource(repo, resolveRef(repo, 'strict'), 'strict');
+    expect(s.manifests(path.join(repo, 'k8s'), issues).map((f) => path.basename(f.path))).toEqual(
+      ['00-namespaces.yaml', 'backend.yaml', 'frontend.yaml', 'istio-config.yaml', 'legacy.yaml', 'pa.yaml']);
+    expect(issues.hasErrors()).toBe(false);
+  });
+
+  it('refuses a path outside the repository with a located error', () => {
+    const g = new GitSource(repo, resolveRef(repo, 'HEAD'), 'HEAD');
+    const issues = new IssueList();
+    expect(g.read('/etc/passwd', issues)).toBeNull();
+    expect(issues.errors[0]?.code).toBe('path-outside');
+  });
+});
