@@ -45,7 +45,7 @@ export function respellings(sample: string): Respelling[] {
   }
   if (sample.toUpperCase() !== sample) out.push({ how: 'upper case', path: sample.toUpperCase() });
   if (!sample.endsWith('/')) out.push({ how: 'trailing slash', path: `${sample}/` });
-  return out;
+  return out.filter((r, i) => r.path !== sample && out.findIndex((x) => x.path === r.path) === i);
 }
 
 /** The respellings of `pattern`'s sample path that no pattern of `all` matches after `mode` normalisation. */

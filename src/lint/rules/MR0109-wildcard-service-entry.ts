@@ -8,11 +8,12 @@
  *   outboundTrafficPolicy, else the mesh config's (policy/egress.ts
  *   sidecarFor + outboundMode); what it sees is the registry after exportTo
  *   and the Sidecar's egress hosts (policy/egress.ts visibleRegistry).
- * - A host `*` makes every name known; `*.com` every name under it: the
- *   allow-list becomes a deny-nothing list for those names and ports.
+ * - A wildcard host `*.example.com` makes every name under it known; `*.com`
+ *   every name of a top-level domain: the allow-list becomes a deny-nothing
+ *   list for those names and ports. (A bare `*` is refused by the loader.)
  * Rule: a ServiceEntry with a wildcard host visible (on one of its ports) to
- * a sidecar workload whose effective mode is REGISTRY_ONLY. Error for a bare
- * `*` (or a single-label suffix such as `*.com`), warning for a narrower one.
+ * a sidecar workload whose effective mode is REGISTRY_ONLY. Error for a
+ * single-label suffix such as `*.com` (or `*`), warning for a narrower one.
  */
 import { outboundMode, sidecarFor, visibleRegistry, type EgressInput } from '../../policy/egress.js';
 import { listed, subjectOf } from '../context.js';
@@ -41,7 +42,7 @@ export const rule: LintRule = {
       out.push({
         ...(broad ? { severity: 'error' as const } : {}),
         subject: subjectOf('ServiceEntry', se.meta),
-        message: `ServiceEntry ${se.meta.namespace}/${se.meta.name} registers wildcard host${wild.length > 1 ? 's' : ''} ${wild.join(', ')}${se.ports.length > 0 ? ` on port${se.ports.length > 1 ? 's' : ''} ${se.ports.map((p) => p.number).join(', ')}` : ''}: REGISTRY_ONLY lets ${listed(seeing.map((w) => w.id))} reach any host ${broad ? 'at all' : 'under it'}`,
+        message: `ServiceEntry ${se.meta.namespace}/${se.meta.name} registers wildcard host${wild.length > 1 ? 's' : ''} ${wild.join(', ')}${se.ports.length > 0 ? ` on port${se.ports.length > 1 ? 's' : ''} ${se.ports.map((p) => p.number).join(', ')}` : ''}: REGISTRY_ONLY lets ${listed(seeing.map((w) => w.id))} reach any host ${wild.includes('*') ? 'at all' : `matching ${wild.join(', ')}`}`,
         hint: 'replace the wildcard with the exact hosts the workloads need, or send them through an egress gateway that filters hosts',
       });
     }

@@ -22,6 +22,8 @@ const LEGACY: ReadonlyMap<string, string> = new Map([
   ['MeshPolicy', 'a PeerAuthentication in the root namespace'],
   ['Policy', 'PeerAuthentication (peers) and RequestAuthentication (origins)'],
 ]);
+/** kinds with no namespace (the loader files them under `default`) */
+const CLUSTER_SCOPED = ['ClusterRbacConfig', 'MeshPolicy'];
 const GROUPS = ['rbac.istio.io/', 'authentication.istio.io/'];
 
 export const rule: LintRule = {
@@ -37,9 +39,10 @@ export const rule: LintRule = {
     for (const o of mesh.unmodeled ?? []) {
       const instead = LEGACY.get(o.kind);
       if (instead === undefined || !GROUPS.some((g) => o.apiVersion.startsWith(g))) continue;
+      const name = CLUSTER_SCOPED.includes(o.kind) ? o.meta.name : `${o.meta.namespace}/${o.meta.name}`;
       out.push({
         subject: subjectOf(o.kind, o.meta),
-        message: `${o.kind} ${o.meta.namespace}/${o.meta.name} (${o.apiVersion}) is a legacy kind that Istio ignores since 1.6: nothing it describes is enforced`,
+        message: `${o.kind} ${name} (${o.apiVersion}) is a legacy kind that Istio ignores since 1.6: nothing it describes is enforced`,
         hint: `rewrite it as ${instead}`,
       });
     }
