@@ -16,8 +16,8 @@
  * (NodePort/LoadBalancer), so switching to STRICT rejects no caller that works
  * now. One finding per deciding PeerAuthentication (warning), or per namespace
  * where Istio's default PERMISSIVE holds (info, on the Namespace).
- * Past MAX_PROBES decisions per mesh the rule stops judging: a workload it
- * could not judge is not reported (no finding without a reason).
+ * Past MAX_PROBES decisions per mesh the rule stops judging, and says so in
+ * one info finding naming the workloads it could not judge.
  */
 import type { Mesh, PeerAuthentication, Workload } from '../../model/types.js';
 import { policiesFor } from '../../policy/authorization-policy.js';
@@ -71,6 +71,7 @@ export const rule: LintRule = {
     const plaintextClients = mesh.workloads.filter((c) => !hasProxy(c));
     let budget = MAX_PROBES;
     const groups = new Map<string, Group>();
+    const unjudged: Workload[] = [];
     for (const w of mesh.workloads) {
       if (!w.sidecar || w.gateway) continue;
       if (servicesOf(mesh, w).some((s) => s.type === 'NodePort' || s.type === 'LoadBalancer')) continue;
@@ -81,7 +82,8 @@ export const rule: LintRule = {
       for (const { port } of permissive) {
         for (const c of plaintextClients) {
           budget -= 2;
-          if (budget < 0 || reachedInPlaintext(mesh, c, w, port)) { reachable = true; break; }
+          if (budget < 0) { unjudged.push(w); reachable = true; break; }
+          if (reachedInPlaintext(mesh, c, w, port)) { reachable = true; break; }
         }
         if (reachable) break;
       }
@@ -117,6 +119,15 @@ export const rule: LintRule = {
           hint: `add a PeerAuthentication with mode: STRICT in ${mesh.config.rootNamespace} (mesh-wide) or in namespace ${g.namespace}`,
         });
       }
+    }
+    const firstUnjudged = unjudged[0];
+    if (firstUnjudged) {
+      out.push({
+        severity: 'info',
+        subject: workloadSubject(firstUnjudged),
+        message: `MR0101 stopped after ${MAX_PROBES} plaintext probes: ${listed(unjudged.map((w) => w.id))} (${unjudged.length} PERMISSIVE workload${unjudged.length === 1 ? '' : 's'}) were not judged`,
+        hint: 'lint a smaller part of the mesh (fewer --mesh folders) to judge them',
+      });
     }
     return out;
   },
