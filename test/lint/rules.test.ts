@@ -157,6 +157,10 @@ describe('MR0108 capture-excludes-strict-port (§3, §4, policy/capture.ts)', ()
     const r = lint(meshFrom(ns('a', true), excluded, pa('a', 'default', 'STRICT')), { only: ['MR0108'] });
     expect(r.findings.map((f) => [f.severity, f.resource])).toEqual([['error', 'Deployment a/web']]);
   });
+  it('an includeInboundPorts list that leaves out a STRICT port is reported too', () => {
+    const included = app('a', 'web', { port: 8080 }).replace('      labels:\n', '      annotations: { traffic.sidecar.istio.io/includeInboundPorts: "9090" }\n      labels:\n');
+    expect(codes('MR0108', ns('a', true), included, pa('a', 'default', 'STRICT'))[0]).toContain('includeInboundPorts');
+  });
   it('the same exclusion on a PERMISSIVE port is not this rule', () => {
     expect(codes('MR0108', ns('a', true), excluded)).toEqual([]);
   });
