@@ -195,6 +195,12 @@ describe('MR0110 legacy-rbac-kind', () => {
 });
 
 describe('MR0111–MR0118: the loader analyzer, wrapped', () => {
+  it('MR0111 targetRefs to a Service (a waypoint) is a warning; to a Kubernetes Gateway only advice (info)', () => {
+    const gw = 'apiVersion: apps/v1\nkind: Deployment\nmetadata: { name: gw, namespace: a }\nspec:\n  template:\n    metadata: { labels: { gateway.networking.k8s.io/gateway-name: gw } }\n    spec: { containers: [{ name: c, image: c }] }\n';
+    const refs = (kind: string, name: string): string => ap('a', `to-${name}`, `  targetRefs: [{ kind: ${kind}, group: "${kind === 'Service' ? '' : 'gateway.networking.k8s.io'}", name: ${name} }]\n  action: ALLOW\n  rules: [{}]\n`);
+    const r = lint(meshFrom(ns('a', true), app('a', 'web'), gw, refs('Service', 'web'), refs('Gateway', 'gw')), { only: ['MR0111'] });
+    expect(r.findings.map((f) => [f.resource, f.severity])).toEqual([['AuthorizationPolicy a/to-web', 'warning'], ['AuthorizationPolicy a/to-gw', 'info']]);
+  });
   it('each analyzer warning of the loader is a lint finding with its MR code and its IST/SIM code in the message', () => {
     const twoNsLevel = [pa('b', 'one', 'STRICT'), pa('b', 'two', 'PERMISSIVE')];
     const r = lint(meshFrom(ns('b', true), app('b', 's'), ...twoNsLevel), { only: ['MR0115'] });

@@ -22,13 +22,26 @@ interface Mapping {
   title: string;
   help: string;
   hint: string;
+  /** a severity other than the default for this finding (e.g. advice where the object is used as intended) */
+  severityOf?: (mesh: Mesh, subject: RawFinding['subject']) => LintSeverity;
+}
+
+/**
+ * SIM001: targetRefs to a Kubernetes Gateway or GatewayClass are how Istio
+ * attaches a policy to a Gateway API gateway (§6.1): only advice (info) that
+ * sidecars are not covered. A Service or ServiceEntry targetRef means a
+ * waypoint: for sidecar workloads the policy does nothing (warning).
+ */
+function targetRefsSeverity(mesh: Mesh, subject: RawFinding['subject']): LintSeverity {
+  const p = mesh.authorizationPolicies.find((x) => x.meta.namespace === subject.namespace && x.meta.name === subject.name);
+  return p && p.targetRefs.length > 0 && p.targetRefs.every((r) => r.kind === 'Gateway' || r.kind === 'GatewayClass') ? 'info' : 'warning';
 }
 
 const MAPPINGS: readonly Mapping[] = [
   { analyzer: 'SIM001', code: 'MR0111', name: 'targetrefs-on-sidecars', severity: 'warning',
     title: 'An AuthorizationPolicy uses targetRefs, which sidecars ignore (§6.1)',
     help: 'targetRefs apply to waypoints and Kubernetes Gateways, never to sidecar workloads: a policy written for sidecars with targetRefs protects none of them. Fix: use spec.selector for sidecar workloads.',
-    hint: 'use spec.selector.matchLabels to select sidecar workloads' },
+    hint: 'use spec.selector.matchLabels to select sidecar workloads', severityOf: targetRefsSeverity },
   { analyzer: 'SIM002', code: 'MR0112', name: 'policy-on-sidecarless-workloads', severity: 'warning',
     title: 'An AuthorizationPolicy selects only workloads without a sidecar (§2)',
     help: 'Policies are enforced by the receiving sidecar; a workload without one enforces nothing, so the policy is decoration. Fix: inject a sidecar into the workloads.',
@@ -93,10 +106,10 @@ function subjectAt(mesh: Mesh, issue: Issue): RawFinding['subject'] {
 export const analyzerRules: readonly LintRule[] = MAPPINGS.map((m): LintRule => ({
   code: m.code, name: m.name, severity: m.severity, title: m.title, help: m.help,
   check(mesh) {
-    return analyzerIssues(mesh).filter((i) => i.code === m.analyzer).map((i) => ({
-      message: `${i.message} (${m.analyzer})`,
-      hint: i.hint ?? m.hint,
-      subject: subjectAt(mesh, i),
-    }));
+    return analyzerIssues(mesh).filter((i) => i.code === m.analyzer).map((i) => {
+      const subject = subjectAt(mesh, i);
+      const severity = m.severityOf?.(mesh, subject);
+      return { message: `${i.message} (${m.analyzer})`, hint: i.hint ?? m.hint, subject, ...(severity !== undefined ? { severity } : {}) };
+    });
   },
 }));
