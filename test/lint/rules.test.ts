@@ -99,6 +99,10 @@ describe('MR0104 header-identity (§6.7)', () => {
   it('X-Forwarded-Client-Cert, which the sidecar writes itself, is not reported', () => {
     expect(codes('MR0104', ns('a', true), app('a', 'web'), ap('a', 'p', '  action: ALLOW\n  rules: [{ when: [{ key: "request.headers[X-Forwarded-Client-Cert]", values: ["*"] }] }]\n'))).toEqual([]);
   });
+  it('a header condition in a rule that also requires a peer principal only narrows that identity: not reported', () => {
+    expect(codes('MR0104', ns('a', true), app('a', 'web'),
+      ap('a', 'p', '  action: ALLOW\n  rules: [{ from: [{ source: { principals: ["cluster.local/ns/a/sa/x"] } }], when: [{ key: "request.headers[x-user]", values: ["admin"] }] }]\n'))).toEqual([]);
+  });
   it('a header condition in a rule that also requires a request principal is not reported', () => {
     expect(codes('MR0104', ns('a', true), app('a', 'web'),
       ap('a', 'p', '  action: ALLOW\n  rules: [{ from: [{ source: { requestPrincipals: ["*"] } }], when: [{ key: "request.headers[x-user]", values: ["admin"] }] }]\n'))).toEqual([]);

@@ -13,10 +13,12 @@
  * Rule: an ALLOW rule (or a DENY rule with
  * `notValues`, which a client meets by sending the expected value) whose
  * `when` matches `request.headers[...]`, other than X-Forwarded-Client-Cert,
- * unless the same rule requires a validated request principal.
+ * unless the same rule also requires a validated request principal or a peer
+ * identity (principals, namespaces… §6.5), which the header then only narrows.
  */
 import type { AuthzRule } from '../../model/types.js';
 import { subjectOf } from '../context.js';
+import { identityFields } from './MR0103-identity-rule-on-plaintext-port.js';
 import type { LintRule, RawFinding } from '../types.js';
 
 const MESH_WRITTEN = ['x-forwarded-client-cert'];
@@ -46,7 +48,8 @@ export const rule: LintRule = {
     for (const p of mesh.authorizationPolicies) {
       if (p.action !== 'ALLOW' && p.action !== 'DENY') continue;
       (p.rules ?? []).forEach((r, i) => {
-        if (requiresRequestPrincipal(r)) return;
+        // the header is then an extra condition on a real identity, not the identity
+        if (requiresRequestPrincipal(r) || identityFields(r).length > 0) return;
         for (const c of r.when ?? []) {
           const name = headerName(c.key);
           if (name === null || MESH_WRITTEN.includes(name.toLowerCase())) continue;
