@@ -4,6 +4,7 @@
  * ports, and the Subject of a resource. Memoised per mesh where rules ask
  * the same question many times.
  */
+import type { Location } from '../core/issues.js';
 import type { ObjectMeta, Labels, Mesh, Workload, AuthorizationPolicy, PeerAuthentication, Service } from '../model/types.js';
 import { selectorMatches } from '../model/types.js';
 import type { RequestAuthentication } from '../model/request-authentication.js';
@@ -13,6 +14,12 @@ import type { Subject } from './types.js';
 
 export function subjectOf(kind: string, meta: ObjectMeta): Subject {
   return { kind, namespace: meta.namespace, name: meta.name, annotations: meta.annotations, loc: meta.loc };
+}
+
+/** `{ loc }` of rule `i` of the policy when the loader recorded it (a finding then points at the rule), else nothing. */
+export function ruleLoc(p: AuthorizationPolicy, i: number): { loc: Location } | Record<string, never> {
+  const loc = p.ruleLocs?.[i];
+  return loc ? { loc } : {};
 }
 
 export function workloadSubject(w: Workload): Subject {

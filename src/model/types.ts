@@ -228,6 +228,8 @@ export interface AuthorizationPolicy {
   provider?: string;
   /** undefined = no `rules` field (matches nothing for ALLOW) */
   rules: AuthzRule[] | undefined;
+  /** where each of `rules` is written (same index), for findings that point at a rule; absent = not known */
+  ruleLocs?: readonly Location[];
   dryRun: boolean;
 }
 

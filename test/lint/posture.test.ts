@@ -31,16 +31,16 @@ describe('lint over the posture fixture', () => {
     expect(at('MR0102')).toEqual(['03-authorization.yaml:2 AuthorizationPolicy shop/orders-allow']);
   });
   it('an ALLOW rule on principals for a port that accepts plaintext (MR0103) is found', () => {
-    expect(at('MR0103')).toEqual(['03-authorization.yaml:12 AuthorizationPolicy shop/api-from-web']);
+    expect(at('MR0103')).toEqual(['03-authorization.yaml:19 AuthorizationPolicy shop/api-from-web']);
   });
-  it('a header-based identity rule (MR0104) is found', () => {
-    expect(at('MR0104')).toEqual(['03-authorization.yaml:22 AuthorizationPolicy shop/api-admin-header']);
+  it("a header-based identity rule (MR0104) is found, located at the rule", () => {
+    expect(at('MR0104')).toEqual(['03-authorization.yaml:29 AuthorizationPolicy shop/api-admin-header']);
   });
   it('a RequestAuthentication with no rule requiring a request principal (MR0105) is found', () => {
     expect(at('MR0105')).toEqual(['04-jwt.yaml:2 RequestAuthentication shop/web-jwt']);
   });
   it('a DENY path that normalisation lets through (MR0106) is found', () => {
-    expect(at('MR0106')).toEqual(['03-authorization.yaml:32 AuthorizationPolicy shop/web-deny-admin']);
+    expect(at('MR0106')).toEqual(['03-authorization.yaml:39 AuthorizationPolicy shop/web-deny-admin']);
   });
   it('a workload without a sidecar in an injected namespace (MR0107) is found', () => {
     expect(at('MR0107')).toEqual(['01-workloads.yaml:62 Deployment shop/cron']);

@@ -79,8 +79,8 @@ describe('text', () => {
   });
   it('each finding is file:line:col, severity, code and rule, then its fix; the last line counts and names the suppressed', () => {
     const out = renderLintText(lint(meshFrom(ns('a', true), app('a', 'web'), headerRule('admin'), denyAdmin), { only: ['MR0104', 'MR0106'] }));
-    expect(out).toMatch(/^inline-\d\.yaml:1:1: warning MR0104 header-identity: .+\n    fix: .+\n/);
+    expect(out).toMatch(/^inline-\d\.yaml:6:11: warning MR0104 header-identity: .+\n    fix: .+\n/);
     expect(out).toContain('1 finding (0 errors, 1 warning, 0 info); 1 suppressed by meshrange.io/ignore');
-    expect(out).toMatch(/suppressed: inline-\d\.yaml:1:1: MR0106 deny-path-bypass on AuthorizationPolicy a\/deny-admin/);
+    expect(out).toMatch(/suppressed: inline-\d\.yaml:6:11: MR0106 deny-path-bypass on AuthorizationPolicy a\/deny-admin/);
   });
 });

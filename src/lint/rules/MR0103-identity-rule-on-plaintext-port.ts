@@ -21,7 +21,7 @@
  */
 import type { AuthorizationPolicy, AuthzRule } from '../../model/types.js';
 import { effectiveMtls } from '../../policy/peer-authentication.js';
-import { apSelected, inboundPorts, listed, subjectOf } from '../context.js';
+import { apSelected, inboundPorts, listed, ruleLoc, subjectOf } from '../context.js';
 import type { LintRule, RawFinding } from '../types.js';
 
 const ID_FIELDS = ['principals', 'namespaces', 'serviceAccounts', 'trustDomains'] as const;
@@ -82,6 +82,7 @@ export const rule: LintRule = {
         out.push({
           ...(disabled ? { severity: 'error' as const } : {}),
           subject: subjectOf('AuthorizationPolicy', p.meta),
+          ...ruleLoc(p, i),
           message: `AuthorizationPolicy ${p.meta.namespace}/${p.meta.name} rule ${i} (${p.action}) matches on ${fields.join(', ')}, but ${where} accept${weak.length === 1 ? 's' : ''} plaintext: ${effect}`,
           hint: 'make these ports STRICT with a PeerAuthentication, so every caller presents its identity',
         });

@@ -17,7 +17,7 @@
  * identity (principals, namespaces… §6.5), which the header then only narrows.
  */
 import type { AuthzRule } from '../../model/types.js';
-import { subjectOf } from '../context.js';
+import { ruleLoc, subjectOf } from '../context.js';
 import { identityFields } from './MR0103-identity-rule-on-plaintext-port.js';
 import type { LintRule, RawFinding } from '../types.js';
 
@@ -57,6 +57,7 @@ export const rule: LintRule = {
           if (!trusted || trusted.length === 0) continue;
           out.push({
             subject: subjectOf('AuthorizationPolicy', p.meta),
+            ...ruleLoc(p, i),
             message: `AuthorizationPolicy ${p.meta.namespace}/${p.meta.name} rule ${i} (${p.action}) ${p.action === 'ALLOW' ? 'allows' : 'exempts'} callers by header ${name} (${trusted.join(', ')}): any client can send that header`,
             hint: 'match the caller by source.principals (mutual TLS) or by a validated JWT (requestPrincipals, request.auth.claims) instead of a header',
           });

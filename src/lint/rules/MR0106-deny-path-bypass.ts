@@ -18,7 +18,7 @@
  */
 import type { AuthorizationPolicy, PathNormalization } from '../../model/types.js';
 import { normalizePath, pathMatcher } from '../../policy/matchers.js';
-import { subjectOf } from '../context.js';
+import { ruleLoc, subjectOf } from '../context.js';
 import type { LintRule, RawFinding } from '../types.js';
 
 /** A path the pattern matches: the exact value, a prefix with a segment added, a template with segments filled. */
@@ -85,8 +85,10 @@ export const rule: LintRule = {
       for (const pattern of [...new Set(all)]) {
         const got = bypasses(pattern, all, mode);
         if (got.length === 0) continue;
+        const at = (p.rules ?? []).findIndex((r) => (r.to ?? []).some((t) => (t.operation.paths ?? []).includes(pattern)));
         out.push({
           subject: subjectOf('AuthorizationPolicy', p.meta),
+          ...ruleLoc(p, at),
           message: `AuthorizationPolicy ${p.meta.namespace}/${p.meta.name} denies paths "${pattern}", but under pathNormalization ${mode} ${got.map((g) => `${g.how} "${g.path}"`).join(', ')} ${got.length === 1 ? 'is' : 'are'} not denied`,
           hint: `allow-list the public paths instead of denying this one, or set meshConfig.pathNormalization: ${mode === 'DECODE_AND_MERGE_SLASHES' ? 'DECODE_AND_MERGE_SLASHES and deny the other spellings too' : 'DECODE_AND_MERGE_SLASHES'} and make the application refuse other spellings`,
         });
