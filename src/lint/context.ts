@@ -10,6 +10,7 @@ import { selectorMatches } from '../model/types.js';
 import type { RequestAuthentication } from '../model/request-authentication.js';
 import { requestAuthenticationsFor } from '../policy/request-authentication.js';
 import { targetPortOf } from '../policy/pipeline.js';
+import { effectiveMtls, type MtlsResolution } from '../policy/peer-authentication.js';
 import type { Subject } from './types.js';
 
 export function subjectOf(kind: string, meta: ObjectMeta): Subject {
@@ -84,4 +85,21 @@ export function namespaceInjected(labels: Labels): boolean {
   const inj = Object.hasOwn(labels, 'istio-injection') ? labels['istio-injection'] : undefined;
   if (inj !== undefined) return inj === 'enabled';
   return Object.hasOwn(labels, 'istio.io/rev');
+}
+
+const mtlsMemo = new WeakMap<Mesh, WeakMap<Workload, Map<number, MtlsResolution>>>();
+
+/**
+ * policy/peer-authentication.ts effectiveMtls, remembered per (mesh, workload,
+ * port): several rules ask it for every rule × workload × port, and each call
+ * scans every PeerAuthentication.
+ */
+export function mtlsOf(mesh: Mesh, w: Workload, port: number): MtlsResolution {
+  let byWorkload = mtlsMemo.get(mesh);
+  if (!byWorkload) { byWorkload = new WeakMap(); mtlsMemo.set(mesh, byWorkload); }
+  let byPort = byWorkload.get(w);
+  if (!byPort) { byPort = new Map(); byWorkload.set(w, byPort); }
+  let m = byPort.get(port);
+  if (!m) { m = effectiveMtls(mesh, w, port); byPort.set(port, m); }
+  return m;
 }

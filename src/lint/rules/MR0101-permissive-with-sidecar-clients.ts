@@ -21,10 +21,9 @@
  */
 import type { Mesh, PeerAuthentication, Workload } from '../../model/types.js';
 import { policiesFor } from '../../policy/authorization-policy.js';
-import { effectiveMtls } from '../../policy/peer-authentication.js';
 import { decide } from '../../policy/decide.js';
 import { hasProxy } from '../../policy/pipeline.js';
-import { inboundPorts, listed, servicesOf, subjectOf, workloadSubject } from '../context.js';
+import { inboundPorts, listed, mtlsOf, servicesOf, subjectOf, workloadSubject } from '../context.js';
 import type { LintRule, RawFinding } from '../types.js';
 import { identityFields } from './MR0103-identity-rule-on-plaintext-port.js';
 
@@ -75,7 +74,7 @@ export const rule: LintRule = {
     for (const w of mesh.workloads) {
       if (!w.sidecar || w.gateway) continue;
       if (servicesOf(mesh, w).some((s) => s.type === 'NodePort' || s.type === 'LoadBalancer')) continue;
-      const permissive = inboundPorts(mesh, w).map((port) => ({ port, m: effectiveMtls(mesh, w, port) })).filter((x) => x.m.mode === 'PERMISSIVE');
+      const permissive = inboundPorts(mesh, w).map((port) => ({ port, m: mtlsOf(mesh, w, port) })).filter((x) => x.m.mode === 'PERMISSIVE');
       const first = permissive[0];
       if (!first) continue;
       let reachable = false;

@@ -20,8 +20,7 @@
  * an ALLOW denies them with no hint why).
  */
 import type { AuthorizationPolicy, AuthzRule } from '../../model/types.js';
-import { effectiveMtls } from '../../policy/peer-authentication.js';
-import { apSelected, inboundPorts, listed, ruleLoc, subjectOf } from '../context.js';
+import { apSelected, inboundPorts, listed, mtlsOf, ruleLoc, subjectOf } from '../context.js';
 import type { LintRule, RawFinding } from '../types.js';
 
 const ID_FIELDS = ['principals', 'namespaces', 'serviceAccounts', 'trustDomains'] as const;
@@ -69,7 +68,7 @@ export const rule: LintRule = {
         for (const w of targets) {
           const ports = only ?? inboundPorts(mesh, w);
           for (const port of ports) {
-            const m = effectiveMtls(mesh, w, port);
+            const m = mtlsOf(mesh, w, port);
             if (m.mode === 'PERMISSIVE' || m.mode === 'DISABLE') weak.push({ id: w.id, port, mode: m.mode });
           }
         }

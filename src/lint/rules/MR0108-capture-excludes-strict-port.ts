@@ -15,8 +15,7 @@
  * (policy/capture.ts) leaves uncaptured.
  */
 import { inboundCapture } from '../../policy/capture.js';
-import { effectiveMtls } from '../../policy/peer-authentication.js';
-import { inboundPorts, workloadSubject } from '../context.js';
+import { inboundPorts, mtlsOf, workloadSubject } from '../context.js';
 import type { LintRule, RawFinding } from '../types.js';
 
 export const rule: LintRule = {
@@ -36,7 +35,7 @@ export const rule: LintRule = {
       for (const port of [...ports].sort((a, b) => a - b)) {
         const cap = inboundCapture(w, port);
         if (cap.captured) continue;
-        const m = effectiveMtls(mesh, w, port);
+        const m = mtlsOf(mesh, w, port);
         if (m.mode !== 'STRICT') continue;
         const by = m.policy ? `PeerAuthentication ${m.policy.meta.namespace}/${m.policy.meta.name}` : 'the mesh';
         out.push({
