@@ -48,6 +48,10 @@ describe('MR0101 permissive-with-sidecar-clients (§4, §2)', () => {
     const allow = ap('a', 'by-header', '  action: ALLOW\n  rules: [{ when: [{ key: "request.headers[x-k]", values: ["v"] }] }]\n');
     expect(codes('MR0101', ns('a', true), ns('legacy', false), app('a', 'web'), legacyClient, pa('a', 'default', 'PERMISSIVE'), allow)).toEqual([]);
   });
+  it('a DENY on a request field (a method) does not stop every plaintext request: not reported', () => {
+    const deny = ap('a', 'deny-get', '  action: DENY\n  rules: [{ to: [{ operation: { methods: ["GET"] } }] }]\n');
+    expect(codes('MR0101', ns('a', true), ns('legacy', false), app('a', 'web'), legacyClient, pa('a', 'default', 'PERMISSIVE'), deny)).toEqual([]);
+  });
   it('STRICT is not reported', () => {
     expect(codes('MR0101', ns('a', true), app('a', 'web'), pa('a', 'default', 'STRICT'))).toEqual([]);
   });

@@ -11,8 +11,8 @@
  * Rule: a sidecar workload port whose effective mode is PERMISSIVE, when no
  * sidecar-less workload of the mesh can get a request through to that port
  * today (each such client's plaintext TCP connection and HTTP GET are decided
- * by policy/decide.ts; an ALLOW policy with a rule that needs no peer identity
- * counts as passable) and no Service exposes the workload outside the cluster
+ * by policy/decide.ts; a refusal by authorization that another request could
+ * avoid counts as passable) and no Service exposes the workload outside the cluster
  * (NodePort/LoadBalancer), so switching to STRICT rejects no caller that works
  * now. One finding per deciding PeerAuthentication (warning), or per namespace
  * where Istio's default PERMISSIVE holds (info, on the Namespace).
@@ -20,22 +20,37 @@
  * one info finding naming the workloads it could not judge.
  */
 import type { Mesh, PeerAuthentication, Workload } from '../../model/types.js';
-import { policiesFor } from '../../policy/authorization-policy.js';
+import { policiesFor, type RuleRef } from '../../policy/authorization-policy.js';
 import { decide } from '../../policy/decide.js';
 import { hasProxy } from '../../policy/pipeline.js';
 import { inboundPorts, listed, mtlsOf, servicesOf, subjectOf, workloadSubject } from '../context.js';
 import type { LintRule, RawFinding } from '../types.js';
 import { identityFields } from './MR0103-identity-rule-on-plaintext-port.js';
 
-/** Probes per mesh before the rule stops judging (a workload it cannot judge is not reported). */
+/** Probes per mesh before the rule stops judging (the workloads it could not judge are then named in one info finding). */
 const MAX_PROBES = 20_000;
+
+/** Source fields whose DENY match a plaintext client cannot change: peer-identity negations (§6.5) and its own pod IP. */
+const FIXED_SOURCE = new Set(['notPrincipals', 'notNamespaces', 'notServiceAccounts', 'notTrustDomains', 'ipBlocks', 'notIpBlocks']);
+
+/** The DENY rule that refused the probe refuses every request of that client: no `to`, no `when`, only fixed source fields. */
+function denialIsFinal(mesh: Mesh, ref: RuleRef | null): boolean {
+  if (!ref) return false;
+  const p = mesh.authorizationPolicies.find((x) => x.meta.namespace === ref.namespace && x.meta.name === ref.policy);
+  const m = /rule\[(\d{1,6})\]$/.exec(ref.rule);
+  const rule = p && m ? p.rules?.[Number(m[1])] : undefined;
+  if (!rule || (rule.to ?? []).length > 0 || (rule.when ?? []).length > 0) return false;
+  return (rule.from ?? []).every((f) => Object.keys(f.source).every((k) => FIXED_SOURCE.has(k)));
+}
 
 /**
  * Could `client` (no sidecar: plaintext, no identity) get a request through to
  * `w` on `port` today? A TCP connection and an HTTP GET are decided by
- * policy/decide.ts; when an ALLOW policy refused them but has a rule that
- * needs no peer identity (a header, a path, a JWT, an IP), some other request
- * of that client may match it, so the answer is yes.
+ * policy/decide.ts. When authorization refused them, another request of that
+ * client may still pass: an ALLOW rule that needs no peer identity (a header,
+ * a path, a JWT, an IP), a DENY rule on request fields, an ext-authz check;
+ * the answer is then yes. Only a refusal that no request can avoid (network
+ * policy, a DENY on identity negations or the client's IP) counts as no.
  */
 function reachedInPlaintext(mesh: Mesh, client: Workload, w: Workload, port: number): boolean {
   for (const protocol of ['tcp', 'http'] as const) {
@@ -45,7 +60,11 @@ function reachedInPlaintext(mesh: Mesh, client: Workload, w: Workload, port: num
       protocol, method: 'GET', path: '/', headers: {}, tls: 'auto',
     });
     if (d.outcome === 'allowed') return true;
-    if (d.authz?.stage === 'no-allow-match'
+    const a = d.authz;
+    if (!a || a.allowed) continue;
+    if (a.stage === 'custom') return true;
+    if (a.stage === 'deny' && !denialIsFinal(mesh, a.decidedBy)) return true;
+    if (a.stage === 'no-allow-match'
       && policiesFor(mesh, w).some((p) => p.action === 'ALLOW' && !p.dryRun && (p.rules ?? []).some((r) => identityFields(r).length === 0))) return true;
   }
   return false;
