@@ -25,6 +25,7 @@ import { requestCommand } from './request.js';
 import { registerTui } from './tui.js';
 import { registerBlastRadius } from './blast-radius.js';
 import { registerAssess } from './assess.js';
+import { registerLint } from './lint.js';
 import { DEFAULT_OUTSIDE_IP } from '../policy/pipeline.js';
 
 export const EXIT_OK = 0;
@@ -193,6 +194,7 @@ export async function main(argv: readonly string[], rawIo: Io = defaultIo): Prom
   registerTui(program, io, (c) => { code = c; });
   registerBlastRadius(program, io, (c) => { code = c; });
   registerAssess(program, io, (c) => { code = c; });
+  registerLint(program, io, (c) => { code = c; });
 
   program.command('schema')
     .description('print the JSON Schema of scenario files')

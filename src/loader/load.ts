@@ -6,7 +6,7 @@
 import { IssueList } from '../core/issues.js';
 import { parseDuration } from '../core/duration.js';
 import { ownValue, setOwn } from '../core/record.js';
-import { DEFAULT_MESH_CONFIG, type AuthorizationPolicy, type DestinationRule, type Labels, type Mesh, type MeshConfig, type Namespace, type ObjectMeta, type PeerAuthentication, type Service, type Workload, type WorkloadKind } from '../model/types.js';
+import { DEFAULT_MESH_CONFIG, type AuthorizationPolicy, type DestinationRule, type Labels, type Mesh, type MeshConfig, type Namespace, type ObjectMeta, type PeerAuthentication, type Service, type UnmodeledObject, type Workload, type WorkloadKind } from '../model/types.js';
 import { decideInjection, isGatewayPod, readCapture } from './injection.js';
 import { applyMeshConfig, readMeshConfigMap, readPodSpec, readService, type RawService, type RawWorkload } from './k8s.js';
 import { readDestinationRule } from './networking.js';
@@ -73,6 +73,7 @@ export function loadMesh(files: readonly SourceFile[], overrides: MeshOverrides 
   const gateways: Gateway[] = [];
   const vss: VirtualService[] = [];
   const rateLimits: LocalRateLimit[] = [];
+  const unmodeled: UnmodeledObject[] = [];
   const seen = new Map<string, ObjectMeta>();
   let meshConfigItem: { reader: Reader; obj: Obj } | undefined;
   let order = 0;
@@ -120,7 +121,7 @@ export function loadMesh(files: readonly SourceFile[], overrides: MeshOverrides 
     seen.set(key, meta);
 
     if (kind === 'Namespace') {
-      namespaces.set(name, { name, labels: meta.labels, loc: meta.loc });
+      namespaces.set(name, { name, labels: meta.labels, annotations: meta.annotations, loc: meta.loc });
     } else if (WORKLOAD_KINDS.includes(kind)) {
       const spec = r.obj(value, 'spec', []) ?? {};
       let podLabels: Record<string, string> = { ...meta.labels };
@@ -175,9 +176,11 @@ export function loadMesh(files: readonly SourceFile[], overrides: MeshOverrides 
     } else if (INERT_KINDS.includes(kind)) {
       // read, no effect on decisions
     } else if (NOT_YET.includes(kind)) {
+      unmodeled.push({ kind, apiVersion, meta });
       r.warn([], 'not-modeled', `kind ${kind} (${apiVersion}) is not modeled yet; its effect on traffic is ignored`,
         'results for traffic this object would affect may differ from the cluster');
     } else {
+      unmodeled.push({ kind, apiVersion, meta });
       r.warn([], 'not-modeled', `kind ${kind} (${apiVersion}) is not modeled by meshrange and has no effect in the simulation`);
     }
   }
@@ -218,6 +221,7 @@ export function loadMesh(files: readonly SourceFile[], overrides: MeshOverrides 
     virtualServices: byName(dedupe(vss)),
     rateLimits,
   };
+  if (unmodeled.length > 0) mesh.unmodeled = unmodeled;
   if (!issues.hasErrors()) {
     analyzeRouting(mesh.gateways, mesh.virtualServices, mesh.workloads, issues);
     analyzeMesh(mesh, issues);
@@ -307,6 +311,7 @@ function buildWorkloads(raw: RawWorkload[], namespaces: Map<string, Namespace>, 
       sim,
     };
     if (cap.capture) workload.capture = cap.capture;
+    if (w.kind !== 'Pod' && Object.keys(w.meta.annotations).length > 0) workload.objectAnnotations = w.meta.annotations;
     return workload;
   });
 }

@@ -4,6 +4,7 @@
  * error here, never silently applied with partial semantics.
  */
 import { parseCidr } from '../core/ip.js';
+import type { Location } from '../core/issues.js';
 import type { AuthorizationPolicy, AuthzAction, AuthzCondition, AuthzOperation, AuthzRule, AuthzSource, MtlsMode, ObjectMeta, PeerAuthentication, TargetRef } from '../model/types.js';
 import { isObj, Reader, rejectUnknownFields, type Obj } from './reader.js';
 import type { Path } from './yaml-source.js';
@@ -94,12 +95,13 @@ export function readAuthorizationPolicy(r: Reader, meta: ObjectMeta, obj: Obj): 
     r.error(['spec', 'provider'], 'ap-provider-without-custom', 'provider must only be used with the CUSTOM action', 'remove spec.provider or set action: CUSTOM');
   }
   let rules: AuthzRule[] | undefined;
+  const ruleLocs: Location[] = [];
   const rawRules = r.arr(spec, 'rules', ['spec']);
   if (rawRules !== undefined) {
     rules = [];
     rawRules.forEach((raw, i) => {
       const rule = readRule(r, raw, ['spec', 'rules', i], action);
-      if (rule) rules?.push(rule);
+      if (rule) { rules?.push(rule); ruleLocs.push(r.at(['spec', 'rules', i])); }
     });
   }
   if ((action === 'DENY' || action === 'CUSTOM') && (rules === undefined || rawRules?.length === 0)) {
@@ -126,6 +128,7 @@ export function readAuthorizationPolicy(r: Reader, meta: ObjectMeta, obj: Obj): 
   }
   const policy: AuthorizationPolicy = { meta, selector, targetRefs, action, rules, dryRun: meta.annotations['istio.io/dry-run'] === 'true' };
   if (provider !== undefined) policy.provider = provider;
+  if (ruleLocs.length > 0) policy.ruleLocs = ruleLocs;
   return policy;
 }
 

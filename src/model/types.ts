@@ -30,6 +30,8 @@ export interface ObjectMeta {
 export interface Namespace {
   name: string;
   labels: Labels;
+  /** metadata.annotations of a declared Namespace (e.g. `meshrange.io/ignore` for lint); absent when not declared */
+  annotations?: Labels;
   loc?: Location;
 }
 
@@ -51,6 +53,8 @@ export interface Workload {
   labels: Labels;
   /** pod template annotations */
   annotations: Labels;
+  /** the workload object's own metadata.annotations (a Deployment's, not its pod template's); absent = none */
+  objectAnnotations?: Labels;
   serviceAccount: string;
   ports: ContainerPort[];
   /** a sidecar Envoy is injected (istio-semantics §2) */
@@ -224,6 +228,8 @@ export interface AuthorizationPolicy {
   provider?: string;
   /** undefined = no `rules` field (matches nothing for ALLOW) */
   rules: AuthzRule[] | undefined;
+  /** where each of `rules` is written (same index), for findings that point at a rule; absent = not known */
+  ruleLocs?: readonly Location[];
   dryRun: boolean;
 }
 
@@ -281,6 +287,18 @@ export interface Mesh {
   virtualServices: readonly VirtualService[];
   /** local rate limits from EnvoyFilters (§10) */
   rateLimits: readonly LocalRateLimit[];
+  /**
+   * Objects the loader read but does not model (a kind it warned about, e.g. the
+   * legacy rbac.istio.io kinds), so posture checks (src/lint) can name them; absent = none recorded.
+   */
+  unmodeled?: readonly UnmodeledObject[];
+}
+
+/** An object of a kind meshrange does not simulate: what it is and where. */
+export interface UnmodeledObject {
+  kind: string;
+  apiVersion: string;
+  meta: ObjectMeta;
 }
 
 export function workloadById(mesh: Mesh, id: string): Workload | undefined {

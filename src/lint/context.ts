@@ -1,0 +1,105 @@
+/**
+ * Helpers the lint rules share: which workloads a policy selects (the same
+ * §6.1 / §4 / §7 targeting the policy code applies), a workload's inbound
+ * ports, and the Subject of a resource. Memoised per mesh where rules ask
+ * the same question many times.
+ */
+import type { Location } from '../core/issues.js';
+import type { ObjectMeta, Labels, Mesh, Workload, AuthorizationPolicy, PeerAuthentication, Service } from '../model/types.js';
+import { selectorMatches } from '../model/types.js';
+import type { RequestAuthentication } from '../model/request-authentication.js';
+import { requestAuthenticationsFor } from '../policy/request-authentication.js';
+import { targetPortOf } from '../policy/pipeline.js';
+import { effectiveMtls, type MtlsResolution } from '../policy/peer-authentication.js';
+import type { Subject } from './types.js';
+
+export function subjectOf(kind: string, meta: ObjectMeta): Subject {
+  return { kind, namespace: meta.namespace, name: meta.name, annotations: meta.annotations, loc: meta.loc };
+}
+
+/** `{ loc }` of rule `i` of the policy when the loader recorded it (a finding then points at the rule), else nothing. */
+export function ruleLoc(p: AuthorizationPolicy, i: number): { loc: Location } | Record<string, never> {
+  const loc = p.ruleLocs?.[i];
+  return loc ? { loc } : {};
+}
+
+export function workloadSubject(w: Workload): Subject {
+  return { kind: w.kind, namespace: w.namespace, name: w.name, annotations: { ...w.annotations, ...(w.objectAnnotations ?? {}) }, loc: w.loc };
+}
+
+/** §6.1: the workloads an AuthorizationPolicy with no targetRefs selects (root namespace: every namespace). */
+export function apSelected(mesh: Mesh, p: AuthorizationPolicy): Workload[] {
+  if (p.targetRefs.length > 0) return [];
+  const root = mesh.config.rootNamespace;
+  const ns = p.meta.namespace;
+  return mesh.workloads.filter((w) => (ns === root || w.namespace === ns) && (p.selector === null || selectorMatches(p.selector, w.labels)));
+}
+
+/** §7 (= §6.1): the workloads a RequestAuthentication selects, by the policy code's own selection. */
+export function raSelected(mesh: Mesh, ra: RequestAuthentication): Workload[] {
+  return mesh.workloads.filter((w) => requestAuthenticationsFor([ra], mesh.config.rootNamespace, w).length > 0);
+}
+
+/** §4: the workloads a selector-bearing PeerAuthentication can apply to (its own, non-root namespace). */
+export function paSelected(mesh: Mesh, p: PeerAuthentication): Workload[] {
+  if (p.selector === null) return mesh.workloads.filter((w) => p.meta.namespace === mesh.config.rootNamespace || w.namespace === p.meta.namespace);
+  if (p.meta.namespace === mesh.config.rootNamespace) return [];
+  const sel = p.selector;
+  return mesh.workloads.filter((w) => w.namespace === p.meta.namespace && selectorMatches(sel, w.labels));
+}
+
+/** Services whose selector picks this workload. */
+export function servicesOf(mesh: Mesh, w: Workload): Service[] {
+  return mesh.services.filter((s) => s.namespace === w.namespace && s.selector !== null && Object.keys(s.selector).length > 0 && selectorMatches(s.selector, w.labels));
+}
+
+/**
+ * The container ports a workload receives connections on: its declared TCP
+ * container ports and every Service target port resolved to it, sorted.
+ */
+export function inboundPorts(mesh: Mesh, w: Workload): number[] {
+  const ports = new Set<number>();
+  for (const p of w.ports) if (p.protocol.toUpperCase() === 'TCP') ports.add(p.containerPort);
+  for (const s of servicesOf(mesh, w)) {
+    for (const sp of s.ports) {
+      if (sp.protocol.toUpperCase() !== 'TCP') continue;
+      const t = targetPortOf(sp, w);
+      if (t !== null) ports.add(t);
+    }
+  }
+  return [...ports].sort((a, b) => a - b);
+}
+
+export function labelsText(l: Labels): string {
+  return Object.keys(l).sort().map((k) => `${k}=${l[k] ?? ''}`).join(',');
+}
+
+/** `a, b, c` or `a, b, c and 4 more`: messages stay one readable line on a large mesh. */
+export function listed(items: readonly string[], max = 5): string {
+  if (items.length <= max) return items.join(', ');
+  return `${items.slice(0, max).join(', ')} and ${items.length - max} more`;
+}
+
+/** Namespace is injected by the webhook (§2): istio-injection=enabled, or istio.io/rev without istio-injection. */
+export function namespaceInjected(labels: Labels): boolean {
+  const inj = Object.hasOwn(labels, 'istio-injection') ? labels['istio-injection'] : undefined;
+  if (inj !== undefined) return inj === 'enabled';
+  return Object.hasOwn(labels, 'istio.io/rev');
+}
+
+const mtlsMemo = new WeakMap<Mesh, WeakMap<Workload, Map<number, MtlsResolution>>>();
+
+/**
+ * policy/peer-authentication.ts effectiveMtls, remembered per (mesh, workload,
+ * port): several rules ask it for every rule × workload × port, and each call
+ * scans every PeerAuthentication.
+ */
+export function mtlsOf(mesh: Mesh, w: Workload, port: number): MtlsResolution {
+  let byWorkload = mtlsMemo.get(mesh);
+  if (!byWorkload) { byWorkload = new WeakMap(); mtlsMemo.set(mesh, byWorkload); }
+  let byPort = byWorkload.get(w);
+  if (!byPort) { byPort = new Map(); byWorkload.set(w, byPort); }
+  let m = byPort.get(port);
+  if (!m) { m = effectiveMtls(mesh, w, port); byPort.set(port, m); }
+  return m;
+}

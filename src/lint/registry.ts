@@ -1,0 +1,22 @@
+/**
+ * Every lint rule, in code order. A rule is one file under rules/ named
+ * `<code>-<name>.ts`; its code and name are stable (tests and docs pin them).
+ */
+import type { LintRule } from './types.js';
+import { rule as MR0101 } from './rules/MR0101-permissive-with-sidecar-clients.js';
+import { rule as MR0102 } from './rules/MR0102-selects-nothing.js';
+import { rule as MR0103 } from './rules/MR0103-identity-rule-on-plaintext-port.js';
+import { rule as MR0104 } from './rules/MR0104-header-identity.js';
+import { rule as MR0105 } from './rules/MR0105-jwt-not-required.js';
+import { rule as MR0106 } from './rules/MR0106-deny-path-bypass.js';
+import { rule as MR0107 } from './rules/MR0107-missing-sidecar.js';
+import { rule as MR0108 } from './rules/MR0108-capture-excludes-strict-port.js';
+import { rule as MR0109 } from './rules/MR0109-wildcard-service-entry.js';
+import { rule as MR0110 } from './rules/MR0110-legacy-rbac-kind.js';
+import { analyzerRules } from './rules/analyzer.js';
+
+export const RULES: readonly LintRule[] = [MR0101, MR0102, MR0103, MR0104, MR0105, MR0106, MR0107, MR0108, MR0109, MR0110, ...analyzerRules];
+
+export function ruleByCode(code: string): LintRule | undefined {
+  return RULES.find((r) => r.code === code);
+}

@@ -1,0 +1,69 @@
+/**
+ * MR0104 header-identity — a request header used as the caller's identity.
+ *
+ * Semantics (istio-semantics.md):
+ * - §6.7 `when: request.headers[<name>]` matches a header value the client
+ *   sends; nothing in the mesh checks who wrote it. §6.3: a rule matches when
+ *   all its `when` conditions hold, so any client that sets the header meets it.
+ * - §1: the server sidecar writes X-Forwarded-Client-Cert itself (a client's
+ *   own value is replaced), so that one header is not the client's word.
+ * - §7: outputClaimToHeaders / outputPayloadToHeader headers are written by
+ *   the JWT filter only for a valid token; a request with no token keeps the
+ *   client's own header unless the rule also requires a request principal.
+ * Rule: an ALLOW rule (or a DENY rule with
+ * `notValues`, which a client meets by sending the expected value) whose
+ * `when` matches `request.headers[...]`, other than X-Forwarded-Client-Cert,
+ * unless the same rule also requires a validated request principal or a peer
+ * identity (principals, namespaces… §6.5), which the header then only narrows.
+ */
+import type { AuthzRule } from '../../model/types.js';
+import { ruleLoc, subjectOf } from '../context.js';
+import { identityFields } from './MR0103-identity-rule-on-plaintext-port.js';
+import type { LintRule, RawFinding } from '../types.js';
+
+const MESH_WRITTEN = ['x-forwarded-client-cert'];
+
+function headerName(key: string): string | null {
+  const m = /^request\.headers\[(.+)\]$/.exec(key);
+  return m && m[1] !== undefined ? m[1] : null;
+}
+
+/** The rule requires a validated JWT (§7): positive requestPrincipals, or a request.auth.* condition with values. */
+function requiresRequestPrincipal(rule: AuthzRule): boolean {
+  const froms = rule.from ?? [];
+  if (froms.length > 0 && froms.every((f) => (f.source.requestPrincipals?.length ?? 0) > 0)) return true;
+  return (rule.when ?? []).some((c) => c.key.startsWith('request.auth.') && (c.values?.length ?? 0) > 0);
+}
+
+export const rule: LintRule = {
+  code: 'MR0104',
+  name: 'header-identity',
+  severity: 'warning',
+  title: 'A rule trusts a request header the client writes (spoofable identity)',
+  help: 'request.headers[...] is whatever the client sent: any caller that sets the header meets the condition. '
+    + 'Identity belongs to mutual TLS (principals, namespaces) or to a validated JWT (requestPrincipals, request.auth.claims). '
+    + 'Fix: replace the header condition with source.principals, or require a request principal from a RequestAuthentication.',
+  check(mesh) {
+    const out: RawFinding[] = [];
+    for (const p of mesh.authorizationPolicies) {
+      if (p.action !== 'ALLOW' && p.action !== 'DENY') continue;
+      (p.rules ?? []).forEach((r, i) => {
+        // the header is then an extra condition on a real identity, not the identity
+        if (requiresRequestPrincipal(r) || identityFields(r).length > 0) return;
+        for (const c of r.when ?? []) {
+          const name = headerName(c.key);
+          if (name === null || MESH_WRITTEN.includes(name.toLowerCase())) continue;
+          const trusted = p.action === 'ALLOW' ? c.values : c.notValues;
+          if (!trusted || trusted.length === 0) continue;
+          out.push({
+            subject: subjectOf('AuthorizationPolicy', p.meta),
+            ...ruleLoc(p, i),
+            message: `AuthorizationPolicy ${p.meta.namespace}/${p.meta.name} rule ${i} (${p.action}) ${p.action === 'ALLOW' ? 'allows' : 'exempts'} callers by header ${name} (${trusted.join(', ')}): any client can send that header`,
+            hint: 'match the caller by source.principals (mutual TLS) or by a validated JWT (requestPrincipals, request.auth.claims) instead of a header',
+          });
+        }
+      });
+    }
+    return out;
+  },
+};

@@ -1,0 +1,218 @@
+/**
+ * One describe per lint rule (src/lint/rules): each test states the rule it
+ * pins, with a mesh that has the problem and one that does not.
+ */
+import { describe, expect, it } from 'vitest';
+import { lint } from '../../src/lint/index.js';
+import { app, meshFrom, ns, pa } from '../helpers.js';
+
+function codes(code: string, ...docs: string[]): string[] {
+  return lint(meshFrom(...docs), { only: [code] }).findings.map((f) => f.message);
+}
+
+const ap = (namespace: string, name: string, body: string): string => `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: { name: ${name}, namespace: ${namespace} }
+spec:
+${body}`;
+
+const legacyClient = `apiVersion: apps/v1
+kind: Deployment
+metadata: { name: batch, namespace: legacy }
+spec:
+  selector: { matchLabels: { app: batch } }
+  template:
+    metadata: { labels: { app: batch } }
+    spec: { serviceAccountName: batch, containers: [{ name: batch, image: b }] }
+`;
+
+describe('MR0101 permissive-with-sidecar-clients (§4, §2)', () => {
+  it('a PERMISSIVE PeerAuthentication where every workload has a sidecar is a warning on that policy', () => {
+    const r = lint(meshFrom(ns('a', true), app('a', 'web'), pa('a', 'default', 'PERMISSIVE')), { only: ['MR0101'] });
+    expect(r.findings).toHaveLength(1);
+    expect(r.findings[0]).toMatchObject({ severity: 'warning', resource: 'PeerAuthentication a/default' });
+    expect(r.findings[0]?.message).toContain('a/web:8080');
+  });
+  it('the PERMISSIVE default (no PeerAuthentication) is an info finding on the namespace', () => {
+    const r = lint(meshFrom(ns('a', true), app('a', 'web')), { only: ['MR0101'] });
+    expect(r.findings.map((f) => [f.severity, f.resource])).toEqual([['info', 'Namespace a']]);
+  });
+  it('a sidecar-less workload that reaches the port in plaintext keeps PERMISSIVE unreported (STRICT would break it)', () => {
+    expect(codes('MR0101', ns('a', true), ns('legacy', false), app('a', 'web'), legacyClient, pa('a', 'default', 'PERMISSIVE'))).toEqual([]);
+  });
+  it('a plaintext client already refused by a DENY on notPrincipals does not count: PERMISSIVE is reported', () => {
+    const deny = ap('a', 'deny-plaintext', '  action: DENY\n  rules: [{ from: [{ source: { notPrincipals: ["*"] } }] }]\n');
+    expect(codes('MR0101', ns('a', true), ns('legacy', false), app('a', 'web'), legacyClient, pa('a', 'default', 'PERMISSIVE'), deny)).toHaveLength(1);
+  });
+  it('an ALLOW rule a plaintext client can meet (a header) counts as a way in: not reported', () => {
+    const allow = ap('a', 'by-header', '  action: ALLOW\n  rules: [{ when: [{ key: "request.headers[x-k]", values: ["v"] }] }]\n');
+    expect(codes('MR0101', ns('a', true), ns('legacy', false), app('a', 'web'), legacyClient, pa('a', 'default', 'PERMISSIVE'), allow)).toEqual([]);
+  });
+  it('a DENY on a request field (a method) does not stop every plaintext request: not reported', () => {
+    const deny = ap('a', 'deny-get', '  action: DENY\n  rules: [{ to: [{ operation: { methods: ["GET"] } }] }]\n');
+    expect(codes('MR0101', ns('a', true), ns('legacy', false), app('a', 'web'), legacyClient, pa('a', 'default', 'PERMISSIVE'), deny)).toEqual([]);
+  });
+  it('STRICT is not reported', () => {
+    expect(codes('MR0101', ns('a', true), app('a', 'web'), pa('a', 'default', 'STRICT'))).toEqual([]);
+  });
+});
+
+describe('MR0102 selects-nothing (§6.1, §4, §7)', () => {
+  it('an AuthorizationPolicy selector matching no pod is reported', () => {
+    expect(codes('MR0102', ns('a', true), app('a', 'web'), ap('a', 'p', '  selector: { matchLabels: { app: wbe } }\n  action: ALLOW\n  rules: [{}]\n'))).toHaveLength(1);
+  });
+  it('a PeerAuthentication and a RequestAuthentication selecting no pod are reported', () => {
+    const ra = 'apiVersion: security.istio.io/v1\nkind: RequestAuthentication\nmetadata: { name: r, namespace: a }\nspec:\n  selector: { matchLabels: { app: nope } }\n  jwtRules: [{ issuer: "https://i", jwksUri: "https://i/jwks" }]\n';
+    const msgs = codes('MR0102', ns('a', true), app('a', 'web'), pa('a', 'p', 'STRICT', '  selector: { matchLabels: { app: nope } }\n'), ra);
+    expect(msgs.map((m) => m.split(' ')[0])).toEqual(['PeerAuthentication', 'RequestAuthentication']);
+  });
+  it('a targetRef to a Service that does not exist is reported', () => {
+    expect(codes('MR0102', ns('a', true), app('a', 'web'), ap('a', 'p', '  targetRefs: [{ kind: Service, group: "", name: nope }]\n  action: ALLOW\n  rules: [{}]\n'))[0]).toContain('targetRef Service a/nope');
+  });
+  it('a root-namespace policy whose selector matches a pod in any namespace is not reported', () => {
+    expect(codes('MR0102', ns('a', true), ns('istio-system', false), app('a', 'web'), ap('istio-system', 'p', '  selector: { matchLabels: { app: web } }\n  action: ALLOW\n  rules: [{}]\n'))).toEqual([]);
+  });
+});
+
+describe('MR0103 identity-rule-on-plaintext-port (§6.5, §4)', () => {
+  const byPrincipal = (action: string): string => ap('a', 'p', `  selector: { matchLabels: { app: web } }\n  action: ${action}\n  rules: [{ from: [{ source: { principals: ["cluster.local/ns/a/sa/x"] } }] }]\n`);
+  it('an ALLOW by principal on a PERMISSIVE port is a warning', () => {
+    const r = lint(meshFrom(ns('a', true), app('a', 'web'), byPrincipal('ALLOW')), { only: ['MR0103'] });
+    expect(r.findings.map((f) => f.severity)).toEqual(['warning']);
+  });
+  it('an ALLOW by principal on a DISABLE port is an error: it never matches', () => {
+    const r = lint(meshFrom(ns('a', true), app('a', 'web'), pa('a', 'd', 'DISABLE'), byPrincipal('ALLOW')), { only: ['MR0103'] });
+    expect(r.findings.map((f) => f.severity)).toEqual(['error']);
+    expect(r.findings[0]?.message).toContain('never matches');
+  });
+  it('a DENY by principal on a PERMISSIVE port is reported: plaintext gets around it', () => {
+    expect(codes('MR0103', ns('a', true), app('a', 'web'), byPrincipal('DENY'))[0]).toContain('get around this DENY');
+  });
+  it('the same rule on a STRICT port is not reported', () => {
+    expect(codes('MR0103', ns('a', true), app('a', 'web'), pa('a', 'd', 'STRICT'), byPrincipal('ALLOW'))).toEqual([]);
+  });
+  it('a negative identity field (notPrincipals) is not an identity requirement', () => {
+    expect(codes('MR0103', ns('a', true), app('a', 'web'), ap('a', 'p', '  action: DENY\n  rules: [{ from: [{ source: { notPrincipals: ["*"] } }] }]\n'))).toEqual([]);
+  });
+});
+
+describe('MR0104 header-identity (§6.7)', () => {
+  it('an ALLOW on request.headers[...] values is reported as spoofable', () => {
+    expect(codes('MR0104', ns('a', true), app('a', 'web'), ap('a', 'p', '  action: ALLOW\n  rules: [{ when: [{ key: "request.headers[x-user]", values: ["admin"] }] }]\n'))[0]).toContain('header x-user');
+  });
+  it('X-Forwarded-Client-Cert, which the sidecar writes itself, is not reported', () => {
+    expect(codes('MR0104', ns('a', true), app('a', 'web'), ap('a', 'p', '  action: ALLOW\n  rules: [{ when: [{ key: "request.headers[X-Forwarded-Client-Cert]", values: ["*"] }] }]\n'))).toEqual([]);
+  });
+  it('a header condition in a rule that also requires a peer principal only narrows that identity: not reported', () => {
+    expect(codes('MR0104', ns('a', true), app('a', 'web'),
+      ap('a', 'p', '  action: ALLOW\n  rules: [{ from: [{ source: { principals: ["cluster.local/ns/a/sa/x"] } }], when: [{ key: "request.headers[x-user]", values: ["admin"] }] }]\n'))).toEqual([]);
+  });
+  it('a header condition in a rule that also requires a request principal is not reported', () => {
+    expect(codes('MR0104', ns('a', true), app('a', 'web'),
+      ap('a', 'p', '  action: ALLOW\n  rules: [{ from: [{ source: { requestPrincipals: ["*"] } }], when: [{ key: "request.headers[x-user]", values: ["admin"] }] }]\n'))).toEqual([]);
+  });
+});
+
+describe('MR0105 jwt-not-required (§7)', () => {
+  const ra = 'apiVersion: security.istio.io/v1\nkind: RequestAuthentication\nmetadata: { name: r, namespace: a }\nspec:\n  selector: { matchLabels: { app: web } }\n  jwtRules: [{ issuer: "https://i", jwksUri: "https://i/jwks" }]\n';
+  it('a RequestAuthentication with no rule on a request principal is reported: no token passes', () => {
+    expect(codes('MR0105', ns('a', true), app('a', 'web'), ra)[0]).toContain('a request without a token passes');
+  });
+  it('an ALLOW requestPrincipals: ["*"] on the workload satisfies it', () => {
+    expect(codes('MR0105', ns('a', true), app('a', 'web'), ra, ap('a', 'req', '  selector: { matchLabels: { app: web } }\n  action: ALLOW\n  rules: [{ from: [{ source: { requestPrincipals: ["*"] } }] }]\n'))).toEqual([]);
+  });
+  it('a DENY notRequestPrincipals: ["*"] on the workload satisfies it', () => {
+    expect(codes('MR0105', ns('a', true), app('a', 'web'), ra, ap('a', 'req', '  action: DENY\n  rules: [{ from: [{ source: { notRequestPrincipals: ["*"] } }] }]\n'))).toEqual([]);
+  });
+});
+
+describe('MR0106 deny-path-bypass (§6.6)', () => {
+  const deny = (paths: string): string => ap('a', 'p', `  action: DENY\n  rules: [{ to: [{ operation: { paths: ${paths} } }] }]\n`);
+  const cfg = (mode: string): string => `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: istio, namespace: istio-system }\ndata:\n  mesh: |-\n    pathNormalization:\n      normalization: ${mode}\n`;
+  it('DENY "/admin" under BASE: //admin, /ADMIN and /admin/ get past it', () => {
+    const m = codes('MR0106', ns('a', true), app('a', 'web'), deny('["/admin"]'))[0] ?? '';
+    expect(m).toContain('"//admin"');
+    expect(m).toContain('"/ADMIN"');
+    expect(m).toContain('"/admin/"');
+  });
+  it('DENY "/admin/*" under BASE: an encoded slash "/admin%2Fx" gets past it', () => {
+    expect(codes('MR0106', ns('a', true), app('a', 'web'), deny('["/admin/*"]'))[0]).toContain('"/admin%2Fx"');
+  });
+  it('under DECODE_AND_MERGE_SLASHES the slash spellings are caught; only case and trailing slash remain', () => {
+    const m = codes('MR0106', ns('a', true), ns('istio-system', false), app('a', 'web'), cfg('DECODE_AND_MERGE_SLASHES'), deny('["/admin/*"]'))[0] ?? '';
+    expect(m).not.toContain('%2F');
+    expect(m).not.toContain('doubled');
+    expect(m).toContain('upper case');
+  });
+  it('under DECODE_AND_MERGE_SLASHES a DENY that also lists the upper-case and trailing-slash spellings is not reported', () => {
+    const all = '["/admin", "/admin/*", "/ADMIN", "/ADMIN/*"]';
+    expect(codes('MR0106', ns('a', true), ns('istio-system', false), app('a', 'web'), cfg('DECODE_AND_MERGE_SLASHES'), deny(all))).toEqual([]);
+  });
+});
+
+describe('MR0107 missing-sidecar (§2)', () => {
+  it('a pod that opts out of injection in an injected namespace is reported', () => {
+    expect(codes('MR0107', ns('a', true), app('a', 'web', { labels: { 'sidecar.istio.io/inject': 'false' } }))[0]).toContain('has no sidecar');
+  });
+  it('a workload in a namespace without injection is not reported', () => {
+    expect(codes('MR0107', ns('a', false), app('a', 'web'))).toEqual([]);
+  });
+});
+
+describe('MR0108 capture-excludes-strict-port (§3, §4, policy/capture.ts)', () => {
+  const excluded = app('a', 'web').replace('      labels:\n', '      annotations: { traffic.sidecar.istio.io/excludeInboundPorts: "8080" }\n      labels:\n');
+  it('a STRICT port listed in excludeInboundPorts is an error', () => {
+    const r = lint(meshFrom(ns('a', true), excluded, pa('a', 'default', 'STRICT')), { only: ['MR0108'] });
+    expect(r.findings.map((f) => [f.severity, f.resource])).toEqual([['error', 'Deployment a/web']]);
+  });
+  it('an includeInboundPorts list that leaves out a STRICT port is reported too', () => {
+    const included = app('a', 'web', { port: 8080 }).replace('      labels:\n', '      annotations: { traffic.sidecar.istio.io/includeInboundPorts: "9090" }\n      labels:\n');
+    expect(codes('MR0108', ns('a', true), included, pa('a', 'default', 'STRICT'))[0]).toContain('includeInboundPorts');
+  });
+  it('the same exclusion on a PERMISSIVE port is not this rule', () => {
+    expect(codes('MR0108', ns('a', true), excluded)).toEqual([]);
+  });
+});
+
+describe('MR0109 wildcard-service-entry (§8)', () => {
+  const registryOnly = 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: istio, namespace: istio-system }\ndata:\n  mesh: |-\n    outboundTrafficPolicy:\n      mode: REGISTRY_ONLY\n';
+  const se = (host: string): string => `apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: { name: e, namespace: a }\nspec:\n  hosts: ["${host}"]\n  ports: [{ number: 443, name: tls, protocol: TLS }]\n  resolution: NONE\n`;
+  it('a "*.com" host (a whole top-level domain) under REGISTRY_ONLY is an error', () => {
+    const r = lint(meshFrom(ns('a', true), ns('istio-system', false), app('a', 'web'), registryOnly, se('*.com')), { only: ['MR0109'] });
+    expect(r.findings.map((f) => f.severity)).toEqual(['error']);
+  });
+  it('a "*.example.com" host under REGISTRY_ONLY is a warning', () => {
+    const r = lint(meshFrom(ns('a', true), ns('istio-system', false), app('a', 'web'), registryOnly, se('*.example.com')), { only: ['MR0109'] });
+    expect(r.findings.map((f) => f.severity)).toEqual(['warning']);
+  });
+  it('under ALLOW_ANY a wildcard host opens nothing new and is not reported', () => {
+    expect(codes('MR0109', ns('a', true), app('a', 'web'), se('*.com'))).toEqual([]);
+  });
+});
+
+describe('MR0110 legacy-rbac-kind', () => {
+  it('ServiceRole, ServiceRoleBinding, ClusterRbacConfig, MeshPolicy and Policy are each reported', () => {
+    const kinds = [['rbac.istio.io/v1alpha1', 'ServiceRole'], ['rbac.istio.io/v1alpha1', 'ServiceRoleBinding'], ['rbac.istio.io/v1alpha1', 'ClusterRbacConfig'],
+      ['authentication.istio.io/v1alpha1', 'MeshPolicy'], ['authentication.istio.io/v1alpha1', 'Policy']];
+    const docs = kinds.map(([v, k]) => `apiVersion: ${v}\nkind: ${k}\nmetadata: { name: x, namespace: a }\nspec: {}\n`);
+    expect(codes('MR0110', ns('a', true), ...docs).map((m) => m.split(' ')[0]).sort()).toEqual(['ClusterRbacConfig', 'MeshPolicy', 'Policy', 'ServiceRole', 'ServiceRoleBinding']);
+  });
+  it('a kind named Policy from another API group is not reported', () => {
+    expect(codes('MR0110', ns('a', true), 'apiVersion: example.com/v1\nkind: Policy\nmetadata: { name: x, namespace: a }\nspec: {}\n')).toEqual([]);
+  });
+});
+
+describe('MR0111–MR0118: the loader analyzer, wrapped', () => {
+  it('MR0111 targetRefs to a Service (a waypoint) is a warning; to a Kubernetes Gateway only advice (info)', () => {
+    const gw = 'apiVersion: apps/v1\nkind: Deployment\nmetadata: { name: gw, namespace: a }\nspec:\n  template:\n    metadata: { labels: { gateway.networking.k8s.io/gateway-name: gw } }\n    spec: { containers: [{ name: c, image: c }] }\n';
+    const refs = (kind: string, name: string): string => ap('a', `to-${name}`, `  targetRefs: [{ kind: ${kind}, group: "${kind === 'Service' ? '' : 'gateway.networking.k8s.io'}", name: ${name} }]\n  action: ALLOW\n  rules: [{}]\n`);
+    const r = lint(meshFrom(ns('a', true), app('a', 'web'), gw, refs('Service', 'web'), refs('Gateway', 'gw')), { only: ['MR0111'] });
+    expect(r.findings.map((f) => [f.resource, f.severity])).toEqual([['AuthorizationPolicy a/to-web', 'warning'], ['AuthorizationPolicy a/to-gw', 'info']]);
+  });
+  it('each analyzer warning of the loader is a lint finding with its MR code and its IST/SIM code in the message', () => {
+    const twoNsLevel = [pa('b', 'one', 'STRICT'), pa('b', 'two', 'PERMISSIVE')];
+    const r = lint(meshFrom(ns('b', true), app('b', 's'), ...twoNsLevel), { only: ['MR0115'] });
+    expect(r.findings).toHaveLength(1);
+    expect(r.findings[0]?.message).toContain('(SIM006)');
+  });
+});
