@@ -40,7 +40,7 @@ export function stepLine(s: StepResult): string {
   const mtls = s.mtls === null ? '' : s.mtls ? ' mTLS' : ' no-mTLS';
   const route = s.to ? `${e(s.from)} → ${e(s.to)}` : e(s.from);
   let line = `  ${mark} ${e(s.id)}: ${e(s.action)} ${route} — ${s.outcome}${code}${mtls}`;
-  if (s.expectationMet === false) line += `  (expected ${s.expected})`;
+  if (s.expectationMet === false) line += `  (${s.expectationNote !== undefined ? e(s.expectationNote) : `expected ${s.expected}`})`;
   for (const b of s.stoppedBy) {
     line += `\n      stopped by ${e(b.control)}${b.name ? ` ${e(b.name)}` : ''}${b.rule ? ` ${e(b.rule)}` : ''}: ${e(b.reason)}`;
   }

@@ -103,6 +103,14 @@ export interface StepResult {
   action: string;
   outcome: Outcome;
   expected: Outcome | null;
+  /** the control the expectation names (`expect: {outcome, stoppedBy}`), when it names one */
+  expectedStoppedBy?: string;
+  /** why the expectation was not met, in one line (what stopped the step instead); only when it was not */
+  expectationNote?: string;
+  /** where the step is written in the scenario file (1-based), for SARIF regions and editors */
+  loc?: { line: number; col: number };
+  /** simulated ms the step was planned to last (0 for an instantaneous step); JUnit's `time` */
+  durationMs?: number;
   code: number | null;
   grpcStatus?: number;
   mtls: boolean | null;
