@@ -82,7 +82,7 @@ export function resultJson(r: RunResult): Record<string, unknown> {
   o['traffic'] = r.traffic;
   o['controls'] = r.controls.map((c) => ({ control: c.control, name: c.name, stops: c.stops, soleStops: c.soleStops }));
   o['warnings'] = r.warnings;
-  if (r.shard !== undefined) o['shard'] = { index: r.shard.index, count: r.shard.count };
+  if (r.shard !== undefined) o['shard'] = { index: r.shard.index, count: r.shard.count, position: r.shard.position, total: r.shard.total };
   if (r.baseline !== undefined) o['baseline'] = r.baseline;
   return o;
 }

@@ -285,8 +285,11 @@ export interface RunResult {
   warnings: string[];
   /** outcomes over simulated time for the TUI's sparklines; never rendered into the JSON report */
   timeline?: Timeline;
-  /** `run --shard i/n`: which part of the suite this run is (1-based index of count) */
-  shard?: { index: number; count: number };
+  /**
+   * `run --shard i/n`: which part of the suite this run is (1-based `index` of `count`), and where this
+   * scenario stands in the whole suite (0-based `position` of `total`), for `meshrange merge`
+   */
+  shard?: { index: number; count: number; position: number; total: number };
   /** `run --baseline FILE`: how this scenario compares with the saved report */
   baseline?: BaselineSection;
   /** hash of every event of the run: the cheapest whole-run regression check */
