@@ -12,6 +12,7 @@ import { type ProgressStream } from './progress.js';
 import { requestCommand } from './request.js';
 import { registerTui } from './tui.js';
 import { registerRun } from './run.js';
+import { registerMerge } from './merge.js';
 import { DEFAULT_OUTSIDE_IP } from '../policy/pipeline.js';
 
 export const EXIT_OK = 0;
@@ -103,6 +104,7 @@ export async function main(argv: readonly string[], rawIo: Io = defaultIo): Prom
     });
 
   registerTui(program, io, (c) => { code = c; });
+  registerMerge(program, io, (c) => { code = c; });
 
   program.command('schema')
     .description('print the JSON Schema of scenario files')
