@@ -1,4 +1,6 @@
 /** Expected controls (issue 11 item 4, src/scenario/expect.ts): `expect: {outcome, stoppedBy}` pins the reason as well as the outcome. */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatIssue, IssueList } from '../../src/core/issues.js';
 import { loadMesh } from '../../src/loader/load.js';
@@ -8,6 +10,9 @@ import { CONTROL_KINDS, judge, parseControlSpec } from '../../src/scenario/expec
 import { parseScenario } from '../../src/scenario/load.js';
 import { bindScenario, runScenario } from '../../src/scenario/runner.js';
 import { app, ns, pa } from '../helpers.js';
+import { cli } from '../cli/harness.js';
+import { attachBaseline, readBaseline } from '../../src/assess/baseline.js';
+import { shardOf } from '../../src/suite/shard.js';
 
 const manifests = [ns('b', true), ns('legacy', false), app('b', 'server'), app('legacy', 'old'), pa('b', 'default', 'STRICT')];
 
@@ -112,5 +117,40 @@ describe('expect validation', () => {
     expect(parseControlSpec('ns/name')).toEqual({ name: 'ns/name' });
     expect(parseControlSpec('AuthorizationPolicy ns/deny.all')).toEqual({ kind: 'AuthorizationPolicy', name: 'ns/deny.all' });
     expect(parseControlSpec('ns/')).toHaveProperty('problem');
+  });
+});
+
+describe('expect on the command line', () => {
+  it('meshrange run exits 2 on an unknown control kind, at file:line:col with the kinds, and runs nothing', async () => {
+    const dir = mkdtempSync(path.join(process.cwd(), 'test', '.tmp-expect-'));
+    try {
+      const file = path.join(dir, 'typo.yaml');
+      writeFileSync(file, text('    - id: s1\n      action: request\n      to: "details:9080"\n      expect: { outcome: blocked, stoppedBy: PeerAuthentications }\n')
+        .replace('manifests: [x]', 'manifests: [../../scenarios/meshes/bookinfo]').replace('legacy/old', 'bookinfo/productpage-v1'));
+      const rel = path.relative(process.cwd(), file);
+      const r = await cli('run', rel, '--check');
+      expect(r.code).toBe(2);
+      expect(r.out).toBe('');
+      expect(r.err).toContain(`${rel}:11:46: error [expect-unknown-control] expect.stoppedBy: "PeerAuthentications" is not a control kind`);
+      expect(r.err).toContain('fix: name a control kind (NetworkPolicy, PeerAuthentication,');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('baseline and shards', () => {
+  it('a shard compares only its own scenarios of the baseline: the others are not run by it, not removed', async () => {
+    const r = await run('    - { id: s1, action: request, to: "server.b:80", expect: blocked }\n');
+    const other = ['x-0', 'x-1', 'x-2', 'x-3'].find((n) => shardOf(n, 2) !== shardOf('t', 2)) as string;
+    const mine = ['y-0', 'y-1', 'y-2', 'y-3'].find((n) => shardOf(n, 2) === shardOf('t', 2)) as string;
+    const saved = (name: string): Record<string, unknown> => ({ scenario: name, steps: [{ id: 's1', action: 'request', attack: true, outcome: 'allowed', stoppedBy: [] }], traffic: [] });
+    const issues = new IssueList();
+    const b = readBaseline('b.json', JSON.stringify([saved('t'), saved(other), saved(mine)]), issues);
+    expect(issues.errors).toEqual([]);
+    const { notRun } = attachBaseline([r], b as NonNullable<typeof b>, (n) => shardOf(n, 2) === shardOf('t', 2));
+    expect(notRun).toEqual([mine]);
+    expect(r.baseline?.improvements.map((c) => c.step)).toEqual(['s1']);
+    expect(r.baseline?.removed).toEqual([]);
   });
 });
