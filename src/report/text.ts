@@ -97,6 +97,8 @@ export function renderText(results: readonly RunResult[]): string {
   const regressions = results.reduce((n, r) => n + (r.baseline?.regressions.length ?? 0), 0);
   const improvements = results.reduce((n, r) => n + (r.baseline?.improvements.length ?? 0), 0);
   const withBaseline = results.find((r) => r.baseline !== undefined)?.baseline;
+  const shard = results[0]?.shard;
+  if (shard) out.push(`shard ${shard.index}/${shard.count} of a suite of ${shard.total} scenario${shard.total === 1 ? '' : 's'} (meshrange merge puts the shards' JSON reports together)`);
   if (withBaseline) out.push(`against ${e(withBaseline.file)}: ${regressions} regression${regressions === 1 ? '' : 's'}, ${improvements} improvement${improvements === 1 ? '' : 's'}`);
   out.push('', ...VERDICT_KEY);
   return `${out.join('\n')}\n`;
