@@ -23,8 +23,9 @@ export function stepJson(s: StepResult): Record<string, unknown> {
     action: s.action,
     outcome: s.outcome,
     expected: s.expected,
-    code: s.code,
   };
+  if (s.expectedStoppedBy !== undefined) o['expectedStoppedBy'] = s.expectedStoppedBy;
+  o['code'] = s.code;
   if (s.grpcStatus !== undefined) o['grpcStatus'] = s.grpcStatus;
   o['mtls'] = s.mtls;
   o['stoppedBy'] = s.stoppedBy.map(stoppedJson);
@@ -60,8 +61,11 @@ export function stepJson(s: StepResult): Record<string, unknown> {
   if (s.bytesAttempted !== undefined) o['bytesAttempted'] = s.bytesAttempted;
   if (s.bytesOut !== undefined) o['bytesOut'] = s.bytesOut;
   o['t'] = s.t;
+  if (s.durationMs !== undefined) o['durationMs'] = s.durationMs;
+  if (s.loc !== undefined) o['loc'] = { line: s.loc.line, col: s.loc.col };
   o['attack'] = s.attack;
   o['expectationMet'] = s.expectationMet;
+  if (s.expectationNote !== undefined) o['expectationNote'] = s.expectationNote;
   o['evidence'] = s.evidence;
   return o;
 }
@@ -78,6 +82,8 @@ export function resultJson(r: RunResult): Record<string, unknown> {
   o['traffic'] = r.traffic;
   o['controls'] = r.controls.map((c) => ({ control: c.control, name: c.name, stops: c.stops, soleStops: c.soleStops }));
   o['warnings'] = r.warnings;
+  if (r.shard !== undefined) o['shard'] = { index: r.shard.index, count: r.shard.count, position: r.shard.position, total: r.shard.total };
+  if (r.baseline !== undefined) o['baseline'] = r.baseline;
   return o;
 }
 

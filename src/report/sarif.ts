@@ -1,43 +1,101 @@
 /**
- * SARIF 2.1.0 for code-scanning dashboards: one result per attack step that
- * got through (a finding) and per failed expectation, pointing at the scenario file
- * (its path percent-encoded as a URI reference, core/escape.ts pathUri).
+ * SARIF 2.1.0 for code-scanning dashboards (issue 11 item 6). Results only for
+ * what a reviewer acts on:
+ *  - `meshrange/attack-step-succeeded`: an attack step got through (allowed or
+ *    partial) and the scenario did not say it would (no `expect`); a step that
+ *    is expected to get through — a scenario that demonstrates a weakness — is
+ *    not news;
+ *  - `meshrange/expectation-failed`: a step did not meet its `expect` (outcome
+ *    or control);
+ *  - `meshrange/baseline-regression`: with `run --baseline`, an attack step
+ *    that was blocked in the saved report and now gets through.
+ * Allowed legitimate steps and met expectations give no result.
+ *
+ * Each result points at the step in the scenario file (region: its line and
+ * column, from the YAML parse), the path percent-encoded as a URI reference
+ * (core/escape.ts pathUri). `partialFingerprints` key a result by scenario and
+ * step, so a dashboard follows it across commits. Deterministic: no time, no
+ * absolute path beyond what the run was given.
  */
 import { pathUri } from '../core/escape.js';
-import type { RunResult } from '../scenario/types.js';
+import { MESHRANGE_INFO_URI, MESHRANGE_VERSION } from '../core/version.js';
+import type { RunResult, StepResult } from '../scenario/types.js';
+
+export const SARIF_RULES = [
+  {
+    id: 'meshrange/attack-step-succeeded',
+    name: 'AttackStepSucceeded',
+    shortDescription: { text: 'An attack step got through the mesh controls' },
+    fullDescription: { text: 'An attack step (run from the attacker\'s foothold) ended allowed or partial and the scenario does not expect it to: no control stopped it. Add or fix the control, or state the expectation.' },
+    defaultConfiguration: { level: 'warning' },
+  },
+  {
+    id: 'meshrange/expectation-failed',
+    name: 'ExpectationFailed',
+    shortDescription: { text: 'A scenario step did not meet its expectation' },
+    fullDescription: { text: 'A step\'s outcome, or the control that stopped it, differs from its `expect`. Either the mesh changed what it enforces or the scenario is out of date.' },
+    defaultConfiguration: { level: 'error' },
+  },
+  {
+    id: 'meshrange/baseline-regression',
+    name: 'BaselineRegression',
+    shortDescription: { text: 'An attack step that the baseline report blocked now gets through' },
+    fullDescription: { text: 'Compared with the saved report given to `run --baseline`, this attack step went from blocked to allowed or partial.' },
+    defaultConfiguration: { level: 'error' },
+  },
+] as const;
+
+type RuleId = (typeof SARIF_RULES)[number]['id'];
+const RULE_INDEX = new Map<string, number>(SARIF_RULES.map((r, i) => [r.id, i]));
+
+function controls(s: StepResult): string {
+  return s.stoppedBy.map((b) => `${b.control}${b.name ? ` ${b.name}` : ''}`).join(', ');
+}
+
+function result(r: RunResult, s: StepResult | undefined, stepId: string, ruleId: RuleId, level: 'warning' | 'error', text: string): unknown {
+  const physicalLocation: Record<string, unknown> = { artifactLocation: { uri: pathUri(r.file) } };
+  if (s?.loc) physicalLocation['region'] = { startLine: s.loc.line, startColumn: s.loc.col };
+  return {
+    ruleId,
+    ruleIndex: RULE_INDEX.get(ruleId),
+    level,
+    message: { text },
+    locations: [{ physicalLocation }],
+    partialFingerprints: { 'meshrange/step': `${r.scenario}/${stepId}`, 'meshrange/rule': ruleId },
+  };
+}
+
+/** Whether a step got through, as the verdict counts it (product.md §3). */
+export function gotThrough(s: StepResult): boolean {
+  return s.attack && s.action !== 'wait' && (s.outcome === 'allowed' || s.outcome === 'partial');
+}
 
 export function renderSarif(results: readonly RunResult[]): string {
-  const sarifResults: unknown[] = [];
+  const out: unknown[] = [];
   for (const r of results) {
+    const byId = new Map(r.steps.map((s) => [s.id, s]));
     for (const s of r.steps) {
-      const breach = s.attack && s.action !== 'wait' && (s.outcome === 'allowed' || s.outcome === 'partial');
-      if (!breach && s.expectationMet !== false) continue;
-      const ruleId = s.expectationMet === false ? 'meshrange/expectation-failed' : 'meshrange/attack-step-succeeded';
-      const text = s.expectationMet === false
-        ? `${r.scenario}/${s.id}: expected ${s.expected}, got ${s.outcome}${s.stoppedBy.length ? ` (stopped by ${s.stoppedBy.map((b) => `${b.control} ${b.name ?? ''}`.trim()).join(', ')})` : ''}`
-        : `${r.scenario}/${s.id}: ${s.action} from ${s.from}${s.to ? ` to ${s.to}` : ''} was ${s.outcome}; no control stopped it`;
-      sarifResults.push({
-        ruleId,
-        level: s.expectationMet === false ? 'error' : 'warning',
-        message: { text },
-        locations: [{ physicalLocation: { artifactLocation: { uri: pathUri(r.file) } } }],
-        partialFingerprints: { 'meshrange/step': `${r.scenario}/${s.id}` },
-      });
+      if (s.expectationMet === false) {
+        const why = s.expectationNote ?? `expected ${s.expected ?? '?'}, got ${s.outcome}${s.stoppedBy.length > 0 ? ` (stopped by ${controls(s)})` : ''}`;
+        out.push(result(r, s, s.id, 'meshrange/expectation-failed', 'error', `${r.scenario}/${s.id}: ${why}`));
+      } else if (gotThrough(s) && s.expected === null) {
+        out.push(result(r, s, s.id, 'meshrange/attack-step-succeeded', 'warning',
+          `${r.scenario}/${s.id}: ${s.action} from ${s.from}${s.to ? ` to ${s.to}` : ''} was ${s.outcome}; no control stopped it`));
+      }
+    }
+    for (const c of r.baseline?.regressions ?? []) {
+      const s = byId.get(c.step);
+      out.push(result(r, s, c.step, 'meshrange/baseline-regression', 'error',
+        `${r.scenario}/${c.step}: ${c.action} was ${c.before} in ${r.baseline?.file ?? 'the baseline'}, now ${c.after}${c.stoppedByBefore.length > 0 ? ` (was stopped by ${c.stoppedByBefore.join(', ')})` : ''}`));
     }
   }
   const doc = {
     $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
     version: '2.1.0',
     runs: [{
-      tool: { driver: {
-        name: 'meshrange',
-        informationUri: 'https://meshrange.io',
-        rules: [
-          { id: 'meshrange/attack-step-succeeded', shortDescription: { text: 'An attack step got through the mesh controls' } },
-          { id: 'meshrange/expectation-failed', shortDescription: { text: 'A scenario step did not meet its expectation' } },
-        ],
-      } },
-      results: sarifResults,
+      tool: { driver: { name: 'meshrange', version: MESHRANGE_VERSION, semanticVersion: MESHRANGE_VERSION, informationUri: MESHRANGE_INFO_URI, rules: SARIF_RULES } },
+      columnKind: 'utf16CodeUnits',
+      results: out,
     }],
   };
   return `${JSON.stringify(doc, null, 2)}\n`;

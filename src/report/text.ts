@@ -4,7 +4,7 @@
  * line and cannot drive the terminal (issue 9 item 7).
  */
 import { escapeControls as e, oneLine } from '../core/escape.js';
-import type { ControlSummary, Defence, RunResult, StepResult } from '../scenario/types.js';
+import type { BaselineChange, BaselineSection, ControlSummary, Defence, RunResult, StepResult } from '../scenario/types.js';
 
 const label = (c: Pick<Defence, 'control' | 'name'>): string => `${e(c.control)}${c.name ? ` ${e(c.name)}` : ''}`;
 
@@ -40,7 +40,7 @@ export function stepLine(s: StepResult): string {
   const mtls = s.mtls === null ? '' : s.mtls ? ' mTLS' : ' no-mTLS';
   const route = s.to ? `${e(s.from)} → ${e(s.to)}` : e(s.from);
   let line = `  ${mark} ${e(s.id)}: ${e(s.action)} ${route} — ${s.outcome}${code}${mtls}`;
-  if (s.expectationMet === false) line += `  (expected ${s.expected})`;
+  if (s.expectationMet === false) line += `  (${s.expectationNote !== undefined ? e(s.expectationNote) : `expected ${s.expected}`})`;
   for (const b of s.stoppedBy) {
     line += `\n      stopped by ${e(b.control)}${b.name ? ` ${e(b.name)}` : ''}${b.rule ? ` ${e(b.rule)}` : ''}: ${e(b.reason)}`;
   }
@@ -87,11 +87,44 @@ export function renderText(results: readonly RunResult[]): string {
     const controls = controlsLine(r.controls);
     if (controls) out.push(`  controls: ${controls}`);
     for (const w of r.warnings) out.push(`  warning: ${e(w)}`);
+    if (r.baseline) out.push(...baselineLines(r));
     out.push('');
   }
   const failed = results.reduce((n, r) => n + r.expectations.failed, 0);
   const passed = results.reduce((n, r) => n + r.expectations.passed, 0);
   const breached = results.filter((r) => r.verdict === 'breached').length;
   out.push(`${results.length} scenario${results.length === 1 ? '' : 's'}: ${breached} breached, ${results.length - breached} contained; expectations: ${passed} passed, ${failed} failed`);
+  const regressions = results.reduce((n, r) => n + (r.baseline?.regressions.length ?? 0), 0);
+  const improvements = results.reduce((n, r) => n + (r.baseline?.improvements.length ?? 0), 0);
+  const withBaseline = results.find((r) => r.baseline !== undefined)?.baseline;
+  const shard = results[0]?.shard;
+  if (shard) out.push(`shard ${shard.index}/${shard.count} of a suite of ${shard.total} scenario${shard.total === 1 ? '' : 's'} (meshrange merge puts the shards' JSON reports together)`);
+  if (withBaseline) out.push(`against ${e(withBaseline.file)}: ${regressions} regression${regressions === 1 ? '' : 's'}, ${improvements} improvement${improvements === 1 ? '' : 's'}`);
+  out.push('', ...VERDICT_KEY);
   return `${out.join('\n')}\n`;
+}
+
+/** What the report's words and marks mean (issue 11 item 6), printed under every text report. */
+export const VERDICT_KEY: readonly string[] = [
+  'key: BREACHED = at least one attack step (from the foothold) got through, allowed or partial; CONTAINED = every attack step was blocked.',
+  '     allowed = the attacker got what the step wanted; blocked = nothing got through; partial = some got through (requests of a flood, hops of a pivot, bytes of an upload).',
+  '     ✓ = the step met its expect (outcome, and the control when it names one); ✗ = it did not; · = the step has no expect.',
+];
+
+function changeLine(c: BaselineChange): string {
+  const was = c.stoppedByBefore.length > 0 ? ` (was stopped by ${c.stoppedByBefore.map(e).join(', ')})` : '';
+  return `${e(c.step)}: ${c.before} → ${c.after}${was}`;
+}
+
+/** A scenario's comparison with the saved report (`run --baseline`). */
+function baselineLines(r: RunResult): string[] {
+  const b = r.baseline as BaselineSection;
+  const out = [`  baseline ${e(b.file)}: ${b.regressions.length} regression${b.regressions.length === 1 ? '' : 's'}, ${b.improvements.length} improvement${b.improvements.length === 1 ? '' : 's'}, ${b.changed.length} other change${b.changed.length === 1 ? '' : 's'}, ${b.added.length} added, ${b.removed.length} removed`];
+  for (const c of b.regressions) out.push(`      REGRESSION ${changeLine(c)}`);
+  for (const c of b.improvements) out.push(`      improvement ${changeLine(c)}`);
+  for (const c of b.changed) out.push(`      changed ${changeLine(c)}`);
+  for (const a of b.added) out.push(`      added ${e(a.step)} (${a.outcome})`);
+  for (const x of b.removed) out.push(`      removed ${e(x.step)} (was ${x.outcome})`);
+  for (const t of b.traffic) out.push(`      traffic ${e(t.from)} → ${e(t.to)} ${t.kind}: ${(t.before * 100).toFixed(1)}% → ${(t.after * 100).toFixed(1)}% ok`);
+  return out;
 }

@@ -10,6 +10,7 @@ import { actionModule, supportedActions } from './actions/index.js';
 import { COMMON_FIELDS } from './actions/types.js';
 import { STOLEN_TOKEN } from './attacker.js';
 import { scenarioSchema, type ScenarioDoc } from './schema.js';
+import { parseControlSpec, type ExpectDoc } from './expect.js';
 
 export interface LoadedScenario {
   file: string;
@@ -83,6 +84,7 @@ export function parseScenario(file: string, text: string, issues: IssueList): Lo
       }
       mod.check?.({ step: s, path, doc, src, issues });
     }
+    checkExpect(s.expect, path, src, issues);
     // `stolen` is reserved: the most recent token in the attacker's state when the step runs.
     if (typeof s.jwt === 'string' && s.jwt !== STOLEN_TOKEN && !Object.hasOwn(doc.spec.tokens ?? {}, s.jwt)) {
       issues.error('unknown-token', `step "${s.id}": jwt "${s.jwt}" is not one of spec.tokens`, src.locate([...path, 'jwt']),
@@ -94,6 +96,19 @@ export function parseScenario(file: string, text: string, issues: IssueList): Lo
   });
   if (issues.errors.length > before) return null;
   return { file, doc, src };
+}
+
+/** `expect: {outcome, stoppedBy}`: the control must be one a report can name, and only a step that is stopped has one (expect.ts). */
+function checkExpect(e: ExpectDoc | undefined, path: (string | number)[], src: SourceDoc, issues: IssueList): void {
+  if (e === undefined || typeof e === 'string' || e.stoppedBy === undefined) return;
+  const at = src.locate([...path, 'expect', 'stoppedBy']);
+  if (e.outcome === 'allowed') {
+    issues.error('expect-stopped-by-allowed', 'expect: a step expected to be allowed is stopped by nothing, so it cannot name a control in stoppedBy', at,
+      'remove stoppedBy, or expect blocked or partial');
+    return;
+  }
+  const spec = parseControlSpec(e.stoppedBy);
+  if ('problem' in spec) issues.error('expect-unknown-control', `expect.stoppedBy: ${spec.problem}`, at, spec.hint);
 }
 
 /**
@@ -126,7 +141,19 @@ function reportZodIssue(src: SourceDoc, issue: z.core.$ZodIssue, issues: IssueLi
     issues.error('scenario-unknown-field', message, loc, hint);
     return;
   }
-  if (issue.code === 'invalid_type' && issue.input === undefined) {
+  if (issue.code === 'invalid_union' && issue.errors.length > 0) {
+    // One branch whose shape the input has (a string for `expect: blocked`, a map for `expect: {…}`) explains the problem best.
+    // A branch refused at its root for its type fits worst, for its value next; one refused further in fits best.
+    const misfit = (branch: readonly z.core.$ZodIssue[]): number =>
+      branch.some((x) => x.path.length === 0 && x.code === 'invalid_type') ? 2 : branch.some((x) => x.path.length === 0 && x.code === 'invalid_value') ? 1 : 0;
+    const best = Math.min(...issue.errors.map(misfit));
+    const fits = issue.errors.filter((b) => misfit(b) === best);
+    if (fits.length === 1) {
+      for (const x of fits[0] as z.core.$ZodIssue[]) reportZodIssue(src, { ...x, path: [...issue.path, ...x.path] } as z.core.$ZodIssue, issues);
+      return;
+    }
+  }
+  if ((issue.code === 'invalid_type' || issue.code === 'invalid_value') && issue.input === undefined) {
     message = `${name} is required`;
     hint = `add ${name}`;
   } else if (issue.code === 'invalid_value') {

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { MAX_DURATION_MS, parseDuration, parseRate } from '../core/duration.js';
+import { expectSchema } from './expect.js';
 
 /*
  * Every number is bounded before it is used (issue 9.2): a negative `for`
@@ -52,7 +53,7 @@ export const stepSchema = z.strictObject({
   description: z.string().optional(),
   from: workloadRef.optional(),
   at: instant.optional(),
-  expect: z.enum(['allowed', 'blocked', 'partial']).optional(),
+  expect: expectSchema.optional(),
   to: destination.optional(),
   protocol: z.enum(['http', 'http2', 'grpc', 'tcp', 'tls']).optional(),
   method: z.string().min(1).optional(),

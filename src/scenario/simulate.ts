@@ -31,6 +31,7 @@ import type { LoadedScenario } from './load.js';
 import { signaturesFor, stealableTokens, tokenTimes, TokenMinter, validityPhase } from './tokens.js';
 import type { RunResult, Timeline, StepResult, TrafficResult } from './types.js';
 import { TimelineRecorder } from './timeline.js';
+import { expectationOf, judge } from './expect.js';
 
 export const DEFAULT_START_TIME = '2026-01-01T00:00:00Z';
 /** ms one proxy adds each way: ~2.5 ms per request across client and server sidecars (the seeds' figure) */
@@ -461,11 +462,18 @@ function simulate(c: Ctx, { withSteps, until }: SimulateRun): SimRun {
     k, mesh, world, scenario: s, seed: c.seed, epochMs: c.epochMs, duration: c.duration, flows: c.flows, flowStats, timeline, attacker, fleet, hasCert,
     extAuthz: c.extAuthz,
     workload: (id) => byId.get(id),
-    base: (p) => ({ id: p.step.id, action: p.step.action, expected: p.step.expect ?? null, attack: p.attack, from: p.from, t: p.at }),
+    base: (p) => ({ id: p.step.id, action: p.step.action, expected: expectationOf(p.step.expect)?.outcome ?? null, attack: p.attack, from: p.from, t: p.at }),
     requestSpec: (p, stream) => requestSpec(p, stream),
     finish: (p, r) => {
       if (results.has(p.step.id)) throw new Error(`step ${p.step.id} finished twice`);
-      r.expectationMet = r.expected === null ? null : r.expected === r.outcome;
+      const expected = expectationOf(p.step.expect);
+      if (expected?.stoppedBy !== undefined) r.expectedStoppedBy = expected.stoppedBy;
+      const verdict = judge(expected, r.outcome, r.stoppedBy);
+      r.expectationMet = verdict === null ? null : verdict.met;
+      if (verdict?.why !== undefined && !verdict.met) r.expectationNote = verdict.why;
+      const at = s.src.locate(['spec', 'steps', p.index]);
+      r.loc = { line: at.line, col: at.col };
+      r.durationMs = p.end - p.at;
       results.set(p.step.id, r);
       if (until?.has(p.step.id)) awaited--;
     },

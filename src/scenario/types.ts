@@ -103,6 +103,14 @@ export interface StepResult {
   action: string;
   outcome: Outcome;
   expected: Outcome | null;
+  /** the control the expectation names (`expect: {outcome, stoppedBy}`), when it names one */
+  expectedStoppedBy?: string;
+  /** why the expectation was not met, in one line (what stopped the step instead); only when it was not */
+  expectationNote?: string;
+  /** where the step is written in the scenario file (1-based), for SARIF regions and editors */
+  loc?: { line: number; col: number };
+  /** simulated ms the step was planned to last (0 for an instantaneous step); JUnit's `time` */
+  durationMs?: number;
   code: number | null;
   grpcStatus?: number;
   mtls: boolean | null;
@@ -222,6 +230,47 @@ export interface TimelineSeries {
   other: number[];
 }
 
+/** A step as a saved report recorded it (`run --baseline`); the shape of assess/compare.ts StepRecord. */
+export interface BaselineStep {
+  scenario: string;
+  step: string;
+  action: string;
+  attack: boolean;
+  outcome: Outcome;
+  stoppedBy: string[];
+}
+
+/** A step whose outcome differs from the saved report's; the shape of assess/compare.ts StepChange. */
+export interface BaselineChange {
+  scenario: string;
+  step: string;
+  action: string;
+  attack: boolean;
+  before: Outcome;
+  after: Outcome;
+  kind: 'regression' | 'improvement' | 'changed';
+  stoppedByBefore: string[];
+  stoppedByAfter: string[];
+}
+
+/** `run --baseline FILE` (product.md §4): this scenario against the saved report. */
+export interface BaselineSection {
+  /** the baseline file as given on the command line */
+  file: string;
+  /** attack steps blocked before, allowed or partial now */
+  regressions: BaselineChange[];
+  /** attack steps allowed or partial before, blocked now */
+  improvements: BaselineChange[];
+  /** every other change of outcome (allowed ↔ partial; steps not from the attacker) */
+  changed: BaselineChange[];
+  /** steps the baseline does not have */
+  added: BaselineStep[];
+  /** steps of this scenario the baseline has and this run does not */
+  removed: BaselineStep[];
+  /** legitimate flows whose success rate moved (assess/compare.ts TrafficChange) */
+  traffic: { scenario: string; from: string; to: string; before: number; after: number; kind: 'worse' | 'better' }[];
+}
+
 export interface RunResult {
   scenario: string;
   description?: string;
@@ -236,6 +285,13 @@ export interface RunResult {
   warnings: string[];
   /** outcomes over simulated time for the TUI's sparklines; never rendered into the JSON report */
   timeline?: Timeline;
+  /**
+   * `run --shard i/n`: which part of the suite this run is (1-based `index` of `count`), and where this
+   * scenario stands in the whole suite (0-based `position` of `total`), for `meshrange merge`
+   */
+  shard?: { index: number; count: number; position: number; total: number };
+  /** `run --baseline FILE`: how this scenario compares with the saved report */
+  baseline?: BaselineSection;
   /** hash of every event of the run: the cheapest whole-run regression check */
   fingerprint: string;
   /**

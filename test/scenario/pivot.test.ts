@@ -164,7 +164,7 @@ describe('pivot report', () => {
 `);
     const json = JSON.parse(renderJson([r])) as { steps: Record<string, unknown>[] };
     const s = json.steps[0] as Record<string, unknown>;
-    expect(Object.keys(s).slice(Object.keys(s).indexOf('from'))).toEqual(['from', 'reached', 'compromised', 'hops', 'graph', 't', 'attack', 'expectationMet', 'evidence']);
+    expect(Object.keys(s).slice(Object.keys(s).indexOf('from'))).toEqual(['from', 'reached', 'compromised', 'hops', 'graph', 't', 'durationMs', 'loc', 'attack', 'expectationMet', 'evidence']);
     const graph = s['graph'] as { nodes: Record<string, unknown>[]; edges: Record<string, unknown>[] };
     expect(Object.keys(graph.nodes[0] as object)).toEqual(['id', 'hop', 'compromised']);
     expect(Object.keys(graph.edges[0] as object).slice(0, 7)).toEqual(['from', 'to', 'port', 'protocol', 'path', 'outcome', 'stoppedBy']);

@@ -1,0 +1,206 @@
+/**
+ * `run --baseline FILE` (product.md §4, issue 11 item 3): a saved JSON report
+ * (one scenario object, or an array of them) → the outcome records of
+ * assess/compare.ts, and the comparison attached to each scenario of a run.
+ *
+ * A saved report comes from a stranger (an artifact of another job, a file in
+ * a pull request), so it is read as hostile input:
+ *  - its size is bounded (MAX_REPORT_BYTES; the CLI checks the file before
+ *    reading it, this module checks the text again);
+ *  - JSON.parse, then an iterative walk that refuses nesting deeper than
+ *    MAX_REPORT_DEPTH and any `__proto__` key (it could reach a prototype
+ *    wherever the object is copied);
+ *  - a zod schema of the fields the comparison reads, each length and count
+ *    bounded; unknown fields are allowed (a newer meshrange may add some);
+ *  - every problem is an issue at file:line:col (a JSON syntax error at its
+ *    position; a schema problem at the value, found by re-reading the text
+ *    with the YAML parser, which keeps positions — JSON is YAML);
+ *  - two scenarios of the same name, or two steps of one scenario with the
+ *    same id, are refused: the comparison keys on them.
+ * Pure: takes text and a file name.
+ */
+import { z } from 'zod';
+import { IssueList, type Location } from '../core/issues.js';
+import { parseYaml } from '../loader/yaml-source.js';
+import type { BaselineSection, RunResult } from '../scenario/types.js';
+import { compareOutcomes, stepRecords, trafficRecords, type StepRecord, type TrafficRecord } from './compare.js';
+
+/** The largest report meshrange reads back (a suite of hundreds of scenarios with their evidence). */
+export const MAX_REPORT_BYTES = 64 * 1024 * 1024;
+/** The deepest nesting a report may have (meshrange's own reports stay under 12). */
+export const MAX_REPORT_DEPTH = 64;
+/** Most scenarios in one report, steps in one scenario, flows in one scenario. */
+export const MAX_REPORT_SCENARIOS = 10_000;
+export const MAX_REPORT_STEPS = 10_000;
+
+const text = (max: number): z.ZodString => z.string().max(max);
+const stepRecordSchema = z.looseObject({
+  id: text(300),
+  action: text(64),
+  attack: z.boolean(),
+  outcome: z.enum(['allowed', 'blocked', 'partial']),
+  stoppedBy: z.array(z.looseObject({ control: text(64), name: text(600).nullable() })).max(1000),
+});
+const flowRecordSchema = z.looseObject({
+  from: text(600),
+  to: text(600),
+  sent: z.number().int().min(0).max(1e12),
+  ok: z.number().int().min(0).max(1e12),
+});
+const scenarioRecordSchema = z.looseObject({
+  scenario: text(253),
+  steps: z.array(stepRecordSchema).max(MAX_REPORT_STEPS),
+  traffic: z.array(flowRecordSchema).max(MAX_REPORT_STEPS),
+});
+
+/** JSON report text → its scenario objects (an object becomes a list of one), or null with located issues. */
+export function parseReportJson(file: string, source: string, issues: IssueList, what = 'a meshrange JSON report'): unknown[] | null {
+  const fix = `give ${what} (meshrange run --format json, or --report json=PATH)`;
+  if (source.length > MAX_REPORT_BYTES) {
+    issues.error('report-too-large', `${file} holds ${source.length} characters; a report may hold at most ${MAX_REPORT_BYTES}`, { file, line: 1, col: 1 }, fix);
+    return null;
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(source);
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    const pos = /at position (\d+)/.exec(msg);
+    issues.error('report-not-json', `${file} is not JSON: ${msg.replace(/ in JSON at position \d+.*$/s, '')}`, pos ? locationAt(file, source, Number(pos[1])) : { file, line: 1, col: 1 }, fix);
+    return null;
+  }
+  const shape = walk(value);
+  if (shape) {
+    issues.error('report-invalid', `${file}: ${shape}`, { file, line: 1, col: 1 }, fix);
+    return null;
+  }
+  if (Array.isArray(value)) {
+    if (value.length > MAX_REPORT_SCENARIOS) {
+      issues.error('report-too-large', `${file} holds ${value.length} scenarios; a report may hold at most ${MAX_REPORT_SCENARIOS}`, { file, line: 1, col: 1 }, fix);
+      return null;
+    }
+    return value;
+  }
+  if (typeof value !== 'object' || value === null) {
+    issues.error('report-invalid', `${file} holds ${value === null ? 'null' : typeof value}, not a report (a scenario object or an array of them)`, { file, line: 1, col: 1 }, fix);
+    return null;
+  }
+  return [value];
+}
+
+/** Nesting deeper than MAX_REPORT_DEPTH or a `__proto__` key → what is wrong; iterative, so no input can overflow the stack. */
+function walk(root: unknown): string | null {
+  const stack: { v: unknown; depth: number }[] = [{ v: root, depth: 0 }];
+  while (stack.length > 0) {
+    const { v, depth } = stack.pop() as { v: unknown; depth: number };
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth > MAX_REPORT_DEPTH) return `nested deeper than ${MAX_REPORT_DEPTH} levels; a meshrange report is not`;
+    if (Array.isArray(v)) { for (const x of v) stack.push({ v: x, depth: depth + 1 }); continue; }
+    for (const k of Object.keys(v)) {
+      if (k === '__proto__') return '"__proto__" cannot be a key in a report';
+      stack.push({ v: (v as Record<string, unknown>)[k], depth: depth + 1 });
+    }
+  }
+  return null;
+}
+
+export function locationAt(file: string, source: string, offset: number): Location {
+  let line = 1;
+  let start = 0;
+  for (let i = source.indexOf('\n'); i >= 0 && i < offset; i = source.indexOf('\n', i + 1)) { line++; start = i + 1; }
+  return { file, line, col: offset - start + 1 };
+}
+
+/** Where a path of a JSON document is written: re-read as YAML (JSON is YAML), which keeps positions. */
+export function locateJsonPath(file: string, source: string, path: readonly (string | number)[]): Location {
+  const scratch = new IssueList();
+  const docs = parseYaml(file, source, scratch);
+  const doc = docs[0];
+  return doc && !scratch.hasErrors() ? doc.locate(path) : { file, line: 1, col: 1 };
+}
+
+/** Reports every problem of one scenario object against a schema, located (the index is its place in the array, null for a single object). */
+export function reportSchemaIssues(file: string, source: string, index: number | null, err: z.ZodError, issues: IssueList, fix: string): void {
+  for (const x of err.issues.slice(0, 20)) {
+    const rel = x.path.filter((p): p is string | number => typeof p !== 'symbol');
+    const path = index === null ? rel : [index, ...rel];
+    const name = path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('').replace(/^\./, '') || '(report)';
+    issues.error('report-invalid', `${name}: ${x.message}`, locateJsonPath(file, source, path), fix);
+  }
+}
+
+/** What a saved report recorded, as the comparison reads it. */
+export interface Baseline {
+  file: string;
+  steps: StepRecord[];
+  traffic: TrafficRecord[];
+  /** scenario names, in the report's order */
+  scenarios: string[];
+}
+
+/** Saved report text → its outcome records, or null with located issues (exit 2 in the CLI). */
+export function readBaseline(file: string, source: string, issues: IssueList): Baseline | null {
+  const fix = 'give a JSON report saved by meshrange run (--format json, or --report json=PATH)';
+  const objects = parseReportJson(file, source, issues);
+  if (!objects) return null;
+  const before = issues.errors.length;
+  const out: Baseline = { file, steps: [], traffic: [], scenarios: [] };
+  const seen = new Set<string>();
+  const single = objects.length === 1 && !source.trimStart().startsWith('[');
+  objects.forEach((o, i) => {
+    const index = single ? null : i;
+    const parsed = scenarioRecordSchema.safeParse(o);
+    if (!parsed.success) { reportSchemaIssues(file, source, index, parsed.error, issues, fix); return; }
+    const r = parsed.data;
+    if (seen.has(r.scenario)) {
+      issues.error('report-duplicate-scenario', `scenario "${r.scenario}" appears twice in ${file}`, locateJsonPath(file, source, index === null ? ['scenario'] : [index, 'scenario']), fix);
+      return;
+    }
+    seen.add(r.scenario);
+    out.scenarios.push(r.scenario);
+    const ids = new Set<string>();
+    r.steps.forEach((s, j) => {
+      if (ids.has(s.id)) {
+        issues.error('report-duplicate-step', `scenario "${r.scenario}" has two steps "${s.id}"`, locateJsonPath(file, source, index === null ? ['steps', j, 'id'] : [index, 'steps', j, 'id']), fix);
+        return;
+      }
+      ids.add(s.id);
+      out.steps.push({ scenario: r.scenario, step: s.id, action: s.action, attack: s.attack, outcome: s.outcome,
+        stoppedBy: s.stoppedBy.map((b) => (b.name === null ? b.control : `${b.control} ${b.name}`)) });
+    });
+    for (const t of r.traffic) out.traffic.push({ scenario: r.scenario, from: t.from, to: t.to, sent: t.sent, ok: t.ok });
+  });
+  return issues.errors.length > before ? null : out;
+}
+
+/**
+ * Compares a run with a baseline and attaches each scenario's part to its
+ * RunResult (`baseline`). `include` limits the baseline to the scenarios this
+ * run is responsible for (a shard's); the baseline's scenarios that this run
+ * did not run are returned, so the CLI can say so (never dropped silently).
+ */
+export function attachBaseline(results: RunResult[], baseline: Baseline, include: (scenario: string) => boolean = () => true): { notRun: string[] } {
+  const keep = new Set(baseline.scenarios.filter(include));
+  const cmp = compareOutcomes(
+    { steps: baseline.steps.filter((s) => keep.has(s.scenario)), traffic: baseline.traffic.filter((t) => keep.has(t.scenario)) },
+    { steps: stepRecords(results), traffic: trafficRecords(results) },
+  );
+  const ran = new Set(results.map((r) => r.scenario));
+  for (const r of results) {
+    const mine = <T extends { scenario: string }>(xs: readonly T[]): T[] => xs.filter((x) => x.scenario === r.scenario);
+    const regressions = mine(cmp.regressions);
+    const improvements = mine(cmp.improvements);
+    const section: BaselineSection = {
+      file: baseline.file,
+      regressions,
+      improvements,
+      changed: mine(cmp.steps).filter((c) => !regressions.includes(c) && !improvements.includes(c)),
+      // A scenario the baseline does not know at all: every step is new.
+      added: mine(cmp.added),
+      removed: mine(cmp.removed),
+      traffic: mine(cmp.traffic),
+    };
+    r.baseline = section;
+  }
+  return { notRun: [...keep].filter((s) => !ran.has(s)) };
+}

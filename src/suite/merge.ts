@@ -1,0 +1,164 @@
+/**
+ * `meshrange merge` (issue 13 item 5): the JSON reports of `run --shard i/n`
+ * → one report, as a single run of the whole suite would have written it.
+ *
+ * Rules:
+ * 1. Every scenario object must carry `shard: {index, count, position, total}`
+ *    (written by `run --shard`); all must agree on `count` and `total`.
+ * 2. Scenarios are put back at their `position`: the order of a single run.
+ *    The merged JSON is the scenario objects without their `shard` field, so
+ *    it equals, byte for byte, the JSON report of a single run of the same
+ *    suite with the same meshrange; JUnit and SARIF are rendered from it.
+ * 3. Nothing is dropped or doubled silently: the same scenario (or position)
+ *    twice, a scenario name at two positions, a report of another suite
+ *    (other `count` or `total`), or a missing position (a shard not given)
+ *    is an error that names the reports and shards concerned (exit 2).
+ *    A shard that held no scenario writes `[]`, which carries no shard: its
+ *    absence is seen in the positions, not in the list of files.
+ * 4. Reports are hostile input (assess/baseline.ts parseReportJson: bounded,
+ *    no `__proto__`, no deep nesting); each scenario object is checked
+ *    against the fields the JUnit and SARIF renderers read.
+ * Pure: takes texts and file names.
+ */
+import { z } from 'zod';
+import type { IssueList } from '../core/issues.js';
+import { locateJsonPath, parseReportJson, reportSchemaIssues } from '../assess/baseline.js';
+import type { RunResult } from '../scenario/types.js';
+import { MAX_SHARDS } from './shard.js';
+
+const outcome = z.enum(['allowed', 'blocked', 'partial']);
+const str = (max = 100_000): z.ZodString => z.string().max(max);
+const count = z.number().int().min(0).max(1e12);
+const stopped = z.looseObject({ control: str(64), name: str(600).nullable(), reason: str() });
+const change = z.looseObject({ step: str(300), action: str(64), before: outcome, after: outcome, stoppedByBefore: z.array(str(700)).max(1000) });
+
+/** The fields of a scenario object that the renderers read, each bounded; the rest passes as it is. */
+const scenarioObject = z.looseObject({
+  scenario: str(253),
+  file: str(4096),
+  seed: z.number().int().min(0).max(2 ** 31 - 1),
+  verdict: z.enum(['breached', 'contained']),
+  expectations: z.looseObject({ passed: count, failed: count }),
+  fingerprint: str(64),
+  steps: z.array(z.looseObject({
+    id: str(300),
+    action: str(64),
+    outcome,
+    expected: outcome.nullable(),
+    expectedStoppedBy: str(400).optional(),
+    expectationNote: str().optional(),
+    code: z.number().int().min(0).max(999).nullable(),
+    mtls: z.boolean().nullable(),
+    stoppedBy: z.array(stopped).max(1000),
+    defences: z.array(z.looseObject({ control: str(64), name: str(600).nullable(), reason: str(), sole: z.boolean(), removable: z.literal(false).optional() })).max(1000),
+    from: str(600),
+    to: str(600).optional(),
+    t: z.number().min(0).max(1e12),
+    durationMs: z.number().min(0).max(1e12).optional(),
+    loc: z.looseObject({ line: z.number().int().min(1).max(1e9), col: z.number().int().min(1).max(1e9) }).optional(),
+    attack: z.boolean(),
+    expectationMet: z.boolean().nullable(),
+    evidence: z.looseObject({ latencyMs: z.number().min(0).max(1e12).optional() }),
+  })).max(10_000),
+  traffic: z.array(z.looseObject({})).max(10_000),
+  controls: z.array(z.looseObject({})).max(10_000),
+  warnings: z.array(str()).max(10_000),
+  shard: z.strictObject({
+    index: z.number().int().min(1).max(MAX_SHARDS),
+    count: z.number().int().min(1).max(MAX_SHARDS),
+    position: z.number().int().min(0).max(100_000),
+    total: z.number().int().min(1).max(100_001),
+  }),
+  baseline: z.looseObject({ file: str(4096), regressions: z.array(change).max(10_000) }).optional(),
+});
+
+export interface ShardReport {
+  /** the file as given, for messages */
+  file: string;
+  text: string;
+}
+
+export interface Merged {
+  /** the scenario objects in single-run order, without `shard` */
+  objects: Record<string, unknown>[];
+  /** the same, as the renderers take them */
+  results: RunResult[];
+}
+
+/** Shard reports → one report, or null with issues naming what is missing or doubled. */
+export function mergeShardReports(reports: readonly ShardReport[], issues: IssueList): Merged | null {
+  const before = issues.errors.length;
+  const fix = 'give the JSON report of every shard of one `meshrange run --shard i/n` suite, each once';
+  const placed = new Map<number, { obj: Record<string, unknown>; file: string; shard: number }>();
+  const names = new Map<string, { file: string; position: number }>();
+  let suite: { count: number; total: number; file: string } | null = null;
+  const shardsSeen = new Map<number, string>();
+  for (const rep of reports) {
+    const objects = parseReportJson(rep.file, rep.text, issues, 'a JSON report of meshrange run --shard i/n');
+    if (!objects) continue;
+    const single = objects.length === 1 && !rep.text.trimStart().startsWith('[');
+    const shardsHere = new Set<number>();
+    objects.forEach((o, i) => {
+      const index = single ? null : i;
+      const parsed = scenarioObject.safeParse(o);
+      if (!parsed.success) { reportSchemaIssues(rep.file, rep.text, index, parsed.error, issues, fix); return; }
+      const at = (...p: (string | number)[]): ReturnType<typeof locateJsonPath> => locateJsonPath(rep.file, rep.text, index === null ? p : [index, ...p]);
+      const { shard, scenario } = parsed.data;
+      if (shard.index > shard.count || shard.position >= shard.total) {
+        issues.error('merge-bad-shard', `${scenario}: shard ${shard.index}/${shard.count} at position ${shard.position} of ${shard.total} is impossible`, at('shard'), fix);
+        return;
+      }
+      if (suite === null) suite = { count: shard.count, total: shard.total, file: rep.file };
+      else if (suite.count !== shard.count || suite.total !== shard.total) {
+        issues.error('merge-other-suite', `${scenario}: ${rep.file} is shard ${shard.index}/${shard.count} of a suite of ${shard.total} scenarios, but ${suite.file} is of ${suite.count} shards and ${suite.total} scenarios`, at('shard'), fix);
+        return;
+      }
+      shardsHere.add(shard.index);
+      const prev = placed.get(shard.position);
+      if (prev) {
+        issues.error('merge-duplicate', `${scenario} (position ${shard.position + 1} of ${shard.total}) is in ${prev.file} (shard ${prev.shard}/${shard.count}) and again in ${rep.file} (shard ${shard.index}/${shard.count})`, at('shard'), fix);
+        return;
+      }
+      const other = names.get(scenario);
+      if (other) {
+        issues.error('merge-duplicate', `scenario "${scenario}" is at position ${other.position + 1} in ${other.file} and at ${shard.position + 1} in ${rep.file}`, at('scenario'), fix);
+        return;
+      }
+      names.set(scenario, { file: rep.file, position: shard.position });
+      const { shard: _shard, ...rest } = o as Record<string, unknown>;
+      placed.set(shard.position, { obj: rest, file: rep.file, shard: shard.index });
+    });
+    for (const s of shardsHere) {
+      const prev = shardsSeen.get(s);
+      if (prev !== undefined && prev !== rep.file) {
+        issues.error('merge-duplicate', `shard ${s} is given twice: ${prev} and ${rep.file}`, { file: rep.file, line: 1, col: 1 }, fix);
+      }
+      shardsSeen.set(s, rep.file);
+    }
+  }
+  if (issues.errors.length > before) return null;
+  const s = suite as { count: number; total: number; file: string } | null;
+  if (s === null) {
+    issues.error('merge-empty', `no scenario in ${reports.length === 1 ? 'the report' : `any of the ${reports.length} reports`}: nothing tells which suite they belong to`, undefined, fix);
+    return null;
+  }
+  const missing: number[] = [];
+  for (let p = 0; p < s.total; p++) if (!placed.has(p)) missing.push(p + 1);
+  if (missing.length > 0) {
+    const absent: number[] = [];
+    for (let i = 1; i <= s.count; i++) if (!shardsSeen.has(i)) absent.push(i);
+    const list = missing.length > 20 ? `${missing.slice(0, 20).join(', ')}, …` : missing.join(', ');
+    issues.error('merge-missing', `the reports hold ${placed.size} of the suite's ${s.total} scenarios; missing: position${missing.length === 1 ? '' : 's'} ${list}`
+      + (absent.length > 0 ? `; no report holds a scenario of shard${absent.length === 1 ? '' : 's'} ${absent.join(', ')} of ${s.count}` : ''), undefined, fix);
+    return null;
+  }
+  const objects = [...placed.entries()].sort((a, b) => a[0] - b[0]).map(([, x]) => x.obj);
+  // Validated above against every field the renderers read; the rest of a RunResult is not read by them.
+  return { objects, results: objects as unknown as RunResult[] };
+}
+
+/** The merged JSON report: what `meshrange run --format json` writes for the whole suite. */
+export function mergedJson(m: Merged): string {
+  const body = m.objects.length === 1 ? m.objects[0] : m.objects;
+  return `${JSON.stringify(body, null, 2)}\n`;
+}
