@@ -155,7 +155,8 @@ function judgeReach(o: ObjectiveDoc, steps: readonly StepResult[], attackIds: Re
     const stops = r.action === 'pivot'
       ? [...new Set((r.graph?.edges ?? []).filter((e) => e.to === target).flatMap((e) => e.stoppedBy.map(controlName)))].slice(0, 3)
       : r.stoppedBy.map((s) => `${controlName(s)}: ${s.reason}`);
-    return { met: false, why: `Step "${r.id}" tried ${target} and was stopped${stops.length > 0 ? ` by ${stops.join('; ')}` : ''}. That door is shut: look for another way in — another workload, identity or credential that ${target} accepts.` };
+    const replay = r.evidence.replayed && !r.evidence.replayed.held ? ` (${r.evidence.replayed.note})` : '';
+    return { met: false, why: `Step "${r.id}" tried ${target} and was stopped${stops.length > 0 ? ` by ${stops.join('; ')}` : ''}${replay}. Look at what ${target} accepts — which workloads, identities or credentials — and what your steps present to it, and when.` };
   }
   const elsewhere = [...new Set(mine.flatMap((s) => (s.action === 'pivot' ? s.reached ?? [] : reaches(s, destinationOf(s)) ? [destinationOf(s)] : [])))].sort();
   return { met: false, why: `No step of attack.yaml reaches ${target} yet${elsewhere.length > 0 ? `; they reach ${elsewhere.join(', ')}` : ''}. Look at which workloads and identities ${target}'s policies accept.` };
