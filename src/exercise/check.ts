@@ -53,7 +53,10 @@ export interface ExerciseReport {
 export interface ExercisePlay {
   /** the shipped exercise's folder */
   dir: string;
-  /** defender: manifest files or folders in place of the shipped mesh/ (absent: the shipped mesh/) */
+  /**
+   * manifest files or folders in place of the shipped mesh/ (absent: the shipped mesh/). The CLI gives it
+   * for defender exercises only (attackers play on the shipped mesh); tests use it for both.
+   */
   mesh?: readonly string[];
   /** attacker: the trainee's attack.yaml (absent: no steps of theirs) */
   attack?: string;
@@ -138,7 +141,7 @@ export async function checkExercise(play: ExercisePlay, reader: SourceReader, is
   if (!scenario) return null;
 
   const shippedMesh = box.resolve(path.join(play.dir, EXERCISE_FILE), MESH_DIR);
-  const swap = spec.role === 'defender' && play.mesh !== undefined ? (resolved: string): readonly string[] => {
+  const swap = play.mesh !== undefined ? (resolved: string): readonly string[] => {
     if (resolved === shippedMesh) return play.mesh as readonly string[];
     const rel = path.relative(shippedMesh, resolved);
     if (rel.startsWith('..') || path.isAbsolute(rel)) return [resolved];
