@@ -19,6 +19,10 @@ const dnsLabel = z.string().max(63).regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, { m
 const workloadRef = z.string().max(253).regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?\/[a-z0-9]([-.a-z0-9]*[a-z0-9])?$/, { message: 'must be `namespace/name`' });
 const text = (max: number) => z.string().min(1, { message: 'must not be empty' }).max(max, { message: `must be at most ${max} characters` });
 const points = z.number().int().min(0).max(MAX_POINTS);
+/** A relative path that stays inside its folder (string checks, no regex over input). */
+function insideFolder(p: string): boolean {
+  return !p.startsWith('/') && !p.includes('\\') && !p.includes('\0') && !p.split('/').includes('..');
+}
 
 export const LEVELS = ['beginner', 'intermediate', 'advanced'] as const;
 export const ROLES = ['defender', 'attacker'] as const;
@@ -53,7 +57,7 @@ export const exerciseSchema = z.strictObject({
     level: z.enum(LEVELS),
     role: z.enum(ROLES),
     story: text(MAX_TEXT),
-    scenario: z.string().min(1).max(300).regex(/^[^/\\][^\\]*$/, { message: 'must be a relative path inside the exercise folder' }),
+    scenario: z.string().min(1).max(300).refine(insideFolder, { message: 'must be a relative path inside the exercise folder (no leading /, no .., no \\)' }),
     objectives: z.array(objectiveSchema).min(1, { message: 'list at least one objective' }).max(MAX_OBJECTIVES),
     hints: z.array(z.strictObject({ text: text(MAX_TEXT), cost: points })).max(MAX_HINTS).optional(),
     passScore: z.number().int().min(0).max(MAX_OBJECTIVES * MAX_POINTS).optional(),

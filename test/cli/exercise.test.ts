@@ -114,3 +114,20 @@ describe('exercise check and hint', () => {
     expect(JSON.parse(readFileSync(path.join(dir, '.meshrange-exercise.json'), 'utf8'))).toEqual({ name: 'first-strict', hintsTaken: 3 });
   });
 });
+
+describe('tui --exercise', () => {
+  it('takes a scenario or --exercise, not both and not neither (exit 2)', async () => {
+    expect((await cli('tui')).code).toBe(2);
+    const both = await cli('tui', 'scenarios/bookinfo-deny-all.yaml', '--exercise', 'x');
+    expect(both.code).toBe(2);
+    expect(both.err).toContain('one of them');
+  });
+
+  it('without a terminal it exits 2 and points at exercise check', async () => {
+    const dir = path.join(tmp(), 'work');
+    await cli('exercise', 'start', 'first-strict', dir);
+    const r = await cli('tui', '--exercise', dir);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('meshrange exercise check <folder>');
+  });
+});

@@ -58,6 +58,14 @@ describe('exercise.yaml validation', () => {
     expect(issues.errors.some((e) => /reach is for attack objectives of attacker exercises/.test(e.message))).toBe(true);
   });
 
+  it('refuses a scenario path that leaves the exercise folder', () => {
+    for (const bad of ['../other/scenario.yaml', '/etc/scenario.yaml', 'a/../../b.yaml']) {
+      const { ex, issues } = parse(HEAD.replace('scenario: scenario.yaml', `scenario: ${bad}`) + OBJ);
+      expect(ex).toBeNull();
+      expect(issues.errors[0]).toMatchObject({ code: 'exercise-invalid', loc: { line: 9 } });
+    }
+  });
+
   it('refuses a passScore above the points available', () => {
     const { issues } = parse(`${HEAD + OBJ}  passScore: 101\n`);
     expect(issues.errors[0]).toMatchObject({ code: 'exercise-pass-score', loc: { line: 13 } });
