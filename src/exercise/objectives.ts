@@ -60,10 +60,34 @@ function letThrough(r: StepResult): string[] {
   return r.evidence.events.filter((e) => e.hop !== 'client' && e.hop !== 'app' && e.hop !== 'scenario').map((e) => e.what).slice(0, 4);
 }
 
+/** Controls whose resource is not a kind of their own name: where a trainee finds them in manifests. */
+const RESOURCE_OF: ReadonlyMap<string, string> = new Map([
+  ['CircuitBreaker', 'CircuitBreaker (a DestinationRule\'s traffic policy)'],
+  ['RateLimit', 'RateLimit (an EnvoyFilter\'s local rate limit)'],
+  ['EgressPolicy', 'EgressPolicy (ServiceEntry, outboundTrafficPolicy, egress gateway)'],
+  ['AutoMtls', 'AutoMtls (PeerAuthentication, DestinationRule tls)'],
+  ['SecureNaming', 'SecureNaming (the server\'s identity: ServiceAccount, DestinationRule subjectAltNames)'],
+  ['Routing', 'Routing (VirtualService, Gateway)'],
+]);
+const KINDS = ['NetworkPolicy', 'PeerAuthentication', 'DestinationRule', 'SecureNaming', 'RequestAuthentication', 'AuthorizationPolicy', 'EgressPolicy',
+  'Gateway', 'VirtualService', 'RateLimit', 'CircuitBreaker', 'Routing'];
+
+function kindLabel(k: string): string {
+  return RESOURCE_OF.get(k) ?? k;
+}
+
 function whereToLook(texts: readonly string[], wanted: string | undefined, dest: string): string {
   const kinds = new Set<string>();
-  if (wanted) kinds.add(wanted.includes('/') && !wanted.includes(' ') ? `the resource ${wanted}` : wanted);
-  for (const t of texts) for (const [re, kind] of CONTROL_WORDS) if (re.test(t)) kinds.add(kind);
+  if (wanted) {
+    const sp = wanted.indexOf(' ');
+    kinds.add(sp > 0 ? `${kindLabel(wanted.slice(0, sp))} ${wanted.slice(sp + 1)}` : wanted.includes('/') ? `the resource ${wanted}` : kindLabel(wanted));
+  }
+  for (const t of texts) {
+    // A control named first in a "Kind ns/name" entry, then the words decisions use.
+    const first = t.split(' ')[0] ?? '';
+    if (KINDS.includes(first)) kinds.add(kindLabel(first));
+    for (const [re, kind] of CONTROL_WORDS) if (re.test(t)) kinds.add(kind);
+  }
   const list = kinds.size > 0 ? [...kinds].join(', ') : 'the policies';
   return `Look at ${list} that apply to ${dest} (the manifests in mesh/).`;
 }
@@ -86,7 +110,7 @@ function judgeStep(o: ObjectiveDoc, steps: readonly StepResult[]): Judgement {
   if (r.outcome === want) {
     // Right outcome, wrong control.
     const by = r.stoppedBy.map(controlName).join(', ') || 'nothing named';
-    return { met: false, why: `${what} is ${r.outcome}, but by ${by}; this objective counts only ${o.stoppedBy}. ${whereToLook([], o.stoppedBy, dest)}` };
+    return { met: false, why: `${what} ends ${r.outcome}, stopped by ${by}; this objective counts only ${o.stoppedBy}. ${whereToLook([], o.stoppedBy, dest)}` };
   }
   if (r.outcome === 'allowed' || r.outcome === 'partial') {
     const through = letThrough(r);

@@ -144,7 +144,7 @@ describe('checking first-strict (defender)', () => {
     const run = await mustPlay({ dir, mesh: [path.join(dir, 'solution')], hintsTaken: 0 });
     const j = judgeObjective({ id: 'x', text: 'x', kind: 'attack', step: 'plaintext-to-db', outcome: 'blocked', stoppedBy: 'NetworkPolicy', points: 1 }, run.result, new Set());
     expect(j.met).toBe(false);
-    expect(j.why).toContain('but by PeerAuthentication');
+    expect(j.why).toContain('ends blocked, stopped by PeerAuthentication');
     expect(j.why).toContain('counts only NetworkPolicy');
   });
 
