@@ -165,7 +165,12 @@ function aims(r: StepResult, target: string): boolean {
 function judgeReach(o: ObjectiveDoc, steps: readonly StepResult[], attackIds: ReadonlySet<string>): Judgement {
   const target = o.reach as string;
   const mine = steps.filter((s) => attackIds.has(s.id) && s.attack);
-  if (mine.length === 0) return { met: false, why: `attack.yaml has no attack step yet (steps run from the foothold). Nothing has tried to reach ${target}.` };
+  if (mine.length === 0) {
+    const others = steps.filter((s) => attackIds.has(s.id)).length;
+    return { met: false, why: others === 0
+      ? `attack.yaml has no step yet. Nothing has tried to reach ${target}.`
+      : `None of the ${others} step(s) of attack.yaml is an attack step: a step \`from:\` a workload the attacker does not control is legitimate traffic and reaches nothing for you. Act from the foothold, or from a workload you took over.` };
+  }
   const reaching = mine.filter((s) => reaches(s, target));
   if (reaching.some((s) => o.using === undefined || usedStolen(s, o.using))) return { met: true, why: null };
   if (reaching.length > 0) {

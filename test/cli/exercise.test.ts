@@ -1,5 +1,5 @@
 /** `meshrange exercise list | start | check | hint`: exit codes, files written, hints recorded. */
-import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { mkdtempSync } from 'node:fs';
@@ -89,6 +89,26 @@ describe('exercise check and hint', () => {
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/broken\.yaml:\d+:\d+: error/);
     expect(r.out).toBe('');
+  });
+
+  it('a link in mesh/ to a file outside the working folder is refused (exit 2, path-outside), not read', async () => {
+    const dir = path.join(tmp(), 'work');
+    await cli('exercise', 'start', 'first-strict', dir);
+    const outside = path.join(tmp(), 'secret.yaml');
+    writeFileSync(outside, 'apiVersion: v1\nkind: Namespace\nmetadata: { name: secret }\n');
+    symlinkSync(outside, path.join(dir, 'mesh', 'zz-link.yaml'));
+    const r = await cli('exercise', 'check', dir);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('outside the allowed folders');
+  });
+
+  it('a hand-edited progress file naming another exercise\'s nonsense is bad input (exit 2)', async () => {
+    const dir = path.join(tmp(), 'work');
+    await cli('exercise', 'start', 'first-strict', dir);
+    writeFileSync(path.join(dir, '.meshrange-exercise.json'), '{"name": "__proto__", "hintsTaken": 0}');
+    const r = await cli('exercise', 'check', dir);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('exercise-progress');
   });
 
   it('a folder that was not started is bad input (exit 2)', async () => {

@@ -166,7 +166,24 @@ describe('checking attacker exercises', () => {
   it('a reach objective counts only steps of attack.yaml, not the scenario\'s own', async () => {
     const dir = path.join(EXERCISES, 'steal-and-replay');
     const { report } = await mustPlay({ dir, attack: attack('steps: []\n'), hintsTaken: 0 });
-    expect(report.objectives[0]?.why).toContain('attack.yaml has no attack step yet');
+    expect(report.objectives[0]?.why).toContain('attack.yaml has no step yet');
+  });
+
+  it('reach is judged on the steps of attack.yaml only: the same allowed step counts when it is the trainee\'s', async () => {
+    const dir = path.join(EXERCISES, 'first-strict');
+    const run = await mustPlay({ dir, hintsTaken: 0 });
+    const o = { id: 'r', text: 'r', kind: 'attack' as const, reach: 'backend/api', points: 1 };
+    expect(judgeObjective(o, run.result, new Set()).met).toBe(false);
+    expect(judgeObjective(o, run.result, new Set(['plaintext-to-api']))).toEqual({ met: true, why: null });
+  });
+
+  it('a step of attack.yaml from a workload the attacker does not control reaches nothing for it', async () => {
+    const dir = path.join(EXERCISES, 'crown-jewel-path');
+    const { report, result } = await mustPlay({ dir, attack: attack('steps:\n  - { id: borrowed, action: request, from: bookinfo/reviews-v2, to: "ratings:9080", path: /ratings/0 }\n'), hintsTaken: 0 });
+    expect(result.steps.find((s) => s.id === 'borrowed')).toMatchObject({ outcome: 'allowed', attack: false });
+    const crown = report.objectives.find((x) => x.id === 'crown-reached');
+    expect(crown?.met).toBe(false);
+    expect(crown?.why).toContain('None of the 1 step(s) of attack.yaml is an attack step');
   });
 
   it('a token the attacker wrote itself does not meet `using: stolen-jwt`', async () => {
