@@ -192,7 +192,7 @@ function startCommand(name: string, dirArg: string | undefined, opts: CatalogOpt
 
 interface CheckOpts extends CatalogOpts { format: 'text' | 'json'; allowPath: string[] }
 
-/** Checks a working folder; null with issues on bad input. Shared by `exercise check` and the TUI. */
+/** Checks a working folder; null with issues on bad input. Shared by `exercise check` and the TUI; `inputs`: the files a re-check depends on. */
 export async function checkFolder(folder: string, opts: CatalogOpts & { allowPath?: string[] }, issues: IssueList): Promise<(ExerciseRun & { shipped: Shipped; inputs: string[] }) | null> {
   if (!existsSync(folder) || !statSync(folder).isDirectory()) {
     issues.error('not-an-exercise-folder', `${displayPath(folder)} is not a folder`, undefined, 'name the working folder `meshrange exercise start` made');
@@ -204,10 +204,12 @@ export async function checkFolder(folder: string, opts: CatalogOpts & { allowPat
   if (!shipped) return null;
   const role = shipped.exercise.doc.spec.role;
   const play: ExercisePlay = { dir: shipped.dir, hintsTaken: progress.hintsTaken };
+  // What --watch watches (tui.ts watchInputs watches the folder of each file, and any *.yaml saved in it):
+  // the progress file (a hint taken in another shell), and mesh/'s YAML files or attack.yaml.
   const inputs = [path.resolve(folder, PROGRESS_FILE)];
   if (role === 'defender') {
     play.mesh = [path.join(folder, MESH_DIR)];
-    inputs.push(path.resolve(folder, MESH_DIR, 'x.yaml'));
+    inputs.push(path.resolve(folder, MESH_DIR, 'any.yaml'));
   } else {
     play.attack = path.join(folder, ATTACK_FILE);
     inputs.push(path.resolve(play.attack));
