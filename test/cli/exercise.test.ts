@@ -66,7 +66,7 @@ describe('exercise check and hint', () => {
     await cli('exercise', 'start', 'first-strict', dir);
     const before = await cli('exercise', 'check', dir);
     expect(before.code).toBe(1);
-    expect(before.out).toMatch(/score 40\/100; pass at 70: not yet/);
+    expect(before.out).toMatch(/score 50\/100; pass at 75: not yet/);
     rmSync(path.join(dir, 'mesh'), { recursive: true });
     cpSync(path.resolve('exercises/first-strict/solution'), path.join(dir, 'mesh'), { recursive: true });
     const after = await cli('exercise', 'check', dir, '--format', 'json');
@@ -125,7 +125,7 @@ describe('exercise check and hint', () => {
     expect(h1.out).toMatch(/^Hint 1 of 3 \(costs 5 points\): Which PeerAuthentication mode/);
     expect(JSON.parse(readFileSync(path.join(dir, '.meshrange-exercise.json'), 'utf8'))).toEqual({ name: 'first-strict', hintsTaken: 1 });
     const check = JSON.parse((await cli('exercise', 'check', dir, '--format', 'json')).out) as { score: number; hintsTaken: number };
-    expect(check).toMatchObject({ score: 35, hintsTaken: 1 });
+    expect(check).toMatchObject({ score: 45, hintsTaken: 1 });
     await cli('exercise', 'hint', dir);
     await cli('exercise', 'hint', dir);
     const none = await cli('exercise', 'hint', dir);

@@ -1,5 +1,5 @@
 /** The exercise engine's rules: the format's validation, scoring, hints, and what `why` says. */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { IssueList } from '../../src/core/issues.js';
@@ -146,6 +146,16 @@ describe('checking first-strict (defender)', () => {
     expect(j.met).toBe(false);
     expect(j.why).toContain('ends blocked, stopped by PeerAuthentication');
     expect(j.why).toContain('counts only NetworkPolicy');
+  });
+
+  it('STRICT alone breaks the sidecar-less legacy client and does not pass; the solution does', async () => {
+    const mesh = path.join(scratch(), 'mesh');
+    cpSync(path.join(dir, 'mesh'), mesh, { recursive: true });
+    cpSync(path.join(dir, 'solution', 'backend.yaml'), path.join(mesh, 'backend.yaml'));
+    const { report } = await mustPlay({ dir, mesh: [mesh], hintsTaken: 0 });
+    expect(report.objectives.filter((o) => !o.met).map((o) => o.id)).toEqual(['batch-keeps-working']);
+    expect(report.passed).toBe(false);
+    expect(report.objectives.find((o) => o.id === 'batch-keeps-working')?.why).toContain('PeerAuthentication backend/default');
   });
 
   it('hints taken come off the score, in order', async () => {

@@ -67,9 +67,9 @@ describe('exercise panel on screen', () => {
     const { ready } = open();
     const f = await ready();
     expect(f).toContain('first-strict: Lock the backend namespace to mutual TLS (defender)');
-    expect(f).toContain(`score ${start.score}/100  pass at 70: not yet`);
-    expect(f).toMatch(/›\[ \]\s+30\s+db-refuses-plaintext/);
-    expect(f).toMatch(/\[x\]\s+20\s+batch-keeps-working/);
+    expect(f).toContain(`score ${start.score}/100  pass at 75: not yet`);
+    expect(f).toMatch(/›\[ \]\s+25\s+db-refuses-plaintext/);
+    expect(f).toMatch(/\[x\]\s+30\s+batch-keeps-working/);
     expect(f).toContain('why db-refuses-plaintext is not met yet:');
     expect(f).toContain('PERMISSIVE');
   });
