@@ -14,7 +14,7 @@ import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSy
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { escapeControls } from '../core/escape.js';
-import { IssueList } from '../core/issues.js';
+import { formatIssue, IssueList } from '../core/issues.js';
 import { ATTACK_FILE, checkExercise, EXERCISE_FILE, MESH_DIR, readExercise, type ExercisePlay, type ExerciseRun } from '../exercise/check.js';
 import { parseProgress, renderProgress, type LoadedExercise } from '../exercise/load.js';
 import { renderExerciseJson, renderExerciseText } from '../exercise/report.js';
@@ -227,6 +227,8 @@ async function checkCommand(folder: string, opts: CheckOpts, io: Io): Promise<nu
     io.err('meshrange: the exercise cannot be checked\n');
     return EXIT_BAD_INPUT;
   }
+  // The loader's warnings (a kind meshrange does not model, ...), located, each once, as `run` prints them.
+  printIssues(io, [...new Map(issues.warnings.map((w) => [formatIssue(w), w])).values()]);
   io.out(opts.format === 'json' ? renderExerciseJson(run.report) : renderExerciseText(run.report));
   return run.report.passed ? EXIT_OK : EXIT_FAILED;
 }

@@ -111,6 +111,16 @@ describe('exercise check and hint', () => {
     expect(r.err).toContain('exercise-progress');
   });
 
+  it('a manifest kind meshrange does not model is a warning on stderr, and the check still scores', async () => {
+    const dir = path.join(tmp(), 'work');
+    await cli('exercise', 'start', 'first-strict', dir);
+    writeFileSync(path.join(dir, 'mesh', 'extra.yaml'), 'apiVersion: example.com/v1\nkind: Gadget\nmetadata: { name: g, namespace: backend }\n');
+    const r = await cli('exercise', 'check', dir);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/extra\.yaml:1:1: warning .*Gadget/);
+    expect(r.out).toContain('score 50/100');
+  });
+
   it('a folder that was not started is bad input (exit 2)', async () => {
     const r = await cli('exercise', 'check', tmp());
     expect(r.code).toBe(2);
