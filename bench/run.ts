@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: every benchmark of docs/benchmarks.md that exists today
- * (B1a, B1b, B1c, B2, B3 pivot at 1,000 workloads, B4), with its peers, in one invocation.
+ * (B1a, B1b, B1c, B2, B3 pivot at 1,000 workloads, B4, B5 exercise check), with its peers, in one invocation.
  *
  *  1. Installs the peers it can: Debian packages through apt-get (update once,
  *     then install only what is missing; needs root) and the npm
@@ -188,6 +188,7 @@ if (wants('B3')) {
   }
 }
 if (wants('B4')) await section('B4', 'b4-startup.ts', quick ? ['--no-npm-test'] : []);
+if (wants('B5')) await section('B5', 'b5-exercise.ts', quick ? ['--rounds', '3'] : []);
 
 // ------------------------------------------------------------------ 3. table
 

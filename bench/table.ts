@@ -219,6 +219,23 @@ export function summarize(lines: readonly RunLine[], notes: readonly string[]): 
     targets.push({ id: 'T4.2', text: '`npm test` <= 5 min', measured: `${(l.wall_s ?? NaN).toFixed(1)} s${l.check ? '' : ' (tests failed)'}`, ok: l.check ? (l.wall_s ?? Infinity) <= 300 : false });
   }
 
+  // ---------------------------------------------------------------- B5
+  const b5 = by('B5-exercise');
+  const exNames = [...new Set(b5.map((l) => String(p(l, 'exercise'))))].sort();
+  let slowest: { name: string; ms: number } | null = null;
+  for (const name of exNames) {
+    const chk = stat(b5.filter((l) => l.impl === 'exercise-check' && p(l, 'exercise') === name), (l) => (l.wall_s === null ? null : l.wall_s * 1000));
+    const plain = stat(b5.filter((l) => l.impl === 'run' && p(l, 'exercise') === name), (l) => (l.wall_s === null ? null : l.wall_s * 1000));
+    const ratio = chk?.ok && plain?.ok ? `${x(chk.med / plain.med)} run` : '';
+    rows.push(['B5', `exercise check ${name}`, 'exercise check (solution)', cell(chk, ms), 'ms', runs(chk), ratio, 'rider: solution scores max, same JSON every round', 'T5.1']);
+    rows.push(['B5', `exercise check ${name}`, 'run (same scenario)', cell(plain, ms), 'ms', runs(plain), '', 'in-process, interleaved with the check', '']);
+    if (chk?.ok && (slowest === null || chk.max > slowest.ms)) slowest = { name, ms: chk.max };
+  }
+  if (exNames.length > 0) {
+    const allOk = exNames.every((n) => b5.some((l) => l.impl === 'exercise-check' && p(l, 'exercise') === n && l.check === true));
+    targets.push({ id: 'T5.1', text: '`exercise check` < 1 s for each shipped exercise', measured: slowest ? `slowest run: ${slowest.name} ${ms(slowest.ms)} ms` : 'no check passed', ok: allOk && slowest !== null && slowest.ms < 1000 });
+  }
+
   // ---------------------------------------------------------------- render
   const tmark = new Map<string, string>();
   for (const tg of targets) tmark.set(tg.id, `${tg.id} ${mark(tg.ok)}`);

@@ -39,7 +39,23 @@ export function prepareScenario(file: string, reader: SourceReader, issues: Issu
   const scenario = parseScenario(src.path, src.text, local);
   issues.merge(local);
   if (!scenario) return null;
-  const manifests = scenario.doc.spec.mesh.manifests.map((m, i) => ({ path: box.resolve(file, m), at: scenario.src.locate(['spec', 'mesh', 'manifests', i]) }));
+  return prepareLoaded(scenario, box, issues);
+}
+
+/**
+ * Hook for a scenario already validated (an exercise composes one from two
+ * files): reads its manifests through `box` — or, when `swapManifests` is
+ * given, maps each resolved manifest path first (an exercise swaps the
+ * shipped mesh/ for the trainee's) — and loads the mesh.
+ */
+export function prepareLoaded(scenario: LoadedScenario, box: SourceReader, issues: IssueList,
+  swapManifests?: (resolved: string) => readonly string[]): PreparedScenario | null {
+  const file = scenario.file;
+  const manifests = scenario.doc.spec.mesh.manifests.flatMap((m, i) => {
+    const at = scenario.src.locate(['spec', 'mesh', 'manifests', i]);
+    const resolved = box.resolve(file, m);
+    return (swapManifests ? swapManifests(resolved) : [resolved]).map((p) => ({ path: p, at }));
+  });
   const meshIssues = new IssueList();
   const files = readManifests(manifests, box, meshIssues);
   const jwks: Record<string, string> = {};

@@ -16,6 +16,7 @@ import { registerAssess } from './assess.js';
 import { registerLint } from './lint.js';
 import { registerRun } from './run.js';
 import { registerMerge } from './merge.js';
+import { registerExercise } from './exercise.js';
 import { DEFAULT_OUTSIDE_IP } from '../policy/pipeline.js';
 
 export const EXIT_OK = 0;
@@ -111,6 +112,7 @@ export async function main(argv: readonly string[], rawIo: Io = defaultIo): Prom
   registerAssess(program, io, (c) => { code = c; });
   registerLint(program, io, (c) => { code = c; });
   registerMerge(program, io, (c) => { code = c; });
+  registerExercise(program, io, (c) => { code = c; });
 
   program.command('schema')
     .description('print the JSON Schema of scenario files')

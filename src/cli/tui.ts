@@ -98,16 +98,33 @@ export function watchInputs(files: Iterable<string>, onChange: () => void): () =
   return () => { clearTimeout(timer); for (const w of watchers) w.close(); };
 }
 
+/** The ink app, loaded on demand (the bundle rewrites this import to dist/tui/app.js, scripts/bundle.mjs). */
+export function loadTuiApp(): Promise<typeof import('../tui/app.js')> {
+  return import('../tui/app.js');
+}
+
 /** Adds the `tui` command to the CLI; `done` receives its exit code. */
 export function registerTui(program: Command, io: Io, done: (code: number) => void): void {
   program.command('tui')
     .description('the terminal UI: play a scenario forward and back, see the mesh, the attack and the control that stopped each step')
-    .argument('<scenario>', 'a scenario file')
+    .argument('[scenario]', 'a scenario file')
     .option('--seed <n>', 'override the scenario\'s seed')
     .option('--watch', 're-run when the scenario or a file it reads changes')
     .option('--allow-path <dir>', 'also let the scenario read files under this folder; repeatable', (v: string, prev: string[]) => [...prev, v], [])
-    .action(async (file: string, opts: TuiOpts) => {
-      done(await tuiCommand(file, opts, io));
+    .option('--exercise <folder>', 'play an exercise working folder (meshrange exercise start): objectives live, h for a hint')
+    .option('--exercises <dir>', 'with --exercise: also look for exercises in this folder; repeatable', (v: string, prev: string[]) => [...prev, v], [])
+    .action(async (file: string | undefined, opts: TuiOpts & { exercise?: string; exercises: string[] }) => {
+      if ((file === undefined) === (opts.exercise === undefined)) {
+        io.err('meshrange: tui takes a scenario file or --exercise <folder> (one of them)\n');
+        done(EXIT_BAD_INPUT);
+        return;
+      }
+      if (opts.exercise !== undefined) {
+        const { exerciseTuiCommand } = await import('./exercise-tui.js');
+        done(await exerciseTuiCommand(opts.exercise, { ...(opts.watch ? { watch: true } : {}), allowPath: opts.allowPath, exercises: opts.exercises }, io, realTerminal()));
+        return;
+      }
+      done(await tuiCommand(file as string, opts, io));
     });
 }
 
@@ -130,7 +147,7 @@ export async function tuiCommand(file: string, opts: TuiOpts, io: Io, term: TuiT
     io.err('meshrange: the scenario cannot run; nothing to show\n');
     return EXIT_BAD_INPUT;
   }
-  const { startTui } = await import('../tui/app.js');
+  const { startTui } = await loadTuiApp();
   let watch: ((on: (u: TuiUpdate) => void) => () => void) | undefined;
   if (opts.watch) {
     watch = (on) => {

@@ -49,7 +49,18 @@ export function parseScenario(file: string, text: string, issues: IssueList): Lo
       'put one scenario per file');
     return null;
   }
-  const src = docs[0] as SourceDoc;
+  return checkScenarioSource(file, docs[0] as SourceDoc, issues);
+}
+
+/**
+ * A parsed scenario document → a validated scenario (the checks of
+ * parseScenario after the YAML). Exported so that a scenario composed from
+ * more than one file (an exercise: scenario.yaml + the trainee's attack.yaml)
+ * is validated exactly as a file is, its `src` locating each node in the file
+ * it came from.
+ */
+export function checkScenarioSource(file: string, src: SourceDoc, issues: IssueList): LoadedScenario | null {
+  const before = issues.errors.length;
   refuseProtoKeys(src, src.value, [], issues);
   if (issues.errors.length > before) return null;
   const parsed = scenarioSchema.safeParse(src.value, { reportInput: true });

@@ -11,6 +11,8 @@ import type { Mesh } from '../model/types.js';
 import { headerView, meshView, sparkViews, stepRows, stepView } from '../report/view.js';
 import type { Outcome, RunResult } from '../scenario/types.js';
 import { initialState, reduce, visibleSteps, type StepKey, type TuiState } from './state.js';
+/** The exercise panel (`tui --exercise`) loads through this module too: the CLI imports the TUI from one place. */
+export { startExerciseTui, type ExerciseTuiProps, type ExerciseUpdate, type HintOutcome } from './exercise-app.js';
 
 export interface TuiRun {
   result: RunResult;

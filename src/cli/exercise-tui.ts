@@ -1,0 +1,65 @@
+/**
+ * `meshrange tui --exercise <folder> [--watch]`: checks the working folder
+ * (exercise.ts checkFolder), opens the exercise panel, takes hints when asked
+ * (recorded in the folder, the score re-checked), and with --watch re-checks
+ * on every save of the trainee's files (debounced, tui.ts watchInputs).
+ */
+import path from 'node:path';
+import { formatIssue, IssueList } from '../core/issues.js';
+import type { ExerciseUpdate, HintOutcome } from '../tui/exercise-app.js';
+import { checkFolder, takeHint } from './exercise.js';
+import { EXIT_BAD_INPUT, EXIT_OK, printIssues, type Io } from './main.js';
+import { colourWanted, loadTuiApp, watchInputs, type TuiTerminal } from './tui.js';
+
+export interface ExerciseTuiOpts {
+  watch?: boolean;
+  allowPath: string[];
+  exercises: string[];
+}
+
+export async function exerciseTuiCommand(folder: string, opts: ExerciseTuiOpts, io: Io, term: TuiTerminal): Promise<number> {
+  const issues = new IssueList();
+  if (!term.stdinTty || !term.stdoutTty) {
+    issues.error('not-a-terminal', `meshrange tui needs a terminal: its ${!term.stdinTty ? 'input' : 'output'} is not one (a pipe or a file)`, undefined,
+      'run it in a terminal, or use `meshrange exercise check <folder>` for text or JSON');
+    printIssues(io, issues.errors);
+    return EXIT_BAD_INPUT;
+  }
+  const first = await checkFolder(folder, opts, issues);
+  if (!first) {
+    printIssues(io, issues.errors);
+    io.err('meshrange: the exercise cannot be checked; nothing to show\n');
+    return EXIT_BAD_INPUT;
+  }
+  const hintsTaken = (first.exercise.doc.spec.hints ?? []).slice(0, first.report.hintsTaken).map((h) => h.text);
+  const recheck = async (): Promise<ExerciseUpdate> => {
+    const again = new IssueList();
+    const run = await checkFolder(folder, opts, again);
+    return run ? { report: run.report } : { error: again.errors.map(formatIssue).join('; ') };
+  };
+  const onHint = async (): Promise<HintOutcome> => {
+    const hi = new IssueList();
+    const h = takeHint(folder, opts, hi);
+    if (!h) return { error: hi.errors.map(formatIssue).join('; ') };
+    if (h.text === null) return { none: true, total: h.total };
+    const u = await recheck();
+    return { text: h.text, index: h.index, total: h.total, cost: h.cost, ...('report' in u ? { report: u.report } : {}) };
+  };
+  let watch: ((on: (u: ExerciseUpdate) => void) => () => void) | undefined;
+  if (opts.watch) {
+    // The trainee's files: mesh/ (defender), attack.yaml (attacker), and the progress file (a hint from another shell).
+    const inputs = first.inputs.map((p) => path.resolve(p));
+    watch = (on) => {
+      let running = false;
+      const stop = watchInputs(inputs, () => {
+        if (running) return;
+        running = true;
+        void recheck().then(on).finally(() => { running = false; });
+      });
+      return stop;
+    };
+  }
+  const { startExerciseTui } = await loadTuiApp();
+  await startExerciseTui({ report: first.report, hints: hintsTaken, color: colourWanted(term.env), onHint, ...(watch ? { watch } : {}) });
+  return EXIT_OK;
+}

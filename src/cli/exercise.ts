@@ -1,0 +1,294 @@
+/**
+ * `meshrange exercise list | start <name> [dir] | check <folder> | hint <folder>`
+ * (product.md §4, issue 12; the format: exercises/README.md). The I/O shell
+ * around src/exercise: finds shipped exercises (the package's exercises/ and
+ * any --exercises DIR), copies a starting folder, records hints.
+ *
+ * A check takes the objectives and the scenario from the SHIPPED exercise of
+ * the folder's name — a trainee cannot edit the objectives to win — and from
+ * the folder only mesh/ (defender) or attack.yaml (attacker).
+ */
+import type { Command } from 'commander';
+import { Option } from 'commander';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { escapeControls } from '../core/escape.js';
+import { formatIssue, IssueList } from '../core/issues.js';
+import { ATTACK_FILE, checkExercise, EXERCISE_FILE, MESH_DIR, readExercise, type ExercisePlay, type ExerciseRun } from '../exercise/check.js';
+import { parseProgress, renderProgress, type LoadedExercise } from '../exercise/load.js';
+import { renderExerciseJson, renderExerciseText } from '../exercise/report.js';
+import { PROGRESS_FILE, type Progress } from '../exercise/schema.js';
+import { EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, printIssues, type Io } from './main.js';
+import { displayPath, FsSource, fsErrorText, MAX_FILE_BYTES, readSource, Sandbox } from './fs.js';
+
+/** Most files and bytes `exercise start` copies (a training pack comes from strangers). */
+export const MAX_COPY_FILES = 2000;
+export const MAX_COPY_BYTES = 32 * 1024 * 1024;
+/** Most exercises a catalogue folder may hold. */
+export const MAX_EXERCISES = 500;
+
+/** The package's own exercises/ folder: beside src/ (sources, tests) or dist/ (the build). */
+export function packageExercisesDir(): string | null {
+  const here: string[] = [];
+  try {
+    const url = import.meta.url;
+    if (typeof url === 'string' && url.startsWith('file:')) here.push(path.dirname(fileURLToPath(url)));
+  } catch { /* the CommonJS bundle has no import.meta */ }
+  try {
+    if (process.argv[1]) here.push(path.dirname(realpathSync(process.argv[1])));
+  } catch { /* no script path */ }
+  for (const h of here) {
+    for (const up of ['..', path.join('..', '..')]) {
+      const d = path.resolve(h, up, 'exercises');
+      if (existsSync(path.join(d, 'README.md')) && statSync(d).isDirectory()) return d;
+    }
+  }
+  return null;
+}
+
+export interface Shipped {
+  name: string;
+  dir: string;
+  exercise: LoadedExercise;
+}
+
+interface CatalogOpts { exercises: string[] }
+
+/** Every exercise of the catalogue folders (--exercises first, then the package's); bad ones are errors, never skipped. */
+export function catalog(opts: CatalogOpts, issues: IssueList): Shipped[] {
+  const dirs = [...opts.exercises];
+  const pkg = packageExercisesDir();
+  if (pkg) dirs.push(pkg);
+  const out: Shipped[] = [];
+  const byName = new Map<string, string>();
+  for (const d of dirs) {
+    let names: string[];
+    try {
+      if (!statSync(d).isDirectory()) { issues.error('not-a-folder', `--exercises ${displayPath(d)} is not a folder`, undefined, 'name a folder of exercise folders'); continue; }
+      names = readdirSync(d).sort();
+    } catch (e) {
+      issues.error('path-missing', `${displayPath(d)} cannot be read: ${fsErrorText(e)}`, undefined, 'name a folder of exercise folders');
+      continue;
+    }
+    const reader = new FsSource(new Sandbox([realpathSync(d)]));
+    let count = 0;
+    for (const n of names) {
+      const dir = path.join(d, n);
+      let st;
+      try { st = lstatSync(dir); } catch { continue; }
+      if (!st.isDirectory() || !existsSync(path.join(dir, EXERCISE_FILE))) continue;
+      if (++count > MAX_EXERCISES) { issues.error('too-many-exercises', `${displayPath(d)} holds more than ${MAX_EXERCISES} exercises`, undefined, 'split the catalogue'); break; }
+      const exercise = readExercise(dir, reader, issues);
+      if (!exercise) continue;
+      const name = exercise.doc.metadata.name;
+      if (name !== n) {
+        issues.error('exercise-name', `metadata.name "${name}" is not the name of its folder "${n}"`, exercise.src.locate(['metadata', 'name']), `rename one of them so both read "${n}"`);
+        continue;
+      }
+      const prev = byName.get(name);
+      if (prev !== undefined) {
+        // An --exercises folder may hold its own version of a shipped exercise: it takes precedence.
+        if (d === pkg && prev !== pkg) continue;
+        issues.error('exercise-duplicate', `exercise "${name}" is in both ${displayPath(prev)} and ${displayPath(d)}`, undefined, 'give each exercise a unique name');
+        continue;
+      }
+      byName.set(name, d);
+      out.push({ name, dir, exercise });
+    }
+  }
+  return out;
+}
+
+function find(name: string, opts: CatalogOpts, issues: IssueList): Shipped | null {
+  const all = catalog(opts, issues);
+  if (issues.hasErrors()) return null;
+  const hit = all.find((s) => s.name === name);
+  if (!hit) issues.error('exercise-unknown', `no exercise is named "${name}"`, undefined, `one of: ${all.map((s) => s.name).join(', ') || '(none found)'}; \`meshrange exercise list\` shows them`);
+  return hit ?? null;
+}
+
+function readProgress(folder: string, issues: IssueList): Progress | null {
+  const file = path.join(folder, PROGRESS_FILE);
+  if (!existsSync(file)) {
+    issues.error('not-an-exercise-folder', `${displayPath(folder)} has no ${PROGRESS_FILE}: it is not a working folder of an exercise`, undefined,
+      'start one with `meshrange exercise start <name> [dir]`');
+    return null;
+  }
+  const src = readSource(file, issues);
+  return src ? parseProgress(src.path, src.text, issues) : null;
+}
+
+/** Writes a file whole or not at all (a temporary beside it, then a rename). */
+function writeAtomic(file: string, text: string): void {
+  const tmp = `${file}.tmp-${process.pid}`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, file);
+}
+
+/** Copies a shipped file tree (regular files and folders only, bounded). */
+function copyTree(from: string, to: string, budget: { files: number; bytes: number }, issues: IssueList): void {
+  const st = lstatSync(from);
+  if (st.isSymbolicLink() || (!st.isFile() && !st.isDirectory())) {
+    issues.error('exercise-copy', `${displayPath(from)} is not a regular file or folder; an exercise ships plain files`, undefined, 'replace the link or special file by a copy');
+    return;
+  }
+  if (st.isDirectory()) {
+    mkdirSync(to, { recursive: true });
+    for (const n of readdirSync(from).sort()) copyTree(path.join(from, n), path.join(to, n), budget, issues);
+    return;
+  }
+  budget.files++;
+  budget.bytes += st.size;
+  if (budget.files > MAX_COPY_FILES || budget.bytes > MAX_COPY_BYTES || st.size > MAX_FILE_BYTES) {
+    if (!issues.items.some((i) => i.code === 'exercise-too-large')) issues.error('exercise-too-large', `the exercise holds more than ${MAX_COPY_FILES} files or ${MAX_COPY_BYTES / 1048576} MiB`, undefined, 'ship a smaller exercise');
+    return;
+  }
+  writeFileSync(to, readFileSync(from));
+}
+
+function startCommand(name: string, dirArg: string | undefined, opts: CatalogOpts, io: Io): number {
+  const issues = new IssueList();
+  const shipped = find(name, opts, issues);
+  if (!shipped) { printIssues(io, issues.errors); return EXIT_BAD_INPUT; }
+  const dir = path.resolve(dirArg ?? name);
+  if (existsSync(dir)) {
+    const st = statSync(dir);
+    if (!st.isDirectory() || readdirSync(dir).length > 0) {
+      io.err(`meshrange: ${escapeControls(displayPath(dirArg ?? name))} already exists and is not an empty folder; nothing was written\n  hint: name a new folder: meshrange exercise start ${name} <dir>\n`);
+      return EXIT_BAD_INPUT;
+    }
+  }
+  // Everything goes to a staging folder beside the target, renamed into place at the end: nothing half-written.
+  const stage = `${dir}.meshrange-start-${process.pid}`;
+  const spec = shipped.exercise.doc.spec;
+  try {
+    mkdirSync(stage, { recursive: true });
+    const budget = { files: 0, bytes: 0 };
+    copyTree(path.join(shipped.dir, EXERCISE_FILE), path.join(stage, EXERCISE_FILE), budget, issues);
+    copyTree(path.join(shipped.dir, spec.scenario), path.join(stage, path.basename(spec.scenario)), budget, issues);
+    if (existsSync(path.join(shipped.dir, MESH_DIR))) copyTree(path.join(shipped.dir, MESH_DIR), path.join(stage, MESH_DIR), budget, issues);
+    if (spec.role === 'attacker') {
+      const attack = path.join(shipped.dir, ATTACK_FILE);
+      if (existsSync(attack)) copyTree(attack, path.join(stage, ATTACK_FILE), budget, issues);
+      else writeFileSync(path.join(stage, ATTACK_FILE), 'steps: []\n');
+    }
+    writeFileSync(path.join(stage, PROGRESS_FILE), renderProgress({ name, hintsTaken: 0 }));
+    if (issues.hasErrors()) throw new Error('copy');
+    if (existsSync(dir)) rmdirSync(dir);
+    renameSync(stage, dir);
+  } catch (e) {
+    rmSync(stage, { recursive: true, force: true });
+    if (!issues.hasErrors()) issues.error('exercise-start', `cannot write ${displayPath(dir)}: ${fsErrorText(e)}`, undefined, 'check the folder and its permissions');
+    printIssues(io, issues.errors);
+    io.err('meshrange: nothing was written\n');
+    return EXIT_BAD_INPUT;
+  }
+  const rel = displayPath(dirArg ?? name);
+  io.out(`Started "${escapeControls(spec.title)}" (${spec.level}, ${spec.role}) in ${escapeControls(rel)}\n\n${spec.story.trimEnd().split('\n').map(escapeControls).join('\n')}\n\n`
+    + `Edit ${spec.role === 'defender' ? `${rel}/${MESH_DIR}/` : `${rel}/${ATTACK_FILE}`}, then: meshrange exercise check ${rel}   (a hint: meshrange exercise hint ${rel})\n`);
+  return EXIT_OK;
+}
+
+interface CheckOpts extends CatalogOpts { format: 'text' | 'json'; allowPath: string[] }
+
+/** Checks a working folder; null with issues on bad input. Shared by `exercise check` and the TUI; `inputs`: the files a re-check depends on. */
+export async function checkFolder(folder: string, opts: CatalogOpts & { allowPath?: string[] }, issues: IssueList): Promise<(ExerciseRun & { shipped: Shipped; inputs: string[] }) | null> {
+  if (!existsSync(folder) || !statSync(folder).isDirectory()) {
+    issues.error('not-an-exercise-folder', `${displayPath(folder)} is not a folder`, undefined, 'name the working folder `meshrange exercise start` made');
+    return null;
+  }
+  const progress = readProgress(folder, issues);
+  if (!progress) return null;
+  const shipped = find(progress.name, opts, issues);
+  if (!shipped) return null;
+  const role = shipped.exercise.doc.spec.role;
+  const play: ExercisePlay = { dir: shipped.dir, hintsTaken: progress.hintsTaken };
+  // What --watch watches (tui.ts watchInputs watches the folder of each file, and any *.yaml saved in it):
+  // the progress file (a hint taken in another shell), and mesh/'s YAML files or attack.yaml.
+  const inputs = [path.resolve(folder, PROGRESS_FILE)];
+  if (role === 'defender') {
+    play.mesh = [path.join(folder, MESH_DIR)];
+    inputs.push(path.resolve(folder, MESH_DIR, 'any.yaml'));
+  } else {
+    play.attack = path.join(folder, ATTACK_FILE);
+    inputs.push(path.resolve(play.attack));
+  }
+  const sandbox = Sandbox.forCwd([...(opts.allowPath ?? []), folder, shipped.dir]);
+  const run = await checkExercise(play, new FsSource(sandbox), issues);
+  return run ? { ...run, shipped, inputs } : null;
+}
+
+async function checkCommand(folder: string, opts: CheckOpts, io: Io): Promise<number> {
+  const issues = new IssueList();
+  const run = await checkFolder(folder, opts, issues);
+  if (!run) {
+    printIssues(io, issues.errors);
+    io.err('meshrange: the exercise cannot be checked\n');
+    return EXIT_BAD_INPUT;
+  }
+  // The loader's warnings (a kind meshrange does not model, ...), located, each once, as `run` prints them.
+  printIssues(io, [...new Map(issues.warnings.map((w) => [formatIssue(w), w])).values()]);
+  io.out(opts.format === 'json' ? renderExerciseJson(run.report) : renderExerciseText(run.report));
+  return run.report.passed ? EXIT_OK : EXIT_FAILED;
+}
+
+/** The next hint of a working folder, recorded; null text when none is left. */
+export function takeHint(folder: string, opts: CatalogOpts, issues: IssueList): { text: string | null; index: number; total: number; cost: number } | null {
+  const progress = readProgress(folder, issues);
+  if (!progress) return null;
+  const shipped = find(progress.name, opts, issues);
+  if (!shipped) return null;
+  const hints = shipped.exercise.doc.spec.hints ?? [];
+  const hint = hints[progress.hintsTaken];
+  if (!hint) return { text: null, index: progress.hintsTaken, total: hints.length, cost: 0 };
+  try {
+    writeAtomic(path.join(folder, PROGRESS_FILE), renderProgress({ name: progress.name, hintsTaken: progress.hintsTaken + 1 }));
+  } catch (e) {
+    issues.error('exercise-progress', `cannot record the hint in ${displayPath(path.join(folder, PROGRESS_FILE))}: ${fsErrorText(e)}`, undefined, 'check the folder\'s permissions');
+    return null;
+  }
+  return { text: hint.text, index: progress.hintsTaken + 1, total: hints.length, cost: hint.cost };
+}
+
+function hintCommand(folder: string, opts: CatalogOpts, io: Io): number {
+  const issues = new IssueList();
+  const h = takeHint(folder, opts, issues);
+  if (!h) { printIssues(io, issues.errors); return EXIT_BAD_INPUT; }
+  if (h.text === null) { io.out(`No more hints: all ${h.total} taken.\n`); return EXIT_OK; }
+  io.out(`Hint ${h.index} of ${h.total} (costs ${h.cost} point${h.cost === 1 ? '' : 's'}): ${escapeControls(h.text.trimEnd())}\n`);
+  return EXIT_OK;
+}
+
+function listCommand(opts: CatalogOpts & { format: 'text' | 'json' }, io: Io): number {
+  const issues = new IssueList();
+  const all = catalog(opts, issues);
+  if (issues.hasErrors()) { printIssues(io, issues.errors); return EXIT_BAD_INPUT; }
+  const rows = all.map((s) => ({ name: s.name, level: s.exercise.doc.spec.level, role: s.exercise.doc.spec.role, title: s.exercise.doc.spec.title }));
+  if (opts.format === 'json') { io.out(`${JSON.stringify(rows, null, 2)}\n`); return EXIT_OK; }
+  if (rows.length === 0) { io.out('No exercises found.\n'); return EXIT_OK; }
+  const w = (k: 'name' | 'level' | 'role'): number => Math.max(k.length, ...rows.map((r) => r[k].length));
+  const line = (r: { name: string; level: string; role: string; title: string }): string =>
+    `${escapeControls(r.name).padEnd(w('name'))}  ${r.level.padEnd(w('level'))}  ${r.role.padEnd(w('role'))}  ${escapeControls(r.title)}`;
+  io.out(`${[line({ name: 'name', level: 'level', role: 'role', title: 'title' }), ...rows.map(line)].join('\n')}\n`);
+  return EXIT_OK;
+}
+
+const collect = (v: string, prev: string[]): string[] => [...prev, v];
+
+/** Adds `exercise` and its subcommands to the CLI; `done` receives the exit code. */
+export function registerExercise(program: Command, io: Io, done: (code: number) => void): void {
+  const ex = program.command('exercise').description('training: a broken mesh (or one to break), objectives, hints, a score');
+  const withCatalog = (c: Command): Command => c.option('--exercises <dir>', 'also look for exercises in this folder; repeatable', collect, []);
+  withCatalog(ex.command('list').description('the exercises: name, level, role, title'))
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .action((opts: CatalogOpts & { format: 'text' | 'json' }) => { done(listCommand(opts, io)); });
+  withCatalog(ex.command('start').description('copy an exercise\'s starting files into a working folder').argument('<name>', 'the exercise').argument('[dir]', 'the working folder (default ./<name>); must not exist or be empty'))
+    .action((name: string, dir: string | undefined, opts: CatalogOpts) => { done(startCommand(name, dir, opts, io)); });
+  withCatalog(ex.command('check').description('score a working folder (exit 0 passed, 1 not yet, 2 bad input)').argument('<folder>', 'the working folder'))
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .option('--allow-path <dir>', 'also let the manifests read files under this folder; repeatable', collect, [])
+    .action(async (folder: string, opts: CheckOpts) => { done(await checkCommand(folder, opts, io)); });
+  withCatalog(ex.command('hint').description('the next hint (its cost comes off the score; recorded in the folder)').argument('<folder>', 'the working folder'))
+    .action((folder: string, opts: CatalogOpts) => { done(hintCommand(folder, opts, io)); });
+}

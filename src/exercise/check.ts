@@ -1,0 +1,175 @@
+/**
+ * Checking an exercise: the SHIPPED exercise's objectives and scenario, run
+ * once with the trainee's work swapped in — defender: their manifests in
+ * place of the shipped mesh/; attacker: the steps of their attack.yaml
+ * appended after the scenario's own steps (the shipped mesh unchanged) —
+ * then every objective judged and the score counted.
+ *
+ * Reads only through the application layer's SourceReader (no fs here).
+ */
+import path from 'node:path';
+import { IssueList } from '../core/issues.js';
+import type { Path, SourceDoc } from '../loader/yaml-source.js';
+import { prepareLoaded } from '../api/prepare.js';
+import { runPrepared } from '../api/run.js';
+import type { SourceReader } from '../api/source.js';
+import { checkScenarioSource, type LoadedScenario } from '../scenario/load.js';
+import { parseYaml } from '../loader/yaml-source.js';
+import { bindScenario } from '../scenario/runner.js';
+import { ScenarioLimitError } from '../scenario/simulate.js';
+import type { RunResult } from '../scenario/types.js';
+import { parseAttack, parseExercise, type LoadedAttack, type LoadedExercise } from './load.js';
+import { judgeObjective } from './objectives.js';
+
+export const EXERCISE_FILE = 'exercise.yaml';
+export const ATTACK_FILE = 'attack.yaml';
+export const MESH_DIR = 'mesh';
+
+export interface ObjectiveResult {
+  id: string;
+  text: string;
+  kind: 'attack' | 'legit';
+  met: boolean;
+  points: number;
+  /** unmet: what is wrong and where to look, in the trainee's words; null when met */
+  why: string | null;
+}
+
+export interface ExerciseReport {
+  name: string;
+  title: string;
+  role: 'defender' | 'attacker';
+  score: number;
+  max: number;
+  passScore: number;
+  passed: boolean;
+  hintsTaken: number;
+  /** points the hints taken cost */
+  hintCost: number;
+  objectives: ObjectiveResult[];
+}
+
+/** What is being checked: a shipped exercise, and the trainee's work. */
+export interface ExercisePlay {
+  /** the shipped exercise's folder */
+  dir: string;
+  /**
+   * manifest files or folders in place of the shipped mesh/ (absent: the shipped mesh/). The CLI gives it
+   * for defender exercises only (attackers play on the shipped mesh); tests use it for both.
+   */
+  mesh?: readonly string[];
+  /** attacker: the trainee's attack.yaml (absent: no steps of theirs) */
+  attack?: string;
+  hintsTaken: number;
+}
+
+/** The shipped exercise.yaml of a folder. */
+export function readExercise(dir: string, reader: SourceReader, issues: IssueList): LoadedExercise | null {
+  const file = path.join(dir, EXERCISE_FILE);
+  const src = reader.read(file, issues);
+  if (!src) return null;
+  return parseExercise(src.path, src.text, issues);
+}
+
+/** Points, the cost of the first `taken` hints, the pass mark. */
+export function scoring(ex: LoadedExercise, met: ReadonlySet<string>, taken: number): { score: number; max: number; hintCost: number; passScore: number } {
+  const max = ex.doc.spec.objectives.reduce((n, o) => n + o.points, 0);
+  const got = ex.doc.spec.objectives.reduce((n, o) => n + (met.has(o.id) ? o.points : 0), 0);
+  const hintCost = (ex.doc.spec.hints ?? []).slice(0, taken).reduce((n, h) => n + h.cost, 0);
+  return { score: Math.max(0, got - hintCost), max, hintCost, passScore: ex.doc.spec.passScore ?? max };
+}
+
+/**
+ * scenario.yaml with the trainee's steps after its own: one document whose
+ * nodes are located in the file each came from.
+ */
+function composeSource(scenario: SourceDoc, attack: LoadedAttack): SourceDoc {
+  const value = scenario.value as { spec?: { steps?: unknown } };
+  const own = Array.isArray(value.spec?.steps) ? value.spec.steps as unknown[] : [];
+  const n = own.length;
+  const theirs = (attack.src.value as { steps: unknown[] }).steps;
+  const composed = { ...value, spec: { ...(value.spec ?? {}), steps: [...own, ...theirs] } };
+  const map = (p: Path): { doc: SourceDoc; path: Path } => {
+    const i = p[2];
+    if (p[0] === 'spec' && p[1] === 'steps' && typeof i === 'number' && i >= n) return { doc: attack.src, path: ['steps', i - n, ...p.slice(3)] };
+    return { doc: scenario, path: p };
+  };
+  return {
+    file: scenario.file,
+    index: scenario.index,
+    value: composed,
+    locate: (p) => { const m = map(p); return m.doc.locate(m.path); },
+    locateKey: (p) => { const m = map(p); return m.doc.locateKey(m.path); },
+    lineText: (line) => scenario.lineText(line),
+  };
+}
+
+export interface ExerciseRun {
+  exercise: LoadedExercise;
+  scenario: LoadedScenario;
+  result: RunResult;
+  report: ExerciseReport;
+}
+
+/**
+ * Runs a play and scores it. Null with located issues when any input is bad
+ * (the exercise, its scenario, the trainee's manifests or attack.yaml).
+ */
+export async function checkExercise(play: ExercisePlay, reader: SourceReader, issues: IssueList): Promise<ExerciseRun | null> {
+  const exercise = readExercise(play.dir, reader, issues);
+  if (!exercise) return null;
+  const spec = exercise.doc.spec;
+  const scenarioFile = path.join(play.dir, spec.scenario);
+  const box = reader.forScenario(path.join(play.dir, EXERCISE_FILE));
+  const text = box.read(scenarioFile, issues, exercise.src.locate(['spec', 'scenario']));
+  if (!text) return null;
+  const local = new IssueList();
+  const docs = parseYaml(text.path, text.text, local);
+  if (!local.hasErrors() && docs.length !== 1) {
+    local.error('scenario-documents', `a scenario file holds exactly one YAML document, found ${docs.length}`, { file: text.path, line: 1, col: 1 }, 'put one scenario per file');
+  }
+  let src = docs[0];
+  let attack: LoadedAttack | null = null;
+  if (spec.role === 'attacker' && play.attack !== undefined) {
+    const a = reader.read(play.attack, local);
+    attack = a ? parseAttack(a.path, a.text, local) : null;
+    if (src && attack) src = composeSource(src, attack);
+  }
+  if (local.hasErrors() || !src) { issues.merge(local); return null; }
+  const scenario = checkScenarioSource(text.path, src, local);
+  issues.merge(local);
+  if (!scenario) return null;
+
+  const shippedMesh = box.resolve(path.join(play.dir, EXERCISE_FILE), MESH_DIR);
+  const swap = play.mesh !== undefined ? (resolved: string): readonly string[] => {
+    if (resolved === shippedMesh) return play.mesh as readonly string[];
+    const rel = path.relative(shippedMesh, resolved);
+    if (rel.startsWith('..') || path.isAbsolute(rel)) return [resolved];
+    // A manifest named inside mesh/: the trainee's copy of it, in each folder they gave.
+    return (play.mesh as readonly string[]).map((m) => path.join(m, rel));
+  } : undefined;
+  const prepared = prepareLoaded(scenario, box, issues, swap);
+  if (!prepared) return null;
+  if (!bindScenario(scenario, prepared.mesh, issues, prepared.jwks)) return null;
+  let result: RunResult;
+  try {
+    result = await runPrepared(prepared);
+  } catch (e) {
+    if (!(e instanceof ScenarioLimitError)) throw e;
+    issues.error('scenario-too-much-work', e.message, e.loc, e.hint);
+    return null;
+  }
+  const attackIds = new Set((attack?.steps ?? []).map((s) => s.id));
+  const objectives: ObjectiveResult[] = spec.objectives.map((o) => {
+    const j = judgeObjective(o, result, attackIds);
+    return { id: o.id, text: o.text, kind: o.kind, met: j.met, points: o.points, why: j.why };
+  });
+  const hintsTaken = Math.min(play.hintsTaken, spec.hints?.length ?? 0);
+  const s = scoring(exercise, new Set(objectives.filter((o) => o.met).map((o) => o.id)), hintsTaken);
+  const report: ExerciseReport = {
+    name: exercise.doc.metadata.name, title: spec.title, role: spec.role,
+    score: s.score, max: s.max, passScore: s.passScore, passed: s.score >= s.passScore,
+    hintsTaken, hintCost: s.hintCost, objectives,
+  };
+  return { exercise, scenario, result, report };
+}
