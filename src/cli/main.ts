@@ -22,6 +22,7 @@ import { looksLikeScenario } from '../scenario/load.js';
 import { displayPath, FsSource, fsErrorText, kindOf, readSource, realOrAbsolute, reportPathProblem, Sandbox, scanYamlFolder, writeReports } from './fs.js';
 import { progressLine, type ProgressStream } from './progress.js';
 import { requestCommand } from './request.js';
+import { addMeshOptions } from './mesh-input.js';
 import { registerTui } from './tui.js';
 import { DEFAULT_OUTSIDE_IP } from '../policy/pipeline.js';
 
@@ -166,9 +167,8 @@ export async function main(argv: readonly string[], rawIo: Io = defaultIo): Prom
       code = await runCommand(paths, opts, io);
     });
 
-  program.command('request')
-    .description('one request through the mesh: its verdict and the whole explanation trace')
-    .requiredOption('--mesh <path>', 'manifest file or folder; repeatable', collect, [])
+  addMeshOptions(program.command('request')
+    .description('one request through the mesh: its verdict and the whole explanation trace'))
     .requiredOption('--from <ns/workload>', 'the client workload, or "outside"')
     .requiredOption('--to <host:port>', 'destination: host:port, or workload/<ns>/<name>:<port>')
     .option('--method <method>', 'HTTP method', 'GET')

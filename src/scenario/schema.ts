@@ -100,9 +100,18 @@ export const scenarioSchema = z.strictObject({
   }),
   spec: z.strictObject({
     mesh: z.strictObject({
-      manifests: z.array(z.string().min(1)).min(1, { message: 'list at least one manifest file or directory' }),
+      manifests: z.array(z.union([
+        z.string().min(1),
+        z.strictObject({
+          path: z.string().min(1),
+          namespace: z.string().max(63).regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, { message: 'must be a namespace name (a DNS-1123 label: lower case, digits, -)' }),
+        }),
+      ])).min(1, { message: 'list at least one manifest file or directory' }),
       meshConfig: z.record(z.string(), z.unknown()).optional(),
       jwks: z.record(z.string(), z.string()).optional(),
+      istio: z.strictObject({
+        ingressGateway: z.boolean().optional(),
+      }).optional(),
     }),
     seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
     startTime: z.iso.datetime({ offset: true }).optional(),
