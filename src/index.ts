@@ -66,6 +66,8 @@ export interface RunScenarioOptions {
   maxEvents?: number;
   /** default fileReader() */
   reader?: SourceReader;
+  /** runScenarios: worker threads (reports identical to a serial run); default 1 */
+  workers?: number;
 }
 
 /** Runs one scenario file: its report, as `meshrange run --format json` would render it with renderJson([result]). */

@@ -39,6 +39,8 @@ export interface RunOptions extends ReaderOption {
   seed?: number;
   /** the simulation's event budget per scenario */
   maxEvents?: number;
+  /** worker threads for several scenarios (reports identical to a serial run); default 1 */
+  workers?: number;
 }
 
 export interface ScenarioRuns {
@@ -50,7 +52,8 @@ export interface ScenarioRuns {
 
 /** Runs scenario files; throws MeshrangeError (nothing run) when any of them is bad input, as `meshrange run` exits 2. */
 export async function runScenarios(files: readonly string[], opts: RunOptions): Promise<ScenarioRuns> {
-  const run = await runFiles(files, opts.reader, { ...(opts.seed !== undefined ? { seed: opts.seed } : {}), ...(opts.maxEvents !== undefined ? { maxEvents: opts.maxEvents } : {}) });
+  const run = await runFiles(files, opts.reader, { ...(opts.seed !== undefined ? { seed: opts.seed } : {}), ...(opts.maxEvents !== undefined ? { maxEvents: opts.maxEvents } : {}),
+    ...(opts.workers !== undefined ? { workers: opts.workers } : {}) });
   failIfErrors(run.issues);
   const seen = new Map<string, Issue>();
   for (const w of run.issues.warnings) seen.set(formatIssue(w), w);

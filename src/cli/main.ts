@@ -16,6 +16,8 @@ import { renderMarkdown } from '../report/markdown.js';
 import { renderSarif } from '../report/sarif.js';
 import { renderText } from '../report/text.js';
 import { runFiles } from '../api/run.js';
+import { WORKERS_PER_CORE } from '../api/workers.js';
+import { availableParallelism } from 'node:os';
 import type { RunResult } from '../scenario/types.js';
 import { scenarioJsonSchema } from '../scenario/schema.js';
 import { looksLikeScenario } from '../scenario/load.js';
@@ -163,6 +165,7 @@ export async function main(argv: readonly string[], rawIo: Io = defaultIo): Prom
     .option('--seed <n>', 'override every scenario\'s seed')
     .option('--allow-path <dir>', 'also let scenarios read files under this folder; repeatable', collect, [])
     .option('--quiet', 'no progress line on stderr (it is only shown when stderr is a terminal)')
+    .option('--workers <n>', `run scenarios on N worker threads (1 to ${MAX_WORKERS}); reports are the same as a serial run's`, '1')
     .action(async (paths: string[], opts: RunOpts) => {
       code = await runCommand(paths, opts, io);
     });
@@ -214,7 +217,10 @@ export async function main(argv: readonly string[], rawIo: Io = defaultIo): Prom
   return code;
 }
 
-interface RunOpts { format: string; report: string[]; check?: boolean; seed?: string; allowPath: string[]; quiet?: boolean }
+interface RunOpts { format: string; report: string[]; check?: boolean; seed?: string; allowPath: string[]; quiet?: boolean; workers: string }
+
+/** --workers is bounded: at most WORKERS_PER_CORE per core of this machine. */
+const MAX_WORKERS = availableParallelism() * WORKERS_PER_CORE;
 
 async function runCommand(paths: string[], opts: RunOpts, io: Io): Promise<number> {
   const issues = new IssueList();
@@ -239,6 +245,8 @@ async function runCommand(paths: string[], opts: RunOpts, io: Io): Promise<numbe
     else seed = Number(opts.seed);
   }
   for (const a of opts.allowPath) if (!existsSync(a)) issues.error('path-missing', `--allow-path ${a} does not exist`);
+  const workers = /^\d{1,4}$/.test(opts.workers) ? Number(opts.workers) : NaN;
+  if (!(workers >= 1 && workers <= MAX_WORKERS)) issues.error('bad-usage', `--workers ${opts.workers}: expected a whole number from 1 to ${MAX_WORKERS} (${WORKERS_PER_CORE} per core)`);
   if (issues.hasErrors()) { printIssues(io, issues.items); return EXIT_BAD_INPUT; }
 
   const sandbox = Sandbox.forCwd(opts.allowPath);
@@ -247,7 +255,7 @@ async function runCommand(paths: string[], opts: RunOpts, io: Io): Promise<numbe
   const line = progressLine(io.progress, opts.quiet === true);
   let run;
   try {
-    run = await runFiles(files, new FsSource(sandbox, inputs), { ...(seed !== undefined ? { seed } : {}), ...(line.hook ? { progress: line.hook } : {}) });
+    run = await runFiles(files, new FsSource(sandbox, inputs), { ...(seed !== undefined ? { seed } : {}), ...(line.hook ? { progress: line.hook } : {}), workers });
   } finally {
     line.done();
   }

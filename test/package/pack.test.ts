@@ -48,14 +48,16 @@ spec:
 `;
 
 
-const USE = `import { decide, loadMesh, MeshrangeError, renderJson, runScenario } from 'meshrange';
+const USE = `import { decide, loadMesh, MeshrangeError, renderJson, runScenario, runScenarios } from 'meshrange';
 const result = await runScenario('scenario.yaml');
+const twice = await runScenarios(['scenario.yaml', 'again.yaml'], { workers: 2 });
+const serial = await runScenarios(['scenario.yaml', 'again.yaml']);
 const { mesh } = loadMesh({ manifests: ['app'], namespace: 'shop', ingressGateway: true });
 const d = await decide(mesh, { from: 'outside', to: 'istio-ingressgateway.istio-system:80', path: '/' }, { now: Date.UTC(2026, 0, 1) });
 const inside = await decide(mesh, { from: 'shop/client', to: 'api:80' }, { now: new Date(0) });
 let bad = '';
 try { await decide(mesh, { from: 'shop/nobody', to: 'api:80' }, { now: 0 }); } catch (e) { bad = e instanceof MeshrangeError ? e.issues[0].code : 'not a MeshrangeError'; }
-process.stdout.write(JSON.stringify({ report: renderJson([result]), gateway: mesh.workloads.find((w) => w.id === 'istio-system/istio-ingressgateway')?.gateway, inside: inside.outcome, outside: d.outcome, bad }));
+process.stdout.write(JSON.stringify({ report: renderJson([result]), workersSame: renderJson(twice.results) === renderJson(serial.results) && twice.results.length === 2, gateway: mesh.workloads.find((w) => w.id === 'istio-system/istio-ingressgateway')?.gateway, inside: inside.outcome, outside: d.outcome, bad }));
 `;
 
 const TYPED = `import { decide, loadMesh, type Decision, type RunResult, runScenario } from 'meshrange';
@@ -98,11 +100,13 @@ describe('the packed package, installed in another project', () => {
     expect(existsSync(path.join(installed, 'test'))).toBe(false);
   });
 
-  it('imports as ESM: runScenario reports what the sources report, byte for byte; loadMesh applies -n and adds the ingress gateway; decide needs now and throws MeshrangeError on an unknown workload', async () => {
+  it('imports as ESM: runScenario reports what the sources report, byte for byte, and runScenarios on 2 workers what it reports serially; loadMesh applies -n and adds the ingress gateway; decide needs now and throws MeshrangeError on an unknown workload', async () => {
     writeFileSync(path.join(user, 'use.mjs'), USE);
     writeFileSync(path.join(user, 'scenario.yaml'), SCENARIO);
+    writeFileSync(path.join(user, 'again.yaml'), SCENARIO.replace('name: outside-project', 'name: outside-project-again'));
     const out = JSON.parse(ok(sh(process.execPath, ['use.mjs'], user), 'node use.mjs')) as Record<string, unknown>;
     expect(out['gateway']).toBe(true);
+    expect(out['workersSame']).toBe(true); // dist/api/workers.js starts its workers from the compiled ES modules
     expect(out['inside']).toBe('allowed');
     expect(out['outside']).toBe('blocked'); // the gateway is there, but no Gateway opens port 80 on it: Envoy has no listener
     expect(out['bad']).toBe('unknown-workload');
@@ -117,18 +121,22 @@ describe('the packed package, installed in another project', () => {
     } finally {
       process.chdir(cwd);
     }
-  });
+  }, 180_000);
 
   it('type-checks as a TypeScript user\'s code (exports.types), and refuses decide without now', () => {
     writeFileSync(path.join(user, 'typed.ts'), TYPED);
     writeFileSync(path.join(user, 'tsconfig.json'), JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, skipLibCheck: true, types: [] }, files: ['typed.ts'] }));
     ok(sh(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], user), 'tsc on a user file');
-  });
+  }, 180_000);
 
-  it('npx meshrange --version prints the package version, and npx meshrange run checks the scenario', () => {
+  it('npx meshrange --version prints the package version; npx meshrange run checks the scenario, with --workers 2 printing what a serial run prints', () => {
     expect(ok(sh('npx', ['--no-install', 'meshrange', '--version'], user), 'npx meshrange --version').trim()).toBe(MESHRANGE_VERSION);
     const run = sh('npx', ['--no-install', 'meshrange', 'run', 'scenario.yaml', '--check'], user);
     expect(run.status, run.stderr).toBe(0);
     expect(run.stdout).toContain('outside-project');
-  });
+    // The installed CLI runs the bundle (dist/meshrange.cjs); its workers load the bundle too.
+    const serial = ok(sh('npx', ['--no-install', 'meshrange', 'run', 'scenario.yaml', 'again.yaml', '--format', 'json'], user), 'run serial');
+    const parallel = ok(sh('npx', ['--no-install', 'meshrange', 'run', 'scenario.yaml', 'again.yaml', '--format', 'json', '--workers', '2'], user), 'run --workers 2');
+    expect(parallel).toBe(serial);
+  }, 180_000);
 });
