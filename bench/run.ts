@@ -1,6 +1,7 @@
 /**
  * `npm run bench`: every benchmark of docs/benchmarks.md that exists today
- * (B1a, B1b, B1c, B2, B3 pivot at 1,000 workloads, B4), with its peers, in one invocation.
+ * (B1a, B1b, B1c, B2, B3 pivot at 1,000 workloads, B4, W: run --workers on the
+ * shipped suite), with its peers, in one invocation.
  *
  *  1. Installs the peers it can: Debian packages through apt-get (update once,
  *     then install only what is missing; needs root) and the npm
@@ -188,6 +189,7 @@ if (wants('B3')) {
   }
 }
 if (wants('B4')) await section('B4', 'b4-startup.ts', quick ? ['--no-npm-test'] : []);
+if (wants('W')) await section('W', 'workers.ts', ['--workers', '2', '--rounds', quick ? '1' : '3']);
 
 // ------------------------------------------------------------------ 3. table
 

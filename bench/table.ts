@@ -219,6 +219,18 @@ export function summarize(lines: readonly RunLine[], notes: readonly string[]): 
     targets.push({ id: 'T4.2', text: '`npm test` <= 5 min', measured: `${(l.wall_s ?? NaN).toFixed(1)} s${l.check ? '' : ' (tests failed)'}`, ok: l.check ? (l.wall_s ?? Infinity) <= 300 : false });
   }
 
+  // ---------------------------------------------------------------- W (run --workers)
+  const w = by('W-suite');
+  if (w.length > 0) {
+    const serial = stat(w.filter((l) => l.impl === 'serial'), (l) => l.wall_s);
+    for (const impl of [...new Set(w.map((l) => l.impl))]) {
+      const s = stat(w.filter((l) => l.impl === impl), (l) => l.wall_s);
+      const speedup = impl !== 'serial' && serial?.ok && s?.ok ? `speed-up ${x(serial.med / s.med)} over serial` : '';
+      rows.push(['W', `shipped suite, ${String(p(w[0] as RunLine, 'scenarios'))} scenarios`, impl, cell(s, (v) => `${v.toFixed(2)} s`), 's', runs(s), speedup,
+        impl === 'serial' ? 'runFiles in one thread' : 'rider: JSON report byte-identical to the serial run; wall includes starting the workers']);
+    }
+  }
+
   // ---------------------------------------------------------------- render
   const tmark = new Map<string, string>();
   for (const tg of targets) tmark.set(tg.id, `${tg.id} ${mark(tg.ok)}`);
