@@ -11,7 +11,7 @@
  * no scenarios/, so the prepare step's code-cache training run is short.
  */
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -134,9 +134,22 @@ describe('the packed package, installed in another project', () => {
     const run = sh('npx', ['--no-install', 'meshrange', 'run', 'scenario.yaml', '--check'], user);
     expect(run.status, run.stderr).toBe(0);
     expect(run.stdout).toContain('outside-project');
-    // The installed CLI runs the bundle (dist/meshrange.cjs); its workers load the bundle too.
+    // The installed CLI runs the bundle (dist/meshrange.cjs), whatever times npm gave the files; its workers load the
+    // bundle too. With the package's src/ moved away, only the bundle can answer.
+    const src = path.join(user, 'node_modules', 'meshrange', 'src');
+    renameSync(src, `${src}.away`);
+    try {
+      expect(ok(sh('npx', ['--no-install', 'meshrange', '--version'], user), 'npx meshrange --version (bundle)').trim()).toBe(MESHRANGE_VERSION);
+    } finally {
+      renameSync(`${src}.away`, src);
+    }
     const serial = ok(sh('npx', ['--no-install', 'meshrange', 'run', 'scenario.yaml', 'again.yaml', '--format', 'json'], user), 'run serial');
-    const parallel = ok(sh('npx', ['--no-install', 'meshrange', 'run', 'scenario.yaml', 'again.yaml', '--format', 'json', '--workers', '2'], user), 'run --workers 2');
-    expect(parallel).toBe(serial);
+    renameSync(src, `${src}.away`);
+    try {
+      const parallel = ok(sh('npx', ['--no-install', 'meshrange', 'run', 'scenario.yaml', 'again.yaml', '--format', 'json', '--workers', '2'], user), 'run --workers 2 (bundle)');
+      expect(parallel).toBe(serial);
+    } finally {
+      renameSync(`${src}.away`, src);
+    }
   }, 180_000);
 });
