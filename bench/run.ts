@@ -189,7 +189,12 @@ if (wants('B3')) {
   }
 }
 if (wants('B4')) await section('B4', 'b4-startup.ts', quick ? ['--no-npm-test'] : []);
-if (wants('W')) await section('W', 'workers.ts', ['--workers', '2', '--rounds', quick ? '1' : '3']);
+if (wants('W')) {
+  // One process per run, as the CLI runs (no warm JIT carried over), interleaved: serial, workers, serial, ...
+  for (let r = 0; r < (quick ? 1 : 3); r++) {
+    for (const mode of ['serial', 'workers']) await section('W', 'workers.ts', ['--mode', mode, '--workers', '2', '--round', s(r)]);
+  }
+}
 
 // ------------------------------------------------------------------ 3. table
 

@@ -227,7 +227,7 @@ export function summarize(lines: readonly RunLine[], notes: readonly string[]): 
       const s = stat(w.filter((l) => l.impl === impl), (l) => l.wall_s);
       const speedup = impl !== 'serial' && serial?.ok && s?.ok ? `speed-up ${x(serial.med / s.med)} over serial` : '';
       rows.push(['W', `shipped suite, ${String(p(w[0] as RunLine, 'scenarios'))} scenarios`, impl, cell(s, (v) => `${v.toFixed(2)} s`), 's', runs(s), speedup,
-        impl === 'serial' ? 'runFiles in one thread' : 'rider: JSON report byte-identical to the serial run; wall includes starting the workers']);
+        impl === 'serial' ? 'runFiles in one thread, a fresh process per run' : 'rider: JSON report byte-identical to the serial run; wall includes starting the workers']);
     }
   }
 
