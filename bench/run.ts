@@ -1,6 +1,7 @@
 /**
  * `npm run bench`: every benchmark of docs/benchmarks.md that exists today
- * (B1a, B1b, B1c, B2, B3 pivot at 1,000 workloads, B4, B5 exercise check), with its peers, in one invocation.
+ * (B1a, B1b, B1c, B2, B3 pivot at 1,000 workloads, B4, B5 exercise check, W: run --workers on the
+ * shipped suite), with its peers, in one invocation.
  *
  *  1. Installs the peers it can: Debian packages through apt-get (update once,
  *     then install only what is missing; needs root) and the npm
@@ -189,6 +190,12 @@ if (wants('B3')) {
 }
 if (wants('B4')) await section('B4', 'b4-startup.ts', quick ? ['--no-npm-test'] : []);
 if (wants('B5')) await section('B5', 'b5-exercise.ts', quick ? ['--rounds', '3'] : []);
+if (wants('W')) {
+  // One process per run, as the CLI runs (no warm JIT carried over), interleaved: serial, workers, serial, ...
+  for (let r = 0; r < (quick ? 1 : 3); r++) {
+    for (const mode of ['serial', 'workers']) await section('W', 'workers.ts', ['--mode', mode, '--workers', '2', '--round', s(r)]);
+  }
+}
 
 // ------------------------------------------------------------------ 3. table
 

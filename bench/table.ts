@@ -236,6 +236,18 @@ export function summarize(lines: readonly RunLine[], notes: readonly string[]): 
     targets.push({ id: 'T5.1', text: '`exercise check` < 1 s for each shipped exercise', measured: slowest ? `slowest run: ${slowest.name} ${ms(slowest.ms)} ms` : 'no check passed', ok: allOk && slowest !== null && slowest.ms < 1000 });
   }
 
+  // ---------------------------------------------------------------- W (run --workers)
+  const w = by('W-suite');
+  if (w.length > 0) {
+    const serial = stat(w.filter((l) => l.impl === 'serial'), (l) => l.wall_s);
+    for (const impl of [...new Set(w.map((l) => l.impl))]) {
+      const s = stat(w.filter((l) => l.impl === impl), (l) => l.wall_s);
+      const speedup = impl !== 'serial' && serial?.ok && s?.ok ? `speed-up ${x(serial.med / s.med)} over serial` : '';
+      rows.push(['W', `shipped suite, ${String(p(w[0] as RunLine, 'scenarios'))} scenarios`, impl, cell(s, (v) => `${v.toFixed(2)} s`), 's', runs(s), speedup,
+        impl === 'serial' ? 'runFiles in one thread, a fresh process per run' : 'rider: JSON report byte-identical to the serial run; wall includes starting the workers']);
+    }
+  }
+
   // ---------------------------------------------------------------- render
   const tmark = new Map<string, string>();
   for (const tg of targets) tmark.set(tg.id, `${tg.id} ${mark(tg.ok)}`);

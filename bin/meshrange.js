@@ -21,8 +21,11 @@ function newestSource(dir) {
   return newest;
 }
 
+// Installed as a dependency (…/node_modules/meshrange), the package is what npm unpacked: its
+// file times are unpacking times, in no useful order, and nobody edits its src/ — the bundle is it.
+const installed = root.split(/[\\/]/).includes('node_modules');
 let main;
-if (existsSync(built) && statSync(built).mtimeMs >= newestSource(join(root, 'src'))) {
+if (existsSync(built) && (installed || statSync(built).mtimeMs >= newestSource(join(root, 'src')))) {
   ({ main } = loadBundle(dist).exports);
 } else {
   const { register } = await import('tsx/esm/api');

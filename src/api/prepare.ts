@@ -1,5 +1,5 @@
 /** Scenario file → validated scenario + its mesh, through an injected SourceReader. */
-import { IssueList } from '../core/issues.js';
+import { IssueList, type Location } from '../core/issues.js';
 import { setOwn } from '../core/record.js';
 import { loadMesh, type MeshOverrides, type SourceFile } from '../loader/load.js';
 import { Reader } from '../loader/reader.js';
@@ -15,16 +15,24 @@ export interface PreparedScenario {
   jwks: Record<string, string>;
 }
 
-/** Reads every manifest the paths name, each file once. */
-export function readManifests(paths: readonly { path: string; at?: import('../core/issues.js').Location }[], reader: SourceReader, issues: IssueList,
+/** A manifest file or folder to read; `namespace` as `kubectl apply -n` gives it to objects that name none. */
+export interface ManifestPath {
+  path: string;
+  namespace?: string;
+  at?: Location;
+}
+
+/** Reads every manifest the paths name, each file once (per namespace it is applied in). */
+export function readManifests(paths: readonly ManifestPath[], reader: SourceReader, issues: IssueList,
   budget: ByteBudget = new ByteBudget()): SourceFile[] {
   const files: SourceFile[] = [];
   const seen = new Set<string>();
   for (const p of paths) {
     for (const f of reader.manifests(p.path, issues, p.at, budget)) {
-      if (seen.has(f.path)) continue;
-      seen.add(f.path);
-      files.push(f);
+      const key = `${p.namespace ?? ''}\u0000${f.path}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      files.push(p.namespace === undefined ? f : { ...f, namespace: p.namespace });
     }
   }
   return files;
@@ -51,10 +59,11 @@ export function prepareScenario(file: string, reader: SourceReader, issues: Issu
 export function prepareLoaded(scenario: LoadedScenario, box: SourceReader, issues: IssueList,
   swapManifests?: (resolved: string) => readonly string[]): PreparedScenario | null {
   const file = scenario.file;
-  const manifests = scenario.doc.spec.mesh.manifests.flatMap((m, i) => {
+  const manifests: ManifestPath[] = scenario.doc.spec.mesh.manifests.flatMap((m, i) => {
     const at = scenario.src.locate(['spec', 'mesh', 'manifests', i]);
-    const resolved = box.resolve(file, m);
-    return (swapManifests ? swapManifests(resolved) : [resolved]).map((p) => ({ path: p, at }));
+    const resolved = box.resolve(file, typeof m === 'string' ? m : m.path);
+    const namespace = typeof m === 'string' ? undefined : m.namespace;
+    return (swapManifests ? swapManifests(resolved) : [resolved]).map((p): ManifestPath => (namespace === undefined ? { path: p, at } : { path: p, namespace, at }));
   });
   const meshIssues = new IssueList();
   const files = readManifests(manifests, box, meshIssues);
@@ -78,6 +87,7 @@ export function prepareLoaded(scenario: LoadedScenario, box: SourceReader, issue
   const ips: Record<string, string> = {};
   for (const [id, facts] of Object.entries(scenario.doc.spec.workloads ?? {})) if (facts.ip) setOwn(ips, id, facts.ip);
   overrides.ips = ips;
+  if (scenario.doc.spec.mesh.istio?.ingressGateway) overrides.ingressGateway = { at: scenario.src.locate(['spec', 'mesh', 'istio', 'ingressGateway']) };
   const { mesh, issues: loadIssues } = loadMesh(files, overrides);
   meshIssues.merge(loadIssues);
   issues.merge(meshIssues);

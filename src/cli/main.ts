@@ -10,6 +10,7 @@ import { scenarioJsonSchema } from '../scenario/schema.js';
 import { fsErrorText } from './fs.js';
 import { type ProgressStream } from './progress.js';
 import { requestCommand } from './request.js';
+import { addMeshOptions } from './mesh-input.js';
 import { registerTui } from './tui.js';
 import { registerBlastRadius } from './blast-radius.js';
 import { registerAssess } from './assess.js';
@@ -85,9 +86,8 @@ export async function main(argv: readonly string[], rawIo: Io = defaultIo): Prom
 
   registerRun(program, io, (c) => { code = c; });
 
-  program.command('request')
-    .description('one request through the mesh: its verdict and the whole explanation trace')
-    .requiredOption('--mesh <path>', 'manifest file or folder; repeatable', collect, [])
+  addMeshOptions(program.command('request')
+    .description('one request through the mesh: its verdict and the whole explanation trace'))
     .requiredOption('--from <ns/workload>', 'the client workload, or "outside"')
     .requiredOption('--to <host:port>', 'destination: host:port, or workload/<ns>/<name>:<port>')
     .option('--method <method>', 'HTTP method', 'GET')

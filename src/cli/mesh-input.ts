@@ -1,16 +1,61 @@
-/** Reading manifests and scenarios from disk: the application layer (src/api) through the sandboxed file system. */
+/**
+ * Reading manifests and scenarios from disk: the application layer (src/api)
+ * through the sandboxed file system. `addMeshOptions`/`loadMeshOptions` are
+ * the one spelling of `--mesh`, `-n/--namespace` and `--ingress-gateway` for
+ * every command that loads a mesh without a scenario (request, blast-radius,
+ * assess, lint).
+ */
+import { Option, type Command } from 'commander';
+import path from 'node:path';
 import type { IssueList, Location } from '../core/issues.js';
 import type { SourceFile } from '../loader/load.js';
-import { prepareScenario as prepare, readManifests as read, type PreparedScenario } from '../api/prepare.js';
-import { FsSource, type Sandbox } from './fs.js';
+import type { Mesh } from '../model/types.js';
+import { loadMeshInput } from '../api/mesh.js';
+import { prepareScenario as prepare, readManifests as read, type ManifestPath, type PreparedScenario } from '../api/prepare.js';
+import { FsSource, Sandbox } from './fs.js';
 
 export type { PreparedScenario };
 
-export function readManifests(paths: readonly { path: string; at?: Location }[], sandbox: Sandbox, issues: IssueList): SourceFile[] {
-  return read(paths, new FsSource(sandbox), issues);
+export function readManifests(paths: readonly { path: string; namespace?: string; at?: Location }[], sandbox: Sandbox, issues: IssueList): SourceFile[] {
+  return read(paths as readonly ManifestPath[], new FsSource(sandbox), issues);
 }
 
 /** Scenario file → validated scenario + its mesh, or null with issues recorded. */
 export function prepareScenario(file: string, sandbox: Sandbox, issues: IssueList): PreparedScenario | null {
   return prepare(file, new FsSource(sandbox), issues);
+}
+
+/** What addMeshOptions adds to a command's options. */
+export interface MeshOptions {
+  mesh: string[];
+  namespace?: string;
+  ingressGateway?: boolean;
+}
+
+const NAMESPACE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/** --mesh (repeatable, required), -n/--namespace, --ingress-gateway. */
+export function addMeshOptions(cmd: Command): Command {
+  return cmd
+    .requiredOption('--mesh <path>', 'manifest file or folder; repeatable', (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .addOption(new Option('-n, --namespace <namespace>', 'namespace of objects without metadata.namespace, as kubectl apply -n (default: default)'))
+    .option('--ingress-gateway', 'add Istio\'s default ingress gateway (istio-system/istio-ingressgateway), as istioctl install does');
+}
+
+/**
+ * Reads and loads the mesh the options name. The files may lie under the
+ * current folder or under a --mesh path (the user named it). Errors and
+ * warnings go to `issues`; null when there was an error.
+ */
+export function loadMeshOptions(opts: MeshOptions, issues: IssueList): { mesh: Mesh } | null {
+  if (opts.namespace !== undefined && !NAMESPACE.test(opts.namespace)) {
+    issues.error('bad-usage', `--namespace ${opts.namespace}: not a namespace name`, undefined, 'give a DNS-1123 label: lower case letters, digits and -, at most 63 characters');
+    return null;
+  }
+  const sandbox = new Sandbox(opts.mesh.map((m) => path.resolve(m)).concat(path.resolve('.')));
+  const { mesh, issues: found } = loadMeshInput({
+    manifests: opts.mesh, ...(opts.namespace !== undefined ? { namespace: opts.namespace } : {}), ...(opts.ingressGateway ? { ingressGateway: true } : {}),
+  }, new FsSource(sandbox));
+  issues.merge(found);
+  return mesh ? { mesh } : null;
 }

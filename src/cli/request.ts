@@ -1,18 +1,15 @@
 /** `meshrange request`: one request, its verdict and the whole explanation trace. */
-import path from 'node:path';
 import { escapeControls } from '../core/escape.js';
 import { IssueList } from '../core/issues.js';
-import { loadMesh } from '../loader/load.js';
-import { principalOf, spiffeId, type Workload } from '../model/types.js';
-import { decide, type Capability, type Decision, type MeshRequest, type Protocol, type TlsIntent } from '../policy/decide.js';
-import { readSource, Sandbox } from './fs.js';
-import { signaturesFor } from '../scenario/tokens.js';
+import { principalOf, spiffeId } from '../model/types.js';
+import type { Capability, Decision, Protocol, TlsIntent } from '../policy/decide.js';
+import { buildRequest, decideRequest, decisionJson, type RequestSpec } from '../api/request.js';
+import { readSource } from './fs.js';
 import { EXIT_BAD_INPUT, EXIT_OK, printIssues, type Io } from './main.js';
-import { readManifests } from './mesh-input.js';
+import { loadMeshOptions, type MeshOptions } from './mesh-input.js';
 import { appendValue, setOwn } from '../core/record.js';
 
-export interface RequestOpts {
-  mesh: string[];
+export interface RequestOpts extends MeshOptions {
   from: string;
   to: string;
   method: string;
@@ -32,49 +29,24 @@ export interface RequestOpts {
 
 export async function requestCommand(opts: RequestOpts, io: Io): Promise<number> {
   const issues = new IssueList();
-  const sandbox = new Sandbox(opts.mesh.map((m) => path.resolve(m)).concat(path.resolve('.')));
-  const files = readManifests(opts.mesh.map((m) => ({ path: m })), sandbox, issues);
-  if (issues.hasErrors()) { printIssues(io, issues.errors); return EXIT_BAD_INPUT; }
-  const { mesh, issues: loadIssues } = loadMesh(files);
-  if (loadIssues.hasErrors()) { printIssues(io, loadIssues.errors); return EXIT_BAD_INPUT; }
+  const loaded = loadMeshOptions(opts, issues);
+  if (!loaded) { printIssues(io, issues.errors); return EXIT_BAD_INPUT; }
+  const { mesh } = loaded;
+  const loadIssues = issues;
   const headers: Record<string, string> = {};
   for (const h of opts.header) {
     const i = h.indexOf(':');
     if (i <= 0) { issues.error('bad-usage', `--header ${h}: expected name:value`); continue; }
     appendValue(headers, h.slice(0, i).trim(), h.slice(i + 1).trim());
   }
-  const find = (id: string): Workload | undefined => mesh.workloads.find((w) => w.id === id);
-  let src: Workload | undefined;
-  if (opts.from !== 'outside') {
-    src = find(opts.from);
-    if (!src) issues.error('unknown-workload', `--from ${opts.from} is not a workload of the mesh`, undefined, `known workloads: ${mesh.workloads.map((w) => w.id).join(', ')}`);
-  }
-  const m = /^(.+):(\d{1,5})$/.exec(opts.to);
-  let target: MeshRequest['to'] | undefined;
-  if (!m) issues.error('bad-usage', `--to ${opts.to}: expected host:port or workload/<ns>/<name>:<port>`);
-  else {
-    const host = m[1] as string;
-    const port = Number(m[2]);
-    if (host.startsWith('workload/')) {
-      const w = find(host.slice('workload/'.length));
-      if (!w) issues.error('unknown-workload', `--to ${opts.to}: ${host.slice(9)} is not a workload of the mesh`);
-      else target = { kind: 'workload', workload: w, port };
-    } else target = { kind: 'host', host, port };
-  }
-  if (issues.hasErrors() || !target) { printIssues(io, issues.errors); return EXIT_BAD_INPUT; }
-  const req: MeshRequest = {
-    from: src ? { kind: 'workload', workload: src } : { kind: 'outside', ip: opts.sourceIp },
-    to: target,
-    protocol: opts.protocol as Protocol,
-    method: opts.method,
-    path: opts.path,
-    headers,
-    tls: opts.tls as TlsIntent,
+  const spec: RequestSpec = {
+    from: opts.from, to: opts.to, method: opts.method, path: opts.path, headers, protocol: opts.protocol as Protocol, tls: opts.tls as TlsIntent, sourceIp: opts.sourceIp,
+    ...(opts.token !== undefined ? { token: opts.token } : {}), ...(opts.sni !== undefined ? { sni: opts.sni } : {}), ...(opts.bypass ? { bypass: true } : {}),
+    ...(opts.capability && opts.capability.length > 0 ? { capabilities: opts.capability as Capability[] } : {}),
   };
-  if (opts.token) req.headers = { ...req.headers, authorization: `Bearer ${opts.token}` };
-  if (opts.sni) req.sni = opts.sni;
-  if (opts.bypass) req.bypass = true;
-  if (opts.capability && opts.capability.length > 0) req.capabilities = opts.capability as Capability[];
+  const req = issues.hasErrors() ? null : buildRequest(mesh, spec, issues);
+  if (issues.hasErrors() || !req) { printIssues(io, issues.errors.map((e) => ({ ...e, message: e.message.replace(/^(from|to) /, '--$1 ') }))); return EXIT_BAD_INPUT; }
+  const src = req.from.kind === 'workload' ? req.from.workload : undefined;
   const standIns: Record<string, string> = {};
   for (const j of opts.jwks) {
     const eq = j.indexOf('=');
@@ -85,8 +57,7 @@ export async function requestCommand(opts: RequestOpts, io: Io): Promise<number>
   const nowMs = opts.time !== undefined ? Date.parse(opts.time) : Date.now();
   if (Number.isNaN(nowMs)) issues.error('bad-usage', `--time ${opts.time ?? ''}: expected an ISO 8601 instant`);
   if (issues.hasErrors()) { printIssues(io, issues.errors); return EXIT_BAD_INPUT; }
-  const sigs = await signaturesFor(mesh, standIns, { headers: req.headers, path: req.path, method: req.method });
-  const d = decide(mesh, req, { jwt: { nowSeconds: nowMs / 1000, sigs } });
+  const d = await decideRequest(mesh, req, { now: nowMs, jwks: standIns });
   for (const w of loadIssues.warnings) io.err(`warning: ${w.loc ? `${w.loc.file}:${w.loc.line}:${w.loc.col}: ` : ''}${w.message}\n`);
   if (opts.format === 'json') {
     io.out(`${JSON.stringify({ request: { from: opts.from, to: opts.to, protocol: opts.protocol, method: opts.method, path: opts.path, headers, tls: opts.tls, ...(opts.bypass ? { bypass: true } : {}), ...(opts.capability ? { capabilities: opts.capability } : {}) }, ...decisionJson(d) }, null, 2)}\n`);
@@ -94,23 +65,6 @@ export async function requestCommand(opts: RequestOpts, io: Io): Promise<number>
     io.out(renderDecision(opts, src ? spiffeId(principalOf(mesh.config.trustDomain, src.namespace, src.serviceAccount)) : null, d));
   }
   return EXIT_OK;
-}
-
-function decisionJson(d: Decision): Record<string, unknown> {
-  const o: Record<string, unknown> = { outcome: d.outcome, code: d.code };
-  if (d.grpcStatus !== undefined) o['grpcStatus'] = d.grpcStatus;
-  o['mtls'] = d.mtls;
-  o['stoppedBy'] = d.stoppedBy;
-  o['trace'] = d.events;
-  if (d.destination) o['destination'] = d.destination;
-  if (d.received) o['received'] = d.received;
-  if (d.response) o['response'] = d.response;
-  if (d.flags) o['flags'] = d.flags;
-  if (d.authz) {
-    o['authorization'] = { stage: d.authz.stage, rule: d.authz.decidedBy?.rule ?? null, details: d.authz.details, audited: d.authz.audited.map((a) => a.rule),
-      shadow: d.authz.shadow, dropped: d.authz.dropped };
-  }
-  return o;
 }
 
 export function renderDecision(opts: RequestOpts, identity: string | null, d: Decision): string {

@@ -25,6 +25,11 @@ import { renderMarkdown } from '../report/markdown.js';
 import { renderSarif } from '../report/sarif.js';
 import { renderText } from '../report/text.js';
 import { runFiles } from '../api/run.js';
+import { WORKERS_PER_CORE } from '../api/workers.js';
+import { availableParallelism } from 'node:os';
+
+/** --workers is bounded: at most WORKERS_PER_CORE per core of this machine. */
+const MAX_WORKERS = availableParallelism() * WORKERS_PER_CORE;
 import { looksLikeScenario, parseScenario } from '../scenario/load.js';
 import type { RunResult } from '../scenario/types.js';
 import { parseShard, shardOf, type ShardSpec } from '../suite/shard.js';
@@ -49,6 +54,7 @@ export function registerRun(program: Command, io: Io, setCode: (code: number) =>
     .option('--shard <i/n>', 'run only shard i of n (a stable partition by scenario name); merge the shards\' reports with meshrange merge')
     .option('--allow-path <dir>', 'also let scenarios read files under this folder; repeatable', collect, [])
     .option('--quiet', 'no progress line on stderr (it is only shown when stderr is a terminal)')
+    .option('--workers <n>', `run scenarios on N worker threads (1 to ${MAX_WORKERS}); reports are the same as a serial run's`, '1')
     .action(async (paths: string[], opts: RunOpts) => {
       setCode(await runPipeline(paths, opts, io));
     });
@@ -114,7 +120,7 @@ function scenarioFiles(paths: readonly string[], sandbox: Sandbox, issues: Issue
   return out;
 }
 
-export interface RunOpts { format: string; report: string[]; check?: boolean; seed?: string; baseline?: string; shard?: string; allowPath: string[]; quiet?: boolean }
+export interface RunOpts { format: string; report: string[]; check?: boolean; seed?: string; baseline?: string; shard?: string; allowPath: string[]; quiet?: boolean; workers?: string }
 
 export async function runPipeline(paths: string[], opts: RunOpts, io: Io): Promise<number> {
   const issues = new IssueList();
@@ -139,6 +145,9 @@ export async function runPipeline(paths: string[], opts: RunOpts, io: Io): Promi
     else seed = Number(opts.seed);
   }
   for (const a of opts.allowPath) if (!existsSync(a)) issues.error('path-missing', `--allow-path ${a} does not exist`);
+  const workersText = opts.workers ?? '1';
+  const workers = /^\d{1,4}$/.test(workersText) ? Number(workersText) : NaN;
+  if (!(workers >= 1 && workers <= MAX_WORKERS)) issues.error('bad-usage', `--workers ${workersText}: expected a whole number from 1 to ${MAX_WORKERS} (${WORKERS_PER_CORE} per core)`);
   let shard: ShardSpec | undefined;
   if (opts.shard !== undefined) {
     const parsed = parseShard(opts.shard);
@@ -163,7 +172,7 @@ export async function runPipeline(paths: string[], opts: RunOpts, io: Io): Promi
   const line = progressLine(io.progress, opts.quiet === true);
   let run;
   try {
-    run = await runFiles(files, new FsSource(sandbox, inputs), { ...(seed !== undefined ? { seed } : {}), ...(line.hook ? { progress: line.hook } : {}) });
+    run = await runFiles(files, new FsSource(sandbox, inputs), { ...(seed !== undefined ? { seed } : {}), ...(line.hook ? { progress: line.hook } : {}), workers });
   } finally {
     line.done();
   }

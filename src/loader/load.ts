@@ -3,7 +3,9 @@
  * returns the model plus every located issue: errors for what Istio or
  * Kubernetes would reject, warnings for what meshrange does not model yet.
  */
-import { IssueList } from '../core/issues.js';
+import { IssueList, type Location } from '../core/issues.js';
+import { ingressGatewayFile } from './istio-install.js';
+import { appliedNamespace } from './apply-namespace.js';
 import { parseDuration } from '../core/duration.js';
 import { ownValue, setOwn } from '../core/record.js';
 import { DEFAULT_MESH_CONFIG, type AuthorizationPolicy, type DestinationRule, type Labels, type Mesh, type MeshConfig, type Namespace, type ObjectMeta, type PeerAuthentication, type Service, type UnmodeledObject, type Workload, type WorkloadKind } from '../model/types.js';
@@ -28,6 +30,12 @@ import { parseYaml, type SourceDoc } from './yaml-source.js';
 export interface SourceFile {
   path: string;
   text: string;
+  /**
+   * The namespace objects without metadata.namespace take, as with
+   * `kubectl apply -n <namespace>` (default: `default`). An object that names
+   * another namespace is refused, as kubectl refuses it.
+   */
+  namespace?: string;
 }
 
 export interface MeshOverrides {
@@ -35,6 +43,13 @@ export interface MeshOverrides {
   meshConfig?: { value: Obj; reader: Reader; path: readonly (string | number)[] };
   /** pinned pod IPs by workload id */
   ips?: Readonly<Record<string, string>>;
+  /**
+   * Add Istio's default ingress gateway as `istioctl install` does
+   * (istio-install.ts); `at` is where it was asked for (the scenario's
+   * spec.mesh.istio.ingressGateway), for the note when the manifests already
+   * hold one of its objects (theirs is kept).
+   */
+  ingressGateway?: { at?: Location };
 }
 
 export interface LoadResult {
@@ -51,14 +66,19 @@ const NOT_YET: readonly string[] = ['WorkloadEntry', 'WorkloadGroup', 'Telemetry
 interface Item {
   src: SourceDoc;
   value: unknown;
+  /** the file's `kubectl apply -n` namespace, when it has one */
+  namespace?: string;
 }
 
 export function loadMesh(files: readonly SourceFile[], overrides: MeshOverrides = {}): LoadResult {
   const issues = new IssueList();
   const items: Item[] = [];
   for (const f of files) {
+    const before = items.length;
     for (const doc of parseYaml(f.path, f.text, issues)) flatten(doc, issues, items);
+    if (f.namespace !== undefined) for (let i = before; i < items.length; i++) (items[i] as Item).namespace = f.namespace;
   }
+  if (overrides.ingressGateway) items.unshift(...builtInGateway(items, overrides.ingressGateway.at, issues));
 
   const namespaces = new Map<string, Namespace>();
   const rawWorkloads: RawWorkload[] = [];
@@ -99,7 +119,9 @@ export function loadMesh(files: readonly SourceFile[], overrides: MeshOverrides 
       pre.error(md ? ['metadata'] : [], 'missing-name', 'metadata.name is required', 'give the object a metadata.name');
       continue;
     }
-    const namespace = kind === 'Namespace' ? name : (pre.str(md, 'namespace', ['metadata']) ?? 'default');
+    const applied = appliedNamespace(pre, kind, name, pre.str(md, 'namespace', ['metadata']), item.namespace);
+    if (applied === null) continue;
+    const namespace = kind === 'Namespace' ? name : applied;
     const r = new Reader(src, issues, kind === 'Namespace' ? `Namespace ${name}` : `${kind} ${namespace}/${name}`);
     const meta: ObjectMeta = {
       name, namespace,
@@ -227,6 +249,32 @@ export function loadMesh(files: readonly SourceFile[], overrides: MeshOverrides 
     analyzeMesh(mesh, issues);
   }
   return { mesh, issues };
+}
+
+/** The key kubectl would store an item under (kind/namespace/name), or null when it has none. */
+function itemKey(item: Item): string | null {
+  const v = item.value;
+  if (!isObj(v) || typeof v['kind'] !== 'string' || !isObj(v['metadata'])) return null;
+  const md = v['metadata'];
+  const name = md['name'];
+  const ns = typeof md['namespace'] === 'string' ? md['namespace'] : item.namespace ?? 'default';
+  return typeof name === 'string' ? `${v['kind']}/${ns}/${name}` : null;
+}
+
+/** The ingress gateway's objects the manifests do not define themselves (theirs win, with a warning, as a later kubectl apply would). */
+function builtInGateway(userItems: readonly Item[], at: Location | undefined, issues: IssueList): Item[] {
+  const own = new Set<string>();
+  for (const i of userItems) { const k = itemKey(i); if (k !== null) own.add(k); }
+  const out: Item[] = [];
+  const f = ingressGatewayFile();
+  for (const doc of parseYaml(f.path, f.text, issues)) flatten(doc, issues, out);
+  return out.filter((i) => {
+    const k = itemKey(i);
+    if (k === null || !own.has(k)) return true;
+    issues.warn('ingress-gateway-defined', `the manifests define ${k.replace('/', ' ')} themselves; theirs is used instead of the one istioctl install would add`, at,
+      'leave out the ingress gateway option, or the gateway from the manifests');
+    return false;
+  });
 }
 
 function dedupe<T extends { meta: ObjectMeta }>(list: T[]): T[] {

@@ -1,0 +1,37 @@
+/** Manifests (files, folders) → the mesh model, through an injected SourceReader: what `request`, the library's loadMesh and the mesh commands share. */
+import { IssueList } from '../core/issues.js';
+import { loadMesh as load, type MeshOverrides } from '../loader/load.js';
+import type { Mesh } from '../model/types.js';
+import { readManifests, type ManifestPath } from './prepare.js';
+import type { SourceReader } from './source.js';
+
+export interface MeshInput {
+  /** files or folders of Kubernetes + Istio YAML (folders: every *.yaml / *.yml below, sorted) */
+  manifests: readonly (string | ManifestPath)[];
+  /** the namespace of objects without metadata.namespace, for every path that names none (as `kubectl apply -n`) */
+  namespace?: string;
+  /** add Istio's default ingress gateway, as `istioctl install` does */
+  ingressGateway?: boolean;
+}
+
+export interface MeshLoad {
+  /** null when an error was found (see issues) */
+  mesh: Mesh | null;
+  /** every error and warning, located */
+  issues: IssueList;
+}
+
+export function loadMeshInput(input: MeshInput, reader: SourceReader): MeshLoad {
+  const issues = new IssueList();
+  const paths: ManifestPath[] = input.manifests.map((m) => {
+    const p: ManifestPath = typeof m === 'string' ? { path: m } : { ...m };
+    if (p.namespace === undefined && input.namespace !== undefined) p.namespace = input.namespace;
+    return p;
+  });
+  const files = readManifests(paths, reader, issues);
+  if (issues.hasErrors()) return { mesh: null, issues };
+  const overrides: MeshOverrides = input.ingressGateway ? { ingressGateway: {} } : {};
+  const { mesh, issues: loadIssues } = load(files, overrides);
+  issues.merge(loadIssues);
+  return { mesh: issues.hasErrors() ? null : mesh, issues };
+}

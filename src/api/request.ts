@@ -1,0 +1,126 @@
+/**
+ * One request against a loaded mesh: the request as a person writes it
+ * (`from: ns/workload | outside`, `to: host:port | workload/<ns>/<name>:<port>`)
+ * → the policy engine's MeshRequest → its Decision, and the decision as JSON.
+ * Shared by `meshrange request` and the library's `decide`. The instant tokens
+ * are checked at is the caller's: nothing here reads a clock.
+ */
+import type { IssueList } from '../core/issues.js';
+import { appendValue, setOwn } from '../core/record.js';
+import type { Mesh, Workload } from '../model/types.js';
+import { decide, type Capability, type Decision, type MeshRequest, type Protocol, type TlsIntent } from '../policy/decide.js';
+import { DEFAULT_OUTSIDE_IP } from '../policy/pipeline.js';
+import { signaturesFor } from '../scenario/tokens.js';
+
+export interface RequestSpec {
+  /** `namespace/workload`, or `outside` (a client outside the cluster) */
+  from: string;
+  /** `host:port` (resolved as in-cluster DNS from the client's namespace), or `workload/<ns>/<name>:<port>` (a pod directly) */
+  to: string;
+  /** default GET */
+  method?: string;
+  /** default / */
+  path?: string;
+  headers?: Readonly<Record<string, string>>;
+  /** default http */
+  protocol?: Protocol;
+  /** default auto */
+  tls?: TlsIntent;
+  /** a compact JWT sent as `authorization: Bearer <token>` */
+  token?: string;
+  sni?: string;
+  /** the client tries to leave around its own sidecar */
+  bypass?: boolean;
+  capabilities?: readonly Capability[];
+  /** source address of an `outside` client (default 203.0.113.10) */
+  sourceIp?: string;
+}
+
+export interface DecideInput {
+  /** the instant tokens are checked at: a Date or milliseconds since the epoch (required: the library reads no clock) */
+  now: Date | number;
+  /** offline JWKS documents by jwksUri (as a scenario's spec.mesh.jwks), for RequestAuthentication */
+  jwks?: Readonly<Record<string, string>>;
+}
+
+const PROTOCOLS: readonly string[] = ['http', 'http2', 'grpc', 'tcp', 'tls'];
+const TLS: readonly string[] = ['auto', 'plaintext', 'mtls'];
+const CAPABILITIES: readonly string[] = ['root', 'net-admin', 'proxy-uid'];
+const MAX_HEADERS = 256;
+const MAX_FIELD = 64 * 1024;
+
+/** The spec as a MeshRequest, or null with every problem in `issues`. */
+export function buildRequest(mesh: Mesh, spec: RequestSpec, issues: IssueList): MeshRequest | null {
+  const before = issues.errors.length;
+  const find = (id: string): Workload | undefined => mesh.workloads.find((w) => w.id === id);
+  const known = (): string => {
+    const ids = mesh.workloads.map((w) => w.id);
+    return `known workloads: ${ids.slice(0, 20).join(', ')}${ids.length > 20 ? `, … (${ids.length} in all)` : ''}`;
+  };
+  let src: Workload | undefined;
+  if (spec.from !== 'outside') {
+    src = find(spec.from);
+    if (!src) issues.error('unknown-workload', `from ${spec.from} is not a workload of the mesh`, undefined, known());
+  }
+  const m = /^([^\s:]{1,600}):(\d{1,5})$/.exec(spec.to);
+  let to: MeshRequest['to'] | undefined;
+  if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) issues.error('bad-request', `to ${spec.to}: expected host:port or workload/<ns>/<name>:<port>, the port from 1 to 65535`);
+  else {
+    const host = m[1] as string;
+    const port = Number(m[2]);
+    if (host.startsWith('workload/')) {
+      const w = find(host.slice('workload/'.length));
+      if (!w) issues.error('unknown-workload', `to ${spec.to}: ${host.slice('workload/'.length)} is not a workload of the mesh`, undefined, known());
+      else to = { kind: 'workload', workload: w, port };
+    } else to = { kind: 'host', host, port };
+  }
+  const protocol = spec.protocol ?? 'http';
+  if (!PROTOCOLS.includes(protocol)) issues.error('bad-request', `protocol ${String(protocol)}: expected one of ${PROTOCOLS.join(', ')}`);
+  const tls = spec.tls ?? 'auto';
+  if (!TLS.includes(tls)) issues.error('bad-request', `tls ${String(tls)}: expected one of ${TLS.join(', ')}`);
+  for (const c of spec.capabilities ?? []) if (!CAPABILITIES.includes(c)) issues.error('bad-request', `capability ${String(c)}: expected one of ${CAPABILITIES.join(', ')}`);
+  const path = spec.path ?? '/';
+  if (!path.startsWith('/') || path.length > 2048) issues.error('bad-request', `path ${path.slice(0, 80)}: must start with / and be at most 2048 characters`);
+  const headers: Record<string, string> = {};
+  const given = Object.entries(spec.headers ?? {});
+  if (given.length > MAX_HEADERS) issues.error('bad-request', `${given.length} headers: at most ${MAX_HEADERS}`);
+  for (const [k, v] of given.slice(0, MAX_HEADERS)) {
+    if (typeof v !== 'string' || k.length > MAX_FIELD || v.length > MAX_FIELD) { issues.error('bad-request', `header ${k.slice(0, 80)}: expected a string value of at most ${MAX_FIELD} characters`); continue; }
+    appendValue(headers, k, v);
+  }
+  if (spec.token !== undefined) setOwn(headers, 'authorization', `Bearer ${spec.token}`);
+  if (issues.errors.length > before || !to) return null;
+  const req: MeshRequest = {
+    from: src ? { kind: 'workload', workload: src } : { kind: 'outside', ip: spec.sourceIp ?? DEFAULT_OUTSIDE_IP },
+    to, protocol, method: spec.method ?? 'GET', path, headers, tls,
+  };
+  if (spec.sni !== undefined) req.sni = spec.sni;
+  if (spec.bypass) req.bypass = true;
+  if (spec.capabilities && spec.capabilities.length > 0) req.capabilities = spec.capabilities;
+  return req;
+}
+
+/** The request's decision; tokens are checked at `input.now` against the mesh's (or the stand-in) JWKS. */
+export async function decideRequest(mesh: Mesh, req: MeshRequest, input: DecideInput): Promise<Decision> {
+  const nowMs = input.now instanceof Date ? input.now.getTime() : input.now;
+  const sigs = await signaturesFor(mesh, input.jwks ?? {}, { headers: req.headers, path: req.path, method: req.method });
+  return decide(mesh, req, { jwt: { nowSeconds: nowMs / 1000, sigs } });
+}
+
+/** A decision as `meshrange request --format json` prints it (after its `request` field). */
+export function decisionJson(d: Decision): Record<string, unknown> {
+  const o: Record<string, unknown> = { outcome: d.outcome, code: d.code };
+  if (d.grpcStatus !== undefined) o['grpcStatus'] = d.grpcStatus;
+  o['mtls'] = d.mtls;
+  o['stoppedBy'] = d.stoppedBy;
+  o['trace'] = d.events;
+  if (d.destination) o['destination'] = d.destination;
+  if (d.received) o['received'] = d.received;
+  if (d.response) o['response'] = d.response;
+  if (d.flags) o['flags'] = d.flags;
+  if (d.authz) {
+    o['authorization'] = { stage: d.authz.stage, rule: d.authz.decidedBy?.rule ?? null, details: d.authz.details, audited: d.authz.audited.map((a) => a.rule),
+      shadow: d.authz.shadow, dropped: d.authz.dropped };
+  }
+  return o;
+}
