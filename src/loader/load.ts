@@ -23,7 +23,7 @@ import type { RequestAuthentication } from '../model/request-authentication.js';
 import type { Gateway, VirtualService } from '../model/routing.js';
 import { isObj, Reader, type Obj } from './reader.js';
 import { readAuthorizationPolicy, readPeerAuthentication } from './security.js';
-import { parseYaml, type SourceDoc } from './yaml-source.js';
+import { streamYaml, type SourceDoc } from './yaml-source.js';
 
 export interface SourceFile {
   path: string;
@@ -55,10 +55,8 @@ interface Item {
 
 export function loadMesh(files: readonly SourceFile[], overrides: MeshOverrides = {}): LoadResult {
   const issues = new IssueList();
-  const items: Item[] = [];
-  for (const f of files) {
-    for (const doc of parseYaml(f.path, f.text, issues)) flatten(doc, issues, items);
-  }
+  // YAML problems of every file come first, as when all files were parsed before any manifest was read.
+  const yamlIssues = new IssueList();
 
   const namespaces = new Map<string, Namespace>();
   const rawWorkloads: RawWorkload[] = [];
@@ -77,7 +75,7 @@ export function loadMesh(files: readonly SourceFile[], overrides: MeshOverrides 
   let meshConfigItem: { reader: Reader; obj: Obj } | undefined;
   let order = 0;
 
-  for (const item of items) {
+  for (const item of manifests(files, yamlIssues)) {
     const { src, value } = item;
     if (!isObj(value)) {
       issues.error('not-a-manifest', 'document is not a Kubernetes object (expected a mapping with apiVersion and kind)', src.locate([]),
@@ -182,6 +180,12 @@ export function loadMesh(files: readonly SourceFile[], overrides: MeshOverrides 
     }
   }
 
+  if (yamlIssues.items.length > 0) {
+    const read = issues.items.splice(0);
+    for (const i of yamlIssues.items) issues.items.push(i);
+    for (const i of read) issues.items.push(i);
+  }
+
   // Mesh config: defaults ← istio ConfigMap ← scenario override.
   let config: MeshConfig = DEFAULT_MESH_CONFIG;
   if (meshConfigItem) config = readMeshConfigMap(meshConfigItem.reader, meshConfigItem.obj, config, issues);
@@ -229,6 +233,22 @@ function dedupe<T extends { meta: ObjectMeta }>(list: T[]): T[] {
   const m = new Map<string, T>();
   for (const x of list) m.set(`${x.meta.namespace}/${x.meta.name}`, x);
   return [...m.values()];
+}
+
+/**
+ * The manifests of every file in order, each read while its YAML nodes are at
+ * hand; a document's nodes are let go when the next one is asked for, so a
+ * 10,000-document file never holds every node tree at once (yaml-source.ts
+ * streamYaml; a location asked later re-parses that file once).
+ */
+function* manifests(files: readonly SourceFile[], issues: IssueList): Generator<Item, void, undefined> {
+  for (const f of files) {
+    for (const doc of streamYaml(f.path, f.text, issues, { keepNodes: false })) {
+      const items: Item[] = [];
+      flatten(doc, issues, items);
+      yield* items;
+    }
+  }
 }
 
 function flatten(doc: SourceDoc, issues: IssueList, out: Item[]): void {
