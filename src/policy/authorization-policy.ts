@@ -32,7 +32,7 @@
  */
 import { cidrContains, parseCidr } from '../core/ip.js';
 import { ownValue } from '../core/record.js';
-import type { AuthorizationPolicy, AuthzAction, AuthzCondition, AuthzOperation, AuthzRule, AuthzSource, Mesh, Workload } from '../model/types.js';
+import type { AuthorizationPolicy, AuthzAction, AuthzCondition, AuthzOperation, AuthzRule, AuthzSource, Labels, Mesh, Workload } from '../model/types.js';
 import { selectorMatches } from '../model/types.js';
 import { globMatcher, pathMatcher, stringMatch, stringMatcher } from './matchers.js';
 
@@ -179,9 +179,9 @@ function candidates(policies: readonly AuthorizationPolicy[], root: string, ns: 
   return out;
 }
 
-function compiledFor(e: Indexed, bundle: readonly string[], key: string): CompiledPolicy {
+function compiledFor(e: Indexed, bundle: readonly string[], key: string, preds: PredTable): CompiledPolicy {
   if (e.compiled !== null && e.compiled.bundle === key) return e.compiled.cp;
-  const cp = compilePolicy(e.policy, bundle);
+  const cp = compilePolicy(e.policy, bundle, e.index, preds);
   e.compiled = { bundle: key, cp };
   return cp;
 }
@@ -193,14 +193,16 @@ function compiledFor(e: Indexed, bundle: readonly string[], key: string): Compil
  * speed (benchmarks.md B2, T2.3). Decisions do not need it.
  */
 export function prepareAuthz(mesh: Mesh): void {
-  for (const w of mesh.workloads) {
-    const sel = selection(mesh, w);
-    for (const list of [sel.shadow, sel.audit, sel.custom, sel.deny, sel.allow]) {
-      for (const cp of list) {
-        if (cp.prepared) continue;
-        cp.prepared = true;
-        for (const r of cp.rules) r.compile();
-      }
+  for (const w of mesh.workloads) selection(mesh, w);
+  // every policy some workload selected has its compiled form in the namespace index: compile each once
+  const index = byNamespace.get(mesh.authorizationPolicies);
+  if (!index) return;
+  for (const list of index.values()) {
+    for (const e of list) {
+      const cp = e.compiled?.cp;
+      if (cp === undefined || cp.prepared) continue;
+      cp.prepared = true;
+      for (const r of cp.rules) r.compile();
     }
   }
 }
@@ -220,25 +222,109 @@ function selection(mesh: Mesh, w: Workload): Selection {
   const root = config.rootNamespace;
   const bundle = bundleOf(mesh);
   const bundleKey = bundle.join(',');
+  const base = namespaceBase(mesh.authorizationPolicies, root, w.namespace, bundle, bundleKey);
+  // §6.1 targeting: the namespace-wide policies apply as they are; of the selecting ones, those whose selector matches
+  let matched: CompiledPolicy[] | null = null;
+  for (const e of base.selecting) {
+    if (selectorMatches(e.policy.selector as Labels, w.labels)) (matched ??= []).push(compiledFor(e, bundle, bundleKey, base.preds));
+  }
   sel = {
     config, rootNamespace: root, trustDomain: config.trustDomain, aliases: config.trustDomainAliases, bundle,
-    shadow: [], audit: [], custom: [], deny: [], allow: [], denyRules: [], allowRules: [],
+    shadow: base.lists.shadow, audit: base.lists.audit, custom: base.lists.custom, deny: base.lists.deny, allow: base.lists.allow,
+    denyRules: base.lists.denyRules, allowRules: base.lists.allowRules,
   };
-  // one pass, in load order: §6.1 targeting, then split by dry-run and action
-  for (const e of candidates(mesh.authorizationPolicies, root, w.namespace)) {
-    const p = e.policy;
-    if (!targets(p, w)) continue;
-    const cp = compiledFor(e, bundle, bundleKey);
-    if (p.dryRun) { sel.shadow.push(cp); continue; }
-    switch (p.action) {
-      case 'AUDIT': sel.audit.push(cp); break;
-      case 'CUSTOM': sel.custom.push(cp); break;
-      case 'DENY': sel.deny.push(cp); for (const r of cp.rules) sel.denyRules.push(r); break;
-      case 'ALLOW': sel.allow.push(cp); for (const r of cp.rules) sel.allowRules.push(r); break;
-    }
+  if (matched !== null) {
+    // merged into the namespace-wide lists by load order; a list no selecting policy adds to stays shared
+    const extra = split(matched);
+    sel.shadow = mergeByOrder(base.lists.shadow, extra.shadow);
+    sel.audit = mergeByOrder(base.lists.audit, extra.audit);
+    sel.custom = mergeByOrder(base.lists.custom, extra.custom);
+    if (extra.deny.length > 0) { sel.deny = mergeByOrder(base.lists.deny, extra.deny); sel.denyRules = rulesOf(sel.deny); }
+    if (extra.allow.length > 0) { sel.allow = mergeByOrder(base.lists.allow, extra.allow); sel.allowRules = rulesOf(sel.allow); }
   }
   byWorkload.set(w, sel);
   return sel;
+}
+
+/** The selected policies of a workload split by dry-run and action, each list in load order, and the rules of deny and allow flattened. */
+interface Lists {
+  shadow: CompiledPolicy[];
+  audit: CompiledPolicy[];
+  custom: CompiledPolicy[];
+  deny: CompiledPolicy[];
+  allow: CompiledPolicy[];
+  denyRules: CompiledRule[];
+  allowRules: CompiledRule[];
+}
+
+function split(cps: readonly CompiledPolicy[]): Lists {
+  const l: Lists = { shadow: [], audit: [], custom: [], deny: [], allow: [], denyRules: [], allowRules: [] };
+  for (const cp of cps) {
+    const p = cp.policy;
+    if (p.dryRun) { l.shadow.push(cp); continue; }
+    switch (p.action) {
+      case 'AUDIT': l.audit.push(cp); break;
+      case 'CUSTOM': l.custom.push(cp); break;
+      case 'DENY': l.deny.push(cp); for (const r of cp.rules) l.denyRules.push(r); break;
+      case 'ALLOW': l.allow.push(cp); for (const r of cp.rules) l.allowRules.push(r); break;
+    }
+  }
+  return l;
+}
+
+function mergeByOrder(a: CompiledPolicy[], b: CompiledPolicy[]): CompiledPolicy[] {
+  if (b.length === 0) return a;
+  if (a.length === 0) return b;
+  const out: CompiledPolicy[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    const x = a[i];
+    const y = b[j];
+    if (y === undefined || (x !== undefined && x.order < y.order)) { out.push(x!); i++; } else { out.push(y); j++; }
+  }
+  return out;
+}
+
+function rulesOf(cps: readonly CompiledPolicy[]): CompiledRule[] {
+  const out: CompiledRule[] = [];
+  for (const cp of cps) for (const r of cp.rules) out.push(r);
+  return out;
+}
+
+/**
+ * What every workload of a namespace shares (§6.1 scope: the root namespace and its own): the policies
+ * without a selector, already split into lists, and the candidates with one, which each workload checks
+ * against its labels. Made once per (policy set, root namespace, namespace, trust-domain bundle), so the
+ * mesh-wide policies of the root namespace are selected once, not once per workload.
+ */
+interface NamespaceBase {
+  lists: Lists;
+  selecting: Indexed[];
+  /** the policy set's predicate table */
+  preds: PredTable;
+}
+
+const namespaceBases = new WeakMap<readonly AuthorizationPolicy[], Map<string, NamespaceBase>>();
+
+function namespaceBase(policies: readonly AuthorizationPolicy[], root: string, ns: string, bundle: readonly string[], bundleKey: string): NamespaceBase {
+  let bases = namespaceBases.get(policies);
+  if (!bases) { bases = new Map(); namespaceBases.set(policies, bases); }
+  const key = `${root}\u0000${ns}\u0000${bundleKey}`;
+  let base = bases.get(key);
+  if (base === undefined) {
+    const wide: CompiledPolicy[] = [];
+    const selecting: Indexed[] = [];
+    const preds = predTableOf(policies);
+    for (const e of candidates(policies, root, ns)) {
+      const p = e.policy;
+      if (p.targetRefs.length > 0) continue; // targetRefs policies never apply to sidecars (§6.1)
+      if (p.selector === null) wide.push(compiledFor(e, bundle, bundleKey, preds)); else selecting.push(e);
+    }
+    base = { lists: split(wide), selecting, preds };
+    bases.set(key, base);
+  }
+  return base;
 }
 
 const HTTP_SOURCE_FIELDS = ['requestPrincipals', 'notRequestPrincipals'] as const;
@@ -383,10 +469,52 @@ function field(pos: readonly string[] | undefined, neg: readonly string[] | unde
   }
 }
 
+/**
+ * Value predicates by what they are made from: ten thousand rules name a few
+ * thousand distinct principals, namespaces, paths and methods, so each is
+ * built once per policy set (prepareAuthz, T2.3). A predicate depends only on
+ * its key, so sharing one changes no decision. `shared` is the table of the
+ * policy set whose rule is being compiled (set by CompiledRule around each
+ * compileRule call; compiling is synchronous); null compiles without sharing.
+ */
+type PredTable = Map<string, Pred>;
+let shared: PredTable | null = null;
+const predTables = new WeakMap<readonly AuthorizationPolicy[], PredTable>();
+
+function predTableOf(policies: readonly AuthorizationPolicy[]): PredTable {
+  let t = predTables.get(policies);
+  if (!t) { t = new Map(); predTables.set(policies, t); }
+  return t;
+}
+
+function sharedPred(key: string, make: () => Pred): Pred {
+  const table = shared;
+  if (table === null) return make();
+  let p = table.get(key);
+  if (p === undefined) {
+    p = make();
+    table.set(key, p);
+  }
+  return p;
+}
+
+/** compileRule with the policy set's predicate table in reach. */
+function compileShared(table: PredTable, rule: AuthzRule, bundle: readonly string[], policyNamespace: string): Pred {
+  const outer = shared;
+  shared = table;
+  try {
+    return compileRule(rule, bundle, policyNamespace);
+  } finally {
+    shared = outer;
+  }
+}
+
 /** §6.5 principals: the pattern expanded over the trust-domain bundle; never a plaintext peer. */
 function principalValue(pattern: string, bundle: readonly string[]): Pred {
-  const ms = expandPrincipal(pattern, bundle).map((x) => stringMatcher(x));
-  return (c) => c.peer !== null && ms.some((m) => m(c.peer));
+  return sharedPred(`principal\u0000${bundle.length === 1 ? bundle[0] as string : bundle.join('\u0000')}\u0000${pattern}`, () => {
+    const ms = expandPrincipal(pattern, bundle).map((x) => stringMatcher(x));
+    return (c) => c.peer !== null && ms.some((m) => m(c.peer));
+  });
 }
 
 /**
@@ -397,8 +525,10 @@ function principalValue(pattern: string, bundle: readonly string[]): Pred {
  */
 function namespaceValue(pattern: string): Pred {
   if (pattern === '*') return (c) => c.peer !== null && c.peer !== '';
-  const m = globMatcher(`*/ns/${pattern}/*`);
-  return (c) => c.peer !== null && m(c.spiffe);
+  return sharedPred(`namespace\u0000${pattern}`, () => {
+    const m = globMatcher(`*/ns/${pattern}/*`);
+    return (c) => c.peer !== null && m(c.spiffe);
+  });
 }
 
 /**
@@ -466,9 +596,9 @@ function compileSource(s: AuthzSource, bundle: readonly string[], policyNamespac
 function compileOperation(o: AuthzOperation): Pred {
   const out: Pred[] = [];
   field(o.hosts, o.notHosts, (v) => { const m = stringMatcher(v, true); return (c) => m(c.a.http?.host); }, out);
-  field(o.ports, o.notPorts, (v) => { const n = Number(v); return (c) => n === c.a.destinationPort; }, out);
-  field(o.methods, o.notMethods, (v) => { const m = stringMatcher(v); return (c) => m(c.a.http?.method); }, out);
-  field(o.paths, o.notPaths, (v) => { const m = pathMatcher(v); return (c) => c.a.http !== undefined && m(c.a.http.path); }, out);
+  field(o.ports, o.notPorts, (v) => sharedPred(`port\u0000${v}`, () => { const n = Number(v); return (c) => n === c.a.destinationPort; }), out);
+  field(o.methods, o.notMethods, (v) => sharedPred(`method\u0000${v}`, () => { const m = stringMatcher(v); return (c) => m(c.a.http?.method); }), out);
+  field(o.paths, o.notPaths, (v) => sharedPred(`path\u0000${v}`, () => { const m = pathMatcher(v); return (c) => c.a.http !== undefined && m(c.a.http.path); }), out);
   return every(out);
 }
 
@@ -562,7 +692,8 @@ class CompiledRule {
   private drop: AuthzDecision['dropped'][number] | null | undefined;
   private why: Partial<Record<'http' | 'tcp', string>> = {};
 
-  constructor(readonly policy: AuthorizationPolicy, readonly index: number, readonly rule: AuthzRule, private readonly bundle: readonly string[]) {
+  constructor(readonly policy: AuthorizationPolicy, readonly index: number, readonly rule: AuthzRule, private readonly bundle: readonly string[],
+    private readonly preds: PredTable) {
     this.pathPrefixes = pathPrefixesOf(rule);
   }
 
@@ -572,7 +703,7 @@ class CompiledRule {
   }
 
   matchesHttp(c: Ctx): boolean {
-    return (this.http ??= compileRule(this.rule, this.bundle, this.policy.meta.namespace))(c);
+    return (this.http ??= compileShared(this.preds, this.rule, this.bundle, this.policy.meta.namespace))(c);
   }
 
   matchesTcp(c: Ctx): boolean {
@@ -582,19 +713,19 @@ class CompiledRule {
 
   /** Compiles both predicates now (prepareAuthz). */
   compile(): void {
-    this.http ??= compileRule(this.rule, this.bundle, this.policy.meta.namespace);
+    this.http ??= compileShared(this.preds, this.rule, this.bundle, this.policy.meta.namespace);
     if (this.tcp === undefined) this.compileTcp();
   }
 
   private compileTcp(): Pred | null {
     if (!hasHttpOnlyFields(this.rule)) {
       // no HTTP-only fields: the TCP rule is the rule itself
-      this.tcp = this.http ??= compileRule(this.rule, this.bundle, this.policy.meta.namespace);
+      this.tcp = this.http ??= compileShared(this.preds, this.rule, this.bundle, this.policy.meta.namespace);
     } else if (this.policy.action === 'ALLOW') {
       this.tcp = null; // §6.8: an ALLOW rule with HTTP-only fields is dropped on TCP
     } else {
       const tcp = ruleForTcp(this.rule, this.policy.action);
-      this.tcp = tcp === null ? null : compileRule(tcp, this.bundle, this.policy.meta.namespace);
+      this.tcp = tcp === null ? null : compileShared(this.preds, tcp, this.bundle, this.policy.meta.namespace);
     }
     return this.tcp;
   }
@@ -648,21 +779,26 @@ function startsWithAny(path: string, prefixes: readonly string[]): boolean {
 
 interface CompiledPolicy {
   policy: AuthorizationPolicy;
+  /** the policy's place in the policy set (load order) */
+  order: number;
   /** `ns/name` */
   label: string;
   rules: CompiledRule[];
   /** §6.8 records for every rule of the policy, pushed whenever the policy is evaluated on TCP; made on first TCP use */
-  tcpDrops?: AuthzDecision['dropped'];
+  tcpDrops: AuthzDecision['dropped'] | undefined;
   /** every rule compiled by prepareAuthz */
-  prepared?: boolean;
+  prepared: boolean;
 }
 
-function compilePolicy(p: AuthorizationPolicy, bundle: readonly string[]): CompiledPolicy {
-  const rules = (p.rules ?? []).map((r, i) => new CompiledRule(p, i, r, bundle));
+function compilePolicy(p: AuthorizationPolicy, bundle: readonly string[], order: number, preds: PredTable): CompiledPolicy {
+  const rules = (p.rules ?? []).map((r, i) => new CompiledRule(p, i, r, bundle, preds));
   return {
     policy: p,
+    order,
     label: `${p.meta.namespace}/${p.meta.name}`,
     rules,
+    tcpDrops: undefined,
+    prepared: false,
   };
 }
 
