@@ -477,7 +477,8 @@ function field(pos: readonly string[] | undefined, neg: readonly string[] | unde
  * policy set whose rule is being compiled (set by CompiledRule around each
  * compileRule call; compiling is synchronous); null compiles without sharing.
  */
-type PredTable = Map<string, Pred>;
+/** kind (with the trust-domain bundle for principals) → value → predicate: no key string built per lookup */
+type PredTable = Map<string, Map<string, Pred>>;
 let shared: PredTable | null = null;
 const predTables = new WeakMap<readonly AuthorizationPolicy[], PredTable>();
 
@@ -487,13 +488,15 @@ function predTableOf(policies: readonly AuthorizationPolicy[]): PredTable {
   return t;
 }
 
-function sharedPred(key: string, make: () => Pred): Pred {
+function sharedPred(kind: string, value: string, make: () => Pred): Pred {
   const table = shared;
   if (table === null) return make();
-  let p = table.get(key);
+  let byValue = table.get(kind);
+  if (byValue === undefined) { byValue = new Map(); table.set(kind, byValue); }
+  let p = byValue.get(value);
   if (p === undefined) {
     p = make();
-    table.set(key, p);
+    byValue.set(value, p);
   }
   return p;
 }
@@ -511,7 +514,7 @@ function compileShared(table: PredTable, rule: AuthzRule, bundle: readonly strin
 
 /** §6.5 principals: the pattern expanded over the trust-domain bundle; never a plaintext peer. */
 function principalValue(pattern: string, bundle: readonly string[]): Pred {
-  return sharedPred(`principal\u0000${bundle.length === 1 ? bundle[0] as string : bundle.join('\u0000')}\u0000${pattern}`, () => {
+  return sharedPred(bundle.length === 1 ? `principal\u0000${bundle[0] as string}` : `principal\u0000${bundle.join('\u0000')}`, pattern, () => {
     const ms = expandPrincipal(pattern, bundle).map((x) => stringMatcher(x));
     return (c) => c.peer !== null && ms.some((m) => m(c.peer));
   });
@@ -525,7 +528,7 @@ function principalValue(pattern: string, bundle: readonly string[]): Pred {
  */
 function namespaceValue(pattern: string): Pred {
   if (pattern === '*') return (c) => c.peer !== null && c.peer !== '';
-  return sharedPred(`namespace\u0000${pattern}`, () => {
+  return sharedPred('namespace', pattern, () => {
     const m = globMatcher(`*/ns/${pattern}/*`);
     return (c) => c.peer !== null && m(c.spiffe);
   });
@@ -596,9 +599,9 @@ function compileSource(s: AuthzSource, bundle: readonly string[], policyNamespac
 function compileOperation(o: AuthzOperation): Pred {
   const out: Pred[] = [];
   field(o.hosts, o.notHosts, (v) => { const m = stringMatcher(v, true); return (c) => m(c.a.http?.host); }, out);
-  field(o.ports, o.notPorts, (v) => sharedPred(`port\u0000${v}`, () => { const n = Number(v); return (c) => n === c.a.destinationPort; }), out);
-  field(o.methods, o.notMethods, (v) => sharedPred(`method\u0000${v}`, () => { const m = stringMatcher(v); return (c) => m(c.a.http?.method); }), out);
-  field(o.paths, o.notPaths, (v) => sharedPred(`path\u0000${v}`, () => { const m = pathMatcher(v); return (c) => c.a.http !== undefined && m(c.a.http.path); }), out);
+  field(o.ports, o.notPorts, (v) => sharedPred('port', v, () => { const n = Number(v); return (c) => n === c.a.destinationPort; }), out);
+  field(o.methods, o.notMethods, (v) => sharedPred('method', v, () => { const m = stringMatcher(v); return (c) => m(c.a.http?.method); }), out);
+  field(o.paths, o.notPaths, (v) => sharedPred('path', v, () => { const m = pathMatcher(v); return (c) => c.a.http !== undefined && m(c.a.http.path); }), out);
   return every(out);
 }
 
