@@ -179,9 +179,9 @@ function candidates(policies: readonly AuthorizationPolicy[], root: string, ns: 
   return out;
 }
 
-function compiledFor(e: Indexed, bundle: readonly string[], key: string, preds: PredTable): CompiledPolicy {
+function compiledFor(e: Indexed, bundle: readonly string[], key: string): CompiledPolicy {
   if (e.compiled !== null && e.compiled.bundle === key) return e.compiled.cp;
-  const cp = compilePolicy(e.policy, bundle, e.index, preds);
+  const cp = compilePolicy(e.policy, bundle, e.index);
   e.compiled = { bundle: key, cp };
   return cp;
 }
@@ -226,7 +226,7 @@ function selection(mesh: Mesh, w: Workload): Selection {
   // §6.1 targeting: the namespace-wide policies apply as they are; of the selecting ones, those whose selector matches
   let matched: CompiledPolicy[] | null = null;
   for (const e of base.selecting) {
-    if (selectorMatches(e.policy.selector as Labels, w.labels)) (matched ??= []).push(compiledFor(e, bundle, bundleKey, base.preds));
+    if (selectorMatches(e.policy.selector as Labels, w.labels)) (matched ??= []).push(compiledFor(e, bundle, bundleKey));
   }
   sel = {
     config, rootNamespace: root, trustDomain: config.trustDomain, aliases: config.trustDomainAliases, bundle,
@@ -301,8 +301,6 @@ function rulesOf(cps: readonly CompiledPolicy[]): CompiledRule[] {
 interface NamespaceBase {
   lists: Lists;
   selecting: Indexed[];
-  /** the policy set's predicate table */
-  preds: PredTable;
 }
 
 const namespaceBases = new WeakMap<readonly AuthorizationPolicy[], Map<string, NamespaceBase>>();
@@ -315,13 +313,12 @@ function namespaceBase(policies: readonly AuthorizationPolicy[], root: string, n
   if (base === undefined) {
     const wide: CompiledPolicy[] = [];
     const selecting: Indexed[] = [];
-    const preds = predTableOf(policies);
     for (const e of candidates(policies, root, ns)) {
       const p = e.policy;
       if (p.targetRefs.length > 0) continue; // targetRefs policies never apply to sidecars (§6.1)
-      if (p.selector === null) wide.push(compiledFor(e, bundle, bundleKey, preds)); else selecting.push(e);
+      if (p.selector === null) wide.push(compiledFor(e, bundle, bundleKey)); else selecting.push(e);
     }
-    base = { lists: split(wide), selecting, preds };
+    base = { lists: split(wide), selecting };
     bases.set(key, base);
   }
   return base;
@@ -469,55 +466,10 @@ function field(pos: readonly string[] | undefined, neg: readonly string[] | unde
   }
 }
 
-/**
- * Value predicates by what they are made from: ten thousand rules name a few
- * thousand distinct principals, namespaces, paths and methods, so each is
- * built once per policy set (prepareAuthz, T2.3). A predicate depends only on
- * its key, so sharing one changes no decision. `shared` is the table of the
- * policy set whose rule is being compiled (set by CompiledRule around each
- * compileRule call; compiling is synchronous); null compiles without sharing.
- */
-/** kind (with the trust-domain bundle for principals) → value → predicate: no key string built per lookup */
-type PredTable = Map<string, Map<string, Pred>>;
-let shared: PredTable | null = null;
-const predTables = new WeakMap<readonly AuthorizationPolicy[], PredTable>();
-
-function predTableOf(policies: readonly AuthorizationPolicy[]): PredTable {
-  let t = predTables.get(policies);
-  if (!t) { t = new Map(); predTables.set(policies, t); }
-  return t;
-}
-
-function sharedPred(kind: string, value: string, make: () => Pred): Pred {
-  const table = shared;
-  if (table === null) return make();
-  let byValue = table.get(kind);
-  if (byValue === undefined) { byValue = new Map(); table.set(kind, byValue); }
-  let p = byValue.get(value);
-  if (p === undefined) {
-    p = make();
-    byValue.set(value, p);
-  }
-  return p;
-}
-
-/** compileRule with the policy set's predicate table in reach. */
-function compileShared(table: PredTable, rule: AuthzRule, bundle: readonly string[], policyNamespace: string): Pred {
-  const outer = shared;
-  shared = table;
-  try {
-    return compileRule(rule, bundle, policyNamespace);
-  } finally {
-    shared = outer;
-  }
-}
-
 /** §6.5 principals: the pattern expanded over the trust-domain bundle; never a plaintext peer. */
 function principalValue(pattern: string, bundle: readonly string[]): Pred {
-  return sharedPred(bundle.length === 1 ? `principal\u0000${bundle[0] as string}` : `principal\u0000${bundle.join('\u0000')}`, pattern, () => {
-    const ms = expandPrincipal(pattern, bundle).map((x) => stringMatcher(x));
-    return (c) => c.peer !== null && ms.some((m) => m(c.peer));
-  });
+  const ms = expandPrincipal(pattern, bundle).map((x) => stringMatcher(x));
+  return (c) => c.peer !== null && ms.some((m) => m(c.peer));
 }
 
 /**
@@ -528,10 +480,8 @@ function principalValue(pattern: string, bundle: readonly string[]): Pred {
  */
 function namespaceValue(pattern: string): Pred {
   if (pattern === '*') return (c) => c.peer !== null && c.peer !== '';
-  return sharedPred('namespace', pattern, () => {
-    const m = globMatcher(`*/ns/${pattern}/*`);
-    return (c) => c.peer !== null && m(c.spiffe);
-  });
+  const m = globMatcher(`*/ns/${pattern}/*`);
+  return (c) => c.peer !== null && m(c.spiffe);
 }
 
 /**
@@ -599,9 +549,9 @@ function compileSource(s: AuthzSource, bundle: readonly string[], policyNamespac
 function compileOperation(o: AuthzOperation): Pred {
   const out: Pred[] = [];
   field(o.hosts, o.notHosts, (v) => { const m = stringMatcher(v, true); return (c) => m(c.a.http?.host); }, out);
-  field(o.ports, o.notPorts, (v) => sharedPred('port', v, () => { const n = Number(v); return (c) => n === c.a.destinationPort; }), out);
-  field(o.methods, o.notMethods, (v) => sharedPred('method', v, () => { const m = stringMatcher(v); return (c) => m(c.a.http?.method); }), out);
-  field(o.paths, o.notPaths, (v) => sharedPred('path', v, () => { const m = pathMatcher(v); return (c) => c.a.http !== undefined && m(c.a.http.path); }), out);
+  field(o.ports, o.notPorts, (v) => { const n = Number(v); return (c) => n === c.a.destinationPort; }, out);
+  field(o.methods, o.notMethods, (v) => { const m = stringMatcher(v); return (c) => m(c.a.http?.method); }, out);
+  field(o.paths, o.notPaths, (v) => { const m = pathMatcher(v); return (c) => c.a.http !== undefined && m(c.a.http.path); }, out);
   return every(out);
 }
 
@@ -695,8 +645,7 @@ class CompiledRule {
   private drop: AuthzDecision['dropped'][number] | null | undefined;
   private why: Partial<Record<'http' | 'tcp', string>> = {};
 
-  constructor(readonly policy: AuthorizationPolicy, readonly index: number, readonly rule: AuthzRule, private readonly bundle: readonly string[],
-    private readonly preds: PredTable) {
+  constructor(readonly policy: AuthorizationPolicy, readonly index: number, readonly rule: AuthzRule, private readonly bundle: readonly string[]) {
     this.pathPrefixes = pathPrefixesOf(rule);
   }
 
@@ -706,7 +655,7 @@ class CompiledRule {
   }
 
   matchesHttp(c: Ctx): boolean {
-    return (this.http ??= compileShared(this.preds, this.rule, this.bundle, this.policy.meta.namespace))(c);
+    return (this.http ??= compileRule(this.rule, this.bundle, this.policy.meta.namespace))(c);
   }
 
   matchesTcp(c: Ctx): boolean {
@@ -716,19 +665,19 @@ class CompiledRule {
 
   /** Compiles both predicates now (prepareAuthz). */
   compile(): void {
-    this.http ??= compileShared(this.preds, this.rule, this.bundle, this.policy.meta.namespace);
+    this.http ??= compileRule(this.rule, this.bundle, this.policy.meta.namespace);
     if (this.tcp === undefined) this.compileTcp();
   }
 
   private compileTcp(): Pred | null {
     if (!hasHttpOnlyFields(this.rule)) {
       // no HTTP-only fields: the TCP rule is the rule itself
-      this.tcp = this.http ??= compileShared(this.preds, this.rule, this.bundle, this.policy.meta.namespace);
+      this.tcp = this.http ??= compileRule(this.rule, this.bundle, this.policy.meta.namespace);
     } else if (this.policy.action === 'ALLOW') {
       this.tcp = null; // §6.8: an ALLOW rule with HTTP-only fields is dropped on TCP
     } else {
       const tcp = ruleForTcp(this.rule, this.policy.action);
-      this.tcp = tcp === null ? null : compileShared(this.preds, tcp, this.bundle, this.policy.meta.namespace);
+      this.tcp = tcp === null ? null : compileRule(tcp, this.bundle, this.policy.meta.namespace);
     }
     return this.tcp;
   }
@@ -793,8 +742,8 @@ interface CompiledPolicy {
   prepared: boolean;
 }
 
-function compilePolicy(p: AuthorizationPolicy, bundle: readonly string[], order: number, preds: PredTable): CompiledPolicy {
-  const rules = (p.rules ?? []).map((r, i) => new CompiledRule(p, i, r, bundle, preds));
+function compilePolicy(p: AuthorizationPolicy, bundle: readonly string[], order: number): CompiledPolicy {
+  const rules = (p.rules ?? []).map((r, i) => new CompiledRule(p, i, r, bundle));
   return {
     policy: p,
     order,
