@@ -23,6 +23,7 @@
  * the rest drawn at random (a fifth of those on sensitive paths).
  */
 import seedrandom from 'seedrandom';
+import { stringify } from 'yaml';
 import type { AuthzAttributes } from '../src/policy/authorization-policy.js';
 
 export const TRUST_DOMAIN = 'cluster.local';
@@ -159,6 +160,16 @@ export function unguarded(set: PolicySet): number[] {
 
 /** Manifests as YAML text (each document written as JSON, which is YAML). */
 export function toIstioYaml(set: PolicySet): string {
+  return istioDocs(set).map((d) => JSON.stringify(d)).join('\n---\n');
+}
+
+/** The same manifests in block style, as people write them (`yaml`'s stringify, one document after each `---`). */
+export function toIstioYamlBlock(set: PolicySet): string {
+  return istioDocs(set).map((d) => `---\n${stringify(d)}`).join('');
+}
+
+/** The manifests as plain objects: namespaces, then Deployments, then one AuthorizationPolicy per rule. */
+export function istioDocs(set: PolicySet): unknown[] {
   const docs: unknown[] = [];
   docs.push({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ROOT_NS } });
   for (const ns of set.namespaces) docs.push({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: { 'istio-injection': 'enabled' } } });
@@ -186,7 +197,7 @@ export function toIstioYaml(set: PolicySet): string {
     if (target) spec['selector'] = { matchLabels: { app: target.name } };
     docs.push({ apiVersion: 'security.istio.io/v1', kind: 'AuthorizationPolicy', metadata: { name: r.name, namespace: target?.namespace ?? ROOT_NS }, spec });
   }
-  return docs.map((d) => JSON.stringify(d)).join('\n---\n');
+  return docs;
 }
 
 // ------------------------------------------------------------------ Cedar

@@ -19,6 +19,7 @@
  *     every JSON line in bench/results.jsonl.
  *
  *   npm run bench [-- --only B1a,B2] [-- --quick] [-- --seed 1] [-- --tsx]
+ *   (--only B2 runs B2-load too; --only B2-load runs it alone)
  *
  * --quick shrinks every size (for trying the harness, not for numbers).
  * Sizes of a full run, chosen to fit ~10 minutes on 2 shared cores:
@@ -179,6 +180,7 @@ if (wants('B1c')) {
   if (!quick) await section('B1c', 'b1c-flood.ts', ['--workloads', '100', '--events', '1e7', '--runs', '2', '--seed', s(seed)]);
 }
 if (wants('B2')) await section('B2', 'b2-authz.ts', ['--seed', s(seed), ...(quick ? ['--sizes', '10,100,1000'] : [])]);
+if (wants('B2') || wants('B2-load')) await section('B2-load', 'b2-load.ts', ['--seed', s(seed), ...(quick ? ['--rules', '1000'] : [])]);
 if (wants('B3')) {
   // One process per run (so each peak RSS is its own), interleaved: bitset, meshrange, bitset, ... (3 runs: each takes > 2 s).
   const W = quick ? 200 : 1000;

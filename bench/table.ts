@@ -3,6 +3,7 @@
  * passed, ratios against the peers of the same invocation, and the target
  * marks of docs/benchmarks.md. Pure: JSON lines in, markdown lines out.
  */
+import { summarizeB2Load } from './b2-load-table.js';
 import { median, type RunLine } from './lib.js';
 
 interface Stat { med: number; min: number; max: number; ok: number; all: number }
@@ -169,6 +170,8 @@ export function summarize(lines: readonly RunLine[], notes: readonly string[]): 
     const load = Number(info(by('B2-authz', (l) => p(l, 'rules') === 10000 && l.impl === 'meshrange')[0] as RunLine, 'load_ms'));
     targets.push({ id: 'T2.3', text: 'B2 setup for 10,000 rules <= 100 ms', measured: `${ms(s10k.med)} ms to select and compile every workload's policies (prepareAuthz); the loader takes ${ms(load)} ms for the YAML`, ok: s10k.med <= 100 });
   }
+
+  summarizeB2Load(lines, rows, targets);
 
   // ---------------------------------------------------------------- B3 (pivot line)
   const b3 = by('B3-pivot');

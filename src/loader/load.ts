@@ -25,7 +25,7 @@ import type { RequestAuthentication } from '../model/request-authentication.js';
 import type { Gateway, VirtualService } from '../model/routing.js';
 import { isObj, Reader, type Obj } from './reader.js';
 import { readAuthorizationPolicy, readPeerAuthentication } from './security.js';
-import { parseYaml, type SourceDoc } from './yaml-source.js';
+import { parseYaml, streamYaml, type SourceDoc } from './yaml-source.js';
 
 export interface SourceFile {
   path: string;
@@ -72,13 +72,8 @@ interface Item {
 
 export function loadMesh(files: readonly SourceFile[], overrides: MeshOverrides = {}): LoadResult {
   const issues = new IssueList();
-  const items: Item[] = [];
-  for (const f of files) {
-    const before = items.length;
-    for (const doc of parseYaml(f.path, f.text, issues)) flatten(doc, issues, items);
-    if (f.namespace !== undefined) for (let i = before; i < items.length; i++) (items[i] as Item).namespace = f.namespace;
-  }
-  if (overrides.ingressGateway) items.unshift(...builtInGateway(items, overrides.ingressGateway.at, issues));
+  // YAML problems of every file come first, as when all files were parsed before any manifest was read.
+  const yamlIssues = new IssueList();
 
   const namespaces = new Map<string, Namespace>();
   const rawWorkloads: RawWorkload[] = [];
@@ -98,7 +93,7 @@ export function loadMesh(files: readonly SourceFile[], overrides: MeshOverrides 
   let meshConfigItem: { reader: Reader; obj: Obj } | undefined;
   let order = 0;
 
-  for (const item of items) {
+  for (const item of manifests(files, yamlIssues, overrides.ingressGateway ? { at: overrides.ingressGateway.at, issues } : undefined)) {
     const { src, value } = item;
     if (!isObj(value)) {
       issues.error('not-a-manifest', 'document is not a Kubernetes object (expected a mapping with apiVersion and kind)', src.locate([]),
@@ -207,6 +202,12 @@ export function loadMesh(files: readonly SourceFile[], overrides: MeshOverrides 
     }
   }
 
+  if (yamlIssues.items.length > 0) {
+    const read = issues.items.splice(0);
+    for (const i of yamlIssues.items) issues.items.push(i);
+    for (const i of read) issues.items.push(i);
+  }
+
   // Mesh config: defaults ← istio ConfigMap ← scenario override.
   let config: MeshConfig = DEFAULT_MESH_CONFIG;
   if (meshConfigItem) config = readMeshConfigMap(meshConfigItem.reader, meshConfigItem.obj, config, issues);
@@ -262,9 +263,7 @@ function itemKey(item: Item): string | null {
 }
 
 /** The ingress gateway's objects the manifests do not define themselves (theirs win, with a warning, as a later kubectl apply would). */
-function builtInGateway(userItems: readonly Item[], at: Location | undefined, issues: IssueList): Item[] {
-  const own = new Set<string>();
-  for (const i of userItems) { const k = itemKey(i); if (k !== null) own.add(k); }
+function builtInGateway(own: ReadonlySet<string>, at: Location | undefined, issues: IssueList): Item[] {
   const out: Item[] = [];
   const f = ingressGatewayFile();
   for (const doc of parseYaml(f.path, f.text, issues)) flatten(doc, issues, out);
@@ -281,6 +280,32 @@ function dedupe<T extends { meta: ObjectMeta }>(list: T[]): T[] {
   const m = new Map<string, T>();
   for (const x of list) m.set(`${x.meta.namespace}/${x.meta.name}`, x);
   return [...m.values()];
+}
+
+/**
+ * The manifests of every file in order, each read while its YAML nodes are at
+ * hand; a document's nodes are let go when the next one is asked for, so a
+ * 10,000-document file never holds every node tree at once (yaml-source.ts
+ * streamYaml; a location asked later re-parses that file once).
+ */
+function* manifests(files: readonly SourceFile[], issues: IssueList,
+  gateway?: { at: Location | undefined; issues: IssueList }): Generator<Item, void, undefined> {
+  const own = new Set<string>();
+  for (const f of files) {
+    for (const doc of streamYaml(f.path, f.text, issues, { keepNodes: false })) {
+      const items: Item[] = [];
+      flatten(doc, issues, items);
+      for (const item of items) {
+        // the file's `kubectl apply -n` namespace (scenario manifests: [{path, namespace}])
+        if (f.namespace !== undefined) item.namespace = f.namespace;
+        if (gateway) { const k = itemKey(item); if (k !== null) own.add(k); }
+        yield item;
+      }
+    }
+  }
+  // istioctl install's ingress gateway (spec.mesh.istio.ingressGateway / --ingress-gateway), after the
+  // manifests so that the objects they define themselves are known and kept.
+  if (gateway) yield* builtInGateway(own, gateway.at, gateway.issues);
 }
 
 function flatten(doc: SourceDoc, issues: IssueList, out: Item[]): void {

@@ -3,7 +3,7 @@
  * any problem found later can be reported as file:line:col. Pure: takes text
  * and a file name, never touches the file system.
  */
-import { LineCounter, parseAllDocuments, isAlias, isNode, isCollection, isMap, isScalar, isSeq, visit, type Document, type YAMLMap } from 'yaml';
+import { Composer, LineCounter, Parser, parseAllDocuments, isAlias, isNode, isCollection, isMap, isScalar, isSeq, visit, type Document, type YAMLMap } from 'yaml';
 import type { IssueList, Location } from '../core/issues.js';
 
 export type Path = readonly (string | number)[];
@@ -28,36 +28,69 @@ export const MAX_ALIAS_COUNT = 100;
  * istio ConfigMap) back into the file that holds it.
  */
 export function parseYaml(file: string, text: string, issues: IssueList, shift?: (l: Location) => Location): SourceDoc[] {
+  return [...streamYaml(file, text, issues, { shift, keepNodes: true })];
+}
+
+export interface StreamOptions {
+  shift?: ((l: Location) => Location) | undefined;
+  /**
+   * true: every SourceDoc keeps its parsed Document (node tree with source
+   * ranges) for as long as it lives. false: a SourceDoc keeps it only until
+   * the consumer asks for the next one; after that, a location inside it
+   * (any path but the document itself) re-parses the file once, on the first
+   * such request, and reads it from there. The locations are the same either
+   * way; false keeps one document's nodes in memory instead of the file's.
+   */
+  keepNodes: boolean;
+}
+
+/**
+ * The documents of a file, one at a time, as the yaml parser composes them:
+ * what parseYaml returns, without holding every document's node tree at once
+ * (loader/load.ts reads each manifest while its nodes are at hand, then lets
+ * them go). Issues found while parsing are reported as each document is
+ * reached, in the same order as parseYaml reports them.
+ */
+export function* streamYaml(file: string, text: string, issues: IssueList, opts: StreamOptions): Generator<SourceDoc, void, undefined> {
+  const { shift } = opts;
   if (text.includes('\u0000')) {
     issues.error('binary-file', 'file is binary (contains NUL bytes), not YAML', { file, line: 1, col: 1 },
       'point meshrange at Kubernetes/Istio YAML files only');
-    return [];
+    return;
   }
   const lc = new LineCounter();
-  const docs = parseAllDocuments(text, { lineCounter: lc, prettyErrors: true, uniqueKeys: true, merge: true });
-  const out: SourceDoc[] = [];
   const at = (line: number, col: number): Location => (shift ? shift({ file, line, col }) : { file, line, col });
   const posOf = (offset: number): Location => {
     const p = lc.linePos(offset);
     return at(p.line, p.col);
   };
-  const lines = text.split('\n');
-  const lineText = (line: number): string => lines[line - 1] ?? '';
-  const list = Array.isArray(docs) ? docs : [docs];
+  let lines: string[] | undefined;
+  const lineText = (line: number): string => (lines ??= text.split('\n'))[line - 1] ?? '';
+  // The whole file parsed again with the same options, for locations asked after a document was let go;
+  // the same parser over the same text composes the same documents, at the same positions of the stream.
+  let reparsed: Document.Parsed[] | undefined;
+  const reparse = (): Document.Parsed[] => {
+    if (reparsed === undefined) {
+      const all = parseAllDocuments(text, PARSE_OPTIONS);
+      reparsed = Array.isArray(all) ? all as Document.Parsed[] : [];
+    }
+    return reparsed;
+  };
+  const composer = new Composer(PARSE_OPTIONS);
   let index = 0;
-  for (const doc of list as Document.Parsed[]) {
+  let position = -1;
+  for (const doc of composer.compose(new Parser(lc.addNewLine).parse(text))) {
+    position++;
     if (doc.errors.length > 0) {
       for (const e of doc.errors) {
-        const lp = e.linePos?.[0];
+        // parseAllDocuments' prettyErrors sets linePos[0] = linePos(pos[0]) (or none when pos[0] is -1); the same position either way.
         if (/call stack/i.test(e.message)) {
-          issues.error('yaml-too-deep', 'the document nests too deeply to be a Kubernetes manifest', lp ? at(lp.line, lp.col) : posOf(e.pos[0]),
+          issues.error('yaml-too-deep', 'the document nests too deeply to be a Kubernetes manifest', posOf(e.pos[0]),
             'check the file: manifests nest a few dozen levels at most');
           break;
         }
-        // The yaml library appends " at line L, column C:" (and a code excerpt); the location says that already.
-        issues.error('yaml-syntax', firstLine(e.message).replace(/ at line \d+, column \d+:?$/, ''),
-          lp ? at(lp.line, lp.col) : posOf(e.pos[0]),
-          'fix the YAML syntax at this position');
+        // Without prettyErrors the message has no " at line L, column C" suffix; stripped all the same, as before.
+        issues.error('yaml-syntax', firstLine(e.message).replace(/ at line \d+, column \d+:?$/, ''), posOf(e.pos[0]), 'fix the YAML syntax at this position');
       }
       continue;
     }
@@ -83,44 +116,59 @@ export function parseYaml(file: string, text: string, issues: IssueList, shift?:
         `use at most ${MAX_ALIAS_COUNT} alias expansions per document (is this an alias bomb?)`);
       continue;
     }
-    // Paths use string keys; YAML keys may be numbers or booleans (`8080: {mode: STRICT}`), so keys
-    // compare by their text. A key that came in through a merge (`<<: *base`) is found in the mapping it
-    // was merged from, so a problem in it points at where it is written.
-    const walk = (path: Path): Reached[] => {
-      const out: Reached[] = [{ node: doc.contents, key: undefined }];
-      let node: unknown = doc.contents;
-      for (const seg of path) {
-        let next: Reached | undefined;
-        if (isMap(node)) next = findKey(doc, node, String(seg), 0);
-        else if (isSeq(node)) next = { node: node.items[Number(seg)], key: undefined };
-        if (!next || next.node === undefined) break;
-        out.push(next);
-        node = next.node;
-      }
-      return out;
-    };
-    const locate = (path: Path): Location => {
-      const reached = walk(path);
-      for (let n = reached.length - 1; n >= 0; n--) {
-        const { node, key } = reached[n] as Reached;
-        if (!isNode(node) || !node.range) continue;
-        // For a collection reached by key, point at the key, which reads better.
-        if (isCollection(node) && isNode(key) && key.range) return posOf(key.range[0]);
-        return posOf(node.range[0]);
-      }
-      return posOf(doc.range[0]);
-    };
     if (value === null || value === undefined) { index++; continue; } // an empty document, as kubectl skips it
-    const locateKey = (path: Path): Location => {
-      const reached = walk(path);
-      const last = reached.length === path.length + 1 ? reached[path.length] : undefined;
-      if (path.length > 0 && last && isNode(last.key) && last.key.range) return posOf(last.key.range[0]);
-      return locate(path);
+    let live: Document.Parsed | null = doc;
+    const pos = position;
+    const nodes = (): Document.Parsed => live ?? (reparse()[pos] as Document.Parsed);
+    // locate([]) is asked for every object (its metadata location): known now, kept without the nodes.
+    const whole = locateIn(doc, [], posOf);
+    const src: SourceDoc = {
+      file, index, value, lineText,
+      locate: (path) => (path.length === 0 ? whole : locateIn(nodes(), path, posOf)),
+      locateKey: (path) => locateKeyIn(nodes(), path, posOf),
     };
-    out.push({ file, index, value, locate, locateKey, lineText });
+    yield src;
+    if (!opts.keepNodes) live = null;
     index++;
   }
+}
+
+const PARSE_OPTIONS = { prettyErrors: true, uniqueKeys: true, merge: true } as const;
+
+// Paths use string keys; YAML keys may be numbers or booleans (`8080: {mode: STRICT}`), so keys
+// compare by their text. A key that came in through a merge (`<<: *base`) is found in the mapping it
+// was merged from, so a problem in it points at where it is written.
+function walk(doc: Document.Parsed, path: Path): Reached[] {
+  const out: Reached[] = [{ node: doc.contents, key: undefined }];
+  let node: unknown = doc.contents;
+  for (const seg of path) {
+    let next: Reached | undefined;
+    if (isMap(node)) next = findKey(doc, node, String(seg), 0);
+    else if (isSeq(node)) next = { node: node.items[Number(seg)], key: undefined };
+    if (!next || next.node === undefined) break;
+    out.push(next);
+    node = next.node;
+  }
   return out;
+}
+
+function locateIn(doc: Document.Parsed, path: Path, posOf: (offset: number) => Location): Location {
+  const reached = walk(doc, path);
+  for (let n = reached.length - 1; n >= 0; n--) {
+    const { node, key } = reached[n] as Reached;
+    if (!isNode(node) || !node.range) continue;
+    // For a collection reached by key, point at the key, which reads better.
+    if (isCollection(node) && isNode(key) && key.range) return posOf(key.range[0]);
+    return posOf(node.range[0]);
+  }
+  return posOf(doc.range[0]);
+}
+
+function locateKeyIn(doc: Document.Parsed, path: Path, posOf: (offset: number) => Location): Location {
+  const reached = walk(doc, path);
+  const last = reached.length === path.length + 1 ? reached[path.length] : undefined;
+  if (path.length > 0 && last && isNode(last.key) && last.key.range) return posOf(last.key.range[0]);
+  return locateIn(doc, path, posOf);
 }
 
 interface Reached {

@@ -32,7 +32,7 @@
  */
 import { cidrContains, parseCidr } from '../core/ip.js';
 import { ownValue } from '../core/record.js';
-import type { AuthorizationPolicy, AuthzAction, AuthzCondition, AuthzOperation, AuthzRule, AuthzSource, Mesh, Workload } from '../model/types.js';
+import type { AuthorizationPolicy, AuthzAction, AuthzCondition, AuthzOperation, AuthzRule, AuthzSource, Labels, Mesh, Workload } from '../model/types.js';
 import { selectorMatches } from '../model/types.js';
 import { globMatcher, pathMatcher, stringMatch, stringMatcher } from './matchers.js';
 
@@ -181,7 +181,7 @@ function candidates(policies: readonly AuthorizationPolicy[], root: string, ns: 
 
 function compiledFor(e: Indexed, bundle: readonly string[], key: string): CompiledPolicy {
   if (e.compiled !== null && e.compiled.bundle === key) return e.compiled.cp;
-  const cp = compilePolicy(e.policy, bundle);
+  const cp = compilePolicy(e.policy, bundle, e.index);
   e.compiled = { bundle: key, cp };
   return cp;
 }
@@ -193,14 +193,16 @@ function compiledFor(e: Indexed, bundle: readonly string[], key: string): Compil
  * speed (benchmarks.md B2, T2.3). Decisions do not need it.
  */
 export function prepareAuthz(mesh: Mesh): void {
-  for (const w of mesh.workloads) {
-    const sel = selection(mesh, w);
-    for (const list of [sel.shadow, sel.audit, sel.custom, sel.deny, sel.allow]) {
-      for (const cp of list) {
-        if (cp.prepared) continue;
-        cp.prepared = true;
-        for (const r of cp.rules) r.compile();
-      }
+  for (const w of mesh.workloads) selection(mesh, w);
+  // every policy some workload selected has its compiled form in the namespace index: compile each once
+  const index = byNamespace.get(mesh.authorizationPolicies);
+  if (!index) return;
+  for (const list of index.values()) {
+    for (const e of list) {
+      const cp = e.compiled?.cp;
+      if (cp === undefined || cp.prepared) continue;
+      cp.prepared = true;
+      for (const r of cp.rules) r.compile();
     }
   }
 }
@@ -220,25 +222,106 @@ function selection(mesh: Mesh, w: Workload): Selection {
   const root = config.rootNamespace;
   const bundle = bundleOf(mesh);
   const bundleKey = bundle.join(',');
+  const base = namespaceBase(mesh.authorizationPolicies, root, w.namespace, bundle, bundleKey);
+  // §6.1 targeting: the namespace-wide policies apply as they are; of the selecting ones, those whose selector matches
+  let matched: CompiledPolicy[] | null = null;
+  for (const e of base.selecting) {
+    if (selectorMatches(e.policy.selector as Labels, w.labels)) (matched ??= []).push(compiledFor(e, bundle, bundleKey));
+  }
   sel = {
     config, rootNamespace: root, trustDomain: config.trustDomain, aliases: config.trustDomainAliases, bundle,
-    shadow: [], audit: [], custom: [], deny: [], allow: [], denyRules: [], allowRules: [],
+    shadow: base.lists.shadow, audit: base.lists.audit, custom: base.lists.custom, deny: base.lists.deny, allow: base.lists.allow,
+    denyRules: base.lists.denyRules, allowRules: base.lists.allowRules,
   };
-  // one pass, in load order: §6.1 targeting, then split by dry-run and action
-  for (const e of candidates(mesh.authorizationPolicies, root, w.namespace)) {
-    const p = e.policy;
-    if (!targets(p, w)) continue;
-    const cp = compiledFor(e, bundle, bundleKey);
-    if (p.dryRun) { sel.shadow.push(cp); continue; }
-    switch (p.action) {
-      case 'AUDIT': sel.audit.push(cp); break;
-      case 'CUSTOM': sel.custom.push(cp); break;
-      case 'DENY': sel.deny.push(cp); for (const r of cp.rules) sel.denyRules.push(r); break;
-      case 'ALLOW': sel.allow.push(cp); for (const r of cp.rules) sel.allowRules.push(r); break;
-    }
+  if (matched !== null) {
+    // merged into the namespace-wide lists by load order; a list no selecting policy adds to stays shared
+    const extra = split(matched);
+    sel.shadow = mergeByOrder(base.lists.shadow, extra.shadow);
+    sel.audit = mergeByOrder(base.lists.audit, extra.audit);
+    sel.custom = mergeByOrder(base.lists.custom, extra.custom);
+    if (extra.deny.length > 0) { sel.deny = mergeByOrder(base.lists.deny, extra.deny); sel.denyRules = rulesOf(sel.deny); }
+    if (extra.allow.length > 0) { sel.allow = mergeByOrder(base.lists.allow, extra.allow); sel.allowRules = rulesOf(sel.allow); }
   }
   byWorkload.set(w, sel);
   return sel;
+}
+
+/** The selected policies of a workload split by dry-run and action, each list in load order, and the rules of deny and allow flattened. */
+interface Lists {
+  shadow: CompiledPolicy[];
+  audit: CompiledPolicy[];
+  custom: CompiledPolicy[];
+  deny: CompiledPolicy[];
+  allow: CompiledPolicy[];
+  denyRules: CompiledRule[];
+  allowRules: CompiledRule[];
+}
+
+function split(cps: readonly CompiledPolicy[]): Lists {
+  const l: Lists = { shadow: [], audit: [], custom: [], deny: [], allow: [], denyRules: [], allowRules: [] };
+  for (const cp of cps) {
+    const p = cp.policy;
+    if (p.dryRun) { l.shadow.push(cp); continue; }
+    switch (p.action) {
+      case 'AUDIT': l.audit.push(cp); break;
+      case 'CUSTOM': l.custom.push(cp); break;
+      case 'DENY': l.deny.push(cp); for (const r of cp.rules) l.denyRules.push(r); break;
+      case 'ALLOW': l.allow.push(cp); for (const r of cp.rules) l.allowRules.push(r); break;
+    }
+  }
+  return l;
+}
+
+function mergeByOrder(a: CompiledPolicy[], b: CompiledPolicy[]): CompiledPolicy[] {
+  if (b.length === 0) return a;
+  if (a.length === 0) return b;
+  const out: CompiledPolicy[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    const x = a[i];
+    const y = b[j];
+    if (y === undefined || (x !== undefined && x.order < y.order)) { out.push(x!); i++; } else { out.push(y); j++; }
+  }
+  return out;
+}
+
+function rulesOf(cps: readonly CompiledPolicy[]): CompiledRule[] {
+  const out: CompiledRule[] = [];
+  for (const cp of cps) for (const r of cp.rules) out.push(r);
+  return out;
+}
+
+/**
+ * What every workload of a namespace shares (§6.1 scope: the root namespace and its own): the policies
+ * without a selector, already split into lists, and the candidates with one, which each workload checks
+ * against its labels. Made once per (policy set, root namespace, namespace, trust-domain bundle), so the
+ * mesh-wide policies of the root namespace are selected once, not once per workload.
+ */
+interface NamespaceBase {
+  lists: Lists;
+  selecting: Indexed[];
+}
+
+const namespaceBases = new WeakMap<readonly AuthorizationPolicy[], Map<string, NamespaceBase>>();
+
+function namespaceBase(policies: readonly AuthorizationPolicy[], root: string, ns: string, bundle: readonly string[], bundleKey: string): NamespaceBase {
+  let bases = namespaceBases.get(policies);
+  if (!bases) { bases = new Map(); namespaceBases.set(policies, bases); }
+  const key = `${root}\u0000${ns}\u0000${bundleKey}`;
+  let base = bases.get(key);
+  if (base === undefined) {
+    const wide: CompiledPolicy[] = [];
+    const selecting: Indexed[] = [];
+    for (const e of candidates(policies, root, ns)) {
+      const p = e.policy;
+      if (p.targetRefs.length > 0) continue; // targetRefs policies never apply to sidecars (§6.1)
+      if (p.selector === null) wide.push(compiledFor(e, bundle, bundleKey)); else selecting.push(e);
+    }
+    base = { lists: split(wide), selecting };
+    bases.set(key, base);
+  }
+  return base;
 }
 
 const HTTP_SOURCE_FIELDS = ['requestPrincipals', 'notRequestPrincipals'] as const;
@@ -648,21 +731,26 @@ function startsWithAny(path: string, prefixes: readonly string[]): boolean {
 
 interface CompiledPolicy {
   policy: AuthorizationPolicy;
+  /** the policy's place in the policy set (load order) */
+  order: number;
   /** `ns/name` */
   label: string;
   rules: CompiledRule[];
   /** §6.8 records for every rule of the policy, pushed whenever the policy is evaluated on TCP; made on first TCP use */
-  tcpDrops?: AuthzDecision['dropped'];
+  tcpDrops: AuthzDecision['dropped'] | undefined;
   /** every rule compiled by prepareAuthz */
-  prepared?: boolean;
+  prepared: boolean;
 }
 
-function compilePolicy(p: AuthorizationPolicy, bundle: readonly string[]): CompiledPolicy {
+function compilePolicy(p: AuthorizationPolicy, bundle: readonly string[], order: number): CompiledPolicy {
   const rules = (p.rules ?? []).map((r, i) => new CompiledRule(p, i, r, bundle));
   return {
     policy: p,
+    order,
     label: `${p.meta.namespace}/${p.meta.name}`,
     rules,
+    tcpDrops: undefined,
+    prepared: false,
   };
 }
 
