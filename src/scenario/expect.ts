@@ -41,7 +41,7 @@ export const MAX_STOPPED_BY_LENGTH = 400;
 export const expectSchema = z.union([
   z.enum(OUTCOMES),
   z.strictObject({
-    outcome: z.enum(OUTCOMES),
+    outcome: z.enum(OUTCOMES).describe('the outcome the step must have: allowed, blocked or partial'),
     stoppedBy: z.string().min(1).max(MAX_STOPPED_BY_LENGTH)
       .describe(`the control that must have stopped the step: a kind (${CONTROL_KINDS.join(', ')}), a resource \`namespace/name\`, or \`Kind namespace/name\`; a step stopped by anything else does not meet the expectation`)
       .optional(),
