@@ -23,6 +23,7 @@ import { displayPath, FsSource, fsErrorText, kindOf, readSource, realOrAbsolute,
 import { progressLine, type ProgressStream } from './progress.js';
 import { requestCommand } from './request.js';
 import { registerTui } from './tui.js';
+import { registerGenerate } from './generate.js';
 import { DEFAULT_OUTSIDE_IP } from '../policy/pipeline.js';
 
 export const EXIT_OK = 0;
@@ -189,6 +190,7 @@ export async function main(argv: readonly string[], rawIo: Io = defaultIo): Prom
     });
 
   registerTui(program, io, (c) => { code = c; });
+  registerGenerate(program, io, (c) => { code = c; });
 
   program.command('schema')
     .description('print the JSON Schema of scenario files')
