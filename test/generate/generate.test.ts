@@ -85,7 +85,7 @@ describe('meshrange generate: the topology', () => {
       for (const c of t.callees[s] as Int32Array) { expect(got.has(c)).toBe(true); edgesSeen++; }
     }
     expect(edgesSeen).toBeGreaterThan(5);
-  });
+  }, 60_000);
 
   it('the YAML writer gives the documents the yaml package reads back', () => {
     const docs = [{ a: 'x', b: [1, 'two words', { c: 'yes', d: [] }, []], e: {}, f: { g: ['8080'], h: 'cluster.local/ns/a/sa/b' } }, { k: 'null', l: true }];
