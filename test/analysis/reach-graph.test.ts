@@ -99,11 +99,15 @@ describe('reach-graph: components and closure', () => {
     }), { numRuns: 80, seed: 5 });
   });
 
-  it('the bitset closure counts what a plain DFS reaches from each node, the node itself excluded', () => {
+  it('the closure (lists while short, bitsets once long) holds the components and counts what a plain DFS reaches from each node, the node itself excluded', () => {
     fc.assert(fc.property(adjArb, (adj) => {
       const g = graphOf(adj);
       const cl = closure(g);
-      adj.forEach((_, i) => expect(blastCount(g, cl, `n/${i}`)).toBe(plainReach(adj, i).size - 1));
+      adj.forEach((_, i) => {
+        expect(blastCount(g, cl, `n/${i}`)).toBe(plainReach(adj, i).size - 1);
+        const comps = new Set(cl.components(cl.condensation.comp[i] as number));
+        expect(new Set([...plainReach(adj, i)].map((v) => cl.condensation.comp[v] as number))).toEqual(comps);
+      });
     }), { numRuns: 80, seed: 6 });
   });
 
