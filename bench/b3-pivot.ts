@@ -1,11 +1,11 @@
 /**
  * B3 at 1,000 workloads, the pivot line (docs/benchmarks.md B3; issue 8):
- * `pivot exploit: all` from one foothold on a generated mesh (bench/b3-gen.ts),
+ * `pivot exploit: all` from one foothold (front-0) on a generated mesh (bench/b3-gen.ts → src/generate),
  * against a plain bitset BFS over the same one-hop graph, in the same run.
  *
  *  - meshrange: the mesh is loaded from YAML by the real loader (not timed;
  *    its time is in `info.load_s`), then analysis/reachability.ts explores
- *    from ns0/w0 with exploit all and depth 16 (the schema's maximum, enough
+ *    from team-0/front-0 with exploit all and depth 16 (the schema's maximum, enough
  *    to close the graph): every attempt (each Service port and each pod
  *    port of every workload not yet controlled, from every workload taken
  *    over at the previous hop) is decided by policy/decide.ts, memoised per
@@ -34,7 +34,7 @@ import { attemptOptions, attemptRequest, attemptsOf, ReachabilityExplorer } from
 import { loadMesh } from '../src/loader/load.js';
 import type { Mesh, Workload } from '../src/model/types.js';
 import { decide } from '../src/policy/decide.js';
-import { generateB3, plainAllows, type PlainMesh, type Profile } from './b3-gen.js';
+import { generateB3, plainAllows, workloadId, type PlainMesh, type Profile } from './b3-gen.js';
 import { argNumber, emit, peakRssMb, rssMb, settle } from './lib.js';
 
 const DEPTH = 16;
@@ -50,7 +50,7 @@ const n = argNumber('workloads', 1000);
 const profile = argString('profile', 'open') as Profile;
 const seed = argNumber('seed', 1);
 const round = argNumber('round', 0);
-const params = { workloads: n, profile, exploit: 'all', depth: DEPTH, foothold: 'ns0/w0' };
+const params = { workloads: n, profile, exploit: 'all', depth: DEPTH, foothold: 'team-0/front-0' };
 
 /** Hop of each workload index reached from `from` (−1: never), exploit all, by a bitset BFS. */
 function bitsetBfs(m: PlainMesh, from: number, depth: number): Int32Array {
@@ -103,7 +103,6 @@ function arrayBfs(m: PlainMesh, from: number, depth: number): Int32Array {
   return hop;
 }
 
-const indexOf = (id: string): number => Number(id.slice(id.indexOf('/w') + 2));
 
 /** Naive BFS from one source: one decide() per attempt, no memo; exploit all. Hop of each reached id. */
 function naiveBfs(mesh: Mesh, from: Workload, depth: number): Map<string, number> {
@@ -131,7 +130,7 @@ function naiveBfs(mesh: Mesh, from: Workload, depth: number): Map<string, number
 function runBitset(): void {
   const g = generateB3(n, profile, seed);
   // warm-up: the same on a third of the mesh
-  bitsetBfs(generateB3(Math.max(20, Math.floor(n / 3)), profile, seed).plain, 0, DEPTH);
+  bitsetBfs(generateB3(Math.max(100, Math.floor(n / 3)), profile, seed).plain, 0, DEPTH);
   settle();
   const rss0 = rssMb();
   const t0 = performance.now();
@@ -149,19 +148,20 @@ function runMeshrange(): void {
   const load = (size: number): { mesh: Mesh; plain: PlainMesh; load_s: number } => {
     const g = generateB3(size, profile, seed);
     const t = performance.now();
-    const { mesh, issues } = loadMesh([{ path: `b3-${size}-${profile}.yaml`, text: g.yaml }]);
+    const { mesh, issues } = loadMesh(g.files);
     if (issues.hasErrors()) throw new Error(`generated mesh does not load: ${issues.errors[0]?.message ?? ''}`);
     return { mesh, plain: g.plain, load_s: (performance.now() - t) / 1000 };
   };
   // warm-up: exploit all on a mesh a third the size (about a ninth of the decisions), in-process
-  const warm = load(Math.max(20, Math.floor(n / 3)));
-  new ReachabilityExplorer(warm.mesh, { edges: 'allowed' }).explore({ from: ['ns0/w0'], exploit: 'all', depth: DEPTH });
+  const warm = load(Math.max(100, Math.floor(n / 3)));
+  new ReachabilityExplorer(warm.mesh, { edges: 'allowed' }).explore({ from: [workloadId(warm.plain, 0)], exploit: 'all', depth: DEPTH });
   const { mesh, plain, load_s } = load(n);
   settle();
   const rss0 = rssMb();
   const t0 = performance.now();
   const ex = new ReachabilityExplorer(mesh, { edges: 'allowed' });
-  const r = ex.explore({ from: ['ns0/w0'], exploit: 'all', depth: DEPTH });
+  const r = ex.explore({ from: [workloadId(plain, 0)], exploit: 'all', depth: DEPTH });
+  const indexOf = ((m: Map<string, number>) => (id: string): number => m.get(id) ?? -1)(new Map(Array.from({ length: n }, (_, i) => [workloadId(plain, i), i])));
   const wall = (performance.now() - t0) / 1000;
   const rssGrowth = rssMb() - rss0;
   const peak = peakRssMb();

@@ -29,7 +29,10 @@
  *       events (3 runs each) and W = 100 at ~1e7 events (2 runs: the same
  *       seed twice must give the same fingerprint); B2 all four sizes;
  *   B3 pivot exploit all on 1,000 workloads, profiles open, strict,
- *       segmented, 3 runs each against the bitset BFS;
+ *       segmented, 3 runs each against the bitset BFS; B3 blast radius
+ *       (b3-blast.ts) at 100 (3 runs) / 1,000 / 10,000 / 100,000 (1 run) in
+ *       each profile against the bitset baseline (meshrange at 100,000 only
+ *       with --b3-full);
  *   B4 hyperfine 10 runs + 3 warm-up, the suite 3 runs, npm test once.
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -189,6 +192,24 @@ if (wants('B3')) {
       for (const impl of ['bitset', 'meshrange']) await section('B3', 'b3-pivot.ts', ['--impl', impl, '--workloads', s(W), '--profile', profile, '--seed', s(seed), '--round', s(r)]);
     }
   }
+}
+if (wants('B3')) {
+  // B3 blast radius (b3-blast.ts): bitset then meshrange, one process each, per size and profile. meshrange at
+  // 10,000 builds the graph only when a sample projects it under --budget-s; at 100,000 its YAML load alone takes
+  // minutes on these machines, so it runs only with --b3-full (the projection of the 10,000 run is the figure).
+  const sizes = quick ? [100, 1000] : [100, 1000, 10_000, 100_000];
+  const full = argFlag('b3-full');
+  for (const W of sizes) {
+    for (const profile of ['open', 'strict', 'segmented']) {
+      const rounds = W <= 100 ? 3 : 1;
+      for (let r = 0; r < rounds; r++) {
+        await section('B3', 'b3-blast.ts', ['--impl', 'bitset', '--workloads', s(W), '--profile', profile, '--seed', s(seed), '--round', s(r)]);
+        if (W >= 100_000 && !full) continue;
+        await section('B3', 'b3-blast.ts', ['--impl', 'meshrange', '--workloads', s(W), '--profile', profile, '--seed', s(seed), '--round', s(r), '--budget-s', '600']);
+      }
+    }
+  }
+  if (!quick && !full) notes.push('B3 blast radius: meshrange at 100,000 workloads not run (its YAML load alone takes minutes here; `npm run bench -- --only B3 --b3-full` runs it)');
 }
 if (wants('B4')) await section('B4', 'b4-startup.ts', quick ? ['--no-npm-test'] : []);
 if (wants('B5')) await section('B5', 'b5-exercise.ts', quick ? ['--rounds', '3'] : []);

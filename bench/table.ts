@@ -196,6 +196,63 @@ export function summarize(lines: readonly RunLine[], notes: readonly string[]): 
     }
   }
 
+  // ---------------------------------------------------------------- B3 (blast radius at scale: b3-blast.ts)
+  const blast = by('B3-blast');
+  const blastSizes = [...new Set(blast.map((l) => p(l, 'workloads') as number))].sort((a, b) => a - b);
+  const t3 = new Map<number, { ratio: number; rss: number; wall: number; projected: number | null }[]>();
+  for (const W of blastSizes) {
+    for (const profile of ['open', 'strict', 'segmented']) {
+      const ls = blast.filter((l) => p(l, 'workloads') === W && p(l, 'profile') === profile);
+      if (ls.length === 0) continue;
+      const bl = ls.filter((l) => l.impl === 'bitset');
+      const mine = ls.filter((l) => l.impl === 'meshrange');
+      const bits = stat(bl, (l) => (l.wall_s === null ? null : l.wall_s * 1000));
+      const peak = (xs: RunLine[]): number => Math.max(...xs.map((l) => l.rss_mb ?? NaN));
+      const phases = (l: RunLine | undefined): string => {
+        const ph = l ? info(l, 'phases_s') as Record<string, number> | undefined : undefined;
+        return ph ? `graph ${ph['graph']} s, scc ${ph['scc']} s, 100 footholds ${ph['blast100']} s, closure ${ph['closure']} s` : '';
+      };
+      const case_ = `blast radius exploit all, W=${count(W)}, ${profile}`;
+      const tid = W === 10_000 ? 'T3.1' : W === 100_000 ? 'T3.2' : '';
+      if (bits) {
+        const b0 = bl.find((l) => l.check === true) ?? bl[0];
+        rows.push(['B3', case_, 'bitset', cell(bits, ms), 'ms', runs(bits), '',
+          `graph from the plain model; ${phases(b0)}; ${String(b0 ? info(b0, 'edges') : '')} edges, ${String(b0 ? info(b0, 'components') : '')} components, blast max ${String(b0 ? info(b0, 'max_blast') : '')} / mean ${String(b0 ? info(b0, 'mean_blast') : '')}; peak RSS ${peak(bl)} MB`]);
+      }
+      const ran = mine.filter((l) => l.wall_s !== null);
+      const proj = mine.find((l) => l.wall_s === null && info(l, 'projected_graph_s') !== undefined);
+      const list = t3.get(W) ?? [];
+      if (ran.length > 0) {
+        const ours = stat(ran, (l) => l.wall_s);
+        const m0 = ran.find((l) => l.check === true) ?? ran[0] as RunLine;
+        const rider = info(m0, 'rider') as Record<string, unknown> | undefined;
+        const ratio = bits?.ok && ours?.ok ? (ours.med * 1000) / bits.med : NaN;
+        rows.push(['B3', case_, 'meshrange', cell(ours, (v) => `${v.toPrecision(3)} s`), 's', runs(ours), Number.isFinite(ratio) ? `${x(ratio)} bitset` : '',
+          `${si(Number(info(m0, 'decisions')))} decisions through policy/decide.ts; ${phases(m0)}; peak RSS ${peak(ran)} MB (YAML load ${String(info(m0, 'load_s'))} s, not timed); rider: graph = plain model ${String(rider?.['same_graph_as_plain_model'])}, 100 footholds = plain BFS ${String(rider?.['footholds_blast_as_plain_bfs'])}, naive BFS on 3 sources ${String(rider?.['naive_bfs_agrees'])}`, tid]);
+        if (ours?.ok) list.push({ ratio, rss: peak(ran), wall: ours.med, projected: null });
+      } else if (proj) {
+        const projected = Number(info(proj, 'projected_graph_s'));
+        rows.push(['B3', case_, 'meshrange', `not run: graph projected ${projected} s`, 's', '0/0', bits?.ok ? `~${x((projected * 1000) / bits.med)} bitset (projected)` : '',
+          `${String(info(proj, 'not_run'))}; ${String(info(proj, 'ms_per_source'))} ms per source over ${String(info(proj, 'attempts_per_source'))} attempts, timed on ${String(info(proj, 'sampled_sources'))} sampled sources; peak RSS ${peak(mine)} MB (YAML load ${String(info(proj, 'load_s'))} s)`, tid]);
+        list.push({ ratio: bits?.ok ? (projected * 1000) / bits.med : NaN, rss: peak(mine), wall: projected, projected });
+      }
+      t3.set(W, list);
+    }
+  }
+  const worst = (W: number): { ratio: number; rss: number; wall: number; projected: boolean } | null => {
+    const l = t3.get(W);
+    if (!l || l.length === 0) return null;
+    return { ratio: Math.max(...l.map((e) => e.ratio)), rss: Math.max(...l.map((e) => e.rss)), wall: Math.max(...l.map((e) => e.wall)), projected: l.some((e) => e.projected !== null) };
+  };
+  if (blast.length > 0) {
+    const w10 = worst(10_000);
+    targets.push({ id: 'T3.1', text: 'B3 at 10,000 workloads <= 3x the bitset baseline, RSS <= 150 MB',
+      measured: w10 ? `${w10.projected ? 'projected (not run) ' : ''}${x(w10.ratio)} bitset (worst profile), peak RSS ${w10.rss} MB` : 'not run', ok: w10 ? w10.ratio <= 3 && w10.rss <= 150 : null });
+    const w100 = worst(100_000);
+    targets.push({ id: 'T3.2', text: 'B3 stretch: 100,000 workloads <= 10 s, <= 2 GB',
+      measured: w100 ? `${w100.projected ? 'projected (not run) ' : ''}${w100.wall.toPrecision(3)} s, peak RSS ${w100.rss} MB` : 'meshrange not run at 100,000 (see notes)', ok: w100 ? w100.wall <= 10 && w100.rss <= 2048 : null });
+  }
+
   // ---------------------------------------------------------------- B4
   const st = by('B4-startup');
   if (st.length > 0) {
@@ -267,7 +324,7 @@ export function summarize(lines: readonly RunLine[], notes: readonly string[]): 
   targets.sort((a, b) => a.id.localeCompare(b.id));
   for (const tg of targets) out.push(`| ${tg.id} | ${tg.text} | ${tg.measured.replace(/\|/g, '\\|')} | ${mark(tg.ok)} |`);
   out.push('');
-  out.push('T3.1 and T3.2 (B3 at 10,000 and 100,000 workloads) are not measured: B3 exists only as the pivot line at 1,000 workloads.');
+  if (blast.length === 0) out.push('T3.1 and T3.2 (B3 at 10,000 and 100,000 workloads) are not measured: no B3 blast-radius line in this run.');
   if (missingRows.length > 0 || notes.length > 0) {
     out.push('');
     out.push('## Missing peers and notes');

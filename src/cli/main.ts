@@ -18,6 +18,7 @@ import { registerLint } from './lint.js';
 import { registerRun } from './run.js';
 import { registerMerge } from './merge.js';
 import { registerExercise } from './exercise.js';
+import { registerGenerate } from './generate.js';
 import { DEFAULT_OUTSIDE_IP } from '../policy/pipeline.js';
 
 export const EXIT_OK = 0;
@@ -113,6 +114,7 @@ export async function main(argv: readonly string[], rawIo: Io = defaultIo): Prom
   registerLint(program, io, (c) => { code = c; });
   registerMerge(program, io, (c) => { code = c; });
   registerExercise(program, io, (c) => { code = c; });
+  registerGenerate(program, io, (c) => { code = c; });
 
   program.command('schema')
     .description('print the JSON Schema of scenario files')

@@ -1,0 +1,217 @@
+/**
+ * B3 — blast radius at scale (docs/benchmarks.md B3, issue 13 item 3): exploit
+ * all, on meshes of `meshrange generate` (src/generate via bench/b3-gen.ts) of
+ * 100 / 1,000 / 10,000 / 100,000 workloads, profiles open / strict / segmented.
+ * One implementation per process (so peak RSS is its own); bench/run.ts
+ * interleaves them. Timed separately, then summed into wall_s:
+ *
+ *  1. graph    — the one-hop graph. meshrange: every attempt of every workload
+ *                decided by policy/decide.ts through the one explorer
+ *                (analysis/reachability.ts, memo per source identity), via
+ *                analysis/reach-graph.ts buildOneHopGraph. bitset: the same
+ *                graph read off the plain model (each workload's callers, the
+ *                over-broad rule, the NetworkPolicy admit lists).
+ *     Node ids are the generator's workload order in both.
+ *  2. scc      — condense strongly connected components (iterative Tarjan).
+ *  3. blast100 — blast radius (reach at any depth) from 100 sampled footholds, BFS on the graph.
+ *  4. closure  — every source's blast radius: bitsets over components.
+ * Both implementations share steps 2–4 (reach-graph.ts): the ratio isolates what
+ * exact decisions cost against a hand-written model.
+ *
+ * Budget: the meshrange graph is first built from a stride sample of sources;
+ * when the whole graph is projected to take longer than --budget-s (default
+ * 600), the run stops there and prints the projection (wall_s null, check
+ * null, info.projected_graph_s): a figure measured on a sample, not a run.
+ *
+ * Correctness riders (meshrange): the graph equals the plain model's edge for
+ * edge; a naive BFS (one decide() per attempt, no memo, depth 2) from 3 sampled
+ * sources equals graph reach at depth 2; the 100 footholds' blast radii equal
+ * a plain BFS over plainAllows. Rider (bitset): the closure counts equal that
+ * plain BFS on the 100 footholds.
+ *
+ *   node bench/.cache/js/bench/b3-blast.js --impl meshrange|bitset --workloads N --profile P [--seed 1] [--round 0] [--budget-s 600]
+ */
+import seedrandom from 'seedrandom';
+import { blastCount, buildOneHopGraph, closure, condense, reachFrom, type OneHopGraph } from '../src/analysis/reach-graph.js';
+import { attemptOptions, attemptRequest, attemptsOf, ReachabilityExplorer } from '../src/analysis/reachability.js';
+import { admits } from '../src/generate/topology.js';
+import { loadMesh } from '../src/loader/load.js';
+import type { Mesh, Workload } from '../src/model/types.js';
+import { decide } from '../src/policy/decide.js';
+import { generateB3, plainAllows, workloadId, type PlainMesh, type Profile } from './b3-gen.js';
+import { argNumber, emit, peakRssMb, settle } from './lib.js';
+
+const FOOTHOLDS = 100;
+const NAIVE = 3;
+
+function argString(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? (process.argv[i + 1] as string) : fallback;
+}
+
+const impl = argString('impl', 'meshrange');
+const n = argNumber('workloads', 1000);
+const profile = argString('profile', 'strict') as Profile;
+const seed = argNumber('seed', 1);
+const round = argNumber('round', 0);
+const budget = argNumber('budget-s', 600);
+const params = { workloads: n, profile, exploit: 'all' };
+
+/** The one-hop graph of the plain model, from each workload's policy (callers, over-broad, admit lists): O(edges + N). */
+function plainGraph(t: PlainMesh): OneHopGraph {
+  const ids = Array.from({ length: t.n }, (_, i) => workloadId(t, i));
+  const rows: number[][] = Array.from({ length: t.n }, () => []);
+  for (let d = 0; d < t.n; d++) {
+    if (d === t.overBroad) {
+      for (let s = 0; s < t.n; s++) if (s !== d && admits(t, t.ns[d] as number, t.ns[s] as number)) (rows[s] as number[]).push(d);
+      continue;
+    }
+    for (const c of t.callers[d] as Int32Array) if (admits(t, t.ns[d] as number, t.ns[c] as number)) (rows[c] as number[]).push(d);
+  }
+  const offsets = new Int32Array(t.n + 1);
+  const targets = new Int32Array(rows.reduce((a, r) => a + r.length, 0));
+  let k = 0;
+  rows.forEach((r, i) => { r.sort((a, b) => a - b); targets.set(r, k); k += r.length; offsets[i + 1] = k; });
+  return { ids, index: new Map(ids.map((id, i) => [id, i])), offsets, targets, misdelivered: 0, decisions: 0, memoHits: 0 };
+}
+
+/** Reach (at any depth) of one source by a BFS over plainAllows, no graph: the riders' reference. */
+function plainBlast(t: PlainMesh, s: number): number {
+  const seen = new Uint8Array(t.n);
+  seen[s] = 1;
+  const todo = [s];
+  let count = 0;
+  while (todo.length > 0) {
+    const v = todo.pop() as number;
+    // the plain model's one-hop targets of v: its callees and the over-broad workload, where admitted
+    const cand = [...(t.callees[v] as Int32Array), t.overBroad];
+    for (const d of cand) if (seen[d] === 0 && plainAllows(t, v, d)) { seen[d] = 1; count++; todo.push(d); }
+  }
+  return count;
+}
+
+function sampleFootholds(t: PlainMesh): number[] {
+  const rng = seedrandom(`b3-blast/footholds/${seed}`);
+  return Array.from({ length: Math.min(FOOTHOLDS, t.n) }, () => Math.floor(rng() * t.n));
+}
+
+interface Phases { graph: number; scc: number; blast100: number; closure: number }
+
+function analyse(g: OneHopGraph, footholds: readonly number[]): { phases: Omit<Phases, 'graph'>; blast: number[]; comps: number; maxBlast: number; meanBlast: number } {
+  let t = performance.now();
+  const c = condense(g);
+  const scc = (performance.now() - t) / 1000;
+  t = performance.now();
+  const blast = footholds.map((f) => reachFrom(g, [g.ids[f] as string], g.ids.length).reached.length);
+  const blast100 = (performance.now() - t) / 1000;
+  t = performance.now();
+  const cl = closure(g, c);
+  const close = (performance.now() - t) / 1000;
+  let max = 0;
+  let sum = 0;
+  for (const id of g.ids) { const b = blastCount(g, cl, id); sum += b; if (b > max) max = b; }
+  return { phases: { scc, blast100, closure: close }, blast, comps: c.count, maxBlast: max, meanBlast: sum / g.ids.length };
+}
+
+const round3 = (x: number): number => Number(x.toFixed(3));
+
+function runBitset(): void {
+  const t = generateB3(n, profile, seed).plain;
+  const footholds = sampleFootholds(t);
+  analyse(plainGraph(generateB3(Math.max(100, Math.floor(n / 3)), profile, seed).plain), footholds.map((f) => f % Math.max(100, Math.floor(n / 3))));
+  settle();
+  const t0 = performance.now();
+  const g = plainGraph(t);
+  const graph = (performance.now() - t0) / 1000;
+  const a = analyse(g, footholds);
+  const wall = graph + a.phases.scc + a.phases.blast100 + a.phases.closure;
+  const check = footholds.every((f, i) => a.blast[i] === plainBlast(t, f));
+  emit({ bench: 'B3-blast', impl: 'bitset', params, seed, wall_s: wall, rate: null, rss_mb: peakRssMb(), check,
+    info: { round, phases_s: { graph: round3(graph), scc: round3(a.phases.scc), blast100: round3(a.phases.blast100), closure: round3(a.phases.closure) },
+      edges: g.targets.length, components: a.comps, max_blast: a.maxBlast, mean_blast: Number(a.meanBlast.toFixed(1)) } });
+}
+
+/** Naive BFS from one source, depth 2: one decide() per attempt, no memo, no graph. */
+function naiveReach(mesh: Mesh, from: Workload, depth: number): string[] {
+  const attempts = attemptsOf(mesh);
+  const byId = new Map(mesh.workloads.map((w) => [w.id, w]));
+  const hops = new Map<string, number>([[from.id, 0]]);
+  let frontier = [from];
+  for (let h = 1; h <= depth && frontier.length > 0; h++) {
+    const owned = new Set(hops.keys());
+    const fresh: Workload[] = [];
+    for (const src of frontier) {
+      for (const a of attempts) {
+        if (a.target.id === src.id || owned.has(a.target.id)) continue;
+        const d = decide(mesh, attemptRequest({ kind: 'workload', workload: src }, a), attemptOptions(a));
+        const at = d.outcome === 'allowed' ? d.destination?.workload : undefined;
+        if (at === undefined || hops.has(at)) continue;
+        hops.set(at, h);
+        fresh.push(byId.get(at) as Workload);
+      }
+    }
+    frontier = fresh;
+  }
+  return [...hops.keys()].filter((id) => id !== from.id).sort();
+}
+
+function runMeshrange(): void {
+  const gen = generateB3(n, profile, seed);
+  const t = gen.plain;
+  const l0 = performance.now();
+  const { mesh, issues } = loadMesh(gen.files);
+  const loadS = (performance.now() - l0) / 1000;
+  if (issues.hasErrors()) throw new Error(`generated mesh does not load: ${issues.errors[0]?.message ?? ''}`);
+  const footholds = sampleFootholds(t);
+  // warm-up (not timed): the graph of a mesh a third the size (at most 1,000 workloads)
+  const wn = Math.min(1000, Math.max(100, Math.floor(n / 3)));
+  const warm = generateB3(wn, profile, seed);
+  buildOneHopGraph(new ReachabilityExplorer(loadMesh(warm.files).mesh, { edges: 'allowed' }));
+  settle();
+
+  // Projection from a stride sample of sources, before paying for the whole graph.
+  const ex = new ReachabilityExplorer(mesh, { edges: 'allowed' });
+  // 5..200 sources, about 200,000 decisions: enough to time, little next to the whole graph
+  const want = Math.max(5, Math.min(200, Math.floor(200_000 / Math.max(1, ex.attempts.length))));
+  const stride = Math.max(1, Math.floor(n / want));
+  const sample = Array.from({ length: Math.ceil(n / stride) }, (_, k) => workloadId(t, k * stride)).slice(0, want);
+  const s0 = performance.now();
+  for (const id of sample) ex.hopFrom(id, 1);
+  const perSource = (performance.now() - s0) / 1000 / sample.length;
+  const projected = perSource * n;
+  if (projected > budget) {
+    emit({ bench: 'B3-blast', impl: 'meshrange', params, seed, wall_s: null, rate: null, rss_mb: peakRssMb(), check: null,
+      info: { round, not_run: `the one-hop graph is projected to take ${projected.toFixed(0)} s (> --budget-s ${budget})`,
+        projected_graph_s: Math.round(projected), sampled_sources: sample.length, ms_per_source: Number((perSource * 1000).toFixed(2)),
+        attempts_per_source: ex.attempts.length, load_s: round3(loadS) } });
+    return;
+  }
+  const fresh = new ReachabilityExplorer(mesh, { edges: 'allowed' });
+  const t0 = performance.now();
+  const g = buildOneHopGraph(fresh, Array.from({ length: n }, (_, i) => workloadId(t, i)));
+  const graph = (performance.now() - t0) / 1000;
+  const a = analyse(g, footholds);
+  const wall = graph + a.phases.scc + a.phases.blast100 + a.phases.closure;
+  const peak = peakRssMb();
+
+  // Rider 1: the graph equals the plain model's, edge for edge.
+  const plain = plainGraph(t);
+  let sameGraph = g.ids.every((id, i) => id === plain.ids[i]) && g.targets.length === plain.targets.length;
+  for (let i = 0; sameGraph && i <= n; i++) if (g.offsets[i] !== plain.offsets[i]) sameGraph = false;
+  for (let k = 0; sameGraph && k < g.targets.length; k++) if (g.targets[k] !== plain.targets[k]) sameGraph = false;
+  // Rider 2: the footholds' blast radii equal a plain BFS over plainAllows.
+  const sameBlast = footholds.every((f, i) => a.blast[i] === plainBlast(t, f));
+  // Rider 3: a naive BFS (no memo, no graph) from sampled sources, depth 2, equals graph reach at depth 2.
+  const rng = seedrandom(`b3-blast/naive/${seed}`);
+  const naive = Array.from({ length: NAIVE }, () => mesh.workloads[Math.floor(rng() * mesh.workloads.length)] as Workload);
+  const naiveOk = naive.every((w) => JSON.stringify(naiveReach(mesh, w, 2)) === JSON.stringify(reachFrom(g, [w.id], 2).reached));
+  emit({ bench: 'B3-blast', impl: 'meshrange', params, seed, wall_s: wall, rate: g.decisions / graph, rss_mb: peak, check: sameGraph && sameBlast && naiveOk && g.misdelivered === 0,
+    info: { round, phases_s: { graph: round3(graph), scc: round3(a.phases.scc), blast100: round3(a.phases.blast100), closure: round3(a.phases.closure) },
+      decisions: g.decisions, memo_hits: g.memoHits, attempts_per_source: fresh.attempts.length, edges: g.targets.length, components: a.comps,
+      max_blast: a.maxBlast, mean_blast: Number(a.meanBlast.toFixed(1)), load_s: round3(loadS),
+      rider: { same_graph_as_plain_model: sameGraph, footholds_blast_as_plain_bfs: sameBlast, naive_bfs_sampled: naive.map((w) => w.id), naive_bfs_agrees: naiveOk } } });
+}
+
+if (impl === 'bitset') runBitset();
+else if (impl === 'meshrange') runMeshrange();
+else throw new Error(`--impl must be meshrange or bitset, not ${impl}`);

@@ -1,0 +1,107 @@
+/**
+ * `meshrange generate --workloads N [--namespaces M] [--seed S] [--profile open|strict|segmented] --out DIR [--force]`
+ * (issue 13 item 2): writes a seeded mesh (src/generate) to DIR. The files are
+ * first written to a fresh temporary folder beside DIR, then renamed into
+ * place in one step: a failure leaves DIR as it was. A DIR that exists and is
+ * not empty is refused unless --force (which replaces it whole).
+ */
+import type { Command } from 'commander';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { IssueList } from '../core/issues.js';
+import { renderTopology } from '../generate/manifests.js';
+import { generateTopology, MAX_WORKLOADS, MIN_WORKLOADS, optionsProblem, PROFILES, type GenerateOptions, type Profile } from '../generate/topology.js';
+import { EXIT_BAD_INPUT, EXIT_OK, printIssues, type Io } from './main.js';
+import { displayPath, fsErrorText, kindOf } from './fs.js';
+
+export interface GenerateCliOpts {
+  workloads?: string;
+  namespaces?: string;
+  seed?: string;
+  profile?: string;
+  out?: string;
+  force?: boolean;
+}
+
+export function registerGenerate(program: Command, io: Io, done: (code: number) => void): void {
+  program.command('generate')
+    .description(`write a seeded mesh of ${MIN_WORKLOADS}..${MAX_WORKLOADS} workloads (manifests, call graph, planted misconfigurations) to a folder`)
+    .requiredOption('--workloads <n>', `how many workloads (${MIN_WORKLOADS}..${MAX_WORKLOADS})`)
+    .option('--namespaces <m>', 'how many team namespaces (default: workloads / 20)')
+    .option('--seed <s>', 'seed: the same seed writes the same bytes', '1')
+    .option('--profile <profile>', `${PROFILES.join(' | ')}`, 'strict')
+    .requiredOption('--out <dir>', 'the folder to write (created; must be empty unless --force)')
+    .option('--force', 'replace a folder that is not empty')
+    .action((opts: GenerateCliOpts) => {
+      done(generateCommand(opts, io));
+    });
+}
+
+function whole(name: string, v: string | undefined, issues: IssueList): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^\d{1,10}$/.test(v)) { issues.error('bad-usage', `--${name} ${v}: expected a whole number`); return undefined; }
+  return Number(v);
+}
+
+export function generateCommand(opts: GenerateCliOpts, io: Io): number {
+  const issues = new IssueList();
+  const workloads = whole('workloads', opts.workloads, issues);
+  const namespaces = whole('namespaces', opts.namespaces, issues);
+  const seed = whole('seed', opts.seed, issues);
+  const profile = opts.profile ?? 'strict';
+  if (!PROFILES.includes(profile as Profile)) issues.error('bad-usage', `--profile ${profile}: expected one of ${PROFILES.join(', ')}`);
+  if (!opts.out) issues.error('bad-usage', '--out is required', undefined, 'name the folder to write, e.g. --out meshes/generated');
+  if (issues.hasErrors()) { printIssues(io, issues.errors); return EXIT_BAD_INPUT; }
+  const go: GenerateOptions = { workloads: workloads as number, profile: profile as Profile };
+  if (namespaces !== undefined) go.namespaces = namespaces;
+  if (seed !== undefined) go.seed = seed;
+  const problem = optionsProblem(go);
+  if (problem) { issues.error('bad-usage', problem); printIssues(io, issues.errors); return EXIT_BAD_INPUT; }
+
+  const out = path.resolve(opts.out as string);
+  let existing = false;
+  try {
+    const st = statSync(out);
+    if (!st.isDirectory()) issues.error('not-a-folder', `--out ${displayPath(out)} is ${kindOf(st)}, not a folder`, undefined, 'name a new or empty folder');
+    else if (readdirSync(out).length > 0) {
+      if (!opts.force) issues.error('out-not-empty', `--out ${displayPath(out)} is not empty`, undefined, 'name a new or empty folder, or pass --force to replace it');
+      existing = true;
+    } else existing = true;
+  } catch (e) {
+    if ((e as { code?: unknown }).code !== 'ENOENT') issues.error('file-unreadable', `--out ${displayPath(out)} cannot be read: ${fsErrorText(e)}`);
+  }
+  if (issues.hasErrors()) { printIssues(io, issues.errors); return EXIT_BAD_INPUT; }
+
+  const topo = generateTopology(go);
+  const files = renderTopology(topo);
+  const parent = path.dirname(out);
+  let tmp: string | null = null;
+  let old: string | null = null;
+  try {
+    mkdirSync(parent, { recursive: true });
+    tmp = mkdtempSync(path.join(parent, `.${path.basename(out)}.generate-`));
+    chmodSync(tmp, 0o755); // mkdtemp makes it private; the result is an ordinary folder
+    for (const f of files) {
+      const p = path.join(tmp, ...f.path.split('/'));
+      mkdirSync(path.dirname(p), { recursive: true });
+      writeFileSync(p, f.text);
+    }
+    if (existing) {
+      old = `${tmp}.old`;
+      renameSync(out, old);
+    }
+    renameSync(tmp, out);
+    tmp = null;
+    if (old) { rmSync(old, { recursive: true, force: true }); old = null; }
+  } catch (e) {
+    if (old) { try { renameSync(old, out); } catch { /* keep the old copy where it is, named below */ } }
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+    issues.error('write-failed', `cannot write ${displayPath(out)}: ${fsErrorText(e)}`, undefined, 'check the folder is writable and the disk has room; nothing was changed');
+    printIssues(io, issues.errors);
+    return EXIT_BAD_INPUT;
+  }
+  const edges = topo.callees.reduce((s, c) => s + c.length, 0);
+  io.out(`wrote ${displayPath(out)}: ${topo.n} workloads in ${topo.namespaces.length} namespaces, ${edges} calls, profile ${topo.profile}, seed ${topo.seed}; `
+    + `${files.length} files; planted: ${topo.planted.map((p) => p.kind).join(', ')} (see README.md)\n`);
+  return EXIT_OK;
+}
