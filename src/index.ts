@@ -38,11 +38,11 @@ export { renderSarif } from './report/sarif.js';
 export { renderText } from './report/text.js';
 export { scenarioJsonSchema } from './scenario/schema.js';
 
-// ---- added by the lead at merge (other helpers' modules) ----
-// export { blastRadius } from './analysis/blast-radius.js';
-// export { assess } from './assess/index.js';
-// export { lint } from './lint/index.js';
-// ---- end ----
+// Pre-change risk and posture: multi-hop reach from footholds, the before/after comparison, posture lint.
+export { blastRadius, type BlastRadius, type BlastRadiusOptions, type BlastRadiusResult, type BlastFoothold, type BlastEdge } from './analysis/blast-radius.js';
+export { assess, assessMeshes, assessManifests, type AssessInput, type AssessReport, type AssessResult, type AssessSide, type AssessPath, type Risk } from './assess/assess.js';
+export { compareOutcomes, stepRecords, trafficRecords, type OutcomeComparison, type StepChange, type StepRecord, type TrafficRecord } from './assess/compare.js';
+export { lint, RULES, type Finding, type LintOptions, type LintResult, type LintSeverity } from './lint/index.js';
 
 export interface FileReaderOptions {
   /** folders files may also be read from, besides the working directory (as `--allow-path`) */

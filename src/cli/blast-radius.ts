@@ -4,18 +4,14 @@
  * what each foothold can reach, multi-hop (analysis/blast-radius.ts).
  */
 import { Option, type Command } from 'commander';
-import path from 'node:path';
 import { IssueList } from '../core/issues.js';
-import { loadMesh } from '../loader/load.js';
 import type { Mesh } from '../model/types.js';
 import { blastRadius, MAX_BLAST_DEPTH, type BlastRadiusOptions } from '../analysis/blast-radius.js';
 import { renderBlastDot, renderBlastJson, renderBlastMermaid, renderBlastText } from '../report/blast-radius.js';
 import { EXIT_BAD_INPUT, EXIT_OK, printIssues, type Io } from './main.js';
-import { Sandbox } from './fs.js';
-import { readManifests } from './mesh-input.js';
+import { addMeshOptions, loadMeshOptions, type MeshOptions } from './mesh-input.js';
 
-export interface BlastRadiusCliOpts {
-  mesh: string[];
+export interface BlastRadiusCliOpts extends MeshOptions {
   from: string[];
   exploit: string;
   depth: string;
@@ -26,9 +22,8 @@ export interface BlastRadiusCliOpts {
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
 export function registerBlastRadius(program: Command, io: Io, done: (code: number) => void): void {
-  program.command('blast-radius')
-    .description('what each foothold can reach, multi-hop (every workload when --from is absent), as a table or a graph')
-    .requiredOption('--mesh <path>', 'manifest file or folder; repeatable', collect, [])
+  addMeshOptions(program.command('blast-radius')
+    .description('what each foothold can reach, multi-hop (every workload when --from is absent), as a table or a graph'))
     .option('--from <ns/workload>', 'a foothold (a workload, or "outside"); repeatable; default every workload', collect, [])
     .option('--exploit <which>', '"all" (default), "none", or a comma-separated list of workloads the attacker can take over', 'all')
     .option('--depth <n>', `hops to explore, 1..${MAX_BLAST_DEPTH}`, '3')
@@ -40,14 +35,11 @@ export function registerBlastRadius(program: Command, io: Io, done: (code: numbe
 }
 
 /** Loads the manifests the paths name (sandboxed to them and the working directory); null with issues printed. */
-export function loadMeshArgs(paths: readonly string[], io: Io): { mesh: Mesh; warnings: string[] } | null {
+export function loadMeshArgs(opts: MeshOptions, io: Io): { mesh: Mesh; warnings: string[] } | null {
   const issues = new IssueList();
-  const sandbox = new Sandbox(paths.map((m) => path.resolve(m)).concat(path.resolve('.')));
-  const files = readManifests(paths.map((m) => ({ path: m })), sandbox, issues);
-  if (issues.hasErrors()) { printIssues(io, issues.errors); return null; }
-  const { mesh, issues: loadIssues } = loadMesh(files);
-  if (loadIssues.hasErrors()) { printIssues(io, loadIssues.errors); return null; }
-  return { mesh, warnings: loadIssues.warnings.map((w) => `${w.loc ? `${w.loc.file}:${w.loc.line}:${w.loc.col}: ` : ''}${w.message}`) };
+  const loaded = loadMeshOptions(opts, issues);
+  if (!loaded || issues.hasErrors()) { printIssues(io, issues.errors); return null; }
+  return { mesh: loaded.mesh, warnings: issues.warnings.map((w) => `${w.loc ? `${w.loc.file}:${w.loc.line}:${w.loc.col}: ` : ''}${w.message}`) };
 }
 
 export function blastRadiusCommand(opts: BlastRadiusCliOpts, io: Io): number {
@@ -63,7 +55,7 @@ export function blastRadiusCommand(opts: BlastRadiusCliOpts, io: Io): number {
     exploit = list;
   }
   if (issues.hasErrors()) { printIssues(io, issues.errors); return EXIT_BAD_INPUT; }
-  const loaded = loadMeshArgs(opts.mesh, io);
+  const loaded = loadMeshArgs(opts, io);
   if (!loaded) return EXIT_BAD_INPUT;
   const r = blastRadius(loaded.mesh, { from: opts.from, exploit, depth: Number(opts.depth), crown: opts.crown });
   if (!r.ok) {

@@ -15,9 +15,9 @@ import { renderLintJson, renderLintSarif, renderLintText } from '../lint/render.
 import { terminalSafe } from '../core/escape.js';
 import { EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, printIssues, type Io } from './main.js';
 import { FsSource, realOrAbsolute, reportPathProblem, Sandbox, writeReports } from './fs.js';
+import { addMeshOptions, NAMESPACE_NAME, type MeshOptions } from './mesh-input.js';
 
-export interface LintOpts {
-  mesh: string[];
+export interface LintOpts extends MeshOptions {
   format: string;
   failOn: string;
   report: string[];
@@ -31,9 +31,8 @@ const RENDER: ReadonlyMap<string, (r: LintResult) => string> = new Map([
 const ANALYZER_CODES: ReadonlySet<string> = new Set(['IST0127', 'IST0123', 'IST0174', 'SIM001', 'SIM002', 'SIM003', 'SIM004', 'SIM005', 'SIM006', 'SIM007']);
 
 export function registerLint(program: Command, io: Io, done: (code: number) => void): void {
-  program.command('lint')
-    .description('security posture findings (codes MR0101…): PERMISSIVE leftovers, policies that select nothing, identity rules on plaintext ports, spoofable header rules, …')
-    .requiredOption('--mesh <path...>', 'manifest file or folder; repeatable')
+  addMeshOptions(program.command('lint')
+    .description('security posture findings (codes MR0101…): PERMISSIVE leftovers, policies that select nothing, identity rules on plaintext ports, spoofable header rules, …'))
     .addOption(new Option('--format <format>', 'stdout format').choices(['text', 'json', 'sarif']).default('text'))
     .addOption(new Option('--fail-on <severity>', 'exit 1 when a finding is at or over this severity').choices(['error', 'warning', 'info', 'never']).default('warning'))
     .option('--report <format=path>', 'also write a report (text, json, sarif); repeatable', (v: string, prev: string[]) => [...prev, v], [])
@@ -66,9 +65,12 @@ export function lintCommand(opts: LintOpts, io: Io): number {
   // The user names the folders: they, and the working directory, are what lint may read.
   const sandbox = new Sandbox(opts.mesh.map((m) => realOrAbsolute(m)).concat(realOrAbsolute('.')));
   const inputs = new Set<string>();
-  const files = readManifests(opts.mesh.map((m) => ({ path: m })), new FsSource(sandbox, inputs), issues);
+  if (opts.namespace !== undefined && !NAMESPACE_NAME.test(opts.namespace)) {
+    issues.error('bad-usage', `--namespace ${opts.namespace}: not a namespace name`, undefined, 'give a DNS-1123 label: lower case letters, digits and -, at most 63 characters');
+  }
+  const files = issues.hasErrors() ? [] : readManifests(opts.mesh.map((m) => (opts.namespace !== undefined ? { path: m, namespace: opts.namespace } : { path: m })), new FsSource(sandbox, inputs), issues);
   if (issues.hasErrors()) { printIssues(io, issues.errors); io.err('meshrange: nothing was linted\n'); return EXIT_BAD_INPUT; }
-  const { mesh, issues: loadIssues } = loadMesh(files);
+  const { mesh, issues: loadIssues } = loadMesh(files, opts.ingressGateway ? { ingressGateway: {} } : {});
   if (loadIssues.hasErrors()) {
     printIssues(io, loadIssues.errors);
     io.err(`meshrange: ${loadIssues.errors.length} error${loadIssues.errors.length === 1 ? '' : 's'} in the manifests; nothing was linted\n`);

@@ -32,7 +32,7 @@ export interface MeshOptions {
   ingressGateway?: boolean;
 }
 
-const NAMESPACE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+export const NAMESPACE_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 /** --mesh (repeatable, required), -n/--namespace, --ingress-gateway. */
 export function addMeshOptions(cmd: Command): Command {
@@ -48,7 +48,7 @@ export function addMeshOptions(cmd: Command): Command {
  * warnings go to `issues`; null when there was an error.
  */
 export function loadMeshOptions(opts: MeshOptions, issues: IssueList): { mesh: Mesh } | null {
-  if (opts.namespace !== undefined && !NAMESPACE.test(opts.namespace)) {
+  if (opts.namespace !== undefined && !NAMESPACE_NAME.test(opts.namespace)) {
     issues.error('bad-usage', `--namespace ${opts.namespace}: not a namespace name`, undefined, 'give a DNS-1123 label: lower case letters, digits and -, at most 63 characters');
     return null;
   }

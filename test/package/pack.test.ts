@@ -48,7 +48,7 @@ spec:
 `;
 
 
-const USE = `import { decide, loadMesh, MeshrangeError, renderJson, runScenario, runScenarios } from 'meshrange';
+const USE = `import { assessMeshes, blastRadius, decide, lint, loadMesh, MeshrangeError, renderJson, runScenario, runScenarios } from 'meshrange';
 const result = await runScenario('scenario.yaml');
 const twice = await runScenarios(['scenario.yaml', 'again.yaml'], { workers: 2 });
 const serial = await runScenarios(['scenario.yaml', 'again.yaml']);
@@ -56,8 +56,12 @@ const { mesh } = loadMesh({ manifests: ['app'], namespace: 'shop', ingressGatewa
 const d = await decide(mesh, { from: 'outside', to: 'istio-ingressgateway.istio-system:80', path: '/' }, { now: Date.UTC(2026, 0, 1) });
 const inside = await decide(mesh, { from: 'shop/client', to: 'api:80' }, { now: new Date(0) });
 let bad = '';
+const blast = blastRadius(mesh, { from: ['shop/client'] });
+const findings = lint(mesh).findings.map((f) => f.code);
+const { mesh: open } = loadMesh({ manifests: ['app'], namespace: 'shop' });
+const change = assessMeshes(open, mesh);
 try { await decide(mesh, { from: 'shop/nobody', to: 'api:80' }, { now: 0 }); } catch (e) { bad = e instanceof MeshrangeError ? e.issues[0].code : 'not a MeshrangeError'; }
-process.stdout.write(JSON.stringify({ report: renderJson([result]), workersSame: renderJson(twice.results) === renderJson(serial.results) && twice.results.length === 2, gateway: mesh.workloads.find((w) => w.id === 'istio-system/istio-ingressgateway')?.gateway, inside: inside.outcome, outside: d.outcome, bad }));
+process.stdout.write(JSON.stringify({ report: renderJson([result]), workersSame: renderJson(twice.results) === renderJson(serial.results) && twice.results.length === 2, gateway: mesh.workloads.find((w) => w.id === 'istio-system/istio-ingressgateway')?.gateway, inside: inside.outcome, outside: d.outcome, bad, blast: blast.ok ? blast.value.footholds[0].from : blast.message, lint: Array.isArray(findings), assessed: 'newlyReachable' in change }));
 `;
 
 const TYPED = `import { decide, loadMesh, type Decision, type RunResult, runScenario } from 'meshrange';
@@ -110,6 +114,9 @@ describe('the packed package, installed in another project', () => {
     expect(out['inside']).toBe('allowed');
     expect(out['outside']).toBe('blocked'); // the gateway is there, but no Gateway opens port 80 on it: Envoy has no listener
     expect(out['bad']).toBe('unknown-workload');
+    expect(out['blast']).toBe('shop/client'); // blastRadius, lint and assessMeshes are exported with the rest
+    expect(out['lint']).toBe(true);
+    expect(out['assessed']).toBe(true);
     const here = path.join(tmp, 'here');
     cpSync(path.join(user, 'app'), path.join(here, 'app'), { recursive: true });
     writeFileSync(path.join(here, 'scenario.yaml'), SCENARIO);

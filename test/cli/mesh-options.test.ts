@@ -1,0 +1,71 @@
+/**
+ * blast-radius and lint load their mesh with the options `request` has (src/cli/mesh-input.ts):
+ * -n applies manifests written for `kubectl apply -n`, --ingress-gateway adds istioctl's gateway.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { cli, writeScratch } from './harness.js';
+
+const tmp = mkdtempSync(path.join(process.cwd(), '.tmp-mesh-options-'));
+const rel = path.relative(process.cwd(), tmp);
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+// Written for `kubectl apply -n shop`: no metadata.namespace anywhere.
+const APP = `apiVersion: apps/v1
+kind: Deployment
+metadata: { name: client }
+spec:
+  template:
+    metadata: { labels: { app: client } }
+    spec: { serviceAccountName: client, containers: [{ name: c }] }
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: { name: api }
+spec:
+  template:
+    metadata: { labels: { app: api } }
+    spec: { serviceAccountName: api, containers: [{ name: api, ports: [{ containerPort: 8080 }] }] }
+---
+apiVersion: v1
+kind: Service
+metadata: { name: api }
+spec: { selector: { app: api }, ports: [{ name: http, port: 80, targetPort: 8080 }] }
+`;
+const app = writeScratch(tmp, rel, 'app.yaml', APP);
+const ghost = writeScratch(tmp, rel, 'ghost.yaml', `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: { name: ghost }
+spec: { selector: { matchLabels: { app: ghost } }, rules: [{}] }
+`);
+
+describe('mesh options shared by the mesh commands', () => {
+  it('blast-radius -n shop puts namespace-less manifests in shop, so --from shop/client is found', async () => {
+    const r = await cli('blast-radius', '--mesh', app, '-n', 'shop', '--from', 'shop/client', '--format', 'json');
+    expect(r.code, r.err).toBe(0);
+    const out = JSON.parse(r.out) as { footholds: { from: string; reached: { id: string }[] }[] };
+    expect(out.footholds[0]?.from).toBe('shop/client');
+    expect(out.footholds[0]?.reached.map((x) => x.id)).toContain('shop/api');
+  });
+
+  it('blast-radius without -n finds the same workloads in default, and names the nearest on a miss (exit 2)', async () => {
+    const r = await cli('blast-radius', '--mesh', app, '--from', 'shop/client');
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('default/client');
+  });
+
+  it('blast-radius --ingress-gateway adds istio-system/istio-ingressgateway as a foothold', async () => {
+    const r = await cli('blast-radius', '--mesh', app, '-n', 'shop', '--ingress-gateway', '--from', 'istio-system/istio-ingressgateway', '--format', 'json');
+    expect(r.code, r.err).toBe(0);
+  });
+
+  it('lint -n shop lints the namespace-less manifests as shop\'s, and refuses a bad namespace name with exit 2', async () => {
+    const ok = await cli('lint', '--mesh', app, '--mesh', ghost, '-n', 'shop', '--format', 'json', '--fail-on', 'never');
+    expect(ok.code, ok.err).toBe(0);
+    expect(ok.out).toContain('shop/ghost'); // the policy that selects nothing, in the namespace -n gave it
+    const bad = await cli('lint', '--mesh', app, '-n', 'Not_A_Namespace');
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain('not a namespace name');
+  });
+});
