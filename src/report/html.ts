@@ -69,7 +69,7 @@ function stepHtml(s: StepResult, i: number): string {
   const route = s.to !== undefined ? `${h(s.from)} → ${h(s.to)}` : h(s.from);
   const code = s.code === null ? '' : ` ${s.code}${s.grpcStatus !== undefined ? ` grpc=${s.grpcStatus}` : ''}`;
   const mtls = s.mtls === null ? '' : s.mtls ? ' mTLS' : ' no mTLS';
-  const miss = s.expectationMet === false ? ` <span class="miss">(expected ${h(s.expected ?? '')})</span>` : '';
+  const miss = s.expectationMet === false ? ` <span class="miss">(${s.expectationNote !== undefined ? h(s.expectationNote) : `expected ${h(s.expected ?? '')}`})</span>` : '';
   const out = [`<details class="step" id="step-${i}-${h(s.id)}" data-step="${h(s.id)}">`,
     `<summary>${mark} <b>${h(s.id)}</b> ${h(s.action)} ${route} — <span class="${s.outcome}">${s.outcome}</span>${code}${mtls}${miss}</summary>`,
     '<div class="body">',

@@ -17,7 +17,7 @@ export function renderMarkdown(results: readonly RunResult[]): string {
     out.push('| step | from → to | outcome | expected | code | mTLS | stopped by | defences |', '| --- | --- | --- | --- | --- | --- | --- | --- |');
     for (const s of r.steps) {
       const stop = s.stoppedBy.map((b) => `${md(b.control)}${b.name ? ` ${md(b.name)}` : ''}: ${md(b.reason)}`).join('<br>') || '—';
-      out.push(`| ${md(s.id)} | ${md(s.from)}${s.to ? ` → ${md(s.to)}` : ''} | ${s.outcome}${s.expectationMet === false ? ' ✗' : ''} | ${s.expected ?? '—'} | ${s.code ?? '—'} | ${s.mtls === null ? '—' : s.mtls ? 'yes' : 'no'} | ${stop} | ${md(defenceLine(s) ?? '—')} |`);
+      out.push(`| ${md(s.id)} | ${md(s.from)}${s.to ? ` → ${md(s.to)}` : ''} | ${s.outcome}${s.expectationMet === false ? ' ✗' : ''} | ${s.expected ?? '—'}${s.expectedStoppedBy !== undefined ? ` by ${md(s.expectedStoppedBy)}` : ''}${s.expectationMet === false && s.expectationNote !== undefined ? ` — ${md(s.expectationNote)}` : ''} | ${s.code ?? '—'} | ${s.mtls === null ? '—' : s.mtls ? 'yes' : 'no'} | ${stop} | ${md(defenceLine(s) ?? '—')} |`);
     }
     out.push('');
     if (r.controls.length > 0) {

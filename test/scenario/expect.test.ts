@@ -6,6 +6,8 @@ import { formatIssue, IssueList } from '../../src/core/issues.js';
 import { loadMesh } from '../../src/loader/load.js';
 import { renderJson } from '../../src/report/json.js';
 import { renderText } from '../../src/report/text.js';
+import { renderMarkdown } from '../../src/report/markdown.js';
+import { renderHtml } from '../../src/report/html.js';
 import { CONTROL_KINDS, judge, parseControlSpec } from '../../src/scenario/expect.js';
 import { parseScenario } from '../../src/scenario/load.js';
 import { bindScenario, runScenario } from '../../src/scenario/runner.js';
@@ -68,6 +70,12 @@ describe('expect with stoppedBy', () => {
     expect(json.steps[0]).toMatchObject({ expected: 'blocked', expectedStoppedBy: 'PeerAuthentication', expectationMet: false });
     expect(json.steps[0]?.['expectationNote']).toContain('by DNS');
     expect(renderText([r])).toContain('✗ typo: request legacy/old → sevrer.b:80 — blocked 0  (blocked as expected, but by DNS (mesh default), not by PeerAuthentication)');
+  });
+
+  it('the Markdown and HTML reports say what stopped a step instead of the named control, not just "expected blocked"', async () => {
+    const r = await run('    - { id: typo, action: request, to: "sevrer.b:80", expect: { outcome: blocked, stoppedBy: PeerAuthentication } }\n');
+    expect(renderMarkdown([r])).toContain('blocked by PeerAuthentication — blocked as expected, but by DNS');
+    expect(renderHtml([r])).toContain('blocked as expected, but by DNS');
   });
 
   it('a step stopped by another resource of the named kind does not meet Kind ns/name', async () => {
