@@ -218,9 +218,12 @@ export function reachPaths(mesh: Mesh, opts: { decide?: ExplorerOptions['decide'
   for (const p of paths.values()) p.workloads.sort(byStr);
   const sorted = [...paths.values()].sort(comparePaths);
   const bySource = new Map<string, Map<string, StoppedBy[]>>();
+  const index = meshIndex(mesh);
   const stops = (from: string, key: string): StoppedBy[] => {
     const ing = ingressStops.get(key);
     if (ing) return ing;
+    // A source the change added (or removed) has no attempts on this side: nothing stopped it, it was not there.
+    if (from !== 'outside' && index.workload(from) === undefined) return [];
     let m = bySource.get(from);
     if (!m) {
       m = new Map();
@@ -238,8 +241,8 @@ export function reachPaths(mesh: Mesh, opts: { decide?: ExplorerOptions['decide'
     }
     return m.get(key) ?? [];
   };
-  const why = (from: string, key: string): string[] => stops(from, key).map(stopText);
-  const index = meshIndex(mesh);
+  const why = (from: string, key: string): string[] =>
+    (from !== 'outside' && index.workload(from) === undefined ? [`${from} is not a workload of this side's mesh`] : stops(from, key).map(stopText));
   const mtls = (from: string, key: string): boolean | null => {
     if (ingressMtls.has(key)) return ingressMtls.get(key) ?? null;
     const i = firstAttempt.get(key);

@@ -53,3 +53,40 @@ describe('the tool version', () => {
     expect(MESHRANGE_VERSION).toBe(pkg.version);
   });
 });
+
+describe('assessMeshes over meshes whose workloads differ', () => {
+  it('a workload only the after mesh has (a gateway the change adds) is newly reachable from, and the before side says it was not there', async () => {
+    const { loadMesh } = await import('../../src/loader/load.js');
+    const { assessMeshes } = await import('../../src/assess/assess.js');
+    const app = `apiVersion: apps/v1
+kind: Deployment
+metadata: { name: api, namespace: shop }
+spec:
+  template:
+    metadata: { labels: { app: api } }
+    spec: { serviceAccountName: api, containers: [{ name: api, ports: [{ containerPort: 8080 }] }] }
+---
+apiVersion: v1
+kind: Service
+metadata: { name: api, namespace: shop }
+spec: { selector: { app: api }, ports: [{ name: http, port: 80, targetPort: 8080 }] }
+`;
+    const client = `---
+apiVersion: apps/v1
+kind: Deployment
+metadata: { name: client, namespace: shop }
+spec:
+  template:
+    metadata: { labels: { app: client } }
+    spec: { serviceAccountName: client, containers: [{ name: c }] }
+`;
+    const before = loadMesh([{ path: 'before.yaml', text: app }]).mesh;
+    const after = loadMesh([{ path: 'after.yaml', text: app + client }]).mesh;
+    const r = assessMeshes(before, after);
+    expect('newlyReachable' in r).toBe(true);
+    if (!('newlyReachable' in r)) return;
+    const added = r.newlyReachable.filter((p) => p.from === 'shop/client');
+    expect(added.map((p) => `${p.to}:${p.port}`)).toContain('api.shop:80');
+    expect(added[0]?.stoppedBy).toEqual(["shop/client is not a workload of this side's mesh"]);
+  });
+});
