@@ -26,6 +26,27 @@ export function realOrAbsolute(p: string): string {
   }
 }
 
+/**
+ * The real path of `p` even when its last parts do not exist (a file only a git ref has): the deepest existing
+ * ancestor resolved through its links, with the rest appended. So a path given through a linked folder compares
+ * equal to the real one (`/var` → `/private/var`, a CI workspace under a link).
+ */
+export function realDeepest(p: string): string {
+  let head = path.resolve(p);
+  const tail: string[] = [];
+  for (let i = 0; i < 4096; i++) {
+    try {
+      return path.join(realpathSync(head), ...tail);
+    } catch {
+      const up = path.dirname(head);
+      if (up === head) break;
+      tail.unshift(path.basename(head));
+      head = up;
+    }
+  }
+  return path.resolve(p);
+}
+
 export function isWithin(child: string, root: string): boolean {
   const rel = path.relative(root, child);
   return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));

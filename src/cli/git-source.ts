@@ -25,7 +25,7 @@ import path from 'node:path';
 import type { IssueList, Location } from '../core/issues.js';
 import type { SourceFile } from '../loader/load.js';
 import type { ByteBudget, SourceReader } from '../api/source.js';
-import { displayPath, MAX_FILE_BYTES } from './fs.js';
+import { displayPath, isWithin, MAX_FILE_BYTES, realDeepest } from './fs.js';
 
 /** Entries of a commit's tree listed at most (a larger repository is refused). */
 export const MAX_TREE_ENTRIES = 1_000_000;
@@ -126,9 +126,9 @@ export class GitSource implements SourceReader {
 
   /** The repository-relative path of a working-tree path, or null when it lies outside the repository. */
   private rel(p: string): string | null {
-    const r = path.relative(this.repo, path.resolve(p));
-    if (r.startsWith('..') || path.isAbsolute(r)) return null;
-    return r.split(path.sep).join('/');
+    const real = realDeepest(p);
+    if (!isWithin(real, this.repo)) return null;
+    return path.relative(this.repo, real).split(path.sep).join('/');
   }
 
   private where(p: string): string {

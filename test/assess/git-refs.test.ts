@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -56,6 +56,19 @@ describe('assess --before/--after git refs read the same paths at each commit', 
     expect(j.risk).toBe('up');
     expect(j.newlyReachable.map((p) => `${p.from} ${p.to}:${p.port}`)).toEqual(['legacy/batch api.backend:80', 'legacy/batch db.backend:5432']);
     expect(j.steps).toEqual([expect.objectContaining({ scenario: 'legacy-plaintext', step: 'to-api', before: 'blocked', after: 'allowed', kind: 'regression' })]);
+  });
+
+  it('paths given through a link to the repository are inside it (a CI workspace under a linked folder)', async () => {
+    const link = path.join(path.dirname(repo), `${path.basename(repo)}-link`);
+    symlinkSync(repo, link);
+    try {
+      const r = await cli('assess', '--repo', link, '--before', 'strict', '--after', 'HEAD', '--mesh', path.join(link, 'k8s'), '--format', 'json');
+      expect(r.err).not.toContain('outside the repository');
+      expect(r.code).toBe(0);
+      expect((JSON.parse(r.out) as AssessReport).risk).toBe('up');
+    } finally {
+      rmSync(link, { force: true });
+    }
   });
 
   it('HEAD~1 → HEAD~1: risk same', async () => {
