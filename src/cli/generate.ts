@@ -23,6 +23,15 @@ export interface GenerateCliOpts {
   force?: boolean;
 }
 
+/** What generate writes at the top of --out; --force replaces a folder only when it holds this and nothing else of the user's. */
+const MANIFEST_FILE = 'meshrange-generate.json';
+const GENERATED_TOP = new Set([MANIFEST_FILE, 'README.md', 'callgraph.json', 'manifests']);
+
+function isGenerateOutput(dir: string): boolean {
+  const names = readdirSync(dir);
+  return names.includes(MANIFEST_FILE) && names.every((n) => GENERATED_TOP.has(n));
+}
+
 export function registerGenerate(program: Command, io: Io, done: (code: number) => void): void {
   program.command('generate')
     .description(`write a seeded mesh of ${MIN_WORKLOADS}..${MAX_WORKLOADS} workloads (manifests, call graph, planted misconfigurations) to a folder`)
@@ -31,7 +40,7 @@ export function registerGenerate(program: Command, io: Io, done: (code: number) 
     .option('--seed <s>', 'seed: the same seed writes the same bytes', '1')
     .option('--profile <profile>', `${PROFILES.join(' | ')}`, 'strict')
     .requiredOption('--out <dir>', 'the folder to write (created; must be empty unless --force)')
-    .option('--force', 'replace a folder that is not empty')
+    .option('--force', 'replace an earlier generate output (a folder holding only what generate wrote); never any other folder')
     .action((opts: GenerateCliOpts) => {
       done(generateCommand(opts, io));
     });
@@ -64,7 +73,12 @@ export function generateCommand(opts: GenerateCliOpts, io: Io): number {
     const st = statSync(out);
     if (!st.isDirectory()) issues.error('not-a-folder', `--out ${displayPath(out)} is ${kindOf(st)}, not a folder`, undefined, 'name a new or empty folder');
     else if (readdirSync(out).length > 0) {
-      if (!opts.force) issues.error('out-not-empty', `--out ${displayPath(out)} is not empty`, undefined, 'name a new or empty folder, or pass --force to replace it');
+      if (!opts.force) issues.error('out-not-empty', `--out ${displayPath(out)} is not empty`, undefined, 'name a new or empty folder, or pass --force to replace an earlier meshrange generate output');
+      else if (!isGenerateOutput(out)) {
+        // --force replaces only what generate wrote: never the working folder, a checkout or a home folder by a slip.
+        issues.error('out-not-generated', `--out ${displayPath(out)} is not a folder meshrange generate wrote (no ${MANIFEST_FILE}, or other files beside its own), so --force will not replace it`,
+          undefined, 'name a new or empty folder; --force only replaces an earlier generate output');
+      }
       existing = true;
     } else existing = true;
   } catch (e) {

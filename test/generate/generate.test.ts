@@ -112,17 +112,31 @@ describe('meshrange generate: the command', () => {
     for (const f of list(a).filter((x) => x.includes('.'))) expect(readFileSync(path.join(b, f), 'utf8')).toBe(readFileSync(path.join(a, f), 'utf8'));
   });
 
-  it('refuses a folder that is not empty (exit 2, untouched) unless --force, which replaces it whole', async () => {
+  it('refuses a folder that is not empty (exit 2, untouched); --force replaces an earlier generate output whole', async () => {
     const d = path.join(tmp, 'full');
-    mkdirSync(d);
-    writeFileSync(path.join(d, 'keep.txt'), 'mine');
-    const r = await cli('generate', '--workloads', '100', '--out', d);
+    expect((await cli('generate', '--workloads', '100', '--out', d)).code).toBe(0);
+    const r = await cli('generate', '--workloads', '100', '--seed', '2', '--out', d);
     expect(r.code).toBe(2);
     expect(r.err).toContain('not empty');
-    expect(readdirSync(d)).toEqual(['keep.txt']);
-    expect((await cli('generate', '--workloads', '100', '--out', d, '--force')).code).toBe(0);
-    expect(readdirSync(d)).not.toContain('keep.txt');
+    expect((await cli('generate', '--workloads', '100', '--seed', '2', '--out', d, '--force')).code).toBe(0);
+    expect(readFileSync(path.join(d, 'meshrange-generate.json'), 'utf8')).toContain('"seed": 2');
     expect(readdirSync(tmp).filter((x) => x.startsWith('.'))).toEqual([]);
+  });
+
+  it('--force never replaces a folder generate did not write (a checkout, the working folder): exit 2, untouched', async () => {
+    const d = path.join(tmp, 'mine');
+    mkdirSync(d);
+    writeFileSync(path.join(d, 'keep.txt'), 'mine');
+    const r = await cli('generate', '--workloads', '100', '--out', d, '--force');
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('not a folder meshrange generate wrote');
+    expect(readdirSync(d)).toEqual(['keep.txt']);
+    // an earlier output with a file of the user's added beside it is not replaced either
+    const g = path.join(tmp, 'grown');
+    expect((await cli('generate', '--workloads', '100', '--out', g)).code).toBe(0);
+    writeFileSync(path.join(g, 'notes.txt'), 'mine');
+    expect((await cli('generate', '--workloads', '100', '--out', g, '--force')).code).toBe(2);
+    expect(readFileSync(path.join(g, 'notes.txt'), 'utf8')).toBe('mine');
   });
 
   it.each([['--workloads', '99'], ['--workloads', '100001'], ['--workloads', '1e3'], ['--workloads', '100', '--profile', 'wide'], ['--workloads', '100', '--namespaces', '0']])(
