@@ -15,7 +15,7 @@ import { renderLintJson, renderLintSarif, renderLintText } from '../lint/render.
 import { terminalSafe } from '../core/escape.js';
 import { EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, printIssues, type Io } from './main.js';
 import { FsSource, realOrAbsolute, reportPathProblem, Sandbox, writeReports } from './fs.js';
-import { addMeshOptions, NAMESPACE_NAME, type MeshOptions } from './mesh-input.js';
+import { addMeshOptions, NAMESPACE_NAME, requireMesh, type MeshOptions } from './mesh-input.js';
 
 export interface LintOpts extends MeshOptions {
   format: string;
@@ -65,6 +65,7 @@ export function lintCommand(opts: LintOpts, io: Io): number {
   // The user names the folders: they, and the working directory, are what lint may read.
   const sandbox = new Sandbox(opts.mesh.map((m) => realOrAbsolute(m)).concat(realOrAbsolute('.')));
   const inputs = new Set<string>();
+  requireMesh(opts, issues);
   if (opts.namespace !== undefined && !NAMESPACE_NAME.test(opts.namespace)) {
     issues.error('bad-usage', `--namespace ${opts.namespace}: not a namespace name`, undefined, 'give a DNS-1123 label: lower case letters, digits and -, at most 63 characters');
   }

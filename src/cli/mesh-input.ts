@@ -42,12 +42,20 @@ export function addMeshOptions(cmd: Command): Command {
     .option('--ingress-gateway', 'add Istio\'s default ingress gateway (istio-system/istio-ingressgateway), as istioctl install does');
 }
 
+/** --mesh has a default of [] (it is repeatable), so commander's "required" never fires: an empty mesh is refused here. */
+export function requireMesh(opts: MeshOptions, issues: IssueList): boolean {
+  if (opts.mesh.length > 0) return true;
+  issues.error('bad-usage', 'no --mesh given: there is nothing to look at', undefined, 'name the manifests: --mesh <file or folder> (repeatable)');
+  return false;
+}
+
 /**
  * Reads and loads the mesh the options name. The files may lie under the
  * current folder or under a --mesh path (the user named it). Errors and
  * warnings go to `issues`; null when there was an error.
  */
 export function loadMeshOptions(opts: MeshOptions, issues: IssueList): { mesh: Mesh } | null {
+  if (!requireMesh(opts, issues)) return null;
   if (opts.namespace !== undefined && !NAMESPACE_NAME.test(opts.namespace)) {
     issues.error('bad-usage', `--namespace ${opts.namespace}: not a namespace name`, undefined, 'give a DNS-1123 label: lower case letters, digits and -, at most 63 characters');
     return null;

@@ -28,6 +28,9 @@ import { runFiles } from '../api/run.js';
 import { WORKERS_PER_CORE } from '../api/workers.js';
 import { availableParallelism } from 'node:os';
 
+/** The largest seed, as spec.seed allows (scenario/schema.ts). */
+const MAX_SEED = 2 ** 31 - 1;
+
 /** --workers is bounded: at most WORKERS_PER_CORE per core of this machine. */
 const MAX_WORKERS = availableParallelism() * WORKERS_PER_CORE;
 import { looksLikeScenario, parseScenario } from '../scenario/load.js';
@@ -141,7 +144,8 @@ export async function runPipeline(paths: string[], opts: RunOpts, io: Io): Promi
   }
   let seed: number | undefined;
   if (opts.seed !== undefined) {
-    if (!/^\d+$/.test(opts.seed)) issues.error('bad-usage', `--seed ${opts.seed}: expected a whole number`);
+    // As spec.seed: a whole number from 0 to 2^31 - 1, so the seed a report prints can be passed back as it is.
+    if (!/^\d{1,10}$/.test(opts.seed) || Number(opts.seed) > MAX_SEED) issues.error('bad-usage', `--seed ${opts.seed}: expected a whole number from 0 to ${MAX_SEED}`);
     else seed = Number(opts.seed);
   }
   for (const a of opts.allowPath) if (!existsSync(a)) issues.error('path-missing', `--allow-path ${a} does not exist`);

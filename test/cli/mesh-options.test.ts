@@ -68,4 +68,24 @@ describe('mesh options shared by the mesh commands', () => {
     expect(bad.code).toBe(2);
     expect(bad.err).toContain('not a namespace name');
   });
+
+  it.each([['lint'], ['blast-radius'], ['request', '--from', 'a/b', '--to', 'c:80']])('%s without --mesh is bad usage (exit 2), not an empty mesh that passes', async (...args) => {
+    const r = await cli(...args);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('no --mesh given');
+  });
+});
+
+describe('run --seed is bounded as spec.seed is', () => {
+  it.each([['4294967296'], ['99999999999999999999999'], ['1e3'], ['-1']])('--seed %s is refused with exit 2 and the range', async (seed) => {
+    const r = await cli('run', 'scenarios/bookinfo-deny-all.yaml', '--seed', seed);
+    expect(r.code).toBe(2);
+    expect(r.out).toBe('');
+  });
+
+  it('--seed 2147483647 runs and the report prints it as given', async () => {
+    const r = await cli('run', 'scenarios/bookinfo-deny-all.yaml', '--seed', '2147483647', '--format', 'json');
+    expect(r.code, r.err).toBe(0);
+    expect((JSON.parse(r.out) as { seed: number }).seed).toBe(2147483647);
+  });
 });
