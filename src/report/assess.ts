@@ -47,19 +47,20 @@ export function renderAssessText(r: AssessReport): string {
   l.push(`risk ${RISK_WORDS[r.risk]}`);
   for (const why of r.riskReasons) l.push(`  - ${why}`);
   l.push(`reachable paths: ${r.summary.pathsBefore} before, ${r.summary.pathsAfter} after; scenarios run on both sides: ${r.summary.scenarios}`);
-  const section = (title: string, items: readonly string[][]): void => {
+  // `+` something the change adds, `-` something it takes away, `~` something that changed either way
+  const section = (title: string, items: readonly string[][], mark: '+' | '-' | '~' = '+'): void => {
     if (items.length === 0) return;
     l.push('', `${title} (${items.length}):`);
-    for (const lines of items) for (const [i, x] of lines.entries()) l.push(`${i === 0 ? '  + ' : '      '}${x}`);
+    for (const lines of items) for (const [i, x] of lines.entries()) l.push(`${i === 0 ? `  ${mark} ` : '      '}${x}`);
   };
   section('newly reachable', r.newlyReachable.map((p) => [pathText(p), ...(p.stoppedBy.length > 0 ? [`before, stopped by ${p.stoppedBy.join('; ')}`] : [])]));
-  section('no longer reachable', r.noLongerReachable.map((p) => [pathText(p), ...(p.stoppedBy.length > 0 ? [`now stopped by ${p.stoppedBy.join('; ')}`] : [])]));
+  section('no longer reachable', r.noLongerReachable.map((p) => [pathText(p), ...(p.stoppedBy.length > 0 ? [`now stopped by ${p.stoppedBy.join('; ')}`] : [])]), '-');
   section('scenario steps whose outcome changed', r.steps.map((s) => [`${s.kind}: ${stepText(s)}`,
     ...(s.stoppedByBefore.length > 0 ? [`before, stopped by ${s.stoppedByBefore.join(', ')}`] : []),
-    ...(s.stoppedByAfter.length > 0 ? [`after, stopped by ${s.stoppedByAfter.join(', ')}`] : [])]));
-  section('legitimate traffic whose success changed', r.traffic.map((t) => [`${t.kind}: ${t.scenario}: ${t.from} → ${t.to}: ${pct(t.before)} → ${pct(t.after)} ok`]));
+    ...(s.stoppedByAfter.length > 0 ? [`after, stopped by ${s.stoppedByAfter.join(', ')}`] : [])]), '~');
+  section('legitimate traffic whose success changed', r.traffic.map((t) => [`${t.kind}: ${t.scenario}: ${t.from} → ${t.to}: ${pct(t.before)} → ${pct(t.after)} ok`]), '~');
   section('steps on the after side only', r.stepsAdded.map((s) => [`${s.scenario}/${s.step}`]));
-  section('steps on the before side only', r.stepsRemoved.map((s) => [`${s.scenario}/${s.step}`]));
+  section('steps on the before side only', r.stepsRemoved.map((s) => [`${s.scenario}/${s.step}`]), '-');
   return `${l.map((x) => escapeControls(x)).join('\n')}\n`;
 }
 

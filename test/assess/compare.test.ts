@@ -90,3 +90,16 @@ spec:
     expect(added[0]?.stoppedBy).toEqual(["shop/client is not a workload of this side's mesh"]);
   });
 });
+
+describe('assess text report marks', () => {
+  it('newly reachable paths are marked +, paths no longer reachable -', async () => {
+    const { renderAssessText } = await import('../../src/report/assess.js');
+    const p = (from: string): import('../../src/assess/assess.js').AssessPath => ({ from, to: 'api.shop', port: 80, via: 'service', workloads: ['shop/api'], mtls: false, stoppedBy: [] });
+    const text = renderAssessText({
+      before: 'a', after: 'b', newlyReachable: [p('shop/new')], noLongerReachable: [p('shop/gone')], steps: [], traffic: [], stepsAdded: [], stepsRemoved: [],
+      risk: 'up', riskReasons: [], summary: { pathsBefore: 1, pathsAfter: 1, scenarios: 0, regressions: 0, improvements: 0, broken: 0 },
+    });
+    expect(text).toContain('  + shop/new');
+    expect(text).toContain('  - shop/gone');
+  });
+});
