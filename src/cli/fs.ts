@@ -61,7 +61,7 @@ export class Sandbox {
 
   /** The roots a given scenario may read from. */
   forScenario(scenarioFile: string): Sandbox {
-    const real = realpathSync(scenarioFile);
+    const real = realOrAbsolute(scenarioFile); // a missing file is reported when read (path-missing), not thrown here
     if (this.roots.some((r) => isWithin(real, r))) return this;
     return new Sandbox([...this.roots, path.dirname(real)]);
   }

@@ -103,6 +103,12 @@ describe('a scenario over manifests written for kubectl apply -n', () => {
     expect((err as MeshrangeError).issues.map((i) => `${i.code} ${i.loc?.file}:${i.loc?.line}`)).toEqual(['scenario-invalid s.yaml:6']);
   });
 
+  it('runScenario on a scenario file that does not exist throws MeshrangeError path-missing, not a file-system error', async () => {
+    const err = await runScenario('no-such-scenario.yaml').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(MeshrangeError);
+    expect((err as MeshrangeError).issues.map((i) => i.code)).toEqual(['path-missing']);
+  });
+
   it('an object naming another namespace than its file\'s is refused with namespace-mismatch (kubectl apply -n refuses it)', () => {
     const reader = memoryReader({ 'x.yaml': APP.replace('metadata: { name: api }', 'metadata: { name: api, namespace: other }') });
     const err = (() => { try { loadMesh({ manifests: ['x.yaml'], namespace: 'shop' }, { reader }); return null; } catch (e) { return e; } })();
