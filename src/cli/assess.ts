@@ -17,7 +17,7 @@ import { IssueList } from '../core/issues.js';
 import { assess, type AssessSide } from '../assess/assess.js';
 import type { AssessReport } from '../assess/assess.js';
 import { renderAssessJson, renderAssessMarkdown, renderAssessSarif, renderAssessText } from '../report/assess.js';
-import { EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, printIssues, type Io } from './main.js';
+import { collect, EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, printIssues, type Io } from './main.js';
 import { displayPath, FsSource, readSource, realOrAbsolute, reportPathProblem, Sandbox, scanYamlFolder, writeReports } from './fs.js';
 import { looksLikeScenario } from '../scenario/load.js';
 import { GitError, GitSource } from './git-source.js';
@@ -38,7 +38,6 @@ const RENDER: Record<string, (r: AssessReport) => string> = {
   text: renderAssessText, json: renderAssessJson, markdown: renderAssessMarkdown, sarif: renderAssessSarif,
 };
 
-const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
 export function registerAssess(program: Command, io: Io, done: (code: number) => void): void {
   program.command('assess')

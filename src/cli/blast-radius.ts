@@ -8,7 +8,7 @@ import { IssueList } from '../core/issues.js';
 import type { Mesh } from '../model/types.js';
 import { blastRadius, MAX_BLAST_DEPTH, type BlastRadiusOptions } from '../analysis/blast-radius.js';
 import { renderBlastDot, renderBlastJson, renderBlastMermaid, renderBlastText } from '../report/blast-radius.js';
-import { EXIT_BAD_INPUT, EXIT_OK, printIssues, type Io } from './main.js';
+import { collect, EXIT_BAD_INPUT, EXIT_OK, printIssues, type Io } from './main.js';
 import { addMeshOptions, loadMeshOptions, type MeshOptions } from './mesh-input.js';
 
 export interface BlastRadiusCliOpts extends MeshOptions {
@@ -19,7 +19,6 @@ export interface BlastRadiusCliOpts extends MeshOptions {
   format: 'text' | 'json' | 'dot' | 'mermaid';
 }
 
-const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
 export function registerBlastRadius(program: Command, io: Io, done: (code: number) => void): void {
   addMeshOptions(program.command('blast-radius')
