@@ -79,10 +79,19 @@ export function* streamYaml(file: string, text: string, issues: IssueList, opts:
   const composer = new Composer(PARSE_OPTIONS);
   let index = 0;
   let position = -1;
+  let syntaxErrors = 0;
   for (const doc of composer.compose(new Parser(lc.addNewLine).parse(text))) {
     position++;
     if (doc.errors.length > 0) {
       for (const e of doc.errors) {
+        // A file that is not YAML at all (a README, a binary that passed the sniff) gives an error per line: say the first few.
+        if (++syntaxErrors > MAX_SYNTAX_ERRORS) {
+          if (syntaxErrors === MAX_SYNTAX_ERRORS + 1) {
+            issues.error('yaml-syntax', `more YAML errors follow the first ${MAX_SYNTAX_ERRORS}; the rest of the file is not read`, posOf(e.pos[0]),
+              'is this file YAML at all? fix the first errors, or leave the file out');
+          }
+          continue;
+        }
         // parseAllDocuments' prettyErrors sets linePos[0] = linePos(pos[0]) (or none when pos[0] is -1); the same position either way.
         if (/call stack/i.test(e.message)) {
           issues.error('yaml-too-deep', 'the document nests too deeply to be a Kubernetes manifest', posOf(e.pos[0]),
@@ -94,6 +103,7 @@ export function* streamYaml(file: string, text: string, issues: IssueList, opts:
       }
       continue;
     }
+    if (syntaxErrors > MAX_SYNTAX_ERRORS) break;
     if (doc.contents === null) { index++; continue; }
     let value: unknown;
     try {
@@ -230,6 +240,13 @@ function mergeProblem(doc: Document.Parsed): { at: number; why: string } | undef
   return found;
 }
 
+/** The first line of a parser message, at most 200 characters: the yaml package may quote the rest of the file. */
 function firstLine(s: string): string {
-  return s.split('\n')[0] ?? s;
+  const nl = s.indexOf('\n');
+  const line = nl < 0 ? s : s.slice(0, nl);
+  return line.length > MAX_MESSAGE ? `${line.slice(0, MAX_MESSAGE)}…` : line;
 }
+
+/** YAML syntax errors reported per file; a file that is not YAML at all gives one per line. */
+const MAX_SYNTAX_ERRORS = 20;
+const MAX_MESSAGE = 200;

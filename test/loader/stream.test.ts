@@ -83,3 +83,15 @@ describe('streamed loading keeps every location', () => {
     expect(issues.errors).toEqual(kept.errors);
   });
 });
+
+describe('a file that is not YAML at all', () => {
+  it('gets its first 20 syntax errors and one line saying more follow, each message at most ~200 characters, never the whole file quoted', () => {
+    const prose = Array.from({ length: 300 }, (_, i) => `# heading ${i}\n\`\`\`sh\nnpx thing: "a" b: c: [d ${'x'.repeat(500)}\n\`\`\``).join('\n');
+    const issues = new IssueList();
+    parseYaml('README.md', prose, issues);
+    const syntax = issues.errors.filter((i) => i.code === 'yaml-syntax');
+    expect(syntax).toHaveLength(21);
+    expect(syntax[20]?.message).toBe('more YAML errors follow the first 20; the rest of the file is not read');
+    for (const i of syntax) expect(i.message.length).toBeLessThanOrEqual(201);
+  });
+});
