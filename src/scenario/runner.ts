@@ -89,7 +89,7 @@ export function bindScenario(s: LoadedScenario, mesh: Mesh, issues: IssueList, s
   const work = estimateRequests(s);
   if (work > MAX_SIMULATED_REQUESTS) {
     issues.error('scenario-too-large', `the scenario asks for about ${Math.round(work).toLocaleString('en-US')} simulated requests (traffic rate × duration, plus floods); the limit is ${MAX_SIMULATED_REQUESTS.toLocaleString('en-US')}`,
-      s.src.locate(s.doc.spec.duration !== undefined ? ['spec', 'duration'] : ['spec']), 'shorten spec.duration or lower the rates of traffic flows and floods');
+      s.src.locate(s.doc.spec.duration !== undefined ? ['spec', 'duration'] : ['spec']), 'shorten spec.duration or a flood step\'s for:, or lower the rates of traffic flows and floods');
   }
   // A trusted signer needs a private key in the JWKS that validates the issuer.
   const checkSigner = (c: { iss?: string | undefined; signer?: string | undefined }, path: (string | number)[]): void => {
