@@ -5,7 +5,7 @@
  * the same question many times.
  */
 import type { Location } from '../core/issues.js';
-import type { ObjectMeta, Labels, Mesh, Workload, AuthorizationPolicy, PeerAuthentication, Service } from '../model/types.js';
+import type { ObjectMeta, Labels, Mesh, Workload, AuthorizationPolicy, AuthzRule, PeerAuthentication, Service } from '../model/types.js';
 import { selectorMatches } from '../model/types.js';
 import type { RequestAuthentication } from '../model/request-authentication.js';
 import { requestAuthenticationsFor } from '../policy/request-authentication.js';
@@ -102,4 +102,52 @@ export function mtlsOf(mesh: Mesh, w: Workload, port: number): MtlsResolution {
   let m = byPort.get(port);
   if (!m) { m = effectiveMtls(mesh, w, port); byPort.set(port, m); }
   return m;
+}
+
+/**
+ * The rule matches only a request that carries a validated JWT (§6.5, §6.7, §7):
+ * every `from` source has a positive `requestPrincipals`, or a `request.auth.*`
+ * condition lists `values` (a request without a token has no principal and no
+ * claims, so it meets neither). `notRequestPrincipals` and `notValues` are met
+ * by a request without a token, so they do not count.
+ */
+export function requiresRequestPrincipal(rule: AuthzRule): boolean {
+  const froms = rule.from ?? [];
+  if (froms.length > 0 && froms.every((f) => (f.source.requestPrincipals?.length ?? 0) > 0)) return true;
+  return (rule.when ?? []).some((c) => c.key.startsWith('request.auth.') && (c.values?.length ?? 0) > 0);
+}
+
+/**
+ * A DENY rule that every request without a token meets (§6.3, §7): no `to`,
+ * every `when` a `request.auth.*` condition with only `notValues`, and no
+ * `from` or one source made only of `notRequestPrincipals` (no principal is
+ * none of the listed ones). E.g. DENY `notRequestPrincipals: ["*"]`; an
+ * empty DENY rule (refuses everything) counts too: no token-less request passes.
+ */
+export function deniesEveryTokenless(rule: AuthzRule): boolean {
+  if ((rule.to ?? []).length > 0) return false;
+  const when = rule.when ?? [];
+  if (!when.every((c) => c.key.startsWith('request.auth.') && (c.values?.length ?? 0) === 0 && (c.notValues?.length ?? 0) > 0)) return false;
+  const froms = rule.from ?? [];
+  if (froms.length === 0) return true;
+  return froms.some((f) => {
+    const keys = Object.keys(f.source).filter((k) => {
+      const v: unknown = (f.source as Record<string, unknown>)[k];
+      return Array.isArray(v) ? v.length > 0 : v !== undefined;
+    });
+    return keys.length > 0 && keys.every((k) => k === 'notRequestPrincipals');
+  });
+}
+
+/**
+ * By the policies' text, a request without a token cannot reach `w` (§7):
+ * an enforced DENY rule refuses every such request, or enforced ALLOW
+ * policies select `w` and every rule of every one of them requires a request
+ * principal. CUSTOM and AUDIT policies do not decide it; dry-run ones are not enforced.
+ */
+export function tokenRequiredByPolicies(policies: readonly AuthorizationPolicy[]): boolean {
+  const live = policies.filter((p) => !p.dryRun);
+  if (live.some((p) => p.action === 'DENY' && (p.rules ?? []).some(deniesEveryTokenless))) return true;
+  const allow = live.filter((p) => p.action === 'ALLOW');
+  return allow.length > 0 && allow.every((p) => (p.rules ?? []).every(requiresRequestPrincipal));
 }

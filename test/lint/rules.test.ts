@@ -126,6 +126,32 @@ describe('MR0105 jwt-not-required (§7)', () => {
   });
 });
 
+describe('requiresRequestPrincipal, shared by MR0104 and MR0105 (§6.5, §6.7, §7)', () => {
+  const ra = 'apiVersion: security.istio.io/v1\nkind: RequestAuthentication\nmetadata: { name: r, namespace: a }\nspec:\n  selector: { matchLabels: { app: web } }\n  jwtRules: [{ issuer: "https://i", jwksUri: "https://i/jwks" }]\n';
+  it('an ALLOW notRequestPrincipals is met by a request without a token: MR0105 reports it and MR0104 still sees the header as the identity', () => {
+    const allow = ap('a', 'p', '  action: ALLOW\n  rules: [{ from: [{ source: { notRequestPrincipals: ["https://i/bad"] } }], when: [{ key: "request.headers[x-user]", values: ["admin"] }] }]\n');
+    expect(codes('MR0105', ns('a', true), app('a', 'web'), ra, allow)).toHaveLength(1);
+    expect(codes('MR0104', ns('a', true), app('a', 'web'), ra, allow)).toHaveLength(1);
+  });
+  it('a request.auth.claims condition with values requires a token for both rules', () => {
+    const allow = ap('a', 'p', '  action: ALLOW\n  rules: [{ when: [{ key: "request.auth.claims[role]", values: ["admin"] }, { key: "request.headers[x-user]", values: ["admin"] }] }]\n');
+    expect(codes('MR0105', ns('a', true), app('a', 'web'), ra, allow)).toEqual([]);
+    expect(codes('MR0104', ns('a', true), app('a', 'web'), ra, allow)).toEqual([]);
+  });
+  it('MR0105: two ALLOW rules that both need a request principal make the token mandatory', () => {
+    const allow = ap('a', 'p', '  action: ALLOW\n  rules:\n  - { from: [{ source: { requestPrincipals: ["*"] } }], to: [{ operation: { paths: ["/admin/*"] } }] }\n  - { from: [{ source: { requestPrincipals: ["https://i/svc"], namespaces: [a] } }] }\n');
+    expect(codes('MR0105', ns('a', true), app('a', 'web'), ra, allow)).toEqual([]);
+  });
+  it('MR0105: a CUSTOM or AUDIT policy on request principals does not make the token mandatory', () => {
+    const audit = ap('a', 'p', '  action: AUDIT\n  rules: [{ from: [{ source: { notRequestPrincipals: ["*"] } }] }]\n');
+    expect(codes('MR0105', ns('a', true), app('a', 'web'), ra, audit)).toHaveLength(1);
+  });
+  it('MR0105: a DENY notRequestPrincipals limited to one path leaves other paths open: reported', () => {
+    const deny = ap('a', 'p', '  action: DENY\n  rules: [{ from: [{ source: { notRequestPrincipals: ["*"] } }], to: [{ operation: { paths: ["/admin/*"] } }] }]\n');
+    expect(codes('MR0105', ns('a', true), app('a', 'web'), ra, deny)).toHaveLength(1);
+  });
+});
+
 describe('MR0106 deny-path-bypass (§6.6)', () => {
   const deny = (paths: string): string => ap('a', 'p', `  action: DENY\n  rules: [{ to: [{ operation: { paths: ${paths} } }] }]\n`);
   const cfg = (mode: string): string => `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: istio, namespace: istio-system }\ndata:\n  mesh: |-\n    pathNormalization:\n      normalization: ${mode}\n`;

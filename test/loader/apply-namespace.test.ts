@@ -79,3 +79,32 @@ spec: { selector: { istio: ingressgateway }, ports: [{ name: http2, port: 8081, 
     expect(mesh.workloads.some((w) => w.id === 'istio-system/istio-ingressgateway')).toBe(true);
   });
 });
+
+describe('cluster-scoped kinds in a file applied with a namespace (kubectl apply -n ignores -n for them)', () => {
+  const legacy = (ns: string): string => `apiVersion: rbac.istio.io/v1alpha1
+kind: ClusterRbacConfig
+metadata: { name: default${ns} }
+spec: { mode: "ON" }
+---
+apiVersion: authentication.istio.io/v1alpha1
+kind: MeshPolicy
+metadata: { name: default }
+spec: { peers: [{ mtls: {} }] }
+`;
+  const named = (text: string, namespace?: string): string[] => {
+    const { mesh, issues } = loadMesh([{ path: 'legacy.yaml', text, ...(namespace ? { namespace } : {}) }]);
+    expect(issues.errors).toEqual([]);
+    return (mesh.unmodeled ?? []).map((o) => `${o.kind} ${o.meta.namespace}/${o.meta.name}`);
+  };
+  it('a cluster-scoped object takes no namespace from -n: it loads as it does without -n', () => {
+    expect(named(legacy(''), 'shop')).toEqual(['ClusterRbacConfig default/default', 'MeshPolicy default/default']);
+    expect(named(legacy(''), 'shop')).toEqual(named(legacy('')));
+  });
+  it('a cluster-scoped object naming another namespace than -n is not refused with namespace-mismatch', () => {
+    expect(named(legacy(', namespace: istio-system'), 'shop')[0]).toBe('ClusterRbacConfig istio-system/default');
+  });
+  it('the same file applied in two namespaces names its cluster-scoped objects the same in both', () => {
+    const { mesh } = loadMesh([{ path: 'legacy.yaml', text: legacy(''), namespace: 'a' }, { path: 'legacy.yaml', text: legacy(''), namespace: 'b' }]);
+    expect(new Set((mesh.unmodeled ?? []).map((o) => o.meta.namespace))).toEqual(new Set(['default']));
+  });
+});

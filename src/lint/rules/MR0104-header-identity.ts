@@ -16,8 +16,7 @@
  * unless the same rule also requires a validated request principal or a peer
  * identity (principals, namespaces… §6.5), which the header then only narrows.
  */
-import type { AuthzRule } from '../../model/types.js';
-import { ruleLoc, subjectOf } from '../context.js';
+import { requiresRequestPrincipal, ruleLoc, subjectOf } from '../context.js';
 import { identityFields } from './MR0103-identity-rule-on-plaintext-port.js';
 import type { LintRule, RawFinding } from '../types.js';
 
@@ -26,13 +25,6 @@ const MESH_WRITTEN = ['x-forwarded-client-cert'];
 function headerName(key: string): string | null {
   const m = /^request\.headers\[(.+)\]$/.exec(key);
   return m && m[1] !== undefined ? m[1] : null;
-}
-
-/** The rule requires a validated JWT (§7): positive requestPrincipals, or a request.auth.* condition with values. */
-function requiresRequestPrincipal(rule: AuthzRule): boolean {
-  const froms = rule.from ?? [];
-  if (froms.length > 0 && froms.every((f) => (f.source.requestPrincipals?.length ?? 0) > 0)) return true;
-  return (rule.when ?? []).some((c) => c.key.startsWith('request.auth.') && (c.values?.length ?? 0) > 0);
 }
 
 export const rule: LintRule = {
