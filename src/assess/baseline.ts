@@ -254,6 +254,8 @@ export function attachBaseline(results: RunResult[], baseline: Baseline, include
       added: mine(cmp.added),
       removed: mine(cmp.removed),
       traffic: mine(cmp.traffic),
+      trafficAdded: mine(cmp.trafficAdded),
+      trafficRemoved: mine(cmp.trafficRemoved),
     };
     r.baseline = section;
   }

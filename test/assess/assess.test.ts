@@ -157,7 +157,7 @@ describe('assess renderers', () => {
     newlyReachable: [{ from: 'a/b', to: 'svc.ns|`x`', port: 80, via: 'service', workloads: ['ns/svc'], mtls: false, stoppedBy: ['PeerAuthentication ns/default: plain\ntext'], loc: { file: 'k8s/svc.yaml', line: 7, col: 1 } }],
     noLongerReachable: [],
     steps: [{ scenario: 's', step: 'x', action: 'request', attack: true, before: 'blocked', after: 'allowed', kind: 'regression', stoppedByBefore: ['PeerAuthentication ns/default'], stoppedByAfter: [], loc: { file: 'scen/s.yaml', line: 12, col: 7 } }],
-    traffic: [], stepsAdded: [], stepsRemoved: [],
+    traffic: [], stepsAdded: [], stepsRemoved: [], trafficAdded: [], trafficRemoved: [],
     summary: { pathsBefore: 1, pathsAfter: 2, scenarios: 1, regressions: 1, improvements: 0, broken: 0 },
   };
   it('Markdown: a pipe, a backtick or an HTML comment in a name is escaped, never a table cell or markup', () => {
