@@ -98,3 +98,38 @@ describe('merge checks each scenario belongs to its shard', () => {
     expect(r.err).toContain(name);
   });
 });
+
+describe('run --baseline lists flows on one side only', () => {
+  const FLOOD = 'scenarios/flood-rate-limited.yaml';
+
+  it('a flow only this run has is trafficAdded and one only the baseline has is trafficRemoved, in text and JSON', async () => {
+    const r0 = await cli('run', FLOOD, '--format', 'json');
+    expect(r0.code, r0.err).toBe(0);
+    const saved = JSON.parse(r0.out) as { traffic: { from: string; to: string; sent: number; ok: number }[] };
+    const flow = saved.traffic[0];
+    if (!flow) throw new Error('the flood scenario has no traffic');
+    const base = structuredClone(saved);
+    base.traffic[0] = { ...flow, to: 'ghost:80', sent: 5, ok: 5 };
+    const file = path.join(tmp, 'flows.json');
+    writeFileSync(file, JSON.stringify(base));
+    const j = await cli('run', FLOOD, '--baseline', file, '--format', 'json');
+    expect(j.code, j.err).toBe(0);
+    const b = (JSON.parse(j.out) as { baseline: { trafficAdded: unknown[]; trafficRemoved: unknown[] } }).baseline;
+    expect(b.trafficAdded).toEqual([{ scenario: 'flood-rate-limited', from: flow.from, to: flow.to, sent: flow.sent, ok: flow.ok }]);
+    expect(b.trafficRemoved).toEqual([{ scenario: 'flood-rate-limited', from: flow.from, to: 'ghost:80', sent: 5, ok: 5 }]);
+    const t = await cli('run', FLOOD, '--baseline', file);
+    expect(t.out).toContain('1 flow added, 1 flow removed');
+    expect(t.out).toContain(`added traffic ${flow.from} → ${flow.to} (${flow.ok}/${flow.sent} ok)`);
+    expect(t.out).toContain(`removed traffic ${flow.from} → ghost:80 (was 5/5 ok)`);
+  });
+
+  it('a baseline with two flows of one (scenario, from, to) exits 2 at file:line:col', async () => {
+    const f = { from: 'bookinfo/productpage-v1', to: 'reviews:9080', sent: 1, ok: 1 };
+    const file = path.join(tmp, 'dup-flow.json');
+    writeFileSync(file, JSON.stringify({ scenario: 'flood-rate-limited', steps: [], traffic: [f, f] }, null, 2));
+    const r = await cli('run', FLOOD, '--baseline', file);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/dup-flow\.json:\d+:\d+: error \[report-duplicate-flow\]/);
+    expect(r.out).toBe('');
+  });
+});
