@@ -179,6 +179,16 @@ describe('assess renderers', () => {
     expect(res.at(-1)?.ruleId).toBe('meshrange/results-not-listed');
     expect(res.at(-1)?.message.text).toMatch(/^3 more results/);
   });
+  it('text and Markdown list legitimate flows found on one side only, never dropping them', () => {
+    const r: AssessReport = { ...report, trafficAdded: [{ scenario: 's', from: 'ns/a', to: 'new:80' }], trafficRemoved: [{ scenario: 's', from: 'ns/a', to: 'old:80' }] };
+    const t = renderAssessText(r);
+    expect(t).toContain('legitimate traffic on the after side only (1):\n  + s: ns/a → new:80');
+    expect(t).toContain('legitimate traffic on the before side only (1):\n  + s: ns/a → old:80');
+    const md = renderAssessMarkdown(r);
+    expect(md).toContain('### Legitimate traffic on the after side only (1)');
+    expect(md).toContain('### Legitimate traffic on the before side only (1)');
+    expect(md).toContain('old:80');
+  });
   it('text: names the risk and why, a newline in a reason stays escaped', () => {
     const t = renderAssessText(report);
     expect(t).toContain('risk UP');
