@@ -4,7 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IssueList } from '../../src/core/issues.js';
-import { MAX_ISSUES_PER_FILE, readBaseline, ReportProblems } from '../../src/assess/baseline.js';
+import { MAX_ISSUES_PER_FILE, MAX_REPORT_BYTES, readBaseline, ReportProblems } from '../../src/assess/baseline.js';
+import { MAX_FILE_BYTES, readSource } from '../../src/cli/fs.js';
+import { readReportFile } from '../../src/cli/report-input.js';
 import { mergeShardReports } from '../../src/suite/merge.js';
 import { shardOf } from '../../src/suite/shard.js';
 import { cli } from '../cli/harness.js';
@@ -131,5 +133,23 @@ describe('run --baseline lists flows on one side only', () => {
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/dup-flow\.json:\d+:\d+: error \[report-duplicate-flow\]/);
     expect(r.out).toBe('');
+  });
+});
+
+describe('a report file is read by fs.ts readSource with the report limit', () => {
+  it('readSource refuses a file over the limit it is given, and a report over the 8 MiB manifest limit is still read', () => {
+    const small = path.join(tmp, 'eleven.json');
+    writeFileSync(small, '["123456789"]');
+    const issues = new IssueList();
+    expect(readSource(small, issues, undefined, { limit: 10 })).toBeNull();
+    expect(issues.errors[0]?.code).toBe('file-too-large');
+    const big = path.join(tmp, 'big.json');
+    writeFileSync(big, JSON.stringify(['x'.repeat(MAX_FILE_BYTES + 10)]));
+    const none = new IssueList();
+    expect(readSource(big, none)).toBeNull();
+    const ok = new IssueList();
+    expect(readReportFile(big, ok, 'a report')?.text.length).toBe(MAX_FILE_BYTES + 14);
+    expect(ok.errors).toEqual([]);
+    expect(MAX_REPORT_BYTES).toBeGreaterThan(MAX_FILE_BYTES);
   });
 });
