@@ -183,7 +183,7 @@ describe('assess renderers', () => {
     const r: AssessReport = { ...report, trafficAdded: [{ scenario: 's', from: 'ns/a', to: 'new:80' }], trafficRemoved: [{ scenario: 's', from: 'ns/a', to: 'old:80' }] };
     const t = renderAssessText(r);
     expect(t).toContain('legitimate traffic on the after side only (1):\n  + s: ns/a → new:80');
-    expect(t).toContain('legitimate traffic on the before side only (1):\n  + s: ns/a → old:80');
+    expect(t).toContain('legitimate traffic on the before side only (1):\n  - s: ns/a → old:80');
     const md = renderAssessMarkdown(r);
     expect(md).toContain('### Legitimate traffic on the after side only (1)');
     expect(md).toContain('### Legitimate traffic on the before side only (1)');
