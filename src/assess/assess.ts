@@ -87,6 +87,10 @@ export interface AssessReport {
   /** steps of a scenario on one side only (a scenario's steps changed between the sides) */
   stepsAdded: { scenario: string; step: string }[];
   stepsRemoved: { scenario: string; step: string }[];
+  /** legitimate flows only the after side's runs have */
+  trafficAdded: { scenario: string; from: string; to: string }[];
+  /** legitimate flows only the before side's runs have */
+  trafficRemoved: { scenario: string; from: string; to: string }[];
   risk: Risk;
   /** why the risk is what it is, one line each */
   riskReasons: string[];
@@ -287,6 +291,8 @@ export async function assess(input: AssessInput): Promise<AssessResult> {
     traffic,
     stepsAdded: cmp.added.map((s) => ({ scenario: s.scenario, step: s.step })),
     stepsRemoved: cmp.removed.map((s) => ({ scenario: s.scenario, step: s.step })),
+    trafficAdded: cmp.trafficAdded.map((t) => ({ scenario: t.scenario, from: t.from, to: t.to })),
+    trafficRemoved: cmp.trafficRemoved.map((t) => ({ scenario: t.scenario, from: t.from, to: t.to })),
     risk,
     riskReasons: reasons,
     summary: { pathsBefore, pathsAfter, scenarios: runs.after.runs.length, regressions: cmp.regressions.length, improvements: cmp.improvements.length, broken },

@@ -21,9 +21,9 @@
  */
 import { z } from 'zod';
 import { IssueList, type Location } from '../core/issues.js';
-import { parseYaml } from '../loader/yaml-source.js';
+import { parseYaml, type SourceDoc } from '../loader/yaml-source.js';
 import type { BaselineSection, RunResult } from '../scenario/types.js';
-import { compareOutcomes, stepRecords, trafficRecords, type StepRecord, type TrafficRecord } from './compare.js';
+import { compareOutcomes, stepRecords, stoppedByKey, trafficRecords, type StepRecord, type TrafficRecord } from './compare.js';
 
 /** The largest report meshrange reads back (a suite of hundreds of scenarios with their evidence). */
 export const MAX_REPORT_BYTES = 64 * 1024 * 1024;
@@ -113,19 +113,60 @@ export function locationAt(file: string, source: string, offset: number): Locati
 
 /** Where a path of a JSON document is written: re-read as YAML (JSON is YAML), which keeps positions. */
 export function locateJsonPath(file: string, source: string, path: readonly (string | number)[]): Location {
-  const scratch = new IssueList();
-  const docs = parseYaml(file, source, scratch);
-  const doc = docs[0];
-  return doc && !scratch.hasErrors() ? doc.locate(path) : { file, line: 1, col: 1 };
+  return new ReportProblems(file, source, new IssueList(), '').locate(path);
+}
+
+/** Most located problems reported for one report file; the rest are counted in one more line. */
+export const MAX_ISSUES_PER_FILE = 20;
+
+/**
+ * The problems of one report file: each located by a path, from ONE parse of
+ * the text with the YAML parser (done at the first problem, never again: a
+ * hostile file with thousands of bad objects must not be re-parsed for each),
+ * at most MAX_ISSUES_PER_FILE of them, then `finish()` says how many more.
+ */
+export class ReportProblems {
+  /** how many times the text was parsed to locate a path (0 or 1) */
+  parses = 0;
+  private doc: SourceDoc | null | undefined;
+  private count = 0;
+  constructor(readonly file: string, readonly source: string, readonly issues: IssueList, readonly fix: string, readonly max = MAX_ISSUES_PER_FILE) {}
+
+  locate(path: readonly (string | number)[]): Location {
+    if (this.doc === undefined) {
+      this.parses++;
+      const scratch = new IssueList();
+      const docs = parseYaml(this.file, this.source, scratch);
+      this.doc = docs[0] && !scratch.hasErrors() ? docs[0] : null;
+    }
+    return this.doc ? this.doc.locate([...path]) : { file: this.file, line: 1, col: 1 };
+  }
+
+  /** One problem at a path of the document (or at a location); past the cap it is only counted. */
+  error(code: string, message: string, at: readonly (string | number)[] | Location): void {
+    this.count++;
+    if (this.count > this.max) return;
+    this.issues.error(code, message, Array.isArray(at) ? this.locate(at) : (at as Location), this.fix);
+  }
+
+  /** The count of problems left unsaid, as one more error (call once, after the file). */
+  finish(): void {
+    if (this.count > this.max) {
+      const more = this.count - this.max;
+      this.issues.error('report-invalid', `… and ${more} more problem${more === 1 ? '' : 's'} in ${this.file}`, { file: this.file, line: 1, col: 1 }, this.fix);
+    }
+  }
+
+  get problems(): number { return this.count; }
 }
 
 /** Reports every problem of one scenario object against a schema, located (the index is its place in the array, null for a single object). */
-export function reportSchemaIssues(file: string, source: string, index: number | null, err: z.ZodError, issues: IssueList, fix: string): void {
-  for (const x of err.issues.slice(0, 20)) {
+export function reportSchemaIssues(problems: ReportProblems, index: number | null, err: z.ZodError): void {
+  for (const x of err.issues) {
     const rel = x.path.filter((p): p is string | number => typeof p !== 'symbol');
     const path = index === null ? rel : [index, ...rel];
     const name = path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('').replace(/^\./, '') || '(report)';
-    issues.error('report-invalid', `${name}: ${x.message}`, locateJsonPath(file, source, path), fix);
+    problems.error('report-invalid', `${name}: ${x.message}`, path);
   }
 }
 
@@ -138,9 +179,12 @@ export interface Baseline {
   scenarios: string[];
 }
 
-/** Saved report text → its outcome records, or null with located issues (exit 2 in the CLI). */
-export function readBaseline(file: string, source: string, issues: IssueList): Baseline | null {
-  const fix = 'give a JSON report saved by meshrange run (--format json, or --report json=PATH)';
+/**
+ * Saved report text → its outcome records, or null with located issues (exit 2 in the CLI).
+ * `problems` is where the issues go (one locating parse, capped); tests pass theirs to count the parses.
+ */
+export function readBaseline(file: string, source: string, issues: IssueList,
+  problems = new ReportProblems(file, source, issues, 'give a JSON report saved by meshrange run (--format json, or --report json=PATH)')): Baseline | null {
   const objects = parseReportJson(file, source, issues);
   if (!objects) return null;
   const before = issues.errors.length;
@@ -149,11 +193,12 @@ export function readBaseline(file: string, source: string, issues: IssueList): B
   const single = objects.length === 1 && !source.trimStart().startsWith('[');
   objects.forEach((o, i) => {
     const index = single ? null : i;
+    const at = (...p: (string | number)[]): (string | number)[] => (index === null ? p : [index, ...p]);
     const parsed = scenarioRecordSchema.safeParse(o);
-    if (!parsed.success) { reportSchemaIssues(file, source, index, parsed.error, issues, fix); return; }
+    if (!parsed.success) { reportSchemaIssues(problems, index, parsed.error); return; }
     const r = parsed.data;
     if (seen.has(r.scenario)) {
-      issues.error('report-duplicate-scenario', `scenario "${r.scenario}" appears twice in ${file}`, locateJsonPath(file, source, index === null ? ['scenario'] : [index, 'scenario']), fix);
+      problems.error('report-duplicate-scenario', `scenario "${r.scenario}" appears twice in ${file}`, at('scenario'));
       return;
     }
     seen.add(r.scenario);
@@ -161,15 +206,25 @@ export function readBaseline(file: string, source: string, issues: IssueList): B
     const ids = new Set<string>();
     r.steps.forEach((s, j) => {
       if (ids.has(s.id)) {
-        issues.error('report-duplicate-step', `scenario "${r.scenario}" has two steps "${s.id}"`, locateJsonPath(file, source, index === null ? ['steps', j, 'id'] : [index, 'steps', j, 'id']), fix);
+        problems.error('report-duplicate-step', `scenario "${r.scenario}" has two steps "${s.id}"`, at('steps', j, 'id'));
         return;
       }
       ids.add(s.id);
-      out.steps.push({ scenario: r.scenario, step: s.id, action: s.action, attack: s.attack, outcome: s.outcome,
-        stoppedBy: s.stoppedBy.map((b) => (b.name === null ? b.control : `${b.control} ${b.name}`)) });
+      out.steps.push({ scenario: r.scenario, step: s.id, action: s.action, attack: s.attack, outcome: s.outcome, stoppedBy: s.stoppedBy.map(stoppedByKey) });
     });
-    for (const t of r.traffic) out.traffic.push({ scenario: r.scenario, from: t.from, to: t.to, sent: t.sent, ok: t.ok });
+    // The comparison keys flows on (scenario, from, to): two flows of one key would hide one of them.
+    const flows = new Set<string>();
+    r.traffic.forEach((t, j) => {
+      const key = `${t.from}\u0000${t.to}`;
+      if (flows.has(key)) {
+        problems.error('report-duplicate-flow', `scenario "${r.scenario}" has two traffic flows ${t.from} → ${t.to}`, at('traffic', j));
+        return;
+      }
+      flows.add(key);
+      out.traffic.push({ scenario: r.scenario, from: t.from, to: t.to, sent: t.sent, ok: t.ok });
+    });
   });
+  problems.finish();
   return issues.errors.length > before ? null : out;
 }
 
@@ -199,6 +254,8 @@ export function attachBaseline(results: RunResult[], baseline: Baseline, include
       added: mine(cmp.added),
       removed: mine(cmp.removed),
       traffic: mine(cmp.traffic),
+      trafficAdded: mine(cmp.trafficAdded),
+      trafficRemoved: mine(cmp.trafficRemoved),
     };
     r.baseline = section;
   }

@@ -8,7 +8,8 @@
  * - a step that was `blocked` and is now `allowed` or `partial` is a regression; the reverse (allowed or
  *   partial → blocked) an improvement; allowed ↔ partial is a change, neither better nor worse;
  * - steps only on one side are listed as added or removed, never silently dropped;
- * - a legitimate flow whose success rate moved by more than `trafficTolerance` is listed, worse or better.
+ * - a legitimate flow whose success rate moved by more than `trafficTolerance` is listed, worse or better;
+ * - flows only on one side are listed as trafficAdded or trafficRemoved, never silently dropped.
  * Records are compared with Maps keyed by the composite key, never plain-object lookups.
  */
 import type { Outcome, RunResult } from '../scenario/types.js';
@@ -63,6 +64,10 @@ export interface OutcomeComparison {
   added: StepRecord[];
   removed: StepRecord[];
   traffic: TrafficChange[];
+  /** flows only the after side has (after's order) */
+  trafficAdded: TrafficRecord[];
+  /** flows only the before side has (before's order) */
+  trafficRemoved: TrafficRecord[];
 }
 
 export function stoppedByKey(b: { control: string; name: string | null }): string {
@@ -130,9 +135,16 @@ export function compareOutcomes(
   const beforeTraffic = new Map<string, TrafficRecord>();
   for (const t of before.traffic) beforeTraffic.set(t.scenario + SEP + t.from + SEP + t.to, t);
   const traffic: TrafficChange[] = [];
+  const trafficAdded: TrafficRecord[] = [];
+  const afterFlows = new Set<string>();
   for (const a of after.traffic) {
-    const b = beforeTraffic.get(a.scenario + SEP + a.from + SEP + a.to);
-    if (b === undefined) continue;
+    const key = a.scenario + SEP + a.from + SEP + a.to;
+    afterFlows.add(key);
+    const b = beforeTraffic.get(key);
+    if (b === undefined) {
+      trafficAdded.push(a);
+      continue;
+    }
     const rb = rate(b);
     const ra = rate(a);
     if (Math.abs(ra - rb) <= tolerance) continue;
@@ -145,5 +157,7 @@ export function compareOutcomes(
     added,
     removed,
     traffic,
+    trafficAdded,
+    trafficRemoved: before.traffic.filter((t) => !afterFlows.has(t.scenario + SEP + t.from + SEP + t.to)),
   };
 }

@@ -238,19 +238,30 @@ function readBounded(fd: number, limit: number): Buffer {
   return Buffer.concat(chunks, total);
 }
 
-function tooLarge(p: string, bytes: number, issues: IssueList): null {
-  issues.error('file-too-large', `${displayPath(p)} is ${(bytes / 1048576).toFixed(1)} MiB; meshrange reads at most ${MAX_FILE_BYTES / 1048576} MiB per file`,
-    { file: displayPath(p), line: 1, col: 1 }, 'split the file, or check that it is the manifest you meant');
+function tooLarge(p: string, bytes: number, limit: number, issues: IssueList, fix: string): null {
+  issues.error('file-too-large', `${displayPath(p)} is ${(bytes / 1048576).toFixed(1)} MiB; meshrange reads at most ${limit / 1048576} MiB per file`,
+    { file: displayPath(p), line: 1, col: 1 }, fix);
   return null;
+}
+
+/** What readSource reads and says: the byte limit (MAX_FILE_BYTES unless given), what the file should be, what to do. */
+export interface ReadOptions {
+  limit?: number;
+  /** what the file should hold, for "… is binary, not X" (default: YAML) */
+  kind?: string;
+  /** the fix of a file that is not a regular file, too large or binary */
+  fix?: string;
 }
 
 /**
  * One input file's text. Its type is looked at before it is opened (a FIFO
  * would block the open, a device never ends), it is opened without blocking
  * and looked at again (it may have been swapped in between), and at most
- * MAX_FILE_BYTES are read.
+ * `opts.limit` bytes (MAX_FILE_BYTES unless given) are read.
  */
-export function readSource(p: string, issues: IssueList, at?: Location): SourceFile | null {
+export function readSource(p: string, issues: IssueList, at?: Location, opts: ReadOptions = {}): SourceFile | null {
+  const limit = opts.limit ?? MAX_FILE_BYTES;
+  const kind = opts.kind ?? 'YAML';
   let st: Stats;
   try {
     st = statSync(p);
@@ -262,20 +273,20 @@ export function readSource(p: string, issues: IssueList, at?: Location): SourceF
     return null;
   }
   if (!st.isFile()) {
-    issues.error('not-a-file', `${displayPath(p)} is ${kindOf(st)}, not a regular file`, at, 'name a YAML file (or, for manifests, a folder of them)');
+    issues.error('not-a-file', `${displayPath(p)} is ${kindOf(st)}, not a regular file`, at, opts.fix ?? 'name a YAML file (or, for manifests, a folder of them)');
     return null;
   }
-  if (st.size > MAX_FILE_BYTES) return tooLarge(p, st.size, issues);
+  if (st.size > limit) return tooLarge(p, st.size, limit, issues, opts.fix ?? 'split the file, or check that it is the manifest you meant');
   let buf: Buffer;
   try {
     const fd = openSync(p, constants.O_RDONLY | constants.O_NONBLOCK);
     try {
       const again = fstatSync(fd);
       if (!again.isFile()) {
-        issues.error('not-a-file', `${displayPath(p)} is ${kindOf(again)}, not a regular file`, at, 'name a YAML file');
+        issues.error('not-a-file', `${displayPath(p)} is ${kindOf(again)}, not a regular file`, at, opts.fix ?? 'name a YAML file');
         return null;
       }
-      buf = readBounded(fd, MAX_FILE_BYTES);
+      buf = readBounded(fd, limit);
     } finally {
       closeSync(fd);
     }
@@ -283,10 +294,10 @@ export function readSource(p: string, issues: IssueList, at?: Location): SourceF
     issues.error('file-unreadable', `${displayPath(p)} cannot be read: ${fsErrorText(e)}`, at, 'check the file\'s permissions');
     return null;
   }
-  if (buf.length > MAX_FILE_BYTES) return tooLarge(p, buf.length, issues);
+  if (buf.length > limit) return tooLarge(p, buf.length, limit, issues, opts.fix ?? 'split the file, or check that it is the manifest you meant');
   if (buf.includes(0)) {
-    issues.error('binary-file', `${displayPath(p)} is binary (contains NUL bytes), not YAML`, { file: displayPath(p), line: 1, col: 1 },
-      'point meshrange at Kubernetes/Istio YAML files only');
+    issues.error('binary-file', `${displayPath(p)} is binary (contains NUL bytes), not ${kind}`, { file: displayPath(p), line: 1, col: 1 },
+      opts.fix ?? 'point meshrange at Kubernetes/Istio YAML files only');
     return null;
   }
   return { path: displayPath(p), text: buf.toString('utf8') };

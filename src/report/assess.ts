@@ -61,6 +61,8 @@ export function renderAssessText(r: AssessReport): string {
   section('legitimate traffic whose success changed', r.traffic.map((t) => [`${t.kind}: ${t.scenario}: ${t.from} → ${t.to}: ${pct(t.before)} → ${pct(t.after)} ok`]), '~');
   section('steps on the after side only', r.stepsAdded.map((s) => [`${s.scenario}/${s.step}`]));
   section('steps on the before side only', r.stepsRemoved.map((s) => [`${s.scenario}/${s.step}`]), '-');
+  section('legitimate traffic on the after side only', r.trafficAdded.map((t) => [`${t.scenario}: ${t.from} → ${t.to}`]));
+  section('legitimate traffic on the before side only', r.trafficRemoved.map((t) => [`${t.scenario}: ${t.from} → ${t.to}`]), '-');
   return `${l.map((x) => escapeControls(x)).join('\n')}\n`;
 }
 
@@ -95,6 +97,11 @@ export function renderAssessMarkdown(r: AssessReport): string {
   if (r.traffic.length > 0) {
     l.push('', `### Legitimate traffic whose success changed (${r.traffic.length})`, '');
     l.push(...mdTable(['scenario', 'from', 'to', 'before', 'after'], r.traffic.map((t) => [t.scenario, t.from, t.to, pct(t.before), pct(t.after)])));
+  }
+  for (const [title, flows] of [['Legitimate traffic on the after side only', r.trafficAdded], ['Legitimate traffic on the before side only', r.trafficRemoved]] as const) {
+    if (flows.length === 0) continue;
+    l.push('', `### ${title} (${flows.length})`, '');
+    l.push(...mdTable(['scenario', 'from', 'to'], flows.map((t) => [t.scenario, t.from, t.to])));
   }
   return `${l.join('\n')}\n`;
 }

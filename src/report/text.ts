@@ -119,12 +119,14 @@ function changeLine(c: BaselineChange): string {
 /** A scenario's comparison with the saved report (`run --baseline`). */
 function baselineLines(r: RunResult): string[] {
   const b = r.baseline as BaselineSection;
-  const out = [`  baseline ${e(b.file)}: ${b.regressions.length} regression${b.regressions.length === 1 ? '' : 's'}, ${b.improvements.length} improvement${b.improvements.length === 1 ? '' : 's'}, ${b.changed.length} other change${b.changed.length === 1 ? '' : 's'}, ${b.added.length} added, ${b.removed.length} removed`];
+  const out = [`  baseline ${e(b.file)}: ${b.regressions.length} regression${b.regressions.length === 1 ? '' : 's'}, ${b.improvements.length} improvement${b.improvements.length === 1 ? '' : 's'}, ${b.changed.length} other change${b.changed.length === 1 ? '' : 's'}, ${b.added.length} added, ${b.removed.length} removed, ${b.trafficAdded.length} flow${b.trafficAdded.length === 1 ? '' : 's'} added, ${b.trafficRemoved.length} flow${b.trafficRemoved.length === 1 ? '' : 's'} removed`];
   for (const c of b.regressions) out.push(`      REGRESSION ${changeLine(c)}`);
   for (const c of b.improvements) out.push(`      improvement ${changeLine(c)}`);
   for (const c of b.changed) out.push(`      changed ${changeLine(c)}`);
   for (const a of b.added) out.push(`      added ${e(a.step)} (${a.outcome})`);
   for (const x of b.removed) out.push(`      removed ${e(x.step)} (was ${x.outcome})`);
+  for (const t of b.trafficAdded) out.push(`      added traffic ${e(t.from)} → ${e(t.to)} (${t.ok}/${t.sent} ok)`);
+  for (const t of b.trafficRemoved) out.push(`      removed traffic ${e(t.from)} → ${e(t.to)} (was ${t.ok}/${t.sent} ok)`);
   for (const t of b.traffic) out.push(`      traffic ${e(t.from)} → ${e(t.to)} ${t.kind}: ${(t.before * 100).toFixed(1)}% → ${(t.after * 100).toFixed(1)}% ok`);
   return out;
 }

@@ -269,6 +269,10 @@ export interface BaselineSection {
   removed: BaselineStep[];
   /** legitimate flows whose success rate moved (assess/compare.ts TrafficChange) */
   traffic: { scenario: string; from: string; to: string; before: number; after: number; kind: 'worse' | 'better' }[];
+  /** legitimate flows this run has and the baseline does not (sent / ok of this run) */
+  trafficAdded: { scenario: string; from: string; to: string; sent: number; ok: number }[];
+  /** legitimate flows the baseline has and this run does not (sent / ok of the baseline) */
+  trafficRemoved: { scenario: string; from: string; to: string; sent: number; ok: number }[];
 }
 
 export interface RunResult {

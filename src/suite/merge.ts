@@ -22,9 +22,9 @@
  */
 import { z } from 'zod';
 import type { IssueList } from '../core/issues.js';
-import { locateJsonPath, parseReportJson, reportSchemaIssues } from '../assess/baseline.js';
+import { parseReportJson, ReportProblems, reportSchemaIssues } from '../assess/baseline.js';
 import type { RunResult } from '../scenario/types.js';
-import { MAX_SHARDS } from './shard.js';
+import { MAX_SHARDS, shardOf } from './shard.js';
 
 const outcome = z.enum(['allowed', 'blocked', 'partial']);
 const str = (max = 100_000): z.ZodString => z.string().max(max);
@@ -98,36 +98,44 @@ export function mergeShardReports(reports: readonly ShardReport[], issues: Issue
     if (!objects) continue;
     const single = objects.length === 1 && !rep.text.trimStart().startsWith('[');
     const shardsHere = new Set<number>();
+    const problems = new ReportProblems(rep.file, rep.text, issues, fix);
     objects.forEach((o, i) => {
       const index = single ? null : i;
       const parsed = scenarioObject.safeParse(o);
-      if (!parsed.success) { reportSchemaIssues(rep.file, rep.text, index, parsed.error, issues, fix); return; }
-      const at = (...p: (string | number)[]): ReturnType<typeof locateJsonPath> => locateJsonPath(rep.file, rep.text, index === null ? p : [index, ...p]);
+      if (!parsed.success) { reportSchemaIssues(problems, index, parsed.error); return; }
+      const at = (...p: (string | number)[]): (string | number)[] => (index === null ? p : [index, ...p]);
       const { shard, scenario } = parsed.data;
       if (shard.index > shard.count || shard.position >= shard.total) {
-        issues.error('merge-bad-shard', `${scenario}: shard ${shard.index}/${shard.count} at position ${shard.position} of ${shard.total} is impossible`, at('shard'), fix);
+        problems.error('merge-bad-shard', `${scenario}: shard ${shard.index}/${shard.count} at position ${shard.position} of ${shard.total} is impossible`, at('shard'));
+        return;
+      }
+      // run --shard puts a scenario in the shard its name hashes to (suite/shard.ts): any other is a report of another suite or an edited one.
+      const owner = shardOf(scenario, shard.count);
+      if (owner !== shard.index) {
+        problems.error('merge-wrong-shard', `scenario "${scenario}" says it is in shard ${shard.index}/${shard.count}, but it belongs to shard ${owner}/${shard.count}: ${rep.file} is not a report of meshrange run --shard ${shard.index}/${shard.count} of this suite`, at('shard', 'index'));
         return;
       }
       if (suite === null) suite = { count: shard.count, total: shard.total, file: rep.file };
       else if (suite.count !== shard.count || suite.total !== shard.total) {
-        issues.error('merge-other-suite', `${scenario}: ${rep.file} is shard ${shard.index}/${shard.count} of a suite of ${shard.total} scenarios, but ${suite.file} is of ${suite.count} shards and ${suite.total} scenarios`, at('shard'), fix);
+        problems.error('merge-other-suite', `${scenario}: ${rep.file} is shard ${shard.index}/${shard.count} of a suite of ${shard.total} scenarios, but ${suite.file} is of ${suite.count} shards and ${suite.total} scenarios`, at('shard'));
         return;
       }
       shardsHere.add(shard.index);
       const prev = placed.get(shard.position);
       if (prev) {
-        issues.error('merge-duplicate', `${scenario} (position ${shard.position + 1} of ${shard.total}) is in ${prev.file} (shard ${prev.shard}/${shard.count}) and again in ${rep.file} (shard ${shard.index}/${shard.count})`, at('shard'), fix);
+        problems.error('merge-duplicate', `${scenario} (position ${shard.position + 1} of ${shard.total}) is in ${prev.file} (shard ${prev.shard}/${shard.count}) and again in ${rep.file} (shard ${shard.index}/${shard.count})`, at('shard'));
         return;
       }
       const other = names.get(scenario);
       if (other) {
-        issues.error('merge-duplicate', `scenario "${scenario}" is at position ${other.position + 1} in ${other.file} and at ${shard.position + 1} in ${rep.file}`, at('scenario'), fix);
+        problems.error('merge-duplicate', `scenario "${scenario}" is at position ${other.position + 1} in ${other.file} and at ${shard.position + 1} in ${rep.file}`, at('scenario'));
         return;
       }
       names.set(scenario, { file: rep.file, position: shard.position });
       const { shard: _shard, ...rest } = o as Record<string, unknown>;
       placed.set(shard.position, { obj: rest, file: rep.file, shard: shard.index });
     });
+    problems.finish();
     for (const s of shardsHere) {
       const prev = shardsSeen.get(s);
       if (prev !== undefined && prev !== rep.file) {

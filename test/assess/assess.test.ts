@@ -157,7 +157,7 @@ describe('assess renderers', () => {
     newlyReachable: [{ from: 'a/b', to: 'svc.ns|`x`', port: 80, via: 'service', workloads: ['ns/svc'], mtls: false, stoppedBy: ['PeerAuthentication ns/default: plain\ntext'], loc: { file: 'k8s/svc.yaml', line: 7, col: 1 } }],
     noLongerReachable: [],
     steps: [{ scenario: 's', step: 'x', action: 'request', attack: true, before: 'blocked', after: 'allowed', kind: 'regression', stoppedByBefore: ['PeerAuthentication ns/default'], stoppedByAfter: [], loc: { file: 'scen/s.yaml', line: 12, col: 7 } }],
-    traffic: [], stepsAdded: [], stepsRemoved: [],
+    traffic: [], stepsAdded: [], stepsRemoved: [], trafficAdded: [], trafficRemoved: [],
     summary: { pathsBefore: 1, pathsAfter: 2, scenarios: 1, regressions: 1, improvements: 0, broken: 0 },
   };
   it('Markdown: a pipe, a backtick or an HTML comment in a name is escaped, never a table cell or markup', () => {
@@ -178,6 +178,16 @@ describe('assess renderers', () => {
     expect(res).toHaveLength(SARIF_MAX_RESULTS + 1);
     expect(res.at(-1)?.ruleId).toBe('meshrange/results-not-listed');
     expect(res.at(-1)?.message.text).toMatch(/^3 more results/);
+  });
+  it('text and Markdown list legitimate flows found on one side only, never dropping them', () => {
+    const r: AssessReport = { ...report, trafficAdded: [{ scenario: 's', from: 'ns/a', to: 'new:80' }], trafficRemoved: [{ scenario: 's', from: 'ns/a', to: 'old:80' }] };
+    const t = renderAssessText(r);
+    expect(t).toContain('legitimate traffic on the after side only (1):\n  + s: ns/a → new:80');
+    expect(t).toContain('legitimate traffic on the before side only (1):\n  - s: ns/a → old:80');
+    const md = renderAssessMarkdown(r);
+    expect(md).toContain('### Legitimate traffic on the after side only (1)');
+    expect(md).toContain('### Legitimate traffic on the before side only (1)');
+    expect(md).toContain('old:80');
   });
   it('text: names the risk and why, a newline in a reason stays escaped', () => {
     const t = renderAssessText(report);

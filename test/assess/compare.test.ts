@@ -96,10 +96,20 @@ describe('assess text report marks', () => {
     const { renderAssessText } = await import('../../src/report/assess.js');
     const p = (from: string): import('../../src/assess/assess.js').AssessPath => ({ from, to: 'api.shop', port: 80, via: 'service', workloads: ['shop/api'], mtls: false, stoppedBy: [] });
     const text = renderAssessText({
-      before: 'a', after: 'b', newlyReachable: [p('shop/new')], noLongerReachable: [p('shop/gone')], steps: [], traffic: [], stepsAdded: [], stepsRemoved: [],
+      before: 'a', after: 'b', newlyReachable: [p('shop/new')], noLongerReachable: [p('shop/gone')], steps: [], traffic: [], stepsAdded: [], stepsRemoved: [], trafficAdded: [], trafficRemoved: [],
       risk: 'up', riskReasons: [], summary: { pathsBefore: 1, pathsAfter: 1, scenarios: 0, regressions: 0, improvements: 0, broken: 0 },
     });
     expect(text).toContain('  + shop/new');
     expect(text).toContain('  - shop/gone');
+  });
+});
+
+describe('flows on one side only', () => {
+  it('a flow only the after side has is trafficAdded, a flow only the before side has is trafficRemoved, never dropped', () => {
+    const c = compareOutcomes({ steps: [], traffic: [flow('s', 'a', 'b', 10, 10), flow('s', 'a', 'gone', 4, 4)] },
+      { steps: [], traffic: [flow('s', 'a', 'b', 10, 10), flow('s', 'a', 'new', 3, 1), flow('t', 'a', 'b', 1, 1)] });
+    expect(c.trafficAdded).toEqual([flow('s', 'a', 'new', 3, 1), flow('t', 'a', 'b', 1, 1)]);
+    expect(c.trafficRemoved).toEqual([flow('s', 'a', 'gone', 4, 4)]);
+    expect(c.traffic).toEqual([]);
   });
 });
