@@ -7,7 +7,7 @@
  */
 import { escapeControls, markdownText, pathUri } from '../core/escape.js';
 import { MESHRANGE_INFO_URI, MESHRANGE_VERSION } from '../core/version.js';
-import type { AssessPath, AssessReport, AssessStep } from '../assess/assess.js';
+import type { AssessPath, AssessReport, AssessStep } from '../assess/types.js';
 
 /** Results listed in SARIF (GitHub code scanning takes at most 25,000 a run); beyond, one note counts the rest. */
 export const SARIF_MAX_RESULTS = 5_000;

@@ -1,0 +1,72 @@
+/**
+ * The data of an assessment (assess/assess.ts builds it, report/assess.ts renders it): plain types over core and
+ * scenario types only, so the renderers below the application layer never import the code that runs scenarios.
+ */
+import type { Location } from '../core/issues.js';
+import type { Outcome } from '../scenario/types.js';
+import type { StepChangeKind, TrafficRecord } from './compare.js';
+
+export type Risk = 'up' | 'down' | 'same';
+
+export interface AssessPath {
+  from: string;
+  to: string;
+  port: number;
+  via: 'service' | 'ingress';
+  /** the workloads whose app accepted, on the side where it is reachable */
+  workloads: string[];
+  /** the hop into the workload was mutual TLS (false: plaintext or one-way TLS; null: unknown), on the side where it is reachable */
+  mtls: boolean | null;
+  /** the controls that refuse it on the other side (`Control ns/name: reason`) */
+  stoppedBy: string[];
+  /**
+   * where a reviewer looks: the resource of the control that stops the path on the other side as the after mesh has it
+   * (the changed PeerAuthentication, the added policy), else the Service or VirtualService of the path
+   */
+  loc?: Location;
+}
+
+export interface AssessStep {
+  scenario: string;
+  step: string;
+  action: string;
+  attack: boolean;
+  before: Outcome;
+  after: Outcome;
+  kind: StepChangeKind;
+  stoppedByBefore: string[];
+  stoppedByAfter: string[];
+  /** the step in the scenario file */
+  loc?: Location;
+}
+
+export interface AssessTraffic {
+  scenario: string;
+  from: string;
+  to: string;
+  /** success rate, 0..1 */
+  before: number;
+  after: number;
+  kind: 'worse' | 'better';
+}
+
+export interface AssessReport {
+  before: string;
+  after: string;
+  newlyReachable: AssessPath[];
+  noLongerReachable: AssessPath[];
+  steps: AssessStep[];
+  traffic: AssessTraffic[];
+  /** steps of a scenario on one side only (a scenario's steps changed between the sides) */
+  stepsAdded: { scenario: string; step: string }[];
+  stepsRemoved: { scenario: string; step: string }[];
+  /** legitimate flows only the after side's runs have */
+  trafficAdded: { scenario: string; from: string; to: string }[];
+  /** legitimate flows only the before side's runs have */
+  trafficRemoved: { scenario: string; from: string; to: string }[];
+  risk: Risk;
+  /** why the risk is what it is, one line each */
+  riskReasons: string[];
+  /** counts: reachable paths on each side, scenarios run, regressions, improvements, legitimate flows or steps broken */
+  summary: { pathsBefore: number; pathsAfter: number; scenarios: number; regressions: number; improvements: number; broken: number };
+}
