@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: every benchmark of docs/benchmarks.md that exists today
  * (B1a, B1b, B1c, B2, B3 pivot at 1,000 workloads, B4, B5 exercise check, W: run --workers on the
- * shipped suite), with its peers, in one invocation.
+ * shipped suite, B6 load of generated meshes at 1,000 / 10,000 workloads, 100,000 with --b6-full), with its peers, in one invocation.
  *
  *  1. Installs the peers it can: Debian packages through apt-get (update once,
  *     then install only what is missing; needs root) and the npm
@@ -184,6 +184,7 @@ if (wants('B1c')) {
 }
 if (wants('B2')) await section('B2', 'b2-authz.ts', ['--seed', s(seed), ...(quick ? ['--sizes', '10,100,1000'] : [])]);
 if (wants('B2') || wants('B2-load')) await section('B2-load', 'b2-load.ts', ['--seed', s(seed), ...(quick ? ['--rules', '1000'] : [])]);
+if (wants('B6') || wants('B6-load')) await section('B6-load', 'b6-load-workloads.ts', ['--seed', s(seed), ...(quick ? ['--sizes', '1000', '--rounds', '1'] : []), ...(argFlag('b6-full') ? ['--full'] : [])]);
 if (wants('B3')) {
   // One process per run (so each peak RSS is its own), interleaved: bitset, meshrange, bitset, ... (3 runs: each takes > 2 s).
   const W = quick ? 200 : 1000;

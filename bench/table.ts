@@ -4,6 +4,7 @@
  * marks of docs/benchmarks.md. Pure: JSON lines in, markdown lines out.
  */
 import { summarizeB2Load } from './b2-load-table.js';
+import { summarizeB6Load } from './b6-load-table.js';
 import { median, type RunLine } from './lib.js';
 
 interface Stat { med: number; min: number; max: number; ok: number; all: number }
@@ -172,6 +173,7 @@ export function summarize(lines: readonly RunLine[], notes: readonly string[]): 
   }
 
   summarizeB2Load(lines, rows, targets);
+  summarizeB6Load(lines, rows);
 
   // ---------------------------------------------------------------- B3 (pivot line)
   const b3 = by('B3-pivot');

@@ -6,11 +6,14 @@
  */
 import type { IssueList } from '../core/issues.js';
 import type { Mesh } from '../model/types.js';
-import { selectorMatches } from '../model/types.js';
+import { labelIndex } from '../model/index.js';
 
 export function analyzeMesh(mesh: Mesh, issues: IssueList): void {
   const root = mesh.config.rootNamespace;
-  const nsHasPods = (ns: string): boolean => mesh.workloads.some((w) => w.namespace === ns);
+  // one index of the workloads by namespace and label: every check below is a lookup, not a scan of
+  // every workload per policy (10,000 policies × 10,000 workloads was most of a large mesh's load)
+  const pods = labelIndex(mesh.workloads);
+  const nsHasPods = (ns: string): boolean => pods.inNamespace(ns).length > 0;
 
   for (const p of mesh.authorizationPolicies) {
     const ns = p.meta.namespace;
@@ -19,7 +22,7 @@ export function analyzeMesh(mesh: Mesh, issues: IssueList): void {
       issues.warn('SIM001', `${name} uses targetRefs, which apply to waypoints and Kubernetes Gateways, not to sidecars; it has no effect on sidecar workloads`, p.meta.loc);
       continue;
     }
-    const selected = mesh.workloads.filter((w) => (ns === root || w.namespace === ns) && (p.selector === null || selectorMatches(p.selector, w.labels)));
+    const selected = pods.matching(p.selector ?? {}, ns === root ? undefined : ns);
     if (p.selector !== null && selected.length === 0) {
       issues.warn('IST0127', `${name}: No matching workloads for this resource with the following labels: ${Object.entries(p.selector).map(([k, v]) => `${k}=${v}`).join(',')}`, p.meta.loc,
         'the policy selects nothing, so it protects nothing; check spec.selector');
@@ -39,33 +42,37 @@ export function analyzeMesh(mesh: Mesh, issues: IssueList): void {
     if (p.meta.namespace === root && p.selector !== null) {
       issues.warn('SIM004', `PeerAuthentication ${root}/${p.meta.name} has a selector in the root namespace: Istio ignores it`, p.meta.loc,
         'move it to the workload\'s namespace, or drop the selector to make it mesh-wide');
-    } else if (p.selector !== null && !mesh.workloads.some((w) => w.namespace === p.meta.namespace && selectorMatches(p.selector ?? {}, w.labels))) {
+    } else if (p.selector !== null && pods.matching(p.selector, p.meta.namespace).length === 0) {
       issues.warn('SIM005', `PeerAuthentication ${p.meta.namespace}/${p.meta.name} selects no workload`, p.meta.loc);
     }
   }
-  const levels = new Map<string, string[]>();
+  const levels = new Map<string, { names: string[]; first: Mesh['peerAuthentications'][number] }>();
   for (const p of mesh.peerAuthentications) {
     if (p.selector !== null) continue;
     const key = p.meta.namespace;
-    levels.set(key, [...(levels.get(key) ?? []), p.meta.name]);
+    const level = levels.get(key);
+    if (level) level.names.push(p.meta.name); else levels.set(key, { names: [p.meta.name], first: p });
   }
-  for (const [ns, names] of levels) {
+  for (const [ns, { names, first }] of levels) {
     if (names.length > 1) {
-      const first = mesh.peerAuthentications.find((p) => p.meta.namespace === ns && p.selector === null);
       issues.warn('SIM006', `namespace ${ns} has ${names.length} ${ns === root ? 'mesh' : 'namespace'}-level PeerAuthentications (${names.join(', ')}): only the oldest applies`, first?.meta.loc);
     }
   }
 
+  const serviceByFqdn = new Map<string, Mesh['services'][number]>();
+  for (const s of mesh.services) if (!serviceByFqdn.has(s.fqdn)) serviceByFqdn.set(s.fqdn, s);
+  const entryHosts = new Set<string>();
+  for (const se of mesh.serviceEntries) for (const h of se.hosts) entryHosts.add(h);
   for (const dr of mesh.destinationRules) {
     const tls = dr.trafficPolicy?.tls;
     if (tls?.mode === 'ISTIO_MUTUAL') {
-      const svc = mesh.services.find((s) => s.fqdn === dr.fqdnHost);
-      const eps = svc && svc.selector ? mesh.workloads.filter((w) => w.namespace === svc.namespace && selectorMatches(svc.selector ?? {}, w.labels)) : [];
+      const svc = serviceByFqdn.get(dr.fqdnHost);
+      const eps = svc && svc.selector ? pods.matching(svc.selector, svc.namespace) : [];
       if (eps.length > 0 && eps.every((w) => !w.sidecar && !w.gateway)) {
         issues.warn('SIM007', `DestinationRule ${dr.meta.namespace}/${dr.meta.name} sends ISTIO_MUTUAL to ${dr.host}, whose pods have no sidecar: every call fails with 503`, dr.meta.loc);
       }
     }
-    if (!dr.host.includes('*') && !mesh.services.some((s) => s.fqdn === dr.fqdnHost) && !mesh.serviceEntries.some((se) => se.hosts.includes(dr.fqdnHost) || se.hosts.includes(dr.host))) {
+    if (!dr.host.includes('*') && !serviceByFqdn.has(dr.fqdnHost) && !entryHosts.has(dr.fqdnHost) && !entryHosts.has(dr.host)) {
       issues.warn('IST0174', `DestinationRule ${dr.meta.namespace}/${dr.meta.name}: host ${dr.host} matches no service`, dr.meta.loc);
     }
   }

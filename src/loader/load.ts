@@ -157,8 +157,10 @@ export function loadMesh(files: readonly SourceFile[], overrides: MeshOverrides 
       checkSimAnnotations(r, podAnnotations, kind === 'Pod' ? ['metadata', 'annotations'] : ['spec', 'template', 'metadata', 'annotations']);
       const ps = readPodSpec(r, podSpec, podPath);
       const annotationsPath = kind === 'Pod' ? ['metadata', 'annotations'] : ['spec', 'template', 'metadata', 'annotations'];
+      // only the document's locator is kept until the workloads are built, not the reader and the parsed document it holds
+      const locate = src.locate;
       rawWorkloads.push({ kind: kind as WorkloadKind, meta, podLabels, podAnnotations, serviceAccount: ps.sa, ports: ps.ports, hostNetwork: ps.hostNetwork,
-        locateAnnotation: (key) => r.at([...annotationsPath, key]) });
+        locateAnnotation: (key) => locate([...annotationsPath, key]) });
     } else if (kind === 'Service') {
       rawServices.push(readService(r, meta, value));
     } else if (kind === 'ConfigMap' && name === 'istio' && namespace !== 'istio-system') {

@@ -169,3 +169,62 @@ function buildIndex(mesh: Mesh): MeshIndex {
     },
   };
 }
+
+/**
+ * Selector lookups over a list of labelled things (workloads, pods) without a
+ * scan per query: `matching(selector, ns)` answers exactly
+ * `list.filter((x) => (ns === undefined || x.namespace === ns) && selectorMatches(selector, x.labels))`,
+ * in list order. It looks up the candidates that carry the selector's rarest
+ * `key=value` pair (a Map per key, so any user-given key is safe) and checks
+ * the rest of the selector on those only; an empty selector is the whole
+ * namespace (or the whole list). Build it once per list; the list must not
+ * change afterwards.
+ */
+export interface LabelIndex<T extends { namespace: string; labels: Readonly<Record<string, string>> }> {
+  matching(selector: Readonly<Record<string, string>>, ns?: string): readonly T[];
+  /** the items of one namespace, list order */
+  inNamespace(ns: string): readonly T[];
+}
+
+interface Scope<T> {
+  all: T[];
+  byLabel: Map<string, Map<string, T[]>>;
+}
+
+export function labelIndex<T extends { namespace: string; labels: Readonly<Record<string, string>> }>(list: readonly T[]): LabelIndex<T> {
+  const whole: Scope<T> = { all: [], byLabel: new Map() };
+  const perNs = new Map<string, Scope<T>>();
+  const add = (s: Scope<T>, x: T): void => {
+    s.all.push(x);
+    for (const k in x.labels) {
+      if (!Object.hasOwn(x.labels, k)) continue;
+      const v = x.labels[k] as string;
+      let byValue = s.byLabel.get(k);
+      if (!byValue) { byValue = new Map(); s.byLabel.set(k, byValue); }
+      const l = byValue.get(v);
+      if (l) l.push(x); else byValue.set(v, [x]);
+    }
+  };
+  for (const x of list) {
+    add(whole, x);
+    let s = perNs.get(x.namespace);
+    if (!s) { s = { all: [], byLabel: new Map() }; perNs.set(x.namespace, s); }
+    add(s, x);
+  }
+  return {
+    inNamespace: (ns) => perNs.get(ns)?.all ?? NONE,
+    matching(selector, ns) {
+      const s = ns === undefined ? whole : perNs.get(ns);
+      if (!s) return NONE;
+      let best: readonly T[] | undefined;
+      for (const k in selector) {
+        if (!Object.hasOwn(selector, k)) continue;
+        const bucket = s.byLabel.get(k)?.get(selector[k] as string);
+        if (!bucket) return NONE;
+        if (best === undefined || bucket.length < best.length) best = bucket;
+      }
+      if (best === undefined) return s.all;
+      return best.filter((x) => selectorMatches(selector, x.labels));
+    },
+  };
+}

@@ -220,8 +220,7 @@ function selection(mesh: Mesh, w: Workload): Selection {
   if (sel && sel.config === config && sel.rootNamespace === config.rootNamespace
     && sel.trustDomain === config.trustDomain && sel.aliases === config.trustDomainAliases) return sel;
   const root = config.rootNamespace;
-  const bundle = bundleOf(mesh);
-  const bundleKey = bundle.join(',');
+  const { bundle, key: bundleKey } = bundleFor(config);
   const base = namespaceBase(mesh.authorizationPolicies, root, w.namespace, bundle, bundleKey);
   // §6.1 targeting: the namespace-wide policies apply as they are; of the selecting ones, those whose selector matches
   let matched: CompiledPolicy[] | null = null;
@@ -447,7 +446,7 @@ function some(preds: readonly Pred[]): Pred {
 }
 
 function every(preds: readonly Pred[]): Pred {
-  if (preds.length === 0) return () => true;
+  if (preds.length === 0) return always;
   if (preds.length === 1) return preds[0] as Pred;
   return (c) => {
     for (const p of preds) if (!p(c)) return false;
@@ -456,12 +455,18 @@ function every(preds: readonly Pred[]): Pred {
 }
 
 const never: Pred = () => false;
+const always: Pred = () => true;
+
+/** some(values.map(value)) without the intermediate array for the common single value. */
+function anyOf(values: readonly string[], value: (v: string) => Pred): Pred {
+  return values.length === 1 ? value(values[0] as string) : some(values.map(value));
+}
 
 /** A positive and negative field pair: `pos` (if set) must match one value, `neg` (if set) none. */
 function field(pos: readonly string[] | undefined, neg: readonly string[] | undefined, value: (v: string) => Pred, out: Pred[]): void {
-  if (pos !== undefined) out.push(pos.length === 0 ? never : some(pos.map(value)));
+  if (pos !== undefined) out.push(pos.length === 0 ? never : anyOf(pos, value));
   if (neg !== undefined && neg.length > 0) {
-    const n = some(neg.map(value));
+    const n = anyOf(neg, value);
     out.push((c) => !n(c));
   }
 }
@@ -643,7 +648,7 @@ class CompiledRule {
   /** null: the rule is dropped on TCP (§6.8) */
   private tcp: Pred | null | undefined;
   private drop: AuthzDecision['dropped'][number] | null | undefined;
-  private why: Partial<Record<'http' | 'tcp', string>> = {};
+  private why: Partial<Record<'http' | 'tcp', string>> | undefined;
 
   constructor(readonly policy: AuthorizationPolicy, readonly index: number, readonly rule: AuthzRule, private readonly bundle: readonly string[]) {
     this.pathPrefixes = pathPrefixesOf(rule);
@@ -694,13 +699,13 @@ class CompiledRule {
 
   /** What the rule asks for on this protocol, and why the rest matched on TCP. */
   describe(protocol: 'http' | 'tcp'): string {
-    let s = this.why[protocol];
+    let s = this.why?.[protocol];
     if (s === undefined) {
       const r = protocol === 'http' ? this.rule : ruleForTcp(this.rule, this.policy.action) ?? undefined;
       const http = protocol === 'tcp' ? httpOnlyFields(this.rule) : [];
       const note = http.length > 0 ? ` (its HTTP-only ${http.join(', ')} ${http.length > 1 ? 'are' : 'is'} dropped on this TCP port, so the rest matches)` : '';
       s = `${describeRule(r)}${note}`;
-      this.why[protocol] = s;
+      (this.why ??= {})[protocol] = s;
     }
     return s;
   }
@@ -801,6 +806,19 @@ function firstMatchIn(policies: readonly CompiledPolicy[], rules: readonly Compi
 
 function ref(p: AuthorizationPolicy, i: number): RuleRef {
   return { namespace: p.meta.namespace, policy: p.meta.name, rule: ruleName(p, i), action: p.action };
+}
+
+/** The trust-domain bundle of a mesh config and its key, made once per config (selection asks for it once per workload). */
+const bundles = new WeakMap<Mesh['config'], { trustDomain: string; aliases: readonly string[]; bundle: string[]; key: string }>();
+
+function bundleFor(config: Mesh['config']): { bundle: string[]; key: string } {
+  let b = bundles.get(config);
+  if (b === undefined || b.trustDomain !== config.trustDomain || b.aliases !== config.trustDomainAliases) {
+    const bundle = [config.trustDomain, ...config.trustDomainAliases.filter((t) => t !== config.trustDomain)];
+    b = { trustDomain: config.trustDomain, aliases: config.trustDomainAliases, bundle, key: bundle.join(',') };
+    bundles.set(config, b);
+  }
+  return b;
 }
 
 export function bundleOf(mesh: Mesh): string[] {

@@ -32,8 +32,17 @@ interface Mapping {
  * sidecars are not covered. A Service or ServiceEntry targetRef means a
  * waypoint: for sidecar workloads the policy does nothing (warning).
  */
+const policiesByName = new WeakMap<Mesh, Map<string, Mesh['authorizationPolicies'][number]>>();
+
 function targetRefsSeverity(mesh: Mesh, subject: RawFinding['subject']): LintSeverity {
-  const p = mesh.authorizationPolicies.find((x) => x.meta.namespace === subject.namespace && x.meta.name === subject.name);
+  let byName = policiesByName.get(mesh);
+  if (!byName) {
+    byName = new Map();
+    // the first policy of that namespace and name, as a find over the list would answer
+    for (const x of mesh.authorizationPolicies) { const k = `${x.meta.namespace}/${x.meta.name}`; if (!byName.has(k)) byName.set(k, x); }
+    policiesByName.set(mesh, byName);
+  }
+  const p = byName.get(`${subject.namespace}/${subject.name}`);
   return p && p.targetRefs.length > 0 && p.targetRefs.every((r) => r.kind === 'Gateway' || r.kind === 'GatewayClass') ? 'info' : 'warning';
 }
 
@@ -86,20 +95,40 @@ function analyzerIssues(mesh: Mesh): Issue[] {
   return got;
 }
 
+type Subject = RawFinding['subject'];
+
+/** Where each object the analyzer reports on was read, first one wins (policies, then peer authentications, destination rules, namespaces), built once per mesh. */
+const subjects = new WeakMap<Mesh, Map<string, Subject>>();
+const locKey = (l: { file: string; line: number; col: number }): string => `${l.line}:${l.col}:${l.file}`;
+
+function subjectsOf(mesh: Mesh): Map<string, Subject> {
+  let got = subjects.get(mesh);
+  if (!got) {
+    got = new Map();
+    const lists: [string, readonly { meta: { namespace: string; name: string; annotations: Readonly<Record<string, string>>; loc: { file: string; line: number; col: number } } }[]][] = [
+      ['AuthorizationPolicy', mesh.authorizationPolicies], ['PeerAuthentication', mesh.peerAuthentications], ['DestinationRule', mesh.destinationRules],
+    ];
+    for (const [kind, list] of lists) {
+      for (const x of list) {
+        const k = locKey(x.meta.loc);
+        if (!got.has(k)) got.set(k, { kind, namespace: x.meta.namespace, name: x.meta.name, annotations: x.meta.annotations, loc: x.meta.loc });
+      }
+    }
+    for (const ns of mesh.namespaces.values()) {
+      if (ns.loc === undefined) continue;
+      const k = locKey(ns.loc);
+      if (!got.has(k)) got.set(k, { kind: 'Namespace', namespace: ns.name, name: ns.name, annotations: ns.annotations ?? {}, loc: ns.loc });
+    }
+    subjects.set(mesh, got);
+  }
+  return got;
+}
+
 /** The resource an analyzer message is about: the object at its location (analyzer messages name it, e.g. `AuthorizationPolicy ns/name`). */
-function subjectAt(mesh: Mesh, issue: Issue): RawFinding['subject'] {
+function subjectAt(mesh: Mesh, issue: Issue): Subject {
   const loc = issue.loc;
-  const same = (l: { file: string; line: number; col: number } | undefined): boolean => l !== undefined && loc !== undefined && l.file === loc.file && l.line === loc.line && l.col === loc.col;
-  const lists: [string, readonly { meta: { namespace: string; name: string; annotations: Readonly<Record<string, string>>; loc: { file: string; line: number; col: number } } }[]][] = [
-    ['AuthorizationPolicy', mesh.authorizationPolicies], ['PeerAuthentication', mesh.peerAuthentications], ['DestinationRule', mesh.destinationRules],
-  ];
-  for (const [kind, list] of lists) {
-    const hit = list.find((x) => same(x.meta.loc));
-    if (hit) return { kind, namespace: hit.meta.namespace, name: hit.meta.name, annotations: hit.meta.annotations, loc: hit.meta.loc };
-  }
-  for (const ns of mesh.namespaces.values()) {
-    if (same(ns.loc)) return { kind: 'Namespace', namespace: ns.name, name: ns.name, annotations: ns.annotations ?? {}, ...(ns.loc ? { loc: ns.loc } : {}) };
-  }
+  const hit = loc === undefined ? undefined : subjectsOf(mesh).get(locKey(loc));
+  if (hit) return hit;
   return { kind: 'Mesh', namespace: '', name: '', annotations: {}, ...(loc ? { loc } : {}) };
 }
 
