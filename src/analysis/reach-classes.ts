@@ -21,7 +21,7 @@
  *    DestinationRule, VirtualService, ServiceEntry, Gateway, an egress
  *    NetworkPolicy; named by an exportTo, a Service exportTo annotation, a
  *    VirtualService sourceNamespace or a Sidecar egress host), when it is t's
- *    own namespace, or when t's controls read namespaces at all (a
+ *    own namespace and anything can tell (sameNamespaceMatters), or when t's controls read namespaces at all (a
  *    NetworkPolicy selecting t for ingress, an AuthorizationPolicy field
  *    `namespaces`/`serviceAccounts`); else `*` — every other namespace is seen
  *    the same way by every resource (they compare the client namespace with
@@ -160,6 +160,20 @@ function specialNamespaces(mesh: Mesh): Set<string> {
   return out;
 }
 
+/**
+ * Whether being in the target's own namespace can matter on the client side:
+ * a Sidecar (`./*` imports), a NetworkPolicy (pod peers are same-namespace,
+ * a pod talking to itself), or an exportTo of `.` / `~` (or any Service
+ * exportTo annotation). Otherwise resources compare the client namespace only
+ * with their own namespaces and listed names (special namespaces).
+ */
+function sameNamespaceMatters(mesh: Mesh): boolean {
+  if (mesh.sidecars.length > 0 || mesh.networkPolicies.length > 0) return true;
+  const local = (l: readonly string[]): boolean => l.some((e) => e === '.' || e === '~');
+  return mesh.destinationRules.some((x) => local(x.exportTo)) || mesh.virtualServices.some((x) => local(x.exportTo))
+    || mesh.serviceEntries.some((x) => local(x.exportTo)) || mesh.services.some((s) => s.annotations['networking.istio.io/exportTo'] !== undefined);
+}
+
 /** NetworkPolicies that select t for ingress (any in t's namespace with Ingress: conservative, selectors not evaluated). */
 function ingressNetworkPolicy(mesh: Mesh, t: Workload): boolean {
   for (const np of mesh.networkPolicies) if (np.meta.namespace === t.namespace && np.policyTypes.includes('Ingress')) return true;
@@ -188,6 +202,7 @@ export function buildOneHopGraphByClass(explorer: ReachabilityExplorer, sources?
   const bundle = bundleOf(mesh);
   const xfccTokens = mesh.requestAuthentications.some((ra) => ra.jwtRules.some((r) => r.fromHeaders.some((h) => h.name.toLowerCase() === 'x-forwarded-client-cert')));
   const special = specialNamespaces(mesh);
+  const sameNs = sameNamespaceMatters(mesh);
 
   // Workload sources: node index, workload, base id, full identity, principal.
   const srcNode: number[] = [];
@@ -303,7 +318,7 @@ export function buildOneHopGraphByClass(explorer: ReachabilityExplorer, sources?
     else {
       for (const p of view.exact.keys()) for (const k of byPrincipal.get(p) ?? []) except(k);
       for (const sa of view.accounts) for (const k of bySa.get(sa) ?? []) except(k);
-      for (const k of byNs.get(t.namespace) ?? []) except(k);
+      if (sameNs) for (const k of byNs.get(t.namespace) ?? []) except(k);
       for (const k of oddNames) except(k);
     }
     // Explicit keys of the exceptions.
@@ -318,7 +333,7 @@ export function buildOneHopGraphByClass(explorer: ReachabilityExplorer, sources?
         for (const x of view.wild) if (x.m(principal[k] as string)) fields.add(x.field);
         pPart = [...fields].sort((a, b) => a - b).join(',');
       }
-      const nsPart = fullP || view.nsMatters || special.has(w.namespace) || w.namespace === t.namespace ? w.namespace : '*';
+      const nsPart = fullP || view.nsMatters || special.has(w.namespace) || (sameNs && w.namespace === t.namespace) ? w.namespace : '*';
       const key = `${base[k] as number}|${nsPart}|${pPart}`;
       const c = classes.get(key);
       if (c) c.members.push(k); else classes.set(key, { members: [k], exact: fullP });
