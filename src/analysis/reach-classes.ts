@@ -180,6 +180,11 @@ function ingressNetworkPolicy(mesh: Mesh, t: Workload): boolean {
   return false;
 }
 
+export interface ClassGraphOptions {
+  /** decide only the attempts against these targets (a partial graph: the bench times a sample of targets with it) */
+  targets?: (workloadId: string) => boolean;
+}
+
 export interface ClassGraphStats {
   /** decide() calls: one per (class, attempt), plus re-decisions under the full identity */
   decisions: number;
@@ -192,7 +197,7 @@ export interface ClassGraphStats {
  * equivalent sources (header). Sources: every workload (default) or the
  * given ones; `outside` gets its row from the explorer itself.
  */
-export function buildOneHopGraphByClass(explorer: ReachabilityExplorer, sources?: readonly SourceRef[]): OneHopGraph & { stats: ClassGraphStats } {
+export function buildOneHopGraphByClass(explorer: ReachabilityExplorer, sources?: readonly SourceRef[], opts: ClassGraphOptions = {}): OneHopGraph & { stats: ClassGraphStats } {
   const mesh = explorer.mesh;
   const ids = sources ? [...sources] : mesh.workloads.map((w) => w.id);
   const index = new Map(ids.map((id, i) => [id, i]));
@@ -252,6 +257,7 @@ export function buildOneHopGraphByClass(explorer: ReachabilityExplorer, sources?
   // Attempts by target.
   const byTarget = new Map<Workload, Attempt[]>();
   for (const a of explorer.attempts) {
+    if (opts.targets && !opts.targets(a.target.id)) continue;
     const l = byTarget.get(a.target); if (l) l.push(a); else byTarget.set(a.target, [a]);
   }
 
