@@ -65,6 +65,8 @@ import {
   type Attempt, type IdentityRule, type ReachabilityExplorer, type SourceRef,
 } from './reachability.js';
 
+const REP_SCAN = 64;
+
 type AttemptSource = Parameters<typeof attemptRequest>[0];
 
 /** How t's filters can tell principals apart. */
@@ -275,6 +277,7 @@ export function buildOneHopGraphByClass(explorer: ReachabilityExplorer, sources?
   let decisions = 0;
   let rechecked = 0;
   const stamp = new Int32Array(S);
+  const repNs = new Set<string>();
   let tick = 0;
   const decideFor = (w: Workload, a: Attempt): { allowed: boolean; at: string | null; onlyTarget: boolean } => {
     decisions++;
@@ -294,9 +297,18 @@ export function buildOneHopGraphByClass(explorer: ReachabilityExplorer, sources?
   };
   /** Decides `a` for `members` (one class) with a representative; re-decides per full identity when the check fails. */
   const decideClass = (members: readonly number[], a: Attempt, t: Workload, exact: boolean, skip: number): void => {
+    // Any member decides for the class; prefer one from a namespace already decided for (decide()'s own per-namespace
+    // memos then hit), looking at the first REP_SCAN members only.
     let rep = -1;
-    for (const k of members) if ((srcW[k] as Workload) !== t && stamp[k] !== skip) { rep = k; break; }
+    let scanned = 0;
+    for (const k of members) {
+      if ((srcW[k] as Workload) === t || stamp[k] === skip) continue;
+      if (rep < 0) rep = k;
+      if (repNs.has((srcW[k] as Workload).namespace)) { rep = k; break; }
+      if (++scanned >= REP_SCAN) break;
+    }
     if (rep < 0) return;
+    repNs.add((srcW[rep] as Workload).namespace);
     const r = decideFor(srcW[rep] as Workload, a);
     if (exact || r.onlyTarget) {
       if (!r.allowed) return;

@@ -128,12 +128,12 @@ describe('reach-classes: the class-based one-hop graph equals the plain per-pair
         samePlain(mesh, g);
         const pairs = mesh.workloads.length * (mesh.workloads.length - 1);
         if (profile !== 'segmented' && namespaces < 5) expect(g.stats.decisions).toBeLessThan(pairs / 4);
-      }), { numRuns: 6, seed: 31 });
+      }), { numRuns: 5, seed: 31 });
   }, 180_000);
 
   it('on generated meshes, it equals reach-graph buildOneHopGraph (the explorer\'s memo) array for array', () => {
-    for (const [seed, profile, ns] of [[7, 'strict', 5], [8, 'segmented', 5], [9, 'open', 2]] as const) {
-      const mesh = generated(seed, profile, ns, 150);
+    for (const [seed, profile, ns] of [[7, 'strict', 5], [8, 'segmented', 5]] as const) {
+      const mesh = generated(seed, profile, ns);
       sameGraph(buildOneHopGraphByClass(new ReachabilityExplorer(mesh, { edges: 'allowed' })), buildOneHopGraph(new ReachabilityExplorer(mesh, { edges: 'allowed' })));
     }
   }, 120_000);
