@@ -21,11 +21,12 @@
  *    DestinationRule, VirtualService, ServiceEntry, Gateway, an egress
  *    NetworkPolicy; named by an exportTo, a Service exportTo annotation, a
  *    VirtualService sourceNamespace or a Sidecar egress host), when it is t's
- *    own namespace and anything can tell (sameNamespaceMatters), or when t's controls read namespaces at all (a
- *    NetworkPolicy selecting t for ingress, an AuthorizationPolicy field
- *    `namespaces`/`serviceAccounts`); else `*` — every other namespace is seen
- *    the same way by every resource (they compare the client namespace with
- *    their own, or with names listed above);
+ *    own namespace and anything can tell (sameNamespaceMatters), or when t's
+ *    AuthorizationPolicies read namespaces (`namespaces`/`serviceAccounts`);
+ *    else, when NetworkPolicies of t's namespace have ingress rules, which of
+ *    their namespaceSelectors the namespace's labels match; else `*` — every
+ *    other namespace is seen the same way by every resource (they compare the
+ *    client namespace with their own, or with names listed above);
  *  - principal-part: for each principal field (`principals`/`notPrincipals`)
  *    of the AuthorizationPolicies selecting t, whether s's principal matches
  *    it — exact values by a hash lookup, `*`/prefix/suffix patterns by the
@@ -55,10 +56,12 @@
  * misconfigurations, every shipped mesh, inline ipBlock/NetworkPolicy/
  * PERMISSIVE/VirtualService mixes).
  */
+import { labelSelectorMatches, type LabelSelector } from '../model/network-policy.js';
 import { principalOf, type Mesh, type Workload } from '../model/types.js';
 import { bundleOf, expandPrincipal, policiesFor } from '../policy/authorization-policy.js';
 import { decide } from '../policy/decide.js';
 import { stringMatcher } from '../policy/matchers.js';
+import { namespaceLabelsOf } from '../policy/network-policy.js';
 import type { OneHopGraph } from './reach-graph.js';
 import {
   attemptOptions, attemptRequest, identityRule, sourceIdentity,
@@ -75,6 +78,8 @@ interface PrincipalView {
   full: boolean;
   /** t's controls read the source namespace */
   nsMatters: boolean;
+  /** the namespaceSelectors of the ingress NetworkPolicies of t's namespace (null: none): sources of other namespaces are told apart only by which of them their namespace's labels match */
+  nsSelectors: LabelSelector[] | null;
   /** exact principal → the principal fields (indices) listing it */
   exact: Map<string, number[]>;
   /** pattern principals: field index and matcher */
@@ -96,9 +101,9 @@ function plainName(s: string): boolean {
 }
 
 function principalView(mesh: Mesh, t: Workload, bundle: readonly string[], xfccTokens: boolean): PrincipalView {
-  const v: PrincipalView = { full: false, nsMatters: false, exact: new Map(), wild: [], accounts: new Set() };
+  const v: PrincipalView = { full: false, nsMatters: false, nsSelectors: null, exact: new Map(), wild: [], accounts: new Set() };
   if (t.gateway || xfccTokens) { v.full = true; v.nsMatters = true; return v; }
-  if (ingressNetworkPolicy(mesh, t)) v.nsMatters = true;
+  v.nsSelectors = ingressNamespaceSelectors(mesh, t);
   let field = 0;
   for (const p of policiesFor(mesh, t)) {
     if (p.action === 'CUSTOM') { v.full = true; v.nsMatters = true; return v; }
@@ -176,10 +181,21 @@ function sameNamespaceMatters(mesh: Mesh): boolean {
     || mesh.serviceEntries.some((x) => local(x.exportTo)) || mesh.services.some((s) => s.annotations['networking.istio.io/exportTo'] !== undefined);
 }
 
-/** NetworkPolicies that select t for ingress (any in t's namespace with Ingress: conservative, selectors not evaluated). */
-function ingressNetworkPolicy(mesh: Mesh, t: Workload): boolean {
-  for (const np of mesh.networkPolicies) if (np.meta.namespace === t.namespace && np.policyTypes.includes('Ingress')) return true;
-  return false;
+/**
+ * The namespaceSelectors of every ingress peer of every NetworkPolicy of t's
+ * namespace with policyTypes Ingress (whether it selects t or not:
+ * conservative), or null when there is no such policy. A peer without a
+ * namespaceSelector is t's own namespace (its sources are keyed by namespace,
+ * sameNamespaceMatters) or an ipBlock (the pod IP is then in every key).
+ */
+function ingressNamespaceSelectors(mesh: Mesh, t: Workload): LabelSelector[] | null {
+  let out: LabelSelector[] | null = null;
+  for (const np of mesh.networkPolicies) {
+    if (np.meta.namespace !== t.namespace || !np.policyTypes.includes('Ingress')) continue;
+    out ??= [];
+    for (const r of np.ingress) for (const peer of r.from) if (peer.namespaceSelector) out.push(peer.namespaceSelector);
+  }
+  return out;
 }
 
 export interface ClassGraphOptions {
@@ -245,13 +261,13 @@ export function buildOneHopGraphByClass(explorer: ReachabilityExplorer, sources?
   }
   // Default groups (namespace `*` unless special): base | ns-part, members in source order.
   const groupOf = new Map<string, number[]>();
-  const nsGroupOf = new Map<string, number[]>();
+  const nsGroupOf = new Map<string, { base: number; ns: string; members: number[] }>();
   for (let k = 0; k < S; k++) {
     const w = srcW[k] as Workload;
     const g = `${base[k] as number}|${special.has(w.namespace) ? w.namespace : '*'}`;
     const l = groupOf.get(g); if (l) l.push(k); else groupOf.set(g, [k]);
     const gn = `${base[k] as number}|${w.namespace}`;
-    const ln = nsGroupOf.get(gn); if (ln) ln.push(k); else nsGroupOf.set(gn, [k]);
+    const ln = nsGroupOf.get(gn); if (ln) ln.members.push(k); else nsGroupOf.set(gn, { base: base[k] as number, ns: w.namespace, members: [k] });
   }
   const groups = [...groupOf.values()];
   const nsGroups = [...nsGroupOf.values()];
@@ -296,29 +312,33 @@ export function buildOneHopGraphByClass(explorer: ReachabilityExplorer, sources?
     if (j !== undefined && j !== node) addPair(node, j);
   };
   /** Decides `a` for `members` (one class) with a representative; re-decides per full identity when the check fails. */
-  const decideClass = (members: readonly number[], a: Attempt, t: Workload, exact: boolean, skip: number): void => {
+  const decideClass = (lists: readonly (readonly number[])[], a: Attempt, t: Workload, exact: boolean, skip: number): void => {
     // Any member decides for the class; prefer one from a namespace already decided for (decide()'s own per-namespace
     // memos then hit), looking at the first REP_SCAN members only.
     let rep = -1;
     let scanned = 0;
-    for (const k of members) {
+    for (const members of lists) for (const k of members) {
       if ((srcW[k] as Workload) === t || stamp[k] === skip) continue;
       if (rep < 0) rep = k;
       if (repNs.has((srcW[k] as Workload).namespace)) { rep = k; break; }
       if (++scanned >= REP_SCAN) break;
+    }
+    if (rep >= 0 && !repNs.has((srcW[rep] as Workload).namespace)) {
+      // (the scan above stops at the end of a list; a later list may hold one)
+      for (const members of lists) { let i = 0; for (const k of members) { if (++i > REP_SCAN) break; if ((srcW[k] as Workload) !== t && stamp[k] !== skip && repNs.has((srcW[k] as Workload).namespace)) { rep = k; break; } } }
     }
     if (rep < 0) return;
     repNs.add((srcW[rep] as Workload).namespace);
     const r = decideFor(srcW[rep] as Workload, a);
     if (exact || r.onlyTarget) {
       if (!r.allowed) return;
-      for (const k of members) if ((srcW[k] as Workload) !== t && stamp[k] !== skip) emit(k, t, r.at);
+      for (const members of lists) for (const k of members) if ((srcW[k] as Workload) !== t && stamp[k] !== skip) emit(k, t, r.at);
       return;
     }
     rechecked++;
     const memo = new Map<string, { allowed: boolean; at: string | null }>();
     memo.set(fullKey[rep] as string, r);
-    for (const k of members) {
+    for (const members of lists) for (const k of members) {
       if ((srcW[k] as Workload) === t || stamp[k] === skip) continue;
       let x = memo.get(fullKey[k] as string);
       if (!x) { x = decideFor(srcW[k] as Workload, a); memo.set(fullKey[k] as string, x); }
@@ -351,15 +371,38 @@ export function buildOneHopGraphByClass(explorer: ReachabilityExplorer, sources?
         for (const x of view.wild) if (x.m(principal[k] as string)) fields.add(x.field);
         pPart = [...fields].sort((a, b) => a - b).join(',');
       }
-      const nsPart = fullP || view.nsMatters || special.has(w.namespace) || (sameNs && w.namespace === t.namespace) ? w.namespace : '*';
+      const nsPart = fullP || view.nsMatters || view.nsSelectors !== null || special.has(w.namespace) || (sameNs && w.namespace === t.namespace) ? w.namespace : '*';
       const key = `${base[k] as number}|${nsPart}|${pPart}`;
       const c = classes.get(key);
       if (c) c.members.push(k); else classes.set(key, { members: [k], exact: fullP });
     }
     // The default groups, less the exceptions (skipped by their stamp).
+    let lists: (readonly number[])[][];
+    if (view.nsMatters) lists = nsGroups.map((g) => [g.members]);
+    else if (view.nsSelectors !== null) {
+      // other namespaces: by base and which of the namespaceSelectors their labels match
+      const sels = view.nsSelectors;
+      const bitsOf = new Map<string, string>();
+      const buckets = new Map<string, (readonly number[])[]>();
+      for (const g of nsGroups) {
+        let key: string;
+        if (special.has(g.ns)) key = `${g.base}|${g.ns}`;
+        else {
+          let bits = bitsOf.get(g.ns);
+          if (bits === undefined) {
+            const labels = namespaceLabelsOf(g.ns, mesh.namespaces.get(g.ns)?.labels ?? {});
+            bits = sels.map((sel) => (labelSelectorMatches(sel, labels) ? '1' : '0')).join('');
+            bitsOf.set(g.ns, bits);
+          }
+          key = `${g.base}|*${bits}`;
+        }
+        const l = buckets.get(key); if (l) l.push(g.members); else buckets.set(key, [g.members]);
+      }
+      lists = [...buckets.values()];
+    } else lists = groups.map((g) => [g]);
     for (const a of attempts) {
-      for (const c of classes.values()) decideClass(c.members, a, t, c.exact, -1);
-      for (const g of view.nsMatters ? nsGroups : groups) decideClass(g, a, t, false, tick);
+      for (const c of classes.values()) decideClass([c.members], a, t, c.exact, -1);
+      for (const l of lists) decideClass(l, a, t, false, tick);
     }
   }
 
