@@ -6,9 +6,10 @@
  * interleaves them. Timed separately, then summed into wall_s:
  *
  *  1. graph    — the one-hop graph. meshrange: every attempt of every workload
- *                decided by policy/decide.ts through the one explorer
- *                (analysis/reachability.ts, memo per source identity), via
- *                analysis/reach-graph.ts buildOneHopGraph. bitset: the same
+ *                decided by policy/decide.ts, once per class of sources the
+ *                target cannot tell apart (analysis/reach-classes.ts
+ *                buildOneHopGraphByClass, held to the plain per-pair graph by
+ *                test/analysis/reach-classes.test.ts). bitset: the same
  *                graph read off the plain model (each workload's callers, the
  *                over-broad rule, the NetworkPolicy admit lists).
  *     Node ids are the generator's workload order in both.
@@ -18,7 +19,7 @@
  * Both implementations share steps 2–4 (reach-graph.ts): the ratio isolates what
  * exact decisions cost against a hand-written model.
  *
- * Budget: the meshrange graph is first built from a stride sample of sources;
+ * Budget: the meshrange graph is first built for a stride sample of targets;
  * when the whole graph is projected to take longer than --budget-s (default
  * 600), the run stops there and prints the projection (wall_s null, check
  * null, info.projected_graph_s): a figure measured on a sample, not a run.
@@ -32,7 +33,8 @@
  *   node bench/.cache/js/bench/b3-blast.js --impl meshrange|bitset --workloads N --profile P [--seed 1] [--round 0] [--budget-s 600]
  */
 import seedrandom from 'seedrandom';
-import { blastCount, buildOneHopGraph, closure, condense, reachFrom, type OneHopGraph } from '../src/analysis/reach-graph.js';
+import { buildOneHopGraphByClass } from '../src/analysis/reach-classes.js';
+import { blastCount, closure, condense, reachFrom, type OneHopGraph } from '../src/analysis/reach-graph.js';
 import { attemptOptions, attemptRequest, attemptsOf, ReachabilityExplorer } from '../src/analysis/reachability.js';
 import { admits } from '../src/generate/topology.js';
 import { loadMesh } from '../src/loader/load.js';
@@ -166,29 +168,28 @@ function runMeshrange(): void {
   // warm-up (not timed): the graph of a mesh a third the size (at most 1,000 workloads)
   const wn = Math.min(1000, Math.max(100, Math.floor(n / 3)));
   const warm = generateB3(wn, profile, seed);
-  buildOneHopGraph(new ReachabilityExplorer(loadMesh(warm.files).mesh, { edges: 'allowed' }));
+  buildOneHopGraphByClass(new ReachabilityExplorer(loadMesh(warm.files).mesh, { edges: 'allowed' }));
   settle();
 
-  // Projection from a stride sample of sources, before paying for the whole graph.
-  const ex = new ReachabilityExplorer(mesh, { edges: 'allowed' });
-  // 5..200 sources, about 200,000 decisions: enough to time, little next to the whole graph
-  const want = Math.max(5, Math.min(200, Math.floor(200_000 / Math.max(1, ex.attempts.length))));
-  const stride = Math.max(1, Math.floor(n / want));
-  const sample = Array.from({ length: Math.ceil(n / stride) }, (_, k) => workloadId(t, k * stride)).slice(0, want);
+  // Projection from a stride sample of targets (1 in 100, at least 5), before paying for the whole graph.
+  const ids = Array.from({ length: n }, (_, i) => workloadId(t, i));
+  const stride = Math.max(1, Math.min(100, Math.floor(n / 5)));
+  const sampled = new Set(ids.filter((_, i) => i % stride === 0));
   const s0 = performance.now();
-  for (const id of sample) ex.hopFrom(id, 1);
-  const perSource = (performance.now() - s0) / 1000 / sample.length;
-  const projected = perSource * n;
+  buildOneHopGraphByClass(new ReachabilityExplorer(mesh, { edges: 'allowed' }), ids, { targets: (id) => sampled.has(id) });
+  const perTarget = (performance.now() - s0) / 1000 / sampled.size;
+  const projected = perTarget * n;
   if (projected > budget) {
     emit({ bench: 'B3-blast', impl: 'meshrange', params, seed, wall_s: null, rate: null, rss_mb: peakRssMb(), check: null,
       info: { round, not_run: `the one-hop graph is projected to take ${projected.toFixed(0)} s (> --budget-s ${budget})`,
-        projected_graph_s: Math.round(projected), sampled_sources: sample.length, ms_per_source: Number((perSource * 1000).toFixed(2)),
-        attempts_per_source: ex.attempts.length, load_s: round3(loadS) } });
+        projected_graph_s: Math.round(projected), sampled_targets: sampled.size, ms_per_target: Number((perTarget * 1000).toFixed(2)),
+        load_s: round3(loadS) } });
     return;
   }
+  settle();
   const fresh = new ReachabilityExplorer(mesh, { edges: 'allowed' });
   const t0 = performance.now();
-  const g = buildOneHopGraph(fresh, Array.from({ length: n }, (_, i) => workloadId(t, i)));
+  const g = buildOneHopGraphByClass(fresh, ids);
   const graph = (performance.now() - t0) / 1000;
   const a = analyse(g, footholds);
   const wall = graph + a.phases.scc + a.phases.blast100 + a.phases.closure;
@@ -207,7 +208,7 @@ function runMeshrange(): void {
   const naiveOk = naive.every((w) => JSON.stringify(naiveReach(mesh, w, 2)) === JSON.stringify(reachFrom(g, [w.id], 2).reached));
   emit({ bench: 'B3-blast', impl: 'meshrange', params, seed, wall_s: wall, rate: g.decisions / graph, rss_mb: peak, check: sameGraph && sameBlast && naiveOk && g.misdelivered === 0,
     info: { round, phases_s: { graph: round3(graph), scc: round3(a.phases.scc), blast100: round3(a.phases.blast100), closure: round3(a.phases.closure) },
-      decisions: g.decisions, memo_hits: g.memoHits, attempts_per_source: fresh.attempts.length, edges: g.targets.length, components: a.comps,
+      decisions: g.decisions, rechecked: g.stats.rechecked, attempts_per_source: fresh.attempts.length, edges: g.targets.length, components: a.comps,
       max_blast: a.maxBlast, mean_blast: Number(a.meanBlast.toFixed(1)), load_s: round3(loadS),
       rider: { same_graph_as_plain_model: sameGraph, footholds_blast_as_plain_bfs: sameBlast, naive_bfs_sampled: naive.map((w) => w.id), naive_bfs_agrees: naiveOk } } });
 }

@@ -21,6 +21,11 @@
  * itself (blast radius from each foothold), which is exact in every case.
  * Plain one-hop edges (an attempt that lands on the workload dialled) never
  * depend on order.
+ *
+ * At scale, build the graph with reach-classes.ts buildOneHopGraphByClass: the
+ * same graph, array for array, deciding each attempt once per class of sources
+ * its target cannot tell apart instead of once per source identity (every
+ * generated workload has its own principal, so the explorer's memo never hits).
  */
 import type { ReachabilityExplorer, SourceRef } from './reachability.js';
 

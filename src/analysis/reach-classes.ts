@@ -1,0 +1,441 @@
+/**
+ * The one-hop graph with decisions shared across EQUIVALENT sources (issue 13
+ * item 3, T3.1/T3.2): the same graph as reach-graph.ts buildOneHopGraph, edge
+ * for edge, with far fewer decide() calls.
+ *
+ * Why it is needed. The explorer's memo (reachability.ts "Memo") keys a source
+ * by everything decide() may read about it, its service account included: in
+ * a mesh where every workload has its own ServiceAccount every source is its
+ * own class and the graph costs 2·N² decisions. But for ONE target most of
+ * those facts cannot matter: a principal matters only as far as the target's
+ * AuthorizationPolicies can tell principals apart, a namespace only where some
+ * resource names it.
+ *
+ * The key of a source s for an attempt against a target t is
+ *   base(s) | ns-part | principal-part
+ *  - base(s): every fact of the explorer's identity except the namespace and
+ *    the service account — sidecar, gateway, hostNetwork, the labels source-side
+ *    selectors read, the pod IP when any control sees addresses, the capture
+ *    annotations, the certificate state (reachability.ts identityRule);
+ *  - ns-part: s's namespace when it is "special" (the namespace of a Sidecar,
+ *    DestinationRule, VirtualService, ServiceEntry, Gateway, an egress
+ *    NetworkPolicy; named by an exportTo, a Service exportTo annotation, a
+ *    VirtualService sourceNamespace or a Sidecar egress host), when it is t's
+ *    own namespace and anything can tell (sameNamespaceMatters), or when t's
+ *    AuthorizationPolicies read namespaces (`namespaces`/`serviceAccounts`);
+ *    else, when NetworkPolicies of t's namespace have ingress rules, which of
+ *    their namespaceSelectors the namespace's labels match; else `*` — every
+ *    other namespace is seen the same way by every resource (they compare the
+ *    client namespace with their own, or with names listed above);
+ *  - principal-part: for each principal field (`principals`/`notPrincipals`)
+ *    of the AuthorizationPolicies selecting t, whether s's principal matches
+ *    it — exact values by a hash lookup, `*`/prefix/suffix patterns by the
+ *    engine's own matcher (policy/matchers.ts stringMatcher) over the same
+ *    trust-domain expansion (expandPrincipal). The full principal instead when
+ *    t's policies hold a CUSTOM action, a `when` key other than request.auth.*,
+ *    destination.*, source.ip or remote.ip (source.principal, request.headers
+ *    — XFCC carries the principal —, ...), a namespace glob, a
+ *    `serviceAccounts` field whose account is s's; when t is a gateway; when
+ *    s's service account is not a plain name (a `/` or `*` in it); or when a
+ *    RequestAuthentication reads tokens from the XFCC header.
+ *
+ * Why that is enough, and the check that keeps it honest. Outside the
+ * principal, every stage before the receiving proxy reads the client's
+ * namespace only by comparing it with resource namespaces and the names
+ * listed above. The principal is read only by the filters of a receiving
+ * proxy. So when a decision's proxies (Decision.path) are at most t's own
+ * sidecar, every source of the class takes the same route to t and t's
+ * filters see the same principal-part. When a representative's decision went
+ * through another proxy (a gateway, a VirtualService delivering elsewhere),
+ * that attempt is decided again for every member of the class under the
+ * explorer's full identity — what buildOneHopGraph does. Classes keyed by the
+ * full identity (ns and principal in full) need no check.
+ *
+ * Held to buildOneHopGraph edge for edge by test/analysis/reach-classes.test.ts
+ * (fast-check over generated meshes of every profile and planted
+ * misconfigurations, every shipped mesh, inline ipBlock/NetworkPolicy/
+ * PERMISSIVE/VirtualService mixes).
+ */
+import { labelSelectorMatches, type LabelSelector } from '../model/network-policy.js';
+import { principalOf, type Mesh, type Workload } from '../model/types.js';
+import { bundleOf, expandPrincipal, policiesFor } from '../policy/authorization-policy.js';
+import { decide } from '../policy/decide.js';
+import { stringMatcher } from '../policy/matchers.js';
+import { namespaceLabelsOf } from '../policy/network-policy.js';
+import type { OneHopGraph } from './reach-graph.js';
+import {
+  attemptOptions, attemptRequest, identityRule, sourceIdentity,
+  type Attempt, type IdentityRule, type ReachabilityExplorer, type SourceRef,
+} from './reachability.js';
+
+const REP_SCAN = 64;
+
+type AttemptSource = Parameters<typeof attemptRequest>[0];
+
+/** How t's filters can tell principals apart. */
+interface PrincipalView {
+  /** the principal (and namespace) in full */
+  full: boolean;
+  /** t's controls read the source namespace */
+  nsMatters: boolean;
+  /** the namespaceSelectors of the ingress NetworkPolicies of t's namespace (null: none): sources of other namespaces are told apart only by which of them their namespace's labels match */
+  nsSelectors: LabelSelector[] | null;
+  /** exact principal → the principal fields (indices) listing it */
+  exact: Map<string, number[]>;
+  /** pattern principals: field index and matcher */
+  wild: { field: number; m: (v: string) => boolean }[];
+  /** service accounts named by `serviceAccounts` fields: a source with one of them is keyed in full */
+  accounts: Set<string>;
+}
+
+const SAFE_WHEN = (key: string): boolean => key.startsWith('request.auth.') || key.startsWith('destination.') || key === 'source.ip' || key === 'remote.ip';
+
+function plainName(s: string): boolean {
+  if (s.length === 0) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    const ok = (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 45 || c === 46 || c === 95;
+    if (!ok) return false;
+  }
+  return true;
+}
+
+function principalView(mesh: Mesh, t: Workload, bundle: readonly string[], xfccTokens: boolean): PrincipalView {
+  const v: PrincipalView = { full: false, nsMatters: false, nsSelectors: null, exact: new Map(), wild: [], accounts: new Set() };
+  if (t.gateway || xfccTokens) { v.full = true; v.nsMatters = true; return v; }
+  v.nsSelectors = ingressNamespaceSelectors(mesh, t);
+  let field = 0;
+  for (const p of policiesFor(mesh, t)) {
+    if (p.action === 'CUSTOM') { v.full = true; v.nsMatters = true; return v; }
+    for (const rule of p.rules ?? []) {
+      for (const c of rule.when ?? []) if (!SAFE_WHEN(c.key)) { v.full = true; v.nsMatters = true; return v; }
+      for (const f of rule.from ?? []) {
+        const s = f.source;
+        for (const list of [s.principals, s.notPrincipals]) {
+          if (list === undefined) continue;
+          const k = field++;
+          for (const value of list) {
+            for (const x of expandPrincipal(value, bundle)) {
+              if (x === '*' || x.startsWith('*') || x.endsWith('*')) v.wild.push({ field: k, m: stringMatcher(x) });
+              else { const l = v.exact.get(x); if (l) { if (!l.includes(k)) l.push(k); } else v.exact.set(x, [k]); }
+            }
+          }
+        }
+        for (const list of [s.namespaces, s.notNamespaces]) {
+          if (list === undefined) continue;
+          v.nsMatters = true;
+          if (list.some((x) => x !== '*' && x.includes('*'))) { v.full = true; return v; }
+        }
+        for (const list of [s.serviceAccounts, s.notServiceAccounts]) {
+          if (list === undefined) continue;
+          v.nsMatters = true;
+          for (const value of list) {
+            const whole = value.includes('/') ? value : `${p.meta.namespace}/${value}`;
+            v.accounts.add(whole.split('/')[1] ?? '');
+          }
+        }
+      }
+    }
+  }
+  return v;
+}
+
+/** Namespaces some resource names or lives in, as far as the client side is concerned (header). */
+function specialNamespaces(mesh: Mesh): Set<string> {
+  const out = new Set<string>();
+  const exportTo = (l: readonly string[]): void => { for (const e of l) if (e !== '*' && e !== '.' && e !== '~') out.add(e); };
+  for (const sc of mesh.sidecars) {
+    out.add(sc.meta.namespace);
+    for (const l of sc.egress) for (const h of l.hosts) { const i = h.indexOf('/'); if (i > 0) out.add(h.slice(0, i)); }
+  }
+  for (const dr of mesh.destinationRules) { out.add(dr.meta.namespace); exportTo(dr.exportTo); }
+  for (const vs of mesh.virtualServices) {
+    out.add(vs.meta.namespace);
+    exportTo(vs.exportTo);
+    for (const r of vs.http) for (const m of r.match ?? []) if (m.sourceNamespace !== undefined) out.add(m.sourceNamespace);
+    for (const r of vs.tcp) for (const m of r.match) if (m.sourceNamespace !== undefined) out.add(m.sourceNamespace);
+    for (const r of vs.tls) for (const m of r.match) if (m.sourceNamespace !== undefined) out.add(m.sourceNamespace);
+  }
+  for (const se of mesh.serviceEntries) { out.add(se.meta.namespace); exportTo(se.exportTo); }
+  for (const g of mesh.gateways) out.add(g.meta.namespace);
+  for (const s of mesh.services) {
+    const a = s.annotations['networking.istio.io/exportTo'];
+    if (a !== undefined) { out.add(s.namespace); exportTo(a.split(',').map((x) => x.trim())); }
+  }
+  for (const np of mesh.networkPolicies) if (np.policyTypes.includes('Egress')) out.add(np.meta.namespace);
+  out.add(mesh.config.rootNamespace);
+  return out;
+}
+
+/**
+ * Whether being in the target's own namespace can matter on the client side:
+ * a Sidecar (`./*` imports), a NetworkPolicy (pod peers are same-namespace,
+ * a pod talking to itself), or an exportTo of `.` / `~` (or any Service
+ * exportTo annotation). Otherwise resources compare the client namespace only
+ * with their own namespaces and listed names (special namespaces).
+ */
+function sameNamespaceMatters(mesh: Mesh): boolean {
+  if (mesh.sidecars.length > 0 || mesh.networkPolicies.length > 0) return true;
+  const local = (l: readonly string[]): boolean => l.some((e) => e === '.' || e === '~');
+  return mesh.destinationRules.some((x) => local(x.exportTo)) || mesh.virtualServices.some((x) => local(x.exportTo))
+    || mesh.serviceEntries.some((x) => local(x.exportTo)) || mesh.services.some((s) => s.annotations['networking.istio.io/exportTo'] !== undefined);
+}
+
+/**
+ * The namespaceSelectors of every ingress peer of every NetworkPolicy of t's
+ * namespace with policyTypes Ingress (whether it selects t or not:
+ * conservative), or null when there is no such policy. A peer without a
+ * namespaceSelector is t's own namespace (its sources are keyed by namespace,
+ * sameNamespaceMatters) or an ipBlock (the pod IP is then in every key).
+ */
+function ingressNamespaceSelectors(mesh: Mesh, t: Workload): LabelSelector[] | null {
+  let out: LabelSelector[] | null = null;
+  for (const np of mesh.networkPolicies) {
+    if (np.meta.namespace !== t.namespace || !np.policyTypes.includes('Ingress')) continue;
+    out ??= [];
+    for (const r of np.ingress) for (const peer of r.from) if (peer.namespaceSelector) out.push(peer.namespaceSelector);
+  }
+  return out;
+}
+
+export interface ClassGraphOptions {
+  /** decide only the attempts against these targets (a partial graph: the bench times a sample of targets with it) */
+  targets?: (workloadId: string) => boolean;
+}
+
+export interface ClassGraphStats {
+  /** decide() calls: one per (class, attempt), plus re-decisions under the full identity */
+  decisions: number;
+  /** (class, attempt) decisions that went through another proxy than the target's sidecar and were decided again per full identity */
+  rechecked: number;
+}
+
+/**
+ * buildOneHopGraph's graph, deciding each attempt once per class of
+ * equivalent sources (header). Sources: every workload (default) or the
+ * given ones; `outside` gets its row from the explorer itself.
+ */
+export function buildOneHopGraphByClass(explorer: ReachabilityExplorer, sources?: readonly SourceRef[], opts: ClassGraphOptions = {}): OneHopGraph & { stats: ClassGraphStats } {
+  const mesh = explorer.mesh;
+  const ids = sources ? [...sources] : mesh.workloads.map((w) => w.id);
+  const index = new Map(ids.map((id, i) => [id, i]));
+  const byId = new Map(mesh.workloads.map((w) => [w.id, w]));
+  const rule: IdentityRule = identityRule(mesh);
+  const certProblem = explorer.opts.decide?.certProblem;
+  const bundle = bundleOf(mesh);
+  const xfccTokens = mesh.requestAuthentications.some((ra) => ra.jwtRules.some((r) => r.fromHeaders.some((h) => h.name.toLowerCase() === 'x-forwarded-client-cert')));
+  const special = specialNamespaces(mesh);
+  const sameNs = sameNamespaceMatters(mesh);
+
+  // Workload sources: node index, workload, base id, full identity, principal.
+  const srcNode: number[] = [];
+  const srcW: Workload[] = [];
+  for (let i = 0; i < ids.length; i++) {
+    const w = byId.get(ids[i] as string);
+    if (w) { srcNode.push(i); srcW.push(w); }
+  }
+  const S = srcW.length;
+  const baseIds = new Map<string, number>();
+  const base = new Int32Array(S);
+  const fullKey: string[] = new Array<string>(S);
+  const principal: string[] = new Array<string>(S);
+  const plain = new Uint8Array(S);
+  const byPrincipal = new Map<string, number[]>();
+  const byNs = new Map<string, number[]>();
+  const bySa = new Map<string, number[]>();
+  const oddNames: number[] = [];
+  for (let k = 0; k < S; k++) {
+    const w = srcW[k] as Workload;
+    const b = sourceIdentity(rule, { ...w, namespace: '', serviceAccount: '' }, certProblem);
+    let id = baseIds.get(b);
+    if (id === undefined) { id = baseIds.size; baseIds.set(b, id); }
+    base[k] = id;
+    fullKey[k] = sourceIdentity(rule, w, certProblem);
+    const p = principalOf(mesh.config.trustDomain, w.namespace, w.serviceAccount);
+    principal[k] = p;
+    plain[k] = plainName(w.serviceAccount) && plainName(w.namespace) ? 1 : 0;
+    const l = byPrincipal.get(p); if (l) l.push(k); else byPrincipal.set(p, [k]);
+    const n = byNs.get(w.namespace); if (n) n.push(k); else byNs.set(w.namespace, [k]);
+    const sa = bySa.get(w.serviceAccount); if (sa) sa.push(k); else bySa.set(w.serviceAccount, [k]);
+    if (plain[k] === 0) oddNames.push(k);
+  }
+  // Default groups (namespace `*` unless special): base | ns-part, members in source order.
+  const groupOf = new Map<string, number[]>();
+  const nsGroupOf = new Map<string, { base: number; ns: string; members: number[] }>();
+  for (let k = 0; k < S; k++) {
+    const w = srcW[k] as Workload;
+    const g = `${base[k] as number}|${special.has(w.namespace) ? w.namespace : '*'}`;
+    const l = groupOf.get(g); if (l) l.push(k); else groupOf.set(g, [k]);
+    const gn = `${base[k] as number}|${w.namespace}`;
+    const ln = nsGroupOf.get(gn); if (ln) ln.members.push(k); else nsGroupOf.set(gn, { base: base[k] as number, ns: w.namespace, members: [k] });
+  }
+  const groups = [...groupOf.values()];
+  const nsGroups = [...nsGroupOf.values()];
+
+  // Attempts by target.
+  const byTarget = new Map<Workload, Attempt[]>();
+  for (const a of explorer.attempts) {
+    if (opts.targets && !opts.targets(a.target.id)) continue;
+    const l = byTarget.get(a.target); if (l) l.push(a); else byTarget.set(a.target, [a]);
+  }
+
+  let pairSrc = new Int32Array(1024);
+  let pairDst = new Int32Array(1024);
+  let pairs = 0;
+  const addPair = (s: number, d: number): void => {
+    if (pairs === pairSrc.length) {
+      const a = new Int32Array(pairs * 2); a.set(pairSrc); pairSrc = a;
+      const b = new Int32Array(pairs * 2); b.set(pairDst); pairDst = b;
+    }
+    pairSrc[pairs] = s; pairDst[pairs] = d; pairs++;
+  };
+  let misdelivered = 0;
+  let decisions = 0;
+  let rechecked = 0;
+  const stamp = new Int32Array(S);
+  const repNs = new Set<string>();
+  let tick = 0;
+  const decideFor = (w: Workload, a: Attempt): { allowed: boolean; at: string | null; onlyTarget: boolean } => {
+    decisions++;
+    const src: AttemptSource = { kind: 'workload', workload: w };
+    const d = decide(mesh, attemptRequest(src, a), attemptOptions(a, explorer.opts.decide));
+    const own = `${a.target.id} (sidecar)`;
+    const onlyTarget = d.path === undefined || d.path.every((p) => p === own);
+    return { allowed: d.outcome === 'allowed', at: d.outcome === 'allowed' ? d.destination?.workload ?? null : null, onlyTarget };
+  };
+  /** Emits the edge of an allowed attempt from source k. */
+  const emit = (k: number, t: Workload, at: string | null): void => {
+    if (at === null) return;
+    const node = srcNode[k] as number;
+    if (at !== t.id) misdelivered++;
+    const j = index.get(at);
+    if (j !== undefined && j !== node) addPair(node, j);
+  };
+  /** Decides `a` for `members` (one class) with a representative; re-decides per full identity when the check fails. */
+  const decideClass = (lists: readonly (readonly number[])[], a: Attempt, t: Workload, exact: boolean, skip: number): void => {
+    // Any member decides for the class; prefer one from a namespace already decided for (decide()'s own per-namespace
+    // memos then hit), looking at the first REP_SCAN members only.
+    let rep = -1;
+    let scanned = 0;
+    for (const members of lists) for (const k of members) {
+      if ((srcW[k] as Workload) === t || stamp[k] === skip) continue;
+      if (rep < 0) rep = k;
+      if (repNs.has((srcW[k] as Workload).namespace)) { rep = k; break; }
+      if (++scanned >= REP_SCAN) break;
+    }
+    if (rep >= 0 && !repNs.has((srcW[rep] as Workload).namespace)) {
+      // (the scan above stops at the end of a list; a later list may hold one)
+      for (const members of lists) { let i = 0; for (const k of members) { if (++i > REP_SCAN) break; if ((srcW[k] as Workload) !== t && stamp[k] !== skip && repNs.has((srcW[k] as Workload).namespace)) { rep = k; break; } } }
+    }
+    if (rep < 0) return;
+    repNs.add((srcW[rep] as Workload).namespace);
+    const r = decideFor(srcW[rep] as Workload, a);
+    if (exact || r.onlyTarget) {
+      if (!r.allowed) return;
+      for (const members of lists) for (const k of members) if ((srcW[k] as Workload) !== t && stamp[k] !== skip) emit(k, t, r.at);
+      return;
+    }
+    rechecked++;
+    const memo = new Map<string, { allowed: boolean; at: string | null }>();
+    memo.set(fullKey[rep] as string, r);
+    for (const members of lists) for (const k of members) {
+      if ((srcW[k] as Workload) === t || stamp[k] === skip) continue;
+      let x = memo.get(fullKey[k] as string);
+      if (!x) { x = decideFor(srcW[k] as Workload, a); memo.set(fullKey[k] as string, x); }
+      if (x.allowed) emit(k, t, x.at);
+    }
+  };
+
+  for (const [t, attempts] of byTarget) {
+    const view = principalView(mesh, t, bundle, xfccTokens);
+    tick++;
+    // Exceptions: sources keyed explicitly (their namespace is t's, or t's filters may tell their principal apart).
+    const exceptions: number[] = [];
+    const except = (k: number): void => { if (stamp[k] !== tick) { stamp[k] = tick; exceptions.push(k); } };
+    if (view.full || view.wild.length > 0) for (let k = 0; k < S; k++) except(k);
+    else {
+      for (const p of view.exact.keys()) for (const k of byPrincipal.get(p) ?? []) except(k);
+      for (const sa of view.accounts) for (const k of bySa.get(sa) ?? []) except(k);
+      if (sameNs) for (const k of byNs.get(t.namespace) ?? []) except(k);
+      for (const k of oddNames) except(k);
+    }
+    // Explicit keys of the exceptions.
+    const classes = new Map<string, { members: number[]; exact: boolean }>();
+    for (const k of exceptions) {
+      const w = srcW[k] as Workload;
+      const fullP = view.full || plain[k] === 0 || view.accounts.has(w.serviceAccount);
+      let pPart: string;
+      if (fullP) pPart = `P${principal[k] as string}`;
+      else {
+        const fields = new Set<number>(view.exact.get(principal[k] as string) ?? []);
+        for (const x of view.wild) if (x.m(principal[k] as string)) fields.add(x.field);
+        pPart = [...fields].sort((a, b) => a - b).join(',');
+      }
+      const nsPart = fullP || view.nsMatters || view.nsSelectors !== null || special.has(w.namespace) || (sameNs && w.namespace === t.namespace) ? w.namespace : '*';
+      const key = `${base[k] as number}|${nsPart}|${pPart}`;
+      const c = classes.get(key);
+      if (c) c.members.push(k); else classes.set(key, { members: [k], exact: fullP });
+    }
+    // The default groups, less the exceptions (skipped by their stamp).
+    let lists: (readonly number[])[][];
+    if (view.nsMatters) lists = nsGroups.map((g) => [g.members]);
+    else if (view.nsSelectors !== null) {
+      // other namespaces: by base and which of the namespaceSelectors their labels match
+      const sels = view.nsSelectors;
+      const bitsOf = new Map<string, string>();
+      const buckets = new Map<string, (readonly number[])[]>();
+      for (const g of nsGroups) {
+        let key: string;
+        if (special.has(g.ns)) key = `${g.base}|${g.ns}`;
+        else {
+          let bits = bitsOf.get(g.ns);
+          if (bits === undefined) {
+            const labels = namespaceLabelsOf(g.ns, mesh.namespaces.get(g.ns)?.labels ?? {});
+            bits = sels.map((sel) => (labelSelectorMatches(sel, labels) ? '1' : '0')).join('');
+            bitsOf.set(g.ns, bits);
+          }
+          key = `${g.base}|*${bits}`;
+        }
+        const l = buckets.get(key); if (l) l.push(g.members); else buckets.set(key, [g.members]);
+      }
+      lists = [...buckets.values()];
+    } else lists = groups.map((g) => [g]);
+    for (const a of attempts) {
+      for (const c of classes.values()) decideClass([c.members], a, t, c.exact, -1);
+      for (const l of lists) decideClass(l, a, t, false, tick);
+    }
+  }
+
+  // Rows of `outside` (or any non-workload source): from the explorer.
+  for (let i = 0; i < ids.length; i++) {
+    if (byId.has(ids[i] as string)) continue;
+    const r = explorer.explore({ from: [ids[i] as string], exploit: () => false, depth: 1 });
+    decisions += r.decisions;
+    for (const e of r.edges) {
+      if (e.outcome !== 'allowed') continue;
+      const at = e.deliveredTo === undefined ? e.to : e.deliveredTo;
+      if (at === null) continue;
+      if (e.deliveredTo !== undefined && at !== e.to) misdelivered++;
+      const j = index.get(at);
+      if (j !== undefined && j !== i) addPair(i, j);
+    }
+  }
+
+  // CSR: rows sorted, duplicates dropped.
+  const n = ids.length;
+  const count = new Int32Array(n + 1);
+  for (let p = 0; p < pairs; p++) { const c = (pairSrc[p] as number) + 1; count[c] = (count[c] as number) + 1; }
+  for (let i = 0; i < n; i++) count[i + 1] = (count[i + 1] as number) + (count[i] as number);
+  const fill = count.slice(0, n);
+  const raw = new Int32Array(pairs);
+  for (let p = 0; p < pairs; p++) { const s = pairSrc[p] as number; raw[fill[s] as number] = pairDst[p] as number; fill[s] = (fill[s] as number) + 1; }
+  const offsets = new Int32Array(n + 1);
+  const targets = new Int32Array(pairs);
+  let len = 0;
+  for (let i = 0; i < n; i++) {
+    const row = raw.subarray(count[i] as number, count[i + 1] as number).sort();
+    for (let q = 0; q < row.length; q++) if (q === 0 || row[q] !== row[q - 1]) targets[len++] = row[q] as number;
+    offsets[i + 1] = len;
+  }
+  return { ids, index, offsets, targets: targets.slice(0, len), misdelivered, decisions, memoHits: 0, stats: { decisions, rechecked } };
+}

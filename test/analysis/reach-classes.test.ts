@@ -1,0 +1,159 @@
+import { readdirSync } from 'node:fs';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { buildOneHopGraphByClass } from '../../src/analysis/reach-classes.js';
+import { buildOneHopGraph, type OneHopGraph } from '../../src/analysis/reach-graph.js';
+import { attemptOptions, attemptRequest, ReachabilityExplorer } from '../../src/analysis/reachability.js';
+import { renderTopology } from '../../src/generate/manifests.js';
+import { generateTopology, type Profile } from '../../src/generate/topology.js';
+import { loadMesh } from '../../src/loader/load.js';
+import type { Mesh } from '../../src/model/types.js';
+import { decide } from '../../src/policy/decide.js';
+import { shipped } from './reach-fixtures.js';
+
+function generated(seed: number, profile: Profile, namespaces: number, workloads = 100): Mesh {
+  const files = renderTopology(generateTopology({ workloads, namespaces, seed, profile })).filter((f) => f.path.endsWith('.yaml'));
+  const { mesh, issues } = loadMesh(files);
+  if (issues.hasErrors()) throw new Error('generated mesh does not load');
+  return mesh;
+}
+
+/** The plain per-pair graph: one decide() per (source, attempt), no memo, no classes. */
+function plainGraph(mesh: Mesh): { edges: Set<string>; misdelivered: number } {
+  const ex = new ReachabilityExplorer(mesh, { edges: 'allowed' });
+  const edges = new Set<string>();
+  let misdelivered = 0;
+  for (const w of mesh.workloads) {
+    for (const a of ex.attempts) {
+      if (a.target.id === w.id) continue;
+      const d = decide(mesh, attemptRequest({ kind: 'workload', workload: w }, a), attemptOptions(a));
+      if (d.outcome !== 'allowed') continue;
+      const at = d.destination?.workload ?? null;
+      if (at === null) continue;
+      if (at !== a.target.id) misdelivered++;
+      if (at !== w.id) edges.add(`${w.id} -> ${at}`);
+    }
+  }
+  return { edges, misdelivered };
+}
+
+function edgesOf(g: OneHopGraph): Set<string> {
+  const out = new Set<string>();
+  for (let i = 0; i < g.ids.length; i++) {
+    for (let k = g.offsets[i] as number; k < (g.offsets[i + 1] as number); k++) out.add(`${g.ids[i] as string} -> ${g.ids[g.targets[k] as number] as string}`);
+  }
+  return out;
+}
+
+function sameGraph(a: OneHopGraph, b: OneHopGraph): void {
+  expect(a.ids).toEqual(b.ids);
+  expect([...a.offsets]).toEqual([...b.offsets]);
+  expect([...a.targets]).toEqual([...b.targets]);
+  expect(a.misdelivered).toBe(b.misdelivered);
+}
+
+function samePlain(mesh: Mesh, g: OneHopGraph): void {
+  const p = plainGraph(mesh);
+  expect([...edgesOf(g)].sort()).toEqual([...p.edges].sort());
+  expect(g.misdelivered).toBe(p.misdelivered);
+}
+
+const INLINE = {
+  /** ipBlocks / remoteIpBlocks, a namespace rule, wildcard principals, a header condition, a CUSTOM rule, serviceAccounts */
+  authz: `
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: reviews-ip, namespace: default}
+spec:
+  selector: {matchLabels: {app: reviews}}
+  action: DENY
+  rules:
+  - from: [{source: {ipBlocks: ["10.0.0.0/8"], notPrincipals: ["cluster.local/ns/default/sa/bookinfo-productpage"]}}]
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: ratings-wild, namespace: default}
+spec:
+  selector: {matchLabels: {app: ratings}}
+  action: ALLOW
+  rules:
+  - from: [{source: {principals: ["*bookinfo-reviews"]}}]
+  - from: [{source: {namespaces: ["istio-system"]}}]
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: details-sa, namespace: default}
+spec:
+  selector: {matchLabels: {app: details}}
+  action: ALLOW
+  rules:
+  - from: [{source: {serviceAccounts: ["bookinfo-productpage"]}}]
+  - when: [{key: 'request.headers[x-forwarded-client-cert]', values: ["*bookinfo-ratings*"]}]
+`,
+  /** NetworkPolicy (namespace and pod peers), PERMISSIVE, a VirtualService that sends reviews' traffic elsewhere */
+  network: `
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: ratings-in, namespace: default}
+spec:
+  podSelector: {matchLabels: {app: ratings}}
+  policyTypes: [Ingress]
+  ingress:
+  - from: [{podSelector: {matchLabels: {app: reviews}}}, {namespaceSelector: {matchLabels: {'kubernetes.io/metadata.name': istio-system}}}]
+---
+apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: {name: default, namespace: default}
+spec: {mtls: {mode: PERMISSIVE}}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: reviews-to-details, namespace: default}
+spec:
+  hosts: [reviews.default.svc.cluster.local]
+  http:
+  - match: [{sourceLabels: {app: productpage}}]
+    route: [{destination: {host: details.default.svc.cluster.local}}]
+  - route: [{destination: {host: reviews.default.svc.cluster.local}}]
+`,
+};
+
+describe('reach-classes: the class-based one-hop graph equals the plain per-pair graph', () => {
+  it('on random generated meshes of every profile (planted PERMISSIVE namespace, over-broad ALLOW, stray policy, NetworkPolicy segments), edge for edge, and with far fewer decisions', () => {
+    fc.assert(fc.property(
+      fc.integer({ min: 0, max: 1000 }), fc.constantFrom<Profile>('open', 'strict', 'segmented'), fc.integer({ min: 1, max: 12 }),
+      (seed, profile, namespaces) => {
+        const mesh = generated(seed, profile, namespaces);
+        const g = buildOneHopGraphByClass(new ReachabilityExplorer(mesh, { edges: 'allowed' }));
+        samePlain(mesh, g);
+        const pairs = mesh.workloads.length * (mesh.workloads.length - 1);
+        if (profile !== 'segmented' && namespaces < 5) expect(g.stats.decisions).toBeLessThan(pairs / 4);
+      }), { numRuns: 5, seed: 31 });
+  }, 180_000);
+
+  it('on generated meshes, it equals reach-graph buildOneHopGraph (the explorer\'s memo) array for array', () => {
+    for (const [seed, profile, ns] of [[7, 'strict', 5], [8, 'segmented', 5]] as const) {
+      const mesh = generated(seed, profile, ns);
+      sameGraph(buildOneHopGraphByClass(new ReachabilityExplorer(mesh, { edges: 'allowed' })), buildOneHopGraph(new ReachabilityExplorer(mesh, { edges: 'allowed' })));
+    }
+  }, 120_000);
+
+  it('on every shipped mesh under scenarios/meshes, alone and with the policy variants, it equals the plain per-pair graph', () => {
+    const meshes: string[][] = [['bookinfo'], ['capture'], ['payments'], ['three-ns'], ['bookinfo', 'three-ns']];
+    for (const v of readdirSync('scenarios/meshes/policies').sort()) {
+      const base = v.startsWith('bookinfo') ? 'bookinfo' : v.startsWith('payments') ? 'payments' : 'three-ns';
+      meshes.push([base, `policies/${v}`]);
+    }
+    for (const dirs of meshes) {
+      const mesh = shipped(dirs);
+      samePlain(mesh, buildOneHopGraphByClass(new ReachabilityExplorer(mesh, { edges: 'allowed' })));
+    }
+  }, 180_000);
+
+  it('with ipBlocks, wildcard principals, namespace and serviceAccount rules, header conditions, NetworkPolicy peers, PERMISSIVE and a rerouting VirtualService, it equals the plain per-pair graph', () => {
+    for (const inline of [[INLINE.authz], [INLINE.network], [INLINE.authz, INLINE.network]]) {
+      const mesh = shipped(['bookinfo', 'three-ns'], ...inline);
+      samePlain(mesh, buildOneHopGraphByClass(new ReachabilityExplorer(mesh, { edges: 'allowed' })));
+    }
+  }, 120_000);
+});
