@@ -12,10 +12,11 @@
  * sandbox, its record of inputs), and checked once, on a worker: checking on
  * the caller first and again in the worker made 2 workers slower than none.
  *
- * Work is handed out one scenario at a time to whichever worker is free, in
- * the order of the files (a scenario's cost is its simulated time and traffic,
- * which its text size does not tell: the shipped suite's costliest scenarios
- * are among its shortest files). Answers are put back in file order and
+ * Work is handed out to whichever worker is free (each holds its next
+ * scenario while it runs one, except near the end), in the order of the
+ * files (a scenario's cost is its simulated time and traffic, which its text
+ * size does not tell: the shipped suite's costliest scenarios are among its
+ * shortest files). Answers are put back in file order and
  * joined as prepareAll joins them (run.ts joinPrepared: each file's issues, a
  * name used twice), so errors are a serial run's, in its order. A serial run
  * runs nothing when any file is bad; here a worker runs what it prepared as
@@ -249,13 +250,18 @@ async function pool(files: readonly string[], reader: SourceReader, opts: RunFil
   try {
     await new Promise<void>((resolve, reject) => {
       const host = new ReaderHost(reader);
+      // A worker holds its next scenario while it runs one (no wait on this thread between two), except
+      // near the end, where one at a time keeps a worker from holding work another could start.
+      const held = new Map<Worker, number>();
       const feed = (w: Worker): void => {
-        if (next >= files.length) return;
-        const index = next++;
-        const file = files[index] as string;
-        const job: Job = { index, file, run: !bad, preloaded: [...preload(host, index, file)],
-          ...(opts.seed !== undefined ? { seed: opts.seed } : {}), ...(opts.maxEvents !== undefined ? { maxEvents: opts.maxEvents } : {}) };
-        w.postMessage(job);
+        while (next < files.length && (held.get(w) ?? 0) < (files.length - next >= 2 * n ? 2 : 1)) {
+          const index = next++;
+          const file = files[index] as string;
+          const job: Job = { index, file, run: !bad, preloaded: [...preload(host, index, file)],
+            ...(opts.seed !== undefined ? { seed: opts.seed } : {}), ...(opts.maxEvents !== undefined ? { maxEvents: opts.maxEvents } : {}) };
+          held.set(w, (held.get(w) ?? 0) + 1);
+          w.postMessage(job);
+        }
       };
       for (let i = 0; i < n; i++) {
         const { port1, port2 } = new MessageChannel();
@@ -267,6 +273,7 @@ async function pool(files: readonly string[], reader: SourceReader, opts: RunFil
         w.on('message', (a: Answer) => {
           if (a.index < 0) { reject(new Error(`a worker could not start: ${a.crash ?? ''}`)); return; }
           host.forget(a.index);
+          held.set(w, (held.get(w) ?? 1) - 1);
           answers[a.index] = a;
           if (a.crash !== undefined || hasError(a)) bad = true;
           done++;
