@@ -3,7 +3,7 @@
  * run it. Every error of every file is collected before anything runs, so a
  * suite with one bad file runs nothing (exit 2) rather than half of it.
  */
-import { IssueList } from '../core/issues.js';
+import { IssueList, type Issue, type Location } from '../core/issues.js';
 import { bindScenario, runScenario } from '../scenario/runner.js';
 import { ScenarioLimitError, type ProgressHook, type SimProgress } from '../scenario/simulate.js';
 import type { RunResult } from '../scenario/types.js';
@@ -35,23 +35,57 @@ export interface RunFilesResult {
   warnings: string[];
 }
 
-/** Prepares and binds every scenario file; null entries failed (their issues are in `issues`). */
-export function prepareAll(files: readonly string[], reader: SourceReader, issues: IssueList): PreparedScenario[] {
-  const out: PreparedScenario[] = [];
+/**
+ * One scenario file prepared and bound on its own: what prepareAll needs of it
+ * to put a suite together (workers.ts prepares files apart, on worker threads,
+ * and joins them on the caller's).
+ */
+export interface FilePrepared {
+  /** prepareScenario's issues */
+  before: Issue[];
+  /** the scenario's name, its file and where the name is written; absent when the file did not prepare */
+  named?: { name: string; file: string; at: Location };
+  /** bindScenario's issues */
+  after: Issue[];
+  /** bound without error */
+  bound: boolean;
+}
+
+export function prepareFile(file: string, reader: SourceReader): FilePrepared & { prepared: PreparedScenario | null } {
+  const before = new IssueList();
+  const prepared = prepareScenario(file, reader, before);
+  if (!prepared) return { before: before.items, after: [], bound: false, prepared: null };
+  const { scenario, mesh } = prepared;
+  const after = new IssueList();
+  const bound = bindScenario(scenario, mesh, after, prepared.jwks);
+  return { before: before.items, named: { name: scenario.doc.metadata.name, file: scenario.file, at: scenario.src.locate(['metadata', 'name']) },
+    after: after.items, bound, prepared };
+}
+
+/**
+ * Puts the files of a suite together, in order, into `issues` (each file's
+ * issues, a name used twice); true for the files that are to run.
+ */
+export function joinPrepared(parts: readonly FilePrepared[], issues: IssueList): boolean[] {
   const names = new Map<string, string>();
-  for (const f of files) {
-    const prepared = prepareScenario(f, reader, issues);
-    if (!prepared) continue;
-    const { scenario, mesh } = prepared;
-    const prev = names.get(scenario.doc.metadata.name);
+  return parts.map((p) => {
+    for (const i of p.before) issues.add(i);
+    if (!p.named) return false;
+    const prev = names.get(p.named.name);
     if (prev) {
-      issues.error('scenario-name-duplicate', `scenario name "${scenario.doc.metadata.name}" is also used by ${prev}`, scenario.src.locate(['metadata', 'name']), 'give every scenario of a suite a unique metadata.name');
+      issues.error('scenario-name-duplicate', `scenario name "${p.named.name}" is also used by ${prev}`, p.named.at, 'give every scenario of a suite a unique metadata.name');
     }
-    names.set(scenario.doc.metadata.name, scenario.file);
-    if (!bindScenario(scenario, mesh, issues, prepared.jwks)) continue;
-    out.push(prepared);
-  }
-  return out;
+    names.set(p.named.name, p.named.file);
+    for (const i of p.after) issues.add(i);
+    return p.bound;
+  });
+}
+
+/** Prepares and binds every scenario file; failed ones are left out (their issues are in `issues`). */
+export function prepareAll(files: readonly string[], reader: SourceReader, issues: IssueList): PreparedScenario[] {
+  const parts = files.map((f) => prepareFile(f, reader));
+  const ok = joinPrepared(parts, issues);
+  return parts.flatMap((p, i) => (ok[i] && p.prepared ? [p.prepared] : []));
 }
 
 export async function runPrepared(p: PreparedScenario, opts: RunFilesOptions = {}, progress?: ProgressHook): Promise<RunResult> {

@@ -1,105 +1,198 @@
 /**
  * `meshrange run --workers N` (issue 13 item 4): the scenarios of a run on N
  * worker threads, with reports byte-identical to a serial run, in the same
- * order.
+ * order, and the same errors.
  *
- * How it stays identical: the main thread prepares every scenario exactly as
- * the serial run does (so a bad file is the same located error, exit 2,
- * nothing run) while a RecordingSource keeps every file text it read, per
- * scenario. Each worker gets a scenario's recorded texts — it reads no file
- * itself, so it sees the bytes the main thread checked — prepares it with the
- * same code, runs it, and posts the RunResult back (plain data: the
- * structured clone keeps every field and its order). Results and per-scenario
- * errors (a run's event budget) are put back in scenario order.
+ * Who does what. The caller's thread only reads: every worker prepares
+ * (parses, checks, loads the mesh, binds) and runs the scenarios it is given,
+ * and reads each file it needs through a ProxySource — a synchronous call
+ * back to the caller's SourceReader (the worker posts the call on its own
+ * MessagePort and waits on a shared Int32Array; the caller answers and wakes
+ * it). So each file is read once, by the reader the caller passed (its
+ * sandbox, its record of inputs), and checked once, on a worker: checking on
+ * the caller first and again in the worker made 2 workers slower than none.
+ *
+ * Work is handed out to whichever worker is free (each holds its next
+ * scenario while it runs one, except near the end), in the order of the
+ * files (a scenario's cost is its simulated time and traffic, which its text
+ * size does not tell: the shipped suite's costliest scenarios are among its
+ * shortest files). Answers are put back in file order and
+ * joined as prepareAll joins them (run.ts joinPrepared: each file's issues, a
+ * name used twice), so errors are a serial run's, in its order. A serial run
+ * runs nothing when any file is bad; here a worker runs what it prepared as
+ * long as no error has come back yet, and once one has, the rest are only
+ * prepared (for their errors) and every result is dropped.
  *
  * Workers run the same code as the caller, however it was loaded: the
  * TypeScript sources under tsx (`import.meta.url` ends in .ts: the worker
  * registers tsx first), the compiled ES modules of dist/ (the library), or the
  * CommonJS bundle dist/meshrange.cjs that bin/meshrange.js runs (no
- * import.meta there: the worker loads the bundle through bin/load-bundle.js).
- * Loading the module in a worker thread marked as ours starts its loop.
- * The progress line (simulated time) is a serial run's: with workers, none.
+ * import.meta there: the worker loads the bundle, with its code cache, through
+ * bin/load-bundle.js). Loading the module in a worker thread marked as ours
+ * starts its loop. The progress line (simulated time) is a serial run's: with
+ * workers, none.
  */
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { isMainThread, MessageChannel, MessagePort, parentPort, receiveMessageOnPort, Worker, workerData } from 'node:worker_threads';
 import { IssueList, type Issue, type Location } from '../core/issues.js';
 import type { SourceFile } from '../loader/load.js';
 import { ScenarioLimitError } from '../scenario/simulate.js';
 import type { RunResult } from '../scenario/types.js';
-import { prepareAll, runPrepared, type RunFilesOptions, type RunFilesResult } from './run.js';
-import type { ByteBudget, SourceReader } from './source.js';
+import { joinPrepared, prepareFile, runPrepared, type FilePrepared, type RunFilesOptions, type RunFilesResult } from './run.js';
+import { ByteBudget, type SourceReader } from './source.js';
 
 /** The most workers a run may ask for, per core (the CLI bounds N to 1 … cores × this). */
 export const WORKERS_PER_CORE = 4;
 const MARK = 'meshrange-run-worker';
 
-/** What one scenario read, by the call that read it. */
-type Recording = Map<string, SourceFile | SourceFile[] | string | null>;
+// ------------------------------------------------------------- reading through the caller
 
-/** A reader that keeps what it returns, per scenario file (forScenario opens a scenario's recording). */
-export class RecordingSource implements SourceReader {
-  constructor(private readonly inner: SourceReader, readonly recordings: Map<string, Recording> = new Map(), private readonly log?: Recording) {}
+/**
+ * A call a worker makes on the caller's reader, for the scenario `job`; `h`
+ * names the reader (0: the run's, others: made by forScenario for that job).
+ */
+type ReadCall = { job: number; h: number } & (
+  | { op: 'read'; path: string; at?: Location }
+  | { op: 'manifests'; path: string; at?: Location; budget?: { used: number; limit: number } }
+  | { op: 'forScenario'; file: string }
+  | { op: 'resolve'; file: string; rel: string });
+type ReadReply = { value: unknown; issues?: Issue[]; used?: number } | { thrown: string };
+
+/**
+ * The caller's side of the workers' reads: answers each call with the reader
+ * it names. Readers made by forScenario live until forget(job) (the end of the
+ * scenario they were made for).
+ */
+export class ReaderHost {
+  private readonly readers = new Map<number, { reader: SourceReader; job: number }>();
+  private next = 1;
+
+  constructor(private readonly root: SourceReader) {}
+
+  answer(call: ReadCall): ReadReply {
+    const r = call.h === 0 ? this.root : this.readers.get(call.h)?.reader;
+    if (!r) return { thrown: `no reader ${call.h}` };
+    try {
+      const issues = new IssueList();
+      switch (call.op) {
+        case 'read': return { value: r.read(call.path, issues, call.at), issues: issues.items };
+        case 'manifests': {
+          const budget = call.budget ? Object.assign(new ByteBudget(call.budget.limit), { used: call.budget.used }) : undefined;
+          const value = r.manifests(call.path, issues, call.at, budget);
+          return { value, issues: issues.items, ...(budget ? { used: budget.used } : {}) };
+        }
+        case 'forScenario': {
+          const h = this.next++;
+          this.readers.set(h, { reader: r.forScenario(call.file), job: call.job });
+          return { value: h };
+        }
+        case 'resolve': return { value: r.resolve(call.file, call.rel) };
+      }
+    } catch (e) {
+      return { thrown: e instanceof Error ? (e.stack ?? e.message) : String(e) };
+    }
+  }
+
+  /** Drops the readers forScenario made for `job`. */
+  forget(job: number): void {
+    for (const [h, r] of this.readers) if (r.job === job) this.readers.delete(h);
+  }
+}
+
+/** Serves a worker's calls on `port`, waking it through `flag` after each answer. */
+function serveReads(host: ReaderHost, port: MessagePort, flag: Int32Array): void {
+  port.on('message', (call: ReadCall) => {
+    port.postMessage(host.answer(call));
+    Atomics.add(flag, 0, 1);
+    Atomics.notify(flag, 0);
+  });
+}
+
+/** A synchronous call to the caller's reader: post it, sleep until the answer is there, take it. */
+export type ReadLink = (call: ReadCall) => ReadReply;
+
+function linkOf(port: MessagePort, flag: Int32Array): ReadLink {
+  return (call) => {
+    const seen = Atomics.load(flag, 0);
+    port.postMessage(call);
+    for (;;) {
+      const m = receiveMessageOnPort(port);
+      if (m) return m.message as ReadReply;
+      Atomics.wait(flag, 0, seen);
+    }
+  };
+}
+
+/** The calls the caller answers before it hands a scenario out (every scenario starts with them), keyed by preloadKey. */
+export type Preloaded = Map<string, ReadReply>;
+const preloadKey = (c: ReadCall): string | undefined =>
+  c.op === 'forScenario' ? `f\u0000${c.h}\u0000${c.file}` : c.op === 'read' && !c.at ? `r\u0000${c.h}\u0000${c.path}` : undefined;
+
+/**
+ * What prepareScenario asks first — forScenario(file), then read(file) of
+ * that reader — answered by the caller as it hands the scenario out, so that
+ * a worker waits on the caller only for the manifests.
+ */
+export function preload(host: ReaderHost, job: number, file: string): Preloaded {
+  const out: Preloaded = new Map();
+  const box: ReadCall = { job, h: 0, op: 'forScenario', file };
+  const made = host.answer(box);
+  out.set(preloadKey(box) as string, made);
+  if ('thrown' in made) return out;
+  const read: ReadCall = { job, h: made.value as number, op: 'read', path: file };
+  out.set(preloadKey(read) as string, host.answer(read));
+  return out;
+}
+
+/**
+ * The worker's SourceReader for one scenario: every call goes to the caller's
+ * reader (ReaderHost), with its issues and budget; the preloaded answers are
+ * used first, each once.
+ */
+export class ProxySource implements SourceReader {
+  constructor(private readonly link: ReadLink, private readonly job: number, private readonly preloaded: Preloaded = new Map(), private readonly h = 0) {}
+
+  private call(c: ReadCall, issues?: IssueList): { value: unknown; used?: number } {
+    const key = preloadKey(c);
+    const early = key === undefined ? undefined : this.preloaded.get(key);
+    if (key !== undefined) this.preloaded.delete(key);
+    const r = early ?? this.link(c);
+    if ('thrown' in r) throw new Error(`reading for a worker failed: ${r.thrown}`);
+    for (const i of r.issues ?? []) issues?.add(i);
+    return r;
+  }
 
   read(p: string, issues: IssueList, at?: Location): SourceFile | null {
-    const f = this.inner.read(p, issues, at);
-    this.log?.set(`read\u0000${p}`, f);
-    return f;
+    return this.call({ job: this.job, h: this.h, op: 'read', path: p, ...(at ? { at } : {}) }, issues).value as SourceFile | null;
   }
 
   manifests(p: string, issues: IssueList, at?: Location, budget?: ByteBudget): SourceFile[] {
-    const list = this.inner.manifests(p, issues, at, budget);
-    this.log?.set(`manifests\u0000${p}`, list);
-    return list;
+    const r = this.call({ job: this.job, h: this.h, op: 'manifests', path: p, ...(at ? { at } : {}), ...(budget ? { budget: { used: budget.used, limit: budget.limit } } : {}) }, issues);
+    if (budget && typeof r.used === 'number') budget.used = r.used;
+    return r.value as SourceFile[];
   }
 
   forScenario(file: string): SourceReader {
-    const log: Recording = new Map();
-    this.recordings.set(file, log);
-    return new RecordingSource(this.inner.forScenario(file), this.recordings, log);
+    return new ProxySource(this.link, this.job, this.preloaded, this.call({ job: this.job, h: this.h, op: 'forScenario', file }).value as number);
   }
 
   resolve(file: string, rel: string): string {
-    const r = this.inner.resolve(file, rel);
-    this.log?.set(`resolve\u0000${file}\u0000${rel}`, r);
-    return r;
+    return this.call({ job: this.job, h: this.h, op: 'resolve', file, rel }).value as string;
   }
 }
 
-/** Plays a recording back: the same answers for the same calls, and a located error for any other. */
-export class ReplaySource implements SourceReader {
-  constructor(private readonly log: Recording) {}
+// ------------------------------------------------------------- the pool
 
-  private get<T>(key: string, issues: IssueList, at: Location | undefined, fallback: T): T {
-    if (this.log.has(key)) return this.log.get(key) as T;
-    issues.error('worker-unrecorded-read', `a worker asked for ${key.replace(/\u0000/g, ' ')}, which the run did not read`, at, 'this is a bug in meshrange; run without --workers');
-    return fallback;
-  }
-
-  read(p: string, issues: IssueList, at?: Location): SourceFile | null {
-    return this.get<SourceFile | null>(`read\u0000${p}`, issues, at, null);
-  }
-
-  manifests(p: string, issues: IssueList, at?: Location): SourceFile[] {
-    return this.get<SourceFile[]>(`manifests\u0000${p}`, issues, at, []);
-  }
-
-  forScenario(): SourceReader {
-    return this;
-  }
-
-  resolve(file: string, rel: string): string {
-    const r = this.log.get(`resolve\u0000${file}\u0000${rel}`);
-    return typeof r === 'string' ? r : path.resolve(path.dirname(file), rel);
-  }
+interface Job { index: number; file: string; run: boolean; seed?: number; maxEvents?: number; preloaded: [string, ReadReply][] }
+/** A worker's answer for one scenario: how it prepared, its warnings, and its run when it ran. */
+interface Answer extends FilePrepared {
+  index: number;
+  warnings: string[];
+  result?: RunResult;
+  limit?: { message: string; loc: Location; hint: string };
+  crash?: string;
 }
-
-interface Job { index: number; file: string; log: Recording; seed?: number; maxEvents?: number }
-type Answer =
-  | { index: number; result: RunResult }
-  | { index: number; limit: { message: string; loc: Location; hint: string } }
-  | { index: number; issues: Issue[] }
-  | { index: number; crash: string };
 
 /** How this module was loaded, so that a worker loads the same code. */
 function workerBoot(): { code: string; data: Record<string, unknown> } {
@@ -120,80 +213,115 @@ function workerBoot(): { code: string; data: Record<string, unknown> } {
   return { code, data: { bundle: dist, loader: pathToFileURL(path.join(dist, '..', 'bin', 'load-bundle.js')).href } };
 }
 
-/** Runs the prepared scenarios of `files` on `workers` threads; the same answer as runFiles, in the same order. */
+/** Prepares and runs `files` on `workers` threads; the same answer as a serial runFiles, in the same order. */
 export async function runFilesInWorkers(files: readonly string[], reader: SourceReader, opts: RunFilesOptions & { workers: number }): Promise<RunFilesResult> {
   const issues = new IssueList();
-  const recorder = new RecordingSource(reader);
-  const prepared = prepareAll(files, recorder, issues);
-  const warnings = new Set<string>();
+  if (files.length === 0) return { results: [], issues, warnings: [] };
+  const answers = await pool(files, reader, opts, Math.max(1, Math.min(opts.workers, files.length)));
+  // A file that threw while it was prepared throws, as it would have before a serial run ran anything.
+  for (const [i, a] of answers.entries()) if (a.crash !== undefined && !a.named) throw new Error(`a worker failed on ${files[i] ?? 'a scenario'}: ${a.crash}`);
+  const ok = joinPrepared(answers, issues);
   if (issues.hasErrors()) return { results: [], issues, warnings: [] };
-  for (const p of prepared) for (const w of p.warnings) warnings.add(w);
-  const jobs: Job[] = prepared.map((p, index) => ({
-    index, file: p.scenario.file, log: recorder.recordings.get(p.scenario.file) ?? new Map(),
-    ...(opts.seed !== undefined ? { seed: opts.seed } : {}), ...(opts.maxEvents !== undefined ? { maxEvents: opts.maxEvents } : {}),
-  }));
-  const answers = await pool(jobs, Math.max(1, Math.min(opts.workers, jobs.length)));
+  const warnings = new Set<string>();
   const results: RunResult[] = [];
-  for (const a of answers) {
-    if ('result' in a) results.push(a.result);
-    else if ('limit' in a) issues.error('scenario-too-much-work', a.limit.message, a.limit.loc, a.limit.hint);
-    else if ('issues' in a) for (const i of a.issues) issues.add(i);
-    else throw new Error(`a worker failed on ${jobs[a.index]?.file ?? 'a scenario'}: ${a.crash}`);
+  for (const [i, a] of answers.entries()) {
+    if (!ok[i]) continue;
+    for (const w of a.warnings) warnings.add(w);
+    if (a.crash !== undefined) throw new Error(`a worker failed on ${files[i] ?? 'a scenario'}: ${a.crash}`);
+    if (a.result) results.push(a.result);
+    else if (a.limit) issues.error('scenario-too-much-work', a.limit.message, a.limit.loc, a.limit.hint);
+    else throw new Error(`a worker did not run ${files[i] ?? 'a scenario'}`);
   }
   return { results, issues, warnings: [...warnings] };
 }
 
-async function pool(jobs: readonly Job[], n: number): Promise<Answer[]> {
+/** What makes a serial run run nothing: an error among a file's issues. */
+const hasError = (a: FilePrepared): boolean => a.before.some((i) => i.severity === 'error') || a.after.some((i) => i.severity === 'error');
+
+async function pool(files: readonly string[], reader: SourceReader, opts: RunFilesOptions, n: number): Promise<Answer[]> {
   const boot = workerBoot();
-  const answers = new Array<Answer>(jobs.length);
+  const answers = new Array<Answer>(files.length);
   let next = 0;
   let done = 0;
+  // Once a file is bad nothing of the run is kept (a serial run runs nothing): the rest are only prepared, for their errors.
+  let bad = false;
   const workers: Worker[] = [];
+  const ports: MessagePort[] = [];
   try {
     await new Promise<void>((resolve, reject) => {
+      const host = new ReaderHost(reader);
+      // A worker holds its next scenario while it runs one (no wait on this thread between two), except
+      // near the end, where one at a time keeps a worker from holding work another could start.
+      const held = new Map<Worker, number>();
       const feed = (w: Worker): void => {
-        const job = jobs[next++];
-        if (job) w.postMessage(job);
+        while (next < files.length && (held.get(w) ?? 0) < (files.length - next >= 2 * n ? 2 : 1)) {
+          const index = next++;
+          const file = files[index] as string;
+          const job: Job = { index, file, run: !bad, preloaded: [...preload(host, index, file)],
+            ...(opts.seed !== undefined ? { seed: opts.seed } : {}), ...(opts.maxEvents !== undefined ? { maxEvents: opts.maxEvents } : {}) };
+          held.set(w, (held.get(w) ?? 0) + 1);
+          w.postMessage(job);
+        }
       };
       for (let i = 0; i < n; i++) {
-        const w = new Worker(boot.code, { eval: true, workerData: { ...boot.data, [MARK]: true } });
+        const { port1, port2 } = new MessageChannel();
+        const flag = new Int32Array(new SharedArrayBuffer(4));
+        serveReads(host, port1, flag);
+        ports.push(port1);
+        const w = new Worker(boot.code, { eval: true, workerData: { ...boot.data, [MARK]: true, port: port2, flag }, transferList: [port2] });
         workers.push(w);
         w.on('message', (a: Answer) => {
-          if (a.index < 0) { reject(new Error(`a worker could not start: ${'crash' in a ? a.crash : ''}`)); return; }
+          if (a.index < 0) { reject(new Error(`a worker could not start: ${a.crash ?? ''}`)); return; }
+          host.forget(a.index);
+          held.set(w, (held.get(w) ?? 1) - 1);
           answers[a.index] = a;
+          if (a.crash !== undefined || hasError(a)) bad = true;
           done++;
-          if (done === jobs.length) resolve();
+          if (done === files.length) resolve();
           else feed(w);
         });
         w.on('error', reject);
-        w.on('exit', (code) => { if (done < jobs.length) reject(new Error(`a worker exited (code ${code}) before the run finished`)); });
+        w.on('exit', (code) => { if (done < files.length) reject(new Error(`a worker exited (code ${code}) before the run finished`)); });
         feed(w);
       }
     });
   } finally {
     await Promise.all(workers.map((w) => w.terminate()));
+    for (const p of ports) p.close();
   }
   return answers;
 }
 
-/** The worker's side: prepare and run each scenario it is sent, from its recorded texts. */
-async function serve(job: Job): Promise<Answer> {
-  const issues = new IssueList();
-  const [p] = prepareAll([job.file], new ReplaySource(job.log), issues);
-  if (!p || issues.hasErrors()) return { index: job.index, issues: issues.items };
+// ------------------------------------------------------------- the worker
+
+/** The worker's side: prepare the scenario it is sent (reading through the caller), and run it when asked to. */
+async function serve(job: Job, reader: SourceReader): Promise<Answer> {
+  let part: ReturnType<typeof prepareFile>;
+  try {
+    part = prepareFile(job.file, reader);
+  } catch (e) {
+    return { index: job.index, before: [], after: [], bound: false, warnings: [], crash: e instanceof Error ? (e.stack ?? e.message) : String(e) };
+  }
+  const { prepared, ...prep } = part;
+  const answer: Answer = { index: job.index, ...prep, warnings: prepared?.warnings ?? [] };
+  if (!job.run || !prepared || !answer.bound || hasError(answer)) return answer;
   try {
     const opts: RunFilesOptions = { ...(job.seed !== undefined ? { seed: job.seed } : {}), ...(job.maxEvents !== undefined ? { maxEvents: job.maxEvents } : {}) };
-    return { index: job.index, result: await runPrepared(p, opts) };
+    answer.result = await runPrepared(prepared, opts);
   } catch (e) {
-    if (e instanceof ScenarioLimitError) return { index: job.index, limit: { message: e.message, loc: e.loc, hint: e.hint } };
-    return { index: job.index, crash: e instanceof Error ? (e.stack ?? e.message) : String(e) };
+    if (e instanceof ScenarioLimitError) answer.limit = { message: e.message, loc: e.loc, hint: e.hint };
+    else answer.crash = e instanceof Error ? (e.stack ?? e.message) : String(e);
   }
+  return answer;
 }
 
 if (!isMainThread && parentPort && (workerData as Record<string, unknown> | null)?.[MARK] === true) {
   const port = parentPort;
+  const data = workerData as { port: MessagePort; flag: Int32Array };
+  const link = linkOf(data.port, data.flag);
+  // One scenario at a time, in the order they come.
+  let chain = Promise.resolve();
   port.on('message', (job: Job) => {
-    void serve(job).then((a) => port.postMessage(a));
+    chain = chain.then(() => serve(job, new ProxySource(link, job.index, new Map(job.preloaded)))).then((a) => port.postMessage(a));
   });
 }
-

@@ -126,25 +126,68 @@ function writeAtomic(file: string, text: string): void {
   renameSync(tmp, file);
 }
 
-/** Copies a shipped file tree (regular files and folders only, bounded). */
-function copyTree(from: string, to: string, budget: { files: number; bytes: number }, issues: IssueList): void {
-  const st = lstatSync(from);
-  if (st.isSymbolicLink() || (!st.isFile() && !st.isDirectory())) {
-    issues.error('exercise-copy', `${displayPath(from)} is not a regular file or folder; an exercise ships plain files`, undefined, 'replace the link or special file by a copy');
+/** What `exercise start` leaves out of the working folder: the answer, instructors' notes, a progress file (start writes its own). */
+const NOT_COPIED: ReadonlySet<string> = new Set(['solution', 'README.md', PROGRESS_FILE]);
+/** Deepest folder nesting `exercise start` copies. */
+const MAX_COPY_DEPTH = 32;
+
+interface CopyState {
+  files: number;
+  bytes: number;
+  /** the exercise folder's real path: a link is followed only to a place inside it (and not into solution/) */
+  root: string;
+  /** real paths of the folders being copied (a link back to one of them is a loop) */
+  open: Set<string>;
+}
+
+/**
+ * Copies a shipped file tree, bounded (files, bytes, depth): regular files and
+ * folders, and links whose target lies inside the exercise folder (copied as
+ * what they point at); a link out of it, into solution/, or in a loop, and a
+ * special file, are errors.
+ */
+function copyTree(from: string, to: string, state: CopyState, issues: IssueList, depth = 0): void {
+  let st = lstatSync(from);
+  let real = from;
+  if (st.isSymbolicLink()) {
+    try { real = realpathSync(from); } catch (e) {
+      issues.error('exercise-copy', `${displayPath(from)} is a link that leads nowhere (${fsErrorText(e)})`, undefined, 'replace the link by a copy of the file');
+      return;
+    }
+    const within = path.relative(state.root, real);
+    const outside = within === '' || within.startsWith('..') || path.isAbsolute(within);
+    if (outside || NOT_COPIED.has(within.split(path.sep)[0] as string)) {
+      issues.error('exercise-copy', `${displayPath(from)} is a link to ${displayPath(real)}, ${outside ? 'outside the exercise folder' : 'which the working folder does not get'}`, undefined, 'replace the link by a copy of the file, inside the exercise folder');
+      return;
+    }
+    st = statSync(real);
+  }
+  if (!st.isFile() && !st.isDirectory()) {
+    issues.error('exercise-copy', `${displayPath(from)} is not a regular file or folder; an exercise ships plain files`, undefined, 'replace the special file by a plain file');
     return;
   }
   if (st.isDirectory()) {
+    const key = real === from ? realpathSync(from) : real;
+    if (state.open.has(key) || depth >= MAX_COPY_DEPTH) {
+      issues.error('exercise-copy', `${displayPath(from)}: ${state.open.has(key) ? 'a link makes a loop of folders' : `folders nest deeper than ${MAX_COPY_DEPTH}`}`, undefined, 'ship a plain tree of files');
+      return;
+    }
+    state.open.add(key);
     mkdirSync(to, { recursive: true });
-    for (const n of readdirSync(from).sort()) copyTree(path.join(from, n), path.join(to, n), budget, issues);
+    for (const n of readdirSync(real).sort()) {
+      copyTree(path.join(from, n), path.join(to, n), state, issues, depth + 1);
+      if (issues.hasErrors()) break;
+    }
+    state.open.delete(key);
     return;
   }
-  budget.files++;
-  budget.bytes += st.size;
-  if (budget.files > MAX_COPY_FILES || budget.bytes > MAX_COPY_BYTES || st.size > MAX_FILE_BYTES) {
-    if (!issues.items.some((i) => i.code === 'exercise-too-large')) issues.error('exercise-too-large', `the exercise holds more than ${MAX_COPY_FILES} files or ${MAX_COPY_BYTES / 1048576} MiB`, undefined, 'ship a smaller exercise');
+  state.files++;
+  state.bytes += st.size;
+  if (state.files > MAX_COPY_FILES || state.bytes > MAX_COPY_BYTES || st.size > MAX_FILE_BYTES) {
+    if (!issues.items.some((i) => i.code === 'exercise-too-large')) issues.error('exercise-too-large', `the exercise holds more than ${MAX_COPY_FILES} files or ${MAX_COPY_BYTES / 1048576} MiB (or a file over ${MAX_FILE_BYTES / 1048576} MiB)`, undefined, 'ship a smaller exercise');
     return;
   }
-  writeFileSync(to, readFileSync(from));
+  writeFileSync(to, readFileSync(real));
 }
 
 function startCommand(name: string, dirArg: string | undefined, opts: CatalogOpts, io: Io): number {
@@ -164,15 +207,19 @@ function startCommand(name: string, dirArg: string | undefined, opts: CatalogOpt
   const spec = shipped.exercise.doc.spec;
   try {
     mkdirSync(stage, { recursive: true });
-    const budget = { files: 0, bytes: 0 };
-    copyTree(path.join(shipped.dir, EXERCISE_FILE), path.join(stage, EXERCISE_FILE), budget, issues);
-    copyTree(path.join(shipped.dir, spec.scenario), path.join(stage, path.basename(spec.scenario)), budget, issues);
-    if (existsSync(path.join(shipped.dir, MESH_DIR))) copyTree(path.join(shipped.dir, MESH_DIR), path.join(stage, MESH_DIR), budget, issues);
-    if (spec.role === 'attacker') {
-      const attack = path.join(shipped.dir, ATTACK_FILE);
-      if (existsSync(attack)) copyTree(attack, path.join(stage, ATTACK_FILE), budget, issues);
-      else writeFileSync(path.join(stage, ATTACK_FILE), 'steps: []\n');
+    // Every file and folder of the exercise but solution/ and README.md: the scenario may read more than
+    // mesh/ (jwt-mandatory's keys/), and `meshrange run scenario.yaml` in the working folder must find it.
+    const root = realpathSync(shipped.dir);
+    const state: CopyState = { files: 0, bytes: 0, root, open: new Set([root]) };
+    for (const n of readdirSync(shipped.dir).sort()) {
+      if (NOT_COPIED.has(n)) continue;
+      copyTree(path.join(shipped.dir, n), path.join(stage, n), state, issues, 1);
+      if (issues.hasErrors()) break;
     }
+    if (!issues.hasErrors() && !existsSync(path.join(stage, spec.scenario))) {
+      issues.error('exercise-copy', `${displayPath(path.join(shipped.dir, spec.scenario))}, the exercise's scenario, is not among the files a working folder gets (solution/ and README.md are left out)`, undefined, 'keep the scenario outside solution/');
+    }
+    if (spec.role === 'attacker' && !existsSync(path.join(stage, ATTACK_FILE))) writeFileSync(path.join(stage, ATTACK_FILE), 'steps: []\n');
     writeFileSync(path.join(stage, PROGRESS_FILE), renderProgress({ name, hintsTaken: 0 }));
     if (issues.hasErrors()) throw new Error('copy');
     if (existsSync(dir)) rmdirSync(dir);

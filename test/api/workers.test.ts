@@ -1,15 +1,17 @@
 /**
  * `run --workers N` (issue 13 item 4): reports byte-identical to a serial run,
  * in the same order, in every format; N bounded; a bad scenario is the same
- * error (exit 2, nothing run) as serially; a scenario over its event budget
- * is reported as serially.
+ * error (exit 2, nothing run) as serially, wherever it is in the suite and
+ * whichever worker prepares it; a scenario over its event budget is reported
+ * as serially; a worker reads only through the caller's reader.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runFiles } from '../../src/api/run.js';
-import { RecordingSource, ReplaySource, WORKERS_PER_CORE } from '../../src/api/workers.js';
+import { ByteBudget } from '../../src/api/source.js';
+import { preload, ProxySource, ReaderHost, WORKERS_PER_CORE } from '../../src/api/workers.js';
 import { FsSource, Sandbox } from '../../src/cli/fs.js';
 import { IssueList } from '../../src/core/issues.js';
 import { renderJson } from '../../src/report/json.js';
@@ -47,7 +49,7 @@ describe('run on worker threads', () => {
     expect(renderJson(parallel.results)).toBe(renderJson(serial.results));
   }, 240_000);
 
-  it('a bad scenario is the same located error as serially: exit 2, nothing run, no worker started', async () => {
+  it('a bad scenario is the same located error as serially: exit 2, nothing run', async () => {
     const bad = writeScratch(tmp, rel, 'bad.yaml', 'apiVersion: meshrange.io/v1alpha1\nkind: Scenario\nmetadata: { name: bad }\nspec: { mesh: { manifests: [nowhere] }, attacker: { foothold: a/b }, steps: [{ id: x, action: wait, for: 1s }] }\n');
     const serial = await cli('run', SUITE[0] as string, bad);
     const parallel = await cli('run', SUITE[0] as string, bad, '--workers', '2');
@@ -56,6 +58,20 @@ describe('run on worker threads', () => {
     expect(parallel.err).toBe(serial.err);
     expect(parallel.out).toBe('');
   });
+
+  it('errors of a suite are a serial run\'s, in its order: a bad file after good ones, a name used twice, an unknown foothold; no result is kept', async () => {
+    const dupe = writeScratch(tmp, rel, 'dupe.yaml', 'apiVersion: meshrange.io/v1alpha1\nkind: Scenario\nmetadata: { name: bookinfo-deny-all }\nspec: { mesh: { manifests: [../../scenarios/meshes/bookinfo] }, attacker: { foothold: bookinfo/productpage-v1 }, steps: [{ id: x, action: wait, for: 1s }] }\n');
+    const stray = writeScratch(tmp, rel, 'stray.yaml', 'apiVersion: meshrange.io/v1alpha1\nkind: Scenario\nmetadata: { name: stray }\nspec: { mesh: { manifests: [../../scenarios/meshes/bookinfo] }, attacker: { foothold: nowhere/nobody }, steps: [{ id: x, action: wait, for: 1s }] }\n');
+    const broken = writeScratch(tmp, rel, 'broken.yaml', 'apiVersion: meshrange.io/v1alpha1\nkind: Scenario\nmetadata: { name: broken\n');
+    const files = [...SUITE.slice(0, 3), dupe, stray, broken];
+    const serial = await runFiles(files, new FsSource(Sandbox.forCwd([])));
+    const parallel = await runFiles(files, new FsSource(Sandbox.forCwd([])), { workers: 2 });
+    expect(serial.issues.errors.map((e) => e.code)).toEqual(expect.arrayContaining(['scenario-name-duplicate']));
+    expect(serial.issues.errors.length).toBeGreaterThanOrEqual(3);
+    expect(parallel.issues.items).toEqual(serial.issues.items);
+    expect(parallel.results).toEqual([]);
+    expect(serial.results).toEqual([]);
+  }, 240_000);
 
   it(`--workers is bounded to 1 … cores × ${WORKERS_PER_CORE}, a whole number (exit 2 otherwise)`, async () => {
     const max = availableParallelism() * WORKERS_PER_CORE;
@@ -66,16 +82,38 @@ describe('run on worker threads', () => {
     }
   });
 
-  it('the recorded texts play back exactly what was read, and any other read is a located error', () => {
-    const issues = new IssueList();
-    const rec = new RecordingSource(new FsSource(Sandbox.forCwd([])));
+  it('a worker\'s reads through the caller give what the reader gives: texts, issues, budget, per-scenario readers; the preloaded answers once', () => {
+    const direct = new FsSource(Sandbox.forCwd([]));
+    const host = new ReaderHost(new FsSource(Sandbox.forCwd([])));
+    const link = (c: Parameters<ReaderHost['answer']>[0]): ReturnType<ReaderHost['answer']> => host.answer(c);
     const file = SUITE[0] as string;
-    const box = rec.forScenario(file);
-    const text = box.read(file, issues);
-    const replay = new ReplaySource(rec.recordings.get(file) as never);
-    expect(replay.read(file, issues)).toEqual(text);
-    expect(issues.errors).toEqual([]);
-    expect(replay.read('elsewhere.yaml', issues)).toBeNull();
-    expect(issues.errors.map((e) => e.code)).toEqual(['worker-unrecorded-read']);
+    let calls = 0;
+    const counted = (c: Parameters<ReaderHost['answer']>[0]): ReturnType<ReaderHost['answer']> => { calls++; return link(c); };
+    const proxy = new ProxySource(counted, 7, preload(host, 7, file));
+    const [a, b] = [new IssueList(), new IssueList()];
+    // prepareScenario's first two calls are answered from the preload, without a call.
+    const box = proxy.forScenario(file);
+    expect(box.read(file, a)).toEqual(direct.forScenario(file).read(file, b));
+    expect(calls).toBe(0);
+    // Again: now through the link (a preloaded answer is used once).
+    expect(box.read(file, a)).toEqual(direct.forScenario(file).read(file, b));
+    expect(calls).toBe(1);
+    const mesh = box.resolve(file, 'meshes/bookinfo');
+    expect(mesh).toBe(direct.resolve(file, 'meshes/bookinfo'));
+    const [x, y] = [new ByteBudget(), new ByteBudget()];
+    expect(box.manifests(mesh, a, undefined, x)).toEqual(direct.forScenario(file).manifests(mesh, b, undefined, y));
+    expect(x.used).toBe(y.used);
+    expect(x.used).toBeGreaterThan(0);
+    // Errors come back as the reader reports them, in the caller's IssueList of the worker.
+    expect(box.read('elsewhere.yaml', a, { file, line: 3, col: 4 })).toBeNull();
+    expect(direct.read('elsewhere.yaml', b, { file, line: 3, col: 4 })).toBeNull();
+    const small = [new ByteBudget(10), new ByteBudget(10)] as const;
+    expect(box.manifests(mesh, a, undefined, small[0])).toEqual([]);
+    direct.forScenario(file).manifests(mesh, b, undefined, small[1]);
+    expect(a.items).toEqual(b.items);
+    expect(a.errors.map((e) => e.code)).toEqual(['path-missing', 'manifests-too-large']);
+    // The scenario's readers are dropped when it ends: a late call is an error, not a read through a stale sandbox.
+    host.forget(7);
+    expect(() => box.read(file, new IssueList())).toThrow(/no reader/);
   });
 });

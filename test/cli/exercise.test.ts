@@ -28,7 +28,7 @@ describe('exercise list', () => {
 });
 
 describe('exercise start', () => {
-  it('copies exercise.yaml, scenario.yaml and mesh/ (never solution/) and starts the progress at 0 hints', async () => {
+  it('copies exercise.yaml, scenario.yaml and mesh/ (never solution/ nor README.md) and starts the progress at 0 hints', async () => {
     const dir = path.join(tmp(), 'work');
     const r = await cli('exercise', 'start', 'first-strict', dir);
     expect(r.code).toBe(0);
@@ -42,6 +42,52 @@ describe('exercise start', () => {
     expect((await cli('exercise', 'start', 'crown-jewel-path', dir)).code).toBe(0);
     expect(readFileSync(path.join(dir, 'attack.yaml'), 'utf8')).toMatch(/^steps: \[\]/m);
     expect(existsSync(path.join(dir, 'solution'))).toBe(false);
+  });
+
+  it('copies every file and folder of the exercise but solution/ and README.md: jwt-mandatory\'s keys/, which its scenario reads, so `run scenario.yaml` in the working folder finds them', async () => {
+    const dir = path.join(tmp(), 'work');
+    expect((await cli('exercise', 'start', 'jwt-mandatory', dir)).code).toBe(0);
+    expect(readdirSync(dir).sort()).toEqual(['.meshrange-exercise.json', 'exercise.yaml', 'keys', 'mesh', 'scenario.yaml']);
+    expect(readFileSync(path.join(dir, 'keys', 'shop-jwks.json'), 'utf8')).toBe(readFileSync(path.resolve('exercises/jwt-mandatory/keys/shop-jwks.json'), 'utf8'));
+    const run = await cli('run', path.join(dir, 'scenario.yaml'), '--format', 'json');
+    expect(run.err).not.toContain('error');
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.out)).toMatchObject({ verdict: expect.stringMatching(/^(breached|contained)$/) });
+  });
+
+  it('follows a link that stays inside the exercise folder (copied as a file) and refuses one out of it or into solution/ (exit 2, nothing written)', async () => {
+    const pack = tmp();
+    const ex = path.join(pack, 'first-strict');
+    cpSync(path.resolve('exercises/first-strict'), ex, { recursive: true });
+    mkdirSync(path.join(ex, 'notes'));
+    symlinkSync(path.join('..', 'scenario.yaml'), path.join(ex, 'notes', 'same-scenario.yaml'));
+    const ok = path.join(tmp(), 'work');
+    expect((await cli('exercise', 'start', 'first-strict', ok, '--exercises', pack)).code).toBe(0);
+    expect(readFileSync(path.join(ok, 'notes', 'same-scenario.yaml'), 'utf8')).toBe(readFileSync(path.join(ex, 'scenario.yaml'), 'utf8'));
+    expect(existsSync(path.join(ok, 'solution'))).toBe(false);
+    for (const [name, target, why] of [['leak', os.tmpdir(), 'outside the exercise folder'], ['peek', path.join(ex, 'solution'), 'which the working folder does not get']] as const) {
+      symlinkSync(target, path.join(ex, 'notes', name));
+      const into = path.join(tmp(), 'work');
+      const r = await cli('exercise', 'start', 'first-strict', into, '--exercises', pack);
+      expect(r.code).toBe(2);
+      expect(r.err).toContain('[exercise-copy]');
+      expect(r.err).toContain(why);
+      expect(existsSync(into)).toBe(false);
+      expect(readdirSync(path.dirname(into))).toEqual([]);
+      rmSync(path.join(ex, 'notes', name));
+    }
+  });
+
+  it('refuses a folder link that loops back (exit 2), never copying forever', async () => {
+    const pack = tmp();
+    const ex = path.join(pack, 'first-strict');
+    cpSync(path.resolve('exercises/first-strict'), ex, { recursive: true });
+    symlinkSync('..', path.join(ex, 'mesh', 'again'));
+    const into = path.join(tmp(), 'work');
+    const r = await cli('exercise', 'start', 'first-strict', into, '--exercises', pack);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/\[exercise-copy\].*(loop|outside)/);
+    expect(existsSync(into)).toBe(false);
   });
 
   it('refuses to overwrite a folder that is not empty (exit 2, nothing written)', async () => {
