@@ -14,18 +14,18 @@ import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSy
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { escapeControls } from '../core/escape.js';
-import { formatIssue, IssueList } from '../core/issues.js';
+import { formatIssue, IssueList, type Issue } from '../core/issues.js';
 import { ATTACK_FILE, checkExercise, EXERCISE_FILE, MESH_DIR, readExercise, type ExercisePlay, type ExerciseRun } from '../exercise/check.js';
 import { parseProgress, renderProgress, type LoadedExercise } from '../exercise/load.js';
 import { renderExerciseJson, renderExerciseText } from '../exercise/report.js';
 import { PROGRESS_FILE, type Progress } from '../exercise/schema.js';
 import { EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, printIssues, type Io } from './main.js';
-import { displayPath, FsSource, fsErrorText, MAX_FILE_BYTES, readSource, Sandbox } from './fs.js';
+import { displayPath, FsSource, fsErrorText, kindOf, MAX_FILE_BYTES, readSource, Sandbox } from './fs.js';
 
 /** Most files and bytes `exercise start` copies (a training pack comes from strangers). */
 export const MAX_COPY_FILES = 2000;
 export const MAX_COPY_BYTES = 32 * 1024 * 1024;
-/** Most exercises a catalogue folder may hold. */
+/** Most exercise folders (and other entries but plain files and hidden ones) a catalogue folder may hold. */
 export const MAX_EXERCISES = 500;
 
 /** The package's own exercises/ folder: beside src/ (sources, tests) or dist/ (the build). */
@@ -53,15 +53,52 @@ export interface Shipped {
   exercise: LoadedExercise;
 }
 
+/** An entry of a catalogue folder that is not an exercise meshrange can offer, and why (errors, located when a file is at fault). */
+export interface Skipped {
+  /** the entry's name in its catalogue folder */
+  name: string;
+  path: string;
+  why: Issue[];
+}
+
+export interface Catalogue {
+  exercises: Shipped[];
+  /** every entry left out, with why: `list` warns of each; `start`/`check`/`hint` of its name give the reason */
+  skipped: Skipped[];
+  /** plain files of the catalogue folders by name (README.md, notes): not exercises, named only when asked for */
+  files: Map<string, string>;
+}
+
 interface CatalogOpts { exercises: string[] }
 
-/** Every exercise of the catalogue folders (--exercises first, then the package's); bad ones are errors, never skipped. */
-export function catalog(opts: CatalogOpts, issues: IssueList): Shipped[] {
+/**
+ * Whether a name given by the user can name an exercise: a lower-case DNS label, as metadata.name must be (checked
+ * character by character, no regex over input) — so never `.`, `..`, a path with a separator, or an absolute path.
+ */
+export function isExerciseName(name: string): boolean {
+  if (name.length === 0 || name.length > 63 || name.startsWith('-') || name.endsWith('-')) return false;
+  for (const c of name) if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c === '-')) return false;
+  return true;
+}
+
+/**
+ * Every exercise of the catalogue folders (--exercises first, then the package's). Nothing is skipped silently:
+ * an entry that is not a usable exercise (a link, a folder without exercise.yaml, an exercise.yaml that does not
+ * parse or names another exercise, a duplicate name, a special file) is in `skipped` with the reason. Entries whose
+ * names start with "." (.git, .DS_Store) and plain files (README.md) are not exercise candidates. Errors in `issues`
+ * are about the catalogue itself (a folder that cannot be read, too many entries).
+ */
+export function scanCatalogue(opts: CatalogOpts, issues: IssueList): Catalogue {
   const dirs = [...opts.exercises];
   const pkg = packageExercisesDir();
   if (pkg) dirs.push(pkg);
-  const out: Shipped[] = [];
-  const byName = new Map<string, string>();
+  const cat: Catalogue = { exercises: [], skipped: [], files: new Map() };
+  const byName = new Map<string, Shipped>();
+  const skippedNames = new Set<string>();
+  /** entry names of the --exercises folders: the package's entry of the same name is overridden (README: "before the shipped ones") */
+  const overridden = new Set<string>();
+  const skip = (name: string, p: string, why: Issue[]): void => { cat.skipped.push({ name, path: p, why }); skippedNames.add(name); };
+  const fix = (d: string): string => `fix or remove it: ${displayPath(d)} holds one folder per exercise (exercises/README.md)`;
   for (const d of dirs) {
     let names: string[];
     try {
@@ -74,38 +111,94 @@ export function catalog(opts: CatalogOpts, issues: IssueList): Shipped[] {
     const reader = new FsSource(new Sandbox([realpathSync(d)]));
     let count = 0;
     for (const n of names) {
+      if (n.startsWith('.')) continue;
+      if (d === pkg && overridden.has(n)) continue;
       const dir = path.join(d, n);
+      const shown = displayPath(dir);
       let st;
-      try { st = lstatSync(dir); } catch { continue; }
-      if (!st.isDirectory() || !existsSync(path.join(dir, EXERCISE_FILE))) continue;
-      if (++count > MAX_EXERCISES) { issues.error('too-many-exercises', `${displayPath(d)} holds more than ${MAX_EXERCISES} exercises`, undefined, 'split the catalogue'); break; }
-      const exercise = readExercise(dir, reader, issues);
-      if (!exercise) continue;
+      try { st = lstatSync(dir); } catch (e) {
+        skip(n, dir, [{ severity: 'error', code: 'exercise-unreadable', message: `${shown} cannot be read: ${fsErrorText(e)}`, hint: fix(d) }]);
+        continue;
+      }
+      if (st.isFile()) { if (!cat.files.has(n)) cat.files.set(n, dir); continue; }
+      if (d !== pkg) overridden.add(n);
+      if (++count > MAX_EXERCISES) { issues.error('too-many-exercises', `${displayPath(d)} holds more than ${MAX_EXERCISES} exercise folders`, undefined, 'split the catalogue'); break; }
+      if (st.isSymbolicLink()) {
+        skip(n, dir, [{ severity: 'error', code: 'exercise-link', message: `${shown} is a symbolic link; meshrange does not follow links in a folder of exercises (one could lead anywhere)`,
+          hint: `replace the link by the exercise folder itself (a copy), or pass the folder it leads to with --exercises` }]);
+        continue;
+      }
+      if (!st.isDirectory()) {
+        skip(n, dir, [{ severity: 'error', code: 'exercise-not-a-folder', message: `${shown} is ${kindOf(st)}, not an exercise folder`, hint: fix(d) }]);
+        continue;
+      }
+      let hasFile = false;
+      try { hasFile = statSync(path.join(dir, EXERCISE_FILE)).isFile(); } catch { /* absent, or a link that leads nowhere: said below */ }
+      if (!hasFile) {
+        skip(n, dir, [{ severity: 'error', code: 'exercise-missing-file', message: `${shown} has no ${EXERCISE_FILE} file, so it is not an exercise`,
+          hint: `add ${shown}/${EXERCISE_FILE} (exercises/README.md gives the format), or move the folder out of ${displayPath(d)}` }]);
+        continue;
+      }
+      const own = new IssueList();
+      const exercise = readExercise(dir, reader, own);
+      if (!exercise) { skip(n, dir, own.errors); continue; }
       const name = exercise.doc.metadata.name;
       if (name !== n) {
-        issues.error('exercise-name', `metadata.name "${name}" is not the name of its folder "${n}"`, exercise.src.locate(['metadata', 'name']), `rename one of them so both read "${n}"`);
+        own.error('exercise-name', `metadata.name "${name}" is not the name of its folder "${n}"`, exercise.src.locate(['metadata', 'name']), `rename one of them so both read "${n}"`);
+        skip(n, dir, own.errors);
         continue;
       }
       const prev = byName.get(name);
       if (prev !== undefined) {
-        // An --exercises folder may hold its own version of a shipped exercise: it takes precedence.
-        if (d === pkg && prev !== pkg) continue;
-        issues.error('exercise-duplicate', `exercise "${name}" is in both ${displayPath(prev)} and ${displayPath(d)}`, undefined, 'give each exercise a unique name');
+        skip(n, dir, [{ severity: 'error', code: 'exercise-duplicate', message: `exercise "${name}" is in both ${displayPath(path.dirname(prev.dir))} and ${displayPath(d)}`, hint: 'give each exercise a unique name, or pass only one of the folders with --exercises' }]);
         continue;
       }
-      byName.set(name, d);
-      out.push({ name, dir, exercise });
+      if (skippedNames.has(name)) continue;
+      const s = { name, dir, exercise };
+      byName.set(name, s);
     }
+  }
+  // A name with a skipped entry is not offered at all (which of two was meant is not for meshrange to guess).
+  for (const [name, s] of byName) if (!skippedNames.has(name)) cat.exercises.push(s);
+  return cat;
+}
+
+/**
+ * The catalogue's warnings, one per skipped entry: its first reason (file:line:col when a file is at fault, the
+ * code, what to do), and how many more there are — `exercise start <name>` prints every one.
+ */
+export function skippedWarnings(cat: Catalogue): Issue[] {
+  const out: Issue[] = [];
+  for (const s of cat.skipped) {
+    const first = s.why[0];
+    if (!first) continue;
+    const more = s.why.length - 1;
+    const rest = more > 0 ? ` (and ${more} more problem${more === 1 ? '' : 's'}: \`meshrange exercise start ${s.name}\` prints them all)` : '';
+    out.push({ ...first, severity: 'warning', message: `not listed: ${first.message}${rest}` });
   }
   return out;
 }
 
+/** The exercise a user-given name selects; null with issues saying why (a bad name, the reason it was skipped, no such exercise). */
 function find(name: string, opts: CatalogOpts, issues: IssueList): Shipped | null {
-  const all = catalog(opts, issues);
+  if (!isExerciseName(name)) {
+    issues.error('exercise-bad-name', `"${name}" is not an exercise name: names are lower-case DNS labels (a-z, 0-9, -), never paths`, undefined,
+      '`meshrange exercise list` shows the names; to offer exercises of your own, pass the folder holding them with --exercises DIR');
+    return null;
+  }
+  const cat = scanCatalogue(opts, issues);
   if (issues.hasErrors()) return null;
-  const hit = all.find((s) => s.name === name);
-  if (!hit) issues.error('exercise-unknown', `no exercise is named "${name}"`, undefined, `one of: ${all.map((s) => s.name).join(', ') || '(none found)'}; \`meshrange exercise list\` shows them`);
-  return hit ?? null;
+  const hit = cat.exercises.find((s) => s.name === name);
+  if (hit) return hit;
+  const skipped = cat.skipped.filter((s) => s.name === name);
+  if (skipped.length > 0) {
+    for (const s of skipped) for (const w of s.why) issues.add({ ...w, severity: 'error' });
+    return null;
+  }
+  const file = cat.files.get(name);
+  if (file !== undefined) issues.error('exercise-not-a-folder', `${displayPath(file)} is a file, not an exercise folder`, undefined, '`meshrange exercise list` shows the exercises');
+  else issues.error('exercise-unknown', `no exercise is named "${name}"`, undefined, `one of: ${cat.exercises.map((s) => s.name).join(', ') || '(none found)'}; \`meshrange exercise list\` shows them`);
+  return null;
 }
 
 function readProgress(folder: string, issues: IssueList): Progress | null {
@@ -309,9 +402,11 @@ function hintCommand(folder: string, opts: CatalogOpts, io: Io): number {
 
 function listCommand(opts: CatalogOpts & { format: 'text' | 'json' }, io: Io): number {
   const issues = new IssueList();
-  const all = catalog(opts, issues);
+  const cat = scanCatalogue(opts, issues);
   if (issues.hasErrors()) { printIssues(io, issues.errors); return EXIT_BAD_INPUT; }
-  const rows = all.map((s) => ({ name: s.name, level: s.exercise.doc.spec.level, role: s.exercise.doc.spec.role, title: s.exercise.doc.spec.title }));
+  // Every entry that is not offered, said on stderr (stdout stays the list, or valid JSON).
+  printIssues(io, skippedWarnings(cat));
+  const rows = cat.exercises.map((s) => ({ name: s.name, level: s.exercise.doc.spec.level, role: s.exercise.doc.spec.role, title: s.exercise.doc.spec.title }));
   if (opts.format === 'json') { io.out(`${JSON.stringify(rows, null, 2)}\n`); return EXIT_OK; }
   if (rows.length === 0) { io.out('No exercises found.\n'); return EXIT_OK; }
   const w = (k: 'name' | 'level' | 'role'): number => Math.max(k.length, ...rows.map((r) => r[k].length));

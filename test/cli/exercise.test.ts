@@ -17,13 +17,89 @@ describe('exercise list', () => {
     expect(r.out).toMatch(/steal-and-replay\s+intermediate\s+attacker/);
   });
 
-  it('refuses an --exercises folder holding a malformed exercise (exit 2, located), never skipping it', async () => {
+  it('an --exercises folder holding a malformed exercise: list warns of it, located, and lists the rest (exit 0); start of its name gives the errors (exit 2)', async () => {
     const d = tmp();
     mkdirSync(path.join(d, 'bad'));
     writeFileSync(path.join(d, 'bad', 'exercise.yaml'), 'apiVersion: meshrange.io/v1alpha1\nkind: Exercise\nmetadata: { name: bad }\nspec: { title: t, colour: red }\n');
     const r = await cli('exercise', 'list', '--exercises', d);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^first-strict\s/m);
+    expect(r.out).not.toMatch(/^bad\s/m);
+    expect(r.err).toMatch(/bad\/exercise\.yaml:4:\d+: warning \[exercise-invalid\] not listed: .*more problems: `meshrange exercise start bad` prints them all/);
+    const start = await cli('exercise', 'start', 'bad', path.join(tmp(), 'work'), '--exercises', d);
+    expect(start.code).toBe(2);
+    expect(start.err).toMatch(/bad\/exercise\.yaml:4:\d+: error \[exercise-unknown-field\] unknown field "colour"/);
+    expect(start.err).not.toContain('no exercise is named');
+  });
+
+  it('nothing is skipped silently: list warns once per entry it leaves out (a folder link, a folder without exercise.yaml, a name that is not its folder\'s), saying what to do', async () => {
+    const d = tmp();
+    cpSync(path.resolve('exercises/first-strict'), path.join(d, 'mine'), { recursive: true });
+    mkdirSync(path.join(d, 'empty'));
+    symlinkSync(path.resolve('exercises/first-strict'), path.join(d, 'linked'));
+    writeFileSync(path.join(d, 'notes.md'), 'a plain file is documentation, not an exercise\n');
+    mkdirSync(path.join(d, '.git'));
+    const r = await cli('exercise', 'list', '--exercises', d);
+    expect(r.code).toBe(0);
+    const warnings = r.err.split('\n').filter((l) => l.includes('warning ['));
+    expect(warnings).toHaveLength(3);
+    expect(r.err).toMatch(/warning \[exercise-missing-file\] not listed: .*empty has no exercise\.yaml file.*\n {4}fix: add .*empty\/exercise\.yaml/);
+    expect(r.err).toMatch(/warning \[exercise-link\] not listed: .*linked is a symbolic link.*\n {4}fix: replace the link by the exercise folder itself/);
+    expect(r.err).toMatch(/mine\/exercise\.yaml:\d+:\d+: warning \[exercise-name\] not listed: metadata\.name "first-strict" is not the name of its folder "mine"/);
+    expect(r.out).toMatch(/^first-strict\s/m);
+  });
+
+  it('start (and check) of a skipped entry\'s name gives the reason it was skipped (exit 2), never "no exercise is named"', async () => {
+    const d = tmp();
+    mkdirSync(path.join(d, 'empty'));
+    symlinkSync(path.resolve('exercises/first-strict'), path.join(d, 'linked'));
+    for (const [name, code] of [['empty', 'exercise-missing-file'], ['linked', 'exercise-link']] as const) {
+      const into = path.join(tmp(), 'work');
+      const r = await cli('exercise', 'start', name, into, '--exercises', d);
+      expect(r.code).toBe(2);
+      expect(r.err).toContain(`error [${code}]`);
+      expect(r.err).not.toContain('no exercise is named');
+      expect(existsSync(into)).toBe(false);
+    }
+    // a working folder of an exercise that has since been broken in its catalogue
+    const pack = tmp();
+    cpSync(path.resolve('exercises/first-strict'), path.join(pack, 'first-strict'), { recursive: true });
+    const work = path.join(tmp(), 'work');
+    expect((await cli('exercise', 'start', 'first-strict', work, '--exercises', pack)).code).toBe(0);
+    rmSync(path.join(pack, 'first-strict', 'exercise.yaml'));
+    const check = await cli('exercise', 'check', work, '--exercises', pack);
+    expect(check.code).toBe(2);
+    expect(check.err).toContain('error [exercise-missing-file]');
+  });
+
+  it('an --exercises folder\'s entry overrides the shipped exercise of its name even when broken: its reason is given, the shipped one is not used', async () => {
+    const d = tmp();
+    mkdirSync(path.join(d, 'first-strict'));
+    const r = await cli('exercise', 'start', 'first-strict', path.join(tmp(), 'work'), '--exercises', d);
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(/bad\/exercise\.yaml:4:\d+: error \[exercise-unknown-field\] unknown field "colour"/);
+    expect(r.err).toContain('error [exercise-missing-file]');
+  });
+});
+
+describe('exercise names given by the user', () => {
+  it('a name is never a path: ../x, an absolute path, a/b, ., .. and an empty name are refused (exit 2) and nothing is written', async () => {
+    const cwd = tmp();
+    for (const name of ['../first-strict', path.resolve('exercises/first-strict'), 'exercises/first-strict', '.', '..', '', 'First-Strict']) {
+      const into = path.join(cwd, 'work');
+      const r = await cli('exercise', 'start', name, into);
+      expect(r.code, name).toBe(2);
+      expect(r.err).toContain('error [exercise-bad-name]');
+      expect(r.err).toContain('never paths');
+      expect(existsSync(into)).toBe(false);
+    }
+  });
+
+  it('a name that is a key of every JavaScript object (constructor, __proto__, hasownproperty) selects no exercise', async () => {
+    for (const name of ['constructor', 'hasownproperty', '__proto__', 'tostring']) {
+      const r = await cli('exercise', 'start', name, path.join(tmp(), 'work'));
+      expect(r.code, name).toBe(2);
+      expect(r.err).toMatch(/\[exercise-(unknown|bad-name)\]/);
+    }
   });
 });
 
