@@ -10,7 +10,7 @@
  */
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, opendirSync, readFileSync, realpathSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { escapeControls } from '../core/escape.js';
@@ -22,11 +22,13 @@ import { PROGRESS_FILE, type Progress } from '../exercise/schema.js';
 import { EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, printIssues, type Io } from './main.js';
 import { displayPath, FsSource, fsErrorText, kindOf, MAX_FILE_BYTES, readSource, Sandbox } from './fs.js';
 
-/** Most files and bytes `exercise start` copies (a training pack comes from strangers). */
+/** Most entries — files and folders together — and bytes `exercise start` copies (a training pack comes from strangers). */
 export const MAX_COPY_FILES = 2000;
 export const MAX_COPY_BYTES = 32 * 1024 * 1024;
 /** Most exercise folders (and other entries but plain files and hidden ones) a catalogue folder may hold. */
 export const MAX_EXERCISES = 500;
+/** Most entries of any kind a catalogue folder may hold (read no further). */
+export const MAX_CATALOGUE_ENTRIES = 10 * MAX_EXERCISES;
 
 /** The package's own exercises/ folder: beside src/ (sources, tests) or dist/ (the build). */
 export function packageExercisesDir(): string | null {
@@ -103,7 +105,9 @@ export function scanCatalogue(opts: CatalogOpts, issues: IssueList): Catalogue {
     let names: string[];
     try {
       if (!statSync(d).isDirectory()) { issues.error('not-a-folder', `--exercises ${displayPath(d)} is not a folder`, undefined, 'name a folder of exercise folders'); continue; }
-      names = readdirSync(d).sort();
+      const read = readdirAtMost(d, MAX_CATALOGUE_ENTRIES);
+      if (read === null) { issues.error('too-many-exercises', `${displayPath(d)} holds more than ${MAX_CATALOGUE_ENTRIES} entries`, undefined, 'split the catalogue: one folder per exercise, and few other files'); continue; }
+      names = read;
     } catch (e) {
       issues.error('path-missing', `${displayPath(d)} cannot be read: ${fsErrorText(e)}`, undefined, 'name a folder of exercise folders');
       continue;
@@ -226,6 +230,8 @@ const MAX_COPY_DEPTH = 32;
 
 interface CopyState {
   files: number;
+  /** folders created so far: counted in the limit with the files (a million empty folders is no small exercise) */
+  folders: number;
   bytes: number;
   /** the exercise folder's real path: a link is followed only to a place inside it (and not into solution/) */
   root: string;
@@ -265,9 +271,13 @@ function copyTree(from: string, to: string, state: CopyState, issues: IssueList,
       issues.error('exercise-copy', `${displayPath(from)}: ${state.open.has(key) ? 'a link makes a loop of folders' : `folders nest deeper than ${MAX_COPY_DEPTH}`}`, undefined, 'ship a plain tree of files');
       return;
     }
+    state.folders++;
+    if (overLimit(state, 0, issues)) return;
+    const names = readdirAtMost(real, MAX_COPY_FILES - state.files - state.folders + 1);
+    if (names === null) { tooLarge(issues); return; }
     state.open.add(key);
     mkdirSync(to, { recursive: true });
-    for (const n of readdirSync(real).sort()) {
+    for (const n of names) {
       copyTree(path.join(from, n), path.join(to, n), state, issues, depth + 1);
       if (issues.hasErrors()) break;
     }
@@ -276,11 +286,36 @@ function copyTree(from: string, to: string, state: CopyState, issues: IssueList,
   }
   state.files++;
   state.bytes += st.size;
-  if (state.files > MAX_COPY_FILES || state.bytes > MAX_COPY_BYTES || st.size > MAX_FILE_BYTES) {
-    if (!issues.items.some((i) => i.code === 'exercise-too-large')) issues.error('exercise-too-large', `the exercise holds more than ${MAX_COPY_FILES} files or ${MAX_COPY_BYTES / 1048576} MiB (or a file over ${MAX_FILE_BYTES / 1048576} MiB)`, undefined, 'ship a smaller exercise');
-    return;
-  }
+  if (overLimit(state, st.size, issues)) return;
   writeFileSync(to, readFileSync(real));
+}
+
+function tooLarge(issues: IssueList): void {
+  if (!issues.items.some((i) => i.code === 'exercise-too-large')) {
+    issues.error('exercise-too-large', `the exercise holds more than ${MAX_COPY_FILES} files and folders (counted together) or ${MAX_COPY_BYTES / 1048576} MiB (or a file over ${MAX_FILE_BYTES / 1048576} MiB)`, undefined, 'ship a smaller exercise');
+  }
+}
+
+/** Whether the copy went over a limit (said once in `issues`); `size`: the file just counted. */
+function overLimit(state: CopyState, size: number, issues: IssueList): boolean {
+  if (state.files + state.folders <= MAX_COPY_FILES && state.bytes <= MAX_COPY_BYTES && size <= MAX_FILE_BYTES) return false;
+  tooLarge(issues);
+  return true;
+}
+
+/** The names in a folder, sorted; null when it holds more than `max` (read no further: a folder of a million entries costs no more than `max`). */
+export function readdirAtMost(dir: string, max: number): string[] | null {
+  const d = opendirSync(dir);
+  try {
+    const names: string[] = [];
+    for (let e = d.readSync(); e !== null; e = d.readSync()) {
+      if (names.length >= max) return null;
+      names.push(e.name);
+    }
+    return names.sort();
+  } finally {
+    d.closeSync();
+  }
 }
 
 function startCommand(name: string, dirArg: string | undefined, opts: CatalogOpts, io: Io): number {
@@ -290,7 +325,7 @@ function startCommand(name: string, dirArg: string | undefined, opts: CatalogOpt
   const dir = path.resolve(dirArg ?? name);
   if (existsSync(dir)) {
     const st = statSync(dir);
-    if (!st.isDirectory() || readdirSync(dir).length > 0) {
+    if (!st.isDirectory() || readdirAtMost(dir, 1)?.length !== 0) {
       io.err(`meshrange: ${escapeControls(displayPath(dirArg ?? name))} already exists and is not an empty folder; nothing was written\n  hint: name a new folder: meshrange exercise start ${name} <dir>\n`);
       return EXIT_BAD_INPUT;
     }
@@ -303,8 +338,10 @@ function startCommand(name: string, dirArg: string | undefined, opts: CatalogOpt
     // Every file and folder of the exercise but solution/ and README.md: the scenario may read more than
     // mesh/ (jwt-mandatory's keys/), and `meshrange run scenario.yaml` in the working folder must find it.
     const root = realpathSync(shipped.dir);
-    const state: CopyState = { files: 0, bytes: 0, root, open: new Set([root]) };
-    for (const n of readdirSync(shipped.dir).sort()) {
+    const state: CopyState = { files: 0, folders: 0, bytes: 0, root, open: new Set([root]) };
+    const top = readdirAtMost(shipped.dir, MAX_COPY_FILES + NOT_COPIED.size + 1);
+    if (top === null) tooLarge(issues);
+    for (const n of top ?? []) {
       if (NOT_COPIED.has(n)) continue;
       copyTree(path.join(shipped.dir, n), path.join(stage, n), state, issues, 1);
       if (issues.hasErrors()) break;

@@ -166,6 +166,28 @@ describe('exercise start', () => {
     expect(existsSync(into)).toBe(false);
   });
 
+  it('counts folders in its copy limit with the files: an exercise of 2,001 empty folders is refused (exit 2, nothing written), and the message says folders count', async () => {
+    const pack = tmp();
+    const ex = path.join(pack, 'first-strict');
+    cpSync(path.resolve('exercises/first-strict'), ex, { recursive: true });
+    const empty = path.join(ex, 'empty');
+    mkdirSync(empty);
+    for (let i = 0; i < 2001; i++) mkdirSync(path.join(empty, `d${i}`));
+    const into = path.join(tmp(), 'work');
+    const r = await cli('exercise', 'start', 'first-strict', into, '--exercises', pack);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('error [exercise-too-large] the exercise holds more than 2000 files and folders (counted together)');
+    expect(existsSync(into)).toBe(false);
+    expect(readdirSync(path.dirname(into))).toEqual([]);
+    // nested rather than wide: folders of folders count the same
+    rmSync(empty, { recursive: true });
+    for (let i = 0; i < 70; i++) for (let j = 0; j < 30; j++) mkdirSync(path.join(ex, 'nest', `a${i}`, `b${j}`), { recursive: true });
+    const r2 = await cli('exercise', 'start', 'first-strict', into, '--exercises', pack);
+    expect(r2.code).toBe(2);
+    expect(r2.err).toContain('[exercise-too-large]');
+    expect(existsSync(into)).toBe(false);
+  });
+
   it('refuses to overwrite a folder that is not empty (exit 2, nothing written)', async () => {
     const dir = tmp();
     writeFileSync(path.join(dir, 'notes.txt'), 'mine');
