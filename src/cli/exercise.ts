@@ -19,7 +19,7 @@ import { ATTACK_FILE, checkExercise, EXERCISE_FILE, MESH_DIR, readExercise, type
 import { parseProgress, renderProgress, type LoadedExercise } from '../exercise/load.js';
 import { renderExerciseJson, renderExerciseText } from '../exercise/report.js';
 import { PROGRESS_FILE, type Progress } from '../exercise/schema.js';
-import { EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, printIssues, type Io } from './main.js';
+import { collect, EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, printIssues, type Io } from './main.js';
 import { displayPath, FsSource, fsErrorText, kindOf, MAX_FILE_BYTES, readSource, Sandbox } from './fs.js';
 
 /** Most entries — files and folders together — and bytes `exercise start` copies (a training pack comes from strangers). */
@@ -452,8 +452,6 @@ function listCommand(opts: CatalogOpts & { format: 'text' | 'json' }, io: Io): n
   io.out(`${[line({ name: 'name', level: 'level', role: 'role', title: 'title' }), ...rows.map(line)].join('\n')}\n`);
   return EXIT_OK;
 }
-
-const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
 /** Adds `exercise` and its subcommands to the CLI; `done` receives the exit code. */
 export function registerExercise(program: Command, io: Io, done: (code: number) => void): void {

@@ -81,6 +81,44 @@ describe('exercise list', () => {
   });
 });
 
+describe('repeatable options of exercise', () => {
+  it('--exercises is repeatable: every folder given is searched, in order, and a name in two of them is ambiguous (exit 2 for it, a warning in list)', async () => {
+    const a = tmp();
+    const b = tmp();
+    for (const [d, name] of [[a, 'one'], [b, 'two'], [b, 'one']] as const) {
+      cpSync(path.resolve('exercises/first-strict'), path.join(d, name), { recursive: true });
+      writeFileSync(path.join(d, name, 'exercise.yaml'), readFileSync(path.join(d, name, 'exercise.yaml'), 'utf8').replace('name: first-strict', `name: ${name}`));
+    }
+    const r = await cli('exercise', 'list', '--exercises', a, '--exercises', b);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^two\s/m);
+    expect(r.out).not.toMatch(/^one\s/m);
+    expect(r.err).toMatch(/warning \[exercise-duplicate\] not listed: exercise "one" is in both/);
+    expect((await cli('exercise', 'start', 'two', path.join(tmp(), 'w'), '--exercises', a, '--exercises', b)).code).toBe(0);
+    const one = await cli('exercise', 'start', 'one', path.join(tmp(), 'w'), '--exercises', a, '--exercises', b);
+    expect(one.code).toBe(2);
+    expect(one.err).toContain('[exercise-duplicate]');
+  });
+
+  it('check --allow-path is repeatable: each folder given widens what the manifests may read', async () => {
+    const dir = path.join(tmp(), 'work');
+    await cli('exercise', 'start', 'first-strict', dir);
+    const outside1 = tmp();
+    const outside2 = tmp();
+    writeFileSync(path.join(outside1, 'a.yaml'), 'apiVersion: v1\nkind: Namespace\nmetadata: { name: extra-a }\n');
+    writeFileSync(path.join(outside2, 'b.yaml'), 'apiVersion: v1\nkind: Namespace\nmetadata: { name: extra-b }\n');
+    symlinkSync(path.join(outside1, 'a.yaml'), path.join(dir, 'mesh', 'zz-a.yaml'));
+    symlinkSync(path.join(outside2, 'b.yaml'), path.join(dir, 'mesh', 'zz-b.yaml'));
+    const one = await cli('exercise', 'check', dir, '--allow-path', outside1);
+    expect(one.code).toBe(2);
+    expect(one.err).toContain('outside the allowed folders');
+    expect(one.err).toContain('zz-b.yaml');
+    const both = await cli('exercise', 'check', dir, '--allow-path', outside1, '--allow-path', outside2);
+    expect(both.err).not.toContain('outside the allowed folders');
+    expect(both.code).toBe(1);
+  });
+});
+
 describe('exercise names given by the user', () => {
   it('a name is never a path: ../x, an absolute path, a/b, ., .. and an empty name are refused (exit 2) and nothing is written', async () => {
     const cwd = tmp();
