@@ -10,7 +10,7 @@
  */
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import { existsSync, lstatSync, mkdirSync, opendirSync, readFileSync, realpathSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync, realpathSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { escapeControls } from '../core/escape.js';
@@ -20,7 +20,7 @@ import { parseProgress, renderProgress, type LoadedExercise } from '../exercise/
 import { renderExerciseJson, renderExerciseText } from '../exercise/report.js';
 import { PROGRESS_FILE, type Progress } from '../exercise/schema.js';
 import { collect, EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, printIssues, type Io } from './main.js';
-import { displayPath, FsSource, fsErrorText, kindOf, MAX_FILE_BYTES, readSource, Sandbox } from './fs.js';
+import { displayPath, FsSource, fsErrorText, kindOf, MAX_FILE_BYTES, readdirUpTo, readSource, Sandbox } from './fs.js';
 
 /** Most entries — files and folders together — and bytes `exercise start` copies (a training pack comes from strangers). */
 export const MAX_COPY_FILES = 2000;
@@ -305,17 +305,8 @@ function overLimit(state: CopyState, size: number, issues: IssueList): boolean {
 
 /** The names in a folder, sorted; null when it holds more than `max` (read no further: a folder of a million entries costs no more than `max`). */
 export function readdirAtMost(dir: string, max: number): string[] | null {
-  const d = opendirSync(dir);
-  try {
-    const names: string[] = [];
-    for (let e = d.readSync(); e !== null; e = d.readSync()) {
-      if (names.length >= max) return null;
-      names.push(e.name);
-    }
-    return names.sort();
-  } finally {
-    d.closeSync();
-  }
+  const r = readdirUpTo(dir, max);
+  return r.more ? null : r.names;
 }
 
 function startCommand(name: string, dirArg: string | undefined, opts: CatalogOpts, io: Io): number {
@@ -370,7 +361,7 @@ function startCommand(name: string, dirArg: string | undefined, opts: CatalogOpt
 interface CheckOpts extends CatalogOpts { format: 'text' | 'json'; allowPath: string[] }
 
 /** Checks a working folder; null with issues on bad input. Shared by `exercise check` and the TUI; `inputs`: the files a re-check depends on. */
-export async function checkFolder(folder: string, opts: CatalogOpts & { allowPath?: string[] }, issues: IssueList): Promise<(ExerciseRun & { shipped: Shipped; inputs: string[] }) | null> {
+export async function checkFolder(folder: string, opts: CatalogOpts & { allowPath?: string[] }, issues: IssueList): Promise<(ExerciseRun & { shipped: Shipped; inputs: string[]; trees: string[] }) | null> {
   if (!existsSync(folder) || !statSync(folder).isDirectory()) {
     issues.error('not-an-exercise-folder', `${displayPath(folder)} is not a folder`, undefined, 'name the working folder `meshrange exercise start` made');
     return null;
@@ -382,18 +373,20 @@ export async function checkFolder(folder: string, opts: CatalogOpts & { allowPat
   const role = shipped.exercise.doc.spec.role;
   const play: ExercisePlay = { dir: shipped.dir, hintsTaken: progress.hintsTaken };
   // What --watch watches (tui.ts watchInputs watches the folder of each file, and any *.yaml saved in it):
-  // the progress file (a hint taken in another shell), and mesh/'s YAML files or attack.yaml.
+  // the progress file (a hint taken in another shell), and attack.yaml — or mesh/ with its subfolders (a tree:
+  // the checker reads them all).
   const inputs = [path.resolve(folder, PROGRESS_FILE)];
+  const trees: string[] = [];
   if (role === 'defender') {
     play.mesh = [path.join(folder, MESH_DIR)];
-    inputs.push(path.resolve(folder, MESH_DIR, 'any.yaml'));
+    trees.push(path.resolve(folder, MESH_DIR));
   } else {
     play.attack = path.join(folder, ATTACK_FILE);
     inputs.push(path.resolve(play.attack));
   }
   const sandbox = Sandbox.forCwd([...(opts.allowPath ?? []), folder, shipped.dir]);
   const run = await checkExercise(play, new FsSource(sandbox), issues);
-  return run ? { ...run, shipped, inputs } : null;
+  return run ? { ...run, shipped, inputs, trees } : null;
 }
 
 async function checkCommand(folder: string, opts: CheckOpts, io: Io): Promise<number> {

@@ -327,6 +327,24 @@ describe('exercise check and hint', () => {
   });
 });
 
+describe('what tui --exercise --watch watches', () => {
+  it('a defender\'s mesh/ is a watched tree (its subfolders too), and the check reads the manifests in its subfolders', async () => {
+    const { checkFolder } = await import('../../src/cli/exercise.js');
+    const { IssueList } = await import('../../src/core/issues.js');
+    const dir = path.join(tmp(), 'work');
+    await cli('exercise', 'start', 'first-strict', dir);
+    const issues = new IssueList();
+    const before = await checkFolder(dir, { exercises: [] }, issues);
+    expect(before?.trees).toEqual([path.resolve(dir, 'mesh')]);
+    // the solution, moved into a subfolder of mesh/: the check reads it there
+    rmSync(path.join(dir, 'mesh'), { recursive: true });
+    mkdirSync(path.join(dir, 'mesh'));
+    cpSync(path.resolve('exercises/first-strict/solution'), path.join(dir, 'mesh', 'fixed'), { recursive: true });
+    const after = await checkFolder(dir, { exercises: [] }, new IssueList());
+    expect(after?.report.passed).toBe(true);
+  });
+});
+
 describe('tui --exercise', () => {
   it('takes a scenario or --exercise, not both and not neither (exit 2)', async () => {
     expect((await cli('tui')).code).toBe(2);
