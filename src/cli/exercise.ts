@@ -14,11 +14,11 @@ import { existsSync, lstatSync, mkdirSync, readFileSync, realpathSync, renameSyn
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { escapeControls } from '../core/escape.js';
-import { formatIssue, IssueList, type Issue } from '../core/issues.js';
+import { formatIssue, IssueList, type Issue, type Location } from '../core/issues.js';
 import { ATTACK_FILE, checkExercise, EXERCISE_FILE, MESH_DIR, readExercise, type ExercisePlay, type ExerciseRun } from '../exercise/check.js';
-import { parseProgress, renderProgress, type LoadedExercise } from '../exercise/load.js';
+import { parseProgress, renderProgress, type LoadedExercise, type LoadedProgress } from '../exercise/load.js';
 import { renderExerciseJson, renderExerciseText } from '../exercise/report.js';
-import { PROGRESS_FILE, type Progress } from '../exercise/schema.js';
+import { PROGRESS_FILE } from '../exercise/schema.js';
 import { collect, EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, printIssues, type Io } from './main.js';
 import { displayPath, FsSource, fsErrorText, kindOf, MAX_FILE_BYTES, readdirUpTo, readSource, Sandbox } from './fs.js';
 
@@ -184,7 +184,7 @@ export function skippedWarnings(cat: Catalogue): Issue[] {
 }
 
 /** The exercise a user-given name selects; null with issues saying why (a bad name, the reason it was skipped, no such exercise). */
-function find(name: string, opts: CatalogOpts, issues: IssueList): Shipped | null {
+function find(name: string, opts: CatalogOpts, issues: IssueList, at?: Location): Shipped | null {
   if (!isExerciseName(name)) {
     issues.error('exercise-bad-name', `"${name}" is not an exercise name: names are lower-case DNS labels (a-z, 0-9, -), never paths`, undefined,
       '`meshrange exercise list` shows the names; to offer exercises of your own, pass the folder holding them with --exercises DIR');
@@ -200,12 +200,12 @@ function find(name: string, opts: CatalogOpts, issues: IssueList): Shipped | nul
     return null;
   }
   const file = cat.files.get(name);
-  if (file !== undefined) issues.error('exercise-not-a-folder', `${displayPath(file)} is a file, not an exercise folder`, undefined, '`meshrange exercise list` shows the exercises');
-  else issues.error('exercise-unknown', `no exercise is named "${name}"`, undefined, `one of: ${cat.exercises.map((s) => s.name).join(', ') || '(none found)'}; \`meshrange exercise list\` shows them`);
+  if (file !== undefined) issues.error('exercise-not-a-folder', `${displayPath(file)} is a file, not an exercise folder`, at, '`meshrange exercise list` shows the exercises');
+  else issues.error('exercise-unknown', `no exercise is named "${name}"`, at, `one of: ${cat.exercises.map((s) => s.name).join(', ') || '(none found)'}; \`meshrange exercise list\` shows them`);
   return null;
 }
 
-function readProgress(folder: string, issues: IssueList): Progress | null {
+function readProgress(folder: string, issues: IssueList): LoadedProgress | null {
   const file = path.join(folder, PROGRESS_FILE);
   if (!existsSync(file)) {
     issues.error('not-an-exercise-folder', `${displayPath(folder)} has no ${PROGRESS_FILE}: it is not a working folder of an exercise`, undefined,
@@ -312,12 +312,18 @@ export function readdirAtMost(dir: string, max: number): string[] | null {
 function startCommand(name: string, dirArg: string | undefined, opts: CatalogOpts, io: Io): number {
   const issues = new IssueList();
   const shipped = find(name, opts, issues);
-  if (!shipped) { printIssues(io, issues.errors); return EXIT_BAD_INPUT; }
+  if (!shipped) {
+    printIssues(io, issues.errors);
+    io.err('meshrange: nothing was written\n');
+    return EXIT_BAD_INPUT;
+  }
   const dir = path.resolve(dirArg ?? name);
   if (existsSync(dir)) {
     const st = statSync(dir);
     if (!st.isDirectory() || readdirAtMost(dir, 1)?.length !== 0) {
-      io.err(`meshrange: ${escapeControls(displayPath(dirArg ?? name))} already exists and is not an empty folder; nothing was written\n  hint: name a new folder: meshrange exercise start ${name} <dir>\n`);
+      issues.error('exercise-folder-exists', `${displayPath(dir)} already exists and is not an empty folder`, undefined, `name a new folder: meshrange exercise start ${name} <dir>`);
+      printIssues(io, issues.errors);
+      io.err('meshrange: nothing was written\n');
       return EXIT_BAD_INPUT;
     }
   }
@@ -368,7 +374,8 @@ export async function checkFolder(folder: string, opts: CatalogOpts & { allowPat
   }
   const progress = readProgress(folder, issues);
   if (!progress) return null;
-  const shipped = find(progress.name, opts, issues);
+  // The progress file names the exercise: an unknown name is located there.
+  const shipped = find(progress.name, opts, issues, progress.locate(['name']));
   if (!shipped) return null;
   const role = shipped.exercise.doc.spec.role;
   const play: ExercisePlay = { dir: shipped.dir, hintsTaken: progress.hintsTaken };
@@ -407,7 +414,7 @@ async function checkCommand(folder: string, opts: CheckOpts, io: Io): Promise<nu
 export function takeHint(folder: string, opts: CatalogOpts, issues: IssueList): { text: string | null; index: number; total: number; cost: number } | null {
   const progress = readProgress(folder, issues);
   if (!progress) return null;
-  const shipped = find(progress.name, opts, issues);
+  const shipped = find(progress.name, opts, issues, progress.locate(['name']));
   if (!shipped) return null;
   const hints = shipped.exercise.doc.spec.hints ?? [];
   const hint = hints[progress.hintsTaken];
@@ -424,7 +431,11 @@ export function takeHint(folder: string, opts: CatalogOpts, issues: IssueList): 
 function hintCommand(folder: string, opts: CatalogOpts, io: Io): number {
   const issues = new IssueList();
   const h = takeHint(folder, opts, issues);
-  if (!h) { printIssues(io, issues.errors); return EXIT_BAD_INPUT; }
+  if (!h) {
+    printIssues(io, issues.errors);
+    io.err('meshrange: no hint was taken\n');
+    return EXIT_BAD_INPUT;
+  }
   if (h.text === null) { io.out(`No more hints: all ${h.total} taken.\n`); return EXIT_OK; }
   io.out(`Hint ${h.index} of ${h.total} (costs ${h.cost} point${h.cost === 1 ? '' : 's'}): ${escapeControls(h.text.trimEnd())}\n`);
   return EXIT_OK;
@@ -433,7 +444,11 @@ function hintCommand(folder: string, opts: CatalogOpts, io: Io): number {
 function listCommand(opts: CatalogOpts & { format: 'text' | 'json' }, io: Io): number {
   const issues = new IssueList();
   const cat = scanCatalogue(opts, issues);
-  if (issues.hasErrors()) { printIssues(io, issues.errors); return EXIT_BAD_INPUT; }
+  if (issues.hasErrors()) {
+    printIssues(io, issues.errors);
+    io.err('meshrange: the exercises cannot be listed\n');
+    return EXIT_BAD_INPUT;
+  }
   // Every entry that is not offered, said on stderr (stdout stays the list, or valid JSON).
   printIssues(io, skippedWarnings(cat));
   const rows = cat.exercises.map((s) => ({ name: s.name, level: s.exercise.doc.spec.level, role: s.exercise.doc.spec.role, title: s.exercise.doc.spec.title }));

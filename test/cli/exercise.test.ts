@@ -345,6 +345,65 @@ describe('what tui --exercise --watch watches', () => {
   });
 });
 
+describe('exercise errors are printed as every command prints them', () => {
+  /** Each stderr line: `[file:line:col: ]error|warning [code] message`, an indented `fix:` line, or the closing `meshrange:` line. */
+  function expectPrinterStyle(err: string): void {
+    const lines = err.trimEnd().split('\n');
+    expect(lines.length).toBeGreaterThan(0);
+    for (const l of lines) expect(l).toMatch(/^((\S+:\d+:\d+: )?(error|warning) \[[a-z0-9-]+\] \S|    fix: \S|meshrange: \S)/);
+    expect(lines.some((l) => l.startsWith('    fix: '))).toBe(true);
+  }
+
+  it('start, check and hint failures: `[code]` lines with a `fix:` line each (the printer of run), exit 2', async () => {
+    const notEmpty = tmp();
+    writeFileSync(path.join(notEmpty, 'notes.txt'), 'mine');
+    const bad = tmp();
+    mkdirSync(path.join(bad, 'empty'));
+    const runs = [
+      await cli('exercise', 'start', 'first-strict', notEmpty),
+      await cli('exercise', 'start', 'no-such', path.join(tmp(), 'x')),
+      await cli('exercise', 'start', '../x', path.join(tmp(), 'x')),
+      await cli('exercise', 'start', 'empty', path.join(tmp(), 'x'), '--exercises', bad),
+      await cli('exercise', 'check', tmp()),
+      await cli('exercise', 'hint', tmp()),
+      await cli('exercise', 'list', '--exercises', path.join(tmp(), 'missing')),
+    ];
+    for (const r of runs) {
+      expect(r.code).toBe(2);
+      expectPrinterStyle(r.err);
+    }
+    expect(runs[0]?.err).toContain('error [exercise-folder-exists]');
+    expect(runs[0]?.err).toContain('meshrange: nothing was written');
+    expect(runs[5]?.err).toContain('meshrange: no hint was taken');
+  });
+
+  it('a progress file that is not JSON is located at the line and column where it stops being JSON', async () => {
+    const dir = path.join(tmp(), 'work');
+    await cli('exercise', 'start', 'first-strict', dir);
+    writeFileSync(path.join(dir, '.meshrange-exercise.json'), '{\n  "name": "first-strict",\n  oops\n}\n');
+    const r = await cli('exercise', 'check', dir);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/\.meshrange-exercise\.json:3:3: error \[exercise-progress\] .* is not JSON/);
+    expectPrinterStyle(r.err);
+  });
+
+  it('a progress file naming no exercise is located at its name (the file at fault), for check and for hint', async () => {
+    const dir = path.join(tmp(), 'work');
+    await cli('exercise', 'start', 'first-strict', dir);
+    writeFileSync(path.join(dir, '.meshrange-exercise.json'), '{\n  "hintsTaken": 0,\n  "name": "gone-away"\n}\n');
+    for (const sub of ['check', 'hint']) {
+      const r = await cli('exercise', sub, dir);
+      expect(r.code).toBe(2);
+      expect(r.err).toMatch(/\.meshrange-exercise\.json:3:11: error \[exercise-unknown\] no exercise is named "gone-away"/);
+      expectPrinterStyle(r.err);
+    }
+    // a field of the wrong type: located at that field
+    writeFileSync(path.join(dir, '.meshrange-exercise.json'), '{\n  "name": "first-strict",\n  "hintsTaken": "two"\n}\n');
+    const r = await cli('exercise', 'check', dir);
+    expect(r.err).toMatch(/\.meshrange-exercise\.json:3:17: error \[exercise-progress\]/);
+  });
+});
+
 describe('tui --exercise', () => {
   it('takes a scenario or --exercise, not both and not neither (exit 2)', async () => {
     expect((await cli('tui')).code).toBe(2);
