@@ -169,14 +169,15 @@ function commandPath(c: Command): string {
 /** Options whose values are workloads or hosts: such a value never starts with "-", so "--from --to x" lost --from's value. */
 const NAMES_WORKLOADS: ReadonlySet<string> = new Set(['--from', '--to', '--crown', '--exploit']);
 
-/**
- * Commander takes the word after an option that needs a value as its value, even `--to` in `--from --to x`
- * (then `x` is a stray argument, and the error says so, not what went wrong). An option's value that starts
- * with "--" is refused, saying the option lost its value, when the option names workloads or hosts (none
- * starts with "-") or when the value is an option of the same command.
- */
+/** The option whose value turned out to be the next option (guardOptionValue), for the error. */
 interface LostValue { option?: string; placeholder?: string; value?: string }
 
+/**
+ * Commander takes the word after an option that needs a value as its value, even `--to` in `--from --to x`
+ * (then `x` is a stray argument, and the error says so, not what went wrong). An option's value is refused,
+ * saying the option lost its value, when it starts with "--" and the option names workloads or hosts (none
+ * starts with "-"), or when it is an option of the same command.
+ */
 function guardOptionValue(c: Command, o: Option, lost: LostValue): void {
   if (!o.required && !o.optional) return;
   if (o.variadic && !o.parseArg) return;
@@ -187,7 +188,8 @@ function guardOptionValue(c: Command, o: Option, lost: LostValue): void {
       const flag = value.split('=')[0] as string;
       if ((o.long !== undefined && NAMES_WORKLOADS.has(o.long) && value.startsWith('--')) || flagsOf().has(flag)) {
         lost.option = o.long ?? o.flags;
-        lost.placeholder = o.flags.slice(o.flags.indexOf(' ') + 1) || '<value>';
+        const arg = Math.max(o.flags.indexOf('<'), o.flags.indexOf('['));
+        lost.placeholder = arg >= 0 ? o.flags.slice(arg) : '<value>';
         lost.value = value;
         throw new InvalidArgumentError(`${lost.option} needs a value before the next option; "${value}" is an option, not a value`);
       }
