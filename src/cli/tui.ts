@@ -15,7 +15,7 @@ import { prepareAll, runPrepared } from '../api/run.js';
 import { ScenarioLimitError } from '../scenario/simulate.js';
 import type { TuiRun, TuiUpdate } from '../tui/app.js';
 import { EXIT_BAD_INPUT, EXIT_OK, printIssues, type Io } from './main.js';
-import { displayPath, FsSource, fsErrorText, kindOf, readdirUpTo, Sandbox } from './fs.js';
+import { displayPath, FsSource, fsErrorText, isWithin, kindOf, readdirUpTo, Sandbox } from './fs.js';
 
 export interface TuiOpts {
   seed?: string;
@@ -80,7 +80,7 @@ const MAX_WATCH_ENTRIES = 10_000;
 
 /**
  * A folder and its subfolders, breadth first, in name order, bounded (MAX_WATCH_FOLDERS, MAX_WATCH_DEPTH): the
- * folders a watch of the tree needs. Links to folders are followed, each real folder once (no loop). `truncated`
+ * folders a watch of the tree needs. Links to folders inside the tree are followed, each real folder once (no loop); links out of it are not. `truncated`
  * says folders were left out, for the caller to say so.
  */
 export function watchedFolders(root: string): { folders: string[]; truncated: boolean } {
@@ -88,6 +88,7 @@ export function watchedFolders(root: string): { folders: string[]; truncated: bo
   const seen = new Set<string>();
   let truncated = false;
   let level = [root];
+  let top: string | null = null;
   for (let depth = 0; level.length > 0; depth++) {
     const next: string[] = [];
     for (const dir of level) {
@@ -96,7 +97,9 @@ export function watchedFolders(root: string): { folders: string[]; truncated: bo
         if (!statSync(dir).isDirectory()) continue;
         real = realpathSync(dir);
       } catch { continue; /* vanished, or a link leading nowhere: the check says what is missing */ }
-      if (seen.has(real)) continue;
+      top ??= real;
+      // A link out of the tree is not watched (the checker does not read there either: its sandbox refuses it).
+      if (seen.has(real) || !isWithin(real, top)) continue;
       if (folders.length >= MAX_WATCH_FOLDERS || depth > MAX_WATCH_DEPTH) { truncated = true; continue; }
       seen.add(real);
       folders.push(dir);

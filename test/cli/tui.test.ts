@@ -98,13 +98,14 @@ describe('meshrange tui --watch and colours', () => {
     }
   });
 
-  it('a watched tree is bounded in folders: 150 subfolders give the first MAX_WATCH_FOLDERS and say the rest were left out', async () => {
+  it('a watched tree is bounded in folders (150 subfolders give the first MAX_WATCH_FOLDERS and say the rest were left out), and a link loops nowhere and leads out of it never', async () => {
     const { mkdirSync, mkdtempSync, symlinkSync } = await import('node:fs');
     const { tmpdir } = await import('node:os');
     const { MAX_WATCH_FOLDERS, watchedFolders } = await import('../../src/cli/tui.js');
     const small = mkdtempSync(path.join(tmpdir(), 'meshrange-watch-'));
     mkdirSync(path.join(small, 'a', 'b'), { recursive: true });
     symlinkSync('..', path.join(small, 'a', 'loop'));
+    symlinkSync(tmpdir(), path.join(small, 'a', 'out'));
     expect(watchedFolders(small)).toEqual({ folders: [small, path.join(small, 'a'), path.join(small, 'a', 'b')], truncated: false });
     const big = mkdtempSync(path.join(tmpdir(), 'meshrange-watch-'));
     for (let i = 0; i < 150; i++) mkdirSync(path.join(big, `d${String(i).padStart(3, '0')}`));
