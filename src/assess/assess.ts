@@ -33,6 +33,9 @@ import type { Outcome, RunResult } from '../scenario/types.js';
 import { compareOutcomes, stepRecords, trafficRecords, type StepChangeKind } from './compare.js';
 import { diffReach, locateControl, reachPaths, type ReachPath, type ReachSet } from './reach.js';
 
+/** The kinds the loader makes workloads of (loader/load.ts), in words for a warning. */
+const WORKLOAD_KIND_WORDS = 'Deployment, StatefulSet, DaemonSet, ReplicaSet or Pod';
+
 export type { AssessPath, AssessReport, AssessStep, AssessTraffic, Risk } from './types.js';
 import type { AssessPath, AssessReport, AssessStep, AssessTraffic, Risk } from './types.js';
 
@@ -218,7 +221,22 @@ export async function assess(input: AssessInput): Promise<AssessResult> {
     if (reasons.length > 0) risk = 'down';
   }
   if (broken > 0) reasons.push(`${n(broken, 'legitimate flow or step', 'legitimate flows or steps')} broken (not a risk change: an outage)`);
-  if (reasons.length === 0) reasons.push('nothing reachable changed and no scenario step changed its outcome');
+  // A mesh without workloads has no paths: say so, and when nothing at all was compared, say that "same" means nothing.
+  const empty: string[] = [];
+  for (const k of ['before', 'after'] as const) {
+    const m = meshes[k];
+    if (m && m.workloads.length === 0) {
+      warnings.add(`${k} (${sides[k].label}): the mesh has no workload (no ${WORKLOAD_KIND_WORDS} among its manifests), so it has no reachable paths to compare`);
+      empty.push(k);
+    }
+  }
+  const comparedRuns = runs.before.runs.length + runs.after.runs.length > 0;
+  const nothingCompared = (meshes.before === null || meshes.before.workloads.length === 0) && (meshes.after === null || meshes.after.workloads.length === 0) && !comparedRuns;
+  if (nothingCompared) {
+    warnings.add(`nothing to compare: ${empty.length === 2 ? 'neither mesh has a workload' : 'no mesh with a workload was read'} and no scenario ran, so risk "same" says nothing about the change`
+      + ' — point --before/--after (or --mesh) at the manifests of the workloads, or name scenarios to run');
+  }
+  if (reasons.length === 0) reasons.push(nothingCompared ? 'nothing was compared: no workload on either side and no scenario' : 'nothing reachable changed and no scenario step changed its outcome');
 
   const report: AssessReport = {
     before: input.before.label,
@@ -233,6 +251,7 @@ export async function assess(input: AssessInput): Promise<AssessResult> {
     trafficRemoved: cmp.trafficRemoved.map((t) => ({ scenario: t.scenario, from: t.from, to: t.to })),
     risk,
     riskReasons: reasons,
+    warnings: [...warnings],
     summary: { pathsBefore, pathsAfter, scenarios: runs.after.runs.length, regressions: cmp.regressions.length, improvements: cmp.improvements.length, broken },
   };
   return { report, issues, warnings: [...warnings] };

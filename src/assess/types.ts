@@ -67,6 +67,12 @@ export interface AssessReport {
   risk: Risk;
   /** why the risk is what it is, one line each */
   riskReasons: string[];
+  /**
+   * what the reader should know besides the result: a side whose mesh has no workload, nothing to compare at all
+   * (a risk `same` that means nothing), kinds the loader does not model — located where a file is at fault.
+   * `assess` always sets it; optional so that a report built by hand (a library user rendering one) need not.
+   */
+  warnings?: string[];
   /** counts: reachable paths on each side, scenarios run, regressions, improvements, legitimate flows or steps broken */
   summary: { pathsBefore: number; pathsAfter: number; scenarios: number; regressions: number; improvements: number; broken: number };
 }

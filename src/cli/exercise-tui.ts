@@ -9,7 +9,8 @@ import { formatIssue, IssueList } from '../core/issues.js';
 import type { ExerciseUpdate, HintOutcome } from '../tui/exercise-app.js';
 import { checkFolder, takeHint } from './exercise.js';
 import { EXIT_BAD_INPUT, EXIT_OK, printIssues, type Io } from './main.js';
-import { colourWanted, loadTuiApp, watchInputs, type TuiTerminal } from './tui.js';
+import { colourWanted, loadTuiApp, MAX_WATCH_DEPTH, MAX_WATCH_FOLDERS, watchedFolders, watchInputs, type TuiTerminal } from './tui.js';
+import { displayPath } from './fs.js';
 
 export interface ExerciseTuiOpts {
   watch?: boolean;
@@ -47,16 +48,34 @@ export async function exerciseTuiCommand(folder: string, opts: ExerciseTuiOpts, 
   };
   let watch: ((on: (u: ExerciseUpdate) => void) => () => void) | undefined;
   if (opts.watch) {
-    // The trainee's files: mesh/ (defender), attack.yaml (attacker), and the progress file (a hint from another shell).
+    // The trainee's files: mesh/ and its subfolders (defender), attack.yaml (attacker), and the progress file (a hint from another shell).
     const inputs = first.inputs.map((p) => path.resolve(p));
+    for (const t of first.trees) {
+      const w = watchedFolders(t);
+      if (w.truncated) {
+        printIssues(io, [{ severity: 'warning', code: 'watch-limit', message: `${displayPath(t)} has more than ${MAX_WATCH_FOLDERS} folders (or nests deeper than ${MAX_WATCH_DEPTH}): --watch sees saves in the first ${w.folders.length} only`, hint: 'keep the manifests in fewer folders, or re-check by hand with `meshrange exercise check`' }]);
+      }
+    }
     watch = (on) => {
       let running = false;
-      const stop = watchInputs(inputs, () => {
-        if (running) return;
+      let closed = false;
+      let stop = (): void => {};
+      const recheckAndRewatch = async (): Promise<void> => {
+        if (running || closed) return;
         running = true;
-        void recheck().then(on).finally(() => { running = false; });
-      });
-      return stop;
+        try {
+          const u = await recheck();
+          if (closed) return;
+          on(u);
+          // A subfolder made since (or one removed): watch the tree as it is now.
+          stop();
+          stop = watchInputs(inputs, () => { void recheckAndRewatch(); }, first.trees);
+        } finally {
+          running = false;
+        }
+      };
+      stop = watchInputs(inputs, () => { void recheckAndRewatch(); }, first.trees);
+      return () => { closed = true; stop(); };
     };
   }
   const { startExerciseTui } = await loadTuiApp();

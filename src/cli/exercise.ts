@@ -10,23 +10,25 @@
  */
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync, realpathSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { escapeControls } from '../core/escape.js';
-import { formatIssue, IssueList } from '../core/issues.js';
+import { formatIssue, IssueList, type Issue, type Location } from '../core/issues.js';
 import { ATTACK_FILE, checkExercise, EXERCISE_FILE, MESH_DIR, readExercise, type ExercisePlay, type ExerciseRun } from '../exercise/check.js';
-import { parseProgress, renderProgress, type LoadedExercise } from '../exercise/load.js';
+import { parseProgress, renderProgress, type LoadedExercise, type LoadedProgress } from '../exercise/load.js';
 import { renderExerciseJson, renderExerciseText } from '../exercise/report.js';
-import { PROGRESS_FILE, type Progress } from '../exercise/schema.js';
-import { EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, printIssues, type Io } from './main.js';
-import { displayPath, FsSource, fsErrorText, MAX_FILE_BYTES, readSource, Sandbox } from './fs.js';
+import { PROGRESS_FILE } from '../exercise/schema.js';
+import { collect, EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, printIssues, type Io } from './main.js';
+import { displayPath, FsSource, fsErrorText, kindOf, MAX_FILE_BYTES, readdirUpTo, readSource, Sandbox } from './fs.js';
 
-/** Most files and bytes `exercise start` copies (a training pack comes from strangers). */
+/** Most entries — files and folders together — and bytes `exercise start` copies (a training pack comes from strangers). */
 export const MAX_COPY_FILES = 2000;
 export const MAX_COPY_BYTES = 32 * 1024 * 1024;
-/** Most exercises a catalogue folder may hold. */
+/** Most exercise folders (and other entries but plain files and hidden ones) a catalogue folder may hold. */
 export const MAX_EXERCISES = 500;
+/** Most entries of any kind a catalogue folder may hold (read no further). */
+export const MAX_CATALOGUE_ENTRIES = 10 * MAX_EXERCISES;
 
 /** The package's own exercises/ folder: beside src/ (sources, tests) or dist/ (the build). */
 export function packageExercisesDir(): string | null {
@@ -53,20 +55,59 @@ export interface Shipped {
   exercise: LoadedExercise;
 }
 
+/** An entry of a catalogue folder that is not an exercise meshrange can offer, and why (errors, located when a file is at fault). */
+export interface Skipped {
+  /** the entry's name in its catalogue folder */
+  name: string;
+  path: string;
+  why: Issue[];
+}
+
+export interface Catalogue {
+  exercises: Shipped[];
+  /** every entry left out, with why: `list` warns of each; `start`/`check`/`hint` of its name give the reason */
+  skipped: Skipped[];
+  /** plain files of the catalogue folders by name (README.md, notes): not exercises, named only when asked for */
+  files: Map<string, string>;
+}
+
 interface CatalogOpts { exercises: string[] }
 
-/** Every exercise of the catalogue folders (--exercises first, then the package's); bad ones are errors, never skipped. */
-export function catalog(opts: CatalogOpts, issues: IssueList): Shipped[] {
+/**
+ * Whether a name given by the user can name an exercise: a lower-case DNS label, as metadata.name must be (checked
+ * character by character, no regex over input) — so never `.`, `..`, a path with a separator, or an absolute path.
+ */
+export function isExerciseName(name: string): boolean {
+  if (name.length === 0 || name.length > 63 || name.startsWith('-') || name.endsWith('-')) return false;
+  for (const c of name) if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c === '-')) return false;
+  return true;
+}
+
+/**
+ * Every exercise of the catalogue folders (--exercises first, then the package's). Nothing is skipped silently:
+ * an entry that is not a usable exercise (a link, a folder without exercise.yaml, an exercise.yaml that does not
+ * parse or names another exercise, a duplicate name, a special file) is in `skipped` with the reason. Entries whose
+ * names start with "." (.git, .DS_Store) and plain files (README.md) are not exercise candidates. Errors in `issues`
+ * are about the catalogue itself (a folder that cannot be read, too many entries).
+ */
+export function scanCatalogue(opts: CatalogOpts, issues: IssueList): Catalogue {
   const dirs = [...opts.exercises];
   const pkg = packageExercisesDir();
   if (pkg) dirs.push(pkg);
-  const out: Shipped[] = [];
-  const byName = new Map<string, string>();
+  const cat: Catalogue = { exercises: [], skipped: [], files: new Map() };
+  const byName = new Map<string, Shipped>();
+  const skippedNames = new Set<string>();
+  /** entry names of the --exercises folders: the package's entry of the same name is overridden (README: "before the shipped ones") */
+  const overridden = new Set<string>();
+  const skip = (name: string, p: string, why: Issue[]): void => { cat.skipped.push({ name, path: p, why }); skippedNames.add(name); };
+  const fix = (d: string): string => `fix or remove it: ${displayPath(d)} holds one folder per exercise (exercises/README.md)`;
   for (const d of dirs) {
     let names: string[];
     try {
       if (!statSync(d).isDirectory()) { issues.error('not-a-folder', `--exercises ${displayPath(d)} is not a folder`, undefined, 'name a folder of exercise folders'); continue; }
-      names = readdirSync(d).sort();
+      const read = readdirAtMost(d, MAX_CATALOGUE_ENTRIES);
+      if (read === null) { issues.error('too-many-exercises', `${displayPath(d)} holds more than ${MAX_CATALOGUE_ENTRIES} entries`, undefined, 'split the catalogue: one folder per exercise, and few other files'); continue; }
+      names = read;
     } catch (e) {
       issues.error('path-missing', `${displayPath(d)} cannot be read: ${fsErrorText(e)}`, undefined, 'name a folder of exercise folders');
       continue;
@@ -74,41 +115,97 @@ export function catalog(opts: CatalogOpts, issues: IssueList): Shipped[] {
     const reader = new FsSource(new Sandbox([realpathSync(d)]));
     let count = 0;
     for (const n of names) {
+      if (n.startsWith('.')) continue;
+      if (d === pkg && overridden.has(n)) continue;
       const dir = path.join(d, n);
+      const shown = displayPath(dir);
       let st;
-      try { st = lstatSync(dir); } catch { continue; }
-      if (!st.isDirectory() || !existsSync(path.join(dir, EXERCISE_FILE))) continue;
-      if (++count > MAX_EXERCISES) { issues.error('too-many-exercises', `${displayPath(d)} holds more than ${MAX_EXERCISES} exercises`, undefined, 'split the catalogue'); break; }
-      const exercise = readExercise(dir, reader, issues);
-      if (!exercise) continue;
+      try { st = lstatSync(dir); } catch (e) {
+        skip(n, dir, [{ severity: 'error', code: 'exercise-unreadable', message: `${shown} cannot be read: ${fsErrorText(e)}`, hint: fix(d) }]);
+        continue;
+      }
+      if (st.isFile()) { if (!cat.files.has(n)) cat.files.set(n, dir); continue; }
+      if (d !== pkg) overridden.add(n);
+      if (++count > MAX_EXERCISES) { issues.error('too-many-exercises', `${displayPath(d)} holds more than ${MAX_EXERCISES} exercise folders`, undefined, 'split the catalogue'); break; }
+      if (st.isSymbolicLink()) {
+        skip(n, dir, [{ severity: 'error', code: 'exercise-link', message: `${shown} is a symbolic link; meshrange does not follow links in a folder of exercises (one could lead anywhere)`,
+          hint: `replace the link by the exercise folder itself (a copy), or pass the folder it leads to with --exercises` }]);
+        continue;
+      }
+      if (!st.isDirectory()) {
+        skip(n, dir, [{ severity: 'error', code: 'exercise-not-a-folder', message: `${shown} is ${kindOf(st)}, not an exercise folder`, hint: fix(d) }]);
+        continue;
+      }
+      let hasFile = false;
+      try { hasFile = statSync(path.join(dir, EXERCISE_FILE)).isFile(); } catch { /* absent, or a link that leads nowhere: said below */ }
+      if (!hasFile) {
+        skip(n, dir, [{ severity: 'error', code: 'exercise-missing-file', message: `${shown} has no ${EXERCISE_FILE} file, so it is not an exercise`,
+          hint: `add ${shown}/${EXERCISE_FILE} (exercises/README.md gives the format), or move the folder out of ${displayPath(d)}` }]);
+        continue;
+      }
+      const own = new IssueList();
+      const exercise = readExercise(dir, reader, own);
+      if (!exercise) { skip(n, dir, own.errors); continue; }
       const name = exercise.doc.metadata.name;
       if (name !== n) {
-        issues.error('exercise-name', `metadata.name "${name}" is not the name of its folder "${n}"`, exercise.src.locate(['metadata', 'name']), `rename one of them so both read "${n}"`);
+        own.error('exercise-name', `metadata.name "${name}" is not the name of its folder "${n}"`, exercise.src.locate(['metadata', 'name']), `rename one of them so both read "${n}"`);
+        skip(n, dir, own.errors);
         continue;
       }
       const prev = byName.get(name);
       if (prev !== undefined) {
-        // An --exercises folder may hold its own version of a shipped exercise: it takes precedence.
-        if (d === pkg && prev !== pkg) continue;
-        issues.error('exercise-duplicate', `exercise "${name}" is in both ${displayPath(prev)} and ${displayPath(d)}`, undefined, 'give each exercise a unique name');
+        skip(n, dir, [{ severity: 'error', code: 'exercise-duplicate', message: `exercise "${name}" is in both ${displayPath(path.dirname(prev.dir))} and ${displayPath(d)}`, hint: 'give each exercise a unique name, or pass only one of the folders with --exercises' }]);
         continue;
       }
-      byName.set(name, d);
-      out.push({ name, dir, exercise });
+      if (skippedNames.has(name)) continue;
+      const s = { name, dir, exercise };
+      byName.set(name, s);
     }
+  }
+  // A name with a skipped entry is not offered at all (which of two was meant is not for meshrange to guess).
+  for (const [name, s] of byName) if (!skippedNames.has(name)) cat.exercises.push(s);
+  return cat;
+}
+
+/**
+ * The catalogue's warnings, one per skipped entry: its first reason (file:line:col when a file is at fault, the
+ * code, what to do), and how many more there are — `exercise start <name>` prints every one.
+ */
+export function skippedWarnings(cat: Catalogue): Issue[] {
+  const out: Issue[] = [];
+  for (const s of cat.skipped) {
+    const first = s.why[0];
+    if (!first) continue;
+    const more = s.why.length - 1;
+    const rest = more > 0 ? ` (and ${more} more problem${more === 1 ? '' : 's'}: \`meshrange exercise start ${s.name}\` prints them all)` : '';
+    out.push({ ...first, severity: 'warning', message: `not listed: ${first.message}${rest}` });
   }
   return out;
 }
 
-function find(name: string, opts: CatalogOpts, issues: IssueList): Shipped | null {
-  const all = catalog(opts, issues);
+/** The exercise a user-given name selects; null with issues saying why (a bad name, the reason it was skipped, no such exercise). */
+function find(name: string, opts: CatalogOpts, issues: IssueList, at?: Location): Shipped | null {
+  if (!isExerciseName(name)) {
+    issues.error('exercise-bad-name', `"${name}" is not an exercise name: names are lower-case DNS labels (a-z, 0-9, -), never paths`, undefined,
+      '`meshrange exercise list` shows the names; to offer exercises of your own, pass the folder holding them with --exercises DIR');
+    return null;
+  }
+  const cat = scanCatalogue(opts, issues);
   if (issues.hasErrors()) return null;
-  const hit = all.find((s) => s.name === name);
-  if (!hit) issues.error('exercise-unknown', `no exercise is named "${name}"`, undefined, `one of: ${all.map((s) => s.name).join(', ') || '(none found)'}; \`meshrange exercise list\` shows them`);
-  return hit ?? null;
+  const hit = cat.exercises.find((s) => s.name === name);
+  if (hit) return hit;
+  const skipped = cat.skipped.filter((s) => s.name === name);
+  if (skipped.length > 0) {
+    for (const s of skipped) for (const w of s.why) issues.add({ ...w, severity: 'error' });
+    return null;
+  }
+  const file = cat.files.get(name);
+  if (file !== undefined) issues.error('exercise-not-a-folder', `${displayPath(file)} is a file, not an exercise folder`, at, '`meshrange exercise list` shows the exercises');
+  else issues.error('exercise-unknown', `no exercise is named "${name}"`, at, `one of: ${cat.exercises.map((s) => s.name).join(', ') || '(none found)'}; \`meshrange exercise list\` shows them`);
+  return null;
 }
 
-function readProgress(folder: string, issues: IssueList): Progress | null {
+function readProgress(folder: string, issues: IssueList): LoadedProgress | null {
   const file = path.join(folder, PROGRESS_FILE);
   if (!existsSync(file)) {
     issues.error('not-an-exercise-folder', `${displayPath(folder)} has no ${PROGRESS_FILE}: it is not a working folder of an exercise`, undefined,
@@ -133,6 +230,8 @@ const MAX_COPY_DEPTH = 32;
 
 interface CopyState {
   files: number;
+  /** folders created so far: counted in the limit with the files (a million empty folders is no small exercise) */
+  folders: number;
   bytes: number;
   /** the exercise folder's real path: a link is followed only to a place inside it (and not into solution/) */
   root: string;
@@ -172,9 +271,13 @@ function copyTree(from: string, to: string, state: CopyState, issues: IssueList,
       issues.error('exercise-copy', `${displayPath(from)}: ${state.open.has(key) ? 'a link makes a loop of folders' : `folders nest deeper than ${MAX_COPY_DEPTH}`}`, undefined, 'ship a plain tree of files');
       return;
     }
+    state.folders++;
+    if (overLimit(state, 0, issues)) return;
+    const names = readdirAtMost(real, MAX_COPY_FILES - state.files - state.folders + 1);
+    if (names === null) { tooLarge(issues); return; }
     state.open.add(key);
     mkdirSync(to, { recursive: true });
-    for (const n of readdirSync(real).sort()) {
+    for (const n of names) {
       copyTree(path.join(from, n), path.join(to, n), state, issues, depth + 1);
       if (issues.hasErrors()) break;
     }
@@ -183,22 +286,44 @@ function copyTree(from: string, to: string, state: CopyState, issues: IssueList,
   }
   state.files++;
   state.bytes += st.size;
-  if (state.files > MAX_COPY_FILES || state.bytes > MAX_COPY_BYTES || st.size > MAX_FILE_BYTES) {
-    if (!issues.items.some((i) => i.code === 'exercise-too-large')) issues.error('exercise-too-large', `the exercise holds more than ${MAX_COPY_FILES} files or ${MAX_COPY_BYTES / 1048576} MiB (or a file over ${MAX_FILE_BYTES / 1048576} MiB)`, undefined, 'ship a smaller exercise');
-    return;
-  }
+  if (overLimit(state, st.size, issues)) return;
   writeFileSync(to, readFileSync(real));
+}
+
+function tooLarge(issues: IssueList): void {
+  if (!issues.items.some((i) => i.code === 'exercise-too-large')) {
+    issues.error('exercise-too-large', `the exercise holds more than ${MAX_COPY_FILES} files and folders (counted together) or ${MAX_COPY_BYTES / 1048576} MiB (or a file over ${MAX_FILE_BYTES / 1048576} MiB)`, undefined, 'ship a smaller exercise');
+  }
+}
+
+/** Whether the copy went over a limit (said once in `issues`); `size`: the file just counted. */
+function overLimit(state: CopyState, size: number, issues: IssueList): boolean {
+  if (state.files + state.folders <= MAX_COPY_FILES && state.bytes <= MAX_COPY_BYTES && size <= MAX_FILE_BYTES) return false;
+  tooLarge(issues);
+  return true;
+}
+
+/** The names in a folder, sorted; null when it holds more than `max` (read no further: a folder of a million entries costs no more than `max`). */
+export function readdirAtMost(dir: string, max: number): string[] | null {
+  const r = readdirUpTo(dir, max);
+  return r.more ? null : r.names;
 }
 
 function startCommand(name: string, dirArg: string | undefined, opts: CatalogOpts, io: Io): number {
   const issues = new IssueList();
   const shipped = find(name, opts, issues);
-  if (!shipped) { printIssues(io, issues.errors); return EXIT_BAD_INPUT; }
+  if (!shipped) {
+    printIssues(io, issues.errors);
+    io.err('meshrange: nothing was written\n');
+    return EXIT_BAD_INPUT;
+  }
   const dir = path.resolve(dirArg ?? name);
   if (existsSync(dir)) {
     const st = statSync(dir);
-    if (!st.isDirectory() || readdirSync(dir).length > 0) {
-      io.err(`meshrange: ${escapeControls(displayPath(dirArg ?? name))} already exists and is not an empty folder; nothing was written\n  hint: name a new folder: meshrange exercise start ${name} <dir>\n`);
+    if (!st.isDirectory() || readdirAtMost(dir, 1)?.length !== 0) {
+      issues.error('exercise-folder-exists', `${displayPath(dir)} already exists and is not an empty folder`, undefined, `name a new folder: meshrange exercise start ${name} <dir>`);
+      printIssues(io, issues.errors);
+      io.err('meshrange: nothing was written\n');
       return EXIT_BAD_INPUT;
     }
   }
@@ -210,8 +335,10 @@ function startCommand(name: string, dirArg: string | undefined, opts: CatalogOpt
     // Every file and folder of the exercise but solution/ and README.md: the scenario may read more than
     // mesh/ (jwt-mandatory's keys/), and `meshrange run scenario.yaml` in the working folder must find it.
     const root = realpathSync(shipped.dir);
-    const state: CopyState = { files: 0, bytes: 0, root, open: new Set([root]) };
-    for (const n of readdirSync(shipped.dir).sort()) {
+    const state: CopyState = { files: 0, folders: 0, bytes: 0, root, open: new Set([root]) };
+    const top = readdirAtMost(shipped.dir, MAX_COPY_FILES + NOT_COPIED.size + 1);
+    if (top === null) tooLarge(issues);
+    for (const n of top ?? []) {
       if (NOT_COPIED.has(n)) continue;
       copyTree(path.join(shipped.dir, n), path.join(stage, n), state, issues, 1);
       if (issues.hasErrors()) break;
@@ -240,30 +367,33 @@ function startCommand(name: string, dirArg: string | undefined, opts: CatalogOpt
 interface CheckOpts extends CatalogOpts { format: 'text' | 'json'; allowPath: string[] }
 
 /** Checks a working folder; null with issues on bad input. Shared by `exercise check` and the TUI; `inputs`: the files a re-check depends on. */
-export async function checkFolder(folder: string, opts: CatalogOpts & { allowPath?: string[] }, issues: IssueList): Promise<(ExerciseRun & { shipped: Shipped; inputs: string[] }) | null> {
+export async function checkFolder(folder: string, opts: CatalogOpts & { allowPath?: string[] }, issues: IssueList): Promise<(ExerciseRun & { shipped: Shipped; inputs: string[]; trees: string[] }) | null> {
   if (!existsSync(folder) || !statSync(folder).isDirectory()) {
     issues.error('not-an-exercise-folder', `${displayPath(folder)} is not a folder`, undefined, 'name the working folder `meshrange exercise start` made');
     return null;
   }
   const progress = readProgress(folder, issues);
   if (!progress) return null;
-  const shipped = find(progress.name, opts, issues);
+  // The progress file names the exercise: an unknown name is located there.
+  const shipped = find(progress.name, opts, issues, progress.locate(['name']));
   if (!shipped) return null;
   const role = shipped.exercise.doc.spec.role;
   const play: ExercisePlay = { dir: shipped.dir, hintsTaken: progress.hintsTaken };
   // What --watch watches (tui.ts watchInputs watches the folder of each file, and any *.yaml saved in it):
-  // the progress file (a hint taken in another shell), and mesh/'s YAML files or attack.yaml.
+  // the progress file (a hint taken in another shell), and attack.yaml — or mesh/ with its subfolders (a tree:
+  // the checker reads them all).
   const inputs = [path.resolve(folder, PROGRESS_FILE)];
+  const trees: string[] = [];
   if (role === 'defender') {
     play.mesh = [path.join(folder, MESH_DIR)];
-    inputs.push(path.resolve(folder, MESH_DIR, 'any.yaml'));
+    trees.push(path.resolve(folder, MESH_DIR));
   } else {
     play.attack = path.join(folder, ATTACK_FILE);
     inputs.push(path.resolve(play.attack));
   }
   const sandbox = Sandbox.forCwd([...(opts.allowPath ?? []), folder, shipped.dir]);
   const run = await checkExercise(play, new FsSource(sandbox), issues);
-  return run ? { ...run, shipped, inputs } : null;
+  return run ? { ...run, shipped, inputs, trees } : null;
 }
 
 async function checkCommand(folder: string, opts: CheckOpts, io: Io): Promise<number> {
@@ -284,7 +414,7 @@ async function checkCommand(folder: string, opts: CheckOpts, io: Io): Promise<nu
 export function takeHint(folder: string, opts: CatalogOpts, issues: IssueList): { text: string | null; index: number; total: number; cost: number } | null {
   const progress = readProgress(folder, issues);
   if (!progress) return null;
-  const shipped = find(progress.name, opts, issues);
+  const shipped = find(progress.name, opts, issues, progress.locate(['name']));
   if (!shipped) return null;
   const hints = shipped.exercise.doc.spec.hints ?? [];
   const hint = hints[progress.hintsTaken];
@@ -301,7 +431,11 @@ export function takeHint(folder: string, opts: CatalogOpts, issues: IssueList): 
 function hintCommand(folder: string, opts: CatalogOpts, io: Io): number {
   const issues = new IssueList();
   const h = takeHint(folder, opts, issues);
-  if (!h) { printIssues(io, issues.errors); return EXIT_BAD_INPUT; }
+  if (!h) {
+    printIssues(io, issues.errors);
+    io.err('meshrange: no hint was taken\n');
+    return EXIT_BAD_INPUT;
+  }
   if (h.text === null) { io.out(`No more hints: all ${h.total} taken.\n`); return EXIT_OK; }
   io.out(`Hint ${h.index} of ${h.total} (costs ${h.cost} point${h.cost === 1 ? '' : 's'}): ${escapeControls(h.text.trimEnd())}\n`);
   return EXIT_OK;
@@ -309,9 +443,15 @@ function hintCommand(folder: string, opts: CatalogOpts, io: Io): number {
 
 function listCommand(opts: CatalogOpts & { format: 'text' | 'json' }, io: Io): number {
   const issues = new IssueList();
-  const all = catalog(opts, issues);
-  if (issues.hasErrors()) { printIssues(io, issues.errors); return EXIT_BAD_INPUT; }
-  const rows = all.map((s) => ({ name: s.name, level: s.exercise.doc.spec.level, role: s.exercise.doc.spec.role, title: s.exercise.doc.spec.title }));
+  const cat = scanCatalogue(opts, issues);
+  if (issues.hasErrors()) {
+    printIssues(io, issues.errors);
+    io.err('meshrange: the exercises cannot be listed\n');
+    return EXIT_BAD_INPUT;
+  }
+  // Every entry that is not offered, said on stderr (stdout stays the list, or valid JSON).
+  printIssues(io, skippedWarnings(cat));
+  const rows = cat.exercises.map((s) => ({ name: s.name, level: s.exercise.doc.spec.level, role: s.exercise.doc.spec.role, title: s.exercise.doc.spec.title }));
   if (opts.format === 'json') { io.out(`${JSON.stringify(rows, null, 2)}\n`); return EXIT_OK; }
   if (rows.length === 0) { io.out('No exercises found.\n'); return EXIT_OK; }
   const w = (k: 'name' | 'level' | 'role'): number => Math.max(k.length, ...rows.map((r) => r[k].length));
@@ -320,8 +460,6 @@ function listCommand(opts: CatalogOpts & { format: 'text' | 'json' }, io: Io): n
   io.out(`${[line({ name: 'name', level: 'level', role: 'role', title: 'title' }), ...rows.map(line)].join('\n')}\n`);
   return EXIT_OK;
 }
-
-const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
 /** Adds `exercise` and its subcommands to the CLI; `done` receives the exit code. */
 export function registerExercise(program: Command, io: Io, done: (code: number) => void): void {

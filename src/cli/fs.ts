@@ -4,7 +4,7 @@
  * §5: a scenario reads files only under the working directory — or its own
  * folder when it lies outside — plus any `--allow-path`.
  */
-import { closeSync, constants, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, realpathSync, renameSync, rmSync, statSync, writeFileSync, type Stats } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, lstatSync, mkdirSync, opendirSync, openSync, readdirSync, readSync, realpathSync, renameSync, rmSync, statSync, writeFileSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import type { IssueList, Location } from '../core/issues.js';
 import type { SourceFile } from '../loader/load.js';
@@ -422,5 +422,23 @@ export class FsSource implements SourceReader {
 
   resolve(file: string, rel: string): string {
     return path.resolve(path.dirname(file), rel);
+  }
+}
+
+/**
+ * The names in a folder, at most `max` of them (sorted), and whether there were more: a folder of a million
+ * entries costs no more than `max` to list (opendir, read no further). Throws as readdirSync does.
+ */
+export function readdirUpTo(dir: string, max: number): { names: string[]; more: boolean } {
+  const d = opendirSync(dir);
+  try {
+    const names: string[] = [];
+    for (let e = d.readSync(); e !== null; e = d.readSync()) {
+      if (names.length >= max) return { names: names.sort(), more: true };
+      names.push(e.name);
+    }
+    return { names: names.sort(), more: false };
+  } finally {
+    d.closeSync();
   }
 }

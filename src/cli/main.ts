@@ -3,7 +3,7 @@
  * exit codes (0 success, 1 expectations failed, 2 bad usage or bad input).
  * Never prints a stack trace.
  */
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { terminalSafe } from '../core/escape.js';
 import { formatIssue, type Issue } from '../core/issues.js';
 import { scenarioJsonSchema } from '../scenario/schema.js';
@@ -81,7 +81,8 @@ export async function main(argv: readonly string[], rawIo: Io = defaultIo): Prom
     .description('A cyber range for service meshes: load real Kubernetes + Istio YAML, replay attacks, see which control stopped each step.')
     .version('0.1.0')
     .exitOverride()
-    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
+    // commander's own error line is replaced by ours (below: `meshrange: …` + a hint), so it writes none.
+    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s), outputError: () => {} });
 
   let code = EXIT_OK;
 
@@ -122,11 +123,24 @@ export async function main(argv: readonly string[], rawIo: Io = defaultIo): Prom
       io.out(`${JSON.stringify(scenarioJsonSchema(), null, 2)}\n`);
     });
 
+  // Which command a parse error belongs to (for its hint), and option values that are really a forgotten value.
+  let failed: Command = program;
+  const lost: LostValue = {};
+  for (const c of allCommands(program)) {
+    c.exitOverride((err) => { failed = c; throw err; });
+    for (const o of c.options) guardOptionValue(c, o, lost);
+  }
+
   try {
     await program.parseAsync([...argv], { from: 'user' });
   } catch (e) {
     if (e instanceof CommanderError) {
-      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return EXIT_OK;
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') return EXIT_OK;
+      // Help shown because a command was missing (`meshrange exercise`): it went to stderr; that is bad usage.
+      if (e.code === 'commander.help') return e.exitCode === 0 ? EXIT_OK : EXIT_BAD_INPUT;
+      io.err(lost.option !== undefined && e.code === 'commander.invalidArgument'
+        ? `meshrange: ${lost.option} has no value: "${lost.value}" is an option, not a value\n  hint: give ${lost.option} its value right after it: ${lost.option} ${lost.placeholder}\n`
+        : parseErrorText(e, failed));
       return EXIT_BAD_INPUT;
     }
     if (e instanceof ExitError) {
@@ -138,4 +152,68 @@ export async function main(argv: readonly string[], rawIo: Io = defaultIo): Prom
     return EXIT_BAD_INPUT;
   }
   return code;
+}
+
+/** A command and all its subcommands, depth first. */
+function allCommands(c: Command): Command[] {
+  return [c, ...c.commands.flatMap((x) => allCommands(x as Command))];
+}
+
+/** `meshrange exercise start`: the words that run a command, for a hint. */
+function commandPath(c: Command): string {
+  const words: string[] = [];
+  for (let x: Command | null = c; x; x = x.parent) words.unshift(x.name());
+  return words.join(' ');
+}
+
+/** Options whose values are workloads or hosts: such a value never starts with "-", so "--from --to x" lost --from's value. */
+const NAMES_WORKLOADS: ReadonlySet<string> = new Set(['--from', '--to', '--crown', '--exploit']);
+
+/** The option whose value turned out to be the next option (guardOptionValue), for the error. */
+interface LostValue { option?: string; placeholder?: string; value?: string }
+
+/**
+ * Commander takes the word after an option that needs a value as its value, even `--to` in `--from --to x`
+ * (then `x` is a stray argument, and the error says so, not what went wrong). An option's value is refused,
+ * saying the option lost its value, when it starts with "--" and the option names workloads or hosts (none
+ * starts with "-"), or when it is an option of the same command.
+ */
+function guardOptionValue(c: Command, o: Option, lost: LostValue): void {
+  if (!o.required && !o.optional) return;
+  if (o.variadic && !o.parseArg) return;
+  const parse = o.parseArg;
+  const flagsOf = (): Set<string> => new Set([...c.options.flatMap((x) => [x.long, x.short]), '--help', '-h'].filter((f): f is string => typeof f === 'string'));
+  o.argParser((value: string, previous: unknown) => {
+    if (value.startsWith('-')) {
+      const flag = value.split('=')[0] as string;
+      if ((o.long !== undefined && NAMES_WORKLOADS.has(o.long) && value.startsWith('--')) || flagsOf().has(flag)) {
+        lost.option = o.long ?? o.flags;
+        const arg = Math.max(o.flags.indexOf('<'), o.flags.indexOf('['));
+        lost.placeholder = arg >= 0 ? o.flags.slice(arg) : '<value>';
+        lost.value = value;
+        throw new InvalidArgumentError(`${lost.option} needs a value before the next option; "${value}" is an option, not a value`);
+      }
+    }
+    return parse ? parse.call(o, value, previous) : value;
+  });
+}
+
+/** What to do about a parse error of commander, by its code. */
+function parseErrorHint(code: string, where: string): string {
+  switch (code) {
+    case 'commander.unknownCommand': return '`meshrange --help` lists the commands';
+    case 'commander.unknownOption': return `\`${where} --help\` lists its options`;
+    case 'commander.optionMissingArgument': return `give the option a value; \`${where} --help\` says what it takes`;
+    case 'commander.missingMandatoryOptionValue': return `add it; \`${where} --help\` says what it takes`;
+    case 'commander.invalidArgument': return `\`${where} --help\` says what each option takes`;
+    case 'commander.missingArgument':
+    case 'commander.excessArguments': return `\`${where} --help\` shows its arguments (an option that needs a value takes the word after it)`;
+    default: return `\`${where} --help\` shows how to call it`;
+  }
+}
+
+/** A parse error in the house style: `meshrange: <what>` and `  hint: <what to do>` — one error, no usage dump. */
+function parseErrorText(e: CommanderError, failed: Command): string {
+  const what = e.message.replace(/^error: /, '').trim();
+  return `meshrange: ${what}\n  hint: ${parseErrorHint(e.code, commandPath(failed))}\n`;
 }

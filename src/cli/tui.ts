@@ -8,14 +8,14 @@
  * is rewritten by scripts/bundle.mjs to load dist/tui/app.js beside the bundle.
  */
 import type { Command } from 'commander';
-import { statSync, watch as fsWatch, type FSWatcher } from 'node:fs';
+import { realpathSync, statSync, watch as fsWatch, type FSWatcher } from 'node:fs';
 import path from 'node:path';
 import { formatIssue, IssueList } from '../core/issues.js';
 import { prepareAll, runPrepared } from '../api/run.js';
 import { ScenarioLimitError } from '../scenario/simulate.js';
 import type { TuiRun, TuiUpdate } from '../tui/app.js';
 import { EXIT_BAD_INPUT, EXIT_OK, printIssues, type Io } from './main.js';
-import { displayPath, FsSource, fsErrorText, kindOf, Sandbox } from './fs.js';
+import { displayPath, FsSource, fsErrorText, isWithin, kindOf, readdirUpTo, Sandbox } from './fs.js';
 
 export interface TuiOpts {
   seed?: string;
@@ -72,30 +72,96 @@ async function runOnce(file: string, seed: number | undefined, sandbox: Sandbox)
   }
 }
 
+/** Most folders one watched tree (an exercise's mesh/ and its subfolders) is watched in; deeper nesting than MAX_WATCH_DEPTH is not. */
+export const MAX_WATCH_FOLDERS = 100;
+export const MAX_WATCH_DEPTH = 16;
+/** Most entries of one watched folder looked at for subfolders. */
+const MAX_WATCH_ENTRIES = 10_000;
+
+/**
+ * A folder and its subfolders, breadth first, in name order, bounded (MAX_WATCH_FOLDERS, MAX_WATCH_DEPTH): the
+ * folders a watch of the tree needs. Links to folders inside the tree are followed, each real folder once (no loop); links out of it are not. `truncated`
+ * says folders were left out, for the caller to say so.
+ */
+export function watchedFolders(root: string): { folders: string[]; truncated: boolean } {
+  const folders: string[] = [];
+  const seen = new Set<string>();
+  let truncated = false;
+  let level = [root];
+  let top: string | null = null;
+  for (let depth = 0; level.length > 0; depth++) {
+    const next: string[] = [];
+    for (const dir of level) {
+      let real: string;
+      try {
+        if (!statSync(dir).isDirectory()) continue;
+        real = realpathSync(dir);
+      } catch { continue; /* vanished, or a link leading nowhere: the check says what is missing */ }
+      top ??= real;
+      // A link out of the tree is not watched (the checker does not read there either: its sandbox refuses it).
+      if (seen.has(real) || !isWithin(real, top)) continue;
+      if (folders.length >= MAX_WATCH_FOLDERS || depth > MAX_WATCH_DEPTH) { truncated = true; continue; }
+      seen.add(real);
+      folders.push(dir);
+      let listing;
+      try { listing = readdirUpTo(dir, MAX_WATCH_ENTRIES); } catch { continue; }
+      if (listing.more) truncated = true;
+      // Only as many subfolders as could still be watched (and one more, to know there were more).
+      for (const n of listing.names) {
+        if (folders.length + next.length > MAX_WATCH_FOLDERS) { truncated = true; break; }
+        const child = path.join(dir, n);
+        try { if (statSync(child).isDirectory()) next.push(child); } catch { /* a link leading nowhere: not a folder */ }
+      }
+    }
+    level = next;
+  }
+  return { folders, truncated };
+}
+
 /**
  * Watches the folders of every file the run read (an editor that saves by
  * renaming replaces the file, which a watch on the file itself would lose),
  * and calls `onChange` once things have been quiet for WATCH_DEBOUNCE_MS.
+ * `trees`: folders watched with their subfolders (watchedFolders, bounded) —
+ * any YAML saved in one of them, and a subfolder made, removed or renamed,
+ * counts (the caller watches again after its re-run, to take in new folders).
  */
-export function watchInputs(files: Iterable<string>, onChange: () => void): () => void {
+export function watchInputs(files: Iterable<string>, onChange: () => void, trees: readonly string[] = []): () => void {
   const dirs = new Map<string, Set<string>>();
+  const treeDirs = new Set<string>();
   for (const f of files) {
     const d = path.dirname(f);
     dirs.set(d, (dirs.get(d) ?? new Set()).add(path.basename(f)));
   }
+  for (const t of trees) {
+    for (const d of watchedFolders(t).folders) {
+      treeDirs.add(d);
+      if (!dirs.has(d)) dirs.set(d, new Set());
+    }
+  }
   let timer: NodeJS.Timeout | undefined;
   const watchers: FSWatcher[] = [];
   for (const [dir, names] of dirs) {
+    // The watched subfolders of a tree folder: their removal or renaming counts too.
+    const subfolders = new Set([...treeDirs].filter((d) => path.dirname(d) === dir).map((d) => path.basename(d)));
     try {
       watchers.push(fsWatch(dir, (_event, name) => {
         // A new YAML file in a manifest folder counts too; other files (editor swap files) do not.
-        if (name !== null && !names.has(name) && !/\.ya?ml$/i.test(name)) return;
+        if (name !== null && !names.has(name) && !/\.ya?ml$/i.test(name) && !(treeDirs.has(dir) && (subfolders.has(name) || isFolder(path.join(dir, name))))) return;
         clearTimeout(timer);
         timer = setTimeout(onChange, WATCH_DEBOUNCE_MS);
       }));
     } catch { /* a folder that vanished: the next run says what is missing */ }
   }
   return () => { clearTimeout(timer); for (const w of watchers) w.close(); };
+}
+
+function isFolder(p: string): boolean {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 /** The ink app, loaded on demand (the bundle rewrites this import to dist/tui/app.js, scripts/bundle.mjs). */

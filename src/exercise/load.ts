@@ -3,7 +3,7 @@
  * located (file:line:col) with what to change. Pure: text in, values out.
  */
 import type { z } from 'zod';
-import { IssueList } from '../core/issues.js';
+import { IssueList, type Location } from '../core/issues.js';
 import { fieldName } from '../loader/reader.js';
 import { parseYaml, type Path, type SourceDoc } from '../loader/yaml-source.js';
 import { attackFileSchema, exerciseSchema, progressSchema, type ExerciseDoc, type Progress } from './schema.js';
@@ -101,24 +101,55 @@ export function parseAttack(file: string, text: string, issues: IssueList): Load
   return { file, steps: parsed.data.steps, src };
 }
 
-/** `.meshrange-exercise.json` of a working folder (a trainee may have edited it: validated like the rest). */
-export function parseProgress(file: string, text: string, issues: IssueList): Progress | null {
+/** Where the character at `pos` of `text` is: 1-based line and column. */
+function offsetLocation(file: string, text: string, pos: number): Location {
+  let line = 1;
+  let lineStart = 0;
+  for (let i = 0; i < pos && i < text.length; i++) if (text.charCodeAt(i) === 10) { line++; lineStart = i + 1; }
+  return { file, line, col: pos - lineStart + 1 };
+}
+
+/** Where JSON.parse stopped: its "at position N" (or the end, for an unexpected end); line 1 column 1 when it does not say. */
+function jsonErrorLocation(file: string, text: string, message: string): Location {
+  const at = message.lastIndexOf('at position ');
+  if (at >= 0) {
+    const n = Number.parseInt(message.slice(at + 'at position '.length), 10);
+    if (Number.isSafeInteger(n) && n >= 0) return offsetLocation(file, text, Math.min(n, text.length));
+  }
+  if (message.includes('end of JSON input')) return offsetLocation(file, text, text.length);
+  return { file, line: 1, col: 1 };
+}
+
+/** A parsed progress file: the document, and where its fields are (for errors about them). */
+export interface LoadedProgress extends Progress {
+  /** where `path` of the file is written (line 1 column 1 when it cannot be said) */
+  locate: (path: Path) => Location;
+}
+
+/** `.meshrange-exercise.json` of a working folder (a trainee may have edited it: validated like the rest, every error located). */
+export function parseProgress(file: string, text: string, issues: IssueList): LoadedProgress | null {
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (e) {
-    issues.error('exercise-progress', `${file} is not JSON: ${e instanceof Error ? e.message : String(e)}`, { file, line: 1, col: 1 },
+    const message = e instanceof Error ? e.message : String(e);
+    issues.error('exercise-progress', `${file} is not JSON: ${message}`, jsonErrorLocation(file, text, message),
       'restore it as {"name": "<exercise>", "hintsTaken": 0}, or start the exercise again');
     return null;
   }
+  // JSON is YAML: the YAML reader knows where each field is written (a file it cannot read is located at 1:1).
+  const docs = parseYaml(file, text, new IssueList());
+  const doc = docs.length === 1 ? docs[0] : undefined;
+  const locate = (p: Path): Location => (doc ? doc.locate(p) : { file, line: 1, col: 1 });
   const parsed = progressSchema.safeParse(value);
   if (!parsed.success) {
     const first = parsed.error.issues[0];
-    issues.error('exercise-progress', `${file}: ${first ? `${fieldName(first.path.filter((p): p is string | number => typeof p !== 'symbol')) || '(document)'}: ${first.message}` : 'invalid'}`,
-      { file, line: 1, col: 1 }, 'it holds {"name": "<exercise>", "hintsTaken": <n>}; start the exercise again if it is lost');
+    const at = first ? first.path.filter((p): p is string | number => typeof p !== 'symbol') : [];
+    issues.error('exercise-progress', `${file}: ${first ? `${fieldName(at) || '(document)'}: ${first.message}` : 'invalid'}`,
+      locate(at), 'it holds {"name": "<exercise>", "hintsTaken": <n>}; start the exercise again if it is lost');
     return null;
   }
-  return parsed.data;
+  return { ...parsed.data, locate };
 }
 
 export function renderProgress(p: Progress): string {

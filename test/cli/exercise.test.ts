@@ -17,13 +17,127 @@ describe('exercise list', () => {
     expect(r.out).toMatch(/steal-and-replay\s+intermediate\s+attacker/);
   });
 
-  it('refuses an --exercises folder holding a malformed exercise (exit 2, located), never skipping it', async () => {
+  it('an --exercises folder holding a malformed exercise: list warns of it, located, and lists the rest (exit 0); start of its name gives the errors (exit 2)', async () => {
     const d = tmp();
     mkdirSync(path.join(d, 'bad'));
     writeFileSync(path.join(d, 'bad', 'exercise.yaml'), 'apiVersion: meshrange.io/v1alpha1\nkind: Exercise\nmetadata: { name: bad }\nspec: { title: t, colour: red }\n');
     const r = await cli('exercise', 'list', '--exercises', d);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^first-strict\s/m);
+    expect(r.out).not.toMatch(/^bad\s/m);
+    expect(r.err).toMatch(/bad\/exercise\.yaml:4:\d+: warning \[exercise-invalid\] not listed: .*more problems: `meshrange exercise start bad` prints them all/);
+    const start = await cli('exercise', 'start', 'bad', path.join(tmp(), 'work'), '--exercises', d);
+    expect(start.code).toBe(2);
+    expect(start.err).toMatch(/bad\/exercise\.yaml:4:\d+: error \[exercise-unknown-field\] unknown field "colour"/);
+    expect(start.err).not.toContain('no exercise is named');
+  });
+
+  it('nothing is skipped silently: list warns once per entry it leaves out (a folder link, a folder without exercise.yaml, a name that is not its folder\'s), saying what to do', async () => {
+    const d = tmp();
+    cpSync(path.resolve('exercises/first-strict'), path.join(d, 'mine'), { recursive: true });
+    mkdirSync(path.join(d, 'empty'));
+    symlinkSync(path.resolve('exercises/first-strict'), path.join(d, 'linked'));
+    writeFileSync(path.join(d, 'notes.md'), 'a plain file is documentation, not an exercise\n');
+    mkdirSync(path.join(d, '.git'));
+    const r = await cli('exercise', 'list', '--exercises', d);
+    expect(r.code).toBe(0);
+    const warnings = r.err.split('\n').filter((l) => l.includes('warning ['));
+    expect(warnings).toHaveLength(3);
+    expect(r.err).toMatch(/warning \[exercise-missing-file\] not listed: .*empty has no exercise\.yaml file.*\n {4}fix: add .*empty\/exercise\.yaml/);
+    expect(r.err).toMatch(/warning \[exercise-link\] not listed: .*linked is a symbolic link.*\n {4}fix: replace the link by the exercise folder itself/);
+    expect(r.err).toMatch(/mine\/exercise\.yaml:\d+:\d+: warning \[exercise-name\] not listed: metadata\.name "first-strict" is not the name of its folder "mine"/);
+    expect(r.out).toMatch(/^first-strict\s/m);
+  });
+
+  it('start (and check) of a skipped entry\'s name gives the reason it was skipped (exit 2), never "no exercise is named"', async () => {
+    const d = tmp();
+    mkdirSync(path.join(d, 'empty'));
+    symlinkSync(path.resolve('exercises/first-strict'), path.join(d, 'linked'));
+    for (const [name, code] of [['empty', 'exercise-missing-file'], ['linked', 'exercise-link']] as const) {
+      const into = path.join(tmp(), 'work');
+      const r = await cli('exercise', 'start', name, into, '--exercises', d);
+      expect(r.code).toBe(2);
+      expect(r.err).toContain(`error [${code}]`);
+      expect(r.err).not.toContain('no exercise is named');
+      expect(existsSync(into)).toBe(false);
+    }
+    // a working folder of an exercise that has since been broken in its catalogue
+    const pack = tmp();
+    cpSync(path.resolve('exercises/first-strict'), path.join(pack, 'first-strict'), { recursive: true });
+    const work = path.join(tmp(), 'work');
+    expect((await cli('exercise', 'start', 'first-strict', work, '--exercises', pack)).code).toBe(0);
+    rmSync(path.join(pack, 'first-strict', 'exercise.yaml'));
+    const check = await cli('exercise', 'check', work, '--exercises', pack);
+    expect(check.code).toBe(2);
+    expect(check.err).toContain('error [exercise-missing-file]');
+  });
+
+  it('an --exercises folder\'s entry overrides the shipped exercise of its name even when broken: its reason is given, the shipped one is not used', async () => {
+    const d = tmp();
+    mkdirSync(path.join(d, 'first-strict'));
+    const r = await cli('exercise', 'start', 'first-strict', path.join(tmp(), 'work'), '--exercises', d);
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(/bad\/exercise\.yaml:4:\d+: error \[exercise-unknown-field\] unknown field "colour"/);
+    expect(r.err).toContain('error [exercise-missing-file]');
+  });
+});
+
+describe('repeatable options of exercise', () => {
+  it('--exercises is repeatable: every folder given is searched, in order, and a name in two of them is ambiguous (exit 2 for it, a warning in list)', async () => {
+    const a = tmp();
+    const b = tmp();
+    for (const [d, name] of [[a, 'one'], [b, 'two'], [b, 'one']] as const) {
+      cpSync(path.resolve('exercises/first-strict'), path.join(d, name), { recursive: true });
+      writeFileSync(path.join(d, name, 'exercise.yaml'), readFileSync(path.join(d, name, 'exercise.yaml'), 'utf8').replace('name: first-strict', `name: ${name}`));
+    }
+    const r = await cli('exercise', 'list', '--exercises', a, '--exercises', b);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^two\s/m);
+    expect(r.out).not.toMatch(/^one\s/m);
+    expect(r.err).toMatch(/warning \[exercise-duplicate\] not listed: exercise "one" is in both/);
+    expect((await cli('exercise', 'start', 'two', path.join(tmp(), 'w'), '--exercises', a, '--exercises', b)).code).toBe(0);
+    const one = await cli('exercise', 'start', 'one', path.join(tmp(), 'w'), '--exercises', a, '--exercises', b);
+    expect(one.code).toBe(2);
+    expect(one.err).toContain('[exercise-duplicate]');
+  });
+
+  it('check --allow-path is repeatable: each folder given widens what the manifests may read', async () => {
+    const dir = path.join(tmp(), 'work');
+    await cli('exercise', 'start', 'first-strict', dir);
+    const outside1 = tmp();
+    const outside2 = tmp();
+    writeFileSync(path.join(outside1, 'a.yaml'), 'apiVersion: v1\nkind: Namespace\nmetadata: { name: extra-a }\n');
+    writeFileSync(path.join(outside2, 'b.yaml'), 'apiVersion: v1\nkind: Namespace\nmetadata: { name: extra-b }\n');
+    symlinkSync(path.join(outside1, 'a.yaml'), path.join(dir, 'mesh', 'zz-a.yaml'));
+    symlinkSync(path.join(outside2, 'b.yaml'), path.join(dir, 'mesh', 'zz-b.yaml'));
+    const one = await cli('exercise', 'check', dir, '--allow-path', outside1);
+    expect(one.code).toBe(2);
+    expect(one.err).toContain('outside the allowed folders');
+    expect(one.err).toContain('zz-b.yaml');
+    const both = await cli('exercise', 'check', dir, '--allow-path', outside1, '--allow-path', outside2);
+    expect(both.err).not.toContain('outside the allowed folders');
+    expect(both.code).toBe(1);
+  });
+});
+
+describe('exercise names given by the user', () => {
+  it('a name is never a path: ../x, an absolute path, a/b, ., .. and an empty name are refused (exit 2) and nothing is written', async () => {
+    const cwd = tmp();
+    for (const name of ['../first-strict', path.resolve('exercises/first-strict'), 'exercises/first-strict', '.', '..', '', 'First-Strict']) {
+      const into = path.join(cwd, 'work');
+      const r = await cli('exercise', 'start', name, into);
+      expect(r.code, name).toBe(2);
+      expect(r.err).toContain('error [exercise-bad-name]');
+      expect(r.err).toContain('never paths');
+      expect(existsSync(into)).toBe(false);
+    }
+  });
+
+  it('a name that is a key of every JavaScript object (constructor, __proto__, hasownproperty) selects no exercise', async () => {
+    for (const name of ['constructor', 'hasownproperty', '__proto__', 'tostring']) {
+      const r = await cli('exercise', 'start', name, path.join(tmp(), 'work'));
+      expect(r.code, name).toBe(2);
+      expect(r.err).toMatch(/\[exercise-(unknown|bad-name)\]/);
+    }
   });
 });
 
@@ -87,6 +201,28 @@ describe('exercise start', () => {
     const r = await cli('exercise', 'start', 'first-strict', into, '--exercises', pack);
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/\[exercise-copy\].*(loop|outside)/);
+    expect(existsSync(into)).toBe(false);
+  });
+
+  it('counts folders in its copy limit with the files: an exercise of 2,001 empty folders is refused (exit 2, nothing written), and the message says folders count', async () => {
+    const pack = tmp();
+    const ex = path.join(pack, 'first-strict');
+    cpSync(path.resolve('exercises/first-strict'), ex, { recursive: true });
+    const empty = path.join(ex, 'empty');
+    mkdirSync(empty);
+    for (let i = 0; i < 2001; i++) mkdirSync(path.join(empty, `d${i}`));
+    const into = path.join(tmp(), 'work');
+    const r = await cli('exercise', 'start', 'first-strict', into, '--exercises', pack);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('error [exercise-too-large] the exercise holds more than 2000 files and folders (counted together)');
+    expect(existsSync(into)).toBe(false);
+    expect(readdirSync(path.dirname(into))).toEqual([]);
+    // nested rather than wide: folders of folders count the same
+    rmSync(empty, { recursive: true });
+    for (let i = 0; i < 70; i++) for (let j = 0; j < 30; j++) mkdirSync(path.join(ex, 'nest', `a${i}`, `b${j}`), { recursive: true });
+    const r2 = await cli('exercise', 'start', 'first-strict', into, '--exercises', pack);
+    expect(r2.code).toBe(2);
+    expect(r2.err).toContain('[exercise-too-large]');
     expect(existsSync(into)).toBe(false);
   });
 
@@ -188,6 +324,83 @@ describe('exercise check and hint', () => {
     expect(none.code).toBe(0);
     expect(none.out).toBe('No more hints: all 3 taken.\n');
     expect(JSON.parse(readFileSync(path.join(dir, '.meshrange-exercise.json'), 'utf8'))).toEqual({ name: 'first-strict', hintsTaken: 3 });
+  });
+});
+
+describe('what tui --exercise --watch watches', () => {
+  it('a defender\'s mesh/ is a watched tree (its subfolders too), and the check reads the manifests in its subfolders', async () => {
+    const { checkFolder } = await import('../../src/cli/exercise.js');
+    const { IssueList } = await import('../../src/core/issues.js');
+    const dir = path.join(tmp(), 'work');
+    await cli('exercise', 'start', 'first-strict', dir);
+    const issues = new IssueList();
+    const before = await checkFolder(dir, { exercises: [] }, issues);
+    expect(before?.trees).toEqual([path.resolve(dir, 'mesh')]);
+    // the solution, moved into a subfolder of mesh/: the check reads it there
+    rmSync(path.join(dir, 'mesh'), { recursive: true });
+    mkdirSync(path.join(dir, 'mesh'));
+    cpSync(path.resolve('exercises/first-strict/solution'), path.join(dir, 'mesh', 'fixed'), { recursive: true });
+    const after = await checkFolder(dir, { exercises: [] }, new IssueList());
+    expect(after?.report.passed).toBe(true);
+  });
+});
+
+describe('exercise errors are printed as every command prints them', () => {
+  /** Each stderr line: `[file:line:col: ]error|warning [code] message`, an indented `fix:` line, or the closing `meshrange:` line. */
+  function expectPrinterStyle(err: string): void {
+    const lines = err.trimEnd().split('\n');
+    expect(lines.length).toBeGreaterThan(0);
+    for (const l of lines) expect(l).toMatch(/^((\S+:\d+:\d+: )?(error|warning) \[[a-z0-9-]+\] \S|    fix: \S|meshrange: \S)/);
+    expect(lines.some((l) => l.startsWith('    fix: '))).toBe(true);
+  }
+
+  it('start, check and hint failures: `[code]` lines with a `fix:` line each (the printer of run), exit 2', async () => {
+    const notEmpty = tmp();
+    writeFileSync(path.join(notEmpty, 'notes.txt'), 'mine');
+    const bad = tmp();
+    mkdirSync(path.join(bad, 'empty'));
+    const runs = [
+      await cli('exercise', 'start', 'first-strict', notEmpty),
+      await cli('exercise', 'start', 'no-such', path.join(tmp(), 'x')),
+      await cli('exercise', 'start', '../x', path.join(tmp(), 'x')),
+      await cli('exercise', 'start', 'empty', path.join(tmp(), 'x'), '--exercises', bad),
+      await cli('exercise', 'check', tmp()),
+      await cli('exercise', 'hint', tmp()),
+      await cli('exercise', 'list', '--exercises', path.join(tmp(), 'missing')),
+    ];
+    for (const r of runs) {
+      expect(r.code).toBe(2);
+      expectPrinterStyle(r.err);
+    }
+    expect(runs[0]?.err).toContain('error [exercise-folder-exists]');
+    expect(runs[0]?.err).toContain('meshrange: nothing was written');
+    expect(runs[5]?.err).toContain('meshrange: no hint was taken');
+  });
+
+  it('a progress file that is not JSON is located at the line and column where it stops being JSON', async () => {
+    const dir = path.join(tmp(), 'work');
+    await cli('exercise', 'start', 'first-strict', dir);
+    writeFileSync(path.join(dir, '.meshrange-exercise.json'), '{\n  "name": "first-strict",\n  oops\n}\n');
+    const r = await cli('exercise', 'check', dir);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/\.meshrange-exercise\.json:3:3: error \[exercise-progress\] .* is not JSON/);
+    expectPrinterStyle(r.err);
+  });
+
+  it('a progress file naming no exercise is located at its name (the file at fault), for check and for hint', async () => {
+    const dir = path.join(tmp(), 'work');
+    await cli('exercise', 'start', 'first-strict', dir);
+    writeFileSync(path.join(dir, '.meshrange-exercise.json'), '{\n  "hintsTaken": 0,\n  "name": "gone-away"\n}\n');
+    for (const sub of ['check', 'hint']) {
+      const r = await cli('exercise', sub, dir);
+      expect(r.code).toBe(2);
+      expect(r.err).toMatch(/\.meshrange-exercise\.json:3:11: error \[exercise-unknown\] no exercise is named "gone-away"/);
+      expectPrinterStyle(r.err);
+    }
+    // a field of the wrong type: located at that field
+    writeFileSync(path.join(dir, '.meshrange-exercise.json'), '{\n  "name": "first-strict",\n  "hintsTaken": "two"\n}\n');
+    const r = await cli('exercise', 'check', dir);
+    expect(r.err).toMatch(/\.meshrange-exercise\.json:3:17: error \[exercise-progress\]/);
   });
 });
 

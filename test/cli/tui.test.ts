@@ -63,6 +63,57 @@ describe('meshrange tui --watch and colours', () => {
     }
   });
 
+  it('a tree is watched with its subfolders: a YAML saved in mesh/sub/deeper/ calls back', async () => {
+    const { mkdirSync, mkdtempSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { vi } = await import('vitest');
+    const { watchInputs } = await import('../../src/cli/tui.js');
+    const mesh = path.join(mkdtempSync(path.join(tmpdir(), 'meshrange-watch-')), 'mesh');
+    mkdirSync(path.join(mesh, 'sub', 'deeper'), { recursive: true });
+    const file = path.join(mesh, 'sub', 'deeper', 'policy.yaml');
+    writeFileSync(file, 'a: 1\n');
+    const onChange = vi.fn();
+    const stop = watchInputs([], onChange, [mesh]);
+    try {
+      writeFileSync(file, 'a: 2\n');
+      await vi.waitFor(() => expect(onChange).toHaveBeenCalled(), { timeout: 5000, interval: 20 });
+    } finally {
+      stop();
+    }
+  });
+
+  it('a subfolder made in a watched tree calls back (the caller then watches the tree again, taking it in)', async () => {
+    const { mkdirSync, mkdtempSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { vi } = await import('vitest');
+    const { watchInputs } = await import('../../src/cli/tui.js');
+    const mesh = mkdtempSync(path.join(tmpdir(), 'meshrange-watch-'));
+    const onChange = vi.fn();
+    const stop = watchInputs([], onChange, [mesh]);
+    try {
+      mkdirSync(path.join(mesh, 'new-folder'));
+      await vi.waitFor(() => expect(onChange).toHaveBeenCalled(), { timeout: 5000, interval: 20 });
+    } finally {
+      stop();
+    }
+  });
+
+  it('a watched tree is bounded in folders (150 subfolders give the first MAX_WATCH_FOLDERS and say the rest were left out), and a link loops nowhere and leads out of it never', async () => {
+    const { mkdirSync, mkdtempSync, symlinkSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { MAX_WATCH_FOLDERS, watchedFolders } = await import('../../src/cli/tui.js');
+    const small = mkdtempSync(path.join(tmpdir(), 'meshrange-watch-'));
+    mkdirSync(path.join(small, 'a', 'b'), { recursive: true });
+    symlinkSync('..', path.join(small, 'a', 'loop'));
+    symlinkSync(tmpdir(), path.join(small, 'a', 'out'));
+    expect(watchedFolders(small)).toEqual({ folders: [small, path.join(small, 'a'), path.join(small, 'a', 'b')], truncated: false });
+    const big = mkdtempSync(path.join(tmpdir(), 'meshrange-watch-'));
+    for (let i = 0; i < 150; i++) mkdirSync(path.join(big, `d${String(i).padStart(3, '0')}`));
+    const w = watchedFolders(big);
+    expect(w.folders).toHaveLength(MAX_WATCH_FOLDERS);
+    expect(w.truncated).toBe(true);
+  });
+
   it('NO_COLOR set to anything but the empty string turns colours off', async () => {
     const { colourWanted } = await import('../../src/cli/tui.js');
     expect(colourWanted({})).toBe(true);
