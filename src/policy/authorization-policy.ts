@@ -142,48 +142,40 @@ const selections = new WeakMap<readonly AuthorizationPolicy[], WeakMap<Workload,
 
 /** A policy in the namespace index, with its compiled form for the last trust-domain bundle it was compiled for. */
 interface Indexed {
-  index: number;
+  /** the policy's place in the policy set (load order) */
+  order: number;
   policy: AuthorizationPolicy;
-  compiled: { bundle: string; cp: CompiledPolicy } | null;
+  cp: CompiledPolicy | null;
 }
 
 /** Policies by namespace, each list in load order: made once per policy set. */
 const byNamespace = new WeakMap<readonly AuthorizationPolicy[], Map<string, Indexed[]>>();
 
 /** The policies of the root namespace and of `ns` (§6.1 scope), in load order, without scanning the whole set. */
-function candidates(policies: readonly AuthorizationPolicy[], root: string, ns: string): Indexed[] {
+function candidates(policies: readonly AuthorizationPolicy[], root: string, ns: string): readonly Indexed[] {
+  const index = namespaceIndex(policies);
+  const a = index.get(root) ?? [];
+  return ns === root ? a : mergeByOrder(a, index.get(ns) ?? []);
+}
+
+function namespaceIndex(policies: readonly AuthorizationPolicy[]): Map<string, Indexed[]> {
   let index = byNamespace.get(policies);
   if (!index) {
     const made = new Map<string, Indexed[]>();
     policies.forEach((policy, i) => {
-      const entry: Indexed = { index: i, policy, compiled: null };
+      const entry: Indexed = { order: i, policy, cp: null };
       const list = made.get(policy.meta.namespace);
       if (list) list.push(entry); else made.set(policy.meta.namespace, [entry]);
     });
     byNamespace.set(policies, made);
     index = made;
   }
-  const a = index.get(root) ?? [];
-  const b = ns === root ? [] : index.get(ns) ?? [];
-  if (b.length === 0) return a;
-  if (a.length === 0) return b;
-  // merge the two load-ordered lists
-  const out: Indexed[] = [];
-  let i = 0;
-  let j = 0;
-  while (i < a.length || j < b.length) {
-    const x = a[i];
-    const y = b[j];
-    if (y === undefined || (x !== undefined && x.index < y.index)) { out.push(x!); i++; } else { out.push(y); j++; }
-  }
-  return out;
+  return index;
 }
 
 function compiledFor(e: Indexed, bundle: readonly string[], key: string): CompiledPolicy {
-  if (e.compiled !== null && e.compiled.bundle === key) return e.compiled.cp;
-  const cp = compilePolicy(e.policy, bundle, e.index);
-  e.compiled = { bundle: key, cp };
-  return cp;
+  if (e.cp !== null && e.cp.bundleKey === key) return e.cp;
+  return (e.cp = new CompiledPolicy(e.policy, e.order, bundle, key));
 }
 
 /**
@@ -199,8 +191,8 @@ export function prepareAuthz(mesh: Mesh): void {
   if (!index) return;
   for (const list of index.values()) {
     for (const e of list) {
-      const cp = e.compiled?.cp;
-      if (cp === undefined || cp.prepared) continue;
+      const cp = e.cp;
+      if (cp === null || cp.prepared) continue;
       cp.prepared = true;
       for (const r of cp.rules) r.compile();
     }
@@ -271,23 +263,33 @@ function split(cps: readonly CompiledPolicy[]): Lists {
   return l;
 }
 
-function mergeByOrder(a: CompiledPolicy[], b: CompiledPolicy[]): CompiledPolicy[] {
-  if (b.length === 0) return a;
-  if (a.length === 0) return b;
-  const out: CompiledPolicy[] = [];
+/**
+ * Two load-ordered lists (of index entries or compiled policies) merged into one, in load order. When either is
+ * empty the other is returned as it is (shared, not copied); otherwise the result is a new array of exactly a + b.
+ */
+function mergeByOrder<T extends { readonly order: number }>(a: readonly T[], b: readonly T[]): T[] {
+  if (b.length === 0) return a as T[];
+  if (a.length === 0) return b as T[];
+  const out = new Array<T>(a.length + b.length);
   let i = 0;
   let j = 0;
-  while (i < a.length || j < b.length) {
-    const x = a[i];
-    const y = b[j];
-    if (y === undefined || (x !== undefined && x.order < y.order)) { out.push(x!); i++; } else { out.push(y); j++; }
+  let k = 0;
+  while (i < a.length && j < b.length) {
+    const x = a[i] as T;
+    const y = b[j] as T;
+    if (x.order < y.order) { out[k++] = x; i++; } else { out[k++] = y; j++; }
   }
+  while (i < a.length) out[k++] = a[i++] as T;
+  while (j < b.length) out[k++] = b[j++] as T;
   return out;
 }
 
 function rulesOf(cps: readonly CompiledPolicy[]): CompiledRule[] {
-  const out: CompiledRule[] = [];
-  for (const cp of cps) for (const r of cp.rules) out.push(r);
+  let n = 0;
+  for (const cp of cps) n += cp.rules.length;
+  const out = new Array<CompiledRule>(n);
+  let k = 0;
+  for (const cp of cps) for (const r of cp.rules) out[k++] = r;
   return out;
 }
 
@@ -298,6 +300,8 @@ function rulesOf(cps: readonly CompiledPolicy[]): CompiledRule[] {
  * mesh-wide policies of the root namespace are selected once, not once per workload.
  */
 interface NamespaceBase {
+  /** the policies without a selector (root namespace and own), compiled, in load order */
+  wide: CompiledPolicy[];
   lists: Lists;
   selecting: Indexed[];
 }
@@ -310,14 +314,22 @@ function namespaceBase(policies: readonly AuthorizationPolicy[], root: string, n
   const key = `${root}\u0000${ns}\u0000${bundleKey}`;
   let base = bases.get(key);
   if (base === undefined) {
+    // the namespace's own policies; the root namespace's come from its own base, made once and shared by every namespace
     const wide: CompiledPolicy[] = [];
     const selecting: Indexed[] = [];
-    for (const e of candidates(policies, root, ns)) {
+    for (const e of namespaceIndex(policies).get(ns) ?? []) {
       const p = e.policy;
       if (p.targetRefs.length > 0) continue; // targetRefs policies never apply to sidecars (§6.1)
       if (p.selector === null) wide.push(compiledFor(e, bundle, bundleKey)); else selecting.push(e);
     }
-    base = { lists: split(wide), selecting };
+    if (ns === root) {
+      base = { wide, lists: split(wide), selecting };
+    } else {
+      const r = namespaceBase(policies, root, root, bundle, bundleKey);
+      // a namespace without policies of its own for every workload shares the root namespace's lists
+      const all = mergeByOrder(r.wide, wide);
+      base = { wide: all, lists: wide.length === 0 ? r.lists : split(all), selecting: mergeByOrder(r.selecting, selecting) };
+    }
     bases.set(key, base);
   }
   return base;
@@ -734,29 +746,26 @@ function startsWithAny(path: string, prefixes: readonly string[]): boolean {
   return false;
 }
 
-interface CompiledPolicy {
-  policy: AuthorizationPolicy;
-  /** the policy's place in the policy set (load order) */
-  order: number;
-  /** `ns/name` */
-  label: string;
-  rules: CompiledRule[];
+/** One policy compiled for one trust-domain bundle: its rules, made once and shared by every workload it selects. */
+class CompiledPolicy {
+  readonly rules: CompiledRule[];
   /** §6.8 records for every rule of the policy, pushed whenever the policy is evaluated on TCP; made on first TCP use */
-  tcpDrops: AuthzDecision['dropped'] | undefined;
+  tcpDrops: AuthzDecision['dropped'] | undefined = undefined;
   /** every rule compiled by prepareAuthz */
-  prepared: boolean;
-}
+  prepared = false;
+  private labelMemo: string | undefined = undefined;
 
-function compilePolicy(p: AuthorizationPolicy, bundle: readonly string[], order: number): CompiledPolicy {
-  const rules = (p.rules ?? []).map((r, i) => new CompiledRule(p, i, r, bundle));
-  return {
-    policy: p,
-    order,
-    label: `${p.meta.namespace}/${p.meta.name}`,
-    rules,
-    tcpDrops: undefined,
-    prepared: false,
-  };
+  /** `order`: the policy's place in the policy set (load order); `bundleKey`: the trust-domain bundle compiled for */
+  constructor(readonly policy: AuthorizationPolicy, readonly order: number, bundle: readonly string[], readonly bundleKey: string) {
+    const rules = policy.rules ?? [];
+    this.rules = new Array<CompiledRule>(rules.length);
+    for (let i = 0; i < rules.length; i++) this.rules[i] = new CompiledRule(policy, i, rules[i] as AuthzRule, bundle);
+  }
+
+  /** `ns/name`, made on first use (the trace and the no-match denial name policies; most never do) */
+  get label(): string {
+    return (this.labelMemo ??= `${this.policy.meta.namespace}/${this.policy.meta.name}`);
+  }
 }
 
 function tcpDropsOf(cp: CompiledPolicy): AuthzDecision['dropped'] {
