@@ -131,6 +131,13 @@ interface Selection {
   /** the rules of `deny` and of `allow`, flattened in policy then rule order: one loop for HTTP requests */
   denyRules: CompiledRule[];
   allowRules: CompiledRule[];
+  /**
+   * The DENY policies the workload's own selector matches, and their rules, kept apart from `deny` (its namespace's,
+   * mostly the mesh-wide ones, shared by every workload of the namespace) and scanned with it as if merged in load
+   * order (firstMatchInBoth): no merged copy of the mesh-wide DENY list per workload.
+   */
+  denyExtra: CompiledPolicy[];
+  denyExtraRules: CompiledRule[];
   /** the trace's first line; made on the workload's first decision, not at selection */
   summary?: string;
   /** the ALLOW policies as the no-match denial names and describes them, made on first use */
@@ -222,7 +229,7 @@ function selection(mesh: Mesh, w: Workload): Selection {
   sel = {
     config, rootNamespace: root, trustDomain: config.trustDomain, aliases: config.trustDomainAliases, bundle,
     shadow: base.lists.shadow, audit: base.lists.audit, custom: base.lists.custom, deny: base.lists.deny, allow: base.lists.allow,
-    denyRules: base.lists.denyRules, allowRules: base.lists.allowRules,
+    denyRules: base.lists.denyRules, allowRules: base.lists.allowRules, denyExtra: NONE, denyExtraRules: NO_RULES,
   };
   if (matched !== null) {
     // merged into the namespace-wide lists by load order; a list no selecting policy adds to stays shared
@@ -230,12 +237,15 @@ function selection(mesh: Mesh, w: Workload): Selection {
     sel.shadow = mergeByOrder(base.lists.shadow, extra.shadow);
     sel.audit = mergeByOrder(base.lists.audit, extra.audit);
     sel.custom = mergeByOrder(base.lists.custom, extra.custom);
-    if (extra.deny.length > 0) { sel.deny = mergeByOrder(base.lists.deny, extra.deny); sel.denyRules = rulesOf(sel.deny); }
+    if (extra.deny.length > 0) { sel.denyExtra = extra.deny; sel.denyExtraRules = extra.denyRules; }
     if (extra.allow.length > 0) { sel.allow = mergeByOrder(base.lists.allow, extra.allow); sel.allowRules = rulesOf(sel.allow); }
   }
   byWorkload.set(w, sel);
   return sel;
 }
+
+const NONE: CompiledPolicy[] = [];
+const NO_RULES: CompiledRule[] = [];
 
 /** The selected policies of a workload split by dry-run and action, each list in load order, and the rules of deny and allow flattened. */
 interface Lists {
@@ -492,27 +502,55 @@ function every(preds: readonly Pred[]): Pred {
  * instead of a stringMatcher closure wrapped in a field reader: half the closures per rule at setup, one call
  * fewer per field at decision time. Pinned by the property tests against the reference evaluator.
  */
+const enum Pat { Present, Suffix, Prefix, Exact }
+
+/** matchers.ts stringMatcher's reading of a pattern, and the literal part the test compares with */
+function patternKind(p: string): Pat {
+  return p === '*' ? Pat.Present : p.startsWith('*') ? Pat.Suffix : p.endsWith('*') ? Pat.Prefix : Pat.Exact;
+}
+
+function patternLiteral(p: string, k: Pat): string {
+  return k === Pat.Suffix ? p.slice(1) : k === Pat.Prefix ? p.slice(0, -1) : p;
+}
+
+// Each closure captures the one string it compares with, so a leaf costs one closure and one context.
 function peerPattern(p: string): Pred {
-  if (p === '*') return (c) => c.peer !== null && c.peer !== '';
-  if (p.startsWith('*')) { const s = p.slice(1); return (c) => c.peer !== null && c.peer.endsWith(s); }
-  if (p.endsWith('*')) { const s = p.slice(0, -1); return (c) => c.peer !== null && c.peer.startsWith(s); }
-  return (c) => c.peer === p;
+  const k = patternKind(p);
+  const s = patternLiteral(p, k);
+  switch (k) {
+    case Pat.Present: return (c) => c.peer !== null && c.peer !== '';
+    case Pat.Suffix: return (c) => c.peer !== null && c.peer.endsWith(s);
+    case Pat.Prefix: return (c) => c.peer !== null && c.peer.startsWith(s);
+    case Pat.Exact: return (c) => c.peer === s;
+  }
 }
 
 function methodPattern(p: string): Pred {
-  if (p === '*') return (c) => c.a.http !== undefined && c.a.http.method !== '';
-  if (p.startsWith('*')) { const s = p.slice(1); return (c) => c.a.http !== undefined && c.a.http.method.endsWith(s); }
-  if (p.endsWith('*')) { const s = p.slice(0, -1); return (c) => c.a.http !== undefined && c.a.http.method.startsWith(s); }
-  return (c) => c.a.http !== undefined && c.a.http.method === p;
+  const k = patternKind(p);
+  const s = patternLiteral(p, k);
+  switch (k) {
+    case Pat.Present: return (c) => c.a.http !== undefined && c.a.http.method !== '';
+    case Pat.Suffix: return (c) => c.a.http !== undefined && c.a.http.method.endsWith(s);
+    case Pat.Prefix: return (c) => c.a.http !== undefined && c.a.http.method.startsWith(s);
+    case Pat.Exact: return (c) => c.a.http !== undefined && c.a.http.method === s;
+  }
 }
 
 /** A `paths` value: a template (`{*}`, `{**}`) through matchers.ts pathMatcher, else a string pattern on the path. */
 function pathPattern(p: string): Pred {
-  if (p.includes('{')) { const m = pathMatcher(p); return (c) => c.a.http !== undefined && m(c.a.http.path); }
-  if (p === '*') return (c) => c.a.http !== undefined && c.a.http.path !== '';
-  if (p.startsWith('*')) { const s = p.slice(1); return (c) => c.a.http !== undefined && c.a.http.path.endsWith(s); }
-  if (p.endsWith('*')) { const s = p.slice(0, -1); return (c) => c.a.http !== undefined && c.a.http.path.startsWith(s); }
-  return (c) => c.a.http !== undefined && c.a.http.path === p;
+  if (p.includes('{')) return pathTemplate(pathMatcher(p));
+  const k = patternKind(p);
+  const s = patternLiteral(p, k);
+  switch (k) {
+    case Pat.Present: return (c) => c.a.http !== undefined && c.a.http.path !== '';
+    case Pat.Suffix: return (c) => c.a.http !== undefined && c.a.http.path.endsWith(s);
+    case Pat.Prefix: return (c) => c.a.http !== undefined && c.a.http.path.startsWith(s);
+    case Pat.Exact: return (c) => c.a.http !== undefined && c.a.http.path === s;
+  }
+}
+
+function pathTemplate(m: (path: string) => boolean): Pred {
+  return (c) => c.a.http !== undefined && m(c.a.http.path);
 }
 
 const never: Pred = () => false;
@@ -716,7 +754,8 @@ class CompiledRule {
   private drop: AuthzDecision['dropped'][number] | null | undefined;
   private why: Partial<Record<'http' | 'tcp', string>> | undefined;
 
-  constructor(readonly policy: AuthorizationPolicy, readonly index: number, readonly rule: AuthzRule, private readonly bundle: readonly string[]) {
+  /** `order`: the policy's place in the policy set (load order); `index`: the rule's place in the policy */
+  constructor(readonly policy: AuthorizationPolicy, readonly order: number, readonly index: number, readonly rule: AuthzRule, private readonly bundle: readonly string[]) {
     this.pathPrefixes = pathPrefixesOf(rule);
   }
 
@@ -813,7 +852,7 @@ class CompiledPolicy {
   constructor(readonly policy: AuthorizationPolicy, readonly order: number, bundle: readonly string[], readonly bundleKey: string) {
     const rules = policy.rules ?? [];
     this.rules = new Array<CompiledRule>(rules.length);
-    for (let i = 0; i < rules.length; i++) this.rules[i] = new CompiledRule(policy, i, rules[i] as AuthzRule, bundle);
+    for (let i = 0; i < rules.length; i++) this.rules[i] = new CompiledRule(policy, order, i, rules[i] as AuthzRule, bundle);
   }
 
   /** `ns/name`, made on first use (the trace and the no-match denial name policies; most never do) */
@@ -861,6 +900,37 @@ function firstMatchIn(policies: readonly CompiledPolicy[], rules: readonly Compi
   }
   const path = c.a.http?.path;
   for (const r of rules) {
+    if (r.pathPrefixes !== null && (path === undefined || !startsWithAny(path, r.pathPrefixes))) continue;
+    if (r.matchesHttp(c)) return r;
+  }
+  return undefined;
+}
+
+/**
+ * firstMatchIn over two load-ordered lists as if they were one merged list (a policy is in only one of them, and
+ * its rules are consecutive in its list): the same rules looked at in the same order, the same drops recorded.
+ */
+function firstMatchInBoth(ap: readonly CompiledPolicy[], ar: readonly CompiledRule[], bp: readonly CompiledPolicy[], br: readonly CompiledRule[],
+  c: Ctx, dropped: AuthzDecision['dropped']): CompiledRule | undefined {
+  let i = 0;
+  let j = 0;
+  if (c.a.protocol === 'tcp') {
+    while (i < ap.length || j < bp.length) {
+      const x = ap[i];
+      const y = bp[j];
+      let cp: CompiledPolicy;
+      if (y === undefined || (x !== undefined && x.order < y.order)) { cp = x as CompiledPolicy; i++; } else { cp = y; j++; }
+      const m = firstMatch(cp, c, dropped);
+      if (m) return m;
+    }
+    return undefined;
+  }
+  const path = c.a.http?.path;
+  while (i < ar.length || j < br.length) {
+    const x = ar[i];
+    const y = br[j];
+    let r: CompiledRule;
+    if (y === undefined || (x !== undefined && x.order < y.order)) { r = x as CompiledRule; i++; } else { r = y; j++; }
     if (r.pathPrefixes !== null && (path === undefined || !startsWithAny(path, r.pathPrefixes))) continue;
     if (r.matchesHttp(c)) return r;
   }
@@ -964,7 +1034,8 @@ export function evaluateAuthz(mesh: Mesh, w: Workload, a: AuthzAttributes, extAu
   }
 
   // DENY
-  const denied = firstMatchIn(sel.deny, sel.denyRules, c, dropped);
+  const denied = sel.denyExtra.length === 0 ? firstMatchIn(sel.deny, sel.denyRules, c, dropped)
+    : firstMatchInBoth(sel.deny, sel.denyRules, sel.denyExtra, sel.denyExtraRules, c, dropped);
   if (denied) {
     const m = denied;
     trace.push(`DENY ${m.ref.rule} matched`);
