@@ -111,7 +111,8 @@ export function ruleName(p: AuthorizationPolicy, i: number): string {
 /** The policies that select this workload (§6.1), in load order. */
 export function policiesFor(mesh: Mesh, w: Workload): AuthorizationPolicy[] {
   const sel = selection(mesh, w);
-  return (sel.all ??= candidates(mesh.authorizationPolicies, sel.rootNamespace, w.namespace).map((e) => e.policy).filter((p) => targets(p, w)));
+  return (sel.all ??= candidates(mesh.authorizationPolicies, sel.rootNamespace, w.namespace, sel.bundle, bundleFor(mesh.config).key)
+    .map((e) => e.policy).filter((p) => targets(p, w)));
 }
 
 /** The policies selecting a workload, split by action and compiled: made once per (policy set, mesh config, workload). */
@@ -147,42 +148,36 @@ interface Selection {
 
 const selections = new WeakMap<readonly AuthorizationPolicy[], WeakMap<Workload, Selection>>();
 
-/** A policy in the namespace index, with its compiled form for the last trust-domain bundle it was compiled for. */
-interface Indexed {
-  /** the policy's place in the policy set (load order) */
-  order: number;
-  policy: AuthorizationPolicy;
-  cp: CompiledPolicy | null;
-}
-
-/** Policies by namespace, each list in load order: made once per policy set. */
-const byNamespace = new WeakMap<readonly AuthorizationPolicy[], Map<string, Indexed[]>>();
+/**
+ * The policies by namespace, each list in load order, as compiled policies (their rules' predicates are made later,
+ * on first use or by prepareAuthz): made once per (policy set, trust-domain bundle), so a policy has one compiled
+ * form per bundle and every workload it selects shares it.
+ */
+const byNamespace = new WeakMap<readonly AuthorizationPolicy[], Map<string, Map<string, CompiledPolicy[]>>>();
 
 /** The policies of the root namespace and of `ns` (§6.1 scope), in load order, without scanning the whole set. */
-function candidates(policies: readonly AuthorizationPolicy[], root: string, ns: string): readonly Indexed[] {
-  const index = namespaceIndex(policies);
+function candidates(policies: readonly AuthorizationPolicy[], root: string, ns: string, bundle: readonly string[], bundleKey: string): readonly CompiledPolicy[] {
+  const index = namespaceIndex(policies, bundle, bundleKey);
   const a = index.get(root) ?? [];
   return ns === root ? a : mergeByOrder(a, index.get(ns) ?? []);
 }
 
-function namespaceIndex(policies: readonly AuthorizationPolicy[]): Map<string, Indexed[]> {
-  let index = byNamespace.get(policies);
+function namespaceIndex(policies: readonly AuthorizationPolicy[], bundle: readonly string[], bundleKey: string): Map<string, CompiledPolicy[]> {
+  let byBundle = byNamespace.get(policies);
+  if (!byBundle) { byBundle = new Map(); byNamespace.set(policies, byBundle); }
+  let index = byBundle.get(bundleKey);
   if (!index) {
-    const made = new Map<string, Indexed[]>();
-    policies.forEach((policy, i) => {
-      const entry: Indexed = { order: i, policy, cp: null };
+    const made = new Map<string, CompiledPolicy[]>();
+    for (let i = 0; i < policies.length; i++) {
+      const policy = policies[i] as AuthorizationPolicy;
+      const cp = new CompiledPolicy(policy, i, bundle, bundleKey);
       const list = made.get(policy.meta.namespace);
-      if (list) list.push(entry); else made.set(policy.meta.namespace, [entry]);
-    });
-    byNamespace.set(policies, made);
+      if (list) list.push(cp); else made.set(policy.meta.namespace, [cp]);
+    }
+    byBundle.set(bundleKey, made);
     index = made;
   }
   return index;
-}
-
-function compiledFor(e: Indexed, bundle: readonly string[], key: string): CompiledPolicy {
-  if (e.cp !== null && e.cp.bundleKey === key) return e.cp;
-  return (e.cp = new CompiledPolicy(e.policy, e.order, bundle, key));
 }
 
 /**
@@ -193,13 +188,12 @@ function compiledFor(e: Indexed, bundle: readonly string[], key: string): Compil
  */
 export function prepareAuthz(mesh: Mesh): void {
   for (const w of mesh.workloads) selection(mesh, w);
-  // every policy some workload selected has its compiled form in the namespace index: compile each once
-  const index = byNamespace.get(mesh.authorizationPolicies);
+  // compile each policy some workload selected once (a policy no workload selects is never evaluated)
+  const index = byNamespace.get(mesh.authorizationPolicies)?.get(bundleFor(mesh.config).key);
   if (!index) return;
   for (const list of index.values()) {
-    for (const e of list) {
-      const cp = e.cp;
-      if (cp === null || cp.prepared) continue;
+    for (const cp of list) {
+      if (!cp.selected || cp.prepared) continue;
       cp.prepared = true;
       for (const r of cp.rules) r.compile();
     }
@@ -223,8 +217,8 @@ function selection(mesh: Mesh, w: Workload): Selection {
   const base = namespaceBase(mesh.authorizationPolicies, root, w.namespace, bundle, bundleKey);
   // §6.1 targeting: the namespace-wide policies apply as they are; of the selecting ones, those whose selector matches
   let matched: CompiledPolicy[] | null = null;
-  for (const e of base.selecting) {
-    if (selectorMatches(e.policy.selector as Labels, w.labels)) (matched ??= []).push(compiledFor(e, bundle, bundleKey));
+  for (const cp of base.selecting) {
+    if (selectorMatches(cp.policy.selector as Labels, w.labels)) { cp.selected = true; (matched ??= []).push(cp); }
   }
   sel = {
     config, rootNamespace: root, trustDomain: config.trustDomain, aliases: config.trustDomainAliases, bundle,
@@ -313,7 +307,7 @@ interface NamespaceBase {
   /** the policies without a selector (root namespace and own), compiled, in load order */
   wide: CompiledPolicy[];
   lists: Lists;
-  selecting: Indexed[];
+  selecting: CompiledPolicy[];
 }
 
 const namespaceBases = new WeakMap<readonly AuthorizationPolicy[], Map<string, NamespaceBase>>();
@@ -326,11 +320,11 @@ function namespaceBase(policies: readonly AuthorizationPolicy[], root: string, n
   if (base === undefined) {
     // the namespace's own policies; the root namespace's come from its own base, made once and shared by every namespace
     const wide: CompiledPolicy[] = [];
-    const selecting: Indexed[] = [];
-    for (const e of namespaceIndex(policies).get(ns) ?? []) {
-      const p = e.policy;
+    const selecting: CompiledPolicy[] = [];
+    for (const cp of namespaceIndex(policies, bundle, bundleKey).get(ns) ?? []) {
+      const p = cp.policy;
       if (p.targetRefs.length > 0) continue; // targetRefs policies never apply to sidecars (§6.1)
-      if (p.selector === null) wide.push(compiledFor(e, bundle, bundleKey)); else selecting.push(e);
+      if (p.selector === null) { cp.selected = true; wide.push(cp); } else selecting.push(cp);
     }
     if (ns === root) {
       base = { wide, lists: split(wide), selecting };
@@ -846,6 +840,8 @@ class CompiledPolicy {
   tcpDrops: AuthzDecision['dropped'] | undefined = undefined;
   /** every rule compiled by prepareAuthz */
   prepared = false;
+  /** some workload's selection holds this policy (prepareAuthz compiles only those) */
+  selected = false;
   private labelMemo: string | undefined = undefined;
 
   /** `order`: the policy's place in the policy set (load order); `bundleKey`: the trust-domain bundle compiled for */
