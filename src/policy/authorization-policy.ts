@@ -111,7 +111,8 @@ export function ruleName(p: AuthorizationPolicy, i: number): string {
 /** The policies that select this workload (§6.1), in load order. */
 export function policiesFor(mesh: Mesh, w: Workload): AuthorizationPolicy[] {
   const sel = selection(mesh, w);
-  return (sel.all ??= candidates(mesh.authorizationPolicies, sel.rootNamespace, w.namespace).map((e) => e.policy).filter((p) => targets(p, w)));
+  return (sel.all ??= candidates(mesh.authorizationPolicies, sel.rootNamespace, w.namespace, sel.bundle, bundleFor(mesh.config).key)
+    .map((e) => e.policy).filter((p) => targets(p, w)));
 }
 
 /** The policies selecting a workload, split by action and compiled: made once per (policy set, mesh config, workload). */
@@ -131,6 +132,13 @@ interface Selection {
   /** the rules of `deny` and of `allow`, flattened in policy then rule order: one loop for HTTP requests */
   denyRules: CompiledRule[];
   allowRules: CompiledRule[];
+  /**
+   * The DENY policies the workload's own selector matches, and their rules, kept apart from `deny` (its namespace's,
+   * mostly the mesh-wide ones, shared by every workload of the namespace) and scanned with it as if merged in load
+   * order (firstMatchInBoth): no merged copy of the mesh-wide DENY list per workload.
+   */
+  denyExtra: CompiledPolicy[];
+  denyExtraRules: CompiledRule[];
   /** the trace's first line; made on the workload's first decision, not at selection */
   summary?: string;
   /** the ALLOW policies as the no-match denial names and describes them, made on first use */
@@ -140,50 +148,36 @@ interface Selection {
 
 const selections = new WeakMap<readonly AuthorizationPolicy[], WeakMap<Workload, Selection>>();
 
-/** A policy in the namespace index, with its compiled form for the last trust-domain bundle it was compiled for. */
-interface Indexed {
-  index: number;
-  policy: AuthorizationPolicy;
-  compiled: { bundle: string; cp: CompiledPolicy } | null;
-}
-
-/** Policies by namespace, each list in load order: made once per policy set. */
-const byNamespace = new WeakMap<readonly AuthorizationPolicy[], Map<string, Indexed[]>>();
+/**
+ * The policies by namespace, each list in load order, as compiled policies (their rules' predicates are made later,
+ * on first use or by prepareAuthz): made once per (policy set, trust-domain bundle), so a policy has one compiled
+ * form per bundle and every workload it selects shares it.
+ */
+const byNamespace = new WeakMap<readonly AuthorizationPolicy[], Map<string, Map<string, CompiledPolicy[]>>>();
 
 /** The policies of the root namespace and of `ns` (§6.1 scope), in load order, without scanning the whole set. */
-function candidates(policies: readonly AuthorizationPolicy[], root: string, ns: string): Indexed[] {
-  let index = byNamespace.get(policies);
-  if (!index) {
-    const made = new Map<string, Indexed[]>();
-    policies.forEach((policy, i) => {
-      const entry: Indexed = { index: i, policy, compiled: null };
-      const list = made.get(policy.meta.namespace);
-      if (list) list.push(entry); else made.set(policy.meta.namespace, [entry]);
-    });
-    byNamespace.set(policies, made);
-    index = made;
-  }
+function candidates(policies: readonly AuthorizationPolicy[], root: string, ns: string, bundle: readonly string[], bundleKey: string): readonly CompiledPolicy[] {
+  const index = namespaceIndex(policies, bundle, bundleKey);
   const a = index.get(root) ?? [];
-  const b = ns === root ? [] : index.get(ns) ?? [];
-  if (b.length === 0) return a;
-  if (a.length === 0) return b;
-  // merge the two load-ordered lists
-  const out: Indexed[] = [];
-  let i = 0;
-  let j = 0;
-  while (i < a.length || j < b.length) {
-    const x = a[i];
-    const y = b[j];
-    if (y === undefined || (x !== undefined && x.index < y.index)) { out.push(x!); i++; } else { out.push(y); j++; }
-  }
-  return out;
+  return ns === root ? a : mergeByOrder(a, index.get(ns) ?? []);
 }
 
-function compiledFor(e: Indexed, bundle: readonly string[], key: string): CompiledPolicy {
-  if (e.compiled !== null && e.compiled.bundle === key) return e.compiled.cp;
-  const cp = compilePolicy(e.policy, bundle, e.index);
-  e.compiled = { bundle: key, cp };
-  return cp;
+function namespaceIndex(policies: readonly AuthorizationPolicy[], bundle: readonly string[], bundleKey: string): Map<string, CompiledPolicy[]> {
+  let byBundle = byNamespace.get(policies);
+  if (!byBundle) { byBundle = new Map(); byNamespace.set(policies, byBundle); }
+  let index = byBundle.get(bundleKey);
+  if (!index) {
+    const made = new Map<string, CompiledPolicy[]>();
+    for (let i = 0; i < policies.length; i++) {
+      const policy = policies[i] as AuthorizationPolicy;
+      const cp = new CompiledPolicy(policy, i, bundle, bundleKey);
+      const list = made.get(policy.meta.namespace);
+      if (list) list.push(cp); else made.set(policy.meta.namespace, [cp]);
+    }
+    byBundle.set(bundleKey, made);
+    index = made;
+  }
+  return index;
 }
 
 /**
@@ -194,13 +188,12 @@ function compiledFor(e: Indexed, bundle: readonly string[], key: string): Compil
  */
 export function prepareAuthz(mesh: Mesh): void {
   for (const w of mesh.workloads) selection(mesh, w);
-  // every policy some workload selected has its compiled form in the namespace index: compile each once
-  const index = byNamespace.get(mesh.authorizationPolicies);
+  // compile each policy some workload selected once (a policy no workload selects is never evaluated)
+  const index = byNamespace.get(mesh.authorizationPolicies)?.get(bundleFor(mesh.config).key);
   if (!index) return;
   for (const list of index.values()) {
-    for (const e of list) {
-      const cp = e.compiled?.cp;
-      if (cp === undefined || cp.prepared) continue;
+    for (const cp of list) {
+      if (!cp.selected || cp.prepared) continue;
       cp.prepared = true;
       for (const r of cp.rules) r.compile();
     }
@@ -224,13 +217,13 @@ function selection(mesh: Mesh, w: Workload): Selection {
   const base = namespaceBase(mesh.authorizationPolicies, root, w.namespace, bundle, bundleKey);
   // §6.1 targeting: the namespace-wide policies apply as they are; of the selecting ones, those whose selector matches
   let matched: CompiledPolicy[] | null = null;
-  for (const e of base.selecting) {
-    if (selectorMatches(e.policy.selector as Labels, w.labels)) (matched ??= []).push(compiledFor(e, bundle, bundleKey));
+  for (const cp of base.selecting) {
+    if (selectorMatches(cp.policy.selector as Labels, w.labels)) { cp.selected = true; (matched ??= []).push(cp); }
   }
   sel = {
     config, rootNamespace: root, trustDomain: config.trustDomain, aliases: config.trustDomainAliases, bundle,
     shadow: base.lists.shadow, audit: base.lists.audit, custom: base.lists.custom, deny: base.lists.deny, allow: base.lists.allow,
-    denyRules: base.lists.denyRules, allowRules: base.lists.allowRules,
+    denyRules: base.lists.denyRules, allowRules: base.lists.allowRules, denyExtra: NONE, denyExtraRules: NO_RULES,
   };
   if (matched !== null) {
     // merged into the namespace-wide lists by load order; a list no selecting policy adds to stays shared
@@ -238,12 +231,15 @@ function selection(mesh: Mesh, w: Workload): Selection {
     sel.shadow = mergeByOrder(base.lists.shadow, extra.shadow);
     sel.audit = mergeByOrder(base.lists.audit, extra.audit);
     sel.custom = mergeByOrder(base.lists.custom, extra.custom);
-    if (extra.deny.length > 0) { sel.deny = mergeByOrder(base.lists.deny, extra.deny); sel.denyRules = rulesOf(sel.deny); }
+    if (extra.deny.length > 0) { sel.denyExtra = extra.deny; sel.denyExtraRules = extra.denyRules; }
     if (extra.allow.length > 0) { sel.allow = mergeByOrder(base.lists.allow, extra.allow); sel.allowRules = rulesOf(sel.allow); }
   }
   byWorkload.set(w, sel);
   return sel;
 }
+
+const NONE: CompiledPolicy[] = [];
+const NO_RULES: CompiledRule[] = [];
 
 /** The selected policies of a workload split by dry-run and action, each list in load order, and the rules of deny and allow flattened. */
 interface Lists {
@@ -271,23 +267,33 @@ function split(cps: readonly CompiledPolicy[]): Lists {
   return l;
 }
 
-function mergeByOrder(a: CompiledPolicy[], b: CompiledPolicy[]): CompiledPolicy[] {
-  if (b.length === 0) return a;
-  if (a.length === 0) return b;
-  const out: CompiledPolicy[] = [];
+/**
+ * Two load-ordered lists (of index entries or compiled policies) merged into one, in load order. When either is
+ * empty the other is returned as it is (shared, not copied); otherwise the result is a new array of exactly a + b.
+ */
+function mergeByOrder<T extends { readonly order: number }>(a: readonly T[], b: readonly T[]): T[] {
+  if (b.length === 0) return a as T[];
+  if (a.length === 0) return b as T[];
+  const out = new Array<T>(a.length + b.length);
   let i = 0;
   let j = 0;
-  while (i < a.length || j < b.length) {
-    const x = a[i];
-    const y = b[j];
-    if (y === undefined || (x !== undefined && x.order < y.order)) { out.push(x!); i++; } else { out.push(y); j++; }
+  let k = 0;
+  while (i < a.length && j < b.length) {
+    const x = a[i] as T;
+    const y = b[j] as T;
+    if (x.order < y.order) { out[k++] = x; i++; } else { out[k++] = y; j++; }
   }
+  while (i < a.length) out[k++] = a[i++] as T;
+  while (j < b.length) out[k++] = b[j++] as T;
   return out;
 }
 
 function rulesOf(cps: readonly CompiledPolicy[]): CompiledRule[] {
-  const out: CompiledRule[] = [];
-  for (const cp of cps) for (const r of cp.rules) out.push(r);
+  let n = 0;
+  for (const cp of cps) n += cp.rules.length;
+  const out = new Array<CompiledRule>(n);
+  let k = 0;
+  for (const cp of cps) for (const r of cp.rules) out[k++] = r;
   return out;
 }
 
@@ -298,8 +304,10 @@ function rulesOf(cps: readonly CompiledPolicy[]): CompiledRule[] {
  * mesh-wide policies of the root namespace are selected once, not once per workload.
  */
 interface NamespaceBase {
+  /** the policies without a selector (root namespace and own), compiled, in load order */
+  wide: CompiledPolicy[];
   lists: Lists;
-  selecting: Indexed[];
+  selecting: CompiledPolicy[];
 }
 
 const namespaceBases = new WeakMap<readonly AuthorizationPolicy[], Map<string, NamespaceBase>>();
@@ -310,14 +318,22 @@ function namespaceBase(policies: readonly AuthorizationPolicy[], root: string, n
   const key = `${root}\u0000${ns}\u0000${bundleKey}`;
   let base = bases.get(key);
   if (base === undefined) {
+    // the namespace's own policies; the root namespace's come from its own base, made once and shared by every namespace
     const wide: CompiledPolicy[] = [];
-    const selecting: Indexed[] = [];
-    for (const e of candidates(policies, root, ns)) {
-      const p = e.policy;
+    const selecting: CompiledPolicy[] = [];
+    for (const cp of namespaceIndex(policies, bundle, bundleKey).get(ns) ?? []) {
+      const p = cp.policy;
       if (p.targetRefs.length > 0) continue; // targetRefs policies never apply to sidecars (§6.1)
-      if (p.selector === null) wide.push(compiledFor(e, bundle, bundleKey)); else selecting.push(e);
+      if (p.selector === null) { cp.selected = true; wide.push(cp); } else selecting.push(cp);
     }
-    base = { lists: split(wide), selecting };
+    if (ns === root) {
+      base = { wide, lists: split(wide), selecting };
+    } else {
+      const r = namespaceBase(policies, root, root, bundle, bundleKey);
+      // a namespace without policies of its own for every workload shares the root namespace's lists
+      const all = mergeByOrder(r.wide, wide);
+      base = { wide: all, lists: wide.length === 0 ? r.lists : split(all), selecting: mergeByOrder(r.selecting, selecting) };
+    }
     bases.set(key, base);
   }
   return base;
@@ -437,21 +453,98 @@ function context(a: AuthzAttributes): Ctx {
   return { a, peer, spiffe: `spiffe://${peer}`, td: slash < 0 ? peer : peer.slice(0, slash) };
 }
 
+/*
+ * some / every: two or three predicates are held in the closure itself, more in an exact-size copy, so a
+ * compiled rule keeps no half-empty array (a list built by push holds 17 slots for 2 entries) and a decision
+ * walks no array for the common short rule. Same order, same short-circuit as a loop.
+ */
 function some(preds: readonly Pred[]): Pred {
-  if (preds.length === 1) return preds[0] as Pred;
-  return (c) => {
-    for (const p of preds) if (p(c)) return true;
-    return false;
-  };
+  switch (preds.length) {
+    case 0: return never;
+    case 1: return preds[0] as Pred;
+    case 2: { const p = preds[0] as Pred; const q = preds[1] as Pred; return (c) => p(c) || q(c); }
+    case 3: { const p = preds[0] as Pred; const q = preds[1] as Pred; const r = preds[2] as Pred; return (c) => p(c) || q(c) || r(c); }
+    default: {
+      const ps = preds.slice();
+      return (c) => {
+        for (const p of ps) if (p(c)) return true;
+        return false;
+      };
+    }
+  }
 }
 
 function every(preds: readonly Pred[]): Pred {
-  if (preds.length === 0) return always;
-  if (preds.length === 1) return preds[0] as Pred;
-  return (c) => {
-    for (const p of preds) if (!p(c)) return false;
-    return true;
-  };
+  switch (preds.length) {
+    case 0: return always;
+    case 1: return preds[0] as Pred;
+    case 2: { const p = preds[0] as Pred; const q = preds[1] as Pred; return (c) => p(c) && q(c); }
+    case 3: { const p = preds[0] as Pred; const q = preds[1] as Pred; const r = preds[2] as Pred; return (c) => p(c) && q(c) && r(c); }
+    default: {
+      const ps = preds.slice();
+      return (c) => {
+        for (const p of ps) if (!p(c)) return false;
+        return true;
+      };
+    }
+  }
+}
+
+/*
+ * Leaf matchers of the common fields as one closure each (matchers.ts stringMatcher semantics: `*` = present and
+ * non-empty, one leading `*` = suffix, one trailing `*` = prefix, else exact; an absent value never matches),
+ * instead of a stringMatcher closure wrapped in a field reader: half the closures per rule at setup, one call
+ * fewer per field at decision time. Pinned by the property tests against the reference evaluator.
+ */
+const enum Pat { Present, Suffix, Prefix, Exact }
+
+/** matchers.ts stringMatcher's reading of a pattern, and the literal part the test compares with */
+function patternKind(p: string): Pat {
+  return p === '*' ? Pat.Present : p.startsWith('*') ? Pat.Suffix : p.endsWith('*') ? Pat.Prefix : Pat.Exact;
+}
+
+function patternLiteral(p: string, k: Pat): string {
+  return k === Pat.Suffix ? p.slice(1) : k === Pat.Prefix ? p.slice(0, -1) : p;
+}
+
+// Each closure captures the one string it compares with, so a leaf costs one closure and one context.
+function peerPattern(p: string): Pred {
+  const k = patternKind(p);
+  const s = patternLiteral(p, k);
+  switch (k) {
+    case Pat.Present: return (c) => c.peer !== null && c.peer !== '';
+    case Pat.Suffix: return (c) => c.peer !== null && c.peer.endsWith(s);
+    case Pat.Prefix: return (c) => c.peer !== null && c.peer.startsWith(s);
+    case Pat.Exact: return (c) => c.peer === s;
+  }
+}
+
+function methodPattern(p: string): Pred {
+  const k = patternKind(p);
+  const s = patternLiteral(p, k);
+  switch (k) {
+    case Pat.Present: return (c) => c.a.http !== undefined && c.a.http.method !== '';
+    case Pat.Suffix: return (c) => c.a.http !== undefined && c.a.http.method.endsWith(s);
+    case Pat.Prefix: return (c) => c.a.http !== undefined && c.a.http.method.startsWith(s);
+    case Pat.Exact: return (c) => c.a.http !== undefined && c.a.http.method === s;
+  }
+}
+
+/** A `paths` value: a template (`{*}`, `{**}`) through matchers.ts pathMatcher, else a string pattern on the path. */
+function pathPattern(p: string): Pred {
+  if (p.includes('{')) return pathTemplate(pathMatcher(p));
+  const k = patternKind(p);
+  const s = patternLiteral(p, k);
+  switch (k) {
+    case Pat.Present: return (c) => c.a.http !== undefined && c.a.http.path !== '';
+    case Pat.Suffix: return (c) => c.a.http !== undefined && c.a.http.path.endsWith(s);
+    case Pat.Prefix: return (c) => c.a.http !== undefined && c.a.http.path.startsWith(s);
+    case Pat.Exact: return (c) => c.a.http !== undefined && c.a.http.path === s;
+  }
+}
+
+function pathTemplate(m: (path: string) => boolean): Pred {
+  return (c) => c.a.http !== undefined && m(c.a.http.path);
 }
 
 const never: Pred = () => false;
@@ -473,8 +566,8 @@ function field(pos: readonly string[] | undefined, neg: readonly string[] | unde
 
 /** §6.5 principals: the pattern expanded over the trust-domain bundle; never a plaintext peer. */
 function principalValue(pattern: string, bundle: readonly string[]): Pred {
-  const ms = expandPrincipal(pattern, bundle).map((x) => stringMatcher(x));
-  return (c) => c.peer !== null && ms.some((m) => m(c.peer));
+  const xs = expandPrincipal(pattern, bundle);
+  return xs.length === 1 ? peerPattern(xs[0] as string) : some(xs.map(peerPattern));
 }
 
 /**
@@ -485,6 +578,11 @@ function principalValue(pattern: string, bundle: readonly string[]): Pred {
  */
 function namespaceValue(pattern: string): Pred {
   if (pattern === '*') return (c) => c.peer !== null && c.peer !== '';
+  if (!pattern.includes('*')) {
+    // `*\/ns/<ns>/*` without another star: the URI contains `/ns/<ns>/`
+    const needle = `/ns/${pattern}/`;
+    return (c) => c.peer !== null && c.spiffe.includes(needle);
+  }
   const m = globMatcher(`*/ns/${pattern}/*`);
   return (c) => c.peer !== null && m(c.spiffe);
 }
@@ -555,8 +653,8 @@ function compileOperation(o: AuthzOperation): Pred {
   const out: Pred[] = [];
   field(o.hosts, o.notHosts, (v) => { const m = stringMatcher(v, true); return (c) => m(c.a.http?.host); }, out);
   field(o.ports, o.notPorts, (v) => { const n = Number(v); return (c) => n === c.a.destinationPort; }, out);
-  field(o.methods, o.notMethods, (v) => { const m = stringMatcher(v); return (c) => m(c.a.http?.method); }, out);
-  field(o.paths, o.notPaths, (v) => { const m = pathMatcher(v); return (c) => c.a.http !== undefined && m(c.a.http.path); }, out);
+  field(o.methods, o.notMethods, methodPattern, out);
+  field(o.paths, o.notPaths, pathPattern, out);
   return every(out);
 }
 
@@ -650,7 +748,8 @@ class CompiledRule {
   private drop: AuthzDecision['dropped'][number] | null | undefined;
   private why: Partial<Record<'http' | 'tcp', string>> | undefined;
 
-  constructor(readonly policy: AuthorizationPolicy, readonly index: number, readonly rule: AuthzRule, private readonly bundle: readonly string[]) {
+  /** `order`: the policy's place in the policy set (load order); `index`: the rule's place in the policy */
+  constructor(readonly policy: AuthorizationPolicy, readonly order: number, readonly index: number, readonly rule: AuthzRule, private readonly bundle: readonly string[]) {
     this.pathPrefixes = pathPrefixesOf(rule);
   }
 
@@ -726,7 +825,7 @@ function pathPrefixesOf(rule: AuthzRule): string[] | null {
       out.push(head);
     }
   }
-  return out;
+  return out.slice(); // exact size: the list is kept for the rule's life
 }
 
 function startsWithAny(path: string, prefixes: readonly string[]): boolean {
@@ -734,29 +833,28 @@ function startsWithAny(path: string, prefixes: readonly string[]): boolean {
   return false;
 }
 
-interface CompiledPolicy {
-  policy: AuthorizationPolicy;
-  /** the policy's place in the policy set (load order) */
-  order: number;
-  /** `ns/name` */
-  label: string;
-  rules: CompiledRule[];
+/** One policy compiled for one trust-domain bundle: its rules, made once and shared by every workload it selects. */
+class CompiledPolicy {
+  readonly rules: CompiledRule[];
   /** §6.8 records for every rule of the policy, pushed whenever the policy is evaluated on TCP; made on first TCP use */
-  tcpDrops: AuthzDecision['dropped'] | undefined;
+  tcpDrops: AuthzDecision['dropped'] | undefined = undefined;
   /** every rule compiled by prepareAuthz */
-  prepared: boolean;
-}
+  prepared = false;
+  /** some workload's selection holds this policy (prepareAuthz compiles only those) */
+  selected = false;
+  private labelMemo: string | undefined = undefined;
 
-function compilePolicy(p: AuthorizationPolicy, bundle: readonly string[], order: number): CompiledPolicy {
-  const rules = (p.rules ?? []).map((r, i) => new CompiledRule(p, i, r, bundle));
-  return {
-    policy: p,
-    order,
-    label: `${p.meta.namespace}/${p.meta.name}`,
-    rules,
-    tcpDrops: undefined,
-    prepared: false,
-  };
+  /** `order`: the policy's place in the policy set (load order); `bundleKey`: the trust-domain bundle compiled for */
+  constructor(readonly policy: AuthorizationPolicy, readonly order: number, bundle: readonly string[], readonly bundleKey: string) {
+    const rules = policy.rules ?? [];
+    this.rules = new Array<CompiledRule>(rules.length);
+    for (let i = 0; i < rules.length; i++) this.rules[i] = new CompiledRule(policy, order, i, rules[i] as AuthzRule, bundle);
+  }
+
+  /** `ns/name`, made on first use (the trace and the no-match denial name policies; most never do) */
+  get label(): string {
+    return (this.labelMemo ??= `${this.policy.meta.namespace}/${this.policy.meta.name}`);
+  }
 }
 
 function tcpDropsOf(cp: CompiledPolicy): AuthzDecision['dropped'] {
@@ -798,6 +896,37 @@ function firstMatchIn(policies: readonly CompiledPolicy[], rules: readonly Compi
   }
   const path = c.a.http?.path;
   for (const r of rules) {
+    if (r.pathPrefixes !== null && (path === undefined || !startsWithAny(path, r.pathPrefixes))) continue;
+    if (r.matchesHttp(c)) return r;
+  }
+  return undefined;
+}
+
+/**
+ * firstMatchIn over two load-ordered lists as if they were one merged list (a policy is in only one of them, and
+ * its rules are consecutive in its list): the same rules looked at in the same order, the same drops recorded.
+ */
+function firstMatchInBoth(ap: readonly CompiledPolicy[], ar: readonly CompiledRule[], bp: readonly CompiledPolicy[], br: readonly CompiledRule[],
+  c: Ctx, dropped: AuthzDecision['dropped']): CompiledRule | undefined {
+  let i = 0;
+  let j = 0;
+  if (c.a.protocol === 'tcp') {
+    while (i < ap.length || j < bp.length) {
+      const x = ap[i];
+      const y = bp[j];
+      let cp: CompiledPolicy;
+      if (y === undefined || (x !== undefined && x.order < y.order)) { cp = x as CompiledPolicy; i++; } else { cp = y; j++; }
+      const m = firstMatch(cp, c, dropped);
+      if (m) return m;
+    }
+    return undefined;
+  }
+  const path = c.a.http?.path;
+  while (i < ar.length || j < br.length) {
+    const x = ar[i];
+    const y = br[j];
+    let r: CompiledRule;
+    if (y === undefined || (x !== undefined && x.order < y.order)) { r = x as CompiledRule; i++; } else { r = y; j++; }
     if (r.pathPrefixes !== null && (path === undefined || !startsWithAny(path, r.pathPrefixes))) continue;
     if (r.matchesHttp(c)) return r;
   }
@@ -901,7 +1030,8 @@ export function evaluateAuthz(mesh: Mesh, w: Workload, a: AuthzAttributes, extAu
   }
 
   // DENY
-  const denied = firstMatchIn(sel.deny, sel.denyRules, c, dropped);
+  const denied = sel.denyExtra.length === 0 ? firstMatchIn(sel.deny, sel.denyRules, c, dropped)
+    : firstMatchInBoth(sel.deny, sel.denyRules, sel.denyExtra, sel.denyExtraRules, c, dropped);
   if (denied) {
     const m = denied;
     trace.push(`DENY ${m.ref.rule} matched`);
