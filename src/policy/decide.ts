@@ -24,12 +24,12 @@
  */
 import { parseIp } from '../core/ip.js';
 import { ownValue } from '../core/record.js';
-import { meshIndex } from '../model/index.js';
+import { meshIndex, type MeshIndex } from '../model/index.js';
 import type { Mesh, Service, ServicePort, Workload } from '../model/types.js';
 import { principalOf, spiffeId } from '../model/types.js';
 import type { ServiceEntry } from '../model/egress.js';
 import { findDestinationRule, tlsSettingsFor, type DrChoice } from './destination-rule.js';
-import { decideEgress, httpListenerOnPort, lookupDestination, outboundMode, sidecarFor, type EgressInput, type EgressLookup } from './egress.js';
+import { decideEgress, httpListenerOnPortIndexed, lookupDestination, outboundMode, sidecarFor, sidecarsNear, type EgressInput, type EgressLookup, type RegistryByPort } from './egress.js';
 import { bypassAttempt, customCapture, outboundCapture } from './capture.js';
 import { searchPath, upstreamResolves } from './dns.js';
 import { connectInbound, paName } from './inbound.js';
@@ -312,7 +312,8 @@ function sendLeg(run: Run, leg: Leg): Decision {
         }
       }
     }
-    const input: EgressInput = { services: mesh.services, serviceEntries: mesh.serviceEntries, sidecars: mesh.sidecars, rootNamespace: mesh.config.rootNamespace, meshMode: mesh.config.outboundTrafficPolicy };
+    // Only the client's namespace's and the root namespace's Sidecars can apply to it (sidecarFor): hand it those.
+    const input: EgressInput = { services: mesh.services, serviceEntries: mesh.serviceEntries, sidecars: sidecarsNear(index.sidecars, mesh.config.rootNamespace, client), rootNamespace: mesh.config.rootNamespace, meshMode: mesh.config.outboundTrafficPolicy };
     const hostName = dest.kind === 'service' ? dest.service.fqdn : dest.kind === 'external' ? dest.name : dest.workload.ip;
     // lookupDestination reads only the Services named like the host: hand it those (index), not all.
     const lookup: EgressLookup = dest.kind === 'pod'
@@ -333,7 +334,7 @@ function sendLeg(run: Run, leg: Leg): Decision {
         return fail(ctx, 503, null, { control: 'Routing', name: null, reason: `the route's destination ${hostName}:${port} is neither a Service nor a ServiceEntry visible to the gateway` }, 'NC');
       }
     } else {
-      const sc = sidecarFor(mesh.sidecars, mesh.config.rootNamespace, client);
+      const sc = sidecarFor(input.sidecars, mesh.config.rootNamespace, client);
       const mode = outboundMode(mesh.config.outboundTrafficPolicy, sc.sidecar);
       const eg = decideEgress(lookup, mode, leg.protocol === 'tls' ? 'tls' : requestL7, ctx.clientHttp, true);
       if (eg.verdict === 'blackhole') {
@@ -442,17 +443,32 @@ function sendLeg(run: Run, leg: Leg): Decision {
   return connectInbound(ctx, { service, servicePort, endpoint, targetPort, passthrough }, tls);
 }
 
+const isHttpServicePort = (p: ServicePort): boolean => declaredProtocol(p) !== 'tcp';
+
 /**
  * Whether the client proxy's outbound listener on `port` is HTTP (egress.ts
- * httpListenerOnPort scans the whole visible registry). Its answer depends
- * only on what the client's scope holds: whether it has a proxy, its
- * namespace (exportTo), the Sidecar resource that applies to it (egress
- * imports) and the port — so it is memoised per mesh on exactly that.
+ * httpListenerOnPort). Its answer depends only on what the client's scope
+ * holds: whether it has a proxy, its namespace (exportTo), the Sidecar
+ * resource that applies to it (egress imports) and the port — so it is
+ * memoised per mesh on exactly that. Each miss looks only at the registry
+ * entries with an HTTP port of that number (httpListenerOnPortIndexed, the
+ * candidates filtered once per port and namespace), not at every Service of
+ * the mesh once per namespace.
  */
 function httpListenerMemo(mesh: Mesh, input: EgressInput, client: Workload, port: number): boolean {
   const sc = hasProxy(client) ? sidecarFor(input.sidecars, input.rootNamespace, client).sidecar : null;
   const key = `${hasProxy(client) ? 1 : 0}|${client.namespace}|${sc ? `${sc.meta.namespace}/${sc.meta.name}#${sc.meta.order}` : '-'}|${port}`;
-  return meshIndex(mesh).memo('http-listener', key, () => httpListenerOnPort(input, client, port, (p) => declaredProtocol(p) !== 'tcp'));
+  const index = meshIndex(mesh);
+  return index.memo('http-listener', key, () => httpListenerOnPortIndexed(input, httpCandidates(index), client, port, isHttpServicePort));
+}
+
+/** The registry by port, kept to the entries with an HTTP port of that number (a superset of what can make the listener HTTP). */
+function httpCandidates(index: MeshIndex): RegistryByPort {
+  return index.memo('http-candidates', '', () => ({
+    services: (port: number, ns?: string) => index.memo('http-candidates/services', ns === undefined ? String(port) : `${port}|${ns}`,
+      () => index.servicesOnPort(port, ns).filter((s) => s.ports.some((p) => p.port === port && isHttpServicePort(p)))),
+    serviceEntries: (port: number, ns?: string) => index.serviceEntriesOnPort(port, ns),
+  }));
 }
 
 export type ClientTls =
