@@ -28,6 +28,7 @@ import { meshIndex, type MeshIndex } from '../model/index.js';
 import type { Mesh, Service, ServicePort, Workload } from '../model/types.js';
 import { principalOf, spiffeId } from '../model/types.js';
 import type { ServiceEntry } from '../model/egress.js';
+import type { NetworkPolicy } from '../model/network-policy.js';
 import { findDestinationRule, tlsSettingsFor, type DrChoice } from './destination-rule.js';
 import { decideEgress, httpListenerOnPortIndexed, lookupDestination, outboundMode, sidecarFor, sidecarsNear, type EgressInput, type EgressLookup, type RegistryByPort } from './egress.js';
 import { bypassAttempt, customCapture, outboundCapture } from './capture.js';
@@ -521,7 +522,7 @@ function networkPolicy(ctx: Ctx, dst: NpEndpoint, port: number): Decision | null
   const c = ctx.leg.client;
   const src: NpEndpoint = c && !c.hostNetwork ? { kind: 'pod', ...podEndpoint(mesh, c) } : { kind: 'external', ip: ctx.leg.clientIp };
   // Every protocol meshrange sends rides on TCP.
-  const d = evaluateNetworkPolicies(mesh.networkPolicies, src, dst, port, 'TCP');
+  const d = evaluateNetworkPolicies(networkPoliciesNear(mesh, src, dst), src, dst, port, 'TCP');
   if (d.allowed) {
     const by = [...d.egress.allowedBy, ...d.ingress.allowedBy];
     if (by.length > 0) ctx.run.events.push({ hop: 'network', what: `NetworkPolicy allows it (${[...new Set(by)].join(', ')})` });
@@ -533,6 +534,19 @@ function networkPolicy(ctx: Ctx, dst: NpEndpoint, port: number): Decision | null
   return fail(ctx, viaProxy ? 503 : 0, null,
     { control: 'NetworkPolicy', name: drop?.policies[0] ?? null, reason: drop?.reason ?? 'dropped by NetworkPolicy' },
     viaProxy ? 'UF,URX' : undefined, viaProxy ? 'upstream connect error or disconnect/reset before headers. reset reason: connection timeout' : undefined);
+}
+
+/**
+ * The NetworkPolicies that can judge a connection: a policy selects pods of
+ * its own namespace only (network-policy.ts selectingPolicies), so those of
+ * the source pod's and the destination pod's namespaces, each in load order —
+ * evaluateNetworkPolicies decides the same from them as from every policy.
+ */
+export function networkPoliciesNear(mesh: Mesh, src: NpEndpoint, dst: NpEndpoint): readonly NetworkPolicy[] {
+  const index = meshIndex(mesh);
+  const a = src.kind === 'pod' ? index.networkPolicies(src.namespace) : [];
+  const b = dst.kind === 'pod' && !(src.kind === 'pod' && src.namespace === dst.namespace) ? index.networkPolicies(dst.namespace) : [];
+  return a.length === 0 ? b : b.length === 0 ? a : [...a, ...b];
 }
 
 function externalIp(entry: ServiceEntry | undefined, name: string): string {
