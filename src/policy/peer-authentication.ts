@@ -12,6 +12,7 @@
  * - portLevelMtls is keyed by the workload (container) port; an UNSET port
  *   entry inherits the resolved workload mode.
  */
+import { meshIndex } from '../model/index.js';
 import type { Mesh, MtlsMode, PeerAuthentication, Workload } from '../model/types.js';
 import { selectorMatches } from '../model/types.js';
 
@@ -45,7 +46,10 @@ interface Levels {
 function candidates(mesh: Mesh, namespace: string, labels: Readonly<Record<string, string>>): Levels {
   const root = mesh.config.rootNamespace;
   const out: Levels = { mesh: [], namespace: [], workload: [] };
-  for (const pa of mesh.peerAuthentications) {
+  // Only the root namespace's and this namespace's policies can be candidates: read those (index, load order), not every policy.
+  const index = meshIndex(mesh);
+  const near = namespace === root ? index.peerAuthentications(root) : [...index.peerAuthentications(root), ...index.peerAuthentications(namespace)];
+  for (const pa of near) {
     const ns = pa.meta.namespace;
     if (ns === root && pa.selector === null) out.mesh.push(pa);
     else if (ns === namespace && ns !== root && pa.selector === null) out.namespace.push(pa);
