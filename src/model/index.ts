@@ -50,8 +50,6 @@ export interface MeshIndex {
   serviceEntriesOnPort(port: number, ns?: string): readonly ServiceEntry[];
   /** a per-mesh memo for derived facts the pipeline recomputes often (see decide.ts); keys are the caller's */
   memo<T>(table: string, key: string, make: () => T): T;
-  /** the same, keyed by an object of the (immutable) model, e.g. a Workload; held weakly */
-  memoFor<K extends object, T>(table: string, key: K, make: () => T): T;
 }
 
 /** Things by port number, then by namespace (built on first use). */
@@ -164,7 +162,6 @@ function buildIndex(mesh: Mesh): MeshIndex {
   const endpoints = new Map<Service, readonly Workload[]>();
   const selecting = new Map<Workload, readonly Service[]>();
   const memos = new Map<string, Map<string, unknown>>();
-  const objMemos = new Map<string, WeakMap<object, unknown>>();
   let svcPorts: ByPort<Service> | null = null;
   let sePorts: ByPort<ServiceEntry> | null = null;
 
@@ -206,14 +203,6 @@ function buildIndex(mesh: Mesh): MeshIndex {
     serviceEntriesOnPort(port, ns) {
       sePorts ??= byPort(mesh.serviceEntries, (se) => se.ports.map((p) => p.number), (se) => se.meta.namespace);
       return onPort(sePorts, port, ns);
-    },
-    memoFor<K extends object, T>(table: string, key: K, make: () => T): T {
-      let t = objMemos.get(table);
-      if (!t) { t = new WeakMap(); objMemos.set(table, t); }
-      if (t.has(key)) return t.get(key) as T;
-      const v = make();
-      t.set(key, v);
-      return v;
     },
     memo<T>(table: string, key: string, make: () => T): T {
       let t = memos.get(table);
