@@ -56,6 +56,7 @@
  * misconfigurations, every shipped mesh, inline ipBlock/NetworkPolicy/
  * PERMISSIVE/VirtualService mixes).
  */
+import { meshIndex } from '../model/index.js';
 import { labelSelectorMatches, type LabelSelector } from '../model/network-policy.js';
 import { principalOf, type Mesh, type Workload } from '../model/types.js';
 import { bundleOf, expandPrincipal, policiesFor } from '../policy/authorization-policy.js';
@@ -190,8 +191,8 @@ function sameNamespaceMatters(mesh: Mesh): boolean {
  */
 function ingressNamespaceSelectors(mesh: Mesh, t: Workload): LabelSelector[] | null {
   let out: LabelSelector[] | null = null;
-  for (const np of mesh.networkPolicies) {
-    if (np.meta.namespace !== t.namespace || !np.policyTypes.includes('Ingress')) continue;
+  for (const np of meshIndex(mesh).networkPolicies(t.namespace)) {
+    if (!np.policyTypes.includes('Ingress')) continue;
     out ??= [];
     for (const r of np.ingress) for (const peer of r.from) if (peer.namespaceSelector) out.push(peer.namespaceSelector);
   }
@@ -270,7 +271,12 @@ export function buildOneHopGraphByClass(explorer: ReachabilityExplorer, sources?
     const ln = nsGroupOf.get(gn); if (ln) ln.members.push(k); else nsGroupOf.set(gn, { base: base[k] as number, ns: w.namespace, members: [k] });
   }
   const groups = [...groupOf.values()];
+  const groupLists = groups.map((g) => [g]);
   const nsGroups = [...nsGroupOf.values()];
+  const nsGroupLists = nsGroups.map((g) => [g.members]);
+  /** the default lists per target namespace when its NetworkPolicies have namespaceSelectors (see below) */
+  const bucketsByNs = new Map<string, (readonly number[])[][]>();
+  const nsLabels = new Map<string, ReturnType<typeof namespaceLabelsOf>>();
 
   // Attempts by target.
   const byTarget = new Map<Workload, Attempt[]>();
@@ -378,28 +384,33 @@ export function buildOneHopGraphByClass(explorer: ReachabilityExplorer, sources?
     }
     // The default groups, less the exceptions (skipped by their stamp).
     let lists: (readonly number[])[][];
-    if (view.nsMatters) lists = nsGroups.map((g) => [g.members]);
+    if (view.nsMatters) lists = nsGroupLists;
     else if (view.nsSelectors !== null) {
-      // other namespaces: by base and which of the namespaceSelectors their labels match
-      const sels = view.nsSelectors;
-      const bitsOf = new Map<string, string>();
-      const buckets = new Map<string, (readonly number[])[]>();
-      for (const g of nsGroups) {
-        let key: string;
-        if (special.has(g.ns)) key = `${g.base}|${g.ns}`;
-        else {
-          let bits = bitsOf.get(g.ns);
-          if (bits === undefined) {
-            const labels = namespaceLabelsOf(g.ns, mesh.namespaces.get(g.ns)?.labels ?? {});
-            bits = sels.map((sel) => (labelSelectorMatches(sel, labels) ? '1' : '0')).join('');
-            bitsOf.set(g.ns, bits);
+      // other namespaces: by base and which of the namespaceSelectors their labels match. The selectors are those of
+      // t's namespace's NetworkPolicies, so the buckets are worked out once per target namespace; each bucket is one
+      // flat member list (source order within a namespace, namespaces in nsGroups order).
+      let cached = bucketsByNs.get(t.namespace);
+      if (cached === undefined) {
+        const sels = view.nsSelectors;
+        const buckets = new Map<string, number[]>();
+        for (const g of nsGroups) {
+          let key: string;
+          if (special.has(g.ns)) key = `${g.base}|${g.ns}`;
+          else {
+            let labels = nsLabels.get(g.ns);
+            if (labels === undefined) { labels = namespaceLabelsOf(g.ns, mesh.namespaces.get(g.ns)?.labels ?? {}); nsLabels.set(g.ns, labels); }
+            let bits = '';
+            for (const sel of sels) bits += labelSelectorMatches(sel, labels) ? '1' : '0';
+            key = `${g.base}|*${bits}`;
           }
-          key = `${g.base}|*${bits}`;
+          const l = buckets.get(key);
+          if (l) for (const k of g.members) l.push(k); else buckets.set(key, [...g.members]);
         }
-        const l = buckets.get(key); if (l) l.push(g.members); else buckets.set(key, [g.members]);
+        cached = [...buckets.values()].map((members) => [members]);
+        bucketsByNs.set(t.namespace, cached);
       }
-      lists = [...buckets.values()];
-    } else lists = groups.map((g) => [g]);
+      lists = cached;
+    } else lists = groupLists;
     for (const a of attempts) {
       for (const c of classes.values()) decideClass([c.members], a, t, c.exact, -1);
       for (const l of lists) decideClass(l, a, t, false, tick);

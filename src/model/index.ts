@@ -15,6 +15,10 @@
  *                              include w, load order
  *  - `serviceEntryFor(host)` = the first ServiceEntry listing `host` (compared
  *                              lower-case) among its hosts
+ *  - `servicesOnPort(port, ns?)` = mesh.services.filter((s) => (ns === undefined
+ *                              || s.namespace === ns) && s.ports.some((p) => p.port === port))
+ *  - `serviceEntriesOnPort(port, ns?)` = the same over mesh.serviceEntries
+ *                              (`se.ports[].number`, `se.meta.namespace`)
  *  - `authorizationPolicies(ns)`, `peerAuthentications(ns)`,
  *    `networkPolicies(ns)`, `destinationRules(ns)`, `sidecars(ns)`: the
  *    resources living in a namespace, load order.
@@ -42,8 +46,39 @@ export interface MeshIndex {
   networkPolicies(ns: string): readonly NetworkPolicy[];
   destinationRules(ns: string): readonly DestinationRule[];
   sidecars(ns: string): readonly Sidecar[];
+  servicesOnPort(port: number, ns?: string): readonly Service[];
+  serviceEntriesOnPort(port: number, ns?: string): readonly ServiceEntry[];
   /** a per-mesh memo for derived facts the pipeline recomputes often (see decide.ts); keys are the caller's */
   memo<T>(table: string, key: string, make: () => T): T;
+}
+
+/** Things by port number, then by namespace (built on first use). */
+interface ByPort<T> {
+  all: Map<number, T[]>;
+  byNs: Map<number, Map<string, T[]>>;
+}
+
+function byPort<T>(list: readonly T[], ports: (x: T) => Iterable<number>, ns: (x: T) => string): ByPort<T> {
+  const out: ByPort<T> = { all: new Map(), byNs: new Map() };
+  for (const x of list) {
+    const seen = new Set<number>();
+    for (const p of ports(x)) {
+      if (seen.has(p)) continue;
+      seen.add(p);
+      const l = out.all.get(p);
+      if (l) l.push(x); else out.all.set(p, [x]);
+      let m = out.byNs.get(p);
+      if (!m) { m = new Map(); out.byNs.set(p, m); }
+      const k = ns(x);
+      const ln = m.get(k);
+      if (ln) ln.push(x); else m.set(k, [x]);
+    }
+  }
+  return out;
+}
+
+function onPort<T>(idx: ByPort<T>, port: number, ns: string | undefined): readonly T[] {
+  return (ns === undefined ? idx.all.get(port) : idx.byNs.get(port)?.get(ns)) ?? NONE;
 }
 
 const NONE: readonly never[] = Object.freeze([]);
@@ -127,6 +162,8 @@ function buildIndex(mesh: Mesh): MeshIndex {
   const endpoints = new Map<Service, readonly Workload[]>();
   const selecting = new Map<Workload, readonly Service[]>();
   const memos = new Map<string, Map<string, unknown>>();
+  let svcPorts: ByPort<Service> | null = null;
+  let sePorts: ByPort<ServiceEntry> | null = null;
 
   const endpointsOf = (s: Service): readonly Workload[] => {
     let eps = endpoints.get(s);
@@ -159,6 +196,14 @@ function buildIndex(mesh: Mesh): MeshIndex {
     networkPolicies: (ns) => nps.get(ns) ?? NONE,
     destinationRules: (ns) => drs.get(ns) ?? NONE,
     sidecars: (ns) => scs.get(ns) ?? NONE,
+    servicesOnPort(port, ns) {
+      svcPorts ??= byPort(mesh.services, (s) => s.ports.map((p) => p.port), (s) => s.namespace);
+      return onPort(svcPorts, port, ns);
+    },
+    serviceEntriesOnPort(port, ns) {
+      sePorts ??= byPort(mesh.serviceEntries, (se) => se.ports.map((p) => p.number), (se) => se.meta.namespace);
+      return onPort(sePorts, port, ns);
+    },
     memo<T>(table: string, key: string, make: () => T): T {
       let t = memos.get(table);
       if (!t) { t = new Map(); memos.set(table, t); }

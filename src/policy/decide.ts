@@ -24,12 +24,13 @@
  */
 import { parseIp } from '../core/ip.js';
 import { ownValue } from '../core/record.js';
-import { meshIndex } from '../model/index.js';
+import { meshIndex, type MeshIndex } from '../model/index.js';
 import type { Mesh, Service, ServicePort, Workload } from '../model/types.js';
 import { principalOf, spiffeId } from '../model/types.js';
 import type { ServiceEntry } from '../model/egress.js';
+import type { NetworkPolicy } from '../model/network-policy.js';
 import { findDestinationRule, tlsSettingsFor, type DrChoice } from './destination-rule.js';
-import { decideEgress, httpListenerOnPort, lookupDestination, outboundMode, sidecarFor, type EgressInput, type EgressLookup } from './egress.js';
+import { decideEgress, httpListenerOnPortIndexed, lookupDestination, outboundMode, sidecarFor, sidecarsNear, type EgressInput, type EgressLookup, type RegistryByPort } from './egress.js';
 import { bypassAttempt, customCapture, outboundCapture } from './capture.js';
 import { searchPath, upstreamResolves } from './dns.js';
 import { connectInbound, paName } from './inbound.js';
@@ -312,7 +313,8 @@ function sendLeg(run: Run, leg: Leg): Decision {
         }
       }
     }
-    const input: EgressInput = { services: mesh.services, serviceEntries: mesh.serviceEntries, sidecars: mesh.sidecars, rootNamespace: mesh.config.rootNamespace, meshMode: mesh.config.outboundTrafficPolicy };
+    // Only the client's namespace's and the root namespace's Sidecars can apply to it (sidecarFor): hand it those.
+    const input: EgressInput = { services: mesh.services, serviceEntries: mesh.serviceEntries, sidecars: sidecarsNear(index.sidecars, mesh.config.rootNamespace, client), rootNamespace: mesh.config.rootNamespace, meshMode: mesh.config.outboundTrafficPolicy };
     const hostName = dest.kind === 'service' ? dest.service.fqdn : dest.kind === 'external' ? dest.name : dest.workload.ip;
     // lookupDestination reads only the Services named like the host: hand it those (index), not all.
     const lookup: EgressLookup = dest.kind === 'pod'
@@ -333,7 +335,7 @@ function sendLeg(run: Run, leg: Leg): Decision {
         return fail(ctx, 503, null, { control: 'Routing', name: null, reason: `the route's destination ${hostName}:${port} is neither a Service nor a ServiceEntry visible to the gateway` }, 'NC');
       }
     } else {
-      const sc = sidecarFor(mesh.sidecars, mesh.config.rootNamespace, client);
+      const sc = sidecarFor(input.sidecars, mesh.config.rootNamespace, client);
       const mode = outboundMode(mesh.config.outboundTrafficPolicy, sc.sidecar);
       const eg = decideEgress(lookup, mode, leg.protocol === 'tls' ? 'tls' : requestL7, ctx.clientHttp, true);
       if (eg.verdict === 'blackhole') {
@@ -442,17 +444,32 @@ function sendLeg(run: Run, leg: Leg): Decision {
   return connectInbound(ctx, { service, servicePort, endpoint, targetPort, passthrough }, tls);
 }
 
+const isHttpServicePort = (p: ServicePort): boolean => declaredProtocol(p) !== 'tcp';
+
 /**
  * Whether the client proxy's outbound listener on `port` is HTTP (egress.ts
- * httpListenerOnPort scans the whole visible registry). Its answer depends
- * only on what the client's scope holds: whether it has a proxy, its
- * namespace (exportTo), the Sidecar resource that applies to it (egress
- * imports) and the port — so it is memoised per mesh on exactly that.
+ * httpListenerOnPort). Its answer depends only on what the client's scope
+ * holds: whether it has a proxy, its namespace (exportTo), the Sidecar
+ * resource that applies to it (egress imports) and the port — so it is
+ * memoised per mesh on exactly that. Each miss looks only at the registry
+ * entries with an HTTP port of that number (httpListenerOnPortIndexed, the
+ * candidates filtered once per port and namespace), not at every Service of
+ * the mesh once per namespace.
  */
 function httpListenerMemo(mesh: Mesh, input: EgressInput, client: Workload, port: number): boolean {
   const sc = hasProxy(client) ? sidecarFor(input.sidecars, input.rootNamespace, client).sidecar : null;
   const key = `${hasProxy(client) ? 1 : 0}|${client.namespace}|${sc ? `${sc.meta.namespace}/${sc.meta.name}#${sc.meta.order}` : '-'}|${port}`;
-  return meshIndex(mesh).memo('http-listener', key, () => httpListenerOnPort(input, client, port, (p) => declaredProtocol(p) !== 'tcp'));
+  const index = meshIndex(mesh);
+  return index.memo('http-listener', key, () => httpListenerOnPortIndexed(input, httpCandidates(index), client, port, isHttpServicePort));
+}
+
+/** The registry by port, kept to the entries with an HTTP port of that number (a superset of what can make the listener HTTP). */
+function httpCandidates(index: MeshIndex): RegistryByPort {
+  return index.memo('http-candidates', '', () => ({
+    services: (port: number, ns?: string) => index.memo('http-candidates/services', ns === undefined ? String(port) : `${port}|${ns}`,
+      () => index.servicesOnPort(port, ns).filter((s) => s.ports.some((p) => p.port === port && isHttpServicePort(p)))),
+    serviceEntries: (port: number, ns?: string) => index.serviceEntriesOnPort(port, ns),
+  }));
 }
 
 export type ClientTls =
@@ -505,7 +522,7 @@ function networkPolicy(ctx: Ctx, dst: NpEndpoint, port: number): Decision | null
   const c = ctx.leg.client;
   const src: NpEndpoint = c && !c.hostNetwork ? { kind: 'pod', ...podEndpoint(mesh, c) } : { kind: 'external', ip: ctx.leg.clientIp };
   // Every protocol meshrange sends rides on TCP.
-  const d = evaluateNetworkPolicies(mesh.networkPolicies, src, dst, port, 'TCP');
+  const d = evaluateNetworkPolicies(networkPoliciesNear(mesh, src, dst), src, dst, port, 'TCP');
   if (d.allowed) {
     const by = [...d.egress.allowedBy, ...d.ingress.allowedBy];
     if (by.length > 0) ctx.run.events.push({ hop: 'network', what: `NetworkPolicy allows it (${[...new Set(by)].join(', ')})` });
@@ -517,6 +534,19 @@ function networkPolicy(ctx: Ctx, dst: NpEndpoint, port: number): Decision | null
   return fail(ctx, viaProxy ? 503 : 0, null,
     { control: 'NetworkPolicy', name: drop?.policies[0] ?? null, reason: drop?.reason ?? 'dropped by NetworkPolicy' },
     viaProxy ? 'UF,URX' : undefined, viaProxy ? 'upstream connect error or disconnect/reset before headers. reset reason: connection timeout' : undefined);
+}
+
+/**
+ * The NetworkPolicies that can judge a connection: a policy selects pods of
+ * its own namespace only (network-policy.ts selectingPolicies), so those of
+ * the source pod's and the destination pod's namespaces, each in load order —
+ * evaluateNetworkPolicies decides the same from them as from every policy.
+ */
+export function networkPoliciesNear(mesh: Mesh, src: NpEndpoint, dst: NpEndpoint): readonly NetworkPolicy[] {
+  const index = meshIndex(mesh);
+  const a = src.kind === 'pod' ? index.networkPolicies(src.namespace) : [];
+  const b = dst.kind === 'pod' && !(src.kind === 'pod' && src.namespace === dst.namespace) ? index.networkPolicies(dst.namespace) : [];
+  return a.length === 0 ? b : b.length === 0 ? a : [...a, ...b];
 }
 
 function externalIp(entry: ServiceEntry | undefined, name: string): string {

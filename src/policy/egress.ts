@@ -93,6 +93,9 @@ export interface EgressDecision {
   name?: string | null;
 }
 
+/** ServiceEntry port protocols that give the outbound listener HTTP ('' = sniffed). */
+const HTTP_SE_PROTOCOLS = ['HTTP', 'HTTP2', 'HTTP_PROXY', 'GRPC', 'GRPC-WEB'];
+
 const nameOf = (m: { meta: { namespace: string; name: string } }): string => `${m.meta.namespace}/${m.meta.name}`;
 
 /** peer-authentication's olderFirst only reads `meta`. */
@@ -132,6 +135,21 @@ export function sidecarFor(sidecars: readonly Sidecar[], rootNamespace: string, 
   const level = nsDefault.length > 0 ? nsDefault : rootDefault;
   const where = nsDefault.length > 0 ? `namespace ${w.namespace}` : `root namespace ${rootNamespace}`;
   return pick(level, (win) => `IST0111 MultipleSidecarsWithoutWorkloadSelectors: ${where} has ${level.length} Sidecars without workloadSelector (${level.map(nameOf).join(', ')}); the oldest, ${nameOf(win)}, is used`);
+}
+
+/**
+ * The Sidecars sidecarFor can pick for `w`: those of its namespace, then those
+ * of the root namespace, each in load order (`byNamespace` = MeshIndex
+ * sidecars). sidecarFor picks the same Sidecar, with the same conflicts, from
+ * them as from every Sidecar of the mesh.
+ */
+export function sidecarsNear(byNamespace: (ns: string) => readonly Sidecar[], rootNamespace: string, w: Workload): readonly Sidecar[] {
+  const own = byNamespace(w.namespace);
+  if (w.namespace === rootNamespace) return own;
+  const root = byNamespace(rootNamespace);
+  if (root.length === 0) return own;
+  if (own.length === 0) return root;
+  return [...own, ...root];
 }
 
 export function outboundMode(meshMode: OutboundMode, sidecar: Sidecar | null): EffectiveMode {
@@ -289,7 +307,59 @@ export function visibleRegistry(input: EgressInput, client: Workload | null, por
 export function httpListenerOnPort(input: EgressInput, client: Workload | null, port: number, isHttpServicePort: (p: ServicePort) => boolean): boolean {
   const v = visibleRegistry(input, client, port);
   return v.services.some((s) => s.ports.some((p) => p.port === port && isHttpServicePort(p)))
-    || v.serviceEntries.some((se) => se.ports.some((p) => p.number === port && (p.protocol === '' || ['HTTP', 'HTTP2', 'HTTP_PROXY', 'GRPC', 'GRPC-WEB'].includes(p.protocol))));
+    || v.serviceEntries.some((se) => se.ports.some((p) => p.number === port && (p.protocol === '' || HTTP_SE_PROTOCOLS.includes(p.protocol))));
+}
+
+/**
+ * Registry entries by port number (model/index.ts MeshIndex servicesOnPort /
+ * serviceEntriesOnPort, or a pre-filtered view of them): every entry of the
+ * registry (in namespace `ns` when given) that declares `port` must be in the
+ * list; the list may hold more (each is checked again).
+ */
+export interface RegistryByPort {
+  services(port: number, ns?: string): readonly Service[];
+  serviceEntries(port: number, ns?: string): readonly ServiceEntry[];
+}
+
+/**
+ * httpListenerOnPort's answer, without scanning the whole registry: only the
+ * entries declaring `port` are looked at, and when the client's Sidecar
+ * listener imports from named namespaces only (`./…`, `ns/…`), only the
+ * entries of those namespaces. `input.services` and `input.serviceEntries` are
+ * not read (`registry` stands for them); the rest of `input` is.
+ */
+export function httpListenerOnPortIndexed(input: EgressInput, registry: RegistryByPort, client: Workload | null, port: number, isHttpServicePort: (p: ServicePort) => boolean): boolean {
+  const scope = scopeOf(input, client, port);
+  // Where an imported entry can live: every namespace (undefined), or the ones the listener's hosts name.
+  let where: (string | undefined)[];
+  if (!scope.sidecar) where = [undefined];
+  else if (!scope.listener) return false;
+  else {
+    const named = new Set<string>();
+    let any = false;
+    for (const h of scope.listener.hosts) {
+      const ns = h.slice(0, h.indexOf('/'));
+      if (ns === '~') continue;
+      const resolved = ns === '.' ? scope.clientNs : ns;
+      if (resolved === '*') { any = true; break; }
+      named.add(resolved);
+    }
+    where = any ? [undefined] : [...named];
+  }
+  for (const ns of where) {
+    for (const s of registry.services(port, ns)) {
+      if (s.ports.some((p) => p.port === port && isHttpServicePort(p))
+        && isExported(scope, serviceExportTo(s), s.namespace) && isImported(scope, s.namespace, s.fqdn)) return true;
+    }
+  }
+  for (const ns of where) {
+    for (const se of registry.serviceEntries(port, ns)) {
+      if (se.ports.some((p) => p.number === port && (p.protocol === '' || HTTP_SE_PROTOCOLS.includes(p.protocol)))
+        && isExported(scope, se.exportTo, se.meta.namespace)
+        && se.hosts.some((h) => isImported(scope, se.meta.namespace, normalizeHost(h)))) return true;
+    }
+  }
+  return false;
 }
 
 /** What the client sees when its sidecar sends traffic to the BlackHoleCluster (§8). */

@@ -12,6 +12,7 @@
  * - portLevelMtls is keyed by the workload (container) port; an UNSET port
  *   entry inherits the resolved workload mode.
  */
+import { meshIndex } from '../model/index.js';
 import type { Mesh, MtlsMode, PeerAuthentication, Workload } from '../model/types.js';
 import { selectorMatches } from '../model/types.js';
 
@@ -39,27 +40,37 @@ export function olderFirst(a: PeerAuthentication, b: PeerAuthentication): number
 interface Levels {
   mesh: PeerAuthentication[];
   namespace: PeerAuthentication[];
-  workload: PeerAuthentication[];
+  /** the namespace's policies with a selector, load order (the workload level is those matching the pod, oldest first) */
+  selected: PeerAuthentication[];
 }
 
-function candidates(mesh: Mesh, namespace: string, labels: Readonly<Record<string, string>>): Levels {
-  const root = mesh.config.rootNamespace;
-  const out: Levels = { mesh: [], namespace: [], workload: [] };
-  for (const pa of mesh.peerAuthentications) {
-    const ns = pa.meta.namespace;
-    if (ns === root && pa.selector === null) out.mesh.push(pa);
-    else if (ns === namespace && ns !== root && pa.selector === null) out.namespace.push(pa);
-    else if (ns === namespace && ns !== root && pa.selector !== null && selectorMatches(pa.selector, labels)) out.workload.push(pa);
-  }
-  out.mesh.sort(olderFirst);
-  out.namespace.sort(olderFirst);
-  out.workload.sort(olderFirst);
-  return out;
+/**
+ * The candidates of a namespace at the mesh and namespace levels (oldest
+ * first) and its selector policies: only the root namespace's and this
+ * namespace's policies can be candidates, so those are read (index, load
+ * order), once per namespace (index memo; never handed out, never mutated).
+ */
+function candidates(mesh: Mesh, namespace: string): Levels {
+  const index = meshIndex(mesh);
+  return index.memo('pa-candidates', namespace, () => {
+    const root = mesh.config.rootNamespace;
+    const out: Levels = { mesh: [], namespace: [], selected: [] };
+    for (const pa of index.peerAuthentications(root)) if (pa.selector === null) out.mesh.push(pa);
+    if (namespace !== root) {
+      for (const pa of index.peerAuthentications(namespace)) {
+        if (pa.selector === null) out.namespace.push(pa);
+        else out.selected.push(pa);
+      }
+    }
+    out.mesh.sort(olderFirst);
+    out.namespace.sort(olderFirst);
+    return out;
+  });
 }
 
 /** Namespace/mesh-level mode of a namespace (what client auto-mTLS consults, §5.2). */
 export function namespaceMode(mesh: Mesh, namespace: string): MtlsResolution {
-  const c = candidates(mesh, namespace, {});
+  const c = candidates(mesh, namespace);
   const ignored = [...c.mesh.slice(1), ...c.namespace.slice(1)];
   const ns = c.namespace[0];
   if (ns && ns.mode !== 'UNSET') return { mode: ns.mode, level: 'namespace', policy: ns, ignored };
@@ -70,10 +81,11 @@ export function namespaceMode(mesh: Mesh, namespace: string): MtlsResolution {
 
 /** The mode the workload's sidecar enforces on `port` (a container port). */
 export function effectiveMtls(mesh: Mesh, w: Workload, port: number): MtlsResolution {
-  const c = candidates(mesh, w.namespace, w.labels);
+  const selected = candidates(mesh, w.namespace).selected;
+  const workload = selected.length === 0 ? selected : selected.filter((pa) => pa.selector !== null && selectorMatches(pa.selector, w.labels)).sort(olderFirst);
   const parent = namespaceMode(mesh, w.namespace);
-  const ignored = [...parent.ignored, ...c.workload.slice(1)];
-  const wl = c.workload[0];
+  const ignored = [...parent.ignored, ...workload.slice(1)];
+  const wl = workload[0];
   let resolved: MtlsResolution = { ...parent, ignored };
   if (wl && wl.mode !== 'UNSET') resolved = { mode: wl.mode, level: 'workload', policy: wl, ignored };
   const portMode = wl?.portLevelMtls.get(port);
