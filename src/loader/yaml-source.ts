@@ -86,10 +86,12 @@ export function* streamYaml(file: string, text: string, issues: IssueList, opts:
       // no document of the subset has an error, so its index among the file's documents is its position
       const pos = d.position;
       const whole = posOf(d.start);
+      // the closures below outlive the document (a workload keeps one to locate its annotations): they hold its line range, not its value
+      const segment = d.lines;
       const nodes = (): Document.Parsed => reparse()[pos] as Document.Parsed;
       // node starts from reading this one document again (cheap), the package's nodes where an empty value decides
       let shadow: Shadow | null | undefined;
-      const sh = (): Shadow | null => (shadow === undefined ? (shadow = fastShadow(text, d.lines)) : shadow);
+      const sh = (): Shadow | null => (shadow === undefined ? (shadow = fastShadow(text, segment)) : shadow);
       const fastAt = (path: Path, key: boolean): Location => {
         const root = sh();
         const off = root === null ? null : key ? shadowLocateKey(root, path) : shadowLocate(root, path);
