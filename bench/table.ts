@@ -349,7 +349,7 @@ export function summarize(lines: readonly RunLine[], notes: readonly string[]): 
     ['T3.1', 'B3 at 10,000 workloads <= 3x the bitset baseline, RSS <= 150 MB', 'B3'], ['T3.2', 'B3 stretch: 100,000 workloads <= 10 s, <= 2 GB', 'B3'],
     ['T4.1', 'CLI cold start <= 3x `node -e 0`', 'B4'], ['T4.2', '`npm test` <= 5 min', 'B4'], ['T5.1', '`exercise check` < 1 s for each shipped exercise', 'B5'],
     ['W', '`run --workers N` on the shipped suite: reports byte-identical to a serial run and faster than it (issue 13 item 4)', 'W'],
-    ['MEM1', 'issue 13 item 6: loading 100,000 generated workloads within 2 GB RSS (B6; the blast radius runs on that loaded mesh)', 'B6 --b6-full'],
+    ['MEM1', 'issue 13 item 6: loading 100,000 generated workloads within 2 GB RSS (B6; the blast radius runs on that loaded mesh)', 'B6'],
     ['MEM2', 'issue 13: the 10,000-policy load within 300 MB RSS', 'B2-load'],
   ];
   const benchOf: Record<string, string> = { B1a: 'B1a-', B1b: 'B1b-', B1c: 'B1c-', B2: 'B2-authz', 'B2-load': 'B2-load', B3: 'B3-blast', B4: 'B4-', B5: 'B5-', W: 'W-', B6: 'B6-' };

@@ -34,7 +34,7 @@ export interface FastDoc {
   start: number;
   /** index of this document in the package's parseAllDocuments(text) (empty documents included) */
   position: number;
-  /** the line numbers (0-based, end excluded) of the document's segment, for fastShadow */
+  /** the offsets of the document's segment (its first line's start, its last line's end), for fastShadow */
   lines: { from: number; to: number };
 }
 
@@ -43,15 +43,15 @@ export interface FastDoc {
  * for locating; null if the document cannot be read again (it always can).
  */
 export function fastShadow(text: string, lines: { from: number; to: number }): Shadow | null {
-  let s = 0;
-  for (let l = 0; l < lines.from; l++) s = text.indexOf('\n', s) + 1;
+  // only the document's own lines: a file of 10,000 documents is not walked from its start for each
   const triples: number[] = [];
-  for (let l = lines.from; l < lines.to; l++) {
+  for (let s = lines.from; s <= lines.to;) {
     const nl = text.indexOf('\n', s);
-    const e = nl < 0 ? text.length : nl;
+    const e = nl < 0 || nl > lines.to ? lines.to : nl;
     let p = s;
     while (p < e && text.charCodeAt(p) === SP) p++;
     if (!(p === e || text.charCodeAt(p) === 0x23)) triples.push(p - s, p, e);
+    if (nl < 0 || nl >= lines.to) break;
     s = nl + 1;
   }
   if (triples.length === 0) return null;
@@ -166,7 +166,7 @@ export function fastYaml(text: string, onLine?: (offset: number) => void): FastD
       }
       const r = new BlockReader(text, lines, false);
       const value = r.document();
-      docs.push({ value, start: lines[1] as number, position, lines: { from, to } });
+      docs.push({ value, start: lines[1] as number, position, lines: { from: starts[from] as number, to: ends[to - 1] as number } });
       position++;
     };
     for (let l = 0; l < starts.length; l++) {

@@ -24,7 +24,7 @@ describe('bench Targets table', () => {
       expect(row).toMatch(/not measured: section .* was not run in this invocation/);
       expect(row.endsWith('| not measured |')).toBe(true);
     }
-    expect(targetRow(out, 'MEM1')).toContain('--only B6 --b6-full');
+    expect(targetRow(out, 'MEM1')).toContain('--only B6`');
   });
 
   it('W is marked from the same run: PASS when every workers run was byte-identical and faster than serial, FAIL when slower', () => {
