@@ -67,6 +67,8 @@ export function fastShadow(text: string, lines: { from: number; to: number }): S
 
 /** Deepest block nesting read here; deeper files go to the package (which reports its own limits). */
 export const MAX_DEPTH = 64;
+/** Longest plain scalar starting like a number that is matched against the core schema here. */
+const MAX_RESOLVED = 64;
 /** Longest key read here. */
 const MAX_KEY = 1000;
 
@@ -410,6 +412,8 @@ class BlockReader {
       if (d === 0x3a && (q + 1 === e || t.charCodeAt(q + 1) === SP)) throw REFUSED;
       if (d !== SP) last = q;
     }
+    // the core-schema patterns run on short scalars only: a long one that may be a number goes to the package
+    if (last + 1 - p > MAX_RESOLVED && (c === 0x2b || c === 0x2d || c === 0x2e || (c >= 0x30 && c <= 0x39))) throw REFUSED;
     return resolvePlain(t.slice(p, last + 1));
   }
 

@@ -102,7 +102,7 @@ describe('fast YAML reader (loader/fast-yaml.ts)', () => {
     const refused = [
       'a:\tb\n', 'a: b\r\n', 'a: &x 1\nb: *x\n', 'a: |\n  text\n', 'a: >\n  text\n', 'a: {b: 1}\n', 'a: [1, 2]\n', 'a: 1\na: 2\n',
       'a: one\n  two\n', 'a: "x\n  y"\n', '"a": 1\n', '<<: {b: 1}\n', '__proto__: 1\n', '- a\n', '  a: 1\n', 'a: 1 # c\n', '%YAML 1.2\n---\na: 1\n',
-      'a: 1\n...\n', '--- a: 1\n', 'a: !!str 1\n', 'a:\n  - - x\n', 'a: b: c\n', 'a: -\n', '\uFEFFa: 1\n', 'a: x\u0085y\n', 'a: "\\x41"\n',
+      'a: 1\n...\n', '--- a: 1\n', `a: ${'1'.repeat(70)}\n`, 'a: !!str 1\n', 'a:\n  - - x\n', 'a: b: c\n', 'a: -\n', '\uFEFFa: 1\n', 'a: x\u0085y\n', 'a: "\\x41"\n',
     ];
     for (const t of refused) {
       expect(fastYaml(t), JSON.stringify(t)).toBeNull();
