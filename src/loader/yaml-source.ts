@@ -5,6 +5,7 @@
  */
 import { Composer, LineCounter, Parser, parseAllDocuments, isAlias, isNode, isCollection, isMap, isScalar, isSeq, visit, type Document, type YAMLMap } from 'yaml';
 import type { IssueList, Location } from '../core/issues.js';
+import { fastShadow, fastYaml, shadowLocate, shadowLocateKey, type Shadow } from './fast-yaml.js';
 
 export type Path = readonly (string | number)[];
 
@@ -76,6 +77,35 @@ export function* streamYaml(file: string, text: string, issues: IssueList, opts:
     }
     return reparsed;
   };
+  // The plain subset most manifests are written in: read directly, without the package's node trees
+  // (fast-yaml.ts: same values, same content offsets; null, and the package below, for anything else).
+  // Only when the nodes are not kept: every location but a document's own is then found by re-parsing.
+  const fast = !opts.keepNodes && shift === undefined ? fastYaml(text, lc.addNewLine) : null;
+  if (fast !== null) {
+    for (const d of fast) {
+      // no document of the subset has an error, so its index among the file's documents is its position
+      const pos = d.position;
+      const whole = posOf(d.start);
+      // the closures below outlive the document (a workload keeps one to locate its annotations): they hold its line range, not its value
+      const segment = d.lines;
+      const nodes = (): Document.Parsed => reparse()[pos] as Document.Parsed;
+      // node starts from reading this one document again (cheap), the package's nodes where an empty value decides
+      let shadow: Shadow | null | undefined;
+      const sh = (): Shadow | null => (shadow === undefined ? (shadow = fastShadow(text, segment)) : shadow);
+      const fastAt = (path: Path, key: boolean): Location => {
+        const root = sh();
+        const off = root === null ? null : key ? shadowLocateKey(root, path) : shadowLocate(root, path);
+        if (off !== null) return posOf(off);
+        return key ? locateKeyIn(nodes(), path, posOf) : locateIn(nodes(), path, posOf);
+      };
+      yield {
+        file, index: pos, value: d.value, lineText,
+        locate: (path) => (path.length === 0 ? whole : fastAt(path, false)),
+        locateKey: (path) => fastAt(path, true),
+      };
+    }
+    return;
+  }
   const composer = new Composer(PARSE_OPTIONS);
   let index = 0;
   let position = -1;
