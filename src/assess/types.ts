@@ -3,8 +3,7 @@
  * scenario types only, so the renderers below the application layer never import the code that runs scenarios.
  */
 import type { Location } from '../core/issues.js';
-import type { Outcome } from '../scenario/types.js';
-import type { StepChangeKind, TrafficRecord } from './compare.js';
+import type { StepChange, TrafficChange, TrafficRecord } from './compare.js';
 
 export type Risk = 'up' | 'down' | 'same';
 
@@ -26,29 +25,14 @@ export interface AssessPath {
   loc?: Location;
 }
 
-export interface AssessStep {
-  scenario: string;
-  step: string;
-  action: string;
-  attack: boolean;
-  before: Outcome;
-  after: Outcome;
-  kind: StepChangeKind;
-  stoppedByBefore: string[];
-  stoppedByAfter: string[];
+/** A step whose outcome changed (compare.ts StepChange), located in its scenario file. */
+export interface AssessStep extends StepChange {
   /** the step in the scenario file */
   loc?: Location;
 }
 
-export interface AssessTraffic {
-  scenario: string;
-  from: string;
-  to: string;
-  /** success rate, 0..1 */
-  before: number;
-  after: number;
-  kind: 'worse' | 'better';
-}
+/** A legitimate flow whose success rate changed (compare.ts TrafficChange). */
+export type AssessTraffic = TrafficChange;
 
 export interface AssessReport {
   before: string;
