@@ -146,7 +146,11 @@ interface Selection {
   allowWhy?: string;
 }
 
-const selections = new WeakMap<readonly AuthorizationPolicy[], WeakMap<Workload, Selection>>();
+/**
+ * Selections by policy set, then by workload. The inner table is a Map, not a WeakMap: it lives exactly as long as
+ * the policy set (the mesh holds both), and a WeakMap entry per workload costs the scavenger ephemeron work.
+ */
+const selections = new WeakMap<readonly AuthorizationPolicy[], Map<Workload, Selection>>();
 
 /**
  * The policies by namespace, each list in load order, as compiled policies (their rules' predicates are made later,
@@ -207,7 +211,7 @@ function targets(p: AuthorizationPolicy, w: Workload): boolean {
 
 function selection(mesh: Mesh, w: Workload): Selection {
   let byWorkload = selections.get(mesh.authorizationPolicies);
-  if (!byWorkload) { byWorkload = new WeakMap(); selections.set(mesh.authorizationPolicies, byWorkload); }
+  if (!byWorkload) { byWorkload = new Map(); selections.set(mesh.authorizationPolicies, byWorkload); }
   const config = mesh.config;
   let sel = byWorkload.get(w);
   if (sel && sel.config === config && sel.rootNamespace === config.rootNamespace
@@ -413,6 +417,9 @@ function describePolicy(p: AuthorizationPolicy): string {
  * that a wildcard trust domain is kept as written for the members it matches.
  */
 export function expandPrincipal(value: string, bundle: readonly string[]): string[] {
+  // the common case, one trust domain and a principal written in it: the value is its own expansion
+  // (its trust domain is the bundle's one member, which every branch below maps to itself)
+  if (bundle.length === 1 && value.indexOf('/') === (bundle[0] as string).length && value.startsWith(bundle[0] as string) && fiveParts(value)) return [value];
   const parts = value.split('/');
   if (parts.length !== 5) return [value];
   const td = parts[0] as string;
@@ -425,6 +432,13 @@ export function expandPrincipal(value: string, bundle: readonly string[]): strin
     if (!out.includes(p)) out.push(p);
   }
   return out;
+}
+
+/** value.split('/').length === 5, without the split */
+function fiveParts(value: string): boolean {
+  let n = 0;
+  for (let i = value.indexOf('/'); i >= 0; i = value.indexOf('/', i + 1)) if (++n > 4) return false;
+  return n === 4;
 }
 
 /**
@@ -507,8 +521,36 @@ function patternLiteral(p: string, k: Pat): string {
   return k === Pat.Suffix ? p.slice(1) : k === Pat.Prefix ? p.slice(0, -1) : p;
 }
 
+/*
+ * Leaves are pure functions of their pattern, so one closure serves every rule that names the same pattern
+ * (in a generated or real policy set, the same methods, ports, path prefixes and principals recur across
+ * thousands of rules): made once, kept in a bounded table per kind. Sharing changes nothing a rule decides,
+ * only how many closures setup allocates and the scavenger then copies (T2.3).
+ */
+const LEAF_MEMO_MAX = 65_536;
+
+function leafMemo(table: Map<string, Pred>, key: string, make: (key: string) => Pred): Pred {
+  let p = table.get(key);
+  if (p === undefined) {
+    if (table.size >= LEAF_MEMO_MAX) table.clear(); // bounded: a hostile policy set cannot grow it without limit
+    p = make(key);
+    table.set(key, p);
+  }
+  return p;
+}
+
+const peerLeaves = new Map<string, Pred>();
+const methodLeaves = new Map<string, Pred>();
+const pathLeaves = new Map<string, Pred>();
+const portLeaves = new Map<string, Pred>();
+const namespaceLeaves = new Map<string, Pred>();
+
 // Each closure captures the one string it compares with, so a leaf costs one closure and one context.
 function peerPattern(p: string): Pred {
+  return leafMemo(peerLeaves, p, makePeerPattern);
+}
+
+function makePeerPattern(p: string): Pred {
   const k = patternKind(p);
   const s = patternLiteral(p, k);
   switch (k) {
@@ -520,6 +562,10 @@ function peerPattern(p: string): Pred {
 }
 
 function methodPattern(p: string): Pred {
+  return leafMemo(methodLeaves, p, makeMethodPattern);
+}
+
+function makeMethodPattern(p: string): Pred {
   const k = patternKind(p);
   const s = patternLiteral(p, k);
   switch (k) {
@@ -532,6 +578,10 @@ function methodPattern(p: string): Pred {
 
 /** A `paths` value: a template (`{*}`, `{**}`) through matchers.ts pathMatcher, else a string pattern on the path. */
 function pathPattern(p: string): Pred {
+  return leafMemo(pathLeaves, p, makePathPattern);
+}
+
+function makePathPattern(p: string): Pred {
   if (p.includes('{')) return pathTemplate(pathMatcher(p));
   const k = patternKind(p);
   const s = patternLiteral(p, k);
@@ -577,6 +627,10 @@ function principalValue(pattern: string, bundle: readonly string[]): Pred {
  * never as a backtracking regex (matchers.ts globMatcher).
  */
 function namespaceValue(pattern: string): Pred {
+  return leafMemo(namespaceLeaves, pattern, makeNamespaceValue);
+}
+
+function makeNamespaceValue(pattern: string): Pred {
   if (pattern === '*') return (c) => c.peer !== null && c.peer !== '';
   if (!pattern.includes('*')) {
     // `*\/ns/<ns>/*` without another star: the URI contains `/ns/<ns>/`
@@ -637,25 +691,76 @@ export function requestPrincipalMatches(pattern: string, principal: string | nul
   return stringMatch(pattern.slice(0, vi), iss) && stringMatch(pattern.slice(vi + 1), sub);
 }
 
+/*
+ * The compilers below gather a rule's parts in one scratch list each (every() keeps at most three parts in its
+ * closure and copies a longer list, so the scratch is free again when it returns): a list built by push holds 17
+ * slots, and one per source, operation and condition of 10,000 rules was a fifth of what setup allocated. None of
+ * them calls itself, so a list is never in use twice. A field's value compiler is made only when the field is set.
+ */
+const sourceParts: Pred[] = [];
+const operationParts: Pred[] = [];
+const conditionParts: Pred[] = [];
+const ruleParts: Pred[] = [];
+
+/** every(parts), leaving the scratch list empty */
+function allOf(parts: Pred[]): Pred {
+  const p = every(parts);
+  parts.length = 0;
+  return p;
+}
+
+function set(pos: readonly string[] | undefined, neg: readonly string[] | undefined): boolean {
+  return pos !== undefined || neg !== undefined;
+}
+
 function compileSource(s: AuthzSource, bundle: readonly string[], policyNamespace: string): Pred {
-  const out: Pred[] = [];
-  field(s.principals, s.notPrincipals, (v) => principalValue(v, bundle), out);
+  const out = sourceParts;
+  out.length = 0;
+  if (set(s.principals, s.notPrincipals)) field(s.principals, s.notPrincipals, (v) => principalValue(v, bundle), out);
   field(s.namespaces, s.notNamespaces, namespaceValue, out);
-  field(s.serviceAccounts, s.notServiceAccounts, (v) => serviceAccountValue(v, policyNamespace), out);
-  field(s.trustDomains, s.notTrustDomains, (v) => trustDomainValue(v, bundle), out);
-  field(s.requestPrincipals, s.notRequestPrincipals, (v) => (c) => requestPrincipalMatches(v, c.a.auth?.principal), out);
-  field(s.ipBlocks, s.notIpBlocks, (v) => ipValue(v, (a) => a.sourceIp), out);
-  field(s.remoteIpBlocks, s.notRemoteIpBlocks, (v) => ipValue(v, (a) => a.remoteIp), out);
-  return every(out);
+  if (set(s.serviceAccounts, s.notServiceAccounts)) field(s.serviceAccounts, s.notServiceAccounts, (v) => serviceAccountValue(v, policyNamespace), out);
+  if (set(s.trustDomains, s.notTrustDomains)) field(s.trustDomains, s.notTrustDomains, (v) => trustDomainValue(v, bundle), out);
+  field(s.requestPrincipals, s.notRequestPrincipals, requestPrincipalValue, out);
+  field(s.ipBlocks, s.notIpBlocks, sourceIpValue, out);
+  field(s.remoteIpBlocks, s.notRemoteIpBlocks, remoteIpValue, out);
+  return allOf(out);
+}
+
+function requestPrincipalValue(v: string): Pred {
+  return (c) => requestPrincipalMatches(v, c.a.auth?.principal);
+}
+
+function sourceIpValue(v: string): Pred {
+  return ipValue(v, (a) => a.sourceIp);
+}
+
+function remoteIpValue(v: string): Pred {
+  return ipValue(v, (a) => a.remoteIp);
+}
+
+function hostValue(v: string): Pred {
+  const m = stringMatcher(v, true);
+  return (c) => m(c.a.http?.host);
+}
+
+/** A `ports` / `destination.port` value: the port number it names (a value that is not a number matches no port). */
+function portValue(v: string): Pred {
+  return leafMemo(portLeaves, v, makePortValue);
+}
+
+function makePortValue(v: string): Pred {
+  const n = Number(v);
+  return (c) => n === c.a.destinationPort;
 }
 
 function compileOperation(o: AuthzOperation): Pred {
-  const out: Pred[] = [];
-  field(o.hosts, o.notHosts, (v) => { const m = stringMatcher(v, true); return (c) => m(c.a.http?.host); }, out);
-  field(o.ports, o.notPorts, (v) => { const n = Number(v); return (c) => n === c.a.destinationPort; }, out);
+  const out = operationParts;
+  out.length = 0;
+  field(o.hosts, o.notHosts, hostValue, out);
+  field(o.ports, o.notPorts, portValue, out);
   field(o.methods, o.notMethods, methodPattern, out);
   field(o.paths, o.notPaths, pathPattern, out);
-  return every(out);
+  return allOf(out);
 }
 
 /** Values of a `request.auth.claims[a][b]` attribute; an empty list means it is absent. */
@@ -697,7 +802,7 @@ function conditionValue(key: string, bundle: readonly string[], policyNamespace:
     case 'source.ip': return (v) => ipValue(v, (a) => a.sourceIp);
     case 'remote.ip': return (v) => ipValue(v, (a) => a.remoteIp);
     case 'destination.ip': return (v) => ipValue(v, (a) => a.destinationIp);
-    case 'destination.port': return (v) => { const n = Number(v); return (c) => n === c.a.destinationPort; };
+    case 'destination.port': return portValue;
     case 'source.namespace': return namespaceValue;
     case 'source.principal': return (v) => principalValue(v, bundle);
     case 'source.serviceAccount': return (v) => serviceAccountValue(v, policyNamespace);
@@ -711,20 +816,26 @@ function conditionValue(key: string, bundle: readonly string[], policyNamespace:
 }
 
 function compileCondition(c: AuthzCondition, bundle: readonly string[], policyNamespace: string): Pred {
-  const out: Pred[] = [];
+  const out = conditionParts;
+  out.length = 0;
   field(c.values, c.notValues, conditionValue(c.key, bundle, policyNamespace), out);
-  return every(out);
+  return allOf(out);
 }
 
 /** §6.3: any `from` (or none) AND any `to` (or none) AND all `when`. */
 function compileRule(rule: AuthzRule, bundle: readonly string[], policyNamespace: string): Pred {
-  const parts: Pred[] = [];
   // The parts are pure and all must hold, so they run cheapest first: operations compare
   // strings and numbers, sources may run a regex on the peer URI.
-  if (rule.to) parts.push(rule.to.length === 0 ? never : some(rule.to.map((t) => compileOperation(t.operation))));
-  if (rule.from) parts.push(rule.from.length === 0 ? never : some(rule.from.map((f) => compileSource(f.source, bundle, policyNamespace))));
-  if (rule.when) parts.push(every(rule.when.map((c) => compileCondition(c, bundle, policyNamespace))));
-  return every(parts);
+  // Each part is compiled before it joins the scratch list (the compilers of its pieces use lists of their own).
+  const to = rule.to ? (rule.to.length === 0 ? never : rule.to.length === 1 ? compileOperation((rule.to[0] as { operation: AuthzOperation }).operation) : some(rule.to.map((t) => compileOperation(t.operation)))) : null;
+  const from = rule.from ? (rule.from.length === 0 ? never : rule.from.length === 1 ? compileSource((rule.from[0] as { source: AuthzSource }).source, bundle, policyNamespace) : some(rule.from.map((f) => compileSource(f.source, bundle, policyNamespace)))) : null;
+  const when = rule.when ? every(rule.when.map((c) => compileCondition(c, bundle, policyNamespace))) : null;
+  const parts = ruleParts;
+  parts.length = 0;
+  if (to !== null) parts.push(to);
+  if (from !== null) parts.push(from);
+  if (when !== null) parts.push(when);
+  return allOf(parts);
 }
 
 /**
@@ -813,19 +924,23 @@ class CompiledRule {
 /** CompiledRule.pathPrefixes: null unless every operation has positive `paths` whose patterns each have a literal head. */
 function pathPrefixesOf(rule: AuthzRule): string[] | null {
   if (!rule.to || rule.to.length === 0) return null;
-  const out: string[] = [];
+  let n = 0;
   for (const t of rule.to) {
     const paths = t.operation.paths;
     if (paths === undefined) return null;
-    for (const p of paths) {
+    n += paths.length;
+  }
+  const out = new Array<string>(n); // exact size: the list is kept for the rule's life
+  let k = 0;
+  for (const t of rule.to) {
+    for (const p of t.operation.paths as string[]) {
       let cut = 0;
-      while (cut < p.length && p[cut] !== '*' && p[cut] !== '{') cut++;
-      const head = p.slice(0, cut);
-      if (head === '') return null;
-      out.push(head);
+      while (cut < p.length && p.charCodeAt(cut) !== 42 /* * */ && p.charCodeAt(cut) !== 123 /* { */) cut++;
+      if (cut === 0) return null;
+      out[k++] = cut === p.length ? p : p.slice(0, cut);
     }
   }
-  return out.slice(); // exact size: the list is kept for the rule's life
+  return out;
 }
 
 function startsWithAny(path: string, prefixes: readonly string[]): boolean {
