@@ -301,10 +301,12 @@ export function buildOneHopGraphByClass(explorer: ReachabilityExplorer, sources?
   const stamp = new Int32Array(S);
   const repNs = new Set<string>();
   let tick = 0;
+  // The graph reads the outcome, where it landed and the proxies crossed: no trace text (DecideOptions.explain).
+  const decideOpts = { ...explorer.opts.decide, explain: false };
   const decideFor = (w: Workload, a: Attempt): { allowed: boolean; at: string | null; onlyTarget: boolean } => {
     decisions++;
     const src: AttemptSource = { kind: 'workload', workload: w };
-    const d = decide(mesh, attemptRequest(src, a), attemptOptions(a, explorer.opts.decide));
+    const d = decide(mesh, attemptRequest(src, a), attemptOptions(a, decideOpts));
     const own = `${a.target.id} (sidecar)`;
     const onlyTarget = d.path === undefined || d.path.every((p) => p === own);
     return { allowed: d.outcome === 'allowed', at: d.outcome === 'allowed' ? d.destination?.workload ?? null : null, onlyTarget };

@@ -181,6 +181,14 @@ export interface DecideOptions {
    * certificate is valid, else why not. Absent = every certificate is valid.
    */
   certProblem?: (workloadId: string) => string | null;
+  /**
+   * false: decide for analysis only (the reach graph). The outcome, code,
+   * destination, stoppedBy and the proxies crossed (`path`) are the same as
+   * with the default (true); the trace text of the common path — events, the
+   * wire record, the addresses each proxy saw, the request the app received,
+   * the client listener — is not built (test/policy/decide-explain.test.ts).
+   */
+  explain?: boolean;
 }
 
 /** One connection (or request) between two parties: the client side and the destination. */
@@ -210,6 +218,8 @@ export interface Leg {
 export interface Run {
   mesh: Mesh;
   opts: DecideOptions;
+  /** build the explanation (DecideOptions.explain, default true) */
+  explain: boolean;
   /** the request as sent (bypass, capabilities) */
   req: MeshRequest;
   events: TraceEvent[];
