@@ -191,7 +191,7 @@ function runMeshrange(): void {
   buildOneHopGraphByClass(new ReachabilityExplorer(loadMesh(generateB3(wn, profile, seed).files).mesh, { edges: 'allowed' }));
   settle();
   const dir = mkdtempSync(path.join(tmpdir(), 'b3-mesh-'));
-  const child = spawnSync(process.execPath, [process.argv[1] as string, '--impl', 'write-mesh', '--workloads', String(n), '--profile', profile, '--seed', String(seed), '--out', dir], { stdio: 'inherit' });
+  const child = spawnSync(process.execPath, [...process.execArgv, process.argv[1] as string, '--impl', 'write-mesh', '--workloads', String(n), '--profile', profile, '--seed', String(seed), '--out', dir], { stdio: 'inherit' });
   if (child.status !== 0) throw new Error(`writing the generated mesh failed (exit ${String(child.status)})`);
   const t = generateTopology({ workloads: n, profile, seed });
   const l0 = performance.now();
