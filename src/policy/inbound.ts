@@ -117,7 +117,8 @@ export function connectInbound(ctx: Ctx, route: InboundRoute, tls: ClientTls): D
 
   const dest = { workload: ep.id, port: route.servicePort?.port ?? route.targetPort, targetPort: route.targetPort, protocol: ctx.l7 };
   const destination: Decision['destination'] = route.service ? { service: `${route.service.namespace}/${route.service.name}`, ...dest } : dest;
-  const withDest = (d: Decision): Decision => ({ ...d, destination });
+  // d is the filters' own fresh refusal: set the field on it (the key lands last, as a spread copy would put it)
+  const withDest = (d: Decision): Decision => { d.destination = destination; return d; };
 
   if (!ep.sidecar) return deliver(ctx, ep, { mtls, peerPrincipal, destination, headers: { ...leg.headers }, path: leg.path, proxied: false });
   run.proxies.push(`${ep.id} (sidecar)`);

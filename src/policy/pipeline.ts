@@ -239,7 +239,8 @@ const TCP_PREFIXES = ['tcp', 'tls', 'https', 'mongo', 'mysql', 'redis', 'udp'];
 /** Protocol selection for a Service port (§6.8): appProtocol, then name prefix; null = sniffed. */
 export function declaredProtocol(p: ServicePort): 'http' | 'tcp' | null {
   const label = (p.appProtocol ?? p.name ?? '').toLowerCase();
-  const prefix = label.split('-')[0] ?? '';
+  const dash = label.indexOf('-');
+  const prefix = dash < 0 ? label : label.slice(0, dash);
   if (p.appProtocol !== undefined) {
     if (HTTP_PREFIXES.includes(label) || label === 'kubernetes.io/h2c') return 'http';
     return TCP_PREFIXES.includes(label) ? 'tcp' : null;
