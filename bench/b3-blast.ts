@@ -20,9 +20,10 @@
  * exact decisions cost against a hand-written model.
  *
  * Loading (meshrange, untimed but in the peak RSS): a child step (`--impl write-mesh --out DIR`) writes the
- * generated manifests to a temporary folder, and the measured process loads that folder the way
- * `meshrange blast-radius --mesh <folder>` does (cli/mesh-input.ts loadMeshOptions, the streamed YAML
- * loader): it never holds the generated YAML texts and the model at once. The warm-up graph (a smaller
+ * generated manifests to a temporary folder, and the measured process reads that folder with the CLI's
+ * reader (cli/fs.ts FsSource, as `meshrange blast-radius --mesh <folder>` does, but without the 32 MiB a
+ * scenario may read: a 100,000-workload mesh is ~110 MiB, which the CLI refuses) and loads it with the
+ * streamed YAML loader, dropping the texts once loaded: it never holds the generator's output at all. The warm-up graph (a smaller
  * generated mesh) runs before that load and is dropped, so it is not part of the measured mesh's peak.
  * Peak RSS is thus the process that loads the mesh and analyses it, as a user's would be.
  *
@@ -47,10 +48,10 @@ import seedrandom from 'seedrandom';
 import { buildOneHopGraphByClass } from '../src/analysis/reach-classes.js';
 import { blastCount, closure, condense, reachFrom, type OneHopGraph } from '../src/analysis/reach-graph.js';
 import { attemptOptions, attemptRequest, attemptsOf, ReachabilityExplorer } from '../src/analysis/reachability.js';
-import { loadMeshOptions } from '../src/cli/mesh-input.js';
+import { FsSource, Sandbox } from '../src/cli/fs.js';
 import { IssueList } from '../src/core/issues.js';
 import { admits, generateTopology } from '../src/generate/topology.js';
-import { loadMesh } from '../src/loader/load.js';
+import { loadMesh, type SourceFile } from '../src/loader/load.js';
 import type { Mesh, Workload } from '../src/model/types.js';
 import { decide } from '../src/policy/decide.js';
 import { generateB3, plainAllows, workloadId, type PlainMesh, type Profile } from './b3-gen.js';
@@ -182,9 +183,8 @@ function writeMesh(): void {
 }
 
 function runMeshrange(): void {
-  // The manifests are written to a folder by a child step (untimed), and this process loads that folder as
-  // `meshrange blast-radius --mesh <folder>` does (cli/mesh-input.ts loadMeshOptions): it never holds the
-  // generated YAML texts and the model at once. The plain model (the riders' reference) is the topology alone.
+  // The manifests are written to a folder by a child step (untimed), and this process reads and loads that folder
+  // (header, "Loading"). The plain model (the riders' reference) is the topology alone.
   // warm-up (not timed), first, so that its mesh is gone before the measured one is loaded: the graph of a mesh a
   // third the size (at most 1,000 workloads)
   const wn = Math.min(1000, Math.max(100, Math.floor(n / 3)));
@@ -196,11 +196,15 @@ function runMeshrange(): void {
   const t = generateTopology({ workloads: n, profile, seed });
   const l0 = performance.now();
   const issues = new IssueList();
-  const loaded = loadMeshOptions({ mesh: [dir] }, issues);
+  // The CLI's reader (cli/fs.ts FsSource) over the folder, without the 32 MiB a scenario may read (a 100,000-workload
+  // mesh is ~110 MiB), then the loader; the texts are dropped once loaded.
+  let files: SourceFile[] = new FsSource(new Sandbox([dir])).manifests(dir, issues);
+  const { mesh, issues: loadIssues } = loadMesh(files);
+  files = [];
+  issues.merge(loadIssues);
   const loadS = (performance.now() - l0) / 1000;
   rmSync(dir, { recursive: true, force: true });
-  if (!loaded || issues.hasErrors()) throw new Error(`generated mesh does not load: ${issues.errors[0]?.message ?? ''}`);
-  const mesh = loaded.mesh;
+  if (issues.hasErrors()) throw new Error(`generated mesh does not load: ${issues.errors[0]?.message ?? ''}`);
   const footholds = sampleFootholds(t);
   settle();
 
