@@ -19,6 +19,14 @@
  * Both implementations share steps 2–4 (reach-graph.ts): the ratio isolates what
  * exact decisions cost against a hand-written model.
  *
+ * Loading (meshrange, untimed but in the peak RSS): a child step (`--impl write-mesh --out DIR`) writes the
+ * generated manifests to a temporary folder, and the measured process reads that folder with the CLI's
+ * reader (cli/fs.ts FsSource, as `meshrange blast-radius --mesh <folder>` does, but without the 32 MiB a
+ * scenario may read: a 100,000-workload mesh is ~110 MiB, which the CLI refuses) and loads it with the
+ * streamed YAML loader, dropping the texts once loaded: it never holds the generator's output at all. The warm-up graph (a smaller
+ * generated mesh) runs before that load and is dropped, so it is not part of the measured mesh's peak.
+ * Peak RSS is thus the process that loads the mesh and analyses it, as a user's would be.
+ *
  * Budget: the meshrange graph is first built for a stride sample of targets;
  * when the whole graph is projected to take longer than --budget-s (default
  * 600), the run stops there and prints the projection (wall_s null, check
@@ -30,14 +38,20 @@
  * a plain BFS over plainAllows. Rider (bitset): the closure counts equal that
  * plain BFS on the 100 footholds.
  *
- *   node bench/.cache/js/bench/b3-blast.js --impl meshrange|bitset --workloads N --profile P [--seed 1] [--round 0] [--budget-s 600]
+ *   node bench/.cache/js/bench/b3-blast.js --impl meshrange|bitset|write-mesh --workloads N --profile P [--seed 1] [--round 0] [--budget-s 600] [--out DIR (write-mesh)]
  */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import seedrandom from 'seedrandom';
 import { buildOneHopGraphByClass } from '../src/analysis/reach-classes.js';
 import { blastCount, closure, condense, reachFrom, type OneHopGraph } from '../src/analysis/reach-graph.js';
 import { attemptOptions, attemptRequest, attemptsOf, ReachabilityExplorer } from '../src/analysis/reachability.js';
-import { admits } from '../src/generate/topology.js';
-import { loadMesh } from '../src/loader/load.js';
+import { FsSource, Sandbox } from '../src/cli/fs.js';
+import { IssueList } from '../src/core/issues.js';
+import { admits, generateTopology } from '../src/generate/topology.js';
+import { loadMesh, type SourceFile } from '../src/loader/load.js';
 import type { Mesh, Workload } from '../src/model/types.js';
 import { decide } from '../src/policy/decide.js';
 import { generateB3, plainAllows, workloadId, type PlainMesh, type Profile } from './b3-gen.js';
@@ -157,20 +171,41 @@ function naiveReach(mesh: Mesh, from: Workload, depth: number): string[] {
   return [...hops.keys()].filter((id) => id !== from.id).sort();
 }
 
+/** `--impl write-mesh --out DIR`: the child step that writes the generated manifests (one file per namespace) to DIR. */
+function writeMesh(): void {
+  const out = argString('out', '');
+  if (out === '') throw new Error('--impl write-mesh needs --out <folder>');
+  for (const f of generateB3(n, profile, seed).files) {
+    const p = path.join(out, f.path);
+    mkdirSync(path.dirname(p), { recursive: true });
+    writeFileSync(p, f.text);
+  }
+}
+
 function runMeshrange(): void {
-  const gen = generateB3(n, profile, seed);
-  const t = gen.plain;
+  // The manifests are written to a folder by a child step (untimed), and this process reads and loads that folder
+  // (header, "Loading"). The plain model (the riders' reference) is the topology alone.
+  // warm-up (not timed), first, so that its mesh is gone before the measured one is loaded: the graph of a mesh a
+  // third the size (at most 1,000 workloads)
+  const wn = Math.min(1000, Math.max(100, Math.floor(n / 3)));
+  buildOneHopGraphByClass(new ReachabilityExplorer(loadMesh(generateB3(wn, profile, seed).files).mesh, { edges: 'allowed' }));
+  settle();
+  const dir = mkdtempSync(path.join(tmpdir(), 'b3-mesh-'));
+  const child = spawnSync(process.execPath, [...process.execArgv, process.argv[1] as string, '--impl', 'write-mesh', '--workloads', String(n), '--profile', profile, '--seed', String(seed), '--out', dir], { stdio: 'inherit' });
+  if (child.status !== 0) throw new Error(`writing the generated mesh failed (exit ${String(child.status)})`);
+  const t = generateTopology({ workloads: n, profile, seed });
   const l0 = performance.now();
-  const { mesh, issues } = loadMesh(gen.files);
+  const issues = new IssueList();
+  // The CLI's reader (cli/fs.ts FsSource) over the folder, without the 32 MiB a scenario may read (a 100,000-workload
+  // mesh is ~110 MiB), then the loader; the texts are dropped once loaded.
+  let files: SourceFile[] = new FsSource(new Sandbox([dir])).manifests(dir, issues);
+  const { mesh, issues: loadIssues } = loadMesh(files);
+  files = [];
+  issues.merge(loadIssues);
   const loadS = (performance.now() - l0) / 1000;
-  // The YAML texts are not needed once loaded (a user's process would not keep them either): let them go.
-  gen.files = [];
+  rmSync(dir, { recursive: true, force: true });
   if (issues.hasErrors()) throw new Error(`generated mesh does not load: ${issues.errors[0]?.message ?? ''}`);
   const footholds = sampleFootholds(t);
-  // warm-up (not timed): the graph of a mesh a third the size (at most 1,000 workloads)
-  const wn = Math.min(1000, Math.max(100, Math.floor(n / 3)));
-  const warm = generateB3(wn, profile, seed);
-  buildOneHopGraphByClass(new ReachabilityExplorer(loadMesh(warm.files).mesh, { edges: 'allowed' }));
   settle();
 
   // Projection from a stride sample of targets (1 in 100, at least 5), before paying for the whole graph.
@@ -217,4 +252,5 @@ function runMeshrange(): void {
 
 if (impl === 'bitset') runBitset();
 else if (impl === 'meshrange') runMeshrange();
+else if (impl === 'write-mesh') writeMesh();
 else throw new Error(`--impl must be meshrange or bitset, not ${impl}`);

@@ -301,11 +301,19 @@ export function buildOneHopGraphByClass(explorer: ReachabilityExplorer, sources?
   const stamp = new Int32Array(S);
   const repNs = new Set<string>();
   let tick = 0;
+  // The graph reads the outcome, where it landed and the proxies crossed: no trace text (DecideOptions.explain).
+  const decideOpts = { ...explorer.opts.decide, explain: false };
+  // The options (an endpoint picker per attempt) and the target's own proxy name, made once per attempt, not per decision.
+  const optsOf: (ReturnType<typeof attemptOptions> | undefined)[] = [];
+  const ownProxy = new Map<Workload, string>();
   const decideFor = (w: Workload, a: Attempt): { allowed: boolean; at: string | null; onlyTarget: boolean } => {
     decisions++;
     const src: AttemptSource = { kind: 'workload', workload: w };
-    const d = decide(mesh, attemptRequest(src, a), attemptOptions(a, explorer.opts.decide));
-    const own = `${a.target.id} (sidecar)`;
+    let o = optsOf[a.index];
+    if (o === undefined) { o = attemptOptions(a, decideOpts); optsOf[a.index] = o; }
+    const d = decide(mesh, attemptRequest(src, a), o);
+    let own = ownProxy.get(a.target);
+    if (own === undefined) { own = `${a.target.id} (sidecar)`; ownProxy.set(a.target, own); }
     const onlyTarget = d.path === undefined || d.path.every((p) => p === own);
     return { allowed: d.outcome === 'allowed', at: d.outcome === 'allowed' ? d.destination?.workload ?? null : null, onlyTarget };
   };

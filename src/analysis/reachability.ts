@@ -330,12 +330,15 @@ export class ReachabilityExplorer {
   private storedStops = 0;
   private decisions = 0;
   private memoHits = 0;
+  /** an edge reads the outcome, where it landed and the stoppers: no trace text (DecideOptions.explain) */
+  private readonly decideOpts: Omit<DecideOptions, 'pickEndpoint'>;
 
   constructor(readonly mesh: Mesh, readonly opts: ExplorerOptions = {}) {
     this.attempts = attemptsOf(mesh, opts);
     this.rule = identityRule(mesh);
     this.keepBlocked = (opts.edges ?? 'all') === 'all';
     this.stopBudget = opts.memoStops ?? DEFAULT_MEMO_STOPS;
+    this.decideOpts = { ...opts.decide, explain: false };
   }
 
   /** The source identity (the memo key) of a foothold or workload. */
@@ -370,7 +373,7 @@ export class ReachabilityExplorer {
     let by: StoppedBy[] | null = null;
     if (state === 0) {
       this.decisions++;
-      const d = decide(this.mesh, attemptRequest(src, a), attemptOptions(a, this.opts.decide));
+      const d = decide(this.mesh, attemptRequest(src, a), attemptOptions(a, this.decideOpts));
       state = d.outcome === 'allowed' ? 1 : 2;
       cls.outcome[a.index] = state;
       if (state === 1) {
@@ -397,7 +400,7 @@ export class ReachabilityExplorer {
       if (stop) e.stoppedBy = translate(stop.by, stop.rep, src);
       else {
         this.decisions++;
-        e.stoppedBy = decide(this.mesh, attemptRequest(src, a), attemptOptions(a, this.opts.decide)).stoppedBy;
+        e.stoppedBy = decide(this.mesh, attemptRequest(src, a), attemptOptions(a, this.decideOpts)).stoppedBy;
       }
     }
     return e;

@@ -82,12 +82,15 @@ function serviceSans(mesh: Mesh, s: Service): string[] {
 }
 
 export function decide(mesh: Mesh, req: MeshRequest, opts: DecideOptions = {}): Decision {
-  const run: Run = { mesh, opts, events: [], proxies: [], wire: [], send: (leg) => sendLeg(run, leg), req };
+  const explain = opts.explain !== false;
+  const run: Run = { mesh, opts, explain, events: [], proxies: [], wire: [], send: (leg) => sendLeg(run, leg), req };
   const src = req.from.kind === 'workload' ? req.from.workload : null;
   // An identity override is the attacker's own process connecting with its own credential; whether it gets past its
   // sidecar is the capture step's call (clientCapture: the same rules as `bypass`, product.md §2).
   const own = req.identity;
-  if (own) {
+  if (!explain) {
+    // analysis only: no trace text
+  } else if (own) {
     run.events.push({ hop: 'client', what: `${src ? src.id : 'a client outside the cluster'}: the attacker's own process connects ${ownCredential(own)}` });
   } else if (src && !hasProxy(src)) {
     run.events.push({ hop: 'client', what: `${src.id} has no sidecar (${src.sidecarReason}): it sends plaintext and has no identity` });
@@ -183,7 +186,7 @@ function clientCapture(ctx: Ctx, client: Workload, dest: Dest, port: number): vo
   if (!cap.captured) {
     leg.proxy = false;
     ev(`${client.id}'s iptables rules do not hand ${target} to its sidecar (${cap.why}): the app's connection leaves as it is — plaintext, no identity, no egress policy, no DestinationRule TLS`);
-  } else if (customCapture(client)) {
+  } else if (run.explain && customCapture(client)) {
     ev(`${client.id}'s sidecar captures ${target} (${cap.why})`);
   }
 }
@@ -324,7 +327,7 @@ function sendLeg(run: Run, leg: Leg): Decision {
       ? (() => { const sp = lookup.service.ports.find((p) => p.port === port); return sp ? declaredProtocol(sp) !== 'tcp' : false; })()
       : lookup.kind === 'service-entry' ? /^(HTTP|HTTP2|GRPC|GRPC-WEB|)$/.test(lookup.port.protocol)
         : httpListenerMemo(mesh, input, client, port));
-    if (leg.depth === 0 && client.sidecar && ctx.clientHttp) {
+    if (leg.depth === 0 && client.sidecar && ctx.clientHttp && run.explain) {
       // Istio names the outbound virtual host <host>:<port>; a request no VirtualService routed takes its route `default`.
       run.clientListener = { port: dialled.port, vhost: `${dialled.host}:${dialled.port}`, route: run.meshRouted ? null : 'default' };
     }
@@ -404,13 +407,13 @@ function sendLeg(run: Run, leg: Leg): Decision {
     const declared = declaredProtocol(servicePort);
     ctx.l7 = leg.protocol === 'tls' ? 'tcp' : declared ?? requestL7;
     if (!leg.proxy) ctx.clientHttp = false;
-    ev('client', `${leg.target.kind === 'host' ? leg.target.host : ''}:${port} → Service ${service.fqdn} port ${port} → ${endpoint.id} (${endpoint.ip}) port ${targetPort}; protocol ${endpoint.gateway ? 'set by the Gateway server' : leg.protocol === 'tls' ? 'TLS (opaque)' : declared ? `declared ${declared}` : `sniffed ${requestL7}`}`);
+    if (run.explain) ev('client', `${leg.target.kind === 'host' ? leg.target.host : ''}:${port} → Service ${service.fqdn} port ${port} → ${endpoint.id} (${endpoint.ip}) port ${targetPort}; protocol ${endpoint.gateway ? 'set by the Gateway server' : leg.protocol === 'tls' ? 'TLS (opaque)' : declared ? `declared ${declared}` : `sniffed ${requestL7}`}`);
   } else {
     endpoint = dest.workload;
     targetPort = port;
     passthrough = passthrough || leg.proxy;
-    ev('client', `dials pod ${endpoint.id} directly at ${endpoint.ip}:${targetPort}, bypassing any Service`);
-    if (!endpoint.ports.some((p) => p.containerPort === targetPort)) {
+    if (run.explain) ev('client', `dials pod ${endpoint.id} directly at ${endpoint.ip}:${targetPort}, bypassing any Service`);
+    if (run.explain && !endpoint.ports.some((p) => p.containerPort === targetPort)) {
       // containerPorts are informational in Kubernetes: a process listening on any port answers.
       ev('network', `${endpoint.id} declares no container port ${targetPort} (it lists ${endpoint.ports.map((p) => p.containerPort).join(', ') || 'none'}); the list is informational, so what listens there answers${endpoint.sidecar ? ' through the sidecar\'s inbound passthrough chain' : ''}`);
     }
@@ -427,7 +430,7 @@ function sendLeg(run: Run, leg: Leg): Decision {
     tls = passthrough && leg.intent !== 'mtls'
       ? { kind: 'plaintext', why: dest.kind === 'pod' ? 'a pod IP is not a service host: the proxy forwards it through the PassthroughCluster in plaintext' : 'PassthroughCluster: plaintext to the original destination' }
       : clientTls(ctx, client, service, servicePort, endpoint, targetPort);
-    ev(sideHop, tls.why);
+    if (run.explain) ev(sideHop, tls.why);
   } else if (leg.identity && leg.identity.kind !== 'none') {
     tls = { kind: 'istio', why: `the attacker's TLS client offers ALPN istio with its ${leg.identity.kind === 'forged-cert' ? 'forged' : 'stolen'} certificate for ${leg.identity.spiffe}` };
   } else if (leg.intent === 'mtls' && client && !hasProxy(client)) {
@@ -524,6 +527,7 @@ function networkPolicy(ctx: Ctx, dst: NpEndpoint, port: number): Decision | null
   // Every protocol meshrange sends rides on TCP.
   const d = evaluateNetworkPolicies(networkPoliciesNear(mesh, src, dst), src, dst, port, 'TCP');
   if (d.allowed) {
+    if (!ctx.run.explain) return null;
     const by = [...d.egress.allowedBy, ...d.ingress.allowedBy];
     if (by.length > 0) ctx.run.events.push({ hop: 'network', what: `NetworkPolicy allows it (${[...new Set(by)].join(', ')})` });
     return null;
@@ -567,7 +571,7 @@ function external(ctx: Ctx, dest: Extract<Dest, { kind: 'external' }>, port: num
     'UF,URX', 'upstream connect error or disconnect/reset before headers. reset reason: connection failure, transport failure reason: TLS error');
   }
   // A ServiceEntry host is reached in plaintext unless the app does TLS (DestinationRule TLS origination to it is not modeled).
-  recordHop(run, leg, dest.name, port, hopProtection(leg, { kind: 'plaintext', why: '' }));
+  if (run.explain) recordHop(run, leg, dest.name, port, hopProtection(leg, { kind: 'plaintext', why: '' }));
   run.events.push({ hop: 'external', what: `${dest.name}:${port} (${dest.ip}) outside the mesh answers${passthrough ? ' (reached through the PassthroughCluster)' : dest.entry ? ` (ServiceEntry ${dest.entry.meta.namespace}/${dest.entry.meta.name})` : ''}` });
   const d: Decision = { outcome: 'allowed', code: isHttp(leg.protocol) ? 200 : null, mtls: false, stoppedBy: [], events: run.events };
   if (isHttp(leg.protocol)) d.received = { method: leg.method, path: leg.path, headers: { ...leg.headers } };

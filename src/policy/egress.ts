@@ -119,7 +119,8 @@ function normalizeHost(h: string): string {
 
 /** The Sidecar that applies to a workload's proxy, and IST0110/IST0111 conflicts at the deciding level. */
 export function sidecarFor(sidecars: readonly Sidecar[], rootNamespace: string, w: Workload): { sidecar: Sidecar | null; conflicts: string[] } {
-  if (w.gateway || !w.sidecar) return { sidecar: null, conflicts: [] };
+  // no Sidecar near (the common case): nothing to pick, no conflict
+  if (w.gateway || !w.sidecar || sidecars.length === 0) return { sidecar: null, conflicts: [] };
   const withSelector = sidecars
     .filter((s) => s.meta.namespace === w.namespace && s.workloadSelector !== null && selectorMatches(s.workloadSelector, w.labels))
     .sort(byAge);

@@ -58,12 +58,12 @@ export function connectInbound(ctx: Ctx, route: InboundRoute, tls: ClientTls): D
   const tlsFail = 'upstream connect error or disconnect/reset before headers. reset reason: connection failure, transport failure reason: TLS error';
 
   if (ep.gateway) return gatewayInbound(ctx, route, tls);
-  recordHop(run, leg, ep.id, route.targetPort, hopProtection(leg, tls));
+  if (run.explain) recordHop(run, leg, ep.id, route.targetPort, hopProtection(leg, tls));
   const captured = ep.sidecar ? inboundCapture(ep, route.targetPort) : null;
   if (captured && !captured.captured) return uncapturedInbound(ctx, route, tls, captured);
 
   const res = ep.sidecar ? effectiveMtls(mesh, ep, route.targetPort) : null;
-  if (res) ev('server-sidecar', `${ep.id} port ${route.targetPort} accepts ${res.mode === 'STRICT' ? 'mTLS only' : res.mode === 'DISABLE' ? 'plaintext only' : 'mTLS and plaintext'}: ${describeMode(res)}`);
+  if (res && run.explain) ev('server-sidecar', `${ep.id} port ${route.targetPort} accepts ${res.mode === 'STRICT' ? 'mTLS only' : res.mode === 'DISABLE' ? 'plaintext only' : 'mTLS and plaintext'}: ${describeMode(res)}`);
   let mtls = false;
   let peerPrincipal: string | null = null;
   const own = leg.identity && leg.identity.kind !== 'none' ? leg.identity : null;
@@ -96,7 +96,7 @@ export function connectInbound(ctx: Ctx, route: InboundRoute, tls: ClientTls): D
     }
     mtls = true;
     peerPrincipal = principalOf(mesh.config.trustDomain, src.namespace, src.serviceAccount);
-    ev('network', `mTLS handshake: client ${spiffeId(peerPrincipal)} ↔ server ${serverId}`);
+    if (run.explain) ev('network', `mTLS handshake: client ${spiffeId(peerPrincipal)} ↔ server ${serverId}`);
   } else if (tls.kind === 'tls') {
     ev('network', 'TLS without Istio ALPN reaches a workload that expects plaintext from its sidecar');
     return fail(ctx, 503, false,
@@ -111,13 +111,14 @@ export function connectInbound(ctx: Ctx, route: InboundRoute, tls: ClientTls): D
         'upstream connect error or disconnect/reset before headers. reset reason: connection termination');
     }
     return fail(ctx, 0, false, { control: 'PeerAuthentication', name: paName(res), reason });
-  } else {
+  } else if (run.explain) {
     ev('network', ep.sidecar ? `plaintext accepted (${res?.mode})` : `plaintext to ${ep.id}, which has no sidecar: nothing checks it`);
   }
 
   const dest = { workload: ep.id, port: route.servicePort?.port ?? route.targetPort, targetPort: route.targetPort, protocol: ctx.l7 };
   const destination: Decision['destination'] = route.service ? { service: `${route.service.namespace}/${route.service.name}`, ...dest } : dest;
-  const withDest = (d: Decision): Decision => ({ ...d, destination });
+  // d is the filters' own fresh refusal: set the field on it (the key lands last, as a spread copy would put it)
+  const withDest = (d: Decision): Decision => { d.destination = destination; return d; };
 
   if (!ep.sidecar) return deliver(ctx, ep, { mtls, peerPrincipal, destination, headers: { ...leg.headers }, path: leg.path, proxied: false });
   run.proxies.push(`${ep.id} (sidecar)`);
@@ -310,7 +311,7 @@ function proxyFilters(ctx: Ctx, w: Workload, hop: 'server-sidecar' | 'gateway', 
   const ev = (what: string): void => { run.events.push({ hop, what }); };
   let path = leg.path;
   let headers = f.headers;
-  (run.addresses ??= []).push({ proxy: `${w.id} (${hop === 'gateway' ? 'gateway' : 'sidecar'})`, sourceIp: f.sourceIp, remoteIp: f.remoteIp });
+  if (run.explain) (run.addresses ??= []).push({ proxy: `${w.id} (${hop === 'gateway' ? 'gateway' : 'sidecar'})`, sourceIp: f.sourceIp, remoteIp: f.remoteIp });
   const http = ctx.l7 === 'http' && isHttp(leg.protocol);
   if (http) {
     if (!/^[A-Z]+$/.test(leg.method)) {
@@ -339,10 +340,10 @@ function proxyFilters(ctx: Ctx, w: Workload, hop: 'server-sidecar' | 'gateway', 
 
   // CUSTOM (ext_authz) sits before jwt_authn.
   const custom = evaluateAuthz(mesh, w, attrs, run.opts.extAuthz, http ? 'custom' : 'all');
-  for (const t of custom.trace) ev(t);
+  if (run.explain) for (const t of custom.trace) ev(t);
   if (!custom.allowed) return deny(custom);
   if (!http) {
-    reportAuthz(ev, custom);
+    if (run.explain) reportAuthz(ev, custom);
     return { headers, path, authz: custom, requestPrincipal: null };
   }
 
@@ -373,7 +374,7 @@ function proxyFilters(ctx: Ctx, w: Workload, hop: 'server-sidecar' | 'gateway', 
 
   // RBAC.
   const rbac = evaluateAuthz(mesh, w, attrs, run.opts.extAuthz, 'rbac');
-  for (const t of rbac.trace) ev(t);
+  if (run.explain) for (const t of rbac.trace) ev(t);
   if (!rbac.allowed) {
     const d = deny(rbac);
     const stop = d.stoppedBy[0];
@@ -384,7 +385,7 @@ function proxyFilters(ctx: Ctx, w: Workload, hop: 'server-sidecar' | 'gateway', 
     d.requestPrincipal = requestPrincipal;
     return d;
   }
-  reportAuthz(ev, rbac);
+  if (run.explain) reportAuthz(ev, rbac);
   return { headers, path, authz: rbac, requestPrincipal };
 }
 
@@ -395,7 +396,7 @@ function reportAuthz(ev: (s: string) => void, a: AuthzDecision): void {
 
 function denied(ctx: Ctx, hop: 'server-sidecar' | 'gateway', authz: AuthzDecision, mtls: boolean, peerPrincipal: string | null): Decision {
   const { run, leg } = ctx;
-  reportAuthz((what) => run.events.push({ hop, what }), authz);
+  if (run.explain) reportAuthz((what) => run.events.push({ hop, what }), authz);
   const stop: StoppedBy = {
     control: 'AuthorizationPolicy',
     name: authz.decidedBy ? `${authz.decidedBy.namespace}/${authz.decidedBy.policy}` : authz.consulted[0] ? `${authz.consulted[0].namespace}/${authz.consulted[0].name}` : null,
@@ -405,14 +406,14 @@ function denied(ctx: Ctx, hop: 'server-sidecar' | 'gateway', authz: AuthzDecisio
   const d: Decision = { outcome: 'blocked', code: null, mtls, stoppedBy: [stop], events: run.events, peerPrincipal, authz };
   if (ctx.l7 === 'tcp' || !isHttp(leg.protocol)) {
     d.code = isHttp(leg.protocol) ? 0 : null;
-    run.events.push({ hop, what: 'TCP: the connection is closed right after accept; no bytes reach the app' });
+    if (run.explain) run.events.push({ hop, what: 'TCP: the connection is closed right after accept; no bytes reach the app' });
   } else {
     const status = authz.custom?.verdict.status ?? 403;
     const body = authz.custom?.verdict.body ?? 'RBAC: access denied';
     d.response = { status, headers: { 'content-type': 'text/plain', ...(authz.custom?.verdict.headers ?? {}) }, body };
     if (leg.protocol === 'grpc') { d.code = 200; d.grpcStatus = 7; } else d.code = status;
     if (authz.custom) d.flags = 'UAEX';
-    run.events.push({ hop, what: `responds ${status} "${body}" (${authz.details})` });
+    if (run.explain) run.events.push({ hop, what: `responds ${status} "${body}" (${authz.details})` });
   }
   return d;
 }
@@ -430,12 +431,6 @@ interface Delivery {
 
 function deliver(ctx: Ctx, ep: Workload, x: Delivery): Decision {
   const { run, leg } = ctx;
-  // XFCC was already handled by the sidecar's connection manager (xfccAfter).
-  const received: Record<string, string> = { ...x.headers };
-  if (x.proxied) received['x-forwarded-proto'] = received['x-forwarded-proto'] ?? 'http';
-  const http = ctx.l7 === 'http' && isHttp(leg.protocol);
-  if (isHttp(leg.protocol)) received['host'] = received['host'] ?? legAuthority(leg);
-  run.events.push({ hop: 'app', what: `${ep.id} receives the ${http || isHttp(leg.protocol) ? `request ${leg.method} ${x.path}` : 'connection'} and answers` });
   const d: Decision = {
     outcome: 'allowed',
     code: isHttp(leg.protocol) ? 200 : null,
@@ -445,6 +440,13 @@ function deliver(ctx: Ctx, ep: Workload, x: Delivery): Decision {
   if (leg.protocol === 'grpc') d.grpcStatus = 0;
   if (x.authz) d.authz = x.authz;
   if (x.requestPrincipal !== undefined) d.requestPrincipal = x.requestPrincipal;
+  if (!run.explain) return d;
+  // XFCC was already handled by the sidecar's connection manager (xfccAfter).
+  const received: Record<string, string> = { ...x.headers };
+  if (x.proxied) received['x-forwarded-proto'] = received['x-forwarded-proto'] ?? 'http';
+  const http = ctx.l7 === 'http' && isHttp(leg.protocol);
+  if (isHttp(leg.protocol)) received['host'] = received['host'] ?? legAuthority(leg);
+  run.events.push({ hop: 'app', what: `${ep.id} receives the ${http || isHttp(leg.protocol) ? `request ${leg.method} ${x.path}` : 'connection'} and answers` });
   if (isHttp(leg.protocol)) d.received = { method: leg.method, path: x.path, headers: sortKeys(received) };
   return d;
 }

@@ -181,6 +181,14 @@ export interface DecideOptions {
    * certificate is valid, else why not. Absent = every certificate is valid.
    */
   certProblem?: (workloadId: string) => string | null;
+  /**
+   * false: decide for analysis only (the reach graph). The outcome, code,
+   * destination, stoppedBy and the proxies crossed (`path`) are the same as
+   * with the default (true); the trace text of the common path — events, the
+   * wire record, the addresses each proxy saw, the request the app received,
+   * the client listener — is not built (test/policy/decide-explain.test.ts).
+   */
+  explain?: boolean;
 }
 
 /** One connection (or request) between two parties: the client side and the destination. */
@@ -210,6 +218,8 @@ export interface Leg {
 export interface Run {
   mesh: Mesh;
   opts: DecideOptions;
+  /** build the explanation (DecideOptions.explain, default true) */
+  explain: boolean;
   /** the request as sent (bypass, capabilities) */
   req: MeshRequest;
   events: TraceEvent[];
@@ -229,7 +239,8 @@ const TCP_PREFIXES = ['tcp', 'tls', 'https', 'mongo', 'mysql', 'redis', 'udp'];
 /** Protocol selection for a Service port (§6.8): appProtocol, then name prefix; null = sniffed. */
 export function declaredProtocol(p: ServicePort): 'http' | 'tcp' | null {
   const label = (p.appProtocol ?? p.name ?? '').toLowerCase();
-  const prefix = label.split('-')[0] ?? '';
+  const dash = label.indexOf('-');
+  const prefix = dash < 0 ? label : label.slice(0, dash);
   if (p.appProtocol !== undefined) {
     if (HTTP_PREFIXES.includes(label) || label === 'kubernetes.io/h2c') return 'http';
     return TCP_PREFIXES.includes(label) ? 'tcp' : null;
