@@ -1,25 +1,33 @@
 /**
  * `meshrange run --workers N` (issue 13 item 4): the scenarios of a run on N
- * worker threads, with reports byte-identical to a serial run, in the same
- * order, and the same errors.
+ * threads — the caller's and N − 1 workers — with reports byte-identical to a
+ * serial run, in the same order, and the same errors. With fewer than
+ * MIN_FILES_FOR_WORKERS files runFiles runs serially (no worker at all).
  *
- * Who does what. The caller's thread only reads: every worker prepares
- * (parses, checks, loads the mesh, binds) and runs the scenarios it is given,
- * and reads each file it needs through a ProxySource — a synchronous call
- * back to the caller's SourceReader (the worker posts the call on its own
+ * Who does what. The caller's thread is warm already (its modules loaded, its
+ * JIT too): it takes scenarios from the queue one at a time, reading through
+ * the run's own reader, and between two it yields so that the workers' calls
+ * are answered. A worker loads meshrange (~0.3-0.6 s of CPU) and says so; only
+ * then is it handed scenarios, so a worker slow to start holds no work back
+ * (on a small suite the caller may run everything before it is ready). A
+ * worker prepares (parses, checks, loads the mesh, binds) and runs what it is
+ * given, and reads each file it needs through a ProxySource — a synchronous
+ * call back to the caller's SourceReader (the worker posts the call on its own
  * MessagePort and waits on a shared Int32Array; the caller answers and wakes
- * it). So each file is read once, by the reader the caller passed (its
- * sandbox, its record of inputs), and checked once, on a worker: checking on
- * the caller first and again in the worker made 2 workers slower than none.
+ * it, between two of its own scenarios at the latest). So each file is read
+ * once, by the reader the caller passed (its sandbox, its record of inputs),
+ * and checked once: checking on the caller first and again in the worker made
+ * 2 workers slower than none.
  *
- * Work is handed out to whichever worker is free (each holds its next
+ * Work is handed out to whichever thread is free (a worker holds its next
  * scenario while it runs one, except near the end), in the order of the
  * files (a scenario's cost is its simulated time and traffic, which its text
  * size does not tell: the shipped suite's costliest scenarios are among its
  * shortest files). Answers are put back in file order and
  * joined as prepareAll joins them (run.ts joinPrepared: each file's issues, a
- * name used twice), so errors are a serial run's, in its order. A serial run
- * runs nothing when any file is bad; here a worker runs what it prepared as
+ * name used twice), so errors are a serial run's, in its order, whichever
+ * thread prepared a file. A serial run
+ * runs nothing when any file is bad; here a thread runs what it prepared as
  * long as no error has come back yet, and once one has, the rest are only
  * prepared (for their errors) and every result is dropped.
  *
