@@ -5,7 +5,9 @@
  * (`--workers N` threads). bench/run.ts interleaves them (serial, workers,
  * serial, ...). The rider: the JSON report's SHA-256 equals the serial run's
  * (the serial run of the same round writes it to bench/.cache/w-serial.sha256).
- * Wall time includes starting the workers (each loads meshrange's modules).
+ * Wall time includes starting the workers (each loads meshrange's modules);
+ * `--workers N` is N threads: the caller's (which runs scenarios from the
+ * start) and N − 1 workers that join once loaded.
  * The line also gives the process's CPU time (every thread: the workers, V8's
  * compiler and GC threads) and the load average at the start: on a shared
  * machine the wall-time ratio follows the load, the CPU time does not.

@@ -66,7 +66,7 @@ export interface RunScenarioOptions {
   maxEvents?: number;
   /** default fileReader() */
   reader?: SourceReader;
-  /** runScenarios: worker threads (reports identical to a serial run); default 1 */
+  /** runScenarios: threads, the caller's and workers − 1 worker threads (reports identical to a serial run); default 1; fewer than 4 files run serially */
   workers?: number;
 }
 

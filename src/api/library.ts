@@ -39,7 +39,7 @@ export interface RunOptions extends ReaderOption {
   seed?: number;
   /** the simulation's event budget per scenario */
   maxEvents?: number;
-  /** worker threads for several scenarios (reports identical to a serial run); default 1 */
+  /** threads for several scenarios: the caller's and workers − 1 worker threads (reports identical to a serial run); default 1; fewer than 4 files run serially */
   workers?: number;
 }
 

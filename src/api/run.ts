@@ -9,13 +9,13 @@ import { ScenarioLimitError, type ProgressHook, type SimProgress } from '../scen
 import type { RunResult } from '../scenario/types.js';
 import { prepareScenario, type PreparedScenario } from './prepare.js';
 import type { SourceReader } from './source.js';
-import { runFilesInWorkers } from './workers.js';
+import { MIN_FILES_FOR_WORKERS, runFilesInWorkers } from './workers.js';
 
 export interface RunFilesOptions {
   seed?: number;
   /** the kernel's event budget per run (simulate.ts MAX_KERNEL_EVENTS by default) */
   maxEvents?: number;
-  /** worker threads to run the scenarios on (workers.ts): reports identical to a serial run; 1 or absent: serial */
+  /** threads to run the scenarios on, the caller's among them (workers.ts): reports identical to a serial run; 1, absent or fewer than 4 files: serial */
   workers?: number;
   /** told how far each scenario has got: which of how many, and its simulation's progress (no wall time) */
   progress?: (p: RunProgress) => void;
@@ -94,7 +94,7 @@ export async function runPrepared(p: PreparedScenario, opts: RunFilesOptions = {
 }
 
 export async function runFiles(files: readonly string[], reader: SourceReader, opts: RunFilesOptions = {}): Promise<RunFilesResult> {
-  if (opts.workers !== undefined && opts.workers > 1) return runFilesInWorkers(files, reader, { ...opts, workers: opts.workers });
+  if (opts.workers !== undefined && opts.workers > 1 && files.length >= MIN_FILES_FOR_WORKERS) return runFilesInWorkers(files, reader, { ...opts, workers: opts.workers });
   const issues = new IssueList();
   const prepared = prepareAll(files, reader, issues);
   const warnings = new Set<string>();

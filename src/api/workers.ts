@@ -1,25 +1,33 @@
 /**
  * `meshrange run --workers N` (issue 13 item 4): the scenarios of a run on N
- * worker threads, with reports byte-identical to a serial run, in the same
- * order, and the same errors.
+ * threads — the caller's and N − 1 workers — with reports byte-identical to a
+ * serial run, in the same order, and the same errors. With fewer than
+ * MIN_FILES_FOR_WORKERS files runFiles runs serially (no worker at all).
  *
- * Who does what. The caller's thread only reads: every worker prepares
- * (parses, checks, loads the mesh, binds) and runs the scenarios it is given,
- * and reads each file it needs through a ProxySource — a synchronous call
- * back to the caller's SourceReader (the worker posts the call on its own
+ * Who does what. The caller's thread is warm already (its modules loaded, its
+ * JIT too): it takes scenarios from the queue one at a time, reading through
+ * the run's own reader, and between two it yields so that the workers' calls
+ * are answered. A worker loads meshrange (~0.3-0.6 s of CPU) and says so; only
+ * then is it handed scenarios, so a worker slow to start holds no work back
+ * (on a small suite the caller may run everything before it is ready). A
+ * worker prepares (parses, checks, loads the mesh, binds) and runs what it is
+ * given, and reads each file it needs through a ProxySource — a synchronous
+ * call back to the caller's SourceReader (the worker posts the call on its own
  * MessagePort and waits on a shared Int32Array; the caller answers and wakes
- * it). So each file is read once, by the reader the caller passed (its
- * sandbox, its record of inputs), and checked once, on a worker: checking on
- * the caller first and again in the worker made 2 workers slower than none.
+ * it, between two of its own scenarios at the latest). So each file is read
+ * once, by the reader the caller passed (its sandbox, its record of inputs),
+ * and checked once: checking on the caller first and again in the worker made
+ * 2 workers slower than none.
  *
- * Work is handed out to whichever worker is free (each holds its next
+ * Work is handed out to whichever thread is free (a worker holds its next
  * scenario while it runs one, except near the end), in the order of the
  * files (a scenario's cost is its simulated time and traffic, which its text
  * size does not tell: the shipped suite's costliest scenarios are among its
  * shortest files). Answers are put back in file order and
  * joined as prepareAll joins them (run.ts joinPrepared: each file's issues, a
- * name used twice), so errors are a serial run's, in its order. A serial run
- * runs nothing when any file is bad; here a worker runs what it prepared as
+ * name used twice), so errors are a serial run's, in its order, whichever
+ * thread prepared a file. A serial run
+ * runs nothing when any file is bad; here a thread runs what it prepared as
  * long as no error has come back yet, and once one has, the rest are only
  * prepared (for their errors) and every result is dropped.
  *
@@ -45,6 +53,8 @@ import { ByteBudget, type SourceReader } from './source.js';
 /** The most workers a run may ask for, per core (the CLI bounds N to 1 … cores × this). */
 export const WORKERS_PER_CORE = 4;
 const MARK = 'meshrange-run-worker';
+/** The index of a worker's first message: loaded, ready for scenarios. */
+const READY = -2;
 
 // ------------------------------------------------------------- reading through the caller
 
@@ -213,11 +223,27 @@ function workerBoot(): { code: string; data: Record<string, unknown> } {
   return { code, data: { bundle: dist, loader: pathToFileURL(path.join(dist, '..', 'bin', 'load-bundle.js')).href } };
 }
 
-/** Prepares and runs `files` on `workers` threads; the same answer as a serial runFiles, in the same order. */
-export async function runFilesInWorkers(files: readonly string[], reader: SourceReader, opts: RunFilesOptions & { workers: number }): Promise<RunFilesResult> {
+/** Fewer scenarios than this run serially even with --workers: a worker's start would cost more than it saves. */
+export const MIN_FILES_FOR_WORKERS = 4;
+
+/** For tests: who runs what. */
+export interface PoolOptions {
+  /** false: the caller's thread takes no scenario (every one goes to a worker); true by default */
+  callerRuns?: boolean;
+  /** filled with who took each scenario, by file index: 0 the caller's thread, i ≥ 1 the i-th worker */
+  placed?: number[];
+}
+
+/**
+ * Prepares and runs `files` on the caller's thread and `workers` − 1 worker
+ * threads; the same answer as a serial runFiles, in the same order.
+ */
+export async function runFilesInWorkers(files: readonly string[], reader: SourceReader, opts: RunFilesOptions & { workers: number }, how: PoolOptions = {}): Promise<RunFilesResult> {
   const issues = new IssueList();
   if (files.length === 0) return { results: [], issues, warnings: [] };
-  const answers = await pool(files, reader, opts, Math.max(1, Math.min(opts.workers, files.length)));
+  const callerRuns = how.callerRuns ?? true;
+  const threads = Math.max(1, Math.min(opts.workers, files.length + (callerRuns ? 0 : 1)));
+  const answers = await pool(files, reader, opts, threads, callerRuns, how.placed ?? []);
   // A file that threw while it was prepared throws, as it would have before a serial run ran anything.
   for (const [i, a] of answers.entries()) if (a.crash !== undefined && !a.named) throw new Error(`a worker failed on ${files[i] ?? 'a scenario'}: ${a.crash}`);
   const ok = joinPrepared(answers, issues);
@@ -238,8 +264,8 @@ export async function runFilesInWorkers(files: readonly string[], reader: Source
 /** What makes a serial run run nothing: an error among a file's issues. */
 const hasError = (a: FilePrepared): boolean => a.before.some((i) => i.severity === 'error') || a.after.some((i) => i.severity === 'error');
 
-async function pool(files: readonly string[], reader: SourceReader, opts: RunFilesOptions, n: number): Promise<Answer[]> {
-  const boot = workerBoot();
+/** `n` threads: the caller's (unless !callerRuns) and n − 1 workers (n when !callerRuns). */
+async function pool(files: readonly string[], reader: SourceReader, opts: RunFilesOptions, n: number, callerRuns: boolean, placed: number[]): Promise<Answer[]> {
   const answers = new Array<Answer>(files.length);
   let next = 0;
   let done = 0;
@@ -247,43 +273,60 @@ async function pool(files: readonly string[], reader: SourceReader, opts: RunFil
   let bad = false;
   const workers: Worker[] = [];
   const ports: MessagePort[] = [];
+  const jobOf = (index: number, preloaded: [string, ReadReply][]): Job => ({ index, file: files[index] as string, run: !bad, preloaded,
+    ...(opts.seed !== undefined ? { seed: opts.seed } : {}), ...(opts.maxEvents !== undefined ? { maxEvents: opts.maxEvents } : {}) });
   try {
     await new Promise<void>((resolve, reject) => {
+      let over = false;
+      const fail = (e: unknown): void => { if (!over) { over = true; reject(e); } };
+      const took = (a: Answer): void => {
+        answers[a.index] = a;
+        if (a.crash !== undefined || hasError(a)) bad = true;
+        done++;
+        if (done === files.length && !over) { over = true; resolve(); }
+      };
       const host = new ReaderHost(reader);
       // A worker holds its next scenario while it runs one (no wait on this thread between two), except
       // near the end, where one at a time keeps a worker from holding work another could start.
       const held = new Map<Worker, number>();
-      const feed = (w: Worker): void => {
-        while (next < files.length && (held.get(w) ?? 0) < (files.length - next >= 2 * n ? 2 : 1)) {
+      const feed = (w: Worker, id: number): void => {
+        while (!over && next < files.length && (held.get(w) ?? 0) < (files.length - next >= 2 * n ? 2 : 1)) {
           const index = next++;
-          const file = files[index] as string;
-          const job: Job = { index, file, run: !bad, preloaded: [...preload(host, index, file)],
-            ...(opts.seed !== undefined ? { seed: opts.seed } : {}), ...(opts.maxEvents !== undefined ? { maxEvents: opts.maxEvents } : {}) };
+          placed[index] = id;
           held.set(w, (held.get(w) ?? 0) + 1);
-          w.postMessage(job);
+          w.postMessage(jobOf(index, [...preload(host, index, files[index] as string)]));
         }
       };
-      for (let i = 0; i < n; i++) {
+      // N-1 workers; each is fed once it has loaded (it says so), so one slow to start holds no work back.
+      for (let i = 0; i < (callerRuns ? n - 1 : n); i++) {
         const { port1, port2 } = new MessageChannel();
         const flag = new Int32Array(new SharedArrayBuffer(4));
         serveReads(host, port1, flag);
         ports.push(port1);
+        const boot = workerBoot();
         const w = new Worker(boot.code, { eval: true, workerData: { ...boot.data, [MARK]: true, port: port2, flag }, transferList: [port2] });
         workers.push(w);
         w.on('message', (a: Answer) => {
-          if (a.index < 0) { reject(new Error(`a worker could not start: ${a.crash ?? ''}`)); return; }
+          if (a.index === READY) { feed(w, i + 1); return; }
+          if (a.index < 0) { fail(new Error(`a worker could not start: ${a.crash ?? ''}`)); return; }
           host.forget(a.index);
           held.set(w, (held.get(w) ?? 1) - 1);
-          answers[a.index] = a;
-          if (a.crash !== undefined || hasError(a)) bad = true;
-          done++;
-          if (done === files.length) resolve();
-          else feed(w);
+          took(a);
+          feed(w, i + 1);
         });
-        w.on('error', reject);
-        w.on('exit', (code) => { if (done < files.length) reject(new Error(`a worker exited (code ${code}) before the run finished`)); });
-        feed(w);
+        w.on('error', fail);
+        w.on('exit', (code) => { if (done < files.length) fail(new Error(`a worker exited (code ${code}) before the run finished`)); });
       }
+      // The caller's thread (warm already) takes scenarios from the same queue, one at a time, reading through
+      // the run's reader itself; between two it yields, so that the workers' reads and answers are handled.
+      void (async () => {
+        while (callerRuns && !over && next < files.length) {
+          const index = next++;
+          placed[index] = 0;
+          took(await serve(jobOf(index, []), reader));
+          await new Promise<void>((r) => setImmediate(r));
+        }
+      })().catch(fail);
     });
   } finally {
     await Promise.all(workers.map((w) => w.terminate()));
@@ -324,4 +367,5 @@ if (!isMainThread && parentPort && (workerData as Record<string, unknown> | null
   port.on('message', (job: Job) => {
     chain = chain.then(() => serve(job, new ProxySource(link, job.index, new Map(job.preloaded)))).then((a) => port.postMessage(a));
   });
+  port.postMessage({ index: READY });
 }

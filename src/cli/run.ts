@@ -57,7 +57,7 @@ export function registerRun(program: Command, io: Io, setCode: (code: number) =>
     .option('--shard <i/n>', 'run only shard i of n (a stable partition by scenario name); merge the shards\' reports with meshrange merge')
     .option('--allow-path <dir>', 'also let scenarios read files under this folder; repeatable', collect, [])
     .option('--quiet', 'no progress line on stderr (it is only shown when stderr is a terminal)')
-    .option('--workers <n>', `run scenarios on N worker threads (1 to ${MAX_WORKERS}); reports are the same as a serial run's`, '1')
+    .option('--workers <n>', `run scenarios on N threads, this one and N-1 workers (1 to ${MAX_WORKERS}; under 4 files: serial); reports are the same as a serial run's`, '1')
     .action(async (paths: string[], opts: RunOpts) => {
       setCode(await runPipeline(paths, opts, io));
     });

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runFiles } from '../../src/api/run.js';
 import { ByteBudget } from '../../src/api/source.js';
-import { preload, ProxySource, ReaderHost, WORKERS_PER_CORE } from '../../src/api/workers.js';
+import { MIN_FILES_FOR_WORKERS, preload, ProxySource, ReaderHost, runFilesInWorkers, WORKERS_PER_CORE } from '../../src/api/workers.js';
 import { FsSource, Sandbox } from '../../src/cli/fs.js';
 import { IssueList } from '../../src/core/issues.js';
 import { renderJson } from '../../src/report/json.js';
@@ -43,7 +43,8 @@ describe('run on worker threads', () => {
   it('a scenario that exceeds its event budget is reported as serially (scenario-too-much-work at its line), the others run', async () => {
     const files = SUITE.slice(0, 2);
     const serial = await runFiles(files, new FsSource(Sandbox.forCwd([])), { maxEvents: 2000 });
-    const parallel = await runFiles(files, new FsSource(Sandbox.forCwd([])), { maxEvents: 2000, workers: 2 });
+    // Two files would run serially through runFiles; every one goes to a worker here.
+    const parallel = await runFilesInWorkers(files, new FsSource(Sandbox.forCwd([])), { maxEvents: 2000, workers: 2 }, { callerRuns: false });
     expect(serial.issues.errors.map((e) => e.code)).toContain('scenario-too-much-work');
     expect(parallel.issues.items).toEqual(serial.issues.items);
     expect(renderJson(parallel.results)).toBe(renderJson(serial.results));
@@ -51,8 +52,9 @@ describe('run on worker threads', () => {
 
   it('a bad scenario is the same located error as serially: exit 2, nothing run', async () => {
     const bad = writeScratch(tmp, rel, 'bad.yaml', 'apiVersion: meshrange.io/v1alpha1\nkind: Scenario\nmetadata: { name: bad }\nspec: { mesh: { manifests: [nowhere] }, attacker: { foothold: a/b }, steps: [{ id: x, action: wait, for: 1s }] }\n');
-    const serial = await cli('run', SUITE[0] as string, bad);
-    const parallel = await cli('run', SUITE[0] as string, bad, '--workers', '2');
+    const files = [...SUITE.slice(0, MIN_FILES_FOR_WORKERS - 1), bad];
+    const serial = await cli('run', ...files);
+    const parallel = await cli('run', ...files, '--workers', '2');
     expect(serial.code).toBe(2);
     expect(parallel.code).toBe(2);
     expect(parallel.err).toBe(serial.err);
@@ -71,6 +73,38 @@ describe('run on worker threads', () => {
     expect(parallel.issues.items).toEqual(serial.issues.items);
     expect(parallel.results).toEqual([]);
     expect(serial.results).toEqual([]);
+  }, 240_000);
+
+  it('the caller\'s thread runs scenarios too (the first one at least), and reports are byte-identical to a serial run with N=2 and N=3', async () => {
+    const serial = await runFiles(SUITE, new FsSource(Sandbox.forCwd([])));
+    for (const workers of [2, 3]) {
+      const placed: number[] = [];
+      const parallel = await runFilesInWorkers(SUITE, new FsSource(Sandbox.forCwd([])), { workers }, { placed });
+      expect(placed[0], `N=${workers}`).toBe(0);
+      expect(placed.length).toBe(SUITE.length);
+      expect(placed.every((p) => p >= 0 && p < workers), `N=${workers}: ${placed.join(',')}`).toBe(true);
+      expect(parallel.issues.items).toEqual(serial.issues.items);
+      for (const render of [renderJson, renderJunit, renderSarif, renderText]) expect(render(parallel.results), `N=${workers}`).toBe(render(serial.results));
+      expect(parallel.warnings).toEqual(serial.warnings);
+    }
+  }, 240_000);
+
+  it('a bad file gives a serial run\'s errors, in its order, whether the caller\'s thread or a worker prepares it; no result is kept', async () => {
+    const broken = writeScratch(tmp, rel, 'broken-first.yaml', 'apiVersion: meshrange.io/v1alpha1\nkind: Scenario\nmetadata: { name: broken\n');
+    const stray = writeScratch(tmp, rel, 'stray-last.yaml', 'apiVersion: meshrange.io/v1alpha1\nkind: Scenario\nmetadata: { name: stray }\nspec: { mesh: { manifests: [../../scenarios/meshes/bookinfo] }, attacker: { foothold: nowhere/nobody }, steps: [{ id: x, action: wait, for: 1s }] }\n');
+    const files = [broken, ...SUITE.slice(0, 3), stray];
+    const serial = await runFiles(files, new FsSource(Sandbox.forCwd([])));
+    const where = serial.issues.errors.map((e) => path.basename(e.loc?.file ?? ''));
+    expect(where[0]).toBe('broken-first.yaml');
+    expect(where.at(-1)).toBe('stray-last.yaml');
+    for (const callerRuns of [true, false]) {
+      const placed: number[] = [];
+      const parallel = await runFilesInWorkers(files, new FsSource(Sandbox.forCwd([])), { workers: 2 }, { callerRuns, placed });
+      // The caller's thread takes the first file before any worker has loaded; without it, a worker does.
+      expect(placed[0] === 0, `callerRuns ${callerRuns}`).toBe(callerRuns);
+      expect(parallel.issues.items).toEqual(serial.issues.items);
+      expect(parallel.results).toEqual([]);
+    }
   }, 240_000);
 
   it(`--workers is bounded to 1 … cores × ${WORKERS_PER_CORE}, a whole number (exit 2 otherwise)`, async () => {

@@ -50,8 +50,9 @@ spec:
 
 const USE = `import { assessMeshes, blastRadius, decide, lint, loadMesh, MeshrangeError, renderJson, runScenario, runScenarios } from 'meshrange';
 const result = await runScenario('scenario.yaml');
-const twice = await runScenarios(['scenario.yaml', 'again.yaml'], { workers: 2 });
-const serial = await runScenarios(['scenario.yaml', 'again.yaml']);
+const four = ['scenario.yaml', 'again.yaml', 'third.yaml', 'fourth.yaml'];
+const twice = await runScenarios(four, { workers: 2 });
+const serial = await runScenarios(four);
 const { mesh } = loadMesh({ manifests: ['app'], namespace: 'shop', ingressGateway: true });
 const d = await decide(mesh, { from: 'outside', to: 'istio-ingressgateway.istio-system:80', path: '/' }, { now: Date.UTC(2026, 0, 1) });
 const inside = await decide(mesh, { from: 'shop/client', to: 'api:80' }, { now: new Date(0) });
@@ -61,7 +62,7 @@ const findings = lint(mesh).findings.map((f) => f.code);
 const { mesh: open } = loadMesh({ manifests: ['app'], namespace: 'shop' });
 const change = assessMeshes(open, mesh);
 try { await decide(mesh, { from: 'shop/nobody', to: 'api:80' }, { now: 0 }); } catch (e) { bad = e instanceof MeshrangeError ? e.issues[0].code : 'not a MeshrangeError'; }
-process.stdout.write(JSON.stringify({ report: renderJson([result]), workersSame: renderJson(twice.results) === renderJson(serial.results) && twice.results.length === 2, gateway: mesh.workloads.find((w) => w.id === 'istio-system/istio-ingressgateway')?.gateway, inside: inside.outcome, outside: d.outcome, bad, blast: blast.ok ? blast.value.footholds[0].from : blast.message, lint: Array.isArray(findings), assessed: 'newlyReachable' in change }));
+process.stdout.write(JSON.stringify({ report: renderJson([result]), workersSame: renderJson(twice.results) === renderJson(serial.results) && twice.results.length === 4, gateway: mesh.workloads.find((w) => w.id === 'istio-system/istio-ingressgateway')?.gateway, inside: inside.outcome, outside: d.outcome, bad, blast: blast.ok ? blast.value.footholds[0].from : blast.message, lint: Array.isArray(findings), assessed: 'newlyReachable' in change }));
 `;
 
 const TYPED = `import { decide, loadMesh, type Decision, type RunResult, runScenario } from 'meshrange';
@@ -107,7 +108,8 @@ describe('the packed package, installed in another project', () => {
   it('imports as ESM: runScenario reports what the sources report, byte for byte, and runScenarios on 2 workers what it reports serially; loadMesh applies -n and adds the ingress gateway; decide needs now and throws MeshrangeError on an unknown workload', async () => {
     writeFileSync(path.join(user, 'use.mjs'), USE);
     writeFileSync(path.join(user, 'scenario.yaml'), SCENARIO);
-    writeFileSync(path.join(user, 'again.yaml'), SCENARIO.replace('name: outside-project', 'name: outside-project-again'));
+    // Four files: fewer run serially even with workers (workers.ts MIN_FILES_FOR_WORKERS).
+    for (const [f, n] of [['again', 'again'], ['third', '3'], ['fourth', '4']]) writeFileSync(path.join(user, `${f}.yaml`), SCENARIO.replace('name: outside-project', `name: outside-project-${n}`));
     const out = JSON.parse(ok(sh(process.execPath, ['use.mjs'], user), 'node use.mjs')) as Record<string, unknown>;
     expect(out['gateway']).toBe(true);
     expect(out['workersSame']).toBe(true); // dist/api/workers.js starts its workers from the compiled ES modules
@@ -150,10 +152,10 @@ describe('the packed package, installed in another project', () => {
     } finally {
       renameSync(`${src}.away`, src);
     }
-    const serial = ok(sh('npx', ['--no-install', 'meshrange', 'run', 'scenario.yaml', 'again.yaml', '--format', 'json'], user), 'run serial');
+    const serial = ok(sh('npx', ['--no-install', 'meshrange', 'run', 'scenario.yaml', 'again.yaml', 'third.yaml', 'fourth.yaml', '--format', 'json'], user), 'run serial');
     renameSync(src, `${src}.away`);
     try {
-      const parallel = ok(sh('npx', ['--no-install', 'meshrange', 'run', 'scenario.yaml', 'again.yaml', '--format', 'json', '--workers', '2'], user), 'run --workers 2 (bundle)');
+      const parallel = ok(sh('npx', ['--no-install', 'meshrange', 'run', 'scenario.yaml', 'again.yaml', 'third.yaml', 'fourth.yaml', '--format', 'json', '--workers', '2'], user), 'run --workers 2 (bundle)');
       expect(parallel).toBe(serial);
     } finally {
       renameSync(`${src}.away`, src);
