@@ -41,4 +41,38 @@ export interface SourceReader {
   forScenario(file: string): SourceReader;
   /** `rel` against the folder of `file` */
   resolve(file: string, rel: string): string;
+  /**
+   * Optional: how a worker thread (workers.ts) makes an equivalent reader of its own, so that it reads its
+   * scenarios' files itself instead of asking this thread for each one (and waiting until this thread is
+   * between two scenarios). Absent or null: workers read through this reader.
+   */
+  portable?(): PortableReader | null;
+  /** Optional, on a worker's reader: what it recorded since the last call, handed to the caller's reader's absorb(). */
+  recorded?(): unknown;
+  /** Optional, on the caller's reader: takes what a worker's equivalent reader recorded (its recorded()). */
+  absorb?(recorded: unknown): void;
+}
+
+/**
+ * A reader a worker can make itself: `kind` names a maker registered with registerReader, `module` (a file URL,
+ * when the code runs as ES modules) is imported first so that the maker is registered in the worker too, and
+ * `data` is what the maker needs (structured-clonable).
+ */
+export interface PortableReader {
+  kind: string;
+  module?: string;
+  data: unknown;
+}
+
+const makers = new Map<string, (data: unknown) => SourceReader>();
+
+/** Registers how to make a portable reader of `kind` (on the module's load, in every thread that loads it). */
+export function registerReader(kind: string, make: (data: unknown) => SourceReader): void {
+  makers.set(kind, make);
+}
+
+/** The reader a PortableReader describes, or null when no maker of its kind is registered in this thread. */
+export function makeReader(p: PortableReader): SourceReader | null {
+  const make = makers.get(p.kind);
+  return make ? make(p.data) : null;
 }

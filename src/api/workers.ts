@@ -11,13 +11,18 @@
  * then is it handed scenarios, so a worker slow to start holds no work back
  * (on a small suite the caller may run everything before it is ready). A
  * worker prepares (parses, checks, loads the mesh, binds) and runs what it is
- * given, and reads each file it needs through a ProxySource — a synchronous
- * call back to the caller's SourceReader (the worker posts the call on its own
- * MessagePort and waits on a shared Int32Array; the caller answers and wakes
- * it, between two of its own scenarios at the latest). So each file is read
- * once, by the reader the caller passed (its sandbox, its record of inputs),
- * and checked once: checking on the caller first and again in the worker made
- * 2 workers slower than none.
+ * given. It reads the files it needs itself when the caller's reader says how
+ * to make an equivalent one (SourceReader.portable: the CLI's FsSource, the
+ * same sandbox roots in the same process), and hands back what that reader
+ * recorded (the real paths read, which the caller's reader absorbs: the run's
+ * record of inputs that no report may overwrite). Otherwise (a reader in
+ * memory, say) it reads through a ProxySource — a synchronous call back to the
+ * caller's SourceReader (the worker posts the call on its own MessagePort and
+ * waits on a shared Int32Array; the caller answers and wakes it, between two
+ * of its own scenarios at the latest, which on the shipped suite left a worker
+ * waiting ~1 s of its ~1.6 s). Either way each file is checked once, where it
+ * is read: checking on the caller first and again in the worker made 2
+ * workers slower than none.
  *
  * Work is handed out to whichever thread is free (a worker holds its next
  * scenario while it runs one, except near the end), in the order of the
@@ -48,7 +53,7 @@ import type { SourceFile } from '../loader/load.js';
 import { ScenarioLimitError } from '../scenario/simulate.js';
 import type { RunResult } from '../scenario/types.js';
 import { joinPrepared, prepareFile, runPrepared, type FilePrepared, type RunFilesOptions, type RunFilesResult } from './run.js';
-import { ByteBudget, type SourceReader } from './source.js';
+import { ByteBudget, makeReader, type PortableReader, type SourceReader } from './source.js';
 
 /** The most workers a run may ask for, per core (the CLI bounds N to 1 … cores × this). */
 export const WORKERS_PER_CORE = 4;
@@ -198,6 +203,8 @@ interface Job { index: number; file: string; run: boolean; seed?: number; maxEve
 /** A worker's answer for one scenario: how it prepared, its warnings, and its run when it ran. */
 interface Answer extends FilePrepared {
   index: number;
+  /** what the worker's own reader recorded while it prepared this scenario (the caller's reader absorbs it) */
+  recorded?: unknown;
   warnings: string[];
   result?: RunResult;
   limit?: { message: string; loc: Location; hint: string };
@@ -286,6 +293,9 @@ async function pool(files: readonly string[], reader: SourceReader, opts: RunFil
         if (done === files.length && !over) { over = true; resolve(); }
       };
       const host = new ReaderHost(reader);
+      // Workers that made a reader of their own (SourceReader.portable) read their files themselves: nothing preloaded.
+      const portable = reader.portable?.() ?? null;
+      const local = new Set<Worker>();
       // A worker holds its next scenario while it runs one (no wait on this thread between two), except
       // near the end, where one at a time keeps a worker from holding work another could start.
       const held = new Map<Worker, number>();
@@ -294,7 +304,7 @@ async function pool(files: readonly string[], reader: SourceReader, opts: RunFil
           const index = next++;
           placed[index] = id;
           held.set(w, (held.get(w) ?? 0) + 1);
-          w.postMessage(jobOf(index, [...preload(host, index, files[index] as string)]));
+          w.postMessage(jobOf(index, local.has(w) ? [] : [...preload(host, index, files[index] as string)]));
         }
       };
       // N-1 workers; each is fed once it has loaded (it says so), so one slow to start holds no work back.
@@ -304,12 +314,13 @@ async function pool(files: readonly string[], reader: SourceReader, opts: RunFil
         serveReads(host, port1, flag);
         ports.push(port1);
         const boot = workerBoot();
-        const w = new Worker(boot.code, { eval: true, workerData: { ...boot.data, [MARK]: true, port: port2, flag }, transferList: [port2] });
+        const w = new Worker(boot.code, { eval: true, workerData: { ...boot.data, [MARK]: true, port: port2, flag, ...(portable ? { reader: portable } : {}) }, transferList: [port2] });
         workers.push(w);
         w.on('message', (a: Answer) => {
-          if (a.index === READY) { feed(w, i + 1); return; }
+          if (a.index === READY) { if ((a as Answer & { local?: boolean }).local === true) local.add(w); feed(w, i + 1); return; }
           if (a.index < 0) { fail(new Error(`a worker could not start: ${a.crash ?? ''}`)); return; }
           host.forget(a.index);
+          if (a.recorded !== undefined) reader.absorb?.(a.recorded);
           held.set(w, (held.get(w) ?? 1) - 1);
           took(a);
           feed(w, i + 1);
@@ -360,12 +371,31 @@ async function serve(job: Job, reader: SourceReader): Promise<Answer> {
 
 if (!isMainThread && parentPort && (workerData as Record<string, unknown> | null)?.[MARK] === true) {
   const port = parentPort;
-  const data = workerData as { port: MessagePort; flag: Int32Array };
+  const data = workerData as { port: MessagePort; flag: Int32Array; reader?: PortableReader };
   const link = linkOf(data.port, data.flag);
-  // One scenario at a time, in the order they come.
-  let chain = Promise.resolve();
-  port.on('message', (job: Job) => {
-    chain = chain.then(() => serve(job, new ProxySource(link, job.index, new Map(job.preloaded)))).then((a) => port.postMessage(a));
-  });
-  port.postMessage({ index: READY });
+  void (async () => {
+    // The caller's reader made again here when it can be (its module imported first, so that its maker is
+    // registered in this thread): the worker then reads its own files and hands back what its reader recorded.
+    let own: SourceReader | null = null;
+    // First let the code that loaded this module finish loading (the CommonJS bundle registers the reader's
+    // maker as it initialises the modules after this one).
+    await new Promise<void>((r) => setImmediate(r));
+    if (data.reader) {
+      try {
+        if (data.reader.module !== undefined) await import(data.reader.module);
+        own = makeReader(data.reader);
+      } catch {
+        own = null; // read through the caller instead: slower, the same answers
+      }
+    }
+    // One scenario at a time, in the order they come.
+    let chain = Promise.resolve();
+    port.on('message', (job: Job) => {
+      chain = chain.then(() => serve(job, own ?? new ProxySource(link, job.index, new Map(job.preloaded)))).then((a) => {
+        if (own?.recorded) a.recorded = own.recorded();
+        port.postMessage(a);
+      });
+    });
+    port.postMessage({ index: READY, local: own !== null });
+  })();
 }

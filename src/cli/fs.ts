@@ -8,7 +8,7 @@ import { closeSync, constants, existsSync, fstatSync, lstatSync, mkdirSync, open
 import path from 'node:path';
 import type { IssueList, Location } from '../core/issues.js';
 import type { SourceFile } from '../loader/load.js';
-import type { ByteBudget, SourceReader } from '../api/source.js';
+import { registerReader, type ByteBudget, type PortableReader, type SourceReader } from '../api/source.js';
 
 export const MAX_FILE_BYTES = 8 * 1024 * 1024;
 
@@ -423,7 +423,27 @@ export class FsSource implements SourceReader {
   resolve(file: string, rel: string): string {
     return path.resolve(path.dirname(file), rel);
   }
+
+  /** A worker makes its own FsSource on the same roots (same process, same working directory): see SourceReader.portable. */
+  portable(): PortableReader {
+    const url = (import.meta as { url?: string }).url;
+    return { kind: FS_READER, ...(typeof url === 'string' && url.startsWith('file:') ? { module: url } : {}), data: { roots: [...this.sandbox.roots] } };
+  }
+
+  /** The real paths read since the last call (a worker's reader hands them to the caller's, which keeps the run's record). */
+  recorded(): string[] {
+    const out = [...this.inputs];
+    this.inputs.clear();
+    return out;
+  }
+
+  absorb(recorded: unknown): void {
+    if (Array.isArray(recorded)) for (const p of recorded) if (typeof p === 'string') this.inputs.add(p);
+  }
 }
+
+const FS_READER = 'meshrange-fs';
+registerReader(FS_READER, (data) => new FsSource(new Sandbox([...(data as { roots: string[] }).roots])));
 
 /**
  * The names in a folder, at most `max` of them (sorted), and whether there were more: a folder of a million

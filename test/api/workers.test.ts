@@ -89,6 +89,42 @@ describe('run on worker threads', () => {
     }
   }, 240_000);
 
+  it('a worker remakes the caller\'s FsSource (portable) and reads its files itself: no read goes through the caller, and the caller\'s record of inputs is a serial run\'s', async () => {
+    const serialReader = new FsSource(Sandbox.forCwd([]));
+    const serial = await runFiles(SUITE, serialReader);
+    const fs = new FsSource(Sandbox.forCwd([]));
+    const calls: string[] = [];
+    // The caller's reader, counting what is asked of it; portable and absorb are the FsSource's.
+    const counted = {
+      read: (p: string, i: IssueList, at?: Parameters<FsSource['read']>[2]) => { calls.push(`read ${p}`); return fs.read(p, i, at); },
+      manifests: (p: string, i: IssueList, at?: Parameters<FsSource['read']>[2], b?: ByteBudget) => { calls.push(`manifests ${p}`); return fs.manifests(p, i, at, b); },
+      forScenario: (f: string) => { calls.push(`forScenario ${f}`); return fs.forScenario(f); },
+      resolve: (f: string, r: string) => fs.resolve(f, r),
+      portable: () => fs.portable(),
+      absorb: (r: unknown) => fs.absorb(r),
+    };
+    const parallel = await runFilesInWorkers(SUITE, counted, { workers: 2 }, { callerRuns: false });
+    expect(calls).toEqual([]);
+    for (const render of [renderJson, renderText]) expect(render(parallel.results)).toBe(render(serial.results));
+    expect([...fs.inputs].sort()).toEqual([...serialReader.inputs].sort());
+    expect(fs.inputs.size).toBeGreaterThan(SUITE.length); // the scenario files and their manifests
+  }, 240_000);
+
+  it('a reader that cannot be remade in a worker (no portable) is read through the caller: the same reports', async () => {
+    const fs = new FsSource(Sandbox.forCwd([]));
+    let asked = 0;
+    const plain = {
+      read: (p: string, i: IssueList, at?: Parameters<FsSource['read']>[2]) => { asked++; return fs.read(p, i, at); },
+      manifests: (p: string, i: IssueList, at?: Parameters<FsSource['read']>[2], b?: ByteBudget) => { asked++; return fs.manifests(p, i, at, b); },
+      forScenario: (f: string) => { asked++; return fs.forScenario(f); },
+      resolve: (f: string, r: string) => fs.resolve(f, r),
+    };
+    const serial = await runFiles(SUITE, new FsSource(Sandbox.forCwd([])));
+    const parallel = await runFilesInWorkers(SUITE, plain, { workers: 2 }, { callerRuns: false });
+    expect(asked).toBeGreaterThan(0);
+    for (const render of [renderJson, renderText]) expect(render(parallel.results)).toBe(render(serial.results));
+  }, 240_000);
+
   it('a bad file gives a serial run\'s errors, in its order, whether the caller\'s thread or a worker prepares it; no result is kept', async () => {
     const broken = writeScratch(tmp, rel, 'broken-first.yaml', 'apiVersion: meshrange.io/v1alpha1\nkind: Scenario\nmetadata: { name: broken\n');
     const stray = writeScratch(tmp, rel, 'stray-last.yaml', 'apiVersion: meshrange.io/v1alpha1\nkind: Scenario\nmetadata: { name: stray }\nspec: { mesh: { manifests: [../../scenarios/meshes/bookinfo] }, attacker: { foothold: nowhere/nobody }, steps: [{ id: x, action: wait, for: 1s }] }\n');
