@@ -58,7 +58,7 @@
  */
 import { meshIndex } from '../model/index.js';
 import { labelSelectorMatches, type LabelSelector } from '../model/network-policy.js';
-import { principalOf, type Mesh, type Workload } from '../model/types.js';
+import { principalOf, type Labels, type Mesh, type Workload } from '../model/types.js';
 import { bundleOf, expandPrincipal, policiesFor } from '../policy/authorization-policy.js';
 import { decide } from '../policy/decide.js';
 import { stringMatcher } from '../policy/matchers.js';
@@ -199,6 +199,82 @@ function ingressNamespaceSelectors(mesh: Mesh, t: Workload): LabelSelector[] | n
   return out;
 }
 
+/**
+ * Which source namespaces a namespaceSelector matches, without testing every
+ * namespace against every selector of every target namespace (O(namespaces²)
+ * at 100,000 workloads): a selector with a matchLabels pair or an `In`
+ * requirement takes its candidates from an index of namespace labels (the
+ * shortest such list), and only those are tested with the selector itself;
+ * any other selector tests every namespace once, remembered per selector.
+ */
+class NamespaceMatcher {
+  private readonly labels = new Map<string, Labels>();
+  /** label key → value → namespaces carrying it */
+  private readonly index = new Map<string, Map<string, string[]>>();
+  private readonly memo = new Map<LabelSelector, readonly string[]>();
+
+  constructor(private readonly namespaces: readonly string[], labelsOf: (ns: string) => Labels) {
+    for (const ns of namespaces) {
+      const l = labelsOf(ns);
+      this.labels.set(ns, l);
+      for (const [k, v] of Object.entries(l)) {
+        let byValue = this.index.get(k);
+        if (byValue === undefined) { byValue = new Map(); this.index.set(k, byValue); }
+        const list = byValue.get(v); if (list) list.push(ns); else byValue.set(v, [ns]);
+      }
+    }
+  }
+
+  /** the namespaces (of the constructor's list) whose labels `sel` matches, in that list's order for a scan */
+  matching(sel: LabelSelector): readonly string[] {
+    const known = this.memo.get(sel);
+    if (known !== undefined) return known;
+    let candidates: readonly string[] | null = null;
+    const narrow = (list: readonly string[]): void => { if (candidates === null || list.length < candidates.length) candidates = list; };
+    for (const [k, v] of Object.entries(sel.matchLabels)) narrow(this.index.get(k)?.get(v) ?? []);
+    for (const req of sel.matchExpressions) {
+      if (req.operator !== 'In') continue;
+      const byValue = this.index.get(req.key);
+      const union = new Set<string>();
+      if (byValue !== undefined) for (const v of req.values) for (const ns of byValue.get(v) ?? []) union.add(ns);
+      narrow([...union]);
+    }
+    const from: readonly string[] = candidates ?? this.namespaces;
+    const out = from.filter((ns) => labelSelectorMatches(sel, this.labels.get(ns) ?? {}));
+    this.memo.set(sel, out);
+    return out;
+  }
+
+  /**
+   * The namespaces `sels` tell apart from the rest: those matching at least one
+   * selector that does not match every namespace (a selector matching all of
+   * them splits nothing), each with its bits (one per selector, in order).
+   * Every other namespace matches none of them: all zeros.
+   */
+  split(sels: readonly LabelSelector[]): { ns: string; bits: string }[] {
+    const sets: Set<string>[] = [];
+    const splitting: boolean[] = [];
+    for (const sel of sels) {
+      const m = this.matching(sel);
+      const useful = m.length < this.namespaces.length;
+      splitting.push(useful);
+      sets.push(useful ? new Set(m) : new Set());
+    }
+    const seen = new Set<string>();
+    const out: { ns: string; bits: string }[] = [];
+    for (const set of sets) {
+      for (const ns of set) {
+        if (seen.has(ns)) continue;
+        seen.add(ns);
+        let bits = '';
+        for (let i = 0; i < sets.length; i++) bits += splitting[i] === true && (sets[i] as Set<string>).has(ns) ? '1' : '0';
+        out.push({ ns, bits });
+      }
+    }
+    return out;
+  }
+}
+
 export interface ClassGraphOptions {
   /** decide only the attempts against these targets (a partial graph: the bench times a sample of targets with it) */
   targets?: (workloadId: string) => boolean;
@@ -274,9 +350,10 @@ export function buildOneHopGraphByClass(explorer: ReachabilityExplorer, sources?
   const groupLists = groups.map((g) => [g]);
   const nsGroups = [...nsGroupOf.values()];
   const nsGroupLists = nsGroups.map((g) => [g.members]);
-  /** the default lists per target namespace when its NetworkPolicies have namespaceSelectors (see below) */
-  const bucketsByNs = new Map<string, (readonly number[])[][]>();
-  const nsLabels = new Map<string, ReturnType<typeof namespaceLabelsOf>>();
+  /** per target namespace whose NetworkPolicies have namespaceSelectors: the other namespaces those selectors tell apart, with their bits (see below) */
+  const splitByNs = new Map<string, readonly { ns: string; bits: string }[]>();
+  const nsMatcher = new NamespaceMatcher([...byNs.keys()].filter((ns) => !special.has(ns)),
+    (ns) => namespaceLabelsOf(ns, mesh.namespaces.get(ns)?.labels ?? {}));
 
   // Attempts by target.
   const byTarget = new Map<Workload, Attempt[]>();
@@ -390,37 +467,33 @@ export function buildOneHopGraphByClass(explorer: ReachabilityExplorer, sources?
       const c = classes.get(key);
       if (c) c.members.push(k); else classes.set(key, { members: [k], exact: fullP });
     }
-    // The default groups, less the exceptions (skipped by their stamp).
+    // The default groups, less the exceptions and the namespaces t's namespaceSelectors pick out (skipped by their stamp).
+    const selClasses = new Map<string, number[]>();
     let lists: (readonly number[])[][];
     if (view.nsMatters) lists = nsGroupLists;
-    else if (view.nsSelectors !== null) {
-      // other namespaces: by base and which of the namespaceSelectors their labels match. The selectors are those of
-      // t's namespace's NetworkPolicies, so the buckets are worked out once per target namespace; each bucket is one
-      // flat member list (source order within a namespace, namespaces in nsGroups order).
-      let cached = bucketsByNs.get(t.namespace);
-      if (cached === undefined) {
-        const sels = view.nsSelectors;
-        const buckets = new Map<string, number[]>();
-        for (const g of nsGroups) {
-          let key: string;
-          if (special.has(g.ns)) key = `${g.base}|${g.ns}`;
-          else {
-            let labels = nsLabels.get(g.ns);
-            if (labels === undefined) { labels = namespaceLabelsOf(g.ns, mesh.namespaces.get(g.ns)?.labels ?? {}); nsLabels.set(g.ns, labels); }
-            let bits = '';
-            for (const sel of sels) bits += labelSelectorMatches(sel, labels) ? '1' : '0';
-            key = `${g.base}|*${bits}`;
+    else {
+      lists = groupLists;
+      if (view.nsSelectors !== null) {
+        // Other namespaces are told apart by which of t's namespace's namespaceSelectors their labels match. Those
+        // matching none stay in the default groups; those matching some are taken out like exceptions (stamped) and
+        // grouped by base and bits. Worked out once per target namespace, holding only the namespaces that match: a
+        // copy of every member list per target namespace is O(namespaces × workloads) — 4 GB at 100,000 workloads.
+        let split = splitByNs.get(t.namespace);
+        if (split === undefined) { split = nsMatcher.split(view.nsSelectors); splitByNs.set(t.namespace, split); }
+        for (const { ns, bits } of split) {
+          for (const k of byNs.get(ns) ?? []) {
+            if (stamp[k] === tick) continue;
+            stamp[k] = tick;
+            const key = `${base[k] as number}|*${bits}`;
+            const c = selClasses.get(key);
+            if (c) c.push(k); else selClasses.set(key, [k]);
           }
-          const l = buckets.get(key);
-          if (l) for (const k of g.members) l.push(k); else buckets.set(key, [...g.members]);
         }
-        cached = [...buckets.values()].map((members) => [members]);
-        bucketsByNs.set(t.namespace, cached);
       }
-      lists = cached;
-    } else lists = groupLists;
+    }
     for (const a of attempts) {
       for (const c of classes.values()) decideClass([c.members], a, t, c.exact, -1);
+      for (const members of selClasses.values()) decideClass([members], a, t, false, -1);
       for (const l of lists) decideClass(l, a, t, false, tick);
     }
   }

@@ -1,11 +1,12 @@
 import { readdirSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { parseAllDocuments, stringify } from 'yaml';
 import { buildOneHopGraphByClass } from '../../src/analysis/reach-classes.js';
 import { buildOneHopGraph, type OneHopGraph } from '../../src/analysis/reach-graph.js';
 import { attemptOptions, attemptRequest, ReachabilityExplorer } from '../../src/analysis/reachability.js';
 import { renderTopology } from '../../src/generate/manifests.js';
-import { generateTopology, type Profile } from '../../src/generate/topology.js';
+import { generateTopology, HTTP_PORT, TCP_PORT, type Profile } from '../../src/generate/topology.js';
 import { loadMesh } from '../../src/loader/load.js';
 import type { Mesh } from '../../src/model/types.js';
 import { decide } from '../../src/policy/decide.js';
@@ -15,6 +16,18 @@ function generated(seed: number, profile: Profile, namespaces: number, workloads
   const files = renderTopology(generateTopology({ workloads, namespaces, seed, profile })).filter((f) => f.path.endsWith('.yaml'));
   const { mesh, issues } = loadMesh(files);
   if (issues.hasErrors()) throw new Error('generated mesh does not load');
+  return mesh;
+}
+
+/** A generated mesh with every document passed through `edit` (return null to drop it). */
+function generatedEdited(seed: number, profile: Profile, namespaces: number, workloads: number, edit: (doc: Record<string, unknown>) => Record<string, unknown> | null, extra: () => string): Mesh {
+  const files = renderTopology(generateTopology({ workloads, namespaces, seed, profile })).filter((f) => f.path.endsWith('.yaml')).map((f) => {
+    const docs = parseAllDocuments(f.text).map((d) => edit(d.toJS() as Record<string, unknown>)).filter((d) => d !== null);
+    return { ...f, text: docs.map((d) => stringify(d)).join('---\n') };
+  });
+  files.push({ path: 'manifests/zz-extra.yaml', text: extra() });
+  const { mesh, issues } = loadMesh(files);
+  if (issues.hasErrors()) throw new Error(`edited mesh does not load: ${issues.errors.map((i) => i.message).join('; ')}`);
   return mesh;
 }
 
@@ -116,6 +129,30 @@ spec:
     route: [{destination: {host: details.default.svc.cluster.local}}]
   - route: [{destination: {host: reviews.default.svc.cluster.local}}]
 `,
+  /** namespaceSelectors of every shape the class split reads: an index-served matchLabels and `In` (duplicates, an unknown value), scanned NotIn / Exists, and `{}` (matches every namespace: splits nothing) */
+  selectors: `
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: backend-in, namespace: backend}
+spec:
+  podSelector: {}
+  policyTypes: [Ingress]
+  ingress:
+  - from: [{namespaceSelector: {matchLabels: {istio-injection: enabled}}}]
+    ports: [{port: 8080}]
+  - from: [{namespaceSelector: {matchExpressions: [{key: team, operator: NotIn, values: [batch-jobs]}]}}]
+    ports: [{port: 5432}]
+  - from: [{namespaceSelector: {matchExpressions: [{key: kubernetes.io/metadata.name, operator: In, values: [legacy, legacy, nowhere]}]}}]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: frontend-in, namespace: frontend}
+spec:
+  podSelector: {}
+  policyTypes: [Ingress]
+  ingress:
+  - from: [{namespaceSelector: {}}, {namespaceSelector: {matchExpressions: [{key: team, operator: Exists}]}}]
+`,
 };
 
 describe('reach-classes: the class-based one-hop graph equals the plain per-pair graph', () => {
@@ -138,6 +175,47 @@ describe('reach-classes: the class-based one-hop graph equals the plain per-pair
     }
   }, 120_000);
 
+  it('splits other namespaces by which namespaceSelectors match them, of every shape (index-served matchLabels and In, scanned NotIn/Exists, `{}` matching all), exactly as the plain graph does', () => {
+    const TEAMS = ['red', 'blue', 'green'];
+    const SHAPES = [
+      { matchLabels: { team: 'red' } },
+      { matchExpressions: [{ key: 'team', operator: 'In', values: ['blue', 'blue', 'nowhere'] }] },
+      { matchExpressions: [{ key: 'team', operator: 'NotIn', values: ['green'] }] },
+      { matchExpressions: [{ key: 'tier', operator: 'Exists' }] },
+      {},
+      { matchLabels: { team: 'green' }, matchExpressions: [{ key: 'tier', operator: 'DoesNotExist' }] },
+    ];
+    fc.assert(fc.property(
+      fc.integer({ min: 0, max: 1000 }), fc.integer({ min: 4, max: 9 }), fc.array(fc.array(fc.tuple(fc.integer({ min: 0, max: 5 }), fc.constantFrom(0, HTTP_PORT, TCP_PORT)), { minLength: 1, maxLength: 4 }), { minLength: 1, maxLength: 4 }),
+      (seed, namespaces, picks) => {
+        let n = 0;
+        const segments: string[] = [];
+        // No AuthorizationPolicies (every request passes authz: the NetworkPolicies decide), namespaces labelled by team
+        // and every other one by tier, and one NetworkPolicy per namespace with a pick of selector shapes, each rule on
+        // every port or one (so a namespace matching one rule's selector is not one matching another's).
+        const mesh = generatedEdited(seed, 'open', namespaces, 100, (doc) => {
+          if (doc.kind === 'AuthorizationPolicy') return null;
+          if (doc.kind === 'Namespace') {
+            const meta = doc.metadata as { name: string; labels?: Record<string, string> };
+            if (meta.name !== 'istio-system') {
+              const i = n++;
+              meta.labels = { ...meta.labels, team: TEAMS[i % 3] as string, ...(i % 2 === 0 ? { tier: 'gold' } : {}) };
+              const pick = picks[i % picks.length] as [number, number][];
+              segments.push(stringify({
+                apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'shapes', namespace: meta.name },
+                spec: { podSelector: {}, policyTypes: ['Ingress'], ingress: pick.map(([shape, port]) => ({ from: [{ namespaceSelector: SHAPES[shape] }], ...(port === 0 ? {} : { ports: [{ port }] }) })) },
+              }));
+            }
+          }
+          return doc;
+        }, () => segments.join('---\n'));
+        const g = buildOneHopGraphByClass(new ReachabilityExplorer(mesh, { edges: 'allowed' }));
+        samePlain(mesh, g);
+        const pairs = mesh.workloads.length * (mesh.workloads.length - 1);
+        expect(g.stats.decisions).toBeLessThan(pairs / 2);
+      }), { numRuns: 6, seed: 47 });
+  }, 180_000);
+
   it('on every shipped mesh under scenarios/meshes, alone and with the policy variants, it equals the plain per-pair graph', () => {
     const meshes: string[][] = [['bookinfo'], ['capture'], ['payments'], ['three-ns'], ['bookinfo', 'three-ns']];
     for (const v of readdirSync('scenarios/meshes/policies').sort()) {
@@ -150,8 +228,8 @@ describe('reach-classes: the class-based one-hop graph equals the plain per-pair
     }
   }, 180_000);
 
-  it('with ipBlocks, wildcard principals, namespace and serviceAccount rules, header conditions, NetworkPolicy peers, PERMISSIVE and a rerouting VirtualService, it equals the plain per-pair graph', () => {
-    for (const inline of [[INLINE.authz], [INLINE.network], [INLINE.authz, INLINE.network]]) {
+  it('with ipBlocks, wildcard principals, namespace and serviceAccount rules, header conditions, NetworkPolicy peers, namespaceSelectors of every shape, PERMISSIVE and a rerouting VirtualService, it equals the plain per-pair graph', () => {
+    for (const inline of [[INLINE.authz], [INLINE.network], [INLINE.authz, INLINE.network], [INLINE.selectors], [INLINE.authz, INLINE.selectors]]) {
       const mesh = shipped(['bookinfo', 'three-ns'], ...inline);
       samePlain(mesh, buildOneHopGraphByClass(new ReachabilityExplorer(mesh, { edges: 'allowed' })));
     }
