@@ -251,7 +251,7 @@ class NamespaceMatcher {
    * them splits nothing), each with its bits (one per selector, in order).
    * Every other namespace matches none of them: all zeros.
    */
-  split(sels: readonly LabelSelector[]): { ns: string; bits: string }[] {
+  split(sels: readonly LabelSelector[]): Map<string, string> {
     const sets: Set<string>[] = [];
     const splitting: boolean[] = [];
     for (const sel of sels) {
@@ -260,15 +260,13 @@ class NamespaceMatcher {
       splitting.push(useful);
       sets.push(useful ? new Set(m) : new Set());
     }
-    const seen = new Set<string>();
-    const out: { ns: string; bits: string }[] = [];
+    const out = new Map<string, string>();
     for (const set of sets) {
       for (const ns of set) {
-        if (seen.has(ns)) continue;
-        seen.add(ns);
+        if (out.has(ns)) continue;
         let bits = '';
         for (let i = 0; i < sets.length; i++) bits += splitting[i] === true && (sets[i] as Set<string>).has(ns) ? '1' : '0';
-        out.push({ ns, bits });
+        out.set(ns, bits);
       }
     }
     return out;
@@ -351,7 +349,7 @@ export function buildOneHopGraphByClass(explorer: ReachabilityExplorer, sources?
   const nsGroups = [...nsGroupOf.values()];
   const nsGroupLists = nsGroups.map((g) => [g.members]);
   /** per target namespace whose NetworkPolicies have namespaceSelectors: the other namespaces those selectors tell apart, with their bits (see below) */
-  const splitByNs = new Map<string, readonly { ns: string; bits: string }[]>();
+  const splitByNs = new Map<string, ReadonlyMap<string, string>>();
   const nsMatcher = new NamespaceMatcher([...byNs.keys()].filter((ns) => !special.has(ns)),
     (ns) => namespaceLabelsOf(ns, mesh.namespaces.get(ns)?.labels ?? {}));
 
@@ -450,6 +448,14 @@ export function buildOneHopGraphByClass(explorer: ReachabilityExplorer, sources?
       if (sameNs) for (const k of byNs.get(t.namespace) ?? []) except(k);
       for (const k of oddNames) except(k);
     }
+    // Other namespaces are told apart by which of t's namespace's namespaceSelectors their labels match (null: by
+    // nothing, or by name when t's policies read namespaces): the namespaces matching some, with their bits; every
+    // other matches none. Worked out once per target namespace, holding only the namespaces that match.
+    let split: ReadonlyMap<string, string> | null = null;
+    if (view.nsSelectors !== null && !view.nsMatters) {
+      split = splitByNs.get(t.namespace) ?? null;
+      if (split === null) { split = nsMatcher.split(view.nsSelectors); splitByNs.set(t.namespace, split); }
+    }
     // Explicit keys of the exceptions.
     const classes = new Map<string, { members: number[]; exact: boolean }>();
     for (const k of exceptions) {
@@ -462,7 +468,8 @@ export function buildOneHopGraphByClass(explorer: ReachabilityExplorer, sources?
         for (const x of view.wild) if (x.m(principal[k] as string)) fields.add(x.field);
         pPart = [...fields].sort((a, b) => a - b).join(',');
       }
-      const nsPart = fullP || view.nsMatters || view.nsSelectors !== null || special.has(w.namespace) || (sameNs && w.namespace === t.namespace) ? w.namespace : '*';
+      const nsPart = fullP || view.nsMatters || special.has(w.namespace) || (sameNs && w.namespace === t.namespace) ? w.namespace
+        : split !== null ? `*${split.get(w.namespace) ?? ''}` : '*';
       const key = `${base[k] as number}|${nsPart}|${pPart}`;
       const c = classes.get(key);
       if (c) c.members.push(k); else classes.set(key, { members: [k], exact: fullP });
@@ -473,14 +480,11 @@ export function buildOneHopGraphByClass(explorer: ReachabilityExplorer, sources?
     if (view.nsMatters) lists = nsGroupLists;
     else {
       lists = groupLists;
-      if (view.nsSelectors !== null) {
-        // Other namespaces are told apart by which of t's namespace's namespaceSelectors their labels match. Those
-        // matching none stay in the default groups; those matching some are taken out like exceptions (stamped) and
-        // grouped by base and bits. Worked out once per target namespace, holding only the namespaces that match: a
-        // copy of every member list per target namespace is O(namespaces × workloads) — 4 GB at 100,000 workloads.
-        let split = splitByNs.get(t.namespace);
-        if (split === undefined) { split = nsMatcher.split(view.nsSelectors); splitByNs.set(t.namespace, split); }
-        for (const { ns, bits } of split) {
+      if (split !== null) {
+        // Those matching none stay in the default groups; those matching some are taken out like exceptions (stamped)
+        // and grouped by base and bits. (A copy of every member list per target namespace was O(namespaces ×
+        // workloads): 4 GB at 100,000 workloads.)
+        for (const [ns, bits] of split) {
           for (const k of byNs.get(ns) ?? []) {
             if (stamp[k] === tick) continue;
             stamp[k] = tick;
