@@ -36,8 +36,9 @@
  *   B3 pivot exploit all on 1,000 workloads, profiles open, strict,
  *       segmented, 3 runs each against the bitset BFS; B3 blast radius
  *       (b3-blast.ts) at 100 (3 runs) / 1,000 / 10,000 / 100,000 (1 run) in
- *       each profile against the bitset baseline (meshrange at 100,000 only
- *       with --b3-full);
+ *       each profile against the bitset baseline (~70 s per profile at
+ *       100,000 here: 11 s load, 8-19 s graph, the rest the write-mesh step and
+ *       riders; --b3-full is accepted for older command lines);
  *   B4 hyperfine 10 runs + 3 warm-up, the suite 3 runs, npm test once;
  *   B6 1,000 and 10,000 workloads 3 rounds, 100,000 one round (~2.5 min on
  *       these machines, two thirds of it the bare-parse peer; --quick: 1,000 only).
@@ -172,8 +173,13 @@ function section(name: string, script: string, args: string[]): Promise<void> {
         }
       }
     });
-    child.on('close', (code) => {
-      if (code !== 0) { notes.push(`${name} (${script}) exited with code ${code}; its results are partial`); log(`${name} exited with code ${code}`); }
+    child.on('close', (code, signal) => {
+      if (code !== 0) {
+        // A V8 heap out of memory aborts (SIGABRT); say which run it was, so the note names what is missing.
+        const how = signal !== null ? `was killed by ${signal}${signal === 'SIGABRT' ? ' (a V8 heap out of memory aborts so)' : ''}` : `exited with code ${code}`;
+        notes.push(`${name} (${script} ${args.join(' ')}) ${how}; its results are partial`);
+        log(`${name} ${how}`);
+      }
       resolve();
     });
   });
@@ -205,22 +211,19 @@ if (wants('B3')) {
 }
 if (wants('B3')) {
   // B3 blast radius (b3-blast.ts): bitset then meshrange, one process each, per size and profile. meshrange at
-  // 10,000 builds the graph only when a sample projects it under --budget-s. At 100,000 it runs only with --b3-full:
-  // strict alone took 7.5 min end to end here on 2026-12-05 (load 16 s, graph 210 s, the projection sample and the
-  // riders the rest), three profiles ~20 min, far over the 5 minutes a default run can give it.
+  // 10,000 and up builds the graph only when a sample projects it under --budget-s. 100,000 is in every full run
+  // (2026-12-06: ~70 s a profile end to end, segmented the slowest: 11 s load, 19 s graph; it was --b3-full only
+  // while one profile took 7.5 min).
   const sizes = quick ? [100, 1000] : [100, 1000, 10_000, 100_000];
-  const full = argFlag('b3-full');
   for (const W of sizes) {
     for (const profile of ['open', 'strict', 'segmented']) {
       const rounds = W <= 100 ? 3 : 1;
       for (let r = 0; r < rounds; r++) {
         await section('B3', 'b3-blast.ts', ['--impl', 'bitset', '--workloads', s(W), '--profile', profile, '--seed', s(seed), '--round', s(r)]);
-        if (W >= 100_000 && !full) continue;
         await section('B3', 'b3-blast.ts', ['--impl', 'meshrange', '--workloads', s(W), '--profile', profile, '--seed', s(seed), '--round', s(r), '--budget-s', '600']);
       }
     }
   }
-  if (!quick && !full) notes.push('B3 blast radius: meshrange at 100,000 workloads not run in a default run, so T3.2 is not measured: one profile takes ~7.5 min here (2026-12-05: load 16 s, graph 210 s, the rest the projection sample and riders); `npm run bench -- --only B3 --b3-full` runs it');
 }
 if (wants('B4')) await section('B4', 'b4-startup.ts', quick ? ['--no-npm-test'] : []);
 if (wants('B5')) await section('B5', 'b5-exercise.ts', quick ? ['--rounds', '3'] : []);

@@ -45,8 +45,27 @@ describe('bench Targets table', () => {
     expect(targetRow(over, 'MEM1')).toMatch(/\| FAIL \|$/);
   });
 
-  it('T3.2 says not measured when only the bitset line ran at 100,000 workloads (meshrange there needs --b3-full)', () => {
+  it('T3.2 says not measured when only the bitset line ran at 100,000 workloads (the meshrange process died or was not run)', () => {
     const out = summarize([line('B3-blast', 'bitset', { workloads: 100_000, profile: 'strict', exploit: 'all' }, 13, 378, true, { phases_s: { graph: 3, scc: 1, blast100: 2, closure: 7 } })], []);
-    expect(targetRow(out, 'T3.2')).toMatch(/not measured: meshrange at 100,000 workloads runs only with `--b3-full`.*\| not measured \|$/);
+    expect(targetRow(out, 'T3.2')).toMatch(/not measured: no good meshrange line at 100,000 workloads.*\| not measured \|$/);
+  });
+
+  const blastPair = (W: number, profile: string, bitsS: number, oursS: number | null, rss: number): RunLine[] => {
+    const params = { workloads: W, profile, exploit: 'all' };
+    const phases = { phases_s: { graph: 1, scc: 0, blast100: 0, closure: 0 } };
+    const out = [line('B3-blast', 'bitset', params, bitsS, 100, true, phases)];
+    if (oursS !== null) out.push(line('B3-blast', 'meshrange', params, oursS, rss, true, { ...phases, decisions: 10, load_s: 1, rider: {} }));
+    return out;
+  };
+
+  it('T3.1 and T3.2 judge the worst of all three profiles: a missing profile leaves a passing mark unmeasured, never PASS', () => {
+    const all = summarize([...blastPair(100_000, 'open', 0.5, 8, 1300), ...blastPair(100_000, 'strict', 0.5, 8.5, 1300), ...blastPair(100_000, 'segmented', 0.6, 9, 1400)], []);
+    expect(targetRow(all, 'T3.2')).toMatch(/9\.00 s \(worst profile\), peak RSS 1400 MB \| PASS \|$/);
+    const noSeg = summarize([...blastPair(100_000, 'open', 0.5, 8, 1300), ...blastPair(100_000, 'strict', 0.5, 8.5, 1300), ...blastPair(100_000, 'segmented', 0.6, null, 0)], []);
+    expect(targetRow(noSeg, 'T3.2')).toMatch(/not measured: no good meshrange line for segmented .*8\.50 s \(worst profile\).*\| not measured \|$/);
+    const slowSeg = summarize([...blastPair(100_000, 'open', 0.5, 8, 1300), ...blastPair(100_000, 'segmented', 0.6, 21, 1400)], []);
+    expect(targetRow(slowSeg, 'T3.2')).toMatch(/no good meshrange line for strict .*21\.0 s \(worst profile\).*\| FAIL \|$/);
+    const t31 = summarize([...blastPair(10_000, 'open', 0.1, 0.25, 140), ...blastPair(10_000, 'strict', 0.1, 0.2, 140)], []);
+    expect(targetRow(t31, 'T3.1')).toMatch(/not measured: no good meshrange line for segmented .*2\.50x bitset.*\| not measured \|$/);
   });
 });
