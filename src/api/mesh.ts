@@ -3,7 +3,7 @@ import { IssueList } from '../core/issues.js';
 import { loadMesh as load, type MeshOverrides } from '../loader/load.js';
 import type { Mesh } from '../model/types.js';
 import { readManifests, type ManifestPath } from './prepare.js';
-import type { SourceReader } from './source.js';
+import { ByteBudget, MAX_MESH_BYTES, MAX_MESH_BYTES_CEILING, type SourceReader } from './source.js';
 
 export interface MeshInput {
   /** files or folders of Kubernetes + Istio YAML (folders: every *.yaml / *.yml below, sorted) */
@@ -12,6 +12,8 @@ export interface MeshInput {
   namespace?: string;
   /** add Istio's default ingress gateway, as `istioctl install` does */
   ingressGateway?: boolean;
+  /** the most bytes of manifests to read, all paths together: a whole number from 1 to MAX_MESH_BYTES_CEILING (default MAX_MESH_BYTES, 32 MiB) */
+  maxBytes?: number;
 }
 
 export interface MeshLoad {
@@ -28,7 +30,13 @@ export function loadMeshInput(input: MeshInput, reader: SourceReader): MeshLoad 
     if (p.namespace === undefined && input.namespace !== undefined) p.namespace = input.namespace;
     return p;
   });
-  const files = readManifests(paths, reader, issues);
+  const limit = input.maxBytes ?? MAX_MESH_BYTES;
+  if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_MESH_BYTES_CEILING) {
+    issues.error('bad-usage', `maxBytes ${String(limit)}: expected a whole number of bytes from 1 to ${MAX_MESH_BYTES_CEILING}`, undefined,
+      `leave it out for ${MAX_MESH_BYTES / 1048576} MiB`);
+    return { mesh: null, issues };
+  }
+  const files = readManifests(paths, reader, issues, new ByteBudget(limit));
   if (issues.hasErrors()) return { mesh: null, issues };
   const overrides: MeshOverrides = input.ingressGateway ? { ingressGateway: {} } : {};
   const { mesh, issues: loadIssues } = load(files, overrides);

@@ -15,6 +15,14 @@ import type { SourceFile } from '../loader/load.js';
  */
 export const MAX_MESH_BYTES = 32 * 1024 * 1024;
 
+/**
+ * The most a user may raise that budget to for a mesh command (`--max-mesh-mib`):
+ * a generated 100,000-workload mesh is ~110 MiB and loads in ~1.1 GB
+ * (README "Large meshes"), for manifests in the plain YAML subset the line
+ * reader takes; each document outside it costs the `yaml` package's node tree.
+ */
+export const MAX_MESH_BYTES_CEILING = 256 * 1024 * 1024;
+
 /** What is left of a scenario's manifest byte budget; readers check a folder's total before reading any of it. */
 export class ByteBudget {
   used = 0;

@@ -8,7 +8,7 @@ import { closeSync, constants, existsSync, fstatSync, lstatSync, mkdirSync, open
 import path from 'node:path';
 import type { IssueList, Location } from '../core/issues.js';
 import type { SourceFile } from '../loader/load.js';
-import { registerReader, type ByteBudget, type PortableReader, type SourceReader } from '../api/source.js';
+import { MAX_MESH_BYTES_CEILING, registerReader, type ByteBudget, type PortableReader, type SourceReader } from '../api/source.js';
 
 export const MAX_FILE_BYTES = 8 * 1024 * 1024;
 
@@ -402,8 +402,8 @@ export class FsSource implements SourceReader {
       for (const f of list) { try { total += statSync(f).size; } catch { /* readSource reports it */ } }
       if (!budget.take(total)) {
         const mib = (n: number): string => `${(n / 1048576).toFixed(1)} MiB`;
-        issues.error('manifests-too-large', `${displayPath(p)} holds ${mib(total)} of manifests in ${list.length} file${list.length === 1 ? '' : 's'}; with the ${mib(budget.used)} already read, that is more than the ${mib(budget.limit)} one scenario may read`,
-          at, 'point the scenario at the manifests it needs, not a larger folder');
+        issues.error('manifests-too-large', `${displayPath(p)} holds ${mib(total)} of manifests in ${list.length} file${list.length === 1 ? '' : 's'}; with the ${mib(budget.used)} already read, that is more than the ${mib(budget.limit)} of manifests meshrange reads at once`,
+          at, `point at the manifests you need, not a larger folder; blast-radius, request and lint read more with --max-mesh-mib (up to ${MAX_MESH_BYTES_CEILING / 1048576})`);
         return [];
       }
     }

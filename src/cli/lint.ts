@@ -15,7 +15,7 @@ import { renderLintJson, renderLintSarif, renderLintText } from '../lint/render.
 import { terminalSafe } from '../core/escape.js';
 import { EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, printIssues, type Io } from './main.js';
 import { FsSource, realOrAbsolute, reportPathProblem, Sandbox, writeReports } from './fs.js';
-import { addMeshOptions, NAMESPACE_NAME, requireMesh, type MeshOptions } from './mesh-input.js';
+import { addMeshOptions, meshBudget, NAMESPACE_NAME, requireMesh, type MeshOptions } from './mesh-input.js';
 
 export interface LintOpts extends MeshOptions {
   format: string;
@@ -69,7 +69,8 @@ export function lintCommand(opts: LintOpts, io: Io): number {
   if (opts.namespace !== undefined && !NAMESPACE_NAME.test(opts.namespace)) {
     issues.error('bad-usage', `--namespace ${opts.namespace}: not a namespace name`, undefined, 'give a DNS-1123 label: lower case letters, digits and -, at most 63 characters');
   }
-  const files = issues.hasErrors() ? [] : readManifests(opts.mesh.map((m) => (opts.namespace !== undefined ? { path: m, namespace: opts.namespace } : { path: m })), new FsSource(sandbox, inputs), issues);
+  const budget = meshBudget(opts, issues);
+  const files = issues.hasErrors() || budget === null ? [] : readManifests(opts.mesh.map((m) => (opts.namespace !== undefined ? { path: m, namespace: opts.namespace } : { path: m })), new FsSource(sandbox, inputs), issues, budget);
   if (issues.hasErrors()) { printIssues(io, issues.errors); io.err('meshrange: nothing was linted\n'); return EXIT_BAD_INPUT; }
   const { mesh, issues: loadIssues } = loadMesh(files, opts.ingressGateway ? { ingressGateway: {} } : {});
   if (loadIssues.hasErrors()) {

@@ -114,6 +114,17 @@ describe('a scenario over manifests written for kubectl apply -n', () => {
     const err = (() => { try { loadMesh({ manifests: ['x.yaml'], namespace: 'shop' }, { reader }); return null; } catch (e) { return e; } })();
     expect((err as MeshrangeError).issues.filter((i) => i.severity === 'error').map((i) => i.code)).toEqual(['namespace-mismatch']);
   });
+
+  it('loadMesh maxBytes bounds the manifests read (default 32 MiB, at most 256 MiB): over it, manifests-too-large; out of range, bad-usage', () => {
+    const reader = memoryReader({ 'x.yaml': APP });
+    const codes = (maxBytes: number): string[] => {
+      try { loadMesh({ manifests: ['x.yaml'], namespace: 'shop', maxBytes }, { reader }); return []; } catch (e) { return (e as MeshrangeError).issues.map((i) => i.code); }
+    };
+    expect(codes(APP.length)).toEqual([]);
+    expect(codes(APP.length - 1)).toEqual(['manifests-too-large']);
+    for (const bad of [0, -1, 1.5, Number.NaN, 256 * 1048576 + 1]) expect(codes(bad), String(bad)).toEqual(['bad-usage']);
+    expect(codes(256 * 1048576)).toEqual([]);
+  });
 });
 
 describe('meshrange request -n and --ingress-gateway', () => {

@@ -76,6 +76,36 @@ describe('mesh options shared by the mesh commands', () => {
   });
 });
 
+describe('--max-mesh-mib: the manifest budget of a mesh command', () => {
+  it.each([['0'], ['257'], ['1.5'], ['1e2'], ['-4'], ['lots'], ['00000001']])('--max-mesh-mib %s is bad usage (exit 2) for lint, blast-radius and request, naming the range', async (v) => {
+    for (const args of [['lint'], ['blast-radius'], ['request', '--from', 'shop/client', '--to', 'api.shop:80']]) {
+      const r = await cli(...args, '--mesh', app, '-n', 'shop', '--max-mesh-mib', v);
+      expect(r.code, `${args[0] as string} ${v}`).toBe(2);
+      expect(r.err).toContain(`--max-mesh-mib ${v}: expected a whole number of MiB from 1 to 256`);
+      expect(r.out).toBe('');
+    }
+  });
+
+  it('a mesh folder over 32 MiB is refused before reading, with a hint naming --max-mesh-mib; with --max-mesh-mib 40 blast-radius and lint load it', async () => {
+    // app.yaml plus five ~7 MiB files of comments around an inert ConfigMap: 35 MiB, each file under the per-file limit.
+    writeScratch(tmp, rel, 'big/app.yaml', APP);
+    const pad = `${'# padding to make the folder large\n'.repeat(Math.floor((7 * 1048576) / 35))}`;
+    for (let i = 0; i < 5; i++) writeScratch(tmp, rel, `big/pad-${i}.yaml`, `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: pad-${i} }\n${pad}`);
+    const big = path.join(rel, 'big');
+    const refused = await cli('blast-radius', '--mesh', big, '-n', 'shop', '--from', 'shop/client');
+    expect(refused.code).toBe(2);
+    expect(refused.err).toContain('that is more than the 32.0 MiB of manifests meshrange reads at once');
+    expect(refused.err).toContain('--max-mesh-mib');
+    const small = await cli('blast-radius', '--mesh', big, '-n', 'shop', '--from', 'shop/client', '--max-mesh-mib', '34');
+    expect(small.code).toBe(2);
+    const br = await cli('blast-radius', '--mesh', big, '-n', 'shop', '--from', 'shop/client', '--max-mesh-mib', '40', '--format', 'json');
+    expect(br.code, br.err).toBe(0);
+    expect((JSON.parse(br.out) as { footholds: { reached: { id: string }[] }[] }).footholds[0]?.reached.map((x) => x.id)).toContain('shop/api');
+    const lint = await cli('lint', '--mesh', big, '-n', 'shop', '--max-mesh-mib', '40', '--fail-on', 'never');
+    expect(lint.code, lint.err).toBe(0);
+  }, 60_000);
+});
+
 describe('run --seed is bounded as spec.seed is', () => {
   it.each([['4294967296'], ['99999999999999999999999'], ['1e3'], ['-1']])('--seed %s is refused with exit 2 and the range', async (seed) => {
     const r = await cli('run', 'scenarios/bookinfo-deny-all.yaml', '--seed', seed);
