@@ -20,6 +20,7 @@
  *  - Deterministic: footholds in sorted order (`outside` first when asked),
  *    the explorer's own order within.
  */
+import { buildOneHopGraphByClass, ClassGraphTooLarge } from './reach-classes.js';
 import { ReachabilityExplorer, type ExploitRule, type ExplorerOptions } from './reachability.js';
 import type { Mesh } from '../model/types.js';
 
@@ -27,6 +28,13 @@ export const DEFAULT_BLAST_DEPTH = 3;
 export const MAX_BLAST_DEPTH = 32;
 /** attempt visits a blast radius may need at most (footholds × attackers × attempts) before it is refused as too large */
 export const MAX_BLAST_WORK = 200_000_000;
+/**
+ * decide() calls the one-hop graph (the path past MAX_BLAST_WORK) may make:
+ * ~20 µs each, so minutes at most. A generated 100,000-workload mesh takes
+ * 0.3-0.7 M; a mesh whose policies tell every principal apart takes one per
+ * source and attempt, and is refused.
+ */
+export const MAX_BLAST_GRAPH_DECISIONS = 10_000_000;
 
 export interface BlastRadiusOptions {
   /** footholds (`ns/name` or `outside`); default: every workload */
@@ -39,8 +47,10 @@ export interface BlastRadiusOptions {
   crown?: readonly string[];
   /** decide() options (certificate state, ext-authz stand-ins) */
   decide?: ExplorerOptions['decide'];
-  /** the work bound (default MAX_BLAST_WORK) */
+  /** the work bound of the per-foothold exploration (default MAX_BLAST_WORK) */
   maxWork?: number;
+  /** the decision bound of the one-hop graph past it (default MAX_BLAST_GRAPH_DECISIONS) */
+  maxGraphDecisions?: number;
 }
 
 export interface BlastFoothold {
@@ -132,6 +142,16 @@ export function blastRadius(mesh: Mesh, opts: BlastRadiusOptions = {}): BlastRad
   const attackers = exploit === 'all' ? mesh.workloads.length : Math.min(mesh.workloads.length, (exploit as readonly string[]).length + 1);
   const work = footholds.length * Math.max(1, attackers) * explorer.attempts.length;
   const limit = opts.maxWork ?? MAX_BLAST_WORK;
+  const everyWorkload = !opts.from || opts.from.length === 0;
+  if (work > limit && everyWorkload && exploit === 'all') {
+    // Every workload a foothold, exploit all: each foothold's exploration is a BFS over the one-hop graph, which the
+    // class graph builds deciding each attempt once per class of sources the target cannot tell apart.
+    const crown = [...new Set(opts.crown ?? [])].sort(byId);
+    const viaGraph = blastByGraph(explorer, depth, crown, opts.maxGraphDecisions ?? MAX_BLAST_GRAPH_DECISIONS);
+    if (viaGraph.ok) return viaGraph;
+    return { ok: false, code: 'too-large', message: `this blast radius may need up to ${work.toLocaleString('en-US')} attempts explored one foothold at a time, and ${viaGraph.why}`,
+      hint: 'narrow it with --from (a few footholds), --exploit (the workloads an attacker can take over) or --depth' };
+  }
   if (work > limit) {
     return { ok: false, code: 'too-large', message: `this blast radius may need up to ${work.toLocaleString('en-US')} attempts (${footholds.length.toLocaleString('en-US')} footholds × ${attackers.toLocaleString('en-US')} attacking workloads × ${explorer.attempts.length.toLocaleString('en-US')} attempts); the limit is ${limit.toLocaleString('en-US')}`,
       hint: 'narrow it with --from (a few footholds), --exploit (the workloads an attacker can take over) or --depth' };
@@ -168,4 +188,81 @@ export function blastRadius(mesh: Mesh, opts: BlastRadiusOptions = {}): BlastRad
     return { from, to, ports: [...ports].sort((a, b) => a - b) };
   }).sort((a, b) => byId(a.from, b.from) || byId(a.to, b.to));
   return { ok: true, value: { depth, exploit: exploit === 'all' ? 'all' : [...(exploit as readonly string[])].sort(byId), crown, footholds: out, edges, decisions, memoHits } };
+}
+
+/**
+ * The blast radius of every workload, exploit all, from the one-hop graph
+ * (reach-classes.ts): the per-foothold exploration's answer, field for field,
+ * when no allowed attempt lands on another workload than the one dialled
+ * (reach-graph.ts header: then reach does not depend on the order workloads
+ * are taken over). Every workload being a foothold, every allowed one-hop
+ * attempt is in some exploration: the edges are the graph's, with the ports.
+ * `decisions` counts the graph's decide() calls; `memoHits` is 0.
+ */
+function blastByGraph(explorer: ReachabilityExplorer, depth: number, crown: readonly string[], maxDecisions: number):
+  { ok: true; value: BlastRadius } | { ok: false; why: string } {
+  let g: ReturnType<typeof buildOneHopGraphByClass>;
+  try {
+    g = buildOneHopGraphByClass(explorer, undefined, { ports: true, maxDecisions });
+  } catch (e) {
+    if (e instanceof ClassGraphTooLarge) return { ok: false, why: `the one-hop graph more than ${e.maxDecisions.toLocaleString('en-US')} decisions (its policies tell too many sources apart)` };
+    throw e;
+  }
+  if (g.misdelivered > 0) return { ok: false, why: `the one-hop graph cannot stand in for it: ${g.misdelivered.toLocaleString('en-US')} allowed attempts land on another workload than the one dialled (a VirtualService or gateway), so reach depends on the order workloads are taken over` };
+  const n = g.ids.length;
+  const level = new Int32Array(n).fill(-1);
+  const order = g.ids.map((id, i) => ({ id, i })).sort((a, b) => byId(a.id, b.id));
+  const footholds: BlastFoothold[] = [];
+  for (const { id: f, i: start } of order) {
+    const touched: number[] = [start];
+    level[start] = 0;
+    let frontier = [start];
+    let hops = 0;
+    for (let h = 1; h <= depth && frontier.length > 0; h++) {
+      const fresh: number[] = [];
+      for (const s of frontier) {
+        for (let k = g.offsets[s] as number; k < (g.offsets[s + 1] as number); k++) {
+          const t = g.targets[k] as number;
+          if (level[t] !== -1) continue;
+          level[t] = h;
+          fresh.push(t);
+          touched.push(t);
+        }
+      }
+      if (fresh.length > 0) hops = h;
+      frontier = fresh;
+    }
+    const reached = touched.slice(1).map((t) => ({ id: g.ids[t] as string, hop: level[t] as number }))
+      .sort((a, b) => a.hop - b.hop || byId(a.id, b.id));
+    const compromised = touched.map((t) => g.ids[t] as string).sort(byId);
+    const fh: BlastFoothold = { from: f, reached, compromised, hops };
+    if (crown.length > 0) { const got = new Set(compromised); fh.crown = crown.filter((c) => got.has(c)); }
+    footholds.push(fh);
+    for (const t of touched) level[t] = -1;
+  }
+  // Edges with their ports: (from, to) pairs sorted by id, ports ascending, each once.
+  const ep = g.edgePorts as NonNullable<typeof g.edgePorts>;
+  const rank = new Int32Array(n);
+  order.forEach((o, r) => { rank[o.i] = r; });
+  const idx = Array.from({ length: ep.count }, (_, k) => k).sort((a, b) =>
+    (rank[ep.src[a] as number] as number) - (rank[ep.src[b] as number] as number)
+    || (rank[ep.dst[a] as number] as number) - (rank[ep.dst[b] as number] as number)
+    || (ep.port[a] as number) - (ep.port[b] as number));
+  const edges: BlastEdge[] = [];
+  let last: BlastEdge | null = null;
+  let lastSrc = -1;
+  let lastDst = -1;
+  for (const k of idx) {
+    const s = ep.src[k] as number;
+    const d = ep.dst[k] as number;
+    const port = ep.port[k] as number;
+    if (last !== null && s === lastSrc && d === lastDst) {
+      if (last.ports[last.ports.length - 1] !== port) last.ports.push(port);
+      continue;
+    }
+    last = { from: g.ids[s] as string, to: g.ids[d] as string, ports: [port] };
+    lastSrc = s; lastDst = d;
+    edges.push(last);
+  }
+  return { ok: true, value: { depth, exploit: 'all', crown: [...crown], footholds, edges, decisions: g.stats.decisions, memoHits: 0 } };
 }

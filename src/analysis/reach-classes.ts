@@ -276,6 +276,25 @@ class NamespaceMatcher {
 export interface ClassGraphOptions {
   /** decide only the attempts against these targets (a partial graph: the bench times a sample of targets with it) */
   targets?: (workloadId: string) => boolean;
+  /** keep the workload port of every allowed attempt (ClassGraph.edgePorts) */
+  ports?: boolean;
+  /** stop with ClassGraphTooLarge once this many decide() calls were made */
+  maxDecisions?: number;
+}
+
+/** buildOneHopGraphByClass went past ClassGraphOptions.maxDecisions. */
+export class ClassGraphTooLarge extends Error {
+  constructor(readonly maxDecisions: number) {
+    super(`the one-hop graph needs more than ${maxDecisions} decisions`);
+  }
+}
+
+/** Every allowed attempt of the graph as (source node, target node, workload port), in no particular order; duplicates possible. */
+export interface EdgePorts {
+  src: Int32Array;
+  dst: Int32Array;
+  port: Int32Array;
+  count: number;
 }
 
 export interface ClassGraphStats {
@@ -290,7 +309,7 @@ export interface ClassGraphStats {
  * equivalent sources (header). Sources: every workload (default) or the
  * given ones; `outside` gets its row from the explorer itself.
  */
-export function buildOneHopGraphByClass(explorer: ReachabilityExplorer, sources?: readonly SourceRef[], opts: ClassGraphOptions = {}): OneHopGraph & { stats: ClassGraphStats } {
+export function buildOneHopGraphByClass(explorer: ReachabilityExplorer, sources?: readonly SourceRef[], opts: ClassGraphOptions = {}): OneHopGraph & { stats: ClassGraphStats; edgePorts?: EdgePorts } {
   const mesh = explorer.mesh;
   const ids = sources ? [...sources] : mesh.workloads.map((w) => w.id);
   const index = new Map(ids.map((id, i) => [id, i]));
@@ -362,14 +381,20 @@ export function buildOneHopGraphByClass(explorer: ReachabilityExplorer, sources?
 
   let pairSrc = new Int32Array(1024);
   let pairDst = new Int32Array(1024);
+  const keepPorts = opts.ports === true;
+  let pairPort = new Int32Array(keepPorts ? 1024 : 0);
   let pairs = 0;
-  const addPair = (s: number, d: number): void => {
+  const addPair = (s: number, d: number, port: number): void => {
     if (pairs === pairSrc.length) {
       const a = new Int32Array(pairs * 2); a.set(pairSrc); pairSrc = a;
       const b = new Int32Array(pairs * 2); b.set(pairDst); pairDst = b;
+      if (keepPorts) { const c = new Int32Array(pairs * 2); c.set(pairPort); pairPort = c; }
     }
-    pairSrc[pairs] = s; pairDst[pairs] = d; pairs++;
+    pairSrc[pairs] = s; pairDst[pairs] = d;
+    if (keepPorts) pairPort[pairs] = port;
+    pairs++;
   };
+  const maxDecisions = opts.maxDecisions ?? Infinity;
   let misdelivered = 0;
   let decisions = 0;
   let rechecked = 0;
@@ -382,7 +407,7 @@ export function buildOneHopGraphByClass(explorer: ReachabilityExplorer, sources?
   const optsOf: (ReturnType<typeof attemptOptions> | undefined)[] = [];
   const ownProxy = new Map<Workload, string>();
   const decideFor = (w: Workload, a: Attempt): { allowed: boolean; at: string | null; onlyTarget: boolean } => {
-    decisions++;
+    if (++decisions > maxDecisions) throw new ClassGraphTooLarge(maxDecisions);
     const src: AttemptSource = { kind: 'workload', workload: w };
     let o = optsOf[a.index];
     if (o === undefined) { o = attemptOptions(a, decideOpts); optsOf[a.index] = o; }
@@ -393,12 +418,12 @@ export function buildOneHopGraphByClass(explorer: ReachabilityExplorer, sources?
     return { allowed: d.outcome === 'allowed', at: d.outcome === 'allowed' ? d.destination?.workload ?? null : null, onlyTarget };
   };
   /** Emits the edge of an allowed attempt from source k. */
-  const emit = (k: number, t: Workload, at: string | null): void => {
+  const emit = (k: number, t: Workload, at: string | null, port: number): void => {
     if (at === null) return;
     const node = srcNode[k] as number;
     if (at !== t.id) misdelivered++;
     const j = index.get(at);
-    if (j !== undefined && j !== node) addPair(node, j);
+    if (j !== undefined && j !== node) addPair(node, j, port);
   };
   /** Decides `a` for `members` (one class) with a representative; re-decides per full identity when the check fails. */
   const decideClass = (lists: readonly (readonly number[])[], a: Attempt, t: Workload, exact: boolean, skip: number): void => {
@@ -421,7 +446,7 @@ export function buildOneHopGraphByClass(explorer: ReachabilityExplorer, sources?
     const r = decideFor(srcW[rep] as Workload, a);
     if (exact || r.onlyTarget) {
       if (!r.allowed) return;
-      for (const members of lists) for (const k of members) if ((srcW[k] as Workload) !== t && stamp[k] !== skip) emit(k, t, r.at);
+      for (const members of lists) for (const k of members) if ((srcW[k] as Workload) !== t && stamp[k] !== skip) emit(k, t, r.at, a.port);
       return;
     }
     rechecked++;
@@ -431,7 +456,7 @@ export function buildOneHopGraphByClass(explorer: ReachabilityExplorer, sources?
       if ((srcW[k] as Workload) === t || stamp[k] === skip) continue;
       let x = memo.get(fullKey[k] as string);
       if (!x) { x = decideFor(srcW[k] as Workload, a); memo.set(fullKey[k] as string, x); }
-      if (x.allowed) emit(k, t, x.at);
+      if (x.allowed) emit(k, t, x.at, a.port);
     }
   };
 
@@ -513,7 +538,7 @@ export function buildOneHopGraphByClass(explorer: ReachabilityExplorer, sources?
       if (at === null) continue;
       if (e.deliveredTo !== undefined && at !== e.to) misdelivered++;
       const j = index.get(at);
-      if (j !== undefined && j !== i) addPair(i, j);
+      if (j !== undefined && j !== i) addPair(i, j, e.port);
     }
   }
 
@@ -533,5 +558,7 @@ export function buildOneHopGraphByClass(explorer: ReachabilityExplorer, sources?
     for (let q = 0; q < row.length; q++) if (q === 0 || row[q] !== row[q - 1]) targets[len++] = row[q] as number;
     offsets[i + 1] = len;
   }
-  return { ids, index, offsets, targets: targets.slice(0, len), misdelivered, decisions, memoHits: 0, stats: { decisions, rechecked } };
+  const out: OneHopGraph & { stats: ClassGraphStats; edgePorts?: EdgePorts } = { ids, index, offsets, targets: targets.slice(0, len), misdelivered, decisions, memoHits: 0, stats: { decisions, rechecked } };
+  if (keepPorts) out.edgePorts = { src: pairSrc, dst: pairDst, port: pairPort, count: pairs };
+  return out;
 }

@@ -1,4 +1,9 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { renderTopology } from '../../src/generate/manifests.js';
+import { generateTopology, type Profile } from '../../src/generate/topology.js';
+import { loadMesh } from '../../src/loader/load.js';
+import type { Mesh } from '../../src/model/types.js';
 import { blastRadius, MAX_BLAST_DEPTH, type BlastRadius } from '../../src/analysis/blast-radius.js';
 import { explore } from '../../src/analysis/reachability.js';
 import { dotText, mermaidId, mermaidText } from '../../src/core/escape.js';
@@ -71,10 +76,52 @@ describe('blast radius refuses bad input with an error value', () => {
     expect(blastRadius(mesh, { depth: 0 }).ok).toBe(false);
     expect(blastRadius(mesh, { depth: MAX_BLAST_DEPTH + 1 }).ok).toBe(false);
   });
-  it('work beyond the bound is refused, naming how to narrow it', () => {
-    const r = blastRadius(mesh, { maxWork: 10 });
+  it('work beyond both bounds (the explorations and the one-hop graph) is refused, naming how to narrow it', () => {
+    const r = blastRadius(mesh, { maxWork: 10, maxGraphDecisions: 5 });
     expect(r.ok).toBe(false);
-    if (!r.ok) { expect(r.code).toBe('too-large'); expect(r.hint).toContain('--from'); }
+    if (!r.ok) { expect(r.code).toBe('too-large'); expect(r.message).toContain('more than 5 decisions'); expect(r.hint).toContain('--from'); }
+    const some = blastRadius(mesh, { maxWork: 10, from: ['legacy/batch'] });
+    expect(some.ok).toBe(false); // the graph stands in only for every workload, exploit all
+  });
+});
+
+describe('past the exploration bound, every workload with exploit all is answered from the one-hop graph', () => {
+  const strip = (b: BlastRadius): Omit<BlastRadius, 'decisions' | 'memoHits'> => { const { decisions: _d, memoHits: _m, ...rest } = b; return rest; };
+  const sameBothWays = (m: Mesh, depth: number, crown: string[]): void => {
+    const explored = ok(blastRadius(m, { depth, crown }));
+    const graphed = ok(blastRadius(m, { depth, crown, maxWork: 0 }));
+    expect(strip(graphed)).toEqual(strip(explored));
+    expect(JSON.stringify(strip(graphed))).toBe(JSON.stringify(strip(explored)));
+  };
+
+  it('on shipped meshes and policy variants, at depths 1 to 4 with crown jewels: footholds, reached with hops, compromised, crown and edges with ports equal the explorations\'', () => {
+    for (const dirs of [['three-ns'], ['three-ns', 'policies/backend-strict'], ['three-ns', 'policies/backend-strict', 'policies/backend-db-allow-api'], ['payments'], ['capture']]) {
+      const m = shipped(dirs);
+      const ids = m.workloads.map((w) => w.id).sort();
+      for (const depth of [1, 2, 4]) sameBothWays(m, depth, [ids[0] as string, ids[ids.length - 1] as string]);
+    }
+  }, 120_000);
+
+  it('on random generated meshes of every profile, the same', () => {
+    fc.assert(fc.property(fc.integer({ min: 0, max: 1000 }), fc.constantFrom<Profile>('open', 'strict', 'segmented'), fc.integer({ min: 1, max: 3 }), (seed, profile, depth) => {
+      const files = renderTopology(generateTopology({ workloads: 100, namespaces: 6, seed, profile })).filter((f) => f.path.endsWith('.yaml'));
+      const m = loadMesh(files).mesh;
+      sameBothWays(m, depth, [(m.workloads[0] as { id: string }).id]);
+    }), { numRuns: 4, seed: 13 });
+  }, 180_000);
+
+  it('a mesh where an allowed attempt lands on another workload than the one dialled is refused, saying why', () => {
+    const rerouted = shipped(['bookinfo', 'three-ns'], `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: api-to-db, namespace: backend}
+spec:
+  hosts: [api.backend.svc.cluster.local]
+  http:
+  - route: [{destination: {host: db.backend.svc.cluster.local}}]
+`);
+    const r = blastRadius(rerouted, { maxWork: 0 });
+    expect(r.ok).toBe(false);
+    if (!r.ok) { expect(r.code).toBe('too-large'); expect(r.message).toContain('land on another workload than the one dialled'); }
   });
 });
 
