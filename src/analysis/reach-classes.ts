@@ -21,7 +21,9 @@
  *    DestinationRule, VirtualService, ServiceEntry, Gateway, an egress
  *    NetworkPolicy; named by an exportTo, a Service exportTo annotation, a
  *    VirtualService sourceNamespace or a Sidecar egress host), when it is t's
- *    own namespace and anything can tell (sameNamespaceMatters), or when t's
+ *    own namespace and anything can tell (a Sidecar or a local exportTo
+ *    anywhere, sameNamespaceMattersEverywhere; a NetworkPolicy pod peer in
+ *    t's namespace, podPeerNamespaces; s having t's address), or when t's
  *    AuthorizationPolicies read namespaces (`namespaces`/`serviceAccounts`);
  *    else, when NetworkPolicies of t's namespace have ingress rules, which of
  *    their namespaceSelectors the namespace's labels match; else `*` — every
@@ -169,17 +171,35 @@ function specialNamespaces(mesh: Mesh): Set<string> {
 }
 
 /**
- * Whether being in the target's own namespace can matter on the client side:
- * a Sidecar (`./*` imports), a NetworkPolicy (pod peers are same-namespace,
- * a pod talking to itself), or an exportTo of `.` / `~` (or any Service
- * exportTo annotation). Otherwise resources compare the client namespace only
- * with their own namespaces and listed names (special namespaces).
+ * Whether being in the target's own namespace can matter on the client side
+ * for every target: a Sidecar (`./*` imports) or an exportTo of `.` / `~` (or
+ * any Service exportTo annotation). Otherwise resources compare the client
+ * namespace only with their own namespaces and listed names (special
+ * namespaces), except NetworkPolicies: see podPeerNamespaces.
  */
-function sameNamespaceMatters(mesh: Mesh): boolean {
-  if (mesh.sidecars.length > 0 || mesh.networkPolicies.length > 0) return true;
+function sameNamespaceMattersEverywhere(mesh: Mesh): boolean {
+  if (mesh.sidecars.length > 0) return true;
   const local = (l: readonly string[]): boolean => l.some((e) => e === '.' || e === '~');
   return mesh.destinationRules.some((x) => local(x.exportTo)) || mesh.virtualServices.some((x) => local(x.exportTo))
     || mesh.serviceEntries.some((x) => local(x.exportTo)) || mesh.services.some((s) => s.annotations['networking.istio.io/exportTo'] !== undefined);
+}
+
+/**
+ * The namespaces whose NetworkPolicies have an ingress peer with a podSelector
+ * and no namespaceSelector — pods of the policy's own namespace: for a target
+ * there, sources of its own namespace are told apart by name. The rest of
+ * what NetworkPolicies read of a source's namespace is covered elsewhere: an
+ * egress policy makes its namespace special, ingress namespaceSelectors split
+ * namespaces by the labels they match (NamespaceMatcher), and a pod reaching
+ * its own IP (allowed whatever the policies) is a source of t's namespace with
+ * t's IP, keyed by name too.
+ */
+function podPeerNamespaces(mesh: Mesh): Set<string> {
+  const out = new Set<string>();
+  for (const np of mesh.networkPolicies) {
+    if (np.ingress.some((r) => r.from.some((peer) => peer.podSelector !== undefined && peer.namespaceSelector === undefined))) out.add(np.meta.namespace);
+  }
+  return out;
 }
 
 /**
@@ -319,7 +339,8 @@ export function buildOneHopGraphByClass(explorer: ReachabilityExplorer, sources?
   const bundle = bundleOf(mesh);
   const xfccTokens = mesh.requestAuthentications.some((ra) => ra.jwtRules.some((r) => r.fromHeaders.some((h) => h.name.toLowerCase() === 'x-forwarded-client-cert')));
   const special = specialNamespaces(mesh);
-  const sameNs = sameNamespaceMatters(mesh);
+  const sameNsEverywhere = sameNamespaceMattersEverywhere(mesh);
+  const podPeerNs = podPeerNamespaces(mesh);
 
   // Workload sources: node index, workload, base id, full identity, principal.
   const srcNode: number[] = [];
@@ -466,11 +487,14 @@ export function buildOneHopGraphByClass(explorer: ReachabilityExplorer, sources?
     // Exceptions: sources keyed explicitly (their namespace is t's, or t's filters may tell their principal apart).
     const exceptions: number[] = [];
     const except = (k: number): void => { if (stamp[k] !== tick) { stamp[k] = tick; exceptions.push(k); } };
+    const sameNs = sameNsEverywhere || podPeerNs.has(t.namespace);
+    /** s is keyed by its namespace's name for being in t's: when anything can tell, or when it has t's address (a pod reaching itself) */
+    const ownNs = (w: Workload): boolean => w.namespace === t.namespace && (sameNs || w.ip === t.ip);
     if (view.full || view.wild.length > 0) for (let k = 0; k < S; k++) except(k);
     else {
       for (const p of view.exact.keys()) for (const k of byPrincipal.get(p) ?? []) except(k);
       for (const sa of view.accounts) for (const k of bySa.get(sa) ?? []) except(k);
-      if (sameNs) for (const k of byNs.get(t.namespace) ?? []) except(k);
+      for (const k of byNs.get(t.namespace) ?? []) if (ownNs(srcW[k] as Workload)) except(k);
       for (const k of oddNames) except(k);
     }
     // Other namespaces are told apart by which of t's namespace's namespaceSelectors their labels match (null: by
@@ -493,7 +517,7 @@ export function buildOneHopGraphByClass(explorer: ReachabilityExplorer, sources?
         for (const x of view.wild) if (x.m(principal[k] as string)) fields.add(x.field);
         pPart = [...fields].sort((a, b) => a - b).join(',');
       }
-      const nsPart = fullP || view.nsMatters || special.has(w.namespace) || (sameNs && w.namespace === t.namespace) ? w.namespace
+      const nsPart = fullP || view.nsMatters || special.has(w.namespace) || ownNs(w) ? w.namespace
         : split !== null ? `*${split.get(w.namespace) ?? ''}` : '*';
       const key = `${base[k] as number}|${nsPart}|${pPart}`;
       const c = classes.get(key);

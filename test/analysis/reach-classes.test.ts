@@ -7,7 +7,7 @@ import { buildOneHopGraph, type OneHopGraph } from '../../src/analysis/reach-gra
 import { attemptOptions, attemptRequest, ReachabilityExplorer } from '../../src/analysis/reachability.js';
 import { renderTopology } from '../../src/generate/manifests.js';
 import { generateTopology, HTTP_PORT, TCP_PORT, type Profile } from '../../src/generate/topology.js';
-import { loadMesh } from '../../src/loader/load.js';
+import { loadMesh, type MeshOverrides } from '../../src/loader/load.js';
 import type { Mesh } from '../../src/model/types.js';
 import { decide } from '../../src/policy/decide.js';
 import { shipped } from './reach-fixtures.js';
@@ -20,13 +20,14 @@ function generated(seed: number, profile: Profile, namespaces: number, workloads
 }
 
 /** A generated mesh with every document passed through `edit` (return null to drop it). */
-function generatedEdited(seed: number, profile: Profile, namespaces: number, workloads: number, edit: (doc: Record<string, unknown>) => Record<string, unknown> | null, extra: () => string): Mesh {
+function generatedEdited(seed: number, profile: Profile, namespaces: number, workloads: number, edit: (doc: Record<string, unknown>) => Record<string, unknown> | null, extra: () => string,
+  overrides: MeshOverrides = {}): Mesh {
   const files = renderTopology(generateTopology({ workloads, namespaces, seed, profile })).filter((f) => f.path.endsWith('.yaml')).map((f) => {
     const docs = parseAllDocuments(f.text).map((d) => edit(d.toJS() as Record<string, unknown>)).filter((d) => d !== null);
     return { ...f, text: docs.map((d) => stringify(d)).join('---\n') };
   });
   files.push({ path: 'manifests/zz-extra.yaml', text: extra() });
-  const { mesh, issues } = loadMesh(files);
+  const { mesh, issues } = loadMesh(files, overrides);
   if (issues.hasErrors()) throw new Error(`edited mesh does not load: ${issues.errors.map((i) => i.message).join('; ')}`);
   return mesh;
 }
@@ -215,6 +216,24 @@ describe('reach-classes: the class-based one-hop graph equals the plain per-pair
         const pairs = mesh.workloads.length * (mesh.workloads.length - 1);
         expect(g.stats.decisions).toBeLessThan(pairs / 2);
       }), { numRuns: 8, seed: 47 });
+  }, 180_000);
+
+  it('a NetworkPolicy pod peer tells the target namespace\'s own sources apart, and so does a source with the target\'s address (a pod reaching itself)', () => {
+    fc.assert(fc.property(fc.integer({ min: 0, max: 1000 }), fc.integer({ min: 3, max: 6 }), (seed, namespaces) => {
+      const names = generateTopology({ workloads: 100, namespaces, seed, profile: 'open' }).namespaces;
+      const [peered, closed] = [names[0] as string, names[1] as string];
+      // No AuthorizationPolicies: the NetworkPolicies decide. In one namespace the fronts of that namespace may call
+      // every pod (a pod peer: front workloads elsewhere, with the same labels, may not); in another nothing may.
+      const np = (ns: string, ingress: unknown[]): string => stringify({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'pods', namespace: ns },
+        spec: { podSelector: {}, policyTypes: ['Ingress'], ingress } });
+      const extra = (): string => [np(peered, [{ from: [{ podSelector: { matchLabels: { tier: 'front' } } }] }]), np(closed, [])].join('---\n');
+      const noAuthz = (doc: Record<string, unknown>): Record<string, unknown> | null => (doc.kind === 'AuthorizationPolicy' ? null : doc);
+      const first = generatedEdited(seed, 'open', namespaces, 100, noAuthz, extra);
+      // Two workloads of the closed namespace share an address: each reaches the other as a pod reaching itself.
+      const twins = first.workloads.filter((w) => w.namespace === closed).slice(0, 2).map((w) => w.id);
+      const mesh = twins.length < 2 ? first : generatedEdited(seed, 'open', namespaces, 100, noAuthz, extra, { ips: { [twins[0] as string]: '10.99.0.7', [twins[1] as string]: '10.99.0.7' } });
+      samePlain(mesh, buildOneHopGraphByClass(new ReachabilityExplorer(mesh, { edges: 'allowed' })));
+    }), { numRuns: 6, seed: 5 });
   }, 180_000);
 
   it('on every shipped mesh under scenarios/meshes, alone and with the policy variants, it equals the plain per-pair graph', () => {
