@@ -390,8 +390,10 @@ export function buildOneHopGraphByClass(explorer: ReachabilityExplorer, sources?
   const nsGroupLists = nsGroups.map((g) => [g.members]);
   /** per target namespace whose NetworkPolicies have namespaceSelectors: the other namespaces those selectors tell apart, with their bits (see below) */
   const splitByNs = new Map<string, ReadonlyMap<string, string>>();
+  /** per target namespace: the members of the namespaces its namespaceSelectors pick out, grouped by base and bits */
+  const selByNs = new Map<string, readonly (readonly number[])[]>();
   const nsMatcher = new NamespaceMatcher([...byNs.keys()].filter((ns) => !special.has(ns)),
-    (ns) => namespaceLabelsOf(ns, mesh.namespaces.get(ns)?.labels ?? {}));
+    (ns) => namespaceLabelsOf(ns, mesh.namespaces.get(ns)?.labels));
 
   // Attempts by target.
   const byTarget = new Map<Workload, Attempt[]>();
@@ -420,6 +422,7 @@ export function buildOneHopGraphByClass(explorer: ReachabilityExplorer, sources?
   let decisions = 0;
   let rechecked = 0;
   const stamp = new Int32Array(S);
+  const taken = new Int32Array(S);
   const repNs = new Set<string>();
   let tick = 0;
   // The graph reads the outcome, where it landed and the proxies crossed: no trace text (DecideOptions.explain).
@@ -447,34 +450,35 @@ export function buildOneHopGraphByClass(explorer: ReachabilityExplorer, sources?
     if (j !== undefined && j !== node) addPair(node, j, port);
   };
   /** Decides `a` for `members` (one class) with a representative; re-decides per full identity when the check fails. */
-  const decideClass = (lists: readonly (readonly number[])[], a: Attempt, t: Workload, exact: boolean, skip: number): void => {
+  /** skips the members stamped `skip` (exceptions) and those taken `skipTaken` (picked out by namespaceSelectors); -1: none */
+  const decideClass = (lists: readonly (readonly number[])[], a: Attempt, t: Workload, exact: boolean, skip: number, skipTaken: number): void => {
     // Any member decides for the class; prefer one from a namespace already decided for (decide()'s own per-namespace
     // memos then hit), looking at the first REP_SCAN members only.
     let rep = -1;
     let scanned = 0;
     for (const members of lists) for (const k of members) {
-      if ((srcW[k] as Workload) === t || stamp[k] === skip) continue;
+      if ((srcW[k] as Workload) === t || stamp[k] === skip || taken[k] === skipTaken) continue;
       if (rep < 0) rep = k;
       if (repNs.has((srcW[k] as Workload).namespace)) { rep = k; break; }
       if (++scanned >= REP_SCAN) break;
     }
     if (rep >= 0 && !repNs.has((srcW[rep] as Workload).namespace)) {
       // (the scan above stops at the end of a list; a later list may hold one)
-      for (const members of lists) { let i = 0; for (const k of members) { if (++i > REP_SCAN) break; if ((srcW[k] as Workload) !== t && stamp[k] !== skip && repNs.has((srcW[k] as Workload).namespace)) { rep = k; break; } } }
+      for (const members of lists) { let i = 0; for (const k of members) { if (++i > REP_SCAN) break; if ((srcW[k] as Workload) !== t && stamp[k] !== skip && taken[k] !== skipTaken && repNs.has((srcW[k] as Workload).namespace)) { rep = k; break; } } }
     }
     if (rep < 0) return;
     repNs.add((srcW[rep] as Workload).namespace);
     const r = decideFor(srcW[rep] as Workload, a);
     if (exact || r.onlyTarget) {
       if (!r.allowed) return;
-      for (const members of lists) for (const k of members) if ((srcW[k] as Workload) !== t && stamp[k] !== skip) emit(k, t, r.at, a.port);
+      for (const members of lists) for (const k of members) if ((srcW[k] as Workload) !== t && stamp[k] !== skip && taken[k] !== skipTaken) emit(k, t, r.at, a.port);
       return;
     }
     rechecked++;
     const memo = new Map<string, { allowed: boolean; at: string | null }>();
     memo.set(fullKey[rep] as string, r);
     for (const members of lists) for (const k of members) {
-      if ((srcW[k] as Workload) === t || stamp[k] === skip) continue;
+      if ((srcW[k] as Workload) === t || stamp[k] === skip || taken[k] === skipTaken) continue;
       let x = memo.get(fullKey[k] as string);
       if (!x) { x = decideFor(srcW[k] as Workload, a); memo.set(fullKey[k] as string, x); }
       if (x.allowed) emit(k, t, x.at, a.port);
@@ -523,31 +527,38 @@ export function buildOneHopGraphByClass(explorer: ReachabilityExplorer, sources?
       const c = classes.get(key);
       if (c) c.members.push(k); else classes.set(key, { members: [k], exact: fullP });
     }
-    // The default groups, less the exceptions and the namespaces t's namespaceSelectors pick out (skipped by their stamp).
-    const selClasses = new Map<string, number[]>();
+    // The default groups, less the exceptions (stamped) and the namespaces t's namespaceSelectors pick out (taken).
+    let selGroups: readonly (readonly number[])[] = [];
     let lists: (readonly number[])[][];
     if (view.nsMatters) lists = nsGroupLists;
     else {
       lists = groupLists;
       if (split !== null) {
-        // Those matching none stay in the default groups; those matching some are taken out like exceptions (stamped)
-        // and grouped by base and bits. (A copy of every member list per target namespace was O(namespaces ×
-        // workloads): 4 GB at 100,000 workloads.)
-        for (const [ns, bits] of split) {
-          for (const k of byNs.get(ns) ?? []) {
-            if (stamp[k] === tick) continue;
-            stamp[k] = tick;
-            const key = `${base[k] as number}|*${bits}`;
-            const c = selClasses.get(key);
-            if (c) c.push(k); else selClasses.set(key, [k]);
+        // Those matching none stay in the default groups; those matching some are taken out and grouped by base and
+        // bits, once per target namespace (exceptions among them are skipped by their stamp). Held per target
+        // namespace: only the members of the namespaces that match (a copy of every member list per target namespace
+        // was O(namespaces × workloads): 4 GB at 100,000 workloads).
+        let cached = selByNs.get(t.namespace);
+        if (cached === undefined) {
+          const groups = new Map<string, number[]>();
+          for (const [ns, bits] of split) {
+            for (const k of byNs.get(ns) ?? []) {
+              const key = `${base[k] as number}|*${bits}`;
+              const c = groups.get(key);
+              if (c) c.push(k); else groups.set(key, [k]);
+            }
           }
+          cached = [...groups.values()];
+          selByNs.set(t.namespace, cached);
         }
+        selGroups = cached;
+        for (const g of selGroups) for (const k of g) taken[k] = tick;
       }
     }
     for (const a of attempts) {
-      for (const c of classes.values()) decideClass([c.members], a, t, c.exact, -1);
-      for (const members of selClasses.values()) decideClass([members], a, t, false, -1);
-      for (const l of lists) decideClass(l, a, t, false, tick);
+      for (const c of classes.values()) decideClass([c.members], a, t, c.exact, -1, -1);
+      for (const members of selGroups) decideClass([members], a, t, false, tick, -1);
+      for (const l of lists) decideClass(l, a, t, false, tick, tick);
     }
   }
 

@@ -515,7 +515,7 @@ function clientTls(ctx: Ctx, src: Workload, service: Service | null, servicePort
 }
 
 function podEndpoint(mesh: Mesh, w: Workload): Omit<Extract<NpEndpoint, { kind: 'pod' }>, 'kind'> {
-  return { namespace: w.namespace, name: w.name, labels: w.labels, namespaceLabels: namespaceLabelsOf(w.namespace, mesh.namespaces.get(w.namespace)?.labels ?? {}), ip: w.ip, ports: w.ports };
+  return { namespace: w.namespace, name: w.name, labels: w.labels, namespaceLabels: namespaceLabelsOf(w.namespace, mesh.namespaces.get(w.namespace)?.labels), ip: w.ip, ports: w.ports };
 }
 
 /** §11: a drop is silent; an HTTP client behind its own proxy sees that proxy's 503 after the connect timeout. */

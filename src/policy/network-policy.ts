@@ -101,9 +101,20 @@ export function selectingPolicies(policies: readonly NetworkPolicy[], ep: NpEndp
   return policies.filter((p) => p.meta.namespace === ep.namespace && p.policyTypes.includes(type) && labelSelectorMatches(p.podSelector, ep.labels));
 }
 
-/** A namespace's labels as selectors see them, with the automatic name label. */
-export function namespaceLabelsOf(namespace: string, labels: Labels): Labels {
-  return { ...labels, [NAMESPACE_NAME_LABEL]: namespace };
+/** labels object → namespace → the labels with the name label: one object per namespace, not one per connection judged */
+const withName = new WeakMap<Labels, Map<string, Labels>>();
+const NO_LABELS: Labels = Object.freeze({});
+
+/** A namespace's labels as selectors see them, with the automatic name label (the same object for the same inputs: do not change it). */
+export function namespaceLabelsOf(namespace: string, labels: Labels = NO_LABELS): Labels {
+  let byNs = withName.get(labels);
+  if (byNs === undefined) { byNs = new Map(); withName.set(labels, byNs); }
+  let out = byNs.get(namespace);
+  if (out === undefined) {
+    out = Object.freeze({ ...labels, [NAMESPACE_NAME_LABEL]: namespace });
+    byNs.set(namespace, out);
+  }
+  return out;
 }
 
 interface Judged {
@@ -128,14 +139,30 @@ interface Rule {
   ports: readonly NetworkPolicyPort[];
 }
 
-function rulesOf(p: NetworkPolicy, direction: NpDirection): Rule[] {
-  return direction === 'ingress'
-    ? p.ingress.map((r) => ({ peers: r.from, ports: r.ports }))
-    : p.egress.map((r) => ({ peers: r.to, ports: r.ports }));
+/** each policy's rules per direction, made once per policy */
+const rulesMemo = new WeakMap<NetworkPolicy, { ingress: readonly Rule[]; egress: readonly Rule[] }>();
+
+function rulesOf(p: NetworkPolicy, direction: NpDirection): readonly Rule[] {
+  let r = rulesMemo.get(p);
+  if (r === undefined) {
+    r = { ingress: p.ingress.map((x) => ({ peers: x.from, ports: x.ports })), egress: p.egress.map((x) => ({ peers: x.to, ports: x.ports })) };
+    rulesMemo.set(p, r);
+  }
+  return direction === 'ingress' ? r.ingress : r.egress;
+}
+
+/** `namespace/name` of each policy, made once per policy */
+const nameOf = new WeakMap<NetworkPolicy, string>();
+function policyName(p: NetworkPolicy): string {
+  let n = nameOf.get(p);
+  if (n === undefined) { n = `${p.meta.namespace}/${p.meta.name}`; nameOf.set(p, n); }
+  return n;
 }
 
 function names(list: readonly NetworkPolicy[]): string[] {
-  return list.map((p) => `${p.meta.namespace}/${p.meta.name}`).sort();
+  if (list.length === 0) return [];
+  if (list.length === 1) return [policyName(list[0] as NetworkPolicy)];
+  return list.map(policyName).sort();
 }
 
 function isSelf(src: NpEndpoint, dst: NpEndpoint): boolean {
