@@ -21,6 +21,7 @@
  *    the explorer's own order within.
  */
 import { buildOneHopGraphByClass, ClassGraphTooLarge } from './reach-classes.js';
+import { bfsLevels } from './reach-graph.js';
 import { ReachabilityExplorer, type ExploitRule, type ExplorerOptions } from './reachability.js';
 import type { Mesh } from '../model/types.js';
 
@@ -216,22 +217,7 @@ function blastByGraph(explorer: ReachabilityExplorer, depth: number, crown: read
   for (const { id: f, i: start } of order) {
     const touched: number[] = [start];
     level[start] = 0;
-    let frontier = [start];
-    let hops = 0;
-    for (let h = 1; h <= depth && frontier.length > 0; h++) {
-      const fresh: number[] = [];
-      for (const s of frontier) {
-        for (let k = g.offsets[s] as number; k < (g.offsets[s + 1] as number); k++) {
-          const t = g.targets[k] as number;
-          if (level[t] !== -1) continue;
-          level[t] = h;
-          fresh.push(t);
-          touched.push(t);
-        }
-      }
-      if (fresh.length > 0) hops = h;
-      frontier = fresh;
-    }
+    const hops = bfsLevels(g, [start], depth, level, touched);
     const reached = touched.slice(1).map((t) => ({ id: g.ids[t] as string, hop: level[t] as number }))
       .sort((a, b) => a.hop - b.hop || byId(a.id, b.id));
     const compromised = touched.map((t) => g.ids[t] as string).sort(byId);

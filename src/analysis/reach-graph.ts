@@ -98,19 +98,13 @@ export interface GraphReach {
   hops: number;
 }
 
-/** Multi-hop reach from footholds with exploit all: a BFS over the graph, the explorer's result when `misdelivered` is 0. */
-export function reachFrom(g: OneHopGraph, from: readonly SourceRef[], depth: number): GraphReach {
-  const level = new Int32Array(g.ids.length).fill(-1);
-  const hop = new Map<string, number>();
-  let frontier: number[] = [];
-  for (const f of [...new Set(from)].sort()) {
-    const i = g.index.get(f);
-    if (i === undefined) throw new Error(`reach-graph: ${f} is not a node of the graph (callers check references first)`);
-    level[i] = 0;
-    hop.set(f, 0);
-    frontier.push(i);
-  }
-  const footholds = new Set(frontier);
+/**
+ * The BFS under reachFrom: from the nodes `start` (their level set to 0 by the caller), sets the level of every node
+ * reached within `depth` hops and appends it to `touched`; returns the last hop that reached a new node (0: none).
+ * `level` is -1 for every node not yet seen: a caller running many searches resets only the nodes it touched.
+ */
+export function bfsLevels(g: OneHopGraph, start: readonly number[], depth: number, level: Int32Array, touched: number[]): number {
+  let frontier = start;
   let hops = 0;
   for (let h = 1; h <= depth && frontier.length > 0; h++) {
     const fresh: number[] = [];
@@ -120,11 +114,29 @@ export function reachFrom(g: OneHopGraph, from: readonly SourceRef[], depth: num
         if (level[t] !== -1) continue;
         level[t] = h;
         fresh.push(t);
+        touched.push(t);
       }
     }
     if (fresh.length > 0) hops = h;
     frontier = fresh;
   }
+  return hops;
+}
+
+/** Multi-hop reach from footholds with exploit all: a BFS over the graph, the explorer's result when `misdelivered` is 0. */
+export function reachFrom(g: OneHopGraph, from: readonly SourceRef[], depth: number): GraphReach {
+  const level = new Int32Array(g.ids.length).fill(-1);
+  const hop = new Map<string, number>();
+  const frontier: number[] = [];
+  for (const f of [...new Set(from)].sort()) {
+    const i = g.index.get(f);
+    if (i === undefined) throw new Error(`reach-graph: ${f} is not a node of the graph (callers check references first)`);
+    level[i] = 0;
+    hop.set(f, 0);
+    frontier.push(i);
+  }
+  const footholds = new Set(frontier);
+  const hops = bfsLevels(g, frontier, depth, level, []);
   const reached: string[] = [];
   const compromised: string[] = [];
   for (let i = 0; i < g.ids.length; i++) {
