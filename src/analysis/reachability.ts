@@ -202,6 +202,12 @@ export function identityRule(mesh: Mesh): IdentityRule {
       if (peer.ipBlock) ipVisible = true;
     }
   }
+  // NetworkPolicy lets a pod reach its own address whatever the policies: with two workloads on one address (a
+  // scenario's ips), a source with the target's address is decided otherwise than its namespace-mates.
+  if (!ipVisible && mesh.networkPolicies.length > 0) {
+    const seen = new Set<string>();
+    for (const w of mesh.workloads) { if (seen.has(w.ip)) { ipVisible = true; break; } seen.add(w.ip); }
+  }
   for (const ap of mesh.authorizationPolicies) {
     if (ap.action === 'CUSTOM') ipVisible = true;
     for (const rule of ap.rules ?? []) {

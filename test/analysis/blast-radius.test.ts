@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { renderTopology } from '../../src/generate/manifests.js';
@@ -109,6 +110,24 @@ describe('past the exploration bound, every workload with exploit all is answere
       sameBothWays(m, depth, [(m.workloads[0] as { id: string }).id]);
     }), { numRuns: 4, seed: 13 });
   }, 180_000);
+
+  it('two workloads on one address (a pod reaching its own address passes any NetworkPolicy): the graph path still equals the explorations, and the twins reach each other', () => {
+    const dir = 'scenarios/meshes/three-ns';
+    const files = readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort().map((f) => ({ path: `${dir}/${f}`, text: readFileSync(`${dir}/${f}`, 'utf8') }));
+    // Two clients of backend alike in every way the policies read (service account, labels), and a deny-all policy.
+    const client = (name: string): string => `apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: ${name}, namespace: backend}\nspec:\n  template:\n    metadata: {labels: {role: client}}\n    spec: {serviceAccountName: client, containers: [{name: c}]}\n`;
+    files.push({ path: 'clients.yaml', text: `${client('c1')}---\n${client('c2')}` });
+    files.push({ path: 'deny-backend.yaml', text: 'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny-all, namespace: backend}\nspec: {podSelector: {}, policyTypes: [Ingress]}\n' });
+    const db = loadMesh(files).mesh.workloads.find((w) => w.id === 'backend/db');
+    // c1 is on db's address: it reaches db as a pod reaches itself; c2, otherwise its double, does not.
+    const m = loadMesh(files, { ips: { 'backend/c1': db?.ip as string } }).mesh;
+    sameBothWays(m, 2, []);
+    const reachedBy = (from: string): string[] => ok(blastRadius(m, { maxWork: 0 })).footholds.find((f) => f.from === from)?.reached.map((x) => x.id) ?? [];
+    expect(reachedBy('backend/c1')).toContain('backend/db');
+    expect(reachedBy('backend/c2')).not.toContain('backend/db');
+    const other = ok(blastRadius(m, { maxWork: 0 })).footholds.find((f) => f.from === 'frontend/web');
+    expect(other?.reached.some((x) => x.id.startsWith('backend/'))).toBe(false);
+  });
 
   it('a mesh where an allowed attempt lands on another workload than the one dialled is refused, saying why', () => {
     const rerouted = shipped(['bookinfo', 'three-ns'], `apiVersion: networking.istio.io/v1

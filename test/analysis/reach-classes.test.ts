@@ -219,21 +219,24 @@ describe('reach-classes: the class-based one-hop graph equals the plain per-pair
   }, 180_000);
 
   it('a NetworkPolicy pod peer tells the target namespace\'s own sources apart, and so does a source with the target\'s address (a pod reaching itself)', () => {
-    fc.assert(fc.property(fc.integer({ min: 0, max: 1000 }), fc.integer({ min: 3, max: 6 }), (seed, namespaces) => {
+    fc.assert(fc.property(fc.integer({ min: 0, max: 1000 }), fc.integer({ min: 3, max: 6 }), fc.boolean(), (seed, namespaces, closedPeer) => {
       const names = generateTopology({ workloads: 100, namespaces, seed, profile: 'open' }).namespaces;
       const [peered, closed] = [names[0] as string, names[1] as string];
       // No AuthorizationPolicies: the NetworkPolicies decide. In one namespace the fronts of that namespace may call
       // every pod (a pod peer: front workloads elsewhere, with the same labels, may not); in another nothing may.
       const np = (ns: string, ingress: unknown[]): string => stringify({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'pods', namespace: ns },
         spec: { podSelector: {}, policyTypes: ['Ingress'], ingress } });
-      const extra = (): string => [np(peered, [{ from: [{ podSelector: { matchLabels: { tier: 'front' } } }] }]), np(closed, [])].join('---\n');
+      // The closed namespace admits nothing, or (closedPeer) only its own mid-tier pods: then its own sources are keyed
+      // by name anyway, and the twin must still be told apart from its namespace-mates.
+      const extra = (): string => [np(peered, [{ from: [{ podSelector: { matchLabels: { tier: 'front' } } }] }]),
+        np(closed, closedPeer ? [{ from: [{ podSelector: { matchLabels: { tier: 'mid' } } }] }] : [])].join('---\n');
       const noAuthz = (doc: Record<string, unknown>): Record<string, unknown> | null => (doc.kind === 'AuthorizationPolicy' ? null : doc);
       const first = generatedEdited(seed, 'open', namespaces, 100, noAuthz, extra);
       // Two workloads of the closed namespace share an address: each reaches the other as a pod reaching itself.
       const twins = first.workloads.filter((w) => w.namespace === closed).slice(0, 2).map((w) => w.id);
       const mesh = twins.length < 2 ? first : generatedEdited(seed, 'open', namespaces, 100, noAuthz, extra, { ips: { [twins[0] as string]: '10.99.0.7', [twins[1] as string]: '10.99.0.7' } });
       samePlain(mesh, buildOneHopGraphByClass(new ReachabilityExplorer(mesh, { edges: 'allowed' })));
-    }), { numRuns: 6, seed: 5 });
+    }), { numRuns: 8, seed: 5 });
   }, 180_000);
 
   it('on every shipped mesh under scenarios/meshes, alone and with the policy variants, it equals the plain per-pair graph', () => {
