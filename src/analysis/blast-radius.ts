@@ -36,6 +36,10 @@ export const MAX_BLAST_WORK = 200_000_000;
  * source and attempt, and is refused.
  */
 export const MAX_BLAST_GRAPH_DECISIONS = 10_000_000;
+/** allowed one-hop attempts the graph may hold (a densely connected mesh has N² of them) */
+export const MAX_BLAST_GRAPH_EDGES = 20_000_000;
+/** (foothold, reached workload) entries a blast radius may list: the answer itself must fit in memory */
+export const MAX_BLAST_REACHED = 20_000_000;
 
 export interface BlastRadiusOptions {
   /** footholds (`ns/name` or `outside`); default: every workload */
@@ -52,6 +56,12 @@ export interface BlastRadiusOptions {
   maxWork?: number;
   /** the decision bound of the one-hop graph past it (default MAX_BLAST_GRAPH_DECISIONS) */
   maxGraphDecisions?: number;
+  /** its edge bound (default MAX_BLAST_GRAPH_EDGES) */
+  maxGraphEdges?: number;
+  /** the most (foothold, reached) entries listed (default MAX_BLAST_REACHED) */
+  maxReached?: number;
+  /** the most nodes and edges the per-foothold searches over the graph may visit, all together (default MAX_BLAST_WORK) */
+  maxSearchWork?: number;
 }
 
 export interface BlastFoothold {
@@ -148,7 +158,10 @@ export function blastRadius(mesh: Mesh, opts: BlastRadiusOptions = {}): BlastRad
     // Every workload a foothold, exploit all: each foothold's exploration is a BFS over the one-hop graph, which the
     // class graph builds deciding each attempt once per class of sources the target cannot tell apart.
     const crown = [...new Set(opts.crown ?? [])].sort(byId);
-    const viaGraph = blastByGraph(explorer, depth, crown, opts.maxGraphDecisions ?? MAX_BLAST_GRAPH_DECISIONS);
+    const viaGraph = blastByGraph(explorer, depth, crown, {
+      decisions: opts.maxGraphDecisions ?? MAX_BLAST_GRAPH_DECISIONS, edges: opts.maxGraphEdges ?? MAX_BLAST_GRAPH_EDGES,
+      reached: opts.maxReached ?? MAX_BLAST_REACHED, work: opts.maxSearchWork ?? MAX_BLAST_WORK,
+    });
     if (viaGraph.ok) return viaGraph;
     return { ok: false, code: 'too-large', message: `this blast radius may need up to ${work.toLocaleString('en-US')} attempts explored one foothold at a time, and ${viaGraph.why}`,
       hint: 'narrow it with --from (a few footholds), --exploit (the workloads an attacker can take over) or --depth' };
@@ -200,13 +213,17 @@ export function blastRadius(mesh: Mesh, opts: BlastRadiusOptions = {}): BlastRad
  * attempt is in some exploration: the edges are the graph's, with the ports.
  * `decisions` counts the graph's decide() calls; `memoHits` is 0.
  */
-function blastByGraph(explorer: ReachabilityExplorer, depth: number, crown: readonly string[], maxDecisions: number):
-  { ok: true; value: BlastRadius } | { ok: false; why: string } {
+function blastByGraph(explorer: ReachabilityExplorer, depth: number, crown: readonly string[],
+  max: { decisions: number; edges: number; reached: number; work: number }): { ok: true; value: BlastRadius } | { ok: false; why: string } {
   let g: ReturnType<typeof buildOneHopGraphByClass>;
   try {
-    g = buildOneHopGraphByClass(explorer, undefined, { ports: true, maxDecisions });
+    g = buildOneHopGraphByClass(explorer, undefined, { ports: true, maxDecisions: max.decisions, maxEdges: max.edges });
   } catch (e) {
-    if (e instanceof ClassGraphTooLarge) return { ok: false, why: `the one-hop graph more than ${e.maxDecisions.toLocaleString('en-US')} decisions (its policies tell too many sources apart)` };
+    if (e instanceof ClassGraphTooLarge) {
+      return { ok: false, why: e.what === 'decisions'
+        ? `the one-hop graph more than ${e.limit.toLocaleString('en-US')} decisions (its policies tell too many sources apart)`
+        : `the one-hop graph more than ${e.limit.toLocaleString('en-US')} allowed attempts (the mesh is too densely connected to list every foothold's reach)` };
+    }
     throw e;
   }
   if (g.misdelivered > 0) return { ok: false, why: `the one-hop graph cannot stand in for it: ${g.misdelivered.toLocaleString('en-US')} allowed attempts land on another workload than the one dialled (a VirtualService or gateway), so reach depends on the order workloads are taken over` };
@@ -214,10 +231,22 @@ function blastByGraph(explorer: ReachabilityExplorer, depth: number, crown: read
   const level = new Int32Array(n).fill(-1);
   const order = g.ids.map((id, i) => ({ id, i })).sort((a, b) => byId(a.id, b.id));
   const footholds: BlastFoothold[] = [];
+  // Bounded like the explorations: the searches' work (nodes and edges visited) and the entries listed.
+  let work = 0;
+  let listed = 0;
   for (const { id: f, i: start } of order) {
     const touched: number[] = [start];
     level[start] = 0;
     const hops = bfsLevels(g, [start], depth, level, touched);
+    for (const t of touched) if ((level[t] as number) < depth) work += (g.offsets[t + 1] as number) - (g.offsets[t] as number);
+    work += touched.length;
+    listed += touched.length - 1;
+    if (work > max.work || listed > max.reached) {
+      for (const t of touched) level[t] = -1;
+      return { ok: false, why: work > max.work
+        ? `the searches over the one-hop graph more than ${max.work.toLocaleString('en-US')} steps`
+        : `the answer more than ${max.reached.toLocaleString('en-US')} (foothold, reached workload) entries` };
+    }
     const reached = touched.slice(1).map((t) => ({ id: g.ids[t] as string, hop: level[t] as number }))
       .sort((a, b) => a.hop - b.hop || byId(a.id, b.id));
     const compromised = touched.map((t) => g.ids[t] as string).sort(byId);

@@ -300,12 +300,14 @@ export interface ClassGraphOptions {
   ports?: boolean;
   /** stop with ClassGraphTooLarge once this many decide() calls were made */
   maxDecisions?: number;
+  /** stop with ClassGraphTooLarge once this many allowed (source, target) attempts were found */
+  maxEdges?: number;
 }
 
-/** buildOneHopGraphByClass went past ClassGraphOptions.maxDecisions. */
+/** buildOneHopGraphByClass went past ClassGraphOptions.maxDecisions or maxEdges. */
 export class ClassGraphTooLarge extends Error {
-  constructor(readonly maxDecisions: number) {
-    super(`the one-hop graph needs more than ${maxDecisions} decisions`);
+  constructor(readonly what: 'decisions' | 'edges', readonly limit: number) {
+    super(`the one-hop graph needs more than ${limit} ${what === 'decisions' ? 'decisions' : 'allowed attempts'}`);
   }
 }
 
@@ -407,7 +409,9 @@ export function buildOneHopGraphByClass(explorer: ReachabilityExplorer, sources?
   const keepPorts = opts.ports === true;
   let pairPort = new Int32Array(keepPorts ? 1024 : 0);
   let pairs = 0;
+  const maxEdges = opts.maxEdges ?? Infinity;
   const addPair = (s: number, d: number, port: number): void => {
+    if (pairs >= maxEdges) throw new ClassGraphTooLarge('edges', maxEdges);
     if (pairs === pairSrc.length) {
       const a = new Int32Array(pairs * 2); a.set(pairSrc); pairSrc = a;
       const b = new Int32Array(pairs * 2); b.set(pairDst); pairDst = b;
@@ -431,7 +435,7 @@ export function buildOneHopGraphByClass(explorer: ReachabilityExplorer, sources?
   const optsOf: (ReturnType<typeof attemptOptions> | undefined)[] = [];
   const ownProxy = new Map<Workload, string>();
   const decideFor = (w: Workload, a: Attempt): { allowed: boolean; at: string | null; onlyTarget: boolean } => {
-    if (++decisions > maxDecisions) throw new ClassGraphTooLarge(maxDecisions);
+    if (++decisions > maxDecisions) throw new ClassGraphTooLarge('decisions', maxDecisions);
     const src: AttemptSource = { kind: 'workload', workload: w };
     let o = optsOf[a.index];
     if (o === undefined) { o = attemptOptions(a, decideOpts); optsOf[a.index] = o; }

@@ -63,5 +63,5 @@ export class MemorySource implements SourceReader {
 }
 
 function tooLarge(p: string, budget: ByteBudget, issues: IssueList, at: Location | undefined): void {
-  issues.error('manifests-too-large', `${p}: more than the ${budget.limit} bytes of manifests one scenario may read`, at, 'point at the manifests you need, not a larger folder');
+  issues.error('manifests-too-large', `${p}: more than the ${budget.limit} bytes of manifests meshrange reads at once`, at, budget.hint());
 }

@@ -23,7 +23,8 @@ export interface MeshLoad {
   issues: IssueList;
 }
 
-export function loadMeshInput(input: MeshInput, reader: SourceReader): MeshLoad {
+/** `raise`: how the caller may allow more manifests than input.maxBytes (the too-large error's hint) */
+export function loadMeshInput(input: MeshInput, reader: SourceReader, raise = `pass a larger maxBytes (at most ${MAX_MESH_BYTES_CEILING} bytes)`): MeshLoad {
   const issues = new IssueList();
   const paths: ManifestPath[] = input.manifests.map((m) => {
     const p: ManifestPath = typeof m === 'string' ? { path: m } : { ...m };
@@ -36,7 +37,7 @@ export function loadMeshInput(input: MeshInput, reader: SourceReader): MeshLoad 
       `leave it out for ${MAX_MESH_BYTES / 1048576} MiB`);
     return { mesh: null, issues };
   }
-  const files = readManifests(paths, reader, issues, new ByteBudget(limit));
+  const files = readManifests(paths, reader, issues, new ByteBudget(limit, raise));
   if (issues.hasErrors()) return { mesh: null, issues };
   const overrides: MeshOverrides = input.ingressGateway ? { ingressGateway: {} } : {};
   const { mesh, issues: loadIssues } = load(files, overrides);

@@ -26,7 +26,13 @@ export const MAX_MESH_BYTES_CEILING = 256 * 1024 * 1024;
 /** What is left of a scenario's manifest byte budget; readers check a folder's total before reading any of it. */
 export class ByteBudget {
   used = 0;
-  constructor(readonly limit: number = MAX_MESH_BYTES) {}
+  /** `raise`: how the caller may allow more (said in the too-large error's hint), when it can */
+  constructor(readonly limit: number = MAX_MESH_BYTES, readonly raise?: string) {}
+
+  /** The too-large error's hint: read less, or (when the caller can) allow more. */
+  hint(): string {
+    return `point at the manifests you need, not a larger folder${this.raise !== undefined ? `, or ${this.raise}` : ''}`;
+  }
 
   /** Takes `n` bytes; false (nothing taken) when they do not fit. */
   take(n: number): boolean {

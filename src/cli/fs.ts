@@ -8,7 +8,7 @@ import { closeSync, constants, existsSync, fstatSync, lstatSync, mkdirSync, open
 import path from 'node:path';
 import type { IssueList, Location } from '../core/issues.js';
 import type { SourceFile } from '../loader/load.js';
-import { MAX_MESH_BYTES_CEILING, registerReader, type ByteBudget, type PortableReader, type SourceReader } from '../api/source.js';
+import { registerReader, type ByteBudget, type PortableReader, type SourceReader } from '../api/source.js';
 
 export const MAX_FILE_BYTES = 8 * 1024 * 1024;
 
@@ -403,7 +403,7 @@ export class FsSource implements SourceReader {
       if (!budget.take(total)) {
         const mib = (n: number): string => `${(n / 1048576).toFixed(1)} MiB`;
         issues.error('manifests-too-large', `${displayPath(p)} holds ${mib(total)} of manifests in ${list.length} file${list.length === 1 ? '' : 's'}; with the ${mib(budget.used)} already read, that is more than the ${mib(budget.limit)} of manifests meshrange reads at once`,
-          at, `point at the manifests you need, not a larger folder; blast-radius, request and lint read more with --max-mesh-mib (up to ${MAX_MESH_BYTES_CEILING / 1048576})`);
+          at, budget.hint());
         return [];
       }
     }

@@ -204,8 +204,8 @@ export class GitSource implements SourceReader {
       const total = names.reduce((n, k) => n + (tree.get(k)?.size ?? 0), 0);
       if (!budget.take(total)) {
         const mib = (n: number): string => `${(n / 1048576).toFixed(1)} MiB`;
-        issues.error('manifests-too-large', `${this.where(p)} holds ${mib(total)} of manifests in ${names.length} files; with the ${mib(budget.used)} already read, that is more than the ${mib(budget.limit)} one mesh may read`,
-          at, 'point at the manifests the mesh needs, not a larger folder');
+        issues.error('manifests-too-large', `${this.where(p)} holds ${mib(total)} of manifests in ${names.length} files; with the ${mib(budget.used)} already read, that is more than the ${mib(budget.limit)} of manifests meshrange reads at once`,
+          at, budget.hint());
         return [];
       }
     }

@@ -22,6 +22,8 @@ export function readManifests(paths: readonly { path: string; namespace?: string
 }
 
 const MIB = 1048576;
+/** how a mesh command allows more manifests (the too-large error's hint) */
+const RAISE = `allow more with --max-mesh-mib (at most ${MAX_MESH_BYTES_CEILING / MIB})`;
 
 /**
  * --max-mesh-mib as bytes (default MAX_MESH_BYTES), or null with a bad-usage
@@ -42,7 +44,7 @@ export function meshByteLimit(opts: MeshOptions, issues: IssueList): number | nu
 /** The byte budget of a mesh command's manifests (--max-mesh-mib), or null with a bad-usage error. */
 export function meshBudget(opts: MeshOptions, issues: IssueList): ByteBudget | null {
   const limit = meshByteLimit(opts, issues);
-  return limit === null ? null : new ByteBudget(limit);
+  return limit === null ? null : new ByteBudget(limit, RAISE);
 }
 
 /** Scenario file → validated scenario + its mesh, or null with issues recorded. */
@@ -93,7 +95,7 @@ export function loadMeshOptions(opts: MeshOptions, issues: IssueList): { mesh: M
   const sandbox = new Sandbox(opts.mesh.map((m) => path.resolve(m)).concat(path.resolve('.')));
   const { mesh, issues: found } = loadMeshInput({ maxBytes,
     manifests: opts.mesh, ...(opts.namespace !== undefined ? { namespace: opts.namespace } : {}), ...(opts.ingressGateway ? { ingressGateway: true } : {}),
-  }, new FsSource(sandbox));
+  }, new FsSource(sandbox), RAISE);
   issues.merge(found);
   return mesh ? { mesh } : null;
 }

@@ -129,6 +129,15 @@ describe('past the exploration bound, every workload with exploit all is answere
     expect(other?.reached.some((x) => x.id.startsWith('backend/'))).toBe(false);
   });
 
+  it('the graph path is bounded like the explorations: allowed attempts held, search steps, entries listed — each refused with too-large, saying which', () => {
+    const m = shipped(['three-ns']);
+    const refused = (o: Parameters<typeof blastRadius>[1]): string => { const r = blastRadius(m, { maxWork: 0, ...o }); return r.ok ? 'ok' : `${r.code}: ${r.message}`; };
+    expect(refused({})).toBe('ok');
+    expect(refused({ maxGraphEdges: 2 })).toMatch(/^too-large: .*the one-hop graph more than 2 allowed attempts/);
+    expect(refused({ maxSearchWork: 5 })).toMatch(/^too-large: .*the searches over the one-hop graph more than 5 steps/);
+    expect(refused({ maxReached: 2 })).toMatch(/^too-large: .*the answer more than 2 \(foothold, reached workload\) entries/);
+  });
+
   it('a mesh where an allowed attempt lands on another workload than the one dialled is refused, saying why', () => {
     const rerouted = shipped(['bookinfo', 'three-ns'], `apiVersion: networking.istio.io/v1
 kind: VirtualService

@@ -54,6 +54,8 @@ describe('the manifests of one scenario total at most MAX_MESH_BYTES (issue 9.2)
     expect(prepareScenario(file, new FsSource(Sandbox.forCwd([])), issues)).toBeNull();
     expect(issues.errors.map((e) => `${e.code}@${e.loc?.line}`)).toEqual(['manifests-too-large@8']);
     expect(issues.errors[0]?.message).toMatch(/35\.0 MiB of manifests in 5 files.*more than the 32\.0 MiB/);
+    // a scenario has no option to read more: its hint does not offer the mesh commands' --max-mesh-mib
+    expect(issues.errors[0]?.hint).toBe('point at the manifests you need, not a larger folder');
   });
 
   it('the budget counts across entries: what earlier entries read is taken from it', () => {

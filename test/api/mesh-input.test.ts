@@ -122,6 +122,8 @@ describe('a scenario over manifests written for kubectl apply -n', () => {
     };
     expect(codes(APP.length)).toEqual([]);
     expect(codes(APP.length - 1)).toEqual(['manifests-too-large']);
+    const thrown = (() => { try { loadMesh({ manifests: ['x.yaml'], namespace: 'shop', maxBytes: 10 }, { reader }); return null; } catch (e) { return e as MeshrangeError; } })();
+    expect(thrown?.issues[0]?.hint).toContain('pass a larger maxBytes'); // the library's way to allow more
     for (const bad of [0, -1, 1.5, Number.NaN, 256 * 1048576 + 1]) expect(codes(bad), String(bad)).toEqual(['bad-usage']);
     expect(codes(256 * 1048576)).toEqual([]);
   });

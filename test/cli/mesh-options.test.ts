@@ -95,7 +95,7 @@ describe('--max-mesh-mib: the manifest budget of a mesh command', () => {
     const refused = await cli('blast-radius', '--mesh', big, '-n', 'shop', '--from', 'shop/client');
     expect(refused.code).toBe(2);
     expect(refused.err).toContain('that is more than the 32.0 MiB of manifests meshrange reads at once');
-    expect(refused.err).toContain('--max-mesh-mib');
+    expect(refused.err).toContain('or allow more with --max-mesh-mib (at most 256)');
     const small = await cli('blast-radius', '--mesh', big, '-n', 'shop', '--from', 'shop/client', '--max-mesh-mib', '34');
     expect(small.code).toBe(2);
     const br = await cli('blast-radius', '--mesh', big, '-n', 'shop', '--from', 'shop/client', '--max-mesh-mib', '40', '--format', 'json');
