@@ -378,18 +378,17 @@ export function buildOneHopGraphByClass(explorer: ReachabilityExplorer, sources?
   }
   // Default groups (namespace `*` unless special): base | ns-part, members in source order.
   const groupOf = new Map<string, number[]>();
-  const nsGroupOf = new Map<string, { base: number; ns: string; members: number[] }>();
+  // By base and namespace, for targets whose policies read the source namespace.
+  const nsGroupOf = new Map<string, number[]>();
   for (let k = 0; k < S; k++) {
     const w = srcW[k] as Workload;
     const g = `${base[k] as number}|${special.has(w.namespace) ? w.namespace : '*'}`;
     const l = groupOf.get(g); if (l) l.push(k); else groupOf.set(g, [k]);
     const gn = `${base[k] as number}|${w.namespace}`;
-    const ln = nsGroupOf.get(gn); if (ln) ln.members.push(k); else nsGroupOf.set(gn, { base: base[k] as number, ns: w.namespace, members: [k] });
+    const ln = nsGroupOf.get(gn); if (ln) ln.push(k); else nsGroupOf.set(gn, [k]);
   }
-  const groups = [...groupOf.values()];
-  const groupLists = groups.map((g) => [g]);
-  const nsGroups = [...nsGroupOf.values()];
-  const nsGroupLists = nsGroups.map((g) => [g.members]);
+  const groupLists = [...groupOf.values()].map((g) => [g]);
+  const nsGroupLists = [...nsGroupOf.values()].map((g) => [g]);
   /** per target namespace whose NetworkPolicies have namespaceSelectors: the other namespaces those selectors tell apart, with their bits (see below) */
   const splitByNs = new Map<string, ReadonlyMap<string, string>>();
   /** per target namespace: the members of the namespaces its namespaceSelectors pick out, grouped by base and bits */
