@@ -64,7 +64,7 @@ import { principalOf, type Labels, type Mesh, type Workload } from '../model/typ
 import { bundleOf, expandPrincipal, policiesFor } from '../policy/authorization-policy.js';
 import { decide } from '../policy/decide.js';
 import { stringMatcher } from '../policy/matchers.js';
-import { namespaceLabelsOf } from '../policy/network-policy.js';
+import { namespaceLabelsOf, selectingPolicies, type NpEndpoint } from '../policy/network-policy.js';
 import type { OneHopGraph } from './reach-graph.js';
 import {
   attemptOptions, attemptRequest, identityRule, sourceIdentity,
@@ -265,6 +265,11 @@ class NamespaceMatcher {
     return out;
   }
 
+  /** whether `sel` matches every namespace of the list (it then tells none apart) */
+  matchesEvery(sel: LabelSelector): boolean {
+    return this.matching(sel).length === this.namespaces.length;
+  }
+
   /**
    * The namespaces `sels` tell apart from the rest: those matching at least one
    * selector that does not match every namespace (a selector matching all of
@@ -276,7 +281,7 @@ class NamespaceMatcher {
     const splitting: boolean[] = [];
     for (const sel of sels) {
       const m = this.matching(sel);
-      const useful = m.length < this.namespaces.length;
+      const useful = !this.matchesEvery(sel);
       splitting.push(useful);
       sets.push(useful ? new Set(m) : new Set());
     }
@@ -291,6 +296,37 @@ class NamespaceMatcher {
     }
     return out;
   }
+}
+
+/**
+ * Whether t's ingress NetworkPolicies drop every connection from a namespace
+ * that matches none of the namespaceSelectors they name (the `base|*` default
+ * groups once the selectors' namespaces are taken out): t is isolated for
+ * ingress (some policy of its namespace selects it), and no rule of a
+ * selecting policy admits such a source — no rule with an empty `from` (all
+ * sources), no ipBlock peer (it could hold a pod's address), no
+ * namespaceSelector matching every namespace (a selector that splits nothing
+ * is left out of the bits). A podSelector-only peer admits t's own namespace
+ * only, whose sources are then keyed by name (podPeerNamespaces), and a source
+ * on t's address is keyed by name too. The drop holds on every port, whatever
+ * else the request meets: a denied connection is denied. Callers make sure
+ * every attempt is a connection to t's pod (no VirtualService, no Gateway).
+ */
+function closedToOthers(mesh: Mesh, t: Workload, nsMatcher: NamespaceMatcher): boolean {
+  const dst: NpEndpoint = { kind: 'pod', namespace: t.namespace, name: t.name, labels: t.labels,
+    namespaceLabels: namespaceLabelsOf(t.namespace, mesh.namespaces.get(t.namespace)?.labels), ip: t.ip, ports: t.ports };
+  const selecting = selectingPolicies(meshIndex(mesh).networkPolicies(t.namespace), dst, 'ingress');
+  if (selecting.length === 0) return false;
+  for (const p of selecting) {
+    for (const r of p.ingress) {
+      if (r.from.length === 0) return false;
+      for (const peer of r.from) {
+        if (peer.ipBlock) return false;
+        if (peer.namespaceSelector && nsMatcher.matchesEvery(peer.namespaceSelector)) return false;
+      }
+    }
+  }
+  return true;
 }
 
 export interface ClassGraphOptions {
@@ -388,6 +424,11 @@ export function buildOneHopGraphByClass(explorer: ReachabilityExplorer, sources?
     const ln = nsGroupOf.get(gn); if (ln) ln.push(k); else nsGroupOf.set(gn, [k]);
   }
   const groupLists = [...groupOf.values()].map((g) => [g]);
+  /** which default groups hold the non-special namespaces (key `base|*`) */
+  const starGroup = [...groupOf.keys()].map((k) => k.endsWith('|*'));
+  // No VirtualService or Gateway: every allowed attempt lands on the workload dialled, through a connection from the
+  // source's pod to it (see closedToOthers).
+  const noReroute = mesh.virtualServices.length === 0 && mesh.gateways.length === 0;
   const nsGroupLists = [...nsGroupOf.values()].map((g) => [g]);
   /** per target namespace whose NetworkPolicies have namespaceSelectors: the other namespaces those selectors tell apart, with their bits (see below) */
   const splitByNs = new Map<string, ReadonlyMap<string, string>>();
@@ -558,10 +599,12 @@ export function buildOneHopGraphByClass(explorer: ReachabilityExplorer, sources?
         for (const g of selGroups) for (const k of g) taken[k] = tick;
       }
     }
+    // The `base|*` default groups need no decision when t's NetworkPolicies drop every one of their sources.
+    const skipStar = lists === groupLists && split !== null && noReroute && closedToOthers(mesh, t, nsMatcher);
     for (const a of attempts) {
       for (const c of classes.values()) decideClass([c.members], a, t, c.exact, -1, -1);
       for (const members of selGroups) decideClass([members], a, t, false, tick, -1);
-      for (const l of lists) decideClass(l, a, t, false, tick, tick);
+      for (let i = 0; i < lists.length; i++) if (!(skipStar && starGroup[i] === true)) decideClass(lists[i] as (readonly number[])[], a, t, false, tick, tick);
     }
   }
 

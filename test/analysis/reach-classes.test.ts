@@ -6,7 +6,7 @@ import { buildOneHopGraphByClass } from '../../src/analysis/reach-classes.js';
 import { buildOneHopGraph, type OneHopGraph } from '../../src/analysis/reach-graph.js';
 import { attemptOptions, attemptRequest, ReachabilityExplorer } from '../../src/analysis/reachability.js';
 import { renderTopology } from '../../src/generate/manifests.js';
-import { generateTopology, HTTP_PORT, TCP_PORT, type Profile } from '../../src/generate/topology.js';
+import { generateTopology, HTTP_PORT, HTTP_SERVICE_PORT, TCP_PORT, type Profile } from '../../src/generate/topology.js';
 import { loadMesh, type MeshOverrides } from '../../src/loader/load.js';
 import type { Mesh } from '../../src/model/types.js';
 import { decide } from '../../src/policy/decide.js';
@@ -237,6 +237,35 @@ describe('reach-classes: the class-based one-hop graph equals the plain per-pair
       const mesh = twins.length < 2 ? first : generatedEdited(seed, 'open', namespaces, 100, noAuthz, extra, { ips: { [twins[0] as string]: '10.99.0.7', [twins[1] as string]: '10.99.0.7' } });
       samePlain(mesh, buildOneHopGraphByClass(new ReachabilityExplorer(mesh, { edges: 'allowed' })));
     }), { numRuns: 8, seed: 5 });
+  }, 180_000);
+
+  it('an ingress-isolated target is skipped for the other namespaces only when no rule admits them: an empty `from`, an ipBlock peer or a rerouting VirtualService keep them decided', () => {
+    fc.assert(fc.property(fc.integer({ min: 0, max: 1000 }), fc.integer({ min: 3, max: 6 }), fc.constantFrom('empty-from', 'ip-block', 'reroute'), (seed, namespaces, variant) => {
+      const names = generateTopology({ workloads: 100, namespaces, seed, profile: 'open' }).namespaces;
+      const [peer, closed, free] = [names[0] as string, names[1] as string, names[2] as string];
+      // The closed namespace's policy names a namespaceSelector (so the other namespaces are split by it) on a port
+      // nobody serves, plus the variant's way in.
+      const rules: unknown[] = [{ from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': peer } } }], ports: [{ port: 1 }] }];
+      if (variant === 'empty-from') rules.push({ ports: [{ port: HTTP_PORT }] });
+      if (variant === 'ip-block') rules.push({ from: [{ ipBlock: { cidr: '10.244.0.0/16' } }] });
+      const noAuthz = (doc: Record<string, unknown>): Record<string, unknown> | null => (doc.kind === 'AuthorizationPolicy' ? null : doc);
+      const np = stringify({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'closed', namespace: closed },
+        spec: { podSelector: {}, policyTypes: ['Ingress'], ingress: rules } });
+      let extra = np;
+      if (variant === 'reroute') {
+        // Requests for an HTTP Service of the closed namespace are sent to one of a namespace without policies.
+        const probe = generatedEdited(seed, 'open', namespaces, 100, noAuthz, () => np);
+        const http = (ns: string): string | undefined => probe.services.find((x) => x.namespace === ns && x.ports.some((p) => p.port === HTTP_SERVICE_PORT))?.fqdn;
+        const from = http(closed);
+        const to = http(free);
+        if (from !== undefined && to !== undefined) {
+          extra += `---\n${stringify({ apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'away', namespace: closed },
+            spec: { hosts: [from], http: [{ route: [{ destination: { host: to } }] }] } })}`;
+        }
+      }
+      const mesh = generatedEdited(seed, 'open', namespaces, 100, noAuthz, () => extra);
+      samePlain(mesh, buildOneHopGraphByClass(new ReachabilityExplorer(mesh, { edges: 'allowed' })));
+    }), { numRuns: 9, seed: 21 });
   }, 180_000);
 
   it('on every shipped mesh under scenarios/meshes, alone and with the policy variants, it equals the plain per-pair graph', () => {
