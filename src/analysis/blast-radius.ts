@@ -242,7 +242,6 @@ function blastByGraph(explorer: ReachabilityExplorer, depth: number, crown: read
     work += touched.length;
     listed += touched.length - 1;
     if (work > max.work || listed > max.reached) {
-      for (const t of touched) level[t] = -1;
       return { ok: false, why: work > max.work
         ? `the searches over the one-hop graph more than ${max.work.toLocaleString('en-US')} steps`
         : `the answer more than ${max.reached.toLocaleString('en-US')} (foothold, reached workload) entries` };

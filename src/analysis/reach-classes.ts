@@ -192,7 +192,8 @@ function sameNamespaceMattersEverywhere(mesh: Mesh): boolean {
  * egress policy makes its namespace special, ingress namespaceSelectors split
  * namespaces by the labels they match (NamespaceMatcher), and a pod reaching
  * its own IP (allowed whatever the policies) is a source of t's namespace with
- * t's IP, keyed by name too.
+ * t's IP, keyed by name too (its base alone would not keep it out of the
+ * default groups that closedToOthers skips).
  */
 function podPeerNamespaces(mesh: Mesh): Set<string> {
   const out = new Set<string>();
@@ -273,24 +274,17 @@ class NamespaceMatcher {
   /**
    * The namespaces `sels` tell apart from the rest: those matching at least one
    * selector that does not match every namespace (a selector matching all of
-   * them splits nothing), each with its bits (one per selector, in order).
+   * them splits nothing), each with its bits (one per such selector, in order).
    * Every other namespace matches none of them: all zeros.
    */
   split(sels: readonly LabelSelector[]): Map<string, string> {
-    const sets: Set<string>[] = [];
-    const splitting: boolean[] = [];
-    for (const sel of sels) {
-      const m = this.matching(sel);
-      const useful = !this.matchesEvery(sel);
-      splitting.push(useful);
-      sets.push(useful ? new Set(m) : new Set());
-    }
+    const sets = sels.filter((sel) => !this.matchesEvery(sel)).map((sel) => new Set(this.matching(sel)));
     const out = new Map<string, string>();
     for (const set of sets) {
       for (const ns of set) {
         if (out.has(ns)) continue;
         let bits = '';
-        for (let i = 0; i < sets.length; i++) bits += splitting[i] === true && (sets[i] as Set<string>).has(ns) ? '1' : '0';
+        for (const other of sets) bits += other.has(ns) ? '1' : '0';
         out.set(ns, bits);
       }
     }
