@@ -6,6 +6,9 @@ export interface Cidr {
 }
 
 export function parseIp(text: string): { v6: boolean; value: bigint } | null {
+  // Neither form below can match unless the text starts with a digit or holds a colon (a host name, most often).
+  const c0 = text.charCodeAt(0);
+  if (!(c0 >= 48 && c0 <= 57) && !text.includes(':')) return null;
   if (/^\d{1,3}(\.\d{1,3}){3}$/.test(text)) {
     const parts = text.split('.').map(Number);
     if (parts.some((p) => p > 255)) return null;

@@ -50,6 +50,8 @@ export interface MeshIndex {
   serviceEntriesOnPort(port: number, ns?: string): readonly ServiceEntry[];
   /** a per-mesh memo for derived facts the pipeline recomputes often (see decide.ts); keys are the caller's */
   memo<T>(table: string, key: string, make: () => T): T;
+  /** the same, keyed by an object of the mesh (a Service, a Sidecar): no key text to build and hash per lookup */
+  memoFor<T>(table: string, key: object, make: () => T): T;
 }
 
 /** Things by port number, then by namespace (built on first use). */
@@ -162,6 +164,7 @@ function buildIndex(mesh: Mesh): MeshIndex {
   const endpoints = new Map<Service, readonly Workload[]>();
   const selecting = new Map<Workload, readonly Service[]>();
   const memos = new Map<string, Map<string, unknown>>();
+  const objMemos = new Map<string, WeakMap<object, unknown>>();
   let svcPorts: ByPort<Service> | null = null;
   let sePorts: ByPort<ServiceEntry> | null = null;
 
@@ -207,6 +210,14 @@ function buildIndex(mesh: Mesh): MeshIndex {
     memo<T>(table: string, key: string, make: () => T): T {
       let t = memos.get(table);
       if (!t) { t = new Map(); memos.set(table, t); }
+      if (t.has(key)) return t.get(key) as T;
+      const v = make();
+      t.set(key, v);
+      return v;
+    },
+    memoFor<T>(table: string, key: object, make: () => T): T {
+      let t = objMemos.get(table);
+      if (!t) { t = new WeakMap(); objMemos.set(table, t); }
       if (t.has(key)) return t.get(key) as T;
       const v = make();
       t.set(key, v);

@@ -83,8 +83,11 @@ export const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
 
 /** Kubernetes label-selector semantics; an empty selector selects everything. */
 export function labelSelectorMatches(sel: LabelSelector, labels: Labels): boolean {
-  for (const [k, v] of Object.entries(sel.matchLabels)) {
-    if (ownValue(labels, k) !== v) return false;
+  // a key loop, not Object.entries: NetworkPolicy judges this per connection
+  const ml = sel.matchLabels;
+  for (const k in ml) {
+    if (!Object.hasOwn(ml, k)) continue;
+    if (ownValue(labels, k) !== ml[k]) return false;
   }
   for (const req of sel.matchExpressions) {
     const value = ownValue(labels, req.key);

@@ -30,11 +30,11 @@ import { principalOf, spiffeId } from '../model/types.js';
 import type { ServiceEntry } from '../model/egress.js';
 import type { NetworkPolicy } from '../model/network-policy.js';
 import { findDestinationRule, tlsSettingsFor, type DrChoice } from './destination-rule.js';
-import { decideEgress, httpListenerOnPortIndexed, lookupDestination, outboundMode, sidecarFor, sidecarsNear, type EgressInput, type EgressLookup, type RegistryByPort } from './egress.js';
+import { decideEgress, httpListenerOnPortIndexed, lookupDestination, normalizeHost, outboundMode, sidecarFor, sidecarsNear, type EgressInput, type EgressLookup, type RegistryByPort } from './egress.js';
 import { bypassAttempt, customCapture, outboundCapture } from './capture.js';
 import { searchPath, upstreamResolves } from './dns.js';
 import { connectInbound, paName } from './inbound.js';
-import { evaluateNetworkPolicies, namespaceLabelsOf, type NpEndpoint } from './network-policy.js';
+import { evaluateNetworkPolicies, namespaceLabelsOf, networkPoliciesAllow, type NpEndpoint } from './network-policy.js';
 import { effectiveMtls, namespaceMode } from './peer-authentication.js';
 import {
   declaredProtocol, endpointsOf, externalIpOf, hasProxy, isHttp, lowerHeaders, targetPortOf,
@@ -49,7 +49,8 @@ const MAX_HOPS = 6;
 
 /** Resolves `svc`, `svc.ns`, `svc.ns.svc`, `svc.ns.svc.cluster.local` from a namespace. */
 export function resolveHost(mesh: Mesh, host: string, fromNs: string): { service: Service | null; fqdn: string; inCluster: boolean } {
-  const h = host.toLowerCase().replace(/\.$/, '');
+  let h = host.toLowerCase();
+  if (h.endsWith('.')) h = h.slice(0, -1);
   const parts = h.split('.');
   let fqdn: string;
   if (parts.length === 1) fqdn = `${h}.${fromNs}.svc.cluster.local`;
@@ -67,7 +68,7 @@ export function allowedSans(mesh: Mesh, s: Service | null, endpoint: Workload, d
   if (drSans && drSans.length > 0) return drSans.map((x) => (x.startsWith('spiffe://') ? x : spiffeId(x)));
   if (!s) return [spiffeId(principalOf(td, endpoint.namespace, endpoint.serviceAccount))];
   // A Service's identities depend on the mesh alone: worked out once per Service (index memo).
-  return meshIndex(mesh).memo('service-sans', `${s.namespace}/${s.name}/${s.fqdn}`, () => serviceSans(mesh, s));
+  return meshIndex(mesh).memoFor('service-sans', s, () => serviceSans(mesh, s));
 }
 
 function serviceSans(mesh: Mesh, s: Service): string[] {
@@ -322,7 +323,7 @@ function sendLeg(run: Run, leg: Leg): Decision {
     // lookupDestination reads only the Services named like the host: hand it those (index), not all.
     const lookup: EgressLookup = dest.kind === 'pod'
       ? { kind: 'unknown', host: dest.workload.ip, port, reason: 'a pod IP is not a host of the registry', fix: `call ${dest.workload.name} through its Service` }
-      : lookupDestination({ ...input, services: index.services(hostName.toLowerCase().replace(/\.$/, '')) }, client, hostName, port);
+      : lookupDestination({ ...input, services: index.services(normalizeHost(hostName)) }, client, hostName, port);
     ctx.clientHttp = requestL7 === 'http' && (lookup.kind === 'service'
       ? (() => { const sp = lookup.service.ports.find((p) => p.port === port); return sp ? declaredProtocol(sp) !== 'tcp' : false; })()
       : lookup.kind === 'service-entry' ? /^(HTTP|HTTP2|GRPC|GRPC-WEB|)$/.test(lookup.port.protocol)
@@ -418,7 +419,8 @@ function sendLeg(run: Run, leg: Leg): Decision {
       ev('network', `${endpoint.id} declares no container port ${targetPort} (it lists ${endpoint.ports.map((p) => p.containerPort).join(', ') || 'none'}); the list is informational, so what listens there answers${endpoint.sidecar ? ' through the sidecar\'s inbound passthrough chain' : ''}`);
     }
     const named = endpoint.ports.find((p) => p.containerPort === targetPort)?.name;
-    const svcPort = index.servicesSelecting(endpoint).flatMap((s) => s.ports).find((p) => targetPortOf(p, endpoint) === targetPort);
+    let svcPort: ServicePort | undefined;
+    find: for (const s of index.servicesSelecting(endpoint)) for (const p of s.ports) if (targetPortOf(p, endpoint) === targetPort) { svcPort = p; break find; }
     const declared = (svcPort && declaredProtocol(svcPort)) ?? (named ? declaredProtocol({ port: targetPort, targetPort, protocol: 'TCP', name: named }) : null);
     ctx.l7 = leg.protocol === 'tls' ? 'tcp' : declared ?? requestL7;
   }
@@ -440,7 +442,7 @@ function sendLeg(run: Run, leg: Leg): Decision {
   }
 
   // 5. NetworkPolicy (§11): the CNI sees pod IPs and the target port.
-  const np = mesh.networkPolicies.length === 0 ? null : networkPolicy(ctx, { kind: 'pod', ...podEndpoint(mesh, endpoint) }, targetPort);
+  const np = mesh.networkPolicies.length === 0 ? null : networkPolicy(ctx, podEndpoint(mesh, endpoint), targetPort);
   if (np) return np;
 
   // 6. The receiving side.
@@ -459,11 +461,19 @@ const isHttpServicePort = (p: ServicePort): boolean => declaredProtocol(p) !== '
  * candidates filtered once per port and namespace), not at every Service of
  * the mesh once per namespace.
  */
+const PROXY_NO_SIDECAR = {};
+const NO_PROXY = {};
+
 function httpListenerMemo(mesh: Mesh, input: EgressInput, client: Workload, port: number): boolean {
   const sc = hasProxy(client) ? sidecarFor(input.sidecars, input.rootNamespace, client).sidecar : null;
-  const key = `${hasProxy(client) ? 1 : 0}|${client.namespace}|${sc ? `${sc.meta.namespace}/${sc.meta.name}#${sc.meta.order}` : '-'}|${port}`;
   const index = meshIndex(mesh);
-  return index.memo('http-listener', key, () => httpListenerOnPortIndexed(input, httpCandidates(index), client, port, isHttpServicePort));
+  // By the Sidecar (or whether there is a proxy at all), then namespace, then port: no key text per lookup.
+  const byNs = index.memoFor('http-listener', sc ?? (hasProxy(client) ? PROXY_NO_SIDECAR : NO_PROXY), () => new Map<string, Map<number, boolean>>());
+  let byPort = byNs.get(client.namespace);
+  if (byPort === undefined) { byPort = new Map(); byNs.set(client.namespace, byPort); }
+  let v = byPort.get(port);
+  if (v === undefined) { v = httpListenerOnPortIndexed(input, httpCandidates(index), client, port, isHttpServicePort); byPort.set(port, v); }
+  return v;
 }
 
 /** The registry by port, kept to the entries with an HTTP port of that number (a superset of what can make the listener HTTP). */
@@ -514,8 +524,8 @@ function clientTls(ctx: Ctx, src: Workload, service: Service | null, servicePort
   return { kind: 'istio', why: `${base}: endpoint ${endpoint.id} has a sidecar → Istio mTLS` };
 }
 
-function podEndpoint(mesh: Mesh, w: Workload): Omit<Extract<NpEndpoint, { kind: 'pod' }>, 'kind'> {
-  return { namespace: w.namespace, name: w.name, labels: w.labels, namespaceLabels: namespaceLabelsOf(w.namespace, mesh.namespaces.get(w.namespace)?.labels), ip: w.ip, ports: w.ports };
+function podEndpoint(mesh: Mesh, w: Workload): Extract<NpEndpoint, { kind: 'pod' }> {
+  return { kind: 'pod', namespace: w.namespace, name: w.name, labels: w.labels, namespaceLabels: namespaceLabelsOf(w.namespace, mesh.namespaces.get(w.namespace)?.labels), ip: w.ip, ports: w.ports };
 }
 
 /** §11: a drop is silent; an HTTP client behind its own proxy sees that proxy's 503 after the connect timeout. */
@@ -523,9 +533,12 @@ function networkPolicy(ctx: Ctx, dst: NpEndpoint, port: number): Decision | null
   const { mesh } = ctx.run;
   if (mesh.networkPolicies.length === 0) return null;
   const c = ctx.leg.client;
-  const src: NpEndpoint = c && !c.hostNetwork ? { kind: 'pod', ...podEndpoint(mesh, c) } : { kind: 'external', ip: ctx.leg.clientIp };
+  const src: NpEndpoint = c && !c.hostNetwork ? podEndpoint(mesh, c) : { kind: 'external', ip: ctx.leg.clientIp };
   // Every protocol meshrange sends rides on TCP.
-  const d = evaluateNetworkPolicies(networkPoliciesNear(mesh, src, dst), src, dst, port, 'TCP');
+  const near = networkPoliciesNear(mesh, src, dst);
+  // The analysis path (no trace) needs the details only of a drop.
+  if (!ctx.run.explain && networkPoliciesAllow(near, src, dst, port, 'TCP')) return null;
+  const d = evaluateNetworkPolicies(near, src, dst, port, 'TCP');
   if (d.allowed) {
     if (!ctx.run.explain) return null;
     const by = [...d.egress.allowedBy, ...d.ingress.allowedBy];

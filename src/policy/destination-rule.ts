@@ -34,6 +34,7 @@ export interface DrChoice {
 }
 
 export function findDestinationRule(mesh: Mesh, clientNs: string, clientLabels: Labels, host: string, serviceNs: string | null): DrChoice | null {
+  if (mesh.destinationRules.length === 0) return null;
   const pick = (ns: string, needExport: boolean): DestinationRule[] => {
     let best = 0;
     let found: DestinationRule[] = [];

@@ -113,8 +113,10 @@ function serviceExportTo(s: Service): string[] {
   return a === undefined ? [] : a.split(',').map((x) => x.trim()).filter((x) => x !== '');
 }
 
-function normalizeHost(h: string): string {
-  return h.toLowerCase().replace(/\.$/, '');
+/** lower case, one trailing dot dropped */
+export function normalizeHost(h: string): string {
+  const l = h.toLowerCase();
+  return l.endsWith('.') ? l.slice(0, -1) : l;
 }
 
 /** The Sidecar that applies to a workload's proxy, and IST0110/IST0111 conflicts at the deciding level. */
@@ -224,12 +226,15 @@ export function lookupDestination(input: EgressInput, client: Workload | null, h
   const h = normalizeHost(host);
   const scope = scopeOf(input, client, port);
   const sidecarName = scope.sidecar ? nameOf(scope.sidecar) : '';
-  const preferClientNs = <T>(list: T[], ns: (x: T) => string): T[] =>
-    [...list.filter((x) => ns(x) === scope.clientNs), ...list.filter((x) => ns(x) !== scope.clientNs)];
 
   const services = input.services.filter((s) => s.fqdn === h);
-  const svcVisible = preferClientNs(services.filter((s) => isExported(scope, serviceExportTo(s), s.namespace) && isImported(scope, s.namespace, h)), (s) => s.namespace);
-  const svc = svcVisible[0];
+  // The first visible Service of the client's namespace, else the first visible one (no list built: a lookup per decision).
+  let svc: Service | undefined;
+  for (const s of services) {
+    if (!isExported(scope, serviceExportTo(s), s.namespace) || !isImported(scope, s.namespace, h)) continue;
+    if (s.namespace === scope.clientNs) { svc = s; break; }
+    svc ??= s;
+  }
   if (svc) return { kind: 'service', service: svc };
 
   const claiming = input.serviceEntries.map((se) => ({ se, score: entryScore(se, h) })).filter((x) => x.score > 0);

@@ -15,7 +15,7 @@ import { allowedSans, fail } from './decide.js';
 import { normalizePath } from './matchers.js';
 import { inboundCapture, type CaptureVerdict } from './capture.js';
 import { effectiveMtls, type MtlsResolution } from './peer-authentication.js';
-import { hostOnly, isHttp, legAuthority, sortKeys, type Decision, type IdentityOverride, type Leg, type StoppedBy } from './pipeline.js';
+import { hostOnly, isHttp, legAuthority, sortKeys, workloadPrincipal, workloadSpiffeId, type Decision, type IdentityOverride, type Leg, type StoppedBy } from './pipeline.js';
 import { parseIp } from '../core/ip.js';
 import { authenticate, defaultKeySetId, requestAuthenticationsFor, type JwtOutcome } from './request-authentication.js';
 import { gatewaysFor, httpsRedirect, routeHttp, routeTcp, routeTls, selectServer, serverMode } from './routing.js';
@@ -85,7 +85,7 @@ export function connectInbound(ctx: Ctx, route: InboundRoute, tls: ClientTls): D
     }
     const certStop = certificates(ctx, [[src, 'client'], [ep, 'server']]);
     if (certStop) return certStop;
-    const serverId = spiffeId(principalOf(mesh.config.trustDomain, ep.namespace, ep.serviceAccount));
+    const serverId = workloadSpiffeId(mesh.config.trustDomain, ep);
     const sans = allowedSans(mesh, route.service, ep, tls.sans);
     if (!sans.includes(serverId)) {
       ev(leg.viaGateway ? 'gateway' : 'client-sidecar', `secure naming: server certificate ${serverId} is not among ${sans.join(', ')}`);
@@ -95,7 +95,7 @@ export function connectInbound(ctx: Ctx, route: InboundRoute, tls: ClientTls): D
         'UF,URX', `${tlsFail}: SAN mismatch`);
     }
     mtls = true;
-    peerPrincipal = principalOf(mesh.config.trustDomain, src.namespace, src.serviceAccount);
+    peerPrincipal = workloadPrincipal(mesh.config.trustDomain, src);
     if (run.explain) ev('network', `mTLS handshake: client ${spiffeId(peerPrincipal)} ↔ server ${serverId}`);
   } else if (tls.kind === 'tls') {
     ev('network', 'TLS without Istio ALPN reaches a workload that expects plaintext from its sidecar');
@@ -123,7 +123,7 @@ export function connectInbound(ctx: Ctx, route: InboundRoute, tls: ClientTls): D
   if (!ep.sidecar) return deliver(ctx, ep, { mtls, peerPrincipal, destination, headers: { ...leg.headers }, path: leg.path, proxied: false });
   run.proxies.push(`${ep.id} (sidecar)`);
 
-  const serverId = spiffeId(principalOf(mesh.config.trustDomain, ep.namespace, ep.serviceAccount));
+  const serverId = workloadSpiffeId(mesh.config.trustDomain, ep);
   const filters = proxyFilters(ctx, ep, 'server-sidecar', {
     peerPrincipal, mtls, sourceIp: leg.clientIp,
     // §6.5 remote.ip at a sidecar: its inbound HTTP connection manager has use_remote_address false and
@@ -339,7 +339,7 @@ function proxyFilters(ctx: Ctx, w: Workload, hop: 'server-sidecar' | 'gateway', 
   const deny = (a: AuthzDecision): Decision => denied(ctx, hop, a, f.mtls, f.peerPrincipal);
 
   // CUSTOM (ext_authz) sits before jwt_authn.
-  const custom = evaluateAuthz(mesh, w, attrs, run.opts.extAuthz, http ? 'custom' : 'all');
+  const custom = evaluateAuthz(mesh, w, attrs, run.opts.extAuthz, http ? 'custom' : 'all', run.explain);
   if (run.explain) for (const t of custom.trace) ev(t);
   if (!custom.allowed) return deny(custom);
   if (!http) {
@@ -373,7 +373,7 @@ function proxyFilters(ctx: Ctx, w: Workload, hop: 'server-sidecar' | 'gateway', 
   }
 
   // RBAC.
-  const rbac = evaluateAuthz(mesh, w, attrs, run.opts.extAuthz, 'rbac');
+  const rbac = evaluateAuthz(mesh, w, attrs, run.opts.extAuthz, 'rbac', run.explain);
   if (run.explain) for (const t of rbac.trace) ev(t);
   if (!rbac.allowed) {
     const d = deny(rbac);

@@ -125,6 +125,13 @@ export function normalizePath(raw: string, mode: PathNormalization): NormalizedP
   const q = raw.indexOf('?');
   let path = q >= 0 ? raw.slice(0, q) : raw;
   const query = q >= 0 ? raw.slice(q + 1) : '';
+  if (untouched(path)) return { ok: true, path, query };
+  return normalizeSteps(path, query, mode);
+}
+
+/** normalizePath's steps, each taken (normalizePath skips them for a path none of them changes; tests compare the two) */
+export function normalizeSteps(rawPath: string, query: string, mode: PathNormalization): NormalizedPath {
+  let path = rawPath;
   if (/%00/.test(path)) return { ok: false, status: 400, reason: 'path contains %00' };
   if (mode === 'NONE') return { ok: true, path, query };
   path = path.replace(/%([0-9A-Fa-f]{2})/g, (m, hex: string) => {
@@ -138,6 +145,21 @@ export function normalizePath(raw: string, mode: PathNormalization): NormalizedP
   path = removeDotSegments(path);
   if (!path.startsWith('/')) path = `/${path}`;
   return { ok: true, path, query };
+}
+
+/**
+ * A path no normalization changes: it starts with `/` and holds only letters, digits, `-`, `_`, `~` and single
+ * slashes (no `%` to decode, no backslash, no `//` to merge, no dot segment).
+ */
+function untouched(path: string): boolean {
+  if (path.length === 0 || path.charCodeAt(0) !== 47) return false;
+  for (let i = 1; i < path.length; i++) {
+    const c = path.charCodeAt(i);
+    if (c === 47) { if (path.charCodeAt(i - 1) === 47) return false; continue; }
+    const ok = (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 45 || c === 95 || c === 126;
+    if (!ok) return false;
+  }
+  return true;
 }
 
 /** RFC 3986 §5.2.4. */

@@ -94,6 +94,29 @@ export function evaluateNetworkPolicies(
   return decision;
 }
 
+/**
+ * `evaluateNetworkPolicies(...).allowed`, without the explanation and without allocating: the analysis path asks
+ * this once per decision and wants the details only when the packets are dropped.
+ */
+export function networkPoliciesAllow(policies: readonly NetworkPolicy[], src: NpEndpoint, dst: NpEndpoint, port: number, protocol: NpProtocol = 'TCP'): boolean {
+  if (isSelf(src, dst)) return true;
+  return sideAllows(policies, 'egress', src, dst, dst, port, protocol) && sideAllows(policies, 'ingress', dst, src, dst, port, protocol);
+}
+
+/** Rules 2–3 for one side: not isolated, or some rule of a selecting policy admits the peer on the port. */
+function sideAllows(policies: readonly NetworkPolicy[], direction: NpDirection, subject: NpEndpoint, peer: NpEndpoint,
+  dst: NpEndpoint, port: number, protocol: NpProtocol): boolean {
+  if (subject.kind !== 'pod') return true;
+  const type: PolicyType = direction === 'ingress' ? 'Ingress' : 'Egress';
+  let isolated = false;
+  for (const p of policies) {
+    if (p.meta.namespace !== subject.namespace || !p.policyTypes.includes(type) || !labelSelectorMatches(p.podSelector, subject.labels)) continue;
+    isolated = true;
+    for (const rule of rulesOf(p, direction)) if (peersMatch(p.meta.namespace, rule.peers, peer) && portsMatch(rule.ports, dst, port, protocol)) return true;
+  }
+  return !isolated;
+}
+
 /** The policies that select a pod for a direction (rule 2); none for an external endpoint. */
 export function selectingPolicies(policies: readonly NetworkPolicy[], ep: NpEndpoint, direction: NpDirection): NetworkPolicy[] {
   if (ep.kind !== 'pod') return [];

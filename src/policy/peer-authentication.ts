@@ -70,6 +70,15 @@ function candidates(mesh: Mesh, namespace: string): Levels {
 
 /** Namespace/mesh-level mode of a namespace (what client auto-mTLS consults, §5.2). */
 export function namespaceMode(mesh: Mesh, namespace: string): MtlsResolution {
+  // It depends on the mesh's PeerAuthentications alone: worked out once per namespace (index memo), frozen as it is shared.
+  return meshIndex(mesh).memo('pa-namespace-mode', namespace, () => {
+    const r = resolveNamespaceMode(mesh, namespace);
+    Object.freeze(r.ignored);
+    return Object.freeze(r);
+  });
+}
+
+function resolveNamespaceMode(mesh: Mesh, namespace: string): MtlsResolution {
   const c = candidates(mesh, namespace);
   const ignored = [...c.mesh.slice(1), ...c.namespace.slice(1)];
   const ns = c.namespace[0];
@@ -84,6 +93,8 @@ export function effectiveMtls(mesh: Mesh, w: Workload, port: number): MtlsResolu
   const selected = candidates(mesh, w.namespace).selected;
   const workload = selected.length === 0 ? selected : selected.filter((pa) => pa.selector !== null && selectorMatches(pa.selector, w.labels)).sort(olderFirst);
   const parent = namespaceMode(mesh, w.namespace);
+  // No workload-level policy: the namespace's resolution as it is (shared, frozen).
+  if (workload.length === 0) return parent;
   const ignored = [...parent.ignored, ...workload.slice(1)];
   const wl = workload[0];
   let resolved: MtlsResolution = { ...parent, ignored };

@@ -4,6 +4,7 @@
  * of checks.
  */
 import type { Mesh, Service, ServicePort, Workload } from '../model/types.js';
+import { principalOf, spiffeId } from '../model/types.js';
 import type { HttpRetry } from '../model/routing.js';
 import { meshIndex } from '../model/index.js';
 import type { AuthzDecision, ExtAuthz } from './authorization-policy.js';
@@ -186,7 +187,7 @@ export interface DecideOptions {
    * destination, stoppedBy and the proxies crossed (`path`) are the same as
    * with the default (true); the trace text of the common path — events, the
    * wire record, the addresses each proxy saw, the request the app received,
-   * the client listener — is not built (test/policy/decide-explain.test.ts).
+   * the client listener, the authorization trace lines — is not built (test/policy/decide-explain.test.ts).
    */
   explain?: boolean;
 }
@@ -301,4 +302,26 @@ export function externalIpOf(name: string): string {
   let h = 2166136261;
   for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 16777619) >>> 0;
   return `198.${18 + ((h >>> 16) & 1)}.${(h >>> 8) & 0xff}.${Math.max(1, h & 0xff)}`;
+}
+
+/** A workload's principal and SPIFFE id under a trust domain, made once per workload (the pipeline asks per decision). */
+const identityOf = new WeakMap<Workload, { td: string; ns: string; sa: string; principal: string; spiffe: string }>();
+function identity(trustDomain: string, w: Workload): { principal: string; spiffe: string } {
+  let c = identityOf.get(w);
+  if (c === undefined || c.td !== trustDomain || c.ns !== w.namespace || c.sa !== w.serviceAccount) {
+    const principal = principalOf(trustDomain, w.namespace, w.serviceAccount);
+    c = { td: trustDomain, ns: w.namespace, sa: w.serviceAccount, principal, spiffe: spiffeId(principal) };
+    identityOf.set(w, c);
+  }
+  return c;
+}
+
+/** principalOf(trustDomain, w.namespace, w.serviceAccount), memoised per workload */
+export function workloadPrincipal(trustDomain: string, w: Workload): string {
+  return identity(trustDomain, w).principal;
+}
+
+/** spiffeId(workloadPrincipal(...)), memoised per workload */
+export function workloadSpiffeId(trustDomain: string, w: Workload): string {
+  return identity(trustDomain, w).spiffe;
 }

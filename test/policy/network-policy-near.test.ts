@@ -14,7 +14,7 @@ import { generateTopology } from '../../src/generate/topology.js';
 import { loadMesh } from '../../src/loader/load.js';
 import type { Mesh, Workload } from '../../src/model/types.js';
 import { networkPoliciesNear } from '../../src/policy/decide.js';
-import { evaluateNetworkPolicies, namespaceLabelsOf, type NpEndpoint } from '../../src/policy/network-policy.js';
+import { evaluateNetworkPolicies, namespaceLabelsOf, networkPoliciesAllow, type NpEndpoint } from '../../src/policy/network-policy.js';
 
 function yamlFiles(dir: string): string[] {
   return readdirSync(dir).sort().flatMap((f) => {
@@ -40,7 +40,7 @@ const meshes: [string, () => Mesh][] = [
 
 describe('NetworkPolicies of the two endpoints decide what every NetworkPolicy of the mesh decides', () => {
   for (const [name, make] of meshes) {
-    it(`every pod pair and external peer of ${name} gets the same NetworkPolicy decision from the policies near it`, () => {
+    it(`every pod pair and external peer of ${name} gets the same NetworkPolicy decision from the policies near it, and the same allow from the analysis path's check`, () => {
       const mesh = make();
       const ws = mesh.workloads.slice(0, 60);
       const outside: NpEndpoint = { kind: 'external', ip: '203.0.113.10' };
@@ -50,7 +50,10 @@ describe('NetworkPolicies of the two endpoints decide what every NetworkPolicy o
         for (const b of ws) {
           const dst = pod(mesh, b);
           for (const port of [...new Set([...b.ports.map((p) => p.containerPort), 8080])]) {
-            expect(evaluateNetworkPolicies(networkPoliciesNear(mesh, src, dst), src, dst, port)).toEqual(evaluateNetworkPolicies(mesh.networkPolicies, src, dst, port));
+            const full = evaluateNetworkPolicies(mesh.networkPolicies, src, dst, port);
+            expect(evaluateNetworkPolicies(networkPoliciesNear(mesh, src, dst), src, dst, port)).toEqual(full);
+            // the analysis path's allow check, on the policies near the pair
+            expect(networkPoliciesAllow(networkPoliciesNear(mesh, src, dst), src, dst, port)).toBe(full.allowed);
             checked++;
           }
         }

@@ -7,7 +7,7 @@ import { isObj, Reader } from '../../src/loader/reader.js';
 import { parseYaml } from '../../src/loader/yaml-source.js';
 import { labelSelectorMatches, type LabelSelector, type NetworkPolicy } from '../../src/model/network-policy.js';
 import type { ContainerPort } from '../../src/model/types.js';
-import { evaluateNetworkPolicies, type NpEndpoint } from '../../src/policy/network-policy.js';
+import { evaluateNetworkPolicies, networkPoliciesAllow, type NpEndpoint } from '../../src/policy/network-policy.js';
 
 /** A NetworkPolicy from its spec YAML (indented by two spaces), read by the real loader. */
 function np(namespace: string, name: string, spec: string): NetworkPolicy {
@@ -103,6 +103,27 @@ describe('§11 isolation', () => {
         const b = evaluateNetworkPolicies([...subset].reverse(), src, dst, port);
         expect(b).toEqual(a);
       }));
+  });
+});
+
+describe('§11 the analysis path\'s allow check', () => {
+  it('networkPoliciesAllow answers what evaluateNetworkPolicies(...).allowed answers, for any policy subset, endpoints, port and protocol (property)', () => {
+    const policies = [
+      denyAllIngress('backend'), denyAllEgress('frontend'), denyAllIngress('frontend'),
+      np('backend', 'a', '  podSelector: {}\n  ingress: [{ from: [{ namespaceSelector: {} }], ports: [{ port: 5432 }] }]\n'),
+      np('backend', 'named', '  podSelector: { matchLabels: { app: db } }\n  ingress: [{ from: [{ podSelector: { matchLabels: { app: api } } }], ports: [{ port: postgres }] }]\n'),
+      np('backend', 'team', '  podSelector: {}\n  ingress: [{ from: [{ namespaceSelector: { matchExpressions: [{ key: team, operator: In, values: [front] }] }, podSelector: { matchLabels: { app: web } } }], ports: [{ port: 8000, endPort: 8100 }] }]\n'),
+      np('frontend', 'b', '  podSelector: { matchLabels: { app: web } }\n  egress: [{ to: [{ ipBlock: { cidr: 10.244.0.0/16, except: [10.244.0.3/32] } }] }]\n'),
+      np('frontend', 'c', '  podSelector: {}\n  egress: [{ to: [{ namespaceSelector: { matchLabels: { kubernetes.io/metadata.name: backend } } }], ports: [{ protocol: UDP, port: 53 }] }]\n'),
+      np('frontend', 'all-in', '  podSelector: {}\n  ingress: [{}]\n'),
+    ];
+    const endpoints = [web, db, api, ext('203.0.113.9'), ext('10.244.0.3'), pod('frontend/web', '10.244.0.2', { labels: { app: 'other' } })];
+    fc.assert(fc.property(
+      fc.subarray(policies), fc.constantFrom(...endpoints), fc.constantFrom(...endpoints), fc.constantFrom(22, 53, 5432, 8080, 8050),
+      fc.constantFrom<'TCP' | 'UDP'>('TCP', 'UDP'),
+      (subset, src, dst, port, protocol) => {
+        expect(networkPoliciesAllow(subset, src, dst, port, protocol)).toBe(evaluateNetworkPolicies(subset, src, dst, port, protocol).allowed);
+      }), { numRuns: 2000 });
   });
 });
 
