@@ -53,6 +53,21 @@
  * explorer's full identity — what buildOneHopGraph does. Classes keyed by the
  * full identity (ns and principal in full) need no check.
  *
+ * Refusals known without a decision. Two cases need no decide() at all:
+ *  - closedToOthers: t's NetworkPolicies drop every source of the `base|*`
+ *    default groups (see there);
+ *  - admitsListedOnly: t has a sidecar whose inbound capture takes the
+ *    attempt's port, and t's enforced ALLOW policies admit only the principals
+ *    they list (each rule has a `from`, each of its sources a non-empty
+ *    `principals` list, no pattern). A source outside the exceptions has none
+ *    of those principals (the exceptions are exactly the sources whose
+ *    principal is listed), so t's RBAC refuses it whatever the earlier stages
+ *    do; with no VirtualService or Gateway (noReroute) the attempt can land
+ *    nowhere else. Its default and namespaceSelector groups get no decision
+ *    for that attempt. (A target sharing its address with another workload is
+ *    decided as before: a guard only — the attempt names its workload, and no
+ *    test found an address read on that path.)
+ *
  * Held to buildOneHopGraph edge for edge by test/analysis/reach-classes.test.ts
  * (fast-check over generated meshes of every profile and planted
  * misconfigurations, every shipped mesh, inline ipBlock/NetworkPolicy/
@@ -60,8 +75,9 @@
  */
 import { meshIndex } from '../model/index.js';
 import { labelSelectorMatches, type LabelSelector } from '../model/network-policy.js';
-import { principalOf, type Labels, type Mesh, type Workload } from '../model/types.js';
+import { principalOf, type AuthorizationPolicy, type Labels, type Mesh, type Workload } from '../model/types.js';
 import { bundleOf, expandPrincipal, policiesFor } from '../policy/authorization-policy.js';
+import { inboundCapture } from '../policy/capture.js';
 import { decide } from '../policy/decide.js';
 import { stringMatcher } from '../policy/matchers.js';
 import { namespaceLabelsOf, selectingPolicies, type NpEndpoint } from '../policy/network-policy.js';
@@ -73,7 +89,24 @@ import {
 
 const REP_SCAN = 64;
 
-type AttemptSource = Parameters<typeof attemptRequest>[0];
+/**
+ * The enforced ALLOW policies (dry-run ones left out) admit only the principals they list: there is at least one,
+ * and each of their rules has a `from` whose every source has a non-empty `principals` list (the other fields of a
+ * source, its `to` and its `when` only narrow it). A policy without rules admits nothing.
+ */
+function admitsListedOnly(policies: readonly AuthorizationPolicy[]): boolean {
+  let allow = 0;
+  for (const p of policies) {
+    if (p.dryRun || p.action !== 'ALLOW') continue;
+    allow++;
+    for (const rule of p.rules ?? []) {
+      if (rule.from === undefined || rule.from.length === 0) return false;
+      for (const f of rule.from) if (f.source.principals === undefined || f.source.principals.length === 0) return false;
+    }
+  }
+  return allow > 0;
+}
+const NO_CLASSES: readonly { lists: [number[]]; exact: boolean }[] = [];
 
 /** How t's filters can tell principals apart. */
 interface PrincipalView {
@@ -393,11 +426,12 @@ export function buildOneHopGraphByClass(explorer: ReachabilityExplorer, sources?
   const oddNames: number[] = [];
   for (let k = 0; k < S; k++) {
     const w = srcW[k] as Workload;
-    const b = sourceIdentity(rule, { ...w, namespace: '', serviceAccount: '' }, certProblem);
+    const b = sourceIdentity(rule, w, certProblem, true);
     let id = baseIds.get(b);
     if (id === undefined) { id = baseIds.size; baseIds.set(b, id); }
     base[k] = id;
-    fullKey[k] = sourceIdentity(rule, w, certProblem);
+    // The full identity: the base and the principal's parts (a JSON pair ends where it closes: equal keys, equal identities).
+    fullKey[k] = `${JSON.stringify([w.namespace, w.serviceAccount])}${b}`;
     const p = principalOf(mesh.config.trustDomain, w.namespace, w.serviceAccount);
     principal[k] = p;
     plain[k] = plainName(w.serviceAccount) && plainName(w.namespace) ? 1 : 0;
@@ -423,11 +457,14 @@ export function buildOneHopGraphByClass(explorer: ReachabilityExplorer, sources?
   // No VirtualService or Gateway: every allowed attempt lands on the workload dialled, through a connection from the
   // source's pod to it (see closedToOthers).
   const noReroute = mesh.virtualServices.length === 0 && mesh.gateways.length === 0;
+  /** addresses two or more workloads hold */
+  const sharedIp = new Set<string>();
+  { const seen = new Set<string>(); for (const w of mesh.workloads) { if (seen.has(w.ip)) sharedIp.add(w.ip); else seen.add(w.ip); } }
   const nsGroupLists = [...nsGroupOf.values()].map((g) => [g]);
   /** per target namespace whose NetworkPolicies have namespaceSelectors: the other namespaces those selectors tell apart, with their bits (see below) */
   const splitByNs = new Map<string, ReadonlyMap<string, string>>();
-  /** per target namespace: the members of the namespaces its namespaceSelectors pick out, grouped by base and bits */
-  const selByNs = new Map<string, readonly (readonly number[])[]>();
+  /** per target namespace: the members of the namespaces its namespaceSelectors pick out, grouped by base and bits, each group wrapped as decideClass takes a class (a list of member lists) */
+  const selByNs = new Map<string, readonly (readonly (readonly number[])[])[]>();
   const nsMatcher = new NamespaceMatcher([...byNs.keys()].filter((ns) => !special.has(ns)),
     (ns) => namespaceLabelsOf(ns, mesh.namespaces.get(ns)?.labels));
 
@@ -465,17 +502,16 @@ export function buildOneHopGraphByClass(explorer: ReachabilityExplorer, sources?
   let tick = 0;
   // The graph reads the outcome, where it landed and the proxies crossed: no trace text (DecideOptions.explain).
   const decideOpts = { ...explorer.opts.decide, explain: false };
-  // The options (an endpoint picker per attempt) and the target's own proxy name, made once per attempt, not per decision.
-  const optsOf: (ReturnType<typeof attemptOptions> | undefined)[] = [];
-  const ownProxy = new Map<Workload, string>();
+  // The options (an endpoint picker per attempt) and the target's own proxy name, made once per attempt, not per
+  // decision: every decision of an attempt is made before the next attempt's (the loop over targets below).
+  let curA: Attempt | null = null;
+  let curOpts: ReturnType<typeof attemptOptions> = {};
+  let curOwn = '';
   const decideFor = (w: Workload, a: Attempt): { allowed: boolean; at: string | null; onlyTarget: boolean } => {
     if (++decisions > maxDecisions) throw new ClassGraphTooLarge('decisions', maxDecisions);
-    const src: AttemptSource = { kind: 'workload', workload: w };
-    let o = optsOf[a.index];
-    if (o === undefined) { o = attemptOptions(a, decideOpts); optsOf[a.index] = o; }
-    const d = decide(mesh, attemptRequest(src, a), o);
-    let own = ownProxy.get(a.target);
-    if (own === undefined) { own = `${a.target.id} (sidecar)`; ownProxy.set(a.target, own); }
+    if (a !== curA) { curA = a; curOpts = attemptOptions(a, decideOpts); curOwn = `${a.target.id} (sidecar)`; }
+    const d = decide(mesh, attemptRequest({ kind: 'workload', workload: w }, a), curOpts);
+    const own = curOwn;
     const onlyTarget = d.path === undefined || d.path.every((p) => p === own);
     return { allowed: d.outcome === 'allowed', at: d.outcome === 'allowed' ? d.destination?.workload ?? null : null, onlyTarget };
   };
@@ -523,21 +559,24 @@ export function buildOneHopGraphByClass(explorer: ReachabilityExplorer, sources?
     }
   };
 
+  /** s is keyed by its namespace's name for being in t's: when anything can tell, or when it has t's address (a pod reaching itself) */
+  const ownNs = (w: Workload, t: Workload, sameNs: boolean): boolean => w.namespace === t.namespace && (sameNs || w.ip === t.ip);
+  /** source k is an exception of the current target (once) */
+  const except = (exceptions: number[], k: number): void => { if (stamp[k] !== tick) { stamp[k] = tick; exceptions.push(k); } };
+
   for (const [t, attempts] of byTarget) {
     const view = principalView(mesh, t, bundle, xfccTokens);
     tick++;
     // Exceptions: sources keyed explicitly (their namespace is t's, or t's filters may tell their principal apart).
     const exceptions: number[] = [];
-    const except = (k: number): void => { if (stamp[k] !== tick) { stamp[k] = tick; exceptions.push(k); } };
     const sameNs = sameNsEverywhere || podPeerNs.has(t.namespace);
-    /** s is keyed by its namespace's name for being in t's: when anything can tell, or when it has t's address (a pod reaching itself) */
-    const ownNs = (w: Workload): boolean => w.namespace === t.namespace && (sameNs || w.ip === t.ip);
-    if (view.full || view.wild.length > 0) for (let k = 0; k < S; k++) except(k);
+    if (view.full || view.wild.length > 0) for (let k = 0; k < S; k++) except(exceptions, k);
     else {
-      for (const p of view.exact.keys()) for (const k of byPrincipal.get(p) ?? []) except(k);
-      for (const sa of view.accounts) for (const k of bySa.get(sa) ?? []) except(k);
-      for (const k of byNs.get(t.namespace) ?? []) if (ownNs(srcW[k] as Workload)) except(k);
-      for (const k of oddNames) except(k);
+      for (const p of view.exact.keys()) { const l = byPrincipal.get(p); if (l !== undefined) for (const k of l) except(exceptions, k); }
+      for (const sa of view.accounts) { const l = bySa.get(sa); if (l !== undefined) for (const k of l) except(exceptions, k); }
+      const own = byNs.get(t.namespace);
+      if (own !== undefined) for (const k of own) if (ownNs(srcW[k] as Workload, t, sameNs)) except(exceptions, k);
+      for (const k of oddNames) except(exceptions, k);
     }
     // Other namespaces are told apart by which of t's namespace's namespaceSelectors their labels match (null: by
     // nothing, or by name when t's policies read namespaces): the namespaces matching some, with their bits; every
@@ -548,7 +587,7 @@ export function buildOneHopGraphByClass(explorer: ReachabilityExplorer, sources?
       if (split === null) { split = nsMatcher.split(view.nsSelectors); splitByNs.set(t.namespace, split); }
     }
     // Explicit keys of the exceptions.
-    const classes = new Map<string, { members: number[]; exact: boolean }>();
+    const classes = new Map<string, { lists: [number[]]; exact: boolean }>();
     for (const k of exceptions) {
       const w = srcW[k] as Workload;
       const fullP = view.full || plain[k] === 0 || view.accounts.has(w.serviceAccount);
@@ -559,16 +598,24 @@ export function buildOneHopGraphByClass(explorer: ReachabilityExplorer, sources?
         for (const x of view.wild) if (x.m(principal[k] as string)) fields.add(x.field);
         pPart = [...fields].sort((a, b) => a - b).join(',');
       }
-      const nsPart = fullP || view.nsMatters || special.has(w.namespace) || ownNs(w) ? w.namespace
+      const nsPart = fullP || view.nsMatters || special.has(w.namespace) || ownNs(w, t, sameNs) ? w.namespace
         : split !== null ? `*${split.get(w.namespace) ?? ''}` : '*';
       const key = `${base[k] as number}|${nsPart}|${pPart}`;
       const c = classes.get(key);
-      if (c) c.members.push(k); else classes.set(key, { members: [k], exact: fullP });
+      if (c) c.lists[0].push(k); else classes.set(key, { lists: [[k]], exact: fullP });
     }
+    const classList = classes.size === 0 ? NO_CLASSES : [...classes.values()];
+    // The sources outside the exceptions have no principal t's ALLOW rules list: refused wherever t's sidecar captures
+    // the attempt (header, "Refusals known without a decision").
+    const listedOnly = noReroute && t.sidecar && !t.gateway && !sharedIp.has(t.ip) && !view.full && view.wild.length === 0
+      && admitsListedOnly(policiesFor(mesh, t));
+    const refused = listedOnly ? attempts.map((a) => inboundCapture(t, a.port).captured) : null;
+    // Every attempt refused to them: the default and namespaceSelector groups are not even formed.
+    const groupsNeeded = refused === null || refused.includes(false);
     // The default groups, less the exceptions (stamped) and the namespaces t's namespaceSelectors pick out (taken).
-    let selGroups: readonly (readonly number[])[] = [];
-    let lists: (readonly number[])[][];
-    if (view.nsMatters) lists = nsGroupLists;
+    let selGroups: readonly (readonly (readonly number[])[])[] = [];
+    let lists: (readonly number[])[][] = [];
+    if (!groupsNeeded) { /* none */ } else if (view.nsMatters) lists = nsGroupLists;
     else {
       lists = groupLists;
       if (split !== null) {
@@ -586,18 +633,20 @@ export function buildOneHopGraphByClass(explorer: ReachabilityExplorer, sources?
               if (c) c.push(k); else groups.set(key, [k]);
             }
           }
-          cached = [...groups.values()];
+          cached = [...groups.values()].map((g) => [g]);
           selByNs.set(t.namespace, cached);
         }
         selGroups = cached;
-        for (const g of selGroups) for (const k of g) taken[k] = tick;
+        for (const [g] of selGroups) for (const k of g as readonly number[]) taken[k] = tick;
       }
     }
     // The `base|*` default groups need no decision when t's NetworkPolicies drop every one of their sources.
-    const skipStar = lists === groupLists && split !== null && noReroute && closedToOthers(mesh, t, nsMatcher);
-    for (const a of attempts) {
-      for (const c of classes.values()) decideClass([c.members], a, t, c.exact, -1, -1);
-      for (const members of selGroups) decideClass([members], a, t, false, tick, -1);
+    const skipStar = groupsNeeded && lists === groupLists && split !== null && noReroute && closedToOthers(mesh, t, nsMatcher);
+    for (let ai = 0; ai < attempts.length; ai++) {
+      const a = attempts[ai] as Attempt;
+      for (const c of classList) decideClass(c.lists, a, t, c.exact, -1, -1);
+      if (refused !== null && refused[ai] === true) continue;
+      for (const g of selGroups) decideClass(g, a, t, false, tick, -1);
       for (let i = 0; i < lists.length; i++) if (!(skipStar && starGroup[i] === true)) decideClass(lists[i] as (readonly number[])[], a, t, false, tick, tick);
     }
   }

@@ -225,12 +225,12 @@ export function identityRule(mesh: Mesh): IdentityRule {
 
 const CAPTURE_PREFIXES = ['traffic.sidecar.istio.io/', 'sidecar.istio.io/'];
 
-/** The source identity of a workload under a rule (header: "Memo"). Equal strings, equal decisions. */
-export function sourceIdentity(rule: IdentityRule, w: Workload, certProblem?: (id: string) => string | null): string {
+/** The source identity of a workload under a rule (header: "Memo"). Equal strings, equal decisions. `anyPrincipal`: as if namespace and service account were both empty (reach-classes' base identity). */
+export function sourceIdentity(rule: IdentityRule, w: Workload, certProblem?: (id: string) => string | null, anyPrincipal = false): string {
   const labels = Object.entries(w.labels).filter(([k]) => rule.labelKeys.has(k)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const capture = Object.keys(w.annotations).filter((k) => CAPTURE_PREFIXES.some((p) => k.startsWith(p))).sort().map((k) => [k, w.annotations[k]]);
   return JSON.stringify([
-    'w', w.namespace, w.serviceAccount, w.sidecar, w.gateway, w.hostNetwork, labels,
+    'w', anyPrincipal ? '' : w.namespace, anyPrincipal ? '' : w.serviceAccount, w.sidecar, w.gateway, w.hostNetwork, labels,
     rule.ipVisible ? w.ip : null, capture, certProblem ? certProblem(w.id) : null,
   ]);
 }

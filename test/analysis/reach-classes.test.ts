@@ -268,6 +268,49 @@ describe('reach-classes: the class-based one-hop graph equals the plain per-pair
     }), { numRuns: 9, seed: 21 });
   }, 180_000);
 
+  it('a target whose ALLOW rules admit listed principals only is left undecided for the other sources only while its sidecar enforces them: a dry-run policy, a rule without `from`, a source without principals, an uncaptured port, a target without sidecar, a shared address or a rerouting VirtualService keep them decided', () => {
+    type Variant = 'dry-run' | 'no-from' | 'no-principals' | 'uncaptured' | 'no-sidecar' | 'shared-ip' | 'reroute';
+    const variants: Variant[] = ['dry-run', 'no-from', 'no-principals', 'uncaptured', 'no-sidecar', 'shared-ip', 'reroute'];
+    fc.assert(fc.property(fc.integer({ min: 0, max: 1000 }), fc.constantFrom<Profile>('open', 'strict'), fc.constantFrom(...variants), (seed, profile, variant) => {
+      // The variant is applied to every third workload (by name) of a generated mesh whose ALLOW policies list callers' principals.
+      const picked = (name: unknown): boolean => typeof name === 'string' && [...name].reduce((h, c) => h + c.charCodeAt(0), 0) % 3 === 0;
+      const edit = (doc: Record<string, unknown>): Record<string, unknown> | null => {
+        const meta = doc.metadata as Record<string, unknown>;
+        if (doc.kind === 'AuthorizationPolicy' && picked(String(meta.name).replace(/-allow$/, ''))) {
+          const spec = doc.spec as { rules?: Record<string, unknown>[] };
+          if (variant === 'dry-run') meta.annotations = { 'istio.io/dry-run': 'true' };
+          if (variant === 'no-from') spec.rules = [...(spec.rules ?? []), { to: [{ operation: { methods: ['GET'] } }] }];
+          if (variant === 'no-principals') spec.rules = [...(spec.rules ?? []), { from: [{ source: { principals: ['nobody/ns/x/sa/y'] } }, { source: { ipBlocks: ['0.0.0.0/0'] } }] }];
+        }
+        if (doc.kind === 'Deployment' && picked(meta.name)) {
+          const tmeta = ((doc.spec as Record<string, unknown>).template as Record<string, unknown>).metadata as Record<string, unknown>;
+          if (variant === 'uncaptured') tmeta.annotations = { 'traffic.sidecar.istio.io/excludeInboundPorts': `${HTTP_PORT},${TCP_PORT}` };
+          if (variant === 'no-sidecar') tmeta.labels = { ...(tmeta.labels as Record<string, string>), 'sidecar.istio.io/inject': 'false' };
+        }
+        return doc;
+      };
+      const base = generatedEdited(seed, profile, 4, 100, edit, () => '');
+      let mesh = base;
+      if (variant === 'shared-ip') {
+        // a picked workload shares its address with a workload of another namespace
+        const a = base.workloads.find((w) => picked(w.name));
+        const b = base.workloads.find((w) => a !== undefined && w.namespace !== a.namespace);
+        if (a && b) mesh = generatedEdited(seed, profile, 4, 100, edit, () => '', { ips: { [a.id]: '10.99.0.9', [b.id]: '10.99.0.9' } });
+      }
+      if (variant === 'reroute') {
+        // Requests for one HTTP Service are sent to another namespace's, whose policy admits other callers.
+        const http = base.services.filter((x) => x.ports.some((p) => p.port === HTTP_SERVICE_PORT));
+        const from = http[0];
+        const to = http.find((x) => from !== undefined && x.namespace !== from.namespace);
+        if (from && to) {
+          mesh = generatedEdited(seed, profile, 4, 100, edit, () => stringify({ apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'away', namespace: from.namespace },
+            spec: { hosts: [from.fqdn], http: [{ route: [{ destination: { host: to.fqdn } }] }] } }));
+        }
+      }
+      samePlain(mesh, buildOneHopGraphByClass(new ReachabilityExplorer(mesh, { edges: 'allowed' })));
+    }), { numRuns: 14, seed: 33 });
+  }, 240_000);
+
   it('on every shipped mesh under scenarios/meshes, alone and with the policy variants, it equals the plain per-pair graph', () => {
     const meshes: string[][] = [['bookinfo'], ['capture'], ['payments'], ['three-ns'], ['bookinfo', 'three-ns']];
     for (const v of readdirSync('scenarios/meshes/policies').sort()) {
