@@ -7,7 +7,7 @@ import { Option, type Command } from 'commander';
 import { IssueList } from '../core/issues.js';
 import type { Mesh } from '../model/types.js';
 import { blastRadius, MAX_BLAST_DEPTH, type BlastRadiusOptions } from '../analysis/blast-radius.js';
-import { renderBlastDot, renderBlastJson, renderBlastMermaid, renderBlastText } from '../report/blast-radius.js';
+import { renderBlastDot, renderBlastJsonChunks, renderBlastMermaid, renderBlastText } from '../report/blast-radius.js';
 import { collect, EXIT_BAD_INPUT, EXIT_OK, printIssues, type Io } from './main.js';
 import { addMeshOptions, loadMeshOptions, type MeshOptions } from './mesh-input.js';
 
@@ -54,16 +54,24 @@ export function blastRadiusCommand(opts: BlastRadiusCliOpts, io: Io): number {
     exploit = list;
   }
   if (issues.hasErrors()) { printIssues(io, issues.errors); return EXIT_BAD_INPUT; }
-  const loaded = loadMeshArgs(opts, io);
+  let loaded = loadMeshArgs(opts, io);
   if (!loaded) return EXIT_BAD_INPUT;
   const r = blastRadius(loaded.mesh, { from: opts.from, exploit, depth: Number(opts.depth), crown: opts.crown });
+  // The mesh is no longer needed: let it go before the report is written (100,000 workloads: ~1 GB).
+  const warnings = loaded.warnings;
+  loaded = null;
   if (!r.ok) {
     issues.error(r.code === 'unknown-workload' ? 'unknown-workload' : r.code === 'bad-depth' ? 'bad-usage' : 'blast-radius-too-large', r.message, undefined, r.hint);
     printIssues(io, issues.errors);
     return EXIT_BAD_INPUT;
   }
-  for (const w of loaded.warnings) io.err(`warning: ${w}\n`);
-  const render = { text: renderBlastText, json: renderBlastJson, dot: renderBlastDot, mermaid: renderBlastMermaid }[opts.format];
+  for (const w of warnings) io.err(`warning: ${w}\n`);
+  if (opts.format === 'json') {
+    // written piece by piece: one report string would double the peak of a large mesh
+    for (const piece of renderBlastJsonChunks(r.value)) io.out(piece);
+    return EXIT_OK;
+  }
+  const render = { text: renderBlastText, dot: renderBlastDot, mermaid: renderBlastMermaid }[opts.format];
   io.out(render(r.value));
   return EXIT_OK;
 }

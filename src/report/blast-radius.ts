@@ -9,7 +9,33 @@ import { dotText, escapeControls, mermaidId, mermaidText } from '../core/escape.
 import type { BlastRadius } from '../analysis/blast-radius.js';
 
 export function renderBlastJson(b: BlastRadius): string {
-  return `${JSON.stringify(b, null, 2)}\n`;
+  return [...renderBlastJsonChunks(b)].join('');
+}
+
+/**
+ * renderBlastJson in pieces, the same text once joined (`JSON.stringify(b, null, 2)` and a newline): the top level
+ * with `footholds` and `edges` written element by element, so a blast radius of 100,000 footholds is never one
+ * string of ~85 MB (nor its copy on the way out). Pieces of about `chunk` characters.
+ */
+export function* renderBlastJsonChunks(b: BlastRadius, chunk = 1 << 20): Generator<string> {
+  const lists = ['footholds', 'edges'] as const;
+  let top = JSON.stringify({ ...b, footholds: [], edges: [] }, null, 2);
+  let buf = '';
+  for (const key of lists) {
+    // The key at the top level: two spaces in, after a line break (a string value holds no raw line break or quote).
+    const marker = `\n  "${key}": []`;
+    const at = top.indexOf(marker);
+    const items: readonly unknown[] = b[key];
+    if (at < 0 || items.length === 0) continue;
+    buf += `${top.slice(0, at)}\n  "${key}": [`;
+    top = top.slice(at + marker.length);
+    for (let i = 0; i < items.length; i++) {
+      buf += `${i === 0 ? '' : ','}\n    ${JSON.stringify(items[i], null, 2).replaceAll('\n', '\n    ')}`;
+      if (buf.length >= chunk) { yield buf; buf = ''; }
+    }
+    buf += '\n  ]';
+  }
+  yield `${buf}${top}\n`;
 }
 
 function exploitWords(b: BlastRadius): string {

@@ -8,7 +8,7 @@ import type { Mesh } from '../../src/model/types.js';
 import { blastRadius, MAX_BLAST_DEPTH, type BlastRadius } from '../../src/analysis/blast-radius.js';
 import { explore } from '../../src/analysis/reachability.js';
 import { dotText, mermaidId, mermaidText } from '../../src/core/escape.js';
-import { renderBlastDot, renderBlastJson, renderBlastMermaid, renderBlastText } from '../../src/report/blast-radius.js';
+import { renderBlastDot, renderBlastJson, renderBlastJsonChunks, renderBlastMermaid, renderBlastText } from '../../src/report/blast-radius.js';
 import { cli } from '../cli/harness.js';
 import { shipped } from './reach-fixtures.js';
 
@@ -176,6 +176,36 @@ describe('blast radius renderers escape every name for where it goes', () => {
   it('text: a control character in a name is shown escaped, on one line', () => {
     const t = renderBlastText(hostile);
     expect(t).toContain('ns/w"];\\nevil');
+  });
+});
+
+describe('the JSON report is written in pieces', () => {
+  const name = fc.string({ unit: fc.constantFrom('a', '/', '"', '\n', '\\', ' ', 'é', '\u2028', '\u0000', '  "footholds": []', '\ud83d\ude00'), maxLength: 12 });
+  const radius: fc.Arbitrary<BlastRadius> = fc.record({
+    depth: fc.integer({ min: 1, max: 6 }),
+    exploit: fc.oneof(fc.constant('all' as const), fc.array(name, { maxLength: 3 })),
+    crown: fc.array(name, { maxLength: 3 }),
+    footholds: fc.array(fc.record({
+      from: name, reached: fc.array(fc.record({ id: name, hop: fc.integer({ min: 1, max: 6 }) }), { maxLength: 4 }),
+      compromised: fc.array(name, { maxLength: 4 }), hops: fc.integer({ min: 0, max: 6 }),
+    }, { requiredKeys: ['from', 'reached', 'compromised', 'hops'] }).chain((f) => fc.option(fc.array(name, { maxLength: 2 }), { nil: undefined }).map((crown) => (crown === undefined ? f : { ...f, crown }))), { maxLength: 6 }),
+    edges: fc.array(fc.record({ from: name, to: name, ports: fc.array(fc.integer({ min: 1, max: 65535 }), { maxLength: 3 }) }), { maxLength: 6 }),
+    decisions: fc.nat(), memoHits: fc.nat(),
+  });
+  it('the pieces, joined, are JSON.stringify(b, null, 2) and a newline, whatever the names hold, for any piece size (property)', () => {
+    fc.assert(fc.property(radius, fc.integer({ min: 1, max: 200 }), (b, size) => {
+      const pieces = [...renderBlastJsonChunks(b, size)];
+      expect(pieces.join('')).toBe(`${JSON.stringify(b, null, 2)}\n`);
+      expect(renderBlastJson(b)).toBe(`${JSON.stringify(b, null, 2)}\n`);
+    }), { numRuns: 1500 });
+  });
+  it('a large report comes in many pieces, none much larger than the piece size', () => {
+    const b = ok(blastRadius(shipped(['bookinfo'])));
+    const many: BlastRadius = { ...b, footholds: Array.from({ length: 400 }, (_, i) => ({ ...(b.footholds[i % b.footholds.length] as BlastRadius['footholds'][number]) })) };
+    const pieces = [...renderBlastJsonChunks(many, 4096)];
+    expect(pieces.length).toBeGreaterThan(10);
+    expect(Math.max(...pieces.map((p) => p.length))).toBeLessThan(4096 * 2);
+    expect(JSON.parse(pieces.join(''))).toEqual(many);
   });
 });
 
