@@ -7,6 +7,7 @@
 import type { Location } from '../core/issues.js';
 import type { ObjectMeta, Labels, Mesh, Workload, AuthorizationPolicy, AuthzRule, PeerAuthentication, Service } from '../model/types.js';
 import { selectorMatches } from '../model/types.js';
+import { meshIndex } from '../model/index.js';
 import type { RequestAuthentication } from '../model/request-authentication.js';
 import { requestAuthenticationsFor } from '../policy/request-authentication.js';
 import { targetPortOf } from '../policy/pipeline.js';
@@ -32,7 +33,9 @@ export function apSelected(mesh: Mesh, p: AuthorizationPolicy): Workload[] {
   if (p.targetRefs.length > 0) return [];
   const root = mesh.config.rootNamespace;
   const ns = p.meta.namespace;
-  return mesh.workloads.filter((w) => (ns === root || w.namespace === ns) && (p.selector === null || selectorMatches(p.selector, w.labels)));
+  // the namespace's workloads from the index: a scan of every workload per policy made lint O(policies × workloads)
+  const candidates = ns === root ? mesh.workloads : meshIndex(mesh).workloadsIn(ns);
+  return candidates.filter((w) => p.selector === null || selectorMatches(p.selector, w.labels));
 }
 
 /** §7 (= §6.1): the workloads a RequestAuthentication selects, by the policy code's own selection. */
@@ -42,15 +45,16 @@ export function raSelected(mesh: Mesh, ra: RequestAuthentication): Workload[] {
 
 /** §4: the workloads a selector-bearing PeerAuthentication can apply to (its own, non-root namespace). */
 export function paSelected(mesh: Mesh, p: PeerAuthentication): Workload[] {
-  if (p.selector === null) return mesh.workloads.filter((w) => p.meta.namespace === mesh.config.rootNamespace || w.namespace === p.meta.namespace);
+  if (p.selector === null) return p.meta.namespace === mesh.config.rootNamespace ? [...mesh.workloads] : [...meshIndex(mesh).workloadsIn(p.meta.namespace)];
   if (p.meta.namespace === mesh.config.rootNamespace) return [];
   const sel = p.selector;
-  return mesh.workloads.filter((w) => w.namespace === p.meta.namespace && selectorMatches(sel, w.labels));
+  return meshIndex(mesh).workloadsIn(p.meta.namespace).filter((w) => selectorMatches(sel, w.labels));
 }
 
 /** Services whose selector picks this workload. */
 export function servicesOf(mesh: Mesh, w: Workload): Service[] {
-  return mesh.services.filter((s) => s.namespace === w.namespace && s.selector !== null && Object.keys(s.selector).length > 0 && selectorMatches(s.selector, w.labels));
+  // = the Services of w's namespace with a non-empty selector matching its labels, load order (index, not a scan per workload)
+  return [...meshIndex(mesh).servicesSelecting(w)];
 }
 
 /**

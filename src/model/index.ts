@@ -11,6 +11,7 @@
  *  - `serviceAt(clusterIP)`  = mesh.services.find((s) => s.clusterIP === ip)
  *  - `endpoints(s)`          = the workloads of s's namespace its non-empty
  *                              selector matches (Kubernetes endpoints), load order
+ *  - `workloadsIn(ns)`        = mesh.workloads.filter((w) => w.namespace === ns)
  *  - `servicesSelecting(w)`  = the Services of w's namespace whose endpoints
  *                              include w, load order
  *  - `serviceEntryFor(host)` = the first ServiceEntry listing `host` (compared
@@ -35,6 +36,8 @@ import { selectorMatches } from './types.js';
 
 export interface MeshIndex {
   workload(id: string): Workload | undefined;
+  /** the workloads of a namespace, load order */
+  workloadsIn(ns: string): readonly Workload[];
   workloadAt(ip: string): Workload | undefined;
   services(fqdn: string): readonly Service[];
   serviceAt(clusterIp: string): Service | undefined;
@@ -181,6 +184,7 @@ function buildIndex(mesh: Mesh): MeshIndex {
 
   return {
     workload: (id) => byId.get(id),
+    workloadsIn: (ns) => byNs.get(ns) ?? NONE,
     workloadAt: (ip) => byIp.get(ip),
     services: (fqdn) => svcByFqdn.get(fqdn) ?? NONE,
     serviceAt: (ip) => svcByIp.get(ip),

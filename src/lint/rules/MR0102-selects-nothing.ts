@@ -18,6 +18,7 @@
  */
 import type { Mesh, ObjectMeta, TargetRef, Labels } from '../../model/types.js';
 import { selectorMatches } from '../../model/types.js';
+import { meshIndex } from '../../model/index.js';
 import { apSelected, labelsText, raSelected, subjectOf } from '../context.js';
 import type { LintRule, RawFinding } from '../types.js';
 
@@ -26,7 +27,7 @@ function targetExists(mesh: Mesh, ref: TargetRef, policyNs: string): boolean {
   switch (ref.kind) {
     case 'Service': return mesh.services.some((s) => s.namespace === ns && s.name === ref.name);
     case 'ServiceEntry': return mesh.serviceEntries.some((s) => s.meta.namespace === ns && s.meta.name === ref.name);
-    case 'Gateway': return mesh.workloads.some((w) => w.namespace === ns && w.labels['gateway.networking.k8s.io/gateway-name'] === ref.name)
+    case 'Gateway': return meshIndex(mesh).workloadsIn(ns).some((w) => w.labels['gateway.networking.k8s.io/gateway-name'] === ref.name)
       || (mesh.unmodeled ?? []).some((o) => o.kind === 'Gateway' && o.meta.namespace === ns && o.meta.name === ref.name);
     // a GatewayClass is cluster-scoped and usually installed with Istio, not in the manifests: not judged
     case 'GatewayClass': return true;
@@ -53,7 +54,8 @@ export const rule: LintRule = {
     const out: RawFinding[] = [];
     const root = mesh.config.rootNamespace;
     const where = (ns: string): string => (ns === root ? 'in any namespace' : `in namespace ${ns}`);
-    const nsEmpty = (ns: string): boolean => ns !== root && !mesh.workloads.some((w) => w.namespace === ns);
+    const index = meshIndex(mesh);
+    const nsEmpty = (ns: string): boolean => ns !== root && index.workloadsIn(ns).length === 0;
     const refs = (kind: string, meta: ObjectMeta, targetRefs: readonly TargetRef[]): void => {
       for (const ref of targetRefs) {
         if (targetExists(mesh, ref, meta.namespace)) continue;
@@ -96,7 +98,7 @@ export const rule: LintRule = {
         continue;
       }
       const sel = pa.selector;
-      if (!mesh.workloads.some((w) => w.namespace === ns && selectorMatches(sel, w.labels))) out.push(noMatch('PeerAuthentication', pa.meta, sel, where(ns)));
+      if (!index.workloadsIn(ns).some((w) => selectorMatches(sel, w.labels))) out.push(noMatch('PeerAuthentication', pa.meta, sel, where(ns)));
     }
     return out;
   },
