@@ -49,8 +49,7 @@ const MAX_HOPS = 6;
 
 /** Resolves `svc`, `svc.ns`, `svc.ns.svc`, `svc.ns.svc.cluster.local` from a namespace. */
 export function resolveHost(mesh: Mesh, host: string, fromNs: string): { service: Service | null; fqdn: string; inCluster: boolean } {
-  let h = host.toLowerCase();
-  if (h.endsWith('.')) h = h.slice(0, -1);
+  const h = normalizeHost(host);
   const parts = h.split('.');
   let fqdn: string;
   if (parts.length === 1) fqdn = `${h}.${fromNs}.svc.cluster.local`;
