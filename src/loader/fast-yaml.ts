@@ -120,6 +120,18 @@ export function resolvePlain(s: string): unknown {
 }
 
 const SP = 0x20;
+
+/**
+ * `text.slice(p, q)` as a string of its own. V8 answers a slice of 13 or more
+ * characters with a view that keeps the whole file text alive: the mesh would
+ * then hold every manifest's text for as long as it holds one name from it
+ * (a 10,000-workload mesh held 21 MB of file texts that way). Short slices are
+ * already copies; a long one is copied by flattening a concatenation.
+ */
+function cut(text: string, p: number, q: number): string {
+  const s = text.slice(p, q);
+  return q - p < 13 ? s : (' ' + s).slice(1);
+}
 const isKeyChar = (c: number): boolean =>
   (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x5f || c === 0x2e || c === 0x2f || c === 0x2d;
 const isLetterKeyStart = (c: number): boolean => (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || c === 0x5f;
@@ -340,7 +352,7 @@ class BlockReader {
 
   private key(p: number, colon: number): string {
     if (colon - p > MAX_KEY) throw REFUSED; // the package limits implicit keys to 1,024 characters
-    const k = this.text.slice(p, colon);
+    const k = cut(this.text, p, colon);
     const c = k.charCodeAt(0);
     if (isLetterKeyStart(c)) {
       // plain keys that resolve to something else than their own text go to the package
@@ -392,7 +404,7 @@ class BlockReader {
       }
       if (q >= e) throw REFUSED;
       this.onlySpaces(q + 1, e);
-      return t.slice(p + 1, q).replaceAll("''", "'");
+      return cut(t, p + 1, q).replaceAll("''", "'");
     }
     if (c === 0x5b /* [ */ || c === 0x7b /* { */) {
       if (t.charCodeAt(p + 1) !== (c === 0x5b ? 0x5d : 0x7d)) throw REFUSED;
@@ -414,7 +426,7 @@ class BlockReader {
     }
     // the core-schema patterns run on short scalars only: a long one that may be a number goes to the package
     if (last + 1 - p > MAX_RESOLVED && (c === 0x2b || c === 0x2d || c === 0x2e || (c >= 0x30 && c <= 0x39))) throw REFUSED;
-    return resolvePlain(t.slice(p, last + 1));
+    return resolvePlain(cut(t, p, last + 1));
   }
 
   private onlySpaces(p: number, e: number): void {
