@@ -93,6 +93,9 @@ export function isGatewayPod(podLabels: Labels, podAnnotations: Labels, gatewayS
 
 export const CAPTURE_PREFIX = 'traffic.sidecar.istio.io/';
 const INTERCEPTION_MODE = 'sidecar.istio.io/interceptionMode';
+
+/** Whether readCapture reads (and may report on) the annotation `key`. */
+export const isCaptureAnnotation = (key: string): boolean => key.startsWith(CAPTURE_PREFIX) || key === INTERCEPTION_MODE;
 const PORT_KEYS = ['includeInboundPorts', 'excludeInboundPorts', 'includeOutboundPorts', 'excludeOutboundPorts'] as const;
 const RANGE_KEYS = ['includeOutboundIPRanges', 'excludeOutboundIPRanges'] as const;
 const CAPTURE_KEYS: readonly string[] = [...PORT_KEYS, ...RANGE_KEYS].map((k) => `${CAPTURE_PREFIX}${k}`);
@@ -169,7 +172,7 @@ function readRanges(key: string, value: string, wildcard: boolean, problems: Cap
  */
 export function readCapture(annotations: Labels, sidecar: boolean): { capture: SidecarCapture | undefined; problems: CaptureProblem[] } {
   const problems: CaptureProblem[] = [];
-  const present = Object.keys(annotations).filter((k) => k.startsWith(CAPTURE_PREFIX) || k === INTERCEPTION_MODE).sort();
+  const present = Object.keys(annotations).filter(isCaptureAnnotation).sort();
   if (present.length === 0) return { capture: undefined, problems };
   if (!sidecar) {
     for (const key of present) {

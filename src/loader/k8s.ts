@@ -13,8 +13,8 @@ export interface RawWorkload {
   serviceAccount: string;
   ports: ContainerPort[];
   hostNetwork: boolean;
-  /** where a pod-template annotation's value sits, for located issues */
-  locateAnnotation?: (key: string) => Location;
+  /** where each capture annotation of the pod template sits (readCapture's keys only), for located issues */
+  annotationLocs?: ReadonlyMap<string, Location>;
 }
 
 export interface RawService {
