@@ -1,4 +1,5 @@
 /** Core Kubernetes kinds: Namespace, workloads, Service, the `istio` mesh ConfigMap. */
+import { exactSize } from '../core/arrays.js';
 import type { IssueList, Location } from '../core/issues.js';
 import type { ContainerPort, ExtensionProvider, MeshConfig, ObjectMeta, OutboundMode, PathNormalization, ServicePort, WorkloadKind } from '../model/types.js';
 import { isObj, Reader, type Obj } from './reader.js';
@@ -55,6 +56,7 @@ export function readPodSpec(r: Reader, spec: Obj | undefined, path: Path): { sa:
       out.ports.push(cp);
     });
   });
+  out.ports = exactSize(out.ports);
   return out;
 }
 
@@ -79,7 +81,7 @@ export function readService(r: Reader, meta: ObjectMeta, obj: Obj): RawService {
     if (appProtocol !== undefined) sp.appProtocol = appProtocol;
     ports.push(sp);
   });
-  const svc: RawService = { meta, selector, ports, headless: clusterIP === 'None', type: r.str(spec, 'type', ['spec']) ?? 'ClusterIP',
+  const svc: RawService = { meta, selector, ports: exactSize(ports), headless: clusterIP === 'None', type: r.str(spec, 'type', ['spec']) ?? 'ClusterIP',
     externalTrafficPolicy: r.str(spec, 'externalTrafficPolicy', ['spec']) ?? 'Cluster' };
   if (clusterIP !== undefined && clusterIP !== 'None') svc.clusterIP = clusterIP;
   return svc;

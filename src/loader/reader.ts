@@ -4,6 +4,7 @@
  * the loader can keep going and report every problem at once.
  */
 import type { IssueList, Location } from '../core/issues.js';
+import { exactSize } from '../core/arrays.js';
 import { setOwn } from '../core/record.js';
 import { labelKeyProblem, labelValueProblem, MAX_ANNOTATION_BYTES } from './labels.js';
 import type { Path, SourceDoc } from './yaml-source.js';
@@ -93,7 +94,7 @@ export class Reader {
       else if (typeof item === 'number') out.push(String(item));
       else this.typeError([...path, key, i], 'a string', item);
     });
-    return out;
+    return exactSize(out);
   }
 
   annotationsOf(md: Obj): Record<string, string> | undefined {

@@ -3,6 +3,7 @@
  * would (istio-semantics §4, §6.3, §14): a resource Istio would reject is an
  * error here, never silently applied with partial semantics.
  */
+import { exactSize } from '../core/arrays.js';
 import { parseCidr } from '../core/ip.js';
 import type { Location } from '../core/issues.js';
 import type { AuthorizationPolicy, AuthzAction, AuthzCondition, AuthzOperation, AuthzRule, AuthzSource, MtlsMode, ObjectMeta, PeerAuthentication, TargetRef } from '../model/types.js';
@@ -126,9 +127,9 @@ export function readAuthorizationPolicy(r: Reader, meta: ObjectMeta, obj: Obj): 
       }
     });
   }
-  const policy: AuthorizationPolicy = { meta, selector, targetRefs, action, rules, dryRun: meta.annotations['istio.io/dry-run'] === 'true' };
+  const policy: AuthorizationPolicy = { meta, selector, targetRefs, action, rules: rules && exactSize(rules), dryRun: meta.annotations['istio.io/dry-run'] === 'true' };
   if (provider !== undefined) policy.provider = provider;
-  if (ruleLocs.length > 0) policy.ruleLocs = ruleLocs;
+  if (ruleLocs.length > 0) policy.ruleLocs = exactSize(ruleLocs);
   return policy;
 }
 
@@ -267,6 +268,9 @@ function readRule(r: Reader, raw: unknown, path: Path, action: AuthzAction): Aut
     });
   }
   void action;
+  if (rule.from) rule.from = exactSize(rule.from);
+  if (rule.to) rule.to = exactSize(rule.to);
+  if (rule.when) rule.when = exactSize(rule.when);
   return rule;
 }
 

@@ -30,6 +30,7 @@
  *
  * Every rule has the stable name `ns[<ns>]-policy[<name>]-rule[<i>]`.
  */
+import { exactSize } from '../core/arrays.js';
 import { cidrContains, parseCidr } from '../core/ip.js';
 import { ownValue } from '../core/record.js';
 import type { AuthorizationPolicy, AuthzAction, AuthzCondition, AuthzOperation, AuthzRule, AuthzSource, Labels, Mesh, Workload } from '../model/types.js';
@@ -111,8 +112,8 @@ export function ruleName(p: AuthorizationPolicy, i: number): string {
 /** The policies that select this workload (§6.1), in load order. */
 export function policiesFor(mesh: Mesh, w: Workload): AuthorizationPolicy[] {
   const sel = selection(mesh, w);
-  return (sel.all ??= candidates(mesh.authorizationPolicies, sel.rootNamespace, w.namespace, sel.bundle, bundleFor(mesh.config).key)
-    .map((e) => e.policy).filter((p) => targets(p, w)));
+  return (sel.all ??= exactSize(candidates(mesh.authorizationPolicies, sel.rootNamespace, w.namespace, sel.bundle, bundleFor(mesh.config).key)
+    .map((e) => e.policy).filter((p) => targets(p, w))));
 }
 
 /** The policies selecting a workload, split by action and compiled: made once per (policy set, mesh config, workload). */
@@ -268,7 +269,11 @@ function split(cps: readonly CompiledPolicy[]): Lists {
       case 'ALLOW': l.allow.push(cp); for (const r of cp.rules) l.allowRules.push(r); break;
     }
   }
-  return l;
+  // kept by the namespace's base or the workload's selection: no spare room (core/arrays.ts)
+  return {
+    shadow: exactSize(l.shadow), audit: exactSize(l.audit), custom: exactSize(l.custom), deny: exactSize(l.deny), allow: exactSize(l.allow),
+    denyRules: exactSize(l.denyRules), allowRules: exactSize(l.allowRules),
+  };
 }
 
 /**
