@@ -6,6 +6,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { terminalSafe } from '../core/escape.js';
 import { formatIssue, type Issue } from '../core/issues.js';
+import { MESHRANGE_VERSION } from '../core/version.js';
 import { scenarioJsonSchema } from '../scenario/schema.js';
 import { fsErrorText } from './fs.js';
 import { type ProgressStream } from './progress.js';
@@ -79,7 +80,7 @@ export async function main(argv: readonly string[], rawIo: Io = defaultIo): Prom
   program
     .name('meshrange')
     .description('A cyber range for service meshes: load real Kubernetes + Istio YAML, replay attacks, see which control stopped each step.')
-    .version('0.1.0')
+    .version(MESHRANGE_VERSION)
     .exitOverride()
     // commander's own error line is replaced by ours (below: `meshrange: …` + a hint), so it writes none.
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s), outputError: () => {} });

@@ -437,10 +437,11 @@ describe('usage (product.md §3, §4)', () => {
     expect((await cli('run')).code).toBe(2);
   });
 
-  it('§3 --version and --help exit 0', async () => {
+  it('§3 --version prints package.json\'s version and exits 0; --help exits 0', async () => {
     const v = await cli('--version');
     expect(v.code).toBe(0);
-    expect(v.out).toMatch(/\d+\.\d+\.\d+/);
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    expect(v.out.trim()).toBe(pkg.version);
     const h = await cli('--help');
     expect(h.code).toBe(0);
     expect(h.out).toContain('run');
