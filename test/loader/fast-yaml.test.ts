@@ -120,4 +120,16 @@ describe('fast YAML reader (loader/fast-yaml.ts)', () => {
       sameAsPackage('d.yaml', t);
     }
   });
+
+  it('reads a file of more lines than its reused line tables keep (70,000), and the small file after it, like the package', () => {
+    // the line tables are typed arrays reused from file to file, grown for a long file and dropped after it
+    const doc = (i: number): string => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-${i}\n  namespace: ns-${i % 7}\ndata:\n  key: value-${i}\n`;
+    const big = Array.from({ length: 10_000 }, (_, i) => doc(i)).join('---\n');
+    expect(big.split('\n').length).toBeGreaterThan(70_000);
+    const docs = fastYaml(big);
+    expect(docs).not.toBeNull();
+    expect(docs?.map((d) => d.value)).toEqual(parseAllDocuments(big).map((d) => d.toJS()));
+    expect(docs?.[9_999]?.start).toBe(big.lastIndexOf('apiVersion'));
+    sameAsPackage('small.yaml', doc(1) + '---\n' + doc(2));
+  });
 });
