@@ -191,7 +191,7 @@ export function fastYaml(text: string, onLine?: (offset: number) => void): FastD
     let first = 0;
     const flush = (from: number, to: number, afterSeparator: boolean): void => {
       // the content lines of one segment: [indent, contentStart, end], in the reused table (at most 3 per line)
-      if (contentLines.length < 3 * (to - from)) contentLines = new Int32Array(3 * (to - from));
+      if (contentLines.length < 3 * (to - from)) contentLines = new Int32Array(Math.max(3 * (to - from), 2 * contentLines.length));
       const lines = contentLines;
       let k = 0;
       for (let l = from; l < to; l++) {

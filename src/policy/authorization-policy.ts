@@ -269,10 +269,13 @@ function split(cps: readonly CompiledPolicy[]): Lists {
       case 'ALLOW': l.allow.push(cp); for (const r of cp.rules) l.allowRules.push(r); break;
     }
   }
-  // kept by the namespace's base or the workload's selection: no spare room (core/arrays.ts)
+  // kept by the namespace's base or the workload's selection: no spare room (core/arrays.ts), and an empty list is
+  // the shared one (nothing adds to these lists once made)
+  const policies = (x: CompiledPolicy[]): CompiledPolicy[] => (x.length === 0 ? NONE : exactSize(x));
+  const rules = (x: CompiledRule[]): CompiledRule[] => (x.length === 0 ? NO_RULES : exactSize(x));
   return {
-    shadow: exactSize(l.shadow), audit: exactSize(l.audit), custom: exactSize(l.custom), deny: exactSize(l.deny), allow: exactSize(l.allow),
-    denyRules: exactSize(l.denyRules), allowRules: exactSize(l.allowRules),
+    shadow: policies(l.shadow), audit: policies(l.audit), custom: policies(l.custom), deny: policies(l.deny), allow: policies(l.allow),
+    denyRules: rules(l.denyRules), allowRules: rules(l.allowRules),
   };
 }
 

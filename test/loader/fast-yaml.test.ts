@@ -131,5 +131,11 @@ describe('fast YAML reader (loader/fast-yaml.ts)', () => {
     expect(docs?.map((d) => d.value)).toEqual(parseAllDocuments(big).map((d) => d.toJS()));
     expect(docs?.[9_999]?.start).toBe(big.lastIndexOf('apiVersion'));
     sameAsPackage('small.yaml', doc(1) + '---\n' + doc(2));
+    // one document longer than the content-line table keeps, then a small one
+    // (the value written out, not the package's: its duplicate-key check is quadratic, ~50 s for 66,000 keys)
+    const long = `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: long\ndata:\n${Array.from({ length: 66_000 }, (_, i) => `  k${i}: v${i}\n`).join('')}`;
+    const data = Object.fromEntries(Array.from({ length: 66_000 }, (_, i) => [`k${i}`, `v${i}`]));
+    expect(fastYaml(long)?.[0]?.value).toEqual({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'long' }, data });
+    sameAsPackage('small.yaml', doc(3));
   });
 });
