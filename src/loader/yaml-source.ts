@@ -3,7 +3,7 @@
  * any problem found later can be reported as file:line:col. Pure: takes text
  * and a file name, never touches the file system.
  */
-import { Composer, LineCounter, Parser, parseAllDocuments, isAlias, isNode, isCollection, isMap, isScalar, isSeq, visit, type Document, type YAMLMap } from 'yaml';
+import { Composer, LineCounter, Parser, parseAllDocuments, isAlias, isNode, isCollection, isMap, isPair, isScalar, isSeq, visit, type Document, type YAMLMap } from 'yaml';
 import type { IssueList, Location } from '../core/issues.js';
 import { fastShadow, fastYaml, shadowLocate, shadowLocateKey, type Shadow } from './fast-yaml.js';
 
@@ -112,8 +112,10 @@ export function* streamYaml(file: string, text: string, issues: IssueList, opts:
   let syntaxErrors = 0;
   for (const doc of composer.compose(new Parser(lc.addNewLine).parse(text))) {
     position++;
-    if (doc.errors.length > 0) {
-      for (const e of doc.errors) {
+    const dupes = duplicateKeys(doc);
+    const errors = dupes.length === 0 ? doc.errors : withKeyProblems(doc.errors, dupes);
+    if (errors.length > 0) {
+      for (const e of errors) {
         // A file that is not YAML at all (a README, a binary that passed the sniff) gives an error per line: say the first few.
         if (++syntaxErrors > MAX_SYNTAX_ERRORS) {
           if (syntaxErrors === MAX_SYNTAX_ERRORS + 1) {
@@ -173,7 +175,71 @@ export function* streamYaml(file: string, text: string, issues: IssueList, opts:
   }
 }
 
-const PARSE_OPTIONS = { prettyErrors: true, uniqueKeys: true, merge: true } as const;
+/*
+ * Duplicate keys are an error, as with the package's `uniqueKeys: true`; but that check compares each key with every
+ * key before it in its mapping (quadratic: 40,000 keys in one mapping took 18 s to load, a 32 MiB file of them would
+ * take hours), so the package is asked not to check and duplicateKeys finds the same keys in one pass per mapping.
+ */
+const PARSE_OPTIONS = { prettyErrors: true, uniqueKeys: false, merge: true } as const;
+
+/** A duplicate key as the package's uniqueKeys check reports it: at the key's start, "Map keys must be unique". */
+interface KeyProblem {
+  pos: [number, number];
+  message: string;
+  /** where the package's composer stands when it reports it (see duplicateKeys) */
+  order: number;
+}
+
+/**
+ * The package's rule (compose/util-map-includes.js): a key repeats an earlier key of its mapping when both are
+ * scalars with strictly equal values (so `1` and `"1"` differ, and NaN never repeats) or are the same node. Every
+ * mapping of the document, keys' own included, walked with a stack of its own (no recursion on hostile nesting).
+ * In the package's order: a block mapping checks a key once the key is read, before its value; a flow mapping once
+ * the whole pair is read (a duplicate inside the value is reported first).
+ */
+export function duplicateKeys(doc: Document.Parsed): KeyProblem[] {
+  const out: KeyProblem[] = [];
+  const stack: unknown[] = [doc.contents];
+  while (stack.length > 0) {
+    const n = stack.pop();
+    if (isMap(n)) {
+      const seen = new Set<unknown>();
+      const nodes = new Set<unknown>();
+      for (const pair of n.items) {
+        const k: unknown = pair.key;
+        const v: unknown = pair.value;
+        if (nodes.has(k) || (isScalar(k) && !Number.isNaN(k.value) && seen.has(k.value))) {
+          const kr = isNode(k) ? k.range : undefined;
+          const at = kr ? kr[0] : n.range?.[0] ?? 0;
+          const vr = isNode(v) ? v.range : undefined;
+          const order = n.flow ? (vr ? vr[1] : kr ? kr[1] : at) : kr ? kr[1] : at;
+          out.push({ pos: [at, at + 1], message: 'Map keys must be unique', order });
+        }
+        nodes.add(k);
+        if (isScalar(k) && !Number.isNaN(k.value)) seen.add(k.value);
+        if (k !== null && k !== undefined) stack.push(k);
+        if (v !== null && v !== undefined) stack.push(v);
+      }
+    } else if (isSeq(n)) {
+      for (const x of n.items) stack.push(x);
+    } else if (isPair(n)) {
+      stack.push(n.key, n.value);
+    }
+  }
+  return out.sort((a, b) => a.order - b.order);
+}
+
+/** The package's errors with the duplicate keys put in where its composer would have reported them (by `order`). */
+function withKeyProblems(errors: readonly { pos: [number, number]; message: string }[], dupes: readonly KeyProblem[]): { pos: [number, number]; message: string }[] {
+  const out: { pos: [number, number]; message: string }[] = [];
+  let j = 0;
+  for (const e of errors) {
+    while (j < dupes.length && (dupes[j] as KeyProblem).order < e.pos[0]) out.push(dupes[j++] as KeyProblem);
+    out.push(e);
+  }
+  while (j < dupes.length) out.push(dupes[j++] as KeyProblem);
+  return out;
+}
 
 // Paths use string keys; YAML keys may be numbers or booleans (`8080: {mode: STRICT}`), so keys
 // compare by their text. A key that came in through a merge (`<<: *base`) is found in the mapping it
