@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { loadMesh } from '../../src/loader/load.js';
 import { meshIndex } from '../../src/model/index.js';
@@ -82,6 +83,40 @@ describe('MeshIndex answers exactly what the linear scans it replaces answered',
       expect(ix.services('nothing.nope.svc.cluster.local')).toEqual([]);
     });
   }
+
+  it('endpoints and servicesSelecting equal their scans on random meshes: look-alike labels, overlapping and empty selectors, two namespaces', () => {
+    const labels = fc.record({ app: fc.constantFrom('a', 'b', 'c'), tier: fc.constantFrom('x', 'y') }, { requiredKeys: [] });
+    const where = fc.constantFrom('n1', 'n2');
+    const arb = fc.record({
+      pods: fc.array(fc.tuple(where, labels), { minLength: 1, maxLength: 8 }),
+      svcs: fc.array(fc.tuple(where, fc.option(labels, { nil: null })), { minLength: 1, maxLength: 8 }),
+    });
+    fc.assert(fc.property(arb, ({ pods, svcs }) => {
+      const docs = [ns('n1', true), ns('n2', false)];
+      pods.forEach(([n, l], i) => docs.push(`apiVersion: v1
+kind: Pod
+metadata: { name: p${i}, namespace: ${n}, labels: ${JSON.stringify(l)} }
+spec: { containers: [{ name: c, image: x }] }
+`));
+      svcs.forEach(([n, sel], i) => docs.push(`apiVersion: v1
+kind: Service
+metadata: { name: s${i}, namespace: ${n} }
+spec:
+${sel === null ? '' : `  selector: ${JSON.stringify(sel)}\n`}  ports: [{ port: 80 }]
+`));
+      const mesh = meshFrom(...docs);
+      const ix = meshIndex(mesh);
+      // asked in a shuffled order: an answer must not depend on which pod or Service was asked first
+      for (const w of [...mesh.workloads].reverse()) {
+        expect(ix.servicesSelecting(w)).toEqual(mesh.services.filter((s) => s.namespace === w.namespace && s.selector !== null
+          && Object.keys(s.selector).length > 0 && selectorMatches(s.selector, w.labels)));
+      }
+      for (const s of mesh.services) {
+        const sel = s.selector;
+        expect(ix.endpoints(s)).toEqual(sel === null || Object.keys(sel).length === 0 ? [] : mesh.workloads.filter((w) => w.namespace === s.namespace && selectorMatches(sel, w.labels)));
+      }
+    }), { numRuns: 150, seed: 7 });
+  });
 
   it('a Service with an empty selector has no endpoints, and a Service selecting two workloads has both, in mesh order', () => {
     const mesh = crowded();
