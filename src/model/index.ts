@@ -43,6 +43,11 @@ export interface MeshIndex {
   serviceAt(clusterIp: string): Service | undefined;
   endpoints(s: Service): readonly Workload[];
   servicesSelecting(w: Workload): readonly Service[];
+  /**
+   * `workloads.filter((w) => (ns === undefined || w.namespace === ns) && selectorMatches(selector, w.labels))`, in
+   * load order, through a label index (LabelIndex.matching) rather than a scan per selector.
+   */
+  workloadsMatching(selector: Readonly<Record<string, string>>, ns?: string): readonly Workload[];
   serviceEntryFor(host: string): ServiceEntry | undefined;
   authorizationPolicies(ns: string): readonly AuthorizationPolicy[];
   peerAuthentications(ns: string): readonly PeerAuthentication[];
@@ -207,6 +212,7 @@ function buildIndex(mesh: Mesh): MeshIndex {
     serviceAt: (ip) => svcByIp.get(ip),
     endpoints: endpointsOf,
     servicesSelecting: selectingOf,
+    workloadsMatching: (selector, ns) => (pods ??= labelIndex(mesh.workloads)).matching(selector, ns),
     serviceEntryFor: (host) => seByHost.get(host),
     authorizationPolicies: (ns) => aps.get(ns) ?? NONE,
     peerAuthentications: (ns) => pas.get(ns) ?? NONE,

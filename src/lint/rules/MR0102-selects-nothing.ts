@@ -17,7 +17,6 @@
  * exist in the mesh.
  */
 import type { Mesh, ObjectMeta, TargetRef, Labels } from '../../model/types.js';
-import { selectorMatches } from '../../model/types.js';
 import { meshIndex } from '../../model/index.js';
 import { apSelected, labelsText, raSelected, subjectOf } from '../context.js';
 import type { LintRule, RawFinding } from '../types.js';
@@ -98,7 +97,7 @@ export const rule: LintRule = {
         continue;
       }
       const sel = pa.selector;
-      if (!index.workloadsIn(ns).some((w) => selectorMatches(sel, w.labels))) out.push(noMatch('PeerAuthentication', pa.meta, sel, where(ns)));
+      if (index.workloadsMatching(sel, ns).length === 0) out.push(noMatch('PeerAuthentication', pa.meta, sel, where(ns)));
     }
     return out;
   },
