@@ -41,7 +41,15 @@ export function apSelected(mesh: Mesh, p: AuthorizationPolicy): Workload[] {
 
 /** §7 (= §6.1): the workloads a RequestAuthentication selects, by the policy code's own selection. */
 export function raSelected(mesh: Mesh, ra: RequestAuthentication): Workload[] {
-  return mesh.workloads.filter((w) => requestAuthenticationsFor([ra], mesh.config.rootNamespace, w).length > 0);
+  const root = mesh.config.rootNamespace;
+  const ns = ra.meta.namespace;
+  const index = meshIndex(mesh);
+  // Only workloads of its namespace (of every namespace, for the root's without targetRefs) can be selected: the
+  // candidates come from the index (a selector's from the label index), and the policy code decides on those.
+  const candidates = ra.targetRefs.length > 0 ? index.workloadsIn(ns)
+    : ra.selector !== null ? index.workloadsMatching(ra.selector, ns === root ? undefined : ns)
+      : ns === root ? mesh.workloads : index.workloadsIn(ns);
+  return candidates.filter((w) => requestAuthenticationsFor([ra], root, w).length > 0);
 }
 
 /** §4: the workloads a selector-bearing PeerAuthentication can apply to (its own, non-root namespace). */

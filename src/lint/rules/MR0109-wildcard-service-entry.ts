@@ -15,7 +15,9 @@
  * a sidecar workload whose effective mode is REGISTRY_ONLY. Error for a
  * single-label suffix such as `*.com` (or `*`), warning for a narrower one.
  */
-import { outboundMode, sidecarFor, visibleRegistry, type EgressInput } from '../../policy/egress.js';
+import { meshIndex } from '../../model/index.js';
+import type { Workload } from '../../model/types.js';
+import { outboundMode, sidecarFor, sidecarsNear, visibleRegistry, type EgressInput } from '../../policy/egress.js';
 import { listed, subjectOf } from '../context.js';
 import type { LintRule, RawFinding } from '../types.js';
 
@@ -29,14 +31,28 @@ export const rule: LintRule = {
     + 'or route them through an egress gateway with an AuthorizationPolicy on hosts.',
   check(mesh) {
     const out: RawFinding[] = [];
-    const input: EgressInput = { services: mesh.services, serviceEntries: mesh.serviceEntries, sidecars: mesh.sidecars, rootNamespace: mesh.config.rootNamespace, meshMode: mesh.config.outboundTrafficPolicy };
-    const restricted = mesh.workloads.filter((w) => w.sidecar && !w.gateway
-      && outboundMode(mesh.config.outboundTrafficPolicy, sidecarFor(mesh.sidecars, mesh.config.rootNamespace, w).sidecar).mode === 'REGISTRY_ONLY');
+    const root = mesh.config.rootNamespace;
+    const index = meshIndex(mesh);
+    // Each workload's Sidecars are those of its namespace and the root's (sidecarsNear: the same pick, the same
+    // conflicts), not every Sidecar of the mesh per workload; and none is looked at without a wildcard host.
+    const inputs = new Map<Workload, EgressInput>();
+    const inputFor = (w: Workload): EgressInput => {
+      let input = inputs.get(w);
+      if (input === undefined) {
+        input = { services: mesh.services, serviceEntries: mesh.serviceEntries, sidecars: sidecarsNear((ns) => index.sidecars(ns), root, w),
+          rootNamespace: root, meshMode: mesh.config.outboundTrafficPolicy };
+        inputs.set(w, input);
+      }
+      return input;
+    };
+    let restricted: Workload[] | null = null;
     for (const se of mesh.serviceEntries) {
       const wild = se.hosts.filter((h) => h.startsWith('*'));
       if (wild.length === 0) continue;
+      restricted ??= mesh.workloads.filter((w) => w.sidecar && !w.gateway
+        && outboundMode(mesh.config.outboundTrafficPolicy, sidecarFor(inputFor(w).sidecars, root, w).sidecar).mode === 'REGISTRY_ONLY');
       const ports = se.ports.length > 0 ? se.ports.map((p) => p.number) : [0];
-      const seeing = restricted.filter((w) => ports.some((port) => visibleRegistry(input, w, port).serviceEntries.includes(se)));
+      const seeing = restricted.filter((w) => ports.some((port) => visibleRegistry(inputFor(w), w, port).serviceEntries.includes(se)));
       if (seeing.length === 0) continue;
       const broad = wild.some((h) => h === '*' || !h.slice(2).includes('.'));
       out.push({
