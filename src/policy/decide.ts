@@ -27,7 +27,7 @@ import { ownValue } from '../core/record.js';
 import { meshIndex, type MeshIndex } from '../model/index.js';
 import type { Mesh, Service, ServicePort, Workload } from '../model/types.js';
 import { principalOf, spiffeId } from '../model/types.js';
-import type { ServiceEntry } from '../model/egress.js';
+import type { ServiceEntry, Sidecar } from '../model/egress.js';
 import type { NetworkPolicy } from '../model/network-policy.js';
 import { findDestinationRule, tlsSettingsFor, type DrChoice } from './destination-rule.js';
 import { decideEgress, httpListenerOnPortIndexed, lookupDestination, normalizeHost, outboundMode, sidecarFor, sidecarsNear, type EgressInput, type EgressLookup, type RegistryByPort } from './egress.js';
@@ -317,7 +317,7 @@ function sendLeg(run: Run, leg: Leg): Decision {
       }
     }
     // Only the client's namespace's and the root namespace's Sidecars can apply to it (sidecarFor): hand it those.
-    const input: EgressInput = { services: mesh.services, serviceEntries: mesh.serviceEntries, sidecars: sidecarsNear(index.sidecars, mesh.config.rootNamespace, client), rootNamespace: mesh.config.rootNamespace, meshMode: mesh.config.outboundTrafficPolicy };
+    const input: EgressInput = { services: mesh.services, serviceEntries: mesh.serviceEntries, sidecars: index.memoFor('sidecars-near', client, () => sidecarsNear(index.sidecars, mesh.config.rootNamespace, client)), rootNamespace: mesh.config.rootNamespace, meshMode: mesh.config.outboundTrafficPolicy };
     const hostName = dest.kind === 'service' ? dest.service.fqdn : dest.kind === 'external' ? dest.name : dest.workload.ip;
     // lookupDestination reads only the Services named like the host: hand it those (index), not all.
     const lookup: EgressLookup = dest.kind === 'pod'
@@ -338,7 +338,7 @@ function sendLeg(run: Run, leg: Leg): Decision {
         return fail(ctx, 503, null, { control: 'Routing', name: null, reason: `the route's destination ${hostName}:${port} is neither a Service nor a ServiceEntry visible to the gateway` }, 'NC');
       }
     } else {
-      const sc = sidecarFor(input.sidecars, mesh.config.rootNamespace, client);
+      const sc = sidecarOf(mesh, input, client);
       const mode = outboundMode(mesh.config.outboundTrafficPolicy, sc.sidecar);
       const eg = decideEgress(lookup, mode, leg.protocol === 'tls' ? 'tls' : requestL7, ctx.clientHttp, true);
       if (eg.verdict === 'blackhole') {
@@ -463,8 +463,17 @@ const isHttpServicePort = (p: ServicePort): boolean => declaredProtocol(p) !== '
 const PROXY_NO_SIDECAR = {};
 const NO_PROXY = {};
 
+/**
+ * The Sidecar that applies to a client and its conflicts (sidecarFor over `input.sidecars`, which decide makes as
+ * sidecarsNear: its namespace's and the root namespace's), worked out once per workload and mesh index, not at every
+ * decision (a namespace of 10,000 Sidecars was 10,000 selector checks and two sorts per request).
+ */
+function sidecarOf(mesh: Mesh, input: EgressInput, client: Workload): { sidecar: Sidecar | null; conflicts: string[] } {
+  return meshIndex(mesh).memoFor('sidecar-for', client, () => sidecarFor(input.sidecars, input.rootNamespace, client));
+}
+
 function httpListenerMemo(mesh: Mesh, input: EgressInput, client: Workload, port: number): boolean {
-  const sc = hasProxy(client) ? sidecarFor(input.sidecars, input.rootNamespace, client).sidecar : null;
+  const sc = hasProxy(client) ? sidecarOf(mesh, input, client).sidecar : null;
   const index = meshIndex(mesh);
   // By the Sidecar (or whether there is a proxy at all), then namespace, then port: no key text per lookup.
   const byNs = index.memoFor('http-listener', sc ?? (hasProxy(client) ? PROXY_NO_SIDECAR : NO_PROXY), () => new Map<string, Map<number, boolean>>());
