@@ -318,6 +318,7 @@ function sendLeg(run: Run, leg: Leg): Decision {
     }
     // Only the client's namespace's and the root namespace's Sidecars can apply to it (sidecarFor): hand it those.
     const input: EgressInput = { services: mesh.services, serviceEntries: mesh.serviceEntries, sidecars: index.memoFor('sidecars-near', client, () => sidecarsNear(index.sidecars, mesh.config.rootNamespace, client)), rootNamespace: mesh.config.rootNamespace, meshMode: mesh.config.outboundTrafficPolicy };
+    input.picked = { client, sidecar: sidecarOf(mesh, input, client).sidecar };
     const hostName = dest.kind === 'service' ? dest.service.fqdn : dest.kind === 'external' ? dest.name : dest.workload.ip;
     // lookupDestination reads only the Services named like the host: hand it those (index), not all.
     const lookup: EgressLookup = dest.kind === 'pod'

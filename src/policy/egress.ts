@@ -66,6 +66,8 @@ export interface EgressInput {
   sidecars: readonly Sidecar[];
   rootNamespace: string;
   meshMode: OutboundMode;
+  /** `sidecarFor(sidecars, rootNamespace, client).sidecar` already worked out for this client (decide's memo), if given */
+  picked?: { client: Workload; sidecar: Sidecar | null };
 }
 
 export type EgressLookup =
@@ -202,7 +204,8 @@ interface Scope {
 
 function scopeOf(input: EgressInput, client: Workload | null, port: number): Scope {
   const proxy = client !== null && (client.sidecar || client.gateway);
-  const sidecar = proxy && client ? sidecarFor(input.sidecars, input.rootNamespace, client).sidecar : null;
+  const sidecar = !proxy || !client ? null
+    : input.picked !== undefined && input.picked.client === client ? input.picked.sidecar : sidecarFor(input.sidecars, input.rootNamespace, client).sidecar;
   return { proxy, clientNs: client?.namespace ?? '', sidecar, listener: sidecar ? egressListenerFor(sidecar, port) : null };
 }
 
