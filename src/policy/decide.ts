@@ -34,7 +34,7 @@ import { decideEgress, httpListenerOnPortIndexed, lookupDestination, normalizeHo
 import { bypassAttempt, customCapture, outboundCapture } from './capture.js';
 import { searchPath, upstreamResolves } from './dns.js';
 import { connectInbound, paName } from './inbound.js';
-import { evaluateNetworkPolicies, namespaceLabelsOf, networkPoliciesAllow, type NpEndpoint } from './network-policy.js';
+import { evaluateNetworkPolicies, namespaceLabelsOf, networkPoliciesAllow, selectingPolicies, type NpEndpoint } from './network-policy.js';
 import { effectiveMtls, namespaceMode } from './peer-authentication.js';
 import {
   declaredProtocol, endpointsOf, externalIpOf, hasProxy, isHttp, lowerHeaders, targetPortOf,
@@ -546,7 +546,7 @@ function networkPolicy(ctx: Ctx, dst: NpEndpoint, port: number): Decision | null
   // Every protocol meshrange sends rides on TCP.
   const near = networkPoliciesNear(mesh, src, dst);
   // The analysis path (no trace) needs the details only of a drop.
-  if (!ctx.run.explain && networkPoliciesAllow(near, src, dst, port, 'TCP')) return null;
+  if (!ctx.run.explain && networkPoliciesAllow(near, src, dst, port, 'TCP', (ep, direction) => npSelecting(mesh, ep, direction))) return null;
   const d = evaluateNetworkPolicies(near, src, dst, port, 'TCP');
   if (d.allowed) {
     if (!ctx.run.explain) return null;
@@ -560,6 +560,19 @@ function networkPolicy(ctx: Ctx, dst: NpEndpoint, port: number): Decision | null
   return fail(ctx, viaProxy ? 503 : 0, null,
     { control: 'NetworkPolicy', name: drop?.policies[0] ?? null, reason: drop?.reason ?? 'dropped by NetworkPolicy' },
     viaProxy ? 'UF,URX' : undefined, viaProxy ? 'upstream connect error or disconnect/reset before headers. reset reason: connection timeout' : undefined);
+}
+
+/**
+ * The NetworkPolicies of a pod's namespace that select it for a direction (selectingPolicies over the namespace's,
+ * which is what they are among networkPoliciesNear's), once per pod labels and namespace (index memo), not a selector
+ * check of every policy of the namespace at every request.
+ */
+function npSelecting(mesh: Mesh, ep: Extract<NpEndpoint, { kind: 'pod' }>, direction: 'ingress' | 'egress'): readonly NetworkPolicy[] {
+  const index = meshIndex(mesh);
+  const byNs = index.memoFor(direction === 'ingress' ? 'np-selecting-ingress' : 'np-selecting-egress', ep.labels, () => new Map<string, readonly NetworkPolicy[]>());
+  let list = byNs.get(ep.namespace);
+  if (list === undefined) { list = selectingPolicies(index.networkPolicies(ep.namespace), ep, direction); byNs.set(ep.namespace, list); }
+  return list;
 }
 
 /**

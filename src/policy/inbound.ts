@@ -7,7 +7,7 @@
  * rules I0–I2), where only the app is met.
  */
 import { meshIndex } from '../model/index.js';
-import type { Service, ServicePort, Workload } from '../model/types.js';
+import type { Mesh, Service, ServicePort, Workload } from '../model/types.js';
 import { principalOf, spiffeId } from '../model/types.js';
 import { evaluateAuthz, type AuthzAttributes, type AuthzDecision } from './authorization-policy.js';
 import type { ClientTls, Ctx } from './decide.js';
@@ -348,7 +348,7 @@ function proxyFilters(ctx: Ctx, w: Workload, hop: 'server-sidecar' | 'gateway', 
   }
 
   // jwt_authn (§7).
-  const ras = requestAuthenticationsFor(mesh.requestAuthentications, mesh.config.rootNamespace, w);
+  const ras = requestAuthenticationsOf(mesh, w);
   let requestPrincipal: string | null = null;
   if (ras.length > 0) {
     const jwt: JwtOutcome = authenticate(ras, { headers, path, method: leg.method }, run.opts.jwt?.nowSeconds ?? 0, run.opts.jwt?.sigs ?? NO_SIGS, defaultKeySetId);
@@ -627,4 +627,24 @@ function gatewayInbound(ctx: Ctx, route: InboundRoute, tls: ClientTls): Decision
     after.response = { status: 503, headers: {}, body: 'upstream connect error or disconnect/reset before headers' };
   }
   return after;
+}
+
+/**
+ * The RequestAuthentications applying to a workload (requestAuthenticationsFor): once per (policy list, root
+ * namespace, workload), not a selector check of every one at every request. Keyed by the list itself, so a mesh
+ * given a new list gets new answers.
+ */
+const rasByList = new WeakMap<Mesh['requestAuthentications'], Map<string, WeakMap<Workload, ReturnType<typeof requestAuthenticationsFor>>>>();
+
+function requestAuthenticationsOf(mesh: Mesh, w: Workload): ReturnType<typeof requestAuthenticationsFor> {
+  const list = mesh.requestAuthentications;
+  if (list.length === 0) return [];
+  let byRoot = rasByList.get(list);
+  if (byRoot === undefined) { byRoot = new Map(); rasByList.set(list, byRoot); }
+  const root = mesh.config.rootNamespace;
+  let byW = byRoot.get(root);
+  if (byW === undefined) { byW = new WeakMap(); byRoot.set(root, byW); }
+  let out = byW.get(w);
+  if (out === undefined) { out = requestAuthenticationsFor(list, root, w); byW.set(w, out); }
+  return out;
 }

@@ -98,15 +98,29 @@ export function evaluateNetworkPolicies(
  * `evaluateNetworkPolicies(...).allowed`, without the explanation and without allocating: the analysis path asks
  * this once per decision and wants the details only when the packets are dropped.
  */
-export function networkPoliciesAllow(policies: readonly NetworkPolicy[], src: NpEndpoint, dst: NpEndpoint, port: number, protocol: NpProtocol = 'TCP'): boolean {
+export function networkPoliciesAllow(policies: readonly NetworkPolicy[], src: NpEndpoint, dst: NpEndpoint, port: number, protocol: NpProtocol = 'TCP',
+  selecting?: SelectingOf): boolean {
   if (isSelf(src, dst)) return true;
-  return sideAllows(policies, 'egress', src, dst, dst, port, protocol) && sideAllows(policies, 'ingress', dst, src, dst, port, protocol);
+  return sideAllows(policies, 'egress', src, dst, dst, port, protocol, selecting) && sideAllows(policies, 'ingress', dst, src, dst, port, protocol, selecting);
 }
+
+/**
+ * What `selectingPolicies(policies, ep, direction)` answers for a pod, from the caller's memo (decide keeps one per
+ * pod and direction): the policies of `policies` in the pod's namespace that select it for the direction, in order.
+ */
+export type SelectingOf = (ep: Extract<NpEndpoint, { kind: 'pod' }>, direction: NpDirection) => readonly NetworkPolicy[];
 
 /** Rules 2–3 for one side: not isolated, or some rule of a selecting policy admits the peer on the port. */
 function sideAllows(policies: readonly NetworkPolicy[], direction: NpDirection, subject: NpEndpoint, peer: NpEndpoint,
-  dst: NpEndpoint, port: number, protocol: NpProtocol): boolean {
+  dst: NpEndpoint, port: number, protocol: NpProtocol, selecting?: SelectingOf): boolean {
   if (subject.kind !== 'pod') return true;
+  if (selecting !== undefined) {
+    const list = selecting(subject, direction);
+    for (const p of list) {
+      for (const rule of rulesOf(p, direction)) if (peersMatch(p.meta.namespace, rule.peers, peer) && portsMatch(rule.ports, dst, port, protocol)) return true;
+    }
+    return list.length === 0;
+  }
   const type: PolicyType = direction === 'ingress' ? 'Ingress' : 'Egress';
   let isolated = false;
   for (const p of policies) {

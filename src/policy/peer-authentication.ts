@@ -91,7 +91,10 @@ function resolveNamespaceMode(mesh: Mesh, namespace: string): MtlsResolution {
 /** The mode the workload's sidecar enforces on `port` (a container port). */
 export function effectiveMtls(mesh: Mesh, w: Workload, port: number): MtlsResolution {
   const selected = candidates(mesh, w.namespace).selected;
-  const workload = selected.length === 0 ? selected : selected.filter((pa) => pa.selector !== null && selectorMatches(pa.selector, w.labels)).sort(olderFirst);
+  // the workload-level candidates, oldest first: once per workload (index memo; never handed out, never mutated),
+  // not a selector check of every policy of the namespace at every request
+  const workload = selected.length === 0 ? selected : meshIndex(mesh).memoFor('pa-workload', w,
+    () => selected.filter((pa) => pa.selector !== null && selectorMatches(pa.selector, w.labels)).sort(olderFirst));
   const parent = namespaceMode(mesh, w.namespace);
   // No workload-level policy: the namespace's resolution as it is (shared, frozen).
   if (workload.length === 0) return parent;
