@@ -34,19 +34,40 @@ export interface DrChoice {
   step: 'client-namespace' | 'service-namespace' | 'root-namespace';
 }
 
+const NO_RULES: readonly DestinationRule[] = [];
+
+/** A namespace's DestinationRules by their host as written (`exact`), and those whose host starts with `*` (`wild`), load order; once per namespace and mesh index. */
+function hostIndex(mesh: Mesh, ns: string): { exact: Map<string, DestinationRule[]>; wild: DestinationRule[] } {
+  return meshIndex(mesh).memo('dr-hosts', ns, () => {
+    const exact = new Map<string, DestinationRule[]>();
+    const wild: DestinationRule[] = [];
+    for (const dr of meshIndex(mesh).destinationRules(ns)) {
+      if (dr.fqdnHost.startsWith('*')) { wild.push(dr); continue; }
+      const l = exact.get(dr.fqdnHost);
+      if (l) l.push(dr); else exact.set(dr.fqdnHost, [dr]);
+    }
+    return { exact, wild };
+  });
+}
+
 export function findDestinationRule(mesh: Mesh, clientNs: string, clientLabels: Labels, host: string, serviceNs: string | null): DrChoice | null {
   if (mesh.destinationRules.length === 0) return null;
   const pick = (ns: string, needExport: boolean): DestinationRule[] => {
     let best = 0;
     let found: DestinationRule[] = [];
-    // the namespace's own, load order (index): not every DestinationRule of the mesh, three times per request
-    for (const dr of meshIndex(mesh).destinationRules(ns)) {
-      if (needExport && !exportedTo(dr, clientNs)) continue;
-      if (dr.workloadSelector && !(ns === clientNs && selectorMatches(dr.workloadSelector, clientLabels))) continue;
+    const consider = (dr: DestinationRule): void => {
+      if (needExport && !exportedTo(dr, clientNs)) return;
+      if (dr.workloadSelector && !(ns === clientNs && selectorMatches(dr.workloadSelector, clientLabels))) return;
       const score = hostMatches(dr.fqdnHost, host);
-      if (score === 0) continue;
+      if (score === 0) return;
       if (score > best) { best = score; found = [dr]; } else if (score === best) found.push(dr);
-    }
+    };
+    // Only the namespace's own can match, and of those only the ones written as this host or as a wildcard (the
+    // rest score 0): not every DestinationRule of the mesh, three times per request. The best score wins whatever
+    // the order; ties are put in load order below.
+    const ix = hostIndex(mesh, ns);
+    for (const dr of ix.exact.get(host) ?? NO_RULES) consider(dr);
+    for (const dr of ix.wild) consider(dr);
     return found.sort((a, b) => a.meta.order - b.meta.order);
   };
   const steps: [string | null, boolean, DrChoice['step']][] = [

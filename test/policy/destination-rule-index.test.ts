@@ -1,0 +1,66 @@
+/**
+ * findDestinationRule reads, per namespace, only the DestinationRules written
+ * for the host itself and those with a wildcard host (destination-rule.ts
+ * hostIndex), not every rule of the mesh. It must choose what a scan of every
+ * rule chooses (§ DestinationRule lookup: client namespace, then the
+ * service's, then the root's; exportTo; workloadSelector in the client's own
+ * namespace; the most specific host; ties merged oldest first), pinned here
+ * against that scan written out, on random rule sets.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { exportedTo, findDestinationRule, hostMatches } from '../../src/policy/destination-rule.js';
+import { selectorMatches, type DestinationRule, type Labels, type Mesh } from '../../src/model/types.js';
+import { meshFrom, ns } from '../helpers.js';
+
+function scan(mesh: Mesh, clientNs: string, clientLabels: Labels, host: string, serviceNs: string | null): string[] | null {
+  for (const [where, needExport] of [[clientNs, false], [serviceNs, true], [mesh.config.rootNamespace, true]] as const) {
+    if (where === null) continue;
+    let best = 0;
+    let found: DestinationRule[] = [];
+    for (const dr of mesh.destinationRules) {
+      if (dr.meta.namespace !== where) continue;
+      if (needExport && !exportedTo(dr, clientNs)) continue;
+      if (dr.workloadSelector && !(where === clientNs && selectorMatches(dr.workloadSelector, clientLabels))) continue;
+      const score = hostMatches(dr.fqdnHost, host);
+      if (score === 0) continue;
+      if (score > best) { best = score; found = [dr]; } else if (score === best) found.push(dr);
+    }
+    if (found.length > 0) return found.sort((a, b) => a.meta.order - b.meta.order).map((d) => `${d.meta.namespace}/${d.meta.name}`);
+  }
+  return null;
+}
+
+const HOSTS = ['a', 'a.n1.svc.cluster.local', 'b.n2.svc.cluster.local', '*.n1.svc.cluster.local', '*.svc.cluster.local', '*', '*.cluster.local', 'c.example.com', '*.example.com'];
+
+describe('DestinationRule lookup through the per-namespace host index', () => {
+  it('chooses what the scan of every rule chooses: namespace steps, exportTo, workloadSelector, most specific host, ties oldest first', () => {
+    const rule = fc.record({
+      ns: fc.constantFrom('n1', 'n2', 'istio-system'),
+      host: fc.constantFrom(...HOSTS),
+      exportTo: fc.constantFrom(null, ['.'], ['*'], ['n1'], ['n2']),
+      selector: fc.constantFrom(null, { app: 'x' }, { app: 'y' }),
+    });
+    fc.assert(fc.property(fc.array(rule, { minLength: 1, maxLength: 14 }), (rules) => {
+      const docs = [ns('istio-system', false), ns('n1', true), ns('n2', true)];
+      rules.forEach((r, i) => docs.push(`apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: dr${i}, namespace: ${r.ns} }
+spec:
+  host: "${r.host}"
+${r.exportTo ? `  exportTo: ${JSON.stringify(r.exportTo)}\n` : ''}${r.selector ? `  workloadSelector: { matchLabels: ${JSON.stringify(r.selector)} }\n` : ''}  trafficPolicy: { tls: { mode: ISTIO_MUTUAL } }
+`));
+      const mesh = meshFrom(...docs);
+      for (const clientNs of ['n1', 'n2']) {
+        for (const labels of [{ app: 'x' }, { app: 'z' }]) {
+          for (const host of ['a.n1.svc.cluster.local', 'b.n2.svc.cluster.local', 'c.example.com', 'd.n1.svc.cluster.local']) {
+            for (const serviceNs of [null, 'n1', 'n2']) {
+              const got = findDestinationRule(mesh, clientNs, labels, host, serviceNs);
+              expect(got ? got.merged.map((d) => `${d.meta.namespace}/${d.meta.name}`) : null).toEqual(scan(mesh, clientNs, labels, host, serviceNs));
+            }
+          }
+        }
+      }
+    }), { numRuns: 150, seed: 11 });
+  });
+});
