@@ -25,7 +25,7 @@
 import { parseIp } from '../core/ip.js';
 import { ownValue } from '../core/record.js';
 import { meshIndex, type MeshIndex } from '../model/index.js';
-import type { Mesh, Service, ServicePort, Workload } from '../model/types.js';
+import type { Labels, Mesh, Service, ServicePort, Workload } from '../model/types.js';
 import { principalOf, spiffeId } from '../model/types.js';
 import type { ServiceEntry, Sidecar } from '../model/egress.js';
 import type { NetworkPolicy } from '../model/network-policy.js';
@@ -34,7 +34,7 @@ import { decideEgress, httpListenerOnPortIndexed, lookupDestination, normalizeHo
 import { bypassAttempt, customCapture, outboundCapture } from './capture.js';
 import { searchPath, upstreamResolves } from './dns.js';
 import { connectInbound, paName } from './inbound.js';
-import { evaluateNetworkPolicies, namespaceLabelsOf, networkPoliciesAllow, selectingPolicies, type NpEndpoint } from './network-policy.js';
+import { evaluateNetworkPolicies, namespaceLabelsOf, networkPoliciesAllow, selectingPolicies, type NpEndpoint, type SelectingOf } from './network-policy.js';
 import { effectiveMtls, namespaceMode } from './peer-authentication.js';
 import {
   declaredProtocol, endpointsOf, externalIpOf, hasProxy, isHttp, lowerHeaders, targetPortOf,
@@ -317,8 +317,8 @@ function sendLeg(run: Run, leg: Leg): Decision {
       }
     }
     // Only the client's namespace's and the root namespace's Sidecars can apply to it (sidecarFor): hand it those.
-    const input: EgressInput = { services: mesh.services, serviceEntries: mesh.serviceEntries, sidecars: index.memoFor('sidecars-near', client, () => sidecarsNear(index.sidecars, mesh.config.rootNamespace, client)), rootNamespace: mesh.config.rootNamespace, meshMode: mesh.config.outboundTrafficPolicy };
-    input.picked = { client, sidecar: sidecarOf(mesh, input, client).sidecar };
+    const near = sidecarsOf(index, mesh.config.rootNamespace, client);
+    const input: EgressInput = { services: mesh.services, serviceEntries: mesh.serviceEntries, sidecars: near.sidecars, rootNamespace: mesh.config.rootNamespace, meshMode: mesh.config.outboundTrafficPolicy, picked: near.picked };
     const hostName = dest.kind === 'service' ? dest.service.fqdn : dest.kind === 'external' ? dest.name : dest.workload.ip;
     // lookupDestination reads only the Services named like the host: hand it those (index), not all.
     const lookup: EgressLookup = dest.kind === 'pod'
@@ -339,7 +339,7 @@ function sendLeg(run: Run, leg: Leg): Decision {
         return fail(ctx, 503, null, { control: 'Routing', name: null, reason: `the route's destination ${hostName}:${port} is neither a Service nor a ServiceEntry visible to the gateway` }, 'NC');
       }
     } else {
-      const sc = sidecarOf(mesh, input, client);
+      const sc = sidecarsOf(index, mesh.config.rootNamespace, client).pick;
       const mode = outboundMode(mesh.config.outboundTrafficPolicy, sc.sidecar);
       const eg = decideEgress(lookup, mode, leg.protocol === 'tls' ? 'tls' : requestL7, ctx.clientHttp, true);
       if (eg.verdict === 'blackhole') {
@@ -465,16 +465,34 @@ const PROXY_NO_SIDECAR = {};
 const NO_PROXY = {};
 
 /**
- * The Sidecar that applies to a client and its conflicts (sidecarFor over `input.sidecars`, which decide makes as
- * sidecarsNear: its namespace's and the root namespace's), worked out once per workload and mesh index, not at every
- * decision (a namespace of 10,000 Sidecars was 10,000 selector checks and two sorts per request).
+ * A client's Sidecars (sidecarsNear: its namespace's and the root namespace's) and the one that applies with its
+ * conflicts (sidecarFor over those), worked out once per workload and mesh index, not at every decision (a namespace
+ * of 10,000 Sidecars was 10,000 selector checks and two sorts per request). Plain WeakMaps, no closure per lookup:
+ * a request reads this once or twice.
  */
-function sidecarOf(mesh: Mesh, input: EgressInput, client: Workload): { sidecar: Sidecar | null; conflicts: string[] } {
-  return meshIndex(mesh).memoFor('sidecar-for', client, () => sidecarFor(input.sidecars, input.rootNamespace, client));
+interface NearSidecars {
+  sidecars: readonly Sidecar[];
+  pick: { sidecar: Sidecar | null; conflicts: string[] };
+  picked: { client: Workload; sidecar: Sidecar | null };
+}
+
+const nearSidecars = new WeakMap<MeshIndex, WeakMap<Workload, NearSidecars>>();
+
+function sidecarsOf(index: MeshIndex, rootNamespace: string, client: Workload): NearSidecars {
+  let byClient = nearSidecars.get(index);
+  if (byClient === undefined) { byClient = new WeakMap(); nearSidecars.set(index, byClient); }
+  let near = byClient.get(client);
+  if (near === undefined) {
+    const sidecars = sidecarsNear(index.sidecars, rootNamespace, client);
+    const pick = sidecarFor(sidecars, rootNamespace, client);
+    near = { sidecars, pick, picked: { client, sidecar: pick.sidecar } };
+    byClient.set(client, near);
+  }
+  return near;
 }
 
 function httpListenerMemo(mesh: Mesh, input: EgressInput, client: Workload, port: number): boolean {
-  const sc = hasProxy(client) ? sidecarOf(mesh, input, client).sidecar : null;
+  const sc = hasProxy(client) ? (input.picked !== undefined && input.picked.client === client ? input.picked.sidecar : sidecarFor(input.sidecars, input.rootNamespace, client).sidecar) : null;
   const index = meshIndex(mesh);
   // By the Sidecar (or whether there is a proxy at all), then namespace, then port: no key text per lookup.
   const byNs = index.memoFor('http-listener', sc ?? (hasProxy(client) ? PROXY_NO_SIDECAR : NO_PROXY), () => new Map<string, Map<number, boolean>>());
@@ -546,7 +564,7 @@ function networkPolicy(ctx: Ctx, dst: NpEndpoint, port: number): Decision | null
   // Every protocol meshrange sends rides on TCP.
   const near = networkPoliciesNear(mesh, src, dst);
   // The analysis path (no trace) needs the details only of a drop.
-  if (!ctx.run.explain && networkPoliciesAllow(near, src, dst, port, 'TCP', (ep, direction) => npSelecting(mesh, ep, direction))) return null;
+  if (!ctx.run.explain && networkPoliciesAllow(near, src, dst, port, 'TCP', npSelectingOf(meshIndex(mesh)))) return null;
   const d = evaluateNetworkPolicies(near, src, dst, port, 'TCP');
   if (d.allowed) {
     if (!ctx.run.explain) return null;
@@ -564,15 +582,26 @@ function networkPolicy(ctx: Ctx, dst: NpEndpoint, port: number): Decision | null
 
 /**
  * The NetworkPolicies of a pod's namespace that select it for a direction (selectingPolicies over the namespace's,
- * which is what they are among networkPoliciesNear's), once per pod labels and namespace (index memo), not a selector
- * check of every policy of the namespace at every request.
+ * which is what they are among networkPoliciesNear's), once per pod labels, namespace and direction, not a selector
+ * check of every policy of the namespace at every request. One lookup function per mesh index (no closure per call).
  */
-function npSelecting(mesh: Mesh, ep: Extract<NpEndpoint, { kind: 'pod' }>, direction: 'ingress' | 'egress'): readonly NetworkPolicy[] {
-  const index = meshIndex(mesh);
-  const byNs = index.memoFor(direction === 'ingress' ? 'np-selecting-ingress' : 'np-selecting-egress', ep.labels, () => new Map<string, readonly NetworkPolicy[]>());
-  let list = byNs.get(ep.namespace);
-  if (list === undefined) { list = selectingPolicies(index.networkPolicies(ep.namespace), ep, direction); byNs.set(ep.namespace, list); }
-  return list;
+const npSelectingFns = new WeakMap<MeshIndex, SelectingOf>();
+
+function npSelectingOf(index: MeshIndex): SelectingOf {
+  let fn = npSelectingFns.get(index);
+  if (fn === undefined) {
+    const memo = { ingress: new WeakMap<Labels, Map<string, readonly NetworkPolicy[]>>(), egress: new WeakMap<Labels, Map<string, readonly NetworkPolicy[]>>() };
+    fn = (ep, direction) => {
+      const table = memo[direction];
+      let byNs = table.get(ep.labels);
+      if (byNs === undefined) { byNs = new Map(); table.set(ep.labels, byNs); }
+      let list = byNs.get(ep.namespace);
+      if (list === undefined) { list = selectingPolicies(index.networkPolicies(ep.namespace), ep, direction); byNs.set(ep.namespace, list); }
+      return list;
+    };
+    npSelectingFns.set(index, fn);
+  }
+  return fn;
 }
 
 /**

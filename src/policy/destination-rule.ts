@@ -12,7 +12,7 @@
  * TLS block: port-level for the destination (service) port, else subset, else top-level.
  */
 import type { ClientTlsSettings, DestinationRule, Labels, Mesh, Subset } from '../model/types.js';
-import { meshIndex } from '../model/index.js';
+import { meshIndex, type MeshIndex } from '../model/index.js';
 import { selectorMatches } from '../model/types.js';
 
 export function hostMatches(pattern: string, host: string): number {
@@ -36,22 +36,37 @@ export interface DrChoice {
 
 const NO_RULES: readonly DestinationRule[] = [];
 
-/** A namespace's DestinationRules by their host as written (`exact`), and those whose host starts with `*` (`wild`), load order; once per namespace and mesh index. */
-function hostIndex(mesh: Mesh, ns: string): { exact: Map<string, DestinationRule[]>; wild: DestinationRule[] } {
-  return meshIndex(mesh).memo('dr-hosts', ns, () => {
-    const exact = new Map<string, DestinationRule[]>();
-    const wild: DestinationRule[] = [];
-    for (const dr of meshIndex(mesh).destinationRules(ns)) {
-      if (dr.fqdnHost.startsWith('*')) { wild.push(dr); continue; }
-      const l = exact.get(dr.fqdnHost);
-      if (l) l.push(dr); else exact.set(dr.fqdnHost, [dr]);
+/** A namespace's DestinationRules by their host as written (`exact`), and those whose host starts with `*` (`wild`), load order. */
+interface HostIndex {
+  exact: Map<string, DestinationRule[]>;
+  wild: DestinationRule[];
+}
+
+/** Below this many rules in a namespace they are read as they are; from it on, through the host index. */
+const HOST_INDEX_MIN = 16;
+
+/** Host indexes by mesh index and namespace (plain maps, no closure per lookup: a request asks up to three times). */
+const hostIndexes = new WeakMap<MeshIndex, Map<string, HostIndex>>();
+
+function hostIndex(index: MeshIndex, ns: string, rules: readonly DestinationRule[]): HostIndex {
+  let byNs = hostIndexes.get(index);
+  if (byNs === undefined) { byNs = new Map(); hostIndexes.set(index, byNs); }
+  let ix = byNs.get(ns);
+  if (ix === undefined) {
+    ix = { exact: new Map(), wild: [] };
+    for (const dr of rules) {
+      if (dr.fqdnHost.startsWith('*')) { ix.wild.push(dr); continue; }
+      const l = ix.exact.get(dr.fqdnHost);
+      if (l) l.push(dr); else ix.exact.set(dr.fqdnHost, [dr]);
     }
-    return { exact, wild };
-  });
+    byNs.set(ns, ix);
+  }
+  return ix;
 }
 
 export function findDestinationRule(mesh: Mesh, clientNs: string, clientLabels: Labels, host: string, serviceNs: string | null): DrChoice | null {
   if (mesh.destinationRules.length === 0) return null;
+  const index = meshIndex(mesh);
   const pick = (ns: string, needExport: boolean): DestinationRule[] => {
     let best = 0;
     let found: DestinationRule[] = [];
@@ -65,9 +80,14 @@ export function findDestinationRule(mesh: Mesh, clientNs: string, clientLabels: 
     // Only the namespace's own can match, and of those only the ones written as this host or as a wildcard (the
     // rest score 0): not every DestinationRule of the mesh, three times per request. The best score wins whatever
     // the order; ties are put in load order below.
-    const ix = hostIndex(mesh, ns);
-    for (const dr of ix.exact.get(host) ?? NO_RULES) consider(dr);
-    for (const dr of ix.wild) consider(dr);
+    const rules = index.destinationRules(ns);
+    if (rules.length < HOST_INDEX_MIN) {
+      for (const dr of rules) consider(dr);
+    } else {
+      const ix = hostIndex(index, ns, rules);
+      for (const dr of ix.exact.get(host) ?? NO_RULES) consider(dr);
+      for (const dr of ix.wild) consider(dr);
+    }
     return found.sort((a, b) => a.meta.order - b.meta.order);
   };
   const steps: [string | null, boolean, DrChoice['step']][] = [

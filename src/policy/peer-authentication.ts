@@ -68,6 +68,18 @@ function candidates(mesh: Mesh, namespace: string): Levels {
   });
 }
 
+/** Workload-level candidates by mesh index and workload (plain WeakMaps: no closure per request). */
+const workloadLevels = new WeakMap<ReturnType<typeof meshIndex>, WeakMap<Workload, PeerAuthentication[]>>();
+
+function workloadLevel(mesh: Mesh, w: Workload, selected: readonly PeerAuthentication[]): PeerAuthentication[] {
+  const index = meshIndex(mesh);
+  let byW = workloadLevels.get(index);
+  if (byW === undefined) { byW = new WeakMap(); workloadLevels.set(index, byW); }
+  let out = byW.get(w);
+  if (out === undefined) { out = selected.filter((pa) => pa.selector !== null && selectorMatches(pa.selector, w.labels)).sort(olderFirst); byW.set(w, out); }
+  return out;
+}
+
 /** Namespace/mesh-level mode of a namespace (what client auto-mTLS consults, §5.2). */
 export function namespaceMode(mesh: Mesh, namespace: string): MtlsResolution {
   // It depends on the mesh's PeerAuthentications alone: worked out once per namespace (index memo), frozen as it is shared.
@@ -93,8 +105,7 @@ export function effectiveMtls(mesh: Mesh, w: Workload, port: number): MtlsResolu
   const selected = candidates(mesh, w.namespace).selected;
   // the workload-level candidates, oldest first: once per workload (index memo; never handed out, never mutated),
   // not a selector check of every policy of the namespace at every request
-  const workload = selected.length === 0 ? selected : meshIndex(mesh).memoFor('pa-workload', w,
-    () => selected.filter((pa) => pa.selector !== null && selectorMatches(pa.selector, w.labels)).sort(olderFirst));
+  const workload = selected.length === 0 ? selected : workloadLevel(mesh, w, selected);
   const parent = namespaceMode(mesh, w.namespace);
   // No workload-level policy: the namespace's resolution as it is (shared, frozen).
   if (workload.length === 0) return parent;
