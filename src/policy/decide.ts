@@ -30,7 +30,7 @@ import { principalOf, spiffeId } from '../model/types.js';
 import type { ServiceEntry, Sidecar } from '../model/egress.js';
 import type { NetworkPolicy } from '../model/network-policy.js';
 import { findDestinationRule, tlsSettingsFor, type DrChoice } from './destination-rule.js';
-import { decideEgress, httpListenerOnPortIndexed, lookupDestination, normalizeHost, outboundMode, sidecarFor, sidecarsNear, type EgressInput, type EgressLookup, type RegistryByPort } from './egress.js';
+import { decideEgress, httpListenerOnPortIndexed, lookupDestination, normalizeHost, outboundMode, sidecarFor, sidecarOfInput, sidecarsNear, type EgressInput, type EgressLookup, type RegistryByPort } from './egress.js';
 import { bypassAttempt, customCapture, outboundCapture } from './capture.js';
 import { searchPath, upstreamResolves } from './dns.js';
 import { connectInbound, paName } from './inbound.js';
@@ -492,7 +492,7 @@ function sidecarsOf(index: MeshIndex, rootNamespace: string, client: Workload): 
 }
 
 function httpListenerMemo(mesh: Mesh, input: EgressInput, client: Workload, port: number): boolean {
-  const sc = hasProxy(client) ? (input.picked !== undefined && input.picked.client === client ? input.picked.sidecar : sidecarFor(input.sidecars, input.rootNamespace, client).sidecar) : null;
+  const sc = hasProxy(client) ? sidecarOfInput(input, client) : null;
   const index = meshIndex(mesh);
   // By the Sidecar (or whether there is a proxy at all), then namespace, then port: no key text per lookup.
   const byNs = index.memoFor('http-listener', sc ?? (hasProxy(client) ? PROXY_NO_SIDECAR : NO_PROXY), () => new Map<string, Map<number, boolean>>());

@@ -202,10 +202,14 @@ interface Scope {
   listener: SidecarEgressListener | null;
 }
 
+/** The Sidecar applying to `client` among `input.sidecars`: the caller's pick when it gave one for this client, else sidecarFor's. */
+export function sidecarOfInput(input: EgressInput, client: Workload): Sidecar | null {
+  return input.picked !== undefined && input.picked.client === client ? input.picked.sidecar : sidecarFor(input.sidecars, input.rootNamespace, client).sidecar;
+}
+
 function scopeOf(input: EgressInput, client: Workload | null, port: number): Scope {
   const proxy = client !== null && (client.sidecar || client.gateway);
-  const sidecar = !proxy || !client ? null
-    : input.picked !== undefined && input.picked.client === client ? input.picked.sidecar : sidecarFor(input.sidecars, input.rootNamespace, client).sidecar;
+  const sidecar = proxy && client ? sidecarOfInput(input, client) : null;
   return { proxy, clientNs: client?.namespace ?? '', sidecar, listener: sidecar ? egressListenerFor(sidecar, port) : null };
 }
 

@@ -117,7 +117,7 @@ function sideAllows(policies: readonly NetworkPolicy[], direction: NpDirection, 
   if (selecting !== undefined) {
     const list = selecting(subject, direction);
     for (const p of list) {
-      for (const rule of rulesOf(p, direction)) if (peersMatch(p.meta.namespace, rule.peers, peer) && portsMatch(rule.ports, dst, port, protocol)) return true;
+      if (admits(p, direction, peer, dst, port, protocol)) return true;
     }
     return list.length === 0;
   }
@@ -126,9 +126,15 @@ function sideAllows(policies: readonly NetworkPolicy[], direction: NpDirection, 
   for (const p of policies) {
     if (p.meta.namespace !== subject.namespace || !p.policyTypes.includes(type) || !labelSelectorMatches(p.podSelector, subject.labels)) continue;
     isolated = true;
-    for (const rule of rulesOf(p, direction)) if (peersMatch(p.meta.namespace, rule.peers, peer) && portsMatch(rule.ports, dst, port, protocol)) return true;
+    if (admits(p, direction, peer, dst, port, protocol)) return true;
   }
   return !isolated;
+}
+
+/** Rule 3 for one selecting policy: some rule of it admits the peer on the port. */
+function admits(p: NetworkPolicy, direction: NpDirection, peer: NpEndpoint, dst: NpEndpoint, port: number, protocol: NpProtocol): boolean {
+  for (const rule of rulesOf(p, direction)) if (peersMatch(p.meta.namespace, rule.peers, peer) && portsMatch(rule.ports, dst, port, protocol)) return true;
+  return false;
 }
 
 /** The policies that select a pod for a direction (rule 2); none for an external endpoint. */
