@@ -197,7 +197,7 @@ interface KeyProblem {
  * In the package's order: a block mapping checks a key once the key is read, before its value; a flow mapping once
  * the whole pair is read (a duplicate inside the value is reported first).
  */
-export function duplicateKeys(doc: Document.Parsed): KeyProblem[] {
+function duplicateKeys(doc: Document.Parsed): KeyProblem[] {
   const out: KeyProblem[] = [];
   const stack: unknown[] = [doc.contents];
   while (stack.length > 0) {
