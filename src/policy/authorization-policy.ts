@@ -34,6 +34,7 @@ import { exactSize } from '../core/arrays.js';
 import { cidrContains, parseCidr } from '../core/ip.js';
 import { ownValue } from '../core/record.js';
 import type { AuthorizationPolicy, AuthzAction, AuthzCondition, AuthzOperation, AuthzRule, AuthzSource, Labels, Mesh, Workload } from '../model/types.js';
+import { SELECTOR_INDEX_MIN, SelectorBuckets } from '../model/selector-index.js';
 import { selectorMatches } from '../model/types.js';
 import { globMatcher, pathMatcher, stringMatch, stringMatcher } from './matchers.js';
 
@@ -321,52 +322,18 @@ interface NamespaceBase {
   lists: Lists;
   selecting: CompiledPolicy[];
   /** `selecting` by one `key=value` pair of each selector (made on first use, for a long list; see selectingCandidates) */
-  byPair?: SelectorIndex;
+  byPair?: SelectorBuckets<CompiledPolicy>;
 }
-
-interface SelectorIndex {
-  /** policies by their selector's first key, then its value */
-  byPair: Map<string, Map<string, CompiledPolicy[]>>;
-  /** policies whose selector has no key (`matchLabels: {}`: every workload) */
-  always: CompiledPolicy[];
-}
-
-/** Below this many selecting policies a namespace's workloads check each of them; from it on, through the index. */
-const SELECTOR_INDEX_MIN = 32;
 
 /**
- * The selecting policies a workload's labels may match, in load order: every one for a short list; for a long one
- * (a namespace of 20,000 policies and 4,000 pods was 80 M selector checks), those indexed under one of the
- * workload's own `key=value` pairs (each policy is indexed under exactly one pair of its selector, which a workload
- * it selects must carry) and those with an empty selector. The caller still checks each selector in full.
+ * The selecting policies a workload's labels may match, in load order: every one for a short list; for a long one,
+ * those the selector index (model/selector-index.ts) files under one of the workload's own `key=value` pairs and
+ * those with an empty selector. The caller still checks each selector in full.
  */
 function selectingCandidates(base: NamespaceBase, labels: Labels): readonly CompiledPolicy[] {
   if (base.selecting.length < SELECTOR_INDEX_MIN) return base.selecting;
-  let ix = base.byPair;
-  if (ix === undefined) {
-    ix = { byPair: new Map(), always: [] };
-    for (const cp of base.selecting) {
-      const sel = cp.policy.selector as Labels;
-      let first: string | undefined;
-      for (const k in sel) { if (Object.hasOwn(sel, k)) { first = k; break; } }
-      if (first === undefined) { ix.always.push(cp); continue; }
-      let byValue = ix.byPair.get(first);
-      if (!byValue) { byValue = new Map(); ix.byPair.set(first, byValue); }
-      const v = sel[first] as string;
-      const l = byValue.get(v);
-      if (l) l.push(cp); else byValue.set(v, [cp]);
-    }
-    base.byPair = ix;
-  }
-  let out: CompiledPolicy[] | null = null;
-  for (const k in labels) {
-    if (!Object.hasOwn(labels, k)) continue;
-    const l = ix.byPair.get(k)?.get(labels[k] as string);
-    if (l !== undefined) { out ??= []; for (const cp of l) out.push(cp); }
-  }
-  if (out === null) return ix.always;
-  for (const cp of ix.always) out.push(cp);
-  return out.sort((a, b) => a.order - b.order);
+  base.byPair ??= new SelectorBuckets(base.selecting, (cp) => cp.policy.selector);
+  return base.byPair.candidates(labels);
 }
 
 const namespaceBases = new WeakMap<readonly AuthorizationPolicy[], Map<string, NamespaceBase>>();

@@ -17,7 +17,7 @@ import { inboundCapture, type CaptureVerdict } from './capture.js';
 import { effectiveMtls, type MtlsResolution } from './peer-authentication.js';
 import { hostOnly, isHttp, legAuthority, sortKeys, workloadPrincipal, workloadSpiffeId, type Decision, type IdentityOverride, type Leg, type StoppedBy } from './pipeline.js';
 import { parseIp } from '../core/ip.js';
-import { authenticate, defaultKeySetId, requestAuthenticationsFor, type JwtOutcome } from './request-authentication.js';
+import { authenticate, defaultKeySetId, requestAuthenticationsSelecting, type JwtOutcome } from './request-authentication.js';
 import { gatewaysFor, httpsRedirect, routeHttp, routeTcp, routeTls, selectServer, serverMode } from './routing.js';
 import type { SignatureTable } from './jwt-crypto.js';
 import { hopProtection, recordHop } from './wire.js';
@@ -630,13 +630,13 @@ function gatewayInbound(ctx: Ctx, route: InboundRoute, tls: ClientTls): Decision
 }
 
 /**
- * The RequestAuthentications applying to a workload (requestAuthenticationsFor): once per (policy list, root
+ * The RequestAuthentications applying to a workload (requestAuthenticationsSelecting): once per (policy list, root
  * namespace, workload), not a selector check of every one at every request. Keyed by the list itself, so a mesh
  * given a new list gets new answers.
  */
-const rasByList = new WeakMap<Mesh['requestAuthentications'], Map<string, WeakMap<Workload, ReturnType<typeof requestAuthenticationsFor>>>>();
+const rasByList = new WeakMap<Mesh['requestAuthentications'], Map<string, WeakMap<Workload, ReturnType<typeof requestAuthenticationsSelecting>>>>();
 
-function requestAuthenticationsOf(mesh: Mesh, w: Workload): ReturnType<typeof requestAuthenticationsFor> {
+function requestAuthenticationsOf(mesh: Mesh, w: Workload): ReturnType<typeof requestAuthenticationsSelecting> {
   const list = mesh.requestAuthentications;
   if (list.length === 0) return [];
   let byRoot = rasByList.get(list);
@@ -645,6 +645,6 @@ function requestAuthenticationsOf(mesh: Mesh, w: Workload): ReturnType<typeof re
   let byW = byRoot.get(root);
   if (byW === undefined) { byW = new WeakMap(); byRoot.set(root, byW); }
   let out = byW.get(w);
-  if (out === undefined) { out = requestAuthenticationsFor(list, root, w); byW.set(w, out); }
+  if (out === undefined) { out = requestAuthenticationsSelecting(list, root, w); byW.set(w, out); }
   return out;
 }

@@ -66,6 +66,7 @@
  * payload (Envoy payload_in_metadata is the issuer), so it yields no principal.
  */
 import type { JwtRule, RequestAuthentication } from '../model/request-authentication.js';
+import { SELECTOR_INDEX_MIN, SelectorBuckets } from '../model/selector-index.js';
 import { selectorMatches, type Labels } from '../model/types.js';
 import type { AuthzAttributes } from './authorization-policy.js';
 import type { KeySet, SignatureTable } from './jwt-crypto.js';
@@ -166,6 +167,54 @@ export function requestAuthenticationsFor(
     if (ns !== rootNamespace && ns !== w.namespace) return false;
     return p.selector === null || selectorMatches(p.selector, w.labels);
   });
+}
+
+/** The policies of one selection scope (the root namespace's and one namespace's), load order; indexed on first use. */
+interface RaScope {
+  list: RequestAuthentication[];
+  buckets?: SelectorBuckets<RequestAuthentication>;
+}
+
+/** Per policy list: its positions by namespace, then the scopes made from them, by root and namespace. */
+const raScopes = new WeakMap<readonly RequestAuthentication[], { byNs: Map<string, number[]>; scopes: Map<string, RaScope> }>();
+
+/**
+ * requestAuthenticationsFor's answer, without checking every policy of the mesh: only the root namespace's and the
+ * workload's own can select it (the rest fail its namespace test), and of a long list of those only the ones the
+ * selector index (model/selector-index.ts) files under one of the workload's pairs, with those every workload checks
+ * (no selector, an empty one, targetRefs). The candidates go through requestAuthenticationsFor itself, in load
+ * order. A namespace of 10,000 policies over 2,000 pods was 20 M checks.
+ */
+export function requestAuthenticationsSelecting(
+  list: readonly RequestAuthentication[],
+  rootNamespace: string,
+  w: { namespace: string; labels: Labels; gateway?: boolean },
+): RequestAuthentication[] {
+  if (list.length < SELECTOR_INDEX_MIN) return requestAuthenticationsFor(list, rootNamespace, w);
+  let per = raScopes.get(list);
+  if (per === undefined) {
+    const byNs = new Map<string, number[]>();
+    for (let i = 0; i < list.length; i++) {
+      const ns = (list[i] as RequestAuthentication).meta.namespace;
+      const l = byNs.get(ns);
+      if (l === undefined) byNs.set(ns, [i]); else l.push(i);
+    }
+    per = { byNs, scopes: new Map() };
+    raScopes.set(list, per);
+  }
+  const key = `${rootNamespace}\u0000${w.namespace}`;
+  let scope = per.scopes.get(key);
+  if (scope === undefined) {
+    const root = per.byNs.get(rootNamespace) ?? [];
+    const own = w.namespace === rootNamespace ? [] : per.byNs.get(w.namespace) ?? [];
+    // both lists are ascending positions: merged, they are load order
+    const at = [...root, ...own].sort((a, b) => a - b);
+    scope = { list: at.map((i) => list[i] as RequestAuthentication) };
+    per.scopes.set(key, scope);
+  }
+  if (scope.list.length < SELECTOR_INDEX_MIN) return requestAuthenticationsFor(scope.list, rootNamespace, w);
+  scope.buckets ??= new SelectorBuckets(scope.list, (p) => (p.targetRefs.length > 0 ? null : p.selector));
+  return requestAuthenticationsFor(scope.buckets.candidates(w.labels), rootNamespace, w);
 }
 
 /**
