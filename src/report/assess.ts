@@ -2,12 +2,16 @@
  * Renderers of an assessment (assess/assess.ts): text for a terminal, JSON
  * (product.md §4 shape plus meshrange's fields), Markdown for a pull-request
  * comment, SARIF for code scanning. Pure; stable order (the report's own).
+ * The warnings (a side with no workload, a kind not modeled) go in every
+ * format: a PR comment or a dashboard must not show a bare "risk same".
  * Every name came from manifests or scenarios a stranger wrote: escaped for
  * where it goes (core/escape.ts).
  */
 import { escapeControls, markdownText, pathUri } from '../core/escape.js';
 import { MESHRANGE_INFO_URI, MESHRANGE_VERSION } from '../core/version.js';
 import type { AssessPath, AssessReport, AssessStep } from '../assess/types.js';
+import { markdownWarnings } from './markdown.js';
+import { sarifInvocations } from './sarif.js';
 
 /** Results listed in SARIF (GitHub code scanning takes at most 25,000 a run); beyond, one note counts the rest. */
 export const SARIF_MAX_RESULTS = 5_000;
@@ -63,6 +67,8 @@ export function renderAssessText(r: AssessReport): string {
   section('steps on the before side only', r.stepsRemoved.map((s) => [`${s.scenario}/${s.step}`]), '-');
   section('legitimate traffic on the after side only', r.trafficAdded.map((t) => [`${t.scenario}: ${t.from} → ${t.to}`]));
   section('legitimate traffic on the before side only', r.trafficRemoved.map((t) => [`${t.scenario}: ${t.from} → ${t.to}`]), '-');
+  const warnings = r.warnings ?? [];
+  if (warnings.length > 0) l.push('', ...warnings.map((w) => `warning: ${w}`));
   return `${l.map((x) => escapeControls(x)).join('\n')}\n`;
 }
 
@@ -81,6 +87,8 @@ export function renderAssessMarkdown(r: AssessReport): string {
   l.push(`**before:** ${markdownText(r.before)} → **after:** ${markdownText(r.after)}`, '');
   for (const why of r.riskReasons) l.push(`- ${markdownText(why)}`);
   l.push('', `Reachable paths: ${r.summary.pathsBefore} before, ${r.summary.pathsAfter} after. Scenarios run on both sides: ${r.summary.scenarios}.`);
+  const warned = markdownWarnings(r.warnings ?? []);
+  if (warned.length > 0) l.push('', ...warned.slice(0, -1));
   if (r.newlyReachable.length > 0) {
     l.push('', `### Newly reachable (${r.newlyReachable.length})`, '');
     l.push(...mdTable(['from', 'to', 'port', 'lands on', 'mTLS', 'stopped before by'], r.newlyReachable.map((p) => [p.from, p.via === 'ingress' ? `${p.to} (ingress)` : p.to, String(p.port), p.workloads.join(', '),
@@ -148,6 +156,7 @@ export function renderAssessSarif(r: AssessReport): string {
     runs: [{
       tool: { driver: { name: 'meshrange', version: MESHRANGE_VERSION, informationUri: MESHRANGE_INFO_URI, rules: RULES } },
       automationDetails: { id: 'meshrange/assess/' },
+      ...sarifInvocations(r.warnings ?? []),
       results,
     }],
   };

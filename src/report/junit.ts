@@ -11,6 +11,8 @@
  *   how long its step lasts in the simulation (a flood's `for`, a sniff's
  *   `window`), or its request's simulated latency for an instantaneous step; a
  *   testsuite's time, and the testsuites' time, are the sums of their cases'.
+ * - A scenario's warnings (a kind the loader does not model, ...) are its
+ *   testsuite's `<system-err>`, one per line.
  */
 import { xmlText as esc } from '../core/escape.js';
 import type { RunResult, StepResult } from '../scenario/types.js';
@@ -69,7 +71,10 @@ export function renderJunit(results: readonly RunResult[]): string {
     suites.push(`  <testsuite name="${esc(r.scenario)}" tests="${r.steps.length}" failures="${failed}" skipped="${skipped}" time="${seconds(suiteMs)}">`);
     const props = [`<property name="seed" value="${r.seed}"/>`, `<property name="verdict" value="${r.verdict}"/>`, `<property name="file" value="${esc(r.file)}"/>`];
     if (r.shard) props.push(`<property name="shard" value="${r.shard.index}/${r.shard.count}"/>`);
-    suites.push(`    <properties>${props.join('')}</properties>`, ...cases, '  </testsuite>');
+    suites.push(`    <properties>${props.join('')}</properties>`, ...cases);
+    // the loader's warnings (a kind not modeled: the result may not say everything), where CI shows a suite's stderr
+    if (r.warnings.length > 0) suites.push(`    <system-err>${r.warnings.map((w) => esc(`warning: ${w}`)).join('\n')}</system-err>`);
+    suites.push('  </testsuite>');
   }
   return `${['<?xml version="1.0" encoding="UTF-8"?>', `<testsuites name="meshrange" tests="${tests}" failures="${failures}" time="${seconds(totalMs)}">`, ...suites, '</testsuites>'].join('\n')}\n`;
 }

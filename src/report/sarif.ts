@@ -15,7 +15,8 @@
  * column, from the YAML parse), the path percent-encoded as a URI reference
  * (core/escape.ts pathUri). `partialFingerprints` key a result by scenario and
  * step, so a dashboard follows it across commits. Deterministic: no time, no
- * absolute path beyond what the run was given.
+ * absolute path beyond what the run was given. Warnings (a kind the loader
+ * does not model, ...) are tool execution notifications (sarifInvocations).
  */
 import { pathUri } from '../core/escape.js';
 import { MESHRANGE_INFO_URI, MESHRANGE_VERSION } from '../core/version.js';
@@ -70,6 +71,23 @@ export function gotThrough(s: StepResult): boolean {
   return s.attack && s.action !== 'wait' && (s.outcome === 'allowed' || s.outcome === 'partial');
 }
 
+/** Warnings listed as tool notifications in one SARIF document; beyond, one notification counts the rest. */
+export const SARIF_MAX_NOTIFICATIONS = 1_000;
+
+/**
+ * The run's `invocations`: one, successful, with each warning (a kind the loader does not model, a side with no
+ * workload) as a tool execution notification, where SARIF puts what the tool wants a reader to know about the run
+ * itself rather than about the code. No warnings: no invocation (the document stays as it was).
+ */
+export function sarifInvocations(warnings: readonly string[]): { invocations?: unknown[] } {
+  if (warnings.length === 0) return {};
+  const notes: unknown[] = warnings.slice(0, SARIF_MAX_NOTIFICATIONS).map((text) => ({ level: 'warning', message: { text } }));
+  if (warnings.length > SARIF_MAX_NOTIFICATIONS) {
+    notes.push({ level: 'note', message: { text: `${warnings.length - SARIF_MAX_NOTIFICATIONS} more warnings are not listed here (at most ${SARIF_MAX_NOTIFICATIONS} are); the JSON report lists them all` } });
+  }
+  return { invocations: [{ executionSuccessful: true, toolExecutionNotifications: notes }] };
+}
+
 export function renderSarif(results: readonly RunResult[]): string {
   const out: unknown[] = [];
   for (const r of results) {
@@ -95,6 +113,8 @@ export function renderSarif(results: readonly RunResult[]): string {
     runs: [{
       tool: { driver: { name: 'meshrange', version: MESHRANGE_VERSION, semanticVersion: MESHRANGE_VERSION, informationUri: MESHRANGE_INFO_URI, rules: SARIF_RULES } },
       columnKind: 'utf16CodeUnits',
+      // each scenario's warnings, named by scenario (several scenarios may share a mesh and its warnings)
+      ...sarifInvocations(results.flatMap((r) => r.warnings.map((w) => `${r.scenario}: ${w}`))),
       results: out,
     }],
   };

@@ -189,6 +189,22 @@ describe('assess renderers', () => {
     expect(md).toContain('### Legitimate traffic on the before side only (1)');
     expect(md).toContain('old:80');
   });
+  it('warnings reach every format: a Markdown list, SARIF tool notifications, text lines; none, and the formats stay as they were', () => {
+    const warned: AssessReport = { ...report, risk: 'same', warnings: ['after (HEAD): the mesh has no workload | <!-- x -->', 'k8s/t.yaml:3:1: Telemetry ns/t is not modeled'] };
+    const md = renderAssessMarkdown(warned);
+    expect(md).toContain('**⚠ Warnings (2)**');
+    expect(md).toContain('- after \\(HEAD\\): the mesh has no workload \\| \\<\\!\\-\\- x \\-\\-\\>');
+    expect(md).not.toContain('<!--');
+    // before the tables, where a reviewer reads first
+    expect(md.indexOf('Warnings')).toBeLessThan(md.indexOf('### Newly reachable'));
+    const run = JSON.parse(renderAssessSarif(warned)).runs[0];
+    expect(run.invocations).toEqual([{ executionSuccessful: true, toolExecutionNotifications: [
+      { level: 'warning', message: { text: 'after (HEAD): the mesh has no workload | <!-- x -->' } },
+      { level: 'warning', message: { text: 'k8s/t.yaml:3:1: Telemetry ns/t is not modeled' } }] }]);
+    expect(renderAssessText(warned)).toContain('\nwarning: k8s/t.yaml:3:1: Telemetry ns/t is not modeled\n');
+    expect(renderAssessMarkdown({ ...report, warnings: [] })).not.toContain('Warnings');
+    expect(JSON.parse(renderAssessSarif({ ...report, warnings: [] })).runs[0].invocations).toBeUndefined();
+  });
   it('text: names the risk and why, a newline in a reason stays escaped', () => {
     const t = renderAssessText(report);
     expect(t).toContain('risk UP');
