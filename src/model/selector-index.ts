@@ -9,52 +9,70 @@
  * and whatever else selects it): this only leaves out items that cannot
  * match.
  *
- * Used by AuthorizationPolicy selection (policy/authorization-policy.ts) and
- * RequestAuthentication selection (policy/request-authentication.ts) for long
- * lists; a short list is cheaper to scan.
+ * Used for long lists (a short one is cheaper to scan) by AuthorizationPolicy
+ * selection (policy/authorization-policy.ts), RequestAuthentication selection
+ * (policy/request-authentication.ts) and the PeerAuthentication workload level
+ * (policy/peer-authentication.ts).
  */
 import type { Labels } from './types.js';
 
 /** Lists shorter than this are scanned whole by the callers: an index costs more than it saves. */
 export const SELECTOR_INDEX_MIN = 32;
 
+/** The items filed under one pair (or every workload's), ascending positions and the items at them. */
+interface Bucket<T> {
+  at: number[];
+  items: T[];
+}
+
 export class SelectorBuckets<T> {
-  /** item positions by their selector's first key, then its value */
-  private readonly byPair = new Map<string, Map<string, number[]>>();
-  /** positions of the items every workload must check (no selector, or one without keys) */
-  private readonly always: number[] = [];
+  /** buckets by their items' selector's first key, then its value */
+  private readonly byPair = new Map<string, Map<string, Bucket<T>>>();
+  /** the items every workload must check (no selector, or one without keys) */
+  private readonly always: Bucket<T> = { at: [], items: [] };
 
   /** `selectorOf` returns null for an item every workload must check */
-  constructor(private readonly items: readonly T[], selectorOf: (x: T) => Readonly<Labels> | null) {
+  constructor(private readonly list: readonly T[], selectorOf: (x: T) => Readonly<Labels> | null) {
+    const items = list;
     for (let i = 0; i < items.length; i++) {
-      const sel = selectorOf(items[i] as T);
+      const item = items[i] as T;
+      const sel = selectorOf(item);
       let first: string | undefined;
       if (sel !== null) for (const k in sel) { if (Object.hasOwn(sel, k)) { first = k; break; } }
-      if (sel === null || first === undefined) { this.always.push(i); continue; }
-      let byValue = this.byPair.get(first);
-      if (byValue === undefined) { byValue = new Map(); this.byPair.set(first, byValue); }
-      const v = sel[first] as string;
-      const l = byValue.get(v);
-      if (l === undefined) byValue.set(v, [i]); else l.push(i);
+      let b: Bucket<T> = this.always;
+      if (sel !== null && first !== undefined) {
+        let byValue = this.byPair.get(first);
+        if (byValue === undefined) { byValue = new Map(); this.byPair.set(first, byValue); }
+        const v = sel[first] as string;
+        const known = byValue.get(v);
+        if (known === undefined) { b = { at: [], items: [] }; byValue.set(v, b); } else b = known;
+      }
+      b.at.push(i);
+      b.items.push(item);
     }
   }
 
   /**
    * The items a workload with these labels may be selected by: those filed under one of its own pairs and those
-   * every workload checks, in the list's order (a superset of what selects it; never an item twice).
+   * every workload checks, in the list's order (a superset of what selects it; never an item twice). The list may be
+   * shared with other calls: callers must not change it.
    */
-  candidates(labels: Readonly<Labels>): T[] {
-    let at: number[] | null = null;
+  candidates(labels: Readonly<Labels>): readonly T[] {
+    let one: Bucket<T> | null = null;
+    let more: Bucket<T>[] | null = null;
     for (const k in labels) {
       if (!Object.hasOwn(labels, k)) continue;
-      const l = this.byPair.get(k)?.get(labels[k] as string);
-      if (l === undefined) continue;
-      at ??= [];
-      for (const i of l) at.push(i);
+      const b = this.byPair.get(k)?.get(labels[k] as string);
+      if (b === undefined) continue;
+      if (one === null) one = b; else (more ??= [one]).push(b);
     }
-    if (at === null) return this.always.map((i) => this.items[i] as T);
-    for (const i of this.always) at.push(i);
-    // each item is filed once, so the positions are distinct; list order is position order
-    return at.sort((a, b) => a - b).map((i) => this.items[i] as T);
+    if (one === null) return this.always.items;
+    if (more === null && this.always.at.length === 0) return one.items;
+    more ??= [one];
+    more.push(this.always);
+    // each item is filed once, so the positions are distinct; the list's order is position order
+    const at: number[] = [];
+    for (const b of more) for (const i of b.at) at.push(i);
+    return at.sort((a, b) => a - b).map((i) => this.list[i] as T);
   }
 }

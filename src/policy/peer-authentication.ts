@@ -13,6 +13,7 @@
  *   entry inherits the resolved workload mode.
  */
 import { meshIndex } from '../model/index.js';
+import { SELECTOR_INDEX_MIN, SelectorBuckets } from '../model/selector-index.js';
 import type { Mesh, MtlsMode, PeerAuthentication, Workload } from '../model/types.js';
 import { selectorMatches } from '../model/types.js';
 
@@ -42,6 +43,8 @@ interface Levels {
   namespace: PeerAuthentication[];
   /** the namespace's policies with a selector, load order (the workload level is those matching the pod, oldest first) */
   selected: PeerAuthentication[];
+  /** `selected` by one pair of each selector, for a long list (made on first use; model/selector-index.ts) */
+  buckets?: SelectorBuckets<PeerAuthentication>;
 }
 
 /**
@@ -71,12 +74,19 @@ function candidates(mesh: Mesh, namespace: string): Levels {
 /** Workload-level candidates by mesh index and workload (plain WeakMaps: no closure per request). */
 const workloadLevels = new WeakMap<ReturnType<typeof meshIndex>, WeakMap<Workload, PeerAuthentication[]>>();
 
-function workloadLevel(mesh: Mesh, w: Workload, selected: readonly PeerAuthentication[]): PeerAuthentication[] {
+function workloadLevel(mesh: Mesh, w: Workload, levels: Levels): PeerAuthentication[] {
   const index = meshIndex(mesh);
   let byW = workloadLevels.get(index);
   if (byW === undefined) { byW = new WeakMap(); workloadLevels.set(index, byW); }
   let out = byW.get(w);
-  if (out === undefined) { out = selected.filter((pa) => pa.selector !== null && selectorMatches(pa.selector, w.labels)).sort(olderFirst); byW.set(w, out); }
+  if (out === undefined) {
+    // a long list: only the policies filed under one of the pod's own pairs can match (10,000 in a namespace of 2,000
+    // pods was 20 M selector checks)
+    let from: readonly PeerAuthentication[] = levels.selected;
+    if (from.length >= SELECTOR_INDEX_MIN) from = (levels.buckets ??= new SelectorBuckets(levels.selected, (pa) => pa.selector)).candidates(w.labels);
+    out = from.filter((pa) => pa.selector !== null && selectorMatches(pa.selector, w.labels)).sort(olderFirst);
+    byW.set(w, out);
+  }
   return out;
 }
 
@@ -102,10 +112,10 @@ function resolveNamespaceMode(mesh: Mesh, namespace: string): MtlsResolution {
 
 /** The mode the workload's sidecar enforces on `port` (a container port). */
 export function effectiveMtls(mesh: Mesh, w: Workload, port: number): MtlsResolution {
-  const selected = candidates(mesh, w.namespace).selected;
+  const levels = candidates(mesh, w.namespace);
   // the workload-level candidates, oldest first: once per workload (index memo; never handed out, never mutated),
   // not a selector check of every policy of the namespace at every request
-  const workload = selected.length === 0 ? selected : workloadLevel(mesh, w, selected);
+  const workload = levels.selected.length === 0 ? levels.selected : workloadLevel(mesh, w, levels);
   const parent = namespaceMode(mesh, w.namespace);
   // No workload-level policy: the namespace's resolution as it is (shared, frozen).
   if (workload.length === 0) return parent;
