@@ -342,7 +342,7 @@ class NamespaceMatcher {
 function closedToOthers(mesh: Mesh, t: Workload, nsMatcher: NamespaceMatcher): boolean {
   const dst: NpEndpoint = { kind: 'pod', namespace: t.namespace, name: t.name, labels: t.labels,
     namespaceLabels: namespaceLabelsOf(t.namespace, mesh.namespaces.get(t.namespace)?.labels), ip: t.ip, ports: t.ports };
-  const selecting = selectingPolicies(meshIndex(mesh).networkPolicies(t.namespace), dst, 'ingress');
+  const selecting = selectingPolicies(meshIndex(mesh).networkPolicies(t.namespace), dst, 'ingress', true);
   if (selecting.length === 0) return false;
   for (const p of selecting) {
     for (const r of p.ingress) {

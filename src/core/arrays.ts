@@ -10,3 +10,15 @@
 export function exactSize<T>(list: T[]): T[] {
   return list.length === 0 ? [] : list.slice();
 }
+
+/** Two ascending lists of distinct numbers merged into one ascending list (a new array). */
+export function mergeAscending(a: readonly number[], b: readonly number[]): number[] {
+  const out = new Array<number>(a.length + b.length);
+  let i = 0;
+  let j = 0;
+  let k = 0;
+  while (i < a.length && j < b.length) out[k++] = (a[i] as number) < (b[j] as number) ? a[i++] as number : b[j++] as number;
+  while (i < a.length) out[k++] = a[i++] as number;
+  while (j < b.length) out[k++] = b[j++] as number;
+  return out;
+}

@@ -221,10 +221,12 @@ function selection(mesh: Mesh, w: Workload): Selection {
   const root = config.rootNamespace;
   const { bundle, key: bundleKey } = bundleFor(config);
   const base = namespaceBase(mesh.authorizationPolicies, root, w.namespace, bundle, bundleKey);
-  // §6.1 targeting: the namespace-wide policies apply as they are; of the selecting ones, those whose selector matches
-  let matched: CompiledPolicy[] | null = null;
-  for (const cp of selectingCandidates(base, w.labels)) {
-    if (selectorMatches(cp.policy.selector as Labels, w.labels)) { cp.selected = true; (matched ??= []).push(cp); }
+  // §6.1 targeting: the namespace-wide policies apply as they are; of the selecting ones (the root namespace's and
+  // the workload's own namespace's, each list asked on its own), those whose selector matches, in load order
+  let matched = matchingSelectors(base, w.labels);
+  if (base.root !== null) {
+    const fromRoot = matchingSelectors(base.root, w.labels);
+    if (fromRoot !== null) matched = matched === null ? fromRoot : mergeByOrder(fromRoot, matched);
   }
   sel = {
     config, rootNamespace: root, trustDomain: config.trustDomain, aliases: config.trustDomainAliases, bundle,
@@ -320,20 +322,35 @@ interface NamespaceBase {
   /** the policies without a selector (root namespace and own), compiled, in load order */
   wide: CompiledPolicy[];
   lists: Lists;
+  /**
+   * the namespace's OWN policies with a selector, in load order; the root namespace's are its base's (`root`), asked
+   * on their own: one copy of them per namespace was (root policies × namespaces) entries, an index over each copy too
+   */
   selecting: CompiledPolicy[];
+  /** the root namespace's base, for another namespace; null for the root namespace itself */
+  root: NamespaceBase | null;
   /** `selecting` by one `key=value` pair of each selector (made on first use, for a long list; see selectingCandidates) */
   byPair?: SelectorBuckets<CompiledPolicy>;
 }
 
 /**
- * The selecting policies a workload's labels may match, in load order: every one for a short list; for a long one,
- * those the selector index (model/selector-index.ts) files under one of the workload's own `key=value` pairs and
- * those with an empty selector. The caller still checks each selector in full.
+ * The selecting policies of one base a workload's labels may match, in load order: every one for a short list; for a
+ * long one, those the selector index (model/selector-index.ts) files under one of the workload's own `key=value`
+ * pairs and those with an empty selector. The caller still checks each selector in full.
  */
 function selectingCandidates(base: NamespaceBase, labels: Labels): readonly CompiledPolicy[] {
   if (base.selecting.length < SELECTOR_INDEX_MIN) return base.selecting;
   base.byPair ??= new SelectorBuckets(base.selecting, (cp) => cp.policy.selector);
   return base.byPair.candidates(labels);
+}
+
+/** The policies of one base's `selecting` whose selector the labels match (marked selected), in load order; null: none. */
+function matchingSelectors(base: NamespaceBase, labels: Labels): CompiledPolicy[] | null {
+  let matched: CompiledPolicy[] | null = null;
+  for (const cp of selectingCandidates(base, labels)) {
+    if (selectorMatches(cp.policy.selector as Labels, labels)) { cp.selected = true; (matched ??= []).push(cp); }
+  }
+  return matched;
 }
 
 const namespaceBases = new WeakMap<readonly AuthorizationPolicy[], Map<string, NamespaceBase>>();
@@ -353,12 +370,12 @@ function namespaceBase(policies: readonly AuthorizationPolicy[], root: string, n
       if (p.selector === null) { cp.selected = true; wide.push(cp); } else selecting.push(cp);
     }
     if (ns === root) {
-      base = { wide, lists: split(wide), selecting };
+      base = { wide, lists: split(wide), selecting: exactSize(selecting), root: null };
     } else {
       const r = namespaceBase(policies, root, root, bundle, bundleKey);
       // a namespace without policies of its own for every workload shares the root namespace's lists
       const all = mergeByOrder(r.wide, wide);
-      base = { wide: all, lists: wide.length === 0 ? r.lists : split(all), selecting: mergeByOrder(r.selecting, selecting) };
+      base = { wide: all, lists: wide.length === 0 ? r.lists : split(all), selecting: exactSize(selecting), root: r };
     }
     bases.set(key, base);
   }

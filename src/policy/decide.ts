@@ -564,8 +564,9 @@ function networkPolicy(ctx: Ctx, dst: NpEndpoint, port: number): Decision | null
   // Every protocol meshrange sends rides on TCP.
   const near = networkPoliciesNear(mesh, src, dst);
   // The analysis path (no trace) needs the details only of a drop.
-  if (!ctx.run.explain && networkPoliciesAllow(near, src, dst, port, 'TCP', npSelectingOf(meshIndex(mesh)))) return null;
-  const d = evaluateNetworkPolicies(near, src, dst, port, 'TCP');
+  const selecting = npSelectingOf(meshIndex(mesh));
+  if (!ctx.run.explain && networkPoliciesAllow(near, src, dst, port, 'TCP', selecting)) return null;
+  const d = evaluateNetworkPolicies(near, src, dst, port, 'TCP', selecting);
   if (d.allowed) {
     if (!ctx.run.explain) return null;
     const by = [...d.egress.allowedBy, ...d.ingress.allowedBy];
@@ -596,7 +597,7 @@ function npSelectingOf(index: MeshIndex): SelectingOf {
       let byNs = table.get(ep.labels);
       if (byNs === undefined) { byNs = new Map(); table.set(ep.labels, byNs); }
       let list = byNs.get(ep.namespace);
-      if (list === undefined) { list = selectingPolicies(index.networkPolicies(ep.namespace), ep, direction); byNs.set(ep.namespace, list); }
+      if (list === undefined) { list = selectingPolicies(index.networkPolicies(ep.namespace), ep, direction, true); byNs.set(ep.namespace, list); }
       return list;
     };
     npSelectingFns.set(index, fn);

@@ -80,9 +80,10 @@ export function evaluateNetworkPolicies(
   dst: NpEndpoint,
   port: number,
   protocol: NpProtocol = 'TCP',
+  selecting?: SelectingOf,
 ): NpDecision {
-  const egress = judgeSide(policies, 'egress', src, src, dst, port, protocol);
-  const ingress = judgeSide(policies, 'ingress', dst, src, dst, port, protocol);
+  const egress = judgeSide(policies, 'egress', src, src, dst, port, protocol, selecting);
+  const ingress = judgeSide(policies, 'ingress', dst, src, dst, port, protocol, selecting);
   const decision: NpDecision = { allowed: true, egress: egress.side, ingress: ingress.side };
   if (isSelf(src, dst)) return decision;
   for (const [direction, j] of [['egress', egress], ['ingress', ingress]] as const) {
@@ -138,31 +139,26 @@ function admits(p: NetworkPolicy, direction: NpDirection, peer: NpEndpoint, dst:
   return false;
 }
 
-/** The policies that select a pod for a direction (rule 2); none for an external endpoint. */
-export function selectingPolicies(policies: readonly NetworkPolicy[], ep: NpEndpoint, direction: NpDirection): NetworkPolicy[] {
+/**
+ * The policies that select a pod for a direction (rule 2): those of `policies` in the pod's namespace whose
+ * podSelector matches, in list order; none for an external endpoint. `indexable`: the list is a shared one that nobody changes (MeshIndex.networkPolicies(ns)), so a long
+ * one may be indexed by one matchLabels pair of each podSelector (model/selector-index.ts) and kept with the list —
+ * 10,000 in a namespace of 2,000 pods was 40 M selector checks. A list made for one call is scanned.
+ */
+export function selectingPolicies(policies: readonly NetworkPolicy[], ep: NpEndpoint, direction: NpDirection, indexable = false): NetworkPolicy[] {
   if (ep.kind !== 'pod') return [];
   const type: PolicyType = direction === 'ingress' ? 'Ingress' : 'Egress';
-  // a long list: only the policies filed under one of the pod's own matchLabels pairs, and those without matchLabels,
-  // can select it (10,000 in a namespace of 2,000 pods was 40 M selector checks); each is still checked in full
-  // (indexed from the second time a list is asked about: a list made for one call, as networkPoliciesNear makes when
-  // both namespaces have policies, is scanned and never indexed)
   let from: readonly NetworkPolicy[] = policies;
-  if (policies.length >= SELECTOR_INDEX_MIN) {
-    const b = podSelectorBuckets.get(policies);
-    if (b === undefined) podSelectorBuckets.set(policies, null);
-    else from = (b ?? makeBuckets(policies)).candidates(ep.labels);
+  if (indexable && policies.length >= SELECTOR_INDEX_MIN) {
+    let b = podSelectorBuckets.get(policies);
+    if (b === undefined) { b = new SelectorBuckets(policies, (p) => p.podSelector.matchLabels); podSelectorBuckets.set(policies, b); }
+    from = b.candidates(ep.labels);
   }
   return from.filter((p) => p.meta.namespace === ep.namespace && p.policyTypes.includes(type) && labelSelectorMatches(p.podSelector, ep.labels));
 }
 
-/** Long policy lists by one matchLabels pair of each podSelector (model/selector-index.ts); null: seen once, not indexed yet. */
-const podSelectorBuckets = new WeakMap<readonly NetworkPolicy[], SelectorBuckets<NetworkPolicy> | null>();
-
-function makeBuckets(policies: readonly NetworkPolicy[]): SelectorBuckets<NetworkPolicy> {
-  const b = new SelectorBuckets(policies, (p) => p.podSelector.matchLabels);
-  podSelectorBuckets.set(policies, b);
-  return b;
-}
+/** Shared policy lists (selectingPolicies `indexable`) by one matchLabels pair of each podSelector. */
+const podSelectorBuckets = new WeakMap<readonly NetworkPolicy[], SelectorBuckets<NetworkPolicy>>();
 
 /** labels object → namespace → the labels with the name label: one object per namespace, not one per connection judged */
 const withName = new WeakMap<Labels, Map<string, Labels>>();
@@ -182,12 +178,13 @@ export function namespaceLabelsOf(namespace: string, labels: Labels = NO_LABELS)
 
 interface Judged {
   side: NpSide;
-  selecting: NetworkPolicy[];
+  selecting: readonly NetworkPolicy[];
 }
 
+/** `selectingOf`: the caller's memo of what selects a pod (the same answer as selectingPolicies over `policies`) */
 function judgeSide(policies: readonly NetworkPolicy[], direction: NpDirection, subject: NpEndpoint,
-  src: NpEndpoint, dst: NpEndpoint, port: number, protocol: NpProtocol): Judged {
-  const selecting = selectingPolicies(policies, subject, direction);
+  src: NpEndpoint, dst: NpEndpoint, port: number, protocol: NpProtocol, selectingOf?: SelectingOf): Judged {
+  const selecting = selectingOf !== undefined && subject.kind === 'pod' ? selectingOf(subject, direction) : selectingPolicies(policies, subject, direction);
   const peer = direction === 'egress' ? dst : src;
   const allowedBy = selecting.filter((p) => rulesOf(p, direction).some((rule) =>
     peersMatch(p.meta.namespace, rule.peers, peer) && portsMatch(rule.ports, dst, port, protocol)));

@@ -65,6 +65,29 @@ describe('RequestAuthentication selection through the selector index', () => {
     expect(requestAuthenticationsSelecting(list, ROOT, { namespace: 'n2', labels: { app: 'p7000' } }).map((p) => p.meta.name)).toEqual(['ra5000']);
   });
 
+  it('the same list asked under two root namespaces answers for each (nothing kept from the other)', () => {
+    fc.assert(fc.property(fc.array(SPEC, { minLength: 40, maxLength: 150, size: 'max' }), fc.array(WORKLOAD, { minLength: 1, maxLength: 8 }), (specs, pods) => {
+      const list = ras(specs);
+      for (const root of [ROOT, 'n3', ROOT, 'n1']) {
+        for (const w of pods) expect(requestAuthenticationsSelecting(list, root, w)).toEqual(requestAuthenticationsFor(list, root, w));
+      }
+    }), { numRuns: 100, seed: 5 });
+  });
+
+  it('5,000 selector policies in the root namespace and 500 namespaces: indexed once, not once per namespace', () => {
+    const specs: { ns: string; selector: Labels | null }[] = Array.from({ length: 5000 }, (_, i) => ({ ns: ROOT, selector: { app: `p${i}` } }));
+    for (let n = 0; n < 500; n++) specs.push({ ns: `t${n}`, selector: { app: 'p1' } });
+    const list = ras(specs);
+    globalThis.gc?.();
+    const before = process.memoryUsage().heapUsed;
+    for (let n = 0; n < 500; n++) {
+      expect(requestAuthenticationsSelecting(list, ROOT, { namespace: `t${n}`, labels: { app: 'p1' } }).map((p) => p.meta.name)).toEqual(['ra1', `ra${5000 + n}`]);
+    }
+    globalThis.gc?.();
+    // one index of the root namespace's 5,000 (about 2 MB); an index per namespace was about 1 GB here
+    expect(process.memoryUsage().heapUsed - before).toBeLessThan(64 * 2 ** 20);
+  });
+
   it('a root-namespace policy with a selector selects matching pods of every namespace', () => {
     const specs: { ns: string; selector: Labels | null }[] = Array.from({ length: 40 }, (_, i) => ({ ns: 'n2', selector: { app: `q${i}` } }));
     specs.push({ ns: ROOT, selector: { app: 'a' } });
