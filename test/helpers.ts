@@ -1,4 +1,6 @@
 /** Test helpers: build meshes from inline YAML and send requests. */
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { loadMesh } from '../src/loader/load.js';
 import type { Mesh, Workload } from '../src/model/types.js';
 import { decide, type Decision, type MeshRequest } from '../src/policy/decide.js';
@@ -111,4 +113,15 @@ spec:
   trafficPolicy:
     tls: ${tls}
 ${extra}`;
+}
+
+/**
+ * A full garbage collection, for a test that measures what a structure keeps (heapUsed before and after): the
+ * test runner's workers have no --expose-gc, so the flag is set at run time and `gc` read from a fresh context.
+ */
+export function fullGc(): void {
+  const g = (globalThis as { gc?: () => void }).gc;
+  if (g) { g(); return; }
+  v8.setFlagsFromString('--expose-gc');
+  (vm.runInNewContext('gc') as () => void)();
 }

@@ -110,12 +110,22 @@ export function ruleName(p: AuthorizationPolicy, i: number): string {
   return `ns[${p.meta.namespace}]-policy[${p.meta.name}]-rule[${i}]`;
 }
 
-/** The policies that select this workload (§6.1), in load order. */
-export function policiesFor(mesh: Mesh, w: Workload): AuthorizationPolicy[] {
+/**
+ * The policies that select this workload (§6.1), in load order. Kept with the workload's selection when short; a
+ * long list (hundreds of mesh-wide policies) is made again at each call rather than kept once per workload, which
+ * was (root policies × workloads) entries. Callers must not change the list.
+ */
+export function policiesFor(mesh: Mesh, w: Workload): readonly AuthorizationPolicy[] {
   const sel = selection(mesh, w);
-  return (sel.all ??= exactSize(candidates(mesh.authorizationPolicies, sel.rootNamespace, w.namespace, sel.bundle, bundleFor(mesh.config).key)
-    .map((e) => e.policy).filter((p) => targets(p, w))));
+  if (sel.all !== undefined) return sel.all;
+  const all = candidates(mesh.authorizationPolicies, sel.rootNamespace, w.namespace, sel.bundle, bundleFor(mesh.config).key)
+    .map((e) => e.policy).filter((p) => targets(p, w));
+  if (all.length <= KEPT_POLICIES_MAX) sel.all = exactSize(all);
+  return all;
 }
+
+/** policiesFor keeps a workload's list up to this length (see there). */
+const KEPT_POLICIES_MAX = 64;
 
 /** The policies selecting a workload, split by action and compiled: made once per (policy set, mesh config, workload). */
 interface Selection {
@@ -130,6 +140,7 @@ interface Selection {
   audit: CompiledPolicy[];
   custom: CompiledPolicy[];
   deny: CompiledPolicy[];
+  /** the namespace's ALLOW policies (shared by its workloads); the workload's own are `allowExtra` */
   allow: CompiledPolicy[];
   /** the rules of `deny` and of `allow`, flattened in policy then rule order: one loop for HTTP requests */
   denyRules: CompiledRule[];
@@ -141,9 +152,12 @@ interface Selection {
    */
   denyExtra: CompiledPolicy[];
   denyExtraRules: CompiledRule[];
+  /** the same for ALLOW: the policies the workload's own selector matches, scanned with `allow` as if merged */
+  allowExtra: CompiledPolicy[];
+  allowExtraRules: CompiledRule[];
   /** the trace's first line; made on the workload's first decision, not at selection */
   summary?: string;
-  /** the ALLOW policies as the no-match denial names and describes them, made on first use */
+  /** the ALLOW policies as the no-match denial names and describes them (the first SUMMARY_NAMES, then a count), made on first use */
   allowLabels?: string;
   allowWhy?: string;
 }
@@ -232,6 +246,7 @@ function selection(mesh: Mesh, w: Workload): Selection {
     config, rootNamespace: root, trustDomain: config.trustDomain, aliases: config.trustDomainAliases, bundle,
     shadow: base.lists.shadow, audit: base.lists.audit, custom: base.lists.custom, deny: base.lists.deny, allow: base.lists.allow,
     denyRules: base.lists.denyRules, allowRules: base.lists.allowRules, denyExtra: NONE, denyExtraRules: NO_RULES,
+    allowExtra: NONE, allowExtraRules: NO_RULES,
   };
   if (matched !== null) {
     // merged into the namespace-wide lists by load order; a list no selecting policy adds to stays shared
@@ -240,7 +255,7 @@ function selection(mesh: Mesh, w: Workload): Selection {
     sel.audit = mergeByOrder(base.lists.audit, extra.audit);
     sel.custom = mergeByOrder(base.lists.custom, extra.custom);
     if (extra.deny.length > 0) { sel.denyExtra = extra.deny; sel.denyExtraRules = extra.denyRules; }
-    if (extra.allow.length > 0) { sel.allow = mergeByOrder(base.lists.allow, extra.allow); sel.allowRules = rulesOf(sel.allow); }
+    if (extra.allow.length > 0) { sel.allowExtra = extra.allow; sel.allowExtraRules = extra.allowRules; }
   }
   byWorkload.set(w, sel);
   return sel;
@@ -300,15 +315,6 @@ function mergeByOrder<T extends { readonly order: number }>(a: readonly T[], b: 
   }
   while (i < a.length) out[k++] = a[i++] as T;
   while (j < b.length) out[k++] = b[j++] as T;
-  return out;
-}
-
-function rulesOf(cps: readonly CompiledPolicy[]): CompiledRule[] {
-  let n = 0;
-  for (const cp of cps) n += cp.rules.length;
-  const out = new Array<CompiledRule>(n);
-  let k = 0;
-  for (const cp of cps) for (const r of cp.rules) out[k++] = r;
   return out;
 }
 
@@ -1111,6 +1117,16 @@ export function bundleOf(mesh: Mesh): string[] {
 /** Policies named in the trace's first line; the rest are counted (a person reads eight names, not two hundred). */
 const SUMMARY_NAMES = 8;
 
+/**
+ * The first SUMMARY_NAMES of a list as text, then how many more: what a reason or a trace line names of the ALLOW
+ * policies that did not match. (Every one of 5,000 mesh-wide policies, described, in each denied workload's reason
+ * was megabytes per workload; `consulted` still lists them all.)
+ */
+function namedSome<T>(list: readonly T[], text: (x: T) => string, sep: string): string {
+  const named = list.slice(0, SUMMARY_NAMES).map(text).join(sep);
+  return list.length > SUMMARY_NAMES ? `${named}${sep}and ${list.length - SUMMARY_NAMES} more` : named;
+}
+
 function summaryOf(all: readonly AuthorizationPolicy[], w: Workload): string {
   if (all.length === 0) return `no AuthorizationPolicy selects ${w.id}`;
   const named = all.slice(0, SUMMARY_NAMES).map((p) => `${p.meta.namespace}/${p.meta.name} (${p.action}${p.dryRun ? ', dry-run' : ''})`).join(', ');
@@ -1194,24 +1210,25 @@ export function evaluateAuthz(mesh: Mesh, w: Workload, a: AuthzAttributes, extAu
       `rbac_access_denied_matched_policy[${m.ref.rule}]`);
   }
 
-  // ALLOW
-  const allows = sel.allow;
-  if (allows.length === 0) {
+  // ALLOW (the namespace's and the workload's own, as one list in load order)
+  if (sel.allow.length === 0 && sel.allowExtra.length === 0) {
     if (explain) trace.push('no ALLOW policy selects the workload → allowed');
     return done(true, 'no-allow-policy', null, [], 'no ALLOW policy selects the workload', '');
   }
-  const m = firstMatchIn(allows, sel.allowRules, c, dropped);
+  const m = sel.allowExtra.length === 0 ? firstMatchIn(sel.allow, sel.allowRules, c, dropped)
+    : firstMatchInBoth(sel.allow, sel.allowRules, sel.allowExtra, sel.allowExtraRules, c, dropped);
   if (m) {
     if (explain) trace.push(`ALLOW ${m.ref.rule} matched → allowed`);
     return done(true, 'allow', m.ref, [], `ALLOW rule ${m.ref.rule} matched`, '');
   }
+  const allows = mergeByOrder(sel.allow, sel.allowExtra);
   if (explain) {
-    sel.allowLabels ??= allows.map((cp) => cp.label).join(', ');
+    sel.allowLabels ??= namedSome(allows, (cp) => cp.label, ', ');
     trace.push(`ALLOW policies ${sel.allowLabels} select ${w.id} and none matched → denied`);
   }
   const droppedNote = a.protocol === 'tcp' && dropped.some((d) => d.effect === 'rule dropped')
     ? '; on this TCP port ALLOW rules that use HTTP-only fields are dropped' : '';
-  sel.allowWhy ??= allows.map((cp) => describePolicy(cp.policy)).join('; ');
+  sel.allowWhy ??= namedSome(allows, (cp) => describePolicy(cp.policy), '; ');
   return done(false, 'no-allow-match', null,
     allows.map((cp) => ({ namespace: cp.policy.meta.namespace, name: cp.policy.meta.name, action: cp.policy.action })),
     `ALLOW policies select ${w.name} and none matched${droppedNote} (${sel.allowWhy})`,

@@ -14,7 +14,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { evaluateAuthz, ruleName, type AuthzAttributes } from '../../src/policy/authorization-policy.js';
 import type { AuthorizationPolicy, Mesh, Workload } from '../../src/model/types.js';
-import { meshFrom, ns } from '../helpers.js';
+import { fullGc, meshFrom, ns } from '../helpers.js';
 import { refPolicyMatches, refSelects, type RefMesh } from '../property/reference-authz.js';
 
 const LABELS = fc.record({ app: fc.constantFrom('a', 'b', 'c'), tier: fc.constantFrom('x', 'y'), v: fc.constantFrom('1', '2') }, { requiredKeys: [] });
@@ -103,13 +103,13 @@ spec: { containers: [{ name: c, image: x }] }
 `);
     }
     const mesh = meshFrom(...docs);
-    globalThis.gc?.();
+    fullGc();
     const before = process.memoryUsage().heapUsed;
     for (const w of mesh.workloads) {
       const d = evaluateAuthz(mesh, w, { ...attrs('sa0', 'DELETE'), http: { method: 'DELETE', path: '/', host: 'x', headers: {} } }, undefined, 'all', false);
       expect(d.decidedBy?.rule).toBe('ns[istio-system]-policy[root7]-rule[0]');
     }
-    globalThis.gc?.();
+    fullGc();
     // a merged copy of the 2,000 and an index of it per namespace were about 300 MB here
     expect(process.memoryUsage().heapUsed - before).toBeLessThan(48 * 2 ** 20);
   });
