@@ -97,7 +97,7 @@ export function parseAttack(file: string, text: string, issues: IssueList): Load
   const src = oneDocument(file, text, issues, 'attack.yaml');
   if (!src) return null;
   const parsed = attackFileSchema.safeParse(src.value, { reportInput: true });
-  if (!parsed.success) { reportZod(src, parsed.error, issues, 'attack', 'the step format (product.md §2): attack.yaml is `steps: [...]`'); return null; }
+  if (!parsed.success) { reportZod(src, parsed.error, issues, 'attack', 'the step format (docs/scenario-format.md, spec.steps[]): attack.yaml is `steps: [...]`'); return null; }
   return { file, steps: parsed.data.steps, src };
 }
 

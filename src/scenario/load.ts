@@ -147,7 +147,7 @@ function reportZodIssue(src: SourceDoc, issue: z.core.$ZodIssue, issues: IssueLi
   let hint: string | undefined;
   if (issue.code === 'unrecognized_keys') {
     message = `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')} in ${name}`;
-    hint = 'check the spelling against the scenario format (product.md §2, or `meshrange schema`)';
+    hint = 'check the spelling against the scenario format (docs/scenario-format.md, or `meshrange schema`)';
     const loc = src.locateKey([...path, issue.keys[0] as string]);
     issues.error('scenario-unknown-field', message, loc, hint);
     return;
