@@ -96,6 +96,12 @@ export function mergeShardReports(reports: readonly ShardReport[], issues: Issue
   for (const rep of reports) {
     const objects = parseReportJson(rep.file, rep.text, issues, 'a JSON report of meshrange run --shard i/n');
     if (!objects) continue;
+    // A whole suite's report (run without --shard): one error for the file, not one per scenario.
+    if (objects.length > 0 && !objects.some((o) => typeof o === 'object' && o !== null && !Array.isArray(o) && Object.hasOwn(o, 'shard'))) {
+      issues.error('merge-not-a-shard', `${rep.file} is not the report of a shard: none of its ${objects.length} scenario${objects.length === 1 ? '' : 's'} has a \`shard\` field (meshrange run wrote it without --shard i/n)`,
+        { file: rep.file, line: 1, col: 1 }, 'merge the JSON reports of `meshrange run --shard i/n --report json=PATH`, one per shard; a report of a whole suite needs no merge');
+      continue;
+    }
     const single = objects.length === 1 && !rep.text.trimStart().startsWith('[');
     const shardsHere = new Set<number>();
     const problems = new ReportProblems(rep.file, rep.text, issues, fix);

@@ -101,11 +101,16 @@ describe('merge refuses what it cannot merge (exit 2, nothing written)', () => {
     expect(r.err).toContain('[merge-duplicate]');
   });
 
-  it('a report that is not of run --shard, or not JSON', async () => {
+  it('a report that is not of run --shard (one error for the file, however many scenarios), or not JSON', async () => {
     writeFileSync(out('plain.json'), (await cli('run', SUITE[1] as string, '--format', 'json')).out);
     const r = await cli('merge', out('plain.json'));
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(/plain\.json:\d+:\d+: error \[report-invalid\] shard: /);
+    expect(r.err).toMatch(/plain\.json:1:1: error \[merge-not-a-shard\] .*plain\.json is not the report of a shard: none of its 1 scenario has a `shard` field/);
+    writeFileSync(out('whole.json'), (await cli('run', ...SUITE, '--format', 'json')).out);
+    const w = await cli('merge', out('whole.json'));
+    expect(w.code).toBe(2);
+    expect(w.err.match(/error \[/g)).toHaveLength(1);
+    expect(w.err).toContain(`none of its ${SUITE.length} scenarios has a \`shard\` field`);
     writeFileSync(out('broken.json'), '{\n  "scenario": "x",\n  oops\n}\n');
     const b = await cli('merge', out('broken.json'));
     expect(b.code).toBe(2);
