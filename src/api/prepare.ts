@@ -1,5 +1,5 @@
 /** Scenario file → validated scenario + its mesh, through an injected SourceReader. */
-import { IssueList, type Location } from '../core/issues.js';
+import { IssueList, type Issue, type Location } from '../core/issues.js';
 import { setOwn } from '../core/record.js';
 import { loadMesh, type MeshOverrides, type SourceFile } from '../loader/load.js';
 import { Reader } from '../loader/reader.js';
@@ -13,6 +13,11 @@ export interface PreparedScenario {
   warnings: string[];
   /** spec.mesh.jwks stand-ins: JWKS text by jwksUri */
   jwks: Record<string, string>;
+}
+
+/** A warning as a report lists it: `file:line:col: message` (the place when it has one). */
+export function warningText(w: Issue): string {
+  return `${w.loc ? `${w.loc.file}:${w.loc.line}:${w.loc.col}: ` : ''}${w.message}`;
 }
 
 /** A manifest file or folder to read; `namespace` as `kubectl apply -n` gives it to objects that name none. */
@@ -92,5 +97,5 @@ export function prepareLoaded(scenario: LoadedScenario, box: SourceReader, issue
   meshIssues.merge(loadIssues);
   issues.merge(meshIssues);
   if (meshIssues.hasErrors()) return null;
-  return { scenario, mesh, jwks, warnings: meshIssues.warnings.map((w) => `${w.loc ? `${w.loc.file}:${w.loc.line}:${w.loc.col}: ` : ''}${w.message}`) };
+  return { scenario, mesh, jwks, warnings: meshIssues.warnings.map(warningText) };
 }

@@ -7,7 +7,7 @@ import { IssueList, type Issue, type Location } from '../core/issues.js';
 import { bindScenario, runScenario } from '../scenario/runner.js';
 import { ScenarioLimitError, type ProgressHook, type SimProgress } from '../scenario/simulate.js';
 import type { RunResult } from '../scenario/types.js';
-import { prepareScenario, type PreparedScenario } from './prepare.js';
+import { prepareScenario, warningText, type PreparedScenario } from './prepare.js';
 import type { SourceReader } from './source.js';
 import { MIN_FILES_FOR_WORKERS, runFilesInWorkers } from './workers.js';
 
@@ -58,6 +58,8 @@ export function prepareFile(file: string, reader: SourceReader): FilePrepared & 
   const { scenario, mesh } = prepared;
   const after = new IssueList();
   const bound = bindScenario(scenario, mesh, after, prepared.jwks);
+  // the scenario's own warnings (a host that is no Service of the mesh, ...) go in its report with the loader's
+  for (const w of after.warnings) prepared.warnings.push(warningText(w));
   return { before: before.items, named: { name: scenario.doc.metadata.name, file: scenario.file, at: scenario.src.locate(['metadata', 'name']) },
     after: after.items, bound, prepared };
 }

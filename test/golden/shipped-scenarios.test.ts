@@ -7,11 +7,9 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { IssueList } from '../../src/core/issues.js';
-import { Sandbox } from '../../src/cli/fs.js';
-import { prepareScenario } from '../../src/cli/mesh-input.js';
+import { prepareFile, runPrepared } from '../../src/api/run.js';
+import { FsSource, Sandbox } from '../../src/cli/fs.js';
 import { renderJson } from '../../src/report/json.js';
-import { bindScenario, runScenario } from '../../src/scenario/runner.js';
 import { looksLikeScenario } from '../../src/scenario/load.js';
 import type { RunResult } from '../../src/scenario/types.js';
 import { listYamlFiles } from '../../src/cli/fs.js';
@@ -20,13 +18,11 @@ const root = path.resolve(__dirname, '../..');
 const goldenDir = path.join(root, 'test/golden/reports');
 const update = process.env['UPDATE_GOLDEN'] === '1';
 
+/** As `meshrange run` prepares, binds and runs one file (api/run.ts): the report the CLI writes, warnings and all. */
 async function run(file: string): Promise<RunResult> {
-  const issues = new IssueList();
-  const prepared = prepareScenario(file, Sandbox.forCwd([]), issues);
-  if (!prepared || !bindScenario(prepared.scenario, prepared.mesh, issues, prepared.jwks)) {
-    throw new Error(issues.errors.map((e) => e.message).join('\n'));
-  }
-  return runScenario(prepared.scenario, prepared.mesh, { warnings: prepared.warnings, jwks: prepared.jwks });
+  const p = prepareFile(file, new FsSource(Sandbox.forCwd([])));
+  if (!p.prepared || !p.bound) throw new Error([...p.before, ...p.after].filter((i) => i.severity === 'error').map((e) => e.message).join('\n'));
+  return runPrepared(p.prepared);
 }
 
 const files = listYamlFiles(path.join(root, 'scenarios')).filter((f) => looksLikeScenario(readFileSync(f, 'utf8')));

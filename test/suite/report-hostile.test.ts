@@ -39,11 +39,15 @@ describe('a hostile report file is refused quickly', () => {
     expect(issues.errors[1]?.loc?.col).toBeGreaterThan(1);
   });
 
-  it('merge refuses the same 1,000-object report with at most 21 messages', () => {
+  it('merge refuses the same 1,000-object report with one message (no object has a shard), and 1,000 bad shard objects with at most 21', () => {
     const issues = new IssueList();
     expect(mergeShardReports([{ file: 'bad.json', text: hostile }], issues)).toBeNull();
-    expect(issues.errors.length).toBe(21);
-    expect(issues.errors.at(-1)?.message).toMatch(/^… and \d+ more problems in bad\.json$/);
+    expect(issues.errors.map((e) => e.code)).toEqual(['merge-not-a-shard']);
+    const shards = new IssueList();
+    const bad = JSON.stringify(Array.from({ length: 1000 }, () => ({ pad: 'x'.repeat(100), shard: 'x' })));
+    expect(mergeShardReports([{ file: 'bad.json', text: bad }], shards)).toBeNull();
+    expect(shards.errors.length).toBe(21);
+    expect(shards.errors.at(-1)?.message).toMatch(/^… and \d+ more problems in bad\.json$/);
   });
 
   it('a report with no problem is never parsed to locate anything', () => {
