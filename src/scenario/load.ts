@@ -65,7 +65,7 @@ export function checkScenarioSource(file: string, src: SourceDoc, issues: IssueL
   if (issues.errors.length > before) return null;
   const parsed = scenarioSchema.safeParse(src.value, { reportInput: true });
   if (!parsed.success) {
-    for (const issue of parsed.error.issues) reportZodIssue(src, issue, issues);
+    for (const issue of onePerPlace(parsed.error.issues)) reportZodIssue(src, issue, issues);
     return null;
   }
   const doc = parsed.data;
@@ -139,6 +139,37 @@ function refuseProtoKeys(src: SourceDoc, v: unknown, path: (string | number)[], 
   }
 }
 
+/**
+ * One problem per place: two checks of one value (a number past both the safe-integer bound and the field's own
+ * limit) would say the same thing twice. The one that says more is kept (better).
+ */
+function onePerPlace(list: readonly z.core.$ZodIssue[]): z.core.$ZodIssue[] {
+  const byPlace = new Map<string, z.core.$ZodIssue>();
+  for (const issue of list) {
+    const key = JSON.stringify(issue.path.filter((p): p is string | number => typeof p !== 'symbol'));
+    const prev = byPlace.get(key);
+    if (prev === undefined || better(issue, prev)) byPlace.set(key, issue);
+  }
+  return list.filter((issue) => byPlace.get(JSON.stringify(issue.path.filter((p): p is string | number => typeof p !== 'symbol'))) === issue);
+}
+
+/** The check that says more: the field's own (custom) over a generic one, the tighter of two bounds. */
+function better(a: z.core.$ZodIssue, b: z.core.$ZodIssue): boolean {
+  if (a.code === 'custom' || b.code === 'custom') return a.code === 'custom' && b.code !== 'custom';
+  if (a.code === 'too_big' && b.code === 'too_big') return Number(a.maximum) < Number(b.maximum);
+  if (a.code === 'too_small' && b.code === 'too_small') return Number(a.minimum) > Number(b.minimum);
+  return false;
+}
+
+/** What to write instead, for a value of the wrong type or out of bounds. */
+function boundHint(issue: z.core.$ZodIssue): string | undefined {
+  const unit = (origin: string): string => (origin === 'string' ? ' characters' : origin === 'array' || origin === 'set' ? ' items' : '');
+  if (issue.code === 'too_big') return `use ${issue.inclusive === false ? 'less than' : 'at most'} ${String(issue.maximum)}${unit(issue.origin)}`;
+  if (issue.code === 'too_small') return `use ${issue.inclusive === false ? 'more than' : 'at least'} ${String(issue.minimum)}${unit(issue.origin)}`;
+  if (issue.code === 'invalid_type') return `write a ${issue.expected} here: the field's format is in docs/scenario-format.md (or \`meshrange schema\`)`;
+  return undefined;
+}
+
 function reportZodIssue(src: SourceDoc, issue: z.core.$ZodIssue, issues: IssueList): void {
   const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
   const where = src.locate(path);
@@ -172,6 +203,7 @@ function reportZodIssue(src: SourceDoc, issue: z.core.$ZodIssue, issues: IssueLi
     hint = `allowed values: ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
   } else {
     message = `${name}: ${issue.message}`;
+    hint = boundHint(issue);
   }
   issues.error('scenario-invalid', message, where, hint);
 }

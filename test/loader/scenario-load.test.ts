@@ -128,6 +128,20 @@ describe('scenario errors are located (product.md §3: file, line and column)', 
     expect(i.message).not.toContain('required');
   });
 
+  it('§2 a wrong type tells what to write instead (a fix line naming the expected type and where the format is)', () => {
+    const i = only(scenario(undefined, '  seed: "42"\n'));
+    expect(i.hint).toBe('write a number here: the field\'s format is in docs/scenario-format.md (or `meshrange schema`)');
+  });
+
+  it('§2 a number past a field\'s bound is one error whose fix names the bound, the field\'s own bound over a generic one', () => {
+    const depth = only(scenario('    - id: a\n      action: pivot\n      depth: 99999999999\n'));
+    expect(depth.message).toContain('spec.steps[0].depth');
+    expect(depth.hint).toBe('use at most 16');
+    // past both the safe-integer bound and the field's own 1 GiB: one error, the field's
+    const bytes = only(scenario('    - id: a\n      action: exfiltrate\n      to: "x.example:80"\n      bytes: 99999999999999999999999\n'));
+    expect(bytes.message).toBe('spec.steps[0].bytes: must be at most 1073741824 bytes (1 GiB)');
+  });
+
   it('§2 headers given as a list instead of a mapping is a type error at headers', () => {
     const i = only(scenario('    - id: a\n      action: request\n      to: details:9080\n      headers: [a, b]\n'));
     expect(i).toMatchObject({ code: 'scenario-invalid', loc: { line: 14, col: 7 } });
