@@ -86,7 +86,11 @@ export class Sandbox {
       if (!this.contains(abs)) return outside();
       const code = codeOf(e);
       if (code === 'ELOOP') issues.error('path-loop', `${displayPath(p)} is a symbolic link loop`, at, 'point at the file itself');
-      else if (code === 'ENOENT' || code === 'ENOTDIR') issues.error('path-missing', `${displayPath(p)} does not exist`, at, 'check the path (paths in a scenario are relative to the scenario file)');
+      else if (code === 'ENOENT' || code === 'ENOTDIR') {
+        // a path a scenario names is located in it; one given on the command line is not
+        issues.error('path-missing', `${displayPath(p)} does not exist`, at,
+          at ? 'check the path (paths in a scenario are relative to the scenario file)' : 'check the path (a path on the command line is relative to the current folder)');
+      }
       else issues.error('file-unreadable', `${displayPath(p)} cannot be read: ${fsErrorText(e)}`, at, 'check the permissions of the path');
       return null;
     }

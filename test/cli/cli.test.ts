@@ -203,6 +203,7 @@ describe('bad input exits 2 with file:line:col and no stack trace (product.md §
     const r = await bad(['run', f], f, 'path-missing');
     expect(r.err).toContain(`${f}:9:9:`);
     expect(r.err).toContain('does not exist');
+    expect(r.err).toContain('paths in a scenario are relative to the scenario file');
   });
 
   it('§5 a manifest path outside the sandbox (../…/etc) is refused as outside', async () => {
@@ -341,6 +342,11 @@ spec:
     expect(r.code).toBe(2);
     expect(r.err).toContain('[path-missing] scenarios/no-such-scenario.yaml does not exist');
     expect(r.err).not.toMatch(STACK);
+    // a --mesh path given on the command line, not in a scenario: the hint says what it is relative to
+    const m = await cli('request', '--mesh', 'no-such-mesh/', '--from', 'a/b', '--to', 'x:80');
+    expect(m.code).toBe(2);
+    expect(m.err).toContain('a path on the command line is relative to the current folder');
+    expect(m.err).not.toContain('relative to the scenario file');
   });
 
   it('§5 a folder without scenarios', async () => {
