@@ -6,6 +6,7 @@ import { parseAllDocuments } from 'yaml';
 import { ReachabilityExplorer } from '../../src/analysis/reachability.js';
 import { renderTopology, toYaml } from '../../src/generate/manifests.js';
 import { generateTopology, optionsProblem, plainAllows, workloadId, type Profile } from '../../src/generate/topology.js';
+import { lint } from '../../src/lint/index.js';
 import { loadMesh } from '../../src/loader/load.js';
 import { cli } from '../cli/harness.js';
 
@@ -70,6 +71,11 @@ describe('meshrange generate: the topology', () => {
     expect(mesh.authorizationPolicies.some((p) => p.meta.name === "deny-legacy-batch")).toBe(true);
     const readme = files.find((f) => f.path === 'README.md')?.text ?? '';
     for (const p of t.planted) expect(readme).toContain(p.kind);
+    // lint finds each planted problem under its code, on the planted resource
+    const found = lint(mesh).findings;
+    const codeOf = new Map([['permissive-namespace', 'MR0101'], ['over-broad-allow', 'MR0119'], ['policy-selects-nothing', 'MR0102']]);
+    for (const p of t.planted) expect(found.some((f) => f.code === codeOf.get(p.kind) && f.resource.includes(p.namespace)), `${p.kind} (${p.resource})`).toBe(true);
+    expect(found.filter((f) => f.code === 'MR0119').map((f) => f.resource)).toEqual([t.planted.find((p) => p.kind === 'over-broad-allow')?.resource]);
   });
 
   it.each(['open', 'strict', 'segmented'] as Profile[])('%s: from sampled sources, the policy engine allows exactly the call-graph edges (and the over-broad workload)', (profile) => {

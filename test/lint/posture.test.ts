@@ -51,11 +51,14 @@ describe('lint over the posture fixture', () => {
   it('a wildcard ServiceEntry host under REGISTRY_ONLY (MR0109) is found', () => {
     expect(at('MR0109')).toEqual(['05-egress.yaml:2 ServiceEntry shop/any-com']);
   });
+  it('an ALLOW rule without `from` (MR0119) is found, located at the rule', () => {
+    expect(at('MR0119')).toEqual(['03-authorization.yaml:49 AuthorizationPolicy shop/db-open']);
+  });
   it('legacy RBAC kinds (MR0110) are each found', () => {
     expect(at('MR0110')).toEqual(['06-legacy.yaml:2 ServiceRole ledger/books-reader', '06-legacy.yaml:8 ServiceRoleBinding ledger/books-reader-binding', '06-legacy.yaml:15 MeshPolicy default/default']);
   });
   it('nothing else is found: every finding is one of the planted problems', () => {
-    expect(found).toHaveLength(12);
+    expect(found).toHaveLength(13);
   });
   it('findings come sorted by file, line, column and code, and the same mesh gives the same findings', () => {
     const keys = found.map((f) => [f.file, f.line, f.col, f.code]);

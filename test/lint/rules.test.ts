@@ -113,6 +113,58 @@ describe('MR0104 header-identity (§6.7)', () => {
   });
 });
 
+describe('MR0119 allow-any-caller (§6.3, §6.1)', () => {
+  const open = (extra = ''): string => ap('a', 'p', `  selector: { matchLabels: { app: web } }\n  action: ALLOW\n  rules: [{ to: [{ operation: { ports: ["8080"] } }]${extra} }]\n`);
+  it('an ALLOW rule without `from` or a condition on the caller is reported, naming its ports and what it selects', () => {
+    expect(codes('MR0119', ns('a', true), app('a', 'web'), open())).toEqual([
+      'AuthorizationPolicy a/p rule 0 (ALLOW) admits every caller for requests to port 8080 of the 1 workload it selects: it has no `from` and no identity condition']);
+  });
+  it('a namespace-wide one (no selector) is reported for every workload of the namespace, and an empty rule for every request', () => {
+    expect(codes('MR0119', ns('a', true), app('a', 'web'), ap('a', 'all', '  action: ALLOW\n  rules: [{}]\n'))[0]).toContain('for every request of every workload of namespace a');
+  });
+  it('a rule with `from` (principals, namespaces, ipBlocks) or a caller condition in `when` is not reported', () => {
+    expect(codes('MR0119', ns('a', true), app('a', 'web'), ap('a', 'p', '  action: ALLOW\n  rules: [{ from: [{ source: { namespaces: ["b"] } }] }]\n'))).toEqual([]);
+    expect(codes('MR0119', ns('a', true), app('a', 'web'), ap('a', 'p', '  action: ALLOW\n  rules: [{ from: [{ source: { ipBlocks: ["10.0.0.0/8"] } }] }]\n'))).toEqual([]);
+    expect(codes('MR0119', ns('a', true), app('a', 'web'), open(', when: [{ key: "source.namespace", values: ["b"] }]'))).toEqual([]);
+    expect(codes('MR0119', ns('a', true), app('a', 'web'), open(', when: [{ key: "request.auth.claims[group]", values: ["ops"] }]'))).toEqual([]);
+  });
+  it('a header condition is MR0104\'s finding, not this one; DENY, dry-run and targetRefs policies are not reported', () => {
+    expect(codes('MR0119', ns('a', true), app('a', 'web'), open(', when: [{ key: "request.headers[x-user]", values: ["admin"] }]'))).toEqual([]);
+    expect(codes('MR0119', ns('a', true), app('a', 'web'), ap('a', 'p', '  action: DENY\n  rules: [{ to: [{ operation: { ports: ["8080"] } }] }]\n'))).toEqual([]);
+    const dry = `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: { name: p, namespace: a, annotations: { istio.io/dry-run: "true" } }
+spec:
+  action: ALLOW
+  rules: [{}]
+`;
+    expect(codes('MR0119', ns('a', true), app('a', 'web'), dry)).toEqual([]);
+  });
+  it('a policy selecting only gateways is not reported: a public entry point admits everyone on purpose', () => {
+    const gw = `apiVersion: apps/v1
+kind: Deployment
+metadata: { name: ingress, namespace: a }
+spec:
+  selector: { matchLabels: { istio: ingressgateway } }
+  template:
+    metadata: { labels: { istio: ingressgateway } }
+    spec: { containers: [{ name: istio-proxy, image: docker.io/istio/proxyv2:1.24.0, args: [proxy, router] }] }
+`;
+    expect(codes('MR0119', ns('a', true), app('a', 'web'), gw, ap('a', 'p', '  selector: { matchLabels: { istio: ingressgateway } }\n  action: ALLOW\n  rules: [{}]\n'))).toEqual([]);
+  });
+  it('the annotation meshrange.io/ignore: MR0119 suppresses it', () => {
+    const quiet = `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: { name: health, namespace: a, annotations: { meshrange.io/ignore: MR0119 } }
+spec:
+  selector: { matchLabels: { app: web } }
+  action: ALLOW
+  rules: [{ to: [{ operation: { paths: ["/healthz"] } }] }]
+`;
+    expect(codes('MR0119', ns('a', true), app('a', 'web'), quiet)).toEqual([]);
+  });
+});
+
 describe('MR0105 jwt-not-required (§7)', () => {
   const ra = 'apiVersion: security.istio.io/v1\nkind: RequestAuthentication\nmetadata: { name: r, namespace: a }\nspec:\n  selector: { matchLabels: { app: web } }\n  jwtRules: [{ issuer: "https://i", jwksUri: "https://i/jwks" }]\n';
   it('a RequestAuthentication with no rule on a request principal is reported: no token passes', () => {
