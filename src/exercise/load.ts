@@ -8,6 +8,7 @@ import { fieldName } from '../loader/reader.js';
 import { parseYaml, type Path, type SourceDoc } from '../loader/yaml-source.js';
 import { attackFileSchema, exerciseSchema, progressSchema, type ExerciseDoc, type Progress } from './schema.js';
 import type { StepDoc } from '../scenario/schema.js';
+import { boundHint, onePerPlace } from '../scenario/load.js';
 
 export interface LoadedExercise {
   file: string;
@@ -34,7 +35,7 @@ function oneDocument(file: string, text: string, issues: IssueList, what: string
 
 /** zod's complaints, located in the file they are about. */
 export function reportZod(src: SourceDoc, error: z.ZodError, issues: IssueList, what: string, shape: string): void {
-  for (const issue of error.issues) {
+  for (const issue of onePerPlace(error.issues)) {
     const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
     const name = fieldName(path) || '(document)';
     if (issue.code === 'unrecognized_keys') {
@@ -45,7 +46,7 @@ export function reportZod(src: SourceDoc, error: z.ZodError, issues: IssueList, 
     } else if (issue.code === 'invalid_value') {
       issues.error(`${what}-invalid`, `${name}: ${issue.message}`, src.locate(path), `allowed values: ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`);
     } else {
-      issues.error(`${what}-invalid`, `${name}: ${issue.message}`, src.locate(path), `see ${shape}`);
+      issues.error(`${what}-invalid`, `${name}: ${issue.message}`, src.locate(path), boundHint(issue, shape) ?? `see ${shape}`);
     }
   }
 }

@@ -143,7 +143,7 @@ function refuseProtoKeys(src: SourceDoc, v: unknown, path: (string | number)[], 
  * One problem per place: two checks of one value (a number past both the safe-integer bound and the field's own
  * limit) would say the same thing twice. The one that says more is kept (better).
  */
-function onePerPlace(list: readonly z.core.$ZodIssue[]): z.core.$ZodIssue[] {
+export function onePerPlace(list: readonly z.core.$ZodIssue[]): z.core.$ZodIssue[] {
   const byPlace = new Map<string, z.core.$ZodIssue>();
   for (const issue of list) {
     const key = JSON.stringify(issue.path.filter((p): p is string | number => typeof p !== 'symbol'));
@@ -161,12 +161,12 @@ function better(a: z.core.$ZodIssue, b: z.core.$ZodIssue): boolean {
   return false;
 }
 
-/** What to write instead, for a value of the wrong type or out of bounds. */
-function boundHint(issue: z.core.$ZodIssue): string | undefined {
+/** What to write instead, for a value of the wrong type or out of bounds (`format`: where the field's format is written). */
+export function boundHint(issue: z.core.$ZodIssue, format = 'docs/scenario-format.md (or `meshrange schema`)'): string | undefined {
   const unit = (origin: string): string => (origin === 'string' ? ' characters' : origin === 'array' || origin === 'set' ? ' items' : '');
   if (issue.code === 'too_big') return `use ${issue.inclusive === false ? 'less than' : 'at most'} ${String(issue.maximum)}${unit(issue.origin)}`;
   if (issue.code === 'too_small') return `use ${issue.inclusive === false ? 'more than' : 'at least'} ${String(issue.minimum)}${unit(issue.origin)}`;
-  if (issue.code === 'invalid_type') return `write a ${issue.expected} here: the field's format is in docs/scenario-format.md (or \`meshrange schema\`)`;
+  if (issue.code === 'invalid_type') return `write a ${issue.expected} here: the field's format is in ${format}`;
   return undefined;
 }
 

@@ -66,6 +66,14 @@ describe('exercise.yaml validation', () => {
     }
   });
 
+  it('a number out of bounds or of the wrong type says what to write: the bound, or the type and where the format is', () => {
+    const big = parse(HEAD + OBJ.replace('points: 60', 'points: 99999999999999999999'));
+    expect(big.issues.errors).toHaveLength(1);
+    expect(big.issues.errors[0]?.hint).toMatch(/^use at most \d+$/);
+    const typed = parse(HEAD + OBJ.replace('points: 60', 'points: "sixty"'));
+    expect(typed.issues.errors[0]?.hint).toBe('write a number here: the field\'s format is in the exercise format (exercises/README.md)');
+  });
+
   it('refuses a passScore above the points available', () => {
     const { issues } = parse(`${HEAD + OBJ}  passScore: 101\n`);
     expect(issues.errors[0]).toMatchObject({ code: 'exercise-pass-score', loc: { line: 13 } });
