@@ -136,25 +136,14 @@ interface Selection {
   bundle: string[];
   /** every selecting policy in load order, dry-run ones included; made on first use (policiesFor, the trace) */
   all?: AuthorizationPolicy[];
-  shadow: CompiledPolicy[];
-  audit: CompiledPolicy[];
-  custom: CompiledPolicy[];
-  deny: CompiledPolicy[];
-  /** the namespace's ALLOW policies (shared by its workloads); the workload's own are `allowExtra` */
-  allow: CompiledPolicy[];
-  /** the rules of `deny` and of `allow`, flattened in policy then rule order: one loop for HTTP requests */
-  denyRules: CompiledRule[];
-  allowRules: CompiledRule[];
   /**
-   * The DENY policies the workload's own selector matches, and their rules, kept apart from `deny` (its namespace's,
-   * mostly the mesh-wide ones, shared by every workload of the namespace) and scanned with it as if merged in load
-   * order (firstMatchInBoth): no merged copy of the mesh-wide DENY list per workload.
+   * The policies applying to the workload, split by dry-run and action, in up to three parts, each load-ordered and
+   * shared as widely as it can be: the root namespace's without a selector (every workload of the mesh), its own
+   * namespace's without a selector (every workload of the namespace), the ones its own selector matches. Parts with
+   * nothing are left out. They are read as one list in load order (inOrder, firstMatchInParts): no merged copy of
+   * the mesh-wide lists per namespace or per workload, which was (root policies × namespaces or workloads) entries.
    */
-  denyExtra: CompiledPolicy[];
-  denyExtraRules: CompiledRule[];
-  /** the same for ALLOW: the policies the workload's own selector matches, scanned with `allow` as if merged */
-  allowExtra: CompiledPolicy[];
-  allowExtraRules: CompiledRule[];
+  parts: Lists[];
   /** the trace's first line; made on the workload's first decision, not at selection */
   summary?: string;
   /** the ALLOW policies as the no-match denial names and describes them (the first SUMMARY_NAMES, then a count), made on first use */
@@ -242,27 +231,33 @@ function selection(mesh: Mesh, w: Workload): Selection {
     const fromRoot = matchingSelectors(base.root, w.labels);
     if (fromRoot !== null) matched = matched === null ? fromRoot : mergeByOrder(fromRoot, matched);
   }
-  sel = {
-    config, rootNamespace: root, trustDomain: config.trustDomain, aliases: config.trustDomainAliases, bundle,
-    shadow: base.lists.shadow, audit: base.lists.audit, custom: base.lists.custom, deny: base.lists.deny, allow: base.lists.allow,
-    denyRules: base.lists.denyRules, allowRules: base.lists.allowRules, denyExtra: NONE, denyExtraRules: NO_RULES,
-    allowExtra: NONE, allowExtraRules: NO_RULES,
-  };
-  if (matched !== null) {
-    // merged into the namespace-wide lists by load order; a list no selecting policy adds to stays shared
-    const extra = split(matched);
-    sel.shadow = mergeByOrder(base.lists.shadow, extra.shadow);
-    sel.audit = mergeByOrder(base.lists.audit, extra.audit);
-    sel.custom = mergeByOrder(base.lists.custom, extra.custom);
-    if (extra.deny.length > 0) { sel.denyExtra = extra.deny; sel.denyExtraRules = extra.denyRules; }
-    if (extra.allow.length > 0) { sel.allowExtra = extra.allow; sel.allowExtraRules = extra.allowRules; }
-  }
+  const parts: Lists[] = [];
+  if (base.root !== null && !emptyLists(base.root.lists)) parts.push(base.root.lists);
+  if (!emptyLists(base.lists)) parts.push(base.lists);
+  if (matched !== null) parts.push(split(matched));
+  sel = { config, rootNamespace: root, trustDomain: config.trustDomain, aliases: config.trustDomainAliases, bundle, parts: exactSize(parts) };
   byWorkload.set(w, sel);
   return sel;
 }
 
 const NONE: CompiledPolicy[] = [];
 const NO_RULES: CompiledRule[] = [];
+
+function emptyLists(l: Lists): boolean {
+  return l.shadow.length === 0 && l.audit.length === 0 && l.custom.length === 0 && l.deny.length === 0 && l.allow.length === 0;
+}
+
+type PolicyKind = 'shadow' | 'audit' | 'custom' | 'deny' | 'allow';
+
+/** One kind of policy of the parts as one load-ordered list: the part's own list when only one has any (shared), else merged. */
+function inOrder(parts: readonly Lists[], kind: PolicyKind): readonly CompiledPolicy[] {
+  let out: readonly CompiledPolicy[] = NONE;
+  for (const l of parts) {
+    const x = l[kind];
+    if (x.length > 0) out = out.length === 0 ? x : mergeByOrder(out, x);
+  }
+  return out;
+}
 
 /** The selected policies of a workload split by dry-run and action, each list in load order, and the rules of deny and allow flattened. */
 interface Lists {
@@ -325,8 +320,7 @@ function mergeByOrder<T extends { readonly order: number }>(a: readonly T[], b: 
  * mesh-wide policies of the root namespace are selected once, not once per workload.
  */
 interface NamespaceBase {
-  /** the policies without a selector (root namespace and own), compiled, in load order */
-  wide: CompiledPolicy[];
+  /** the namespace's OWN policies without a selector, split (the root namespace's are its base's, `root`) */
   lists: Lists;
   /**
    * the namespace's OWN policies with a selector, in load order; the root namespace's are its base's (`root`), asked
@@ -367,7 +361,7 @@ function namespaceBase(policies: readonly AuthorizationPolicy[], root: string, n
   const key = `${root}\u0000${ns}\u0000${bundleKey}`;
   let base = bases.get(key);
   if (base === undefined) {
-    // the namespace's own policies; the root namespace's come from its own base, made once and shared by every namespace
+    // the namespace's own policies; the root namespace's are its own base's, made once and read by every namespace
     const wide: CompiledPolicy[] = [];
     const selecting: CompiledPolicy[] = [];
     for (const cp of namespaceIndex(policies, bundle, bundleKey).get(ns) ?? []) {
@@ -375,14 +369,7 @@ function namespaceBase(policies: readonly AuthorizationPolicy[], root: string, n
       if (p.targetRefs.length > 0) continue; // targetRefs policies never apply to sidecars (§6.1)
       if (p.selector === null) { cp.selected = true; wide.push(cp); } else selecting.push(cp);
     }
-    if (ns === root) {
-      base = { wide, lists: split(wide), selecting: exactSize(selecting), root: null };
-    } else {
-      const r = namespaceBase(policies, root, root, bundle, bundleKey);
-      // a namespace without policies of its own for every workload shares the root namespace's lists
-      const all = mergeByOrder(r.wide, wide);
-      base = { wide: all, lists: wide.length === 0 ? r.lists : split(all), selecting: exactSize(selecting), root: r };
-    }
+    base = { lists: split(wide), selecting: exactSize(selecting), root: ns === root ? null : namespaceBase(policies, root, root, bundle, bundleKey) };
     bases.set(key, base);
   }
   return base;
@@ -1093,6 +1080,59 @@ function firstMatchInBoth(ap: readonly CompiledPolicy[], ar: readonly CompiledRu
   return undefined;
 }
 
+/**
+ * The first matching DENY (or ALLOW) rule of the parts read as one load-ordered list: firstMatchIn for one part with
+ * any, firstMatchInBoth for two, firstMatchInMany for three.
+ */
+function firstMatchInParts(parts: readonly Lists[], kind: 'deny' | 'allow', c: Ctx, dropped: AuthzDecision['dropped']): CompiledRule | undefined {
+  let a: Lists | null = null;
+  let b: Lists | null = null;
+  let more = false;
+  for (const l of parts) {
+    if (l[kind].length === 0) continue;
+    if (a === null) a = l; else if (b === null) b = l; else more = true;
+  }
+  const rules = kind === 'deny' ? 'denyRules' : 'allowRules';
+  if (a === null) return undefined;
+  if (b === null) return firstMatchIn(a[kind], a[rules], c, dropped);
+  if (!more) return firstMatchInBoth(a[kind], a[rules], b[kind], b[rules], c, dropped);
+  const with_ = parts.filter((l) => l[kind].length > 0);
+  return firstMatchInMany(with_.map((l) => l[kind]), with_.map((l) => l[rules]), c, dropped);
+}
+
+/** firstMatchIn over any number of disjoint load-ordered lists as if merged: at each step the lowest `order` next. */
+function firstMatchInMany(ps: readonly (readonly CompiledPolicy[])[], rs: readonly (readonly CompiledRule[])[], c: Ctx, dropped: AuthzDecision['dropped']): CompiledRule | undefined {
+  if (c.a.protocol === 'tcp') {
+    const at = ps.map(() => 0);
+    for (;;) {
+      let best = -1;
+      for (let k = 0; k < ps.length; k++) {
+        const x = (ps[k] as readonly CompiledPolicy[])[at[k] as number];
+        if (x !== undefined && (best < 0 || x.order < ((ps[best] as readonly CompiledPolicy[])[at[best] as number] as CompiledPolicy).order)) best = k;
+      }
+      if (best < 0) return undefined;
+      const cp = (ps[best] as readonly CompiledPolicy[])[at[best] as number] as CompiledPolicy;
+      at[best] = (at[best] as number) + 1;
+      const m = firstMatch(cp, c, dropped);
+      if (m) return m;
+    }
+  }
+  const path = c.a.http?.path;
+  const at = rs.map(() => 0);
+  for (;;) {
+    let best = -1;
+    for (let k = 0; k < rs.length; k++) {
+      const x = (rs[k] as readonly CompiledRule[])[at[k] as number];
+      if (x !== undefined && (best < 0 || x.order < ((rs[best] as readonly CompiledRule[])[at[best] as number] as CompiledRule).order)) best = k;
+    }
+    if (best < 0) return undefined;
+    const r = (rs[best] as readonly CompiledRule[])[at[best] as number] as CompiledRule;
+    at[best] = (at[best] as number) + 1;
+    if (r.pathPrefixes !== null && (path === undefined || !startsWithAny(path, r.pathPrefixes))) continue;
+    if (r.matchesHttp(c)) return r;
+  }
+}
+
 function ref(p: AuthorizationPolicy, i: number): RuleRef {
   return { namespace: p.meta.namespace, policy: p.meta.name, rule: ruleName(p, i), action: p.action };
 }
@@ -1158,14 +1198,14 @@ export function evaluateAuthz(mesh: Mesh, w: Workload, a: AuthzAttributes, extAu
   const runCustom = phase !== 'rbac';
   const runRbac = phase !== 'custom';
   if (runRbac) {
-    for (const cp of sel.shadow) {
+    for (const cp of inOrder(sel.parts, 'shadow')) {
       const action = cp.policy.action;
       if (action !== 'DENY' && action !== 'ALLOW') continue;
       const m = firstMatch(cp, c, null);
       if (action === 'DENY' && m) shadow.push({ rule: m.ref, policy: cp.label, effect: 'shadow denied' });
       if (action === 'ALLOW') shadow.push({ rule: m ? m.ref : null, policy: cp.label, effect: m ? 'shadow allowed' : 'shadow denied' });
     }
-    for (const cp of sel.audit) {
+    for (const cp of inOrder(sel.parts, 'audit')) {
       const tcp = a.protocol === 'tcp';
       if (tcp) for (const d of tcpDropsOf(cp)) dropped.push({ ...d, fields: [...d.fields] });
       for (const r of cp.rules) if (tcp ? r.matchesTcp(c) : r.matchesHttp(c)) audited.push(r.ref);
@@ -1173,7 +1213,7 @@ export function evaluateAuthz(mesh: Mesh, w: Workload, a: AuthzAttributes, extAu
   }
 
   // CUSTOM
-  const custom = runCustom ? sel.custom : [];
+  const custom = runCustom ? inOrder(sel.parts, 'custom') : NONE;
   const providers = custom.length === 0 ? 0 : new Set(custom.map((cp) => cp.policy.provider ?? '')).size;
   for (const cp of custom) {
     const m = firstMatch(cp, c, dropped);
@@ -1201,8 +1241,7 @@ export function evaluateAuthz(mesh: Mesh, w: Workload, a: AuthzAttributes, extAu
   }
 
   // DENY
-  const denied = sel.denyExtra.length === 0 ? firstMatchIn(sel.deny, sel.denyRules, c, dropped)
-    : firstMatchInBoth(sel.deny, sel.denyRules, sel.denyExtra, sel.denyExtraRules, c, dropped);
+  const denied = firstMatchInParts(sel.parts, 'deny', c, dropped);
   if (denied) {
     const m = denied;
     if (explain) trace.push(`DENY ${m.ref.rule} matched`);
@@ -1211,17 +1250,16 @@ export function evaluateAuthz(mesh: Mesh, w: Workload, a: AuthzAttributes, extAu
   }
 
   // ALLOW (the namespace's and the workload's own, as one list in load order)
-  if (sel.allow.length === 0 && sel.allowExtra.length === 0) {
+  if (sel.parts.every((l) => l.allow.length === 0)) {
     if (explain) trace.push('no ALLOW policy selects the workload → allowed');
     return done(true, 'no-allow-policy', null, [], 'no ALLOW policy selects the workload', '');
   }
-  const m = sel.allowExtra.length === 0 ? firstMatchIn(sel.allow, sel.allowRules, c, dropped)
-    : firstMatchInBoth(sel.allow, sel.allowRules, sel.allowExtra, sel.allowExtraRules, c, dropped);
+  const m = firstMatchInParts(sel.parts, 'allow', c, dropped);
   if (m) {
     if (explain) trace.push(`ALLOW ${m.ref.rule} matched → allowed`);
     return done(true, 'allow', m.ref, [], `ALLOW rule ${m.ref.rule} matched`, '');
   }
-  const allows = mergeByOrder(sel.allow, sel.allowExtra);
+  const allows = inOrder(sel.parts, 'allow');
   if (explain) {
     sel.allowLabels ??= namedSome(allows, (cp) => cp.label, ', ');
     trace.push(`ALLOW policies ${sel.allowLabels} select ${w.id} and none matched → denied`);

@@ -63,4 +63,26 @@ describe('many ALLOW policies', () => {
     // a merged copy of the list and its rules, and a reason describing all 1,000, per workload: ~40 MB here
     expect(process.memoryUsage().heapUsed - before).toBeLessThan(12 * 2 ** 20);
   });
+
+  it('the mesh-wide, namespace-wide and own policies are read as one list in load order, for TCP as for HTTP', () => {
+    const deny = (name: string, namespace: string, sas: string[], app?: string): string => `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: { name: ${name}, namespace: ${namespace} }
+spec:
+${app === undefined ? '' : `  selector: { matchLabels: { app: ${app} } }\n`}  action: DENY
+  rules: [{ from: [{ source: { principals: [${sas.map((x) => `"cluster.local/ns/x/sa/${x}"`).join(', ')}] } }] }]
+`;
+    // load order: the workload's own first, then the namespace's, then the mesh-wide one; "both" is in all three
+    const mesh = meshFrom(ns('istio-system', false), ns('n1', true), pod('w', 'n1'),
+      deny('own', 'n1', ['o', 'both'], 'w'), deny('wide', 'n1', ['n', 'both']), deny('mesh', 'istio-system', ['m', 'both']));
+    const w = mesh.workloads[0]!;
+    for (const protocol of ['tcp', 'http'] as const) {
+      const at = (sa: string): AuthzAttributes => ({ ...attrs(sa), protocol, ...(protocol === 'tcp' ? { http: undefined } : {}) }) as AuthzAttributes;
+      expect(evaluateAuthz(mesh, w, at('m')).decidedBy?.policy, protocol).toBe('mesh');
+      expect(evaluateAuthz(mesh, w, at('n')).decidedBy?.policy, protocol).toBe('wide');
+      expect(evaluateAuthz(mesh, w, at('o')).decidedBy?.policy, protocol).toBe('own');
+      expect(evaluateAuthz(mesh, w, at('both')).decidedBy?.policy, protocol).toBe(mesh.authorizationPolicies[0]?.meta.name);
+      expect(evaluateAuthz(mesh, w, at('nobody')).allowed, protocol).toBe(true);
+    }
+  });
 });
