@@ -13,6 +13,7 @@ import { build } from 'esbuild';
 const dist = process.argv[2] ?? 'dist';
 rmSync(join(dist, 'meshrange.mjs'), { force: true }); // the ES-module bundle of earlier builds
 rmSync(join(dist, 'meshrange.cjs.cache'), { force: true });
+rmSync(join(dist, '.build-stamp'), { force: true }); // a build by hand: prepare must not trust an older stamp
 await build({
   entryPoints: [join(dist, 'cli', 'main.js')],
   outfile: join(dist, 'meshrange.cjs'),

@@ -1,12 +1,13 @@
 // `npm run build` and `prepare`: compiles src/ to dist/ (tsc -p tsconfig.build.json), then bundles the CLI and writes
 // its code cache (scripts/bundle.mjs). `prepare` builds only when dist/ was not already built from exactly these
-// inputs (a stamp, dist/.build-stamp, holds their hash with Node's and V8's versions): npm runs `prepare` after
-// `npm ci`, and again when `npx meshrange` in a clone installs the clone into npx's cache — a second full build of
-// ~15 s on a fresh clone's first npx, for nothing.
+// inputs — a stamp, dist/.build-stamp, holds their hash with Node's and V8's versions, and the bundle and its code
+// cache must be there. npm runs `prepare` after `npm ci`, and again when `npx meshrange` in a clone installs the
+// clone into npx's cache: a second full build of ~15 s on a fresh clone's first npx, for nothing.
 //   node scripts/prepare.mjs [--force]
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 
 const force = process.argv.includes('--force');
@@ -37,12 +38,19 @@ function inputsHash() {
 }
 
 const hash = inputsHash();
-if (!force && existsSync(join('dist', 'meshrange.cjs')) && existsSync(stamp) && readFileSync(stamp, 'utf8') === hash) {
+const bundle = join('dist', 'meshrange.cjs');
+const cache = `${bundle}.cache`;
+if (!force && existsSync(bundle) && existsSync(cache) && existsSync(stamp) && readFileSync(stamp, 'utf8') === hash) {
+  // bin/meshrange.js runs the bundle only when it is newer than every file of src/: a checkout that touched src/
+  // without changing it (git checkout and back, a cache restore) would otherwise fall back to the sources for good
+  const now = new Date();
+  for (const f of [bundle, cache]) utimesSync(f, now, now);
   process.stdout.write('meshrange: dist/ is already built from these sources\n');
   process.exit(0);
 }
 rmSync(stamp, { force: true });
-for (const [cmd, args] of [[process.execPath, [join('node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json']], [process.execPath, [join('scripts', 'bundle.mjs')]]]) {
+const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+for (const [cmd, args] of [[process.execPath, [tsc, '-p', 'tsconfig.build.json']], [process.execPath, [join('scripts', 'bundle.mjs')]]]) {
   const r = spawnSync(cmd, args, { stdio: 'inherit' });
   if (r.status !== 0) process.exit(r.status ?? 1);
 }

@@ -11,7 +11,7 @@
  * no scenarios/, so the prepare step's code-cache training run is short.
  */
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +22,7 @@ import { renderJson, runScenario } from '../../src/index.js';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 let tmp = '';
 let user = '';
+let pkg = '';
 
 function sh(cmd: string, args: string[], cwd: string): SpawnSyncReturns<string> {
   const env: NodeJS.ProcessEnv = { ...process.env, npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false', NO_COLOR: '1' };
@@ -77,7 +78,7 @@ export const outcome: string = d.outcome;
 
 beforeAll(() => {
   tmp = mkdtempSync(path.join(os.tmpdir(), 'meshrange-pack-'));
-  const pkg = path.join(tmp, 'pkg');
+  pkg = path.join(tmp, 'pkg');
   for (const f of ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'README.md', 'bin', 'src', 'schema', 'scripts', 'docs']) {
     if (existsSync(path.join(root, f))) cpSync(path.join(root, f), path.join(pkg, f), { recursive: true });
   }
@@ -95,6 +96,25 @@ beforeAll(() => {
 afterAll(() => {
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 }, 120_000);
+
+describe('the prepare step', () => {
+  it('builds once: run again on the same inputs it only freshens the bundle\'s time (bin/ then runs the bundle, not the sources), and a changed source builds again', () => {
+    // `npm pack` above ran prepare in the copy: dist/ and its stamp are there
+    const again = sh(process.execPath, ['scripts/prepare.mjs'], pkg);
+    expect(again.status, again.stderr).toBe(0);
+    expect(again.stdout).toContain('dist/ is already built from these sources');
+    // a source touched but not changed (git checkout and back): still no build, and the bundle is newer than it
+    const src = path.join(pkg, 'src', 'index.ts');
+    const now = new Date();
+    utimesSync(src, now, now);
+    expect(statSync(path.join(pkg, 'dist', 'meshrange.cjs')).mtimeMs).toBeLessThan(statSync(src).mtimeMs);
+    expect(sh(process.execPath, ['scripts/prepare.mjs'], pkg).stdout).toContain('already built');
+    expect(statSync(path.join(pkg, 'dist', 'meshrange.cjs')).mtimeMs).toBeGreaterThanOrEqual(statSync(src).mtimeMs);
+    // the stamp names what it was built from: another source is another hash (the build itself is the pack's, above)
+    const stamp = readFileSync(path.join(pkg, 'dist', '.build-stamp'), 'utf8');
+    expect(stamp).toMatch(/^[0-9a-f]{64}$/);
+  });
+});
 
 describe('the packed package, installed in another project', () => {
   it('ships declarations, the bundle and the user docs, and not the tests', () => {
