@@ -161,12 +161,16 @@ function better(a: z.core.$ZodIssue, b: z.core.$ZodIssue): boolean {
   return false;
 }
 
+/** zod's type names in YAML's words, with their article */
+const TYPE_WORDS = new Map([['int', 'a whole number'], ['number', 'a number'], ['string', 'a string'], ['array', 'a list'], ['object', 'a mapping'],
+  ['record', 'a mapping'], ['boolean', 'true or false'], ['tuple', 'a list'], ['bigint', 'a whole number'], ['null', 'null']]);
+
 /** What to write instead, for a value of the wrong type or out of bounds (`format`: where the field's format is written). */
 export function boundHint(issue: z.core.$ZodIssue, format = 'docs/scenario-format.md (or `meshrange schema`)'): string | undefined {
   const unit = (origin: string): string => (origin === 'string' ? ' characters' : origin === 'array' || origin === 'set' ? ' items' : '');
   if (issue.code === 'too_big') return `use ${issue.inclusive === false ? 'less than' : 'at most'} ${String(issue.maximum)}${unit(issue.origin)}`;
   if (issue.code === 'too_small') return `use ${issue.inclusive === false ? 'more than' : 'at least'} ${String(issue.minimum)}${unit(issue.origin)}`;
-  if (issue.code === 'invalid_type') return `write a ${issue.expected} here: the field's format is in ${format}`;
+  if (issue.code === 'invalid_type') return `write ${TYPE_WORDS.get(issue.expected) ?? `a ${issue.expected}`} here: the field's format is in ${format}`;
   return undefined;
 }
 

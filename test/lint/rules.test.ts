@@ -152,6 +152,28 @@ spec:
 `;
     expect(codes('MR0119', ns('a', true), app('a', 'web'), gw, ap('a', 'p', '  selector: { matchLabels: { istio: ingressgateway } }\n  action: ALLOW\n  rules: [{}]\n'))).toEqual([]);
   });
+  it('an egress gateway open to every caller is reported (a way out, not a public entry point)', () => {
+    const egw = `apiVersion: apps/v1
+kind: Deployment
+metadata: { name: istio-egressgateway, namespace: a }
+spec:
+  selector: { matchLabels: { istio: egressgateway } }
+  template:
+    metadata: { labels: { istio: egressgateway } }
+    spec: { containers: [{ name: istio-proxy, image: docker.io/istio/proxyv2:1.24.0, args: [proxy, router] }] }
+`;
+    expect(codes('MR0119', ns('a', true), app('a', 'web'), egw, ap('a', 'p', '  selector: { matchLabels: { istio: egressgateway } }\n  action: ALLOW\n  rules: [{}]\n'))).toHaveLength(1);
+  });
+  it('a policy on workloads without a sidecar is left to MR0112 (nothing enforces it)', () => {
+    expect(codes('MR0119', ns('a', false), app('a', 'web'), open())).toEqual([]);
+  });
+  it('a rule with HTTP-only fields on a workload whose every port is declared TCP is dropped (§6.8): not reported; a path-only rule elsewhere is info', () => {
+    const db = app('a', 'db', { port: 5432, portName: 'tcp-postgres' });
+    const paths = (sel: string): string => ap('a', 'p', `  selector: { matchLabels: { app: ${sel} } }\n  action: ALLOW\n  rules: [{ to: [{ operation: { paths: ["/healthz"] } }] }]\n`);
+    expect(codes('MR0119', ns('a', true), db, paths('db'))).toEqual([]);
+    const r = lint(meshFrom(ns('a', true), app('a', 'web'), paths('web')), { only: ['MR0119'] });
+    expect(r.findings.map((f) => f.severity)).toEqual(['info']);
+  });
   it('the annotation meshrange.io/ignore: MR0119 suppresses it', () => {
     const quiet = `apiVersion: security.istio.io/v1
 kind: AuthorizationPolicy

@@ -131,6 +131,9 @@ describe('scenario errors are located (product.md §3: file, line and column)', 
   it('§2 a wrong type tells what to write instead (a fix line naming the expected type and where the format is)', () => {
     const i = only(scenario(undefined, '  seed: "42"\n'));
     expect(i.hint).toBe('write a number here: the field\'s format is in docs/scenario-format.md (or `meshrange schema`)');
+    // in YAML's words: a list, not "a array"
+    const list = only(scenario().replace('metadata:\n  name: t\n', 'metadata:\n  name: t\n  tags: admin\n'));
+    expect(list.hint).toMatch(/^write a list here/);
   });
 
   it('§2 a number past a field\'s bound is one error whose fix names the bound, the field\'s own bound over a generic one', () => {

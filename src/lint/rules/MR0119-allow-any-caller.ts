@@ -14,15 +14,38 @@
  * (no targetRefs) with a rule that has no `from`, no identity condition in
  * `when` (source.principal, source.namespace, request.auth.*, source.ip …)
  * and so admits every caller of what its `to` names. A rule that reads a
- * request header is MR0104's (the header is a spoofable identity). Not reported when every
- * workload the policy selects is a gateway: a public entry point admits
- * everyone on purpose. This is what `meshrange generate` plants as its
+ * request header is MR0104's (the header is a spoofable identity); a policy
+ * on workloads without a proxy is MR0112's (nothing enforces it); a rule
+ * with HTTP-only fields on workloads whose every port is declared TCP is
+ * dropped (§6.8) and admits no one. A rule whose every `to` names paths is
+ * only noted (info): often a health check, public on purpose. Not reported when every
+ * workload the policy selects is an ingress gateway: a public entry point
+ * admits everyone on purpose (an egress gateway open to all is reported). This is what `meshrange generate` plants as its
  * "over-broad-allow" misconfiguration.
  */
+import { ownValue } from '../../core/record.js';
+import { meshIndex } from '../../model/index.js';
+import type { AuthzRule, Mesh, Workload } from '../../model/types.js';
+import { httpOnlyFields } from '../../policy/authorization-policy.js';
+import { declaredProtocol, targetPortOf } from '../../policy/pipeline.js';
 import { apSelected, ruleLoc, subjectOf } from '../context.js';
 import { identityFields } from './MR0103-identity-rule-on-plaintext-port.js';
-import type { AuthzRule } from '../../model/types.js';
 import type { LintRule, RawFinding } from '../types.js';
+
+/** An ingress gateway: a gateway proxy that is not an egress gateway (an open egress gateway is a way out, not in). */
+function ingressGateway(w: Workload): boolean {
+  return w.gateway && ownValue(w.labels, 'istio') !== 'egressgateway' && !w.name.includes('egressgateway');
+}
+
+/** Every port of the workload is declared TCP (by a Service port aimed at it, or by its own name): no HTTP reaches it. */
+function tcpOnly(mesh: Mesh, w: Workload): boolean {
+  const svcPorts = meshIndex(mesh).servicesSelecting(w).flatMap((s) => s.ports);
+  return w.ports.length > 0 && w.ports.every((cp) => {
+    const sp = svcPorts.find((p) => targetPortOf(p, w) === cp.containerPort);
+    const declared = (sp && declaredProtocol(sp)) ?? (cp.name ? declaredProtocol({ port: cp.containerPort, targetPort: cp.containerPort, protocol: 'TCP', name: cp.name }) : null);
+    return declared === 'tcp';
+  });
+}
 
 /**
  * A `when` condition on the caller: its peer identity or address (source.*, remote.ip), its JWT (request.auth.*) —
@@ -56,14 +79,20 @@ export const rule: LintRule = {
       if (p.action !== 'ALLOW' || p.dryRun || p.targetRefs.length > 0) continue;
       const broad = (p.rules ?? []).flatMap((r, i) => (r.from === undefined && !narrowsCaller(r) ? [i] : []));
       if (broad.length === 0) continue;
-      const selected = apSelected(mesh, p);
-      // a gateway's own policy admitting everyone is how a public entry point works
-      if (selected.length === 0 || selected.every((w) => w.gateway)) continue;
+      // what enforces it: the selected workloads with a proxy (one without is MR0112's: nothing enforces the policy)
+      const selected = apSelected(mesh, p).filter((w) => w.sidecar || w.gateway);
+      // an ingress gateway's own policy admitting everyone is how a public entry point works
+      if (selected.length === 0 || selected.every(ingressGateway)) continue;
       const scope = p.selector !== null ? `the ${selected.length} workload${selected.length === 1 ? '' : 's'} it selects`
         : p.meta.namespace === root ? 'every workload of the mesh' : `every workload of namespace ${p.meta.namespace}`;
       for (const i of broad) {
         const r = (p.rules ?? [])[i] as AuthzRule;
+        // §6.8: on a TCP port an ALLOW rule with HTTP-only fields is dropped and admits no one
+        if (httpOnlyFields(r).length > 0 && selected.every((w) => tcpOnly(mesh, w))) continue;
+        // paths only (every `to` names paths): often public on purpose (a health check), so only noted
+        const pathsOnly = (r.to ?? []).length > 0 && (r.to ?? []).every((t) => (t.operation.paths ?? []).length > 0);
         out.push({
+          ...(pathsOnly ? { severity: 'info' as const } : {}),
           subject: subjectOf('AuthorizationPolicy', p.meta),
           ...ruleLoc(p, i),
           message: `AuthorizationPolicy ${p.meta.namespace}/${p.meta.name} rule ${i} (ALLOW) admits every caller for ${what(r)} of ${scope}: it has no \`from\` and no identity condition`,
