@@ -26,7 +26,8 @@ export function checkReferences(s: LoadedScenario, mesh: Mesh, issues: IssueList
     const path: DocPath = ['spec', 'steps', i];
     const from = step.from ?? foothold;
     const what = `step "${step.id}"`;
-    if (step.to !== undefined) checkDestination(s, mesh, issues, step.to, from, [...path, 'to'], what);
+    // an exfiltration goes outside the mesh by design: no warning that its host is outside
+    if (step.to !== undefined) checkDestination(s, mesh, issues, step.to, from, [...path, 'to'], what, step.action === 'exfiltrate');
     if (step.sourceIp !== undefined) {
       if (!parseIp(step.sourceIp)) {
         issues.error('bad-source-ip', `${what}: sourceIp "${step.sourceIp}" is not an IP address`, s.src.locate([...path, 'sourceIp']),
@@ -53,7 +54,7 @@ export function checkReferences(s: LoadedScenario, mesh: Mesh, issues: IssueList
   });
 }
 
-function checkDestination(s: LoadedScenario, mesh: Mesh, issues: IssueList, to: string, from: string, path: DocPath, what: string): void {
+function checkDestination(s: LoadedScenario, mesh: Mesh, issues: IssueList, to: string, from: string, path: DocPath, what: string, outsideMeant = false): void {
   const colon = to.lastIndexOf(':');
   const host = to.slice(0, colon);
   const port = Number(to.slice(colon + 1));
@@ -63,7 +64,7 @@ function checkDestination(s: LoadedScenario, mesh: Mesh, issues: IssueList, to: 
   }
   if (host.startsWith('workload/')) return; // checked against the workloads by bindScenario
   const unknown = destinationProblem(mesh, host, from);
-  if (unknown) {
+  if (unknown && !(outsideMeant && unknown.includes('outside the mesh'))) {
     issues.warn('unknown-host', `${what}: ${unknown}`, s.src.locate(path),
       unknown.includes('outside the mesh') ? 'nothing to do if it is meant to be outside the mesh; otherwise check it against the Services and ServiceEntries'
         : 'check the name against the Services of the mesh (svc, svc.ns or svc.ns.svc.cluster.local)');

@@ -84,6 +84,12 @@ describe('a destination the mesh does not know is a located warning', () => {
     expect(issues[0]?.message).toContain('sent to it as an external name outside the mesh');
   });
 
+  it('an exfiltrate step to a host or address outside the mesh raises nothing (that is its point); a short name that resolves to nothing still warns', () => {
+    const issues = bind('    - { id: x, action: exfiltrate, to: "drop.attacker.example:443", bytes: 1024 }\n    - { id: y, action: exfiltrate, to: "198.51.100.7:443", bytes: 1024 }\n    - { id: z, action: exfiltrate, to: "nothing:80", bytes: 1024 }\n');
+    expect(summary(issues)).toEqual(['warning unknown-host @ 10']);
+    expect(issues[0]?.message).toContain('the request fails at DNS');
+  });
+
   it('an address that is no pod, Service or ServiceEntry address warns', () => {
     const issues = bind('    - { id: s, action: request, to: "198.51.100.7:443" }\n');
     expect(summary(issues)).toEqual(['warning unknown-host @ 8']);
