@@ -1100,37 +1100,38 @@ function firstMatchInParts(parts: readonly Lists[], kind: 'deny' | 'allow', c: C
   return firstMatchInMany(with_.map((l) => l[kind]), with_.map((l) => l[rules]), c, dropped);
 }
 
+/** Which of the lists holds the lowest `order` at its position `at[k]` (or -1: every list is done). */
+function lowest(lists: readonly (readonly { readonly order: number }[])[], at: readonly number[]): number {
+  let best = -1;
+  let order = 0;
+  for (let k = 0; k < lists.length; k++) {
+    const x = (lists[k] as readonly { readonly order: number }[])[at[k] as number];
+    if (x !== undefined && (best < 0 || x.order < order)) { best = k; order = x.order; }
+  }
+  return best;
+}
+
 /** firstMatchIn over any number of disjoint load-ordered lists as if merged: at each step the lowest `order` next. */
 function firstMatchInMany(ps: readonly (readonly CompiledPolicy[])[], rs: readonly (readonly CompiledRule[])[], c: Ctx, dropped: AuthzDecision['dropped']): CompiledRule | undefined {
   if (c.a.protocol === 'tcp') {
     const at = ps.map(() => 0);
-    for (;;) {
-      let best = -1;
-      for (let k = 0; k < ps.length; k++) {
-        const x = (ps[k] as readonly CompiledPolicy[])[at[k] as number];
-        if (x !== undefined && (best < 0 || x.order < ((ps[best] as readonly CompiledPolicy[])[at[best] as number] as CompiledPolicy).order)) best = k;
-      }
-      if (best < 0) return undefined;
-      const cp = (ps[best] as readonly CompiledPolicy[])[at[best] as number] as CompiledPolicy;
-      at[best] = (at[best] as number) + 1;
+    for (let k = lowest(ps, at); k >= 0; k = lowest(ps, at)) {
+      const cp = (ps[k] as readonly CompiledPolicy[])[at[k] as number] as CompiledPolicy;
+      at[k] = (at[k] as number) + 1;
       const m = firstMatch(cp, c, dropped);
       if (m) return m;
     }
+    return undefined;
   }
   const path = c.a.http?.path;
   const at = rs.map(() => 0);
-  for (;;) {
-    let best = -1;
-    for (let k = 0; k < rs.length; k++) {
-      const x = (rs[k] as readonly CompiledRule[])[at[k] as number];
-      if (x !== undefined && (best < 0 || x.order < ((rs[best] as readonly CompiledRule[])[at[best] as number] as CompiledRule).order)) best = k;
-    }
-    if (best < 0) return undefined;
-    const r = (rs[best] as readonly CompiledRule[])[at[best] as number] as CompiledRule;
-    at[best] = (at[best] as number) + 1;
+  for (let k = lowest(rs, at); k >= 0; k = lowest(rs, at)) {
+    const r = (rs[k] as readonly CompiledRule[])[at[k] as number] as CompiledRule;
+    at[k] = (at[k] as number) + 1;
     if (r.pathPrefixes !== null && (path === undefined || !startsWithAny(path, r.pathPrefixes))) continue;
     if (r.matchesHttp(c)) return r;
   }
+  return undefined;
 }
 
 function ref(p: AuthorizationPolicy, i: number): RuleRef {

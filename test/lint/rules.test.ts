@@ -16,6 +16,17 @@ metadata: { name: ${name}, namespace: ${namespace} }
 spec:
 ${body}`;
 
+/** A gateway proxy Deployment (proxyv2, `router`) labelled `istio: <label>`. */
+const gatewayPod = (namespace: string, name: string, label: string): string => `apiVersion: apps/v1
+kind: Deployment
+metadata: { name: ${name}, namespace: ${namespace} }
+spec:
+  selector: { matchLabels: { istio: ${label} } }
+  template:
+    metadata: { labels: { istio: ${label} } }
+    spec: { containers: [{ name: istio-proxy, image: docker.io/istio/proxyv2:1.24.0, args: [proxy, router] }] }
+`;
+
 const legacyClient = `apiVersion: apps/v1
 kind: Deployment
 metadata: { name: batch, namespace: legacy }
@@ -141,27 +152,11 @@ spec:
     expect(codes('MR0119', ns('a', true), app('a', 'web'), dry)).toEqual([]);
   });
   it('a policy selecting only gateways is not reported: a public entry point admits everyone on purpose', () => {
-    const gw = `apiVersion: apps/v1
-kind: Deployment
-metadata: { name: ingress, namespace: a }
-spec:
-  selector: { matchLabels: { istio: ingressgateway } }
-  template:
-    metadata: { labels: { istio: ingressgateway } }
-    spec: { containers: [{ name: istio-proxy, image: docker.io/istio/proxyv2:1.24.0, args: [proxy, router] }] }
-`;
+    const gw = gatewayPod('a', 'ingress', 'ingressgateway');
     expect(codes('MR0119', ns('a', true), app('a', 'web'), gw, ap('a', 'p', '  selector: { matchLabels: { istio: ingressgateway } }\n  action: ALLOW\n  rules: [{}]\n'))).toEqual([]);
   });
   it('an egress gateway open to every caller is reported (a way out, not a public entry point)', () => {
-    const egw = `apiVersion: apps/v1
-kind: Deployment
-metadata: { name: istio-egressgateway, namespace: a }
-spec:
-  selector: { matchLabels: { istio: egressgateway } }
-  template:
-    metadata: { labels: { istio: egressgateway } }
-    spec: { containers: [{ name: istio-proxy, image: docker.io/istio/proxyv2:1.24.0, args: [proxy, router] }] }
-`;
+    const egw = gatewayPod('a', 'istio-egressgateway', 'egressgateway');
     expect(codes('MR0119', ns('a', true), app('a', 'web'), egw, ap('a', 'p', '  selector: { matchLabels: { istio: egressgateway } }\n  action: ALLOW\n  rules: [{}]\n'))).toHaveLength(1);
   });
   it('a policy on workloads without a sidecar is left to MR0112 (nothing enforces it)', () => {
