@@ -39,6 +39,9 @@ import { parseShard, shardOf, type ShardSpec } from '../suite/shard.js';
 import { displayPath, FsSource, fsErrorText, kindOf, readSource, realOrAbsolute, reportPathProblem, Sandbox, scanYamlFolder, writeReports } from './fs.js';
 import { collect, EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, printIssues, type Io } from './main.js';
 import { progressLine } from './progress.js';
+
+/** Names a folder note lists before it counts the rest. */
+const NOTE_NAMES = 12;
 import { readReportFile } from './report-input.js';
 
 export const RENDERERS: Readonly<Record<string, (r: readonly RunResult[]) => string>> = {
@@ -109,11 +112,19 @@ function scenarioFiles(paths: readonly string[], sandbox: Sandbox, issues: Issue
     }
     const relTo = (f: string): string => path.relative(p, f).split(path.sep).join('/');
     // File names are escaped: a name may hold a newline or a terminal control.
-    const names = (list: readonly string[]): string => list.map((f) => escapeControls(f)).join(', ');
+    // At most NOTE_NAMES names a line, then how many more: a folder of manifests is hundreds of names (~11 KB of
+    // stderr for the shipped suite), and the count says that nothing was skipped silently.
+    const names = (list: readonly string[]): string => {
+      const shownNames = list.slice(0, NOTE_NAMES).map((f) => escapeControls(f)).join(', ');
+      return list.length > NOTE_NAMES ? `${shownNames} and ${list.length - NOTE_NAMES} more` : shownNames;
+    };
     if (found.length > 0) out.notes.push(`${shown}: ${found.length} scenario file${found.length === 1 ? '' : 's'}: ${names(found.map(relTo))}`);
-    if (notScenarios.length > 0) out.notes.push(`${shown}: ignored, YAML without kind: Scenario: ${names(notScenarios.map(relTo))}`);
+    if (notScenarios.length > 0) out.notes.push(`${shown}: ignored, ${notScenarios.length} YAML file${notScenarios.length === 1 ? '' : 's'} without kind: Scenario: ${names(notScenarios.map(relTo))}`);
     const byWhy = new Map<string, string[]>();
-    for (const g of scan.ignored) byWhy.set(g.why, [...(byWhy.get(g.why) ?? []), relTo(g.path)]);
+    for (const g of scan.ignored) {
+      const list = byWhy.get(g.why);
+      if (list === undefined) byWhy.set(g.why, [relTo(g.path)]); else list.push(relTo(g.path));
+    }
     for (const [why, list] of byWhy) out.notes.push(`${shown}: ignored, ${escapeControls(why)}: ${names(list)}`);
     if (found.length === 0 && scan.problems.length === 0) {
       issues.error('no-scenarios', `${shown} holds no scenario files (YAML with kind: Scenario)`, undefined, 'point at a scenario file or a folder that has some');

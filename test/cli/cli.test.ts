@@ -126,9 +126,20 @@ describe('meshrange run (product.md §3, §4)', () => {
     write('suite/a.yaml', readFileSync(path.join(root, 'scenarios/bookinfo-deny-over-allow.yaml'), 'utf8').replace(/- meshes\//g, '- ../../../scenarios/meshes/'));
     write('suite/mesh/ns.yaml', 'apiVersion: v1\nkind: Namespace\nmetadata: { name: x }\n');
     const r = await cli('run', dir, '--format', 'json');
-    expect(r.err).toBe(`note: ${dir}: 1 scenario file: a.yaml\nnote: ${dir}: ignored, YAML without kind: Scenario: mesh/ns.yaml\n`);
+    expect(r.err).toBe(`note: ${dir}: 1 scenario file: a.yaml\nnote: ${dir}: ignored, 1 YAML file without kind: Scenario: mesh/ns.yaml\n`);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.out)).toMatchObject({ scenario: 'bookinfo-deny-over-allow' });
+  });
+
+  it('§4 a folder note names at most 12 files and counts the rest (nothing left out silently, no screenful of names)', async () => {
+    const dir = path.join(rel, 'many');
+    write('many/a.yaml', readFileSync(path.join(root, 'scenarios/bookinfo-deny-over-allow.yaml'), 'utf8').replace(/- meshes\//g, '- ../../../scenarios/meshes/'));
+    for (let i = 0; i < 30; i++) write(`many/mesh/ns${String(i).padStart(2, '0')}.yaml`, `apiVersion: v1\nkind: Namespace\nmetadata: { name: x${i} }\n`);
+    const r = await cli('run', dir, '--format', 'json');
+    expect(r.code).toBe(0);
+    expect(r.err).toContain(`note: ${dir}: ignored, 30 YAML files without kind: Scenario: mesh/ns00.yaml, `);
+    expect(r.err).toContain('mesh/ns11.yaml and 18 more\n');
+    expect(r.err).not.toContain('mesh/ns12.yaml');
   });
 });
 

@@ -172,7 +172,7 @@ describe('run <dir>: nothing is silently skipped (issue 9 item 6)', () => {
     expect(r.code).toBe(0);
     expect(JSON.parse(r.out)).toMatchObject({ scenario: 'listed-a' });
     expect(r.err).toContain(`note: ${rel}/listed: 1 scenario file: a.yaml`);
-    expect(r.err).toContain(`note: ${rel}/listed: ignored, YAML without kind: Scenario: mesh/ns.yaml`);
+    expect(r.err).toContain(`note: ${rel}/listed: ignored, 1 YAML file without kind: Scenario: mesh/ns.yaml`);
     expect(r.err).toContain(`note: ${rel}/listed: ignored, not *.yaml or *.yml: README.md`);
   });
 
