@@ -11,8 +11,9 @@
  *
  * Used for long lists (a short one is cheaper to scan) by AuthorizationPolicy
  * selection (policy/authorization-policy.ts), RequestAuthentication selection
- * (policy/request-authentication.ts) and the PeerAuthentication workload level
- * (policy/peer-authentication.ts).
+ * (policy/request-authentication.ts), the PeerAuthentication workload level
+ * (policy/peer-authentication.ts) and the NetworkPolicies selecting a pod
+ * (policy/network-policy.ts, by matchLabels).
  */
 import type { Labels } from './types.js';
 
@@ -33,9 +34,8 @@ export class SelectorBuckets<T> {
 
   /** `selectorOf` returns null for an item every workload must check */
   constructor(private readonly list: readonly T[], selectorOf: (x: T) => Readonly<Labels> | null) {
-    const items = list;
-    for (let i = 0; i < items.length; i++) {
-      const item = items[i] as T;
+    for (let i = 0; i < list.length; i++) {
+      const item = list[i] as T;
       const sel = selectorOf(item);
       let first: string | undefined;
       if (sel !== null) for (const k in sel) { if (Object.hasOwn(sel, k)) { first = k; break; } }
@@ -60,9 +60,9 @@ export class SelectorBuckets<T> {
   candidates(labels: Readonly<Labels>): readonly T[] {
     let one: Bucket<T> | null = null;
     let more: Bucket<T>[] | null = null;
-    for (const k in labels) {
-      if (!Object.hasOwn(labels, k)) continue;
-      const b = this.byPair.get(k)?.get(labels[k] as string);
+    // own keys only (Object.entries): an inherited key is no label
+    for (const [k, v] of Object.entries(labels)) {
+      const b = this.byPair.get(k)?.get(v);
       if (b === undefined) continue;
       if (one === null) one = b; else (more ??= [one]).push(b);
     }

@@ -314,10 +314,10 @@ function mergeByOrder<T extends { readonly order: number }>(a: readonly T[], b: 
 }
 
 /**
- * What every workload of a namespace shares (§6.1 scope: the root namespace and its own): the policies
- * without a selector, already split into lists, and the candidates with one, which each workload checks
- * against its labels. Made once per (policy set, root namespace, namespace, trust-domain bundle), so the
- * mesh-wide policies of the root namespace are selected once, not once per workload.
+ * What every workload of a namespace shares of its own policies (§6.1 scope: the root namespace's and its own; the
+ * root namespace's are the root's base, read beside it): those without a selector, already split into lists, and
+ * the candidates with one, which each workload checks against its labels. Made once per (policy set, root
+ * namespace, namespace, trust-domain bundle), so the mesh-wide policies are selected once, not once per workload.
  */
 interface NamespaceBase {
   /** the namespace's OWN policies without a selector, split (the root namespace's are its base's, `root`) */

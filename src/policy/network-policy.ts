@@ -141,9 +141,10 @@ function admits(p: NetworkPolicy, direction: NpDirection, peer: NpEndpoint, dst:
 
 /**
  * The policies that select a pod for a direction (rule 2): those of `policies` in the pod's namespace whose
- * podSelector matches, in list order; none for an external endpoint. `indexable`: the list is a shared one that nobody changes (MeshIndex.networkPolicies(ns)), so a long
- * one may be indexed by one matchLabels pair of each podSelector (model/selector-index.ts) and kept with the list —
- * 10,000 in a namespace of 2,000 pods was 40 M selector checks. A list made for one call is scanned.
+ * podSelector matches, in list order; none for an external endpoint. `indexable`: the list is a shared one that
+ * nobody changes (MeshIndex.networkPolicies(ns)), so a long one may be indexed by one matchLabels pair of each
+ * podSelector (model/selector-index.ts) and kept with the list — 10,000 in a namespace of 2,000 pods was 40 M
+ * selector checks. A list made for one call is scanned.
  */
 export function selectingPolicies(policies: readonly NetworkPolicy[], ep: NpEndpoint, direction: NpDirection, indexable = false): NetworkPolicy[] {
   if (ep.kind !== 'pod') return [];
