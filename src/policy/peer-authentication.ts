@@ -24,8 +24,31 @@ export interface MtlsResolution {
   level: 'port' | 'workload' | 'namespace' | 'mesh' | 'default';
   /** the policy that set the mode (null for the PERMISSIVE default) */
   policy: PeerAuthentication | null;
-  /** policies that applied at some level but lost to an older one */
+  /**
+   * policies that applied at some level but lost to an older one: the first IGNORED_LISTED of them (mesh level, then
+   * namespace level, then workload level, each oldest first); `ignoredCount` counts them all
+   */
   ignored: PeerAuthentication[];
+  ignoredCount: number;
+}
+
+/**
+ * Losers a resolution lists. Thousands of mesh-wide PeerAuthentications (a stranger's manifest) all lose to the
+ * oldest: listing every one in every namespace's and every workload's resolution was (policies × namespaces) entries
+ * and a copy of them at every request to a workload with its own policy.
+ */
+export const IGNORED_LISTED = 32;
+
+/** The losers of some levels (each list oldest first, its first entry the level's winner): the first IGNORED_LISTED, and how many in all. */
+function losers(levels: readonly (readonly PeerAuthentication[])[], before: { ignored: readonly PeerAuthentication[]; ignoredCount: number } = { ignored: [], ignoredCount: 0 }): { ignored: PeerAuthentication[]; ignoredCount: number } {
+  const ignored = [...before.ignored];
+  let ignoredCount = before.ignoredCount;
+  for (const l of levels) {
+    if (l.length <= 1) continue;
+    ignoredCount += l.length - 1;
+    for (let i = 1; i < l.length && ignored.length < IGNORED_LISTED; i++) ignored.push(l[i] as PeerAuthentication);
+  }
+  return { ignored, ignoredCount };
 }
 
 export function olderFirst(a: PeerAuthentication, b: PeerAuthentication): number {
@@ -57,18 +80,25 @@ function candidates(mesh: Mesh, namespace: string): Levels {
   const index = meshIndex(mesh);
   return index.memo('pa-candidates', namespace, () => {
     const root = mesh.config.rootNamespace;
-    const out: Levels = { mesh: [], namespace: [], selected: [] };
-    for (const pa of index.peerAuthentications(root)) if (pa.selector === null) out.mesh.push(pa);
+    // the mesh level is the root namespace's, the same list for every namespace: made once (a copy per namespace was
+    // mesh-wide policies × namespaces)
+    const out: Levels = { mesh: meshLevel(mesh), namespace: [], selected: [] };
     if (namespace !== root) {
       for (const pa of index.peerAuthentications(namespace)) {
         if (pa.selector === null) out.namespace.push(pa);
         else out.selected.push(pa);
       }
     }
-    out.mesh.sort(olderFirst);
     out.namespace.sort(olderFirst);
     return out;
   });
+}
+
+/** The root namespace's policies without a selector, oldest first: once per mesh index (shared; never mutated). */
+function meshLevel(mesh: Mesh): PeerAuthentication[] {
+  const index = meshIndex(mesh);
+  const root = mesh.config.rootNamespace;
+  return index.memo('pa-mesh-level', root, () => index.peerAuthentications(root).filter((pa) => pa.selector === null).sort(olderFirst));
 }
 
 /** Workload-level candidates by mesh index and workload (plain WeakMaps: no closure per request). */
@@ -102,12 +132,12 @@ export function namespaceMode(mesh: Mesh, namespace: string): MtlsResolution {
 
 function resolveNamespaceMode(mesh: Mesh, namespace: string): MtlsResolution {
   const c = candidates(mesh, namespace);
-  const ignored = [...c.mesh.slice(1), ...c.namespace.slice(1)];
+  const { ignored, ignoredCount } = losers([c.mesh, c.namespace]);
   const ns = c.namespace[0];
-  if (ns && ns.mode !== 'UNSET') return { mode: ns.mode, level: 'namespace', policy: ns, ignored };
+  if (ns && ns.mode !== 'UNSET') return { mode: ns.mode, level: 'namespace', policy: ns, ignored, ignoredCount };
   const m = c.mesh[0];
-  if (m && m.mode !== 'UNSET') return { mode: m.mode, level: 'mesh', policy: m, ignored };
-  return { mode: 'PERMISSIVE', level: 'default', policy: null, ignored };
+  if (m && m.mode !== 'UNSET') return { mode: m.mode, level: 'mesh', policy: m, ignored, ignoredCount };
+  return { mode: 'PERMISSIVE', level: 'default', policy: null, ignored, ignoredCount };
 }
 
 /** The mode the workload's sidecar enforces on `port` (a container port). */
@@ -119,13 +149,14 @@ export function effectiveMtls(mesh: Mesh, w: Workload, port: number): MtlsResolu
   const parent = namespaceMode(mesh, w.namespace);
   // No workload-level policy: the namespace's resolution as it is (shared, frozen).
   if (workload.length === 0) return parent;
-  const ignored = [...parent.ignored, ...workload.slice(1)];
+  // one workload-level policy (the usual case): nothing more lost, the namespace's list as it is (shared, frozen)
+  const { ignored, ignoredCount } = workload.length <= 1 ? parent : losers([workload], parent);
   const wl = workload[0];
-  let resolved: MtlsResolution = { ...parent, ignored };
-  if (wl && wl.mode !== 'UNSET') resolved = { mode: wl.mode, level: 'workload', policy: wl, ignored };
+  let resolved: MtlsResolution = { ...parent, ignored, ignoredCount };
+  if (wl && wl.mode !== 'UNSET') resolved = { mode: wl.mode, level: 'workload', policy: wl, ignored, ignoredCount };
   const portMode = wl?.portLevelMtls.get(port);
   if (wl && portMode !== undefined && portMode !== 'UNSET') {
-    return { mode: portMode, level: 'port', policy: wl, ignored };
+    return { mode: portMode, level: 'port', policy: wl, ignored, ignoredCount };
   }
   return resolved;
 }

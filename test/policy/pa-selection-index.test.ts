@@ -13,7 +13,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Mesh, PeerAuthentication, Workload } from '../../src/model/types.js';
 import { selectorMatches } from '../../src/model/types.js';
-import { effectiveMtls, namespaceMode, olderFirst } from '../../src/policy/peer-authentication.js';
+import { effectiveMtls, IGNORED_LISTED, namespaceMode, olderFirst } from '../../src/policy/peer-authentication.js';
 import { meshFrom, ns } from '../helpers.js';
 
 const LABELS = fc.record({ app: fc.constantFrom('a', 'b', 'c'), tier: fc.constantFrom('x', 'y'), v: fc.constantFrom('1', '2') }, { requiredKeys: [] });
@@ -52,18 +52,20 @@ ${s.port === undefined || Object.keys(s.selector).length === 0 ? '' : `  portLev
 }
 
 /** §4 written out: the pod's own namespace's selector policies it matches, oldest first; the oldest decides. */
-function expected(mesh: Mesh, w: Workload): { mode: string; level: string; policy: string | null; ignored: string[] } {
+function expected(mesh: Mesh, w: Workload): { mode: string; level: string; policy: string | null; ignored: string[]; ignoredCount: number } {
   const parent = namespaceMode(mesh, w.namespace);
   const matching: PeerAuthentication[] = mesh.peerAuthentications
     .filter((p) => p.meta.namespace === w.namespace && p.selector !== null && selectorMatches(p.selector, w.labels)).sort(olderFirst);
   const names = (l: readonly PeerAuthentication[]): string[] => l.map((p) => p.meta.name);
   const top = matching[0];
-  if (top === undefined) return { mode: parent.mode, level: parent.level, policy: parent.policy?.meta.name ?? null, ignored: names(parent.ignored) };
-  const ignored = [...names(parent.ignored), ...names(matching.slice(1))];
+  if (top === undefined) return { mode: parent.mode, level: parent.level, policy: parent.policy?.meta.name ?? null, ignored: names(parent.ignored), ignoredCount: parent.ignoredCount };
+  // the losers listed: the namespace's, then the workload level's, at most IGNORED_LISTED; counted in full
+  const ignored = [...names(parent.ignored), ...names(matching.slice(1))].slice(0, IGNORED_LISTED);
+  const ignoredCount = parent.ignoredCount + matching.length - 1;
   const port = top.portLevelMtls.get(8080);
-  if (port !== undefined && port !== 'UNSET') return { mode: port, level: 'port', policy: top.meta.name, ignored };
-  if (top.mode !== 'UNSET') return { mode: top.mode, level: 'workload', policy: top.meta.name, ignored };
-  return { mode: parent.mode, level: parent.level, policy: parent.policy?.meta.name ?? null, ignored };
+  if (port !== undefined && port !== 'UNSET') return { mode: port, level: 'port', policy: top.meta.name, ignored, ignoredCount };
+  if (top.mode !== 'UNSET') return { mode: top.mode, level: 'workload', policy: top.meta.name, ignored, ignoredCount };
+  return { mode: parent.mode, level: parent.level, policy: parent.policy?.meta.name ?? null, ignored, ignoredCount };
 }
 
 describe('PeerAuthentication workload level through the selector index', () => {
@@ -72,8 +74,26 @@ describe('PeerAuthentication workload level through the selector index', () => {
       const mesh = build(pods, specs, nsMode);
       for (const w of mesh.workloads) {
         const got = effectiveMtls(mesh, w, 8080);
-        expect({ mode: got.mode, level: got.level, policy: got.policy?.meta.name ?? null, ignored: got.ignored.map((p) => p.meta.name) }).toEqual(expected(mesh, w));
+        expect({ mode: got.mode, level: got.level, policy: got.policy?.meta.name ?? null, ignored: got.ignored.map((p) => p.meta.name), ignoredCount: got.ignoredCount }).toEqual(expected(mesh, w));
       }
     }), { numRuns: 60, seed: 4 });
+  });
+
+  it(`thousands of mesh-wide policies: the oldest decides, ${IGNORED_LISTED} losers are listed and all are counted, in every namespace alike`, () => {
+    const docs = [ns('istio-system', false), ns('n1', true), ns('n2', true)];
+    for (let i = 0; i < 2000; i++) docs.push(`apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: { name: m${i}, namespace: istio-system }\nspec: { mtls: { mode: ${i === 0 ? 'STRICT' : 'PERMISSIVE'} } }\n`);
+    for (const n of ['n1', 'n2']) docs.push(`apiVersion: v1\nkind: Pod\nmetadata: { name: p, namespace: ${n}, labels: { app: a } }\nspec: { containers: [{ name: c, image: x, ports: [{ containerPort: 8080 }] }] }\n`);
+    for (const [i, mode] of ['DISABLE', 'STRICT'].entries()) docs.push(`apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: { name: w${i}, namespace: n2 }\nspec: { selector: { matchLabels: { app: a } }, mtls: { mode: ${mode} } }\n`);
+    const mesh = meshFrom(...docs);
+    const [a, b] = mesh.workloads as [Workload, Workload];
+    const one = effectiveMtls(mesh, a, 8080);
+    expect(one).toMatchObject({ mode: 'STRICT', level: 'mesh', ignoredCount: 1999 });
+    expect(one.policy?.meta.name).toBe('m0');
+    expect(one.ignored.map((p) => p.meta.name)).toEqual(Array.from({ length: IGNORED_LISTED }, (_, i) => `m${i + 1}`));
+    // every namespace lists the same mesh-level losers, at most IGNORED_LISTED of them (not all 1,999 per namespace)
+    expect(namespaceMode(mesh, 'n2').ignored).toEqual(namespaceMode(mesh, 'n1').ignored);
+    const two = effectiveMtls(mesh, b, 8080);
+    expect(two).toMatchObject({ mode: 'DISABLE', level: 'workload', ignoredCount: 2000 });
+    expect(two.ignored).toHaveLength(IGNORED_LISTED);
   });
 });
