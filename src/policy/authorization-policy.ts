@@ -30,6 +30,7 @@
  *
  * Every rule has the stable name `ns[<ns>]-policy[<name>]-rule[<i>]`.
  */
+import { NAMED, namedSome } from '../core/names.js';
 import { exactSize } from '../core/arrays.js';
 import { cidrContains, parseCidr } from '../core/ip.js';
 import { ownValue } from '../core/record.js';
@@ -1156,17 +1157,7 @@ export function bundleOf(mesh: Mesh): string[] {
 }
 
 /** Policies named in the trace's first line; the rest are counted (a person reads eight names, not two hundred). */
-const SUMMARY_NAMES = 8;
-
-/**
- * The first SUMMARY_NAMES of a list as text, then how many more: what a reason or a trace line names of the ALLOW
- * policies that did not match. (Every one of 5,000 mesh-wide policies, described, in each denied workload's reason
- * was megabytes per workload; `consulted` still lists them all.)
- */
-function namedSome<T>(list: readonly T[], text: (x: T) => string, sep: string): string {
-  const named = list.slice(0, SUMMARY_NAMES).map(text).join(sep);
-  return list.length > SUMMARY_NAMES ? `${named}${sep}and ${list.length - SUMMARY_NAMES} more` : named;
-}
+const SUMMARY_NAMES = NAMED;
 
 function summaryOf(all: readonly AuthorizationPolicy[], w: Workload): string {
   if (all.length === 0) return `no AuthorizationPolicy selects ${w.id}`;

@@ -6,6 +6,7 @@
  * or a port the destination's iptables rules leave to the app (capture.ts
  * rules I0–I2), where only the app is met.
  */
+import { namedSome } from '../core/names.js';
 import { meshIndex } from '../model/index.js';
 import type { Mesh, Service, ServicePort, Workload } from '../model/types.js';
 import { principalOf, spiffeId } from '../model/types.js';
@@ -380,7 +381,7 @@ function proxyFilters(ctx: Ctx, w: Workload, hop: 'server-sidecar' | 'gateway', 
     const stop = d.stoppedBy[0];
     if (stop && ras.length > 0 && requestPrincipal === null) {
       // §7: a missing token passes jwt_authn; requiring one is the AuthorizationPolicy's job.
-      stop.reason += `; no valid JWT was presented, and RequestAuthentication ${ras.map((r) => `${r.meta.namespace}/${r.meta.name}`).join(', ')} lets a token-less request through with no request principal`;
+      stop.reason += `; no valid JWT was presented, and RequestAuthentication ${namedSome(ras, (r) => `${r.meta.namespace}/${r.meta.name}`, ', ')} lets a token-less request through with no request principal`;
     }
     d.requestPrincipal = requestPrincipal;
     return d;

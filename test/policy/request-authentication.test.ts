@@ -15,7 +15,7 @@ import type { RequestAuthentication } from '../../src/model/request-authenticati
 import type { ObjectMeta } from '../../src/model/types.js';
 import { addKeyToJwks, deriveSigningKey, jwksOf, signToken, verifySignatures, type SigningKey } from '../../src/policy/jwt-crypto.js';
 import {
-  authenticate, candidateTokens, defaultKeySetId, keySetsFor, parseJwt, requestAuthenticationsFor,
+  authenticate, candidateTokens, defaultKeySetId, keySetsFor, parseJwt, requestAuthenticationsFor, requestAuthenticationsSelecting,
   type JwtOutcome, type JwtRequest,
 } from '../../src/policy/request-authentication.js';
 
@@ -405,6 +405,61 @@ spec:
     const out = await run([], { headers: { authorization: 'Bearer deadbeef' } });
     expect(out.result).toBe('no-token');
     expect(out.headersAfter).toEqual({ authorization: 'Bearer deadbeef' });
+  });
+});
+
+describe('§7 many rules (a stranger\'s manifest may hold thousands of mesh-wide policies)', () => {
+  const many = (n: number): RequestAuthentication[] =>
+    Array.from({ length: n }, (_, i) => policy('', { name: `r${i}`, ns: 'istio-system', issuer: `https://iss${String(i).padStart(2, '0')}.example.com` }));
+
+  it('§7 the trace names 8 providers and counts the rest, writes 16 lines about single providers per pass and counts the rest', async () => {
+    const out = await run(many(40), {});
+    expect(out.result).toBe('no-token');
+    const [list] = out.trace;
+    expect(list).toContain('origins-7 = istio-system/r7');
+    expect(list).not.toContain('origins-8 =');
+    expect(list).toMatch(/; and 32 more$/);
+    expect(out.trace.filter((l) => l.includes(': no token in header authorization'))).toHaveLength(32);
+    expect(out.trace.filter((l) => l === '(24 more lines about single providers not shown)')).toHaveLength(2);
+    expect(out.trace.length).toBeLessThan(40);
+  });
+
+  it('§7 with 40 rules the token is still judged by the rule of its issuer, and one of an unknown issuer is still rejected', async () => {
+    const rules = [...many(40), policy('', { name: 'real', ns: 'istio-system' })];
+    const ok = await run(rules, { headers: bearer(await token()) });
+    expect(ok.result, ok.trace.join('\n')).toBe('valid');
+    expect(ok.auth?.principal).toBe(`${ISS}/alice`);
+    const bad = await run(rules, { headers: bearer(await token({ iss: 'https://stranger.example.com' })) });
+    expect(bad.result).toBe('invalid');
+    expect(bad.body).toBe('Jwt issuer is not configured');
+  });
+
+  it('§7 a location found empty is looked at again once an earlier rule wrote a header there (outputClaimToHeaders)', async () => {
+    // sorted by issuer: a (reads x-b), ISS (writes sub to x-b from its valid query token, then fails on a bad Bearer), zz (reads x-b)
+    const a = policy('      fromHeaders: [{ name: x-b }]', { name: 'a', issuer: 'a' });
+    const writer = policy(`      fromHeaders: [{ name: authorization, prefix: "Bearer " }]
+      fromParams: [tok]
+      outputClaimToHeaders: [{ header: x-b, claim: sub }]`, { name: 'writer' });
+    const zz = policy('      fromHeaders: [{ name: x-b }]', { name: 'zz', issuer: 'zz' });
+    const out = await run([a, writer, zz], { path: `/?tok=${await token({ sub: 'notajwt' })}`, headers: { authorization: 'Bearer garbage' } });
+    expect(out.result).toBe('invalid');
+    // the second pass finds "notajwt" in x-b for rule a: had its first "no token" been reused, the writer's error would be reported
+    expect(out.decidedBy?.policy).toBe('default/a');
+    expect(out.trace).toContain('origins-2: token from header x-b rejected: Jwt is not in the form of Header.Payload.Signature with two dots and 3 sections');
+  });
+
+  it('§7 workloads selected by the same policies are given one shared list (their providers are made once)', () => {
+    for (const n of [3, 40]) {
+      const list = [...many(n), policy('', { name: 'own', ns: 'shop' })];
+      const a = requestAuthenticationsSelecting(list, 'istio-system', { namespace: 'ns-a', labels: { app: 'a' } });
+      const b = requestAuthenticationsSelecting(list, 'istio-system', { namespace: 'ns-b', labels: {} });
+      const shop = requestAuthenticationsSelecting(list, 'istio-system', { namespace: 'shop', labels: {} });
+      expect(a).toHaveLength(n);
+      expect(b).toBe(a);
+      expect(shop).toHaveLength(n + 1);
+      expect(shop).not.toBe(a);
+      expect(requestAuthenticationsSelecting(list, 'istio-system', { namespace: 'shop', labels: { x: 'y' } })).toBe(shop);
+    }
   });
 });
 

@@ -1,0 +1,13 @@
+/**
+ * Naming some of a long list in a reason or a trace line: a person reads eight names, not two hundred, and a
+ * stranger's manifest may hold 5,000 mesh-wide policies that every request of every workload would otherwise name.
+ */
+
+/** Names written before the rest are counted. */
+export const NAMED = 8;
+
+/** The first NAMED of a list as text, then how many more ("a, b, …, and 4,992 more"). */
+export function namedSome<T>(list: readonly T[], text: (x: T) => string, sep: string): string {
+  const named = list.slice(0, NAMED).map(text).join(sep);
+  return list.length > NAMED ? `${named}${sep}and ${list.length - NAMED} more` : named;
+}
