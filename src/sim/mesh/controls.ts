@@ -28,20 +28,31 @@ function isDefaultPool(cp: ConnectionPool): boolean {
   return (Object.keys(DEFAULT_CONNECTION_POOL) as (keyof ConnectionPool)[]).every((k) => cp[k] === DEFAULT_CONNECTION_POOL[k]);
 }
 
+type LimitList = { rl: LocalRateLimit; settings: ReturnType<typeof effectiveRateLimit>['settings']; key: string }[];
+
 export class MeshControls implements DynamicControls {
   private readonly upstreams = new Map<string, Upstream>();
+  /** the same upstreams by client then host: found at each request without making the `client>host` key */
+  private readonly upstreamsOf = new Map<Workload, Map<string, Upstream>>();
   private readonly buckets = new Map<string, TokenBucket>();
   /** the rate-limit filters of each proxy, direction and port, with their bucket keys */
-  private readonly limits = new Map<string, { rl: LocalRateLimit; settings: ReturnType<typeof effectiveRateLimit>['settings']; key: string }[]>();
+  private readonly limits = new Map<string, LimitList>();
+  /** the same lists by proxy then inbound port, and by client then outbound listener (a decision's, kept by the decision memo) */
+  private readonly inboundLimits = new Map<Workload, Map<number | undefined, LimitList>>();
+  private readonly outboundLimits = new Map<Workload, WeakMap<object, LimitList>>();
   /** counters for the report */
   readonly stats = { overflows: 0, rateLimited: 0, ejections: 0 };
 
   constructor(private readonly mesh: Mesh, private readonly rand: () => number) {}
 
+  private known(client: Workload, fqdn: string): Upstream | undefined {
+    return this.upstreamsOf.get(client)?.get(fqdn);
+  }
+
   private upstream(client: Workload, fqdn: string, endpoints: readonly Workload[]): Upstream {
-    const key = `${client.id}>${fqdn}`;
-    let u = this.upstreams.get(key);
+    let u = this.known(client, fqdn);
     if (!u) {
+      const key = `${client.id}>${fqdn}`;
       const tp = policyFor(this.mesh, client, fqdn);
       const cp = tp?.connectionPool;
       const http2 = (() => {
@@ -54,6 +65,9 @@ export class MeshControls implements DynamicControls {
         outlier: tp?.outlierDetection ? new OutlierDetector(tp.outlierDetection, endpoints.map((e) => e.id)) : null,
       };
       this.upstreams.set(key, u);
+      let byHost = this.upstreamsOf.get(client);
+      if (byHost === undefined) { byHost = new Map(); this.upstreamsOf.set(client, byHost); }
+      byHost.set(fqdn, u);
     }
     return u;
   }
@@ -69,7 +83,7 @@ export class MeshControls implements DynamicControls {
   }
 
   releaseUpstream(client: Workload, fqdn: string, now: number): void {
-    const u = this.upstreams.get(`${client.id}>${fqdn}`);
+    const u = this.known(client, fqdn);
     if (!u?.pool) return;
     if (u.pool.finish(now)) {
       const next = u.waiting.shift();
@@ -85,7 +99,7 @@ export class MeshControls implements DynamicControls {
   }
 
   report(client: Workload, fqdn: string, endpoint: Workload, status: number, now: number): void {
-    const u = this.upstreams.get(`${client.id}>${fqdn}`);
+    const u = this.known(client, fqdn);
     if (!u?.outlier) return;
     const before = u.outlier.ejections.length;
     u.outlier.report(endpoint.id, status, now);
@@ -100,8 +114,15 @@ export class MeshControls implements DynamicControls {
    * Istio gives them). One bucket per filter and proxy.
    */
   rateLimit(server: Workload, now: number, port?: number): { status: number; headers: Record<string, string>; name: string } | null {
-    const where: RouteContext = port === undefined ? {} : { port, vhost: `inbound|http|${port}`, route: 'default' };
-    return this.limit(server, server.gateway ? 'gateway' : 'inbound', where, now);
+    let byPort = this.inboundLimits.get(server);
+    if (byPort === undefined) { byPort = new Map(); this.inboundLimits.set(server, byPort); }
+    let list = byPort.get(port);
+    if (list === undefined) {
+      const where: RouteContext = port === undefined ? {} : { port, vhost: `inbound|http|${port}`, route: 'default' };
+      list = this.limitList(server, server.gateway ? 'gateway' : 'inbound', where);
+      byPort.set(port, list);
+    }
+    return this.limit(list, now);
   }
 
   /**
@@ -113,12 +134,20 @@ export class MeshControls implements DynamicControls {
    * proxy, apart from the inbound one (another listener, another filter).
    */
   outboundRateLimit(client: Workload, listener: { port: number; vhost: string; route: 'default' | null }, now: number): { status: number; headers: Record<string, string>; name: string } | null {
-    const where: RouteContext = { port: listener.port, vhost: listener.vhost };
-    if (listener.route !== null) where.route = listener.route;
-    return this.limit(client, 'outbound', where, now);
+    let byListener = this.outboundLimits.get(client);
+    if (byListener === undefined) { byListener = new WeakMap(); this.outboundLimits.set(client, byListener); }
+    let list = byListener.get(listener);
+    if (list === undefined) {
+      const where: RouteContext = { port: listener.port, vhost: listener.vhost };
+      if (listener.route !== null) where.route = listener.route;
+      list = this.limitList(client, 'outbound', where);
+      byListener.set(listener, list);
+    }
+    return this.limit(list, now);
   }
 
-  private limit(proxy: Workload, context: 'inbound' | 'outbound' | 'gateway', where: RouteContext, now: number): { status: number; headers: Record<string, string>; name: string } | null {
+  /** The rate-limit filters of a proxy for one direction and route, with their bucket keys: made once per key. */
+  private limitList(proxy: Workload, context: 'inbound' | 'outbound' | 'gateway', where: RouteContext): LimitList {
     const listKey = `${proxy.id}|${context}|${where.port ?? ''}|${where.vhost ?? ''}|${where.route ?? ''}`;
     let list = this.limits.get(listKey);
     if (!list) {
@@ -126,6 +155,10 @@ export class MeshControls implements DynamicControls {
         .map((rl) => { const eff = effectiveRateLimit(rl, where); return { rl, settings: eff.settings, key: `${proxy.id}|${context === 'outbound' ? 'out|' : ''}${eff.bucketKey}` }; });
       this.limits.set(listKey, list);
     }
+    return list;
+  }
+
+  private limit(list: LimitList, now: number): { status: number; headers: Record<string, string>; name: string } | null {
     for (const { rl, settings, key } of list) {
       let bucket = this.buckets.get(key) ?? null;
       if (!bucket && settings.bucket) {

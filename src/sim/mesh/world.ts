@@ -101,7 +101,11 @@ function retriable(p: HttpRetry, r: AttemptResult): boolean {
 
 export class World {
   private readonly servers = new Map<string, AppServer>();
-  private readonly cache = new Map<string, Decision>();
+  /**
+   * Static decisions by the request's cache key, then the endpoint, then the certificate states of client and
+   * endpoint (0 not looked at, 1 valid, 2 a problem: index 3·client + endpoint); no key string made per request.
+   */
+  private readonly cache = new Map<string, Map<Workload | null, (Decision | undefined)[]>>();
   /** Service and endpoints by (client namespace, host): names do not change during a run. */
   private readonly services = new Map<string, { fqdn: string; eps: readonly Workload[] } | null>();
   /** whether a request's client side runs through its own proxy (capture.ts): fixed for a request */
@@ -127,12 +131,17 @@ export class World {
   decideNow(spec: RequestSpec, endpoint: Workload | null): Decision {
     const certProblem = this.opts.certProblem;
     const client = spec.req.from.kind === 'workload' ? spec.req.from.workload : null;
-    let key: string | undefined;
+    let slots: (Decision | undefined)[] | undefined;
+    let slot = 0;
     if (spec.cacheKey !== undefined) {
-      const c = client && certProblem ? (certProblem(client.id) ? 'x' : 'v') : '-';
-      const e = endpoint && certProblem ? (certProblem(endpoint.id) ? 'x' : 'v') : '-';
-      key = `${spec.cacheKey}|${endpoint?.id ?? ''}|${c}${e}`;
-      const hit = this.cache.get(key);
+      const c = client && certProblem ? (certProblem(client.id) ? 2 : 1) : 0;
+      const e = endpoint && certProblem ? (certProblem(endpoint.id) ? 2 : 1) : 0;
+      slot = 3 * c + e;
+      let byEndpoint = this.cache.get(spec.cacheKey);
+      if (byEndpoint === undefined) { byEndpoint = new Map(); this.cache.set(spec.cacheKey, byEndpoint); }
+      slots = byEndpoint.get(endpoint);
+      if (slots === undefined) { slots = []; byEndpoint.set(endpoint, slots); }
+      const hit = slots[slot];
       if (hit) return hit;
     }
     const o: DecideOptions = { ...this.opts.base, pickEndpoint: (eps) => endpoint ?? (eps[Math.floor(spec.pick() * eps.length)] as Workload) };
@@ -140,7 +149,7 @@ export class World {
     if (certProblem) o.certProblem = certProblem;
     this.decisions++;
     const d = decide(this.mesh, spec.req, o);
-    if (key !== undefined) this.cache.set(key, d);
+    if (slots !== undefined) slots[slot] = d;
     return d;
   }
 
