@@ -372,6 +372,18 @@ function runTo(k: Kernel, until: number, c: Ctx, phase: SimProgress['phase']): v
   }
 }
 
+/** "<kind> <name>" (or the kind alone when there is no name) per pair, made once. */
+class PairNames {
+  private readonly byKind = new Map<string, Map<string | null, string>>();
+  of(kind: string, name: string | null): string {
+    let byName = this.byKind.get(kind);
+    if (byName === undefined) { byName = new Map(); this.byKind.set(kind, byName); }
+    let text = byName.get(name);
+    if (text === undefined) { text = name ? `${kind} ${name}` : kind; byName.set(name, text); }
+    return text;
+  }
+}
+
 /** simulate(), with the event budget's stop turned into a located error naming what was running. */
 function bounded(c: Ctx, run: SimulateRun): SimRun {
   const withSteps = run.withSteps;
@@ -422,6 +434,8 @@ function simulate(c: Ctx, { withSteps, until }: SimulateRun): SimRun {
   const windowSpans = c.planned.filter((p) => actionModule(p.step.action)?.load === true).map((p) => ({ id: p.step.id, at: p.at, end: p.end }));
   const windows = new Map<string, FlowStats[]>(windowSpans.map((w) => [w.id, c.flows.map(() => new FlowStats())]));
 
+  /** "<control> <name>" of what stopped a flow's request, made once per pair (a flood records millions) */
+  const stopNames = new PairNames();
   // Legitimate traffic: open-loop Poisson arrivals until `duration`.
   for (const f of c.flows) {
     const st = flowStats[f.index] as FlowStats;
@@ -433,6 +447,8 @@ function simulate(c: Ctx, { withSteps, until }: SimulateRun): SimRun {
     // and its cached decision is kept per validity phase of the tokens.
     const timed = f.jwt ? tokenTimes(mesh, f) : [];
     const mean = 1000 / f.rate;
+    const arrivals = `flow/${f.index}/arrivals`;
+    const series = `traffic[${f.index}]`;
     const arrive = (): void => {
       if (k.now >= c.duration) return;
       const t0 = k.now;
@@ -442,15 +458,16 @@ function simulate(c: Ctx, { withSteps, until }: SimulateRun): SimRun {
         rs.cacheKey = `flow/${f.index}/${validityPhase(timed, nowSeconds)}`;
       }
       world.send(rs, (o) => {
-        const stop = o.dynamic ? `${o.dynamic.control}${o.dynamic.name ? ` ${o.dynamic.name}` : ''}` : o.decision.stoppedBy[0] ? `${o.decision.stoppedBy[0].control}${o.decision.stoppedBy[0].name ? ` ${o.decision.stoppedBy[0].name}` : ''}` : undefined;
+        const first = o.dynamic ?? o.decision.stoppedBy[0];
+        const stop = first ? stopNames.of(first.control, first.name) : undefined;
         const status = o.status === null && o.decision.outcome === 'allowed' && !o.dynamic ? 200 : o.status;
         st.record(status, o.latencyMs, stop, o.retries);
-        timeline.record(`traffic[${f.index}]`, t0, status);
+        timeline.record(series, t0, status);
         for (const w of windowSpans) if (t0 >= w.at && t0 < w.end) windows.get(w.id)?.[f.index]?.record(status, o.latencyMs, stop, o.retries);
       });
-      k.schedule(k.exponential(`flow/${f.index}/arrivals`, mean), arrive);
+      k.schedule(k.exponential(arrivals, mean), arrive);
     };
-    k.schedule(k.exponential(`flow/${f.index}/arrivals`, mean), arrive);
+    k.schedule(k.exponential(arrivals, mean), arrive);
   }
 
   const results = new Map<string, StepResult>();

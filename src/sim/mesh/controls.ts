@@ -28,7 +28,8 @@ function isDefaultPool(cp: ConnectionPool): boolean {
   return (Object.keys(DEFAULT_CONNECTION_POOL) as (keyof ConnectionPool)[]).every((k) => cp[k] === DEFAULT_CONNECTION_POOL[k]);
 }
 
-type LimitList = { rl: LocalRateLimit; settings: ReturnType<typeof effectiveRateLimit>['settings']; key: string }[];
+/** A proxy's rate-limit filters for one direction and route: each with its settings, its bucket key and its `namespace/name`. */
+type LimitList = { rl: LocalRateLimit; settings: ReturnType<typeof effectiveRateLimit>['settings']; key: string; name: string }[];
 
 export class MeshControls implements DynamicControls {
   private readonly upstreams = new Map<string, Upstream>();
@@ -152,14 +153,14 @@ export class MeshControls implements DynamicControls {
     let list = this.limits.get(listKey);
     if (!list) {
       list = rateLimitsFor(this.mesh.rateLimits, { labels: proxy.labels, namespace: proxy.namespace, rootNamespace: this.mesh.config.rootNamespace }, context, where.port)
-        .map((rl) => { const eff = effectiveRateLimit(rl, where); return { rl, settings: eff.settings, key: `${proxy.id}|${context === 'outbound' ? 'out|' : ''}${eff.bucketKey}` }; });
+        .map((rl) => { const eff = effectiveRateLimit(rl, where); return { rl, settings: eff.settings, key: `${proxy.id}|${context === 'outbound' ? 'out|' : ''}${eff.bucketKey}`, name: `${rl.meta.namespace}/${rl.meta.name}` }; });
       this.limits.set(listKey, list);
     }
     return list;
   }
 
   private limit(list: LimitList, now: number): { status: number; headers: Record<string, string>; name: string } | null {
-    for (const { rl, settings, key } of list) {
+    for (const { settings, key, name } of list) {
       let bucket = this.buckets.get(key) ?? null;
       if (!bucket && settings.bucket) {
         bucket = new TokenBucket(settings.bucket);
@@ -168,7 +169,7 @@ export class MeshControls implements DynamicControls {
       const d = localRateLimitDecision(settings, bucket, now, this.rand);
       if (d.enforced) {
         this.stats.rateLimited++;
-        return { status: d.status ?? 429, headers: d.headers ?? {}, name: `${rl.meta.namespace}/${rl.meta.name}` };
+        return { status: d.status ?? 429, headers: d.headers ?? {}, name };
       }
     }
     return null;

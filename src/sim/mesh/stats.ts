@@ -1,3 +1,12 @@
+/** The texts of HTTP statuses, made once each (a flood records millions of answers). */
+const STATUS_KEYS: string[] = [];
+
+function statusKey(status: number | null): string {
+  if (status === null) return 'closed';
+  if (Number.isInteger(status) && status >= 0 && status < 1000) return (STATUS_KEYS[status] ??= String(status));
+  return String(status);
+}
+
 /** Per-flow counters and latency percentiles for the report's traffic section. */
 export class FlowStats {
   sent = 0;
@@ -14,7 +23,7 @@ export class FlowStats {
     this.sent++;
     this.retries += retries;
     if (status !== null && status >= 200 && status < 400) this.ok++;
-    const key = status === null ? 'closed' : String(status);
+    const key = statusKey(status);
     this.statuses.set(key, (this.statuses.get(key) ?? 0) + 1);
     if (stoppedBy) this.stopped.set(stoppedBy, (this.stopped.get(stoppedBy) ?? 0) + 1);
     this.latencies.push(latencyMs);

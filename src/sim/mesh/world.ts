@@ -107,7 +107,7 @@ export class World {
    */
   private readonly cache = new Map<string, Map<Workload | null, (Decision | undefined)[]>>();
   /** Service and endpoints by (client namespace, host): names do not change during a run. */
-  private readonly services = new Map<string, { fqdn: string; eps: readonly Workload[] } | null>();
+  private readonly services = new Map<string, Map<string, { fqdn: string; eps: readonly Workload[] } | null>>();
   /** whether a request's client side runs through its own proxy (capture.ts): fixed for a request */
   private readonly proxied = new WeakMap<MeshRequest, boolean>();
   decisions = 0;
@@ -291,12 +291,14 @@ export class World {
 
     // Which service and endpoints, so the client-side controls can act before the verdict.
     if (spec.req.to.kind === 'host') {
-      const key = `${client?.namespace ?? 'default'}|${spec.req.to.host}`;
-      let found = this.services.get(key);
+      const ns = client?.namespace ?? 'default';
+      let byHost = this.services.get(ns);
+      if (byHost === undefined) { byHost = new Map(); this.services.set(ns, byHost); }
+      let found = byHost.get(spec.req.to.host);
       if (found === undefined) {
-        const r = resolveHost(this.mesh, spec.req.to.host, client?.namespace ?? 'default');
+        const r = resolveHost(this.mesh, spec.req.to.host, ns);
         found = r.service ? { fqdn: r.service.fqdn, eps: endpointsOf(this.mesh, r.service) } : null;
-        this.services.set(key, found);
+        byHost.set(spec.req.to.host, found);
       }
       service = found;
     }
