@@ -22,6 +22,8 @@ await build({
   format: 'cjs',
   target: 'node20',
   external: ['jose'],
+  // No comments, no indentation: a smaller file to read and check against its code cache at each start.
+  minifyWhitespace: true,
   logLevel: 'error',
   plugins: [{
     // bin/load-bundle.js runs the bundle as a vm script, where import() needs an
@@ -61,6 +63,10 @@ await build({
   }],
 });
 const bundled = readFileSync(join(dist, 'meshrange.cjs'), 'utf8');
+// bin/load-bundle.js reads the bundle as latin1 (a third of the time of decoding UTF-8): it must be ASCII. esbuild
+// escapes strings; a regex literal it copies as written, so write non-ASCII characters there as \u escapes.
+const wide = /[^\x00-\x7f]/.exec(bundled);
+if (wide) throw new Error(`dist/meshrange.cjs has a non-ASCII character (U+${wide[0].codePointAt(0).toString(16).padStart(4, '0')}) near "${bundled.slice(Math.max(0, wide.index - 40), wide.index + 10)}": write it as a \\u escape in the source`);
 const left = /\bimport\((['"])[^'"]+\1\)/.exec(bundled);
 if (left) throw new Error(`dist/meshrange.cjs still has a dynamic ${left[0]}, which a vm script cannot run: route it through __meshrangeImport in scripts/bundle.mjs`);
 // A child process, so the training run starts from a clean heap and its output stays out of npm's log.

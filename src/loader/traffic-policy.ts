@@ -54,7 +54,8 @@ export function parseGoDuration(text: string): number | null {
   }
   if (s === '0') return 0;
   if (s === '') return null;
-  const re = /(\d+\.?\d*|\.\d+)(ns|us|µs|μs|ms|s|m|h)/y;
+  // µs as U+00B5 (micro sign) or U+03BC (Greek mu), written as escapes: the bundle stays ASCII (scripts/bundle.mjs)
+  const re = /(\d+\.?\d*|\.\d+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h)/y;
   let ns = 0;
   let pos = 0;
   while (pos < s.length) {

@@ -33,6 +33,12 @@ describe('the bundled CLI that npm ci builds', () => {
     expect(text).toContain('__meshrangeImport("jose")');
   });
 
+  it('B4 the bundle is ASCII, so load-bundle.js may read it as latin1 (three times faster than decoding UTF-8), and the file is the text', () => {
+    const bytes = readFileSync(paths.bundle);
+    expect(bytes.findIndex((b) => b > 0x7f)).toBe(-1);
+    expect(bytes.toString('latin1')).toBe(bytes.toString('utf8'));
+  });
+
   it('B4 a JWT scenario run from the bundle loads jose through the importer and signs real tokens', async () => {
     const { exports } = loadBundle(dist) as { exports: { main: (argv: string[], io: { out: (s: string) => void; err: (s: string) => void }) => Promise<number> } };
     let out = '';

@@ -181,3 +181,13 @@ describe('Go durations', () => {
     expect(parseGoDuration('')).toBeNull();
   });
 });
+
+describe('Go durations (time.ParseDuration)', () => {
+  it('microseconds are us, µs (U+00B5 micro sign) or μs (U+03BC Greek mu), alone or combined with other units', () => {
+    expect(parseGoDuration('1500us')).toBe(1.5);
+    expect(parseGoDuration('1500\u00b5s')).toBe(1.5);
+    expect(parseGoDuration('1500\u03bcs')).toBe(1.5);
+    expect(parseGoDuration('1ms500\u00b5s')).toBe(1.5);
+    expect(parseGoDuration('1500xs')).toBeNull();
+  });
+});

@@ -14,7 +14,8 @@ describe('the TUI outside the CLI bundle', () => {
   it('the bundle holds neither ink nor React and loads dist/tui/app.js through the importer', () => {
     const text = readFileSync(path.join(dist, 'meshrange.cjs'), 'utf8');
     expect(text).not.toMatch(/react-reconciler|yoga-layout|node_modules\/ink\//);
-    expect(text).toContain('__meshrangeImport(require("node:url").pathToFileURL(require("node:path").join(__dirname, "tui", "app.js")).href)');
+    // the bundle is written without whitespace (scripts/bundle.mjs minifyWhitespace)
+    expect(text).toContain('__meshrangeImport(require("node:url").pathToFileURL(require("node:path").join(__dirname,"tui","app.js")).href)');
   });
 
   it('dist/tui/app.js, compiled by the prepare step, loads and exports the app', async () => {
