@@ -215,6 +215,33 @@ export function domainScore(domain: string, host: string): number {
   return 0;
 }
 
+/**
+ * The best of a list of domains for a host, as the first of the highest domainScore in list order would be, without
+ * scoring every domain: the exact one, else the longest `*suffix` the host ends with (each suffix of the host looked
+ * up once, longest first), else `*`. Positions are each domain's first in the list. Thousands of Gateway servers or
+ * VirtualService hosts were scored at every request.
+ */
+class DomainIndex {
+  private readonly exact = new Map<string, number>();
+  private readonly suffix = new Map<string, number>();
+  private any = -1;
+  add(domain: string, at: number): void {
+    if (!this.exact.has(domain)) this.exact.set(domain, at);
+    if (domain === '*') { if (this.any < 0) this.any = at; return; }
+    if (domain.startsWith('*') && !this.suffix.has(domain.slice(1))) this.suffix.set(domain.slice(1), at);
+  }
+  /** The best score for `host` (0: none) and the first position holding a domain of that score. */
+  best(host: string): { score: number; at: number } {
+    const e = this.exact.get(host);
+    if (e !== undefined) return { score: EXACT, at: e };
+    for (let i = 1; i < host.length; i++) {
+      const at = this.suffix.get(host.slice(i));
+      if (at !== undefined) return { score: host.length - i + 1, at };
+    }
+    return this.any >= 0 ? { score: 1, at: this.any } : { score: 0, at: -1 };
+  }
+}
+
 function intersect(serverHosts: readonly string[], vsHosts: readonly string[]): string[] {
   const out = new Set<string>();
   for (const s of serverHosts) {
@@ -310,9 +337,19 @@ function chooseDestination(list: readonly RouteDestination[], pick: () => number
 
 /* ------------------------------------------------------------- gateways -- */
 
-/** §9 Gateways whose selector matches the gateway pod's labels (any namespace), oldest first. */
+/** Per Gateway list: each gateway pod's Gateways (gatewaysFor), made once. */
+const gatewaysByList = new WeakMap<readonly Gateway[], WeakMap<Workload, Gateway[]>>();
+
+/** §9 Gateways whose selector matches the gateway pod's labels (any namespace), oldest first. Do not change the answer: it is shared. */
 export function gatewaysFor(gateways: readonly Gateway[], gw: Workload): Gateway[] {
-  return gateways.filter((g) => selectorMatches(g.selector, gw.labels)).sort((a, b) => olderFirst(a.meta, b.meta));
+  let byPod = gatewaysByList.get(gateways);
+  if (byPod === undefined) { byPod = new WeakMap(); gatewaysByList.set(gateways, byPod); }
+  let out = byPod.get(gw);
+  if (out === undefined) {
+    out = gateways.filter((g) => selectorMatches(g.selector, gw.labels)).sort((a, b) => olderFirst(a.meta, b.meta));
+    byPod.set(gw, out);
+  }
+  return out;
 }
 
 export function serverMode(server: GatewayServer): ServerMode {
@@ -325,27 +362,49 @@ export function serverMode(server: GatewayServer): ServerMode {
   return 'tcp';
 }
 
+/** The servers of a Gateway list on one port, oldest Gateway first, indexed by their hosts (namespace part dropped). */
+interface PortServers {
+  onPort: ServerMatch[];
+  index: DomainIndex;
+  /** the plain HTTP servers: one route table, whichever of them takes the request */
+  http: ServerMatch[];
+  /** `[server]` per position, for a server with a route table of its own */
+  alone: ServerMatch[][];
+}
+
+const serversByList = new WeakMap<readonly Gateway[], Map<string, PortServers>>();
+
+function portServers(gateways: readonly Gateway[], port: { servicePort: number; targetPort: number }): PortServers {
+  let byPort = serversByList.get(gateways);
+  if (byPort === undefined) { byPort = new Map(); serversByList.set(gateways, byPort); }
+  const key = `${port.servicePort}|${port.targetPort}`;
+  let t = byPort.get(key);
+  if (t === undefined) {
+    const onPort: ServerMatch[] = [];
+    for (const gateway of [...gateways].sort((a, b) => olderFirst(a.meta, b.meta))) {
+      gateway.servers.forEach((server, index) => {
+        if (server.port.number === port.servicePort || server.port.number === port.targetPort) onPort.push({ gateway, server, index });
+      });
+    }
+    const index = new DomainIndex();
+    onPort.forEach((m, at) => { for (const h of m.server.hosts) index.add(stripNs(h), at); });
+    t = { onPort, index, http: onPort.filter((m) => serverMode(m.server) === 'http'), alone: [] };
+    byPort.set(key, t);
+  }
+  return t;
+}
+
 /**
  * §9 The server that takes a connection on `port` for `hostOrSni` (request
- * host for plain HTTP, SNI for TLS; '' = none), or null (404 NR / no filter chain).
+ * host for plain HTTP, SNI for TLS; '' = none), or null (404 NR / no filter chain):
+ * the first of the servers on the port (oldest Gateway first) with the best host match.
  */
 export function selectServer(gateways: readonly Gateway[], port: { servicePort: number; targetPort: number }, hostOrSni: string): ServerSelection | null {
-  const host = normalizeHost(hostOrSni);
-  const onPort: ServerMatch[] = [];
-  for (const gateway of [...gateways].sort((a, b) => olderFirst(a.meta, b.meta))) {
-    gateway.servers.forEach((server, index) => {
-      if (server.port.number === port.servicePort || server.port.number === port.targetPort) onPort.push({ gateway, server, index });
-    });
-  }
-  let best: ServerMatch | null = null;
-  let bestScore = 0;
-  for (const m of onPort) {
-    const score = Math.max(0, ...m.server.hosts.map((h) => domainScore(stripNs(h), host)));
-    if (score > bestScore) { best = m; bestScore = score; }
-  }
-  if (!best) return null;
-  const chosen = best;
-  const routeServers = serverMode(chosen.server) === 'http' ? onPort.filter((m) => serverMode(m.server) === 'http') : [chosen];
+  const t = portServers(gateways, port);
+  const { score, at } = t.index.best(normalizeHost(hostOrSni));
+  const chosen = score > 0 ? t.onPort[at] : undefined;
+  if (chosen === undefined) return null;
+  const routeServers = serverMode(chosen.server) === 'http' ? t.http : (t.alone[at] ??= [chosen]);
   return { ...chosen, routeServers };
 }
 
@@ -364,9 +423,23 @@ interface Binding {
   domain: string;
 }
 
+/** The VirtualServices exported to a namespace, oldest first: once per (list, namespace). Do not change the answer. */
+const visibleByList = new WeakMap<readonly VirtualService[], Map<string, VirtualService[]>>();
+
+function visibleTo(vss: readonly VirtualService[], namespace: string): VirtualService[] {
+  let byNs = visibleByList.get(vss);
+  if (byNs === undefined) { byNs = new Map(); visibleByList.set(vss, byNs); }
+  let out = byNs.get(namespace);
+  if (out === undefined) {
+    out = vss.filter((vs) => vsVisibleTo(vs, namespace)).sort((a, b) => olderFirst(a.meta, b.meta));
+    byNs.set(namespace, out);
+  }
+  return out;
+}
+
 /** VirtualServices visible to the proxy and bound to the routing gateway(s), with their virtual-host domains. */
 function bindings(vss: readonly VirtualService[], ctx: { gateway: string; gatewayNamespace: string; servers?: readonly ServerMatch[] }): Binding[] {
-  const visible = vss.filter((vs) => vsVisibleTo(vs, ctx.gatewayNamespace)).sort((a, b) => olderFirst(a.meta, b.meta));
+  const visible = visibleTo(vss, ctx.gatewayNamespace);
   const out: Binding[] = [];
   const seen = new Set<string>();
   const add = (b: Binding): void => {
@@ -391,15 +464,62 @@ function bindings(vss: readonly VirtualService[], ctx: { gateway: string; gatewa
   return out;
 }
 
-/** The bindings of the best virtual host for `host`, or [] when none matches. */
-function bestVirtualHost(all: readonly Binding[], forms: readonly string[]): Binding[] {
-  let best = 0;
-  let domain = '';
-  for (const b of all) {
-    const score = Math.max(0, ...forms.map((f) => domainScore(b.domain, f)));
-    if (score > best) { best = score; domain = b.domain; }
+/** A route table's bindings, indexed by domain. */
+interface VirtualHosts {
+  all: Binding[];
+  index: DomainIndex;
+  byDomain: Map<string, Binding[]>;
+}
+
+/**
+ * bindings(), made once per (VirtualService list, route table): the table is the gateway name and the proxy's
+ * namespace for a sidecar, the servers sharing it for a gateway (selectServer's routeServers, one array per table).
+ * Thousands of VirtualServices were filtered, sorted and bound at every request.
+ */
+const tablesByList = new WeakMap<readonly VirtualService[], { named: Map<string, VirtualHosts>; served: WeakMap<readonly ServerMatch[], Map<string, VirtualHosts>> }>();
+
+function virtualHosts(vss: readonly VirtualService[], ctx: { gateway: string; gatewayNamespace: string; servers?: readonly ServerMatch[] }): VirtualHosts {
+  let tables = tablesByList.get(vss);
+  if (tables === undefined) { tables = { named: new Map(), served: new WeakMap() }; tablesByList.set(vss, tables); }
+  let byNs: Map<string, VirtualHosts> | undefined;
+  let key: string;
+  if (ctx.gateway !== 'mesh' && ctx.servers && ctx.servers.length > 0) {
+    byNs = tables.served.get(ctx.servers);
+    if (byNs === undefined) { byNs = new Map(); tables.served.set(ctx.servers, byNs); }
+    key = ctx.gatewayNamespace;
+  } else {
+    byNs = tables.named;
+    key = `${ctx.gateway}\n${ctx.gatewayNamespace}`;
   }
-  return best === 0 ? [] : all.filter((b) => b.domain === domain);
+  let t = byNs.get(key);
+  if (t === undefined) {
+    const all = bindings(vss, ctx);
+    const index = new DomainIndex();
+    const byDomain = new Map<string, Binding[]>();
+    all.forEach((b, at) => {
+      index.add(b.domain, at);
+      const list = byDomain.get(b.domain);
+      if (list === undefined) byDomain.set(b.domain, [b]); else list.push(b);
+    });
+    t = { all, index, byDomain };
+    byNs.set(key, t);
+  }
+  return t;
+}
+
+/**
+ * The bindings of the best virtual host for `host` (any of its `forms`), or [] when none matches: the domain of the
+ * first binding with the highest domainScore over the forms. Do not change the answer: it is shared.
+ */
+function bestVirtualHost(t: VirtualHosts, forms: readonly string[]): readonly Binding[] {
+  let best = 0;
+  let at = -1;
+  for (const f of forms) {
+    const r = t.index.best(f);
+    if (r.score > best || (r.score === best && r.score > 0 && r.at < at)) { best = r.score; at = r.at; }
+  }
+  const first = t.all[at];
+  return best === 0 || first === undefined ? [] : (t.byDomain.get(first.domain) ?? []);
 }
 
 /* ---------------------------------------------------------------- HTTP -- */
@@ -554,8 +674,7 @@ function redirectLocation(fr: FlatRoute, req: RequestView, ctx: HttpRouteContext
 export function routeHttp(vss: readonly VirtualService[], ctx: HttpRouteContext, pick: () => number): HttpRouteResult {
   const host = normalizeHost(ctx.host);
   const mesh = ctx.gateway === 'mesh';
-  const all = bindings(vss, ctx);
-  const vhost = bestVirtualHost(all, mesh ? meshHostForms(host, ctx.gatewayNamespace) : [host]);
+  const vhost = bestVirtualHost(virtualHosts(vss, ctx), mesh ? meshHostForms(host, ctx.gatewayNamespace) : [host]);
   if (vhost.length === 0) {
     if (mesh) return { kind: 'default', reason: `no VirtualService bound to the mesh has host ${host}; the sidecar routes to the service itself` };
     return { kind: 'no-route', status: 404, flag: 'NR', reason: `no VirtualService bound to gateway ${ctx.gateway} has a host matching ${host}` };
@@ -626,7 +745,7 @@ function l4Fits(m: L4Match, vs: VirtualService, through: string, port: number, l
 export function routeTls(vss: readonly VirtualService[], ctx: TlsRouteContext, pick: () => number = () => 0): L4RouteResult {
   const sni = normalizeHost(ctx.sni);
   const mesh = ctx.gateway === 'mesh';
-  const visible = vss.filter((vs) => vsVisibleTo(vs, ctx.gatewayNamespace)).sort((a, b) => olderFirst(a.meta, b.meta));
+  const visible = visibleTo(vss, ctx.gatewayNamespace);
   const scopes: { through: string; server?: ServerMatch }[] = !mesh && ctx.servers && ctx.servers.length > 0
     ? ctx.servers.map((s) => ({ through: gatewayId(s.gateway), server: s }))
     : [{ through: ctx.gateway }];
@@ -659,7 +778,7 @@ export function routeTls(vss: readonly VirtualService[], ctx: TlsRouteContext, p
 /** TCP (and TLS terminated at the gateway): the first fitting `tcp` route of the oldest bound VirtualService. */
 export function routeTcp(vss: readonly VirtualService[], ctx: TcpRouteContext, pick: () => number = () => 0): L4RouteResult {
   const mesh = ctx.gateway === 'mesh';
-  const visible = vss.filter((vs) => vsVisibleTo(vs, ctx.gatewayNamespace)).sort((a, b) => olderFirst(a.meta, b.meta));
+  const visible = visibleTo(vss, ctx.gatewayNamespace);
   const scopes: { through: string; server?: ServerMatch }[] = !mesh && ctx.servers && ctx.servers.length > 0
     ? ctx.servers.map((s) => ({ through: gatewayId(s.gateway), server: s }))
     : [{ through: ctx.gateway }];

@@ -1,0 +1,105 @@
+/**
+ * Server selection (§9) and the sidecar's and gateway's virtual host (§8, §9) through the domain index: the same
+ * answer as scoring every domain of every server or binding and keeping the first of the highest score (Envoy's
+ * most specific domain, oldest first), on random host lists with exact names, `*`, `*.suffix`, `*suffix`,
+ * namespace-prefixed server hosts, upper case and repeated hosts. The reference below is the plain scan the index
+ * replaced.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { Gateway, VirtualService } from '../../src/model/routing.js';
+import { domainScore, routeHttp, selectServer } from '../../src/policy/routing.js';
+
+const NAMES = ['a.example.com', 'b.example.com', 'example.com', 'x.a.example.com', 'reviews', 'reviews.shop', 'reviews.shop.svc.cluster.local', 'ratings.shop.svc.cluster.local'];
+const WILD = ['*', '*.example.com', '*example.com', '*.com', '*.a.example.com', '*.shop.svc.cluster.local', '*.svc.cluster.local', '*s.shop.svc.cluster.local'];
+const HOST = fc.constantFrom(...NAMES, ...WILD, 'A.Example.com', 'other.org');
+const SERVER_HOST = fc.tuple(fc.constantFrom('', './', '*/', 'shop/'), HOST).map(([ns, h]) => ns + h);
+const REQUEST_HOST = fc.constantFrom(...NAMES, 'A.EXAMPLE.COM', 'a.example.com:80', 'example.com.', 'other.org', 'c.example.com', 'ratings', 'ratings.shop', '*', '');
+
+const meta = (ns: string, name: string, order: number) => ({ name, namespace: ns, labels: {}, annotations: {}, order, loc: { file: 'x.yaml', line: order + 1, col: 1 } });
+
+function gateways(specs: { servers: { port: number; protocol: string; hosts: string[] }[] }[]): Gateway[] {
+  return specs.map((g, i) => ({
+    meta: meta('istio-system', `gw${i}`, i),
+    selector: { istio: 'ingressgateway' },
+    servers: g.servers.map((s) => ({ port: { number: s.port, name: `p${s.port}`, protocol: s.protocol }, hosts: s.hosts })),
+  }));
+}
+
+/** The plain scan: every server on the port scored on every host, the first of the highest score kept. */
+function plainSelect(gws: readonly Gateway[], port: number, host: string): { gateway: string; index: number } | null {
+  let h = host.toLowerCase();
+  const colon = h.lastIndexOf(':');
+  if (colon >= 0 && /^\d+$/.test(h.slice(colon + 1))) h = h.slice(0, colon);
+  if (h.endsWith('.')) h = h.slice(0, -1);
+  let best: { gateway: string; index: number } | null = null;
+  let bestScore = 0;
+  for (const g of gws) {
+    g.servers.forEach((s, index) => {
+      if (s.port.number !== port) return;
+      const score = Math.max(0, ...s.hosts.map((x) => domainScore((x.includes('/') ? x.slice(x.indexOf('/') + 1) : x).toLowerCase(), h)));
+      if (score > bestScore) { bestScore = score; best = { gateway: g.meta.name, index }; }
+    });
+  }
+  return best;
+}
+
+function virtualServices(specs: { ns: string; hosts: string[] }[]): VirtualService[] {
+  return specs.map((v, i) => ({
+    meta: meta(v.ns, `vs${i}`, i), hosts: v.hosts, gateways: ['mesh'], gatewayLocs: [], exportTo: [],
+    http: [{ route: [{ destination: { host: `dest${i}` } }] }], tls: [], tcp: [],
+  }));
+}
+
+/** The plain scan for a sidecar: every host of every VirtualService (qualified), scored on every form of the request host. */
+function plainMeshVs(vss: readonly VirtualService[], clientNs: string, host: string): string | null {
+  const qualify = (x: string, ns: string): string => { const l = x.toLowerCase(); return l.includes('*') || l.includes('.') ? l : `${l}.${ns}.svc.cluster.local`; };
+  let h = host.toLowerCase();
+  const colon = h.lastIndexOf(':');
+  if (colon >= 0 && /^\d+$/.test(h.slice(colon + 1))) h = h.slice(0, colon);
+  if (h.endsWith('.')) h = h.slice(0, -1);
+  const dots = h.split('.').length - 1;
+  const forms = [h, ...(dots === 0 ? [`${h}.${clientNs}.svc.cluster.local`] : dots === 1 ? [`${h}.svc.cluster.local`] : h.endsWith('.svc') ? [`${h}.cluster.local`] : [])];
+  let best = 0;
+  let winner: string | null = null;
+  for (const vs of vss) {
+    for (const x of vs.hosts) {
+      const score = Math.max(0, ...forms.map((f) => domainScore(qualify(x, vs.meta.namespace), f)));
+      if (score > best) { best = score; winner = `${vs.meta.namespace}/${vs.meta.name}`; }
+    }
+  }
+  return winner;
+}
+
+describe('routing through the domain index', () => {
+  it('§9 selectServer picks the server the plain scan picks (most specific host, oldest Gateway and first server on a tie)', () => {
+    const SERVER = fc.record({ port: fc.constantFrom(80, 443), protocol: fc.constantFrom('HTTP', 'HTTPS'), hosts: fc.array(SERVER_HOST, { minLength: 0, maxLength: 4 }) });
+    fc.assert(fc.property(fc.array(fc.record({ servers: fc.array(SERVER, { minLength: 1, maxLength: 5 }) }), { minLength: 1, maxLength: 6 }), fc.array(REQUEST_HOST, { minLength: 1, maxLength: 8 }), (specs, hosts) => {
+      const gws = gateways(specs);
+      for (const host of hosts) {
+        for (const port of [80, 443]) {
+          const got = selectServer(gws, { servicePort: port, targetPort: port }, host);
+          const want = plainSelect(gws, port, host);
+          expect(got === null ? null : { gateway: got.gateway.meta.name, index: got.index }).toEqual(want);
+          if (got !== null && got.server.port.protocol === 'HTTP') {
+            // every plain HTTP server on the port shares the route table, and the array is the same one each time
+            expect(got.routeServers.map((m) => `${m.gateway.meta.name}#${m.index}`)).toEqual(gws.flatMap((g) => g.servers.flatMap((s, i) => (s.port.number === port && s.port.protocol === 'HTTP' ? [`${g.meta.name}#${i}`] : []))));
+            expect(selectServer(gws, { servicePort: port, targetPort: port }, host)?.routeServers).toBe(got.routeServers);
+          }
+        }
+      }
+    }), { numRuns: 300, seed: 21 });
+  });
+
+  it('§8 a sidecar routes by the VirtualService the plain scan picks (most specific domain over the host forms, oldest first)', () => {
+    const VS = fc.record({ ns: fc.constantFrom('shop', 'web'), hosts: fc.array(HOST, { minLength: 1, maxLength: 4 }) });
+    fc.assert(fc.property(fc.array(VS, { minLength: 0, maxLength: 10 }), fc.constantFrom('shop', 'web'), fc.array(REQUEST_HOST, { minLength: 1, maxLength: 8 }), (specs, clientNs, hosts) => {
+      const vss = virtualServices(specs);
+      for (const host of hosts) {
+        const r = routeHttp(vss, { gateway: 'mesh', gatewayNamespace: clientNs, host, port: 80, path: '/', method: 'GET', headers: {} }, () => 0);
+        const want = plainMeshVs(vss, clientNs, host);
+        expect(r.kind === 'route' ? r.vs : null).toEqual(want);
+      }
+    }), { numRuns: 300, seed: 22 });
+  });
+});
