@@ -173,16 +173,67 @@ export function egressListenerFor(sidecar: Sidecar, port: number): SidecarEgress
   return sidecar.egress.find((l) => l.port?.number === port) ?? sidecar.egress.find((l) => l.port === undefined) ?? null;
 }
 
-/** Does an egress listener import a registry entry living in `entryNs`, for the requested host? */
-function imports(listener: SidecarEgressListener, entryNs: string, proxyNs: string, host: string): boolean {
-  return listener.hosts.some((h) => {
-    const slash = h.indexOf('/');
-    const ns = h.slice(0, slash);
-    const dns = h.slice(slash + 1);
-    if (ns === '~') return false;
-    const resolved = ns === '.' ? proxyNs : ns;
-    return (resolved === '*' || resolved === entryNs) && hostMatches(dns, host) > 0;
-  });
+/** Host patterns of one namespace part of a listener: does any match a host (hostMatches > 0)? */
+class HostPatterns {
+  private readonly exact = new Set<string>();
+  /** `*.suffix` patterns, by `.suffix` */
+  private readonly suffixes = new Set<string>();
+  private any = false;
+  add(pattern: string): void {
+    if (pattern === '*') this.any = true;
+    else if (pattern.startsWith('*.')) this.suffixes.add(pattern.slice(1));
+    this.exact.add(pattern);
+  }
+  matches(host: string): boolean {
+    if (this.any || this.exact.has(host)) return true;
+    if (this.suffixes.size === 0) return false;
+    for (let i = host.indexOf('.'); i >= 0; i = host.indexOf('.', i + 1)) if (this.suffixes.has(host.slice(i))) return true;
+    return false;
+  }
+}
+
+/** A listener's `hosts` by their namespace part: `*`, `.` (the proxy's own) and named ones; `~` imports nothing. */
+interface ListenerHosts {
+  star: HostPatterns;
+  dot: HostPatterns;
+  named: Map<string, HostPatterns>;
+}
+
+const listenerHosts = new WeakMap<SidecarEgressListener, ListenerHosts>();
+
+function hostsOf(listener: SidecarEgressListener): ListenerHosts {
+  let t = listenerHosts.get(listener);
+  if (t === undefined) {
+    t = { star: new HostPatterns(), dot: new HostPatterns(), named: new Map() };
+    for (const h of listener.hosts) {
+      const slash = h.indexOf('/');
+      const ns = h.slice(0, slash);
+      const dns = h.slice(slash + 1);
+      if (ns === '~') continue;
+      if (ns === '*') t.star.add(dns);
+      else if (ns === '.') t.dot.add(dns);
+      else {
+        let set = t.named.get(ns);
+        if (set === undefined) { set = new HostPatterns(); t.named.set(ns, set); }
+        set.add(dns);
+      }
+    }
+    listenerHosts.set(listener, t);
+  }
+  return t;
+}
+
+/**
+ * Does an egress listener import a registry entry living in `entryNs`, for the requested host? Some `ns/host` of
+ * its hosts whose namespace part is `*`, `entryNs`, or `.` when that is the proxy's namespace, and whose host part
+ * matches (hostMatches). Through an index made once per listener: a Sidecar of 20,000 egress hosts was 20,000
+ * checks at every decision.
+ */
+export function imports(listener: SidecarEgressListener, entryNs: string, proxyNs: string, host: string): boolean {
+  const t = hostsOf(listener);
+  if (t.star.matches(host)) return true;
+  if (t.named.get(entryNs)?.matches(host) === true) return true;
+  return (proxyNs === '*' || proxyNs === entryNs) && t.dot.matches(host);
 }
 
 /** How well a ServiceEntry claims a host (0 = not at all); an address match counts as exact. */
