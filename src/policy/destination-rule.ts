@@ -40,6 +40,21 @@ const NO_RULES: readonly DestinationRule[] = [];
 interface HostIndex {
   exact: Map<string, DestinationRule[]>;
   wild: DestinationRule[];
+  /** the wild ones by their host as written (`*`, `*.suffix`, or another pattern only an equal host matches) */
+  wildByHost: Map<string, DestinationRule[]>;
+  /** some rule of the namespace has a workloadSelector (then its answers depend on the client's labels) */
+  selectors: boolean;
+}
+
+/** The wild rules of an index that can match `host` (hostMatches > 0): equal to it, `*`, or a `*.suffix` it ends with. */
+function wildFor(ix: HostIndex, host: string, visit: (dr: DestinationRule) => void): void {
+  const byHost = ix.wildByHost;
+  for (const dr of byHost.get(host) ?? NO_RULES) visit(dr);
+  if (host !== '*') for (const dr of byHost.get('*') ?? NO_RULES) visit(dr);
+  for (let i = host.indexOf('.'); i >= 0; i = host.indexOf('.', i + 1)) {
+    const pattern = `*${host.slice(i)}`;
+    if (pattern !== host) for (const dr of byHost.get(pattern) ?? NO_RULES) visit(dr);
+  }
 }
 
 /** Below this many rules in a namespace they are read as they are; from it on, through the host index. */
@@ -53,9 +68,14 @@ function hostIndex(index: MeshIndex, ns: string, rules: readonly DestinationRule
   if (byNs === undefined) { byNs = new Map(); hostIndexes.set(index, byNs); }
   let ix = byNs.get(ns);
   if (ix === undefined) {
-    ix = { exact: new Map(), wild: [] };
+    ix = { exact: new Map(), wild: [], wildByHost: new Map(), selectors: rules.some((dr) => dr.workloadSelector !== undefined) };
     for (const dr of rules) {
-      if (dr.fqdnHost.startsWith('*')) { ix.wild.push(dr); continue; }
+      if (dr.fqdnHost.startsWith('*')) {
+        ix.wild.push(dr);
+        const same = ix.wildByHost.get(dr.fqdnHost);
+        if (same) same.push(dr); else ix.wildByHost.set(dr.fqdnHost, [dr]);
+        continue;
+      }
       const l = ix.exact.get(dr.fqdnHost);
       if (l) l.push(dr); else ix.exact.set(dr.fqdnHost, [dr]);
     }
@@ -64,13 +84,42 @@ function hostIndex(index: MeshIndex, ns: string, rules: readonly DestinationRule
   return ix;
 }
 
+/** Answers of findDestinationRule by mesh index, for clients whose namespace has no workloadSelector rule. */
+const answers = new WeakMap<MeshIndex, Map<string, DrChoice | null>>();
+
+/**
+ * The DestinationRule a client of `clientNs` uses for `host` (§10: the client's namespace, then the service's, then
+ * the root namespace; the most specific host; rules of one host merged, oldest first). Made once per (namespace,
+ * service namespace, host) when that read 16 rules or more, unless the client's namespace has a rule with a
+ * workloadSelector: 4,000 wildcard rules of the root namespace were scanned, 2,000 of them merged, at every request.
+ * Do not change the answer: it is shared.
+ */
 export function findDestinationRule(mesh: Mesh, clientNs: string, clientLabels: Labels, host: string, serviceNs: string | null): DrChoice | null {
   if (mesh.destinationRules.length === 0) return null;
   const index = meshIndex(mesh);
+  const own = index.destinationRules(clientNs);
+  if (own.length > 0 && (own.length < HOST_INDEX_MIN ? own.some((dr) => dr.workloadSelector !== undefined) : hostIndex(index, clientNs, own).selectors)) {
+    return chooseDestinationRule(mesh, index, clientNs, clientLabels, host, serviceNs);
+  }
+  let byKey = answers.get(index);
+  if (byKey === undefined) { byKey = new Map(); answers.set(index, byKey); }
+  const key = `${mesh.config.rootNamespace}\n${clientNs}\n${serviceNs === null ? '' : `+${serviceNs}`}\n${host}`;
+  let out = byKey.get(key);
+  if (out === undefined) {
+    const cost = { rules: 0 };
+    out = chooseDestinationRule(mesh, index, clientNs, clientLabels, host, serviceNs, cost);
+    // kept only when it was work: a plain mesh asks namespaces x services, and its few rules cost nothing to read again
+    if (cost.rules >= HOST_INDEX_MIN) byKey.set(key, out);
+  }
+  return out;
+}
+
+function chooseDestinationRule(mesh: Mesh, index: MeshIndex, clientNs: string, clientLabels: Labels, host: string, serviceNs: string | null, cost = { rules: 0 }): DrChoice | null {
   const pick = (ns: string, needExport: boolean): DestinationRule[] => {
     let best = 0;
     let found: DestinationRule[] = [];
     const consider = (dr: DestinationRule): void => {
+      cost.rules++;
       if (needExport && !exportedTo(dr, clientNs)) return;
       if (dr.workloadSelector && !(ns === clientNs && selectorMatches(dr.workloadSelector, clientLabels))) return;
       const score = hostMatches(dr.fqdnHost, host);
@@ -86,7 +135,7 @@ export function findDestinationRule(mesh: Mesh, clientNs: string, clientLabels: 
     } else {
       const ix = hostIndex(index, ns, rules);
       for (const dr of ix.exact.get(host) ?? NO_RULES) consider(dr);
-      for (const dr of ix.wild) consider(dr);
+      wildFor(ix, host, consider);
     }
     return found.sort((a, b) => a.meta.order - b.meta.order);
   };

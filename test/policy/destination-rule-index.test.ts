@@ -63,4 +63,33 @@ ${r.exportTo ? `  exportTo: ${JSON.stringify(r.exportTo)}\n` : ''}${r.selector ?
       }
     }), { numRuns: 150, seed: 11 });
   });
+
+  it('the answers kept per (namespace, service namespace, host) when no rule of the client namespace has a selector are the scan\'s, asked twice, for wildcard hosts too', () => {
+    const rule = fc.record({
+      ns: fc.constantFrom('n1', 'n2', 'istio-system', 'istio-system'),
+      host: fc.constantFrom(...HOSTS, '*.a.n1.svc.cluster.local', '*n1.svc.cluster.local'),
+      exportTo: fc.constantFrom(null, ['.'], ['*'], ['n1'], ['n2']),
+    });
+    fc.assert(fc.property(fc.array(rule, { minLength: 40, maxLength: 80 }), (rules) => {
+      const docs = [ns('istio-system', false), ns('n1', true), ns('n2', true)];
+      rules.forEach((r, i) => docs.push(`apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: dr${i}, namespace: ${r.ns} }
+spec:
+  host: "${r.host}"
+${r.exportTo ? `  exportTo: ${JSON.stringify(r.exportTo)}\n` : ''}  trafficPolicy: { tls: { mode: ISTIO_MUTUAL } }
+`));
+      const mesh = meshFrom(...docs);
+      for (let round = 0; round < 2; round++) {
+        for (const clientNs of ['n1', 'n2', 'istio-system']) {
+          for (const host of ['a.n1.svc.cluster.local', 'x.a.n1.svc.cluster.local', 'b.n2.svc.cluster.local', 'c.example.com', '*.n1.svc.cluster.local', '*', 'cluster.local']) {
+            for (const serviceNs of [null, 'n1', 'n2']) {
+              const got = findDestinationRule(mesh, clientNs, { app: 'x' }, host, serviceNs);
+              expect(got ? got.merged.map((d) => `${d.meta.namespace}/${d.meta.name}`) : null).toEqual(scan(mesh, clientNs, { app: 'x' }, host, serviceNs));
+            }
+          }
+        }
+      }
+    }), { numRuns: 100, seed: 12 });
+  });
 });
