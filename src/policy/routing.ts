@@ -337,17 +337,27 @@ function chooseDestination(list: readonly RouteDestination[], pick: () => number
 
 /* ------------------------------------------------------------- gateways -- */
 
-/** Per Gateway list: each gateway pod's Gateways (gatewaysFor), made once. */
-const gatewaysByList = new WeakMap<readonly Gateway[], WeakMap<Workload, Gateway[]>>();
+/**
+ * Per Gateway list: each gateway pod's Gateways (gatewaysFor), made once, and one array per set of Gateways, so that
+ * the replicas of a gateway share its server and route tables (selectServer, virtualHosts).
+ */
+const gatewaysByList = new WeakMap<readonly Gateway[], { byPod: WeakMap<Workload, Gateway[]>; bySet: Map<string, Gateway[]> }>();
 
 /** §9 Gateways whose selector matches the gateway pod's labels (any namespace), oldest first. Do not change the answer: it is shared. */
 export function gatewaysFor(gateways: readonly Gateway[], gw: Workload): Gateway[] {
-  let byPod = gatewaysByList.get(gateways);
-  if (byPod === undefined) { byPod = new WeakMap(); gatewaysByList.set(gateways, byPod); }
-  let out = byPod.get(gw);
+  let known = gatewaysByList.get(gateways);
+  if (known === undefined) { known = { byPod: new WeakMap(), bySet: new Map() }; gatewaysByList.set(gateways, known); }
+  let out = known.byPod.get(gw);
   if (out === undefined) {
-    out = gateways.filter((g) => selectorMatches(g.selector, gw.labels)).sort((a, b) => olderFirst(a.meta, b.meta));
-    byPod.set(gw, out);
+    const at: number[] = [];
+    gateways.forEach((g, i) => { if (selectorMatches(g.selector, gw.labels)) at.push(i); });
+    const key = at.join(',');
+    out = known.bySet.get(key);
+    if (out === undefined) {
+      out = at.map((i) => gateways[i] as Gateway).sort((a, b) => olderFirst(a.meta, b.meta));
+      known.bySet.set(key, out);
+    }
+    known.byPod.set(gw, out);
   }
   return out;
 }
@@ -423,7 +433,20 @@ interface Binding {
   domain: string;
 }
 
-/** The VirtualServices exported to a namespace, oldest first: once per (list, namespace). Do not change the answer. */
+/** Every VirtualService of a list, oldest first: once per list. Do not change the answer. */
+const sortedByList = new WeakMap<readonly VirtualService[], VirtualService[]>();
+
+function oldestFirst(vss: readonly VirtualService[]): VirtualService[] {
+  let out = sortedByList.get(vss);
+  if (out === undefined) { out = [...vss].sort((a, b) => olderFirst(a.meta, b.meta)); sortedByList.set(vss, out); }
+  return out;
+}
+
+/**
+ * The VirtualServices exported to a namespace, oldest first: once per (list, namespace). For gateway pods only (a
+ * few namespaces): a sidecar's routing reads the mesh-wide tables below and checks exportTo on what it finds, so
+ * that 2,000 namespaces do not each hold a copy of thousands of VirtualServices. Do not change the answer.
+ */
 const visibleByList = new WeakMap<readonly VirtualService[], Map<string, VirtualService[]>>();
 
 function visibleTo(vss: readonly VirtualService[], namespace: string): VirtualService[] {
@@ -431,10 +454,62 @@ function visibleTo(vss: readonly VirtualService[], namespace: string): VirtualSe
   if (byNs === undefined) { byNs = new Map(); visibleByList.set(vss, byNs); }
   let out = byNs.get(namespace);
   if (out === undefined) {
-    out = vss.filter((vs) => vsVisibleTo(vs, namespace)).sort((a, b) => olderFirst(a.meta, b.meta));
+    out = oldestFirst(vss).filter((vs) => vsVisibleTo(vs, namespace));
     byNs.set(namespace, out);
   }
   return out;
+}
+
+/**
+ * For a sidecar's L4 routing: the VirtualServices bound to the mesh with `tcp` (or `tls`) routes, oldest first, and
+ * their hosts (`tcp`: the VirtualService's; `tls`: the match sniHosts), qualified, to their positions. One per list
+ * and kind, whatever the namespace: exportTo is checked on the candidates.
+ */
+interface MeshL4 {
+  list: VirtualService[];
+  exact: Map<string, number[]>;
+  suffix: Map<string, number[]>;
+  any: number[];
+}
+
+const meshL4ByList = new WeakMap<readonly VirtualService[], Map<string, MeshL4>>();
+
+function meshL4(vss: readonly VirtualService[], kind: 'tcp' | 'tls'): MeshL4 {
+  let byKey = meshL4ByList.get(vss);
+  if (byKey === undefined) { byKey = new Map(); meshL4ByList.set(vss, byKey); }
+  let t = byKey.get(kind);
+  if (t === undefined) {
+    const built: MeshL4 = { list: oldestFirst(vss).filter((vs) => vsBoundTo(vs, 'mesh') && vs[kind].length > 0), exact: new Map(), suffix: new Map(), any: [] };
+    const file = (m: Map<string, number[]>, k: string, at: number): void => {
+      const l = m.get(k);
+      if (l === undefined) m.set(k, [at]); else if (l[l.length - 1] !== at) l.push(at);
+    };
+    built.list.forEach((vs, at) => {
+      const hosts = kind === 'tcp' ? vs.hosts : vs.tls.flatMap((r) => (r.match ?? []).flatMap((m) => m.sniHosts));
+      for (const h of hosts) {
+        const d = qualify(h, vs.meta.namespace);
+        file(built.exact, d, at);
+        if (d === '*') { if (built.any[built.any.length - 1] !== at) built.any.push(at); } else if (d.startsWith('*')) file(built.suffix, d.slice(1), at);
+      }
+    });
+    t = built;
+    byKey.set(kind, t);
+  }
+  return t;
+}
+
+/**
+ * The VirtualServices of `t` exported to `namespace` with a host of domainScore > 0 for one of `forms` (equal, `*`,
+ * or a `*suffix` the form ends with, shorter than it), in their order: the only ones a sidecar's L4 routing can
+ * bind. Thousands of VirtualServices with tcp routes were checked host by host at every connection.
+ */
+function meshL4Candidates(t: MeshL4, forms: readonly string[], namespace: string): VirtualService[] {
+  const at = new Set<number>(t.any);
+  for (const f of forms) {
+    for (const i of t.exact.get(f) ?? []) at.add(i);
+    if (t.suffix.size > 0) for (let i = 1; i < f.length; i++) for (const k of t.suffix.get(f.slice(i)) ?? []) at.add(k);
+  }
+  return [...at].sort((a, b) => a - b).map((i) => t.list[i] as VirtualService).filter((vs) => vsVisibleTo(vs, namespace));
 }
 
 /** VirtualServices visible to the proxy and bound to the routing gateway(s), with their virtual-host domains. */
@@ -505,6 +580,80 @@ function virtualHosts(vss: readonly VirtualService[], ctx: { gateway: string; ga
     byNs.set(key, t);
   }
   return t;
+}
+
+/**
+ * A sidecar's virtual hosts, mesh-wide: every VirtualService bound to the mesh, oldest first, with each of its hosts
+ * qualified (its own namespace), by domain. One per list whatever the client's namespace: exportTo is checked on the
+ * bindings a lookup finds (`first` keeps, per namespace and domain asked, the first exported one).
+ */
+interface MeshHosts {
+  all: Binding[];
+  byDomain: Map<string, number[]>;
+  first: Map<string, number>;
+}
+
+const meshHostsByList = new WeakMap<readonly VirtualService[], MeshHosts>();
+
+function meshHosts(vss: readonly VirtualService[]): MeshHosts {
+  let t = meshHostsByList.get(vss);
+  if (t === undefined) {
+    const all: Binding[] = [];
+    const byDomain = new Map<string, number[]>();
+    for (const vs of oldestFirst(vss)) {
+      if (!vsBoundTo(vs, 'mesh')) continue;
+      const own = new Set<string>();
+      for (const h of vs.hosts) {
+        const domain = qualify(h, vs.meta.namespace);
+        if (own.has(domain)) continue;
+        own.add(domain);
+        const at = all.length;
+        all.push({ vs, through: 'mesh', domain });
+        const l = byDomain.get(domain);
+        if (l === undefined) byDomain.set(domain, [at]); else l.push(at);
+      }
+    }
+    t = { all, byDomain, first: new Map() };
+    meshHostsByList.set(vss, t);
+  }
+  return t;
+}
+
+/** The first binding of `domain` whose VirtualService is exported to `namespace`, or -1. */
+function firstExported(t: MeshHosts, domain: string, namespace: string): number {
+  const at = t.byDomain.get(domain);
+  if (at === undefined) return -1;
+  const key = `${namespace}\n${domain}`;
+  let p = t.first.get(key);
+  if (p === undefined) {
+    p = at.find((i) => vsVisibleTo((t.all[i] as Binding).vs, namespace)) ?? -1;
+    t.first.set(key, p);
+  }
+  return p;
+}
+
+/**
+ * A sidecar's virtual host for a request host (its `forms`): the first binding exported to `namespace` of the
+ * domain with the highest domainScore over the forms (for each form: itself, then `*suffix` from the longest, then
+ * `*`; ties between forms to the older binding). What bestVirtualHost over the namespace's own bindings gives, of
+ * which a sidecar uses the first. [] when none.
+ */
+function meshVirtualHost(t: MeshHosts, forms: readonly string[], namespace: string): readonly Binding[] {
+  let best = 0;
+  let at = -1;
+  for (const f of forms) {
+    let score = 0;
+    let pos = firstExported(t, f, namespace);
+    if (pos >= 0) score = EXACT;
+    for (let i = 1; score === 0 && i < f.length; i++) {
+      pos = firstExported(t, `*${f.slice(i)}`, namespace);
+      if (pos >= 0) score = f.length - i + 1;
+    }
+    if (score === 0) { pos = firstExported(t, '*', namespace); if (pos >= 0) score = 1; }
+    if (score > best || (score === best && score > 0 && pos < at)) { best = score; at = pos; }
+  }
+  const b = t.all[at];
+  return best === 0 || b === undefined ? [] : [b];
 }
 
 /**
@@ -674,7 +823,9 @@ function redirectLocation(fr: FlatRoute, req: RequestView, ctx: HttpRouteContext
 export function routeHttp(vss: readonly VirtualService[], ctx: HttpRouteContext, pick: () => number): HttpRouteResult {
   const host = normalizeHost(ctx.host);
   const mesh = ctx.gateway === 'mesh';
-  const vhost = bestVirtualHost(virtualHosts(vss, ctx), mesh ? meshHostForms(host, ctx.gatewayNamespace) : [host]);
+  const vhost = mesh
+    ? meshVirtualHost(meshHosts(vss), meshHostForms(host, ctx.gatewayNamespace), ctx.gatewayNamespace)
+    : bestVirtualHost(virtualHosts(vss, ctx), [host]);
   if (vhost.length === 0) {
     if (mesh) return { kind: 'default', reason: `no VirtualService bound to the mesh has host ${host}; the sidecar routes to the service itself` };
     return { kind: 'no-route', status: 404, flag: 'NR', reason: `no VirtualService bound to gateway ${ctx.gateway} has a host matching ${host}` };
@@ -745,13 +896,13 @@ function l4Fits(m: L4Match, vs: VirtualService, through: string, port: number, l
 export function routeTls(vss: readonly VirtualService[], ctx: TlsRouteContext, pick: () => number = () => 0): L4RouteResult {
   const sni = normalizeHost(ctx.sni);
   const mesh = ctx.gateway === 'mesh';
-  const visible = visibleTo(vss, ctx.gatewayNamespace);
   const scopes: { through: string; server?: ServerMatch }[] = !mesh && ctx.servers && ctx.servers.length > 0
     ? ctx.servers.map((s) => ({ through: gatewayId(s.gateway), server: s }))
     : [{ through: ctx.gateway }];
   let found: { vs: VirtualService; route: number; score: number } | null = null;
   for (const scope of scopes) {
-    for (const vs of visible) {
+    const candidates = scope.through === 'mesh' && scope.server === undefined ? meshL4Candidates(meshL4(vss, 'tls'), [sni], ctx.gatewayNamespace) : visibleTo(vss, ctx.gatewayNamespace);
+    for (const vs of candidates) {
       if (!vsBoundTo(vs, scope.through)) continue;
       for (let i = 0; i < vs.tls.length; i++) {
         for (const m of vs.tls[i]?.match ?? []) {
@@ -778,12 +929,14 @@ export function routeTls(vss: readonly VirtualService[], ctx: TlsRouteContext, p
 /** TCP (and TLS terminated at the gateway): the first fitting `tcp` route of the oldest bound VirtualService. */
 export function routeTcp(vss: readonly VirtualService[], ctx: TcpRouteContext, pick: () => number = () => 0): L4RouteResult {
   const mesh = ctx.gateway === 'mesh';
-  const visible = visibleTo(vss, ctx.gatewayNamespace);
   const scopes: { through: string; server?: ServerMatch }[] = !mesh && ctx.servers && ctx.servers.length > 0
     ? ctx.servers.map((s) => ({ through: gatewayId(s.gateway), server: s }))
     : [{ through: ctx.gateway }];
   for (const scope of scopes) {
-    for (const vs of visible) {
+    const candidates = scope.through === 'mesh' && scope.server === undefined
+      ? (ctx.host === undefined ? [] : meshL4Candidates(meshL4(vss, 'tcp'), meshHostForms(normalizeHost(ctx.host), ctx.gatewayNamespace), ctx.gatewayNamespace))
+      : visibleTo(vss, ctx.gatewayNamespace);
+    for (const vs of candidates) {
       if (!vsBoundTo(vs, scope.through) || vs.tcp.length === 0) continue;
       const vsHosts = vs.hosts.map((h) => qualify(h, vs.meta.namespace));
       if (scope.server) {

@@ -8,7 +8,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Gateway, VirtualService } from '../../src/model/routing.js';
-import { domainScore, routeHttp, selectServer } from '../../src/policy/routing.js';
+import { domainScore, routeHttp, routeTcp, routeTls, selectServer } from '../../src/policy/routing.js';
 
 const NAMES = ['a.example.com', 'b.example.com', 'example.com', 'x.a.example.com', 'reviews', 'reviews.shop', 'reviews.shop.svc.cluster.local', 'ratings.shop.svc.cluster.local'];
 const WILD = ['*', '*.example.com', '*example.com', '*.com', '*.a.example.com', '*.shop.svc.cluster.local', '*.svc.cluster.local', '*s.shop.svc.cluster.local'];
@@ -44,9 +44,9 @@ function plainSelect(gws: readonly Gateway[], port: number, host: string): { gat
   return best;
 }
 
-function virtualServices(specs: { ns: string; hosts: string[] }[]): VirtualService[] {
+function virtualServices(specs: readonly { ns: string; hosts: string[]; exportTo: readonly string[] }[]): VirtualService[] {
   return specs.map((v, i) => ({
-    meta: meta(v.ns, `vs${i}`, i), hosts: v.hosts, gateways: ['mesh'], gatewayLocs: [], exportTo: [],
+    meta: meta(v.ns, `vs${i}`, i), hosts: v.hosts, gateways: ['mesh'], gatewayLocs: [], exportTo: [...v.exportTo],
     http: [{ route: [{ destination: { host: `dest${i}` } }] }], tls: [], tcp: [],
   }));
 }
@@ -63,6 +63,7 @@ function plainMeshVs(vss: readonly VirtualService[], clientNs: string, host: str
   let best = 0;
   let winner: string | null = null;
   for (const vs of vss) {
+    if (vs.exportTo.length > 0 && !vs.exportTo.some((e) => e === '*' || e === clientNs || (e === '.' && vs.meta.namespace === clientNs))) continue;
     for (const x of vs.hosts) {
       const score = Math.max(0, ...forms.map((f) => domainScore(qualify(x, vs.meta.namespace), f)));
       if (score > best) { best = score; winner = `${vs.meta.namespace}/${vs.meta.name}`; }
@@ -91,15 +92,68 @@ describe('routing through the domain index', () => {
     }), { numRuns: 300, seed: 21 });
   });
 
-  it('§8 a sidecar routes by the VirtualService the plain scan picks (most specific domain over the host forms, oldest first)', () => {
-    const VS = fc.record({ ns: fc.constantFrom('shop', 'web'), hosts: fc.array(HOST, { minLength: 1, maxLength: 4 }) });
+  it('§8 a sidecar routes by the VirtualService the plain scan of those exported to it picks (most specific domain over the host forms, oldest first)', () => {
+    const VS = fc.record({ ns: fc.constantFrom('shop', 'web'), hosts: fc.array(HOST, { minLength: 1, maxLength: 4 }), exportTo: fc.constantFrom([], [], ['.'], ['*'], ['web'], ['shop']) });
     fc.assert(fc.property(fc.array(VS, { minLength: 0, maxLength: 10 }), fc.constantFrom('shop', 'web'), fc.array(REQUEST_HOST, { minLength: 1, maxLength: 8 }), (specs, clientNs, hosts) => {
       const vss = virtualServices(specs);
-      for (const host of hosts) {
-        const r = routeHttp(vss, { gateway: 'mesh', gatewayNamespace: clientNs, host, port: 80, path: '/', method: 'GET', headers: {} }, () => 0);
-        const want = plainMeshVs(vss, clientNs, host);
-        expect(r.kind === 'route' ? r.vs : null).toEqual(want);
+      // both namespaces, twice: the mesh-wide table and what it keeps per namespace are shared by every ask
+      for (const ns of [clientNs, clientNs === 'shop' ? 'web' : 'shop', clientNs]) {
+        for (const host of hosts) {
+          const r = routeHttp(vss, { gateway: 'mesh', gatewayNamespace: ns, host, port: 80, path: '/', method: 'GET', headers: {} }, () => 0);
+          const want = plainMeshVs(vss, ns, host);
+          expect(r.kind === 'route' ? r.vs : null).toEqual(want);
+        }
       }
     }), { numRuns: 300, seed: 22 });
+  });
+
+  it('§8 a sidecar\'s tcp and tls routes bind the VirtualService the plain scan binds (first fitting, oldest first; most specific SNI)', () => {
+    const L4VS = fc.record({
+      ns: fc.constantFrom('shop', 'web'),
+      hosts: fc.array(HOST, { minLength: 1, maxLength: 3 }),
+      exportTo: fc.constantFrom([], ['.'], ['*'], ['web']),
+      gateways: fc.constantFrom(['mesh'], ['istio-system/gw'], ['mesh', 'istio-system/gw']),
+      tcpPort: fc.constantFrom(undefined, 5432, 3306),
+      sni: fc.array(HOST, { minLength: 0, maxLength: 3 }),
+    });
+    fc.assert(fc.property(fc.array(L4VS, { minLength: 0, maxLength: 10 }), fc.constantFrom('shop', 'web'), fc.array(fc.tuple(REQUEST_HOST, fc.constantFrom(5432, 3306)), { minLength: 1, maxLength: 6 }), (specs, clientNs, asks) => {
+      const vss: VirtualService[] = specs.map((v, i) => ({
+        meta: meta(v.ns, `vs${i}`, i), hosts: v.hosts, gateways: [...v.gateways], gatewayLocs: [], exportTo: [...v.exportTo], http: [],
+        tcp: i % 3 === 2 ? [] : [{ match: v.tcpPort === undefined ? [] : [{ port: v.tcpPort }], route: [{ destination: { host: `t${i}` } }] }],
+        tls: v.sni.length === 0 ? [] : [{ match: [{ sniHosts: v.sni }], route: [{ destination: { host: `s${i}` } }] }],
+      }));
+      const qualify = (x: string, ns: string): string => { const l = x.toLowerCase(); return l.includes('*') || l.includes('.') ? l : `${l}.${ns}.svc.cluster.local`; };
+      const visible = vss.filter((vs) => (vs.exportTo.length === 0 || vs.exportTo.some((e) => e === '*' || e === clientNs || (e === '.' && vs.meta.namespace === clientNs))) && vs.gateways.includes('mesh'));
+      for (const [host, port] of asks) {
+        let h = host.toLowerCase();
+        const colon = h.lastIndexOf(':');
+        if (colon >= 0 && /^\d+$/.test(h.slice(colon + 1))) h = h.slice(0, colon);
+        if (h.endsWith('.')) h = h.slice(0, -1);
+        const dots = h.split('.').length - 1;
+        const forms = [h, ...(dots === 0 ? [`${h}.${clientNs}.svc.cluster.local`] : dots === 1 ? [`${h}.svc.cluster.local`] : h.endsWith('.svc') ? [`${h}.cluster.local`] : [])];
+        const tcpWant = visible.find((vs) => vs.tcp.length > 0 && vs.hosts.some((x) => forms.some((f) => domainScore(qualify(x, vs.meta.namespace), f) > 0))
+          && vs.tcp.some((r) => r.match.length === 0 || r.match.some((m) => m.port === undefined || m.port === port)));
+        const tcp = routeTcp(vss, { gateway: 'mesh', gatewayNamespace: clientNs, port, host });
+        expect(tcp.kind === 'route' ? tcp.vs : null).toEqual(tcpWant ? `${tcpWant.meta.namespace}/${tcpWant.meta.name}` : null);
+        let best = 0;
+        let tlsWant: VirtualService | null = null;
+        for (const vs of visible) for (const r of vs.tls) for (const m of r.match) {
+          const score = Math.max(0, ...m.sniHosts.map((x) => domainScore(qualify(x, vs.meta.namespace), h)));
+          if (score > best) { best = score; tlsWant = vs; }
+        }
+        const tls = routeTls(vss, { gateway: 'mesh', gatewayNamespace: clientNs, port, sni: host });
+        expect(tls.kind === 'route' ? tls.vs : null).toEqual(tlsWant ? `${tlsWant.meta.namespace}/${tlsWant.meta.name}` : null);
+      }
+    }), { numRuns: 300, seed: 23 });
+  });
+
+  it('§8 a wildcard host binds only hosts longer than its suffix: *example.com does not take example.com, *.example.com takes a.example.com', () => {
+    const vss: VirtualService[] = ['*example.com', '*.example.com'].map((h, i) => ({
+      meta: meta('shop', `vs${i}`, i), hosts: [h], gateways: ['mesh'], gatewayLocs: [], exportTo: [], http: [], tls: [],
+      tcp: [{ match: [], route: [{ destination: { host: `t${i}` } }] }],
+    }));
+    expect(routeTcp(vss, { gateway: 'mesh', gatewayNamespace: 'shop', port: 5432, host: 'example.com' }).kind).toBe('default');
+    const r = routeTcp(vss, { gateway: 'mesh', gatewayNamespace: 'shop', port: 5432, host: 'a.example.com' });
+    expect(r.kind === 'route' ? r.vs : null).toBe('shop/vs0');
   });
 });
