@@ -6,8 +6,8 @@
 /** Names written before the rest are counted. */
 export const NAMED = 8;
 
-/** The first NAMED of a list as text, then how many more ("a, b, …, and 4,992 more"). */
-export function namedSome<T>(list: readonly T[], text: (x: T) => string, sep: string): string {
+/** The first NAMED of a list as text (`text` is given each one and its position), then how many more ("a, b, …, and 4,992 more"). */
+export function namedSome<T>(list: readonly T[], text: (x: T, i: number) => string, sep: string): string {
   const named = list.slice(0, NAMED).map(text).join(sep);
   return list.length > NAMED ? `${named}${sep}and ${list.length - NAMED} more` : named;
 }

@@ -84,8 +84,13 @@ function hostIndex(index: MeshIndex, ns: string, rules: readonly DestinationRule
   return ix;
 }
 
-/** Answers of findDestinationRule by mesh index, for clients whose namespace has no workloadSelector rule. */
-const answers = new WeakMap<MeshIndex, Map<string, DrChoice | null>>();
+/**
+ * Answers of findDestinationRule by mesh index, for clients whose namespace has no workloadSelector rule, and the
+ * distinct answers they point to (by step and merged rules): many (namespace, host) pairs share one answer, which
+ * is kept once, not copied per pair. At most MAX_KEPT pairs per mesh; past that, answers are worked out again.
+ */
+const answers = new WeakMap<MeshIndex, { byKey: Map<string, DrChoice | null>; distinct: Map<string, DrChoice> }>();
+const MAX_KEPT = 65_536;
 
 /**
  * The DestinationRule a client of `clientNs` uses for `host` (§10: the client's namespace, then the service's, then
@@ -101,15 +106,22 @@ export function findDestinationRule(mesh: Mesh, clientNs: string, clientLabels: 
   if (own.length > 0 && (own.length < HOST_INDEX_MIN ? own.some((dr) => dr.workloadSelector !== undefined) : hostIndex(index, clientNs, own).selectors)) {
     return chooseDestinationRule(mesh, index, clientNs, clientLabels, host, serviceNs);
   }
-  let byKey = answers.get(index);
-  if (byKey === undefined) { byKey = new Map(); answers.set(index, byKey); }
+  let kept = answers.get(index);
+  if (kept === undefined) { kept = { byKey: new Map(), distinct: new Map() }; answers.set(index, kept); }
   const key = `${mesh.config.rootNamespace}\n${clientNs}\n${serviceNs === null ? '' : `+${serviceNs}`}\n${host}`;
-  let out = byKey.get(key);
+  let out = kept.byKey.get(key);
   if (out === undefined) {
     const cost = { rules: 0 };
     out = chooseDestinationRule(mesh, index, clientNs, clientLabels, host, serviceNs, cost);
     // kept only when it was work: a plain mesh asks namespaces x services, and its few rules cost nothing to read again
-    if (cost.rules >= HOST_INDEX_MIN) byKey.set(key, out);
+    if (cost.rules >= HOST_INDEX_MIN && kept.byKey.size < MAX_KEPT) {
+      if (out !== null) {
+        const id = `${out.step}\n${out.merged.map((d) => d.meta.order).join(',')}`;
+        const same = kept.distinct.get(id);
+        if (same !== undefined) out = same; else kept.distinct.set(id, out);
+      }
+      kept.byKey.set(key, out);
+    }
   }
   return out;
 }

@@ -177,12 +177,12 @@ function selects(p: RequestAuthentication, rootNamespace: string, w: { namespace
 }
 
 /** Per policy list: the answers of requestAuthenticationsSelecting so far, by a hash of their positions in it. */
-const answersByList = new WeakMap<readonly RequestAuthentication[], Map<number, { at: readonly number[]; answer: readonly RequestAuthentication[] }[]>>();
+const answersByList = new WeakMap<readonly RequestAuthentication[], Map<number, (readonly RequestAuthentication[])[]>>();
 
 /**
  * The one answer kept for these positions of `list` (made the first time): workloads selected by the same policies
- * share one list, so that authenticate makes its providers once for them all (providersOf). 5,000 mesh-wide policies
- * over 2,000 workloads are one list, not 2,000 lists of 5,000.
+ * share one list, so that authenticate makes its providers once for them all (providerList). 5,000 mesh-wide
+ * policies over 2,000 workloads are one list, not 2,000 lists of 5,000.
  */
 function sharedAnswer(list: readonly RequestAuthentication[], at: readonly number[]): readonly RequestAuthentication[] {
   let byHash = answersByList.get(list);
@@ -191,10 +191,10 @@ function sharedAnswer(list: readonly RequestAuthentication[], at: readonly numbe
   for (const i of at) h = Math.imul(h ^ i, 0x9e3779b1) >>> 0;
   const same = byHash.get(h);
   if (same !== undefined) {
-    for (const known of same) if (known.at.length === at.length && known.at.every((i, k) => i === at[k])) return known.answer;
+    for (const known of same) if (known.length === at.length && known.every((p, k) => p === list[at[k] as number])) return known;
   }
   const answer = at.map((i) => list[i] as RequestAuthentication);
-  if (same === undefined) byHash.set(h, [{ at, answer }]); else same.push({ at, answer });
+  if (same === undefined) byHash.set(h, [answer]); else same.push(answer);
   return answer;
 }
 
@@ -284,9 +284,11 @@ export function keySetsFor(policies: readonly RequestAuthentication[], standIn: 
 
 // --- providers and token extraction -------------------------------------------
 
+/**
+ * One JWT rule as jwt_authn's provider: made once per rule and shared by every list it is in (its name, `origins-<i>`,
+ * is its place in a list, given where it is written).
+ */
 interface Provider {
-  /** `origins-<i>` */
-  name: string;
   policy: RequestAuthentication;
   ruleIndex: number;
   rule: JwtRule;
@@ -301,8 +303,8 @@ interface Provider {
   audiences: ReadonlySet<string> | null;
   /** where it looks for a token, for the trace ("header authorization (prefix …), query parameter access_token") */
   where: string;
-  /** its set of token locations: equal for the providers of a list that look in the same places */
-  locs: number;
+  /** its token locations as one text: equal for rules that look in the same places */
+  locKey: string;
 }
 
 type Location = { kind: 'header'; name: string; prefix: string } | { kind: 'param'; name: string } | { kind: 'cookie'; name: string };
@@ -313,7 +315,7 @@ interface FoundToken {
 }
 
 /** A rule's own part of a provider (all but its name, which is its place in the sorted list): made once per rule. */
-type RulePart = Omit<Provider, 'name' | 'policy' | 'ruleIndex' | 'locs'> & { locKey: string };
+type RulePart = Omit<Provider, 'policy' | 'ruleIndex'>;
 
 const ruleParts = new WeakMap<JwtRule, RulePart>();
 
@@ -341,31 +343,69 @@ function rulePart(rule: JwtRule): RulePart {
   return part;
 }
 
+/** Per policy: the providers of its rules, in rule order, made once. */
+const policyProviders = new WeakMap<RequestAuthentication, readonly Provider[]>();
+
+function providersOfPolicy(policy: RequestAuthentication): readonly Provider[] {
+  let out = policyProviders.get(policy);
+  if (out === undefined) {
+    out = policy.jwtRules.map((rule, ruleIndex): Provider => {
+      const part = rulePart(rule);
+      return {
+        policy, ruleIndex, rule: part.rule, issuer: part.issuer, headerLocs: part.headerLocs, params: part.params,
+        cookies: part.cookies, sanitize: part.sanitize, audiences: part.audiences, where: part.where, locKey: part.locKey,
+      };
+    });
+    policyProviders.set(policy, out);
+  }
+  return out;
+}
+
 /**
- * The providers of a policy list, sorted by issuer: made once per list (the lists of requestAuthenticationsSelecting
- * are shared by the workloads they are equal for, see policy/inbound.ts), and each rule's part once per rule. A
- * provider list rebuilt and sorted at each request was 5,000 mesh-wide policies × every request.
+ * The providers of a policy list, sorted by issuer (stable: equal issuers keep the list's order): one array of
+ * shared providers per list (the lists of requestAuthenticationsSelecting are shared by the workloads they are equal
+ * for, see there). A provider list rebuilt and sorted at each request was 5,000 mesh-wide policies × every request;
+ * one of new providers per list was lists × rules (a namespace with its own policy has a list of its own).
  */
-const providerLists = new WeakMap<readonly RequestAuthentication[], readonly Provider[]>();
+interface ProviderList {
+  providers: readonly Provider[];
+  /** per provider, a number for its token locations (locKey): equal numbers, same places */
+  locs: Int32Array;
+}
+
+/**
+ * The provider lists made last, most recent last (at most PROVIDER_LISTS): the requests of one workload come
+ * together, and every workload of a mesh-wide policy set shares one list; a list kept for each of 2,000 namespaces
+ * with a policy of their own was 2,000 × the mesh-wide rules.
+ */
+const providerLists = new Map<readonly RequestAuthentication[], ProviderList>();
+const PROVIDER_LISTS = 64;
+
+function providerList(policies: readonly RequestAuthentication[]): ProviderList {
+  const known = providerLists.get(policies);
+  if (known !== undefined) {
+    providerLists.delete(policies);
+    providerLists.set(policies, known);
+    return known;
+  }
+  const providers: Provider[] = [];
+  for (const policy of policies) for (const p of providersOfPolicy(policy)) providers.push(p);
+  providers.sort((a, b) => cmp(a.issuer, b.issuer));
+  const ids = new Map<string, number>();
+  const locs = new Int32Array(providers.length);
+  providers.forEach((p, i) => {
+    let id = ids.get(p.locKey);
+    if (id === undefined) { id = ids.size; ids.set(p.locKey, id); }
+    locs[i] = id;
+  });
+  const out = { providers, locs };
+  providerLists.set(policies, out);
+  if (providerLists.size > PROVIDER_LISTS) providerLists.delete(providerLists.keys().next().value as readonly RequestAuthentication[]);
+  return out;
+}
 
 function providersOf(policies: readonly RequestAuthentication[]): readonly Provider[] {
-  const known = providerLists.get(policies);
-  if (known !== undefined) return known;
-  const flat: { policy: RequestAuthentication; part: RulePart; ruleIndex: number }[] = [];
-  for (const policy of policies) policy.jwtRules.forEach((rule, ruleIndex) => flat.push({ policy, part: rulePart(rule), ruleIndex }));
-  // stable: equal issuers keep the list's order
-  flat.sort((a, b) => cmp(a.part.issuer, b.part.issuer));
-  const locs = new Map<string, number>();
-  const out = flat.map(({ policy, part, ruleIndex }, i): Provider => {
-    let at = locs.get(part.locKey);
-    if (at === undefined) { at = locs.size; locs.set(part.locKey, at); }
-    return {
-      name: `origins-${i}`, policy, ruleIndex, rule: part.rule, issuer: part.issuer, headerLocs: part.headerLocs, params: part.params,
-      cookies: part.cookies, sanitize: part.sanitize, audiences: part.audiences, where: part.where, locs: at,
-    };
-  });
-  providerLists.set(policies, out);
-  return out;
+  return providerList(policies).providers;
 }
 
 function cmp(a: string, b: string): number {
@@ -659,14 +699,14 @@ export function authenticate(
 ): JwtOutcome {
   const headers = lowerCased(req.headers);
   const trace: string[] = [];
-  const providers = providersOf(policies);
+  const { providers, locs } = providerList(policies);
   if (providers.length === 0) {
     trace.push('no RequestAuthentication selects this workload: no jwt_authn filter, tokens are not looked at');
     return { result: 'no-token', headersAfter: headers, trace };
   }
   const now = Math.floor(nowSeconds);
   const ref = (p: Provider): string => `${p.policy.meta.namespace}/${p.policy.meta.name} jwtRules[${p.ruleIndex}]`;
-  trace.push(`jwt_authn providers (sorted by issuer): ${namedSome(providers, (p) => `${p.name} = ${ref(p)} issuer ${p.issuer === '' ? '(any)' : JSON.stringify(p.issuer)}`, '; ')}`);
+  trace.push(`jwt_authn providers (sorted by issuer): ${namedSome(providers, (p, i) => `origins-${i} = ${ref(p)} issuer ${p.issuer === '' ? '(any)' : JSON.stringify(p.issuer)}`, '; ')}`);
   const parts = new RequestParts(req.path);
   /** Tokens parsed once per request: every provider looking in the same place is given the same token. */
   const parsedTokens = new Map<string, ReturnType<typeof parseJwt>>();
@@ -680,7 +720,7 @@ export function authenticate(
   };
   /** Bumped at each change of the headers: a provider's "no token" holds while it is unchanged. */
   let version = 0;
-  /** Per set of token locations (Provider.locs): the headers' version it last found no token at. */
+  /** Per set of token locations (ProviderList.locs): the headers' version it last found no token at. */
   const missingAt = new Map<number, number>();
   const flush = (): void => {
     if (hidden > 0) trace.push(`(${hidden} more lines about single providers not shown)`);
@@ -701,50 +741,50 @@ export function authenticate(
     version++;
   };
 
-  const verifyToken = (p: Provider, t: FoundToken): { status: string; jwt?: ParsedJwt } => {
+  const verifyToken = (p: Provider, i: number, t: FoundToken): { status: string; jwt?: ParsedJwt } => {
     let parsed = parsedTokens.get(t.value);
     if (parsed === undefined) { parsed = parseJwt(t.value); parsedTokens.set(t.value, parsed); }
     if ('status' in parsed) return { status: parsed.status };
     const jwt = parsed.jwt;
     if (p.issuer !== '' && jwt.iss !== p.issuer) {
-      if (room()) trace.push(`${p.name}: token iss ${JSON.stringify(jwt.iss)} is not the rule's issuer ${JSON.stringify(p.issuer)}`);
+      if (room()) trace.push(`origins-${i}: token iss ${JSON.stringify(jwt.iss)} is not the rule's issuer ${JSON.stringify(p.issuer)}`);
       return { status: JWT_STATUS.unknownIssuer };
     }
     if (now + JWT_CLOCK_SKEW_SECONDS < jwt.nbf) {
-      if (room()) trace.push(`${p.name}: nbf ${jwt.nbf} is more than ${JWT_CLOCK_SKEW_SECONDS} s after now (${now})`);
+      if (room()) trace.push(`origins-${i}: nbf ${jwt.nbf} is more than ${JWT_CLOCK_SKEW_SECONDS} s after now (${now})`);
       return { status: JWT_STATUS.notYetValid };
     }
     if (jwt.exp !== 0 && now > jwt.exp + JWT_CLOCK_SKEW_SECONDS) {
-      if (room()) trace.push(`${p.name}: exp ${jwt.exp} + ${JWT_CLOCK_SKEW_SECONDS} s clock skew is before now (${now})`);
+      if (room()) trace.push(`origins-${i}: exp ${jwt.exp} + ${JWT_CLOCK_SKEW_SECONDS} s clock skew is before now (${now})`);
       return { status: JWT_STATUS.expired };
     }
     const allowed = p.audiences;
     if (allowed !== null) {
       if (!jwt.audiences.some((a) => allowed.has(sanitizeAudience(a)))) {
-        if (room()) trace.push(`${p.name}: token aud ${JSON.stringify(jwt.audiences)} has none of ${JSON.stringify(p.rule.audiences)}`);
+        if (room()) trace.push(`origins-${i}: token aud ${JSON.stringify(jwt.audiences)} has none of ${JSON.stringify(p.rule.audiences)}`);
         return { status: JWT_STATUS.audienceNotAllowed };
       }
     }
     const keySetId = keySetIdOf(p.rule, p.policy);
     if (!sigs.has(t.value, keySetId)) {
-      if (room()) trace.push(`${p.name}: the signature of this token was not checked against key set ${keySetId} (not given to verifySignatures); treated as failing`);
+      if (room()) trace.push(`origins-${i}: the signature of this token was not checked against key set ${keySetId} (not given to verifySignatures); treated as failing`);
       return { status: JWT_STATUS.verificationFails };
     }
     const sig = sigs.check(t.value, keySetId);
     switch (sig) {
       case 'ok': return { status: JWT_STATUS.ok, jwt };
       case 'no-matching-key':
-        if (room()) trace.push(`${p.name}: no key of ${keySetId} matches kid ${JSON.stringify(jwt.kid)} / alg ${jwt.alg}`);
+        if (room()) trace.push(`origins-${i}: no key of ${keySetId} matches kid ${JSON.stringify(jwt.kid)} / alg ${jwt.alg}`);
         return { status: JWT_STATUS.jwksKidAlgMismatch };
       case 'bad-signature':
       case 'malformed':
-        if (room()) trace.push(`${p.name}: the signature does not verify with the keys of ${keySetId}`);
+        if (room()) trace.push(`origins-${i}: the signature does not verify with the keys of ${keySetId}`);
         return { status: JWT_STATUS.verificationFails };
       case 'bad-jwks':
-        if (room()) trace.push(`${p.name}: key set ${keySetId} is not a usable JWKS`);
+        if (room()) trace.push(`origins-${i}: key set ${keySetId} is not a usable JWKS`);
         return { status: JWT_STATUS.jwksNoValidKeys };
       case 'jwks-fetch-failed': {
-        if (room()) trace.push(`${p.name}: JWKS ${keySetId} could not be fetched; istiod inlined a fake key (kid "${FAKE_JWKS_KID}"), so every token fails (fail closed)`);
+        if (room()) trace.push(`origins-${i}: JWKS ${keySetId} could not be fetched; istiod inlined a fake key (kid "${FAKE_JWKS_KID}"), so every token fails (fail closed)`);
         return { status: jwt.kid !== '' && jwt.kid !== FAKE_JWKS_KID ? JWT_STATUS.jwksKidAlgMismatch : JWT_STATUS.verificationFails };
       }
     }
@@ -766,25 +806,25 @@ export function authenticate(
    * looking in the same places as one that found no token, with the headers unchanged since (`version`), finds none
    * either: it is not looked again (5,000 mesh-wide rules × 2 passes at every request were 30 s on a 2,000-pod mesh).
    */
-  const runProvider = (p: Provider): string => {
+  const runProvider = (p: Provider, i: number): string => {
     if (p.sanitize.length > 0) {
       for (const h of p.sanitize) delete headers[h];
       version++;
     }
-    const tokens = missingAt.get(p.locs) === version ? [] : extractTokens(p, headers, parts);
+    const tokens = missingAt.get(locs[i] as number) === version ? [] : extractTokens(p, headers, parts);
     if (tokens.length === 0) {
-      missingAt.set(p.locs, version);
-      if (room()) trace.push(`${p.name}: no token in ${p.where}`);
+      missingAt.set(locs[i] as number, version);
+      if (room()) trace.push(`origins-${i}: no token in ${p.where}`);
       return JWT_STATUS.missing;
     }
     while (tokens.length > 0) {
       const t = tokens.pop() as FoundToken;
-      const r = verifyToken(p, t);
+      const r = verifyToken(p, i, t);
       if (r.status !== JWT_STATUS.ok || !r.jwt) {
-        if (room()) trace.push(`${p.name}: token from ${describeLoc(t.loc)} rejected: ${r.status}`);
+        if (room()) trace.push(`origins-${i}: token from ${describeLoc(t.loc)} rejected: ${r.status}`);
         return r.status;
       }
-      if (room()) trace.push(`${p.name}: token from ${describeLoc(t.loc)} is valid (${r.jwt.iss}/${r.jwt.sub})`);
+      if (room()) trace.push(`origins-${i}: token from ${describeLoc(t.loc)} is valid (${r.jwt.iss}/${r.jwt.sub})`);
       goodJwt(p, t, r.jwt);
     }
     return JWT_STATUS.ok;
@@ -793,7 +833,7 @@ export function authenticate(
   let final: ProviderResult;
   const [only] = providers;
   if (providers.length === 1 && only) {
-    const status = runProvider(only);
+    const status = runProvider(only, 0);
     flush();
     final = { status: status === JWT_STATUS.missing ? JWT_STATUS.ok : status, provider: only };
   } else {
@@ -804,8 +844,9 @@ export function authenticate(
       if (failed === undefined || failed.status === JWT_STATUS.missing || (status !== JWT_STATUS.missing && status !== JWT_STATUS.unknownIssuer)) failed = { status, provider };
     };
     let passed: Provider | undefined;
-    for (const p of providers) {
-      const status = runProvider(p);
+    for (let i = 0; i < providers.length; i++) {
+      const p = providers[i] as Provider;
+      const status = runProvider(p, i);
       if (status === JWT_STATUS.ok) { passed = p; break; }
       fold(status, p);
     }
@@ -814,8 +855,9 @@ export function authenticate(
     else {
       trace.push('no provider accepted a token on its own: every provider must now find no token or a valid one');
       let all: ProviderResult | undefined;
-      for (const p of providers) {
-        const status = runProvider(p);
+      for (let i = 0; i < providers.length; i++) {
+        const p = providers[i] as Provider;
+        const status = runProvider(p, i);
         if (status !== JWT_STATUS.ok && status !== JWT_STATUS.missing) { all = { status, provider: p }; break; }
       }
       flush();

@@ -187,10 +187,19 @@ const EXACT = 100_000;
 
 /* -------------------------------------------------------------- helpers -- */
 
+/**
+ * Age order: by creationTimestamp, then apply order. An object without a timestamp is newer than every object with
+ * one (it is what is being applied now; the cluster would stamp it at apply time), and those without are in apply
+ * order. A total order, so sorting a list and then keeping the VirtualServices a namespace sees gives what sorting
+ * those alone gives (the mesh-wide tables below rely on it). Comparing timestamps only when both had one was no
+ * order at all when some objects had one: which VirtualService won could depend on another one the client cannot see.
+ */
 function olderFirst(a: ObjectMeta, b: ObjectMeta): number {
-  if (a.creationTimestamp && b.creationTimestamp && a.creationTimestamp !== b.creationTimestamp) {
-    return a.creationTimestamp < b.creationTimestamp ? -1 : 1;
-  }
+  const ta = a.creationTimestamp;
+  const tb = b.creationTimestamp;
+  if (ta && tb) return ta !== tb ? (ta < tb ? -1 : 1) : a.order - b.order;
+  if (ta) return -1;
+  if (tb) return 1;
   return a.order - b.order;
 }
 
@@ -448,6 +457,7 @@ function oldestFirst(vss: readonly VirtualService[]): VirtualService[] {
  * that 2,000 namespaces do not each hold a copy of thousands of VirtualServices. Do not change the answer.
  */
 const visibleByList = new WeakMap<readonly VirtualService[], Map<string, VirtualService[]>>();
+const VISIBLE_KEPT = 64;
 
 function visibleTo(vss: readonly VirtualService[], namespace: string): VirtualService[] {
   let byNs = visibleByList.get(vss);
@@ -455,7 +465,8 @@ function visibleTo(vss: readonly VirtualService[], namespace: string): VirtualSe
   let out = byNs.get(namespace);
   if (out === undefined) {
     out = oldestFirst(vss).filter((vs) => vsVisibleTo(vs, namespace));
-    byNs.set(namespace, out);
+    // kept for the first VISIBLE_KEPT namespaces asked (gateway pods' namespaces: a few); past that, made per call
+    if (byNs.size < VISIBLE_KEPT) byNs.set(namespace, out);
   }
   return out;
 }
@@ -619,15 +630,22 @@ function meshHosts(vss: readonly VirtualService[]): MeshHosts {
   return t;
 }
 
+/** Bindings of one domain read at each lookup; past this many, the answer is kept per (namespace, domain). */
+const FIRST_SCAN = 8;
+/** At most this many kept answers per table: past it, long lists are read again. */
+const MAX_FIRST_KEPT = 65_536;
+
 /** The first binding of `domain` whose VirtualService is exported to `namespace`, or -1. */
 function firstExported(t: MeshHosts, domain: string, namespace: string): number {
   const at = t.byDomain.get(domain);
   if (at === undefined) return -1;
+  const scan = (): number => at.find((i) => vsVisibleTo((t.all[i] as Binding).vs, namespace)) ?? -1;
+  if (at.length <= FIRST_SCAN) return scan();
   const key = `${namespace}\n${domain}`;
   let p = t.first.get(key);
   if (p === undefined) {
-    p = at.find((i) => vsVisibleTo((t.all[i] as Binding).vs, namespace)) ?? -1;
-    t.first.set(key, p);
+    p = scan();
+    if (t.first.size < MAX_FIRST_KEPT) t.first.set(key, p);
   }
   return p;
 }

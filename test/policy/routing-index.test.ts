@@ -44,11 +44,21 @@ function plainSelect(gws: readonly Gateway[], port: number, host: string): { gat
   return best;
 }
 
-function virtualServices(specs: readonly { ns: string; hosts: string[]; exportTo: readonly string[] }[]): VirtualService[] {
+function virtualServices(specs: readonly { ns: string; hosts: string[]; exportTo: readonly string[]; ts?: string | undefined }[]): VirtualService[] {
   return specs.map((v, i) => ({
-    meta: meta(v.ns, `vs${i}`, i), hosts: v.hosts, gateways: ['mesh'], gatewayLocs: [], exportTo: [...v.exportTo],
+    meta: { ...meta(v.ns, `vs${i}`, i), ...(v.ts ? { creationTimestamp: v.ts } : {}) }, hosts: v.hosts, gateways: ['mesh'], gatewayLocs: [], exportTo: [...v.exportTo],
     http: [{ route: [{ destination: { host: `dest${i}` } }] }], tls: [], tcp: [],
   }));
+}
+
+/** Age: by creationTimestamp, then apply order; without a timestamp after every one with (being applied now). */
+function age(a: VirtualService, b: VirtualService): number {
+  const ta = a.meta.creationTimestamp;
+  const tb = b.meta.creationTimestamp;
+  if (ta && tb) return ta !== tb ? (ta < tb ? -1 : 1) : a.meta.order - b.meta.order;
+  if (ta) return -1;
+  if (tb) return 1;
+  return a.meta.order - b.meta.order;
 }
 
 /** The plain scan for a sidecar: every host of every VirtualService (qualified), scored on every form of the request host. */
@@ -62,7 +72,7 @@ function plainMeshVs(vss: readonly VirtualService[], clientNs: string, host: str
   const forms = [h, ...(dots === 0 ? [`${h}.${clientNs}.svc.cluster.local`] : dots === 1 ? [`${h}.svc.cluster.local`] : h.endsWith('.svc') ? [`${h}.cluster.local`] : [])];
   let best = 0;
   let winner: string | null = null;
-  for (const vs of vss) {
+  for (const vs of [...vss].sort(age)) {
     if (vs.exportTo.length > 0 && !vs.exportTo.some((e) => e === '*' || e === clientNs || (e === '.' && vs.meta.namespace === clientNs))) continue;
     for (const x of vs.hosts) {
       const score = Math.max(0, ...forms.map((f) => domainScore(qualify(x, vs.meta.namespace), f)));
@@ -93,7 +103,8 @@ describe('routing through the domain index', () => {
   });
 
   it('§8 a sidecar routes by the VirtualService the plain scan of those exported to it picks (most specific domain over the host forms, oldest first)', () => {
-    const VS = fc.record({ ns: fc.constantFrom('shop', 'web'), hosts: fc.array(HOST, { minLength: 1, maxLength: 4 }), exportTo: fc.constantFrom([], [], ['.'], ['*'], ['web'], ['shop']) });
+    const VS = fc.record({ ns: fc.constantFrom('shop', 'web'), hosts: fc.array(HOST, { minLength: 1, maxLength: 4 }), exportTo: fc.constantFrom([], [], ['.'], ['*'], ['web'], ['shop']),
+      ts: fc.constantFrom(undefined, undefined, '2024-01-01T00:00:00Z', '2024-01-02T00:00:00Z') });
     fc.assert(fc.property(fc.array(VS, { minLength: 0, maxLength: 10 }), fc.constantFrom('shop', 'web'), fc.array(REQUEST_HOST, { minLength: 1, maxLength: 8 }), (specs, clientNs, hosts) => {
       const vss = virtualServices(specs);
       // both namespaces, twice: the mesh-wide table and what it keeps per namespace are shared by every ask
@@ -155,5 +166,20 @@ describe('routing through the domain index', () => {
     expect(routeTcp(vss, { gateway: 'mesh', gatewayNamespace: 'shop', port: 5432, host: 'example.com' }).kind).toBe('default');
     const r = routeTcp(vss, { gateway: 'mesh', gatewayNamespace: 'shop', port: 5432, host: 'a.example.com' });
     expect(r.kind === 'route' ? r.vs : null).toBe('shop/vs0');
+  });
+
+  it('§8 age is a total order: a VirtualService with a creationTimestamp is older than one without, and one the client cannot see does not change which it routes by', () => {
+    const mk = (ns: string, name: string, order: number, host: string, ts?: string, exportTo: string[] = []): VirtualService => ({
+      meta: { ...meta(ns, name, order), ...(ts ? { creationTimestamp: ts } : {}) }, hosts: [host], gateways: ['mesh'], gatewayLocs: [], exportTo,
+      http: [{ route: [{ destination: { host: `d-${name}` } }] }], tls: [], tcp: [{ match: [], route: [{ destination: { host: `t-${name}` } }] }],
+    });
+    const vss = [mk('shop', 'a', 0, 'reviews', '2024-01-02T00:00:00Z'), mk('other', 'b', 1, 'unrelated', undefined, ['.']), mk('shop', 'c', 2, 'reviews', '2024-01-01T00:00:00Z')];
+    const r = routeHttp(vss, { gateway: 'mesh', gatewayNamespace: 'shop', host: 'reviews', port: 80, path: '/', method: 'GET', headers: {} }, () => 0);
+    expect(r.kind === 'route' ? r.vs : null).toBe('shop/c');
+    const t = routeTcp(vss, { gateway: 'mesh', gatewayNamespace: 'shop', port: 9080, host: 'reviews' });
+    expect(t.kind === 'route' ? t.vs : null).toBe('shop/c');
+    const mixed = [mk('shop', 'applied-now', 0, 'reviews'), mk('shop', 'exported', 1, 'reviews', '2024-01-01T00:00:00Z')];
+    const m = routeHttp(mixed, { gateway: 'mesh', gatewayNamespace: 'shop', host: 'reviews', port: 80, path: '/', method: 'GET', headers: {} }, () => 0);
+    expect(m.kind === 'route' ? m.vs : null).toBe('shop/exported');
   });
 });
