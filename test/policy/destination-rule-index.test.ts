@@ -31,6 +31,19 @@ function scan(mesh: Mesh, clientNs: string, clientLabels: Labels, host: string, 
   return null;
 }
 
+/** The namespaces istio-system, n1 and n2, and one DestinationRule per spec (dr<i>, in order). */
+function meshOfRules(rules: readonly { ns: string; host: string; exportTo: readonly string[] | null; selector?: Labels | null }[]): Mesh {
+  const docs = [ns('istio-system', false), ns('n1', true), ns('n2', true)];
+  rules.forEach((r, i) => docs.push(`apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: dr${i}, namespace: ${r.ns} }
+spec:
+  host: "${r.host}"
+${r.exportTo ? `  exportTo: ${JSON.stringify(r.exportTo)}\n` : ''}${r.selector ? `  workloadSelector: { matchLabels: ${JSON.stringify(r.selector)} }\n` : ''}  trafficPolicy: { tls: { mode: ISTIO_MUTUAL } }
+`));
+  return meshFrom(...docs);
+}
+
 const HOSTS = ['a', 'a.n1.svc.cluster.local', 'b.n2.svc.cluster.local', '*.n1.svc.cluster.local', '*.svc.cluster.local', '*', '*.cluster.local', 'c.example.com', '*.example.com'];
 
 describe('DestinationRule lookup through the per-namespace host index', () => {
@@ -42,15 +55,7 @@ describe('DestinationRule lookup through the per-namespace host index', () => {
       selector: fc.constantFrom(null, { app: 'x' }, { app: 'y' }),
     });
     fc.assert(fc.property(fc.array(rule, { minLength: 24, maxLength: 50 }), (rules) => {
-      const docs = [ns('istio-system', false), ns('n1', true), ns('n2', true)];
-      rules.forEach((r, i) => docs.push(`apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: { name: dr${i}, namespace: ${r.ns} }
-spec:
-  host: "${r.host}"
-${r.exportTo ? `  exportTo: ${JSON.stringify(r.exportTo)}\n` : ''}${r.selector ? `  workloadSelector: { matchLabels: ${JSON.stringify(r.selector)} }\n` : ''}  trafficPolicy: { tls: { mode: ISTIO_MUTUAL } }
-`));
-      const mesh = meshFrom(...docs);
+      const mesh = meshOfRules(rules);
       for (const clientNs of ['n1', 'n2']) {
         for (const labels of [{ app: 'x' }, { app: 'z' }]) {
           for (const host of ['a.n1.svc.cluster.local', 'b.n2.svc.cluster.local', 'c.example.com', 'd.n1.svc.cluster.local']) {
@@ -71,15 +76,7 @@ ${r.exportTo ? `  exportTo: ${JSON.stringify(r.exportTo)}\n` : ''}${r.selector ?
       exportTo: fc.constantFrom(null, ['.'], ['*'], ['n1'], ['n2']),
     });
     fc.assert(fc.property(fc.array(rule, { minLength: 40, maxLength: 80 }), (rules) => {
-      const docs = [ns('istio-system', false), ns('n1', true), ns('n2', true)];
-      rules.forEach((r, i) => docs.push(`apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: { name: dr${i}, namespace: ${r.ns} }
-spec:
-  host: "${r.host}"
-${r.exportTo ? `  exportTo: ${JSON.stringify(r.exportTo)}\n` : ''}  trafficPolicy: { tls: { mode: ISTIO_MUTUAL } }
-`));
-      const mesh = meshFrom(...docs);
+      const mesh = meshOfRules(rules);
       for (let round = 0; round < 2; round++) {
         for (const clientNs of ['n1', 'n2', 'istio-system']) {
           for (const host of ['a.n1.svc.cluster.local', 'x.a.n1.svc.cluster.local', 'b.n2.svc.cluster.local', 'c.example.com', '*.n1.svc.cluster.local', '*', 'cluster.local']) {

@@ -26,12 +26,27 @@ function gateways(specs: { servers: { port: number; protocol: string; hosts: str
   }));
 }
 
-/** The plain scan: every server on the port scored on every host, the first of the highest score kept. */
-function plainSelect(gws: readonly Gateway[], port: number, host: string): { gateway: string; index: number } | null {
+/** A request host as Envoy matches it: lower case, no port, no trailing dot. */
+function plainHost(host: string): string {
   let h = host.toLowerCase();
   const colon = h.lastIndexOf(':');
   if (colon >= 0 && /^\d+$/.test(h.slice(colon + 1))) h = h.slice(0, colon);
-  if (h.endsWith('.')) h = h.slice(0, -1);
+  return h.endsWith('.') ? h.slice(0, -1) : h;
+}
+
+/** The forms a sidecar matches a host under: `name`, `name.ns` and `name.ns.svc` stand for the full service name. */
+function hostForms(h: string, clientNs: string): string[] {
+  const dots = h.split('.').length - 1;
+  return [h, ...(dots === 0 ? [`${h}.${clientNs}.svc.cluster.local`] : dots === 1 ? [`${h}.svc.cluster.local`] : h.endsWith('.svc') ? [`${h}.cluster.local`] : [])];
+}
+
+const qualify = (x: string, ns: string): string => { const l = x.toLowerCase(); return l.includes('*') || l.includes('.') ? l : `${l}.${ns}.svc.cluster.local`; };
+const exportedTo = (vs: VirtualService, ns: string): boolean =>
+  vs.exportTo.length === 0 || vs.exportTo.some((e) => e === '*' || e === ns || (e === '.' && vs.meta.namespace === ns));
+
+/** The plain scan: every server on the port scored on every host, the first of the highest score kept. */
+function plainSelect(gws: readonly Gateway[], port: number, host: string): { gateway: string; index: number } | null {
+  const h = plainHost(host);
   let best: { gateway: string; index: number } | null = null;
   let bestScore = 0;
   for (const g of gws) {
@@ -63,17 +78,11 @@ function age(a: VirtualService, b: VirtualService): number {
 
 /** The plain scan for a sidecar: every host of every VirtualService (qualified), scored on every form of the request host. */
 function plainMeshVs(vss: readonly VirtualService[], clientNs: string, host: string): string | null {
-  const qualify = (x: string, ns: string): string => { const l = x.toLowerCase(); return l.includes('*') || l.includes('.') ? l : `${l}.${ns}.svc.cluster.local`; };
-  let h = host.toLowerCase();
-  const colon = h.lastIndexOf(':');
-  if (colon >= 0 && /^\d+$/.test(h.slice(colon + 1))) h = h.slice(0, colon);
-  if (h.endsWith('.')) h = h.slice(0, -1);
-  const dots = h.split('.').length - 1;
-  const forms = [h, ...(dots === 0 ? [`${h}.${clientNs}.svc.cluster.local`] : dots === 1 ? [`${h}.svc.cluster.local`] : h.endsWith('.svc') ? [`${h}.cluster.local`] : [])];
+  const forms = hostForms(plainHost(host), clientNs);
   let best = 0;
   let winner: string | null = null;
   for (const vs of [...vss].sort(age)) {
-    if (vs.exportTo.length > 0 && !vs.exportTo.some((e) => e === '*' || e === clientNs || (e === '.' && vs.meta.namespace === clientNs))) continue;
+    if (!exportedTo(vs, clientNs)) continue;
     for (const x of vs.hosts) {
       const score = Math.max(0, ...forms.map((f) => domainScore(qualify(x, vs.meta.namespace), f)));
       if (score > best) { best = score; winner = `${vs.meta.namespace}/${vs.meta.name}`; }
@@ -133,15 +142,10 @@ describe('routing through the domain index', () => {
         tcp: i % 3 === 2 ? [] : [{ match: v.tcpPort === undefined ? [] : [{ port: v.tcpPort }], route: [{ destination: { host: `t${i}` } }] }],
         tls: v.sni.length === 0 ? [] : [{ match: [{ sniHosts: v.sni }], route: [{ destination: { host: `s${i}` } }] }],
       }));
-      const qualify = (x: string, ns: string): string => { const l = x.toLowerCase(); return l.includes('*') || l.includes('.') ? l : `${l}.${ns}.svc.cluster.local`; };
-      const visible = vss.filter((vs) => (vs.exportTo.length === 0 || vs.exportTo.some((e) => e === '*' || e === clientNs || (e === '.' && vs.meta.namespace === clientNs))) && vs.gateways.includes('mesh'));
+      const visible = vss.filter((vs) => exportedTo(vs, clientNs) && vs.gateways.includes('mesh'));
       for (const [host, port] of asks) {
-        let h = host.toLowerCase();
-        const colon = h.lastIndexOf(':');
-        if (colon >= 0 && /^\d+$/.test(h.slice(colon + 1))) h = h.slice(0, colon);
-        if (h.endsWith('.')) h = h.slice(0, -1);
-        const dots = h.split('.').length - 1;
-        const forms = [h, ...(dots === 0 ? [`${h}.${clientNs}.svc.cluster.local`] : dots === 1 ? [`${h}.svc.cluster.local`] : h.endsWith('.svc') ? [`${h}.cluster.local`] : [])];
+        const h = plainHost(host);
+        const forms = hostForms(h, clientNs);
         const tcpWant = visible.find((vs) => vs.tcp.length > 0 && vs.hosts.some((x) => forms.some((f) => domainScore(qualify(x, vs.meta.namespace), f) > 0))
           && vs.tcp.some((r) => r.match.length === 0 || r.match.some((m) => m.port === undefined || m.port === port)));
         const tcp = routeTcp(vss, { gateway: 'mesh', gatewayNamespace: clientNs, port, host });
