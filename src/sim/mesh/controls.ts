@@ -7,7 +7,6 @@
  */
 import type { Mesh, TrafficPolicy, Workload } from '../../model/types.js';
 import { DEFAULT_CONNECTION_POOL, type ConnectionPool } from '../../model/traffic-policy.js';
-import type { LocalRateLimit } from '../../model/envoy-filter.js';
 import { findDestinationRule } from '../../policy/destination-rule.js';
 import { ConnectionPoolState, OutlierDetector } from './circuit-breaker.js';
 import { effectiveRateLimit, localRateLimitDecision, rateLimitsFor, TokenBucket, type RouteContext } from './rate-limiter.js';
@@ -29,7 +28,7 @@ function isDefaultPool(cp: ConnectionPool): boolean {
 }
 
 /** A proxy's rate-limit filters for one direction and route: each with its settings, its bucket key and its `namespace/name`. */
-type LimitList = { rl: LocalRateLimit; settings: ReturnType<typeof effectiveRateLimit>['settings']; key: string; name: string }[];
+type LimitList = { settings: ReturnType<typeof effectiveRateLimit>['settings']; key: string; name: string }[];
 
 export class MeshControls implements DynamicControls {
   private readonly upstreams = new Map<string, Upstream>();
@@ -153,7 +152,7 @@ export class MeshControls implements DynamicControls {
     let list = this.limits.get(listKey);
     if (!list) {
       list = rateLimitsFor(this.mesh.rateLimits, { labels: proxy.labels, namespace: proxy.namespace, rootNamespace: this.mesh.config.rootNamespace }, context, where.port)
-        .map((rl) => { const eff = effectiveRateLimit(rl, where); return { rl, settings: eff.settings, key: `${proxy.id}|${context === 'outbound' ? 'out|' : ''}${eff.bucketKey}`, name: `${rl.meta.namespace}/${rl.meta.name}` }; });
+        .map((rl) => { const eff = effectiveRateLimit(rl, where); return { settings: eff.settings, key: `${proxy.id}|${context === 'outbound' ? 'out|' : ''}${eff.bucketKey}`, name: `${rl.meta.namespace}/${rl.meta.name}` }; });
       this.limits.set(listKey, list);
     }
     return list;
