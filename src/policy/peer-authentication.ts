@@ -8,7 +8,8 @@
  *   UNSET, else mesh-level unless UNSET, else PERMISSIVE.
  * - Several candidates at one level: the oldest wins (creationTimestamp, then
  *   name, then namespace). meshrange: without timestamps, apply order (files
- *   sorted by path, documents in order) stands for age — earlier is older.
+ *   sorted by path, documents in order) stands for age — earlier is older; a
+ *   policy without a timestamp is newer than every one with (olderFirst).
  * - portLevelMtls is keyed by the workload (container) port; an UNSET port
  *   entry inherits the resolved workload mode.
  */
@@ -51,12 +52,23 @@ function losers(levels: readonly (readonly PeerAuthentication[])[], before: { ig
   return { ignored, ignoredCount };
 }
 
+/**
+ * Oldest first: creationTimestamp, ties by name then namespace (Istio); without timestamps, apply order. An object
+ * without a timestamp is newer than every object with one (the cluster would stamp it when it is applied): a total
+ * order, so which of three policies wins cannot depend on the order they are compared in (comparing timestamps only
+ * when both had one was no order with some missing).
+ */
 export function olderFirst(a: PeerAuthentication, b: PeerAuthentication): number {
   const ta = a.meta.creationTimestamp;
   const tb = b.meta.creationTimestamp;
-  if (ta !== undefined && tb !== undefined && ta !== tb) return ta < tb ? -1 : 1;
-  if (ta === undefined || tb === undefined) {
-    if (a.meta.order !== b.meta.order) return a.meta.order - b.meta.order;
+  if (ta !== undefined && tb !== undefined) {
+    if (ta !== tb) return ta < tb ? -1 : 1;
+  } else if (ta !== undefined) {
+    return -1;
+  } else if (tb !== undefined) {
+    return 1;
+  } else if (a.meta.order !== b.meta.order) {
+    return a.meta.order - b.meta.order;
   }
   return a.meta.name.localeCompare(b.meta.name) || a.meta.namespace.localeCompare(b.meta.namespace);
 }

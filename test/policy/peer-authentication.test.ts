@@ -68,6 +68,18 @@ spec: { mtls: { mode: DISABLE } }`;
     expect(namespaceMode(m, 'b')).toMatchObject({ mode: 'DISABLE' });
   });
 
+  it('§4 mixed timestamps: a policy without one is newer than every policy with one, whatever the load order', () => {
+    const mk = (name: string, mode: string, ts?: string): string => `apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: { name: ${name}, namespace: b${ts ? `, creationTimestamp: "${ts}"` : ''} }
+spec: { mtls: { mode: ${mode} } }`;
+    // loaded first and without a timestamp; the two stamped ones are older, the 2024 one oldest
+    const m = meshFrom(...base, mk('applied-now', 'DISABLE'), mk('b2025', 'PERMISSIVE', '2025-01-01T00:00:00Z'), mk('a2024', 'STRICT', '2024-01-01T00:00:00Z'));
+    const r = effectiveMtls(m, wl(m, 'b/server'), 8080);
+    expect(r.policy?.meta.name).toBe('a2024');
+    expect(r.ignored.map((p) => p.meta.name)).toEqual(['b2025', 'applied-now']);
+  });
+
   it('§4 equal timestamps: ordered by name', () => {
     const mk = (name: string, mode: string): string => `apiVersion: security.istio.io/v1
 kind: PeerAuthentication
