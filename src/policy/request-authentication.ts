@@ -314,14 +314,19 @@ interface FoundToken {
   loc: Location;
 }
 
-/** A rule's own part of a provider (all but its name, which is its place in the sorted list): made once per rule. */
-type RulePart = Omit<Provider, 'policy' | 'ruleIndex'>;
+/** Per policy: the providers of its rules, in rule order, made once. */
+const policyProviders = new WeakMap<RequestAuthentication, readonly Provider[]>();
 
-const ruleParts = new WeakMap<JwtRule, RulePart>();
+function providersOfPolicy(policy: RequestAuthentication): readonly Provider[] {
+  let out = policyProviders.get(policy);
+  if (out === undefined) {
+    out = policy.jwtRules.map((rule, ruleIndex) => providerOf(policy, rule, ruleIndex));
+    policyProviders.set(policy, out);
+  }
+  return out;
+}
 
-function rulePart(rule: JwtRule): RulePart {
-  const known = ruleParts.get(rule);
-  if (known !== undefined) return known;
+function providerOf(policy: RequestAuthentication, rule: JwtRule, ruleIndex: number): Provider {
   const defaults = rule.fromHeaders.length === 0 && rule.fromParams.length === 0 && rule.fromCookies.length === 0;
   const headerLocs = defaults
     ? [{ name: 'authorization', prefix: 'Bearer ' }]
@@ -335,30 +340,11 @@ function rulePart(rule: JwtRule): RulePart {
   ];
   const where = headerLocs.map((l) => describeLoc({ kind: 'header', ...l }))
     .concat(params.map((n) => `query parameter ${n}`), cookies.map((n) => `cookie ${n}`)).join(', ');
-  const part: RulePart = {
-    rule, issuer: rule.issuer ?? '', headerLocs, params, cookies, sanitize, where, locKey: JSON.stringify([headerLocs, params, cookies]),
+  return {
+    policy, ruleIndex, rule, issuer: rule.issuer ?? '', headerLocs, params, cookies, sanitize,
     audiences: rule.audiences.length > 0 ? new Set(rule.audiences.map(sanitizeAudience)) : null,
+    where, locKey: JSON.stringify([headerLocs, params, cookies]),
   };
-  ruleParts.set(rule, part);
-  return part;
-}
-
-/** Per policy: the providers of its rules, in rule order, made once. */
-const policyProviders = new WeakMap<RequestAuthentication, readonly Provider[]>();
-
-function providersOfPolicy(policy: RequestAuthentication): readonly Provider[] {
-  let out = policyProviders.get(policy);
-  if (out === undefined) {
-    out = policy.jwtRules.map((rule, ruleIndex): Provider => {
-      const part = rulePart(rule);
-      return {
-        policy, ruleIndex, rule: part.rule, issuer: part.issuer, headerLocs: part.headerLocs, params: part.params,
-        cookies: part.cookies, sanitize: part.sanitize, audiences: part.audiences, where: part.where, locKey: part.locKey,
-      };
-    });
-    policyProviders.set(policy, out);
-  }
-  return out;
 }
 
 /**
