@@ -36,11 +36,10 @@ export interface DrChoice {
 
 const NO_RULES: readonly DestinationRule[] = [];
 
-/** A namespace's DestinationRules by their host as written (`exact`), and those whose host starts with `*` (`wild`), load order. */
+/** A namespace's DestinationRules by their host as written, those whose host starts with `*` apart (`wildByHost`), load order. */
 interface HostIndex {
   exact: Map<string, DestinationRule[]>;
-  wild: DestinationRule[];
-  /** the wild ones by their host as written (`*`, `*.suffix`, or another pattern only an equal host matches) */
+  /** those whose host starts with `*`, by their host as written (`*`, `*.suffix`, or a pattern only an equal host matches) */
   wildByHost: Map<string, DestinationRule[]>;
   /** some rule of the namespace has a workloadSelector (then its answers depend on the client's labels) */
   selectors: boolean;
@@ -68,10 +67,9 @@ function hostIndex(index: MeshIndex, ns: string, rules: readonly DestinationRule
   if (byNs === undefined) { byNs = new Map(); hostIndexes.set(index, byNs); }
   let ix = byNs.get(ns);
   if (ix === undefined) {
-    ix = { exact: new Map(), wild: [], wildByHost: new Map(), selectors: rules.some((dr) => dr.workloadSelector !== undefined) };
+    ix = { exact: new Map(), wildByHost: new Map(), selectors: rules.some((dr) => dr.workloadSelector !== undefined) };
     for (const dr of rules) {
       if (dr.fqdnHost.startsWith('*')) {
-        ix.wild.push(dr);
         const same = ix.wildByHost.get(dr.fqdnHost);
         if (same) same.push(dr); else ix.wildByHost.set(dr.fqdnHost, [dr]);
         continue;
