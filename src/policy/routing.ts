@@ -558,9 +558,10 @@ interface VirtualHosts {
 }
 
 /**
- * bindings(), made once per (VirtualService list, route table): the table is the gateway name and the proxy's
- * namespace for a sidecar, the servers sharing it for a gateway (selectServer's routeServers, one array per table).
- * Thousands of VirtualServices were filtered, sorted and bound at every request.
+ * A gateway's bindings(), made once per (VirtualService list, route table): the table is the servers sharing it
+ * (selectServer's routeServers, one array per table) and the gateway pod's namespace, or the gateway's name and
+ * namespace when no server is given. (A sidecar reads the mesh-wide MeshHosts instead.) Thousands of VirtualServices
+ * were filtered, sorted and bound at every request.
  */
 const tablesByList = new WeakMap<readonly VirtualService[], { named: Map<string, VirtualHosts>; served: WeakMap<readonly ServerMatch[], Map<string, VirtualHosts>> }>();
 
