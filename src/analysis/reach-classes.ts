@@ -417,7 +417,8 @@ export function buildOneHopGraphByClass(explorer: ReachabilityExplorer, sources?
   const S = srcW.length;
   const baseIds = new Map<string, number>();
   const base = new Int32Array(S);
-  const fullKey: string[] = new Array<string>(S);
+  /** base identity texts by base id (the full identity is made from them only where a decision is checked per source: fullKey) */
+  const baseText: string[] = [];
   const principal: string[] = new Array<string>(S);
   const plain = new Uint8Array(S);
   const byPrincipal = new Map<string, number[]>();
@@ -428,10 +429,8 @@ export function buildOneHopGraphByClass(explorer: ReachabilityExplorer, sources?
     const w = srcW[k] as Workload;
     const b = sourceIdentity(rule, w, certProblem, true);
     let id = baseIds.get(b);
-    if (id === undefined) { id = baseIds.size; baseIds.set(b, id); }
+    if (id === undefined) { id = baseIds.size; baseIds.set(b, id); baseText.push(b); }
     base[k] = id;
-    // The full identity: the base and the principal's parts (a JSON pair ends where it closes: equal keys, equal identities).
-    fullKey[k] = `${JSON.stringify([w.namespace, w.serviceAccount])}${b}`;
     const p = principalOf(mesh.config.trustDomain, w.namespace, w.serviceAccount);
     principal[k] = p;
     plain[k] = plainName(w.serviceAccount) && plainName(w.namespace) ? 1 : 0;
@@ -440,6 +439,11 @@ export function buildOneHopGraphByClass(explorer: ReachabilityExplorer, sources?
     const sa = bySa.get(w.serviceAccount); if (sa) sa.push(k); else bySa.set(w.serviceAccount, [k]);
     if (plain[k] === 0) oddNames.push(k);
   }
+  /** The full identity of source k: the base and the principal's parts (a JSON pair ends where it closes: equal keys, equal identities). */
+  const fullKey = (k: number): string => {
+    const w = srcW[k] as Workload;
+    return `${JSON.stringify([w.namespace, w.serviceAccount])}${baseText[base[k] as number] as string}`;
+  };
   // Default groups (namespace `*` unless special): base | ns-part, members in source order.
   const groupOf = new Map<string, number[]>();
   // By base and namespace, for targets whose policies read the source namespace.
@@ -550,11 +554,12 @@ export function buildOneHopGraphByClass(explorer: ReachabilityExplorer, sources?
     }
     rechecked++;
     const memo = new Map<string, { allowed: boolean; at: string | null }>();
-    memo.set(fullKey[rep] as string, r);
+    memo.set(fullKey(rep), r);
     for (const members of lists) for (const k of members) {
       if ((srcW[k] as Workload) === t || stamp[k] === skip || taken[k] === skipTaken) continue;
-      let x = memo.get(fullKey[k] as string);
-      if (!x) { x = decideFor(srcW[k] as Workload, a); memo.set(fullKey[k] as string, x); }
+      const key = fullKey(k);
+      let x = memo.get(key);
+      if (!x) { x = decideFor(srcW[k] as Workload, a); memo.set(key, x); }
       if (x.allowed) emit(k, t, x.at, a.port);
     }
   };
