@@ -24,6 +24,7 @@ import { buildOneHopGraphByClass, ClassGraphTooLarge } from './reach-classes.js'
 import { bfsLevels } from './reach-graph.js';
 import { ReachabilityExplorer, type ExploitRule, type ExplorerOptions } from './reachability.js';
 import type { Mesh } from '../model/types.js';
+import { grouped } from '../core/text.js';
 
 export const DEFAULT_BLAST_DEPTH = 3;
 export const MAX_BLAST_DEPTH = 32;
@@ -163,11 +164,11 @@ export function blastRadius(mesh: Mesh, opts: BlastRadiusOptions = {}): BlastRad
       reached: opts.maxReached ?? MAX_BLAST_REACHED, work: opts.maxSearchWork ?? MAX_BLAST_WORK,
     });
     if (viaGraph.ok) return viaGraph;
-    return { ok: false, code: 'too-large', message: `this blast radius may need up to ${work.toLocaleString('en-US')} attempts explored one foothold at a time, and ${viaGraph.why}`,
+    return { ok: false, code: 'too-large', message: `this blast radius may need up to ${grouped(work)} attempts explored one foothold at a time, and ${viaGraph.why}`,
       hint: 'narrow it with --from (a few footholds), --exploit (the workloads an attacker can take over) or --depth' };
   }
   if (work > limit) {
-    return { ok: false, code: 'too-large', message: `this blast radius may need up to ${work.toLocaleString('en-US')} attempts (${footholds.length.toLocaleString('en-US')} footholds × ${attackers.toLocaleString('en-US')} attacking workloads × ${explorer.attempts.length.toLocaleString('en-US')} attempts); the limit is ${limit.toLocaleString('en-US')}`,
+    return { ok: false, code: 'too-large', message: `this blast radius may need up to ${grouped(work)} attempts (${grouped(footholds.length)} footholds × ${grouped(attackers)} attacking workloads × ${grouped(explorer.attempts.length)} attempts); the limit is ${grouped(limit)}`,
       hint: 'narrow it with --from (a few footholds), --exploit (the workloads an attacker can take over) or --depth' };
   }
 
@@ -221,12 +222,12 @@ function blastByGraph(explorer: ReachabilityExplorer, depth: number, crown: read
   } catch (e) {
     if (e instanceof ClassGraphTooLarge) {
       return { ok: false, why: e.what === 'decisions'
-        ? `the one-hop graph more than ${e.limit.toLocaleString('en-US')} decisions (its policies tell too many sources apart)`
-        : `the one-hop graph more than ${e.limit.toLocaleString('en-US')} allowed attempts (the mesh is too densely connected to list every foothold's reach)` };
+        ? `the one-hop graph more than ${grouped(e.limit)} decisions (its policies tell too many sources apart)`
+        : `the one-hop graph more than ${grouped(e.limit)} allowed attempts (the mesh is too densely connected to list every foothold's reach)` };
     }
     throw e;
   }
-  if (g.misdelivered > 0) return { ok: false, why: `the one-hop graph cannot stand in for it: ${g.misdelivered.toLocaleString('en-US')} allowed attempts land on another workload than the one dialled (a VirtualService or gateway), so reach depends on the order workloads are taken over` };
+  if (g.misdelivered > 0) return { ok: false, why: `the one-hop graph cannot stand in for it: ${grouped(g.misdelivered)} allowed attempts land on another workload than the one dialled (a VirtualService or gateway), so reach depends on the order workloads are taken over` };
   const n = g.ids.length;
   const level = new Int32Array(n).fill(-1);
   const order = g.ids.map((id, i) => ({ id, i })).sort((a, b) => byId(a.id, b.id));
@@ -243,8 +244,8 @@ function blastByGraph(explorer: ReachabilityExplorer, depth: number, crown: read
     listed += touched.length - 1;
     if (work > max.work || listed > max.reached) {
       return { ok: false, why: work > max.work
-        ? `the searches over the one-hop graph more than ${max.work.toLocaleString('en-US')} steps`
-        : `the answer more than ${max.reached.toLocaleString('en-US')} (foothold, reached workload) entries` };
+        ? `the searches over the one-hop graph more than ${grouped(max.work)} steps`
+        : `the answer more than ${grouped(max.reached)} (foothold, reached workload) entries` };
     }
     const reached = touched.slice(1).map((t) => ({ id: g.ids[t] as string, hop: level[t] as number }))
       .sort((a, b) => a.hop - b.hop || byId(a.id, b.id));

@@ -30,6 +30,7 @@ import { meshIndex } from '../model/index.js';
 import { resolveGatewayName, type Gateway, type VirtualService } from '../model/routing.js';
 import { selectorMatches, type Mesh, type Service, type Workload } from '../model/types.js';
 import { decide, DEFAULT_OUTSIDE_IP, targetPortOf, type StoppedBy } from '../policy/decide.js';
+import { grouped } from '../core/text.js';
 
 export const MAX_REACH_WORK = 50_000_000;
 export const MAX_INGRESS_ROUTES = 10_000;
@@ -163,12 +164,12 @@ export function reachPaths(mesh: Mesh, opts: { decide?: ExplorerOptions['decide'
   const sources = ['outside', ...mesh.workloads.map((w) => w.id)];
   const work = sources.length * explorer.attempts.length;
   if (work > MAX_REACH_WORK) {
-    return { ok: false, message: `reach over this mesh needs ${work.toLocaleString('en-US')} attempts (${sources.length.toLocaleString('en-US')} clients × ${explorer.attempts.length.toLocaleString('en-US')} attempts); the limit is ${MAX_REACH_WORK.toLocaleString('en-US')}`,
+    return { ok: false, message: `reach over this mesh needs ${grouped(work)} attempts (${grouped(sources.length)} clients × ${grouped(explorer.attempts.length)} attempts); the limit is ${grouped(MAX_REACH_WORK)}`,
       hint: 'assess a smaller part of the mesh (--mesh a folder of it)' };
   }
   const routes = ingressRoutes(mesh);
   if (routes.length > MAX_INGRESS_ROUTES) {
-    return { ok: false, message: `the mesh has ${routes.length.toLocaleString('en-US')} ingress routes; assess tries at most ${MAX_INGRESS_ROUTES.toLocaleString('en-US')}`, hint: 'assess a smaller part of the mesh' };
+    return { ok: false, message: `the mesh has ${grouped(routes.length)} ingress routes; assess tries at most ${grouped(MAX_INGRESS_ROUTES)}`, hint: 'assess a smaller part of the mesh' };
   }
   const serviceOf = new Map<string, Service>();
   for (const s of mesh.services) serviceOf.set(s.fqdn, s);

@@ -26,6 +26,7 @@ import type { IssueList, Location } from '../core/issues.js';
 import type { SourceFile } from '../loader/load.js';
 import type { ByteBudget, SourceReader } from '../api/source.js';
 import { displayPath, isWithin, MAX_FILE_BYTES, realDeepest } from './fs.js';
+import { grouped } from '../core/text.js';
 
 /** Entries of a commit's tree listed at most (a larger repository is refused). */
 export const MAX_TREE_ENTRIES = 1_000_000;
@@ -118,7 +119,7 @@ export class GitSource implements SourceReader {
       const tab = rec.indexOf('\t');
       const [mode, type, sha, size] = rec.slice(0, tab).split(/ +/) as [string, string, string, string];
       tree.set(rec.slice(tab + 1), { mode, type, sha, size: size === '-' ? 0 : Number(size) });
-      if (tree.size > MAX_TREE_ENTRIES) throw new GitError(`${this.label} has more than ${MAX_TREE_ENTRIES.toLocaleString('en-US')} files`, 'give folders to --before / --after instead');
+      if (tree.size > MAX_TREE_ENTRIES) throw new GitError(`${this.label} has more than ${grouped(MAX_TREE_ENTRIES)} files`, 'give folders to --before / --after instead');
     }
     this.tree = tree;
     return tree;

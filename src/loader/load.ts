@@ -26,6 +26,7 @@ import type { Gateway, VirtualService } from '../model/routing.js';
 import { isObj, Reader, type Obj } from './reader.js';
 import { readAuthorizationPolicy, readPeerAuthentication } from './security.js';
 import { parseYaml, streamYaml, type SourceDoc } from './yaml-source.js';
+import { byCodeUnit, grouped } from '../core/text.js';
 
 export interface SourceFile {
   path: string;
@@ -344,7 +345,7 @@ function checkSimAnnotations(r: Reader, annotations: Readonly<Record<string, str
   }
   const int = (key: string, min: number, max: number): void => {
     const v = ownValue(annotations, `meshrange.io/${key}`);
-    if (v !== undefined && !(/^\d{1,9}$/.test(v) && Number(v) >= min && Number(v) <= max)) bad(key, v, `a whole number from ${min} to ${max.toLocaleString('en-US')}`);
+    if (v !== undefined && !(/^\d{1,9}$/.test(v) && Number(v) >= min && Number(v) <= max)) bad(key, v, `a whole number from ${min} to ${grouped(max)}`);
   };
   int('concurrency', 1, 1_000_000);
   int('queue', 0, 10_000_000);
@@ -352,7 +353,7 @@ function checkSimAnnotations(r: Reader, annotations: Readonly<Record<string, str
 
 function buildWorkloads(raw: RawWorkload[], namespaces: Map<string, Namespace>, gatewaySelectors: Labels[],
   ips: Readonly<Record<string, string>>, issues: IssueList): Workload[] {
-  const sorted = [...raw].sort((a, b) => idOf(a.meta).localeCompare(idOf(b.meta)));
+  const sorted = [...raw].sort((a, b) => byCodeUnit(idOf(a.meta), idOf(b.meta)));
   const uniq = new Map<string, RawWorkload>();
   for (const w of sorted) uniq.set(idOf(w.meta), w);
   let n = 0;
@@ -397,7 +398,7 @@ function buildWorkloads(raw: RawWorkload[], namespaces: Map<string, Namespace>, 
 }
 
 function buildServices(raw: RawService[]): Service[] {
-  const sorted = [...raw].sort((a, b) => idOf(a.meta).localeCompare(idOf(b.meta)));
+  const sorted = [...raw].sort((a, b) => byCodeUnit(idOf(a.meta), idOf(b.meta)));
   return sorted.map((s, index) => ({
     namespace: s.meta.namespace,
     name: s.meta.name,

@@ -17,6 +17,7 @@ import { meshIndex } from '../model/index.js';
 import { SELECTOR_INDEX_MIN, SelectorBuckets } from '../model/selector-index.js';
 import type { Mesh, MtlsMode, PeerAuthentication, Workload } from '../model/types.js';
 import { selectorMatches } from '../model/types.js';
+import { byCodeUnit } from '../core/text.js';
 
 export type ResolvedMode = Exclude<MtlsMode, 'UNSET'>;
 
@@ -70,7 +71,7 @@ export function olderFirst(a: PeerAuthentication, b: PeerAuthentication): number
   } else if (a.meta.order !== b.meta.order) {
     return a.meta.order - b.meta.order;
   }
-  return a.meta.name.localeCompare(b.meta.name) || a.meta.namespace.localeCompare(b.meta.namespace);
+  return byCodeUnit(a.meta.name, b.meta.name) || byCodeUnit(a.meta.namespace, b.meta.namespace);
 }
 
 interface Levels {

@@ -10,6 +10,7 @@ import type { Mesh } from '../model/types.js';
 import type { ControlKind, Hop } from '../policy/pipeline.js';
 import { effectiveMtls, namespaceMode } from '../policy/peer-authentication.js';
 import type { Outcome, RunResult, StepResult } from '../scenario/types.js';
+import { byCodeUnit } from '../core/text.js';
 
 /** The hops of a decision in the order a packet crosses them (istio-semantics §3: client sidecar → network → server sidecar → app). */
 export const HOP_ORDER: readonly Hop[] = ['client', 'client-sidecar', 'network', 'gateway', 'server-sidecar', 'app', 'external'];
@@ -185,7 +186,7 @@ export function stepView(s: StepResult): StepView {
       g.lines.add(`→ ${e(x.to)}:${x.port} ${why}`);
       groups.set(key, g);
     }
-    for (const g of [...groups.values()].sort((a, b) => a.hop - b.hop || a.from.localeCompare(b.from))) graph.push({ hop: g.hop, from: g.from, lines: [...g.lines] });
+    for (const g of [...groups.values()].sort((a, b) => a.hop - b.hop || byCodeUnit(a.from, b.from))) graph.push({ hop: g.hop, from: g.from, lines: [...g.lines] });
   }
   const flows = (s.observed ?? []).map((f) => {
     const x = f.exposed;
@@ -235,8 +236,8 @@ export function meshView(mesh: Mesh, step: StepResult | undefined): MeshNamespac
     };
     byNs.set(w.namespace, [...(byNs.get(w.namespace) ?? []), view]);
   }
-  return [...byNs].sort((a, b) => a[0].localeCompare(b[0])).map(([ns, ws]) => ({
-    name: e(ns), mtls: namespaceMode(mesh, ns).mode, workloads: ws.sort((a, b) => a.id.localeCompare(b.id)),
+  return [...byNs].sort((a, b) => byCodeUnit(a[0], b[0])).map(([ns, ws]) => ({
+    name: e(ns), mtls: namespaceMode(mesh, ns).mode, workloads: ws.sort((a, b) => byCodeUnit(a.id, b.id)),
   }));
 }
 

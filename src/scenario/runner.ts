@@ -18,6 +18,7 @@ import type { LoadedScenario } from './load.js';
 import { scenarioSpan, simulateScenario, type ProgressHook } from './simulate.js';
 import type { RunResult } from './types.js';
 import { checkReferences } from './references.js';
+import { grouped } from '../core/text.js';
 
 /** Most simulated requests one scenario may ask for (about a minute of work on these machines). */
 export const MAX_SIMULATED_REQUESTS = 20_000_000;
@@ -88,7 +89,7 @@ export function bindScenario(s: LoadedScenario, mesh: Mesh, issues: IssueList, s
   }
   const work = estimateRequests(s);
   if (work > MAX_SIMULATED_REQUESTS) {
-    issues.error('scenario-too-large', `the scenario asks for about ${Math.round(work).toLocaleString('en-US')} simulated requests (traffic rate × duration, plus floods); the limit is ${MAX_SIMULATED_REQUESTS.toLocaleString('en-US')}`,
+    issues.error('scenario-too-large', `the scenario asks for about ${grouped(Math.round(work))} simulated requests (traffic rate × duration, plus floods); the limit is ${grouped(MAX_SIMULATED_REQUESTS)}`,
       s.src.locate(s.doc.spec.duration !== undefined ? ['spec', 'duration'] : ['spec']), 'shorten spec.duration or a flood step\'s for:, or lower the rates of traffic flows and floods');
   }
   // A trusted signer needs a private key in the JWKS that validates the issuer.

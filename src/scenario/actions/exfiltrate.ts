@@ -32,6 +32,7 @@ import { endpointsOf, resolveHost, type StoppedBy } from '../../policy/decide.js
 import { outcomeOf } from './flood.js';
 import type { Outcome, StepResult } from '../types.js';
 import { REQUEST_FIELDS, type ActionModule, type PlannedStep, type StepContext } from './types.js';
+import { byCodeUnit } from '../../core/text.js';
 
 /** Bytes one upload request carries at most. */
 export const EXFIL_CHUNK_BYTES = 65_536;
@@ -94,9 +95,9 @@ function chunksOf(bytes: number): number {
 /** The egress gateway's Service: a gateway proxy labelled `istio: egressgateway` (or named so), and a Service selecting it. */
 export function egressGatewayService(mesh: Mesh): Service | null {
   const gws = mesh.workloads.filter((w) => w.gateway && (w.labels['istio'] === 'egressgateway' || w.name.includes('egressgateway')))
-    .sort((a, b) => a.id.localeCompare(b.id));
+    .sort((a, b) => byCodeUnit(a.id, b.id));
   for (const gw of gws) {
-    const svc = mesh.services.filter((s) => s.namespace === gw.namespace && endpointsOf(mesh, s).includes(gw)).sort((a, b) => a.fqdn.localeCompare(b.fqdn))[0];
+    const svc = mesh.services.filter((s) => s.namespace === gw.namespace && endpointsOf(mesh, s).includes(gw)).sort((a, b) => byCodeUnit(a.fqdn, b.fqdn))[0];
     if (svc) return svc;
   }
   return null;
@@ -247,9 +248,9 @@ function exfilResult(c: StepContext, p: PlannedStep, x: Tally): StepResult {
   const bytes = step.bytes as number;
   const outcome: Outcome = outcomeOf(x.delivered, x.n);
   const stoppedBy: StoppedBy[] = [...x.stops.values()]
-    .sort((a, b) => b.n - a.n || a.stop.control.localeCompare(b.stop.control))
+    .sort((a, b) => b.n - a.n || byCodeUnit(a.stop.control, b.stop.control))
     .map(({ stop, n }) => ({ ...stop, reason: `${n} of ${x.n} chunks: ${stop.reason}` }));
-  const statuses = Object.fromEntries([...x.statuses.entries()].sort(([a], [b]) => a.localeCompare(b)));
+  const statuses = Object.fromEntries([...x.statuses.entries()].sort(([a], [b]) => byCodeUnit(a, b)));
   const events: StepResult['evidence']['events'] = [
     { t: p.at, hop: 'scenario', what: `upload of ${bytes} bytes for ${step.to} from ${p.from} via ${x.viaLabel}: ${x.n} chunks of at most ${EXFIL_CHUNK_BYTES} bytes to ${x.target}, ${rateOf(step)}/s; the first chunk:` },
     ...x.events,

@@ -10,6 +10,7 @@ import { FlowStats } from '../../sim/mesh/stats.js';
 import type { Outcome, StepResult } from '../types.js';
 import { replayEvidence } from './request.js';
 import { REQUEST_FIELDS, type ActionModule, type PlannedStep } from './types.js';
+import { byCodeUnit } from '../../core/text.js';
 
 export function outcomeOf(ok: number, sent: number): Outcome {
   if (sent > 0 && ok === sent) return 'allowed';
@@ -83,7 +84,7 @@ export const floodAction: ActionModule = {
 
 function floodResult(base: Pick<StepResult, 'id' | 'action' | 'expected' | 'attack' | 'from' | 't'>, p: PlannedStep, st: FlowStats, stops: Map<string, { stop: StoppedBy; n: number }>, rate: number): StepResult {
   const stoppedBy: StoppedBy[] = [...stops.values()]
-    .sort((a, b) => b.n - a.n || a.stop.control.localeCompare(b.stop.control))
+    .sort((a, b) => b.n - a.n || byCodeUnit(a.stop.control, b.stop.control))
     .map(({ stop, n }) => ({ ...stop, reason: `${n} of ${st.sent} requests: ${stop.reason}` }));
   const t = p.at;
   const hist = st.histogram();

@@ -37,6 +37,7 @@ import { checkWorkloadRef } from '../refs.js';
 import type { ScenarioDoc, StepDoc } from '../schema.js';
 import type { Outcome, StepResult } from '../types.js';
 import type { ActionModule, StepContext } from './types.js';
+import { byCodeUnit, grouped } from '../../core/text.js';
 
 export const DEFAULT_DEPTH = 3;
 /** decide() calls one pivot step may need at most (about a minute on these machines): more is refused as bad input */
@@ -76,7 +77,7 @@ function describeExploit(step: StepDoc): string {
 
 function compareStops(a: { stop: StoppedBy; n: number }, b: { stop: StoppedBy; n: number }): number {
   return b.n - a.n || PACKET_ORDER.indexOf(a.stop.control) - PACKET_ORDER.indexOf(b.stop.control)
-    || (a.stop.name ?? '').localeCompare(b.stop.name ?? '');
+    || byCodeUnit(a.stop.name ?? '', b.stop.name ?? '');
 }
 
 /** The controls that refused `blocked` edges, most attempts first, each with its first reason. */
@@ -138,7 +139,7 @@ export const pivotAction: ActionModule = {
     const sources = Math.min(mesh.workloads.length + 1, (step.from === undefined ? controlled : 1) + takeable(step));
     const work = sources * attempts;
     if (work > MAX_PIVOT_DECISIONS) {
-      issues.error('pivot-too-large', `step "${step.id}": this pivot may need up to ${work.toLocaleString('en-US')} decisions (${sources.toLocaleString('en-US')} attacking workloads × ${attempts.toLocaleString('en-US')} attempts); the limit is ${MAX_PIVOT_DECISIONS.toLocaleString('en-US')}`,
+      issues.error('pivot-too-large', `step "${step.id}": this pivot may need up to ${grouped(work)} decisions (${grouped(sources)} attacking workloads × ${grouped(attempts)} attempts); the limit is ${grouped(MAX_PIVOT_DECISIONS)}`,
         src.locate(path), 'narrow `exploit`, `ports` or `paths`, or start it `from:` one workload');
     }
   },

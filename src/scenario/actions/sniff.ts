@@ -28,6 +28,7 @@ import type { CapturedCredential, Exposure, ObservedFlow, StepResult } from '../
 import { readRequest, redact } from './exposure.js';
 import { peekJwt } from './steal-credentials.js';
 import type { ActionModule, RequestOrigin, SentRequest, StepContext } from './types.js';
+import { byCodeUnit } from '../../core/text.js';
 
 /** Longest window one sniff may watch. */
 export const MAX_SNIFF_WINDOW_MS = 24 * 3_600_000;
@@ -190,7 +191,7 @@ export const sniffAction: ActionModule = {
       if (done) return;
       done = true;
       const observed = [...entries.entries()]
-        .sort(([ka, a], [kb, b]) => a.rank[0] - b.rank[0] || a.rank[1].localeCompare(b.rank[1]) || a.rank[2] - b.rank[2] || ka.localeCompare(kb))
+        .sort(([ka, a], [kb, b]) => a.rank[0] - b.rank[0] || byCodeUnit(a.rank[1], b.rank[1]) || a.rank[2] - b.rank[2] || byCodeUnit(ka, kb))
         .map(([key, e]) => {
           const x = exposure.get(key);
           const exposed: Exposure = { paths: [...(x?.paths ?? [])].sort(), headers: [...(x?.headers ?? [])].sort(), tokens: [...(x?.tokens ?? [])].sort(), sensitive: [...(x?.sensitive ?? [])].sort() };
@@ -231,7 +232,7 @@ function sniffResult(base: ReturnType<StepContext['base']>, on: string, point: O
       const e = by.get(k);
       if (e) e.n++; else by.set(k, { b: f.protectedBy, n: 1 });
     }
-    for (const { b, n } of [...by.values()].sort((x, y) => y.n - x.n || x.b.control.localeCompare(y.b.control) || (x.b.name ?? '').localeCompare(y.b.name ?? ''))) {
+    for (const { b, n } of [...by.values()].sort((x, y) => y.n - x.n || byCodeUnit(x.b.control, y.b.control) || byCodeUnit(x.b.name ?? '', y.b.name ?? ''))) {
       stoppedBy.push({ ...b, reason: `${n} of ${observed.length} observed flow${observed.length === 1 ? '' : 's'} encrypted: ${b.reason}` });
     }
   }

@@ -57,6 +57,7 @@ import seedrandom from 'seedrandom';
 import { stableStringify } from '../../core/hash.js';
 import type { FutureEventSet } from './heap.js';
 import { TieredEventHeap } from './tiered-heap.js';
+import { grouped } from '../../core/text.js';
 
 /** An event handler; it receives the kernel, so it can read `now` and schedule more. */
 export type Handler = (k: Kernel) => void;
@@ -87,7 +88,7 @@ export class EventBudgetExceeded extends Error {
   override readonly name = 'EventBudgetExceeded';
 
   constructor(readonly budget: number, readonly time: number) {
-    super(`the simulation stopped at t=${time} ms after ${budget.toLocaleString('en-US')} events, the most one run may process`);
+    super(`the simulation stopped at t=${time} ms after ${grouped(budget)} events, the most one run may process`);
   }
 }
 

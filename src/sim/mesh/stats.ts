@@ -1,3 +1,5 @@
+import { byCodeUnit } from '../../core/text.js';
+
 /** The texts of HTTP statuses, made once each (a flood records millions of answers). */
 const STATUS_KEYS: string[] = [];
 
@@ -44,10 +46,10 @@ export class FlowStats {
   }
 
   histogram(): Record<string, number> {
-    return Object.fromEntries([...this.statuses.entries()].sort(([a], [b]) => a.localeCompare(b)));
+    return Object.fromEntries([...this.statuses.entries()].sort(([a], [b]) => byCodeUnit(a, b)));
   }
 
   stoppedBy(): Record<string, number> {
-    return Object.fromEntries([...this.stopped.entries()].sort(([a], [b]) => a.localeCompare(b)));
+    return Object.fromEntries([...this.stopped.entries()].sort(([a], [b]) => byCodeUnit(a, b)));
   }
 }
