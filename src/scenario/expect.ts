@@ -20,7 +20,8 @@
  * 4. A kind is one of CONTROL_KINDS, spelled as in the report; an unknown kind
  *    (also in `Kind ns/name`) is refused with the list of kinds.
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import { described as d, optional as o } from '../core/zod.js';
 import type { ControlKind, StoppedBy } from '../policy/pipeline.js';
 
 export const OUTCOMES = ['allowed', 'blocked', 'partial'] as const;
@@ -38,15 +39,14 @@ const KINDS = new Set<string>(CONTROL_KINDS);
 /** The longest `stoppedBy` text: a kind, a space and a `namespace/name` of two DNS-1123 names. */
 export const MAX_STOPPED_BY_LENGTH = 400;
 
-export const expectSchema = z.union([
+export const expectSchema = d(z.union([
   z.enum(OUTCOMES),
   z.strictObject({
-    outcome: z.enum(OUTCOMES).describe('the outcome the step must have: allowed, blocked or partial'),
-    stoppedBy: z.string().min(1).max(MAX_STOPPED_BY_LENGTH)
-      .describe(`the control that must have stopped the step: a kind (${CONTROL_KINDS.join(', ')}), a resource \`namespace/name\`, or \`Kind namespace/name\`; a step stopped by anything else does not meet the expectation`)
-      .optional(),
+    outcome: d(z.enum(OUTCOMES), 'the outcome the step must have: allowed, blocked or partial'),
+    stoppedBy: o(z.string().check(z.minLength(1), z.maxLength(MAX_STOPPED_BY_LENGTH)),
+      `the control that must have stopped the step: a kind (${CONTROL_KINDS.join(', ')}), a resource \`namespace/name\`, or \`Kind namespace/name\`; a step stopped by anything else does not meet the expectation`),
   }),
-]).describe('the outcome the step must have (allowed, blocked, partial), or {outcome, stoppedBy} to pin the control that stops it too');
+]), 'the outcome the step must have (allowed, blocked, partial), or {outcome, stoppedBy} to pin the control that stops it too');
 export type ExpectDoc = z.infer<typeof expectSchema>;
 
 /** What a `stoppedBy` names: a kind, a resource, or both. */

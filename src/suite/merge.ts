@@ -26,51 +26,55 @@ import { parseReportJson, ReportProblems, reportSchemaIssues } from '../assess/b
 import type { RunResult } from '../scenario/types.js';
 import { MAX_SHARDS, shardOf } from './shard.js';
 
-const outcome = z.enum(['allowed', 'blocked', 'partial']);
-const str = (max = 100_000): z.ZodString => z.string().max(max);
-const count = z.number().int().min(0).max(1e12);
-const stopped = z.looseObject({ control: str(64), name: str(600).nullable(), reason: str() });
-const change = z.looseObject({ step: str(300), action: str(64), before: outcome, after: outcome, stoppedByBefore: z.array(str(700)).max(1000) });
+function makeScenarioObjectSchema() {
+  const outcome = z.enum(['allowed', 'blocked', 'partial']);
+  const str = (max = 100_000): z.ZodString => z.string().max(max);
+  const count = z.number().int().min(0).max(1e12);
+  const stopped = z.looseObject({ control: str(64), name: str(600).nullable(), reason: str() });
+  const change = z.looseObject({ step: str(300), action: str(64), before: outcome, after: outcome, stoppedByBefore: z.array(str(700)).max(1000) });
 
-/** The fields of a scenario object that the renderers read, each bounded; the rest passes as it is. */
-const scenarioObject = z.looseObject({
-  scenario: str(253),
-  file: str(4096),
-  seed: z.number().int().min(0).max(2 ** 31 - 1),
-  verdict: z.enum(['breached', 'contained']),
-  expectations: z.looseObject({ passed: count, failed: count }),
-  fingerprint: str(64),
-  steps: z.array(z.looseObject({
-    id: str(300),
-    action: str(64),
-    outcome,
-    expected: outcome.nullable(),
-    expectedStoppedBy: str(400).optional(),
-    expectationNote: str().optional(),
-    code: z.number().int().min(0).max(999).nullable(),
-    mtls: z.boolean().nullable(),
-    stoppedBy: z.array(stopped).max(1000),
-    defences: z.array(z.looseObject({ control: str(64), name: str(600).nullable(), reason: str(), sole: z.boolean(), removable: z.literal(false).optional() })).max(1000),
-    from: str(600),
-    to: str(600).optional(),
-    t: z.number().min(0).max(1e12),
-    durationMs: z.number().min(0).max(1e12).optional(),
-    loc: z.looseObject({ line: z.number().int().min(1).max(1e9), col: z.number().int().min(1).max(1e9) }).optional(),
-    attack: z.boolean(),
-    expectationMet: z.boolean().nullable(),
-    evidence: z.looseObject({ latencyMs: z.number().min(0).max(1e12).optional() }),
-  })).max(10_000),
-  traffic: z.array(z.looseObject({})).max(10_000),
-  controls: z.array(z.looseObject({})).max(10_000),
-  warnings: z.array(str()).max(10_000),
-  shard: z.strictObject({
-    index: z.number().int().min(1).max(MAX_SHARDS),
-    count: z.number().int().min(1).max(MAX_SHARDS),
-    position: z.number().int().min(0).max(100_000),
-    total: z.number().int().min(1).max(100_001),
-  }),
-  baseline: z.looseObject({ file: str(4096), regressions: z.array(change).max(10_000) }).optional(),
-});
+  // The fields of a scenario object that the renderers read, each bounded; the rest passes as it is.
+  return z.looseObject({
+    scenario: str(253),
+    file: str(4096),
+    seed: z.number().int().min(0).max(2 ** 31 - 1),
+    verdict: z.enum(['breached', 'contained']),
+    expectations: z.looseObject({ passed: count, failed: count }),
+    fingerprint: str(64),
+    steps: z.array(z.looseObject({
+      id: str(300),
+      action: str(64),
+      outcome,
+      expected: outcome.nullable(),
+      expectedStoppedBy: str(400).optional(),
+      expectationNote: str().optional(),
+      code: z.number().int().min(0).max(999).nullable(),
+      mtls: z.boolean().nullable(),
+      stoppedBy: z.array(stopped).max(1000),
+      defences: z.array(z.looseObject({ control: str(64), name: str(600).nullable(), reason: str(), sole: z.boolean(), removable: z.literal(false).optional() })).max(1000),
+      from: str(600),
+      to: str(600).optional(),
+      t: z.number().min(0).max(1e12),
+      durationMs: z.number().min(0).max(1e12).optional(),
+      loc: z.looseObject({ line: z.number().int().min(1).max(1e9), col: z.number().int().min(1).max(1e9) }).optional(),
+      attack: z.boolean(),
+      expectationMet: z.boolean().nullable(),
+      evidence: z.looseObject({ latencyMs: z.number().min(0).max(1e12).optional() }),
+    })).max(10_000),
+    traffic: z.array(z.looseObject({})).max(10_000),
+    controls: z.array(z.looseObject({})).max(10_000),
+    warnings: z.array(str()).max(10_000),
+    shard: z.strictObject({
+      index: z.number().int().min(1).max(MAX_SHARDS),
+      count: z.number().int().min(1).max(MAX_SHARDS),
+      position: z.number().int().min(0).max(100_000),
+      total: z.number().int().min(1).max(100_001),
+    }),
+    baseline: z.looseObject({ file: str(4096), regressions: z.array(change).max(10_000) }).optional(),
+  });
+}
+/** Made on first use: a `meshrange run` that merges nothing does not build it (benchmarks.md B4, T4.1). */
+let scenarioObject: ReturnType<typeof makeScenarioObjectSchema> | undefined;
 
 export interface ShardReport {
   /** the file as given, for messages */
@@ -107,7 +111,7 @@ export function mergeShardReports(reports: readonly ShardReport[], issues: Issue
     const problems = new ReportProblems(rep.file, rep.text, issues, fix);
     objects.forEach((o, i) => {
       const index = single ? null : i;
-      const parsed = scenarioObject.safeParse(o);
+      const parsed = (scenarioObject ??= makeScenarioObjectSchema()).safeParse(o);
       if (!parsed.success) { reportSchemaIssues(problems, index, parsed.error); return; }
       const at = (...p: (string | number)[]): (string | number)[] => (index === null ? p : [index, ...p]);
       const { shard, scenario } = parsed.data;

@@ -1,0 +1,25 @@
+/**
+ * What the schemas written with zod/mini share (scenario/schema.ts,
+ * scenario/expect.ts): zod's English messages, and the two wrappers nearly
+ * every field takes.
+ *
+ * Why mini: a CLI start builds every schema at import, and zod's classic API
+ * (a method-rich object per schema, a clone per `.describe()`) cost ~3x what
+ * mini's functions do (benchmarks.md B4, T4.1).
+ */
+import * as z from 'zod/mini';
+import en from 'zod/v4/locales/en.js';
+
+// Classic zod sets its English locale when it builds its first schema, unless one is set; mini sets none, and its
+// issues would read "Invalid input". The same rule here: a locale a library user chose stays.
+if (!z.core.globalConfig.localeError) z.config(en());
+
+/** `schema` with a description (for `meshrange schema`): a copy, as classic's `.describe()` makes. */
+export function described<T extends z.ZodMiniType>(schema: T, text: string): T {
+  return schema.check(z.describe(text));
+}
+
+/** `schema` described, then optional: classic's `.describe(text).optional()`. */
+export function optional<T extends z.ZodMiniType>(schema: T, text: string): z.ZodMiniOptional<T> {
+  return z.optional(described(schema, text));
+}
