@@ -12,11 +12,14 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
 const built = bundlePaths(dist).bundle;
 
+// Every start of a checkout walks src/ (~170 files): joined with '/', which Node's fs takes on every platform, not
+// path.join, which normalises each path and was a third of the walk (~1 of ~3 ms; benchmarks.md B4, T4.1).
 function newestSource(dir) {
   let newest = 0;
   for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    newest = Math.max(newest, e.isDirectory() ? newestSource(p) : statSync(p).mtimeMs);
+    const p = `${dir}/${e.name}`;
+    const t = e.isDirectory() ? newestSource(p) : statSync(p).mtimeMs;
+    if (t > newest) newest = t;
   }
   return newest;
 }
