@@ -1,7 +1,8 @@
 /**
  * What the schemas written with zod/mini share (scenario/schema.ts,
- * scenario/expect.ts): zod's English messages, and the two wrappers nearly
- * every field takes.
+ * scenario/expect.ts, exercise/schema.ts): zod's English messages, and the
+ * two wrappers nearly every scenario field takes. The report schemas of a
+ * baseline and a merge stay on classic zod, built on first use.
  *
  * Why mini: a CLI start builds every schema at import, and zod's classic API
  * (a method-rich object per schema, a clone per `.describe()`) cost ~3x what

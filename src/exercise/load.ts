@@ -34,7 +34,7 @@ function oneDocument(file: string, text: string, issues: IssueList, what: string
 }
 
 /** zod's complaints, located in the file they are about. */
-export function reportZod(src: SourceDoc, error: z.ZodError, issues: IssueList, what: string, shape: string): void {
+export function reportZod(src: SourceDoc, error: z.core.$ZodError, issues: IssueList, what: string, shape: string): void {
   for (const issue of onePerPlace(error.issues)) {
     const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
     const name = fieldName(path) || '(document)';

@@ -5,8 +5,12 @@
  * strangers (a training pack): every string, list and number is bounded and
  * an unknown field is an error, never ignored.
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import '../core/zod.js'; // zod's English messages (mini sets none)
 import { stepSchema } from '../scenario/schema.js';
+
+// zod/mini, as the scenario schema (core/zod.ts): every CLI start builds these at import, and the first schemas
+// classic zod builds in a process cost ~4 ms more (benchmarks.md B4, T4.1).
 
 export const MAX_OBJECTIVES = 32;
 export const MAX_HINTS = 16;
@@ -15,10 +19,13 @@ export const MAX_POINTS = 1000;
 export const MAX_ATTACK_STEPS = 64;
 const MAX_TEXT = 4000;
 
-const dnsLabel = z.string().max(63).regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, { message: 'must be a DNS label (lower case, digits, -; at most 63 characters)' });
-const workloadRef = z.string().max(253).regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?\/[a-z0-9]([-.a-z0-9]*[a-z0-9])?$/, { message: 'must be `namespace/name`' });
-const text = (max: number) => z.string().min(1, { message: 'must not be empty' }).max(max, { message: `must be at most ${max} characters` });
-const points = z.number().int().min(0).max(MAX_POINTS);
+const dnsLabel = z.string().check(z.maxLength(63), z.regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, { message: 'must be a DNS label (lower case, digits, -; at most 63 characters)' }));
+const workloadRef = z.string().check(z.maxLength(253), z.regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?\/[a-z0-9]([-.a-z0-9]*[a-z0-9])?$/, { message: 'must be `namespace/name`' }));
+const text = (max: number) => z.string().check(z.minLength(1, { message: 'must not be empty' }), z.maxLength(max, { message: `must be at most ${max} characters` }));
+/** A bounded string: classic's `z.string().min(min).max(max)`. */
+const bounded = (min: number, max: number) => z.string().check(z.minLength(min), z.maxLength(max));
+const int = (min: number, max: number) => z.number().check(z.int(), z.gte(min), z.lte(max));
+const points = int(0, MAX_POINTS);
 /** A relative path that stays inside its folder (string checks, no regex over input). */
 function insideFolder(p: string): boolean {
   return !p.startsWith('/') && !p.includes('\\') && !p.includes('\0') && !p.split('/').includes('..');
@@ -34,17 +41,17 @@ export const objectiveSchema = z.strictObject({
   text: text(500),
   kind: z.enum(['attack', 'legit']),
   /** a step of scenario.yaml whose outcome is judged */
-  step: z.string().max(253).optional(),
-  outcome: z.enum(['allowed', 'blocked', 'partial']).optional(),
+  step: z.optional(z.string().check(z.maxLength(253))),
+  outcome: z.optional(z.enum(['allowed', 'blocked', 'partial'])),
   /** only this control counts: a control kind, `ns/name`, or `Kind ns/name` */
-  stoppedBy: z.string().min(1).max(300).optional(),
+  stoppedBy: z.optional(bounded(1, 300)),
   /** a spec.traffic flow of scenario.yaml */
-  traffic: z.strictObject({ from: z.string().min(1).max(300), to: z.string().min(1).max(300) }).optional(),
+  traffic: z.optional(z.strictObject({ from: bounded(1, 300), to: bounded(1, 300) })),
   /** ok/sent at least this (default 0.99) */
-  minSuccess: z.number().min(0).max(1).optional(),
+  minSuccess: z.optional(z.number().check(z.gte(0), z.lte(1))),
   /** attacker exercises: a workload an attack step of attack.yaml must reach */
-  reach: workloadRef.optional(),
-  using: z.enum(USING).optional(),
+  reach: z.optional(workloadRef),
+  using: z.optional(z.enum(USING)),
   points,
 });
 
@@ -57,22 +64,22 @@ export const exerciseSchema = z.strictObject({
     level: z.enum(LEVELS),
     role: z.enum(ROLES),
     story: text(MAX_TEXT),
-    scenario: z.string().min(1).max(300).refine(insideFolder, { message: 'must be a relative path inside the exercise folder (no leading /, no .., no \\)' }),
-    objectives: z.array(objectiveSchema).min(1, { message: 'list at least one objective' }).max(MAX_OBJECTIVES),
-    hints: z.array(z.strictObject({ text: text(MAX_TEXT), cost: points })).max(MAX_HINTS).optional(),
-    passScore: z.number().int().min(0).max(MAX_OBJECTIVES * MAX_POINTS).optional(),
+    scenario: bounded(1, 300).check(z.refine(insideFolder, { message: 'must be a relative path inside the exercise folder (no leading /, no .., no \\)' })),
+    objectives: z.array(objectiveSchema).check(z.minLength(1, { message: 'list at least one objective' }), z.maxLength(MAX_OBJECTIVES)),
+    hints: z.optional(z.array(z.strictObject({ text: text(MAX_TEXT), cost: points })).check(z.maxLength(MAX_HINTS))),
+    passScore: z.optional(int(0, MAX_OBJECTIVES * MAX_POINTS)),
   }),
 });
 
 /** attack.yaml: the steps an attacker-exercise trainee writes (the scenario's step format, product.md §2). */
 export const attackFileSchema = z.strictObject({
-  steps: z.array(stepSchema).max(MAX_ATTACK_STEPS, { message: `at most ${MAX_ATTACK_STEPS} steps` }),
+  steps: z.array(stepSchema).check(z.maxLength(MAX_ATTACK_STEPS, { message: `at most ${MAX_ATTACK_STEPS} steps` })),
 });
 
 /** `.meshrange-exercise.json` in a working folder. */
 export const progressSchema = z.strictObject({
   name: dnsLabel,
-  hintsTaken: z.number().int().min(0).max(MAX_HINTS),
+  hintsTaken: int(0, MAX_HINTS),
 });
 
 export type ExerciseDoc = z.infer<typeof exerciseSchema>;
