@@ -137,6 +137,11 @@ export function* streamYaml(file: string, text: string, issues: IssueList, opts:
     }
     if (syntaxErrors > MAX_SYNTAX_ERRORS) break;
     if (doc.contents === null) { index++; continue; }
+    const aliases = aliasProblem(doc);
+    if (aliases !== null) {
+      issues.error('yaml-alias', aliases.message, posOf(aliases.at ?? doc.contents?.range?.[0] ?? 0), aliases.fix);
+      continue;
+    }
     let value: unknown;
     try {
       value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
@@ -173,6 +178,48 @@ export function* streamYaml(file: string, text: string, issues: IssueList, opts:
     if (!opts.keepNodes) live = null;
     index++;
   }
+}
+
+/** Most anchors and aliases one document may hold (see aliasProblem). */
+export const MAX_ANCHORS_AND_ALIASES = 1000;
+
+/**
+ * What makes a document's aliases unreadable, before the package's toJS expands them, or null:
+ *  - more than MAX_ANCHORS_AND_ALIASES anchors and aliases: the package resolves each alias by scanning the
+ *    document's anchors and aliases up to it, so n of them cost n² (20,000 anchored pairs, 0.5 MB: 6.7 s; a
+ *    32 MiB file of them, hours). Manifests hold a handful;
+ *  - an alias inside the node it names (`a: &x [*x]`): toJS makes the value circular, and every reader after it
+ *    (the scenario's key checks, zod, the manifest readers) would walk it until the stack ran out. An alias names
+ *    the last anchor of its name written before it; one that is not an ancestor ends before the alias starts, so
+ *    following aliases and children only ever reaches nodes that end earlier: a cycle needs an alias to an ancestor.
+ * One walk of the node tree in document order (aliases not followed), the ancestors at hand.
+ */
+function aliasProblem(doc: Document.Parsed): { message: string; at: number | undefined; fix: string } | null {
+  const anchors = new Map<string, unknown>();
+  let count = 0;
+  let problem: { message: string; at: number | undefined; fix: string } | null = null;
+  visit(doc, {
+    Node(_key, node, path) {
+      if (!isAlias(node) && node.anchor === undefined) return undefined;
+      if (++count > MAX_ANCHORS_AND_ALIASES) {
+        problem = { message: `the document holds more than ${MAX_ANCHORS_AND_ALIASES} YAML anchors and aliases`, at: node.range?.[0],
+          fix: `write the values out: meshrange reads at most ${MAX_ANCHORS_AND_ALIASES} anchors and aliases per document` };
+        return visit.BREAK;
+      }
+      if (isAlias(node)) {
+        const target = anchors.get(node.source);
+        if (target !== undefined && path.includes(target as never)) {
+          problem = { message: `YAML alias *${node.source} is inside the node it names (&${node.source}): its value would contain itself without end`,
+            at: node.range?.[0], fix: 'write the value out instead of aliasing a node from inside itself' };
+          return visit.BREAK;
+        }
+      } else {
+        anchors.set(node.anchor as string, node);
+      }
+      return undefined;
+    },
+  });
+  return problem;
 }
 
 /*

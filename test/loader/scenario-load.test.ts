@@ -264,6 +264,12 @@ describe('scenario files that are not one YAML mapping', () => {
     expect(only('- a\n- b\n').message).toMatch(/expected object/);
   });
 
+  it('§5 a scenario whose alias is inside the node it names is refused with yaml-alias, not a stack overflow', () => {
+    const issue = only('apiVersion: meshrange.io/v1alpha1\nkind: Scenario\nmetadata: &x { name: a, tags: [*x] }\n');
+    expect(issue.code).toBe('yaml-alias');
+    expect(issue.message).toMatch(/alias \*x is inside the node it names/);
+  });
+
   it('§5 an alias bomb in a scenario fails fast', () => {
     const bomb = readFileSync(path.join(root, 'test/fixtures/invalid/yaml-alias.yaml'), 'utf8');
     const started = performance.now();

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { Alias } from 'yaml';
 import { loadMesh, type LoadResult } from '../../src/loader/load.js';
-import { MAX_ALIAS_COUNT } from '../../src/loader/yaml-source.js';
+import { MAX_ALIAS_COUNT, MAX_ANCHORS_AND_ALIASES } from '../../src/loader/yaml-source.js';
 import { isValidWhenKey, pathTemplateProblem } from '../../src/loader/security.js';
 
 const root = path.resolve(__dirname, '../..');
@@ -394,6 +394,28 @@ describe('product.md §5 bad input never hangs', () => {
     const { mesh, issues } = load(text);
     expect(issues.items.map((i) => i.code)).toEqual(['yaml-too-deep']);
     expect(mesh.workloads).toEqual([]);
+  });
+
+  it('§5 an alias inside the node it names is refused with yaml-alias, at the alias, before any value is made circular', () => {
+    const text = 'apiVersion: v1\nkind: ConfigMap\nmetadata: &m { name: a, namespace: x, labels: { app: a } }\ndata:\n  self: [1, { deeper: [*m] }]\nitems: &i [ok, [*i]]\n';
+    const { mesh, issues } = load(text);
+    expect(issues.errors.map((e) => [e.code, e.message, e.loc?.line, e.loc?.col])).toEqual([
+      ['yaml-alias', 'YAML alias *i is inside the node it names (&i): its value would contain itself without end', 6, 17]]);
+    expect(mesh.workloads).toEqual([]);
+    // an alias of an earlier sibling is no cycle, however deep it sits
+    expect(errorCodes('apiVersion: v1\nkind: ConfigMap\nmetadata: { name: a, namespace: x, labels: &l { app: a } }\ndata: { a: [{ b: [*l] }] }\n')).toEqual([]);
+  });
+
+  it('§5 more than MAX_ANCHORS_AND_ALIASES anchors and aliases in a document are refused before the package resolves one (its resolve scans them all: n² work)', () => {
+    const doc = (pairs: number): string => `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: a, namespace: x }\nitems:\n${Array.from({ length: pairs }, (_, i) => `- &a${i} v\n- *a${i}\n`).join('')}`;
+    const resolve = vi.spyOn(Alias.prototype, 'resolve');
+    try {
+      expect(errorCodes(doc(MAX_ANCHORS_AND_ALIASES / 2 + 1))).toEqual(['yaml-alias']);
+      expect(resolve.mock.calls.length).toBe(0);
+      expect(errorCodes(doc(MAX_ANCHORS_AND_ALIASES / 2))).toEqual([]);
+    } finally {
+      resolve.mockRestore();
+    }
   });
 
   it('§5 a handful of aliases (ordinary anchors) is fine', () => {
