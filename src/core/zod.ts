@@ -24,3 +24,14 @@ export function described<T extends z.ZodMiniType>(schema: T, text: string): T {
 export function optional<T extends z.ZodMiniType>(schema: T, text: string): z.ZodMiniOptional<T> {
   return z.optional(described(schema, text));
 }
+
+/** An integer in [min, max], the bounds' own messages if given: classic's `z.number().int().min(min).max(max)`. */
+export function intIn(min: number, max: number, messages: { min?: string; max?: string } = {}): z.ZodMiniNumber<number> {
+  return z.number().check(z.int(), z.gte(min, messages.min === undefined ? undefined : { message: messages.min }),
+    z.lte(max, messages.max === undefined ? undefined : { message: messages.max }));
+}
+
+/** A string of min to max characters: classic's `z.string().min(min).max(max)`. */
+export function stringOfLength(min: number, max: number): z.ZodMiniString<string> {
+  return z.string().check(z.minLength(min), z.maxLength(max));
+}

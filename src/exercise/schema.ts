@@ -6,7 +6,7 @@
  * an unknown field is an error, never ignored.
  */
 import * as z from 'zod/mini';
-import '../core/zod.js'; // zod's English messages (mini sets none)
+import { intIn as int, stringOfLength as bounded } from '../core/zod.js'; // and zod's English messages (mini sets none)
 import { stepSchema } from '../scenario/schema.js';
 
 // zod/mini, as the scenario schema (core/zod.ts): every CLI start builds these at import, and the first schemas
@@ -22,9 +22,6 @@ const MAX_TEXT = 4000;
 const dnsLabel = z.string().check(z.maxLength(63), z.regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, { message: 'must be a DNS label (lower case, digits, -; at most 63 characters)' }));
 const workloadRef = z.string().check(z.maxLength(253), z.regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?\/[a-z0-9]([-.a-z0-9]*[a-z0-9])?$/, { message: 'must be `namespace/name`' }));
 const text = (max: number) => z.string().check(z.minLength(1, { message: 'must not be empty' }), z.maxLength(max, { message: `must be at most ${max} characters` }));
-/** A bounded string: classic's `z.string().min(min).max(max)`. */
-const bounded = (min: number, max: number) => z.string().check(z.minLength(min), z.maxLength(max));
-const int = (min: number, max: number) => z.number().check(z.int(), z.gte(min), z.lte(max));
 const points = int(0, MAX_POINTS);
 /** A relative path that stays inside its folder (string checks, no regex over input). */
 function insideFolder(p: string): boolean {

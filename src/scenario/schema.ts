@@ -6,12 +6,12 @@
  * `meshrange run` builds these ~250 schema objects before it reads a byte,
  * and zod's classic API took ~14 ms of a ~170 ms start to build them (B4,
  * T4.1), mini about a third of that. Same checks, same messages (zod's
- * English locale, set below as classic sets it), same JSON Schema.
+ * English locale, which core/zod.ts sets as classic does), same JSON Schema.
  */
 import * as z from 'zod/mini';
 import { MAX_DURATION_MS, parseDuration, parseRate } from '../core/duration.js';
 import { grouped } from '../core/text.js';
-import { described as d, optional as o } from '../core/zod.js';
+import { described as d, intIn as int, optional as o } from '../core/zod.js';
 import { expectSchema } from './expect.js';
 
 /*
@@ -42,11 +42,6 @@ const workloadRef = z.string().check(z.regex(/^(outside|[a-z0-9]([-a-z0-9]*[a-z0
 const destination = z.string().check(z.regex(/^(workload\/[^/:\s]+\/[^/:\s]+|[^\s:/]+):\d{1,5}$/, {
   message: 'must be `host:port` (e.g. reviews:9080, api.backend:80) or `workload/<namespace>/<name>:<port>`',
 }));
-/** An integer in [min, max]: classic's `z.number().int().min(min).max(max)`. */
-const int = (min: number, max: number, messages: { min?: string; max?: string } = {}): z.ZodMiniNumber<number> =>
-  z.number().check(z.int(), z.gte(min, messages.min === undefined ? undefined : { message: messages.min }),
-    z.lte(max, messages.max === undefined ? undefined : { message: messages.max }));
-
 export const ACTIONS = ['request', 'impersonate', 'pivot', 'sniff', 'exfiltrate', 'flood', 'steal-credentials', 'wait'] as const;
 
 export const jwtClaimsSchema = d(z.strictObject({
