@@ -137,7 +137,16 @@ export function* streamYaml(file: string, text: string, issues: IssueList, opts:
     }
     if (syntaxErrors > MAX_SYNTAX_ERRORS) break;
     if (doc.contents === null) { index++; continue; }
-    const aliases = aliasProblem(doc);
+    let aliases: ReturnType<typeof aliasProblem>;
+    try {
+      aliases = aliasProblem(doc);
+    } catch (err) {
+      // the package's visit recurses as its composer does, which gave up on deeper documents above: insurance only
+      if (!(err instanceof RangeError)) throw err;
+      issues.error('yaml-too-deep', 'the document nests too deeply to be a Kubernetes manifest', posOf(doc.contents?.range?.[0] ?? 0),
+        'check the file: manifests nest a few dozen levels at most');
+      continue;
+    }
     if (aliases !== null) {
       issues.error('yaml-alias', aliases.message, posOf(aliases.at ?? doc.contents?.range?.[0] ?? 0), aliases.fix);
       continue;
