@@ -173,6 +173,12 @@ export function* streamYaml(file: string, text: string, issues: IssueList, opts:
       continue;
     }
     if (value === null || value === undefined) { index++; continue; } // an empty document, as kubectl skips it
+    const odd = oddValue(value);
+    if (odd !== null) {
+      issues.error('yaml-tag', `the YAML tag here makes ${odd.what}, not a mapping, list or scalar; meshrange reads plain YAML`,
+        locateIn(doc, odd.path, posOf), 'remove the !!set / !!omap / !!pairs / !!binary tag and write a plain mapping, list or string');
+      continue;
+    }
     let live: Document.Parsed | null = doc;
     const pos = position;
     const nodes = (): Document.Parsed => live ?? (reparse()[pos] as Document.Parsed);
@@ -187,6 +193,29 @@ export function* streamYaml(file: string, text: string, issues: IssueList, opts:
     if (!opts.keepNodes) live = null;
     index++;
   }
+}
+
+/**
+ * The first value of a document that the package's YAML 1.1 tags turned into something other than what JSON holds
+ * (and dates, which creationTimestamp takes), with its path; or null. `!!set {app, ratings}` becomes a Set and
+ * `!!omap` a Map: objects with no own keys, which every reader would take for an EMPTY mapping (a DENY policy's
+ * `matchLabels: !!set {...}` selected the whole namespace). Walked with a stack of its own.
+ */
+function oddValue(root: unknown): { what: string; path: (string | number)[] } | null {
+  const stack: { v: unknown; path: (string | number)[] }[] = [{ v: root, path: [] }];
+  while (stack.length > 0) {
+    const { v, path } = stack.pop() as { v: unknown; path: (string | number)[] };
+    if (typeof v !== 'object' || v === null || v instanceof Date) continue;
+    if (Array.isArray(v)) { for (let i = v.length - 1; i >= 0; i--) stack.push({ v: v[i], path: [...path, i] }); continue; }
+    const proto: unknown = Object.getPrototypeOf(v);
+    if (proto !== Object.prototype && proto !== null) {
+      const what = v instanceof Set ? 'a set (!!set)' : v instanceof Map ? 'an ordered map (!!omap or !!pairs)' : ArrayBuffer.isView(v) ? 'binary data (!!binary)' : 'an object of its own kind';
+      return { what, path };
+    }
+    const keys = Object.keys(v);
+    for (let i = keys.length - 1; i >= 0; i--) { const k = keys[i] as string; stack.push({ v: (v as Record<string, unknown>)[k], path: [...path, k] }); }
+  }
+  return null;
 }
 
 /** Most anchors and aliases one document may hold (see aliasProblem). */

@@ -270,6 +270,12 @@ describe('scenario files that are not one YAML mapping', () => {
     expect(issue.message).toMatch(/alias \*x is inside the node it names/);
   });
 
+  it('§5 a scenario mapping written as !!omap is refused with yaml-tag, not read as an empty mapping', () => {
+    const issue = only('apiVersion: meshrange.io/v1alpha1\nkind: Scenario\nmetadata: { name: a }\nspec: !!omap [mesh: {}]\n');
+    expect(issue.code).toBe('yaml-tag');
+    expect(issue.message).toMatch(/ordered map/);
+  });
+
   it('§5 an alias bomb in a scenario fails fast', () => {
     const bomb = readFileSync(path.join(root, 'test/fixtures/invalid/yaml-alias.yaml'), 'utf8');
     const started = performance.now();
