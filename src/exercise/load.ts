@@ -4,6 +4,7 @@
  */
 import type { z } from 'zod';
 import { IssueList, type Location } from '../core/issues.js';
+import { grouped } from '../core/text.js';
 import { fieldName } from '../loader/reader.js';
 import { parseYaml, type Path, type SourceDoc } from '../loader/yaml-source.js';
 import { attackFileSchema, exerciseSchema, progressSchema, type ExerciseDoc, type Progress } from './schema.js';
@@ -121,6 +122,9 @@ function jsonErrorLocation(file: string, text: string, message: string): Locatio
   return { file, line: 1, col: 1 };
 }
 
+/** The largest progress file read: it holds a name and a count (~50 characters); a bigger one is not one. */
+export const MAX_PROGRESS_CHARS = 64 * 1024;
+
 /** A parsed progress file: the document, and where its fields are (for errors about them). */
 export interface LoadedProgress extends Progress {
   /** where `path` of the file is written (line 1 column 1 when it cannot be said) */
@@ -129,6 +133,11 @@ export interface LoadedProgress extends Progress {
 
 /** `.meshrange-exercise.json` of a working folder (a trainee may have edited it: validated like the rest, every error located). */
 export function parseProgress(file: string, text: string, issues: IssueList): LoadedProgress | null {
+  if (text.length > MAX_PROGRESS_CHARS) {
+    issues.error('exercise-progress', `${file} holds ${grouped(text.length)} characters; a progress file holds a name and a count (at most ${grouped(MAX_PROGRESS_CHARS)})`,
+      { file, line: 1, col: 1 }, 'restore it as {"name": "<exercise>", "hintsTaken": 0}, or start the exercise again');
+    return null;
+  }
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -138,10 +147,13 @@ export function parseProgress(file: string, text: string, issues: IssueList): Lo
       'restore it as {"name": "<exercise>", "hintsTaken": 0}, or start the exercise again');
     return null;
   }
-  // JSON is YAML: the YAML reader knows where each field is written (a file it cannot read is located at 1:1).
-  const docs = parseYaml(file, text, new IssueList());
-  const doc = docs.length === 1 ? docs[0] : undefined;
-  const locate = (p: Path): Location => (doc ? doc.locate(p) : { file, line: 1, col: 1 });
+  // JSON is YAML: the YAML reader knows where each field is written (a file it cannot read is located at 1:1); read
+  // so only when a place is asked for.
+  let doc: SourceDoc | undefined | null = null;
+  const locate = (p: Path): Location => {
+    if (doc === null) { const docs = parseYaml(file, text, new IssueList()); doc = docs.length === 1 ? docs[0] : undefined; }
+    return doc ? doc.locate(p) : { file, line: 1, col: 1 };
+  };
   const parsed = progressSchema.safeParse(value);
   if (!parsed.success) {
     const first = parsed.error.issues[0];

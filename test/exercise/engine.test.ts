@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { IssueList } from '../../src/core/issues.js';
 import { scoring } from '../../src/exercise/check.js';
-import { parseAttack, parseExercise, parseProgress } from '../../src/exercise/load.js';
+import { MAX_PROGRESS_CHARS, parseAttack, parseExercise, parseProgress } from '../../src/exercise/load.js';
 import { judgeObjective, stoppedByMatches } from '../../src/exercise/objectives.js';
 import { renderExerciseJson, renderExerciseText } from '../../src/exercise/report.js';
 import { EXERCISES, mustPlay, play, scratch } from './play.js';
@@ -96,6 +96,16 @@ describe('exercise.yaml validation', () => {
     const issues = new IssueList();
     expect(parseProgress('w/.meshrange-exercise.json', '{"name":"demo","hintsTaken":-1}', issues)).toBeNull();
     expect(issues.errors[0]?.code).toBe('exercise-progress');
+    // located at the field, read from the file when asked
+    expect(issues.errors[0]?.loc).toMatchObject({ line: 1, col: 29 });
+  });
+
+  it('refuses a progress file larger than a name and a count without reading it (an 8 MB one took 3.8 GB to locate)', () => {
+    const issues = new IssueList();
+    const big = `{"name":"demo","hintsTaken":0,"pad":"${'x'.repeat(MAX_PROGRESS_CHARS)}"}`;
+    expect(parseProgress('w/.meshrange-exercise.json', big, issues)).toBeNull();
+    expect(issues.errors.map((e) => [e.code, e.loc?.line])).toEqual([['exercise-progress', 1]]);
+    expect(issues.errors[0]?.message).toMatch(/holds 65,5\d\d characters/);
   });
 });
 
