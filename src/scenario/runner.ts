@@ -5,7 +5,7 @@
  * against its expectation. Deterministic: randomness comes only from streams
  * seeded by the scenario seed.
  */
-import { MAX_DURATION_MS, parseRate } from '../core/duration.js';
+import { MAX_DURATION_MS, parseDuration, parseRate } from '../core/duration.js';
 import { IssueList } from '../core/issues.js';
 import { ownValue } from '../core/record.js';
 import type { Mesh } from '../model/types.js';
@@ -17,6 +17,8 @@ import { trustedKeyFor } from './tokens.js';
 import type { LoadedScenario } from './load.js';
 import { scenarioSpan, simulateScenario, type ProgressHook } from './simulate.js';
 import type { RunResult } from './types.js';
+import { DEFAULT_WORKLOAD_TTL_MS } from '../sim/mesh/ca.js';
+import { DEFAULT_CSR_BACKOFF, GRACE_PERIOD_RATIO, GRACE_PERIOD_RATIO_JITTER } from '../sim/mesh/certificates.js';
 import { checkReferences } from './references.js';
 import { grouped } from '../core/text.js';
 
@@ -44,6 +46,34 @@ export function estimateRequests(s: LoadedScenario): number {
   const perSecond = (spec.traffic ?? []).reduce((n, f) => n + Math.max(0, parseRate(f.rate) ?? 0), 0);
   // With traffic and a flood, the run is replayed without the attack: flows count twice.
   return floods + uploads + (perSecond * span.duration / 1000) * (floods > 0 ? 2 : 1);
+}
+
+/**
+ * Most certificate requests (signed or refused, retries included) one run may ask of the mesh CA. Each is a few
+ * kernel events and a state-machine step: ~20 µs, so this is ~40 s of work at most. `workloadCertTtl: 1ms` over
+ * 366 days asked for 6.5e10 per workload, and ten year-long CA outages for ~530,000 retries per workload: the run
+ * worked until the kernel's 250 M-event budget (minutes, gigabytes) instead of being refused.
+ */
+export const MAX_CERT_REQUESTS = 2_000_000;
+
+/**
+ * An upper bound on the certificate requests of one run: every workload with a proxy asks once, then renews at
+ * notAfter − lifetime × (0.5 ± 0.01), at least 0.49 × TTL apart, and while the CA is out retries after 1 s,
+ * doubling up to 60 s (certificates.ts), counted for every outage as if each started the backoff afresh.
+ */
+export function estimateCertRequests(s: LoadedScenario, mesh: Mesh): number {
+  const proxies = mesh.workloads.reduce((n, w) => n + (w.sidecar || w.gateway ? 1 : 0), 0);
+  if (proxies === 0) return 0;
+  const ca = s.doc.spec.ca;
+  const span = scenarioSpan(s);
+  const end = Math.max(span.duration, span.stepsEnd);
+  const ttl = (ca?.workloadCertTtl !== undefined ? parseDuration(ca.workloadCertTtl) : null) ?? DEFAULT_WORKLOAD_TTL_MS;
+  const apart = Math.max(ttl, 0.001) * (GRACE_PERIOD_RATIO - GRACE_PERIOD_RATIO_JITTER);
+  let perProxy = 1 + end / apart;
+  const { initialMs, maxMs } = DEFAULT_CSR_BACKOFF;
+  const doublings = Math.ceil(Math.log2(maxMs / initialMs)) + 1;
+  for (const o of [...(ca?.outages ?? []), ...(ca?.outage ? [ca.outage] : [])]) perProxy += doublings + Math.max(0, parseDuration(o.for) ?? 0) / maxMs;
+  return proxies * perProxy;
 }
 
 export interface RunOptions {
@@ -91,6 +121,11 @@ export function bindScenario(s: LoadedScenario, mesh: Mesh, issues: IssueList, s
   if (work > MAX_SIMULATED_REQUESTS) {
     issues.error('scenario-too-large', `the scenario asks for about ${grouped(Math.round(work))} simulated requests (traffic rate × duration, plus floods); the limit is ${grouped(MAX_SIMULATED_REQUESTS)}`,
       s.src.locate(s.doc.spec.duration !== undefined ? ['spec', 'duration'] : ['spec']), 'shorten spec.duration or a flood step\'s for:, or lower the rates of traffic flows and floods');
+  }
+  const certs = estimateCertRequests(s, mesh);
+  if (certs > MAX_CERT_REQUESTS) {
+    issues.error('scenario-too-large', `the mesh CA would handle about ${grouped(Math.round(certs))} certificate requests (every sidecar renews at half its certificate's lifetime, and retries while the CA is out); the limit is ${grouped(MAX_CERT_REQUESTS)}`,
+      s.src.locate(s.doc.spec.ca !== undefined ? ['spec', 'ca'] : ['spec']), 'raise ca.workloadCertTtl, shorten spec.duration, or shorten or merge the CA outages');
   }
   // A trusted signer needs a private key in the JWKS that validates the issuer.
   const checkSigner = (c: { iss?: string | undefined; signer?: string | undefined }, path: (string | number)[]): void => {

@@ -8,7 +8,7 @@ import { IssueList } from '../../src/core/issues.js';
 import { loadMesh } from '../../src/loader/load.js';
 import type { Mesh } from '../../src/model/types.js';
 import { parseScenario, type LoadedScenario } from '../../src/scenario/load.js';
-import { bindScenario, estimateRequests, runScenario } from '../../src/scenario/runner.js';
+import { bindScenario, estimateCertRequests, estimateRequests, MAX_CERT_REQUESTS, runScenario } from '../../src/scenario/runner.js';
 import { ScenarioLimitError } from '../../src/scenario/simulate.js';
 import type { RunResult } from '../../src/scenario/types.js';
 import { app, ns, pa } from '../helpers.js';
@@ -65,6 +65,18 @@ describe('issue 9.2: work is bounded before it starts', () => {
 `);
     expect(estimateRequests(loaded(scenarioText('    - { id: short, action: flood, to: "server.b:80", rate: 1000/s, for: 1s }\n'), meshOf()))).toBe(1000);
     expect(refused(text)).toEqual(['scenario-too-large@4']);
+  });
+
+  it('certificate work is bounded too: a 1 ms certificate TTL or year-long CA outages over a year are refused at spec.ca (scenario-too-large)', () => {
+    const wait = '    - { id: w, action: wait, for: 366d }\n';
+    // 2 sidecars: 366 days of 1 ms certificates is ~1.3e11 renewals; ten year-long outages ~5.3 M retries
+    expect(refused(scenarioText(wait, '  ca: { workloadCertTtl: 1ms }\n'))).toEqual(['scenario-too-large@6']);
+    const outages = Array.from({ length: 10 }, (_, i) => `{ at: ${i}ms, for: 365d }`).join(', ');
+    expect(refused(scenarioText(wait, `  ca: { outages: [${outages}] }\n`))).toEqual(['scenario-too-large@6']);
+    // the default 24 h TTL over a year (~750 renewals) and one day-long outage (~1,450 retries, one a minute): ~2,200 a sidecar
+    const ordinary = loaded(scenarioText(wait, '  ca: { outage: { at: 1h, for: 1d } }\n'), meshOf());
+    expect(Math.round(estimateCertRequests(ordinary, meshOf()))).toBe(2 * Math.round(1 + 366 / 0.49 + 7 + 1440));
+    expect(estimateCertRequests(ordinary, meshOf())).toBeLessThan(MAX_CERT_REQUESTS);
   });
 
   it('zero, negative, NaN and infinite numbers are refused at their fields: rates, spans, service times, TTLs, at', () => {
