@@ -85,6 +85,8 @@ export interface RunOptions {
   warnings?: string[];
   /** the kernel's event budget (simulate.ts MAX_KERNEL_EVENTS by default) */
   maxEvents?: number;
+  /** most requests the apps may hold at once (world.ts MAX_LIVE_REQUESTS by default) */
+  maxLiveRequests?: number;
   /** told how far the simulation has got (simulate.ts SimProgress) */
   progress?: ProgressHook;
 }

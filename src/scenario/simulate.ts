@@ -21,7 +21,7 @@ import { certificateProblem, CertificateFleet } from '../sim/mesh/certificates.j
 import { MeshControls } from '../sim/mesh/controls.js';
 import { DEFAULT_FACTS, type ServerFacts } from '../sim/mesh/server.js';
 import { FlowStats } from '../sim/mesh/stats.js';
-import { World, type Outcome, type RequestSpec } from '../sim/mesh/world.js';
+import { LiveRequestsExceeded, World, type Outcome, type RequestSpec } from '../sim/mesh/world.js';
 import { actionModule, type PlannedFlow, type PlannedStep, type RequestOrigin, type RequestTap, type StepContext } from './actions/index.js';
 import type { StepRequest } from './actions/types.js';
 import { isRemovable, withoutControls, type ControlRef } from '../analysis/counterfactual.js';
@@ -89,6 +89,8 @@ export interface SimulateOptions {
   extAuthz?: ExtAuthz | undefined;
   /** the kernel's event budget (default MAX_KERNEL_EVENTS; tests lower it) */
   maxEvents?: number;
+  /** most requests the apps may hold at once (default world.ts MAX_LIVE_REQUESTS; tests lower it) */
+  maxLiveRequests?: number;
 }
 
 function target(mesh: Mesh, to: string): MeshRequest['to'] {
@@ -170,7 +172,7 @@ export async function simulateScenario(s: LoadedScenario, mesh: Mesh, opts: Simu
     }
     planned.push(p);
   }
-  const ctx: Ctx = { s, mesh, seed, epochMs, planned, flows, duration: span.duration, facts: factsOf(s), extAuthz: opts.extAuthz, maxEvents: opts.maxEvents ?? MAX_KERNEL_EVENTS,
+  const ctx: Ctx = { s, mesh, seed, epochMs, planned, flows, duration: span.duration, facts: factsOf(s), extAuthz: opts.extAuthz, maxEvents: opts.maxEvents ?? MAX_KERNEL_EVENTS, maxLiveRequests: opts.maxLiveRequests,
     progress: opts.progress ? { hook: opts.progress, done: 0 } : undefined };
   const run = bounded(ctx, { withSteps: true });
   const hasAttackTraffic = planned.some((p) => actionModule(p.step.action)?.load === true);
@@ -342,6 +344,7 @@ interface Ctx {
   facts: (w: Workload) => ServerFacts;
   extAuthz: ExtAuthz | undefined;
   maxEvents: number;
+  maxLiveRequests: number | undefined;
   /** shared by every run of the scenario (variants copy the Ctx, not this): `done` counts the events of finished runs */
   progress: { hook: ProgressHook; done: number } | undefined;
 }
@@ -396,7 +399,9 @@ function bounded(c: Ctx, run: SimulateRun): SimRun {
     const step = withSteps ? [...c.planned].reverse().find((p) => p.at <= t && t <= p.end + CUT_OFF_GRACE_MS) : undefined;
     const where = step ? ['spec', 'steps', step.index] : c.flows.length > 0 ? ['spec', 'traffic'] : ['spec'];
     throw new ScenarioLimitError(`${e.message} (simulated t=${Math.round(t)} ms${step ? `, during step "${step.step.id}"` : ''})`,
-      c.s.src.locate(where), 'lower the rates, retries or durations: the scenario asks for more work than one run may do');
+      c.s.src.locate(where), e instanceof LiveRequestsExceeded
+        ? 'lower the service times, concurrency or queues of spec.workloads, or the rates: requests arrive faster than the apps finish them'
+        : 'lower the rates, retries or durations: the scenario asks for more work than one run may do');
   }
 }
 
@@ -426,7 +431,8 @@ function simulate(c: Ctx, { withSteps, until }: SimulateRun): SimRun {
   };
   const controls = new MeshControls(mesh, k.rng('rate-limit'));
   const base = c.extAuthz ? { extAuthz: c.extAuthz, pick: k.rng('route-weights') } : { pick: k.rng('route-weights') };
-  const world = new ObservedWorld(k, mesh, { facts: c.facts, proxyOverheadMs: spec.proxyOverhead ? (parseDuration(spec.proxyOverhead) as number) : DEFAULT_PROXY_OVERHEAD_MS, base, certProblem, controls });
+  const world = new ObservedWorld(k, mesh, { facts: c.facts, proxyOverheadMs: spec.proxyOverhead ? (parseDuration(spec.proxyOverhead) as number) : DEFAULT_PROXY_OVERHEAD_MS, base, certProblem, controls,
+    ...(c.maxLiveRequests !== undefined ? { maxLiveRequests: c.maxLiveRequests } : {}) });
 
   const flowStats = c.flows.map(() => new FlowStats());
   const timeline = new TimelineRecorder(Math.max(c.duration, c.planned.reduce((m, p) => Math.max(m, p.end), 0)));

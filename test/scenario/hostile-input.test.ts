@@ -117,6 +117,20 @@ describe('issue 9.2: work is bounded before it starts', () => {
     expect((err as ScenarioLimitError).message).toMatch(/after 2,000 events.*during step "f"/);
     expect((err as ScenarioLimitError).loc.line).toBe(8);
   });
+
+  it('requests that pile up in an app stop the run with a located error at the live-request limit, not a heap exhaustion', async () => {
+    // a day of service time behind a vast queue: every request of the flood stays in the app (15.8 M did, 4.4 GB)
+    const mesh = meshOf();
+    const facts = '  workloads: { b/server: { serviceTime: 1d, concurrency: 1000, queue: 1000000 } }\n';
+    const s = loaded(scenarioText('    - { id: f, action: flood, to: "server.b:80", rate: 1000/s, for: 10s }\n', facts), mesh);
+    const err = await runScenario(s, mesh, { maxLiveRequests: 300 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ScenarioLimitError);
+    expect((err as ScenarioLimitError).message).toMatch(/with 300 requests in the apps at once .*during step "f"/);
+    expect((err as ScenarioLimitError).hint).toMatch(/service times, concurrency or queues/);
+    // the same run with requests that finish stays under the limit
+    const quick = loaded(scenarioText('    - { id: f, action: flood, to: "server.b:80", rate: 1000/s, for: 1s }\n'), mesh);
+    await expect(runScenario(quick, mesh, { maxLiveRequests: 300 })).resolves.toBeDefined();
+  });
 });
 
 describe('issue 9.3: a request that outlives the run is cut off, never a crash', () => {
