@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IssueList } from '../../src/core/issues.js';
-import { MAX_ISSUES_PER_FILE, MAX_REPORT_BYTES, readBaseline, ReportProblems } from '../../src/assess/baseline.js';
+import { MAX_ISSUES_PER_FILE, MAX_LOCATED_CHARS, MAX_REPORT_BYTES, readBaseline, ReportProblems } from '../../src/assess/baseline.js';
 import { MAX_FILE_BYTES, readSource } from '../../src/cli/fs.js';
 import { readReportFile } from '../../src/cli/report-input.js';
 import { mergeShardReports } from '../../src/suite/merge.js';
@@ -48,6 +48,16 @@ describe('a hostile report file is refused quickly', () => {
     expect(mergeShardReports([{ file: 'bad.json', text: bad }], shards)).toBeNull();
     expect(shards.errors.length).toBe(21);
     expect(shards.errors.at(-1)?.message).toMatch(/^… and \d+ more problems in bad\.json$/);
+  });
+
+  it('a report over MAX_LOCATED_CHARS is never read as YAML to locate a problem: line 1, the path in the message (a 4 MB one took 2 GB)', () => {
+    const issues = new IssueList();
+    const big = JSON.stringify([{ scenario: 's', steps: [], traffic: [], pad: 'x'.repeat(MAX_LOCATED_CHARS) }, { scenario: 5, steps: [], traffic: [] }]);
+    const problems = new ReportProblems('big.json', big, issues, FIX);
+    expect(readBaseline('big.json', big, issues, problems)).toBeNull();
+    expect(problems.parses).toBe(0);
+    expect(issues.errors.map((e) => [e.loc?.line, e.loc?.col])).toEqual([[1, 1]]);
+    expect(issues.errors[0]?.message).toMatch(/\[1\]\.scenario/);
   });
 
   it('a report with no problem is never parsed to locate anything', () => {
