@@ -78,8 +78,10 @@ export function prepareLoaded(scenario: LoadedScenario, box: SourceReader, issue
     const f = box.read(box.resolve(file, rel), meshIssues, at);
     if (!f) continue;
     try {
-      const doc = JSON.parse(f.text) as { keys?: unknown };
-      if (!Array.isArray(doc.keys)) throw new Error('no "keys" list');
+      const doc: unknown = JSON.parse(f.text);
+      // JSON.parse gives null, a number or a list as readily as an object: say what it is, not a TypeError's text
+      if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new Error(`it holds ${doc === null ? 'null' : Array.isArray(doc) ? 'a list' : `a ${typeof doc}`}, not an object`);
+      if (!Array.isArray((doc as { keys?: unknown }).keys)) throw new Error('no "keys" list');
       setOwn(jwks, uri, f.text);
     } catch (e) {
       meshIssues.error('bad-jwks', `${f.path} is not a JSON Web Key Set: ${e instanceof Error ? e.message : String(e)}`, at, 'give a file like {"keys": [{"kty": ...}]}');

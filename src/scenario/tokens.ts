@@ -37,8 +37,9 @@ export function trustedKeyFor(mesh: Mesh, iss: string | undefined, standIns: Rea
     const text = jwksTextOf(rule, standIns);
     if (text === undefined) continue;
     try {
-      const doc = JSON.parse(text) as { keys?: JWK[] };
-      const key = (doc.keys ?? []).find((k) => typeof k.d === 'string');
+      const doc: unknown = JSON.parse(text);
+      const keys = typeof doc === 'object' && doc !== null ? (doc as { keys?: unknown }).keys : undefined;
+      const key = Array.isArray(keys) ? (keys as unknown[]).find((k): k is JWK => typeof k === 'object' && k !== null && typeof (k as JWK).d === 'string') : undefined;
       if (key) return { key };
     } catch {
       // an unreadable JWKS is reported by the loader

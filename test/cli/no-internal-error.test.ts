@@ -83,6 +83,20 @@ spec:
   attacker: { foothold: demo/web }
   steps: [{ id: a, action: wait, for: 1s }]
 `));
+    // JSON that is not an object (null, a number, a list) as a JWKS: said as such, not as a TypeError's text
+    for (const [name, text] of [['null', 'null'], ['num', '5'], ['list', '[]']] as const) {
+      writeFileSync(path.join(tmp, `jwks-${name}.json`), text);
+      const err = await refused('run', write(`jwks-${name}.yaml`, `apiVersion: meshrange.io/v1alpha1
+kind: Scenario
+metadata: { name: jwks-${name} }
+spec:
+  mesh: { manifests: [./mesh], jwks: { "https://auth.example.com/jwks": ./jwks-${name}.json } }
+  attacker: { foothold: demo/web }
+  steps: [{ id: a, action: wait, for: 1s }]
+`));
+      expect(err).toMatch(/\[bad-jwks\] .*is not a JSON Web Key Set: it holds (null|a number|a list), not an object/);
+      expect(err).not.toMatch(/Cannot read properties/);
+    }
   });
 
   it('scenarios that abuse YAML: merge of a scalar, an alias bomb, __proto__ keys, control characters, deep nesting', async () => {
