@@ -3,6 +3,7 @@ import { IssueList, type Issue, type Location } from '../core/issues.js';
 import { setOwn } from '../core/record.js';
 import { loadMesh, type MeshOverrides, type SourceFile } from '../loader/load.js';
 import { Reader } from '../loader/reader.js';
+import { MAX_JWKS_KEYS } from '../loader/request-authentication.js';
 import type { Mesh } from '../model/types.js';
 import { parseScenario, type LoadedScenario } from '../scenario/load.js';
 import { ByteBudget, type SourceReader } from './source.js';
@@ -81,7 +82,13 @@ export function prepareLoaded(scenario: LoadedScenario, box: SourceReader, issue
       const doc: unknown = JSON.parse(f.text);
       // JSON.parse gives null, a number or a list as readily as an object: say what it is, not a TypeError's text
       if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new Error(`it holds ${doc === null ? 'null' : Array.isArray(doc) ? 'a list' : `a ${typeof doc}`}, not an object`);
-      if (!Array.isArray((doc as { keys?: unknown }).keys)) throw new Error('no "keys" list');
+      const keys = (doc as { keys?: unknown }).keys;
+      if (!Array.isArray(keys)) throw new Error('no "keys" list');
+      if (keys.length > MAX_JWKS_KEYS) {
+        meshIssues.error('bad-jwks', `${f.path} holds ${keys.length} keys; meshrange reads at most ${MAX_JWKS_KEYS} in a JSON Web Key Set (each token is checked against every key that fits)`,
+          at, 'keep the keys the issuer signs with');
+        continue;
+      }
       setOwn(jwks, uri, f.text);
     } catch (e) {
       meshIssues.error('bad-jwks', `${f.path} is not a JSON Web Key Set: ${e instanceof Error ? e.message : String(e)}`, at, 'give a file like {"keys": [{"kty": ...}]}');

@@ -97,6 +97,17 @@ spec:
       expect(err).toMatch(/\[bad-jwks\] .*is not a JSON Web Key Set: it holds (null|a number|a list), not an object/);
       expect(err).not.toMatch(/Cannot read properties/);
     }
+    // a stand-in set of more keys than any issuer uses: refused before a token is checked against each
+    writeFileSync(path.join(tmp, 'jwks-many.json'), JSON.stringify({ keys: Array.from({ length: 101 }, () => ({ kty: 'oct', kid: 'k', k: 'c2VjcmV0' })) }));
+    const many = await refused('run', write('jwks-many.yaml', `apiVersion: meshrange.io/v1alpha1
+kind: Scenario
+metadata: { name: jwks-many }
+spec:
+  mesh: { manifests: [./mesh], jwks: { "https://auth.example.com/jwks": ./jwks-many.json } }
+  attacker: { foothold: demo/web }
+  steps: [{ id: a, action: wait, for: 1s }]
+`));
+    expect(many).toMatch(/\[bad-jwks\] .*holds 101 keys; meshrange reads at most 100/);
   });
 
   it('scenarios that abuse YAML: merge of a scalar, an alias bomb, __proto__ keys, control characters, deep nesting', async () => {

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { IssueList, type Issue } from '../../src/core/issues.js';
-import { jwksProblem, jwksUriProblem, readRequestAuthentication } from '../../src/loader/request-authentication.js';
+import { jwksProblem, jwksUriProblem, MAX_JWKS_KEYS, readRequestAuthentication } from '../../src/loader/request-authentication.js';
 import { isObj, Reader } from '../../src/loader/reader.js';
 import { parseYaml } from '../../src/loader/yaml-source.js';
 import type { RequestAuthentication } from '../../src/model/request-authentication.js';
@@ -155,6 +155,13 @@ describe('§14 RequestAuthentication validation', () => {
     expect(jwksProblem('{"kty":"oct","k":"c2VjcmV0"}')).toBeNull();
     expect(jwksProblem('{"keys": "x"}')).toMatch(/not a list/);
     expect(jwksProblem('{"foo": 1}')).toMatch(/neither/);
+  });
+
+  it('§5 a JWK Set of more than MAX_JWKS_KEYS keys is refused (every token is checked against each key that fits: 1,300 RSA-4096 keys cost 0.85 s a token)', () => {
+    const key = { kty: 'oct', kid: 'k', k: 'c2VjcmV0' };
+    const set = (n: number): string => JSON.stringify({ keys: Array.from({ length: n }, () => key) });
+    expect(jwksProblem(set(MAX_JWKS_KEYS))).toBeNull();
+    expect(jwksProblem(set(MAX_JWKS_KEYS + 1))).toBe(`${MAX_JWKS_KEYS + 1} keys; meshrange reads at most ${MAX_JWKS_KEYS} in a set`);
   });
 
   it('§14 a JWK whose kty is a JavaScript Object property (constructor) is an unsupported key type, not a crash', () => {
