@@ -3,8 +3,9 @@
  * any problem found later can be reported as file:line:col. Pure: takes text
  * and a file name, never touches the file system.
  */
-import { Composer, LineCounter, Parser, parseAllDocuments, isAlias, isNode, isCollection, isMap, isPair, isScalar, isSeq, visit, type Document, type YAMLMap } from 'yaml';
+import { Composer, CST, Lexer, LineCounter, Parser, parseAllDocuments, isAlias, isNode, isCollection, isMap, isPair, isScalar, isSeq, visit, type Document, type YAMLMap } from 'yaml';
 import type { IssueList, Location } from '../core/issues.js';
+import { grouped } from '../core/text.js';
 import { fastShadow, fastYaml, shadowLocate, shadowLocateKey, type Shadow } from './fast-yaml.js';
 
 export type Path = readonly (string | number)[];
@@ -104,6 +105,16 @@ export function* streamYaml(file: string, text: string, issues: IssueList, opts:
         locateKey: (path) => fastAt(path, true),
       };
     }
+    return;
+  }
+  const heavy = heavyDocument(text, MAX_PACKAGE_NODES);
+  if (heavy !== null) {
+    // the line counter has seen no line yet (the parser feeds it): the line and column from the text
+    let line = 1;
+    let lineStart = 0;
+    for (let i = text.indexOf('\n'); i >= 0 && i < heavy; i = text.indexOf('\n', i + 1)) { line++; lineStart = i + 1; }
+    issues.error('yaml-too-large', `this document holds more than ${grouped(MAX_PACKAGE_NODES)} YAML nodes, and it is not in the plain block style meshrange reads directly`, at(line, heavy - lineStart + 1),
+      'split the document, or write it in plain block style (no flow collections, tags, anchors or trailing comments)');
     return;
   }
   const composer = new Composer(PARSE_OPTIONS);
@@ -216,6 +227,61 @@ function oddValue(root: unknown): { what: string; path: (string | number)[] } | 
     for (let i = keys.length - 1; i >= 0; i--) { const k = keys[i] as string; stack.push({ v: (v as Record<string, unknown>)[k], path: [...path, k] }); }
   }
   return null;
+}
+
+/**
+ * Most nodes (scalars, collections, list items, pairs, aliases) one document may hold when the `yaml` package reads
+ * it, i.e. when the file is outside fast-yaml.ts's plain subset. The package's tokens and nodes cost ~1 KB a node:
+ * one document of nested flow lists, 1 MB, took 3 s and 700 MB; 7 MB ran the heap out (a crash, not an error). Real
+ * manifests hold hundreds of nodes a document, a large CRD tens of thousands.
+ */
+export const MAX_PACKAGE_NODES = 150_000;
+
+/**
+ * The offset where the first document with more than `max` nodes starts, or null: counted on the package's lexer
+ * tokens, which cost nothing to keep, before its parser builds a token tree for a document. A counted token takes
+ * more than one character with what must follow it (`a,`, `a:` and a separator, `-` and a line break; nesting
+ * `[[[`, one each, is bounded by yaml-too-deep), so only a document of `max` characters or more is lexed: a file
+ * of many small documents costs one scan for `---` lines (a document ends at a line starting with `---` or `...`,
+ * whatever it is inside of).
+ */
+export function heavyDocument(text: string, max: number): number | null {
+  let start = 0;
+  for (;;) {
+    let end = start;
+    // the next line (after the first) that starts a new document or ends this one
+    for (;;) {
+      const nl = text.indexOf('\n', end);
+      if (nl < 0) { end = text.length; break; }
+      end = nl + 1;
+      if (end + 3 <= text.length && (text.startsWith('---', end) || text.startsWith('...', end))) {
+        const c = text.charCodeAt(end + 3);
+        if (end + 3 === text.length || c === 0x20 || c === 0x0a || c === 0x09 || c === 0x0d) break;
+      }
+    }
+    if (end - start >= max && countsPast(text, start, end, max)) return start;
+    if (end >= text.length) return null;
+    start = end;
+  }
+}
+
+/** Whether text[start, end) holds more than `max` nodes, counted on the package's lexer tokens. */
+function countsPast(text: string, start: number, end: number, max: number): boolean {
+  let count = 0;
+  for (const tok of new Lexer().lex(text.slice(start, end))) {
+    switch (CST.tokenType(tok)) {
+      case 'doc-mode': case 'doc-start': case 'doc-end':
+        count = 0;
+        break;
+      case 'scalar': case 'single-quoted-scalar': case 'double-quoted-scalar': case 'flow-seq-start': case 'flow-map-start':
+      case 'seq-item-ind': case 'map-value-ind': case 'explicit-key-ind': case 'alias':
+        if (++count > max) return true;
+        break;
+      default:
+        break;
+    }
+  }
+  return false;
 }
 
 /** Most anchors and aliases one document may hold (see aliasProblem). */

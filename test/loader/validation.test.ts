@@ -11,7 +11,7 @@ import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { Alias } from 'yaml';
 import { loadMesh, type LoadResult } from '../../src/loader/load.js';
-import { MAX_ALIAS_COUNT, MAX_ANCHORS_AND_ALIASES } from '../../src/loader/yaml-source.js';
+import { heavyDocument, MAX_ALIAS_COUNT, MAX_ANCHORS_AND_ALIASES } from '../../src/loader/yaml-source.js';
 import { isValidWhenKey, pathTemplateProblem } from '../../src/loader/security.js';
 
 const root = path.resolve(__dirname, '../..');
@@ -416,6 +416,17 @@ describe('product.md §5 bad input never hangs', () => {
     } finally {
       resolve.mockRestore();
     }
+  });
+
+  it('§5 nodes are counted per document on the lexer\'s tokens, and the first document past the limit is named by its start', () => {
+    // `b`, its `:`, the list and three items: 6 nodes in the second document, which starts at its `---` (offset 9)
+    const text = 'a: [1,2]\n---\nb: [1,2,3]\n';
+    expect(heavyDocument(text, 5)).toBe(9);
+    expect(heavyDocument(text, 6)).toBeNull();
+    expect(heavyDocument('a: [1,2,3,4,5,6]\n---\nb: 1\n', 5)).toBe(0);
+    // quoted and block scalars count too: three keys, three pairs, three values
+    expect(heavyDocument('a: "x"\nb: \'y\'\nc: |\n  z\n', 8)).toBe(0);
+    expect(heavyDocument('a: "x"\nb: \'y\'\nc: |\n  z\n', 9)).toBeNull();
   });
 
   it('§5 a handful of aliases (ordinary anchors) is fine', () => {
