@@ -391,7 +391,9 @@ export async function checkFolder(folder: string, opts: CatalogOpts & { allowPat
     play.attack = path.join(folder, ATTACK_FILE);
     inputs.push(path.resolve(play.attack));
   }
-  const sandbox = Sandbox.forCwd([...(opts.allowPath ?? []), folder, shipped.dir]);
+  // The pack comes from a stranger: its scenario reads its own folder, the trainee's working folder and what
+  // --allow-path names, not the directory the trainee runs from (from $HOME, a pack could read ~/*.yaml).
+  const sandbox = new Sandbox([...(opts.allowPath ?? []), folder, shipped.dir].filter((p) => existsSync(p)).map((p) => realpathSync(p)));
   const run = await checkExercise(play, new FsSource(sandbox), issues);
   return run ? { ...run, shipped, inputs, trees } : null;
 }

@@ -72,6 +72,22 @@ describe('exercise list', () => {
     expect(check.err).toContain('error [exercise-missing-file]');
   });
 
+  it('a pack\'s scenario reads its own folder and the working folder, not the directory meshrange runs from (a pack from a stranger, run from $HOME, could read ~/*.yaml)', async () => {
+    const pack = tmp();
+    cpSync(path.resolve('exercises/first-strict'), path.join(pack, 'first-strict'), { recursive: true });
+    const scenario = path.join(pack, 'first-strict', 'scenario.yaml');
+    // a file under the working directory of the test run (the repository), outside the pack and the working folder
+    const outside = path.resolve('scenarios/meshes/bookinfo/services.yaml');
+    writeFileSync(scenario, readFileSync(scenario, 'utf8').replace('manifests: [./mesh]', `manifests: [./mesh, ${JSON.stringify(outside)}]`));
+    const work = path.join(tmp(), 'work');
+    expect((await cli('exercise', 'start', 'first-strict', work, '--exercises', pack)).code).toBe(0);
+    const check = await cli('exercise', 'check', work, '--exercises', pack);
+    expect(check.code).toBe(2);
+    expect(check.err).toContain('error [path-outside]');
+    // --allow-path still lets a trusted pack read it
+    expect((await cli('exercise', 'check', work, '--exercises', pack, '--allow-path', path.dirname(outside))).err).not.toContain('path-outside');
+  });
+
   it('an --exercises folder\'s entry overrides the shipped exercise of its name even when broken: its reason is given, the shipped one is not used', async () => {
     const d = tmp();
     mkdirSync(path.join(d, 'first-strict'));
