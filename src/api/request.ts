@@ -6,6 +6,7 @@
  * are checked at is the caller's: nothing here reads a clock.
  */
 import type { IssueList } from '../core/issues.js';
+import { parseIp } from '../core/ip.js';
 import { appendValue, setOwn } from '../core/record.js';
 import type { Mesh, Workload } from '../model/types.js';
 import { decide, type Capability, type Decision, type MeshRequest, type Protocol, type TlsIntent } from '../policy/decide.js';
@@ -89,6 +90,7 @@ export function buildRequest(mesh: Mesh, spec: RequestSpec, issues: IssueList): 
     appendValue(headers, k, v);
   }
   if (spec.token !== undefined) setOwn(headers, 'authorization', `Bearer ${spec.token}`);
+  if (spec.sourceIp !== undefined && parseIp(spec.sourceIp) === null) issues.error('bad-request', `sourceIp ${spec.sourceIp.slice(0, 80)}: expected an IPv4 or IPv6 address, e.g. 203.0.113.10`);
   if (issues.errors.length > before || !to) return null;
   const req: MeshRequest = {
     from: src ? { kind: 'workload', workload: src } : { kind: 'outside', ip: spec.sourceIp ?? DEFAULT_OUTSIDE_IP },

@@ -360,6 +360,14 @@ spec:
     expect(m.err).not.toContain('relative to the scenario file');
   });
 
+  it('§5 request --source-ip that is not an address is refused (exit 2), as a scenario\'s sourceIp is (bad-source-ip)', async () => {
+    const args = ['request', '--mesh', 'scenarios/meshes/bookinfo', '--from', 'outside', '--to', 'productpage.bookinfo:9080'];
+    const r = await cli(...args, '--source-ip', '999.1.1.1');
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('[bad-request] sourceIp 999.1.1.1: expected an IPv4 or IPv6 address');
+    expect((await cli(...args, '--source-ip', '203.0.113.7')).code).not.toBe(2);
+  });
+
   it('§5 a folder without scenarios', async () => {
     const r = await cli('run', 'scenarios/meshes/bookinfo');
     expect(r.code).toBe(2);
