@@ -104,6 +104,32 @@ function composeSource(scenario: SourceDoc, attack: LoadedAttack): SourceDoc {
   };
 }
 
+/**
+ * Every step and flow the objectives name is in the pack's scenario (its own steps, not the trainee's): an objective
+ * naming one it lacks could never be met, whatever the trainee does. An authoring error of the pack, located in
+ * exercise.yaml.
+ */
+function objectivesFound(exercise: LoadedExercise, scenario: LoadedScenario, attackIds: ReadonlySet<string>, issues: IssueList): boolean {
+  const spec = exercise.doc.spec;
+  const steps = scenario.doc.spec.steps.filter((s) => !attackIds.has(s.id)).map((s) => s.id);
+  const flows = scenario.doc.spec.traffic ?? [];
+  let ok = true;
+  spec.objectives.forEach((o, i) => {
+    if (o.step !== undefined && !steps.includes(o.step)) {
+      ok = false;
+      issues.error('exercise-objective-unknown', `objective "${o.id}" judges step "${o.step}", which ${spec.scenario} does not have: it could never be met`,
+        exercise.src.locate(['spec', 'objectives', i, 'step']), steps.length > 0 ? `name one of its steps: ${steps.slice(0, 8).join(', ')}${steps.length > 8 ? ', …' : ''}` : 'give the scenario the step');
+    }
+    const t = o.traffic;
+    if (t !== undefined && !flows.some((f) => f.from === t.from && f.to === t.to)) {
+      ok = false;
+      issues.error('exercise-objective-unknown', `objective "${o.id}" judges the flow ${t.from} → ${t.to}, which ${spec.scenario} does not have: it could never be met`,
+        exercise.src.locate(['spec', 'objectives', i, 'traffic']), flows.length > 0 ? `name one of its spec.traffic flows: ${flows.slice(0, 8).map((f) => `${f.from} → ${f.to}`).join(', ')}` : 'give the scenario the flow in spec.traffic');
+    }
+  });
+  return ok;
+}
+
 export interface ExerciseRun {
   exercise: LoadedExercise;
   scenario: LoadedScenario;
@@ -139,6 +165,8 @@ export async function checkExercise(play: ExercisePlay, reader: SourceReader, is
   const scenario = checkScenarioSource(text.path, src, local);
   issues.merge(local);
   if (!scenario) return null;
+  const attackIds = new Set((attack?.steps ?? []).map((s) => s.id));
+  if (!objectivesFound(exercise, scenario, attackIds, issues)) return null;
 
   const shippedMesh = box.resolve(path.join(play.dir, EXERCISE_FILE), MESH_DIR);
   const swap = play.mesh !== undefined ? (resolved: string): readonly string[] => {
@@ -159,7 +187,6 @@ export async function checkExercise(play: ExercisePlay, reader: SourceReader, is
     issues.error('scenario-too-much-work', e.message, e.loc, e.hint);
     return null;
   }
-  const attackIds = new Set((attack?.steps ?? []).map((s) => s.id));
   const objectives: ObjectiveResult[] = spec.objectives.map((o) => {
     const j = judgeObjective(o, result, attackIds);
     return { id: o.id, text: o.text, kind: o.kind, met: j.met, points: o.points, why: j.why };

@@ -88,6 +88,21 @@ describe('exercise list', () => {
     expect((await cli('exercise', 'check', work, '--exercises', pack, '--allow-path', path.dirname(outside))).err).not.toContain('path-outside');
   });
 
+  it('an objective naming a step or a flow the pack\'s scenario lacks is an authoring error at check (exit 2, located in exercise.yaml), not an objective that can never be met', async () => {
+    const pack = tmp();
+    cpSync(path.resolve('exercises/first-strict'), path.join(pack, 'first-strict'), { recursive: true });
+    const ex = path.join(pack, 'first-strict', 'exercise.yaml');
+    const text = readFileSync(ex, 'utf8');
+    const step = /step: (\S+)/.exec(text)?.[1] as string;
+    writeFileSync(ex, text.replace(`step: ${step}`, 'step: no-such-step'));
+    const work = path.join(tmp(), 'work');
+    expect((await cli('exercise', 'start', 'first-strict', work, '--exercises', pack)).code).toBe(0);
+    const check = await cli('exercise', 'check', work, '--exercises', pack);
+    expect(check.code).toBe(2);
+    expect(check.err).toMatch(/exercise\.yaml:\d+:\d+: error \[exercise-objective-unknown\] objective "[^"]+" judges step "no-such-step"/);
+    expect(check.err).toContain(step);
+  });
+
   it('an --exercises folder\'s entry overrides the shipped exercise of its name even when broken: its reason is given, the shipped one is not used', async () => {
     const d = tmp();
     mkdirSync(path.join(d, 'first-strict'));
