@@ -4,6 +4,7 @@
  * §5: a scenario reads files only under the working directory — or its own
  * folder when it lies outside — plus any `--allow-path`.
  */
+import { isUtf8 } from 'node:buffer';
 import { closeSync, constants, existsSync, fstatSync, lstatSync, mkdirSync, opendirSync, openSync, readdirSync, readSync, realpathSync, renameSync, rmSync, statSync, writeFileSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import type { IssueList, Location } from '../core/issues.js';
@@ -322,8 +323,60 @@ export function readSource(p: string, issues: IssueList, at?: Location, opts: Re
       opts.fix ?? 'point meshrange at Kubernetes/Istio YAML files only');
     return null;
   }
-  return { path: displayPath(p), text: buf.toString('utf8') };
+  const text = utf8Text(buf, displayPath(p), issues);
+  return text === null ? null : { path: displayPath(p), text };
 }
+
+/**
+ * The offset of the first byte of `buf` that does not belong to a well-formed
+ * UTF-8 sequence (RFC 3629: no overlong form, no surrogate, nothing past
+ * U+10FFFF), or -1. Only asked once isUtf8 has said no.
+ */
+export function firstInvalidUtf8(buf: Uint8Array): number {
+  let i = 0;
+  const n = buf.length;
+  while (i < n) {
+    const b = buf[i] as number;
+    if (b < 0x80) { i++; continue; }
+    let need: number;
+    let lo = 0x80;
+    let hi = 0xbf;
+    if (b >= 0xc2 && b <= 0xdf) need = 1;
+    else if (b >= 0xe0 && b <= 0xef) { need = 2; if (b === 0xe0) lo = 0xa0; else if (b === 0xed) hi = 0x9f; }
+    else if (b >= 0xf0 && b <= 0xf4) { need = 3; if (b === 0xf0) lo = 0x90; else if (b === 0xf4) hi = 0x8f; }
+    else return i;
+    for (let k = 1; k <= need; k++) {
+      const c = i + k < n ? (buf[i + k] as number) : -1;
+      if (c < (k === 1 ? lo : 0x80) || c > (k === 1 ? hi : 0xbf)) return i;
+    }
+    i += need + 1;
+  }
+  return -1;
+}
+
+/**
+ * A file's bytes as text: UTF-8 (what Kubernetes, Istio and JSON read), its
+ * byte-order mark left out (an editor may write one; YAML and JSON readers
+ * skip it). Bytes that are not UTF-8 are an error at the first of them, not
+ * text with U+FFFD in their place (a label or a principal silently changed).
+ */
+export function utf8Text(buf: Buffer, file: string, issues: IssueList): string | null {
+  if (!isUtf8(buf)) {
+    const at = Math.max(0, firstInvalidUtf8(buf));
+    const lineStart = at === 0 ? 0 : buf.lastIndexOf(0x0a, at - 1) + 1;
+    let line = 1;
+    for (let i = buf.indexOf(0x0a); i >= 0 && i < at; i = buf.indexOf(0x0a, i + 1)) line++;
+    // in characters of the text as read (UTF-16 units, as every other column), the byte-order mark not counted
+    const col = buf.subarray(lineStart === 0 && hasBom(buf) ? 3 : lineStart, at).toString('utf8').length + 1;
+    const hex = (buf[at] as number).toString(16).toUpperCase().padStart(2, '0');
+    issues.error('not-utf8', `${file} is not UTF-8: byte 0x${hex} at line ${line}, column ${col} does not belong to a UTF-8 character`,
+      { file, line, col }, 'save the file as UTF-8 (Kubernetes, Istio and meshrange read YAML and JSON as UTF-8 only)');
+    return null;
+  }
+  return buf.toString('utf8', hasBom(buf) ? 3 : 0);
+}
+
+const hasBom = (buf: Uint8Array): boolean => buf.length >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf;
 
 /**
  * Checks a report path before anything runs: a folder or a path under

@@ -25,7 +25,7 @@ import path from 'node:path';
 import type { IssueList, Location } from '../core/issues.js';
 import type { SourceFile } from '../loader/load.js';
 import type { ByteBudget, SourceReader } from '../api/source.js';
-import { displayPath, isWithin, MAX_FILE_BYTES, realDeepest } from './fs.js';
+import { displayPath, isWithin, MAX_FILE_BYTES, realDeepest, utf8Text } from './fs.js';
 import { grouped } from '../core/text.js';
 
 /** Entries of a commit's tree listed at most (a larger repository is refused). */
@@ -178,7 +178,8 @@ export class GitSource implements SourceReader {
       return null;
     }
     void rel;
-    return { path: displayPath(p), text: buf.toString('utf8') };
+    const text = utf8Text(buf, displayPath(p), issues);
+    return text === null ? null : { path: displayPath(p), text };
   }
 
   manifests(p: string, issues: IssueList, at?: Location, budget?: ByteBudget): SourceFile[] {

@@ -230,6 +230,40 @@ describe('run <dir>: nothing is silently skipped (issue 9 item 6)', () => {
   });
 });
 
+describe('file encodings: UTF-8 only, a byte-order mark skipped', () => {
+  it('a manifest with a Latin-1 byte is not-utf8 at its line and column, exit 2, not a label with U+FFFD in it', async () => {
+    write('latin1/mesh/ns.yaml', NAMESPACE);
+    const [head, tail] = WEB.split('{ app: web }', 2) as [string, string];
+    writeFileSync(path.join(tmp, 'latin1/mesh/web.yaml'), Buffer.concat([Buffer.from(`${head}{ app: web, team: caf`), Buffer.from([0xe9]), Buffer.from(` }${tail}`)]));
+    const f = write('latin1/s.yaml', scenarioText('latin1', './mesh'));
+    const r = await cli('run', f, '--check');
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(`${rel}/latin1/mesh/web.yaml:6:46: error [not-utf8] ${rel}/latin1/mesh/web.yaml is not UTF-8: byte 0xE9 at line 6, column 46`);
+    expect(r.err).toContain('fix: save the file as UTF-8');
+    expect(r.err).not.toMatch(STACK);
+  });
+
+  it('a scenario and a manifest saved with a byte-order mark run as without one', async () => {
+    write('bom/mesh/ns.yaml', `\ufeff${NAMESPACE}`);
+    write('bom/mesh/web.yaml', `\ufeff${WEB}`);
+    const f = write('bom/s.yaml', `\ufeff${scenarioText('bom', './mesh')}`);
+    const r = await cli('run', f, '--check');
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+  });
+
+  it('a JSON report saved with a byte-order mark is merged as without one', async () => {
+    const f = write('bom-report/s.yaml', scenarioText('bom-report', '../shared'));
+    const json = path.join(tmp, 'bom-report/r.json');
+    expect((await cli('run', f, '--shard', '1/1', '--report', `json=${json}`)).code).toBe(0);
+    writeFileSync(json, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), readFileSync(json)]));
+    const r = await cli('merge', json, '--format', 'json');
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('"scenario": "bom-report"');
+  });
+});
+
 describe('the shipped suite still runs through a folder', () => {
   it('run scenarios/ finds every shipped scenario and names the mesh files it ignored', async () => {
     const r = await cli('run', 'scenarios', '--format', 'json', '--check');
