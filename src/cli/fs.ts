@@ -383,6 +383,8 @@ const hasBom = (buf: Uint8Array): boolean => buf.length >= 3 && buf[0] === 0xef 
  * /proc, /sys or /dev (other than a writable device such as /dev/stdout) is refused.
  */
 export function reportPathProblem(p: string): string | null {
+  // `reports/` names a folder even when it does not exist yet (path.resolve would drop the slash and write a file `reports`)
+  if (p.endsWith('/') || p.endsWith(path.sep) || p.endsWith('/.') || p.endsWith('/..') || p === '.' || p === '..') return `${p} names a folder; give a file name`;
   const abs = path.resolve(p);
   if (existsSync(abs)) {
     const st = statSync(abs);

@@ -100,6 +100,20 @@ describe('a report never overwrites an input', () => {
   });
 });
 
+describe('a report path names a file', () => {
+  it('a path ending in / names a folder, existing or not: refused (exit 2) rather than written as a file named like the folder', async () => {
+    for (const out of [`${rel}/not-yet/`, `${rel}/`, `${rel}/x/.`]) {
+      const r = await cli('run', SHIPPED, '--report', `json=${out}`);
+      expect(r.code, out).toBe(2);
+      expect(r.err).toContain(`[bad-report-path] --report json=${out}: ${out} names a folder; give a file name`);
+    }
+    expect(existsSync(path.join(root, rel, 'not-yet'))).toBe(false);
+    const m = await cli('merge', `${rel}/none.json`, '--report', `json=${rel}/merged/`);
+    expect(m.code).toBe(2);
+    expect(m.err).toContain('names a folder; give a file name');
+  });
+});
+
 describe('stdout closed early (real process)', () => {
   it('a reader that closes stdout before the report is written (| true) ends the run quietly: no stack trace, the run\'s own exit status', () => {
     const p = spawnSync('bash', ['-c', `set -o pipefail; node bin/meshrange.js run ${SHIPPED} --check | true`], { cwd: root, encoding: 'utf8', timeout: 60_000 });
