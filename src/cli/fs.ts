@@ -282,6 +282,9 @@ export interface ReadOptions {
  * and looked at again (it may have been swapped in between), and at most
  * `opts.limit` bytes (MAX_FILE_BYTES unless given) are read.
  */
+/** What to do about a path that is not a regular file, when the caller does not say (the file may hold YAML or JSON). */
+const NOT_A_FILE_FIX = 'name a regular file (manifests may also be a folder of YAML files)';
+
 export function readSource(p: string, issues: IssueList, at?: Location, opts: ReadOptions = {}): SourceFile | null {
   const limit = opts.limit ?? MAX_FILE_BYTES;
   const kind = opts.kind ?? 'YAML';
@@ -296,7 +299,7 @@ export function readSource(p: string, issues: IssueList, at?: Location, opts: Re
     return null;
   }
   if (!st.isFile()) {
-    issues.error('not-a-file', `${displayPath(p)} is ${kindOf(st)}, not a regular file`, at, opts.fix ?? 'name a YAML file (or, for manifests, a folder of them)');
+    issues.error('not-a-file', `${displayPath(p)} is ${kindOf(st)}, not a regular file`, at, opts.fix ?? NOT_A_FILE_FIX);
     return null;
   }
   if (st.size > limit) return tooLarge(p, st.size, limit, issues, opts.fix ?? 'split the file, or check that it is the manifest you meant');
@@ -306,7 +309,7 @@ export function readSource(p: string, issues: IssueList, at?: Location, opts: Re
     try {
       const again = fstatSync(fd);
       if (!again.isFile()) {
-        issues.error('not-a-file', `${displayPath(p)} is ${kindOf(again)}, not a regular file`, at, opts.fix ?? 'name a YAML file');
+        issues.error('not-a-file', `${displayPath(p)} is ${kindOf(again)}, not a regular file`, at, opts.fix ?? NOT_A_FILE_FIX);
         return null;
       }
       buf = readBounded(fd, limit, again.size);

@@ -75,7 +75,7 @@ describe('hostile cases of issue 9 items 5-8 never reach "internal error"', () =
     await refused('run', `${rel}/pipe.yaml`);
     await refused('run', scenario('fifo-manifest', { manifests: './mesh, ./pipe.yaml' }));
     mkdirSync(path.join(tmp, 'jwks-dir'), { recursive: true });
-    await refused('run', write('jwks-folder.yaml', `apiVersion: meshrange.io/v1alpha1
+    const folderErr = await refused('run', write('jwks-folder.yaml', `apiVersion: meshrange.io/v1alpha1
 kind: Scenario
 metadata: { name: jwks-folder }
 spec:
@@ -83,6 +83,12 @@ spec:
   attacker: { foothold: demo/web }
   steps: [{ id: a, action: wait, for: 1s }]
 `));
+    // a JWKS is JSON: the fix does not ask for a YAML file
+    expect(folderErr).toContain('[not-a-file]');
+    expect(folderErr).not.toContain('name a YAML file');
+    const reqErr = await refused('request', '--mesh', 'scenarios/meshes/capture', '--from', 'shop/web', '--to', 'payments.shop:80', '--jwks', `https://auth.example.com/jwks=${rel}/jwks-dir`);
+    expect(reqErr).toContain(`[not-a-file] ${rel}/jwks-dir is a folder, not a regular file`);
+    expect(reqErr).toContain('fix: name the JSON Web Key Set\'s file: --jwks https://auth.example.com/jwks=keys/jwks.json');
     // JSON that is not an object (null, a number, a list) as a JWKS: said as such, not as a TypeError's text
     for (const [name, text] of [['null', 'null'], ['num', '5'], ['list', '[]']] as const) {
       writeFileSync(path.join(tmp, `jwks-${name}.json`), text);
