@@ -173,6 +173,7 @@ export function boundHint(issue: z.core.$ZodIssue, format = 'docs/scenario-forma
   if (issue.code === 'too_big') return `use ${issue.inclusive === false ? 'less than' : 'at most'} ${String(issue.maximum)}${unit(issue.origin)}`;
   if (issue.code === 'too_small') return `use ${issue.inclusive === false ? 'more than' : 'at least'} ${String(issue.minimum)}${unit(issue.origin)}`;
   if (issue.code === 'invalid_type') return `write ${TYPE_WORDS.get(issue.expected) ?? `a ${issue.expected}`} here: the field's format is in ${format}`;
+  if (issue.code === 'invalid_format' && issue.format === 'datetime') return 'write a date and time of the calendar with its offset, like 2026-01-01T00:00:00Z or 2026-03-01T09:30:00+01:00';
   return undefined;
 }
 
@@ -207,6 +208,10 @@ function reportZodIssue(src: SourceDoc, issue: z.core.$ZodIssue, issues: IssueLi
   } else if (issue.code === 'invalid_value') {
     message = `${name}: ${issue.message}`;
     hint = `allowed values: ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+  } else if (issue.code === 'invalid_format' && issue.format === 'datetime') {
+    // zod's "Invalid ISO datetime" says neither what the form is nor that the date itself may be the problem (February 30)
+    message = `${name}: not an ISO 8601 date and time with an offset, or not a date of the calendar`;
+    hint = boundHint(issue);
   } else {
     message = `${name}: ${issue.message}`;
     hint = boundHint(issue);

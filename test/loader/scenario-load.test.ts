@@ -136,6 +136,17 @@ describe('scenario errors are located (product.md §3: file, line and column)', 
     expect(list.hint).toMatch(/^write a list here/);
   });
 
+  it('§2 a startTime that is not a calendar instant (February 30, no offset) says so at the value, with the form to write', () => {
+    for (const bad of ['2026-02-30T00:00:00Z', '2026-01-01T00:00:00', 'yesterday']) {
+      const i = only(scenario(undefined, `  startTime: "${bad}"\n`));
+      expect(i.code).toBe('scenario-invalid');
+      expect(i.loc?.line).toBe(8);
+      expect(i.message).toBe('spec.startTime: not an ISO 8601 date and time with an offset, or not a date of the calendar');
+      expect(i.hint).toContain('2026-01-01T00:00:00Z');
+    }
+    expect(parse(scenario(undefined, '  startTime: "2028-02-29T12:00:00+01:00"\n')).issues).toEqual([]);
+  });
+
   it('§2 a number past a field\'s bound is one error whose fix names the bound, the field\'s own bound over a generic one', () => {
     const depth = only(scenario('    - id: a\n      action: pivot\n      depth: 99999999999\n'));
     expect(depth.message).toContain('spec.steps[0].depth');
