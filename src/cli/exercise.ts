@@ -15,7 +15,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { escapeControls } from '../core/escape.js';
 import { formatIssue, IssueList, type Issue, type Location } from '../core/issues.js';
-import { ATTACK_FILE, checkExercise, EXERCISE_FILE, MESH_DIR, readExercise, type ExercisePlay, type ExerciseRun } from '../exercise/check.js';
+import { ATTACK_FILE, checkExercise, EXERCISE_FILE, MESH_DIR, packFindings, readExercise, type ExercisePlay, type ExerciseRun } from '../exercise/check.js';
 import { parseProgress, renderProgress, type LoadedExercise, type LoadedProgress } from '../exercise/load.js';
 import { renderExerciseJson, renderExerciseText } from '../exercise/report.js';
 import { PROGRESS_FILE } from '../exercise/schema.js';
@@ -158,6 +158,8 @@ export function scanCatalogue(opts: CatalogOpts, issues: IssueList): Catalogue {
         continue;
       }
       if (skippedNames.has(name)) continue;
+      // its scenario is there and names what its objectives judge: a pack that could never be passed is not offered
+      if (!packFindings(dir, exercise, reader, own)) { skip(n, dir, own.errors); continue; }
       const s = { name, dir, exercise };
       byName.set(name, s);
     }

@@ -109,10 +109,8 @@ function composeSource(scenario: SourceDoc, attack: LoadedAttack): SourceDoc {
  * naming one it lacks could never be met, whatever the trainee does. An authoring error of the pack, located in
  * exercise.yaml.
  */
-function objectivesFound(exercise: LoadedExercise, scenario: LoadedScenario, attackIds: ReadonlySet<string>, issues: IssueList): boolean {
+function objectivesFound(exercise: LoadedExercise, steps: readonly string[], flows: readonly { from: string; to: string }[], issues: IssueList): boolean {
   const spec = exercise.doc.spec;
-  const steps = scenario.doc.spec.steps.filter((s) => !attackIds.has(s.id)).map((s) => s.id);
-  const flows = scenario.doc.spec.traffic ?? [];
   let ok = true;
   spec.objectives.forEach((o, i) => {
     if (o.step !== undefined && !steps.includes(o.step)) {
@@ -135,6 +133,35 @@ export interface ExerciseRun {
   scenario: LoadedScenario;
   result: RunResult;
   report: ExerciseReport;
+}
+
+/**
+ * What can be told of a pack before anyone plays it (`exercise list` and
+ * `start` leave a pack out for it): its scenario file is there and reads as
+ * YAML, and every step and flow its objectives name is in it. The scenario's
+ * own checks (its schema, its mesh) are left to `exercise check`, which runs it.
+ * False with located issues.
+ */
+export function packFindings(dir: string, exercise: LoadedExercise, reader: SourceReader, issues: IssueList): boolean {
+  const box = reader.forScenario(path.join(dir, EXERCISE_FILE));
+  const text = box.read(path.join(dir, exercise.doc.spec.scenario), issues, exercise.src.locate(['spec', 'scenario']));
+  if (!text) return false;
+  const local = new IssueList();
+  const docs = parseYaml(text.path, text.text, local);
+  issues.merge(local);
+  if (local.hasErrors()) return false;
+  if (docs.length !== 1) return true; // said by check, with the scenario's other problems
+  const spec = field(docs[0]?.value, 'spec');
+  const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+  const steps = list(field(spec, 'steps')).map((s) => field(s, 'id')).filter((id): id is string => typeof id === 'string');
+  const flows = list(field(spec, 'traffic')).map((f) => ({ from: field(f, 'from'), to: field(f, 'to') }))
+    .filter((f): f is { from: string; to: string } => typeof f.from === 'string' && typeof f.to === 'string');
+  return objectivesFound(exercise, steps, flows, issues);
+}
+
+/** An own field of a YAML mapping's value, or undefined. */
+function field(v: unknown, key: string): unknown {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && Object.hasOwn(v, key) ? (v as Record<string, unknown>)[key] : undefined;
 }
 
 /**
@@ -166,7 +193,7 @@ export async function checkExercise(play: ExercisePlay, reader: SourceReader, is
   issues.merge(local);
   if (!scenario) return null;
   const attackIds = new Set((attack?.steps ?? []).map((s) => s.id));
-  if (!objectivesFound(exercise, scenario, attackIds, issues)) return null;
+  if (!objectivesFound(exercise, scenario.doc.spec.steps.filter((s) => !attackIds.has(s.id)).map((s) => s.id), scenario.doc.spec.traffic ?? [], issues)) return null;
 
   const shippedMesh = box.resolve(path.join(play.dir, EXERCISE_FILE), MESH_DIR);
   const swap = play.mesh !== undefined ? (resolved: string): readonly string[] => {

@@ -88,19 +88,56 @@ describe('exercise list', () => {
     expect((await cli('exercise', 'check', work, '--exercises', pack, '--allow-path', path.dirname(outside))).err).not.toContain('path-outside');
   });
 
-  it('an objective naming a step or a flow the pack\'s scenario lacks is an authoring error at check (exit 2, located in exercise.yaml), not an objective that can never be met', async () => {
+  it('an objective naming a step or a flow the pack\'s scenario lacks is an authoring error at list, start and check (exit 2, located in exercise.yaml), not an objective that can never be met', async () => {
     const pack = tmp();
     cpSync(path.resolve('exercises/first-strict'), path.join(pack, 'first-strict'), { recursive: true });
     const ex = path.join(pack, 'first-strict', 'exercise.yaml');
     const text = readFileSync(ex, 'utf8');
     const step = /step: (\S+)/.exec(text)?.[1] as string;
-    writeFileSync(ex, text.replace(`step: ${step}`, 'step: no-such-step'));
     const work = path.join(tmp(), 'work');
     expect((await cli('exercise', 'start', 'first-strict', work, '--exercises', pack)).code).toBe(0);
+    writeFileSync(ex, text.replace(`step: ${step}`, 'step: no-such-step'));
+    // list: left out (the shipped first-strict is overridden by the broken one, so not offered at all), with the reason
+    const list = await cli('exercise', 'list', '--exercises', pack);
+    expect(list.code).toBe(0);
+    expect(list.out).not.toMatch(/^first-strict\s/m);
+    expect(list.err).toMatch(/exercise\.yaml:\d+:\d+: warning \[exercise-objective-unknown\] not listed: objective "[^"]+" judges step "no-such-step"/);
+    // start: refused, nothing written
+    const again = path.join(tmp(), 'again');
+    const start = await cli('exercise', 'start', 'first-strict', again, '--exercises', pack);
+    expect(start.code).toBe(2);
+    expect(start.err).toContain('error [exercise-objective-unknown]');
+    expect(existsSync(again)).toBe(false);
+    // check of a folder started before the pack changed
     const check = await cli('exercise', 'check', work, '--exercises', pack);
     expect(check.code).toBe(2);
     expect(check.err).toMatch(/exercise\.yaml:\d+:\d+: error \[exercise-objective-unknown\] objective "[^"]+" judges step "no-such-step"/);
     expect(check.err).toContain(step);
+  });
+
+  it('a pack whose scenario file does not exist is left out of list and refused at start, located at spec.scenario', async () => {
+    const pack = tmp();
+    cpSync(path.resolve('exercises/first-strict'), path.join(pack, 'first-strict'), { recursive: true });
+    rmSync(path.join(pack, 'first-strict', 'scenario.yaml'));
+    const list = await cli('exercise', 'list', '--exercises', pack);
+    expect(list.out).not.toMatch(/^first-strict\s/m);
+    expect(list.err).toMatch(/first-strict\/exercise\.yaml:\d+:\d+: warning \[path-missing\] not listed: .*first-strict\/scenario\.yaml does not exist/);
+    const start = await cli('exercise', 'start', 'first-strict', path.join(tmp(), 'w'), '--exercises', pack);
+    expect(start.code).toBe(2);
+    expect(start.err).toContain('error [path-missing]');
+    expect(start.err).not.toContain('solution/');
+  });
+
+  it('a flow objective naming a flow the scenario lacks is left out of list, with the flows it has as the fix', async () => {
+    const pack = tmp();
+    cpSync(path.resolve('exercises/first-strict'), path.join(pack, 'first-strict'), { recursive: true });
+    const ex = path.join(pack, 'first-strict', 'exercise.yaml');
+    const text = readFileSync(ex, 'utf8');
+    const from = /traffic:\s*\{?\s*from: (\S+?),?\s/.exec(text)?.[1];
+    expect(from, 'first-strict has a traffic objective').toBeDefined();
+    writeFileSync(ex, text.replace(`from: ${from as string}`, 'from: nowhere/nobody'));
+    const list = await cli('exercise', 'list', '--exercises', pack);
+    expect(list.err).toMatch(/warning \[exercise-objective-unknown\] not listed: objective "[^"]+" judges the flow nowhere\/nobody → /);
   });
 
   it('an --exercises folder\'s entry overrides the shipped exercise of its name even when broken: its reason is given, the shipped one is not used', async () => {
