@@ -134,6 +134,10 @@ export function bindScenario(s: LoadedScenario, mesh: Mesh, issues: IssueList, s
     if ((c.signer ?? 'trusted') !== 'trusted') return;
     const found = trustedKeyFor(mesh, c.iss, standIns);
     if ('problem' in found) issues.error('no-signing-key', `cannot sign a trusted token: ${found.problem}`, s.src.locate(path));
+    else if ('unvalidated' in found) {
+      issues.warn('token-issuer-unvalidated', found.unvalidated, s.src.locate(path),
+        'nothing to do if the mesh is meant to trust no such issuer; otherwise check iss against the issuers of the RequestAuthentications, or add one for it');
+    }
   };
   for (const [name, c] of Object.entries(s.doc.spec.tokens ?? {})) checkSigner(c, ['spec', 'tokens', name]);
   s.doc.spec.steps.forEach((step, i) => {

@@ -29,10 +29,19 @@ export function jwksTextOf(rule: JwtRule, standIns: Readonly<Record<string, stri
   return rule.jwks ?? (rule.jwksUri !== undefined ? ownValue(standIns, rule.jwksUri) : undefined);
 }
 
-/** A private JWK (one with `d`) in the JWKS that validates tokens of `iss`, or a sentence saying why there is none. */
-export function trustedKeyFor(mesh: Mesh, iss: string | undefined, standIns: Readonly<Record<string, string>>): { key: JWK } | { problem: string } {
+/**
+ * A private JWK (one with `d`) in the JWKS that validates tokens of `iss`, or a sentence saying why there is none.
+ * `unvalidated`: no jwtRule of the mesh names the issuer, so nothing in the mesh checks such a token's signature
+ * (a RequestAuthentication applying to a workload refuses it as an unknown issuer, whatever signed it; with none, it
+ * is not read at all). The issuer still signs its tokens: meshrange signs with a key of its own for that issuer
+ * (TokenMinter), and the sentence says so. A defender who deletes the RequestAuthentication meets this: the run
+ * goes on and shows what the mesh then does with the tokens clients still send.
+ */
+export function trustedKeyFor(mesh: Mesh, iss: string | undefined, standIns: Readonly<Record<string, string>>): { key: JWK } | { problem: string } | { unvalidated: string } {
   const rules = mesh.requestAuthentications.flatMap((ra) => ra.jwtRules).filter((r) => iss === undefined || r.issuer === iss);
-  if (rules.length === 0) return { problem: `no RequestAuthentication has a jwtRule for issuer ${iss ?? '(none)'}` };
+  if (rules.length === 0) {
+    return { unvalidated: `no RequestAuthentication of the mesh has a jwtRule for issuer ${iss ?? '(none: the token has no iss)'}, so nothing in the mesh validates its tokens; meshrange signs this one with a key of its own for that issuer` };
+  }
   for (const rule of rules) {
     const text = jwksTextOf(rule, standIns);
     if (text === undefined) continue;
@@ -77,6 +86,10 @@ export class TokenMinter {
     }
     const found = trustedKeyFor(this.mesh, c.iss, this.standIns);
     if ('problem' in found) throw new Error(found.problem);
+    if ('unvalidated' in found) {
+      // the issuer's own key, as far as meshrange can know it: one per (seed, issuer), never the untrusted signer's
+      return signToken(claims, await deriveSigningKey(`meshrange/issuer-signer/${this.seed}/${c.iss ?? ''}`));
+    }
     return signToken(claims, { privateJwk: found.key, kid: typeof found.key.kid === 'string' ? found.key.kid : '' });
   }
 }

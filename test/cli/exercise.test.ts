@@ -115,6 +115,19 @@ describe('exercise list', () => {
     expect(check.err).toContain(step);
   });
 
+  it('a defender who deletes jwt-mandatory\'s RequestAuthentication is scored (exit 1), not told the exercise cannot be checked', async () => {
+    const work = path.join(tmp(), 'work');
+    expect((await cli('exercise', 'start', 'jwt-mandatory', work)).code).toBe(0);
+    const ra = readdirSync(path.join(work, 'mesh')).filter((f) => readFileSync(path.join(work, 'mesh', f), 'utf8').includes('kind: RequestAuthentication'));
+    expect(ra.length).toBeGreaterThan(0);
+    for (const f of ra) rmSync(path.join(work, 'mesh', f));
+    const r = await cli('exercise', 'check', work, '--format', 'json');
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('warning [token-issuer-unvalidated]');
+    const report = JSON.parse(r.out) as { passed: boolean; objectives: { id: string; met: boolean }[] };
+    expect(report.passed).toBe(false);
+  });
+
   it('a pack whose scenario file does not exist is left out of list and refused at start, located at spec.scenario', async () => {
     const pack = tmp();
     cpSync(path.resolve('exercises/first-strict'), path.join(pack, 'first-strict'), { recursive: true });
