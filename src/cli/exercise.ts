@@ -395,7 +395,8 @@ export async function checkFolder(folder: string, opts: CatalogOpts & { allowPat
   }
   // The pack comes from a stranger: its scenario reads its own folder, the trainee's working folder and what
   // --allow-path names, not the directory the trainee runs from (from $HOME, a pack could read ~/*.yaml).
-  const sandbox = new Sandbox([...(opts.allowPath ?? []), folder, shipped.dir].filter((p) => existsSync(p)).map((p) => realpathSync(p)));
+  const sandbox = new Sandbox([...(opts.allowPath ?? []), folder, shipped.dir].filter((p) => existsSync(p)).map((p) => realpathSync(p)),
+    'an exercise reads only its own folder and your working folder: keep the file in one of them, or pass --allow-path <dir> if you trust this exercise');
   const run = await checkExercise(play, new FsSource(sandbox), issues);
   return run ? { ...run, shipped, inputs, trees } : null;
 }

@@ -53,8 +53,12 @@ export function isWithin(child: string, root: string): boolean {
   return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
 }
 
+/** What to do about a path outside a scenario's folders (the CLI's run, tui, assess). */
+const OUTSIDE_FIX = 'move the file under the working directory, or pass --allow-path <dir> if you trust this scenario';
+
 export class Sandbox {
-  constructor(readonly roots: string[]) {}
+  /** `outsideFix`: what to do about a path outside the roots, in the words of who made them (an exercise pack's are its own folder and the trainee's) */
+  constructor(readonly roots: string[], readonly outsideFix: string = OUTSIDE_FIX) {}
 
   static forCwd(allow: readonly string[]): Sandbox {
     return new Sandbox([realpathSync(process.cwd()), ...allow.filter((a) => existsSync(a)).map((a) => realpathSync(a))]);
@@ -64,7 +68,7 @@ export class Sandbox {
   forScenario(scenarioFile: string): Sandbox {
     const real = realOrAbsolute(scenarioFile); // a missing file is reported when read (path-missing), not thrown here
     if (this.roots.some((r) => isWithin(real, r))) return this;
-    return new Sandbox([...this.roots, path.dirname(real)]);
+    return new Sandbox([...this.roots, path.dirname(real)], this.outsideFix);
   }
 
   /** True when a real (links resolved) path lies under one of the roots. */
@@ -76,8 +80,7 @@ export class Sandbox {
     // Judge the place before the existence, so a stranger's scenario cannot probe which files exist outside.
     const abs = path.resolve(p);
     const outside = (): null => {
-      issues.error('path-outside', `${displayPath(p)} is outside the allowed folders (${this.roots.map(displayPath).join(', ')})`, at,
-        'move the file under the working directory, or pass --allow-path <dir> if you trust this scenario');
+      issues.error('path-outside', `${displayPath(p)} is outside the allowed folders (${this.roots.map(displayPath).join(', ')})`, at, this.outsideFix);
       return null;
     };
     let real: string;
@@ -507,7 +510,7 @@ export class FsSource implements SourceReader {
   /** A worker makes its own FsSource on the same roots (same process, same working directory): see SourceReader.portable. */
   portable(): PortableReader {
     const url = (import.meta as { url?: string }).url;
-    return { kind: FS_READER, ...(typeof url === 'string' && url.startsWith('file:') ? { module: url } : {}), data: { roots: [...this.sandbox.roots] } };
+    return { kind: FS_READER, ...(typeof url === 'string' && url.startsWith('file:') ? { module: url } : {}), data: { roots: [...this.sandbox.roots], outsideFix: this.sandbox.outsideFix } };
   }
 
   /** The real paths read since the last call (a worker's reader hands them to the caller's, which keeps the run's record). */
@@ -523,7 +526,7 @@ export class FsSource implements SourceReader {
 }
 
 const FS_READER = 'meshrange-fs';
-registerReader(FS_READER, (data) => new FsSource(new Sandbox([...(data as { roots: string[] }).roots])));
+registerReader(FS_READER, (data) => { const d = data as { roots: string[]; outsideFix?: string }; return new FsSource(new Sandbox([...d.roots], d.outsideFix)); });
 
 /**
  * The names in a folder, at most `max` of them (sorted), and whether there were more: a folder of a million

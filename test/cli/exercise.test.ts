@@ -84,6 +84,9 @@ describe('exercise list', () => {
     const check = await cli('exercise', 'check', work, '--exercises', pack);
     expect(check.code).toBe(2);
     expect(check.err).toContain('error [path-outside]');
+    // in a pack's words, not a scenario's ("move the file under the working directory" would not help)
+    expect(check.err).toContain('fix: an exercise reads only its own folder and your working folder');
+    expect(check.err).not.toContain('under the working directory');
     // --allow-path still lets a trusted pack read it
     expect((await cli('exercise', 'check', work, '--exercises', pack, '--allow-path', path.dirname(outside))).err).not.toContain('path-outside');
   });
