@@ -380,6 +380,12 @@ export async function checkFolder(folder: string, opts: CatalogOpts & { allowPat
   const shipped = find(progress.name, opts, issues, progress.locate(['name']));
   if (!shipped) return null;
   const role = shipped.exercise.doc.spec.role;
+  const hintCount = shipped.exercise.doc.spec.hints?.length ?? 0;
+  if (progress.hintsTaken > hintCount) {
+    // an edited progress file: every hint is charged, no more (check.ts clamps); said, not silently
+    issues.warn('exercise-hints-taken', `hintsTaken is ${progress.hintsTaken}, but ${progress.name} has ${hintCount} hint${hintCount === 1 ? '' : 's'}: counted as ${hintCount}`,
+      progress.locate(['hintsTaken']), `set it to ${hintCount} or less; meshrange exercise hint counts the hints as they are taken`);
+  }
   const play: ExercisePlay = { dir: shipped.dir, hintsTaken: progress.hintsTaken };
   // What --watch watches (tui.ts watchInputs watches the folder of each file, and any *.yaml saved in it):
   // the progress file (a hint taken in another shell), and attack.yaml — or mesh/ with its subfolders (a tree:

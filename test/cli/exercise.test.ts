@@ -409,6 +409,15 @@ describe('exercise check and hint', () => {
     expect(none.out).toBe('No more hints: all 3 taken.\n');
     expect(JSON.parse(readFileSync(path.join(dir, '.meshrange-exercise.json'), 'utf8'))).toEqual({ name: 'first-strict', hintsTaken: 3 });
   });
+
+  it('a progress file edited to more hints than the exercise has is counted as all of them, with a warning located at hintsTaken', async () => {
+    const dir = path.join(tmp(), 'work');
+    await cli('exercise', 'start', 'first-strict', dir);
+    writeFileSync(path.join(dir, '.meshrange-exercise.json'), '{\n  "name": "first-strict",\n  "hintsTaken": 16\n}\n');
+    const r = await cli('exercise', 'check', dir, '--format', 'json');
+    expect(r.err).toContain('.meshrange-exercise.json:3:17: warning [exercise-hints-taken] hintsTaken is 16, but first-strict has 3 hints: counted as 3');
+    expect(JSON.parse(r.out)).toMatchObject({ hintsTaken: 3 });
+  });
 });
 
 describe('what tui --exercise --watch watches', () => {
