@@ -4,6 +4,7 @@ import { setOwn } from '../core/record.js';
 import { loadMesh, type MeshOverrides, type SourceFile } from '../loader/load.js';
 import { Reader } from '../loader/reader.js';
 import { MAX_JWKS_KEYS } from '../loader/request-authentication.js';
+import type { JwtRule } from '../model/request-authentication.js';
 import type { Mesh } from '../model/types.js';
 import { parseScenario, type LoadedScenario } from '../scenario/load.js';
 import { ByteBudget, type SourceReader } from './source.js';
@@ -14,6 +15,11 @@ export interface PreparedScenario {
   warnings: string[];
   /** spec.mesh.jwks stand-ins: JWKS text by jwksUri */
   jwks: Record<string, string>;
+  /**
+   * the jwtRules whose key sets sign the scenario's trusted tokens, when the mesh is not the scenario's own (an
+   * exercise check, assess's after side): the scenario's own mesh's (scenario/tokens.ts signingRulesOf)
+   */
+  signers?: readonly JwtRule[];
 }
 
 /** A warning as a report lists it: `file:line:col: message` (the place when it has one). */

@@ -7,6 +7,8 @@ import { IssueList, type Issue, type Location } from '../core/issues.js';
 import { bindScenario, runScenario } from '../scenario/runner.js';
 import { ScenarioLimitError, type ProgressHook, type SimProgress } from '../scenario/simulate.js';
 import type { RunResult } from '../scenario/types.js';
+import type { JwtRule } from '../model/request-authentication.js';
+import type { Mesh } from '../model/types.js';
 import { prepareScenario, warningText, type PreparedScenario } from './prepare.js';
 import type { SourceReader } from './source.js';
 import { MIN_FILES_FOR_WORKERS, runFilesInWorkers } from './workers.js';
@@ -51,13 +53,19 @@ export interface FilePrepared {
   bound: boolean;
 }
 
-export function prepareFile(file: string, reader: SourceReader): FilePrepared & { prepared: PreparedScenario | null } {
+/**
+ * `signersFor`: the jwtRules that sign a scenario's trusted tokens, by scenario name, when its mesh is not its own
+ * (assess's after side signs with the before side's rules, then its own); undefined: the mesh's own.
+ */
+export function prepareFile(file: string, reader: SourceReader, signersFor?: (name: string, mesh: Mesh) => readonly JwtRule[] | undefined): FilePrepared & { prepared: PreparedScenario | null } {
   const before = new IssueList();
   const prepared = prepareScenario(file, reader, before);
   if (!prepared) return { before: before.items, after: [], bound: false, prepared: null };
   const { scenario, mesh } = prepared;
+  const signers = signersFor?.(scenario.doc.metadata.name, mesh);
+  if (signers !== undefined) prepared.signers = signers;
   const after = new IssueList();
-  const bound = bindScenario(scenario, mesh, after, prepared.jwks);
+  const bound = bindScenario(scenario, mesh, after, prepared.jwks, prepared.signers);
   // the scenario's own warnings (a host that is no Service of the mesh, ...) go in its report with the loader's
   for (const w of after.warnings) prepared.warnings.push(warningText(w));
   return { before: before.items, named: { name: scenario.doc.metadata.name, file: scenario.file, at: scenario.src.locate(['metadata', 'name']) },
@@ -84,14 +92,15 @@ export function joinPrepared(parts: readonly FilePrepared[], issues: IssueList):
 }
 
 /** Prepares and binds every scenario file; failed ones are left out (their issues are in `issues`). */
-export function prepareAll(files: readonly string[], reader: SourceReader, issues: IssueList): PreparedScenario[] {
-  const parts = files.map((f) => prepareFile(f, reader));
+export function prepareAll(files: readonly string[], reader: SourceReader, issues: IssueList,
+  signersFor?: (name: string, mesh: Mesh) => readonly JwtRule[] | undefined): PreparedScenario[] {
+  const parts = files.map((f) => prepareFile(f, reader, signersFor));
   const ok = joinPrepared(parts, issues);
   return parts.flatMap((p, i) => (ok[i] && p.prepared ? [p.prepared] : []));
 }
 
 export async function runPrepared(p: PreparedScenario, opts: RunFilesOptions = {}, progress?: ProgressHook): Promise<RunResult> {
-  return runScenario(p.scenario, p.mesh, { warnings: p.warnings, jwks: p.jwks, ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
+  return runScenario(p.scenario, p.mesh, { warnings: p.warnings, jwks: p.jwks, ...(p.signers !== undefined ? { signers: p.signers } : {}), ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
     ...(opts.maxEvents !== undefined ? { maxEvents: opts.maxEvents } : {}), ...(progress ? { progress } : {}) });
 }
 

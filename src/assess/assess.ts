@@ -29,6 +29,8 @@ import { prepareAll, runPrepared } from '../api/run.js';
 import { readManifests } from '../api/prepare.js';
 import type { ByteBudget, SourceReader } from '../api/source.js';
 import { ScenarioLimitError } from '../scenario/simulate.js';
+import { signingRulesOf } from '../scenario/tokens.js';
+import type { JwtRule } from '../model/request-authentication.js';
 import type { Outcome, RunResult } from '../scenario/types.js';
 import { compareOutcomes, stepRecords, trafficRecords, type StepChangeKind } from './compare.js';
 import { diffReach, locateControl, reachPaths, type ReachPath, type ReachSet } from './reach.js';
@@ -109,17 +111,29 @@ function loadSideMesh(side: AssessSide, issues: IssueList, warnings: Set<string>
   return loadIssues.hasErrors() ? null : mesh;
 }
 
-async function runSide(input: AssessInput, side: AssessSide, issues: IssueList, warnings: Set<string>): Promise<{ runs: RunResult[]; locs: Map<string, Location> }> {
+/**
+ * `signers`: by scenario name, the jwtRules of the before side's mesh (given for the after side). The issuer's keys do
+ * not change with the mesh: a change that deletes or repoints a RequestAuthentication changes what checks the tokens
+ * clients send, not the tokens (scenario/tokens.ts signingRulesOf); the after side's own rules come next.
+ */
+async function runSide(input: AssessInput, side: AssessSide, issues: IssueList, warnings: Set<string>,
+  signers?: ReadonlyMap<string, readonly JwtRule[]>): Promise<{ runs: RunResult[]; locs: Map<string, Location>; rules: Map<string, readonly JwtRule[]> }> {
   const runs: RunResult[] = [];
   const locs = new Map<string, Location>();
-  if (input.scenarios.length === 0) return { runs, locs };
+  const rules = new Map<string, readonly JwtRule[]>();
+  if (input.scenarios.length === 0) return { runs, locs, rules };
   const local = new IssueList();
-  const prepared = prepareAll(input.scenarios, new SideReader(input.scenarioReader, side), local);
+  const signersFor = signers === undefined ? undefined : (name: string, mesh: Mesh): readonly JwtRule[] | undefined => {
+    const before = signers.get(name);
+    return before === undefined ? undefined : [...before, ...signingRulesOf(mesh)];
+  };
+  const prepared = prepareAll(input.scenarios, new SideReader(input.scenarioReader, side), local, signersFor);
   issues.merge(local);
-  if (local.hasErrors()) return { runs, locs };
+  if (local.hasErrors()) return { runs, locs, rules };
   for (const p of prepared) {
     for (const w of p.warnings) warnings.add(w);
     const name = p.scenario.doc.metadata.name;
+    rules.set(name, signingRulesOf(p.mesh));
     p.scenario.doc.spec.steps.forEach((s, i) => { locs.set(`${name}\u0000${s.id}`, p.scenario.src.locate(['spec', 'steps', i])); });
     try {
       runs.push(await runPrepared(p, input.seed !== undefined ? { seed: input.seed } : {}));
@@ -128,7 +142,7 @@ async function runSide(input: AssessInput, side: AssessSide, issues: IssueList, 
       issues.error('scenario-too-much-work', e.message, e.loc, e.hint);
     }
   }
-  return { runs, locs };
+  return { runs, locs, rules };
 }
 
 /** Side labels in error messages: which side an issue belongs to. */
@@ -168,12 +182,13 @@ export async function assess(input: AssessInput): Promise<AssessResult> {
   const warnings = new Set<string>();
   const sides = { before: input.before, after: input.after } as const;
   const meshes: { before: Mesh | null; after: Mesh | null } = { before: null, after: null };
-  const runs: { before: { runs: RunResult[]; locs: Map<string, Location> }; after: { runs: RunResult[]; locs: Map<string, Location> } } = {
-    before: { runs: [], locs: new Map() }, after: { runs: [], locs: new Map() } };
+  type SideRuns = { runs: RunResult[]; locs: Map<string, Location>; rules: Map<string, readonly JwtRule[]> };
+  const runs: { before: SideRuns; after: SideRuns } = {
+    before: { runs: [], locs: new Map(), rules: new Map() }, after: { runs: [], locs: new Map(), rules: new Map() } };
   for (const k of ['before', 'after'] as const) {
     const local = new IssueList();
     meshes[k] = loadSideMesh(sides[k], local, warnings);
-    if (!local.hasErrors()) runs[k] = await runSide(input, sides[k], local, warnings);
+    if (!local.hasErrors()) runs[k] = await runSide(input, sides[k], local, warnings, k === 'after' ? runs.before.rules : undefined);
     tagged(k, sides[k].label, local, issues);
   }
   if (issues.hasErrors()) return { report: null, issues, warnings: [...warnings] };

@@ -18,6 +18,7 @@ import { parseYaml } from '../loader/yaml-source.js';
 import { bindScenario } from '../scenario/runner.js';
 import { ScenarioLimitError } from '../scenario/simulate.js';
 import type { RunResult } from '../scenario/types.js';
+import { signingRulesOf, signsTrusted } from '../scenario/tokens.js';
 import { parseAttack, parseExercise, type LoadedAttack, type LoadedExercise } from './load.js';
 import { judgeObjective } from './objectives.js';
 
@@ -205,7 +206,13 @@ export async function checkExercise(play: ExercisePlay, reader: SourceReader, is
   } : undefined;
   const prepared = prepareLoaded(scenario, box, issues, swap);
   if (!prepared) return null;
-  if (!bindScenario(scenario, prepared.mesh, issues, prepared.jwks)) return null;
+  if (swap !== undefined && signsTrusted(scenario.doc.spec)) {
+    // The issuer's keys are the pack's: its own mesh says which key set signs (tokens.ts signingRulesOf). A trainee
+    // who deletes or repoints the RequestAuthentication changes what checks the tokens, not what clients send.
+    const shipped = prepareLoaded(scenario, box, new IssueList());
+    if (shipped) prepared.signers = [...signingRulesOf(shipped.mesh), ...signingRulesOf(prepared.mesh)];
+  }
+  if (!bindScenario(scenario, prepared.mesh, issues, prepared.jwks, prepared.signers)) return null;
   let result: RunResult;
   try {
     result = await runPrepared(prepared);

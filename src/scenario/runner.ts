@@ -13,7 +13,8 @@ import type { ExtAuthz } from '../policy/authorization-policy.js';
 import { EXFIL_CHUNK_BYTES } from './actions/exfiltrate.js';
 import { actionModule } from './actions/index.js';
 import { checkWorkloadRef } from './refs.js';
-import { trustedKeyFor } from './tokens.js';
+import { signingRulesOf, trustedKeyFor } from './tokens.js';
+import type { JwtRule } from '../model/request-authentication.js';
 import type { LoadedScenario } from './load.js';
 import { scenarioSpan, simulateScenario, type ProgressHook } from './simulate.js';
 import type { RunResult } from './types.js';
@@ -81,6 +82,8 @@ export interface RunOptions {
   seed?: number;
   /** texts of the spec.mesh.jwks stand-ins, by jwksUri */
   jwks?: Readonly<Record<string, string>>;
+  /** the jwtRules whose key sets sign trusted tokens, when they are not the mesh's own (tokens.ts signingRulesOf) */
+  signers?: readonly JwtRule[];
   /** loader warnings to carry into the report */
   warnings?: string[];
   /** the kernel's event budget (simulate.ts MAX_KERNEL_EVENTS by default) */
@@ -92,7 +95,8 @@ export interface RunOptions {
 }
 
 /** Checks that every workload and destination the scenario names exists in the mesh. */
-export function bindScenario(s: LoadedScenario, mesh: Mesh, issues: IssueList, standIns: Readonly<Record<string, string>> = {}): boolean {
+export function bindScenario(s: LoadedScenario, mesh: Mesh, issues: IssueList, standIns: Readonly<Record<string, string>> = {},
+  signers: readonly JwtRule[] = signingRulesOf(mesh)): boolean {
   const before = issues.errors.length;
   const check = (ref: string | undefined, path: (string | number)[], what: string): void => checkWorkloadRef(mesh, s.src, issues, ref, path, what);
   check(s.doc.spec.attacker.foothold, ['spec', 'attacker', 'foothold'], 'foothold');
@@ -132,12 +136,8 @@ export function bindScenario(s: LoadedScenario, mesh: Mesh, issues: IssueList, s
   // A trusted signer needs a private key in the JWKS that validates the issuer.
   const checkSigner = (c: { iss?: string | undefined; signer?: string | undefined }, path: (string | number)[]): void => {
     if ((c.signer ?? 'trusted') !== 'trusted') return;
-    const found = trustedKeyFor(mesh, c.iss, standIns);
-    if ('problem' in found) issues.error('no-signing-key', `cannot sign a trusted token: ${found.problem}`, s.src.locate(path));
-    else if ('unvalidated' in found) {
-      issues.warn('token-issuer-unvalidated', found.unvalidated, s.src.locate(path),
-        'nothing to do if the mesh is meant to trust no such issuer; otherwise check iss against the issuers of the RequestAuthentications, or add one for it');
-    }
+    const found = trustedKeyFor(signers, c.iss, standIns);
+    if ('problem' in found) issues.error('no-signing-key', `cannot sign a trusted token: ${found.problem}`, s.src.locate(path), found.fix);
   };
   for (const [name, c] of Object.entries(s.doc.spec.tokens ?? {})) checkSigner(c, ['spec', 'tokens', name]);
   s.doc.spec.steps.forEach((step, i) => {

@@ -28,7 +28,8 @@ import { isRemovable, withoutControls, type ControlRef } from '../analysis/count
 import { AttackerState, STOLEN_TOKEN } from './attacker.js';
 import { attachDefences, summarizeControls } from './defences.js';
 import type { LoadedScenario } from './load.js';
-import { signaturesFor, stealableTokens, tokenTimes, TokenMinter, validityPhase } from './tokens.js';
+import { signaturesFor, signingRulesOf, stealableTokens, tokenTimes, TokenMinter, validityPhase } from './tokens.js';
+import type { JwtRule } from '../model/request-authentication.js';
 import type { RunResult, Timeline, StepResult, TrafficResult } from './types.js';
 import { TimelineRecorder } from './timeline.js';
 import { expectationOf, judge } from './expect.js';
@@ -85,6 +86,8 @@ export interface SimulateOptions {
   /** called as the simulation advances (the CLI's progress line); the result does not depend on it */
   progress?: ProgressHook;
   jwks?: Readonly<Record<string, string>>;
+  /** the jwtRules whose key sets sign trusted tokens (default: the mesh's own; tokens.ts signingRulesOf) */
+  signers?: readonly JwtRule[];
   warnings?: string[];
   extAuthz?: ExtAuthz | undefined;
   /** the kernel's event budget (default MAX_KERNEL_EVENTS; tests lower it) */
@@ -139,7 +142,7 @@ export async function simulateScenario(s: LoadedScenario, mesh: Mesh, opts: Simu
   const seed = opts.seed ?? spec.seed ?? 1;
   const epochMs = Date.parse(spec.startTime ?? DEFAULT_START_TIME);
   const standIns = opts.jwks ?? {};
-  const minter = new TokenMinter(mesh, standIns, seed, epochMs / 1000);
+  const minter = new TokenMinter(opts.signers ?? signingRulesOf(mesh), standIns, seed, epochMs / 1000);
   const named = new Map<string, string>();
   for (const [name, c] of Object.entries(spec.tokens ?? {})) named.set(name, await minter.mint(c, 0));
   const foothold = spec.attacker.foothold;

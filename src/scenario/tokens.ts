@@ -13,6 +13,7 @@ import { candidateTokens, JWT_CLOCK_SKEW_SECONDS, keySetsFor } from '../policy/r
 import { looksLikeJwt } from './actions/exposure.js';
 import { bearerOf, peekJwt } from './actions/steal-credentials.js';
 import { parseDuration } from '../core/duration.js';
+import { byCodeUnit } from '../core/text.js';
 
 export interface ClaimSet {
   iss?: string | undefined;
@@ -30,21 +31,38 @@ export function jwksTextOf(rule: JwtRule, standIns: Readonly<Record<string, stri
 }
 
 /**
- * A private JWK (one with `d`) in the JWKS that validates tokens of `iss`, or a sentence saying why there is none.
- * `unvalidated`: no jwtRule of the mesh names the issuer, so nothing in the mesh checks such a token's signature
- * (a RequestAuthentication applying to a workload refuses it as an unknown issuer, whatever signed it; with none, it
- * is not read at all). The issuer still signs its tokens: meshrange signs with a key of its own for that issuer
- * (TokenMinter), and the sentence says so. A defender who deletes the RequestAuthentication meets this: the run
- * goes on and shows what the mesh then does with the tokens clients still send.
+ * The jwtRules that say which key set signs an issuer's tokens: by default the mesh's own. The issuer's keys belong
+ * to the issuer, not to the mesh that checks its tokens: when a scenario runs on another mesh than its own (an
+ * exercise check on the trainee's manifests, assess's after side), the keys are found with the rules of the
+ * scenario's own mesh, so that a RequestAuthentication deleted or repointed there changes what is checked, not
+ * what clients send.
  */
-export function trustedKeyFor(mesh: Mesh, iss: string | undefined, standIns: Readonly<Record<string, string>>): { key: JWK } | { problem: string } | { unvalidated: string } {
-  const rules = mesh.requestAuthentications.flatMap((ra) => ra.jwtRules).filter((r) => iss === undefined || r.issuer === iss);
-  if (rules.length === 0) {
-    return { unvalidated: `no RequestAuthentication of the mesh has a jwtRule for issuer ${iss ?? '(none: the token has no iss)'}, so nothing in the mesh validates its tokens; meshrange signs this one with a key of its own for that issuer` };
+export function signingRulesOf(mesh: Mesh): JwtRule[] {
+  return mesh.requestAuthentications.flatMap((ra) => ra.jwtRules);
+}
+
+/** Whether the scenario has meshrange sign a token with an issuer's key (a claim set with signer trusted, the default). */
+export function signsTrusted(spec: { tokens?: Readonly<Record<string, { signer?: string | undefined }>> | undefined; steps: readonly { jwt?: string | { signer?: string | undefined } | undefined }[] }): boolean {
+  const trusted = (c: { signer?: string | undefined }): boolean => (c.signer ?? 'trusted') === 'trusted';
+  return Object.values(spec.tokens ?? {}).some(trusted) || spec.steps.some((st) => st.jwt !== undefined && typeof st.jwt !== 'string' && trusted(st.jwt));
+}
+
+/** A private JWK (one with `d`) in the JWKS a rule for `iss` names (the first rule of `rules` with one), or why there is none and what to do. */
+export function trustedKeyFor(rules: readonly JwtRule[], iss: string | undefined, standIns: Readonly<Record<string, string>>): { key: JWK } | { problem: string; fix: string } {
+  const mine = rules.filter((r) => iss === undefined || r.issuer === iss);
+  if (mine.length === 0) {
+    const issuers = [...new Set(rules.map((r) => r.issuer).filter((x): x is string => x !== undefined))].sort(byCodeUnit);
+    return {
+      problem: `no RequestAuthentication has a jwtRule for issuer ${iss ?? '(none)'}${issuers.length > 0 ? ` (the mesh's issuers: ${issuers.slice(0, 4).join(', ')}${issuers.length > 4 ? ', …' : ''})` : ''}`,
+      fix: issuers.length > 0 ? 'write iss as a jwtRule of the mesh names it, add a RequestAuthentication for the issuer, send a real token with `token:`, or use signer: untrusted'
+        : 'add a RequestAuthentication with a jwtRule for the issuer, send a real token with `token:`, or use signer: untrusted (a key no JWKS knows)',
+    };
   }
-  for (const rule of rules) {
+  let found = false;
+  for (const rule of mine) {
     const text = jwksTextOf(rule, standIns);
     if (text === undefined) continue;
+    found = true;
     try {
       const doc: unknown = JSON.parse(text);
       const keys = typeof doc === 'object' && doc !== null ? (doc as { keys?: unknown }).keys : undefined;
@@ -54,14 +72,21 @@ export function trustedKeyFor(mesh: Mesh, iss: string | undefined, standIns: Rea
       // an unreadable JWKS is reported by the loader
     }
   }
-  return { problem: `the JWKS for issuer ${iss ?? '(any)'} holds only public keys, so meshrange cannot sign a trusted token; put a private JWK in the stand-in file of spec.mesh.jwks, or send a real token with \`token:\`` };
+  if (!found) {
+    const uris = mine.map((r) => r.jwksUri).filter((u): u is string => u !== undefined);
+    return { problem: `no JWKS for issuer ${iss ?? '(any)'}: ${uris.length > 0 ? `its jwksUri ${uris[0] as string} has no stand-in file in spec.mesh.jwks` : 'its jwtRule has neither jwks nor jwksUri'}`,
+      fix: 'name a stand-in file with the issuer\'s private key in spec.mesh.jwks for that jwksUri, or send a real token with `token:`' };
+  }
+  return { problem: `the JWKS for issuer ${iss ?? '(any)'} holds only public keys, so meshrange cannot sign a trusted token`,
+    fix: 'put a private JWK in the stand-in file of spec.mesh.jwks, or send a real token with `token:`' };
 }
 
 export class TokenMinter {
   private untrusted: Promise<Awaited<ReturnType<typeof deriveSigningKey>>> | undefined;
 
   constructor(
-    private readonly mesh: Mesh,
+    /** the jwtRules whose key sets sign trusted tokens (signingRulesOf) */
+    private readonly rules: readonly JwtRule[],
     private readonly standIns: Readonly<Record<string, string>>,
     private readonly seed: number,
     /** simulated t=0 as seconds since the epoch */
@@ -84,12 +109,8 @@ export class TokenMinter {
       const k = await this.untrusted;
       return signToken(claims, k);
     }
-    const found = trustedKeyFor(this.mesh, c.iss, this.standIns);
+    const found = trustedKeyFor(this.rules, c.iss, this.standIns);
     if ('problem' in found) throw new Error(found.problem);
-    if ('unvalidated' in found) {
-      // the issuer's own key, as far as meshrange can know it: one per (seed, issuer), never the untrusted signer's
-      return signToken(claims, await deriveSigningKey(`meshrange/issuer-signer/${this.seed}/${c.iss ?? ''}`));
-    }
     return signToken(claims, { privateJwk: found.key, kid: typeof found.key.kid === 'string' ? found.key.kid : '' });
   }
 }

@@ -71,6 +71,20 @@ describe('assess between two folders that differ by one PeerAuthentication', () 
     expect(j.summary.regressions).toBeGreaterThan(0);
   });
 
+  it('a change that deletes the RequestAuthentication is assessed, not refused: clients still send tokens signed with the issuer\'s key, and the valid one is now refused', async () => {
+    const before = path.join(tmp, 'jwt-before');
+    const after = path.join(tmp, 'jwt-after');
+    for (const d of [before, after]) cpSync('scenarios/meshes/payments', d, { recursive: true });
+    const text = readFileSync(path.join(after, 'ingress-jwt.yaml'), 'utf8');
+    writeFileSync(path.join(after, 'ingress-jwt.yaml'), text.slice(text.indexOf('---') + 4));
+    expect(readFileSync(path.join(after, 'ingress-jwt.yaml'), 'utf8')).not.toContain('kind: RequestAuthentication');
+    const r = await cli('assess', '--before', before, '--after', after, 'scenarios/payments-ingress-jwt.yaml', '--format', 'json');
+    expect(r.err).not.toContain('no-signing-key');
+    expect(r.code).not.toBe(2);
+    const j = JSON.parse(r.out) as AssessReport;
+    expect(j.steps.find((s) => s.step === 'valid-token-to-api')).toMatchObject({ before: 'allowed', after: 'blocked' });
+  });
+
   it('the same inputs give the same report, byte for byte', async () => {
     const a = await cli('assess', '--before', strict, '--after', permissive, 'scenarios/strict-backend-namespace.yaml', '--format', 'json');
     const b = await cli('assess', '--before', strict, '--after', permissive, 'scenarios/strict-backend-namespace.yaml', '--format', 'json');

@@ -118,17 +118,24 @@ describe('exercise list', () => {
     expect(check.err).toContain(step);
   });
 
-  it('a defender who deletes jwt-mandatory\'s RequestAuthentication is scored (exit 1), not told the exercise cannot be checked', async () => {
+  it('a defender who deletes or repoints jwt-mandatory\'s RequestAuthentication is scored (exit 1): the tokens are still signed with the pack\'s keys', async () => {
     const work = path.join(tmp(), 'work');
     expect((await cli('exercise', 'start', 'jwt-mandatory', work)).code).toBe(0);
     const ra = readdirSync(path.join(work, 'mesh')).filter((f) => readFileSync(path.join(work, 'mesh', f), 'utf8').includes('kind: RequestAuthentication'));
     expect(ra.length).toBeGreaterThan(0);
+    // repointed at a JWKS nobody serves: the valid token is refused (the JWKS fails closed)
+    for (const f of ra) writeFileSync(path.join(work, 'mesh', f), readFileSync(path.join(work, 'mesh', f), 'utf8').replace(/jwksUri: \S+/, 'jwksUri: https://auth.shop.example/nowhere'));
+    const repointed = await cli('exercise', 'check', work, '--format', 'json');
+    expect(repointed.err).toBe('');
+    expect(repointed.code).toBe(1);
+    const byId = (out: string): Map<string, boolean> => new Map((JSON.parse(out) as { objectives: { id: string; met: boolean }[] }).objectives.map((o) => [o.id, o.met]));
+    expect(byId(repointed.out).get('signed-in-user-served')).toBe(false);
+    // deleted: the token is no longer read, nothing asks for one
     for (const f of ra) rmSync(path.join(work, 'mesh', f));
-    const r = await cli('exercise', 'check', work, '--format', 'json');
-    expect(r.code).toBe(1);
-    expect(r.err).toContain('warning [token-issuer-unvalidated]');
-    const report = JSON.parse(r.out) as { passed: boolean; objectives: { id: string; met: boolean }[] };
-    expect(report.passed).toBe(false);
+    const deleted = await cli('exercise', 'check', work, '--format', 'json');
+    expect(deleted.err).toBe('');
+    expect(deleted.code).toBe(1);
+    expect(byId(deleted.out).get('no-token-no-read')).toBe(false);
   });
 
   it('a pack whose scenario file does not exist is left out of list and refused at start, located at spec.scenario', async () => {
