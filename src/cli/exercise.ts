@@ -112,7 +112,7 @@ export function scanCatalogue(opts: CatalogOpts, issues: IssueList): Catalogue {
       issues.error('path-missing', `${displayPath(d)} cannot be read: ${fsErrorText(e)}`, undefined, 'name a folder of exercise folders');
       continue;
     }
-    const reader = new FsSource(new Sandbox([realpathSync(d)]));
+    const reader = new FsSource(new Sandbox([realpathSync(d)], 'an exercise reads its own files from its folder: put a copy of the file there rather than a link out of it'));
     let count = 0;
     for (const n of names) {
       if (n.startsWith('.')) continue;

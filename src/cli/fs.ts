@@ -324,7 +324,7 @@ export function readSource(p: string, issues: IssueList, at?: Location, opts: Re
     return null;
   }
   if (buf.length > limit) return tooLarge(p, buf.length, limit, issues, opts.fix ?? 'split the file, or check that it is the manifest you meant');
-  if (buf.includes(0)) {
+  if (buf.includes(0) && !utf16(buf)) {
     issues.error('binary-file', `${displayPath(p)} is binary (contains NUL bytes), not ${kind}`, { file: displayPath(p), line: 1, col: 1 },
       opts.fix ?? 'point meshrange at Kubernetes/Istio YAML files only');
     return null;
@@ -367,6 +367,11 @@ export function firstInvalidUtf8(buf: Uint8Array): number {
  * text with U+FFFD in their place (a label or a principal silently changed).
  */
 export function utf8Text(buf: Buffer, file: string, issues: IssueList): string | null {
+  if (utf16(buf)) {
+    issues.error('not-utf8', `${file} is UTF-16 (it starts with the byte-order mark ${buf[0] === 0xff ? 'FF FE' : 'FE FF'}), not UTF-8`, { file, line: 1, col: 1 },
+      'save the file as UTF-8 (Kubernetes, Istio and meshrange read YAML and JSON as UTF-8 only)');
+    return null;
+  }
   if (!isUtf8(buf)) {
     const at = Math.max(0, firstInvalidUtf8(buf));
     const lineStart = at === 0 ? 0 : buf.lastIndexOf(0x0a, at - 1) + 1;
@@ -382,6 +387,9 @@ export function utf8Text(buf: Buffer, file: string, issues: IssueList): string |
   return buf.toString('utf8', hasBom(buf) ? 3 : 0);
 }
 
+/** The file starts with a UTF-16 byte-order mark (its ASCII characters hold NUL bytes: not binary, but not UTF-8 either). */
+export const utf16 = (buf: Uint8Array): boolean => buf.length >= 2 && ((buf[0] === 0xff && buf[1] === 0xfe) || (buf[0] === 0xfe && buf[1] === 0xff));
+
 const hasBom = (buf: Uint8Array): boolean => buf.length >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf;
 
 /**
@@ -389,8 +397,10 @@ const hasBom = (buf: Uint8Array): boolean => buf.length >= 3 && buf[0] === 0xef 
  * /proc, /sys or /dev (other than a writable device such as /dev/stdout) is refused.
  */
 export function reportPathProblem(p: string): string | null {
-  // `reports/` names a folder even when it does not exist yet (path.resolve would drop the slash and write a file `reports`)
-  if (p.endsWith('/') || p.endsWith(path.sep) || p.endsWith('/.') || p.endsWith('/..') || p === '.' || p === '..') return `${p} names a folder; give a file name`;
+  // `reports/` names a folder even when it does not exist yet (path.resolve would drop the slash and write a file
+  // `reports`), as do `x/.` and `x/..`; either separator, as Windows reads both
+  const last = p.slice(Math.max(p.lastIndexOf('/'), p.lastIndexOf('\\')) + 1);
+  if (last === '' || last === '.' || last === '..') return `${p} names a folder; give a file name`;
   const abs = path.resolve(p);
   if (existsSync(abs)) {
     const st = statSync(abs);

@@ -25,7 +25,7 @@ import path from 'node:path';
 import type { IssueList, Location } from '../core/issues.js';
 import type { SourceFile } from '../loader/load.js';
 import type { ByteBudget, SourceReader } from '../api/source.js';
-import { displayPath, isWithin, MAX_FILE_BYTES, realDeepest, utf8Text } from './fs.js';
+import { displayPath, isWithin, MAX_FILE_BYTES, realDeepest, utf16, utf8Text } from './fs.js';
 import { grouped } from '../core/text.js';
 
 /** Entries of a commit's tree listed at most (a larger repository is refused). */
@@ -173,7 +173,7 @@ export class GitSource implements SourceReader {
       issues.error('file-unreadable', `${this.where(p)} cannot be read: ${stderrOf(err)}`, at, 'check the repository (git fsck)');
       return null;
     }
-    if (buf.includes(0)) {
+    if (buf.includes(0) && !utf16(buf)) {
       issues.error('binary-file', `${this.where(p)} is binary (contains NUL bytes), not YAML`, { file: displayPath(p), line: 1, col: 1 }, 'point meshrange at Kubernetes/Istio YAML files only');
       return null;
     }

@@ -50,7 +50,7 @@ export async function requestCommand(opts: RequestOpts, io: Io): Promise<number>
   const standIns: Record<string, string> = {};
   for (const j of opts.jwks) {
     const eq = j.indexOf('=');
-    const src = eq > 0 ? readSource(j.slice(eq + 1), issues, undefined, { kind: 'a JSON Web Key Set', fix: `name the JSON Web Key Set's file: --jwks ${eq > 0 ? j.slice(0, eq) : 'URI'}=keys/jwks.json` }) : null;
+    const src = eq > 0 ? readSource(j.slice(eq + 1), issues, undefined, { kind: 'a JSON Web Key Set', fix: `name the JSON Web Key Set's file: --jwks ${j.slice(0, eq)}=keys/jwks.json` }) : null;
     if (eq <= 0) issues.error('bad-usage', `--jwks ${j}: expected URI=FILE`);
     else if (src) setOwn(standIns, j.slice(0, eq), src.text);
   }

@@ -9,6 +9,7 @@
  */
 import path from 'node:path';
 import { IssueList } from '../core/issues.js';
+import { grouped } from '../core/text.js';
 import type { Path, SourceDoc } from '../loader/yaml-source.js';
 import { prepareLoaded } from '../api/prepare.js';
 import { runPrepared } from '../api/run.js';
@@ -146,7 +147,7 @@ export interface ExerciseRun {
 export function packFindings(dir: string, exercise: LoadedExercise, reader: SourceReader, issues: IssueList): boolean {
   const box = reader.forScenario(path.join(dir, EXERCISE_FILE));
   const text = box.read(path.join(dir, exercise.doc.spec.scenario), issues, exercise.src.locate(['spec', 'scenario']));
-  if (!text) return false;
+  if (!text || !scenarioSized(exercise, text, issues)) return false;
   const local = new IssueList();
   const docs = parseYaml(text.path, text.text, local);
   issues.merge(local);
@@ -158,6 +159,19 @@ export function packFindings(dir: string, exercise: LoadedExercise, reader: Sour
   const flows = list(field(spec, 'traffic')).map((f) => ({ from: field(f, 'from'), to: field(f, 'to') }))
     .filter((f): f is { from: string; to: string } => typeof f.from === 'string' && typeof f.to === 'string');
   return objectivesFound(exercise, steps, flows, issues);
+}
+
+/**
+ * The most characters an exercise's scenario may hold. Every `exercise list` parses each pack's scenario (packFindings):
+ * one pack of a 7.8 MB scenario made every list take 2.8 s and 390 MB. The shipped ones hold a few KB.
+ */
+export const MAX_EXERCISE_SCENARIO_CHARS = 1 << 20;
+
+function scenarioSized(exercise: LoadedExercise, text: { path: string; text: string }, issues: IssueList): boolean {
+  if (text.text.length <= MAX_EXERCISE_SCENARIO_CHARS) return true;
+  issues.error('exercise-scenario-too-large', `${text.path} holds ${grouped(text.text.length)} characters; an exercise's scenario holds at most ${grouped(MAX_EXERCISE_SCENARIO_CHARS)}`,
+    exercise.src.locate(['spec', 'scenario']), 'keep the scenario to the steps and flows the exercise judges');
+  return false;
 }
 
 /** An own field of a YAML mapping's value, or undefined. */
@@ -176,7 +190,7 @@ export async function checkExercise(play: ExercisePlay, reader: SourceReader, is
   const scenarioFile = path.join(play.dir, spec.scenario);
   const box = reader.forScenario(path.join(play.dir, EXERCISE_FILE));
   const text = box.read(scenarioFile, issues, exercise.src.locate(['spec', 'scenario']));
-  if (!text) return null;
+  if (!text || !scenarioSized(exercise, text, issues)) return null;
   const local = new IssueList();
   const docs = parseYaml(text.path, text.text, local);
   if (!local.hasErrors() && docs.length !== 1) {

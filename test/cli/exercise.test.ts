@@ -151,6 +151,29 @@ describe('exercise list', () => {
     expect(start.err).not.toContain('solution/');
   });
 
+  it('a pack whose scenario is over 1 MiB is left out of list before it is parsed, located at spec.scenario', async () => {
+    const pack = tmp();
+    cpSync(path.resolve('exercises/first-strict'), path.join(pack, 'first-strict'), { recursive: true });
+    const scenario = path.join(pack, 'first-strict', 'scenario.yaml');
+    writeFileSync(scenario, `${readFileSync(scenario, 'utf8')}\n${'# padding\n'.repeat(110_000)}`);
+    const list = await cli('exercise', 'list', '--exercises', pack);
+    expect(list.out).not.toMatch(/^first-strict\s/m);
+    expect(list.err).toMatch(/first-strict\/exercise\.yaml:\d+:\d+: warning \[exercise-scenario-too-large\] not listed: .*scenario\.yaml holds 1,\d{3},\d{3} characters; an exercise's scenario holds at most 1,048,576/);
+  });
+
+  it('a pack whose scenario is a link out of the catalogue: path-outside, with a fix in an exercise\'s words (list has no --allow-path)', async () => {
+    const pack = tmp();
+    cpSync(path.resolve('exercises/first-strict'), path.join(pack, 'first-strict'), { recursive: true });
+    const elsewhere = path.join(tmp(), 'scenario.yaml');
+    writeFileSync(elsewhere, readFileSync(path.join(pack, 'first-strict', 'scenario.yaml')));
+    rmSync(path.join(pack, 'first-strict', 'scenario.yaml'));
+    symlinkSync(elsewhere, path.join(pack, 'first-strict', 'scenario.yaml'));
+    const list = await cli('exercise', 'list', '--exercises', pack);
+    expect(list.err).toContain('warning [path-outside] not listed:');
+    expect(list.err).toContain('fix: an exercise reads its own files from its folder');
+    expect(list.err).not.toContain('--allow-path');
+  });
+
   it('a flow objective naming a flow the scenario lacks is left out of list, with the flows it has as the fix', async () => {
     const pack = tmp();
     cpSync(path.resolve('exercises/first-strict'), path.join(pack, 'first-strict'), { recursive: true });

@@ -82,6 +82,17 @@ describe('readSource reads UTF-8 only, without a byte-order mark', () => {
     expect(issues.errors[0]?.loc).toEqual({ file: p, line: 1, col: 7 });
   });
 
+  it('a UTF-16 file (as PowerShell writes) is not-utf8 naming UTF-16, not binary for its NUL bytes', () => {
+    for (const [name, bytes16] of [['le.yaml', Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('kind: x\n', 'utf16le')])],
+      ['be.yaml', Buffer.concat([Buffer.from([0xfe, 0xff]), Buffer.from('kind: x\n', 'utf16le').swap16()])]] as const) {
+      const issues = new IssueList();
+      const p = bytes(name, bytes16);
+      expect(readSource(p, issues)).toBeNull();
+      expect(issues.errors).toEqual([expect.objectContaining({ code: 'not-utf8', loc: { file: p, line: 1, col: 1 } })]);
+      expect(issues.errors[0]?.message).toContain('is UTF-16');
+    }
+  });
+
   it('a bad first byte is line 1, column 1', () => {
     const issues = new IssueList();
     const p = bytes('first.yaml', [0x80, 0x41, 0x0a, 0x42]);

@@ -102,7 +102,7 @@ describe('a report never overwrites an input', () => {
 
 describe('a report path names a file', () => {
   it('a path ending in / names a folder, existing or not: refused (exit 2) rather than written as a file named like the folder', async () => {
-    for (const out of [`${rel}/not-yet/`, `${rel}/`, `${rel}/x/.`]) {
+    for (const out of [`${rel}/not-yet/`, `${rel}/`, `${rel}/x/.`, `${rel}/x/..`, `${rel}\\not-yet\\`, `${rel}/x\\.`]) {
       const r = await cli('run', SHIPPED, '--report', `json=${out}`);
       expect(r.code, out).toBe(2);
       expect(r.err).toContain(`[bad-report-path] --report json=${out}: ${out} names a folder; give a file name`);
