@@ -22,6 +22,11 @@ const CLUSTER_KINDS: readonly string[] = ['Namespace', 'ClusterRole', 'ClusterRo
  * without `-n`), so the same file applied with two namespaces does not give
  * it two different names.
  */
+/** Whether Kubernetes keeps this kind outside any namespace. */
+export function isClusterScoped(kind: string): boolean {
+  return CLUSTER_KINDS.includes(kind);
+}
+
 export function appliedNamespace(r: Reader, kind: string, name: string, given: string | undefined, fileNamespace: string | undefined): string | null {
   if (CLUSTER_KINDS.includes(kind)) return given ?? 'default';
   if (fileNamespace !== undefined && given !== undefined && given !== fileNamespace) {

@@ -2,6 +2,7 @@
 import { exactSize } from '../core/arrays.js';
 import type { IssueList, Location } from '../core/issues.js';
 import type { ContainerPort, ExtensionProvider, MeshConfig, ObjectMeta, OutboundMode, PathNormalization, ServicePort, WorkloadKind } from '../model/types.js';
+import { isDns1123Subdomain, quotedName } from './names.js';
 import { isObj, Reader, type Obj } from './reader.js';
 import type { Path } from './yaml-source.js';
 import { parseYaml } from './yaml-source.js';
@@ -31,7 +32,14 @@ export interface RawService {
 export function readPodSpec(r: Reader, spec: Obj | undefined, path: Path): { sa: string; ports: ContainerPort[]; hostNetwork: boolean } {
   const out = { sa: 'default', ports: [] as ContainerPort[], hostNetwork: false };
   if (!spec) return out;
+  const saField = spec['serviceAccountName'] !== undefined ? 'serviceAccountName' : 'serviceAccount';
   out.sa = r.str(spec, 'serviceAccountName', path) ?? r.str(spec, 'serviceAccount', path) ?? 'default';
+  if (!isDns1123Subdomain(out.sa)) {
+    // the account is the principal's last part (…/ns/<ns>/sa/<sa>): `a/sa/b` would pass for another identity
+    r.error([...path, saField], 'bad-name', `${saField} ${quotedName(out.sa)} must be a DNS-1123 subdomain (a ServiceAccount's name): lower-case letters, digits, '-' and '.'`,
+      'name the pod\'s ServiceAccount as it is written in its metadata.name; the Kubernetes API server refuses this one');
+    out.sa = 'default';
+  }
   out.hostNetwork = r.bool(spec, 'hostNetwork', path) ?? false;
   const containers = r.arr(spec, 'containers', path) ?? [];
   containers.forEach((c, ci) => {

@@ -5,7 +5,8 @@
  */
 import { IssueList, type Location } from '../core/issues.js';
 import { ingressGatewayFile } from './istio-install.js';
-import { appliedNamespace } from './apply-namespace.js';
+import { appliedNamespace, isClusterScoped } from './apply-namespace.js';
+import { isDns1123Label, objectNameProblem, quotedName } from './names.js';
 import { parseDuration } from '../core/duration.js';
 import { ownValue, setOwn } from '../core/record.js';
 import { DEFAULT_MESH_CONFIG, type AuthorizationPolicy, type DestinationRule, type Labels, type Mesh, type MeshConfig, type Namespace, type ObjectMeta, type PeerAuthentication, type Service, type UnmodeledObject, type Workload, type WorkloadKind } from '../model/types.js';
@@ -63,6 +64,14 @@ const WORKLOAD_KINDS: readonly string[] = ['Deployment', 'StatefulSet', 'DaemonS
 const INERT_KINDS: readonly string[] = ['ServiceAccount', 'ConfigMap', 'Secret', 'Role', 'RoleBinding', 'ClusterRole', 'ClusterRoleBinding'];
 /** Kinds product.md lists that later work will model; a warning says so until then. */
 const NOT_YET: readonly string[] = ['WorkloadEntry', 'WorkloadGroup', 'Telemetry', 'ProxyConfig', 'WasmPlugin'];
+/**
+ * Kinds whose names meshrange reads (a workload, a host, a principal, a policy named in a report) or Kubernetes holds
+ * to DNS rules (ConfigMap, Secret): their names are checked as the API server checks them (names.ts
+ * objectNameProblem). Other kinds (RBAC's `system:…` roles, custom resources) only to the path-segment rule.
+ */
+const MODELLED_KINDS: ReadonlySet<string> = new Set([...WORKLOAD_KINDS, ...NOT_YET, 'Namespace', 'Service', 'ServiceAccount', 'ConfigMap', 'Secret',
+  'PeerAuthentication', 'AuthorizationPolicy', 'DestinationRule', 'RequestAuthentication', 'NetworkPolicy', 'ServiceEntry', 'Sidecar', 'Gateway',
+  'VirtualService', 'EnvoyFilter']);
 
 interface Item {
   src: SourceDoc;
@@ -115,7 +124,21 @@ export function loadMesh(files: readonly SourceFile[], overrides: MeshOverrides 
       pre.error(md ? ['metadata'] : [], 'missing-name', 'metadata.name is required', 'give the object a metadata.name');
       continue;
     }
-    const applied = appliedNamespace(pre, kind, name, pre.str(md, 'namespace', ['metadata']), item.namespace);
+    // Names Kubernetes would refuse are refused: a namespace `backend/sa/api` would make principals no cluster can have
+    // (`…/ns/backend/sa/api/sa/x`), and `a` + `b/c` would be the same object as `a/b` + `c`.
+    const modelled = MODELLED_KINDS.has(kind);
+    const nameProblem = objectNameProblem(kind, name, modelled);
+    if (nameProblem !== null) {
+      pre.error(['metadata', 'name'], 'bad-name', `metadata.name ${quotedName(name)} ${nameProblem}`, 'rename the object; the Kubernetes API server refuses this name too');
+      continue;
+    }
+    const givenNs = pre.str(md, 'namespace', ['metadata']);
+    if (givenNs !== undefined && !isDns1123Label(givenNs) && !isClusterScoped(kind)) {
+      pre.error(['metadata', 'namespace'], 'bad-name', `metadata.namespace ${quotedName(givenNs)} must be a DNS-1123 label: at most 63 lower-case letters, digits and '-', starting and ending with a letter or digit`,
+        'name an existing namespace; the Kubernetes API server refuses this one');
+      continue;
+    }
+    const applied = appliedNamespace(pre, kind, name, givenNs, item.namespace);
     if (applied === null) continue;
     const namespace = kind === 'Namespace' ? name : applied;
     const r = new Reader(src, issues, kind === 'Namespace' ? `Namespace ${name}` : `${kind} ${namespace}/${name}`);

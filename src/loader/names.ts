@@ -56,3 +56,33 @@ export function wildcardDomainProblem(domain: string): string | null {
   if (!isWildcardDns1123Label(first)) return `domain name "${domain}" invalid (label "${first}" invalid)`;
   return dot < 0 ? null : labelsProblem(domain.slice(dot + 1));
 }
+
+const DNS1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+
+/** Kubernetes IsDNS1035Label (a Service's name): at most 63 lower-case letters, digits and '-', starting with a letter. */
+export function isDns1035Label(s: string): boolean {
+  return s.length <= 63 && DNS1035_LABEL.test(s);
+}
+
+/** The kinds whose names Kubernetes holds to a DNS-1123 label (Namespace) or a DNS-1035 label (Service); the modelled others: a DNS-1123 subdomain. */
+const LABEL_NAMED = new Set(['Namespace']);
+const DNS1035_NAMED = new Set(['Service']);
+
+/**
+ * What is wrong with an object's metadata.name, as the API server would say it, or null. `modelled`: meshrange
+ * reads the object (its name becomes a workload, a principal or a host); the rest (a Role's `system:aggregate-to-admin`)
+ * is held only to Kubernetes' path-segment rule: no `/` or `%`, not `.` or `..`.
+ */
+export function objectNameProblem(kind: string, name: string, modelled: boolean): string | null {
+  if (!modelled) {
+    return name === '.' || name === '..' || name.includes('/') || name.includes('%') ? 'may not be "." or "..", or hold "/" or "%"' : null;
+  }
+  if (LABEL_NAMED.has(kind)) return isDns1123Label(name) ? null : 'must be a DNS-1123 label: at most 63 lower-case letters, digits and \'-\', starting and ending with a letter or digit';
+  if (DNS1035_NAMED.has(kind)) return isDns1035Label(name) ? null : 'must be a DNS-1035 label: at most 63 lower-case letters, digits and \'-\', starting with a letter and ending with a letter or digit';
+  return isDns1123Subdomain(name) ? null : 'must be a DNS-1123 subdomain: at most 253 lower-case letters, digits, \'-\' and \'.\', each dot-separated part starting and ending with a letter or digit';
+}
+
+/** A user-given name as a message quotes it: JSON-quoted, the first 80 characters of a long one. */
+export function quotedName(name: string): string {
+  return JSON.stringify(name.length > 80 ? `${name.slice(0, 80)}…` : name);
+}

@@ -447,3 +447,53 @@ spec:
     expect(r.mesh.namespaces.size).toBe(0);
   });
 });
+
+describe('object names are held to the rules the Kubernetes API server applies', () => {
+  const dep = (name: string, ns = 'demo', sa = 'web'): string => `apiVersion: apps/v1
+kind: Deployment
+metadata: { name: ${JSON.stringify(name)}, namespace: ${JSON.stringify(ns)} }
+spec:
+  template:
+    metadata: { labels: { app: web } }
+    spec: { serviceAccountName: ${JSON.stringify(sa)}, containers: [{ name: web }] }
+`;
+  const bad = (text: string): string[] => load(text).issues.errors.filter((e) => e.code === 'bad-name').map((e) => `${e.loc?.line}: ${e.message}`);
+
+  it('a namespace holding "/" is refused, so no principal can read as another (…/ns/backend/sa/api/sa/evil)', () => {
+    expect(bad(dep('evil', 'backend/sa/api'))).toEqual([expect.stringMatching(/^3: Deployment: metadata\.namespace "backend\/sa\/api" must be a DNS-1123 label/)]);
+  });
+
+  it('a serviceAccountName holding "/" is refused at its field', () => {
+    expect(bad(dep('web', 'demo', 'api/sa/admin'))).toEqual([expect.stringMatching(/^7: Deployment demo\/web: serviceAccountName "api\/sa\/admin" must be a DNS-1123 subdomain/)]);
+  });
+
+  it('upper case, a leading "-", and over 253 characters are refused in a Deployment name; dots are allowed', () => {
+    for (const name of ['Web', '-web', 'a'.repeat(254), 'a/b']) expect(bad(dep(name)), name).toHaveLength(1);
+    expect(bad(dep('web.v2'))).toEqual([]);
+  });
+
+  it('a Service name is a DNS-1035 label: it starts with a letter and has no dot', () => {
+    const svc = (name: string): string => `apiVersion: v1\nkind: Service\nmetadata: { name: "${name}", namespace: demo }\nspec: { selector: { app: web }, ports: [{ port: 80 }] }\n`;
+    expect(bad(svc('1api'))).toHaveLength(1);
+    expect(bad(svc('api.v2'))).toHaveLength(1);
+    expect(bad(svc('api-2'))).toEqual([]);
+  });
+
+  it('a Namespace name is a DNS-1123 label: at most 63 characters, no dot', () => {
+    const ns = (name: string): string => `apiVersion: v1\nkind: Namespace\nmetadata: { name: "${name}" }\n`;
+    expect(bad(ns('a'.repeat(64)))).toHaveLength(1);
+    expect(bad(ns('team.a'))).toHaveLength(1);
+    expect(bad(ns('team-a'))).toEqual([]);
+  });
+
+  it('kinds meshrange does not read keep Kubernetes\' looser rule: a ClusterRole system:aggregate-to-admin loads, a "/" in one does not', () => {
+    const role = (name: string): string => `apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: { name: "${name}" }\nrules: []\n`;
+    expect(bad(role('system:aggregate-to-admin'))).toEqual([]);
+    expect(bad(role('a/b'))).toHaveLength(1);
+  });
+
+  it('the message quotes at most 80 characters of a long name', () => {
+    const [msg] = bad(dep(`X${'y'.repeat(100_000)}`));
+    expect(msg?.length).toBeLessThan(400);
+  });
+});
