@@ -51,6 +51,15 @@ export function markdownText(s: string): string {
 }
 
 /**
+ * A SARIF message's plain text (SARIF 2.1.0 §3.11.6): unsafe characters escaped, and every `[` and `]`
+ * backslash-escaped (a backslash before one too), so that `[text](url)` in a name is shown, never an embedded link
+ * a viewer renders.
+ */
+export function sarifText(s: string): string {
+  return escapeControls(s).replace(/\\(?=[[\]])|[[\]]/g, (ch) => `\\${ch}`);
+}
+
+/**
  * Text for an XML 1.0 attribute value or element content: unsafe characters
  * (which include every character XML 1.0 forbids) are written as visible
  * escapes, then the five markup characters as entities. Always well-formed.

@@ -4,7 +4,7 @@
  * stranger's manifest (names, paths, header values), so the text form is
  * escaped for a terminal (core/escape.ts) and the SARIF URIs are percent-encoded.
  */
-import { escapeControls, pathUri } from '../core/escape.js';
+import { escapeControls, pathUri, sarifText } from '../core/escape.js';
 import { MESHRANGE_INFO_URI, MESHRANGE_VERSION } from '../core/version.js';
 import { RULES } from './registry.js';
 import type { Finding, LintResult } from './types.js';
@@ -63,7 +63,7 @@ export function renderLintSarif(r: LintResult): string {
     ruleId: f.code,
     ruleIndex: index.get(f.code) ?? -1,
     level: LEVEL[f.severity],
-    message: { text: `${f.message}. Fix: ${f.hint}` },
+    message: { text: sarifText(`${f.message}. Fix: ${f.hint}`) },
     locations: [{
       physicalLocation: {
         artifactLocation: { uri: pathUri(f.file) },

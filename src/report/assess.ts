@@ -7,7 +7,7 @@
  * Every name came from manifests or scenarios a stranger wrote: escaped for
  * where it goes (core/escape.ts).
  */
-import { escapeControls, markdownText, pathUri } from '../core/escape.js';
+import { escapeControls, markdownText, pathUri, sarifText } from '../core/escape.js';
 import { MESHRANGE_INFO_URI, MESHRANGE_VERSION } from '../core/version.js';
 import type { AssessPath, AssessReport, AssessStep } from '../assess/types.js';
 import { markdownWarnings } from './markdown.js';
@@ -131,7 +131,7 @@ export function renderAssessSarif(r: AssessReport): string {
   for (const p of r.newlyReachable) {
     results.push({
       ruleId: 'meshrange/newly-reachable', level: 'warning',
-      message: { text: `${p.from} can now reach ${p.to}:${p.port}${p.via === 'ingress' ? ' (ingress route)' : ''}${p.mtls === false ? ' in plaintext' : ''}${p.workloads.length > 0 ? ` (lands on ${p.workloads.join(', ')})` : ''}${p.stoppedBy.length > 0 ? `; before the change it was stopped by ${p.stoppedBy.join('; ')}` : ''}` },
+      message: { text: sarifText(`${p.from} can now reach ${p.to}:${p.port}${p.via === 'ingress' ? ' (ingress route)' : ''}${p.mtls === false ? ' in plaintext' : ''}${p.workloads.length > 0 ? ` (lands on ${p.workloads.join(', ')})` : ''}${p.stoppedBy.length > 0 ? `; before the change it was stopped by ${p.stoppedBy.join('; ')}` : ''}`) },
       locations: region(p.loc),
       partialFingerprints: { 'meshrange/path': `${p.from} ${p.to}:${p.port}` },
     });
@@ -140,7 +140,7 @@ export function renderAssessSarif(r: AssessReport): string {
     if (s.kind !== 'regression' || !s.attack) continue;
     results.push({
       ruleId: 'meshrange/step-regressed', level: 'error',
-      message: { text: `${s.scenario}/${s.step}: ${s.action} was ${s.before} before the change and is ${s.after} after it${s.stoppedByBefore.length > 0 ? `; it was stopped by ${s.stoppedByBefore.join(', ')}` : ''}` },
+      message: { text: sarifText(`${s.scenario}/${s.step}: ${s.action} was ${s.before} before the change and is ${s.after} after it${s.stoppedByBefore.length > 0 ? `; it was stopped by ${s.stoppedByBefore.join(', ')}` : ''}`) },
       locations: region(s.loc),
       partialFingerprints: { 'meshrange/step': `${s.scenario}/${s.step}` },
     });

@@ -18,7 +18,7 @@
  * absolute path beyond what the run was given. Warnings (a kind the loader
  * does not model, ...) are tool execution notifications (sarifInvocations).
  */
-import { pathUri } from '../core/escape.js';
+import { pathUri, sarifText } from '../core/escape.js';
 import { MESHRANGE_INFO_URI, MESHRANGE_VERSION } from '../core/version.js';
 import type { RunResult, StepResult } from '../scenario/types.js';
 
@@ -60,7 +60,7 @@ function result(r: RunResult, s: StepResult | undefined, stepId: string, ruleId:
     ruleId,
     ruleIndex: RULE_INDEX.get(ruleId),
     level,
-    message: { text },
+    message: { text: sarifText(text) },
     locations: [{ physicalLocation }],
     partialFingerprints: { 'meshrange/step': `${r.scenario}/${stepId}`, 'meshrange/rule': ruleId },
   };
@@ -81,7 +81,7 @@ export const SARIF_MAX_NOTIFICATIONS = 1_000;
  */
 export function sarifInvocations(warnings: readonly string[]): { invocations?: unknown[] } {
   if (warnings.length === 0) return {};
-  const notes: unknown[] = warnings.slice(0, SARIF_MAX_NOTIFICATIONS).map((text) => ({ level: 'warning', message: { text } }));
+  const notes: unknown[] = warnings.slice(0, SARIF_MAX_NOTIFICATIONS).map((text) => ({ level: 'warning', message: { text: sarifText(text) } }));
   if (warnings.length > SARIF_MAX_NOTIFICATIONS) {
     notes.push({ level: 'note', message: { text: `${warnings.length - SARIF_MAX_NOTIFICATIONS} more warnings are not listed here (at most ${SARIF_MAX_NOTIFICATIONS} are); the JSON report lists them all` } });
   }

@@ -186,6 +186,13 @@ describe('assess renderers', () => {
     expect(s.runs[0].results.map((r: { ruleId: string }) => r.ruleId)).toEqual(['meshrange/newly-reachable', 'meshrange/step-regressed']);
     expect(s.runs[0].results[1].locations[0].physicalLocation).toEqual({ artifactLocation: { uri: 'scen/s.yaml' }, region: { startLine: 12, startColumn: 7 } });
   });
+  it('SARIF: a name with a Markdown link or a bidi mark is shown in the message, never an embedded link (SARIF §3.11.6)', () => {
+    const hostile: AssessReport = { ...report, steps: report.steps.map((st) => ({ ...st, step: '[x](https://evil.example)\u202e' })) };
+    const texts = (JSON.parse(renderAssessSarif(hostile)).runs[0].results as { message: { text: string } }[]).map((r) => r.message.text);
+    expect(texts[1]).toContain('\\[x\\](https://evil.example)\\u202e');
+    expect(texts[1]).not.toContain('\u202e');
+  });
+
   it(`SARIF lists at most ${SARIF_MAX_RESULTS} results and counts the rest in one note, never dropping them silently`, () => {
     const many: AssessReport = { ...report, steps: [], newlyReachable: Array.from({ length: SARIF_MAX_RESULTS + 3 }, (_, i) => ({ ...(report.newlyReachable[0] as AssessReport['newlyReachable'][number]), port: i + 1 })) };
     const res = JSON.parse(renderAssessSarif(many)).runs[0].results as { ruleId: string; message: { text: string } }[];

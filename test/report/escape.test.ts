@@ -10,7 +10,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
-import { escapeControls, markdownText, pathUri, terminalSafe, xmlText } from '../../src/core/escape.js';
+import { escapeControls, markdownText, pathUri, sarifText, terminalSafe, xmlText } from '../../src/core/escape.js';
 import { formatIssue } from '../../src/core/issues.js';
 import { renderJson } from '../../src/report/json.js';
 import { renderJunit } from '../../src/report/junit.js';
@@ -133,6 +133,27 @@ describe('reports of hostile text', () => {
     const uri = sarif.runs[0]?.results[0]?.locations[0]?.physicalLocation.artifactLocation.uri;
     expect(uri).toBe('my%20scenarios/%231%20100%25.yaml');
     expect(decodeURIComponent(uri ?? '')).toBe('my scenarios/#1 100%.yaml');
+  });
+
+  it('property: for any string in every field, no SARIF message text holds an unsafe character or an unescaped [ or ] (no embedded link, SARIF §3.11.6)', () => {
+    const texts = (doc: string): string[] => {
+      const j = JSON.parse(doc) as { runs: { results: { message: { text: string } }[]; invocations?: { toolExecutionNotifications: { message: { text: string } }[] }[] }[] };
+      return j.runs.flatMap((r) => [...r.results.map((x) => x.message.text), ...(r.invocations ?? []).flatMap((i) => i.toolExecutionNotifications.map((n) => n.message.text))]);
+    };
+    // a bracket is escaped when an odd number of backslashes stands right before it
+    const bare = (t: string): boolean => /(^|[^\\])(\\\\)*[[\]]/.test(t);
+    const link = texts(renderSarif([result('[x](https://evil.example) \u202e\\[')]));
+    expect(link.length).toBeGreaterThan(1);
+    for (const t of link) {
+      expect(bare(t), t).toBe(false);
+      expect(t).not.toMatch(DRIVES_TERMINAL);
+    }
+    expect(link[0]).toContain('\\[x\\](https://evil.example) \\u202e\\\\\\[');
+    fc.assert(fc.property(fc.string({ unit: 'binary' }), (x) => texts(renderSarif([result(x)])).every((t) => !bare(t) && !DRIVES_TERMINAL.test(t) && !/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(t))));
+  });
+
+  it('sarifText escapes [ and ] and a backslash before one, and leaves other backslashes alone', () => {
+    expect(sarifText('a\\b [c] \\[d')).toBe('a\\b \\[c\\] \\\\\\[d');
   });
 
   it('the JSON report stays valid JSON with the strings exactly as given', () => {
