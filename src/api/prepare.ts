@@ -39,7 +39,14 @@ export function readManifests(paths: readonly ManifestPath[], reader: SourceRead
   budget: ByteBudget = new ByteBudget()): SourceFile[] {
   const files: SourceFile[] = [];
   const seen = new Set<string>();
+  const listed = new Set<string>();
   for (const p of paths) {
+    // a path listed twice (with the same namespace) is read once, and once the budget is spent nothing more is read:
+    // one manifests-too-large error, not one per remaining entry
+    const entry = `${p.namespace ?? ''}\u0000${p.path}`;
+    if (listed.has(entry)) continue;
+    listed.add(entry);
+    if (budget.exceeded) break;
     for (const f of reader.manifests(p.path, issues, p.at, budget)) {
       const key = `${p.namespace ?? ''}\u0000${f.path}`;
       if (seen.has(key)) continue;

@@ -34,9 +34,12 @@ export class ByteBudget {
     return `point at the manifests you need, not a larger folder${this.raise !== undefined ? `, or ${this.raise}` : ''}`;
   }
 
+  /** a take did not fit: the reader said so once; nothing more is read against this budget (readManifests) */
+  exceeded = false;
+
   /** Takes `n` bytes; false (nothing taken) when they do not fit. */
   take(n: number): boolean {
-    if (this.used + n > this.limit) return false;
+    if (this.used + n > this.limit) { this.exceeded = true; return false; }
     this.used += n;
     return true;
   }

@@ -21,6 +21,9 @@ import { expectSchema } from './expect.js';
  * resolution at t = 100 d made arrivals that never advanced time.
  */
 /** A duration that may be negative (a token's `expiresIn: -5s`), at most 366 days either way. */
+/** The most entries spec.mesh.manifests may list (a folder counts once, whatever it holds). */
+export const MAX_MANIFEST_ENTRIES = 1_000;
+
 const duration = z.string().check(z.refine((s) => parseDuration(s) !== null, { message: `must be a duration like 500ms, 30s, 5m or 24h, at most ${MAX_DURATION_MS / 86_400_000}d` }));
 /** A point in simulated time or an added delay: zero or more (an unreadable one is reported once, above). */
 const instant = duration.check(z.refine((s) => (parseDuration(s) ?? 0) >= 0, { message: 'must not be negative' }));
@@ -117,7 +120,9 @@ export const scenarioSchema = z.strictObject({
           namespace: d(z.string().check(z.maxLength(63), z.regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, { message: 'must be a namespace name (a DNS-1123 label: lower case, digits, -)' })),
             'objects without metadata.namespace take this namespace, as with kubectl apply -n; one naming another namespace is an error'),
         }), 'manifests written for kubectl apply -n <namespace>'),
-      ])).check(z.minLength(1, { message: 'list at least one manifest file or directory' })), 'the Kubernetes + Istio manifests of the mesh: files and folders'),
+      ])).check(z.minLength(1, { message: 'list at least one manifest file or directory' }),
+        z.maxLength(MAX_MANIFEST_ENTRIES, { message: `list at most ${MAX_MANIFEST_ENTRIES} manifest files or folders (a folder holds any number of files)` })),
+      'the Kubernetes + Istio manifests of the mesh: files and folders'),
       meshConfig: o(z.record(z.string(), z.unknown()), 'overrides fields of the istio ConfigMap\'s mesh key, e.g. {outboundTrafficPolicy: {mode: REGISTRY_ONLY}}'),
       jwks: o(z.record(z.string(), z.string()), 'offline stand-ins for a jwksUri: URI -> a JWKS file relative to the scenario'),
       istio: o(z.strictObject({

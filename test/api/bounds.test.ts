@@ -58,6 +58,34 @@ describe('the manifests of one scenario total at most MAX_MESH_BYTES (issue 9.2)
     expect(issues.errors[0]?.hint).toBe('point at the manifests you need, not a larger folder');
   });
 
+  it('past the budget nothing more is read: one manifests-too-large however many entries follow', () => {
+    const dir = path.join(tmp, 'big2');
+    mkdirSync(dir);
+    const f = path.join(dir, 'm.yaml');
+    writeFileSync(f, '');
+    truncateSync(f, 7 * 1024 * 1024);
+    const others = Array.from({ length: 50 }, (_, i) => { const d = path.join(tmp, `more${i}`); mkdirSync(d); writeFileSync(path.join(d, 'm.yaml'), ''); truncateSync(path.join(d, 'm.yaml'), 7 * 1024 * 1024); return `./more${i}`; });
+    const issues = new IssueList();
+    const file = scenarioOn('big2', ['./big2', './big2/m.yaml', './big2', './big2/../big2', './big2', ...['a', 'b', 'c', 'd'].map(() => './big2'), ...others]);
+    expect(prepareScenario(file, new FsSource(Sandbox.forCwd([])), issues)).toBeNull();
+    expect(issues.errors.filter((e) => e.code === 'manifests-too-large')).toHaveLength(1);
+  });
+
+  it('a manifest path listed many times is read once (it counts once against the budget)', () => {
+    const issues = new IssueList();
+    const file = scenarioOn('repeat', Array.from({ length: 20 }, () => '../../scenarios/meshes/bookinfo'));
+    expect(prepareScenario(file, new FsSource(Sandbox.forCwd([])), issues)).not.toBeNull();
+    expect(issues.errors).toEqual([]);
+  });
+
+  it('spec.mesh.manifests lists at most 1,000 entries (scenario-invalid, before anything is read)', () => {
+    const issues = new IssueList();
+    const file = scenarioOn('many', Array.from({ length: 1001 }, () => '../../scenarios/meshes/bookinfo'));
+    expect(prepareScenario(file, new FsSource(Sandbox.forCwd([])), issues)).toBeNull();
+    expect(issues.errors.map((e) => e.code)).toEqual(['scenario-invalid']);
+    expect(issues.errors[0]?.message).toContain('list at most 1000 manifest files or folders');
+  });
+
   it('the budget counts across entries: what earlier entries read is taken from it', () => {
     const budget = new ByteBudget(MAX_MESH_BYTES);
     expect(budget.take(MAX_MESH_BYTES - 10)).toBe(true);
