@@ -174,6 +174,8 @@ export function boundHint(issue: z.core.$ZodIssue, format = 'docs/scenario-forma
   if (issue.code === 'too_small') return `use ${issue.inclusive === false ? 'more than' : 'at least'} ${String(issue.minimum)}${unit(issue.origin)}`;
   if (issue.code === 'invalid_type') return `write ${TYPE_WORDS.get(issue.expected) ?? `a ${issue.expected}`} here: the field's format is in ${format}`;
   if (issue.code === 'invalid_format' && issue.format === 'datetime') return 'write a date and time of the calendar with its offset, like 2026-01-01T00:00:00Z or 2026-03-01T09:30:00+01:00';
+  // a pattern or a check of the field's own (a DNS label, a duration, a destination): its message says the form
+  if (issue.code === 'invalid_format' || issue.code === 'custom') return `write it in the form the message gives: the field's format is in ${format}`;
   return undefined;
 }
 

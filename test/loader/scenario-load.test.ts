@@ -136,6 +136,14 @@ describe('scenario errors are located (product.md §3: file, line and column)', 
     expect(list.hint).toMatch(/^write a list here/);
   });
 
+  it('§2 a value refused by a pattern or a check of its own (metadata.name, a duration) has a fix line naming where the form is written', () => {
+    const name = only(scenario().replace('  name: t\n', '  name: "T_1"\n'));
+    expect(name.message).toBe('metadata.name: must be a DNS-1123 label (lower case, digits, -)');
+    expect(name.hint).toBe('write it in the form the message gives: the field\'s format is in docs/scenario-format.md (or `meshrange schema`)');
+    const dur = only(scenario('    - id: a\n      action: wait\n      for: 5 minutes\n'));
+    expect(dur.hint).toMatch(/^write it in the form the message gives/);
+  });
+
   it('§2 a startTime that is not a calendar instant (February 30, no offset) says so at the value, with the form to write', () => {
     for (const bad of ['2026-02-30T00:00:00Z', '2026-01-01T00:00:00', 'yesterday']) {
       const i = only(scenario(undefined, `  startTime: "${bad}"\n`));
