@@ -210,6 +210,10 @@ function reportZodIssue(src: SourceDoc, issue: z.core.$ZodIssue, issues: IssueLi
   } else if (issue.code === 'invalid_value') {
     message = `${name}: ${issue.message}`;
     hint = `allowed values: ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+  } else if (issue.code === 'invalid_key') {
+    // a record's key refused by the key's own check (a header name): its message, not zod's "Invalid key in record"
+    issues.error('scenario-invalid', `${name}: the name ${issue.issues[0]?.message ?? issue.message}`, src.locateKey(path), 'write the name in the form the message gives');
+    return;
   } else if (issue.code === 'invalid_format' && issue.format === 'datetime') {
     // zod's "Invalid ISO datetime" says neither what the form is nor that the date itself may be the problem (February 30)
     message = `${name}: not an ISO 8601 date and time with an offset, or not a date of the calendar`;

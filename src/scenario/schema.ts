@@ -21,6 +21,32 @@ import { expectSchema } from './expect.js';
  * resolution at t = 100 d made arrivals that never advanced time.
  */
 /** A duration that may be negative (a token's `expiresIn: -5s`), at most 366 days either way. */
+/**
+ * What an HTTP request can carry (RFC 9110 §5.1, §5.5; Envoy's codecs answer 400 to anything else, and an HTTP
+ * client cannot send it): a method or header name is a token; a header value holds no control character but
+ * HTAB; a path no space or control character (percent-encode them). Checked one character at a time: linear.
+ */
+function isToken(s: string): boolean {
+  if (s.length === 0) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    const ok = (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || "!#$%&'*+-.^_`|~".includes(s[i] as string);
+    if (!ok) return false;
+  }
+  return true;
+}
+const noControls = (s: string, allowTab: boolean, allowSpace: boolean): boolean => {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x7f || (c < 0x20 && !(allowTab && c === 0x09)) || (c === 0x20 && !allowSpace)) return false;
+  }
+  return true;
+};
+const httpToken = (what: string): z.ZodMiniString<string> => z.string().check(z.minLength(1), z.refine(isToken, { message: `must be an HTTP token (letters, digits and !#$%&'*+-.^_\`|~), as every ${what} is` }));
+const headerValue = z.string().check(z.refine((v) => noControls(v, true, true), { message: 'must not hold CR, LF, NUL or another control character: no header can carry one (Envoy answers 400)' }));
+const requestPath = z.string().check(z.refine((v) => noControls(v, false, false), { message: 'must not hold a space or a control character: percent-encode it (%20); no request line can carry one (Envoy answers 400)' }));
+const headersSchema = z.record(httpToken('header name'), headerValue);
+
 /** The most entries spec.mesh.manifests may list (a folder counts once, whatever it holds). */
 export const MAX_MANIFEST_ENTRIES = 1_000;
 
@@ -66,9 +92,9 @@ export const stepSchema = z.strictObject({
   expect: z.optional(expectSchema),
   to: o(destination, 'host:port (in-cluster DNS from the sender\'s namespace, a ServiceEntry host, or an external name; the Service port), or workload/<ns>/<name>:<port> to dial a pod directly'),
   protocol: o(z.enum(['http', 'http2', 'grpc', 'tcp', 'tls']), 'http (default), http2, grpc, tcp, or tls (the app speaks TLS itself, with sni)'),
-  method: o(z.string().check(z.minLength(1)), 'HTTP method, default GET'),
-  path: o(z.string().check(z.startsWith('/', { message: 'must start with /' }), z.maxLength(MAX_PATH_LENGTH)), 'HTTP path (with any query string), default /'),
-  headers: o(z.record(z.string(), z.string()), 'request headers, sent as given'),
+  method: o(httpToken('HTTP method'), 'HTTP method, default GET'),
+  path: o(requestPath.check(z.startsWith('/', { message: 'must start with /' }), z.maxLength(MAX_PATH_LENGTH)), 'HTTP path (with any query string), default /'),
+  headers: o(headersSchema, 'request headers, sent as given'),
   token: o(z.string(), 'a compact JWT sent as authorization: Bearer <token>, verified with real signature checks'),
   jwt: o(z.union([z.string(), jwtClaimsSchema]), 'a token of spec.tokens by name, `stolen` (the last token the attacker took), or an inline claim set signed at the step\'s time'),
   tls: o(z.enum(['auto', 'plaintext', 'mtls']), 'auto (default); plaintext from a workload whose sidecar captures it is an attempt to go around the sidecar; mtls forces Istio mTLS'),
@@ -80,7 +106,7 @@ export const stepSchema = z.strictObject({
   exploit: o(z.union([z.literal('all'), z.array(workloadRef).check(z.maxLength(1000))]), 'pivot: which reached workloads the attacker can take over: a list, or all (default: those marked exploitable in spec.workloads)'),
   targets: o(z.array(workloadRef).check(z.minLength(1, { message: 'list at least one workload, or leave targets out' }), z.maxLength(1000)), 'pivot: crown jewels; allowed when all are reached, partial when some'),
   ports: o(z.array(int(1, 65535)).check(z.minLength(1, { message: 'list at least one port, or leave ports out to try every port' }), z.maxLength(64)), 'pivot: ports to try (default: every declared port)'),
-  paths: o(z.array(z.string().check(z.startsWith('/', { message: 'must start with /' }))).check(z.minLength(1, { message: 'list at least one path, or leave paths out for /' }), z.maxLength(32)), 'pivot: paths to try (default /)'),
+  paths: o(z.array(requestPath.check(z.startsWith('/', { message: 'must start with /' }))).check(z.minLength(1, { message: 'list at least one path, or leave paths out for /' }), z.maxLength(32)), 'pivot: paths to try (default /)'),
   on: o(z.string().check(z.maxLength(600)), 'sniff: the observation point — `any`, `node:<namespace>/<workload>` (every hop to or from that pod), or `link:<namespace>/<a>,<namespace>/<b>` (the hops between two workloads, either way; one end may be `outside`)'),
   window: o(span, 'sniff: how long the observer watches (the step lasts this long), more than 0 and at most 24h'),
   bytes: o(int(1, 2 ** 30, { min: 'must be at least 1 byte', max: 'must be at most 1073741824 bytes (1 GiB)' }), 'exfiltrate: how many bytes the attacker uploads, in chunks of at most 64 KiB'),
@@ -147,9 +173,9 @@ export const scenarioSchema = z.strictObject({
     traffic: o(z.array(d(z.strictObject({
       from: d(workloadRef, 'the client workload (namespace/name) or outside'),
       to: d(destination, 'host:port or workload/<ns>/<name>:<port>'),
-      method: o(z.string(), 'HTTP method, default GET'),
-      path: o(z.string().check(z.maxLength(MAX_PATH_LENGTH)), 'HTTP path, default /'),
-      headers: o(z.record(z.string(), z.string()), 'request headers'),
+      method: o(httpToken('HTTP method'), 'HTTP method, default GET'),
+      path: o(requestPath.check(z.maxLength(MAX_PATH_LENGTH)), 'HTTP path, default /'),
+      headers: o(headersSchema, 'request headers'),
       protocol: o(z.enum(['http', 'http2', 'grpc', 'tcp']), 'http (default), http2, grpc or tcp'),
       rate: d(rate, 'N/s or N/m'),
     }), 'a legitimate flow')), 'legitimate load that runs during the attack and must keep working'),

@@ -144,6 +144,18 @@ describe('scenario errors are located (product.md §3: file, line and column)', 
     expect(dur.hint).toMatch(/^write it in the form the message gives/);
   });
 
+  it('§2 what no HTTP request can carry is refused where it is written: a space or control in a path, CR/LF in a header value, a header name or method that is no token', () => {
+    const step = (fields: string): Issue => only(scenario(`    - { id: a, action: request, to: "details:9080", ${fields} }\n`));
+    expect(step('path: "/a b"').message).toBe('spec.steps[0].path: must not hold a space or a control character: percent-encode it (%20); no request line can carry one (Envoy answers 400)');
+    expect(step('headers: { x-a: "1\\r\\nx-injected: 2" }').message).toBe('spec.steps[0].headers.x-a: must not hold CR, LF, NUL or another control character: no header can carry one (Envoy answers 400)');
+    const name = step('headers: { "bad name": v }');
+    expect(name.message).toBe('spec.steps[0].headers.bad name: the name must be an HTTP token (letters, digits and !#$%&\'*+-.^_`|~), as every header name is');
+    expect(name.loc?.col).toBe(64); // at the key, not its value
+    expect(step('method: "GET /x"').message).toContain('must be an HTTP token');
+    // what HTTP allows stays allowed: a tab inside a value, percent-encoding, UTF-8 in a value, a token with punctuation
+    expect(parse(scenario('    - { id: a, action: request, to: "details:9080", path: "/a%20b?q=1", method: M-SEARCH, headers: { x-a: "1\\t2 é", "x-b!#": v } }\n')).issues).toEqual([]);
+  });
+
   it('§2 a startTime that is not a calendar instant (February 30, no offset) says so at the value, with the form to write', () => {
     for (const bad of ['2026-02-30T00:00:00Z', '2026-01-01T00:00:00', 'yesterday']) {
       const i = only(scenario(undefined, `  startTime: "${bad}"\n`));
