@@ -17,6 +17,18 @@ import { FsSource, Sandbox } from './cli/fs.js';
 import type { Mesh } from './model/types.js';
 import type { Decision } from './policy/decide.js';
 import type { RunResult } from './scenario/types.js';
+import { blastRadius as blastRadiusApi, type BlastRadiusOptions, type BlastRadiusResult } from './analysis/blast-radius.js';
+import { assess as assessApi, assessMeshes as assessMeshesApi, type AssessInput, type AssessResult } from './assess/assess.js';
+import { lint as lintApi, RULES, type LintOptions, type LintResult } from './lint/index.js';
+import { renderHtml as renderHtmlApi } from './report/html.js';
+import { renderJson as renderJsonApi } from './report/json.js';
+import { renderJunit as renderJunitApi } from './report/junit.js';
+import { renderMarkdown as renderMarkdownApi } from './report/markdown.js';
+import { renderSarif as renderSarifApi } from './report/sarif.js';
+import { renderText as renderTextApi } from './report/text.js';
+import { MAX_MANIFEST_ENTRIES } from './scenario/schema.js';
+import { listArg, MAX_MEMORY_FILES, MAX_SCENARIO_FILES, memoryFilesArg, meshArg, meshInputArg, objectArg, optionsArg, pathArg, readerOption,
+  requestArg, resultsArg, runOptions } from './api/guard.js';
 
 export { MeshrangeError, type LoadedMesh, type ScenarioRuns } from './api/library.js';
 export type { MeshInput } from './api/mesh.js';
@@ -30,19 +42,13 @@ export { MESHRANGE_VERSION } from './core/version.js';
 export type { Mesh, Workload, Service } from './model/types.js';
 export type { Decision, MeshRequest, StoppedBy, ControlKind, Protocol, TlsIntent, Capability } from './policy/decide.js';
 export type { RunResult, StepResult, TrafficResult, Outcome } from './scenario/types.js';
-export { renderHtml } from './report/html.js';
-export { renderJson } from './report/json.js';
-export { renderJunit } from './report/junit.js';
-export { renderMarkdown } from './report/markdown.js';
-export { renderSarif } from './report/sarif.js';
-export { renderText } from './report/text.js';
 export { scenarioJsonSchema } from './scenario/schema.js';
 
 // Pre-change risk and posture: multi-hop reach from footholds, the before/after comparison, posture lint.
-export { blastRadius, type BlastRadius, type BlastRadiusOptions, type BlastRadiusResult, type BlastFoothold, type BlastEdge } from './analysis/blast-radius.js';
-export { assess, assessMeshes, assessManifests, type AssessInput, type AssessReport, type AssessResult, type AssessSide, type AssessPath, type Risk } from './assess/assess.js';
+export type { BlastRadius, BlastRadiusOptions, BlastRadiusResult, BlastFoothold, BlastEdge } from './analysis/blast-radius.js';
+export { assessManifests, type AssessInput, type AssessReport, type AssessResult, type AssessSide, type AssessPath, type Risk } from './assess/assess.js';
 export { compareOutcomes, stepRecords, trafficRecords, type OutcomeComparison, type StepChange, type StepRecord, type TrafficRecord } from './assess/compare.js';
-export { lint, RULES, type Finding, type LintOptions, type LintResult, type LintSeverity } from './lint/index.js';
+export { RULES, type Finding, type LintOptions, type LintResult, type LintSeverity } from './lint/index.js';
 
 export interface FileReaderOptions {
   /** folders files may also be read from, besides the working directory (as `--allow-path`) */
@@ -51,11 +57,15 @@ export interface FileReaderOptions {
 
 /** The file system behind the CLI's path sandbox: the working directory, each scenario's own folder, and `allowPaths`. */
 export function fileReader(opts: FileReaderOptions = {}): SourceReader {
-  return new FsSource(Sandbox.forCwd([...(opts.allowPaths ?? [])]));
+  const o = optionsArg(opts, 'options');
+  const allow = o['allowPaths'] === undefined ? [] : listArg(o['allowPaths'], 'options.allowPaths', 0, MAX_MANIFEST_ENTRIES, 'folders')
+    .map((p, i) => pathArg(p, `options.allowPaths[${i}]`));
+  return new FsSource(Sandbox.forCwd(allow));
 }
 
 /** Files held in memory, by POSIX path: a folder is every *.yaml / *.yml below it. */
 export function memoryReader(files: ReadonlyMap<string, string> | Readonly<Record<string, string>>): SourceReader {
+  memoryFilesArg(files);
   return new MemorySource(files);
 }
 
@@ -71,23 +81,80 @@ export interface RunScenarioOptions {
 }
 
 /** Runs one scenario file: its report, as `meshrange run --format json` would render it with renderJson([result]). */
-export function runScenario(file: string, opts: RunScenarioOptions = {}): Promise<RunResult> {
+export async function runScenario(file: string, opts: RunScenarioOptions = {}): Promise<RunResult> {
+  pathArg(file, 'file');
+  runOptions(opts);
   return runScenarioApi(file, { ...opts, reader: opts.reader ?? fileReader() });
 }
 
 /** Runs scenario files, in order; all are checked before any runs (one bad file: MeshrangeError, nothing run). */
-export function runScenarios(files: readonly string[], opts: RunScenarioOptions = {}): Promise<ScenarioRuns> {
+export async function runScenarios(files: readonly string[], opts: RunScenarioOptions = {}): Promise<ScenarioRuns> {
+  listArg(files, 'files', 0, MAX_SCENARIO_FILES, 'scenario files').forEach((f, i) => pathArg(f, `files[${i}]`));
+  runOptions(opts);
   return runScenariosApi(files, { ...opts, reader: opts.reader ?? fileReader() });
 }
 
 /** Loads Kubernetes + Istio manifests into the mesh model `decide` takes. */
 export function loadMesh(input: MeshInput, opts: { reader?: SourceReader } = {}): LoadedMesh {
+  meshInputArg(input);
+  readerOption(optionsArg(opts, 'options')['reader'], 'options.reader');
   // The paths the caller named may be read, as `meshrange request --mesh` reads them.
   const named = input.manifests.map((m) => (typeof m === 'string' ? m : m.path));
   return loadMeshApi(input, { reader: opts.reader ?? fileReader({ allowPaths: named }) });
 }
 
 /** One request against a loaded mesh, decided as Istio's sidecars would; tokens are checked at `now` (required). */
-export function decide(mesh: Mesh, request: RequestSpec, input: DecideInput): Promise<Decision> {
+export async function decide(mesh: Mesh, request: RequestSpec, input: DecideInput): Promise<Decision> {
+  meshArg(mesh, 'mesh');
+  requestArg(request);
+  objectArg(input, 'input', 'pass { now: new Date() } (tokens are checked at that instant)');
   return decideApi(mesh, request, input);
 }
+
+/** How far an attacker moves from each foothold (README "Blast radius"); a bad option is a result with ok: false. */
+export function blastRadius(mesh: Mesh, opts: BlastRadiusOptions = {}): BlastRadiusResult {
+  meshArg(mesh, 'mesh');
+  const o = optionsArg(opts, 'options');
+  for (const k of ['from', 'crown'] as const) {
+    if (o[k] !== undefined) listArg(o[k], `options.${k}`, 0, MAX_MEMORY_FILES, 'workloads').forEach((x, i) => { if (typeof x !== 'string') objectArg(null, `options.${k}[${i}]`, 'name a workload as ns/name'); });
+  }
+  if (o['exploit'] !== undefined && o['exploit'] !== 'all') listArg(o['exploit'], 'options.exploit', 0, MAX_MEMORY_FILES, 'workloads');
+  return blastRadiusApi(mesh, opts);
+}
+
+/** Paths newly reachable and no longer reachable between two meshes. */
+export function assessMeshes(before: Mesh, after: Mesh): ReturnType<typeof assessMeshesApi> {
+  meshArg(before, 'before');
+  meshArg(after, 'after');
+  return assessMeshesApi(before, after);
+}
+
+/** `meshrange assess` as a function: the two sides and the scenarios run on both. */
+export async function assess(input: AssessInput): Promise<AssessResult> {
+  const i = objectArg(input, 'input', 'pass { before, after, scenarios, scenarioReader }');
+  for (const side of ['before', 'after'] as const) {
+    const sd = objectArg(i[side], `input.${side}`, 'pass { label, reader, mesh, replaceScenarioManifests }');
+    readerOption(sd['reader'], `input.${side}.reader`);
+    listArg(sd['mesh'], `input.${side}.mesh`, 0, MAX_MANIFEST_ENTRIES, 'manifest paths').forEach((p, k) => pathArg(p, `input.${side}.mesh[${k}]`));
+  }
+  listArg(i['scenarios'], 'input.scenarios', 0, MAX_SCENARIO_FILES, 'scenario files').forEach((f, k) => pathArg(f, `input.scenarios[${k}]`));
+  readerOption(i['scenarioReader'], 'input.scenarioReader');
+  runOptions({ seed: i['seed'] });
+  return assessApi(input);
+}
+
+/** Posture findings of a mesh (MR0101…). */
+export function lint(mesh: Mesh, opts: LintOptions = {}): LintResult {
+  meshArg(mesh, 'mesh');
+  const o = optionsArg(opts, 'options');
+  if (o['only'] !== undefined) listArg(o['only'], 'options.only', 0, RULES.length, 'rule codes').forEach((c, i) => { if (typeof c !== 'string') objectArg(null, `options.only[${i}]`, 'name rule codes like MR0101'); });
+  return lintApi(mesh, opts);
+}
+
+/** Reports, as the CLI writes them (product.md §3, docs/report-format.md). */
+export function renderJson(results: readonly RunResult[]): string { resultsArg(results); return renderJsonApi(results); }
+export function renderText(results: readonly RunResult[]): string { resultsArg(results); return renderTextApi(results); }
+export function renderJunit(results: readonly RunResult[]): string { resultsArg(results); return renderJunitApi(results); }
+export function renderMarkdown(results: readonly RunResult[]): string { resultsArg(results); return renderMarkdownApi(results); }
+export function renderSarif(results: readonly RunResult[]): string { resultsArg(results); return renderSarifApi(results); }
+export function renderHtml(results: readonly RunResult[]): string { resultsArg(results); return renderHtmlApi(results); }

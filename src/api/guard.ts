@@ -1,0 +1,137 @@
+/**
+ * The library's arguments checked at its door (src/index.ts): a JavaScript
+ * caller is not held to the TypeScript types, so `loadMesh(null)`,
+ * `decide({}, …)` or a billion-entry list would otherwise end in a TypeError
+ * deep inside, a heap exhausted, or a seed no CLI run accepts. Each check
+ * throws a MeshrangeError (code `bad-argument`) naming the argument, what it
+ * must be and what to pass; sizes are bounded before anything is read.
+ * Shallow by design: what the application layer validates itself (a manifest,
+ * a request's fields, a scenario) is left to it.
+ */
+import os from 'node:os';
+import { MAX_MANIFEST_ENTRIES } from '../scenario/schema.js';
+import { MAX_KERNEL_EVENTS } from '../scenario/simulate.js';
+import { MeshrangeError } from './library.js';
+import { WORKERS_PER_CORE } from './workers.js';
+
+/** The most scenario files one runScenarios call takes. */
+export const MAX_SCENARIO_FILES = 10_000;
+/** The most files a memoryReader holds. */
+export const MAX_MEMORY_FILES = 100_000;
+/** The longest path the library takes. */
+const MAX_PATH_CHARS = 4096;
+const MAX_SEED = 2 ** 31 - 1;
+
+function bad(message: string, hint: string): never {
+  throw new MeshrangeError([{ severity: 'error', code: 'bad-argument', message, hint }]);
+}
+
+/** What a value is, in a message: `null`, `a list`, `a string`, ... */
+function kindOf(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  return typeof v === 'object' ? 'an object' : `a ${typeof v}`;
+}
+
+export function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+export function objectArg(v: unknown, name: string, hint: string): Record<string, unknown> {
+  if (!isRecord(v)) bad(`${name}: expected an object, got ${kindOf(v)}`, hint);
+  return v;
+}
+
+/** An options argument: absent, or an object. */
+export function optionsArg(v: unknown, name: string): Record<string, unknown> {
+  if (v === undefined) return {};
+  return objectArg(v, name, `leave ${name} out, or pass an object of options`);
+}
+
+export function pathArg(v: unknown, name: string): string {
+  if (typeof v !== 'string' || v.length === 0) bad(`${name}: expected a file path, got ${typeof v === 'string' ? 'an empty string' : kindOf(v)}`, 'pass the path as a string');
+  if (v.length > MAX_PATH_CHARS) bad(`${name}: a path of ${v.length} characters (at most ${MAX_PATH_CHARS})`, 'pass a shorter path');
+  return v;
+}
+
+/** A list of at most `max` entries: its length is judged before any entry is looked at. */
+export function listArg(v: unknown, name: string, min: number, max: number, what: string): readonly unknown[] {
+  if (!Array.isArray(v)) bad(`${name}: expected a list of ${what}, got ${kindOf(v)}`, `pass an array of ${what}`);
+  if (v.length < min || v.length > max) bad(`${name}: ${v.length} ${what} (expected ${min} to ${max})`, `pass at most ${max} ${what} at once`);
+  return v;
+}
+
+function wholeNumber(v: unknown, name: string, min: number, max: number, hint: string): void {
+  if (v === undefined) return;
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) bad(`${name}: ${typeof v === 'number' ? String(v) : kindOf(v)} is not a whole number from ${min} to ${max}`, hint);
+}
+
+/** A SourceReader given by the caller: an object with the four methods. */
+export function readerOption(v: unknown, name: string): void {
+  if (v === undefined) return;
+  const r = objectArg(v, name, 'pass fileReader() or memoryReader(files)');
+  for (const m of ['read', 'manifests', 'forScenario', 'resolve']) {
+    if (typeof r[m] !== 'function') bad(`${name}: not a SourceReader (it has no ${m} method)`, 'pass fileReader() or memoryReader(files)');
+  }
+}
+
+/** runScenario / runScenarios options: seed, maxEvents and workers as the CLI bounds them. */
+export function runOptions(v: unknown): void {
+  const o = optionsArg(v, 'options');
+  wholeNumber(o['seed'], 'options.seed', 0, MAX_SEED, 'pass a seed as a scenario writes one, or leave it out for the scenario\'s own');
+  wholeNumber(o['maxEvents'], 'options.maxEvents', 1, MAX_KERNEL_EVENTS, 'leave it out for the default budget');
+  wholeNumber(o['workers'], 'options.workers', 1, Math.max(1, os.availableParallelism()) * WORKERS_PER_CORE, 'pass 1 (serial) or about the number of cores');
+  readerOption(o['reader'], 'options.reader');
+}
+
+/** loadMesh's input: manifests (1 … MAX_MANIFEST_ENTRIES paths or {path, namespace}), namespace, ingressGateway. */
+export function meshInputArg(v: unknown): void {
+  const input = objectArg(v, 'input', 'pass { manifests: [\'path/to/manifests\'] }');
+  const list = listArg(input['manifests'], 'input.manifests', 1, MAX_MANIFEST_ENTRIES, 'manifest paths');
+  list.forEach((m, i) => {
+    if (typeof m === 'string') { pathArg(m, `input.manifests[${i}]`); return; }
+    const e = objectArg(m, `input.manifests[${i}]`, 'pass a path, or { path, namespace }');
+    pathArg(e['path'], `input.manifests[${i}].path`);
+    if (e['namespace'] !== undefined && typeof e['namespace'] !== 'string') bad(`input.manifests[${i}].namespace: expected a string, got ${kindOf(e['namespace'])}`, 'name the namespace, or leave it out');
+  });
+  if (input['namespace'] !== undefined && typeof input['namespace'] !== 'string') bad(`input.namespace: expected a string, got ${kindOf(input['namespace'])}`, 'name the namespace, or leave it out');
+  if (input['ingressGateway'] !== undefined && typeof input['ingressGateway'] !== 'boolean') bad(`input.ingressGateway: expected true or false, got ${kindOf(input['ingressGateway'])}`, 'pass true to add Istio\'s default ingress gateway');
+}
+
+/** memoryReader's files: a Map or an object of at most MAX_MEMORY_FILES path → text strings. */
+export function memoryFilesArg(v: unknown): void {
+  const entries: unknown[][] | null = v instanceof Map ? null : (isRecord(v) ? null : []);
+  if (entries !== null) bad(`files: expected a Map or an object of path → text, got ${kindOf(v)}`, 'pass new Map([[\'mesh/app.yaml\', text]]) or { \'mesh/app.yaml\': text }');
+  const size = v instanceof Map ? v.size : Object.keys(v as object).length;
+  if (size > MAX_MEMORY_FILES) bad(`files: ${size} files (at most ${MAX_MEMORY_FILES})`, 'pass the files the scenarios and meshes name');
+  const each = (p: unknown, text: unknown): void => {
+    if (typeof p !== 'string') bad(`files: a path is ${kindOf(p)}, not a string`, 'key every file by its path');
+    if (typeof text !== 'string') bad(`files: ${JSON.stringify(p.length > 80 ? `${p.slice(0, 80)}…` : p)} holds ${kindOf(text)}, not text`, 'give each file its text as a string');
+  };
+  if (v instanceof Map) for (const [p, text] of v) each(p, text);
+  else for (const [p, text] of Object.entries(v as object)) each(p, text);
+}
+
+/** A mesh loadMesh returned (checked by its shape: the lists every analysis reads). */
+export function meshArg(v: unknown, name: string): void {
+  const m = objectArg(v, name, 'pass the mesh loadMesh returned');
+  for (const k of ['workloads', 'services', 'authorizationPolicies', 'peerAuthentications', 'networkPolicies']) {
+    if (!Array.isArray(m[k])) bad(`${name}: not a mesh (it has no ${k} list)`, 'pass the mesh loadMesh returned');
+  }
+  if (!isRecord(m['config']) || !(m['namespaces'] instanceof Map)) bad(`${name}: not a mesh (no config or namespaces)`, 'pass the mesh loadMesh returned');
+}
+
+/** A request for decide: an object with `from` and `to` strings (decide checks the rest). */
+export function requestArg(v: unknown): void {
+  const r = objectArg(v, 'request', 'pass { from: \'ns/workload\', to: \'host:port\' }');
+  for (const k of ['from', 'to']) if (typeof r[k] !== 'string') bad(`request.${k}: expected a string, got ${kindOf(r[k])}`, 'pass { from: \'ns/workload\', to: \'host:port\' }');
+}
+
+/** Reports to render: a list of RunResults (checked by their shape). */
+export function resultsArg(v: unknown): void {
+  const list = listArg(v, 'results', 0, Number.MAX_SAFE_INTEGER, 'run results');
+  list.forEach((r, i) => {
+    const o = objectArg(r, `results[${i}]`, 'pass the results runScenario or runScenarios returned');
+    if (typeof o['scenario'] !== 'string' || !Array.isArray(o['steps'])) bad(`results[${i}]: not a run result (no scenario name or steps)`, 'pass the results runScenario or runScenarios returned');
+  });
+}

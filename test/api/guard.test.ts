@@ -1,0 +1,83 @@
+/**
+ * The library's arguments are checked at its door (src/api/guard.ts): a
+ * JavaScript caller who passes null, the wrong shape or a huge list gets a
+ * MeshrangeError with code `bad-argument`, naming the argument and what to
+ * pass — never a TypeError from deep inside, a RangeError from the kernel, a
+ * seed the CLI refuses, or a heap run out on a billion-entry list.
+ */
+import { describe, expect, it } from 'vitest';
+import * as lib from '../../src/index.js';
+import { MeshrangeError } from '../../src/index.js';
+
+const SCENARIO = 'scenarios/bookinfo-deny-all.yaml';
+
+async function refused(f: () => unknown, about: string | RegExp): Promise<void> {
+  let thrown: unknown;
+  try { await f(); } catch (e) { thrown = e; }
+  expect(thrown, String(f)).toBeInstanceOf(MeshrangeError);
+  const issue = (thrown as MeshrangeError).issues[0];
+  expect(issue?.code).toBe('bad-argument');
+  expect(issue?.message).toMatch(about);
+  expect(issue?.hint?.length).toBeGreaterThan(0);
+}
+
+describe('the library refuses arguments of the wrong shape with MeshrangeError bad-argument', () => {
+  it('loadMesh: null, a string, manifests that are no list, or hold null or {}; a reader that is no SourceReader', async () => {
+    await refused(() => lib.loadMesh(null as never), /^input: expected an object, got null/);
+    await refused(() => lib.loadMesh('x' as never), /^input: expected an object, got a string/);
+    await refused(() => lib.loadMesh({ manifests: 5 } as never), /^input\.manifests: expected a list of manifest paths, got a number/);
+    await refused(() => lib.loadMesh({ manifests: [null] } as never), /^input\.manifests\[0\]: expected an object, got null/);
+    await refused(() => lib.loadMesh({ manifests: [{}] } as never), /^input\.manifests\[0\]\.path: expected a file path/);
+    await refused(() => lib.loadMesh({ manifests: ['m'] }, { reader: {} as never }), /^options\.reader: not a SourceReader \(it has no read method\)/);
+  });
+
+  it('a list is judged by its length before any entry: a million manifests or scenario files are refused at once', async () => {
+    const started = performance.now();
+    await refused(() => lib.loadMesh({ manifests: new Array(1_000_000) }), /^input\.manifests: 1000000 manifest paths \(expected 1 to 1000\)/);
+    await refused(() => lib.runScenarios(new Array(1_000_000).fill(SCENARIO)), /^files: 1000000 scenario files \(expected 0 to 10000\)/);
+    expect(performance.now() - started).toBeLessThan(1000); // not a timing test: the bound is on work (no entry is read)
+  });
+
+  it('memoryReader: a file whose text is not a string, or a value that is no map', async () => {
+    await refused(() => lib.memoryReader({ 'a.yaml': 5 } as never), /^files: "a\.yaml" holds a number, not text/);
+    await refused(() => lib.memoryReader(null as never), /^files: expected a Map or an object/);
+  });
+
+  it('decide: a mesh that is no mesh, a request that is no request, no input with now', async () => {
+    const { mesh } = lib.loadMesh({ manifests: ['scenarios/meshes/bookinfo'] });
+    await refused(() => lib.decide(null as never, { from: 'a/b', to: 'c:1' }, { now: 0 }), /^mesh: expected an object, got null/);
+    await refused(() => lib.decide({} as never, { from: 'a/b', to: 'c:1' }, { now: 0 }), /^mesh: not a mesh \(it has no workloads list\)/);
+    await refused(() => lib.decide(mesh, null as never, { now: 0 }), /^request: expected an object/);
+    await refused(() => lib.decide(mesh, { from: 'bookinfo/productpage-v1' } as never, { now: 0 }), /^request\.to: expected a string/);
+    await refused(() => (lib.decide as (m: unknown, r: unknown) => Promise<unknown>)(mesh, { from: 'bookinfo/productpage-v1', to: 'details:9080' }), /^input: expected an object/);
+  });
+
+  it('lint, blastRadius, assessMeshes and assess: null where a mesh or an input goes', async () => {
+    await refused(() => lib.lint(null as never), /^mesh: expected an object/);
+    await refused(() => lib.blastRadius(null as never), /^mesh: expected an object/);
+    const { mesh } = lib.loadMesh({ manifests: ['scenarios/meshes/bookinfo'] });
+    await refused(() => lib.blastRadius(mesh, { from: {} as never }), /^options\.from: expected a list of workloads, got an object/);
+    await refused(() => lib.assessMeshes(null as never, mesh), /^before: expected an object/);
+    await refused(() => lib.assess(null as never), /^input: expected an object/);
+  });
+
+  it('the renderers: a result that is no run result', async () => {
+    for (const render of [lib.renderJson, lib.renderText, lib.renderJunit, lib.renderMarkdown, lib.renderSarif, lib.renderHtml]) {
+      await refused(() => render([{}] as never), /^results\[0\]: not a run result/);
+    }
+  });
+
+  it('runScenario: no file, and seed, maxEvents and workers outside what the CLI accepts (NaN, -1, 1e300)', async () => {
+    await refused(() => lib.runScenario({} as never), /^file: expected a file path, got an object/);
+    await refused(() => lib.runScenario(SCENARIO, { seed: Number.NaN }), /^options\.seed: NaN is not a whole number from 0 to 2147483647/);
+    await refused(() => lib.runScenario(SCENARIO, { seed: -1 }), /^options\.seed: -1/);
+    await refused(() => lib.runScenario(SCENARIO, { seed: 1e300 }), /^options\.seed: 1e\+300/);
+    await refused(() => lib.runScenario(SCENARIO, { maxEvents: -1 }), /^options\.maxEvents: -1/);
+    await refused(() => lib.runScenario(SCENARIO, { workers: 0 }), /^options\.workers: 0/);
+  });
+
+  it('good arguments still work: a scenario runs and renders', async () => {
+    const r = await lib.runScenario(SCENARIO, { seed: 7 });
+    expect(lib.renderJson([r])).toContain('"seed": 7');
+  });
+});
