@@ -6,6 +6,7 @@
  * are checked at is the caller's: nothing here reads a clock.
  */
 import type { IssueList } from '../core/issues.js';
+import { HEADER_VALUE_FORM, isHeaderValue, isHttpToken, isRequestPath, PATH_FORM, TOKEN_FORM } from '../core/http.js';
 import { parseIp } from '../core/ip.js';
 import { appendValue, setOwn } from '../core/record.js';
 import type { Mesh, Workload } from '../model/types.js';
@@ -81,12 +82,17 @@ export function buildRequest(mesh: Mesh, spec: RequestSpec, issues: IssueList): 
   if (!TLS.includes(tls)) issues.error('bad-request', `tls ${String(tls)}: expected one of ${TLS.join(', ')}`);
   for (const c of spec.capabilities ?? []) if (!CAPABILITIES.includes(c)) issues.error('bad-request', `capability ${String(c)}: expected one of ${CAPABILITIES.join(', ')}`);
   const path = spec.path ?? '/';
-  if (!path.startsWith('/') || path.length > 2048) issues.error('bad-request', `path ${path.slice(0, 80)}: must start with / and be at most 2048 characters`);
+  if (typeof path !== 'string' || !path.startsWith('/') || path.length > 2048) issues.error('bad-request', `path ${String(path).slice(0, 80)}: must start with / and be at most 2048 characters`);
+  else if (!isRequestPath(path)) issues.error('bad-request', `path ${JSON.stringify(path.slice(0, 80))}: ${PATH_FORM}`);
+  const method = spec.method ?? 'GET';
+  if (typeof method !== 'string' || !isHttpToken(method) || method.length > MAX_FIELD) issues.error('bad-request', `method ${JSON.stringify(String(method).slice(0, 80))}: must be ${TOKEN_FORM}`);
   const headers: Record<string, string> = {};
   const given = Object.entries(spec.headers ?? {});
   if (given.length > MAX_HEADERS) issues.error('bad-request', `${given.length} headers: at most ${MAX_HEADERS}`);
   for (const [k, v] of given.slice(0, MAX_HEADERS)) {
     if (typeof v !== 'string' || k.length > MAX_FIELD || v.length > MAX_FIELD) { issues.error('bad-request', `header ${k.slice(0, 80)}: expected a string value of at most ${MAX_FIELD} characters`); continue; }
+    if (!isHttpToken(k)) { issues.error('bad-request', `header name ${JSON.stringify(k.slice(0, 80))}: must be ${TOKEN_FORM}`); continue; }
+    if (!isHeaderValue(v)) { issues.error('bad-request', `header ${k.slice(0, 80)}: ${HEADER_VALUE_FORM}`); continue; }
     appendValue(headers, k, v);
   }
   if (spec.token !== undefined) setOwn(headers, 'authorization', `Bearer ${spec.token}`);
@@ -94,7 +100,7 @@ export function buildRequest(mesh: Mesh, spec: RequestSpec, issues: IssueList): 
   if (issues.errors.length > before || !to) return null;
   const req: MeshRequest = {
     from: src ? { kind: 'workload', workload: src } : { kind: 'outside', ip: spec.sourceIp ?? DEFAULT_OUTSIDE_IP },
-    to, protocol, method: spec.method ?? 'GET', path, headers, tls,
+    to, protocol, method, path, headers, tls,
   };
   if (spec.sni !== undefined) req.sni = spec.sni;
   if (spec.bypass) req.bypass = true;

@@ -13,6 +13,7 @@ import { MAX_DURATION_MS, parseDuration, parseRate } from '../core/duration.js';
 import { grouped } from '../core/text.js';
 import { described as d, intIn as int, optional as o } from '../core/zod.js';
 import { expectSchema } from './expect.js';
+import { HEADER_VALUE_FORM, isHeaderValue, isHttpToken, isRequestPath, PATH_FORM, TOKEN_FORM } from '../core/http.js';
 
 /*
  * Every number is bounded before it is used (issue 9.2): a negative `for`
@@ -21,30 +22,9 @@ import { expectSchema } from './expect.js';
  * resolution at t = 100 d made arrivals that never advanced time.
  */
 /** A duration that may be negative (a token's `expiresIn: -5s`), at most 366 days either way. */
-/**
- * What an HTTP request can carry (RFC 9110 §5.1, §5.5; Envoy's codecs answer 400 to anything else, and an HTTP
- * client cannot send it): a method or header name is a token; a header value holds no control character but
- * HTAB; a path no space or control character (percent-encode them). Checked one character at a time: linear.
- */
-function isToken(s: string): boolean {
-  if (s.length === 0) return false;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    const ok = (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || "!#$%&'*+-.^_`|~".includes(s[i] as string);
-    if (!ok) return false;
-  }
-  return true;
-}
-const noControls = (s: string, allowTab: boolean, allowSpace: boolean): boolean => {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c === 0x7f || (c < 0x20 && !(allowTab && c === 0x09)) || (c === 0x20 && !allowSpace)) return false;
-  }
-  return true;
-};
-const httpToken = (what: string): z.ZodMiniString<string> => z.string().check(z.minLength(1), z.refine(isToken, { message: `must be an HTTP token (letters, digits and !#$%&'*+-.^_\`|~), as every ${what} is` }));
-const headerValue = z.string().check(z.refine((v) => noControls(v, true, true), { message: 'must not hold CR, LF, NUL or another control character: no header can carry one (Envoy answers 400)' }));
-const requestPath = z.string().check(z.refine((v) => noControls(v, false, false), { message: 'must not hold a space or a control character: percent-encode it (%20); no request line can carry one (Envoy answers 400)' }));
+const httpToken = (what: string): z.ZodMiniString<string> => z.string().check(z.minLength(1), z.refine(isHttpToken, { message: `must be ${TOKEN_FORM}, as every ${what} is` }));
+const headerValue = z.string().check(z.refine(isHeaderValue, { message: HEADER_VALUE_FORM }));
+const requestPath = z.string().check(z.refine(isRequestPath, { message: PATH_FORM }));
 const headersSchema = z.record(httpToken('header name'), headerValue);
 
 /** The most entries spec.mesh.manifests may list (a folder counts once, whatever it holds). */

@@ -368,6 +368,20 @@ spec:
     expect((await cli(...args, '--source-ip', '203.0.113.7')).code).not.toBe(2);
   });
 
+  it('§5 request: a path, method or header no HTTP request can carry is bad-request (exit 2), as in a scenario', async () => {
+    const args = ['request', '--mesh', 'scenarios/meshes/bookinfo', '--from', 'outside', '--to', 'productpage.bookinfo:9080'];
+    const path = await cli(...args, '--path', '/a b');
+    expect(path.code).toBe(2);
+    expect(path.err).toContain('[bad-request] path "/a b": must not hold a space or a control character');
+    const method = await cli(...args, '--method', 'GET /x');
+    expect(method.code).toBe(2);
+    expect(method.err).toContain('[bad-request] method "GET /x": must be an HTTP token');
+    const header = await cli(...args, '--header', 'x-a: 1\r\nx-b: 2');
+    expect(header.code).toBe(2);
+    expect(header.err).toContain('[bad-request] header x-a: must not hold CR, LF, NUL');
+    expect((await cli(...args, '--path', '/a%20b', '--method', 'M-SEARCH', '--header', 'x-a: 1\t2')).code).not.toBe(2);
+  });
+
   it('§5 a folder without scenarios', async () => {
     const r = await cli('run', 'scenarios/meshes/bookinfo');
     expect(r.code).toBe(2);

@@ -1,0 +1,43 @@
+/**
+ * What an HTTP request can carry (RFC 9110 §5.1, §5.5, §9.1): a method or
+ * header name is a token; a header value holds no control character but HTAB;
+ * a path (request target) holds no space or control character. Envoy's codecs
+ * answer 400 to anything else, and an HTTP client cannot send it. One copy,
+ * for the scenario schema and for `request` / the library's decide. Checked a
+ * character at a time: linear.
+ */
+
+const TCHAR_PUNCT = "!#$%&'*+-.^_`|~";
+
+/** A method or header name: one or more tchar (letters, digits and !#$%&'*+-.^_`|~). */
+export function isHttpToken(s: string): boolean {
+  if (s.length === 0) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    const ok = (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || TCHAR_PUNCT.includes(s[i] as string);
+    if (!ok) return false;
+  }
+  return true;
+}
+
+function noControls(s: string, allowTab: boolean, allowSpace: boolean): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x7f || (c < 0x20 && !(allowTab && c === 0x09)) || (c === 0x20 && !allowSpace)) return false;
+  }
+  return true;
+}
+
+/** A header value: no control character but a tab (no CR, LF or NUL). */
+export function isHeaderValue(s: string): boolean {
+  return noControls(s, true, true);
+}
+
+/** A request path: no space and no control character (they are percent-encoded). */
+export function isRequestPath(s: string): boolean {
+  return noControls(s, false, false);
+}
+
+export const TOKEN_FORM = "an HTTP token (letters, digits and !#$%&'*+-.^_`|~)";
+export const HEADER_VALUE_FORM = 'must not hold CR, LF, NUL or another control character: no header can carry one (Envoy answers 400)';
+export const PATH_FORM = 'must not hold a space or a control character: percent-encode it (%20); no request line can carry one (Envoy answers 400)';
