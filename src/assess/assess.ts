@@ -112,21 +112,16 @@ function loadSideMesh(side: AssessSide, issues: IssueList, warnings: Set<string>
 }
 
 /**
- * `signers`: by scenario name, the jwtRules of the before side's mesh (given for the after side). The issuer's keys do
- * not change with the mesh: a change that deletes or repoints a RequestAuthentication changes what checks the tokens
- * clients send, not the tokens (scenario/tokens.ts signingRulesOf); the after side's own rules come next.
+ * `signersFor`: the jwtRules that sign a scenario's trusted tokens on this side (assess: its own mesh's, then the
+ * other side's). `rules`: each prepared scenario's own mesh's rules, by name.
  */
 async function runSide(input: AssessInput, side: AssessSide, issues: IssueList, warnings: Set<string>,
-  signers?: ReadonlyMap<string, readonly JwtRule[]>): Promise<{ runs: RunResult[]; locs: Map<string, Location>; rules: Map<string, readonly JwtRule[]> }> {
+  signersFor: (name: string, mesh: Mesh) => readonly JwtRule[]): Promise<{ runs: RunResult[]; locs: Map<string, Location>; rules: Map<string, readonly JwtRule[]> }> {
   const runs: RunResult[] = [];
   const locs = new Map<string, Location>();
   const rules = new Map<string, readonly JwtRule[]>();
   if (input.scenarios.length === 0) return { runs, locs, rules };
   const local = new IssueList();
-  const signersFor = signers === undefined ? undefined : (name: string, mesh: Mesh): readonly JwtRule[] | undefined => {
-    const before = signers.get(name);
-    return before === undefined ? undefined : [...before, ...signingRulesOf(mesh)];
-  };
   const prepared = prepareAll(input.scenarios, new SideReader(input.scenarioReader, side), local, signersFor);
   issues.merge(local);
   if (local.hasErrors()) return { runs, locs, rules };
@@ -185,11 +180,25 @@ export async function assess(input: AssessInput): Promise<AssessResult> {
   type SideRuns = { runs: RunResult[]; locs: Map<string, Location>; rules: Map<string, readonly JwtRule[]> };
   const runs: { before: SideRuns; after: SideRuns } = {
     before: { runs: [], locs: new Map(), rules: new Map() }, after: { runs: [], locs: new Map(), rules: new Map() } };
+  // Both side meshes first: each side's trusted tokens are signed with the keys its scenario's own mesh names, then
+  // the other side's (a change that adds, deletes or repoints a RequestAuthentication changes what checks the tokens
+  // clients send, not the tokens; scenario/tokens.ts signingRulesOf). Issues and warnings keep the sides' order.
+  const local = { before: new IssueList(), after: new IssueList() };
+  const sideWarnings = { before: new Set<string>(), after: new Set<string>() };
+  for (const k of ['before', 'after'] as const) meshes[k] = loadSideMesh(sides[k], local[k], sideWarnings[k]);
+  const sideRules = (m: Mesh | null): readonly JwtRule[] => (m ? signingRulesOf(m) : []);
+  if (!local.before.hasErrors()) {
+    runs.before = await runSide(input, sides.before, local.before, sideWarnings.before, (_, mesh) => [...signingRulesOf(mesh), ...sideRules(meshes.after)]);
+  }
+  // With the before side refused, its scenarios' rules are unknown: the after side's runs would only add errors
+  // about signing that fixing the before side removes. Its mesh's own errors are still reported.
+  if (!local.after.hasErrors() && !local.before.hasErrors()) {
+    runs.after = await runSide(input, sides.after, local.after, sideWarnings.after,
+      (name, mesh) => [...(runs.before.rules.get(name) ?? sideRules(meshes.before)), ...signingRulesOf(mesh)]);
+  }
   for (const k of ['before', 'after'] as const) {
-    const local = new IssueList();
-    meshes[k] = loadSideMesh(sides[k], local, warnings);
-    if (!local.hasErrors()) runs[k] = await runSide(input, sides[k], local, warnings, k === 'after' ? runs.before.rules : undefined);
-    tagged(k, sides[k].label, local, issues);
+    for (const w of sideWarnings[k]) warnings.add(w);
+    tagged(k, sides[k].label, local[k], issues);
   }
   if (issues.hasErrors()) return { report: null, issues, warnings: [...warnings] };
 

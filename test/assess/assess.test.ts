@@ -85,6 +85,23 @@ describe('assess between two folders that differ by one PeerAuthentication', () 
     expect(j.steps.find((s) => s.step === 'valid-token-to-api')).toMatchObject({ before: 'allowed', after: 'blocked' });
   });
 
+  it('a change that adds the RequestAuthentication, or repoints its jwksUri, is assessed too: each side signs with the keys either side names', async () => {
+    const withRa = path.join(tmp, 'jwt-with');
+    const without = path.join(tmp, 'jwt-without');
+    const repointed = path.join(tmp, 'jwt-repointed');
+    for (const d of [withRa, without, repointed]) cpSync('scenarios/meshes/payments', d, { recursive: true });
+    const text = readFileSync(path.join(without, 'ingress-jwt.yaml'), 'utf8');
+    writeFileSync(path.join(without, 'ingress-jwt.yaml'), text.slice(text.indexOf('---') + 4));
+    writeFileSync(path.join(repointed, 'ingress-jwt.yaml'), text.replace(/jwksUri: \S+/, 'jwksUri: https://auth.shop.example/nowhere'));
+    const added = await cli('assess', '--before', without, '--after', withRa, 'scenarios/payments-ingress-jwt.yaml', '--format', 'json');
+    expect(added.err).not.toContain('no-signing-key');
+    expect((JSON.parse(added.out) as AssessReport).steps.find((s) => s.step === 'valid-token-to-api')).toMatchObject({ before: 'blocked', after: 'allowed' });
+    const moved = await cli('assess', '--before', withRa, '--after', repointed, 'scenarios/payments-ingress-jwt.yaml', '--format', 'json');
+    expect(moved.err).not.toContain('no-signing-key');
+    // the token is still signed with the issuer's key; the gateway can no longer fetch a JWKS for it: refused (401)
+    expect((JSON.parse(moved.out) as AssessReport).steps.find((s) => s.step === 'valid-token-to-api')).toMatchObject({ before: 'allowed', after: 'blocked' });
+  });
+
   it('the same inputs give the same report, byte for byte', async () => {
     const a = await cli('assess', '--before', strict, '--after', permissive, 'scenarios/strict-backend-namespace.yaml', '--format', 'json');
     const b = await cli('assess', '--before', strict, '--after', permissive, 'scenarios/strict-backend-namespace.yaml', '--format', 'json');
@@ -189,7 +206,7 @@ describe('assess renderers', () => {
   it('SARIF: a name with a Markdown link or a bidi mark is shown in the message, never an embedded link (SARIF §3.11.6)', () => {
     const hostile: AssessReport = { ...report, steps: report.steps.map((st) => ({ ...st, step: '[x](https://evil.example)\u202e' })) };
     const texts = (JSON.parse(renderAssessSarif(hostile)).runs[0].results as { message: { text: string } }[]).map((r) => r.message.text);
-    expect(texts[1]).toContain('\\[x\\](https://evil.example)\\u202e');
+    expect(texts[1]).toContain('[x\\](https://evil.example)\\u202e');
     expect(texts[1]).not.toContain('\u202e');
   });
 
