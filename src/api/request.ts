@@ -6,7 +6,7 @@
  * are checked at is the caller's: nothing here reads a clock.
  */
 import type { IssueList } from '../core/issues.js';
-import { HEADER_VALUE_FORM, isHeaderValue, isHttpToken, isRequestPath, PATH_FORM, TOKEN_FORM } from '../core/http.js';
+import { HEADER_NAME_FORM, HEADER_VALUE_FORM, isHeaderName, isHeaderValue, isHttpToken, isRequestPath, PATH_FORM, TOKEN_FORM } from '../core/http.js';
 import { parseIp } from '../core/ip.js';
 import { appendValue, setOwn } from '../core/record.js';
 import type { Mesh, Workload } from '../model/types.js';
@@ -91,7 +91,7 @@ export function buildRequest(mesh: Mesh, spec: RequestSpec, issues: IssueList): 
   if (given.length > MAX_HEADERS) issues.error('bad-request', `${given.length} headers: at most ${MAX_HEADERS}`);
   for (const [k, v] of given.slice(0, MAX_HEADERS)) {
     if (typeof v !== 'string' || k.length > MAX_FIELD || v.length > MAX_FIELD) { issues.error('bad-request', `header ${k.slice(0, 80)}: expected a string value of at most ${MAX_FIELD} characters`); continue; }
-    if (!isHttpToken(k)) { issues.error('bad-request', `header name ${JSON.stringify(k.slice(0, 80))}: must be ${TOKEN_FORM}`); continue; }
+    if (!isHeaderName(k)) { issues.error('bad-request', `header name ${JSON.stringify(k.slice(0, 80))}: must be ${HEADER_NAME_FORM}`); continue; }
     if (!isHeaderValue(v)) { issues.error('bad-request', `header ${k.slice(0, 80)}: ${HEADER_VALUE_FORM}`); continue; }
     appendValue(headers, k, v);
   }

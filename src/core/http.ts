@@ -20,6 +20,14 @@ export function isHttpToken(s: string): boolean {
   return true;
 }
 
+/**
+ * A request header name as a scenario or `request` writes it: a token, or `:authority` (HTTP/2's Host, which the
+ * engine reads as `host`: policy/pipeline.ts lowerHeaders).
+ */
+export function isHeaderName(s: string): boolean {
+  return s.toLowerCase() === ':authority' || isHttpToken(s);
+}
+
 function noControls(s: string, allowTab: boolean, allowSpace: boolean): boolean {
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
@@ -39,5 +47,6 @@ export function isRequestPath(s: string): boolean {
 }
 
 export const TOKEN_FORM = "an HTTP token (letters, digits and !#$%&'*+-.^_`|~)";
+export const HEADER_NAME_FORM = `${TOKEN_FORM} or :authority`;
 export const HEADER_VALUE_FORM = 'must not hold CR, LF, NUL or another control character: no header can carry one (Envoy answers 400)';
 export const PATH_FORM = 'must not hold a space or a control character: percent-encode it (%20); no request line can carry one (Envoy answers 400)';

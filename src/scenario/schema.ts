@@ -13,7 +13,7 @@ import { MAX_DURATION_MS, parseDuration, parseRate } from '../core/duration.js';
 import { grouped } from '../core/text.js';
 import { described as d, intIn as int, optional as o } from '../core/zod.js';
 import { expectSchema } from './expect.js';
-import { HEADER_VALUE_FORM, isHeaderValue, isHttpToken, isRequestPath, PATH_FORM, TOKEN_FORM } from '../core/http.js';
+import { HEADER_NAME_FORM, HEADER_VALUE_FORM, isHeaderName, isHeaderValue, isHttpToken, isRequestPath, PATH_FORM, TOKEN_FORM } from '../core/http.js';
 
 /*
  * Every number is bounded before it is used (issue 9.2): a negative `for`
@@ -22,10 +22,11 @@ import { HEADER_VALUE_FORM, isHeaderValue, isHttpToken, isRequestPath, PATH_FORM
  * resolution at t = 100 d made arrivals that never advanced time.
  */
 /** A duration that may be negative (a token's `expiresIn: -5s`), at most 366 days either way. */
-const httpToken = (what: string): z.ZodMiniString<string> => z.string().check(z.minLength(1), z.refine(isHttpToken, { message: `must be ${TOKEN_FORM}, as every ${what} is` }));
+const httpMethod = z.string().check(z.minLength(1), z.refine(isHttpToken, { message: `must be ${TOKEN_FORM}, as every HTTP method is` }));
+const headerName = z.string().check(z.refine(isHeaderName, { message: `must be ${HEADER_NAME_FORM}, as every header name is` }));
 const headerValue = z.string().check(z.refine(isHeaderValue, { message: HEADER_VALUE_FORM }));
 const requestPath = z.string().check(z.refine(isRequestPath, { message: PATH_FORM }));
-const headersSchema = z.record(httpToken('header name'), headerValue);
+const headersSchema = z.record(headerName, headerValue);
 
 /** The most entries spec.mesh.manifests may list (a folder counts once, whatever it holds). */
 export const MAX_MANIFEST_ENTRIES = 1_000;
@@ -72,7 +73,7 @@ export const stepSchema = z.strictObject({
   expect: z.optional(expectSchema),
   to: o(destination, 'host:port (in-cluster DNS from the sender\'s namespace, a ServiceEntry host, or an external name; the Service port), or workload/<ns>/<name>:<port> to dial a pod directly'),
   protocol: o(z.enum(['http', 'http2', 'grpc', 'tcp', 'tls']), 'http (default), http2, grpc, tcp, or tls (the app speaks TLS itself, with sni)'),
-  method: o(httpToken('HTTP method'), 'HTTP method, default GET'),
+  method: o(httpMethod, 'HTTP method, default GET'),
   path: o(requestPath.check(z.startsWith('/', { message: 'must start with /' }), z.maxLength(MAX_PATH_LENGTH)), 'HTTP path (with any query string), default /'),
   headers: o(headersSchema, 'request headers, sent as given'),
   token: o(z.string(), 'a compact JWT sent as authorization: Bearer <token>, verified with real signature checks'),
@@ -153,7 +154,7 @@ export const scenarioSchema = z.strictObject({
     traffic: o(z.array(d(z.strictObject({
       from: d(workloadRef, 'the client workload (namespace/name) or outside'),
       to: d(destination, 'host:port or workload/<ns>/<name>:<port>'),
-      method: o(httpToken('HTTP method'), 'HTTP method, default GET'),
+      method: o(httpMethod, 'HTTP method, default GET'),
       path: o(requestPath.check(z.maxLength(MAX_PATH_LENGTH)), 'HTTP path, default /'),
       headers: o(headersSchema, 'request headers'),
       protocol: o(z.enum(['http', 'http2', 'grpc', 'tcp']), 'http (default), http2, grpc or tcp'),

@@ -149,9 +149,13 @@ describe('scenario errors are located (product.md §3: file, line and column)', 
     expect(step('path: "/a b"').message).toBe('spec.steps[0].path: must not hold a space or a control character: percent-encode it (%20); no request line can carry one (Envoy answers 400)');
     expect(step('headers: { x-a: "1\\r\\nx-injected: 2" }').message).toBe('spec.steps[0].headers.x-a: must not hold CR, LF, NUL or another control character: no header can carry one (Envoy answers 400)');
     const name = step('headers: { "bad name": v }');
-    expect(name.message).toBe('spec.steps[0].headers.bad name: the name must be an HTTP token (letters, digits and !#$%&\'*+-.^_`|~), as every header name is');
+    expect(name.message).toBe('spec.steps[0].headers.bad name: the name must be an HTTP token (letters, digits and !#$%&\'*+-.^_`|~) or :authority, as every header name is');
     expect(name.loc?.col).toBe(64); // at the key, not its value
     expect(step('method: "GET /x"').message).toContain('must be an HTTP token');
+    // an empty name says what a name must be, not zod's "Too small"
+    expect(step('headers: { "": v }').message).toBe('spec.steps[0].headers.: the name must be an HTTP token (letters, digits and !#$%&\'*+-.^_`|~) or :authority, as every header name is');
+    // :authority is HTTP/2's Host, read as host
+    expect(parse(scenario('    - { id: a, action: request, to: "details:9080", headers: { ":authority": details.bookinfo } }\n')).issues).toEqual([]);
     // what HTTP allows stays allowed: a tab inside a value, percent-encoding, UTF-8 in a value, a token with punctuation
     expect(parse(scenario('    - { id: a, action: request, to: "details:9080", path: "/a%20b?q=1", method: M-SEARCH, headers: { x-a: "1\\t2 é", "x-b!#": v } }\n')).issues).toEqual([]);
   });
