@@ -2,6 +2,7 @@
 import { IssueList } from '../core/issues.js';
 import { loadMesh as load, type MeshOverrides } from '../loader/load.js';
 import type { Mesh } from '../model/types.js';
+import { isDns1123Label, quotedName } from '../loader/names.js';
 import { readManifests, type ManifestPath } from './prepare.js';
 import { ByteBudget, MAX_MESH_BYTES, MAX_MESH_BYTES_CEILING, type SourceReader } from './source.js';
 
@@ -31,6 +32,15 @@ export function loadMeshInput(input: MeshInput, reader: SourceReader, raise = `p
     if (p.namespace === undefined && input.namespace !== undefined) p.namespace = input.namespace;
     return p;
   });
+  // the namespace objects without one take (as `kubectl apply -n`): a DNS label, as the API server requires; the
+  // mesh commands check -n before this, a library caller's is checked here
+  for (const p of paths) {
+    if (p.namespace !== undefined && !isDns1123Label(p.namespace)) {
+      issues.error('bad-name', `namespace ${quotedName(p.namespace)} of ${quotedName(p.path)} must be a DNS-1123 label: at most 63 lower-case letters, digits and '-', starting and ending with a letter or digit`,
+        undefined, 'name an existing namespace');
+      return { mesh: null, issues };
+    }
+  }
   const limit = input.maxBytes ?? MAX_MESH_BYTES;
   if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_MESH_BYTES_CEILING) {
     issues.error('bad-usage', `maxBytes ${String(limit)}: expected a whole number of bytes from 1 to ${MAX_MESH_BYTES_CEILING}`, undefined,

@@ -33,7 +33,8 @@ export function readPodSpec(r: Reader, spec: Obj | undefined, path: Path): { sa:
   const out = { sa: 'default', ports: [] as ContainerPort[], hostNetwork: false };
   if (!spec) return out;
   const saField = spec['serviceAccountName'] !== undefined ? 'serviceAccountName' : 'serviceAccount';
-  out.sa = r.str(spec, 'serviceAccountName', path) ?? r.str(spec, 'serviceAccount', path) ?? 'default';
+  // an empty name is no name: the pod runs as `default` (the API server fills it in)
+  out.sa = r.str(spec, 'serviceAccountName', path) || r.str(spec, 'serviceAccount', path) || 'default';
   if (!isDns1123Subdomain(out.sa)) {
     // the account is the principal's last part (…/ns/<ns>/sa/<sa>): `a/sa/b` would pass for another identity
     r.error([...path, saField], 'bad-name', `${saField} ${quotedName(out.sa)} must be a DNS-1123 subdomain (a ServiceAccount's name): lower-case letters, digits, '-' and '.'`,

@@ -467,6 +467,12 @@ spec:
     expect(bad(dep('web', 'demo', 'api/sa/admin'))).toEqual([expect.stringMatching(/^7: Deployment demo\/web: serviceAccountName "api\/sa\/admin" must be a DNS-1123 subdomain/)]);
   });
 
+  it('an empty serviceAccountName is no name: the pod runs as default, as the API server fills it in', () => {
+    const r = load(dep('web', 'demo', ''));
+    expect(r.issues.errors).toEqual([]);
+    expect(r.mesh.workloads[0]?.serviceAccount).toBe('default');
+  });
+
   it('upper case, a leading "-", and over 253 characters are refused in a Deployment name; dots are allowed', () => {
     for (const name of ['Web', '-web', 'a'.repeat(254), 'a/b']) expect(bad(dep(name)), name).toHaveLength(1);
     expect(bad(dep('web.v2'))).toEqual([]);
