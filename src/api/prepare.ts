@@ -75,15 +75,20 @@ export function prepareScenario(file: string, reader: SourceReader, issues: Issu
  * given, maps each resolved manifest path first (an exercise swaps the
  * shipped mesh/ for the trainee's) — and loads the mesh.
  */
-export function prepareLoaded(scenario: LoadedScenario, box: SourceReader, issues: IssueList,
-  swapManifests?: (resolved: string) => readonly string[]): PreparedScenario | null {
-  const file = scenario.file;
-  const manifests: ManifestPath[] = scenario.doc.spec.mesh.manifests.flatMap((m, i) => {
+/** The manifest paths a scenario names, resolved from its file (each mapped by `swapManifests` when given), each located at its entry. */
+export function scenarioManifests(scenario: LoadedScenario, box: SourceReader, swapManifests?: (resolved: string) => readonly string[]): ManifestPath[] {
+  return scenario.doc.spec.mesh.manifests.flatMap((m, i) => {
     const at = scenario.src.locate(['spec', 'mesh', 'manifests', i]);
-    const resolved = box.resolve(file, typeof m === 'string' ? m : m.path);
+    const resolved = box.resolve(scenario.file, typeof m === 'string' ? m : m.path);
     const namespace = typeof m === 'string' ? undefined : m.namespace;
     return (swapManifests ? swapManifests(resolved) : [resolved]).map((p): ManifestPath => (namespace === undefined ? { path: p, at } : { path: p, namespace, at }));
   });
+}
+
+export function prepareLoaded(scenario: LoadedScenario, box: SourceReader, issues: IssueList,
+  swapManifests?: (resolved: string) => readonly string[]): PreparedScenario | null {
+  const file = scenario.file;
+  const manifests = scenarioManifests(scenario, box, swapManifests);
   const meshIssues = new IssueList();
   const files = readManifests(manifests, box, meshIssues);
   const jwks: Record<string, string> = {};
