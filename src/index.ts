@@ -27,17 +27,22 @@ import { renderMarkdown as renderMarkdownApi } from './report/markdown.js';
 import { renderSarif as renderSarifApi } from './report/sarif.js';
 import { renderText as renderTextApi } from './report/text.js';
 import { MAX_MANIFEST_ENTRIES } from './scenario/schema.js';
-import { listArg, MAX_MEMORY_FILES, MAX_SCENARIO_FILES, memoryFilesArg, meshArg, meshInputArg, objectArg, optionsArg, pathArg, readerOption,
+import { assessManifests as assessManifestsApi } from './assess/assess.js';
+import { compareOutcomes as compareOutcomesApi, stepRecords as stepRecordsApi, trafficRecords as trafficRecordsApi, type OutcomeComparison, type StepRecord, type TrafficRecord } from './assess/compare.js';
+import { decisionJson as decisionJsonApi } from './api/request.js';
+import { formatIssue as formatIssueApi, type Issue } from './core/issues.js';
+import type { SourceFile } from './loader/load.js';
+import { listArg, MAX_MEMORY_FILES, stringArg, MAX_SCENARIO_FILES, memoryFilesArg, meshArg, meshInputArg, objectArg, optionsArg, pathArg, readerOption,
   requestArg, resultsArg, runOptions } from './api/guard.js';
 
 export { MeshrangeError, type LoadedMesh, type ScenarioRuns } from './api/library.js';
 export type { MeshInput } from './api/mesh.js';
 export type { ManifestPath } from './api/prepare.js';
 export type { DecideInput, RequestSpec } from './api/request.js';
-export { decisionJson } from './api/request.js';
+
 export type { SourceReader } from './api/source.js';
 export type { Issue, Location, Severity } from './core/issues.js';
-export { formatIssue } from './core/issues.js';
+
 export { MESHRANGE_VERSION } from './core/version.js';
 export type { Mesh, Workload, Service } from './model/types.js';
 export type { Decision, MeshRequest, StoppedBy, ControlKind, Protocol, TlsIntent, Capability } from './policy/decide.js';
@@ -46,8 +51,8 @@ export { scenarioJsonSchema } from './scenario/schema.js';
 
 // Pre-change risk and posture: multi-hop reach from footholds, the before/after comparison, posture lint.
 export type { BlastRadius, BlastRadiusOptions, BlastRadiusResult, BlastFoothold, BlastEdge } from './analysis/blast-radius.js';
-export { assessManifests, type AssessInput, type AssessReport, type AssessResult, type AssessSide, type AssessPath, type Risk } from './assess/assess.js';
-export { compareOutcomes, stepRecords, trafficRecords, type OutcomeComparison, type StepChange, type StepRecord, type TrafficRecord } from './assess/compare.js';
+export type { AssessInput, AssessReport, AssessResult, AssessSide, AssessPath, Risk } from './assess/assess.js';
+export type { OutcomeComparison, StepChange, StepRecord, TrafficRecord } from './assess/compare.js';
 export { RULES, type Finding, type LintOptions, type LintResult, type LintSeverity } from './lint/index.js';
 
 export interface FileReaderOptions {
@@ -116,9 +121,9 @@ export function blastRadius(mesh: Mesh, opts: BlastRadiusOptions = {}): BlastRad
   meshArg(mesh, 'mesh');
   const o = optionsArg(opts, 'options');
   for (const k of ['from', 'crown'] as const) {
-    if (o[k] !== undefined) listArg(o[k], `options.${k}`, 0, MAX_MEMORY_FILES, 'workloads').forEach((x, i) => { if (typeof x !== 'string') objectArg(null, `options.${k}[${i}]`, 'name a workload as ns/name'); });
+    if (o[k] !== undefined) listArg(o[k], `options.${k}`, 0, MAX_MEMORY_FILES, 'workloads').forEach((x, i) => stringArg(x, `options.${k}[${i}]`, 'name a workload as ns/name'));
   }
-  if (o['exploit'] !== undefined && o['exploit'] !== 'all') listArg(o['exploit'], 'options.exploit', 0, MAX_MEMORY_FILES, 'workloads');
+  if (o['exploit'] !== undefined && o['exploit'] !== 'all') listArg(o['exploit'], 'options.exploit', 0, MAX_MEMORY_FILES, 'workloads').forEach((x, i) => stringArg(x, `options.exploit[${i}]`, 'name a workload as ns/name'));
   return blastRadiusApi(mesh, opts);
 }
 
@@ -134,11 +139,11 @@ export async function assess(input: AssessInput): Promise<AssessResult> {
   const i = objectArg(input, 'input', 'pass { before, after, scenarios, scenarioReader }');
   for (const side of ['before', 'after'] as const) {
     const sd = objectArg(i[side], `input.${side}`, 'pass { label, reader, mesh, replaceScenarioManifests }');
-    readerOption(sd['reader'], `input.${side}.reader`);
+    readerOption(sd['reader'], `input.${side}.reader`, true);
     listArg(sd['mesh'], `input.${side}.mesh`, 0, MAX_MANIFEST_ENTRIES, 'manifest paths').forEach((p, k) => pathArg(p, `input.${side}.mesh[${k}]`));
   }
   listArg(i['scenarios'], 'input.scenarios', 0, MAX_SCENARIO_FILES, 'scenario files').forEach((f, k) => pathArg(f, `input.scenarios[${k}]`));
-  readerOption(i['scenarioReader'], 'input.scenarioReader');
+  readerOption(i['scenarioReader'], 'input.scenarioReader', true);
   runOptions({ seed: i['seed'] });
   return assessApi(input);
 }
@@ -147,7 +152,7 @@ export async function assess(input: AssessInput): Promise<AssessResult> {
 export function lint(mesh: Mesh, opts: LintOptions = {}): LintResult {
   meshArg(mesh, 'mesh');
   const o = optionsArg(opts, 'options');
-  if (o['only'] !== undefined) listArg(o['only'], 'options.only', 0, RULES.length, 'rule codes').forEach((c, i) => { if (typeof c !== 'string') objectArg(null, `options.only[${i}]`, 'name rule codes like MR0101'); });
+  if (o['only'] !== undefined) listArg(o['only'], 'options.only', 0, RULES.length, 'rule codes').forEach((c, i) => stringArg(c, `options.only[${i}]`, 'name rule codes like MR0101'));
   return lintApi(mesh, opts);
 }
 
@@ -158,3 +163,45 @@ export function renderJunit(results: readonly RunResult[]): string { resultsArg(
 export function renderMarkdown(results: readonly RunResult[]): string { resultsArg(results); return renderMarkdownApi(results); }
 export function renderSarif(results: readonly RunResult[]): string { resultsArg(results); return renderSarifApi(results); }
 export function renderHtml(results: readonly RunResult[]): string { resultsArg(results); return renderHtmlApi(results); }
+
+/** The reach of two sets of manifest texts compared (what `assess` does for two folders, without scenarios). */
+export function assessManifests(before: readonly SourceFile[], after: readonly SourceFile[]): ReturnType<typeof assessManifestsApi> {
+  for (const [name, list] of [['before', before], ['after', after]] as const) {
+    listArg(list, name, 0, MAX_MEMORY_FILES, 'manifest files').forEach((f, i) => {
+      const o = objectArg(f, `${name}[${i}]`, 'pass { path, text } for each file');
+      stringArg(o['path'], `${name}[${i}].path`, 'pass { path, text } for each file');
+      stringArg(o['text'], `${name}[${i}].text`, 'pass { path, text } for each file');
+    });
+  }
+  return assessManifestsApi(before, after);
+}
+
+/** Each step's outcome in a set of run results, for compareOutcomes. */
+export function stepRecords(runs: readonly RunResult[]): StepRecord[] { resultsArg(runs); return stepRecordsApi(runs); }
+/** Each legitimate flow's outcome in a set of run results, for compareOutcomes. */
+export function trafficRecords(runs: readonly RunResult[]): TrafficRecord[] { resultsArg(runs); return trafficRecordsApi(runs); }
+
+/** Two sides' step and flow records compared: regressions, improvements, broken legitimate traffic. */
+export function compareOutcomes(before: Parameters<typeof compareOutcomesApi>[0], after: Parameters<typeof compareOutcomesApi>[1], opts: Parameters<typeof compareOutcomesApi>[2] = {}): OutcomeComparison {
+  for (const [name, side] of [['before', before], ['after', after]] as const) {
+    const o = objectArg(side, name, 'pass { steps: stepRecords(results), traffic: trafficRecords(results) }');
+    listArg(o['steps'], `${name}.steps`, 0, Number.MAX_SAFE_INTEGER, 'step records');
+    listArg(o['traffic'], `${name}.traffic`, 0, Number.MAX_SAFE_INTEGER, 'flow records');
+  }
+  optionsArg(opts, 'options');
+  return compareOutcomesApi(before, after, opts);
+}
+
+/** A decision as `meshrange request --format json` prints it. */
+export function decisionJson(d: Decision): Record<string, unknown> {
+  objectArg(d, 'decision', 'pass the decision decide returned');
+  return decisionJsonApi(d);
+}
+
+/** An issue as the CLI prints it: `file:line:col: severity [code] message`, then its fix. */
+export function formatIssue(issue: Issue): string {
+  const o = objectArg(issue, 'issue', 'pass an issue of MeshrangeError.issues');
+  stringArg(o['code'], 'issue.code', 'pass an issue of MeshrangeError.issues');
+  stringArg(o['message'], 'issue.message', 'pass an issue of MeshrangeError.issues');
+  return formatIssueApi(issue);
+}

@@ -8,11 +8,9 @@
  * Shallow by design: what the application layer validates itself (a manifest,
  * a request's fields, a scenario) is left to it.
  */
-import os from 'node:os';
 import { MAX_MANIFEST_ENTRIES } from '../scenario/schema.js';
 import { MAX_KERNEL_EVENTS } from '../scenario/simulate.js';
 import { MeshrangeError } from './library.js';
-import { WORKERS_PER_CORE } from './workers.js';
 
 /** The most scenario files one runScenarios call takes. */
 export const MAX_SCENARIO_FILES = 10_000;
@@ -29,6 +27,7 @@ function bad(message: string, hint: string): never {
 /** What a value is, in a message: `null`, `a list`, `a string`, ... */
 function kindOf(v: unknown): string {
   if (v === null) return 'null';
+  if (v === undefined) return 'nothing';
   if (Array.isArray(v)) return 'a list';
   return typeof v === 'object' ? 'an object' : `a ${typeof v}`;
 }
@@ -46,6 +45,12 @@ export function objectArg(v: unknown, name: string, hint: string): Record<string
 export function optionsArg(v: unknown, name: string): Record<string, unknown> {
   if (v === undefined) return {};
   return objectArg(v, name, `leave ${name} out, or pass an object of options`);
+}
+
+/** A string argument (a workload `ns/name`, a rule code). */
+export function stringArg(v: unknown, name: string, hint: string): string {
+  if (typeof v !== 'string') bad(`${name}: expected a string, got ${kindOf(v)}`, hint);
+  return v;
 }
 
 export function pathArg(v: unknown, name: string): string {
@@ -66,9 +71,9 @@ function wholeNumber(v: unknown, name: string, min: number, max: number, hint: s
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) bad(`${name}: ${typeof v === 'number' ? String(v) : kindOf(v)} is not a whole number from ${min} to ${max}`, hint);
 }
 
-/** A SourceReader given by the caller: an object with the four methods. */
-export function readerOption(v: unknown, name: string): void {
-  if (v === undefined) return;
+/** A SourceReader given by the caller: an object with the four methods (`required`: it may not be left out). */
+export function readerOption(v: unknown, name: string, required = false): void {
+  if (v === undefined && !required) return;
   const r = objectArg(v, name, 'pass fileReader() or memoryReader(files)');
   for (const m of ['read', 'manifests', 'forScenario', 'resolve']) {
     if (typeof r[m] !== 'function') bad(`${name}: not a SourceReader (it has no ${m} method)`, 'pass fileReader() or memoryReader(files)');
@@ -80,14 +85,16 @@ export function runOptions(v: unknown): void {
   const o = optionsArg(v, 'options');
   wholeNumber(o['seed'], 'options.seed', 0, MAX_SEED, 'pass a seed as a scenario writes one, or leave it out for the scenario\'s own');
   wholeNumber(o['maxEvents'], 'options.maxEvents', 1, MAX_KERNEL_EVENTS, 'leave it out for the default budget');
-  wholeNumber(o['workers'], 'options.workers', 1, Math.max(1, os.availableParallelism()) * WORKERS_PER_CORE, 'pass 1 (serial) or about the number of cores');
+  // workers: at least 1; more than this machine can use is clamped by the pool, not refused (a fixed count written
+  // on a laptop still runs on a 2-core CI runner)
+  wholeNumber(o['workers'], 'options.workers', 1, 1_000_000, 'pass 1 (serial) or about the number of cores');
   readerOption(o['reader'], 'options.reader');
 }
 
 /** loadMesh's input: manifests (1 … MAX_MANIFEST_ENTRIES paths or {path, namespace}), namespace, ingressGateway. */
 export function meshInputArg(v: unknown): void {
   const input = objectArg(v, 'input', 'pass { manifests: [\'path/to/manifests\'] }');
-  const list = listArg(input['manifests'], 'input.manifests', 1, MAX_MANIFEST_ENTRIES, 'manifest paths');
+  const list = listArg(input['manifests'], 'input.manifests', 0, MAX_MANIFEST_ENTRIES, 'manifest paths');
   list.forEach((m, i) => {
     if (typeof m === 'string') { pathArg(m, `input.manifests[${i}]`); return; }
     const e = objectArg(m, `input.manifests[${i}]`, 'pass a path, or { path, namespace }');

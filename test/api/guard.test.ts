@@ -31,9 +31,17 @@ describe('the library refuses arguments of the wrong shape with MeshrangeError b
     await refused(() => lib.loadMesh({ manifests: ['m'] }, { reader: {} as never }), /^options\.reader: not a SourceReader \(it has no read method\)/);
   });
 
+  it('loadMesh: a namespace for the manifests that is no DNS label is bad-name (it would name workloads backend/sa/api/x)', async () => {
+    for (const input of [{ manifests: ['scenarios/meshes/bookinfo'], namespace: 'backend/sa/api' }, { manifests: [{ path: 'scenarios/meshes/bookinfo', namespace: 'Bad_NS' }] }]) {
+      let thrown: unknown;
+      try { lib.loadMesh(input); } catch (e) { thrown = e; }
+      expect((thrown as MeshrangeError).issues.map((i) => i.code)).toEqual(['bad-name']);
+    }
+  });
+
   it('a list is judged by its length before any entry: a million manifests or scenario files are refused at once', async () => {
     const started = performance.now();
-    await refused(() => lib.loadMesh({ manifests: new Array(1_000_000) }), /^input\.manifests: 1000000 manifest paths \(expected 1 to 1000\)/);
+    await refused(() => lib.loadMesh({ manifests: new Array(1_000_000) }), /^input\.manifests: 1000000 manifest paths \(expected 0 to 1000\)/);
     await refused(() => lib.runScenarios(new Array(1_000_000).fill(SCENARIO)), /^files: 1000000 scenario files \(expected 0 to 10000\)/);
     expect(performance.now() - started).toBeLessThan(1000); // not a timing test: the bound is on work (no entry is read)
   });
@@ -59,6 +67,25 @@ describe('the library refuses arguments of the wrong shape with MeshrangeError b
     await refused(() => lib.blastRadius(mesh, { from: {} as never }), /^options\.from: expected a list of workloads, got an object/);
     await refused(() => lib.assessMeshes(null as never, mesh), /^before: expected an object/);
     await refused(() => lib.assess(null as never), /^input: expected an object/);
+  });
+
+  it('a non-string workload or rule code is named as such; assess without its readers; the other exports on null', async () => {
+    const { mesh } = lib.loadMesh({ manifests: ['scenarios/meshes/bookinfo'] });
+    await refused(() => lib.blastRadius(mesh, { from: [5 as never] }), /^options\.from\[0\]: expected a string, got a number/);
+    await refused(() => lib.lint(mesh, { only: [null as never] }), /^options\.only\[0\]: expected a string, got null/);
+    const side = { label: 'x', mesh: [], replaceScenarioManifests: true };
+    await refused(() => lib.assess({ before: side, after: side, scenarios: [], scenarioReader: lib.fileReader() } as never), /^input\.before\.reader: expected an object, got nothing/);
+    await refused(() => lib.assessManifests([null] as never, []), /^before\[0\]: expected an object, got null/);
+    await refused(() => lib.assessManifests([{ path: 'a.yaml' }] as never, []), /^before\[0\]\.text: expected a string, got nothing/);
+    await refused(() => lib.compareOutcomes(null as never, { steps: [], traffic: [] }), /^before: expected an object/);
+    await refused(() => lib.stepRecords([{}] as never), /^results\[0\]: not a run result/);
+    await refused(() => lib.trafficRecords(null as never), /^results: expected a list/);
+    await refused(() => lib.decisionJson(null as never), /^decision: expected an object/);
+    await refused(() => lib.formatIssue({} as never), /^issue\.code: expected a string, got nothing/);
+  });
+
+  it('an empty list of manifests is an empty mesh, as before', () => {
+    expect(lib.loadMesh({ manifests: [] }).mesh.workloads).toEqual([]);
   });
 
   it('the renderers: a result that is no run result', async () => {
