@@ -51,12 +51,12 @@ export function markdownText(s: string): string {
 }
 
 /**
- * A SARIF message's plain text (SARIF 2.1.0 §3.11.6): unsafe characters escaped, and every `[` and `]`
- * backslash-escaped (a backslash before one too), so that `[text](url)` in a name is shown, never an embedded link
- * a viewer renders.
+ * A SARIF message's plain text (SARIF 2.1.0 §3.11.6): unsafe characters escaped, and no embedded link can form —
+ * a link is `[text](target)`, so each `](` is written `\](` (a backslash right before it doubled). Other brackets
+ * stay as they are: viewers that do not unescape would show every `\[` of an ordinary text.
  */
 export function sarifText(s: string): string {
-  return escapeControls(s).replace(/\\(?=[[\]])|[[\]]/g, (ch) => `\\${ch}`);
+  return escapeControls(s).replace(/\\(?=\]\()|\](?=\()/g, (ch) => `\\${ch}`);
 }
 
 /**

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prepareScenario } from '../../src/api/prepare.js';
 import { runFiles } from '../../src/api/run.js';
-import { ByteBudget, MAX_MESH_BYTES } from '../../src/api/source.js';
+import { ByteBudget, MAX_MESH_BYTES, type SourceReader } from '../../src/api/source.js';
 import { FsSource, Sandbox } from '../../src/cli/fs.js';
 import { IssueList } from '../../src/core/issues.js';
 
@@ -74,8 +74,17 @@ describe('the manifests of one scenario total at most MAX_MESH_BYTES (issue 9.2)
   it('a manifest path listed many times is read once (it counts once against the budget)', () => {
     const issues = new IssueList();
     const file = scenarioOn('repeat', Array.from({ length: 20 }, () => '../../scenarios/meshes/bookinfo'));
-    expect(prepareScenario(file, new FsSource(Sandbox.forCwd([])), issues)).not.toBeNull();
+    const fs = new FsSource(Sandbox.forCwd([]));
+    let reads = 0;
+    const counting: SourceReader = {
+      read: (p, i, at) => fs.read(p, i, at),
+      manifests: (p, i, at, b) => { reads++; return fs.manifests(p, i, at, b); },
+      forScenario: (f) => { const box = fs.forScenario(f); return { ...counting, read: (p, i, at) => box.read(p, i, at), manifests: (p, i, at, b) => { reads++; return box.manifests(p, i, at, b); } }; },
+      resolve: (f, r) => fs.resolve(f, r),
+    };
+    expect(prepareScenario(file, counting, issues)).not.toBeNull();
     expect(issues.errors).toEqual([]);
+    expect(reads).toBe(1);
   });
 
   it('spec.mesh.manifests lists at most 1,000 entries (scenario-invalid, before anything is read)', () => {

@@ -135,25 +135,26 @@ describe('reports of hostile text', () => {
     expect(decodeURIComponent(uri ?? '')).toBe('my scenarios/#1 100%.yaml');
   });
 
-  it('property: for any string in every field, no SARIF message text holds an unsafe character or an unescaped [ or ] (no embedded link, SARIF §3.11.6)', () => {
+  it('property: for any string in every field, no SARIF message text holds an unsafe character or a `](` that could open an embedded link (SARIF §3.11.6)', () => {
     const texts = (doc: string): string[] => {
       const j = JSON.parse(doc) as { runs: { results: { message: { text: string } }[]; invocations?: { toolExecutionNotifications: { message: { text: string } }[] }[] }[] };
       return j.runs.flatMap((r) => [...r.results.map((x) => x.message.text), ...(r.invocations ?? []).flatMap((i) => i.toolExecutionNotifications.map((n) => n.message.text))]);
     };
-    // a bracket is escaped when an odd number of backslashes stands right before it
-    const bare = (t: string): boolean => /(^|[^\\])(\\\\)*[[\]]/.test(t);
-    const link = texts(renderSarif([result('[x](https://evil.example) \u202e\\[')]));
-    expect(link.length).toBeGreaterThan(1);
-    for (const t of link) {
-      expect(bare(t), t).toBe(false);
+    // a `](` is escaped when an odd number of backslashes stands right before it
+    const link = (t: string): boolean => /(^|[^\\])(\\\\)*\]\(/.test(t);
+    const hostile = texts(renderSarif([result('[x](https://evil.example) \u202e\\](y)')]));
+    expect(hostile.length).toBeGreaterThan(1);
+    for (const t of hostile) {
+      expect(link(t), t).toBe(false);
       expect(t).not.toMatch(DRIVES_TERMINAL);
     }
-    expect(link[0]).toContain('\\[x\\](https://evil.example) \\u202e\\\\\\[');
-    fc.assert(fc.property(fc.string({ unit: 'binary' }), (x) => texts(renderSarif([result(x)])).every((t) => !bare(t) && !DRIVES_TERMINAL.test(t) && !/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(t))));
+    expect(hostile[0]).toContain('[x\\](https://evil.example) \\u202e\\\\\\](y)');
+    fc.assert(fc.property(fc.string({ unit: 'binary' }), (x) => texts(renderSarif([result(x)])).every((t) => !link(t) && !DRIVES_TERMINAL.test(t)
+      && !/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(t))));
   });
 
-  it('sarifText escapes [ and ] and a backslash before one, and leaves other backslashes alone', () => {
-    expect(sarifText('a\\b [c] \\[d')).toBe('a\\b \\[c\\] \\\\\\[d');
+  it('sarifText breaks every `](` and leaves other brackets and backslashes alone (viewers that do not unescape show them as written)', () => {
+    expect(sarifText('a\\b [c] \\](d) e](f)')).toBe('a\\b [c] \\\\\\](d) e\\](f)');
   });
 
   it('the JSON report stays valid JSON with the strings exactly as given', () => {
