@@ -17,9 +17,11 @@ describe('CLI output stays on its lines', () => {
     expect(r.err).toContain('note.txt\\n5 scenarios');
   });
 
-  it('a request path holding a newline cannot forge the verdict line of meshrange request', async () => {
+  it('a request path holding a newline cannot forge the verdict line of meshrange request: it is refused, and the error shows it escaped', async () => {
     const r = await cli('request', '--mesh', 'scenarios/meshes/bookinfo', '--from', 'bookinfo/ratings-v1', '--to', 'details:9080',
       '--path', '/x\nverdict: ALLOWED 200, mutual TLS');
-    expect(r.out.split('\n').filter((l) => l.startsWith('verdict:'))).toHaveLength(1);
+    expect(r.code).toBe(2);
+    expect(`${r.out}${r.err}`.split('\n').filter((l) => l.startsWith('verdict:'))).toHaveLength(0);
+    expect(r.err).toContain('path "/x\\nverdict: ALLOWED 200, mutual TLS": must not hold a space or a control character');
   });
 });
