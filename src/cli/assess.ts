@@ -20,7 +20,7 @@ import { renderAssessJson, renderAssessMarkdown, renderAssessSarif, renderAssess
 import { collect, EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, printIssues, type Io } from './main.js';
 import { displayPath, FsSource, readSource, realOrAbsolute, reportPathProblem, Sandbox, scanYamlFolder, writeReports } from './fs.js';
 import { looksLikeScenario } from '../scenario/load.js';
-import { GitError, GitSource } from './git-source.js';
+import { GitError, GitSource, refProblem, repoRoot, resolveRef } from './git-source.js';
 
 export interface AssessCliOpts {
   before: string;
@@ -89,8 +89,30 @@ function isDir(p: string): boolean {
   }
 }
 
-/** One side from its argument: a folder, else a git ref. Throws GitError on a bad ref. */
+/** The commit `arg` names in the repository at `dir`, or null (not a ref there, not a repository, not a valid ref). */
+function refCommit(dir: string, arg: string): string | null {
+  if (refProblem(arg) !== null) return null;
+  try {
+    return resolveRef(repoRoot(dir), arg);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * One side from its argument: a folder, else a git ref. Throws GitError on a bad ref, and on an argument that is both
+ * a folder and a ref unless written as a path (`./HEAD`, `/abs`): a pull request could otherwise add a folder `HEAD/`
+ * of harmless manifests and have `--after HEAD` assess that instead of its commit.
+ */
 function side(arg: string, opts: AssessCliOpts, fsReader: FsSource): AssessSide {
+  const writtenAsPath = arg === '.' || arg === '..' || arg.startsWith('./') || arg.startsWith('../') || path.isAbsolute(arg);
+  if (isDir(arg) && !writtenAsPath) {
+    const commit = refCommit(opts.repo ?? '.', arg);
+    if (commit !== null) {
+      throw new GitError(`${JSON.stringify(arg)} is both a folder (${displayPath(path.resolve(arg))}) and a git ref (commit ${commit.slice(0, 12)}); meshrange does not guess which is meant`,
+        `write the folder as ./${arg}, or the ref so that no folder has its name (refs/heads/…, refs/remotes/…, or the commit id)`);
+    }
+  }
   if (isDir(arg)) {
     const mesh = opts.mesh.length > 0 ? opts.mesh.map((m) => path.join(arg, m)) : [arg];
     return { label: displayPath(path.resolve(arg)), reader: new FsSource(new Sandbox([...fsReader.sandbox.roots, realOrAbsolute(arg)]), fsReader.inputs), mesh, replaceScenarioManifests: true };

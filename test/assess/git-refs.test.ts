@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -56,6 +56,26 @@ describe('assess --before/--after git refs read the same paths at each commit', 
     expect(j.risk).toBe('up');
     expect(j.newlyReachable.map((p) => `${p.from} ${p.to}:${p.port}`)).toEqual(['legacy/batch api.backend:80', 'legacy/batch db.backend:5432']);
     expect(j.steps).toEqual([expect.objectContaining({ scenario: 'legacy-plaintext', step: 'to-api', before: 'blocked', after: 'allowed', kind: 'regression' })]);
+  });
+
+  it('an argument that is both a folder and a ref is refused (exit 2), so a pull request cannot add a folder HEAD/ to be assessed in place of its commit; ./HEAD is the folder', () => {
+    const decoy = path.join(repo, 'HEAD', 'k8s');
+    mkdirSync(decoy, { recursive: true });
+    try {
+      for (const f of ['00-namespaces.yaml', 'backend.yaml', 'frontend.yaml', 'legacy.yaml', 'istio-config.yaml']) writeFileSync(path.join(decoy, f), readFileSync(path.join('scenarios/meshes/three-ns', f)));
+      writeFileSync(path.join(decoy, 'pa.yaml'), STRICT);
+      const run = (...args: string[]): { status: number | null; stderr: string } =>
+        spawnSync(process.execPath, [path.resolve('bin/meshrange.js'), 'assess', ...args], { cwd: repo, encoding: 'utf8', timeout: 60_000 });
+      const both = run('--before', 'strict', '--after', 'HEAD', '--mesh', 'k8s', '--check');
+      expect(both.status).toBe(2);
+      expect(both.stderr).toContain('"HEAD" is both a folder');
+      expect(both.stderr).toContain('write the folder as ./HEAD');
+      // written as a path, it is the folder: the decoy's STRICT mesh, so nothing changed (risk same)
+      const folder = run('--before', 'strict', '--after', './HEAD/k8s', '--mesh', '.', '--check');
+      expect(folder.stderr).not.toContain('is both a folder');
+    } finally {
+      rmSync(path.join(repo, 'HEAD'), { recursive: true, force: true });
+    }
   });
 
   it('paths given through a link to the repository are inside it (a CI workspace under a linked folder)', async () => {
