@@ -21,6 +21,7 @@ import { collect, EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, printIssues, type Io } f
 import { displayPath, FsSource, readSource, realOrAbsolute, reportPathProblem, Sandbox, scanYamlFolder, writeReports } from './fs.js';
 import { looksLikeScenario } from '../scenario/load.js';
 import { GitError, GitSource, refProblem, repoRoot, resolveRef } from './git-source.js';
+import { escapeControls } from '../core/escape.js';
 
 export interface AssessCliOpts {
   before: string;
@@ -190,7 +191,7 @@ export async function assessCommand(scenarios: string[], opts: AssessCliOpts, io
     }
   }
   if (issues.hasErrors()) { printIssues(io, issues.errors); return EXIT_BAD_INPUT; }
-  for (const w of result.warnings) io.err(`warning: ${w}\n`);
+  for (const w of result.warnings) io.err(`warning: ${escapeControls(w)}\n`);
   const report = result.report;
   if (!writeReports(reports.map((r) => ({ ...r, text: (RENDER[r.format] as (x: AssessReport) => string)(report) })), issues)) {
     printIssues(io, issues.errors);

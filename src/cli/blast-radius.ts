@@ -10,6 +10,7 @@ import { blastRadius, MAX_BLAST_DEPTH, type BlastRadiusOptions } from '../analys
 import { renderBlastDot, renderBlastJsonChunks, renderBlastMermaid, renderBlastText } from '../report/blast-radius.js';
 import { collect, EXIT_BAD_INPUT, EXIT_OK, printIssues, type Io } from './main.js';
 import { addMeshOptions, loadMeshOptions, type MeshOptions } from './mesh-input.js';
+import { escapeControls } from '../core/escape.js';
 
 export interface BlastRadiusCliOpts extends MeshOptions {
   from: string[];
@@ -65,7 +66,7 @@ export function blastRadiusCommand(opts: BlastRadiusCliOpts, io: Io): number {
     printIssues(io, issues.errors);
     return EXIT_BAD_INPUT;
   }
-  for (const w of warnings) io.err(`warning: ${w}\n`);
+  for (const w of warnings) io.err(`warning: ${escapeControls(w)}\n`);
   if (opts.format === 'json') {
     // written piece by piece: one report string would double the peak of a large mesh
     for (const piece of renderBlastJsonChunks(r.value)) io.out(piece);

@@ -58,7 +58,7 @@ export async function requestCommand(opts: RequestOpts, io: Io): Promise<number>
   if (Number.isNaN(nowMs)) issues.error('bad-usage', `--time ${opts.time ?? ''}: expected an ISO 8601 instant`);
   if (issues.hasErrors()) { printIssues(io, issues.errors); return EXIT_BAD_INPUT; }
   const d = await decideRequest(mesh, req, { now: nowMs, jwks: standIns });
-  for (const w of loadIssues.warnings) io.err(`warning: ${w.loc ? `${w.loc.file}:${w.loc.line}:${w.loc.col}: ` : ''}${w.message}\n`);
+  for (const w of loadIssues.warnings) io.err(`warning: ${escapeControls(`${w.loc ? `${w.loc.file}:${w.loc.line}:${w.loc.col}: ` : ''}${w.message}`)}\n`);
   if (opts.format === 'json') {
     io.out(`${JSON.stringify({ request: { from: opts.from, to: opts.to, protocol: opts.protocol, method: opts.method, path: opts.path, headers, tls: opts.tls, ...(opts.bypass ? { bypass: true } : {}), ...(opts.capability ? { capabilities: opts.capability } : {}) }, ...decisionJson(d) }, null, 2)}\n`);
   } else {
