@@ -2,7 +2,8 @@
  * A git commit of the local repository as a SourceReader (api/source.ts), for
  * `assess --before <ref> --after <ref>`: the same paths, read at that commit.
  * No network: `git rev-parse`, `git ls-tree` and `git cat-file` on the local
- * object store only, through child_process without a shell.
+ * object store only, through child_process without a shell (a partial clone,
+ * whose git would fetch what it lacks, is refused; GIT_NO_LAZY_FETCH is set).
  *
  * Rules:
  *  - A ref is validated before git sees it: not empty, no leading `-` (it
@@ -45,11 +46,27 @@ interface TreeEntry {
   size: number;
 }
 
+/** Bytes of `ls-tree` output read at most: about MAX_TREE_ENTRIES entries of ~100 bytes, with room for long paths. */
+const MAX_LISTING_BYTES = 256 * 1024 * 1024;
+
 function git(repo: string, args: readonly string[], maxBuffer = 64 * 1024 * 1024): Buffer {
-  return execFileSync('git', ['-C', repo, ...args], { maxBuffer, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_OPTIONAL_LOCKS: '0' } });
+  // GIT_NO_LAZY_FETCH (git ≥ 2.44): a missing object is an error, never fetched from a promisor remote; older gits
+  // ignore it, and a partial clone is refused before anything is read (GitSource.open)
+  return execFileSync('git', ['-C', repo, ...args], { maxBuffer, stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_OPTIONAL_LOCKS: '0', GIT_NO_LAZY_FETCH: '1' } });
+}
+
+/** A setting of the repository (`--get-regexp PATTERN`: every matching `key value` line), or '' when none is set. */
+function gitConfig(repo: string, key: string, pattern?: string): string {
+  try {
+    return git(repo, pattern === undefined ? ['config', '--get', key] : ['config', key, pattern]).toString('utf8').trim();
+  } catch {
+    return '';
+  }
 }
 
 function stderrOf(e: unknown): string {
+  if ((e as { code?: unknown }).code === 'ENOBUFS') return 'its output is larger than meshrange reads';
   const s = (e as { stderr?: unknown }).stderr;
   const text = Buffer.isBuffer(s) ? s.toString('utf8') : typeof s === 'string' ? s : e instanceof Error ? e.message : String(e);
   return text.trim().split('\n')[0] ?? '';
@@ -98,6 +115,15 @@ export class GitSource implements SourceReader {
 
   static open(repoDir: string, ref: string): GitSource {
     const root = repoRoot(repoDir);
+    // A partial clone fetches the files it lacks from its remote on first read: network, and writes to the
+    // repository. meshrange reads the local object store only.
+    // (git records it as extensions.partialClone, or, since 2.x, remote.<name>.promisor = true)
+    const promisor = gitConfig(root, 'extensions.partialClone')
+      || gitConfig(root, '--get-regexp', '^remote\\..*\\.promisor$').split('\n').find((l) => /\strue$/i.test(l))?.split(/\s/)[0] || '';
+    if (promisor !== '') {
+      throw new GitError(`the repository at ${displayPath(root)} is a partial clone (${JSON.stringify(promisor.slice(0, 80))}): git would fetch the files it lacks from its remote, and meshrange reads the local object store only`,
+        'run assess in a full clone (git clone without --filter, or git fetch --refetch), or give folders to --before / --after');
+    }
     return new GitSource(root, resolveRef(root, ref), ref);
   }
 
@@ -109,8 +135,11 @@ export class GitSource implements SourceReader {
     if (this.tree) return this.tree;
     let out: string;
     try {
-      out = git(this.repo, ['ls-tree', '-r', '-l', '-z', '--full-tree', this.commit], 512 * 1024 * 1024).toString('utf8');
+      out = git(this.repo, ['ls-tree', '-r', '-l', '-z', '--full-tree', this.commit], MAX_LISTING_BYTES).toString('utf8');
     } catch (e) {
+      if ((e as { code?: unknown }).code === 'ENOBUFS') {
+        throw new GitError(`${this.label} has more files than meshrange lists (its tree listing is over ${MAX_LISTING_BYTES / 1048576} MiB; at most ${grouped(MAX_TREE_ENTRIES)} files)`, 'give folders to --before / --after instead');
+      }
       throw new GitError(`the files of ${this.label} cannot be listed: ${stderrOf(e)}`, 'check the repository (git fsck), or give folders to --before / --after');
     }
     const tree = new Map<string, TreeEntry>();

@@ -58,6 +58,24 @@ describe('assess --before/--after git refs read the same paths at each commit', 
     expect(j.steps).toEqual([expect.objectContaining({ scenario: 'legacy-plaintext', step: 'to-api', before: 'blocked', after: 'allowed', kind: 'regression' })]);
   });
 
+  it('a partial clone is refused before anything is read: its git would fetch the files it lacks from the network', () => {
+    const partial = realpathSync(mkdtempSync(path.join(tmpdir(), 'meshrange-partial-')));
+    try {
+      git('config', 'uploadpack.allowFilter', 'true'); // else the local 'server' ignores --filter and sends every blob
+      execFileSync('git', ['clone', '-q', '--filter=blob:none', '--no-checkout', `file://${repo}`, partial], { stdio: 'ignore' });
+      const r = spawnSync(process.execPath, [path.resolve('bin/meshrange.js'), 'assess', '--before', 'origin/main', '--after', 'origin/main', '--mesh', 'k8s'],
+        { cwd: partial, encoding: 'utf8', timeout: 60_000 });
+      expect(r.status).toBe(2);
+      expect(r.stderr).toContain('is a partial clone');
+      // nothing was fetched: the blobs are still missing
+      const missing = execFileSync('git', ['-C', partial, 'rev-list', '--objects', '--missing=print', 'origin/main'], { encoding: 'utf8', env: { ...process.env, GIT_NO_LAZY_FETCH: '1' } })
+        .split('\n').filter((l) => l.startsWith('?'));
+      expect(missing.length).toBeGreaterThan(0);
+    } finally {
+      rmSync(partial, { recursive: true, force: true });
+    }
+  });
+
   it('an argument that is both a folder and a ref is refused (exit 2), so a pull request cannot add a folder HEAD/ to be assessed in place of its commit; ./HEAD is the folder', () => {
     const decoy = path.join(repo, 'HEAD', 'k8s');
     mkdirSync(decoy, { recursive: true });
