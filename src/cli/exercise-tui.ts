@@ -9,7 +9,7 @@ import { formatIssue, IssueList } from '../core/issues.js';
 import type { ExerciseUpdate, HintOutcome } from '../tui/exercise-app.js';
 import { checkFolder, takeHint } from './exercise.js';
 import { EXIT_BAD_INPUT, EXIT_OK, printIssues, type Io } from './main.js';
-import { colourWanted, loadTuiApp, MAX_WATCH_DEPTH, MAX_WATCH_FOLDERS, watchedFolders, watchInputs, type TuiTerminal } from './tui.js';
+import { coalesced, colourWanted, loadTuiApp, MAX_WATCH_DEPTH, MAX_WATCH_FOLDERS, watchedFolders, watchInputs, type TuiTerminal } from './tui.js';
 import { displayPath } from './fs.js';
 
 export interface ExerciseTuiOpts {
@@ -57,23 +57,17 @@ export async function exerciseTuiCommand(folder: string, opts: ExerciseTuiOpts, 
       }
     }
     watch = (on) => {
-      let running = false;
       let closed = false;
       let stop = (): void => {};
-      const recheckAndRewatch = async (): Promise<void> => {
-        if (running || closed) return;
-        running = true;
-        try {
-          const u = await recheck();
-          if (closed) return;
-          on(u);
-          // A subfolder made since (or one removed): watch the tree as it is now.
-          stop();
-          stop = watchInputs(inputs, () => { void recheckAndRewatch(); }, first.trees);
-        } finally {
-          running = false;
-        }
-      };
+      const recheckAndRewatch = coalesced(async (): Promise<void> => {
+        if (closed) return;
+        const u = await recheck();
+        if (closed) return;
+        on(u);
+        // A subfolder made since (or one removed): watch the tree as it is now.
+        stop();
+        stop = watchInputs(inputs, () => { void recheckAndRewatch(); }, first.trees);
+      });
       stop = watchInputs(inputs, () => { void recheckAndRewatch(); }, first.trees);
       return () => { closed = true; stop(); };
     };

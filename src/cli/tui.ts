@@ -133,6 +133,12 @@ export function watchInputs(files: Iterable<string>, onChange: () => void, trees
     const d = path.dirname(f);
     dirs.set(d, (dirs.get(d) ?? new Set()).add(path.basename(f)));
   }
+  // A tree's own folder is watched from its parent too: `rm -rf mesh && cp -r backup mesh` (or a git checkout)
+  // removes and makes it again, and the watchers inside the old one see nothing of the new one.
+  for (const t of trees) {
+    const d = path.dirname(t);
+    dirs.set(d, (dirs.get(d) ?? new Set()).add(path.basename(t)));
+  }
   for (const t of trees) {
     for (const d of watchedFolders(t).folders) {
       treeDirs.add(d);
@@ -154,6 +160,28 @@ export function watchInputs(files: Iterable<string>, onChange: () => void, trees
     } catch { /* a folder that vanished: the next run says what is missing */ }
   }
   return () => { clearTimeout(timer); for (const w of watchers) w.close(); };
+}
+
+/**
+ * A re-run that never overlaps itself and never drops a change: a trigger while a run is going marks one more run,
+ * made when it ends (a save during a 17 s re-run was lost for good, the screen showing the older file).
+ */
+export function coalesced(run: () => Promise<void>): () => Promise<void> {
+  let running = false;
+  let again = false;
+  const trigger = async (): Promise<void> => {
+    if (running) { again = true; return; }
+    running = true;
+    try {
+      do {
+        again = false;
+        await run();
+      } while (again);
+    } finally {
+      running = false;
+    }
+  };
+  return trigger;
 }
 
 function isFolder(p: string): boolean {
@@ -217,22 +245,15 @@ export async function tuiCommand(file: string, opts: TuiOpts, io: Io, term: TuiT
   let watch: ((on: (u: TuiUpdate) => void) => () => void) | undefined;
   if (opts.watch) {
     watch = (on) => {
-      let stop = watchInputs([...first.inputs, path.resolve(file)], rerun);
-      let running = false;
-      async function rerun(): Promise<void> {
-        if (running) return;
-        running = true;
-        try {
-          const next = await runOnce(file, seed, sandbox);
-          if (next.run) on({ run: next.run });
-          else on({ error: next.issues.errors.map(formatIssue).join('; ') });
-          // The new run may read other files (a manifest added to the list): watch what it read.
-          stop();
-          stop = watchInputs([...next.inputs, path.resolve(file)], rerun);
-        } finally {
-          running = false;
-        }
-      }
+      const rerun = coalesced(async () => {
+        const next = await runOnce(file, seed, sandbox);
+        if (next.run) on({ run: next.run });
+        else on({ error: next.issues.errors.map(formatIssue).join('; ') });
+        // The new run may read other files (a manifest added to the list): watch what it read.
+        stop();
+        stop = watchInputs([...next.inputs, path.resolve(file)], () => { void rerun(); });
+      });
+      let stop = watchInputs([...first.inputs, path.resolve(file)], () => { void rerun(); });
       return () => stop();
     };
   }

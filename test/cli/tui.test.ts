@@ -98,6 +98,55 @@ describe('meshrange tui --watch and colours', () => {
     }
   });
 
+  it('a tree folder deleted and made again (rm -rf mesh && cp -r backup mesh) calls back, also when watched while it was missing', async () => {
+    const { mkdirSync, mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { vi } = await import('vitest');
+    const { watchInputs } = await import('../../src/cli/tui.js');
+    const mesh = path.join(mkdtempSync(path.join(tmpdir(), 'meshrange-watch-')), 'mesh');
+    mkdirSync(mesh);
+    const gone = vi.fn();
+    let stop = watchInputs([], gone, [mesh]);
+    try {
+      rmSync(mesh, { recursive: true });
+      await vi.waitFor(() => expect(gone).toHaveBeenCalled(), { timeout: 5000, interval: 20 });
+      stop();
+      // the caller watches again while mesh/ is missing: its parent still sees it come back
+      const back = vi.fn();
+      stop = watchInputs([], back, [mesh]);
+      mkdirSync(mesh);
+      writeFileSync(path.join(mesh, 'policy.yaml'), 'a: 1\n');
+      await vi.waitFor(() => expect(back).toHaveBeenCalled(), { timeout: 5000, interval: 20 });
+    } finally {
+      stop();
+    }
+  });
+
+  it('coalesced: a trigger during a run is not dropped: one more run follows, and runs never overlap', async () => {
+    const { coalesced } = await import('../../src/cli/tui.js');
+    let active = 0;
+    let maxActive = 0;
+    const seen: number[] = [];
+    let version = 1;
+    let release: () => void = () => undefined;
+    const trigger = coalesced(async () => {
+      active++; maxActive = Math.max(maxActive, active);
+      const v = version;
+      await new Promise<void>((r) => { release = r; });
+      seen.push(v);
+      active--;
+    });
+    const first = trigger();
+    version = 2; void trigger(); // saved during the first run
+    version = 3; void trigger(); // and again: still one more run, reading the latest
+    release();
+    await new Promise((r) => setTimeout(r, 10));
+    release();
+    await first;
+    expect(seen).toEqual([1, 3]);
+    expect(maxActive).toBe(1);
+  });
+
   it('a watched tree is bounded in folders (150 subfolders give the first MAX_WATCH_FOLDERS and say the rest were left out), and a link loops nowhere and leads out of it never', async () => {
     const { mkdirSync, mkdtempSync, symlinkSync } = await import('node:fs');
     const { tmpdir } = await import('node:os');
