@@ -123,7 +123,7 @@ export function kindOf(st: Stats): string {
   if (st.isFIFO()) return 'a named pipe (FIFO)';
   if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device';
   if (st.isSocket()) return 'a socket';
-  return 'not a regular file';
+  return st.isFile() ? 'a regular file' : 'a special file';
 }
 
 /** A path a folder scan could not use: the caller turns it into a located error. */

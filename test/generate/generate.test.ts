@@ -145,6 +145,15 @@ describe('meshrange generate: the command', () => {
     expect(readFileSync(path.join(g, 'notes.txt'), 'utf8')).toBe('mine');
   });
 
+  it('--out naming a regular file says so (exit 2, the file untouched)', async () => {
+    const f = path.join(tmp, 'afile');
+    writeFileSync(f, 'mine');
+    const r = await cli('generate', '--workloads', '100', '--out', f);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(`--out ${f} is a regular file, not a folder`);
+    expect(readFileSync(f, 'utf8')).toBe('mine');
+  });
+
   it.each([['--workloads', '99'], ['--workloads', '100001'], ['--workloads', '1e3'], ['--workloads', '100', '--profile', 'wide'], ['--workloads', '100', '--namespaces', '0']])(
     'bad options %s %s exit 2 and write nothing', async (...args) => {
       const d = path.join(tmp, `bad-${args.join('')}`);
