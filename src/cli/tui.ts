@@ -162,6 +162,11 @@ export function watchInputs(files: Iterable<string>, onChange: () => void, trees
   return () => { clearTimeout(timer); for (const w of watchers) w.close(); };
 }
 
+/** TERM=dumb: no cursor movement, no screen clearing (the TUI's redraws would wipe the scrollback or print garbage). */
+export function dumbTerminal(term: TuiTerminal): boolean {
+  return term.env['TERM'] === 'dumb';
+}
+
 /**
  * A re-run that never overlaps itself and never drops a change: a trigger while a run is going marks one more run,
  * made when it ends (a save during a 17 s re-run was lost for good, the screen showing the older file).
@@ -232,6 +237,9 @@ export async function tuiCommand(file: string, opts: TuiOpts, io: Io, term: TuiT
   if (!term.stdinTty || !term.stdoutTty) {
     issues.error('not-a-terminal', `meshrange tui needs a terminal: its ${!term.stdinTty ? 'input' : 'output'} is not one (a pipe or a file)`, undefined,
       'run it in a terminal, or use `meshrange run <scenario>` for text, JSON and the other reports');
+  } else if (dumbTerminal(term)) {
+    issues.error('not-a-terminal', 'meshrange tui needs a terminal that moves its cursor and clears its screen: TERM is dumb', undefined,
+      'run it in a full terminal, or use `meshrange run <scenario>` for text, JSON and the other reports');
   }
   if (issues.hasErrors()) { printIssues(io, issues.errors); return EXIT_BAD_INPUT; }
   const sandbox = Sandbox.forCwd(opts.allowPath);

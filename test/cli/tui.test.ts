@@ -28,6 +28,17 @@ describe('meshrange tui', () => {
     expect(r.err).toMatch(/needs a terminal: its output is not one/);
   });
 
+  it('TERM=dumb is refused before any screen: the TUI moves the cursor and clears the screen, which a dumb terminal cannot', async () => {
+    const r = await tui('scenarios/bookinfo-pivot-open.yaml', {}, { ...tty, env: { TERM: 'dumb' } });
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('TERM is dumb');
+    const { exerciseTuiCommand } = await import('../../src/cli/exercise-tui.js');
+    let err = '';
+    const code = await exerciseTuiCommand('nowhere', { exercises: [], watch: false } as never, { out: () => {}, err: (x) => { err += x; } }, { ...tty, env: { TERM: 'dumb' } });
+    expect(code).toBe(2);
+    expect(err).toContain('TERM is dumb');
+  });
+
   it('a missing scenario file exits 2 with its error, before any screen', async () => {
     const r = await tui('scenarios/no-such.yaml', {});
     expect(r.code).toBe(2);
