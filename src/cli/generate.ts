@@ -6,7 +6,7 @@
  * not empty is refused unless --force (which replaces it whole).
  */
 import type { Command } from 'commander';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { IssueList } from '../core/issues.js';
 import { renderTopology } from '../generate/manifests.js';
@@ -67,7 +67,9 @@ export function generateCommand(opts: GenerateCliOpts, io: Io): number {
   const problem = optionsProblem(go);
   if (problem) { issues.error('bad-usage', problem); printIssues(io, issues.errors); return EXIT_BAD_INPUT; }
 
-  const out = path.resolve(opts.out as string);
+  // a link to a folder is written through (the folder it leads to), not replaced by a folder of its own name
+  let out = path.resolve(opts.out as string);
+  try { if (lstatSync(out).isSymbolicLink() && statSync(out).isDirectory()) out = realpathSync(out); } catch { /* missing, or a dangling link: said below */ }
   let existing = false;
   try {
     const st = statSync(out);

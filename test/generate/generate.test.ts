@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -143,6 +143,16 @@ describe('meshrange generate: the command', () => {
     writeFileSync(path.join(g, 'notes.txt'), 'mine');
     expect((await cli('generate', '--workloads', '100', '--out', g, '--force')).code).toBe(2);
     expect(readFileSync(path.join(g, 'notes.txt'), 'utf8')).toBe('mine');
+  });
+
+  it('--out naming a link to an empty folder writes into that folder; the link stays a link', async () => {
+    const target = path.join(tmp, 'link-target');
+    mkdirSync(target);
+    const link = path.join(tmp, 'link');
+    symlinkSync(target, link);
+    expect((await cli('generate', '--workloads', '100', '--out', link)).code).toBe(0);
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    expect(readdirSync(target)).toContain('meshrange-generate.json');
   });
 
   it('--out naming a regular file says so (exit 2, the file untouched)', async () => {
