@@ -92,7 +92,8 @@ function isDir(p: string): boolean {
 
 /** The commit `arg` names in the repository at `dir`, or null (not a ref there, not a repository, not a valid ref). */
 function refCommit(dir: string, arg: string): string | null {
-  if (refProblem(arg) !== null) return null;
+  // a short run of hex digits (a folder `2024`, `cafe`) may happen to prefix some commit id: not a ref anyone means
+  if (refProblem(arg) !== null || (arg.length < 7 && /^[0-9a-f]+$/i.test(arg))) return null;
   try {
     return resolveRef(repoRoot(dir), arg);
   } catch {

@@ -59,7 +59,7 @@ export async function exerciseTuiCommand(folder: string, opts: ExerciseTuiOpts, 
     }
     watch = (on) => {
       let closed = false;
-      let stop = (): void => {};
+      let stop = (_flush?: boolean): void => {};
       const recheckAndRewatch = coalesced(async (): Promise<void> => {
         if (closed) return;
         const u = await recheck();
@@ -70,7 +70,7 @@ export async function exerciseTuiCommand(folder: string, opts: ExerciseTuiOpts, 
         stop = watchInputs(inputs, () => { void recheckAndRewatch(); }, first.trees);
       });
       stop = watchInputs(inputs, () => { void recheckAndRewatch(); }, first.trees);
-      return () => { closed = true; stop(); };
+      return () => { closed = true; stop(false); };
     };
   }
   const { startExerciseTui } = await loadTuiApp();

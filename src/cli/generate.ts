@@ -67,14 +67,16 @@ export function generateCommand(opts: GenerateCliOpts, io: Io): number {
   const problem = optionsProblem(go);
   if (problem) { issues.error('bad-usage', problem); printIssues(io, issues.errors); return EXIT_BAD_INPUT; }
 
-  // a link to a folder is written through (the folder it leads to), not replaced by a folder of its own name
+  // a link to a folder is the folder it leads to (written into when empty; replaced, with --force, as that folder)
   let out = path.resolve(opts.out as string);
   try { if (lstatSync(out).isSymbolicLink() && statSync(out).isDirectory()) out = realpathSync(out); } catch { /* missing, or a dangling link: said below */ }
   let existing = false;
+  let emptyFolder = false;
   try {
     const st = statSync(out);
     if (!st.isDirectory()) issues.error('not-a-folder', `--out ${displayPath(out)} is ${kindOf(st)}, not a folder`, undefined, 'name a new or empty folder');
-    else if (readdirSync(out).length > 0) {
+    else if (readdirSync(out).length === 0) emptyFolder = true;
+    else {
       if (!opts.force) issues.error('out-not-empty', `--out ${displayPath(out)} is not empty`, undefined, 'name a new or empty folder, or pass --force to replace an earlier meshrange generate output');
       else if (!isGenerateOutput(out)) {
         // --force replaces only what generate wrote: never the working folder, a checkout or a home folder by a slip.
@@ -82,7 +84,7 @@ export function generateCommand(opts: GenerateCliOpts, io: Io): number {
           undefined, 'name a new or empty folder; --force only replaces an earlier generate output');
       }
       existing = true;
-    } else existing = true;
+    }
   } catch (e) {
     if ((e as { code?: unknown }).code !== 'ENOENT') issues.error('file-unreadable', `--out ${displayPath(out)} cannot be read: ${fsErrorText(e)}`);
   }
@@ -90,6 +92,19 @@ export function generateCommand(opts: GenerateCliOpts, io: Io): number {
 
   const topo = generateTopology(go);
   const files = renderTopology(topo);
+  if (emptyFolder) {
+    // An existing empty folder (a mount point, one with its own owner and mode, the target of a link) is written into,
+    // not replaced; on a failure what was written is removed, leaving it empty as it was.
+    try {
+      writeFiles(out, files);
+    } catch (e) {
+      for (const n of readdirSync(out)) rmSync(path.join(out, n), { recursive: true, force: true });
+      issues.error('write-failed', `cannot write ${displayPath(out)}: ${fsErrorText(e)}`, undefined, 'check the folder is writable and the disk has room; nothing was changed');
+      printIssues(io, issues.errors);
+      return EXIT_BAD_INPUT;
+    }
+    return wrote(io, opts.out as string, topo, files.length);
+  }
   const parent = path.dirname(out);
   let tmp: string | null = null;
   let old: string | null = null;
@@ -97,11 +112,7 @@ export function generateCommand(opts: GenerateCliOpts, io: Io): number {
     mkdirSync(parent, { recursive: true });
     tmp = mkdtempSync(path.join(parent, `.${path.basename(out)}.generate-`));
     chmodSync(tmp, 0o755); // mkdtemp makes it private; the result is an ordinary folder
-    for (const f of files) {
-      const p = path.join(tmp, ...f.path.split('/'));
-      mkdirSync(path.dirname(p), { recursive: true });
-      writeFileSync(p, f.text);
-    }
+    writeFiles(tmp, files);
     if (existing) {
       old = `${tmp}.old`;
       renameSync(out, old);
@@ -116,8 +127,21 @@ export function generateCommand(opts: GenerateCliOpts, io: Io): number {
     printIssues(io, issues.errors);
     return EXIT_BAD_INPUT;
   }
+  return wrote(io, opts.out as string, topo, files.length);
+}
+
+function writeFiles(dir: string, files: readonly { path: string; text: string }[]): void {
+  for (const f of files) {
+    const p = path.join(dir, ...f.path.split('/'));
+    mkdirSync(path.dirname(p), { recursive: true });
+    writeFileSync(p, f.text);
+  }
+}
+
+/** The summary line, naming --out as the user wrote it (a link, not the folder it leads to). */
+function wrote(io: Io, out: string, topo: ReturnType<typeof generateTopology>, count: number): number {
   const edges = topo.callees.reduce((s, c) => s + c.length, 0);
-  io.out(`wrote ${displayPath(out)}: ${topo.n} workloads in ${topo.namespaces.length} namespaces, ${edges} calls, profile ${topo.profile}, seed ${topo.seed}; `
-    + `${files.length} files; planted: ${topo.planted.map((p) => p.kind).join(', ')} (see README.md)\n`);
+  io.out(`wrote ${displayPath(path.resolve(out))}: ${topo.n} workloads in ${topo.namespaces.length} namespaces, ${edges} calls, profile ${topo.profile}, seed ${topo.seed}; `
+    + `${count} files; planted: ${topo.planted.map((p) => p.kind).join(', ')} (see README.md)\n`);
   return EXIT_OK;
 }

@@ -56,10 +56,10 @@ function git(repo: string, args: readonly string[], maxBuffer = 64 * 1024 * 1024
     env: { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_OPTIONAL_LOCKS: '0', GIT_NO_LAZY_FETCH: '1' } });
 }
 
-/** A setting of the repository (`--get-regexp PATTERN`: every matching `key value` line), or '' when none is set. */
-function gitConfig(repo: string, key: string, pattern?: string): string {
+/** A setting of the repository (or, with options before it, every `key value` line they select), or '' when none is set. */
+function gitConfig(repo: string, ...args: string[]): string {
   try {
-    return git(repo, pattern === undefined ? ['config', '--get', key] : ['config', key, pattern]).toString('utf8').trim();
+    return git(repo, args.length === 1 ? ['config', '--get', args[0] as string] : ['config', ...args]).toString('utf8').trim();
   } catch {
     return '';
   }
@@ -118,11 +118,12 @@ export class GitSource implements SourceReader {
     // A partial clone fetches the files it lacks from its remote on first read: network, and writes to the
     // repository. meshrange reads the local object store only.
     // (git records it as extensions.partialClone, or, since 2.x, remote.<name>.promisor = true)
+    // (--type=bool: git reads yes, on and 1 as true too)
     const promisor = gitConfig(root, 'extensions.partialClone')
-      || gitConfig(root, '--get-regexp', '^remote\\..*\\.promisor$').split('\n').find((l) => /\strue$/i.test(l))?.split(/\s/)[0] || '';
+      || gitConfig(root, '--type=bool', '--get-regexp', '^remote\\..*\\.promisor$').split('\n').find((l) => / true$/.test(l))?.split(' ')[0] || '';
     if (promisor !== '') {
       throw new GitError(`the repository at ${displayPath(root)} is a partial clone (${JSON.stringify(promisor.slice(0, 80))}): git would fetch the files it lacks from its remote, and meshrange reads the local object store only`,
-        'run assess in a full clone (git clone without --filter, or git fetch --refetch), or give folders to --before / --after');
+        'run assess in a full clone (clone again without --filter; in GitHub Actions, checkout without filter: or sparse-checkout:), or give folders to --before / --after');
     }
     return new GitSource(root, resolveRef(root, ref), ref);
   }

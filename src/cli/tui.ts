@@ -126,7 +126,7 @@ export function watchedFolders(root: string): { folders: string[]; truncated: bo
  * any YAML saved in one of them, and a subfolder made, removed or renamed,
  * counts (the caller watches again after its re-run, to take in new folders).
  */
-export function watchInputs(files: Iterable<string>, onChange: () => void, trees: readonly string[] = []): () => void {
+export function watchInputs(files: Iterable<string>, onChange: () => void, trees: readonly string[] = []): (flush?: boolean) => void {
   const dirs = new Map<string, Set<string>>();
   const treeDirs = new Set<string>();
   for (const f of files) {
@@ -146,6 +146,9 @@ export function watchInputs(files: Iterable<string>, onChange: () => void, trees
     }
   }
   let timer: NodeJS.Timeout | undefined;
+  // a change seen whose debounce has not fired yet: stopping the watch (to watch again after a re-run) reports it
+  // rather than dropping it
+  let pending = false;
   const watchers: FSWatcher[] = [];
   for (const [dir, names] of dirs) {
     // The watched subfolders of a tree folder: their removal or renaming counts too.
@@ -155,11 +158,16 @@ export function watchInputs(files: Iterable<string>, onChange: () => void, trees
         // A new YAML file in a manifest folder counts too; other files (editor swap files) do not.
         if (name !== null && !names.has(name) && !/\.ya?ml$/i.test(name) && !(treeDirs.has(dir) && (subfolders.has(name) || isFolder(path.join(dir, name))))) return;
         clearTimeout(timer);
-        timer = setTimeout(onChange, WATCH_DEBOUNCE_MS);
+        pending = true;
+        timer = setTimeout(() => { pending = false; onChange(); }, WATCH_DEBOUNCE_MS);
       }));
     } catch { /* a folder that vanished: the next run says what is missing */ }
   }
-  return () => { clearTimeout(timer); for (const w of watchers) w.close(); };
+  return (flush = true) => {
+    clearTimeout(timer);
+    for (const w of watchers) w.close();
+    if (pending && flush) { pending = false; onChange(); }
+  };
 }
 
 /** TERM=dumb: no cursor movement, no screen clearing (the TUI's redraws would wipe the scrollback or print garbage). */
@@ -253,16 +261,20 @@ export async function tuiCommand(file: string, opts: TuiOpts, io: Io, term: TuiT
   let watch: ((on: (u: TuiUpdate) => void) => () => void) | undefined;
   if (opts.watch) {
     watch = (on) => {
+      let closed = false;
       const rerun = coalesced(async () => {
+        if (closed) return;
         const next = await runOnce(file, seed, sandbox);
+        if (closed) return; // quit during the run: no screen to update, no watchers to leave behind
         if (next.run) on({ run: next.run });
         else on({ error: next.issues.errors.map(formatIssue).join('; ') });
-        // The new run may read other files (a manifest added to the list): watch what it read.
+        // The new run may read other files (a manifest added to the list): watch what it read. A change seen in the
+        // last moments of the run is reported by stop() and runs once more.
         stop();
         stop = watchInputs([...next.inputs, path.resolve(file)], () => { void rerun(); });
       });
       let stop = watchInputs([...first.inputs, path.resolve(file)], () => { void rerun(); });
-      return () => stop();
+      return () => { closed = true; stop(false); };
     };
   }
   await startTui({ run: first.run, color: colourWanted(term.env), ...(watch ? { watch } : {}) });

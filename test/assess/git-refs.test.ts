@@ -67,6 +67,11 @@ describe('assess --before/--after git refs read the same paths at each commit', 
         { cwd: partial, encoding: 'utf8', timeout: 60_000 });
       expect(r.status).toBe(2);
       expect(r.stderr).toContain('is a partial clone');
+      // git reads yes, on and 1 as true too
+      execFileSync('git', ['-C', partial, 'config', 'remote.origin.promisor', 'yes']);
+      const yes = spawnSync(process.execPath, [path.resolve('bin/meshrange.js'), 'assess', '--before', 'origin/main', '--after', 'origin/main', '--mesh', 'k8s'],
+        { cwd: partial, encoding: 'utf8', timeout: 60_000 });
+      expect(yes.stderr).toContain('is a partial clone');
       // nothing was fetched: the blobs are still missing
       const missing = execFileSync('git', ['-C', partial, 'rev-list', '--objects', '--missing=print', 'origin/main'], { encoding: 'utf8', env: { ...process.env, GIT_NO_LAZY_FETCH: '1' } })
         .split('\n').filter((l) => l.startsWith('?'));
@@ -88,9 +93,18 @@ describe('assess --before/--after git refs read the same paths at each commit', 
       expect(both.status).toBe(2);
       expect(both.stderr).toContain('"HEAD" is both a folder');
       expect(both.stderr).toContain('write the folder as ./HEAD');
-      // written as a path, it is the folder: the decoy's STRICT mesh, so nothing changed (risk same)
+      // written as a path, it is the folder: the decoy's STRICT mesh, so nothing changed (risk same, exit 0)
       const folder = run('--before', 'strict', '--after', './HEAD/k8s', '--mesh', '.', '--check');
       expect(folder.stderr).not.toContain('is both a folder');
+      expect(folder.status).toBe(0);
+      // a folder whose name is a few hex digits (2024, cafe) is a folder, even when some commit id starts with them
+      const short = git('rev-parse', 'HEAD').slice(0, 4);
+      mkdirSync(path.join(repo, short));
+      for (const f of ['00-namespaces.yaml', 'backend.yaml', 'frontend.yaml', 'legacy.yaml', 'istio-config.yaml']) writeFileSync(path.join(repo, short, f), readFileSync(path.join('scenarios/meshes/three-ns', f)));
+      writeFileSync(path.join(repo, short, 'pa.yaml'), STRICT);
+      const hex = run('--before', 'strict', '--after', short, '--mesh', '.', '--check');
+      expect(hex.stderr).not.toContain('is both a folder');
+      rmSync(path.join(repo, short), { recursive: true, force: true });
     } finally {
       rmSync(path.join(repo, 'HEAD'), { recursive: true, force: true });
     }

@@ -158,6 +158,32 @@ describe('meshrange tui --watch and colours', () => {
     expect(maxActive).toBe(1);
   });
 
+  it('a save in the last moments of a re-run (its debounce still pending when the run re-watches) is not lost: one more run reads it', async () => {
+    const { mkdtempSync, readFileSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { vi } = await import('vitest');
+    const { coalesced, watchInputs } = await import('../../src/cli/tui.js');
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'meshrange-watch-')), 'scenario.yaml');
+    writeFileSync(file, 'v: 1\n');
+    const seen: string[] = [];
+    let stop = (_flush?: boolean): void => {};
+    const rerun = coalesced(async () => {
+      const text = readFileSync(file, 'utf8');
+      // the save lands 60 ms before this run ends, well inside the 250 ms debounce
+      if (seen.length === 0) { await new Promise((r) => setTimeout(r, 240)); writeFileSync(file, 'v: 2\n'); await new Promise((r) => setTimeout(r, 60)); }
+      seen.push(text.trim());
+      stop();
+      stop = watchInputs([file], () => { void rerun(); });
+    });
+    stop = watchInputs([file], () => { void rerun(); });
+    try {
+      await rerun();
+      await vi.waitFor(() => expect(seen).toEqual(['v: 1', 'v: 2']), { timeout: 5000, interval: 20 });
+    } finally {
+      stop(false);
+    }
+  });
+
   it('a watched tree is bounded in folders (150 subfolders give the first MAX_WATCH_FOLDERS and say the rest were left out), and a link loops nowhere and leads out of it never', async () => {
     const { mkdirSync, mkdtempSync, symlinkSync } = await import('node:fs');
     const { tmpdir } = await import('node:os');

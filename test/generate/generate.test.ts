@@ -1,4 +1,4 @@
-import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -150,9 +150,14 @@ describe('meshrange generate: the command', () => {
     mkdirSync(target);
     const link = path.join(tmp, 'link');
     symlinkSync(target, link);
-    expect((await cli('generate', '--workloads', '100', '--out', link)).code).toBe(0);
+    const before = statSync(target).ino;
+    const r = await cli('generate', '--workloads', '100', '--out', link);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^wrote .*link: /);
     expect(lstatSync(link).isSymbolicLink()).toBe(true);
     expect(readdirSync(target)).toContain('meshrange-generate.json');
+    // written into, not replaced: the same folder (its owner, mode, a mount point stay)
+    expect(statSync(target).ino).toBe(before);
   });
 
   it('--out naming a regular file says so (exit 2, the file untouched)', async () => {
