@@ -8,6 +8,7 @@
  * Shallow by design: what the application layer validates itself (a manifest,
  * a request's fields, a scenario) is left to it.
  */
+import { quotedName } from '../loader/names.js';
 import { MAX_MANIFEST_ENTRIES } from '../scenario/schema.js';
 import { MAX_KERNEL_EVENTS } from '../scenario/simulate.js';
 import { MeshrangeError } from './library.js';
@@ -91,7 +92,7 @@ export function runOptions(v: unknown): void {
   readerOption(o['reader'], 'options.reader');
 }
 
-/** loadMesh's input: manifests (1 … MAX_MANIFEST_ENTRIES paths or {path, namespace}), namespace, ingressGateway. */
+/** loadMesh's input: manifests (0 … MAX_MANIFEST_ENTRIES paths or {path, namespace}), namespace, ingressGateway. */
 export function meshInputArg(v: unknown): void {
   const input = objectArg(v, 'input', 'pass { manifests: [\'path/to/manifests\'] }');
   const list = listArg(input['manifests'], 'input.manifests', 0, MAX_MANIFEST_ENTRIES, 'manifest paths');
@@ -107,13 +108,12 @@ export function meshInputArg(v: unknown): void {
 
 /** memoryReader's files: a Map or an object of at most MAX_MEMORY_FILES path → text strings. */
 export function memoryFilesArg(v: unknown): void {
-  const entries: unknown[][] | null = v instanceof Map ? null : (isRecord(v) ? null : []);
-  if (entries !== null) bad(`files: expected a Map or an object of path → text, got ${kindOf(v)}`, 'pass new Map([[\'mesh/app.yaml\', text]]) or { \'mesh/app.yaml\': text }');
+  if (!(v instanceof Map) && !isRecord(v)) bad(`files: expected a Map or an object of path → text, got ${kindOf(v)}`, 'pass new Map([[\'mesh/app.yaml\', text]]) or { \'mesh/app.yaml\': text }');
   const size = v instanceof Map ? v.size : Object.keys(v as object).length;
   if (size > MAX_MEMORY_FILES) bad(`files: ${size} files (at most ${MAX_MEMORY_FILES})`, 'pass the files the scenarios and meshes name');
   const each = (p: unknown, text: unknown): void => {
     if (typeof p !== 'string') bad(`files: a path is ${kindOf(p)}, not a string`, 'key every file by its path');
-    if (typeof text !== 'string') bad(`files: ${JSON.stringify(p.length > 80 ? `${p.slice(0, 80)}…` : p)} holds ${kindOf(text)}, not text`, 'give each file its text as a string');
+    if (typeof text !== 'string') bad(`files: ${quotedName(p)} holds ${kindOf(text)}, not text`, 'give each file its text as a string');
   };
   if (v instanceof Map) for (const [p, text] of v) each(p, text);
   else for (const [p, text] of Object.entries(v as object)) each(p, text);

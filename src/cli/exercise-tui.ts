@@ -9,7 +9,7 @@ import { formatIssue, IssueList } from '../core/issues.js';
 import type { ExerciseUpdate, HintOutcome } from '../tui/exercise-app.js';
 import { checkFolder, takeHint } from './exercise.js';
 import { EXIT_BAD_INPUT, EXIT_OK, printIssues, type Io } from './main.js';
-import { coalesced, colourWanted, dumbTerminal, loadTuiApp, MAX_WATCH_DEPTH, MAX_WATCH_FOLDERS, watchedFolders, watchInputs, type TuiTerminal } from './tui.js';
+import { coalesced, colourWanted, loadTuiApp, MAX_WATCH_DEPTH, MAX_WATCH_FOLDERS, terminalProblem, watchedFolders, watchInputs, type TuiTerminal } from './tui.js';
 import { displayPath } from './fs.js';
 
 export interface ExerciseTuiOpts {
@@ -20,10 +20,9 @@ export interface ExerciseTuiOpts {
 
 export async function exerciseTuiCommand(folder: string, opts: ExerciseTuiOpts, io: Io, term: TuiTerminal): Promise<number> {
   const issues = new IssueList();
-  if (!term.stdinTty || !term.stdoutTty || dumbTerminal(term)) {
-    issues.error('not-a-terminal', dumbTerminal(term) && term.stdinTty && term.stdoutTty ? 'meshrange tui needs a terminal that moves its cursor and clears its screen: TERM is dumb'
-      : `meshrange tui needs a terminal: its ${!term.stdinTty ? 'input' : 'output'} is not one (a pipe or a file)`, undefined,
-      'run it in a terminal, or use `meshrange exercise check <folder>` for text or JSON');
+  const noTerminal = terminalProblem(term);
+  if (noTerminal !== null) {
+    issues.error('not-a-terminal', noTerminal, undefined, 'run it in a terminal, or use `meshrange exercise check <folder>` for text or JSON');
     printIssues(io, issues.errors);
     return EXIT_BAD_INPUT;
   }

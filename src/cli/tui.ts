@@ -170,9 +170,14 @@ export function watchInputs(files: Iterable<string>, onChange: () => void, trees
   };
 }
 
-/** TERM=dumb: no cursor movement, no screen clearing (the TUI's redraws would wipe the scrollback or print garbage). */
-export function dumbTerminal(term: TuiTerminal): boolean {
-  return term.env['TERM'] === 'dumb';
+/**
+ * Why the TUI cannot draw here, or null: its input or output is not a terminal, or TERM is dumb (no cursor movement,
+ * no screen clearing: the redraws would wipe the scrollback or print garbage).
+ */
+export function terminalProblem(term: TuiTerminal): string | null {
+  if (!term.stdinTty || !term.stdoutTty) return `meshrange tui needs a terminal: its ${!term.stdinTty ? 'input' : 'output'} is not one (a pipe or a file)`;
+  if (term.env['TERM'] === 'dumb') return 'meshrange tui needs a terminal that moves its cursor and clears its screen: TERM is dumb';
+  return null;
 }
 
 /**
@@ -242,13 +247,8 @@ export async function tuiCommand(file: string, opts: TuiOpts, io: Io, term: TuiT
     if (!/^\d{1,15}$/.test(opts.seed)) issues.error('bad-usage', `--seed ${opts.seed}: expected a whole number`);
     else seed = Number(opts.seed);
   }
-  if (!term.stdinTty || !term.stdoutTty) {
-    issues.error('not-a-terminal', `meshrange tui needs a terminal: its ${!term.stdinTty ? 'input' : 'output'} is not one (a pipe or a file)`, undefined,
-      'run it in a terminal, or use `meshrange run <scenario>` for text, JSON and the other reports');
-  } else if (dumbTerminal(term)) {
-    issues.error('not-a-terminal', 'meshrange tui needs a terminal that moves its cursor and clears its screen: TERM is dumb', undefined,
-      'run it in a full terminal, or use `meshrange run <scenario>` for text, JSON and the other reports');
-  }
+  const noTerminal = terminalProblem(term);
+  if (noTerminal !== null) issues.error('not-a-terminal', noTerminal, undefined, 'run it in a terminal, or use `meshrange run <scenario>` for text, JSON and the other reports');
   if (issues.hasErrors()) { printIssues(io, issues.errors); return EXIT_BAD_INPUT; }
   const sandbox = Sandbox.forCwd(opts.allowPath);
   const first = await runOnce(file, seed, sandbox);
