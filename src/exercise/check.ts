@@ -9,6 +9,7 @@
  */
 import path from 'node:path';
 import { IssueList } from '../core/issues.js';
+import { ownValue } from '../core/record.js';
 import { grouped } from '../core/text.js';
 import type { Path, SourceDoc } from '../loader/yaml-source.js';
 import { prepareLoaded, readManifests, scenarioManifests } from '../api/prepare.js';
@@ -175,9 +176,9 @@ function scenarioSized(exercise: LoadedExercise, text: { path: string; text: str
   return false;
 }
 
-/** An own field of a YAML mapping's value, or undefined. */
+/** An own field of a YAML mapping's value, or undefined (not a mapping, or no such field). */
 function field(v: unknown, key: string): unknown {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && Object.hasOwn(v, key) ? (v as Record<string, unknown>)[key] : undefined;
+  return typeof v === 'object' && v !== null && !Array.isArray(v) ? ownValue(v as Record<string, unknown>, key) : undefined;
 }
 
 /**
