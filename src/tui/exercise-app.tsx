@@ -83,6 +83,9 @@ export function ExerciseApp(props: ExerciseTuiProps): ReactNode {
   const c = props.color;
   const width = Math.max(20, columns);
   const lines: Line[] = [];
+  // A failed re-check's reason, wrapped at the top of the body: on the one status line its useful tail (the file,
+  // "… does not exist") was cut off at the terminal's width.
+  if (state.problem) lines.push({ text: `re-check failed: ${esc(state.problem)}`, color: 'red' }, { text: '' });
   lines.push({ text: 'objectives', bold: true });
   r.objectives.forEach((o, i) => {
     const sel = i === state.selected;
@@ -102,7 +105,7 @@ export function ExerciseApp(props: ExerciseTuiProps): ReactNode {
   const body = wrapLines(lines, width);
   const bodyRows = Math.max(3, rows - 3);
   const status = state.problem
-    ? { text: `re-check failed, showing the last good check: ${esc(state.problem)}`, color: 'red' }
+    ? { text: 're-check failed (the reason is at the top), showing the last good check', color: 'red' }
     : { text: `${state.note ? `${state.note}  ` : ''}${live ? 'j/k select, h hint, q quit' : ' '}`, dim: !state.note };
 
   return (

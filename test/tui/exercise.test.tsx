@@ -104,8 +104,10 @@ describe('exercise panel on screen', () => {
     const f = await until((x) => x.includes('PASSED'));
     expect(f).toContain('score 100/100');
     expect(f).toContain('checked ×2');
-    push?.({ error: 'mesh/backend.yaml:3:1: error [yaml-syntax] bad' });
+    push?.({ error: `${'/a/long/path/of/the/working/folder/'.repeat(3)}mesh/backend.yaml:3:1: error [path-missing] the tail that matters does not exist` });
     const g = await until((x) => x.includes('re-check failed'));
     expect(g).toContain('score 100/100');
+    // the whole reason is shown, wrapped, not cut at the terminal's width
+    expect(g.replace(/\s+/g, ' ')).toContain('the tail that matters does not exist');
   });
 });
