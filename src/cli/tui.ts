@@ -190,14 +190,18 @@ export function coalesced(run: () => Promise<void>): () => Promise<void> {
   const trigger = async (): Promise<void> => {
     if (running) { again = true; return; }
     running = true;
+    let failure: unknown = null;
     try {
       do {
         again = false;
-        await run();
+        // a run that throws does not drop a change that came meanwhile: the next run still happens, and the
+        // failure is thrown once the runs are done
+        try { await run(); } catch (e) { failure = e; }
       } while (again);
     } finally {
       running = false;
     }
+    if (failure !== null) throw failure;
   };
   return trigger;
 }

@@ -184,6 +184,21 @@ describe('meshrange tui --watch and colours', () => {
     }
   });
 
+  it('coalesced: a run that throws does not drop a change that came meanwhile; the failure is thrown after the runs', async () => {
+    const { coalesced } = await import('../../src/cli/tui.js');
+    const runs: number[] = [];
+    let release: () => void = () => undefined;
+    const trigger = coalesced(async () => {
+      runs.push(runs.length + 1);
+      if (runs.length === 1) { await new Promise<void>((r) => { release = r; }); throw new Error('bad YAML mid-edit'); }
+    });
+    const first = trigger();
+    void trigger();
+    release();
+    await expect(first).rejects.toThrow('bad YAML mid-edit');
+    expect(runs).toEqual([1, 2]);
+  });
+
   it('a watched tree is bounded in folders (150 subfolders give the first MAX_WATCH_FOLDERS and say the rest were left out), and a link loops nowhere and leads out of it never', async () => {
     const { mkdirSync, mkdtempSync, symlinkSync } = await import('node:fs');
     const { tmpdir } = await import('node:os');
