@@ -20,7 +20,7 @@ import { renderAssessJson, renderAssessMarkdown, renderAssessSarif, renderAssess
 import { collect, EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, printIssues, type Io } from './main.js';
 import { displayPath, FsSource, readSource, realOrAbsolute, reportPathProblem, Sandbox, scanYamlFolder, writeReports } from './fs.js';
 import { looksLikeScenario } from '../scenario/load.js';
-import { GitError, GitSource, refProblem, repoRoot, resolveRef } from './git-source.js';
+import { GitError, GitSource, outsideAnyRepository, refProblem, repoRoot, resolveRef } from './git-source.js';
 import { escapeControls } from '../core/escape.js';
 
 export interface AssessCliOpts {
@@ -90,12 +90,24 @@ function isDir(p: string): boolean {
   }
 }
 
-/** The commit `arg` names in the repository at `dir`, or null (not a ref there, not a repository, not a valid ref). */
+/**
+ * The commit `arg` names in the repository at `dir`, or null (not a valid ref, no repository, not a ref there).
+ * Throws GitError when git fails otherwise (dubious ownership, a broken repository): whether `arg` is a ref cannot be
+ * told, and taking the folder would let a pull request's `HEAD/` stand in for the commit.
+ */
 function refCommit(dir: string, arg: string): string | null {
   // a short run of hex digits (a folder `2024`, `cafe`) may happen to prefix some commit id: not a ref anyone means
   if (refProblem(arg) !== null || (arg.length < 7 && /^[0-9a-f]+$/i.test(arg))) return null;
+  if (outsideAnyRepository(dir)) return null;
+  let root: string;
   try {
-    return resolveRef(repoRoot(dir), arg);
+    root = repoRoot(dir);
+  } catch (e) {
+    throw new GitError(`cannot tell whether ${JSON.stringify(arg)} is a folder or a git ref: ${e instanceof Error ? e.message : String(e)}`,
+      `write the folder as ./${arg}, or fix the repository (git config --global --add safe.directory <dir> for dubious ownership)`);
+  }
+  try {
+    return resolveRef(root, arg);
   } catch {
     return null;
   }

@@ -84,6 +84,20 @@ export function refProblem(ref: string): string | null {
   return null;
 }
 
+/**
+ * Whether `dir` is in no git repository as far as anyone can tell: git says "not a git repository", or there is no
+ * git at all. False when git fails for another reason (dubious ownership, a broken repository): then whether a name
+ * is a ref cannot be told.
+ */
+export function outsideAnyRepository(dir: string): boolean {
+  try {
+    git(dir, ['rev-parse', '--show-toplevel']);
+    return false;
+  } catch (e) {
+    return (e as { code?: unknown }).code === 'ENOENT' || /not a git repository/i.test(stderrOf(e));
+  }
+}
+
 /** The top folder of the repository holding `dir`. */
 export function repoRoot(dir: string): string {
   try {

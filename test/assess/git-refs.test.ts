@@ -58,6 +58,25 @@ describe('assess --before/--after git refs read the same paths at each commit', 
     expect(j.steps).toEqual([expect.objectContaining({ scenario: 'legacy-plaintext', step: 'to-api', before: 'blocked', after: 'allowed', kind: 'regression' })]);
   });
 
+  // (chown to another user needs root: CI runs as root)
+  it.runIf(process.getuid?.() === 0)('in a repository git will not read (dubious ownership) a folder named like a ref is refused, not taken: whether it is a ref cannot be told', () => {
+    const dub = realpathSync(mkdtempSync(path.join(tmpdir(), 'meshrange-dubious-')));
+    try {
+      execFileSync('git', ['-C', dub, 'init', '-q']);
+      mkdirSync(path.join(dub, 'HEAD'));
+      for (const f of ['00-namespaces.yaml', 'backend.yaml', 'frontend.yaml', 'legacy.yaml', 'istio-config.yaml']) writeFileSync(path.join(dub, 'HEAD', f), readFileSync(path.join('scenarios/meshes/three-ns', f)));
+      execFileSync('chown', ['-R', '65534:65534', dub]);
+      const run = (...args: string[]): { status: number | null; stderr: string } =>
+        spawnSync(process.execPath, [path.resolve('bin/meshrange.js'), 'assess', ...args], { cwd: dub, encoding: 'utf8', timeout: 60_000 });
+      const r = run('--before', 'HEAD', '--after', 'HEAD');
+      expect(r.status).toBe(2);
+      expect(r.stderr).toContain('cannot tell whether "HEAD" is a folder or a git ref');
+      expect(run('--before', './HEAD', '--after', './HEAD').status).toBe(0);
+    } finally {
+      rmSync(dub, { recursive: true, force: true });
+    }
+  });
+
   it('a partial clone is refused before anything is read: its git would fetch the files it lacks from the network', () => {
     const partial = realpathSync(mkdtempSync(path.join(tmpdir(), 'meshrange-partial-')));
     try {
