@@ -2,7 +2,7 @@
 import { IssueList } from '../core/issues.js';
 import { loadMesh as load, type MeshOverrides } from '../loader/load.js';
 import type { Mesh } from '../model/types.js';
-import { isDns1123Label, quotedName } from '../loader/names.js';
+import { DNS1123_LABEL_FORM, isDns1123Label, quotedName } from '../loader/names.js';
 import { readManifests, type ManifestPath } from './prepare.js';
 import { ByteBudget, MAX_MESH_BYTES, MAX_MESH_BYTES_CEILING, type SourceReader } from './source.js';
 
@@ -36,7 +36,7 @@ export function loadMeshInput(input: MeshInput, reader: SourceReader, raise = `p
   // mesh commands check -n before this, a library caller's is checked here
   for (const p of paths) {
     if (p.namespace !== undefined && !isDns1123Label(p.namespace)) {
-      issues.error('bad-name', `namespace ${quotedName(p.namespace)} of ${quotedName(p.path)} must be a DNS-1123 label: at most 63 lower-case letters, digits and '-', starting and ending with a letter or digit`,
+      issues.error('bad-name', `namespace ${quotedName(p.namespace)} of ${quotedName(p.path)} ${DNS1123_LABEL_FORM}`,
         undefined, 'name an existing namespace');
       return { mesh: null, issues };
     }

@@ -8,6 +8,7 @@
 import type { IssueList } from '../core/issues.js';
 import { HEADER_NAME_FORM, HEADER_VALUE_FORM, isHeaderName, isHeaderValue, isHttpToken, isRequestPath, PATH_FORM, TOKEN_FORM } from '../core/http.js';
 import { parseIp } from '../core/ip.js';
+import { quotedName } from '../loader/names.js';
 import { appendValue, setOwn } from '../core/record.js';
 import type { Mesh, Workload } from '../model/types.js';
 import { decide, type Capability, type Decision, type MeshRequest, type Protocol, type TlsIntent } from '../policy/decide.js';
@@ -83,15 +84,15 @@ export function buildRequest(mesh: Mesh, spec: RequestSpec, issues: IssueList): 
   for (const c of spec.capabilities ?? []) if (!CAPABILITIES.includes(c)) issues.error('bad-request', `capability ${String(c)}: expected one of ${CAPABILITIES.join(', ')}`);
   const path = spec.path ?? '/';
   if (typeof path !== 'string' || !path.startsWith('/') || path.length > 2048) issues.error('bad-request', `path ${String(path).slice(0, 80)}: must start with / and be at most 2048 characters`);
-  else if (!isRequestPath(path)) issues.error('bad-request', `path ${JSON.stringify(path.slice(0, 80))}: ${PATH_FORM}`);
+  else if (!isRequestPath(path)) issues.error('bad-request', `path ${quotedName(path)}: ${PATH_FORM}`);
   const method = spec.method ?? 'GET';
-  if (typeof method !== 'string' || !isHttpToken(method) || method.length > MAX_FIELD) issues.error('bad-request', `method ${JSON.stringify(String(method).slice(0, 80))}: must be ${TOKEN_FORM}`);
+  if (typeof method !== 'string' || !isHttpToken(method) || method.length > MAX_FIELD) issues.error('bad-request', `method ${quotedName(String(method))}: must be ${TOKEN_FORM}`);
   const headers: Record<string, string> = {};
   const given = Object.entries(spec.headers ?? {});
   if (given.length > MAX_HEADERS) issues.error('bad-request', `${given.length} headers: at most ${MAX_HEADERS}`);
   for (const [k, v] of given.slice(0, MAX_HEADERS)) {
     if (typeof v !== 'string' || k.length > MAX_FIELD || v.length > MAX_FIELD) { issues.error('bad-request', `header ${k.slice(0, 80)}: expected a string value of at most ${MAX_FIELD} characters`); continue; }
-    if (!isHeaderName(k)) { issues.error('bad-request', `header name ${JSON.stringify(k.slice(0, 80))}: must be ${HEADER_NAME_FORM}`); continue; }
+    if (!isHeaderName(k)) { issues.error('bad-request', `header name ${quotedName(k)}: must be ${HEADER_NAME_FORM}`); continue; }
     if (!isHeaderValue(v)) { issues.error('bad-request', `header ${k.slice(0, 80)}: ${HEADER_VALUE_FORM}`); continue; }
     appendValue(headers, k, v);
   }

@@ -20,7 +20,7 @@ import { renderAssessJson, renderAssessMarkdown, renderAssessSarif, renderAssess
 import { collect, EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, printIssues, type Io } from './main.js';
 import { displayPath, FsSource, readSource, realOrAbsolute, reportPathProblem, Sandbox, scanYamlFolder, writeReports } from './fs.js';
 import { looksLikeScenario } from '../scenario/load.js';
-import { GitError, GitSource, outsideAnyRepository, refProblem, repoRoot, resolveRef } from './git-source.js';
+import { findRepository, GitError, GitSource, refProblem, resolveRef } from './git-source.js';
 import { escapeControls } from '../core/escape.js';
 
 export interface AssessCliOpts {
@@ -98,14 +98,14 @@ function isDir(p: string): boolean {
 function refCommit(dir: string, arg: string): string | null {
   // a short run of hex digits (a folder `2024`, `cafe`) may happen to prefix some commit id: not a ref anyone means
   if (refProblem(arg) !== null || (arg.length < 7 && /^[0-9a-f]+$/i.test(arg))) return null;
-  if (outsideAnyRepository(dir)) return null;
-  let root: string;
+  let root: string | null;
   try {
-    root = repoRoot(dir);
+    root = findRepository(dir);
   } catch (e) {
     throw new GitError(`cannot tell whether ${JSON.stringify(arg)} is a folder or a git ref: ${e instanceof Error ? e.message : String(e)}`,
       `write the folder as ./${arg}, or fix the repository (git config --global --add safe.directory <dir> for dubious ownership)`);
   }
+  if (root === null) return null;
   try {
     return resolveRef(root, arg);
   } catch {

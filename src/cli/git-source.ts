@@ -85,16 +85,17 @@ export function refProblem(ref: string): string | null {
 }
 
 /**
- * Whether `dir` is in no git repository as far as anyone can tell: git says "not a git repository", or there is no
- * git at all. False when git fails for another reason (dubious ownership, a broken repository): then whether a name
- * is a ref cannot be told.
+ * The top folder of the repository holding `dir`; null when `dir` is in no repository as far as anyone can tell (git
+ * says "not a git repository", or there is no git at all). Throws GitError when git fails for another reason
+ * (dubious ownership, a broken repository): then whether a name is a ref cannot be told.
  */
-export function outsideAnyRepository(dir: string): boolean {
+export function findRepository(dir: string): string | null {
   try {
-    git(dir, ['rev-parse', '--show-toplevel']);
-    return false;
+    return git(dir, ['rev-parse', '--show-toplevel']).toString('utf8').trim();
   } catch (e) {
-    return (e as { code?: unknown }).code === 'ENOENT' || /not a git repository/i.test(stderrOf(e));
+    if ((e as { code?: unknown }).code === 'ENOENT' || /not a git repository/i.test(stderrOf(e))) return null;
+    throw new GitError(`${displayPath(dir)} is a git repository git will not read (${stderrOf(e)})`,
+      'fix the repository (git config --global --add safe.directory <dir> for dubious ownership), or give folders to --before / --after');
   }
 }
 
@@ -130,9 +131,8 @@ export class GitSource implements SourceReader {
   static open(repoDir: string, ref: string): GitSource {
     const root = repoRoot(repoDir);
     // A partial clone fetches the files it lacks from its remote on first read: network, and writes to the
-    // repository. meshrange reads the local object store only.
-    // (git records it as extensions.partialClone, or, since 2.x, remote.<name>.promisor = true)
-    // (--type=bool: git reads yes, on and 1 as true too)
+    // repository. meshrange reads the local object store only. git records one as extensions.partialClone or as
+    // remote.<name>.promisor = true (--type=bool: yes, on and 1 are true too).
     const promisor = gitConfig(root, 'extensions.partialClone')
       || gitConfig(root, '--type=bool', '--get-regexp', '^remote\\..*\\.promisor$').split('\n').find((l) => / true$/.test(l))?.split(' ')[0] || '';
     if (promisor !== '') {

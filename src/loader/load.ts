@@ -6,7 +6,7 @@
 import { IssueList, type Location } from '../core/issues.js';
 import { ingressGatewayFile } from './istio-install.js';
 import { appliedNamespace, isClusterScoped } from './apply-namespace.js';
-import { isDns1123Label, objectNameProblem, quotedName } from './names.js';
+import { DNS1123_LABEL_FORM, isDns1123Label, objectNameProblem, quotedName } from './names.js';
 import { parseDuration } from '../core/duration.js';
 import { ownValue, setOwn } from '../core/record.js';
 import { DEFAULT_MESH_CONFIG, type AuthorizationPolicy, type DestinationRule, type Labels, type Mesh, type MeshConfig, type Namespace, type ObjectMeta, type PeerAuthentication, type Service, type UnmodeledObject, type Workload, type WorkloadKind } from '../model/types.js';
@@ -134,7 +134,7 @@ export function loadMesh(files: readonly SourceFile[], overrides: MeshOverrides 
     }
     const givenNs = pre.str(md, 'namespace', ['metadata']);
     if (givenNs !== undefined && !isDns1123Label(givenNs) && !isClusterScoped(kind)) {
-      pre.error(['metadata', 'namespace'], 'bad-name', `metadata.namespace ${quotedName(givenNs)} must be a DNS-1123 label: at most 63 lower-case letters, digits and '-', starting and ending with a letter or digit`,
+      pre.error(['metadata', 'namespace'], 'bad-name', `metadata.namespace ${quotedName(givenNs)} ${DNS1123_LABEL_FORM}`,
         'name an existing namespace; the Kubernetes API server refuses this one');
       continue;
     }

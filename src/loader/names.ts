@@ -64,9 +64,8 @@ export function isDns1035Label(s: string): boolean {
   return s.length <= 63 && DNS1035_LABEL.test(s);
 }
 
-/** The kinds whose names Kubernetes holds to a DNS-1123 label (Namespace) or a DNS-1035 label (Service); the modelled others: a DNS-1123 subdomain. */
-const LABEL_NAMED = new Set(['Namespace']);
-const DNS1035_NAMED = new Set(['Service']);
+/** What a namespace's name must be, as messages say it. */
+export const DNS1123_LABEL_FORM = 'must be a DNS-1123 label: at most 63 lower-case letters, digits and \'-\', starting and ending with a letter or digit';
 
 /**
  * What is wrong with an object's metadata.name, as the API server would say it, or null. `modelled`: meshrange
@@ -77,8 +76,9 @@ export function objectNameProblem(kind: string, name: string, modelled: boolean)
   if (!modelled) {
     return name === '.' || name === '..' || name.includes('/') || name.includes('%') ? 'may not be "." or "..", or hold "/" or "%"' : null;
   }
-  if (LABEL_NAMED.has(kind)) return isDns1123Label(name) ? null : 'must be a DNS-1123 label: at most 63 lower-case letters, digits and \'-\', starting and ending with a letter or digit';
-  if (DNS1035_NAMED.has(kind)) return isDns1035Label(name) ? null : 'must be a DNS-1035 label: at most 63 lower-case letters, digits and \'-\', starting with a letter and ending with a letter or digit';
+  // Kubernetes holds a Namespace's name to a DNS-1123 label, a Service's to a DNS-1035 label, the others to a subdomain
+  if (kind === 'Namespace') return isDns1123Label(name) ? null : DNS1123_LABEL_FORM;
+  if (kind === 'Service') return isDns1035Label(name) ? null : 'must be a DNS-1035 label: at most 63 lower-case letters, digits and \'-\', starting with a letter and ending with a letter or digit';
   return isDns1123Subdomain(name) ? null : 'must be a DNS-1123 subdomain: at most 253 lower-case letters, digits, \'-\' and \'.\', each dot-separated part starting and ending with a letter or digit';
 }
 
