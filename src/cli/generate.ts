@@ -3,7 +3,9 @@
  * (issue 13 item 2): writes a seeded mesh (src/generate) to DIR. The files are
  * first written to a fresh temporary folder beside DIR, then renamed into
  * place in one step: a failure leaves DIR as it was. A DIR that exists and is
- * not empty is refused unless --force (which replaces it whole).
+ * not empty is refused unless --force (which replaces it whole). Ctrl-C (or
+ * SIGTERM) while the files are written stops between two files, removes what
+ * was written and exits 130 (143): DIR is as it was, no staging folder is left.
  */
 import type { Command } from 'commander';
 import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -41,8 +43,20 @@ export function registerGenerate(program: Command, io: Io, done: (code: number) 
     .option('--profile <profile>', `${PROFILES.join(' | ')}`, 'strict')
     .requiredOption('--out <dir>', 'the folder to write (created; must be empty unless --force)')
     .option('--force', 'replace an earlier generate output (a folder holding only what generate wrote); never any other folder')
-    .action((opts: GenerateCliOpts) => {
-      done(generateCommand(opts, io));
+    .action(async (opts: GenerateCliOpts) => {
+      // Ctrl-C or SIGTERM while the files are written: generateCommand stops between two files and cleans up.
+      const ac = new AbortController();
+      let signal: NodeJS.Signals | null = null;
+      const stop = (s: NodeJS.Signals): void => { signal ??= s; ac.abort(); };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+      try {
+        const code = await generateCommand(opts, io, ac.signal);
+        done(code === EXIT_INTERRUPTED && signal === 'SIGTERM' ? 128 + 15 : code);
+      } finally {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+      }
     });
 }
 
@@ -52,7 +66,18 @@ function whole(name: string, v: string | undefined, issues: IssueList): number |
   return Number(v);
 }
 
-export function generateCommand(opts: GenerateCliOpts, io: Io): number {
+/** The exit code of a generate stopped by Ctrl-C (128 + SIGINT, as a shell reports it); SIGTERM gives 143. */
+export const EXIT_INTERRUPTED = 130;
+/** Files written between two looks at the abort signal. */
+const WRITE_BATCH = 32;
+
+class Interrupted extends Error {}
+
+/**
+ * `meshrange generate`. `signal` (the command's Ctrl-C / SIGTERM) is looked at between files: once aborted, what was
+ * written is removed and EXIT_INTERRUPTED is returned, with DIR as it was.
+ */
+export async function generateCommand(opts: GenerateCliOpts, io: Io, signal?: AbortSignal): Promise<number> {
   const issues = new IssueList();
   const workloads = whole('workloads', opts.workloads, issues);
   const namespaces = whole('namespaces', opts.namespaces, issues);
@@ -96,9 +121,10 @@ export function generateCommand(opts: GenerateCliOpts, io: Io): number {
     // An existing empty folder (a mount point, one with its own owner and mode, the target of a link) is written into,
     // not replaced; on a failure what was written is removed, leaving it empty as it was.
     try {
-      writeFiles(out, files);
+      await writeFiles(out, files, signal);
     } catch (e) {
       for (const n of readdirSync(out)) rmSync(path.join(out, n), { recursive: true, force: true });
+      if (e instanceof Interrupted) return interrupted(io, out);
       issues.error('write-failed', `cannot write ${displayPath(out)}: ${fsErrorText(e)}`, undefined, 'check the folder is writable and the disk has room; nothing was changed');
       printIssues(io, issues.errors);
       return EXIT_BAD_INPUT;
@@ -112,7 +138,7 @@ export function generateCommand(opts: GenerateCliOpts, io: Io): number {
     mkdirSync(parent, { recursive: true });
     tmp = mkdtempSync(path.join(parent, `.${path.basename(out)}.generate-`));
     chmodSync(tmp, 0o755); // mkdtemp makes it private; the result is an ordinary folder
-    writeFiles(tmp, files);
+    await writeFiles(tmp, files, signal);
     if (existing) {
       old = `${tmp}.old`;
       renameSync(out, old);
@@ -123,6 +149,7 @@ export function generateCommand(opts: GenerateCliOpts, io: Io): number {
   } catch (e) {
     if (old) { try { renameSync(old, out); } catch { /* keep the old copy where it is, named below */ } }
     if (tmp) rmSync(tmp, { recursive: true, force: true });
+    if (e instanceof Interrupted) return interrupted(io, out);
     issues.error('write-failed', `cannot write ${displayPath(out)}: ${fsErrorText(e)}`, undefined, 'check the folder is writable and the disk has room; nothing was changed');
     printIssues(io, issues.errors);
     return EXIT_BAD_INPUT;
@@ -130,12 +157,23 @@ export function generateCommand(opts: GenerateCliOpts, io: Io): number {
   return wrote(io, opts.out as string, topo, files.length);
 }
 
-function writeFiles(dir: string, files: readonly { path: string; text: string }[]): void {
-  for (const f of files) {
+/** Writes the files under dir; between batches, gives signal handlers their turn and throws Interrupted once `signal` is aborted. */
+async function writeFiles(dir: string, files: readonly { path: string; text: string }[], signal: AbortSignal | undefined): Promise<void> {
+  for (let i = 0; i < files.length; i++) {
+    if (signal !== undefined && i % WRITE_BATCH === 0) {
+      if (i > 0) await new Promise<void>((resolve) => { setImmediate(resolve); });
+      if (signal.aborted) throw new Interrupted();
+    }
+    const f = files[i] as { path: string; text: string };
     const p = path.join(dir, ...f.path.split('/'));
     mkdirSync(path.dirname(p), { recursive: true });
     writeFileSync(p, f.text);
   }
+}
+
+function interrupted(io: Io, out: string): number {
+  io.err(`meshrange generate: interrupted; nothing was written, ${displayPath(out)} is as it was\n`);
+  return EXIT_INTERRUPTED;
 }
 
 /** The summary line, naming --out as the user wrote it (a link, not the folder it leads to). */

@@ -1,9 +1,11 @@
-import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { ReachabilityExplorer } from '../../src/analysis/reachability.js';
+import { EXIT_INTERRUPTED, generateCommand } from '../../src/cli/generate.js';
 import { renderTopology, toYaml } from '../../src/generate/manifests.js';
 import { generateTopology, optionsProblem, plainAllows, workloadId, type Profile } from '../../src/generate/topology.js';
 import { lint } from '../../src/lint/index.js';
@@ -159,6 +161,54 @@ describe('meshrange generate: the command', () => {
     // written into, not replaced: the same folder (its owner, mode, a mount point stay)
     expect(statSync(target).ino).toBe(before);
   });
+
+  it('interrupted while writing (Ctrl-C): what was written is removed, no staging folder is left, exit 130', async () => {
+    const io = { out: (): void => {}, err: (s: string): void => { err += s; } };
+    let err = '';
+    // a new folder: nothing is left beside it
+    const fresh = path.join(tmp, 'stopped');
+    let ac = new AbortController();
+    let run = generateCommand({ workloads: '2000', out: fresh }, io, ac.signal);
+    ac.abort(); // generateCommand runs up to its first look at the signal, after the first files were written
+    expect(await run).toBe(EXIT_INTERRUPTED);
+    expect(err).toContain('interrupted; nothing was written');
+    expect(existsSync(fresh)).toBe(false);
+    expect(readdirSync(tmp).filter((x) => x.startsWith('.stopped'))).toEqual([]);
+    // an earlier output replaced with --force: kept as it was
+    const kept = path.join(tmp, 'kept');
+    expect((await cli('generate', '--workloads', '100', '--out', kept)).code).toBe(0);
+    const before = readFileSync(path.join(kept, 'meshrange-generate.json'), 'utf8');
+    ac = new AbortController();
+    run = generateCommand({ workloads: '2000', seed: '9', out: kept, force: true }, io, ac.signal);
+    ac.abort();
+    expect(await run).toBe(EXIT_INTERRUPTED);
+    expect(readFileSync(path.join(kept, 'meshrange-generate.json'), 'utf8')).toBe(before);
+    expect(readdirSync(tmp).filter((x) => x.startsWith('.kept'))).toEqual([]);
+    // an existing empty folder: left empty
+    const empty = path.join(tmp, 'empty-stopped');
+    mkdirSync(empty);
+    ac = new AbortController();
+    run = generateCommand({ workloads: '2000', out: empty }, io, ac.signal);
+    ac.abort();
+    expect(await run).toBe(EXIT_INTERRUPTED);
+    expect(readdirSync(empty)).toEqual([]);
+  });
+
+  it('the command stops on a real SIGINT while it writes: exit 130, no staging folder, --out not created', async () => {
+    const out = path.join(tmp, 'signalled');
+    const child = spawn(process.execPath, [path.join(process.cwd(), 'bin', 'meshrange.js'), 'generate', '--workloads', '40000', '--out', out], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (b: Buffer) => { err += b.toString(); });
+    const exited = new Promise<number | null>((resolve) => { child.on('exit', (code) => { resolve(code); }); });
+    // the staging folder appears once the files are being written (the handler is in place by then)
+    const started = Date.now();
+    while (!readdirSync(tmp).some((x) => x.startsWith('.signalled.generate-')) && Date.now() - started < 60_000) await new Promise((r) => setTimeout(r, 5));
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(err).toContain('interrupted; nothing was written');
+    expect(readdirSync(tmp).filter((x) => x.startsWith('.signalled'))).toEqual([]);
+    expect(existsSync(out)).toBe(false);
+  }, 90_000);
 
   it('--out naming a regular file says so (exit 2, the file untouched)', async () => {
     const f = path.join(tmp, 'afile');
