@@ -76,8 +76,9 @@ export function objectNameProblem(kind: string, name: string, modelled: boolean)
   if (!modelled) {
     return name === '.' || name === '..' || name.includes('/') || name.includes('%') ? 'may not be "." or "..", or hold "/" or "%"' : null;
   }
-  // Kubernetes holds a Namespace's name to a DNS-1123 label, a Service's to a DNS-1035 label, the others to a subdomain
-  if (kind === 'Namespace') return isDns1123Label(name) ? null : DNS1123_LABEL_FORM;
+  // Kubernetes holds a Namespace's name to a DNS-1123 label, a Service's to a DNS-1035 label, a StatefulSet's to a
+  // DNS-1123 label (since 1.26: its pods' hostname is made from it; a dotted one never ran), the others to a subdomain
+  if (kind === 'Namespace' || kind === 'StatefulSet') return isDns1123Label(name) ? null : DNS1123_LABEL_FORM;
   if (kind === 'Service') return isDns1035Label(name) ? null : 'must be a DNS-1035 label: at most 63 lower-case letters, digits and \'-\', starting with a letter and ending with a letter or digit';
   return isDns1123Subdomain(name) ? null : 'must be a DNS-1123 subdomain: at most 253 lower-case letters, digits, \'-\' and \'.\', each dot-separated part starting and ending with a letter or digit';
 }

@@ -492,6 +492,12 @@ spec:
     expect(bad(ns('team-a'))).toEqual([]);
   });
 
+  it('a StatefulSet name is a DNS-1123 label (Kubernetes 1.26+): a dotted one is refused, as its pods could never start', () => {
+    const sts = (name: string): string => `apiVersion: apps/v1\nkind: StatefulSet\nmetadata: { name: "${name}", namespace: demo }\nspec:\n  template:\n    metadata: { labels: { app: db } }\n    spec: { containers: [{ name: db }] }\n`;
+    expect(bad(sts('db.v2'))).toEqual([expect.stringMatching(/^3: StatefulSet: metadata\.name "db\.v2" must be a DNS-1123 label/)]);
+    expect(bad(sts('db-v2'))).toEqual([]);
+  });
+
   it('kinds meshrange does not read keep Kubernetes\' looser rule: a ClusterRole system:aggregate-to-admin loads, a "/" in one does not', () => {
     const role = (name: string): string => `apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: { name: "${name}" }\nrules: []\n`;
     expect(bad(role('system:aggregate-to-admin'))).toEqual([]);
