@@ -524,7 +524,7 @@ function clientTls(ctx: Ctx, src: Workload, service: Service | null, servicePort
   const dr = findDestinationRule(mesh, src.namespace, src.labels, service.fqdn, service.namespace);
   const tls = dr ? tlsSettingsFor(dr.rule, servicePort?.port ?? targetPort, ctx.leg.subset) : null;
   const drName = dr ? `${dr.rule.meta.namespace}/${dr.rule.meta.name}` : '';
-  if (dr && tls) {
+  if (dr && tls && tls.tls !== null) {
     const m = tls.tls.mode;
     const where = `DestinationRule ${drName} (${tls.from === 'port' ? 'port-level ' : tls.from === 'subset' ? 'subset ' : ''}tls.mode ${m})`;
     if (m === 'DISABLE') return { kind: 'plaintext', why: `${where} sends plaintext`, dr };
@@ -537,7 +537,9 @@ function clientTls(ctx: Ctx, src: Workload, service: Service | null, servicePort
   }
   if (!mesh.config.enableAutoMtls) return { kind: 'plaintext', why: 'auto mTLS is disabled in the mesh config and no DestinationRule sets TLS' };
   const nsMode = namespaceMode(mesh, service.namespace);
-  const base = dr ? `DestinationRule ${drName} sets no TLS, so auto mTLS decides` : 'auto mTLS';
+  const base = !dr ? 'auto mTLS'
+    : tls !== null ? `DestinationRule ${drName} has port-level settings for port ${servicePort?.port ?? targetPort} without tls (they do not inherit the rule's), so auto mTLS decides`
+      : `DestinationRule ${drName} sets no TLS, so auto mTLS decides`;
   if (nsMode.mode === 'DISABLE') {
     return { kind: 'plaintext', why: `${base}: namespace ${service.namespace} resolves to DISABLE (${paName(nsMode) ?? 'mesh'}) → plaintext` };
   }

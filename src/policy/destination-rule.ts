@@ -14,6 +14,7 @@
 import type { ClientTlsSettings, DestinationRule, Labels, Mesh, Subset } from '../model/types.js';
 import { meshIndex, type MeshIndex } from '../model/index.js';
 import { selectorMatches } from '../model/types.js';
+import { olderFirst } from './peer-authentication.js';
 
 export function hostMatches(pattern: string, host: string): number {
   if (pattern === host) return 10_000;
@@ -138,7 +139,8 @@ function chooseDestinationRule(mesh: Mesh, index: MeshIndex, clientNs: string, c
     };
     // Only the namespace's own can match, and of those only the ones written as this host or as a wildcard (the
     // rest score 0): not every DestinationRule of the mesh, three times per request. The best score wins whatever
-    // the order; ties are put in load order below.
+    // the order; ties are merged oldest first (creationTimestamp, as Istio sorts them before merging; without one,
+    // after those with one, in load order), so the oldest one's trafficPolicy wins.
     const rules = index.destinationRules(ns);
     if (rules.length < HOST_INDEX_MIN) {
       for (const dr of rules) consider(dr);
@@ -147,7 +149,7 @@ function chooseDestinationRule(mesh: Mesh, index: MeshIndex, clientNs: string, c
       for (const dr of ix.exact.get(host) ?? NO_RULES) consider(dr);
       wildFor(ix, host, consider);
     }
-    return found.sort((a, b) => a.meta.order - b.meta.order);
+    return found.sort(olderFirst);
   };
   const steps: [string | null, boolean, DrChoice['step']][] = [
     [clientNs, false, 'client-namespace'],
@@ -170,12 +172,22 @@ function chooseDestinationRule(mesh: Mesh, index: MeshIndex, clientNs: string, c
   return null;
 }
 
-export function tlsSettingsFor(dr: DestinationRule, servicePort: number, subsetName?: string): { tls: ClientTlsSettings; from: 'port' | 'subset' | 'top' } | null {
+/**
+ * The TLS block a client's cluster for `servicePort` (and subset) gets, as Istio merges a DestinationRule's traffic
+ * policies (MergeSubsetTrafficPolicy): a port-level entry replaces the policy it sits in wholesale — its fields do not
+ * inherit, so an entry without `tls` means no TLS block (auto mTLS decides) — and the subset's policy overrides the
+ * top level: subset port-level entry, else subset `tls`, else top-level port-level entry, else top-level `tls`.
+ * `tls: null`: the port-level entry that decides sets no TLS.
+ */
+export function tlsSettingsFor(dr: DestinationRule, servicePort: number, subsetName?: string):
+  { tls: ClientTlsSettings; from: 'port' | 'subset' | 'top' } | { tls: null; from: 'port' } | null {
   const subset = subsetName ? dr.subsets.find((s) => s.name === subsetName) : undefined;
   const stp = subset?.trafficPolicy;
-  const portLevel = (stp?.portLevelSettings ?? dr.trafficPolicy?.portLevelSettings ?? []).find((p) => p.port === servicePort);
-  if (portLevel?.tls) return { tls: portLevel.tls, from: 'port' };
+  const subsetPort = stp?.portLevelSettings?.find((p) => p.port === servicePort);
+  if (subsetPort) return subsetPort.tls ? { tls: subsetPort.tls, from: 'port' } : { tls: null, from: 'port' };
   if (stp?.tls) return { tls: stp.tls, from: 'subset' };
+  const topPort = dr.trafficPolicy?.portLevelSettings?.find((p) => p.port === servicePort);
+  if (topPort) return topPort.tls ? { tls: topPort.tls, from: 'port' } : { tls: null, from: 'port' };
   if (dr.trafficPolicy?.tls) return { tls: dr.trafficPolicy.tls, from: 'top' };
   return null;
 }

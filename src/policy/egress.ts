@@ -100,10 +100,7 @@ const HTTP_SE_PROTOCOLS = ['HTTP', 'HTTP2', 'HTTP_PROXY', 'GRPC', 'GRPC-WEB'];
 
 const nameOf = (m: { meta: { namespace: string; name: string } }): string => `${m.meta.namespace}/${m.meta.name}`;
 
-/** peer-authentication's olderFirst only reads `meta`. */
-function byAge<T extends { meta: Sidecar['meta'] }>(a: T, b: T): number {
-  return olderFirst({ meta: a.meta } as PeerAuthentication, { meta: b.meta } as PeerAuthentication);
-}
+const byAge = olderFirst;
 
 /** destination-rule's exportedTo only reads `exportTo` and `meta.namespace`. */
 function exported(exportTo: readonly string[], ownNs: string, clientNs: string): boolean {

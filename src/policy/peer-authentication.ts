@@ -15,7 +15,7 @@
  */
 import { meshIndex } from '../model/index.js';
 import { SELECTOR_INDEX_MIN, SelectorBuckets } from '../model/selector-index.js';
-import type { Mesh, MtlsMode, PeerAuthentication, Workload } from '../model/types.js';
+import type { Mesh, MtlsMode, ObjectMeta, PeerAuthentication, Workload } from '../model/types.js';
 import { selectorMatches } from '../model/types.js';
 import { byCodeUnit } from '../core/text.js';
 
@@ -59,7 +59,7 @@ function losers(levels: readonly (readonly PeerAuthentication[])[], before: { ig
  * order, so which of three policies wins cannot depend on the order they are compared in (comparing timestamps only
  * when both had one was no order with some missing).
  */
-export function olderFirst(a: PeerAuthentication, b: PeerAuthentication): number {
+export function olderFirst(a: { readonly meta: ObjectMeta }, b: { readonly meta: ObjectMeta }): number {
   const ta = a.meta.creationTimestamp;
   const tb = b.meta.creationTimestamp;
   if (ta !== undefined && tb !== undefined) {

@@ -1,7 +1,7 @@
 /** istio-semantics §5.1/§5.2: which DestinationRule a client uses, and its TLS block. */
 import { describe, expect, it } from 'vitest';
 import { findDestinationRule, tlsSettingsFor } from '../../src/policy/destination-rule.js';
-import { app, dr, meshFrom, ns, send } from '../helpers.js';
+import { app, dr, meshFrom, ns, pa, send } from '../helpers.js';
 
 const base = [ns('istio-system', false), ns('a', true), ns('b', true), ns('c', true), app('a', 'client'), app('b', 'server'), app('c', 'other')];
 const host = 'server.b.svc.cluster.local';
@@ -54,11 +54,56 @@ describe('§5.1 DestinationRule lookup', () => {
     expect(c?.rule.subsets.map((s) => s.name)).toEqual(['v1', 'v2']);
   });
 
+  it('§5.1 several DRs for one host: the oldest by creationTimestamp wins, whatever the order they are listed in', () => {
+    const stamped = (name: string, at: string, tls: string, subset: string): string => dr('a', name, host, tls, `  subsets: [{ name: ${subset}, labels: { version: ${subset} } }]\n`)
+      .replace(`metadata: { name: ${name}, namespace: a }`, `metadata: { name: ${name}, namespace: a, creationTimestamp: "${at}" }`);
+    const m = meshFrom(...base, stamped('a-newer', '2022-01-01T00:00:00Z', '{ mode: DISABLE }', 'v2'), stamped('b-older', '2020-01-01T00:00:00Z', '{ mode: ISTIO_MUTUAL }', 'v1'));
+    const c = findDestinationRule(m, 'a', {}, host, 'b');
+    expect(c?.rule.meta.name).toBe('b-older');
+    expect(c?.rule.trafficPolicy?.tls?.mode).toBe('ISTIO_MUTUAL');
+    expect(c?.rule.subsets.map((s) => s.name)).toEqual(['v1', 'v2']);
+    expect(send(meshFrom(...base, pa('b', 'default', 'STRICT'), stamped('a-newer', '2022-01-01T00:00:00Z', '{ mode: DISABLE }', 'v2'),
+      stamped('b-older', '2020-01-01T00:00:00Z', '{ mode: ISTIO_MUTUAL }', 'v1')), { from: 'a/client', to: 'server.b:80' })).toMatchObject({ outcome: 'allowed', mtls: true });
+  });
+
   it('§5.2 port-level TLS beats the top-level TLS for that service port only', () => {
     const m = meshFrom(...base, dr('a', 'pl', host, '{ mode: ISTIO_MUTUAL }', '    portLevelSettings: [{ port: { number: 80 }, tls: { mode: DISABLE } }]\n'));
     const c = findDestinationRule(m, 'a', {}, host, 'b');
-    expect(c && tlsSettingsFor(c.rule, 80)?.tls.mode).toBe('DISABLE');
-    expect(c && tlsSettingsFor(c.rule, 81)?.tls.mode).toBe('ISTIO_MUTUAL');
+    expect(c && tlsSettingsFor(c.rule, 80)?.tls?.mode).toBe('DISABLE');
+    expect(c && tlsSettingsFor(c.rule, 81)?.tls?.mode).toBe('ISTIO_MUTUAL');
+  });
+
+  it('§5.2 a port-level entry without tls replaces the top-level tls for its port (port-level settings do not inherit): auto mTLS decides', () => {
+    const m = meshFrom(...base, pa('b', 'default', 'STRICT'),
+      dr('a', 'pl', host, '{ mode: DISABLE }', '    portLevelSettings: [{ port: { number: 80 }, connectionPool: { tcp: { maxConnections: 100 } } }]\n'));
+    const c = findDestinationRule(m, 'a', {}, host, 'b');
+    expect(c && tlsSettingsFor(c.rule, 80)).toEqual({ tls: null, from: 'port' });
+    expect(c && tlsSettingsFor(c.rule, 81)?.tls?.mode).toBe('DISABLE');
+    const d = send(m, { from: 'a/client', to: 'server.b:80' });
+    expect(d).toMatchObject({ outcome: 'allowed', mtls: true });
+    expect(d.events.map((e) => e.what).join('\n')).toContain('port-level settings for port 80 without tls');
+  });
+
+  it('§5.2 with a subset: subset port-level entry, else subset tls, else top-level port-level entry, else top-level tls (Istio MergeSubsetTrafficPolicy)', () => {
+    const subsets = (subsetPolicy: string): string => `  subsets:\n  - name: v1\n    labels: { version: v1 }\n${subsetPolicy}`;
+    const topPort = '    portLevelSettings: [{ port: { number: 80 }, tls: { mode: SIMPLE } }]\n';
+    // the subset's tls beats the top level's port-level entry
+    let m = meshFrom(...base, dr('a', 'd', host, '{ mode: DISABLE }', topPort + subsets('    trafficPolicy: { tls: { mode: ISTIO_MUTUAL } }\n')));
+    let c = findDestinationRule(m, 'a', {}, host, 'b');
+    expect(c && tlsSettingsFor(c.rule, 80, 'v1')).toEqual({ tls: { mode: 'ISTIO_MUTUAL' }, from: 'subset' });
+    // without a subset route, the top level's port-level entry
+    expect(c && tlsSettingsFor(c.rule, 80)).toEqual({ tls: { mode: 'SIMPLE' }, from: 'port' });
+    // the subset's own port-level entry beats its tls; one without tls means no TLS block
+    m = meshFrom(...base, dr('a', 'd', host, '{ mode: DISABLE }', topPort
+      + subsets('    trafficPolicy:\n      tls: { mode: ISTIO_MUTUAL }\n      portLevelSettings: [{ port: { number: 80 } }]\n')));
+    c = findDestinationRule(m, 'a', {}, host, 'b');
+    expect(c && tlsSettingsFor(c.rule, 80, 'v1')).toEqual({ tls: null, from: 'port' });
+    expect(c && tlsSettingsFor(c.rule, 81, 'v1')).toEqual({ tls: { mode: 'ISTIO_MUTUAL' }, from: 'subset' });
+    // a subset policy without tls keeps the top level's: port-level entry first
+    m = meshFrom(...base, dr('a', 'd', host, '{ mode: DISABLE }', topPort + subsets('    trafficPolicy: { loadBalancer: { simple: ROUND_ROBIN } }\n')));
+    c = findDestinationRule(m, 'a', {}, host, 'b');
+    expect(c && tlsSettingsFor(c.rule, 80, 'v1')).toEqual({ tls: { mode: 'SIMPLE' }, from: 'port' });
+    expect(c && tlsSettingsFor(c.rule, 81, 'v1')).toEqual({ tls: { mode: 'DISABLE' }, from: 'top' });
   });
 
   it('§5.1 a DR that sets no TLS (only load balancing) leaves auto mTLS on', () => {
