@@ -1,11 +1,14 @@
 /** networking.istio.io DestinationRule (istio-semantics §5.1, §5.2), as far as TLS and later controls need. */
 import type { ClientTlsMode, ClientTlsSettings, DestinationRule, ObjectMeta, Subset, TrafficPolicy } from '../model/types.js';
-import { isObj, Reader, type Obj } from './reader.js';
+import { isObj, Reader, rejectUnknownFields, type Obj } from './reader.js';
 import type { Path } from './yaml-source.js';
 import { readSelector } from './security.js';
 import { readConnectionPool, readOutlierDetection } from './traffic-policy.js';
 
 const TLS_MODES: readonly string[] = ['DISABLE', 'SIMPLE', 'MUTUAL', 'ISTIO_MUTUAL'];
+/** The fields of a TrafficPolicy and of one of its portLevelSettings entries (Istio's API): anything else is an unknown-field error. */
+const TRAFFIC_POLICY_FIELDS: readonly string[] = ['loadBalancer', 'connectionPool', 'outlierDetection', 'tls', 'portLevelSettings', 'tunnel', 'proxyProtocol', 'retryBudget'];
+const PORT_POLICY_FIELDS: readonly string[] = ['port', 'loadBalancer', 'connectionPool', 'outlierDetection', 'tls'];
 
 export function qualifyHost(host: string, namespace: string): string {
   if (host === '*' || host.includes('.')) return host;
@@ -35,6 +38,11 @@ export function readDestinationRule(r: Reader, meta: ObjectMeta, obj: Obj): Dest
     const subset: Subset = { name, labels: r.labels(s, 'labels', path) ?? {} };
     const stp = readTrafficPolicy(r, r.obj(s, 'trafficPolicy', path), [...path, 'trafficPolicy']);
     if (stp) subset.trafficPolicy = stp;
+    if (stp?.connectionPool !== undefined || stp?.outlierDetection !== undefined) {
+      r.warn([...path, 'trafficPolicy', stp.connectionPool !== undefined ? 'connectionPool' : 'outlierDetection'], 'dr-breaker-not-modeled',
+        `subset ${name}'s connectionPool / outlierDetection are not simulated: meshrange applies the rule's top-level ones to every call to the host`,
+        'to see this circuit breaker in a flood scenario, set it at the top level of the rule');
+    }
     dr.subsets.push(subset);
   });
   return dr;
@@ -42,6 +50,7 @@ export function readDestinationRule(r: Reader, meta: ObjectMeta, obj: Obj): Dest
 
 function readTrafficPolicy(r: Reader, tp: Obj | undefined, path: Path): TrafficPolicy | undefined {
   if (!tp) return undefined;
+  rejectUnknownFields(r, tp, TRAFFIC_POLICY_FIELDS, path);
   const out: TrafficPolicy = { raw: tp };
   if (tp['connectionPool'] !== undefined) out.connectionPool = readConnectionPool(r, tp['connectionPool'], [...path, 'connectionPool']);
   if (tp['outlierDetection'] !== undefined) {
@@ -58,9 +67,18 @@ function readTrafficPolicy(r: Reader, tp: Obj | undefined, path: Path): TrafficP
       if (!isObj(p)) { r.error(ppath, 'field-type', 'each port level setting must be a mapping'); return; }
       const port = isObj(p['port']) ? r.int(p['port'], 'number', [...ppath, 'port']) : undefined;
       if (port === undefined) { r.error(ppath, 'dr-port-required', 'port level setting needs port.number'); return; }
+      rejectUnknownFields(r, p, PORT_POLICY_FIELDS, ppath);
       const entry: { port: number; tls?: ClientTlsSettings } = { port };
       const ptls = readTls(r, r.obj(p, 'tls', ppath), [...ppath, 'tls']);
       if (ptls) entry.tls = ptls;
+      // Validated as at the top level; the simulation's circuit breakers read the top level only (a warning says so).
+      if (p['connectionPool'] !== undefined) readConnectionPool(r, p['connectionPool'], [...ppath, 'connectionPool']);
+      if (p['outlierDetection'] !== undefined) readOutlierDetection(r, p['outlierDetection'], [...ppath, 'outlierDetection']);
+      if (p['connectionPool'] !== undefined || p['outlierDetection'] !== undefined) {
+        r.warn([...ppath, p['connectionPool'] !== undefined ? 'connectionPool' : 'outlierDetection'], 'dr-breaker-not-modeled',
+          `port ${port}'s connectionPool / outlierDetection are not simulated: meshrange applies the rule's top-level ones to every port`,
+          'to see this circuit breaker in a flood scenario, set it at the top level of the rule');
+      }
       out.portLevelSettings?.push(entry);
     });
   }

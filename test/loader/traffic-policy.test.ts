@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { IssueList } from '../../src/core/issues.js';
 import { Reader, type Obj } from '../../src/loader/reader.js';
 import { parseGoDuration, readConnectionPool, readOutlierDetection } from '../../src/loader/traffic-policy.js';
+import { loadMesh } from '../../src/loader/load.js';
 import { parseYaml } from '../../src/loader/yaml-source.js';
 import { DEFAULT_CONNECTION_POOL, DEFAULT_OUTLIER_DETECTION, UNLIMITED, type ConnectionPool, type OutlierDetection } from '../../src/model/traffic-policy.js';
 
@@ -189,5 +190,35 @@ describe('Go durations (time.ParseDuration)', () => {
     expect(parseGoDuration('1500\u03bcs')).toBe(1.5);
     expect(parseGoDuration('1ms500\u00b5s')).toBe(1.5);
     expect(parseGoDuration('1500xs')).toBeNull();
+  });
+});
+
+describe('§14 trafficPolicy and portLevelSettings fields, and breakers the simulation does not read', () => {
+  const loadDr = (trafficPolicy: string, extra = ''): string[] => {
+    const text = `apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: httpbin, namespace: default }
+spec:
+  host: httpbin
+  trafficPolicy:
+${trafficPolicy}${extra}`;
+    return loadMesh([{ path: 'dr.yaml', text }]).issues.items.filter((i) => i.code !== 'IST0174').map((i) => `${i.severity}:${i.code}@${i.loc?.line ?? '?'}`);
+  };
+
+  it('§14 a misspelt field of a trafficPolicy or of a port-level entry is an unknown-field error at its key, not dropped', () => {
+    expect(loadDr('    tlss: { mode: DISABLE }\n')).toEqual(['error:unknown-field@7']);
+    expect(loadDr('    portLevelSettings:\n    - port: { number: 80 }\n      connectionPol: { tcp: { maxConnections: 1 } }\n')).toEqual(['error:unknown-field@9']);
+    // every field of Istio's API is taken
+    expect(loadDr('    loadBalancer: { simple: ROUND_ROBIN }\n    tunnel: { protocol: CONNECT, targetHost: x, targetPort: 1 }\n    proxyProtocol: { version: V1 }\n    retryBudget: { percent: 20 }\n')).toEqual([]);
+  });
+
+  it('§14 a port-level connectionPool is validated as a top-level one, and said not to be simulated (warning at its key)', () => {
+    expect(loadDr('    portLevelSettings:\n    - port: { number: 80 }\n      connectionPool: { tcp: { maxConnections: -1 } }\n')).toEqual(['error:dr-bad-count@9', 'warning:dr-breaker-not-modeled@9']);
+    expect(loadDr('    portLevelSettings:\n    - port: { number: 80 }\n      outlierDetection: { consecutive5xxErrors: 1 }\n')).toEqual(['warning:dr-breaker-not-modeled@9']);
+  });
+
+  it('§10 a subset\'s connectionPool is said not to be simulated (the top level applies to every call)', () => {
+    expect(loadDr('    connectionPool: { tcp: { maxConnections: 5 } }\n', '  subsets:\n  - name: v1\n    labels: { version: v1 }\n    trafficPolicy:\n      connectionPool: { tcp: { maxConnections: 1 } }\n'))
+      .toEqual(['warning:dr-breaker-not-modeled@12']);
   });
 });
