@@ -1208,15 +1208,23 @@ export function evaluateAuthz(mesh: Mesh, w: Workload, a: AuthzAttributes, extAu
   const custom = runCustom ? inOrder(sel.parts, 'custom') : NONE;
   const providers = custom.length === 0 ? 0 : new Set(custom.map((cp) => cp.policy.provider ?? '')).size;
   for (const cp of custom) {
+    const provider = cp.policy.provider ?? '';
+    const ep = mesh.config.extensionProviders.find((e) => e.name === provider);
+    // An HTTP ext-authz service has no TCP form: Istio builds no ext_authz filter for it on a TCP filter chain, so the
+    // CUSTOM policy does not apply there at all (authz builder buildTCP: "ignored CUSTOM action with HTTP provider").
+    if (ep !== undefined && providers === 1 && a.protocol === 'tcp' && ep.kind === 'envoyExtAuthzHttp') {
+      if (explain) trace.push(`CUSTOM ${cp.label} does not apply on this TCP filter chain: provider ${provider} is an HTTP ext-authz service (envoyExtAuthzHttp), for which Istio adds no ext_authz filter to TCP chains`);
+      continue;
+    }
     const m = firstMatch(cp, c, dropped);
     if (!m) continue;
-    const provider = cp.policy.provider ?? '';
-    const known = mesh.config.extensionProviders.some((e) => e.name === provider);
     let verdict: CustomVerdict;
-    if (!known) {
+    if (ep === undefined) {
       verdict = { allowed: false, status: 403, body: 'RBAC: access denied', reason: `extension provider "${provider}" is not defined in the mesh config, so the CUSTOM rule compiles to a deny` };
     } else if (providers > 1) {
       verdict = { allowed: false, status: 403, body: 'RBAC: access denied', reason: 'more than one CUSTOM provider selects this workload; without PILOT_ENABLE_MULTIPLE_CUSTOM_AUTHZ_PROVIDERS the CUSTOM rules become deny rules' };
+    } else if (ep.kind !== 'envoyExtAuthzHttp' && ep.kind !== 'envoyExtAuthzGrpc') {
+      verdict = { allowed: false, status: 403, body: 'RBAC: access denied', reason: `extension provider "${provider}" is a ${ep.kind} provider, not an ext-authz one (envoyExtAuthzHttp or envoyExtAuthzGrpc), so the CUSTOM rule compiles to a deny` };
     } else {
       verdict = extAuthz?.(provider, a) ?? { allowed: false, status: 403, body: 'denied by ext_authz', reason: `no stand-in for ext-authz provider "${provider}" in the scenario; meshrange fails closed` };
     }

@@ -153,6 +153,30 @@ describe('§6.2 decision algorithm', () => {
     // a provider the mesh config does not define compiles to deny (§6.9)
     expect(decide([custom, allowAll], http({ path: '/admin' }), {}, yes).allowed).toBe(false);
   });
+
+  it('§6.2 on a TCP filter chain a CUSTOM policy with an HTTP ext-authz provider does not apply (Istio builds no ext_authz filter for it); a gRPC provider still decides', () => {
+    const custom = policy({ name: 'ext', action: 'CUSTOM', provider: 'opa', rules: [{}] });
+    const allowAll = policy({ action: 'ALLOW', rules: [{}] });
+    const no: ExtAuthz = () => ({ allowed: false, status: 403, reason: 'no' });
+    const httpProvider = { extensionProviders: [{ name: 'opa', kind: 'envoyExtAuthzHttp' }] };
+    const grpcProvider = { extensionProviders: [{ name: 'opa', kind: 'envoyExtAuthzGrpc' }] };
+    const onTcp = decide([custom, allowAll], tcp(), httpProvider, no);
+    expect(onTcp.allowed).toBe(true);
+    expect(onTcp.trace.join('\n')).toContain('does not apply on this TCP filter chain');
+    expect(decide([custom, allowAll], http(), httpProvider, no).stage).toBe('custom');
+    expect(decide([custom, allowAll], tcp(), grpcProvider, no).stage).toBe('custom');
+    // the RBAC policies still apply on that chain
+    expect(decide([custom], tcp(), httpProvider, no).allowed).toBe(true);
+    expect(decide([custom, policy({ action: 'DENY', rules: [{}] })], tcp(), httpProvider, no).stage).toBe('deny');
+  });
+
+  it('§6.9 a CUSTOM policy naming a provider that is no ext-authz service (a tracer, say) compiles to a deny', () => {
+    const custom = policy({ name: 'ext', action: 'CUSTOM', provider: 'zipkin', rules: [{}] });
+    const yes: ExtAuthz = () => ({ allowed: true, reason: 'yes' });
+    const d = decide([custom, policy({ action: 'ALLOW', rules: [{}] })], http(), { extensionProviders: [{ name: 'zipkin', kind: 'zipkin' }] }, yes);
+    expect(d).toMatchObject({ allowed: false, stage: 'custom' });
+    expect(d.reason).toContain('not an ext-authz one');
+  });
 });
 
 describe('§6.3 rule structure', () => {
