@@ -85,7 +85,8 @@ export function buildRequest(mesh: Mesh, spec: RequestSpec, issues: IssueList): 
   const path = spec.path ?? '/';
   if (typeof path !== 'string' || !path.startsWith('/') || path.length > 2048) issues.error('bad-request', `path ${String(path).slice(0, 80)}: must start with / and be at most 2048 characters`);
   else if (!isRequestPath(path)) issues.error('bad-request', `path ${quotedName(path)}: ${PATH_FORM}`);
-  const method = spec.method ?? 'GET';
+  // a gRPC call is always a POST (istio-semantics §6.6): that is the default for grpc, as in a scenario step
+  const method = spec.method ?? (protocol === 'grpc' ? 'POST' : 'GET');
   if (typeof method !== 'string' || !isHttpToken(method) || method.length > MAX_FIELD) issues.error('bad-request', `method ${quotedName(String(method))}: must be ${TOKEN_FORM}`);
   const headers: Record<string, string> = {};
   const given = Object.entries(spec.headers ?? {});

@@ -93,7 +93,7 @@ export async function main(argv: readonly string[], rawIo: Io = defaultIo): Prom
     .description('one request through the mesh: its verdict and the whole explanation trace'))
     .requiredOption('--from <ns/workload>', 'the client workload, or "outside"')
     .requiredOption('--to <host:port>', 'destination: host:port, or workload/<ns>/<name>:<port>')
-    .option('--method <method>', 'HTTP method', 'GET')
+    .option('--method <method>', 'HTTP method (default GET; POST for --protocol grpc)')
     .option('--path <path>', 'HTTP path', '/')
     .option('--header <name:value>', 'request header; repeatable', collect, [])
     .addOption(new Option('--protocol <protocol>', 'protocol').choices(['http', 'http2', 'grpc', 'tcp', 'tls']).default('http'))

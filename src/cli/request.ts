@@ -12,7 +12,8 @@ import { appendValue, setOwn } from '../core/record.js';
 export interface RequestOpts extends MeshOptions {
   from: string;
   to: string;
-  method: string;
+  /** absent: GET, or POST for grpc (a gRPC call is always a POST) */
+  method?: string;
   path: string;
   header: string[];
   protocol: string;
@@ -25,6 +26,11 @@ export interface RequestOpts extends MeshOptions {
   jwks: string[];
   sni?: string;
   time?: string;
+}
+
+/** --method, or its default: GET, POST for grpc (a gRPC call is always a POST). */
+function methodOf(opts: RequestOpts): string {
+  return opts.method ?? (opts.protocol === 'grpc' ? 'POST' : 'GET');
 }
 
 export async function requestCommand(opts: RequestOpts, io: Io): Promise<number> {
@@ -40,7 +46,7 @@ export async function requestCommand(opts: RequestOpts, io: Io): Promise<number>
     appendValue(headers, h.slice(0, i).trim(), h.slice(i + 1).trim());
   }
   const spec: RequestSpec = {
-    from: opts.from, to: opts.to, method: opts.method, path: opts.path, headers, protocol: opts.protocol as Protocol, tls: opts.tls as TlsIntent, sourceIp: opts.sourceIp,
+    from: opts.from, to: opts.to, method: methodOf(opts), path: opts.path, headers, protocol: opts.protocol as Protocol, tls: opts.tls as TlsIntent, sourceIp: opts.sourceIp,
     ...(opts.token !== undefined ? { token: opts.token } : {}), ...(opts.sni !== undefined ? { sni: opts.sni } : {}), ...(opts.bypass ? { bypass: true } : {}),
     ...(opts.capability && opts.capability.length > 0 ? { capabilities: opts.capability as Capability[] } : {}),
   };
@@ -60,7 +66,7 @@ export async function requestCommand(opts: RequestOpts, io: Io): Promise<number>
   const d = await decideRequest(mesh, req, { now: nowMs, jwks: standIns });
   for (const w of loadIssues.warnings) io.err(`warning: ${escapeControls(`${w.loc ? `${w.loc.file}:${w.loc.line}:${w.loc.col}: ` : ''}${w.message}`)}\n`);
   if (opts.format === 'json') {
-    io.out(`${JSON.stringify({ request: { from: opts.from, to: opts.to, protocol: opts.protocol, method: opts.method, path: opts.path, headers, tls: opts.tls, ...(opts.bypass ? { bypass: true } : {}), ...(opts.capability ? { capabilities: opts.capability } : {}) }, ...decisionJson(d) }, null, 2)}\n`);
+    io.out(`${JSON.stringify({ request: { from: opts.from, to: opts.to, protocol: opts.protocol, method: methodOf(opts), path: opts.path, headers, tls: opts.tls, ...(opts.bypass ? { bypass: true } : {}), ...(opts.capability ? { capabilities: opts.capability } : {}) }, ...decisionJson(d) }, null, 2)}\n`);
   } else {
     io.out(renderDecision(opts, src ? spiffeId(principalOf(mesh.config.trustDomain, src.namespace, src.serviceAccount)) : null, d));
   }
@@ -69,7 +75,7 @@ export async function requestCommand(opts: RequestOpts, io: Io): Promise<number>
 
 export function renderDecision(opts: RequestOpts, identity: string | null, d: Decision): string {
   const lines: string[] = [];
-  const what = opts.protocol === 'tcp' ? `TCP connection to ${opts.to}` : `${opts.method} ${opts.path} → ${opts.to} (${opts.protocol})`;
+  const what = opts.protocol === 'tcp' ? `TCP connection to ${opts.to}` : `${methodOf(opts)} ${opts.path} → ${opts.to} (${opts.protocol})`;
   lines.push(`${what}`);
   lines.push(`from ${opts.from}${identity ? ` (${identity})` : ''}`);
   const code = d.code === null ? '' : ` ${d.code === 0 ? '000 (connection failed)' : d.code}`;

@@ -427,6 +427,20 @@ describe('meshrange request (product.md §4)', () => {
     expect(r.out).toContain('ns[bookinfo]-policy[bookinfo-allow-productpage-to-details]-rule[0]');
   });
 
+  it('§6.6 a gRPC request without --method is a POST (a gRPC call always is), in the CLI and the library alike', async () => {
+    const r = await cli('request', ...mesh, '--from', 'bookinfo/productpage-v1', '--to', 'details:9080', '--protocol', 'grpc', '--format', 'json');
+    expect(r.code).toBe(0);
+    const d = JSON.parse(r.out) as { request: { method: string }; outcome: string; stoppedBy: { reason: string }[] };
+    // the ALLOW policy admits GET only: a gRPC call (POST) is refused
+    expect(d.request.method).toBe('POST');
+    expect(d.outcome).toBe('blocked');
+    expect(d.stoppedBy[0]?.reason).toContain('to methods [GET]');
+    expect((await cli('request', ...mesh, '--from', 'bookinfo/productpage-v1', '--to', 'details:9080', '--protocol', 'grpc')).out).toContain('POST / → details:9080 (grpc)');
+    const lib = await import('../../src/index.js');
+    const { mesh: m } = lib.loadMesh({ manifests: ['scenarios/meshes/bookinfo'] });
+    expect((await lib.decide(m, { from: 'bookinfo/productpage-v1', to: 'details:9080', protocol: 'grpc' }, { now: 0 })).received?.method).toBe('POST');
+  });
+
   it('§5 request with an unknown --from lists the known workloads (exit 2)', async () => {
     const r = await cli('request', ...mesh, '--from', 'bookinfo/nope', '--to', 'details:9080');
     expect(r.code).toBe(2);
