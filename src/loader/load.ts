@@ -195,8 +195,8 @@ export function loadMesh(files: readonly SourceFile[], overrides: MeshOverrides 
     } else if (kind === 'ConfigMap' && name === 'istio' && namespace !== 'istio-system') {
       r.warn([], 'mesh-config-namespace', `a ConfigMap named istio in namespace ${namespace} is an application ConfigMap, not the mesh config (istiod reads istio-system/istio)`);
     } else if (kind === 'ConfigMap' && name === 'istio') {
-      if (meshConfigItem) r.warn([], 'duplicate-mesh-config', 'more than one istio ConfigMap; the first one read is used');
-      else meshConfigItem = { reader: r, obj: value };
+      // a second istio ConfigMap replaces the first, as every other object defined twice (duplicate-object says so)
+      meshConfigItem = { reader: r, obj: value };
     } else if (kind === 'PeerAuthentication') {
       pas.push(readPeerAuthentication(r, meta, value));
     } else if (kind === 'AuthorizationPolicy') {

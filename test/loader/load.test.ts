@@ -561,6 +561,16 @@ spec:
   });
 });
 
+describe('duplicates: the mesh config', () => {
+  it('§5 a second istio ConfigMap replaces the first, as any object defined twice; one warning says so, not two that disagree', () => {
+    const cm = (td: string): string => `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: istio, namespace: istio-system }\ndata:\n  mesh: |\n    trustDomain: ${td}\n`;
+    const r = load(cm('first.local'), cm('second.local'));
+    expect(codes(r)).toEqual(['warning:duplicate-object']);
+    expect(r.issues.warnings[0]?.message).toContain('the later definition wins');
+    expect(r.mesh.config.trustDomain).toBe('second.local');
+  });
+});
+
 describe('documents that are not objects (product.md §5)', () => {
   it('§5 an object without kind is located at where kind should be (the document)', () => {
     const r = load('apiVersion: v1\nmetadata: { name: x }\n');
