@@ -77,6 +77,18 @@ export function analyzeMesh(mesh: Mesh, issues: IssueList): void {
     }
   }
 
+  // A ServiceEntry whose endpoints are pods of the mesh (a workloadSelector, or STATIC addresses that are pod IPs):
+  // Istio sends its hosts' calls to those pods and their sidecars; meshrange simulates them as leaving the mesh.
+  const podIps = new Set(mesh.workloads.map((w) => w.ip));
+  for (const se of mesh.serviceEntries) {
+    const selected = se.workloadSelector ? pods.matching(se.workloadSelector, se.meta.namespace) : [];
+    const atPods = se.endpoints.filter((e) => podIps.has(e.address)).length;
+    if (selected.length === 0 && atPods === 0) continue;
+    const which = selected.length > 0 ? `selects ${selected.length} pod${selected.length === 1 ? '' : 's'} (${selected.slice(0, 3).map((w) => w.id).join(', ')}${selected.length > 3 ? ', …' : ''})` : `lists ${atPods} endpoint${atPods === 1 ? '' : 's'} at pod addresses`;
+    issues.warn('se-mesh-endpoints-not-modeled', `ServiceEntry ${se.meta.namespace}/${se.meta.name} ${which}: meshrange does not send its hosts' calls to those pods, it simulates them as leaving the mesh, without the pods' sidecar, PeerAuthentication or AuthorizationPolicy`,
+      se.meta.loc, 'to check what those pods admit, call them through a Service that selects them');
+  }
+
   for (const ns of mesh.namespaces.values()) {
     if (ns.labels['istio-injection'] !== undefined && ns.labels['istio.io/rev'] !== undefined) {
       issues.warn('IST0123', `namespace ${ns.name} has both istio-injection and istio.io/rev labels; istio-injection wins`, ns.loc);

@@ -18,6 +18,25 @@ ${sel}  action: ALLOW
 `;
 
 describe('§13 analyzer warnings', () => {
+  it('§8 a ServiceEntry whose endpoints are pods of the mesh says those calls are simulated as leaving the mesh (not silently)', () => {
+    const se = (spec: string): string => `apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: { name: api-se, namespace: a }
+spec:
+  hosts: [api.internal]
+  location: MESH_INTERNAL
+  ports: [{ number: 80, name: http, protocol: HTTP, targetPort: 8080 }]
+  resolution: STATIC
+${spec}`;
+    expect(warnings(ns('a', true), app('a', 'web'), se('  workloadSelector: { labels: { app: web } }\n'))).toContain('se-mesh-endpoints-not-modeled');
+    const { mesh } = loadMesh([{ path: 'a.yaml', text: `${ns('a', true)}\n---\n${app('a', 'web')}` }]);
+    const ip = mesh.workloads[0]?.ip ?? '';
+    expect(warnings(ns('a', true), app('a', 'web'), se(`  endpoints: [{ address: ${ip} }]\n`))).toContain('se-mesh-endpoints-not-modeled');
+    // an outside address, or a selector that matches no pod: nothing to say
+    expect(warnings(ns('a', true), app('a', 'web'), se('  endpoints: [{ address: 192.0.2.10 }]\n'))).not.toContain('se-mesh-endpoints-not-modeled');
+    expect(warnings(ns('a', true), app('a', 'web'), se('  workloadSelector: { labels: { app: nope } }\n'))).not.toContain('se-mesh-endpoints-not-modeled');
+  });
+
   it('§13 IST0127 an AuthorizationPolicy whose selector matches no pod is a warning', () => {
     expect(warnings(ns('a', true), app('a', 'web'), ap('a', '  selector: { matchLabels: { app: nope } }\n'))).toContain('IST0127');
   });
