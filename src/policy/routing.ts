@@ -87,6 +87,7 @@ import { compileRe2 } from '../core/re2.js';
 import { hostSubsetOf, resolveGatewayName } from '../model/routing.js';
 import type { Labels, ObjectMeta, Workload } from '../model/types.js';
 import { selectorMatches } from '../model/types.js';
+import { olderFirst } from './peer-authentication.js';
 
 /* ---------------------------------------------------------------- types -- */
 
@@ -188,20 +189,12 @@ const EXACT = 100_000;
 /* -------------------------------------------------------------- helpers -- */
 
 /**
- * Age order: by creationTimestamp, then apply order. An object without a timestamp is newer than every object with
- * one (it is what is being applied now; the cluster would stamp it at apply time), and those without are in apply
- * order. A total order, so sorting a list and then keeping the VirtualServices a namespace sees gives what sorting
- * those alone gives (the mesh-wide tables below rely on it). Comparing timestamps only when both had one was no
- * order at all when some objects had one: which VirtualService won could depend on another one the client cannot see.
+ * Age order (peer-authentication olderFirst, Istio's sortConfigByCreationTime): by creationTimestamp, equal ones by
+ * name then namespace; an object without a timestamp is newer than every object with one (the cluster would stamp it
+ * at apply time), and those without are in apply order. A total order, so sorting a list and then keeping the
+ * VirtualServices a namespace sees gives what sorting those alone gives (the mesh-wide tables below rely on it).
  */
-function olderFirst(a: ObjectMeta, b: ObjectMeta): number {
-  const ta = a.creationTimestamp;
-  const tb = b.creationTimestamp;
-  if (ta && tb) return ta !== tb ? (ta < tb ? -1 : 1) : a.order - b.order;
-  if (ta) return -1;
-  if (tb) return 1;
-  return a.order - b.order;
-}
+const byAge = olderFirst;
 
 function idOf(meta: ObjectMeta): string {
   return `${meta.namespace}/${meta.name}`;
@@ -363,7 +356,7 @@ export function gatewaysFor(gateways: readonly Gateway[], gw: Workload): Gateway
     const key = at.join(',');
     out = known.bySet.get(key);
     if (out === undefined) {
-      out = at.map((i) => gateways[i] as Gateway).sort((a, b) => olderFirst(a.meta, b.meta));
+      out = at.map((i) => gateways[i] as Gateway).sort(byAge);
       known.bySet.set(key, out);
     }
     known.byPod.set(gw, out);
@@ -400,7 +393,7 @@ function portServers(gateways: readonly Gateway[], port: { servicePort: number; 
   let t = byPort.get(key);
   if (t === undefined) {
     const onPort: ServerMatch[] = [];
-    for (const gateway of [...gateways].sort((a, b) => olderFirst(a.meta, b.meta))) {
+    for (const gateway of [...gateways].sort(byAge)) {
       gateway.servers.forEach((server, index) => {
         if (server.port.number === port.servicePort || server.port.number === port.targetPort) onPort.push({ gateway, server, index });
       });
@@ -447,7 +440,7 @@ const sortedByList = new WeakMap<readonly VirtualService[], VirtualService[]>();
 
 function oldestFirst(vss: readonly VirtualService[]): VirtualService[] {
   let out = sortedByList.get(vss);
-  if (out === undefined) { out = [...vss].sort((a, b) => olderFirst(a.meta, b.meta)); sortedByList.set(vss, out); }
+  if (out === undefined) { out = [...vss].sort(byAge); sortedByList.set(vss, out); }
   return out;
 }
 

@@ -66,11 +66,15 @@ function virtualServices(specs: readonly { ns: string; hosts: string[]; exportTo
   }));
 }
 
-/** Age: by creationTimestamp, then apply order; without a timestamp after every one with (being applied now). */
+/** Age: by creationTimestamp (equal ones by name, then namespace, as Istio), then apply order; without a timestamp after every one with (being applied now). */
 function age(a: VirtualService, b: VirtualService): number {
   const ta = a.meta.creationTimestamp;
   const tb = b.meta.creationTimestamp;
-  if (ta && tb) return ta !== tb ? (ta < tb ? -1 : 1) : a.meta.order - b.meta.order;
+  if (ta && tb) {
+    if (ta !== tb) return ta < tb ? -1 : 1;
+    if (a.meta.name !== b.meta.name) return a.meta.name < b.meta.name ? -1 : 1;
+    return a.meta.namespace === b.meta.namespace ? 0 : a.meta.namespace < b.meta.namespace ? -1 : 1;
+  }
   if (ta) return -1;
   if (tb) return 1;
   return a.meta.order - b.meta.order;
@@ -185,5 +189,9 @@ describe('routing through the domain index', () => {
     const mixed = [mk('shop', 'applied-now', 0, 'reviews'), mk('shop', 'exported', 1, 'reviews', '2024-01-01T00:00:00Z')];
     const m = routeHttp(mixed, { gateway: 'mesh', gatewayNamespace: 'shop', host: 'reviews', port: 80, path: '/', method: 'GET', headers: {} }, () => 0);
     expect(m.kind === 'route' ? m.vs : null).toBe('shop/exported');
+    // equal timestamps (they are in seconds): by name, then namespace, whatever the apply order (Istio sortConfigByCreationTime)
+    const tied = [mk('shop', 'zeta', 0, 'reviews', '2024-01-01T00:00:00Z'), mk('shop', 'alpha', 1, 'reviews', '2024-01-01T00:00:00Z')];
+    const e = routeHttp(tied, { gateway: 'mesh', gatewayNamespace: 'shop', host: 'reviews', port: 80, path: '/', method: 'GET', headers: {} }, () => 0);
+    expect(e.kind === 'route' ? e.vs : null).toBe('shop/alpha');
   });
 });
