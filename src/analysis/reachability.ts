@@ -274,7 +274,7 @@ export function attemptsOf(mesh: Mesh, opts: Pick<ExplorerOptions, 'ports' | 'pa
 /** What the attacker speaks on a pod port: what a Service declares for it, else its port name, else HTTP (§6.8). */
 function podProtocol(index: MeshIndex, w: Workload, port: number, name: string | undefined): 'http' | 'tcp' {
   const sp = index.servicesSelecting(w).flatMap((s) => s.ports).find((p) => targetPortOf(p, w) === port);
-  const declared = (sp && declaredProtocol(sp)) ?? (name ? declaredProtocol({ port, targetPort: port, protocol: 'TCP', name }) : null);
+  const declared = (sp && declaredProtocol(sp)) ?? (name ? declaredProtocol({ port, targetPort: port, protocol: 'TCP', name }, false) : null);
   return declared === 'tcp' ? 'tcp' : 'http';
 }
 

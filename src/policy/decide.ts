@@ -421,7 +421,7 @@ function sendLeg(run: Run, leg: Leg): Decision {
     const named = endpoint.ports.find((p) => p.containerPort === targetPort)?.name;
     let svcPort: ServicePort | undefined;
     find: for (const s of index.servicesSelecting(endpoint)) for (const p of s.ports) if (targetPortOf(p, endpoint) === targetPort) { svcPort = p; break find; }
-    const declared = (svcPort && declaredProtocol(svcPort)) ?? (named ? declaredProtocol({ port: targetPort, targetPort, protocol: 'TCP', name: named }) : null);
+    const declared = (svcPort && declaredProtocol(svcPort)) ?? (named ? declaredProtocol({ port: targetPort, targetPort, protocol: 'TCP', name: named }, false) : null);
     ctx.l7 = leg.protocol === 'tls' ? 'tcp' : declared ?? requestL7;
   }
 

@@ -234,21 +234,28 @@ export interface Run {
   send: (leg: Leg) => Decision;
 }
 
-const HTTP_PREFIXES = ['http', 'http2', 'grpc', 'grpc-web'];
+/** Istio's protocol names (protocol.Parse) that give an HTTP listener, and those that give a TCP one. */
+const HTTP_PREFIXES = ['http', 'http2', 'http_proxy', 'grpc', 'grpc-web'];
 const TCP_PREFIXES = ['tcp', 'tls', 'https', 'mongo', 'mysql', 'redis', 'udp'];
+/** Service ports Istio never sniffs: without a known protocol name they are TCP (kube ConvertProtocol wellKnownPorts: SMTP, DNS, MySQL, MongoDB). */
+const WELL_KNOWN_TCP_PORTS: readonly number[] = [25, 53, 3306, 27017];
 
-/** Protocol selection for a Service port (§6.8): appProtocol, then name prefix; null = sniffed. */
-export function declaredProtocol(p: ServicePort): 'http' | 'tcp' | null {
+/**
+ * Protocol selection for a Service port (§6.8), as Istio's kube ConvertProtocol: the appProtocol when set, else the
+ * port name; Kubernetes' kubernetes.io/h2c, ws and wss appProtocols are HTTP; a `grpc-web` prefix is gRPC-Web; else
+ * the part before the first '-' names the protocol. An unknown name is sniffed (null), except on the well-known ports
+ * 25, 53, 3306 and 27017 of a Service, which are TCP. `servicePort` false: a container port's name (no Service), where
+ * the well-known ports are not special.
+ */
+export function declaredProtocol(p: ServicePort, servicePort = true): 'http' | 'tcp' | null {
   const label = (p.appProtocol ?? p.name ?? '').toLowerCase();
+  if (p.appProtocol !== undefined && (label === 'kubernetes.io/h2c' || label === 'kubernetes.io/ws' || label === 'kubernetes.io/wss')) return 'http';
+  if (label.startsWith('grpc-web')) return 'http';
   const dash = label.indexOf('-');
   const prefix = dash < 0 ? label : label.slice(0, dash);
-  if (p.appProtocol !== undefined) {
-    if (HTTP_PREFIXES.includes(label) || label === 'kubernetes.io/h2c') return 'http';
-    return TCP_PREFIXES.includes(label) ? 'tcp' : null;
-  }
-  if (HTTP_PREFIXES.includes(prefix) || label.startsWith('grpc-web')) return 'http';
+  if (HTTP_PREFIXES.includes(prefix)) return 'http';
   if (TCP_PREFIXES.includes(prefix)) return 'tcp';
-  return null;
+  return servicePort && WELL_KNOWN_TCP_PORTS.includes(p.port) ? 'tcp' : null;
 }
 
 export function hasProxy(w: Workload): boolean {

@@ -51,7 +51,7 @@ function bruteAttempts(mesh: Mesh, ports: readonly number[] | undefined, paths: 
       done.push(cp.containerPort);
       if (!want(cp.containerPort, cp.containerPort)) continue;
       const sp = selecting.flatMap((s) => s.ports).find((p) => targetPortOf(p, w) === cp.containerPort);
-      const declared = (sp && declaredProtocol(sp)) ?? (cp.name ? declaredProtocol({ port: cp.containerPort, targetPort: cp.containerPort, protocol: 'TCP', name: cp.name }) : null);
+      const declared = (sp && declaredProtocol(sp)) ?? (cp.name ? declaredProtocol({ port: cp.containerPort, targetPort: cp.containerPort, protocol: 'TCP', name: cp.name }, false) : null);
       const protocol = declared === 'tcp' ? 'tcp' : 'http';
       for (const p of protocol === 'http' ? paths : [null]) out.push({ target: w, service: null, dialPort: cp.containerPort, port: cp.containerPort, protocol, path: p, dial: `workload/${w.id}:${cp.containerPort}` });
     }

@@ -42,7 +42,7 @@ function tcpOnly(mesh: Mesh, w: Workload): boolean {
   const svcPorts = meshIndex(mesh).servicesSelecting(w).flatMap((s) => s.ports);
   return w.ports.length > 0 && w.ports.every((cp) => {
     const sp = svcPorts.find((p) => targetPortOf(p, w) === cp.containerPort);
-    const declared = (sp && declaredProtocol(sp)) ?? (cp.name ? declaredProtocol({ port: cp.containerPort, targetPort: cp.containerPort, protocol: 'TCP', name: cp.name }) : null);
+    const declared = (sp && declaredProtocol(sp)) ?? (cp.name ? declaredProtocol({ port: cp.containerPort, targetPort: cp.containerPort, protocol: 'TCP', name: cp.name }, false) : null);
     return declared === 'tcp';
   });
 }
