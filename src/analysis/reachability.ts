@@ -255,7 +255,7 @@ export function attemptsOf(mesh: Mesh, opts: Pick<ExplorerOptions, 'ports' | 'pa
     for (const s of services) {
       for (const sp of s.ports) {
         if (sp.protocol.toUpperCase() !== 'TCP') continue;
-        const port = targetPortOf(sp, w) ?? sp.port;
+        const port = s.headless ? sp.port : targetPortOf(sp, w) ?? sp.port;
         if (!wanted(sp.port, port)) continue;
         add({ target: w, via: 'service', service: s, dial: `${s.fqdn}:${sp.port}`, dialPort: sp.port, port, protocol: declaredProtocol(sp) === 'tcp' ? 'tcp' : 'http' });
       }

@@ -398,7 +398,12 @@ function sendLeg(run: Run, leg: Leg): Decision {
         leg.proxy ? 'UH' : undefined, 'no healthy upstream');
     }
     endpoint = eps.length === 1 ? (eps[0] as Workload) : (run.opts.pickEndpoint ?? ((e) => e[0] as Workload))(eps);
-    const tp = targetPortOf(servicePort, endpoint);
+    // A headless Service has no kube-proxy translation: the client connects to the pod's address at the port it
+    // dialled, and Istio's listeners use the service port too; its targetPort is ignored (Kubernetes does not stop it).
+    const tp = service.headless ? port : targetPortOf(servicePort, endpoint);
+    if (service.headless && run.explain && servicePort.targetPort !== port) {
+      ev('client', `Service ${service.fqdn} is headless: DNS gives the pod's address and the connection goes to its port ${port}; the targetPort ${String(servicePort.targetPort)} is not used`);
+    }
     if (tp === null) {
       return fail(ctx, leg.proxy ? 503 : 0, null,
         { control: 'Routing', name: `${service.namespace}/${service.name}`, reason: `targetPort "${String(servicePort.targetPort)}" names no container port of ${endpoint.id}` },

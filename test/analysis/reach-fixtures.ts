@@ -39,7 +39,7 @@ function bruteAttempts(mesh: Mesh, ports: readonly number[] | undefined, paths: 
     for (const s of selecting) {
       for (const sp of s.ports) {
         if (sp.protocol.toUpperCase() !== 'TCP') continue;
-        const port = targetPortOf(sp, w) ?? sp.port;
+        const port = s.headless ? sp.port : targetPortOf(sp, w) ?? sp.port;
         if (!want(sp.port, port)) continue;
         const protocol = declaredProtocol(sp) === 'tcp' ? 'tcp' : 'http';
         for (const p of protocol === 'http' ? paths : [null]) out.push({ target: w, service: s, dialPort: sp.port, port, protocol, path: p, dial: `${s.fqdn}:${sp.port}` });

@@ -41,3 +41,30 @@ spec:
     expect(send(mesh(3307), { from: 'a/client', to: `db.b:3307` })).toMatchObject({ outcome: 'allowed' });
   });
 });
+
+describe('headless Services (clusterIP: None)', () => {
+  it('the connection goes to the pod at the service port, not the targetPort (no kube-proxy; Istio listens on the service port)', () => {
+    const headless = `apiVersion: v1
+kind: Service
+metadata: { name: db-hl, namespace: b }
+spec:
+  clusterIP: None
+  selector: { app: db }
+  ports: [{ name: tcp-db, port: 8000, targetPort: 8080 }]
+`;
+    // an ALLOW on the container port 8080 only: the headless call lands on 8000 and is refused
+    const allow8080 = `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: { name: only-8080, namespace: b }
+spec:
+  selector: { matchLabels: { app: db } }
+  rules: [{ to: [{ operation: { ports: ["8080"] } }] }]
+`;
+    const m = meshFrom(ns('a', true), ns('b', true), app('a', 'client'), app('b', 'db', { port: 8080, svcPort: 80 }), headless, allow8080);
+    const d = send(m, { from: 'a/client', to: 'db-hl.b:8000', protocol: 'tcp' });
+    expect(d.outcome).toBe('blocked');
+    expect(d.events.map((e) => e.what).join('\n')).toContain('is headless: DNS gives the pod\'s address and the connection goes to its port 8000');
+    // through the ordinary Service, the targetPort 8080 is used and admitted
+    expect(send(m, { from: 'a/client', to: 'db.b:80', protocol: 'tcp' }).outcome).toBe('allowed');
+  });
+});
