@@ -465,6 +465,39 @@ function gatewayInbound(ctx: Ctx, route: InboundRoute, tls: ClientTls): Decision
   const sniOrHost = leg.sni ?? authorityHost;
   const onPort = gws.flatMap((g) => g.servers.filter((s) => s.port.number === servicePort || s.port.number === route.targetPort).map((s) => ({ g, s })));
   run.proxies.push(`${gw.id} (gateway)`);
+  /**
+   * The gateway's filter chain (CUSTOM, JWT, RBAC… proxyFilters) with the source address it sees. It runs before the
+   * router, so before the router's own answers: an httpsRedirect 301 and the 404 NR of a host no server serves.
+   */
+  const xff = leg.headers['x-forwarded-for'];
+  /** the client's address as the gateway sees it, and the remote address its filters use (set by gatewayFilters) */
+  let sourceIp = leg.clientIp;
+  let remoteIp = leg.clientIp;
+  const gatewayFilters = (mtls: boolean, peerPrincipal: string | null, httpsSni: string | null): ReturnType<typeof proxyFilters> => {
+    // Source address as the gateway sees it (§9): SNAT to a node IP unless externalTrafficPolicy: Local.
+    if (!leg.client && route.service && route.service.externalTrafficPolicy !== 'Local') {
+      sourceIp = NODE_IP;
+      ev(`externalTrafficPolicy ${route.service.externalTrafficPolicy}: the client address is rewritten to the node address ${NODE_IP}`);
+    }
+    // §9, §6.5: a gateway's connection manager has use_remote_address true and numTrustedProxies
+    // (gatewayTopology) trusted hops: with N > 0 the client is the N-th X-Forwarded-For entry from the
+    // right, and the peer when there are fewer entries or that one is not an address; with 0, the peer.
+    const n = mesh.config.numTrustedProxies;
+    remoteIp = sourceIp;
+    if (n > 0 && xff !== undefined) {
+      const trusted = xffAddress(xff, n - 1);
+      if (trusted !== null) remoteIp = trusted;
+      else ev(`numTrustedProxies ${n}: X-Forwarded-For "${xff}" has no address ${n} ${n === 1 ? 'entry' : 'entries'} from the right; the remote address is the peer ${sourceIp}`);
+    } else if (xff) {
+      ev(`numTrustedProxies 0: X-Forwarded-For "${xff}" is not trusted; the remote address is ${sourceIp}`);
+    }
+
+    const gwId = spiffeId(principalOf(mesh.config.trustDomain, gw.namespace, gw.serviceAccount));
+    return proxyFilters(ctx, gw, 'gateway', {
+      peerPrincipal, mtls, sourceIp, remoteIp, headers: xfccAfter(ctx, 'gateway', 'SANITIZE_SET', gwId, mtls ? peerPrincipal : null),
+      destinationPort: route.targetPort, sni: leg.sni ?? httpsSni,
+    });
+  };
   if (onPort.length === 0) {
     ev(`no Gateway server of ${gw.id} listens on port ${servicePort}`);
     return fail(ctx, 0, null, { control: 'Gateway', name: null, reason: `no Gateway selecting ${gw.name} has a server on port ${servicePort}: connection refused` });
@@ -476,6 +509,10 @@ function gatewayInbound(ctx: Ctx, route: InboundRoute, tls: ClientTls): Decision
     const gwName = onPort[0] ? `${onPort[0].g.meta.namespace}/${onPort[0].g.meta.name}` : null;
     if (plainHttp && isHttp(leg.protocol)) {
       recordHop(run, leg, gw.id, route.targetPort, hopProtection(leg, tls));
+      // The router answers 404 for a host no virtual host serves; the filters before it run first.
+      ctx.l7 = 'http';
+      const f = gatewayFilters(false, null, null);
+      if ('outcome' in f) return f;
       ev(`no server host matches ${authorityHost}: 404 NR`);
       return fail(ctx, 404, false, { control: 'Gateway', name: gwName, reason: `no Gateway server on port ${servicePort} serves host ${authorityHost}` }, 'NR');
     }
@@ -490,7 +527,7 @@ function gatewayInbound(ctx: Ctx, route: InboundRoute, tls: ClientTls): Decision
   recordHop(run, leg, gw.id, route.targetPort, terminates
     ? { control: 'Gateway', name: gwName, reason: `server ${sel.index} terminates the client's TLS (${tlsMode ?? 'SIMPLE'})` }
     : hopProtection(leg, tls));
-  ev(`Gateway ${gwName} server ${sel.index} (port ${sel.server.port.number} ${sel.server.port.protocol}${tlsMode ? `, tls ${tlsMode}` : ''}) takes the connection`);
+  ev(`Gateway ${gwName} server ${sel.index} (port ${sel.server.port.number} ${sel.server.port.protocol}${mode === 'http' ? (sel.server.tls?.httpsRedirect ? ', tls.httpsRedirect' : '') : tlsMode ? `, tls ${tlsMode}` : ''}) takes the connection`);
 
   // TLS at the gateway (§9).
   let mtls = false;
@@ -498,13 +535,6 @@ function gatewayInbound(ctx: Ctx, route: InboundRoute, tls: ClientTls): Decision
   if (mode === 'http') {
     if (clientTlsToGw && leg.protocol === 'tls') {
       return fail(ctx, 0, null, { control: 'Gateway', name: gwName, reason: `server ${sel.index} speaks plain HTTP; a TLS client gets a protocol error` });
-    }
-    const redirect = httpsRedirect(sel.server, authorityHost, leg.path);
-    if (redirect && isHttp(leg.protocol)) {
-      ev(`httpsRedirect: answers 301 Location ${redirect.location}`);
-      const d = fail(ctx, 301, false, { control: 'Gateway', name: gwName, reason: `server ${sel.index} has tls.httpsRedirect: plain HTTP gets a 301 to ${redirect.location}` });
-      d.response = { status: 301, headers: { location: redirect.location }, body: '' };
-      return d;
     }
   } else {
     if (!clientTlsToGw) {
@@ -546,34 +576,18 @@ function gatewayInbound(ctx: Ctx, route: InboundRoute, tls: ClientTls): Decision
     }
   }
 
-  // Source address as the gateway sees it (§9): SNAT to a node IP unless externalTrafficPolicy: Local.
-  let sourceIp = leg.clientIp;
-  if (!leg.client && route.service && route.service.externalTrafficPolicy !== 'Local') {
-    sourceIp = NODE_IP;
-    ev(`externalTrafficPolicy ${route.service.externalTrafficPolicy}: the client address is rewritten to the node address ${NODE_IP}`);
-  }
-  // §9, §6.5: a gateway's connection manager has use_remote_address true and numTrustedProxies
-  // (gatewayTopology) trusted hops: with N > 0 the client is the N-th X-Forwarded-For entry from the
-  // right, and the peer when there are fewer entries or that one is not an address; with 0, the peer.
-  const xff = leg.headers['x-forwarded-for'];
-  const n = mesh.config.numTrustedProxies;
-  let remoteIp = sourceIp;
-  if (n > 0 && xff !== undefined) {
-    const trusted = xffAddress(xff, n - 1);
-    if (trusted !== null) remoteIp = trusted;
-    else ev(`numTrustedProxies ${n}: X-Forwarded-For "${xff}" has no address ${n} ${n === 1 ? 'entry' : 'entries'} from the right; the remote address is the peer ${sourceIp}`);
-  } else if (xff) {
-    ev(`numTrustedProxies 0: X-Forwarded-For "${xff}" is not trusted; the remote address is ${sourceIp}`);
-  }
-
   const httpMode = mode === 'http' || mode === 'https';
   ctx.l7 = httpMode && isHttp(leg.protocol) ? 'http' : 'tcp';
-  const gwId = spiffeId(principalOf(mesh.config.trustDomain, gw.namespace, gw.serviceAccount));
-  const filters = proxyFilters(ctx, gw, 'gateway', {
-    peerPrincipal, mtls, sourceIp, remoteIp, headers: xfccAfter(ctx, 'gateway', 'SANITIZE_SET', gwId, mtls ? peerPrincipal : null),
-    destinationPort: route.targetPort, sni: leg.sni ?? (mode === 'https' ? authorityHost : null),
-  });
+  const filters = gatewayFilters(mtls, peerPrincipal, mode === 'https' ? authorityHost : null);
   if ('outcome' in filters) return filters;
+  // httpsRedirect is the virtual host's require_tls: the router answers it, after the filters (JWT, RBAC) ran.
+  const redirect = mode === 'http' && isHttp(leg.protocol) ? httpsRedirect(sel.server, authorityHost, filters.path) : null;
+  if (redirect) {
+    ev(`httpsRedirect: answers 301 Location ${redirect.location}`);
+    const d = fail(ctx, 301, false, { control: 'Gateway', name: gwName, reason: `server ${sel.index} has tls.httpsRedirect: plain HTTP gets a 301 to ${redirect.location}` });
+    d.response = { status: 301, headers: { location: redirect.location }, body: '' };
+    return d;
+  }
 
   const pick = run.opts.pick ?? (() => 0);
   const base = { gateway: gwName, gatewayNamespace: gw.namespace, port: sel.server.port.number, sourceLabels: gw.labels, servers: sel.routeServers };

@@ -117,6 +117,26 @@ spec:
     expect(d.response?.headers['location']).toBe('https://shop.example.com/api/x');
   });
 
+  it('§3 §9 the httpsRedirect 301 and the 404 NR of an unserved host come from the router: the gateway\'s JWT and RBAC filters run first', () => {
+    const denyAdmin = `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: { name: deny-admin, namespace: istio-system }
+spec:
+  selector: { matchLabels: { istio: ingressgateway } }
+  action: DENY
+  rules: [{ to: [{ operation: { paths: ["/admin*"] } }] }]
+`;
+    const m = meshFrom(...base, gateway, denyAdmin);
+    // denied by RBAC before any redirect
+    expect(send(m, { from: 'outside', to: 'ingress.istio-system:80', path: '/admin', headers: { host: 'shop.example.com' } }))
+      .toMatchObject({ outcome: 'blocked', code: 403, stoppedBy: [{ control: 'AuthorizationPolicy', name: 'istio-system/deny-admin' }] });
+    // a host no server serves: RBAC first too, then the router's 404
+    expect(send(m, { from: 'outside', to: 'ingress.istio-system:80', path: '/admin', headers: { host: 'other.example.com' } })).toMatchObject({ code: 403 });
+    expect(send(m, { from: 'outside', to: 'ingress.istio-system:80', path: '/x', headers: { host: 'other.example.com' } })).toMatchObject({ code: 404, flags: 'NR' });
+    // what RBAC admits is redirected as before
+    expect(send(m, { from: 'outside', to: 'ingress.istio-system:80', path: '/x', headers: { host: 'shop.example.com' } })).toMatchObject({ code: 301 });
+  });
+
   it('§9 HTTPS through the gateway reaches the backend only along a VirtualService route', () => {
     const m = meshFrom(...base, gateway);
     const ok = send(m, { from: 'outside', to: 'ingress.istio-system:443', path: '/api/x', headers: { host: 'shop.example.com' } });
