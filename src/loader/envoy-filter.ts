@@ -332,6 +332,11 @@ function readFilterPatch(r: Reader, meta: ObjectMeta, patch: PatchFrame, path: P
     case 'INSERT_AFTER': position = sub ? 'after' : 'end'; relativeTo = sub; break;
     default: position = 'end';
   }
+  if (position === 'end' || (position === 'after' && relativeTo === 'envoy.filters.http.router')) {
+    r.warn([...path, 'patch', 'operation'], 'ef-never-applies',
+      `${patch.operation}${relativeTo ? ` after ${relativeTo}` : ' without a subFilter match'} puts the filter after the router, which ends the HTTP filter chain: Envoy refuses such a listener, so this rate limit never applies`,
+      'use INSERT_BEFORE with subFilter envoy.filters.http.router (after RBAC), or INSERT_FIRST (before JWT and RBAC)');
+  }
   if (patch.filterClass !== undefined && patch.filterClass !== 'UNSPECIFIED') {
     r.warn([...path, 'patch', 'filterClass'], 'ef-field-not-modeled',
       `filterClass ${patch.filterClass} is not modeled: the filter's place follows operation and subFilter only`,

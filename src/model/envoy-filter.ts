@@ -58,6 +58,7 @@ export interface PerRouteRateLimit extends RateLimitSettings {
  * - `before` / `after` `relativeTo`: INSERT_BEFORE / INSERT_AFTER with a
  *   subFilter match (applied only when that filter exists);
  * - `end`: ADD, or INSERT_AFTER without a subFilter match (appended after the router).
+ * How that places the filter among ext_authz, jwt_authn and RBAC, and which placements never run: sim/mesh/rate-limiter.ts stageOf.
  */
 export type FilterPosition = 'front' | 'before' | 'after' | 'end';
 

@@ -487,3 +487,15 @@ describe('§10 per-route overrides are matched or warned about, never silently d
     expect(read(text).issues.warnings.map((x) => x.code)).toContain('ef-per-route-unmatched');
   });
 });
+
+describe('§3 a rate limit placed after the router', () => {
+  it('INSERT_AFTER the router, or appended (ADD), is said never to apply: the router ends the chain', () => {
+    const after = read(TASK.replace('operation: INSERT_BEFORE', 'operation: INSERT_AFTER')
+      .replace('name: "envoy.filters.network.http_connection_manager"', 'name: "envoy.filters.network.http_connection_manager"\n              subFilter: { name: envoy.filters.http.router }'));
+    expect(after.issues.warnings.map((w) => w.code)).toContain('ef-never-applies');
+    expect(after.issues.warnings.find((w) => w.code === 'ef-never-applies')?.message).toContain('after the router');
+    expect(read(TASK.replace('operation: INSERT_BEFORE', 'operation: ADD')).issues.warnings.map((w) => w.code)).toContain('ef-never-applies');
+    // before the router: fine
+    expect(read(TASK.replace('name: "envoy.filters.network.http_connection_manager"', 'name: "envoy.filters.network.http_connection_manager"\n              subFilter: { name: envoy.filters.http.router }')).issues.warnings.map((w) => w.code)).not.toContain('ef-never-applies');
+  });
+});

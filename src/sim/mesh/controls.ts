@@ -9,7 +9,9 @@ import type { Mesh, TrafficPolicy, Workload } from '../../model/types.js';
 import { DEFAULT_CONNECTION_POOL, type ConnectionPool } from '../../model/traffic-policy.js';
 import { findDestinationRule } from '../../policy/destination-rule.js';
 import { ConnectionPoolState, OutlierDetector } from './circuit-breaker.js';
-import { effectiveRateLimit, localRateLimitDecision, rateLimitsFor, TokenBucket, type RouteContext } from './rate-limiter.js';
+import { policiesFor } from '../../policy/authorization-policy.js';
+import { requestAuthenticationsSelecting } from '../../policy/request-authentication.js';
+import { effectiveRateLimit, localRateLimitDecision, NO_AUTHZ_FILTERS, rateLimitsFor, stageOf, TokenBucket, type AuthzFilters, type FilterStage, type RouteContext } from './rate-limiter.js';
 import type { DynamicControls } from './world.js';
 
 interface Upstream {
@@ -28,7 +30,10 @@ function isDefaultPool(cp: ConnectionPool): boolean {
 }
 
 /** A proxy's rate-limit filters for one direction and route: each with its settings, its bucket key and its `namespace/name`. */
-type LimitList = { settings: ReturnType<typeof effectiveRateLimit>['settings']; key: string; name: string }[];
+type LimitList = { settings: ReturnType<typeof effectiveRateLimit>['settings']; key: string; name: string; stage: FilterStage }[];
+
+/** What a rate limit answers: its status and headers, the filter's `namespace/name`, and where in the chain it sits. */
+export interface Limited { status: number; headers: Record<string, string>; name: string; stage: FilterStage }
 
 export class MeshControls implements DynamicControls {
   private readonly upstreams = new Map<string, Upstream>();
@@ -113,7 +118,7 @@ export class MeshControls implements DynamicControls {
    * inbound virtual host `inbound|http|<port>`, route `default` (the names
    * Istio gives them). One bucket per filter and proxy.
    */
-  rateLimit(server: Workload, now: number, port?: number): { status: number; headers: Record<string, string>; name: string } | null {
+  rateLimit(server: Workload, now: number, port?: number, reached: FilterStage | -1 = 3): Limited | null {
     let byPort = this.inboundLimits.get(server);
     if (byPort === undefined) { byPort = new Map(); this.inboundLimits.set(server, byPort); }
     let list = byPort.get(port);
@@ -122,7 +127,7 @@ export class MeshControls implements DynamicControls {
       list = this.limitList(server, server.gateway ? 'gateway' : 'inbound', where);
       byPort.set(port, list);
     }
-    return this.limit(list, now);
+    return this.limit(list, now, reached);
   }
 
   /**
@@ -133,7 +138,7 @@ export class MeshControls implements DynamicControls {
    * routed is on a route of its own, not modeled by name). One bucket per filter and
    * proxy, apart from the inbound one (another listener, another filter).
    */
-  outboundRateLimit(client: Workload, listener: { port: number; vhost: string; route: 'default' | null }, now: number): { status: number; headers: Record<string, string>; name: string } | null {
+  outboundRateLimit(client: Workload, listener: { port: number; vhost: string; route: 'default' | null }, now: number): Limited | null {
     let byListener = this.outboundLimits.get(client);
     if (byListener === undefined) { byListener = new WeakMap(); this.outboundLimits.set(client, byListener); }
     let list = byListener.get(listener);
@@ -143,7 +148,7 @@ export class MeshControls implements DynamicControls {
       list = this.limitList(client, 'outbound', where);
       byListener.set(listener, list);
     }
-    return this.limit(list, now);
+    return this.limit(list, now, 3);
   }
 
   /** The rate-limit filters of a proxy for one direction and route, with their bucket keys: made once per key. */
@@ -151,15 +156,36 @@ export class MeshControls implements DynamicControls {
     const listKey = `${proxy.id}|${context}|${where.port ?? ''}|${where.vhost ?? ''}|${where.route ?? ''}`;
     let list = this.limits.get(listKey);
     if (!list) {
-      list = rateLimitsFor(this.mesh.rateLimits, { labels: proxy.labels, namespace: proxy.namespace, rootNamespace: this.mesh.config.rootNamespace }, context, where.port)
-        .map((rl) => { const eff = effectiveRateLimit(rl, where); return { settings: eff.settings, key: `${proxy.id}|${context === 'outbound' ? 'out|' : ''}${eff.bucketKey}`, name: `${rl.meta.namespace}/${rl.meta.name}` }; });
+      // Where each filter sits relative to the proxy's authorization filters (the outbound chain has none); a filter
+      // Istio places nowhere Envoy runs it is left out (stageOf). Chain order: by stage, then rateLimitsFor's order.
+      const filters = context === 'outbound' ? NO_AUTHZ_FILTERS : this.authzFilters(proxy);
+      const entries: LimitList = [];
+      for (const rl of rateLimitsFor(this.mesh.rateLimits, { labels: proxy.labels, namespace: proxy.namespace, rootNamespace: this.mesh.config.rootNamespace }, context, where.port)) {
+        const stage = stageOf(rl, filters);
+        if (stage === null) continue;
+        const eff = effectiveRateLimit(rl, where);
+        entries.push({ settings: eff.settings, key: `${proxy.id}|${context === 'outbound' ? 'out|' : ''}${eff.bucketKey}`, name: `${rl.meta.namespace}/${rl.meta.name}`, stage });
+      }
+      list = entries.map((e, i) => ({ e, i })).sort((a, b) => a.e.stage - b.e.stage || a.i - b.i).map(({ e }) => e);
       this.limits.set(listKey, list);
     }
     return list;
   }
 
-  private limit(list: LimitList, now: number): { status: number; headers: Record<string, string>; name: string } | null {
-    for (const { settings, key, name } of list) {
+  /** The authorization filters of a receiving proxy's HTTP chain: ext_authz (a CUSTOM policy), jwt_authn (a RequestAuthentication), RBAC (any other policy). */
+  private authzFilters(proxy: Workload): AuthzFilters {
+    const policies = policiesFor(this.mesh, proxy);
+    return {
+      custom: policies.some((p) => p.action === 'CUSTOM'),
+      jwt: requestAuthenticationsSelecting(this.mesh.requestAuthentications, this.mesh.config.rootNamespace, proxy).length > 0,
+      rbac: policies.some((p) => p.action !== 'CUSTOM'),
+    };
+  }
+
+  /** The first filter of the list that checks the request (it got past the authorization filters before it: `reached`) and rejects it. */
+  private limit(list: LimitList, now: number, reached: FilterStage | -1): Limited | null {
+    for (const { settings, key, name, stage } of list) {
+      if (stage > reached) continue;
       let bucket = this.buckets.get(key) ?? null;
       if (!bucket && settings.bucket) {
         bucket = new TokenBucket(settings.bucket);
@@ -168,7 +194,7 @@ export class MeshControls implements DynamicControls {
       const d = localRateLimitDecision(settings, bucket, now, this.rand);
       if (d.enforced) {
         this.stats.rateLimited++;
-        return { status: d.status ?? 429, headers: d.headers ?? {}, name };
+        return { status: d.status ?? 429, headers: d.headers ?? {}, name, stage };
       }
     }
     return null;

@@ -174,3 +174,45 @@ export function rateLimitsFor(list: readonly LocalRateLimit[], proxy: ProxyIdent
   const front = applied.filter((rl) => rl.position === 'front').reverse();
   return [...front, ...applied.filter((rl) => rl.position !== 'front')];
 }
+
+/**
+ * How far a request has come through a receiving proxy's authorization filters when a rate-limit filter sees it
+ * (§3 filter order: metadata-exchange → CUSTOM ext_authz → jwt_authn → istio_authn → RBAC → fault, CORS, stats →
+ * router): 0 before all of them, 1 after ext_authz, 2 after jwt_authn, 3 after RBAC. A filter at stage s checks a
+ * request only when the request passed every authorization filter before it; one refused earlier never takes a token.
+ */
+export type FilterStage = 0 | 1 | 2 | 3;
+
+/** Which authorization filters a proxy's HTTP chain has: ext_authz for CUSTOM policies, jwt_authn for RequestAuthentications, RBAC for the others. */
+export interface AuthzFilters {
+  custom: boolean;
+  jwt: boolean;
+  rbac: boolean;
+}
+
+export const NO_AUTHZ_FILTERS: AuthzFilters = { custom: false, jwt: false, rbac: false };
+
+/**
+ * Where a rate-limit filter lands in a proxy's HTTP chain, as a stage; null when Istio inserts it nowhere Envoy runs
+ * it: INSERT_BEFORE / INSERT_AFTER relative to a filter the chain does not have (the patch matches nothing and is
+ * not applied: ext_authz without a CUSTOM policy, jwt_authn without a RequestAuthentication, a name meshrange's model
+ * of the chain does not hold), after the router, or appended at the end (the router is terminal: Envoy never runs a
+ * filter after it).
+ */
+export function stageOf(rl: Pick<LocalRateLimit, 'position' | 'relativeTo'>, f: AuthzFilters): FilterStage | null {
+  if (rl.position === 'front') return 0;
+  if (rl.position === 'end' || rl.relativeTo === null) return null;
+  // [name, stage before it, stage after it]
+  const chain: [string, FilterStage, FilterStage | null][] = [['istio.metadata_exchange', 0, 0]];
+  let s: FilterStage = 0;
+  if (f.custom) { chain.push(['envoy.filters.http.ext_authz', s, 1]); s = 1; }
+  if (f.jwt) { chain.push(['envoy.filters.http.jwt_authn', s, 2]); s = 2; }
+  chain.push(['istio_authn', s, s]);
+  if (f.rbac) { chain.push(['envoy.filters.http.rbac', s, 3]); }
+  s = 3;
+  for (const name of ['envoy.filters.http.fault', 'envoy.filters.http.cors', 'istio.stats']) chain.push([name, s, s]);
+  chain.push(['envoy.filters.http.router', s, null]);
+  const at = chain.find(([name]) => name === rl.relativeTo);
+  if (at === undefined) return null;
+  return rl.position === 'before' ? at[1] : at[2];
+}

@@ -22,6 +22,7 @@ import type { Mesh, Workload } from '../../model/types.js';
 import { clientProxied, decide, endpointsOf, resolveHost, type Decision, type DecideOptions, type MeshRequest } from '../../policy/decide.js';
 import { AppServer, DEFAULT_FACTS, type ServerFacts } from './server.js';
 import { DEFAULT_RETRY, type HttpRetry } from '../../model/routing.js';
+import type { FilterStage } from './rate-limiter.js';
 
 export interface WorldOptions {
   facts: (w: Workload) => ServerFacts;
@@ -47,7 +48,8 @@ export interface DynamicControls {
   healthy?(client: Workload, serviceFqdn: string, endpoints: readonly Workload[], now: number): readonly Workload[];
   report?(client: Workload, serviceFqdn: string, endpoint: Workload, status: number, now: number): void;
   /** the local rate limit of the receiving sidecar on its inbound `port`: a refusal, or null */
-  rateLimit?(server: Workload, now: number, port?: number): { status: number; headers: Record<string, string>; name: string } | null;
+  /** `reached`: how far the request got through the server's authorization filters (FilterStage; -1: refused before any HTTP filter) */
+  rateLimit?(server: Workload, now: number, port?: number, reached?: FilterStage | -1): { status: number; headers: Record<string, string>; name: string; stage: FilterStage } | null;
   /** the local rate limit of the client's own sidecar on the outbound HTTP listener it used: a refusal, or null */
   outboundRateLimit?(client: Workload, listener: { port: number; vhost: string; route: 'default' | null }, now: number): { status: number; headers: Record<string, string>; name: string } | null;
 }
@@ -74,6 +76,28 @@ export interface Outcome {
 }
 
 const SERVER_STOPS = new Set(['AuthorizationPolicy', 'RequestAuthentication', 'HttpValidation']);
+
+/** Where the rate-limit filter that answered sits in the receiving proxy's chain (rate-limiter.ts stageOf). */
+const STAGE_WORDS: Record<FilterStage, string> = {
+  0: 'before JWT and RBAC run',
+  1: 'after the CUSTOM ext-authz check, before JWT and RBAC',
+  2: 'after JWT, before RBAC',
+  3: 'after RBAC admitted the request, before the router',
+};
+
+/**
+ * How far a request that reached the server proxy got through its authorization filters (§3 order: ext_authz,
+ * jwt_authn, RBAC): a rate-limit filter placed after one that refused it never sees it. -1: refused by the connection
+ * manager itself (a path Envoy rejects with 400), before any HTTP filter.
+ */
+function authzReached(d: Decision): FilterStage | -1 {
+  const stop = d.stoppedBy[0];
+  if (d.outcome === 'allowed' || stop === undefined) return 3;
+  if (stop.control === 'HttpValidation') return -1;
+  if (stop.control === 'RequestAuthentication') return 1;
+  if (stop.control === 'AuthorizationPolicy') return d.authz?.stage === 'custom' ? 0 : 2;
+  return 3;
+}
 
 /** How an attempt ended: `upstream` answers and per-try `timeout`s may be retried; `local` and `static` never are. */
 interface AttemptResult {
@@ -371,10 +395,10 @@ export class World {
       // Client sidecar → network → server sidecar.
       k.schedule(hop * (proxiesOut + sp), () => {
         if (over) { released(); return; }
-        const limited = serverSidecar && c?.rateLimit ? c.rateLimit(server, k.now, d.destination?.targetPort) : null;
+        const limited = serverSidecar && c?.rateLimit ? c.rateLimit(server, k.now, d.destination?.targetPort, authzReached(d)) : null;
         if (limited) {
           released();
-          result({ kind: 'upstream', status: limited.status, extra: { control: 'RateLimit', name: limited.name, reason: `the receiving sidecar's token bucket is empty: ${limited.status} local_rate_limited, before JWT and RBAC run`, flags: 'RL' } }, d, hop);
+          result({ kind: 'upstream', status: limited.status, extra: { control: 'RateLimit', name: limited.name, reason: `the receiving sidecar's token bucket is empty: ${limited.status} local_rate_limited, ${STAGE_WORDS[limited.stage]}`, flags: 'RL' } }, d, hop);
           return;
         }
         if (d.outcome !== 'allowed') {

@@ -125,3 +125,46 @@ spec:
     expect(three(mesh(...limited, excluded), { from: 'legacy/old', to: 'api.a:80' }).statuses).toEqual([200, 200, 200]);
   });
 });
+
+describe('§3 §10 where a rate limit sits among the authorization filters (INSERT_BEFORE / INSERT_AFTER with a subFilter)', () => {
+  const placed = (sub: string | null, op = 'INSERT_BEFORE'): string => filter('SIDECAR_INBOUND', 'api', BUCKET_2)
+    .replace('filter: { name: envoy.filters.network.http_connection_manager }',
+      `filter: { name: envoy.filters.network.http_connection_manager${sub ? `, subFilter: { name: ${sub} }` : ''} }`)
+    .replace('operation: INSERT_BEFORE', `operation: ${op}`);
+  const denyAdmin = `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: { name: deny-admin, namespace: a }
+spec:
+  selector: { matchLabels: { app: api } }
+  action: DENY
+  rules: [{ to: [{ operation: { paths: ["/admin*"] } }] }]
+`;
+  /** /admin twice (denied), then / three times, one ms apart */
+  function run(m: Mesh): (number | null)[] {
+    const k = new Kernel({ seed: 3 });
+    const world = new World(k, m, { facts: () => ({ serviceTimeMs: 0.1, concurrency: 64, queue: 1000 }), proxyOverheadMs: 0.5, base: {}, controls: new MeshControls(m, () => 0.5) });
+    const out: (number | null)[] = [];
+    ['/admin', '/admin', '/', '/', '/'].forEach((path, i) => k.at(i, () => world.send({ req: request(m, { from: 'a/client', to: 'api:80', path }), pick: () => 0 }, (o) => { out[i] = o.status; })));
+    k.run(60_000);
+    return out;
+  }
+
+  it('at the front (no subFilter) it runs before RBAC: denied requests take tokens, and a 429 wins over the 403', () => {
+    expect(run(mesh(placed(null), denyAdmin))).toEqual([403, 403, 429, 429, 429]);
+  });
+
+  it('before the router it runs after RBAC: a denied request takes no token', () => {
+    expect(run(mesh(placed('envoy.filters.http.router'), denyAdmin))).toEqual([403, 403, 200, 200, 429]);
+    expect(run(mesh(placed('envoy.filters.http.rbac', 'INSERT_AFTER'), denyAdmin))).toEqual([403, 403, 200, 200, 429]);
+  });
+
+  it('before RBAC it runs after JWT: RBAC-denied requests take tokens (and get 429 once the bucket is empty)', () => {
+    expect(run(mesh(placed('envoy.filters.http.rbac'), denyAdmin))).toEqual([403, 403, 429, 429, 429]);
+  });
+
+  it('relative to a filter the chain does not have, or after the router, it is not inserted at all', () => {
+    // no RequestAuthentication selects api: no jwt_authn filter to insert before
+    expect(run(mesh(placed('envoy.filters.http.jwt_authn'), denyAdmin))).toEqual([403, 403, 200, 200, 200]);
+    expect(run(mesh(placed('envoy.filters.http.router', 'INSERT_AFTER'), denyAdmin))).toEqual([403, 403, 200, 200, 200]);
+  });
+});

@@ -95,7 +95,7 @@ describe('§3 step 7 the default retry policy (2 retries on connect-failure, ref
   });
 
   it('§3 a status outside the policy is not retried: a rate limit\'s 429 comes back at once', () => {
-    const { outcome } = sendOne(mesh(), {}, { controls: { rateLimit: () => ({ status: 429, headers: {}, name: 'a/rl' }) } });
+    const { outcome } = sendOne(mesh(), {}, { controls: { rateLimit: () => ({ status: 429, headers: {}, name: 'a/rl', stage: 0 }) } });
     expect(outcome.status).toBe(429);
     expect(outcome.retries).toBeUndefined();
   });
