@@ -46,7 +46,7 @@ export class MeshControls implements DynamicControls {
   private readonly inboundLimits = new Map<Workload, Map<number | undefined, LimitList>>();
   private readonly outboundLimits = new Map<Workload, WeakMap<object, LimitList>>();
   /** counters for the report */
-  readonly stats = { overflows: 0, rateLimited: 0, ejections: 0 };
+  readonly stats = { overflows: 0, rateLimited: 0, ejections: 0, retryOverflows: 0 };
 
   constructor(private readonly mesh: Mesh, private readonly rand: () => number) {}
 
@@ -85,6 +85,19 @@ export class MeshControls implements DynamicControls {
     if (a === 'pending') { u.waiting.push(start); return 'queued'; }
     start();
     return 'ok';
+  }
+
+  /** DestinationRule connectionPool.http.maxRetries: how many retries may be in flight from this client's sidecar to the service. */
+  tryRetry(client: Workload, fqdn: string): boolean {
+    const u = this.upstream(client, fqdn, []);
+    if (!u.pool) return true;
+    if (u.pool.tryRetry()) return true;
+    this.stats.retryOverflows++;
+    return false;
+  }
+
+  finishRetry(client: Workload, fqdn: string): void {
+    this.known(client, fqdn)?.pool?.finishRetry();
   }
 
   releaseUpstream(client: Workload, fqdn: string, now: number): void {

@@ -44,6 +44,10 @@ export interface DynamicControls {
    */
   admitUpstream?(client: Workload, serviceFqdn: string, now: number, start: () => void): 'ok' | 'queued' | 'overflow';
   releaseUpstream?(client: Workload, serviceFqdn: string, now: number): void;
+  /** a retry is about to be sent to the service: false when the circuit breaker's maxRetries retries are already in flight */
+  tryRetry?(client: Workload, serviceFqdn: string): boolean;
+  /** a retry that tryRetry admitted is over */
+  finishRetry?(client: Workload, serviceFqdn: string): void;
   /** healthy endpoints (outlier detection) */
   healthy?(client: Workload, serviceFqdn: string, endpoints: readonly Workload[], now: number): readonly Workload[];
   report?(client: Workload, serviceFqdn: string, endpoint: Workload, status: number, now: number): void;
@@ -111,6 +115,8 @@ interface Attempt {
   abort(status: number): void;
   /** the retry policy is known once the first try is decided: arm its per-try timeout */
   setPerTry(policy: HttpRetry | null): void;
+  /** the service the request went to (the client sidecar's upstream cluster), when it is one */
+  serviceFqdn: string | null;
 }
 
 /** Envoy's retry_on for an answer that reached the client sidecar (§3 step 7). */
@@ -232,9 +238,17 @@ export class World {
     let current: Attempt | null = null;
     let policy: HttpRetry | null = null;
 
+    const c = this.opts.controls;
+    /** the retry in flight holds one of the circuit breaker's maxRetries slots for this service, until it is over */
+    let retrySlot: string | null = null;
+    const freeRetrySlot = (): void => {
+      if (retrySlot !== null && client && c?.finishRetry) c.finishRetry(client, retrySlot);
+      retrySlot = null;
+    };
     const deliver = (o: Outcome): void => {
       if (settled) return;
       settled = true;
+      freeRetrySlot();
       if (timer !== null) k.cancel(timer);
       const out = retries > 0 ? { ...o, retries } : o;
       if (back === 0) { done(out); return; }
@@ -243,7 +257,17 @@ export class World {
 
     const onResult = (r: AttemptResult): void => {
       if (settled) return;
+      freeRetrySlot();
       if (policy !== null && retries < policy.attempts && retriable(policy, r)) {
+        // Envoy's retry circuit breaker (maxRetries: retries in flight to the cluster): a retry that does not fit is not sent
+        const fqdn = current?.serviceFqdn ?? null;
+        if (fqdn !== null && client && c?.tryRetry && !c.tryRetry(client, fqdn)) {
+          const o = r.outcome;
+          const dyn = o.dynamic ?? { control: 'Routing' as const, name: null, reason: `upstream answered ${o.status}` };
+          deliver({ ...o, dynamic: { ...dyn, reason: `${dyn.reason}; not retried: the circuit breaker of ${client.id}'s sidecar for ${fqdn} already has its maxRetries retries in flight (retry overflow)` } });
+          return;
+        }
+        if (fqdn !== null && client && c?.tryRetry) retrySlot = fqdn;
         retries++;
         const cap = Math.min(10 * policy.backoffMs, (2 ** retries - 1) * policy.backoffMs);
         const wait = Math.floor(k.uniform('retry/backoff', 0, cap));
@@ -319,6 +343,7 @@ export class World {
         released();
       },
       setPerTry: (p) => { policy = p; armPerTry(); },
+      serviceFqdn: null,
     };
     let upstreamStarted = false;
     const armPerTry = (): void => {
@@ -346,6 +371,7 @@ export class World {
         byHost.set(spec.req.to.host, found);
       }
       service = found;
+      handle.serviceFqdn = found?.fqdn ?? null;
     }
     if (service && service.eps.length > 0) {
       const healthy = clientProxy && client && c?.healthy ? c.healthy(client, service.fqdn, service.eps, k.now) : service.eps;

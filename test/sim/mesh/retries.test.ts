@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import type { Mesh, Workload } from '../../../src/model/types.js';
 import { Kernel } from '../../../src/sim/kernel/index.js';
 import type { ServerFacts } from '../../../src/sim/mesh/server.js';
+import { MeshControls } from '../../../src/sim/mesh/controls.js';
 import { World, type DynamicControls, type Outcome, type RequestSpec } from '../../../src/sim/mesh/world.js';
 import { app, meshFrom, ns, wl } from '../../helpers.js';
 
@@ -167,5 +168,38 @@ describe('§3 step 7 VirtualService retries and timeout', () => {
     expect(outcome.dynamic).toMatchObject({ control: 'VirtualService', flags: 'UT' });
     expect(outcome.latencyMs).toBeCloseTo(120 + HOP, 6);
     expect(outcome.retries).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe('§10 the retry circuit breaker (DestinationRule connectionPool.http.maxRetries)', () => {
+  it('a retry that would exceed maxRetries retries in flight is not sent: the failed answer comes back as it was', () => {
+    // both endpoints saturated (one request at a time, no queue): concurrent requests get 503 and are retried
+    const dr = `apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: api, namespace: a }
+spec:
+  host: api
+  trafficPolicy: { connectionPool: { http: { maxRetries: 1 } } }
+`;
+    const run = (m: Mesh): Outcome[] => {
+      const k = new Kernel({ seed: 7 });
+      const world = new World(k, m, {
+        facts: () => ({ serviceTimeMs: 50, concurrency: 1, queue: 0 }),
+        proxyOverheadMs: HOP, base: {}, controls: new MeshControls(m, () => 0.5),
+      });
+      const spec: RequestSpec = {
+        req: { from: { kind: 'workload', workload: wl(m, 'a/client') }, to: { kind: 'host', host: 'api', port: 80 }, protocol: 'http', method: 'GET', path: '/', headers: {}, tls: 'auto' },
+        pick: () => 0,
+      };
+      const out: Outcome[] = [];
+      for (let i = 0; i < 6; i++) world.send(spec, (o) => { out.push(o); });
+      k.run(600_000);
+      return out;
+    };
+    const retriesOf = (out: Outcome[]): number => out.reduce((n, o) => n + (o.retries ?? 0), 0);
+    const limited = run(meshFrom(ns('a', true), app('a', 'client'), app('a', 'api'), app('a', 'api-b', { labels: { app: 'api' } }), dr));
+    const free = run(mesh());
+    expect(retriesOf(free)).toBeGreaterThan(retriesOf(limited));
+    expect(limited.some((o) => o.dynamic?.reason.includes('not retried') === true)).toBe(true);
   });
 });
