@@ -303,11 +303,14 @@ function sendLeg(run: Run, leg: Leg): Decision {
   // 2-3. The client's proxy: mesh VirtualServices, then the outbound traffic policy.
   let passthrough = false;
   if (leg.proxy && client) {
+    /** an HTTP route of a mesh VirtualService sent the request on: the listener that took it is an HTTP one */
+    let httpRouted = false;
     if (!leg.viaGateway && dest.kind !== 'pod') {
       const host = dest.kind === 'service' ? dest.service.fqdn : dest.name;
       const routed = meshRoute(ctx, host, port, dest);
       if (routed && 'outcome' in routed) return routed;
       if (routed) {
+        httpRouted = isHttp(leg.protocol);
         port = routed.port;
         if (routed.host !== host) {
           const r = resolve(routed.host);
@@ -324,10 +327,12 @@ function sendLeg(run: Run, leg: Leg): Decision {
     const lookup: EgressLookup = dest.kind === 'pod'
       ? { kind: 'unknown', host: dest.workload.ip, port, reason: 'a pod IP is not a host of the registry', fix: `call ${dest.workload.name} through its Service` }
       : lookupDestination({ ...input, services: index.services(normalizeHost(hostName)) }, client, hostName, port);
-    ctx.clientHttp = requestL7 === 'http' && (lookup.kind === 'service'
+    // The listener is the dialled port's: after an HTTP route sent the request to another host or port, it is still
+    // the HTTP listener that answers for a failure (503 UH / NC / UF), whatever the new port's name says.
+    ctx.clientHttp = requestL7 === 'http' && (httpRouted || (lookup.kind === 'service'
       ? (() => { const sp = lookup.service.ports.find((p) => p.port === port); return sp ? declaredProtocol(sp) !== 'tcp' : false; })()
       : lookup.kind === 'service-entry' ? /^(HTTP|HTTP2|GRPC|GRPC-WEB|)$/.test(lookup.port.protocol)
-        : httpListenerMemo(mesh, input, client, port));
+        : httpListenerMemo(mesh, input, client, port)));
     if (leg.depth === 0 && client.sidecar && ctx.clientHttp && run.explain) {
       // Istio names the outbound virtual host <host>:<port>; a request no VirtualService routed takes its route `default`.
       run.clientListener = { port: dialled.port, vhost: `${dialled.host}:${dialled.port}`, route: run.meshRouted ? null : 'default' };

@@ -137,6 +137,25 @@ spec:
     expect(send(m, { from: 'outside', to: 'ingress.istio-system:80', path: '/x', headers: { host: 'shop.example.com' } })).toMatchObject({ code: 301 });
   });
 
+  it('§3 after a mesh VirtualService sends an HTTP request to a port named https, a failure is still the HTTP listener\'s 503 (not a dropped connection)', () => {
+    const empty = `apiVersion: v1
+kind: Service
+metadata: { name: empty, namespace: a }
+spec:
+  selector: { app: nobody }
+  ports: [{ name: https, port: 443, targetPort: 8443 }]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: to-empty, namespace: a }
+spec:
+  hosts: [api]
+  http: [{ route: [{ destination: { host: empty, port: { number: 443 } } }] }]
+`;
+    const d = send(meshFrom(...base, empty), { from: 'a/web', to: 'api.a:80' });
+    expect(d).toMatchObject({ outcome: 'blocked', code: 503, flags: 'UH' });
+  });
+
   it('§9 HTTPS through the gateway reaches the backend only along a VirtualService route', () => {
     const m = meshFrom(...base, gateway);
     const ok = send(m, { from: 'outside', to: 'ingress.istio-system:443', path: '/api/x', headers: { host: 'shop.example.com' } });
