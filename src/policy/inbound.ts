@@ -611,6 +611,10 @@ function gatewayInbound(ctx: Ctx, route: InboundRoute, tls: ClientTls): Decision
       return d;
     }
     ev(`VirtualService ${r.vs} route ${r.route} → ${r.destination.host}${r.destination.port ? `:${r.destination.port}` : ''}${r.destination.subset ? ` subset ${r.destination.subset}` : ''}`);
+    if (r.timeoutMs !== undefined || r.retries !== undefined) {
+      // not silently: the simulation applies a route's timeout and retries at a client sidecar only (sim/mesh/world.ts)
+      ev(`route ${r.route} sets ${[r.timeoutMs !== undefined ? `a ${r.timeoutMs} ms timeout` : '', r.retries !== undefined ? 'retries' : ''].filter(Boolean).join(' and ')}: the gateway applies them, but meshrange does not simulate a gateway's timeouts and retries over time`);
+    }
     next = { host: r.destination.host, port: r.destination.port, ...(r.destination.subset ? { subset: r.destination.subset } : {}) };
     if (r.rewrite?.uri !== undefined) nextLeg.path = r.rewrite.uri;
     if (r.rewrite?.authority !== undefined) nextLeg.headers['host'] = r.rewrite.authority;

@@ -156,6 +156,12 @@ spec:
     expect(d).toMatchObject({ outcome: 'blocked', code: 503, flags: 'UH' });
   });
 
+  it('§3 a gateway route\'s timeout is said not to be simulated over time, not dropped silently', () => {
+    const timed = gateway.replace('      route: [{ destination: { host: api } }]', '      timeout: 100ms\n      route: [{ destination: { host: api } }]');
+    const d = send(meshFrom(...base, timed), { from: 'outside', to: 'ingress.istio-system:443', path: '/api/x', headers: { host: 'shop.example.com' } });
+    expect(d.events.map((e) => e.what).join('\n')).toContain('sets a 100 ms timeout: the gateway applies them, but meshrange does not simulate a gateway\'s timeouts and retries over time');
+  });
+
   it('§9 HTTPS through the gateway reaches the backend only along a VirtualService route', () => {
     const m = meshFrom(...base, gateway);
     const ok = send(m, { from: 'outside', to: 'ingress.istio-system:443', path: '/api/x', headers: { host: 'shop.example.com' } });
