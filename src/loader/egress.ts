@@ -399,6 +399,16 @@ export function readSidecar(r: Reader, meta: ObjectMeta, obj: Obj): Sidecar {
   });
 
   const sidecar: Sidecar = { meta, workloadSelector, egress };
+  // Not silently: what the simulation does not read of a Sidecar.
+  if (has('ingress')) {
+    r.warn(['spec', 'ingress'], 'sidecar-ingress-not-modeled',
+      'ingress listeners are not simulated: meshrange builds the inbound side as Istio does without them (the pod\'s ports, TLS from PeerAuthentication), so their ports, defaultEndpoint and tls are not applied',
+      'check the inbound behaviour these listeners change on a cluster');
+  }
+  if (has('inboundConnectionPool')) {
+    r.warn(['spec', 'inboundConnectionPool'], 'sidecar-ingress-not-modeled', 'inboundConnectionPool is not simulated: the inbound side has no connection limits in meshrange',
+      'check the limits on a cluster');
+  }
   const otp = r.obj(spec, 'outboundTrafficPolicy', ['spec']);
   if (otp) {
     const path: Path = ['spec', 'outboundTrafficPolicy'];

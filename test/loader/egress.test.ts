@@ -319,6 +319,14 @@ describe('§8 Sidecar reading', () => {
     expect(r.value.outboundTrafficPolicy).toEqual({ mode: 'REGISTRY_ONLY' });
   });
 
+  it('§14 ingress listeners and inboundConnectionPool are said not to be simulated (located warnings), not dropped silently', () => {
+    expect(found(sc(`  ingress:
+    - port: { number: 9080, protocol: HTTP, name: http }
+      defaultEndpoint: 127.0.0.1:8080
+  inboundConnectionPool: { tcp: { maxConnections: 1 } }
+`))).toEqual(['warning:sidecar-ingress-not-modeled@5', 'warning:sidecar-ingress-not-modeled@8']);
+  });
+
   it('§14 a bad outboundTrafficPolicy mode is a bad-enum error', () => {
     expect(found(sc('  outboundTrafficPolicy: { mode: DENY_ALL }\n'))).toEqual(['error:bad-enum@5']);
   });
