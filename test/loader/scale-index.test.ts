@@ -48,6 +48,7 @@ const meshArb = fc.record({
   svcs: fc.array(fc.record({ ns: fc.constantFrom(...NS), name: fc.constantFrom('s1', 's2', 's3'), selector: fc.option(labelsArb, { nil: null }) }), { maxLength: 8 }),
   drs: fc.array(fc.record({ ns: fc.constantFrom(...NS), name: fc.constantFrom('s1', 's2', 's4', '*'), mutual: fc.boolean() }), { maxLength: 8 }),
   entries: fc.array(fc.constantFrom('s1.a.svc.cluster.local', 's4', 's4.b.svc.cluster.local', 'api.example.com'), { maxLength: 3 }),
+  seSelector: fc.option(fc.record({ ns: fc.constantFrom(...NS), labels: labelsArb }), { nil: null }),
 });
 
 type MeshSpec = typeof meshArb extends fc.Arbitrary<infer T> ? T : never;
@@ -64,7 +65,7 @@ function buildMesh(m: MeshSpec): Mesh {
     peerAuthentications: m.pas.map((p, i) => ({ meta: meta(p.ns, `pa${i}`, n++), selector: p.selector })),
     destinationRules: m.drs.map((d, i) => ({ meta: meta(d.ns, `dr${i}`, n++), host: d.name, fqdnHost: d.name === '*' ? '*' : `${d.name}.${d.ns}.svc.cluster.local`,
       ...(d.mutual ? { trafficPolicy: { tls: { mode: 'ISTIO_MUTUAL' } } } : {}) })),
-    serviceEntries: m.entries.length > 0 ? [{ hosts: m.entries }] : [],
+    serviceEntries: m.entries.length > 0 ? [{ meta: meta(m.seSelector?.ns ?? 'a', 'se0', n++), hosts: m.entries, endpoints: [], workloadSelector: m.seSelector?.labels ?? null }] : [],
   } as unknown as Mesh;
 }
 

@@ -9,8 +9,7 @@
  * simulator-only findings out of the IST namespace).
  */
 import type { IssueList } from '../../../src/core/issues.js';
-import type { Mesh } from '../../../src/model/types.js';
-import { selectorMatches } from '../../../src/model/types.js';
+import { selectorMatches, type Labels, type Mesh } from '../../../src/model/types.js';
 
 export function referenceAnalyzeMesh(mesh: Mesh, issues: IssueList): void {
   const root = mesh.config.rootNamespace;
@@ -72,6 +71,16 @@ export function referenceAnalyzeMesh(mesh: Mesh, issues: IssueList): void {
     if (!dr.host.includes('*') && !mesh.services.some((s) => s.fqdn === dr.fqdnHost) && !mesh.serviceEntries.some((se) => se.hosts.includes(dr.fqdnHost) || se.hosts.includes(dr.host))) {
       issues.warn('IST0174', `DestinationRule ${dr.meta.namespace}/${dr.meta.name}: host ${dr.host} matches no service`, dr.meta.loc);
     }
+  }
+
+  // the plain scan of analyze.ts's ServiceEntry check (endpoints that are mesh pods)
+  for (const se of mesh.serviceEntries) {
+    const selected = se.workloadSelector ? mesh.workloads.filter((w) => w.namespace === se.meta.namespace && selectorMatches(se.workloadSelector as Labels, w.labels)) : [];
+    const atPods = se.endpoints.filter((e) => mesh.workloads.some((w) => w.ip === e.address)).length;
+    if (selected.length === 0 && atPods === 0) continue;
+    const which = selected.length > 0 ? `selects ${selected.length} pod${selected.length === 1 ? '' : 's'} (${selected.slice(0, 3).map((w) => w.id).join(', ')}${selected.length > 3 ? ', …' : ''})` : `lists ${atPods} endpoint${atPods === 1 ? '' : 's'} at pod addresses`;
+    issues.warn('se-mesh-endpoints-not-modeled', `ServiceEntry ${se.meta.namespace}/${se.meta.name} ${which}: meshrange does not send its hosts' calls to those pods, it simulates them as leaving the mesh, without the pods' sidecar, PeerAuthentication or AuthorizationPolicy`,
+      se.meta.loc, 'to check what those pods admit, call them through a Service that selects them');
   }
 
   for (const ns of mesh.namespaces.values()) {
