@@ -6,7 +6,7 @@
  * are checked at is the caller's: nothing here reads a clock.
  */
 import type { IssueList } from '../core/issues.js';
-import { HEADER_NAME_FORM, HEADER_VALUE_FORM, isHeaderName, isHeaderValue, isHttpToken, isRequestPath, PATH_FORM, TOKEN_FORM } from '../core/http.js';
+import { defaultMethod, HEADER_NAME_FORM, HEADER_VALUE_FORM, isHeaderName, isHeaderValue, isHttpToken, isRequestPath, PATH_FORM, TOKEN_FORM } from '../core/http.js';
 import { parseIp } from '../core/ip.js';
 import { quotedName } from '../loader/names.js';
 import { appendValue, setOwn } from '../core/record.js';
@@ -86,7 +86,7 @@ export function buildRequest(mesh: Mesh, spec: RequestSpec, issues: IssueList): 
   if (typeof path !== 'string' || !path.startsWith('/') || path.length > 2048) issues.error('bad-request', `path ${String(path).slice(0, 80)}: must start with / and be at most 2048 characters`);
   else if (!isRequestPath(path)) issues.error('bad-request', `path ${quotedName(path)}: ${PATH_FORM}`);
   // a gRPC call is always a POST (istio-semantics §6.6): that is the default for grpc, as in a scenario step
-  const method = spec.method ?? (protocol === 'grpc' ? 'POST' : 'GET');
+  const method = spec.method ?? defaultMethod(protocol);
   if (typeof method !== 'string' || !isHttpToken(method) || method.length > MAX_FIELD) issues.error('bad-request', `method ${quotedName(String(method))}: must be ${TOKEN_FORM}`);
   const headers: Record<string, string> = {};
   const given = Object.entries(spec.headers ?? {});

@@ -1,6 +1,7 @@
 /** `meshrange request`: one request, its verdict and the whole explanation trace. */
 import { escapeControls } from '../core/escape.js';
 import { IssueList } from '../core/issues.js';
+import { defaultMethod } from '../core/http.js';
 import { principalOf, spiffeId } from '../model/types.js';
 import type { Capability, Decision, Protocol, TlsIntent } from '../policy/decide.js';
 import { buildRequest, decideRequest, decisionJson, type RequestSpec } from '../api/request.js';
@@ -30,7 +31,7 @@ export interface RequestOpts extends MeshOptions {
 
 /** --method, or its default: GET, POST for grpc (a gRPC call is always a POST). */
 function methodOf(opts: RequestOpts): string {
-  return opts.method ?? (opts.protocol === 'grpc' ? 'POST' : 'GET');
+  return opts.method ?? defaultMethod(opts.protocol);
 }
 
 export async function requestCommand(opts: RequestOpts, io: Io): Promise<number> {

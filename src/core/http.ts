@@ -50,3 +50,8 @@ export const TOKEN_FORM = "an HTTP token (letters, digits and !#$%&'*+-.^_`|~)";
 export const HEADER_NAME_FORM = `${TOKEN_FORM} or :authority`;
 export const HEADER_VALUE_FORM = 'must not hold CR, LF, NUL or another control character: no header can carry one (Envoy answers 400)';
 export const PATH_FORM = 'must not hold a space or a control character: percent-encode it (%20); no request line can carry one (Envoy answers 400)';
+
+/** The method of a request that names none: GET, or POST for gRPC (a gRPC call always is a POST, istio-semantics §6.6). */
+export function defaultMethod(protocol: string | undefined): string {
+  return protocol === 'grpc' ? 'POST' : 'GET';
+}

@@ -242,14 +242,17 @@ const WELL_KNOWN_TCP_PORTS: readonly number[] = [25, 53, 3306, 27017];
 
 /**
  * Protocol selection for a Service port (§6.8), as Istio's kube ConvertProtocol: the appProtocol when set, else the
- * port name; Kubernetes' kubernetes.io/h2c, ws and wss appProtocols are HTTP; a `grpc-web` prefix is gRPC-Web; else
+ * port name; Kubernetes' kubernetes.io/h2c and ws appProtocols are HTTP, wss is HTTPS (TCP to the sidecar); a `grpc-web` prefix is gRPC-Web; else
  * the part before the first '-' names the protocol. An unknown name is sniffed (null), except on the well-known ports
  * 25, 53, 3306 and 27017 of a Service, which are TCP. `servicePort` false: a container port's name (no Service), where
  * the well-known ports are not special.
  */
 export function declaredProtocol(p: ServicePort, servicePort = true): 'http' | 'tcp' | null {
   const label = (p.appProtocol ?? p.name ?? '').toLowerCase();
-  if (p.appProtocol !== undefined && (label === 'kubernetes.io/h2c' || label === 'kubernetes.io/ws' || label === 'kubernetes.io/wss')) return 'http';
+  if (p.appProtocol !== undefined) {
+    if (label === 'kubernetes.io/h2c' || label === 'kubernetes.io/ws') return 'http';
+    if (label === 'kubernetes.io/wss') return 'tcp'; // HTTPS: TLS the sidecar cannot read
+  }
   if (label.startsWith('grpc-web')) return 'http';
   const dash = label.indexOf('-');
   const prefix = dash < 0 ? label : label.slice(0, dash);

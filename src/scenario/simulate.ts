@@ -8,6 +8,7 @@
  */
 import { parseDuration, parseRate } from '../core/duration.js';
 import { fnv1a64, stableStringify } from '../core/hash.js';
+import { defaultMethod } from '../core/http.js';
 import { ownValue } from '../core/record.js';
 import type { Mesh, Workload } from '../model/types.js';
 import { principalOf, spiffeId } from '../model/types.js';
@@ -150,7 +151,7 @@ export async function simulateScenario(s: LoadedScenario, mesh: Mesh, opts: Simu
   const flows: PlannedFlow[] = [];
   for (const [index, f] of (spec.traffic ?? []).entries()) {
     const headers = { ...(f.headers ?? {}) };
-    const flow: PlannedFlow = { index, from: f.from, to: f.to, rate: parseRate(f.rate) as number, protocol: (f.protocol ?? 'http') as Protocol, method: f.method ?? 'GET', path: f.path ?? '/', headers };
+    const flow: PlannedFlow = { index, from: f.from, to: f.to, rate: parseRate(f.rate) as number, protocol: (f.protocol ?? 'http') as Protocol, method: f.method ?? defaultMethod(f.protocol), path: f.path ?? '/', headers };
     flow.jwt = { nowSeconds: epochMs / 1000, sigs: await signaturesFor(mesh, standIns, { headers, path: flow.path, method: flow.method }) };
     flows.push(flow);
   }
@@ -171,7 +172,7 @@ export async function simulateScenario(s: LoadedScenario, mesh: Mesh, opts: Simu
     if (token !== undefined) headers['authorization'] = `Bearer ${token}`;
     const p: PlannedStep = { step, index, at, end, from, attack: from === foothold, headers };
     if (mod.requestLike) {
-      p.jwt = { nowSeconds: (epochMs + at) / 1000, sigs: await signaturesFor(mesh, standIns, { headers, path: step.path ?? '/', method: step.method ?? 'GET' }, replay ? stealable : []) };
+      p.jwt = { nowSeconds: (epochMs + at) / 1000, sigs: await signaturesFor(mesh, standIns, { headers, path: step.path ?? '/', method: step.method ?? defaultMethod(step.protocol) }, replay ? stealable : []) };
     }
     planned.push(p);
   }
@@ -470,9 +471,10 @@ function simulate(c: Ctx, { withSteps, until }: SimulateRun): SimRun {
         const first = o.dynamic ?? o.decision.stoppedBy[0];
         const stop = first ? stopNames.of(first.control, first.name) : undefined;
         const status = o.status === null && o.decision.outcome === 'allowed' && !o.dynamic ? 200 : o.status;
-        st.record(status, o.latencyMs, stop, o.retries);
-        timeline.record(series, t0, status);
-        for (const w of windowSpans) if (t0 >= w.at && t0 < w.end) windows.get(w.id)?.[f.index]?.record(status, o.latencyMs, stop, o.retries);
+        const grpc = o.dynamic ? undefined : o.decision.grpcStatus;
+        st.record(status, o.latencyMs, stop, o.retries, grpc);
+        timeline.record(series, t0, status, grpc);
+        for (const w of windowSpans) if (t0 >= w.at && t0 < w.end) windows.get(w.id)?.[f.index]?.record(status, o.latencyMs, stop, o.retries, grpc);
       });
       k.schedule(k.exponential(arrivals, mean), arrive);
     };
@@ -557,7 +559,7 @@ function simulate(c: Ctx, { withSteps, until }: SimulateRun): SimRun {
     }
     const req: MeshRequest = {
       from: source(mesh, p.from, step.sourceIp), to: target(mesh, step.to as string), protocol,
-      method: step.method ?? (protocol === 'grpc' ? 'POST' : 'GET'), path: step.path ?? '/', headers, tls: step.tls ?? 'auto',
+      method: step.method ?? defaultMethod(protocol), path: step.path ?? '/', headers, tls: step.tls ?? 'auto',
     };
     if (step.sni !== undefined) req.sni = step.sni;
     if (step.bypass !== undefined) req.bypass = step.bypass;

@@ -16,8 +16,8 @@ export class TimelineRecorder {
     this.bucketMs = Math.max(1, Math.ceil(Math.max(endMs, 1) / buckets));
   }
 
-  /** One answer to a request sent at simulated `t` ms (status null: the connection closed). */
-  record(key: string, t: number, status: number | null): void {
+  /** One answer to a request sent at simulated `t` ms (status null: the connection closed; a non-zero `grpcStatus`: a refused gRPC call, HTTP 200). */
+  record(key: string, t: number, status: number | null, grpcStatus?: number): void {
     let s = this.series.get(key);
     if (!s) {
       const zeros = (): number[] => new Array<number>(this.buckets).fill(0);
@@ -25,7 +25,8 @@ export class TimelineRecorder {
       this.series.set(key, s);
     }
     const i = Math.min(this.buckets - 1, Math.max(0, Math.floor(t / this.bucketMs)));
-    const row = status !== null && status >= 200 && status < 400 ? s.ok : status === 429 ? s.throttled : status === 503 ? s.unavailable : s.other;
+    const refusedGrpc = grpcStatus !== undefined && grpcStatus !== 0;
+    const row = status !== null && status >= 200 && status < 400 && !refusedGrpc ? s.ok : status === 429 ? s.throttled : status === 503 ? s.unavailable : s.other;
     row[i] = (row[i] ?? 0) + 1;
   }
 

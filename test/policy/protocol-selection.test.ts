@@ -14,10 +14,11 @@ describe('§6.8 protocol selection (Istio kube ConvertProtocol)', () => {
     expect(declaredProtocol(sp(80, 'web'))).toBeNull();
   });
 
-  it('§6.8 an appProtocol is read the same way (prefix included), and Kubernetes\' h2c / ws / wss names are HTTP', () => {
+  it('§6.8 an appProtocol is read the same way (prefix included); Kubernetes\' h2c / ws names are HTTP, wss is HTTPS (TCP)', () => {
     expect(declaredProtocol(sp(80, 'tcp', 'http-internal'))).toBe('http');
     expect(declaredProtocol(sp(80, 'http', 'mysql'))).toBe('tcp');
-    for (const a of ['kubernetes.io/h2c', 'kubernetes.io/ws', 'kubernetes.io/wss']) expect(declaredProtocol(sp(80, undefined, a))).toBe('http');
+    for (const a of ['kubernetes.io/h2c', 'kubernetes.io/ws']) expect(declaredProtocol(sp(80, undefined, a))).toBe('http');
+    expect(declaredProtocol(sp(443, 'http', 'kubernetes.io/wss'))).toBe('tcp');
   });
 
   it('§6.8 on the well-known ports 25, 53, 3306 and 27017 a Service port without a known protocol is TCP, never sniffed', () => {

@@ -77,6 +77,70 @@ describe('runner', () => {
 });
 
 describe('bad input: scenarios from strangers', () => {
+  it('§6.6 a gRPC traffic flow without a method sends POST, as a gRPC step does (an ALLOW for POST admits it)', async () => {
+    const allowPost = `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: { name: post-only, namespace: b }
+spec:
+  selector: { matchLabels: { app: server } }
+  rules: [{ to: [{ operation: { methods: [POST] } }] }]
+`;
+    const text = `apiVersion: meshrange.io/v1alpha1
+kind: Scenario
+metadata: { name: grpc-flow }
+spec:
+  mesh: { manifests: [x] }
+  duration: 1s
+  traffic:
+    - { from: a/client, to: "server.b:80", rate: 5/s, protocol: grpc }
+  attacker: { foothold: legacy/old }
+  steps:
+    - { id: s1, action: request, to: "old:80" }
+`;
+    const issues = new IssueList();
+    const s = parseScenario('g.yaml', text, issues);
+    if (!s) throw new Error(issues.items.map((i) => i.message).join('\n'));
+    const { mesh } = loadMesh([...manifests, allowPost].map((t, i) => ({ path: `m${i}.yaml`, text: t })));
+    if (!bindScenario(s, mesh, issues)) throw new Error(issues.items.map((i) => i.message).join('\n'));
+    const r = await runScenario(s, mesh);
+    const flow = r.traffic?.[0];
+    expect(flow?.sent).toBeGreaterThan(0);
+    expect(flow?.ok).toBe(flow?.sent);
+    expect(flow?.stoppedBy).toBeUndefined();
+  });
+
+  it('§6.6 a refused gRPC call (HTTP 200, grpc-status 7) is not counted ok in a flow', async () => {
+    const allowGet = `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: { name: get-only, namespace: b }
+spec:
+  selector: { matchLabels: { app: server } }
+  rules: [{ to: [{ operation: { methods: [GET] } }] }]
+`;
+    const text = `apiVersion: meshrange.io/v1alpha1
+kind: Scenario
+metadata: { name: grpc-denied }
+spec:
+  mesh: { manifests: [x] }
+  duration: 1s
+  traffic:
+    - { from: a/client, to: "server.b:80", rate: 5/s, protocol: grpc }
+  attacker: { foothold: legacy/old }
+  steps:
+    - { id: s1, action: request, to: "old:80" }
+`;
+    const issues = new IssueList();
+    const s = parseScenario('g.yaml', text, issues);
+    if (!s) throw new Error(issues.items.map((i) => i.message).join('\n'));
+    const { mesh } = loadMesh([...manifests, allowGet].map((t, i) => ({ path: `m${i}.yaml`, text: t })));
+    if (!bindScenario(s, mesh, issues)) throw new Error(issues.items.map((i) => i.message).join('\n'));
+    const flow = (await runScenario(s, mesh)).traffic?.[0];
+    expect(flow?.sent).toBeGreaterThan(0);
+    expect(flow?.statuses).toEqual({ 200: flow?.sent });
+    expect(flow?.ok).toBe(0);
+    expect(flow?.errorRate).toBe(1);
+  });
+
   it('product.md §5 a scenario that would simulate an unreasonable volume is refused at bind time (never a hang)', () => {
     const text = `apiVersion: meshrange.io/v1alpha1
 kind: Scenario

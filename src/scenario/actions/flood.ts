@@ -65,8 +65,9 @@ export const floodAction: ActionModule = {
       world.send(rs, (o) => {
         outstanding--;
         const status = o.status === null && o.decision.outcome === 'allowed' && !o.dynamic ? 200 : o.status;
-        st.record(status, o.latencyMs, undefined, o.retries);
-        c.timeline.record(`step ${step.id}`, sentAt, status);
+        const grpc = o.dynamic ? undefined : o.decision.grpcStatus;
+        st.record(status, o.latencyMs, undefined, o.retries, grpc);
+        c.timeline.record(`step ${step.id}`, sentAt, status, grpc);
         const blocked = status === null || status >= 400 || o.decision.outcome === 'blocked';
         if (blocked) {
           const stop: StoppedBy = o.dynamic ? { control: o.dynamic.control === 'App' ? 'Routing' : o.dynamic.control, name: o.dynamic.name, reason: o.dynamic.reason } : (o.decision.stoppedBy[0] ?? { control: 'Routing', name: null, reason: 'refused' });

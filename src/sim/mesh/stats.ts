@@ -21,10 +21,11 @@ export class FlowStats {
   /** latencies sorted, kept until the next record */
   private sorted: Float64Array | null = null;
 
-  record(status: number | null, latencyMs: number, stoppedBy?: string, retries = 0): void {
+  /** `grpcStatus`: a gRPC answer's grpc-status; a refused call is HTTP 200 with a non-zero one (7 PERMISSION_DENIED), not ok */
+  record(status: number | null, latencyMs: number, stoppedBy?: string, retries = 0, grpcStatus?: number): void {
     this.sent++;
     this.retries += retries;
-    if (status !== null && status >= 200 && status < 400) this.ok++;
+    if (status !== null && status >= 200 && status < 400 && (grpcStatus === undefined || grpcStatus === 0)) this.ok++;
     const key = statusKey(status);
     this.statuses.set(key, (this.statuses.get(key) ?? 0) + 1);
     if (stoppedBy) this.stopped.set(stoppedBy, (this.stopped.get(stoppedBy) ?? 0) + 1);

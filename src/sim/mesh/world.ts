@@ -264,7 +264,8 @@ export class World {
         if (fqdn !== null && client && c?.tryRetry && !c.tryRetry(client, fqdn)) {
           const o = r.outcome;
           const dyn = o.dynamic ?? { control: 'Routing' as const, name: null, reason: `upstream answered ${o.status}` };
-          deliver({ ...o, dynamic: { ...dyn, reason: `${dyn.reason}; not retried: the circuit breaker of ${client.id}'s sidecar for ${fqdn} already has its maxRetries retries in flight (retry overflow)` } });
+          // Envoy's router flags a retry its circuit breaker refused as upstream overflow (UO)
+          deliver({ ...o, dynamic: { ...dyn, reason: `${dyn.reason}; not retried: the circuit breaker of ${client.id}'s sidecar for ${fqdn} already has its maxRetries retries in flight (retry overflow)`, flags: dyn.flags ? `${dyn.flags},UO` : 'UO' } });
           return;
         }
         if (fqdn !== null && client && c?.tryRetry) retrySlot = fqdn;

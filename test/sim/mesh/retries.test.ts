@@ -200,6 +200,7 @@ spec:
     const limited = run(meshFrom(ns('a', true), app('a', 'client'), app('a', 'api'), app('a', 'api-b', { labels: { app: 'api' } }), dr));
     const free = run(mesh());
     expect(retriesOf(free)).toBeGreaterThan(retriesOf(limited));
-    expect(limited.some((o) => o.dynamic?.reason.includes('not retried') === true)).toBe(true);
+    const refused = limited.find((o) => o.dynamic?.reason.includes('not retried') === true);
+    expect(refused?.dynamic?.flags).toContain('UO');
   });
 });
