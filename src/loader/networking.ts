@@ -78,6 +78,11 @@ function readTrafficPolicy(r: Reader, tp: Obj | undefined, path: Path): TrafficP
         r.warn([...ppath, p['connectionPool'] !== undefined ? 'connectionPool' : 'outlierDetection'], 'dr-breaker-not-modeled',
           `port ${port}'s connectionPool / outlierDetection are not simulated: meshrange applies the rule's top-level ones to every port`,
           'to see this circuit breaker in a flood scenario, set it at the top level of the rule');
+      } else if (out.connectionPool !== undefined || out.outlierDetection !== undefined) {
+        // a port-level entry replaces the whole policy for its port (GetPortLevelTrafficPolicy): no breaker there in Istio
+        r.warn(ppath, 'dr-breaker-not-modeled',
+          `port ${port}'s entry replaces the whole traffic policy for that port, so Istio applies none of the top-level connectionPool / outlierDetection there; meshrange still applies them to every port`,
+          'repeat the circuit breaker in this port\'s entry if it should hold there too');
       }
       out.portLevelSettings?.push(entry);
     });

@@ -14,6 +14,7 @@
 import type { ClientTlsSettings, DestinationRule, Labels, Mesh, Subset } from '../model/types.js';
 import { meshIndex, type MeshIndex } from '../model/index.js';
 import { selectorMatches } from '../model/types.js';
+import { ownValue } from '../core/record.js';
 import { olderFirst } from './peer-authentication.js';
 
 export function hostMatches(pattern: string, host: string): number {
@@ -125,6 +126,24 @@ export function findDestinationRule(mesh: Mesh, clientNs: string, clientLabels: 
   return out;
 }
 
+/**
+ * Which of the rules found for one host in one namespace (those whose workloadSelector, if any, selects the client)
+ * make up the rule the client uses, in merge order — Istio's SetDestinationRules: rules with a workloadSelector come
+ * first (sortConfigBySelectorAndCreationTime), then by age; a rule with a selector is its own consolidated rule,
+ * into which the later rules without a selector (or with the same selector) are merged, while rules without a
+ * selector merge among themselves; the client uses the first consolidated rule that selects it.
+ */
+function mergeable(found: DestinationRule[]): DestinationRule[] {
+  if (found.length <= 1) return found;
+  const withSel = found.filter((d) => d.workloadSelector !== null).sort(olderFirst);
+  const plain = found.filter((d) => d.workloadSelector === null).sort(olderFirst);
+  const first = withSel[0];
+  if (first === undefined) return plain;
+  const sel = first.workloadSelector as Labels;
+  const same = (l: Labels): boolean => Object.keys(l).length === Object.keys(sel).length && Object.keys(l).every((k) => ownValue(sel, k) === ownValue(l, k));
+  return [first, ...withSel.slice(1).filter((d) => same(d.workloadSelector as Labels)), ...plain];
+}
+
 function chooseDestinationRule(mesh: Mesh, index: MeshIndex, clientNs: string, clientLabels: Labels, host: string, serviceNs: string | null, cost = { rules: 0 }): DrChoice | null {
   const pick = (ns: string, needExport: boolean): DestinationRule[] => {
     let best = 0;
@@ -149,7 +168,7 @@ function chooseDestinationRule(mesh: Mesh, index: MeshIndex, clientNs: string, c
       for (const dr of ix.exact.get(host) ?? NO_RULES) consider(dr);
       wildFor(ix, host, consider);
     }
-    return found.sort(olderFirst);
+    return mergeable(found);
   };
   const steps: [string | null, boolean, DrChoice['step']][] = [
     [clientNs, false, 'client-namespace'],

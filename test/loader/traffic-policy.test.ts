@@ -222,3 +222,22 @@ ${trafficPolicy}${extra}`;
       .toEqual(['warning:dr-breaker-not-modeled@12']);
   });
 });
+
+describe('§10 a port-level entry does not inherit the top-level circuit breaker', () => {
+  it('a port entry with only tls, under a top-level connectionPool, is said to leave that port without a breaker in Istio', () => {
+    const text = `apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: httpbin, namespace: default }
+spec:
+  host: httpbin
+  trafficPolicy:
+    connectionPool: { tcp: { maxConnections: 1 } }
+    portLevelSettings:
+    - port: { number: 80 }
+      tls: { mode: ISTIO_MUTUAL }
+`;
+    const w = loadMesh([{ path: 'dr.yaml', text }]).issues.warnings.filter((i) => i.code === 'dr-breaker-not-modeled');
+    expect(w.map((i) => i.loc?.line)).toEqual([9]);
+    expect(w[0]?.message).toContain("port 80's entry replaces the whole traffic policy");
+  });
+});

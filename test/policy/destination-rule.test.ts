@@ -66,6 +66,22 @@ describe('§5.1 DestinationRule lookup', () => {
       stamped('b-older', '2020-01-01T00:00:00Z', '{ mode: ISTIO_MUTUAL }', 'v1')), { from: 'a/client', to: 'server.b:80' })).toMatchObject({ outcome: 'allowed', mtls: true });
   });
 
+  it('§5.1 a DR with a workloadSelector selecting the client comes first, whatever its age; the others merge into it (Istio sortConfigBySelectorAndCreationTime)', () => {
+    const stamped = (name: string, at: string, tls: string, extra = ''): string => dr('a', name, host, tls, extra)
+      .replace(`metadata: { name: ${name}, namespace: a }`, `metadata: { name: ${name}, namespace: a, creationTimestamp: "${at}" }`);
+    const m = meshFrom(...base,
+      stamped('base', '2020-01-01T00:00:00Z', '{ mode: DISABLE }', '  subsets: [{ name: v1, labels: { version: v1 } }]\n'),
+      stamped('client-only', '2022-01-01T00:00:00Z', '{ mode: ISTIO_MUTUAL }', '  workloadSelector: { matchLabels: { app: client } }\n'));
+    const mine = findDestinationRule(m, 'a', { app: 'client' }, host, 'b');
+    expect(mine?.rule.meta.name).toBe('client-only');
+    expect(mine?.rule.trafficPolicy?.tls?.mode).toBe('ISTIO_MUTUAL');
+    expect(mine?.rule.subsets.map((s) => s.name)).toEqual(['v1']);
+    // a client it does not select gets the rules without a selector only
+    const other = findDestinationRule(m, 'a', { app: 'web' }, host, 'b');
+    expect(other?.rule.meta.name).toBe('base');
+    expect(other?.merged.map((d) => d.meta.name)).toEqual(['base']);
+  });
+
   it('§5.2 port-level TLS beats the top-level TLS for that service port only', () => {
     const m = meshFrom(...base, dr('a', 'pl', host, '{ mode: ISTIO_MUTUAL }', '    portLevelSettings: [{ port: { number: 80 }, tls: { mode: DISABLE } }]\n'));
     const c = findDestinationRule(m, 'a', {}, host, 'b');
