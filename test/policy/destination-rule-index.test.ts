@@ -4,7 +4,7 @@
  * hostIndex, from 16 rules in a namespace on), not every rule of the mesh. It must choose what a scan of every
  * rule chooses (§ DestinationRule lookup: client namespace, then the
  * service's, then the root's; exportTo; workloadSelector in the client's own
- * namespace; the most specific host; ties merged oldest first), pinned here
+ * namespace; the most specific host; ties: a rule whose selector selects the client first, then oldest first), pinned here
  * against that scan written out, on random rule sets.
  */
 import fc from 'fast-check';
@@ -26,7 +26,17 @@ function scan(mesh: Mesh, clientNs: string, clientLabels: Labels, host: string, 
       if (score === 0) continue;
       if (score > best) { best = score; found = [dr]; } else if (score === best) found.push(dr);
     }
-    if (found.length > 0) return found.sort((a, b) => a.meta.order - b.meta.order).map((d) => `${d.meta.namespace}/${d.meta.name}`);
+    if (found.length > 0) {
+      // a rule with a selector (that selects the client) first, with the others of the same selector and every rule
+      // without one merged into it; else the rules without a selector; each group oldest (here: first loaded) first
+      const byOrder = (a: DestinationRule, b: DestinationRule): number => a.meta.order - b.meta.order;
+      const sel = found.filter((d) => d.workloadSelector !== null).sort(byOrder);
+      const plain = found.filter((d) => d.workloadSelector === null).sort(byOrder);
+      const key = (d: DestinationRule): string => JSON.stringify(Object.entries(d.workloadSelector ?? {}).sort());
+      const head = sel[0];
+      const chosen = head === undefined ? plain : [head, ...sel.slice(1).filter((d) => key(d) === key(head)), ...plain];
+      return chosen.map((d) => `${d.meta.namespace}/${d.meta.name}`);
+    }
   }
   return null;
 }
