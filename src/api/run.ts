@@ -12,6 +12,7 @@ import type { Mesh } from '../model/types.js';
 import { prepareScenario, warningText, type PreparedScenario } from './prepare.js';
 import type { SourceReader } from './source.js';
 import { MIN_FILES_FOR_WORKERS, runFilesInWorkers } from './workers.js';
+import { SimulationLimitError } from '../core/limits.js';
 
 export interface RunFilesOptions {
   seed?: number;
@@ -120,7 +121,7 @@ export async function runFiles(files: readonly string[], reader: SourceReader, o
       results.push(await runPrepared(p, opts, hook));
     } catch (e) {
       // A bound met while running (the event budget) is bad input: exit 2 with its place, no report.
-      if (!(e instanceof ScenarioLimitError)) throw e;
+      if (!(e instanceof SimulationLimitError)) throw e;
       issues.error('scenario-too-much-work', e.message, e.loc, e.hint);
     }
   }

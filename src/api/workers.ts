@@ -54,6 +54,7 @@ import { ScenarioLimitError } from '../scenario/simulate.js';
 import type { RunResult } from '../scenario/types.js';
 import { joinPrepared, prepareFile, runPrepared, type FilePrepared, type RunFilesOptions, type RunFilesResult } from './run.js';
 import { ByteBudget, makeReader, type PortableReader, type SourceReader } from './source.js';
+import { SimulationLimitError } from '../core/limits.js';
 
 /** The most workers a run may ask for, per core (the CLI bounds N to 1 … cores × this). */
 export const WORKERS_PER_CORE = 4;
@@ -207,7 +208,7 @@ interface Answer extends FilePrepared {
   recorded?: unknown;
   warnings: string[];
   result?: RunResult;
-  limit?: { message: string; loc: Location; hint: string };
+  limit?: { message: string; loc?: Location | undefined; hint: string };
   crash?: string;
 }
 
@@ -363,7 +364,7 @@ async function serve(job: Job, reader: SourceReader): Promise<Answer> {
     const opts: RunFilesOptions = { ...(job.seed !== undefined ? { seed: job.seed } : {}), ...(job.maxEvents !== undefined ? { maxEvents: job.maxEvents } : {}) };
     answer.result = await runPrepared(prepared, opts);
   } catch (e) {
-    if (e instanceof ScenarioLimitError) answer.limit = { message: e.message, loc: e.loc, hint: e.hint };
+    if (e instanceof SimulationLimitError) answer.limit = { message: e.message, loc: e.loc, hint: e.hint };
     else answer.crash = e instanceof Error ? (e.stack ?? e.message) : String(e);
   }
   return answer;

@@ -40,6 +40,7 @@ const WORKLOAD_KIND_WORDS = 'Deployment, StatefulSet, DaemonSet, ReplicaSet or P
 
 export type { AssessPath, AssessReport, AssessStep, AssessTraffic, Risk } from './types.js';
 import type { AssessPath, AssessReport, AssessStep, AssessTraffic, Risk } from './types.js';
+import { SimulationLimitError } from '../core/limits.js';
 
 /** One side of an assessment: where its manifests are read from. */
 export interface AssessSide {
@@ -133,7 +134,7 @@ async function runSide(input: AssessInput, side: AssessSide, issues: IssueList, 
     try {
       runs.push(await runPrepared(p, input.seed !== undefined ? { seed: input.seed } : {}));
     } catch (e) {
-      if (!(e instanceof ScenarioLimitError)) throw e;
+      if (!(e instanceof SimulationLimitError)) throw e;
       issues.error('scenario-too-much-work', e.message, e.loc, e.hint);
     }
   }

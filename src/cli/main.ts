@@ -21,6 +21,7 @@ import { registerMerge } from './merge.js';
 import { registerExercise } from './exercise.js';
 import { registerGenerate } from './generate.js';
 import { DEFAULT_OUTSIDE_IP } from '../policy/pipeline.js';
+import { SimulationLimitError } from '../core/limits.js';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
@@ -147,6 +148,11 @@ export async function main(argv: readonly string[], rawIo: Io = defaultIo): Prom
     if (e instanceof ExitError) {
       io.err(`meshrange: ${e.message}\n`);
       return e.code;
+    }
+    // a bound the input made the simulation meet (a regex rewrite too costly to run): bad input, located
+    if (e instanceof SimulationLimitError) {
+      printIssues(io, [{ severity: 'error', code: 'too-much-work', message: e.message, ...(e.loc ? { loc: e.loc } : {}), hint: e.hint }]);
+      return EXIT_BAD_INPUT;
     }
     const msg = e instanceof Error ? e.message : String(e);
     io.err(`meshrange: internal error: ${msg}\nThis is a bug in meshrange, not in your input; please report it with the command you ran.\n`);

@@ -16,6 +16,7 @@ import { ScenarioLimitError } from '../scenario/simulate.js';
 import type { TuiRun, TuiUpdate } from '../tui/app.js';
 import { EXIT_BAD_INPUT, EXIT_OK, printIssues, type Io } from './main.js';
 import { displayPath, FsSource, fsErrorText, isWithin, kindOf, readdirUpTo, Sandbox } from './fs.js';
+import { SimulationLimitError } from '../core/limits.js';
 
 export interface TuiOpts {
   seed?: string;
@@ -66,7 +67,7 @@ async function runOnce(file: string, seed: number | undefined, sandbox: Sandbox)
     const warnings = [...new Set(issues.warnings.map(formatIssue))];
     return { run: { result, mesh: prepared.mesh, warnings }, issues, inputs };
   } catch (e) {
-    if (!(e instanceof ScenarioLimitError)) throw e;
+    if (!(e instanceof SimulationLimitError)) throw e;
     issues.error('scenario-too-much-work', e.message, e.loc, e.hint);
     return { run: null, issues, inputs };
   }

@@ -34,8 +34,10 @@ export interface Re2 {
   readonly source: string;
   /** true when the regex matches the whole value */
   matches(value: string): boolean;
-  /** every non-overlapping match replaced by `rewrite` (RE2::GlobalReplace) */
-  replaceAll(input: string, rewrite: string): string;
+  /** every non-overlapping match replaced by `rewrite` (RE2::GlobalReplace); null when the result would be longer than `maxOut` */
+  replaceAll(input: string, rewrite: string, maxOut?: number): string | null;
+  /** RE2's program size: the number of instructions the regex compiles to (what a match costs per character) */
+  readonly programSize: number;
 }
 
 const cache = new Map<string, Re2 | string>();
@@ -63,11 +65,12 @@ function compile(pattern: string): Re2 | string {
   return {
     source: pattern,
     matches: (value: string) => re.testExact(value),
-    replaceAll: (input: string, rewrite: string) => globalReplace(re, input, rewrite),
+    replaceAll: (input: string, rewrite: string, maxOut = Infinity) => globalReplace(re, input, rewrite, maxOut),
+    programSize: re.programSize(),
   };
 }
 
-function globalReplace(re: RE2JS, input: string, rewrite: string): string {
+function globalReplace(re: RE2JS, input: string, rewrite: string, maxOut: number): string | null {
   const m = re.matcher(input);
   const n = input.length;
   let out = '';
@@ -84,6 +87,7 @@ function globalReplace(re: RE2JS, input: string, rewrite: string): string {
       continue;
     }
     out += expand(rewrite, (g) => (g <= m.groupCount() ? m.group(g) ?? '' : ''));
+    if (out.length > maxOut) return null;
     p = e;
     lastEnd = e;
   }

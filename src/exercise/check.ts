@@ -24,6 +24,7 @@ import type { RunResult } from '../scenario/types.js';
 import { signingRulesOf, signsTrusted } from '../scenario/tokens.js';
 import { parseAttack, parseExercise, type LoadedAttack, type LoadedExercise } from './load.js';
 import { judgeObjective } from './objectives.js';
+import { SimulationLimitError } from '../core/limits.js';
 
 export const EXERCISE_FILE = 'exercise.yaml';
 export const ATTACK_FILE = 'attack.yaml';
@@ -235,7 +236,7 @@ export async function checkExercise(play: ExercisePlay, reader: SourceReader, is
   try {
     result = await runPrepared(prepared);
   } catch (e) {
-    if (!(e instanceof ScenarioLimitError)) throw e;
+    if (!(e instanceof SimulationLimitError)) throw e;
     issues.error('scenario-too-much-work', e.message, e.loc, e.hint);
     return null;
   }

@@ -84,6 +84,8 @@
 import { cidrContains, parseCidr } from '../core/ip.js';
 import type { Gateway, GatewayServer, HttpMatch, HttpRetry, HttpRoute, L4Match, RouteDestination, StringMatch, VirtualService } from '../model/routing.js';
 import { compileRe2 } from '../core/re2.js';
+import { SimulationLimitError } from '../core/limits.js';
+import { grouped } from '../core/text.js';
 import { hostSubsetOf, resolveGatewayName } from '../model/routing.js';
 import type { Labels, ObjectMeta, Workload } from '../model/types.js';
 import { selectorMatches } from '../model/types.js';
@@ -799,13 +801,37 @@ function flatten(vs: VirtualService, through: string, ctx: HttpRouteContext): Fl
   return out;
 }
 
+/**
+ * Bounds of a uriRegexRewrite's work (RE2::GlobalReplace, in re2js). A global replace looks for a match from every
+ * position a match can start at, each look costing up to the regex's program size per character it reads, so the
+ * work is at most program size × path length²: `(?:[a-y]{0,100}){10}z|` (program size 2005) over a 2,000-character
+ * path is billions of steps, a minute in JavaScript. And `a*` inserts the rewrite at every position: a 100 KB
+ * rewrite over a 2,000-character path is 200 MB. Past either bound the simulation stops with a located error.
+ */
+export const MAX_REWRITE_COST = 250_000_000;
+/** Envoy's default max_request_headers_kb (60 KiB): a longer rewritten path is refused by the next hop anyway. */
+export const MAX_REWRITTEN_PATH = 60 * 1024;
+
 function rewritten(fr: FlatRoute, req: RequestView): { uri?: string; authority?: string } | undefined {
   const rw = fr.route.rewrite;
   if (!rw) return undefined;
   const out: { uri?: string; authority?: string } = {};
   if (rw.uriRegexRewrite) {
     const re = compileRe2(rw.uriRegexRewrite.match);
-    if (typeof re !== 'string') out.uri = re.replaceAll(req.pathOnly, rw.uriRegexRewrite.rewrite) + req.fullPath.slice(req.pathOnly.length);
+    if (typeof re !== 'string') {
+      const where = `VirtualService ${fr.vs.meta.namespace}/${fr.vs.meta.name} http[${fr.index}] uriRegexRewrite`;
+      const n = req.pathOnly.length;
+      if (re.programSize * n * n > MAX_REWRITE_COST) {
+        throw new SimulationLimitError(`${where}: the regex (RE2 program size ${re.programSize}) over a ${n}-character path is too costly to simulate (up to ${re.programSize} × ${n}² steps, over ${grouped(MAX_REWRITE_COST)})`,
+          fr.vs.meta.loc, 'simplify the regex (fewer repetitions, no empty alternative) or send shorter paths');
+      }
+      const uri = re.replaceAll(req.pathOnly, rw.uriRegexRewrite.rewrite, MAX_REWRITTEN_PATH);
+      if (uri === null) {
+        throw new SimulationLimitError(`${where}: the rewritten path of a ${n}-character path would be over ${MAX_REWRITTEN_PATH / 1024} KiB (Envoy's request-header limit): meshrange does not simulate such paths`,
+          fr.vs.meta.loc, 'a regex that matches the empty string inserts the rewrite at every position: anchor it (^…$) or make it match at least one character');
+      }
+      out.uri = uri + req.fullPath.slice(req.pathOnly.length);
+    }
   } else if (rw.uri !== undefined) {
     const u = fr.match?.uri;
     let matched = 1;

@@ -9,6 +9,7 @@
 import { parseDuration, parseRate } from '../core/duration.js';
 import { fnv1a64, stableStringify } from '../core/hash.js';
 import { defaultMethod } from '../core/http.js';
+import { SimulationLimitError } from '../core/limits.js';
 import { ownValue } from '../core/record.js';
 import type { Mesh, Workload } from '../model/types.js';
 import { principalOf, spiffeId } from '../model/types.js';
@@ -48,9 +49,9 @@ export const CUT_OFF_GRACE_MS = 60_000;
 export const MAX_KERNEL_EVENTS = 250_000_000;
 
 /** A run that hit a bound while it ran (the event budget): bad input, located, never a hang. */
-export class ScenarioLimitError extends Error {
-  constructor(message: string, readonly loc: Location, readonly hint: string) {
-    super(message);
+export class ScenarioLimitError extends SimulationLimitError {
+  constructor(message: string, override readonly loc: Location, hint: string) {
+    super(message, loc, hint);
   }
 }
 

@@ -58,6 +58,7 @@ import { stableStringify } from '../../core/hash.js';
 import type { FutureEventSet } from './heap.js';
 import { TieredEventHeap } from './tiered-heap.js';
 import { grouped } from '../../core/text.js';
+import { SimulationLimitError } from '../../core/limits.js';
 
 /** An event handler; it receives the kernel, so it can read `now` and schedule more. */
 export type Handler = (k: Kernel) => void;
@@ -229,7 +230,7 @@ export class Kernel {
       }
       return false;
     } catch (error) {
-      if (error instanceof EventBudgetExceeded) throw error;
+      if (error instanceof EventBudgetExceeded || error instanceof SimulationLimitError) throw error;
       throw new SimulationError(this.now, error);
     } finally {
       this.running = false;
@@ -262,7 +263,7 @@ export class Kernel {
         fn(this);
       }
     } catch (error) {
-      if (error instanceof EventBudgetExceeded) throw error;
+      if (error instanceof EventBudgetExceeded || error instanceof SimulationLimitError) throw error;
       throw new SimulationError(this.now, error);
     } finally {
       this.running = false;
