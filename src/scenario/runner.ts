@@ -22,6 +22,8 @@ import { DEFAULT_WORKLOAD_TTL_MS } from '../sim/mesh/ca.js';
 import { DEFAULT_CSR_BACKOFF, GRACE_PERIOD_RATIO, GRACE_PERIOD_RATIO_JITTER } from '../sim/mesh/certificates.js';
 import { checkReferences } from './references.js';
 import { grouped } from '../core/text.js';
+import { DEFAULT_RETRY } from '../model/routing.js';
+import type { Location } from '../core/issues.js';
 
 /** Most simulated requests one scenario may ask for (about a minute of work on these machines). */
 export const MAX_SIMULATED_REQUESTS = 20_000_000;
@@ -47,6 +49,18 @@ export function estimateRequests(s: LoadedScenario): number {
   const perSecond = (spec.traffic ?? []).reduce((n, f) => n + Math.max(0, parseRate(f.rate) ?? 0), 0);
   // With traffic and a flood, the run is replayed without the attack: flows count twice.
   return floods + uploads + (perSecond * span.duration / 1000) * (floods > 0 ? 2 : 1);
+}
+
+/** The mesh's HTTP route with the most retry attempts, when it has more than Istio's default. */
+function mostRetries(mesh: Mesh): { vs: string; attempts: number; loc: Location | undefined } | null {
+  let best: { vs: string; attempts: number; loc: Location | undefined } | null = null;
+  for (const vs of mesh.virtualServices) {
+    for (const r of vs.http) {
+      const a = r.retries?.attempts;
+      if (a !== undefined && a > DEFAULT_RETRY.attempts && (best === null || a > best.attempts)) best = { vs: `${vs.meta.namespace}/${vs.meta.name}`, attempts: a, loc: vs.meta.loc };
+    }
+  }
+  return best;
 }
 
 /**
@@ -127,6 +141,17 @@ export function bindScenario(s: LoadedScenario, mesh: Mesh, issues: IssueList, s
   if (work > MAX_SIMULATED_REQUESTS) {
     issues.error('scenario-too-large', `the scenario asks for about ${grouped(Math.round(work))} simulated requests (traffic rate × duration, plus floods); the limit is ${grouped(MAX_SIMULATED_REQUESTS)}`,
       s.src.locate(s.doc.spec.duration !== undefined ? ['spec', 'duration'] : ['spec']), 'shorten spec.duration or a flood step\'s for:, or lower the rates of traffic flows and floods');
+  }
+  // Requests the client sidecars retry cost again: the budget holds Istio's default 2 retries; a route with more (up
+  // to 2^31) multiplies the work by its attempts (a 20,000-request flood against a route with attempts: 2e9 and
+  // retryOn 403 ran until the kernel's event budget, 9 minutes and 2.6 GB).
+  const retrying = work > 0 && work <= MAX_SIMULATED_REQUESTS ? mostRetries(mesh) : null;
+  if (retrying !== null) {
+    const withRetries = work * (1 + retrying.attempts) / (1 + DEFAULT_RETRY.attempts);
+    if (withRetries > MAX_SIMULATED_REQUESTS) {
+      issues.error('scenario-too-large', `with VirtualService ${retrying.vs}'s ${grouped(retrying.attempts)} retry attempts, the scenario may ask for about ${grouped(Math.round(withRetries))} simulated requests; the limit is ${grouped(MAX_SIMULATED_REQUESTS)}`,
+        retrying.loc ?? s.src.locate(['spec']), 'lower the route\'s retries.attempts (Istio\'s default is 2), or the scenario\'s rates and durations');
+    }
   }
   const certs = estimateCertRequests(s, mesh);
   if (certs > MAX_CERT_REQUESTS) {

@@ -162,3 +162,39 @@ spec:
     expect(issues.errors[0]).toMatchObject({ code: 'scenario-too-large', loc: { file: 'huge.yaml', line: 6 } });
   });
 });
+
+describe('retries count in the work a scenario may ask for', () => {
+  it('product.md §5 a flood against a route with 2e9 retry attempts is refused at bind time, at the VirtualService', () => {
+    const retrying = (attempts: number): string => `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: retry-forever, namespace: b }
+spec:
+  hosts: [server]
+  http:
+    - retries: { attempts: ${attempts}, retryOn: "403" }
+      route: [{ destination: { host: server } }]
+`;
+    const text = `apiVersion: meshrange.io/v1alpha1
+kind: Scenario
+metadata: { name: retry-flood }
+spec:
+  mesh: { manifests: [x] }
+  attacker: { foothold: a/client }
+  steps:
+    - { id: f, action: flood, to: "server.b:80", rate: 20000/s, for: 1s }
+`;
+    const bind = (attempts: number): IssueList => {
+      const issues = new IssueList();
+      const s = parseScenario('r.yaml', text, issues);
+      if (!s) throw new Error(issues.items.map((i) => i.message).join('\n'));
+      const { mesh } = loadMesh([...manifests, retrying(attempts)].map((t, i) => ({ path: `m${i}.yaml`, text: t })));
+      bindScenario(s, mesh, issues);
+      return issues;
+    };
+    const refused = bind(2_000_000_000);
+    expect(refused.errors).toEqual([expect.objectContaining({ code: 'scenario-too-large', loc: expect.objectContaining({ file: `m${manifests.length}.yaml` }) })]);
+    expect(refused.errors[0]?.message).toContain("retry-forever's 2,000,000,000 retry attempts");
+    // a few retries more than the default fit
+    expect(bind(5).errors).toEqual([]);
+  });
+});
