@@ -90,6 +90,15 @@ export interface ExplorerOptions {
   maxEdges?: number;
   /** refused attempts whose controls the memo keeps for reuse (default 200,000); beyond, a reuse decides again */
   memoStops?: number;
+  /** make at most this many decide() calls in all (default: no bound); past it an exploration throws ExplorationTooLarge */
+  maxDecisions?: number;
+}
+
+/** An exploration needed more decide() calls than ExplorerOptions.maxDecisions. */
+export class ExplorationTooLarge extends Error {
+  constructor(readonly limit: number) {
+    super(`the exploration needs more than ${limit} decisions`);
+  }
 }
 
 const DEFAULT_MEMO_STOPS = 200_000;
@@ -344,6 +353,7 @@ export class ReachabilityExplorer {
   private memoHits = 0;
   /** an edge reads the outcome, where it landed and the stoppers: no trace text (DecideOptions.explain) */
   private readonly decideOpts: Omit<DecideOptions, 'pickEndpoint'>;
+  private readonly maxDecisions: number;
 
   constructor(readonly mesh: Mesh, readonly opts: ExplorerOptions = {}) {
     this.attempts = attemptsOf(mesh, opts);
@@ -351,6 +361,7 @@ export class ReachabilityExplorer {
     this.keepBlocked = (opts.edges ?? 'all') === 'all';
     this.stopBudget = opts.memoStops ?? DEFAULT_MEMO_STOPS;
     this.decideOpts = { ...opts.decide, explain: false };
+    this.maxDecisions = opts.maxDecisions ?? Infinity;
   }
 
   /** The source identity (the memo key) of a foothold or workload. */
@@ -384,6 +395,7 @@ export class ReachabilityExplorer {
     let state = cls.outcome[a.index] as number;
     let by: StoppedBy[] | null = null;
     if (state === 0) {
+      if (this.decisions >= this.maxDecisions) throw new ExplorationTooLarge(this.maxDecisions);
       this.decisions++;
       const d = decide(this.mesh, attemptRequest(src, a), attemptOptions(a, this.decideOpts));
       state = d.outcome === 'allowed' ? 1 : 2;
@@ -411,6 +423,7 @@ export class ReachabilityExplorer {
       const stop = cls.stops.get(a.index);
       if (stop) e.stoppedBy = translate(stop.by, stop.rep, src);
       else {
+        if (this.decisions >= this.maxDecisions) throw new ExplorationTooLarge(this.maxDecisions);
         this.decisions++;
         e.stoppedBy = decide(this.mesh, attemptRequest(src, a), attemptOptions(a, this.decideOpts)).stoppedBy;
       }

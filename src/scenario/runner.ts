@@ -104,6 +104,8 @@ export interface RunOptions {
   maxEvents?: number;
   /** most requests the apps may hold at once (world.ts MAX_LIVE_REQUESTS by default) */
   maxLiveRequests?: number;
+  /** decide() calls the pivot steps of one run may make in all (pivot.ts MAX_PIVOT_RUN_DECISIONS by default) */
+  maxPivotDecisions?: number;
   /** told how far the simulation has got (simulate.ts SimProgress) */
   progress?: ProgressHook;
 }

@@ -26,6 +26,7 @@ import { FlowStats } from '../sim/mesh/stats.js';
 import { LiveRequestsExceeded, World, type Outcome, type RequestSpec } from '../sim/mesh/world.js';
 import { actionModule, type PlannedFlow, type PlannedStep, type RequestOrigin, type RequestTap, type StepContext } from './actions/index.js';
 import type { StepRequest } from './actions/types.js';
+import { MAX_PIVOT_RUN_DECISIONS } from './actions/pivot.js';
 import { isRemovable, withoutControls, type ControlRef } from '../analysis/counterfactual.js';
 import { AttackerState, STOLEN_TOKEN } from './attacker.js';
 import { attachDefences, summarizeControls } from './defences.js';
@@ -96,6 +97,8 @@ export interface SimulateOptions {
   maxEvents?: number;
   /** most requests the apps may hold at once (default world.ts MAX_LIVE_REQUESTS; tests lower it) */
   maxLiveRequests?: number;
+  /** decide() calls the pivot steps of one run may make in all (default pivot.ts MAX_PIVOT_RUN_DECISIONS; tests lower it) */
+  maxPivotDecisions?: number;
 }
 
 function target(mesh: Mesh, to: string): MeshRequest['to'] {
@@ -178,6 +181,7 @@ export async function simulateScenario(s: LoadedScenario, mesh: Mesh, opts: Simu
     planned.push(p);
   }
   const ctx: Ctx = { s, mesh, seed, epochMs, planned, flows, duration: span.duration, facts: factsOf(s), extAuthz: opts.extAuthz, maxEvents: opts.maxEvents ?? MAX_KERNEL_EVENTS, maxLiveRequests: opts.maxLiveRequests,
+    maxPivotDecisions: opts.maxPivotDecisions ?? MAX_PIVOT_RUN_DECISIONS,
     progress: opts.progress ? { hook: opts.progress, done: 0 } : undefined };
   const run = bounded(ctx, { withSteps: true });
   const hasAttackTraffic = planned.some((p) => actionModule(p.step.action)?.load === true);
@@ -350,6 +354,7 @@ interface Ctx {
   extAuthz: ExtAuthz | undefined;
   maxEvents: number;
   maxLiveRequests: number | undefined;
+  maxPivotDecisions: number;
   /** shared by every run of the scenario (variants copy the Ctx, not this): `done` counts the events of finished runs */
   progress: { hook: ProgressHook; done: number } | undefined;
 }
@@ -488,7 +493,7 @@ function simulate(c: Ctx, { withSteps, until }: SimulateRun): SimRun {
   const attacker = new AttackerState(spec.attacker.foothold, spec.attacker.capabilities ?? []);
   const byId = new Map(mesh.workloads.map((w) => [w.id, w]));
   const sc: StepContext = {
-    k, mesh, world, scenario: s, seed: c.seed, epochMs: c.epochMs, duration: c.duration, flows: c.flows, flowStats, timeline, attacker, fleet, hasCert,
+    k, mesh, world, scenario: s, pivotBudget: { left: c.maxPivotDecisions }, seed: c.seed, epochMs: c.epochMs, duration: c.duration, flows: c.flows, flowStats, timeline, attacker, fleet, hasCert,
     extAuthz: c.extAuthz,
     workload: (id) => byId.get(id),
     base: (p) => ({ id: p.step.id, action: p.step.action, expected: expectationOf(p.step.expect)?.outcome ?? null, attack: p.attack, from: p.from, t: p.at }),

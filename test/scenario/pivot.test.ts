@@ -12,6 +12,7 @@ import { looksLikeScenario, parseScenario } from '../../src/scenario/load.js';
 import { bindScenario, runScenario } from '../../src/scenario/runner.js';
 import type { RunResult, StepResult } from '../../src/scenario/types.js';
 import { bruteForce } from '../analysis/reach-fixtures.js';
+import { SimulationLimitError } from '../../src/core/limits.js';
 
 const root = path.resolve(__dirname, '../..');
 const BOOKINFO = path.join(root, 'scenarios/meshes/bookinfo');
@@ -196,4 +197,35 @@ describe('each shipped pivot agrees with a brute force over single request decis
       }
     });
   }
+});
+
+describe('the pivots of one run share a budget of decisions', () => {
+  it('product.md §5 past it the run stops with a located error at the pivot step that met it (SimulationLimitError), whatever each step alone needs', async () => {
+    const text = `apiVersion: meshrange.io/v1alpha1
+kind: Scenario
+metadata: { name: t }
+spec:
+  mesh: { manifests: [x] }
+  attacker: { foothold: bookinfo/productpage-v1 }
+  steps:
+    - { id: p0, action: pivot, exploit: all, depth: 4 }
+    - { id: p1, action: pivot, exploit: all, depth: 4 }
+`;
+    const issues = new IssueList();
+    const s = parseScenario('t.yaml', text, issues);
+    if (!s) throw new Error(issues.items.map((i) => i.message).join('\n'));
+    const { mesh } = loadMesh(manifests(BOOKINFO, CALL_GRAPH));
+    if (!bindScenario(s, mesh, issues)) throw new Error(issues.items.map((i) => i.message).join('\n'));
+    const first = step(await runScenario(s, mesh), 'p0');
+    const used = Number(/(\d+) decided/.exec(first.evidence.events?.[0]?.what ?? '')?.[1]);
+    expect(used).toBeGreaterThan(0);
+    // a budget the first step fits in and the second does not: the second step is the one located
+    let caught: unknown;
+    try { await runScenario(s, mesh, { maxPivotDecisions: used + 1 }); } catch (e) { caught = e; }
+    expect(caught).toBeInstanceOf(SimulationLimitError);
+    expect((caught as SimulationLimitError).message).toContain('step "p1"');
+    expect((caught as SimulationLimitError).loc).toMatchObject({ file: 't.yaml', line: 9 });
+    // with the whole budget, both run
+    expect((await runScenario(s, mesh)).steps).toHaveLength(2);
+  });
 });

@@ -30,7 +30,7 @@
  *    attempts — those on the missing targets when targets are given — the
  *    control stopping the most attempts first.
  */
-import { attemptsOf, ReachabilityExplorer, type ExploitRule, type ExplorerOptions, type ReachEdge, type Reachability } from '../../analysis/reachability.js';
+import { attemptsOf, ExplorationTooLarge, ReachabilityExplorer, type ExploitRule, type ExplorerOptions, type ReachEdge, type Reachability } from '../../analysis/reachability.js';
 import { meshIndex } from '../../model/index.js';
 import type { StoppedBy } from '../../policy/decide.js';
 import { checkWorkloadRef } from '../refs.js';
@@ -38,10 +38,22 @@ import type { ScenarioDoc, StepDoc } from '../schema.js';
 import type { Outcome, StepResult } from '../types.js';
 import type { ActionModule, StepContext } from './types.js';
 import { byCodeUnit, grouped } from '../../core/text.js';
+import { SimulationLimitError } from '../../core/limits.js';
 
 export const DEFAULT_DEPTH = 3;
-/** decide() calls one pivot step may need at most (about a minute on these machines): more is refused as bad input */
+/**
+ * decide() calls one pivot step may need at most, counted before the run as every workload it could take over
+ * trying every attempt (a loose bound: most pivots need far fewer): more is refused as bad input.
+ */
 export const MAX_PIVOT_DECISIONS = 4_000_000;
+/**
+ * decide() calls the pivot steps of one run may make in all, counted as they are made: a pivot from hundreds of
+ * taken-over workloads costs ~150 µs a decision (3.5 M took 8.5 minutes), so this is about a minute. Past it the run
+ * stops with a located error (scenario-too-much-work). Before, two pivot steps each under MAX_PIVOT_DECISIONS ran
+ * for nine minutes, and forty for as long as the user waited.
+ */
+export const MAX_PIVOT_RUN_DECISIONS = 500_000;
+
 /** controls listed in stoppedBy; the rest are counted in the evidence */
 const MAX_STOPS = 8;
 /** attempts listed in the report's graph (in exploration order); the rest are counted (`graph.unlisted`), so a huge pivot cannot blow up the report */
@@ -152,10 +164,19 @@ export const pivotAction: ActionModule = {
     const certProblem = c.world.opts.certProblem;
     if (certProblem) decideOpts.certProblem = certProblem;
     if (c.extAuthz) decideOpts.extAuthz = c.extAuthz;
-    const opts: ExplorerOptions = { decide: decideOpts, maxEdges: MAX_LISTED_EDGES };
+    const budget = c.pivotBudget;
+    const opts: ExplorerOptions = { decide: decideOpts, maxEdges: MAX_LISTED_EDGES, maxDecisions: budget.left };
     if (step.ports) opts.ports = step.ports;
     if (step.paths) opts.paths = step.paths;
-    const r = new ReachabilityExplorer(c.mesh, opts).explore({ from: starts, exploit: exploitRule(c, step), depth });
+    let r: Reachability;
+    try {
+      r = new ReachabilityExplorer(c.mesh, opts).explore({ from: starts, exploit: exploitRule(c, step), depth });
+    } catch (e) {
+      if (!(e instanceof ExplorationTooLarge)) throw e;
+      throw new SimulationLimitError(`step "${step.id}": the pivot steps of this run need more decisions than the ${grouped(e.limit)} left of their budget`,
+        c.scenario.src.locate(['spec', 'steps', p.index]), 'narrow `exploit`, `ports` or `paths`, lower `depth`, start a pivot `from:` one workload, or use fewer pivot steps');
+    }
+    budget.left -= r.decisions;
     if (p.attack) for (const n of r.nodes) if (n.compromised) c.attacker.compromise(n.id);
 
     const { outcome, missing } = outcomeOf(r, starts, step.targets);

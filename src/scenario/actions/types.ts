@@ -76,6 +76,8 @@ export interface StepContext {
   mesh: Mesh;
   world: World;
   scenario: LoadedScenario;
+  /** decide() calls the pivot steps of this run may still make (pivot.ts MAX_PIVOT_RUN_DECISIONS) */
+  pivotBudget: { left: number };
   seed: number;
   /** wall-clock ms of simulated t=0 */
   epochMs: number;
