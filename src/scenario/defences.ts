@@ -126,7 +126,7 @@ export function attachDefences(steps: readonly StepResult[], run: VariantRunner,
     if (!complete) incomplete.push(s.id);
   }
   if (incomplete.length === 0) return [];
-  return [`defence analysis stopped at its bound (${MAX_VARIANTS} mesh variants or ${Number.isFinite(eventBudget) ? `${eventBudget} simulated events` : 'no event limit'} per scenario, ${MAX_ROUNDS} controls per step): the defences of step${incomplete.length === 1 ? '' : 's'} ${incomplete.join(', ')} may be incomplete, and a defence whose variant was not run is reported with sole: false`];
+  return [`defence analysis stopped at its bound (${MAX_VARIANTS} mesh variants, ${Number.isFinite(eventBudget) ? `${eventBudget} simulated events` : 'no event limit'} and three times the scenario's own pivot decisions per scenario, ${MAX_ROUNDS} controls per step): the defences of step${incomplete.length === 1 ? '' : 's'} ${incomplete.join(', ')} may be incomplete, and a defence whose variant was not run is reported with sole: false`];
 }
 
 /**

@@ -62,6 +62,8 @@ export class ScenarioLimitError extends SimulationLimitError {
  * simulated events than this many times the scenario's own runs, or the floor.
  */
 export const VARIANT_EVENTS_PER_RUN_EVENT = 3;
+/** Pivot decisions the defence analysis's variant runs may make in all, at least (see simulateScenario). */
+export const VARIANT_PIVOT_FLOOR = 20_000;
 export const VARIANT_EVENTS_FLOOR = 200_000;
 
 /**
@@ -138,6 +140,8 @@ interface SimRun {
   steps: Map<string, StepResult>;
   decisions: number;
   events: number;
+  /** decide() calls its pivot steps made */
+  pivotDecisions: number;
   /** outcomes over time per flow and load step (for the TUI), null when nothing was sent */
   timeline: Timeline | null;
 }
@@ -206,14 +210,17 @@ export async function simulateScenario(s: LoadedScenario, mesh: Mesh, opts: Simu
   // a step that did not get through and met a control that can be removed: those are the steps it waits for.
   const needed = new Set(steps.filter((r) => r.outcome !== 'allowed' && r.stoppedBy.some(isRemovable)).map((r) => r.id));
   const variantBudget = Math.max(VARIANT_EVENTS_FLOOR, VARIANT_EVENTS_PER_RUN_EVENT * (run.events + (baseline?.events ?? 0)));
+  // Pivot decisions are no kernel events (a pivot is one event that explores synchronously): the variants together may
+  // make as many as VARIANT_EVENTS_PER_RUN_EVENT times the scenario's own pivots, at least VARIANT_PIVOT_FLOOR.
+  const sharedPivotBudget = { left: Math.min(ctx.maxPivotDecisions, Math.max(VARIANT_PIVOT_FLOOR, VARIANT_EVENTS_PER_RUN_EVENT * run.pivotDecisions)) };
   const variant = (removed: readonly ControlRef[]): { steps: ReadonlyMap<string, StepResult>; events: number } => {
     let v: SimRun;
     try {
       // One variant may not spend more than the whole analysis may: past it, the analysis stops with a warning (never an error:
       // the scenario itself ran within its limits).
-      v = simulate({ ...ctx, mesh: withoutControls(mesh, removed), maxEvents: Math.min(ctx.maxEvents, variantBudget) }, { withSteps: true, until: needed });
+      v = simulate({ ...ctx, mesh: withoutControls(mesh, removed), maxEvents: Math.min(ctx.maxEvents, variantBudget), sharedPivotBudget }, { withSteps: true, until: needed });
     } catch (e) {
-      if (!(e instanceof EventBudgetExceeded)) throw e;
+      if (!(e instanceof EventBudgetExceeded) && !(e instanceof SimulationLimitError)) throw e;
       return { steps: new Map(), events: Number.POSITIVE_INFINITY };
     }
     // A step the variant cut off got past every control (nothing stopped it; the app had not answered when the run ended):
@@ -355,6 +362,8 @@ interface Ctx {
   maxEvents: number;
   maxLiveRequests: number | undefined;
   maxPivotDecisions: number;
+  /** a pivot budget several runs share (the defence analysis's variants); absent: each run gets maxPivotDecisions */
+  sharedPivotBudget?: { left: number };
   /** shared by every run of the scenario (variants copy the Ctx, not this): `done` counts the events of finished runs */
   progress: { hook: ProgressHook; done: number } | undefined;
 }
@@ -491,9 +500,11 @@ function simulate(c: Ctx, { withSteps, until }: SimulateRun): SimRun {
   let awaited = until?.size ?? 0;
   const cutOffs = new Map<string, () => StepResult>();
   const attacker = new AttackerState(spec.attacker.foothold, spec.attacker.capabilities ?? []);
+  const pivotBudget = c.sharedPivotBudget ?? { left: c.maxPivotDecisions };
+  const pivotStart = pivotBudget.left;
   const byId = new Map(mesh.workloads.map((w) => [w.id, w]));
   const sc: StepContext = {
-    k, mesh, world, scenario: s, pivotBudget: { left: c.maxPivotDecisions }, seed: c.seed, epochMs: c.epochMs, duration: c.duration, flows: c.flows, flowStats, timeline, attacker, fleet, hasCert,
+    k, mesh, world, scenario: s, pivotBudget, seed: c.seed, epochMs: c.epochMs, duration: c.duration, flows: c.flows, flowStats, timeline, attacker, fleet, hasCert,
     extAuthz: c.extAuthz,
     workload: (id) => byId.get(id),
     base: (p) => ({ id: p.step.id, action: p.step.action, expected: expectationOf(p.step.expect)?.outcome ?? null, attack: p.attack, from: p.from, t: p.at }),
@@ -548,7 +559,8 @@ function simulate(c: Ctx, { withSteps, until }: SimulateRun): SimRun {
       sc.finish(p, r);
     }
   }
-  return { fingerprint: k.fingerprint(), flows: flowStats, windows, steps: results, decisions: world.decisions, events: k.processed, timeline: timeline.result() };
+  return { fingerprint: k.fingerprint(), flows: flowStats, windows, steps: results, decisions: world.decisions, events: k.processed,
+    pivotDecisions: pivotStart - pivotBudget.left, timeline: timeline.result() };
 
 
   function requestSpec(p: PlannedStep, stream: string): StepRequest {

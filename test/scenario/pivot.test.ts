@@ -229,3 +229,29 @@ spec:
     expect((await runScenario(s, mesh)).steps).toHaveLength(2);
   });
 });
+
+describe('the defence analysis re-runs pivots within a budget of its own', () => {
+  it('§3.2 variants of a mesh with controls removed may not multiply the pivots\' decisions: the analysis stops with a warning, the run succeeds', async () => {
+    const { generateTopology } = await import('../../src/generate/topology.js');
+    const { renderTopology } = await import('../../src/generate/manifests.js');
+    const files = renderTopology(generateTopology({ workloads: 200, seed: 3, profile: 'strict' })).filter((f) => f.path.endsWith('.yaml'));
+    const text = `apiVersion: meshrange.io/v1alpha1
+kind: Scenario
+metadata: { name: t }
+spec:
+  mesh: { manifests: [x] }
+  attacker: { foothold: team-1/mid-1 }
+  steps:
+    - { id: p0, action: pivot, exploit: all, depth: 16, paths: [/a1, /a2, /a3, /a4, /a5, /a6, /a7, /a8, /a9, /a10] }
+    - { id: p1, action: pivot, exploit: all, depth: 16, paths: [/a1, /a2, /a3, /a4, /a5, /a6, /a7, /a8, /a9, /a10] }
+`;
+    const issues = new IssueList();
+    const s = parseScenario('t.yaml', text, issues);
+    if (!s) throw new Error(issues.items.map((i) => i.message).join('\n'));
+    const { mesh } = loadMesh(files);
+    if (!bindScenario(s, mesh, issues)) throw new Error(issues.items.map((i) => i.message).join('\n'));
+    const r = await runScenario(s, mesh);
+    expect(r.steps).toHaveLength(2);
+    expect(r.warnings?.some((w) => w.includes('defence analysis stopped at its bound') && w.includes('pivot decisions'))).toBe(true);
+  }, 60_000);
+});
