@@ -131,7 +131,7 @@ export class MeshControls implements DynamicControls {
    * inbound virtual host `inbound|http|<port>`, route `default` (the names
    * Istio gives them). One bucket per filter and proxy.
    */
-  rateLimit(server: Workload, now: number, port?: number, reached: FilterStage | -1 = 3): Limited | null {
+  rateLimit(server: Workload, now: number, port?: number, reached: FilterStage | -1 = 4): Limited | null {
     let byPort = this.inboundLimits.get(server);
     if (byPort === undefined) { byPort = new Map(); this.inboundLimits.set(server, byPort); }
     let list = byPort.get(port);
@@ -161,7 +161,7 @@ export class MeshControls implements DynamicControls {
       list = this.limitList(client, 'outbound', where);
       byListener.set(listener, list);
     }
-    return this.limit(list, now, 3);
+    return this.limit(list, now, 4);
   }
 
   /** The rate-limit filters of a proxy for one direction and route, with their bucket keys: made once per key. */
@@ -185,13 +185,15 @@ export class MeshControls implements DynamicControls {
     return list;
   }
 
-  /** The authorization filters of a receiving proxy's HTTP chain: ext_authz (a CUSTOM policy), jwt_authn (a RequestAuthentication), RBAC (any other policy). */
+  /** The authorization filters of a receiving proxy's HTTP chain: ext_authz (a CUSTOM policy), jwt_authn (a RequestAuthentication), one RBAC filter per other action. */
   private authzFilters(proxy: Workload): AuthzFilters {
     const policies = policiesFor(this.mesh, proxy);
     return {
       custom: policies.some((p) => p.action === 'CUSTOM'),
       jwt: requestAuthenticationsSelecting(this.mesh.requestAuthentications, this.mesh.config.rootNamespace, proxy).length > 0,
-      rbac: policies.some((p) => p.action !== 'CUSTOM'),
+      audit: policies.some((p) => p.action === 'AUDIT'),
+      deny: policies.some((p) => p.action === 'DENY'),
+      allow: policies.some((p) => p.action === 'ALLOW'),
     };
   }
 

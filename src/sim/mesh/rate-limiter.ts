@@ -177,20 +177,24 @@ export function rateLimitsFor(list: readonly LocalRateLimit[], proxy: ProxyIdent
 
 /**
  * How far a request has come through a receiving proxy's authorization filters when a rate-limit filter sees it
- * (§3 filter order: metadata-exchange → CUSTOM ext_authz → jwt_authn → istio_authn → RBAC → fault, CORS, stats →
- * router): 0 before all of them, 1 after ext_authz, 2 after jwt_authn, 3 after RBAC. A filter at stage s checks a
- * request only when the request passed every authorization filter before it; one refused earlier never takes a token.
+ * (§3 filter order, Istio's authz builder: metadata-exchange → [CUSTOM: an RBAC filter marking the request, then
+ * ext_authz] → jwt_authn → istio_authn → RBAC AUDIT → RBAC DENY → RBAC ALLOW → fault, CORS, stats → router):
+ * 0 before all of them, 1 after ext_authz, 2 after jwt_authn, 3 after the DENY filter, 4 after the ALLOW filter.
+ * A filter at stage s checks a request only when the request passed every authorization filter before it; one
+ * refused earlier never takes a token.
  */
-export type FilterStage = 0 | 1 | 2 | 3;
+export type FilterStage = 0 | 1 | 2 | 3 | 4;
 
-/** Which authorization filters a proxy's HTTP chain has: ext_authz for CUSTOM policies, jwt_authn for RequestAuthentications, RBAC for the others. */
+/** Which authorization filters a proxy's HTTP chain has: ext_authz (and its RBAC) for CUSTOM policies, jwt_authn for RequestAuthentications, one RBAC filter per other action. */
 export interface AuthzFilters {
   custom: boolean;
   jwt: boolean;
-  rbac: boolean;
+  audit: boolean;
+  deny: boolean;
+  allow: boolean;
 }
 
-export const NO_AUTHZ_FILTERS: AuthzFilters = { custom: false, jwt: false, rbac: false };
+export const NO_AUTHZ_FILTERS: AuthzFilters = { custom: false, jwt: false, audit: false, deny: false, allow: false };
 
 /**
  * Where a rate-limit filter lands in a proxy's HTTP chain, as a stage; null when Istio inserts it nowhere Envoy runs
@@ -202,14 +206,17 @@ export const NO_AUTHZ_FILTERS: AuthzFilters = { custom: false, jwt: false, rbac:
 export function stageOf(rl: Pick<LocalRateLimit, 'position' | 'relativeTo'>, f: AuthzFilters): FilterStage | null {
   if (rl.position === 'front') return 0;
   if (rl.position === 'end' || rl.relativeTo === null) return null;
-  // [name, stage before it, stage after it]
+  // [name, stage before it, stage after it]; INSERT_BEFORE / INSERT_AFTER attach at the first filter of that name
+  const RBAC = 'envoy.filters.http.rbac';
   const chain: [string, FilterStage, FilterStage | null][] = [['istio.metadata_exchange', 0, 0]];
   let s: FilterStage = 0;
-  if (f.custom) { chain.push(['envoy.filters.http.ext_authz', s, 1]); s = 1; }
+  if (f.custom) { chain.push([RBAC, 0, 0], ['envoy.filters.http.ext_authz', 0, 1]); s = 1; }
   if (f.jwt) { chain.push(['envoy.filters.http.jwt_authn', s, 2]); s = 2; }
   chain.push(['istio_authn', s, s]);
-  if (f.rbac) { chain.push(['envoy.filters.http.rbac', s, 3]); }
-  s = 3;
+  if (f.audit) chain.push([RBAC, s, s]);
+  if (f.deny) { chain.push([RBAC, s, 3]); s = 3; }
+  if (f.allow) chain.push([RBAC, s, 4]);
+  s = 4;
   for (const name of ['envoy.filters.http.fault', 'envoy.filters.http.cors', 'istio.stats']) chain.push([name, s, s]);
   chain.push(['envoy.filters.http.router', s, null]);
   const at = chain.find(([name]) => name === rl.relativeTo);

@@ -86,7 +86,8 @@ const STAGE_WORDS: Record<FilterStage, string> = {
   0: 'before JWT and RBAC run',
   1: 'after the CUSTOM ext-authz check, before JWT and RBAC',
   2: 'after JWT, before RBAC',
-  3: 'after RBAC admitted the request, before the router',
+  3: 'after the DENY policies, before the ALLOW ones',
+  4: 'after RBAC admitted the request, before the router',
 };
 
 /**
@@ -96,11 +97,14 @@ const STAGE_WORDS: Record<FilterStage, string> = {
  */
 function authzReached(d: Decision): FilterStage | -1 {
   const stop = d.stoppedBy[0];
-  if (d.outcome === 'allowed' || stop === undefined) return 3;
+  if (d.outcome === 'allowed' || stop === undefined) return 4;
   if (stop.control === 'HttpValidation') return -1;
   if (stop.control === 'RequestAuthentication') return 1;
-  if (stop.control === 'AuthorizationPolicy') return d.authz?.stage === 'custom' ? 0 : 2;
-  return 3;
+  if (stop.control === 'AuthorizationPolicy') {
+    const stage = d.authz?.stage;
+    return stage === 'custom' ? 0 : stage === 'deny' ? 2 : 3;
+  }
+  return 4;
 }
 
 /** How an attempt ended: `upstream` answers and per-try `timeout`s may be retried; `local` and `static` never are. */

@@ -162,6 +162,46 @@ spec:
     expect(run(mesh(placed('envoy.filters.http.rbac'), denyAdmin))).toEqual([403, 403, 429, 429, 429]);
   });
 
+  it('each action has its own RBAC filter and INSERT_AFTER rbac attaches at the first: between DENY and ALLOW, ALLOW-refused requests take tokens', () => {
+    const allowSome = `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: { name: allow-some, namespace: a }
+spec:
+  selector: { matchLabels: { app: api } }
+  rules: [{ to: [{ operation: { paths: ["/", "/admin*"] } }] }]
+`;
+    // /other is refused by the ALLOW filter, after the rate limit: it takes tokens
+    const m = mesh(placed('envoy.filters.http.rbac', 'INSERT_AFTER'), denyAdmin, allowSome);
+    const k = new Kernel({ seed: 3 });
+    const world = new World(k, m, { facts: () => ({ serviceTimeMs: 0.1, concurrency: 64, queue: 1000 }), proxyOverheadMs: 0.5, base: {}, controls: new MeshControls(m, () => 0.5) });
+    const out: (number | null)[] = [];
+    ['/other', '/other', '/', '/', '/'].forEach((p, i) => k.at(i, () => world.send({ req: request(m, { from: 'a/client', to: 'api:80', path: p }), pick: () => 0 }, (o) => { out[i] = o.status; })));
+    k.run(60_000);
+    expect(out).toEqual([403, 403, 429, 429, 429]);
+  });
+
+  it('a CUSTOM policy brings an RBAC filter of its own ahead of ext_authz: INSERT_BEFORE rbac lands at the front', () => {
+    const custom = `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: { name: ext, namespace: a }
+spec:
+  selector: { matchLabels: { app: api } }
+  action: CUSTOM
+  provider: { name: opa }
+  rules: [{ to: [{ operation: { paths: ["/never"] } }] }]
+`;
+    const cfg = `apiVersion: v1
+kind: ConfigMap
+metadata: { name: istio, namespace: istio-system }
+data:
+  mesh: |
+    extensionProviders:
+    - name: opa
+      envoyExtAuthzHttp: { service: opa.a.svc.cluster.local, port: 8000 }
+`;
+    expect(run(mesh(ns('istio-system', false), cfg, placed('envoy.filters.http.rbac'), custom))).toEqual([200, 200, 429, 429, 429]);
+  });
+
   it('relative to a filter the chain does not have, or after the router, it is not inserted at all', () => {
     // no RequestAuthentication selects api: no jwt_authn filter to insert before
     expect(run(mesh(placed('envoy.filters.http.jwt_authn'), denyAdmin))).toEqual([403, 403, 200, 200, 200]);
