@@ -303,36 +303,40 @@ function sendLeg(run: Run, leg: Leg): Decision {
   // 2-3. The client's proxy: mesh VirtualServices, then the outbound traffic policy.
   let passthrough = false;
   if (leg.proxy && client) {
-    /** an HTTP route of a mesh VirtualService sent the request on: the listener that took it is an HTTP one */
-    let httpRouted = false;
+    // Only the client's namespace's and the root namespace's Sidecars can apply to it (sidecarFor): hand it those.
+    const near = sidecarsOf(index, mesh.config.rootNamespace, client);
+    const input: EgressInput = { services: mesh.services, serviceEntries: mesh.serviceEntries, sidecars: near.sidecars, rootNamespace: mesh.config.rootNamespace, meshMode: mesh.config.outboundTrafficPolicy, picked: near.picked };
+    const hostOf = (d: Dest): string => d.kind === 'service' ? d.service.fqdn : d.kind === 'external' ? d.name : d.workload.ip;
+    // lookupDestination reads only the Services named like the host: hand it those (index), not all.
+    const lookupOf = (d: Dest, p: number): EgressLookup => d.kind === 'pod'
+      ? { kind: 'unknown', host: d.workload.ip, port: p, reason: 'a pod IP is not a host of the registry', fix: `call ${d.workload.name} through its Service` }
+      : lookupDestination({ ...input, services: index.services(normalizeHost(hostOf(d))) }, client, hostOf(d), p);
+    /** whether the client's outbound listener for this port is an HTTP one */
+    const httpListener = (l: EgressLookup, p: number): boolean => (l.kind === 'service'
+      ? (() => { const sp = l.service.ports.find((x) => x.port === p); return sp ? declaredProtocol(sp) !== 'tcp' : false; })()
+      : l.kind === 'service-entry' ? /^(HTTP|HTTP2|GRPC|GRPC-WEB|)$/.test(l.port.protocol)
+        : httpListenerMemo(mesh, input, client, p));
+    // The listener is the dialled port's: it decides whether the VirtualService's http routes apply at all (a TCP
+    // listener reads tcp routes only), and, after a route sent the request to another host or port, it is still
+    // the HTTP listener that answers for a failure (503 UH / NC / UF), whatever the new port's name says.
+    let lookup = lookupOf(dest, port);
+    ctx.clientHttp = requestL7 === 'http' && httpListener(lookup, port);
     if (!leg.viaGateway && dest.kind !== 'pod') {
       const host = dest.kind === 'service' ? dest.service.fqdn : dest.name;
       const routed = meshRoute(ctx, host, port, dest);
       if (routed && 'outcome' in routed) return routed;
       if (routed) {
-        httpRouted = isHttp(leg.protocol);
+        const before = dest;
         port = routed.port;
         if (routed.host !== host) {
           const r = resolve(routed.host);
           if ('outcome' in r) return r;
           dest = r;
         }
+        if (dest !== before || port !== dialled.port) lookup = lookupOf(dest, port);
       }
     }
-    // Only the client's namespace's and the root namespace's Sidecars can apply to it (sidecarFor): hand it those.
-    const near = sidecarsOf(index, mesh.config.rootNamespace, client);
-    const input: EgressInput = { services: mesh.services, serviceEntries: mesh.serviceEntries, sidecars: near.sidecars, rootNamespace: mesh.config.rootNamespace, meshMode: mesh.config.outboundTrafficPolicy, picked: near.picked };
-    const hostName = dest.kind === 'service' ? dest.service.fqdn : dest.kind === 'external' ? dest.name : dest.workload.ip;
-    // lookupDestination reads only the Services named like the host: hand it those (index), not all.
-    const lookup: EgressLookup = dest.kind === 'pod'
-      ? { kind: 'unknown', host: dest.workload.ip, port, reason: 'a pod IP is not a host of the registry', fix: `call ${dest.workload.name} through its Service` }
-      : lookupDestination({ ...input, services: index.services(normalizeHost(hostName)) }, client, hostName, port);
-    // The listener is the dialled port's: after an HTTP route sent the request to another host or port, it is still
-    // the HTTP listener that answers for a failure (503 UH / NC / UF), whatever the new port's name says.
-    ctx.clientHttp = requestL7 === 'http' && (httpRouted || (lookup.kind === 'service'
-      ? (() => { const sp = lookup.service.ports.find((p) => p.port === port); return sp ? declaredProtocol(sp) !== 'tcp' : false; })()
-      : lookup.kind === 'service-entry' ? /^(HTTP|HTTP2|GRPC|GRPC-WEB|)$/.test(lookup.port.protocol)
-        : httpListenerMemo(mesh, input, client, port)));
+    const hostName = hostOf(dest);
     if (leg.depth === 0 && client.sidecar && ctx.clientHttp && run.explain) {
       // Istio names the outbound virtual host <host>:<port>; a request no VirtualService routed takes its route `default`.
       run.clientListener = { port: dialled.port, vhost: `${dialled.host}:${dialled.port}`, route: run.meshRouted ? null : 'default' };
@@ -667,7 +671,8 @@ function meshRoute(ctx: Ctx, host: string, port: number, dest: Dest): { host: st
     const s = meshIndex(mesh).services(h)[0];
     return s && s.ports.length === 1 ? (s.ports[0] as ServicePort).port : port;
   };
-  if (isHttp(leg.protocol)) {
+  // http routes apply on an HTTP listener only (ctx.clientHttp: the dialled port's); a TCP one reads tcp routes
+  if (isHttp(leg.protocol) && ctx.clientHttp) {
     const r = routeHttp(mesh.virtualServices, { ...base, host, path: leg.path, method: leg.method, headers: leg.headers }, pick);
     if (r.kind === 'default') return null;
     if (r.kind === 'no-route') {

@@ -156,6 +156,32 @@ spec:
     expect(d).toMatchObject({ outcome: 'blocked', code: 503, flags: 'UH' });
   });
 
+  it('§8 a VirtualService\'s http routes do not apply on a port declared TCP: the client sidecar proxies TCP and reads tcp routes only', () => {
+    const tcpApi = `apiVersion: v1
+kind: Service
+metadata: { name: tapi, namespace: a }
+spec:
+  selector: { app: api }
+  ports: [{ name: tcp-api, port: 9000, targetPort: 8080 }]
+---
+apiVersion: v1
+kind: Service
+metadata: { name: empty, namespace: a }
+spec:
+  selector: { app: nobody }
+  ports: [{ name: http, port: 80, targetPort: 8080 }]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: to-empty, namespace: a }
+spec:
+  hosts: [tapi]
+  http: [{ route: [{ destination: { host: empty, port: { number: 80 } } }] }]
+`;
+    const d = send(meshFrom(...base, tcpApi), { from: 'a/web', to: 'tapi.a:9000' });
+    expect(d).toMatchObject({ outcome: 'allowed', destination: { workload: 'a/api' } });
+  });
+
   it('§3 a gateway route\'s timeout is said not to be simulated over time, not dropped silently', () => {
     const timed = gateway.replace('      route: [{ destination: { host: api } }]', '      timeout: 100ms\n      route: [{ destination: { host: api } }]');
     const d = send(meshFrom(...base, timed), { from: 'outside', to: 'ingress.istio-system:443', path: '/api/x', headers: { host: 'shop.example.com' } });
