@@ -345,6 +345,13 @@ function readFilterPatch(r: Reader, meta: ObjectMeta, patch: PatchFrame, path: P
 
   const settings = readRateLimitConfig(r, cfg.config, cfg.path, false);
   if (!settings) return null;
+  if (patch.context === 'GATEWAY') {
+    // not silently: the simulation applies a proxy's inbound rate limits where a request ends, and a request a
+    // gateway forwards ends at the workload behind it
+    r.warn([...path, 'match', 'context'], 'ef-gateway-not-simulated',
+      'a GATEWAY rate limit is not simulated on the requests the gateway forwards (only where a gateway itself is the last hop): ingress floods meet no limit here',
+      'to see a rate limit hold in a flood scenario, put it on the workloads behind the gateway (SIDECAR_INBOUND)');
+  }
   const portNumber = listener ? r.int(listener, 'portNumber', [...path, 'match', 'listener']) : undefined;
   const rl: Named = {
     meta,

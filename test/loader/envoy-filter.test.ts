@@ -499,3 +499,10 @@ describe('§3 a rate limit placed after the router', () => {
     expect(read(TASK.replace('name: "envoy.filters.network.http_connection_manager"', 'name: "envoy.filters.network.http_connection_manager"\n              subFilter: { name: envoy.filters.http.router }')).issues.warnings.map((w) => w.code)).not.toContain('ef-never-applies');
   });
 });
+
+describe('§10 a GATEWAY rate limit', () => {
+  it('is said not to be simulated on what the gateway forwards (warning at match.context), not dropped silently', () => {
+    const r = read(TASK.replace('context: SIDECAR_INBOUND', 'context: GATEWAY'));
+    expect(r.issues.warnings.map((w) => w.code)).toContain('ef-gateway-not-simulated');
+  });
+});
