@@ -69,6 +69,9 @@ const NOT_YET: readonly string[] = ['WorkloadEntry', 'WorkloadGroup', 'Telemetry
  * to DNS rules (ConfigMap, Secret): their names are checked as the API server checks them (names.ts
  * objectNameProblem). Other kinds (RBAC's `system:…` roles, custom resources) only to the path-segment rule.
  */
+/** An RFC 3339 date-time (Kubernetes metav1.Time): anchored, no nested repetition (linear). */
+const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
+
 const MODELLED_KINDS: ReadonlySet<string> = new Set([...WORKLOAD_KINDS, ...NOT_YET, 'Namespace', 'Service', 'ServiceAccount', 'ConfigMap', 'Secret',
   'PeerAuthentication', 'AuthorizationPolicy', 'DestinationRule', 'RequestAuthentication', 'NetworkPolicy', 'ServiceEntry', 'Sidecar', 'Gateway',
   'VirtualService', 'EnvoyFilter']);
@@ -149,9 +152,14 @@ export function loadMesh(files: readonly SourceFile[], overrides: MeshOverrides 
       order: order++,
       loc: src.locate([]),
     };
+    // Age is compared as written, so it is written one way: RFC 3339 (as the API server writes it), as UTC with
+    // milliseconds; an offset or fraction no longer sorts wrong, and equal instants compare equal (then by name).
     const ts = md['creationTimestamp'];
-    if (typeof ts === 'string') meta.creationTimestamp = ts;
-    else if (ts instanceof Date) meta.creationTimestamp = ts.toISOString();
+    if (typeof ts === 'string') {
+      const at = RFC3339.test(ts) ? Date.parse(ts) : Number.NaN;
+      if (Number.isFinite(at)) meta.creationTimestamp = new Date(at).toISOString();
+      else pre.warn(['metadata', 'creationTimestamp'], 'bad-timestamp', `creationTimestamp ${quotedName(ts)} is not an RFC 3339 time (e.g. 2024-05-01T12:00:00Z): it is ignored, and the object counts as applied now`, 'write it as the API server does, or drop it');
+    } else if (ts instanceof Date) meta.creationTimestamp = ts.toISOString();
 
     const key = `${kind}/${namespace}/${name}`;
     const prev = seen.get(key);

@@ -561,6 +561,18 @@ spec:
   });
 });
 
+describe('creationTimestamp', () => {
+  it('is read as RFC 3339 and kept as UTC with milliseconds, so an offset or fraction compares by instant; anything else is a warning and ignored', () => {
+    const pa = (name: string, ts: string): string => `apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: { name: ${name}, namespace: backend, creationTimestamp: "${ts}" }\nspec: { mtls: { mode: STRICT } }\n`;
+    const r = load(pa('a', '2020-01-01T02:00:00+02:00'), pa('b', '2020-01-01T00:30:00.5Z'), pa('c', 'yesterday'));
+    const ts = new Map(r.mesh.peerAuthentications.map((p) => [p.meta.name, p.meta.creationTimestamp]));
+    expect(ts.get('a')).toBe('2020-01-01T00:00:00.000Z');
+    expect(ts.get('b')).toBe('2020-01-01T00:30:00.500Z');
+    expect(ts.get('c')).toBeUndefined();
+    expect(r.issues.warnings.filter((w) => w.code === 'bad-timestamp').map((w) => w.loc?.line)).toEqual([3]);
+  });
+});
+
 describe('duplicates: the mesh config', () => {
   it('§5 a second istio ConfigMap replaces the first, as any object defined twice; one warning says so, not two that disagree', () => {
     const cm = (td: string): string => `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: istio, namespace: istio-system }\ndata:\n  mesh: |\n    trustDomain: ${td}\n`;
