@@ -67,7 +67,8 @@ export function servicesOf(mesh: Mesh, w: Workload): Service[] {
 
 /**
  * The container ports a workload receives connections on: its declared TCP
- * container ports and every Service target port resolved to it, sorted.
+ * container ports and every Service target port resolved to it (a headless
+ * Service's port itself: its calls reach the pod at the port dialled), sorted.
  */
 export function inboundPorts(mesh: Mesh, w: Workload): number[] {
   const ports = new Set<number>();
@@ -75,7 +76,7 @@ export function inboundPorts(mesh: Mesh, w: Workload): number[] {
   for (const s of servicesOf(mesh, w)) {
     for (const sp of s.ports) {
       if (sp.protocol.toUpperCase() !== 'TCP') continue;
-      const t = targetPortOf(sp, w);
+      const t = s.headless ? sp.port : targetPortOf(sp, w);
       if (t !== null) ports.add(t);
     }
   }
