@@ -169,6 +169,11 @@ async function writeFiles(dir: string, files: readonly { path: string; text: str
     mkdirSync(path.dirname(p), { recursive: true });
     writeFileSync(p, f.text);
   }
+  // a Ctrl-C during the last batch is seen before the files are put in place
+  if (signal !== undefined) {
+    await new Promise<void>((resolve) => { setImmediate(resolve); });
+    if (signal.aborted) throw new Interrupted();
+  }
 }
 
 function interrupted(io: Io, out: string): number {

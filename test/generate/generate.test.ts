@@ -184,6 +184,13 @@ describe('meshrange generate: the command', () => {
     expect(await run).toBe(EXIT_INTERRUPTED);
     expect(readFileSync(path.join(kept, 'meshrange-generate.json'), 'utf8')).toBe(before);
     expect(readdirSync(tmp).filter((x) => x.startsWith('.kept'))).toEqual([]);
+    // a Ctrl-C during the last batch (a mesh of fewer files than one batch): still nothing is put in place
+    const small = path.join(tmp, 'small-stopped');
+    ac = new AbortController();
+    run = generateCommand({ workloads: '100', out: small }, io, ac.signal);
+    ac.abort(); // after every file was written (fewer than one batch), before they are put in place
+    expect(await run).toBe(EXIT_INTERRUPTED);
+    expect(existsSync(small)).toBe(false);
     // an existing empty folder: left empty
     const empty = path.join(tmp, 'empty-stopped');
     mkdirSync(empty);
