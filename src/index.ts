@@ -34,6 +34,8 @@ import { formatIssue as formatIssueApi, type Issue } from './core/issues.js';
 import type { SourceFile } from './loader/load.js';
 import { listArg, MAX_MEMORY_FILES, stringArg, MAX_SCENARIO_FILES, memoryFilesArg, meshArg, meshInputArg, objectArg, optionsArg, pathArg, readerOption,
   requestArg, resultsArg, runOptions } from './api/guard.js';
+import { SimulationLimitError } from './core/limits.js';
+import { MeshrangeError } from './api/library.js';
 
 export { MeshrangeError, type LoadedMesh, type ScenarioRuns } from './api/library.js';
 export type { MeshInput } from './api/mesh.js';
@@ -108,12 +110,29 @@ export function loadMesh(input: MeshInput, opts: { reader?: SourceReader } = {})
   return loadMeshApi(input, { reader: opts.reader ?? fileReader({ allowPaths: named }) });
 }
 
+/**
+ * A bound the input made the engine meet (a regex rewrite too costly to simulate: core/limits.ts) is bad input:
+ * thrown as MeshrangeError with the located issue, as every other bad input is.
+ */
+function limitsAsErrors<T>(run: () => T): T {
+  const asError = (e: unknown): never => {
+    if (e instanceof SimulationLimitError) throw new MeshrangeError([{ severity: 'error', code: 'too-much-work', message: e.message, ...(e.loc ? { loc: e.loc } : {}), hint: e.hint }]);
+    throw e;
+  };
+  try {
+    const out = run();
+    return (out instanceof Promise ? out.catch(asError) : out) as T;
+  } catch (e) {
+    return asError(e);
+  }
+}
+
 /** One request against a loaded mesh, decided as Istio's sidecars would; tokens are checked at `now` (required). */
 export async function decide(mesh: Mesh, request: RequestSpec, input: DecideInput): Promise<Decision> {
   meshArg(mesh, 'mesh');
   requestArg(request);
   objectArg(input, 'input', 'pass { now: new Date() } (tokens are checked at that instant)');
-  return decideApi(mesh, request, input);
+  return limitsAsErrors(() => decideApi(mesh, request, input));
 }
 
 /** How far an attacker moves from each foothold (README "Blast radius"); a bad option is a result with ok: false. */
@@ -124,14 +143,14 @@ export function blastRadius(mesh: Mesh, opts: BlastRadiusOptions = {}): BlastRad
     if (o[k] !== undefined) listArg(o[k], `options.${k}`, 0, MAX_MEMORY_FILES, 'workloads').forEach((x, i) => stringArg(x, `options.${k}[${i}]`, 'name a workload as ns/name'));
   }
   if (o['exploit'] !== undefined && o['exploit'] !== 'all') listArg(o['exploit'], 'options.exploit', 0, MAX_MEMORY_FILES, 'workloads').forEach((x, i) => stringArg(x, `options.exploit[${i}]`, 'name a workload as ns/name'));
-  return blastRadiusApi(mesh, opts);
+  return limitsAsErrors(() => blastRadiusApi(mesh, opts));
 }
 
 /** Paths newly reachable and no longer reachable between two meshes. */
 export function assessMeshes(before: Mesh, after: Mesh): ReturnType<typeof assessMeshesApi> {
   meshArg(before, 'before');
   meshArg(after, 'after');
-  return assessMeshesApi(before, after);
+  return limitsAsErrors(() => assessMeshesApi(before, after));
 }
 
 /** `meshrange assess` as a function: the two sides and the scenarios run on both. */
@@ -153,7 +172,7 @@ export function lint(mesh: Mesh, opts: LintOptions = {}): LintResult {
   meshArg(mesh, 'mesh');
   const o = optionsArg(opts, 'options');
   if (o['only'] !== undefined) listArg(o['only'], 'options.only', 0, RULES.length, 'rule codes').forEach((c, i) => stringArg(c, `options.only[${i}]`, 'name rule codes like MR0101'));
-  return lintApi(mesh, opts);
+  return limitsAsErrors(() => lintApi(mesh, opts));
 }
 
 /** Reports, as the CLI writes them (product.md §3, docs/report-format.md). */

@@ -30,6 +30,9 @@ function re2js(): typeof import('re2js') {
 /** Istio's validation refuses a regex longer than this (validation.go validateStringMatchRegexp). */
 export const MAX_REGEX_LENGTH = 1024;
 
+/** RE2's EmptyOp flag for `^` / `\A` at the start of the text. */
+const EMPTY_BEGIN_TEXT = 4;
+
 export interface Re2 {
   readonly source: string;
   /** true when the regex matches the whole value */
@@ -38,6 +41,8 @@ export interface Re2 {
   replaceAll(input: string, rewrite: string, maxOut?: number): string | null;
   /** RE2's program size: the number of instructions the regex compiles to (what a match costs per character) */
   readonly programSize: number;
+  /** every match must start at the beginning of the text (RE2's start condition holds kEmptyBeginText): a search is one scan */
+  readonly anchoredStart: boolean;
 }
 
 const cache = new Map<string, Re2 | string>();
@@ -67,7 +72,15 @@ function compile(pattern: string): Re2 | string {
     matches: (value: string) => re.testExact(value),
     replaceAll: (input: string, rewrite: string, maxOut = Infinity) => globalReplace(re, input, rewrite, maxOut),
     programSize: re.programSize(),
+    // re2js keeps RE2's start condition on its compiled RE2 (`re2Input.cond`); without it, the pessimistic answer
+    anchoredStart: (startCond(re) & EMPTY_BEGIN_TEXT) !== 0,
   };
+}
+
+/** RE2's start condition of a compiled re2js regex (0 when re2js does not expose it: not anchored). */
+function startCond(re: RE2JS): number {
+  const cond = (re as unknown as { re2Input?: { cond?: unknown } }).re2Input?.cond;
+  return typeof cond === 'number' ? cond : 0;
 }
 
 function globalReplace(re: RE2JS, input: string, rewrite: string, maxOut: number): string | null {

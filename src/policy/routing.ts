@@ -821,8 +821,11 @@ function rewritten(fr: FlatRoute, req: RequestView): { uri?: string; authority?:
     if (typeof re !== 'string') {
       const where = `VirtualService ${fr.vs.meta.namespace}/${fr.vs.meta.name} http[${fr.index}] uriRegexRewrite`;
       const n = req.pathOnly.length;
-      if (re.programSize * n * n > MAX_REWRITE_COST) {
-        throw new SimulationLimitError(`${where}: the regex (RE2 program size ${re.programSize}) over a ${n}-character path is too costly to simulate (up to ${re.programSize} × ${n}² steps, over ${grouped(MAX_REWRITE_COST)})`,
+      // A regex every match of which starts at the beginning of the path matches from position 0 only: one scan, not one per
+      // position (RE2's start condition; `^x|y` is not anchored).
+      const anchored = re.anchoredStart;
+      if (re.programSize * n * (anchored ? 1 : n) > MAX_REWRITE_COST) {
+        throw new SimulationLimitError(`${where}: the regex (RE2 program size ${re.programSize}) over a ${n}-character path is too costly to simulate (up to ${re.programSize} × ${n}${anchored ? '' : '²'} steps, over ${grouped(MAX_REWRITE_COST)})`,
           fr.vs.meta.loc, 'simplify the regex (fewer repetitions, no empty alternative) or send shorter paths');
       }
       const uri = re.replaceAll(req.pathOnly, rw.uriRegexRewrite.rewrite, MAX_REWRITTEN_PATH);

@@ -38,6 +38,18 @@ describe('uriRegexRewrite work is bounded', () => {
     expect(send(m, { from: 'a/client', to: 'api.a:80', path: '/c' }).received?.path.length).toBeGreaterThan(10_000);
   });
 
+  it('a regex anchored at the start is charged one scan (program size × path length), an unanchored alternative is not', () => {
+    const anchored = compileRe2('^/api/v[0-9]+/(users|orders|items|carts|payments)/([^/]+)/(.*)$');
+    const sneaky = compileRe2('^x|(?:[a-y]{0,100}){10}z|');
+    if (typeof anchored === 'string' || typeof sneaky === 'string') throw new Error('bad regex');
+    expect(anchored.anchoredStart).toBe(true);
+    expect(sneaky.anchoredStart).toBe(false);
+    const long = `/api/v1/users/${'u'.repeat(2000)}/x`;
+    const m = meshFrom(...base, vs('^/api/v[0-9]+/(users|orders|items|carts|payments)/([^/]+)/(.*)$', '/\\3'));
+    expect(send(m, { from: 'a/client', to: 'api.a:80', path: long }).received?.path).toBe('/x');
+    expect(() => send(meshFrom(...base, vs('^x|(?:[a-y]{0,100}){10}z|', '/x')), { from: 'a/client', to: 'api.a:80', path: `/${'a'.repeat(1000)}` })).toThrow(SimulationLimitError);
+  });
+
   it('a regex whose matching would cost program size × path length² past the bound is refused before it runs', () => {
     const m = meshFrom(...base, vs('(?:[a-y]{0,100}){10}z|', '/x'));
     let caught: unknown;
@@ -67,6 +79,16 @@ spec:
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('the library\'s decide throws it as MeshrangeError with the located issue, as any bad input', async () => {
+    const lib = await import('../../src/index.js');
+    const files = new Map([['m.yaml', [...base, vs('a*', `/${'b'.repeat(10_000)}`)].join('\n---\n')]]);
+    const { mesh } = lib.loadMesh({ manifests: ['m.yaml'] }, { reader: lib.memoryReader(files) });
+    let caught: unknown;
+    try { await lib.decide(mesh, { from: 'a/client', to: 'api.a:80', path: `/${'c'.repeat(2000)}` }, { now: 0 }); } catch (e) { caught = e; }
+    expect(caught).toBeInstanceOf(lib.MeshrangeError);
+    expect((caught as InstanceType<typeof lib.MeshrangeError>).issues[0]).toMatchObject({ code: 'too-much-work', loc: { file: 'm.yaml' } });
   });
 
   it('the CLI says so as an error at the VirtualService (exit 2), not as an internal error', async () => {
