@@ -63,7 +63,7 @@ export class ScenarioLimitError extends SimulationLimitError {
  */
 export const VARIANT_EVENTS_PER_RUN_EVENT = 3;
 /** Pivot decisions the defence analysis's variant runs may make in all, at least (see simulateScenario). */
-export const VARIANT_PIVOT_FLOOR = 20_000;
+export const VARIANT_PIVOT_FLOOR = 1_000_000;
 export const VARIANT_EVENTS_FLOOR = 200_000;
 
 /**

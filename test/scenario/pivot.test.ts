@@ -231,27 +231,44 @@ spec:
 });
 
 describe('the defence analysis re-runs pivots within a budget of its own', () => {
-  it('§3.2 variants of a mesh with controls removed may not multiply the pivots\' decisions: the analysis stops with a warning, the run succeeds', async () => {
-    const { generateTopology } = await import('../../src/generate/topology.js');
-    const { renderTopology } = await import('../../src/generate/manifests.js');
-    const files = renderTopology(generateTopology({ workloads: 200, seed: 3, profile: 'strict' })).filter((f) => f.path.endsWith('.yaml'));
-    const text = `apiVersion: meshrange.io/v1alpha1
+  const denyAll = `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: { name: deny-all, namespace: istio-system }
+spec: { action: DENY, rules: [{}] }
+`;
+  const text = `apiVersion: meshrange.io/v1alpha1
 kind: Scenario
 metadata: { name: t }
 spec:
   mesh: { manifests: [x] }
-  attacker: { foothold: team-1/mid-1 }
+  attacker: { foothold: team-0/front-250 }
   steps:
-    - { id: p0, action: pivot, exploit: all, depth: 16, paths: [/a1, /a2, /a3, /a4, /a5, /a6, /a7, /a8, /a9, /a10] }
-    - { id: p1, action: pivot, exploit: all, depth: 16, paths: [/a1, /a2, /a3, /a4, /a5, /a6, /a7, /a8, /a9, /a10] }
+    - { id: p1, action: pivot, exploit: all, depth: 5, expect: blocked }
 `;
+  async function contained(opts: { maxPivotDecisions?: number } = {}): Promise<RunResult> {
+    const { generateTopology } = await import('../../src/generate/topology.js');
+    const { renderTopology } = await import('../../src/generate/manifests.js');
+    const files = renderTopology(generateTopology({ workloads: 500, seed: 1, profile: 'strict' })).filter((f) => f.path.endsWith('.yaml'));
     const issues = new IssueList();
     const s = parseScenario('t.yaml', text, issues);
     if (!s) throw new Error(issues.items.map((i) => i.message).join('\n'));
-    const { mesh } = loadMesh(files);
+    const { mesh } = loadMesh([...files, { path: 'deny-all.yaml', text: denyAll }]);
     if (!bindScenario(s, mesh, issues)) throw new Error(issues.items.map((i) => i.message).join('\n'));
-    const r = await runScenario(s, mesh);
-    expect(r.steps).toHaveLength(2);
+    return runScenario(s, mesh, opts);
+  }
+
+  it('§3.2 a contained pivot on 500 workloads still learns its sole defence: the variant without it explores far more than the run did', async () => {
+    const r = await contained();
+    expect(step(r, 'p1').outcome).toBe('blocked');
+    expect(step(r, 'p1').defences?.find((d) => d.control === 'AuthorizationPolicy' && d.name === 'istio-system/deny-all')?.sole).toBe(true);
+    expect(r.warnings?.some((w) => w.includes('defence analysis stopped')) ?? false).toBe(false);
+  }, 60_000);
+
+  it('§3.2 past the variants\' pivot budget the analysis stops with its warning and the run still succeeds', async () => {
+    const used = Number(/(\d+) decided/.exec(step(await contained(), 'p1').evidence.events?.[0]?.what ?? '')?.[1]);
+    // a budget the run fits in, and the variant without the deny-all (which explores further) does not
+    const r = await contained({ maxPivotDecisions: used + 1 });
+    expect(step(r, 'p1').outcome).toBe('blocked');
     expect(r.warnings?.some((w) => w.includes('defence analysis stopped at its bound') && w.includes('pivot decisions'))).toBe(true);
   }, 60_000);
 });
