@@ -28,6 +28,13 @@ export function readDestinationRule(r: Reader, meta: ObjectMeta, obj: Obj): Dest
     subsets: [],
     workloadSelector: readSelector(r, spec, 'workloadSelector', ['spec']),
   };
+  // An empty workloadSelector is still one (Istio warns, and applies the rule to every workload of its namespace only,
+  // ahead of the rules without a selector): not the same as none.
+  if (dr.workloadSelector === null && isObj(spec['workloadSelector'])) {
+    dr.workloadSelector = {};
+    r.warn(['spec', 'workloadSelector'], 'dr-empty-selector', 'workload selector specified without labels: the rule applies to every workload of its own namespace, ahead of the rules without a selector',
+      'list the client pods\' labels in workloadSelector.matchLabels, or remove workloadSelector');
+  }
   const tp = readTrafficPolicy(r, r.obj(spec, 'trafficPolicy', ['spec']), ['spec', 'trafficPolicy']);
   if (tp) dr.trafficPolicy = tp;
   (r.arr(spec, 'subsets', ['spec']) ?? []).forEach((s, i) => {

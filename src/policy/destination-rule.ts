@@ -69,7 +69,7 @@ function hostIndex(index: MeshIndex, ns: string, rules: readonly DestinationRule
   if (byNs === undefined) { byNs = new Map(); hostIndexes.set(index, byNs); }
   let ix = byNs.get(ns);
   if (ix === undefined) {
-    ix = { exact: new Map(), wildByHost: new Map(), selectors: rules.some((dr) => dr.workloadSelector !== undefined) };
+    ix = { exact: new Map(), wildByHost: new Map(), selectors: rules.some((dr) => dr.workloadSelector !== null) };
     for (const dr of rules) {
       if (dr.fqdnHost.startsWith('*')) {
         const same = ix.wildByHost.get(dr.fqdnHost);
@@ -103,7 +103,7 @@ export function findDestinationRule(mesh: Mesh, clientNs: string, clientLabels: 
   if (mesh.destinationRules.length === 0) return null;
   const index = meshIndex(mesh);
   const own = index.destinationRules(clientNs);
-  if (own.length > 0 && (own.length < HOST_INDEX_MIN ? own.some((dr) => dr.workloadSelector !== undefined) : hostIndex(index, clientNs, own).selectors)) {
+  if (own.length > 0 && (own.length < HOST_INDEX_MIN ? own.some((dr) => dr.workloadSelector !== null) : hostIndex(index, clientNs, own).selectors)) {
     return chooseDestinationRule(mesh, index, clientNs, clientLabels, host, serviceNs);
   }
   let kept = answers.get(index);
@@ -145,13 +145,20 @@ function mergeable(found: DestinationRule[]): DestinationRule[] {
 }
 
 function chooseDestinationRule(mesh: Mesh, index: MeshIndex, clientNs: string, clientLabels: Labels, host: string, serviceNs: string | null, cost = { rules: 0 }): DrChoice | null {
-  const pick = (ns: string, needExport: boolean): DestinationRule[] => {
+  /**
+   * The rules of namespace `ns` for the host: every rule with the most specific matching host, and of those the
+   * ones that apply to the client (no selector, or — in the client's own namespace — a selector that selects it),
+   * in merge order. In the client's namespace a rule with a selector takes part in finding the most specific host
+   * even when it does not select the client (Istio's MostSpecificHostMatch, then SidecarScope.DestinationRule): a host
+   * there with only such rules gives the client no rule at all, and the search stops.
+   */
+  const pick = (ns: string, needExport: boolean): { matched: boolean; rules: DestinationRule[] } => {
     let best = 0;
     let found: DestinationRule[] = [];
     const consider = (dr: DestinationRule): void => {
       cost.rules++;
       if (needExport && !exportedTo(dr, clientNs)) return;
-      if (dr.workloadSelector && !(ns === clientNs && selectorMatches(dr.workloadSelector, clientLabels))) return;
+      if (dr.workloadSelector !== null && ns !== clientNs) return;
       const score = hostMatches(dr.fqdnHost, host);
       if (score === 0) return;
       if (score > best) { best = score; found = [dr]; } else if (score === best) found.push(dr);
@@ -168,7 +175,8 @@ function chooseDestinationRule(mesh: Mesh, index: MeshIndex, clientNs: string, c
       for (const dr of ix.exact.get(host) ?? NO_RULES) consider(dr);
       wildFor(ix, host, consider);
     }
-    return mergeable(found);
+    const applies = found.filter((dr) => dr.workloadSelector === null || selectorMatches(dr.workloadSelector, clientLabels));
+    return { matched: found.length > 0, rules: mergeable(applies) };
   };
   const steps: [string | null, boolean, DrChoice['step']][] = [
     [clientNs, false, 'client-namespace'],
@@ -177,7 +185,8 @@ function chooseDestinationRule(mesh: Mesh, index: MeshIndex, clientNs: string, c
   ];
   for (const [ns, needExport, step] of steps) {
     if (ns === null) continue;
-    const found = pick(ns, needExport);
+    const { matched, rules: found } = pick(ns, needExport);
+    if (matched && found.length === 0) return null;
     const first = found[0];
     if (first) {
       const subsets = new Map<string, Subset>();

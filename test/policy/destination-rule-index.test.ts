@@ -21,11 +21,15 @@ function scan(mesh: Mesh, clientNs: string, clientLabels: Labels, host: string, 
     for (const dr of mesh.destinationRules) {
       if (dr.meta.namespace !== where) continue;
       if (needExport && !exportedTo(dr, clientNs)) continue;
-      if (dr.workloadSelector && !(where === clientNs && selectorMatches(dr.workloadSelector, clientLabels))) continue;
+      // a selector rule counts only in the client's namespace, where it takes part in the most specific host
+      if (dr.workloadSelector !== null && where !== clientNs) continue;
       const score = hostMatches(dr.fqdnHost, host);
       if (score === 0) continue;
       if (score > best) { best = score; found = [dr]; } else if (score === best) found.push(dr);
     }
+    const matched = found.length > 0;
+    found = found.filter((d) => d.workloadSelector === null || selectorMatches(d.workloadSelector, clientLabels));
+    if (matched && found.length === 0) return null;
     if (found.length > 0) {
       // a rule with a selector (that selects the client) first, with the others of the same selector and every rule
       // without one merged into it; else the rules without a selector; each group oldest (here: first loaded) first

@@ -82,6 +82,25 @@ describe('§5.1 DestinationRule lookup', () => {
     expect(other?.merged.map((d) => d.meta.name)).toEqual(['base']);
   });
 
+  it('§5.1 a host whose most specific rules in the client\'s namespace all select other workloads gives the client no rule: no fallback to the service namespace', () => {
+    const forWeb = dr('a', 'for-web', host, '{ mode: ISTIO_MUTUAL }', '  workloadSelector: { matchLabels: { app: web } }\n');
+    const m = meshFrom(...base, pa('b', 'default', 'STRICT'), dr('b', 'svc-plain', host, '{ mode: DISABLE }'), forWeb);
+    expect(findDestinationRule(m, 'a', { app: 'client' }, host, 'b')).toBeNull();
+    expect(send(m, { from: 'a/client', to: 'server.b:80' })).toMatchObject({ outcome: 'allowed', mtls: true });
+    // a client it selects uses it
+    expect(findDestinationRule(m, 'a', { app: 'web' }, host, 'b')?.rule.meta.name).toBe('for-web');
+  });
+
+  it('§5.1 an empty workloadSelector is a selector matching every workload of its namespace (warned), not no selector', () => {
+    const stamped = (name: string, at: string, tls: string, extra = ''): string => dr('a', name, host, tls, extra)
+      .replace(`metadata: { name: ${name}, namespace: a }`, `metadata: { name: ${name}, namespace: a, creationTimestamp: "${at}" }`);
+    const text = [stamped('old-plain', '2020-01-01T00:00:00Z', '{ mode: DISABLE }'), stamped('empty-sel', '2022-01-01T00:00:00Z', '{ mode: ISTIO_MUTUAL }', '  workloadSelector: {}\n')];
+    const m = meshFrom(...base, ...text);
+    expect(findDestinationRule(m, 'a', { app: 'client' }, host, 'b')?.rule.meta.name).toBe('empty-sel');
+    // it does not reach clients of other namespaces
+    expect(findDestinationRule(m, 'c', { app: 'other' }, host, 'b')).toBeNull();
+  });
+
   it('§5.2 port-level TLS beats the top-level TLS for that service port only', () => {
     const m = meshFrom(...base, dr('a', 'pl', host, '{ mode: ISTIO_MUTUAL }', '    portLevelSettings: [{ port: { number: 80 }, tls: { mode: DISABLE } }]\n'));
     const c = findDestinationRule(m, 'a', {}, host, 'b');
