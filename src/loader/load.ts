@@ -69,8 +69,26 @@ const NOT_YET: readonly string[] = ['WorkloadEntry', 'WorkloadGroup', 'Telemetry
  * to DNS rules (ConfigMap, Secret): their names are checked as the API server checks them (names.ts
  * objectNameProblem). Other kinds (RBAC's `system:…` roles, custom resources) only to the path-segment rule.
  */
-/** An RFC 3339 date-time (Kubernetes metav1.Time): anchored, no nested repetition (linear). */
-const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
+/** An RFC 3339 date-time as Go's time.Parse(RFC3339) takes it (Kubernetes metav1.Time): anchored, linear. */
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|([+-])(\d{2}):(\d{2}))$/;
+
+/** Milliseconds since the epoch of an RFC 3339 time, or null: out-of-range fields (Feb 30, 24:00, :60) are refused as Go refuses them. */
+function rfc3339Ms(ts: string): number | null {
+  const m = RFC3339.exec(ts);
+  if (!m) return null;
+  const [y, mo, d, h, mi, sec] = [m[1], m[2], m[3], m[4], m[5], m[6]].map(Number) as [number, number, number, number, number, number];
+  const days = [31, y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0) ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][mo - 1];
+  if (days === undefined || d < 1 || d > days || h > 23 || mi > 59 || sec > 59) return null;
+  let offset = 0;
+  if (m[8] !== 'Z') {
+    const oh = Number(m[10]);
+    const om = Number(m[11]);
+    if (oh > 23 || om > 59) return null;
+    offset = (m[9] === '-' ? -1 : 1) * (oh * 60 + om) * 60_000;
+  }
+  const ms = Number(`0.${m[7] ?? '0'}`) * 1000;
+  return Date.UTC(y, mo - 1, d, h, mi, sec, Math.floor(ms)) - offset;
+}
 
 const MODELLED_KINDS: ReadonlySet<string> = new Set([...WORKLOAD_KINDS, ...NOT_YET, 'Namespace', 'Service', 'ServiceAccount', 'ConfigMap', 'Secret',
   'PeerAuthentication', 'AuthorizationPolicy', 'DestinationRule', 'RequestAuthentication', 'NetworkPolicy', 'ServiceEntry', 'Sidecar', 'Gateway',
@@ -156,8 +174,8 @@ export function loadMesh(files: readonly SourceFile[], overrides: MeshOverrides 
     // milliseconds; an offset or fraction no longer sorts wrong, and equal instants compare equal (then by name).
     const ts = md['creationTimestamp'];
     if (typeof ts === 'string') {
-      const at = RFC3339.test(ts) ? Date.parse(ts) : Number.NaN;
-      if (Number.isFinite(at)) meta.creationTimestamp = new Date(at).toISOString();
+      const at = rfc3339Ms(ts);
+      if (at !== null && Number.isFinite(at)) meta.creationTimestamp = new Date(at).toISOString();
       else pre.warn(['metadata', 'creationTimestamp'], 'bad-timestamp', `creationTimestamp ${quotedName(ts)} is not an RFC 3339 time (e.g. 2024-05-01T12:00:00Z): it is ignored, and the object counts as applied now`, 'write it as the API server does, or drop it');
     } else if (ts instanceof Date) meta.creationTimestamp = ts.toISOString();
 

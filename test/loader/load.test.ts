@@ -570,6 +570,13 @@ describe('creationTimestamp', () => {
     expect(ts.get('b')).toBe('2020-01-01T00:30:00.500Z');
     expect(ts.get('c')).toBeUndefined();
     expect(r.issues.warnings.filter((w) => w.code === 'bad-timestamp').map((w) => w.loc?.line)).toEqual([3]);
+    // what Go's time.Parse(RFC3339) refuses is refused: no rolling Feb 30 into March, no 24:00, no :60, no lower-case t/z
+    for (const bad of ['2020-02-30T00:00:00Z', '2020-01-01T24:00:00Z', '2020-01-01T00:00:60Z', '2020-01-01t00:00:00z', '2020-13-01T00:00:00Z']) {
+      const one = load(pa('x', bad));
+      expect(one.mesh.peerAuthentications[0]?.meta.creationTimestamp, bad).toBeUndefined();
+      expect(one.issues.warnings.map((w) => w.code), bad).toContain('bad-timestamp');
+    }
+    expect(load(pa('leap', '2024-02-29T23:59:59-00:30')).mesh.peerAuthentications[0]?.meta.creationTimestamp).toBe('2024-03-01T00:29:59.000Z');
   });
 });
 
