@@ -164,7 +164,7 @@ export async function assess(input: AssessInput): Promise<AssessResult> {
   listArg(i['scenarios'], 'input.scenarios', 0, MAX_SCENARIO_FILES, 'scenario files').forEach((f, k) => pathArg(f, `input.scenarios[${k}]`));
   readerOption(i['scenarioReader'], 'input.scenarioReader', true);
   runOptions({ seed: i['seed'] });
-  return assessApi(input);
+  return limitsAsErrors(() => assessApi(input));
 }
 
 /** Posture findings of a mesh (MR0101…). */
@@ -192,7 +192,7 @@ export function assessManifests(before: readonly SourceFile[], after: readonly S
       stringArg(o['text'], `${name}[${i}].text`, 'pass { path, text } for each file');
     });
   }
-  return assessManifestsApi(before, after);
+  return limitsAsErrors(() => assessManifestsApi(before, after));
 }
 
 /** Each step's outcome in a set of run results, for compareOutcomes. */

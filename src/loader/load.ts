@@ -70,7 +70,7 @@ const NOT_YET: readonly string[] = ['WorkloadEntry', 'WorkloadGroup', 'Telemetry
  * objectNameProblem). Other kinds (RBAC's `system:…` roles, custom resources) only to the path-segment rule.
  */
 /** An RFC 3339 date-time as Go's time.Parse(RFC3339) takes it (Kubernetes metav1.Time): anchored, linear. */
-const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|([+-])(\d{2}):(\d{2}))$/;
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,32}))?(Z|([+-])(\d{2}):(\d{2}))$/;
 
 /** Milliseconds since the epoch of an RFC 3339 time, or null: out-of-range fields (Feb 30, 24:00, :60) are refused as Go refuses them. */
 function rfc3339Ms(ts: string): number | null {
@@ -83,11 +83,15 @@ function rfc3339Ms(ts: string): number | null {
   if (m[8] !== 'Z') {
     const oh = Number(m[10]);
     const om = Number(m[11]);
-    if (oh > 23 || om > 59) return null;
+    if (oh > 24 || om > 60) return null; // Go's parser allows 24-hour and :60 offsets ("some people do write" them)
     offset = (m[9] === '-' ? -1 : 1) * (oh * 60 + om) * 60_000;
   }
-  const ms = Number(`0.${m[7] ?? '0'}`) * 1000;
-  return Date.UTC(y, mo - 1, d, h, mi, sec, Math.floor(ms)) - offset;
+  const ms = Math.floor(Number(`0.${(m[7] ?? '0').slice(0, 9)}`) * 1000);
+  // Date.UTC reads years 0–99 as 1900–1999: set the year on its own
+  const at = new Date(0);
+  at.setUTCFullYear(y, mo - 1, d);
+  at.setUTCHours(h, mi, sec, ms);
+  return at.getTime() - offset;
 }
 
 const MODELLED_KINDS: ReadonlySet<string> = new Set([...WORKLOAD_KINDS, ...NOT_YET, 'Namespace', 'Service', 'ServiceAccount', 'ConfigMap', 'Secret',

@@ -577,6 +577,9 @@ describe('creationTimestamp', () => {
       expect(one.issues.warnings.map((w) => w.code), bad).toContain('bad-timestamp');
     }
     expect(load(pa('leap', '2024-02-29T23:59:59-00:30')).mesh.peerAuthentications[0]?.meta.creationTimestamp).toBe('2024-03-01T00:29:59.000Z');
+    // years before 100 are those years (not 1900–1999), and Go's 24-hour offsets are taken
+    expect(load(pa('old', '0050-06-01T00:00:00Z')).mesh.peerAuthentications[0]?.meta.creationTimestamp).toBe('0050-06-01T00:00:00.000Z');
+    expect(load(pa('far', '2020-01-02T00:00:00+24:00')).mesh.peerAuthentications[0]?.meta.creationTimestamp).toBe('2020-01-01T00:00:00.000Z');
   });
 });
 

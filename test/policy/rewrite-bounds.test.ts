@@ -91,6 +91,13 @@ spec:
     expect((caught as InstanceType<typeof lib.MeshrangeError>).issues[0]).toMatchObject({ code: 'too-much-work', loc: { file: 'm.yaml' } });
   });
 
+  it('the library\'s assessManifests throws it as MeshrangeError too (its reach analysis decides every route)', async () => {
+    const lib = await import('../../src/index.js');
+    const before = [{ path: 'm.yaml', text: base.join('\n---\n') }];
+    const after = [{ path: 'm.yaml', text: [...base, vs('a*', `/${'b'.repeat(40_000)}`)].join('\n---\n') }];
+    expect(() => lib.assessManifests(before, after)).toThrow(lib.MeshrangeError);
+  });
+
   it('the CLI says so as an error at the VirtualService (exit 2), not as an internal error', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'mr-rewrite-'));
     try {
