@@ -152,13 +152,14 @@ function chooseDestinationRule(mesh: Mesh, index: MeshIndex, clientNs: string, c
    * even when it does not select the client (Istio's MostSpecificHostMatch, then SidecarScope.DestinationRule): a host
    * there with only such rules gives the client no rule at all, and the search stops.
    */
-  const pick = (ns: string, needExport: boolean): { matched: boolean; rules: DestinationRule[] } => {
+  const pick = (ns: string, needExport: boolean, privateOnly: boolean): { matched: boolean; rules: DestinationRule[] } => {
     let best = 0;
     let found: DestinationRule[] = [];
     const consider = (dr: DestinationRule): void => {
       cost.rules++;
       if (needExport && !exportedTo(dr, clientNs)) return;
       if (dr.workloadSelector !== null && ns !== clientNs) return;
+      if (privateOnly && dr.workloadSelector === null && !dr.exportTo.some((e) => e === '.' || e === root)) return;
       const score = hostMatches(dr.fqdnHost, host);
       if (score === 0) return;
       if (score > best) { best = score; found = [dr]; } else if (score === best) found.push(dr);
@@ -178,14 +179,19 @@ function chooseDestinationRule(mesh: Mesh, index: MeshIndex, clientNs: string, c
     const applies = found.filter((dr) => dr.workloadSelector === null || selectorMatches(dr.workloadSelector, clientLabels));
     return { matched: found.length > 0, rules: mergeable(applies) };
   };
+  // The client's namespace's rules visible to it (exportTo empty, `*`, `.` or naming it: Istio's namespace-local
+  // index); for a client in the root namespace only the root's private ones (`.` or the root's name, or a selector)
+  // come first, its public ones last, after the service's namespace (istio-semantics §5.1; push_context
+  // destinationRule()).
+  const root = mesh.config.rootNamespace;
   const steps: [string | null, boolean, DrChoice['step']][] = [
-    [clientNs, false, 'client-namespace'],
+    [clientNs, true, 'client-namespace'],
     [serviceNs, true, 'service-namespace'],
-    [mesh.config.rootNamespace, true, 'root-namespace'],
+    [root, true, 'root-namespace'],
   ];
   for (const [ns, needExport, step] of steps) {
     if (ns === null) continue;
-    const { matched, rules: found } = pick(ns, needExport);
+    const { matched, rules: found } = pick(ns, needExport, step === 'client-namespace' && ns === root);
     if (matched && found.length === 0) return null;
     const first = found[0];
     if (first) {

@@ -14,13 +14,17 @@ import { selectorMatches, type DestinationRule, type Labels, type Mesh } from '.
 import { meshFrom, ns } from '../helpers.js';
 
 function scan(mesh: Mesh, clientNs: string, clientLabels: Labels, host: string, serviceNs: string | null): string[] | null {
-  for (const [where, needExport] of [[clientNs, false], [serviceNs, true], [mesh.config.rootNamespace, true]] as const) {
+  const root = mesh.config.rootNamespace;
+  for (const [where, step] of [[clientNs, 0], [serviceNs, 1], [root, 2]] as const) {
     if (where === null) continue;
+    // a root-namespace client first reads the root's private rules only (exportTo `.` or the root's name, or a selector)
+    const privateOnly = step === 0 && where === root;
     let best = 0;
     let found: DestinationRule[] = [];
     for (const dr of mesh.destinationRules) {
       if (dr.meta.namespace !== where) continue;
-      if (needExport && !exportedTo(dr, clientNs)) continue;
+      if (!exportedTo(dr, clientNs)) continue;
+      if (privateOnly && dr.workloadSelector === null && !dr.exportTo.some((e) => e === '.' || e === root)) continue;
       // a selector rule counts only in the client's namespace, where it takes part in the most specific host
       if (dr.workloadSelector !== null && where !== clientNs) continue;
       const score = hostMatches(dr.fqdnHost, host);

@@ -101,6 +101,19 @@ describe('§5.1 DestinationRule lookup', () => {
     expect(findDestinationRule(m, 'c', { app: 'other' }, host, 'b')).toBeNull();
   });
 
+  it('§5.1 a rule in the client\'s namespace exported only elsewhere is not the client\'s (Istio\'s namespace-local index)', () => {
+    const m = meshFrom(...base, dr('a', 'only-c', host, '{ mode: DISABLE }', '  exportTo: ["c"]\n'));
+    expect(findDestinationRule(m, 'a', {}, host, 'b')).toBeNull();
+    expect(findDestinationRule(m, 'c', {}, host, 'b')).toBeNull(); // exported to c, but c looks in c, then b, then the root
+  });
+
+  it('§5.1 a client in the root namespace reads the root\'s private rules first, then the service\'s namespace, then the root\'s public ones', () => {
+    const m = meshFrom(...base, dr('istio-system', 'root-public', '*.b.svc.cluster.local', '{ mode: DISABLE }'), dr('b', 'svc', host, '{ mode: ISTIO_MUTUAL }'));
+    expect(findDestinationRule(m, 'istio-system', {}, host, 'b')).toMatchObject({ rule: { meta: { name: 'svc' } }, step: 'service-namespace' });
+    const priv = meshFrom(...base, dr('istio-system', 'root-private', '*.b.svc.cluster.local', '{ mode: DISABLE }', '  exportTo: ["."]\n'), dr('b', 'svc', host, '{ mode: ISTIO_MUTUAL }'));
+    expect(findDestinationRule(priv, 'istio-system', {}, host, 'b')).toMatchObject({ rule: { meta: { name: 'root-private' } }, step: 'client-namespace' });
+  });
+
   it('§5.2 port-level TLS beats the top-level TLS for that service port only', () => {
     const m = meshFrom(...base, dr('a', 'pl', host, '{ mode: ISTIO_MUTUAL }', '    portLevelSettings: [{ port: { number: 80 }, tls: { mode: DISABLE } }]\n'));
     const c = findDestinationRule(m, 'a', {}, host, 'b');
