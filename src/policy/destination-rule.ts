@@ -29,6 +29,12 @@ export function exportedTo(dr: DestinationRule, clientNs: string): boolean {
   return dr.exportTo.some((e) => e === '*' || e === clientNs || (e === '.' && dr.meta.namespace === clientNs));
 }
 
+/** Exported to some namespace other than its own (exportTo empty, `*`, or naming another): in Istio's exported index. */
+function exportedBeyond(dr: DestinationRule): boolean {
+  if (dr.exportTo.length === 0) return true;
+  return dr.exportTo.some((e) => e === '*' || (e !== '.' && e !== '~' && e !== dr.meta.namespace));
+}
+
 export interface DrChoice {
   rule: DestinationRule;
   /** all DRs merged into this choice, oldest first */
@@ -152,12 +158,15 @@ function chooseDestinationRule(mesh: Mesh, index: MeshIndex, clientNs: string, c
    * even when it does not select the client (Istio's MostSpecificHostMatch, then SidecarScope.DestinationRule): a host
    * there with only such rules gives the client no rule at all, and the search stops.
    */
-  const pick = (ns: string, needExport: boolean, privateOnly: boolean): { matched: boolean; rules: DestinationRule[] } => {
+  const pick = (ns: string, local: boolean, privateOnly: boolean): { matched: boolean; rules: DestinationRule[] } => {
     let best = 0;
     let found: DestinationRule[] = [];
     const consider = (dr: DestinationRule): void => {
       cost.rules++;
-      if (needExport && !exportedTo(dr, clientNs)) return;
+      // the client's own namespace: the rules visible to it; another namespace: the rules it exports to any other
+      // namespace, the most specific host chosen among them before keeping those exported to the client (Istio's
+      // getExportedDestinationRuleFromNamespace)
+      if (local ? !exportedTo(dr, clientNs) : !exportedBeyond(dr)) return;
       if (dr.workloadSelector !== null && ns !== clientNs) return;
       if (privateOnly && dr.workloadSelector === null && !dr.exportTo.some((e) => e === '.' || e === root)) return;
       const score = hostMatches(dr.fqdnHost, host);
@@ -176,7 +185,7 @@ function chooseDestinationRule(mesh: Mesh, index: MeshIndex, clientNs: string, c
       for (const dr of ix.exact.get(host) ?? NO_RULES) consider(dr);
       wildFor(ix, host, consider);
     }
-    const applies = found.filter((dr) => dr.workloadSelector === null || selectorMatches(dr.workloadSelector, clientLabels));
+    const applies = found.filter((dr) => (dr.workloadSelector === null || selectorMatches(dr.workloadSelector, clientLabels)) && (local || exportedTo(dr, clientNs)));
     return { matched: found.length > 0, rules: mergeable(applies) };
   };
   // The client's namespace's rules visible to it (exportTo empty, `*`, `.` or naming it: Istio's namespace-local
@@ -186,13 +195,15 @@ function chooseDestinationRule(mesh: Mesh, index: MeshIndex, clientNs: string, c
   const root = mesh.config.rootNamespace;
   const steps: [string | null, boolean, DrChoice['step']][] = [
     [clientNs, true, 'client-namespace'],
-    [serviceNs, true, 'service-namespace'],
-    [root, true, 'root-namespace'],
+    [serviceNs, false, 'service-namespace'],
+    [root, false, 'root-namespace'],
   ];
-  for (const [ns, needExport, step] of steps) {
+  for (const [ns, local, step] of steps) {
     if (ns === null) continue;
-    const { matched, rules: found } = pick(ns, needExport, step === 'client-namespace' && ns === root);
-    if (matched && found.length === 0) return null;
+    const { matched, rules: found } = pick(ns, local, step === 'client-namespace' && ns === root);
+    // a host of the client's namespace whose rules all select other workloads: no rule (SidecarScope); elsewhere a
+    // host whose rules are exported to other namespaces only: on to the next namespace
+    if (local && matched && found.length === 0) return null;
     const first = found[0];
     if (first) {
       const subsets = new Map<string, Subset>();

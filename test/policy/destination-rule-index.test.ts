@@ -23,7 +23,9 @@ function scan(mesh: Mesh, clientNs: string, clientLabels: Labels, host: string, 
     let found: DestinationRule[] = [];
     for (const dr of mesh.destinationRules) {
       if (dr.meta.namespace !== where) continue;
-      if (!exportedTo(dr, clientNs)) continue;
+      // the client's namespace: what it can see; another namespace: what it exports beyond itself (scored first)
+      const beyond = dr.exportTo.length === 0 || dr.exportTo.some((e) => e === '*' || (e !== '.' && e !== '~' && e !== dr.meta.namespace));
+      if (step === 0 ? !exportedTo(dr, clientNs) : !beyond) continue;
       if (privateOnly && dr.workloadSelector === null && !dr.exportTo.some((e) => e === '.' || e === root)) continue;
       // a selector rule counts only in the client's namespace, where it takes part in the most specific host
       if (dr.workloadSelector !== null && where !== clientNs) continue;
@@ -32,8 +34,8 @@ function scan(mesh: Mesh, clientNs: string, clientLabels: Labels, host: string, 
       if (score > best) { best = score; found = [dr]; } else if (score === best) found.push(dr);
     }
     const matched = found.length > 0;
-    found = found.filter((d) => d.workloadSelector === null || selectorMatches(d.workloadSelector, clientLabels));
-    if (matched && found.length === 0) return null;
+    found = found.filter((d) => (d.workloadSelector === null || selectorMatches(d.workloadSelector, clientLabels)) && (step === 0 || exportedTo(d, clientNs)));
+    if (step === 0 && matched && found.length === 0) return null;
     if (found.length > 0) {
       // a rule with a selector (that selects the client) first, with the others of the same selector and every rule
       // without one merged into it; else the rules without a selector; each group oldest (here: first loaded) first

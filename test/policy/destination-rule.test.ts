@@ -114,6 +114,18 @@ describe('§5.1 DestinationRule lookup', () => {
     expect(findDestinationRule(priv, 'istio-system', {}, host, 'b')).toMatchObject({ rule: { meta: { name: 'root-private' } }, step: 'client-namespace' });
   });
 
+  it('§5.1 in another namespace the most specific exported host is chosen before the client\'s visibility is checked: a host exported elsewhere hides a wider one exported to all (Istio getExportedDestinationRuleFromNamespace)', () => {
+    const m = meshFrom(...base,
+      dr('b', 'exact-for-c', host, '{ mode: DISABLE }', '  exportTo: ["c"]\n'),
+      dr('b', 'wild-for-all', '*.b.svc.cluster.local', '{ mode: SIMPLE }'),
+      dr('istio-system', 'root', host, '{ mode: ISTIO_MUTUAL }'));
+    expect(findDestinationRule(m, 'a', {}, host, 'b')).toMatchObject({ rule: { meta: { name: 'root' } }, step: 'root-namespace' });
+    expect(findDestinationRule(m, 'c', {}, host, 'b')).toMatchObject({ rule: { meta: { name: 'exact-for-c' } }, step: 'service-namespace' });
+    // a private rule is not in the exported index at all: it hides nothing from other namespaces
+    const priv = meshFrom(...base, dr('b', 'exact-private', host, '{ mode: DISABLE }', '  exportTo: ["."]\n'), dr('b', 'wild-for-all', '*.b.svc.cluster.local', '{ mode: SIMPLE }'));
+    expect(findDestinationRule(priv, 'a', {}, host, 'b')).toMatchObject({ rule: { meta: { name: 'wild-for-all' } }, step: 'service-namespace' });
+  });
+
   it('§5.2 port-level TLS beats the top-level TLS for that service port only', () => {
     const m = meshFrom(...base, dr('a', 'pl', host, '{ mode: ISTIO_MUTUAL }', '    portLevelSettings: [{ port: { number: 80 }, tls: { mode: DISABLE } }]\n'));
     const c = findDestinationRule(m, 'a', {}, host, 'b');
