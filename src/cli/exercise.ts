@@ -13,7 +13,7 @@ import { Option } from 'commander';
 import { existsSync, lstatSync, mkdirSync, readFileSync, realpathSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { escapeControls } from '../core/escape.js';
+import { escapeControls, jsonDocument } from '../core/escape.js';
 import { formatIssue, IssueList, type Issue, type Location } from '../core/issues.js';
 import { ATTACK_FILE, checkExercise, EXERCISE_FILE, MESH_DIR, packFindings, readExercise, type ExercisePlay, type ExerciseRun } from '../exercise/check.js';
 import { parseProgress, renderProgress, type LoadedExercise, type LoadedProgress } from '../exercise/load.js';
@@ -463,7 +463,7 @@ function listCommand(opts: CatalogOpts & { format: 'text' | 'json' }, io: Io): n
   // Every entry that is not offered, said on stderr (stdout stays the list, or valid JSON).
   printIssues(io, skippedWarnings(cat));
   const rows = cat.exercises.map((s) => ({ name: s.name, level: s.exercise.doc.spec.level, role: s.exercise.doc.spec.role, title: s.exercise.doc.spec.title }));
-  if (opts.format === 'json') { io.out(`${JSON.stringify(rows, null, 2)}\n`); return EXIT_OK; }
+  if (opts.format === 'json') { io.out(jsonDocument(rows)); return EXIT_OK; }
   if (rows.length === 0) { io.out('No exercises found.\n'); return EXIT_OK; }
   const w = (k: 'name' | 'level' | 'role'): number => Math.max(k.length, ...rows.map((r) => r[k].length));
   const line = (r: { name: string; level: string; role: string; title: string }): string =>

@@ -4,7 +4,7 @@
  * Never prints a stack trace.
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { terminalSafe } from '../core/escape.js';
+import { jsonDocument, terminalSafe } from '../core/escape.js';
 import { formatIssue, type Issue } from '../core/issues.js';
 import { MESHRANGE_VERSION } from '../core/version.js';
 import { scenarioJsonSchema } from '../scenario/schema.js';
@@ -122,7 +122,7 @@ export async function main(argv: readonly string[], rawIo: Io = defaultIo): Prom
   program.command('schema')
     .description('print the JSON Schema of scenario files')
     .action(() => {
-      io.out(`${JSON.stringify(scenarioJsonSchema(), null, 2)}\n`);
+      io.out(jsonDocument(scenarioJsonSchema()));
     });
 
   // Which command a parse error belongs to (for its hint), and option values that are really a forgotten value.

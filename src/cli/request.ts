@@ -1,5 +1,5 @@
 /** `meshrange request`: one request, its verdict and the whole explanation trace. */
-import { escapeControls } from '../core/escape.js';
+import { escapeControls, jsonDocument } from '../core/escape.js';
 import { IssueList } from '../core/issues.js';
 import { defaultMethod } from '../core/http.js';
 import { principalOf, spiffeId } from '../model/types.js';
@@ -67,7 +67,7 @@ export async function requestCommand(opts: RequestOpts, io: Io): Promise<number>
   const d = await decideRequest(mesh, req, { now: nowMs, jwks: standIns });
   for (const w of loadIssues.warnings) io.err(`warning: ${escapeControls(`${w.loc ? `${w.loc.file}:${w.loc.line}:${w.loc.col}: ` : ''}${w.message}`)}\n`);
   if (opts.format === 'json') {
-    io.out(`${JSON.stringify({ request: { from: opts.from, to: opts.to, protocol: opts.protocol, method: methodOf(opts), path: opts.path, headers, tls: opts.tls, ...(opts.bypass ? { bypass: true } : {}), ...(opts.capability ? { capabilities: opts.capability } : {}) }, ...decisionJson(d) }, null, 2)}\n`);
+    io.out(jsonDocument({ request: { from: opts.from, to: opts.to, protocol: opts.protocol, method: methodOf(opts), path: opts.path, headers, tls: opts.tls, ...(opts.bypass ? { bypass: true } : {}), ...(opts.capability ? { capabilities: opts.capability } : {}) }, ...decisionJson(d) }));
   } else {
     io.out(renderDecision(opts, src ? spiffeId(principalOf(mesh.config.trustDomain, src.namespace, src.serviceAccount)) : null, d));
   }

@@ -25,6 +25,26 @@ function visible(ch: string): string {
   return SHORT[ch] ?? `\\u${(ch.charCodeAt(0)).toString(16).padStart(4, '0')}`;
 }
 
+/**
+ * The unsafe characters JSON.stringify writes raw (it escapes C0 controls and lone surrogates itself): DEL, C1
+ * controls, zero-width and bidi marks, line/paragraph separators, the BOM, annotation marks, U+FFFE/U+FFFF. None is
+ * ASCII punctuation or white space, so each stands inside a string literal and its `\uXXXX` escape means the same.
+ */
+const JSON_RAW_UNSAFE = /[\u007f-\u009f\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ufff9-\ufffb\ufffe\uffff]/g;
+
+/**
+ * JSON text safe to open in a terminal, an editor or a CI log: the same document (it parses to the same value), with
+ * every character a terminal or a bidi-aware viewer would act on written as its `\uXXXX` escape.
+ */
+export function jsonSafe(jsonText: string): string {
+  return jsonText.replace(JSON_RAW_UNSAFE, visible);
+}
+
+/** A JSON document as meshrange writes every one: two-space indent, a final newline, unsafe characters escaped (jsonSafe). */
+export function jsonDocument(value: unknown): string {
+  return `${jsonSafe(JSON.stringify(value, null, 2))}\n`;
+}
+
 /** One line of plain text: every unsafe character, newline included, written as an escape. */
 export function escapeControls(s: string): string {
   return s.replace(UNSAFE, visible);

@@ -10,6 +10,7 @@ import { parseYaml, type Path, type SourceDoc } from '../loader/yaml-source.js';
 import { attackFileSchema, exerciseSchema, progressSchema, type ExerciseDoc, type Progress } from './schema.js';
 import type { StepDoc } from '../scenario/schema.js';
 import { boundHint, onePerPlace } from '../scenario/load.js';
+import { jsonDocument } from '../core/escape.js';
 
 export interface LoadedExercise {
   file: string;
@@ -166,5 +167,5 @@ export function parseProgress(file: string, text: string, issues: IssueList): Lo
 }
 
 export function renderProgress(p: Progress): string {
-  return `${JSON.stringify({ name: p.name, hintsTaken: p.hintsTaken }, null, 2)}\n`;
+  return jsonDocument({ name: p.name, hintsTaken: p.hintsTaken });
 }

@@ -1,5 +1,5 @@
 /** Renderers of an exercise check: pure ExerciseReport → string. */
-import { escapeControls } from '../core/escape.js';
+import { escapeControls, jsonDocument } from '../core/escape.js';
 import type { ExerciseReport } from './check.js';
 
 /** The JSON contract: { name, score, max, passed, hintsTaken, objectives: [{ id, text, kind, met, points, why }] } (+ fields). */
@@ -16,7 +16,7 @@ export function renderExerciseJson(r: ExerciseReport): string {
     hintCost: r.hintCost,
     objectives: r.objectives.map((o) => ({ id: o.id, text: o.text, kind: o.kind, met: o.met, points: o.points, why: o.why })),
   };
-  return `${JSON.stringify(out, null, 2)}\n`;
+  return jsonDocument(out);
 }
 
 export function renderExerciseText(r: ExerciseReport): string {

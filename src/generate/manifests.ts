@@ -13,6 +13,7 @@
  *   README.md                      the same, for a reader
  * Pure: the caller (src/cli/generate.ts) writes them. Same topology → same bytes.
  */
+import { jsonDocument } from '../core/escape.js';
 import {
   HTTP_PORT, HTTP_SERVICE_PORT, INGRESS_PRINCIPAL, isTcp, principalOf, TCP_PORT, TIERS, workloadId, workloadName, workloadNamespace,
   type Topology,
@@ -163,7 +164,7 @@ export function renderTopology(t: Topology): GeneratedFile[] {
     },
     planted: t.planted,
   };
-  files.push({ path: 'meshrange-generate.json', text: `${JSON.stringify(summary, null, 2)}\n` });
+  files.push({ path: 'meshrange-generate.json', text: jsonDocument(summary) });
   files.push({ path: 'README.md', text: readme(t, summary.counts) });
   return files;
 }

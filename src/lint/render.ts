@@ -4,7 +4,7 @@
  * stranger's manifest (names, paths, header values), so the text form is
  * escaped for a terminal (core/escape.ts) and the SARIF URIs are percent-encoded.
  */
-import { escapeControls, pathUri, sarifText } from '../core/escape.js';
+import { escapeControls, jsonDocument, pathUri, sarifText } from '../core/escape.js';
 import { MESHRANGE_INFO_URI, MESHRANGE_VERSION } from '../core/version.js';
 import { RULES } from './registry.js';
 import type { Finding, LintResult } from './types.js';
@@ -52,7 +52,7 @@ function findingJson(f: Finding): object {
 }
 
 export function renderLintJson(r: LintResult): string {
-  return `${JSON.stringify(lintJson(r), null, 2)}\n`;
+  return jsonDocument(lintJson(r));
 }
 
 const LEVEL = { error: 'error', warning: 'warning', info: 'note' } as const;
@@ -97,5 +97,5 @@ export function renderLintSarif(r: LintResult): string {
       results: [...r.findings, ...r.suppressed].map(result),
     }],
   };
-  return `${JSON.stringify(doc, null, 2)}\n`;
+  return jsonDocument(doc);
 }

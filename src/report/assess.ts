@@ -7,7 +7,7 @@
  * Every name came from manifests or scenarios a stranger wrote: escaped for
  * where it goes (core/escape.ts).
  */
-import { escapeControls, markdownText, pathUri, sarifText } from '../core/escape.js';
+import { escapeControls, jsonDocument, markdownText, pathUri, sarifText } from '../core/escape.js';
 import { MESHRANGE_INFO_URI, MESHRANGE_VERSION } from '../core/version.js';
 import type { AssessPath, AssessReport, AssessStep } from '../assess/types.js';
 import { markdownWarnings } from './markdown.js';
@@ -20,7 +20,7 @@ export const SARIF_MAX_RESULTS = 5_000;
 export const MARKDOWN_MAX_ROWS = 50;
 
 export function renderAssessJson(r: AssessReport): string {
-  return `${JSON.stringify(r, null, 2)}\n`;
+  return jsonDocument(r);
 }
 
 function pct(x: number): string {
@@ -160,5 +160,5 @@ export function renderAssessSarif(r: AssessReport): string {
       results,
     }],
   };
-  return `${JSON.stringify(doc, null, 2)}\n`;
+  return jsonDocument(doc);
 }

@@ -5,7 +5,7 @@
  * Mermaid. Every name came from a manifest a stranger wrote: each is escaped
  * for where it goes (core/escape.ts).
  */
-import { dotText, escapeControls, mermaidId, mermaidText } from '../core/escape.js';
+import { dotText, escapeControls, jsonSafe, mermaidId, mermaidText } from '../core/escape.js';
 import type { BlastRadius } from '../analysis/blast-radius.js';
 
 export function renderBlastJson(b: BlastRadius): string {
@@ -14,7 +14,7 @@ export function renderBlastJson(b: BlastRadius): string {
 
 /**
  * renderBlastJson in pieces, the same text once joined (`JSON.stringify(b, null, 2)` and a newline): the top level
- * with `footholds` and `edges` written element by element, so a blast radius of 100,000 footholds is never one
+ * with `footholds` and `edges` written element by element (unsafe characters escaped as jsonDocument does), so a blast radius of 100,000 footholds is never one
  * string of ~85 MB (nor its copy on the way out). Pieces of about `chunk` characters.
  */
 export function* renderBlastJsonChunks(b: BlastRadius, chunk = 1 << 20): Generator<string> {
@@ -31,11 +31,11 @@ export function* renderBlastJsonChunks(b: BlastRadius, chunk = 1 << 20): Generat
     top = top.slice(at + marker.length);
     for (let i = 0; i < items.length; i++) {
       buf += `${i === 0 ? '' : ','}\n    ${JSON.stringify(items[i], null, 2).replaceAll('\n', '\n    ')}`;
-      if (buf.length >= chunk) { yield buf; buf = ''; }
+      if (buf.length >= chunk) { yield jsonSafe(buf); buf = ''; }
     }
     buf += '\n  ]';
   }
-  yield `${buf}${top}\n`;
+  yield jsonSafe(`${buf}${top}\n`);
 }
 
 function exploitWords(b: BlastRadius): string {

@@ -1,5 +1,6 @@
 /** The JSON report (product.md §3 — a contract): one object per scenario, an array when several run. */
 import type { ObservedFlow, RunResult, StepResult, StoppedBy } from '../scenario/types.js';
+import { jsonDocument } from '../core/escape.js';
 
 function stoppedJson(b: StoppedBy): Record<string, unknown> {
   const x: Record<string, unknown> = { control: b.control, name: b.name };
@@ -89,5 +90,5 @@ export function resultJson(r: RunResult): Record<string, unknown> {
 
 export function renderJson(results: readonly RunResult[]): string {
   const body = results.length === 1 ? resultJson(results[0] as RunResult) : results.map(resultJson);
-  return `${JSON.stringify(body, null, 2)}\n`;
+  return jsonDocument(body);
 }

@@ -18,7 +18,7 @@
  * absolute path beyond what the run was given. Warnings (a kind the loader
  * does not model, ...) are tool execution notifications (sarifInvocations).
  */
-import { pathUri, sarifText } from '../core/escape.js';
+import { jsonDocument, pathUri, sarifText } from '../core/escape.js';
 import { MESHRANGE_INFO_URI, MESHRANGE_VERSION } from '../core/version.js';
 import type { RunResult, StepResult } from '../scenario/types.js';
 
@@ -118,5 +118,5 @@ export function renderSarif(results: readonly RunResult[]): string {
       results: out,
     }],
   };
-  return `${JSON.stringify(doc, null, 2)}\n`;
+  return jsonDocument(doc);
 }

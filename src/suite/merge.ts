@@ -25,6 +25,7 @@ import type { IssueList } from '../core/issues.js';
 import { parseReportJson, ReportProblems, reportSchemaIssues } from '../assess/baseline.js';
 import type { RunResult } from '../scenario/types.js';
 import { MAX_SHARDS, shardOf } from './shard.js';
+import { jsonDocument } from '../core/escape.js';
 
 function makeScenarioObjectSchema() {
   const outcome = z.enum(['allowed', 'blocked', 'partial']);
@@ -178,5 +179,5 @@ export function mergeShardReports(reports: readonly ShardReport[], issues: Issue
 /** The merged JSON report: what `meshrange run --format json` writes for the whole suite. */
 export function mergedJson(m: Merged): string {
   const body = m.objects.length === 1 ? m.objects[0] : m.objects;
-  return `${JSON.stringify(body, null, 2)}\n`;
+  return jsonDocument(body);
 }

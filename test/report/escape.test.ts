@@ -12,12 +12,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { escapeControls, markdownText, pathUri, sarifText, terminalSafe, xmlText } from '../../src/core/escape.js';
 import { formatIssue } from '../../src/core/issues.js';
+import { renderBlastJson } from '../../src/report/blast-radius.js';
 import { renderJson } from '../../src/report/json.js';
 import { renderJunit } from '../../src/report/junit.js';
 import { renderMarkdown } from '../../src/report/markdown.js';
 import { renderSarif } from '../../src/report/sarif.js';
 import { renderText } from '../../src/report/text.js';
 import type { RunResult } from '../../src/scenario/types.js';
+import type { BlastRadius } from '../../src/analysis/blast-radius.js';
 
 const ESC = '\u001b';
 /** Clears the screen, sets the window title, writes a fake "contained" over the line, reorders text. */
@@ -159,6 +161,21 @@ describe('reports of hostile text', () => {
 
   it('the JSON report stays valid JSON with the strings exactly as given', () => {
     expect(JSON.parse(renderJson([result(HOSTILE)]))).toMatchObject({ scenario: HOSTILE, description: HOSTILE });
+  });
+
+  it('property: for any string in every field, the JSON and SARIF reports and the blast-radius JSON hold no character a terminal acts on or that reorders text, and parse to the strings as given', () => {
+    const blast = (x: string): string => renderBlastJson({ depth: 1, exploit: [x], crown: [x], footholds: [{ from: x, reached: [{ id: x, hop: 1 }] }], edges: [], decisions: 0, memoHits: 0 } as unknown as BlastRadius);
+    // JSON.stringify writes these raw; each is written as its escape
+    const raw = '\u202e\u2028\u2029\u200f\u061c\ufeff\u007f\u009b';
+    expect(renderJson([result(raw)])).toContain('"scenario": "\\u202e\\u2028\\u2029\\u200f\\u061c\\ufeff\\u007f\\u009b"');
+    const unsafe = /[\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]/;
+    fc.assert(fc.property(fc.oneof(fc.string({ unit: 'binary' }), fc.constantFrom(HOSTILE, raw)), (x) => {
+      const json = renderJson([result(x)]);
+      const b = blast(x);
+      return [json, renderSarif([result(x)]), b].every((t) => !unsafe.test(t))
+        && (JSON.parse(json) as { scenario: string }).scenario === x
+        && (JSON.parse(b) as { footholds: { from: string }[] }).footholds[0]?.from === x;
+    }));
   });
 });
 
