@@ -1,12 +1,14 @@
 /**
  * DestinationRule lookup and client TLS settings (istio-semantics §5.1, §5.2).
  *
- * Lookup for a client in namespace C and a host H:
- *  1. DRs in C whose host matches H (exact beats wildcard, longer wildcard beats shorter);
- *  2. else DRs in the service's namespace exported to C;
- *  3. else DRs in the root namespace exported to C.
- * `exportTo` empty or `*` = everywhere, `.` = own namespace, else a list.
- * A DR with a workloadSelector applies only to the clients it selects.
+ * Lookup for a client in namespace C and a host H (Istio push_context.go destinationRule):
+ *  1. DRs in C visible to C whose host matches H (exact beats wildcard, longer wildcard beats shorter); a client in
+ *     the root namespace reads only the root's private rules here (one exportTo entry, `.` or the root, or a selector);
+ *  2. else, in the service's namespace, the most specific host among the rules not private to it, then those of them
+ *     exported to C (a more specific host exported elsewhere hides a wider one exported to C);
+ *  3. else the same in the root namespace.
+ * `exportTo` empty or `*` = everywhere, `.` = own namespace, else a list (validated by the loader as Istio does).
+ * A DR with a workloadSelector applies only to the clients it selects, in its own namespace.
  * Several DRs for one host in one namespace merge: subsets unioned, the
  * oldest top-level trafficPolicy wins.
  * TLS block: port-level for the destination (service) port, else subset, else top-level.
@@ -29,10 +31,15 @@ export function exportedTo(dr: DestinationRule, clientNs: string): boolean {
   return dr.exportTo.some((e) => e === '*' || e === clientNs || (e === '.' && dr.meta.namespace === clientNs));
 }
 
-/** Exported to some namespace other than its own (exportTo empty, `*`, or naming another): in Istio's exported index. */
-function exportedBeyond(dr: DestinationRule): boolean {
-  if (dr.exportTo.length === 0) return true;
-  return dr.exportTo.some((e) => e === '*' || (e !== '.' && e !== '~' && e !== dr.meta.namespace));
+/**
+ * Private: exportTo of exactly one entry, `.` or the rule's own namespace, or a workloadSelector (Istio exports those to
+ * `.` whatever they say). Istio's exported index holds every other rule; a root-namespace client reads the root's
+ * private ones first. (The loader refuses duplicate entries, as Istio's validation does.)
+ */
+function isPrivate(dr: DestinationRule): boolean {
+  if (dr.workloadSelector !== null) return true;
+  const only = dr.exportTo.length === 1 ? dr.exportTo[0] : undefined;
+  return only === '.' || only === dr.meta.namespace;
 }
 
 export interface DrChoice {
@@ -166,9 +173,9 @@ function chooseDestinationRule(mesh: Mesh, index: MeshIndex, clientNs: string, c
       // the client's own namespace: the rules visible to it; another namespace: the rules it exports to any other
       // namespace, the most specific host chosen among them before keeping those exported to the client (Istio's
       // getExportedDestinationRuleFromNamespace)
-      if (local ? !exportedTo(dr, clientNs) : !exportedBeyond(dr)) return;
+      if (local ? !exportedTo(dr, clientNs) : isPrivate(dr)) return;
       if (dr.workloadSelector !== null && ns !== clientNs) return;
-      if (privateOnly && dr.workloadSelector === null && !dr.exportTo.some((e) => e === '.' || e === root)) return;
+      if (privateOnly && !isPrivate(dr)) return;
       const score = hostMatches(dr.fqdnHost, host);
       if (score === 0) return;
       if (score > best) { best = score; found = [dr]; } else if (score === best) found.push(dr);

@@ -17,16 +17,17 @@ function scan(mesh: Mesh, clientNs: string, clientLabels: Labels, host: string, 
   const root = mesh.config.rootNamespace;
   for (const [where, step] of [[clientNs, 0], [serviceNs, 1], [root, 2]] as const) {
     if (where === null) continue;
-    // a root-namespace client first reads the root's private rules only (exportTo `.` or the root's name, or a selector)
+    // a root-namespace client first reads the root's private rules only
     const privateOnly = step === 0 && where === root;
     let best = 0;
     let found: DestinationRule[] = [];
     for (const dr of mesh.destinationRules) {
       if (dr.meta.namespace !== where) continue;
-      // the client's namespace: what it can see; another namespace: what it exports beyond itself (scored first)
-      const beyond = dr.exportTo.length === 0 || dr.exportTo.some((e) => e === '*' || (e !== '.' && e !== '~' && e !== dr.meta.namespace));
-      if (step === 0 ? !exportedTo(dr, clientNs) : !beyond) continue;
-      if (privateOnly && dr.workloadSelector === null && !dr.exportTo.some((e) => e === '.' || e === root)) continue;
+      // private: one exportTo entry, `.` or its own namespace, or a selector (Istio's namespace-private rules)
+      const isPrivate = dr.workloadSelector !== null || (dr.exportTo.length === 1 && (dr.exportTo[0] === '.' || dr.exportTo[0] === dr.meta.namespace));
+      // the client's namespace: what it can see; another namespace: the rules not private to it (scored first)
+      if (step === 0 ? !exportedTo(dr, clientNs) : isPrivate) continue;
+      if (privateOnly && !isPrivate) continue;
       // a selector rule counts only in the client's namespace, where it takes part in the most specific host
       if (dr.workloadSelector !== null && where !== clientNs) continue;
       const score = hostMatches(dr.fqdnHost, host);
@@ -54,13 +55,19 @@ function scan(mesh: Mesh, clientNs: string, clientLabels: Labels, host: string, 
 /** The namespaces istio-system, n1 and n2, and one DestinationRule per spec (dr<i>, in order). */
 function meshOfRules(rules: readonly { ns: string; host: string; exportTo: readonly string[] | null; selector?: Labels | null }[]): Mesh {
   const docs = [ns('istio-system', false), ns('n1', true), ns('n2', true)];
-  rules.forEach((r, i) => docs.push(`apiVersion: networking.istio.io/v1
+  rules.forEach((r, i) => {
+    // a rule with a selector is exported to its own namespace only (Istio's validation refuses the rest)
+    // and lists each namespace once (`.` is its own)
+    const once = r.exportTo?.filter((e, k, all) => all.findIndex((x) => (x === '.' ? r.ns : x) === (e === '.' ? r.ns : e)) === k) ?? null;
+    const exportTo = r.selector && once && !(once.length === 1 && (once[0] === '.' || once[0] === r.ns)) ? ['.'] : once;
+    docs.push(`apiVersion: networking.istio.io/v1
 kind: DestinationRule
 metadata: { name: dr${i}, namespace: ${r.ns} }
 spec:
   host: "${r.host}"
-${r.exportTo ? `  exportTo: ${JSON.stringify(r.exportTo)}\n` : ''}${r.selector ? `  workloadSelector: { matchLabels: ${JSON.stringify(r.selector)} }\n` : ''}  trafficPolicy: { tls: { mode: ISTIO_MUTUAL } }
-`));
+${exportTo ? `  exportTo: ${JSON.stringify(exportTo)}\n` : ''}${r.selector ? `  workloadSelector: { matchLabels: ${JSON.stringify(r.selector)} }\n` : ''}  trafficPolicy: { tls: { mode: ISTIO_MUTUAL } }
+`);
+  });
   return meshFrom(...docs);
 }
 
@@ -71,12 +78,12 @@ describe('DestinationRule lookup through the per-namespace host index', () => {
     const rule = fc.record({
       ns: fc.constantFrom('n1', 'n1', 'n1', 'n2', 'istio-system'),
       host: fc.constantFrom(...HOSTS),
-      exportTo: fc.constantFrom(null, ['.'], ['*'], ['n1'], ['n2']),
+      exportTo: fc.constantFrom(null, ['.'], ['*'], ['n1'], ['n2'], ['istio-system'], ['.', 'n2'], ['n1', 'n2'], ['istio-system', 'n1']),
       selector: fc.constantFrom(null, { app: 'x' }, { app: 'y' }),
     });
     fc.assert(fc.property(fc.array(rule, { minLength: 24, maxLength: 50 }), (rules) => {
       const mesh = meshOfRules(rules);
-      for (const clientNs of ['n1', 'n2']) {
+      for (const clientNs of ['n1', 'n2', 'istio-system']) {
         for (const labels of [{ app: 'x' }, { app: 'z' }]) {
           for (const host of ['a.n1.svc.cluster.local', 'b.n2.svc.cluster.local', 'c.example.com', 'd.n1.svc.cluster.local']) {
             for (const serviceNs of [null, 'n1', 'n2']) {
@@ -93,7 +100,7 @@ describe('DestinationRule lookup through the per-namespace host index', () => {
     const rule = fc.record({
       ns: fc.constantFrom('n1', 'n2', 'istio-system', 'istio-system'),
       host: fc.constantFrom(...HOSTS, '*.a.n1.svc.cluster.local', '*n1.svc.cluster.local'),
-      exportTo: fc.constantFrom(null, ['.'], ['*'], ['n1'], ['n2']),
+      exportTo: fc.constantFrom(null, ['.'], ['*'], ['n1'], ['n2'], ['istio-system'], ['.', 'n2'], ['n1', 'n2'], ['istio-system', 'n1']),
     });
     fc.assert(fc.property(fc.array(rule, { minLength: 40, maxLength: 80 }), (rules) => {
       const mesh = meshOfRules(rules);

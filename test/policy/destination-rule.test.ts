@@ -126,6 +126,20 @@ describe('§5.1 DestinationRule lookup', () => {
     expect(findDestinationRule(priv, 'a', {}, host, 'b')).toMatchObject({ rule: { meta: { name: 'wild-for-all' } }, step: 'service-namespace' });
   });
 
+  it('§5.1 a root-namespace client reads first only the root\'s rules private by Istio\'s test (one exportTo entry, `.` or the root\'s name; or a selector): `[".", "c"]` is exported, not private', () => {
+    const listed = meshFrom(...base, dr('istio-system', 'r', host, '{ mode: DISABLE }', '  exportTo: [".", "c"]\n'), dr('b', 'svc', host, '{ mode: ISTIO_MUTUAL }'));
+    expect(findDestinationRule(listed, 'istio-system', {}, host, 'b')).toMatchObject({ rule: { meta: { name: 'svc' } }, step: 'service-namespace' });
+    const named = meshFrom(...base, dr('istio-system', 'r', host, '{ mode: DISABLE }', '  exportTo: [istio-system]\n'), dr('b', 'svc', host, '{ mode: ISTIO_MUTUAL }'));
+    expect(findDestinationRule(named, 'istio-system', {}, host, 'b')).toMatchObject({ rule: { meta: { name: 'r' } }, step: 'client-namespace' });
+  });
+
+  it('§5.1 exportTo is validated as Istio does: `~`, duplicates, `*` among names, and a selector rule exported beyond its namespace are errors', () => {
+    for (const [exportTo, selector] of [['["~"]', ''], ['[".", b]', ''], ['["*", c]', ''], ['[c]', '  workloadSelector: { matchLabels: { app: x } }\n'], ['[".", c]', '  workloadSelector: { matchLabels: { app: x } }\n']] as const) {
+      expect(() => meshFrom(...base, dr('b', 'r', host, '{ mode: DISABLE }', `  exportTo: ${exportTo}\n${selector}`)), exportTo).toThrow(/dr-bad-export-to/);
+    }
+    expect(() => meshFrom(...base, dr('b', 'r', host, '{ mode: DISABLE }', '  exportTo: [b]\n  workloadSelector: { matchLabels: { app: x } }\n'))).not.toThrow();
+  });
+
   it('§5.2 port-level TLS beats the top-level TLS for that service port only', () => {
     const m = meshFrom(...base, dr('a', 'pl', host, '{ mode: ISTIO_MUTUAL }', '    portLevelSettings: [{ port: { number: 80 }, tls: { mode: DISABLE } }]\n'));
     const c = findDestinationRule(m, 'a', {}, host, 'b');
