@@ -44,7 +44,7 @@ function isPrivate(dr: DestinationRule): boolean {
 
 export interface DrChoice {
   rule: DestinationRule;
-  /** all DRs merged into this choice, oldest first */
+  /** the DRs of this choice: the consolidated rule's own, then those merged into it, in merge order */
   merged: DestinationRule[];
   step: 'client-namespace' | 'service-namespace' | 'root-namespace';
 }
@@ -139,22 +139,83 @@ export function findDestinationRule(mesh: Mesh, clientNs: string, clientLabels: 
   return out;
 }
 
+/** One of Istio's consolidated rules (ConsolidatedDestRule): a rule, the later rules merged into it, and its exportTo. */
+interface Consolidated {
+  /** the exportTo set it was made with (a rule with a workloadSelector: `.` whatever it says); empty: everywhere */
+  exportTo: ReadonlySet<string>;
+  /** the rule it was made from, then those merged into it, in merge order */
+  rules: DestinationRule[];
+}
+
+function sameLabels(a: Labels, b: Labels): boolean {
+  const ka = Object.keys(a);
+  return ka.length === Object.keys(b).length && ka.every((k) => ownValue(b, k) === ownValue(a, k));
+}
+
+function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
+  if (a.size !== b.size) return false;
+  for (const x of a) if (!b.has(x)) return false;
+  return true;
+}
+
+function supersetOf(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
+  for (const x of b) if (!a.has(x)) return false;
+  return true;
+}
+
+/** Rules with a selector first, then oldest first (Istio's sortConfigBySelectorAndCreationTime, before merging). */
+function selectorThenAge(a: DestinationRule, b: DestinationRule): number {
+  const sa = a.workloadSelector !== null;
+  if (sa !== (b.workloadSelector !== null)) return sa ? -1 : 1;
+  return olderFirst(a, b);
+}
+
 /**
- * Which of the rules found for one host in one namespace (those whose workloadSelector, if any, selects the client)
- * make up the rule the client uses, in merge order — Istio's SetDestinationRules: rules with a workloadSelector come
- * first (sortConfigBySelectorAndCreationTime), then by age; a rule with a selector is its own consolidated rule,
- * into which the later rules without a selector (or with the same selector) are merged, while rules without a
- * selector merge among themselves; the client uses the first consolidated rule that selects it.
+ * The consolidated rules one of Istio's per-namespace indexes holds for one host, from the index's rules for that
+ * host (Istio's mergeDestinationRule with ENABLE_ENHANCED_DESTINATIONRULE_MERGE, on by default since 1.24). Each rule,
+ * in selectorThenAge order, is merged into every earlier consolidated rule whose exportTo set equals its own, or is a
+ * non-empty subset of it, unless both have selectors that differ; it becomes a consolidated rule of its own when it
+ * was merged nowhere, or when the last it met said so: one that differs in exportTo, or has another selector, or
+ * (for a subset) holds the rule's merge beside a standalone copy. Merging adds the subsets not yet named and the
+ * top-level trafficPolicy when the consolidated rule has none: the oldest one wins. As in Istio (istio/istio#58322),
+ * a rule without a selector whose exportTo set equals a selector rule's (`["."]`) is merged into that rule and nothing
+ * else: the workloads the selector does not pick get no rule from it (lint warns: dr-merged-into-selector).
  */
-function mergeable(found: DestinationRule[]): DestinationRule[] {
-  if (found.length <= 1) return found;
-  const withSel = found.filter((d) => d.workloadSelector !== null).sort(olderFirst);
-  const plain = found.filter((d) => d.workloadSelector === null).sort(olderFirst);
-  const first = withSel[0];
-  if (first === undefined) return plain;
-  const sel = first.workloadSelector as Labels;
-  const same = (l: Labels): boolean => Object.keys(l).length === Object.keys(sel).length && Object.keys(l).every((k) => ownValue(sel, k) === ownValue(l, k));
-  return [first, ...withSel.slice(1).filter((d) => same(d.workloadSelector as Labels)), ...plain];
+export function consolidate(rules: readonly DestinationRule[]): Consolidated[] {
+  const out: Consolidated[] = [];
+  for (const r of [...rules].sort(selectorThenAge)) {
+    const mine: ReadonlySet<string> = r.workloadSelector !== null ? new Set(['.']) : new Set(r.exportTo);
+    let standalone = true;
+    for (const c of out) {
+      if (sameSet(mine, c.exportTo)) standalone = false;
+      else if (c.exportTo.size > 0 && supersetOf(mine, c.exportTo)) standalone = true;
+      else { standalone = true; continue; }
+      const base = c.rules[0] as DestinationRule;
+      const bothWith = r.workloadSelector !== null && base.workloadSelector !== null;
+      const bothWithout = r.workloadSelector === null && base.workloadSelector === null;
+      const match = bothWith && sameLabels(r.workloadSelector as Labels, base.workloadSelector as Labels);
+      if (bothWith && !match) { standalone = true; continue; }
+      if (bothWithout || match) standalone = false;
+      c.rules.push(r);
+    }
+    if (standalone) out.push({ exportTo: mine, rules: [r] });
+  }
+  return out;
+}
+
+/**
+ * The consolidated rule a client uses of those its namespace's lookup returned (Istio's SidecarScope.DestinationRule):
+ * the first made from a rule whose selector picks the client (a selector counts in the client's own namespace only),
+ * else the last made from a rule without one; none when every one has a selector that does not pick it.
+ */
+function sidecarChoice(entries: readonly Consolidated[], clientNs: string, clientLabels: Labels): Consolidated | null {
+  let catchAll: Consolidated | null = null;
+  for (const c of entries) {
+    const base = c.rules[0] as DestinationRule;
+    if (base.workloadSelector === null) { catchAll = c; continue; }
+    if (base.meta.namespace === clientNs && selectorMatches(base.workloadSelector, clientLabels)) return c;
+  }
+  return catchAll;
 }
 
 function chooseDestinationRule(mesh: Mesh, index: MeshIndex, clientNs: string, clientLabels: Labels, host: string, serviceNs: string | null, cost = { rules: 0 }): DrChoice | null {
@@ -170,11 +231,11 @@ function chooseDestinationRule(mesh: Mesh, index: MeshIndex, clientNs: string, c
     let found: DestinationRule[] = [];
     const consider = (dr: DestinationRule): void => {
       cost.rules++;
-      // the client's own namespace: the rules visible to it; another namespace: the rules it exports to any other
-      // namespace, the most specific host chosen among them before keeping those exported to the client (Istio's
-      // getExportedDestinationRuleFromNamespace)
+      // the client's own namespace: the rules visible to it (Istio's namespace-local index); another namespace: the
+      // rules not private to it (the exported index), the most specific host chosen among them before keeping those
+      // exported to the client (getExportedDestinationRuleFromNamespace); a root client's first step: the root's
+      // private rules
       if (local ? !exportedTo(dr, clientNs) : isPrivate(dr)) return;
-      if (dr.workloadSelector !== null && ns !== clientNs) return;
       if (privateOnly && !isPrivate(dr)) return;
       const score = hostMatches(dr.fqdnHost, host);
       if (score === 0) return;
@@ -182,8 +243,7 @@ function chooseDestinationRule(mesh: Mesh, index: MeshIndex, clientNs: string, c
     };
     // Only the namespace's own can match, and of those only the ones written as this host or as a wildcard (the
     // rest score 0): not every DestinationRule of the mesh, three times per request. The best score wins whatever
-    // the order; ties are merged oldest first (creationTimestamp, as Istio sorts them before merging; without one,
-    // after those with one, in load order), so the oldest one's trafficPolicy wins.
+    // the order (one host: equal scores are equal hosts).
     const rules = index.destinationRules(ns);
     if (rules.length < HOST_INDEX_MIN) {
       for (const dr of rules) consider(dr);
@@ -192,8 +252,12 @@ function chooseDestinationRule(mesh: Mesh, index: MeshIndex, clientNs: string, c
       for (const dr of ix.exact.get(host) ?? NO_RULES) consider(dr);
       wildFor(ix, host, consider);
     }
-    const applies = found.filter((dr) => (dr.workloadSelector === null || selectorMatches(dr.workloadSelector, clientLabels)) && (local || exportedTo(dr, clientNs)));
-    return { matched: found.length > 0, rules: mergeable(applies) };
+    if (found.length === 0) return { matched: false, rules: [] };
+    let entries = consolidate(found);
+    // another namespace's consolidated rules count only when exported to the client (by the set each was made with)
+    if (!local) entries = entries.filter((c) => c.exportTo.size === 0 || c.exportTo.has('*') || c.exportTo.has(clientNs));
+    const chosen = sidecarChoice(entries, clientNs, clientLabels);
+    return { matched: entries.length > 0, rules: chosen === null ? [] : chosen.rules };
   };
   // The client's namespace's rules visible to it (exportTo empty, `*`, `.` or naming it: Istio's namespace-local
   // index); for a client in the root namespace only the root's private ones (`.` or the root's name, or a selector)
@@ -208,8 +272,8 @@ function chooseDestinationRule(mesh: Mesh, index: MeshIndex, clientNs: string, c
   for (const [ns, local, step] of steps) {
     if (ns === null) continue;
     const { matched, rules: found } = pick(ns, local, step === 'client-namespace' && ns === root);
-    // a host of the client's namespace whose rules all select other workloads: no rule (SidecarScope); elsewhere a
-    // host whose rules are exported to other namespaces only: on to the next namespace
+    // the client's namespace (or the root's private rules) had the host: its answer, even none (SidecarScope);
+    // elsewhere a host whose rules are exported to other namespaces only: on to the next namespace
     if (local && matched && found.length === 0) return null;
     const first = found[0];
     if (first) {

@@ -54,11 +54,14 @@ describe('lint over the posture fixture', () => {
   it('an ALLOW rule without `from` (MR0119) is found, located at the rule', () => {
     expect(at('MR0119')).toEqual(['03-authorization.yaml:49 AuthorizationPolicy shop/db-open']);
   });
+  it('a DestinationRule Istio merges into a selector rule and keeps nowhere else (MR0120) is found', () => {
+    expect(at('MR0120')).toEqual(['02-mtls.yaml:35 DestinationRule shop/api-defaults']);
+  });
   it('legacy RBAC kinds (MR0110) are each found', () => {
     expect(at('MR0110')).toEqual(['06-legacy.yaml:2 ServiceRole ledger/books-reader', '06-legacy.yaml:8 ServiceRoleBinding ledger/books-reader-binding', '06-legacy.yaml:15 MeshPolicy default/default']);
   });
   it('nothing else is found: every finding is one of the planted problems', () => {
-    expect(found).toHaveLength(13);
+    expect(found).toHaveLength(14);
   });
   it('findings come sorted by file, line, column and code, and the same mesh gives the same findings', () => {
     const keys = found.map((f) => [f.file, f.line, f.col, f.code]);

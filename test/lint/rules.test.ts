@@ -311,3 +311,24 @@ describe('MR0111–MR0118: the loader analyzer, wrapped', () => {
     expect(r.findings[0]?.message).toContain('(SIM006)');
   });
 });
+
+describe('MR0120 dr-merged-into-selector (§5.1, istio/istio#58322)', () => {
+  const rule = (name: string, extra: string): string => `apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: ${name}, namespace: a }
+spec:
+  host: api.a.svc.cluster.local
+  trafficPolicy: { tls: { mode: ISTIO_MUTUAL } }
+${extra}`;
+  const selector = rule('web-only', '  workloadSelector: { matchLabels: { app: web } }\n');
+  it('a rule exported to ["."] beside a selector rule for the same host is reported, naming the workloads that do not get it', () => {
+    const found = codes('MR0120', ns('a', true), app('a', 'web'), app('a', 'api'), selector, rule('base', '  exportTo: ["."]\n'));
+    expect(found).toHaveLength(1);
+    expect(found[0]).toContain('DestinationRule a/base (host api.a.svc.cluster.local) is merged into a/web-only');
+    expect(found[0]).toContain('a/api does not get it');
+  });
+  it('the same rule exported to the namespace by name, or without exportTo, stands on its own: not reported', () => {
+    expect(codes('MR0120', ns('a', true), app('a', 'web'), app('a', 'api'), selector, rule('base', '  exportTo: [a]\n'))).toEqual([]);
+    expect(codes('MR0120', ns('a', true), app('a', 'web'), app('a', 'api'), selector, rule('base', ''))).toEqual([]);
+  });
+});

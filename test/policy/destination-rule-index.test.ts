@@ -9,7 +9,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { exportedTo, findDestinationRule, hostMatches } from '../../src/policy/destination-rule.js';
+import { consolidate, exportedTo, findDestinationRule, hostMatches } from '../../src/policy/destination-rule.js';
 import { selectorMatches, type DestinationRule, type Labels, type Mesh } from '../../src/model/types.js';
 import { meshFrom, ns } from '../helpers.js';
 
@@ -34,20 +34,16 @@ function scan(mesh: Mesh, clientNs: string, clientLabels: Labels, host: string, 
       if (score === 0) continue;
       if (score > best) { best = score; found = [dr]; } else if (score === best) found.push(dr);
     }
-    const matched = found.length > 0;
-    found = found.filter((d) => (d.workloadSelector === null || selectorMatches(d.workloadSelector, clientLabels)) && (step === 0 || exportedTo(d, clientNs)));
-    if (step === 0 && matched && found.length === 0) return null;
-    if (found.length > 0) {
-      // a rule with a selector (that selects the client) first, with the others of the same selector and every rule
-      // without one merged into it; else the rules without a selector; each group oldest (here: first loaded) first
-      const byOrder = (a: DestinationRule, b: DestinationRule): number => a.meta.order - b.meta.order;
-      const sel = found.filter((d) => d.workloadSelector !== null).sort(byOrder);
-      const plain = found.filter((d) => d.workloadSelector === null).sort(byOrder);
-      const key = (d: DestinationRule): string => JSON.stringify(Object.entries(d.workloadSelector ?? {}).sort());
-      const head = sel[0];
-      const chosen = head === undefined ? plain : [head, ...sel.slice(1).filter((d) => key(d) === key(head)), ...plain];
-      return chosen.map((d) => `${d.meta.namespace}/${d.meta.name}`);
-    }
+    if (found.length === 0) continue;
+    // Istio's consolidated rules of that index for the host (consolidate: pinned by destination-rule.test.ts), those of
+    // another namespace kept when exported to the client; of them the first whose selector picks the client, else the
+    // last without a selector
+    let entries = consolidate(found);
+    if (step !== 0) entries = entries.filter((c) => c.exportTo.size === 0 || c.exportTo.has('*') || c.exportTo.has(clientNs));
+    if (entries.length === 0) continue;
+    const picked = entries.find((c) => c.rules[0]?.workloadSelector != null && selectorMatches(c.rules[0].workloadSelector, clientLabels))
+      ?? entries.filter((c) => c.rules[0]?.workloadSelector === null).at(-1);
+    return picked ? picked.rules.map((d) => `${d.meta.namespace}/${d.meta.name}`) : null;
   }
   return null;
 }

@@ -66,7 +66,7 @@ describe('§5.1 DestinationRule lookup', () => {
       stamped('b-older', '2020-01-01T00:00:00Z', '{ mode: ISTIO_MUTUAL }', 'v1')), { from: 'a/client', to: 'server.b:80' })).toMatchObject({ outcome: 'allowed', mtls: true });
   });
 
-  it('§5.1 a DR with a workloadSelector selecting the client comes first, whatever its age; the others merge into it (Istio sortConfigBySelectorAndCreationTime)', () => {
+  it('§5.1 a DR with a workloadSelector selecting the client comes first, whatever its age; a rule with another exportTo set is not merged into it (Istio sortConfigBySelectorAndCreationTime, enhanced merge)', () => {
     const stamped = (name: string, at: string, tls: string, extra = ''): string => dr('a', name, host, tls, extra)
       .replace(`metadata: { name: ${name}, namespace: a }`, `metadata: { name: ${name}, namespace: a, creationTimestamp: "${at}" }`);
     const m = meshFrom(...base,
@@ -75,11 +75,47 @@ describe('§5.1 DestinationRule lookup', () => {
     const mine = findDestinationRule(m, 'a', { app: 'client' }, host, 'b');
     expect(mine?.rule.meta.name).toBe('client-only');
     expect(mine?.rule.trafficPolicy?.tls?.mode).toBe('ISTIO_MUTUAL');
-    expect(mine?.rule.subsets.map((s) => s.name)).toEqual(['v1']);
-    // a client it does not select gets the rules without a selector only
+    // a selector rule is exported to `.`; base to everyone (no exportTo): two consolidated rules, nothing merged
+    expect(mine?.merged.map((d) => d.meta.name)).toEqual(['client-only']);
+    expect(mine?.rule.subsets).toEqual([]);
+    // a client it does not select gets the rule without a selector
     const other = findDestinationRule(m, 'a', { app: 'web' }, host, 'b');
-    expect(other?.rule.meta.name).toBe('base');
     expect(other?.merged.map((d) => d.meta.name)).toEqual(['base']);
+  });
+
+  it('§5.1 a rule without a selector exported to ["."] beside a selector rule is merged into it and nothing else: the workloads the selector does not pick get no rule (istio/istio#58322); exported to the namespace by name it stands alone', () => {
+    const m = meshFrom(...base,
+      dr('a', 'client-only', host, '{ mode: ISTIO_MUTUAL }', '  workloadSelector: { matchLabels: { app: client } }\n'),
+      dr('a', 'base', host, '{ mode: DISABLE }', '  exportTo: ["."]\n  subsets: [{ name: v1, labels: { version: v1 } }]\n'));
+    const mine = findDestinationRule(m, 'a', { app: 'client' }, host, 'b');
+    expect(mine?.merged.map((d) => d.meta.name)).toEqual(['client-only', 'base']);
+    expect(mine?.rule.trafficPolicy?.tls?.mode).toBe('ISTIO_MUTUAL');
+    expect(mine?.rule.subsets.map((s) => s.name)).toEqual(['v1']);
+    expect(findDestinationRule(m, 'a', { app: 'web' }, host, 'b')).toBeNull();
+    const named = meshFrom(...base,
+      dr('a', 'client-only', host, '{ mode: ISTIO_MUTUAL }', '  workloadSelector: { matchLabels: { app: client } }\n'),
+      dr('a', 'base', host, '{ mode: DISABLE }', '  exportTo: [a]\n'));
+    expect(findDestinationRule(named, 'a', { app: 'web' }, host, 'b')?.merged.map((d) => d.meta.name)).toEqual(['base']);
+  });
+
+  it('§5.1 rules of one host with different exportTo sets are not merged: each namespace gets the last consolidated rule exported to it (ENABLE_ENHANCED_DESTINATIONRULE_MERGE)', () => {
+    const stamped = (name: string, at: string, tls: string, extra = ''): string => dr('b', name, host, tls, extra)
+      .replace(`metadata: { name: ${name}, namespace: b }`, `metadata: { name: ${name}, namespace: b, creationTimestamp: "${at}" }`);
+    const m = meshFrom(...base,
+      stamped('for-a', '2020-01-01T00:00:00Z', '{ mode: DISABLE }', '  exportTo: [a]\n'),
+      stamped('for-all', '2021-01-01T00:00:00Z', '{ mode: SIMPLE }'));
+    // a sees both consolidated rules (for-a's set names it, for-all's is empty): the last, for-all, alone
+    expect(findDestinationRule(m, 'a', {}, host, 'b')?.merged.map((d) => d.meta.name)).toEqual(['for-all']);
+    expect(findDestinationRule(m, 'c', {}, host, 'b')?.merged.map((d) => d.meta.name)).toEqual(['for-all']);
+    // a wider set is merged into an older narrower one (and, both without selector, not kept apart): c sees nothing of it
+    const wider = meshFrom(...base,
+      stamped('for-a', '2020-01-01T00:00:00Z', '{ mode: DISABLE }', '  exportTo: [a]\n'),
+      stamped('for-a-and-c', '2021-01-01T00:00:00Z', '{ mode: SIMPLE }', '  exportTo: [a, c]\n  subsets: [{ name: v2, labels: { version: v2 } }]\n'));
+    const a = findDestinationRule(wider, 'a', {}, host, 'b');
+    expect(a?.merged.map((d) => d.meta.name)).toEqual(['for-a', 'for-a-and-c']);
+    expect(a?.rule.trafficPolicy?.tls?.mode).toBe('DISABLE');
+    expect(a?.rule.subsets.map((s) => s.name)).toEqual(['v2']);
+    expect(findDestinationRule(wider, 'c', {}, host, 'b')).toBeNull();
   });
 
   it('§5.1 a host whose most specific rules in the client\'s namespace all select other workloads gives the client no rule: no fallback to the service namespace', () => {
