@@ -62,6 +62,7 @@ import type {
 import type { ObjectMeta } from '../model/types.js';
 import { isObj, Reader, rejectUnknownFields, type Obj } from './reader.js';
 import type { Path } from './yaml-source.js';
+import { checkExportTo } from './export-to.js';
 import { fqdnProblem, isDns1123Label, wildcardDomainProblem } from './names.js';
 
 const LOCATIONS: readonly string[] = ['MESH_EXTERNAL', 'MESH_INTERNAL'];
@@ -122,26 +123,6 @@ function enumField(r: Reader, spec: Obj, key: string, allowed: readonly string[]
   return v;
 }
 
-function validateExportTo(r: Reader, exportTo: string[], namespace: string): void {
-  const seen = new Set<string>();
-  exportTo.forEach((e, i) => {
-    const path = ['spec', 'exportTo', i];
-    const key = e === '.' ? namespace : e;
-    if (seen.has(key)) {
-      r.error(path, 'se-bad-export-to', key !== e ? `duplicate entries in exportTo: . and current namespace ${namespace}` : `duplicate entries in exportTo for entry ${e}`,
-        'list each namespace once');
-    } else if (e !== '.' && e !== '*' && e !== '~' && !isDns1123Label(e)) {
-      r.error(path, 'se-bad-export-to', `exportTo value "${e}" is not ".", "*", "~" or a namespace name`, 'use "." (own namespace), "*" (all), "~" (none) or namespace names');
-    }
-    seen.add(key);
-  });
-  if (exportTo.length > 1 && exportTo.includes('*')) {
-    r.error(['spec', 'exportTo'], 'se-bad-export-to', 'cannot have both public (*) and non-public exportTo values', 'use "*" alone, or list the namespaces');
-  }
-  if (exportTo.length > 1 && exportTo.includes('~')) {
-    r.error(['spec', 'exportTo'], 'se-bad-export-to', 'cannot export service entry to no one (~) and someone', 'use "~" alone, or list the namespaces');
-  }
-}
 
 export function readServiceEntry(r: Reader, meta: ObjectMeta, obj: Obj): ServiceEntry {
   const spec = r.obj(obj, 'spec', []) ?? {};
@@ -296,7 +277,7 @@ export function readServiceEntry(r: Reader, meta: ObjectMeta, obj: Obj): Service
   }
 
   const exportTo = r.strList(spec, 'exportTo', ['spec']) ?? [];
-  validateExportTo(r, exportTo, meta.namespace);
+  checkExportTo(r, exportTo, meta.namespace, 'ServiceEntry');
 
   return { meta, hosts, addresses, ports, location, resolution, exportTo, endpoints, workloadSelector };
 }

@@ -2,7 +2,7 @@
 import type { ClientTlsMode, ClientTlsSettings, DestinationRule, ObjectMeta, Subset, TrafficPolicy } from '../model/types.js';
 import { isObj, Reader, rejectUnknownFields, type Obj } from './reader.js';
 import type { Path } from './yaml-source.js';
-import { isDns1123Label } from './names.js';
+import { checkExportTo } from './export-to.js';
 import { readSelector } from './security.js';
 import { readConnectionPool, readOutlierDetection } from './traffic-policy.js';
 
@@ -29,7 +29,7 @@ export function readDestinationRule(r: Reader, meta: ObjectMeta, obj: Obj): Dest
     subsets: [],
     workloadSelector: readSelector(r, spec, 'workloadSelector', ['spec']),
   };
-  checkDrExportTo(r, exportTo, meta.namespace, dr.workloadSelector !== null || isObj(spec['workloadSelector']));
+  checkExportTo(r, exportTo, meta.namespace, 'DestinationRule', dr.workloadSelector !== null || isObj(spec['workloadSelector']));
   // An empty workloadSelector is still one (Istio warns, and applies the rule to every workload of its namespace only,
   // ahead of the rules without a selector): not the same as none.
   if (dr.workloadSelector === null && isObj(spec['workloadSelector'])) {
@@ -57,37 +57,6 @@ export function readDestinationRule(r: Reader, meta: ObjectMeta, obj: Obj): Dest
   return dr;
 }
 
-/**
- * exportTo as Istio's validation takes it for a DestinationRule (the API server refuses the others): each entry `.`,
- * `*` or a namespace name (`~`, which only a ServiceEntry may use, is refused), none twice (`.` is the rule's own
- * namespace), `*` alone; a rule with a workloadSelector is never exported beyond its own namespace (one entry, `.` or
- * the namespace). The lookup relies on it: a rule is private when its one entry is `.` or its namespace.
- */
-function checkDrExportTo(r: Reader, exportTo: readonly string[], namespace: string, withSelector: boolean): void {
-  const seen = new Set<string>();
-  exportTo.forEach((e, i) => {
-    const path = ['spec', 'exportTo', i];
-    const key = e === '.' ? namespace : e;
-    if (seen.has(key)) {
-      r.error(path, 'dr-bad-export-to', key !== e ? `duplicate entries in exportTo: . and current namespace ${namespace}` : `duplicate entries in exportTo for entry ${e}`,
-        'list each namespace once ("." is this namespace)');
-      return;
-    }
-    seen.add(key);
-    if (e === '~') r.error(path, 'dr-bad-export-to', 'exportTo ~ (no one) is allowed for a ServiceEntry only', 'use "." to keep the rule in its own namespace');
-    else if (e !== '*' && e !== '.' && !isDns1123Label(e)) r.error(path, 'dr-bad-export-to', `exportTo entry "${e}" is not ".", "*" or a namespace name`, 'use ".", "*" or namespace names');
-  });
-  if (seen.has('*') && exportTo.length > 1) {
-    r.error(['spec', 'exportTo'], 'dr-bad-export-to', 'cannot have both public (*) and non-public exportTo values', 'use "*" alone, or list the namespaces');
-  }
-  if (withSelector && exportTo.length > 0) {
-    if (!seen.has(namespace)) {
-      r.error(['spec', 'exportTo'], 'dr-bad-export-to', 'a destination rule with a workload selector cannot be exported beyond its own namespace', 'remove exportTo, or set it to ["."]');
-    } else if (seen.size > 1) {
-      r.error(['spec', 'exportTo'], 'dr-bad-export-to', 'a destination rule with a workload selector cannot have several exportTo entries', 'remove exportTo, or set it to ["."]');
-    }
-  }
-}
 
 function readTrafficPolicy(r: Reader, tp: Obj | undefined, path: Path): TrafficPolicy | undefined {
   if (!tp) return undefined;

@@ -20,6 +20,7 @@ import type {
 import { compileRe2 } from '../core/re2.js';
 import { setOwn } from '../core/record.js';
 import { DEFAULT_RETRY, hostSubsetOf, resolveGatewayName, RETRY_ON_POLICIES, type HttpRetry } from '../model/routing.js';
+import { checkExportTo } from './export-to.js';
 import { duration } from './traffic-policy.js';
 import type { Labels, ObjectMeta, Workload } from '../model/types.js';
 import { selectorMatches } from '../model/types.js';
@@ -366,7 +367,7 @@ export function readVirtualService(r: Reader, meta: ObjectMeta, obj: Obj): Virtu
     if (!isObj(t)) { r.error(path, 'field-type', 'tcp route may not be null and must be a mapping', 'write each tcp route as a mapping with route'); return; }
     vs.tcp.push(readTcpRoute(r, t, path, ctx));
   });
-  checkExportTo(r, exportTo, meta.namespace);
+  checkExportTo(r, exportTo, meta.namespace, 'VirtualService');
   warnUnreachable(r, rawHttp, 'http');
   warnUnreachable(r, rawTls, 'tls');
   warnUnreachable(r, rawTcp, 'tcp');
@@ -396,24 +397,6 @@ function checkGatewayName(r: Reader, g: string, path: Path): void {
   }
 }
 
-function checkExportTo(r: Reader, exportTo: string[], namespace: string): void {
-  const seen = new Set<string>();
-  exportTo.forEach((e, i) => {
-    const key = e === '.' ? namespace : e;
-    if (seen.has(key)) {
-      r.error(['spec', 'exportTo', i], 'vs-bad-export-to', key !== e ? `duplicate entries in exportTo: . and current namespace ${namespace}` : `duplicate entries in exportTo for entry ${e}`,
-        'list each namespace once ("." is this namespace)');
-      return;
-    }
-    seen.add(key);
-    if (e !== '*' && e !== '.' && !isDns1123Label(e)) {
-      r.error(['spec', 'exportTo', i], 'vs-bad-export-to', `"${e}" is not a valid exportTo value`, 'use ".", "*" or namespace names');
-    }
-  });
-  if (seen.has('*') && exportTo.length > 1) {
-    r.error(['spec', 'exportTo'], 'vs-bad-export-to', 'cannot have both public (*) and non-public exportTo values for a resource', 'use "*" alone');
-  }
-}
 
 /** analyzeUnreachableHTTPRules (warnings): rules after a match-less rule, and rules whose every match came earlier. */
 function warnUnreachable(r: Reader, raw: unknown[], kind: string): void {
