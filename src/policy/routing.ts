@@ -291,6 +291,23 @@ export function vsVisibleTo(vs: VirtualService, namespace: string): boolean {
   return vs.exportTo.some((e) => e === '*' || e === namespace || (e === '.' && vs.meta.namespace === namespace));
 }
 
+/**
+ * The rank of a VirtualService for the proxies of `namespace` (Istio's virtualServiceIndex, which
+ * VirtualServicesForGateway and SelectVirtualServices read private, then exported by name, then public): 0 private
+ * to the namespace (its own, exported to `.` or by name, not `*`), 1 exported to it by name from another namespace,
+ * 2 public (no exportTo, or `*`). Age orders each rank; the first VirtualService of that order to claim a host has it.
+ * Only meaningful for a VirtualService visible to the namespace (vsVisibleTo).
+ */
+export function vsRank(vs: VirtualService, namespace: string): number {
+  if (vs.exportTo.length === 0 || vs.exportTo.includes('*')) return 2;
+  return vs.meta.namespace === namespace ? 0 : 1;
+}
+
+/** Stable: age order (the input's) within each rank. */
+function byRank(vss: VirtualService[], namespace: string): VirtualService[] {
+  return vss.sort((a, b) => vsRank(a, namespace) - vsRank(b, namespace));
+}
+
 /** Request host forms a sidecar matches: `name`, `name.ns`, `name.ns.svc` stand for `….svc.cluster.local`. */
 function meshHostForms(host: string, clientNs: string): string[] {
   const out = [host];
@@ -447,7 +464,7 @@ function oldestFirst(vss: readonly VirtualService[]): VirtualService[] {
 }
 
 /**
- * The VirtualServices exported to a namespace, oldest first: once per (list, namespace). For gateway pods only (a
+ * The VirtualServices exported to a namespace, by rank then age (vsRank): once per (list, namespace). For gateway pods only (a
  * few namespaces): a sidecar's routing reads the mesh-wide tables below and checks exportTo on what it finds, so
  * that 2,000 namespaces do not each hold a copy of thousands of VirtualServices. Do not change the answer.
  */
@@ -459,7 +476,7 @@ function visibleTo(vss: readonly VirtualService[], namespace: string): VirtualSe
   if (byNs === undefined) { byNs = new Map(); visibleByList.set(vss, byNs); }
   let out = byNs.get(namespace);
   if (out === undefined) {
-    out = oldestFirst(vss).filter((vs) => vsVisibleTo(vs, namespace));
+    out = byRank(oldestFirst(vss).filter((vs) => vsVisibleTo(vs, namespace)), namespace);
     // kept for the first VISIBLE_KEPT namespaces asked (gateway pods' namespaces: a few); past that, made per call
     if (byNs.size < VISIBLE_KEPT) byNs.set(namespace, out);
   }
@@ -506,7 +523,7 @@ function meshL4(vss: readonly VirtualService[], kind: 'tcp' | 'tls'): MeshL4 {
 
 /**
  * The VirtualServices of `t` exported to `namespace` with a host of domainScore > 0 for one of `forms` (equal, `*`,
- * or a `*suffix` the form ends with, shorter than it), in their order: the only ones a sidecar's L4 routing can
+ * or a `*suffix` the form ends with, shorter than it), by rank then age: the only ones a sidecar's L4 routing can
  * bind. Thousands of VirtualServices with tcp routes were checked host by host at every connection.
  */
 function meshL4Candidates(t: MeshL4, forms: readonly string[], namespace: string): VirtualService[] {
@@ -515,7 +532,7 @@ function meshL4Candidates(t: MeshL4, forms: readonly string[], namespace: string
     for (const i of t.exact.get(f) ?? []) at.add(i);
     if (t.suffix.size > 0) for (let i = 1; i < f.length; i++) for (const k of t.suffix.get(f.slice(i)) ?? []) at.add(k);
   }
-  return [...at].sort((a, b) => a - b).map((i) => t.list[i] as VirtualService).filter((vs) => vsVisibleTo(vs, namespace));
+  return byRank([...at].sort((a, b) => a - b).map((i) => t.list[i] as VirtualService).filter((vs) => vsVisibleTo(vs, namespace)), namespace);
 }
 
 /** VirtualServices visible to the proxy and bound to the routing gateway(s), with their virtual-host domains. */
@@ -592,12 +609,12 @@ function virtualHosts(vss: readonly VirtualService[], ctx: { gateway: string; ga
 /**
  * A sidecar's virtual hosts, mesh-wide: every VirtualService bound to the mesh, oldest first, with each of its hosts
  * qualified (its own namespace), by domain. One per list whatever the client's namespace: exportTo is checked on the
- * bindings a lookup finds (`first` keeps, per namespace and domain asked, the first exported one).
+ * bindings a lookup finds (`first` keeps, per namespace and domain asked, the exported ones in claim order).
  */
 interface MeshHosts {
   all: Binding[];
   byDomain: Map<string, number[]>;
-  first: Map<string, number>;
+  first: Map<string, readonly number[]>;
 }
 
 const meshHostsByList = new WeakMap<readonly VirtualService[], MeshHosts>();
@@ -631,42 +648,61 @@ const FIRST_SCAN = 8;
 /** At most this many kept answers per table: past it, long lists are read again. */
 const MAX_FIRST_KEPT = 65_536;
 
-/** The first binding of `domain` whose VirtualService is exported to `namespace`, or -1. */
-function firstExported(t: MeshHosts, domain: string, namespace: string): number {
+/**
+ * The bindings of `domain` whose VirtualService is exported to `namespace`, by rank then age (vsRank), each as
+ * rank × 2^32 + position: the order in which they claim the domain.
+ */
+function exportedOrder(t: MeshHosts, domain: string, namespace: string): readonly number[] {
   const at = t.byDomain.get(domain);
-  if (at === undefined) return -1;
-  const scan = (): number => at.find((i) => vsVisibleTo((t.all[i] as Binding).vs, namespace)) ?? -1;
-  if (at.length <= FIRST_SCAN) return scan();
+  if (at === undefined) return NO_POSITIONS;
+  const make = (): number[] => {
+    const out: number[] = [];
+    for (const i of at) {
+      const vs = (t.all[i] as Binding).vs;
+      if (vsVisibleTo(vs, namespace)) out.push(vsRank(vs, namespace) * RANK_STEP + i);
+    }
+    return out.sort((a, b) => a - b);
+  };
+  if (at.length <= FIRST_SCAN) return make();
   const key = `${namespace}\n${domain}`;
   let p = t.first.get(key);
   if (p === undefined) {
-    p = scan();
+    p = make();
     if (t.first.size < MAX_FIRST_KEPT) t.first.set(key, p);
   }
   return p;
 }
 
+const NO_POSITIONS: readonly number[] = [];
+/** rank × RANK_STEP + position orders by rank, then position (positions are array indexes, below 2^32) */
+const RANK_STEP = 2 ** 32;
+
 /**
- * A sidecar's virtual host for a request host (its `forms`): the first binding exported to `namespace` of the
- * domain with the highest domainScore over the forms (for each form: itself, then `*suffix` from the longest, then
- * `*`; ties between forms to the older binding). What bestVirtualHost over the namespace's own bindings gives, of
- * which a sidecar uses the first. [] when none.
+ * A sidecar's virtual host for a request host (its `forms`): the first binding, by rank then age, exported to
+ * `namespace` and `usable` (its VirtualService keeps a route for this proxy: one whose every route Istio prunes —
+ * sourceLabels, sourceNamespace, gateways, port — makes no virtual host and claims nothing, BuildHTTPRoutesForVirtualService),
+ * of the domain with the highest domainScore over the forms (for each form: itself, then `*suffix` from the longest,
+ * then `*`; ties between forms to the earlier binding). [] when none.
  */
-function meshVirtualHost(t: MeshHosts, forms: readonly string[], namespace: string): readonly Binding[] {
+function meshVirtualHost(t: MeshHosts, forms: readonly string[], namespace: string, usable: (b: Binding) => boolean): readonly Binding[] {
   let best = 0;
   let at = -1;
+  const first = (domain: string): number => {
+    for (const k of exportedOrder(t, domain, namespace)) if (usable(t.all[k % RANK_STEP] as Binding)) return k;
+    return -1;
+  };
   for (const f of forms) {
     let score = 0;
-    let pos = firstExported(t, f, namespace);
+    let pos = first(f);
     if (pos >= 0) score = EXACT;
     for (let i = 1; score === 0 && i < f.length; i++) {
-      pos = firstExported(t, `*${f.slice(i)}`, namespace);
+      pos = first(`*${f.slice(i)}`);
       if (pos >= 0) score = f.length - i + 1;
     }
-    if (score === 0) { pos = firstExported(t, '*', namespace); if (pos >= 0) score = 1; }
+    if (score === 0) { pos = first('*'); if (pos >= 0) score = 1; }
     if (score > best || (score === best && score > 0 && pos < at)) { best = score; at = pos; }
   }
-  const b = t.all[at];
+  const b = at < 0 ? undefined : t.all[at % RANK_STEP];
   return best === 0 || b === undefined ? [] : [b];
 }
 
@@ -865,7 +901,7 @@ export function routeHttp(vss: readonly VirtualService[], ctx: HttpRouteContext,
   const host = normalizeHost(ctx.host);
   const mesh = ctx.gateway === 'mesh';
   const vhost = mesh
-    ? meshVirtualHost(meshHosts(vss), meshHostForms(host, ctx.gatewayNamespace), ctx.gatewayNamespace)
+    ? meshVirtualHost(meshHosts(vss), meshHostForms(host, ctx.gatewayNamespace), ctx.gatewayNamespace, (b) => flatten(b.vs, b.through, ctx).length > 0)
     : bestVirtualHost(virtualHosts(vss, ctx), [host]);
   if (vhost.length === 0) {
     if (mesh) return { kind: 'default', reason: `no VirtualService bound to the mesh has host ${host}; the sidecar routes to the service itself` };

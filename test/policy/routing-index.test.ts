@@ -80,13 +80,16 @@ function age(a: VirtualService, b: VirtualService): number {
   return a.meta.order - b.meta.order;
 }
 
+/** Istio's claim order for proxies of `ns` (virtualServiceIndex): private to ns (its own, exported to `.` or ns, not `*`), then exported to ns by name, then public (no exportTo, `*`). */
+const rank = (vs: VirtualService, ns: string): number => (vs.exportTo.length === 0 || vs.exportTo.includes('*') ? 2 : vs.meta.namespace === ns ? 0 : 1);
+const byRank = (vss: VirtualService[], ns: string): VirtualService[] => vss.sort((a, b) => rank(a, ns) - rank(b, ns));
+
 /** The plain scan for a sidecar: every host of every VirtualService (qualified), scored on every form of the request host. */
 function plainMeshVs(vss: readonly VirtualService[], clientNs: string, host: string): string | null {
   const forms = hostForms(plainHost(host), clientNs);
   let best = 0;
   let winner: string | null = null;
-  for (const vs of [...vss].sort(age)) {
-    if (!exportedTo(vs, clientNs)) continue;
+  for (const vs of byRank([...vss].sort(age).filter((v) => exportedTo(v, clientNs)), clientNs)) {
     for (const x of vs.hosts) {
       const score = Math.max(0, ...forms.map((f) => domainScore(qualify(x, vs.meta.namespace), f)));
       if (score > best) { best = score; winner = `${vs.meta.namespace}/${vs.meta.name}`; }
@@ -115,7 +118,7 @@ describe('routing through the domain index', () => {
     }), { numRuns: 300, seed: 21 });
   });
 
-  it('§8 a sidecar routes by the VirtualService the plain scan of those exported to it picks (most specific domain over the host forms, oldest first)', () => {
+  it('§8 a sidecar routes by the VirtualService the plain scan of those exported to it picks (most specific domain over the host forms; private, then exported by name, then public, oldest first in each)', () => {
     const VS = fc.record({ ns: fc.constantFrom('shop', 'web'), hosts: fc.array(HOST, { minLength: 1, maxLength: 4 }), exportTo: fc.constantFrom([], [], ['.'], ['*'], ['web'], ['shop']),
       ts: fc.constantFrom(undefined, undefined, '2024-01-01T00:00:00Z', '2024-01-02T00:00:00Z') });
     fc.assert(fc.property(fc.array(VS, { minLength: 0, maxLength: 10 }), fc.constantFrom('shop', 'web'), fc.array(REQUEST_HOST, { minLength: 1, maxLength: 8 }), (specs, clientNs, hosts) => {
@@ -131,7 +134,7 @@ describe('routing through the domain index', () => {
     }), { numRuns: 300, seed: 22 });
   });
 
-  it('§8 a sidecar\'s tcp and tls routes bind the VirtualService the plain scan binds (first fitting, oldest first; most specific SNI)', () => {
+  it('§8 a sidecar\'s tcp and tls routes bind the VirtualService the plain scan binds (first fitting, by rank then age; most specific SNI)', () => {
     const L4VS = fc.record({
       ns: fc.constantFrom('shop', 'web'),
       hosts: fc.array(HOST, { minLength: 1, maxLength: 3 }),
@@ -146,7 +149,7 @@ describe('routing through the domain index', () => {
         tcp: i % 3 === 2 ? [] : [{ match: v.tcpPort === undefined ? [] : [{ port: v.tcpPort }], route: [{ destination: { host: `t${i}` } }] }],
         tls: v.sni.length === 0 ? [] : [{ match: [{ sniHosts: v.sni }], route: [{ destination: { host: `s${i}` } }] }],
       }));
-      const visible = vss.filter((vs) => exportedTo(vs, clientNs) && vs.gateways.includes('mesh'));
+      const visible = byRank(vss.filter((vs) => exportedTo(vs, clientNs) && vs.gateways.includes('mesh')), clientNs);
       for (const [host, port] of asks) {
         const h = plainHost(host);
         const forms = hostForms(h, clientNs);

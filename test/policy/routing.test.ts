@@ -526,3 +526,34 @@ ${http}`);
       .toEqual({ kind: 'route', vs: 'bookinfo/productpage', route: 0, match: -1, destination: { host: 'productpage.bookinfo.svc.cluster.local', port: 9080 } });
   });
 });
+
+describe('§8 which VirtualService a sidecar routes by', () => {
+  const reviews = (ns: string, name: string, code: number, extra = ''): string => vs(ns, name, `  hosts: [reviews.backend.svc.cluster.local]
+${extra}  http:
+    - route: [{ destination: { host: reviews.backend.svc.cluster.local } }]
+      headers: { response: { set: { x-code: "${code}" } } }`);
+  it('one private to the client\'s namespace beats one exported to it by name, which beats a public one, whatever their age (Istio virtualServiceIndex: private, exported, public)', () => {
+    const text = reviews('backend', 'a-public', 201) + reviews('other', 'b-named', 202, '  exportTo: [shop]\n') + reviews('shop', 'c-local', 203, '  exportTo: ["."]\n');
+    const r = atSidecar(text, { host: 'reviews.backend.svc.cluster.local', port: 80 }, 'shop');
+    expect(r.kind === 'route' ? r.vs : null).toBe('shop/c-local');
+    const noLocal = reviews('backend', 'a-public', 201) + reviews('other', 'b-named', 202, '  exportTo: [shop]\n');
+    const n = atSidecar(noLocal, { host: 'reviews.backend.svc.cluster.local', port: 80 }, 'shop');
+    expect(n.kind === 'route' ? n.vs : null).toBe('other/b-named');
+    // a VirtualService of the client's own namespace without exportTo is public: ranked with the others by age
+    const ownPublic = reviews('backend', 'a-public', 201) + reviews('shop', 'd-own', 204);
+    const o = atSidecar(ownPublic, { host: 'reviews.backend.svc.cluster.local', port: 80 }, 'shop');
+    expect(o.kind === 'route' ? o.vs : null).toBe('backend/a-public');
+  });
+  it('one whose every route Istio prunes for this proxy (sourceLabels) claims nothing: the next one for the host routes, else the service itself (BuildHTTPRoutesForVirtualService)', () => {
+    const pruned = vs('shop', 'd-old', `  hosts: [reviews.backend.svc.cluster.local]
+  http:
+    - match: [{ sourceLabels: { app: other } }]
+      route: [{ destination: { host: reviews.backend.svc.cluster.local, subset: v2 } }]`);
+    const r = atSidecar(pruned + reviews('shop', 'e-new', 205), { host: 'reviews.backend.svc.cluster.local', port: 80, sourceLabels: { app: 'web' } }, 'shop');
+    expect(r.kind === 'route' ? r.vs : r.kind).toBe('shop/e-new');
+    expect(atSidecar(pruned, { host: 'reviews.backend.svc.cluster.local', port: 80, sourceLabels: { app: 'web' } }, 'shop').kind).toBe('default');
+    // a client the route fits still routes by it
+    const fits = atSidecar(pruned + reviews('shop', 'e-new', 205), { host: 'reviews.backend.svc.cluster.local', port: 80, sourceLabels: { app: 'other' } }, 'shop');
+    expect(fits.kind === 'route' ? fits.vs : null).toBe('shop/d-old');
+  });
+});
