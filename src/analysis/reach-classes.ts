@@ -78,6 +78,7 @@ import { labelSelectorMatches, type LabelSelector } from '../model/network-polic
 import { principalOf, type AuthorizationPolicy, type Labels, type Mesh, type Workload } from '../model/types.js';
 import { bundleOf, expandPrincipal, policiesFor } from '../policy/authorization-policy.js';
 import { inboundCapture } from '../policy/capture.js';
+import { serviceExportTo } from '../policy/egress.js';
 import { decide } from '../policy/decide.js';
 import { stringMatcher } from '../policy/matchers.js';
 import { namespaceLabelsOf, selectingPolicies, type NpEndpoint } from '../policy/network-policy.js';
@@ -195,8 +196,8 @@ function specialNamespaces(mesh: Mesh): Set<string> {
   for (const se of mesh.serviceEntries) { out.add(se.meta.namespace); exportTo(se.exportTo); }
   for (const g of mesh.gateways) out.add(g.meta.namespace);
   for (const s of mesh.services) {
-    const a = s.annotations['networking.istio.io/exportTo'];
-    if (a !== undefined) { out.add(s.namespace); exportTo(a.split(',').map((x) => x.trim())); }
+    const e = serviceExportTo(s);
+    if (e.length > 0) { out.add(s.namespace); exportTo(e); }
   }
   for (const np of mesh.networkPolicies) if (np.policyTypes.includes('Egress')) out.add(np.meta.namespace);
   out.add(mesh.config.rootNamespace);
@@ -214,7 +215,7 @@ function sameNamespaceMattersEverywhere(mesh: Mesh): boolean {
   if (mesh.sidecars.length > 0) return true;
   const local = (l: readonly string[]): boolean => l.some((e) => e === '.' || e === '~');
   return mesh.destinationRules.some((x) => local(x.exportTo)) || mesh.virtualServices.some((x) => local(x.exportTo))
-    || mesh.serviceEntries.some((x) => local(x.exportTo)) || mesh.services.some((s) => s.annotations['networking.istio.io/exportTo'] !== undefined);
+    || mesh.serviceEntries.some((x) => local(x.exportTo)) || mesh.services.some((s) => serviceExportTo(s).length > 0);
 }
 
 /**

@@ -133,6 +133,17 @@ export function applyMeshConfig(base: MeshConfig, cfg: Obj, r: Reader, path: Pat
   const topo = dc ? r.obj(dc, 'gatewayTopology', [...path, 'defaultConfig']) : undefined;
   const ntp = topo ? r.int(topo, 'numTrustedProxies', [...path, 'defaultConfig', 'gatewayTopology']) : undefined;
   if (ntp !== undefined) out.numTrustedProxies = ntp;
+  for (const [field, kind] of [['defaultServiceExportTo', 'service'], ['defaultVirtualServiceExportTo', 'virtualService'], ['defaultDestinationRuleExportTo', 'destinationRule']] as const) {
+    const list = r.strList(cfg, field, path);
+    if (list === undefined) continue;
+    // Istio honours `.` (private) and `*` (public), `.` first (initDefaultExportMaps and the indexes that read them)
+    if (list.includes('.')) out.exportToDefaults = { ...out.exportToDefaults, [kind]: '.' };
+    else if (list.includes('*')) out.exportToDefaults = { ...out.exportToDefaults, [kind]: '*' };
+    else {
+      r.warn([...path, field], 'mesh-export-to-not-modeled', `${field} ${JSON.stringify(list)} holds neither "." nor "*": meshrange takes an empty exportTo as "*" (exported everywhere)`,
+        `set ${field} to ["."] or ["*"], or give each resource its own exportTo`);
+    }
+  }
   const providers = r.arr(cfg, 'extensionProviders', path);
   if (providers) {
     out.extensionProviders = [];

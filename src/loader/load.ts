@@ -310,6 +310,7 @@ export function loadMesh(files: readonly SourceFile[], overrides: MeshOverrides 
     analyzeRouting(mesh.gateways, mesh.virtualServices, mesh.workloads, issues);
     analyzeMesh(mesh, issues);
   }
+  applyExportToDefaults(mesh);
   return { mesh, issues };
 }
 
@@ -448,6 +449,28 @@ function buildWorkloads(raw: RawWorkload[], namespaces: Map<string, Namespace>, 
     if (w.kind !== 'Pod' && Object.keys(w.meta.annotations).length > 0) workload.objectAnnotations = w.meta.annotations;
     return workload;
   });
+}
+
+/**
+ * The mesh config's exportTo defaults (defaultServiceExportTo, defaultVirtualServiceExportTo,
+ * defaultDestinationRuleExportTo) made explicit: under `.`, a resource with an empty exportTo is exported to its own
+ * namespace only, as Istio indexes it (initDefaultExportMaps and the indexes that read them), so every lookup reads
+ * one exportTo. A DestinationRule keeps the exportTo as written for consolidation, whose sets Istio builds from it.
+ */
+function applyExportToDefaults(mesh: Mesh): void {
+  const d = mesh.config.exportToDefaults;
+  if (d.virtualService === '.') for (const vs of mesh.virtualServices) if (vs.exportTo.length === 0) vs.exportTo = ['.'];
+  if (d.destinationRule === '.') {
+    for (const dr of mesh.destinationRules) if (dr.exportTo.length === 0) { dr.exportToWritten = []; dr.exportTo = ['.']; }
+  }
+  if (d.service === '.') {
+    for (const se of mesh.serviceEntries) if (se.exportTo.length === 0) se.exportTo = ['.'];
+    for (const s of mesh.services) {
+      const a = s.annotations['networking.istio.io/exportTo'];
+      const listed = a === undefined ? [] : a.split(',').map((x) => x.trim()).filter((x) => x !== '');
+      s.exportTo = listed.length > 0 ? listed : ['.'];
+    }
+  }
 }
 
 function buildServices(raw: RawService[]): Service[] {

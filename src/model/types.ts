@@ -126,6 +126,11 @@ export interface Service {
   type: string;
   /** `Local` keeps the client source IP on LoadBalancer/NodePort Services; `Cluster` (default) SNATs to a node IP */
   externalTrafficPolicy: string;
+  /**
+   * exportTo: the `networking.istio.io/exportTo` annotation's entries, or `.` when it has none and the mesh config's
+   * defaultServiceExportTo is `.`; absent: read the annotation (empty: everywhere)
+   */
+  exportTo?: string[];
   loc: Location;
 }
 
@@ -147,6 +152,11 @@ export interface MeshConfig {
   extensionProviders: ExtensionProvider[];
   /** defaultConfig.gatewayTopology.numTrustedProxies: X-Forwarded-For hops a gateway trusts (0 = none) */
   numTrustedProxies: number;
+  /**
+   * defaultServiceExportTo, defaultVirtualServiceExportTo, defaultDestinationRuleExportTo: what an empty exportTo
+   * means (Istio honours `.` and `*` only). The loader writes `.` into the exportTo of those it makes private.
+   */
+  exportToDefaults: { service: '.' | '*'; virtualService: '.' | '*'; destinationRule: '.' | '*' };
   loc?: Location;
 }
 
@@ -159,6 +169,7 @@ export const DEFAULT_MESH_CONFIG: MeshConfig = {
   pathNormalization: 'BASE',
   extensionProviders: [],
   numTrustedProxies: 0,
+  exportToDefaults: { service: '*', virtualService: '*', destinationRule: '*' },
 };
 
 export type MtlsMode = 'UNSET' | 'PERMISSIVE' | 'STRICT' | 'DISABLE';
@@ -266,6 +277,8 @@ export interface DestinationRule {
   /** host qualified with the DR's namespace when short */
   fqdnHost: string;
   exportTo: string[];
+  /** the exportTo as written, when the loader filled an empty one from the mesh default (consolidation reads it) */
+  exportToWritten?: string[];
   trafficPolicy?: TrafficPolicy;
   subsets: Subset[];
   workloadSelector: Labels | null;

@@ -184,7 +184,7 @@ function selectorThenAge(a: DestinationRule, b: DestinationRule): number {
 export function consolidate(rules: readonly DestinationRule[]): Consolidated[] {
   const out: Consolidated[] = [];
   for (const r of [...rules].sort(selectorThenAge)) {
-    const mine: ReadonlySet<string> = r.workloadSelector !== null ? new Set(['.']) : new Set(r.exportTo);
+    const mine: ReadonlySet<string> = r.workloadSelector !== null ? new Set(['.']) : new Set(r.exportToWritten ?? r.exportTo);
     let standalone = true;
     for (const c of out) {
       if (sameSet(mine, c.exportTo)) standalone = false;

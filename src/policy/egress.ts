@@ -107,7 +107,8 @@ function exported(exportTo: readonly string[], ownNs: string, clientNs: string):
   return exportedTo({ exportTo: [...exportTo], meta: { namespace: ownNs } } as DestinationRule, clientNs);
 }
 
-function serviceExportTo(s: Service): string[] {
+export function serviceExportTo(s: Service): string[] {
+  if (s.exportTo !== undefined) return s.exportTo;
   const a = s.annotations['networking.istio.io/exportTo'];
   return a === undefined ? [] : a.split(',').map((x) => x.trim()).filter((x) => x !== '');
 }
@@ -325,7 +326,7 @@ export function lookupDestination(input: EgressInput, client: Workload | null, h
   const notExportedSvc = services[0];
   if (notExportedSvc) {
     return { kind: 'unknown', host: h, port,
-      reason: `Service ${notExportedSvc.namespace}/${notExportedSvc.name} is not exported to namespace ${scope.clientNs} (networking.istio.io/exportTo: ${serviceExportTo(notExportedSvc).join(',')})`,
+      reason: `Service ${notExportedSvc.namespace}/${notExportedSvc.name} is not exported to namespace ${scope.clientNs} (${notExportedSvc.annotations['networking.istio.io/exportTo'] === undefined ? 'meshConfig defaultServiceExportTo' : 'networking.istio.io/exportTo'}: ${serviceExportTo(notExportedSvc).join(',')})`,
       fix: `add ${scope.clientNs} to the networking.istio.io/exportTo annotation of Service ${notExportedSvc.namespace}/${notExportedSvc.name}` };
   }
   const notExportedSe = withPort[0]?.se;
