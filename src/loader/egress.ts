@@ -89,7 +89,11 @@ function protocolKnown(p: string): boolean {
   return p === '' || ISTIO_PROTOCOLS.includes(p.toUpperCase());
 }
 
-/** networking WorkloadSelector `{ labels: {…} }`; empty or absent = null. */
+/**
+ * networking WorkloadSelector `{ labels: {…} }`; absent = null. Empty labels are still a selector, one every pod of
+ * the namespace matches (Istio: WorkloadSelector != nil): a Sidecar with it is picked ahead of the namespace's
+ * Sidecar without one, and in the root namespace it is not the mesh default.
+ */
 function readWorkloadSelector(r: Reader, spec: Obj, kind: string): Record<string, string> | null {
   const sel = r.obj(spec, 'workloadSelector', ['spec']);
   if (!sel) return null;
@@ -100,9 +104,11 @@ function readWorkloadSelector(r: Reader, spec: Obj, kind: string): Record<string
   const labels = r.labels(sel, 'labels', ['spec', 'workloadSelector']);
   if (!labels || Object.keys(labels).length === 0) {
     r.warn(['spec', 'workloadSelector'], `${kind === 'Sidecar' ? 'sidecar' : 'se'}-empty-selector`,
-      'workloadSelector has no labels; it will be applied to all workloads in the namespace',
+      kind === 'Sidecar'
+        ? 'workloadSelector has no labels; it will be applied to all workloads in the namespace, ahead of a Sidecar without workloadSelector (and in the root namespace it is not the mesh default)'
+        : 'workloadSelector has no labels; it will be applied to all workloads in the namespace',
       'list the pod labels to select, or remove workloadSelector');
-    return null;
+    return {};
   }
   for (const [k, v] of Object.entries(labels)) {
     if (k === '' || k.includes('*') || v.includes('*')) {

@@ -345,10 +345,10 @@ describe('§8 Sidecar reading', () => {
     expect(ok.value.outboundTrafficPolicy).toEqual({ mode: 'ALLOW_ANY', egressProxy: { host: 'proxy.example.com', port: 3128 } });
   });
 
-  it('§14 an empty workloadSelector is a warning and means the whole namespace', () => {
+  it('§14 an empty workloadSelector is a warning and a selector every pod of the namespace matches (Istio: WorkloadSelector != nil), not no selector', () => {
     const r = sc('  workloadSelector: { labels: {} }\n  egress: [{ hosts: ["./*"] }]\n');
     expect(found(r)).toEqual(['warning:sidecar-empty-selector@5']);
-    expect(r.value.workloadSelector).toBeNull();
+    expect(r.value.workloadSelector).toEqual({});
   });
 
   it('§14 every Sidecar error carries a hint', () => {

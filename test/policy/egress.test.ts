@@ -331,6 +331,17 @@ describe('§8 which Sidecar applies', () => {
     expect(lookupDestination(inp, wl(m, 'a/client'), SERVER, 80).kind).toBe('hidden');
   });
 
+  it('§8 a Sidecar with an empty workloadSelector is a selector Sidecar: it beats an older one without, and in the root namespace it is not the mesh default', () => {
+    const m = base();
+    const stamped = (ns: string, name: string, at: string, body: string): string => sidecarYaml(ns, name, body).replace(`name: ${name}, namespace: ${ns}`, `name: ${name}, namespace: ${ns}, creationTimestamp: "${at}"`);
+    const { sidecars } = egressObjects(
+      stamped('a', 'plain', '2020-01-01T00:00:00Z', '  egress: [{ hosts: ["./*"] }]\n'),
+      stamped('a', 'empty-selector', '2021-01-01T00:00:00Z', '  workloadSelector: { labels: {} }\n  egress: [{ hosts: ["*/*"] }]\n'));
+    expect(sidecarFor(sidecars, 'istio-system', wl(m, 'a/client')).sidecar?.meta.name).toBe('empty-selector');
+    const root = egressObjects(sidecarYaml('istio-system', 'all', '  workloadSelector: { labels: {} }\n  egress: [{ hosts: ["./*"] }]\n')).sidecars;
+    expect(sidecarFor(root, 'istio-system', wl(m, 'a/client')).sidecar).toBeNull();
+  });
+
   it('§8 a root-namespace Sidecar is the mesh default', () => {
     const m = base();
     const root = sidecarYaml('istio-system', 'default', '  egress: [{ hosts: ["./*", "istio-system/*"] }]\n');
