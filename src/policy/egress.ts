@@ -234,14 +234,29 @@ export function imports(listener: SidecarEgressListener, entryNs: string, proxyN
   return (proxyNs === '*' || proxyNs === entryNs) && t.dot.matches(host);
 }
 
-/** How well a ServiceEntry claims a host (0 = not at all); an address match counts as exact. */
-function entryScore(se: ServiceEntry, host: string): number {
+/** How well a ServiceEntry claims a host (0 = not at all), and with which of its hosts (null: by an address, which counts as exact). */
+function entryClaim(se: ServiceEntry, host: string): { score: number; by: string | null } {
   let best = 0;
-  for (const h of se.hosts) best = Math.max(best, hostMatches(normalizeHost(h), host));
+  let by: string | null = null;
+  for (const h of se.hosts) {
+    const n = normalizeHost(h);
+    const score = hostMatches(n, host);
+    if (score > best) { best = score; by = n; }
+  }
   if (best === 0 && parseIp(host)) {
     if (se.addresses.some((a) => { const c = parseCidr(a); return c !== null && cidrContains(c, host); })) best = 10_000;
   }
-  return best;
+  return { score: best, by };
+}
+
+/**
+ * A Sidecar imports a ServiceEntry's host, not the name asked (Istio converts each host to a service and keeps it
+ * when the service's hostname is within an egress host): the egress host api.example.com (of any namespace) does not
+ * import `*.example.com`, whatever name under it is dialled. Claimed by an address: when some host of the entry is imported.
+ */
+function entryImported(scope: Scope, se: ServiceEntry, by: string | null): boolean {
+  if (by !== null) return isImported(scope, se.meta.namespace, by);
+  return se.hosts.some((h) => isImported(scope, se.meta.namespace, normalizeHost(h)));
 }
 
 interface Scope {
@@ -293,10 +308,10 @@ export function lookupDestination(input: EgressInput, client: Workload | null, h
   }
   if (svc) return { kind: 'service', service: svc };
 
-  const claiming = input.serviceEntries.map((se) => ({ se, score: entryScore(se, h) })).filter((x) => x.score > 0);
+  const claiming = input.serviceEntries.map((se) => ({ se, ...entryClaim(se, h) })).filter((x) => x.score > 0);
   const withPort = claiming.filter((x) => x.se.ports.some((p) => p.number === port));
   const visible = withPort
-    .filter((x) => isExported(scope, x.se.exportTo, x.se.meta.namespace) && isImported(scope, x.se.meta.namespace, h))
+    .filter((x) => isExported(scope, x.se.exportTo, x.se.meta.namespace) && entryImported(scope, x.se, x.by))
     .sort((a, b) => b.score - a.score
       || Number(b.se.meta.namespace === scope.clientNs) - Number(a.se.meta.namespace === scope.clientNs)
       || byAge(a.se, b.se));

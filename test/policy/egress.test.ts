@@ -342,6 +342,18 @@ describe('§8 which Sidecar applies', () => {
     expect(sidecarFor(root, 'istio-system', wl(m, 'a/client')).sidecar).toBeNull();
   });
 
+  it('§8 a Sidecar imports a ServiceEntry\'s host, not the name dialled: an egress host api.example.com does not import the entry *.example.com; *.example.com or * does (Istio hostClassification SubsetOf)', () => {
+    const m = base();
+    const wild = serviceEntry('ext', 'wild', ['*.example.com'], HTTPS, '  resolution: NONE\n');
+    const only = (hosts: string): EgressInput => input(m, 'REGISTRY_ONLY', wild, sidecarYaml('a', 'default', `  egress: [{ hosts: [${hosts}] }]\n`));
+    expect(lookupDestination(only('"*/api.example.com"'), wl(m, 'a/client'), 'api.example.com', 443).kind).toBe('hidden');
+    expect(lookupDestination(only('"*/*.example.com"'), wl(m, 'a/client'), 'api.example.com', 443)).toMatchObject({ kind: 'service-entry', entry: { meta: { name: 'wild' } } });
+    expect(lookupDestination(only('"ext/*"'), wl(m, 'a/client'), 'api.example.com', 443).kind).toBe('service-entry');
+    // an entry of the exact host is imported by the exact egress host
+    const exact = input(m, 'REGISTRY_ONLY', serviceEntry('ext', 'api', ['api.example.com'], HTTPS, '  resolution: DNS\n'), sidecarYaml('a', 'default', '  egress: [{ hosts: ["*/api.example.com"] }]\n'));
+    expect(lookupDestination(exact, wl(m, 'a/client'), 'api.example.com', 443).kind).toBe('service-entry');
+  });
+
   it('§8 a root-namespace Sidecar is the mesh default', () => {
     const m = base();
     const root = sidecarYaml('istio-system', 'default', '  egress: [{ hosts: ["./*", "istio-system/*"] }]\n');
