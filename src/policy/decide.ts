@@ -27,10 +27,11 @@ import { ownValue } from '../core/record.js';
 import { meshIndex, type MeshIndex } from '../model/index.js';
 import type { Labels, Mesh, Service, ServicePort, Workload } from '../model/types.js';
 import { principalOf, spiffeId } from '../model/types.js';
-import type { ServiceEntry, Sidecar } from '../model/egress.js';
+import type { ServiceEntry, Sidecar, SidecarEgressListener } from '../model/egress.js';
+import type { VirtualService } from '../model/routing.js';
 import type { NetworkPolicy } from '../model/network-policy.js';
 import { findDestinationRule, tlsSettingsFor, type DrChoice } from './destination-rule.js';
-import { decideEgress, httpListenerOnPortIndexed, lookupDestination, normalizeHost, outboundMode, sidecarFor, sidecarOfInput, sidecarsNear, type EgressInput, type EgressLookup, type RegistryByPort } from './egress.js';
+import { decideEgress, egressListenerFor, httpListenerOnPortIndexed, imports, lookupDestination, normalizeHost, outboundMode, sidecarFor, sidecarOfInput, sidecarsNear, type EgressInput, type EgressLookup, type RegistryByPort } from './egress.js';
 import { bypassAttempt, customCapture, outboundCapture } from './capture.js';
 import { searchPath, upstreamResolves } from './dns.js';
 import { connectInbound, paName } from './inbound.js';
@@ -40,7 +41,7 @@ import {
   declaredProtocol, endpointsOf, externalIpOf, hasProxy, isHttp, lowerHeaders, targetPortOf,
   type Decision, type DecideOptions, type HttpRouteRef, type IdentityOverride, type Leg, type MeshRequest, type Run, type StoppedBy,
 } from './pipeline.js';
-import { routeHttp, routeTcp, routeTls } from './routing.js';
+import { qualify, routeHttp, routeTcp, routeTls } from './routing.js';
 import { hopProtection, recordHop } from './wire.js';
 
 export * from './pipeline.js';
@@ -334,6 +335,12 @@ function sendLeg(run: Run, leg: Leg): Decision {
           dest = r;
         }
         if (dest !== before || port !== dialled.port) lookup = lookupOf(dest, port);
+        // The destinations of a VirtualService the Sidecar imports are imported with it (Istio
+        // collectImportedServices): a service its egress hosts leave out is still known, if exported to the client.
+        if (lookup.kind === 'hidden' && dest.kind !== 'pod') {
+          lookup = lookupDestination({ ...input, sidecars: [], picked: { client, sidecar: null }, services: index.services(normalizeHost(hostOf(dest))) }, client, hostOf(dest), port);
+          if (lookup.kind !== 'hidden' && lookup.kind !== 'unknown') run.events.push({ hop: 'client-sidecar', what: `${hostOf(dest)}:${port} is not among the Sidecar's egress hosts, but the VirtualService that routed here is, and brings its destinations with it` });
+        }
       }
     }
     const hostName = hostOf(dest);
@@ -659,6 +666,32 @@ function external(ctx: Ctx, dest: Extract<Dest, { kind: 'external' }>, port: num
   return d;
 }
 
+/**
+ * The VirtualServices a client's Sidecar imports on `port` (Istio SelectVirtualServices): those with a host, qualified
+ * in their own namespace, within an egress host of the port's egress listener whose namespace part is the
+ * VirtualService's, `*`, or `.` for the client's own. No Sidecar: all of them. Kept per (listener, client namespace):
+ * the routing tables are kept per list.
+ */
+const importedByListener = new WeakMap<readonly VirtualService[], WeakMap<SidecarEgressListener, Map<string, readonly VirtualService[]>>>();
+const NO_VS: readonly VirtualService[] = [];
+
+function importedVirtualServices(mesh: Mesh, sidecar: Sidecar | null, clientNs: string, port: number): readonly VirtualService[] {
+  if (sidecar === null) return mesh.virtualServices;
+  const listener = egressListenerFor(sidecar, port);
+  if (listener === null) return NO_VS;
+  let byListener = importedByListener.get(mesh.virtualServices);
+  if (byListener === undefined) { byListener = new WeakMap(); importedByListener.set(mesh.virtualServices, byListener); }
+  let byNs = byListener.get(listener);
+  if (byNs === undefined) { byNs = new Map(); byListener.set(listener, byNs); }
+  let out = byNs.get(clientNs);
+  if (out === undefined) {
+    out = mesh.virtualServices.filter((vs) => vs.hosts.some((h) => imports(listener, vs.meta.namespace, clientNs, qualify(h, vs.meta.namespace))));
+    if (out.length === mesh.virtualServices.length) out = mesh.virtualServices;
+    byNs.set(clientNs, out);
+  }
+  return out;
+}
+
 /** VirtualServices bound to `mesh` (§8 egress gateway pattern): a new destination, or an answer. */
 function meshRoute(ctx: Ctx, host: string, port: number, dest: Dest): { host: string; port: number } | Decision | null {
   const { run, leg } = ctx;
@@ -667,13 +700,15 @@ function meshRoute(ctx: Ctx, host: string, port: number, dest: Dest): { host: st
   if (mesh.virtualServices.length === 0) return null;
   const pick = run.opts.pick ?? (() => 0);
   const base = { gateway: 'mesh', gatewayNamespace: client.namespace, port, sourceLabels: client.labels };
+  const vss = importedVirtualServices(mesh, sidecarsOf(meshIndex(mesh), mesh.config.rootNamespace, client).pick.sidecar, client.namespace, port);
+  if (vss.length === 0) return null;
   const defaultPort = (h: string): number => {
     const s = meshIndex(mesh).services(h)[0];
     return s && s.ports.length === 1 ? (s.ports[0] as ServicePort).port : port;
   };
   // http routes apply on an HTTP listener only (ctx.clientHttp: the dialled port's); a TCP one reads tcp routes
   if (isHttp(leg.protocol) && ctx.clientHttp) {
-    const r = routeHttp(mesh.virtualServices, { ...base, host, path: leg.path, method: leg.method, headers: leg.headers }, pick);
+    const r = routeHttp(vss, { ...base, host, path: leg.path, method: leg.method, headers: leg.headers }, pick);
     if (r.kind === 'default') return null;
     if (r.kind === 'no-route') {
       run.events.push({ hop: 'client-sidecar', what: r.reason });
@@ -699,8 +734,8 @@ function meshRoute(ctx: Ctx, host: string, port: number, dest: Dest): { host: st
     return { host: r.destination.host, port: r.destination.port ?? defaultPort(r.destination.host) };
   }
   const r = leg.protocol === 'tls'
-    ? routeTls(mesh.virtualServices, { ...base, sni: leg.sni ?? '' }, pick)
-    : routeTcp(mesh.virtualServices, { ...base, host, ...(dest.kind === 'external' ? { destinationIp: dest.ip } : {}) }, pick);
+    ? routeTls(vss, { ...base, sni: leg.sni ?? '' }, pick)
+    : routeTcp(vss, { ...base, host, ...(dest.kind === 'external' ? { destinationIp: dest.ip } : {}) }, pick);
   if (r.kind !== 'route') return null;
   run.events.push({ hop: 'client-sidecar', what: `VirtualService ${r.vs} ${leg.protocol === 'tls' ? 'tls' : 'tcp'} route ${r.route} sends it to ${r.destination.host}:${r.destination.port ?? port}` });
   if (r.destination.subset) leg.subset = r.destination.subset;

@@ -202,7 +202,7 @@ function idOf(meta: ObjectMeta): string {
   return `${meta.namespace}/${meta.name}`;
 }
 
-function qualify(host: string, namespace: string): string {
+export function qualify(host: string, namespace: string): string {
   const h = host.toLowerCase();
   if (h.includes('*') || h.includes('.')) return h;
   return `${h}.${namespace}.svc.cluster.local`;
