@@ -31,7 +31,7 @@ import type { ServiceEntry, Sidecar, SidecarEgressListener } from '../model/egre
 import type { VirtualService } from '../model/routing.js';
 import type { NetworkPolicy } from '../model/network-policy.js';
 import { findDestinationRule, tlsSettingsFor, type DrChoice } from './destination-rule.js';
-import { decideEgress, egressListenerFor, httpListenerOnPortIndexed, imports, lookupDestination, normalizeHost, outboundMode, sidecarFor, sidecarOfInput, sidecarsNear, type EgressInput, type EgressLookup, type RegistryByPort } from './egress.js';
+import { decideEgress, egressListenerFor, httpListenerOnPortIndexed, importsVirtualServiceHost, lookupDestination, normalizeHost, outboundMode, sidecarFor, sidecarOfInput, sidecarsNear, type EgressInput, type EgressLookup, type RegistryByPort } from './egress.js';
 import { bypassAttempt, customCapture, outboundCapture } from './capture.js';
 import { searchPath, upstreamResolves } from './dns.js';
 import { connectInbound, paName } from './inbound.js';
@@ -668,8 +668,8 @@ function external(ctx: Ctx, dest: Extract<Dest, { kind: 'external' }>, port: num
 
 /**
  * The VirtualServices a client's Sidecar imports on `port` (Istio SelectVirtualServices): those with a host, qualified
- * in their own namespace, within an egress host of the port's egress listener whose namespace part is the
- * VirtualService's, `*`, or `.` for the client's own. No Sidecar: all of them. Kept per (listener, client namespace):
+ * in their own namespace, matching (either way: importsVirtualServiceHost) an egress host of the port's egress
+ * listener whose namespace part is the VirtualService's, `*`, or `.` for the client's own. No Sidecar: all of them. Kept per (listener, client namespace):
  * the routing tables are kept per list.
  */
 const importedByListener = new WeakMap<readonly VirtualService[], WeakMap<SidecarEgressListener, Map<string, readonly VirtualService[]>>>();
@@ -685,7 +685,7 @@ function importedVirtualServices(mesh: Mesh, sidecar: Sidecar | null, clientNs: 
   if (byNs === undefined) { byNs = new Map(); byListener.set(listener, byNs); }
   let out = byNs.get(clientNs);
   if (out === undefined) {
-    out = mesh.virtualServices.filter((vs) => vs.hosts.some((h) => imports(listener, vs.meta.namespace, clientNs, qualify(h, vs.meta.namespace))));
+    out = mesh.virtualServices.filter((vs) => vs.hosts.some((h) => importsVirtualServiceHost(listener, vs.meta.namespace, clientNs, qualify(h, vs.meta.namespace))));
     if (out.length === mesh.virtualServices.length) out = mesh.virtualServices;
     byNs.set(clientNs, out);
   }

@@ -234,6 +234,23 @@ export function imports(listener: SidecarEgressListener, entryNs: string, proxyN
   return (proxyNs === '*' || proxyNs === entryNs) && t.dot.matches(host);
 }
 
+/**
+ * Does an egress listener import a VirtualService host of a VirtualService living in `vsNs` (Istio
+ * hostClassification.VSMatches, for VirtualServices without Gateway API semantics)? Some egress host whose
+ * namespace part is `*`, `vsNs`, or `.` when that is the proxy's namespace, and whose host part matches the
+ * VirtualService's host either way: `*.example.com` is imported by `api.example.com` and the reverse.
+ */
+export function importsVirtualServiceHost(listener: SidecarEgressListener, vsNs: string, proxyNs: string, vsHost: string): boolean {
+  for (const h of listener.hosts) {
+    const slash = h.indexOf('/');
+    const ns = h.slice(0, slash);
+    if (!(ns === '*' || ns === vsNs || (ns === '.' && proxyNs === vsNs))) continue;
+    const dns = h.slice(slash + 1);
+    if (hostMatches(dns, vsHost) > 0 || hostMatches(vsHost, dns) > 0) return true;
+  }
+  return false;
+}
+
 /** How well a ServiceEntry claims a host (0 = not at all), and with which of its hosts (null: by an address, which counts as exact). */
 function entryClaim(se: ServiceEntry, host: string): { score: number; by: string | null } {
   let best = 0;

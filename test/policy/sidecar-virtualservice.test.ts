@@ -41,4 +41,16 @@ describe('§8 a Sidecar imports VirtualServices and their destinations', () => {
     // dialled directly, ratings is still outside the egress hosts: REGISTRY_ONLY blocks it
     expect(send(m, { from: 'shop/web', to: 'ratings.backend.svc.cluster.local:80' }).code).toBe(502);
   });
+
+  it('a VirtualService host matches an egress host either way (Istio VSMatches): a VirtualService for *.backend.svc.cluster.local is imported by "backend/reviews.backend.svc.cluster.local"', () => {
+    const wide = `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: wide, namespace: backend }
+spec:
+  hosts: ["*.backend.svc.cluster.local"]
+  http: [{ route: [{ destination: { host: ratings.backend.svc.cluster.local } }] }]
+`;
+    const m = meshFrom(...base, sidecar('"./*", "backend/reviews.backend.svc.cluster.local"'), wide);
+    expect(send(m, { from: 'shop/web', to: 'reviews.backend.svc.cluster.local:80' }).destination?.workload).toBe('backend/ratings');
+  });
 });
