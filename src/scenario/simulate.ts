@@ -44,8 +44,8 @@ export const DEFAULT_PROXY_OVERHEAD_MS = 0.625;
 export const CUT_OFF_GRACE_MS = 60_000;
 /**
  * Most kernel events one simulated run may process (Kernel rule 9): ~10 per
- * request, so the 20 M requests the runner admits (MAX_SIMULATED_REQUESTS)
- * fit with room for retries; past it the run stops with a located error.
+ * request, so the 5 M requests the runner admits (MAX_SIMULATED_REQUESTS)
+ * fit with room for retry storms; past it the run stops with a located error.
  */
 export const MAX_KERNEL_EVENTS = 250_000_000;
 

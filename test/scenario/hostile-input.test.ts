@@ -67,6 +67,12 @@ describe('issue 9.2: work is bounded before it starts', () => {
     expect(refused(text)).toEqual(['scenario-too-large@4']);
   });
 
+  it('a flood of 100,000/s for a minute (6 M requests, up to ~85 µs each when it overloads its target) is refused before it runs; 100,000/s for 20 s (2 M) is admitted', () => {
+    expect(refused(scenarioText('    - { id: f, action: flood, to: "server.b:80", rate: 100000/s, for: 60s }\n'))).toEqual(['scenario-too-large@4']);
+    expect(estimateRequests(loaded(scenarioText('    - { id: f, action: flood, to: "server.b:80", rate: 100000/s, for: 20s }\n'), meshOf()))).toBe(2_000_000);
+    expect(refused(scenarioText('    - { id: f, action: flood, to: "server.b:80", rate: 100000/s, for: 20s }\n'))).toEqual([]);
+  });
+
   it('certificate work is bounded too: a 1 ms certificate TTL or year-long CA outages over a year are refused at spec.ca (scenario-too-large)', () => {
     const wait = '    - { id: w, action: wait, for: 366d }\n';
     // 2 sidecars: 366 days of 1 ms certificates is ~1.3e11 renewals; ten year-long outages ~5.3 M retries
