@@ -58,6 +58,7 @@ export function buildRequest(mesh: Mesh, spec: RequestSpec, issues: IssueList): 
   const find = (id: string): Workload | undefined => mesh.workloads.find((w) => w.id === id);
   const known = (): string => {
     const ids = mesh.workloads.map((w) => w.id);
+    if (ids.length === 0) return 'the manifests define no workload (Deployment, StatefulSet, DaemonSet, ReplicaSet or Pod): check --mesh, or send from outside';
     return `known workloads: ${ids.slice(0, 20).join(', ')}${ids.length > 20 ? `, … (${ids.length} in all)` : ''}`;
   };
   let src: Workload | undefined;

@@ -448,6 +448,14 @@ describe('meshrange request (product.md §4)', () => {
     expect(r.err).toContain('bookinfo/productpage-v1');
   });
 
+  it('§5 request --from a workload of a mesh that has none says so, not an empty list of known workloads (exit 2)', async () => {
+    const dir = write('no-workloads/ns.yaml', 'apiVersion: v1\nkind: Namespace\nmetadata: { name: a }\n');
+    const r = await cli('request', '--mesh', path.dirname(dir), '--from', 'a/web', '--to', 'x:80');
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('the manifests define no workload');
+    expect(r.err).not.toMatch(/known workloads: *$/m);
+  });
+
   it('§5 request with a malformed --to or --header is bad usage (exit 2)', async () => {
     expect((await cli('request', ...mesh, '--from', 'outside', '--to', 'details')).code).toBe(2);
     expect((await cli('request', ...mesh, '--from', 'outside', '--to', 'details:80', '--header', 'novalue')).code).toBe(2);
