@@ -309,9 +309,13 @@ function sendLeg(run: Run, leg: Leg): Decision {
     const input: EgressInput = { services: mesh.services, serviceEntries: mesh.serviceEntries, sidecars: near.sidecars, rootNamespace: mesh.config.rootNamespace, meshMode: mesh.config.outboundTrafficPolicy, picked: near.picked };
     const hostOf = (d: Dest): string => d.kind === 'service' ? d.service.fqdn : d.kind === 'external' ? d.name : d.workload.ip;
     // lookupDestination reads only the Services named like the host: hand it those (index), not all.
-    const lookupOf = (d: Dest, p: number): EgressLookup => d.kind === 'pod'
-      ? { kind: 'unknown', host: d.workload.ip, port: p, reason: 'a pod IP is not a host of the registry', fix: `call ${d.workload.name} through its Service` }
-      : lookupDestination({ ...input, services: index.services(normalizeHost(hostOf(d))) }, client, hostOf(d), p);
+    const lookupOf = (d: Dest, p: number): EgressLookup => {
+      if (d.kind !== 'pod') return lookupDestination({ ...input, services: index.services(normalizeHost(hostOf(d))) }, client, hostOf(d), p);
+      // a pod of a headless Service, on one of its TCP ports, is that Service's endpoint listener (headlessTcpFor)
+      const hs = headlessTcpFor(index, d.workload, p);
+      if (hs) return lookupDestination({ ...input, services: index.services(hs.service.fqdn) }, client, hs.service.fqdn, p);
+      return { kind: 'unknown', host: d.workload.ip, port: p, reason: 'a pod IP is not a host of the registry', fix: `call ${d.workload.name} through its Service` };
+    };
     /** whether the client's outbound listener for this port is an HTTP one */
     const httpListener = (l: EgressLookup, p: number): boolean => (l.kind === 'service'
       ? (() => { const sp = l.service.ports.find((x) => x.port === p); return sp ? declaredProtocol(sp) !== 'tcp' : false; })()
@@ -433,8 +437,15 @@ function sendLeg(run: Run, leg: Leg): Decision {
   } else {
     endpoint = dest.workload;
     targetPort = port;
-    passthrough = passthrough || leg.proxy;
-    if (run.explain) ev('client', `dials pod ${endpoint.id} directly at ${endpoint.ip}:${targetPort}, bypassing any Service`);
+    const hs = leg.proxy && !passthrough ? headlessTcpFor(index, endpoint, port) : null;
+    if (hs) {
+      service = hs.service;
+      servicePort = hs.port;
+      if (run.explain) ev('client', `dials pod ${endpoint.id} at ${endpoint.ip}:${targetPort}: an endpoint of headless Service ${hs.service.fqdn}, whose TCP port ${port} has a listener per pod address, so the proxy sends it as that Service`);
+    } else {
+      passthrough = passthrough || leg.proxy;
+      if (run.explain) ev('client', `dials pod ${endpoint.id} directly at ${endpoint.ip}:${targetPort}, bypassing any Service`);
+    }
     if (run.explain && !endpoint.ports.some((p) => p.containerPort === targetPort)) {
       // containerPorts are informational in Kubernetes: a process listening on any port answers.
       ev('network', `${endpoint.id} declares no container port ${targetPort} (it lists ${endpoint.ports.map((p) => p.containerPort).join(', ') || 'none'}); the list is informational, so what listens there answers${endpoint.sidecar ? ' through the sidecar\'s inbound passthrough chain' : ''}`);
@@ -572,6 +583,21 @@ function clientTls(ctx: Ctx, src: Workload, service: Service | null, servicePort
     return { kind: 'plaintext', why: `${base}: endpoint ${endpoint.id} port ${targetPort} is DISABLE → plaintext` };
   }
   return { kind: 'istio', why: `${base}: endpoint ${endpoint.id} has a sidecar → Istio mTLS` };
+}
+
+/**
+ * The headless Service whose TCP port `port` a pod's address stands for: Istio builds a listener per endpoint address
+ * of a headless Service's TCP ports (podIP:port, an ORIGINAL_DST cluster of the service), so a client dialling the
+ * pod's IP there is routed as the Service, with its mTLS, not through the PassthroughCluster. HTTP and sniffed ports
+ * share the port's wildcard listener, where the address names no virtual host: those stay a pod IP.
+ */
+function headlessTcpFor(index: MeshIndex, w: Workload, port: number): { service: Service; port: ServicePort } | null {
+  for (const s of index.servicesSelecting(w)) {
+    if (!s.headless) continue;
+    const p = s.ports.find((x) => x.port === port);
+    if (p && declaredProtocol(p) === 'tcp') return { service: s, port: p };
+  }
+  return null;
 }
 
 function podEndpoint(mesh: Mesh, w: Workload): Extract<NpEndpoint, { kind: 'pod' }> {

@@ -68,4 +68,26 @@ spec:
     // through the ordinary Service, the targetPort 8080 is used and admitted
     expect(send(m, { from: 'a/client', to: 'db.b:80', protocol: 'tcp' }).outcome).toBe('allowed');
   });
+
+  it('a pod of a headless Service dialled by its IP on a TCP service port is that Service\'s endpoint listener: known under REGISTRY_ONLY, sent with mTLS (Istio builds a listener per endpoint address); an HTTP port stays a pod IP', () => {
+    const headless = (portName: string): string => `apiVersion: v1
+kind: Service
+metadata: { name: db-hl, namespace: b }
+spec:
+  clusterIP: None
+  selector: { app: db }
+  ports: [{ name: ${portName}, port: 9000 }]
+`;
+    const registryOnly = 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: istio, namespace: istio-system }\ndata:\n  mesh: |-\n    outboundTrafficPolicy:\n      mode: REGISTRY_ONLY\n';
+    const tcp = meshFrom(ns('istio-system', false), ns('a', true), ns('b', true), app('a', 'client'), app('b', 'db', { port: 9000 }), headless('tcp-db'), registryOnly);
+    const ip = tcp.workloads.find((w) => w.id === 'b/db')?.ip ?? '';
+    const d = send(tcp, { from: 'a/client', to: `${ip}:9000`, protocol: 'tcp' });
+    expect(d).toMatchObject({ outcome: 'allowed', mtls: true });
+    // the same by name
+    expect(send(tcp, { from: 'a/client', to: 'db-hl.b:9000', protocol: 'tcp' })).toMatchObject({ outcome: 'allowed', mtls: true });
+    // an HTTP port of the headless Service: the address names no virtual host, REGISTRY_ONLY blocks it
+    const http = meshFrom(ns('istio-system', false), ns('a', true), ns('b', true), app('a', 'client'), app('b', 'db', { port: 9000 }), headless('http-db'), registryOnly);
+    const ipHttp = http.workloads.find((w) => w.id === 'b/db')?.ip ?? '';
+    expect(send(http, { from: 'a/client', to: `${ipHttp}:9000` }).outcome).toBe('blocked');
+  });
 });
