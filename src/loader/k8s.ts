@@ -135,12 +135,17 @@ export function applyMeshConfig(base: MeshConfig, cfg: Obj, r: Reader, path: Pat
   if (ntp !== undefined) out.numTrustedProxies = ntp;
   for (const [field, kind] of [['defaultServiceExportTo', 'service'], ['defaultVirtualServiceExportTo', 'virtualService'], ['defaultDestinationRuleExportTo', 'destinationRule']] as const) {
     const list = r.strList(cfg, field, path);
-    if (list === undefined) continue;
-    // Istio honours `.` (private) and `*` (public), `.` first (initDefaultExportMaps and the indexes that read them)
+    // unset or empty: `*` (initDefaultExportMaps)
+    if (list === undefined || list.length === 0) continue;
+    // Istio honours `.` (private) and `*` (public), `.` first (the indexes that read the defaults)
     if (list.includes('.')) out.exportToDefaults = { ...out.exportToDefaults, [kind]: '.' };
     else if (list.includes('*')) out.exportToDefaults = { ...out.exportToDefaults, [kind]: '*' };
-    else {
-      r.warn([...path, field], 'mesh-export-to-not-modeled', `${field} ${JSON.stringify(list)} holds neither "." nor "*": meshrange takes an empty exportTo as "*" (exported everywhere)`,
+    else if (kind === 'destinationRule') {
+      r.warn([...path, field], 'mesh-export-to-ignored', `${field} ${JSON.stringify(list)} holds neither "." nor "*": Istio then leaves a DestinationRule without exportTo exported everywhere`,
+        `set ${field} to ["."] or ["*"], or give each rule its own exportTo`);
+    } else {
+      out.exportToDefaults = { ...out.exportToDefaults, [kind]: '~' };
+      r.warn([...path, field], 'mesh-export-to-none', `${field} ${JSON.stringify(list)} holds neither "." nor "*": Istio then shows a ${kind === 'service' ? 'Service or ServiceEntry' : 'VirtualService'} without exportTo to no namespace at all`,
         `set ${field} to ["."] or ["*"], or give each resource its own exportTo`);
     }
   }

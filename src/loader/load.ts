@@ -459,16 +459,16 @@ function buildWorkloads(raw: RawWorkload[], namespaces: Map<string, Namespace>, 
  */
 function applyExportToDefaults(mesh: Mesh): void {
   const d = mesh.config.exportToDefaults;
-  if (d.virtualService === '.') for (const vs of mesh.virtualServices) if (vs.exportTo.length === 0) vs.exportTo = ['.'];
+  if (d.virtualService !== '*') for (const vs of mesh.virtualServices) if (vs.exportTo.length === 0) vs.exportTo = [d.virtualService];
   if (d.destinationRule === '.') {
     for (const dr of mesh.destinationRules) if (dr.exportTo.length === 0) { dr.exportToWritten = []; dr.exportTo = ['.']; }
   }
-  if (d.service === '.') {
-    for (const se of mesh.serviceEntries) if (se.exportTo.length === 0) se.exportTo = ['.'];
+  if (d.service !== '*') {
+    for (const se of mesh.serviceEntries) if (se.exportTo.length === 0) se.exportTo = [d.service];
     for (const s of mesh.services) {
       const a = s.annotations['networking.istio.io/exportTo'];
       const listed = a === undefined ? [] : a.split(',').map((x) => x.trim()).filter((x) => x !== '');
-      s.exportTo = listed.length > 0 ? listed : ['.'];
+      s.exportTo = listed.length > 0 ? listed : [d.service];
     }
   }
 }

@@ -154,9 +154,10 @@ export interface MeshConfig {
   numTrustedProxies: number;
   /**
    * defaultServiceExportTo, defaultVirtualServiceExportTo, defaultDestinationRuleExportTo: what an empty exportTo
-   * means (Istio honours `.` and `*` only). The loader writes `.` into the exportTo of those it makes private.
+   * means (Istio honours `.` and `*`; a Service or VirtualService default holding neither is seen by no one, `~`, a
+   * DestinationRule one leaves it public). The loader writes the default into the empty exportTo it changes.
    */
-  exportToDefaults: { service: '.' | '*'; virtualService: '.' | '*'; destinationRule: '.' | '*' };
+  exportToDefaults: { service: '.' | '*' | '~'; virtualService: '.' | '*' | '~'; destinationRule: '.' | '*' };
   loc?: Location;
 }
 

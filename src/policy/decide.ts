@@ -342,8 +342,13 @@ function sendLeg(run: Run, leg: Leg): Decision {
         // The destinations of a VirtualService the Sidecar imports are imported with it (Istio
         // collectImportedServices): a service its egress hosts leave out is still known, if exported to the client.
         if (lookup.kind === 'hidden' && dest.kind !== 'pod') {
-          lookup = lookupDestination({ ...input, sidecars: [], picked: { client, sidecar: null }, services: index.services(normalizeHost(hostOf(dest))) }, client, hostOf(dest), port);
-          if (lookup.kind !== 'hidden' && lookup.kind !== 'unknown') run.events.push({ hop: 'client-sidecar', what: `${hostOf(dest)}:${port} is not among the Sidecar's egress hosts, but the VirtualService that routed here is, and brings its destinations with it` });
+          const h = normalizeHost(hostOf(dest));
+          const again = lookupDestination({ ...input, sidecars: [], picked: { client, sidecar: null }, services: index.services(h) }, client, hostOf(dest), port);
+          // by exact hostname only (Istio's index by hostname): a wildcard ServiceEntry does not come in this way
+          if (again.kind === 'service' || (again.kind === 'service-entry' && again.entry.hosts.some((x) => normalizeHost(x) === h))) {
+            lookup = again;
+            run.events.push({ hop: 'client-sidecar', what: `${hostOf(dest)}:${port} is not among the Sidecar's egress hosts, but the VirtualService that routed here is, and brings its destinations with it` });
+          }
         }
       }
     }
@@ -699,21 +704,34 @@ function external(ctx: Ctx, dest: Extract<Dest, { kind: 'external' }>, port: num
  * the routing tables are kept per list.
  */
 const importedByListener = new WeakMap<readonly VirtualService[], WeakMap<SidecarEgressListener, Map<string, readonly VirtualService[]>>>();
+/** the imported lists of one VirtualService list, by content: equal selections share one array (and so one set of routing tables) */
+const importedByContent = new WeakMap<readonly VirtualService[], Map<string, readonly VirtualService[]>>();
 const NO_VS: readonly VirtualService[] = [];
 
 function importedVirtualServices(mesh: Mesh, sidecar: Sidecar | null, clientNs: string, port: number): readonly VirtualService[] {
-  if (sidecar === null) return mesh.virtualServices;
+  const all = mesh.virtualServices;
+  if (sidecar === null) return all;
   const listener = egressListenerFor(sidecar, port);
   if (listener === null) return NO_VS;
-  let byListener = importedByListener.get(mesh.virtualServices);
-  if (byListener === undefined) { byListener = new WeakMap(); importedByListener.set(mesh.virtualServices, byListener); }
+  let byListener = importedByListener.get(all);
+  if (byListener === undefined) { byListener = new WeakMap(); importedByListener.set(all, byListener); }
   let byNs = byListener.get(listener);
   if (byNs === undefined) { byNs = new Map(); byListener.set(listener, byNs); }
-  let out = byNs.get(clientNs);
+  // only a `./` host makes the answer depend on the client's namespace
+  const key = listener.hosts.some((h) => h.startsWith('./')) ? clientNs : '';
+  let out = byNs.get(key);
   if (out === undefined) {
-    out = mesh.virtualServices.filter((vs) => vs.hosts.some((h) => importsVirtualServiceHost(listener, vs.meta.namespace, clientNs, qualify(h, vs.meta.namespace))));
-    if (out.length === mesh.virtualServices.length) out = mesh.virtualServices;
-    byNs.set(clientNs, out);
+    const at: number[] = [];
+    all.forEach((vs, i) => { if (vs.hosts.some((h) => importsVirtualServiceHost(listener, vs.meta.namespace, clientNs, qualify(h, vs.meta.namespace)))) at.push(i); });
+    if (at.length === all.length) out = all;
+    else {
+      let shared = importedByContent.get(all);
+      if (shared === undefined) { shared = new Map(); importedByContent.set(all, shared); }
+      const id = at.join(',');
+      out = shared.get(id);
+      if (out === undefined) { out = at.map((i) => all[i] as VirtualService); shared.set(id, out); }
+    }
+    byNs.set(key, out);
   }
   return out;
 }

@@ -36,7 +36,7 @@ export function exportedTo(dr: DestinationRule, clientNs: string): boolean {
  * `.` whatever they say). Istio's exported index holds every other rule; a root-namespace client reads the root's
  * private ones first. (The loader refuses duplicate entries, as Istio's validation does.)
  */
-function isPrivate(dr: DestinationRule): boolean {
+export function isPrivate(dr: DestinationRule): boolean {
   if (dr.workloadSelector !== null) return true;
   const only = dr.exportTo.length === 1 ? dr.exportTo[0] : undefined;
   return only === '.' || only === dr.meta.namespace;
@@ -158,7 +158,9 @@ function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
   return true;
 }
 
+/** a ⊋ b (equal sets are sameSet's): only a larger set can be one, so most pairs cost a size compare */
 function supersetOf(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
+  if (a.size <= b.size) return false;
   for (const x of b) if (!a.has(x)) return false;
   return true;
 }
@@ -184,7 +186,7 @@ function selectorThenAge(a: DestinationRule, b: DestinationRule): number {
 export function consolidate(rules: readonly DestinationRule[]): Consolidated[] {
   const out: Consolidated[] = [];
   for (const r of [...rules].sort(selectorThenAge)) {
-    const mine: ReadonlySet<string> = r.workloadSelector !== null ? new Set(['.']) : new Set(r.exportToWritten ?? r.exportTo);
+    const mine = exportSetOf(r);
     let standalone = true;
     for (const c of out) {
       if (sameSet(mine, c.exportTo)) standalone = false;
@@ -202,6 +204,31 @@ export function consolidate(rules: readonly DestinationRule[]): Consolidated[] {
   }
   return out;
 }
+
+/**
+ * consolidate's answer for one index of one namespace and one host (`key`), kept per mesh index: it does not depend
+ * on the client, and thousands of rules of one host (each exported elsewhere) were consolidated at every request of a
+ * client whose namespace has a selector rule. At most MAX_KEPT keys; past that, worked out again.
+ */
+const consolidatedByIndex = new WeakMap<MeshIndex, Map<string, Consolidated[]>>();
+
+function consolidatedFor(index: MeshIndex, key: string, found: readonly DestinationRule[]): Consolidated[] {
+  if (found.length === 1) return [{ exportTo: exportSetOf(found[0] as DestinationRule), rules: [found[0] as DestinationRule] }];
+  let byKey = consolidatedByIndex.get(index);
+  if (byKey === undefined) { byKey = new Map(); consolidatedByIndex.set(index, byKey); }
+  let out = byKey.get(key);
+  if (out === undefined) {
+    out = consolidate(found);
+    if (byKey.size < MAX_KEPT) byKey.set(key, out);
+  }
+  return out;
+}
+
+/** The exportTo set Istio consolidates a rule under: `.` for a rule with a selector, else the set as written. */
+function exportSetOf(r: DestinationRule): ReadonlySet<string> {
+  return r.workloadSelector !== null ? DOT_ONLY : new Set(r.exportToWritten ?? r.exportTo);
+}
+const DOT_ONLY: ReadonlySet<string> = new Set(['.']);
 
 /**
  * The consolidated rule a client uses of those its namespace's lookup returned (Istio's SidecarScope.DestinationRule):
@@ -253,7 +280,7 @@ function chooseDestinationRule(mesh: Mesh, index: MeshIndex, clientNs: string, c
       wildFor(ix, host, consider);
     }
     if (found.length === 0) return { matched: false, rules: [] };
-    let entries = consolidate(found);
+    let entries = consolidatedFor(index, `${local ? (privateOnly ? 'p' : 'l') : 'e'}\n${ns}\n${(found[0] as DestinationRule).fqdnHost}`, found);
     // another namespace's consolidated rules count only when exported to the client (by the set each was made with)
     if (!local) entries = entries.filter((c) => c.exportTo.size === 0 || c.exportTo.has('*') || c.exportTo.has(clientNs));
     const chosen = sidecarChoice(entries, clientNs, clientLabels);

@@ -165,9 +165,12 @@ export function outboundMode(meshMode: OutboundMode, sidecar: Sidecar | null): E
   return { mode: meshMode, from: 'mesh', name: null };
 }
 
+/** A Sidecar without egress listeners imports everything: one listener object for all of them (memos key on it). */
+const IMPORT_ALL: SidecarEgressListener = Object.freeze({ hosts: Object.freeze(['*/*']) as string[] });
+
 /** The egress listener a connection to `port` uses; null = none covers it (everything hidden on that port). */
 export function egressListenerFor(sidecar: Sidecar, port: number): SidecarEgressListener | null {
-  if (sidecar.egress.length === 0) return { hosts: ['*/*'] };
+  if (sidecar.egress.length === 0) return IMPORT_ALL;
   return sidecar.egress.find((l) => l.port?.number === port) ?? sidecar.egress.find((l) => l.port === undefined) ?? null;
 }
 

@@ -332,3 +332,21 @@ ${extra}`;
     expect(codes('MR0120', ns('a', true), app('a', 'web'), app('a', 'api'), selector, rule('base', ''))).toEqual([]);
   });
 });
+
+describe('MR0120 in the root namespace', () => {
+  it('a private root rule folded into a selector rule is reported even when a public rule keeps it apart in the namespace\'s own index: a root client reads the private rules first', () => {
+    const rule = (name: string, at: string, extra: string): string => `apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: ${name}, namespace: istio-system, creationTimestamp: "${at}" }
+spec:
+  host: api.a.svc.cluster.local
+  trafficPolicy: { tls: { mode: ISTIO_MUTUAL } }
+${extra}`;
+    const found = codes('MR0120', ns('istio-system', true), ns('a', true), app('istio-system', 'tool'), app('a', 'api'),
+      rule('s', '2020-01-01T00:00:00Z', '  workloadSelector: { matchLabels: { app: other } }\n'),
+      rule('q-public', '2021-01-01T00:00:00Z', ''),
+      rule('p-private', '2022-01-01T00:00:00Z', '  exportTo: ["."]\n'));
+    expect(found).toHaveLength(1);
+    expect(found[0]).toContain('DestinationRule istio-system/p-private');
+  });
+});

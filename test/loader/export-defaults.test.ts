@@ -73,9 +73,14 @@ spec:
     expect(lookupDestination(input, wl(m, 'backend/reviews'), 'api.example.com', 443)).toMatchObject({ kind: 'service-entry' });
   });
 
-  it('a default that holds neither "." nor "*" is warned (mesh-export-to-not-modeled) and an empty exportTo stays "everywhere"', () => {
-    const { mesh, issues } = loadMesh([...base, meshConfig('defaultVirtualServiceExportTo: [shop]'), vs('backend')].map((text, i) => ({ path: `m${i}.yaml`, text })));
-    expect(issues.warnings.map((w) => w.code)).toContain('mesh-export-to-not-modeled');
-    expect(route(mesh, 'shop')).toBe('backend/r');
+  it('a VirtualService default that holds neither "." nor "*" shows one without exportTo to no namespace, as Istio does (warned: mesh-export-to-none); a DestinationRule one leaves it public (mesh-export-to-ignored); an empty list is unset', () => {
+    const { mesh, issues } = loadMesh([...base, meshConfig('defaultVirtualServiceExportTo: [shop]\ndefaultDestinationRuleExportTo: [shop]'), vs('backend'), dr('backend', 'd', host, '{ mode: DISABLE }')].map((text, i) => ({ path: `m${i}.yaml`, text })));
+    expect(issues.warnings.map((w) => w.code)).toEqual(expect.arrayContaining(['mesh-export-to-none', 'mesh-export-to-ignored']));
+    expect(route(mesh, 'shop')).toBe('default');
+    expect(route(mesh, 'backend')).toBe('default');
+    expect(findDestinationRule(mesh, 'shop', {}, host, 'backend')?.rule.meta.name).toBe('d');
+    const empty = loadMesh([...base, meshConfig('defaultVirtualServiceExportTo: []'), vs('backend')].map((text, i) => ({ path: `m${i}.yaml`, text })));
+    expect(empty.issues.warnings.map((w) => w.code)).not.toContain('mesh-export-to-none');
+    expect(route(empty.mesh, 'shop')).toBe('backend/r');
   });
 });

@@ -18,7 +18,7 @@
 import { meshIndex } from '../../model/index.js';
 import type { DestinationRule } from '../../model/types.js';
 import { selectorMatches } from '../../model/types.js';
-import { consolidate, exportedTo } from '../../policy/destination-rule.js';
+import { consolidate, exportedTo, isPrivate } from '../../policy/destination-rule.js';
 import { listed, subjectOf } from '../context.js';
 import type { LintRule, RawFinding } from '../types.js';
 
@@ -44,13 +44,19 @@ export const rule: LintRule = {
         const l = byHost.get(d.fqdnHost);
         if (l) l.push(d); else byHost.set(d.fqdnHost, [d]);
       }
-      for (const [host, group] of byHost) {
+      // the namespace's own index; in the root namespace also the index of its private rules, which a client of the
+      // root namespace reads first (a public rule there can change how the private ones merge)
+      const groups = [...byHost];
+      if (ns === mesh.config.rootNamespace) for (const [host, group] of byHost) groups.push([host, group.filter(isPrivate)]);
+      const reported = new Set<DestinationRule>();
+      for (const [host, group] of groups) {
         if (group.length < 2 || !group.some((d) => d.workloadSelector !== null)) continue;
         const entries = consolidate(group);
         for (const d of group) {
-          if (d.workloadSelector !== null || entries.some((c) => c.rules[0] === d)) continue;
+          if (reported.has(d) || d.workloadSelector !== null || entries.some((c) => c.rules[0] === d)) continue;
           const into = entries.filter((c) => c.rules.includes(d)).map((c) => c.rules[0] as DestinationRule);
           if (into.length === 0 || into.some((b) => b.workloadSelector === null)) continue;
+          reported.add(d);
           const missed = mesh.workloads.filter((w) => w.namespace === ns && !w.gateway && w.sidecar
             && !into.some((b) => b.workloadSelector !== null && selectorMatches(b.workloadSelector, w.labels))).map((w) => w.id);
           out.push({
