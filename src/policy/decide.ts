@@ -352,6 +352,30 @@ function sendLeg(run: Run, leg: Leg): Decision {
         }
       }
     }
+    // TLS to a host outside the Services: a ServiceEntry's TLS port without addresses is a listener on 0.0.0.0 that
+    // picks its filter chain by SNI (server_names), not by the name dialled. An SNI naming an entry's host takes that
+    // entry's chain whatever address was dialled — with resolution NONE on to that address (the SNI-spoofing path out
+    // of REGISTRY_ONLY), otherwise to the entry's own host; an SNI naming none of them matches no chain.
+    if (leg.protocol === 'tls' && leg.sni && dest.kind === 'external' && !leg.viaGateway) {
+      const sni = normalizeHost(leg.sni);
+      if (sni !== normalizeHost(dest.name)) {
+        const bySni = lookupDestination({ ...input, services: index.services(sni) }, client, sni, port);
+        const sniChain = bySni.kind === 'service-entry' && bySni.entry.addresses.length === 0 ? bySni : null;
+        const dialledChain = lookup.kind === 'service-entry' && lookup.entry.addresses.length === 0;
+        if (sniChain) {
+          lookup = sniChain;
+          if (sniChain.entry.resolution === 'NONE') {
+            run.events.push({ hop: 'client-sidecar', what: `the TLS listener on port ${port} matches SNI ${sni}, a host of ServiceEntry ${sniChain.entry.meta.namespace}/${sniChain.entry.meta.name} (resolution NONE): the connection goes on to the address dialled, ${dest.name}` });
+          } else {
+            run.events.push({ hop: 'client-sidecar', what: `the TLS listener on port ${port} matches SNI ${sni}, a host of ServiceEntry ${sniChain.entry.meta.namespace}/${sniChain.entry.meta.name} (resolution ${sniChain.entry.resolution}): the connection goes to ${sni}, not to ${dest.name}` });
+            dest = { kind: 'external', name: sni, ip: externalIp(sniChain.entry, sni) };
+          }
+        } else if (dialledChain) {
+          lookup = bySni.kind === 'service-entry' || bySni.kind === 'service' ? { kind: 'unknown', host: sni, port, reason: `SNI ${sni} names no ServiceEntry TLS host on port ${port}`, fix: `send the SNI of the host dialled, ${dest.name}` } : bySni;
+          run.events.push({ hop: 'client-sidecar', what: `the TLS listener on port ${port} picks its chain by SNI: ${sni} is not ${dest.name}, and names no ServiceEntry host there` });
+        }
+      }
+    }
     const hostName = hostOf(dest);
     if (leg.depth === 0 && client.sidecar && ctx.clientHttp && run.explain) {
       // Istio names the outbound virtual host <host>:<port>; a request no VirtualService routed takes its route `default`.
