@@ -724,7 +724,8 @@ function external(ctx: Ctx, dest: Extract<Dest, { kind: 'external' }>, port: num
 /**
  * The VirtualServices a client's Sidecar imports on `port` (Istio SelectVirtualServices): those with a host, qualified
  * in their own namespace, matching (either way: importsVirtualServiceHost) an egress host of the port's egress
- * listener whose namespace part is the VirtualService's, `*`, or `.` for the client's own. No Sidecar: all of them. Kept per (listener, client namespace):
+ * listener whose namespace part is the VirtualService's, `*`, or `.` for the client's own. No Sidecar: all of them.
+ * Kept per listener (and client namespace when a `./` host makes it matter), equal selections sharing one array:
  * the routing tables are kept per list.
  */
 const importedByListener = new WeakMap<readonly VirtualService[], WeakMap<SidecarEgressListener, Map<string, readonly VirtualService[]>>>();
