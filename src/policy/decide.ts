@@ -352,28 +352,32 @@ function sendLeg(run: Run, leg: Leg): Decision {
         }
       }
     }
-    // TLS to a host outside the Services: a ServiceEntry's TLS port without addresses is a listener on 0.0.0.0 that
-    // picks its filter chain by SNI (server_names), not by the name dialled. An SNI naming an entry's host takes that
-    // entry's chain whatever address was dialled — with resolution NONE on to that address (the SNI-spoofing path out
-    // of REGISTRY_ONLY), otherwise to the entry's own host; an SNI naming none of them matches no chain.
-    if (leg.protocol === 'tls' && leg.sni && dest.kind === 'external' && !leg.viaGateway) {
-      const sni = normalizeHost(leg.sni);
-      if (sni !== normalizeHost(dest.name)) {
-        const bySni = lookupDestination({ ...input, services: index.services(sni) }, client, sni, port);
-        const sniChain = bySni.kind === 'service-entry' && bySni.entry.addresses.length === 0 ? bySni : null;
-        const dialledChain = lookup.kind === 'service-entry' && lookup.entry.addresses.length === 0;
-        if (sniChain) {
-          lookup = sniChain;
-          if (sniChain.entry.resolution === 'NONE') {
-            run.events.push({ hop: 'client-sidecar', what: `the TLS listener on port ${port} matches SNI ${sni}, a host of ServiceEntry ${sniChain.entry.meta.namespace}/${sniChain.entry.meta.name} (resolution NONE): the connection goes on to the address dialled, ${dest.name}` });
-          } else {
-            run.events.push({ hop: 'client-sidecar', what: `the TLS listener on port ${port} matches SNI ${sni}, a host of ServiceEntry ${sniChain.entry.meta.namespace}/${sniChain.entry.meta.name} (resolution ${sniChain.entry.resolution}): the connection goes to ${sni}, not to ${dest.name}` });
-            dest = { kind: 'external', name: sni, ip: externalIp(sniChain.entry, sni) };
-          }
-        } else if (dialledChain) {
-          lookup = bySni.kind === 'service-entry' || bySni.kind === 'service' ? { kind: 'unknown', host: sni, port, reason: `SNI ${sni} names no ServiceEntry TLS host on port ${port}`, fix: `send the SNI of the host dialled, ${dest.name}` } : bySni;
-          run.events.push({ hop: 'client-sidecar', what: `the TLS listener on port ${port} picks its chain by SNI: ${sni} is not ${dest.name}, and names no ServiceEntry host there` });
+    // To a host outside the Services, a ServiceEntry port without addresses is a listener on 0.0.0.0 that picks by
+    // the name the request carries, not the name dialled: TLS by SNI (filter chains by server_names), HTTP by Host
+    // (virtual hosts). A name of an entry's host takes that entry's cluster whatever address was dialled — with
+    // resolution NONE on to that address (the SNI / Host spoofing way out of REGISTRY_ONLY), otherwise to the entry's
+    // own host; a name of no entry there matches nothing of it.
+    const carried = dest.kind !== 'external' || leg.viaGateway ? null
+      : leg.protocol === 'tls' ? (leg.sni ? { name: normalizeHost(leg.sni), what: 'SNI', listener: 'TLS listener' } : null)
+        : isHttp(leg.protocol) && ctx.clientHttp && ownValue(leg.headers, 'host') !== undefined
+          ? { name: normalizeHost((ownValue(leg.headers, 'host') as string).replace(/:\d{1,5}$/, '')), what: 'Host', listener: 'HTTP listener' } : null;
+    if (carried && dest.kind === 'external' && carried.name !== normalizeHost(dest.name)) {
+      const { name, what } = carried;
+      const byName = lookupDestination({ ...input, services: index.services(name) }, client, name, port);
+      const claims = (l: EgressLookup): boolean => l.kind === 'service-entry' && l.entry.addresses.length === 0;
+      if (byName.kind === 'service-entry' && claims(byName)) {
+        lookup = byName;
+        const which = `ServiceEntry ${byName.entry.meta.namespace}/${byName.entry.meta.name} (resolution ${byName.entry.resolution})`;
+        if (byName.entry.resolution === 'NONE') {
+          run.events.push({ hop: 'client-sidecar', what: `the ${carried.listener} on port ${port} matches ${what} ${name}, a host of ${which}: the connection goes on to the address dialled, ${dest.name}` });
+        } else {
+          run.events.push({ hop: 'client-sidecar', what: `the ${carried.listener} on port ${port} matches ${what} ${name}, a host of ${which}: the connection goes to ${name}, not to ${dest.name}` });
+          dest = { kind: 'external', name, ip: externalIp(byName.entry, name) };
         }
+      } else if (claims(lookup)) {
+        lookup = byName.kind === 'unknown' || byName.kind === 'hidden' ? byName
+          : { kind: 'unknown', host: name, port, reason: `${what} ${name} names no ServiceEntry host without addresses on port ${port}`, fix: `send the ${what} of the host dialled, ${dest.name}` };
+        run.events.push({ hop: 'client-sidecar', what: `the ${carried.listener} on port ${port} picks by ${what}: ${name} is not ${dest.name}, and names no ServiceEntry host there` });
       }
     }
     const hostName = hostOf(dest);

@@ -3,6 +3,7 @@
  * filter chains are picked by SNI (server_names), not by the name the app dialled. An SNI naming an entry's host takes
  * that entry's chain wherever the connection was dialled: with resolution NONE it goes on to the address dialled — the
  * SNI-spoofing way past REGISTRY_ONLY —, with DNS to the entry's own host. An SNI naming no entry matches no chain.
+ * HTTP ports work the same way by the Host header.
  */
 import { describe, expect, it } from 'vitest';
 import { decide } from '../../src/policy/decide.js';
@@ -40,5 +41,16 @@ describe('§8 a sidecar matches TLS to ServiceEntries by SNI', () => {
   it('dialling the allowed host with another SNI matches no chain: blocked under REGISTRY_ONLY', () => {
     expect(tls(mesh('NONE'), 'api.example.com:443', 'evil.example.org').outcome).toBe('blocked');
     expect(tls(mesh('NONE'), 'api.example.com:443', 'api.example.com').outcome).toBe('allowed');
+  });
+
+  it('HTTP is matched by Host the same way: an allowed NONE entry\'s Host sent to any address gets out; to the allowed name with another Host, no virtual host (502)', () => {
+    const httpEntry = entry('NONE').replace('[{ number: 443, name: tls, protocol: TLS }]', '[{ number: 80, name: http, protocol: HTTP }]');
+    const m = meshFrom(ns('istio-system', false), ns('a', true), app('a', 'client'), registryOnly, httpEntry);
+    const spoof = decide(m, request(m, { from: 'a/client', to: 'evil.example.org:80', headers: { host: 'api.example.com' } }));
+    expect(spoof.outcome).toBe('allowed');
+    expect(said(spoof)).toContain('matches Host api.example.com');
+    expect(decide(m, request(m, { from: 'a/client', to: 'evil.example.org:80' })).outcome).toBe('blocked');
+    expect(decide(m, request(m, { from: 'a/client', to: 'api.example.com:80', headers: { host: 'evil.example.org' } })).code).toBe(502);
+    expect(decide(m, request(m, { from: 'a/client', to: 'api.example.com:80', headers: { host: 'api.example.com:80' } })).outcome).toBe('allowed');
   });
 });
