@@ -9,7 +9,7 @@ import { appliedNamespace, isClusterScoped } from './apply-namespace.js';
 import { DNS1123_LABEL_FORM, isDns1123Label, objectNameProblem, quotedName } from './names.js';
 import { parseDuration } from '../core/duration.js';
 import { ownValue, setOwn } from '../core/record.js';
-import { DEFAULT_MESH_CONFIG, type AuthorizationPolicy, type DestinationRule, type Labels, type Mesh, type MeshConfig, type Namespace, type ObjectMeta, type PeerAuthentication, type Service, type UnmodeledObject, type Workload, type WorkloadKind } from '../model/types.js';
+import { DEFAULT_MESH_CONFIG, exportToAnnotation, type AuthorizationPolicy, type DestinationRule, type Labels, type Mesh, type MeshConfig, type Namespace, type ObjectMeta, type PeerAuthentication, type Service, type UnmodeledObject, type Workload, type WorkloadKind } from '../model/types.js';
 import { decideInjection, isCaptureAnnotation, isGatewayPod, readCapture } from './injection.js';
 import { applyMeshConfig, readMeshConfigMap, readPodSpec, readService, type RawService, type RawWorkload } from './k8s.js';
 import { readDestinationRule } from './networking.js';
@@ -466,8 +466,7 @@ function applyExportToDefaults(mesh: Mesh): void {
   if (d.service !== '*') {
     for (const se of mesh.serviceEntries) if (se.exportTo.length === 0) se.exportTo = [d.service];
     for (const s of mesh.services) {
-      const a = s.annotations['networking.istio.io/exportTo'];
-      const listed = a === undefined ? [] : a.split(',').map((x) => x.trim()).filter((x) => x !== '');
+      const listed = exportToAnnotation(s);
       s.exportTo = listed.length > 0 ? listed : [d.service];
     }
   }

@@ -134,6 +134,12 @@ export interface Service {
   loc: Location;
 }
 
+/** The entries of a Service's `networking.istio.io/exportTo` annotation (comma-separated); none: [] */
+export function exportToAnnotation(s: Service): string[] {
+  const a = s.annotations['networking.istio.io/exportTo'];
+  return a === undefined ? [] : a.split(',').map((x) => x.trim()).filter((x) => x !== '');
+}
+
 export type OutboundMode = 'ALLOW_ANY' | 'REGISTRY_ONLY' | 'ALLOW_ANY_DYNAMIC_DNS';
 export type PathNormalization = 'NONE' | 'BASE' | 'MERGE_SLASHES' | 'DECODE_AND_MERGE_SLASHES';
 

@@ -56,7 +56,7 @@
 import { cidrContains, parseCidr, parseIp } from '../core/ip.js';
 import type { ServiceEntry, ServiceEntryLocation, Sidecar, SidecarEgressListener } from '../model/egress.js';
 import type { DestinationRule, OutboundMode, PeerAuthentication, Service, ServicePort, Workload } from '../model/types.js';
-import { selectorMatches } from '../model/types.js';
+import { exportToAnnotation, selectorMatches } from '../model/types.js';
 import { exportedTo, hostMatches } from './destination-rule.js';
 import { olderFirst } from './peer-authentication.js';
 
@@ -108,9 +108,7 @@ function exported(exportTo: readonly string[], ownNs: string, clientNs: string):
 }
 
 export function serviceExportTo(s: Service): string[] {
-  if (s.exportTo !== undefined) return s.exportTo;
-  const a = s.annotations['networking.istio.io/exportTo'];
-  return a === undefined ? [] : a.split(',').map((x) => x.trim()).filter((x) => x !== '');
+  return s.exportTo ?? exportToAnnotation(s);
 }
 
 /** lower case, one trailing dot dropped */

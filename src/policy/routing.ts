@@ -900,8 +900,15 @@ function redirectLocation(fr: FlatRoute, req: RequestView, ctx: HttpRouteContext
 export function routeHttp(vss: readonly VirtualService[], ctx: HttpRouteContext, pick: () => number): HttpRouteResult {
   const host = normalizeHost(ctx.host);
   const mesh = ctx.gateway === 'mesh';
+  // a sidecar's candidates are flattened once: to skip those Istio prunes, then to route by the one that claims the host
+  const flat = new Map<Binding, FlatRoute[]>();
+  const flatOf = (b: Binding): FlatRoute[] => {
+    let r = flat.get(b);
+    if (r === undefined) { r = flatten(b.vs, b.through, ctx); flat.set(b, r); }
+    return r;
+  };
   const vhost = mesh
-    ? meshVirtualHost(meshHosts(vss), meshHostForms(host, ctx.gatewayNamespace), ctx.gatewayNamespace, (b) => flatten(b.vs, b.through, ctx).length > 0)
+    ? meshVirtualHost(meshHosts(vss), meshHostForms(host, ctx.gatewayNamespace), ctx.gatewayNamespace, (b) => flatOf(b).length > 0)
     : bestVirtualHost(virtualHosts(vss, ctx), [host]);
   if (vhost.length === 0) {
     if (mesh) return { kind: 'default', reason: `no VirtualService bound to the mesh has host ${host}; the sidecar routes to the service itself` };
@@ -914,7 +921,7 @@ export function routeHttp(vss: readonly VirtualService[], ctx: HttpRouteContext,
     const key = `${idOf(b.vs.meta)}|${b.through}`;
     if (done.has(key)) continue;
     done.add(key);
-    routes = routes.concat(flatten(b.vs, b.through, ctx));
+    routes = routes.concat(flatOf(b));
   }
   routes = [...routes.filter((r) => !isCatchAll(r.match)), ...routes.filter((r) => isCatchAll(r.match))];
   const req = viewOf(ctx, host);
