@@ -303,6 +303,8 @@ function sendLeg(run: Run, leg: Leg): Decision {
 
   // 2-3. The client's proxy: mesh VirtualServices, then the outbound traffic policy.
   let passthrough = false;
+  /** the ServiceEntry whose cluster carries a Service's FQDN on to the Service's own address (see there) */
+  let shadowedBy: ServiceEntry | null = null;
   if (leg.proxy && client) {
     // Only the client's namespace's and the root namespace's Sidecars can apply to it (sidecarFor): hand it those.
     const near = sidecarsOf(index, mesh.config.rootNamespace, client);
@@ -379,6 +381,18 @@ function sendLeg(run: Run, leg: Leg): Decision {
           : { kind: 'unknown', host: name, port, reason: `${what} ${name} names no ServiceEntry host without addresses on port ${port}`, fix: `send the ${what} of the host dialled, ${dest.name}` };
         run.events.push({ hop: 'client-sidecar', what: `the ${carried.listener} on port ${port} picks by ${what}: ${name} is not ${dest.name}, and names no ServiceEntry host there` });
       }
+    }
+    // A Service's FQDN the proxy takes from a ServiceEntry (egress.ts hostNamespace: the client's own namespace's
+    // entry before a Service elsewhere): the entry's cluster, not the Service's — to its endpoints when it has
+    // addresses for them; without (resolution NONE, or DNS of the name itself) on to the address dialled, the
+    // Service's, with no auto mTLS (the cluster's endpoints carry no Istio tlsMode).
+    if (dest.kind === 'service' && lookup.kind === 'service-entry') {
+      const se = lookup.entry;
+      const svc = dest.service;
+      const at = se.resolution === 'NONE' ? undefined : se.endpoints.find((e) => parseIp(e.address))?.address;
+      ev(leg.viaGateway ? 'gateway' : 'client-sidecar', `${svc.fqdn} is also a host of ServiceEntry ${se.meta.namespace}/${se.meta.name}, and the proxy keeps one namespace per hostname — ${se.meta.namespace === clientNs ? `its own namespace's entry before the Service of namespace ${svc.namespace}` : `the Service is not visible to it`}: the request takes the entry's cluster (resolution ${se.resolution}), ${at ? `to its endpoint ${at}, not to Service ${svc.namespace}/${svc.name}` : `on to the address dialled, Service ${svc.namespace}/${svc.name}'s`}`);
+      if (at) dest = { kind: 'external', name: svc.fqdn, ip: at };
+      else shadowedBy = se;
     }
     const hostName = hostOf(dest);
     if (leg.depth === 0 && client.sidecar && ctx.clientHttp && run.explain) {
@@ -496,7 +510,8 @@ function sendLeg(run: Run, leg: Leg): Decision {
     // An explicit `tls: mtls` is honoured on every path, the PassthroughCluster and pod IPs included.
     tls = passthrough && leg.intent !== 'mtls'
       ? { kind: 'plaintext', why: dest.kind === 'pod' ? 'a pod IP is not a service host: the proxy forwards it through the PassthroughCluster in plaintext' : 'PassthroughCluster: plaintext to the original destination' }
-      : clientTls(ctx, client, service, servicePort, endpoint, targetPort);
+      : clientTls(ctx, client, service, servicePort, endpoint, targetPort,
+        shadowedBy ? `the cluster is ServiceEntry ${shadowedBy.meta.namespace}/${shadowedBy.meta.name}'s, whose endpoints carry no Istio tlsMode label → plaintext` : null);
     if (run.explain) ev(sideHop, tls.why);
   } else if (leg.identity && leg.identity.kind !== 'none') {
     tls = { kind: 'istio', why: `the attacker's TLS client offers ALPN istio with its ${leg.identity.kind === 'forged-cert' ? 'forged' : 'stolen'} certificate for ${leg.identity.spiffe}` };
@@ -582,7 +597,8 @@ export type ClientTls =
   | { kind: 'istio'; why: string; dr?: DrChoice; sans?: string[] }
   | { kind: 'tls'; why: string; dr: DrChoice; mode: 'SIMPLE' | 'MUTUAL' };
 
-function clientTls(ctx: Ctx, src: Workload, service: Service | null, servicePort: ServicePort | null, endpoint: Workload, targetPort: number): ClientTls {
+/** `noAuto`: why auto mTLS has nothing to go on (a ServiceEntry's cluster): plaintext unless a DestinationRule sets TLS */
+function clientTls(ctx: Ctx, src: Workload, service: Service | null, servicePort: ServicePort | null, endpoint: Workload, targetPort: number, noAuto: string | null = null): ClientTls {
   const { mesh } = ctx.run;
   if (ctx.leg.intent === 'mtls') return { kind: 'istio', why: 'the step forces Istio mTLS with the client\'s own certificate' };
   if (!service) return { kind: 'plaintext', why: 'a pod IP is not a service host: the sidecar forwards it through the PassthroughCluster in plaintext' };
@@ -601,6 +617,7 @@ function clientTls(ctx: Ctx, src: Workload, service: Service | null, servicePort
     return { kind: 'tls', why: `${where} originates ${m === 'SIMPLE' ? 'one-way' : 'non-Istio mutual'} TLS`, dr, mode: m };
   }
   if (!mesh.config.enableAutoMtls) return { kind: 'plaintext', why: 'auto mTLS is disabled in the mesh config and no DestinationRule sets TLS' };
+  if (noAuto !== null) return { kind: 'plaintext', why: `no DestinationRule sets TLS, and ${noAuto}`, ...(dr ? { dr } : {}) };
   const nsMode = namespaceMode(mesh, service.namespace);
   const base = !dr ? 'auto mTLS'
     : tls !== null ? `DestinationRule ${drName} has port-level settings for port ${servicePort?.port ?? targetPort} without tls (they do not inherit the rule's), so auto mTLS decides`

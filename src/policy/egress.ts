@@ -32,8 +32,12 @@
  * - A ServiceEntry serves a request when one of its hosts matches the host
  *   (exact, or a wildcard `*.example.com` covering it; the most specific wins)
  *   — or the request goes to an IP in its `addresses` — and it declares the
- *   destination port. A Kubernetes Service beats a ServiceEntry for the same
- *   host; among equals, the one in the client's namespace, then the oldest.
+ *   destination port. A proxy keeps ONE namespace per hostname (hostNamespace):
+ *   for a sidecar the client's own, else a Kubernetes Service's, else the first
+ *   ServiceEntry exported to it (by name before `*`, then the oldest), whatever
+ *   the port — so a ServiceEntry in the client's namespace naming a Service's
+ *   FQDN takes that Service's traffic from its clients (decide.ts). A gateway
+ *   takes the Kubernetes Service wherever it lives.
  * - Known destination → its cluster ("route"). A MESH_EXTERNAL ServiceEntry is
  *   never auto-mTLS (§5.2): plaintext unless a DestinationRule originates TLS.
  * - Unknown or hidden destination:
@@ -54,6 +58,7 @@
  *   model yet; only the NetworkPolicy side (§11) forces traffic through it.
  */
 import { cidrContains, parseCidr, parseIp } from '../core/ip.js';
+import { byCodeUnit } from '../core/text.js';
 import type { ServiceEntry, ServiceEntryLocation, Sidecar, SidecarEgressListener } from '../model/egress.js';
 import type { DestinationRule, OutboundMode, PeerAuthentication, Service, ServicePort, Workload } from '../model/types.js';
 import { exportToAnnotation, selectorMatches } from '../model/types.js';
@@ -304,6 +309,50 @@ function isImported(scope: Scope, entryNs: string, host: string): boolean {
   return scope.listener !== null && imports(scope.listener, entryNs, scope.clientNs, host);
 }
 
+function entryLookup(se: ServiceEntry, port: number): EgressLookup {
+  const p = se.ports.find((x) => x.number === port) as ServiceEntry['ports'][number];
+  return { kind: 'service-entry', entry: se, port: { number: p.number, name: p.name, protocol: p.protocol }, location: se.location };
+}
+
+/**
+ * Where a registry entry comes in Istio's list of the services exported to the client's namespace
+ * (servicesExportedToNamespace): 0 private to it (exportTo `.` or its own name, in its own namespace), 1 exported
+ * to it by name, 2 public (`*`, or no exportTo). Oldest first within each (SortServicesByCreationTime).
+ */
+function exportRank(exportTo: readonly string[], ownNs: string, clientNs: string): number {
+  if (exportTo.length === 0 || exportTo.includes('*')) return 2;
+  if (ownNs === clientNs && exportTo.some((e) => e === '.' || e === ownNs)) return 0;
+  return 1;
+}
+
+/**
+ * The one namespace a proxy takes a hostname from when several namespaces declare it — a Kubernetes Service's FQDN
+ * in a ServiceEntry of another namespace, or one external host in ServiceEntries of two namespaces — and what of it:
+ *  - a sidecar (Istio 1.24+ unified Sidecar scoping, selectServices): the client's own namespace first; else the
+ *    namespace of the Kubernetes Service (it is preferred to ServiceEntries, against "domain squatting"); else the
+ *    first ServiceEntry in the exported order (exportRank, then age). The port plays no part in the choice.
+ *  - a gateway (DefaultSidecarScopeForGateway, appendSidecarServices): the Kubernetes Service whatever its
+ *    namespace; else the first ServiceEntry in the exported order.
+ * In that namespace a Kubernetes Service beats a ServiceEntry of the same hostname; ServiceEntries of one namespace
+ * pool their ports when Istio can merge them (same resolution and exportTo), else the first one alone counts.
+ * `entries` are visible (exported, imported) entries declaring this exact hostname; `services` the visible
+ * Kubernetes Services of that FQDN (at most one in practice).
+ */
+function hostNamespace(scope: Scope, services: readonly Service[], entries: readonly ServiceEntry[], gateway: boolean): { service?: Service; entries: ServiceEntry[] } {
+  const svc = services.find((s) => s.namespace === scope.clientNs) ?? services[0];
+  const order = [...entries].sort((a, b) => exportRank(a.exportTo, a.meta.namespace, scope.clientNs) - exportRank(b.exportTo, b.meta.namespace, scope.clientNs) || byAge(a, b));
+  let ns: string | undefined;
+  if (!gateway && (svc?.namespace === scope.clientNs || order.some((se) => se.meta.namespace === scope.clientNs))) ns = scope.clientNs;
+  else if (svc) ns = svc.namespace;
+  else ns = order[0]?.meta.namespace;
+  if (svc && svc.namespace === ns) return { service: svc, entries: [] };
+  const inNs = order.filter((se) => se.meta.namespace === ns);
+  const first = inNs[0];
+  if (!first) return { entries: [] };
+  const same = (a: readonly string[], b: readonly string[]): boolean => a.length === b.length && a.every((x) => b.includes(x));
+  return { entries: inNs.filter((se) => se === first || (se.resolution === first.resolution && same(se.exportTo, first.exportTo))) };
+}
+
 /**
  * What the client's proxy knows about `host:port` (§3 step 2). `client` null =
  * a caller without a sidecar (no filtering at all). `host` is a qualified FQDN
@@ -317,26 +366,40 @@ export function lookupDestination(input: EgressInput, client: Workload | null, h
   const sidecarName = scope.sidecar ? nameOf(scope.sidecar) : '';
 
   const services = input.services.filter((s) => s.fqdn === h);
-  // The first visible Service of the client's namespace, else the first visible one (no list built: a lookup per decision).
-  let svc: Service | undefined;
-  for (const s of services) {
-    if (!isExported(scope, serviceExportTo(s), s.namespace) || !isImported(scope, s.namespace, h)) continue;
-    if (s.namespace === scope.clientNs) { svc = s; break; }
-    svc ??= s;
-  }
-  if (svc) return { kind: 'service', service: svc };
-
   const claiming = input.serviceEntries.map((se) => ({ se, ...entryClaim(se, h) })).filter((x) => x.score > 0);
   const withPort = claiming.filter((x) => x.se.ports.some((p) => p.number === port));
-  const visible = withPort
-    .filter((x) => isExported(scope, x.se.exportTo, x.se.meta.namespace) && entryImported(scope, x.se, x.by))
-    .sort((a, b) => b.score - a.score
-      || Number(b.se.meta.namespace === scope.clientNs) - Number(a.se.meta.namespace === scope.clientNs)
-      || byAge(a.se, b.se));
-  const best = visible[0];
-  if (best) {
-    const p = best.se.ports.find((x) => x.number === port);
-    if (p) return { kind: 'service-entry', entry: best.se, port: { number: p.number, name: p.name, protocol: p.protocol }, location: best.se.location };
+  const visibleSvcs = services.filter((s) => isExported(scope, serviceExportTo(s), s.namespace) && isImported(scope, s.namespace, h));
+  const visibleClaims = claiming.filter((x) => isExported(scope, x.se.exportTo, x.se.meta.namespace) && entryImported(scope, x.se, x.by));
+  /** an exact hostname whose one namespace (hostNamespace) declares no `port` while another's does: said when nothing else serves */
+  let portElsewhere: { kept: ServiceEntry; other: ServiceEntry } | null = null;
+  if (!scope.proxy) {
+    // No proxy: no Istio registry at all — kube DNS and kube-proxy; a Service first, else the entry an analysis asks about.
+    const svc = visibleSvcs.find((s) => s.namespace === scope.clientNs) ?? visibleSvcs[0];
+    if (svc) return { kind: 'service', service: svc };
+    const best = visibleClaims.filter((x) => x.se.ports.some((p) => p.number === port)).sort((a, b) => b.score - a.score
+      || Number(b.se.meta.namespace === scope.clientNs) - Number(a.se.meta.namespace === scope.clientNs) || byAge(a.se, b.se))[0];
+    if (best) return entryLookup(best.se, port);
+  } else {
+    // One hostname at a time, the most specific first (the exact name, then the narrowest wildcard covering it; an
+    // address in an entry's `addresses` before all): Istio keeps ONE namespace per hostname (hostNamespace), and a
+    // port that namespace's entries do not declare is not on that hostname at all — a less specific one may have it.
+    const groups = new Map<string, { score: number; entries: ServiceEntry[] }>();
+    for (const x of visibleClaims) {
+      const key = x.by ?? '';
+      const g = groups.get(key);
+      if (g) g.entries.push(x.se); else groups.set(key, { score: x.score, entries: [x.se] });
+    }
+    if (visibleSvcs.length > 0 && !groups.has(h)) groups.set(h, { score: 10_000, entries: [] });
+    const ordered = [...groups].sort((a, b) => b[1].score - a[1].score || byCodeUnit(a[0], b[0]));
+    for (const [name, g] of ordered) {
+      const kept = hostNamespace(scope, name === h ? visibleSvcs : [], g.entries, client !== null && client.gateway);
+      if (kept.service) return { kind: 'service', service: kept.service };
+      for (const se of kept.entries) if (se.ports.some((p) => p.number === port)) return entryLookup(se, port);
+      if (name === h && portElsewhere === null) {
+        const other = g.entries.find((se) => !kept.entries.includes(se) && se.ports.some((p) => p.number === port));
+        if (other && kept.entries[0]) portElsewhere = { kept: kept.entries[0], other };
+      }
+    }
   }
 
   // Not visible: explain why, most specific reason first.
@@ -355,6 +418,12 @@ export function lookupDestination(input: EgressInput, client: Workload | null, h
         ? `add "${ns}/${h}" (or "${ns}/*") to the egress hosts of Sidecar ${sidecarName}`
         : `add an egress listener for port ${port}, or one without port, to Sidecar ${sidecarName}`,
     };
+  }
+  if (portElsewhere) {
+    const { kept, other } = portElsewhere;
+    return { kind: 'unknown', host: h, port,
+      reason: `${h} is taken from namespace ${kept.meta.namespace} (ServiceEntry ${nameOf(kept)}), which declares no port ${port}; ServiceEntry ${nameOf(other)} declares it, but Istio keeps one namespace per hostname`,
+      fix: `declare port ${port} in ServiceEntry ${nameOf(kept)}, or keep ${h} in one namespace` };
   }
   const notExportedSvc = services[0];
   if (notExportedSvc) {

@@ -209,10 +209,46 @@ describe('§8 ServiceEntry', () => {
     expect(lookupDestination(inp, wl(m, 'b/server'), 'api.example.com', 443)).toMatchObject({ entry: { meta: { name: 'older-b' } } });
   });
 
-  it('§8 a Kubernetes Service beats a ServiceEntry claiming the same host', () => {
+  it('§8 one namespace per hostname: a ServiceEntry naming a Service\'s FQDN takes it for its own namespace\'s clients only; elsewhere the Kubernetes Service wins', () => {
+    const m = meshFrom(ns('istio-system', false), ns('a', true), ns('b', true), ns('c', true), app('a', 'client'), app('b', 'server'), app('c', 'third'));
+    const inp = input(m, 'REGISTRY_ONLY', serviceEntry('a', 'squat', [SERVER], HTTP80), serviceEntry('c', 'squat', [SERVER], HTTP80).replace('namespace: c', 'namespace: c, creationTimestamp: "2020-01-01T00:00:00Z"'));
+    expect(lookupDestination(inp, wl(m, 'a/client'), SERVER, 80)).toMatchObject({ kind: 'service-entry', entry: { meta: { namespace: 'a' } } });
+    expect(lookupDestination(inp, wl(m, 'b/server'), SERVER, 80).kind).toBe('service');
+    // a third namespace: the Service beats both entries, the older one included ("domain squatting")
+    const third = meshFrom(ns('istio-system', false), ns('a', true), ns('b', true), ns('d', true), app('b', 'server'), app('d', 'fourth'));
+    expect(lookupDestination(input(third, 'REGISTRY_ONLY', serviceEntry('a', 'squat', [SERVER], HTTP80)), wl(third, 'd/fourth'), SERVER, 80).kind).toBe('service');
+  });
+
+  it('§8 the port plays no part in the namespace kept for a hostname: an entry of the client\'s namespace without the port leaves that host without it', () => {
     const m = base();
-    const inp = input(m, 'REGISTRY_ONLY', serviceEntry('a', 'squat', [SERVER], HTTP80));
-    expect(lookupDestination(inp, wl(m, 'a/client'), SERVER, 80).kind).toBe('service');
+    const inp = input(m, 'REGISTRY_ONLY',
+      serviceEntry('b', 'has-80', ['api.example.com'], HTTP80),
+      serviceEntry('a', 'only-443', ['api.example.com'], HTTPS));
+    const l = lookupDestination(inp, wl(m, 'a/client'), 'api.example.com', 80);
+    expect(l.kind).toBe('unknown');
+    expect(l.kind === 'unknown' ? l.reason : '').toContain('one namespace per hostname');
+    expect(l.kind === 'unknown' ? l.fix : '').toContain('a/only-443');
+    // from b, its own entry
+    expect(lookupDestination(inp, wl(m, 'b/server'), 'api.example.com', 80)).toMatchObject({ entry: { meta: { name: 'has-80' } } });
+    // a wildcard of another namespace that has the port still serves the name: a less specific hostname
+    const wild = input(m, 'REGISTRY_ONLY', serviceEntry('a', 'only-443', ['api.example.com'], HTTPS), serviceEntry('b', 'wild-80', ['*.example.com'], HTTP80));
+    expect(lookupDestination(wild, wl(m, 'a/client'), 'api.example.com', 80)).toMatchObject({ entry: { meta: { name: 'wild-80' } } });
+  });
+
+  it('§8 among other namespaces, an entry exported to the client by name comes before a public one, however old the public one is', () => {
+    const m = meshFrom(ns('istio-system', false), ns('a', true), ns('b', true), ns('c', true), app('a', 'client'), app('b', 'server'), app('c', 'third'));
+    const inp = input(m, 'REGISTRY_ONLY',
+      serviceEntry('b', 'public-old', ['api.example.com'], HTTPS),
+      serviceEntry('c', 'named-new', ['api.example.com'], HTTPS, '  exportTo: [a, "."]\n'));
+    expect(lookupDestination(inp, wl(m, 'a/client'), 'api.example.com', 443)).toMatchObject({ entry: { meta: { name: 'named-new' } } });
+  });
+
+  it('§8 entries of one namespace for one host pool their ports when Istio can merge them (same resolution and exportTo), else the oldest alone counts', () => {
+    const m = base();
+    const merged = input(m, 'REGISTRY_ONLY', serviceEntry('b', 'tls', ['api.example.com'], HTTPS), serviceEntry('b', 'plain', ['api.example.com'], HTTP80));
+    expect(lookupDestination(merged, wl(m, 'a/client'), 'api.example.com', 80)).toMatchObject({ entry: { meta: { name: 'plain' } } });
+    const apart = input(m, 'REGISTRY_ONLY', serviceEntry('b', 'tls', ['api.example.com'], HTTPS), serviceEntry('b', 'plain', ['api.example.com'], HTTP80, '  resolution: DNS\n'));
+    expect(lookupDestination(apart, wl(m, 'a/client'), 'api.example.com', 80).kind).toBe('unknown');
   });
 
   it('§8 a ServiceEntry address makes TCP to that IP known', () => {

@@ -1,0 +1,70 @@
+/**
+ * §8 one namespace per hostname (Istio 1.24+ unified Sidecar scoping, selectServices): when a ServiceEntry names the
+ * FQDN of a Kubernetes Service of another namespace, the sidecars of the entry's own namespace take that hostname from
+ * the entry — its cluster, its endpoints — while every other namespace keeps the Service. The entry's namespace can so
+ * send its own clients' traffic for a Service elsewhere (credentials and all) to any address, or strip its mTLS.
+ */
+import { describe, expect, it } from 'vitest';
+import { app, meshFrom, ns, send } from '../helpers.js';
+
+const base = [ns('istio-system', false), ns('shop', true), ns('pay', true), ns('other', true), app('shop', 'web'), app('pay', 'payments'), app('other', 'batch')];
+const PAY = 'payments.pay.svc.cluster.local';
+const entry = (resolution: string, endpoints = ''): string => `apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: { name: squat, namespace: shop }
+spec:
+  hosts: [${PAY}]
+  ports: [{ number: 80, name: http, protocol: HTTP }]
+  resolution: ${resolution}
+${endpoints}`;
+const strict = `apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: { name: default, namespace: pay }
+spec: { mtls: { mode: STRICT } }
+`;
+
+describe('§8 a ServiceEntry naming a Service of another namespace', () => {
+  it('with endpoints, it sends its own namespace\'s requests for the Service to them: the Service never sees them', () => {
+    const m = meshFrom(...base, entry('STATIC', '  endpoints: [{ address: 203.0.113.9 }]\n'));
+    const d = send(m, { from: 'shop/web', to: `${PAY}:80`, headers: { authorization: 'Bearer secret' } });
+    expect(d.outcome).toBe('allowed');
+    expect(d.destination?.workload).toBeUndefined();
+    const trace = d.events.map((e) => e.what).join('\n');
+    expect(trace).toContain('ServiceEntry shop/squat');
+    expect(trace).toContain('203.0.113.9');
+    expect(d.received?.headers['authorization']).toBe('Bearer secret');
+  });
+
+  it('clients of every other namespace, the Service\'s own included, still reach the Service with mTLS', () => {
+    const m = meshFrom(...base, entry('STATIC', '  endpoints: [{ address: 203.0.113.9 }]\n'));
+    for (const from of ['other/batch', 'pay/payments']) {
+      const d = send(m, { from, to: `${PAY}:80` });
+      expect(d.destination?.workload).toBe('pay/payments');
+      expect(d.mtls).toBe(true);
+    }
+  });
+
+  it('resolution NONE carries the request on to the Service\'s address without auto mTLS: plaintext, refused by STRICT', () => {
+    const open = send(meshFrom(...base, entry('NONE')), { from: 'shop/web', to: `${PAY}:80` });
+    expect(open.outcome).toBe('allowed');
+    expect(open.destination?.workload).toBe('pay/payments');
+    expect(open.mtls).toBe(false);
+    const refused = send(meshFrom(...base, entry('NONE'), strict), { from: 'shop/web', to: `${PAY}:80` });
+    expect(refused.outcome).toBe('blocked');
+    expect(refused.stoppedBy[0]?.control).toBe('PeerAuthentication');
+    // without the entry, the same client gets through STRICT with mTLS
+    expect(send(meshFrom(...base, strict), { from: 'shop/web', to: `${PAY}:80` })).toMatchObject({ outcome: 'allowed', mtls: true });
+  });
+
+  it('a DestinationRule that sets ISTIO_MUTUAL for the host keeps mTLS on the entry\'s cluster', () => {
+    const dr = `apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: pay-mtls, namespace: shop }
+spec:
+  host: ${PAY}
+  trafficPolicy: { tls: { mode: ISTIO_MUTUAL } }
+`;
+    const d = send(meshFrom(...base, entry('NONE'), strict, dr), { from: 'shop/web', to: `${PAY}:80` });
+    expect(d).toMatchObject({ outcome: 'allowed', mtls: true });
+  });
+});
