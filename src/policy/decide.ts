@@ -31,7 +31,7 @@ import type { ServiceEntry, Sidecar, SidecarEgressListener } from '../model/egre
 import type { VirtualService } from '../model/routing.js';
 import type { NetworkPolicy } from '../model/network-policy.js';
 import { findDestinationRule, tlsSettingsFor, type DrChoice } from './destination-rule.js';
-import { decideEgress, egressListenerFor, httpListenerOnPortIndexed, importsVirtualServiceHost, lookupDestination, normalizeHost, outboundMode, sidecarFor, sidecarOfInput, sidecarsNear, type EgressInput, type EgressLookup, type RegistryByPort } from './egress.js';
+import { decideEgress, egressListenerFor, entryEndpointAddress, httpListenerOnPortIndexed, importsVirtualServiceHost, lookupDestination, normalizeHost, outboundMode, sidecarFor, sidecarOfInput, sidecarsNear, type EgressInput, type EgressLookup, type RegistryByPort } from './egress.js';
 import { bypassAttempt, customCapture, outboundCapture } from './capture.js';
 import { searchPath, upstreamResolves } from './dns.js';
 import { connectInbound, paName } from './inbound.js';
@@ -389,7 +389,7 @@ function sendLeg(run: Run, leg: Leg): Decision {
     if (dest.kind === 'service' && lookup.kind === 'service-entry') {
       const se = lookup.entry;
       const svc = dest.service;
-      const at = se.resolution === 'NONE' ? undefined : se.endpoints.find((e) => parseIp(e.address))?.address;
+      const at = entryEndpointAddress(se);
       ev(leg.viaGateway ? 'gateway' : 'client-sidecar', `${svc.fqdn} is also a host of ServiceEntry ${se.meta.namespace}/${se.meta.name}, and the proxy keeps one namespace per hostname — ${se.meta.namespace === clientNs ? `its own namespace's entry before the Service of namespace ${svc.namespace}` : `the Service is not visible to it`}: the request takes the entry's cluster (resolution ${se.resolution}), ${at ? `to its endpoint ${at}, not to Service ${svc.namespace}/${svc.name}` : `on to the address dialled, Service ${svc.namespace}/${svc.name}'s`}`);
       if (at) dest = { kind: 'external', name: svc.fqdn, ip: at };
       else shadowedBy = se;

@@ -57,11 +57,14 @@ describe('lint over the posture fixture', () => {
   it('a DestinationRule Istio merges into a selector rule and keeps nowhere else (MR0120) is found', () => {
     expect(at('MR0120')).toEqual(['02-mtls.yaml:35 DestinationRule shop/api-defaults']);
   });
+  it('a ServiceEntry naming a Service of another namespace (MR0121) is found', () => {
+    expect(at('MR0121')).toEqual(['05-egress.yaml:13 ServiceEntry shop/books-mirror']);
+  });
   it('legacy RBAC kinds (MR0110) are each found', () => {
     expect(at('MR0110')).toEqual(['06-legacy.yaml:2 ServiceRole ledger/books-reader', '06-legacy.yaml:8 ServiceRoleBinding ledger/books-reader-binding', '06-legacy.yaml:15 MeshPolicy default/default']);
   });
   it('nothing else is found: every finding is one of the planted problems', () => {
-    expect(found).toHaveLength(14);
+    expect(found).toHaveLength(15);
   });
   it('findings come sorted by file, line, column and code, and the same mesh gives the same findings', () => {
     const keys = found.map((f) => [f.file, f.line, f.col, f.code]);

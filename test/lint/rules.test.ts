@@ -350,3 +350,28 @@ ${extra}`;
     expect(found[0]).toContain('DestinationRule istio-system/p-private');
   });
 });
+
+describe('MR0121 service-host-shadowed (§8, one namespace per hostname)', () => {
+  const entry = (namespace: string, host: string, extra = ''): string => `apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: { name: mirror, namespace: ${namespace} }
+spec:
+  hosts: [${host}]
+  ports: [{ number: 80, name: http, protocol: HTTP }]
+${extra}`;
+  const PAY = 'payments.pay.svc.cluster.local';
+  const mesh = [ns('shop', true), ns('pay', true), app('shop', 'web'), app('pay', 'payments')];
+  it('an entry naming a Service of another namespace is reported with the workloads whose requests it takes, and where they go', () => {
+    const withEndpoint = codes('MR0121', ...mesh, entry('shop', PAY, '  resolution: STATIC\n  endpoints: [{ address: 203.0.113.9 }]\n'));
+    expect(withEndpoint).toHaveLength(1);
+    expect(withEndpoint[0]).toContain('ServiceEntry shop/mirror declares host payments.pay.svc.cluster.local, the FQDN of Service pay/payments');
+    expect(withEndpoint[0]).toContain('shop/web sends its requests for it to the entry\'s endpoint 203.0.113.9');
+    expect(codes('MR0121', ...mesh, entry('shop', PAY))[0]).toContain('on to the Service in plaintext, without mTLS');
+  });
+  it('an entry in the Service\'s own namespace, one naming no Service, or one its namespace\'s sidecars do not import is not reported', () => {
+    expect(codes('MR0121', ...mesh, entry('pay', PAY))).toEqual([]);
+    expect(codes('MR0121', ...mesh, entry('shop', 'api.example.com'))).toEqual([]);
+    const sidecar = 'apiVersion: networking.istio.io/v1\nkind: Sidecar\nmetadata: { name: default, namespace: shop }\nspec:\n  egress: [{ hosts: ["pay/*"] }]\n';
+    expect(codes('MR0121', ...mesh, sidecar, entry('shop', PAY))).toEqual([]);
+  });
+});
