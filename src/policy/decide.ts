@@ -391,7 +391,7 @@ function sendLeg(run: Run, leg: Leg): Decision {
       const svc = dest.service;
       const at = entryEndpointAddress(se);
       ev(leg.viaGateway ? 'gateway' : 'client-sidecar', `${svc.fqdn} is also a host of ServiceEntry ${se.meta.namespace}/${se.meta.name}, and the proxy keeps one namespace per hostname — ${se.meta.namespace === clientNs ? `its own namespace's entry before the Service of namespace ${svc.namespace}` : `the Service is not visible to it`}: the request takes the entry's cluster (resolution ${se.resolution}), ${at ? `to its endpoint ${at}, not to Service ${svc.namespace}/${svc.name}` : `on to the address dialled, Service ${svc.namespace}/${svc.name}'s`}`);
-      if (at) dest = { kind: 'external', name: svc.fqdn, ip: at };
+      if (at) dest = { kind: 'external', name: svc.fqdn, ip: parseIp(at) ? at : externalIpOf(at) };
       else shadowedBy = se;
     }
     const hostName = hostOf(dest);

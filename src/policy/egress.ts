@@ -311,11 +311,12 @@ function isImported(scope: Scope, entryNs: string, host: string): boolean {
 
 /**
  * Where a ServiceEntry's cluster sends a connection when its host is a name the client could otherwise reach (a
- * Service's FQDN): the first endpoint address that is an IP, unless resolution NONE sends it on to the address
- * dialled; undefined: on to the address dialled (also DNS with no endpoints, which resolves the name itself).
+ * Service's FQDN): its first endpoint (an address, or a name DNS resolution looks up), unless resolution NONE sends
+ * it on to the address dialled; undefined: on to the address dialled (also DNS with no endpoints, which looks up
+ * the host itself).
  */
 export function entryEndpointAddress(se: ServiceEntry): string | undefined {
-  return se.resolution === 'NONE' ? undefined : se.endpoints.find((e) => parseIp(e.address))?.address;
+  return se.resolution === 'NONE' ? undefined : se.endpoints[0]?.address;
 }
 
 function entryLookup(se: ServiceEntry, port: number): EgressLookup {

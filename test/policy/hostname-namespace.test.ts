@@ -56,6 +56,15 @@ describe('§8 a ServiceEntry naming a Service of another namespace', () => {
     expect(send(meshFrom(...base, strict), { from: 'shop/web', to: `${PAY}:80` })).toMatchObject({ outcome: 'allowed', mtls: true });
   });
 
+  it('resolution DNS goes to the endpoint\'s name when the entry has one, else looks up the host itself: the Service\'s address, in plaintext', () => {
+    const named = send(meshFrom(...base, entry('DNS', '  endpoints: [{ address: mirror.example.net }]\n')), { from: 'shop/web', to: `${PAY}:80` });
+    expect(named.outcome).toBe('allowed');
+    expect(named.destination?.workload).toBeUndefined();
+    expect(named.events.map((e) => e.what).join('\n')).toContain('mirror.example.net');
+    const itself = send(meshFrom(...base, entry('DNS')), { from: 'shop/web', to: `${PAY}:80` });
+    expect(itself).toMatchObject({ outcome: 'allowed', mtls: false, destination: { workload: 'pay/payments' } });
+  });
+
   it('a DestinationRule that sets ISTIO_MUTUAL for the host keeps mTLS on the entry\'s cluster', () => {
     const dr = `apiVersion: networking.istio.io/v1
 kind: DestinationRule
