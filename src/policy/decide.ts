@@ -214,6 +214,58 @@ export function clientProxied(mesh: Mesh, req: MeshRequest): boolean {
   return asked ? !bypassAttempt(src, cap, req.capabilities ?? []).escapes : cap.captured;
 }
 
+/** The virtual host an HTTP listener picks by the request's Host (see sendLeg). */
+type VirtualHostPick =
+  | { kind: 'same' }
+  | { kind: 'service'; name: string; service: Service; lookup: EgressLookup }
+  | { kind: 'entry'; name: string; lookup: Extract<EgressLookup, { kind: 'service-entry' }> }
+  /** no Service or ServiceEntry: a VirtualService host may still make a virtual host of it (meshRoute decides) */
+  | { kind: 'vs'; name: string }
+  | { kind: 'none'; name: string };
+
+/**
+ * Which virtual host of the client's HTTP listener on `port` the request's Host header names. Istio's route table
+ * for a port has a virtual host per service visible to the proxy with that port — domains its FQDN, the short names
+ * its namespace's clients resolve, its address, each also with `:port` — one per ServiceEntry host, one per
+ * VirtualService host, and a catch-all (allow_any / block_all). No Host header, or one naming what was dialled: the
+ * same. A Host with another port than the listener's names nothing.
+ */
+function virtualHostByHost(run: Run, client: Workload, dest: Dest, port: number, headers: Readonly<Record<string, string>>,
+  lookupOf: (d: Dest, p: number) => EgressLookup): VirtualHostPick {
+  const raw = ownValue(headers, 'host');
+  if (raw === undefined || dest.kind === 'pod') return { kind: 'same' };
+  const { mesh } = run;
+  const colon = raw.lastIndexOf(':');
+  const bracket = raw.lastIndexOf(']');
+  let text = raw;
+  if (colon > bracket && colon > 0 && raw.indexOf(':') === colon) {
+    const p = raw.slice(colon + 1);
+    if (p.length === 0 || p.length > 5 || ![...p].every((c) => c >= '0' && c <= '9')) return { kind: 'none', name: normalizeHost(raw) };
+    if (Number(p) !== port) return { kind: 'none', name: normalizeHost(raw) };
+    text = raw.slice(0, colon);
+  }
+  const name = normalizeHost(text);
+  if (name.length === 0) return { kind: 'none', name: raw };
+  const dialledName = dest.kind === 'service' ? dest.service.fqdn : normalizeHost(dest.name);
+  if (name === dialledName) return { kind: 'same' };
+  const index = meshIndex(mesh);
+  const service = parseIp(name) ? index.serviceAt(name) : resolveHost(mesh, name, client.namespace).service;
+  if (dest.kind === 'service' && service === dest.service) return { kind: 'same' };
+  if (service) {
+    const sp = service.ports.find((x) => x.port === port);
+    const lookup = lookupOf({ kind: 'service', service }, port);
+    if (sp && declaredProtocol(sp) !== 'tcp' && lookup.kind === 'service' && lookup.service === service) return { kind: 'service', name, service, lookup };
+    if (lookup.kind === 'service-entry') return { kind: 'entry', name, lookup };
+  }
+  if (!parseIp(name)) {
+    const input: EgressInput = { services: index.services(name), serviceEntries: mesh.serviceEntries, sidecars: sidecarsOf(index, mesh.config.rootNamespace, client).sidecars,
+      rootNamespace: mesh.config.rootNamespace, meshMode: mesh.config.outboundTrafficPolicy, picked: sidecarsOf(index, mesh.config.rootNamespace, client).picked };
+    const l = lookupDestination(input, client, name, port);
+    if (l.kind === 'service-entry') return { kind: 'entry', name, lookup: l };
+  }
+  return mesh.virtualServices.length > 0 ? { kind: 'vs', name } : { kind: 'none', name };
+}
+
 type Resolved = Dest | { kind: 'nxdomain'; trace: string; reason: string };
 
 /** Name resolution from a pod in `clientNs` (dns.ts): a Service, a pod IP, a ServiceEntry host, an Internet name — or nothing. */
@@ -328,10 +380,38 @@ function sendLeg(run: Run, leg: Leg): Decision {
     // the HTTP listener that answers for a failure (503 UH / NC / UF), whatever the new port's name says.
     let lookup = lookupOf(dest, port);
     ctx.clientHttp = requestL7 === 'http' && httpListener(lookup, port);
+    // An HTTP listener picks the virtual host by the Host header, not by the address dialled (Envoy's route table of
+    // the port): a Host naming another Service takes that Service's route; one naming nothing there takes vhost
+    // allow_any (PassthroughCluster, to the address dialled) or block_all (REGISTRY_ONLY, 502).
+    const noVirtualHost = (name: string, dialledSvc: Service): EgressLookup => {
+      ev('client-sidecar', `the HTTP listener on port ${port} picks the virtual host by Host ${name}, which names no Service, ServiceEntry or VirtualService host on that port: not the Service dialled, ${dialledSvc.fqdn}`);
+      return { kind: 'unknown', host: name, port, reason: `Host ${name} names no virtual host of the HTTP listener on port ${port} (no Service, ServiceEntry or VirtualService host there)`, fix: `send Host ${dialledSvc.fqdn}, the service dialled` };
+    };
+    let vhostName: string | null = null;
+    let shadowedHere: ServiceEntry | null = null;
+    if (!leg.viaGateway && ctx.clientHttp && (dest.kind === 'service' || dest.kind === 'external')) {
+      const v = virtualHostByHost(run, client, dest, port, leg.headers, lookupOf);
+      if (v.kind === 'service') {
+        ev('client-sidecar', `the HTTP listener on port ${port} picks the virtual host by Host ${v.name}: Service ${v.service.namespace}/${v.service.name}, not the ${dest.kind === 'service' ? `Service dialled, ${dest.service.fqdn}` : `host dialled, ${dest.name}`}`);
+        dest = { kind: 'service', service: v.service };
+        lookup = v.lookup;
+      } else if (v.kind === 'entry' && dest.kind === 'service') {
+        const at = entryEndpointAddress(v.lookup.entry);
+        ev('client-sidecar', `the HTTP listener on port ${port} picks the virtual host by Host ${v.name}, a host of ServiceEntry ${v.lookup.entry.meta.namespace}/${v.lookup.entry.meta.name} (resolution ${v.lookup.entry.resolution}): ${at ? `to its endpoint ${at}` : `on to the address dialled, Service ${dest.service.fqdn}'s`}`);
+        lookup = v.lookup;
+        if (at) dest = { kind: 'external', name: v.name, ip: parseIp(at) ? at : externalIpOf(at) };
+        else shadowedHere = v.lookup.entry;
+      } else if (v.kind === 'vs') {
+        vhostName = v.name;
+      } else if (v.kind === 'none' && dest.kind === 'service') {
+        lookup = noVirtualHost(v.name, dest.service);
+      }
+    }
     if (!leg.viaGateway && dest.kind !== 'pod') {
-      const host = dest.kind === 'service' ? dest.service.fqdn : dest.name;
+      const host = vhostName ?? (dest.kind === 'service' ? dest.service.fqdn : dest.name);
       const routed = meshRoute(ctx, host, port, dest);
       if (routed && 'outcome' in routed) return routed;
+      if (!routed && vhostName !== null && dest.kind === 'service') lookup = noVirtualHost(vhostName, dest.service);
       if (routed) {
         const before = dest;
         port = routed.port;
@@ -386,7 +466,8 @@ function sendLeg(run: Run, leg: Leg): Decision {
     // entry before a Service elsewhere): the entry's cluster, not the Service's — to its endpoints when it has
     // addresses for them; without (resolution NONE, or DNS of the name itself) on to the address dialled, the
     // Service's, with no auto mTLS (the cluster's endpoints carry no Istio tlsMode).
-    if (dest.kind === 'service' && lookup.kind === 'service-entry') {
+    if (shadowedHere) shadowedBy = shadowedHere;
+    else if (dest.kind === 'service' && lookup.kind === 'service-entry') {
       const se = lookup.entry;
       const svc = dest.service;
       const at = entryEndpointAddress(se);

@@ -1,0 +1,80 @@
+/**
+ * §3 step 2, §8: an outbound HTTP listener is one per port (0.0.0.0:port) whose route table has a virtual host per
+ * service of that port the proxy knows (its FQDN, the short names its namespace resolves, its address, each also with
+ * `:port`), per ServiceEntry host and per VirtualService host, and a catch-all: Envoy picks the virtual host by the
+ * request's Host header, not by the address dialled. A Host naming another service reaches that service; one naming
+ * nothing there takes the catch-all — allow_any (PassthroughCluster: plaintext to the address dialled) or, under
+ * REGISTRY_ONLY, block_all (502).
+ */
+import { describe, expect, it } from 'vitest';
+import { app, meshFrom, ns, pa, send } from '../helpers.js';
+
+const base = [ns('istio-system', false), ns('a', true), ns('b', true), app('a', 'client'), app('a', 'local'), app('b', 'alpha'), app('b', 'beta'), app('b', 'db', { svcPort: 5432, port: 5432 })];
+const ALPHA = 'alpha.b.svc.cluster.local';
+const registryOnly = `apiVersion: v1
+kind: ConfigMap
+metadata: { name: istio, namespace: istio-system }
+data:
+  mesh: |
+    outboundTrafficPolicy: { mode: REGISTRY_ONLY }
+`;
+const trace = (d: { events: { what: string }[] }): string => d.events.map((e) => e.what).join('\n');
+
+describe('§8 the HTTP listener picks the virtual host by Host', () => {
+  it('dialling one Service with the Host of another on the same port reaches the other, with its mTLS', () => {
+    const d = send(meshFrom(...base), { from: 'a/client', to: `${ALPHA}:80`, headers: { host: 'beta.b.svc.cluster.local' } });
+    expect(d).toMatchObject({ outcome: 'allowed', mtls: true, destination: { workload: 'b/beta' } });
+    expect(trace(d)).toContain('picks the virtual host by Host beta.b.svc.cluster.local');
+    // the Host of the Service dialled, its short form from another namespace, its address, or `:80`: the same Service
+    const m = meshFrom(...base);
+    for (const host of [ALPHA, 'alpha.b', `${ALPHA}:80`, m.services.find((s) => s.name === 'alpha')?.clusterIP ?? '']) {
+      expect(send(m, { from: 'a/client', to: `${ALPHA}:80`, headers: { host } }).destination?.workload).toBe('b/alpha');
+    }
+  });
+
+  it('a one-label Host names a Service of the client\'s own namespace only', () => {
+    const m = meshFrom(...base);
+    expect(send(m, { from: 'a/client', to: `${ALPHA}:80`, headers: { host: 'local' } }).destination?.workload).toBe('a/local');
+    // `beta` is not a name in namespace a: no virtual host, so the catch-all — plaintext to the address dialled
+    expect(send(m, { from: 'a/client', to: `${ALPHA}:80`, headers: { host: 'beta' } })).toMatchObject({ destination: { workload: 'b/alpha' }, mtls: false });
+  });
+
+  it('a Host that names nothing on the port takes allow_any: plaintext to the address dialled, which STRICT refuses', () => {
+    const open = send(meshFrom(...base), { from: 'a/client', to: `${ALPHA}:80`, headers: { host: 'shop.example.com' } });
+    expect(open).toMatchObject({ outcome: 'allowed', mtls: false, destination: { workload: 'b/alpha' } });
+    expect(trace(open)).toContain('PassthroughCluster');
+    const strict = send(meshFrom(...base, pa('b', 'default', 'STRICT')), { from: 'a/client', to: `${ALPHA}:80`, headers: { host: 'shop.example.com' } });
+    expect(strict.outcome).toBe('blocked');
+    expect(strict.stoppedBy[0]?.control).toBe('PeerAuthentication');
+  });
+
+  it('under REGISTRY_ONLY such a Host meets block_all: 502 from the client\'s own sidecar', () => {
+    const d = send(meshFrom(...base, registryOnly), { from: 'a/client', to: `${ALPHA}:80`, headers: { host: 'shop.example.com' } });
+    expect(d).toMatchObject({ outcome: 'blocked', code: 502 });
+    expect(d.stoppedBy[0]?.control).toBe('EgressPolicy');
+  });
+
+  it('a Host with another port than the listener\'s, or naming a Service without that port, names nothing', () => {
+    const m = meshFrom(...base, registryOnly);
+    expect(send(m, { from: 'a/client', to: `${ALPHA}:80`, headers: { host: 'beta.b.svc.cluster.local:8080' } }).code).toBe(502);
+    expect(send(m, { from: 'a/client', to: `${ALPHA}:80`, headers: { host: 'db.b.svc.cluster.local' } }).code).toBe(502);
+  });
+
+  it('a Host that is a VirtualService host routes by that VirtualService', () => {
+    const vs = `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: internal, namespace: b }
+spec:
+  hosts: [api.internal]
+  http: [{ route: [{ destination: { host: beta.b.svc.cluster.local } }] }]
+`;
+    const d = send(meshFrom(...base, vs), { from: 'a/client', to: `${ALPHA}:80`, headers: { host: 'api.internal' } });
+    expect(d).toMatchObject({ outcome: 'allowed', destination: { workload: 'b/beta' } });
+    expect(trace(d)).toContain('VirtualService b/internal');
+  });
+
+  it('a client without a sidecar has no listener: its request goes where it dialled, whatever the Host', () => {
+    const m = meshFrom(...base, ns('legacy', false), app('legacy', 'old'));
+    expect(send(m, { from: 'legacy/old', to: `${ALPHA}:80`, headers: { host: 'beta.b.svc.cluster.local' } }).destination?.workload).toBe('b/alpha');
+  });
+});
