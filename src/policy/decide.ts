@@ -41,7 +41,7 @@ import {
   declaredProtocol, endpointsOf, externalIpOf, hasProxy, isHttp, lowerHeaders, targetPortOf,
   type Decision, type DecideOptions, type HttpRouteRef, type IdentityOverride, type Leg, type MeshRequest, type Run, type StoppedBy,
 } from './pipeline.js';
-import { qualify, routeHttp, routeTcp, routeTls } from './routing.js';
+import { domainScore, qualify, routeHttp, routeTcp, routeTls } from './routing.js';
 import { hopProtection, recordHop } from './wire.js';
 
 export * from './pipeline.js';
@@ -225,26 +225,24 @@ type VirtualHostPick =
 
 /**
  * Which virtual host of the client's HTTP listener on `port` the request's Host header names. Istio's route table
- * for a port has a virtual host per service visible to the proxy with that port — domains its FQDN, the short names
- * its namespace's clients resolve, its address, each also with `:port` — one per ServiceEntry host, one per
- * VirtualService host, and a catch-all (allow_any / block_all). No Host header, or one naming what was dialled: the
- * same. A Host with another port than the listener's names nothing.
+ * for a port (one listener on 0.0.0.0:port) has a virtual host per service visible to the proxy with that port —
+ * domains its FQDN, the short names its namespace's clients resolve, its address — one per ServiceEntry host, one per
+ * VirtualService host (a host that is no service: on port 80 only, or beside a host of the same VirtualService that
+ * is a service of that port), and a catch-all (allow_any / block_all). Sidecar route tables ignore the port in the
+ * Host (IgnorePortInHostMatching). The table is read only on that shared listener: a Service port whose protocol is
+ * sniffed (neither declared HTTP nor TCP) gets a listener on the Service's own address whose one virtual host takes
+ * every Host. No Host header, or one naming what was dialled: the same.
  */
 function virtualHostByHost(run: Run, client: Workload, dest: Dest, port: number, headers: Readonly<Record<string, string>>,
   lookupOf: (d: Dest, p: number) => EgressLookup): VirtualHostPick {
   const raw = ownValue(headers, 'host');
   if (raw === undefined || dest.kind === 'pod') return { kind: 'same' };
-  const { mesh } = run;
-  const colon = raw.lastIndexOf(':');
-  const bracket = raw.lastIndexOf(']');
-  let text = raw;
-  if (colon > bracket && colon > 0 && raw.indexOf(':') === colon) {
-    const p = raw.slice(colon + 1);
-    if (p.length === 0 || p.length > 5 || ![...p].every((c) => c >= '0' && c <= '9')) return { kind: 'none', name: normalizeHost(raw) };
-    if (Number(p) !== port) return { kind: 'none', name: normalizeHost(raw) };
-    text = raw.slice(0, colon);
+  if (dest.kind === 'service' && !dest.service.headless) {
+    const sp = dest.service.ports.find((x) => x.port === port);
+    if (sp && declaredProtocol(sp) !== 'http') return { kind: 'same' };
   }
-  const name = normalizeHost(text);
+  const { mesh } = run;
+  const name = hostWithoutPort(raw);
   if (name.length === 0) return { kind: 'none', name: raw };
   const dialledName = dest.kind === 'service' ? dest.service.fqdn : normalizeHost(dest.name);
   if (name === dialledName) return { kind: 'same' };
@@ -257,13 +255,37 @@ function virtualHostByHost(run: Run, client: Workload, dest: Dest, port: number,
     if (sp && declaredProtocol(sp) !== 'tcp' && lookup.kind === 'service' && lookup.service === service) return { kind: 'service', name, service, lookup };
     if (lookup.kind === 'service-entry') return { kind: 'entry', name, lookup };
   }
+  const near = sidecarsOf(index, mesh.config.rootNamespace, client);
   if (!parseIp(name)) {
-    const input: EgressInput = { services: index.services(name), serviceEntries: mesh.serviceEntries, sidecars: sidecarsOf(index, mesh.config.rootNamespace, client).sidecars,
-      rootNamespace: mesh.config.rootNamespace, meshMode: mesh.config.outboundTrafficPolicy, picked: sidecarsOf(index, mesh.config.rootNamespace, client).picked };
+    const input: EgressInput = { services: index.services(name), serviceEntries: mesh.serviceEntries, sidecars: near.sidecars,
+      rootNamespace: mesh.config.rootNamespace, meshMode: mesh.config.outboundTrafficPolicy, picked: near.picked };
     const l = lookupDestination(input, client, name, port);
     if (l.kind === 'service-entry') return { kind: 'entry', name, lookup: l };
   }
-  return mesh.virtualServices.length > 0 ? { kind: 'vs', name } : { kind: 'none', name };
+  if (mesh.virtualServices.length === 0) return { kind: 'none', name };
+  if (port === 80) return { kind: 'vs', name };
+  // on another port, a VirtualService makes a virtual host of a name that is no service only beside one of its hosts
+  // that is a service of that port
+  const onPort = (h: string): boolean => index.services(h).some((x) => x.ports.some((q) => q.port === port));
+  const claims = importedVirtualServices(mesh, near.pick.sidecar, client.namespace, port).some((vs) => {
+    const hosts = vs.hosts.map((h) => qualify(h, vs.meta.namespace));
+    return hosts.some((h) => domainScore(h, name) > 0) && hosts.some(onPort);
+  });
+  return claims ? { kind: 'vs', name } : { kind: 'none', name };
+}
+
+/** A Host header's name, lower case, without a trailing dot or a numeric `:port` (sidecar routes ignore the port). */
+function hostWithoutPort(raw: string): string {
+  const colon = raw.lastIndexOf(':');
+  // one colon (not an IPv6 literal), or `]:port` after a bracketed one
+  if (colon > 0 && (raw.indexOf(':') === colon || raw.charAt(colon - 1) === ']')) {
+    const p = raw.slice(colon + 1);
+    if (p.length > 0 && p.length <= 5 && [...p].every((c) => c >= '0' && c <= '9')) {
+      const h = raw.slice(0, colon);
+      return normalizeHost(h.startsWith('[') && h.endsWith(']') ? h.slice(1, -1) : h);
+    }
+  }
+  return normalizeHost(raw.startsWith('[') && raw.endsWith(']') ? raw.slice(1, -1) : raw);
 }
 
 type Resolved = Dest | { kind: 'nxdomain'; trace: string; reason: string };

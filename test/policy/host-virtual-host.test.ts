@@ -54,10 +54,17 @@ describe('§8 the HTTP listener picks the virtual host by Host', () => {
     expect(d.stoppedBy[0]?.control).toBe('EgressPolicy');
   });
 
-  it('a Host with another port than the listener\'s, or naming a Service without that port, names nothing', () => {
+  it('the port in the Host plays no part (sidecar routes ignore it); a Host naming a Service without the listener\'s port names nothing', () => {
     const m = meshFrom(...base, registryOnly);
-    expect(send(m, { from: 'a/client', to: `${ALPHA}:80`, headers: { host: 'beta.b.svc.cluster.local:8080' } }).code).toBe(502);
+    expect(send(m, { from: 'a/client', to: `${ALPHA}:80`, headers: { host: 'beta.b.svc.cluster.local:8080' } }).destination?.workload).toBe('b/beta');
     expect(send(m, { from: 'a/client', to: `${ALPHA}:80`, headers: { host: 'db.b.svc.cluster.local' } }).code).toBe(502);
+  });
+
+  it('a Service port whose protocol is sniffed has a listener of its own address that takes every Host: the Service dialled', () => {
+    const m = meshFrom(ns('istio-system', false), ns('a', true), ns('b', true), app('a', 'client'), app('b', 'alpha', { portName: 'web' }), app('b', 'beta'), registryOnly);
+    const d = send(m, { from: 'a/client', to: `${ALPHA}:80`, headers: { host: 'shop.example.com' } });
+    expect(d).toMatchObject({ outcome: 'allowed', mtls: true, destination: { workload: 'b/alpha' } });
+    expect(send(m, { from: 'a/client', to: `${ALPHA}:80`, headers: { host: 'beta.b.svc.cluster.local' } }).destination?.workload).toBe('b/alpha');
   });
 
   it('a Host that is a VirtualService host routes by that VirtualService', () => {
@@ -71,6 +78,21 @@ spec:
     const d = send(meshFrom(...base, vs), { from: 'a/client', to: `${ALPHA}:80`, headers: { host: 'api.internal' } });
     expect(d).toMatchObject({ outcome: 'allowed', destination: { workload: 'b/beta' } });
     expect(trace(d)).toContain('VirtualService b/internal');
+  });
+
+  it('a VirtualService host that is no service is a virtual host on port 80 only, unless the VirtualService also names a service of the port', () => {
+    const on8080 = [ns('istio-system', false), ns('a', true), ns('b', true), app('a', 'client'), app('b', 'alpha', { svcPort: 8080 }), app('b', 'beta', { svcPort: 8080 })];
+    const vs = (hosts: string): string => `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: internal, namespace: b }
+spec:
+  hosts: [${hosts}]
+  http: [{ route: [{ destination: { host: beta.b.svc.cluster.local } }] }]
+`;
+    const alone = send(meshFrom(...on8080, vs('api.internal')), { from: 'a/client', to: `${ALPHA}:8080`, headers: { host: 'api.internal' } });
+    expect(alone).toMatchObject({ destination: { workload: 'b/alpha' }, mtls: false });
+    const beside = send(meshFrom(...on8080, vs('api.internal, beta.b.svc.cluster.local')), { from: 'a/client', to: `${ALPHA}:8080`, headers: { host: 'api.internal' } });
+    expect(beside).toMatchObject({ destination: { workload: 'b/beta' }, mtls: true });
   });
 
   it('a client without a sidecar has no listener: its request goes where it dialled, whatever the Host', () => {
