@@ -378,8 +378,13 @@ export function lookupDestination(input: EgressInput, client: Workload | null, h
   const services = input.services.filter((s) => s.fqdn === h);
   const claiming = input.serviceEntries.map((se) => ({ se, ...entryClaim(se, h) })).filter((x) => x.score > 0);
   const withPort = claiming.filter((x) => x.se.ports.some((p) => p.number === port));
-  const visibleSvcs = services.filter((s) => isExported(scope, serviceExportTo(s), s.namespace) && isImported(scope, s.namespace, h));
-  const visibleClaims = claiming.filter((x) => isExported(scope, x.se.exportTo, x.se.meta.namespace) && entryImported(scope, x.se, x.by));
+  // A Sidecar egress listener bound to a port imports only the services with that port (serviceMatchingListenerPort)
+  // — before a namespace is chosen for a hostname — unless it is an HTTP_PROXY listener.
+  const portBound = scope.listener?.port !== undefined && (scope.listener.port.protocol ?? '').toUpperCase() !== 'HTTP_PROXY';
+  const visibleSvcs = services.filter((s) => isExported(scope, serviceExportTo(s), s.namespace) && isImported(scope, s.namespace, h)
+    && (!portBound || s.ports.some((p) => p.port === port)));
+  const visibleClaims = claiming.filter((x) => isExported(scope, x.se.exportTo, x.se.meta.namespace) && entryImported(scope, x.se, x.by)
+    && (!portBound || x.se.ports.some((p) => p.number === port)));
   /** an exact hostname whose one namespace (hostNamespace) declares no `port` while another's does: said when nothing else serves */
   let portElsewhere: { kept: ServiceEntry; other: ServiceEntry } | null = null;
   if (!scope.proxy) {

@@ -235,6 +235,18 @@ describe('§8 ServiceEntry', () => {
     expect(lookupDestination(wild, wl(m, 'a/client'), 'api.example.com', 80)).toMatchObject({ entry: { meta: { name: 'wild-80' } } });
   });
 
+  it('§8 a Sidecar egress listener bound to a port imports only entries with that port, before the namespace is chosen', () => {
+    const m = base();
+    const listener443 = sidecarYaml('a', 'default', '  egress:\n    - port: { number: 443, protocol: TLS, name: tls }\n      hosts: ["*/*"]\n');
+    const inp = input(m, 'REGISTRY_ONLY', listener443,
+      serviceEntry('a', 'own-80', ['api.example.com'], HTTP80),
+      serviceEntry('b', 'other-443', ['api.example.com'], HTTPS));
+    expect(lookupDestination(inp, wl(m, 'a/client'), 'api.example.com', 443)).toMatchObject({ kind: 'service-entry', entry: { meta: { name: 'other-443' } } });
+    // without the port-bound listener the client's own namespace is kept, and it has no 443
+    expect(lookupDestination(input(m, 'REGISTRY_ONLY', serviceEntry('a', 'own-80', ['api.example.com'], HTTP80), serviceEntry('b', 'other-443', ['api.example.com'], HTTPS)),
+      wl(m, 'a/client'), 'api.example.com', 443).kind).toBe('unknown');
+  });
+
   it('§8 among other namespaces, an entry exported to the client by name comes before a public one, however old the public one is', () => {
     const m = meshFrom(ns('istio-system', false), ns('a', true), ns('b', true), ns('c', true), app('a', 'client'), app('b', 'server'), app('c', 'third'));
     const inp = input(m, 'REGISTRY_ONLY',
