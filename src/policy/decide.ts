@@ -26,12 +26,12 @@ import { parseIp } from '../core/ip.js';
 import { ownValue } from '../core/record.js';
 import { meshIndex, type MeshIndex } from '../model/index.js';
 import type { Labels, Mesh, Service, ServicePort, Workload } from '../model/types.js';
-import { principalOf, spiffeId } from '../model/types.js';
+import { principalOf, selectorMatches, spiffeId } from '../model/types.js';
 import type { ServiceEntry, Sidecar, SidecarEgressListener } from '../model/egress.js';
 import type { VirtualService } from '../model/routing.js';
 import type { NetworkPolicy } from '../model/network-policy.js';
 import { findDestinationRule, tlsSettingsFor, type DrChoice } from './destination-rule.js';
-import { decideEgress, egressListenerFor, entryEndpointAddress, httpListenerOnPortIndexed, importsVirtualServiceHost, lookupDestination, normalizeHost, outboundMode, sidecarFor, sidecarOfInput, sidecarsNear, type EgressInput, type EgressLookup, type RegistryByPort } from './egress.js';
+import { decideEgress, egressListenerFor, httpListenerOnPortIndexed, importsVirtualServiceHost, lookupDestination, normalizeHost, outboundMode, sidecarFor, sidecarOfInput, sidecarsNear, type EgressInput, type EgressLookup, type RegistryByPort } from './egress.js';
 import { bypassAttempt, customCapture, outboundCapture } from './capture.js';
 import { searchPath, upstreamResolves } from './dns.js';
 import { connectInbound, paName } from './inbound.js';
@@ -288,6 +288,53 @@ function hostWithoutPort(raw: string): string {
   return normalizeHost(raw.startsWith('[') && raw.endsWith(']') ? raw.slice(1, -1) : raw);
 }
 
+/**
+ * Where a ServiceEntry's cluster takes a request for one of its hosts `name` that the client could otherwise reach
+ * in the mesh (a Service's FQDN it shadows, or a Host the HTTP listener picked), and with what TLS (Istio builds the
+ * cluster's endpoints from the entry: conversion.go; auto mTLS only to endpoints labelled with Istio's tlsMode):
+ *  - a workloadSelector: the selected pods, which carry the label — mTLS from a MESH_INTERNAL entry; with resolution
+ *    NONE, the address dialled, with the cluster's TLS settings (auto mTLS);
+ *  - resolution NONE: the address dialled (ORIGINAL_DST), no endpoint to label: plaintext;
+ *  - endpoints: the first one — a pod's address, a Service's address or name (the request lands in the mesh), else
+ *    outside; auto mTLS only for an endpoint labelled `security.istio.io/tlsMode: istio` of a MESH_INTERNAL entry;
+ *  - DNS without endpoints: `name` itself, looked up (a Service's FQDN: that Service, plaintext);
+ *  - STATIC without endpoints: no endpoint at all (503, no healthy upstream).
+ */
+export type EntryTarget =
+  /** `to`: the endpoint's address or name (or `name`, looked up) */
+  | { kind: 'external'; name: string; ip: string; to: string }
+  | { kind: 'pod'; workload: Workload; mtls: boolean }
+  | { kind: 'service'; service: Service | null; auto: boolean }
+  | { kind: 'empty' };
+
+export function entryTarget(mesh: Mesh, se: ServiceEntry, name: string, clientNs: string): EntryTarget {
+  const internal = se.location === 'MESH_INTERNAL';
+  if (se.workloadSelector !== null) {
+    if (se.resolution === 'NONE') return { kind: 'service', service: null, auto: true };
+    const sel = se.workloadSelector;
+    const pod = mesh.workloads.find((w) => w.namespace === se.meta.namespace && selectorMatches(sel, w.labels));
+    return pod ? { kind: 'pod', workload: pod, mtls: internal && pod.sidecar } : { kind: 'empty' };
+  }
+  if (se.resolution === 'NONE') return { kind: 'service', service: null, auto: false };
+  const ep = se.endpoints[0];
+  if (ep === undefined) {
+    if (se.resolution === 'STATIC') return { kind: 'empty' };
+    const svc = resolveHost(mesh, name, clientNs).service;
+    return svc ? { kind: 'service', service: svc, auto: false } : { kind: 'external', name, ip: externalIpOf(name), to: name };
+  }
+  const auto = internal && ep.labels !== undefined && ownValue(ep.labels, 'security.istio.io/tlsMode') === 'istio';
+  const index = meshIndex(mesh);
+  if (parseIp(ep.address)) {
+    const pod = index.workloadAt(ep.address);
+    if (pod) return { kind: 'pod', workload: pod, mtls: auto && pod.sidecar };
+    const svc = index.serviceAt(ep.address);
+    if (svc) return { kind: 'service', service: svc, auto };
+    return { kind: 'external', name, ip: ep.address, to: ep.address };
+  }
+  const svc = resolveHost(mesh, ep.address, se.meta.namespace).service;
+  return svc ? { kind: 'service', service: svc, auto } : { kind: 'external', name, ip: externalIpOf(ep.address), to: ep.address };
+}
+
 type Resolved = Dest | { kind: 'nxdomain'; trace: string; reason: string };
 
 /** Name resolution from a pod in `clientNs` (dns.ts): a Service, a pod IP, a ServiceEntry host, an Internet name — or nothing. */
@@ -379,6 +426,8 @@ function sendLeg(run: Run, leg: Leg): Decision {
   let passthrough = false;
   /** the ServiceEntry whose cluster carries a Service's FQDN on to the Service's own address (see there) */
   let shadowedBy: ServiceEntry | null = null;
+  /** the TLS a ServiceEntry's cluster uses to a pod endpoint it sends a Service's request to (entryTarget) */
+  let entryTls: ClientTls | null = null;
   if (leg.proxy && client) {
     // Only the client's namespace's and the root namespace's Sidecars can apply to it (sidecarFor): hand it those.
     const near = sidecarsOf(index, mesh.config.rootNamespace, client);
@@ -410,7 +459,8 @@ function sendLeg(run: Run, leg: Leg): Decision {
       return { kind: 'unknown', host: name, port, reason: `Host ${name} names no virtual host of the HTTP listener on port ${port} (no Service, ServiceEntry or VirtualService host there)`, fix: `send Host ${dialledSvc.fqdn}, the service dialled` };
     };
     let vhostName: string | null = null;
-    let shadowedHere: ServiceEntry | null = null;
+    /** the ServiceEntry (and the host of it) whose cluster takes a request dialled to a Service */
+    let entryHost: { entry: ServiceEntry; name: string } | null = null;
     if (!leg.viaGateway && ctx.clientHttp && (dest.kind === 'service' || dest.kind === 'external')) {
       const v = virtualHostByHost(run, client, dest, port, leg.headers, lookupOf);
       if (v.kind === 'service') {
@@ -418,11 +468,9 @@ function sendLeg(run: Run, leg: Leg): Decision {
         dest = { kind: 'service', service: v.service };
         lookup = v.lookup;
       } else if (v.kind === 'entry' && dest.kind === 'service') {
-        const at = entryEndpointAddress(v.lookup.entry);
-        ev('client-sidecar', `the HTTP listener on port ${port} picks the virtual host by Host ${v.name}, a host of ServiceEntry ${v.lookup.entry.meta.namespace}/${v.lookup.entry.meta.name} (resolution ${v.lookup.entry.resolution}): ${at ? `to its endpoint ${at}` : `on to the address dialled, Service ${dest.service.fqdn}'s`}`);
+        ev('client-sidecar', `the HTTP listener on port ${port} picks the virtual host by Host ${v.name}, a host of ServiceEntry ${v.lookup.entry.meta.namespace}/${v.lookup.entry.meta.name} (resolution ${v.lookup.entry.resolution}), not the Service dialled, ${dest.service.fqdn}`);
         lookup = v.lookup;
-        if (at) dest = { kind: 'external', name: v.name, ip: parseIp(at) ? at : externalIpOf(at) };
-        else shadowedHere = v.lookup.entry;
+        entryHost = { entry: v.lookup.entry, name: v.name };
       } else if (v.kind === 'vs') {
         vhostName = v.name;
       } else if (v.kind === 'none' && dest.kind === 'service') {
@@ -485,17 +533,38 @@ function sendLeg(run: Run, leg: Leg): Decision {
       }
     }
     // A Service's FQDN the proxy takes from a ServiceEntry (egress.ts hostNamespace: the client's own namespace's
-    // entry before a Service elsewhere): the entry's cluster, not the Service's — to its endpoints when it has
-    // addresses for them; without (resolution NONE, or DNS of the name itself) on to the address dialled, the
-    // Service's, with no auto mTLS (the cluster's endpoints carry no Istio tlsMode).
-    if (shadowedHere) shadowedBy = shadowedHere;
-    else if (dest.kind === 'service' && lookup.kind === 'service-entry') {
+    // entry before a Service elsewhere): the entry's cluster, not the Service's (entryTarget).
+    if (entryHost === null && dest.kind === 'service' && lookup.kind === 'service-entry') {
       const se = lookup.entry;
       const svc = dest.service;
-      const at = entryEndpointAddress(se);
-      ev(leg.viaGateway ? 'gateway' : 'client-sidecar', `${svc.fqdn} is also a host of ServiceEntry ${se.meta.namespace}/${se.meta.name}, and the proxy keeps one namespace per hostname — ${se.meta.namespace === clientNs ? `its own namespace's entry before the Service of namespace ${svc.namespace}` : `the Service is not visible to it`}: the request takes the entry's cluster (resolution ${se.resolution}), ${at ? `to its endpoint ${at}, not to Service ${svc.namespace}/${svc.name}` : `on to the address dialled, Service ${svc.namespace}/${svc.name}'s`}`);
-      if (at) dest = { kind: 'external', name: svc.fqdn, ip: parseIp(at) ? at : externalIpOf(at) };
-      else shadowedBy = se;
+      ev(leg.viaGateway ? 'gateway' : 'client-sidecar', `${svc.fqdn} is also a host of ServiceEntry ${se.meta.namespace}/${se.meta.name}, and the proxy keeps one namespace per hostname — ${se.meta.namespace === clientNs ? `its own namespace's entry before the Service of namespace ${svc.namespace}` : `the Service is not visible to it`}: the request takes the entry's cluster (resolution ${se.resolution}), not Service ${svc.namespace}/${svc.name}'s`);
+      entryHost = { entry: se, name: svc.fqdn };
+    }
+    if (entryHost !== null && dest.kind === 'service') {
+      const { entry: se, name } = entryHost;
+      const t = entryTarget(mesh, se, name, clientNs);
+      const hop = leg.viaGateway ? 'gateway' : 'client-sidecar';
+      const which = `ServiceEntry ${se.meta.namespace}/${se.meta.name}`;
+      if (t.kind === 'empty') {
+        ev(hop, `${which} has no endpoints (resolution ${se.resolution}${se.workloadSelector ? ', a workloadSelector that selects no pod of its namespace' : ''}): no healthy upstream`);
+        return fail(ctx, 503, null, { control: 'Routing', name: `${se.meta.namespace}/${se.meta.name}`, reason: `${which} takes ${name} and has no endpoint to send it to` }, 'UH', 'no healthy upstream');
+      }
+      if (t.kind === 'external') {
+        ev(hop, `${which} sends it to ${t.to}${t.to === t.ip ? '' : ` (${t.ip})`}, outside the mesh`);
+        dest = { kind: 'external', name, ip: t.ip };
+      } else if (t.kind === 'pod') {
+        ev(hop, `${which} sends it to its endpoint, pod ${t.workload.id}, ${t.mtls ? 'with Istio mTLS (the endpoint carries Istio\'s tlsMode)' : 'in plaintext (the endpoint carries no Istio tlsMode)'}`);
+        dest = { kind: 'pod', workload: t.workload };
+        entryTls = t.mtls ? { kind: 'istio', why: `${which}: its endpoint ${t.workload.id} carries Istio's tlsMode → Istio mTLS` } : { kind: 'plaintext', why: `${which}: its endpoint ${t.workload.id} carries no Istio tlsMode → plaintext` };
+      } else {
+        if (t.service && t.service !== dest.service) {
+          ev(hop, `${which} sends it to its endpoint, Service ${t.service.namespace}/${t.service.name}`);
+          dest = { kind: 'service', service: t.service };
+        } else {
+          ev(hop, `${which} sends it on to the address dialled, Service ${dest.service.namespace}/${dest.service.name}'s`);
+        }
+        if (!t.auto) shadowedBy = se;
+      }
     }
     const hostName = hostOf(dest);
     if (leg.depth === 0 && client.sidecar && ctx.clientHttp && run.explain) {
@@ -611,7 +680,8 @@ function sendLeg(run: Run, leg: Leg): Decision {
   let tls: ClientTls = { kind: 'plaintext', why: '' };
   if (leg.proxy && client) {
     // An explicit `tls: mtls` is honoured on every path, the PassthroughCluster and pod IPs included.
-    tls = passthrough && leg.intent !== 'mtls'
+    tls = entryTls !== null && leg.intent !== 'mtls' ? entryTls
+      : passthrough && leg.intent !== 'mtls'
       ? { kind: 'plaintext', why: dest.kind === 'pod' ? 'a pod IP is not a service host: the proxy forwards it through the PassthroughCluster in plaintext' : 'PassthroughCluster: plaintext to the original destination' }
       : clientTls(ctx, client, service, servicePort, endpoint, targetPort,
         shadowedBy ? `the cluster is ServiceEntry ${shadowedBy.meta.namespace}/${shadowedBy.meta.name}'s, whose endpoints carry no Istio tlsMode label → plaintext` : null);

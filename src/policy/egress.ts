@@ -309,16 +309,6 @@ function isImported(scope: Scope, entryNs: string, host: string): boolean {
   return scope.listener !== null && imports(scope.listener, entryNs, scope.clientNs, host);
 }
 
-/**
- * Where a ServiceEntry's cluster sends a connection when its host is a name the client could otherwise reach (a
- * Service's FQDN): its first endpoint (an address, or a name DNS resolution looks up), unless resolution NONE sends
- * it on to the address dialled; undefined: on to the address dialled (also DNS with no endpoints, which looks up
- * the host itself).
- */
-export function entryEndpointAddress(se: ServiceEntry): string | undefined {
-  return se.resolution === 'NONE' ? undefined : se.endpoints[0]?.address;
-}
-
 function entryLookup(se: ServiceEntry, port: number): EgressLookup {
   const p = se.ports.find((x) => x.number === port) as ServiceEntry['ports'][number];
   return { kind: 'service-entry', entry: se, port: { number: p.number, name: p.name, protocol: p.protocol }, location: se.location };

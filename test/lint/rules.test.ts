@@ -368,6 +368,18 @@ ${extra}`;
     expect(withEndpoint[0]).toContain('shop/web sends its requests for it to the entry\'s endpoint 203.0.113.9');
     expect(codes('MR0121', ...mesh, entry('shop', PAY))[0]).toContain('on to the Service in plaintext, without mTLS');
   });
+  it('clients of other namespaces the Service is not exported to are named too: the entry is all they see of the name', () => {
+    const privatePay = `apiVersion: v1
+kind: Service
+metadata: { name: payments, namespace: pay, annotations: { networking.istio.io/exportTo: "." } }
+spec:
+  selector: { app: payments }
+  ports: [{ name: http, port: 80, targetPort: 8080 }]
+`;
+    const found = codes('MR0121', ns('shop', true), ns('pay', true), ns('other', true), app('shop', 'web'), app('other', 'batch'), privatePay, entry('shop', PAY));
+    expect(found).toHaveLength(1);
+    expect(found[0]).toContain('other/batch, shop/web send their requests');
+  });
   it('an entry in the Service\'s own namespace, one naming no Service, or one its namespace\'s sidecars do not import is not reported', () => {
     expect(codes('MR0121', ...mesh, entry('pay', PAY))).toEqual([]);
     expect(codes('MR0121', ...mesh, entry('shop', 'api.example.com'))).toEqual([]);

@@ -76,4 +76,24 @@ spec:
     const d = send(meshFrom(...base, entry('NONE'), strict, dr), { from: 'shop/web', to: `${PAY}:80` });
     expect(d).toMatchObject({ outcome: 'allowed', mtls: true });
   });
+
+  it('an endpoint inside the mesh takes the request there: a pod address or a Service name, in plaintext unless the endpoint carries Istio\'s tlsMode in a MESH_INTERNAL entry', () => {
+    const mesh = (extra: string): Parameters<typeof send>[0] => meshFrom(...base, strict, entry('STATIC', extra));
+    const beta = meshFrom(...base).workloads.find((w) => w.id === 'other/batch')?.ip ?? '';
+    const plain = send(mesh(`  endpoints: [{ address: ${beta} }]\n`), { from: 'shop/web', to: `${PAY}:80` });
+    expect(plain).toMatchObject({ outcome: 'allowed', mtls: false, destination: { workload: 'other/batch' } });
+    const labelled = send(mesh(`  location: MESH_INTERNAL\n  endpoints: [{ address: ${beta}, labels: { security.istio.io/tlsMode: istio } }]\n`), { from: 'shop/web', to: `${PAY}:80` });
+    expect(labelled).toMatchObject({ outcome: 'allowed', mtls: true, destination: { workload: 'other/batch' } });
+    const named = send(meshFrom(...base, strict, entry('DNS', '  endpoints: [{ address: payments.pay.svc.cluster.local }]\n')), { from: 'shop/web', to: `${PAY}:80` });
+    expect(named.outcome).toBe('blocked');
+    expect(named.stoppedBy[0]?.control).toBe('PeerAuthentication');
+  });
+
+  it('a workloadSelector entry sends it to the pods it selects (Istio mTLS when MESH_INTERNAL); STATIC without endpoints has no upstream: 503', () => {
+    const selecting = entry('STATIC', '  location: MESH_INTERNAL\n  workloadSelector: { labels: { app: web } }\n');
+    const d = send(meshFrom(...base, strict, selecting), { from: 'shop/web', to: `${PAY}:80` });
+    expect(d).toMatchObject({ outcome: 'allowed', mtls: true, destination: { workload: 'shop/web' } });
+    const empty = send(meshFrom(...base, entry('STATIC')), { from: 'shop/web', to: `${PAY}:80` });
+    expect(empty).toMatchObject({ outcome: 'blocked', code: 503, flags: 'UH' });
+  });
 });

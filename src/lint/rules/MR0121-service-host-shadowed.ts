@@ -12,13 +12,16 @@
  *   server refuses and which carries no identity for its AuthorizationPolicies. A port the entry does not declare is
  *   unknown to them (PassthroughCluster or REGISTRY_ONLY's black hole).
  * Rule: a ServiceEntry host equal to the FQDN of a Service of another namespace, that the lookup of at least one
- * sidecar workload of the entry's namespace resolves to that entry. meshrange simulates it; this says why.
- */
+ * sidecar workload resolves to that entry (those of the entry's namespace; elsewhere, those the Service is not
+ * exported to). Where their requests go is policy/decide.ts entryTarget's answer. meshrange simulates it; this says
+ * why. */
 import { meshIndex } from '../../model/index.js';
-import type { ServiceEntry } from '../../model/egress.js';
-import type { Workload } from '../../model/types.js';
-import { entryEndpointAddress, lookupDestination, normalizeHost, sidecarsNear, type EgressInput } from '../../policy/egress.js';
+import type { Service, Workload } from '../../model/types.js';
+import { byCodeUnit } from '../../core/text.js';
+import type { Sidecar } from '../../model/egress.js';
+import { lookupDestination, normalizeHost, sidecarFor, sidecarsNear, type EgressInput, type EgressLookup } from '../../policy/egress.js';
 import { listed, subjectOf } from '../context.js';
+import { entryTarget, type EntryTarget } from '../../policy/decide.js';
 import type { LintRule, RawFinding } from '../types.js';
 
 export const rule: LintRule = {
@@ -34,20 +37,45 @@ export const rule: LintRule = {
     const out: RawFinding[] = [];
     const index = meshIndex(mesh);
     const root = mesh.config.rootNamespace;
-    for (const se of mesh.serviceEntries) {
-      const ns = se.meta.namespace;
-      const shadowed = se.hosts.map(normalizeHost).flatMap((h) => index.services(h).filter((s) => s.namespace !== ns).map((s) => ({ h, s })));
-      if (shadowed.length === 0) continue;
-      const clients = mesh.workloads.filter((w) => w.namespace === ns && w.sidecar && !w.gateway);
-      for (const { h, s } of shadowed) {
-        const taken = clients.filter((w) => takes(inputFor(mesh, index, root, w), w, h, se));
+    const shadowing = mesh.serviceEntries.map((se) => ({ se, pairs: se.hosts.map(normalizeHost)
+      .flatMap((h) => index.services(h).filter((s) => s.namespace !== se.meta.namespace).map((s) => ({ h, s }))) }))
+      .filter((x) => x.pairs.length > 0);
+    if (shadowing.length === 0) return out;
+    // What a client's proxy takes a hostname from depends only on its namespace and the Sidecar that applies to it:
+    // one lookup per (namespace, Sidecar, host, port), not per workload (crafted meshes stay linear).
+    const clients = mesh.workloads.filter((w) => w.sidecar && !w.gateway);
+    const groups = new Map<string, { rep: Workload; input: EgressInput; members: Workload[]; memo: Map<string, EgressLookup> }>();
+    const sidecarIds = new Map<Sidecar, number>();
+    for (const w of clients) {
+      const sidecars = sidecarsNear((n) => index.sidecars(n), root, w);
+      const picked = sidecarFor(sidecars, root, w).sidecar;
+      let id = 0;
+      if (picked) { id = sidecarIds.get(picked) ?? sidecarIds.size + 1; sidecarIds.set(picked, id); }
+      const key = `${id}|${w.namespace}`;
+      const g = groups.get(key);
+      if (g) g.members.push(w);
+      else groups.set(key, { rep: w, members: [w], memo: new Map(), input: { services: mesh.services, serviceEntries: mesh.serviceEntries, sidecars,
+        rootNamespace: root, meshMode: mesh.config.outboundTrafficPolicy, picked: { client: w, sidecar: picked } } });
+    }
+    for (const { se, pairs } of shadowing) {
+      for (const { h, s } of pairs) {
+        const taken: Workload[] = [];
+        for (const g of groups.values()) {
+          const takes = se.ports.some((p) => {
+            const k = `${h}|${p.number}`;
+            let l = g.memo.get(k);
+            if (l === undefined) { l = lookupDestination({ ...g.input, services: index.services(h) }, g.rep, h, p.number); g.memo.set(k, l); }
+            return l.kind === 'service-entry' && l.entry === se;
+          });
+          if (takes) taken.push(...g.members);
+        }
         if (taken.length === 0) continue;
-        const at = entryEndpointAddress(se);
+        taken.sort((x, y) => byCodeUnit(x.id, y.id));
         out.push({
           subject: subjectOf('ServiceEntry', se.meta),
-          message: `ServiceEntry ${ns}/${se.meta.name} declares host ${h}, the FQDN of Service ${s.namespace}/${s.name}: ${listed(taken.map((w) => w.id))} `
-            + `send${taken.length > 1 ? '' : 's'} ${taken.length > 1 ? 'their' : 'its'} requests for it ${at ? `to the entry's endpoint ${at}, not to the Service` : 'on to the Service in plaintext, without mTLS'}`,
-          hint: `remove ${h} from the hosts of ServiceEntry ${ns}/${se.meta.name} (the Service is known without it), or give the entry a hostname of its own`,
+          message: `ServiceEntry ${se.meta.namespace}/${se.meta.name} declares host ${h}, the FQDN of Service ${s.namespace}/${s.name}: ${listed(taken.map((w) => w.id))} `
+            + `send${taken.length > 1 ? '' : 's'} ${taken.length > 1 ? 'their' : 'its'} requests for it ${where(entryTarget(mesh, se, h, se.meta.namespace), s)}`,
+          hint: `remove ${h} from the hosts of ServiceEntry ${se.meta.namespace}/${se.meta.name} (the Service is known without it), or give the entry a hostname of its own`,
         });
       }
     }
@@ -55,12 +83,13 @@ export const rule: LintRule = {
   },
 };
 
-function inputFor(mesh: Parameters<LintRule['check']>[0], index: ReturnType<typeof meshIndex>, root: string, w: Workload): EgressInput {
-  return { services: mesh.services, serviceEntries: mesh.serviceEntries, sidecars: sidecarsNear((n) => index.sidecars(n), root, w),
-    rootNamespace: root, meshMode: mesh.config.outboundTrafficPolicy };
-}
-
-/** whether w's proxy takes h from `se` on one of the entry's ports */
-function takes(input: EgressInput, w: Workload, h: string, se: ServiceEntry): boolean {
-  return se.ports.some((p) => { const l = lookupDestination(input, w, h, p.number); return l.kind === 'service-entry' && l.entry === se; });
+/** where the entry's cluster takes the Service's requests (policy/decide.ts entryTarget), in words */
+function where(t: EntryTarget, s: Service): string {
+  switch (t.kind) {
+    case 'external': return `to the entry's endpoint ${t.to}, not to the Service`;
+    case 'pod': return `to the entry's endpoint, pod ${t.workload.id}${t.mtls ? '' : ', in plaintext'}, not to the Service`;
+    case 'empty': return 'nowhere: the entry has no endpoint (503)';
+    case 'service': return t.service && t.service !== s ? `to Service ${t.service.namespace}/${t.service.name}${t.auto ? '' : ', in plaintext'}, not to ${s.namespace}/${s.name}`
+      : t.auto ? 'on to the Service, through the entry\'s cluster' : 'on to the Service in plaintext, without mTLS';
+  }
 }
