@@ -24,7 +24,10 @@
  * - Sidecar egress listeners: the listener whose port is the destination port,
  *   else the catch-all listener (no port); no Sidecar egress at all = one
  *   catch-all listener importing `*\/*`; a Sidecar whose listeners cover
- *   neither the port nor a catch-all hides everything on that port.
+ *   neither the port nor a catch-all hides everything on that port. A
+ *   port-bound listener owns the port's shared (HTTP) listener, but a Service's
+ *   TCP port listens on the Service's own address, which the catch-all still
+ *   builds: such a Service stays visible through the catch-all's imports.
  * - An import `ns/dnsName` takes entries living in `ns` (`*` = any namespace,
  *   `.` = the pod's namespace, `~` = none) whose host falls under dnsName (`*`
  *   = all, `*.example.com` = that suffix, else exact). A Service is matched by
@@ -64,6 +67,7 @@ import type { DestinationRule, OutboundMode, PeerAuthentication, Service, Servic
 import { exportToAnnotation, selectorMatches } from '../model/types.js';
 import { exportedTo, hostMatches } from './destination-rule.js';
 import { olderFirst } from './peer-authentication.js';
+import { declaredProtocol } from './pipeline.js';
 
 export interface EgressInput {
   services: readonly Service[];
@@ -371,8 +375,15 @@ export function lookupDestination(input: EgressInput, client: Workload | null, h
   // A Sidecar egress listener bound to a port imports only the services with that port (serviceMatchingListenerPort)
   // — before a namespace is chosen for a hostname — unless it is an HTTP_PROXY listener.
   const portBound = scope.listener?.port !== undefined && (scope.listener.port.protocol ?? '').toUpperCase() !== 'HTTP_PROXY';
-  const visibleSvcs = services.filter((s) => isExported(scope, serviceExportTo(s), s.namespace) && isImported(scope, s.namespace, h)
-    && (!portBound || s.ports.some((p) => p.port === port)));
+  // ...but it does not hide a Service's TCP port from the catch-all listener: that one still builds the listener on
+  // the Service's own address and port (a key the port-bound listener did not take, buildSidecarOutboundListener),
+  // so a TCP connection to the Service's address gets there. HTTP and sniffed ports share the port's listener and
+  // route, which the port-bound listener owns.
+  const catchAll = portBound && scope.sidecar ? scope.sidecar.egress.find((l) => l.port === undefined) ?? null : null;
+  const viaCatchAll = (s: Service): boolean => catchAll !== null && !s.headless
+    && s.ports.some((p) => p.port === port && declaredProtocol(p) === 'tcp') && imports(catchAll, s.namespace, scope.clientNs, h);
+  const visibleSvcs = services.filter((s) => isExported(scope, serviceExportTo(s), s.namespace)
+    && ((isImported(scope, s.namespace, h) && (!portBound || s.ports.some((p) => p.port === port))) || viaCatchAll(s)));
   const visibleClaims = claiming.filter((x) => isExported(scope, x.se.exportTo, x.se.meta.namespace) && entryImported(scope, x.se, x.by)
     && (!portBound || x.se.ports.some((p) => p.number === port)));
   /** an exact hostname whose one namespace (hostNamespace) declares no `port` while another's does: said when nothing else serves */
