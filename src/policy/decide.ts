@@ -247,7 +247,10 @@ function virtualHostByHost(run: Run, client: Workload, dest: Dest, port: number,
   const dialledName = dest.kind === 'service' ? dest.service.fqdn : normalizeHost(dest.name);
   if (name === dialledName) return { kind: 'same' };
   const index = meshIndex(mesh);
-  const service = parseIp(name) ? index.serviceAt(name) : resolveHost(mesh, name, client.namespace).service;
+  const dot = name.indexOf('.');
+  const service = parseIp(name) ? index.serviceAt(name) : resolveHost(mesh, name, client.namespace).service
+    // a headless Service's virtual host also has the domain `*.<fqdn>` (its pods' own names)
+    ?? (dot > 0 ? index.services(name.slice(dot + 1)).find((x) => x.headless) ?? null : null);
   if (dest.kind === 'service' && service === dest.service) return { kind: 'same' };
   if (service) {
     const sp = service.ports.find((x) => x.port === port);
@@ -256,7 +259,8 @@ function virtualHostByHost(run: Run, client: Workload, dest: Dest, port: number,
     if (lookup.kind === 'service-entry') return { kind: 'entry', name, lookup };
   }
   const near = sidecarsOf(index, mesh.config.rootNamespace, client);
-  if (!parseIp(name)) {
+  {
+    // a ServiceEntry host, or one of its addresses (also domains of its virtual host)
     const input: EgressInput = { services: index.services(name), serviceEntries: mesh.serviceEntries, sidecars: near.sidecars,
       rootNamespace: mesh.config.rootNamespace, meshMode: mesh.config.outboundTrafficPolicy, picked: near.picked };
     const l = lookupDestination(input, client, name, port);

@@ -99,4 +99,31 @@ spec:
     const m = meshFrom(...base, ns('legacy', false), app('legacy', 'old'));
     expect(send(m, { from: 'legacy/old', to: `${ALPHA}:80`, headers: { host: 'beta.b.svc.cluster.local' } }).destination?.workload).toBe('b/alpha');
   });
+
+  it('a headless Service\'s virtual host also answers its pods\' own names (*.<fqdn>), and a ServiceEntry address names its entry', () => {
+    const headless = `apiVersion: v1
+kind: Service
+metadata: { name: stateful, namespace: b }
+spec:
+  clusterIP: None
+  selector: { app: beta }
+  ports: [{ name: http, port: 80, targetPort: 8080 }]
+`;
+    const m = meshFrom(...base, headless);
+    expect(send(m, { from: 'a/client', to: `${ALPHA}:80`, headers: { host: 'beta-0.stateful.b.svc.cluster.local' } }).destination?.workload).toBe('b/beta');
+    const entry = `apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: { name: legacy-api, namespace: a }
+spec:
+  hosts: [legacy.example.internal]
+  addresses: [192.0.2.50]
+  ports: [{ number: 80, name: http, protocol: HTTP }]
+  resolution: STATIC
+  endpoints: [{ address: 192.0.2.50 }]
+`;
+    const d = send(meshFrom(...base, entry, registryOnly), { from: 'a/client', to: `${ALPHA}:80`, headers: { host: '192.0.2.50' } });
+    expect(d.outcome).toBe('allowed');
+    expect(d.destination?.workload).toBeUndefined();
+    expect(trace(d)).toContain('ServiceEntry a/legacy-api');
+  });
 });
