@@ -125,3 +125,17 @@ export function fullGc(): void {
   v8.setFlagsFromString('--expose-gc');
   (vm.runInNewContext('gc') as () => void)();
 }
+
+/** The `istio` ConfigMap of istio-system with this mesh config (YAML, indented under `mesh: |`). */
+export function meshConfig(body: string): string {
+  return `apiVersion: v1
+kind: ConfigMap
+metadata: { name: istio, namespace: istio-system }
+data:
+  mesh: |
+${body.split('\n').map((l) => `    ${l}`).join('\n')}
+`;
+}
+
+/** The mesh config with outboundTrafficPolicy REGISTRY_ONLY (the mesh-wide egress mode). */
+export const registryOnlyMeshConfig = meshConfig('outboundTrafficPolicy: { mode: REGISTRY_ONLY }');

@@ -10,7 +10,7 @@ import { readCapture } from '../../src/loader/injection.js';
 import type { Mesh, Workload } from '../../src/model/types.js';
 import { bypassAttempt, inboundCapture, outboundCapture } from '../../src/policy/capture.js';
 import { clientProxied } from '../../src/policy/decide.js';
-import { app, dr, meshFrom, ns, pa, request, send, wl, type Send } from '../helpers.js';
+import { app, dr, meshFrom, ns, pa, registryOnlyMeshConfig, request, send, type Send, wl } from '../helpers.js';
 
 /** A Deployment (with pod-template annotations) and its Service `name:80 → 8080`. */
 function annotated(namespace: string, name: string, annotations: Record<string, string>): string {
@@ -46,13 +46,7 @@ spec:
   rules: [{ from: [{ source: { principals: ["cluster.local/ns/a/sa/client"] } }] }]
 `;
 
-const REGISTRY_ONLY = `apiVersion: v1
-kind: ConfigMap
-metadata: { name: istio, namespace: istio-system }
-data:
-  mesh: |
-    outboundTrafficPolicy: { mode: REGISTRY_ONLY }
-`;
+const REGISTRY_ONLY = registryOnlyMeshConfig;
 
 function mesh(client: Record<string, string>, server: Record<string, string>, ...extra: string[]): Mesh {
   return meshFrom(ns('a', true), ns('b', true), ns('legacy', false), annotated('a', 'client', client), annotated('b', 'server', server),

@@ -7,17 +7,11 @@
  * REGISTRY_ONLY, block_all (502).
  */
 import { describe, expect, it } from 'vitest';
-import { app, meshFrom, ns, pa, send } from '../helpers.js';
+import { app, meshFrom, ns, pa, registryOnlyMeshConfig, send } from '../helpers.js';
 
 const base = [ns('istio-system', false), ns('a', true), ns('b', true), app('a', 'client'), app('a', 'local'), app('b', 'alpha'), app('b', 'beta'), app('b', 'db', { svcPort: 5432, port: 5432 })];
 const ALPHA = 'alpha.b.svc.cluster.local';
-const registryOnly = `apiVersion: v1
-kind: ConfigMap
-metadata: { name: istio, namespace: istio-system }
-data:
-  mesh: |
-    outboundTrafficPolicy: { mode: REGISTRY_ONLY }
-`;
+const registryOnly = registryOnlyMeshConfig;
 const trace = (d: { events: { what: string }[] }): string => d.events.map((e) => e.what).join('\n');
 
 describe('§8 the HTTP listener picks the virtual host by Host', () => {

@@ -3,7 +3,7 @@
  * place a packet meets it, attributed in stoppedBy, across gateways.
  */
 import { describe, expect, it } from 'vitest';
-import { app, meshFrom, ns, pa, send } from '../helpers.js';
+import { app, meshConfig, meshFrom, ns, pa, send } from '../helpers.js';
 import { lowerHeaders } from '../../src/policy/pipeline.js';
 
 const np = (namespace: string, name: string, body: string): string => `apiVersion: networking.k8s.io/v1
@@ -12,13 +12,6 @@ metadata: { name: ${name}, namespace: ${namespace} }
 spec:
 ${body}`;
 
-const meshConfig = (body: string): string => `apiVersion: v1
-kind: ConfigMap
-metadata: { name: istio, namespace: istio-system }
-data:
-  mesh: |
-${body.split('\n').map((l) => `    ${l}`).join('\n')}
-`;
 
 const gateway = `apiVersion: apps/v1
 kind: Deployment

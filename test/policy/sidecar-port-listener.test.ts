@@ -6,15 +6,9 @@
  * still reached through its address.
  */
 import { describe, expect, it } from 'vitest';
-import { app, meshFrom, ns, send } from '../helpers.js';
+import { app, meshFrom, ns, registryOnlyMeshConfig, send } from '../helpers.js';
 
-const registryOnly = `apiVersion: v1
-kind: ConfigMap
-metadata: { name: istio, namespace: istio-system }
-data:
-  mesh: |
-    outboundTrafficPolicy: { mode: REGISTRY_ONLY }
-`;
+const registryOnly = registryOnlyMeshConfig;
 const sidecar = (port: number, protocol: string): string => `apiVersion: networking.istio.io/v1
 kind: Sidecar
 metadata: { name: default, namespace: a }
