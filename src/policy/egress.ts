@@ -313,6 +313,78 @@ function isImported(scope: Scope, entryNs: string, host: string): boolean {
   return scope.listener !== null && imports(scope.listener, entryNs, scope.clientNs, host);
 }
 
+/**
+ * The entries of a list that claim `host` (entryClaim > 0), found through an index made once per list: by exact host,
+ * the entries with a wildcard host, and (for an address) those with `addresses` — not by scoring every entry of the
+ * mesh at every lookup (thousands of ServiceEntries made each request cost half a millisecond).
+ */
+interface EntryIndex { exact: Map<string, ServiceEntry[]>; wild: ServiceEntry[]; addressed: ServiceEntry[]; pos: Map<ServiceEntry, number> }
+const entryIndexes = new WeakMap<readonly ServiceEntry[], EntryIndex>();
+function entryIndexOf(entries: readonly ServiceEntry[]): EntryIndex {
+  let ix = entryIndexes.get(entries);
+  if (ix === undefined) {
+    ix = { exact: new Map(), wild: [], addressed: [], pos: new Map() };
+    for (const se of entries) {
+      if (!ix.pos.has(se)) ix.pos.set(se, ix.pos.size);
+      let wild = false;
+      for (const raw of se.hosts) {
+        const n = normalizeHost(raw);
+        if (n.startsWith('*')) wild = true;
+        const l = ix.exact.get(n);
+        if (l === undefined) ix.exact.set(n, [se]); else if (l[l.length - 1] !== se) l.push(se);
+      }
+      if (wild) ix.wild.push(se);
+      if (se.addresses.length > 0) ix.addressed.push(se);
+    }
+    entryIndexes.set(entries, ix);
+  }
+  return ix;
+}
+
+function claimsOf(entries: readonly ServiceEntry[], host: string): { se: ServiceEntry; score: number; by: string | null }[] {
+  const ix = entryIndexOf(entries);
+  const seen = new Set<ServiceEntry>();
+  const out: { se: ServiceEntry; score: number; by: string | null }[] = [];
+  const consider = (se: ServiceEntry): void => {
+    if (seen.has(se)) return;
+    seen.add(se);
+    const c = entryClaim(se, host);
+    if (c.score > 0) out.push({ se, ...c });
+  };
+  for (const se of ix.exact.get(host) ?? []) consider(se);
+  for (const se of ix.wild) consider(se);
+  if (parseIp(host)) for (const se of ix.addressed) consider(se);
+  // in the list's order, as a scan of the list gives them
+  if (out.length > 1) {
+    const pos = ix.pos;
+    out.sort((a, b) => (pos.get(a.se) as number) - (pos.get(b.se) as number));
+  }
+  return out;
+}
+
+/**
+ * A Sidecar egress listener bound to a port imports only the services with that port (serviceMatchingListenerPort)
+ * — before a namespace is chosen for a hostname — unless it is an HTTP_PROXY listener.
+ */
+function portBoundListener(scope: Scope): boolean {
+  return scope.listener?.port !== undefined && (scope.listener.port.protocol ?? '').toUpperCase() !== 'HTTP_PROXY';
+}
+
+/**
+ * Whether the client's proxy imports Service `s` (named `h`) on `port`: its egress listener imports it (with the port,
+ * when the listener is bound to one) — or the catch-all listener does and the port is TCP: a port-bound listener
+ * does not hide a Service's TCP port from the catch-all, which still builds the listener on the Service's own
+ * address and port (a key the port-bound listener did not take, buildSidecarOutboundListener). HTTP and sniffed ports
+ * share the port's listener and route, which the port-bound listener owns.
+ */
+function serviceImported(scope: Scope, s: Service, h: string, port: number): boolean {
+  const portBound = portBoundListener(scope);
+  if (isImported(scope, s.namespace, h) && (!portBound || s.ports.some((p) => p.port === port))) return true;
+  if (!portBound || s.headless || !scope.sidecar) return false;
+  const catchAll = scope.sidecar.egress.find((l) => l.port === undefined);
+  return catchAll !== undefined && s.ports.some((p) => p.port === port && declaredProtocol(p) === 'tcp') && imports(catchAll, s.namespace, scope.clientNs, h);
+}
+
 function entryLookup(se: ServiceEntry, port: number): EgressLookup {
   const p = se.ports.find((x) => x.number === port) as ServiceEntry['ports'][number];
   return { kind: 'service-entry', entry: se, port: { number: p.number, name: p.name, protocol: p.protocol }, location: se.location };
@@ -370,26 +442,28 @@ export function lookupDestination(input: EgressInput, client: Workload | null, h
   const sidecarName = scope.sidecar ? nameOf(scope.sidecar) : '';
 
   const services = input.services.filter((s) => s.fqdn === h);
-  const claiming = input.serviceEntries.map((se) => ({ se, ...entryClaim(se, h) })).filter((x) => x.score > 0);
+  if (services.length > 0 && !entryIndexOf(input.serviceEntries).exact.has(h)) {
+    // No entry shares the Service's name: the wildcard entries that may also cover it are less specific hostnames,
+    // never chosen over it. The first visible Service of the client's namespace, else the first visible one.
+    let svc: Service | undefined;
+    for (const s of services) {
+      if (!isExported(scope, serviceExportTo(s), s.namespace) || !serviceImported(scope, s, h, port)) continue;
+      if (s.namespace === scope.clientNs) { svc = s; break; }
+      svc ??= s;
+    }
+    if (svc) return { kind: 'service', service: svc };
+  }
+  const claiming = claimsOf(input.serviceEntries, h);
   const withPort = claiming.filter((x) => x.se.ports.some((p) => p.number === port));
-  // A Sidecar egress listener bound to a port imports only the services with that port (serviceMatchingListenerPort)
-  // — before a namespace is chosen for a hostname — unless it is an HTTP_PROXY listener.
-  const portBound = scope.listener?.port !== undefined && (scope.listener.port.protocol ?? '').toUpperCase() !== 'HTTP_PROXY';
-  // ...but it does not hide a Service's TCP port from the catch-all listener: that one still builds the listener on
-  // the Service's own address and port (a key the port-bound listener did not take, buildSidecarOutboundListener),
-  // so a TCP connection to the Service's address gets there. HTTP and sniffed ports share the port's listener and
-  // route, which the port-bound listener owns.
-  const catchAll = portBound && scope.sidecar ? scope.sidecar.egress.find((l) => l.port === undefined) ?? null : null;
-  const viaCatchAll = (s: Service): boolean => catchAll !== null && !s.headless
-    && s.ports.some((p) => p.port === port && declaredProtocol(p) === 'tcp') && imports(catchAll, s.namespace, scope.clientNs, h);
-  const visibleSvcs = services.filter((s) => isExported(scope, serviceExportTo(s), s.namespace)
-    && ((isImported(scope, s.namespace, h) && (!portBound || s.ports.some((p) => p.port === port))) || viaCatchAll(s)));
+  const portBound = portBoundListener(scope);
+  const visibleSvcs = services.filter((s) => isExported(scope, serviceExportTo(s), s.namespace) && serviceImported(scope, s, h, port));
   const visibleClaims = claiming.filter((x) => isExported(scope, x.se.exportTo, x.se.meta.namespace) && entryImported(scope, x.se, x.by)
     && (!portBound || x.se.ports.some((p) => p.number === port)));
-  /** an exact hostname whose one namespace (hostNamespace) declares no `port` while another's does: said when nothing else serves */
-  let portElsewhere: { kept: ServiceEntry; other: ServiceEntry } | null = null;
-  if (!scope.proxy) {
-    // No proxy: no Istio registry at all — kube DNS and kube-proxy; a Service first, else the entry an analysis asks about.
+  /** the exact hostname's one namespace (hostNamespace) has entries without `port` while another namespace's Service or entry has it: said when nothing else serves */
+  let portElsewhere: { kept: ServiceEntry; other: string } | null = null;
+  if (!scope.proxy || (visibleSvcs.length > 0 && !visibleClaims.some((x) => x.by === h))) {
+    // No proxy: no Istio registry at all — kube DNS and kube-proxy; a Service first, else the entry an analysis asks
+    // about. A proxy whose visible Service no entry shares the name with: that Service, whatever the port.
     const svc = visibleSvcs.find((s) => s.namespace === scope.clientNs) ?? visibleSvcs[0];
     if (svc) return { kind: 'service', service: svc };
     const best = visibleClaims.filter((x) => x.se.ports.some((p) => p.number === port)).sort((a, b) => b.score - a.score
@@ -411,13 +485,21 @@ export function lookupDestination(input: EgressInput, client: Workload | null, h
       const kept = hostNamespace(scope, name === h ? visibleSvcs : [], g.entries, client !== null && client.gateway);
       if (kept.service) return { kind: 'service', service: kept.service };
       for (const se of kept.entries) if (se.ports.some((p) => p.number === port)) return entryLookup(se, port);
-      if (name === h && portElsewhere === null) {
+      const first = kept.entries[0];
+      if (name === h && portElsewhere === null && first) {
+        const svc = visibleSvcs.find((x) => x.ports.some((p) => p.port === port));
         const other = g.entries.find((se) => !kept.entries.includes(se) && se.ports.some((p) => p.number === port));
-        if (other && kept.entries[0]) portElsewhere = { kept: kept.entries[0], other };
+        if (svc || other) portElsewhere = { kept: first, other: svc ? `Service ${svc.namespace}/${svc.name}` : `ServiceEntry ${nameOf(other as ServiceEntry)}` };
       }
     }
   }
 
+  if (portElsewhere) {
+    const { kept, other } = portElsewhere;
+    return { kind: 'unknown', host: h, port,
+      reason: `${h} is taken from namespace ${kept.meta.namespace} (ServiceEntry ${nameOf(kept)}), which declares no port ${port}; ${other} has it, but Istio keeps one namespace per hostname${kept.meta.namespace === scope.clientNs ? ', the client\'s own first' : ''}`,
+      fix: `declare port ${port} in ServiceEntry ${nameOf(kept)}, or keep ${h} in one namespace` };
+  }
   // Not visible: explain why, most specific reason first.
   const hiddenSvc = services.find((s) => isExported(scope, serviceExportTo(s), s.namespace));
   const hiddenSe = withPort.find((x) => isExported(scope, x.se.exportTo, x.se.meta.namespace))?.se;
@@ -434,12 +516,6 @@ export function lookupDestination(input: EgressInput, client: Workload | null, h
         ? `add "${ns}/${h}" (or "${ns}/*") to the egress hosts of Sidecar ${sidecarName}`
         : `add an egress listener for port ${port}, or one without port, to Sidecar ${sidecarName}`,
     };
-  }
-  if (portElsewhere) {
-    const { kept, other } = portElsewhere;
-    return { kind: 'unknown', host: h, port,
-      reason: `${h} is taken from namespace ${kept.meta.namespace} (ServiceEntry ${nameOf(kept)}), which declares no port ${port}; ServiceEntry ${nameOf(other)} declares it, but Istio keeps one namespace per hostname`,
-      fix: `declare port ${port} in ServiceEntry ${nameOf(kept)}, or keep ${h} in one namespace` };
   }
   const notExportedSvc = services[0];
   if (notExportedSvc) {

@@ -219,6 +219,17 @@ describe('§8 ServiceEntry', () => {
     expect(lookupDestination(input(third, 'REGISTRY_ONLY', serviceEntry('a', 'squat', [SERVER], HTTP80)), wl(third, 'd/fourth'), SERVER, 80).kind).toBe('service');
   });
 
+  it('§8 an entry of the client\'s namespace naming a Service\'s FQDN without the port dialled leaves that port unknown, and says why', () => {
+    const m = base();
+    const inp = input(m, 'REGISTRY_ONLY', serviceEntry('a', 'squat-443', [SERVER], HTTPS));
+    const l = lookupDestination(inp, wl(m, 'a/client'), SERVER, 80);
+    expect(l.kind).toBe('unknown');
+    expect(l.kind === 'unknown' ? l.reason : '').toContain('Service b/server has it, but Istio keeps one namespace per hostname, the client\'s own first');
+    // with a Sidecar importing everything: the same (the Service is imported; the entry is what the name means)
+    const all = input(m, 'REGISTRY_ONLY', sidecarYaml('a', 'default', '  egress:\n    - hosts: ["*/*"]\n'), serviceEntry('a', 'squat-443', [SERVER], HTTPS));
+    expect(lookupDestination(all, wl(m, 'a/client'), SERVER, 80).kind).toBe('unknown');
+  });
+
   it('§8 the port plays no part in the namespace kept for a hostname: an entry of the client\'s namespace without the port leaves that host without it', () => {
     const m = base();
     const inp = input(m, 'REGISTRY_ONLY',
