@@ -236,7 +236,7 @@ type VirtualHostPick =
 function virtualHostByHost(run: Run, client: Workload, dest: Dest, port: number, headers: Readonly<Record<string, string>>,
   lookupOf: (d: Dest, p: number) => EgressLookup): VirtualHostPick {
   const raw = ownValue(headers, 'host');
-  if (raw === undefined || dest.kind === 'pod') return { kind: 'same' };
+  if (raw === undefined) return { kind: 'same' };
   if (dest.kind === 'service' && !dest.service.headless) {
     const sp = dest.service.ports.find((x) => x.port === port);
     if (sp && declaredProtocol(sp) !== 'http') return { kind: 'same' };
@@ -244,7 +244,7 @@ function virtualHostByHost(run: Run, client: Workload, dest: Dest, port: number,
   const { mesh } = run;
   const name = hostWithoutPort(raw);
   if (name.length === 0) return { kind: 'none', name: raw };
-  const dialledName = dest.kind === 'service' ? dest.service.fqdn : normalizeHost(dest.name);
+  const dialledName = dest.kind === 'service' ? dest.service.fqdn : dest.kind === 'pod' ? dest.workload.ip : normalizeHost(dest.name);
   if (name === dialledName) return { kind: 'same' };
   const index = meshIndex(mesh);
   const dot = name.indexOf('.');
@@ -428,10 +428,8 @@ function sendLeg(run: Run, leg: Leg): Decision {
 
   // 2-3. The client's proxy: mesh VirtualServices, then the outbound traffic policy.
   let passthrough = false;
-  /** the ServiceEntry whose cluster carries a Service's FQDN on to the Service's own address (see there) */
-  let shadowedBy: ServiceEntry | null = null;
-  /** the TLS a ServiceEntry's cluster uses to a pod endpoint it sends a Service's request to (entryTarget) */
-  let entryTls: ClientTls | null = null;
+  /** a ServiceEntry's cluster carries the request to a Service or pod of the mesh (entryTarget): its host's DestinationRule, and auto mTLS only when its endpoints carry Istio's tlsMode */
+  let viaEntry: EntryTls | null = null;
   if (leg.proxy && client) {
     // Only the client's namespace's and the root namespace's Sidecars can apply to it (sidecarFor): hand it those.
     const near = sidecarsOf(index, mesh.config.rootNamespace, client);
@@ -462,37 +460,58 @@ function sendLeg(run: Run, leg: Leg): Decision {
       ev('client-sidecar', `the HTTP listener on port ${port} picks the virtual host by Host ${name}, which names no Service, ServiceEntry or VirtualService host on that port: not the Service dialled, ${dialledSvc.fqdn}`);
       return { kind: 'unknown', host: name, port, reason: `Host ${name} names no virtual host of the HTTP listener on port ${port} (no Service, ServiceEntry or VirtualService host there)`, fix: `send Host ${dialledSvc.fqdn}, the service dialled` };
     };
+    /** the virtual host the Host header picked when it is not the dialled one's: routes are read there */
     let vhostName: string | null = null;
-    /** the ServiceEntry (and the host of it) whose cluster takes a request dialled to a Service */
+    /** the Host names only a VirtualService host: no route there is the catch-all */
+    let vsOnly = false;
+    /** the virtual host the client's listener used, as Istio names it */
+    let vhostLabel = `${dialled.host}:${dialled.port}`;
+    /** the ServiceEntry (and the host of it) whose cluster takes a request dialled to a Service or pod */
     let entryHost: { entry: ServiceEntry; name: string } | null = null;
-    if (!leg.viaGateway && ctx.clientHttp && (dest.kind === 'service' || dest.kind === 'external')) {
+    if (!leg.viaGateway && ctx.clientHttp) {
       const v = virtualHostByHost(run, client, dest, port, leg.headers, lookupOf);
+      const dialledWhat = dest.kind === 'service' ? `the Service dialled, ${dest.service.fqdn}` : dest.kind === 'pod' ? `the pod dialled, ${dest.workload.id}` : `the host dialled, ${dest.name}`;
       if (v.kind === 'service') {
-        ev('client-sidecar', `the HTTP listener on port ${port} picks the virtual host by Host ${v.name}: Service ${v.service.namespace}/${v.service.name}, not the ${dest.kind === 'service' ? `Service dialled, ${dest.service.fqdn}` : `host dialled, ${dest.name}`}`);
+        ev('client-sidecar', `the HTTP listener on port ${port} picks the virtual host by Host ${v.name}: Service ${v.service.namespace}/${v.service.name}, not ${dialledWhat}`);
         dest = { kind: 'service', service: v.service };
         lookup = v.lookup;
-      } else if (v.kind === 'entry' && dest.kind === 'service') {
-        ev('client-sidecar', `the HTTP listener on port ${port} picks the virtual host by Host ${v.name}, a host of ServiceEntry ${v.lookup.entry.meta.namespace}/${v.lookup.entry.meta.name} (resolution ${v.lookup.entry.resolution}), not the Service dialled, ${dest.service.fqdn}`);
+        vhostLabel = `${v.service.fqdn}:${port}`;
+      } else if (v.kind === 'entry' && dest.kind !== 'external') {
+        ev('client-sidecar', `the HTTP listener on port ${port} picks the virtual host by Host ${v.name}, a host of ServiceEntry ${v.lookup.entry.meta.namespace}/${v.lookup.entry.meta.name} (resolution ${v.lookup.entry.resolution}), not ${dialledWhat}`);
         lookup = v.lookup;
         entryHost = { entry: v.lookup.entry, name: v.name };
+        vhostName = v.name;
+        vhostLabel = `${v.name}:${port}`;
       } else if (v.kind === 'vs') {
         vhostName = v.name;
-      } else if (v.kind === 'none' && dest.kind === 'service') {
-        lookup = noVirtualHost(v.name, dest.service);
+        vsOnly = true;
+        vhostLabel = `${v.name}:${port}`;
+      } else if (v.kind === 'none' && dest.kind !== 'external') {
+        if (dest.kind === 'service') lookup = noVirtualHost(v.name, dest.service);
+        vhostLabel = mesh.config.outboundTrafficPolicy === 'REGISTRY_ONLY' ? 'block_all' : 'allow_any';
       }
     }
-    if (!leg.viaGateway && dest.kind !== 'pod') {
-      const host = vhostName ?? (dest.kind === 'service' ? dest.service.fqdn : dest.name);
+    if (!leg.viaGateway && (dest.kind !== 'pod' || vhostName !== null)) {
+      const host = vhostName ?? (dest.kind === 'service' ? dest.service.fqdn : dest.kind === 'external' ? dest.name : dest.workload.ip);
       const routed = meshRoute(ctx, host, port, dest);
       if (routed && 'outcome' in routed) return routed;
-      if (!routed && vhostName !== null && dest.kind === 'service') lookup = noVirtualHost(vhostName, dest.service);
+      if (!routed && vsOnly) {
+        if (dest.kind === 'service') lookup = noVirtualHost(host, dest.service);
+        vhostLabel = mesh.config.outboundTrafficPolicy === 'REGISTRY_ONLY' ? 'block_all' : 'allow_any';
+      }
       if (routed) {
         const before = dest;
         port = routed.port;
-        if (routed.host !== host) {
+        if (vsOnly && routed.host === host) {
+          // a VirtualService host that is no service, routed to itself: the sidecar has no cluster of that name
+          ev('client-sidecar', `the route sends it to ${host}, which is no service the sidecar knows: no cluster`);
+          return fail(ctx, 503, null, { control: 'Routing', name: null, reason: `the route's destination ${host}:${port} is neither a Service nor a ServiceEntry` }, 'NC');
+        }
+        if (routed.host !== host || vsOnly) {
           const r = resolve(routed.host);
           if ('outcome' in r) return r;
           dest = r;
+          entryHost = null;
         }
         if (dest !== before || port !== dialled.port) lookup = lookupOf(dest, port);
         // The destinations of a VirtualService the Sidecar imports are imported with it (Istio
@@ -516,7 +535,7 @@ function sendLeg(run: Run, leg: Leg): Decision {
     const carried = dest.kind !== 'external' || leg.viaGateway ? null
       : leg.protocol === 'tls' ? (leg.sni ? { name: normalizeHost(leg.sni), what: 'SNI', listener: 'TLS listener' } : null)
         : isHttp(leg.protocol) && ctx.clientHttp && ownValue(leg.headers, 'host') !== undefined
-          ? { name: normalizeHost((ownValue(leg.headers, 'host') as string).replace(/:\d{1,5}$/, '')), what: 'Host', listener: 'HTTP listener' } : null;
+          ? { name: hostWithoutPort(ownValue(leg.headers, 'host') as string), what: 'Host', listener: 'HTTP listener' } : null;
     if (carried && dest.kind === 'external' && carried.name !== normalizeHost(dest.name)) {
       const { name, what } = carried;
       const byName = lookupDestination({ ...input, services: index.services(name) }, client, name, port);
@@ -544,11 +563,12 @@ function sendLeg(run: Run, leg: Leg): Decision {
       ev(leg.viaGateway ? 'gateway' : 'client-sidecar', `${svc.fqdn} is also a host of ServiceEntry ${se.meta.namespace}/${se.meta.name}, and the proxy keeps one namespace per hostname — ${se.meta.namespace === clientNs ? `its own namespace's entry before the Service of namespace ${svc.namespace}` : `the Service is not visible to it`}: the request takes the entry's cluster (resolution ${se.resolution}), not Service ${svc.namespace}/${svc.name}'s`);
       entryHost = { entry: se, name: svc.fqdn };
     }
-    if (entryHost !== null && dest.kind === 'service') {
+    if (entryHost !== null && dest.kind !== 'external') {
       const { entry: se, name } = entryHost;
       const t = entryTarget(mesh, se, name, clientNs);
       const hop = leg.viaGateway ? 'gateway' : 'client-sidecar';
       const which = `ServiceEntry ${se.meta.namespace}/${se.meta.name}`;
+      const sePort = se.ports.find((p) => p.number === port);
       if (t.kind === 'empty') {
         ev(hop, `${which} has no endpoints (resolution ${se.resolution}${se.workloadSelector ? ', a workloadSelector that selects no pod of its namespace' : ''}): no healthy upstream`);
         return fail(ctx, 503, null, { control: 'Routing', name: `${se.meta.namespace}/${se.meta.name}`, reason: `${which} takes ${name} and has no endpoint to send it to` }, 'UH', 'no healthy upstream');
@@ -557,27 +577,30 @@ function sendLeg(run: Run, leg: Leg): Decision {
         ev(hop, `${which} sends it to ${t.to}${t.to === t.ip ? '' : ` (${t.ip})`}, outside the mesh`);
         dest = { kind: 'external', name, ip: t.ip };
       } else if (t.kind === 'pod') {
-        ev(hop, `${which} sends it to its endpoint, pod ${t.workload.id}, ${t.mtls ? 'with Istio mTLS (the endpoint carries Istio\'s tlsMode)' : 'in plaintext (the endpoint carries no Istio tlsMode)'}`);
+        // the endpoint's port: its own for the entry port's name, else the entry port's targetPort, else the port
+        const epPort = (sePort && se.endpoints[0]?.ports !== undefined ? ownValue(se.endpoints[0].ports, sePort.name) : undefined) ?? sePort?.targetPort ?? port;
+        ev(hop, `${which} sends it to its endpoint, pod ${t.workload.id} port ${epPort}`);
         dest = { kind: 'pod', workload: t.workload };
-        entryTls = t.mtls ? { kind: 'istio', why: `${which}: its endpoint ${t.workload.id} carries Istio's tlsMode → Istio mTLS` } : { kind: 'plaintext', why: `${which}: its endpoint ${t.workload.id} carries no Istio tlsMode → plaintext` };
+        port = epPort;
+        viaEntry = { entry: se, host: name, port: sePort?.number ?? port, auto: t.mtls };
       } else {
-        if (t.service && t.service !== dest.service) {
+        if (t.service && dest.kind === 'service' && t.service !== dest.service) {
           ev(hop, `${which} sends it to its endpoint, Service ${t.service.namespace}/${t.service.name}`);
           dest = { kind: 'service', service: t.service };
         } else {
-          ev(hop, `${which} sends it on to the address dialled, Service ${dest.service.namespace}/${dest.service.name}'s`);
+          ev(hop, `${which} sends it on to the address dialled, ${dest.kind === 'service' ? `Service ${dest.service.namespace}/${dest.service.name}'s` : `pod ${dest.workload.id}'s`}`);
         }
-        if (!t.auto) shadowedBy = se;
+        viaEntry = { entry: se, host: name, port: sePort?.number ?? port, auto: t.auto };
       }
     }
     const hostName = hostOf(dest);
     if (leg.depth === 0 && client.sidecar && ctx.clientHttp && run.explain) {
       // Istio names the outbound virtual host <host>:<port>; a request no VirtualService routed takes its route `default`.
-      run.clientListener = { port: dialled.port, vhost: `${dialled.host}:${dialled.port}`, route: run.meshRouted ? null : 'default' };
+      run.clientListener = { port: dialled.port, vhost: vhostLabel, route: run.meshRouted ? null : 'default' };
     }
     if (leg.viaGateway) {
       if (lookup.kind === 'service-entry' && dest.kind === 'external') { dest.entry = lookup.entry; dest.entryPort = lookup.port; }
-      else if (lookup.kind !== 'service') {
+      else if (lookup.kind !== 'service' && viaEntry === null) {
         ev('gateway', `${hostName}:${port} is not a service the gateway knows: no cluster to send it to`);
         return fail(ctx, 503, null, { control: 'Routing', name: null, reason: `the route's destination ${hostName}:${port} is neither a Service nor a ServiceEntry visible to the gateway` }, 'NC');
       }
@@ -684,11 +707,10 @@ function sendLeg(run: Run, leg: Leg): Decision {
   let tls: ClientTls = { kind: 'plaintext', why: '' };
   if (leg.proxy && client) {
     // An explicit `tls: mtls` is honoured on every path, the PassthroughCluster and pod IPs included.
-    tls = entryTls !== null && leg.intent !== 'mtls' ? entryTls
+    tls = viaEntry !== null && leg.intent !== 'mtls' ? clientTls(ctx, client, service, servicePort, endpoint, targetPort, viaEntry)
       : passthrough && leg.intent !== 'mtls'
       ? { kind: 'plaintext', why: dest.kind === 'pod' ? 'a pod IP is not a service host: the proxy forwards it through the PassthroughCluster in plaintext' : 'PassthroughCluster: plaintext to the original destination' }
-      : clientTls(ctx, client, service, servicePort, endpoint, targetPort,
-        shadowedBy ? `the cluster is ServiceEntry ${shadowedBy.meta.namespace}/${shadowedBy.meta.name}'s, whose endpoints carry no Istio tlsMode label → plaintext` : null);
+      : clientTls(ctx, client, service, servicePort, endpoint, targetPort);
     if (run.explain) ev(sideHop, tls.why);
   } else if (leg.identity && leg.identity.kind !== 'none') {
     tls = { kind: 'istio', why: `the attacker's TLS client offers ALPN istio with its ${leg.identity.kind === 'forged-cert' ? 'forged' : 'stolen'} certificate for ${leg.identity.spiffe}` };
@@ -774,13 +796,16 @@ export type ClientTls =
   | { kind: 'istio'; why: string; dr?: DrChoice; sans?: string[] }
   | { kind: 'tls'; why: string; dr: DrChoice; mode: 'SIMPLE' | 'MUTUAL' };
 
-/** `noAuto`: why auto mTLS has nothing to go on (a ServiceEntry's cluster): plaintext unless a DestinationRule sets TLS */
-function clientTls(ctx: Ctx, src: Workload, service: Service | null, servicePort: ServicePort | null, endpoint: Workload, targetPort: number, noAuto: string | null = null): ClientTls {
+/** A ServiceEntry's cluster to a Service or pod of the mesh (entryTarget): the DestinationRule of its host, and auto mTLS only to endpoints carrying Istio's tlsMode (`auto`). */
+interface EntryTls { entry: ServiceEntry; host: string; port: number; auto: boolean }
+
+function clientTls(ctx: Ctx, src: Workload, service: Service | null, servicePort: ServicePort | null, endpoint: Workload, targetPort: number, entry: EntryTls | null = null): ClientTls {
   const { mesh } = ctx.run;
   if (ctx.leg.intent === 'mtls') return { kind: 'istio', why: 'the step forces Istio mTLS with the client\'s own certificate' };
-  if (!service) return { kind: 'plaintext', why: 'a pod IP is not a service host: the sidecar forwards it through the PassthroughCluster in plaintext' };
-  const dr = findDestinationRule(mesh, src.namespace, src.labels, service.fqdn, service.namespace);
-  const tls = dr ? tlsSettingsFor(dr.rule, servicePort?.port ?? targetPort, ctx.leg.subset) : null;
+  if (!service && !entry) return { kind: 'plaintext', why: 'a pod IP is not a service host: the sidecar forwards it through the PassthroughCluster in plaintext' };
+  const dr = entry ? findDestinationRule(mesh, src.namespace, src.labels, entry.host, entry.entry.meta.namespace)
+    : findDestinationRule(mesh, src.namespace, src.labels, (service as Service).fqdn, (service as Service).namespace);
+  const tls = dr ? tlsSettingsFor(dr.rule, entry ? entry.port : servicePort?.port ?? targetPort, ctx.leg.subset) : null;
   const drName = dr ? `${dr.rule.meta.namespace}/${dr.rule.meta.name}` : '';
   if (dr && tls && tls.tls !== null) {
     const m = tls.tls.mode;
@@ -794,7 +819,12 @@ function clientTls(ctx: Ctx, src: Workload, service: Service | null, servicePort
     return { kind: 'tls', why: `${where} originates ${m === 'SIMPLE' ? 'one-way' : 'non-Istio mutual'} TLS`, dr, mode: m };
   }
   if (!mesh.config.enableAutoMtls) return { kind: 'plaintext', why: 'auto mTLS is disabled in the mesh config and no DestinationRule sets TLS' };
-  if (noAuto !== null) return { kind: 'plaintext', why: `no DestinationRule sets TLS, and ${noAuto}`, ...(dr ? { dr } : {}) };
+  if (entry !== null || service === null) {
+    const which = entry ? `ServiceEntry ${entry.entry.meta.namespace}/${entry.entry.meta.name}` : 'the cluster';
+    const why = entry?.auto && endpoint.sidecar ? `${which}: its endpoint ${endpoint.id} carries Istio's tlsMode → Istio mTLS`
+      : `${which}: its endpoint ${endpoint.id} carries no Istio tlsMode → plaintext`;
+    return { kind: entry?.auto && endpoint.sidecar ? 'istio' : 'plaintext', why: `no DestinationRule sets TLS; ${why}`, ...(dr ? { dr } : {}) };
+  }
   const nsMode = namespaceMode(mesh, service.namespace);
   const base = !dr ? 'auto mTLS'
     : tls !== null ? `DestinationRule ${drName} has port-level settings for port ${servicePort?.port ?? targetPort} without tls (they do not inherit the rule's), so auto mTLS decides`

@@ -120,4 +120,66 @@ spec:
     expect(d.destination?.workload).toBeUndefined();
     expect(trace(d)).toContain('ServiceEntry a/legacy-api');
   });
+
+  it('the routes read are the picked virtual host\'s: a VirtualService of the dialled Service does not apply, one of the Host\'s does', () => {
+    const vs = (host: string, to: string): string => `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: vs-${host.split('.')[0] ?? ''}, namespace: b }
+spec:
+  hosts: [${host}]
+  http: [{ route: [{ destination: { host: ${to} } }] }]
+`;
+    const m = meshFrom(...base, vs(ALPHA, 'local.a.svc.cluster.local'));
+    // Host beta: alpha's VirtualService (to local) is not read
+    expect(send(m, { from: 'a/client', to: `${ALPHA}:80`, headers: { host: 'beta.b.svc.cluster.local' } }).destination?.workload).toBe('b/beta');
+    // Host beta with beta's own VirtualService: it routes
+    const m2 = meshFrom(...base, vs('beta.b.svc.cluster.local', 'local.a.svc.cluster.local'));
+    expect(send(m2, { from: 'a/client', to: `${ALPHA}:80`, headers: { host: 'beta.b.svc.cluster.local' } }).destination?.workload).toBe('a/local');
+  });
+
+  it('a Host naming a ServiceEntry host reads that host\'s routes, not the dialled Service\'s', () => {
+    const ext = `apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: { name: ext, namespace: a }
+spec:
+  hosts: [api.example.com]
+  ports: [{ number: 80, name: http, protocol: HTTP }]
+  resolution: STATIC
+  endpoints: [{ address: 203.0.113.77 }]
+`;
+    const vs = (host: string): string => `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: to-beta, namespace: b }
+spec:
+  hosts: [${host}]
+  http: [{ route: [{ destination: { host: beta.b.svc.cluster.local } }] }]
+`;
+    const dialledVs = send(meshFrom(...base, ext, vs(ALPHA)), { from: 'a/client', to: `${ALPHA}:80`, headers: { host: 'api.example.com' } });
+    expect(dialledVs.destination?.workload).toBeUndefined();
+    expect(trace(dialledVs)).toContain('203.0.113.77');
+    const hostVs = send(meshFrom(...base, ext, vs('api.example.com')), { from: 'a/client', to: `${ALPHA}:80`, headers: { host: 'api.example.com' } });
+    expect(hostVs.destination?.workload).toBe('b/beta');
+  });
+
+  it('a VirtualService host that is no service, routed to itself, has no cluster: 503 NC', () => {
+    const self = `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: self, namespace: b }
+spec:
+  hosts: [api.internal]
+  http: [{ route: [{ destination: { host: api.internal } }] }]
+`;
+    const d = send(meshFrom(...base, self), { from: 'a/client', to: `${ALPHA}:80`, headers: { host: 'api.internal' } });
+    expect(d).toMatchObject({ outcome: 'blocked', code: 503, flags: 'NC' });
+  });
+
+  it('a pod dialled by its address on an HTTP port is routed by Host too, and the listener names the virtual host it used', () => {
+    const m = meshFrom(...base);
+    const alpha = m.workloads.find((w) => w.id === 'b/alpha')?.ip ?? '';
+    const d = send(m, { from: 'a/client', to: `workload/b/alpha:80`, headers: { host: 'beta.b.svc.cluster.local' } });
+    expect(d).toMatchObject({ outcome: 'allowed', mtls: true, destination: { workload: 'b/beta' } });
+    expect(alpha).not.toBe('');
+    expect(send(m, { from: 'a/client', to: `${ALPHA}:80`, headers: { host: 'beta.b.svc.cluster.local' } }).clientListener?.vhost).toBe('beta.b.svc.cluster.local:80');
+    expect(send(m, { from: 'a/client', to: `${ALPHA}:80`, headers: { host: 'nothing.example' } }).clientListener?.vhost).toBe('allow_any');
+  });
 });

@@ -75,6 +75,7 @@ spec:
 `;
     const d = send(meshFrom(...base, entry('NONE'), strict, dr), { from: 'shop/web', to: `${PAY}:80` });
     expect(d).toMatchObject({ outcome: 'allowed', mtls: true });
+    expect(d.events.map((e) => e.what).join('\n')).toContain('ServiceEntry shop/squat');
   });
 
   it('an endpoint inside the mesh takes the request there: a pod address or a Service name, in plaintext unless the endpoint carries Istio\'s tlsMode in a MESH_INTERNAL entry', () => {
@@ -95,5 +96,93 @@ spec:
     expect(d).toMatchObject({ outcome: 'allowed', mtls: true, destination: { workload: 'shop/web' } });
     const empty = send(meshFrom(...base, entry('STATIC')), { from: 'shop/web', to: `${PAY}:80` });
     expect(empty).toMatchObject({ outcome: 'blocked', code: 503, flags: 'UH' });
+  });
+
+  it('the entry host\'s DestinationRule sets the TLS to a pod endpoint, and the endpoint\'s port is the entry port\'s targetPort', () => {
+    const batch = meshFrom(...base).workloads.find((w) => w.id === 'other/batch')?.ip ?? '';
+    const withTarget = `apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: { name: squat, namespace: shop }
+spec:
+  hosts: [${PAY}]
+  ports: [{ number: 80, name: http, protocol: HTTP, targetPort: 9090 }]
+  resolution: STATIC
+  endpoints: [{ address: ${batch} }]
+`;
+    const mtlsDr = `apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: pay-mtls, namespace: shop }
+spec:
+  host: ${PAY}
+  trafficPolicy: { tls: { mode: ISTIO_MUTUAL } }
+`;
+    const strictOther = strict.replace('namespace: pay', 'namespace: other');
+    const plain = send(meshFrom(...base, strictOther, withTarget), { from: 'shop/web', to: `${PAY}:80` });
+    expect(plain.outcome).toBe('blocked');
+    expect(plain.stoppedBy[0]?.control).toBe('PeerAuthentication');
+    const d = send(meshFrom(...base, strictOther, withTarget, mtlsDr), { from: 'shop/web', to: `${PAY}:80` });
+    expect(d).toMatchObject({ outcome: 'allowed', mtls: true, destination: { workload: 'other/batch' } });
+    expect(d.events.map((e) => e.what).join('\n')).toContain('port 9090');
+  });
+});
+
+describe('§8 §9 a gateway routing to a Service it cannot see, whose FQDN a ServiceEntry of its namespace names', () => {
+  const gateway = `apiVersion: apps/v1
+kind: Deployment
+metadata: { name: ingress, namespace: istio-system }
+spec:
+  selector: { matchLabels: { istio: ingressgateway } }
+  template:
+    metadata: { labels: { istio: ingressgateway } }
+    spec:
+      serviceAccountName: ingress
+      containers: [{ name: istio-proxy, image: proxy, ports: [{ containerPort: 8080 }] }]
+---
+apiVersion: v1
+kind: Service
+metadata: { name: ingress, namespace: istio-system }
+spec:
+  type: LoadBalancer
+  selector: { istio: ingressgateway }
+  ports: [{ name: http2, port: 80, targetPort: 8080 }]
+---
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: { name: gw, namespace: istio-system }
+spec:
+  selector: { istio: ingressgateway }
+  servers: [{ port: { number: 80, name: http, protocol: HTTP }, hosts: ["shop.example.com"] }]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: shop, namespace: istio-system }
+spec:
+  hosts: ["shop.example.com"]
+  gateways: [gw]
+  http: [{ route: [{ destination: { host: ${PAY} } }] }]
+`;
+  const privatePay = `apiVersion: v1
+kind: Service
+metadata: { name: payments, namespace: pay, annotations: { networking.istio.io/exportTo: "." } }
+spec:
+  selector: { app: payments }
+  ports: [{ name: http, port: 80, targetPort: 8080 }]
+`;
+  const payPod = app('pay', 'payments').split('---')[0] as string;
+  const entryHere = `apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: { name: pay-alias, namespace: istio-system }
+spec:
+  hosts: [${PAY}]
+  ports: [{ number: 80, name: http, protocol: HTTP }]
+  resolution: NONE
+`;
+  it('takes the entry\'s cluster on to the Service in plaintext, which STRICT refuses (not a 503 for an unknown service)', () => {
+    const parts = [ns('istio-system', false), ns('pay', true), payPod, privatePay, gateway, entryHere];
+    const open = send(meshFrom(...parts), { from: 'outside', to: 'ingress.istio-system:80', headers: { host: 'shop.example.com' } });
+    expect(open).toMatchObject({ outcome: 'allowed', mtls: false, destination: { workload: 'pay/payments' } });
+    const refused = send(meshFrom(...parts, strict), { from: 'outside', to: 'ingress.istio-system:80', headers: { host: 'shop.example.com' } });
+    expect(refused.outcome).toBe('blocked');
+    expect(refused.stoppedBy[0]?.control).toBe('PeerAuthentication');
   });
 });
