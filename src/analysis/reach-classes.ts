@@ -341,6 +341,8 @@ class NamespaceMatcher {
  * every attempt is a connection to t's pod (no VirtualService, no Gateway).
  */
 function closedToOthers(mesh: Mesh, t: Workload, nsMatcher: NamespaceMatcher): boolean {
+  // a hostNetwork pod is node traffic to the CNI: no policy isolates it (decide.ts)
+  if (t.hostNetwork) return false;
   const dst: NpEndpoint = { kind: 'pod', namespace: t.namespace, name: t.name, labels: t.labels,
     namespaceLabels: namespaceLabelsOf(t.namespace, mesh.namespaces.get(t.namespace)?.labels), ip: t.ip, ports: t.ports };
   const selecting = selectingPolicies(meshIndex(mesh).networkPolicies(t.namespace), dst, 'ingress', true);

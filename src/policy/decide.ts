@@ -721,7 +721,10 @@ function sendLeg(run: Run, leg: Leg): Decision {
   }
 
   // 5. NetworkPolicy (§11): the CNI sees pod IPs and the target port.
-  const np = mesh.networkPolicies.length === 0 ? null : networkPolicy(ctx, podEndpoint(mesh, endpoint), targetPort);
+  // A hostNetwork pod is the node to the CNI: its own policies do not select it, selector peers do not match it
+  // (Kubernetes leaves this undefined; the common implementation, per the NetworkPolicy docs, treats it as node traffic).
+  if (run.explain && endpoint.hostNetwork && mesh.networkPolicies.length > 0) ev('network', `${endpoint.id} runs in the host network: NetworkPolicies see the node's address, not a pod — no policy selects it, and selector peers do not match it`);
+  const np = mesh.networkPolicies.length === 0 ? null : networkPolicy(ctx, endpoint.hostNetwork ? { kind: 'external', ip: endpoint.ip } : podEndpoint(mesh, endpoint), targetPort);
   if (np) return np;
 
   // 6. The receiving side.

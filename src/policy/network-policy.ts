@@ -31,8 +31,9 @@
  * 8. A pod cannot block itself: traffic from a pod to its own IP is allowed (§11).
  * 9. External endpoints are never selected: only the pod side is judged (§11).
  *
- * Not modelled here: node-local traffic (always allowed, §11) needs node IPs;
- * hostNetwork pods should be passed as `external` by the caller.
+ * Not modelled here: node-local traffic (always allowed, §11) needs node IPs.
+ * hostNetwork pods are passed as `external` by the caller, source and destination
+ * alike (decide.ts): the common implementation treats them as node traffic.
  */
 import { cidrContains, parseCidr } from '../core/ip.js';
 import { SELECTOR_INDEX_MIN, SelectorBuckets } from '../model/selector-index.js';

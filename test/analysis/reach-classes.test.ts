@@ -268,6 +268,62 @@ describe('reach-classes: the class-based one-hop graph equals the plain per-pair
     }), { numRuns: 9, seed: 21 });
   }, 180_000);
 
+  it('a hostNetwork target in an ingress-isolated namespace stays decided for the other namespaces: no policy isolates it', () => {
+    const text = `apiVersion: v1
+kind: Namespace
+metadata: { name: mon }
+---
+apiVersion: v1
+kind: Namespace
+metadata: { name: peer }
+---
+apiVersion: v1
+kind: Namespace
+metadata: { name: other }
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: { name: nodeexp, namespace: mon }
+spec:
+  selector: { matchLabels: { app: nodeexp } }
+  template:
+    metadata: { labels: { app: nodeexp } }
+    spec: { hostNetwork: true, containers: [{ name: e, image: e, ports: [{ containerPort: 9100 }] }] }
+---
+apiVersion: v1
+kind: Service
+metadata: { name: nodeexp, namespace: mon }
+spec: { selector: { app: nodeexp }, ports: [{ name: http, port: 9100, targetPort: 9100 }] }
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: { name: a, namespace: peer }
+spec:
+  selector: { matchLabels: { app: a } }
+  template: { metadata: { labels: { app: a } }, spec: { containers: [{ name: a, image: a }] } }
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: { name: b, namespace: other }
+spec:
+  selector: { matchLabels: { app: b } }
+  template: { metadata: { labels: { app: b } }, spec: { containers: [{ name: b, image: b }] } }
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: { name: closed, namespace: mon }
+spec:
+  podSelector: {}
+  policyTypes: [Ingress]
+  ingress: [{ from: [{ namespaceSelector: { matchLabels: { kubernetes.io/metadata.name: peer } } }] }]
+`;
+    const { mesh, issues } = loadMesh([{ path: 'host-network.yaml', text }]);
+    expect(issues.errors).toEqual([]);
+    const g = buildOneHopGraphByClass(new ReachabilityExplorer(mesh, { edges: 'allowed' }));
+    samePlain(mesh, g);
+    expect(edgesOf(g).has('other/b -> mon/nodeexp')).toBe(true);
+  });
+
   it('a target whose ALLOW rules admit listed principals only is left undecided for the other sources only while its sidecar enforces them: a dry-run policy, a rule without `from`, a source without principals, an uncaptured port, a target without sidecar, a shared address or a rerouting VirtualService keep them decided', () => {
     type Variant = 'dry-run' | 'no-from' | 'no-principals' | 'uncaptured' | 'no-sidecar' | 'shared-ip' | 'reroute';
     const variants: Variant[] = ['dry-run', 'no-from', 'no-principals', 'uncaptured', 'no-sidecar', 'shared-ip', 'reroute'];

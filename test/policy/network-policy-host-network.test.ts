@@ -1,0 +1,48 @@
+/**
+ * §11 hostNetwork pods and NetworkPolicy: Kubernetes leaves it undefined; the common implementation (the NetworkPolicy
+ * docs, "NetworkPolicy and hostNetwork pods") ignores hostNetwork pods when matching podSelector and
+ * namespaceSelector — the policies of their namespace do not isolate them, and peers naming them do not admit them:
+ * their traffic is node traffic.
+ */
+import { describe, expect, it } from 'vitest';
+import { app, meshFrom, ns, send } from '../helpers.js';
+
+const nodeExporter = `apiVersion: apps/v1
+kind: DaemonSet
+metadata: { name: nodeexp, namespace: mon }
+spec:
+  selector: { matchLabels: { app: nodeexp } }
+  template:
+    metadata: { labels: { app: nodeexp } }
+    spec:
+      hostNetwork: true
+      containers: [{ name: exporter, image: prom/node-exporter, ports: [{ containerPort: 9100 }] }]
+---
+apiVersion: v1
+kind: Service
+metadata: { name: nodeexp, namespace: mon }
+spec:
+  selector: { app: nodeexp }
+  ports: [{ name: http-metrics, port: 9100, targetPort: 9100 }]
+`;
+const np = (namespace: string, name: string, spec: string): string => `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: { name: ${name}, namespace: ${namespace} }
+spec:
+${spec}`;
+const base = [ns('istio-system', false), ns('a', false), ns('mon', false), app('a', 'scraper'), nodeExporter];
+
+describe('§11 a hostNetwork destination is node traffic to NetworkPolicy', () => {
+  it('a deny-all ingress policy of its namespace does not isolate it', () => {
+    const d = send(meshFrom(...base, np('mon', 'deny', '  podSelector: {}\n  policyTypes: [Ingress]\n')), { from: 'a/scraper', to: 'nodeexp.mon.svc.cluster.local:9100' });
+    expect(d.outcome).toBe('allowed');
+    expect(d.events.map((e) => e.what).join('\n')).toContain('host network');
+  });
+
+  it('an egress rule admitting its namespace by selector does not admit it', () => {
+    const egress = np('a', 'only-mon', '  podSelector: {}\n  policyTypes: [Egress]\n  egress: [{ to: [{ namespaceSelector: { matchLabels: { kubernetes.io/metadata.name: mon } } }] }]\n');
+    const d = send(meshFrom(...base, egress), { from: 'a/scraper', to: 'nodeexp.mon.svc.cluster.local:9100' });
+    expect(d.outcome).toBe('blocked');
+    expect(d.stoppedBy[0]?.control).toBe('NetworkPolicy');
+  });
+});
