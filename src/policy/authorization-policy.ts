@@ -712,16 +712,37 @@ function ipValue(block: string, ip: (a: AuthzAttributes) => string): Pred {
   return cidr === null ? never : (c) => cidrContains(cidr, ip(c.a));
 }
 
-/** §6.5: `requestPrincipals` split at the last `/` into issuer and subject, each matched on its own. */
-export function requestPrincipalMatches(pattern: string, principal: string | null | undefined): boolean {
-  if (principal === null || principal === undefined) return false;
-  const pi = principal.lastIndexOf('/');
-  const iss = pi < 0 ? principal : principal.slice(0, pi);
-  const sub = pi < 0 ? '' : principal.slice(pi + 1);
-  if (pattern === '*') return iss !== '' && sub !== '';
-  const vi = pattern.lastIndexOf('/');
-  if (vi < 0) return stringMatch(pattern, principal);
-  return stringMatch(pattern.slice(0, vi), iss) && stringMatch(pattern.slice(vi + 1), sub);
+/**
+ * §6.5 `requestPrincipals`, as Istio's requestPrincipalGenerator builds it: the value split at its last `/` into
+ * issuer and subject, each matched against the token's own `iss` and `sub` claims (string metadata; a missing or
+ * non-string claim matches nothing). A `*` is a wildcard only at the start or the end of the whole value:
+ *  - `*`: any non-empty issuer and subject;
+ *  - a leading `*`: with a `/`, the issuer by suffix (`*` alone: any) and the subject exactly; without, any issuer
+ *    and the subject by suffix;
+ *  - a trailing `*`: with a `/`, the issuer exactly and the subject by prefix (`*` alone: any); without, the issuer
+ *    by prefix and any subject;
+ *  - otherwise both exactly (no `/`: the value is the issuer, and the subject must be empty).
+ */
+export function requestPrincipalMatches(pattern: string, auth: { claims: Readonly<Record<string, unknown>> } | null | undefined): boolean {
+  if (auth === null || auth === undefined) return false;
+  const issClaim = ownValue(auth.claims, 'iss');
+  const subClaim = ownValue(auth.claims, 'sub');
+  if (typeof issClaim !== 'string' || typeof subClaim !== 'string') return false;
+  const idx = pattern.lastIndexOf('/');
+  const found = idx >= 0;
+  const iss = found ? pattern.slice(0, idx) : pattern;
+  const sub = found ? pattern.slice(idx + 1) : '';
+  const any = (v: string): boolean => v.length > 0;
+  if (pattern === '*') return any(issClaim) && any(subClaim);
+  if (pattern.startsWith('*')) {
+    if (found) return (iss === '*' ? any(issClaim) : issClaim.endsWith(iss.slice(1))) && subClaim === sub;
+    return any(issClaim) && subClaim.endsWith(pattern.slice(1));
+  }
+  if (pattern.endsWith('*')) {
+    if (found) return issClaim === iss && (sub === '*' ? any(subClaim) : subClaim.startsWith(sub.slice(0, -1)));
+    return issClaim.startsWith(pattern.slice(0, -1)) && any(subClaim);
+  }
+  return issClaim === iss && subClaim === sub;
 }
 
 /*
@@ -760,7 +781,7 @@ function compileSource(s: AuthzSource, bundle: readonly string[], policyNamespac
 }
 
 function requestPrincipalValue(v: string): Pred {
-  return (c) => requestPrincipalMatches(v, c.a.auth?.principal);
+  return (c) => requestPrincipalMatches(v, c.a.auth);
 }
 
 function sourceIpValue(v: string): Pred {
@@ -803,11 +824,13 @@ function claimValues(a: AuthzAttributes, names: readonly string[]): string[] {
     if (typeof cur !== 'object' || cur === null || Array.isArray(cur)) return [];
     cur = ownValue(cur as Record<string, unknown>, n);
   }
-  const last = names[names.length - 1] ?? '';
-  const spaced = last === 'scope' || last === 'permission' || (a.auth?.spaceDelimitedClaims ?? []).includes(last);
+  // Envoy splits space-delimited claims of the payload's top level only (scope, permission, spaceDelimitedClaims)
+  const last = names.length === 1 ? names[0] as string : '';
+  const spaced = last === 'scope' || last === 'permission' || (last !== '' && (a.auth?.spaceDelimitedClaims ?? []).includes(last));
+  // Istio's claim matcher is a string match or a list "one of" string match (MetadataListValueMatcher): a string
+  // matcher matches string values only, so a number or boolean claim (or list element) matches nothing (istio#49913).
   if (typeof cur === 'string') return spaced ? cur.split(' ').filter((x) => x !== '') : [cur];
-  if (typeof cur === 'number' || typeof cur === 'boolean') return [String(cur)];
-  if (Array.isArray(cur)) return cur.flatMap((x) => (typeof x === 'string' || typeof x === 'number' || typeof x === 'boolean' ? [String(x)] : []));
+  if (Array.isArray(cur)) return cur.flatMap((x) => (typeof x === 'string' ? [x] : []));
   return [];
 }
 
@@ -841,7 +864,7 @@ function conditionValue(key: string, bundle: readonly string[], policyNamespace:
     case 'source.serviceAccount': return (v) => serviceAccountValue(v, policyNamespace);
     case 'source.trustDomain': return (v) => trustDomainValue(v, bundle);
     case 'connection.sni': return str((a) => a.sni);
-    case 'request.auth.principal': return (v) => (c) => requestPrincipalMatches(v, c.a.auth?.principal);
+    case 'request.auth.principal': return (v) => (c) => requestPrincipalMatches(v, c.a.auth);
     case 'request.auth.presenter': return str((a) => a.auth?.presenter);
     case 'request.auth.audiences': return (v) => { const m = stringMatcher(v); return (c) => (c.a.auth?.audiences ?? []).some(m); };
     default: return () => never; // dynamic metadata is not modeled: the attribute is absent

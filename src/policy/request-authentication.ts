@@ -62,8 +62,9 @@
  * for request.auth.claims[a][b]), spaceDelimitedClaims of the rule (`scope`
  * and `permission` are always split by the authorization side). Several
  * valid tokens (principal undefined in Istio): the payload of the issuer that
- * sorts first is used. A rule without issuer validates tokens but stores no
- * payload (Envoy payload_in_metadata is the issuer), so it yields no principal.
+ * sorts first is used. A rule without issuer stores its tokens' payload too
+ * (Istio 1.21+ sets payload_in_metadata on every provider), keyed by the
+ * token's own issuer, so its tokens carry a principal and claims.
  */
 import type { JwtRule, RequestAuthentication } from '../model/request-authentication.js';
 import { mergeAscending } from '../core/arrays.js';
@@ -721,7 +722,6 @@ export function authenticate(
 
   /** Payload metadata by issuer (Envoy payload_in_metadata), last writer wins. */
   const metadata = new Map<string, Verified>();
-  let validTokens = 0;
   const addHeader = (name: string, value: string): void => {
     appendValue(headers, name, value);
     version++;
@@ -783,8 +783,9 @@ export function authenticate(
       if (v !== '') addHeader(c.header.toLowerCase(), v);
     }
     if (!p.rule.forwardOriginalToken && t.loc.kind === 'header') { delete headers[t.loc.name]; version++; }
-    validTokens++;
-    if (p.issuer !== '') metadata.set(p.issuer, { provider: p, jwt });
+    // Istio 1.21+ stores every provider's payload (PayloadInMetadata), a rule without `issuer` included: keyed by
+    // the rule's issuer, else the token's own
+    metadata.set(p.issuer !== '' ? p.issuer : jwt.iss, { provider: p, jwt });
   };
 
   /**
@@ -875,11 +876,9 @@ export function authenticate(
   const issuers = [...metadata.keys()].sort(cmp);
   const first = issuers[0] !== undefined ? metadata.get(issuers[0]) : undefined;
   if (!first) {
-    const anyVerified = validTokens > 0;
-    trace.push(anyVerified
-      ? 'a token is valid, but its rule has no issuer: no payload is stored, so there is no request principal'
-      : 'no token: the request passes without a request principal');
-    return { result: anyVerified ? 'valid' : 'no-token', headersAfter: headers, trace };
+    // every valid token stores its payload (goodJwt): none stored is none found
+    trace.push('no token: the request passes without a request principal');
+    return { result: 'no-token', headersAfter: headers, trace };
   }
   if (issuers.length > 1) trace.push(`valid tokens of several issuers (${issuers.join(', ')}): Istio leaves the principal undefined; meshrange uses ${first.jwt.iss}`);
   const auth: JwtAuth = {

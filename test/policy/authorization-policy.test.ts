@@ -307,26 +307,49 @@ describe('§6.5 source fields', () => {
     expect(allows(ps('*'), http({ peer: null }))).toBe(false);
   });
 
-  it('§6.5 requestPrincipals: * needs a token; the value is split at the last /', () => {
+  /** a validated token's attributes, as request-authentication.ts makes them: the payload's iss and sub in its claims */
+  const token = (iss: string, sub: string, claims: Record<string, unknown> = {}) => http({ auth: { principal: `${iss}/${sub}`, audiences: [], claims: { iss, sub, ...claims } } });
+
+  it('§6.5 requestPrincipals: * needs a token; the value is split at the last / into the token\'s iss and sub', () => {
     const ps = (v: string) => allowOnly([{ from: [{ source: { requestPrincipals: [v] } }] }]);
-    const jwt = (principal: string) => http({ auth: { principal, audiences: [], claims: {} } });
-    expect(allows(ps('*'), jwt('https://a.com/alice'))).toBe(true);
+    expect(allows(ps('*'), token('https://a.com', 'alice'))).toBe(true);
     expect(allows(ps('*'), http())).toBe(false);
-    expect(allows(ps('https://a.com/alice'), jwt('https://a.com/alice'))).toBe(true);
-    expect(allows(ps('*/alice'), jwt('https://b.org/alice'))).toBe(true);
-    expect(allows(ps('https://a.com/*'), jwt('https://a.com/bob'))).toBe(true);
+    expect(allows(ps('https://a.com/alice'), token('https://a.com', 'alice'))).toBe(true);
+    expect(allows(ps('*/alice'), token('https://b.org', 'alice'))).toBe(true);
+    expect(allows(ps('https://a.com/*'), token('https://a.com', 'bob'))).toBe(true);
+    // a subject with a `/` is matched whole: the token's own claims, not a split of the principal text
+    expect(allows(ps('https://a.com/team/alice'), token('https://a.com', 'team/alice'))).toBe(false);
+    expect(allows(ps('*/team/alice'), token('https://a.com', 'team/alice'))).toBe(false);
+  });
+
+  it('§6.5 requestPrincipals: a * is a wildcard only at the start or the end of the whole value (Istio requestPrincipalGenerator)', () => {
+    const ps = (v: string) => allowOnly([{ from: [{ source: { requestPrincipals: [v] } }] }]);
+    const t = token('https://auth.example.com', 'alice');
+    // a leading *: the issuer by suffix, the subject EXACTLY — `*.com/*` wants the subject "*"
+    expect(allows(ps('*.example.com/alice'), t)).toBe(true);
+    expect(allows(ps('*.com/*'), t)).toBe(false);
+    // a trailing *: the issuer EXACTLY, the subject by prefix — `https://auth*/alice` wants the issuer "https://auth*"
+    expect(allows(ps('https://auth.example.com/ali*'), t)).toBe(true);
+    expect(allows(ps('https://auth*/alice'), t)).toBe(false);
+    // both ends are not a pattern in the middle: `*/ali*` wants the subject "ali*"
+    expect(allows(ps('*/ali*'), t)).toBe(false);
+    // no `/`: a leading * is any issuer and a subject suffix, a trailing * an issuer prefix and any subject
+    expect(allows(ps('*ice'), t)).toBe(true);
+    expect(allows(ps('issuer*'), token('issuer-a', 'alice'))).toBe(true);
+    // (`https://auth*` has a `/`: it is split, and wants the issuer "https:" + "/" exactly)
+    expect(allows(ps('https://auth*'), t)).toBe(false);
   });
 
   it('§6.5 requestPrincipals iss/*: the issuer part is exact once the value is split at the last /', () => {
     // `https://a.com/*` = iss exactly `https://a.com`, any sub; a token from issuer https://a.com/x does not match
     const ps = allowOnly([{ from: [{ source: { requestPrincipals: ['https://a.com/*'] } }] }]);
-    expect(allows(ps, http({ auth: { principal: 'https://a.com/x/alice', audiences: [], claims: {} } }))).toBe(false);
+    expect(allows(ps, token('https://a.com/x', 'alice'))).toBe(false);
   });
 
   it('§6.5 notRequestPrincipals match a request without a token', () => {
     const ps = denyOnly([{ from: [{ source: { notRequestPrincipals: ['*'] } }] }]);
     expect(allows(ps, http())).toBe(false);
-    expect(allows(ps, http({ auth: { principal: 'https://a.com/alice', audiences: [], claims: {} } }))).toBe(true);
+    expect(allows(ps, token('https://a.com', 'alice'))).toBe(true);
   });
 
   it('§6.5 ipBlocks match the direct peer IP, remoteIpBlocks the original client IP', () => {
@@ -452,7 +475,7 @@ describe('§6.7 when conditions', () => {
   it('§6.7 request.auth.claims nested and list claims; scope split on spaces', () => {
     const auth = {
       principal: 'https://a.com/alice', audiences: ['web', 'api'], presenter: 'app1',
-      claims: { groups: ['dev', 'admin'], scope: 'read write', team: { lead: { name: 'bob' } }, role: 'a b' },
+      claims: { iss: 'https://a.com', sub: 'alice', groups: ['dev', 'admin'], scope: 'read write', team: { lead: { name: 'bob' }, scope: 'x y' }, role: 'a b', verified: true, level: 3, ids: [1, 'two'] },
     };
     const a = http({ auth });
     const claim = (key: string, v: string) => allows(allowOnly([{ when: [{ key, values: [v] }] }]), a);
@@ -467,6 +490,14 @@ describe('§6.7 when conditions', () => {
     expect(claim('request.auth.audiences', 'api')).toBe(true);
     expect(claim('request.auth.presenter', 'app1')).toBe(true);
     expect(claim('request.auth.principal', 'https://a.com/alice')).toBe(true);
+    // only top-level claims are split on spaces (Envoy setPayloadMetadata)
+    expect(claim('request.auth.claims[team][scope]', 'y')).toBe(false);
+    expect(claim('request.auth.claims[team][scope]', 'x y')).toBe(true);
+    // a string matcher matches string values only: a boolean or number claim, or list element, matches nothing (istio#49913)
+    expect(claim('request.auth.claims[verified]', 'true')).toBe(false);
+    expect(claim('request.auth.claims[level]', '3')).toBe(false);
+    expect(claim('request.auth.claims[ids]', '1')).toBe(false);
+    expect(claim('request.auth.claims[ids]', 'two')).toBe(true);
     expect(allows(allowOnly([{ when: [{ key: 'request.auth.claims[groups]', values: ['admin'] }] }]), http())).toBe(false);
   });
 

@@ -353,7 +353,7 @@ describe('§7 several rules and policies', () => {
     expect(misplaced.body).toBe('Jwt issuer is not configured');
   });
 
-  it('§7 a rule without issuer (jwksUri only) accepts any issuer but stores no payload, so no principal', async () => {
+  it('§7 a rule without issuer (jwksUri only) accepts any issuer, and stores its payload (Istio 1.21+): principal and claims from the token', async () => {
     const p = ra(`apiVersion: security.istio.io/v1
 kind: RequestAuthentication
 metadata: { name: any-issuer, namespace: default }
@@ -363,7 +363,8 @@ spec:
 `);
     const out = await run([p], { headers: bearer(await token({ iss: 'https://whoever.example.com' })) });
     expect(out.result).toBe('valid');
-    expect(out.auth).toBeUndefined();
+    expect(out.auth?.principal).toMatch(/^https:\/\/whoever\.example\.com\//);
+    expect(out.auth?.claims['iss']).toBe('https://whoever.example.com');
   });
 });
 

@@ -30,8 +30,11 @@ const PRINCIPAL_VALUES = [
 const NAMESPACE_VALUES = ['a', 'b', '*', 'b*', '*a'];
 const SA_VALUES = ['x', 'y', 'b/x', 'a/y', 'a/x'];
 const TD_VALUES = ['cluster.local', 'td1', 'td2', 'other.td', '*', 'td*', '*.td'];
-export const JWT_PRINCIPALS = ['https://a.com/alice', 'https://a.com/bob', 'https://a.com/x/alice', 'https://b.org/alice'];
-const REQUEST_PRINCIPAL_VALUES = ['*', 'https://a.com/alice', 'https://a.com/*', '*/alice', 'https://a.com/x/*'];
+/** tokens' (iss, sub): the principal is `iss/sub`; one subject holds a `/`, one issuer none */
+const JWT_TOKENS: readonly (readonly [string, string])[] = [
+  ['https://a.com', 'alice'], ['https://a.com', 'bob'], ['https://a.com/x', 'alice'], ['https://b.org', 'alice'], ['https://a.com', 'team/alice'], ['issuer-a', 'alice'],
+];
+const REQUEST_PRINCIPAL_VALUES = ['*', 'https://a.com/alice', 'https://a.com/*', '*/alice', 'https://a.com/x/*', '*.com/*', '*.com/alice', '*/ali*', 'https://a.com/ali*', '*ice', 'issuer*', 'https://a.com/team/alice'];
 const IPS = ['10.0.0.1', '10.0.1.5', '192.168.1.9'];
 const IP_VALUES = ['10.0.0.0/24', '10.0.0.1', '192.168.0.0/16', '10.0.1.0/24'];
 const HOSTS = ['web.a.svc.cluster.local', 'WEB.a.svc.cluster.local:8080', 'web', 'api.example.com'];
@@ -59,6 +62,8 @@ const WHEN_VALUES: Record<string, readonly string[]> = {
   'request.auth.claims[groups]': ['admin', 'dev'],
   'request.auth.claims[scope]': ['read', 'write'],
   'request.auth.claims[nested][role]': ['owner'],
+  'request.auth.claims[nested][scope]': ['read', 'read write'],
+  'request.auth.claims[verified]': ['true'],
 };
 
 // ------------------------------------------------------------------ policies
@@ -160,15 +165,20 @@ export function renumber(ps: AuthorizationPolicy[]): AuthorizationPolicy[] {
 // ------------------------------------------------------------------ requests
 
 const authArb: fc.Arbitrary<NonNullable<AuthzAttributes['auth']>> = fc.record({
-  principal: fc.constantFrom(...JWT_PRINCIPALS),
+  token: fc.constantFrom(...JWT_TOKENS),
   audiences: fc.constantFrom(['web'], ['api1', 'other'], []),
-  presenter: fc.constantFrom('app1', 'app2'),
+  presenter: fc.option(fc.constantFrom('app1', 'app2'), { nil: undefined }),
   claims: fc.record({
-    groups: fc.constantFrom<unknown>(['admin', 'dev'], 'admin', ['ops']),
+    groups: fc.constantFrom<unknown>(['admin', 'dev'], 'admin', ['ops'], [true, 'admin'], 7),
     scope: fc.constantFrom('read write', 'write', ''),
-    nested: fc.constantFrom<unknown>({ role: 'owner' }, { role: 'guest' }, 'owner'),
+    nested: fc.constantFrom<unknown>({ role: 'owner' }, { role: 'guest' }, 'owner', { role: 'owner', scope: 'read write' }),
+    verified: fc.constantFrom<unknown>(true, 'true', false),
   }, { requiredKeys: [] }),
-}, { requiredKeys: ['principal', 'audiences', 'claims'] });
+}).map(({ token: [iss, sub], audiences, presenter, claims }) => {
+  const auth: NonNullable<AuthzAttributes['auth']> = { principal: `${iss}/${sub}`, audiences: [...audiences], claims: { ...claims, iss, sub } };
+  if (presenter !== undefined) auth.presenter = presenter;
+  return auth;
+});
 
 export const requestArb: fc.Arbitrary<AuthzAttributes> = fc.record({
   protocol: fc.constantFrom<'http' | 'tcp'>('http', 'http', 'tcp'),
