@@ -8,7 +8,7 @@
  * - `ra-bad-api-version`           apiVersion other than security.istio.io/v1 or /v1beta1
  * - `ra-selector-and-targetref`    selector together with targetRef(s)
  * - `ra-issuer-or-jwksuri-required` a rule with neither issuer nor jwksUri
- * - `ra-jwks-and-jwksuri`          both jwks and jwksUri (the proto allows only one)
+ * - `ra-jwks-and-jwksuri`          both jwks and jwksUri (a warning: Istio accepts it and uses jwks)
  * - `ra-empty-audience`            an empty string in audiences
  * - `ra-bad-jwksuri`               jwksUri not an http(s) URL (or a bad port)
  * - `ra-bad-jwks`                  inline jwks not JSON, or not a JWK / JWK Set
@@ -77,8 +77,9 @@ function readJwtRule(r: Reader, raw: Obj, path: Path): JwtRule {
       'set issuer to the token issuer (iss), and jwksUri or jwks to its keys');
   }
   if (jwks && jwksUri) {
-    r.error([...path, 'jwks'], 'ra-jwks-and-jwksuri', 'only one of jwks and jwksUri may be set',
-      'keep jwksUri (keys fetched by istiod) or jwks (keys inline), not both');
+    // Istio's validation accepts both (the API only says one "should" be set); istiod uses the inline keys
+    r.warn([...path, 'jwks'], 'ra-jwks-and-jwksuri', 'both jwks and jwksUri are set: Istio uses the inline jwks and never fetches jwksUri',
+      'keep one: jwksUri (keys fetched by istiod) or jwks (keys inline)');
   }
   const audiences = r.strList(raw, 'audiences', path) ?? [];
   audiences.forEach((a, j) => {

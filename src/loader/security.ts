@@ -146,6 +146,12 @@ function readArr(v: unknown): unknown[] {
 }
 
 /** `targetRef` / `targetRefs` (at most 16), shared by the policy kinds that take them. */
+/** The kinds a policy's targetRef may name, by canonical group (`core` for ""), as Istio's validation allows them. */
+const TARGET_REF_KINDS: readonly { kind: string; group: string }[] = [
+  { kind: 'Service', group: 'core' }, { kind: 'ServiceEntry', group: 'networking.istio.io' },
+  { kind: 'Gateway', group: 'gateway.networking.k8s.io' }, { kind: 'GatewayClass', group: 'gateway.networking.k8s.io' },
+];
+
 export function readTargetRefs(r: Reader, spec: Obj, tooManyCode = 'ap-too-many-targetrefs'): TargetRef[] {
   const out: TargetRef[] = [];
   const one = r.obj(spec, 'targetRef', ['spec']);
@@ -159,7 +165,18 @@ export function readTargetRefs(r: Reader, spec: Obj, tooManyCode = 'ap-too-many-
     const group = r.str(v, 'group', path);
     if (group !== undefined) ref.group = group;
     const ns = r.str(v, 'namespace', path);
-    if (ns !== undefined) ref.namespace = ns;
+    if (ns !== undefined && ns !== '') {
+      // Istio's validatePolicyTargetReference
+      r.error([...path, 'namespace'], 'targetref-namespace', 'targetRef namespace must not be set; cross namespace referencing is not supported',
+        'remove namespace: the target is in the policy\'s own namespace');
+      return;
+    }
+    const canonical = group === undefined || group === '' ? 'core' : group;
+    if (!TARGET_REF_KINDS.some((k) => k.kind === kind && k.group === canonical)) {
+      r.error(path, 'targetref-kind', `targetRef must be to a Service, ServiceEntry, Gateway or GatewayClass, but was ${group ?? ''}/${kind}`,
+        'use kind Gateway or GatewayClass with group gateway.networking.k8s.io, kind ServiceEntry with group networking.istio.io, or kind Service with group ""');
+      return;
+    }
     out.push(ref);
   };
   if (one) read(one, ['spec', 'targetRef']);

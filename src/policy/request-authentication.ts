@@ -638,9 +638,42 @@ function claimHeaderValue(payload: Record<string, unknown>, claim: string): stri
   }
   if (typeof cur === 'string') return cur;
   if (typeof cur === 'boolean') return cur ? 'true' : 'false';
-  if (typeof cur === 'number') return Number.isInteger(cur) ? cur.toFixed(0) : String(cur);
+  if (typeof cur === 'number') return claimNumberText(cur);
   if (isRecord(cur) || Array.isArray(cur)) return Buffer.from(JSON.stringify(sortKeys(cur)), 'utf8').toString('base64');
   return '';
+}
+
+/**
+ * A number claim as Envoy's claim_to_headers writes it (convertClaimDoubleToString): a whole number from 0 below
+ * 2^64 as an integer, anything else as C's std::to_string(double) — printf `%f`: six decimals, rounded half to even
+ * on the double's exact binary value, no exponent (1e21 is "1000000000000000000000.000000").
+ */
+export function claimNumberText(v: number): string {
+  if (!Number.isFinite(v)) return String(v);
+  if (v >= 0 && v < 18446744073709551616 && Number.isInteger(v)) return BigInt(v).toString();
+  // the exact value: (-1)^sign · mantissa · 2^exp
+  const view = new DataView(new ArrayBuffer(8));
+  view.setFloat64(0, v);
+  const hi = view.getUint32(0);
+  const lo = view.getUint32(4);
+  const negative = (hi >>> 31) === 1;
+  const biased = (hi >>> 20) & 0x7ff;
+  let mantissa = (BigInt(hi & 0xfffff) << 32n) | BigInt(lo);
+  let exp = biased - 1075;
+  if (biased === 0) exp = -1074; else mantissa |= 1n << 52n;
+  // round(|v| · 10^6), half to even
+  let q: bigint;
+  const scaled = mantissa * 1_000_000n;
+  if (exp >= 0) q = scaled << BigInt(exp);
+  else {
+    const d = 1n << BigInt(-exp);
+    q = scaled / d;
+    const r2 = (scaled % d) * 2n;
+    if (r2 > d || (r2 === d && q % 2n === 1n)) q += 1n;
+  }
+  const digits = q.toString().padStart(7, '0');
+  const text = `${digits.slice(0, -6)}.${digits.slice(-6)}`;
+  return negative ? `-${text}` : text;
 }
 
 function sortKeys(v: unknown): unknown {

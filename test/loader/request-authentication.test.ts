@@ -108,13 +108,15 @@ describe('§14 RequestAuthentication validation', () => {
     expect(issues[0]?.message).toBe('RequestAuthentication ns/name: issuer or jwksUri must be non-empty string');
   });
 
-  it('§14 jwks and jwksUri together are rejected (ra-jwks-and-jwksuri)', () => {
-    const { issues } = load(`${HEAD}  jwtRules:
+  it('§14 jwks and jwksUri together are accepted with a warning (ra-jwks-and-jwksuri): Istio validates it and uses jwks', () => {
+    const { ra, issues } = load(`${HEAD}  jwtRules:
     - issuer: https://a
       jwksUri: https://a/jwks
       jwks: '{"keys":[{"kty":"oct","k":"c2VjcmV0"}]}'
 `);
     expect(at(issues)).toEqual(['ra-jwks-and-jwksuri@8']);
+    expect(issues[0]?.severity).toBe('warning');
+    expect(ra.jwtRules[0]?.jwks).toContain('keys');
   });
 
   it('§14 an empty audience is rejected (ra-empty-audience) at the value', () => {

@@ -283,6 +283,17 @@ describe('§7 what the app receives', () => {
     expect(out.headersAfter).toEqual({ 'x-team': 'blue', 'x-level': '3', 'x-admin': 'true' });
   });
 
+  it('§7 outputClaimToHeaders writes a number as Envoy does: a whole number from 0 as an integer, any other as C\'s %f (six decimals, half to even)', async () => {
+    const p = policy(`      outputClaimToHeaders:
+        - { header: x-a, claim: a }
+        - { header: x-b, claim: b }
+        - { header: x-c, claim: c }
+        - { header: x-d, claim: d }`);
+    const t = await token({ a: 1.5, b: -3, c: 1e21, d: 0.0078125 });
+    const out = await run([p], { headers: bearer(t) });
+    expect(out.headersAfter).toEqual({ 'x-a': '1.500000', 'x-b': '-3.000000', 'x-c': '1000000000000000000000.000000', 'x-d': '0.007812' });
+  });
+
   it('§7 outputPayloadToHeader carries the base64url payload of the token', async () => {
     const t = await token({ role: 'admin' });
     const out = await run([policy('      outputPayloadToHeader: x-jwt-payload')], { headers: bearer(t) });
