@@ -19,7 +19,8 @@
  *    annotations, the certificate state (reachability.ts identityRule);
  *  - ns-part: s's namespace when it is "special" (the namespace of a Sidecar,
  *    DestinationRule, VirtualService, ServiceEntry, Gateway, an egress
- *    NetworkPolicy; named by an exportTo, a Service exportTo annotation, a
+ *    NetworkPolicy — every namespace when kube-system has ingress NetworkPolicies,
+ *    which every DNS query meets; named by an exportTo, a Service exportTo annotation, a
  *    VirtualService sourceNamespace or a Sidecar egress host), when it is t's
  *    own namespace and anything can tell (a Sidecar or a local exportTo
  *    anywhere, sameNamespaceMattersEverywhere; a NetworkPolicy pod peer in
@@ -201,6 +202,11 @@ function specialNamespaces(mesh: Mesh): Set<string> {
   }
   for (const np of mesh.networkPolicies) if (np.policyTypes.includes('Egress')) out.add(np.meta.namespace);
   out.add(mesh.config.rootNamespace);
+  // Every client's DNS query meets kube-system's ingress NetworkPolicies (decide.ts dnsQueryDropped), which may tell
+  // any namespace apart by its labels or name: with such a policy every namespace is keyed by name.
+  if (meshIndex(mesh).networkPolicies('kube-system').some((np) => np.policyTypes.includes('Ingress'))) {
+    for (const w of mesh.workloads) out.add(w.namespace);
+  }
   return out;
 }
 

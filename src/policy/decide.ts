@@ -25,7 +25,7 @@
 import { parseIp } from '../core/ip.js';
 import { ownValue } from '../core/record.js';
 import { meshIndex, type MeshIndex } from '../model/index.js';
-import type { Labels, Mesh, Service, ServicePort, Workload } from '../model/types.js';
+import type { ContainerPort, Labels, Mesh, Service, ServicePort, Workload } from '../model/types.js';
 import { principalOf, selectorMatches, spiffeId } from '../model/types.js';
 import type { ServiceEntry, Sidecar, SidecarEgressListener } from '../model/egress.js';
 import type { VirtualService } from '../model/routing.js';
@@ -412,6 +412,15 @@ function sendLeg(run: Run, leg: Leg): Decision {
   };
   if (leg.target.kind === 'pod') dest = { kind: 'pod', workload: leg.target.workload };
   else {
+    // The app asks cluster DNS first: a pod whose egress NetworkPolicies drop its query to kube-dns resolves nothing.
+    if (leg.depth === 0 && !leg.viaGateway && client !== null && !client.hostNetwork && mesh.networkPolicies.length > 0 && !parseIp(leg.target.host)) {
+      const dns = dnsQueryDropped(mesh, client);
+      if (dns !== null) {
+        ev('client', `NetworkPolicy drops ${client.id}'s DNS query to kube-dns (UDP 53): ${dns.reason} — ${leg.target.host} does not resolve, so nothing is sent`);
+        return fail(ctx, 0, null, { control: 'NetworkPolicy', name: dns.policy,
+          reason: `${client.id} cannot resolve ${leg.target.host}: its DNS query to kube-dns (kube-system, UDP 53) is dropped (${dns.reason}); allow egress to namespace kube-system on UDP and TCP port 53` });
+      }
+    }
     const r = resolve(leg.target.host);
     if ('outcome' in r) return r;
     dest = r;
@@ -925,6 +934,33 @@ export function networkPoliciesNear(mesh: Mesh, src: NpEndpoint, dst: NpEndpoint
   const a = src.kind === 'pod' ? index.networkPolicies(src.namespace) : [];
   const b = dst.kind === 'pod' && !(src.kind === 'pod' && src.namespace === dst.namespace) ? index.networkPolicies(dst.namespace) : [];
   return a.length === 0 ? b : b.length === 0 ? a : [...a, ...b];
+}
+
+/**
+ * Cluster DNS as NetworkPolicy sees it: the kube-dns Service's address is translated to a CoreDNS pod of namespace
+ * kube-system (label k8s-app=kube-dns) on UDP port 53 — the mesh's own such pod when it has one, else a stand-in pod
+ * of that namespace at an address of the pod network no workload holds. Istio does not capture DNS by default
+ * (ISTIO_META_DNS_CAPTURE off), so every query of the app goes there.
+ */
+const KUBE_DNS_STAND_IN_IP = '10.244.255.254';
+const KUBE_DNS_PORTS: ContainerPort[] = [{ name: 'dns', containerPort: 53, protocol: 'UDP' }, { name: 'dns-tcp', containerPort: 53, protocol: 'TCP' }];
+
+/** Whether `client`'s DNS query to kube-dns is dropped by NetworkPolicy (and by which, why); worked out once per pod. */
+function dnsQueryDropped(mesh: Mesh, client: Workload): { policy: string | null; reason: string } | null {
+  return meshIndex(mesh).memoFor('dns-query-dropped', client, () => {
+    const index = meshIndex(mesh);
+    const coredns = index.workloadsIn('kube-system').find((w) => ownValue(w.labels, 'k8s-app') === 'kube-dns' && !w.hostNetwork);
+    const dst: NpEndpoint = coredns ? podEndpoint(mesh, coredns)
+      : { kind: 'pod', namespace: 'kube-system', name: 'coredns', labels: { 'k8s-app': 'kube-dns' },
+        namespaceLabels: namespaceLabelsOf('kube-system', mesh.namespaces.get('kube-system')?.labels), ip: KUBE_DNS_STAND_IN_IP, ports: KUBE_DNS_PORTS };
+    const src = podEndpoint(mesh, client);
+    const near = networkPoliciesNear(mesh, src, dst);
+    const selecting = npSelectingOf(index);
+    if (networkPoliciesAllow(near, src, dst, 53, 'UDP', selecting)) return null;
+    const d = evaluateNetworkPolicies(near, src, dst, 53, 'UDP', selecting);
+    if (d.allowed) return null;
+    return { policy: d.droppedBy?.policies[0] ?? null, reason: d.droppedBy?.reason ?? 'dropped by NetworkPolicy' };
+  });
 }
 
 function externalIp(entry: ServiceEntry | undefined, name: string): string {

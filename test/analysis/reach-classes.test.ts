@@ -324,6 +324,65 @@ spec:
     expect(edgesOf(g).has('other/b -> mon/nodeexp')).toBe(true);
   });
 
+  it('kube-system\'s ingress NetworkPolicies, which every DNS query meets, tell source namespaces apart by their labels', () => {
+    const text = `apiVersion: v1
+kind: Namespace
+metadata: { name: kube-system }
+---
+apiVersion: v1
+kind: Namespace
+metadata: { name: plain, labels: { istio-injection: enabled } }
+---
+apiVersion: v1
+kind: Namespace
+metadata: { name: labelled, labels: { dns: ok, istio-injection: enabled } }
+---
+apiVersion: v1
+kind: Namespace
+metadata: { name: target, labels: { istio-injection: enabled } }
+---
+apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: { name: strict, namespace: target }
+spec: { mtls: { mode: STRICT } }
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: { name: coredns, namespace: kube-system }
+spec:
+  selector: { matchLabels: { k8s-app: kube-dns } }
+  template: { metadata: { labels: { k8s-app: kube-dns } }, spec: { containers: [{ name: c, image: c, ports: [{ name: dns, containerPort: 53, protocol: UDP }] }] } }
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: { name: dns-clients, namespace: kube-system }
+spec:
+  podSelector: { matchLabels: { k8s-app: kube-dns } }
+  policyTypes: [Ingress]
+  ingress: [{ from: [{ namespaceSelector: { matchLabels: { dns: ok } } }, { namespaceSelector: { matchLabels: { kubernetes.io/metadata.name: kube-system } } }] }]
+${['plain', 'labelled', 'target'].map((n) => `---
+apiVersion: apps/v1
+kind: Deployment
+metadata: { name: w, namespace: ${n} }
+spec:
+  selector: { matchLabels: { app: w } }
+  template: { metadata: { labels: { app: w } }, spec: { containers: [{ name: w, image: w, ports: [{ containerPort: 8080 }] }] } }
+---
+apiVersion: v1
+kind: Service
+metadata: { name: w, namespace: ${n} }
+spec: { selector: { app: w }, ports: [{ name: http, port: 80, targetPort: 8080 }] }`).join('\n')}
+`;
+    const { mesh, issues } = loadMesh([{ path: 'dns.yaml', text }]);
+    expect(issues.errors).toEqual([]);
+    const g = buildOneHopGraphByClass(new ReachabilityExplorer(mesh, { edges: 'allowed' }));
+    samePlain(mesh, g);
+    // STRICT refuses the plaintext of a pod dialled by address: only the Service's name gets through, and only a
+    // namespace kube-system's policy admits can resolve it
+    expect(edgesOf(g).has('labelled/w -> target/w')).toBe(true);
+    expect(edgesOf(g).has('plain/w -> target/w')).toBe(false);
+  });
+
   it('a target whose ALLOW rules admit listed principals only is left undecided for the other sources only while its sidecar enforces them: a dry-run policy, a rule without `from`, a source without principals, an uncaptured port, a target without sidecar, a shared address or a rerouting VirtualService keep them decided', () => {
     type Variant = 'dry-run' | 'no-from' | 'no-principals' | 'uncaptured' | 'no-sidecar' | 'shared-ip' | 'reroute';
     const variants: Variant[] = ['dry-run', 'no-from', 'no-principals', 'uncaptured', 'no-sidecar', 'shared-ip', 'reroute'];

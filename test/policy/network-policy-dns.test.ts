@@ -1,0 +1,67 @@
+/**
+ * §11 cluster DNS and NetworkPolicy: an app resolves a name through kube-dns first (the Service's address is
+ * translated to a CoreDNS pod of kube-system, UDP 53; Istio does not capture DNS by default). A pod whose egress
+ * policies do not admit that query resolves nothing, however open the way to the service is — the classic break of a
+ * default-deny egress policy without a DNS rule (the upstream e2e tests add one for that reason).
+ */
+import { describe, expect, it } from 'vitest';
+import { app, meshFrom, ns, send } from '../helpers.js';
+
+const np = (namespace: string, name: string, spec: string): string => `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: { name: ${name}, namespace: ${namespace} }
+spec:
+${spec}`;
+const onlyB = np('a', 'only-b', `  podSelector: {}
+  policyTypes: [Egress]
+  egress: [{ to: [{ namespaceSelector: { matchLabels: { kubernetes.io/metadata.name: b } } }] }]
+`);
+const dnsRule = np('a', 'dns', `  podSelector: {}
+  policyTypes: [Egress]
+  egress:
+    - to: [{ namespaceSelector: { matchLabels: { kubernetes.io/metadata.name: kube-system } } }]
+      ports: [{ protocol: UDP, port: 53 }, { protocol: TCP, port: 53 }]
+`);
+const base = [ns('istio-system', false), ns('a', true), ns('b', true), app('a', 'client'), app('b', 'server')];
+
+describe('§11 an egress-isolated pod needs a rule for its DNS queries', () => {
+  it('without one, a name does not resolve: the request is never sent, and the fix is named', () => {
+    const m = meshFrom(...base, onlyB);
+    const d = send(m, { from: 'a/client', to: 'server.b.svc.cluster.local:80' });
+    expect(d).toMatchObject({ outcome: 'blocked', code: 0 });
+    expect(d.stoppedBy[0]).toMatchObject({ control: 'NetworkPolicy', name: 'a/only-b' });
+    expect(d.stoppedBy[0]?.reason).toContain('UDP 53');
+    // dialled by address, the same service is reached: the policy admits namespace b
+    const ip = m.services.find((s) => s.name === 'server')?.clusterIP ?? '';
+    expect(send(m, { from: 'a/client', to: `${ip}:80` }).outcome).toBe('allowed');
+  });
+
+  it('with a rule admitting kube-system on port 53, the name resolves; a pod with no egress policy needs none', () => {
+    expect(send(meshFrom(...base, onlyB, dnsRule), { from: 'a/client', to: 'server.b.svc.cluster.local:80' }).outcome).toBe('allowed');
+    expect(send(meshFrom(...base, onlyB), { from: 'b/server', to: 'client.a.svc.cluster.local:80' }).outcome).toBe('allowed');
+  });
+
+  it('the mesh\'s own CoreDNS pods and kube-system\'s ingress policies count: a namespace they do not admit resolves nothing', () => {
+    const coredns = `apiVersion: apps/v1
+kind: Deployment
+metadata: { name: coredns, namespace: kube-system }
+spec:
+  selector: { matchLabels: { k8s-app: kube-dns } }
+  template:
+    metadata: { labels: { k8s-app: kube-dns } }
+    spec: { containers: [{ name: coredns, image: coredns, ports: [{ name: dns, containerPort: 53, protocol: UDP }] }] }
+`;
+    const onlyLabelled = np('kube-system', 'dns-clients', `  podSelector: { matchLabels: { k8s-app: kube-dns } }
+  policyTypes: [Ingress]
+  ingress: [{ from: [{ namespaceSelector: { matchLabels: { dns: ok } } }] }]
+`);
+    const labelledB = `apiVersion: v1
+kind: Namespace
+metadata: { name: b, labels: { istio-injection: enabled, dns: ok } }
+`;
+    const m = meshFrom(ns('istio-system', false), ns('kube-system', false), ns('a', true), labelledB, app('a', 'client'), app('b', 'server'), coredns, onlyLabelled);
+    const d = send(m, { from: 'a/client', to: 'server.b.svc.cluster.local:80' });
+    expect(d.stoppedBy[0]).toMatchObject({ control: 'NetworkPolicy', name: 'kube-system/dns-clients' });
+    expect(send(m, { from: 'b/server', to: 'client.a.svc.cluster.local:80' }).outcome).toBe('allowed');
+  });
+});
