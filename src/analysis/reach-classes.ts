@@ -80,7 +80,7 @@ import { principalOf, type AuthorizationPolicy, type Labels, type Mesh, type Wor
 import { bundleOf, expandPrincipal, policiesFor } from '../policy/authorization-policy.js';
 import { inboundCapture } from '../policy/capture.js';
 import { serviceExportTo } from '../policy/egress.js';
-import { decide } from '../policy/decide.js';
+import { decide, kubeDnsEndpoint } from '../policy/decide.js';
 import { stringMatcher } from '../policy/matchers.js';
 import { namespaceLabelsOf, selectingPolicies, type NpEndpoint } from '../policy/network-policy.js';
 import type { OneHopGraph } from './reach-graph.js';
@@ -202,10 +202,15 @@ function specialNamespaces(mesh: Mesh): Set<string> {
   }
   for (const np of mesh.networkPolicies) if (np.policyTypes.includes('Egress')) out.add(np.meta.namespace);
   out.add(mesh.config.rootNamespace);
-  // Every client's DNS query meets kube-system's ingress NetworkPolicies (decide.ts dnsQueryDropped), which may tell
-  // any namespace apart by its labels or name: with such a policy every namespace is keyed by name.
-  if (meshIndex(mesh).networkPolicies('kube-system').some((np) => np.policyTypes.includes('Ingress'))) {
-    for (const w of mesh.workloads) out.add(w.namespace);
+  // Every client's DNS query meets the ingress NetworkPolicies selecting kube-dns (decide.ts dnsQueryDropped), which
+  // may tell any namespace apart by its labels or name: with such a policy that does not admit every source, every
+  // namespace is keyed by name.
+  const dns = kubeDnsEndpoint(mesh);
+  if (dns.kind === 'pod') {
+    const guarding = selectingPolicies(meshIndex(mesh).networkPolicies('kube-system'), dns, 'ingress', true);
+    if (guarding.length > 0 && !guarding.some((np) => np.ingress.some((r) => r.from.length === 0 && r.ports.length === 0))) {
+      for (const w of mesh.workloads) out.add(w.namespace);
+    }
   }
   return out;
 }

@@ -63,6 +63,7 @@
  * passes its own `pick`; the explorer is deterministic either way.
  */
 import { meshIndex, type MeshIndex } from '../model/index.js';
+import { KUBE_DNS_LABEL } from '../policy/decide.js';
 import type { LabelSelector } from '../model/network-policy.js';
 import type { Labels, Mesh, Service, Workload } from '../model/types.js';
 import {
@@ -204,6 +205,9 @@ export function identityRule(mesh: Mesh): IdentityRule {
     for (const r of vs.tls) for (const m of r.match) addLabels(m.sourceLabels);
   }
   let ipVisible = false;
+  // the CoreDNS pods (kube-system, k8s-app=kube-dns) resolve with the node's resolver, not through kube-dns: they skip
+  // the DNS check every other pod meets under NetworkPolicy (decide.ts dnsQueryDropped), so the label tells them apart
+  if (mesh.networkPolicies.length > 0) keys.add(KUBE_DNS_LABEL);
   for (const np of mesh.networkPolicies) {
     addSelector(np.podSelector);
     for (const peer of [...np.ingress.flatMap((r) => r.from), ...np.egress.flatMap((r) => r.to)]) {

@@ -145,13 +145,13 @@ function readArr(v: unknown): unknown[] {
   return Array.isArray(v) ? v : [];
 }
 
-/** `targetRef` / `targetRefs` (at most 16), shared by the policy kinds that take them. */
 /** The kinds a policy's targetRef may name, by canonical group (`core` for ""), as Istio's validation allows them. */
 const TARGET_REF_KINDS: readonly { kind: string; group: string }[] = [
   { kind: 'Service', group: 'core' }, { kind: 'ServiceEntry', group: 'networking.istio.io' },
   { kind: 'Gateway', group: 'gateway.networking.k8s.io' }, { kind: 'GatewayClass', group: 'gateway.networking.k8s.io' },
 ];
 
+/** `targetRef` / `targetRefs` (at most 16), shared by the policy kinds that take them. */
 export function readTargetRefs(r: Reader, spec: Obj, tooManyCode = 'ap-too-many-targetrefs'): TargetRef[] {
   const out: TargetRef[] = [];
   const one = r.obj(spec, 'targetRef', ['spec']);

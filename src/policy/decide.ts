@@ -417,8 +417,10 @@ function sendLeg(run: Run, leg: Leg): Decision {
       const dns = dnsQueryDropped(mesh, client);
       if (dns !== null) {
         ev('client', `NetworkPolicy drops ${client.id}'s DNS query to kube-dns (UDP 53): ${dns.reason} — ${leg.target.host} does not resolve, so nothing is sent`);
+        const fix = dns.side === 'egress' ? `allow ${client.namespace}'s egress to namespace kube-system on UDP and TCP port 53`
+          : `let kube-system's ingress policy admit ${client.namespace} on UDP and TCP port 53`;
         return fail(ctx, 0, null, { control: 'NetworkPolicy', name: dns.policy,
-          reason: `${client.id} cannot resolve ${leg.target.host}: its DNS query to kube-dns (kube-system, UDP 53) is dropped (${dns.reason}); allow egress to namespace kube-system on UDP and TCP port 53` });
+          reason: `${client.id} cannot resolve ${leg.target.host}: its DNS query to kube-dns (kube-system, UDP 53) is dropped (${dns.reason}); ${fix}` });
       }
     }
     const r = resolve(leg.target.host);
@@ -938,28 +940,40 @@ export function networkPoliciesNear(mesh: Mesh, src: NpEndpoint, dst: NpEndpoint
 
 /**
  * Cluster DNS as NetworkPolicy sees it: the kube-dns Service's address is translated to a CoreDNS pod of namespace
- * kube-system (label k8s-app=kube-dns) on UDP port 53 — the mesh's own such pod when it has one, else a stand-in pod
- * of that namespace at an address of the pod network no workload holds. Istio does not capture DNS by default
- * (ISTIO_META_DNS_CAPTURE off), so every query of the app goes there.
+ * kube-system (label k8s-app=kube-dns) on UDP port 53 — the mesh's own such pod when it has one (a hostNetwork one is
+ * node traffic, which only an ipBlock admits), else a stand-in pod of that namespace at an address of the pod network
+ * no workload holds. Istio does not capture DNS by default (ISTIO_META_DNS_CAPTURE off), so every query of the app
+ * goes there; the CoreDNS pods themselves resolve with the node's resolver (dnsPolicy Default).
  */
+export const KUBE_DNS_LABEL = 'k8s-app';
 const KUBE_DNS_STAND_IN_IP = '10.244.255.254';
 const KUBE_DNS_PORTS: ContainerPort[] = [{ name: 'dns', containerPort: 53, protocol: 'UDP' }, { name: 'dns-tcp', containerPort: 53, protocol: 'TCP' }];
 
-/** Whether `client`'s DNS query to kube-dns is dropped by NetworkPolicy (and by which, why); worked out once per pod. */
-function dnsQueryDropped(mesh: Mesh, client: Workload): { policy: string | null; reason: string } | null {
+const isCoreDns = (w: Workload): boolean => w.namespace === 'kube-system' && ownValue(w.labels, KUBE_DNS_LABEL) === 'kube-dns';
+
+/** Where NetworkPolicy sees a pod's DNS query go (see above). */
+export function kubeDnsEndpoint(mesh: Mesh): NpEndpoint {
+  return meshIndex(mesh).memo('kube-dns-endpoint', '', () => {
+    const coredns = meshIndex(mesh).workloadsIn('kube-system').find(isCoreDns);
+    if (coredns) return coredns.hostNetwork ? { kind: 'external', ip: coredns.ip } : podEndpoint(mesh, coredns);
+    return { kind: 'pod', namespace: 'kube-system', name: 'coredns', labels: { [KUBE_DNS_LABEL]: 'kube-dns' },
+      namespaceLabels: namespaceLabelsOf('kube-system', mesh.namespaces.get('kube-system')?.labels), ip: KUBE_DNS_STAND_IN_IP, ports: KUBE_DNS_PORTS };
+  });
+}
+
+/** Whether `client`'s DNS query to kube-dns is dropped by NetworkPolicy (by which, why, and on which side); once per pod. */
+function dnsQueryDropped(mesh: Mesh, client: Workload): { policy: string | null; reason: string; side: 'egress' | 'ingress' } | null {
+  if (isCoreDns(client)) return null;
   return meshIndex(mesh).memoFor('dns-query-dropped', client, () => {
     const index = meshIndex(mesh);
-    const coredns = index.workloadsIn('kube-system').find((w) => ownValue(w.labels, 'k8s-app') === 'kube-dns' && !w.hostNetwork);
-    const dst: NpEndpoint = coredns ? podEndpoint(mesh, coredns)
-      : { kind: 'pod', namespace: 'kube-system', name: 'coredns', labels: { 'k8s-app': 'kube-dns' },
-        namespaceLabels: namespaceLabelsOf('kube-system', mesh.namespaces.get('kube-system')?.labels), ip: KUBE_DNS_STAND_IN_IP, ports: KUBE_DNS_PORTS };
+    const dst = kubeDnsEndpoint(mesh);
     const src = podEndpoint(mesh, client);
     const near = networkPoliciesNear(mesh, src, dst);
     const selecting = npSelectingOf(index);
     if (networkPoliciesAllow(near, src, dst, 53, 'UDP', selecting)) return null;
     const d = evaluateNetworkPolicies(near, src, dst, 53, 'UDP', selecting);
     if (d.allowed) return null;
-    return { policy: d.droppedBy?.policies[0] ?? null, reason: d.droppedBy?.reason ?? 'dropped by NetworkPolicy' };
+    return { policy: d.droppedBy?.policies[0] ?? null, reason: d.droppedBy?.reason ?? 'dropped by NetworkPolicy', side: d.droppedBy?.direction ?? 'egress' };
   });
 }
 

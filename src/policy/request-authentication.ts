@@ -60,11 +60,12 @@
  * Accepted: request.auth.principal = `<iss>/<sub>` (empty when either is
  * missing), audiences = `aud`, presenter = `azp`, claims = the payload (nested,
  * for request.auth.claims[a][b]), spaceDelimitedClaims of the rule (`scope`
- * and `permission` are always split by the authorization side). Several
- * valid tokens (principal undefined in Istio): the payload of the issuer that
- * sorts first is used. A rule without issuer stores its tokens' payload too
- * (Istio 1.21+ sets payload_in_metadata on every provider), keyed by the
- * token's own issuer, so its tokens carry a principal and claims.
+ * and `permission` are always split by the authorization side). Every valid
+ * token's payload is stored (Istio 1.21+ sets payload_in_metadata on every
+ * provider, a rule without issuer included, all under the one key `payload`
+ * that RBAC reads iss and sub from): with several valid tokens one payload
+ * overwrites another, in an order meshrange does not model; it uses the
+ * payload of the issuer that sorts first, and says so in the trace.
  */
 import type { JwtRule, RequestAuthentication } from '../model/request-authentication.js';
 import { mergeAscending } from '../core/arrays.js';
@@ -913,7 +914,7 @@ export function authenticate(
     trace.push('no token: the request passes without a request principal');
     return { result: 'no-token', headersAfter: headers, trace };
   }
-  if (issuers.length > 1) trace.push(`valid tokens of several issuers (${issuers.join(', ')}): Istio leaves the principal undefined; meshrange uses ${first.jwt.iss}`);
+  if (issuers.length > 1) trace.push(`valid tokens of several issuers (${issuers.join(', ')}): each payload is written to the one metadata key RBAC reads, so which one counts depends on Envoy's order; meshrange uses ${first.jwt.iss}`);
   const auth: JwtAuth = {
     principal: first.jwt.iss !== '' && first.jwt.sub !== '' ? `${first.jwt.iss}/${first.jwt.sub}` : '',
     audiences: first.jwt.audiences,

@@ -383,6 +383,63 @@ spec: { selector: { app: w }, ports: [{ name: http, port: 80, targetPort: 8080 }
     expect(edgesOf(g).has('plain/w -> target/w')).toBe(false);
   });
 
+  it('the CoreDNS pods resolve without kube-dns: told apart from their namespace-mates, in the explorer\'s memo and in the class graph', () => {
+    const text = `apiVersion: v1
+kind: Namespace
+metadata: { name: kube-system }
+---
+apiVersion: v1
+kind: Namespace
+metadata: { name: target, labels: { istio-injection: enabled } }
+---
+apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: { name: strict, namespace: target }
+spec: { mtls: { mode: STRICT } }
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: { name: deny-all, namespace: kube-system }
+spec: { podSelector: {}, policyTypes: [Ingress] }
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: { name: coredns, namespace: kube-system }
+spec:
+  selector: { matchLabels: { k8s-app: kube-dns } }
+  template: { metadata: { labels: { k8s-app: kube-dns } }, spec: { containers: [{ name: c, image: c, ports: [{ name: dns, containerPort: 53, protocol: UDP }] }] } }
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: { name: helper, namespace: kube-system }
+spec:
+  selector: { matchLabels: { app: helper } }
+  template: { metadata: { labels: { app: helper } }, spec: { containers: [{ name: h, image: h }] } }
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: { name: w, namespace: target }
+spec:
+  selector: { matchLabels: { app: w } }
+  template: { metadata: { labels: { app: w } }, spec: { containers: [{ name: w, image: w, ports: [{ containerPort: 8080 }] }] } }
+---
+apiVersion: v1
+kind: Service
+metadata: { name: w, namespace: target }
+spec: { selector: { app: w }, ports: [{ name: http, port: 80, targetPort: 8080 }] }
+`;
+    const { mesh, issues } = loadMesh([{ path: 'coredns.yaml', text }]);
+    expect(issues.errors).toEqual([]);
+    samePlain(mesh, buildOneHopGraphByClass(new ReachabilityExplorer(mesh, { edges: 'allowed' })));
+    // the explorer's memo shares a decision between sources of one identity: the CoreDNS pod's name lookup works,
+    // its namespace-mate's is dropped — each attempt as decide() answers it
+    const explorer = new ReachabilityExplorer(mesh, { edges: 'all' });
+    const byName = (id: string): string | undefined => explorer.explore({ from: [id], exploit: () => false, depth: 1 }).edges
+      .find((e) => e.to === 'target/w' && e.dial.startsWith('w.target'))?.stoppedBy[0]?.control;
+    expect(byName('kube-system/coredns')).toBe('PeerAuthentication');
+    expect(byName('kube-system/helper')).toBe('NetworkPolicy');
+  });
+
   it('a target whose ALLOW rules admit listed principals only is left undecided for the other sources only while its sidecar enforces them: a dry-run policy, a rule without `from`, a source without principals, an uncaptured port, a target without sidecar, a shared address or a rerouting VirtualService keep them decided', () => {
     type Variant = 'dry-run' | 'no-from' | 'no-principals' | 'uncaptured' | 'no-sidecar' | 'shared-ip' | 'reroute';
     const variants: Variant[] = ['dry-run', 'no-from', 'no-principals', 'uncaptured', 'no-sidecar', 'shared-ip', 'reroute'];

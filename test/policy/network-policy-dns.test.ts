@@ -64,4 +64,34 @@ metadata: { name: b, labels: { istio-injection: enabled, dns: ok } }
     expect(d.stoppedBy[0]).toMatchObject({ control: 'NetworkPolicy', name: 'kube-system/dns-clients' });
     expect(send(m, { from: 'b/server', to: 'client.a.svc.cluster.local:80' }).outcome).toBe('allowed');
   });
+
+  it('kube-system\'s own policy dropping the query names kube-system as the place to fix it; the CoreDNS pods themselves need no DNS rule', () => {
+    const coredns = (hostNetwork: boolean): string => `apiVersion: apps/v1
+kind: Deployment
+metadata: { name: coredns, namespace: kube-system }
+spec:
+  selector: { matchLabels: { k8s-app: kube-dns } }
+  template:
+    metadata: { labels: { k8s-app: kube-dns } }
+    spec: { ${hostNetwork ? 'hostNetwork: true, ' : ''}containers: [{ name: coredns, image: coredns, ports: [{ name: dns, containerPort: 53, protocol: UDP }] }] }
+`;
+    const denyAll = np('kube-system', 'deny-all', '  podSelector: {}\n  policyTypes: [Ingress]\n');
+    const m = meshFrom(...base, ns('kube-system', false), coredns(false), denyAll);
+    const d = send(m, { from: 'a/client', to: 'server.b.svc.cluster.local:80' });
+    expect(d.stoppedBy[0]).toMatchObject({ control: 'NetworkPolicy', name: 'kube-system/deny-all' });
+    expect(d.stoppedBy[0]?.reason).toContain("let kube-system's ingress policy admit a");
+    expect(send(m, { from: 'kube-system/coredns', to: 'server.b.svc.cluster.local:80' }).outcome).toBe('allowed');
+    // a CoreDNS in the host network is node traffic: a namespaceSelector for kube-system does not admit the query
+    const kubeSystemOnly = np('a', 'dns', `  podSelector: {}
+  policyTypes: [Egress]
+  egress:
+    - to: [{ namespaceSelector: { matchLabels: { kubernetes.io/metadata.name: kube-system } } }]
+      ports: [{ protocol: UDP, port: 53 }]
+    - to: [{ namespaceSelector: { matchLabels: { kubernetes.io/metadata.name: b } } }]
+`);
+    expect(send(meshFrom(...base, ns('kube-system', false), coredns(false), kubeSystemOnly), { from: 'a/client', to: 'server.b.svc.cluster.local:80' }).outcome).toBe('allowed');
+    const host = send(meshFrom(...base, ns('kube-system', false), coredns(true), kubeSystemOnly), { from: 'a/client', to: 'server.b.svc.cluster.local:80' });
+    expect(host.outcome).toBe('blocked');
+    expect(host.stoppedBy[0]?.reason).toContain('UDP 53');
+  });
 });

@@ -40,9 +40,17 @@ describe('§11 a hostNetwork destination is node traffic to NetworkPolicy', () =
   });
 
   it('an egress rule admitting its namespace by selector does not admit it', () => {
-    const egress = np('a', 'only-mon', '  podSelector: {}\n  policyTypes: [Egress]\n  egress: [{ to: [{ namespaceSelector: { matchLabels: { kubernetes.io/metadata.name: mon } } }] }]\n');
+    const egress = np('a', 'only-mon', `  podSelector: {}
+  policyTypes: [Egress]
+  egress:
+    - to: [{ namespaceSelector: { matchLabels: { kubernetes.io/metadata.name: mon } } }]
+    - to: [{ namespaceSelector: { matchLabels: { kubernetes.io/metadata.name: kube-system } } }]
+      ports: [{ protocol: UDP, port: 53 }]
+`);
     const d = send(meshFrom(...base, egress), { from: 'a/scraper', to: 'nodeexp.mon.svc.cluster.local:9100' });
     expect(d.outcome).toBe('blocked');
     expect(d.stoppedBy[0]?.control).toBe('NetworkPolicy');
+    expect(d.stoppedBy[0]?.reason).not.toContain('UDP 53');
+    expect(d.stoppedBy[0]?.reason).toContain('9100');
   });
 });

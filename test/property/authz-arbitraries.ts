@@ -31,10 +31,12 @@ const NAMESPACE_VALUES = ['a', 'b', '*', 'b*', '*a'];
 const SA_VALUES = ['x', 'y', 'b/x', 'a/y', 'a/x'];
 const TD_VALUES = ['cluster.local', 'td1', 'td2', 'other.td', '*', 'td*', '*.td'];
 /** tokens' (iss, sub): the principal is `iss/sub`; one subject holds a `/`, one issuer none */
-const JWT_TOKENS: readonly (readonly [string, string])[] = [
+const JWT_TOKENS: readonly (readonly [unknown, unknown])[] = [
   ['https://a.com', 'alice'], ['https://a.com', 'bob'], ['https://a.com/x', 'alice'], ['https://b.org', 'alice'], ['https://a.com', 'team/alice'], ['issuer-a', 'alice'],
+  // a token without sub, one with a number for iss, one with an empty sub
+  ['https://a.com', undefined], [7, 'alice'], ['https://a.com', ''],
 ];
-const REQUEST_PRINCIPAL_VALUES = ['*', 'https://a.com/alice', 'https://a.com/*', '*/alice', 'https://a.com/x/*', '*.com/*', '*.com/alice', '*/ali*', 'https://a.com/ali*', '*ice', 'issuer*', 'https://a.com/team/alice'];
+const REQUEST_PRINCIPAL_VALUES = ['*', 'https://a.com/alice', 'https://a.com/*', '*/alice', 'https://a.com/x/*', '*.com/*', '*.com/alice', '*/ali*', 'https://a.com/ali*', '*ice', 'issuer*', 'https://a.com/team/alice', '/', '*/', 'https://a.com/', '**', 'https://a.com'];
 const IPS = ['10.0.0.1', '10.0.1.5', '192.168.1.9'];
 const IP_VALUES = ['10.0.0.0/24', '10.0.0.1', '192.168.0.0/16', '10.0.1.0/24'];
 const HOSTS = ['web.a.svc.cluster.local', 'WEB.a.svc.cluster.local:8080', 'web', 'api.example.com'];
@@ -175,7 +177,9 @@ const authArb: fc.Arbitrary<NonNullable<AuthzAttributes['auth']>> = fc.record({
     verified: fc.constantFrom<unknown>(true, 'true', false),
   }, { requiredKeys: [] }),
 }).map(({ token: [iss, sub], audiences, presenter, claims }) => {
-  const auth: NonNullable<AuthzAttributes['auth']> = { principal: `${iss}/${sub}`, audiences: [...audiences], claims: { ...claims, iss, sub } };
+  const both = typeof iss === 'string' && iss !== '' && typeof sub === 'string' && sub !== '';
+  const auth: NonNullable<AuthzAttributes['auth']> = { principal: both ? `${iss as string}/${sub as string}` : '', audiences: [...audiences],
+    claims: { ...claims, ...(iss === undefined ? {} : { iss }), ...(sub === undefined ? {} : { sub }) } };
   if (presenter !== undefined) auth.presenter = presenter;
   return auth;
 });
