@@ -405,12 +405,17 @@ function checkSimAnnotations(r: Reader, annotations: Readonly<Record<string, str
   int('queue', 0, 10_000_000);
 }
 
+function nodeIp(k: number): string {
+  return `172.18.${Math.floor(k / 250)}.${(k % 250) + 2}`;
+}
+
 function buildWorkloads(raw: RawWorkload[], namespaces: Map<string, Namespace>, gatewaySelectors: Labels[],
   ips: Readonly<Record<string, string>>, issues: IssueList): Workload[] {
   const sorted = [...raw].sort((a, b) => byCodeUnit(idOf(a.meta), idOf(b.meta)));
   const uniq = new Map<string, RawWorkload>();
   for (const w of sorted) uniq.set(idOf(w.meta), w);
   let n = 0;
+  let nodes = 0;
   return [...uniq.values()].map((w) => {
     const ns = namespaces.get(w.meta.namespace) as Namespace;
     const gateway = isGatewayPod(w.podLabels, w.podAnnotations, gatewaySelectors);
@@ -441,7 +446,8 @@ function buildWorkloads(raw: RawWorkload[], namespaces: Map<string, Namespace>, 
       sidecarReason: inj.reason,
       gateway,
       hostNetwork: w.hostNetwork,
-      ip: ownValue(ips, id) ?? `10.244.${Math.floor(index / 250)}.${(index % 250) + 2}`,
+      // a hostNetwork pod has its node's address, outside the pod network (one node each: 172.18.0.0/16, kind's)
+      ip: ownValue(ips, id) ?? (w.hostNetwork ? nodeIp(nodes++) : `10.244.${Math.floor(index / 250)}.${(index % 250) + 2}`),
       loc: w.meta.loc,
       sim,
     };

@@ -53,4 +53,15 @@ describe('§11 a hostNetwork destination is node traffic to NetworkPolicy', () =
     expect(d.stoppedBy[0]?.reason).not.toContain('UDP 53');
     expect(d.stoppedBy[0]?.reason).toContain('9100');
   });
+
+  it('a hostNetwork pod has its node\'s address, outside the pod network: an ipBlock for the pod network does not admit it', () => {
+    const podsOnly = np('a', 'pods-only', `  podSelector: {}
+  policyTypes: [Ingress]
+  ingress: [{ from: [{ ipBlock: { cidr: 10.244.0.0/16 } }] }]
+`);
+    const m = meshFrom(...base, ns('b', false), app('b', 'pod'), podsOnly);
+    expect(m.workloads.find((w) => w.id === 'mon/nodeexp')?.ip.startsWith('172.18.')).toBe(true);
+    expect(send(m, { from: 'mon/nodeexp', to: 'scraper.a.svc.cluster.local:80' }).stoppedBy[0]?.control).toBe('NetworkPolicy');
+    expect(send(m, { from: 'b/pod', to: 'scraper.a.svc.cluster.local:80' }).outcome).toBe('allowed');
+  });
 });
