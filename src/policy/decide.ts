@@ -846,6 +846,14 @@ function clientTls(ctx: Ctx, src: Workload, service: Service | null, servicePort
   if (nsMode.mode === 'DISABLE') {
     return { kind: 'plaintext', why: `${base}: namespace ${service.namespace} resolves to DISABLE (${paName(nsMode) ?? 'mesh'}) → plaintext` };
   }
+  if (service.headless) {
+    // A headless Service's cluster is ORIGINAL_DST: Istio decides its TLS once for the whole Service
+    // (BestEffortInferServiceMTLSMode), not per endpoint — plaintext when any endpoint lacks a sidecar, else mTLS to
+    // every endpoint, whatever a workload's own PeerAuthentication says.
+    const bare = endpointsOf(mesh, service).find((w) => !w.sidecar);
+    if (bare) return { kind: 'plaintext', why: `${base}: headless Service ${service.fqdn} has an endpoint without a sidecar (${bare.id}), so Istio sends plaintext to all of them → plaintext` };
+    return { kind: 'istio', why: `${base}: headless Service ${service.fqdn}: every endpoint has a sidecar, so Istio sends mTLS to all of them (a workload's own PeerAuthentication is not read) → Istio mTLS` };
+  }
   if (!endpoint.sidecar) {
     return { kind: 'plaintext', why: `${base}: endpoint ${endpoint.id} has no sidecar (no security.istio.io/tlsMode=istio label) → plaintext` };
   }

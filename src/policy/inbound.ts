@@ -16,7 +16,7 @@ import { allowedSans, fail } from './decide.js';
 import { normalizePath } from './matchers.js';
 import { inboundCapture, type CaptureVerdict } from './capture.js';
 import { effectiveMtls, type MtlsResolution } from './peer-authentication.js';
-import { hostOnly, isHttp, legAuthority, sortKeys, workloadPrincipal, workloadSpiffeId, type Decision, type IdentityOverride, type Leg, type StoppedBy } from './pipeline.js';
+import { declaredProtocol, hostOnly, isHttp, legAuthority, sortKeys, workloadPrincipal, workloadSpiffeId, type Decision, type IdentityOverride, type Leg, type StoppedBy } from './pipeline.js';
 import { parseIp } from '../core/ip.js';
 import { authenticate, defaultKeySetId, requestAuthenticationsSelecting, type JwtOutcome } from './request-authentication.js';
 import { gatewaysFor, httpsRedirect, routeHttp, routeTcp, routeTls, selectServer, serverMode } from './routing.js';
@@ -103,6 +103,12 @@ export function connectInbound(ctx: Ctx, route: InboundRoute, tls: ClientTls): D
     return fail(ctx, 503, false,
       drStop(`the client originates ${tls.mode} TLS, but ${ep.id}'s app speaks plaintext behind ${ep.sidecar ? 'its sidecar' : 'no sidecar'}; the connection fails`),
       'UC', 'upstream connect error or disconnect/reset before headers. reset reason: connection termination');
+  } else if (leg.protocol === 'tls' && res !== null && res.mode !== 'STRICT' && route.servicePort !== null && declaredProtocol(route.servicePort) === 'http') {
+    // the app's own TLS (not Istio's) to a port declared HTTP: PERMISSIVE builds only the Istio-mTLS and plaintext
+    // chains there, DISABLE only the plaintext HTTP one (filterchain_options.go) — no chain takes it
+    ev('server-sidecar', `${res.mode}: port ${route.targetPort} is declared HTTP, and no filter chain takes TLS that is not Istio's; the connection is reset`);
+    return fail(ctx, 0, false, { control: 'PeerAuthentication', name: paName(res),
+      reason: `${ep.name} port ${route.targetPort} is declared HTTP under ${res.mode}: its sidecar has filter chains for Istio mTLS and plaintext only, so the client's own TLS is reset` });
   } else if (res?.mode === 'STRICT') {
     ev('server-sidecar', 'STRICT: no filter chain accepts plaintext; the connection is closed before any HTTP is read');
     const who = leg.proxy ? `${src?.id ?? 'the client'}'s proxy sent plaintext (${tls.why})` : `${src ? src.id : 'the outside client'} sent plaintext`;

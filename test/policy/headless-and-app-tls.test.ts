@@ -1,0 +1,66 @@
+/**
+ * §5 §4 two inbound/outbound TLS rules of Istio:
+ *  - a headless Service's cluster is ORIGINAL_DST, so auto mTLS is decided once for the whole Service
+ *    (BestEffortInferServiceMTLSMode): plaintext to every endpoint when any lacks a sidecar (istio#27376), else mTLS to
+ *    every one, whatever a workload's own PeerAuthentication says;
+ *  - the app's own TLS (not Istio's) to a sidecar port declared HTTP: under PERMISSIVE the sidecar has filter chains for
+ *    Istio mTLS and plaintext only, under DISABLE the plaintext HTTP one only (filterchain_options.go): it is reset.
+ */
+import { describe, expect, it } from 'vitest';
+import { app, meshFrom, ns, pa, send } from '../helpers.js';
+
+const headless = (selector: string): string => `apiVersion: v1
+kind: Service
+metadata: { name: db, namespace: b }
+spec:
+  clusterIP: None
+  selector: { tier: ${selector} }
+  ports: [{ name: tcp-db, port: 5432, targetPort: 5432 }]
+`;
+const pod = (name: string, tier: string, inject: boolean): string => `apiVersion: apps/v1
+kind: Deployment
+metadata: { name: ${name}, namespace: b }
+spec:
+  selector: { matchLabels: { app: ${name} } }
+  template:
+    metadata:
+      labels: { app: ${name}, tier: ${tier}, sidecar.istio.io/inject: "${inject}" }
+    spec: { containers: [{ name: m, image: m, ports: [{ containerPort: 5432 }] }] }
+`;
+const base = [ns('istio-system', false), ns('a', true), ns('b', true), app('a', 'client')];
+
+describe('§5 auto mTLS to a headless Service is decided for the whole Service', () => {
+  it('one endpoint without a sidecar makes it plaintext to every endpoint: a STRICT one refuses', () => {
+    const strictPrimary = pa('b', 'primary-strict', 'STRICT', '  selector: { matchLabels: { app: primary } }\n');
+    const m = meshFrom(...base, headless('db'), pod('primary', 'db', true), pod('zlegacy', 'db', false), strictPrimary);
+    const d = send(m, { from: 'a/client', to: 'db.b.svc.cluster.local:5432', protocol: 'tcp' });
+    expect(d.outcome).toBe('blocked');
+    expect(d.stoppedBy[0]?.control).toBe('PeerAuthentication');
+  });
+
+  it('every endpoint with a sidecar: mTLS to all, even to one whose own PeerAuthentication is DISABLE (the handshake fails there)', () => {
+    const disable = pa('b', 'primary-off', 'DISABLE', '  selector: { matchLabels: { app: primary } }\n');
+    const m = meshFrom(...base, headless('db'), pod('primary', 'db', true), disable);
+    const d = send(m, { from: 'a/client', to: 'db.b.svc.cluster.local:5432', protocol: 'tcp' });
+    expect(d.outcome).toBe('blocked');
+    expect(d.stoppedBy[0]?.control).toBe('PeerAuthentication');
+    expect(send(meshFrom(...base, headless('db'), pod('primary', 'db', true)), { from: 'a/client', to: 'db.b.svc.cluster.local:5432', protocol: 'tcp' }))
+      .toMatchObject({ outcome: 'allowed', mtls: true });
+  });
+});
+
+describe('§4 the app\'s own TLS to a port declared HTTP', () => {
+  const legacy = [ns('istio-system', false), ns('legacy', false), ns('b', true), app('legacy', 'old'), app('b', 'web')];
+  it('is reset under PERMISSIVE and DISABLE: no filter chain takes TLS that is not Istio\'s', () => {
+    for (const mode of ['PERMISSIVE', 'DISABLE']) {
+      const d = send(meshFrom(...legacy, pa('b', 'default', mode)), { from: 'legacy/old', to: 'web.b.svc.cluster.local:80', protocol: 'tls' });
+      expect(d.outcome, mode).toBe('blocked');
+      expect(d.stoppedBy[0]?.control, mode).toBe('PeerAuthentication');
+    }
+  });
+
+  it('passes to the app on a port declared TCP (the passthrough chain)', () => {
+    const tcp = [ns('istio-system', false), ns('legacy', false), ns('b', true), app('legacy', 'old'), app('b', 'store', { portName: 'tcp-store' })];
+    expect(send(meshFrom(...tcp), { from: 'legacy/old', to: 'store.b.svc.cluster.local:80', protocol: 'tls' }).outcome).toBe('allowed');
+  });
+});
