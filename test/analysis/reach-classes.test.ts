@@ -268,113 +268,48 @@ describe('reach-classes: the class-based one-hop graph equals the plain per-pair
     }), { numRuns: 9, seed: 21 });
   }, 180_000);
 
-  it('a hostNetwork target in an ingress-isolated namespace stays decided for the other namespaces: no policy isolates it', () => {
-    const text = `apiVersion: v1
-kind: Namespace
-metadata: { name: mon }
----
-apiVersion: v1
-kind: Namespace
-metadata: { name: peer }
----
-apiVersion: v1
-kind: Namespace
-metadata: { name: other }
----
-apiVersion: apps/v1
-kind: DaemonSet
-metadata: { name: nodeexp, namespace: mon }
-spec:
-  selector: { matchLabels: { app: nodeexp } }
-  template:
-    metadata: { labels: { app: nodeexp } }
-    spec: { hostNetwork: true, containers: [{ name: e, image: e, ports: [{ containerPort: 9100 }] }] }
----
-apiVersion: v1
-kind: Service
-metadata: { name: nodeexp, namespace: mon }
-spec: { selector: { app: nodeexp }, ports: [{ name: http, port: 9100, targetPort: 9100 }] }
----
-apiVersion: apps/v1
+  /** Small manifests for the inline meshes below (YAML documents, joined with `---`). */
+  const doc = {
+    ns: (name: string, labels: Record<string, string> = {}): string => `apiVersion: v1\nkind: Namespace\nmetadata: { name: ${name}, labels: ${JSON.stringify(labels)} }\n`,
+    strict: (ns: string): string => `apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: { name: strict, namespace: ${ns} }\nspec: { mtls: { mode: STRICT } }\n`,
+    /** a Deployment of one container, labels as given, and its port (if any) */
+    deploy: (ns: string, name: string, labels: Record<string, string>, opts: { port?: string; hostNetwork?: boolean } = {}): string => `apiVersion: apps/v1
 kind: Deployment
-metadata: { name: a, namespace: peer }
+metadata: { name: ${name}, namespace: ${ns} }
 spec:
-  selector: { matchLabels: { app: a } }
-  template: { metadata: { labels: { app: a } }, spec: { containers: [{ name: a, image: a }] } }
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: { name: b, namespace: other }
-spec:
-  selector: { matchLabels: { app: b } }
-  template: { metadata: { labels: { app: b } }, spec: { containers: [{ name: b, image: b }] } }
----
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: { name: closed, namespace: mon }
-spec:
-  podSelector: {}
-  policyTypes: [Ingress]
-  ingress: [{ from: [{ namespaceSelector: { matchLabels: { kubernetes.io/metadata.name: peer } } }] }]
-`;
-    const { mesh, issues } = loadMesh([{ path: 'host-network.yaml', text }]);
+  selector: { matchLabels: ${JSON.stringify(labels)} }
+  template: { metadata: { labels: ${JSON.stringify(labels)} }, spec: { ${opts.hostNetwork ? 'hostNetwork: true, ' : ''}containers: [{ name: c, image: c${opts.port ? `, ports: [${opts.port}]` : ''} }] } }
+`,
+    /** an HTTP Service for app=name on `port` → 8080 (or `target`) */
+    service: (ns: string, name: string, port = 80, target = 8080): string => `apiVersion: v1\nkind: Service\nmetadata: { name: ${name}, namespace: ${ns} }\nspec: { selector: { app: ${name} }, ports: [{ name: http, port: ${port}, targetPort: ${target} }] }\n`,
+    coredns: (): string => doc.deploy('kube-system', 'coredns', { 'k8s-app': 'kube-dns' }, { port: '{ name: dns, containerPort: 53, protocol: UDP }' }),
+    np: (ns: string, name: string, spec: string): string => `apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: { name: ${name}, namespace: ${ns} }\nspec:\n${spec}`,
+  };
+  const loadDocs = (docs: string[]): Mesh => {
+    const { mesh, issues } = loadMesh([{ path: 'inline.yaml', text: docs.join('---\n') }]);
     expect(issues.errors).toEqual([]);
+    return mesh;
+  };
+
+  it('a hostNetwork target in an ingress-isolated namespace stays decided for the other namespaces: no policy isolates it', () => {
+    const mesh = loadDocs([doc.ns('mon'), doc.ns('peer'), doc.ns('other'),
+      doc.deploy('mon', 'nodeexp', { app: 'nodeexp' }, { port: '{ containerPort: 9100 }', hostNetwork: true }), doc.service('mon', 'nodeexp', 9100, 9100),
+      doc.deploy('peer', 'a', { app: 'a' }), doc.deploy('other', 'b', { app: 'b' }),
+      doc.np('mon', 'closed', '  podSelector: {}\n  policyTypes: [Ingress]\n  ingress: [{ from: [{ namespaceSelector: { matchLabels: { kubernetes.io/metadata.name: peer } } }] }]\n')]);
     const g = buildOneHopGraphByClass(new ReachabilityExplorer(mesh, { edges: 'allowed' }));
     samePlain(mesh, g);
     expect(edgesOf(g).has('other/b -> mon/nodeexp')).toBe(true);
   });
 
   it('kube-system\'s ingress NetworkPolicies, which every DNS query meets, tell source namespaces apart by their labels', () => {
-    const text = `apiVersion: v1
-kind: Namespace
-metadata: { name: kube-system }
----
-apiVersion: v1
-kind: Namespace
-metadata: { name: plain, labels: { istio-injection: enabled } }
----
-apiVersion: v1
-kind: Namespace
-metadata: { name: labelled, labels: { dns: ok, istio-injection: enabled } }
----
-apiVersion: v1
-kind: Namespace
-metadata: { name: target, labels: { istio-injection: enabled } }
----
-apiVersion: security.istio.io/v1
-kind: PeerAuthentication
-metadata: { name: strict, namespace: target }
-spec: { mtls: { mode: STRICT } }
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: { name: coredns, namespace: kube-system }
-spec:
-  selector: { matchLabels: { k8s-app: kube-dns } }
-  template: { metadata: { labels: { k8s-app: kube-dns } }, spec: { containers: [{ name: c, image: c, ports: [{ name: dns, containerPort: 53, protocol: UDP }] }] } }
----
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: { name: dns-clients, namespace: kube-system }
-spec:
-  podSelector: { matchLabels: { k8s-app: kube-dns } }
+    const injected = { 'istio-injection': 'enabled' };
+    const mesh = loadDocs([doc.ns('kube-system'), doc.ns('plain', injected), doc.ns('labelled', { dns: 'ok', ...injected }), doc.ns('target', injected),
+      doc.strict('target'), doc.coredns(),
+      doc.np('kube-system', 'dns-clients', `  podSelector: { matchLabels: { k8s-app: kube-dns } }
   policyTypes: [Ingress]
   ingress: [{ from: [{ namespaceSelector: { matchLabels: { dns: ok } } }, { namespaceSelector: { matchLabels: { kubernetes.io/metadata.name: kube-system } } }] }]
-${['plain', 'labelled', 'target'].map((n) => `---
-apiVersion: apps/v1
-kind: Deployment
-metadata: { name: w, namespace: ${n} }
-spec:
-  selector: { matchLabels: { app: w } }
-  template: { metadata: { labels: { app: w } }, spec: { containers: [{ name: w, image: w, ports: [{ containerPort: 8080 }] }] } }
----
-apiVersion: v1
-kind: Service
-metadata: { name: w, namespace: ${n} }
-spec: { selector: { app: w }, ports: [{ name: http, port: 80, targetPort: 8080 }] }`).join('\n')}
-`;
-    const { mesh, issues } = loadMesh([{ path: 'dns.yaml', text }]);
-    expect(issues.errors).toEqual([]);
+`),
+      ...['plain', 'labelled', 'target'].flatMap((n) => [doc.deploy(n, 'w', { app: 'w' }, { port: '{ containerPort: 8080 }' }), doc.service(n, 'w')])]);
     const g = buildOneHopGraphByClass(new ReachabilityExplorer(mesh, { edges: 'allowed' }));
     samePlain(mesh, g);
     // STRICT refuses the plaintext of a pod dialled by address: only the Service's name gets through, and only a
@@ -384,52 +319,10 @@ spec: { selector: { app: w }, ports: [{ name: http, port: 80, targetPort: 8080 }
   });
 
   it('the CoreDNS pods resolve without kube-dns: told apart from their namespace-mates, in the explorer\'s memo and in the class graph', () => {
-    const text = `apiVersion: v1
-kind: Namespace
-metadata: { name: kube-system }
----
-apiVersion: v1
-kind: Namespace
-metadata: { name: target, labels: { istio-injection: enabled } }
----
-apiVersion: security.istio.io/v1
-kind: PeerAuthentication
-metadata: { name: strict, namespace: target }
-spec: { mtls: { mode: STRICT } }
----
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: { name: deny-all, namespace: kube-system }
-spec: { podSelector: {}, policyTypes: [Ingress] }
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: { name: coredns, namespace: kube-system }
-spec:
-  selector: { matchLabels: { k8s-app: kube-dns } }
-  template: { metadata: { labels: { k8s-app: kube-dns } }, spec: { containers: [{ name: c, image: c, ports: [{ name: dns, containerPort: 53, protocol: UDP }] }] } }
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: { name: helper, namespace: kube-system }
-spec:
-  selector: { matchLabels: { app: helper } }
-  template: { metadata: { labels: { app: helper } }, spec: { containers: [{ name: h, image: h }] } }
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: { name: w, namespace: target }
-spec:
-  selector: { matchLabels: { app: w } }
-  template: { metadata: { labels: { app: w } }, spec: { containers: [{ name: w, image: w, ports: [{ containerPort: 8080 }] }] } }
----
-apiVersion: v1
-kind: Service
-metadata: { name: w, namespace: target }
-spec: { selector: { app: w }, ports: [{ name: http, port: 80, targetPort: 8080 }] }
-`;
-    const { mesh, issues } = loadMesh([{ path: 'coredns.yaml', text }]);
-    expect(issues.errors).toEqual([]);
+    const mesh = loadDocs([doc.ns('kube-system'), doc.ns('target', { 'istio-injection': 'enabled' }), doc.strict('target'),
+      doc.np('kube-system', 'deny-all', '  podSelector: {}\n  policyTypes: [Ingress]\n'),
+      doc.coredns(), doc.deploy('kube-system', 'helper', { app: 'helper' }),
+      doc.deploy('target', 'w', { app: 'w' }, { port: '{ containerPort: 8080 }' }), doc.service('target', 'w')]);
     samePlain(mesh, buildOneHopGraphByClass(new ReachabilityExplorer(mesh, { edges: 'allowed' })));
     // the explorer's memo shares a decision between sources of one identity: the CoreDNS pod's name lookup works,
     // its namespace-mate's is dropped — each attempt as decide() answers it
