@@ -98,6 +98,14 @@ export function connectInbound(ctx: Ctx, route: InboundRoute, tls: ClientTls): D
     mtls = true;
     peerPrincipal = workloadPrincipal(mesh.config.trustDomain, src);
     if (run.explain) ev('network', `mTLS handshake: client ${spiffeId(peerPrincipal)} ↔ server ${serverId}`);
+  } else if (tls.kind === 'tls' && res !== null && (res.mode === 'STRICT' || (res.mode === 'PERMISSIVE' && route.servicePort !== null && declaredProtocol(route.servicePort) === 'http'))) {
+    // the sidecar, not the app, ends it: STRICT's TLS chain asks for a mesh client certificate; on a port declared
+    // HTTP, PERMISSIVE has chains for Istio mTLS and plaintext only (filterchain_options.go)
+    const why = res.mode === 'STRICT'
+      ? `its sidecar's STRICT chain asks for a client certificate of the mesh, and the ${tls.mode} TLS of ${drLabel(tls)} carries none`
+      : `the port is declared HTTP, and under PERMISSIVE its sidecar has filter chains for Istio mTLS and plaintext only`;
+    ev('server-sidecar', `${res.mode}: ${why}; the handshake fails`);
+    return fail(ctx, 503, null, { control: 'PeerAuthentication', name: paName(res), reason: `${ep.name} port ${route.targetPort}: ${why}` }, 'UF,URX', tlsFail);
   } else if (tls.kind === 'tls') {
     ev('network', 'TLS without Istio ALPN reaches a workload that expects plaintext from its sidecar');
     return fail(ctx, 503, false,

@@ -64,3 +64,23 @@ describe('§4 the app\'s own TLS to a port declared HTTP', () => {
     expect(send(meshFrom(...tcp), { from: 'legacy/old', to: 'store.b.svc.cluster.local:80', protocol: 'tls' }).outcome).toBe('allowed');
   });
 });
+
+describe('§5 §4 a DestinationRule that originates TLS (not Istio\'s) to a sidecar: which side ends it', () => {
+  const dr = `apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: web-tls, namespace: a }
+spec:
+  host: web.b.svc.cluster.local
+  trafficPolicy: { tls: { mode: SIMPLE } }
+`;
+  const mesh = (mode: string, portName = 'http') => meshFrom(ns('istio-system', false), ns('a', true), ns('b', true), app('a', 'client'), app('b', 'web', { portName }), pa('b', 'default', mode), dr);
+  it('STRICT: the sidecar asks for a mesh client certificate and the handshake fails (PeerAuthentication)', () => {
+    const d = send(mesh('STRICT'), { from: 'a/client', to: 'web.b.svc.cluster.local:80' });
+    expect(d).toMatchObject({ outcome: 'blocked', code: 503, flags: 'UF,URX' });
+    expect(d.stoppedBy[0]?.control).toBe('PeerAuthentication');
+  });
+  it('PERMISSIVE on a port declared HTTP: no filter chain takes it (PeerAuthentication); on a TCP port it reaches the app, which speaks plaintext (DestinationRule)', () => {
+    expect(send(mesh('PERMISSIVE'), { from: 'a/client', to: 'web.b.svc.cluster.local:80' }).stoppedBy[0]?.control).toBe('PeerAuthentication');
+    expect(send(mesh('PERMISSIVE', 'tcp-web'), { from: 'a/client', to: 'web.b.svc.cluster.local:80', protocol: 'tcp' }).stoppedBy[0]?.control).toBe('DestinationRule');
+  });
+});
