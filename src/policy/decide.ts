@@ -234,7 +234,7 @@ type VirtualHostPick =
  * every Host. No Host header, or one naming what was dialled: the same.
  */
 function virtualHostByHost(run: Run, client: Workload, dest: Dest, port: number, headers: Readonly<Record<string, string>>,
-  lookupOf: (d: Dest, p: number) => EgressLookup): VirtualHostPick {
+  input: EgressInput, lookupOf: (d: Dest, p: number) => EgressLookup): VirtualHostPick {
   const raw = ownValue(headers, 'host');
   if (raw === undefined) return { kind: 'same' };
   if (dest.kind === 'service' && !dest.service.headless) {
@@ -258,20 +258,15 @@ function virtualHostByHost(run: Run, client: Workload, dest: Dest, port: number,
     if (sp && declaredProtocol(sp) !== 'tcp' && lookup.kind === 'service' && lookup.service === service) return { kind: 'service', name, service, lookup };
     if (lookup.kind === 'service-entry') return { kind: 'entry', name, lookup };
   }
-  const near = sidecarsOf(index, mesh.config.rootNamespace, client);
-  {
-    // a ServiceEntry host, or one of its addresses (also domains of its virtual host)
-    const input: EgressInput = { services: index.services(name), serviceEntries: mesh.serviceEntries, sidecars: near.sidecars,
-      rootNamespace: mesh.config.rootNamespace, meshMode: mesh.config.outboundTrafficPolicy, picked: near.picked };
-    const l = lookupDestination(input, client, name, port);
-    if (l.kind === 'service-entry') return { kind: 'entry', name, lookup: l };
-  }
+  // a ServiceEntry host, or one of its addresses (also domains of its virtual host)
+  const l = lookupDestination({ ...input, services: index.services(name) }, client, name, port);
+  if (l.kind === 'service-entry') return { kind: 'entry', name, lookup: l };
   if (mesh.virtualServices.length === 0) return { kind: 'none', name };
   if (port === 80) return { kind: 'vs', name };
   // on another port, a VirtualService makes a virtual host of a name that is no service only beside one of its hosts
   // that is a service of that port
   const onPort = (h: string): boolean => index.services(h).some((x) => x.ports.some((q) => q.port === port));
-  const claims = importedVirtualServices(mesh, near.pick.sidecar, client.namespace, port).some((vs) => {
+  const claims = importedVirtualServices(mesh, sidecarOfInput(input, client), client.namespace, port).some((vs) => {
     const hosts = vs.hosts.map((h) => qualify(h, vs.meta.namespace));
     return hosts.some((h) => domainScore(h, name) > 0) && hosts.some(onPort);
   });
@@ -480,7 +475,7 @@ function sendLeg(run: Run, leg: Leg): Decision {
     /** the ServiceEntry (and the host of it) whose cluster takes a request dialled to a Service or pod */
     let entryHost: { entry: ServiceEntry; name: string } | null = null;
     if (!leg.viaGateway && ctx.clientHttp) {
-      const v = virtualHostByHost(run, client, dest, port, leg.headers, lookupOf);
+      const v = virtualHostByHost(run, client, dest, port, leg.headers, input, lookupOf);
       const dialledWhat = dest.kind === 'service' ? `the Service dialled, ${dest.service.fqdn}` : dest.kind === 'pod' ? `the pod dialled, ${dest.workload.id}` : `the host dialled, ${dest.name}`;
       if (v.kind === 'service') {
         ev('client-sidecar', `the HTTP listener on port ${port} picks the virtual host by Host ${v.name}: Service ${v.service.namespace}/${v.service.name}, not ${dialledWhat}`);
