@@ -402,6 +402,16 @@ function exportRank(exportTo: readonly string[], ownNs: string, clientNs: string
 }
 
 /**
+ * Entries of one hostname by age as SortServicesByCreationTime orders their services: creation time, then the
+ * service's name — its hostname, equal here — then its namespace. Without timestamps: apply order (olderFirst).
+ */
+function sameHostByAge(a: ServiceEntry, b: ServiceEntry): number {
+  const ta = a.meta.creationTimestamp;
+  if (ta !== undefined && ta === b.meta.creationTimestamp) return byCodeUnit(a.meta.namespace, b.meta.namespace) || byAge(a, b);
+  return byAge(a, b);
+}
+
+/**
  * The one namespace a proxy takes a hostname from when several namespaces declare it — a Kubernetes Service's FQDN
  * in a ServiceEntry of another namespace, or one external host in ServiceEntries of two namespaces — and what of it:
  *  - a sidecar (Istio 1.24+ unified Sidecar scoping, selectServices): the client's own namespace first; else the
@@ -416,7 +426,7 @@ function exportRank(exportTo: readonly string[], ownNs: string, clientNs: string
  */
 function hostNamespace(scope: Scope, services: readonly Service[], entries: readonly ServiceEntry[], gateway: boolean): { service?: Service; entries: ServiceEntry[] } {
   const svc = services.find((s) => s.namespace === scope.clientNs) ?? services[0];
-  const order = [...entries].sort((a, b) => exportRank(a.exportTo, a.meta.namespace, scope.clientNs) - exportRank(b.exportTo, b.meta.namespace, scope.clientNs) || byAge(a, b));
+  const order = [...entries].sort((a, b) => exportRank(a.exportTo, a.meta.namespace, scope.clientNs) - exportRank(b.exportTo, b.meta.namespace, scope.clientNs) || sameHostByAge(a, b));
   let ns: string | undefined;
   if (!gateway && (svc?.namespace === scope.clientNs || order.some((se) => se.meta.namespace === scope.clientNs))) ns = scope.clientNs;
   else if (svc) ns = svc.namespace;

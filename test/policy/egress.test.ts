@@ -209,6 +209,20 @@ describe('§8 ServiceEntry', () => {
     expect(lookupDestination(inp, wl(m, 'b/server'), 'api.example.com', 443)).toMatchObject({ entry: { meta: { name: 'older-b' } } });
   });
 
+  it('§8 entries of one hostname created in the same second: the namespace that sorts first wins (SortServicesByCreationTime: the service\'s name is the hostname), not the resource name', () => {
+    const m = meshFrom(ns('istio-system', false), ns('a', true), ns('b', true), ns('c', true), app('c', 'third'));
+    const at = (s: string): string => s.replace(/namespace: (\w+) \}/, 'namespace: $1, creationTimestamp: "2024-05-01T10:00:00Z" }');
+    const inp = input(m, 'REGISTRY_ONLY',
+      at(serviceEntry('b', 'aaa-first-by-name', ['api.example.com'], HTTPS)),
+      at(serviceEntry('a', 'zzz-last-by-name', ['api.example.com'], HTTPS)));
+    expect(lookupDestination(inp, wl(m, 'c/third'), 'api.example.com', 443)).toMatchObject({ entry: { meta: { namespace: 'a', name: 'zzz-last-by-name' } } });
+    // an older entry still wins whatever its namespace
+    const older = input(m, 'REGISTRY_ONLY',
+      serviceEntry('b', 'older', ['api.example.com'], HTTPS).replace('namespace: b }', 'namespace: b, creationTimestamp: "2024-04-01T10:00:00Z" }'),
+      at(serviceEntry('a', 'newer', ['api.example.com'], HTTPS)));
+    expect(lookupDestination(older, wl(m, 'c/third'), 'api.example.com', 443)).toMatchObject({ entry: { meta: { namespace: 'b' } } });
+  });
+
   it('§8 one namespace per hostname: a ServiceEntry naming a Service\'s FQDN takes it for its own namespace\'s clients only; elsewhere the Kubernetes Service wins', () => {
     const m = meshFrom(ns('istio-system', false), ns('a', true), ns('b', true), ns('c', true), app('a', 'client'), app('b', 'server'), app('c', 'third'));
     const inp = input(m, 'REGISTRY_ONLY', serviceEntry('a', 'squat', [SERVER], HTTP80), serviceEntry('c', 'squat', [SERVER], HTTP80).replace('namespace: c', 'namespace: c, creationTimestamp: "2020-01-01T00:00:00Z"'));
