@@ -30,7 +30,7 @@ import { principalOf, selectorMatches, spiffeId } from '../model/types.js';
 import type { ServiceEntry, Sidecar, SidecarEgressListener } from '../model/egress.js';
 import type { VirtualService } from '../model/routing.js';
 import type { NetworkPolicy } from '../model/network-policy.js';
-import { findDestinationRule, tlsSettingsFor, type DrChoice } from './destination-rule.js';
+import { endpointTlsMode, findDestinationRule, tlsSettingsFor, type DrChoice } from './destination-rule.js';
 import { decideEgress, egressListenerFor, httpListenerOnPortIndexed, importsVirtualServiceHost, lookupDestination, normalizeHost, outboundMode, sidecarFor, sidecarOfInput, sidecarsNear, type EgressInput, type EgressLookup, type RegistryByPort } from './egress.js';
 import { bypassAttempt, customCapture, outboundCapture } from './capture.js';
 import { searchPath, upstreamResolves } from './dns.js';
@@ -828,8 +828,20 @@ function clientTls(ctx: Ctx, src: Workload, service: Service | null, servicePort
     return { kind: 'tls', why: `${where} originates ${m === 'SIMPLE' ? 'one-way' : 'non-Istio mutual'} TLS`, dr, mode: m };
   }
   if (!mesh.config.enableAutoMtls) return { kind: 'plaintext', why: 'auto mTLS is disabled in the mesh config and no DestinationRule sets TLS' };
+  // What EDS marks on the endpoint (mtlsChecker): the rule's mode for the port, read per endpoint.
+  const epDr = dr ? endpointTlsMode(dr.rule, entry ? entry.port : servicePort?.port ?? targetPort, endpoint.labels) : null;
+  const epDrWhy = epDr ? `DestinationRule ${drName} (${epDr.from} tls.mode ${epDr.mode} for the port, which EDS reads per endpoint)` : '';
   if (entry !== null || service === null) {
     const which = entry ? `ServiceEntry ${entry.entry.meta.namespace}/${entry.entry.meta.name}` : 'the cluster';
+    // A STATIC entry's endpoints come through EDS, which reads the rule's mode and the pod's PeerAuthentication per endpoint.
+    if (entry?.auto && endpoint.sidecar && entry.entry.resolution === 'STATIC') {
+      if (epDr?.mode === 'DISABLE') {
+        return { kind: 'plaintext', why: `no DestinationRule sets the cluster's TLS; ${epDrWhy} strips endpoint ${endpoint.id}'s Istio tlsMode → plaintext`, ...(dr ? { dr } : {}) };
+      }
+      if (epDr?.mode !== 'ISTIO_MUTUAL' && effectiveMtls(mesh, endpoint, targetPort).mode === 'DISABLE') {
+        return { kind: 'plaintext', why: `no DestinationRule sets TLS; ${which}: endpoint ${endpoint.id} port ${targetPort} is DISABLE by PeerAuthentication, so EDS strips its Istio tlsMode → plaintext`, ...(dr ? { dr } : {}) };
+      }
+    }
     const why = entry?.auto && endpoint.sidecar ? `${which}: its endpoint ${endpoint.id} carries Istio's tlsMode → Istio mTLS`
       : `${which}: its endpoint ${endpoint.id} carries no Istio tlsMode → plaintext`;
     return { kind: entry?.auto && endpoint.sidecar ? 'istio' : 'plaintext', why: `no DestinationRule sets TLS; ${why}`, ...(dr ? { dr } : {}) };
@@ -849,8 +861,14 @@ function clientTls(ctx: Ctx, src: Workload, service: Service | null, servicePort
     if (bare) return { kind: 'plaintext', why: `${base}: headless Service ${service.fqdn} has an endpoint without a sidecar (${bare.id}), so Istio sends plaintext to all of them → plaintext` };
     return { kind: 'istio', why: `${base}: headless Service ${service.fqdn}: every endpoint has a sidecar, so Istio sends mTLS to all of them (a workload's own PeerAuthentication is not read) → Istio mTLS` };
   }
+  if (epDr?.mode === 'DISABLE') {
+    return { kind: 'plaintext', why: `${base}: ${epDrWhy} strips endpoint ${endpoint.id}'s Istio tlsMode → plaintext`, ...(dr ? { dr } : {}) };
+  }
   if (!endpoint.sidecar) {
     return { kind: 'plaintext', why: `${base}: endpoint ${endpoint.id} has no sidecar (no security.istio.io/tlsMode=istio label) → plaintext` };
+  }
+  if (epDr?.mode === 'ISTIO_MUTUAL') {
+    return { kind: 'istio', why: `${base}: ${epDrWhy} keeps endpoint ${endpoint.id}'s Istio tlsMode whatever its PeerAuthentication says → Istio mTLS`, ...(dr ? { dr } : {}) };
   }
   const epMode = effectiveMtls(mesh, endpoint, targetPort);
   if (epMode.mode === 'DISABLE') {

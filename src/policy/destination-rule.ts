@@ -13,7 +13,7 @@
  * oldest top-level trafficPolicy wins.
  * TLS block: port-level for the destination (service) port, else subset, else top-level.
  */
-import type { ClientTlsSettings, DestinationRule, Labels, Mesh, Subset } from '../model/types.js';
+import type { ClientTlsSettings, DestinationRule, Labels, Mesh, Subset, TrafficPolicy } from '../model/types.js';
 import { meshIndex, type MeshIndex } from '../model/index.js';
 import { selectorMatches } from '../model/types.js';
 import { ownValue } from '../core/record.js';
@@ -333,4 +333,25 @@ export function tlsSettingsFor(dr: DestinationRule, servicePort: number, subsetN
   if (topPort) return topPort.tls ? { tls: topPort.tls, from: 'port' } : { tls: null, from: 'port' };
   if (dr.trafficPolicy?.tls) return { tls: dr.trafficPolicy.tls, from: 'top' };
   return null;
+}
+
+/**
+ * The DestinationRule's TLS mode that Istio's EDS reads for one endpoint of a cluster whose TLS auto mTLS decides
+ * (endpoint_builder.go, mtlsChecker) — not the merge above: here a port-level entry overrides the level it sits in
+ * only when it sets `tls`. The top level's mode for the port, unless the first subset whose labels the endpoint
+ * carries sets a mode for the port. DISABLE strips the endpoint's Istio tlsMode (plaintext); ISTIO_MUTUAL keeps it
+ * whatever the endpoint's PeerAuthentication says; any other mode, or none, leaves the endpoint to its label and
+ * PeerAuthentication. `from` says where the mode was read.
+ */
+export function endpointTlsMode(dr: DestinationRule, servicePort: number, labels: Labels): { mode: ClientTlsSettings['mode']; from: string } | null {
+  const modeFor = (tp: TrafficPolicy | undefined): ClientTlsSettings['mode'] | null => {
+    if (tp === undefined) return null;
+    const port = tp.portLevelSettings?.find((p) => p.port === servicePort && p.tls !== undefined);
+    return port?.tls?.mode ?? tp.tls?.mode ?? null;
+  };
+  const top = modeFor(dr.trafficPolicy);
+  const subset = dr.subsets.find((s) => selectorMatches(s.labels, labels));
+  const own = subset ? modeFor(subset.trafficPolicy) : null;
+  if (subset && own !== null) return { mode: own, from: `subset ${subset.name}` };
+  return top === null ? null : { mode: top, from: 'the rule\'s own' };
 }

@@ -1,6 +1,6 @@
 /** istio-semantics §5.1/§5.2: which DestinationRule a client uses, and its TLS block. */
 import { describe, expect, it } from 'vitest';
-import { findDestinationRule, tlsSettingsFor } from '../../src/policy/destination-rule.js';
+import { endpointTlsMode, findDestinationRule, tlsSettingsFor } from '../../src/policy/destination-rule.js';
 import { app, dr, meshFrom, ns, pa, send } from '../helpers.js';
 
 const base = [ns('istio-system', false), ns('a', true), ns('b', true), ns('c', true), app('a', 'client'), app('b', 'server'), app('c', 'other')];
@@ -183,15 +183,54 @@ describe('§5.1 DestinationRule lookup', () => {
     expect(c && tlsSettingsFor(c.rule, 81)?.tls?.mode).toBe('ISTIO_MUTUAL');
   });
 
-  it('§5.2 a port-level entry without tls replaces the top-level tls for its port (port-level settings do not inherit): auto mTLS decides', () => {
-    const m = meshFrom(...base, pa('b', 'default', 'STRICT'),
-      dr('a', 'pl', host, '{ mode: DISABLE }', '    portLevelSettings: [{ port: { number: 80 }, connectionPool: { tcp: { maxConnections: 100 } } }]\n'));
+  it('§5.2 a port-level entry without tls leaves its port\'s cluster to auto mTLS, but EDS still reads the rule\'s DISABLE per endpoint: plaintext, which STRICT refuses', () => {
+    const rule = dr('a', 'pl', host, '{ mode: DISABLE }', '    portLevelSettings: [{ port: { number: 80 }, connectionPool: { tcp: { maxConnections: 100 } } }]\n');
+    const m = meshFrom(...base, pa('b', 'default', 'STRICT'), rule);
     const c = findDestinationRule(m, 'a', {}, host, 'b');
+    // the cluster: port-level settings replace the policy wholesale (MergeTrafficPolicy), so no TLS block
     expect(c && tlsSettingsFor(c.rule, 80)).toEqual({ tls: null, from: 'port' });
     expect(c && tlsSettingsFor(c.rule, 81)?.tls?.mode).toBe('DISABLE');
+    // the endpoint: mtlsChecker reads the rule's own mode (a port-level entry counts only when it sets tls)
+    expect(c && endpointTlsMode(c.rule, 80, { app: 'server' })).toEqual({ mode: 'DISABLE', from: 'the rule\'s own' });
     const d = send(m, { from: 'a/client', to: 'server.b:80' });
-    expect(d).toMatchObject({ outcome: 'allowed', mtls: true });
-    expect(d.events.map((e) => e.what).join('\n')).toContain('port-level settings for port 80 without tls');
+    expect(d).toMatchObject({ outcome: 'blocked', mtls: false, stoppedBy: [{ control: 'PeerAuthentication' }] });
+    expect(d.events.map((e) => e.what).join('\n')).toContain('strips endpoint b/server\'s Istio tlsMode');
+    // without the rule's DISABLE the same entry leaves it all to auto mTLS
+    const auto = meshFrom(...base, pa('b', 'default', 'STRICT'), rule.replace('tls: { mode: DISABLE }', 'loadBalancer: { simple: ROUND_ROBIN }'));
+    expect(send(auto, { from: 'a/client', to: 'server.b:80' })).toMatchObject({ outcome: 'allowed', mtls: true });
+  });
+
+  it('§5.2 under auto mTLS, a rule\'s ISTIO_MUTUAL read per endpoint sends mTLS to a sidecar whose own PeerAuthentication is DISABLE (EDS does not read it then), which rejects it', () => {
+    const disable = pa('b', 'server-off', 'DISABLE', '  selector: { matchLabels: { app: server } }\n');
+    const rule = dr('a', 'pl', host, '{ mode: ISTIO_MUTUAL }', '    portLevelSettings: [{ port: { number: 80 }, connectionPool: { tcp: { maxConnections: 100 } } }]\n');
+    const m = meshFrom(...base, disable, rule);
+    const d = send(m, { from: 'a/client', to: 'server.b:80' });
+    // Istio mTLS reaches a port whose sidecar does not terminate it
+    expect(d).toMatchObject({ outcome: 'blocked', stoppedBy: [{ control: 'PeerAuthentication', name: 'b/server-off' }] });
+    expect(d.events.map((e) => e.what).join('\n')).toContain('keeps endpoint b/server\'s Istio tlsMode whatever its PeerAuthentication says → Istio mTLS');
+    // no DestinationRule: auto mTLS reads the workload's DISABLE and sends plaintext
+    expect(send(meshFrom(...base, disable), { from: 'a/client', to: 'server.b:80' })).toMatchObject({ outcome: 'allowed', mtls: false });
+  });
+
+  it('§5.2 under auto mTLS, an endpoint takes the TLS mode of the first subset whose labels it carries, even on the cluster of no subset', () => {
+    const v1 = app('b', 'server', { labels: { version: 'v1' } });
+    const rule = (subsetTls: string): string => `apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: subsets, namespace: b }
+spec:
+  host: server
+  subsets:
+    - { name: v1, labels: { version: v1 }${subsetTls} }
+    - { name: all, labels: {} }
+`;
+    const others = base.filter((x) => !x.includes('name: server,'));
+    const m = meshFrom(...others, v1, pa('b', 'default', 'STRICT'), rule(', trafficPolicy: { tls: { mode: DISABLE } }'));
+    const c = findDestinationRule(m, 'a', {}, host, 'b');
+    expect(c && endpointTlsMode(c.rule, 80, { app: 'server', version: 'v1' })).toEqual({ mode: 'DISABLE', from: 'subset v1' });
+    expect(c && endpointTlsMode(c.rule, 80, { app: 'server', version: 'v2' })).toBeNull();
+    expect(send(m, { from: 'a/client', to: 'server.b:80' })).toMatchObject({ outcome: 'blocked', mtls: false });
+    // the subset without a TLS mode falls back to the rule's (none here): auto mTLS
+    expect(send(meshFrom(...others, v1, pa('b', 'default', 'STRICT'), rule('')), { from: 'a/client', to: 'server.b:80' })).toMatchObject({ outcome: 'allowed', mtls: true });
   });
 
   it('§5.2 with a subset: subset port-level entry, else subset tls, else top-level port-level entry, else top-level tls (Istio MergeSubsetTrafficPolicy)', () => {

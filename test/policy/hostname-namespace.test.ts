@@ -98,6 +98,26 @@ spec:
     expect(empty).toMatchObject({ outcome: 'blocked', code: 503, flags: 'UH' });
   });
 
+  it('a STATIC entry\'s pod endpoints come through EDS: a pod whose PeerAuthentication is DISABLE gets plaintext, unless the host\'s rule says ISTIO_MUTUAL', () => {
+    const selecting = entry('STATIC', '  location: MESH_INTERNAL\n  workloadSelector: { labels: { app: web } }\n');
+    const webOff = `apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: { name: web-off, namespace: shop }
+spec: { selector: { matchLabels: { app: web } }, mtls: { mode: DISABLE } }
+`;
+    const d = send(meshFrom(...base, webOff, selecting), { from: 'shop/web', to: `${PAY}:80` });
+    expect(d).toMatchObject({ outcome: 'allowed', mtls: false, destination: { workload: 'shop/web' } });
+    expect(d.events.map((e) => e.what).join('\n')).toContain('is DISABLE by PeerAuthentication, so EDS strips its Istio tlsMode');
+    const istioMutual = `apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: pay-host, namespace: shop }
+spec: { host: ${PAY}, trafficPolicy: { portLevelSettings: [{ port: { number: 80 }, loadBalancer: { simple: ROUND_ROBIN } }], tls: { mode: ISTIO_MUTUAL } } }
+`;
+    const kept = send(meshFrom(...base, webOff, selecting, istioMutual), { from: 'shop/web', to: `${PAY}:80` });
+    expect(kept.events.map((e) => e.what).join('\n')).toContain('web-off');
+    expect(kept).toMatchObject({ outcome: 'blocked', stoppedBy: [{ control: 'PeerAuthentication' }] });
+  });
+
   it('the entry host\'s DestinationRule sets the TLS to a pod endpoint, and the endpoint\'s port is the entry port\'s targetPort', () => {
     const batch = meshFrom(...base).workloads.find((w) => w.id === 'other/batch')?.ip ?? '';
     const withTarget = `apiVersion: networking.istio.io/v1
