@@ -201,6 +201,8 @@ function specialNamespaces(mesh: Mesh): Set<string> {
     if (e.length > 0) { out.add(s.namespace); exportTo(e); }
   }
   for (const np of mesh.networkPolicies) if (np.policyTypes.includes('Egress')) out.add(np.meta.namespace);
+  // a ProxyConfig sets DNS capture for its namespace's pods (policy/dns-capture.ts)
+  for (const pc of mesh.proxyConfigs ?? []) out.add(pc.meta.namespace);
   out.add(mesh.config.rootNamespace);
   // Every client's DNS query meets the ingress NetworkPolicies selecting kube-dns (decide.ts dnsQueryDropped), which
   // may tell any namespace apart by its labels or name: with such a policy that does not admit every source, every

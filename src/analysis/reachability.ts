@@ -208,6 +208,8 @@ export function identityRule(mesh: Mesh): IdentityRule {
   // the CoreDNS pods (kube-system, k8s-app=kube-dns) resolve with the node's resolver, not through kube-dns: they skip
   // the DNS check every other pod meets under NetworkPolicy (decide.ts dnsQueryDropped), so the label tells them apart
   if (mesh.networkPolicies.length > 0) keys.add(KUBE_DNS_LABEL);
+  // whether a pod's agent answers its DNS queries (policy/dns-capture.ts): a ProxyConfig's selector tells pods apart
+  for (const pc of mesh.proxyConfigs ?? []) addLabels(pc.selector);
   for (const np of mesh.networkPolicies) {
     addSelector(np.podSelector);
     for (const peer of [...np.ingress.flatMap((r) => r.from), ...np.egress.flatMap((r) => r.to)]) {
@@ -244,7 +246,7 @@ export function sourceIdentity(rule: IdentityRule, w: Workload, certProblem?: (i
   const capture = Object.keys(w.annotations).filter((k) => CAPTURE_PREFIXES.some((p) => k.startsWith(p))).sort().map((k) => [k, w.annotations[k]]);
   return JSON.stringify([
     'w', anyPrincipal ? '' : w.namespace, anyPrincipal ? '' : w.serviceAccount, w.sidecar, w.gateway, w.hostNetwork, labels,
-    rule.ipVisible ? w.ip : null, capture, certProblem ? certProblem(w.id) : null,
+    rule.ipVisible ? w.ip : null, capture, certProblem ? certProblem(w.id) : null, w.dnsCaptureAnnotation ?? null,
   ]);
 }
 

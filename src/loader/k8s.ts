@@ -6,6 +6,7 @@ import { isDns1123Subdomain, quotedName } from './names.js';
 import { isObj, Reader, type Obj } from './reader.js';
 import type { Path } from './yaml-source.js';
 import { parseYaml } from './yaml-source.js';
+import { readDnsCapture } from './proxy-config.js';
 
 export interface RawWorkload {
   kind: WorkloadKind;
@@ -17,6 +18,8 @@ export interface RawWorkload {
   hostNetwork: boolean;
   /** where each capture annotation of the pod template sits (readCapture's keys only), for located issues */
   annotationLocs?: ReadonlyMap<string, Location>;
+  /** ISTIO_META_DNS_CAPTURE of the `proxy.istio.io/config` annotation, when it sets it */
+  dnsCapture?: boolean;
 }
 
 export interface RawService {
@@ -133,6 +136,8 @@ export function applyMeshConfig(base: MeshConfig, cfg: Obj, r: Reader, path: Pat
   const topo = dc ? r.obj(dc, 'gatewayTopology', [...path, 'defaultConfig']) : undefined;
   const ntp = topo ? r.int(topo, 'numTrustedProxies', [...path, 'defaultConfig', 'gatewayTopology']) : undefined;
   if (ntp !== undefined) out.numTrustedProxies = ntp;
+  const dnsCapture = dc ? readDnsCapture(r, dc, 'proxyMetadata', [...path, 'defaultConfig']) : undefined;
+  if (dnsCapture !== undefined) out.dnsCapture = dnsCapture;
   for (const [field, kind] of [['defaultServiceExportTo', 'service'], ['defaultVirtualServiceExportTo', 'virtualService'], ['defaultDestinationRuleExportTo', 'destinationRule']] as const) {
     const list = r.strList(cfg, field, path);
     // unset or empty: `*` (initDefaultExportMaps)

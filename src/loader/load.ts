@@ -9,7 +9,7 @@ import { appliedNamespace, isClusterScoped } from './apply-namespace.js';
 import { DNS1123_LABEL_FORM, isDns1123Label, objectNameProblem, quotedName } from './names.js';
 import { parseDuration } from '../core/duration.js';
 import { ownValue, setOwn } from '../core/record.js';
-import { DEFAULT_MESH_CONFIG, exportToAnnotation, type AuthorizationPolicy, type DestinationRule, type Labels, type Mesh, type MeshConfig, type Namespace, type ObjectMeta, type PeerAuthentication, type Service, type UnmodeledObject, type Workload, type WorkloadKind } from '../model/types.js';
+import { DEFAULT_MESH_CONFIG, exportToAnnotation, type AuthorizationPolicy, type DestinationRule, type Labels, type Mesh, type MeshConfig, type Namespace, type ObjectMeta, type PeerAuthentication, type ProxyConfigResource, type Service, type UnmodeledObject, type Workload, type WorkloadKind } from '../model/types.js';
 import { decideInjection, isCaptureAnnotation, isGatewayPod, readCapture } from './injection.js';
 import { applyMeshConfig, readMeshConfigMap, readPodSpec, readService, type RawService, type RawWorkload } from './k8s.js';
 import { readDestinationRule } from './networking.js';
@@ -19,6 +19,7 @@ import { readRequestAuthentication } from './request-authentication.js';
 import { analyzeRouting, readGateway, readVirtualService } from './routing.js';
 import { analyzeMesh } from './analyze.js';
 import { readEnvoyFilter } from './envoy-filter.js';
+import { PROXY_CONFIG_ANNOTATION, readProxyConfig, readProxyConfigAnnotation } from './proxy-config.js';
 import type { LocalRateLimit } from '../model/envoy-filter.js';
 import type { ServiceEntry, Sidecar } from '../model/egress.js';
 import type { NetworkPolicy } from '../model/network-policy.js';
@@ -63,7 +64,7 @@ const WORKLOAD_KINDS: readonly string[] = ['Deployment', 'StatefulSet', 'DaemonS
 /** Kinds read without a warning although they do not change a decision. */
 const INERT_KINDS: readonly string[] = ['ServiceAccount', 'ConfigMap', 'Secret', 'Role', 'RoleBinding', 'ClusterRole', 'ClusterRoleBinding'];
 /** Kinds product.md lists that later work will model; a warning says so until then. */
-const NOT_YET: readonly string[] = ['WorkloadEntry', 'WorkloadGroup', 'Telemetry', 'ProxyConfig', 'WasmPlugin'];
+const NOT_YET: readonly string[] = ['WorkloadEntry', 'WorkloadGroup', 'Telemetry', 'WasmPlugin'];
 /**
  * Kinds whose names meshrange reads (a workload, a host, a principal, a policy named in a report) or Kubernetes holds
  * to DNS rules (ConfigMap, Secret): their names are checked as the API server checks them (names.ts
@@ -96,7 +97,7 @@ function rfc3339Ms(ts: string): number | null {
 
 const MODELLED_KINDS: ReadonlySet<string> = new Set([...WORKLOAD_KINDS, ...NOT_YET, 'Namespace', 'Service', 'ServiceAccount', 'ConfigMap', 'Secret',
   'PeerAuthentication', 'AuthorizationPolicy', 'DestinationRule', 'RequestAuthentication', 'NetworkPolicy', 'ServiceEntry', 'Sidecar', 'Gateway',
-  'VirtualService', 'EnvoyFilter']);
+  'VirtualService', 'EnvoyFilter', 'ProxyConfig']);
 
 interface Item {
   src: SourceDoc;
@@ -124,6 +125,7 @@ export function loadMesh(files: readonly SourceFile[], overrides: MeshOverrides 
   const vss: VirtualService[] = [];
   const rateLimits: LocalRateLimit[] = [];
   const unmodeled: UnmodeledObject[] = [];
+  const proxyConfigs: ProxyConfigResource[] = [];
   const seen = new Map<string, ObjectMeta>();
   let meshConfigItem: { reader: Reader; obj: Obj } | undefined;
   let order = 0;
@@ -218,8 +220,11 @@ export function loadMesh(files: readonly SourceFile[], overrides: MeshOverrides 
       for (const key of Object.keys(podAnnotations)) {
         if (isCaptureAnnotation(key)) (annotationLocs ??= new Map()).set(key, src.locate([...annotationsPath, key]));
       }
+      const proxyConfigText = ownValue(podAnnotations, PROXY_CONFIG_ANNOTATION);
+      const dnsCapture = proxyConfigText === undefined ? undefined
+        : readProxyConfigAnnotation(proxyConfigText, src.locate([...annotationsPath, PROXY_CONFIG_ANNOTATION]), `${kind} ${namespace}/${name}`, r.issues);
       rawWorkloads.push({ kind: kind as WorkloadKind, meta, podLabels, podAnnotations, serviceAccount: ps.sa, ports: ps.ports, hostNetwork: ps.hostNetwork,
-        ...(annotationLocs ? { annotationLocs } : {}) });
+        ...(annotationLocs ? { annotationLocs } : {}), ...(dnsCapture === undefined ? {} : { dnsCapture }) });
     } else if (kind === 'Service') {
       rawServices.push(readService(r, meta, value));
     } else if (kind === 'ConfigMap' && name === 'istio' && namespace !== 'istio-system') {
@@ -251,6 +256,8 @@ export function loadMesh(files: readonly SourceFile[], overrides: MeshOverrides 
       const ef = readEnvoyFilter(r, meta, value);
       rateLimits.push(...ef.rateLimits);
       for (const what of ef.notModeled) r.warn([], 'not-modeled', `${what} is not modeled (only the local rate limit pattern is); its effect on traffic is ignored`);
+    } else if (kind === 'ProxyConfig' && apiVersion.startsWith('networking.istio.io/')) {
+      proxyConfigs.push(readProxyConfig(r, meta, value));
     } else if (INERT_KINDS.includes(kind)) {
       // read, no effect on decisions
     } else if (NOT_YET.includes(kind)) {
@@ -306,6 +313,7 @@ export function loadMesh(files: readonly SourceFile[], overrides: MeshOverrides 
     rateLimits,
   };
   if (unmodeled.length > 0) mesh.unmodeled = unmodeled;
+  if (proxyConfigs.length > 0) mesh.proxyConfigs = byName(dedupe(proxyConfigs));
   if (!issues.hasErrors()) {
     analyzeRouting(mesh.gateways, mesh.virtualServices, mesh.workloads, issues);
     analyzeMesh(mesh, issues);
@@ -452,6 +460,7 @@ function buildWorkloads(raw: RawWorkload[], namespaces: Map<string, Namespace>, 
       sim,
     };
     if (cap.capture) workload.capture = cap.capture;
+    if (w.dnsCapture !== undefined) workload.dnsCaptureAnnotation = w.dnsCapture;
     if (w.kind !== 'Pod' && Object.keys(w.meta.annotations).length > 0) workload.objectAnnotations = w.meta.annotations;
     return workload;
   });

@@ -75,6 +75,8 @@ export interface Workload {
    * Only meaningful for a workload with a sidecar.
    */
   capture?: SidecarCapture;
+  /** ISTIO_META_DNS_CAPTURE from the `proxy.istio.io/config` annotation's proxyMetadata; absent = not set there (policy/dns-capture.ts) */
+  dnsCaptureAnnotation?: boolean;
 }
 
 /** A CIDR as written in an annotation, and parsed. */
@@ -164,6 +166,8 @@ export interface MeshConfig {
    * DestinationRule one leaves it public). The loader writes the default into the empty exportTo it changes.
    */
   exportToDefaults: { service: '.' | '*' | '~'; virtualService: '.' | '*' | '~'; destinationRule: '.' | '*' };
+  /** defaultConfig.proxyMetadata.ISTIO_META_DNS_CAPTURE as ParseBool reads it; absent = not set (off) */
+  dnsCapture?: boolean;
   loc?: Location;
 }
 
@@ -312,6 +316,17 @@ export interface Mesh {
    * legacy rbac.istio.io kinds), so posture checks (src/lint) can name them; absent = none recorded.
    */
   unmodeled?: readonly UnmodeledObject[];
+  /** ProxyConfig resources (networking.istio.io/v1beta1), in load order; absent = none */
+  proxyConfigs?: readonly ProxyConfigResource[];
+}
+
+/** A ProxyConfig resource, as far as traffic is concerned (loader/proxy-config.ts). */
+export interface ProxyConfigResource {
+  meta: ObjectMeta;
+  /** null = the whole namespace (in the root namespace: every pod of the mesh) */
+  selector: Labels | null;
+  /** environmentVariables.ISTIO_META_DNS_CAPTURE as ParseBool reads it; absent = not set here */
+  dnsCapture?: boolean;
 }
 
 /** An object of a kind meshrange does not simulate: what it is and where. */

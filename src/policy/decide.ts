@@ -37,6 +37,7 @@ import { searchPath, upstreamResolves } from './dns.js';
 import { connectInbound, paName } from './inbound.js';
 import { evaluateNetworkPolicies, namespaceLabelsOf, networkPoliciesAllow, selectingPolicies, type NpEndpoint, type SelectingOf } from './network-policy.js';
 import { effectiveMtls, namespaceMode } from './peer-authentication.js';
+import { dnsCaptureOf } from './dns-capture.js';
 import {
   declaredProtocol, endpointsOf, externalIpOf, hasProxy, isHttp, lowerHeaders, targetPortOf,
   type Decision, type DecideOptions, type HttpRouteRef, type IdentityOverride, type Leg, type MeshRequest, type Run, type StoppedBy,
@@ -410,12 +411,18 @@ function sendLeg(run: Run, leg: Leg): Decision {
     // The app asks cluster DNS first: a pod whose egress NetworkPolicies drop its query to kube-dns resolves nothing.
     if (leg.depth === 0 && !leg.viaGateway && client !== null && !client.hostNetwork && mesh.networkPolicies.length > 0 && !parseIp(leg.target.host)) {
       const dns = dnsQueryDropped(mesh, client);
-      if (dns !== null) {
-        ev('client', `NetworkPolicy drops ${client.id}'s DNS query to kube-dns (UDP 53): ${dns.reason} — ${leg.target.host} does not resolve, so nothing is sent`);
+      // With DNS capture on, the agent answers the names it knows itself; only the rest go on to kube-dns.
+      const capture = dns === null ? null : dnsCaptureOf(mesh, client);
+      const agent = capture?.on === true ? agentAnswers(mesh, client, leg.target.host) : null;
+      if (dns !== null && agent !== null && agent.answers) {
+        if (run.explain) ev('client', `its istio-agent answers ${leg.target.host} itself (${agent.what}; DNS capture on: ${capture?.from ?? ''}), so NetworkPolicy dropping its queries to kube-dns does not stop it`);
+      } else if (dns !== null) {
+        const agentNote = agent !== null ? ` (DNS capture is on, but its istio-agent does not know ${leg.target.host} — ${agent.what} — and forwards the query)` : '';
+        ev('client', `NetworkPolicy drops ${client.id}'s DNS query to kube-dns (UDP 53)${agentNote}: ${dns.reason} — ${leg.target.host} does not resolve, so nothing is sent`);
         const fix = dns.side === 'egress' ? `allow ${client.namespace}'s egress to namespace kube-system on UDP and TCP port 53`
           : `let kube-system's ingress policy admit ${client.namespace} on UDP and TCP port 53`;
         return fail(ctx, 0, null, { control: 'NetworkPolicy', name: dns.policy,
-          reason: `${client.id} cannot resolve ${leg.target.host}: its DNS query to kube-dns (kube-system, UDP 53) is dropped (${dns.reason}); ${fix}` });
+          reason: `${client.id} cannot resolve ${leg.target.host}: its DNS query to kube-dns (kube-system, UDP 53) is dropped (${dns.reason})${agentNote}; ${fix}` });
       }
     }
     const r = resolve(leg.target.host);
@@ -995,6 +1002,56 @@ function dnsQueryDropped(mesh: Mesh, client: Workload): { policy: string | null;
     const d = evaluateNetworkPolicies(near, src, dst, 53, 'UDP', selecting);
     if (d.allowed) return null;
     return { policy: d.droppedBy?.policies[0] ?? null, reason: d.droppedBy?.reason ?? 'dropped by NetworkPolicy', side: d.droppedBy?.direction ?? 'egress' };
+  });
+}
+
+/**
+ * Whether `client`'s istio-agent answers `host` from its name table (pkg/dns/server/name_table.go), which holds the
+ * services of the client's Sidecar scope:
+ *  - a Kubernetes Service (a headless one only while it has endpoints), by the names its resolver tries (`name` in
+ *    its own namespace, `name.ns`, `name.ns.svc`, the FQDN);
+ *  - a ServiceEntry host, by its own name: one with an IP in `addresses`; one Istio allocates an address to (DNS or
+ *    STATIC resolution and not a wildcard, DYNAMIC_DNS even a wildcard: PILOT_ENABLE_IP_AUTOALLOCATE, on by
+ *    default since Istio 1.25, serves the proxies that capture DNS); resolution NONE by its endpoints' addresses or
+ *    the pods it selects.
+ * Once per client and name. `what` says which.
+ */
+function agentAnswers(mesh: Mesh, client: Workload, host: string): { answers: boolean; what: string } {
+  const index = meshIndex(mesh);
+  return index.memo('dns-agent-answers', `${client.id}\u0000${host}`, () => {
+    const near = sidecarsOf(index, mesh.config.rootNamespace, client);
+    const input: EgressInput = { services: mesh.services, serviceEntries: mesh.serviceEntries, sidecars: near.sidecars, rootNamespace: mesh.config.rootNamespace, meshMode: mesh.config.outboundTrafficPolicy, picked: near.picked };
+    const entryKnown = (se: ServiceEntry, h: string): string | null => {
+      if (se.addresses.some((a) => parseIp(a))) return `ServiceEntry ${se.meta.namespace}/${se.meta.name} gives it an address`;
+      if (se.resolution === 'NONE') {
+        const sel = se.workloadSelector;
+        const has = se.endpoints.some((e) => parseIp(e.address)) || (sel !== null && index.workloadsIn(se.meta.namespace).some((w) => selectorMatches(sel, w.labels)));
+        return has ? `ServiceEntry ${se.meta.namespace}/${se.meta.name}'s endpoints` : null;
+      }
+      if (se.hosts.includes(h) || se.resolution === 'DYNAMIC_DNS') return `ServiceEntry ${se.meta.namespace}/${se.meta.name}, an address Istio allocates`;
+      return null;
+    };
+    const known = (name: string, ports: readonly number[]): string | null => {
+      for (const p of ports) {
+        const l = lookupDestination({ ...input, services: index.services(name) }, client, name, p);
+        if (l.kind === 'service') {
+          if (l.service.headless && endpointsOf(mesh, l.service).length === 0) return null;
+          return `Service ${l.service.namespace}/${l.service.name} is in its Sidecar scope`;
+        }
+        if (l.kind === 'service-entry') return entryKnown(l.entry, name);
+      }
+      return null;
+    };
+    const r = resolveHost(mesh, host, client.namespace);
+    if (r.service) {
+      const what = known(r.service.fqdn, r.service.ports.map((p) => p.port));
+      return what ? { answers: true, what } : { answers: false, what: `Service ${r.service.namespace}/${r.service.name} is not in its name table (outside its Sidecar scope, or headless without endpoints)` };
+    }
+    const h = normalizeHost(host);
+    const claims = (x: string): boolean => x === h || (x.startsWith('*.') && h.endsWith(x.slice(1)));
+    const ports = [...new Set(mesh.serviceEntries.filter((se) => se.hosts.some(claims)).flatMap((se) => se.ports.map((p) => p.number)))];
+    const what = ports.length > 0 ? known(h, ports) : null;
+    return what ? { answers: true, what } : { answers: false, what: `no Service or ServiceEntry of its Sidecar scope gives ${h} an address` };
   });
 }
 

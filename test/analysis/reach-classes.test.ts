@@ -318,6 +318,30 @@ spec:
     expect(edgesOf(g).has('plain/w -> target/w')).toBe(false);
   });
 
+  it('DNS capture set by a ProxyConfig for some pods of a namespace tells them apart: their agent answers the names their egress policy keeps from kube-dns', () => {
+    const injected = { 'istio-injection': 'enabled' };
+    const capture = (ns: string, name: string, selector: string): string => `apiVersion: networking.istio.io/v1beta1
+kind: ProxyConfig
+metadata: { name: ${name}, namespace: ${ns} }
+spec: { ${selector}environmentVariables: { ISTIO_META_DNS_CAPTURE: "true" } }
+`;
+    const mesh = loadDocs([doc.ns('kube-system'), doc.ns('src', injected), doc.ns('dst', injected), doc.ns('other', injected), doc.strict('dst'), doc.coredns(),
+      doc.np('src', 'only-dst', '  podSelector: {}\n  policyTypes: [Egress]\n  egress: [{ to: [{ namespaceSelector: { matchLabels: { kubernetes.io/metadata.name: dst } } }] }]\n'),
+      capture('src', 'agent-dns', 'selector: { matchLabels: { dns: agent } }, '),
+      doc.deploy('src', 'plain', { app: 'plain' }), doc.deploy('src', 'captured', { app: 'captured', dns: 'agent' }),
+      doc.deploy('other', 'o', { app: 'o' }),
+      doc.deploy('dst', 'w', { app: 'w' }, { port: '{ containerPort: 8080 }' }), doc.service('dst', 'w')]);
+    const g = buildOneHopGraphByClass(new ReachabilityExplorer(mesh, { edges: 'allowed' }));
+    samePlain(mesh, g);
+    expect(edgesOf(g).has('src/captured -> dst/w')).toBe(true);
+    expect(edgesOf(g).has('src/plain -> dst/w')).toBe(false);
+    // set for a whole other namespace, where no policy isolates egress: nothing changes there
+    const wide = loadDocs([doc.ns('kube-system'), doc.ns('src', injected), doc.ns('dst', injected), doc.strict('dst'), doc.coredns(), capture('dst', 'ns-wide', ''),
+      doc.np('src', 'only-dst', '  podSelector: {}\n  policyTypes: [Egress]\n  egress: [{ to: [{ namespaceSelector: { matchLabels: { kubernetes.io/metadata.name: dst } } }] }]\n'),
+      doc.deploy('src', 'plain', { app: 'plain' }), doc.deploy('dst', 'w', { app: 'w' }, { port: '{ containerPort: 8080 }' }), doc.service('dst', 'w')]);
+    samePlain(wide, buildOneHopGraphByClass(new ReachabilityExplorer(wide, { edges: 'allowed' })));
+  });
+
   it('the CoreDNS pods resolve without kube-dns: told apart from their namespace-mates, in the explorer\'s memo and in the class graph', () => {
     const mesh = loadDocs([doc.ns('kube-system'), doc.ns('target', { 'istio-injection': 'enabled' }), doc.strict('target'),
       doc.np('kube-system', 'deny-all', '  podSelector: {}\n  policyTypes: [Ingress]\n'),

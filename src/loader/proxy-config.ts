@@ -1,0 +1,96 @@
+/**
+ * Proxy configuration that changes what a sidecar does with traffic: today one
+ * setting, DNS capture (`ISTIO_META_DNS_CAPTURE`), from the three places Istio
+ * reads it.
+ *
+ * Rules (Istio's injector, EffectiveProxyConfig; the agent's options):
+ *  1. The setting is a proxy environment variable. It is set by
+ *     `proxyMetadata` in MeshConfig `defaultConfig`, by `proxyMetadata` in the
+ *     pod annotation `proxy.istio.io/config` (a ProxyConfig written as YAML or
+ *     JSON), and by `environmentVariables` of a ProxyConfig resource
+ *     (networking.istio.io/v1beta1).
+ *  2. The layers merge key by key; the first that sets the key wins, in this
+ *     order: a ProxyConfig whose selector picks the pod, the pod annotation, a
+ *     ProxyConfig of the pod's namespace without selector, one of the root
+ *     namespace without selector, the mesh default (policy/dns-capture.ts).
+ *  3. The value is read as Go's strconv.ParseBool reads it: 1, t, T, TRUE,
+ *     true, True are on; 0, f, F, FALSE, false, False are off. Any other value
+ *     is off, with a warning here (the agent logs one and keeps the default).
+ */
+import { IssueList, type Location } from '../core/issues.js';
+import type { ObjectMeta, ProxyConfigResource } from '../model/types.js';
+import { isObj, Reader, rejectUnknownFields, type Obj } from './reader.js';
+import { readSelector } from './security.js';
+import { parseYaml, type Path } from './yaml-source.js';
+
+export const DNS_CAPTURE_KEY = 'ISTIO_META_DNS_CAPTURE';
+export const PROXY_CONFIG_ANNOTATION = 'proxy.istio.io/config';
+
+const TRUE: readonly string[] = ['1', 't', 'T', 'TRUE', 'true', 'True'];
+const FALSE: readonly string[] = ['0', 'f', 'F', 'FALSE', 'false', 'False'];
+
+/** Go's strconv.ParseBool: the boolean, or null when the text is none of its twelve spellings. */
+export function parseGoBool(v: string): boolean | null {
+  if (TRUE.includes(v)) return true;
+  if (FALSE.includes(v)) return false;
+  return null;
+}
+
+/**
+ * The DNS capture value of a map of proxy environment variables (`proxyMetadata`, `environmentVariables`) at
+ * `path`: true/false when the map sets it, undefined when it does not. A value ParseBool refuses is off, warned.
+ */
+export function readDnsCapture(r: Reader, parent: Obj, key: string, path: Path): boolean | undefined {
+  const m = r.obj(parent, key, path);
+  if (!m || !Object.hasOwn(m, DNS_CAPTURE_KEY)) return undefined;
+  const v = m[DNS_CAPTURE_KEY];
+  const at: Path = [...path, key, DNS_CAPTURE_KEY];
+  if (typeof v === 'boolean') return v;
+  if (typeof v !== 'string') {
+    r.error(at, 'field-type', `${DNS_CAPTURE_KEY} must be a string, got ${v === null ? 'null' : typeof v}`, `write it quoted: ${DNS_CAPTURE_KEY}: "true"`);
+    return undefined;
+  }
+  const b = parseGoBool(v);
+  if (b === null) {
+    r.warn(at, 'bad-proxy-metadata', `${DNS_CAPTURE_KEY} ${JSON.stringify(v.slice(0, 40))} is not a boolean Go's ParseBool reads: the proxy keeps DNS capture off`,
+      `write "true" or "false"`);
+    return false;
+  }
+  return b;
+}
+
+/**
+ * The DNS capture setting of a pod's `proxy.istio.io/config` annotation (YAML or JSON text), or undefined when it
+ * sets none. Problems are reported at the annotation (`at`): a text that is not a mapping is an error, as the
+ * injector refuses the pod.
+ */
+export function readProxyConfigAnnotation(text: string, at: Location, what: string, issues: IssueList): boolean | undefined {
+  const inner = new IssueList();
+  const docs = parseYaml(at.file, text, inner, () => at);
+  for (const i of inner.items) issues.error(i.code, `${what}: annotation ${PROXY_CONFIG_ANNOTATION}: ${i.message}`, at, i.hint);
+  if (inner.hasErrors()) return undefined;
+  const doc = docs[0];
+  if (!doc || doc.value === null || doc.value === undefined) return undefined;
+  if (docs.length > 1 || !isObj(doc.value)) {
+    issues.error('proxy-config-annotation', `${what}: annotation ${PROXY_CONFIG_ANNOTATION} must hold one ProxyConfig mapping (YAML or JSON)`, at,
+      'write e.g. proxy.istio.io/config: \'{"proxyMetadata": {"ISTIO_META_DNS_CAPTURE": "true"}}\'');
+    return undefined;
+  }
+  const r = new Reader(doc, issues, `${what}: annotation ${PROXY_CONFIG_ANNOTATION}`);
+  return readDnsCapture(r, doc.value, 'proxyMetadata', []);
+}
+
+/** A ProxyConfig resource: its selector and the DNS capture its environmentVariables set (undefined: none). */
+export function readProxyConfig(r: Reader, meta: ObjectMeta, obj: Obj): ProxyConfigResource {
+  const spec = r.obj(obj, 'spec', []) ?? {};
+  rejectUnknownFields(r, spec, ['selector', 'concurrency', 'environmentVariables', 'image'], ['spec']);
+  const selector = readSelector(r, spec, 'selector', ['spec']);
+  const env = r.obj(spec, 'environmentVariables', ['spec']);
+  if (env) {
+    for (const [k, v] of Object.entries(env)) {
+      if (typeof v !== 'string') r.error(['spec', 'environmentVariables', k], 'field-type', `environment variable ${k} must be a string`, `quote it: ${k}: "${String(v)}"`);
+    }
+  }
+  const dnsCapture = readDnsCapture(r, spec, 'environmentVariables', ['spec']);
+  return { meta, selector, ...(dnsCapture === undefined ? {} : { dnsCapture }) };
+}

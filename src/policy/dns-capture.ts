@@ -1,0 +1,46 @@
+/**
+ * Istio's DNS proxying ("DNS capture", ISTIO_META_DNS_CAPTURE): whether a
+ * pod's istio-agent answers the app's DNS queries itself.
+ *
+ * Rules (istio-agent, istio-iptables --redirect-dns, pkg/dns):
+ *  1. On for a pod when the first layer that sets ISTIO_META_DNS_CAPTURE
+ *     says so (loader/proxy-config.ts): a ProxyConfig of its namespace whose
+ *     selector picks it (the oldest, if several), its `proxy.istio.io/config`
+ *     annotation, a ProxyConfig of its namespace without selector, one of the
+ *     root namespace without selector, MeshConfig defaultConfig.proxyMetadata.
+ *     Off by default. Only a pod with a sidecar has an agent to answer.
+ *  2. With it on, iptables sends the app's queries (UDP/TCP 53) to the agent.
+ *     The agent answers the names of its name table itself, and forwards
+ *     every other query to kube-dns from the proxy's own user, through the
+ *     pod's network: NetworkPolicy still meets those (decide.ts).
+ */
+import type { Mesh, ProxyConfigResource, Workload } from '../model/types.js';
+import { selectorMatches } from '../model/types.js';
+import { olderFirst } from './peer-authentication.js';
+
+export interface DnsCapture {
+  on: boolean;
+  /** where the setting comes from, for explanations */
+  from: string;
+}
+
+const nameOf = (p: ProxyConfigResource): string => `ProxyConfig ${p.meta.namespace}/${p.meta.name}`;
+
+/** Whether `w`'s agent captures its DNS queries, and which layer says so (rule 1). */
+export function dnsCaptureOf(mesh: Mesh, w: Workload): DnsCapture {
+  if (!w.sidecar) return { on: false, from: 'no sidecar, so no agent to answer' };
+  const pcs = mesh.proxyConfigs ?? [];
+  const setting = (list: readonly ProxyConfigResource[]): ProxyConfigResource | undefined =>
+    [...list].filter((p) => p.dnsCapture !== undefined).sort(olderFirst)[0];
+  const own = pcs.filter((p) => p.meta.namespace === w.namespace);
+  const selecting = setting(own.filter((p) => p.selector !== null && selectorMatches(p.selector, w.labels)));
+  if (selecting) return { on: selecting.dnsCapture === true, from: `${nameOf(selecting)} (selecting the pod)` };
+  if (w.dnsCaptureAnnotation !== undefined) return { on: w.dnsCaptureAnnotation, from: 'the pod\'s proxy.istio.io/config annotation' };
+  const nsWide = setting(own.filter((p) => p.selector === null));
+  if (nsWide) return { on: nsWide.dnsCapture === true, from: `${nameOf(nsWide)} (namespace-wide)` };
+  const root = mesh.config.rootNamespace;
+  const meshWide = w.namespace === root ? undefined : setting(pcs.filter((p) => p.meta.namespace === root && p.selector === null));
+  if (meshWide) return { on: meshWide.dnsCapture === true, from: `${nameOf(meshWide)} (root namespace, mesh-wide)` };
+  if (mesh.config.dnsCapture !== undefined) return { on: mesh.config.dnsCapture, from: 'the mesh config\'s defaultConfig.proxyMetadata' };
+  return { on: false, from: 'the default (ISTIO_META_DNS_CAPTURE unset)' };
+}
