@@ -310,7 +310,8 @@ export type EntryTarget =
 export function entryTarget(mesh: Mesh, se: ServiceEntry, name: string, clientNs: string): EntryTarget {
   const internal = se.location === 'MESH_INTERNAL';
   if (se.workloadSelector !== null) {
-    if (se.resolution === 'NONE') return { kind: 'service', service: null, auto: true };
+    // a MESH_EXTERNAL entry never gets auto mTLS (buildUpstreamTLSSettings), whatever its endpoints
+    if (se.resolution === 'NONE') return { kind: 'service', service: null, auto: internal };
     const sel = se.workloadSelector;
     const pod = mesh.workloads.find((w) => w.namespace === se.meta.namespace && selectorMatches(sel, w.labels));
     return pod ? { kind: 'pod', workload: pod, mtls: internal && pod.sidecar } : { kind: 'empty' };
@@ -840,6 +841,22 @@ function clientTls(ctx: Ctx, src: Workload, service: Service | null, servicePort
   const epDrWhy = epDr ? `DestinationRule ${drName} (${epDr.from} tls.mode ${epDr.mode} for the port, which EDS reads per endpoint)` : '';
   if (entry !== null || service === null) {
     const which = entry ? `ServiceEntry ${entry.entry.meta.namespace}/${entry.entry.meta.name}` : 'the cluster';
+    if (entry?.auto) {
+      // BestEffortInferServiceMTLSMode for the entry's service: its namespace's (or the mesh's) DISABLE turns auto
+      // mTLS off for the whole cluster; resolution NONE (passthrough) gets it only when every endpoint has a sidecar.
+      const seNs = namespaceMode(mesh, entry.entry.meta.namespace);
+      if (seNs.mode === 'DISABLE') {
+        return { kind: 'plaintext', why: `no DestinationRule sets TLS; ${which}: namespace ${entry.entry.meta.namespace} resolves to DISABLE (${paName(seNs) ?? 'mesh'}), so auto mTLS is off for its cluster → plaintext`, ...(dr ? { dr } : {}) };
+      }
+      const sel = entry.entry.workloadSelector;
+      if (entry.entry.resolution === 'NONE' && sel !== null) {
+        const pods = meshIndex(mesh).workloadsIn(entry.entry.meta.namespace).filter((w) => selectorMatches(sel, w.labels));
+        const bare = pods.find((w) => !w.sidecar);
+        if (pods.length === 0 || bare) {
+          return { kind: 'plaintext', why: `no DestinationRule sets TLS; ${which} (resolution NONE) ${bare ? `selects ${bare.id}, which has no sidecar` : 'selects no pod'}, so Istio sends plaintext to every endpoint → plaintext`, ...(dr ? { dr } : {}) };
+        }
+      }
+    }
     // A STATIC entry's endpoints come through EDS, which reads the rule's mode and the pod's PeerAuthentication per endpoint.
     if (entry?.auto && endpoint.sidecar && entry.entry.resolution === 'STATIC') {
       if (epDr?.mode === 'DISABLE') {

@@ -56,6 +56,28 @@ describe('§8 a ServiceEntry naming a Service of another namespace', () => {
     expect(send(meshFrom(...base, strict), { from: 'shop/web', to: `${PAY}:80` })).toMatchObject({ outcome: 'allowed', mtls: true });
   });
 
+  it('resolution NONE with a workloadSelector: auto mTLS only for a MESH_INTERNAL entry whose selected pods all have sidecars, in a namespace not DISABLE (BestEffortInferServiceMTLSMode)', () => {
+    const selecting = (location: string): string => entry('NONE', `  location: ${location}\n  workloadSelector: { labels: { app: web } }\n`);
+    expect(send(meshFrom(...base, strict, selecting('MESH_INTERNAL')), { from: 'shop/web', to: `${PAY}:80` })).toMatchObject({ outcome: 'allowed', mtls: true });
+    // a MESH_EXTERNAL entry never gets auto mTLS: plaintext, which STRICT refuses
+    const external = send(meshFrom(...base, strict, selecting('MESH_EXTERNAL')), { from: 'shop/web', to: `${PAY}:80` });
+    expect(external).toMatchObject({ outcome: 'blocked', stoppedBy: [{ control: 'PeerAuthentication' }] });
+    // one selected pod without a sidecar: plaintext to every endpoint
+    const bare = `apiVersion: v1
+kind: Pod
+metadata: { name: legacy, namespace: shop, labels: { app: web }, annotations: { sidecar.istio.io/inject: "false" } }
+spec: { containers: [{ name: c, image: c }] }
+`;
+    const mixed = send(meshFrom(...base, strict, selecting('MESH_INTERNAL'), bare), { from: 'shop/web', to: `${PAY}:80` });
+    expect(mixed).toMatchObject({ outcome: 'blocked', stoppedBy: [{ control: 'PeerAuthentication' }] });
+    expect(mixed.events.map((e) => e.what).join('\n')).toContain('selects shop/legacy, which has no sidecar');
+    // the entry's namespace DISABLE: auto mTLS off for its cluster
+    const shopOff = 'apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: { name: default, namespace: shop }\nspec: { mtls: { mode: DISABLE } }\n';
+    const off = send(meshFrom(...base, strict, selecting('MESH_INTERNAL'), shopOff), { from: 'shop/web', to: `${PAY}:80` });
+    expect(off).toMatchObject({ outcome: 'blocked', stoppedBy: [{ control: 'PeerAuthentication' }] });
+    expect(off.events.map((e) => e.what).join('\n')).toContain('namespace shop resolves to DISABLE');
+  });
+
   it('resolution DNS goes to the endpoint\'s name when the entry has one, else looks up the host itself: the Service\'s address, in plaintext', () => {
     const named = send(meshFrom(...base, entry('DNS', '  endpoints: [{ address: mirror.example.net }]\n')), { from: 'shop/web', to: `${PAY}:80` });
     expect(named.outcome).toBe('allowed');
