@@ -553,8 +553,12 @@ function sendLeg(run: Run, leg: Leg): Decision {
     if (carried && dest.kind === 'external' && carried.name !== normalizeHost(dest.name)) {
       const { name, what } = carried;
       const byName = lookupDestination({ ...input, services: index.services(name) }, client, name, port);
-      const claims = (l: EgressLookup): boolean => l.kind === 'service-entry' && l.entry.addresses.length === 0;
-      if (byName.kind === 'service-entry' && claims(byName)) {
+      // With DNS capture on, Istio allocates an address to a DNS or STATIC entry's host (PILOT_ENABLE_IP_AUTOALLOCATE,
+      // on by default since 1.25) and binds its TCP listeners there: its TLS chain is no longer on 0.0.0.0.
+      const onVip = (se: ServiceEntry, host: string): boolean => carried.what === 'SNI' && se.resolution !== 'NONE' && dnsCaptureOf(mesh, client).on
+        && (se.resolution === 'DYNAMIC_DNS' || se.hosts.includes(host));
+      const claims = (l: EgressLookup, host: string): boolean => l.kind === 'service-entry' && l.entry.addresses.length === 0 && !onVip(l.entry, host);
+      if (byName.kind === 'service-entry' && claims(byName, name)) {
         lookup = byName;
         const which = `ServiceEntry ${byName.entry.meta.namespace}/${byName.entry.meta.name} (resolution ${byName.entry.resolution})`;
         if (byName.entry.resolution === 'NONE') {
@@ -563,7 +567,9 @@ function sendLeg(run: Run, leg: Leg): Decision {
           run.events.push({ hop: 'client-sidecar', what: `the ${carried.listener} on port ${port} matches ${what} ${name}, a host of ${which}: the connection goes to ${name}, not to ${dest.name}` });
           dest = { kind: 'external', name, ip: externalIp(byName.entry, name) };
         }
-      } else if (claims(lookup)) {
+      } else if (byName.kind === 'service-entry' && byName.entry.addresses.length === 0 && onVip(byName.entry, name)) {
+        run.events.push({ hop: 'client-sidecar', what: `SNI ${name} names a host of ServiceEntry ${byName.entry.meta.namespace}/${byName.entry.meta.name}, but with DNS capture on its TLS listener is bound to the address Istio allocated to ${name}, not to 0.0.0.0: a connection dialled to ${dest.name} does not reach it` });
+      } else if (claims(lookup, normalizeHost(dest.name))) {
         lookup = byName.kind === 'unknown' || byName.kind === 'hidden' ? byName
           : { kind: 'unknown', host: name, port, reason: `${what} ${name} names no ServiceEntry host without addresses on port ${port}`, fix: `send the ${what} of the host dialled, ${dest.name}` };
         run.events.push({ hop: 'client-sidecar', what: `the ${carried.listener} on port ${port} picks by ${what}: ${name} is not ${dest.name}, and names no ServiceEntry host there` });

@@ -3,7 +3,8 @@
  * filter chains are picked by SNI (server_names), not by the name the app dialled. An SNI naming an entry's host takes
  * that entry's chain wherever the connection was dialled: with resolution NONE it goes on to the address dialled — the
  * SNI-spoofing way past REGISTRY_ONLY —, with DNS to the entry's own host. An SNI naming no entry matches no chain.
- * HTTP ports work the same way by the Host header.
+ * HTTP ports work the same way by the Host header. With DNS capture on, Istio allocates an address to a DNS or STATIC
+ * entry's host and binds its TCP listeners there, so its SNI no longer takes a connection dialled elsewhere.
  */
 import { describe, expect, it } from 'vitest';
 import { decide } from '../../src/policy/decide.js';
@@ -36,6 +37,16 @@ describe('§8 a sidecar matches TLS to ServiceEntries by SNI', () => {
     const d = tls(mesh('DNS'), 'evil.example.org:443', 'api.example.com');
     expect(d.outcome).toBe('allowed');
     expect(said(d)).toContain('the connection goes to api.example.com, not to evil.example.org');
+  });
+
+  it('with DNS capture on, a DNS entry\'s TLS listener is bound to the address Istio allocates to its host: its SNI sent to another address reaches no chain; a NONE entry gets no address and still does', () => {
+    const capturing = (resolution: string): Mesh => meshFrom(ns('istio-system', false), ns('a', true), app('a', 'client'), entry(resolution),
+      registryOnly.replace('    outboundTrafficPolicy:', '    defaultConfig: { proxyMetadata: { ISTIO_META_DNS_CAPTURE: "true" } }\n    outboundTrafficPolicy:'));
+    const d = tls(capturing('DNS'), 'evil.example.org:443', 'api.example.com');
+    expect(d.outcome).toBe('blocked');
+    expect(said(d)).toContain('bound to the address Istio allocated to api.example.com');
+    expect(tls(capturing('DNS'), 'api.example.com:443', 'api.example.com').outcome).toBe('allowed');
+    expect(tls(capturing('NONE'), 'evil.example.org:443', 'api.example.com').outcome).toBe('allowed');
   });
 
   it('dialling the allowed host with another SNI matches no chain: blocked under REGISTRY_ONLY', () => {
