@@ -6,7 +6,7 @@ import { isDns1123Subdomain, quotedName } from './names.js';
 import { isObj, Reader, type Obj } from './reader.js';
 import type { Path } from './yaml-source.js';
 import { parseYaml } from './yaml-source.js';
-import { readDnsCapture } from './proxy-config.js';
+import { readDnsCapture, type AnnotatedProxyConfig } from './proxy-config.js';
 
 export interface RawWorkload {
   kind: WorkloadKind;
@@ -18,8 +18,8 @@ export interface RawWorkload {
   hostNetwork: boolean;
   /** where each capture annotation of the pod template sits (readCapture's keys only), for located issues */
   annotationLocs?: ReadonlyMap<string, Location>;
-  /** ISTIO_META_DNS_CAPTURE of the `proxy.istio.io/config` annotation, when it sets it */
-  dnsCapture?: boolean;
+  /** what the `proxy.istio.io/config` annotation sets (loader/proxy-config.ts) */
+  proxyConfig?: AnnotatedProxyConfig;
 }
 
 export interface RawService {

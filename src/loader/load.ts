@@ -221,10 +221,10 @@ export function loadMesh(files: readonly SourceFile[], overrides: MeshOverrides 
         if (isCaptureAnnotation(key)) (annotationLocs ??= new Map()).set(key, src.locate([...annotationsPath, key]));
       }
       const proxyConfigText = ownValue(podAnnotations, PROXY_CONFIG_ANNOTATION);
-      const dnsCapture = proxyConfigText === undefined ? undefined
+      const proxyConfig = proxyConfigText === undefined ? undefined
         : readProxyConfigAnnotation(proxyConfigText, src.locate([...annotationsPath, PROXY_CONFIG_ANNOTATION]), `${kind} ${namespace}/${name}`, r.issues);
       rawWorkloads.push({ kind: kind as WorkloadKind, meta, podLabels, podAnnotations, serviceAccount: ps.sa, ports: ps.ports, hostNetwork: ps.hostNetwork,
-        ...(annotationLocs ? { annotationLocs } : {}), ...(dnsCapture === undefined ? {} : { dnsCapture }) });
+        ...(annotationLocs ? { annotationLocs } : {}), ...(proxyConfig ? { proxyConfig } : {}) });
     } else if (kind === 'Service') {
       rawServices.push(readService(r, meta, value));
     } else if (kind === 'ConfigMap' && name === 'istio' && namespace !== 'istio-system') {
@@ -460,7 +460,8 @@ function buildWorkloads(raw: RawWorkload[], namespaces: Map<string, Namespace>, 
       sim,
     };
     if (cap.capture) workload.capture = cap.capture;
-    if (w.dnsCapture !== undefined) workload.dnsCaptureAnnotation = w.dnsCapture;
+    if (w.proxyConfig?.dnsCapture !== undefined) workload.dnsCaptureAnnotation = w.proxyConfig.dnsCapture;
+    if (w.proxyConfig?.numTrustedProxies !== undefined) workload.numTrustedProxies = w.proxyConfig.numTrustedProxies;
     if (w.kind !== 'Pod' && Object.keys(w.meta.annotations).length > 0) workload.objectAnnotations = w.meta.annotations;
     return workload;
   });

@@ -59,26 +59,46 @@ export function readDnsCapture(r: Reader, parent: Obj, key: string, path: Path):
   return b;
 }
 
+/** What a pod's `proxy.istio.io/config` annotation sets that meshrange reads. */
+export interface AnnotatedProxyConfig {
+  /** proxyMetadata.ISTIO_META_DNS_CAPTURE */
+  dnsCapture?: boolean;
+  /** gatewayTopology.numTrustedProxies when above 0 (the proto merge skips a zero: the mesh config's value stays) */
+  numTrustedProxies?: number;
+}
+
 /**
- * The DNS capture setting of a pod's `proxy.istio.io/config` annotation (YAML or JSON text), or undefined when it
- * sets none. Problems are reported at the annotation (`at`): a text that is not a mapping is an error, as the
- * injector refuses the pod.
+ * What a pod's `proxy.istio.io/config` annotation (YAML or JSON text) sets. Problems are reported at the annotation
+ * (`at`): a text that is not a mapping is an error, as the injector refuses the pod.
  */
-export function readProxyConfigAnnotation(text: string, at: Location, what: string, issues: IssueList): boolean | undefined {
+export function readProxyConfigAnnotation(text: string, at: Location, what: string, issues: IssueList): AnnotatedProxyConfig {
   const inner = new IssueList();
   const docs = parseYaml(at.file, text, inner, () => at);
   for (const i of inner.items) issues.error(i.code, `${what}: annotation ${PROXY_CONFIG_ANNOTATION}: ${i.message}`, at, i.hint);
-  if (inner.hasErrors()) return undefined;
+  if (inner.hasErrors()) return {};
   const doc = docs[0];
-  if (!doc || doc.value === null || doc.value === undefined) return undefined;
+  if (!doc || doc.value === null || doc.value === undefined) return {};
   if (docs.length > 1 || !isObj(doc.value)) {
     issues.error('proxy-config-annotation', `${what}: annotation ${PROXY_CONFIG_ANNOTATION} must hold one ProxyConfig mapping (YAML or JSON)`, at,
       'write e.g. proxy.istio.io/config: \'{"proxyMetadata": {"ISTIO_META_DNS_CAPTURE": "true"}}\'');
-    return undefined;
+    return {};
   }
   const r = new Reader(doc, issues, `${what}: annotation ${PROXY_CONFIG_ANNOTATION}`);
-  return readDnsCapture(r, doc.value, 'proxyMetadata', []);
+  const out: AnnotatedProxyConfig = {};
+  const dnsCapture = readDnsCapture(r, doc.value, 'proxyMetadata', []);
+  if (dnsCapture !== undefined) out.dnsCapture = dnsCapture;
+  const topo = r.obj(doc.value, 'gatewayTopology', []);
+  const n = topo ? r.int(topo, 'numTrustedProxies', ['gatewayTopology']) : undefined;
+  if (n !== undefined) {
+    if (n < 0 || n > MAX_TRUSTED_PROXIES) {
+      r.error(['gatewayTopology', 'numTrustedProxies'], 'bad-value', `numTrustedProxies ${n} is out of range (0 to ${MAX_TRUSTED_PROXIES})`, 'count the proxies in front of the gateway');
+    } else if (n > 0) out.numTrustedProxies = n;
+  }
+  return out;
 }
+
+/** numTrustedProxies is a uint32; more hops than any real chain of proxies is refused rather than carried around. */
+const MAX_TRUSTED_PROXIES = 1000;
 
 /** A ProxyConfig resource: its selector and the DNS capture its environmentVariables set (undefined: none). */
 export function readProxyConfig(r: Reader, meta: ObjectMeta, obj: Obj): ProxyConfigResource {

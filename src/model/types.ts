@@ -77,6 +77,8 @@ export interface Workload {
   capture?: SidecarCapture;
   /** ISTIO_META_DNS_CAPTURE from the `proxy.istio.io/config` annotation's proxyMetadata; absent = not set there (policy/dns-capture.ts) */
   dnsCaptureAnnotation?: boolean;
+  /** a gateway pod's gatewayTopology.numTrustedProxies from its `proxy.istio.io/config` annotation; absent = the mesh config's */
+  numTrustedProxies?: number;
 }
 
 /** A CIDR as written in an annotation, and parsed. */

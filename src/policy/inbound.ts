@@ -496,7 +496,8 @@ function gatewayInbound(ctx: Ctx, route: InboundRoute, tls: ClientTls): Decision
     // §9, §6.5: a gateway's connection manager has use_remote_address true and numTrustedProxies
     // (gatewayTopology) trusted hops: with N > 0 the client is the N-th X-Forwarded-For entry from the
     // right, and the peer when there are fewer entries or that one is not an address; with 0, the peer.
-    const n = mesh.config.numTrustedProxies;
+    // the gateway pod's own proxy.istio.io/config annotation before the mesh config's defaultConfig
+    const n = gw.numTrustedProxies ?? mesh.config.numTrustedProxies;
     remoteIp = sourceIp;
     if (n > 0 && xff !== undefined) {
       const trusted = xffAddress(xff, n - 1);

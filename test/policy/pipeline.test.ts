@@ -247,6 +247,17 @@ spec:
     expect(send(m, https('198.51.100.1, 10.0.0.1')).outcome).toBe('allowed');
   });
 
+  it('§6.5 the gateway pod\'s own proxy.istio.io/config annotation sets its numTrustedProxies over the mesh config\'s; a zero there does not override (proto merge)', () => {
+    const annotated = (topology: string): string => gateway.replace('    metadata: { labels: { istio: ingressgateway } }',
+      `    metadata: { labels: { istio: ingressgateway }, annotations: { proxy.istio.io/config: '{"gatewayTopology": ${topology}}' } }`);
+    expect(annotated('{}')).not.toBe(gateway);
+    // the annotation trusts one hop: the last X-Forwarded-For entry is the client, whatever the mesh config says
+    expect(send(meshFrom(...base, annotated('{"numTrustedProxies": 1}'), denyNet), https('198.51.100.1')).outcome).toBe('allowed');
+    expect(send(meshFrom(...base, annotated('{"numTrustedProxies": 1}'), denyNet, trusted(2)), https('198.51.100.1')).outcome).toBe('allowed');
+    // 0 in the annotation leaves the mesh config's 2: a single entry is not enough, the peer is the client
+    expect(send(meshFrom(...base, annotated('{"numTrustedProxies": 0}'), denyNet, trusted(2)), https('198.51.100.1'))).toMatchObject({ outcome: 'blocked', code: 403 });
+  });
+
   it('§1 a gateway drops a client\'s X-Forwarded-Client-Cert without mTLS (SANITIZE_SET); the backend sees only its own element for the gateway', () => {
     const d = send(meshFrom(...base, gateway), { from: 'outside', to: 'ingress.istio-system:443', path: '/api', headers: { host: 'shop.example.com', 'x-forwarded-client-cert': 'URI=spiffe://cluster.local/ns/a/sa/web' } });
     expect(d.received?.headers['x-forwarded-client-cert']).toBe('By=spiffe://cluster.local/ns/a/sa/api;Hash=<sha256 of the client certificate>;Subject="";URI=spiffe://cluster.local/ns/istio-system/sa/ingress');
