@@ -10,9 +10,12 @@
  *     JSON), and by `environmentVariables` of a ProxyConfig resource
  *     (networking.istio.io/v1beta1).
  *  2. The layers merge key by key; the first that sets the key wins, in this
- *     order: a ProxyConfig whose selector picks the pod, the pod annotation, a
- *     ProxyConfig of the pod's namespace without selector, one of the root
- *     namespace without selector, the mesh default (policy/dns-capture.ts).
+ *     order: the oldest ProxyConfig of the pod's namespace whose selector picks
+ *     it, the pod annotation, the oldest ProxyConfig of its namespace without
+ *     selector, the oldest of the root namespace without selector, the mesh
+ *     default (policy/dns-capture.ts; Istio EffectiveProxyConfig). A later
+ *     ProxyConfig of the same kind is not read at all, even for a key the
+ *     oldest leaves unset. A selector without labels applies to no pod.
  *  3. The value is read as Go's strconv.ParseBool reads it: 1, t, T, TRUE,
  *     true, True are on; 0, f, F, FALSE, false, False are off. Any other value
  *     is off, with a warning here (the agent logs one and keeps the default).
@@ -105,6 +108,12 @@ export function readProxyConfig(r: Reader, meta: ObjectMeta, obj: Obj): ProxyCon
   const spec = r.obj(obj, 'spec', []) ?? {};
   rejectUnknownFields(r, spec, ['selector', 'concurrency', 'environmentVariables', 'image'], ['spec']);
   const selector = readSelector(r, spec, 'selector', ['spec']);
+  // a selector without labels is neither namespace-wide (Istio wants no selector) nor per workload (it skips empty ones)
+  const selectsNothing = selector === null && spec['selector'] !== undefined && spec['selector'] !== null;
+  if (selectsNothing) {
+    r.warn(['spec', 'selector'], 'proxy-config-empty-selector', 'a ProxyConfig whose selector has no matchLabels applies to no pod: Istio reads it neither as namespace-wide nor per workload',
+      'drop the selector to apply it to the whole namespace, or give it matchLabels');
+  }
   const env = r.obj(spec, 'environmentVariables', ['spec']);
   if (env) {
     for (const [k, v] of Object.entries(env)) {
@@ -112,5 +121,5 @@ export function readProxyConfig(r: Reader, meta: ObjectMeta, obj: Obj): ProxyCon
     }
   }
   const dnsCapture = readDnsCapture(r, spec, 'environmentVariables', ['spec']);
-  return { meta, selector, ...(dnsCapture === undefined ? {} : { dnsCapture }) };
+  return { meta, selector, ...(selectsNothing ? { selectsNothing } : {}), ...(dnsCapture === undefined ? {} : { dnsCapture }) };
 }

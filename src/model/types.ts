@@ -327,6 +327,8 @@ export interface ProxyConfigResource {
   meta: ObjectMeta;
   /** null = the whole namespace (in the root namespace: every pod of the mesh) */
   selector: Labels | null;
+  /** a selector without labels: Istio applies the resource to no pod */
+  selectsNothing?: boolean;
   /** environmentVariables.ISTIO_META_DNS_CAPTURE as ParseBool reads it; absent = not set here */
   dnsCapture?: boolean;
 }

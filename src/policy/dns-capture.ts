@@ -4,11 +4,12 @@
  *
  * Rules (istio-agent, istio-iptables --redirect-dns, pkg/dns):
  *  1. On for a pod when the first layer that sets ISTIO_META_DNS_CAPTURE
- *     says so (loader/proxy-config.ts): a ProxyConfig of its namespace whose
- *     selector picks it (the oldest, if several), its `proxy.istio.io/config`
- *     annotation, a ProxyConfig of its namespace without selector, one of the
- *     root namespace without selector, MeshConfig defaultConfig.proxyMetadata.
- *     Off by default. Only a pod with a sidecar has an agent to answer.
+ *     says so (loader/proxy-config.ts rule 2): the oldest ProxyConfig of its
+ *     namespace whose selector picks it, its `proxy.istio.io/config`
+ *     annotation, the oldest ProxyConfig of its namespace without selector,
+ *     the oldest of the root namespace without selector, MeshConfig
+ *     defaultConfig.proxyMetadata. Off by default. Only a pod with a sidecar
+ *     has an agent to answer.
  *  2. With it on, iptables sends the app's queries (UDP/TCP 53) to the agent.
  *     The agent answers the names of its name table itself, and forwards
  *     every other query to kube-dns from the proxy's own user, through the
@@ -29,18 +30,18 @@ const nameOf = (p: ProxyConfigResource): string => `ProxyConfig ${p.meta.namespa
 /** Whether `w`'s agent captures its DNS queries, and which layer says so (rule 1). */
 export function dnsCaptureOf(mesh: Mesh, w: Workload): DnsCapture {
   if (!w.sidecar) return { on: false, from: 'no sidecar, so no agent to answer' };
-  const pcs = mesh.proxyConfigs ?? [];
-  const setting = (list: readonly ProxyConfigResource[]): ProxyConfigResource | undefined =>
-    [...list].filter((p) => p.dnsCapture !== undefined).sort(olderFirst)[0];
+  const pcs = (mesh.proxyConfigs ?? []).filter((p) => p.selectsNothing !== true);
+  // of each kind only the oldest counts (GetProxyConfigs sorts by creation time; the first match is returned)
+  const oldest = (list: readonly ProxyConfigResource[]): ProxyConfigResource | undefined => [...list].sort(olderFirst)[0];
   const own = pcs.filter((p) => p.meta.namespace === w.namespace);
-  const selecting = setting(own.filter((p) => p.selector !== null && selectorMatches(p.selector, w.labels)));
-  if (selecting) return { on: selecting.dnsCapture === true, from: `${nameOf(selecting)} (selecting the pod)` };
+  const selecting = oldest(own.filter((p) => p.selector !== null && selectorMatches(p.selector, w.labels)));
+  if (selecting?.dnsCapture !== undefined) return { on: selecting.dnsCapture, from: `${nameOf(selecting)} (selecting the pod)` };
   if (w.dnsCaptureAnnotation !== undefined) return { on: w.dnsCaptureAnnotation, from: 'the pod\'s proxy.istio.io/config annotation' };
-  const nsWide = setting(own.filter((p) => p.selector === null));
-  if (nsWide) return { on: nsWide.dnsCapture === true, from: `${nameOf(nsWide)} (namespace-wide)` };
+  const nsWide = oldest(own.filter((p) => p.selector === null));
+  if (nsWide?.dnsCapture !== undefined) return { on: nsWide.dnsCapture, from: `${nameOf(nsWide)} (namespace-wide)` };
   const root = mesh.config.rootNamespace;
-  const meshWide = w.namespace === root ? undefined : setting(pcs.filter((p) => p.meta.namespace === root && p.selector === null));
-  if (meshWide) return { on: meshWide.dnsCapture === true, from: `${nameOf(meshWide)} (root namespace, mesh-wide)` };
+  const meshWide = w.namespace === root ? undefined : oldest(pcs.filter((p) => p.meta.namespace === root && p.selector === null));
+  if (meshWide?.dnsCapture !== undefined) return { on: meshWide.dnsCapture, from: `${nameOf(meshWide)} (root namespace, mesh-wide)` };
   if (mesh.config.dnsCapture !== undefined) return { on: mesh.config.dnsCapture, from: 'the mesh config\'s defaultConfig.proxyMetadata' };
   return { on: false, from: 'the default (ISTIO_META_DNS_CAPTURE unset)' };
 }

@@ -93,6 +93,15 @@ ${extra}`;
     expect(on(client(), proxyConfig('istio-system', 'mesh-wide', 'true'))).toBe(true);
     expect(on(client(), proxyConfig('istio-system', 'mesh-wide', 'true'), proxyConfig('a', 'ns-wide', 'false'))).toBe(false);
     expect(on(client(), proxyConfig('a', 'other-pods', 'true', '  selector: { matchLabels: { app: someone-else } }\n'))).toBe(false);
+    // of each kind only the oldest is read, even for a key it leaves unset (Istio returns the first match)
+    const stamped = (doc: string, at: string): string => doc.replace(/namespace: (\S+) \}/, `namespace: $1, creationTimestamp: "${at}" }`);
+    const silent = `apiVersion: networking.istio.io/v1beta1\nkind: ProxyConfig\nmetadata: { name: concurrency-only, namespace: a }\nspec: { concurrency: 2 }\n`;
+    expect(on(client(), stamped(silent, '2024-01-01T00:00:00Z'), stamped(proxyConfig('a', 'newer', 'true'), '2024-06-01T00:00:00Z'))).toBe(false);
+    expect(on(client(), stamped(proxyConfig('a', 'older', 'true'), '2024-01-01T00:00:00Z'), stamped(silent, '2024-06-01T00:00:00Z'))).toBe(true);
+    // a selector without labels applies to no pod (warned): neither namespace-wide nor per workload
+    const empty = proxyConfig('a', 'empty-selector', 'true', '  selector: {}\n');
+    expect(on(client(), empty)).toBe(false);
+    expect(loadMesh([{ path: 'm.yaml', text: [...base, empty].join('---\n') }]).issues.warnings.map((w) => w.code)).toContain('proxy-config-empty-selector');
     // a pod without a sidecar has no agent
     const bare = meshFrom(ns('istio-system', false), ns('n', false), app('n', 'x'), captureOn);
     expect(dnsCaptureOf(bare, bare.workloads[0]!).on).toBe(false);
