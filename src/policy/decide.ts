@@ -843,7 +843,7 @@ function clientTls(ctx: Ctx, src: Workload, service: Service | null, servicePort
   }
   if (!mesh.config.enableAutoMtls) return { kind: 'plaintext', why: 'auto mTLS is disabled in the mesh config and no DestinationRule sets TLS' };
   // What EDS marks on the endpoint (mtlsChecker): the rule's mode for the port, read per endpoint.
-  const epDr = dr ? endpointTlsMode(dr.rule, entry ? entry.port : servicePort?.port ?? targetPort, endpoint.labels) : null;
+  const epDr = dr ? endpointTlsMode(dr.rule, entry ? entry.port : servicePort?.port ?? targetPort, ctx.leg.subset) : null;
   const epDrWhy = epDr ? `DestinationRule ${drName} (${epDr.from} tls.mode ${epDr.mode} for the port, which EDS reads per endpoint)` : '';
   if (entry !== null || service === null) {
     const which = entry ? `ServiceEntry ${entry.entry.meta.namespace}/${entry.entry.meta.name}` : 'the cluster';
@@ -865,7 +865,7 @@ function clientTls(ctx: Ctx, src: Workload, service: Service | null, servicePort
     }
     // A STATIC entry's endpoints come through EDS, which reads the rule's mode and the pod's PeerAuthentication per endpoint.
     if (entry?.auto && endpoint.sidecar && entry.entry.resolution === 'STATIC') {
-      if (epDr?.mode === 'DISABLE') {
+      if (epDr !== null && epDr.mode !== 'ISTIO_MUTUAL') {
         return { kind: 'plaintext', why: `no DestinationRule sets the cluster's TLS; ${epDrWhy} strips endpoint ${endpoint.id}'s Istio tlsMode → plaintext`, ...(dr ? { dr } : {}) };
       }
       if (epDr?.mode !== 'ISTIO_MUTUAL' && effectiveMtls(mesh, endpoint, targetPort).mode === 'DISABLE') {
@@ -891,7 +891,7 @@ function clientTls(ctx: Ctx, src: Workload, service: Service | null, servicePort
     if (bare) return { kind: 'plaintext', why: `${base}: headless Service ${service.fqdn} has an endpoint without a sidecar (${bare.id}), so Istio sends plaintext to all of them → plaintext` };
     return { kind: 'istio', why: `${base}: headless Service ${service.fqdn}: every endpoint has a sidecar, so Istio sends mTLS to all of them (a workload's own PeerAuthentication is not read) → Istio mTLS` };
   }
-  if (epDr?.mode === 'DISABLE') {
+  if (epDr !== null && epDr.mode !== 'ISTIO_MUTUAL') {
     return { kind: 'plaintext', why: `${base}: ${epDrWhy} strips endpoint ${endpoint.id}'s Istio tlsMode → plaintext`, ...(dr ? { dr } : {}) };
   }
   if (!endpoint.sidecar) {

@@ -336,22 +336,24 @@ export function tlsSettingsFor(dr: DestinationRule, servicePort: number, subsetN
 }
 
 /**
- * The DestinationRule's TLS mode that Istio's EDS reads for one endpoint of a cluster whose TLS auto mTLS decides
- * (endpoint_builder.go, mtlsChecker) — not the merge above: here a port-level entry overrides the level it sits in
- * only when it sets `tls`. The top level's mode for the port, unless the first subset whose labels the endpoint
- * carries sets a mode for the port. DISABLE strips the endpoint's Istio tlsMode (plaintext); ISTIO_MUTUAL keeps it
- * whatever the endpoint's PeerAuthentication says; any other mode, or none, leaves the endpoint to its label and
- * PeerAuthentication. `from` says where the mode was read.
+ * The DestinationRule's TLS mode that Istio's EDS reads for the endpoints of a cluster whose TLS auto mTLS decides
+ * (endpoints/mtls_checker.go) — not the merge above: a port-level entry overrides the policy it sits in only when it
+ * sets `tls`. For the cluster of no subset, the rule's top-level policy; for a subset's cluster, that subset's own
+ * policy alone (no fallback to the top level). A mode read here decides for every endpoint: ISTIO_MUTUAL keeps the
+ * endpoint's Istio tlsMode whatever its PeerAuthentication says, any other mode strips it (plaintext); none leaves
+ * the endpoint to its label and PeerAuthentication. `from` says where the mode was read.
  */
-export function endpointTlsMode(dr: DestinationRule, servicePort: number, labels: Labels): { mode: ClientTlsSettings['mode']; from: string } | null {
+export function endpointTlsMode(dr: DestinationRule, servicePort: number, subsetName?: string): { mode: ClientTlsSettings['mode']; from: string } | null {
   const modeFor = (tp: TrafficPolicy | undefined): ClientTlsSettings['mode'] | null => {
     if (tp === undefined) return null;
     const port = tp.portLevelSettings?.find((p) => p.port === servicePort && p.tls !== undefined);
     return port?.tls?.mode ?? tp.tls?.mode ?? null;
   };
+  if (subsetName) {
+    const subset = dr.subsets.find((s) => s.name === subsetName);
+    const own = modeFor(subset?.trafficPolicy);
+    return own === null ? null : { mode: own, from: `subset ${subsetName}` };
+  }
   const top = modeFor(dr.trafficPolicy);
-  const subset = dr.subsets.find((s) => selectorMatches(s.labels, labels));
-  const own = subset ? modeFor(subset.trafficPolicy) : null;
-  if (subset && own !== null) return { mode: own, from: `subset ${subset.name}` };
   return top === null ? null : { mode: top, from: 'the rule\'s own' };
 }

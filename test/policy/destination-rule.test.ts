@@ -191,7 +191,7 @@ describe('§5.1 DestinationRule lookup', () => {
     expect(c && tlsSettingsFor(c.rule, 80)).toEqual({ tls: null, from: 'port' });
     expect(c && tlsSettingsFor(c.rule, 81)?.tls?.mode).toBe('DISABLE');
     // the endpoint: mtlsChecker reads the rule's own mode (a port-level entry counts only when it sets tls)
-    expect(c && endpointTlsMode(c.rule, 80, { app: 'server' })).toEqual({ mode: 'DISABLE', from: 'the rule\'s own' });
+    expect(c && endpointTlsMode(c.rule, 80)).toEqual({ mode: 'DISABLE', from: 'the rule\'s own' });
     const d = send(m, { from: 'a/client', to: 'server.b:80' });
     expect(d).toMatchObject({ outcome: 'blocked', mtls: false, stoppedBy: [{ control: 'PeerAuthentication' }] });
     expect(d.events.map((e) => e.what).join('\n')).toContain('strips endpoint b/server\'s Istio tlsMode');
@@ -212,25 +212,42 @@ describe('§5.1 DestinationRule lookup', () => {
     expect(send(meshFrom(...base, disable), { from: 'a/client', to: 'server.b:80' })).toMatchObject({ outcome: 'allowed', mtls: false });
   });
 
-  it('§5.2 under auto mTLS, an endpoint takes the TLS mode of the first subset whose labels it carries, even on the cluster of no subset', () => {
+  it('§5.2 under auto mTLS, EDS reads the mode of the cluster\'s own subset only: not the subsets an endpoint of the cluster of no subset belongs to, and no fallback to the top level for a subset\'s cluster', () => {
     const v1 = app('b', 'server', { labels: { version: 'v1' } });
-    const rule = (subsetTls: string): string => `apiVersion: networking.istio.io/v1
+    const rule = (top: string, v1Policy: string): string => `apiVersion: networking.istio.io/v1
 kind: DestinationRule
 metadata: { name: subsets, namespace: b }
 spec:
   host: server
-  subsets:
-    - { name: v1, labels: { version: v1 }${subsetTls} }
-    - { name: all, labels: {} }
+${top}  subsets:
+    - { name: v1, labels: { version: v1 }${v1Policy} }
 `;
     const others = base.filter((x) => !x.includes('name: server,'));
-    const m = meshFrom(...others, v1, pa('b', 'default', 'STRICT'), rule(', trafficPolicy: { tls: { mode: DISABLE } }'));
+    // the cluster of no subset reads the top level (none here): subset v1's DISABLE does not strip the endpoint
+    const m = meshFrom(...others, v1, pa('b', 'default', 'STRICT'), rule('', ', trafficPolicy: { tls: { mode: DISABLE } }'));
     const c = findDestinationRule(m, 'a', {}, host, 'b');
-    expect(c && endpointTlsMode(c.rule, 80, { app: 'server', version: 'v1' })).toEqual({ mode: 'DISABLE', from: 'subset v1' });
-    expect(c && endpointTlsMode(c.rule, 80, { app: 'server', version: 'v2' })).toBeNull();
-    expect(send(m, { from: 'a/client', to: 'server.b:80' })).toMatchObject({ outcome: 'blocked', mtls: false });
-    // the subset without a TLS mode falls back to the rule's (none here): auto mTLS
-    expect(send(meshFrom(...others, v1, pa('b', 'default', 'STRICT'), rule('')), { from: 'a/client', to: 'server.b:80' })).toMatchObject({ outcome: 'allowed', mtls: true });
+    expect(c && endpointTlsMode(c.rule, 80)).toBeNull();
+    expect(c && endpointTlsMode(c.rule, 80, 'v1')).toEqual({ mode: 'DISABLE', from: 'subset v1' });
+    expect(send(m, { from: 'a/client', to: 'server.b:80' })).toMatchObject({ outcome: 'allowed', mtls: true });
+    // the subset's cluster reads the subset alone: top ISTIO_MUTUAL, its port 80 left to auto mTLS by a port-level
+    // entry, and a subset without policy: the pod's own DISABLE decides (plaintext), where the top level would keep mTLS
+    const top = '  trafficPolicy:\n    tls: { mode: ISTIO_MUTUAL }\n    portLevelSettings: [{ port: { number: 80 }, connectionPool: { tcp: { maxConnections: 100 } } }]\n';
+    const vs = `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: to-v1, namespace: b }
+spec: { hosts: [server], http: [{ route: [{ destination: { host: server, subset: v1 } }] }] }
+`;
+    const off = pa('b', 'server-off', 'DISABLE', '  selector: { matchLabels: { app: server } }\n');
+    expect(send(meshFrom(...others, v1, off, rule(top, ''), vs), { from: 'a/client', to: 'server.b:80' })).toMatchObject({ outcome: 'allowed', mtls: false });
+    // without the VirtualService the cluster of no subset reads the top level's ISTIO_MUTUAL: mTLS, which the DISABLE pod rejects
+    expect(send(meshFrom(...others, v1, off, rule(top, '')), { from: 'a/client', to: 'server.b:80' })).toMatchObject({ outcome: 'blocked', stoppedBy: [{ control: 'PeerAuthentication' }] });
+  });
+
+  it('§5.2 under auto mTLS, any mode but ISTIO_MUTUAL read for the endpoints strips them: SIMPLE at the top level with a port-level entry without tls sends plaintext there', () => {
+    const rule = dr('a', 'pl', host, '{ mode: SIMPLE }', '    portLevelSettings: [{ port: { number: 80 }, connectionPool: { tcp: { maxConnections: 100 } } }]\n');
+    const d = send(meshFrom(...base, rule), { from: 'a/client', to: 'server.b:80' });
+    expect(d).toMatchObject({ outcome: 'allowed', mtls: false });
+    expect(d.events.map((e) => e.what).join('\n')).toContain('tls.mode SIMPLE for the port, which EDS reads per endpoint) strips endpoint b/server');
   });
 
   it('§5.2 with a subset: subset port-level entry, else subset tls, else top-level port-level entry, else top-level tls (Istio MergeSubsetTrafficPolicy)', () => {
