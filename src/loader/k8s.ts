@@ -1,6 +1,6 @@
 /** Core Kubernetes kinds: Namespace, workloads, Service, the `istio` mesh ConfigMap. */
 import { exactSize } from '../core/arrays.js';
-import type { IssueList, Location } from '../core/issues.js';
+import type { Issue, IssueList, Location } from '../core/issues.js';
 import type { ContainerPort, ExtensionProvider, MeshConfig, ObjectMeta, OutboundMode, PathNormalization, ServicePort, WorkloadKind } from '../model/types.js';
 import { isDns1123Subdomain, quotedName } from './names.js';
 import { isObj, Reader, type Obj } from './reader.js';
@@ -20,6 +20,8 @@ export interface RawWorkload {
   annotationLocs?: ReadonlyMap<string, Location>;
   /** what the `proxy.istio.io/config` annotation sets (loader/proxy-config.ts) */
   proxyConfig?: AnnotatedProxyConfig;
+  /** the annotation's problems, reported once the pod's injection is known */
+  proxyConfigIssues?: Issue[];
 }
 
 export interface RawService {

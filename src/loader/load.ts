@@ -221,10 +221,13 @@ export function loadMesh(files: readonly SourceFile[], overrides: MeshOverrides 
         if (isCaptureAnnotation(key)) (annotationLocs ??= new Map()).set(key, src.locate([...annotationsPath, key]));
       }
       const proxyConfigText = ownValue(podAnnotations, PROXY_CONFIG_ANNOTATION);
+      // Its problems are kept until the pod's injection is known: only a proxy reads the annotation (buildWorkloads).
+      const proxyConfigIssues = new IssueList();
       const proxyConfig = proxyConfigText === undefined ? undefined
-        : readProxyConfigAnnotation(proxyConfigText, src.locate([...annotationsPath, PROXY_CONFIG_ANNOTATION]), `${kind} ${namespace}/${name}`, r.issues);
+        : readProxyConfigAnnotation(proxyConfigText, src.locate([...annotationsPath, PROXY_CONFIG_ANNOTATION]), `${kind} ${namespace}/${name}`, proxyConfigIssues);
       rawWorkloads.push({ kind: kind as WorkloadKind, meta, podLabels, podAnnotations, serviceAccount: ps.sa, ports: ps.ports, hostNetwork: ps.hostNetwork,
-        ...(annotationLocs ? { annotationLocs } : {}), ...(proxyConfig ? { proxyConfig } : {}) });
+        ...(annotationLocs ? { annotationLocs } : {}), ...(proxyConfig ? { proxyConfig } : {}),
+        ...(proxyConfigIssues.items.length > 0 ? { proxyConfigIssues: proxyConfigIssues.items } : {}) });
     } else if (kind === 'Service') {
       rawServices.push(readService(r, meta, value));
     } else if (kind === 'ConfigMap' && name === 'istio' && namespace !== 'istio-system') {
@@ -460,6 +463,12 @@ function buildWorkloads(raw: RawWorkload[], namespaces: Map<string, Namespace>, 
       sim,
     };
     if (cap.capture) workload.capture = cap.capture;
+    // the annotation's problems: errors for a pod with a proxy (the injector or the gateway's agent refuses it),
+    // warnings for one without, which nothing reads it for
+    for (const i of w.proxyConfigIssues ?? []) {
+      if (inj.sidecar || gateway || i.severity !== 'error') issues.add(i);
+      else issues.warn(i.code, `${i.message} (the pod gets no proxy, so nothing reads the annotation)`, i.loc, i.hint);
+    }
     if (w.proxyConfig?.dnsCapture !== undefined) workload.dnsCaptureAnnotation = w.proxyConfig.dnsCapture;
     if (w.proxyConfig?.numTrustedProxies !== undefined) workload.numTrustedProxies = w.proxyConfig.numTrustedProxies;
     if (w.kind !== 'Pod' && Object.keys(w.meta.annotations).length > 0) workload.objectAnnotations = w.meta.annotations;

@@ -48,9 +48,9 @@ export function readDnsCapture(r: Reader, parent: Obj, key: string, path: Path):
   if (!m || !Object.hasOwn(m, DNS_CAPTURE_KEY)) return undefined;
   const v = m[DNS_CAPTURE_KEY];
   const at: Path = [...path, key, DNS_CAPTURE_KEY];
-  if (typeof v === 'boolean') return v;
   if (typeof v !== 'string') {
-    r.error(at, 'field-type', `${DNS_CAPTURE_KEY} must be a string, got ${v === null ? 'null' : typeof v}`, `write it quoted: ${DNS_CAPTURE_KEY}: "true"`);
+    // proxyMetadata is a map of strings: Istio refuses a bare true as it refuses a number
+    r.error(at, 'field-type', `${DNS_CAPTURE_KEY} must be a string (proxyMetadata maps names to strings), got ${v === null ? 'null' : typeof v}`, `write it quoted: ${DNS_CAPTURE_KEY}: "true"`);
     return undefined;
   }
   const b = parseGoBool(v);

@@ -37,7 +37,7 @@ import { searchPath, upstreamResolves } from './dns.js';
 import { connectInbound, paName } from './inbound.js';
 import { evaluateNetworkPolicies, namespaceLabelsOf, networkPoliciesAllow, selectingPolicies, type NpEndpoint, type SelectingOf } from './network-policy.js';
 import { effectiveMtls, namespaceMode } from './peer-authentication.js';
-import { dnsCaptureOf } from './dns-capture.js';
+import { dnsCaptureOf, entryAddressKind } from './dns-capture.js';
 import {
   declaredProtocol, endpointsOf, externalIpOf, hasProxy, isHttp, lowerHeaders, targetPortOf,
   type Decision, type DecideOptions, type HttpRouteRef, type IdentityOverride, type Leg, type MeshRequest, type Run, type StoppedBy,
@@ -555,8 +555,7 @@ function sendLeg(run: Run, leg: Leg): Decision {
       const byName = lookupDestination({ ...input, services: index.services(name) }, client, name, port);
       // With DNS capture on, Istio allocates an address to a DNS or STATIC entry's host (PILOT_ENABLE_IP_AUTOALLOCATE,
       // on by default since 1.25) and binds its TCP listeners there: its TLS chain is no longer on 0.0.0.0.
-      const onVip = (se: ServiceEntry, host: string): boolean => carried.what === 'SNI' && se.resolution !== 'NONE' && dnsCaptureOf(mesh, client).on
-        && (se.resolution === 'DYNAMIC_DNS' || se.hosts.includes(host));
+      const onVip = (se: ServiceEntry, host: string): boolean => carried.what === 'SNI' && entryAddressKind(se, host) === 'allocated' && dnsCaptureOf(mesh, client).on;
       const claims = (l: EgressLookup, host: string): boolean => l.kind === 'service-entry' && l.entry.addresses.length === 0 && !onVip(l.entry, host);
       if (byName.kind === 'service-entry' && claims(byName, name)) {
         lookup = byName;
@@ -1045,20 +1044,24 @@ function agentAnswers(mesh: Mesh, client: Workload, host: string): { answers: bo
     const near = sidecarsOf(index, mesh.config.rootNamespace, client);
     const input: EgressInput = { services: mesh.services, serviceEntries: mesh.serviceEntries, sidecars: near.sidecars, rootNamespace: mesh.config.rootNamespace, meshMode: mesh.config.outboundTrafficPolicy, picked: near.picked };
     const entryKnown = (se: ServiceEntry, h: string): string | null => {
-      if (se.addresses.some((a) => parseIp(a))) return `ServiceEntry ${se.meta.namespace}/${se.meta.name} gives it an address`;
-      if (se.resolution === 'NONE') {
-        const sel = se.workloadSelector;
-        const has = se.endpoints.some((e) => parseIp(e.address)) || (sel !== null && index.workloadsIn(se.meta.namespace).some((w) => selectorMatches(sel, w.labels)));
-        return has ? `ServiceEntry ${se.meta.namespace}/${se.meta.name}'s endpoints` : null;
+      const name = `ServiceEntry ${se.meta.namespace}/${se.meta.name}`;
+      switch (entryAddressKind(se, h)) {
+        case 'addresses': return `${name} gives it an address`;
+        case 'allocated': return `${name}, an address Istio allocates`;
+        case 'endpoints': {
+          const sel = se.workloadSelector;
+          const has = se.endpoints.some((e) => parseIp(e.address)) || (sel !== null && index.workloadsIn(se.meta.namespace).some((w) => selectorMatches(sel, w.labels)));
+          return has ? `${name}'s endpoints` : null;
+        }
+        default: return null;
       }
-      if (se.hosts.includes(h) || se.resolution === 'DYNAMIC_DNS') return `ServiceEntry ${se.meta.namespace}/${se.meta.name}, an address Istio allocates`;
-      return null;
     };
     const known = (name: string, ports: readonly number[]): string | null => {
       for (const p of ports) {
         const l = lookupDestination({ ...input, services: index.services(name) }, client, name, p);
         if (l.kind === 'service') {
-          if (l.service.headless && endpointsOf(mesh, l.service).length === 0) return null;
+          // an ExternalName Service has no address to give (no ClusterIP); a headless one only its endpoints'
+          if (l.service.type === 'ExternalName' || (l.service.headless && endpointsOf(mesh, l.service).length === 0)) return null;
           return `Service ${l.service.namespace}/${l.service.name} is in its Sidecar scope`;
         }
         if (l.kind === 'service-entry') return entryKnown(l.entry, name);

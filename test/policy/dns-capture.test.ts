@@ -49,6 +49,10 @@ describe('§11 DNS capture: the istio-agent answers the names it knows', () => {
     expect(d.events.map((e) => e.what).join('\n')).toContain('its istio-agent answers server.b.svc.cluster.local itself (Service b/server is in its Sidecar scope');
     // short names the resolver expands are the agent's too
     expect(send(m, { from: 'a/client', to: 'server.b:80' }).outcome).toBe('allowed');
+    // an ExternalName Service has no address to give: its name goes on to kube-dns
+    const external = 'apiVersion: v1\nkind: Service\nmetadata: { name: ext, namespace: b }\nspec: { type: ExternalName, externalName: api.example.com, ports: [{ name: https, port: 443 }] }\n';
+    expect(send(meshFrom(...base, client(), onlyB, captureOn, external), { from: 'a/client', to: 'ext.b.svc.cluster.local:443', protocol: 'tcp' }).stoppedBy[0]?.reason)
+      .toContain('cannot resolve ext.b.svc.cluster.local');
   });
 
   it('a name the agent does not know goes on to kube-dns, where the policy still drops it: a Service outside the Sidecar scope, an external name without a ServiceEntry', () => {
@@ -80,6 +84,13 @@ ${extra}`;
     expect(send(addressed, { from: 'a/client', to: 'api.example.com:443', protocol: 'tcp' }).stoppedBy.some((s) => s.reason.includes('cannot resolve'))).toBe(false);
     const wild = meshFrom(...base, client(), onlyB, captureOn, entry('wild', '*.example.com', '  resolution: NONE\n'));
     expect(send(wild, { from: 'a/client', to: 'api.example.com:443', protocol: 'tcp' }).stoppedBy[0]?.reason).toContain('cannot resolve api.example.com');
+    const resolves = (e: string): boolean => !send(meshFrom(...base, client(), onlyB, captureOn, e), { from: 'a/client', to: 'api.example.com:443', protocol: 'tcp' })
+      .stoppedBy.some((x) => x.reason.includes('cannot resolve'));
+    // a single-address CIDR is an address; a wider one gives the host no entry at all, endpoints or not
+    expect(resolves(entry('api', 'api.example.com', '  resolution: STATIC\n  addresses: [192.0.2.10/32]\n  endpoints: [{ address: 192.0.2.10 }]\n'))).toBe(true);
+    expect(resolves(entry('api', 'api.example.com', '  resolution: STATIC\n  addresses: [192.0.2.0/24]\n  endpoints: [{ address: 192.0.2.10 }]\n'))).toBe(false);
+    // the opt-out label: no address is allocated
+    expect(resolves(entry('api', 'api.example.com', '  resolution: DNS\n').replace('namespace: a }', 'namespace: a, labels: { networking.istio.io/enable-autoallocate-ip: "false" } }'))).toBe(false);
   });
 
   it('the first layer that sets the key wins: selecting ProxyConfig, then the pod annotation, then the namespace\'s ProxyConfig, the root namespace\'s, the mesh config', () => {
@@ -121,6 +132,12 @@ ${extra}`;
     expect(err?.loc?.line).toBeGreaterThan(1);
     // YAML in the annotation works as JSON does
     expect(load(client('proxyMetadata: {ISTIO_META_DNS_CAPTURE: "True"}')).mesh.workloads.find((w) => w.id === 'a/client')?.dnsCaptureAnnotation).toBe(true);
+    // proxyMetadata maps names to strings: a bare boolean is refused, as Istio refuses it
+    expect(load(client('{"proxyMetadata": {"ISTIO_META_DNS_CAPTURE": true}}')).issues.errors.map((e) => e.code)).toContain('field-type');
+    // a pod that gets no proxy: nothing reads its annotation, so a bad one is only a warning
+    const unInjected = loadMesh([{ path: 'm.yaml', text: [ns('istio-system', false), ns('plain', false), app('plain', 'x').replace('    metadata:\n      labels:', "    metadata:\n      annotations:\n        proxy.istio.io/config: '[1, 2]'\n      labels:")].join('---\n') }]);
+    expect(unInjected.issues.errors).toEqual([]);
+    expect(unInjected.issues.warnings.find((w) => w.code === 'proxy-config-annotation')?.message).toContain('the pod gets no proxy');
     // a ProxyConfig with a field the API does not have is refused
     expect(load(proxyConfig('a', 'typo', 'true').replace('environmentVariables', 'enviromentVariables')).issues.errors.map((e) => e.code)).toContain('unknown-field');
   });
