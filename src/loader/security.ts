@@ -204,7 +204,14 @@ function readRule(r: Reader, raw: unknown, path: Path, action: AuthzAction): Aut
         r.error(fpath, 'ap-empty-source', '`from.source` must not be empty', 'give the source at least one field, or remove this entry');
         return;
       }
-      rule.from?.push({ source: readFields(r, src, [...fpath, 'source'], SOURCE_FIELDS) as AuthzSource });
+      const errorsBefore = r.issues.errors.length;
+      const source = readFields(r, src, [...fpath, 'source'], SOURCE_FIELDS) as AuthzSource;
+      // (a field already refused, unknown or of the wrong type, says enough)
+      if (Object.keys(source).length === 0 && r.issues.errors.length === errorsBefore) {
+        r.error(fpath, 'ap-empty-source', '`from.source` must not be empty: every list in it is empty', 'give the source at least one value, or remove this entry');
+        return;
+      }
+      if (Object.keys(source).length > 0) rule.from?.push({ source });
       const s = src;
       if (s['serviceAccounts'] !== undefined && (s['principals'] !== undefined || s['namespaces'] !== undefined)) {
         r.error([...fpath, 'source', 'serviceAccounts'], 'ap-service-accounts-conflict',
@@ -233,7 +240,12 @@ function readRule(r: Reader, raw: unknown, path: Path, action: AuthzAction): Aut
         r.error(tpath, 'ap-empty-operation', '`to.operation` must not be empty', 'give the operation at least one field, or remove this entry');
         return;
       }
+      const errorsBefore = r.issues.errors.length;
       const operation = readFields(r, op, [...tpath, 'operation'], OPERATION_FIELDS) as AuthzOperation;
+      if (Object.keys(operation).length === 0 && r.issues.errors.length === errorsBefore) {
+        r.error(tpath, 'ap-empty-operation', '`to.operation` must not be empty: every list in it is empty', 'give the operation at least one value, or remove this entry');
+        return;
+      }
       for (const key of ['ports', 'notPorts'] as const) {
         (operation[key] ?? []).forEach((p, j) => {
           if (!/^\d+$/.test(p) || Number(p) > 65535) r.error([...tpath, 'operation', key, j], 'ap-bad-port', `"${p}" is not a valid port (0-65535, exact)`);
@@ -245,7 +257,7 @@ function readRule(r: Reader, raw: unknown, path: Path, action: AuthzAction): Aut
           if (problem) r.error([...tpath, 'operation', key, j], 'ap-bad-path-template', `path "${p}": ${problem}`);
         });
       }
-      rule.to?.push({ operation });
+      if (Object.keys(operation).length > 0) rule.to?.push({ operation });
     });
   }
   const when = r.arr(raw, 'when', path);
@@ -267,8 +279,8 @@ function readRule(r: Reader, raw: unknown, path: Path, action: AuthzAction): Aut
       if (!values?.length && !notValues?.length) {
         r.error(cpath, 'ap-when-no-values', `condition ${key} must have values or notValues`);
       }
-      if (values) cond.values = values;
-      if (notValues) cond.notValues = notValues;
+      if (values && values.length > 0) cond.values = values;
+      if (notValues && notValues.length > 0) cond.notValues = notValues;
       [...(values ?? []), ...(notValues ?? [])].forEach((v) => {
         if (v === '') r.error(cpath, 'ap-empty-value', `condition ${key} has an empty value`);
         if ((key === 'source.ip' || key === 'remote.ip' || key === 'destination.ip') && !parseCidr(v)) {
@@ -302,7 +314,8 @@ function readFields(r: Reader, obj: Obj, path: Path, fields: readonly string[]):
   for (const key of Object.keys(obj)) {
     if (!allowed.includes(key)) continue;
     const list = r.strList(obj, key, path);
-    if (!list) continue;
+    // an empty list is no list at all (Istio's generator skips a key whose values and notValues are both empty)
+    if (!list || list.length === 0) continue;
     list.forEach((v, i) => {
       if (v === '') r.error([...path, key, i], 'ap-empty-value', `${key} has an empty string`, 'remove the empty value');
     });

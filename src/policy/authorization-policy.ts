@@ -55,6 +55,8 @@ export interface AuthzAttributes {
     method: string;
     /** normalized, query stripped */
     path: string;
+    /** the normalized path with its query, as the `:path` pseudo-header carries it; absent = `path` */
+    pathWithQuery?: string;
     /** lower-case names; repeated headers joined with "," */
     headers: Readonly<Record<string, string>>;
   };
@@ -384,9 +386,11 @@ export function isHttpOnlyWhenKey(key: string): boolean {
 }
 
 /** Whether a rule uses any HTTP-only field (§6.8): httpOnlyFields(rule).length > 0, without building the list. */
+const nonEmpty = (l: readonly string[] | undefined): boolean => l !== undefined && l.length > 0;
+
 function hasHttpOnlyFields(rule: AuthzRule): boolean {
-  for (const f of rule.from ?? []) for (const k of HTTP_SOURCE_FIELDS) if (f.source[k] !== undefined) return true;
-  for (const t of rule.to ?? []) for (const k of HTTP_OPERATION_FIELDS) if (t.operation[k] !== undefined) return true;
+  for (const f of rule.from ?? []) for (const k of HTTP_SOURCE_FIELDS) if (nonEmpty(f.source[k])) return true;
+  for (const t of rule.to ?? []) for (const k of HTTP_OPERATION_FIELDS) if (nonEmpty(t.operation[k])) return true;
   for (const c of rule.when ?? []) if (isHttpOnlyWhenKey(c.key)) return true;
   return false;
 }
@@ -394,8 +398,8 @@ function hasHttpOnlyFields(rule: AuthzRule): boolean {
 /** HTTP-only field names a rule uses (§6.8). */
 export function httpOnlyFields(rule: AuthzRule): string[] {
   const out = new Set<string>();
-  for (const f of rule.from ?? []) for (const k of HTTP_SOURCE_FIELDS) if (f.source[k] !== undefined) out.add(k);
-  for (const t of rule.to ?? []) for (const k of HTTP_OPERATION_FIELDS) if (t.operation[k] !== undefined) out.add(k);
+  for (const f of rule.from ?? []) for (const k of HTTP_SOURCE_FIELDS) if (nonEmpty(f.source[k])) out.add(k);
+  for (const t of rule.to ?? []) for (const k of HTTP_OPERATION_FIELDS) if (nonEmpty(t.operation[k])) out.add(k);
   for (const c of rule.when ?? []) if (isHttpOnlyWhenKey(c.key)) out.add(`when ${c.key}`);
   return [...out].sort();
 }
@@ -639,8 +643,9 @@ function anyOf(values: readonly string[], value: (v: string) => Pred): Pred {
 }
 
 /** A positive and negative field pair: `pos` (if set) must match one value, `neg` (if set) none. */
+/** A values / notValues pair; an empty list is no list (Istio's generator skips a key whose lists are both empty). */
 function field(pos: readonly string[] | undefined, neg: readonly string[] | undefined, value: (v: string) => Pred, out: Pred[]): void {
-  if (pos !== undefined) out.push(pos.length === 0 ? never : anyOf(pos, value));
+  if (pos !== undefined && pos.length > 0) out.push(anyOf(pos, value));
   if (neg !== undefined && neg.length > 0) {
     const n = anyOf(neg, value);
     out.push((c) => !n(c));
@@ -839,11 +844,16 @@ function conditionValue(key: string, bundle: readonly string[], policyNamespace:
   const header = /^request\.headers\[(.+)\]$/.exec(key);
   if (header) {
     const name = (header[1] as string).toLowerCase();
+    // Envoy's header matcher reads the whole header map, pseudo-headers too: :authority, :method, :path (with its query)
+    const get = name === ':authority' ? (a: AuthzAttributes): string | undefined => a.http?.host
+      : name === ':method' ? (a: AuthzAttributes): string | undefined => a.http?.method
+        : name === ':path' ? (a: AuthzAttributes): string | undefined => a.http ? a.http.pathWithQuery ?? a.http.path : undefined
+          : (a: AuthzAttributes): string | undefined => ownValue(a.http?.headers, name);
     // `*` on a header is Envoy's present_match: a header that is present matches, even when empty.
     return (v) => {
-      if (v === '*') return (c) => ownValue(c.a.http?.headers, name) !== undefined;
+      if (v === '*') return (c) => get(c.a) !== undefined;
       const m = stringMatcher(v);
-      return (c) => m(ownValue(c.a.http?.headers, name));
+      return (c) => m(get(c.a));
     };
   }
   if (key.startsWith('request.auth.claims')) {

@@ -338,7 +338,7 @@ function proxyFilters(ctx: Ctx, w: Workload, hop: 'server-sidecar' | 'gateway', 
       ev(`path rejected: ${n.reason}`);
       return fail(ctx, 400, f.mtls, { control: 'HttpValidation', name: null, reason: `the path is rejected during normalization (${n.reason})` });
     }
-    if (n.path !== leg.path.split('?')[0]) ev(`path normalized (${mesh.config.pathNormalization}): ${leg.path} → ${n.path}`);
+    if (n.path !== leg.path.split('?')[0]) ev(`path normalized (${mesh.config.pathNormalization}${leg.path.includes('#') ? ', #fragment dropped' : ''}): ${leg.path} → ${n.path}`);
     path = n.query ? `${n.path}?${n.query}` : n.path;
   }
   const attrs: AuthzAttributes = {
@@ -350,7 +350,11 @@ function proxyFilters(ctx: Ctx, w: Workload, hop: 'server-sidecar' | 'gateway', 
     destinationPort: f.destinationPort,
     sni: f.sni,
   };
-  if (http) attrs.http = { host: legAuthority(leg), method: leg.method, path: path.split('?')[0] as string, headers };
+  if (http) {
+    const bare = path.split('?')[0] as string;
+    attrs.http = { host: legAuthority(leg), method: leg.method, path: bare, headers };
+    if (bare !== path) attrs.http.pathWithQuery = path;
+  }
   const deny = (a: AuthzDecision): Decision => denied(ctx, hop, a, f.mtls, f.peerPrincipal);
 
   // CUSTOM (ext_authz) sits before jwt_authn.

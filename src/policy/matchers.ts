@@ -45,11 +45,16 @@ export function stringMatcher(pattern: string, caseInsensitive = false): (value:
   return (v) => v !== null && v !== undefined && norm(v) === p;
 }
 
+/** The characters Envoy's URI template lets `{*}` and `{**}` match (uri_template_internal.cc kLiteral: unreserved, `%`, and the sub-delims but `*` and `=`, `:`, `@`). */
+const TEMPLATE_LITERAL = new Uint8Array(128);
+for (const c of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~%!$&'()+,;:@") TEMPLATE_LITERAL[c.charCodeAt(0)] = 1;
+const templateLiteral = (code: number): boolean => code < 128 && TEMPLATE_LITERAL[code] === 1;
+
 /**
- * A path template (§6.6) as a matcher, without a regex: `{*}` is one non-empty
- * segment (`[^/]+`), `{**}` a non-empty rest (`.+`) that only literal
- * segments may follow (the loader refuses any other template, as Istio does).
- * Each segment is compared once, so a template decides in time linear in the path.
+ * A path template (§6.6) as a matcher, without a regex, as Envoy compiles one: `{*}` is one segment of one or more
+ * template characters (`[lit]+`), `{**}` any run, the empty one too, of template characters and `/` (`[lit/]*`)
+ * that only literal segments may follow (the loader refuses any other template, as Istio does). `=` and `*` are no
+ * template characters. Each character is looked at once, so a template decides in time linear in the path.
  */
 function templateMatcher(pattern: string): (path: string) => boolean {
   const segs = pattern.split('/');
@@ -62,10 +67,12 @@ function templateMatcher(pattern: string): (path: string) => boolean {
       if (i > 0) { if (path[pos] !== '/') return false; pos++; }
       const seg = head[i] as string;
       if (seg === '{*}') {
-        let end = path.indexOf('/', pos);
-        if (end < 0) end = path.length;
-        if (end === pos) return false;
-        pos = end;
+        const start = pos;
+        while (pos < path.length && path.charCodeAt(pos) !== 47) {
+          if (!templateLiteral(path.charCodeAt(pos))) return false;
+          pos++;
+        }
+        if (pos === start) return false;
       } else {
         if (!path.startsWith(seg, pos)) return false;
         pos += seg.length;
@@ -73,7 +80,13 @@ function templateMatcher(pattern: string): (path: string) => boolean {
     }
     if (glob < 0) return pos === path.length;
     if (glob > 0) { if (path[pos] !== '/') return false; pos++; }
-    return path.length - pos > tail.length && path.endsWith(tail);
+    const end = path.length - tail.length;
+    if (end < pos || !path.endsWith(tail)) return false;
+    for (let k = pos; k < end; k++) {
+      const code = path.charCodeAt(k);
+      if (code !== 47 && !templateLiteral(code)) return false;
+    }
+    return true;
   };
 }
 
@@ -122,9 +135,13 @@ export type NormalizedPath =
 const UNRESERVED = /[A-Za-z0-9\-._~]/;
 
 export function normalizePath(raw: string, mode: PathNormalization): NormalizedPath {
-  const q = raw.indexOf('?');
-  let path = q >= 0 ? raw.slice(0, q) : raw;
-  const query = q >= 0 ? raw.slice(q + 1) : '';
+  // Istio runs Envoy with http_reject_path_with_fragment off: the connection manager drops a `#fragment` from the
+  // path before any filter (RBAC included) or the app sees it
+  const h = raw.indexOf('#');
+  const noFragment = h >= 0 ? raw.slice(0, h) : raw;
+  const q = noFragment.indexOf('?');
+  let path = q >= 0 ? noFragment.slice(0, q) : noFragment;
+  const query = q >= 0 ? noFragment.slice(q + 1) : '';
   if (untouched(path)) return { ok: true, path, query };
   return normalizeSteps(path, query, mode);
 }

@@ -731,7 +731,10 @@ interface RequestView {
 }
 
 function viewOf(ctx: HttpRouteContext, host: string): RequestView {
-  const full = ctx.path === '' ? '/' : ctx.path;
+  // the connection manager drops a #fragment before routing (Istio turns http_reject_path_with_fragment off)
+  const hash = ctx.path.indexOf('#');
+  const raw = hash >= 0 ? ctx.path.slice(0, hash) : ctx.path;
+  const full = raw === '' ? '/' : raw;
   const q = full.indexOf('?');
   const pathOnly = q < 0 ? full : full.slice(0, q);
   const query = new Map<string, string>();

@@ -134,9 +134,9 @@ function ipMatches(block: string, ip: string): boolean {
 
 // ---------------------------------------------------------------- §6.3 structure
 
-/** A positive list needs one match, a negative list needs none; absent lists hold. */
+/** A positive list needs one match, a negative list needs none; absent or empty lists hold. */
 function pair(values: readonly string[] | undefined, notValues: readonly string[] | undefined, test: (v: string) => boolean): boolean {
-  const posOk = values === undefined || values.some(test);
+  const posOk = values === undefined || values.length === 0 || values.some(test);
   const negOk = notValues === undefined || !notValues.some(test);
   return posOk && negOk;
 }
@@ -152,19 +152,13 @@ function sourceHolds(s: AuthzSource, a: AuthzAttributes, mesh: RefMesh, policyNs
     && pair(s.remoteIpBlocks, s.notRemoteIpBlocks, (v) => ipMatches(v, a.remoteIp));
 }
 
-/** §6.6 templates: `{*}` one non-empty segment, `{**}` (last) one or more characters of the rest. */
+/** §6.6 templates as Envoy compiles them: `{*}` = [lit]+, `{**}` = [lit/]* (the empty run too), lit = unreserved, `%` and sub-delims but `*` `=`, plus `:` `@`. */
 function pathHolds(pattern: string, path: string): boolean {
   if (!pattern.includes('{')) return glob(pattern, path);
-  const ps = pattern.split('/');
-  const xs = path.split('/');
-  for (let i = 0; i < ps.length; i++) {
-    const p = ps[i];
-    if (p === '{**}') return xs.slice(i).join('/').length > 0;
-    const x = xs[i];
-    if (x === undefined) return false;
-    if (p === '{*}' ? x === '' : p !== x) return false;
-  }
-  return xs.length === ps.length;
+  const lit = "[A-Za-z0-9\\-._~%!$&'()+,;:@]";
+  const esc = (x: string): string => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const re = pattern.split('/').map((s) => (s === '{*}' ? `${lit}+` : s === '{**}' ? `(?:${lit}|/)*` : esc(s))).join('/');
+  return new RegExp(`^${re}$`).test(path);
 }
 
 function operationHolds(o: AuthzOperation, a: AuthzAttributes): boolean {
