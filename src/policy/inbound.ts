@@ -16,7 +16,7 @@ import { allowedSans, fail } from './decide.js';
 import { normalizePath } from './matchers.js';
 import { inboundCapture, type CaptureVerdict } from './capture.js';
 import { effectiveMtls, type MtlsResolution } from './peer-authentication.js';
-import { declaredProtocol, hostOnly, isHttp, legAuthority, sortKeys, workloadPrincipal, workloadSpiffeId, type Decision, type IdentityOverride, type Leg, type StoppedBy } from './pipeline.js';
+import { declaredProtocol, hostOnly, isHttp, legAuthority, sortKeys, targetPortOf, workloadPrincipal, workloadSpiffeId, type Decision, type IdentityOverride, type Leg, type StoppedBy } from './pipeline.js';
 import { parseIp } from '../core/ip.js';
 import { authenticate, defaultKeySetId, requestAuthenticationsSelecting, type JwtOutcome } from './request-authentication.js';
 import { gatewaysFor, httpsRedirect, routeHttp, routeTcp, routeTls, selectServer, serverMode } from './routing.js';
@@ -47,6 +47,18 @@ const NO_SIGS: SignatureTable = { check: () => 'bad-signature', has: () => false
 
 function drLabel(tls: ClientTls): string {
   return tls.dr ? `DestinationRule ${tls.dr.rule.meta.namespace}/${tls.dr.rule.meta.name}` : 'the client';
+}
+
+/**
+ * Whether a sidecar's inbound filter chains for `targetPort` are HTTP ones: the protocol the first Service selecting
+ * the pod declares for that port (load order). Istio builds the chains per port, whatever address the client dialled
+ * — the Service's or the pod's (listener_inbound.go) — and a port no Service declares gets the passthrough chains.
+ */
+function inboundHttpPort(mesh: Mesh, ep: Workload, targetPort: number): boolean {
+  for (const s of meshIndex(mesh).servicesSelecting(ep)) {
+    for (const p of s.ports) if (targetPortOf(p, ep) === targetPort) return declaredProtocol(p) === 'http';
+  }
+  return false;
 }
 
 export function connectInbound(ctx: Ctx, route: InboundRoute, tls: ClientTls): Decision {
@@ -98,7 +110,7 @@ export function connectInbound(ctx: Ctx, route: InboundRoute, tls: ClientTls): D
     mtls = true;
     peerPrincipal = workloadPrincipal(mesh.config.trustDomain, src);
     if (run.explain) ev('network', `mTLS handshake: client ${spiffeId(peerPrincipal)} ↔ server ${serverId}`);
-  } else if (tls.kind === 'tls' && res !== null && (res.mode === 'STRICT' || (res.mode === 'PERMISSIVE' && route.servicePort !== null && declaredProtocol(route.servicePort) === 'http'))) {
+  } else if (tls.kind === 'tls' && res !== null && (res.mode === 'STRICT' || (res.mode === 'PERMISSIVE' && inboundHttpPort(mesh, ep, route.targetPort)))) {
     // the sidecar, not the app, ends it: STRICT's TLS chain asks for a mesh client certificate; on a port declared
     // HTTP, PERMISSIVE has chains for Istio mTLS and plaintext only (filterchain_options.go)
     const why = res.mode === 'STRICT'
@@ -111,7 +123,7 @@ export function connectInbound(ctx: Ctx, route: InboundRoute, tls: ClientTls): D
     return fail(ctx, 503, false,
       drStop(`the client originates ${tls.mode} TLS, but ${ep.id}'s app speaks plaintext behind ${ep.sidecar ? 'its sidecar' : 'no sidecar'}; the connection fails`),
       'UC', 'upstream connect error or disconnect/reset before headers. reset reason: connection termination');
-  } else if (leg.protocol === 'tls' && res !== null && res.mode !== 'STRICT' && route.servicePort !== null && declaredProtocol(route.servicePort) === 'http') {
+  } else if (leg.protocol === 'tls' && res !== null && res.mode !== 'STRICT' && inboundHttpPort(mesh, ep, route.targetPort)) {
     // the app's own TLS (not Istio's) to a port declared HTTP: PERMISSIVE builds only the Istio-mTLS and plaintext
     // chains there, DISABLE only the plaintext HTTP one (filterchain_options.go) — no chain takes it
     ev('server-sidecar', `${res.mode}: port ${route.targetPort} is declared HTTP, and no filter chain takes TLS that is not Istio's; the connection is reset`);

@@ -59,6 +59,17 @@ describe('§4 the app\'s own TLS to a port declared HTTP', () => {
     }
   });
 
+  it('is reset too when the pod is dialled by its address: the sidecar picks its chains by port, whatever address was dialled', () => {
+    for (const mode of ['PERMISSIVE', 'DISABLE']) {
+      const d = send(meshFrom(...legacy, pa('b', 'default', mode)), { from: 'legacy/old', to: 'workload/b/web:8080', protocol: 'tls' });
+      expect(d.outcome, mode).toBe('blocked');
+      expect(d.stoppedBy[0]?.control, mode).toBe('PeerAuthentication');
+    }
+    // a port its Service declares TCP gets the passthrough chain: the app's TLS reaches the app
+    const tcp = [ns('istio-system', false), ns('legacy', false), ns('b', true), app('legacy', 'old'), app('b', 'store', { portName: 'tcp-store' })];
+    expect(send(meshFrom(...tcp), { from: 'legacy/old', to: 'workload/b/store:8080', protocol: 'tls' }).outcome).toBe('allowed');
+  });
+
   it('passes to the app on a port declared TCP (the passthrough chain)', () => {
     const tcp = [ns('istio-system', false), ns('legacy', false), ns('b', true), app('legacy', 'old'), app('b', 'store', { portName: 'tcp-store' })];
     expect(send(meshFrom(...tcp), { from: 'legacy/old', to: 'store.b.svc.cluster.local:80', protocol: 'tls' }).outcome).toBe('allowed');
