@@ -467,6 +467,20 @@ function sendLeg(run: Run, leg: Leg): Decision {
     // the HTTP listener that answers for a failure (503 UH / NC / UF), whatever the new port's name says.
     let lookup = lookupOf(dest, port);
     ctx.clientHttp = requestL7 === 'http' && httpListener(lookup, port);
+    // The app's own TLS to a port declared HTTP: the sidecar's listener there parses HTTP only, and the app's TLS
+    // client gets its plaintext error back ("wrong version number") — Istio's "Sending HTTPS to an HTTP port".
+    if (leg.protocol === 'tls' && leg.depth === 0 && !leg.viaGateway) {
+      const declaredHttp = lookup.kind === 'service'
+        ? (() => { const sp = lookup.service.ports.find((x) => x.port === port); return sp !== undefined && declaredProtocol(sp) === 'http'; })()
+        : lookup.kind === 'service-entry' && /^(HTTP|HTTP2|GRPC|GRPC-WEB)$/.test(lookup.port.protocol);
+      if (declaredHttp) {
+        const what = lookup.kind === 'service' ? `Service ${lookup.service.namespace}/${lookup.service.name}` : lookup.kind === 'service-entry' ? `ServiceEntry ${lookup.entry.meta.namespace}/${lookup.entry.meta.name}` : '';
+        const name = lookup.kind === 'service' ? `${lookup.service.namespace}/${lookup.service.name}` : lookup.kind === 'service-entry' ? `${lookup.entry.meta.namespace}/${lookup.entry.meta.name}` : null;
+        ev('client-sidecar', `port ${port} of ${what} is declared HTTP: the sidecar's listener parses the app's TLS as HTTP, fails, and answers in plaintext, which the app's TLS client cannot read ("wrong version number")`);
+        return fail(ctx, 0, null, { control: 'Routing', name,
+          reason: `${client.id} sends its own TLS to port ${port} of ${what}, which is declared HTTP: the client sidecar parses HTTP there and the TLS handshake fails; declare the port as https or tls (or send plaintext and let Istio encrypt it)` });
+      }
+    }
     // An HTTP listener picks the virtual host by the Host header, not by the address dialled (Envoy's route table of
     // the port): a Host naming another Service takes that Service's route; one naming nothing there takes vhost
     // allow_any (PassthroughCluster, to the address dialled) or block_all (REGISTRY_ONLY, 502).

@@ -70,6 +70,25 @@ describe('§4 the app\'s own TLS to a port declared HTTP', () => {
     expect(send(meshFrom(...tcp), { from: 'legacy/old', to: 'workload/b/store:8080', protocol: 'tls' }).outcome).toBe('allowed');
   });
 
+  it('from an app with a sidecar, fails at its own sidecar, whose listener on a port declared HTTP parses HTTP only (Istio: "Sending HTTPS to an HTTP port")', () => {
+    const meshed = (portName: string) => meshFrom(ns('istio-system', false), ns('a', true), ns('b', true), app('a', 'client'), app('b', 'web', { portName }));
+    const d = send(meshed('http'), { from: 'a/client', to: 'web.b.svc.cluster.local:80', protocol: 'tls' });
+    expect(d).toMatchObject({ outcome: 'blocked', stoppedBy: [{ control: 'Routing', name: 'b/web' }] });
+    expect(d.events.map((e) => e.what).join('\n')).toContain('wrong version number');
+    // declared TCP or TLS, or left to sniffing: the sidecar passes the app's TLS on
+    for (const portName of ['tcp-web', 'https', 'web']) {
+      expect(send(meshed(portName), { from: 'a/client', to: 'web.b.svc.cluster.local:80', protocol: 'tls' }).outcome, portName).toBe('allowed');
+    }
+    // a ServiceEntry port declared HTTP: the same
+    const entry = `apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: { name: api, namespace: a }
+spec: { hosts: [api.example.com], ports: [{ number: 443, name: http, protocol: HTTP }], resolution: DNS }
+`;
+    const m = meshFrom(ns('istio-system', false), ns('a', true), app('a', 'client'), entry);
+    expect(send(m, { from: 'a/client', to: 'api.example.com:443', protocol: 'tls' })).toMatchObject({ outcome: 'blocked', stoppedBy: [{ control: 'Routing', name: 'a/api' }] });
+  });
+
   it('passes to the app on a port declared TCP (the passthrough chain)', () => {
     const tcp = [ns('istio-system', false), ns('legacy', false), ns('b', true), app('legacy', 'old'), app('b', 'store', { portName: 'tcp-store' })];
     expect(send(meshFrom(...tcp), { from: 'legacy/old', to: 'store.b.svc.cluster.local:80', protocol: 'tls' }).outcome).toBe('allowed');
