@@ -104,6 +104,23 @@ spec:
 ${extra}`;
 }
 
+/** A networking.k8s.io NetworkPolicy; `spec` is its spec's body, indented two spaces. */
+export function np(namespace: string, name: string, spec: string): string {
+  return `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: { name: ${name}, namespace: ${namespace} }
+spec:
+${spec}`;
+}
+
+/** Namespace `from`'s pods may send to namespace `to` only: egress-isolated, with no rule for DNS. */
+export function egressOnlyTo(from: string, to: string): string {
+  return np(from, `only-${to}`, `  podSelector: {}
+  policyTypes: [Egress]
+  egress: [{ to: [{ namespaceSelector: { matchLabels: { kubernetes.io/metadata.name: ${to} } } }] }]
+`);
+}
+
 export function dr(namespace: string, name: string, host: string, tls: string, extra = ''): string {
   return `apiVersion: networking.istio.io/v1
 kind: DestinationRule

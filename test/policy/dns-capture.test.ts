@@ -9,18 +9,10 @@ import { describe, expect, it } from 'vitest';
 import { loadMesh } from '../../src/loader/load.js';
 import { parseGoBool } from '../../src/loader/proxy-config.js';
 import { dnsCaptureOf } from '../../src/policy/dns-capture.js';
-import { app, meshConfig, meshFrom, ns, send } from '../helpers.js';
+import { app, egressOnlyTo, meshConfig, meshFrom, ns, send } from '../helpers.js';
 
-const np = (namespace: string, name: string, spec: string): string => `apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: { name: ${name}, namespace: ${namespace} }
-spec:
-${spec}`;
 /** the client's egress: namespace b only — no rule for DNS */
-const onlyB = np('a', 'only-b', `  podSelector: {}
-  policyTypes: [Egress]
-  egress: [{ to: [{ namespaceSelector: { matchLabels: { kubernetes.io/metadata.name: b } } }] }]
-`);
+const onlyB = egressOnlyTo('a', 'b');
 const base = [ns('istio-system', false), ns('a', true), ns('b', true), ns('c', true), app('b', 'server'), app('c', 'other')];
 const client = (annotation?: string): string => {
   const a = app('a', 'client');

@@ -5,17 +5,9 @@
  * default-deny egress policy without a DNS rule (the upstream e2e tests add one for that reason).
  */
 import { describe, expect, it } from 'vitest';
-import { app, meshFrom, ns, send } from '../helpers.js';
+import { app, egressOnlyTo, meshFrom, np, ns, send } from '../helpers.js';
 
-const np = (namespace: string, name: string, spec: string): string => `apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: { name: ${name}, namespace: ${namespace} }
-spec:
-${spec}`;
-const onlyB = np('a', 'only-b', `  podSelector: {}
-  policyTypes: [Egress]
-  egress: [{ to: [{ namespaceSelector: { matchLabels: { kubernetes.io/metadata.name: b } } }] }]
-`);
+const onlyB = egressOnlyTo('a', 'b');
 const dnsRule = np('a', 'dns', `  podSelector: {}
   policyTypes: [Egress]
   egress:

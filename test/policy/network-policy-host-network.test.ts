@@ -5,7 +5,7 @@
  * their traffic is node traffic.
  */
 import { describe, expect, it } from 'vitest';
-import { app, meshFrom, ns, send } from '../helpers.js';
+import { app, meshFrom, np, ns, send } from '../helpers.js';
 
 const nodeExporter = `apiVersion: apps/v1
 kind: DaemonSet
@@ -25,11 +25,6 @@ spec:
   selector: { app: nodeexp }
   ports: [{ name: http-metrics, port: 9100, targetPort: 9100 }]
 `;
-const np = (namespace: string, name: string, spec: string): string => `apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: { name: ${name}, namespace: ${namespace} }
-spec:
-${spec}`;
 const base = [ns('istio-system', false), ns('a', false), ns('mon', false), app('a', 'scraper'), nodeExporter];
 
 describe('§11 a hostNetwork destination is node traffic to NetworkPolicy', () => {
