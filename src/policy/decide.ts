@@ -535,24 +535,34 @@ function sendLeg(run: Run, leg: Leg): Decision {
           ev('client-sidecar', `the route sends it to ${host}, which is no service the sidecar knows: no cluster`);
           return fail(ctx, 503, null, { control: 'Routing', name: null, reason: `the route's destination ${host}:${port} is neither a Service nor a ServiceEntry` }, 'NC');
         }
+        // The destinations of a VirtualService the Sidecar imports are imported with it (Istio
+        // collectImportedServices): a service its egress hosts leave out is still known, if exported to the client.
+        const imported = (l: EgressLookup, name: string): EgressLookup => {
+          if (l.kind !== 'hidden') return l;
+          const h = normalizeHost(name);
+          const again = lookupDestination({ ...input, sidecars: [], picked: { client, sidecar: null }, services: index.services(h) }, client, name, port);
+          // by exact hostname only (Istio's index by hostname): a wildcard ServiceEntry does not come in this way
+          if (again.kind === 'service' || (again.kind === 'service-entry' && again.entry.hosts.some((x) => normalizeHost(x) === h))) {
+            run.events.push({ hop: 'client-sidecar', what: `${name}:${port} is not among the Sidecar's egress hosts, but the VirtualService that routed here is, and brings its destinations with it` });
+            return again;
+          }
+          return l;
+        };
         if (routed.host !== host || vsOnly) {
+          // A route names a cluster, outbound|port||host: a host the sidecar has no Service or ServiceEntry for has
+          // none, whatever DNS or the outbound policy would make of the name (Envoy: 503 NC)
+          const known = imported(lookupDestination({ ...input, services: index.services(normalizeHost(routed.host)) }, client, routed.host, port), routed.host);
+          if (known.kind === 'unknown' || known.kind === 'hidden') {
+            ev('client-sidecar', `the route sends it to ${routed.host}:${port}, for which the sidecar has no cluster (no Service or ServiceEntry it knows by that name)`);
+            return fail(ctx, 503, null, { control: 'Routing', name: null, reason: `the route's destination ${routed.host}:${port} is no Service or ServiceEntry the sidecar knows: there is no cluster outbound|${port}||${routed.host}` }, 'NC');
+          }
           const r = resolve(routed.host);
           if ('outcome' in r) return r;
           dest = r;
           entryHost = null;
         }
         if (dest !== before || port !== dialled.port) lookup = lookupOf(dest, port);
-        // The destinations of a VirtualService the Sidecar imports are imported with it (Istio
-        // collectImportedServices): a service its egress hosts leave out is still known, if exported to the client.
-        if (lookup.kind === 'hidden' && dest.kind !== 'pod') {
-          const h = normalizeHost(hostOf(dest));
-          const again = lookupDestination({ ...input, sidecars: [], picked: { client, sidecar: null }, services: index.services(h) }, client, hostOf(dest), port);
-          // by exact hostname only (Istio's index by hostname): a wildcard ServiceEntry does not come in this way
-          if (again.kind === 'service' || (again.kind === 'service-entry' && again.entry.hosts.some((x) => normalizeHost(x) === h))) {
-            lookup = again;
-            run.events.push({ hop: 'client-sidecar', what: `${hostOf(dest)}:${port} is not among the Sidecar's egress hosts, but the VirtualService that routed here is, and brings its destinations with it` });
-          }
-        }
+        if (dest.kind !== 'pod') lookup = imported(lookup, hostOf(dest));
       }
     }
     // To a host outside the Services, a ServiceEntry port without addresses is a listener on 0.0.0.0 that picks by

@@ -742,22 +742,21 @@ function viewOf(ctx: HttpRouteContext, host: string): RequestView {
     for (const part of full.slice(q + 1).split('&')) {
       if (part === '') continue;
       const eq = part.indexOf('=');
-      const k = decode(eq < 0 ? part : part.slice(0, eq));
-      if (!query.has(k)) query.set(k, decode(eq < 0 ? '' : part.slice(eq + 1)));
+      // as Envoy's route matcher parses them (parseQueryString): names and values as sent, not %-decoded
+      const k = eq < 0 ? part : part.slice(0, eq);
+      if (!query.has(k)) query.set(k, eq < 0 ? '' : part.slice(eq + 1));
     }
   }
   const headers = new Map<string, string>();
   for (const [k, v] of Object.entries(ctx.headers)) headers.set(k.toLowerCase(), v);
-  headers.set(':authority', host);
+  // :authority is the Host the client sent, port and case kept (the virtual host was picked without the port; a
+  // route's `authority` match reads the header as it is); without one, the host routed on
+  headers.set(':authority', headers.get('host') ?? host);
   if (!headers.has('host')) headers.set('host', host);
   headers.set(':method', ctx.method);
   headers.set(':path', full);
   headers.set(':scheme', ctx.tls ? 'https' : 'http');
   return { pathOnly, fullPath: full, query, headers };
-}
-
-function decode(s: string): string {
-  try { return decodeURIComponent(s.replace(/\+/g, ' ')); } catch { return s; }
 }
 
 function stringMatches(sm: StringMatch, value: string | undefined, ignoreCase = false): boolean {
