@@ -9,7 +9,7 @@ import { appliedNamespace, isClusterScoped } from './apply-namespace.js';
 import { DNS1123_LABEL_FORM, isDns1123Label, objectNameProblem, quotedName } from './names.js';
 import { parseDuration } from '../core/duration.js';
 import { ownValue, setOwn } from '../core/record.js';
-import { DEFAULT_MESH_CONFIG, exportToAnnotation, type AuthorizationPolicy, type DestinationRule, type Labels, type Mesh, type MeshConfig, type Namespace, type ObjectMeta, type PeerAuthentication, type ProxyConfigResource, type Service, type UnmodeledObject, type Workload, type WorkloadKind } from '../model/types.js';
+import { DEFAULT_MESH_CONFIG, exportToAnnotation, selectorMatches, type AuthorizationPolicy, type DestinationRule, type Labels, type Mesh, type MeshConfig, type Namespace, type ObjectMeta, type PeerAuthentication, type ProxyConfigResource, type Service, type UnmodeledObject, type Workload, type WorkloadKind } from '../model/types.js';
 import { decideInjection, isCaptureAnnotation, isGatewayPod, readCapture } from './injection.js';
 import { applyMeshConfig, readMeshConfigMap, readPodSpec, readService, type RawService, type RawWorkload } from './k8s.js';
 import { readDestinationRule } from './networking.js';
@@ -294,8 +294,7 @@ export function loadMesh(files: readonly SourceFile[], overrides: MeshOverrides 
   for (const w of rawWorkloads) touch(w.meta.namespace);
   for (const s of rawServices) touch(s.meta.namespace);
 
-  const gatewaySelectors: Labels[] = gateways.map((g) => g.selector);
-  const workloads = buildWorkloads(rawWorkloads, namespaces, gatewaySelectors, overrides.ips ?? {}, issues);
+  const workloads = buildWorkloads(rawWorkloads, namespaces, gateways, overrides.ips ?? {}, issues);
   const services = buildServices(rawServices);
   const byName = <T extends { meta: ObjectMeta }>(list: T[]): T[] => list.sort((a, b) => a.meta.order - b.meta.order);
 
@@ -420,7 +419,7 @@ function nodeIp(k: number): string {
   return `172.18.${Math.floor(k / 250)}.${(k % 250) + 2}`;
 }
 
-function buildWorkloads(raw: RawWorkload[], namespaces: Map<string, Namespace>, gatewaySelectors: Labels[],
+function buildWorkloads(raw: RawWorkload[], namespaces: Map<string, Namespace>, gateways: readonly Gateway[],
   ips: Readonly<Record<string, string>>, issues: IssueList): Workload[] {
   const sorted = [...raw].sort((a, b) => byCodeUnit(idOf(a.meta), idOf(b.meta)));
   const uniq = new Map<string, RawWorkload>();
@@ -429,10 +428,20 @@ function buildWorkloads(raw: RawWorkload[], namespaces: Map<string, Namespace>, 
   let nodes = 0;
   return [...uniq.values()].map((w) => {
     const ns = namespaces.get(w.meta.namespace) as Namespace;
-    const gateway = isGatewayPod(w.podLabels, w.podAnnotations, gatewaySelectors);
+    // A pod is a gateway by its own marks (the istio label of Istio's gateways, the gateway injection template), or
+    // when a Gateway selects it and it gets no sidecar: an injected sidecar ignores Gateways (SetGatewaysForProxy
+    // reads them for router proxies only), so a Gateway selecting app pods changes nothing there.
+    const marked = isGatewayPod(w.podLabels, w.podAnnotations, []);
+    const injection = marked ? null : decideInjection(ns.name, ns.labels, w.podLabels, w.podAnnotations, w.hostNetwork);
+    const selectedBy = gateways.find((g) => Object.keys(g.selector).length > 0 && selectorMatches(g.selector, w.podLabels));
+    const gateway = marked || (injection !== null && !injection.sidecar && selectedBy !== undefined);
+    if (!marked && injection?.sidecar && selectedBy) {
+      issues.warn('gateway-selects-sidecar', `Gateway ${selectedBy.meta.namespace}/${selectedBy.meta.name} selects ${w.kind} ${idOf(w.meta)}, which runs a sidecar: a sidecar ignores Gateways, so the Gateway configures nothing there`,
+        selectedBy.meta.loc, 'select the gateway pods (e.g. istio: ingressgateway), not application pods');
+    }
     const inj = gateway
       ? { sidecar: false, reason: 'a gateway proxy (an Envoy itself): enforces policy without a sidecar' }
-      : decideInjection(ns.name, ns.labels, w.podLabels, w.podAnnotations, w.hostNetwork);
+      : injection ?? decideInjection(ns.name, ns.labels, w.podLabels, w.podAnnotations, w.hostNetwork);
     const id = idOf(w.meta);
     const index = n++;
     const sim: Record<string, string> = {};

@@ -231,6 +231,21 @@ metadata: { name: edge, namespace: apps }
 spec:
   selector: { app: edge-proxy }
   servers: [{ port: { number: 80, name: http, protocol: HTTP }, hosts: ["*"] }]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: { name: own-proxy, namespace: legacy }
+spec:
+  template:
+    metadata: { labels: { app: own-proxy } }
+    spec: { containers: [{ name: istio-proxy }] }
+---
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: { name: own, namespace: legacy }
+spec:
+  selector: { app: own-proxy }
+  servers: [{ port: { number: 80, name: http, protocol: HTTP }, hosts: ["*"] }]
 `,
   }]);
   const w = (id: string): Workload => {
@@ -271,12 +286,17 @@ spec:
     expect(w('legacy/templated-gw')).toMatchObject({ gateway: true, sidecar: false });
   });
 
-  it('§2 a workload selected by a Gateway (declared later in the file) is a gateway proxy', () => {
-    expect(w('apps/edge')).toMatchObject({ gateway: true, sidecar: false });
+  it('§2 a workload a Gateway (declared later in the file) selects is a gateway proxy when it gets no sidecar', () => {
+    expect(w('legacy/own-proxy')).toMatchObject({ gateway: true, sidecar: false });
+  });
+
+  it('§2 a workload that gets a sidecar stays a sidecar when a Gateway selects it: a sidecar ignores Gateways (warned)', () => {
+    expect(w('apps/edge')).toMatchObject({ gateway: false, sidecar: true });
+    expect(mesh.issues.warnings.find((i) => i.code === 'gateway-selects-sidecar')?.message).toContain('Gateway apps/edge selects Deployment apps/edge, which runs a sidecar');
   });
 
   it('§2 plain workloads are not gateways', () => {
     expect(mesh.mesh.workloads.filter((x) => x.gateway).map((x) => x.id).sort())
-      .toEqual(['apps/edge', 'apps/istio-ingressgateway', 'legacy/templated-gw']);
+      .toEqual(['apps/istio-ingressgateway', 'legacy/own-proxy', 'legacy/templated-gw']);
   });
 });
