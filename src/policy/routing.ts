@@ -412,9 +412,30 @@ function portServers(gateways: readonly Gateway[], port: { servicePort: number; 
   let t = byPort.get(key);
   if (t === undefined) {
     const onPort: ServerMatch[] = [];
+    // Istio's merge of the servers of one port (mergeGateways), oldest Gateway first: a server with TLS settings
+    // repeating a host of an earlier one (same bind) is dropped whole; after a plaintext server, only HTTP servers of
+    // the same bind join (canMergeProtocols): an HTTPS or TCP one is dropped
+    const tlsHosts = new Set<string>();
+    let firstPlain: { protocol: string; bind: string } | null = null;
+    let seen = false;
     for (const gateway of [...gateways].sort(byAge)) {
       gateway.servers.forEach((server, index) => {
-        if (server.port.number === port.servicePort || server.port.number === port.targetPort) onPort.push({ gateway, server, index });
+        if (server.port.number !== port.servicePort && server.port.number !== port.targetPort) return;
+        const bind = server.bind ?? '';
+        if (server.tls !== undefined) {
+          const keys = server.hosts.map((h) => `${h}\u0000${bind}`);
+          if (keys.some((k) => tlsHosts.has(k))) return;
+          for (const k of keys) tlsHosts.add(k);
+        }
+        const protocol = server.port.protocol.toUpperCase();
+        const http = HTTP_PROTOCOLS.includes(protocol);
+        if (seen) {
+          if (firstPlain !== null && firstPlain.bind === bind && !(http && HTTP_PROTOCOLS.includes(firstPlain.protocol))) return;
+        } else {
+          seen = true;
+          if (server.tls === undefined || http) firstPlain = { protocol, bind };
+        }
+        onPort.push({ gateway, server, index });
       });
     }
     const index = new DomainIndex();

@@ -22,7 +22,7 @@ function gateways(specs: { servers: { port: number; protocol: string; hosts: str
   return specs.map((g, i) => ({
     meta: meta('istio-system', `gw${i}`, i),
     selector: { istio: 'ingressgateway' },
-    servers: g.servers.map((s) => ({ port: { number: s.port, name: `p${s.port}`, protocol: s.protocol }, hosts: s.hosts })),
+    servers: g.servers.map((s) => ({ port: { number: s.port, name: `p${s.port}`, protocol: s.protocol }, hosts: s.hosts, ...(s.protocol === 'HTTPS' ? { tls: { mode: 'SIMPLE' as const, credentialName: 'c' } } : {}) })),
   }));
 }
 
@@ -44,14 +44,38 @@ const qualify = (x: string, ns: string): string => { const l = x.toLowerCase(); 
 const exportedTo = (vs: VirtualService, ns: string): boolean =>
   vs.exportTo.length === 0 || vs.exportTo.some((e) => e === '*' || e === ns || (e === '.' && vs.meta.namespace === ns));
 
-/** The plain scan: every server on the port scored on every host, the first of the highest score kept. */
+/**
+ * The servers of a port Istio keeps (mergeGateways), in Gateway order: the first server's protocol decides — after
+ * an HTTP one only HTTP servers join; a server with TLS settings repeating a host of an earlier one is dropped.
+ */
+function kept(gws: readonly Gateway[], port: number): Set<string> {
+  const out = new Set<string>();
+  let first: string | null = null;
+  const tlsHosts: string[] = [];
+  for (const g of gws) {
+    g.servers.forEach((s, index) => {
+      if (s.port.number !== port) return;
+      if (s.tls !== undefined) {
+        if (s.hosts.some((h) => tlsHosts.includes(h))) return;
+        tlsHosts.push(...s.hosts);
+      }
+      if (first === null) first = s.tls === undefined || s.port.protocol === 'HTTP' ? s.port.protocol : 'TLS';
+      else if (first !== 'TLS' && !(first === 'HTTP' && s.port.protocol === 'HTTP')) return;
+      out.add(`${g.meta.name}#${index}`);
+    });
+  }
+  return out;
+}
+
+/** The plain scan: every server Istio keeps on the port scored on every host, the first of the highest score kept. */
 function plainSelect(gws: readonly Gateway[], port: number, host: string): { gateway: string; index: number } | null {
   const h = plainHost(host);
   let best: { gateway: string; index: number } | null = null;
   let bestScore = 0;
+  const keep = kept(gws, port);
   for (const g of gws) {
     g.servers.forEach((s, index) => {
-      if (s.port.number !== port) return;
+      if (s.port.number !== port || !keep.has(`${g.meta.name}#${index}`)) return;
       const score = Math.max(0, ...s.hosts.map((x) => domainScore((x.includes('/') ? x.slice(x.indexOf('/') + 1) : x).toLowerCase(), h)));
       if (score > bestScore) { bestScore = score; best = { gateway: g.meta.name, index }; }
     });
@@ -99,6 +123,19 @@ function plainMeshVs(vss: readonly VirtualService[], clientNs: string, host: str
 }
 
 describe('routing through the domain index', () => {
+  it('§9 servers Istio\'s merge drops serve nothing: an HTTPS server on a port an older plain HTTP server holds, a TLS server repeating a host of an older one (the whole server)', () => {
+    const at443 = { servicePort: 443, targetPort: 443 };
+    const httpFirst = gateways([{ servers: [{ port: 443, protocol: 'HTTP', hosts: ['a.example.com'] }] }, { servers: [{ port: 443, protocol: 'HTTPS', hosts: ['b.example.com'] }] }]);
+    expect(selectServer(httpFirst, at443, 'b.example.com')).toBeNull();
+    expect(selectServer(httpFirst, at443, 'a.example.com')?.gateway.meta.name).toBe('gw0');
+    const overlap = gateways([{ servers: [{ port: 443, protocol: 'HTTPS', hosts: ['a.example.com', 'b.example.com'] }] }, { servers: [{ port: 443, protocol: 'HTTPS', hosts: ['b.example.com', 'c.example.com'] }] }]);
+    expect(selectServer(overlap, at443, 'c.example.com')).toBeNull();
+    expect(selectServer(overlap, at443, 'b.example.com')?.gateway.meta.name).toBe('gw0');
+    // two HTTP servers on one port merge into one route table
+    const twoHttp = gateways([{ servers: [{ port: 80, protocol: 'HTTP', hosts: ['a.example.com'] }] }, { servers: [{ port: 80, protocol: 'HTTP', hosts: ['b.example.com'] }] }]);
+    expect(selectServer(twoHttp, { servicePort: 80, targetPort: 80 }, 'b.example.com')?.routeServers.length).toBe(2);
+  });
+
   it('§9 selectServer picks the server the plain scan picks (most specific host, oldest Gateway and first server on a tie)', () => {
     const SERVER = fc.record({ port: fc.constantFrom(80, 443), protocol: fc.constantFrom('HTTP', 'HTTPS'), hosts: fc.array(SERVER_HOST, { minLength: 0, maxLength: 4 }) });
     fc.assert(fc.property(fc.array(fc.record({ servers: fc.array(SERVER, { minLength: 1, maxLength: 5 }) }), { minLength: 1, maxLength: 6 }), fc.array(REQUEST_HOST, { minLength: 1, maxLength: 8 }), (specs, hosts) => {
@@ -110,7 +147,8 @@ describe('routing through the domain index', () => {
           expect(got === null ? null : { gateway: got.gateway.meta.name, index: got.index }).toEqual(want);
           if (got !== null && got.server.port.protocol === 'HTTP') {
             // every plain HTTP server on the port shares the route table, and the array is the same one each time
-            expect(got.routeServers.map((m) => `${m.gateway.meta.name}#${m.index}`)).toEqual(gws.flatMap((g) => g.servers.flatMap((s, i) => (s.port.number === port && s.port.protocol === 'HTTP' ? [`${g.meta.name}#${i}`] : []))));
+            const keep = kept(gws, port);
+            expect(got.routeServers.map((m) => `${m.gateway.meta.name}#${m.index}`)).toEqual(gws.flatMap((g) => g.servers.flatMap((s, i) => (s.port.number === port && s.port.protocol === 'HTTP' && keep.has(`${g.meta.name}#${i}`) ? [`${g.meta.name}#${i}`] : []))));
             expect(selectServer(gws, { servicePort: port, targetPort: port }, host)?.routeServers).toBe(got.routeServers);
           }
         }
