@@ -459,7 +459,8 @@ function readHttpRoute(r: Reader, h: Obj, path: Path, ctx: VsContext): HttpRoute
     const label = name === undefined ? 'root HTTP route' : `root HTTP route ${name}`;
     if (hasRedirect) r.error([...path, 'redirect'], 'vs-redirect-and-route', `${label} must not specify redirect`, 'keep only delegate');
     if (present('route')) r.error([...path, 'route'], 'vs-redirect-and-route', `${label} must not specify route`, 'keep only delegate');
-    notModeled(r, [...path, 'delegate'], 'delegate (routes of another VirtualService)');
+    r.warn([...path, 'delegate'], 'not-modeled', 'delegate (routes of another VirtualService) is not modeled: a request this route takes gets 404 NR in meshrange, where Istio would use the delegate\'s routes',
+      'inline the delegate\'s routes here to simulate them');
     const d = r.obj(h, 'delegate', path);
     if (d) {
       const dn = r.str(d, 'name', [...path, 'delegate']) ?? '';
@@ -601,6 +602,9 @@ function readHttpMatch(r: Reader, m: Obj, path: Path, ctx: VsContext): HttpMatch
         if (claim && !ctx.appliesToGateway) {
           r.error(hpath, 'vs-jwt-claim-mesh', `JWT claim based routing (key: ${hname}) is only supported for gateway, found no gateways`,
             'bind this VirtualService to a gateway with spec.gateways, or match on a plain header');
+        } else if (claim) {
+          r.warn(hpath, 'not-modeled', `a match on a JWT claim (${hname}) is not modeled: meshrange never matches it, where a gateway that validated the token would`,
+            'results for requests this match would take may differ from the cluster');
         }
       }
       const sm = readStringMatch(r, map, hname, [...path, key], false, key === 'withoutHeaders');
@@ -658,6 +662,10 @@ function readDestinations(r: Reader, h: Obj, path: Path, ctx: VsContext): RouteD
     }
     const destination = readDestination(r, destObj, [...dpath, 'destination']);
     const entry: RouteDestination = { destination };
+    // a destination's own request header operations (a `host` one rewrites the Host the next hop authorizes)
+    const dHeaders = r.obj(d, 'headers', dpath);
+    const dReq = dHeaders ? r.obj(dHeaders, 'request', [...dpath, 'headers']) : undefined;
+    if (dReq && Object.keys(dReq).length > 0) notModeled(r, [...dpath, 'headers', 'request'], 'request header manipulation on a destination');
     const weight = r.int(d, 'weight', dpath);
     if (weight !== undefined) {
       anyWeight = true;

@@ -374,6 +374,22 @@ describe('VirtualService: webhook validation', () => {
     expectIssue(issues, 'warning', 'not-modeled', lineOf(text, 'request:'));
     expectIssue(issues, 'warning', 'vs-unreachable-route', lineOf(text, '- match'));
   });
+
+  it('warnings name what the simulation does instead: a destination\'s own header operations, a JWT claim match at a gateway (never matches), a delegate (404 NR)', () => {
+    const text = virtualService(`  hosts: [reviews]
+  gateways: [gw]
+  http:
+    - match: [{ headers: { "@request.auth.claims.group": { exact: admin } } }]
+      route: [{ destination: { host: a }, headers: { request: { set: { host: admin.internal } } } }]
+    - delegate: { name: child }`);
+    const { issues } = vs(text);
+    expect(issues.hasErrors()).toBe(false);
+    expectIssue(issues, 'warning', 'not-modeled', lineOf(text, 'headers: { request'));
+    const messages = issues.warnings.filter((w) => w.code === 'not-modeled').map((w) => w.message).join('\n');
+    expect(messages).toContain('meshrange never matches it');
+    expect(messages).toContain('gets 404 NR in meshrange');
+    expect(messages).toContain('request header manipulation on a destination');
+  });
 });
 
 describe('RE2 regexes', () => {
