@@ -39,7 +39,7 @@ import { evaluateNetworkPolicies, namespaceLabelsOf, networkPoliciesAllow, selec
 import { effectiveMtls, namespaceMode } from './peer-authentication.js';
 import { dnsCaptureOf, entryAddressKind } from './dns-capture.js';
 import {
-  declaredProtocol, endpointsOf, externalIpOf, hasProxy, isHttp, lowerHeaders, targetPortOf,
+  declaredProtocol, endpointsOf, externalIpOf, hasProxy, isHttp, legAuthority, lowerHeaders, targetPortOf,
   type Decision, type DecideOptions, type HttpRouteRef, type IdentityOverride, type Leg, type MeshRequest, type Run, type StoppedBy,
 } from './pipeline.js';
 import { domainScore, qualify, routeHttp, routeTcp, routeTls } from './routing.js';
@@ -469,7 +469,7 @@ function sendLeg(run: Run, leg: Leg): Decision {
     ctx.clientHttp = requestL7 === 'http' && httpListener(lookup, port);
     // The app's own TLS to a port declared HTTP: the sidecar's listener there parses HTTP only, and the app's TLS
     // client gets its plaintext error back ("wrong version number") — Istio's "Sending HTTPS to an HTTP port".
-    if (leg.protocol === 'tls' && leg.depth === 0 && !leg.viaGateway) {
+    if (leg.protocol === 'tls' && leg.depth === 0 && !leg.viaGateway && !client.gateway) {
       const declaredHttp = lookup.kind === 'service'
         ? (() => { const sp = lookup.service.ports.find((x) => x.port === port); return sp !== undefined && declaredProtocol(sp) === 'http'; })()
         : lookup.kind === 'service-entry' && /^(HTTP|HTTP2|GRPC|GRPC-WEB)$/.test(lookup.port.protocol);
@@ -537,22 +537,24 @@ function sendLeg(run: Run, leg: Leg): Decision {
         }
         // The destinations of a VirtualService the Sidecar imports are imported with it (Istio
         // collectImportedServices): a service its egress hosts leave out is still known, if exported to the client.
-        const imported = (l: EgressLookup, name: string): EgressLookup => {
+        const imported = (l: EgressLookup, name: string, say: boolean): EgressLookup => {
           if (l.kind !== 'hidden') return l;
           const h = normalizeHost(name);
           const again = lookupDestination({ ...input, sidecars: [], picked: { client, sidecar: null }, services: index.services(h) }, client, name, port);
           // by exact hostname only (Istio's index by hostname): a wildcard ServiceEntry does not come in this way
           if (again.kind === 'service' || (again.kind === 'service-entry' && again.entry.hosts.some((x) => normalizeHost(x) === h))) {
-            run.events.push({ hop: 'client-sidecar', what: `${name}:${port} is not among the Sidecar's egress hosts, but the VirtualService that routed here is, and brings its destinations with it` });
+            if (say) run.events.push({ hop: 'client-sidecar', what: `${name}:${port} is not among the Sidecar's egress hosts, but the VirtualService that routed here is, and brings its destinations with it` });
             return again;
           }
           return l;
         };
         if (routed.host !== host || vsOnly) {
           // A route names a cluster, outbound|port||host: a host the sidecar has no Service or ServiceEntry for has
-          // none, whatever DNS or the outbound policy would make of the name (Envoy: 503 NC)
-          const known = imported(lookupDestination({ ...input, services: index.services(normalizeHost(routed.host)) }, client, routed.host, port), routed.host);
-          if (known.kind === 'unknown' || known.kind === 'hidden') {
+          // none, whatever DNS or the outbound policy would make of the name (Envoy: 503 NC); a wildcard ServiceEntry
+          // builds no cluster for a name it covers (clusters are per exact host)
+          const rh = normalizeHost(routed.host);
+          const known = imported(lookupDestination({ ...input, services: index.services(rh) }, client, routed.host, port), routed.host, false);
+          if (known.kind === 'unknown' || known.kind === 'hidden' || (known.kind === 'service-entry' && !known.entry.hosts.some((x) => normalizeHost(x) === rh))) {
             ev('client-sidecar', `the route sends it to ${routed.host}:${port}, for which the sidecar has no cluster (no Service or ServiceEntry it knows by that name)`);
             return fail(ctx, 503, null, { control: 'Routing', name: null, reason: `the route's destination ${routed.host}:${port} is no Service or ServiceEntry the sidecar knows: there is no cluster outbound|${port}||${routed.host}` }, 'NC');
           }
@@ -562,7 +564,7 @@ function sendLeg(run: Run, leg: Leg): Decision {
           entryHost = null;
         }
         if (dest !== before || port !== dialled.port) lookup = lookupOf(dest, port);
-        if (dest.kind !== 'pod') lookup = imported(lookup, hostOf(dest));
+        if (dest.kind !== 'pod') lookup = imported(lookup, hostOf(dest), true);
       }
     }
     // To a host outside the Services, a ServiceEntry port without addresses is a listener on 0.0.0.0 that picks by
@@ -1186,7 +1188,7 @@ function meshRoute(ctx: Ctx, host: string, port: number, dest: Dest): { host: st
   };
   // http routes apply on an HTTP listener only (ctx.clientHttp: the dialled port's); a TCP one reads tcp routes
   if (isHttp(leg.protocol) && ctx.clientHttp) {
-    const r = routeHttp(vss, { ...base, host, path: leg.path, method: leg.method, headers: leg.headers }, pick);
+    const r = routeHttp(vss, { ...base, host, authority: legAuthority(leg), path: leg.path, method: leg.method, headers: leg.headers }, pick);
     if (r.kind === 'default') return null;
     if (r.kind === 'no-route') {
       run.events.push({ hop: 'client-sidecar', what: r.reason });

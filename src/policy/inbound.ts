@@ -629,7 +629,7 @@ function gatewayInbound(ctx: Ctx, route: InboundRoute, tls: ClientTls): Decision
     headers: { ...filters.headers }, sni: leg.sni, intent: 'auto', depth: leg.depth + 1,
   };
   if (ctx.l7 === 'http') {
-    const r = routeHttp(mesh.virtualServices, { ...base, host: authorityHost, path: filters.path, method: leg.method, headers: filters.headers, tls: mode === 'https' }, pick);
+    const r = routeHttp(mesh.virtualServices, { ...base, host: authorityHost, authority: legAuthority(leg), path: filters.path, method: leg.method, headers: filters.headers, tls: mode === 'https' }, pick);
     if (r.kind === 'no-route' || r.kind === 'default') {
       const reason = r.reason;
       ev(`${reason}: 404 NR`);

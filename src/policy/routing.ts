@@ -122,6 +122,8 @@ export interface HttpRouteContext {
   gatewayNamespace: string;
   /** request authority without port */
   host: string;
+  /** the :authority the client sent when it sent no Host header (host and port as dialled); absent = `host` */
+  authority?: string;
   /** listener port: the gateway server port, or the service port for `mesh` */
   port: number;
   /** path as Envoy routes it (already normalized), query string included */
@@ -772,7 +774,7 @@ function viewOf(ctx: HttpRouteContext, host: string): RequestView {
   for (const [k, v] of Object.entries(ctx.headers)) headers.set(k.toLowerCase(), v);
   // :authority is the Host the client sent, port and case kept (the virtual host was picked without the port; a
   // route's `authority` match reads the header as it is); without one, the host routed on
-  headers.set(':authority', headers.get('host') ?? host);
+  headers.set(':authority', headers.get('host') ?? ctx.authority ?? host);
   if (!headers.has('host')) headers.set('host', host);
   headers.set(':method', ctx.method);
   headers.set(':path', full);

@@ -87,6 +87,16 @@ spec: { hosts: [api.example.com], ports: [{ number: 443, name: http, protocol: H
 `;
     const m = meshFrom(ns('istio-system', false), ns('a', true), app('a', 'client'), entry);
     expect(send(m, { from: 'a/client', to: 'api.example.com:443', protocol: 'tls' })).toMatchObject({ outcome: 'blocked', stoppedBy: [{ control: 'Routing', name: 'a/api' }] });
+    // a gateway pod has no sidecar listener: its TLS is not parsed as HTTP there
+    const gw = `apiVersion: apps/v1
+kind: Deployment
+metadata: { name: egress, namespace: istio-system }
+spec:
+  selector: { matchLabels: { istio: egressgateway } }
+  template: { metadata: { labels: { istio: egressgateway } }, spec: { containers: [{ name: istio-proxy, image: proxyv2 }] } }
+`;
+    const fromGw = send(meshFrom(ns('istio-system', false), ns('b', true), app('b', 'web'), gw), { from: 'istio-system/egress', to: 'web.b.svc.cluster.local:80', protocol: 'tls' });
+    expect(fromGw.stoppedBy.some((x) => x.control === 'Routing')).toBe(false);
   });
 
   it('passes to the app on a port declared TCP (the passthrough chain)', () => {

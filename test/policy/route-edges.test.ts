@@ -28,6 +28,10 @@ describe('§8 a sidecar route names a cluster', () => {
     // with a ServiceEntry for the host there is a cluster
     const entry = 'apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: { name: ex, namespace: a }\nspec: { hosts: [example.com], ports: [{ number: 80, name: http, protocol: HTTP }], resolution: DNS }\n';
     expect(send(meshFrom(...base, toExternal, entry), { from: 'a/client', to: 'web.a.svc.cluster.local:80' }).outcome).toBe('allowed');
+    // a wildcard entry builds no cluster for a name it covers: clusters are per exact host (istio#49482)
+    const wild = 'apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: { name: wild, namespace: a }\nspec: { hosts: ["*.example.com"], ports: [{ number: 80, name: http, protocol: HTTP }], resolution: NONE }\n';
+    expect(send(meshFrom(...base, vs('[{ route: [{ destination: { host: api.example.com } }] }]'), wild), { from: 'a/client', to: 'web.a.svc.cluster.local:80' }))
+      .toMatchObject({ outcome: 'blocked', code: 503, flags: 'NC' });
   });
 });
 
@@ -41,6 +45,11 @@ describe('§8 route matches read the request as sent', () => {
     expect(to('web')).toBe('a/web2');
     expect(to('web:80')).toBe('a/web2');
     expect(to('web.a.svc.cluster.local')).toBe('a/web');
+    // without a Host header, :authority is what was dialled, port and all (the port when it is not the default)
+    const on8080 = meshFrom(ns('istio-system', false), ns('a', true), app('a', 'client'), app('a', 'web', { svcPort: 8080 }), app('a', 'web2', { svcPort: 8080 }), vs(`
+    - { match: [{ authority: { exact: "web.a.svc.cluster.local:8080" } }], route: [{ destination: { host: web2 } }] }
+    - route: [{ destination: { host: web } }]`));
+    expect(send(on8080, { from: 'a/client', to: 'web.a.svc.cluster.local:8080' }).destination?.workload).toBe('a/web2');
   });
 
   it('queryParams compare the value as sent: %20 and + are not decoded', () => {
