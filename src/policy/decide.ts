@@ -447,7 +447,7 @@ function sendLeg(run: Run, leg: Leg): Decision {
   if (leg.proxy && client) {
     // Only the client's namespace's and the root namespace's Sidecars can apply to it (sidecarFor): hand it those.
     const near = sidecarsOf(index, mesh.config.rootNamespace, client);
-    const input: EgressInput = { services: mesh.services, serviceEntries: mesh.serviceEntries, sidecars: near.sidecars, rootNamespace: mesh.config.rootNamespace, meshMode: mesh.config.outboundTrafficPolicy, picked: near.picked };
+    const input = egressInputOf(mesh, near);
     const hostOf = (d: Dest): string => d.kind === 'service' ? d.service.fqdn : d.kind === 'external' ? d.name : d.workload.ip;
     // lookupDestination reads only the Services named like the host: hand it those (index), not all.
     const lookupOf = (d: Dest, p: number): EgressLookup => {
@@ -474,8 +474,8 @@ function sendLeg(run: Run, leg: Leg): Decision {
         ? (() => { const sp = lookup.service.ports.find((x) => x.port === port); return sp !== undefined && declaredProtocol(sp) === 'http'; })()
         : lookup.kind === 'service-entry' && /^(HTTP|HTTP2|GRPC|GRPC-WEB)$/.test(lookup.port.protocol);
       if (declaredHttp) {
-        const what = lookup.kind === 'service' ? `Service ${lookup.service.namespace}/${lookup.service.name}` : lookup.kind === 'service-entry' ? `ServiceEntry ${lookup.entry.meta.namespace}/${lookup.entry.meta.name}` : '';
-        const name = lookup.kind === 'service' ? `${lookup.service.namespace}/${lookup.service.name}` : lookup.kind === 'service-entry' ? `${lookup.entry.meta.namespace}/${lookup.entry.meta.name}` : null;
+        const name = lookup.kind === 'service' ? `${lookup.service.namespace}/${lookup.service.name}` : lookup.kind === 'service-entry' ? `${lookup.entry.meta.namespace}/${lookup.entry.meta.name}` : '';
+        const what = `${lookup.kind === 'service' ? 'Service' : 'ServiceEntry'} ${name}`;
         ev('client-sidecar', `port ${port} of ${what} is declared HTTP: the sidecar's listener parses the app's TLS as HTTP, fails, and answers in plaintext, which the app's TLS client cannot read ("wrong version number")`);
         return fail(ctx, 0, null, { control: 'Routing', name,
           reason: `${client.id} sends its own TLS to port ${port} of ${what}, which is declared HTTP: the client sidecar parses HTTP there and the TLS handshake fails; declare the port as https or tls (or send plaintext and let Istio encrypt it)` });
@@ -805,6 +805,11 @@ interface NearSidecars {
 
 const nearSidecars = new WeakMap<MeshIndex, WeakMap<Workload, NearSidecars>>();
 
+/** What the client's proxy looks a destination up in (egress.ts lookupDestination): the mesh's registry and its Sidecars. */
+function egressInputOf(mesh: Mesh, near: NearSidecars): EgressInput {
+  return { services: mesh.services, serviceEntries: mesh.serviceEntries, sidecars: near.sidecars, rootNamespace: mesh.config.rootNamespace, meshMode: mesh.config.outboundTrafficPolicy, picked: near.picked };
+}
+
 function sidecarsOf(index: MeshIndex, rootNamespace: string, client: Workload): NearSidecars {
   let byClient = nearSidecars.get(index);
   if (byClient === undefined) { byClient = new WeakMap(); nearSidecars.set(index, byClient); }
@@ -1067,8 +1072,7 @@ function dnsQueryDropped(mesh: Mesh, client: Workload): { policy: string | null;
 function agentAnswers(mesh: Mesh, client: Workload, host: string): { answers: boolean; what: string } {
   const index = meshIndex(mesh);
   return index.memo('dns-agent-answers', `${client.id}\u0000${host}`, () => {
-    const near = sidecarsOf(index, mesh.config.rootNamespace, client);
-    const input: EgressInput = { services: mesh.services, serviceEntries: mesh.serviceEntries, sidecars: near.sidecars, rootNamespace: mesh.config.rootNamespace, meshMode: mesh.config.outboundTrafficPolicy, picked: near.picked };
+    const input = egressInputOf(mesh, sidecarsOf(index, mesh.config.rootNamespace, client));
     const entryKnown = (se: ServiceEntry, h: string): string | null => {
       const name = `ServiceEntry ${se.meta.namespace}/${se.meta.name}`;
       switch (entryAddressKind(se, h)) {
