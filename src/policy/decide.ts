@@ -467,6 +467,8 @@ function sendLeg(run: Run, leg: Leg): Decision {
     // the HTTP listener that answers for a failure (503 UH / NC / UF), whatever the new port's name says.
     let lookup = lookupOf(dest, port);
     ctx.clientHttp = requestL7 === 'http' && httpListener(lookup, port);
+    // the client sidecar's connection manager drops a #fragment too (Istio turns http_reject_path_with_fragment off)
+    if (ctx.clientHttp && leg.path.includes('#')) leg.path = leg.path.slice(0, leg.path.indexOf('#'));
     // The app's own TLS to a port declared HTTP: the sidecar's listener there parses HTTP only, and the app's TLS
     // client gets its plaintext error back ("wrong version number") — Istio's "Sending HTTPS to an HTTP port".
     if (leg.protocol === 'tls' && leg.depth === 0 && !leg.viaGateway && !client.gateway) {

@@ -49,6 +49,9 @@ describe('§6.6 paths as Envoy sees them', () => {
     expect(send(m, { from: 'a/client', to: SERVER, path: '/admin#x' })).toMatchObject({ outcome: 'blocked', code: 403 });
     const open = send(meshFrom(...base), { from: 'a/client', to: SERVER, path: '/admin#x?not-a-query' });
     expect(open.received?.path).toBe('/admin');
+    // the client's own sidecar drops it as well, before a server without one
+    const bare = meshFrom(ns('istio-system', false), ns('a', true), ns('plain', false), app('a', 'client'), app('plain', 'server'));
+    expect(send(bare, { from: 'a/client', to: 'server.plain.svc.cluster.local:80', path: '/admin#x' }).received?.path).toBe('/admin');
   });
 
   it('{**} matches the empty run too: /foo/{**} matches /foo/, /{**} matches /, /foo/{**}/bar matches /foo//bar', () => {

@@ -52,6 +52,13 @@ describe('§8 route matches read the request as sent', () => {
     expect(send(on8080, { from: 'a/client', to: 'web.a.svc.cluster.local:8080' }).destination?.workload).toBe('a/web2');
   });
 
+  it('a uri match never sees the #fragment, which the connection manager dropped', () => {
+    const m = meshFrom(...base, vs(`
+    - { match: [{ uri: { exact: /admin } }], route: [{ destination: { host: web2 } }] }
+    - route: [{ destination: { host: web } }]`));
+    expect(send(m, { from: 'a/client', to: 'web.a.svc.cluster.local:80', path: '/admin#top' }).destination?.workload).toBe('a/web2');
+  });
+
   it('queryParams compare the value as sent: %20 and + are not decoded', () => {
     const m = meshFrom(...base, vs(`
     - { match: [{ queryParams: { q: { exact: "a b" } } }], route: [{ destination: { host: web2 } }] }
