@@ -439,9 +439,10 @@ function buildWorkloads(raw: RawWorkload[], namespaces: Map<string, Namespace>, 
       issues.warn('gateway-selects-sidecar', `Gateway ${selectedBy.meta.namespace}/${selectedBy.meta.name} selects ${w.kind} ${idOf(w.meta)}, which runs a sidecar: a sidecar ignores Gateways, so the Gateway configures nothing there`,
         selectedBy.meta.loc, 'select the gateway pods (e.g. istio: ingressgateway), not application pods');
     }
-    const inj = gateway
+    // (no injection decision only for a marked pod, which is a gateway)
+    const inj = gateway || injection === null
       ? { sidecar: false, reason: 'a gateway proxy (an Envoy itself): enforces policy without a sidecar' }
-      : injection ?? decideInjection(ns.name, ns.labels, w.podLabels, w.podAnnotations, w.hostNetwork);
+      : injection;
     const id = idOf(w.meta);
     const index = n++;
     const sim: Record<string, string> = {};
