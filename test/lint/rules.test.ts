@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { lint } from '../../src/lint/index.js';
+import { respellings } from '../../src/lint/rules/MR0106-deny-path-bypass.js';
 import { app, meshFrom, ns, pa } from '../helpers.js';
 
 function codes(code: string, ...docs: string[]): string[] {
@@ -239,9 +240,37 @@ describe('MR0106 deny-path-bypass (§6.6)', () => {
     expect(m).not.toContain('doubled');
     expect(m).toContain('upper case');
   });
-  it('under DECODE_AND_MERGE_SLASHES a DENY that also lists the upper-case and trailing-slash spellings is not reported', () => {
-    const all = '["/admin", "/admin/*", "/ADMIN", "/ADMIN/*"]';
+  it('under DECODE_AND_MERGE_SLASHES a DENY that also lists the upper-case, trailing-slash and path-parameter spellings is not reported', () => {
+    const all = '["/admin", "/admin/*", "/admin;*", "/ADMIN", "/ADMIN/*", "/ADMIN;*"]';
     expect(codes('MR0106', ns('a', true), ns('istio-system', false), app('a', 'web'), cfg('DECODE_AND_MERGE_SLASHES'), deny(all))).toEqual([]);
+  });
+  it('DENY "/admin" under BASE: the earlier spellings keep their order and wording, and the path parameter comes last', () => {
+    expect(codes('MR0106', ns('a', true), app('a', 'web'), deny('["/admin"]'))).toEqual([
+      'AuthorizationPolicy a/p denies paths "/admin", but under pathNormalization BASE doubled slash "//admin", upper case "/ADMIN", '
+        + 'trailing slash "/admin/", path parameter ;a=b "/admin;a=b" are not denied',
+    ]);
+  });
+  it('an exact DENY "/admin" does not match "/admin;a=b" under any pathNormalization: reported, with a hint that no mode removes it', () => {
+    for (const mode of ['NONE', 'BASE', 'MERGE_SLASHES', 'DECODE_AND_MERGE_SLASHES']) {
+      const r = lint(meshFrom(ns('a', true), ns('istio-system', false), app('a', 'web'), cfg(mode), deny('["/admin", "/ADMIN"]')), { only: ['MR0106'] });
+      const f = r.findings.find((x) => x.message.includes('paths "/admin"'));
+      expect(f?.message, mode).toContain(`under pathNormalization ${mode} `);
+      expect(f?.message, mode).toContain('path parameter ;a=b "/admin;a=b"');
+      expect(f?.hint, mode).toContain('no pathNormalization removes a path parameter: deny "/admin;*" too');
+    }
+  });
+  it('a DENY "/api/{**}" template does not match "/api/x/y;a=b" (= is no Envoy uri_template character): reported', () => {
+    const m = codes('MR0106', ns('a', true), ns('istio-system', false), app('a', 'web'), cfg('DECODE_AND_MERGE_SLASHES'), deny('["/api/{**}", "/API/{**}"]'));
+    expect(m).toEqual([
+      'AuthorizationPolicy a/p denies paths "/API/{**}", but under pathNormalization DECODE_AND_MERGE_SLASHES path parameter ;a=b "/API/x/y;a=b" is not denied',
+      'AuthorizationPolicy a/p denies paths "/api/{**}", but under pathNormalization DECODE_AND_MERGE_SLASHES path parameter ;a=b "/api/x/y;a=b" is not denied',
+    ]);
+  });
+  it('a prefix DENY "/admin/*" matches its path-parameter spelling "/admin/x;a=b": that spelling is tried and not reported', () => {
+    expect(respellings('/admin/x')).toContainEqual({ how: 'path parameter ;a=b', path: '/admin/x;a=b' });
+    const m = codes('MR0106', ns('a', true), app('a', 'web'), deny('["/admin/*"]'))[0] ?? '';
+    expect(m).toContain('upper case "/ADMIN/X"');
+    expect(m).not.toContain(';a=b');
   });
 });
 

@@ -11,10 +11,19 @@
  *   (policy/matchers.ts normalizePath), and so is the matcher (pathMatcher).
  * - Many applications treat `/a//b`, `/a%2Fb`, `/A/B` and `/a/b/` as `/a/b`
  *   (Istio's Security Best Practices page warns about exactly these).
+ * - Path parameters: `;name=value` on a segment (`/admin;jsessionid=x`) is
+ *   removed by no pathNormalization mode, NONE to DECODE_AND_MERGE_SLASHES,
+ *   yet Java servlet containers (Tomcat, Jetty) and Spring MVC drop it, serving
+ *   `/admin` (istio/istio#27409). An exact value does not match it, and
+ *   neither does a `{*}`/`{**}` template: Envoy's uri_template lets a glob
+ *   match unreserved characters, `%`, `:`, `@` and the sub-delims but `*` and
+ *   `=` (policy/matchers.ts), so the `=` is outside every template.
+ *   A prefix `/admin/*` does match `/admin/x;a=b`.
  * Rule: for each DENY `paths` value, a concrete path it is meant to deny is
  * respelled (doubled slash, `%2F` for an inner slash, upper case, trailing
- * slash); a respelling that survives normalisation as a path no `paths` value
- * of the same policy matches is reported — the request reaches the app.
+ * slash, a path parameter `;a=b` on the last segment); a respelling that
+ * survives normalisation as a path no `paths` value of the same policy
+ * matches is reported — the request reaches the app.
  */
 import type { AuthorizationPolicy, PathNormalization } from '../../model/types.js';
 import { normalizePath, pathMatcher } from '../../policy/matchers.js';
@@ -35,6 +44,9 @@ export interface Respelling {
   path: string;
 }
 
+/** The `how` of the path-parameter respelling: no pathNormalization mode undoes it, so the hint says so. */
+export const PATH_PARAMETER = 'path parameter ;a=b';
+
 /** The respellings of `sample` an application commonly reads as the same path. */
 export function respellings(sample: string): Respelling[] {
   const out: Respelling[] = [{ how: 'doubled slash', path: `/${sample}` }];
@@ -45,6 +57,7 @@ export function respellings(sample: string): Respelling[] {
   }
   if (sample.toUpperCase() !== sample) out.push({ how: 'upper case', path: sample.toUpperCase() });
   if (!sample.endsWith('/')) out.push({ how: 'trailing slash', path: `${sample}/` });
+  out.push({ how: PATH_PARAMETER, path: `${sample};a=b` });
   return out.filter((r, i) => r.path !== sample && out.findIndex((x) => x.path === r.path) === i);
 }
 
@@ -61,6 +74,11 @@ export function bypasses(pattern: string, all: readonly string[], mode: PathNorm
   return respellings(sample).filter((r) => !caught(r.path));
 }
 
+/** An exact path value (no `*`, no template), to which a `;*` prefix can be added as is. */
+function pathString(pattern: string): boolean {
+  return !pattern.includes('*') && !pattern.includes('{');
+}
+
 function denyPaths(p: AuthorizationPolicy): string[] {
   const out: string[] = [];
   for (const r of p.rules ?? []) for (const t of r.to ?? []) for (const x of t.operation.paths ?? []) out.push(x);
@@ -73,9 +91,11 @@ export const rule: LintRule = {
   severity: 'warning',
   title: 'A path-based DENY that another spelling of the path gets past',
   help: 'DENY paths are compared with the path after the mesh pathNormalization (BASE by default), case-sensitively. '
-    + 'A doubled slash, an encoded slash (%2F), another case or a trailing slash can survive normalisation as a path the DENY does not match, '
-    + 'while the application serves the denied resource. Fix: prefer an ALLOW list of the paths that are meant to be public; '
-    + 'set meshConfig.pathNormalization to MERGE_SLASHES or DECODE_AND_MERGE_SLASHES; add the variants (e.g. "/admin", "/admin/*") to the DENY.',
+    + 'A doubled slash, an encoded slash (%2F), another case, a trailing slash or a path parameter (;a=b) can survive normalisation as a path the DENY does not match, '
+    + 'while the application serves the denied resource (servlet containers and Spring drop path parameters; no pathNormalization mode does). '
+    + 'Fix: prefer an ALLOW list of the paths that are meant to be public; '
+    + 'set meshConfig.pathNormalization to MERGE_SLASHES or DECODE_AND_MERGE_SLASHES (slashes only); '
+    + 'add the variants (e.g. "/admin", "/admin/*", "/admin;*") to the DENY, or make the application refuse path parameters.',
   check(mesh) {
     const out: RawFinding[] = [];
     const mode = mesh.config.pathNormalization;
@@ -86,11 +106,14 @@ export const rule: LintRule = {
         const got = bypasses(pattern, all, mode);
         if (got.length === 0) continue;
         const at = (p.rules ?? []).findIndex((r) => (r.to ?? []).some((t) => (t.operation.paths ?? []).includes(pattern)));
+        const param = got.some((g) => g.how === PATH_PARAMETER)
+          ? `; no pathNormalization removes a path parameter: ${pathString(pattern) ? `deny "${pattern};*" too, or ` : ''}make the application refuse paths with ";"`
+          : '';
         out.push({
           subject: subjectOf('AuthorizationPolicy', p.meta),
           ...ruleLoc(p, at),
           message: `AuthorizationPolicy ${p.meta.namespace}/${p.meta.name} denies paths "${pattern}", but under pathNormalization ${mode} ${got.map((g) => `${g.how} "${g.path}"`).join(', ')} ${got.length === 1 ? 'is' : 'are'} not denied`,
-          hint: `allow-list the public paths instead of denying this one, or set meshConfig.pathNormalization: ${mode === 'DECODE_AND_MERGE_SLASHES' ? 'DECODE_AND_MERGE_SLASHES and deny the other spellings too' : 'DECODE_AND_MERGE_SLASHES'} and make the application refuse other spellings`,
+          hint: `allow-list the public paths instead of denying this one, or set meshConfig.pathNormalization: ${mode === 'DECODE_AND_MERGE_SLASHES' ? 'DECODE_AND_MERGE_SLASHES and deny the other spellings too' : 'DECODE_AND_MERGE_SLASHES'} and make the application refuse other spellings${param}`,
         });
       }
     }
