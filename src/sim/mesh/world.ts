@@ -199,7 +199,9 @@ export class World {
       const hit = slots[slot];
       if (hit) return hit;
     }
-    const o: DecideOptions = { ...this.opts.base, pickEndpoint: (eps) => endpoint ?? (eps[Math.floor(spec.pick() * eps.length)] as Workload) };
+    // the endpoint chosen for the first hop holds for that hop only: a later hop (past a gateway) picks among its own
+    // Service's endpoints
+    const o: DecideOptions = { ...this.opts.base, pickEndpoint: (eps) => (endpoint !== null && eps.includes(endpoint) ? endpoint : eps[Math.floor(spec.pick() * eps.length)] as Workload) };
     if (spec.jwt) o.jwt = spec.jwt;
     if (certProblem) o.certProblem = certProblem;
     this.decisions++;
