@@ -704,6 +704,14 @@ function sendLeg(run: Run, leg: Leg): Decision {
       }
       eps = eps.filter((w) => Object.entries(subset.labels).every(([k, v]) => ownValue(w.labels, k) === v));
     }
+    if (leg.meshEndpointsOnly && eps.some((w) => !w.sidecar)) {
+      if (run.explain) ev(sideHop, `the cluster lists only the endpoints with a sidecar (EDS leaves plaintext endpoints out of an AUTO_PASSTHROUGH cluster): ${eps.filter((w) => !w.sidecar).map((w) => w.id).join(', ')} left out`);
+      eps = eps.filter((w) => w.sidecar);
+      if (eps.length === 0) {
+        return fail(ctx, 0, null, { control: 'Routing', name: `${service.namespace}/${service.name}`,
+          reason: `no endpoint of Service ${service.name}${leg.subset ? ` in subset ${leg.subset}` : ''} has a sidecar, and an AUTO_PASSTHROUGH gateway's cluster lists only those that do: no healthy upstream, the gateway closes the connection` }, 'UH');
+      }
+    }
     if (eps.length === 0) {
       ev(sideHop, `Service ${service.namespace}/${service.name} has no endpoints${leg.subset ? ` in subset ${leg.subset}` : ''}`);
       return fail(ctx, leg.proxy ? 503 : 0, null,

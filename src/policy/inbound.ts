@@ -16,10 +16,12 @@ import { allowedSans, fail } from './decide.js';
 import { normalizePath } from './matchers.js';
 import { inboundCapture, type CaptureVerdict } from './capture.js';
 import { effectiveMtls, type MtlsResolution } from './peer-authentication.js';
-import { declaredProtocol, hostOnly, isHttp, legAuthority, sortKeys, targetPortOf, workloadPrincipal, workloadSpiffeId, type Decision, type IdentityOverride, type Leg, type StoppedBy } from './pipeline.js';
+import { declaredProtocol, endpointsOf, hostOnly, isHttp, legAuthority, sortKeys, targetPortOf, workloadPrincipal, workloadSpiffeId, type Decision, type IdentityOverride, type Leg, type StoppedBy } from './pipeline.js';
 import { parseIp } from '../core/ip.js';
 import { authenticate, defaultKeySetId, requestAuthenticationsSelecting, type JwtOutcome } from './request-authentication.js';
-import { gatewaysFor, httpsRedirect, routeHttp, routeTcp, routeTls, selectServer, serverMode } from './routing.js';
+import { autoPassthroughServer, gatewaysFor, httpsRedirect, parseClusterSni, routeHttp, routeTcp, routeTls, selectServer, serverMode, type ServerSelection } from './routing.js';
+import { findDestinationRule } from './destination-rule.js';
+import { serviceExportTo } from './egress.js';
 import type { SignatureTable } from './jwt-crypto.js';
 import { hopProtection, recordHop } from './wire.js';
 
@@ -535,6 +537,18 @@ function gatewayInbound(ctx: Ctx, route: InboundRoute, tls: ClientTls): Decision
   }
   // A plain HTTP server is chosen by port; TLS servers by SNI.
   const plainHttp = onPort.some(({ s }) => serverMode(s) === 'http');
+  // AUTO_PASSTHROUGH (§9): a chain per cluster, matched by its exact name as SNI and Istio's mTLS ALPNs, which beats
+  // every wildcard chain of the port. A client's own TLS client with a certificate offers ALPN istio (as at a
+  // sidecar); a client sidecar's Istio mTLS names the cluster it dialled, the gateway's own Service.
+  const istioAlpn = (leg.identity !== undefined && leg.identity.kind !== 'none') || (leg.proxy && tls.kind === 'istio');
+  const autoSni = leg.proxy && tls.kind === 'istio'
+    ? (route.service ? `outbound_.${servicePort}_.${leg.subset ?? ''}_.${route.service.fqdn}` : null)
+    : leg.sni;
+  const autoWhy = autoPassthroughMiss(mesh, gw, autoSni, istioAlpn);
+  if (!plainHttp && typeof autoWhy !== 'string') {
+    const auto = autoPassthroughServer(gws, { servicePort, targetPort: route.targetPort }, autoWhy.service.fqdn);
+    if (auto) return autoPassthrough(ctx, route, tls, auto, autoWhy, autoSni as string, gatewayFilters);
+  }
   const sel = selectServer(gws, { servicePort, targetPort: route.targetPort }, plainHttp ? authorityHost : sniOrHost);
   if (!sel) {
     const gwName = onPort[0] ? `${onPort[0].g.meta.namespace}/${onPort[0].g.meta.name}` : null;
@@ -553,6 +567,13 @@ function gatewayInbound(ctx: Ctx, route: InboundRoute, tls: ClientTls): Decision
   const gwName = `${sel.gateway.meta.namespace}/${sel.gateway.meta.name}`;
   const mode = serverMode(sel.server);
   const tlsMode = sel.server.tls?.mode;
+  if (mode === 'auto-passthrough') {
+    // the server's hosts take the SNI, but its chains are per cluster: none matches (autoPassthroughMiss says why)
+    const why = typeof autoWhy === 'string' ? autoWhy : `no server of ${gwName} on port ${servicePort} covers ${autoWhy.service.fqdn}`;
+    recordHop(run, leg, gw.id, route.targetPort, hopProtection(leg, tls));
+    ev(`server ${sel.index} is AUTO_PASSTHROUGH: no filter chain matches (${why}); the connection is reset`);
+    return fail(ctx, 0, null, { control: 'Gateway', name: gwName, reason: `server ${sel.index} on port ${sel.server.port.number} is AUTO_PASSTHROUGH, whose filter chains take only Istio mTLS whose SNI names a cluster of the gateway (outbound_.<port>_.<subset>_.<host>): ${why}` });
+  }
   // On the wire (wire.ts): a client outside the mesh doing TLS to a server that terminates it is protected by the Gateway.
   const terminates = (mode === 'https' || mode === 'tls-terminate') && !leg.proxy && clientTlsToGw && leg.protocol !== 'tls';
   recordHop(run, leg, gw.id, route.targetPort, terminates
@@ -677,6 +698,66 @@ function gatewayInbound(ctx: Ctx, route: InboundRoute, tls: ClientTls): Decision
     after.response = { status: 503, headers: {}, body: 'upstream connect error or disconnect/reset before headers' };
   }
   return after;
+}
+
+/** The cluster an AUTO_PASSTHROUGH SNI names, when the gateway has it; else why no chain can match. */
+interface AutoCluster { service: Service; port: number; subset: string }
+
+function autoPassthroughMiss(mesh: Mesh, gw: Workload, sni: string | null, istioAlpn: boolean): AutoCluster | string {
+  if (!istioAlpn) return 'the client hello offers no Istio mTLS ALPN (only a client presenting a mesh certificate does)';
+  if (sni === null) return 'the client hello carries no SNI';
+  const c = parseClusterSni(sni);
+  if (c === null) return `the SNI "${sni}" is not a cluster name outbound_.<port>_.<subset>_.<host>`;
+  const service = meshIndex(mesh).services(c.host).find((s) => {
+    const e = serviceExportTo(s);
+    return e.length === 0 || e.some((x) => x === '*' || x === gw.namespace || (x === '.' && s.namespace === gw.namespace));
+  });
+  // builtAutoPassthroughFilterChains reads the gateway's registry scope; meshrange builds those chains for Services
+  if (!service) return `${c.host} is not a Service visible to ${gw.namespace} (meshrange builds AUTO_PASSTHROUGH clusters for Kubernetes Services, not ServiceEntry hosts)`;
+  if (!service.ports.some((p) => p.port === c.port && p.protocol.toUpperCase() !== 'UDP')) return `Service ${service.fqdn} has no TCP port ${c.port}`;
+  if (c.subset !== '') {
+    const dr = findDestinationRule(mesh, gw.namespace, gw.labels, service.fqdn, service.namespace);
+    if (!dr?.rule.subsets.some((x) => x.name === c.subset)) return `no DestinationRule the gateway reads for ${service.fqdn} defines subset ${c.subset}`;
+  }
+  return { service, port: c.port, subset: c.subset };
+}
+
+/**
+ * §9 AUTO_PASSTHROUGH (builtAutoPassthroughFilterChains): no VirtualService, no TLS termination. The chain of the
+ * cluster the SNI names runs the gateway's TCP filters (RBAC with no peer identity: the gateway sees no certificate)
+ * and forwards the bytes to that cluster's endpoints — only those with a sidecar (EDS drops plaintext endpoints from
+ * these clusters). The client's own TLS goes through untouched, so the destination's sidecar terminates it and sees
+ * the client's certificate: a stolen one works from wherever the gateway's port is reachable, and NetworkPolicy sees
+ * the gateway pod as the source.
+ */
+function autoPassthrough(ctx: Ctx, route: InboundRoute, tls: ClientTls, sel: ServerSelection, c: AutoCluster, sni: string,
+  gatewayFilters: (mtls: boolean, peer: string | null, sni: string | null) => ReturnType<typeof proxyFilters>): Decision {
+  const { run, leg } = ctx;
+  const gw = route.endpoint;
+  const gwName = `${sel.gateway.meta.namespace}/${sel.gateway.meta.name}`;
+  const ev = (what: string): void => { run.events.push({ hop: 'gateway', what }); };
+  recordHop(run, leg, gw.id, route.targetPort, hopProtection(leg, tls));
+  ev(`Gateway ${gwName} server ${sel.index} (port ${sel.server.port.number} ${sel.server.port.protocol}, tls AUTO_PASSTHROUGH) takes the connection: SNI ${sni} names the cluster of ${c.service.fqdn} port ${c.port}${c.subset ? ` subset ${c.subset}` : ''}; no VirtualService is read and TLS is not terminated`);
+  ctx.l7 = 'tcp';
+  const filters = gatewayFilters(false, null, sni);
+  if ('outcome' in filters) return filters;
+  if (gw.routerMode !== 'sni-dnat') {
+    // the chains are built whatever the mode; their clusters (outbound_.<port>_.<subset>_.<host>) only in sni-dnat
+    ev(`${gw.id} runs in router mode ${gw.routerMode ?? 'standard (ISTIO_META_ROUTER_MODE unset)'}: it has no cluster named ${sni}, so the TCP proxy closes the connection`);
+    return fail(ctx, 0, null, { control: 'Gateway', name: gwName, reason: `${gw.id} is not in router mode sni-dnat (ISTIO_META_ROUTER_MODE on its istio-proxy container), so Istio builds none of the clusters AUTO_PASSTHROUGH forwards to: no cluster ${sni}, the connection is closed` }, 'NC');
+  }
+  if (endpointsOf(run.mesh, c.service).includes(gw)) {
+    ev(`the cluster of ${c.service.fqdn} leads back to ${gw.id} itself: the connection loops through the gateway and reaches no workload`);
+    return fail(ctx, 0, null, { control: 'Gateway', name: gwName, reason: `the SNI ${sni} names the cluster of ${c.service.fqdn}, whose endpoints include the gateway itself: the connection loops back into the gateway and never reaches a workload` });
+  }
+  const nextLeg: Leg = {
+    client: gw, clientIp: gw.ip, proxy: false, viaGateway: true,
+    target: { kind: 'host', host: c.service.fqdn, port: c.port }, protocol: leg.protocol, method: leg.method, path: leg.path,
+    headers: { ...leg.headers }, sni, intent: 'auto', depth: leg.depth + 1, meshEndpointsOnly: true,
+  };
+  if (leg.identity) nextLeg.identity = leg.identity;
+  if (c.subset) nextLeg.subset = c.subset;
+  return run.send(nextLeg);
 }
 
 /**

@@ -210,10 +210,12 @@ export interface Leg {
   headers: Record<string, string>;
   sni: string | null;
   intent: TlsIntent;
-  /** the client's own process presents this credential (first leg only) */
+  /** the client's own process presents this credential (the first leg, and an AUTO_PASSTHROUGH gateway's, which passes it on) */
   identity?: IdentityOverride;
   subset?: string;
   depth: number;
+  /** the cluster lists only endpoints with a sidecar (an AUTO_PASSTHROUGH gateway's: EDS drops plaintext endpoints) */
+  meshEndpointsOnly?: boolean;
 }
 
 export interface Run {

@@ -20,8 +20,11 @@
  *    before any route is looked at, even when no VirtualService binds.
  *  - Server modes: HTTP-family protocol → HTTP routes; HTTPS + SIMPLE/MUTUAL/
  *    OPTIONAL_MUTUAL/ISTIO_MUTUAL → terminate TLS, then HTTP routes; HTTPS or
- *    TLS + PASSTHROUGH/AUTO_PASSTHROUGH → `tls` routes by SNI; TLS +
- *    terminating mode → terminate, then `tcp` routes; anything else → `tcp`.
+ *    TLS + PASSTHROUGH → `tls` routes by SNI; HTTPS or TLS + AUTO_PASSTHROUGH
+ *    → no routes: a chain per cluster of the gateway's scope, taken by Istio
+ *    mTLS (ALPN) whose SNI is the cluster name (parseClusterSni,
+ *    autoPassthroughServer; inbound.ts autoPassthrough); TLS + terminating
+ *    mode → terminate, then `tcp` routes; anything else → `tcp`.
  *
  * VirtualService binding:
  *  - `gateways` absent = `[mesh]` = sidecars only. An entry `ns/name` names a
@@ -105,7 +108,7 @@ export interface ServerSelection extends ServerMatch {
   routeServers: ServerMatch[];
 }
 
-export type ServerMode = 'http' | 'https' | 'tls-passthrough' | 'tls-terminate' | 'tcp';
+export type ServerMode = 'http' | 'https' | 'tls-passthrough' | 'auto-passthrough' | 'tls-terminate' | 'tcp';
 
 export interface RoutedDestination {
   /** fully qualified: short names qualified with the VirtualService's namespace */
@@ -390,8 +393,9 @@ export function serverMode(server: GatewayServer): ServerMode {
   if (HTTP_PROTOCOLS.includes(p)) return 'http';
   const mode = server.tls?.mode ?? 'PASSTHROUGH';
   const passthrough = mode === 'PASSTHROUGH' || mode === 'AUTO_PASSTHROUGH';
-  if (p === 'HTTPS') return passthrough ? 'tls-passthrough' : 'https';
-  if (p === 'TLS') return passthrough ? 'tls-passthrough' : 'tls-terminate';
+  const kind = mode === 'AUTO_PASSTHROUGH' ? 'auto-passthrough' : 'tls-passthrough';
+  if (p === 'HTTPS') return passthrough ? kind : 'https';
+  if (p === 'TLS') return passthrough ? kind : 'tls-terminate';
   return 'tcp';
 }
 
@@ -460,6 +464,41 @@ export function selectServer(gateways: readonly Gateway[], port: { servicePort: 
   if (chosen === undefined) return null;
   const routeServers = serverMode(chosen.server) === 'http' ? t.http : (t.alone[at] ??= [chosen]);
   return { ...chosen, routeServers };
+}
+
+/**
+ * §9 AUTO_PASSTHROUGH: the cluster an SNI names, `outbound_.<port>_.<subset>_.<host>` (model.BuildDNSSrvSubsetKey;
+ * `_._` is no subset), or null when the SNI is not of that form. Read by index, no regex: the SNI is the client's.
+ */
+export function parseClusterSni(sni: string): { port: number; subset: string; host: string } | null {
+  const PREFIX = 'outbound_.';
+  if (!sni.startsWith(PREFIX)) return null;
+  const rest = sni.slice(PREFIX.length);
+  const a = rest.indexOf('_.');
+  if (a <= 0 || a > 5) return null;
+  const digits = rest.slice(0, a);
+  for (let i = 0; i < digits.length; i++) { const c = digits.charCodeAt(i); if (c < 48 || c > 57) return null; }
+  const port = Number(digits);
+  if (port < 1 || port > 65535) return null;
+  const b = rest.indexOf('_.', a + 2);
+  if (b < 0) return null;
+  const host = rest.slice(b + 2).toLowerCase();
+  if (host.length === 0) return null;
+  return { port, subset: rest.slice(a + 2, b), host };
+}
+
+/**
+ * §9 The AUTO_PASSTHROUGH server on `port` whose filter chains include the cluster of `host`
+ * (builtAutoPassthroughFilterChains: one chain per Service of the gateway's scope whose hostname is a subset of a
+ * server host, SNI = the cluster name, Istio's mTLS ALPNs only), oldest Gateway first; null when none.
+ */
+export function autoPassthroughServer(gateways: readonly Gateway[], port: { servicePort: number; targetPort: number }, host: string): ServerSelection | null {
+  const t = portServers(gateways, port);
+  for (const m of t.onPort) {
+    if (serverMode(m.server) !== 'auto-passthrough') continue;
+    if (m.server.hosts.some((h) => hostSubsetOf(host, stripNs(h)))) return { ...m, routeServers: [m] };
+  }
+  return null;
 }
 
 /** §9 `tls.httpsRedirect` on a plain HTTP server: 301 to https, before any route. Null when not set. */
