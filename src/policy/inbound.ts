@@ -19,7 +19,7 @@ import { effectiveMtls, type MtlsResolution } from './peer-authentication.js';
 import { declaredProtocol, endpointsOf, hostOnly, isHttp, legAuthority, sortKeys, targetPortOf, workloadPrincipal, workloadSpiffeId, type Decision, type IdentityOverride, type Leg, type StoppedBy } from './pipeline.js';
 import { parseIp } from '../core/ip.js';
 import { authenticate, defaultKeySetId, requestAuthenticationsSelecting, type JwtOutcome } from './request-authentication.js';
-import { autoPassthroughServer, gatewaysFor, httpsRedirect, parseClusterSni, routeHttp, routeTcp, routeTls, selectServer, serverMode, type ServerSelection } from './routing.js';
+import { autoPassthroughServer, gatewaysFor, httpsRedirect, parseClusterSni, routeHttp, routeTcp, routeTls, routeTlsChain, selectServer, selectTlsChain, serverMode, tlsChains, type ServerSelection, type TlsChain } from './routing.js';
 import { findDestinationRule } from './destination-rule.js';
 import { serviceExportTo } from './egress.js';
 import type { SignatureTable } from './jwt-crypto.js';
@@ -549,7 +549,11 @@ function gatewayInbound(ctx: Ctx, route: InboundRoute, tls: ClientTls): Decision
     const auto = autoPassthroughServer(gws, { servicePort, targetPort: route.targetPort }, autoWhy.service.fqdn);
     if (auto) return autoPassthrough(ctx, route, tls, auto, autoWhy, autoSni as string, gatewayFilters);
   }
-  const sel = selectServer(gws, { servicePort, targetPort: route.targetPort }, plainHttp ? authorityHost : sniOrHost);
+  // A TLS port: the filter chain of the most specific SNI — a terminating server's host, or a PASSTHROUGH tls route's
+  // sniHost (not narrowed to its server's hosts); a port with no chain for it falls back to the servers' hosts.
+  const chain: TlsChain | null = plainHttp ? null : selectTlsChain(tlsChains(gws, mesh.virtualServices, { servicePort, targetPort: route.targetPort }, gw.namespace), sniOrHost);
+  const sel: ServerSelection | null = chain !== null ? { ...chain.server, routeServers: [chain.server] }
+    : selectServer(gws, { servicePort, targetPort: route.targetPort }, plainHttp ? authorityHost : sniOrHost);
   if (!sel) {
     const gwName = onPort[0] ? `${onPort[0].g.meta.namespace}/${onPort[0].g.meta.name}` : null;
     if (plainHttp && isHttp(leg.protocol)) {
@@ -676,7 +680,7 @@ function gatewayInbound(ctx: Ctx, route: InboundRoute, tls: ClientTls): Decision
     nextLeg.headers['x-envoy-external-address'] = remoteIp;
   } else {
     const r = mode === 'tls-passthrough'
-      ? routeTls(mesh.virtualServices, { ...base, sni: leg.sni ?? authorityHost }, pick)
+      ? (chain?.vs !== undefined && chain.route !== undefined ? routeTlsChain({ ...chain, vs: chain.vs, route: chain.route }, pick) : routeTls(mesh.virtualServices, { ...base, sni: leg.sni ?? authorityHost }, pick))
       : routeTcp(mesh.virtualServices, base, pick);
     if (r.kind !== 'route') {
       ev(`${r.reason}: the connection is closed`);

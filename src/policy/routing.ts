@@ -76,8 +76,10 @@
  *  - tls: among match entries whose port and gateways fit (on sidecars also
  *    sourceLabels and sourceNamespace), the one whose SNI host matches the SNI
  *    most specifically wins (Envoy filter-chain match); ties → older VS,
- *    earlier route. At a gateway the SNI hosts are
- *    first intersected with the server hosts.
+ *    earlier route. At a gateway a TLS port's filter chains are tlsChains':
+ *    a PASSTHROUGH route's sniHosts as written (its VirtualService's hosts
+ *    need only overlap the server's), beside the terminating servers' hosts;
+ *    the most specific SNI among all of them wins.
  *  - tcp: the first VS (oldest) bound to the gateway whose hosts overlap the
  *    server hosts (sidecar: whose hosts match the dialled host), and in it the
  *    first route with no match or a fitting match (port and gateways; on
@@ -464,6 +466,79 @@ export function selectServer(gateways: readonly Gateway[], port: { servicePort: 
   if (chosen === undefined) return null;
   const routeServers = serverMode(chosen.server) === 'http' ? t.http : (t.alone[at] ??= [chosen]);
   return { ...chosen, routeServers };
+}
+
+/** One SNI filter chain of a TLS port (§9): a terminating server's host, or a PASSTHROUGH tls route's sniHost. */
+export interface TlsChain {
+  sni: string;
+  server: ServerMatch;
+  /** PASSTHROUGH: the VirtualService tls route whose match made the chain */
+  vs?: VirtualService;
+  route?: number;
+}
+
+const tlsChainsByList = new WeakMap<readonly Gateway[], WeakMap<readonly VirtualService[], Map<string, TlsChain[]>>>();
+
+/**
+ * §9 The SNI filter chains of a gateway port (Istio's gateway listener): a TLS-terminating server (HTTPS, or TLS with
+ * SIMPLE/MUTUAL/OPTIONAL_MUTUAL/ISTIO_MUTUAL) has one per server host; a PASSTHROUGH server one per `sniHosts` of
+ * the tls routes of the VirtualServices bound to it whose hosts overlap its hosts (pickMatchingGatewayHosts) — the
+ * sniHosts as written, not narrowed to the server's hosts (buildGatewayNetworkFiltersFromTLSRoutes), a repeated one
+ * dropped within a server. AUTO_PASSTHROUGH chains are autoPassthroughServer's. Servers in merge order.
+ */
+export function tlsChains(gateways: readonly Gateway[], vss: readonly VirtualService[], port: { servicePort: number; targetPort: number }, gatewayNamespace: string): TlsChain[] {
+  let byVs = tlsChainsByList.get(gateways);
+  if (byVs === undefined) { byVs = new WeakMap(); tlsChainsByList.set(gateways, byVs); }
+  let byPort = byVs.get(vss);
+  if (byPort === undefined) { byPort = new Map(); byVs.set(vss, byPort); }
+  const key = `${port.servicePort}|${port.targetPort}|${gatewayNamespace}`;
+  let out = byPort.get(key);
+  if (out !== undefined) return out;
+  out = [];
+  for (const m of portServers(gateways, port).onPort) {
+    const mode = serverMode(m.server);
+    if (mode === 'https' || mode === 'tls-terminate') {
+      for (const h of m.server.hosts) out.push({ sni: stripNs(h), server: m });
+    } else if (mode === 'tls-passthrough') {
+      const through = gatewayId(m.gateway);
+      const seen = new Set<string>();
+      for (const vs of visibleTo(vss, gatewayNamespace)) {
+        if (vs.tls.length === 0 || !vsBoundTo(vs, through)) continue;
+        const vsHosts = vs.hosts.map((h) => qualify(h, vs.meta.namespace));
+        if (intersect(serverHostsFor(m.server, vs.meta.namespace, m.gateway.meta.namespace), vsHosts).length === 0) continue;
+        vs.tls.forEach((route, i) => {
+          for (const match of route.match) {
+            if (!l4Fits(match, vs, through, m.server.port.number, undefined, gatewayNamespace)) continue;
+            const snis = match.sniHosts.map((h) => normalizeHost(h));
+            if (snis.some((h) => seen.has(h))) continue;
+            for (const h of snis) { seen.add(h); out?.push({ sni: h, server: m, vs, route: i }); }
+          }
+        });
+      }
+    }
+  }
+  byPort.set(key, out);
+  return out;
+}
+
+/** §9 The chain Envoy picks for `sni` among a port's (tlsChains): the most specific server name, the first of a tie; null when none. */
+export function selectTlsChain(chains: readonly TlsChain[], sni: string): TlsChain | null {
+  const host = normalizeHost(sni);
+  let best: TlsChain | null = null;
+  let score = 0;
+  for (const c of chains) {
+    const sc = domainScore(c.sni, host);
+    if (sc > score) { score = sc; best = c; }
+  }
+  return best;
+}
+
+/** §9 The destination of a PASSTHROUGH chain's tls route. */
+export function routeTlsChain(chain: TlsChain & { vs: VirtualService; route: number }, pick: () => number = () => 0): L4RouteResult {
+  const route = chain.vs.tls[chain.route];
+  const chosen = route ? chooseDestination(route.route, pick) : undefined;
+  if (!chosen) return { kind: 'no-route', reason: `tls route ${chain.route} of VirtualService ${idOf(chain.vs.meta)} has no destination` };
+  return { kind: 'route', vs: idOf(chain.vs.meta), route: chain.route, destination: destinationOf(chosen, chain.vs.meta.namespace) };
 }
 
 /**

@@ -1,0 +1,95 @@
+/**
+ * §9 The SNI filter chains of a gateway's TLS port, as Istio builds the listener: a terminating server has a chain
+ * per server host; a PASSTHROUGH server a chain per `sniHosts` of the tls routes of the VirtualServices bound to it
+ * whose hosts overlap the server's (pickMatchingGatewayHosts) — those sniHosts as written, not narrowed to the
+ * server's hosts (buildGatewayNetworkFiltersFromTLSRoutes). Envoy takes the most specific server name of them all.
+ */
+import { describe, expect, it } from 'vitest';
+import { decide, type MeshRequest } from '../../src/policy/decide.js';
+import { app, meshFrom, ns } from '../helpers.js';
+import type { Mesh } from '../../src/model/types.js';
+
+const ingress = `apiVersion: apps/v1
+kind: Deployment
+metadata: { name: ingress, namespace: istio-system }
+spec:
+  selector: { matchLabels: { istio: ingressgateway } }
+  template:
+    metadata: { labels: { istio: ingressgateway } }
+    spec:
+      serviceAccountName: ingress
+      containers: [{ name: istio-proxy, image: proxy, ports: [{ containerPort: 8443 }] }]
+---
+apiVersion: v1
+kind: Service
+metadata: { name: ingress, namespace: istio-system }
+spec:
+  type: LoadBalancer
+  selector: { istio: ingressgateway }
+  ports: [{ name: https, port: 443, targetPort: 8443 }]
+`;
+
+function gateway(servers: string): string {
+  return `apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: { name: gw, namespace: istio-system }
+spec:
+  selector: { istio: ingressgateway }
+  servers:
+${servers}`;
+}
+
+const passthrough = (hosts: string): string => `    - port: { number: 443, name: tls, protocol: TLS }
+      tls: { mode: PASSTHROUGH }
+      hosts: ${hosts}
+`;
+const simple = (hosts: string): string => `    - port: { number: 443, name: https, protocol: HTTPS }
+      tls: { mode: SIMPLE, credentialName: shop-cert }
+      hosts: ${hosts}
+`;
+
+/** A tls route bound to istio-system/gw: SNI `sni` → shop/vault:443. */
+function tlsRoute(vsHosts: string, sni: string): string {
+  return `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: vault, namespace: shop }
+spec:
+  hosts: ${vsHosts}
+  gateways: [istio-system/gw]
+  tls:
+    - match: [{ port: 443, sniHosts: ["${sni}"] }]
+      route: [{ destination: { host: vault.shop.svc.cluster.local, port: { number: 443 } } }]
+`;
+}
+
+const base = [ns('istio-system', false), ns('shop', false), ingress, app('shop', 'vault', { port: 8443, svcPort: 443, portName: 'tls' })];
+
+function tlsFromOutside(mesh: Mesh, sni: string): ReturnType<typeof decide> {
+  const req: MeshRequest = { from: { kind: 'outside', ip: '203.0.113.10' }, to: { kind: 'host', host: 'ingress.istio-system.svc.cluster.local', port: 443 },
+    protocol: 'tls', method: 'GET', path: '/', headers: {}, tls: 'auto', sni };
+  return decide(mesh, req);
+}
+
+describe('§9 the SNI filter chains of a gateway TLS port', () => {
+  it('a PASSTHROUGH tls route\'s sniHost outside its server\'s hosts still has a chain: the VirtualService\'s hosts overlap the server\'s, and Istio does not narrow the sniHosts', () => {
+    const d = tlsFromOutside(meshFrom(...base, gateway(passthrough('["a.example.com"]')), tlsRoute('["*.example.com"]', 'b.example.com')), 'b.example.com');
+    expect(d).toMatchObject({ outcome: 'allowed', destination: { workload: 'shop/vault' } });
+  });
+
+  it('a VirtualService whose hosts do not overlap the server\'s contributes no chain: the connection is closed', () => {
+    const d = tlsFromOutside(meshFrom(...base, gateway(passthrough('["a.example.com"]')), tlsRoute('["*.other.org"]', 'b.other.org')), 'b.other.org');
+    expect(d.outcome).toBe('blocked');
+    expect(d.destination).toBeUndefined();
+  });
+
+  it('the most specific server name wins across servers: a PASSTHROUGH route\'s exact sniHost beats an older terminating server\'s wildcard host', () => {
+    // by the servers' hosts alone the SIMPLE server's *.example.com would take vault.example.com (x.example.com does not match)
+    const mesh = meshFrom(...base, gateway(simple('["*.example.com"]') + passthrough('["x.example.com"]')), tlsRoute('["*.example.com"]', 'vault.example.com'));
+    const d = tlsFromOutside(mesh, 'vault.example.com');
+    expect(d).toMatchObject({ outcome: 'allowed', destination: { workload: 'shop/vault' } });
+    expect(d.events.map((e) => e.what).join('\n')).toContain('tls PASSTHROUGH');
+    // another name under the wildcard goes to the terminating server, which has no route for it
+    const other = tlsFromOutside(mesh, 'shop.example.com');
+    expect(other.events.map((e) => e.what).join('\n')).toContain('tls SIMPLE');
+  });
+});
