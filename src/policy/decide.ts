@@ -121,6 +121,7 @@ export function decide(mesh: Mesh, req: MeshRequest, opts: DecideOptions = {}): 
   if (run.wire.length > 0) d.wire = run.wire;
   if (run.clientListener) d.clientListener = run.clientListener;
   if (run.addresses) d.addresses = run.addresses;
+  if (run.ownCertAccepted) d.ownCertAccepted = run.ownCertAccepted;
   return d;
 }
 

@@ -20,7 +20,7 @@ import { declaredProtocol, endpointsOf, hostOnly, isHttp, legAuthority, sortKeys
 import { parseIp } from '../core/ip.js';
 import { authenticate, defaultKeySetId, requestAuthenticationsSelecting, type JwtOutcome } from './request-authentication.js';
 import { autoPassthroughServer, gatewaysFor, httpsRedirect, parseClusterSni, routeHttp, routeTcp, routeTls, routeTlsChain, selectServer, selectTlsChain, serverMode, tlsChains, type ServerSelection, type TlsChain } from './routing.js';
-import { findDestinationRule } from './destination-rule.js';
+import { findDestinationRule, tlsSettingsFor } from './destination-rule.js';
 import { serviceExportTo } from './egress.js';
 import type { SignatureTable } from './jwt-crypto.js';
 import { hopProtection, recordHop } from './wire.js';
@@ -494,7 +494,13 @@ function gatewayInbound(ctx: Ctx, route: InboundRoute, tls: ClientTls): Decision
   const servicePort = route.servicePort?.port ?? route.targetPort;
   const authorityHost = hostOnly(legAuthority(leg));
   const clientTlsToGw = leg.protocol === 'tls' || (leg.proxy ? tls.kind === 'istio' : leg.intent !== 'plaintext');
-  const sniOrHost = leg.sni ?? authorityHost;
+  // The SNI the client sends: a client sidecar's Istio mTLS names the DestinationRule's `sni`, else the cluster it
+  // dialled (outbound_.<port>_.<subset>_.<host>: Istio's default SNI for ISTIO_MUTUAL and auto mTLS), not the Host
+  const sidecarMtls = leg.proxy && tls.kind === 'istio';
+  const drSni = sidecarMtls && tls.dr ? tlsSettingsFor(tls.dr.rule, servicePort, leg.subset)?.tls?.sni : undefined;
+  const clientSni: string | null = !sidecarMtls ? leg.sni
+    : drSni ?? (route.service ? `outbound_.${servicePort}_.${leg.subset ?? ''}_.${route.service.fqdn}` : null);
+  const sniOrHost = clientSni ?? authorityHost;
   const onPort = gws.flatMap((g) => g.servers.filter((s) => s.port.number === servicePort || s.port.number === route.targetPort).map((s) => ({ g, s })));
   run.proxies.push(`${gw.id} (gateway)`);
   /**
@@ -528,7 +534,7 @@ function gatewayInbound(ctx: Ctx, route: InboundRoute, tls: ClientTls): Decision
     const gwId = spiffeId(principalOf(mesh.config.trustDomain, gw.namespace, gw.serviceAccount));
     return proxyFilters(ctx, gw, 'gateway', {
       peerPrincipal, mtls, sourceIp, remoteIp, headers: xfccAfter(ctx, 'gateway', 'SANITIZE_SET', gwId, mtls ? peerPrincipal : null),
-      destinationPort: route.targetPort, sni: leg.sni ?? httpsSni,
+      destinationPort: route.targetPort, sni: clientSni ?? httpsSni,
     });
   };
   if (onPort.length === 0) {
@@ -541,9 +547,7 @@ function gatewayInbound(ctx: Ctx, route: InboundRoute, tls: ClientTls): Decision
   // every wildcard chain of the port. A client's own TLS client with a certificate offers ALPN istio (as at a
   // sidecar); a client sidecar's Istio mTLS names the cluster it dialled, the gateway's own Service.
   const istioAlpn = (leg.identity !== undefined && leg.identity.kind !== 'none') || (leg.proxy && tls.kind === 'istio');
-  const autoSni = leg.proxy && tls.kind === 'istio'
-    ? (route.service ? `outbound_.${servicePort}_.${leg.subset ?? ''}_.${route.service.fqdn}` : null)
-    : leg.sni;
+  const autoSni = clientSni;
   const autoWhy = autoPassthroughMiss(mesh, gw, autoSni, istioAlpn);
   if (!plainHttp && typeof autoWhy !== 'string') {
     const auto = autoPassthroughServer(gws, { servicePort, targetPort: route.targetPort }, autoWhy.service.fqdn);
@@ -617,6 +621,7 @@ function gatewayInbound(ctx: Ctx, route: InboundRoute, tls: ClientTls): Decision
       if (certStop) return certStop;
       mtls = true;
       peerPrincipal = own.spiffe.slice('spiffe://'.length);
+      run.ownCertAccepted = { by: gw.id, principal: peerPrincipal };
       ev(`ISTIO_MUTUAL: accepts the mesh-signed certificate ${own.spiffe} (taken from ${own.from}); nothing tells it who holds the key`);
     } else if (own && mode === 'https') {
       ev(`server ${sel.index} is ${tlsMode ?? 'SIMPLE'} TLS: it asks for no client certificate, so the ${own.kind === 'forged-cert' ? 'forged' : 'stolen'} certificate is never presented and the request carries no peer identity`);

@@ -109,6 +109,8 @@ export interface Decision {
   /** what the client saw when refused */
   response?: { status: number; headers: Record<string, string>; body: string };
   peerPrincipal?: string | null;
+  /** a gateway that terminated the client's own TLS (ISTIO_MUTUAL) accepted its certificate as this principal */
+  ownCertAccepted?: { by: string; principal: string };
   /** the validated JWT principal at the deciding proxy */
   requestPrincipal?: string | null;
   authz?: AuthzDecision;
@@ -233,6 +235,8 @@ export interface Run {
   /** a mesh VirtualService http route routed the client's request */
   meshRouted?: boolean;
   addresses?: SeenAddresses[];
+  /** a gateway that terminated the client's own TLS accepted its certificate (the request's identity there) */
+  ownCertAccepted?: { by: string; principal: string };
   send: (leg: Leg) => Decision;
 }
 

@@ -93,3 +93,61 @@ describe('§9 the SNI filter chains of a gateway TLS port', () => {
     expect(other.events.map((e) => e.what).join('\n')).toContain('tls SIMPLE');
   });
 });
+
+describe('§9 the SNI of a client sidecar\'s Istio mTLS to a gateway', () => {
+  const istioMutual = `    - port: { number: 443, name: https, protocol: HTTPS }
+      tls: { mode: ISTIO_MUTUAL }
+      hosts: ["partner.example"]
+`;
+  const route = `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: partner, namespace: shop }
+spec:
+  hosts: [partner.example]
+  gateways: [istio-system/gw]
+  http: [{ route: [{ destination: { host: vault.shop.svc.cluster.local, port: { number: 443 } } }] }]
+`;
+  const toGateway = (sni: string): string => `apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: to-gateway, namespace: shop }
+spec:
+  host: ingress.istio-system.svc.cluster.local
+  trafficPolicy: { tls: { mode: ISTIO_MUTUAL${sni ? `, sni: ${sni}` : ''} } }
+`;
+  const mesh = (sni: string): Mesh => meshFrom(ns('istio-system', false), ns('shop', true), ingress, app('shop', 'web'),
+    app('shop', 'vault', { port: 8443, svcPort: 443, portName: 'http' }), gateway(istioMutual), route, toGateway(sni));
+  const send = (m: Mesh): ReturnType<typeof decide> => decide(m, { from: { kind: 'workload', workload: m.workloads.find((w) => w.id === 'shop/web')! },
+    to: { kind: 'host', host: 'ingress.istio-system.svc.cluster.local', port: 443 }, protocol: 'http', method: 'GET', path: '/', headers: { host: 'partner.example' }, tls: 'auto' });
+
+  it('is the DestinationRule\'s sni when it sets one: the server for that host takes it', () => {
+    expect(send(mesh('partner.example'))).toMatchObject({ outcome: 'allowed', destination: { workload: 'shop/vault' } });
+  });
+
+  it('is the cluster it dialled, outbound_.<port>_._.<host>, when the rule sets none — not the Host header: no server has that name, the gateway resets it', () => {
+    const d = send(mesh(''));
+    expect(d).toMatchObject({ outcome: 'blocked', stoppedBy: [{ control: 'Gateway' }] });
+    expect(d.stoppedBy[0]?.reason).toContain('outbound_.443_._.ingress.istio-system.svc.cluster.local');
+  });
+});
+
+describe('§9 a client\'s own certificate at an ISTIO_MUTUAL gateway', () => {
+  it('is accepted there when mesh-signed, and the decision says which gateway took it as which principal (the next hop carries the gateway\'s own identity)', () => {
+    const server = `    - port: { number: 443, name: https, protocol: HTTPS }
+      tls: { mode: ISTIO_MUTUAL }
+      hosts: ["partner.example"]
+`;
+    const route = `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: partner, namespace: shop }
+spec:
+  hosts: [partner.example]
+  gateways: [istio-system/gw]
+  http: [{ route: [{ destination: { host: vault.shop.svc.cluster.local, port: { number: 443 } } }] }]
+`;
+    const mesh = meshFrom(...base, gateway(server), route);
+    const d = decide(mesh, { from: { kind: 'outside', ip: '203.0.113.10' }, to: { kind: 'host', host: 'ingress.istio-system.svc.cluster.local', port: 443 },
+      protocol: 'http', method: 'GET', path: '/', headers: { host: 'partner.example' }, tls: 'auto', sni: 'partner.example',
+      identity: { kind: 'stolen-cert', spiffe: 'spiffe://cluster.local/ns/shop/sa/web', from: 'shop/web', problem: null } });
+    expect(d).toMatchObject({ outcome: 'allowed', destination: { workload: 'shop/vault' }, ownCertAccepted: { by: 'istio-system/ingress', principal: 'cluster.local/ns/shop/sa/web' } });
+  });
+});
