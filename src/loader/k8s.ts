@@ -16,8 +16,6 @@ export interface RawWorkload {
   serviceAccount: string;
   ports: ContainerPort[];
   hostNetwork: boolean;
-  /** the proxy container's ISTIO_META_ROUTER_MODE, when set */
-  routerMode?: string;
   /** where each capture annotation of the pod template sits (readCapture's keys only), for located issues */
   annotationLocs?: ReadonlyMap<string, Location>;
   /** what the `proxy.istio.io/config` annotation sets (loader/proxy-config.ts) */
@@ -36,11 +34,8 @@ export interface RawService {
   externalTrafficPolicy: string;
 }
 
-/** The gateway router mode variable (model.Proxy GetRouterMode): `sni-dnat` builds the clusters AUTO_PASSTHROUGH forwards to. */
-export const ROUTER_MODE_ENV = 'ISTIO_META_ROUTER_MODE';
-
-export function readPodSpec(r: Reader, spec: Obj | undefined, path: Path): { sa: string; ports: ContainerPort[]; hostNetwork: boolean; routerMode?: string } {
-  const out: { sa: string; ports: ContainerPort[]; hostNetwork: boolean; routerMode?: string } = { sa: 'default', ports: [] as ContainerPort[], hostNetwork: false };
+export function readPodSpec(r: Reader, spec: Obj | undefined, path: Path): { sa: string; ports: ContainerPort[]; hostNetwork: boolean } {
+  const out = { sa: 'default', ports: [] as ContainerPort[], hostNetwork: false };
   if (!spec) return out;
   const saField = spec['serviceAccountName'] !== undefined ? 'serviceAccountName' : 'serviceAccount';
   // an empty name is no name: the pod runs as `default` (the API server fills it in)
@@ -56,15 +51,6 @@ export function readPodSpec(r: Reader, spec: Obj | undefined, path: Path): { sa:
   containers.forEach((c, ci) => {
     const cpath = [...path, 'containers', ci];
     if (!isObj(c)) { r.error(cpath, 'field-type', 'each container must be a mapping'); return; }
-    // a gateway's proxy container: ISTIO_META_ROUTER_MODE (the last entry of a name wins, as in the container)
-    if (c['name'] === 'istio-proxy') {
-      (r.arr(c, 'env', cpath) ?? []).forEach((e, ei) => {
-        if (isObj(e) && e['name'] === ROUTER_MODE_ENV) {
-          const v = r.str(e, 'value', [...cpath, 'env', ei]);
-          if (v !== undefined) out.routerMode = v;
-        }
-      });
-    }
     const ports = r.arr(c, 'ports', cpath) ?? [];
     ports.forEach((p, pi) => {
       const ppath = [...cpath, 'ports', pi];

@@ -226,7 +226,7 @@ export function loadMesh(files: readonly SourceFile[], overrides: MeshOverrides 
       const proxyConfig = proxyConfigText === undefined ? undefined
         : readProxyConfigAnnotation(proxyConfigText, src.locate([...annotationsPath, PROXY_CONFIG_ANNOTATION]), `${kind} ${namespace}/${name}`, proxyConfigIssues);
       rawWorkloads.push({ kind: kind as WorkloadKind, meta, podLabels, podAnnotations, serviceAccount: ps.sa, ports: ps.ports, hostNetwork: ps.hostNetwork,
-        ...(ps.routerMode !== undefined ? { routerMode: ps.routerMode } : {}), ...(annotationLocs ? { annotationLocs } : {}), ...(proxyConfig ? { proxyConfig } : {}),
+        ...(annotationLocs ? { annotationLocs } : {}), ...(proxyConfig ? { proxyConfig } : {}),
         ...(proxyConfigIssues.items.length > 0 ? { proxyConfigIssues: proxyConfigIssues.items } : {}) });
     } else if (kind === 'Service') {
       rawServices.push(readService(r, meta, value));
@@ -481,7 +481,6 @@ function buildWorkloads(raw: RawWorkload[], namespaces: Map<string, Namespace>, 
     }
     if (w.proxyConfig?.dnsCapture !== undefined) workload.dnsCaptureAnnotation = w.proxyConfig.dnsCapture;
     if (w.proxyConfig?.numTrustedProxies !== undefined) workload.numTrustedProxies = w.proxyConfig.numTrustedProxies;
-    if (w.routerMode !== undefined && gateway) workload.routerMode = w.routerMode;
     if (w.kind !== 'Pod' && Object.keys(w.meta.annotations).length > 0) workload.objectAnnotations = w.meta.annotations;
     return workload;
   });

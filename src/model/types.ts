@@ -79,8 +79,6 @@ export interface Workload {
   dnsCaptureAnnotation?: boolean;
   /** a gateway pod's gatewayTopology.numTrustedProxies from its `proxy.istio.io/config` annotation; absent = the mesh config's */
   numTrustedProxies?: number;
-  /** a gateway pod's ISTIO_META_ROUTER_MODE (its istio-proxy container's env); only `sni-dnat` builds AUTO_PASSTHROUGH's clusters */
-  routerMode?: string;
 }
 
 /** A CIDR as written in an annotation, and parsed. */

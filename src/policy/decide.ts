@@ -705,12 +705,28 @@ function sendLeg(run: Run, leg: Leg): Decision {
       }
       eps = eps.filter((w) => Object.entries(subset.labels).every(([k, v]) => ownValue(w.labels, k) === v));
     }
-    if (leg.meshEndpointsOnly && eps.some((w) => !w.sidecar)) {
-      if (run.explain) ev(sideHop, `the cluster lists only the endpoints with a sidecar (EDS leaves plaintext endpoints out of an AUTO_PASSTHROUGH cluster): ${eps.filter((w) => !w.sidecar).map((w) => w.id).join(', ')} left out`);
-      eps = eps.filter((w) => w.sidecar);
-      if (eps.length === 0) {
-        return fail(ctx, 0, null, { control: 'Routing', name: `${service.namespace}/${service.name}`,
-          reason: `no endpoint of Service ${service.name}${leg.subset ? ` in subset ${leg.subset}` : ''} has a sidecar, and an AUTO_PASSTHROUGH gateway's cluster lists only those that do: no healthy upstream, the gateway closes the connection` }, 'UH');
+    if (leg.meshEndpointsOnly && client) {
+      // EDS of an AUTO_PASSTHROUGH cluster keeps only the endpoints it marks with Istio's tlsMode (mtls_checker): a
+      // DestinationRule mode for the port decides for all (ISTIO_MUTUAL keeps, any other strips); else the endpoint's
+      // own label (meshrange: it has a sidecar) and a PeerAuthentication that is not DISABLE on its port
+      const sp = servicePort;
+      const dr = findDestinationRule(mesh, client.namespace, client.labels, service.fqdn, service.namespace);
+      const epDr = dr ? endpointTlsMode(dr.rule, sp.port, leg.subset) : null;
+      const kept = (w: Workload): boolean => {
+        if (epDr !== null) return epDr.mode === 'ISTIO_MUTUAL';
+        const tp = targetPortOf(sp, w);
+        return w.sidecar && (tp === null || effectiveMtls(mesh, w, tp).mode !== 'DISABLE');
+      };
+      const left = eps.filter((w) => !kept(w));
+      if (left.length > 0) {
+        const why = epDr !== null ? `DestinationRule ${dr?.rule.meta.namespace ?? ''}/${dr?.rule.meta.name ?? ''} (${epDr.from} tls.mode ${epDr.mode}) strips Istio's tlsMode from every endpoint`
+          : 'an endpoint keeps it only with a sidecar and a PeerAuthentication that is not DISABLE on its port';
+        if (run.explain) ev(sideHop, `EDS keeps only the endpoints marked with Istio's tlsMode in an AUTO_PASSTHROUGH cluster (${why}): ${left.map((w) => w.id).join(', ')} left out`);
+        eps = eps.filter(kept);
+        if (eps.length === 0) {
+          return fail(ctx, 0, null, { control: 'Routing', name: `${service.namespace}/${service.name}`,
+            reason: `no endpoint of Service ${service.name}${leg.subset ? ` in subset ${leg.subset}` : ''} carries Istio's tlsMode (${why}), and an AUTO_PASSTHROUGH gateway's cluster lists only those that do: no healthy upstream, the gateway closes the connection` }, 'UH');
+        }
       }
     }
     if (eps.length === 0) {

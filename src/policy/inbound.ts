@@ -548,16 +548,26 @@ function gatewayInbound(ctx: Ctx, route: InboundRoute, tls: ClientTls): Decision
   // sidecar); a client sidecar's Istio mTLS names the cluster it dialled, the gateway's own Service.
   const istioAlpn = (leg.identity !== undefined && leg.identity.kind !== 'none') || (leg.proxy && tls.kind === 'istio');
   const autoSni = clientSni;
-  const autoWhy = autoPassthroughMiss(mesh, gw, autoSni, istioAlpn);
+  // Envoy commits to the most specific server name first and never falls back from it: an SNI that is the name of an
+  // AUTO_PASSTHROUGH chain takes that chain or nothing (without Istio's ALPN, nothing); other SNIs never reach one.
+  const autoWhy = autoPassthroughMiss(mesh, gw, autoSni, true);
   if (!plainHttp && typeof autoWhy !== 'string') {
     const auto = autoPassthroughServer(gws, { servicePort, targetPort: route.targetPort }, autoWhy.service.fqdn);
-    if (auto) return autoPassthrough(ctx, route, tls, auto, autoWhy, autoSni as string, gatewayFilters);
+    if (auto && istioAlpn) return autoPassthrough(ctx, route, tls, auto, autoWhy, autoSni as string);
+    if (auto) {
+      const autoName = `${auto.gateway.meta.namespace}/${auto.gateway.meta.name}`;
+      recordHop(run, leg, gw.id, route.targetPort, hopProtection(leg, tls));
+      ev(`SNI ${autoSni ?? ''} is the name of a filter chain of AUTO_PASSTHROUGH server ${auto.index}, which takes only Istio's mTLS ALPNs: the client hello offers none, and Envoy does not fall back to a less specific chain; the connection is reset`);
+      return fail(ctx, 0, null, { control: 'Gateway', name: autoName, reason: `server ${auto.index} on port ${auto.server.port.number} is AUTO_PASSTHROUGH: its chain for ${autoSni ?? ''} takes only Istio mTLS, and ${autoPassthroughMiss(mesh, gw, autoSni, false) as string}` });
+    }
   }
   // A TLS port: the filter chain of the most specific SNI — a terminating server's host, or a PASSTHROUGH tls route's
   // sniHost (not narrowed to its server's hosts); a port with no chain for it falls back to the servers' hosts.
   const chain: TlsChain | null = plainHttp ? null : selectTlsChain(tlsChains(gws, mesh.virtualServices, { servicePort, targetPort: route.targetPort }, gw.namespace), sniOrHost);
+  const byHosts = chain !== null ? null : selectServer(gws, { servicePort, targetPort: route.targetPort }, plainHttp ? authorityHost : sniOrHost);
+  // an AUTO_PASSTHROUGH server's hosts make no chain of their own (its chains are the cluster names above)
   const sel: ServerSelection | null = chain !== null ? { ...chain.server, routeServers: [chain.server] }
-    : selectServer(gws, { servicePort, targetPort: route.targetPort }, plainHttp ? authorityHost : sniOrHost);
+    : byHosts !== null && serverMode(byHosts.server) === 'auto-passthrough' ? null : byHosts;
   if (!sel) {
     const gwName = onPort[0] ? `${onPort[0].g.meta.namespace}/${onPort[0].g.meta.name}` : null;
     if (plainHttp && isHttp(leg.protocol)) {
@@ -569,19 +579,20 @@ function gatewayInbound(ctx: Ctx, route: InboundRoute, tls: ClientTls): Decision
       ev(`no server host matches ${authorityHost}: 404 NR`);
       return fail(ctx, 404, false, { control: 'Gateway', name: gwName, reason: `no Gateway server on port ${servicePort} serves host ${authorityHost}` }, 'NR');
     }
-    ev(`no filter chain matches SNI "${sniOrHost}": the connection is reset`);
-    return fail(ctx, 0, null, { control: 'Gateway', name: gwName, reason: `no Gateway server on port ${servicePort} serves ${sniOrHost}` });
+    if (byHosts !== null) {
+      // the SNI falls under an AUTO_PASSTHROUGH server's hosts, whose chains are per cluster only
+      const why = typeof autoWhy === 'string' ? autoWhy : `no AUTO_PASSTHROUGH server covers ${autoWhy.service.fqdn}`;
+      const autoName = `${byHosts.gateway.meta.namespace}/${byHosts.gateway.meta.name}`;
+      ev(`server ${byHosts.index} is AUTO_PASSTHROUGH: its hosts make no filter chain of their own, and none of its per-cluster chains matches (${why}); the connection is reset`);
+      return fail(ctx, 0, null, { control: 'Gateway', name: autoName, reason: `server ${byHosts.index} on port ${byHosts.server.port.number} is AUTO_PASSTHROUGH, whose filter chains take only Istio mTLS whose SNI names a cluster of the gateway (outbound_.<port>_.<subset>_.<host>): ${why}` });
+    }
+    ev(`no filter chain matches SNI ${JSON.stringify(clip(sniOrHost))}: the connection is reset`);
+    return fail(ctx, 0, null, { control: 'Gateway', name: gwName, reason: `no Gateway server on port ${servicePort} serves ${clip(sniOrHost)}` });
   }
   const gwName = `${sel.gateway.meta.namespace}/${sel.gateway.meta.name}`;
   const mode = serverMode(sel.server);
   const tlsMode = sel.server.tls?.mode;
-  if (mode === 'auto-passthrough') {
-    // the server's hosts take the SNI, but its chains are per cluster: none matches (autoPassthroughMiss says why)
-    const why = typeof autoWhy === 'string' ? autoWhy : `no server of ${gwName} on port ${servicePort} covers ${autoWhy.service.fqdn}`;
-    recordHop(run, leg, gw.id, route.targetPort, hopProtection(leg, tls));
-    ev(`server ${sel.index} is AUTO_PASSTHROUGH: no filter chain matches (${why}); the connection is reset`);
-    return fail(ctx, 0, null, { control: 'Gateway', name: gwName, reason: `server ${sel.index} on port ${sel.server.port.number} is AUTO_PASSTHROUGH, whose filter chains take only Istio mTLS whose SNI names a cluster of the gateway (outbound_.<port>_.<subset>_.<host>): ${why}` });
-  }
+
   // On the wire (wire.ts): a client outside the mesh doing TLS to a server that terminates it is protected by the Gateway.
   const terminates = (mode === 'https' || mode === 'tls-terminate') && !leg.proxy && clientTlsToGw && leg.protocol !== 'tls';
   recordHop(run, leg, gw.id, route.targetPort, terminates
@@ -709,20 +720,23 @@ function gatewayInbound(ctx: Ctx, route: InboundRoute, tls: ClientTls): Decision
   return after;
 }
 
+/** A client-given name cut for a message. */
+const clip = (s: string): string => (s.length > 120 ? `${s.slice(0, 120)}…` : s);
+
 /** The cluster an AUTO_PASSTHROUGH SNI names, when the gateway has it; else why no chain can match. */
 interface AutoCluster { service: Service; port: number; subset: string }
 
 function autoPassthroughMiss(mesh: Mesh, gw: Workload, sni: string | null, istioAlpn: boolean): AutoCluster | string {
-  if (!istioAlpn) return 'the client hello offers no Istio mTLS ALPN (only a client presenting a mesh certificate does)';
+  if (!istioAlpn) return 'the client hello offers no Istio mTLS ALPN (meshrange\'s attacker offers it with a certificate: impersonate using stolen-cert or forged-cert; a client sidecar with its Istio mTLS)';
   if (sni === null) return 'the client hello carries no SNI';
   const c = parseClusterSni(sni);
-  if (c === null) return `the SNI "${sni}" is not a cluster name outbound_.<port>_.<subset>_.<host>`;
+  if (c === null) return `the SNI ${JSON.stringify(clip(sni))} is not the name of a cluster (outbound_.<port>_.<subset>_.<host>)`;
   const service = meshIndex(mesh).services(c.host).find((s) => {
     const e = serviceExportTo(s);
     return e.length === 0 || e.some((x) => x === '*' || x === gw.namespace || (x === '.' && s.namespace === gw.namespace));
   });
   // builtAutoPassthroughFilterChains reads the gateway's registry scope; meshrange builds those chains for Services
-  if (!service) return `${c.host} is not a Service visible to ${gw.namespace} (meshrange builds AUTO_PASSTHROUGH clusters for Kubernetes Services, not ServiceEntry hosts)`;
+  if (!service) return `${c.host} is not a Service visible to ${gw.namespace} (meshrange does not model the AUTO_PASSTHROUGH chains Istio also builds for MESH_INTERNAL ServiceEntry hosts)`;
   if (!service.ports.some((p) => p.port === c.port && p.protocol.toUpperCase() !== 'UDP')) return `Service ${service.fqdn} has no TCP port ${c.port}`;
   if (c.subset !== '') {
     const dr = findDestinationRule(mesh, gw.namespace, gw.labels, service.fqdn, service.namespace);
@@ -732,33 +746,23 @@ function autoPassthroughMiss(mesh: Mesh, gw: Workload, sni: string | null, istio
 }
 
 /**
- * §9 AUTO_PASSTHROUGH (builtAutoPassthroughFilterChains): no VirtualService, no TLS termination. The chain of the
- * cluster the SNI names runs the gateway's TCP filters (RBAC with no peer identity: the gateway sees no certificate)
- * and forwards the bytes to that cluster's endpoints — only those with a sidecar (EDS drops plaintext endpoints from
- * these clusters). The client's own TLS goes through untouched, so the destination's sidecar terminates it and sees
- * the client's certificate: a stolen one works from wherever the gateway's port is reachable, and NetworkPolicy sees
- * the gateway pod as the source.
+ * §9 AUTO_PASSTHROUGH (builtAutoPassthroughFilterChains): no VirtualService, no TLS termination, and no
+ * authorization filters (Istio builds these chains without them). The chain of the cluster the SNI names forwards the
+ * bytes to that cluster's endpoints — those EDS keeps with Istio's tlsMode (decide.ts meshEndpointsOnly). The client's
+ * own TLS goes through untouched, so the destination's sidecar terminates it and sees the client's certificate: a
+ * stolen one works from wherever the gateway's port is reachable, and NetworkPolicy sees the gateway pod as the
+ * source. Istio builds the clusters whenever a gateway has an AUTO_PASSTHROUGH server (no router mode needed).
  */
-function autoPassthrough(ctx: Ctx, route: InboundRoute, tls: ClientTls, sel: ServerSelection, c: AutoCluster, sni: string,
-  gatewayFilters: (mtls: boolean, peer: string | null, sni: string | null) => ReturnType<typeof proxyFilters>): Decision {
+function autoPassthrough(ctx: Ctx, route: InboundRoute, tls: ClientTls, sel: ServerSelection, c: AutoCluster, sni: string): Decision {
   const { run, leg } = ctx;
   const gw = route.endpoint;
   const gwName = `${sel.gateway.meta.namespace}/${sel.gateway.meta.name}`;
   const ev = (what: string): void => { run.events.push({ hop: 'gateway', what }); };
   recordHop(run, leg, gw.id, route.targetPort, hopProtection(leg, tls));
   ev(`Gateway ${gwName} server ${sel.index} (port ${sel.server.port.number} ${sel.server.port.protocol}, tls AUTO_PASSTHROUGH) takes the connection: SNI ${sni} names the cluster of ${c.service.fqdn} port ${c.port}${c.subset ? ` subset ${c.subset}` : ''}; no VirtualService is read and TLS is not terminated`);
+  // no authorization filters on these chains: Istio builds them with a listener builder that has none (gateway.go)
   ctx.l7 = 'tcp';
-  const filters = gatewayFilters(false, null, sni);
-  if ('outcome' in filters) return filters;
-  if (gw.routerMode !== 'sni-dnat') {
-    // the chains are built whatever the mode; their clusters (outbound_.<port>_.<subset>_.<host>) only in sni-dnat
-    ev(`${gw.id} runs in router mode ${gw.routerMode ?? 'standard (ISTIO_META_ROUTER_MODE unset)'}: it has no cluster named ${sni}, so the TCP proxy closes the connection`);
-    return fail(ctx, 0, null, { control: 'Gateway', name: gwName, reason: `${gw.id} is not in router mode sni-dnat (ISTIO_META_ROUTER_MODE on its istio-proxy container), so Istio builds none of the clusters AUTO_PASSTHROUGH forwards to: no cluster ${sni}, the connection is closed` }, 'NC');
-  }
-  if (endpointsOf(run.mesh, c.service).includes(gw)) {
-    ev(`the cluster of ${c.service.fqdn} leads back to ${gw.id} itself: the connection loops through the gateway and reaches no workload`);
-    return fail(ctx, 0, null, { control: 'Gateway', name: gwName, reason: `the SNI ${sni} names the cluster of ${c.service.fqdn}, whose endpoints include the gateway itself: the connection loops back into the gateway and never reaches a workload` });
-  }
+  ev(`no AuthorizationPolicy runs here: Istio builds AUTO_PASSTHROUGH chains without authorization filters, and the gateway sees no certificate`);
   const nextLeg: Leg = {
     client: gw, clientIp: gw.ip, proxy: false, viaGateway: true,
     target: { kind: 'host', host: c.service.fqdn, port: c.port }, protocol: leg.protocol, method: leg.method, path: leg.path,

@@ -545,19 +545,23 @@ export function routeTlsChain(chain: TlsChain & { vs: VirtualService; route: num
  * §9 AUTO_PASSTHROUGH: the cluster an SNI names, `outbound_.<port>_.<subset>_.<host>` (model.BuildDNSSrvSubsetKey;
  * `_._` is no subset), or null when the SNI is not of that form. Read by index, no regex: the SNI is the client's.
  */
-export function parseClusterSni(sni: string): { port: number; subset: string; host: string } | null {
+export function parseClusterSni(raw: string): { port: number; subset: string; host: string } | null {
   const PREFIX = 'outbound_.';
+  // a server name is at most 253 characters; Envoy compares it lower-cased, and the chain's name exactly
+  if (raw.length > 253) return null;
+  const sni = raw.toLowerCase();
   if (!sni.startsWith(PREFIX)) return null;
   const rest = sni.slice(PREFIX.length);
   const a = rest.indexOf('_.');
   if (a <= 0 || a > 5) return null;
   const digits = rest.slice(0, a);
+  if (digits.charCodeAt(0) === 48) return null; // the cluster name writes the port without leading zeros
   for (let i = 0; i < digits.length; i++) { const c = digits.charCodeAt(i); if (c < 48 || c > 57) return null; }
   const port = Number(digits);
   if (port < 1 || port > 65535) return null;
   const b = rest.indexOf('_.', a + 2);
   if (b < 0) return null;
-  const host = rest.slice(b + 2).toLowerCase();
+  const host = rest.slice(b + 2);
   if (host.length === 0) return null;
   return { port, subset: rest.slice(a + 2, b), host };
 }

@@ -30,7 +30,11 @@ export function hopProtection(leg: Leg, tls: ClientTls): StoppedBy | null {
   if (leg.protocol === 'tls') {
     return { control: 'AppTls', name: null, reason: `the app speaks TLS itself${leg.sni ? ` (SNI ${leg.sni})` : ''}; the proxies pass the encrypted stream through` };
   }
-  if (!leg.proxy) return null;
+  if (!leg.proxy) {
+    // the client's own TLS client with a certificate (an identity override): mTLS from the client's process, end to end
+    if (leg.identity && leg.identity.kind !== 'none') return { control: 'AppTls', name: null, reason: `the client's own TLS client speaks mutual TLS with the certificate for ${leg.identity.spiffe}; the bytes are encrypted end to end` };
+    return null;
+  }
   const drName = tls.dr ? `${tls.dr.rule.meta.namespace}/${tls.dr.rule.meta.name}` : null;
   if (tls.kind === 'istio') {
     if (tls.dr && drName) return { control: 'DestinationRule', name: drName, reason: `tls.mode ISTIO_MUTUAL: the client's proxy originates Istio mTLS` };

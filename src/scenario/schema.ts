@@ -79,7 +79,7 @@ export const stepSchema = z.strictObject({
   token: o(z.string(), 'a compact JWT sent as authorization: Bearer <token>, verified with real signature checks'),
   jwt: o(z.union([z.string(), jwtClaimsSchema]), 'a token of spec.tokens by name, `stolen` (the last token the attacker took), or an inline claim set signed at the step\'s time'),
   tls: o(z.enum(['auto', 'plaintext', 'mtls']), 'auto (default); plaintext from a workload whose sidecar captures it is an attempt to go around the sidecar; mtls forces Istio mTLS'),
-  sni: o(z.string(), 'SNI of a TLS connection'),
+  sni: o(z.string().check(z.maxLength(253)), 'SNI of a TLS connection: a server name, at most 253 characters'),
   sourceIp: o(z.string(), 'source address of an outside client (default 203.0.113.10)'),
   as: o(z.string(), 'impersonate: the identity claimed, a SPIFFE id or ns/serviceaccount'),
   using: o(z.enum(['forged-cert', 'stolen-cert', 'spoofed-header', 'spoofed-ip', 'plaintext']), 'impersonate: how the attacker claims the identity'),

@@ -1,8 +1,8 @@
 /**
  * §9 AUTO_PASSTHROUGH gateway servers (Istio's builtAutoPassthroughFilterChains): one filter chain per cluster of the
  * gateway's scope, matched by the cluster name as SNI (`outbound_.<port>_.<subset>_.<host>`) and Istio's mTLS ALPNs;
- * no VirtualService, no TLS termination; the gateway's TCP filters (RBAC) still run; the client's own TLS reaches the
- * destination's sidecar untouched.
+ * no VirtualService, no TLS termination, no authorization filters (Istio builds these chains without them); the
+ * client's own TLS reaches the destination's sidecar untouched.
  */
 import { describe, expect, it } from 'vitest';
 import { decide, type IdentityOverride, type MeshRequest } from '../../src/policy/decide.js';
@@ -19,7 +19,7 @@ spec:
     metadata: { labels: { istio: eastwestgateway } }
     spec:
       serviceAccountName: eastwest
-      containers: [{ name: istio-proxy, image: proxy, ports: [{ containerPort: 15443 }], env: [{ name: ISTIO_META_ROUTER_MODE, value: sni-dnat }] }]
+      containers: [{ name: istio-proxy, image: proxy, ports: [{ containerPort: 15443 }] }]
 ---
 apiVersion: v1
 kind: Service
@@ -87,7 +87,7 @@ describe('§9 AUTO_PASSTHROUGH', () => {
 
   it('an SNI that is not a cluster name, or names a port, host or subset the gateway has no cluster for, is reset at the gateway', () => {
     const mesh = meshFrom(...base);
-    for (const [sni, why] of [['ledger.pay.svc.cluster.local', 'not a cluster name'], ['outbound_.81_._.ledger.pay.svc.cluster.local', 'no TCP port 81'],
+    for (const [sni, why] of [['ledger.pay.svc.cluster.local', 'not the name of a cluster'], ['outbound_.81_._.ledger.pay.svc.cluster.local', 'no TCP port 81'],
       ['outbound_.80_._.nobody.pay.svc.cluster.local', 'not a Service'], ['outbound_.80_.v1_.ledger.pay.svc.cluster.local', 'subset v1']] as const) {
       const d = viaEastwest(mesh, sni, stolenWeb);
       expect(d, sni).toMatchObject({ outcome: 'blocked', code: 0, stoppedBy: [{ control: 'Gateway' }] });
@@ -101,7 +101,7 @@ describe('§9 AUTO_PASSTHROUGH', () => {
     expect(d).toMatchObject({ outcome: 'allowed', destination: { workload: 'pay/ledger' } });
   });
 
-  it('the gateway\'s AuthorizationPolicy still runs on the chain (RBAC on TCP, no peer identity): a DENY on connection.sni stops it there', () => {
+  it('no AuthorizationPolicy of the gateway runs on the chain: a DENY on connection.sni selecting the gateway does not stop it', () => {
     const deny = `apiVersion: security.istio.io/v1
 kind: AuthorizationPolicy
 metadata: { name: no-ledger, namespace: istio-system }
@@ -111,8 +111,8 @@ spec:
   rules: [{ when: [{ key: connection.sni, values: ["${LEDGER}"] }] }]
 `;
     const d = viaEastwest(meshFrom(...base, deny), LEDGER, stolenWeb);
-    expect(d).toMatchObject({ outcome: 'blocked', stoppedBy: [{ control: 'AuthorizationPolicy', name: 'istio-system/no-ledger' }] });
-    expect(d.path).toEqual(['istio-system/eastwest (gateway)']);
+    expect(d).toMatchObject({ outcome: 'allowed', destination: { workload: 'pay/ledger' } });
+    expect(d.events.map((e) => e.what).join('\n')).toContain('no AuthorizationPolicy runs here');
   });
 
   it('NetworkPolicy sees the gateway pod as the source: a policy admitting istio-system lets the outside attacker in', () => {
@@ -124,23 +124,84 @@ spec:
     expect(d).toMatchObject({ outcome: 'allowed', destination: { workload: 'pay/ledger' } });
   });
 
-  it('a cluster whose endpoints have no sidecar has no endpoints at the gateway: no healthy upstream', () => {
+  it('EDS keeps only endpoints with Istio\'s tlsMode: a Service without sidecars has none, no healthy upstream', () => {
     const d = viaEastwest(meshFrom(...base, ns('legacy', false), app('legacy', 'db')), 'outbound_.80_._.db.legacy.svc.cluster.local', stolenWeb);
     expect(d).toMatchObject({ outcome: 'blocked', code: 0, flags: 'UH', stoppedBy: [{ control: 'Routing', name: 'legacy/db' }] });
   });
 
-  it('an SNI naming the gateway\'s own Service loops back into the gateway and reaches no workload', () => {
-    const d = viaEastwest(meshFrom(...base), 'outbound_.15443_._.eastwest.istio-system.svc.cluster.local', stolenWeb);
-    expect(d).toMatchObject({ outcome: 'blocked', stoppedBy: [{ control: 'Gateway' }] });
-    expect(d.stoppedBy[0]?.reason).toContain('loops');
+  it('EDS reads the gateway\'s DestinationRule mode: DISABLE strips every endpoint, ISTIO_MUTUAL keeps even those without a sidecar', () => {
+    const disable = viaEastwest(meshFrom(...base, dr('istio-system', 'ledger', 'ledger.pay.svc.cluster.local', '{ mode: DISABLE }')), LEDGER, stolenWeb);
+    expect(disable).toMatchObject({ outcome: 'blocked', flags: 'UH', stoppedBy: [{ control: 'Routing', name: 'pay/ledger' }] });
+    expect(disable.stoppedBy[0]?.reason).toContain('DISABLE');
+    const mutual = viaEastwest(meshFrom(...base, ns('legacy', false), app('legacy', 'db'), dr('istio-system', 'db', 'db.legacy.svc.cluster.local', '{ mode: ISTIO_MUTUAL }')),
+      'outbound_.80_._.db.legacy.svc.cluster.local', stolenWeb);
+    // kept by EDS: the mTLS reaches db's plaintext app, which closes the connection
+    expect(mutual).toMatchObject({ outcome: 'blocked', stoppedBy: [{ control: 'Routing', name: 'legacy/db' }] });
+    expect(mutual.stoppedBy[0]?.reason).toContain('no sidecar');
   });
 
-  it('a gateway not in router mode sni-dnat has the chains but none of their clusters: the connection is closed (NC)', () => {
-    for (const env of ['[{ name: ISTIO_META_ROUTER_MODE, value: standard }]', '[]']) {
-      const d = viaEastwest(meshFrom(...base.map((x) => x.replace('[{ name: ISTIO_META_ROUTER_MODE, value: sni-dnat }]', env))), LEDGER, stolenWeb);
-      expect(d, env).toMatchObject({ outcome: 'blocked', code: 0, flags: 'NC', stoppedBy: [{ control: 'Gateway', name: 'istio-system/cross-network' }] });
-      expect(d.stoppedBy[0]?.reason).toContain('sni-dnat');
-    }
+  it('EDS drops an endpoint whose PeerAuthentication is DISABLE on its port: the gateway has no upstream', () => {
+    const d = viaEastwest(meshFrom(...base.filter((x) => !x.includes('PeerAuthentication')), pa('pay', 'default', 'DISABLE')), LEDGER, stolenWeb);
+    expect(d).toMatchObject({ outcome: 'blocked', flags: 'UH', stoppedBy: [{ control: 'Routing', name: 'pay/ledger' }] });
+  });
+
+  it('the gateway\'s own Service has no endpoint with Istio\'s tlsMode: an SNI naming it reaches no workload', () => {
+    const d = viaEastwest(meshFrom(...base), 'outbound_.15443_._.eastwest.istio-system.svc.cluster.local', stolenWeb);
+    expect(d).toMatchObject({ outcome: 'blocked', flags: 'UH', stoppedBy: [{ control: 'Routing', name: 'istio-system/eastwest' }] });
+  });
+
+  it('the attacker\'s mTLS is encrypted on both hops: a passive observer reads nothing', () => {
+    const d = viaEastwest(meshFrom(...base), LEDGER, stolenWeb);
+    expect(d.wire?.length).toBe(2);
+    for (const hop of d.wire ?? []) expect(hop.protectedBy, `${hop.from} → ${hop.to}`).not.toBeNull();
+  });
+
+  it('an SNI that is the name of an AUTO_PASSTHROUGH chain takes that chain or none: without Istio\'s ALPN it is reset, even where another server would take it', () => {
+    const other = `apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: { name: ledger-tls, namespace: istio-system }
+spec:
+  selector: { istio: eastwestgateway }
+  servers:
+    - port: { number: 15443, name: tls-ledger, protocol: TLS }
+      tls: { mode: PASSTHROUGH }
+      hosts: ["*.pay.svc.cluster.local"]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: ledger-tls, namespace: pay }
+spec:
+  hosts: ["*.pay.svc.cluster.local"]
+  gateways: [istio-system/ledger-tls]
+  tls: [{ match: [{ port: 15443, sniHosts: ["*.pay.svc.cluster.local"] }], route: [{ destination: { host: ledger.pay.svc.cluster.local, port: { number: 80 } } }] }]
+`;
+    const d = viaEastwest(meshFrom(...base, other), LEDGER, undefined, 'tls');
+    expect(d).toMatchObject({ outcome: 'blocked', stoppedBy: [{ control: 'Gateway', name: 'istio-system/cross-network' }] });
+    expect(d.stoppedBy[0]?.reason).toContain('ALPN');
+  });
+
+  it('an AUTO_PASSTHROUGH server\'s hosts make no chain of their own: a plain TLS name under them goes to another server\'s chain', () => {
+    const other = `apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: { name: passthrough, namespace: istio-system }
+spec:
+  selector: { istio: eastwestgateway }
+  servers:
+    - port: { number: 15443, name: tls-pass, protocol: TLS }
+      tls: { mode: PASSTHROUGH }
+      hosts: ["*.example.com"]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: pass, namespace: pay }
+spec:
+  hosts: ["*.example.com", "*.local"]
+  gateways: [istio-system/passthrough]
+  tls: [{ match: [{ port: 15443, sniHosts: ["*.local"] }], route: [{ destination: { host: ledger.pay.svc.cluster.local, port: { number: 80 } } }] }]
+`;
+    // the cross-network server's *.local also covers the name, but only its cluster names are chains
+    const d = viaEastwest(meshFrom(...base, other), 'ledger.pay.svc.cluster.local', undefined, 'tls');
+    expect(d.events.map((e) => e.what).join('\n')).toContain('VirtualService pay/pass tls route 0');
   });
 
   it('a PASSTHROUGH server on the same mesh still needs a tls route: AUTO_PASSTHROUGH is not PASSTHROUGH', () => {
@@ -155,8 +216,13 @@ describe('§9 parseClusterSni reads outbound_.<port>_.<subset>_.<host> by index'
     expect(parseClusterSni('outbound_.9080_.v2_.reviews.default.svc.cluster.local')).toEqual({ port: 9080, subset: 'v2', host: 'reviews.default.svc.cluster.local' });
   });
 
-  it('refuses anything else: another direction, a port out of range or not digits, no host', () => {
-    for (const s of ['inbound_.80_._.a', 'outbound|80||a', 'outbound_.0_._.a', 'outbound_.65536_._.a', 'outbound_.8a_._.a', 'outbound_.80_._.', 'outbound_.80_.a', 'outbound_._._.a', `outbound_.${'9'.repeat(400)}_._.a`]) {
+  it('reads the name as Envoy compares it, lower-cased', () => {
+    expect(parseClusterSni('OUTBOUND_.80_._.LEDGER.pay.svc.cluster.local')).toEqual({ port: 80, subset: '', host: 'ledger.pay.svc.cluster.local' });
+  });
+
+  it('refuses anything else: another direction, a port out of range, with a leading zero or not digits, no host, a name over 253 characters', () => {
+    for (const s of ['inbound_.80_._.a', 'outbound|80||a', 'outbound_.0_._.a', 'outbound_.080_._.a', 'outbound_.65536_._.a', 'outbound_.8a_._.a', 'outbound_.80_._.', 'outbound_.80_.a', 'outbound_._._.a',
+      `outbound_.${'9'.repeat(400)}_._.a`, `outbound_.80_._.${'a'.repeat(240)}`]) {
       expect(parseClusterSni(s), s).toBeNull();
     }
   });

@@ -189,6 +189,13 @@ spec:
       '  tokens:\n    alice: { iss: x }\n'))).toEqual(['unknown-token@10']);
   });
 
+  it('an sni longer than a server name (253 characters) is refused at the step; 253 is admitted', () => {
+    const step = (n: number): string => `    - { id: s, action: request, to: "server.b:80", protocol: tls, sni: "${'a'.repeat(n)}" }\n`;
+    expect(refused(scenarioText(step(254))).length).toBe(1);
+    expect(refused(scenarioText(step(254)))[0]).toMatch(/@8$/);
+    expect(refused(scenarioText(step(253)))).toEqual([]);
+  });
+
   it('a __proto__ key anywhere in a scenario (tokens, headers) is refused where it is written', () => {
     expect(refused(scenarioText('    - { id: s, action: request, to: "server.b:80", headers: { __proto__: x } }\n',
       '  tokens:\n    __proto__: { iss: x }\n'))).toEqual(['scenario-reserved-key@7', 'scenario-reserved-key@10']);
