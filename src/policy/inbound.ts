@@ -617,10 +617,11 @@ function gatewayInbound(ctx: Ctx, route: InboundRoute, tls: ClientTls): Decision
       return fail(ctx, 0, null, { control: 'Gateway', name: gwName, reason: `server ${sel.index} is MUTUAL TLS and the client presented no certificate` });
     }
     const own = leg.identity && leg.identity.kind !== 'none' ? leg.identity : null;
-    if (own && tlsMode === 'MUTUAL') {
+    if (own && (tlsMode === 'MUTUAL' || tlsMode === 'OPTIONAL_MUTUAL')) {
       // [inf] a MUTUAL server trusts the CA of its credentialName, which is not the mesh CA (nor the forger's).
-      ev(`MUTUAL: the ${own.kind === 'forged-cert' ? 'forged' : 'stolen'} certificate for ${own.spiffe} is not issued by the CA of the server's credentialName: handshake alert "unknown ca"`);
-      return fail(ctx, 0, null, { control: 'Gateway', name: gwName, reason: `server ${sel.index} is MUTUAL TLS and verifies client certificates against the CA of its credentialName; the ${own.kind === 'forged-cert' ? 'forged' : 'stolen mesh'} certificate for ${own.spiffe} does not chain to it` });
+      // OPTIONAL_MUTUAL asks for a certificate too and validates one that is presented: only its absence is allowed.
+      ev(`${tlsMode}: the server asks for a client certificate; the ${own.kind === 'forged-cert' ? 'forged' : 'stolen'} certificate for ${own.spiffe} is presented and is not issued by the CA of the server's credentialName: handshake alert "unknown ca"`);
+      return fail(ctx, 0, null, { control: 'Gateway', name: gwName, reason: `server ${sel.index} is ${tlsMode === 'MUTUAL' ? 'MUTUAL' : 'OPTIONAL_MUTUAL'} TLS and verifies ${tlsMode === 'MUTUAL' ? '' : 'a presented '}client certificate${tlsMode === 'MUTUAL' ? 's' : ''} against the CA of its credentialName; the ${own.kind === 'forged-cert' ? 'forged' : 'stolen mesh'} certificate for ${own.spiffe} does not chain to it` });
     }
     if (own && tlsMode === 'ISTIO_MUTUAL') {
       if (own.kind === 'forged-cert') {

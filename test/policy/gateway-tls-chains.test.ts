@@ -151,3 +151,34 @@ spec:
     expect(d).toMatchObject({ outcome: 'allowed', destination: { workload: 'shop/vault' }, ownCertAccepted: { by: 'istio-system/ingress', principal: 'cluster.local/ns/shop/sa/web' } });
   });
 });
+
+describe('§9 OPTIONAL_MUTUAL asks for a client certificate and validates one that is presented', () => {
+  const server = `    - port: { number: 443, name: https, protocol: HTTPS }
+      tls: { mode: OPTIONAL_MUTUAL, credentialName: partner-cert }
+      hosts: ["partner.example"]
+`;
+  const route = `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: partner, namespace: shop }
+spec:
+  hosts: [partner.example]
+  gateways: [istio-system/gw]
+  http: [{ route: [{ destination: { host: vault.shop.svc.cluster.local, port: { number: 443 } } }] }]
+`;
+  const send = (identity?: MeshRequest['identity']): ReturnType<typeof decide> => {
+    const req: MeshRequest = { from: { kind: 'outside', ip: '203.0.113.10' }, to: { kind: 'host', host: 'ingress.istio-system.svc.cluster.local', port: 443 },
+      protocol: 'http', method: 'GET', path: '/', headers: { host: 'partner.example' }, tls: 'auto', sni: 'partner.example' };
+    if (identity) req.identity = identity;
+    return decide(meshFrom(...base, gateway(server), route), req);
+  };
+
+  it('without a certificate the handshake succeeds, as SIMPLE would', () => {
+    expect(send()).toMatchObject({ outcome: 'allowed', destination: { workload: 'shop/vault' } });
+  });
+
+  it('a mesh certificate the server\'s credentialName CA did not issue is presented, validated and refused: unknown ca', () => {
+    const d = send({ kind: 'stolen-cert', spiffe: 'spiffe://cluster.local/ns/shop/sa/web', from: 'shop/web', problem: null });
+    expect(d).toMatchObject({ outcome: 'blocked', stoppedBy: [{ control: 'Gateway', name: 'istio-system/gw' }] });
+    expect(d.stoppedBy[0]?.reason).toContain('OPTIONAL_MUTUAL');
+  });
+});
