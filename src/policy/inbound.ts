@@ -654,7 +654,7 @@ function gatewayInbound(ctx: Ctx, route: InboundRoute, tls: ClientTls): Decision
   const filters = gatewayFilters(mtls, peerPrincipal, mode === 'https' ? authorityHost : null);
   if ('outcome' in filters) return filters;
   // httpsRedirect is the virtual host's require_tls: the router answers it, after the filters (JWT, RBAC) ran.
-  const redirect = mode === 'http' && isHttp(leg.protocol) ? httpsRedirect(sel.server, authorityHost, filters.path) : null;
+  const redirect = mode === 'http' && isHttp(leg.protocol) ? httpsRedirect(mesh.virtualServices, sel.routeServers, gw.namespace, authorityHost, filters.path) : null;
   if (redirect) {
     ev(`httpsRedirect: answers 301 Location ${redirect.location}`);
     const d = fail(ctx, 301, false, { control: 'Gateway', name: gwName, reason: `server ${sel.index} has tls.httpsRedirect: plain HTTP gets a 301 to ${redirect.location}` });

@@ -16,8 +16,11 @@
  *  - Plain-HTTP servers sharing a port share one route table (`http.<port>`):
  *    VirtualServices of every such server apply. A TLS-terminating server has
  *    its own route table.
- *  - `tls.httpsRedirect` on an HTTP server answers 301 `https://<host><path>`
- *    before any route is looked at, even when no VirtualService binds.
+ *  - `tls.httpsRedirect` on an HTTP server makes every virtual host it
+ *    contributes (its hosts meeting a bound VirtualService's, and each of its
+ *    hosts as written) require TLS: a request landing on one gets 301
+ *    `https://<host><path>` before any route is looked at, even when no
+ *    VirtualService binds — whichever server of the port its host falls under.
  *  - Server modes: HTTP-family protocol → HTTP routes; HTTPS + SIMPLE/MUTUAL/
  *    OPTIONAL_MUTUAL/ISTIO_MUTUAL → terminate TLS, then HTTP routes; HTTPS or
  *    TLS + PASSTHROUGH → `tls` routes by SNI; HTTPS or TLS + AUTO_PASSTHROUGH
@@ -580,9 +583,55 @@ export function autoPassthroughServer(gateways: readonly Gateway[], port: { serv
   return null;
 }
 
-/** §9 `tls.httpsRedirect` on a plain HTTP server: 301 to https, before any route. Null when not set. */
-export function httpsRedirect(server: GatewayServer, host: string, path: string): { kind: 'redirect'; status: 301; location: string } | null {
-  if (!server.tls?.httpsRedirect || serverMode(server) !== 'http') return null;
+/** A plain-HTTP route table's virtual hosts and whether each requires TLS (httpsRedirect). */
+interface RedirectTable { index: DomainIndex; domains: string[]; requireTls: boolean[] }
+
+const redirectTables = new WeakMap<readonly VirtualService[], WeakMap<readonly ServerMatch[], Map<string, RedirectTable>>>();
+
+function redirectTable(vss: readonly VirtualService[], servers: readonly ServerMatch[], gatewayNamespace: string): RedirectTable {
+  let byServers = redirectTables.get(vss);
+  if (byServers === undefined) { byServers = new WeakMap(); redirectTables.set(vss, byServers); }
+  let byNs = byServers.get(servers);
+  if (byNs === undefined) { byNs = new Map(); byServers.set(servers, byNs); }
+  let t = byNs.get(gatewayNamespace);
+  if (t !== undefined) return t;
+  const at = new Map<string, number>();
+  const domains: string[] = [];
+  const requireTls: boolean[] = [];
+  const vhost = (d: string, redirect: boolean): void => {
+    let i = at.get(d);
+    if (i === undefined) { i = domains.length; at.set(d, i); domains.push(d); requireTls.push(false); }
+    if (redirect) requireTls[i] = true;
+  };
+  for (const s of servers) {
+    const redirect = s.server.tls?.httpsRedirect === true;
+    const gw = gatewayId(s.gateway);
+    for (const vs of visibleTo(vss, gatewayNamespace)) {
+      if (!vsBoundTo(vs, gw)) continue;
+      for (const d of intersect(serverHostsFor(s.server, vs.meta.namespace, s.gateway.meta.namespace), vs.hosts.map((h) => qualify(h, vs.meta.namespace)))) vhost(d, redirect);
+    }
+    // a redirecting server's hosts as written: the virtual host of that name requires TLS, or one is made that only
+    // redirects (a `ns/host` entry names no Host a request carries, as in Istio)
+    if (redirect) for (const h of s.server.hosts) vhost(h.toLowerCase(), true);
+  }
+  const index = new DomainIndex();
+  domains.forEach((d, i) => index.add(d, i));
+  t = { index, domains, requireTls };
+  byNs.set(gatewayNamespace, t);
+  return t;
+}
+
+/**
+ * §9 `tls.httpsRedirect`: the plain-HTTP route table's virtual host for `host` requires TLS (Istio's gateway route
+ * config: every virtual host a redirecting server contributes — its hosts meeting a bound VirtualService's — and one
+ * per server host, routes or not), whichever server of the port the host falls under: a 301 to https, answered by the
+ * router. Null when the virtual host Envoy picks does not require it, or there is none.
+ */
+export function httpsRedirect(vss: readonly VirtualService[], servers: readonly ServerMatch[], gatewayNamespace: string, host: string, path: string): { kind: 'redirect'; status: 301; location: string } | null {
+  if (!servers.some((s) => s.server.tls?.httpsRedirect === true)) return null;
+  const t = redirectTable(vss, servers, gatewayNamespace);
+  const { score, at } = t.index.best(normalizeHost(host));
+  if (score === 0 || t.requireTls[at] !== true) return null;
   return { kind: 'redirect', status: 301, location: `https://${host}${path.startsWith('/') ? path : `/${path}`}` };
 }
 

@@ -139,12 +139,31 @@ describe('§9 Gateway selection', () => {
 
   it('§9 httpsRedirect answers 301 to https://host/path, whatever the routes', () => {
     const text = gateway('istio-system', 'gw', httpServer('["shop.example.com"]', 80, '      tls: { httpsRedirect: true }\n'));
-    const { gateways } = load(text);
+    const { gateways, vss } = load(text);
     const sel = selectServer(gateways, { servicePort: 80, targetPort: 8080 }, 'shop.example.com');
-    expect(sel && httpsRedirect(sel.server, 'shop.example.com', '/login?next=/admin'))
+    expect(sel && httpsRedirect(vss, sel.routeServers, 'istio-system', 'shop.example.com', '/login?next=/admin'))
       .toEqual({ kind: 'redirect', status: 301, location: 'https://shop.example.com/login?next=/admin' });
-    const plain = load(ingress).gateways[0]?.servers[0];
-    expect(plain && httpsRedirect(plain, 'a', '/')).toBeNull();
+    const plain = load(ingress);
+    const psel = selectServer(plain.gateways, { servicePort: 80, targetPort: 8080 }, 'a');
+    expect(psel && httpsRedirect(plain.vss, psel.routeServers, 'istio-system', 'a', '/')).toBeNull();
+  });
+
+  it('§9 httpsRedirect belongs to the virtual host the request lands on, not to the server its host falls under', () => {
+    const route = (hosts: string, gw: string): string => vs('shop', 'web', `  hosts: ${hosts}\n  gateways: [${gw}]\n  http: [{ route: [{ destination: { host: web } }] }]\n`);
+    const redirect = '      tls: { httpsRedirect: true }\n';
+    const at = (text: string, host: string): ReturnType<typeof httpsRedirect> => {
+      const { gateways, vss } = load(text);
+      const sel = selectServer(gateways, { servicePort: 80, targetPort: 8080 }, host);
+      return sel && httpsRedirect(vss, sel.routeServers, 'istio-system', host, '/');
+    };
+    // the redirecting server's *.example.com is the more specific server host, but the route of the other server
+    // makes the exact virtual host shop.example.com, which does not require TLS
+    const a = gateway('istio-system', 'redirect', httpServer('["*.example.com"]', 80, redirect)) + gateway('istio-system', 'open', httpServer('["*"]')) + route('["shop.example.com"]', 'istio-system/open');
+    expect(at(a, 'shop.example.com')).toBeNull();
+    expect(at(a, 'blog.example.com')).toMatchObject({ status: 301 });
+    // a redirecting server's route makes its virtual host require TLS, even where another server of the port serves the name
+    const b = gateway('istio-system', 'open', httpServer('["shop.example.com"]')) + gateway('istio-system', 'redirect', httpServer('["*"]', 80, redirect)) + route('["shop.example.com"]', 'istio-system/redirect');
+    expect(at(b, 'shop.example.com')).toMatchObject({ status: 301 });
   });
 
   it('§9 server modes: HTTP routes, HTTPS terminates then HTTP routes, PASSTHROUGH uses tls routes, TLS termination uses tcp routes', () => {
