@@ -691,9 +691,11 @@ function sendLeg(run: Run, leg: Leg): Decision {
     servicePort = service.ports.find((p) => p.port === port) ?? null;
     if (!servicePort) {
       ev('client', `Service ${service.namespace}/${service.name} has no port ${port}`);
+      // a route's destination port the Service does not declare names a cluster Istio never builds: no cluster (NC)
+      const routed = leg.proxy && (leg.viaGateway || run.meshRouted === true);
       return fail(ctx, leg.proxy ? 503 : 0, null,
-        { control: 'Routing', name: `${service.namespace}/${service.name}`, reason: `Service ${service.name} exposes ports ${service.ports.map((p) => p.port).join(', ') || 'none'}, not ${port}` },
-        leg.proxy ? 'UF' : undefined);
+        { control: 'Routing', name: `${service.namespace}/${service.name}`, reason: `Service ${service.name} exposes ports ${service.ports.map((p) => p.port).join(', ') || 'none'}, not ${port}${routed ? `: the route names cluster outbound|${port}||${service.fqdn}, which Istio does not build` : ''}` },
+        leg.proxy ? (routed ? 'NC' : 'UF') : undefined);
     }
     let eps = endpointsOf(mesh, service);
     if (leg.subset && client) {
@@ -1249,6 +1251,7 @@ function meshRoute(ctx: Ctx, host: string, port: number, dest: Dest): { host: st
     : routeTcp(vss, { ...base, host, ...(dest.kind === 'external' ? { destinationIp: dest.ip } : {}) }, pick);
   if (r.kind !== 'route') return null;
   run.events.push({ hop: 'client-sidecar', what: `VirtualService ${r.vs} ${leg.protocol === 'tls' ? 'tls' : 'tcp'} route ${r.route} sends it to ${r.destination.host}:${r.destination.port ?? port}` });
+  run.meshRouted = true;
   if (r.destination.subset) leg.subset = r.destination.subset;
   return { host: r.destination.host, port: r.destination.port ?? defaultPort(r.destination.host) };
 }
