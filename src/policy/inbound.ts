@@ -19,7 +19,7 @@ import { effectiveMtls, type MtlsResolution } from './peer-authentication.js';
 import { declaredProtocol, endpointsOf, hostOnly, isHttp, legAuthority, sortKeys, targetPortOf, workloadPrincipal, workloadSpiffeId, type Decision, type IdentityOverride, type Leg, type StoppedBy } from './pipeline.js';
 import { parseIp } from '../core/ip.js';
 import { authenticate, defaultKeySetId, requestAuthenticationsSelecting, type JwtOutcome } from './request-authentication.js';
-import { autoPassthroughServer, gatewaysFor, httpsRedirect, parseClusterSni, routeHttp, routeTcp, routeTls, routeTlsChain, selectServer, selectTlsChain, serverMode, tlsChains, type ServerSelection, type TlsChain } from './routing.js';
+import { autoPassthroughServer, gatewaysFor, httpsRedirect, parseClusterSni, routeHttp, routeTcp, routeTlsChain, selectServer, selectTlsChain, serverMode, tlsChains, type ServerSelection, type TlsChain } from './routing.js';
 import { findDestinationRule, tlsSettingsFor } from './destination-rule.js';
 import { serviceExportTo } from './egress.js';
 import type { SignatureTable } from './jwt-crypto.js';
@@ -561,13 +561,14 @@ function gatewayInbound(ctx: Ctx, route: InboundRoute, tls: ClientTls): Decision
       return fail(ctx, 0, null, { control: 'Gateway', name: autoName, reason: `server ${auto.index} on port ${auto.server.port.number} is AUTO_PASSTHROUGH: its chain for ${autoSni ?? ''} takes only Istio mTLS, and ${autoPassthroughMiss(mesh, gw, autoSni, false) as string}` });
     }
   }
-  // A TLS port: the filter chain of the most specific SNI — a terminating server's host, or a PASSTHROUGH tls route's
-  // sniHost (not narrowed to its server's hosts); a port with no chain for it falls back to the servers' hosts.
+  // A TLS port: the filter chain of the most specific SNI — a terminating server's host, a PASSTHROUGH tls route's
+  // sniHost (not narrowed to its server's hosts), a chain without names last; none: Envoy resets the connection.
   const chain: TlsChain | null = plainHttp ? null : selectTlsChain(tlsChains(gws, mesh.virtualServices, { servicePort, targetPort: route.targetPort }, gw.namespace), sniOrHost);
-  const byHosts = chain !== null ? null : selectServer(gws, { servicePort, targetPort: route.targetPort }, plainHttp ? authorityHost : sniOrHost);
-  // an AUTO_PASSTHROUGH server's hosts make no chain of their own (its chains are the cluster names above)
-  const sel: ServerSelection | null = chain !== null ? { ...chain.server, routeServers: [chain.server] }
-    : byHosts !== null && serverMode(byHosts.server) === 'auto-passthrough' ? null : byHosts;
+  const sel: ServerSelection | null = plainHttp ? selectServer(gws, { servicePort, targetPort: route.targetPort }, authorityHost)
+    : chain !== null ? { ...chain.server, routeServers: chain.routeServers } : null;
+  // for the message only: an AUTO_PASSTHROUGH server whose hosts the name falls under (its hosts make no chain of their own)
+  const autoByHosts = sel === null && !plainHttp ? selectServer(gws, { servicePort, targetPort: route.targetPort }, sniOrHost) : null;
+  const byHosts = autoByHosts !== null && serverMode(autoByHosts.server) === 'auto-passthrough' ? autoByHosts : null;
   if (!sel) {
     const gwName = onPort[0] ? `${onPort[0].g.meta.namespace}/${onPort[0].g.meta.name}` : null;
     if (plainHttp && isHttp(leg.protocol)) {
@@ -696,8 +697,10 @@ function gatewayInbound(ctx: Ctx, route: InboundRoute, tls: ClientTls): Decision
     nextLeg.headers['x-forwarded-proto'] = mode === 'https' ? 'https' : 'http';
     nextLeg.headers['x-envoy-external-address'] = remoteIp;
   } else {
+    // a PASSTHROUGH server's chains are its tls routes' (tlsChains): the chain taken names the route
     const r = mode === 'tls-passthrough'
-      ? (chain?.vs !== undefined && chain.route !== undefined ? routeTlsChain({ ...chain, vs: chain.vs, route: chain.route }, pick) : routeTls(mesh.virtualServices, { ...base, sni: leg.sni ?? authorityHost }, pick))
+      ? (chain?.vs !== undefined && chain.route !== undefined ? routeTlsChain({ ...chain, vs: chain.vs, route: chain.route }, pick)
+        : { kind: 'no-route' as const, reason: `no tls route of a VirtualService bound to ${gwName} matches SNI ${clip(sniOrHost)}` })
       : routeTcp(mesh.virtualServices, base, pick);
     if (r.kind !== 'route') {
       ev(`${r.reason}: the connection is closed`);

@@ -473,8 +473,11 @@ export function selectServer(gateways: readonly Gateway[], port: { servicePort: 
 
 /** One SNI filter chain of a TLS port (§9): a terminating server's host, or a PASSTHROUGH tls route's sniHost. */
 export interface TlsChain {
+  /** the server name it matches; `*`: none (a catch-all chain) */
   sni: string;
   server: ServerMatch;
+  /** `[server]`, one array per server (the route-table caches are keyed by it) */
+  routeServers: ServerMatch[];
   /** PASSTHROUGH: the VirtualService tls route whose match made the chain */
   vs?: VirtualService;
   route?: number;
@@ -498,13 +501,22 @@ export function tlsChains(gateways: readonly Gateway[], vss: readonly VirtualSer
   let out = byPort.get(key);
   if (out !== undefined) return out;
   out = [];
-  for (const m of portServers(gateways, port).onPort) {
+  const t = portServers(gateways, port);
+  /** PASSTHROUGH sniHosts already given a chain on this port, with their bind (Istio's tlsHostsByPort, per listener port) */
+  const taken = new Map<string, string>();
+  t.onPort.forEach((m, at) => {
     const mode = serverMode(m.server);
-    if (mode === 'https' || mode === 'tls-terminate') {
-      for (const h of m.server.hosts) out.push({ sni: stripNs(h), server: m });
-    } else if (mode === 'tls-passthrough') {
+    const routeServers = (t.alone[at] ??= [m]);
+    // a `*` among the names leaves the chain without server names: it takes any SNI, as the last resort
+    const push = (names: readonly string[], extra: { vs?: VirtualService; route?: number } = {}): void => {
+      if (names.includes('*')) out?.push({ sni: '*', server: m, routeServers, ...extra });
+      else for (const n of names) out?.push({ sni: n, server: m, routeServers, ...extra });
+    };
+    if (mode === 'https' || mode === 'tls-terminate') push(m.server.hosts.map(stripNs));
+    else if (mode === 'tcp') push(['*']); // a plain TCP server: no SNI match at all
+    else if (mode === 'tls-passthrough') {
       const through = gatewayId(m.gateway);
-      const seen = new Set<string>();
+      const bind = m.server.bind ?? '';
       for (const vs of visibleTo(vss, gatewayNamespace)) {
         if (vs.tls.length === 0 || !vsBoundTo(vs, through)) continue;
         const vsHosts = vs.hosts.map((h) => qualify(h, vs.meta.namespace));
@@ -512,25 +524,30 @@ export function tlsChains(gateways: readonly Gateway[], vss: readonly VirtualSer
         vs.tls.forEach((route, i) => {
           for (const match of route.match) {
             if (!l4Fits(match, vs, through, m.server.port.number, undefined, gatewayNamespace)) continue;
+            // sniHosts as written (Istio does not qualify them); a match repeating a name of the same bind is dropped whole
             const snis = match.sniHosts.map((h) => normalizeHost(h));
-            if (snis.some((h) => seen.has(h))) continue;
-            for (const h of snis) { seen.add(h); out?.push({ sni: h, server: m, vs, route: i }); }
+            if (snis.some((h) => taken.get(h) === bind)) continue;
+            for (const h of snis) taken.set(h, bind);
+            push(snis, { vs, route: i });
           }
         });
       }
     }
-  }
+  });
   byPort.set(key, out);
   return out;
 }
 
-/** §9 The chain Envoy picks for `sni` among a port's (tlsChains): the most specific server name, the first of a tie; null when none. */
+/**
+ * §9 The chain Envoy picks for `sni` among a port's (tlsChains): the most specific server name, the first of a tie, a
+ * chain without server names (`*`) last; null when none — Envoy then resets the connection.
+ */
 export function selectTlsChain(chains: readonly TlsChain[], sni: string): TlsChain | null {
   const host = normalizeHost(sni);
   let best: TlsChain | null = null;
   let score = 0;
   for (const c of chains) {
-    const sc = domainScore(c.sni, host);
+    const sc = c.sni === '*' ? 1 : domainScore(c.sni, host);
     if (sc > score) { score = sc; best = c; }
   }
   return best;
@@ -583,6 +600,14 @@ export function autoPassthroughServer(gateways: readonly Gateway[], port: { serv
   return null;
 }
 
+/** A server host as mergeGateways keeps it: `*\/x` → `x`, `./x` → `<gateway namespace>/x`, lower-cased. */
+function sanitizedHost(h: string, gatewayNamespace: string): string {
+  const l = h.toLowerCase();
+  if (l.startsWith('*/')) return l.slice(2);
+  if (l.startsWith('./')) return `${gatewayNamespace.toLowerCase()}/${l.slice(2)}`;
+  return l;
+}
+
 /** A plain-HTTP route table's virtual hosts and whether each requires TLS (httpsRedirect). */
 interface RedirectTable { index: DomainIndex; domains: string[]; requireTls: boolean[] }
 
@@ -612,7 +637,7 @@ function redirectTable(vss: readonly VirtualService[], servers: readonly ServerM
     }
     // a redirecting server's hosts as written: the virtual host of that name requires TLS, or one is made that only
     // redirects (a `ns/host` entry names no Host a request carries, as in Istio)
-    if (redirect) for (const h of s.server.hosts) vhost(h.toLowerCase(), true);
+    if (redirect) for (const h of s.server.hosts) vhost(sanitizedHost(h, s.gateway.meta.namespace), true);
   }
   const index = new DomainIndex();
   domains.forEach((d, i) => index.add(d, i));
@@ -1168,6 +1193,11 @@ function l4Fits(m: L4Match, vs: VirtualService, through: string, port: number, l
   return true;
 }
 
+/** A client-given name cut for a message (a server name has at most 253 characters). */
+function clipName(s: string): string {
+  return s.length > 253 ? `${s.slice(0, 253)}…` : s;
+}
+
 /** §9 PASSTHROUGH (and sidecar TLS): route a TLS connection by SNI through `tls` routes. */
 export function routeTls(vss: readonly VirtualService[], ctx: TlsRouteContext, pick: () => number = () => 0): L4RouteResult {
   const sni = normalizeHost(ctx.sni);
@@ -1193,8 +1223,8 @@ export function routeTls(vss: readonly VirtualService[], ctx: TlsRouteContext, p
   }
   if (!found) {
     return mesh
-      ? { kind: 'default', reason: `no tls route of a VirtualService bound to the mesh matches SNI ${sni || '(none)'}` }
-      : { kind: 'no-route', reason: `no tls route of a VirtualService bound to gateway ${ctx.gateway} matches SNI ${sni || '(none)'}: the connection is closed` };
+      ? { kind: 'default', reason: `no tls route of a VirtualService bound to the mesh matches SNI ${clipName(sni) || '(none)'}` }
+      : { kind: 'no-route', reason: `no tls route of a VirtualService bound to gateway ${ctx.gateway} matches SNI ${clipName(sni) || '(none)'}: the connection is closed` };
   }
   const route = found.vs.tls[found.route];
   const chosen = route ? chooseDestination(route.route, pick) : undefined;

@@ -204,9 +204,10 @@ spec:
     expect(d.events.map((e) => e.what).join('\n')).toContain('VirtualService pay/pass tls route 0');
   });
 
-  it('a PASSTHROUGH server on the same mesh still needs a tls route: AUTO_PASSTHROUGH is not PASSTHROUGH', () => {
+  it('a PASSTHROUGH server on the same mesh has chains only for its tls routes\' sniHosts: with none the gateway resets it (AUTO_PASSTHROUGH is not PASSTHROUGH)', () => {
     const d = viaEastwest(meshFrom(...base.map((x) => x.replace('AUTO_PASSTHROUGH', 'PASSTHROUGH'))), LEDGER, stolenWeb);
-    expect(d).toMatchObject({ outcome: 'blocked', stoppedBy: [{ control: 'VirtualService' }] });
+    expect(d).toMatchObject({ outcome: 'blocked', code: 0, stoppedBy: [{ control: 'Gateway' }] });
+    expect(d.destination).toBeUndefined();
   });
 });
 

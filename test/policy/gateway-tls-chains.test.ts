@@ -182,3 +182,42 @@ spec:
     expect(d.stoppedBy[0]?.reason).toContain('OPTIONAL_MUTUAL');
   });
 });
+
+describe('§9 the chains of a TLS port, as Envoy matches them', () => {
+  it('no chain for the SNI: the connection is reset; a short-name sniHost is a name as written, not a Service host', () => {
+    const mesh = meshFrom(...base, gateway(passthrough('["*"]')), tlsRoute('["vault"]', 'vault'));
+    expect(tlsFromOutside(mesh, 'vault.shop.svc.cluster.local')).toMatchObject({ outcome: 'blocked', stoppedBy: [{ control: 'Gateway' }] });
+    expect(tlsFromOutside(mesh, 'vault')).toMatchObject({ outcome: 'allowed', destination: { workload: 'shop/vault' } });
+  });
+
+  it('a tls match repeating an sniHost another server of the port already has is dropped whole, its other names too', () => {
+    const second = `apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: { name: gx, namespace: istio-system }
+spec:
+  selector: { istio: ingressgateway }
+  servers:
+${passthrough('["*.example.org"]')}`;
+    const v2 = `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: v2, namespace: shop }
+spec:
+  hosts: ["*.example.org"]
+  gateways: [istio-system/gx]
+  tls:
+    - match: [{ port: 443, sniHosts: ["a.example.org", "b.example.org"] }]
+      route: [{ destination: { host: vault.shop.svc.cluster.local, port: { number: 443 } } }]
+`;
+    const v1 = tlsRoute('["*.example.org"]', 'a.example.org');
+    const mesh = meshFrom(...base, gateway(passthrough('["*.example.org"]')), second, v1, v2);
+    expect(tlsFromOutside(mesh, 'a.example.org')).toMatchObject({ outcome: 'allowed' });
+    expect(tlsFromOutside(mesh, 'b.example.org')).toMatchObject({ outcome: 'blocked', stoppedBy: [{ control: 'Gateway' }] });
+  });
+
+  it('a `*` among a terminating server\'s hosts leaves its chain without server names: an exact or wildcard chain of another server wins', () => {
+    const mesh = meshFrom(...base, gateway(simple('["*", "a.example.com"]') + passthrough('["*.example.com"]')), tlsRoute('["*.example.com"]', '*.example.com'));
+    const d = tlsFromOutside(mesh, 'a.example.com');
+    expect(d).toMatchObject({ outcome: 'allowed', destination: { workload: 'shop/vault' } });
+    expect(d.events.map((e) => e.what).join('\n')).toContain('tls PASSTHROUGH');
+  });
+});

@@ -11,7 +11,7 @@ import { parseYaml } from '../../src/loader/yaml-source.js';
 import type { Gateway, VirtualService } from '../../src/model/routing.js';
 import type { ObjectMeta, Workload } from '../../src/model/types.js';
 import {
-  gatewaysFor, httpsRedirect, routeHttp, routeTcp, routeTls, selectServer, serverMode,
+  gatewaysFor, httpsRedirect, routeHttp, routeTcp, routeTls, selectServer, serverMode, tlsChains,
   type HttpRouteContext, type HttpRouteResult,
 } from '../../src/policy/routing.js';
 
@@ -164,6 +164,24 @@ describe('§9 Gateway selection', () => {
     // a redirecting server's route makes its virtual host require TLS, even where another server of the port serves the name
     const b = gateway('istio-system', 'open', httpServer('["shop.example.com"]')) + gateway('istio-system', 'redirect', httpServer('["*"]', 80, redirect)) + route('["shop.example.com"]', 'istio-system/redirect');
     expect(at(b, 'shop.example.com')).toMatchObject({ status: 301 });
+  });
+
+  it('§9 a redirecting server\'s `*/host` and `*/*` hosts are the host and `*` (mergeGateways), so they redirect without a route', () => {
+    const redirect = '      tls: { httpsRedirect: true }\n';
+    for (const hosts of ['["*/shop.example.com"]', '["*/*"]']) {
+      const { gateways, vss } = load(gateway('istio-system', 'gw', httpServer(hosts, 80, redirect)));
+      const sel = selectServer(gateways, { servicePort: 80, targetPort: 8080 }, 'shop.example.com');
+      expect(sel && httpsRedirect(vss, sel.routeServers, 'istio-system', 'shop.example.com', '/'), hosts).toMatchObject({ status: 301 });
+    }
+  });
+
+  it('§9 the chains of a TLS port keep one route-table array per server: the caches keyed by it hit on the next request', () => {
+    const text = gateway('istio-system', 'gw', `    - port: { number: 443, name: https, protocol: HTTPS }\n      tls: { mode: SIMPLE, credentialName: c }\n      hosts: ["a.example.com"]\n`);
+    const { gateways, vss } = load(text);
+    const one = tlsChains(gateways, vss, { servicePort: 443, targetPort: 8443 }, 'istio-system');
+    const two = tlsChains(gateways, [...vss], { servicePort: 443, targetPort: 8443 }, 'istio-system');
+    expect(one[0]?.routeServers).toBe(two[0]?.routeServers);
+    expect(selectServer(gateways, { servicePort: 443, targetPort: 8443 }, 'a.example.com')?.routeServers).toBe(one[0]?.routeServers);
   });
 
   it('§9 server modes: HTTP routes, HTTPS terminates then HTTP routes, PASSTHROUGH uses tls routes, TLS termination uses tcp routes', () => {

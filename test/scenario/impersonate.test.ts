@@ -121,6 +121,46 @@ describe('impersonate using stolen-cert (istio-semantics §1, §6.5)', () => {
     expect(s.evidence.impersonation?.certificate).toMatchObject({ from: 'a/other', takenBy: 'steal', notAfter: 3_600_000 });
   });
 
+  it('through an ISTIO_MUTUAL gateway the identity is the one the gateway accepted, though the gateway calls on with its own to an injected backend', async () => {
+    const gw = `apiVersion: apps/v1
+kind: Deployment
+metadata: { name: ingress, namespace: istio-system }
+spec:
+  selector: { matchLabels: { istio: ingressgateway } }
+  template:
+    metadata: { labels: { istio: ingressgateway } }
+    spec:
+      serviceAccountName: ingress
+      containers: [{ name: istio-proxy, image: proxy, ports: [{ containerPort: 8443 }] }]
+---
+apiVersion: v1
+kind: Service
+metadata: { name: ingress, namespace: istio-system }
+spec:
+  type: LoadBalancer
+  selector: { istio: ingressgateway }
+  ports: [{ name: https, port: 443, targetPort: 8443 }]
+---
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: { name: gw, namespace: istio-system }
+spec:
+  selector: { istio: ingressgateway }
+  servers: [{ port: { number: 443, name: https, protocol: HTTPS }, tls: { mode: ISTIO_MUTUAL }, hosts: ["server.example"] }]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: server, namespace: b }
+spec:
+  hosts: [server.example]
+  gateways: [istio-system/gw]
+  http: [{ route: [{ destination: { host: server.b.svc.cluster.local } }] }]
+`;
+    const r = await run([...BASE, ns('istio-system', false), gw],
+      `${steal}    - { id: s, action: impersonate, to: "ingress.istio-system:443", sni: server.example, headers: { host: server.example }, as: a/other, using: stolen-cert, at: 10m }\n`, ttl);
+    expect(r.steps[1]).toMatchObject({ outcome: 'allowed', presented: 'spiffe://cluster.local/ns/a/sa/other' });
+  });
+
   it('rotation does not revoke a stolen certificate: after the victim renewed (~30 min of a 1 h TTL) it still works until notAfter', async () => {
     const r = await run([...BASE, ALLOW_OTHER],
       `${steal}    - { id: s, action: impersonate, to: "server.b:80", as: spiffe://cluster.local/ns/a/sa/other, using: stolen-cert, at: 59m }\n`, ttl);

@@ -200,9 +200,9 @@ export const impersonateAction: ActionModule = {
     c.world.send(rs, (o) => {
       const r = requestResult(c, p, rs, o, t);
       const d = o.decision;
-      // the identity the request carried where the client's own TLS ended: the receiving sidecar's peer, or a gateway
-      // that terminated it (ISTIO_MUTUAL) and acted on it before sending the request on with its own
-      const presented = d.peerPrincipal ? spiffeId(d.peerPrincipal) : d.ownCertAccepted ? spiffeId(d.ownCertAccepted.principal) : null;
+      // the identity the request carried where the client's own TLS ended: a gateway that terminated it (ISTIO_MUTUAL)
+      // and acted on it before sending the request on with its own identity, else the receiving sidecar's peer
+      const presented = d.ownCertAccepted ? spiffeId(d.ownCertAccepted.principal) : d.peerPrincipal ? spiffeId(d.peerPrincipal) : null;
       const out: StepResult = { ...r, as: claimed, presented, using };
       // the attacker's own process chose the transport, not a sidecar's tls setting
       const sent = r.evidence.sent;
