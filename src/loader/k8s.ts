@@ -2,6 +2,7 @@
 import { exactSize } from '../core/arrays.js';
 import type { Issue, IssueList, Location } from '../core/issues.js';
 import type { ContainerPort, ExtensionProvider, MeshConfig, ObjectMeta, OutboundMode, PathNormalization, ServicePort, WorkloadKind } from '../model/types.js';
+import { parseCidr } from '../core/ip.js';
 import { isDns1123Subdomain, quotedName } from './names.js';
 import { isObj, Reader, type Obj } from './reader.js';
 import type { Path } from './yaml-source.js';
@@ -32,6 +33,8 @@ export interface RawService {
   headless: boolean;
   type: string;
   externalTrafficPolicy: string;
+  /** `spec.loadBalancerSourceRanges`, trimmed, when it lists any */
+  loadBalancerSourceRanges?: string[];
 }
 
 export function readPodSpec(r: Reader, spec: Obj | undefined, path: Path): { sa: string; ports: ContainerPort[]; hostNetwork: boolean } {
@@ -98,7 +101,44 @@ export function readService(r: Reader, meta: ObjectMeta, obj: Obj): RawService {
   const svc: RawService = { meta, selector, ports: exactSize(ports), headless: clusterIP === 'None', type: r.str(spec, 'type', ['spec']) ?? 'ClusterIP',
     externalTrafficPolicy: r.str(spec, 'externalTrafficPolicy', ['spec']) ?? 'Cluster' };
   if (clusterIP !== undefined && clusterIP !== 'None') svc.clusterIP = clusterIP;
+  const ranges = readSourceRanges(r, spec, svc.type);
+  if (ranges.length > 0) svc.loadBalancerSourceRanges = ranges;
   return svc;
+}
+
+/** At most this many `loadBalancerSourceRanges` are read (the API server sets no count; cloud firewalls hold far fewer). */
+export const MAX_SOURCE_RANGES = 1024;
+/** The longest CIDR text: an IPv6 address with an IPv4 tail and `/128` is 49 characters. */
+const MAX_CIDR_TEXT = 64;
+
+/**
+ * `spec.loadBalancerSourceRanges` as the API server validates it (ValidateService): only on a LoadBalancer Service,
+ * each entry (spaces trimmed) an IP range with a prefix length (a bare address is refused). The first
+ * MAX_SOURCE_RANGES entries are read, and a longer list is said to be cut.
+ */
+function readSourceRanges(r: Reader, spec: Obj, type: string): string[] {
+  const list = r.strList(spec, 'loadBalancerSourceRanges', ['spec']) ?? [];
+  if (list.length === 0) return [];
+  if (type !== 'LoadBalancer') {
+    r.error(['spec', 'loadBalancerSourceRanges'], 'svc-source-ranges-type', `loadBalancerSourceRanges may only be used when type is LoadBalancer (this Service is ${quotedName(type)})`,
+      'remove loadBalancerSourceRanges, or make the Service type: LoadBalancer');
+    return [];
+  }
+  if (list.length > MAX_SOURCE_RANGES) {
+    r.warn(['spec', 'loadBalancerSourceRanges'], 'svc-too-many-source-ranges', `loadBalancerSourceRanges lists ${list.length} entries; meshrange reads the first ${MAX_SOURCE_RANGES}`,
+      'list the peer networks\' ranges only, aggregated into fewer blocks');
+  }
+  const out: string[] = [];
+  list.slice(0, MAX_SOURCE_RANGES).forEach((raw, i) => {
+    const text = raw.trim();
+    if (text.length > MAX_CIDR_TEXT || !text.includes('/') || parseCidr(text) === null) {
+      r.error(['spec', 'loadBalancerSourceRanges', i], 'svc-bad-source-range', `loadBalancerSourceRanges entry ${quotedName(text)} is not an IP range`,
+        'write each entry as a CIDR block such as 10.240.0.0/24 (a single address is 10.240.0.7/32)');
+      return;
+    }
+    out.push(text);
+  });
+  return exactSize(out);
 }
 
 const OUTBOUND: readonly string[] = ['ALLOW_ANY', 'REGISTRY_ONLY', 'ALLOW_ANY_DYNAMIC_DNS'];

@@ -520,6 +520,7 @@ function buildServices(raw: RawService[]): Service[] {
     headless: s.headless,
     type: s.type,
     externalTrafficPolicy: s.externalTrafficPolicy,
+    ...(s.loadBalancerSourceRanges ? { loadBalancerSourceRanges: s.loadBalancerSourceRanges } : {}),
     loc: s.meta.loc,
   }));
 }

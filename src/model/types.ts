@@ -131,6 +131,11 @@ export interface Service {
   /** `Local` keeps the client source IP on LoadBalancer/NodePort Services; `Cluster` (default) SNATs to a node IP */
   externalTrafficPolicy: string;
   /**
+   * `spec.loadBalancerSourceRanges` of a LoadBalancer Service, as written (trimmed): the client ranges its cloud load
+   * balancer admits. Absent when the Service lists none (the load balancer admits every address).
+   */
+  loadBalancerSourceRanges?: readonly string[];
+  /**
    * exportTo: the `networking.istio.io/exportTo` annotation's entries, or `.` when it has none and the mesh config's
    * defaultServiceExportTo is `.`; absent: read the annotation (empty: everywhere)
    */

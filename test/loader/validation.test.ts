@@ -13,6 +13,7 @@ import { Alias } from 'yaml';
 import { loadMesh, type LoadResult } from '../../src/loader/load.js';
 import { heavyDocument, MAX_ALIAS_COUNT, MAX_ANCHORS_AND_ALIASES } from '../../src/loader/yaml-source.js';
 import { isValidWhenKey, pathTemplateProblem } from '../../src/loader/security.js';
+import { MAX_SOURCE_RANGES } from '../../src/loader/k8s.js';
 
 const root = path.resolve(__dirname, '../..');
 const fixtureDir = path.join(root, 'test/fixtures/invalid');
@@ -507,5 +508,35 @@ spec:
   it('the message quotes at most 80 characters of a long name', () => {
     const [msg] = bad(dep(`X${'y'.repeat(100_000)}`));
     expect(msg?.length).toBeLessThan(400);
+  });
+});
+
+describe('Service loadBalancerSourceRanges are held to the rules the Kubernetes API server applies (ValidateService)', () => {
+  const lb = (ranges: string, type = 'LoadBalancer'): string =>
+    `apiVersion: v1\nkind: Service\nmetadata: { name: gw, namespace: demo }\nspec:\n  type: ${type}\n  selector: { app: gw }\n  ports: [{ port: 15443 }]\n  loadBalancerSourceRanges: ${ranges}\n`;
+
+  it('the ranges of a LoadBalancer are kept, spaces trimmed; an empty list is none', () => {
+    const r = load(lb('[" 198.51.100.0/24 ", "2001:db8::/32"]'));
+    expect(r.issues.errors).toEqual([]);
+    expect(r.mesh.services[0]?.loadBalancerSourceRanges).toEqual(['198.51.100.0/24', '2001:db8::/32']);
+    expect(load(lb('[]')).mesh.services[0]?.loadBalancerSourceRanges).toBeUndefined();
+  });
+
+  it('a bare address, a name, and an over-long entry are refused at the entry, quoted at most 80 characters', () => {
+    const errors = load(lb(`[203.0.113.7, example.com, "${'1'.repeat(10_000)}/8"]`)).issues.errors;
+    expect(errors.map((e) => e.code)).toEqual(['svc-bad-source-range', 'svc-bad-source-range', 'svc-bad-source-range']);
+    expect(Math.max(...errors.map((e) => e.message.length))).toBeLessThan(300);
+  });
+
+  it('on a NodePort Service they are refused: the API server allows them only on a LoadBalancer', () => {
+    expect(load(lb('[198.51.100.0/24]', 'NodePort')).issues.errors.map((e) => e.code)).toEqual(['svc-source-ranges-type']);
+  });
+
+  it(`more than ${MAX_SOURCE_RANGES} entries: the first ${MAX_SOURCE_RANGES} are read and a warning says so`, () => {
+    const many = `[${Array.from({ length: MAX_SOURCE_RANGES + 1 }, (_, i) => `10.${i >> 8}.${i & 255}.0/24`).join(', ')}]`;
+    const r = load(lb(many));
+    expect(r.issues.errors).toEqual([]);
+    expect(r.issues.warnings.map((w) => w.code)).toContain('svc-too-many-source-ranges');
+    expect(r.mesh.services[0]?.loadBalancerSourceRanges).toHaveLength(MAX_SOURCE_RANGES);
   });
 });
