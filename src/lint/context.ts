@@ -7,6 +7,7 @@
 import type { Location } from '../core/issues.js';
 import type { ObjectMeta, Labels, Mesh, Workload, AuthorizationPolicy, AuthzRule, PeerAuthentication, Service } from '../model/types.js';
 import { meshIndex } from '../model/index.js';
+import type { Gateway } from '../model/routing.js';
 import type { RequestAuthentication } from '../model/request-authentication.js';
 import { requestAuthenticationsFor } from '../policy/request-authentication.js';
 import { targetPortOf } from '../policy/pipeline.js';
@@ -20,6 +21,12 @@ export function subjectOf(kind: string, meta: ObjectMeta): Subject {
 /** `{ loc }` of rule `i` of the policy when the loader recorded it (a finding then points at the rule), else nothing. */
 export function ruleLoc(p: AuthorizationPolicy, i: number): { loc: Location } | Record<string, never> {
   const loc = p.ruleLocs?.[i];
+  return loc ? { loc } : {};
+}
+
+/** `{ loc }` of server `i` of the Gateway when the loader recorded it (a finding then points at the server), else nothing. */
+export function serverLoc(g: Gateway, i: number): { loc: Location } | Record<string, never> {
+  const loc = g.serverLocs?.[i];
   return loc ? { loc } : {};
 }
 

@@ -18,6 +18,7 @@ import type {
   ServerTls, ServerTlsMode, StringMatch, TcpRoute, TlsMatch, TlsRoute, VirtualService,
 } from '../model/routing.js';
 import { compileRe2 } from '../core/re2.js';
+import { exactSize } from '../core/arrays.js';
 import { setOwn } from '../core/record.js';
 import { DEFAULT_RETRY, hostSubsetOf, resolveGatewayName, RETRY_ON_POLICIES, type HttpRetry } from '../model/routing.js';
 import { checkExportTo } from './export-to.js';
@@ -104,6 +105,7 @@ export function readGateway(r: Reader, meta: ObjectMeta, obj: Obj): Gateway | un
     return gw;
   }
   const portNames = new Set<string>();
+  const serverLocs: Location[] = [];
   raw.forEach((s, i) => {
     const path = ['spec', 'servers', i];
     if (!isObj(s)) { r.error(path, 'field-type', 'server may not be null and must be a mapping', 'write each server as a mapping with port and hosts'); return; }
@@ -119,7 +121,9 @@ export function readGateway(r: Reader, meta: ObjectMeta, obj: Obj): Gateway | un
         'move httpsRedirect to the port-80 HTTP server');
     }
     gw.servers.push(server);
+    serverLocs.push(r.at(path));
   });
+  if (serverLocs.length > 0) gw.serverLocs = exactSize(serverLocs);
   return gw;
 }
 

@@ -43,6 +43,8 @@ export interface Gateway {
   /** `spec.selector` (plain labels, not matchLabels); empty selects nothing */
   selector: Labels;
   servers: GatewayServer[];
+  /** where each of `servers` is written (same index), when the loader recorded it */
+  serverLocs?: readonly Location[];
 }
 
 /**

@@ -267,7 +267,8 @@ function intersect(serverHosts: readonly string[], vsHosts: readonly string[]): 
   return [...out];
 }
 
-function stripNs(host: string): string {
+/** A server host without its namespace part (`ns/`, `./`, `*\/`), lower case. */
+export function stripNs(host: string): string {
   const slash = host.indexOf('/');
   return (slash < 0 ? host : host.slice(slash + 1)).toLowerCase();
 }

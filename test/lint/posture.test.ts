@@ -60,11 +60,14 @@ describe('lint over the posture fixture', () => {
   it('a ServiceEntry naming a Service of another namespace (MR0121) is found', () => {
     expect(at('MR0121')).toEqual(['05-egress.yaml:13 ServiceEntry shop/books-mirror']);
   });
+  it('an AUTO_PASSTHROUGH gateway server behind a public LoadBalancer (MR0122) is found, located at the server', () => {
+    expect(at('MR0122')).toEqual(['07-eastwest.yaml:26 Gateway istio-system/cross-network']);
+  });
   it('legacy RBAC kinds (MR0110) are each found', () => {
     expect(at('MR0110')).toEqual(['06-legacy.yaml:2 ServiceRole ledger/books-reader', '06-legacy.yaml:8 ServiceRoleBinding ledger/books-reader-binding', '06-legacy.yaml:15 MeshPolicy default/default']);
   });
   it('nothing else is found: every finding is one of the planted problems', () => {
-    expect(found).toHaveLength(15);
+    expect(found).toHaveLength(16);
   });
   it('findings come sorted by file, line, column and code, and the same mesh gives the same findings', () => {
     const keys = found.map((f) => [f.file, f.line, f.col, f.code]);
@@ -93,5 +96,14 @@ describe('lint over the shipped meshes', () => {
   });
   it('three-ns: nothing, since legacy/batch (no sidecar) reaches backend and frontend in plaintext today', () => {
     expect(codes('scenarios/meshes/three-ns')).toEqual([]);
+  });
+  it('eastwest with bookinfo: its AUTO_PASSTHROUGH server behind a public LoadBalancer (MR0122), once, at the server (what impersonate-eastwest-auto-passthrough.yaml attacks)', () => {
+    const dirs = ['scenarios/meshes/bookinfo', 'scenarios/meshes/eastwest'];
+    const files = dirs.flatMap((dir) => readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort().map((f) => ({ path: path.join(dir, f), text: readFileSync(path.join(dir, f), 'utf8') })));
+    const { mesh, issues } = loadMesh(files);
+    expect(issues.errors).toEqual([]);
+    const found = lint(mesh, { only: ['MR0122'] }).findings;
+    expect(found.map((f) => `${path.basename(f.file)}:${f.line} ${f.code} ${f.resource}`)).toEqual(['eastwestgateway.yaml:84 MR0122 Gateway istio-system/cross-network-gateway']);
+    expect(found[0]?.message).toContain('LoadBalancer Service istio-system/istio-eastwestgateway port 15443');
   });
 });

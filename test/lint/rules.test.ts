@@ -416,3 +416,104 @@ spec:
     expect(codes('MR0121', ...mesh, sidecar, entry('shop', PAY))).toEqual([]);
   });
 });
+
+describe('MR0122 auto-passthrough-exposed (§9, AUTO_PASSTHROUGH chains carry no authorization)', () => {
+  const gateway = (mode: string, extra = ''): string => `apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: { name: cross-network, namespace: istio-system }
+spec:
+  selector: { istio: eastwestgateway }
+  servers:
+    - port: { number: 15443, name: tls, protocol: TLS }
+      tls: { mode: ${mode} }
+      hosts: ["*.local"]
+${extra}`;
+  const service = (name: string, spec: string, annotations = '{}'): string => `apiVersion: v1
+kind: Service
+metadata: { name: ${name}, namespace: istio-system, annotations: ${annotations} }
+spec:
+  selector: { istio: eastwestgateway }
+${spec}`;
+  const lb = (extra = '', annotations = '{}', name = 'eastwest'): string =>
+    service(name, `  type: LoadBalancer\n  ports: [{ name: tls, port: 15443, targetPort: 15443 }]\n${extra}`, annotations);
+  const mesh = [ns('istio-system', false), ns('shop', true), app('shop', 'api'), gatewayPod('istio-system', 'eastwest', 'eastwestgateway')];
+
+  it('a LoadBalancer Service exposing an AUTO_PASSTHROUGH server\'s port is reported at the server, with what a stolen certificate reaches', () => {
+    const r = lint(meshFrom(...mesh, gateway('AUTO_PASSTHROUGH'), lb()), { only: ['MR0122'] });
+    expect(r.findings).toHaveLength(1);
+    const f = r.findings[0];
+    expect(f).toMatchObject({ severity: 'warning', resource: 'Gateway istio-system/cross-network', rule: 'auto-passthrough-exposed' });
+    // the server's own line (the Gateway document's line 7, `- port:`), not the Gateway's
+    expect(f?.line).toBe(7);
+    expect(f?.message).toContain('Gateway istio-system/cross-network server 0 (AUTO_PASSTHROUGH on port 15443, hosts *.local)');
+    expect(f?.message).toContain('LoadBalancer Service istio-system/eastwest port 15443');
+    expect(f?.message).toContain('gateway pod istio-system/eastwest');
+    expect(f?.message).toContain('with a stolen mesh certificate can call any of the 2 Services under those hosts (istio-system/eastwest, shop/api)');
+    expect(f?.message).toContain('no AuthorizationPolicy on the gateway stops it');
+    expect(f?.hint).toContain('internal load balancer');
+  });
+  it('a Service port whose target port is the server\'s port exposes it too (443 → 15443)', () => {
+    const svc = service('eastwest', '  type: LoadBalancer\n  ports: [{ name: tls, port: 443, targetPort: 15443 }]\n');
+    expect(codes('MR0122', ...mesh, gateway('AUTO_PASSTHROUGH'), svc)).toEqual([expect.stringContaining('LoadBalancer Service istio-system/eastwest port 443 ')]);
+  });
+  it('a NodePort Service is reported: nodes are often reachable from outside the cluster', () => {
+    const np = service('eastwest', '  type: NodePort\n  ports: [{ name: tls, port: 15443, targetPort: 15443 }]\n');
+    const found = codes('MR0122', ...mesh, gateway('AUTO_PASSTHROUGH'), np);
+    expect(found).toHaveLength(1);
+    expect(found[0]).toContain('NodePort Service istio-system/eastwest port 15443 on every node\'s address (nodes are often reachable from outside the cluster)');
+  });
+  // each "not reported" below sits beside the same mesh with a public LoadBalancer, which is
+  it('a ClusterIP Service is not reported: only the cluster reaches it', () => {
+    const cip = service('eastwest', '  ports: [{ name: tls, port: 15443, targetPort: 15443 }]\n');
+    expect(codes('MR0122', ...mesh, gateway('AUTO_PASSTHROUGH'), lb())).toHaveLength(1);
+    expect(codes('MR0122', ...mesh, gateway('AUTO_PASSTHROUGH'), cip)).toEqual([]);
+  });
+  it('a LoadBalancer made internal by the GKE, AWS or Azure annotation is not reported, whatever the value\'s case', () => {
+    for (const a of ['{ networking.gke.io/load-balancer-type: internal }', '{ service.beta.kubernetes.io/aws-load-balancer-internal: "TRUE" }',
+      '{ service.beta.kubernetes.io/aws-load-balancer-scheme: Internal }', '{ service.beta.kubernetes.io/azure-load-balancer-internal: "true" }']) {
+      expect(codes('MR0122', ...mesh, gateway('AUTO_PASSTHROUGH'), lb('', a)), a).toEqual([]);
+    }
+    // an annotation saying external, or an unrelated one, leaves it reported
+    expect(codes('MR0122', ...mesh, gateway('AUTO_PASSTHROUGH'), lb('', '{ service.beta.kubernetes.io/aws-load-balancer-scheme: internet-facing }'))).toHaveLength(1);
+  });
+  it('a LoadBalancer limited by loadBalancerSourceRanges is not reported (the ranges are taken as written)', () => {
+    expect(codes('MR0122', ...mesh, gateway('AUTO_PASSTHROUGH'), lb('  loadBalancerSourceRanges: []\n'))).toHaveLength(1);
+    expect(codes('MR0122', ...mesh, gateway('AUTO_PASSTHROUGH'), lb('  loadBalancerSourceRanges: [198.51.100.0/24]\n'))).toEqual([]);
+  });
+  it('a PASSTHROUGH server is not reported: its routes are VirtualServices\', not a chain per Service', () => {
+    expect(codes('MR0122', ...mesh, gateway('AUTO_PASSTHROUGH'), lb())).toHaveLength(1);
+    expect(codes('MR0122', ...mesh, gateway('PASSTHROUGH'), lb())).toEqual([]);
+    // beside an AUTO_PASSTHROUGH server on a port the Service does not expose
+    const unexposed = '    - port: { number: 15444, name: tls-b, protocol: TLS }\n      tls: { mode: AUTO_PASSTHROUGH }\n      hosts: ["*.local"]\n';
+    expect(codes('MR0122', ...mesh, gateway('PASSTHROUGH', unexposed), lb())).toEqual([]);
+  });
+  it('a Gateway that does not select the pod, or a server on another port, is not reported', () => {
+    const other = gateway('AUTO_PASSTHROUGH').replace('istio: eastwestgateway', 'istio: ingressgateway');
+    expect(codes('MR0122', ...mesh, gateway('AUTO_PASSTHROUGH'), lb())).toHaveLength(1);
+    expect(codes('MR0122', ...mesh, other, lb())).toEqual([]);
+    expect(codes('MR0122', ...mesh, gateway('AUTO_PASSTHROUGH').replace('number: 15443', 'number: 15444'), lb())).toEqual([]);
+  });
+  it('one finding per (server, Service): two Service ports and two pods give one, a second Service and a second server one each', () => {
+    const two = service('eastwest', '  type: LoadBalancer\n  ports: [{ name: tls, port: 15443, targetPort: 15443 }, { name: tls-alt, port: 443, targetPort: 15443 }]\n');
+    const second = gatewayPod('istio-system', 'eastwest-b', 'eastwestgateway');
+    const one = codes('MR0122', ...mesh, second, gateway('AUTO_PASSTHROUGH'), two);
+    expect(one).toHaveLength(1);
+    expect(one[0]).toContain('port 443, 15443');
+    expect(one[0]).toContain('gateway pods istio-system/eastwest, istio-system/eastwest-b');
+    const server2 = '    - port: { number: 15444, name: tls-b, protocol: TLS }\n      tls: { mode: AUTO_PASSTHROUGH }\n      hosts: ["*.shop.svc.cluster.local"]\n';
+    const withPorts = service('eastwest', '  type: LoadBalancer\n  ports: [{ name: tls, port: 15443 }, { name: tls-b, port: 15444 }]\n');
+    const found = codes('MR0122', ...mesh, gateway('AUTO_PASSTHROUGH', server2), withPorts, service('eastwest-np', '  type: NodePort\n  ports: [{ name: tls, port: 15443 }]\n'));
+    expect(found.map((m) => m.slice(0, m.indexOf(' port ', m.indexOf('Service '))))).toEqual([
+      'Gateway istio-system/cross-network server 0 (AUTO_PASSTHROUGH on port 15443, hosts *.local) is exposed by LoadBalancer Service istio-system/eastwest',
+      'Gateway istio-system/cross-network server 0 (AUTO_PASSTHROUGH on port 15443, hosts *.local) is exposed by NodePort Service istio-system/eastwest-np',
+      'Gateway istio-system/cross-network server 1 (AUTO_PASSTHROUGH on port 15444, hosts *.shop.svc.cluster.local) is exposed by LoadBalancer Service istio-system/eastwest',
+    ]);
+    expect(found[2]).toContain('any of the 1 Service under those hosts (shop/api)');
+  });
+  it('meshrange.io/ignore: MR0122 on the Gateway suppresses it, kept apart', () => {
+    const ignored = gateway('AUTO_PASSTHROUGH').replace('namespace: istio-system }', 'namespace: istio-system, annotations: { meshrange.io/ignore: MR0122 } }');
+    const r = lint(meshFrom(...mesh, ignored, lb()), { only: ['MR0122'] });
+    expect(r.findings).toEqual([]);
+    expect(r.suppressed.map((f) => f.suppressedBy)).toEqual(['Gateway istio-system/cross-network']);
+  });
+});
