@@ -513,8 +513,12 @@ export function tlsChains(gateways: readonly Gateway[], vss: readonly VirtualSer
       if (names.includes('*')) out?.push({ sni: '*', server: m, routeServers, ...extra });
       else for (const n of names) out?.push({ sni: n, server: m, routeServers, ...extra });
     };
-    if (mode === 'https' || mode === 'tls-terminate') push(m.server.hosts.map(stripNs));
-    else if (mode === 'tcp') push(['*']); // a plain TCP server: no SNI match at all
+    // a TLS-terminating TCP server, and a plain TCP one, have a chain only when a tcp route of a bound VirtualService
+    // fits them (createGatewayTCPFilterChainOpts builds none otherwise); an HTTPS server always has its chain
+    const tcpRouted = (): boolean => routeTcp(vss, { gateway: gatewayId(m.gateway), gatewayNamespace, port: m.server.port.number, servers: routeServers }).kind === 'route';
+    if (mode === 'https') push(m.server.hosts.map(stripNs));
+    else if (mode === 'tls-terminate') { if (tcpRouted()) push(m.server.hosts.map(stripNs)); }
+    else if (mode === 'tcp') { if (tcpRouted()) push(['*']); } // a plain TCP server: no SNI match at all
     else if (mode === 'tls-passthrough') {
       const through = gatewayId(m.gateway);
       const bind = m.server.bind ?? '';

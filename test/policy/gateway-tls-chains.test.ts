@@ -214,6 +214,16 @@ spec:
     expect(tlsFromOutside(mesh, 'b.example.org')).toMatchObject({ outcome: 'blocked', stoppedBy: [{ control: 'Gateway' }] });
   });
 
+  it('a TLS-terminating (protocol TLS) server with no tcp route of a bound VirtualService has no chain: a less specific chain takes its name', () => {
+    const terminate = `    - port: { number: 443, name: tls-term, protocol: TLS }
+      tls: { mode: SIMPLE, credentialName: c }
+      hosts: ["a.example.com"]
+`;
+    const d = tlsFromOutside(meshFrom(...base, gateway(terminate + passthrough('["*.example.com"]')), tlsRoute('["*.example.com"]', '*.example.com')), 'a.example.com');
+    expect(d).toMatchObject({ outcome: 'allowed', destination: { workload: 'shop/vault' } });
+    expect(d.events.map((e) => e.what).join('\n')).toContain('tls PASSTHROUGH');
+  });
+
   it('a `*` among a terminating server\'s hosts leaves its chain without server names: an exact or wildcard chain of another server wins', () => {
     const mesh = meshFrom(...base, gateway(simple('["*", "a.example.com"]') + passthrough('["*.example.com"]')), tlsRoute('["*.example.com"]', '*.example.com'));
     const d = tlsFromOutside(mesh, 'a.example.com');
