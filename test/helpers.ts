@@ -86,6 +86,32 @@ spec:
 `;
 }
 
+/**
+ * A gateway proxy in istio-system (label `istio: <label>`, no sidecar: Istio's gateway label) named `name`, with a
+ * LoadBalancer Service of the same name: port `port` (named `portName`) to the pod's `targetPort`.
+ */
+export function gatewayPod(name: string, label: string, port: { port: number; targetPort: number; name: string }): string {
+  return `apiVersion: apps/v1
+kind: Deployment
+metadata: { name: ${name}, namespace: istio-system }
+spec:
+  selector: { matchLabels: { istio: ${label} } }
+  template:
+    metadata: { labels: { istio: ${label} } }
+    spec:
+      serviceAccountName: ${name}
+      containers: [{ name: istio-proxy, image: proxy, ports: [{ containerPort: ${port.targetPort} }] }]
+---
+apiVersion: v1
+kind: Service
+metadata: { name: ${name}, namespace: istio-system }
+spec:
+  type: LoadBalancer
+  selector: { istio: ${label} }
+  ports: [{ name: ${port.name}, port: ${port.port}, targetPort: ${port.targetPort} }]
+`;
+}
+
 export function ns(name: string, injected: boolean): string {
   return `apiVersion: v1
 kind: Namespace

@@ -7,28 +7,10 @@
 import { describe, expect, it } from 'vitest';
 import { decide, type IdentityOverride, type MeshRequest } from '../../src/policy/decide.js';
 import { parseClusterSni } from '../../src/policy/routing.js';
-import { app, dr, meshFrom, np, ns, pa } from '../helpers.js';
+import { app, dr, gatewayPod, meshFrom, np, ns, pa } from '../helpers.js';
 import type { Mesh } from '../../src/model/types.js';
 
-const eastwest = `apiVersion: apps/v1
-kind: Deployment
-metadata: { name: eastwest, namespace: istio-system }
-spec:
-  selector: { matchLabels: { istio: eastwestgateway } }
-  template:
-    metadata: { labels: { istio: eastwestgateway } }
-    spec:
-      serviceAccountName: eastwest
-      containers: [{ name: istio-proxy, image: proxy, ports: [{ containerPort: 15443 }] }]
----
-apiVersion: v1
-kind: Service
-metadata: { name: eastwest, namespace: istio-system }
-spec:
-  type: LoadBalancer
-  selector: { istio: eastwestgateway }
-  ports: [{ name: tls, port: 15443, targetPort: 15443 }]
----
+const eastwest = `${gatewayPod('eastwest', 'eastwestgateway', { port: 15443, targetPort: 15443, name: 'tls' })}---
 apiVersion: networking.istio.io/v1
 kind: Gateway
 metadata: { name: cross-network, namespace: istio-system }

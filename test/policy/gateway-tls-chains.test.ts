@@ -6,28 +6,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { decide, type MeshRequest } from '../../src/policy/decide.js';
-import { app, meshFrom, ns } from '../helpers.js';
+import { app, gatewayPod, meshFrom, ns } from '../helpers.js';
 import type { Mesh } from '../../src/model/types.js';
 
-const ingress = `apiVersion: apps/v1
-kind: Deployment
-metadata: { name: ingress, namespace: istio-system }
-spec:
-  selector: { matchLabels: { istio: ingressgateway } }
-  template:
-    metadata: { labels: { istio: ingressgateway } }
-    spec:
-      serviceAccountName: ingress
-      containers: [{ name: istio-proxy, image: proxy, ports: [{ containerPort: 8443 }] }]
----
-apiVersion: v1
-kind: Service
-metadata: { name: ingress, namespace: istio-system }
-spec:
-  type: LoadBalancer
-  selector: { istio: ingressgateway }
-  ports: [{ name: https, port: 443, targetPort: 8443 }]
-`;
+const ingress = gatewayPod('ingress', 'ingressgateway', { port: 443, targetPort: 8443, name: 'https' });
 
 function gateway(servers: string): string {
   return `apiVersion: networking.istio.io/v1
@@ -61,6 +43,16 @@ spec:
       route: [{ destination: { host: vault.shop.svc.cluster.local, port: { number: 443 } } }]
 `;
 }
+
+/** An HTTP route bound to istio-system/gw: Host partner.example → shop/vault:443. */
+const partnerRoute = `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: partner, namespace: shop }
+spec:
+  hosts: [partner.example]
+  gateways: [istio-system/gw]
+  http: [{ route: [{ destination: { host: vault.shop.svc.cluster.local, port: { number: 443 } } }] }]
+`;
 
 const base = [ns('istio-system', false), ns('shop', false), ingress, app('shop', 'vault', { port: 8443, svcPort: 443, portName: 'tls' })];
 
@@ -99,14 +91,6 @@ describe('§9 the SNI of a client sidecar\'s Istio mTLS to a gateway', () => {
       tls: { mode: ISTIO_MUTUAL }
       hosts: ["partner.example"]
 `;
-  const route = `apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: { name: partner, namespace: shop }
-spec:
-  hosts: [partner.example]
-  gateways: [istio-system/gw]
-  http: [{ route: [{ destination: { host: vault.shop.svc.cluster.local, port: { number: 443 } } }] }]
-`;
   const toGateway = (sni: string): string => `apiVersion: networking.istio.io/v1
 kind: DestinationRule
 metadata: { name: to-gateway, namespace: shop }
@@ -115,7 +99,7 @@ spec:
   trafficPolicy: { tls: { mode: ISTIO_MUTUAL${sni ? `, sni: ${sni}` : ''} } }
 `;
   const mesh = (sni: string): Mesh => meshFrom(ns('istio-system', false), ns('shop', true), ingress, app('shop', 'web'),
-    app('shop', 'vault', { port: 8443, svcPort: 443, portName: 'http' }), gateway(istioMutual), route, toGateway(sni));
+    app('shop', 'vault', { port: 8443, svcPort: 443, portName: 'http' }), gateway(istioMutual), partnerRoute, toGateway(sni));
   const send = (m: Mesh): ReturnType<typeof decide> => decide(m, { from: { kind: 'workload', workload: m.workloads.find((w) => w.id === 'shop/web')! },
     to: { kind: 'host', host: 'ingress.istio-system.svc.cluster.local', port: 443 }, protocol: 'http', method: 'GET', path: '/', headers: { host: 'partner.example' }, tls: 'auto' });
 
@@ -136,15 +120,7 @@ describe('§9 a client\'s own certificate at an ISTIO_MUTUAL gateway', () => {
       tls: { mode: ISTIO_MUTUAL }
       hosts: ["partner.example"]
 `;
-    const route = `apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: { name: partner, namespace: shop }
-spec:
-  hosts: [partner.example]
-  gateways: [istio-system/gw]
-  http: [{ route: [{ destination: { host: vault.shop.svc.cluster.local, port: { number: 443 } } }] }]
-`;
-    const mesh = meshFrom(...base, gateway(server), route);
+    const mesh = meshFrom(...base, gateway(server), partnerRoute);
     const d = decide(mesh, { from: { kind: 'outside', ip: '203.0.113.10' }, to: { kind: 'host', host: 'ingress.istio-system.svc.cluster.local', port: 443 },
       protocol: 'http', method: 'GET', path: '/', headers: { host: 'partner.example' }, tls: 'auto', sni: 'partner.example',
       identity: { kind: 'stolen-cert', spiffe: 'spiffe://cluster.local/ns/shop/sa/web', from: 'shop/web', problem: null } });
@@ -157,19 +133,11 @@ describe('§9 OPTIONAL_MUTUAL asks for a client certificate and validates one th
       tls: { mode: OPTIONAL_MUTUAL, credentialName: partner-cert }
       hosts: ["partner.example"]
 `;
-  const route = `apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: { name: partner, namespace: shop }
-spec:
-  hosts: [partner.example]
-  gateways: [istio-system/gw]
-  http: [{ route: [{ destination: { host: vault.shop.svc.cluster.local, port: { number: 443 } } }] }]
-`;
   const send = (identity?: MeshRequest['identity']): ReturnType<typeof decide> => {
     const req: MeshRequest = { from: { kind: 'outside', ip: '203.0.113.10' }, to: { kind: 'host', host: 'ingress.istio-system.svc.cluster.local', port: 443 },
       protocol: 'http', method: 'GET', path: '/', headers: { host: 'partner.example' }, tls: 'auto', sni: 'partner.example' };
     if (identity) req.identity = identity;
-    return decide(meshFrom(...base, gateway(server), route), req);
+    return decide(meshFrom(...base, gateway(server), partnerRoute), req);
   };
 
   it('without a certificate the handshake succeeds, as SIMPLE would', () => {

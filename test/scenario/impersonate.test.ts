@@ -13,7 +13,7 @@ import { parseIdentity } from '../../src/scenario/actions/impersonate.js';
 import { parseScenario } from '../../src/scenario/load.js';
 import { bindScenario, runScenario } from '../../src/scenario/runner.js';
 import type { RunResult, StepResult } from '../../src/scenario/types.js';
-import { app, ns, pa } from '../helpers.js';
+import { app, gatewayPod, ns, pa } from '../helpers.js';
 
 const BASE = [ns('a', true), ns('b', true), ns('legacy', false), app('a', 'client'), app('a', 'other'), app('b', 'server'), app('legacy', 'old')];
 
@@ -122,25 +122,7 @@ describe('impersonate using stolen-cert (istio-semantics §1, §6.5)', () => {
   });
 
   it('through an ISTIO_MUTUAL gateway the identity is the one the gateway accepted, though the gateway calls on with its own to an injected backend', async () => {
-    const gw = `apiVersion: apps/v1
-kind: Deployment
-metadata: { name: ingress, namespace: istio-system }
-spec:
-  selector: { matchLabels: { istio: ingressgateway } }
-  template:
-    metadata: { labels: { istio: ingressgateway } }
-    spec:
-      serviceAccountName: ingress
-      containers: [{ name: istio-proxy, image: proxy, ports: [{ containerPort: 8443 }] }]
----
-apiVersion: v1
-kind: Service
-metadata: { name: ingress, namespace: istio-system }
-spec:
-  type: LoadBalancer
-  selector: { istio: ingressgateway }
-  ports: [{ name: https, port: 443, targetPort: 8443 }]
----
+    const gw = `${gatewayPod('ingress', 'ingressgateway', { port: 443, targetPort: 8443, name: 'https' })}---
 apiVersion: networking.istio.io/v1
 kind: Gateway
 metadata: { name: gw, namespace: istio-system }

@@ -7,27 +7,9 @@ import { describe, expect, it } from 'vitest';
 import { Kernel } from '../../../src/sim/kernel/index.js';
 import { MeshControls } from '../../../src/sim/mesh/controls.js';
 import { World, type Outcome, type RequestSpec } from '../../../src/sim/mesh/world.js';
-import { app, meshFrom, ns } from '../../helpers.js';
+import { app, gatewayPod, meshFrom, ns } from '../../helpers.js';
 
-const ingress = `apiVersion: apps/v1
-kind: Deployment
-metadata: { name: ingress, namespace: istio-system }
-spec:
-  selector: { matchLabels: { istio: ingressgateway } }
-  template:
-    metadata: { labels: { istio: ingressgateway } }
-    spec:
-      serviceAccountName: ingress
-      containers: [{ name: istio-proxy, image: proxy, ports: [{ containerPort: 8080 }] }]
----
-apiVersion: v1
-kind: Service
-metadata: { name: ingress, namespace: istio-system }
-spec:
-  type: LoadBalancer
-  selector: { istio: ingressgateway }
-  ports: [{ name: http2, port: 80, targetPort: 8080 }]
----
+const ingress = `${gatewayPod('ingress', 'ingressgateway', { port: 80, targetPort: 8080, name: 'http2' })}---
 apiVersion: networking.istio.io/v1
 kind: Gateway
 metadata: { name: gw, namespace: istio-system }
