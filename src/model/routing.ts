@@ -40,7 +40,7 @@ export interface GatewayServer {
 
 export interface Gateway {
   meta: ObjectMeta;
-  /** `spec.selector` (plain labels, not matchLabels); empty selects nothing */
+  /** `spec.selector` (plain labels, not matchLabels); empty binds to every gateway pod (policy/routing.ts gatewaysFor) */
   selector: Labels;
   servers: GatewayServer[];
   /** where each of `servers` is written (same index), when the loader recorded it */
