@@ -468,9 +468,10 @@ ${spec}`;
     expect(codes('MR0122', ...mesh, gateway('AUTO_PASSTHROUGH'), lb())).toHaveLength(1);
     expect(codes('MR0122', ...mesh, gateway('AUTO_PASSTHROUGH'), cip)).toEqual([]);
   });
-  it('a LoadBalancer made internal by the GKE, AWS or Azure annotation is not reported, whatever the value\'s case', () => {
+  it('a LoadBalancer made internal by the GKE (either annotation), AWS or Azure annotation is not reported, whatever the value\'s case', () => {
     for (const a of ['{ networking.gke.io/load-balancer-type: internal }', '{ service.beta.kubernetes.io/aws-load-balancer-internal: "TRUE" }',
-      '{ service.beta.kubernetes.io/aws-load-balancer-scheme: Internal }', '{ service.beta.kubernetes.io/azure-load-balancer-internal: "true" }']) {
+      '{ service.beta.kubernetes.io/aws-load-balancer-scheme: Internal }', '{ service.beta.kubernetes.io/azure-load-balancer-internal: "true" }',
+      '{ cloud.google.com/load-balancer-type: Internal }']) {
       expect(codes('MR0122', ...mesh, gateway('AUTO_PASSTHROUGH'), lb('', a)), a).toEqual([]);
     }
     // an annotation saying external, or an unrelated one, leaves it reported

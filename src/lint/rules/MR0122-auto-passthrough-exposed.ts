@@ -33,6 +33,7 @@ import type { LintRule, RawFinding } from '../types.js';
 /** Annotations that make a cloud LoadBalancer internal (a private address), with the value that does it, lower case. */
 const INTERNAL_LB: readonly (readonly [string, string])[] = [
   ['networking.gke.io/load-balancer-type', 'internal'],
+  ['cloud.google.com/load-balancer-type', 'internal'], // GKE's older name for it
   ['service.beta.kubernetes.io/aws-load-balancer-internal', 'true'],
   ['service.beta.kubernetes.io/aws-load-balancer-scheme', 'internal'],
   ['service.beta.kubernetes.io/azure-load-balancer-internal', 'true'],
@@ -69,7 +70,7 @@ export const rule: LintRule = {
     + 'so no AuthorizationPolicy on the gateway applies, and the destination sees the client\'s own certificate: anyone who reaches the port with a '
     + 'stolen mesh certificate calls those Services as that workload. Reported when a NodePort Service (nodes are often reachable from outside) '
     + 'or a LoadBalancer Service exposes the port; not when the LoadBalancer is internal by a well-known annotation '
-    + '(`networking.gke.io/load-balancer-type: Internal`, `service.beta.kubernetes.io/aws-load-balancer-internal: "true"`, '
+    + '(`networking.gke.io/load-balancer-type: Internal` or the older `cloud.google.com/load-balancer-type: Internal`, `service.beta.kubernetes.io/aws-load-balancer-internal: "true"`, '
     + '`service.beta.kubernetes.io/aws-load-balancer-scheme: internal`, `service.beta.kubernetes.io/azure-load-balancer-internal: "true"`) '
     + 'or lists `loadBalancerSourceRanges`, which are honoured as written (not checked to be private). '
     + 'Fix: make the load balancer internal, or limit `loadBalancerSourceRanges` to the peer networks; narrow the server\'s hosts to the Services '
