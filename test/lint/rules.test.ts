@@ -477,6 +477,10 @@ ${spec}`;
     // an annotation saying external, or an unrelated one, leaves it reported
     expect(codes('MR0122', ...mesh, gateway('AUTO_PASSTHROUGH'), lb('', '{ service.beta.kubernetes.io/aws-load-balancer-scheme: internet-facing }'))).toHaveLength(1);
   });
+  it('a LoadBalancer limited by the source-ranges annotation, which Kubernetes reads when the field is empty, is not reported', () => {
+    expect(codes('MR0122', ...mesh, gateway('AUTO_PASSTHROUGH'), lb('', '{ service.beta.kubernetes.io/load-balancer-source-ranges: "10.0.0.0/8" }'))).toEqual([]);
+    expect(codes('MR0122', ...mesh, gateway('AUTO_PASSTHROUGH'), lb('', '{ service.beta.kubernetes.io/load-balancer-source-ranges: " " }'))).toHaveLength(1);
+  });
   it('a LoadBalancer limited by loadBalancerSourceRanges is not reported (the ranges are taken as written)', () => {
     expect(codes('MR0122', ...mesh, gateway('AUTO_PASSTHROUGH'), lb('  loadBalancerSourceRanges: []\n'))).toHaveLength(1);
     expect(codes('MR0122', ...mesh, gateway('AUTO_PASSTHROUGH'), lb('  loadBalancerSourceRanges: [198.51.100.0/24]\n'))).toEqual([]);

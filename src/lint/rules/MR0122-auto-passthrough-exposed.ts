@@ -39,12 +39,16 @@ const INTERNAL_LB: readonly (readonly [string, string])[] = [
   ['service.beta.kubernetes.io/azure-load-balancer-internal', 'true'],
 ];
 
+/** Kubernetes' annotation form of spec.loadBalancerSourceRanges (comma-separated), read when the field is empty. */
+const SOURCE_RANGES_ANNOTATION = 'service.beta.kubernetes.io/load-balancer-source-ranges';
+
 /** Reachable from outside the cluster: NodePort, or a LoadBalancer neither internal nor limited to source ranges. */
 function external(s: Service): boolean {
   if (s.type === 'NodePort') return true;
   if (s.type !== 'LoadBalancer') return false;
   if (INTERNAL_LB.some(([k, v]) => ownValue(s.annotations, k)?.toLowerCase() === v)) return false;
-  return (s.loadBalancerSourceRanges ?? []).length === 0;
+  // the spec field, or the annotation Kubernetes reads when the field is empty
+  return (s.loadBalancerSourceRanges ?? []).length === 0 && (ownValue(s.annotations, SOURCE_RANGES_ANNOTATION) ?? '').trim() === '';
 }
 
 /** The Services an AUTO_PASSTHROUGH server makes a chain for: visible to the gateway's namespace, hostname under its hosts, a TCP port. */
@@ -72,7 +76,7 @@ export const rule: LintRule = {
     + 'or a LoadBalancer Service exposes the port; not when the LoadBalancer is internal by a well-known annotation '
     + '(`networking.gke.io/load-balancer-type: Internal` or the older `cloud.google.com/load-balancer-type: Internal`, `service.beta.kubernetes.io/aws-load-balancer-internal: "true"`, '
     + '`service.beta.kubernetes.io/aws-load-balancer-scheme: internal`, `service.beta.kubernetes.io/azure-load-balancer-internal: "true"`) '
-    + 'or lists `loadBalancerSourceRanges`, which are honoured as written (not checked to be private). '
+    + 'or lists `loadBalancerSourceRanges` (or the `service.beta.kubernetes.io/load-balancer-source-ranges` annotation), which are honoured as written (not checked to be private). '
     + 'Fix: make the load balancer internal, or limit `loadBalancerSourceRanges` to the peer networks; narrow the server\'s hosts to the Services '
     + 'other networks need. An AuthorizationPolicy on the gateway does not help here.',
   check(mesh) {
