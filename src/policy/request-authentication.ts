@@ -26,7 +26,8 @@
  *
  * Per rule (Envoy extractor.cc, authenticator.cc, jwt_verify_lib):
  *  - token locations: `fromHeaders` (name + `prefix`, looked for anywhere in
- *    the value; the token is the base64url run that follows), `fromParams`
+ *    the value; the token is the rest of the value from the first base64url
+ *    or dot character after it, so trailing text makes it malformed), `fromParams`
  *    (query of the raw path), `fromCookies`. When none is given, the defaults
  *    `Authorization: Bearer <t>` then the `access_token` query parameter. Set
  *    locations replace the defaults: a Bearer token elsewhere is ignored (=
@@ -412,14 +413,17 @@ function uniqueBy<T>(xs: T[], key: (x: T) => string): T[] {
 
 const JWT_CHARS = /[A-Za-z0-9_.-]/;
 
-/** Envoy extractJWT: skip to the first base64url-or-dot char after `from`, take the run of them. */
+/**
+ * Envoy extractJWT: skip to the first base64url-or-dot char after `from` and take everything from there to the end
+ * of the value (none found: the whole value). Since envoyproxy/envoy#28678 (issue #27877) the token is no longer cut
+ * at the first other character: `Bearer <good> junk`, or two Authorization headers that Envoy joined with ",", are
+ * one malformed token (401), not the good one.
+ */
 function extractJwt(value: string, from: number): string {
   let start = from;
   while (start < value.length && !JWT_CHARS.test(value[start] as string)) start++;
   if (start >= value.length) return value;
-  let end = start;
-  while (end < value.length && JWT_CHARS.test(value[end] as string)) end++;
-  return value.slice(start, end);
+  return value.slice(start);
 }
 
 function decodeComponent(s: string): string {

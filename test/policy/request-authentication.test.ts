@@ -261,6 +261,20 @@ describe('§7 token locations', () => {
   });
 });
 
+describe('§7 token extraction after the prefix (Envoy extractJWT, envoyproxy/envoy#28678)', () => {
+  it('§7 the token runs to the end of the header value: a valid token followed by other text is malformed and rejected (401)', async () => {
+    const t = await token();
+    const junk = await run([policy()], { headers: { authorization: `Bearer ${t} trailing` } });
+    expect(junk.result).toBe('invalid');
+    expect(junk.status).toBe(401);
+    // two Authorization headers, joined with "," (as Envoy joins this inline header): one token "<good>,Bearer <bad>"
+    const two = await run([policy()], { headers: { authorization: `Bearer ${t},Bearer ${await token({}, other)}` } });
+    expect(two.result).toBe('invalid');
+    // leading characters that cannot start a token are still skipped
+    expect((await run([policy()], { headers: { authorization: `Bearer   ${t}` } })).result).toBe('valid');
+  });
+});
+
 describe('§7 what the app receives', () => {
   it('§7 the token header is removed before the app unless forwardOriginalToken', async () => {
     const t = await token();
