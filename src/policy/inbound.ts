@@ -397,6 +397,15 @@ function proxyFilters(ctx: Ctx, w: Workload, hop: 'server-sidecar' | 'gateway', 
       return d;
     }
     headers = jwt.headersAfter;
+    if (jwt.pathAfter !== path) {
+      // forwardOriginalToken false: the query parameter that carried the token is gone for RBAC, routing and the app
+      path = jwt.pathAfter;
+      if (attrs.http) {
+        const bare = path.split('?')[0] as string;
+        attrs.http = { ...attrs.http, path: bare };
+        if (bare !== path) attrs.http.pathWithQuery = path; else delete attrs.http.pathWithQuery;
+      }
+    }
     if (jwt.result === 'valid' && jwt.auth) {
       attrs.auth = jwt.auth;
       requestPrincipal = jwt.auth.principal;

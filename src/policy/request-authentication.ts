@@ -49,8 +49,10 @@
  *    `outputClaimToHeaders` copies string/number/bool claims (nested `a.b.c`;
  *    objects and lists as base64 JSON; absent claim → no header); both kinds
  *    of header are first stripped from the request, so a client cannot spoof
- *    them. The header that carried the token is removed unless
- *    `forwardOriginalToken` (tokens in query parameters or cookies stay).
+ *    them. Unless `forwardOriginalToken`, the header that carried the token is
+ *    removed, and so is a query parameter that carried it (Envoy 1.31+,
+ *    envoyproxy/envoy#34418: the query is rebuilt as Envoy's QueryParamsMulti
+ *    writes it, see withoutParam); a token in a cookie stays.
  * CORS preflight (OPTIONS with Origin and Access-Control-Request-Method)
  * skips JWT checks entirely.
  *
@@ -98,6 +100,8 @@ export interface JwtOutcome {
    * outputClaimToHeaders (string/int/bool claims, nested a.b.c)
    */
   headersAfter: Record<string, string>;
+  /** the path (with query) after jwt_authn: a query parameter that carried a valid token removed unless forwardOriginalToken */
+  pathAfter: string;
   trace: string[];
 }
 
@@ -468,6 +472,56 @@ function cookiesOf(header: string | undefined): Map<string, string> {
   return out;
 }
 
+/** Envoy PercentEncoding::decode: every `%XX` with two hex digits becomes that byte, anything else stays. */
+function percentDecode(s: string): string {
+  if (!s.includes('%')) return s;
+  const bytes: number[] = [];
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x25 && i + 2 < s.length && /^[0-9A-Fa-f]{2}$/.test(s.slice(i + 1, i + 3))) {
+      bytes.push(parseInt(s.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else {
+      const cp = s.codePointAt(i) as number;
+      for (const b of Buffer.from(String.fromCodePoint(cp), 'utf8')) bytes.push(b);
+      if (cp > 0xffff) i++;
+    }
+  }
+  return Buffer.from(bytes).toString('utf8');
+}
+
+/**
+ * The path with every value of query parameter `name` removed, as Envoy's JwtParamLocation::removeJwt writes it
+ * (Http::Utility QueryParamsMulti): the query is split at `&` (an empty piece between two is a parameter named ""),
+ * names and values percent-decoded, and written back decoded, sorted by name (byte order; values of one name in
+ * their order), each as `name=value`; no parameter left → no `?`. Linear in the path.
+ */
+export function withoutParam(path: string, name: string): string {
+  const q = path.indexOf('?');
+  if (q < 0) return path;
+  const hash = path.indexOf('#', q);
+  const query = hash < 0 ? path.slice(q + 1) : path.slice(q + 1, hash);
+  const params = new Map<string, string[]>();
+  let start = 0;
+  while (start < query.length) {
+    let end = query.indexOf('&', start);
+    if (end < 0) end = query.length;
+    const part = query.slice(start, end);
+    const eq = part.indexOf('=');
+    const key = percentDecode(eq < 0 ? part : part.slice(0, eq));
+    const value = eq < 0 ? '' : percentDecode(part.slice(eq + 1));
+    const values = params.get(key);
+    if (values === undefined) params.set(key, [value]); else values.push(value);
+    start = end + 1;
+  }
+  params.delete(name);
+  const bytewise = (a: string, b: string): number => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+  const out: string[] = [];
+  for (const key of [...params.keys()].sort(bytewise)) for (const v of params.get(key) as string[]) out.push(`${key}=${v}`);
+  const bare = path.slice(0, q);
+  return out.length === 0 ? bare : `${bare}?${out.join('&')}`;
+}
+
 /**
  * What one request offers the extractors, parsed once per request and not once per provider: its query (the path
  * does not change) and its cookies (again when the `cookie` header is not the one parsed: sanitizing and outputs may
@@ -477,7 +531,13 @@ class RequestParts {
   private query: Map<string, string> | undefined;
   private cookieHeader: string | undefined;
   private cookies: Map<string, string> | undefined;
-  constructor(readonly path: string) {}
+  constructor(public path: string) {}
+  /** jwt_authn removed a token's query parameter: later providers read the new path */
+  setPath(path: string): void {
+    if (path === this.path) return;
+    this.path = path;
+    this.query = undefined;
+  }
   param(name: string): string | undefined {
     this.query ??= queryParams(this.path);
     return this.query.get(name);
@@ -727,7 +787,7 @@ export function authenticate(
   const { providers, locs } = providerList(policies);
   if (providers.length === 0) {
     trace.push('no RequestAuthentication selects this workload: no jwt_authn filter, tokens are not looked at');
-    return { result: 'no-token', headersAfter: headers, trace };
+    return { result: 'no-token', headersAfter: headers, pathAfter: req.path, trace };
   }
   const now = Math.floor(nowSeconds);
   const ref = (p: Provider): string => `${p.policy.meta.namespace}/${p.policy.meta.name} jwtRules[${p.ruleIndex}]`;
@@ -755,7 +815,7 @@ export function authenticate(
 
   if (req.method === 'OPTIONS' && (headers['origin'] ?? '') !== '' && (headers['access-control-request-method'] ?? '') !== '') {
     trace.push('CORS preflight (OPTIONS with Origin and Access-Control-Request-Method): JWT checks are bypassed');
-    return { result: 'no-token', headersAfter: headers, trace };
+    return { result: 'no-token', headersAfter: headers, pathAfter: req.path, trace };
   }
 
   /** Payload metadata by issuer (Envoy payload_in_metadata), last writer wins. */
@@ -821,6 +881,14 @@ export function authenticate(
       if (v !== '') addHeader(c.header.toLowerCase(), v);
     }
     if (!p.rule.forwardOriginalToken && t.loc.kind === 'header') { delete headers[t.loc.name]; version++; }
+    if (!p.rule.forwardOriginalToken && t.loc.kind === 'param') {
+      const before = parts.path;
+      parts.setPath(withoutParam(before, t.loc.name));
+      if (parts.path !== before) {
+        version++;
+        if (room()) trace.push(`query parameter ${t.loc.name} removed from the path (forwardOriginalToken is false): ${parts.path}`);
+      }
+    }
     // Istio 1.21+ stores every provider's payload (PayloadInMetadata), a rule without `issuer` included: keyed by
     // the rule's issuer, else the token's own
     metadata.set(p.issuer !== '' ? p.issuer : jwt.iss, { provider: p, jwt });
@@ -907,6 +975,7 @@ export function authenticate(
       details: `jwt_authn_access_denied{${final.status.replace(/\s/g, '_')}}`,
       decidedBy: { policy: `${final.provider.policy.meta.namespace}/${final.provider.policy.meta.name}`, rule: final.provider.ruleIndex },
       headersAfter: headers,
+      pathAfter: parts.path,
       trace,
     };
   }
@@ -916,7 +985,7 @@ export function authenticate(
   if (!first) {
     // every valid token stores its payload (goodJwt): none stored is none found
     trace.push('no token: the request passes without a request principal');
-    return { result: 'no-token', headersAfter: headers, trace };
+    return { result: 'no-token', headersAfter: headers, pathAfter: parts.path, trace };
   }
   if (issuers.length > 1) trace.push(`valid tokens of several issuers (${issuers.join(', ')}): each payload is written to the one metadata key RBAC reads, so which one counts depends on Envoy's order; meshrange uses ${first.jwt.iss}`);
   const auth: JwtAuth = {
@@ -933,6 +1002,7 @@ export function authenticate(
     auth,
     decidedBy: { policy: `${first.provider.policy.meta.namespace}/${first.provider.policy.meta.name}`, rule: first.provider.ruleIndex },
     headersAfter: headers,
+    pathAfter: parts.path,
     trace,
   };
 }

@@ -13,11 +13,13 @@ import { isObj, Reader } from '../../src/loader/reader.js';
 import { parseYaml } from '../../src/loader/yaml-source.js';
 import type { RequestAuthentication } from '../../src/model/request-authentication.js';
 import type { ObjectMeta } from '../../src/model/types.js';
+import { decide } from '../../src/policy/decide.js';
 import { addKeyToJwks, deriveSigningKey, jwksOf, signToken, verifySignatures, type SigningKey } from '../../src/policy/jwt-crypto.js';
 import {
   authenticate, candidateTokens, defaultKeySetId, keySetsFor, parseJwt, requestAuthenticationsFor, requestAuthenticationsSelecting,
   type JwtOutcome, type JwtRequest,
 } from '../../src/policy/request-authentication.js';
+import { app, meshFrom, ns, request } from '../helpers.js';
 
 /** 2026-01-01T00:00:00Z, the default scenario start. */
 const T0 = 1_767_225_600;
@@ -282,8 +284,23 @@ describe('§7 what the app receives', () => {
     expect(removed.headersAfter).toEqual({ 'x-keep': 'yes' });
     const kept = await run([policy('      forwardOriginalToken: true')], { headers: bearer(t) });
     expect(kept.headersAfter['authorization']).toBe(`Bearer ${t}`);
-    // a token in the query string is not removed from the path (Envoy leaves it)
+    // a token in the query string is valid there too (its removal from the path: the next test)
     expect((await run([policy()], { path: `/?access_token=${t}` })).result).toBe('valid');
+  });
+
+  it('§7 a query parameter that carried a valid token is removed from the path unless forwardOriginalToken (Envoy 1.31+, envoy#34418)', async () => {
+    const t = await token();
+    const out = await run([policy()], { path: `/x?b=2&access_token=${t}&a=%41` });
+    expect(out.result).toBe('valid');
+    // Envoy rebuilds the query: decoded, sorted by name
+    expect(out.pathAfter).toBe('/x?a=A&b=2');
+    expect((await run([policy()], { path: `/x?access_token=${t}` })).pathAfter).toBe('/x');
+    const kept = await run([policy('      forwardOriginalToken: true')], { path: `/x?access_token=${t}&b=2` });
+    expect(kept.pathAfter).toBe(`/x?access_token=${t}&b=2`);
+    // a named fromParams location as well; a path without that token is left exactly as it was
+    const named = policy('      fromParams: [jwt]');
+    expect((await run([named], { path: `/y?jwt=${t}` })).pathAfter).toBe('/y');
+    expect((await run([named], { path: '/y?z=%41' })).pathAfter).toBe('/y?z=%41');
   });
 
   it('§7 outputClaimToHeaders copies nested claims (string, number, bool); an absent claim sets no header; a spoofed header is stripped', async () => {
@@ -541,5 +558,25 @@ describe('jwt-crypto', () => {
     const text = addKeyToJwks('{"keys":[]}', trusted.privateJwk);
     expect(JSON.parse(text ?? '')).toEqual({ keys: [trusted.publicJwk] });
     expect(addKeyToJwks(null, trusted.publicJwk)).toBeNull();
+  });
+});
+
+describe('§7 the path the app receives (through the sidecar)', () => {
+  it('§7 with forwardOriginalToken false the app never sees the access_token query parameter that carried a valid token', async () => {
+    const raYaml = `apiVersion: security.istio.io/v1
+kind: RequestAuthentication
+metadata: { name: jwt, namespace: b }
+spec:
+  jwtRules:
+    - issuer: ${ISS}
+      jwks: '${jwksOf([trusted.publicJwk])}'
+`;
+    const mesh = meshFrom(ns('a', true), ns('b', true), app('a', 'web'), app('b', 'api'), raYaml);
+    const t = await token();
+    const req = request(mesh, { from: 'a/web', to: 'api.b:80', path: `/r?access_token=${t}&q=1` });
+    const sigs = await verifySignatures(candidateTokens(mesh.requestAuthentications, req), keySetsFor(mesh.requestAuthentications, () => undefined));
+    const d = decide(mesh, req, { jwt: { nowSeconds: T0, sigs } });
+    expect(d.outcome).toBe('allowed');
+    expect(d.received?.path).toBe('/r?q=1');
   });
 });
