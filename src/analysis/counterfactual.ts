@@ -33,6 +33,7 @@
  *   PERMISSIVE/STRICT fallback, or a client-forced TLS mode), except the mesh
  *   outbound traffic policy above.
  */
+import { mergeDelegates } from '../model/delegate.js';
 import type { DestinationRule, Mesh, TrafficPolicy } from '../model/types.js';
 import type { ControlKind } from '../policy/pipeline.js';
 import { hostMatches } from '../policy/destination-rule.js';
@@ -107,7 +108,8 @@ export function withoutControls(mesh: Mesh, controls: readonly ControlRef[]): Me
     peerAuthentications: peer.size > 0 ? mesh.peerAuthentications.filter((p) => !peer.has(idOf(p))) : mesh.peerAuthentications,
     requestAuthentications: jwt.size > 0 ? mesh.requestAuthentications.filter((p) => !jwt.has(idOf(p))) : mesh.requestAuthentications,
     networkPolicies: netpol.size > 0 ? mesh.networkPolicies.filter((p) => !netpol.has(idOf(p))) : mesh.networkPolicies,
-    virtualServices: vs.size > 0 ? mesh.virtualServices.filter((v) => !vs.has(idOf(v))) : mesh.virtualServices,
+    // merged again from the routes as written: a removed delegate takes its routes out of its roots
+    virtualServices: vs.size > 0 ? mergeDelegates(mesh.virtualServices.filter((v) => !vs.has(idOf(v)))).list : mesh.virtualServices,
     sidecars: sidecar.size > 0 ? mesh.sidecars.filter((s) => !sidecar.has(idOf(s))) : mesh.sidecars,
     rateLimits: limit.size > 0 ? mesh.rateLimits.filter((r) => !limit.has(idOf(r))) : mesh.rateLimits,
   };

@@ -25,6 +25,7 @@ import type { ServiceEntry, Sidecar } from '../model/egress.js';
 import type { NetworkPolicy } from '../model/network-policy.js';
 import type { RequestAuthentication } from '../model/request-authentication.js';
 import type { Gateway, VirtualService } from '../model/routing.js';
+import { mergeDelegates } from '../model/delegate.js';
 import { isObj, Reader, type Obj } from './reader.js';
 import { readAuthorizationPolicy, readPeerAuthentication } from './security.js';
 import { parseYaml, streamYaml, type SourceDoc } from './yaml-source.js';
@@ -321,6 +322,13 @@ export function loadMesh(files: readonly SourceFile[], overrides: MeshOverrides 
     analyzeMesh(mesh, issues);
   }
   applyExportToDefaults(mesh);
+  // delegation needs the delegates' exportTo as the mesh config defaults it (Istio merges after indexing exportTo)
+  const merged = mergeDelegates(mesh.virtualServices);
+  mesh.virtualServices = merged.list;
+  for (const p of merged.problems) {
+    if (p.severity === 'error') issues.error(p.code, p.message, p.loc, p.hint);
+    else if (!issues.hasErrors()) issues.warn(p.code, p.message, p.loc, p.hint);
+  }
   return { mesh, issues };
 }
 

@@ -4,8 +4,10 @@
  * validateServer, validateTLSOptions, ValidateVirtualService and the route
  * validators; istio-semantics §8, §9, §14). What the webhook rejects is an
  * error here; what it only warns about is a warning. Fields that change
- * traffic but are not simulated (fault, mirror, delegate, request header
- * rewrites) are a located `not-modeled` warning, never silently dropped.
+ * traffic but are not simulated (fault, mirror, request header rewrites) are
+ * a located `not-modeled` warning, never silently dropped. A root route's
+ * `delegate` is read here and followed by model/delegate.ts once every
+ * VirtualService is loaded.
  *
  * Versions accepted: networking.istio.io/v1, v1beta1, v1alpha3 (same schema).
  * `analyzeRouting` adds the istioctl analyze findings that need several
@@ -309,18 +311,12 @@ export function readVirtualService(r: Reader, meta: ObjectMeta, obj: Obj): Virtu
 
   if (hosts.length === 0) {
     const problems: [unknown[], string][] = [[rawGateways, 'gateways'], [rawTls, 'tls routes'], [rawTcp, 'tcp routes']];
-    let delegateOk = true;
     for (const [list, what] of problems) {
       if (list.length > 0) {
-        delegateOk = false;
         r.error(['spec', what.split(' ')[0] ?? what], 'vs-no-hosts',
           `virtual service has no hosts, so it is a delegate, and a delegate virtual service must have no ${what} specified`,
           'list the hosts this VirtualService routes in spec.hosts');
       }
-    }
-    if (delegateOk) {
-      r.warn(['spec'], 'vs-no-hosts', 'virtual service has no hosts: it only takes effect as the delegate of another VirtualService, which meshrange does not follow',
-        'list the hosts this VirtualService routes in spec.hosts, or inline the delegate\'s routes');
     }
   }
 
@@ -359,7 +355,10 @@ export function readVirtualService(r: Reader, meta: ObjectMeta, obj: Obj): Virtu
   rawHttp.forEach((h, i) => {
     const path = ['spec', 'http', i];
     if (!isObj(h)) { r.error(path, 'field-type', 'http route may not be null and must be a mapping', 'write each http route as a mapping with match and route'); return; }
-    vs.http.push(readHttpRoute(r, h, path, ctx));
+    const route = readHttpRoute(r, h, path, ctx);
+    // a delegate's routes are merged into a root's elsewhere (model/delegate.ts): keep where each is written
+    if (hosts.length === 0) route.loc = r.at(path);
+    vs.http.push(route);
   });
   rawTls.forEach((t, i) => {
     const path = ['spec', 'tls', i];
@@ -463,12 +462,14 @@ function readHttpRoute(r: Reader, h: Obj, path: Path, ctx: VsContext): HttpRoute
     const label = name === undefined ? 'root HTTP route' : `root HTTP route ${name}`;
     if (hasRedirect) r.error([...path, 'redirect'], 'vs-redirect-and-route', `${label} must not specify redirect`, 'keep only delegate');
     if (present('route')) r.error([...path, 'route'], 'vs-redirect-and-route', `${label} must not specify route`, 'keep only delegate');
-    r.warn([...path, 'delegate'], 'not-modeled', 'delegate (routes of another VirtualService) is not modeled: a request this route takes gets 404 NR in meshrange, where Istio would use the delegate\'s routes',
-      'inline the delegate\'s routes here to simulate them');
+    if (ctx.hosts.length === 0) {
+      r.error([...path, 'delegate'], 'vs-delegate-in-delegate', 'delegate HTTP route cannot contain delegate',
+        'Istio follows one level of delegation: write the routes here, or give this VirtualService hosts to make it a root');
+    }
     const d = r.obj(h, 'delegate', path);
     if (d) {
       const dn = r.str(d, 'name', [...path, 'delegate']) ?? '';
-      route.delegate = { name: dn };
+      route.delegate = { name: dn, loc: r.at([...path, 'delegate']) };
       const dns = r.str(d, 'namespace', [...path, 'delegate']);
       if (dns !== undefined) route.delegate.namespace = dns;
     }

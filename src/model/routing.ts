@@ -144,8 +144,19 @@ export interface HttpRoute {
   redirect?: HttpRedirect;
   directResponse?: { status: number; body?: string };
   rewrite?: HttpRewrite;
-  /** `delegate` is read but not followed (warned at load time) */
-  delegate?: { name: string; namespace?: string };
+  /**
+   * A root route's `delegate`, as written (`loc`: where). The loader merges the delegate's routes in its place
+   * (model/delegate.ts), so the routes policy/routing.ts reads have none.
+   */
+  delegate?: { name: string; namespace?: string; loc?: Location };
+  /** a route of a delegate VirtualService (no hosts): where it is written */
+  loc?: Location;
+  /**
+   * A route merged from a delegate (model/delegate.ts): the delegate (`namespace/name`), the route's index in the
+   * delegate's `http`, and the index of the root's route that delegated. Destinations are read in `namespace`, the
+   * delegate's own, as Istio resolves short names before it merges.
+   */
+  origin?: { vs: string; namespace: string; index: number; root: number };
 }
 
 export interface L4Match {
@@ -180,7 +191,10 @@ export interface VirtualService {
   /** where each `gateways` entry was written (parallel to `gateways`; the object when defaulted) */
   gatewayLocs: Location[];
   exportTo: string[];
+  /** the http routes Istio uses: for a root VirtualService (a route with `delegate`), its routes with the delegates' merged in */
   http: HttpRoute[];
+  /** a root VirtualService's http routes as written, `delegate` routes included (model/delegate.ts merges from these) */
+  httpWritten?: HttpRoute[];
   tls: TlsRoute[];
   tcp: TcpRoute[];
 }

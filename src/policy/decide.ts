@@ -1228,12 +1228,12 @@ function meshRoute(ctx: Ctx, host: string, port: number, dest: Dest): { host: st
       return fail(ctx, 404, null, { control: 'VirtualService', name: null, reason: r.reason }, 'NR');
     }
     if (r.kind === 'redirect' || r.kind === 'direct') {
-      run.events.push({ hop: 'client-sidecar', what: `VirtualService ${r.vs} answers ${r.status} itself` });
-      const d: Decision = { outcome: r.status < 400 ? 'allowed' : 'blocked', code: r.status, mtls: null, stoppedBy: r.status < 400 ? [] : [{ control: 'VirtualService', name: r.vs, reason: `route ${r.route} answers ${r.status}` }], events: run.events };
+      run.events.push({ hop: 'client-sidecar', what: `VirtualService ${r.vs}${r.via ? ` (${r.via})` : ''} answers ${r.status} itself` });
+      const d: Decision = { outcome: r.status < 400 ? 'allowed' : 'blocked', code: r.status, mtls: null, stoppedBy: r.status < 400 ? [] : [{ control: 'VirtualService', name: r.vs, reason: `route ${r.route}${r.via ? ` (${r.via})` : ''} answers ${r.status}` }], events: run.events };
       d.response = { status: r.status, headers: r.kind === 'redirect' ? { location: r.location } : {}, body: r.kind === 'direct' ? r.body : '' };
       return d;
     }
-    run.events.push({ hop: 'client-sidecar', what: `VirtualService ${r.vs} route ${r.route} sends it to ${r.destination.host}${r.destination.subset ? ` subset ${r.destination.subset}` : ''}` });
+    run.events.push({ hop: 'client-sidecar', what: `VirtualService ${r.vs} route ${r.route}${r.via ? ` (${r.via})` : ''} sends it to ${r.destination.host}${r.destination.subset ? ` subset ${r.destination.subset}` : ''}` });
     run.meshRouted = true;
     if (r.destination.subset) leg.subset = r.destination.subset;
     if (r.rewrite?.uri !== undefined) leg.path = r.rewrite.uri;

@@ -688,12 +688,12 @@ function gatewayInbound(ctx: Ctx, route: InboundRoute, tls: ClientTls): Decision
       return fail(ctx, 404, mtls, { control: 'VirtualService', name: null, reason: `no VirtualService bound to ${gwName} routes ${authorityHost}${filters.path.split('?')[0]}: ${reason}` }, 'NR');
     }
     if (r.kind === 'redirect' || r.kind === 'direct') {
-      ev(`VirtualService ${r.vs} answers ${r.status}`);
-      const d: Decision = { outcome: r.status < 400 ? 'allowed' : 'blocked', code: r.status, mtls, stoppedBy: r.status < 400 ? [] : [{ control: 'VirtualService', name: r.vs, reason: `route ${r.route} answers ${r.status}` }], events: run.events };
+      ev(`VirtualService ${r.vs}${r.via ? ` (${r.via})` : ''} answers ${r.status}`);
+      const d: Decision = { outcome: r.status < 400 ? 'allowed' : 'blocked', code: r.status, mtls, stoppedBy: r.status < 400 ? [] : [{ control: 'VirtualService', name: r.vs, reason: `route ${r.route}${r.via ? ` (${r.via})` : ''} answers ${r.status}` }], events: run.events };
       d.response = { status: r.status, headers: r.kind === 'redirect' ? { location: r.location } : {}, body: r.kind === 'direct' ? r.body : '' };
       return d;
     }
-    ev(`VirtualService ${r.vs} route ${r.route} → ${r.destination.host}${r.destination.port ? `:${r.destination.port}` : ''}${r.destination.subset ? ` subset ${r.destination.subset}` : ''}`);
+    ev(`VirtualService ${r.vs} route ${r.route}${r.via ? ` (${r.via})` : ''} → ${r.destination.host}${r.destination.port ? `:${r.destination.port}` : ''}${r.destination.subset ? ` subset ${r.destination.subset}` : ''}`);
     if (r.timeoutMs !== undefined || r.retries !== undefined) {
       // not silently: the simulation applies a route's timeout and retries at a client sidecar only (sim/mesh/world.ts)
       ev(`route ${r.route} sets ${[r.timeoutMs !== undefined ? `a ${r.timeoutMs} ms timeout` : '', r.retries !== undefined ? 'retries' : ''].filter(Boolean).join(' and ')}: the gateway applies them, but meshrange does not simulate a gateway's timeouts and retries over time`);

@@ -152,19 +152,21 @@ export type HttpRouteResult =
     kind: 'route';
     /** `ns/name` of the VirtualService */
     vs: string;
-    /** index in `spec.http` */
+    /** index in `spec.http`, delegates merged in (model/delegate.ts) */
     route: number;
     /** index in the route's `match`, -1 when it has none */
     match: number;
     name?: string;
+    /** a route merged from a delegate: which (for the trace) */
+    via?: string;
     destination: RoutedDestination;
     rewrite?: { uri?: string; authority?: string };
     /** the route's retry policy (absent: Istio's default) and timeout (absent: none) */
     retries?: HttpRetry;
     timeoutMs?: number;
   }
-  | { kind: 'redirect'; vs: string; route: number; status: number; location: string }
-  | { kind: 'direct'; vs: string; route: number; status: number; body: string }
+  | { kind: 'redirect'; vs: string; route: number; status: number; location: string; via?: string }
+  | { kind: 'direct'; vs: string; route: number; status: number; body: string; via?: string }
   | { kind: 'no-route'; status: 404; flag: 'NR'; reason: string }
   | { kind: 'default'; reason: string };
 
@@ -1154,19 +1156,19 @@ export function routeHttp(vss: readonly VirtualService[], ctx: HttpRouteContext,
   }
   const vs = idOf(hit.vs.meta);
   const r = hit.route;
+  const via = r.origin === undefined ? {} : { via: `http route ${r.origin.index} of delegate VirtualService ${r.origin.vs}, in place of route ${r.origin.root}` };
   if (r.redirect) {
-    return { kind: 'redirect', vs, route: hit.index, status: r.redirect.redirectCode ?? 301, location: redirectLocation(hit, req, ctx, host) };
+    return { kind: 'redirect', vs, route: hit.index, status: r.redirect.redirectCode ?? 301, location: redirectLocation(hit, req, ctx, host), ...via };
   }
   if (r.directResponse) {
-    return { kind: 'direct', vs, route: hit.index, status: r.directResponse.status, body: r.directResponse.body ?? '' };
+    return { kind: 'direct', vs, route: hit.index, status: r.directResponse.status, body: r.directResponse.body ?? '', ...via };
   }
   const chosen = chooseDestination(r.route ?? [], pick);
   if (!chosen) {
-    return { kind: 'no-route', status: 404, flag: 'NR', reason: r.delegate
-      ? `http route ${hit.index} of VirtualService ${vs} delegates to another VirtualService, which meshrange does not follow`
-      : `http route ${hit.index} of VirtualService ${vs} has no destination` };
+    return { kind: 'no-route', status: 404, flag: 'NR', reason: `http route ${hit.index} of VirtualService ${vs} has no destination` };
   }
-  const out: HttpRouteResult = { kind: 'route', vs, route: hit.index, match: hit.matchIndex, destination: destinationOf(chosen, hit.vs.meta.namespace) };
+  // a delegate's short names are its own namespace's
+  const out: HttpRouteResult = { kind: 'route', vs, route: hit.index, match: hit.matchIndex, destination: destinationOf(chosen, r.origin?.namespace ?? hit.vs.meta.namespace), ...via };
   if (r.name !== undefined) out.name = r.name;
   if (r.retries !== undefined) out.retries = r.retries;
   if (r.timeoutMs !== undefined) out.timeoutMs = r.timeoutMs;

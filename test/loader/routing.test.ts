@@ -249,11 +249,19 @@ describe('VirtualService: reading', () => {
 });
 
 describe('VirtualService: webhook validation', () => {
-  it('vs-no-hosts: a host-less VirtualService is a delegate: an error with gateways/tls/tcp, else a warning', () => {
+  it('vs-no-hosts: a host-less VirtualService is a delegate: an error with gateways/tls/tcp, else valid (delegation is merged after loading)', () => {
     const withGw = virtualService('  gateways: [istio-system/gw]\n  http: [{ route: [{ destination: { host: a } }] }]');
     expectIssue(vs(withGw).issues, 'error', 'vs-no-hosts', lineOf(withGw, 'gateways:'));
     const delegate = virtualService('  http: [{ route: [{ destination: { host: a } }] }]');
-    expectIssue(vs(delegate).issues, 'warning', 'vs-no-hosts', lineOf(delegate, 'spec:'));
+    const read = vs(delegate);
+    expect(read.issues.items).toEqual([]);
+    // each route of a delegate keeps where it is written: the merge locates a route it drops
+    expect(read.value?.http[0]?.loc?.line).toBe(lineOf(delegate, 'http:'));
+  });
+
+  it('vs-delegate-in-delegate: a delegate\'s route cannot delegate again (one level, as the webhook says)', () => {
+    const text = virtualService('  http:\n    - delegate: { name: grandchild }');
+    expectIssue(vs(text).issues, 'error', 'vs-delegate-in-delegate', lineOf(text, 'delegate:'));
   });
 
   it('vs-no-routes: http, tcp or tls must be provided', () => {
@@ -375,7 +383,7 @@ describe('VirtualService: webhook validation', () => {
     expectIssue(issues, 'warning', 'vs-unreachable-route', lineOf(text, '- match'));
   });
 
-  it('warnings name what the simulation does instead: a destination\'s own header operations, a JWT claim match at a gateway (never matches), a delegate (404 NR)', () => {
+  it('warnings name what the simulation does instead: a destination\'s own header operations, a JWT claim match at a gateway (never matches); a delegate is followed, not warned', () => {
     const text = virtualService(`  hosts: [reviews]
   gateways: [gw]
   http:
@@ -387,7 +395,8 @@ describe('VirtualService: webhook validation', () => {
     expectIssue(issues, 'warning', 'not-modeled', lineOf(text, 'headers: { request'));
     const messages = issues.warnings.filter((w) => w.code === 'not-modeled').map((w) => w.message).join('\n');
     expect(messages).toContain('meshrange never matches it');
-    expect(messages).toContain('gets 404 NR in meshrange');
+    expect(messages).not.toContain('delegate');
+    expect(vs(text).value?.http[1]?.delegate?.loc?.line).toBe(lineOf(text, '- delegate'));
     expect(messages).toContain('request header manipulation on a destination');
   });
 });
