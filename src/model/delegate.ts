@@ -83,9 +83,11 @@ export function mergeDelegates(vss: readonly VirtualService[]): { list: VirtualS
       const at = ref.loc ?? vs.meta.loc;
       const d = delegates.get(key);
       if (d === undefined) {
+        // the name as written, quoted and clipped: it names nothing, so nothing has checked it
+        const named = JSON.stringify(key.length > 120 ? `${key.slice(0, 120)}…` : key);
         problems.push({ code: 'vs-delegate-not-found', severity: 'warning', loc: at,
-          message: `VirtualService ${idOf(vs)}: http route ${i} delegates to VirtualService ${key}, which does not exist or has hosts (a delegate has none): Istio skips this route, and requests go on to the next routes`,
-          hint: `create VirtualService ${key} without spec.hosts, or name an existing delegate` });
+          message: `VirtualService ${idOf(vs)}: http route ${i} delegates to VirtualService ${named}, which does not exist or has hosts (a delegate has none): Istio skips this route, and requests go on to the next routes`,
+          hint: `create that VirtualService without spec.hosts, or name an existing delegate` });
         return;
       }
       used.add(key);

@@ -96,7 +96,7 @@ describe('VirtualService delegation at a gateway', () => {
     const { mesh, issues } = load(r, ordersAndAdmin);
     expect(get(mesh, '/api/orders')).toMatchObject({ outcome: 'allowed', destination: { workload: 'front/web' } });
     const w = issues.warnings.find((x) => x.code === 'vs-delegate-not-found');
-    expect(w?.message).toContain('delegates to VirtualService shop/nowhere');
+    expect(w?.message).toContain('delegates to VirtualService "shop/nowhere"');
     expect(w?.loc?.line).toBe(r.split('\n').findIndex((l) => l.includes('delegate: {')) + 1);
     // and the delegate nobody names is reported as routing nothing
     expect(issues.warnings.map((x) => x.code)).toContain('vs-delegate-unused');
