@@ -29,8 +29,10 @@
  *    both ports set and different, r's sourceNamespace set and d's not the same,
  *    a sourceLabels key both set to different values, both gateways lists set
  *    and d's not within r's.
- *  - d's name becomes `r-d` (r's alone when d has none); d's rewrite, timeout
- *    and retries default to r's.
+ *  - d's name becomes `r-d` (r's alone when d has none); d's rewrite,
+ *    directResponse, timeout and retries default to r's. (Istio passes on
+ *    fault, mirror(s), corsPolicy and headers too, which meshrange does not
+ *    simulate: the loader warns where they are written.)
  *
  * Short names in a delegate's destinations are its own namespace's (Istio
  * resolves each VirtualService's short names before merging): the merged route
@@ -161,6 +163,9 @@ function mergeRoute(root: HttpRoute, sub: HttpRoute, rootNs: string, subNs: stri
   const name = sub.name === undefined || sub.name === '' ? root.name : root.name === undefined || root.name === '' ? sub.name : `${root.name}-${sub.name}`;
   if (name !== undefined) out.name = name; else delete out.name;
   if (out.rewrite === undefined && root.rewrite !== undefined) out.rewrite = root.rewrite;
+  // a root's directResponse answers for every merged route without its own (redirect first, then it, then the
+  // destinations, as every route is read): current Istio copies it; releases before ~1.20 did not
+  if (out.directResponse === undefined && root.directResponse !== undefined) out.directResponse = root.directResponse;
   if (out.timeoutMs === undefined && root.timeoutMs !== undefined) out.timeoutMs = root.timeoutMs;
   if (out.retries === undefined && root.retries !== undefined) out.retries = root.retries;
   return out;

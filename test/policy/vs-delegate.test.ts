@@ -244,6 +244,11 @@ describe('what a merged route inherits from the root route', () => {
     expect(http.map((x) => x.timeoutMs)).toEqual([3000, 1000]);
     expect(http.map((x) => x.retries?.attempts)).toEqual([5, 5]);
   });
+  it('a root route\'s directResponse answers for every merged route without one of its own, even one with destinations (current Istio copies it)', () => {
+    const rootRoute = '{ match: [{ uri: { prefix: /api } }], directResponse: { status: 418 }, delegate: { name: api, namespace: shop } }';
+    const { http } = merged(rootRoute, `- { match: [{ uri: { prefix: /api/a } }], ${to} }\n- { match: [{ uri: { prefix: /api/b } }], directResponse: { status: 410 } }`);
+    expect(http.map((x) => x.directResponse?.status)).toEqual([418, 410]);
+  });
   it('merging is a function of the routes as written: merging the merged list again changes nothing', () => {
     const { mesh } = load(root(), ordersAndAdmin);
     const again = mergeDelegates(mesh.virtualServices);
