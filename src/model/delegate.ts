@@ -164,7 +164,7 @@ function mergeRoute(root: HttpRoute, sub: HttpRoute, rootNs: string, subNs: stri
   if (name !== undefined) out.name = name; else delete out.name;
   if (out.rewrite === undefined && root.rewrite !== undefined) out.rewrite = root.rewrite;
   // a root's directResponse answers for every merged route without its own (redirect first, then it, then the
-  // destinations, as every route is read): current Istio copies it; releases before ~1.20 did not
+  // destinations, as every route is read): current Istio copies it; older releases did not
   if (out.directResponse === undefined && root.directResponse !== undefined) out.directResponse = root.directResponse;
   if (out.timeoutMs === undefined && root.timeoutMs !== undefined) out.timeoutMs = root.timeoutMs;
   if (out.retries === undefined && root.retries !== undefined) out.retries = root.retries;
