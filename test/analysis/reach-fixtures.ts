@@ -12,14 +12,16 @@ import { selectorMatches } from '../../src/model/types.js';
 import { declaredProtocol, decide, DEFAULT_OUTSIDE_IP, targetPortOf, type DecideOptions, type MeshRequest } from '../../src/policy/decide.js';
 import type { ExploreRequest, Reachability, ReachEdge, ReachNode } from '../../src/analysis/reachability.js';
 
+/** The YAML files of a folder (recursively), or the file itself, as a scenario's `manifests` entry reads it. */
 function yamlFiles(dir: string): string[] {
+  if (!statSync(dir).isDirectory()) return [dir];
   return readdirSync(dir).sort().flatMap((f) => {
     const p = path.join(dir, f);
     return statSync(p).isDirectory() ? yamlFiles(p) : /\.ya?ml$/.test(f) ? [p] : [];
   });
 }
 
-/** A mesh from folders under scenarios/meshes, plus inline documents. */
+/** A mesh from folders (or files) under scenarios/meshes, plus inline documents. */
 export function shipped(dirs: string[], ...inline: string[]): Mesh {
   const files = dirs.flatMap((d) => yamlFiles(path.join('scenarios', 'meshes', d))).map((p) => ({ path: p, text: readFileSync(p, 'utf8') }));
   inline.forEach((text, i) => files.push({ path: `inline-${i}.yaml`, text }));
