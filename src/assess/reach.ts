@@ -30,6 +30,7 @@ import { meshIndex } from '../model/index.js';
 import { resolveGatewayName, type Gateway, type VirtualService } from '../model/routing.js';
 import { selectorMatches, type Mesh, type Service, type Workload } from '../model/types.js';
 import { decide, DEFAULT_OUTSIDE_IP, targetPortOf, type StoppedBy } from '../policy/decide.js';
+import { concreteHost, hostsMatch } from '../policy/routing.js';
 import { grouped } from '../core/text.js';
 
 export const MAX_REACH_WORK = 50_000_000;
@@ -86,21 +87,6 @@ interface IngressRoute {
   host: string;
   path: string;
   vs: VirtualService;
-}
-
-function concreteHost(h: string): string {
-  const bare = h.includes('/') ? h.slice(h.indexOf('/') + 1) : h;
-  if (bare === '*') return 'www.example.com';
-  return bare.startsWith('*.') ? `www${bare.slice(1)}` : bare;
-}
-
-function hostsMatch(a: string, b: string): boolean {
-  const x = a.includes('/') ? a.slice(a.indexOf('/') + 1) : a;
-  const y = b.includes('/') ? b.slice(b.indexOf('/') + 1) : b;
-  if (x === '*' || y === '*') return true;
-  if (x.startsWith('*.')) return y.endsWith(x.slice(1)) || (y.startsWith('*.') && (y.endsWith(x.slice(1)) || x.endsWith(y.slice(1))));
-  if (y.startsWith('*.')) return x.endsWith(y.slice(1));
-  return x === y;
 }
 
 /** Every ingress route of the mesh, in Gateway, server, VirtualService, route order. */

@@ -1106,6 +1106,34 @@ function rewritten(fr: FlatRoute, req: RequestView): { uri?: string; authority?:
   return out;
 }
 
+/** A host a request can carry for a VirtualService or server host: `*.x` as `www.x`, `*` as `www.example.com`, a `ns/` prefix dropped (assess/reach.ts, lint MR0123). */
+export function concreteHost(h: string): string {
+  const bare = h.includes('/') ? h.slice(h.indexOf('/') + 1) : h;
+  if (bare === '*') return 'www.example.com';
+  return bare.startsWith('*.') ? `www${bare.slice(1)}` : bare;
+}
+
+/** Whether a VirtualService host and a Gateway server host overlap, a `ns/` prefix ignored, leading `*.` wildcards (assess/reach.ts, lint MR0123). */
+export function hostsMatch(a: string, b: string): boolean {
+  const x = a.includes('/') ? a.slice(a.indexOf('/') + 1) : a;
+  const y = b.includes('/') ? b.slice(b.indexOf('/') + 1) : b;
+  if (x === '*' || y === '*') return true;
+  if (x.startsWith('*.')) return y.endsWith(x.slice(1)) || (y.startsWith('*.') && (y.endsWith(x.slice(1)) || x.endsWith(y.slice(1))));
+  if (y.startsWith('*.')) return x.endsWith(y.slice(1));
+  return x === y;
+}
+
+/**
+ * The path a route's rewrite turns `path` (no query) into, when the route took it through `match` (null: a route
+ * without match): `rewritten` itself, for lint rules that ask what a route does to a path without routing a request.
+ * Undefined when the route rewrites no path (or its regex does not compile). Throws SimulationLimitError as routing does.
+ */
+export function rewrittenPath(vs: VirtualService, index: number, match: HttpMatch | null, path: string): string | undefined {
+  const route = vs.http[index];
+  if (!route) return undefined;
+  return rewritten({ vs, index, matchIndex: -1, match, route }, { pathOnly: path, fullPath: path, query: new Map(), headers: new Map() })?.uri;
+}
+
 function redirectLocation(fr: FlatRoute, req: RequestView, ctx: HttpRouteContext, host: string): string {
   const r = fr.route.redirect ?? {};
   const scheme = r.scheme ?? (ctx.tls ? 'https' : 'http');
