@@ -17,9 +17,10 @@ import { rule as MR0119 } from './rules/MR0119-allow-any-caller.js';
 import { rule as MR0120 } from './rules/MR0120-dr-merged-into-selector.js';
 import { rule as MR0121 } from './rules/MR0121-service-host-shadowed.js';
 import { rule as MR0122 } from './rules/MR0122-auto-passthrough-exposed.js';
+import { rule as MR0123 } from './rules/MR0123-gateway-rewrite-skips-path-rule.js';
 import { analyzerRules } from './rules/analyzer.js';
 
-export const RULES: readonly LintRule[] = [MR0101, MR0102, MR0103, MR0104, MR0105, MR0106, MR0107, MR0108, MR0109, MR0110, ...analyzerRules, MR0119, MR0120, MR0121, MR0122];
+export const RULES: readonly LintRule[] = [MR0101, MR0102, MR0103, MR0104, MR0105, MR0106, MR0107, MR0108, MR0109, MR0110, ...analyzerRules, MR0119, MR0120, MR0121, MR0122, MR0123];
 
 export function ruleByCode(code: string): LintRule | undefined {
   return RULES.find((r) => r.code === code);

@@ -14,7 +14,7 @@ describe('meshrange lint', () => {
   it('exits 1 on the posture mesh (warnings and errors, --fail-on warning by default) and prints each finding', async () => {
     const r = await cli('lint', '--mesh', POSTURE);
     expect(r.code).toBe(1);
-    for (const code of ['MR0101', 'MR0102', 'MR0103', 'MR0104', 'MR0105', 'MR0106', 'MR0107', 'MR0108', 'MR0109', 'MR0110', 'MR0119', 'MR0120', 'MR0121', 'MR0122']) expect(r.out).toContain(code);
+    for (const code of ['MR0101', 'MR0102', 'MR0103', 'MR0104', 'MR0105', 'MR0106', 'MR0107', 'MR0108', 'MR0109', 'MR0110', 'MR0119', 'MR0120', 'MR0121', 'MR0122', 'MR0123']) expect(r.out).toContain(code);
   });
   it('exits 0 on the hardened mesh', async () => {
     const r = await cli('lint', '--mesh', HARDENED);
@@ -34,7 +34,7 @@ describe('meshrange lint', () => {
   });
   it('--format json and sarif print one JSON document on stdout', async () => {
     const j = JSON.parse((await cli('lint', '--mesh', POSTURE, '--format', 'json')).out) as { findings: unknown[] };
-    expect(j.findings).toHaveLength(16);
+    expect(j.findings).toHaveLength(17);
     const s = JSON.parse((await cli('lint', '--mesh', POSTURE, '--format', 'sarif')).out) as { version: string };
     expect(s.version).toBe('2.1.0');
   });

@@ -63,11 +63,14 @@ describe('lint over the posture fixture', () => {
   it('an AUTO_PASSTHROUGH gateway server behind a public LoadBalancer (MR0122) is found, located at the server', () => {
     expect(at('MR0122')).toEqual(['07-eastwest.yaml:26 Gateway istio-system/cross-network']);
   });
+  it('an ingress route rewriting a public path onto the gateway\'s JWT-guarded /api* (MR0123) is found, on the VirtualService', () => {
+    expect(at('MR0123')).toEqual(['08-ingress-rewrite.yaml:39 VirtualService shop/shop-edge']);
+  });
   it('legacy RBAC kinds (MR0110) are each found', () => {
     expect(at('MR0110')).toEqual(['06-legacy.yaml:2 ServiceRole ledger/books-reader', '06-legacy.yaml:8 ServiceRoleBinding ledger/books-reader-binding', '06-legacy.yaml:15 MeshPolicy default/default']);
   });
   it('nothing else is found: every finding is one of the planted problems', () => {
-    expect(found).toHaveLength(16);
+    expect(found).toHaveLength(17);
   });
   it('findings come sorted by file, line, column and code, and the same mesh gives the same findings', () => {
     const keys = found.map((f) => [f.file, f.line, f.col, f.code]);
@@ -105,5 +108,18 @@ describe('lint over the shipped meshes', () => {
     const found = lint(mesh, { only: ['MR0122'] }).findings;
     expect(found.map((f) => `${path.basename(f.file)}:${f.line} ${f.code} ${f.resource}`)).toEqual(['eastwestgateway.yaml:84 MR0122 Gateway istio-system/cross-network-gateway']);
     expect(found[0]?.message).toContain('LoadBalancer Service istio-system/istio-eastwestgateway port 15443');
+  });
+  it('payments with the shop delegation overlay: the delegate\'s /legacy/orders → /api/orders rewrite past the edge\'s JWT rule on /api* (MR0123), once, at the delegate\'s route (what payments-delegated-route-skips-edge-jwt.yaml attacks)', () => {
+    // the scenario's manifests: meshes/payments without shop-routing.yaml, plus the delegation overlay
+    const files = readdirSync('scenarios/meshes/payments').filter((f) => f.endsWith('.yaml') && f !== 'shop-routing.yaml').sort().map((f) => path.join('scenarios/meshes/payments', f))
+      .concat(['scenarios/meshes/policies/payments-shop-delegation/delegation.yaml'])
+      .map((p) => ({ path: p, text: readFileSync(p, 'utf8') }));
+    const { mesh, issues } = loadMesh(files);
+    expect(issues.errors).toEqual([]);
+    const found = lint(mesh, { only: ['MR0123'] }).findings;
+    expect(found.map((f) => `${path.basename(f.file)}:${f.line} ${f.code} ${f.resource}`)).toEqual(['delegation.yaml:84 MR0123 VirtualService shop/shop']);
+    expect(found[0]?.message).toContain('route 1 of delegate VirtualService shop/storefront');
+    expect(found[0]?.message).toContain('rewrites /legacy/orders to /api/orders');
+    expect(found[0]?.message).toContain('AuthorizationPolicy istio-system/shop-require-jwt refuses');
   });
 });

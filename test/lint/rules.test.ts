@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { lint } from '../../src/lint/index.js';
 import { respellings } from '../../src/lint/rules/MR0106-deny-path-bypass.js';
-import { app, meshFrom, ns, pa } from '../helpers.js';
+import { app, gatewayPod as ingressPod, meshFrom, ns, pa } from '../helpers.js';
 
 function codes(code: string, ...docs: string[]): string[] {
   return lint(meshFrom(...docs), { only: [code] }).findings.map((f) => f.message);
@@ -520,5 +520,84 @@ ${spec}`;
     const r = lint(meshFrom(...mesh, ignored, lb()), { only: ['MR0122'] });
     expect(r.findings).toEqual([]);
     expect(r.suppressed.map((f) => f.suppressedBy)).toEqual(['Gateway istio-system/cross-network']);
+  });
+});
+
+describe('MR0123 gateway-rewrite-skips-path-rule (§9, §3: the gateway\'s RBAC reads the path before the router rewrites it)', () => {
+  const gateway = `apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: { name: shop-gw, namespace: istio-system }
+spec:
+  selector: { istio: ingressgateway }
+  servers: [{ port: { number: 80, name: http, protocol: HTTP }, hosts: [shop.example.com] }]
+`;
+  /** /legacy/orders goes to shop/api, its path rewritten by `rewrite` (none: kept); /api to shop/api; the rest to shop/web. */
+  const routes = (rewrite: string | null): string => `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: shop, namespace: shop }
+spec:
+  hosts: [shop.example.com]
+  gateways: [istio-system/shop-gw]
+  http:
+    - name: api
+      match: [{ uri: { prefix: /api } }]
+      route: [{ destination: { host: api } }]
+    - name: legacy-orders
+      match: [{ uri: { prefix: /legacy/orders } }]
+${rewrite === null ? '' : `      rewrite: ${rewrite}\n`}      route: [{ destination: { host: api } }]
+    - route: [{ destination: { host: web } }]
+`;
+  /** At the gateway: a request principal on `paths`, every other path public. */
+  const requireJwt = (paths: string): string => ap('istio-system', 'require-jwt', `  selector: { matchLabels: { istio: ingressgateway } }
+  action: ALLOW
+  rules:
+    - from: [{ source: { requestPrincipals: ["*"] } }]
+      to: [{ operation: { paths: ${paths} } }]
+    - to: [{ operation: { notPaths: ${paths} } }]
+`);
+  const base = [ns('istio-system', false), ns('shop', true), ingressPod('ingress', 'ingressgateway', { port: 80, targetPort: 8080, name: 'http' }),
+    app('shop', 'api'), app('shop', 'web'), gateway];
+
+  it('a prefix rewrite of a public path onto the JWT-guarded /api* is found, naming the route, both paths and the ALLOW policy that refuses the target', () => {
+    const found = codes('MR0123', ...base, routes('{ uri: /api/orders }'), requireJwt('["/api*"]'));
+    expect(found).toHaveLength(1);
+    expect(found[0]).toContain('VirtualService shop/shop http route 1 (legacy-orders)');
+    expect(found[0]).toContain('rewrites /legacy/orders to /api/orders');
+    expect(found[0]).toContain('AuthorizationPolicy istio-system/require-jwt refuses GET /api/orders');
+  });
+
+  it('a regex rewrite (uriRegexRewrite) onto a path a DENY at the gateway refuses is found, the target computed by the same RE2 rewrite', () => {
+    const deny = ap('istio-system', 'no-admin', `  selector: { matchLabels: { istio: ingressgateway } }
+  action: DENY
+  rules: [{ to: [{ operation: { paths: ["/admin*"] } }] }]
+`);
+    const found = codes('MR0123', ...base, routes(`{ uriRegexRewrite: { match: "^/legacy/(.*)$", rewrite: '/admin/\\1' } }`), deny);
+    expect(found).toHaveLength(1);
+    expect(found[0]).toContain('rewrites /legacy/orders to /admin/orders');
+    expect(found[0]).toContain('AuthorizationPolicy istio-system/no-admin refuses');
+  });
+
+  it('a rewrite onto a path the gateway does not guard is not reported', () => {
+    expect(codes('MR0123', ...base, routes('{ uri: /api/orders }'), requireJwt('["/api*"]'))).toHaveLength(1); // the same mesh, target guarded
+    expect(codes('MR0123', ...base, routes('{ uri: /orders }'), requireJwt('["/api*"]'))).toEqual([]);
+  });
+
+  it('when the gateway\'s path rule also covers the matched path, the rewrite bypasses nothing and is not reported', () => {
+    expect(codes('MR0123', ...base, routes('{ uri: /api/orders }'), requireJwt('["/api*"]'))).toHaveLength(1); // /legacy* left public
+    expect(codes('MR0123', ...base, routes('{ uri: /api/orders }'), requireJwt('["/api*", "/legacy*"]'))).toEqual([]);
+  });
+
+  it('a route without a rewrite is not reported (the path the gateway judged is the one the backend gets)', () => {
+    expect(codes('MR0123', ...base, routes('{ uri: /api/orders }'), requireJwt('["/api*"]'))).toHaveLength(1); // with the rewrite
+    expect(codes('MR0123', ...base, routes(null), requireJwt('["/api*"]'))).toEqual([]);
+  });
+
+  it('a requirement on the backend workload instead of the gateway is not reported (the backend judges the rewritten path)', () => {
+    const atBackend = ap('shop', 'api-require-jwt', `  selector: { matchLabels: { app: api } }
+  action: ALLOW
+  rules: [{ from: [{ source: { requestPrincipals: ["*"] } }] }]
+`);
+    expect(codes('MR0123', ...base, routes('{ uri: /api/orders }'), requireJwt('["/api*"]'))).toHaveLength(1); // the same requirement at the gateway
+    expect(codes('MR0123', ...base, routes('{ uri: /api/orders }'), atBackend)).toEqual([]);
   });
 });
