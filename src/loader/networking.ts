@@ -78,9 +78,11 @@ function readTrafficPolicy(r: Reader, tp: Obj | undefined, path: Path): TrafficP
       const port = isObj(p['port']) ? r.int(p['port'], 'number', [...ppath, 'port']) : undefined;
       if (port === undefined) { r.error(ppath, 'dr-port-required', 'port level setting needs port.number'); return; }
       rejectUnknownFields(r, p, PORT_POLICY_FIELDS, ppath);
-      const entry: { port: number; tls?: ClientTlsSettings } = { port };
+      const entry: { port: number; tls?: ClientTlsSettings; lbSimple?: string } = { port };
       const ptls = readTls(r, r.obj(p, 'tls', ppath), [...ppath, 'tls']);
       if (ptls) entry.tls = ptls;
+      const lb = p['loadBalancer'];
+      if (isObj(lb) && typeof lb['simple'] === 'string') entry.lbSimple = lb['simple'];
       // Validated as at the top level; the simulation's circuit breakers read the top level only (a warning says so).
       if (p['connectionPool'] !== undefined) readConnectionPool(r, p['connectionPool'], [...ppath, 'connectionPool']);
       if (p['outlierDetection'] !== undefined) readOutlierDetection(r, p['outlierDetection'], [...ppath, 'outlierDetection']);

@@ -274,7 +274,8 @@ export interface ClientTlsSettings {
 
 export interface TrafficPolicy {
   tls?: ClientTlsSettings;
-  portLevelSettings?: { port: number; tls?: ClientTlsSettings }[];
+  /** `lbSimple`: the entry's `loadBalancer.simple`, when set (PASSTHROUGH makes the port's cluster ORIGINAL_DST) */
+  portLevelSettings?: { port: number; tls?: ClientTlsSettings; lbSimple?: string }[];
   /** the raw rest (loadBalancer…) kept for later controls */
   raw: Record<string, unknown>;
   /** circuit breaker settings (§10); absent = Envoy defaults */

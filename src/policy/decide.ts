@@ -30,7 +30,7 @@ import { principalOf, selectorMatches, spiffeId } from '../model/types.js';
 import type { ServiceEntry, Sidecar, SidecarEgressListener } from '../model/egress.js';
 import type { VirtualService } from '../model/routing.js';
 import type { NetworkPolicy } from '../model/network-policy.js';
-import { endpointTlsMode, findDestinationRule, tlsSettingsFor, type DrChoice } from './destination-rule.js';
+import { clusterLbPassthrough, endpointTlsMode, findDestinationRule, tlsSettingsFor, topLevelLbPassthrough, type DrChoice } from './destination-rule.js';
 import { decideEgress, egressListenerFor, httpListenerOnPortIndexed, importsVirtualServiceHost, lookupDestination, normalizeHost, outboundMode, sidecarFor, sidecarOfInput, sidecarsNear, type EgressInput, type EgressLookup, type RegistryByPort } from './egress.js';
 import { bypassAttempt, customCapture, outboundCapture } from './capture.js';
 import { searchPath, upstreamResolves } from './dns.js';
@@ -949,6 +949,23 @@ function clientTls(ctx: Ctx, src: Workload, service: Service | null, servicePort
     const bare = endpointsOf(mesh, service).find((w) => !w.sidecar);
     if (bare) return { kind: 'plaintext', why: `${base}: headless Service ${service.fqdn} has an endpoint without a sidecar (${bare.id}), so Istio sends plaintext to all of them → plaintext` };
     return { kind: 'istio', why: `${base}: headless Service ${service.fqdn}: every endpoint has a sidecar, so Istio sends mTLS to all of them (a workload's own PeerAuthentication is not read) → Istio mTLS` };
+  }
+  if (dr) {
+    // loadBalancer PASSTHROUGH: the rule's top level makes BestEffortInferServiceMTLSMode treat the Service as a
+    // headless one (an endpoint without a sidecar, or none, turns auto mTLS off for all), and the cluster's own
+    // (merged) load balancer makes it ORIGINAL_DST, where auto mTLS is not decided per endpoint (no EDS metadata):
+    // Istio mTLS to every endpoint.
+    const lbWhere = `DestinationRule ${drName} (loadBalancer PASSTHROUGH)`;
+    if (topLevelLbPassthrough(dr.rule)) {
+      const all = endpointsOf(mesh, service);
+      const bare = all.find((w) => !w.sidecar);
+      if (bare || all.length === 0) {
+        return { kind: 'plaintext', dr, why: `${base}: ${lbWhere} makes Istio infer the Service's mTLS as for a headless one, and ${bare ? `endpoint ${bare.id} has no sidecar` : 'it has no endpoint'}, so auto mTLS is off for every endpoint → plaintext` };
+      }
+    }
+    if (clusterLbPassthrough(dr.rule, servicePort?.port ?? targetPort, ctx.leg.subset)) {
+      return { kind: 'istio', dr, why: `${base}: ${lbWhere} makes the cluster ORIGINAL_DST, which carries no endpoint metadata, so auto mTLS goes to every endpoint (a sidecar or a PeerAuthentication of ${endpoint.id} is not read) → Istio mTLS` };
+    }
   }
   if (epDr !== null && epDr.mode !== 'ISTIO_MUTUAL') {
     return { kind: 'plaintext', why: `${base}: ${epDrWhy} strips endpoint ${endpoint.id}'s Istio tlsMode → plaintext`, ...(dr ? { dr } : {}) };

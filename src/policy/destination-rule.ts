@@ -357,3 +357,40 @@ export function endpointTlsMode(dr: DestinationRule, servicePort: number, subset
   const top = modeFor(dr.trafficPolicy);
   return top === null ? null : { mode: top, from: 'the rule\'s own' };
 }
+
+/** A traffic policy's own `loadBalancer.simple` (top level or subset): '' for a loadBalancer without one, undefined for none. */
+function lbSimpleOf(tp: TrafficPolicy | undefined): string | undefined {
+  const lb = tp?.raw['loadBalancer'];
+  if (lb === null || typeof lb !== 'object' || Array.isArray(lb)) return undefined;
+  const simple = (lb as Record<string, unknown>)['simple'];
+  return typeof simple === 'string' ? simple : '';
+}
+
+/**
+ * Does the rule's top-level traffic policy set `loadBalancer.simple: PASSTHROUGH`? Istio's
+ * BestEffortInferServiceMTLSMode reads the top level alone: such a Service is treated like a headless one, and auto
+ * mTLS is off for it (plaintext to every endpoint) when an endpoint of the port has no sidecar, or there is none.
+ */
+export function topLevelLbPassthrough(dr: DestinationRule): boolean {
+  return lbSimpleOf(dr.trafficPolicy) === 'PASSTHROUGH';
+}
+
+/**
+ * Is the cluster of `servicePort` (and `subsetName`) ORIGINAL_DST because of a PASSTHROUGH load balancer
+ * (applyLoadBalancer)? The load balancer merges as TLS does (MergeTrafficPolicy): a port-level entry of the subset for
+ * the port, else the subset's own, else a top-level port-level entry for the port, else the top level — a port-level
+ * entry replaces the load balancer even when it sets none. An ORIGINAL_DST cluster has no EDS endpoint metadata, so
+ * auto mTLS is not decided per endpoint there (applyUpstreamTLSSettings): Istio mTLS goes to every endpoint, with or
+ * without a sidecar, whatever its PeerAuthentication.
+ */
+export function clusterLbPassthrough(dr: DestinationRule, servicePort: number, subsetName?: string): boolean {
+  const subset = subsetName ? dr.subsets.find((s) => s.name === subsetName) : undefined;
+  const stp = subset?.trafficPolicy;
+  const subsetPort = stp?.portLevelSettings?.find((p) => p.port === servicePort);
+  if (subsetPort) return subsetPort.lbSimple === 'PASSTHROUGH';
+  const own = lbSimpleOf(stp);
+  if (own !== undefined) return own === 'PASSTHROUGH';
+  const topPort = dr.trafficPolicy?.portLevelSettings?.find((p) => p.port === servicePort);
+  if (topPort) return topPort.lbSimple === 'PASSTHROUGH';
+  return lbSimpleOf(dr.trafficPolicy) === 'PASSTHROUGH';
+}
