@@ -355,6 +355,14 @@ export function readSidecar(r: Reader, meta: ObjectMeta, obj: Obj): Sidecar {
       if (protocol !== undefined) listener.port.protocol = protocol.toUpperCase();
       if (name !== undefined) listener.port.name = name;
     }
+    // Not silently: a listener bound to an address (or with its own captureMode) is not where traffic to a Service's
+    // address lands in Istio, but meshrange routes by port alone.
+    const bindTo = r.str(e, 'bind', path);
+    if ((bindTo !== undefined && bindTo !== '' && bindTo !== '0.0.0.0' && bindTo !== '::') || (e['captureMode'] !== undefined && e['captureMode'] !== null)) {
+      r.warn([...path, bindTo !== undefined && bindTo !== '' ? 'bind' : 'captureMode'], 'sidecar-bind-not-modeled',
+        'egress listener bind / captureMode is not simulated: meshrange treats this listener as the one for its port on every address, while Istio builds it on the bind address only (traffic to a Service address then takes the catch-all listener, or none)',
+        'check on a cluster which listener traffic to the Service address takes (istioctl proxy-config listeners)');
+    }
     const hosts = r.strList(e, 'hosts', path);
     if (!hosts || hosts.length === 0) {
       r.error(path, 'sidecar-no-egress-hosts', 'sidecar: egress listener must contain at least one host',

@@ -327,6 +327,20 @@ describe('§8 Sidecar reading', () => {
 `))).toEqual(['warning:sidecar-ingress-not-modeled@5', 'warning:sidecar-ingress-not-modeled@8']);
   });
 
+  it('§14 an egress listener bound to an address, or with its own captureMode, is said not to be simulated', () => {
+    expect(found(sc(`  egress:
+    - port: { number: 9080, protocol: HTTP, name: http }
+      bind: 127.0.0.1
+      hosts: ["./*"]
+    - port: { number: 9090, protocol: HTTP, name: h2 }
+      captureMode: NONE
+      hosts: ["./*"]
+    - port: { number: 9091, protocol: HTTP, name: h3 }
+      bind: 0.0.0.0
+      hosts: ["./*"]
+`))).toEqual(['warning:sidecar-bind-not-modeled@7', 'warning:sidecar-bind-not-modeled@10']);
+  });
+
   it('§14 a bad outboundTrafficPolicy mode is a bad-enum error', () => {
     expect(found(sc('  outboundTrafficPolicy: { mode: DENY_ALL }\n'))).toEqual(['error:bad-enum@5']);
   });
