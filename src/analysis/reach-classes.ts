@@ -80,7 +80,7 @@ import { principalOf, type AuthorizationPolicy, type Labels, type Mesh, type Wor
 import { bundleOf, expandPrincipal, policiesFor } from '../policy/authorization-policy.js';
 import { inboundCapture } from '../policy/capture.js';
 import { serviceExportTo } from '../policy/egress.js';
-import { decide, kubeDnsEndpoint } from '../policy/decide.js';
+import { decide, kubeDnsEndpoint, onEveryNode } from '../policy/decide.js';
 import { stringMatcher } from '../policy/matchers.js';
 import { namespaceLabelsOf, selectingPolicies, type NpEndpoint } from '../policy/network-policy.js';
 import type { OneHopGraph } from './reach-graph.js';
@@ -356,6 +356,8 @@ class NamespaceMatcher {
 function closedToOthers(mesh: Mesh, t: Workload, nsMatcher: NamespaceMatcher): boolean {
   // a hostNetwork pod is node traffic to the CNI: no policy isolates it (decide.ts)
   if (t.hostNetwork) return false;
+  // a hostNetwork DaemonSet source has a copy on t's node, which no policy stops (decide.ts onEveryNode)
+  if (mesh.workloads.some(onEveryNode)) return false;
   const dst: NpEndpoint = { kind: 'pod', namespace: t.namespace, name: t.name, labels: t.labels,
     namespaceLabels: namespaceLabelsOf(t.namespace, mesh.namespaces.get(t.namespace)?.labels), ip: t.ip, ports: t.ports };
   const selecting = selectingPolicies(meshIndex(mesh).networkPolicies(t.namespace), dst, 'ingress', true);

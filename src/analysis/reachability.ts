@@ -63,7 +63,7 @@
  * passes its own `pick`; the explorer is deterministic either way.
  */
 import { meshIndex, type MeshIndex } from '../model/index.js';
-import { KUBE_DNS_LABEL } from '../policy/decide.js';
+import { KUBE_DNS_LABEL, onEveryNode } from '../policy/decide.js';
 import type { LabelSelector } from '../model/network-policy.js';
 import type { Labels, Mesh, Service, Workload } from '../model/types.js';
 import {
@@ -245,7 +245,7 @@ export function sourceIdentity(rule: IdentityRule, w: Workload, certProblem?: (i
   const labels = Object.entries(w.labels).filter(([k]) => rule.labelKeys.has(k)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const capture = Object.keys(w.annotations).filter((k) => CAPTURE_PREFIXES.some((p) => k.startsWith(p))).sort().map((k) => [k, w.annotations[k]]);
   return JSON.stringify([
-    'w', anyPrincipal ? '' : w.namespace, anyPrincipal ? '' : w.serviceAccount, w.sidecar, w.gateway, w.hostNetwork, labels,
+    'w', anyPrincipal ? '' : w.namespace, anyPrincipal ? '' : w.serviceAccount, w.sidecar, w.gateway, w.hostNetwork, onEveryNode(w), labels,
     rule.ipVisible ? w.ip : null, capture, certProblem ? certProblem(w.id) : null, w.dnsCaptureAnnotation ?? null,
   ]);
 }

@@ -798,7 +798,8 @@ function sendLeg(run: Run, leg: Leg): Decision {
   // A hostNetwork pod is the node to the CNI: its own policies do not select it, selector peers do not match it
   // (Kubernetes leaves this undefined; the common implementation, per the NetworkPolicy docs, treats it as node traffic).
   if (run.explain && endpoint.hostNetwork && mesh.networkPolicies.length > 0) ev('network', `${endpoint.id} runs in the host network: NetworkPolicies see the node's address, not a pod — no policy selects it, and selector peers do not match it`);
-  const np = mesh.networkPolicies.length === 0 ? null : networkPolicy(ctx, endpoint.hostNetwork ? { kind: 'external', ip: endpoint.ip } : podEndpoint(mesh, endpoint), targetPort);
+  const np = mesh.networkPolicies.length === 0 ? null
+    : networkPolicy(ctx, endpoint.hostNetwork ? { kind: 'external', ip: endpoint.ip } : podEndpoint(mesh, endpoint), targetPort, onEveryNode(endpoint));
   if (np) return np;
 
   // 6. The receiving side.
@@ -1002,11 +1003,34 @@ function podEndpoint(mesh: Mesh, w: Workload): Extract<NpEndpoint, { kind: 'pod'
   return { kind: 'pod', namespace: w.namespace, name: w.name, labels: w.labels, namespaceLabels: namespaceLabelsOf(w.namespace, mesh.namespaces.get(w.namespace)?.labels), ip: w.ip, ports: w.ports };
 }
 
-/** §11: a drop is silent; an HTTP client behind its own proxy sees that proxy's 503 after the connect timeout. */
-function networkPolicy(ctx: Ctx, dst: NpEndpoint, port: number): Decision | null {
+/**
+ * A hostNetwork DaemonSet: a copy runs in the network namespace of every node, so of any pod's node too. Traffic
+ * between a pod and its own node is always allowed by NetworkPolicy (the Kubernetes NetworkPolicy docs: "traffic to
+ * and from the node where a Pod is running is always allowed"), so such a workload reaches every pod, and every pod
+ * reaches it (its copy on the pod's node), whatever the policies say. Another hostNetwork workload's node is unknown:
+ * meshrange gives each its own node, never the peer's (loader/load.ts).
+ */
+export function onEveryNode(w: Workload): boolean {
+  return w.hostNetwork && w.kind === 'DaemonSet';
+}
+
+/**
+ * §11: a drop is silent; an HTTP client behind its own proxy sees that proxy's 503 after the connect timeout.
+ * `dstOnEveryNode`: the destination is a hostNetwork DaemonSet (onEveryNode).
+ */
+function networkPolicy(ctx: Ctx, dst: NpEndpoint, port: number, dstOnEveryNode = false): Decision | null {
   const { mesh } = ctx.run;
   if (mesh.networkPolicies.length === 0) return null;
   const c = ctx.leg.client;
+  // Node-local traffic is never subject to NetworkPolicy: a hostNetwork DaemonSet has a copy on the other end's node.
+  if (c !== null && onEveryNode(c) && dst.kind === 'pod') {
+    if (ctx.run.explain) ctx.run.events.push({ hop: 'network', what: `${c.id} is a hostNetwork DaemonSet: its copy on the destination's node sends as that node, and traffic from a pod's own node is always allowed — NetworkPolicy does not apply` });
+    return null;
+  }
+  if (dstOnEveryNode && c !== null && !c.hostNetwork) {
+    if (ctx.run.explain) ctx.run.events.push({ hop: 'network', what: `the destination is a hostNetwork DaemonSet: its copy on ${c.id}'s node is that node, and traffic to a pod's own node is always allowed — NetworkPolicy does not apply` });
+    return null;
+  }
   const src: NpEndpoint = c && !c.hostNetwork ? podEndpoint(mesh, c) : { kind: 'external', ip: ctx.leg.clientIp };
   // Every protocol meshrange sends rides on TCP.
   const near = networkPoliciesNear(mesh, src, dst);
@@ -1093,6 +1117,8 @@ function dnsQueryDropped(mesh: Mesh, client: Workload): { policy: string | null;
   if (isCoreDns(client)) return null;
   return meshIndex(mesh).memoFor('dns-query-dropped', client, () => {
     const index = meshIndex(mesh);
+    // CoreDNS as a hostNetwork DaemonSet has a copy on the client's node: node-local traffic is always allowed
+    if (index.workloadsIn('kube-system').some((w) => isCoreDns(w) && onEveryNode(w))) return null;
     const dst = kubeDnsEndpoint(mesh);
     const src = podEndpoint(mesh, client);
     const near = networkPoliciesNear(mesh, src, dst);

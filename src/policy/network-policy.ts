@@ -33,7 +33,9 @@
  *
  * Not modelled here: node-local traffic (always allowed, §11) needs node IPs.
  * hostNetwork pods are passed as `external` by the caller, source and destination
- * alike (decide.ts): the common implementation treats them as node traffic.
+ * alike (decide.ts): the common implementation treats them as node traffic. The
+ * caller does not judge a hostNetwork DaemonSet at all (decide.ts onEveryNode): a
+ * copy of it runs on the other end's node, which is node-local traffic.
  */
 import { cidrContains, parseCidr } from '../core/ip.js';
 import { SELECTOR_INDEX_MIN, SelectorBuckets } from '../model/selector-index.js';

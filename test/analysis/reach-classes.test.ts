@@ -301,6 +301,16 @@ spec:
     expect(edgesOf(g).has('other/b -> mon/nodeexp')).toBe(true);
   });
 
+  it('a hostNetwork DaemonSet source of another namespace reaches an ingress-isolated target (its copy on the target\'s node): the target stays decided for the other namespaces', () => {
+    const mesh = loadDocs([doc.ns('mon'), doc.ns('peer'), doc.ns('app'),
+      doc.deploy('mon', 'agent', { app: 'agent' }, { hostNetwork: true }).replace('kind: Deployment', 'kind: DaemonSet'),
+      doc.deploy('peer', 'a', { app: 'a' }), doc.deploy('app', 'web', { app: 'web' }, { port: '{ containerPort: 8080 }' }), doc.service('app', 'web'),
+      doc.np('app', 'closed', '  podSelector: {}\n  policyTypes: [Ingress]\n  ingress: [{ from: [{ namespaceSelector: { matchLabels: { kubernetes.io/metadata.name: peer } } }] }]\n')]);
+    const g = buildOneHopGraphByClass(new ReachabilityExplorer(mesh, { edges: 'allowed' }));
+    samePlain(mesh, g);
+    expect(edgesOf(g).has('mon/agent -> app/web')).toBe(true);
+  });
+
   it('kube-system\'s ingress NetworkPolicies, which every DNS query meets, tell source namespaces apart by their labels', () => {
     const injected = { 'istio-injection': 'enabled' };
     const mesh = loadDocs([doc.ns('kube-system'), doc.ns('plain', injected), doc.ns('labelled', { dns: 'ok', ...injected }), doc.ns('target', injected),
