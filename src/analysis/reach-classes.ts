@@ -214,6 +214,10 @@ function specialNamespaces(mesh: Mesh): Set<string> {
       for (const w of mesh.workloads) out.add(w.namespace);
     }
   }
+  // A pod's dnsConfig nameserver may be another workload, whose ingress policies may tell namespaces apart too.
+  if (mesh.workloads.some((w) => w.dns?.nameservers.some((ip) => meshIndex(mesh).workloadAt(ip) !== undefined))) {
+    for (const w of mesh.workloads) out.add(w.namespace);
+  }
   return out;
 }
 

@@ -246,7 +246,7 @@ export function sourceIdentity(rule: IdentityRule, w: Workload, certProblem?: (i
   const capture = Object.keys(w.annotations).filter((k) => CAPTURE_PREFIXES.some((p) => k.startsWith(p))).sort().map((k) => [k, w.annotations[k]]);
   return JSON.stringify([
     'w', anyPrincipal ? '' : w.namespace, anyPrincipal ? '' : w.serviceAccount, w.sidecar, w.gateway, w.hostNetwork, onEveryNode(w), labels,
-    rule.ipVisible ? w.ip : null, capture, certProblem ? certProblem(w.id) : null, w.dnsCaptureAnnotation ?? null,
+    rule.ipVisible ? w.ip : null, capture, certProblem ? certProblem(w.id) : null, w.dnsCaptureAnnotation ?? null, w.dns ?? null,
   ]);
 }
 

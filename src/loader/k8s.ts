@@ -2,7 +2,7 @@
 import { exactSize } from '../core/arrays.js';
 import type { Issue, IssueList, Location } from '../core/issues.js';
 import type { ContainerPort, ExtensionProvider, MeshConfig, ObjectMeta, OutboundMode, PathNormalization, ServicePort, WorkloadKind } from '../model/types.js';
-import { parseCidr } from '../core/ip.js';
+import { parseCidr, parseIp } from '../core/ip.js';
 import { isDns1123Subdomain, quotedName } from './names.js';
 import { isObj, Reader, type Obj } from './reader.js';
 import type { Path } from './yaml-source.js';
@@ -17,6 +17,8 @@ export interface RawWorkload {
   serviceAccount: string;
   ports: ContainerPort[];
   hostNetwork: boolean;
+  /** `dnsPolicy` Default or None (with `dnsConfig.nameservers`); absent = cluster DNS */
+  dns?: { policy: 'Default' | 'None'; nameservers: string[] };
   /** where each capture annotation of the pod template sits (readCapture's keys only), for located issues */
   annotationLocs?: ReadonlyMap<string, Location>;
   /** what the `proxy.istio.io/config` annotation sets (loader/proxy-config.ts) */
@@ -37,9 +39,46 @@ export interface RawService {
   loadBalancerSourceRanges?: string[];
 }
 
-export function readPodSpec(r: Reader, spec: Obj | undefined, path: Path): { sa: string; ports: ContainerPort[]; hostNetwork: boolean } {
-  const out = { sa: 'default', ports: [] as ContainerPort[], hostNetwork: false };
+const DNS_POLICIES = ['ClusterFirst', 'ClusterFirstWithHostNet', 'Default', 'None'];
+
+/**
+ * `dnsPolicy` and `dnsConfig.nameservers` as the API server validates them (validateDNSPolicy, validatePodDNSConfig:
+ * one of the four policies; None needs dnsConfig with at least one nameserver; at most 3 nameservers, each an IP).
+ * Undefined for cluster DNS; a hostNetwork pod's ClusterFirst is Default, which the caller needs no answer for.
+ */
+function readDns(r: Reader, spec: Obj, path: Path): { policy: 'Default' | 'None'; nameservers: string[] } | undefined {
+  const policy = r.str(spec, 'dnsPolicy', path);
+  if (policy !== undefined && !DNS_POLICIES.includes(policy)) {
+    r.error([...path, 'dnsPolicy'], 'bad-dns-policy', `dnsPolicy "${policy}" is not ClusterFirst, ClusterFirstWithHostNet, Default or None`,
+      'use ClusterFirst (cluster DNS, the default), Default (the node\'s resolver) or None (with dnsConfig.nameservers)');
+    return undefined;
+  }
+  const cfg = r.obj(spec, 'dnsConfig', path);
+  const cpath: Path = [...path, 'dnsConfig'];
+  const nameservers = (cfg ? r.strList(cfg, 'nameservers', cpath) : undefined) ?? [];
+  let ok = true;
+  if (nameservers.length > 3) {
+    r.error([...cpath, 'nameservers'], 'bad-dns-config', `dnsConfig.nameservers lists ${nameservers.length} addresses; at most 3 are allowed`, 'keep three at most');
+    ok = false;
+  }
+  nameservers.forEach((ip, i) => {
+    if (!parseIp(ip)) { r.error([...cpath, 'nameservers', i], 'bad-dns-config', `nameserver "${ip}" is not an IP address`, 'write the resolver\'s address, e.g. 10.96.0.10'); ok = false; }
+  });
+  if (policy === 'None' && nameservers.length === 0) {
+    r.error([...path, 'dnsPolicy'], 'bad-dns-config', 'dnsPolicy None needs dnsConfig.nameservers: the pod would have no resolver',
+      'add dnsConfig: { nameservers: [<address>] }, or use ClusterFirst');
+    return undefined;
+  }
+  if (!ok) return undefined;
+  if (policy === 'Default' || policy === 'None') return { policy, nameservers };
+  return undefined;
+}
+
+export function readPodSpec(r: Reader, spec: Obj | undefined, path: Path): { sa: string; ports: ContainerPort[]; hostNetwork: boolean; dns?: { policy: 'Default' | 'None'; nameservers: string[] } } {
+  const out: { sa: string; ports: ContainerPort[]; hostNetwork: boolean; dns?: { policy: 'Default' | 'None'; nameservers: string[] } } = { sa: 'default', ports: [], hostNetwork: false };
   if (!spec) return out;
+  const dns = readDns(r, spec, path);
+  if (dns) out.dns = dns;
   const saField = spec['serviceAccountName'] !== undefined ? 'serviceAccountName' : 'serviceAccount';
   // an empty name is no name: the pod runs as `default` (the API server fills it in)
   out.sa = r.str(spec, 'serviceAccountName', path) || r.str(spec, 'serviceAccount', path) || 'default';

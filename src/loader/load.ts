@@ -227,6 +227,7 @@ export function loadMesh(files: readonly SourceFile[], overrides: MeshOverrides 
       const proxyConfig = proxyConfigText === undefined ? undefined
         : readProxyConfigAnnotation(proxyConfigText, src.locate([...annotationsPath, PROXY_CONFIG_ANNOTATION]), `${kind} ${namespace}/${name}`, proxyConfigIssues);
       rawWorkloads.push({ kind: kind as WorkloadKind, meta, podLabels, podAnnotations, serviceAccount: ps.sa, ports: ps.ports, hostNetwork: ps.hostNetwork,
+        ...(ps.dns ? { dns: ps.dns } : {}),
         ...(annotationLocs ? { annotationLocs } : {}), ...(proxyConfig ? { proxyConfig } : {}),
         ...(proxyConfigIssues.items.length > 0 ? { proxyConfigIssues: proxyConfigIssues.items } : {}) });
     } else if (kind === 'Service') {
@@ -480,6 +481,7 @@ function buildWorkloads(raw: RawWorkload[], namespaces: Map<string, Namespace>, 
       loc: w.meta.loc,
       sim,
     };
+    if (w.dns) workload.dns = w.dns;
     if (cap.capture) workload.capture = cap.capture;
     // the annotation's problems: errors for a pod with a proxy (the injector or the gateway's agent refuses it),
     // warnings for one without, which nothing reads it for

@@ -75,6 +75,12 @@ export interface Workload {
    * Only meaningful for a workload with a sidecar.
    */
   capture?: SidecarCapture;
+  /**
+   * Where the pod's resolver sends its queries when not to cluster DNS: `dnsPolicy: Default` (the node's resolver,
+   * an address meshrange does not know) or `None` (the `dnsConfig.nameservers`). Absent = kube-dns (ClusterFirst,
+   * and ClusterFirstWithHostNet, which is ClusterFirst for a pod of the pod network).
+   */
+  dns?: { policy: 'Default' | 'None'; nameservers: readonly string[] };
   /** ISTIO_META_DNS_CAPTURE from the `proxy.istio.io/config` annotation's proxyMetadata; absent = not set there (policy/dns-capture.ts) */
   dnsCaptureAnnotation?: boolean;
   /** a gateway pod's gatewayTopology.numTrustedProxies from its `proxy.istio.io/config` annotation; absent = the mesh config's */

@@ -413,6 +413,7 @@ function sendLeg(run: Run, leg: Leg): Decision {
     // The app asks cluster DNS first: a pod whose egress NetworkPolicies drop its query to kube-dns resolves nothing.
     if (leg.depth === 0 && !leg.viaGateway && client !== null && !client.hostNetwork && mesh.networkPolicies.length > 0 && !parseIp(leg.target.host)) {
       const dns = dnsQueryDropped(mesh, client);
+      if (run.explain && client.dns?.policy === 'Default') ev('client', `${client.id} has dnsPolicy Default: it resolves with its node's resolver, whose address meshrange does not know, so NetworkPolicy is not judged for its DNS query`);
       // With DNS capture on, the agent answers the names it knows itself; only the rest go on to kube-dns.
       const capture = dns === null ? null : dnsCaptureOf(mesh, client);
       const agent = capture?.on === true ? agentAnswers(mesh, client, leg.target.host) : null;
@@ -420,11 +421,12 @@ function sendLeg(run: Run, leg: Leg): Decision {
         if (run.explain) ev('client', `its istio-agent answers ${leg.target.host} itself (${agent.what}; DNS capture on: ${capture?.from ?? ''}), so NetworkPolicy dropping its queries to kube-dns does not stop it`);
       } else if (dns !== null) {
         const agentNote = agent !== null ? ` (DNS capture is on, but its istio-agent does not know ${leg.target.host} — ${agent.what} — and forwards the query)` : '';
-        ev('client', `NetworkPolicy drops ${client.id}'s DNS query to kube-dns (UDP 53)${agentNote}: ${dns.reason} — ${leg.target.host} does not resolve, so nothing is sent`);
-        const fix = dns.side === 'egress' ? `allow ${client.namespace}'s egress to namespace kube-system on UDP and TCP port 53`
+        ev('client', `NetworkPolicy drops ${client.id}'s DNS query to ${dns.kubeDns ? 'kube-dns (UDP 53)' : dns.to}${agentNote}: ${dns.reason} — ${leg.target.host} does not resolve, so nothing is sent`);
+        const fix = !dns.kubeDns ? `allow ${client.namespace}'s egress to its nameservers (dnsConfig) on UDP and TCP port 53`
+          : dns.side === 'egress' ? `allow ${client.namespace}'s egress to namespace kube-system on UDP and TCP port 53`
           : `let kube-system's ingress policy admit ${client.namespace} on UDP and TCP port 53`;
         return fail(ctx, 0, null, { control: 'NetworkPolicy', name: dns.policy,
-          reason: `${client.id} cannot resolve ${leg.target.host}: its DNS query to kube-dns (kube-system, UDP 53) is dropped (${dns.reason})${agentNote}; ${fix}` });
+          reason: `${client.id} cannot resolve ${leg.target.host}: its DNS query to ${dns.to} is dropped (${dns.reason})${agentNote}; ${fix}` });
       }
     }
     const r = resolve(leg.target.host);
@@ -1112,21 +1114,50 @@ export function kubeDnsEndpoint(mesh: Mesh): NpEndpoint {
   });
 }
 
-/** Whether `client`'s DNS query to kube-dns is dropped by NetworkPolicy (by which, why, and on which side); once per pod. */
-function dnsQueryDropped(mesh: Mesh, client: Workload): { policy: string | null; reason: string; side: 'egress' | 'ingress' } | null {
+/**
+ * Where `client`'s resolver sends its queries, as NetworkPolicy sees them: kube-dns (kubeDnsEndpoint) for
+ * ClusterFirst; for `dnsPolicy: None` each of `dnsConfig.nameservers` (the kube-dns Service's or a CoreDNS pod's
+ * address is kube-dns; another workload's address is that workload; any other is outside the cluster); none for
+ * `dnsPolicy: Default`, whose node resolver meshrange does not know (the query is not judged). `onNode`: the
+ * nameserver is a hostNetwork DaemonSet, with a copy on the client's node (onEveryNode).
+ */
+function dnsTargets(mesh: Mesh, client: Workload): { ep: NpEndpoint; what: string; onNode: boolean }[] {
+  const index = meshIndex(mesh);
+  const kubeDns = (): { ep: NpEndpoint; what: string; onNode: boolean } => ({ ep: kubeDnsEndpoint(mesh), what: 'kube-dns (kube-system, UDP 53)',
+    // CoreDNS as a hostNetwork DaemonSet has a copy on the client's node: node-local traffic is always allowed
+    onNode: index.workloadsIn('kube-system').some((w) => isCoreDns(w) && onEveryNode(w)) });
+  if (client.dns === undefined) return [kubeDns()];
+  if (client.dns.policy === 'Default') return [];
+  const kubeDnsIp = mesh.services.find((x) => x.namespace === 'kube-system' && x.name === 'kube-dns')?.clusterIP;
+  return client.dns.nameservers.map((ip) => {
+    const w = index.workloadAt(ip);
+    if (ip === kubeDnsIp || (w !== undefined && isCoreDns(w))) return kubeDns();
+    if (w !== undefined) return { ep: w.hostNetwork ? { kind: 'external', ip } : podEndpoint(mesh, w), what: `nameserver ${ip} (${w.id}, UDP 53)`, onNode: onEveryNode(w) };
+    return { ep: { kind: 'external', ip }, what: `nameserver ${ip} (UDP 53)`, onNode: false };
+  });
+}
+
+/**
+ * Whether `client`'s DNS query is dropped by NetworkPolicy (by which, why, on which side, and to where) — to every
+ * nameserver it has: the resolver tries each in turn, so one it reaches resolves the name; once per pod.
+ */
+function dnsQueryDropped(mesh: Mesh, client: Workload): { policy: string | null; reason: string; side: 'egress' | 'ingress'; to: string; kubeDns: boolean } | null {
   if (isCoreDns(client)) return null;
   return meshIndex(mesh).memoFor('dns-query-dropped', client, () => {
     const index = meshIndex(mesh);
-    // CoreDNS as a hostNetwork DaemonSet has a copy on the client's node: node-local traffic is always allowed
-    if (index.workloadsIn('kube-system').some((w) => isCoreDns(w) && onEveryNode(w))) return null;
-    const dst = kubeDnsEndpoint(mesh);
     const src = podEndpoint(mesh, client);
-    const near = networkPoliciesNear(mesh, src, dst);
     const selecting = npSelectingOf(index);
-    if (networkPoliciesAllow(near, src, dst, 53, 'UDP', selecting)) return null;
-    const d = evaluateNetworkPolicies(near, src, dst, 53, 'UDP', selecting);
-    if (d.allowed) return null;
-    return { policy: d.droppedBy?.policies[0] ?? null, reason: d.droppedBy?.reason ?? 'dropped by NetworkPolicy', side: d.droppedBy?.direction ?? 'egress' };
+    let first: { policy: string | null; reason: string; side: 'egress' | 'ingress'; to: string; kubeDns: boolean } | null = null;
+    for (const t of dnsTargets(mesh, client)) {
+      if (t.onNode) return null;
+      const near = networkPoliciesNear(mesh, src, t.ep);
+      if (networkPoliciesAllow(near, src, t.ep, 53, 'UDP', selecting)) return null;
+      const d = evaluateNetworkPolicies(near, src, t.ep, 53, 'UDP', selecting);
+      if (d.allowed) return null;
+      first ??= { policy: d.droppedBy?.policies[0] ?? null, reason: d.droppedBy?.reason ?? 'dropped by NetworkPolicy', side: d.droppedBy?.direction ?? 'egress',
+        to: t.what, kubeDns: t.what.startsWith('kube-dns') };
+    }
+    return first;
   });
 }
 

@@ -311,6 +311,17 @@ spec:
     expect(edgesOf(g).has('mon/agent -> app/web')).toBe(true);
   });
 
+  it('a pod whose dnsConfig sends its queries elsewhere is told apart from its namespace-mates, whose query to kube-dns their egress policy drops', () => {
+    const mesh = loadDocs([doc.ns('a'), doc.ns('b'), doc.coredns(),
+      doc.deploy('a', 'plain', { role: 'c' }),
+      doc.deploy('a', 'own', { role: 'c' }).replace('spec: { containers', 'spec: { dnsPolicy: None, dnsConfig: { nameservers: [192.0.2.53] }, containers'),
+      doc.deploy('b', 'web', { app: 'web' }, { port: '{ containerPort: 8080 }' }), doc.service('b', 'web'),
+      doc.np('a', 'egress', '  podSelector: {}\n  policyTypes: [Egress]\n  egress:\n    - to: [{ namespaceSelector: {} }]\n      ports: [{ port: 8080 }]\n    - to: [{ ipBlock: { cidr: 192.0.2.0/24 } }]\n')]);
+    expect(mesh.workloads.find((w) => w.id === 'a/own')?.dns).toEqual({ policy: 'None', nameservers: ['192.0.2.53'] });
+    const g = buildOneHopGraphByClass(new ReachabilityExplorer(mesh, { edges: 'allowed' }));
+    samePlain(mesh, g);
+  });
+
   it('kube-system\'s ingress NetworkPolicies, which every DNS query meets, tell source namespaces apart by their labels', () => {
     const injected = { 'istio-injection': 'enabled' };
     const mesh = loadDocs([doc.ns('kube-system'), doc.ns('plain', injected), doc.ns('labelled', { dns: 'ok', ...injected }), doc.ns('target', injected),

@@ -5,6 +5,7 @@
  * default-deny egress policy without a DNS rule (the upstream e2e tests add one for that reason).
  */
 import { describe, expect, it } from 'vitest';
+import { loadMesh } from '../../src/loader/load.js';
 import { app, egressOnlyTo, meshFrom, np, ns, send } from '../helpers.js';
 
 const onlyB = egressOnlyTo('a', 'b');
@@ -85,5 +86,48 @@ spec:
     const host = send(meshFrom(...base, ns('kube-system', false), coredns(true), kubeSystemOnly), { from: 'a/client', to: 'server.b.svc.cluster.local:80' });
     expect(host.outcome).toBe('blocked');
     expect(host.stoppedBy[0]?.reason).toContain('UDP 53');
+  });
+});
+
+describe('§11 the DNS query goes where the pod\'s dnsPolicy sends it', () => {
+  /** app('a', 'client') with a pod-spec snippet added (dnsPolicy, dnsConfig) */
+  const clientWith = (podSpec: string): string => app('a', 'client').replace('      serviceAccountName: client\n', `      serviceAccountName: client\n${podSpec}`);
+  const toResolver = (cidr: string): string => np('a', 'resolver', `  podSelector: {}
+  policyTypes: [Egress]
+  egress: [{ to: [{ ipBlock: { cidr: ${cidr} } }], ports: [{ protocol: UDP, port: 53 }] }]
+`);
+  const none = clientWith('      dnsPolicy: None\n      dnsConfig: { nameservers: [192.0.2.53] }\n');
+  const base2 = [ns('istio-system', false), ns('a', true), ns('b', true), app('b', 'server')];
+
+  it('dnsPolicy None: the query goes to dnsConfig.nameservers, so a rule admitting that address resolves the name, and one for kube-system does not', () => {
+    expect(send(meshFrom(...base2, none, onlyB, toResolver('192.0.2.0/24')), { from: 'a/client', to: 'server.b.svc.cluster.local:80' }).outcome).toBe('allowed');
+    const d = send(meshFrom(...base2, none, onlyB, dnsRule), { from: 'a/client', to: 'server.b.svc.cluster.local:80' });
+    expect(d.outcome).toBe('blocked');
+    expect(d.stoppedBy[0]?.reason).toContain('192.0.2.53');
+    expect(d.stoppedBy[0]?.reason).not.toContain('kube-system');
+  });
+
+  it('dnsPolicy None: the resolver tries every nameserver, so one admitted is enough', () => {
+    const two = clientWith('      dnsPolicy: None\n      dnsConfig: { nameservers: [192.0.2.53, 198.51.100.53] }\n');
+    expect(send(meshFrom(...base2, two, onlyB, toResolver('198.51.100.0/24')), { from: 'a/client', to: 'server.b.svc.cluster.local:80' }).outcome).toBe('allowed');
+    expect(send(meshFrom(...base2, two, onlyB), { from: 'a/client', to: 'server.b.svc.cluster.local:80' }).stoppedBy[0]?.control).toBe('NetworkPolicy');
+  });
+
+  it('dnsPolicy Default: the node\'s resolver, whose address is unknown: the query is not judged, and the trace says so', () => {
+    const d = send(meshFrom(...base2, clientWith('      dnsPolicy: Default\n'), onlyB), { from: 'a/client', to: 'server.b.svc.cluster.local:80' });
+    expect(d.outcome).toBe('allowed');
+    expect(d.events.map((e) => e.what).join('\n')).toContain('dnsPolicy Default');
+  });
+
+  it('the API server\'s checks: a known dnsPolicy, None with nameservers, at most three, each an address', () => {
+    const errors = (podSpec: string): string[] => {
+      const { issues } = loadMesh([{ path: 'x.yaml', text: [...base2, clientWith(podSpec)].join('---\n') }]);
+      return issues.errors.map((e) => e.code);
+    };
+    expect(errors('      dnsPolicy: clusterfirst\n')).toContain('bad-dns-policy');
+    expect(errors('      dnsPolicy: None\n')).toContain('bad-dns-config');
+    expect(errors('      dnsPolicy: None\n      dnsConfig: { nameservers: [1.1.1.1, 1.0.0.1, 8.8.8.8, 8.8.4.4] }\n')).toContain('bad-dns-config');
+    expect(errors('      dnsPolicy: None\n      dnsConfig: { nameservers: [dns.example.com] }\n')).toContain('bad-dns-config');
+    expect(errors('      dnsPolicy: ClusterFirstWithHostNet\n')).toEqual([]);
   });
 });
