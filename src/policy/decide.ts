@@ -801,7 +801,8 @@ function sendLeg(run: Run, leg: Leg): Decision {
   // (Kubernetes leaves this undefined; the common implementation, per the NetworkPolicy docs, treats it as node traffic).
   if (run.explain && endpoint.hostNetwork && mesh.networkPolicies.length > 0) ev('network', `${endpoint.id} runs in the host network: NetworkPolicies see the node's address, not a pod — no policy selects it, and selector peers do not match it`);
   const np = mesh.networkPolicies.length === 0 ? null
-    : networkPolicy(ctx, endpoint.hostNetwork ? { kind: 'external', ip: endpoint.ip } : podEndpoint(mesh, endpoint), targetPort, onEveryNode(endpoint));
+    : networkPolicy(ctx, endpoint.hostNetwork ? { kind: 'external', ip: endpoint.ip } : podEndpoint(mesh, endpoint), targetPort, onEveryNode(endpoint),
+      endpoint.hostNetwork ? endpoint.id : undefined);
   if (np) return np;
 
   // 6. The receiving side.
@@ -1020,7 +1021,7 @@ export function onEveryNode(w: Workload): boolean {
  * §11: a drop is silent; an HTTP client behind its own proxy sees that proxy's 503 after the connect timeout.
  * `dstOnEveryNode`: the destination is a hostNetwork DaemonSet (onEveryNode).
  */
-function networkPolicy(ctx: Ctx, dst: NpEndpoint, port: number, dstOnEveryNode = false): Decision | null {
+function networkPolicy(ctx: Ctx, dst: NpEndpoint, port: number, dstOnEveryNode = false, dstHost?: string): Decision | null {
   const { mesh } = ctx.run;
   if (mesh.networkPolicies.length === 0) return null;
   const c = ctx.leg.client;
@@ -1048,6 +1049,11 @@ function networkPolicy(ctx: Ctx, dst: NpEndpoint, port: number, dstOnEveryNode =
   }
   const drop = d.droppedBy;
   ctx.run.events.push({ hop: 'network', what: `NetworkPolicy drops the packets: ${drop?.reason ?? ''}` });
+  // The node is not modelled: a hostNetwork peer that is not a DaemonSet is assumed to run on another node.
+  const hostPeer = c !== null && c.hostNetwork ? c.id : dst.kind === 'external' && dstHost !== undefined ? dstHost : null;
+  if (hostPeer !== null) {
+    ctx.run.events.push({ hop: 'network', what: `${hostPeer} runs in the host network, and meshrange assumes on another node than its peer: on the same node the traffic is node-local, which NetworkPolicy always allows` });
+  }
   const viaProxy = ctx.leg.proxy && ctx.clientHttp;
   return fail(ctx, viaProxy ? 503 : 0, null,
     { control: 'NetworkPolicy', name: drop?.policies[0] ?? null, reason: drop?.reason ?? 'dropped by NetworkPolicy' },

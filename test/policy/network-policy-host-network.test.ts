@@ -86,8 +86,12 @@ describe('§11 a hostNetwork DaemonSet has a copy on every node, and traffic bet
     expect(d.stoppedBy.map((s) => s.control)).not.toContain('NetworkPolicy');
   });
 
-  it('a hostNetwork Deployment is not assumed to share the pod\'s node: the policies still decide', () => {
+  it('a hostNetwork Deployment is not assumed to share the pod\'s node: the policies still decide, and the trace names the assumption', () => {
     const d = send(meshFrom(...base, denyAll), { from: 'mon/nodeexp', to: 'scraper.a.svc.cluster.local:80' });
     expect(d.stoppedBy[0]?.control).toBe('NetworkPolicy');
+    expect(d.events.map((e) => e.what).join('\n')).toContain('mon/nodeexp runs in the host network, and meshrange assumes on another node');
+    const back = send(meshFrom(...base, denyAll), { from: 'a/scraper', to: 'workload/mon/nodeexp:9100' });
+    expect(back.stoppedBy[0]?.control).toBe('NetworkPolicy');
+    expect(back.events.map((e) => e.what).join('\n')).toContain('mon/nodeexp runs in the host network, and meshrange assumes on another node');
   });
 });
