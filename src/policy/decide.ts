@@ -34,7 +34,7 @@ import { clusterLbPassthrough, endpointTlsMode, findDestinationRule, tlsSettings
 import { decideEgress, egressListenerFor, httpListenerOnPortIndexed, importsVirtualServiceHost, lookupDestination, normalizeHost, outboundMode, sidecarFor, sidecarOfInput, sidecarsNear, type EgressInput, type EgressLookup, type RegistryByPort } from './egress.js';
 import { bypassAttempt, customCapture, outboundCapture } from './capture.js';
 import { searchPath, upstreamResolves } from './dns.js';
-import { connectInbound, paName } from './inbound.js';
+import { connectInbound, NODE_IP, paName } from './inbound.js';
 import { evaluateNetworkPolicies, namespaceLabelsOf, networkPoliciesAllow, selectingPolicies, type NpEndpoint, type SelectingOf } from './network-policy.js';
 import { effectiveMtls, namespaceMode } from './peer-authentication.js';
 import { dnsCaptureOf, entryAddressKind } from './dns-capture.js';
@@ -800,9 +800,15 @@ function sendLeg(run: Run, leg: Leg): Decision {
   // A hostNetwork pod is the node to the CNI: its own policies do not select it, selector peers do not match it
   // (Kubernetes leaves this undefined; the common implementation, per the NetworkPolicy docs, treats it as node traffic).
   if (run.explain && endpoint.hostNetwork && mesh.networkPolicies.length > 0) ev('network', `${endpoint.id} runs in the host network: NetworkPolicies see the node's address, not a pod — no policy selects it, and selector peers do not match it`);
+  // A client outside the cluster through a LoadBalancer or NodePort Service: unless externalTrafficPolicy is Local,
+  // kube-proxy rewrites its address to the node's before the packet reaches the pod, where the CNI enforces
+  // NetworkPolicy — the address the gateway sees too (inbound.ts NODE_IP). Kubernetes leaves the order undefined;
+  // the common implementations (kube-proxy, then policy at the pod's interface) see the node.
+  const snat = client === null && service !== null && (service.type === 'LoadBalancer' || service.type === 'NodePort') && service.externalTrafficPolicy !== 'Local';
+  if (snat && service !== null && run.explain && mesh.networkPolicies.length > 0) ev('network', `externalTrafficPolicy ${service.externalTrafficPolicy || 'Cluster'} on ${service.fqdn}: the node rewrites the client address ${leg.clientIp} to its own (${NODE_IP}) before the pod's NetworkPolicies see it`);
   const np = mesh.networkPolicies.length === 0 ? null
     : networkPolicy(ctx, endpoint.hostNetwork ? { kind: 'external', ip: endpoint.ip } : podEndpoint(mesh, endpoint), targetPort, onEveryNode(endpoint),
-      endpoint.hostNetwork ? endpoint.id : undefined);
+      endpoint.hostNetwork ? endpoint.id : undefined, snat ? NODE_IP : undefined);
   if (np) return np;
 
   // 6. The receiving side.
@@ -1021,7 +1027,8 @@ export function onEveryNode(w: Workload): boolean {
  * §11: a drop is silent; an HTTP client behind its own proxy sees that proxy's 503 after the connect timeout.
  * `dstOnEveryNode`: the destination is a hostNetwork DaemonSet (onEveryNode).
  */
-function networkPolicy(ctx: Ctx, dst: NpEndpoint, port: number, dstOnEveryNode = false, dstHost?: string): Decision | null {
+/** `srcIp`: the address NetworkPolicy sees for a client outside the cluster, when it is not the client's own (SNAT). */
+function networkPolicy(ctx: Ctx, dst: NpEndpoint, port: number, dstOnEveryNode = false, dstHost?: string, srcIp?: string): Decision | null {
   const { mesh } = ctx.run;
   if (mesh.networkPolicies.length === 0) return null;
   const c = ctx.leg.client;
@@ -1034,7 +1041,7 @@ function networkPolicy(ctx: Ctx, dst: NpEndpoint, port: number, dstOnEveryNode =
     if (ctx.run.explain) ctx.run.events.push({ hop: 'network', what: `the destination is a hostNetwork DaemonSet: its copy on ${c.id}'s node is that node, and traffic to a pod's own node is always allowed — NetworkPolicy does not apply` });
     return null;
   }
-  const src: NpEndpoint = c && !c.hostNetwork ? podEndpoint(mesh, c) : { kind: 'external', ip: ctx.leg.clientIp };
+  const src: NpEndpoint = c && !c.hostNetwork ? podEndpoint(mesh, c) : { kind: 'external', ip: c === null && srcIp !== undefined ? srcIp : ctx.leg.clientIp };
   // Every protocol meshrange sends rides on TCP.
   const near = networkPoliciesNear(mesh, src, dst);
   // The analysis path (no trace) needs the details only of a drop.
