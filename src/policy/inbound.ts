@@ -116,7 +116,7 @@ export function connectInbound(ctx: Ctx, route: InboundRoute, tls: ClientTls): D
     // the sidecar, not the app, ends it: STRICT's TLS chain asks for a mesh client certificate; on a port declared
     // HTTP, PERMISSIVE has chains for Istio mTLS and plaintext only (filterchain_options.go)
     const why = res.mode === 'STRICT'
-      ? `its sidecar's STRICT chain asks for a client certificate of the mesh, and the ${tls.mode} TLS of ${drLabel(tls)} carries none`
+      ? `its sidecar's STRICT chain asks for a client certificate of the mesh, and the ${tls.mode} TLS of ${drLabel(tls)} carries ${tls.mode === 'MUTUAL' ? 'its own client certificate, which the mesh CA did not sign' : 'none'}`
       : `the port is declared HTTP, and under PERMISSIVE its sidecar has filter chains for Istio mTLS and plaintext only`;
     ev('server-sidecar', `${res.mode}: ${why}; the handshake fails`);
     return fail(ctx, 503, null, { control: 'PeerAuthentication', name: paName(res), reason: `${ep.name} port ${route.targetPort}: ${why}` }, 'UF,URX', tlsFail);

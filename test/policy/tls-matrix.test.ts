@@ -42,6 +42,15 @@ describe('§5.3 client × server matrix (HTTP)', () => {
     expect(d).toMatchObject({ outcome: 'allowed', mtls: false });
   });
 
+  for (const [mode, carries] of [['SIMPLE', 'carries none'], ['MUTUAL', 'carries its own client certificate, which the mesh CA did not sign']] as const) {
+    it(`§5.3 DR ${mode} → sidecar STRICT: 503, the STRICT chain wants a mesh client certificate and the ${mode} TLS ${carries}`, () => {
+      const tls = mode === 'SIMPLE' ? '{ mode: SIMPLE }' : '{ mode: MUTUAL, clientCertificate: /etc/certs/c.pem, privateKey: /etc/certs/k.pem }';
+      const d = send(meshFrom(...base, pa('b', 'default', 'STRICT'), dr('a', 'tls', 'server.b.svc.cluster.local', tls)), { from: 'a/client', to: 'server.b:80' });
+      expect(d).toMatchObject({ outcome: 'blocked', code: 503 });
+      expect(d.stoppedBy[0]?.reason).toContain(carries);
+    });
+  }
+
   it('§5.3 sidecar auto → no sidecar: 200 plaintext', () => {
     const d = send(meshFrom(...base), { from: 'a/client', to: 'old.legacy:80' });
     expect(d).toMatchObject({ outcome: 'allowed', code: 200, mtls: false });
