@@ -31,7 +31,7 @@ import type { ServiceEntry, Sidecar, SidecarEgressListener } from '../model/egre
 import type { VirtualService } from '../model/routing.js';
 import type { NetworkPolicy } from '../model/network-policy.js';
 import { clusterLbPassthrough, endpointTlsMode, findDestinationRule, tlsSettingsFor, topLevelLbPassthrough, type DrChoice } from './destination-rule.js';
-import { decideEgress, egressListenerFor, httpListenerOnPortIndexed, importsVirtualServiceHost, lookupDestination, normalizeHost, outboundMode, sidecarFor, sidecarOfInput, sidecarsNear, type EgressInput, type EgressLookup, type RegistryByPort } from './egress.js';
+import { decideEgress, egressListenerFor, httpListenerOnPortIndexed, importsVirtualServiceHost, lookupDestination, normalizeHost, outboundMode, sidecarFor, sidecarOfInput, sidecarsNear, visibleRegistry, type EgressInput, type EgressLookup, type RegistryByPort } from './egress.js';
 import { bypassAttempt, customCapture, outboundCapture } from './capture.js';
 import { searchPath, upstreamResolves } from './dns.js';
 import { connectInbound, NODE_IP, paName } from './inbound.js';
@@ -603,6 +603,32 @@ function sendLeg(run: Run, leg: Leg): Decision {
         lookup = byName.kind === 'unknown' || byName.kind === 'hidden' ? byName
           : { kind: 'unknown', host: name, port, reason: `${what} ${name} names no ServiceEntry host without addresses on port ${port}`, fix: `send the ${what} of the host dialled, ${dest.name}` };
         run.events.push({ hop: 'client-sidecar', what: `the ${carried.listener} on port ${port} picks by ${what}: ${name} is not ${dest.name}, and names no ServiceEntry host there` });
+      }
+    }
+    // A ServiceEntry port that is plain TCP (or sniffed, for traffic that is not HTTP) and has no address to bind to
+    // is an outbound listener on 0.0.0.0:port (listener.go buildSidecarOutboundListeners: with resolution NONE and no
+    // workloadSelector it falls back to the wildcard listener; DNS / STATIC entries without addresses bind there too
+    // unless Istio allocated them an address): it takes every TCP connection to that port that nothing more specific
+    // takes, whatever address was dialled — with resolution NONE on to that address (ORIGINAL_DST), otherwise to the
+    // entry's own host. Under REGISTRY_ONLY that opens the port to any IP.
+    if (!leg.viaGateway && dest.kind === 'external' && !ctx.clientHttp && (lookup.kind === 'unknown' || lookup.kind === 'hidden')) {
+      const d = dest;
+      const tcpLike = (p: string): boolean => p === '' || p === 'TCP' || p === 'MONGO' || p === 'MYSQL' || p === 'REDIS';
+      const wildcardBound = (se: ServiceEntry): boolean => se.addresses.length === 0 && se.ports.some((p) => p.number === port && tcpLike(p.protocol))
+        && (se.resolution === 'NONE' ? se.workloadSelector === null
+          : !se.hosts.some((h) => entryAddressKind(se, h) === 'allocated' && dnsCaptureOf(mesh, client).on));
+      const taker = visibleRegistry(input, client, port).serviceEntries.find(wildcardBound);
+      if (taker) {
+        const sePort = taker.ports.find((p) => p.number === port) as ServiceEntry['ports'][number];
+        lookup = { kind: 'service-entry', entry: taker, port: { number: sePort.number, name: sePort.name, protocol: sePort.protocol }, location: taker.location };
+        const which = `ServiceEntry ${taker.meta.namespace}/${taker.meta.name} (resolution ${taker.resolution})`;
+        const host = normalizeHost(taker.hosts[0] ?? '');
+        if (taker.resolution === 'NONE') {
+          run.events.push({ hop: 'client-sidecar', what: `port ${port} of ${which} is ${sePort.protocol === '' ? 'sniffed' : sePort.protocol} and has no address: its listener is 0.0.0.0:${port}, which takes this TCP connection to ${d.name} and sends it on to the address dialled` });
+        } else {
+          run.events.push({ hop: 'client-sidecar', what: `port ${port} of ${which} is ${sePort.protocol === '' ? 'sniffed' : sePort.protocol} and has no address: its listener is 0.0.0.0:${port}, which takes this TCP connection to ${d.name} and sends it to ${host}, not to ${d.name}` });
+          dest = { kind: 'external', name: host, ip: externalIp(taker, host) };
+        }
       }
     }
     // A Service's FQDN the proxy takes from a ServiceEntry (egress.ts hostNamespace: the client's own namespace's

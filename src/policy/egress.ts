@@ -54,6 +54,10 @@
  *     TLS, TCP, or anything on a port without an HTTP listener is a closed
  *     connection (curl to https://… exits 35).
  *   - Best-effort guard, not a firewall: an app can bypass its own sidecar.
+ *   - Except where a ServiceEntry port is itself a wildcard listener: a TCP (or
+ *     sniffed) port of an entry without addresses listens on 0.0.0.0:port, so
+ *     TCP to ANY address on that port takes the entry's cluster (NONE: to the
+ *     address dialled; DNS/STATIC: to the entry's host) — decide.ts.
  * - No sidecar on the client: nothing filters or blocks; the connection goes
  *   straight to its destination.
  * - Egress gateway pattern (VirtualService on `mesh` → egress gateway →
