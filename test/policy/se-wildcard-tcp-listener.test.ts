@@ -51,6 +51,13 @@ describe('§8 a ServiceEntry TCP port without addresses is a 0.0.0.0 listener', 
     expect(said(d)).toContain('sends it to db.example.com, not to 203.0.113.9');
   });
 
+  it('under ALLOW_ANY too the DNS entry takes TCP to any address on its port: TLS to another site on 443 goes to the entry\'s host, not through the PassthroughCluster (istio/istio#58696)', () => {
+    const d = tcp(mesh(entry('DNS').replace('number: 5432', 'number: 443')), 'www.bing.com:443');
+    expect(d.outcome).toBe('allowed');
+    expect(said(d)).toContain('sends it to db.example.com, not to www.bing.com');
+    expect(said(d)).not.toContain('PassthroughCluster');
+  });
+
   it('resolution DNS with DNS capture on: the listener is bound to the allocated address, other IPs are blackholed', () => {
     const capturing = meshConfig('defaultConfig: { proxyMetadata: { ISTIO_META_DNS_CAPTURE: "true" } }\noutboundTrafficPolicy: { mode: REGISTRY_ONLY }');
     expect(tcp(mesh(capturing, entry('DNS')), '203.0.113.9:5432').outcome).toBe('blocked');
