@@ -214,6 +214,15 @@ export function readServiceEntry(r: Reader, meta: ObjectMeta, obj: Obj): Service
     ports.push(port);
   });
 
+  if (addresses.length === 0) {
+    // Istio's webhook warns "addresses are required for ports serving TCP (or unset) protocol" (analyzer IST0134):
+    // with no address to bind to, such a port is a listener on 0.0.0.0:port that takes TCP to every IP on it.
+    ports.forEach((p, i) => {
+      if (p.protocol !== '' && p.protocol !== 'TCP') return;
+      r.warn(['spec', 'ports', i], 'se-tcp-without-addresses', `addresses are required for ports serving TCP (or unset) protocol: port ${p.number} has no address to bind to, so its listener is 0.0.0.0:${p.number} and takes TCP to any IP on that port${resolution === 'NONE' ? ' (on to the address dialled, even under REGISTRY_ONLY)' : ` (to ${hosts[0] ?? 'the entry\'s host'} — unless DNS capture allocates it an address)`}`,
+        'set spec.addresses to the service\'s IPs or CIDR, or declare the port TLS/HTTPS (matched by SNI) or HTTP (matched by Host)');
+    });
+  }
   const workloadSelector = readWorkloadSelector(r, spec, 'ServiceEntry');
   const rawEndpoints = r.arr(spec, 'endpoints', ['spec']);
   if (rawEndpoints !== undefined && spec['workloadSelector'] !== undefined && spec['workloadSelector'] !== null) {

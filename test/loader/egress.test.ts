@@ -133,7 +133,7 @@ describe('§8 ServiceEntry reading', () => {
     - { number: 81, name: b }
     - { number: 82, name: c, protocol: QUIC }
 `);
-    expect(found(r)).toEqual(['error:se-bad-protocol@9']);
+    expect(found(r)).toEqual(['error:se-bad-protocol@9', 'warning:se-tcp-without-addresses@8']);
     expect(r.value.ports.map((p) => p.protocol)).toEqual(['HTTP', '', 'QUIC']);
   });
 
@@ -204,7 +204,15 @@ describe('§8 ServiceEntry reading', () => {
     expect(found(se(`  hosts: [a.example.com, b.example.com]
   resolution: DNS
   ports: [{ number: 5432, name: pg, protocol: TCP }]
-`))).toEqual(['error:se-multi-host-tcp@5']);
+`))).toEqual(['warning:se-tcp-without-addresses@7', 'error:se-multi-host-tcp@5']);
+  });
+
+  it('§14 a TCP or sniffed port without addresses is warned about (Istio webhook / IST0134): it listens on 0.0.0.0', () => {
+    const ports = '  ports:\n    - { number: 5432, name: pg, protocol: TCP }\n    - { number: 6379, name: redis }\n    - { number: 443, name: tls, protocol: TLS }\n    - { number: 80, name: http, protocol: HTTP }\n';
+    const r = se(`  hosts: [db.example.com]\n${ports}`);
+    expect(found(r)).toEqual(['warning:se-tcp-without-addresses@7', 'warning:se-tcp-without-addresses@8']);
+    expect(r.issues.items.map((i) => i.message).join('\n')).toContain('0.0.0.0:5432');
+    expect(found(se(`  hosts: [db.example.com]\n  addresses: [192.0.2.10]\n${ports}`))).toEqual([]);
   });
 
   it('§14 exportTo: "*" only alone, no duplicates ("." = own namespace)', () => {
