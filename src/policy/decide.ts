@@ -515,6 +515,12 @@ function sendLeg(run: Run, leg: Leg): Decision {
         entryHost = { entry: v.lookup.entry, name: v.name };
         vhostName = v.name;
         vhostLabel = `${v.name}:${port}`;
+      } else if (v.kind === 'entry') {
+        // dialled to an external name, Host naming a ServiceEntry host: that host's virtual host holds the mesh
+        // VirtualService routes bound to it (e.g. to an egress gateway) wherever the connection was dialled; with no
+        // route, the entry's cluster takes it below (the Host / SNI check)
+        vhostName = v.name;
+        vhostLabel = `${v.name}:${port}`;
       } else if (v.kind === 'vs') {
         vhostName = v.name;
         vsOnly = true;
