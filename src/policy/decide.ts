@@ -530,6 +530,27 @@ function sendLeg(run: Run, leg: Leg): Decision {
         vhostLabel = mesh.config.outboundTrafficPolicy === 'REGISTRY_ONLY' ? 'block_all' : 'allow_any';
       }
     }
+    // A ServiceEntry port that is plain TCP (or sniffed, for traffic that is not HTTP) and has no address to bind to
+    // is an outbound listener on 0.0.0.0:port (listener.go buildSidecarOutboundListeners: with resolution NONE and no
+    // workloadSelector it falls back to the wildcard listener; DNS / STATIC entries without addresses bind there too
+    // unless Istio allocated them an address): it takes every TCP connection to that port that nothing more specific
+    // takes, whatever address was dialled. Its filter chain holds the mesh VirtualService tcp routes of the entry's
+    // host (e.g. to an egress gateway); without one, it goes to the entry's cluster — with resolution NONE on to the
+    // address dialled (ORIGINAL_DST), otherwise to the entry's own host. Under REGISTRY_ONLY that opens the port to
+    // any IP.
+    let wildcardTcp: { entry: ServiceEntry; host: string } | null = null;
+    if (!leg.viaGateway && dest.kind === 'external' && !ctx.clientHttp && vhostName === null && (lookup.kind === 'unknown' || lookup.kind === 'hidden')) {
+      const tcpLike = (p: string): boolean => p === '' || p === 'TCP' || p === 'MONGO' || p === 'MYSQL' || p === 'REDIS';
+      const wildcardBound = (se: ServiceEntry): boolean => se.addresses.length === 0 && se.ports.some((p) => p.number === port && tcpLike(p.protocol))
+        && (se.resolution === 'NONE' ? se.workloadSelector === null
+          : !se.hosts.some((h) => entryAddressKind(se, h) === 'allocated' && dnsCaptureOf(mesh, client).on));
+      const taker = visibleRegistry(input, client, port).serviceEntries.find(wildcardBound);
+      if (taker) {
+        wildcardTcp = { entry: taker, host: normalizeHost(taker.hosts[0] ?? '') };
+        run.events.push({ hop: 'client-sidecar', what: `port ${port} of ServiceEntry ${taker.meta.namespace}/${taker.meta.name} (resolution ${taker.resolution}) is ${taker.ports.find((p) => p.number === port)?.protocol || 'sniffed'} and has no address: its listener is 0.0.0.0:${port}, which takes this TCP connection to ${dest.name}` });
+        vhostName = wildcardTcp.host;
+      }
+    }
     if (!leg.viaGateway && (dest.kind !== 'pod' || vhostName !== null)) {
       const host = vhostName ?? (dest.kind === 'service' ? dest.service.fqdn : dest.kind === 'external' ? dest.name : dest.workload.ip);
       const routed = meshRoute(ctx, host, port, dest);
@@ -611,30 +632,16 @@ function sendLeg(run: Run, leg: Leg): Decision {
         run.events.push({ hop: 'client-sidecar', what: `the ${carried.listener} on port ${port} picks by ${what}: ${name} is not ${dest.name}, and names no ServiceEntry host there` });
       }
     }
-    // A ServiceEntry port that is plain TCP (or sniffed, for traffic that is not HTTP) and has no address to bind to
-    // is an outbound listener on 0.0.0.0:port (listener.go buildSidecarOutboundListeners: with resolution NONE and no
-    // workloadSelector it falls back to the wildcard listener; DNS / STATIC entries without addresses bind there too
-    // unless Istio allocated them an address): it takes every TCP connection to that port that nothing more specific
-    // takes, whatever address was dialled — with resolution NONE on to that address (ORIGINAL_DST), otherwise to the
-    // entry's own host. Under REGISTRY_ONLY that opens the port to any IP.
-    if (!leg.viaGateway && dest.kind === 'external' && !ctx.clientHttp && (lookup.kind === 'unknown' || lookup.kind === 'hidden')) {
+    if (wildcardTcp !== null && dest.kind === 'external' && (lookup.kind === 'unknown' || lookup.kind === 'hidden')) {
+      const { entry: taker, host } = wildcardTcp;
       const d = dest;
-      const tcpLike = (p: string): boolean => p === '' || p === 'TCP' || p === 'MONGO' || p === 'MYSQL' || p === 'REDIS';
-      const wildcardBound = (se: ServiceEntry): boolean => se.addresses.length === 0 && se.ports.some((p) => p.number === port && tcpLike(p.protocol))
-        && (se.resolution === 'NONE' ? se.workloadSelector === null
-          : !se.hosts.some((h) => entryAddressKind(se, h) === 'allocated' && dnsCaptureOf(mesh, client).on));
-      const taker = visibleRegistry(input, client, port).serviceEntries.find(wildcardBound);
-      if (taker) {
-        const sePort = taker.ports.find((p) => p.number === port) as ServiceEntry['ports'][number];
-        lookup = { kind: 'service-entry', entry: taker, port: { number: sePort.number, name: sePort.name, protocol: sePort.protocol }, location: taker.location };
-        const which = `ServiceEntry ${taker.meta.namespace}/${taker.meta.name} (resolution ${taker.resolution})`;
-        const host = normalizeHost(taker.hosts[0] ?? '');
-        if (taker.resolution === 'NONE') {
-          run.events.push({ hop: 'client-sidecar', what: `port ${port} of ${which} is ${sePort.protocol === '' ? 'sniffed' : sePort.protocol} and has no address: its listener is 0.0.0.0:${port}, which takes this TCP connection to ${d.name} and sends it on to the address dialled` });
-        } else {
-          run.events.push({ hop: 'client-sidecar', what: `port ${port} of ${which} is ${sePort.protocol === '' ? 'sniffed' : sePort.protocol} and has no address: its listener is 0.0.0.0:${port}, which takes this TCP connection to ${d.name} and sends it to ${host}, not to ${d.name}` });
-          dest = { kind: 'external', name: host, ip: externalIp(taker, host) };
-        }
+      const sePort = taker.ports.find((p) => p.number === port) as ServiceEntry['ports'][number];
+      lookup = { kind: 'service-entry', entry: taker, port: { number: sePort.number, name: sePort.name, protocol: sePort.protocol }, location: taker.location };
+      if (taker.resolution === 'NONE') {
+        run.events.push({ hop: 'client-sidecar', what: `no route of ${host} takes it elsewhere: the entry's cluster sends it on to the address dialled, ${d.name}` });
+      } else {
+        run.events.push({ hop: 'client-sidecar', what: `no route of ${host} takes it elsewhere: the entry's cluster sends it to ${host}, not to ${d.name}` });
+        dest = { kind: 'external', name: host, ip: externalIp(taker, host) };
       }
     }
     // A Service's FQDN the proxy takes from a ServiceEntry (egress.ts hostNamespace: the client's own namespace's

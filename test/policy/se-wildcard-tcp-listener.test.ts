@@ -6,7 +6,7 @@
  * address dialled) or redirects it to the entry's host (DNS).
  */
 import { describe, expect, it } from 'vitest';
-import { app, meshFrom, ns, registryOnlyMeshConfig, meshConfig, send } from '../helpers.js';
+import { app, gatewayPod, meshFrom, ns, registryOnlyMeshConfig, meshConfig, send } from '../helpers.js';
 
 const entry = (resolution: string, extra = '', protocol = 'TCP'): string => `apiVersion: networking.istio.io/v1
 kind: ServiceEntry
@@ -71,5 +71,23 @@ describe('§8 a ServiceEntry TCP port without addresses is a 0.0.0.0 listener', 
   it('an entry the client\'s Sidecar does not import opens nothing', () => {
     const sidecar = 'apiVersion: networking.istio.io/v1\nkind: Sidecar\nmetadata: { name: default, namespace: a }\nspec:\n  egress:\n  - hosts: ["istio-system/*"]\n';
     expect(tcp(mesh(registryOnlyMeshConfig, entry('NONE'), sidecar), '203.0.113.9:5432').outcome).toBe('blocked');
+  });
+
+  it('the wildcard listener\'s chain holds the mesh VirtualService tcp route of the entry\'s host: TCP to any IP on the port goes to the egress gateway', () => {
+    const vs = `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: db-via-egress, namespace: a }
+spec:
+  hosts: [db.example.com]
+  gateways: [mesh]
+  tcp:
+    - match: [{ port: 5432 }]
+      route: [{ destination: { host: istio-egressgateway.istio-system.svc.cluster.local, port: { number: 5432 } } }]
+`;
+    const m = mesh(registryOnlyMeshConfig, entry('NONE'), vs, gatewayPod('istio-egressgateway', 'egressgateway', { port: 5432, targetPort: 15432, name: 'tcp-db' }));
+    const d = tcp(m, '203.0.113.9:5432');
+    expect(said(d)).toContain('VirtualService a/db-via-egress');
+    expect(said(d)).toContain('istio-egressgateway');
+    expect(said(d)).not.toContain('on to the address dialled');
   });
 });
