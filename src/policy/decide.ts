@@ -652,7 +652,18 @@ function sendLeg(run: Run, leg: Leg): Decision {
       ev(leg.viaGateway ? 'gateway' : 'client-sidecar', `${svc.fqdn} is also a host of ServiceEntry ${se.meta.namespace}/${se.meta.name}, and the proxy keeps one namespace per hostname — ${se.meta.namespace === clientNs ? `its own namespace's entry before the Service of namespace ${svc.namespace}` : `the Service is not visible to it`}: the request takes the entry's cluster (resolution ${se.resolution}), not Service ${svc.namespace}/${svc.name}'s`);
       entryHost = { entry: se, name: svc.fqdn };
     }
-    if (entryHost !== null && dest.kind !== 'external') {
+    // Dialled by one of its own hosts, an entry whose cluster's endpoints are not the name dialled: the endpoints
+    // decide (conversion.go) — pods it selects or lists (mTLS from a MESH_INTERNAL entry), a Service it lists, or none
+    // at all (STATIC without endpoints: 503 no healthy upstream) — not the address a resolver would give the name.
+    let entryByName = false;
+    if (entryHost === null && !leg.viaGateway && dest.kind === 'external' && lookup.kind === 'service-entry' && lookup.entry.resolution !== 'NONE') {
+      const t = entryTarget(mesh, lookup.entry, normalizeHost(dest.name), clientNs);
+      if (t.kind === 'empty' || t.kind === 'pod' || (t.kind === 'service' && t.service !== null)) {
+        entryHost = { entry: lookup.entry, name: normalizeHost(dest.name) };
+        entryByName = true;
+      }
+    }
+    if (entryHost !== null && (dest.kind !== 'external' || entryByName)) {
       const { entry: se, name } = entryHost;
       const t = entryTarget(mesh, se, name, clientNs);
       const hop = leg.viaGateway ? 'gateway' : 'client-sidecar';
@@ -673,11 +684,11 @@ function sendLeg(run: Run, leg: Leg): Decision {
         port = epPort;
         viaEntry = { entry: se, host: name, port: sePort?.number ?? port, auto: t.mtls };
       } else {
-        if (t.service && dest.kind === 'service' && t.service !== dest.service) {
+        if (t.service && (dest.kind === 'external' || (dest.kind === 'service' && t.service !== dest.service))) {
           ev(hop, `${which} sends it to its endpoint, Service ${t.service.namespace}/${t.service.name}`);
           dest = { kind: 'service', service: t.service };
         } else {
-          ev(hop, `${which} sends it on to the address dialled, ${dest.kind === 'service' ? `Service ${dest.service.namespace}/${dest.service.name}'s` : `pod ${dest.workload.id}'s`}`);
+          ev(hop, `${which} sends it on to the address dialled, ${dest.kind === 'service' ? `Service ${dest.service.namespace}/${dest.service.name}'s` : dest.kind === 'pod' ? `pod ${dest.workload.id}'s` : dest.name}`);
         }
         viaEntry = { entry: se, host: name, port: sePort?.number ?? port, auto: t.auto };
       }
