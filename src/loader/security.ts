@@ -127,10 +127,29 @@ export function readAuthorizationPolicy(r: Reader, meta: ObjectMeta, obj: Obj): 
       }
     });
   }
-  const policy: AuthorizationPolicy = { meta, selector, targetRefs, action, rules: rules && exactSize(rules), dryRun: meta.annotations['istio.io/dry-run'] === 'true' };
+  const policy: AuthorizationPolicy = { meta, selector, targetRefs, action, rules: rules && exactSize(rules), dryRun: readDryRun(r, meta) };
   if (provider !== undefined) policy.provider = provider;
   if (ruleLocs.length > 0) policy.ruleLocs = exactSize(ruleLocs);
   return policy;
+}
+
+/**
+ * The `istio.io/dry-run` annotation as Istio's authz builder reads it (isDryRun: Go's strconv.ParseBool), so "1", "t",
+ * "T", "TRUE" and "True" make a dry-run policy as "true" does. A value ParseBool refuses is logged by istiod and the
+ * policy is enforced.
+ */
+const DRY_RUN_TRUE: readonly string[] = ['1', 't', 'T', 'TRUE', 'true', 'True'];
+const DRY_RUN_FALSE: readonly string[] = ['0', 'f', 'F', 'FALSE', 'false', 'False'];
+
+function readDryRun(r: Reader, meta: ObjectMeta): boolean {
+  const v = meta.annotations['istio.io/dry-run'];
+  if (v === undefined) return false;
+  if (DRY_RUN_TRUE.includes(v)) return true;
+  if (!DRY_RUN_FALSE.includes(v)) {
+    r.warn(['metadata', 'annotations', 'istio.io/dry-run'], 'ap-dry-run-unparsed', `istio.io/dry-run "${v}" is not a boolean Go's ParseBool reads; istiod logs an error and enforces the policy`,
+      'write "true" to evaluate the policy without enforcing it, or remove the annotation');
+  }
+  return false;
 }
 
 function readProvider(r: Reader, spec: Obj): string | undefined {
