@@ -115,11 +115,13 @@ export function readAuthorizationPolicy(r: Reader, meta: ObjectMeta, obj: Obj): 
       const bad: string[] = [];
       for (const f of readArr(raw['from'])) {
         const s = isObj(f) && isObj(f['source']) ? f['source'] : {};
-        for (const k of ['principals', 'notPrincipals', 'namespaces', 'notNamespaces', 'requestPrincipals', 'notRequestPrincipals']) if (s[k] !== undefined) bad.push(k);
+        for (const k of ['principals', 'notPrincipals', 'namespaces', 'notNamespaces', 'serviceAccounts', 'notServiceAccounts', 'requestPrincipals', 'notRequestPrincipals']) {
+          if (readList(s[k]).length > 0) bad.push(k);
+        }
       }
       for (const c of readArr(raw['when'])) {
         const key = isObj(c) ? c['key'] : undefined;
-        if (typeof key === 'string' && (key === 'source.namespace' || key === 'source.principal' || key.startsWith('request.auth.'))) bad.push(`when ${key}`);
+        if (typeof key === 'string' && (key === 'source.namespace' || key === 'source.serviceAccount' || key === 'source.principal' || key.startsWith('request.auth.'))) bad.push(`when ${key}`);
       }
       if (bad.length > 0) {
         r.error(['spec', 'rules', i], 'ap-custom-unsupported-field', `${[...new Set(bad)].join(', ')} cannot be used with the CUSTOM action`,
@@ -232,15 +234,14 @@ function readRule(r: Reader, raw: unknown, path: Path, action: AuthzAction): Aut
       }
       if (Object.keys(source).length > 0) rule.from?.push({ source });
       const s = src;
-      if (s['serviceAccounts'] !== undefined && (s['principals'] !== undefined || s['namespaces'] !== undefined)) {
-        r.error([...fpath, 'source', 'serviceAccounts'], 'ap-service-accounts-conflict',
+      // Istio: any of principals, notPrincipals, namespaces, notNamespaces beside any of serviceAccounts, notServiceAccounts
+      const count = (k: string): number => readList(s[k]).length;
+      if (count('principals') + count('notPrincipals') + count('namespaces') + count('notNamespaces') > 0
+        && count('serviceAccounts') + count('notServiceAccounts') > 0) {
+        r.error([...fpath, 'source', count('serviceAccounts') > 0 ? 'serviceAccounts' : 'notServiceAccounts'], 'ap-service-accounts-conflict',
           'serviceAccounts cannot be set together with principals or namespaces', 'use either serviceAccounts or principals/namespaces');
       }
-      const sas = [...(readList(s['serviceAccounts'])), ...(readList(s['notServiceAccounts']))];
-      if (sas.length > 16) r.error([...fpath, 'source', 'serviceAccounts'], 'ap-too-many-service-accounts', 'at most 16 serviceAccounts are allowed');
-      for (const sa of sas) {
-        if (sa.includes('*')) r.error([...fpath, 'source', 'serviceAccounts'], 'ap-service-account-wildcard', `serviceAccounts value "${sa}" must not contain wildcards`);
-      }
+      for (const key of ['serviceAccounts', 'notServiceAccounts']) checkServiceAccounts(r, [...fpath, 'source', key], key, readList(s[key]));
       for (const key of ['ipBlocks', 'notIpBlocks', 'remoteIpBlocks', 'notRemoteIpBlocks']) {
         readList(s[key]).forEach((ip, j) => {
           if (!parseCidr(ip)) r.error([...fpath, 'source', key, j], 'ap-bad-ip', `"${ip}" is not a valid IP address or CIDR block`);
@@ -305,13 +306,14 @@ function readRule(r: Reader, raw: unknown, path: Path, action: AuthzAction): Aut
         if ((key === 'source.ip' || key === 'remote.ip' || key === 'destination.ip') && !parseCidr(v)) {
           r.error(cpath, 'ap-bad-ip', `condition ${key}: "${v}" is not a valid IP address or CIDR block`);
         }
-        if (key === 'source.serviceAccount' && !/^([^/]+\/)?[^/]+$/.test(v)) {
-          r.error(cpath, 'ap-bad-service-account', `condition source.serviceAccount: "${v}" must be <namespace>/<name> or <name>`);
-        }
         if (key === 'destination.port' && (!/^\d+$/.test(v) || Number(v) > 65535)) {
           r.error(cpath, 'ap-bad-port', `condition destination.port: "${v}" is not a valid port`);
         }
       });
+      if (key === 'source.serviceAccount') {
+        if (values) checkServiceAccounts(r, cpath, 'condition source.serviceAccount values', values);
+        if (notValues) checkServiceAccounts(r, cpath, 'condition source.serviceAccount notValues', notValues);
+      }
       rule.when?.push(cond);
     });
   }
@@ -320,6 +322,24 @@ function readRule(r: Reader, raw: unknown, path: Path, action: AuthzAction): Aut
   if (rule.to) rule.to = exactSize(rule.to);
   if (rule.when) rule.when = exactSize(rule.when);
   return rule;
+}
+
+/**
+ * One list of service accounts as Istio's CheckServiceAccount takes it (the `serviceAccounts` and `notServiceAccounts`
+ * fields, and the values or notValues of a `source.serviceAccount` condition, each list on its own): at most 16 values,
+ * each `<name>` or `<namespace>/<name>` with neither part empty, no wildcard, at most 320 characters. (An empty value
+ * is refused as ap-empty-value where the list is read.)
+ */
+function checkServiceAccounts(r: Reader, path: Path, what: string, values: readonly string[]): void {
+  if (values.length > 16) r.error(path, 'ap-too-many-service-accounts', `${what}: at most 16 service accounts are allowed in one list`);
+  for (const v of values) {
+    if (v === '') continue;
+    if (v.includes('*')) { r.error(path, 'ap-service-account-wildcard', `${what}: "${v}" must not contain wildcards`); continue; }
+    const slash = v.indexOf('/');
+    if (v.length > 320 || (slash >= 0 && (slash === 0 || slash === v.length - 1 || v.includes('/', slash + 1)))) {
+      r.error(path, 'ap-bad-service-account', `${what}: "${v}" must be <namespace>/<name> or <name> (at most 320 characters)`);
+    }
+  }
 }
 
 function readList(v: unknown): string[] {

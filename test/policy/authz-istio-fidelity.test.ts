@@ -36,3 +36,46 @@ describe('istio.io/dry-run is read as Go\'s strconv.ParseBool reads it (builder.
     expect(send(mesh, { from: 'web/client', to: 'api.web.svc.cluster.local:80' }).outcome).toBe('blocked');
   });
 });
+
+const errorCodes = (spec: string): string[] => loadMesh([{ path: 'p.yaml', text: `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: { name: p, namespace: web }
+spec:
+${spec}` }]).issues.errors.map((e) => e.code);
+
+const sas = (n: number, prefix: string): string => JSON.stringify(Array.from({ length: n }, (_, i) => `${prefix}${i}`));
+
+describe('service accounts are validated as Istio\'s CheckServiceAccount and ValidateAuthorizationPolicy do', () => {
+  it('serviceAccounts beside notNamespaces or notPrincipals conflict, and notServiceAccounts beside principals or namespaces', () => {
+    expect(errorCodes('  rules:\n    - from: [{ source: { serviceAccounts: ["a/x"], notNamespaces: ["b"] } }]\n')).toEqual(['ap-service-accounts-conflict']);
+    expect(errorCodes('  rules:\n    - from: [{ source: { serviceAccounts: ["a/x"], notPrincipals: ["b"] } }]\n')).toEqual(['ap-service-accounts-conflict']);
+    expect(errorCodes('  rules:\n    - from: [{ source: { notServiceAccounts: ["a/x"], principals: ["b"] } }]\n')).toEqual(['ap-service-accounts-conflict']);
+    expect(errorCodes('  rules:\n    - from: [{ source: { notServiceAccounts: ["a/x"], namespaces: ["b"] } }]\n')).toEqual(['ap-service-accounts-conflict']);
+  });
+
+  it('the limit of 16 is per list: 10 serviceAccounts and 10 notServiceAccounts are valid, 17 in one list are not', () => {
+    expect(errorCodes(`  rules:\n    - from: [{ source: { serviceAccounts: ${sas(10, 'a/x')}, notServiceAccounts: ${sas(10, 'b/y')} } }]\n`)).toEqual([]);
+    expect(errorCodes(`  rules:\n    - from: [{ source: { serviceAccounts: ${sas(17, 'a/x')} } }]\n`)).toEqual(['ap-too-many-service-accounts']);
+  });
+
+  it('a value with more than one slash, an empty namespace or name, or over 320 characters is refused', () => {
+    for (const v of ['a/b/c', '/x', 'x/', `a/${'x'.repeat(320)}`]) {
+      expect(errorCodes(`  rules:\n    - from: [{ source: { serviceAccounts: ["${v}"] } }]\n`), v).toEqual(['ap-bad-service-account']);
+    }
+  });
+
+  it('a source.serviceAccount condition takes no wildcard and at most 16 values, as the source field', () => {
+    expect(errorCodes('  rules:\n    - when: [{ key: source.serviceAccount, values: ["web/*"] }]\n')).toEqual(['ap-service-account-wildcard']);
+    expect(errorCodes('  rules:\n    - when: [{ key: source.serviceAccount, notValues: ["*"] }]\n')).toEqual(['ap-service-account-wildcard']);
+    expect(errorCodes(`  rules:\n    - when: [{ key: source.serviceAccount, values: ${sas(17, 'a/x')} }]\n`)).toEqual(['ap-too-many-service-accounts']);
+    expect(errorCodes('  rules:\n    - when: [{ key: source.serviceAccount, values: ["web/api", "api"] }]\n')).toEqual([]);
+  });
+
+  it('CUSTOM rules refuse serviceAccounts, notServiceAccounts and source.serviceAccount conditions', () => {
+    const custom = '  action: CUSTOM\n  provider: { name: ext }\n  rules:\n';
+    expect(errorCodes(`${custom}    - from: [{ source: { serviceAccounts: ["a/x"] } }]\n`)).toEqual(['ap-custom-unsupported-field']);
+    expect(errorCodes(`${custom}    - from: [{ source: { notServiceAccounts: ["a/x"] } }]\n`)).toEqual(['ap-custom-unsupported-field']);
+    expect(errorCodes(`${custom}    - when: [{ key: source.serviceAccount, values: ["a/x"] }]\n`)).toEqual(['ap-custom-unsupported-field']);
+    expect(errorCodes(`${custom}    - from: [{ source: { ipBlocks: ["10.0.0.0/8"] } }]\n`)).toEqual([]);
+  });
+});
