@@ -244,7 +244,7 @@ function readRule(r: Reader, raw: unknown, path: Path, action: AuthzAction): Aut
       for (const key of ['serviceAccounts', 'notServiceAccounts']) checkServiceAccounts(r, [...fpath, 'source', key], key, readList(s[key]));
       for (const key of ['ipBlocks', 'notIpBlocks', 'remoteIpBlocks', 'notRemoteIpBlocks']) {
         readList(s[key]).forEach((ip, j) => {
-          if (!parseCidr(ip)) r.error([...fpath, 'source', key, j], 'ap-bad-ip', `"${ip}" is not a valid IP address or CIDR block`);
+          if (!istioIp(ip)) r.error([...fpath, 'source', key, j], 'ap-bad-ip', `"${ip}" is not a valid IP address or CIDR block`);
         });
       }
     });
@@ -303,7 +303,7 @@ function readRule(r: Reader, raw: unknown, path: Path, action: AuthzAction): Aut
       if (notValues && notValues.length > 0) cond.notValues = notValues;
       [...(values ?? []), ...(notValues ?? [])].forEach((v) => {
         if (v === '') r.error(cpath, 'ap-empty-value', `condition ${key} has an empty value`);
-        if ((key === 'source.ip' || key === 'remote.ip' || key === 'destination.ip') && !parseCidr(v)) {
+        if ((key === 'source.ip' || key === 'remote.ip' || key === 'destination.ip') && !istioIp(v)) {
           r.error(cpath, 'ap-bad-ip', `condition ${key}: "${v}" is not a valid IP address or CIDR block`);
         }
         if (key === 'destination.port' && (!/^\d+$/.test(v) || Number(v) > 65535)) {
@@ -340,6 +340,19 @@ function checkServiceAccounts(r: Reader, path: Path, what: string, values: reado
       r.error(path, 'ap-bad-service-account', `${what}: "${v}" must be <namespace>/<name> or <name> (at most 320 characters)`);
     }
   }
+}
+
+/**
+ * An IP address or CIDR block as Istio's ValidateIPs takes it (Go's netip.ParseAddr / ParsePrefix), which is stricter
+ * than parseCidr: an IPv4 part with a leading zero (`010.0.0.1`, which other parsers read as octal or as decimal) and a
+ * prefix length with a leading zero (`10.0.0.0/08`) are refused.
+ */
+function istioIp(v: string): boolean {
+  if (parseCidr(v) === null) return false;
+  const [addr = '', bits] = v.split('/');
+  if (bits !== undefined && !/^(0|[1-9]\d*)$/.test(bits)) return false;
+  const v4 = addr.includes('.') ? addr.slice(addr.lastIndexOf(':') + 1) : '';
+  return v4 === '' || v4.split('.').every((o) => /^(0|[1-9]\d*)$/.test(o));
 }
 
 function readList(v: unknown): string[] {

@@ -79,3 +79,21 @@ describe('service accounts are validated as Istio\'s CheckServiceAccount and Val
     expect(errorCodes(`${custom}    - from: [{ source: { ipBlocks: ["10.0.0.0/8"] } }]\n`)).toEqual([]);
   });
 });
+
+describe('IP literals are validated as Go\'s netip parses them (security.ValidateIPs)', () => {
+  it('an IPv4 part or a prefix length with a leading zero is refused in every IP field and condition', () => {
+    for (const v of ['010.0.0.1', '10.0.0.0/08', '::ffff:010.0.0.1']) {
+      for (const field of ['ipBlocks', 'notIpBlocks', 'remoteIpBlocks', 'notRemoteIpBlocks']) {
+        expect(errorCodes(`  rules:\n    - from: [{ source: { ${field}: ["${v}"] } }]\n`), `${field} ${v}`).toEqual(['ap-bad-ip']);
+      }
+      for (const key of ['source.ip', 'remote.ip', 'destination.ip']) {
+        expect(errorCodes(`  rules:\n    - when: [{ key: ${key}, values: ["${v}"] }]\n`), `${key} ${v}`).toEqual(['ap-bad-ip']);
+      }
+    }
+  });
+  it('zeros that are no leading zeros stay valid', () => {
+    for (const v of ['0.0.0.0/0', '10.0.0.0/8', '10.0.100.0/24', '2001:0db8::/32', '::ffff:10.0.0.1', '::/0']) {
+      expect(errorCodes(`  rules:\n    - from: [{ source: { ipBlocks: ["${v}"] } }]\n`), v).toEqual([]);
+    }
+  });
+});
