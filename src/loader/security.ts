@@ -68,9 +68,19 @@ const OPERATION_FIELDS = ['hosts', 'ports', 'methods', 'paths'] as const;
 /** `when` keys Istio accepts (istio-semantics §6.7); anything else is rejected. */
 export function isValidWhenKey(key: string): boolean {
   return /^(source\.ip|remote\.ip|source\.namespace|source\.principal|source\.serviceAccount|source\.trustDomain|request\.auth\.principal|request\.auth\.audiences|request\.auth\.presenter|destination\.ip|destination\.port|connection\.sni)$/.test(key)
-    || /^request\.headers\[[^\]]+\]$/.test(key)
+    || (key.startsWith('request.headers[') && mapKey(key))
     || /^request\.auth\.claims(\[[^\]]+\])+$/.test(key)
-    || /^experimental\.envoy\.filters\.[\w.]+\[[^\]]+\]$/.test(key);
+    || (key.startsWith('experimental.envoy.filters.') && mapKey(key));
+}
+
+/**
+ * Istio's validateMapKey: a `[` after the start, a `]` at the end and something between them. A header name or a filter
+ * name with characters no real header or filter has (`request.headers[a][b]`, `experimental.envoy.filters.x-y[k]`) is
+ * admitted as Istio admits it, and matches what Envoy would match: nothing.
+ */
+function mapKey(key: string): boolean {
+  const open = key.indexOf('[');
+  return key.endsWith(']') && open > 0 && open < key.length - 2;
 }
 
 export function readAuthorizationPolicy(r: Reader, meta: ObjectMeta, obj: Obj): AuthorizationPolicy {

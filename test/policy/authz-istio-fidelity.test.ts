@@ -97,3 +97,24 @@ describe('IP literals are validated as Go\'s netip parses them (security.Validat
     }
   });
 });
+
+describe('header and experimental condition keys are admitted as Istio\'s validateMapKey admits them', () => {
+  it('a header name or an Envoy filter name with unusual characters is valid, and the condition matches no request', () => {
+    for (const key of ['request.headers[a][b]', 'experimental.envoy.filters.http.ext-authz[k]', 'experimental.envoy.filters.[k]']) {
+      expect(errorCodes(`  rules:\n    - when: [{ key: "${key}", values: ["x"] }]\n`), key).toEqual([]);
+    }
+    const allow = `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: { name: only-odd-header, namespace: web }
+spec:
+  rules: [{ when: [{ key: "request.headers[a][b]", values: ["*"] }] }]
+`;
+    const mesh = meshFrom(ns('web', true), app('web', 'api'), app('web', 'client'), allow);
+    expect(send(mesh, { from: 'web/client', to: 'api.web.svc.cluster.local:80', headers: { a: 'x', b: 'y' } }).outcome).toBe('blocked');
+  });
+  it('keys without a name between the brackets stay refused', () => {
+    for (const key of ['request.headers[]', 'experimental.envoy.filters.a.b', 'experimental.envoy.filters.a[]']) {
+      expect(errorCodes(`  rules:\n    - when: [{ key: "${key}", values: ["x"] }]\n`), key).toEqual(['ap-unknown-when-key']);
+    }
+  });
+});
