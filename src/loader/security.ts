@@ -9,6 +9,7 @@ import type { Location } from '../core/issues.js';
 import type { AuthorizationPolicy, AuthzAction, AuthzCondition, AuthzOperation, AuthzRule, AuthzSource, MtlsMode, ObjectMeta, PeerAuthentication, TargetRef } from '../model/types.js';
 import { isObj, Reader, rejectUnknownFields, type Obj } from './reader.js';
 import type { Path } from './yaml-source.js';
+import { quotedName } from './names.js';
 
 const MTLS_MODES: readonly string[] = ['UNSET', 'PERMISSIVE', 'STRICT', 'DISABLE'];
 
@@ -158,7 +159,7 @@ function readDryRun(r: Reader, meta: ObjectMeta): boolean {
   if (v === undefined) return false;
   if (DRY_RUN_TRUE.includes(v)) return true;
   if (!DRY_RUN_FALSE.includes(v)) {
-    r.warn(['metadata', 'annotations', 'istio.io/dry-run'], 'ap-dry-run-unparsed', `istio.io/dry-run "${v}" is not a boolean Go's ParseBool reads; istiod logs an error and enforces the policy`,
+    r.warn(['metadata', 'annotations', 'istio.io/dry-run'], 'ap-dry-run-unparsed', `istio.io/dry-run ${quotedName(v)} is not a boolean Go's ParseBool reads; istiod logs an error and enforces the policy`,
       'write "true" to evaluate the policy without enforcing it, or remove the annotation');
   }
   return false;
