@@ -61,8 +61,9 @@
  * - No sidecar on the client: nothing filters or blocks; the connection goes
  *   straight to its destination.
  * - Egress gateway pattern (VirtualService on `mesh` → egress gateway →
- *   ServiceEntry host) needs VirtualService routing, which meshrange does not
- *   model yet; only the NetworkPolicy side (§11) forces traffic through it.
+ *   ServiceEntry host): routed by decide.ts meshRoute and the gateway hop
+ *   (inbound.ts); it is a route, not a fence — only NetworkPolicy (§11) keeps
+ *   a pod from dialling the host itself.
  */
 import { cidrContains, parseCidr, parseIp } from '../core/ip.js';
 import { byCodeUnit } from '../core/text.js';
