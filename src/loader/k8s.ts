@@ -49,7 +49,7 @@ const DNS_POLICIES = ['ClusterFirst', 'ClusterFirstWithHostNet', 'Default', 'Non
 function readDns(r: Reader, spec: Obj, path: Path): { policy: 'Default' | 'None'; nameservers: string[] } | undefined {
   const policy = r.str(spec, 'dnsPolicy', path);
   if (policy !== undefined && !DNS_POLICIES.includes(policy)) {
-    r.error([...path, 'dnsPolicy'], 'bad-dns-policy', `dnsPolicy "${policy}" is not ClusterFirst, ClusterFirstWithHostNet, Default or None`,
+    r.error([...path, 'dnsPolicy'], 'bad-dns-policy', `dnsPolicy ${quotedName(policy)} is not ClusterFirst, ClusterFirstWithHostNet, Default or None`,
       'use ClusterFirst (cluster DNS, the default), Default (the node\'s resolver) or None (with dnsConfig.nameservers)');
     return undefined;
   }
@@ -62,7 +62,7 @@ function readDns(r: Reader, spec: Obj, path: Path): { policy: 'Default' | 'None'
     ok = false;
   }
   nameservers.forEach((ip, i) => {
-    if (!parseIp(ip)) { r.error([...cpath, 'nameservers', i], 'bad-dns-config', `nameserver "${ip}" is not an IP address`, 'write the resolver\'s address, e.g. 10.96.0.10'); ok = false; }
+    if (!parseIp(ip)) { r.error([...cpath, 'nameservers', i], 'bad-dns-config', `nameserver ${quotedName(ip)} is not an IP address`, 'write the resolver\'s address, e.g. 10.96.0.10'); ok = false; }
   });
   if (policy === 'None' && nameservers.length === 0) {
     r.error([...path, 'dnsPolicy'], 'bad-dns-config', 'dnsPolicy None needs dnsConfig.nameservers: the pod would have no resolver',

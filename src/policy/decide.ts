@@ -1075,9 +1075,9 @@ export function onEveryNode(w: Workload): boolean {
 
 /**
  * §11: a drop is silent; an HTTP client behind its own proxy sees that proxy's 503 after the connect timeout.
- * `dstOnEveryNode`: the destination is a hostNetwork DaemonSet (onEveryNode).
+ * `dstOnEveryNode`: the destination is a hostNetwork DaemonSet (onEveryNode). `srcIp`: the address NetworkPolicy
+ * sees for a client outside the cluster, when it is not the client's own (SNAT).
  */
-/** `srcIp`: the address NetworkPolicy sees for a client outside the cluster, when it is not the client's own (SNAT). */
 function networkPolicy(ctx: Ctx, dst: NpEndpoint, port: number, dstOnEveryNode = false, dstHost?: string, srcIp?: string): Decision | null {
   const { mesh } = ctx.run;
   if (mesh.networkPolicies.length === 0) return null;
@@ -1184,9 +1184,11 @@ export function kubeDnsEndpoint(mesh: Mesh): NpEndpoint {
  * `dnsPolicy: Default`, whose node resolver meshrange does not know (the query is not judged). `onNode`: the
  * nameserver is a hostNetwork DaemonSet, with a copy on the client's node (onEveryNode).
  */
-function dnsTargets(mesh: Mesh, client: Workload): { ep: NpEndpoint; what: string; onNode: boolean }[] {
+interface DnsTarget { ep: NpEndpoint; what: string; onNode: boolean; kubeDns: boolean }
+
+function dnsTargets(mesh: Mesh, client: Workload): DnsTarget[] {
   const index = meshIndex(mesh);
-  const kubeDns = (): { ep: NpEndpoint; what: string; onNode: boolean } => ({ ep: kubeDnsEndpoint(mesh), what: 'kube-dns (kube-system, UDP 53)',
+  const kubeDns = (): DnsTarget => ({ ep: kubeDnsEndpoint(mesh), what: 'kube-dns (kube-system, UDP 53)', kubeDns: true,
     // CoreDNS as a hostNetwork DaemonSet has a copy on the client's node: node-local traffic is always allowed
     onNode: index.workloadsIn('kube-system').some((w) => isCoreDns(w) && onEveryNode(w)) });
   if (client.dns === undefined) return [kubeDns()];
@@ -1195,8 +1197,8 @@ function dnsTargets(mesh: Mesh, client: Workload): { ep: NpEndpoint; what: strin
   return client.dns.nameservers.map((ip) => {
     const w = index.workloadAt(ip);
     if (ip === kubeDnsIp || (w !== undefined && isCoreDns(w))) return kubeDns();
-    if (w !== undefined) return { ep: w.hostNetwork ? { kind: 'external', ip } : podEndpoint(mesh, w), what: `nameserver ${ip} (${w.id}, UDP 53)`, onNode: onEveryNode(w) };
-    return { ep: { kind: 'external', ip }, what: `nameserver ${ip} (UDP 53)`, onNode: false };
+    if (w !== undefined) return { ep: w.hostNetwork ? { kind: 'external', ip } : podEndpoint(mesh, w), what: `nameserver ${ip} (${w.id}, UDP 53)`, onNode: onEveryNode(w), kubeDns: false };
+    return { ep: { kind: 'external', ip }, what: `nameserver ${ip} (UDP 53)`, onNode: false, kubeDns: false };
   });
 }
 
@@ -1218,7 +1220,7 @@ function dnsQueryDropped(mesh: Mesh, client: Workload): { policy: string | null;
       const d = evaluateNetworkPolicies(near, src, t.ep, 53, 'UDP', selecting);
       if (d.allowed) return null;
       first ??= { policy: d.droppedBy?.policies[0] ?? null, reason: d.droppedBy?.reason ?? 'dropped by NetworkPolicy', side: d.droppedBy?.direction ?? 'egress',
-        to: t.what, kubeDns: t.what.startsWith('kube-dns') };
+        to: t.what, kubeDns: t.kubeDns };
     }
     return first;
   });
