@@ -59,6 +59,19 @@
  * test/analysis/reachability.test.ts holds the explorer to a brute force
  * over single decide() calls, and the identity to this rule.
  *
+ * Stolen certificates (`certificates`, the pivot passes what the attacker
+ * holds). A certificate is an identity that travels: whoever holds it and its
+ * key completes mTLS as its SPIFFE id from any pod (istio-semantics §1), so
+ * it joins one workload's identity to another's network position (an ingress
+ * NetworkPolicy that admits only the second, an egress one that holds back
+ * only the first). After a source's own attempts, its attacker's own process
+ * tries each certificate on every attempt its own identity did not get
+ * through, edges marked `as: <SPIFFE id>`. Where the source's sidecar
+ * captures that connection (the same call as decide()'s: capture.ts, with
+ * the attacker's `capabilities`), the sidecar re-originates it with the
+ * source's own identity — already tried — and nothing is listed. Memo: per
+ * (source identity, certificate, capabilities).
+ *
  * Weighted routes take their first destination (pick = 0) unless the caller
  * passes its own `pick`; the explorer is deterministic either way.
  */
@@ -67,8 +80,8 @@ import { KUBE_DNS_LABEL, onEveryNode } from '../policy/decide.js';
 import type { LabelSelector } from '../model/network-policy.js';
 import type { Labels, Mesh, Service, Workload } from '../model/types.js';
 import {
-  declaredProtocol, decide, DEFAULT_OUTSIDE_IP, targetPortOf,
-  type DecideOptions, type MeshRequest, type StoppedBy,
+  clientProxied, declaredProtocol, decide, DEFAULT_OUTSIDE_IP, targetPortOf,
+  type Capability, type DecideOptions, type IdentityOverride, type MeshRequest, type StoppedBy,
 } from '../policy/decide.js';
 
 /** A foothold: a workload id (`ns/name`) or `outside`. */
@@ -104,12 +117,26 @@ export class ExplorationTooLarge extends Error {
 
 const DEFAULT_MEMO_STOPS = 200_000;
 
+/** A mesh-signed certificate the attacker stole (scenario/attacker.ts), as its own TLS client presents it. */
+export interface HeldCertificate {
+  /** the SPIFFE id in its URI SAN */
+  spiffe: string;
+  /** the workload it was taken from */
+  from: string;
+  /** why it fails a handshake at the explored instant (not yet valid, expired), null: valid */
+  problem: string | null;
+}
+
 export interface ExploreRequest {
   from: readonly SourceRef[];
   /** which reached workloads the attacker takes over */
   exploit: ExploitRule;
   /** hops to explore, >= 1 */
   depth: number;
+  /** stolen certificates the attacker's own process presents where its own identity was refused (header: "Stolen certificates") */
+  certificates?: readonly HeldCertificate[];
+  /** what the attacker can do inside a pod it controls (capture.ts bypassAttempt): how its own process gets around a sidecar */
+  capabilities?: readonly Capability[];
 }
 
 export interface ReachNode {
@@ -134,6 +161,8 @@ export interface ReachEdge {
   dial: string;
   /** present when the attempt got through to another workload's app than `to` (null: to none in the mesh) */
   deliveredTo?: string | null;
+  /** present when the attacker's own process presented a stolen certificate: its SPIFFE id */
+  as?: string;
 }
 
 export interface Reachability {
@@ -174,7 +203,7 @@ interface Stop {
   rep: Source;
 }
 
-/** Per source identity: the outcome of each attempt (0 not yet decided, 1 allowed, 2 blocked). */
+/** Per source identity: the outcome of each attempt (0 not yet decided, 1 allowed, 2 blocked, 3 not tried: the source's sidecar would capture the attacker's own connection). */
 interface ClassMemo {
   outcome: Uint8Array;
   delivered: Map<number, string | null>;
@@ -322,6 +351,23 @@ export function replaceToken(text: string, from: string, to: string): string {
   return out + text.slice(i);
 }
 
+/** The attacker's own process presenting a stolen certificate (with what it can do in the pod), for one class of attempts. */
+interface OwnClient {
+  identity: IdentityOverride;
+  capabilities: readonly Capability[];
+  /** the SPIFFE id, for the edge */
+  as: string;
+}
+
+/** The request of an attempt, from the attacker's own process when `own` is given. */
+function requestOf(src: Source, a: Attempt, own: OwnClient | undefined): MeshRequest {
+  const req = attemptRequest(src, a);
+  if (own === undefined) return req;
+  req.identity = own.identity;
+  if (own.capabilities.length > 0) req.capabilities = own.capabilities;
+  return req;
+}
+
 function sourceId(s: Source): string {
   return s.kind === 'workload' ? s.workload.id : 'outside';
 }
@@ -382,8 +428,8 @@ export class ReachabilityExplorer {
     return { kind: 'workload', workload: w };
   }
 
-  private classOf(src: Source): ClassMemo {
-    const key = this.identity(src);
+  private classOf(src: Source, own?: OwnClient): ClassMemo {
+    const key = own === undefined ? this.identity(src) : `${this.identity(src)}\u0000${JSON.stringify([own.identity, own.capabilities])}`;
     let m = this.memo.get(key);
     if (!m) {
       m = { outcome: new Uint8Array(this.attempts.length), delivered: new Map(), stops: new Map() };
@@ -397,13 +443,19 @@ export class ReachabilityExplorer {
    * controls of a refused attempt are kept for reuse up to a budget (their
    * reasons are most of the memo's memory); past it, a reuse decides again.
    */
-  private attempt(src: Source, cls: ClassMemo, a: Attempt, hop: number): ReachEdge | null {
+  private attempt(src: Source, cls: ClassMemo, a: Attempt, hop: number, own?: OwnClient): ReachEdge | null {
     let state = cls.outcome[a.index] as number;
     let by: StoppedBy[] | null = null;
+    if (state === 0 && own !== undefined && clientProxied(this.mesh, requestOf(src, a, own))) {
+      // Captured: the sidecar re-originates the connection with the source's own identity, which was tried already.
+      state = 3;
+      cls.outcome[a.index] = 3;
+    }
+    if (state === 3) return null;
     if (state === 0) {
       if (this.decisions >= this.maxDecisions) throw new ExplorationTooLarge(this.maxDecisions);
       this.decisions++;
-      const d = decide(this.mesh, attemptRequest(src, a), attemptOptions(a, this.decideOpts));
+      const d = decide(this.mesh, requestOf(src, a, own), attemptOptions(a, this.decideOpts));
       state = d.outcome === 'allowed' ? 1 : 2;
       cls.outcome[a.index] = state;
       if (state === 1) {
@@ -421,6 +473,7 @@ export class ReachabilityExplorer {
       from: sourceId(src), to: a.target.id, port: a.port, protocol: a.protocol, path: a.path,
       outcome: state === 1 ? 'allowed' : 'blocked', stoppedBy: [], hop, dial: a.dial,
     };
+    if (own !== undefined) e.as = own.as;
     if (state === 1) {
       if (cls.delivered.has(a.index)) e.deliveredTo = cls.delivered.get(a.index) ?? null;
     } else if (by) {
@@ -431,14 +484,18 @@ export class ReachabilityExplorer {
       else {
         if (this.decisions >= this.maxDecisions) throw new ExplorationTooLarge(this.maxDecisions);
         this.decisions++;
-        e.stoppedBy = decide(this.mesh, attemptRequest(src, a), attemptOptions(a, this.decideOpts)).stoppedBy;
+        e.stoppedBy = decide(this.mesh, requestOf(src, a, own), attemptOptions(a, this.decideOpts)).stoppedBy;
       }
     }
     return e;
   }
 
-  /** Every attempt from one source (except against itself and `skip`), as edges at `hop`. */
-  hopFrom(ref: SourceRef, hop = 1, skip: ReadonlySet<string> = new Set()): ReachEdge[] {
+  /**
+   * Every attempt from one source (except against itself and `skip`), as edges at `hop`; then, per stolen
+   * certificate, the attempts its own identity did not get through, presented by the attacker's own process
+   * (header: "Stolen certificates").
+   */
+  hopFrom(ref: SourceRef, hop = 1, skip: ReadonlySet<string> = new Set(), certificates: readonly HeldCertificate[] = [], capabilities: readonly Capability[] = []): ReachEdge[] {
     const src = this.source(ref);
     const cls = this.classOf(src);
     const self = sourceId(src);
@@ -447,6 +504,15 @@ export class ReachabilityExplorer {
       if (a.target.id === self || skip.has(a.target.id)) continue;
       const e = this.attempt(src, cls, a, hop);
       if (e) out.push(e);
+    }
+    for (const c of certificates) {
+      const own: OwnClient = { identity: { kind: 'stolen-cert', spiffe: c.spiffe, from: c.from, problem: c.problem }, capabilities, as: c.spiffe };
+      const mine = this.classOf(src, own);
+      for (const a of this.attempts) {
+        if (a.target.id === self || skip.has(a.target.id) || cls.outcome[a.index] === 1) continue;
+        const e = this.attempt(src, mine, a, hop, own);
+        if (e) out.push(e);
+      }
     }
     return out;
   }
@@ -462,6 +528,10 @@ export class ReachabilityExplorer {
     const maxEdges = this.opts.maxEdges ?? Infinity;
     const unlisted = { allowed: 0, blocked: 0 };
     const footholds = [...new Set(req.from)].sort();
+    // One try per certificate (the same SPIFFE id taken twice: the first), in SPIFFE-id order: the report does not depend on the order of theft.
+    const certificates = [...new Map([...(req.certificates ?? [])].reverse().map((c) => [c.spiffe, c])).values()]
+      .sort((a, b) => (a.spiffe < b.spiffe ? -1 : a.spiffe > b.spiffe ? 1 : 0));
+    const capabilities = [...new Set(req.capabilities ?? [])].sort();
     for (const f of footholds) {
       this.source(f);
       nodes.set(f, { id: f, hop: 0, compromised: true });
@@ -473,7 +543,7 @@ export class ReachabilityExplorer {
       const owned = new Set(compromised);
       const fresh: string[] = [];
       for (const src of frontier) {
-        for (const e of this.hopFrom(src, hop, owned)) {
+        for (const e of this.hopFrom(src, hop, owned, certificates, capabilities)) {
           if (edges.length < maxEdges) edges.push(e); else unlisted[e.outcome]++;
           if (!nodes.has(e.to)) nodes.set(e.to, { id: e.to, hop: null, compromised: false });
           if (e.outcome !== 'allowed') continue;

@@ -50,6 +50,7 @@ export function stepJson(s: StepResult): Record<string, unknown> {
         const x: Record<string, unknown> = { from: e.from, to: e.to, port: e.port, protocol: e.protocol, path: e.path, outcome: e.outcome,
           stoppedBy: e.stoppedBy.map(stoppedJson), dial: e.dial, hop: e.hop };
         if (e.deliveredTo !== undefined) x['deliveredTo'] = e.deliveredTo;
+        if (e.as !== undefined) x['as'] = e.as;
         return x;
       }),
     };

@@ -7,6 +7,8 @@
  * it in simulated-time order; nothing else is shared between steps.
  */
 
+import type { Capability } from '../policy/pipeline.js';
+
 /** `jwt: stolen` on a request-like step: replay the most recent token the attacker holds (a reserved token name). */
 export const STOLEN_TOKEN = 'stolen';
 
@@ -41,7 +43,7 @@ export class AttackerState {
   readonly certificates: StolenCertificate[] = [];
   readonly tokens: StolenToken[] = [];
 
-  constructor(readonly foothold: string, readonly capabilities: readonly string[] = []) {
+  constructor(readonly foothold: string, readonly capabilities: readonly Capability[] = []) {
     this.compromise(foothold);
   }
 
@@ -59,7 +61,7 @@ export class AttackerState {
     return this.owned;
   }
 
-  hasCapability(c: string): boolean {
+  hasCapability(c: Capability): boolean {
     return this.capabilities.includes(c);
   }
 

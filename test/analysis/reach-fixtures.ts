@@ -9,8 +9,8 @@ import path from 'node:path';
 import { loadMesh } from '../../src/loader/load.js';
 import type { Mesh, Service, Workload } from '../../src/model/types.js';
 import { selectorMatches } from '../../src/model/types.js';
-import { declaredProtocol, decide, DEFAULT_OUTSIDE_IP, targetPortOf, type DecideOptions, type MeshRequest } from '../../src/policy/decide.js';
-import type { ExploreRequest, Reachability, ReachEdge, ReachNode } from '../../src/analysis/reachability.js';
+import { clientProxied, declaredProtocol, decide, DEFAULT_OUTSIDE_IP, targetPortOf, type DecideOptions, type MeshRequest } from '../../src/policy/decide.js';
+import type { ExploreRequest, HeldCertificate, Reachability, ReachEdge, ReachNode } from '../../src/analysis/reachability.js';
 
 /** The YAML files of a folder (recursively), or the file itself, as a scenario's `manifests` entry reads it. */
 function yamlFiles(dir: string): string[] {
@@ -76,6 +76,10 @@ export function bruteForce(mesh: Mesh, req: ExploreRequest, o: BruteOptions = {}
   const reached: string[] = [];
   const edges: ReachEdge[] = [];
   const starts = [...new Set(req.from)].sort();
+  const certs: HeldCertificate[] = [];
+  for (const c of req.certificates ?? []) if (!certs.some((x) => x.spiffe === c.spiffe)) certs.push(c);
+  certs.sort((a, b) => (a.spiffe < b.spiffe ? -1 : a.spiffe > b.spiffe ? 1 : 0));
+  const caps = [...new Set(req.capabilities ?? [])].sort();
   for (const f of starts) { nodes.push({ id: f, hop: 0, compromised: true }); owned.push(f); }
   let frontier = starts;
   let hops = 0;
@@ -84,13 +88,26 @@ export function bruteForce(mesh: Mesh, req: ExploreRequest, o: BruteOptions = {}
     const fresh: string[] = [];
     for (const src of frontier) {
       const from: MeshRequest['from'] = src === 'outside' ? { kind: 'outside', ip: DEFAULT_OUTSIDE_IP } : { kind: 'workload', workload: mesh.workloads.find((w) => w.id === src) as Workload };
-      for (const a of attempts) {
+      // Its own identity first (cert null), then each stolen certificate on what its own identity did not get through.
+      const ownAllowed = new Set<number>();
+      const tries: { a: (typeof attempts)[number]; i: number; cert: HeldCertificate | null }[] = attempts.map((a, i) => ({ a, i, cert: null }));
+      for (const cert of certs) for (let i = 0; i < attempts.length; i++) tries.push({ a: attempts[i] as (typeof attempts)[number], i, cert });
+      for (const { a, i, cert } of tries) {
         if (a.target.id === src || before.includes(a.target.id)) continue;
-        const d = decide(mesh, {
+        if (cert !== null && ownAllowed.has(i)) continue;
+        const request: MeshRequest = {
           from, to: a.service ? { kind: 'host', host: a.service.fqdn, port: a.dialPort } : { kind: 'workload', workload: a.target, port: a.dialPort },
           protocol: a.protocol, method: 'GET', path: a.path ?? '/', headers: {}, tls: 'auto',
-        }, { pick: () => 0, ...(o.decide ?? {}), pickEndpoint: (eps) => (eps.includes(a.target) ? a.target : eps[0] as Workload) });
+        };
+        if (cert !== null) {
+          request.identity = { kind: 'stolen-cert', spiffe: cert.spiffe, from: cert.from, problem: cert.problem };
+          if (caps.length > 0) request.capabilities = caps;
+          if (clientProxied(mesh, request)) continue;
+        }
+        const d = decide(mesh, request, { pick: () => 0, ...(o.decide ?? {}), pickEndpoint: (eps) => (eps.includes(a.target) ? a.target : eps[0] as Workload) });
+        if (cert === null && d.outcome === 'allowed') ownAllowed.add(i);
         const e: ReachEdge = { from: src, to: a.target.id, port: a.port, protocol: a.protocol, path: a.path, outcome: d.outcome, stoppedBy: d.outcome === 'allowed' ? [] : d.stoppedBy, hop, dial: a.dial };
+        if (cert !== null) e.as = cert.spiffe;
         const at = d.outcome === 'allowed' ? d.destination?.workload ?? null : undefined;
         if (d.outcome === 'allowed' && at !== a.target.id) e.deliveredTo = at ?? null;
         edges.push(e);

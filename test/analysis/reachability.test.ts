@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { explore, identityRule, ReachabilityExplorer, replaceToken, sourceIdentity, type ExploreRequest, type ExplorerOptions } from '../../src/analysis/reachability.js';
+import { explore, identityRule, ReachabilityExplorer, replaceToken, sourceIdentity, type ExploreRequest, type ExplorerOptions, type HeldCertificate } from '../../src/analysis/reachability.js';
 import type { Mesh, Workload } from '../../src/model/types.js';
 import { wl } from '../helpers.js';
 import { bruteForce, denyFromIp, shipped, TWINS } from './reach-fixtures.js';
@@ -81,6 +81,58 @@ describe('the explorer agrees with a brute force over single decide() calls', ()
 
   it('an exploit list takes over only the listed workloads, as the brute force does', () => {
     same(twins(), { from: ['shop/front'], exploit: ['shop/worker-v3'], depth: 3 });
+  });
+});
+
+describe('stolen certificates: the attacker\'s own process presents them where no sidecar captures it', () => {
+  const strict = (): Mesh => shipped(['three-ns', 'policies/backend-strict', 'policies/backend-db-allow-api']);
+  const apiCert: HeldCertificate = { spiffe: 'spiffe://cluster.local/ns/backend/sa/api', from: 'backend/api', problem: null };
+
+  it('from a sidecar-less pod, api\'s certificate passes STRICT and db\'s ALLOW by principal: edges marked as api, equal to single requests', () => {
+    const own = same(strict(), { from: ['legacy/batch'], exploit: [], depth: 1 });
+    expect(own.reached).not.toContain('backend/db');
+    const r = same(strict(), { from: ['legacy/batch'], exploit: [], depth: 1, certificates: [apiCert] });
+    expect(r.reached).toContain('backend/db');
+    const toDb = r.edges.filter((e) => e.to === 'backend/db' && e.outcome === 'allowed');
+    expect(toDb.length).toBeGreaterThan(0);
+    expect(toDb.every((e) => e.as === apiCert.spiffe)).toBe(true);
+  });
+
+  it('a certificate is tried only on what the source\'s own identity did not get through', () => {
+    const r = same(strict(), { from: ['legacy/batch'], exploit: [], depth: 1, certificates: [apiCert] });
+    const own = new Set(r.edges.filter((e) => e.as === undefined && e.outcome === 'allowed').map((e) => `${e.dial} ${e.path ?? ''}`));
+    expect(own.size).toBeGreaterThan(0);
+    expect(r.edges.filter((e) => e.as !== undefined).some((e) => own.has(`${e.dial} ${e.path ?? ''}`))).toBe(false);
+  });
+
+  it('a source whose sidecar captures the connection lists no certificate attempts: the sidecar re-originates with its own identity', () => {
+    const r = same(strict(), { from: ['frontend/web'], exploit: [], depth: 1, certificates: [apiCert] });
+    expect(r.edges.some((e) => e.as !== undefined)).toBe(false);
+  });
+
+  it('with root in a sidecar pod the attacker\'s own client gets around the sidecar and presents the certificate, as single requests do', () => {
+    const r = same(strict(), { from: ['frontend/web'], exploit: [], depth: 1, certificates: [apiCert], capabilities: ['root'] });
+    expect(r.edges.some((e) => e.as === apiCert.spiffe && e.to === 'backend/db' && e.outcome === 'allowed')).toBe(true);
+  });
+
+  it('a certificate that is not valid now fails every handshake it takes part in (CertificateValidity)', () => {
+    const r = same(strict(), { from: ['legacy/batch'], exploit: [], depth: 1, certificates: [{ ...apiCert, problem: 'expired at 1h' }] });
+    const asApi = r.edges.filter((e) => e.as !== undefined);
+    expect(asApi.length).toBeGreaterThan(0);
+    expect(asApi.every((e) => e.outcome === 'blocked' && e.stoppedBy[0]?.control === 'CertificateValidity')).toBe(true);
+  });
+
+  it('over several hops, with takeovers and two certificates (one given twice), the graph equals single requests', () => {
+    const webCert: HeldCertificate = { spiffe: 'spiffe://cluster.local/ns/frontend/sa/web', from: 'frontend/web', problem: null };
+    same(strict(), { from: ['legacy/batch'], exploit: 'all', depth: 3, certificates: [webCert, apiCert, { ...apiCert, from: 'elsewhere' }] });
+    same(twins(), { from: ['legacy/cron'], exploit: 'all', depth: 3, certificates: [{ spiffe: 'spiffe://cluster.local/ns/shop/sa/worker', from: 'shop/worker-v1', problem: null }] });
+  });
+
+  it('the certificates\' order does not change the result', () => {
+    const webCert: HeldCertificate = { spiffe: 'spiffe://cluster.local/ns/frontend/sa/web', from: 'frontend/web', problem: null };
+    const a = explore(strict(), { from: ['legacy/batch'], exploit: 'all', depth: 2, certificates: [webCert, apiCert] });
+    const b = explore(strict(), { from: ['legacy/batch'], exploit: 'all', depth: 2, certificates: [apiCert, webCert] });
+    expect(b).toEqual(a);
   });
 });
 

@@ -191,7 +191,14 @@ describe('each shipped pivot agrees with a brute force over single request decis
         const got = r.steps[i] as StepResult;
         const from = (got.graph?.nodes ?? []).filter((n) => n.hop === 0).map((n) => n.id);
         const exploit = st.exploit ?? ((id: string) => Object.hasOwn(facts, id) && facts[id]?.exploitable === true);
-        const { unlisted: _u, ...brute } = bruteForce(prepared.mesh, { from, exploit, depth: st.depth ?? 3 }, { ...(st.ports ? { ports: st.ports } : {}), ...(st.paths ? { paths: st.paths } : {}) });
+        // The certificates taken by earlier steal-credentials steps (none of these scenarios waits them out).
+        const spec = prepared.scenario.doc.spec;
+        const certificates = spec.steps.slice(0, i).filter((x) => x.action === 'steal-credentials' && x.what === 'cert').flatMap((x) => {
+          const w = prepared.mesh.workloads.find((y) => y.id === (x.from ?? spec.attacker.foothold));
+          return w && w.sidecar ? [{ spiffe: `spiffe://${prepared.mesh.config.trustDomain}/ns/${w.namespace}/sa/${w.serviceAccount}`, from: w.id, problem: null }] : [];
+        });
+        const { unlisted: _u, ...brute } = bruteForce(prepared.mesh, { from, exploit, depth: st.depth ?? 3, certificates, capabilities: spec.attacker.capabilities ?? [] },
+          { ...(st.ports ? { ports: st.ports } : {}), ...(st.paths ? { paths: st.paths } : {}) });
         expect(got.graph?.unlisted).toBeUndefined();
         expect({ nodes: got.graph?.nodes, edges: got.graph?.edges, reached: got.reached, compromised: got.compromised, hops: got.hops }).toEqual(brute);
       }
@@ -271,4 +278,40 @@ spec:
     expect(step(r, 'p1').outcome).toBe('blocked');
     expect(r.warnings?.some((w) => w.includes('defence analysis stopped at its bound') && w.includes('pivot decisions'))).toBe(true);
   }, 60_000);
+});
+
+describe('pivot presents the stolen certificates the attacker holds (analysis/reachability.ts "Stolen certificates")', () => {
+  const THREE_NS = ['three-ns', 'policies/backend-strict', 'policies/backend-db-allow-api'].map((d) => path.join(root, 'scenarios/meshes', d));
+
+  it('a certificate leaked before the pivot is presented from the sidecar-less foothold and reaches what its identity may open', async () => {
+    const r = await run(`  attacker: { foothold: legacy/batch }
+  steps:
+    - { id: before, action: pivot, exploit: [], targets: [backend/db] }
+    - { id: leak, action: steal-credentials, from: backend/api, what: cert }
+    - { id: after, action: pivot, exploit: [], targets: [backend/db] }
+`, THREE_NS);
+    expect(step(r, 'before').outcome).toBe('blocked');
+    expect(step(r, 'before').graph?.edges.some((e) => e.as !== undefined)).toBe(false);
+    const after = step(r, 'after');
+    expect(after.outcome).toBe('allowed');
+    expect(after.graph?.edges.some((e) => e.to === 'backend/db' && e.outcome === 'allowed' && e.as === 'spiffe://cluster.local/ns/backend/sa/api')).toBe(true);
+    expect(after.evidence.events.map((e) => e.what).join('\n')).toContain('presents the stolen certificate of spiffe://cluster.local/ns/backend/sa/api (from backend/api)');
+    expect(JSON.parse(renderJson([r])).steps.find((s: { id: string }) => s.id === 'after').graph.edges.some((e: { as?: string }) => e.as === 'spiffe://cluster.local/ns/backend/sa/api')).toBe(true);
+  });
+
+  it('a certificate past its notAfter at the step\'s time is not presented, and the evidence says so', async () => {
+    const r = await run(`  attacker: { foothold: legacy/batch }
+  ca: { workloadCertTtl: 1h }
+  steps:
+    - { id: leak, action: steal-credentials, from: backend/api, what: cert }
+    - { id: lie-low, action: wait, for: 2h }
+    - { id: after, action: pivot, exploit: [], targets: [backend/db] }
+`, THREE_NS);
+    const after = step(r, 'after');
+    expect(after.outcome).toBe('blocked');
+    expect(after.graph?.edges.some((e) => e.as !== undefined)).toBe(false);
+    const text = after.evidence.events.map((e) => e.what).join('\n');
+    expect(text).toContain('no stolen certificate is valid now');
+    expect(text).toContain('not presented, invalid now: spiffe://cluster.local/ns/backend/sa/api (expired at');
+  });
 });

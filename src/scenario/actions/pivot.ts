@@ -15,6 +15,14 @@
  *    for that step: it is the step's own statement of what the attacker can
  *    exploit. A taken-over workload attacks at the next hop with its own
  *    identity (its sidecar's certificate, §5.2).
+ *  - Stolen certificates: each certificate the attacker holds (steal-credentials)
+ *    that is valid at the step's time is presented by the attacker's own
+ *    process, from every workload it acts from, on the attempts that
+ *    workload's own identity did not get through — where no sidecar captures
+ *    the connection (a pod without one, a gateway pod, an excluded port or
+ *    range, or the attacker's capabilities: root, net-admin, proxy-uid).
+ *    Those edges carry `as: <SPIFFE id>`; certificates not valid now are named
+ *    in the evidence, not presented (analysis/reachability.ts).
  *  - `depth` hops (default 3), `ports` (default: every declared port),
  *    `paths` (default `/`): see analysis/reachability.ts.
  *  - Time: decided at the step's simulated time, so a certificate that has
@@ -30,7 +38,8 @@
  *    attempts — those on the missing targets when targets are given — the
  *    control stopping the most attempts first.
  */
-import { attemptsOf, ExplorationTooLarge, ReachabilityExplorer, type ExploitRule, type ExplorerOptions, type ReachEdge, type Reachability } from '../../analysis/reachability.js';
+import { attemptsOf, ExplorationTooLarge, ReachabilityExplorer, type ExploitRule, type ExplorerOptions, type HeldCertificate, type ReachEdge, type Reachability } from '../../analysis/reachability.js';
+import { formatSimTime } from '../../sim/mesh/certificates.js';
 import { meshIndex } from '../../model/index.js';
 import type { StoppedBy } from '../../policy/decide.js';
 import { checkWorkloadRef } from '../refs.js';
@@ -149,9 +158,11 @@ export const pivotAction: ActionModule = {
     const index = typeof path[2] === 'number' ? path[2] : doc.spec.steps.length;
     const controlled = 1 + doc.spec.steps.slice(0, index).filter((s) => s.action === 'pivot').reduce((n, s) => n + takeable(s), 0);
     const sources = Math.min(mesh.workloads.length + 1, (step.from === undefined ? controlled : 1) + takeable(step));
-    const work = sources * attempts;
+    // Each stolen certificate is tried again on the attempts: at most one per earlier steal-credentials of a cert.
+    const certificates = doc.spec.steps.slice(0, index).filter((s) => s.action === 'steal-credentials' && s.what === 'cert').length;
+    const work = sources * attempts * (1 + certificates);
     if (work > MAX_PIVOT_DECISIONS) {
-      issues.error('pivot-too-large', `step "${step.id}": this pivot may need up to ${grouped(work)} decisions (${grouped(sources)} attacking workloads × ${grouped(attempts)} attempts); the limit is ${grouped(MAX_PIVOT_DECISIONS)}`,
+      issues.error('pivot-too-large', `step "${step.id}": this pivot may need up to ${grouped(work)} decisions (${grouped(sources)} attacking workloads × ${grouped(attempts)} attempts${certificates > 0 ? ` × ${1 + certificates} identities (its own and ${certificates} stolen certificate${certificates === 1 ? '' : 's'})` : ''}); the limit is ${grouped(MAX_PIVOT_DECISIONS)}`,
         src.locate(path), 'narrow `exploit`, `ports` or `paths`, or start it `from:` one workload');
     }
   },
@@ -168,9 +179,18 @@ export const pivotAction: ActionModule = {
     const opts: ExplorerOptions = { decide: decideOpts, maxEdges: MAX_LISTED_EDGES, maxDecisions: budget.left };
     if (step.ports) opts.ports = step.ports;
     if (step.paths) opts.paths = step.paths;
+    // The stolen certificates valid now, one per SPIFFE id (the latest notAfter); the rest are named, not tried.
+    const certificates: HeldCertificate[] = [];
+    const unusable: string[] = [];
+    for (const spiffe of [...new Set(c.attacker.certificates.map((x) => x.spiffe))].sort(byCodeUnit)) {
+      const held = c.attacker.certificateFor(spiffe);
+      if (held === null) continue;
+      if (t >= held.notBefore && t < held.notAfter) certificates.push({ spiffe, from: held.from, problem: null });
+      else unusable.push(`${spiffe} (${t < held.notBefore ? `not valid before ${formatSimTime(held.notBefore)}` : `expired at ${formatSimTime(held.notAfter)}`})`);
+    }
     let r: Reachability;
     try {
-      r = new ReachabilityExplorer(c.mesh, opts).explore({ from: starts, exploit: exploitRule(c, step), depth });
+      r = new ReachabilityExplorer(c.mesh, opts).explore({ from: starts, exploit: exploitRule(c, step), depth, certificates, capabilities: c.attacker.capabilities });
     } catch (e) {
       if (!(e instanceof ExplorationTooLarge)) throw e;
       throw new SimulationLimitError(`step "${step.id}": the pivot steps of this run need more decisions than the ${grouped(e.limit)} left of their budget`,
@@ -184,6 +204,14 @@ export const pivotAction: ActionModule = {
     const total = r.edges.length + r.unlisted.allowed + r.unlisted.blocked;
     const events: StepResult['evidence']['events'] = [{ t, hop: 'scenario',
       what: `pivot from ${starts.join(', ')} (depth ${depth}, ${describeExploit(step)}): ${total} attempts, ${got} got through; ${r.decisions} decided, ${r.memoHits} shared by workloads of the same identity` }];
+    if (certificates.length > 0 || unusable.length > 0) {
+      const asMany = r.edges.filter((e) => e.as !== undefined);
+      const through = asMany.filter((e) => e.outcome === 'allowed').length;
+      events.push({ t, hop: 'scenario', what: certificates.length > 0
+        ? `the attacker's own process also presents the stolen certificate${certificates.length === 1 ? '' : 's'} of ${certificates.map((x) => `${x.spiffe} (from ${x.from})`).join(', ')} on every attempt its own identity did not get through, wherever no sidecar captures the connection: ${asMany.length} such attempts listed, ${through} got through`
+        : 'no stolen certificate is valid now: none is presented' });
+      if (unusable.length > 0) events.push({ t, hop: 'scenario', what: `not presented, invalid now: ${unusable.join(', ')}` });
+    }
     if (total > r.edges.length) {
       events.push({ t, hop: 'scenario', what: `the graph lists the first ${r.edges.length} attempts; ${r.unlisted.allowed} more got through and ${r.unlisted.blocked} more were refused (graph.unlisted; stoppedBy summarises the listed ones)` });
     }
