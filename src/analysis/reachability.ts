@@ -72,6 +72,13 @@
  * source's own identity — already tried — and nothing is listed. Memo: per
  * (source identity, certificate, capabilities).
  *
+ * Capabilities (`capabilities`: root, net-admin, proxy-uid, the attacker's
+ * in every pod it acts from): its own process also goes around the source's
+ * sidecar in plaintext, before the certificates are tried, on the attempts
+ * the source's own identity did not get through and its sidecar would have
+ * carried — what the sidecar refused on its side (a DestinationRule, egress
+ * policy, a client-side route) is no wall for it. Edges `bypass: true`.
+ *
  * Weighted routes take their first destination (pick = 0) unless the caller
  * passes its own `pick`; the explorer is deterministic either way.
  */
@@ -163,6 +170,8 @@ export interface ReachEdge {
   deliveredTo?: string | null;
   /** present when the attacker's own process presented a stolen certificate: its SPIFFE id */
   as?: string;
+  /** present when the attacker's own process went around the source's sidecar in plaintext (its capabilities) */
+  bypass?: true;
 }
 
 export interface Reachability {
@@ -351,12 +360,12 @@ export function replaceToken(text: string, from: string, to: string): string {
   return out + text.slice(i);
 }
 
-/** The attacker's own process presenting a stolen certificate (with what it can do in the pod), for one class of attempts. */
+/** The attacker's own process — presenting a stolen certificate, or plaintext around its sidecar — with what it can do in the pod. */
 interface OwnClient {
   identity: IdentityOverride;
   capabilities: readonly Capability[];
-  /** the SPIFFE id, for the edge */
-  as: string;
+  /** the SPIFFE id of a certificate, for the edge; null: plaintext around the sidecar */
+  as: string | null;
 }
 
 /** The request of an attempt, from the attacker's own process when `own` is given. */
@@ -446,8 +455,10 @@ export class ReachabilityExplorer {
   private attempt(src: Source, cls: ClassMemo, a: Attempt, hop: number, own?: OwnClient): ReachEdge | null {
     let state = cls.outcome[a.index] as number;
     let by: StoppedBy[] | null = null;
-    if (state === 0 && own !== undefined && clientProxied(this.mesh, requestOf(src, a, own))) {
-      // Captured: the sidecar re-originates the connection with the source's own identity, which was tried already.
+    if (state === 0 && own !== undefined && (clientProxied(this.mesh, requestOf(src, a, own))
+      || (own.as === null && !clientProxied(this.mesh, attemptRequest(src, a))))) {
+      // Captured: the sidecar re-originates the connection with the source's own identity, which was tried already. Or
+      // plaintext that the source's own attempt already sent as it is (no sidecar on the way): the same attempt.
       state = 3;
       cls.outcome[a.index] = 3;
     }
@@ -473,7 +484,7 @@ export class ReachabilityExplorer {
       from: sourceId(src), to: a.target.id, port: a.port, protocol: a.protocol, path: a.path,
       outcome: state === 1 ? 'allowed' : 'blocked', stoppedBy: [], hop, dial: a.dial,
     };
-    if (own !== undefined) e.as = own.as;
+    if (own !== undefined) { if (own.as === null) e.bypass = true; else e.as = own.as; }
     if (state === 1) {
       if (cls.delivered.has(a.index)) e.deliveredTo = cls.delivered.get(a.index) ?? null;
     } else if (by) {
@@ -505,8 +516,9 @@ export class ReachabilityExplorer {
       const e = this.attempt(src, cls, a, hop);
       if (e) out.push(e);
     }
-    for (const c of certificates) {
-      const own: OwnClient = { identity: { kind: 'stolen-cert', spiffe: c.spiffe, from: c.from, problem: c.problem }, capabilities, as: c.spiffe };
+    const owns: OwnClient[] = certificates.map((c) => ({ identity: { kind: 'stolen-cert', spiffe: c.spiffe, from: c.from, problem: c.problem }, capabilities, as: c.spiffe }));
+    if (capabilities.length > 0) owns.unshift({ identity: { kind: 'none' }, capabilities, as: null });
+    for (const own of owns) {
       const mine = this.classOf(src, own);
       for (const a of this.attempts) {
         if (a.target.id === self || skip.has(a.target.id) || cls.outcome[a.index] === 1) continue;

@@ -51,6 +51,7 @@ export function stepJson(s: StepResult): Record<string, unknown> {
           stoppedBy: e.stoppedBy.map(stoppedJson), dial: e.dial, hop: e.hop };
         if (e.deliveredTo !== undefined) x['deliveredTo'] = e.deliveredTo;
         if (e.as !== undefined) x['as'] = e.as;
+        if (e.bypass === true) x['bypass'] = true;
         return x;
       }),
     };

@@ -90,24 +90,30 @@ export function bruteForce(mesh: Mesh, req: ExploreRequest, o: BruteOptions = {}
       const from: MeshRequest['from'] = src === 'outside' ? { kind: 'outside', ip: DEFAULT_OUTSIDE_IP } : { kind: 'workload', workload: mesh.workloads.find((w) => w.id === src) as Workload };
       // Its own identity first (cert null), then each stolen certificate on what its own identity did not get through.
       const ownAllowed = new Set<number>();
-      const tries: { a: (typeof attempts)[number]; i: number; cert: HeldCertificate | null }[] = attempts.map((a, i) => ({ a, i, cert: null }));
-      for (const cert of certs) for (let i = 0; i < attempts.length; i++) tries.push({ a: attempts[i] as (typeof attempts)[number], i, cert });
-      for (const { a, i, cert } of tries) {
+      // 'own': its identity; 'plain': the attacker's process in plaintext around the sidecar (with capabilities); a certificate.
+      type Who = 'own' | 'plain' | HeldCertificate;
+      const tries: { a: (typeof attempts)[number]; i: number; who: Who }[] = attempts.map((a, i) => ({ a, i, who: 'own' }));
+      const whos: Who[] = [...(caps.length > 0 ? ['plain' as const] : []), ...certs];
+      for (const who of whos) for (let i = 0; i < attempts.length; i++) tries.push({ a: attempts[i] as (typeof attempts)[number], i, who });
+      for (const { a, i, who } of tries) {
+        const cert = typeof who === 'object' ? who : null;
         if (a.target.id === src || before.includes(a.target.id)) continue;
-        if (cert !== null && ownAllowed.has(i)) continue;
+        if (who !== 'own' && ownAllowed.has(i)) continue;
         const request: MeshRequest = {
           from, to: a.service ? { kind: 'host', host: a.service.fqdn, port: a.dialPort } : { kind: 'workload', workload: a.target, port: a.dialPort },
           protocol: a.protocol, method: 'GET', path: a.path ?? '/', headers: {}, tls: 'auto',
         };
-        if (cert !== null) {
-          request.identity = { kind: 'stolen-cert', spiffe: cert.spiffe, from: cert.from, problem: cert.problem };
+        if (who === 'plain' && !clientProxied(mesh, request)) continue;
+        if (who !== 'own') {
+          request.identity = cert !== null ? { kind: 'stolen-cert', spiffe: cert.spiffe, from: cert.from, problem: cert.problem } : { kind: 'none' };
           if (caps.length > 0) request.capabilities = caps;
           if (clientProxied(mesh, request)) continue;
         }
         const d = decide(mesh, request, { pick: () => 0, ...(o.decide ?? {}), pickEndpoint: (eps) => (eps.includes(a.target) ? a.target : eps[0] as Workload) });
-        if (cert === null && d.outcome === 'allowed') ownAllowed.add(i);
+        if (who === 'own' && d.outcome === 'allowed') ownAllowed.add(i);
         const e: ReachEdge = { from: src, to: a.target.id, port: a.port, protocol: a.protocol, path: a.path, outcome: d.outcome, stoppedBy: d.outcome === 'allowed' ? [] : d.stoppedBy, hop, dial: a.dial };
         if (cert !== null) e.as = cert.spiffe;
+        if (who === 'plain') e.bypass = true;
         const at = d.outcome === 'allowed' ? d.destination?.workload ?? null : undefined;
         if (d.outcome === 'allowed' && at !== a.target.id) e.deliveredTo = at ?? null;
         edges.push(e);

@@ -128,6 +128,22 @@ describe('stolen certificates: the attacker\'s own process presents them where n
     same(twins(), { from: ['legacy/cron'], exploit: 'all', depth: 3, certificates: [{ spiffe: 'spiffe://cluster.local/ns/shop/sa/worker', from: 'shop/worker-v1', problem: null }] });
   });
 
+  it('with root, the attacker\'s own process also goes around its sidecar in plaintext: a DestinationRule that makes the sidecar fail is no wall (edges bypass)', () => {
+    const mesh = shipped(['three-ns', 'policies/legacy-dr-batch-istio-mutual']);
+    const own = same(mesh, { from: ['frontend/web'], exploit: [], depth: 1 });
+    expect(own.edges.find((e) => e.to === 'legacy/batch' && e.dial.startsWith('batch.'))?.stoppedBy[0]?.control).toBe('DestinationRule');
+    expect(own.edges.some((e) => e.bypass === true)).toBe(false);
+    const r = same(mesh, { from: ['frontend/web'], exploit: [], depth: 1, capabilities: ['root'] });
+    const around = r.edges.filter((e) => e.bypass === true && e.to === 'legacy/batch');
+    expect(around.map((e) => e.dial)).toEqual(['batch.legacy.svc.cluster.local:80']);
+    expect(around.every((e) => e.outcome === 'allowed' && e.as === undefined)).toBe(true);
+  });
+
+  it('a sidecar-less source gets no plaintext bypass attempts: its own attempts already leave as they are', () => {
+    const r = same(strict(), { from: ['legacy/batch'], exploit: [], depth: 1, capabilities: ['net-admin'] });
+    expect(r.edges.some((e) => e.bypass === true)).toBe(false);
+  });
+
   it('the certificates\' order does not change the result', () => {
     const webCert: HeldCertificate = { spiffe: 'spiffe://cluster.local/ns/frontend/sa/web', from: 'frontend/web', problem: null };
     const a = explore(strict(), { from: ['legacy/batch'], exploit: 'all', depth: 2, certificates: [webCert, apiCert] });

@@ -299,6 +299,17 @@ describe('pivot presents the stolen certificates the attacker holds (analysis/re
     expect(JSON.parse(renderJson([r])).steps.find((s: { id: string }) => s.id === 'after').graph.edges.some((e: { as?: string }) => e.as === 'spiffe://cluster.local/ns/backend/sa/api')).toBe(true);
   });
 
+  it('with attacker capabilities the pivot also goes around the sidecar in plaintext, and the JSON edge says bypass', async () => {
+    const r = await run(`  attacker: { foothold: frontend/web, capabilities: [root] }
+  steps:
+    - { id: p, action: pivot, exploit: [], targets: [legacy/batch] }
+`, ['three-ns', 'policies/legacy-dr-batch-istio-mutual'].map((d) => path.join(root, 'scenarios/meshes', d)));
+    const edges = step(r, 'p').graph?.edges ?? [];
+    expect(edges.filter((e) => e.bypass === true).map((e) => [e.dial, e.outcome])).toEqual([['batch.legacy.svc.cluster.local:80', 'allowed']]);
+    const json = JSON.parse(renderJson([r])).steps[0].graph.edges as { bypass?: boolean; dial: string }[];
+    expect(json.filter((e) => e.bypass === true).map((e) => e.dial)).toEqual(['batch.legacy.svc.cluster.local:80']);
+  });
+
   it('a certificate past its notAfter at the step\'s time is not presented, and the evidence says so', async () => {
     const r = await run(`  attacker: { foothold: legacy/batch }
   ca: { workloadCertTtl: 1h }

@@ -23,6 +23,10 @@
  *    range, or the attacker's capabilities: root, net-admin, proxy-uid).
  *    Those edges carry `as: <SPIFFE id>`; certificates not valid now are named
  *    in the evidence, not presented (analysis/reachability.ts).
+ *  - Capabilities: with `attacker.capabilities`, the attacker's own process
+ *    also goes around the sidecar of every workload it acts from, in
+ *    plaintext, on what that workload's own identity did not get through
+ *    (edges `bypass: true`).
  *  - `depth` hops (default 3), `ports` (default: every declared port),
  *    `paths` (default `/`): see analysis/reachability.ts.
  *  - Time: decided at the step's simulated time, so a certificate that has
