@@ -613,8 +613,10 @@ function readHttpMatch(r: Reader, m: Obj, path: Path, ctx: VsContext): HttpMatch
         }
       }
       const sm = readStringMatch(r, map, hname, [...path, key], false, key === 'withoutHeaders');
-      // setOwn: a header called __proto__ is an ordinary header, never the record's prototype
-      if (sm) setOwn(rec, key === 'queryParams' ? hname : hname.toLowerCase(), sm);
+      // setOwn: a header called __proto__ is an ordinary header, never the record's prototype. Header names are kept
+      // as written: Envoy matches them whatever their case (policy/routing.ts lower-cases at match time), but Istio
+      // compares them as written when it merges a delegate's matches into the root's (model/delegate.ts hasConflict)
+      if (sm) setOwn(rec, hname, sm);
     }
     out[key] = rec;
   }

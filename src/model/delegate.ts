@@ -28,7 +28,11 @@
  *    side set; an empty match `{}` on either side), ignoreUriCase differing,
  *    both ports set and different, r's sourceNamespace set and d's not the same,
  *    a sourceLabels key both set to different values, both gateways lists set
- *    and d's not within r's.
+ *    and d's not within r's. Header and query parameter names are compared as
+ *    written (Istio indexes the root's map by the delegate's key): a root
+ *    `X-Team` and a delegate `x-team` never conflict, and the merged match
+ *    keeps both, so a request must satisfy both (Envoy reads them as one
+ *    header).
  *  - d's name becomes `r-d` (r's alone when d has none); d's rewrite,
  *    directResponse, timeout and retries default to r's. (Istio passes on
  *    fault, mirror(s), corsPolicy and headers too, which meshrange does not

@@ -59,8 +59,12 @@ export interface HttpMatch {
   scheme?: StringMatch;
   method?: StringMatch;
   authority?: StringMatch;
-  /** header names lower case */
+  /**
+   * header names as written: `X-Team` and `x-team` are two keys, both matched against the one request header (Envoy
+   * ignores a header name's case), but different names to Istio's delegate merge
+   */
   headers?: Record<string, StringMatch>;
+  /** header names as written, like `headers` */
   withoutHeaders?: Record<string, StringMatch>;
   queryParams?: Record<string, StringMatch>;
   port?: number;

@@ -1007,11 +1007,12 @@ function httpMatches(m: HttpMatch, req: RequestView): boolean {
   if (m.scheme && !stringMatches(m.scheme, req.headers.get(':scheme'))) return false;
   for (const [name, sm] of Object.entries(m.headers ?? {})) {
     if (name.startsWith('@request.auth.claims')) return false;
-    if (!stringMatches(sm, req.headers.get(name))) return false;
+    // names are kept as written; Envoy's header matchers ignore their case (request names are lower-cased above)
+    if (!stringMatches(sm, req.headers.get(name.toLowerCase()))) return false;
   }
   for (const [name, sm] of Object.entries(m.withoutHeaders ?? {})) {
     if (name.startsWith('@request.auth.claims')) return false;
-    const v = req.headers.get(name);
+    const v = req.headers.get(name.toLowerCase());
     if ('present' in sm ? v !== undefined : stringMatches(sm, v ?? '')) return false;
   }
   for (const [name, sm] of Object.entries(m.queryParams ?? {})) {

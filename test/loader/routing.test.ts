@@ -206,7 +206,7 @@ describe('Gateway: webhook validation', () => {
 });
 
 describe('VirtualService: reading', () => {
-  it('a valid VirtualService reads into the model: gateways default to mesh, routes, matches, weights, rewrite', () => {
+  it('a valid VirtualService reads into the model: gateways default to mesh, routes, matches (header names as written), weights, rewrite', () => {
     const { value, issues } = vs(virtualService(`  hosts: [reviews]
   http:
     - name: jason
@@ -226,7 +226,7 @@ describe('VirtualService: reading', () => {
       http: [
         {
           name: 'jason',
-          match: [{ headers: { 'end-user': { exact: 'jason' } }, uri: { prefix: '/api' }, ignoreUriCase: true }, { queryParams: { debug: { present: true } } }],
+          match: [{ headers: { 'End-User': { exact: 'jason' } }, uri: { prefix: '/api' }, ignoreUriCase: true }, { queryParams: { debug: { present: true } } }],
           rewrite: { uri: '/v2' },
           route: [
             { destination: { host: 'reviews', subset: 'v2', port: { number: 9080 } }, weight: 75 },

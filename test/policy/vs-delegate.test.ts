@@ -206,6 +206,34 @@ describe('delegate matches must fit inside the root route\'s (hasConflict)', () 
     expect(kept(r('{ headers: { x-team: { exact: shop } } }'), '{ headers: { x-team: { exact: other } } }')).toBe(0);
     expect(kept(r('{ queryParams: { v: { prefix: "1" } } }'), '{ queryParams: { v: { exact: "12" } } }')).toBe(1);
   });
+  it('header names are compared as written, as Istio indexes the root\'s headers by the delegate\'s key: a root X-Team and a delegate x-team never conflict, and the merged match keeps both', () => {
+    expect(kept(r('{ headers: { X-Team: { exact: shop } } }'), '{ headers: { x-team: { exact: other } } }')).toBe(1);
+    expect(kept(r('{ withoutHeaders: { X-Debug: { exact: "1" } } }'), '{ withoutHeaders: { x-debug: { exact: "0" } } }')).toBe(1);
+    const { http } = merged(r('{ headers: { X-Team: { exact: shop } } }'), `- { match: [{ headers: { x-team: { prefix: sh } } }], ${to} }`);
+    expect(http[0]?.match).toEqual([{ headers: { 'X-Team': { exact: 'shop' }, 'x-team': { prefix: 'sh' } } }]);
+    // the same name as written still has to fit
+    expect(kept(r('{ headers: { X-Team: { exact: shop } } }'), '{ headers: { X-Team: { prefix: sh } } }')).toBe(0);
+  });
+  it('a merged match with one header under two spellings needs the request\'s one header to meet both (Envoy ignores the name\'s case): x-team: shop takes the delegate route, x-team: shoe does not', () => {
+    const { mesh } = load(`apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: root, namespace: istio-system }
+spec:
+  hosts: [shop.example.com]
+  gateways: [istio-system/gw]
+  http:
+    - match: [{ headers: { X-Team: { exact: shop } } }]
+      delegate: { name: api, namespace: shop }
+    - route: [{ destination: { host: web.front.svc.cluster.local } }]
+`, delegateVs(`    - match: [{ headers: { x-team: { prefix: sh } } }]
+      route: [{ destination: { host: orders } }]
+`));
+    const ask = (team: string): ReturnType<typeof decide> => decide(mesh, { from: { kind: 'outside', ip: '203.0.113.10' },
+      to: { kind: 'host', host: 'ingress.istio-system.svc.cluster.local', port: 80 }, protocol: 'http', method: 'GET', path: '/',
+      headers: { host: 'shop.example.com', 'X-TEAM': team }, tls: 'auto' }, { explain: true });
+    expect(ask('shop')).toMatchObject({ outcome: 'allowed', destination: { workload: 'shop/orders' } });
+    expect(ask('shoe')).toMatchObject({ outcome: 'allowed', destination: { workload: 'front/web' } });
+  });
   it('ignoreUriCase must be the same; ports, when both set, too', () => {
     expect(kept(r('{ uri: { prefix: /a }, ignoreUriCase: true }'), '{ uri: { prefix: /a/b } }')).toBe(0);
     expect(kept(r('{ port: 80 }'), '{ port: 8080 }')).toBe(0);
