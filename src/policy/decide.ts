@@ -31,7 +31,7 @@ import type { ServiceEntry, Sidecar, SidecarEgressListener } from '../model/egre
 import type { VirtualService } from '../model/routing.js';
 import type { NetworkPolicy } from '../model/network-policy.js';
 import { clusterLbPassthrough, endpointTlsMode, findDestinationRule, tlsSettingsFor, topLevelLbPassthrough, type DrChoice } from './destination-rule.js';
-import { decideEgress, egressListenerFor, httpListenerOnPortIndexed, importsVirtualServiceHost, lookupDestination, normalizeHost, outboundMode, sidecarFor, sidecarOfInput, sidecarsNear, visibleRegistry, type EgressInput, type EgressLookup, type RegistryByPort } from './egress.js';
+import { decideEgress, egressListenerFor, entryHostsInPushOrder, httpListenerOnPortIndexed, importsVirtualServiceHost, lookupDestination, normalizeHost, outboundMode, sidecarFor, sidecarOfInput, sidecarsNear, type EgressInput, type EgressLookup, type RegistryByPort } from './egress.js';
 import { bypassAttempt, customCapture, outboundCapture } from './capture.js';
 import { searchPath, upstreamResolves } from './dns.js';
 import { connectInbound, NODE_IP, paName } from './inbound.js';
@@ -544,10 +544,18 @@ function sendLeg(run: Run, leg: Leg): Decision {
       const wildcardBound = (se: ServiceEntry): boolean => se.addresses.length === 0 && se.ports.some((p) => p.number === port && tcpLike(p.protocol))
         && (se.resolution === 'NONE' ? se.workloadSelector === null
           : !se.hosts.some((h) => entryAddressKind(se, h) === 'allocated' && dnsCaptureOf(mesh, client).on));
-      const taker = visibleRegistry(input, client, port).serviceEntries.find(wildcardBound);
-      if (taker) {
-        wildcardTcp = { entry: taker, host: normalizeHost(taker.hosts[0] ?? '') };
-        run.events.push({ hop: 'client-sidecar', what: `port ${port} of ServiceEntry ${taker.meta.namespace}/${taker.meta.name} (resolution ${taker.resolution}) is ${taker.ports.find((p) => p.number === port)?.protocol || 'sniffed'} and has no address: its listener is 0.0.0.0:${port}, which takes this TCP connection to ${dest.name}` });
+      // Several such hosts (of one entry or many) each build the same match-all chain on 0.0.0.0:port: Istio keeps
+      // the first in the order it walks its services and drops the others' as conflicting (mergeTCPFilterChains,
+      // TCPOverTCP) — the oldest, not the first applied or the first written.
+      const takers = entryHostsInPushOrder(input, client, port, wildcardBound);
+      const first = takers[0];
+      if (first) {
+        const taker = first.entry;
+        wildcardTcp = { entry: taker, host: first.host };
+        const others = takers.slice(1).map((t) => t.entry === taker ? t.host : `${t.host} (ServiceEntry ${t.entry.meta.namespace}/${t.entry.meta.name})`);
+        const dropped = others.length === 0 ? ''
+          : `; its chain, for ${first.host}, comes first in Istio's order (private, exported by name, public; then oldest, then hostname): the same match-all chain of ${others.length > 3 ? `${others.slice(0, 3).join(', ')} and ${others.length - 3} more` : others.join(', ')} conflicts with it and is dropped`;
+        run.events.push({ hop: 'client-sidecar', what: `port ${port} of ServiceEntry ${taker.meta.namespace}/${taker.meta.name} (resolution ${taker.resolution}) is ${taker.ports.find((p) => p.number === port)?.protocol || 'sniffed'} and has no address: its listener is 0.0.0.0:${port}, which takes this TCP connection to ${dest.name}${dropped}` });
         vhostName = wildcardTcp.host;
       }
     }

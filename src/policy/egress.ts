@@ -57,7 +57,10 @@
  *   - Except where a ServiceEntry port is itself a wildcard listener: a TCP (or
  *     sniffed) port of an entry without addresses listens on 0.0.0.0:port, so
  *     TCP to ANY address on that port takes the entry's cluster (NONE: to the
- *     address dialled; DNS/STATIC: to the entry's host) — decide.ts.
+ *     address dialled; DNS/STATIC: to the entry's host) — decide.ts. Several
+ *     such entries on one port: the first in Istio's service order takes it
+ *     (private, exported by name, public; then oldest, then hostname —
+ *     entryHostsInPushOrder), the others' chains are dropped as conflicting.
  * - No sidecar on the client: nothing filters or blocks; the connection goes
  *   straight to its destination.
  * - Egress gateway pattern (VirtualService on `mesh` → egress gateway →
@@ -567,6 +570,35 @@ export function visibleRegistry(input: EgressInput, client: Workload | null, por
     serviceEntries: input.serviceEntries.filter((se) => isExported(scope, se.exportTo, se.meta.namespace)
       && se.hosts.some((h) => isImported(scope, se.meta.namespace, normalizeHost(h)))),
   };
+}
+
+/** Creation time alone (apply order without timestamps): 0 when equal, so the caller's next key decides. */
+function creationOrder(a: ServiceEntry, b: ServiceEntry): number {
+  const ta = a.meta.creationTimestamp;
+  const tb = b.meta.creationTimestamp;
+  if (ta !== undefined && tb !== undefined) return ta === tb ? 0 : ta < tb ? -1 : 1;
+  if (ta !== undefined) return -1;
+  if (tb !== undefined) return 1;
+  return a.meta.order - b.meta.order;
+}
+
+/**
+ * The ServiceEntry hosts a client's proxy builds outbound listeners from on `port` (visible, imported, and kept by
+ * `keep`), in the order Istio walks the services of its egress listener (servicesExportedToNamespace): private to the
+ * client's namespace, exported to it by name, then public; within each, by creation time (apply order without
+ * timestamps), then hostname, then namespace (SortServicesByCreationTime). Each host of an entry is a service of its
+ * own with the entry's creation time, so the hosts of one entry go by name, not as written.
+ */
+export function entryHostsInPushOrder(input: EgressInput, client: Workload | null, port: number, keep: (se: ServiceEntry) => boolean): { entry: ServiceEntry; host: string }[] {
+  const scope = scopeOf(input, client, port);
+  const out: { entry: ServiceEntry; host: string }[] = [];
+  for (const se of input.serviceEntries) {
+    if (!keep(se) || !isExported(scope, se.exportTo, se.meta.namespace)) continue;
+    for (const h of new Set(se.hosts.map(normalizeHost))) if (isImported(scope, se.meta.namespace, h)) out.push({ entry: se, host: h });
+  }
+  const rank = (se: ServiceEntry): number => exportRank(se.exportTo, se.meta.namespace, scope.clientNs);
+  return out.sort((a, b) => rank(a.entry) - rank(b.entry) || (a.entry === b.entry ? 0 : creationOrder(a.entry, b.entry))
+    || byCodeUnit(a.host, b.host) || byCodeUnit(a.entry.meta.namespace, b.entry.meta.namespace) || byAge(a.entry, b.entry));
 }
 
 /**

@@ -90,4 +90,34 @@ spec:
     expect(said(d)).toContain('istio-egressgateway');
     expect(said(d)).not.toContain('on to the address dialled');
   });
+
+  describe('two entries (or two hosts) on one 0.0.0.0 TCP port: Istio keeps the chain of the first service in its order and drops the others\' as conflicting (mergeTCPFilterChains)', () => {
+    const dns = (name: string, hosts: string, meta = '', extra = ''): string => `apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: { name: ${name}, namespace: a${meta} }
+spec:
+  hosts: [${hosts}]
+  ports: [{ number: 5432, name: db, protocol: TCP }]
+  resolution: DNS
+${extra}`;
+
+    it('the oldest entry by creationTimestamp wins, not the first applied', () => {
+      const m = mesh(dns('db-new', 'new.example.com', ', creationTimestamp: "2024-02-01T00:00:00Z"'), dns('db-old', 'old.example.com', ', creationTimestamp: "2024-01-01T00:00:00Z"'));
+      const d = tcp(m, '203.0.113.9:5432');
+      expect(d.outcome).toBe('allowed');
+      expect(said(d)).toContain('sends it to old.example.com, not to 203.0.113.9');
+      expect(said(d)).toContain('new.example.com (ServiceEntry a/db-new) conflicts with it and is dropped');
+    });
+
+    it('without timestamps, the first applied wins', () => {
+      const d = tcp(mesh(dns('db-one', 'one.example.com'), dns('db-two', 'two.example.com')), '203.0.113.9:5432');
+      expect(said(d)).toContain('sends it to one.example.com, not to 203.0.113.9');
+    });
+
+    it('an entry private to the client\'s namespace (exportTo ".") comes before an older public one', () => {
+      const m = mesh(dns('db-public', 'public.example.com', ', creationTimestamp: "2024-01-01T00:00:00Z"'),
+        dns('db-private', 'private.example.com', ', creationTimestamp: "2024-03-01T00:00:00Z"', '  exportTo: ["."]\n'));
+      expect(said(tcp(m, '203.0.113.9:5432'))).toContain('sends it to private.example.com, not to 203.0.113.9');
+    });
+  });
 });
