@@ -63,7 +63,9 @@ export interface AuthzAttributes {
   /** validated JWT, when RequestAuthentication accepted one */
   auth?: {
     principal: string;
+    /** the token's `aud`, as a list (informational: `request.auth.audiences` matches the `aud` claim of `claims`, as Istio does) */
     audiences: string[];
+    /** the token's `azp` when a string (informational: `request.auth.presenter` matches the `azp` claim of `claims`) */
     presenter?: string;
     claims: Readonly<Record<string, unknown>>;
     spaceDelimitedClaims?: readonly string[];
@@ -823,6 +825,9 @@ function compileOperation(o: AuthzOperation): Pred {
 }
 
 /** Values of a `request.auth.claims[a][b]` attribute; an empty list means it is absent. */
+const PRESENTER = ['azp'] as const;
+const AUDIENCES = ['aud'] as const;
+
 function claimValues(a: AuthzAttributes, names: readonly string[]): string[] {
   let cur: unknown = a.auth?.claims;
   for (const n of names) {
@@ -875,8 +880,10 @@ function conditionValue(key: string, bundle: readonly string[], policyNamespace:
     case 'source.trustDomain': return (v) => trustDomainValue(v, bundle);
     case 'connection.sni': return str((a) => a.sni);
     case 'request.auth.principal': return (v) => (c) => requestPrincipalMatches(v, c.a.auth);
-    case 'request.auth.presenter': return str((a) => a.auth?.presenter);
-    case 'request.auth.audiences': return (v) => { const m = stringMatcher(v); return (c) => (c.a.auth?.audiences ?? []).some(m); };
+    // Istio builds both as the claim matcher of request.auth.claims[azp] / [aud] (generator.go, MetadataListValueMatcherForJWTClaims):
+    // a list `azp` matches by any string element, and a claim named in spaceDelimitedClaims is split, as for any claim.
+    case 'request.auth.presenter': return (v) => { const m = stringMatcher(v); return (c) => claimValues(c.a, PRESENTER).some(m); };
+    case 'request.auth.audiences': return (v) => { const m = stringMatcher(v); return (c) => claimValues(c.a, AUDIENCES).some(m); };
     default: return () => never; // dynamic metadata is not modeled: the attribute is absent
   }
 }

@@ -475,7 +475,7 @@ describe('§6.7 when conditions', () => {
   it('§6.7 request.auth.claims nested and list claims; scope split on spaces', () => {
     const auth = {
       principal: 'https://a.com/alice', audiences: ['web', 'api'], presenter: 'app1',
-      claims: { iss: 'https://a.com', sub: 'alice', groups: ['dev', 'admin'], scope: 'read write', team: { lead: { name: 'bob' }, scope: 'x y' }, role: 'a b', verified: true, level: 3, ids: [1, 'two'] },
+      claims: { iss: 'https://a.com', sub: 'alice', aud: ['web', 'api'], azp: 'app1', groups: ['dev', 'admin'], scope: 'read write', team: { lead: { name: 'bob' }, scope: 'x y' }, role: 'a b', verified: true, level: 3, ids: [1, 'two'] },
     };
     const a = http({ auth });
     const claim = (key: string, v: string) => allows(allowOnly([{ when: [{ key, values: [v] }] }]), a);
@@ -499,6 +499,37 @@ describe('§6.7 when conditions', () => {
     expect(claim('request.auth.claims[ids]', '1')).toBe(false);
     expect(claim('request.auth.claims[ids]', 'two')).toBe(true);
     expect(allows(allowOnly([{ when: [{ key: 'request.auth.claims[groups]', values: ['admin'] }] }]), http())).toBe(false);
+  });
+
+  // Istio generator.go: request.auth.presenter and request.auth.audiences are the claim matcher of request.auth.claims[azp]
+  // and request.auth.claims[aud] (MetadataListValueMatcherForJWTClaims), any-of over the claim's string values.
+  it('§6.7 request.auth.presenter matches the azp claim and request.auth.audiences the aud claim, as request.auth.claims[azp] / [aud] do', () => {
+    const token = (claims: Record<string, unknown>, spaceDelimitedClaims?: string[]) =>
+      http({ auth: { principal: 'i/s', audiences: [], claims: { iss: 'i', sub: 's', ...claims }, ...(spaceDelimitedClaims ? { spaceDelimitedClaims } : {}) } });
+    const cond = (key: string, values: string[], a: ReturnType<typeof http>, notValues?: string[]) =>
+      allows(allowOnly([{ when: [{ key, ...(values.length > 0 ? { values } : {}), ...(notValues ? { notValues } : {}) }] }]), a);
+    // a string aud, and any element of a list aud, with Istio's prefix/suffix/presence forms
+    expect(cond('request.auth.audiences', ['api'], token({ aud: 'api' }))).toBe(true);
+    expect(cond('request.auth.audiences', ['api'], token({ aud: ['web', 'api'] }))).toBe(true);
+    expect(cond('request.auth.audiences', ['*.example.com'], token({ aud: ['web', 'pay.example.com'] }))).toBe(true);
+    expect(cond('request.auth.audiences', ['api'], token({ aud: ['web'] }))).toBe(false);
+    // azp read as a claim: a list azp matches by any string element (a string field could hold only one)
+    expect(cond('request.auth.presenter', ['app1'], token({ azp: 'app1' }))).toBe(true);
+    expect(cond('request.auth.presenter', ['app1'], token({ azp: ['app2', 'app1'] }))).toBe(true);
+    expect(cond('request.auth.presenter', ['app*'], token({ azp: 'app9' }))).toBe(true);
+    expect(cond('request.auth.presenter', ['app1'], token({ azp: 7 }))).toBe(false);
+    // no claim, or no token: values never match, notValues do
+    expect(cond('request.auth.presenter', ['*'], token({}))).toBe(false);
+    expect(cond('request.auth.presenter', [], token({}), ['app1'])).toBe(true);
+    expect(cond('request.auth.audiences', [], http(), ['api'])).toBe(true);
+    // spaceDelimitedClaims splits azp / aud as it splits any top-level claim
+    expect(cond('request.auth.presenter', ['b'], token({ azp: 'a b' }))).toBe(false);
+    expect(cond('request.auth.presenter', ['b'], token({ azp: 'a b' }, ['azp']))).toBe(true);
+    // the same answers as the claim keys
+    for (const [claims, v] of [[{ azp: ['x', 'app1'] }, 'app1'], [{ azp: 'app1' }, 'app2'], [{ aud: 'a b' }, 'b']] as const) {
+      expect(cond('request.auth.presenter', [v], token(claims))).toBe(cond('request.auth.claims[azp]', [v], token(claims)));
+      expect(cond('request.auth.audiences', [v], token(claims))).toBe(cond('request.auth.claims[aud]', [v], token(claims)));
+    }
   });
 
   it('§6.7 destination.port and connection.sni conditions work on TCP', () => {

@@ -169,7 +169,8 @@ export function renumber(ps: AuthorizationPolicy[]): AuthorizationPolicy[] {
 const authArb: fc.Arbitrary<NonNullable<AuthzAttributes['auth']>> = fc.record({
   token: fc.constantFrom(...JWT_TOKENS),
   audiences: fc.constantFrom(['web'], ['api1', 'other'], []),
-  presenter: fc.option(fc.constantFrom('app1', 'app2'), { nil: undefined }),
+  // the token's azp: usually a string, rarely a list (matched by any element, as Istio's claim matcher does)
+  presenter: fc.option(fc.constantFrom<string | string[]>('app1', 'app2', ['app2', 'app1']), { nil: undefined }),
   claims: fc.record({
     groups: fc.constantFrom<unknown>(['admin', 'dev'], 'admin', ['ops'], [true, 'admin'], 7),
     scope: fc.constantFrom('read write', 'write', ''),
@@ -179,8 +180,9 @@ const authArb: fc.Arbitrary<NonNullable<AuthzAttributes['auth']>> = fc.record({
 }).map(({ token: [iss, sub], audiences, presenter, claims }) => {
   const both = typeof iss === 'string' && iss !== '' && typeof sub === 'string' && sub !== '';
   const auth: NonNullable<AuthzAttributes['auth']> = { principal: both ? `${iss as string}/${sub as string}` : '', audiences: [...audiences],
-    claims: { ...claims, ...(iss === undefined ? {} : { iss }), ...(sub === undefined ? {} : { sub }) } };
-  if (presenter !== undefined) auth.presenter = presenter;
+    claims: { ...claims, ...(iss === undefined ? {} : { iss }), ...(sub === undefined ? {} : { sub }),
+      ...(audiences.length === 0 ? {} : { aud: audiences.length === 1 ? audiences[0] : [...audiences] }), ...(presenter === undefined ? {} : { azp: presenter }) } };
+  if (typeof presenter === 'string') auth.presenter = presenter;
   return auth;
 });
 

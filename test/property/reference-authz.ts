@@ -209,8 +209,9 @@ function conditionHolds(c: AuthzCondition, a: AuthzAttributes, mesh: RefMesh, po
   else if (k === 'source.trustDomain') test = (v) => trustDomainMatches(v, peer, mesh);
   else if (k === 'connection.sni') test = (v) => glob(v, a.sni);
   else if (k === 'request.auth.principal') test = (v) => requestPrincipalMatches(v, a.auth?.claims);
-  else if (k === 'request.auth.presenter') test = (v) => glob(v, a.auth?.presenter);
-  else if (k === 'request.auth.audiences') test = (v) => (a.auth?.audiences ?? []).some((x) => glob(v, x));
+  // Istio: the claim matcher of request.auth.claims[azp] / [aud]
+  else if (k === 'request.auth.presenter') test = (v) => claim(a, ['azp']).some((x) => glob(v, x));
+  else if (k === 'request.auth.audiences') test = (v) => claim(a, ['aud']).some((x) => glob(v, x));
   else throw new Error(`reference evaluator: unsupported when key ${k}`);
   return pair(c.values, c.notValues, test);
 }
