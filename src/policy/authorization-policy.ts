@@ -685,7 +685,11 @@ function makeNamespaceValue(pattern: string): Pred {
  * §6.5: `ns/sa` (or bare `sa` = the policy's namespace), whatever the trust
  * domain: the URI `spiffe://<td>/ns/<ns>/[<anything>/]sa/<sa>[/<more>]`, as
  * the regex `spiffe://.+/ns/<ns>/(.+/|)sa/<sa>(/.+)?` reads it, found by
- * scanning for the two literal parts instead of backtracking.
+ * scanning for the two parts instead of backtracking. Istio puts `<ns>` and
+ * `<sa>` into that regex as they are written, so a `.` in them (a service
+ * account name may hold dots) matches any one character: `web.v1` also
+ * matches `web-v1`. (Other regex characters cannot occur in a Kubernetes
+ * name and are compared as written.)
  */
 function serviceAccountValue(value: string, policyNamespace: string): Pred {
   const full = value.includes('/') ? value : `${policyNamespace}/${value}`;
@@ -693,11 +697,12 @@ function serviceAccountValue(value: string, policyNamespace: string): Pred {
   const nsPart = `/ns/${ns ?? ''}/`;
   const saPart = `sa/${sa ?? ''}`;
   const scheme = 'spiffe://';
+  const find = nsPart.includes('.') || saPart.includes('.') ? indexOfDotted : (u: string, part: string, from: number) => u.indexOf(part, from);
   const matches = (u: string): boolean => {
     if (!u.startsWith(scheme)) return false;
-    for (let i = u.indexOf(nsPart, scheme.length + 1); i >= 0; i = u.indexOf(nsPart, i + 1)) {
+    for (let i = find(u, nsPart, scheme.length + 1); i >= 0; i = find(u, nsPart, i + 1)) {
       const k = i + nsPart.length;
-      for (let j = u.indexOf(saPart, k); j >= 0; j = u.indexOf(saPart, j + 1)) {
+      for (let j = find(u, saPart, k); j >= 0; j = find(u, saPart, j + 1)) {
         if (j !== k && !(j >= k + 2 && u[j - 1] === '/')) continue;
         const e = j + saPart.length;
         if (e === u.length || (u[e] === '/' && e + 1 < u.length)) return true;
@@ -706,6 +711,23 @@ function serviceAccountValue(value: string, policyNamespace: string): Pred {
     return false;
   };
   return (c) => c.peer !== null && matches(c.spiffe);
+}
+
+/**
+ * The first index at or after `from` where `part` occurs in `u`, a `.` of `part` standing for any one character but a
+ * line break (RE2's `.`); -1 when none. Linear in `u` times `part`, no backtracking.
+ */
+function indexOfDotted(u: string, part: string, from: number): number {
+  for (let i = Math.max(from, 0); i + part.length <= u.length; i++) {
+    let j = 0;
+    for (; j < part.length; j++) {
+      const p = part[j];
+      const ch = u[i + j];
+      if (p === '.' ? ch === '\n' : p !== ch) break;
+    }
+    if (j === part.length) return i;
+  }
+  return -1;
 }
 
 /** §6.5 trustDomains: a bundle member stands for the whole bundle (§1). */

@@ -298,6 +298,25 @@ describe('§6.5 source fields', () => {
     expect(allows(ps, http({ peer: 'other.td/ns/b/sa/client' }))).toBe(true);
   });
 
+  // Istio generator.go serviceAccountRegex writes <ns> and <sa> into the regex spiffe://.+/ns/<ns>/(.+/|)sa/<sa>(/.+)? unescaped
+  it('§6.5 serviceAccounts: a . in the value matches any one character, as Istio\'s unescaped regex reads it', () => {
+    const ps = allowOnly([{ from: [{ source: { serviceAccounts: ['b/web.v1'] } }] }]);
+    expect(allows(ps, http({ peer: 'cluster.local/ns/b/sa/web.v1' }))).toBe(true);
+    expect(allows(ps, http({ peer: 'cluster.local/ns/b/sa/web-v1' }))).toBe(true);
+    expect(allows(ps, http({ peer: 'cluster.local/ns/b/sa/webv1' }))).toBe(false);
+    expect(allows(ps, http({ peer: 'cluster.local/ns/b/sa/web.v10' }))).toBe(false);
+    // the same in a source.serviceAccount condition and in a bare name (the policy's namespace), and a . in the namespace
+    const cond = [policy({ namespace: 'a', action: 'ALLOW', rules: [{ when: [{ key: 'source.serviceAccount', values: ['api.x'] }] }] })];
+    expect(allows(cond, http({ peer: 'cluster.local/ns/a/sa/api_x' }))).toBe(true);
+    expect(allows(cond, http({ peer: 'cluster.local/ns/b/sa/api_x' }))).toBe(false);
+    const ns = allowOnly([{ from: [{ source: { serviceAccounts: ['team.1/web'] } }] }]);
+    expect(allows(ns, http({ peer: 'cluster.local/ns/team-1/sa/web' }))).toBe(true);
+    // a DENY by notServiceAccounts spares what the dotted name matches
+    const deny = denyOnly([{ from: [{ source: { notServiceAccounts: ['b/web.v1'] } }] }]);
+    expect(allows(deny, http({ peer: 'cluster.local/ns/b/sa/web_v1' }))).toBe(true);
+    expect(allows(deny, http({ peer: 'cluster.local/ns/b/sa/web' }))).toBe(false);
+  });
+
   it('§6.5 trustDomains compare the peer trust domain; * means any authenticated peer', () => {
     const ps = (td: string) => allowOnly([{ from: [{ source: { trustDomains: [td] } }] }]);
     expect(allows(ps('cluster.local'), http())).toBe(true);

@@ -28,7 +28,7 @@ const PRINCIPAL_VALUES = [
 ];
 /** `*a` is the Istio regex `.*\/ns/.*a/.*`, which also matches through the `sa` segment (§6.5). */
 const NAMESPACE_VALUES = ['a', 'b', '*', 'b*', '*a'];
-const SA_VALUES = ['x', 'y', 'b/x', 'a/y', 'a/x'];
+const SA_VALUES = ['x', 'y', 'b/x', 'a/y', 'a/x', 'b/.'];
 const TD_VALUES = ['cluster.local', 'td1', 'td2', 'other.td', '*', 'td*', '*.td'];
 /** tokens' (iss, sub): the principal is `iss/sub`; one subject holds a `/`, one issuer none */
 const JWT_TOKENS: readonly (readonly [unknown, unknown])[] = [

@@ -78,8 +78,10 @@ function namespaceMatches(value: string, peer: Peer | null): boolean {
 /** §6.5: `ns/sa`, or a bare `sa` in the policy's namespace; exact; the trust domain is not part of it. */
 function serviceAccountMatches(value: string, peer: Peer | null, policyNamespace: string): boolean {
   if (peer === null) return false;
-  const [ns, sa] = value.includes('/') ? value.split('/') : [policyNamespace, value];
-  return peer.ns === ns && peer.sa === sa;
+  const [ns = '', sa = ''] = value.includes('/') ? value.split('/') : [policyNamespace, value];
+  // Istio writes ns and sa into a regex unescaped: a `.` stands for any one character
+  const dotEq = (pattern: string, s: string): boolean => pattern.length === s.length && [...pattern].every((ch, i) => ch === '.' || ch === s[i]);
+  return dotEq(ns, peer.ns) && dotEq(sa, peer.sa);
 }
 
 /** §6.5/§1: a value equal to a bundle member stands for every member; otherwise a string pattern on the TD. */
