@@ -846,10 +846,11 @@ function compileOperation(o: AuthzOperation): Pred {
   return allOf(out);
 }
 
-/** Values of a `request.auth.claims[a][b]` attribute; an empty list means it is absent. */
+/** The claims `request.auth.presenter` and `request.auth.audiences` read. */
 const PRESENTER = ['azp'] as const;
 const AUDIENCES = ['aud'] as const;
 
+/** Values of a `request.auth.claims[a][b]` attribute; an empty list means it is absent. */
 function claimValues(a: AuthzAttributes, names: readonly string[]): string[] {
   let cur: unknown = a.auth?.claims;
   for (const n of names) {
