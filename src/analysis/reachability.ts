@@ -31,7 +31,8 @@
  * Memo — the rule that makes it exact. An attempt's decision depends on the
  * source only through what decide() reads about it; two sources that agree on
  * all of it get the same decision for the same attempt, so decisions are
- * memoised per (source identity, attempt). The source identity of a workload is:
+ * memoised per (source identity, attempt) — and per certificate and
+ * capabilities for the attacker's own process (below). The source identity of a workload is:
  *  - its namespace (DNS search path, Sidecar/DestinationRule/exportTo scope,
  *    VirtualService sourceNamespace, NetworkPolicy namespaceSelector peers)
  *    and its service account (the principal its certificate carries, §1);
@@ -65,19 +66,25 @@
  * it joins one workload's identity to another's network position (an ingress
  * NetworkPolicy that admits only the second, an egress one that holds back
  * only the first). After a source's own attempts, its attacker's own process
- * tries each certificate on every attempt its own identity did not get
- * through, edges marked `as: <SPIFFE id>`. Where the source's sidecar
+ * tries each certificate on every attempt its own connection did not get to
+ * the workload dialled, edges marked `as: <SPIFFE id>`. Where the source's sidecar
  * captures that connection (the same call as decide()'s: capture.ts, with
  * the attacker's `capabilities`), the sidecar re-originates it with the
  * source's own identity — already tried — and nothing is listed. Memo: per
  * (source identity, certificate, capabilities).
  *
- * Capabilities (`capabilities`: root, net-admin, proxy-uid, the attacker's
- * in every pod it acts from): its own process also goes around the source's
- * sidecar in plaintext, before the certificates are tried, on the attempts
- * the source's own identity did not get through and its sidecar would have
- * carried — what the sidecar refused on its side (a DestinationRule, egress
- * policy, a client-side route) is no wall for it. Edges `bypass: true`.
+ * Plaintext around the proxy: with `capabilities` (root, net-admin,
+ * proxy-uid — the attacker's, in every pod it acts from), and from a gateway
+ * pod without any (a gateway pod has no capture rules), its own process also
+ * goes around the source's proxy in plaintext, before the certificates are
+ * tried, on the attempts the source's own connection did not get to the
+ * workload dialled and its proxy would have carried — what the proxy refused
+ * on its side (a DestinationRule, egress policy, a client-side route) is no
+ * wall for it. Edges `bypass: true`.
+ *
+ * "Did not get to the workload dialled": refused, or delivered elsewhere (a
+ * client-side route that diverts a Service dial); an attempt the source's own
+ * connection got through is not tried again.
  *
  * Weighted routes take their first destination (pick = 0) unless the caller
  * passes its own `pick`; the explorer is deterministic either way.
@@ -474,7 +481,9 @@ export class ReachabilityExplorer {
         if (at !== a.target.id) cls.delivered.set(a.index, at);
       } else if (this.keepBlocked) {
         by = d.stoppedBy;
-        if (this.storedStops < this.stopBudget) { cls.stops.set(a.index, { by, rep: src }); this.storedStops++; }
+        // Not kept when the source is the certificate's origin: its id in "stolen from <id>" is not the source's to replace.
+        const origin = own !== undefined && own.identity.kind === 'stolen-cert' && own.identity.from === sourceId(src);
+        if (!origin && this.storedStops < this.stopBudget) { cls.stops.set(a.index, { by, rep: src }); this.storedStops++; }
       }
     } else {
       this.memoHits++;
@@ -516,12 +525,16 @@ export class ReachabilityExplorer {
       const e = this.attempt(src, cls, a, hop);
       if (e) out.push(e);
     }
-    const owns: OwnClient[] = certificates.map((c) => ({ identity: { kind: 'stolen-cert', spiffe: c.spiffe, from: c.from, problem: c.problem }, capabilities, as: c.spiffe }));
-    if (capabilities.length > 0) owns.unshift({ identity: { kind: 'none' }, capabilities, as: null });
+    // Plaintext around the proxy first (only where the capabilities, or a gateway pod's missing capture, let it out),
+    // then each certificate.
+    const owns: OwnClient[] = [{ identity: { kind: 'none' }, capabilities, as: null },
+      ...certificates.map((c): OwnClient => ({ identity: { kind: 'stolen-cert', spiffe: c.spiffe, from: c.from, problem: c.problem }, capabilities, as: c.spiffe }))];
     for (const own of owns) {
+      if (own.as === null && capabilities.length === 0 && !(src.kind === 'workload' && src.workload.gateway)) continue;
       const mine = this.classOf(src, own);
       for (const a of this.attempts) {
-        if (a.target.id === self || skip.has(a.target.id) || cls.outcome[a.index] === 1) continue;
+        // what its own connection got through to the workload dialled: nothing to add (one diverted elsewhere may be)
+        if (a.target.id === self || skip.has(a.target.id) || (cls.outcome[a.index] === 1 && !cls.delivered.has(a.index))) continue;
         const e = this.attempt(src, mine, a, hop, own);
         if (e) out.push(e);
       }

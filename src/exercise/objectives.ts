@@ -144,9 +144,11 @@ function judgeTraffic(o: ObjectiveDoc, run: RunResult): Judgement {
   };
 }
 
-function usedStolen(r: StepResult, using: ObjectiveDoc['using']): boolean {
+function usedStolen(r: StepResult, using: ObjectiveDoc['using'], target: string): boolean {
   const jwt = r.evidence.replayed?.held === true;
-  const cert = r.using === 'stolen-cert' && r.evidence.impersonation?.certificate !== undefined;
+  // impersonate with a stolen certificate; a pivot that got to the target presenting one (edges `as`)
+  const cert = (r.using === 'stolen-cert' && r.evidence.impersonation?.certificate !== undefined)
+    || (r.action === 'pivot' && (r.graph?.edges ?? []).some((e) => e.as !== undefined && e.outcome === 'allowed' && (e.deliveredTo === undefined ? e.to : e.deliveredTo) === target));
   if (using === 'stolen-jwt') return jwt;
   if (using === 'stolen-cert') return cert;
   return jwt || cert;
@@ -172,7 +174,7 @@ function judgeReach(o: ObjectiveDoc, steps: readonly StepResult[], attackIds: Re
       : `None of the ${others} step(s) of attack.yaml is an attack step: a step \`from:\` a workload the attacker does not control is legitimate traffic and reaches nothing for you. Act from the foothold, or from a workload you took over.` };
   }
   const reaching = mine.filter((s) => reaches(s, target));
-  if (reaching.some((s) => o.using === undefined || usedStolen(s, o.using))) return { met: true, why: null };
+  if (reaching.some((s) => o.using === undefined || usedStolen(s, o.using, target))) return { met: true, why: null };
   if (reaching.length > 0) {
     const r = reaching[0] as StepResult;
     const note = r.evidence.replayed && !r.evidence.replayed.held ? ` (${r.evidence.replayed.note})` : '';

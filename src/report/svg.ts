@@ -27,6 +27,8 @@ interface Edge {
   outcome: Outcome;
   /** the controls that stopped it, for a blocked edge */
   stops: string[];
+  /** how the attacker's own process sent it (a pivot's `as` or `bypass` edges): '' for the workload's own connection */
+  how: string;
 }
 
 const cut = (s: string, n: number): string => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
@@ -51,7 +53,7 @@ function target(s: StepResult, resolved: ReadonlyMap<string, string>): string | 
 function edgesOf(r: RunResult): Edge[] {
   const out = new Map<string, Edge>();
   const add = (e: Edge): void => {
-    const key = JSON.stringify([e.step, e.from, e.to]);
+    const key = JSON.stringify([e.step, e.from, e.to, e.how]);
     const had = out.get(key);
     if (!had) { out.set(key, e); return; }
     if (had.outcome !== 'allowed' && e.outcome === 'allowed') had.outcome = 'allowed';
@@ -64,12 +66,15 @@ function edgesOf(r: RunResult): Edge[] {
   }
   for (const s of r.steps) {
     if (s.graph) {
-      for (const e of s.graph.edges) add({ step: s.id, from: e.from, to: e.deliveredTo ?? e.to, outcome: e.outcome, stops: e.outcome === 'blocked' ? e.stoppedBy.map(control) : [] });
+      for (const e of s.graph.edges) {
+        const how = e.as !== undefined ? `as ${e.as}` : e.bypass === true ? 'around its proxy' : '';
+        add({ step: s.id, from: e.from, to: e.deliveredTo ?? e.to, outcome: e.outcome, stops: e.outcome === 'blocked' ? e.stoppedBy.map(control) : [], how });
+      }
       continue;
     }
     const to = target(s, resolved);
     if (to === null || to === s.from) continue;
-    add({ step: s.id, from: s.from, to, outcome: s.outcome, stops: s.outcome === 'allowed' ? [] : s.stoppedBy.map(control) });
+    add({ step: s.id, from: s.from, to, outcome: s.outcome, stops: s.outcome === 'allowed' ? [] : s.stoppedBy.map(control), how: '' });
   }
   return [...out.values()];
 }
@@ -137,7 +142,7 @@ export function meshSvg(r: RunResult, index: number): string {
     const mx = 0.25 * ax + 0.5 * cx + 0.25 * bx;
     const my = 0.25 * ay + 0.5 * cy + 0.25 * by;
     const colour = COLOUR[e.outcome];
-    const text = e.outcome === 'allowed' ? e.step : `${e.step}: ${e.stops.length > 0 ? e.stops.join(', ') : e.outcome}`;
+    const text = `${e.outcome === 'allowed' ? e.step : `${e.step}: ${e.stops.length > 0 ? e.stops.join(', ') : e.outcome}`}${e.how !== '' ? ` (${e.how})` : ''}`;
     lines.push(`<g class="edge ${e.outcome}" data-step="${h(e.step)}" data-from="${h(e.from)}" data-to="${h(e.to)}"><title>${h(e.from)} → ${h(e.to)} (${h(text)})</title>`
       + `<path d="M${num(ax)} ${num(ay)} Q${num(cx)} ${num(cy)} ${num(bx)} ${num(by)}" fill="none" stroke="${colour}" stroke-width="2"${e.outcome === 'allowed' ? '' : ' stroke-dasharray="6 4"'} marker-end="url(#arrow-${index}-${e.outcome})"/>`
       + `<text x="${num(mx)}" y="${num(my - 3)}" text-anchor="${same ? 'start' : 'middle'}" fill="${colour}">${h(cut(text, 48))}</text></g>`);

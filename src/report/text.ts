@@ -51,6 +51,13 @@ export function stepLine(s: StepResult): string {
     const more = s.graph.unlisted ?? { allowed: 0, blocked: 0 };
     const got = s.graph.edges.filter((x) => x.outcome === 'allowed').length + more.allowed;
     line += `\n      reached ${s.reached.length > 0 ? s.reached.map(e).join(', ') : 'nothing'} in ${s.hops ?? 0} hop${s.hops === 1 ? '' : 's'}; controls ${s.compromised.map(e).join(', ')}; ${got} of ${s.graph.edges.length + more.allowed + more.blocked} attempts got through`;
+    // How the listed ones got through when the attacker's own process sent them: a stolen certificate, or around a proxy.
+    const through = s.graph.edges.filter((x) => x.outcome === 'allowed');
+    const byCert = new Map<string, number>();
+    for (const x of through) if (x.as !== undefined) byCert.set(x.as, (byCert.get(x.as) ?? 0) + 1);
+    const around = through.filter((x) => x.bypass === true).length;
+    const hows = [...[...byCert].map(([id, n]) => `${n} as ${e(id)} (a stolen certificate)`), ...(around > 0 ? [`${around} in plaintext around the source's proxy`] : [])];
+    if (hows.length > 0) line += ` (${hows.join('; ')})`;
   }
   const f = s.evidence.flood;
   if (f) line += `\n      ${f.sent} sent, ${f.ok} got through; ${Object.entries(f.statuses).map(([k, v]) => `${e(k)}×${v}`).join(', ')}; p99 ${f.p99ms} ms${f.retries ? `; ${f.retries} retries by the sender's sidecar` : ''}`;

@@ -183,7 +183,7 @@ export function stepView(s: StepResult): StepView {
       const why = x.outcome === 'allowed' ? 'allowed' : `blocked by ${x.stoppedBy.map(label).join(', ') || 'the mesh'}`;
       const key = `${x.hop} ${x.from}`;
       const g = groups.get(key) ?? { hop: x.hop, from: e(x.from), lines: new Set<string>() };
-      g.lines.add(`→ ${e(x.to)}:${x.port}${x.as !== undefined ? ` as ${e(x.as)}` : ''}${x.bypass === true ? ' around its sidecar' : ''} ${why}`);
+      g.lines.add(`→ ${e(x.to)}:${x.port}${x.as !== undefined ? ` as ${e(x.as)}` : ''}${x.bypass === true ? ' around its proxy' : ''} ${why}`);
       groups.set(key, g);
     }
     for (const g of [...groups.values()].sort((a, b) => a.hop - b.hop || byCodeUnit(a.from, b.from))) graph.push({ hop: g.hop, from: g.from, lines: [...g.lines] });

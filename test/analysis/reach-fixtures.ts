@@ -88,12 +88,14 @@ export function bruteForce(mesh: Mesh, req: ExploreRequest, o: BruteOptions = {}
     const fresh: string[] = [];
     for (const src of frontier) {
       const from: MeshRequest['from'] = src === 'outside' ? { kind: 'outside', ip: DEFAULT_OUTSIDE_IP } : { kind: 'workload', workload: mesh.workloads.find((w) => w.id === src) as Workload };
-      // Its own identity first (cert null), then each stolen certificate on what its own identity did not get through.
+      // Its own connection first, then the attacker's own process — plaintext around the proxy (with capabilities, or
+      // from a gateway pod), then each stolen certificate — on what its own connection did not get to the workload dialled.
       const ownAllowed = new Set<number>();
-      // 'own': its identity; 'plain': the attacker's process in plaintext around the sidecar (with capabilities); a certificate.
       type Who = 'own' | 'plain' | HeldCertificate;
       const tries: { a: (typeof attempts)[number]; i: number; who: Who }[] = attempts.map((a, i) => ({ a, i, who: 'own' }));
-      const whos: Who[] = [...(caps.length > 0 ? ['plain' as const] : []), ...certs];
+      const w = from.kind === 'workload' ? from.workload : null;
+      const plainToo = w !== null && (w.sidecar || w.gateway) && (caps.length > 0 || w.gateway);
+      const whos: Who[] = [...(plainToo ? ['plain' as const] : []), ...certs];
       for (const who of whos) for (let i = 0; i < attempts.length; i++) tries.push({ a: attempts[i] as (typeof attempts)[number], i, who });
       for (const { a, i, who } of tries) {
         const cert = typeof who === 'object' ? who : null;
@@ -103,14 +105,26 @@ export function bruteForce(mesh: Mesh, req: ExploreRequest, o: BruteOptions = {}
           from, to: a.service ? { kind: 'host', host: a.service.fqdn, port: a.dialPort } : { kind: 'workload', workload: a.target, port: a.dialPort },
           protocol: a.protocol, method: 'GET', path: a.path ?? '/', headers: {}, tls: 'auto',
         };
-        if (who === 'plain' && !clientProxied(mesh, request)) continue;
         if (who !== 'own') {
           request.identity = cert !== null ? { kind: 'stolen-cert', spiffe: cert.spiffe, from: cert.from, problem: cert.problem } : { kind: 'none' };
           if (caps.length > 0) request.capabilities = caps;
-          if (clientProxied(mesh, request)) continue;
         }
         const d = decide(mesh, request, { pick: () => 0, ...(o.decide ?? {}), pickEndpoint: (eps) => (eps.includes(a.target) ? a.target : eps[0] as Workload) });
-        if (who === 'own' && d.outcome === 'allowed') ownAllowed.add(i);
+        if (who !== 'own') {
+          // Dropped where the source's proxy takes the attacker's connection (it re-sends it as the source's own, tried
+          // already), and plaintext where the source's own connection left unproxied anyway. clientProxied answers
+          // without deciding; decide()'s own trace, where it gets that far, must say the same.
+          const { identity: _i, capabilities: _c, ...plainReq } = request;
+          const proxied = clientProxied(mesh, request);
+          const ownProxied = clientProxied(mesh, plainReq);
+          const said = d.events.map((x) => x.what).join('\n');
+          if ((said.includes("captures the attacker's own connection") && !proxied) || (said.includes('plaintext, no identity') && proxied)
+            || (said.includes('is excluded from capture') && ownProxied)) {
+            throw new Error(`clientProxied disagrees with decide() on ${src} → ${a.dial}: ${said}`);
+          }
+          if (proxied || (who === 'plain' && !ownProxied)) continue;
+        }
+        if (who === 'own' && d.outcome === 'allowed' && d.destination?.workload === a.target.id) ownAllowed.add(i);
         const e: ReachEdge = { from: src, to: a.target.id, port: a.port, protocol: a.protocol, path: a.path, outcome: d.outcome, stoppedBy: d.outcome === 'allowed' ? [] : d.stoppedBy, hop, dial: a.dial };
         if (cert !== null) e.as = cert.spiffe;
         if (who === 'plain') e.bypass = true;

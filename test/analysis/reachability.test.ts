@@ -144,6 +144,20 @@ describe('stolen certificates: the attacker\'s own process presents them where n
     expect(r.edges.some((e) => e.bypass === true)).toBe(false);
   });
 
+  it('a gateway pod has no capture: the attacker\'s own process there goes out in plaintext without any capability (edges bypass), as single requests do', () => {
+    const r = same(shipped(['payments']), { from: ['istio-system/istio-egressgateway'], exploit: [], depth: 1 });
+    expect(r.edges.some((e) => e.bypass === true && e.outcome === 'allowed')).toBe(true);
+  });
+
+  it('a refusal of a certificate that names where it was stolen from keeps that name when another source reuses the decision', () => {
+    const cert: HeldCertificate = { spiffe: 'spiffe://cluster.local/ns/shop/sa/worker', from: 'shop/worker-v1', problem: 'expired at 1h' };
+    const mesh = shipped(['three-ns', 'policies/backend-strict', 'policies/backend-db-allow-api'], TWINS);
+    const r = same(mesh, { from: ['shop/worker-v1', 'shop/worker-v2'], exploit: [], depth: 1, certificates: [cert], capabilities: ['root'] });
+    const fromV2 = r.edges.filter((e) => e.from === 'shop/worker-v2' && e.as !== undefined && e.stoppedBy[0]?.control === 'CertificateValidity');
+    expect(fromV2.length).toBeGreaterThan(0);
+    expect(fromV2.every((e) => e.stoppedBy[0]?.reason.includes('shop/worker-v1'))).toBe(true);
+  });
+
   it('the certificates\' order does not change the result', () => {
     const webCert: HeldCertificate = { spiffe: 'spiffe://cluster.local/ns/frontend/sa/web', from: 'frontend/web', problem: null };
     const a = explore(strict(), { from: ['legacy/batch'], exploit: 'all', depth: 2, certificates: [webCert, apiCert] });

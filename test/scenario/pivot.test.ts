@@ -12,6 +12,7 @@ import { looksLikeScenario, parseScenario } from '../../src/scenario/load.js';
 import { bindScenario, runScenario } from '../../src/scenario/runner.js';
 import type { RunResult, StepResult } from '../../src/scenario/types.js';
 import { bruteForce } from '../analysis/reach-fixtures.js';
+import { judgeObjective } from '../../src/exercise/objectives.js';
 import { SimulationLimitError } from '../../src/core/limits.js';
 
 const root = path.resolve(__dirname, '../..');
@@ -297,6 +298,11 @@ describe('pivot presents the stolen certificates the attacker holds (analysis/re
     expect(after.graph?.edges.some((e) => e.to === 'backend/db' && e.outcome === 'allowed' && e.as === 'spiffe://cluster.local/ns/backend/sa/api')).toBe(true);
     expect(after.evidence.events.map((e) => e.what).join('\n')).toContain('presents the stolen certificate of spiffe://cluster.local/ns/backend/sa/api (from backend/api)');
     expect(JSON.parse(renderJson([r])).steps.find((s: { id: string }) => s.id === 'after').graph.edges.some((e: { as?: string }) => e.as === 'spiffe://cluster.local/ns/backend/sa/api')).toBe(true);
+    // the text report says how the pivot got through; an exercise objective "reach db with a stolen certificate" is met by it
+    expect(renderText([r])).toContain('as spiffe://cluster.local/ns/backend/sa/api (a stolen certificate)');
+    const objective = { id: 'o', text: 'o', kind: 'attack' as const, reach: 'backend/db', using: 'stolen-cert' as const, points: 1 };
+    expect(judgeObjective(objective, r, new Set(['leak', 'after']))).toEqual({ met: true, why: null });
+    expect(judgeObjective({ ...objective, reach: 'frontend/web' }, r, new Set(['leak', 'after'])).met).toBe(false);
   });
 
   it('with attacker capabilities the pivot also goes around the sidecar in plaintext, and the JSON edge says bypass', async () => {

@@ -18,14 +18,15 @@
  *  - Stolen certificates: each certificate the attacker holds (steal-credentials)
  *    that is valid at the step's time is presented by the attacker's own
  *    process, from every workload it acts from, on the attempts that
- *    workload's own identity did not get through — where no sidecar captures
+ *    workload's own connection did not get to the workload dialled — where no sidecar captures
  *    the connection (a pod without one, a gateway pod, an excluded port or
  *    range, or the attacker's capabilities: root, net-admin, proxy-uid).
  *    Those edges carry `as: <SPIFFE id>`; certificates not valid now are named
  *    in the evidence, not presented (analysis/reachability.ts).
- *  - Capabilities: with `attacker.capabilities`, the attacker's own process
- *    also goes around the sidecar of every workload it acts from, in
- *    plaintext, on what that workload's own identity did not get through
+ *  - Plaintext around the proxy: with `attacker.capabilities` (or from a
+ *    gateway pod, which captures nothing), the attacker's own process also
+ *    goes around the proxy of every workload it acts from, in plaintext, on
+ *    what that workload's own connection did not get to the workload dialled
  *    (edges `bypass: true`).
  *  - `depth` hops (default 3), `ports` (default: every declared port),
  *    `paths` (default `/`): see analysis/reachability.ts.
@@ -118,7 +119,7 @@ function summarizeStops(blocked: readonly ReachEdge[], what: string): { stops: S
   const groups = [...by.values()].sort(compareStops);
   const stops = groups.slice(0, MAX_STOPS).map((g) => {
     const out: StoppedBy = { control: g.stop.control, name: g.stop.name,
-      reason: `stops ${g.n} of the ${blocked.length} refused attempts${what} (first ${g.first.from} → ${g.first.dial}${g.first.path !== null ? ` ${g.first.path}` : ''}): ${g.stop.reason}` };
+      reason: `stops ${g.n} of the ${blocked.length} refused attempts${what} (first ${g.first.from} → ${g.first.dial}${g.first.path !== null ? ` ${g.first.path}` : ''}${g.first.as !== undefined ? ` as ${g.first.as}` : g.first.bypass === true ? ' around its proxy' : ''}): ${g.stop.reason}` };
     if (g.stop.rule !== undefined) out.rule = g.stop.rule;
     return out;
   });
@@ -164,9 +165,13 @@ export const pivotAction: ActionModule = {
     const sources = Math.min(mesh.workloads.length + 1, (step.from === undefined ? controlled : 1) + takeable(step));
     // Each stolen certificate is tried again on the attempts: at most one per earlier steal-credentials of a cert.
     const certificates = doc.spec.steps.slice(0, index).filter((s) => s.action === 'steal-credentials' && s.what === 'cert').length;
-    const work = sources * attempts * (1 + certificates);
+    // and the attacker's own plaintext around the proxy: with capabilities, or from a gateway pod (no capture there)
+    const plain = (doc.spec.attacker.capabilities ?? []).length > 0 || mesh.workloads.some((w) => w.gateway) ? 1 : 0;
+    const tries = 1 + plain + certificates;
+    const work = sources * attempts * tries;
     if (work > MAX_PIVOT_DECISIONS) {
-      issues.error('pivot-too-large', `step "${step.id}": this pivot may need up to ${grouped(work)} decisions (${grouped(sources)} attacking workloads × ${grouped(attempts)} attempts${certificates > 0 ? ` × ${1 + certificates} identities (its own and ${certificates} stolen certificate${certificates === 1 ? '' : 's'})` : ''}); the limit is ${grouped(MAX_PIVOT_DECISIONS)}`,
+      const how = [...(plain > 0 ? ['plaintext around its proxy'] : []), ...(certificates > 0 ? [`${certificates} stolen certificate${certificates === 1 ? '' : 's'}`] : [])];
+      issues.error('pivot-too-large', `step "${step.id}": this pivot may need up to ${grouped(work)} decisions (${grouped(sources)} attacking workloads × ${grouped(attempts)} attempts${tries > 1 ? ` × ${tries} ways to send each (its own connection, ${how.join(', ')})` : ''}); the limit is ${grouped(MAX_PIVOT_DECISIONS)}`,
         src.locate(path), 'narrow `exploit`, `ports` or `paths`, or start it `from:` one workload');
     }
   },
@@ -208,11 +213,16 @@ export const pivotAction: ActionModule = {
     const total = r.edges.length + r.unlisted.allowed + r.unlisted.blocked;
     const events: StepResult['evidence']['events'] = [{ t, hop: 'scenario',
       what: `pivot from ${starts.join(', ')} (depth ${depth}, ${describeExploit(step)}): ${total} attempts, ${got} got through; ${r.decisions} decided, ${r.memoHits} shared by workloads of the same identity` }];
+    const around = r.edges.filter((e) => e.bypass === true);
+    if (around.length > 0) {
+      const caps = c.attacker.capabilities;
+      events.push({ t, hop: 'scenario', what: `the attacker's own process also goes around the proxy of the workloads it acts from, in plaintext (${caps.length > 0 ? `its capabilities: ${caps.join(', ')}` : 'a gateway pod captures nothing'}), on every attempt their own connection did not get to the workload dialled: ${around.length} such attempts listed, ${around.filter((e) => e.outcome === 'allowed').length} got through` });
+    }
     if (certificates.length > 0 || unusable.length > 0) {
       const asMany = r.edges.filter((e) => e.as !== undefined);
       const through = asMany.filter((e) => e.outcome === 'allowed').length;
       events.push({ t, hop: 'scenario', what: certificates.length > 0
-        ? `the attacker's own process also presents the stolen certificate${certificates.length === 1 ? '' : 's'} of ${certificates.map((x) => `${x.spiffe} (from ${x.from})`).join(', ')} on every attempt its own identity did not get through, wherever no sidecar captures the connection: ${asMany.length} such attempts listed, ${through} got through`
+        ? `the attacker's own process also presents the stolen certificate${certificates.length === 1 ? '' : 's'} of ${certificates.map((x) => `${x.spiffe} (from ${x.from})`).join(', ')} on every attempt the source's own connection did not get to the workload dialled, wherever no sidecar captures it: ${asMany.length} such attempts listed, ${through} got through`
         : 'no stolen certificate is valid now: none is presented' });
       if (unusable.length > 0) events.push({ t, hop: 'scenario', what: `not presented, invalid now: ${unusable.join(', ')}` });
     }
@@ -235,7 +245,8 @@ export const pivotAction: ActionModule = {
     }
     for (const m of missing) {
       const tried = r.edges.filter((e) => e.to === m).length;
-      events.push({ t, hop: 'scenario', what: tried > 0 ? `target ${m} not reached: ${tried} attempts refused` : `target ${m} not reached: no workload the attacker controlled made an attempt on it (no port within \`ports\`, or never within depth)` });
+      const own = r.edges.filter((e) => e.to === m && e.as === undefined && e.bypass === undefined).length;
+      events.push({ t, hop: 'scenario', what: tried > 0 ? `target ${m} not reached: ${tried} attempts refused${tried > own ? ` (${tried - own} of them by the attacker's own process: a stolen certificate or plaintext around a proxy)` : ''}` : `target ${m} not reached: no workload the attacker controlled made an attempt on it (no port within \`ports\`, or never within depth)` });
     }
     const result: StepResult = { ...c.base(p), outcome, code: null, mtls: null, stoppedBy, expectationMet: null, evidence: { events },
       reached: r.reached, compromised: r.compromised, hops: r.hops, graph: { nodes: r.nodes, edges: r.edges } };
