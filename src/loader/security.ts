@@ -70,6 +70,7 @@ const OPERATION_FIELDS = ['hosts', 'ports', 'methods', 'paths'] as const;
 export function isValidWhenKey(key: string): boolean {
   return /^(source\.ip|remote\.ip|source\.namespace|source\.principal|source\.serviceAccount|source\.trustDomain|request\.auth\.principal|request\.auth\.audiences|request\.auth\.presenter|destination\.ip|destination\.port|connection\.sni)$/.test(key)
     || (key.startsWith('request.headers[') && mapKey(key))
+    || (key.startsWith('request.experimental.inline.headers[') && mapKey(key))
     || /^request\.auth\.claims(\[[^\]]+\])+$/.test(key)
     || (key.startsWith('experimental.envoy.filters.') && mapKey(key));
 }

@@ -37,7 +37,7 @@ import { ownValue } from '../core/record.js';
 import type { AuthorizationPolicy, AuthzAction, AuthzCondition, AuthzOperation, AuthzRule, AuthzSource, Labels, Mesh, Workload } from '../model/types.js';
 import { SELECTOR_INDEX_MIN, SelectorBuckets } from '../model/selector-index.js';
 import { selectorMatches } from '../model/types.js';
-import { globMatcher, pathMatcher, stringMatch, stringMatcher } from './matchers.js';
+import { globMatcher, inlineHeaderMatcher, pathMatcher, stringMatch, stringMatcher } from './matchers.js';
 
 export interface AuthzAttributes {
   protocol: 'http' | 'tcp';
@@ -383,8 +383,11 @@ function namespaceBase(policies: readonly AuthorizationPolicy[], root: string, n
 const HTTP_SOURCE_FIELDS = ['requestPrincipals', 'notRequestPrincipals'] as const;
 const HTTP_OPERATION_FIELDS = ['hosts', 'notHosts', 'methods', 'notMethods', 'paths', 'notPaths'] as const;
 
+/** The `when` key that reads a request header as a comma-separated list (§6.7), before the header name and `]`. */
+export const INLINE_HEADERS_KEY = 'request.experimental.inline.headers[';
+
 export function isHttpOnlyWhenKey(key: string): boolean {
-  return key.startsWith('request.headers[') || key.startsWith('request.auth.');
+  return key.startsWith('request.headers[') || key.startsWith(INLINE_HEADERS_KEY) || key.startsWith('request.auth.');
 }
 
 /** Whether a rule uses any HTTP-only field (§6.8): httpOnlyFields(rule).length > 0, without building the list. */
@@ -867,22 +870,35 @@ function claimValues(a: AuthzAttributes, names: readonly string[]): string[] {
   return [];
 }
 
+/**
+ * The value a header matcher reads for a header name: Envoy's header matcher reads the whole header map, pseudo-headers
+ * too: :authority, :method, :path (with its query). Repeated headers are already joined with `,`, as Envoy joins them.
+ */
+function headerReader(headerName: string): (a: AuthzAttributes) => string | undefined {
+  const name = headerName.toLowerCase();
+  return name === ':authority' ? (a) => a.http?.host
+    : name === ':method' ? (a) => a.http?.method
+      : name === ':path' ? (a) => a.http ? a.http.pathWithQuery ?? a.http.path : undefined
+        : (a) => ownValue(a.http?.headers, name);
+}
+
 /** One value of a `when` key (§6.7), as a predicate. */
 function conditionValue(key: string, bundle: readonly string[], policyNamespace: string): (v: string) => Pred {
   const header = /^request\.headers\[(.+)\]$/.exec(key);
   if (header) {
-    const name = (header[1] as string).toLowerCase();
-    // Envoy's header matcher reads the whole header map, pseudo-headers too: :authority, :method, :path (with its query)
-    const get = name === ':authority' ? (a: AuthzAttributes): string | undefined => a.http?.host
-      : name === ':method' ? (a: AuthzAttributes): string | undefined => a.http?.method
-        : name === ':path' ? (a: AuthzAttributes): string | undefined => a.http ? a.http.pathWithQuery ?? a.http.path : undefined
-          : (a: AuthzAttributes): string | undefined => ownValue(a.http?.headers, name);
+    const get = headerReader(header[1] as string);
     // `*` on a header is Envoy's present_match: a header that is present matches, even when empty.
     return (v) => {
       if (v === '*') return (c) => get(c.a) !== undefined;
       const m = stringMatcher(v);
       return (c) => m(get(c.a));
     };
+  }
+  // Istio's requestInlineHeaderGenerator: the same header, matched as a list of comma-separated elements (the loader
+  // admits only keys ending in `]` with a name between the brackets).
+  if (key.startsWith(INLINE_HEADERS_KEY) && key.endsWith(']') && key.length > INLINE_HEADERS_KEY.length + 1) {
+    const get = headerReader(key.slice(INLINE_HEADERS_KEY.length, -1));
+    return (v) => { const m = inlineHeaderMatcher(v); return (c) => m(get(c.a)); };
   }
   if (key.startsWith('request.auth.claims')) {
     const names = [...key.matchAll(/\[([^\]]+)\]/g)].map((m) => m[1] as string);

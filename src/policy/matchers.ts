@@ -45,6 +45,34 @@ export function stringMatcher(pattern: string, caseInsensitive = false): (value:
   return (v) => v !== null && v !== undefined && norm(v) === p;
 }
 
+/**
+ * A `request.experimental.inline.headers[<name>]` value (§6.7) as Istio builds it: `*` alone is Envoy's present_match
+ * (an empty header too); any other value becomes an RE2 full match that takes the header value as a list of elements
+ * split at `,` (nothing trimmed, so `a, b` holds the element ` b`) and wants one element to be the value, or, for a
+ * leading `*`, to end with the rest, or, for a trailing `*`, to start with the rest; a `*` anywhere else is literal.
+ * The value itself may hold a `,`; the scans below match exactly the strings that regex
+ * (`^V$|^V,.*|.*,V,.*|.*,V$`) matches, without a regex: a header value holds no line break, which `.` would not
+ * cross (Envoy's codec refuses one before any filter).
+ */
+export function inlineHeaderMatcher(pattern: string): (value: string | null | undefined) => boolean {
+  if (pattern === '*') return (v) => v !== null && v !== undefined;
+  if (pattern.startsWith('*')) {
+    const suffix = pattern.slice(1);
+    const inner = `${suffix},`;
+    return (v) => v !== null && v !== undefined && (v.endsWith(suffix) || v.includes(inner));
+  }
+  if (pattern.endsWith('*')) {
+    const prefix = pattern.slice(0, -1);
+    const inner = `,${prefix}`;
+    return (v) => v !== null && v !== undefined && (v.startsWith(prefix) || v.includes(inner));
+  }
+  const first = `${pattern},`;
+  const middle = `,${pattern},`;
+  const last = `,${pattern}`;
+  return (v) => v !== null && v !== undefined
+    && (v === pattern || v.startsWith(first) || v.endsWith(last) || v.includes(middle));
+}
+
 /** The characters Envoy's URI template lets `{*}` and `{**}` match (uri_template_internal.cc kLiteral: unreserved, `%`, and the sub-delims but `*` and `=`, `:`, `@`). */
 const TEMPLATE_LITERAL = new Uint8Array(128);
 for (const c of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~%!$&'()+,;:@") TEMPLATE_LITERAL[c.charCodeAt(0)] = 1;

@@ -344,10 +344,12 @@ describe('§6.3 AuthorizationPolicy validation details', () => {
 });
 
 describe('§6.7 when keys (cases of istio pkg/config/security TestValidateCondition)', () => {
-  const valid = ['request.headers[:authority]', 'request.headers[x-token]', 'source.ip', 'remote.ip', 'source.namespace', 'source.principal',
+  const valid = ['request.headers[:authority]', 'request.headers[x-token]', 'request.experimental.inline.headers[:authority]',
+    'request.experimental.inline.headers[x-token]', 'source.ip', 'remote.ip', 'source.namespace', 'source.principal',
     'source.serviceAccount', 'source.trustDomain', 'request.auth.principal', 'request.auth.audiences', 'request.auth.presenter',
     'request.auth.claims[id]', 'request.auth.claims[a][b]', 'destination.ip', 'destination.port', 'connection.sni', 'experimental.envoy.filters.a.b[c]'];
-  const invalid = ['request.headers[]', 'request.headers', 'source.user', 'request.auth.claims[]', 'request.auth.claims', 'destination.labels[app]',
+  const invalid = ['request.headers[]', 'request.headers', 'request.experimental.inline.headers[]', 'request.experimental.inline.headers',
+    'request.inline.headers[x]', 'source.user', 'request.auth.claims[]', 'request.auth.claims', 'destination.labels[app]',
     'destination.name', 'destination.namespace', 'destination.user', 'experimental.envoy.filters.a.b.x', 'Source.ip', 'source.ip '];
 
   for (const key of valid) it(`§6.7 "${key}" is a valid key`, () => expect(isValidWhenKey(key)).toBe(true));

@@ -623,3 +623,48 @@ describe('§6.9 denial as seen by the client', () => {
     expect(d.consulted).toEqual([{ namespace: 'a', name: 'allow', action: 'ALLOW' }]);
   });
 });
+
+describe('§6.7 request.experimental.inline.headers', () => {
+  const inline = (values: string[], notValues?: string[]) =>
+    allowOnly([{ when: [{ key: 'request.experimental.inline.headers[X-Role]', values, ...(notValues ? { notValues } : {}) }] }]);
+  const role = (v: string) => http({ headers: { 'x-role': v } });
+
+  it('§6.7 "inline.headers matches one comma-separated element of the header, where request.headers matches the whole value"', () => {
+    expect(allows(inline(['b']), role('a,b,c'))).toBe(true);
+    expect(allows(inline(['a']), role('a,b'))).toBe(true);
+    expect(allows(inline(['c']), role('a,b,c'))).toBe(true);
+    expect(allows(inline(['a,b']), role('a,b,c'))).toBe(true);
+    expect(allows(inline(['b']), role('a,bc'))).toBe(false);
+    expect(allows(inline(['b']), role('ab'))).toBe(false);
+    // nothing is trimmed: the element after ", " starts with a space
+    expect(allows(inline(['b']), role('a, b'))).toBe(false);
+    expect(allows(inline([' b']), role('a, b'))).toBe(true);
+    expect(allows(allowOnly([{ when: [{ key: 'request.headers[x-role]', values: ['b'] }] }]), role('a,b,c'))).toBe(false);
+  });
+
+  it('§6.7 "inline.headers: a leading * matches an element by suffix, a trailing * by prefix, * alone a present header"', () => {
+    expect(allows(inline(['ad*']), role('user,admin'))).toBe(true);
+    expect(allows(inline(['ad*']), role('user,badmin'))).toBe(false);
+    expect(allows(inline(['*min']), role('admin,user'))).toBe(true);
+    expect(allows(inline(['*min']), role('admins,user'))).toBe(false);
+    // a * in the middle is literal
+    expect(allows(inline(['a*n']), role('admin'))).toBe(false);
+    expect(allows(inline(['a*n']), role('x,a*n'))).toBe(true);
+    expect(allows(inline(['*']), role(''))).toBe(true);
+    expect(allows(inline(['*']), http())).toBe(false);
+  });
+
+  it('§6.7 "inline.headers: notValues holds for an absent header and fails when an element matches"', () => {
+    expect(allows(inline([], ['b']), http())).toBe(true);
+    expect(allows(inline([], ['b']), role('a,c'))).toBe(true);
+    expect(allows(inline([], ['b']), role('a,b'))).toBe(false);
+  });
+
+  it('§6.8 "inline.headers is HTTP only: an ALLOW rule with it is dropped on TCP, a DENY rule loses the condition"', () => {
+    const key = 'request.experimental.inline.headers[x-role]';
+    // kept, either rule would let a request without the header through
+    expect(allows(allowOnly([{ when: [{ key, notValues: ['a'] }] }]), tcp())).toBe(false);
+    expect(allows(denyOnly([{ when: [{ key, values: ['a'] }] }]), tcp())).toBe(false);
+    expect(allows(allowOnly([{ when: [{ key, notValues: ['a'] }] }]), http())).toBe(true);
+  });
+});

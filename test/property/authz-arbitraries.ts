@@ -49,6 +49,7 @@ const SNI = 'outbound_.8080_._.web.a.svc.cluster.local';
 
 const WHEN_VALUES: Record<string, readonly string[]> = {
   'request.headers[X-User]': ['admin', 'ad*', '*'],
+  'request.experimental.inline.headers[X-User]': ['admin', 'ad*', '*', '*in', 'bob,admin', ' bob', 'b*'],
   'source.ip': IP_VALUES,
   'remote.ip': IP_VALUES,
   'destination.ip': ['10.0.9.9', '10.0.9.0/24'],
@@ -197,7 +198,7 @@ export const requestArb: fc.Arbitrary<AuthzAttributes> = fc.record({
   host: fc.constantFrom(...HOSTS),
   method: fc.constantFrom(...METHODS),
   path: fc.constantFrom(...PATHS),
-  headers: fc.constantFrom<Record<string, string>>({}, { 'x-user': 'admin' }, { 'x-user': 'bob' }),
+  headers: fc.constantFrom<Record<string, string>>({}, { 'x-user': 'admin' }, { 'x-user': 'bob' }, { 'x-user': 'bob,admin' }, { 'x-user': 'admin, bob' }, { 'x-user': 'bob,admin,ann' }),
   auth: fc.option(authArb, { nil: undefined }),
 }).map((r): AuthzAttributes => {
   const a: AuthzAttributes = {

@@ -7,7 +7,8 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { pathMatch, pathMatcher, stringMatch, stringMatcher } from '../../src/policy/matchers.js';
+import { inlineHeaderMatcher, pathMatch, pathMatcher, stringMatch, stringMatcher } from '../../src/policy/matchers.js';
+import { inlineHeaderMatches } from './reference-authz.js';
 
 const piece = fc.constantFrom('', 'a', 'A', 'ab', 'b', '/', '/api', 'x.y', '*', '{*}', '{**}', 'Ab');
 const text = fc.array(piece, { maxLength: 4 }).map((xs) => xs.join(''));
@@ -19,6 +20,15 @@ describe('compiled matchers agree with the interpreted ones (§6.4, §6.6)', () 
     fc.assert(fc.property(pattern, fc.oneof(text, path, fc.constant(null), fc.constant(undefined)), fc.boolean(), (p, v, ci) => {
       expect(stringMatcher(p, ci)(v)).toBe(stringMatch(p, v, ci));
     }), { numRuns: 2000 });
+  });
+
+  it('§6.7 "inlineHeaderMatcher(p)(v) = Istio\'s inline-header regex ^R$|^R,.*|.*,R,.*|.*,R$ on v", commas inside the value included', () => {
+    const bit = fc.constantFrom('', 'a', 'b', 'ab', ',', ' ', '*', '.');
+    const list = fc.array(bit, { maxLength: 6 }).map((xs) => xs.join(''));
+    fc.assert(fc.property(list, fc.oneof(list, fc.constant(undefined)), (p, v) => {
+      if (p === '') return; // the loader refuses an empty value
+      expect(inlineHeaderMatcher(p)(v)).toBe(inlineHeaderMatches(p, v));
+    }), { numRuns: 5000 });
   });
 
   it('§6.6 pathMatcher(p)(path) = pathMatch(p, path), templates included', () => {

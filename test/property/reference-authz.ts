@@ -188,6 +188,21 @@ function claim(a: AuthzAttributes, names: string[]): string[] {
   return [];
 }
 
+const INLINE = 'request.experimental.inline.headers[';
+
+/**
+ * §6.7 `request.experimental.inline.headers[h]`, as Istio's InlineHeaderMatcher writes it: `*` alone is present_match;
+ * otherwise the RE2 full match `^R$|^R,.*|.*,R,.*|.*,R$`, R the value quoted, a leading `*` as `.*` before the rest,
+ * a trailing one as `.*` after it.
+ */
+export function inlineHeaderMatches(v: string, value: string | undefined): boolean {
+  if (value === undefined) return false;
+  if (v === '*') return true;
+  const quote = (x: string) => x.replace(/[.*+?^${}()|[\]\\]/g, (c) => `\\${c}`);
+  const r = v.startsWith('*') ? `.*${quote(v.substring(1))}` : v.endsWith('*') ? `${quote(v.substring(0, v.length - 1))}.*` : quote(v);
+  return new RegExp(`^(?:${r}|${r},.*|.*,${r},.*|.*,${r})$`).test(value);
+}
+
 function conditionHolds(c: AuthzCondition, a: AuthzAttributes, mesh: RefMesh, policyNs: string): boolean {
   const peer = peerOf(a.peerPrincipal);
   const k = c.key;
@@ -198,6 +213,9 @@ function conditionHolds(c: AuthzCondition, a: AuthzAttributes, mesh: RefMesh, po
     const name = (header[1] ?? '').toLowerCase();
     const value = a.http === undefined ? undefined : a.http.headers[name];
     test = (v) => glob(v, value);
+  } else if (k.startsWith(INLINE) && k.endsWith(']')) {
+    const value = a.http === undefined ? undefined : a.http.headers[k.slice(INLINE.length, -1).toLowerCase()];
+    test = (v) => inlineHeaderMatches(v, value);
   } else if (claims) {
     const names = (claims[1] ?? '').slice(1, -1).split('][');
     test = (v) => claim(a, names).some((x) => glob(v, x));
@@ -228,7 +246,7 @@ export function refRuleMatches(r: AuthzRule, a: AuthzAttributes, mesh: RefMesh, 
 // ---------------------------------------------------------------- §6.8 TCP
 
 export function refIsHttpOnlyKey(key: string): boolean {
-  return key.startsWith('request.headers[') || key.startsWith('request.auth.');
+  return key.startsWith('request.headers[') || key.startsWith(INLINE) || key.startsWith('request.auth.');
 }
 
 function usesHttpOnly(r: AuthzRule): boolean {
