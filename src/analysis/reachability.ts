@@ -90,6 +90,7 @@
  * passes its own `pick`; the explorer is deterministic either way.
  */
 import { meshIndex, type MeshIndex } from '../model/index.js';
+import { whenHeaderName } from '../policy/authorization-policy.js';
 import { KUBE_DNS_LABEL, onEveryNode } from '../policy/decide.js';
 import type { LabelSelector } from '../model/network-policy.js';
 import type { Labels, Mesh, Service, Workload } from '../model/types.js';
@@ -277,7 +278,7 @@ export function identityRule(mesh: Mesh): IdentityRule {
       }
       // A header condition can read the source address too: a gateway appends the caller's pod IP to X-Forwarded-For
       // (and sets x-envoy-external-address), so any request.headers[...] condition makes the IP part of the identity.
-      for (const c of rule.when ?? []) if (c.key === 'source.ip' || c.key === 'remote.ip' || c.key.startsWith('request.headers[')) ipVisible = true;
+      for (const c of rule.when ?? []) if (c.key === 'source.ip' || c.key === 'remote.ip' || whenHeaderName(c.key) !== null) ipVisible = true;
     }
   }
   return { labelKeys: keys, ipVisible };

@@ -386,6 +386,15 @@ const HTTP_OPERATION_FIELDS = ['hosts', 'notHosts', 'methods', 'notMethods', 'pa
 /** The `when` key that reads a request header as a comma-separated list (§6.7), before the header name and `]`. */
 export const INLINE_HEADERS_KEY = 'request.experimental.inline.headers[';
 
+/**
+ * The header a `when` key reads, as written in the key: `request.headers[<name>]` or
+ * `request.experimental.inline.headers[<name>]` (both whatever the client sent, §6.7); null for any other key.
+ */
+export function whenHeaderName(key: string): string | null {
+  const prefix = key.startsWith('request.headers[') ? 'request.headers['.length : key.startsWith(INLINE_HEADERS_KEY) ? INLINE_HEADERS_KEY.length : -1;
+  return prefix > 0 && key.endsWith(']') && key.length > prefix + 1 ? key.slice(prefix, -1) : null;
+}
+
 export function isHttpOnlyWhenKey(key: string): boolean {
   return key.startsWith('request.headers[') || key.startsWith(INLINE_HEADERS_KEY) || key.startsWith('request.auth.');
 }

@@ -112,6 +112,11 @@ describe('MR0104 header-identity (§6.7)', () => {
   it('an ALLOW on request.headers[...] values is reported as spoofable', () => {
     expect(codes('MR0104', ns('a', true), app('a', 'web'), ap('a', 'p', '  action: ALLOW\n  rules: [{ when: [{ key: "request.headers[x-user]", values: ["admin"] }] }]\n'))[0]).toContain('header x-user');
   });
+  it('"an ALLOW on request.experimental.inline.headers[...] values is reported as spoofable too", and MR0119 leaves it to MR0104', () => {
+    const inline = ap('a', 'p', '  selector: { matchLabels: { app: web } }\n  action: ALLOW\n  rules: [{ when: [{ key: "request.experimental.inline.headers[x-user]", values: ["admin"] }] }]\n');
+    expect(codes('MR0104', ns('a', true), app('a', 'web'), inline)[0]).toContain('header x-user');
+    expect(codes('MR0119', ns('a', true), app('a', 'web'), inline)).toEqual([]);
+  });
   it('X-Forwarded-Client-Cert, which the sidecar writes itself, is not reported', () => {
     expect(codes('MR0104', ns('a', true), app('a', 'web'), ap('a', 'p', '  action: ALLOW\n  rules: [{ when: [{ key: "request.headers[X-Forwarded-Client-Cert]", values: ["*"] }] }]\n'))).toEqual([]);
   });

@@ -2,7 +2,8 @@
  * MR0104 header-identity — a request header used as the caller's identity.
  *
  * Semantics (istio-semantics.md):
- * - §6.7 `when: request.headers[<name>]` matches a header value the client
+ * - §6.7 `when: request.headers[<name>]` (or
+ *   `request.experimental.inline.headers[<name>]`) matches a header value the client
  *   sends; nothing in the mesh checks who wrote it. §6.3: a rule matches when
  *   all its `when` conditions hold, so any client that sets the header meets it.
  * - §1: the server sidecar writes X-Forwarded-Client-Cert itself (a client's
@@ -16,16 +17,13 @@
  * unless the same rule also requires a validated request principal or a peer
  * identity (principals, namespaces… §6.5), which the header then only narrows.
  */
+import { whenHeaderName } from '../../policy/authorization-policy.js';
 import { requiresRequestPrincipal, ruleLoc, subjectOf } from '../context.js';
 import { identityFields } from './MR0103-identity-rule-on-plaintext-port.js';
 import type { LintRule, RawFinding } from '../types.js';
 
 const MESH_WRITTEN = ['x-forwarded-client-cert'];
 
-function headerName(key: string): string | null {
-  const m = /^request\.headers\[(.+)\]$/.exec(key);
-  return m && m[1] !== undefined ? m[1] : null;
-}
 
 export const rule: LintRule = {
   code: 'MR0104',
@@ -43,7 +41,7 @@ export const rule: LintRule = {
         // the header is then an extra condition on a real identity, not the identity
         if (requiresRequestPrincipal(r) || identityFields(r).length > 0) return;
         for (const c of r.when ?? []) {
-          const name = headerName(c.key);
+          const name = whenHeaderName(c.key);
           if (name === null || MESH_WRITTEN.includes(name.toLowerCase())) continue;
           const trusted = p.action === 'ALLOW' ? c.values : c.notValues;
           if (!trusted || trusted.length === 0) continue;

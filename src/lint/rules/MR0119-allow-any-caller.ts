@@ -26,7 +26,7 @@
 import { ownValue } from '../../core/record.js';
 import { meshIndex } from '../../model/index.js';
 import type { AuthzRule, Mesh, Workload } from '../../model/types.js';
-import { httpOnlyFields } from '../../policy/authorization-policy.js';
+import { httpOnlyFields, whenHeaderName } from '../../policy/authorization-policy.js';
 import { declaredProtocol, targetPortOf } from '../../policy/pipeline.js';
 import { apSelected, ruleLoc, subjectOf } from '../context.js';
 import { identityFields } from './MR0103-identity-rule-on-plaintext-port.js';
@@ -53,7 +53,7 @@ function tcpOnly(mesh: Mesh, w: Workload): boolean {
  */
 function narrowsCaller(r: AuthzRule): boolean {
   if (identityFields(r).length > 0) return true;
-  return (r.when ?? []).some((c) => c.key.startsWith('source.') || c.key.startsWith('request.auth.') || c.key === 'remote.ip' || c.key.startsWith('request.headers['));
+  return (r.when ?? []).some((c) => c.key.startsWith('source.') || c.key.startsWith('request.auth.') || c.key === 'remote.ip' || whenHeaderName(c.key) !== null);
 }
 
 /** What the rule's `to` lets through, in words: its ports, or every port. */

@@ -35,6 +35,7 @@
 import { parseIp } from '../../core/ip.js';
 import type { AuthorizationPolicy, Mesh, Workload } from '../../model/types.js';
 import { principalOf, spiffeId } from '../../model/types.js';
+import { whenHeaderName } from '../../policy/authorization-policy.js';
 import type { Decision, IdentityOverride } from '../../policy/decide.js';
 import { formatSimTime } from '../../sim/mesh/certificates.js';
 import type { StepDoc } from '../schema.js';
@@ -260,7 +261,8 @@ function decidingRule(mesh: Mesh, d: Decision): { rule: string; action: string; 
   const rule = Number.isInteger(index) && index >= 0 ? policy?.rules?.[index] : undefined;
   const reads = new Set<string>();
   for (const cond of rule?.when ?? []) {
-    if (cond.key.startsWith('request.headers[') && cond.key.endsWith(']')) reads.add(cond.key.slice('request.headers['.length, -1).toLowerCase());
+    const name = whenHeaderName(cond.key);
+    if (name !== null) reads.add(name.toLowerCase());
   }
   return { rule: by.rule, action: by.action, readsHeaders: [...reads].sort() };
 }
