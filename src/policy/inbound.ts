@@ -520,7 +520,9 @@ function gatewayInbound(ctx: Ctx, route: InboundRoute, tls: ClientTls): Decision
   /** the client's address as the gateway sees it, and the remote address its filters use (set by gatewayFilters) */
   let sourceIp = leg.clientIp;
   let remoteIp = leg.clientIp;
-  const gatewayFilters = (mtls: boolean, peerPrincipal: string | null, httpsSni: string | null): ReturnType<typeof proxyFilters> => {
+  /** X-Forwarded-Proto as the gateway's connection manager leaves it (set by gatewayFilters): what the router and the backend see */
+  let forwardedProto = 'http';
+  const gatewayFilters = (mtls: boolean, peerPrincipal: string | null, httpsSni: string | null, tlsDownstream: boolean): ReturnType<typeof proxyFilters> => {
     // Source address as the gateway sees it (§9): SNAT to a node IP unless externalTrafficPolicy: Local.
     if (!leg.client && route.service && route.service.externalTrafficPolicy !== 'Local') {
       sourceIp = NODE_IP;
@@ -541,8 +543,20 @@ function gatewayInbound(ctx: Ctx, route: InboundRoute, tls: ClientTls): Decision
     }
 
     const gwId = spiffeId(principalOf(mesh.config.trustDomain, gw.namespace, gw.serviceAccount));
+    const headers = xfccAfter(ctx, 'gateway', 'SANITIZE_SET', gwId, mtls ? peerPrincipal : null);
+    // Envoy's connection manager with use_remote_address (every gateway): with no trusted hop, or no header, it writes
+    // the scheme of the connection itself; with numTrustedProxies > 0 it keeps the X-Forwarded-Proto the client sent.
+    const sentProto = headers['x-forwarded-proto'];
+    const ownProto = tlsDownstream ? 'https' : 'http';
+    if (n > 0 && sentProto !== undefined) {
+      if (sentProto !== ownProto) ev(`numTrustedProxies ${n}: keeps the X-Forwarded-Proto ${JSON.stringify(clip(sentProto))} the client sent, though the connection is ${ownProto}`);
+    } else {
+      if (sentProto !== undefined && sentProto !== ownProto) ev(`numTrustedProxies 0: replaces the X-Forwarded-Proto ${JSON.stringify(clip(sentProto))} the client sent with ${ownProto}, the connection's own scheme`);
+      headers['x-forwarded-proto'] = ownProto;
+    }
+    forwardedProto = headers['x-forwarded-proto'] as string;
     return proxyFilters(ctx, gw, 'gateway', {
-      peerPrincipal, mtls, sourceIp, remoteIp, headers: xfccAfter(ctx, 'gateway', 'SANITIZE_SET', gwId, mtls ? peerPrincipal : null),
+      peerPrincipal, mtls, sourceIp, remoteIp, headers,
       destinationPort: route.targetPort, sni: clientSni ?? httpsSni,
     });
   };
@@ -584,7 +598,7 @@ function gatewayInbound(ctx: Ctx, route: InboundRoute, tls: ClientTls): Decision
       recordHop(run, leg, gw.id, route.targetPort, hopProtection(leg, tls));
       // The router answers 404 for a host no virtual host serves; the filters before it run first.
       ctx.l7 = 'http';
-      const f = gatewayFilters(false, null, null);
+      const f = gatewayFilters(false, null, null, false);
       if ('outcome' in f) return f;
       ev(`no server host matches ${authorityHost}: 404 NR`);
       return fail(ctx, 404, false, { control: 'Gateway', name: gwName, reason: `no Gateway server on port ${servicePort} serves host ${authorityHost}` }, 'NR');
@@ -661,11 +675,14 @@ function gatewayInbound(ctx: Ctx, route: InboundRoute, tls: ClientTls): Decision
 
   const httpMode = mode === 'http' || mode === 'https';
   ctx.l7 = httpMode && isHttp(leg.protocol) ? 'http' : 'tcp';
-  const filters = gatewayFilters(mtls, peerPrincipal, mode === 'https' ? authorityHost : null);
+  const filters = gatewayFilters(mtls, peerPrincipal, mode === 'https' ? authorityHost : null, mode === 'https');
   if ('outcome' in filters) return filters;
-  // httpsRedirect is the virtual host's require_tls: the router answers it, after the filters (JWT, RBAC) ran.
+  // httpsRedirect is the virtual host's require_tls (Istio sets ALL): the router answers it, after the filters (JWT,
+  // RBAC) ran, unless X-Forwarded-Proto is exactly https, which it can only be here when numTrustedProxies kept the client's.
   const redirect = mode === 'http' && isHttp(leg.protocol) ? httpsRedirect(mesh.virtualServices, sel.routeServers, gw.namespace, authorityHost, filters.path) : null;
-  if (redirect) {
+  if (redirect && forwardedProto === 'https') {
+    ev(`httpsRedirect: the virtual host requires TLS (require_tls ALL), but X-Forwarded-Proto is https (the client's, kept because numTrustedProxies trusts it): no 301, the request is routed`);
+  } else if (redirect) {
     ev(`httpsRedirect: answers 301 Location ${redirect.location}`);
     const d = fail(ctx, 301, false, { control: 'Gateway', name: gwName, reason: `server ${sel.index} has tls.httpsRedirect: plain HTTP gets a 301 to ${redirect.location}` });
     d.response = { status: 301, headers: { location: redirect.location }, body: '' };
@@ -703,7 +720,7 @@ function gatewayInbound(ctx: Ctx, route: InboundRoute, tls: ClientTls): Decision
     if (r.rewrite?.authority !== undefined) nextLeg.headers['host'] = r.rewrite.authority;
     // Envoy at the edge appends the peer address to X-Forwarded-For and tells the backend the scheme.
     nextLeg.headers['x-forwarded-for'] = xff ? `${xff}, ${sourceIp}` : sourceIp;
-    nextLeg.headers['x-forwarded-proto'] = mode === 'https' ? 'https' : 'http';
+    nextLeg.headers['x-forwarded-proto'] = forwardedProto;
     nextLeg.headers['x-envoy-external-address'] = remoteIp;
   } else {
     // a PASSTHROUGH server's chains are its tls routes' (tlsChains): the chain taken names the route

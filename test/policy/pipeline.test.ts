@@ -258,6 +258,29 @@ spec:
     expect(send(meshFrom(...base, annotated('{"numTrustedProxies": 0}'), denyNet, trusted(2)), https('198.51.100.1'))).toMatchObject({ outcome: 'blocked', code: 403 });
   });
 
+  it('§9 httpsRedirect is require_tls ALL on X-Forwarded-Proto: a client\'s X-Forwarded-Proto https is overwritten with numTrustedProxies 0 (301), kept and routed with numTrustedProxies > 0', () => {
+    const plain = (proto?: string): Parameters<typeof send>[1] => ({ from: 'outside', to: 'ingress.istio-system:80', path: '/api/x', headers: { host: 'shop.example.com', ...(proto !== undefined ? { 'x-forwarded-proto': proto } : {}) } });
+    // no trusted hop: the connection manager writes the connection's own scheme, http, so the router redirects
+    const untrusted = meshFrom(...base, gateway);
+    expect(send(untrusted, plain('https'))).toMatchObject({ outcome: 'blocked', code: 301, stoppedBy: [{ control: 'Gateway', name: 'istio-system/gw' }] });
+    // one trusted hop: the client's header is kept; https skips the redirect and reaches the backend, which sees it
+    const trusting = meshFrom(...base, gateway, trusted(1));
+    const d = send(trusting, plain('https'));
+    expect(d).toMatchObject({ outcome: 'allowed', code: 200 });
+    expect(d.received?.headers['x-forwarded-proto']).toBe('https');
+    expect(d.events.some((e) => e.hop === 'gateway' && e.what.includes('X-Forwarded-Proto is https'))).toBe(true);
+    // anything but exactly https, or no header (then the connection's http is written), still gets the 301
+    expect(send(trusting, plain('http'))).toMatchObject({ code: 301 });
+    expect(send(trusting, plain('HTTPS'))).toMatchObject({ code: 301 });
+    expect(send(trusting, plain())).toMatchObject({ code: 301 });
+  });
+
+  it('§9 the backend behind a TLS-terminating gateway sees X-Forwarded-Proto https, whatever the client sent, unless numTrustedProxies keeps the client\'s', () => {
+    const tlsReq = { from: 'outside', to: 'ingress.istio-system:443', path: '/api', headers: { host: 'shop.example.com', 'x-forwarded-proto': 'http' } } as const;
+    expect(send(meshFrom(...base, gateway), tlsReq).received?.headers['x-forwarded-proto']).toBe('https');
+    expect(send(meshFrom(...base, gateway, trusted(1)), tlsReq).received?.headers['x-forwarded-proto']).toBe('http');
+  });
+
   it('§1 a gateway drops a client\'s X-Forwarded-Client-Cert without mTLS (SANITIZE_SET); the backend sees only its own element for the gateway', () => {
     const d = send(meshFrom(...base, gateway), { from: 'outside', to: 'ingress.istio-system:443', path: '/api', headers: { host: 'shop.example.com', 'x-forwarded-client-cert': 'URI=spiffe://cluster.local/ns/a/sa/web' } });
     expect(d.received?.headers['x-forwarded-client-cert']).toBe('By=spiffe://cluster.local/ns/a/sa/api;Hash=<sha256 of the client certificate>;Subject="";URI=spiffe://cluster.local/ns/istio-system/sa/ingress');
