@@ -7,7 +7,7 @@ import { isDns1123Subdomain, quotedName } from './names.js';
 import { isObj, Reader, type Obj } from './reader.js';
 import type { Path } from './yaml-source.js';
 import { parseYaml } from './yaml-source.js';
-import { readDnsCapture, type AnnotatedProxyConfig } from './proxy-config.js';
+import { readDnsCapture, readForwardClientCertDetails, type AnnotatedProxyConfig } from './proxy-config.js';
 
 export interface RawWorkload {
   kind: WorkloadKind;
@@ -217,6 +217,8 @@ export function applyMeshConfig(base: MeshConfig, cfg: Obj, r: Reader, path: Pat
   const topo = dc ? r.obj(dc, 'gatewayTopology', [...path, 'defaultConfig']) : undefined;
   const ntp = topo ? r.int(topo, 'numTrustedProxies', [...path, 'defaultConfig', 'gatewayTopology']) : undefined;
   if (ntp !== undefined) out.numTrustedProxies = ntp;
+  const fccd = topo ? readForwardClientCertDetails(r, topo, [...path, 'defaultConfig', 'gatewayTopology']) : undefined;
+  if (fccd !== undefined) out.forwardClientCertDetails = fccd;
   const dnsCapture = dc ? readDnsCapture(r, dc, 'proxyMetadata', [...path, 'defaultConfig']) : undefined;
   if (dnsCapture !== undefined) out.dnsCapture = dnsCapture;
   for (const [field, kind] of [['defaultServiceExportTo', 'service'], ['defaultVirtualServiceExportTo', 'virtualService'], ['defaultDestinationRuleExportTo', 'destinationRule']] as const) {

@@ -491,6 +491,7 @@ function buildWorkloads(raw: RawWorkload[], namespaces: Map<string, Namespace>, 
     }
     if (w.proxyConfig?.dnsCapture !== undefined) workload.dnsCaptureAnnotation = w.proxyConfig.dnsCapture;
     if (w.proxyConfig?.numTrustedProxies !== undefined) workload.numTrustedProxies = w.proxyConfig.numTrustedProxies;
+    if (w.proxyConfig?.forwardClientCertDetails !== undefined) workload.forwardClientCertDetails = w.proxyConfig.forwardClientCertDetails;
     if (w.kind !== 'Pod' && Object.keys(w.meta.annotations).length > 0) workload.objectAnnotations = w.meta.annotations;
     return workload;
   });

@@ -21,8 +21,9 @@
  *     is off, with a warning here (the agent logs one and keeps the default).
  */
 import { IssueList, type Location } from '../core/issues.js';
-import type { ObjectMeta, ProxyConfigResource } from '../model/types.js';
+import { FORWARD_CLIENT_CERT_DETAILS, type ForwardClientCertDetails, type ObjectMeta, type ProxyConfigResource } from '../model/types.js';
 import { isObj, Reader, rejectUnknownFields, type Obj } from './reader.js';
+import { quotedName } from './names.js';
 import { readSelector } from './security.js';
 import { parseYaml, type Path } from './yaml-source.js';
 
@@ -62,12 +63,28 @@ export function readDnsCapture(r: Reader, parent: Obj, key: string, path: Path):
   return b;
 }
 
+/**
+ * gatewayTopology.forwardClientCertDetails: one of Istio's enum names; UNDEFINED (the proto zero) is as if unset, and
+ * anything else is refused as istiod's proto parsing refuses it.
+ */
+export function readForwardClientCertDetails(r: Reader, topo: Obj, path: Path): ForwardClientCertDetails | undefined {
+  const v = r.str(topo, 'forwardClientCertDetails', path);
+  if (v === undefined || v === 'UNDEFINED') return undefined;
+  const mode = FORWARD_CLIENT_CERT_DETAILS.find((m) => m === v);
+  if (mode === undefined) {
+    r.error([...path, 'forwardClientCertDetails'], 'bad-enum', `forwardClientCertDetails ${quotedName(v)} is not one of UNDEFINED, ${FORWARD_CLIENT_CERT_DETAILS.join(', ')}`);
+  }
+  return mode;
+}
+
 /** What a pod's `proxy.istio.io/config` annotation sets that meshrange reads. */
 export interface AnnotatedProxyConfig {
   /** proxyMetadata.ISTIO_META_DNS_CAPTURE */
   dnsCapture?: boolean;
   /** gatewayTopology.numTrustedProxies when above 0 (the proto merge skips a zero: the mesh config's value stays) */
   numTrustedProxies?: number;
+  /** gatewayTopology.forwardClientCertDetails unless UNDEFINED (the proto merge skips the zero) */
+  forwardClientCertDetails?: ForwardClientCertDetails;
 }
 
 /**
@@ -97,6 +114,8 @@ export function readProxyConfigAnnotation(text: string, at: Location, what: stri
       r.error(['gatewayTopology', 'numTrustedProxies'], 'bad-value', `numTrustedProxies ${n} is out of range (0 to ${MAX_TRUSTED_PROXIES})`, 'count the proxies in front of the gateway');
     } else if (n > 0) out.numTrustedProxies = n;
   }
+  const fccd = topo ? readForwardClientCertDetails(r, topo, ['gatewayTopology']) : undefined;
+  if (fccd !== undefined) out.forwardClientCertDetails = fccd;
   return out;
 }
 

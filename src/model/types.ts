@@ -85,7 +85,16 @@ export interface Workload {
   dnsCaptureAnnotation?: boolean;
   /** a gateway pod's gatewayTopology.numTrustedProxies from its `proxy.istio.io/config` annotation; absent = the mesh config's */
   numTrustedProxies?: number;
+  /** a gateway pod's gatewayTopology.forwardClientCertDetails from its `proxy.istio.io/config` annotation; absent = the mesh config's */
+  forwardClientCertDetails?: ForwardClientCertDetails;
 }
+
+/**
+ * What a gateway's connection manager does with X-Forwarded-Client-Cert (Envoy's forward_client_cert_details, set by
+ * Istio from gatewayTopology.forwardClientCertDetails; SANITIZE_SET when unset).
+ */
+export type ForwardClientCertDetails = 'SANITIZE' | 'FORWARD_ONLY' | 'APPEND_FORWARD' | 'SANITIZE_SET' | 'ALWAYS_FORWARD_ONLY';
+export const FORWARD_CLIENT_CERT_DETAILS: readonly ForwardClientCertDetails[] = ['SANITIZE', 'FORWARD_ONLY', 'APPEND_FORWARD', 'SANITIZE_SET', 'ALWAYS_FORWARD_ONLY'];
 
 /** A CIDR as written in an annotation, and parsed. */
 export interface CaptureRange {
@@ -173,6 +182,8 @@ export interface MeshConfig {
   extensionProviders: ExtensionProvider[];
   /** defaultConfig.gatewayTopology.numTrustedProxies: X-Forwarded-For hops a gateway trusts (0 = none) */
   numTrustedProxies: number;
+  /** defaultConfig.gatewayTopology.forwardClientCertDetails; absent = unset (a gateway then uses SANITIZE_SET) */
+  forwardClientCertDetails?: ForwardClientCertDetails;
   /**
    * defaultServiceExportTo, defaultVirtualServiceExportTo, defaultDestinationRuleExportTo: what an empty exportTo
    * means (Istio honours `.` and `*`; a Service or VirtualService default holding neither is seen by no one, `~`, a

@@ -8,7 +8,7 @@
  */
 import { namedSome } from '../core/names.js';
 import { meshIndex } from '../model/index.js';
-import type { Mesh, Service, ServicePort, Workload } from '../model/types.js';
+import type { ForwardClientCertDetails, Mesh, Service, ServicePort, Workload } from '../model/types.js';
 import { principalOf, spiffeId } from '../model/types.js';
 import { evaluateAuthz, type AuthzAttributes, type AuthzDecision } from './authorization-policy.js';
 import type { ClientTls, Ctx } from './decide.js';
@@ -159,7 +159,7 @@ export function connectInbound(ctx: Ctx, route: InboundRoute, tls: ClientTls): D
     // no trusted hops, so Envoy takes the last X-Forwarded-For entry as the client (whoever wrote it),
     // and the peer address when there is none or it is not an address.
     remoteIp: xffAddress(leg.headers['x-forwarded-for'], 0) ?? leg.clientIp,
-    headers: xfccAfter(ctx, 'server-sidecar', 'APPEND_FORWARD', serverId, mtls ? peerPrincipal : null),
+    headers: xfccAfter(ctx, 'server-sidecar', 'APPEND_FORWARD', mtls && peerPrincipal !== null ? { by: serverId, uri: peerPrincipal, cert: false } : null),
     destinationPort: route.targetPort,
     sni: mtls ? `outbound_.${dest.port}_._.${route.service?.fqdn ?? ep.ip}` : null,
   });
@@ -282,31 +282,60 @@ export function xffAddress(xff: string | undefined, skip: number): string | null
   return parseIp(entry) ? entry : null;
 }
 
+/** The client certificate a mutual-TLS downstream connection presented, as the proxy's XFCC element names it. */
+interface PeerCert {
+  /** the receiving proxy's own URI SAN (XFCC `By`); null when its certificate has none meshrange knows of */
+  by: string | null;
+  /** the peer's URI SAN; null: a certificate meshrange knows nothing of but that it verified (a MUTUAL server's client) */
+  uri: string | null;
+  /** whether the element carries the certificate itself (Istio asks a gateway for Cert, a sidecar not) */
+  cert: boolean;
+}
+
 /**
  * X-Forwarded-Client-Cert as the receiving proxy's connection manager leaves
  * it, before any filter runs (so RBAC `request.headers[x-forwarded-client-cert]`
- * and the app both see this value). Envoy drops a client's XFCC unless the
- * downstream connection is mutual TLS; on mutual TLS a sidecar (Istio's
- * APPEND_FORWARD) keeps it and appends its own element, a gateway (Istio's
- * gateway default SANITIZE_SET) replaces it. The element names the proxy
- * (`By`) and the verified peer (`URI`).
+ * and the app both see this value), by Envoy's forward_client_cert_details:
+ * ALWAYS_FORWARD_ONLY keeps whatever the client sent; otherwise SANITIZE, or a
+ * connection that is not mutual TLS, drops it; FORWARD_ONLY keeps it as sent;
+ * APPEND_FORWARD (a sidecar's) keeps it and appends the proxy's own element;
+ * SANITIZE_SET (a gateway's default) replaces it with that element. The
+ * element names the proxy (`By`), the certificate (`Hash`, and `Cert` at a
+ * gateway) and the verified peer (`Subject`, `URI`).
  */
-function xfccAfter(ctx: Ctx, hop: 'server-sidecar' | 'gateway', mode: 'APPEND_FORWARD' | 'SANITIZE_SET', by: string, peer: string | null): Record<string, string> {
+function xfccAfter(ctx: Ctx, hop: 'server-sidecar' | 'gateway', mode: ForwardClientCertDetails, peer: PeerCert | null): Record<string, string> {
   const headers = { ...ctx.leg.headers };
   const sent = headers['x-forwarded-client-cert'];
-  if (peer === null) {
+  const ev = (what: string): void => { ctx.run.events.push({ hop, what }); };
+  if (mode === 'ALWAYS_FORWARD_ONLY') {
+    if (sent !== undefined) ev(`keeps the X-Forwarded-Client-Cert the client sent as it is (forwardClientCertDetails ALWAYS_FORWARD_ONLY), ${peer === null ? 'though no client certificate backs it' : 'whatever the client certificate says'}`);
+    return headers;
+  }
+  if (peer === null || mode === 'SANITIZE') {
     if (sent !== undefined) {
       delete headers['x-forwarded-client-cert'];
-      ctx.run.events.push({ hop, what: 'drops the X-Forwarded-Client-Cert header the client sent: the connection is not mutual TLS, so no peer certificate backs it' });
+      ev(peer === null ? 'drops the X-Forwarded-Client-Cert header the client sent: the connection is not mutual TLS, so no peer certificate backs it'
+        : 'drops the X-Forwarded-Client-Cert header the client sent (forwardClientCertDetails SANITIZE)');
     }
     return headers;
   }
-  const own = `By=${by};Hash=<sha256 of the client certificate>;Subject="";URI=${spiffeId(peer)}`;
+  if (mode === 'FORWARD_ONLY') {
+    if (sent !== undefined) ev('keeps the X-Forwarded-Client-Cert the mutual-TLS client sent as it is, adding nothing (forwardClientCertDetails FORWARD_ONLY)');
+    return headers;
+  }
+  const who = peer.uri !== null ? spiffeId(peer.uri) : 'the client certificate';
+  const own = [
+    ...(peer.by !== null ? [`By=${peer.by}`] : []),
+    'Hash=<sha256 of the client certificate>',
+    ...(peer.cert ? ['Cert="<the client certificate, URL-encoded PEM>"'] : []),
+    peer.uri !== null ? `Subject="";URI=${spiffeId(peer.uri)}` : 'Subject="<subject of the client certificate>"',
+  ].join(';');
   if (sent !== undefined && mode === 'APPEND_FORWARD') {
     headers['x-forwarded-client-cert'] = `${sent},${own}`;
-    ctx.run.events.push({ hop, what: `keeps the X-Forwarded-Client-Cert the mutual-TLS client sent and appends its own element for ${spiffeId(peer)} (APPEND_FORWARD): only the last element is the verified peer` });
+    ev(`keeps the X-Forwarded-Client-Cert the mutual-TLS client sent and appends its own element for ${who} (APPEND_FORWARD): only the last element is the verified peer`);
   } else {
-    if (sent !== undefined) ctx.run.events.push({ hop, what: `replaces the X-Forwarded-Client-Cert the client sent with its own element for ${spiffeId(peer)} (SANITIZE_SET)` });
+    if (sent !== undefined) ev(`replaces the X-Forwarded-Client-Cert the client sent with its own element for ${who} (${mode})`);
+    else if (peer.uri === null) ev(`sets X-Forwarded-Client-Cert to its own element for the verified client certificate (${mode}); meshrange does not know that certificate's subject or SANs`);
     headers['x-forwarded-client-cert'] = own;
   }
   return headers;
@@ -522,6 +551,8 @@ function gatewayInbound(ctx: Ctx, route: InboundRoute, tls: ClientTls): Decision
   let remoteIp = leg.clientIp;
   /** X-Forwarded-Proto as the gateway's connection manager leaves it (set by gatewayFilters): what the router and the backend see */
   let forwardedProto = 'http';
+  /** a MUTUAL or OPTIONAL_MUTUAL server verified a client certificate meshrange knows nothing more of (set below) */
+  let clientCert = false;
   const gatewayFilters = (mtls: boolean, peerPrincipal: string | null, httpsSni: string | null, tlsDownstream: boolean): ReturnType<typeof proxyFilters> => {
     // Source address as the gateway sees it (§9): SNAT to a node IP unless externalTrafficPolicy: Local.
     if (!leg.client && route.service && route.service.externalTrafficPolicy !== 'Local') {
@@ -543,7 +574,11 @@ function gatewayInbound(ctx: Ctx, route: InboundRoute, tls: ClientTls): Decision
     }
 
     const gwId = spiffeId(principalOf(mesh.config.trustDomain, gw.namespace, gw.serviceAccount));
-    const headers = xfccAfter(ctx, 'gateway', 'SANITIZE_SET', gwId, mtls ? peerPrincipal : null);
+    // Istio: SANITIZE_SET unless gatewayTopology.forwardClientCertDetails (the pod's annotation, then the mesh config) says otherwise
+    const fccd = gw.forwardClientCertDetails ?? mesh.config.forwardClientCertDetails ?? 'SANITIZE_SET';
+    const peer: PeerCert | null = mtls && peerPrincipal !== null ? { by: gwId, uri: peerPrincipal, cert: true }
+      : clientCert ? { by: null, uri: null, cert: true } : null;
+    const headers = xfccAfter(ctx, 'gateway', fccd, peer);
     // Envoy's connection manager with use_remote_address (every gateway): with no trusted hop, or no header, it writes
     // the scheme of the connection itself; with numTrustedProxies > 0 it keeps the X-Forwarded-Proto the client sent.
     const sentProto = headers['x-forwarded-proto'];
@@ -670,6 +705,11 @@ function gatewayInbound(ctx: Ctx, route: InboundRoute, tls: ClientTls): Decision
       mtls = true;
       peerPrincipal = principalOf(mesh.config.trustDomain, leg.client.namespace, leg.client.serviceAccount);
       ev(`ISTIO_MUTUAL: client ${spiffeId(peerPrincipal)} authenticated`);
+    } else if ((tlsMode === 'MUTUAL' || tlsMode === 'OPTIONAL_MUTUAL') && leg.intent === 'mtls' && !leg.proxy) {
+      // the client's own certificate, issued by the CA the server's credentialName trusts: the connection is mutual
+      // TLS for the connection manager (XFCC), though no SPIFFE identity comes of it for AuthorizationPolicy
+      clientCert = true;
+      ev(`${tlsMode}: the client presents a certificate issued by the CA of the server's credentialName, and the handshake completes`);
     }
   }
 

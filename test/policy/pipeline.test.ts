@@ -285,6 +285,35 @@ spec:
     const d = send(meshFrom(...base, gateway), { from: 'outside', to: 'ingress.istio-system:443', path: '/api', headers: { host: 'shop.example.com', 'x-forwarded-client-cert': 'URI=spiffe://cluster.local/ns/a/sa/web' } });
     expect(d.received?.headers['x-forwarded-client-cert']).toBe('By=spiffe://cluster.local/ns/a/sa/api;Hash=<sha256 of the client certificate>;Subject="";URI=spiffe://cluster.local/ns/istio-system/sa/ingress');
   });
+
+  const mutual = gateway.replace('tls: { mode: SIMPLE, credentialName: shop-cert }', 'tls: { mode: MUTUAL, credentialName: shop-cert }');
+  const spoof = 'URI=spiffe://cluster.local/ns/a/sa/web';
+  const sidecarElement = 'By=spiffe://cluster.local/ns/a/sa/api;Hash=<sha256 of the client certificate>;Subject="";URI=spiffe://cluster.local/ns/istio-system/sa/ingress';
+  const toShop = (tls: 'auto' | 'mtls'): Parameters<typeof send>[1] => ({ from: 'outside', to: 'ingress.istio-system:443', path: '/api', tls, headers: { host: 'shop.example.com', 'x-forwarded-client-cert': spoof } });
+  const topology = (fccd: string): string => meshConfig(`defaultConfig:\n  gatewayTopology:\n    forwardClientCertDetails: ${fccd}`);
+
+  it('§1 §9 a MUTUAL gateway sets X-Forwarded-Client-Cert to the verified client certificate (SANITIZE_SET, with Cert), replacing the client\'s; the backend sidecar appends its own', () => {
+    expect(mutual).not.toBe(gateway);
+    const d = send(meshFrom(...base, mutual), toShop('mtls'));
+    expect(d).toMatchObject({ outcome: 'allowed', code: 200 });
+    expect(d.received?.headers['x-forwarded-client-cert']).toBe(`Hash=<sha256 of the client certificate>;Cert="<the client certificate, URL-encoded PEM>";Subject="<subject of the client certificate>",${sidecarElement}`);
+  });
+
+  it('§1 §9 gatewayTopology.forwardClientCertDetails ALWAYS_FORWARD_ONLY passes a client\'s X-Forwarded-Client-Cert on without mutual TLS; SANITIZE drops it even with', () => {
+    // ALWAYS_FORWARD_ONLY: the spoofed header reaches the backend's sidecar, which keeps it on the gateway's mTLS and appends
+    const always = send(meshFrom(...base, gateway, topology('ALWAYS_FORWARD_ONLY')), toShop('auto'));
+    expect(always.received?.headers['x-forwarded-client-cert']).toBe(`${spoof},${sidecarElement}`);
+    // FORWARD_ONLY keeps it only on a mutual-TLS connection: the SIMPLE server's has none
+    expect(send(meshFrom(...base, gateway, topology('FORWARD_ONLY')), toShop('auto')).received?.headers['x-forwarded-client-cert']).toBe(sidecarElement);
+    expect(send(meshFrom(...base, mutual, topology('FORWARD_ONLY')), toShop('mtls')).received?.headers['x-forwarded-client-cert']).toBe(`${spoof},${sidecarElement}`);
+    // SANITIZE, from the gateway pod's annotation over the mesh config's: dropped, certificate or not
+    const annotated = mutual.replace('    metadata: { labels: { istio: ingressgateway } }',
+      `    metadata: { labels: { istio: ingressgateway }, annotations: { proxy.istio.io/config: '{"gatewayTopology": {"forwardClientCertDetails": "SANITIZE"}}' } }`);
+    expect(annotated).not.toBe(mutual);
+    expect(send(meshFrom(...base, annotated, topology('ALWAYS_FORWARD_ONLY')), toShop('mtls')).received?.headers['x-forwarded-client-cert']).toBe(sidecarElement);
+    // UNDEFINED is unset: SANITIZE_SET
+    expect(send(meshFrom(...base, gateway, topology('UNDEFINED')), toShop('auto')).received?.headers['x-forwarded-client-cert']).toBe(sidecarElement);
+  });
 });
 
 describe('§3 request headers as the proxy sees them', () => {
