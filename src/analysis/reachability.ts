@@ -148,7 +148,7 @@ export interface ExploreRequest {
   exploit: ExploitRule;
   /** hops to explore, >= 1 */
   depth: number;
-  /** stolen certificates the attacker's own process presents where its own identity was refused (header: "Stolen certificates") */
+  /** stolen certificates the attacker's own process presents where the source's own connection did not get through (header: "Stolen certificates") */
   certificates?: readonly HeldCertificate[];
   /** what the attacker can do inside a pod it controls (capture.ts bypassAttempt): how its own process gets around a sidecar */
   capabilities?: readonly Capability[];
@@ -178,7 +178,7 @@ export interface ReachEdge {
   deliveredTo?: string | null;
   /** present when the attacker's own process presented a stolen certificate: its SPIFFE id */
   as?: string;
-  /** present when the attacker's own process went around the source's sidecar in plaintext (its capabilities) */
+  /** present when the attacker's own process went around the source's proxy in plaintext (its capabilities, or from a gateway pod) */
   bypass?: true;
 }
 
@@ -512,9 +512,9 @@ export class ReachabilityExplorer {
   }
 
   /**
-   * Every attempt from one source (except against itself and `skip`), as edges at `hop`; then, per stolen
-   * certificate, the attempts its own identity did not get through, presented by the attacker's own process
-   * (header: "Stolen certificates").
+   * Every attempt from one source (except against itself and `skip`), as edges at `hop`; then those its own
+   * connection did not get to the workload dialled, sent by the attacker's own process: in plaintext around the proxy,
+   * then presenting each stolen certificate (header: "Stolen certificates", "Plaintext around the proxy").
    */
   hopFrom(ref: SourceRef, hop = 1, skip: ReadonlySet<string> = new Set(), certificates: readonly HeldCertificate[] = [], capabilities: readonly Capability[] = []): ReachEdge[] {
     const src = this.source(ref);
