@@ -24,7 +24,7 @@ import { renderJson } from '../../src/report/json.js';
 import type { RunResult } from '../../src/scenario/types.js';
 
 const root = path.resolve(__dirname, '../..');
-const EXERCISES = ['ratings-one-caller', 'jwt-mandatory', 'exfil-allowed-host', 'flood-contain', 'close-bypass-port', 'deny-path-normalisation'];
+const EXERCISES = ['ratings-one-caller', 'jwt-mandatory', 'exfil-allowed-host', 'flood-contain', 'close-bypass-port', 'deny-path-normalisation', 'identity-travels'];
 
 const DENY_ALL: SourceFile = {
   path: 'deny-all.yaml',
