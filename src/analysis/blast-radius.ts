@@ -19,6 +19,11 @@
  *    narrow it), never a hang.
  *  - Deterministic: footholds in sorted order (`outside` first when asked),
  *    the explorer's own order within.
+ *  - A hop is a workload's own connection, with its own identity: the
+ *    attacker's own process (stolen certificates, capabilities, plaintext
+ *    around a gateway pod's proxy) is the pivot's (reachability.ts), not
+ *    asked for here — the class graph of large meshes models the workloads'
+ *    own connections, and both paths must give the same answer.
  */
 import { buildOneHopGraphByClass, ClassGraphTooLarge } from './reach-classes.js';
 import { bfsLevels } from './reach-graph.js';

@@ -74,8 +74,9 @@
  * (source identity, certificate, capabilities).
  *
  * Plaintext around the proxy: with `capabilities` (root, net-admin,
- * proxy-uid — the attacker's, in every pod it acts from), and from a gateway
- * pod without any (a gateway pod has no capture rules), its own process also
+ * proxy-uid — the attacker's, in every pod it acts from), and, when asked
+ * (`gatewayProcess`, the pivot does), from a gateway pod without any (a
+ * gateway pod has no capture rules), its own process also
  * goes around the source's proxy in plaintext, before the certificates are
  * tried, on the attempts the source's own connection did not get to the
  * workload dialled and its proxy would have carried — what the proxy refused
@@ -152,6 +153,12 @@ export interface ExploreRequest {
   certificates?: readonly HeldCertificate[];
   /** what the attacker can do inside a pod it controls (capture.ts bypassAttempt): how its own process gets around a sidecar */
   capabilities?: readonly Capability[];
+  /**
+   * the attacker's own process in a gateway pod goes around the gateway's proxy in plaintext too (a gateway pod has no
+   * capture rules; header: "Plaintext around the proxy"). The pivot asks for it; blast radius, whose class graph
+   * models the workloads' own connections, does not.
+   */
+  gatewayProcess?: boolean;
 }
 
 export interface ReachNode {
@@ -516,7 +523,7 @@ export class ReachabilityExplorer {
    * connection did not get to the workload dialled, sent by the attacker's own process: in plaintext around the proxy,
    * then presenting each stolen certificate (header: "Stolen certificates", "Plaintext around the proxy").
    */
-  hopFrom(ref: SourceRef, hop = 1, skip: ReadonlySet<string> = new Set(), certificates: readonly HeldCertificate[] = [], capabilities: readonly Capability[] = []): ReachEdge[] {
+  hopFrom(ref: SourceRef, hop = 1, skip: ReadonlySet<string> = new Set(), certificates: readonly HeldCertificate[] = [], capabilities: readonly Capability[] = [], gatewayProcess = false): ReachEdge[] {
     const src = this.source(ref);
     const cls = this.classOf(src);
     const self = sourceId(src);
@@ -531,7 +538,7 @@ export class ReachabilityExplorer {
     const owns: OwnClient[] = [{ identity: { kind: 'none' }, capabilities, as: null },
       ...certificates.map((c): OwnClient => ({ identity: { kind: 'stolen-cert', spiffe: c.spiffe, from: c.from, problem: c.problem }, capabilities, as: c.spiffe }))];
     for (const own of owns) {
-      if (own.as === null && capabilities.length === 0 && !(src.kind === 'workload' && src.workload.gateway)) continue;
+      if (own.as === null && capabilities.length === 0 && !(gatewayProcess && src.kind === 'workload' && src.workload.gateway)) continue;
       const mine = this.classOf(src, own);
       for (const a of this.attempts) {
         // what its own connection got through to the workload dialled: nothing to add (one diverted elsewhere may be)
@@ -569,7 +576,7 @@ export class ReachabilityExplorer {
       const owned = new Set(compromised);
       const fresh: string[] = [];
       for (const src of frontier) {
-        for (const e of this.hopFrom(src, hop, owned, certificates, capabilities)) {
+        for (const e of this.hopFrom(src, hop, owned, certificates, capabilities, req.gatewayProcess === true)) {
           if (edges.length < maxEdges) edges.push(e); else unlisted[e.outcome]++;
           if (!nodes.has(e.to)) nodes.set(e.to, { id: e.to, hop: null, compromised: false });
           if (e.outcome !== 'allowed') continue;

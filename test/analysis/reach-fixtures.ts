@@ -94,7 +94,7 @@ export function bruteForce(mesh: Mesh, req: ExploreRequest, o: BruteOptions = {}
       type Who = 'own' | 'plain' | HeldCertificate;
       const tries: { a: (typeof attempts)[number]; i: number; who: Who }[] = attempts.map((a, i) => ({ a, i, who: 'own' }));
       const w = from.kind === 'workload' ? from.workload : null;
-      const plainToo = w !== null && (w.sidecar || w.gateway) && (caps.length > 0 || w.gateway);
+      const plainToo = w !== null && (w.sidecar || w.gateway) && (caps.length > 0 || (w.gateway && req.gatewayProcess === true));
       const whos: Who[] = [...(plainToo ? ['plain' as const] : []), ...certs];
       for (const who of whos) for (let i = 0; i < attempts.length; i++) tries.push({ a: attempts[i] as (typeof attempts)[number], i, who });
       for (const { a, i, who } of tries) {

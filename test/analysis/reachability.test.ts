@@ -145,8 +145,11 @@ describe('stolen certificates: the attacker\'s own process presents them where n
   });
 
   it('a gateway pod has no capture: the attacker\'s own process there goes out in plaintext without any capability (edges bypass), as single requests do', () => {
-    const r = same(shipped(['payments']), { from: ['istio-system/istio-egressgateway'], exploit: [], depth: 1 });
+    const r = same(shipped(['payments']), { from: ['istio-system/istio-egressgateway'], exploit: [], depth: 1, gatewayProcess: true });
     expect(r.edges.some((e) => e.bypass === true && e.outcome === 'allowed')).toBe(true);
+    // not asked (blast radius): the gateway's own connections only
+    const plain = same(shipped(['payments']), { from: ['istio-system/istio-egressgateway'], exploit: [], depth: 1 });
+    expect(plain.edges.some((e) => e.bypass === true)).toBe(false);
   });
 
   it('a refusal of a certificate that names where it was stolen from keeps that name when another source reuses the decision', () => {

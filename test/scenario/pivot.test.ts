@@ -198,7 +198,7 @@ describe('each shipped pivot agrees with a brute force over single request decis
           const w = prepared.mesh.workloads.find((y) => y.id === (x.from ?? spec.attacker.foothold));
           return w && w.sidecar ? [{ spiffe: `spiffe://${prepared.mesh.config.trustDomain}/ns/${w.namespace}/sa/${w.serviceAccount}`, from: w.id, problem: null }] : [];
         });
-        const { unlisted: _u, ...brute } = bruteForce(prepared.mesh, { from, exploit, depth: st.depth ?? 3, certificates, capabilities: spec.attacker.capabilities ?? [] },
+        const { unlisted: _u, ...brute } = bruteForce(prepared.mesh, { from, exploit, depth: st.depth ?? 3, certificates, capabilities: spec.attacker.capabilities ?? [], gatewayProcess: true },
           { ...(st.ports ? { ports: st.ports } : {}), ...(st.paths ? { paths: st.paths } : {}) });
         expect(got.graph?.unlisted).toBeUndefined();
         expect({ nodes: got.graph?.nodes, edges: got.graph?.edges, reached: got.reached, compromised: got.compromised, hops: got.hops }).toEqual(brute);

@@ -199,7 +199,7 @@ export const pivotAction: ActionModule = {
     }
     let r: Reachability;
     try {
-      r = new ReachabilityExplorer(c.mesh, opts).explore({ from: starts, exploit: exploitRule(c, step), depth, certificates, capabilities: c.attacker.capabilities });
+      r = new ReachabilityExplorer(c.mesh, opts).explore({ from: starts, exploit: exploitRule(c, step), depth, certificates, capabilities: c.attacker.capabilities, gatewayProcess: true });
     } catch (e) {
       if (!(e instanceof ExplorationTooLarge)) throw e;
       throw new SimulationLimitError(`step "${step.id}": the pivot steps of this run need more decisions than the ${grouped(e.limit)} left of their budget`,
