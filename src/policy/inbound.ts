@@ -590,6 +590,20 @@ function gatewayInbound(ctx: Ctx, route: InboundRoute, tls: ClientTls): Decision
       headers['x-forwarded-proto'] = ownProto;
     }
     forwardedProto = headers['x-forwarded-proto'] as string;
+    if (ctx.l7 === 'http') {
+      // use_remote_address (every gateway): the connection manager appends the peer address to X-Forwarded-For before
+      // any HTTP filter runs, so CUSTOM, JWT, RBAC and the backend all see the appended value. Envoy joins the entries
+      // with a bare ",". It reads the trusted client address (remoteIp, above) from the header as the client sent it.
+      // Every request is external to it (Envoy no longer counts RFC 1918 peers as internal unless
+      // internal_address_config says so, and Istio leaves that unset), so it also sets x-envoy-external-address to that
+      // client address, replacing any the client sent.
+      const appended = xff ? `${xff},${sourceIp}` : sourceIp;
+      headers['x-forwarded-for'] = appended;
+      const sentExternal = headers['x-envoy-external-address'];
+      headers['x-envoy-external-address'] = remoteIp;
+      const did = xff ? `appends the peer ${sourceIp} to the client's X-Forwarded-For (now ${JSON.stringify(clip(appended))})` : `writes X-Forwarded-For ${sourceIp}, the peer (the client sent none),`;
+      ev(`use_remote_address: before the filters run, ${did} and sets x-envoy-external-address ${remoteIp}${sentExternal !== undefined && sentExternal !== remoteIp ? ` in place of the ${JSON.stringify(clip(sentExternal))} the client sent` : ''}`);
+    }
     return proxyFilters(ctx, gw, 'gateway', {
       peerPrincipal, mtls, sourceIp, remoteIp, headers,
       destinationPort: route.targetPort, sni: clientSni ?? httpsSni,
@@ -758,10 +772,8 @@ function gatewayInbound(ctx: Ctx, route: InboundRoute, tls: ClientTls): Decision
     next = { host: r.destination.host, port: r.destination.port, ...(r.destination.subset ? { subset: r.destination.subset } : {}) };
     if (r.rewrite?.uri !== undefined) nextLeg.path = r.rewrite.uri;
     if (r.rewrite?.authority !== undefined) nextLeg.headers['host'] = r.rewrite.authority;
-    // Envoy at the edge appends the peer address to X-Forwarded-For and tells the backend the scheme.
-    nextLeg.headers['x-forwarded-for'] = xff ? `${xff}, ${sourceIp}` : sourceIp;
-    nextLeg.headers['x-forwarded-proto'] = forwardedProto;
-    nextLeg.headers['x-envoy-external-address'] = remoteIp;
+    // X-Forwarded-For, x-envoy-external-address and X-Forwarded-Proto are already as the connection manager left them
+    // (gatewayFilters): the backend sees what the gateway's filters saw.
   } else {
     // a PASSTHROUGH server's chains are its tls routes' (tlsChains): the chain taken names the route
     const r = mode === 'tls-passthrough'

@@ -314,6 +314,65 @@ spec:
     // UNDEFINED is unset: SANITIZE_SET
     expect(send(meshFrom(...base, gateway, topology('UNDEFINED')), toShop('auto')).received?.headers['x-forwarded-client-cert']).toBe(sidecarElement);
   });
+
+  const gwWhen = (name: string, action: 'ALLOW' | 'DENY', header: string, values: string): string => `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: { name: ${name}, namespace: istio-system }
+spec:
+  selector: { matchLabels: { istio: ingressgateway } }
+  action: ${action}
+  rules: [{ when: [{ key: "request.headers[${header}]", values: ${values} }] }]
+`;
+
+  it('§6.5 §9 a gateway\'s AuthorizationPolicy on x-forwarded-for sees the peer address Envoy appended, joined with a bare ","', () => {
+    // the peer is the outside client 203.0.113.10 (externalTrafficPolicy Local): the filters see it after the client's entry
+    const exact = meshFrom(...base, gateway, gwWhen('xff', 'ALLOW', 'x-forwarded-for', '["198.51.100.1,203.0.113.10"]'));
+    expect(send(exact, https('198.51.100.1'))).toMatchObject({ outcome: 'allowed', code: 200 });
+    // the value before the append, or with Envoy's separator taken for ", ", matches nothing: the ALLOW policy refuses
+    const before = meshFrom(...base, gateway, gwWhen('xff', 'ALLOW', 'x-forwarded-for', '["198.51.100.1", "198.51.100.1, 203.0.113.10"]'));
+    expect(send(before, https('198.51.100.1'))).toMatchObject({ outcome: 'blocked', code: 403, stoppedBy: [{ control: 'AuthorizationPolicy', name: 'istio-system/xff' }] });
+    // with no X-Forwarded-For from the client the filters see the peer alone, so a DENY on it holds
+    const deny = meshFrom(...base, gateway, gwWhen('xff', 'DENY', 'x-forwarded-for', '["203.0.113.10"]'));
+    expect(send(deny, { from: 'outside', to: 'ingress.istio-system:443', path: '/api', headers: { host: 'shop.example.com' } })).toMatchObject({ outcome: 'blocked', code: 403 });
+    const d = send(exact, https('198.51.100.1'));
+    expect(d.events.some((e) => e.hop === 'gateway' && e.what.includes('before the filters run, appends the peer 203.0.113.10 to the client\'s X-Forwarded-For (now "198.51.100.1,203.0.113.10")'))).toBe(true);
+  });
+
+  it('§9 the backend sees the X-Forwarded-For and x-envoy-external-address the gateway\'s filters saw', () => {
+    const d = send(meshFrom(...base, gateway), https('198.51.100.1'));
+    expect(d).toMatchObject({ outcome: 'allowed', code: 200 });
+    expect(d.received?.headers['x-forwarded-for']).toBe('198.51.100.1,203.0.113.10');
+    expect(d.received?.headers['x-envoy-external-address']).toBe('203.0.113.10');
+    // with one trusted hop the client address, and so x-envoy-external-address, is the client's last entry
+    const t = send(meshFrom(...base, gateway, trusted(1)), https('198.51.100.1'));
+    expect(t.received?.headers['x-forwarded-for']).toBe('198.51.100.1,203.0.113.10');
+    expect(t.received?.headers['x-envoy-external-address']).toBe('198.51.100.1');
+  });
+
+  it('§9 a gateway\'s filters see x-envoy-external-address as the client address Envoy trusts, not the one the client sent', () => {
+    const spoofed = { from: 'outside', to: 'ingress.istio-system:443', path: '/api', headers: { host: 'shop.example.com', 'x-envoy-external-address': '198.51.100.9' } } as const;
+    const m = meshFrom(...base, gateway, gwWhen('ext', 'ALLOW', 'x-envoy-external-address', '["198.51.100.9"]'));
+    expect(send(m, spoofed)).toMatchObject({ outcome: 'blocked', code: 403, stoppedBy: [{ control: 'AuthorizationPolicy', name: 'istio-system/ext' }] });
+    const own = meshFrom(...base, gateway, gwWhen('ext', 'ALLOW', 'x-envoy-external-address', '["203.0.113.10"]'));
+    const d = send(own, spoofed);
+    expect(d).toMatchObject({ outcome: 'allowed', code: 200 });
+    expect(d.received?.headers['x-envoy-external-address']).toBe('203.0.113.10');
+  });
+
+  it('§6.5 a sidecar leaves X-Forwarded-For as it came (use_remote_address false): its filters and the app see the caller\'s value', () => {
+    const allow = `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: { name: xff, namespace: a }
+spec:
+  selector: { matchLabels: { app: api } }
+  rules: [{ when: [{ key: "request.headers[x-forwarded-for]", values: ["198.51.100.1"] }] }]
+`;
+    const m = meshFrom(...base, allow);
+    const d = send(m, { from: 'a/web', to: 'api.a:80', headers: { 'x-forwarded-for': '198.51.100.1' } });
+    expect(d).toMatchObject({ outcome: 'allowed', code: 200 });
+    expect(d.received?.headers['x-forwarded-for']).toBe('198.51.100.1');
+    expect(d.received?.headers['x-envoy-external-address']).toBeUndefined();
+  });
 });
 
 describe('§3 request headers as the proxy sees them', () => {
