@@ -7,7 +7,7 @@ import { isDns1123Subdomain, quotedName } from './names.js';
 import { isObj, Reader, type Obj } from './reader.js';
 import type { Path } from './yaml-source.js';
 import { parseYaml } from './yaml-source.js';
-import { readDnsCapture, readForwardClientCertDetails, type AnnotatedProxyConfig } from './proxy-config.js';
+import { readDnsCapture, readForwardClientCertDetails, readNumTrustedProxies, type AnnotatedProxyConfig } from './proxy-config.js';
 
 export interface RawWorkload {
   kind: WorkloadKind;
@@ -215,7 +215,7 @@ export function applyMeshConfig(base: MeshConfig, cfg: Obj, r: Reader, path: Pat
   }
   const dc = r.obj(cfg, 'defaultConfig', path);
   const topo = dc ? r.obj(dc, 'gatewayTopology', [...path, 'defaultConfig']) : undefined;
-  const ntp = topo ? r.int(topo, 'numTrustedProxies', [...path, 'defaultConfig', 'gatewayTopology']) : undefined;
+  const ntp = topo ? readNumTrustedProxies(r, topo, [...path, 'defaultConfig', 'gatewayTopology']) : undefined;
   if (ntp !== undefined) out.numTrustedProxies = ntp;
   const fccd = topo ? readForwardClientCertDetails(r, topo, [...path, 'defaultConfig', 'gatewayTopology']) : undefined;
   if (fccd !== undefined) out.forwardClientCertDetails = fccd;

@@ -108,12 +108,8 @@ export function readProxyConfigAnnotation(text: string, at: Location, what: stri
   const dnsCapture = readDnsCapture(r, doc.value, 'proxyMetadata', []);
   if (dnsCapture !== undefined) out.dnsCapture = dnsCapture;
   const topo = r.obj(doc.value, 'gatewayTopology', []);
-  const n = topo ? r.int(topo, 'numTrustedProxies', ['gatewayTopology']) : undefined;
-  if (n !== undefined) {
-    if (n < 0 || n > MAX_TRUSTED_PROXIES) {
-      r.error(['gatewayTopology', 'numTrustedProxies'], 'bad-value', `numTrustedProxies ${n} is out of range (0 to ${MAX_TRUSTED_PROXIES})`, 'count the proxies in front of the gateway');
-    } else if (n > 0) out.numTrustedProxies = n;
-  }
+  const n = topo ? readNumTrustedProxies(r, topo, ['gatewayTopology']) : undefined;
+  if (n !== undefined && n > 0) out.numTrustedProxies = n;
   const fccd = topo ? readForwardClientCertDetails(r, topo, ['gatewayTopology']) : undefined;
   if (fccd !== undefined) out.forwardClientCertDetails = fccd;
   return out;
@@ -121,6 +117,21 @@ export function readProxyConfigAnnotation(text: string, at: Location, what: stri
 
 /** numTrustedProxies is a uint32; more hops than any real chain of proxies is refused rather than carried around. */
 const MAX_TRUSTED_PROXIES = 1000;
+
+/**
+ * gatewayTopology.numTrustedProxies, wherever a ProxyConfig sits (the mesh config's defaultConfig, a pod's annotation):
+ * an integer from 0 to MAX_TRUSTED_PROXIES, else a located error and undefined (the field is then as if unset).
+ */
+export function readNumTrustedProxies(r: Reader, topo: Obj, path: Path): number | undefined {
+  const n = r.int(topo, 'numTrustedProxies', path);
+  if (n === undefined) return undefined;
+  if (n < 0 || n > MAX_TRUSTED_PROXIES) {
+    r.error([...path, 'numTrustedProxies'], 'bad-value', `numTrustedProxies ${n} is out of range (0 to ${MAX_TRUSTED_PROXIES})`,
+      'count the proxies in front of the gateway that each append to X-Forwarded-For (0: trust none)');
+    return undefined;
+  }
+  return n;
+}
 
 /** A ProxyConfig resource: its selector and the DNS capture its environmentVariables set (undefined: none). */
 export function readProxyConfig(r: Reader, meta: ObjectMeta, obj: Obj): ProxyConfigResource {
