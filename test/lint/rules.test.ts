@@ -120,6 +120,21 @@ describe('MR0104 header-identity (§6.7)', () => {
   it('X-Forwarded-Client-Cert, which the sidecar writes itself, is not reported', () => {
     expect(codes('MR0104', ns('a', true), app('a', 'web'), ap('a', 'p', '  action: ALLOW\n  rules: [{ when: [{ key: "request.headers[X-Forwarded-Client-Cert]", values: ["*"] }] }]\n'))).toEqual([]);
   });
+  it('x-envoy-external-address on a gateway that trusts no proxy in front is the peer Envoy saw: not reported; on a workload, or with numTrustedProxies > 0, it is', () => {
+    const rule = (sel: string): string => ap('istio-system', 'by-address', `  selector: { matchLabels: { ${sel} } }\n  action: ALLOW\n  rules: [{ when: [{ key: "request.headers[x-envoy-external-address]", values: ["203.0.113.10"] }] }]\n`);
+    const gw = gatewayPod('istio-system', 'ingress', 'ingressgateway');
+    expect(codes('MR0104', ns('istio-system', false), gw, rule('istio: ingressgateway'))).toEqual([]);
+    expect(codes('MR0104', ns('a', true), app('a', 'web'), ap('a', 'p', '  action: ALLOW\n  rules: [{ when: [{ key: "request.headers[x-envoy-external-address]", values: ["203.0.113.10"] }] }]\n'))).toHaveLength(1);
+    const trusting = `apiVersion: v1
+kind: ConfigMap
+metadata: { name: istio, namespace: istio-system }
+data:
+  mesh: |
+    defaultConfig:
+      gatewayTopology: { numTrustedProxies: 1 }
+`;
+    expect(codes('MR0104', ns('istio-system', false), trusting, gw, rule('istio: ingressgateway'))).toHaveLength(1);
+  });
   it('a header condition in a rule that also requires a peer principal only narrows that identity: not reported', () => {
     expect(codes('MR0104', ns('a', true), app('a', 'web'),
       ap('a', 'p', '  action: ALLOW\n  rules: [{ from: [{ source: { principals: ["cluster.local/ns/a/sa/x"] } }], when: [{ key: "request.headers[x-user]", values: ["admin"] }] }]\n'))).toEqual([]);

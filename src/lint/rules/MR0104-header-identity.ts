@@ -18,12 +18,17 @@
  * identity (principals, namespaces… §6.5), which the header then only narrows.
  */
 import { whenHeaderName } from '../../policy/authorization-policy.js';
-import { requiresRequestPrincipal, ruleLoc, subjectOf } from '../context.js';
+import { apSelected, requiresRequestPrincipal, ruleLoc, subjectOf } from '../context.js';
 import { identityFields } from './MR0103-identity-rule-on-plaintext-port.js';
 import type { LintRule, RawFinding } from '../types.js';
 
 const MESH_WRITTEN = ['x-forwarded-client-cert'];
-
+/**
+ * A gateway's connection manager (use_remote_address) sets x-envoy-external-address to the client address it trusts,
+ * over whatever the client sent: with numTrustedProxies 0 that is the peer, which the client cannot choose (with more,
+ * an entry of the X-Forwarded-For the client writes).
+ */
+const GATEWAY_WRITTEN = 'x-envoy-external-address';
 
 export const rule: LintRule = {
   code: 'MR0104',
@@ -37,12 +42,16 @@ export const rule: LintRule = {
     const out: RawFinding[] = [];
     for (const p of mesh.authorizationPolicies) {
       if (p.action !== 'ALLOW' && p.action !== 'DENY') continue;
+      // only gateways that trust no proxy in front of them: x-envoy-external-address is their peer's address
+      let gatewaysOnly: boolean | null = null;
+      const peerWritten = (): boolean => (gatewaysOnly ??= ((ws) => ws.length > 0 && ws.every((w) => w.gateway && (w.numTrustedProxies ?? mesh.config.numTrustedProxies) === 0))(apSelected(mesh, p)));
       (p.rules ?? []).forEach((r, i) => {
         // the header is then an extra condition on a real identity, not the identity
         if (requiresRequestPrincipal(r) || identityFields(r).length > 0) return;
         for (const c of r.when ?? []) {
           const name = whenHeaderName(c.key);
           if (name === null || MESH_WRITTEN.includes(name.toLowerCase())) continue;
+          if (name.toLowerCase() === GATEWAY_WRITTEN && peerWritten()) continue;
           const trusted = p.action === 'ALLOW' ? c.values : c.notValues;
           if (!trusted || trusted.length === 0) continue;
           out.push({
