@@ -251,6 +251,8 @@ export function readServiceEntry(r: Reader, meta: ObjectMeta, obj: Obj): Service
     }
     const labels = r.labels(e, 'labels', path);
     if (labels) ep.labels = labels;
+    const serviceAccount = r.str(e, 'serviceAccount', path);
+    if (serviceAccount !== undefined && serviceAccount !== '') ep.serviceAccount = serviceAccount;
     if (resolution === 'STATIC' && !address.startsWith('unix://') && !parseIp(address)) {
       r.error([...path, 'address'], 'se-bad-endpoint', `endpoint address "${address}" is not an IP address (resolution STATIC)`,
         'use an IP, or resolution DNS for host names');

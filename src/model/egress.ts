@@ -23,6 +23,8 @@ export interface ServiceEntryEndpoint {
   /** port name → endpoint port */
   ports?: Record<string, number>;
   labels?: Labels;
+  /** the endpoint's service account: without a `security.istio.io/tlsMode` label it marks the endpoint Istio mTLS (getTLSModeFromWorkloadEntry) */
+  serviceAccount?: string;
 }
 
 export interface ServiceEntry {

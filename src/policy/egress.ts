@@ -120,7 +120,7 @@ const nameOf = (m: { meta: { namespace: string; name: string } }): string => `${
 const byAge = olderFirst;
 
 /** destination-rule's exportedTo only reads `exportTo` and `meta.namespace`. */
-function exported(exportTo: readonly string[], ownNs: string, clientNs: string): boolean {
+export function exported(exportTo: readonly string[], ownNs: string, clientNs: string): boolean {
   return exportedTo({ exportTo: [...exportTo], meta: { namespace: ownNs } } as DestinationRule, clientNs);
 }
 

@@ -9,7 +9,8 @@
 import { namedSome } from '../core/names.js';
 import { meshIndex } from '../model/index.js';
 import type { ForwardClientCertDetails, Mesh, Service, ServicePort, Workload } from '../model/types.js';
-import { principalOf, spiffeId } from '../model/types.js';
+import type { ServiceEntry } from '../model/egress.js';
+import { principalOf, selectorMatches, spiffeId } from '../model/types.js';
 import { evaluateAuthz, type AuthzAttributes, type AuthzDecision } from './authorization-policy.js';
 import type { ClientTls, Ctx } from './decide.js';
 import { allowedSans, fail } from './decide.js';
@@ -18,10 +19,11 @@ import { inboundCapture, type CaptureVerdict } from './capture.js';
 import { effectiveMtls, type MtlsResolution } from './peer-authentication.js';
 import { declaredProtocol, endpointsOf, hostOnly, isHttp, legAuthority, sortKeys, targetPortOf, workloadPrincipal, workloadSpiffeId, type Decision, type IdentityOverride, type Leg, type StoppedBy } from './pipeline.js';
 import { parseIp } from '../core/ip.js';
+import { ownValue } from '../core/record.js';
 import { authenticate, defaultKeySetId, requestAuthenticationsSelecting, type JwtOutcome } from './request-authentication.js';
 import { autoPassthroughServer, gatewaysFor, httpsRedirect, parseClusterSni, routeHttp, routeTcp, routeTlsChain, selectServer, selectTlsChain, serverMode, tlsChains, type ServerSelection, type TlsChain } from './routing.js';
-import { findDestinationRule, tlsSettingsFor } from './destination-rule.js';
-import { serviceExportTo } from './egress.js';
+import { endpointTlsMode, findDestinationRule, tlsSettingsFor } from './destination-rule.js';
+import { exported, serviceExportTo } from './egress.js';
 import type { SignatureTable } from './jwt-crypto.js';
 import { hopProtection, recordHop } from './wire.js';
 
@@ -624,7 +626,7 @@ function gatewayInbound(ctx: Ctx, route: InboundRoute, tls: ClientTls): Decision
   // AUTO_PASSTHROUGH chain takes that chain or nothing (without Istio's ALPN, nothing); other SNIs never reach one.
   const autoWhy = autoPassthroughMiss(mesh, gw, autoSni, true);
   if (!plainHttp && typeof autoWhy !== 'string') {
-    const auto = autoPassthroughServer(gws, { servicePort, targetPort: route.targetPort }, autoWhy.service.fqdn);
+    const auto = autoPassthroughServer(gws, { servicePort, targetPort: route.targetPort }, autoWhy.host);
     if (auto && istioAlpn) return autoPassthrough(ctx, route, tls, auto, autoWhy, autoSni as string);
     if (auto) {
       const autoName = `${auto.gateway.meta.namespace}/${auto.gateway.meta.name}`;
@@ -654,7 +656,7 @@ function gatewayInbound(ctx: Ctx, route: InboundRoute, tls: ClientTls): Decision
     }
     if (byHosts !== null) {
       // the SNI falls under an AUTO_PASSTHROUGH server's hosts, whose chains are per cluster only
-      const why = typeof autoWhy === 'string' ? autoWhy : `no AUTO_PASSTHROUGH server covers ${autoWhy.service.fqdn}`;
+      const why = typeof autoWhy === 'string' ? autoWhy : `no AUTO_PASSTHROUGH server covers ${autoWhy.host}`;
       const autoName = `${byHosts.gateway.meta.namespace}/${byHosts.gateway.meta.name}`;
       ev(`server ${byHosts.index} is AUTO_PASSTHROUGH: its hosts make no filter chain of their own, and none of its per-cluster chains matches (${why}); the connection is reset`);
       return fail(ctx, 0, null, { control: 'Gateway', name: autoName, reason: `server ${byHosts.index} on port ${byHosts.server.port.number} is AUTO_PASSTHROUGH, whose filter chains take only Istio mTLS whose SNI names a cluster of the gateway (outbound_.<port>_.<subset>_.<host>): ${why}` });
@@ -804,9 +806,11 @@ function gatewayInbound(ctx: Ctx, route: InboundRoute, tls: ClientTls): Decision
 
 /** A client-given name cut for a message. */
 const clip = (s: string): string => (s.length > 120 ? `${s.slice(0, 120)}…` : s);
+/** A user-given string quoted and cut for a message. */
+const quoted = (s: string): string => JSON.stringify(clip(s));
 
-/** The cluster an AUTO_PASSTHROUGH SNI names, when the gateway has it; else why no chain can match. */
-interface AutoCluster { service: Service; port: number; subset: string }
+/** The cluster an AUTO_PASSTHROUGH SNI names, when the gateway has it (a Service's or a MESH_INTERNAL ServiceEntry's); else why no chain can match. */
+type AutoCluster = { host: string; port: number; subset: string } & ({ kind: 'service'; service: Service } | { kind: 'entry'; entry: ServiceEntry });
 
 function autoPassthroughMiss(mesh: Mesh, gw: Workload, sni: string | null, istioAlpn: boolean): AutoCluster | string {
   if (!istioAlpn) return 'the client hello offers no Istio mTLS ALPN (meshrange\'s attacker offers it with a certificate: impersonate using stolen-cert or forged-cert; a client sidecar with its Istio mTLS)';
@@ -817,23 +821,93 @@ function autoPassthroughMiss(mesh: Mesh, gw: Workload, sni: string | null, istio
     const e = serviceExportTo(s);
     return e.length === 0 || e.some((x) => x === '*' || x === gw.namespace || (x === '.' && s.namespace === gw.namespace));
   });
-  // builtAutoPassthroughFilterChains reads the gateway's registry scope; meshrange builds those chains for Services
-  if (!service) return `${c.host} is not a Service visible to ${gw.namespace} (meshrange does not model the AUTO_PASSTHROUGH chains Istio also builds for MESH_INTERNAL ServiceEntry hosts)`;
-  if (!service.ports.some((p) => p.port === c.port && p.protocol.toUpperCase() !== 'UDP')) return `Service ${service.fqdn} has no TCP port ${c.port}`;
-  if (c.subset !== '') {
-    const dr = findDestinationRule(mesh, gw.namespace, gw.labels, service.fqdn, service.namespace);
-    if (!dr?.rule.subsets.some((x) => x.name === c.subset)) return `no DestinationRule the gateway reads for ${service.fqdn} defines subset ${c.subset}`;
+  // builtAutoPassthroughFilterChains walks every service of the gateway's scope, Kubernetes Services and ServiceEntry
+  // hosts alike, and skips only MESH_EXTERNAL ones; a chain (and cluster) per exact hostname and port that is not UDP
+  let found: { kind: 'service'; service: Service; namespace: string; ports: { port: number; udp: boolean }[] }
+    | { kind: 'entry'; entry: ServiceEntry; namespace: string; ports: { port: number; udp: boolean }[] } | null = null;
+  if (service) found = { kind: 'service', service, namespace: service.namespace, ports: service.ports.map((p) => ({ port: p.port, udp: p.protocol.toUpperCase() === 'UDP' })) };
+  else {
+    const entries = mesh.serviceEntries.filter((se) => se.hosts.includes(c.host) && exported(se.exportTo, se.meta.namespace, gw.namespace));
+    const internal = entries.find((se) => se.location === 'MESH_INTERNAL');
+    const ext = entries[0];
+    if (internal === undefined && ext !== undefined) {
+      return `${c.host} is a host of ServiceEntry ${ext.meta.namespace}/${ext.meta.name}, which is MESH_EXTERNAL: Istio builds AUTO_PASSTHROUGH chains only for services inside the mesh (Services and MESH_INTERNAL entries)`;
+    }
+    if (internal !== undefined) found = { kind: 'entry', entry: internal, namespace: internal.meta.namespace, ports: internal.ports.map((p) => ({ port: p.number, udp: p.protocol === 'UDP' })) };
   }
-  return { service, port: c.port, subset: c.subset };
+  if (found === null) return `${c.host} is neither a Service nor a MESH_INTERNAL ServiceEntry host visible to ${gw.namespace}`;
+  const what = found.kind === 'service' ? `Service ${found.service.fqdn}` : `ServiceEntry ${found.entry.meta.namespace}/${found.entry.meta.name}`;
+  if (!found.ports.some((p) => p.port === c.port && !p.udp)) return `${what} has no TCP port ${c.port}`;
+  if (c.subset !== '') {
+    const dr = findDestinationRule(mesh, gw.namespace, gw.labels, c.host, found.namespace);
+    if (!dr?.rule.subsets.some((x) => x.name === c.subset)) return `no DestinationRule the gateway reads for ${c.host} defines subset ${c.subset}`;
+  }
+  return found.kind === 'service' ? { kind: 'service', service: found.service, host: found.service.fqdn, port: c.port, subset: c.subset }
+    : { kind: 'entry', entry: found.entry, host: c.host, port: c.port, subset: c.subset };
 }
+
+/** One endpoint of a ServiceEntry's cluster as EDS lists it: a pod meshrange knows, or an address (a VM, a Service's address or name). */
+type EntryEndpoint = { labels: Readonly<Record<string, string>>; port: number; istio: boolean; why: string }
+  & ({ kind: 'pod'; workload: Workload } | { kind: 'address'; address: string });
+
+/**
+ * The endpoints of a MESH_INTERNAL ServiceEntry's AUTO_PASSTHROUGH cluster that EDS keeps (endpoint_builder: the
+ * SNI-DNAT cluster lists only endpoints it marks with Istio's tlsMode, mtls_checker). An endpoint's own tlsMode is its
+ * `security.istio.io/tlsMode` label, else `istio` when it names a serviceAccount (getTLSModeFromWorkloadEntry); a pod a
+ * workloadSelector picks carries the label with its sidecar. A DestinationRule mode for the port decides for all;
+ * else the endpoint's own mode, and for a pod a PeerAuthentication that is not DISABLE on its port.
+ */
+function entryEndpoints(mesh: Mesh, gw: Workload, c: AutoCluster & { kind: 'entry' }): { kept: EntryEndpoint[]; left: EntryEndpoint[]; drWhy: string | null } {
+  const se = c.entry;
+  const sePort = se.ports.find((p) => p.number === c.port);
+  const all: EntryEndpoint[] = [];
+  if (se.workloadSelector !== null) {
+    const sel = se.workloadSelector;
+    for (const w of mesh.workloads) {
+      if (w.namespace !== se.meta.namespace || !selectorMatches(sel, w.labels)) continue;
+      all.push({ kind: 'pod', workload: w, labels: w.labels, port: sePort?.targetPort ?? c.port, istio: w.sidecar, why: w.sidecar ? 'its sidecar' : 'no sidecar' });
+    }
+  } else {
+    const index = meshIndex(mesh);
+    for (const ep of se.endpoints) {
+      if (ep.address.startsWith('unix://')) continue;
+      const label = ep.labels !== undefined ? ownValue(ep.labels, 'security.istio.io/tlsMode') : undefined;
+      const istio = label !== undefined ? label === 'istio' : ep.serviceAccount !== undefined;
+      const why = label !== undefined ? `label security.istio.io/tlsMode ${quoted(label)}` : ep.serviceAccount !== undefined ? `serviceAccount ${quoted(ep.serviceAccount)}` : 'no tlsMode label and no serviceAccount';
+      const port = (sePort && ep.ports !== undefined ? ownValue(ep.ports, sePort.name) : undefined) ?? sePort?.targetPort ?? c.port;
+      const ip = parseIp(ep.address) !== null;
+      // EDS (STATIC, NONE at a gateway) drops an endpoint whose address is not an IP
+      if (!ip && se.resolution !== 'DNS' && se.resolution !== 'DNS_ROUND_ROBIN') continue;
+      const pod = ip ? index.workloadAt(ep.address) : undefined;
+      all.push(pod ? { kind: 'pod', workload: pod, labels: ep.labels ?? {}, port, istio, why } : { kind: 'address', address: ep.address, labels: ep.labels ?? {}, port, istio, why });
+    }
+  }
+  let eps = all;
+  const dr = findDestinationRule(mesh, gw.namespace, gw.labels, c.host, se.meta.namespace);
+  if (c.subset !== '') {
+    const subset = dr?.rule.subsets.find((s) => s.name === c.subset);
+    if (subset) eps = eps.filter((e) => Object.entries(subset.labels).every(([k, v]) => ownValue(e.labels, k) === v));
+  }
+  const epDr = dr ? endpointTlsMode(dr.rule, c.port, c.subset || undefined) : null;
+  const keeps = (e: EntryEndpoint): boolean => {
+    if (epDr !== null) return epDr.mode === 'ISTIO_MUTUAL';
+    if (!e.istio) return false;
+    return e.kind !== 'pod' || effectiveMtls(mesh, e.workload, e.port).mode !== 'DISABLE';
+  };
+  const drWhy = epDr !== null && dr ? `DestinationRule ${dr.rule.meta.namespace}/${dr.rule.meta.name} (${epDr.from} tls.mode ${epDr.mode}) ${epDr.mode === 'ISTIO_MUTUAL' ? 'keeps' : 'strips'} Istio's tlsMode on every endpoint` : null;
+  return { kept: eps.filter(keeps), left: eps.filter((e) => !keeps(e)), drWhy };
+}
+
+const endpointName = (e: EntryEndpoint): string => (e.kind === 'pod' ? `pod ${e.workload.id}` : quoted(e.address));
 
 /**
  * §9 AUTO_PASSTHROUGH (builtAutoPassthroughFilterChains): no VirtualService, no TLS termination, and no
  * authorization filters (Istio builds these chains without them). The chain of the cluster the SNI names forwards the
- * bytes to that cluster's endpoints — those EDS keeps with Istio's tlsMode (decide.ts meshEndpointsOnly). The client's
- * own TLS goes through untouched, so the destination's sidecar terminates it and sees the client's certificate: a
- * stolen one works from wherever the gateway's port is reachable, and NetworkPolicy sees the gateway pod as the
- * source. Istio builds the clusters whenever a gateway has an AUTO_PASSTHROUGH server (no router mode needed).
+ * bytes to that cluster's endpoints — those EDS keeps with Istio's tlsMode (decide.ts meshEndpointsOnly for a
+ * Service, entryEndpoints for a MESH_INTERNAL ServiceEntry). The client's own TLS goes through untouched, so the
+ * destination's sidecar terminates it and sees the client's certificate: a stolen one works from wherever the
+ * gateway's port is reachable, and NetworkPolicy sees the gateway pod as the source. Istio builds the clusters
+ * whenever a gateway has an AUTO_PASSTHROUGH server (no router mode needed).
  */
 function autoPassthrough(ctx: Ctx, route: InboundRoute, tls: ClientTls, sel: ServerSelection, c: AutoCluster, sni: string): Decision {
   const { run, leg } = ctx;
@@ -841,18 +915,47 @@ function autoPassthrough(ctx: Ctx, route: InboundRoute, tls: ClientTls, sel: Ser
   const gwName = `${sel.gateway.meta.namespace}/${sel.gateway.meta.name}`;
   const ev = (what: string): void => { run.events.push({ hop: 'gateway', what }); };
   recordHop(run, leg, gw.id, route.targetPort, hopProtection(leg, tls));
-  ev(`Gateway ${gwName} server ${sel.index} (port ${sel.server.port.number} ${sel.server.port.protocol}, tls AUTO_PASSTHROUGH) takes the connection: SNI ${sni} names the cluster of ${c.service.fqdn} port ${c.port}${c.subset ? ` subset ${c.subset}` : ''}; no VirtualService is read and TLS is not terminated`);
+  const what = c.kind === 'service' ? c.service.fqdn : `${c.host} (ServiceEntry ${c.entry.meta.namespace}/${c.entry.meta.name}, MESH_INTERNAL)`;
+  ev(`Gateway ${gwName} server ${sel.index} (port ${sel.server.port.number} ${sel.server.port.protocol}, tls AUTO_PASSTHROUGH) takes the connection: SNI ${sni} names the cluster of ${what} port ${c.port}${c.subset ? ` subset ${c.subset}` : ''}; no VirtualService is read and TLS is not terminated`);
   // no authorization filters on these chains: Istio builds them with a listener builder that has none (gateway.go)
   ctx.l7 = 'tcp';
   ev(`no AuthorizationPolicy runs here: Istio builds AUTO_PASSTHROUGH chains without authorization filters, and the gateway sees no certificate`);
-  const nextLeg: Leg = {
-    client: gw, clientIp: gw.ip, proxy: false, viaGateway: true,
-    target: { kind: 'host', host: c.service.fqdn, port: c.port }, protocol: leg.protocol, method: leg.method, path: leg.path,
-    headers: { ...leg.headers }, sni, intent: 'auto', depth: leg.depth + 1, meshEndpointsOnly: true,
+  const base = {
+    client: gw, clientIp: gw.ip, proxy: false, viaGateway: true, protocol: leg.protocol, method: leg.method, path: leg.path,
+    headers: { ...leg.headers }, sni, intent: 'auto' as const, depth: leg.depth + 1,
   };
+  if (c.kind === 'service') {
+    const nextLeg: Leg = { ...base, target: { kind: 'host', host: c.service.fqdn, port: c.port }, meshEndpointsOnly: true };
+    if (leg.identity) nextLeg.identity = leg.identity;
+    if (c.subset) nextLeg.subset = c.subset;
+    return run.send(nextLeg);
+  }
+  const seName = `${c.entry.meta.namespace}/${c.entry.meta.name}`;
+  const { kept, left, drWhy } = entryEndpoints(run.mesh, gw, c);
+  if (left.length > 0 && run.explain) {
+    ev(`EDS keeps only the endpoints marked with Istio's tlsMode in an AUTO_PASSTHROUGH cluster (${drWhy ?? 'an endpoint\'s own tlsMode: its security.istio.io/tlsMode label, else istio with a serviceAccount; a pod also needs a PeerAuthentication that is not DISABLE on its port'}): ${left.map((e) => `${endpointName(e)} (${e.why})`).join(', ')} left out`);
+  }
+  const first = kept[0];
+  if (first === undefined) {
+    const why = drWhy ?? (left.length === 0 ? `it has no endpoint${c.subset ? ` in subset ${c.subset}` : ''} (no workloadSelector pod, no endpoint with an IP address${c.entry.resolution === 'DNS' || c.entry.resolution === 'DNS_ROUND_ROBIN' ? ' or a name' : ''})` : 'none carries Istio\'s tlsMode');
+    ev(`ServiceEntry ${seName}'s cluster lists no endpoint: ${why}; the gateway closes the connection`);
+    return fail(ctx, 0, null, { control: 'Routing', name: seName,
+      reason: `no endpoint of ServiceEntry ${c.entry.meta.namespace}/${c.entry.meta.name}${c.subset ? ` in subset ${c.subset}` : ''} carries Istio's tlsMode (${why}), and an AUTO_PASSTHROUGH gateway's cluster lists only those that do: no healthy upstream` }, 'UH');
+  }
+  if (first.kind === 'pod') {
+    ev(`ServiceEntry ${seName} sends it to its endpoint, pod ${first.workload.id} port ${first.port} (${first.why})`);
+    const nextLeg: Leg = { ...base, target: { kind: 'pod', workload: first.workload, port: first.port } };
+    if (leg.identity) nextLeg.identity = leg.identity;
+    return run.send(nextLeg);
+  }
+  // an address meshrange has no pod for: a VM (WorkloadEntry-like) endpoint, or a Service's address or name
+  ev(`ServiceEntry ${seName} sends it to its endpoint ${quoted(first.address)} port ${first.port} (${first.why}); the client's mTLS goes through untouched${meshIndex(run.mesh).serviceAt(first.address) ? '' : ': a workload meshrange does not model terminates it and sees the client\'s certificate, whose policies meshrange cannot judge'}`);
+  const nextLeg: Leg = { ...base, target: { kind: 'host', host: first.address, port: first.port } };
   if (leg.identity) nextLeg.identity = leg.identity;
-  if (c.subset) nextLeg.subset = c.subset;
-  return run.send(nextLeg);
+  const d = run.send(nextLeg);
+  // what answers is the endpoint's sidecar, over the client's own Istio mTLS (EDS kept it for its tlsMode)
+  if (d.outcome === 'allowed' && !meshIndex(run.mesh).serviceAt(first.address)) d.mtls = true;
+  return d;
 }
 
 /**

@@ -70,7 +70,7 @@ describe('§9 AUTO_PASSTHROUGH', () => {
   it('an SNI that is not a cluster name, or names a port, host or subset the gateway has no cluster for, is reset at the gateway', () => {
     const mesh = meshFrom(...base);
     for (const [sni, why] of [['ledger.pay.svc.cluster.local', 'not the name of a cluster'], ['outbound_.81_._.ledger.pay.svc.cluster.local', 'no TCP port 81'],
-      ['outbound_.80_._.nobody.pay.svc.cluster.local', 'not a Service'], ['outbound_.80_.v1_.ledger.pay.svc.cluster.local', 'subset v1']] as const) {
+      ['outbound_.80_._.nobody.pay.svc.cluster.local', 'neither a Service nor a MESH_INTERNAL ServiceEntry host'], ['outbound_.80_.v1_.ledger.pay.svc.cluster.local', 'subset v1']] as const) {
       const d = viaEastwest(mesh, sni, stolenWeb);
       expect(d, sni).toMatchObject({ outcome: 'blocked', code: 0, stoppedBy: [{ control: 'Gateway' }] });
       expect(d.stoppedBy[0]?.reason, sni).toContain(why);
@@ -190,6 +190,79 @@ spec:
     const d = viaEastwest(meshFrom(...base.map((x) => x.replace('AUTO_PASSTHROUGH', 'PASSTHROUGH'))), LEDGER, stolenWeb);
     expect(d).toMatchObject({ outcome: 'blocked', code: 0, stoppedBy: [{ control: 'Gateway' }] });
     expect(d.destination).toBeUndefined();
+  });
+});
+
+/** A MESH_INTERNAL ServiceEntry in pay for `host` port 5432 (TCP), with `rest` (endpoints or workloadSelector) as written. */
+function entry(name: string, host: string, rest: string, location = 'MESH_INTERNAL', exportTo = ''): string {
+  return `apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: { name: ${name}, namespace: pay }
+spec:
+  hosts: [${host}]
+  location: ${location}
+  ports: [{ number: 5432, name: tcp-pg, protocol: TCP }]
+${exportTo ? `  exportTo: ${exportTo}\n` : ''}${rest}`;
+}
+/** a pod without a Service: reached only through the ServiceEntry that selects it */
+const pgPod = (sidecar: boolean): string => `apiVersion: v1
+kind: Pod
+metadata: { name: pg, namespace: pay, labels: { app: pg }${sidecar ? '' : ', annotations: { sidecar.istio.io/inject: "false" }'} }
+spec:
+  serviceAccountName: pg
+  containers: [{ name: main, image: example/pg, ports: [{ containerPort: 5432 }] }]
+`;
+const VM = `  resolution: STATIC
+  endpoints: [{ address: 10.200.0.5, labels: { security.istio.io/tlsMode: istio } }]
+`;
+const DB = 'outbound_.5432_._.db.vm.local';
+
+describe('§9 AUTO_PASSTHROUGH to MESH_INTERNAL ServiceEntry hosts', () => {
+  it('AUTO_PASSTHROUGH routes SNI outbound_.<port>_._.<host> to a MESH_INTERNAL ServiceEntry\'s endpoints', () => {
+    // a VM endpoint (an address, no pod): the gateway forwards the stolen certificate's mTLS to it
+    const vm = viaEastwest(meshFrom(...base, entry('db', 'db.vm.local', VM)), DB, stolenWeb, 'tcp');
+    expect(vm).toMatchObject({ outcome: 'allowed', mtls: true, stoppedBy: [] });
+    const text = vm.events.map((e) => e.what).join('\n');
+    expect(text).toContain('ServiceEntry pay/db, MESH_INTERNAL');
+    expect(text).toContain('"10.200.0.5"');
+    // a pod the entry's workloadSelector picks: its sidecar sees the stolen identity
+    const sel = viaEastwest(meshFrom(...base, pgPod(true), entry('pg', 'pg.vm.local', '  resolution: STATIC\n  workloadSelector: { labels: { app: pg } }\n')),
+      'outbound_.5432_._.pg.vm.local', stolenWeb, 'tcp');
+    expect(sel).toMatchObject({ outcome: 'allowed', mtls: true, peerPrincipal: 'cluster.local/ns/shop/sa/web', destination: { workload: 'pay/pg' } });
+    expect(sel.path).toEqual(['istio-system/eastwest (gateway)', 'pay/pg (sidecar)']);
+  });
+
+  it('AUTO_PASSTHROUGH refuses a MESH_EXTERNAL entry: no chain, the gateway resets the connection', () => {
+    const d = viaEastwest(meshFrom(...base, entry('db', 'db.vm.local', VM, 'MESH_EXTERNAL')), DB, stolenWeb, 'tcp');
+    expect(d).toMatchObject({ outcome: 'blocked', code: null, stoppedBy: [{ control: 'Gateway', name: 'istio-system/cross-network' }] });
+    expect(d.stoppedBy[0]?.reason).toContain('MESH_EXTERNAL');
+  });
+
+  it('AUTO_PASSTHROUGH honours a ServiceEntry\'s exportTo: an entry private to its namespace has no chain at the gateway', () => {
+    const d = viaEastwest(meshFrom(...base, entry('db', 'db.vm.local', VM, 'MESH_INTERNAL', '["."]')), DB, stolenWeb, 'tcp');
+    expect(d).toMatchObject({ outcome: 'blocked', stoppedBy: [{ control: 'Gateway' }] });
+    expect(d.stoppedBy[0]?.reason).toContain('visible to istio-system');
+  });
+
+  it('AUTO_PASSTHROUGH to a ServiceEntry keeps only endpoints with Istio\'s tlsMode: its label, else a serviceAccount; a selected pod by its sidecar', () => {
+    const plain = viaEastwest(meshFrom(...base, entry('db', 'db.vm.local', '  resolution: STATIC\n  endpoints: [{ address: 10.200.0.5 }]\n')), DB, stolenWeb, 'tcp');
+    expect(plain).toMatchObject({ outcome: 'blocked', flags: 'UH', stoppedBy: [{ control: 'Routing', name: 'pay/db' }] });
+    const disabled = viaEastwest(meshFrom(...base, entry('db', 'db.vm.local', '  resolution: STATIC\n  endpoints: [{ address: 10.200.0.5, serviceAccount: db, labels: { security.istio.io/tlsMode: disabled } }]\n')), DB, stolenWeb, 'tcp');
+    expect(disabled).toMatchObject({ outcome: 'blocked', flags: 'UH' });
+    const sa = viaEastwest(meshFrom(...base, entry('db', 'db.vm.local', '  resolution: STATIC\n  endpoints: [{ address: 10.200.0.5, serviceAccount: db }]\n')), DB, stolenWeb, 'tcp');
+    expect(sa).toMatchObject({ outcome: 'allowed' });
+    const noSidecar = viaEastwest(meshFrom(...base, pgPod(false), entry('pg', 'pg.vm.local', '  resolution: STATIC\n  workloadSelector: { labels: { app: pg } }\n')),
+      'outbound_.5432_._.pg.vm.local', stolenWeb, 'tcp');
+    expect(noSidecar).toMatchObject({ outcome: 'blocked', flags: 'UH', stoppedBy: [{ control: 'Routing', name: 'pay/pg' }] });
+    // the gateway's DestinationRule mode decides for every endpoint
+    const mutual = viaEastwest(meshFrom(...base, dr('istio-system', 'db', 'db.vm.local', '{ mode: ISTIO_MUTUAL }'), entry('db', 'db.vm.local', '  resolution: STATIC\n  endpoints: [{ address: 10.200.0.5 }]\n')), DB, stolenWeb, 'tcp');
+    expect(mutual).toMatchObject({ outcome: 'allowed' });
+  });
+
+  it('AUTO_PASSTHROUGH to a ServiceEntry: no chain for a port it does not declare', () => {
+    const d = viaEastwest(meshFrom(...base, entry('db', 'db.vm.local', VM)), 'outbound_.5433_._.db.vm.local', stolenWeb, 'tcp');
+    expect(d).toMatchObject({ outcome: 'blocked', stoppedBy: [{ control: 'Gateway' }] });
+    expect(d.stoppedBy[0]?.reason).toContain('no TCP port 5433');
   });
 });
 
