@@ -472,6 +472,25 @@ ${spec}`;
     expect(f?.message).toContain('no AuthorizationPolicy on the gateway stops it');
     expect(f?.hint).toContain('internal load balancer');
   });
+  it('MR0122 counts MESH_INTERNAL ServiceEntry hosts under the server\'s hosts, not MESH_EXTERNAL ones or those not exported to the gateway', () => {
+    const se = (name: string, host: string, location: string, exportTo = '["*"]'): string => `apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: { name: ${name}, namespace: shop }
+spec:
+  hosts: [${host}]
+  location: ${location}
+  exportTo: ${exportTo}
+  resolution: STATIC
+  ports: [{ number: 5432, name: tcp-pg, protocol: TCP }]
+  endpoints: [{ address: 10.200.0.5, labels: { security.istio.io/tlsMode: istio } }]
+`;
+    const r = lint(meshFrom(...mesh, gateway('AUTO_PASSTHROUGH'), lb(), se('db', 'db.vm.local', 'MESH_INTERNAL'), se('ext', 'api.partner.local', 'MESH_EXTERNAL'),
+      se('own', 'own.vm.local', 'MESH_INTERNAL', '["."]'), se('far', 'db.vm.internal', 'MESH_INTERNAL')), { only: ['MR0122'] });
+    expect(r.findings).toHaveLength(1);
+    expect(r.findings[0]?.message).toContain('any of the 2 Services under those hosts (istio-system/eastwest, shop/api) and the endpoints with Istio\'s tlsMode of the MESH_INTERNAL ServiceEntry host under them (db.vm.local (ServiceEntry shop/db))');
+    expect(r.findings[0]?.message).not.toContain('partner');
+    expect(r.findings[0]?.message).not.toContain('own.vm.local');
+  });
   it('a Service port whose target port is the server\'s port exposes it too (443 → 15443)', () => {
     const svc = service('eastwest', '  type: LoadBalancer\n  ports: [{ name: tls, port: 443, targetPort: 15443 }]\n');
     expect(codes('MR0122', ...mesh, gateway('AUTO_PASSTHROUGH'), svc)).toEqual([expect.stringContaining('LoadBalancer Service istio-system/eastwest port 443 ')]);

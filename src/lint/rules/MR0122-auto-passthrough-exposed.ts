@@ -5,8 +5,9 @@
  * Semantics (istio-semantics.md §9, §1; Istio builtAutoPassthroughFilterChains; policy/routing.ts
  * autoPassthroughServer, policy/inbound.ts autoPassthrough):
  * - a Gateway server with `tls.mode: AUTO_PASSTHROUGH` (an east-west gateway, Istio multi-network) builds one filter
- *   chain per Service of the mesh the gateway can see whose hostname falls under the server's hosts; a client offering
- *   Istio mTLS with SNI `outbound_.<port>_.<subset>_.<host>` is forwarded to that Service's sidecars untouched;
+ *   chain per Service of the mesh the gateway can see whose hostname falls under the server's hosts — and per host of a
+ *   MESH_INTERNAL ServiceEntry (VMs, STATIC endpoints), only MESH_EXTERNAL ones are skipped; a client offering Istio
+ *   mTLS with SNI `outbound_.<port>_.<subset>_.<host>` is forwarded to that service's mTLS endpoints untouched;
  * - Istio builds these chains with no authorization filters: no AuthorizationPolicy on the gateway applies, and the
  *   destination sidecar sees the client's own certificate. Whoever reaches the port holding any mesh-signed
  *   certificate (a stolen one) reaches every such Service with that identity;
@@ -24,7 +25,7 @@ import { byCodeUnit } from '../../core/text.js';
 import { meshIndex } from '../../model/index.js';
 import { hostSubsetOf, type Gateway, type GatewayServer } from '../../model/routing.js';
 import type { Mesh, Service, Workload } from '../../model/types.js';
-import { serviceExportTo } from '../../policy/egress.js';
+import { exported, serviceExportTo } from '../../policy/egress.js';
 import { targetPortOf } from '../../policy/pipeline.js';
 import { gatewaysFor, serverMode, stripNs } from '../../policy/routing.js';
 import { listed, serverLoc, subjectOf } from '../context.js';
@@ -51,14 +52,24 @@ function external(s: Service): boolean {
   return (s.loadBalancerSourceRanges ?? []).length === 0 && (ownValue(s.annotations, SOURCE_RANGES_ANNOTATION) ?? '').trim() === '';
 }
 
-/** The Services an AUTO_PASSTHROUGH server makes a chain for: visible to the gateway's namespace, hostname under its hosts, a TCP port. */
-function covered(mesh: Mesh, server: GatewayServer, gwNamespace: string): Service[] {
+/**
+ * What an AUTO_PASSTHROUGH server makes a chain for (builtAutoPassthroughFilterChains: every service of the gateway's
+ * scope but MESH_EXTERNAL ones): Services and MESH_INTERNAL ServiceEntry hosts visible to the gateway's namespace,
+ * hostname under the server's hosts, with a port that is not UDP. As `ns/name`, and `host (ServiceEntry ns/name)`.
+ */
+function covered(mesh: Mesh, server: GatewayServer, gwNamespace: string): { services: string[]; entries: string[] } {
   const hosts = server.hosts.map(stripNs);
-  return mesh.services.filter((s) => {
+  const services = mesh.services.filter((s) => {
     const e = serviceExportTo(s);
     if (!(e.length === 0 || e.some((x) => x === '*' || x === gwNamespace || (x === '.' && s.namespace === gwNamespace)))) return false;
     return s.ports.some((p) => p.protocol.toUpperCase() !== 'UDP') && hosts.some((h) => hostSubsetOf(s.fqdn, h));
-  });
+  }).map((s) => `${s.namespace}/${s.name}`);
+  const entries: string[] = [];
+  for (const se of mesh.serviceEntries) {
+    if (se.location !== 'MESH_INTERNAL' || !exported(se.exportTo, se.meta.namespace, gwNamespace) || !se.ports.some((p) => p.protocol !== 'UDP')) continue;
+    for (const host of se.hosts) if (hosts.some((h) => hostSubsetOf(host, h))) entries.push(`${host} (ServiceEntry ${se.meta.namespace}/${se.meta.name})`);
+  }
+  return { services: services.sort(byCodeUnit), entries: entries.sort(byCodeUnit) };
 }
 
 interface Exposure { gateway: Gateway; index: number; service: Service; pods: Workload[]; ports: Set<number> }
@@ -70,7 +81,7 @@ export const rule: LintRule = {
   title: 'An AUTO_PASSTHROUGH gateway port is reachable from outside the cluster: a stolen mesh certificate opens every Service under its hosts',
   // backticks: SARIF shows the help as markdown, where `<port>` outside code would be read as an HTML tag
   help: 'A Gateway server with `tls.mode: AUTO_PASSTHROUGH` (an east-west gateway) forwards Istio mTLS whose SNI names a cluster (`outbound_.<port>_.<subset>_.<host>`) '
-    + 'to that Service\'s sidecars untouched, for every Service under the server\'s hosts. Istio builds these filter chains without authorization filters, '
+    + 'to that Service\'s sidecars untouched, for every Service under the server\'s hosts, and to the mTLS endpoints (VMs, pods) of every MESH_INTERNAL ServiceEntry host under them. Istio builds these filter chains without authorization filters, '
     + 'so no AuthorizationPolicy on the gateway applies, and the destination sees the client\'s own certificate: anyone who reaches the port with a '
     + 'stolen mesh certificate calls those Services as that workload. Reported when a NodePort Service (nodes are often reachable from outside) '
     + 'or a LoadBalancer Service exposes the port; not when the LoadBalancer is internal by a well-known annotation '
@@ -111,11 +122,11 @@ export const rule: LintRule = {
     for (const byServer of found.values()) {
       for (const byService of byServer.values()) {
         // what the server's chains reach depends on the gateway pods' namespace (the Services exported to it)
-        const reachIn = new Map<string, string[]>();
+        const reachIn = new Map<string, { services: string[]; entries: string[] }>();
         for (const e of byService.values()) {
           const server = e.gateway.servers[e.index] as GatewayServer;
           let reach = reachIn.get(e.service.namespace);
-          if (!reach) { reach = covered(mesh, server, e.service.namespace).map((s) => `${s.namespace}/${s.name}`).sort(byCodeUnit); reachIn.set(e.service.namespace, reach); }
+          if (!reach) { reach = covered(mesh, server, e.service.namespace); reachIn.set(e.service.namespace, reach); }
           out.push(finding(e, server, reach));
         }
       }
@@ -124,16 +135,18 @@ export const rule: LintRule = {
   },
 };
 
-function finding(e: Exposure, server: GatewayServer, reach: readonly string[]): RawFinding {
+function finding(e: Exposure, server: GatewayServer, reach: { services: readonly string[]; entries: readonly string[] }): RawFinding {
   const g = e.gateway.meta;
   const s = e.service;
   const svc = `${s.namespace}/${s.name}`;
   const ports = [...e.ports].sort((a, b) => a - b);
   const pods = e.pods.map((w) => w.id).sort(byCodeUnit);
   const where = s.type === 'NodePort' ? 'on every node\'s address (nodes are often reachable from outside the cluster)' : 'on an external load balancer address';
-  const what = reach.length > 0
-    ? `any of the ${reach.length} Service${reach.length === 1 ? '' : 's'} under those hosts (${listed(reach)})`
-    : 'any Service later created under those hosts (none yet)';
+  const n = reach.services.length;
+  const m = reach.entries.length;
+  const what = n === 0 && m === 0 ? 'any Service later created under those hosts (none yet)'
+    : m === 0 ? `any of the ${n} Service${n === 1 ? '' : 's'} under those hosts (${listed(reach.services)})`
+      : `${n > 0 ? `any of the ${n} Service${n === 1 ? '' : 's'} under those hosts (${listed(reach.services)}) and ` : ''}the endpoints with Istio's tlsMode of ${m === 1 ? 'the MESH_INTERNAL ServiceEntry host' : `the ${m} MESH_INTERNAL ServiceEntry hosts`} under them (${listed(reach.entries)})`;
   return {
     subject: subjectOf('Gateway', g),
     ...serverLoc(e.gateway, e.index),
