@@ -949,12 +949,32 @@ function autoPassthrough(ctx: Ctx, route: InboundRoute, tls: ClientTls, sel: Ser
     return run.send(nextLeg);
   }
   // an address meshrange has no pod for: a VM (WorkloadEntry-like) endpoint, or a Service's address or name
-  ev(`ServiceEntry ${seName} sends it to its endpoint ${quoted(first.address)} port ${first.port} (${first.why}); the client's mTLS goes through untouched${meshIndex(run.mesh).serviceAt(first.address) ? '' : ': a workload meshrange does not model terminates it and sees the client\'s certificate, whose policies meshrange cannot judge'}`);
+  const unmodelled = parseIp(first.address) !== null && !meshIndex(run.mesh).serviceAt(first.address);
+  ev(`ServiceEntry ${seName} sends it to its endpoint ${quoted(first.address)} port ${first.port} (${first.why}); the client's mTLS goes through untouched${unmodelled ? ' to a workload meshrange does not model (a VM\'s sidecar)' : ''}`);
+  const own = leg.identity !== undefined && leg.identity.kind !== 'none' ? leg.identity : null;
+  if (unmodelled && own !== null) {
+    // the endpoint carries Istio's tlsMode: a sidecar there takes ALPN istio on its mTLS chain, which accepts only
+    // certificates the mesh CA signed (its PeerAuthentication and AuthorizationPolicy are not in the model)
+    if (own.kind === 'forged-cert') {
+      ev(`the endpoint's sidecar takes ALPN istio on its mTLS chain; the client certificate for ${own.spiffe} does not chain to the mesh root: handshake alert "unknown ca", connection closed`);
+      return fail(ctx, 0, null, { control: 'PeerAuthentication', name: null,
+        reason: `endpoint ${quoted(first.address)} of ServiceEntry ${seName} carries Istio's tlsMode, so its sidecar terminates the mTLS and accepts only client certificates signed by the mesh CA: the forged certificate for ${own.spiffe} fails the handshake` });
+    }
+    if (own.problem !== null) return stolenExpired(ctx, own, 'server-sidecar');
+  }
   const nextLeg: Leg = { ...base, target: { kind: 'host', host: first.address, port: first.port } };
   if (leg.identity) nextLeg.identity = leg.identity;
   const d = run.send(nextLeg);
-  // what answers is the endpoint's sidecar, over the client's own Istio mTLS (EDS kept it for its tlsMode)
-  if (d.outcome === 'allowed' && !meshIndex(run.mesh).serviceAt(first.address)) d.mtls = true;
+  if (unmodelled && d.outcome === 'allowed') {
+    // what answers is the endpoint's sidecar, over the client's own Istio mTLS (EDS kept it for its tlsMode)
+    d.mtls = true;
+    if (own !== null && own.kind === 'stolen-cert') {
+      // before the answer: the handshake comes first
+      const at = run.events.findLastIndex((e) => e.hop === 'external');
+      run.events.splice(at < 0 ? run.events.length : at, 0, { hop: 'external', what: `mTLS handshake: the endpoint's sidecar accepts the mesh-signed certificate ${own.spiffe} (taken from ${own.from}) and sees that identity; meshrange does not model that workload's own PeerAuthentication or AuthorizationPolicy` });
+      d.peerPrincipal = own.spiffe.slice('spiffe://'.length);
+    }
+  }
   return d;
 }
 

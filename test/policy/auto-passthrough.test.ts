@@ -221,7 +221,7 @@ describe('§9 AUTO_PASSTHROUGH to MESH_INTERNAL ServiceEntry hosts', () => {
   it('AUTO_PASSTHROUGH routes SNI outbound_.<port>_._.<host> to a MESH_INTERNAL ServiceEntry\'s endpoints', () => {
     // a VM endpoint (an address, no pod): the gateway forwards the stolen certificate's mTLS to it
     const vm = viaEastwest(meshFrom(...base, entry('db', 'db.vm.local', VM)), DB, stolenWeb, 'tcp');
-    expect(vm).toMatchObject({ outcome: 'allowed', mtls: true, stoppedBy: [] });
+    expect(vm).toMatchObject({ outcome: 'allowed', mtls: true, peerPrincipal: 'cluster.local/ns/shop/sa/web', stoppedBy: [] });
     const text = vm.events.map((e) => e.what).join('\n');
     expect(text).toContain('ServiceEntry pay/db, MESH_INTERNAL');
     expect(text).toContain('"10.200.0.5"');
@@ -230,6 +230,15 @@ describe('§9 AUTO_PASSTHROUGH to MESH_INTERNAL ServiceEntry hosts', () => {
       'outbound_.5432_._.pg.vm.local', stolenWeb, 'tcp');
     expect(sel).toMatchObject({ outcome: 'allowed', mtls: true, peerPrincipal: 'cluster.local/ns/shop/sa/web', destination: { workload: 'pay/pg' } });
     expect(sel.path).toEqual(['istio-system/eastwest (gateway)', 'pay/pg (sidecar)']);
+  });
+
+  it('AUTO_PASSTHROUGH to a VM endpoint: its sidecar takes Istio mTLS, so a forged certificate fails the handshake there and an expired stolen one too', () => {
+    const mesh = meshFrom(...base, entry('db', 'db.vm.local', VM));
+    const forged = viaEastwest(mesh, DB, { kind: 'forged-cert', spiffe: 'spiffe://cluster.local/ns/shop/sa/web' }, 'tcp');
+    expect(forged).toMatchObject({ outcome: 'blocked', stoppedBy: [{ control: 'PeerAuthentication', name: null }] });
+    expect(forged.stoppedBy[0]?.reason).toContain('"10.200.0.5"');
+    const expired = viaEastwest(mesh, DB, { ...stolenWeb, problem: 'expired 1h ago' }, 'tcp');
+    expect(expired).toMatchObject({ outcome: 'blocked', stoppedBy: [{ control: 'CertificateValidity' }] });
   });
 
   it('AUTO_PASSTHROUGH refuses a MESH_EXTERNAL entry: no chain, the gateway resets the connection', () => {
