@@ -297,7 +297,8 @@ function hostWithoutPort(raw: string): string {
  *    NONE, the address dialled, with the cluster's TLS settings (auto mTLS);
  *  - resolution NONE: the address dialled (ORIGINAL_DST), no endpoint to label: plaintext;
  *  - endpoints: the first one — a pod's address, a Service's address or name (the request lands in the mesh), else
- *    outside; auto mTLS only for an endpoint labelled `security.istio.io/tlsMode: istio` of a MESH_INTERNAL entry;
+ *    outside; auto mTLS only for an endpoint of a MESH_INTERNAL entry labelled `security.istio.io/tlsMode: istio`
+ *    (without that label: one that names a serviceAccount);
  *  - DNS without endpoints: `name` itself, looked up (a Service's FQDN: that Service, plaintext);
  *  - STATIC without endpoints: no endpoint at all (503, no healthy upstream).
  */
@@ -324,7 +325,9 @@ export function entryTarget(mesh: Mesh, se: ServiceEntry, name: string, clientNs
     const svc = resolveHost(mesh, name, clientNs).service;
     return svc ? { kind: 'service', service: svc, auto: false } : { kind: 'external', name, ip: externalIpOf(name), to: name };
   }
-  const auto = internal && ep.labels !== undefined && ownValue(ep.labels, 'security.istio.io/tlsMode') === 'istio';
+  // the endpoint's tlsMode: its label, else istio when it names a serviceAccount (getTLSModeFromWorkloadEntry)
+  const label = ep.labels !== undefined ? ownValue(ep.labels, 'security.istio.io/tlsMode') : undefined;
+  const auto = internal && (label !== undefined ? label === 'istio' : ep.serviceAccount !== undefined);
   const index = meshIndex(mesh);
   if (parseIp(ep.address)) {
     const pod = index.workloadAt(ep.address);

@@ -107,6 +107,11 @@ spec:
     expect(plain).toMatchObject({ outcome: 'allowed', mtls: false, destination: { workload: 'other/batch' } });
     const labelled = send(mesh(`  location: MESH_INTERNAL\n  endpoints: [{ address: ${beta}, labels: { security.istio.io/tlsMode: istio } }]\n`), { from: 'shop/web', to: `${PAY}:80` });
     expect(labelled).toMatchObject({ outcome: 'allowed', mtls: true, destination: { workload: 'other/batch' } });
+    // without the label, a serviceAccount marks the endpoint Istio mTLS (getTLSModeFromWorkloadEntry); the label wins over it
+    const withSa = send(mesh(`  location: MESH_INTERNAL\n  endpoints: [{ address: ${beta}, serviceAccount: batch }]\n`), { from: 'shop/web', to: `${PAY}:80` });
+    expect(withSa).toMatchObject({ outcome: 'allowed', mtls: true, destination: { workload: 'other/batch' } });
+    const saDisabled = send(mesh(`  location: MESH_INTERNAL\n  endpoints: [{ address: ${beta}, serviceAccount: batch, labels: { security.istio.io/tlsMode: disabled } }]\n`), { from: 'shop/web', to: `${PAY}:80` });
+    expect(saDisabled).toMatchObject({ outcome: 'allowed', mtls: false, destination: { workload: 'other/batch' } });
     const named = send(meshFrom(...base, strict, entry('DNS', '  endpoints: [{ address: payments.pay.svc.cluster.local }]\n')), { from: 'shop/web', to: `${PAY}:80` });
     expect(named.outcome).toBe('blocked');
     expect(named.stoppedBy[0]?.control).toBe('PeerAuthentication');
