@@ -8,6 +8,7 @@
  */
 
 import type { Capability } from '../policy/pipeline.js';
+import { formatSimTime } from '../sim/mesh/certificates.js';
 
 /** `jwt: stolen` on a request-like step: replay the most recent token the attacker holds (a reserved token name). */
 export const STOLEN_TOKEN = 'stolen';
@@ -22,6 +23,13 @@ export interface StolenCertificate {
   notAfter: number;
   /** the step that took it */
   step: string;
+}
+
+/** Why a stolen certificate fails a handshake at simulated time `t` (ms since t=0; `epochMs` is t=0's wall time), null: valid. */
+export function stolenCertificateProblem(c: StolenCertificate, t: number, epochMs: number): string | null {
+  if (t < c.notBefore) return `not valid before ${formatSimTime(c.notBefore)}`;
+  if (t >= c.notAfter) return `expired since ${formatSimTime(c.notAfter)} (${new Date(epochMs + c.notAfter).toISOString()})`;
+  return null;
 }
 
 export interface StolenToken {

@@ -329,6 +329,6 @@ describe('pivot presents the stolen certificates the attacker holds (analysis/re
     expect(after.graph?.edges.some((e) => e.as !== undefined)).toBe(false);
     const text = after.evidence.events.map((e) => e.what).join('\n');
     expect(text).toContain('no stolen certificate is valid now');
-    expect(text).toContain('not presented, invalid now: spiffe://cluster.local/ns/backend/sa/api (expired at');
+    expect(text).toContain('not presented, invalid now: spiffe://cluster.local/ns/backend/sa/api (expired since');
   });
 });

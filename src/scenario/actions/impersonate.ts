@@ -38,6 +38,7 @@ import { principalOf, spiffeId } from '../../model/types.js';
 import { whenHeaderName } from '../../policy/authorization-policy.js';
 import type { Decision, IdentityOverride } from '../../policy/decide.js';
 import { formatSimTime } from '../../sim/mesh/certificates.js';
+import { stolenCertificateProblem } from '../attacker.js';
 import type { StepDoc } from '../schema.js';
 import type { StepResult } from '../types.js';
 import { requestResult } from './request.js';
@@ -173,8 +174,7 @@ export const impersonateAction: ActionModule = {
               impersonation: { credential: 'none: no stolen certificate for this identity', statement: reason } } });
           return;
         }
-        const problem = t < held.notBefore ? `not valid before ${formatSimTime(held.notBefore)}`
-          : t >= held.notAfter ? `expired since ${formatSimTime(held.notAfter)} (${new Date(c.epochMs + held.notAfter).toISOString()})` : null;
+        const problem = stolenCertificateProblem(held, t, c.epochMs);
         const own: IdentityOverride = { kind: 'stolen-cert', spiffe: claimed, from: held.from, problem };
         rs.req = { ...rs.req, identity: own };
         certificate = { from: held.from, takenBy: held.step, notAfter: held.notAfter, validUntil: new Date(c.epochMs + held.notAfter).toISOString() };

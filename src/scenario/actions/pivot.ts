@@ -44,10 +44,10 @@
  *    control stopping the most attempts first.
  */
 import { attemptsOf, ExplorationTooLarge, ReachabilityExplorer, type ExploitRule, type ExplorerOptions, type HeldCertificate, type ReachEdge, type Reachability } from '../../analysis/reachability.js';
-import { formatSimTime } from '../../sim/mesh/certificates.js';
 import { meshIndex } from '../../model/index.js';
 import type { StoppedBy } from '../../policy/decide.js';
 import { checkWorkloadRef } from '../refs.js';
+import { stolenCertificateProblem } from '../attacker.js';
 import type { ScenarioDoc, StepDoc } from '../schema.js';
 import type { Outcome, StepResult } from '../types.js';
 import type { ActionModule, StepContext } from './types.js';
@@ -194,8 +194,9 @@ export const pivotAction: ActionModule = {
     for (const spiffe of [...new Set(c.attacker.certificates.map((x) => x.spiffe))].sort(byCodeUnit)) {
       const held = c.attacker.certificateFor(spiffe);
       if (held === null) continue;
-      if (t >= held.notBefore && t < held.notAfter) certificates.push({ spiffe, from: held.from, problem: null });
-      else unusable.push(`${spiffe} (${t < held.notBefore ? `not valid before ${formatSimTime(held.notBefore)}` : `expired at ${formatSimTime(held.notAfter)}`})`);
+      const problem = stolenCertificateProblem(held, t, c.epochMs);
+      if (problem === null) certificates.push({ spiffe, from: held.from, problem: null });
+      else unusable.push(`${spiffe} (${problem})`);
     }
     let r: Reachability;
     try {
