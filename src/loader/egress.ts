@@ -57,13 +57,13 @@ import { parseCidr, parseIp } from '../core/ip.js';
 import { setOwn } from '../core/record.js';
 import type {
   ServiceEntry, ServiceEntryEndpoint, ServiceEntryLocation, ServiceEntryPort, ServiceEntryResolution,
-  Sidecar, SidecarEgressListener, SidecarOutboundMode,
+  Sidecar, SidecarEgressListener, SidecarOutboundMode, WorkloadEntry,
 } from '../model/egress.js';
 import type { ObjectMeta } from '../model/types.js';
 import { isObj, Reader, rejectUnknownFields, type Obj } from './reader.js';
 import type { Path } from './yaml-source.js';
 import { checkExportTo } from './export-to.js';
-import { fqdnProblem, isDns1123Label, wildcardDomainProblem } from './names.js';
+import { fqdnProblem, isDns1123Label, quotedName, wildcardDomainProblem } from './names.js';
 
 const LOCATIONS: readonly string[] = ['MESH_EXTERNAL', 'MESH_INTERNAL'];
 const RESOLUTIONS: readonly string[] = ['NONE', 'STATIC', 'DNS', 'DNS_ROUND_ROBIN', 'DYNAMIC_DNS'];
@@ -449,4 +449,72 @@ export function readSidecar(r: Reader, meta: ObjectMeta, obj: Obj): Sidecar {
     }
   }
   return sidecar;
+}
+
+const WORKLOAD_ENTRY_FIELDS: readonly string[] = ['address', 'ports', 'labels', 'network', 'locality', 'weight', 'serviceAccount'];
+const MAX_WEIGHT = 4294967295;
+
+/**
+ * networking.istio.io WorkloadEntry, checked as Istio's webhook checks it (validateWorkloadEntry with FQDN addresses
+ * allowed, since the entries that select it may be STATIC or DNS):
+ * - address: required unless network is set (then a warning: the workload is reached through that network's
+ *   gateway); a unix:// path takes no ports; otherwise an IP or an FQDN.
+ * - ports: each name a DNS-1123 label, each number in 1-65535.
+ * - labels: Kubernetes label keys and values.
+ * - weight is a uint32; unknown fields are refused (strict field validation).
+ */
+export function readWorkloadEntry(r: Reader, meta: ObjectMeta, obj: Obj): WorkloadEntry {
+  const spec = r.obj(obj, 'spec', []) ?? {};
+  rejectUnknownFields(r, spec, WORKLOAD_ENTRY_FIELDS, ['spec']);
+  const address = r.str(spec, 'address', ['spec']) ?? '';
+  const network = r.str(spec, 'network', ['spec']) ?? '';
+  const we: WorkloadEntry = { meta, address, labels: r.labels(spec, 'labels', ['spec']) ?? {} };
+  if (address === '') {
+    if (network === '') {
+      r.error(['spec'], 'we-address-required', 'address is required', 'set spec.address to the workload\'s IP or DNS name (or spec.network, for a workload behind that network\'s gateway)');
+    } else {
+      r.warn(['spec', 'network'], 'we-no-address', `address is unset with network ${quotedName(network)}: the workload is reached through that network's gateway, which meshrange does not model; it is no endpoint here`,
+        'set spec.address if the workload is reachable from this network');
+    }
+  } else if (address.startsWith('unix://')) {
+    if (spec['ports'] !== undefined && spec['ports'] !== null) {
+      r.error(['spec', 'ports'], 'we-unix-ports', `unix endpoint ${quotedName(address)} must not include ports`, 'remove spec.ports');
+    }
+  } else if (!parseIp(address) && fqdnProblem(address)) {
+    r.error(['spec', 'address'], 'we-bad-address', `endpoint address ${quotedName(address)} is not a valid FQDN or an IP address`, 'use an IP or a DNS name');
+  }
+  const ports = r.obj(spec, 'ports', ['spec']);
+  if (ports) {
+    const out: Record<string, number> = {};
+    for (const [k, v] of Object.entries(ports)) {
+      const path: Path = ['spec', 'ports', k];
+      if (!isDns1123Label(k)) {
+        r.error(path, 'we-bad-port-name', `invalid port name: ${quotedName(k)}`, 'use a DNS-1123 label: lower-case letters, digits and -, at most 63 characters');
+        continue;
+      }
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 65535) {
+        r.error(path, 'we-bad-port', `port ${quotedName(k)}: ${typeof v === 'number' ? String(v) : describeValue(v)} is not a port in 1..65535`, 'map the port name to a number in 1-65535');
+        continue;
+      }
+      setOwn(out, k, v);
+    }
+    we.ports = out;
+  }
+  const serviceAccount = r.str(spec, 'serviceAccount', ['spec']);
+  if (serviceAccount !== undefined && serviceAccount !== '') we.serviceAccount = serviceAccount;
+  if (network !== '') we.network = network;
+  const locality = r.str(spec, 'locality', ['spec']);
+  if (locality !== undefined && locality !== '') we.locality = locality;
+  const weight = r.int(spec, 'weight', ['spec']);
+  if (weight !== undefined) {
+    if (weight < 0 || weight > MAX_WEIGHT) r.error(['spec', 'weight'], 'we-bad-weight', `weight ${weight} is not in 0..${MAX_WEIGHT}`, 'use a non-negative 32-bit weight');
+    else if (weight > 0) we.weight = weight;
+  }
+  return we;
+}
+
+function describeValue(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  return typeof v === 'string' ? `the string ${quotedName(v)}` : `a ${typeof v}`;
 }

@@ -13,7 +13,7 @@ import { DEFAULT_MESH_CONFIG, exportToAnnotation, selectorMatches, type Authoriz
 import { decideInjection, isCaptureAnnotation, isGatewayPod, readCapture } from './injection.js';
 import { applyMeshConfig, readMeshConfigMap, readPodSpec, readService, type RawService, type RawWorkload } from './k8s.js';
 import { readDestinationRule } from './networking.js';
-import { readServiceEntry, readSidecar } from './egress.js';
+import { readServiceEntry, readSidecar, readWorkloadEntry } from './egress.js';
 import { readNetworkPolicy } from './network-policy.js';
 import { readRequestAuthentication } from './request-authentication.js';
 import { analyzeRouting, readGateway, readVirtualService } from './routing.js';
@@ -21,7 +21,7 @@ import { analyzeMesh } from './analyze.js';
 import { readEnvoyFilter } from './envoy-filter.js';
 import { PROXY_CONFIG_ANNOTATION, readProxyConfig, readProxyConfigAnnotation } from './proxy-config.js';
 import type { LocalRateLimit } from '../model/envoy-filter.js';
-import type { ServiceEntry, Sidecar } from '../model/egress.js';
+import type { ServiceEntry, Sidecar, WorkloadEntry } from '../model/egress.js';
 import type { NetworkPolicy } from '../model/network-policy.js';
 import type { RequestAuthentication } from '../model/request-authentication.js';
 import type { Gateway, VirtualService } from '../model/routing.js';
@@ -65,7 +65,7 @@ const WORKLOAD_KINDS: readonly string[] = ['Deployment', 'StatefulSet', 'DaemonS
 /** Kinds read without a warning although they do not change a decision. */
 const INERT_KINDS: readonly string[] = ['ServiceAccount', 'ConfigMap', 'Secret', 'Role', 'RoleBinding', 'ClusterRole', 'ClusterRoleBinding'];
 /** Kinds product.md lists that later work will model; a warning says so until then. */
-const NOT_YET: readonly string[] = ['WorkloadEntry', 'WorkloadGroup', 'Telemetry', 'WasmPlugin'];
+const NOT_YET: readonly string[] = ['WorkloadGroup', 'Telemetry', 'WasmPlugin'];
 /**
  * Kinds whose names meshrange reads (a workload, a host, a principal, a policy named in a report) or Kubernetes holds
  * to DNS rules (ConfigMap, Secret): their names are checked as the API server checks them (names.ts
@@ -121,6 +121,7 @@ export function loadMesh(files: readonly SourceFile[], overrides: MeshOverrides 
   const ras: RequestAuthentication[] = [];
   const nps: NetworkPolicy[] = [];
   const ses: ServiceEntry[] = [];
+  const wes: WorkloadEntry[] = [];
   const sidecars: Sidecar[] = [];
   const gateways: Gateway[] = [];
   const vss: VirtualService[] = [];
@@ -249,6 +250,8 @@ export function loadMesh(files: readonly SourceFile[], overrides: MeshOverrides 
       nps.push(readNetworkPolicy(r, meta, value));
     } else if (kind === 'ServiceEntry') {
       ses.push(readServiceEntry(r, meta, value));
+    } else if (kind === 'WorkloadEntry' && apiVersion.startsWith('networking.istio.io/')) {
+      wes.push(readWorkloadEntry(r, meta, value));
     } else if (kind === 'Sidecar') {
       sidecars.push(readSidecar(r, meta, value));
     } else if (kind === 'Gateway' && apiVersion.startsWith('networking.istio.io/')) {
@@ -316,6 +319,10 @@ export function loadMesh(files: readonly SourceFile[], overrides: MeshOverrides 
     virtualServices: byName(dedupe(vss)),
     rateLimits,
   };
+  if (wes.length > 0) {
+    mesh.workloadEntries = byName(dedupe(wes));
+    warnUnselectedWorkloadEntries(mesh, issues);
+  }
   if (unmodeled.length > 0) mesh.unmodeled = unmodeled;
   if (proxyConfigs.length > 0) mesh.proxyConfigs = byName(dedupe(proxyConfigs));
   if (!issues.hasErrors()) {
@@ -355,6 +362,27 @@ function builtInGateway(own: ReadonlySet<string>, at: Location | undefined, issu
       'leave out the ingress gateway option, or the gateway from the manifests');
     return false;
   });
+}
+
+/**
+ * A WorkloadEntry is traffic's endpoint only through a ServiceEntry of its namespace whose workloadSelector its
+ * labels match; one that none selects is said so, and a Kubernetes Service whose selector matches it (Istio adds it
+ * to that Service's endpoints too) is named as not modeled.
+ */
+function warnUnselectedWorkloadEntries(mesh: Mesh, issues: IssueList): void {
+  for (const we of mesh.workloadEntries ?? []) {
+    const { namespace, name } = we.meta;
+    const what = `WorkloadEntry ${quotedName(`${namespace}/${name}`)}`;
+    const svc = mesh.services.find((s) => s.namespace === namespace && s.selector !== null && Object.keys(s.selector).length > 0 && selectorMatches(s.selector, we.labels));
+    if (svc) {
+      issues.warn('not-modeled', `${what}: Service ${quotedName(`${svc.namespace}/${svc.name}`)} selects it, and a Kubernetes Service's endpoints from WorkloadEntries are not modeled; traffic to the Service reaches only its pods here`, we.meta.loc,
+        'results for that Service may differ from the cluster; a ServiceEntry with a workloadSelector does list it');
+    }
+    if (!mesh.serviceEntries.some((se) => se.meta.namespace === namespace && se.workloadSelector !== null && selectorMatches(se.workloadSelector, we.labels)) && !svc) {
+      issues.warn('we-unselected', `${what} is selected by no ServiceEntry workloadSelector in namespace ${quotedName(namespace)}: it is no endpoint of any host`, we.meta.loc,
+        'add a ServiceEntry with resolution STATIC (or DNS) whose workloadSelector labels the entry carries');
+    }
+  }
 }
 
 function dedupe<T extends { meta: ObjectMeta }>(list: T[]): T[] {

@@ -4,7 +4,7 @@
  * override the mesh outboundTrafficPolicy. Read by `loader/egress.ts`, judged
  * by `policy/egress.ts`.
  */
-import type { Labels, ObjectMeta } from './types.js';
+import { selectorMatches, type Labels, type Mesh, type ObjectMeta } from './types.js';
 
 export type ServiceEntryLocation = 'MESH_EXTERNAL' | 'MESH_INTERNAL';
 export type ServiceEntryResolution = 'NONE' | 'STATIC' | 'DNS' | 'DNS_ROUND_ROBIN' | 'DYNAMIC_DNS';
@@ -25,6 +25,23 @@ export interface ServiceEntryEndpoint {
   labels?: Labels;
   /** the endpoint's service account: without a `security.istio.io/tlsMode` label it marks the endpoint Istio mTLS (getTLSModeFromWorkloadEntry) */
   serviceAccount?: string;
+}
+
+/**
+ * networking.istio.io WorkloadEntry: one non-Kubernetes workload (a VM). It is an endpoint of every ServiceEntry of
+ * its namespace whose workloadSelector its labels match (serviceentry controller, getWorkloadServiceEntries), read
+ * there like an inline endpoint: its port for the entry port's name, else the entry port's targetPort, else the
+ * entry port's number; its tlsMode label, else Istio mTLS when it names a serviceAccount.
+ */
+export interface WorkloadEntry extends ServiceEntryEndpoint {
+  meta: ObjectMeta;
+  /** IP, FQDN or unix:// path; '' only with a network (reached through that network's gateway) */
+  address: string;
+  labels: Labels;
+  network?: string;
+  locality?: string;
+  /** load-balancing weight, 0 = unset */
+  weight?: number;
 }
 
 export interface ServiceEntry {
@@ -62,3 +79,15 @@ export interface Sidecar {
   /** replaces the mesh policy as a whole when set; proto default mode is REGISTRY_ONLY (enum 0) */
   outboundTrafficPolicy?: { mode: SidecarOutboundMode; egressProxy?: { host: string; port?: number } };
 }
+
+/**
+ * The WorkloadEntries a ServiceEntry's workloadSelector picks: those of its namespace whose labels the selector's
+ * match (serviceentry controller, getWorkloadServiceEntries), in load order; one without an address (a network's
+ * gateway reaches it) is no endpoint meshrange can send to.
+ */
+export function selectedWorkloadEntries(mesh: Mesh, se: ServiceEntry): WorkloadEntry[] {
+  const sel = se.workloadSelector;
+  if (sel === null || mesh.workloadEntries === undefined) return [];
+  return mesh.workloadEntries.filter((we) => we.meta.namespace === se.meta.namespace && we.address !== '' && selectorMatches(sel, we.labels));
+}
+

@@ -5,7 +5,7 @@
  */
 import type { Location } from '../core/issues.js';
 import type { Cidr } from '../core/ip.js';
-import type { ServiceEntry, Sidecar } from './egress.js';
+import type { ServiceEntry, Sidecar, WorkloadEntry } from './egress.js';
 import type { NetworkPolicy } from './network-policy.js';
 import type { RequestAuthentication } from './request-authentication.js';
 import type { Gateway, VirtualService } from './routing.js';
@@ -331,6 +331,8 @@ export interface Mesh {
   requestAuthentications: readonly RequestAuthentication[];
   networkPolicies: readonly NetworkPolicy[];
   serviceEntries: readonly ServiceEntry[];
+  /** WorkloadEntries (endpoints of the ServiceEntries that select them), in load order; absent = none */
+  workloadEntries?: readonly WorkloadEntry[];
   sidecars: readonly Sidecar[];
   gateways: readonly Gateway[];
   virtualServices: readonly VirtualService[];

@@ -27,7 +27,7 @@ import { ownValue } from '../core/record.js';
 import { meshIndex, type MeshIndex } from '../model/index.js';
 import type { ContainerPort, Labels, Mesh, Service, ServicePort, Workload } from '../model/types.js';
 import { principalOf, selectorMatches, spiffeId } from '../model/types.js';
-import type { ServiceEntry, Sidecar, SidecarEgressListener } from '../model/egress.js';
+import { selectedWorkloadEntries, type ServiceEntry, type ServiceEntryEndpoint, type Sidecar, type SidecarEgressListener } from '../model/egress.js';
 import type { VirtualService } from '../model/routing.js';
 import type { NetworkPolicy } from '../model/network-policy.js';
 import { clusterLbPassthrough, endpointTlsMode, findDestinationRule, tlsSettingsFor, topLevelLbPassthrough, type DrChoice } from './destination-rule.js';
@@ -303,10 +303,10 @@ function hostWithoutPort(raw: string): string {
  *  - STATIC without endpoints: no endpoint at all (503, no healthy upstream).
  */
 export type EntryTarget =
-  /** `to`: the endpoint's address or name (or `name`, looked up) */
-  | { kind: 'external'; name: string; ip: string; to: string }
-  | { kind: 'pod'; workload: Workload; mtls: boolean }
-  | { kind: 'service'; service: Service | null; auto: boolean }
+  /** `to`: the endpoint's address or name (or `name`, looked up); `ports`: the endpoint's own, by entry port name */
+  | { kind: 'external'; name: string; ip: string; to: string; ports?: Readonly<Record<string, number>>; from?: string }
+  | { kind: 'pod'; workload: Workload; mtls: boolean; ports?: Readonly<Record<string, number>>; from?: string }
+  | { kind: 'service'; service: Service | null; auto: boolean; from?: string }
   | { kind: 'empty' };
 
 export function entryTarget(mesh: Mesh, se: ServiceEntry, name: string, clientNs: string): EntryTarget {
@@ -316,7 +316,10 @@ export function entryTarget(mesh: Mesh, se: ServiceEntry, name: string, clientNs
     if (se.resolution === 'NONE') return { kind: 'service', service: null, auto: internal };
     const sel = se.workloadSelector;
     const pod = mesh.workloads.find((w) => w.namespace === se.meta.namespace && selectorMatches(sel, w.labels));
-    return pod ? { kind: 'pod', workload: pod, mtls: internal && pod.sidecar } : { kind: 'empty' };
+    if (pod) return { kind: 'pod', workload: pod, mtls: internal && pod.sidecar };
+    // the WorkloadEntries it selects join the pods as endpoints, each read like an inline endpoint
+    const we = selectedWorkloadEntries(mesh, se)[0];
+    return we ? endpointTarget(mesh, se, we, name, `WorkloadEntry ${we.meta.namespace}/${we.meta.name}`) : { kind: 'empty' };
   }
   if (se.resolution === 'NONE') return { kind: 'service', service: null, auto: false };
   const ep = se.endpoints[0];
@@ -325,19 +328,26 @@ export function entryTarget(mesh: Mesh, se: ServiceEntry, name: string, clientNs
     const svc = resolveHost(mesh, name, clientNs).service;
     return svc ? { kind: 'service', service: svc, auto: false } : { kind: 'external', name, ip: externalIpOf(name), to: name };
   }
+  return endpointTarget(mesh, se, ep, name);
+}
+
+/** One endpoint of the entry (inline, or a WorkloadEntry it selects — `from` names that one). */
+function endpointTarget(mesh: Mesh, se: ServiceEntry, ep: ServiceEntryEndpoint, name: string, from?: string): EntryTarget {
+  const internal = se.location === 'MESH_INTERNAL';
+  const extra = { ...(ep.ports !== undefined ? { ports: ep.ports } : {}), ...(from !== undefined ? { from } : {}) };
   // the endpoint's tlsMode: its label, else istio when it names a serviceAccount (getTLSModeFromWorkloadEntry)
   const label = ep.labels !== undefined ? ownValue(ep.labels, 'security.istio.io/tlsMode') : undefined;
   const auto = internal && (label !== undefined ? label === 'istio' : ep.serviceAccount !== undefined);
   const index = meshIndex(mesh);
   if (parseIp(ep.address)) {
     const pod = index.workloadAt(ep.address);
-    if (pod) return { kind: 'pod', workload: pod, mtls: auto && pod.sidecar };
+    if (pod) return { kind: 'pod', workload: pod, mtls: auto && pod.sidecar, ...extra };
     const svc = index.serviceAt(ep.address);
-    if (svc) return { kind: 'service', service: svc, auto };
-    return { kind: 'external', name, ip: ep.address, to: ep.address };
+    if (svc) return { kind: 'service', service: svc, auto, ...(from !== undefined ? { from } : {}) };
+    return { kind: 'external', name, ip: ep.address, to: ep.address, ...extra };
   }
   const svc = resolveHost(mesh, ep.address, se.meta.namespace).service;
-  return svc ? { kind: 'service', service: svc, auto } : { kind: 'external', name, ip: externalIpOf(ep.address), to: ep.address };
+  return svc ? { kind: 'service', service: svc, auto, ...(from !== undefined ? { from } : {}) } : { kind: 'external', name, ip: externalIpOf(ep.address), to: ep.address, ...extra };
 }
 
 type Resolved = Dest | { kind: 'nxdomain'; trace: string; reason: string };
@@ -669,7 +679,7 @@ function sendLeg(run: Run, leg: Leg): Decision {
     let entryByName = false;
     if (entryHost === null && !leg.viaGateway && dest.kind === 'external' && lookup.kind === 'service-entry' && lookup.entry.resolution !== 'NONE') {
       const t = entryTarget(mesh, lookup.entry, normalizeHost(dest.name), clientNs);
-      if (t.kind === 'empty' || t.kind === 'pod' || (t.kind === 'service' && t.service !== null)) {
+      if (t.kind === 'empty' || t.kind === 'pod' || (t.kind === 'service' && t.service !== null) || (t.kind === 'external' && t.from !== undefined)) {
         entryHost = { entry: lookup.entry, name: normalizeHost(dest.name) };
         entryByName = true;
       }
@@ -681,22 +691,30 @@ function sendLeg(run: Run, leg: Leg): Decision {
       const which = `ServiceEntry ${se.meta.namespace}/${se.meta.name}`;
       const sePort = se.ports.find((p) => p.number === port);
       if (t.kind === 'empty') {
-        ev(hop, `${which} has no endpoints (resolution ${se.resolution}${se.workloadSelector ? ', a workloadSelector that selects no pod of its namespace' : ''}): no healthy upstream`);
+        ev(hop, `${which} has no endpoints (resolution ${se.resolution}${se.workloadSelector ? ', a workloadSelector that selects no pod or WorkloadEntry of its namespace' : ''}): no healthy upstream`);
         return fail(ctx, 503, null, { control: 'Routing', name: `${se.meta.namespace}/${se.meta.name}`, reason: `${which} takes ${name} and has no endpoint to send it to` }, 'UH', 'no healthy upstream');
       }
-      if (t.kind === 'external') {
+      // the endpoint's port (convertEndpoint): its own for the entry port's name, else the entry port's targetPort, else the port
+      const epPort = t.kind === 'external' || t.kind === 'pod'
+        ? (sePort && t.ports !== undefined ? ownValue(t.ports, sePort.name) : undefined) ?? sePort?.targetPort ?? port
+        : port;
+      const via = t.kind !== 'service' || t.from === undefined ? '' : ` (${t.from})`;
+      if (t.kind === 'external' && t.from !== undefined) {
+        // a WorkloadEntry outside the mesh (a VM): its own port for the entry port; an inline endpoint keeps the port as modelled before
+        ev(hop, `${which} sends it to its endpoint ${t.from}, ${t.to}${t.to === t.ip ? '' : ` (${t.ip})`} port ${epPort}, outside the mesh`);
+        dest = { kind: 'external', name, ip: t.ip };
+        port = epPort;
+      } else if (t.kind === 'external') {
         ev(hop, `${which} sends it to ${t.to}${t.to === t.ip ? '' : ` (${t.ip})`}, outside the mesh`);
         dest = { kind: 'external', name, ip: t.ip };
       } else if (t.kind === 'pod') {
-        // the endpoint's port: its own for the entry port's name, else the entry port's targetPort, else the port
-        const epPort = (sePort && se.endpoints[0]?.ports !== undefined ? ownValue(se.endpoints[0].ports, sePort.name) : undefined) ?? sePort?.targetPort ?? port;
-        ev(hop, `${which} sends it to its endpoint, pod ${t.workload.id} port ${epPort}`);
+        ev(hop, `${which} sends it to its endpoint, ${t.from !== undefined ? `${t.from}, ` : ''}pod ${t.workload.id} port ${epPort}`);
         dest = { kind: 'pod', workload: t.workload };
         port = epPort;
         viaEntry = { entry: se, host: name, port: sePort?.number ?? port, auto: t.mtls };
       } else {
         if (t.service && (dest.kind === 'external' || (dest.kind === 'service' && t.service !== dest.service))) {
-          ev(hop, `${which} sends it to its endpoint, Service ${t.service.namespace}/${t.service.name}`);
+          ev(hop, `${which} sends it to its endpoint${via}, Service ${t.service.namespace}/${t.service.name}`);
           dest = { kind: 'service', service: t.service };
         } else {
           ev(hop, `${which} sends it on to the address dialled, ${dest.kind === 'service' ? `Service ${dest.service.namespace}/${dest.service.name}'s` : dest.kind === 'pod' ? `pod ${dest.workload.id}'s` : dest.name}`);
@@ -1259,7 +1277,8 @@ function agentAnswers(mesh: Mesh, client: Workload, host: string): { answers: bo
         case 'allocated': return `${name}, an address Istio allocates`;
         case 'endpoints': {
           const sel = se.workloadSelector;
-          const has = se.endpoints.some((e) => parseIp(e.address)) || (sel !== null && index.workloadsIn(se.meta.namespace).some((w) => selectorMatches(sel, w.labels)));
+          const has = se.endpoints.some((e) => parseIp(e.address)) || (sel !== null && index.workloadsIn(se.meta.namespace).some((w) => selectorMatches(sel, w.labels)))
+            || selectedWorkloadEntries(mesh, se).some((we) => parseIp(we.address));
           return has ? `${name}'s endpoints` : null;
         }
         default: return null;

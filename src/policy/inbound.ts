@@ -9,7 +9,7 @@
 import { namedSome } from '../core/names.js';
 import { meshIndex } from '../model/index.js';
 import type { ForwardClientCertDetails, Mesh, Service, ServicePort, Workload } from '../model/types.js';
-import type { ServiceEntry } from '../model/egress.js';
+import { selectedWorkloadEntries, type ServiceEntry } from '../model/egress.js';
 import { principalOf, selectorMatches, spiffeId } from '../model/types.js';
 import { evaluateAuthz, type AuthzAttributes, type AuthzDecision } from './authorization-policy.js';
 import type { ClientTls, Ctx } from './decide.js';
@@ -867,9 +867,11 @@ function entryEndpoints(mesh: Mesh, gw: Workload, c: AutoCluster & { kind: 'entr
       if (w.namespace !== se.meta.namespace || !selectorMatches(sel, w.labels)) continue;
       all.push({ kind: 'pod', workload: w, labels: w.labels, port: sePort?.targetPort ?? c.port, istio: w.sidecar, why: w.sidecar ? 'its sidecar' : 'no sidecar' });
     }
-  } else {
+  }
+  {
     const index = meshIndex(mesh);
-    for (const ep of se.endpoints) {
+    // a workloadSelector's endpoints are its pods and the WorkloadEntries it selects; else the inline endpoints
+    for (const ep of se.workloadSelector !== null ? selectedWorkloadEntries(mesh, se) : se.endpoints) {
       if (ep.address.startsWith('unix://')) continue;
       const label = ep.labels !== undefined ? ownValue(ep.labels, 'security.istio.io/tlsMode') : undefined;
       const istio = label !== undefined ? label === 'istio' : ep.serviceAccount !== undefined;
