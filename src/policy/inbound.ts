@@ -26,6 +26,7 @@ import { endpointTlsMode, findDestinationRule, tlsSettingsFor } from './destinat
 import { exported, serviceExportTo } from './egress.js';
 import type { SignatureTable } from './jwt-crypto.js';
 import { hopProtection, recordHop } from './wire.js';
+import { sanitizeRequestHeaders, type Sanitized } from './header-sanitize.js';
 
 /** Address a LoadBalancer Service with externalTrafficPolicy Cluster rewrites the client source to. */
 export const NODE_IP = '10.128.0.1';
@@ -155,13 +156,21 @@ export function connectInbound(ctx: Ctx, route: InboundRoute, tls: ClientTls): D
   run.proxies.push(`${ep.id} (sidecar)`);
 
   const serverId = workloadSpiffeId(mesh.config.trustDomain, ep);
+  const headers = xfccAfter(ctx, 'server-sidecar', 'APPEND_FORWARD', mtls && peerPrincipal !== null ? { by: serverId, uri: peerPrincipal, cert: false } : null);
+  if (ctx.l7 === 'http' && isHttp(leg.protocol)) {
+    // use_remote_address false and no internal_address_config: Envoy counts the request as external (not an edge one)
+    // and removes the x-envoy-* controls a client may not set before any filter runs; the edge-only ones stay
+    const s = sanitizeRequestHeaders(headers, 'sidecar', leg.protocol === 'http');
+    const line = sanitizedLine(s, 'the request is external to the sidecar (use_remote_address false, no internal_address_config), though not an edge request');
+    if (line !== null) ev('server-sidecar', line);
+  }
   const filters = proxyFilters(ctx, ep, 'server-sidecar', {
     peerPrincipal, mtls, sourceIp: leg.clientIp,
     // §6.5 remote.ip at a sidecar: its inbound HTTP connection manager has use_remote_address false and
     // no trusted hops, so Envoy takes the last X-Forwarded-For entry as the client (whoever wrote it),
     // and the peer address when there is none or it is not an address.
     remoteIp: xffAddress(leg.headers['x-forwarded-for'], 0) ?? leg.clientIp,
-    headers: xfccAfter(ctx, 'server-sidecar', 'APPEND_FORWARD', mtls && peerPrincipal !== null ? { by: serverId, uri: peerPrincipal, cert: false } : null),
+    headers,
     destinationPort: route.targetPort,
     sni: mtls ? `outbound_.${dest.port}_._.${route.service?.fqdn ?? ep.ip}` : null,
   });
@@ -605,6 +614,11 @@ function gatewayInbound(ctx: Ctx, route: InboundRoute, tls: ClientTls): Decision
       headers['x-envoy-external-address'] = remoteIp;
       const did = xff ? `appends the peer ${sourceIp} to the client's X-Forwarded-For (now ${JSON.stringify(clip(appended))})` : `writes X-Forwarded-For ${sourceIp}, the peer (the client sent none),`;
       ev(`use_remote_address: before the filters run, ${did} and sets x-envoy-external-address ${remoteIp}${sentExternal !== undefined && sentExternal !== remoteIp ? ` in place of the ${JSON.stringify(clip(sentExternal))} the client sent` : ''}`);
+      // the same pass removes what no outside client may set: an edge request (use_remote_address, nothing internal)
+      // loses the x-envoy-* controls, edge-only ones included, before CUSTOM, JWT, RBAC, the router and the backend
+      const s = sanitizeRequestHeaders(headers, 'gateway', leg.protocol === 'http');
+      const line = sanitizedLine(s, 'every request is external to a gateway (use_remote_address, no internal_address_config)');
+      if (line !== null) ev(line);
     }
     return proxyFilters(ctx, gw, 'gateway', {
       peerPrincipal, mtls, sourceIp, remoteIp, headers,
@@ -802,6 +816,20 @@ function gatewayInbound(ctx: Ctx, route: InboundRoute, tls: ClientTls): Decision
     after.response = { status: 503, headers: {}, body: 'upstream connect error or disconnect/reset before headers' };
   }
   return after;
+}
+
+/** The trace line for what the connection manager removed before the filters (null: nothing); client values quoted and cut. */
+function sanitizedLine(s: Sanitized, why: string): string | null {
+  const parts: string[] = [];
+  if (s.dropped.length > 0) {
+    const shown = s.dropped.slice(0, 8).map((d) => `${d.name} ${quoted(d.value)}`).join(', ');
+    const more = s.dropped.length > 8 ? ` and ${s.dropped.length - 8} more` : '';
+    parts.push(`before the filters run, the connection manager removes the client's ${shown}${more}`);
+  }
+  if (s.te !== null) parts.push(`${parts.length > 0 ? 'and ' : 'before the filters run, the connection manager '}rewrites TE ${quoted(s.te)} to "trailers"`);
+  if (parts.length === 0) return null;
+  const kept = s.keptEdgeOnly.length > 0 ? `; it keeps ${s.keptEdgeOnly.join(', ')}, which only an edge proxy removes` : '';
+  return `${parts.join(' ')} (${why})${kept}`;
 }
 
 /** A client-given name cut for a message. */

@@ -375,6 +375,70 @@ spec:
   });
 });
 
+describe('§3 headers the connection manager removes before the filters (Envoy header sanitizing)', () => {
+  const gwAllow = (header: string, value: string): string => `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: { name: hdr, namespace: istio-system }
+spec:
+  selector: { matchLabels: { istio: ingressgateway } }
+  rules: [{ when: [{ key: "request.headers[${header}]", values: ["${value}"] }] }]
+`;
+  const scAllow = (header: string, value: string): string => `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: { name: hdr, namespace: a }
+spec:
+  selector: { matchLabels: { app: api } }
+  rules: [{ when: [{ key: "request.headers[${header}]", values: ["${value}"] }] }]
+`;
+  const toGw = (headers: Record<string, string>): Parameters<typeof send>[1] => ({ from: 'outside', to: 'ingress.istio-system:443', path: '/api', headers: { host: 'shop.example.com', ...headers } });
+
+  it('a gateway drops a client\'s x-envoy-retry-on before its filters: an ALLOW on it never matches', () => {
+    const d = send(meshFrom(...base, gateway, gwAllow('x-envoy-retry-on', '5xx')), toGw({ 'x-envoy-retry-on': '5xx' }));
+    expect(d).toMatchObject({ outcome: 'blocked', code: 403, stoppedBy: [{ control: 'AuthorizationPolicy', name: 'istio-system/hdr' }] });
+    expect(d.events.some((e) => e.hop === 'gateway' && e.what.includes('the connection manager removes the client\'s x-envoy-retry-on "5xx"') && e.what.includes('every request is external to a gateway'))).toBe(true);
+  });
+
+  it('a gateway also drops the edge-only x-envoy-downstream-service-cluster and x-envoy-internal: the backend never receives them', () => {
+    const d = send(meshFrom(...base, gateway), toGw({ 'x-envoy-downstream-service-cluster': 'admin', 'x-envoy-internal': 'true', 'x-envoy-max-retries': '9', 'x-user': 'kept' }));
+    expect(d).toMatchObject({ outcome: 'allowed', code: 200 });
+    const got = d.received?.headers ?? {};
+    expect(got['x-envoy-downstream-service-cluster']).toBeUndefined();
+    expect(got['x-envoy-internal']).toBeUndefined();
+    expect(got['x-envoy-max-retries']).toBeUndefined();
+    expect(got['x-user']).toBe('kept');
+  });
+
+  it('a sidecar drops a client\'s x-envoy-retry-on too (the request is external to it), but keeps the edge-only x-envoy-downstream-service-cluster', () => {
+    const retry = send(meshFrom(...base, scAllow('x-envoy-retry-on', '5xx')), { from: 'a/web', to: 'api.a:80', headers: { 'x-envoy-retry-on': '5xx' } });
+    expect(retry).toMatchObject({ outcome: 'blocked', code: 403, stoppedBy: [{ control: 'AuthorizationPolicy', name: 'a/hdr' }] });
+    expect(retry.events.some((e) => e.hop === 'server-sidecar' && e.what.includes('removes the client\'s x-envoy-retry-on "5xx"'))).toBe(true);
+    const edge = send(meshFrom(...base, scAllow('x-envoy-downstream-service-cluster', 'admin')), { from: 'a/web', to: 'api.a:80', headers: { 'x-envoy-downstream-service-cluster': 'admin', 'x-envoy-force-trace': '1' } });
+    expect(edge).toMatchObject({ outcome: 'allowed', code: 200 });
+    expect(edge.received?.headers['x-envoy-downstream-service-cluster']).toBe('admin');
+    expect(edge.received?.headers['x-envoy-force-trace']).toBeUndefined();
+    expect(edge.events.some((e) => e.hop === 'server-sidecar' && e.what.includes('it keeps x-envoy-downstream-service-cluster, which only an edge proxy removes'))).toBe(true);
+  });
+
+  it('HTTP/1.1 connection-specific headers are gone before the filters (Connection and Upgrade kept on an upgrade request); TE is cut to trailers', () => {
+    const d = send(meshFrom(...base), { from: 'a/web', to: 'api.a:80', headers: { 'keep-alive': 'timeout=5', 'proxy-connection': 'keep-alive', connection: 'close', te: 'gzip, trailers' } });
+    expect(d).toMatchObject({ outcome: 'allowed', code: 200 });
+    const got = d.received?.headers ?? {};
+    expect(got['keep-alive']).toBeUndefined();
+    expect(got['proxy-connection']).toBeUndefined();
+    expect(got['connection']).toBeUndefined();
+    expect(got['te']).toBe('trailers');
+    const up = send(meshFrom(...base), { from: 'a/web', to: 'api.a:80', headers: { connection: 'Upgrade', upgrade: 'websocket' } });
+    expect(up.received?.headers['connection']).toBe('Upgrade');
+    expect(up.received?.headers['upgrade']).toBe('websocket');
+  });
+
+  it('with no Envoy on either end nothing removes them: a sidecar-less server gets the request as sent', () => {
+    const noSidecar = [ns('c', false), app('c', 'plain'), app('c', 'caller')];
+    const d = send(meshFrom(...base, ...noSidecar), { from: 'c/caller', to: 'plain.c:80', headers: { 'x-envoy-retry-on': '5xx' } });
+    expect(d.received?.headers['x-envoy-retry-on']).toBe('5xx');
+  });
+});
+
 describe('§3 request headers as the proxy sees them', () => {
   it('§3 header names are lower-cased, :authority becomes host, a repeated header is joined with ","', () => {
     expect(lowerHeaders({ 'X-A': '1', 'x-a': '2', ':authority': 'h' })).toEqual({ 'x-a': '1,2', host: 'h' });
