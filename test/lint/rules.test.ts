@@ -139,6 +139,23 @@ data:
     expect(codes('MR0104', ns('a', true), app('a', 'web'),
       ap('a', 'p', '  action: ALLOW\n  rules: [{ from: [{ source: { principals: ["cluster.local/ns/a/sa/x"] } }], when: [{ key: "request.headers[x-user]", values: ["admin"] }] }]\n'))).toEqual([]);
   });
+  it('a header every selected proxy strips before its filters (x-envoy-retry-on) is not spoofable but never met: reported as an error, identity or not', () => {
+    const f = lint(meshFrom(ns('a', true), app('a', 'web'), ap('a', 'p', '  action: ALLOW\n  rules: [{ when: [{ key: "request.headers[X-Envoy-Retry-On]", values: ["5xx"] }] }]\n')), { only: ['MR0104'] }).findings;
+    expect(f).toHaveLength(1);
+    expect(f[0]?.severity).toBe('error');
+    expect(f[0]?.message).toBe('AuthorizationPolicy a/p rule 0 (ALLOW) never matches: a sidecar\'s connection manager removes the client\'s x-envoy-retry-on before the filters run, so the header is always absent there');
+    // a peer identity beside it does not make the rule matchable
+    expect(codes('MR0104', ns('a', true), app('a', 'web'),
+      ap('a', 'p', '  action: ALLOW\n  rules: [{ from: [{ source: { principals: ["cluster.local/ns/a/sa/x"] } }], when: [{ key: "request.headers[x-envoy-internal]", values: ["true"] }] }]\n'))[0]).toContain('never matches');
+    // a DENY exemption on it never holds
+    expect(codes('MR0104', ns('a', true), app('a', 'web'), ap('a', 'p', '  action: DENY\n  rules: [{ when: [{ key: "request.headers[x-envoy-force-trace]", notValues: ["1"] }] }]\n'))[0]).toContain('never exempts anyone');
+  });
+  it('the edge-only x-envoy-downstream-service-cluster is stripped by a gateway only: never met there, spoofable at a sidecar', () => {
+    const rule = (sel: string): string => ap('istio-system', 'svc', `  selector: { matchLabels: { ${sel} } }\n  action: ALLOW\n  rules: [{ when: [{ key: "request.headers[x-envoy-downstream-service-cluster]", values: ["admin"] }] }]\n`);
+    const gw = gatewayPod('istio-system', 'ingress', 'ingressgateway');
+    expect(codes('MR0104', ns('istio-system', false), gw, rule('istio: ingressgateway'))[0]).toContain('never matches: a gateway\'s connection manager removes');
+    expect(codes('MR0104', ns('a', true), app('a', 'web'), ap('a', 'p', '  action: ALLOW\n  rules: [{ when: [{ key: "request.headers[x-envoy-downstream-service-cluster]", values: ["admin"] }] }]\n'))[0]).toContain('any client can send that header');
+  });
   it('a header condition in a rule that also requires a request principal is not reported', () => {
     expect(codes('MR0104', ns('a', true), app('a', 'web'),
       ap('a', 'p', '  action: ALLOW\n  rules: [{ from: [{ source: { requestPrincipals: ["*"] } }], when: [{ key: "request.headers[x-user]", values: ["admin"] }] }]\n'))).toEqual([]);

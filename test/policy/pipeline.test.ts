@@ -419,6 +419,18 @@ spec:
     expect(edge.events.some((e) => e.hop === 'server-sidecar' && e.what.includes('it keeps x-envoy-downstream-service-cluster, which only an edge proxy removes'))).toBe(true);
   });
 
+  it('a DENY exempting callers by notValues on a stripped header exempts nobody: the header is always absent at the filters', () => {
+    const deny = `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: { name: hdr, namespace: a }
+spec:
+  selector: { matchLabels: { app: api } }
+  action: DENY
+  rules: [{ when: [{ key: "request.headers[x-envoy-force-trace]", notValues: ["1"] }] }]
+`;
+    expect(send(meshFrom(...base, deny), { from: 'a/web', to: 'api.a:80', headers: { 'x-envoy-force-trace': '1' } })).toMatchObject({ outcome: 'blocked', code: 403, stoppedBy: [{ control: 'AuthorizationPolicy', name: 'a/hdr' }] });
+  });
+
   it('HTTP/1.1 connection-specific headers are gone before the filters (Connection and Upgrade kept on an upgrade request); TE is cut to trailers', () => {
     const d = send(meshFrom(...base), { from: 'a/web', to: 'api.a:80', headers: { 'keep-alive': 'timeout=5', 'proxy-connection': 'keep-alive', connection: 'close', te: 'gzip, trailers' } });
     expect(d).toMatchObject({ outcome: 'allowed', code: 200 });
