@@ -682,6 +682,17 @@ function sendLeg(run: Run, leg: Leg): Decision {
       if (t.kind === 'empty' || t.kind === 'pod' || (t.kind === 'service' && t.service !== null) || (t.kind === 'external' && t.from !== undefined)) {
         entryHost = { entry: lookup.entry, name: normalizeHost(dest.name) };
         entryByName = true;
+      } else if (t.kind === 'external') {
+        // an inline endpoint outside the mesh, or the host itself (DNS without endpoints): the address as before, the
+        // port as any endpoint's (convertEndpoint): its own for the entry port's name, else the targetPort, else the port
+        const se = lookup.entry;
+        const sePort = se.ports.find((p) => p.number === port);
+        const own = sePort && t.ports !== undefined ? ownValue(t.ports, sePort.name) : undefined;
+        const epPort = (own !== undefined && own > 0 ? own : undefined) ?? (sePort?.targetPort !== undefined && sePort.targetPort > 0 ? sePort.targetPort : undefined) ?? port;
+        if (epPort !== port) {
+          ev('client-sidecar', `ServiceEntry ${se.meta.namespace}/${se.meta.name} sends it to its endpoint ${t.to} port ${epPort} (${own !== undefined && own > 0 ? `the endpoint's port for ${sePort?.name ?? ''}` : 'the entry port\'s targetPort'}), outside the mesh`);
+          port = epPort;
+        }
       }
     }
     if (entryHost !== null && (dest.kind !== 'external' || entryByName)) {
@@ -700,7 +711,7 @@ function sendLeg(run: Run, leg: Leg): Decision {
         : port;
       const via = t.kind !== 'service' || t.from === undefined ? '' : ` (${t.from})`;
       if (t.kind === 'external' && t.from !== undefined) {
-        // a WorkloadEntry outside the mesh (a VM): its own port for the entry port; an inline endpoint keeps the port as modelled before
+        // a WorkloadEntry outside the mesh (a VM): its own port for the entry port (an inline one's is mapped above)
         ev(hop, `${which} sends it to its endpoint ${t.from}, ${t.to}${t.to === t.ip ? '' : ` (${t.ip})`} port ${epPort}, outside the mesh`);
         dest = { kind: 'external', name, ip: t.ip };
         port = epPort;
