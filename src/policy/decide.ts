@@ -27,7 +27,7 @@ import { ownValue } from '../core/record.js';
 import { meshIndex, type MeshIndex } from '../model/index.js';
 import type { ContainerPort, Labels, Mesh, Service, ServicePort, Workload } from '../model/types.js';
 import { principalOf, selectorMatches, spiffeId } from '../model/types.js';
-import { selectedWorkloadEntries, type ServiceEntry, type ServiceEntryEndpoint, type Sidecar, type SidecarEgressListener } from '../model/egress.js';
+import { selectedWorkloadEntries, type ServiceEntry, type ServiceEntryEndpoint, type ServiceEntryPort, type Sidecar, type SidecarEgressListener } from '../model/egress.js';
 import type { VirtualService } from '../model/routing.js';
 import type { NetworkPolicy } from '../model/network-policy.js';
 import { clusterLbPassthrough, endpointTlsMode, findDestinationRule, tlsSettingsFor, topLevelLbPassthrough, type DrChoice } from './destination-rule.js';
@@ -308,6 +308,17 @@ export type EntryTarget =
   | { kind: 'pod'; workload: Workload; mtls: boolean; ports?: Readonly<Record<string, number>>; from?: string }
   | { kind: 'service'; service: Service | null; auto: boolean; from?: string }
   | { kind: 'empty' };
+
+/**
+ * The port of a ServiceEntry endpoint (conversion.go convertEndpoint): its own for the entry port's name, else the
+ * entry port's targetPort, else the port; `by` says which.
+ */
+function endpointPort(sePort: ServiceEntryPort | undefined, ports: Readonly<Record<string, number>> | undefined, port: number): { port: number; by: 'endpoint' | 'targetPort' | 'port' } {
+  const own = sePort && ports !== undefined ? ownValue(ports, sePort.name) : undefined;
+  if (own !== undefined && own > 0) return { port: own, by: 'endpoint' };
+  if (sePort?.targetPort !== undefined && sePort.targetPort > 0) return { port: sePort.targetPort, by: 'targetPort' };
+  return { port, by: 'port' };
+}
 
 export function entryTarget(mesh: Mesh, se: ServiceEntry, name: string, clientNs: string): EntryTarget {
   const internal = se.location === 'MESH_INTERNAL';
@@ -687,11 +698,10 @@ function sendLeg(run: Run, leg: Leg): Decision {
         // port as any endpoint's (convertEndpoint): its own for the entry port's name, else the targetPort, else the port
         const se = lookup.entry;
         const sePort = se.ports.find((p) => p.number === port);
-        const own = sePort && t.ports !== undefined ? ownValue(t.ports, sePort.name) : undefined;
-        const epPort = (own !== undefined && own > 0 ? own : undefined) ?? (sePort?.targetPort !== undefined && sePort.targetPort > 0 ? sePort.targetPort : undefined) ?? port;
-        if (epPort !== port) {
-          ev('client-sidecar', `ServiceEntry ${se.meta.namespace}/${se.meta.name} sends it to its endpoint ${t.to} port ${epPort} (${own !== undefined && own > 0 ? `the endpoint's port for ${sePort?.name ?? ''}` : 'the entry port\'s targetPort'}), outside the mesh`);
-          port = epPort;
+        const ep = endpointPort(sePort, t.ports, port);
+        if (ep.port !== port) {
+          ev('client-sidecar', `ServiceEntry ${se.meta.namespace}/${se.meta.name} sends it to its endpoint ${t.to} port ${ep.port} (${ep.by === 'endpoint' ? `the endpoint's port for ${sePort?.name ?? ''}` : 'the entry port\'s targetPort'}), outside the mesh`);
+          port = ep.port;
         }
       }
     }
@@ -706,9 +716,7 @@ function sendLeg(run: Run, leg: Leg): Decision {
         return fail(ctx, 503, null, { control: 'Routing', name: `${se.meta.namespace}/${se.meta.name}`, reason: `${which} takes ${name} and has no endpoint to send it to` }, 'UH', 'no healthy upstream');
       }
       // the endpoint's port (convertEndpoint): its own for the entry port's name, else the entry port's targetPort, else the port
-      const epPort = t.kind === 'external' || t.kind === 'pod'
-        ? (sePort && t.ports !== undefined ? ownValue(t.ports, sePort.name) : undefined) ?? sePort?.targetPort ?? port
-        : port;
+      const epPort = t.kind === 'external' || t.kind === 'pod' ? endpointPort(sePort, t.ports, port).port : port;
       const via = t.kind !== 'service' || t.from === undefined ? '' : ` (${t.from})`;
       if (t.kind === 'external' && t.from !== undefined) {
         // a WorkloadEntry outside the mesh (a VM): its own port for the entry port (an inline one's is mapped above)
