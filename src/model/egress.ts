@@ -4,6 +4,7 @@
  * override the mesh outboundTrafficPolicy. Read by `loader/egress.ts`, judged
  * by `policy/egress.ts`.
  */
+import { meshIndex } from './index.js';
 import { selectorMatches, type Labels, type Mesh, type ObjectMeta } from './types.js';
 
 export type ServiceEntryLocation = 'MESH_EXTERNAL' | 'MESH_INTERNAL';
@@ -85,9 +86,12 @@ export interface Sidecar {
  * match (serviceentry controller, getWorkloadServiceEntries), in load order; one without an address (a network's
  * gateway reaches it) is no endpoint meshrange can send to.
  */
-export function selectedWorkloadEntries(mesh: Mesh, se: ServiceEntry): WorkloadEntry[] {
+export function selectedWorkloadEntries(mesh: Mesh, se: ServiceEntry): readonly WorkloadEntry[] {
   const sel = se.workloadSelector;
-  if (sel === null || mesh.workloadEntries === undefined) return [];
-  return mesh.workloadEntries.filter((we) => we.meta.namespace === se.meta.namespace && we.address !== '' && selectorMatches(sel, we.labels));
+  const all = mesh.workloadEntries;
+  if (sel === null || all === undefined || all.length === 0) return [];
+  // worked out once per entry (the mesh index's memo): decide() asks on every request to the entry
+  return meshIndex(mesh).memoFor('se-workload-entries', se, () =>
+    all.filter((we) => we.meta.namespace === se.meta.namespace && we.address !== '' && selectorMatches(sel, we.labels)));
 }
 
