@@ -687,8 +687,9 @@ function sendLeg(run: Run, leg: Leg): Decision {
     // Dialled by one of its own hosts, an entry whose cluster's endpoints are not the name dialled: the endpoints
     // decide (conversion.go) — pods it selects or lists (mTLS from a MESH_INTERNAL entry), a Service it lists, or none
     // at all (STATIC without endpoints: 503 no healthy upstream) — not the address a resolver would give the name.
+    // A gateway's cluster for the host has the same endpoints as a sidecar's (one EDS cluster per host and port).
     let entryByName = false;
-    if (entryHost === null && !leg.viaGateway && dest.kind === 'external' && lookup.kind === 'service-entry' && lookup.entry.resolution !== 'NONE') {
+    if (entryHost === null && dest.kind === 'external' && lookup.kind === 'service-entry' && lookup.entry.resolution !== 'NONE') {
       const t = entryTarget(mesh, lookup.entry, normalizeHost(dest.name), clientNs);
       if (t.kind === 'empty' || t.kind === 'pod' || (t.kind === 'service' && t.service !== null) || (t.kind === 'external' && t.from !== undefined)) {
         entryHost = { entry: lookup.entry, name: normalizeHost(dest.name) };
@@ -700,7 +701,7 @@ function sendLeg(run: Run, leg: Leg): Decision {
         const sePort = se.ports.find((p) => p.number === port);
         const ep = endpointPort(sePort, t.ports, port);
         if (ep.port !== port) {
-          ev('client-sidecar', `ServiceEntry ${se.meta.namespace}/${se.meta.name} sends it to its endpoint ${t.to} port ${ep.port} (${ep.by === 'endpoint' ? `the endpoint's port for ${sePort?.name ?? ''}` : 'the entry port\'s targetPort'}), outside the mesh`);
+          ev(leg.viaGateway ? 'gateway' : 'client-sidecar', `ServiceEntry ${se.meta.namespace}/${se.meta.name} sends it to its endpoint ${t.to} port ${ep.port} (${ep.by === 'endpoint' ? `the endpoint's port for ${sePort?.name ?? ''}` : 'the entry port\'s targetPort'}), outside the mesh`);
           port = ep.port;
         }
       }
