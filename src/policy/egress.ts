@@ -45,7 +45,7 @@
  *   never auto-mTLS (§5.2): plaintext unless a DestinationRule originates TLS.
  * - Unknown or hidden destination:
  *   - ALLOW_ANY (and ALLOW_ANY_DYNAMIC_DNS [inf]) → PassthroughCluster: the
- *     original destination, in plaintext, never mTLS. A hidden in-mesh service
+ *     original destination as the app sent it, never with Istio mTLS. A hidden in-mesh service
  *     is still reached that way, so STRICT servers reject it and
  *     principal-based ALLOW policies deny it [inf]. A Sidecar egressProxy
  *     receives that traffic instead of the original destination.
@@ -719,5 +719,5 @@ export function decideEgress(
   const hiddenNote = lookup.kind === 'hidden'
     ? ' A hidden in-mesh service is reached without mTLS: a STRICT server rejects it and principal-based ALLOW policies deny it.'
     : '';
-  return { verdict: 'passthrough', reason: `${what}; outboundTrafficPolicy ${m.mode} (set by ${describeMode(m)}) forwards it through ${via}, in plaintext (never mTLS).${hiddenNote}` };
+  return { verdict: 'passthrough', reason: `${what}; outboundTrafficPolicy ${m.mode} (set by ${describeMode(m)}) forwards it through ${via} as the app sent it — ${protocol === 'tls' ? 'inside the app\'s own TLS' : 'in plaintext'}, never with Istio mTLS.${hiddenNote}` };
 }

@@ -109,7 +109,15 @@ describe('§8 outbound traffic policy for unknown hosts', () => {
     expect(decision.verdict).toBe('passthrough');
     expect(decision.code).toBeUndefined();
     expect(decision.reason).toContain('PassthroughCluster');
-    expect(decision.reason).toContain('plaintext');
+    expect(decision.reason).toContain('in plaintext, never with Istio mTLS');
+  });
+
+  it('§8 ALLOW_ANY passes the app\'s own TLS through untouched: the trace says so, not "plaintext"', () => {
+    const m = base();
+    const { decision } = egress(input(m, 'ALLOW_ANY'), m, 'a/client', 'httpbin.org', 443, 'tls');
+    expect(decision.verdict).toBe('passthrough');
+    expect(decision.reason).toContain('inside the app\'s own TLS, never with Istio mTLS');
+    expect(decision.reason).not.toContain('plaintext');
   });
 
   it('§8 ALLOW_ANY_DYNAMIC_DNS also lets unknown hosts through', () => {
