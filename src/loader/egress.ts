@@ -130,8 +130,13 @@ function enumField(r: Reader, spec: Obj, key: string, allowed: readonly string[]
 }
 
 
+/** The fields of the ServiceEntry message, of its ServicePort, and of an endpoint (a WorkloadEntry message) in istio/api. */
+const SERVICE_ENTRY_FIELDS: readonly string[] = ['hosts', 'addresses', 'ports', 'location', 'resolution', 'endpoints', 'workloadSelector', 'exportTo', 'subjectAltNames'];
+const SERVICE_PORT_FIELDS: readonly string[] = ['number', 'protocol', 'name', 'targetPort'];
+
 export function readServiceEntry(r: Reader, meta: ObjectMeta, obj: Obj): ServiceEntry {
   const spec = r.obj(obj, 'spec', []) ?? {};
+  rejectUnknownFields(r, spec, SERVICE_ENTRY_FIELDS, ['spec']);
   const rawHosts = r.strList(spec, 'hosts', ['spec']);
   const hosts: string[] = [];
   const hostIndex: number[] = [];
@@ -179,6 +184,7 @@ export function readServiceEntry(r: Reader, meta: ObjectMeta, obj: Obj): Service
   (rawPorts ?? []).forEach((p, i) => {
     const path: Path = ['spec', 'ports', i];
     if (!isObj(p)) { r.error(path, 'field-type', 'each port must be a mapping'); return; }
+    rejectUnknownFields(r, p, SERVICE_PORT_FIELDS, path);
     const number = r.int(p, 'number', path);
     const name = r.str(p, 'name', path) ?? '';
     const protocol = (r.str(p, 'protocol', path) ?? '').toUpperCase();
@@ -233,8 +239,12 @@ export function readServiceEntry(r: Reader, meta: ObjectMeta, obj: Obj): Service
   (rawEndpoints ?? []).forEach((e, i) => {
     const path: Path = ['spec', 'endpoints', i];
     if (!isObj(e)) { r.error(path, 'field-type', 'each endpoint must be a mapping'); return; }
+    rejectUnknownFields(r, e, WORKLOAD_ENTRY_FIELDS, path);
     const address = r.str(e, 'address', path) ?? '';
     const ep: ServiceEntryEndpoint = { address };
+    const network = r.str(e, 'network', path);
+    if (network !== undefined && network !== '') ep.network = network;
+    readEndpointPlacement(r, e, path, ep, 'se-bad-weight');
     const epPorts = r.obj(e, 'ports', path);
     if (epPorts) {
       ep.ports = {};
@@ -314,8 +324,20 @@ export function sidecarHostProblem(host: string): string | null {
   return null;
 }
 
+/**
+ * The fields of the Sidecar message and of its egress listener, port and outbound traffic policy in istio/api
+ * (inboundConnectionPool since Istio 1.21). The ingress listeners and connection pools are reported as not simulated
+ * as a whole, so what is inside them is not checked field by field.
+ */
+const SIDECAR_FIELDS: readonly string[] = ['workloadSelector', 'ingress', 'egress', 'inboundConnectionPool', 'outboundTrafficPolicy'];
+const SIDECAR_EGRESS_FIELDS: readonly string[] = ['port', 'bind', 'captureMode', 'hosts'];
+const SIDECAR_PORT_FIELDS: readonly string[] = ['number', 'protocol', 'name', 'targetPort'];
+const SIDECAR_OUTBOUND_FIELDS: readonly string[] = ['mode', 'egressProxy'];
+const DESTINATION_FIELDS: readonly string[] = ['host', 'subset', 'port'];
+
 export function readSidecar(r: Reader, meta: ObjectMeta, obj: Obj): Sidecar {
   const spec = r.obj(obj, 'spec', []) ?? {};
+  rejectUnknownFields(r, spec, SIDECAR_FIELDS, ['spec']);
   const workloadSelector = readWorkloadSelector(r, spec, 'Sidecar');
   const has = (k: string): boolean => spec[k] !== undefined && spec[k] !== null && !(Array.isArray(spec[k]) && spec[k].length === 0);
   if (!has('egress') && !has('ingress') && !has('outboundTrafficPolicy') && !has('inboundConnectionPool')) {
@@ -330,8 +352,10 @@ export function readSidecar(r: Reader, meta: ObjectMeta, obj: Obj): Sidecar {
   rawEgress.forEach((e, i) => {
     const path: Path = ['spec', 'egress', i];
     if (!isObj(e)) { r.error(path, 'field-type', 'each egress listener must be a mapping'); return; }
+    rejectUnknownFields(r, e, SIDECAR_EGRESS_FIELDS, path);
     const listener: SidecarEgressListener = { hosts: [] };
     const port = r.obj(e, 'port', path);
+    if (port) rejectUnknownFields(r, port, SIDECAR_PORT_FIELDS, [...path, 'port']);
     if (!port) {
       if (catchAll) {
         r.error(path, 'sidecar-catch-all', 'sidecar: egress can have only one listener with empty port', 'give this listener a port, or merge its hosts into the other catch-all listener');
@@ -418,6 +442,7 @@ export function readSidecar(r: Reader, meta: ObjectMeta, obj: Obj): Sidecar {
   const otp = r.obj(spec, 'outboundTrafficPolicy', ['spec']);
   if (otp) {
     const path: Path = ['spec', 'outboundTrafficPolicy'];
+    rejectUnknownFields(r, otp, SIDECAR_OUTBOUND_FIELDS, path);
     const rawMode = r.str(otp, 'mode', path);
     let mode: SidecarOutboundMode = 'REGISTRY_ONLY';
     if (rawMode === undefined) {
@@ -432,8 +457,10 @@ export function readSidecar(r: Reader, meta: ObjectMeta, obj: Obj): Sidecar {
     const ep = r.obj(otp, 'egressProxy', path);
     if (ep) {
       const epath: Path = [...path, 'egressProxy'];
+      rejectUnknownFields(r, ep, DESTINATION_FIELDS, epath);
       const host = r.str(ep, 'host', epath) ?? '';
       const epPort = r.obj(ep, 'port', epath);
+      if (epPort) rejectUnknownFields(r, epPort, ['number'], [...epath, 'port']);
       const number = epPort ? r.int(epPort, 'number', [...epath, 'port']) : undefined;
       if (mode !== 'ALLOW_ANY') {
         r.error(epath, 'sidecar-egress-proxy', 'sidecar: egress_proxy must be set only with ALLOW_ANY outbound_traffic_policy mode', 'set mode: ALLOW_ANY, or remove egressProxy');
@@ -503,14 +530,19 @@ export function readWorkloadEntry(r: Reader, meta: ObjectMeta, obj: Obj): Worklo
   const serviceAccount = r.str(spec, 'serviceAccount', ['spec']);
   if (serviceAccount !== undefined && serviceAccount !== '') we.serviceAccount = serviceAccount;
   if (network !== '') we.network = network;
-  const locality = r.str(spec, 'locality', ['spec']);
-  if (locality !== undefined && locality !== '') we.locality = locality;
-  const weight = r.int(spec, 'weight', ['spec']);
-  if (weight !== undefined) {
-    if (weight < 0 || weight > MAX_WEIGHT) r.error(['spec', 'weight'], 'we-bad-weight', `weight ${weight} is not in 0..${MAX_WEIGHT}`, 'use a non-negative 32-bit weight');
-    else if (weight > 0) we.weight = weight;
-  }
+  readEndpointPlacement(r, spec, ['spec'], we, 'we-bad-weight');
   return we;
+}
+
+/** An endpoint's locality and load-balancing weight (a uint32; 0 = unset), for a WorkloadEntry and an inline ServiceEntry endpoint alike. */
+function readEndpointPlacement(r: Reader, o: Obj, path: Path, ep: ServiceEntryEndpoint, weightCode: string): void {
+  const locality = r.str(o, 'locality', path);
+  if (locality !== undefined && locality !== '') ep.locality = locality;
+  const weight = r.int(o, 'weight', path);
+  if (weight !== undefined) {
+    if (weight < 0 || weight > MAX_WEIGHT) r.error([...path, 'weight'], weightCode, `weight ${weight} is not in 0..${MAX_WEIGHT}`, 'use a non-negative 32-bit weight');
+    else if (weight > 0) ep.weight = weight;
+  }
 }
 
 function describeValue(v: unknown): string {

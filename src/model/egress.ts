@@ -26,6 +26,10 @@ export interface ServiceEntryEndpoint {
   labels?: Labels;
   /** the endpoint's service account: without a `security.istio.io/tlsMode` label it marks the endpoint Istio mTLS (getTLSModeFromWorkloadEntry) */
   serviceAccount?: string;
+  network?: string;
+  locality?: string;
+  /** load-balancing weight, 0 = unset (1) */
+  weight?: number;
 }
 
 /**
@@ -39,10 +43,6 @@ export interface WorkloadEntry extends ServiceEntryEndpoint {
   /** IP, FQDN or unix:// path; '' only with a network (reached through that network's gateway) */
   address: string;
   labels: Labels;
-  network?: string;
-  locality?: string;
-  /** load-balancing weight, 0 = unset */
-  weight?: number;
 }
 
 export interface ServiceEntry {

@@ -240,6 +240,41 @@ describe('§8 ServiceEntry reading', () => {
     expect(found(r)).toEqual(['error:unknown-field@8', 'warning:se-static-without-endpoints@4']);
   });
 
+  it('§14 unknown fields of a ServiceEntry, its ports and its endpoints are refused at their key, as kubectl strict validation refuses them', () => {
+    const r = se(`  hosts: [api.example.com]
+  resolution: STATIC
+  endpoint: []
+  ports: [{ number: 443, name: tls, protocol: TLS, target_port: 8443 }]
+  endpoints:
+    - { address: 192.0.2.10, wieght: 2 }
+`);
+    expect(found(r)).toEqual(['error:unknown-field@7', 'error:unknown-field@8', 'error:unknown-field@10']);
+    expect(r.issues.errors.map((e) => e.message)).toEqual([
+      'ServiceEntry a/ext: unknown field "endpoint" in spec',
+      'ServiceEntry a/ext: unknown field "target_port" in spec.ports[0]',
+      'ServiceEntry a/ext: unknown field "wieght" in spec.endpoints[0]',
+    ]);
+    expect(r.issues.errors[0]?.hint).toBe('did you mean endpoints?');
+    // every field of the API is accepted
+    const ok = se(`  hosts: [api.example.com]
+  addresses: [192.0.2.1]
+  ports: [{ number: 443, name: tls, protocol: TLS, targetPort: 8443 }]
+  location: MESH_EXTERNAL
+  resolution: STATIC
+  endpoints: [{ address: 192.0.2.10, ports: { tls: 9443 }, labels: { a: b }, network: n1, locality: us/east, weight: 3, serviceAccount: sa }]
+  exportTo: ["*"]
+  subjectAltNames: [spiffe://example.com/api]
+`);
+    expect(found(ok)).toEqual([]);
+    expect(ok.value.endpoints[0]).toMatchObject({ network: 'n1', locality: 'us/east', weight: 3, serviceAccount: 'sa' });
+  });
+
+  it('§14 an endpoint weight is a uint32 (0 = unset)', () => {
+    const r = se('  hosts: [api.example.com]\n  resolution: STATIC\n  ports: [{ number: 80, name: http, protocol: HTTP }]\n  endpoints: [{ address: 192.0.2.10, weight: -1 }, { address: 192.0.2.11, weight: 0 }]\n');
+    expect(found(r)).toEqual(['error:se-bad-weight@8']);
+    expect(r.value.endpoints[1]?.weight).toBeUndefined();
+  });
+
   it('§14 every error carries a hint', () => {
     const r = se('  hosts: ["*"]\n  ports: [{ number: 0, name: x, protocol: FOO }]\n');
     expect(r.issues.errors.length).toBeGreaterThan(0);
@@ -371,6 +406,27 @@ describe('§8 Sidecar reading', () => {
     const r = sc('  workloadSelector: { labels: {} }\n  egress: [{ hosts: ["./*"] }]\n');
     expect(found(r)).toEqual(['warning:sidecar-empty-selector@5']);
     expect(r.value.workloadSelector).toEqual({});
+  });
+
+  it('§14 unknown fields of a Sidecar, its egress listeners, ports and outboundTrafficPolicy are refused at their key', () => {
+    const r = sc(`  egres: [{ hosts: ["./*"] }]
+  egress:
+    - { hosts: ["./*"], port: { number: 80, nmae: http }, bnd: 1.2.3.4 }
+  outboundTrafficPolicy: { mode: ALLOW_ANY, egressProxy: { host: proxy.example.com, port: { number: 3128, name: x } }, mod: x }
+`);
+    expect(r.issues.errors.map((e) => e.message)).toEqual([
+      'Sidecar a/default: unknown field "egres" in spec',
+      'Sidecar a/default: unknown field "bnd" in spec.egress[0]',
+      'Sidecar a/default: unknown field "nmae" in spec.egress[0].port',
+      'Sidecar a/default: unknown field "mod" in spec.outboundTrafficPolicy',
+      'Sidecar a/default: unknown field "name" in spec.outboundTrafficPolicy.egressProxy.port',
+    ]);
+    expect(r.issues.errors[0]?.hint).toBe('did you mean egress?');
+    const ok = sc(`  workloadSelector: { labels: { app: a } }
+  egress: [{ port: { number: 80, protocol: HTTP, name: http, targetPort: 8080 }, bind: 0.0.0.0, captureMode: DEFAULT, hosts: ["./*"] }]
+  outboundTrafficPolicy: { mode: ALLOW_ANY, egressProxy: { host: proxy.example.com, subset: v1, port: { number: 3128 } } }
+`);
+    expect(ok.issues.errors).toEqual([]);
   });
 
   it('§14 every Sidecar error carries a hint', () => {
