@@ -3,6 +3,7 @@
  * returns the model plus every located issue: errors for what Istio or
  * Kubernetes would reject, warnings for what meshrange does not model yet.
  */
+import { servedAs } from './api-versions.js';
 import { IssueList, type Location } from '../core/issues.js';
 import { ingressGatewayFile } from './istio-install.js';
 import { appliedNamespace, isClusterScoped } from './apply-namespace.js';
@@ -96,6 +97,9 @@ function rfc3339Ms(ts: string): number | null {
   return at.getTime() - offset;
 }
 
+/** The codes an apiVersion that does not serve the kind is reported with (kinds whose readers had their own), else bad-api-version. */
+const API_VERSION_CODES: ReadonlyMap<string, string> = new Map([['RequestAuthentication', 'ra-bad-api-version'], ['NetworkPolicy', 'np-bad-api-version']]);
+
 const MODELLED_KINDS: ReadonlySet<string> = new Set([...WORKLOAD_KINDS, ...NOT_YET, 'Namespace', 'Service', 'ServiceAccount', 'ConfigMap', 'Secret',
   'PeerAuthentication', 'AuthorizationPolicy', 'DestinationRule', 'RequestAuthentication', 'NetworkPolicy', 'ServiceEntry', 'Sidecar', 'Gateway',
   'VirtualService', 'EnvoyFilter', 'ProxyConfig']);
@@ -155,7 +159,8 @@ export function loadMesh(files: readonly SourceFile[], overrides: MeshOverrides 
     }
     // Names Kubernetes would refuse are refused: a namespace `backend/sa/api` would make principals no cluster can have
     // (`…/ns/backend/sa/api/sa/x`), and `a` + `b/c` would be the same object as `a/b` + `c`.
-    const modelled = MODELLED_KINDS.has(kind);
+    const served = servedAs(kind, apiVersion);
+    const modelled = MODELLED_KINDS.has(kind) && served.kind !== 'foreign';
     const nameProblem = objectNameProblem(kind, name, modelled);
     if (nameProblem !== null) {
       pre.error(['metadata', 'name'], 'bad-name', `metadata.name ${quotedName(name)} ${nameProblem}`, 'rename the object; the Kubernetes API server refuses this name too');
@@ -187,6 +192,17 @@ export function loadMesh(files: readonly SourceFile[], overrides: MeshOverrides 
       else pre.warn(['metadata', 'creationTimestamp'], 'bad-timestamp', `creationTimestamp ${quotedName(ts)} is not an RFC 3339 time (e.g. 2024-05-01T12:00:00Z): it is ignored, and the object counts as applied now`, 'write it as the API server does, or drop it');
     } else if (ts instanceof Date) meta.creationTimestamp = ts.toISOString();
 
+    if (served.kind === 'refused') {
+      r.error(['apiVersion'], API_VERSION_CODES.get(kind) ?? 'bad-api-version', served.message, served.hint);
+      continue;
+    }
+    if (served.kind === 'foreign') {
+      // another project's kind of the same name (Gateway API's Gateway, Knative's Service): not Istio's or Kubernetes' own
+      unmodeled.push({ kind, apiVersion, meta });
+      r.warn([], 'not-modeled', `kind ${kind} (${apiVersion}) is another API's ${kind}, not the one meshrange models (group ${served.group}); it has no effect in the simulation`,
+        'if you meant the Kubernetes or Istio kind, fix its apiVersion');
+      continue;
+    }
     const key = `${kind}/${namespace}/${name}`;
     const prev = seen.get(key);
     if (prev) {
