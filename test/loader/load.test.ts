@@ -559,6 +559,14 @@ spec:
     expect(codes(r)).toEqual(['warning:duplicate-object']);
     expect(r.mesh.workloads.filter((w) => w.id === 'frontend/web').map((w) => w.serviceAccount)).toEqual(['second']);
   });
+
+  it('§5 objects are told apart by kind/namespace/name joined with `/`, a `/` inside a part included', () => {
+    // a cluster-scoped kind's namespace is not checked, and a kind is any string: both join to ClusterRole/a/b/c
+    const r = load('apiVersion: example.com/v1\nkind: ClusterRole/a\nmetadata: { name: c, namespace: b }\n',
+      'apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: { name: c, namespace: a/b }\n',
+      'apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: { name: c, namespace: a }\n');
+    expect(codes(r).filter((c) => c === 'warning:duplicate-object')).toEqual(['warning:duplicate-object']);
+  });
 });
 
 describe('creationTimestamp', () => {
