@@ -203,9 +203,9 @@ export function loadMesh(files: readonly SourceFile[], overrides: MeshOverrides 
         'if you meant the Kubernetes or Istio kind, fix its apiVersion');
       continue;
     }
-    const prev = seen.swap(kind, namespace, name, meta);
+    const prev = seen.swap(kind, namespace, name, meta.loc);
     if (prev) {
-      r.warn([], 'duplicate-object', `also defined at ${prev.loc.file}:${prev.loc.line}; the later definition wins, as with kubectl apply`,
+      r.warn([], 'duplicate-object', `also defined at ${prev.file}:${prev.line}; the later definition wins, as with kubectl apply`,
         'keep one definition of this object');
     }
 
@@ -363,15 +363,19 @@ export function loadMesh(files: readonly SourceFile[], overrides: MeshOverrides 
  * so it can only equal another such key, exactly as before.
  */
 class SeenObjects {
-  private readonly byKind = new Map<string, Map<string, Map<string, ObjectMeta>>>();
-  private readonly joined = new Map<string, ObjectMeta>();
+  private readonly byKind = new Map<string, Map<string, Map<string, Location>>>();
+  private readonly joined = new Map<string, Location>();
 
-  /** What was stored under the object's key before (or undefined); `meta` is stored in its place. */
-  swap(kind: string, namespace: string, name: string, meta: ObjectMeta): ObjectMeta | undefined {
+  /**
+   * Where the object's key was defined before (or undefined); `loc` is stored in its place. Only the location: a
+   * metadata kept here would keep, until the load ends, the labels and annotations of every object read, those of
+   * kinds the mesh does not keep (ServiceAccounts, ConfigMaps) included.
+   */
+  swap(kind: string, namespace: string, name: string, loc: Location): Location | undefined {
     if (kind.includes('/') || namespace.includes('/') || name.includes('/')) {
       const key = `${kind}/${namespace}/${name}`;
       const prev = this.joined.get(key);
-      this.joined.set(key, meta);
+      this.joined.set(key, loc);
       return prev;
     }
     let byNamespace = this.byKind.get(kind);
@@ -379,7 +383,7 @@ class SeenObjects {
     let byName = byNamespace.get(namespace);
     if (byName === undefined) byNamespace.set(namespace, byName = new Map());
     const prev = byName.get(name);
-    byName.set(name, meta);
+    byName.set(name, loc);
     return prev;
   }
 }
