@@ -27,7 +27,7 @@ import { ownValue } from '../core/record.js';
 import { meshIndex, type MeshIndex } from '../model/index.js';
 import type { ContainerPort, Labels, Mesh, Service, ServicePort, Workload } from '../model/types.js';
 import { principalOf, selectorMatches, spiffeId } from '../model/types.js';
-import { selectedWorkloadEntries, type ServiceEntry, type ServiceEntryEndpoint, type ServiceEntryPort, type Sidecar, type SidecarEgressListener } from '../model/egress.js';
+import { selectedWorkloadEntries, type ServiceEntry, type ServiceEntryEndpoint, type ServiceEntryPort, type Sidecar, type SidecarEgressListener, type WorkloadEntry } from '../model/egress.js';
 import type { VirtualService } from '../model/routing.js';
 import type { NetworkPolicy } from '../model/network-policy.js';
 import { clusterLbPassthrough, endpointTlsMode, findDestinationRule, tlsSettingsFor, topLevelLbPassthrough, type DrChoice } from './destination-rule.js';
@@ -302,12 +302,33 @@ function hostWithoutPort(raw: string): string {
  *  - DNS without endpoints: `name` itself, looked up (a Service's FQDN: that Service, plaintext);
  *  - STATIC without endpoints: no endpoint at all (503, no healthy upstream).
  */
-export type EntryTarget =
+export type EntryTarget = (
   /** `to`: the endpoint's address or name (or `name`, looked up); `ports`: the endpoint's own, by entry port name */
   | { kind: 'external'; name: string; ip: string; to: string; ports?: Readonly<Record<string, number>>; from?: string }
   | { kind: 'pod'; workload: Workload; mtls: boolean; ports?: Readonly<Record<string, number>>; from?: string }
   | { kind: 'service'; service: Service | null; auto: boolean; from?: string }
-  | { kind: 'empty' };
+  | { kind: 'empty' }
+) & {
+  /** how many endpoints the load balancer chose this one among (absent: one) */
+  among?: number;
+};
+
+/**
+ * One of the entry's endpoints, as the cluster's load balancer picks it: `pick` (a seeded number in [0, 1)) over
+ * the endpoints' weights (unset = 1), in their order — the pods a workloadSelector selects (load order), then the
+ * WorkloadEntries it selects, or the inline endpoints. With the default pick, the first.
+ */
+function pickWeighted<T>(items: readonly T[], weight: (x: T) => number, pick: () => number): T {
+  if (items.length === 1) return items[0] as T;
+  let total = 0;
+  for (const x of items) total += weight(x);
+  let r = pick() * total;
+  for (const x of items) {
+    r -= weight(x);
+    if (r < 0) return x;
+  }
+  return items[items.length - 1] as T;
+}
 
 /**
  * The port of a ServiceEntry endpoint (conversion.go convertEndpoint): its own for the entry port's name, else the
@@ -320,26 +341,38 @@ function endpointPort(sePort: ServiceEntryPort | undefined, ports: Readonly<Reco
   return { port, by: 'port' };
 }
 
-export function entryTarget(mesh: Mesh, se: ServiceEntry, name: string, clientNs: string): EntryTarget {
+export function entryTarget(mesh: Mesh, se: ServiceEntry, name: string, clientNs: string, pick: () => number = () => 0): EntryTarget {
   const internal = se.location === 'MESH_INTERNAL';
   if (se.workloadSelector !== null) {
     // a MESH_EXTERNAL entry never gets auto mTLS (buildUpstreamTLSSettings), whatever its endpoints
     if (se.resolution === 'NONE') return { kind: 'service', service: null, auto: internal };
-    const sel = se.workloadSelector;
-    const pod = mesh.workloads.find((w) => w.namespace === se.meta.namespace && selectorMatches(sel, w.labels));
-    if (pod) return { kind: 'pod', workload: pod, mtls: internal && pod.sidecar };
-    // the WorkloadEntries it selects join the pods as endpoints, each read like an inline endpoint
-    const we = selectedWorkloadEntries(mesh, se)[0];
-    return we ? endpointTarget(mesh, se, we, name, `WorkloadEntry ${we.meta.namespace}/${we.meta.name}`) : { kind: 'empty' };
+    // the pods it selects, then the WorkloadEntries it selects (each read like an inline endpoint)
+    const pods = meshIndex(mesh).workloadsMatching(se.workloadSelector, se.meta.namespace);
+    const wes = selectedWorkloadEntries(mesh, se);
+    const among = pods.length + wes.length;
+    if (among === 0) return { kind: 'empty' };
+    const items: ({ pod: Workload; we?: undefined } | { we: WorkloadEntry })[] = [...pods.map((pod) => ({ pod })), ...wes.map((we) => ({ we }))];
+    const chosen = pickWeighted(items, (x) => (x.we !== undefined ? x.we.weight ?? 1 : 1), pick);
+    const t: EntryTarget = chosen.we !== undefined
+      ? endpointTarget(mesh, se, chosen.we, name, `WorkloadEntry ${chosen.we.meta.namespace}/${chosen.we.meta.name}`)
+      : { kind: 'pod', workload: chosen.pod, mtls: internal && chosen.pod.sidecar };
+    if (among > 1) t.among = among;
+    return t;
   }
   if (se.resolution === 'NONE') return { kind: 'service', service: null, auto: false };
-  const ep = se.endpoints[0];
-  if (ep === undefined) {
+  if (se.endpoints.length === 0) {
     if (se.resolution === 'STATIC') return { kind: 'empty' };
     const svc = resolveHost(mesh, name, clientNs).service;
     return svc ? { kind: 'service', service: svc, auto: false } : { kind: 'external', name, ip: externalIpOf(name), to: name };
   }
-  return endpointTarget(mesh, se, ep, name);
+  const t = endpointTarget(mesh, se, pickWeighted(se.endpoints, (e) => e.weight ?? 1, pick), name);
+  if (se.endpoints.length > 1) t.among = se.endpoints.length;
+  return t;
+}
+
+/** The trace's note on an endpoint the load balancer picked among several, else ''. */
+function amongText(t: EntryTarget): string {
+  return t.among !== undefined ? ` — one of its ${t.among} endpoints, as the load balancer picked it (by weight)` : '';
 }
 
 /** One endpoint of the entry (inline, or a WorkloadEntry it selects — `from` names that one). */
@@ -689,27 +722,37 @@ function sendLeg(run: Run, leg: Leg): Decision {
     // at all (STATIC without endpoints: 503 no healthy upstream) — not the address a resolver would give the name.
     // A gateway's cluster for the host has the same endpoints as a sidecar's (one EDS cluster per host and port).
     let entryByName = false;
+    // the endpoint the cluster's load balancer picks, once per leg (run.opts.pick, seeded by the runner)
+    let picked: EntryTarget | null = null;
+    const pickNumber = run.opts.pick ?? (() => 0);
     if (entryHost === null && dest.kind === 'external' && lookup.kind === 'service-entry' && lookup.entry.resolution !== 'NONE') {
-      const t = entryTarget(mesh, lookup.entry, normalizeHost(dest.name), clientNs);
+      const t = entryTarget(mesh, lookup.entry, normalizeHost(dest.name), clientNs, pickNumber);
       if (t.kind === 'empty' || t.kind === 'pod' || (t.kind === 'service' && t.service !== null) || (t.kind === 'external' && t.from !== undefined)) {
         entryHost = { entry: lookup.entry, name: normalizeHost(dest.name) };
         entryByName = true;
+        picked = t;
       } else if (t.kind === 'external') {
         // an inline endpoint outside the mesh, or the host itself (DNS without endpoints): the address as before, the
         // port as any endpoint's (convertEndpoint): its own for the entry port's name, else the targetPort, else the port
         const se = lookup.entry;
         const sePort = se.ports.find((p) => p.number === port);
         const ep = endpointPort(sePort, t.ports, port);
+        const among = amongText(t);
         if (ep.port !== port) {
-          ev(leg.viaGateway ? 'gateway' : 'client-sidecar', `ServiceEntry ${se.meta.namespace}/${se.meta.name} sends it to its endpoint ${t.to} port ${ep.port} (${ep.by === 'endpoint' ? `the endpoint's port for ${sePort?.name ?? ''}` : 'the entry port\'s targetPort'}), outside the mesh`);
+          ev(leg.viaGateway ? 'gateway' : 'client-sidecar', `ServiceEntry ${se.meta.namespace}/${se.meta.name} sends it to its endpoint ${t.to} port ${ep.port} (${ep.by === 'endpoint' ? `the endpoint's port for ${sePort?.name ?? ''}` : 'the entry port\'s targetPort'}), outside the mesh${among}`);
           port = ep.port;
+        } else if (among !== '') {
+          ev(leg.viaGateway ? 'gateway' : 'client-sidecar', `ServiceEntry ${se.meta.namespace}/${se.meta.name} sends it to its endpoint ${t.to}, outside the mesh${among}`);
         }
+        // the endpoint picked is where the connection goes (NetworkPolicy judges that address)
+        if (t.ip !== dest.ip) dest = { ...dest, ip: t.ip };
       }
     }
     if (entryHost !== null && (dest.kind !== 'external' || entryByName)) {
       const { entry: se, name } = entryHost;
-      const t = entryTarget(mesh, se, name, clientNs);
+      const t = picked ?? entryTarget(mesh, se, name, clientNs, pickNumber);
       const hop = leg.viaGateway ? 'gateway' : 'client-sidecar';
+      const among = amongText(t);
       const which = `ServiceEntry ${se.meta.namespace}/${se.meta.name}`;
       const sePort = se.ports.find((p) => p.number === port);
       if (t.kind === 'empty') {
@@ -721,20 +764,20 @@ function sendLeg(run: Run, leg: Leg): Decision {
       const via = t.kind !== 'service' || t.from === undefined ? '' : ` (${t.from})`;
       if (t.kind === 'external' && t.from !== undefined) {
         // a WorkloadEntry outside the mesh (a VM): its own port for the entry port (an inline one's is mapped above)
-        ev(hop, `${which} sends it to its endpoint ${t.from}, ${t.to}${t.to === t.ip ? '' : ` (${t.ip})`} port ${epPort}, outside the mesh`);
+        ev(hop, `${which} sends it to its endpoint ${t.from}, ${t.to}${t.to === t.ip ? '' : ` (${t.ip})`} port ${epPort}, outside the mesh${among}`);
         dest = { kind: 'external', name, ip: t.ip };
         port = epPort;
       } else if (t.kind === 'external') {
-        ev(hop, `${which} sends it to ${t.to}${t.to === t.ip ? '' : ` (${t.ip})`}, outside the mesh`);
+        ev(hop, `${which} sends it to ${t.to}${t.to === t.ip ? '' : ` (${t.ip})`}, outside the mesh${among}`);
         dest = { kind: 'external', name, ip: t.ip };
       } else if (t.kind === 'pod') {
-        ev(hop, `${which} sends it to its endpoint, ${t.from !== undefined ? `${t.from}, ` : ''}pod ${t.workload.id} port ${epPort}`);
+        ev(hop, `${which} sends it to its endpoint, ${t.from !== undefined ? `${t.from}, ` : ''}pod ${t.workload.id} port ${epPort}${among}`);
         dest = { kind: 'pod', workload: t.workload };
         port = epPort;
         viaEntry = { entry: se, host: name, port: sePort?.number ?? port, auto: t.mtls };
       } else {
         if (t.service && (dest.kind === 'external' || (dest.kind === 'service' && t.service !== dest.service))) {
-          ev(hop, `${which} sends it to its endpoint${via}, Service ${t.service.namespace}/${t.service.name}`);
+          ev(hop, `${which} sends it to its endpoint${via}, Service ${t.service.namespace}/${t.service.name}${among}`);
           dest = { kind: 'service', service: t.service };
         } else {
           ev(hop, `${which} sends it on to the address dialled, ${dest.kind === 'service' ? `Service ${dest.service.namespace}/${dest.service.name}'s` : dest.kind === 'pod' ? `pod ${dest.workload.id}'s` : dest.name}`);
