@@ -158,10 +158,49 @@ export class Reader {
 export function rejectUnknownFields(r: Reader, obj: Obj, allowed: readonly string[], path: Path, special?: (key: string) => string | undefined): void {
   for (const key of Object.keys(obj)) {
     if (allowed.includes(key)) continue;
-    const close = allowed.find((f) => f.toLowerCase() === key.toLowerCase() || `${f}s` === key || f === `${key}s`);
+    const close = allowed.find((f) => loose(f) === loose(key) || `${f}s` === key || f === `${key}s`) ?? nearest(key, allowed);
     const hint = special?.(key) ?? (close ? `did you mean ${close}?` : `valid fields here: ${allowed.join(', ')}`);
     r.issues.error('unknown-field', `${r.what}: unknown field "${key}" in ${path.length > 0 ? fieldName(path) : 'the object'}`, r.src.locateKey([...path, key]), hint);
   }
+}
+
+/** A field name without case, `_` or `-`: how a snake_case or mis-cased key is matched to the field it meant. */
+function loose(name: string): string {
+  return name.toLowerCase().replace(/[_-]/g, '');
+}
+
+/**
+ * The allowed field a misspelt key most likely meant: the one fewest edits away (a letter added, dropped,
+ * changed, or two neighbours swapped), if that is one edit for a short name, two for a longer one.
+ */
+function nearest(key: string, allowed: readonly string[]): string | undefined {
+  const k = loose(key);
+  let best: string | undefined;
+  let bestD = k.length <= 4 ? 1 : 2;
+  for (const f of allowed) {
+    const d = editDistance(k, loose(f), bestD);
+    if (d < bestD || (d === bestD && best === undefined)) { best = f; bestD = d; }
+  }
+  return best;
+}
+
+/** Edits (insert, delete, substitute, swap two neighbours) from a to b; anything above `max` is returned as max + 1. */
+function editDistance(a: string, b: string, max: number): number {
+  if (Math.abs(a.length - b.length) > max) return max + 1;
+  const rows: number[][] = [];
+  for (let i = 0; i <= a.length; i++) {
+    const row: number[] = [i];
+    for (let j = 1; j <= b.length; j++) {
+      if (i === 0) { row.push(j); continue; }
+      const prev = rows[i - 1] ?? [];
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let d = Math.min((prev[j] ?? 0) + 1, (row[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d = Math.min(d, (rows[i - 2]?.[j - 2] ?? 0) + 1);
+      row.push(d);
+    }
+    rows.push(row);
+  }
+  return Math.min(rows[a.length]?.[b.length] ?? max + 1, max + 1);
 }
 
 export function fieldName(path: Path): string {
