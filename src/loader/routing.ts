@@ -27,7 +27,7 @@ import { checkExportTo } from './export-to.js';
 import { duration } from './traffic-policy.js';
 import type { Labels, ObjectMeta, Workload } from '../model/types.js';
 import { selectorMatches } from '../model/types.js';
-import { isObj, Reader, type Obj } from './reader.js';
+import { isObj, Reader, rejectUnknownFields, type Obj } from './reader.js';
 import type { Path } from './yaml-source.js';
 import { fqdnProblem, isDns1123Label, wildcardDomainProblem } from './names.js';
 
@@ -42,6 +42,121 @@ const PROTOCOLS: readonly string[] = ['HTTP', 'HTTPS', 'HTTP2', 'GRPC', 'GRPC-WE
 const HTTP_PROTOCOLS: readonly string[] = ['HTTP', 'HTTP2', 'GRPC', 'GRPC-WEB', 'HTTP_PROXY'];
 const TLS_PROTOCOLS: readonly string[] = ['HTTPS', 'TLS'];
 const REDIRECT_CODES: readonly number[] = [301, 302, 303, 307, 308];
+
+/*
+ * The fields each message of Istio's networking API has, under the JSON names
+ * the CRDs' OpenAPI schemas list (lowerCamelCase of the istio/api proto field
+ * names, oneof members and deprecated fields included). kubectl's strict field
+ * validation refuses any other key, so a misspelt one is an `unknown-field`
+ * error here rather than a field silently read as absent. Taken from the
+ * networking.istio.io v1 CRD schemas generated from istio/api (Istio 1.29
+ * crd-all.gen.yaml); each list names its proto message.
+ */
+/** Gateway (gateway.proto). */
+const GATEWAY_FIELDS: readonly string[] = ['servers', 'selector'];
+/** Server (gateway.proto); `bind` and `defaultEndpoint` are hidden from the docs but in the schema. */
+const SERVER_FIELDS: readonly string[] = ['port', 'bind', 'hosts', 'tls', 'defaultEndpoint', 'name'];
+/** Port (gateway.proto); `targetPort` is deprecated, and refused by validation below with its own error. */
+const GATEWAY_PORT_FIELDS: readonly string[] = ['number', 'protocol', 'name', 'targetPort'];
+/** ServerTLSSettings (gateway.proto). */
+const SERVER_TLS_FIELDS: readonly string[] = [
+  'httpsRedirect', 'mode', 'serverCertificate', 'privateKey', 'caCertificates', 'caCrl', 'credentialName', 'credentialNames',
+  'caCertCredentialName', 'tlsCertificates', 'subjectAltNames', 'verifyCertificateSpki', 'verifyCertificateHash',
+  'minProtocolVersion', 'maxProtocolVersion', 'cipherSuites',
+];
+/** ServerTLSSettings.TLSCertificate (gateway.proto). */
+const TLS_CERTIFICATE_FIELDS: readonly string[] = ['serverCertificate', 'privateKey', 'caCertificates'];
+/** VirtualService (virtual_service.proto). */
+const VIRTUAL_SERVICE_FIELDS: readonly string[] = ['hosts', 'gateways', 'http', 'tls', 'tcp', 'exportTo'];
+/**
+ * HTTPRoute (virtual_service.proto). The deprecated integer mirror percentage is listed by the schema under both
+ * `mirrorPercent` and `mirror_percent`: the one snake_case name the API server takes here.
+ */
+const HTTP_ROUTE_FIELDS: readonly string[] = [
+  'name', 'match', 'route', 'redirect', 'directResponse', 'delegate', 'rewrite', 'timeout', 'retries', 'fault',
+  'mirror', 'mirrors', 'mirrorPercent', 'mirror_percent', 'mirrorPercentage', 'corsPolicy', 'headers',
+];
+/** HTTPMatchRequest (virtual_service.proto). */
+const HTTP_MATCH_FIELDS: readonly string[] = [
+  'name', 'uri', 'scheme', 'method', 'authority', 'headers', 'port', 'sourceLabels', 'gateways', 'queryParams',
+  'ignoreUriCase', 'withoutHeaders', 'sourceNamespace', 'statPrefix',
+];
+/** StringMatch (virtual_service.proto): a oneof of three. */
+const STRING_MATCH_FIELDS: readonly string[] = ['exact', 'prefix', 'regex'];
+/** HTTPRouteDestination (virtual_service.proto). */
+const HTTP_ROUTE_DESTINATION_FIELDS: readonly string[] = ['destination', 'weight', 'headers'];
+/** RouteDestination (virtual_service.proto), the TLS and TCP routes' entries: no headers. */
+const ROUTE_DESTINATION_FIELDS: readonly string[] = ['destination', 'weight'];
+/** Destination (virtual_service.proto). */
+const DESTINATION_FIELDS: readonly string[] = ['host', 'subset', 'port'];
+/** PortSelector (virtual_service.proto). */
+const PORT_SELECTOR_FIELDS: readonly string[] = ['number'];
+/** Headers and Headers.HeaderOperations (virtual_service.proto). */
+const HEADERS_FIELDS: readonly string[] = ['request', 'response'];
+const HEADER_OPERATIONS_FIELDS: readonly string[] = ['set', 'add', 'remove'];
+/** HTTPRedirect (virtual_service.proto); `port` and `derivePort` are the oneof redirect_port. */
+const REDIRECT_FIELDS: readonly string[] = ['uri', 'authority', 'port', 'derivePort', 'scheme', 'redirectCode'];
+/** HTTPRewrite and RegexRewrite (virtual_service.proto). */
+const REWRITE_FIELDS: readonly string[] = ['uri', 'authority', 'uriRegexRewrite'];
+const REGEX_REWRITE_FIELDS: readonly string[] = ['match', 'rewrite'];
+/** HTTPRetry (virtual_service.proto). */
+const RETRY_FIELDS: readonly string[] = ['attempts', 'perTryTimeout', 'retryOn', 'retryRemoteLocalities', 'retryIgnorePreviousHosts', 'backoff'];
+/** HTTPDirectResponse and HTTPBody (virtual_service.proto); a body is a oneof of string and bytes. */
+const DIRECT_RESPONSE_FIELDS: readonly string[] = ['status', 'body'];
+const HTTP_BODY_FIELDS: readonly string[] = ['string', 'bytes'];
+/** Delegate (virtual_service.proto). */
+const DELEGATE_FIELDS: readonly string[] = ['name', 'namespace'];
+/** HTTPFaultInjection, its Delay (oneof fixedDelay / exponentialDelay, deprecated percent) and Abort (oneof of three). */
+const FAULT_FIELDS: readonly string[] = ['delay', 'abort'];
+const FAULT_DELAY_FIELDS: readonly string[] = ['fixedDelay', 'exponentialDelay', 'percentage', 'percent'];
+const FAULT_ABORT_FIELDS: readonly string[] = ['httpStatus', 'grpcStatus', 'http2Error', 'percentage'];
+/** Percent (virtual_service.proto). */
+const PERCENT_FIELDS: readonly string[] = ['value'];
+/** HTTPMirrorPolicy (virtual_service.proto). */
+const MIRROR_POLICY_FIELDS: readonly string[] = ['destination', 'percentage'];
+/** CorsPolicy (virtual_service.proto); `allowOrigin` is the deprecated list of plain strings. */
+const CORS_POLICY_FIELDS: readonly string[] = [
+  'allowOrigin', 'allowOrigins', 'allowMethods', 'allowHeaders', 'exposeHeaders', 'maxAge', 'allowCredentials', 'unmatchedPreflights',
+];
+/** TLSRoute and TCPRoute (virtual_service.proto). */
+const L4_ROUTE_FIELDS: readonly string[] = ['match', 'route'];
+/** TLSMatchAttributes (virtual_service.proto). */
+const TLS_MATCH_FIELDS: readonly string[] = ['sniHosts', 'destinationSubnets', 'port', 'sourceLabels', 'gateways', 'sourceNamespace'];
+/** L4MatchAttributes (virtual_service.proto); `sourceSubnet` is hidden from the docs but in the schema. */
+const TCP_MATCH_FIELDS: readonly string[] = ['destinationSubnets', 'port', 'sourceSubnet', 'sourceLabels', 'gateways', 'sourceNamespace'];
+
+/** When parent[key] is a mapping, refuses its unknown fields and returns it (type errors stay with the reader of the field). */
+function strictObj(r: Reader, parent: Obj, key: string, allowed: readonly string[], path: Path): Obj | undefined {
+  const v = parent[key];
+  if (!isObj(v)) return undefined;
+  rejectUnknownFields(r, v, allowed, [...path, key]);
+  return v;
+}
+
+/** Each mapping of the list parent[key]: its unknown fields refused, then `each` on it. */
+function strictEach(r: Reader, parent: Obj, key: string, allowed: readonly string[], path: Path, each?: (o: Obj, p: Path) => void): void {
+  const list = parent[key];
+  if (!Array.isArray(list)) return;
+  list.forEach((item, i) => {
+    if (!isObj(item)) return;
+    const p = [...path, key, i];
+    rejectUnknownFields(r, item, allowed, p);
+    each?.(item, p);
+  });
+}
+
+/** A Headers message (a route's or a destination's): request and response operations. */
+function strictHeaders(r: Reader, parent: Obj, path: Path): void {
+  const h = strictObj(r, parent, 'headers', HEADERS_FIELDS, path);
+  if (!h) return;
+  for (const k of ['request', 'response']) strictObj(r, h, k, HEADER_OPERATIONS_FIELDS, [...path, 'headers']);
+}
+
+/** A Destination's fields and its port selector's. */
+function strictDestination(r: Reader, parent: Obj, key: string, path: Path): void {
+  const d = strictObj(r, parent, key, DESTINATION_FIELDS, path);
+  if (d) strictObj(r, d, 'port', PORT_SELECTOR_FIELDS, [...path, key]);
+}
 
 /* ---------------------------------------------------------------- names -- */
 
@@ -98,6 +213,7 @@ export function readGateway(r: Reader, meta: ObjectMeta, obj: Obj): Gateway | un
       'a Gateway name must be a DNS label: lower case letters, digits and "-", no dots');
   }
   const spec = r.obj(obj, 'spec', []) ?? {};
+  rejectUnknownFields(r, spec, GATEWAY_FIELDS, ['spec']);
   const selector = r.labels(spec, 'selector', ['spec']) ?? {};
   const gw: Gateway = { meta, selector, servers: [] };
   const raw = r.arr(spec, 'servers', ['spec']);
@@ -130,6 +246,7 @@ export function readGateway(r: Reader, meta: ObjectMeta, obj: Obj): Gateway | un
 }
 
 function readServer(r: Reader, s: Obj, path: Path): GatewayServer | undefined {
+  rejectUnknownFields(r, s, SERVER_FIELDS, path);
   const hosts = r.strList(s, 'hosts', path) ?? [];
   if (hosts.length === 0) {
     r.error(s['hosts'] === undefined ? path : [...path, 'hosts'], 'gw-no-hosts', 'server config must contain at least one host',
@@ -153,6 +270,7 @@ function readServer(r: Reader, s: Obj, path: Path): GatewayServer | undefined {
     portOk = false;
     r.error(path, 'gw-bad-port', 'port is required', 'add port: { number: 80, name: http, protocol: HTTP }');
   } else {
+    rejectUnknownFields(r, port, GATEWAY_PORT_FIELDS, ppath);
     const n = r.int(port, 'number', ppath);
     number = n ?? 0;
     if (n === undefined || n < 1 || n > 65535) {
@@ -212,6 +330,8 @@ function readServer(r: Reader, s: Obj, path: Path): GatewayServer | undefined {
 }
 
 function readServerTls(r: Reader, t: Obj, path: Path): ServerTls | undefined {
+  rejectUnknownFields(r, t, SERVER_TLS_FIELDS, path);
+  strictEach(r, t, 'tlsCertificates', TLS_CERTIFICATE_FIELDS, path);
   const modeRaw = r.str(t, 'mode', path) ?? 'PASSTHROUGH';
   if (!SERVER_TLS_MODES.includes(modeRaw)) {
     r.error([...path, 'mode'], 'gw-tls-mode', `tls mode "${modeRaw}" is not one of ${SERVER_TLS_MODES.join(', ')}`,
@@ -296,6 +416,7 @@ interface VsContext {
 export function readVirtualService(r: Reader, meta: ObjectMeta, obj: Obj): VirtualService | undefined {
   if (!apiVersionOk(r, obj, 'VirtualService')) return undefined;
   const spec = r.obj(obj, 'spec', []) ?? {};
+  rejectUnknownFields(r, spec, VIRTUAL_SERVICE_FIELDS, ['spec']);
   const hosts = r.strList(spec, 'hosts', ['spec']) ?? [];
   const rawGateways = r.strList(spec, 'gateways', ['spec']) ?? [];
   const exportTo = r.strList(spec, 'exportTo', ['spec']) ?? [];
@@ -438,6 +559,7 @@ function warnUnreachable(r: Reader, raw: unknown[], kind: string): void {
 /* ----------------------------------------------------------- http route -- */
 
 function readHttpRoute(r: Reader, h: Obj, path: Path, ctx: VsContext): HttpRoute {
+  rejectUnknownFields(r, h, HTTP_ROUTE_FIELDS, path);
   const route: HttpRoute = {};
   const name = r.str(h, 'name', path);
   if (name !== undefined) route.name = name;
@@ -468,6 +590,7 @@ function readHttpRoute(r: Reader, h: Obj, path: Path, ctx: VsContext): HttpRoute
     }
     const d = r.obj(h, 'delegate', path);
     if (d) {
+      rejectUnknownFields(r, d, DELEGATE_FIELDS, [...path, 'delegate']);
       const dn = r.str(d, 'name', [...path, 'delegate']) ?? '';
       route.delegate = { name: dn, loc: r.at([...path, 'delegate']) };
       const dns = r.str(d, 'namespace', [...path, 'delegate']);
@@ -494,6 +617,8 @@ function readHttpRoute(r: Reader, h: Obj, path: Path, ctx: VsContext): HttpRoute
   const direct = r.obj(h, 'directResponse', path);
   if (direct) {
     const dpath = [...path, 'directResponse'];
+    rejectUnknownFields(r, direct, DIRECT_RESPONSE_FIELDS, dpath);
+    strictObj(r, direct, 'body', HTTP_BODY_FIELDS, dpath);
     const status = r.int(direct, 'status', dpath) ?? 0;
     if (status < 200 || status > 600) {
       r.error(direct['status'] === undefined ? dpath : [...dpath, 'status'], 'vs-bad-direct-response', `HTTP status ${status} is not in range 200-599`,
@@ -523,6 +648,22 @@ function readHttpRoute(r: Reader, h: Obj, path: Path, ctx: VsContext): HttpRoute
     const rp = readRetries(r, retries, [...path, 'retries']);
     if (rp) route.retries = rp;
   }
+  const fault = strictObj(r, h, 'fault', FAULT_FIELDS, path);
+  if (fault) {
+    const delay = strictObj(r, fault, 'delay', FAULT_DELAY_FIELDS, [...path, 'fault']);
+    if (delay) strictObj(r, delay, 'percentage', PERCENT_FIELDS, [...path, 'fault', 'delay']);
+    const abort = strictObj(r, fault, 'abort', FAULT_ABORT_FIELDS, [...path, 'fault']);
+    if (abort) strictObj(r, abort, 'percentage', PERCENT_FIELDS, [...path, 'fault', 'abort']);
+  }
+  strictDestination(r, h, 'mirror', path);
+  strictObj(r, h, 'mirrorPercentage', PERCENT_FIELDS, path);
+  strictEach(r, h, 'mirrors', MIRROR_POLICY_FIELDS, path, (m, mp) => {
+    strictDestination(r, m, 'destination', mp);
+    strictObj(r, m, 'percentage', PERCENT_FIELDS, mp);
+  });
+  const cors = strictObj(r, h, 'corsPolicy', CORS_POLICY_FIELDS, path);
+  if (cors) strictEach(r, cors, 'allowOrigins', STRING_MATCH_FIELDS, [...path, 'corsPolicy']);
+  strictHeaders(r, h, path);
   if (present('fault')) notModeled(r, [...path, 'fault'], 'fault injection');
   if (present('mirror') || present('mirrors')) notModeled(r, [...path, present('mirror') ? 'mirror' : 'mirrors'], 'traffic mirroring');
   if (present('mirror') && present('mirrors')) r.error([...path, 'mirrors'], 'vs-bad-mirror', 'HTTP route cannot contain both mirror and mirrors', 'use mirrors only');
@@ -547,6 +688,7 @@ const HTTP_STATUS_CODES: ReadonlySet<number> = new Set([
  * only codes are given); `attempts: 0` turns retries off.
  */
 function readRetries(r: Reader, o: Obj, path: Path): HttpRetry | undefined {
+  rejectUnknownFields(r, o, RETRY_FIELDS, path);
   const attempts = r.int(o, 'attempts', path) ?? 0;
   if (attempts < 0) {
     r.error([...path, 'attempts'], 'vs-bad-retry', 'attempts cannot be negative', 'write 0 to disable retries, or a positive count');
@@ -581,6 +723,7 @@ function readRetries(r: Reader, o: Obj, path: Path): HttpRetry | undefined {
 }
 
 function readHttpMatch(r: Reader, m: Obj, path: Path, ctx: VsContext): HttpMatch {
+  rejectUnknownFields(r, m, HTTP_MATCH_FIELDS, path);
   const out: HttpMatch = {};
   const name = r.str(m, 'name', path);
   if (name !== undefined) out.name = name;
@@ -630,6 +773,7 @@ function readStringMatch(r: Reader, parent: Obj, key: string, path: Path, isUri:
   const v = r.obj(parent, key, path);
   if (!v) return undefined;
   const mpath = [...path, key];
+  rejectUnknownFields(r, v, STRING_MATCH_FIELDS, mpath);
   const kinds = (['exact', 'prefix', 'regex'] as const).filter((k) => v[k] !== undefined && v[k] !== null);
   if (kinds.length > 1) {
     r.error(mpath, 'vs-bad-match', `${key}: only one of exact, prefix or regex may be set (got ${kinds.join(', ')})`, 'keep one of them');
@@ -654,7 +798,7 @@ function readStringMatch(r: Reader, parent: Obj, key: string, path: Path, isUri:
   return { regex: value };
 }
 
-function readDestinations(r: Reader, h: Obj, path: Path, ctx: VsContext): RouteDestination[] {
+function readDestinations(r: Reader, h: Obj, path: Path, ctx: VsContext, l4 = false): RouteDestination[] {
   const out: RouteDestination[] = [];
   const list = r.arr(h, 'route', path) ?? [];
   let total = 0;
@@ -662,6 +806,8 @@ function readDestinations(r: Reader, h: Obj, path: Path, ctx: VsContext): RouteD
   list.forEach((d, k) => {
     const dpath = [...path, 'route', k];
     if (!isObj(d)) { r.error(dpath, 'field-type', 'weight may not be nil and must be a mapping', 'write each entry as { destination: { host: <service> }, weight: <n> }'); return; }
+    rejectUnknownFields(r, d, l4 ? ROUTE_DESTINATION_FIELDS : HTTP_ROUTE_DESTINATION_FIELDS, dpath);
+    if (!l4) strictHeaders(r, d, dpath);
     const destObj = r.obj(d, 'destination', dpath);
     if (!destObj) {
       r.error(dpath, 'vs-route-without-destination', 'destination is required', 'add destination: { host: <service> }');
@@ -693,6 +839,7 @@ function readDestinations(r: Reader, h: Obj, path: Path, ctx: VsContext): RouteD
 }
 
 function readDestination(r: Reader, d: Obj, path: Path): Destination {
+  rejectUnknownFields(r, d, DESTINATION_FIELDS, path);
   const host = r.str(d, 'host', path) ?? '';
   if (host === '*') {
     r.error([...path, 'host'], 'vs-bad-destination-host', `invalid destination host ${host}`, 'name a service, e.g. reviews or reviews.bookinfo.svc.cluster.local');
@@ -708,6 +855,7 @@ function readDestination(r: Reader, d: Obj, path: Path): Destination {
   }
   const port = r.obj(d, 'port', path);
   if (port) {
+    rejectUnknownFields(r, port, PORT_SELECTOR_FIELDS, [...path, 'port']);
     const n = r.int(port, 'number', [...path, 'port']) ?? 0;
     if (n < 1 || n > 65535) r.error([...path, 'port'], 'vs-bad-port', `port number ${n} must be in the range 1..65535`, 'use a port in 1-65535');
     out.port = { number: n };
@@ -716,6 +864,7 @@ function readDestination(r: Reader, d: Obj, path: Path): Destination {
 }
 
 function readRedirect(r: Reader, o: Obj, path: Path): HttpRedirect {
+  rejectUnknownFields(r, o, REDIRECT_FIELDS, path);
   const out: HttpRedirect = {};
   const uri = r.str(o, 'uri', path);
   if (uri) out.uri = uri;
@@ -748,6 +897,7 @@ function readRedirect(r: Reader, o: Obj, path: Path): HttpRedirect {
 }
 
 function readRewrite(r: Reader, o: Obj, path: Path): HttpRewrite | undefined {
+  rejectUnknownFields(r, o, REWRITE_FIELDS, path);
   const out: HttpRewrite = {};
   const uri = r.str(o, 'uri', path);
   if (uri) out.uri = uri;
@@ -755,6 +905,7 @@ function readRewrite(r: Reader, o: Obj, path: Path): HttpRewrite | undefined {
   if (authority) out.authority = authority;
   const rr = r.obj(o, 'uriRegexRewrite', path);
   if (rr) {
+    rejectUnknownFields(r, rr, REGEX_REWRITE_FIELDS, [...path, 'uriRegexRewrite']);
     const match = r.str(rr, 'match', [...path, 'uriRegexRewrite']) ?? '';
     const rewrite = r.str(rr, 'rewrite', [...path, 'uriRegexRewrite']) ?? '';
     if (match === '' || rewrite === '') {
@@ -813,6 +964,7 @@ function readL4Match(r: Reader, m: Obj, path: Path): L4Match {
 }
 
 function readTlsRoute(r: Reader, t: Obj, path: Path, ctx: VsContext): TlsRoute {
+  rejectUnknownFields(r, t, L4_ROUTE_FIELDS, path);
   const out: TlsRoute = { match: [], route: [] };
   const matches = r.arr(t, 'match', path) ?? [];
   if (matches.length === 0) {
@@ -821,6 +973,7 @@ function readTlsRoute(r: Reader, t: Obj, path: Path, ctx: VsContext): TlsRoute {
   matches.forEach((m, j) => {
     const mpath = [...path, 'match', j];
     if (!isObj(m)) { r.error(mpath, 'field-type', 'TLS match may not be null and must be a mapping', 'write the match as { sniHosts: [<host>] }'); return; }
+    rejectUnknownFields(r, m, TLS_MATCH_FIELDS, mpath);
     const sniHosts = r.strList(m, 'sniHosts', mpath) ?? [];
     if (sniHosts.length === 0) {
       r.error(mpath, 'vs-tls-no-sni', 'TLS match must have at least one SNI host', 'add sniHosts: [<host>]');
@@ -845,10 +998,12 @@ function readTlsRoute(r: Reader, t: Obj, path: Path, ctx: VsContext): TlsRoute {
 
 function readTcpRoute(r: Reader, t: Obj, path: Path, ctx: VsContext): TcpRoute {
   void ctx;
+  rejectUnknownFields(r, t, L4_ROUTE_FIELDS, path);
   const out: TcpRoute = { match: [], route: [] };
   (r.arr(t, 'match', path) ?? []).forEach((m, j) => {
     const mpath = [...path, 'match', j];
     if (!isObj(m)) { r.error(mpath, 'field-type', 'tcp match may not be nil and must be a mapping', 'write the match as a mapping, e.g. { port: 5432 }'); return; }
+    rejectUnknownFields(r, m, TCP_MATCH_FIELDS, mpath);
     out.match.push(readL4Match(r, m, mpath));
   });
   out.route = readL4Destinations(r, t, path, 'TCP');
@@ -860,7 +1015,7 @@ function readL4Destinations(r: Reader, t: Obj, path: Path, what: string): RouteD
   if (list.length === 0) {
     r.error(path, 'vs-route-without-destination', `${what} route is required`, 'add route: [{ destination: { host: <service>, port: { number: <port> } } }]');
   }
-  return readDestinations(r, t, path, { namespace: '', appliesToGateway: false, hosts: [] });
+  return readDestinations(r, t, path, { namespace: '', appliesToGateway: false, hosts: [] }, true);
 }
 
 /* ------------------------------------------------------------- analyzer -- */
