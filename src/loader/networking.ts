@@ -10,6 +10,81 @@ const TLS_MODES: readonly string[] = ['DISABLE', 'SIMPLE', 'MUTUAL', 'ISTIO_MUTU
 /** The fields of a TrafficPolicy and of one of its portLevelSettings entries (Istio's API): anything else is an unknown-field error. */
 const TRAFFIC_POLICY_FIELDS: readonly string[] = ['loadBalancer', 'connectionPool', 'outlierDetection', 'tls', 'portLevelSettings', 'tunnel', 'proxyProtocol', 'retryBudget'];
 const PORT_POLICY_FIELDS: readonly string[] = ['port', 'loadBalancer', 'connectionPool', 'outlierDetection', 'tls'];
+/*
+ * The fields of the other DestinationRule messages, under the JSON names the CRD's OpenAPI schema lists
+ * (lowerCamelCase of istio/api destination_rule.proto, oneof members and deprecated fields included; checked
+ * against the networking.istio.io v1 schema of Istio 1.29): any other key is refused as kubectl's strict
+ * field validation does, never read as an absent field.
+ */
+/** DestinationRule. */
+const DESTINATION_RULE_FIELDS: readonly string[] = ['host', 'trafficPolicy', 'subsets', 'exportTo', 'workloadSelector'];
+/** WorkloadSelector (type/v1beta1/selector.proto). */
+const WORKLOAD_SELECTOR_FIELDS: readonly string[] = ['matchLabels'];
+/** Subset. */
+const SUBSET_FIELDS: readonly string[] = ['name', 'labels', 'trafficPolicy'];
+/** PortSelector of a port-level entry. */
+const PORT_SELECTOR_FIELDS: readonly string[] = ['number'];
+/** ClientTLSSettings. */
+const CLIENT_TLS_FIELDS: readonly string[] = [
+  'mode', 'clientCertificate', 'privateKey', 'caCertificates', 'credentialName', 'subjectAltNames', 'sni', 'insecureSkipVerify', 'caCrl',
+];
+/** LoadBalancerSettings: `simple` and `consistentHash` are its oneof lb_policy. */
+const LOAD_BALANCER_FIELDS: readonly string[] = ['simple', 'consistentHash', 'localityLbSetting', 'warmupDurationSecs', 'warmup'];
+/** LoadBalancerSettings.ConsistentHashLB: the oneofs hash_key and hash_algorithm, and the deprecated minimumRingSize. */
+const CONSISTENT_HASH_FIELDS: readonly string[] = [
+  'httpHeaderName', 'httpCookie', 'useSourceIp', 'httpQueryParameterName', 'ringHash', 'maglev', 'minimumRingSize',
+];
+/** ConsistentHashLB.HTTPCookie and its Attribute. */
+const HTTP_COOKIE_FIELDS: readonly string[] = ['name', 'path', 'ttl', 'attributes'];
+const COOKIE_ATTRIBUTE_FIELDS: readonly string[] = ['name', 'value'];
+/** ConsistentHashLB.RingHash and .MagLev. */
+const RING_HASH_FIELDS: readonly string[] = ['minimumRingSize'];
+const MAGLEV_FIELDS: readonly string[] = ['tableSize'];
+/** LocalityLoadBalancerSetting, and its Distribute and Failover entries. */
+const LOCALITY_LB_FIELDS: readonly string[] = ['distribute', 'failover', 'failoverPriority', 'enabled'];
+const LOCALITY_FROM_TO_FIELDS: readonly string[] = ['from', 'to'];
+/** WarmupConfiguration. */
+const WARMUP_FIELDS: readonly string[] = ['duration', 'minimumPercent', 'aggression'];
+/** TrafficPolicy.TunnelSettings, TrafficPolicy.ProxyProtocol and TrafficPolicy.RetryBudget. */
+const TUNNEL_FIELDS: readonly string[] = ['protocol', 'targetHost', 'targetPort'];
+const PROXY_PROTOCOL_FIELDS: readonly string[] = ['version'];
+const RETRY_BUDGET_FIELDS: readonly string[] = ['percent', 'minRetryConcurrency'];
+
+/** When parent[key] is a mapping, refuses its unknown fields and returns it (type errors stay with the reader of the field). */
+function strictObj(r: Reader, parent: Obj, key: string, allowed: readonly string[], path: Path): Obj | undefined {
+  const v = parent[key];
+  if (!isObj(v)) return undefined;
+  rejectUnknownFields(r, v, allowed, [...path, key]);
+  return v;
+}
+
+/** Each mapping of the list parent[key], its unknown fields refused. */
+function strictEach(r: Reader, parent: Obj, key: string, allowed: readonly string[], path: Path): void {
+  const list = parent[key];
+  if (!Array.isArray(list)) return;
+  list.forEach((item, i) => { if (isObj(item)) rejectUnknownFields(r, item, allowed, [...path, key, i]); });
+}
+
+/** A LoadBalancerSettings' fields, nested messages included (the simulation reads only `simple`). */
+function strictLoadBalancer(r: Reader, parent: Obj, path: Path): void {
+  const lb = strictObj(r, parent, 'loadBalancer', LOAD_BALANCER_FIELDS, path);
+  if (!lb) return;
+  const lpath = [...path, 'loadBalancer'];
+  const ch = strictObj(r, lb, 'consistentHash', CONSISTENT_HASH_FIELDS, lpath);
+  if (ch) {
+    const cpath = [...lpath, 'consistentHash'];
+    const cookie = strictObj(r, ch, 'httpCookie', HTTP_COOKIE_FIELDS, cpath);
+    if (cookie) strictEach(r, cookie, 'attributes', COOKIE_ATTRIBUTE_FIELDS, [...cpath, 'httpCookie']);
+    strictObj(r, ch, 'ringHash', RING_HASH_FIELDS, cpath);
+    strictObj(r, ch, 'maglev', MAGLEV_FIELDS, cpath);
+  }
+  const loc = strictObj(r, lb, 'localityLbSetting', LOCALITY_LB_FIELDS, lpath);
+  if (loc) {
+    strictEach(r, loc, 'distribute', LOCALITY_FROM_TO_FIELDS, [...lpath, 'localityLbSetting']);
+    strictEach(r, loc, 'failover', LOCALITY_FROM_TO_FIELDS, [...lpath, 'localityLbSetting']);
+  }
+  strictObj(r, lb, 'warmup', WARMUP_FIELDS, lpath);
+}
 
 export function qualifyHost(host: string, namespace: string): string {
   if (host === '*' || host.includes('.')) return host;
@@ -18,6 +93,8 @@ export function qualifyHost(host: string, namespace: string): string {
 
 export function readDestinationRule(r: Reader, meta: ObjectMeta, obj: Obj): DestinationRule {
   const spec = r.obj(obj, 'spec', []) ?? {};
+  rejectUnknownFields(r, spec, DESTINATION_RULE_FIELDS, ['spec']);
+  strictObj(r, spec, 'workloadSelector', WORKLOAD_SELECTOR_FIELDS, ['spec']);
   const host = r.str(spec, 'host', ['spec']);
   if (!host) r.error(['spec'], 'dr-host-required', 'host is required', 'set spec.host to the service, e.g. reviews.bookinfo.svc.cluster.local');
   const exportTo = r.strList(spec, 'exportTo', ['spec']) ?? [];
@@ -42,6 +119,7 @@ export function readDestinationRule(r: Reader, meta: ObjectMeta, obj: Obj): Dest
   (r.arr(spec, 'subsets', ['spec']) ?? []).forEach((s, i) => {
     const path = ['spec', 'subsets', i];
     if (!isObj(s)) { r.error(path, 'field-type', 'each subset must be a mapping'); return; }
+    rejectUnknownFields(r, s, SUBSET_FIELDS, path);
     const name = r.str(s, 'name', path);
     if (!name) { r.error(path, 'dr-subset-name', 'subset needs a name'); return; }
     const subset: Subset = { name, labels: r.labels(s, 'labels', path) ?? {} };
@@ -61,6 +139,10 @@ export function readDestinationRule(r: Reader, meta: ObjectMeta, obj: Obj): Dest
 function readTrafficPolicy(r: Reader, tp: Obj | undefined, path: Path): TrafficPolicy | undefined {
   if (!tp) return undefined;
   rejectUnknownFields(r, tp, TRAFFIC_POLICY_FIELDS, path);
+  strictLoadBalancer(r, tp, path);
+  strictObj(r, tp, 'tunnel', TUNNEL_FIELDS, path);
+  strictObj(r, tp, 'proxyProtocol', PROXY_PROTOCOL_FIELDS, path);
+  strictObj(r, tp, 'retryBudget', RETRY_BUDGET_FIELDS, path);
   const out: TrafficPolicy = { raw: tp };
   if (tp['connectionPool'] !== undefined) out.connectionPool = readConnectionPool(r, tp['connectionPool'], [...path, 'connectionPool']);
   if (tp['outlierDetection'] !== undefined) {
@@ -75,9 +157,11 @@ function readTrafficPolicy(r: Reader, tp: Obj | undefined, path: Path): TrafficP
     pls.forEach((p, i) => {
       const ppath = [...path, 'portLevelSettings', i];
       if (!isObj(p)) { r.error(ppath, 'field-type', 'each port level setting must be a mapping'); return; }
+      if (isObj(p['port'])) rejectUnknownFields(r, p['port'], PORT_SELECTOR_FIELDS, [...ppath, 'port']);
       const port = isObj(p['port']) ? r.int(p['port'], 'number', [...ppath, 'port']) : undefined;
       if (port === undefined) { r.error(ppath, 'dr-port-required', 'port level setting needs port.number'); return; }
       rejectUnknownFields(r, p, PORT_POLICY_FIELDS, ppath);
+      strictLoadBalancer(r, p, ppath);
       const entry: { port: number; tls?: ClientTlsSettings; lbSimple?: string } = { port };
       const ptls = readTls(r, r.obj(p, 'tls', ppath), [...ppath, 'tls']);
       if (ptls) entry.tls = ptls;
@@ -104,6 +188,7 @@ function readTrafficPolicy(r: Reader, tp: Obj | undefined, path: Path): TrafficP
 
 function readTls(r: Reader, tls: Obj | undefined, path: Path): ClientTlsSettings | undefined {
   if (!tls) return undefined;
+  rejectUnknownFields(r, tls, CLIENT_TLS_FIELDS, path);
   const mode = r.str(tls, 'mode', path) ?? 'DISABLE';
   if (!TLS_MODES.includes(mode)) {
     r.error([...path, 'mode'], 'bad-enum', `tls mode "${mode}" is not one of ${TLS_MODES.join(', ')}`);

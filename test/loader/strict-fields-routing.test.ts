@@ -1,5 +1,5 @@
 /**
- * Strict field validation for Gateway and VirtualService
+ * Strict field validation for Gateway, VirtualService and DestinationRule
  * (istio-semantics §14): as kubectl's strict decoding refuses a key the CRD
  * schema does not have, a misspelt field is an `unknown-field` error at that
  * key, with a hint, never a field silently read as absent. The shipped corpus
@@ -62,6 +62,13 @@ spec:
   hosts: [reviews]
 ${extra}  http:
 ${http}`;
+
+const dr = (spec: string): string => `apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: d, namespace: default }
+spec:
+  host: reviews
+${spec}`;
 
 describe('Gateway: unknown fields', () => {
   it('a Gateway with an unknown field `selectr` is refused at that key, with a did-you-mean hint (it would bind every gateway pod)', () => {
@@ -232,6 +239,58 @@ ${body}`;
   tcp:
   - match: [{ destinationSubnets: [10.0.0.0/8], port: 5432, sourceSubnet: 10.0.0.0/8, sourceLabels: { app: a }, sourceNamespace: default }]
     route: [{ destination: { host: a.example.com }, weight: 100 }]
+`))).toEqual([]);
+  });
+});
+
+describe('DestinationRule: unknown fields outside trafficPolicy', () => {
+  it('a DestinationRule spec with an unknown field is refused at its key', () => {
+    expectOne(dr('  subset:\n  - name: v1\n    labels: { version: v1 }\n'), 'subset', 'did you mean subsets?');
+    expectOne(dr('  workloadSelector: { labels: { app: a } }\n'), 'labels', 'valid fields here: matchLabels');
+  });
+
+  it('a subset with `label:` is refused at that key (it would select every pod of the host), with a did-you-mean hint', () => {
+    expectOne(dr('  subsets:\n  - name: v1\n    label: { version: v1 }\n'), 'label', 'did you mean labels?');
+  });
+
+  it('client tls refuses unknown fields at every level, snake_case included; every ClientTLSSettings field is taken', () => {
+    expectOne(dr('  trafficPolicy:\n    tls: { mode: SIMPLE, sni_name: a }\n'), 'sni_name', 'valid fields here:');
+    expectOne(dr('  trafficPolicy:\n    tls: { mode: MUTUAL, client_certificate: /c.pem }\n'), 'client_certificate', 'did you mean clientCertificate?');
+    expectOne(dr('  subsets:\n  - name: v1\n    labels: { version: v1 }\n    trafficPolicy:\n      tls: { mode: SIMPLE, sans: [a] }\n'), 'sans', 'valid fields here:');
+    expectOne(dr('  trafficPolicy:\n    portLevelSettings:\n    - port: { number: 80 }\n      tls: { mode: SIMPLE, caFile: x }\n'), 'caFile', 'valid fields here:');
+    expect(unknown(dr(`  trafficPolicy:
+    tls: { mode: MUTUAL, clientCertificate: /c.pem, privateKey: /k.pem, caCertificates: /ca.pem, subjectAltNames: [a], sni: a, insecureSkipVerify: false, caCrl: /crl.pem }
+`))).toEqual([]);
+    expect(unknown(dr('  trafficPolicy:\n    tls: { mode: SIMPLE, credentialName: secret }\n'))).toEqual([]);
+  });
+
+  it('loadBalancer (consistentHash, httpCookie, localityLbSetting, warmup), tunnel, proxyProtocol, retryBudget and a port selector refuse unknown fields', () => {
+    expectOne(dr('  trafficPolicy:\n    loadBalancer: { simple: ROUND_ROBIN, warmupDuration: 10s }\n'), 'warmupDuration', 'valid fields here:');
+    expectOne(dr('  trafficPolicy:\n    loadBalancer: { consistentHash: { httpHeader: x-user } }\n'), 'httpHeader', 'valid fields here:');
+    expectOne(dr('  trafficPolicy:\n    loadBalancer: { consistentHash: { httpCookie: { name: c, ttl: 0s, attributes: [{ name: a, val: b }] } } }\n'), 'val', 'valid fields here: name, value');
+    expectOne(dr('  trafficPolicy:\n    loadBalancer: { localityLbSetting: { enabled: true, failover: [{ from: a, too: b }] } }\n'), 'too', 'did you mean to?');
+    expectOne(dr('  trafficPolicy:\n    tunnel: { protocol: CONNECT, targetHost: a, port: 1 }\n'), 'port', 'valid fields here: protocol, targetHost, targetPort');
+    expectOne(dr('  trafficPolicy:\n    proxyProtocol: { versions: V1 }\n'), 'versions', 'did you mean version?');
+    expectOne(dr('  trafficPolicy:\n    retryBudget: { percentage: 20 }\n'), 'percentage', 'valid fields here: percent, minRetryConcurrency');
+    expectOne(dr('  trafficPolicy:\n    portLevelSettings:\n    - port: { number: 80, name: http }\n      tls: { mode: DISABLE }\n'), 'name', 'valid fields here: number', 'port:');
+    expect(unknown(dr(`  trafficPolicy:
+    loadBalancer:
+      consistentHash:
+        httpCookie: { name: c, path: /, ttl: 0s, attributes: [{ name: a, value: b }] }
+        ringHash: { minimumRingSize: 1024 }
+      localityLbSetting:
+        enabled: true
+        distribute: [{ from: a/*, to: { "a/*": 100 } }]
+        failoverPriority: [topology.kubernetes.io/region]
+      warmup: { duration: 10s, minimumPercent: 10, aggression: 1 }
+    portLevelSettings:
+    - port: { number: 80 }
+      loadBalancer: { consistentHash: { maglev: { tableSize: 65537 }, useSourceIp: true } }
+  subsets:
+  - name: v1
+    labels: { version: v1 }
+    trafficPolicy:
+      loadBalancer: { simple: LEAST_REQUEST, warmupDurationSecs: 10s }
 `))).toEqual([]);
   });
 });
