@@ -5,8 +5,11 @@
  * by (scenario name, step id) and (scenario name, flow from → to).
  *
  * Rules (product.md §4):
- * - a step that was `blocked` and is now `allowed` or `partial` is a regression; the reverse (allowed or
- *   partial → blocked) an improvement; allowed ↔ partial is a change, neither better nor worse;
+ * - an attack step (from the foothold) that was `blocked` and is now `allowed` or `partial` is a regression; the
+ *   reverse (allowed or partial → blocked) an improvement; allowed ↔ partial is a change, neither better nor worse;
+ * - a legitimate step (not from the attacker) is never a regression or an improvement: it is `broken` when less of it
+ *   gets through (allowed → partial or blocked, partial → blocked) — an outage, not a security gain — and `changed`
+ *   otherwise (more of it gets through);
  * - steps only on one side are listed as added or removed, never silently dropped;
  * - a legitimate flow whose success rate moved by more than `trafficTolerance` is listed, worse or better;
  * - flows only on one side are listed as trafficAdded or trafficRemoved, never silently dropped.
@@ -33,7 +36,8 @@ export interface TrafficRecord {
   ok: number;
 }
 
-export type StepChangeKind = 'regression' | 'improvement' | 'changed';
+/** `regression` / `improvement`: attack steps only; `broken`: legitimate steps only; `changed`: either. */
+export type StepChangeKind = 'regression' | 'improvement' | 'broken' | 'changed';
 
 export interface StepChange {
   scenario: string;
@@ -61,6 +65,8 @@ export interface OutcomeComparison {
   steps: StepChange[];
   regressions: StepChange[];
   improvements: StepChange[];
+  /** legitimate steps less of which gets through (kind `broken`) */
+  broken: StepChange[];
   added: StepRecord[];
   removed: StepRecord[];
   traffic: TrafficChange[];
@@ -90,7 +96,12 @@ export function trafficRecords(runs: readonly RunResult[]): TrafficRecord[] {
   return out;
 }
 
-function classify(before: Outcome, after: Outcome): StepChangeKind {
+/** How much of a step got through: blocked < partial < allowed. */
+const THROUGH: Readonly<Record<Outcome, number>> = { blocked: 0, partial: 1, allowed: 2 };
+
+/** The kind of a change of outcome (the rules above); `run --baseline` and `assess` both use it. */
+export function classifyChange(attack: boolean, before: Outcome, after: Outcome): StepChangeKind {
+  if (!attack) return THROUGH[after] < THROUGH[before] ? 'broken' : 'changed';
   if (before === 'blocked' && after !== 'blocked') return 'regression';
   if (before !== 'blocked' && after === 'blocked') return 'improvement';
   return 'changed';
@@ -128,7 +139,7 @@ export function compareOutcomes(
     if (b.outcome === a.outcome) continue;
     steps.push({
       scenario: a.scenario, step: a.step, action: a.action, attack: a.attack, before: b.outcome, after: a.outcome,
-      kind: classify(b.outcome, a.outcome), stoppedByBefore: b.stoppedBy, stoppedByAfter: a.stoppedBy,
+      kind: classifyChange(a.attack, b.outcome, a.outcome), stoppedByBefore: b.stoppedBy, stoppedByAfter: a.stoppedBy,
     });
   }
   const removed = before.steps.filter((s) => !afterKeys.has(s.scenario + SEP + s.step));
@@ -152,8 +163,9 @@ export function compareOutcomes(
   }
   return {
     steps,
-    regressions: steps.filter((s) => s.kind === 'regression' && s.attack),
-    improvements: steps.filter((s) => s.kind === 'improvement' && s.attack),
+    regressions: steps.filter((s) => s.kind === 'regression'),
+    improvements: steps.filter((s) => s.kind === 'improvement'),
+    broken: steps.filter((s) => s.kind === 'broken'),
     added,
     removed,
     traffic,

@@ -129,7 +129,8 @@ function baselineLines(r: RunResult): string[] {
   const out = [`  baseline ${e(b.file)}: ${b.regressions.length} regression${b.regressions.length === 1 ? '' : 's'}, ${b.improvements.length} improvement${b.improvements.length === 1 ? '' : 's'}, ${b.changed.length} other change${b.changed.length === 1 ? '' : 's'}, ${b.added.length} added, ${b.removed.length} removed, ${b.trafficAdded.length} flow${b.trafficAdded.length === 1 ? '' : 's'} added, ${b.trafficRemoved.length} flow${b.trafficRemoved.length === 1 ? '' : 's'} removed`];
   for (const c of b.regressions) out.push(`      REGRESSION ${changeLine(c)}`);
   for (const c of b.improvements) out.push(`      improvement ${changeLine(c)}`);
-  for (const c of b.changed) out.push(`      changed ${changeLine(c)}`);
+  // a legitimate step less of which gets through is an outage, said as such (never an improvement)
+  for (const c of b.changed) out.push(`      ${c.kind === 'broken' ? 'broken (legitimate)' : 'changed'} ${changeLine(c)}`);
   for (const a of b.added) out.push(`      added ${e(a.step)} (${a.outcome})`);
   for (const x of b.removed) out.push(`      removed ${e(x.step)} (was ${x.outcome})`);
   for (const t of b.trafficAdded) out.push(`      added traffic ${e(t.from)} → ${e(t.to)} (${t.ok}/${t.sent} ok)`);

@@ -248,7 +248,7 @@ export interface BaselineChange {
   attack: boolean;
   before: Outcome;
   after: Outcome;
-  kind: 'regression' | 'improvement' | 'changed';
+  kind: 'regression' | 'improvement' | 'broken' | 'changed';
   stoppedByBefore: string[];
   stoppedByAfter: string[];
 }
@@ -261,7 +261,7 @@ export interface BaselineSection {
   regressions: BaselineChange[];
   /** attack steps allowed or partial before, blocked now */
   improvements: BaselineChange[];
-  /** every other change of outcome (allowed ↔ partial; steps not from the attacker) */
+  /** every other change of outcome (allowed ↔ partial; steps not from the attacker: kind `broken` when less of it gets through) */
   changed: BaselineChange[];
   /** steps the baseline does not have */
   added: BaselineStep[];

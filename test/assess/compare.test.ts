@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { compareOutcomes, type StepRecord, type TrafficRecord } from '../../src/assess/compare.js';
+import { classifyChange, compareOutcomes, type StepRecord, type TrafficRecord } from '../../src/assess/compare.js';
 import { MESHRANGE_VERSION } from '../../src/core/version.js';
 
 const step = (scenario: string, id: string, outcome: StepRecord['outcome'], attack = true): StepRecord =>
@@ -27,6 +27,18 @@ describe('comparing outcomes (assess and run --baseline share it)', () => {
     const c = compareOutcomes({ steps: [step('s', 'legit', 'blocked', false)], traffic: [] }, { steps: [step('s', 'legit', 'allowed', false)], traffic: [] });
     expect(c.steps).toHaveLength(1);
     expect(c.regressions).toEqual([]);
+  });
+
+  it('a legitimate step less of which gets through is broken, never an improvement; more of it is changed, never a regression', () => {
+    const c = compareOutcomes(
+      { steps: [step('s', 'a', 'allowed', false), step('s', 'b', 'allowed', false), step('s', 'c', 'partial', false), step('s', 'd', 'blocked', false)], traffic: [] },
+      { steps: [step('s', 'a', 'blocked', false), step('s', 'b', 'partial', false), step('s', 'c', 'blocked', false), step('s', 'd', 'allowed', false)], traffic: [] });
+    expect(c.steps.map((s) => [s.step, s.kind])).toEqual([['a', 'broken'], ['b', 'broken'], ['c', 'broken'], ['d', 'changed']]);
+    expect(c.broken.map((s) => s.step)).toEqual(['a', 'b', 'c']);
+    expect(c.improvements).toEqual([]);
+    expect(c.regressions).toEqual([]);
+    expect(classifyChange(true, 'allowed', 'blocked')).toBe('improvement');
+    expect(classifyChange(false, 'allowed', 'blocked')).toBe('broken');
   });
 
   it('steps on only one side are listed as added or removed, never dropped', () => {

@@ -59,6 +59,19 @@ describe('run --baseline', () => {
     expect(json.baseline.regressions).toEqual([]);
   });
 
+  it('a legitimate step the baseline saw blocked and now allowed is an other change, never a regression', async () => {
+    // web-to-api-over-mtls runs from: frontend/web, not the foothold: legitimate traffic
+    const file = baselineWith('web-to-api-over-mtls', 'blocked');
+    const r = await cli('run', SCENARIO, '--baseline', file, '--check', '--format', 'json');
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.out) as { baseline: { regressions: unknown[]; improvements: unknown[]; changed: { step: string; kind: string }[] } };
+    expect(j.baseline.regressions).toEqual([]);
+    expect(j.baseline.changed).toMatchObject([{ step: 'web-to-api-over-mtls', kind: 'changed' }]);
+    const text = await cli('run', SCENARIO, '--baseline', file);
+    expect(text.out).toContain('0 regressions, 0 improvements, 1 other change');
+    expect(text.out).toContain('changed web-to-api-over-mtls: blocked → allowed');
+  });
+
   it('steps and scenarios only on one side are listed, never dropped', async () => {
     const copy = structuredClone(saved);
     copy.steps[0]!.id = 'renamed';
