@@ -14,11 +14,17 @@
  *    by assess/compare.ts `compareOutcomes` — the comparison `run --baseline`
  *    uses. `steps` lists every step whose outcome changed; `traffic` every
  *    legitimate flow whose success rate changed.
- *  - Risk: `up` when a path became reachable or an attack step that was
- *    blocked now gets through (a regression); otherwise `down` when a path is
- *    no longer reachable or an attack step is now blocked (an improvement);
- *    otherwise `same`. Legitimate traffic that broke does not change the risk
- *    (it is an outage, not an exposure); it is listed and counted in `broken`.
+ *  - Posture: the `meshrange lint` findings of each side's mesh, compared
+ *    (assess/posture.ts): `postureAdded`, `postureRemoved`; a warning or error
+ *    new on its resource is a control the change weakened.
+ *  - Risk: `up` when a path became reachable, an attack step that was
+ *    blocked now gets through (a regression), or a control weakened;
+ *    otherwise `down` when a path is no longer reachable, an attack step is
+ *    now blocked (an improvement) or a control strengthened; otherwise `same`.
+ *    Legitimate traffic that broke (a legitimate step less of which gets
+ *    through, kind `broken`, or a flow whose success fell) does not change the
+ *    risk (it is an outage, not an exposure); it is listed, counted in
+ *    `broken`, and fails `--check`.
  *  - Deterministic: paths sorted; steps and traffic in the order of the after
  *    side's run (compareOutcomes' order).
  */
@@ -33,13 +39,14 @@ import { signingRulesOf } from '../scenario/tokens.js';
 import type { JwtRule } from '../model/request-authentication.js';
 import type { Outcome, RunResult } from '../scenario/types.js';
 import { compareOutcomes, stepRecords, trafficRecords, type StepChangeKind } from './compare.js';
+import { codeCounts, postureDiff, type PostureDiff } from './posture.js';
 import { diffReach, locateControl, reachPaths, type ReachPath, type ReachSet } from './reach.js';
 
 /** The kinds the loader makes workloads of (loader/load.ts), in words for a warning. */
 const WORKLOAD_KIND_WORDS = 'Deployment, StatefulSet, DaemonSet, ReplicaSet or Pod';
 
-export type { AssessPath, AssessReport, AssessStep, AssessTraffic, Risk } from './types.js';
-import type { AssessPath, AssessReport, AssessStep, AssessTraffic, Risk } from './types.js';
+export type { AssessFinding, AssessPath, AssessReport, AssessStep, AssessTraffic, Risk } from './types.js';
+import type { AssessFinding, AssessPath, AssessReport, AssessStep, AssessTraffic, Risk } from './types.js';
 import { SimulationLimitError } from '../core/limits.js';
 
 /** One side of an assessment: where its manifests are read from. */
@@ -204,6 +211,7 @@ export async function assess(input: AssessInput): Promise<AssessResult> {
   if (issues.hasErrors()) return { report: null, issues, warnings: [...warnings] };
 
   let reach = { newlyReachable: [] as AssessPath[], noLongerReachable: [] as AssessPath[] };
+  let posture: PostureDiff = { added: [], removed: [] };
   let pathsBefore = 0;
   let pathsAfter = 0;
   if (meshes.before && meshes.after) {
@@ -217,6 +225,7 @@ export async function assess(input: AssessInput): Promise<AssessResult> {
     pathsBefore = b.value.paths.length;
     pathsAfter = a.value.paths.length;
     reach = reachDiff(b.value, a.value);
+    posture = postureDiff(meshes.before, meshes.after);
   }
 
   const cmp = compareOutcomes(
@@ -231,21 +240,29 @@ export async function assess(input: AssessInput): Promise<AssessResult> {
     return x;
   });
   const traffic: AssessTraffic[] = cmp.traffic.map((t) => ({ ...t }));
-  const brokenSteps = steps.filter((s) => !s.attack && s.before !== 'blocked' && s.after === 'blocked').length;
-  const broken = brokenSteps + traffic.filter((t) => t.kind === 'worse').length;
+  const broken = cmp.broken.length + traffic.filter((t) => t.kind === 'worse').length;
 
   const reasons: string[] = [];
   const n = (k: number, one: string, many: string = `${one}s`): string => `${k} ${k === 1 ? one : many}`;
+  const weakened = posture.added.filter((f) => f.weighed);
+  const strengthened = posture.removed.filter((f) => f.weighed);
   if (reach.newlyReachable.length > 0) reasons.push(`${n(reach.newlyReachable.length, 'path')} newly reachable`);
   if (cmp.regressions.length > 0) reasons.push(`${n(cmp.regressions.length, 'attack step')} blocked before now get${cmp.regressions.length === 1 ? 's' : ''} through`);
+  // A posture finding new at warning or above is a control the change weakened, even when no client of today's mesh
+  // exercises it (assess/posture.ts): risk up, whatever else got better.
+  if (weakened.length > 0) reasons.push(`${n(weakened.length, 'posture finding')} at warning or above added (${codeCounts(weakened)}): a control weakened`);
   let risk: Risk = 'same';
   if (reasons.length > 0) risk = 'up';
   else {
     if (reach.noLongerReachable.length > 0) reasons.push(`${n(reach.noLongerReachable.length, 'path')} no longer reachable`);
     if (cmp.improvements.length > 0) reasons.push(`${n(cmp.improvements.length, 'attack step')} that got through now blocked`);
+    if (strengthened.length > 0) reasons.push(`${n(strengthened.length, 'posture finding')} at warning or above removed (${codeCounts(strengthened)}): a control strengthened`);
     if (reasons.length > 0) risk = 'down';
   }
-  if (broken > 0) reasons.push(`${n(broken, 'legitimate flow or step', 'legitimate flows or steps')} broken (not a risk change: an outage)`);
+  if (risk === 'same' && posture.added.length + posture.removed.length > 0) {
+    reasons.push(`posture findings changed without weighing in the risk (${posture.added.length} added, ${posture.removed.length} removed: info only, or reworded on the same resource at the same severity)`);
+  }
+  if (broken > 0) reasons.push(`${n(broken, 'legitimate flow or step', 'legitimate flows or steps')} broken (not a risk change: an outage; --check fails on it)`);
   // A mesh without workloads has no paths: say so, and when nothing at all was compared, say that "same" means nothing.
   const empty: string[] = [];
   for (const k of ['before', 'after'] as const) {
@@ -261,7 +278,7 @@ export async function assess(input: AssessInput): Promise<AssessResult> {
     warnings.add(`nothing to compare: ${empty.length === 2 ? 'neither mesh has a workload' : 'no mesh with a workload was read'} and no scenario ran, so risk "same" says nothing about the change`
       + ' — point --before/--after (or --mesh) at the manifests of the workloads, or name scenarios to run');
   }
-  if (reasons.length === 0) reasons.push(nothingCompared ? 'nothing was compared: no workload on either side and no scenario' : 'nothing reachable changed and no scenario step changed its outcome');
+  if (reasons.length === 0) reasons.push(nothingCompared ? 'nothing was compared: no workload on either side and no scenario' : 'nothing reachable changed, no scenario step changed its outcome and no posture finding changed');
 
   const report: AssessReport = {
     before: input.before.label,
@@ -274,10 +291,13 @@ export async function assess(input: AssessInput): Promise<AssessResult> {
     stepsRemoved: cmp.removed.map((s) => ({ scenario: s.scenario, step: s.step })),
     trafficAdded: cmp.trafficAdded.map((t) => ({ scenario: t.scenario, from: t.from, to: t.to })),
     trafficRemoved: cmp.trafficRemoved.map((t) => ({ scenario: t.scenario, from: t.from, to: t.to })),
+    postureAdded: posture.added,
+    postureRemoved: posture.removed,
     risk,
     riskReasons: reasons,
     warnings: [...warnings],
-    summary: { pathsBefore, pathsAfter, scenarios: runs.after.runs.length, regressions: cmp.regressions.length, improvements: cmp.improvements.length, broken },
+    summary: { pathsBefore, pathsAfter, scenarios: runs.after.runs.length, regressions: cmp.regressions.length, improvements: cmp.improvements.length, broken,
+      postureAdded: posture.added.length, postureRemoved: posture.removed.length },
   };
   return { report, issues, warnings: [...warnings] };
 }
@@ -287,7 +307,7 @@ export async function assess(input: AssessInput): Promise<AssessResult> {
  * an invalid side is an error value with its issues, never a throw.
  */
 export function assessManifests(before: readonly SourceFile[], after: readonly SourceFile[]):
-  { ok: true; newlyReachable: AssessPath[]; noLongerReachable: AssessPath[]; risk: Risk } | { ok: false; issues: IssueList } {
+  { ok: true; newlyReachable: AssessPath[]; noLongerReachable: AssessPath[]; postureAdded: AssessFinding[]; postureRemoved: AssessFinding[]; risk: Risk } | { ok: false; issues: IssueList } {
   const issues = new IssueList();
   const b = loadMesh(before);
   const a = loadMesh(after);
@@ -295,5 +315,8 @@ export function assessManifests(before: readonly SourceFile[], after: readonly S
   if (issues.hasErrors()) return { ok: false, issues };
   const d = assessMeshes(b.mesh, a.mesh);
   if ('error' in d) { issues.error('assess-too-large', d.error, undefined, d.hint); return { ok: false, issues }; }
-  return { ok: true, ...d, risk: d.newlyReachable.length > 0 ? 'up' : d.noLongerReachable.length > 0 ? 'down' : 'same' };
+  const p = postureDiff(b.mesh, a.mesh);
+  const risk: Risk = d.newlyReachable.length > 0 || p.added.some((f) => f.weighed) ? 'up'
+    : d.noLongerReachable.length > 0 || p.removed.some((f) => f.weighed) ? 'down' : 'same';
+  return { ok: true, ...d, postureAdded: p.added, postureRemoved: p.removed, risk };
 }

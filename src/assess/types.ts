@@ -34,6 +34,24 @@ export interface AssessStep extends StepChange {
 /** A legitimate flow whose success rate changed (compare.ts TrafficChange). */
 export type AssessTraffic = TrafficChange;
 
+/**
+ * A posture finding (a `meshrange lint` finding, src/lint) on one side only (assess/posture.ts): located on the side
+ * that has it.
+ */
+export interface AssessFinding {
+  /** lint code, `MR01nn` (docs/lint-codes.md) */
+  code: string;
+  rule: string;
+  severity: 'error' | 'warning' | 'info';
+  /** `Kind namespace/name` */
+  resource: string;
+  message: string;
+  hint: string;
+  /** counted in the risk: a warning or error that is new on its resource (added: a control weakened) or gone from it (removed) */
+  weighed: boolean;
+  loc?: Location;
+}
+
 export interface AssessReport {
   before: string;
   after: string;
@@ -48,6 +66,12 @@ export interface AssessReport {
   trafficAdded: { scenario: string; from: string; to: string }[];
   /** legitimate flows only the before side's runs have */
   trafficRemoved: { scenario: string; from: string; to: string }[];
+  /**
+   * posture findings (`meshrange lint`) the after side has and the before side does not, and the reverse. Optional so
+   * that a report built by hand (a library user rendering one) need not; `assess` always sets them.
+   */
+  postureAdded?: AssessFinding[];
+  postureRemoved?: AssessFinding[];
   risk: Risk;
   /** why the risk is what it is, one line each */
   riskReasons: string[];
@@ -57,6 +81,9 @@ export interface AssessReport {
    * `assess` always sets it; optional so that a report built by hand (a library user rendering one) need not.
    */
   warnings?: string[];
-  /** counts: reachable paths on each side, scenarios run, regressions, improvements, legitimate flows or steps broken */
-  summary: { pathsBefore: number; pathsAfter: number; scenarios: number; regressions: number; improvements: number; broken: number };
+  /**
+   * counts: reachable paths on each side, scenarios run, regressions, improvements, legitimate flows or steps broken;
+   * posture findings added and removed (all severities) — `postureAdded` / `postureRemoved` are set by `assess`
+   */
+  summary: { pathsBefore: number; pathsAfter: number; scenarios: number; regressions: number; improvements: number; broken: number; postureAdded?: number; postureRemoved?: number };
 }

@@ -50,7 +50,7 @@ export function registerAssess(program: Command, io: Io, done: (code: number) =>
     .option('--repo <dir>', 'the git repository refs are read from (default: the one holding the working directory)')
     .addOption(new Option('--format <format>', 'stdout format').choices(['text', 'json', 'markdown', 'sarif']).default('text'))
     .option('--report <format=path>', 'also write a report (json, markdown, sarif, text); repeatable', collect, [])
-    .option('--check', 'exit 1 when the risk is up')
+    .option('--check', 'exit 1 when the risk is up or legitimate traffic broke')
     .option('--seed <n>', 'override every scenario\'s seed')
     .option('--allow-path <dir>', 'also let scenarios read files under this folder; repeatable', collect, [])
     .action(async (scenarios: string[], opts: AssessCliOpts) => {
@@ -212,5 +212,14 @@ export async function assessCommand(scenarios: string[], opts: AssessCliOpts, io
     return EXIT_BAD_INPUT;
   }
   io.out((RENDER[opts.format] as (x: AssessReport) => string)(report));
-  return opts.check && report.risk === 'up' ? EXIT_FAILED : EXIT_OK;
+  return opts.check && checkFails(report) ? EXIT_FAILED : EXIT_OK;
+}
+
+/**
+ * `--check` fails on both questions assess answers: the exposure went up, or the change breaks legitimate traffic the
+ * scenarios check (a legitimate step less of which gets through, a flow whose success fell) — an outage is no risk,
+ * but no pipeline should merge it unnoticed.
+ */
+export function checkFails(report: AssessReport): boolean {
+  return report.risk === 'up' || report.summary.broken > 0;
 }

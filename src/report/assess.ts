@@ -9,7 +9,7 @@
  */
 import { escapeControls, jsonDocument, markdownText, pathUri, sarifText } from '../core/escape.js';
 import { MESHRANGE_INFO_URI, MESHRANGE_VERSION } from '../core/version.js';
-import type { AssessPath, AssessReport, AssessStep } from '../assess/types.js';
+import type { AssessFinding, AssessPath, AssessReport, AssessStep } from '../assess/types.js';
 import { markdownWarnings } from './markdown.js';
 import { sarifInvocations } from './sarif.js';
 
@@ -40,10 +40,21 @@ function stepText(s: AssessStep): string {
 }
 
 const RISK_WORDS: Record<AssessReport['risk'], string> = {
-  up: 'UP — the change opens paths or lets an attack step through',
-  down: 'DOWN — the change closes paths or blocks attack steps, and opens none',
-  same: 'SAME — no exposure changed',
+  up: 'UP — the change opens paths, lets an attack step through or weakens a control',
+  down: 'DOWN — the change closes paths, blocks attack steps or strengthens a control, and opens or weakens none',
+  same: 'SAME — no path opened or closed, no attack step changed, no control weakened or strengthened',
 };
+
+function findingText(f: AssessFinding, weighedWord: string): string[] {
+  // lint's messages mostly start with the resource: not said twice
+  return [`${f.code} ${f.severity}${f.weighed ? ` (${weighedWord})` : ''}: ${f.message.startsWith(f.resource) ? '' : `${f.resource}: `}${f.message}`,
+    ...(f.loc ? [`at ${f.loc.file}:${f.loc.line}:${f.loc.col}`] : []), `fix: ${f.hint}`];
+}
+
+/** Legitimate steps less of which gets through, and flows whose success fell: what the change breaks. */
+function brokenOf(r: AssessReport): { steps: AssessStep[]; traffic: AssessReport['traffic'] } {
+  return { steps: r.steps.filter((s) => s.kind === 'broken'), traffic: r.traffic.filter((t) => t.kind === 'worse') };
+}
 
 export function renderAssessText(r: AssessReport): string {
   const l: string[] = [];
@@ -52,17 +63,24 @@ export function renderAssessText(r: AssessReport): string {
   for (const why of r.riskReasons) l.push(`  - ${why}`);
   l.push(`reachable paths: ${r.summary.pathsBefore} before, ${r.summary.pathsAfter} after; scenarios run on both sides: ${r.summary.scenarios}`);
   // `+` something the change adds, `-` something it takes away, `~` something that changed either way
-  const section = (title: string, items: readonly string[][], mark: '+' | '-' | '~' = '+'): void => {
+  const section = (title: string, items: readonly string[][], mark: '+' | '-' | '~' | '!' = '+'): void => {
     if (items.length === 0) return;
     l.push('', `${title} (${items.length}):`);
     for (const lines of items) for (const [i, x] of lines.entries()) l.push(`${i === 0 ? `  ${mark} ` : '      '}${x}`);
   };
   section('newly reachable', r.newlyReachable.map((p) => [pathText(p), ...(p.stoppedBy.length > 0 ? [`before, stopped by ${p.stoppedBy.join('; ')}`] : [])]));
   section('no longer reachable', r.noLongerReachable.map((p) => [pathText(p), ...(p.stoppedBy.length > 0 ? [`now stopped by ${p.stoppedBy.join('; ')}`] : [])]), '-');
-  section('scenario steps whose outcome changed', r.steps.map((s) => [`${s.kind}: ${stepText(s)}`,
+  const stepLines = (s: AssessStep): string[] => [
     ...(s.stoppedByBefore.length > 0 ? [`before, stopped by ${s.stoppedByBefore.join(', ')}`] : []),
-    ...(s.stoppedByAfter.length > 0 ? [`after, stopped by ${s.stoppedByAfter.join(', ')}`] : [])]), '~');
-  section('legitimate traffic whose success changed', r.traffic.map((t) => [`${t.kind}: ${t.scenario}: ${t.from} → ${t.to}: ${pct(t.before)} → ${pct(t.after)} ok`]), '~');
+    ...(s.stoppedByAfter.length > 0 ? [`after, stopped by ${s.stoppedByAfter.join(', ')}`] : [])];
+  const flowText = (t: AssessReport['traffic'][number]): string => `${t.scenario}: ${t.from} → ${t.to}: ${pct(t.before)} → ${pct(t.after)} ok`;
+  // `!` something the change breaks: legitimate traffic, its own section (an outage is not a security gain)
+  const broken = brokenOf(r);
+  section('broken legitimate traffic', [...broken.steps.map((s) => [stepText(s), ...stepLines(s)]), ...broken.traffic.map((t) => [`flow ${flowText(t)}`])], '!');
+  section('posture findings added (meshrange lint)', (r.postureAdded ?? []).map((f) => findingText(f, 'weakens a control')));
+  section('posture findings removed (meshrange lint)', (r.postureRemoved ?? []).map((f) => findingText(f, 'strengthens a control')), '-');
+  section('scenario steps whose outcome changed', r.steps.filter((s) => s.kind !== 'broken').map((s) => [`${s.kind}: ${stepText(s)}`, ...stepLines(s)]), '~');
+  section('legitimate traffic whose success changed', r.traffic.filter((t) => t.kind !== 'worse').map((t) => [`${t.kind}: ${flowText(t)}`]), '~');
   section('steps on the after side only', r.stepsAdded.map((s) => [`${s.scenario}/${s.step}`]));
   section('steps on the before side only', r.stepsRemoved.map((s) => [`${s.scenario}/${s.step}`]), '-');
   section('legitimate traffic on the after side only', r.trafficAdded.map((t) => [`${t.scenario}: ${t.from} → ${t.to}`]));
@@ -98,13 +116,28 @@ export function renderAssessMarkdown(r: AssessReport): string {
     l.push('', `### No longer reachable (${r.noLongerReachable.length})`, '');
     l.push(...mdTable(['from', 'to', 'port', 'now stopped by'], r.noLongerReachable.map((p) => [p.from, p.via === 'ingress' ? `${p.to} (ingress)` : p.to, String(p.port), p.stoppedBy.join('; ')])));
   }
-  if (r.steps.length > 0) {
-    l.push('', `### Scenario steps whose outcome changed (${r.steps.length})`, '');
-    l.push(...mdTable(['scenario', 'step', 'kind', 'before', 'after', 'stopped by (after)'], r.steps.map((s) => [s.scenario, `${s.step}${s.attack ? '' : ' (legitimate)'}`, s.kind, s.before, s.after, s.stoppedByAfter.join(', ')])));
+  const broken = brokenOf(r);
+  if (broken.steps.length + broken.traffic.length > 0) {
+    l.push('', `### Broken legitimate traffic (${broken.steps.length + broken.traffic.length})`, '');
+    l.push(...mdTable(['scenario', 'step or flow', 'before', 'after', 'stopped by (after)'], [
+      ...broken.steps.map((s) => [s.scenario, s.step, s.before, s.after, s.stoppedByAfter.join(', ')]),
+      ...broken.traffic.map((t) => [t.scenario, `${t.from} → ${t.to}`, `${pct(t.before)} ok`, `${pct(t.after)} ok`, ''])]));
   }
-  if (r.traffic.length > 0) {
-    l.push('', `### Legitimate traffic whose success changed (${r.traffic.length})`, '');
-    l.push(...mdTable(['scenario', 'from', 'to', 'before', 'after'], r.traffic.map((t) => [t.scenario, t.from, t.to, pct(t.before), pct(t.after)])));
+  for (const [title, list, word] of [['Posture findings added', r.postureAdded ?? [], 'weakens a control'], ['Posture findings removed', r.postureRemoved ?? [], 'strengthens a control']] as const) {
+    if (list.length === 0) continue;
+    l.push('', `### ${title} (${list.length})`, '');
+    l.push(...mdTable(['code', 'severity', 'resource', 'finding', 'where'], list.map((f) => [f.code, `${f.severity}${f.weighed ? ` (${word})` : ''}`, f.resource, f.message,
+      f.loc ? `${f.loc.file}:${f.loc.line}:${f.loc.col}` : ''])));
+  }
+  const steps = r.steps.filter((s) => s.kind !== 'broken');
+  if (steps.length > 0) {
+    l.push('', `### Scenario steps whose outcome changed (${steps.length})`, '');
+    l.push(...mdTable(['scenario', 'step', 'kind', 'before', 'after', 'stopped by (after)'], steps.map((s) => [s.scenario, `${s.step}${s.attack ? '' : ' (legitimate)'}`, s.kind, s.before, s.after, s.stoppedByAfter.join(', ')])));
+  }
+  const traffic = r.traffic.filter((t) => t.kind !== 'worse');
+  if (traffic.length > 0) {
+    l.push('', `### Legitimate traffic whose success changed (${traffic.length})`, '');
+    l.push(...mdTable(['scenario', 'from', 'to', 'before', 'after'], traffic.map((t) => [t.scenario, t.from, t.to, pct(t.before), pct(t.after)])));
   }
   for (const [title, flows] of [['Legitimate traffic on the after side only', r.trafficAdded], ['Legitimate traffic on the before side only', r.trafficRemoved]] as const) {
     if (flows.length === 0) continue;
@@ -117,6 +150,8 @@ export function renderAssessMarkdown(r: AssessReport): string {
 const RULES = [
   { id: 'meshrange/newly-reachable', shortDescription: { text: 'A client can reach a Service port or an ingress route it could not reach before the change' } },
   { id: 'meshrange/step-regressed', shortDescription: { text: 'An attack step that was blocked before the change gets through after it' } },
+  { id: 'meshrange/posture-weakened', shortDescription: { text: 'The change adds a posture finding (meshrange lint) at warning or above on a resource that had none as severe: a control weakened' } },
+  { id: 'meshrange/legitimate-broken', shortDescription: { text: 'A legitimate scenario step or flow gets less through after the change than before it' } },
   { id: 'meshrange/results-not-listed', shortDescription: { text: 'More results than a SARIF report lists' } },
 ];
 
@@ -125,7 +160,10 @@ function region(loc: { file: string; line: number; col: number } | undefined): u
   return [{ physicalLocation: { artifactLocation: { uri: pathUri(loc.file) }, region: { startLine: Math.max(1, loc.line), startColumn: Math.max(1, loc.col) } } }];
 }
 
-/** SARIF 2.1.0: one result per newly reachable path and per regressed attack step, located where one exists. */
+/**
+ * SARIF 2.1.0: one result per newly reachable path, regressed attack step, posture finding that weakens a control and
+ * broken legitimate step or flow, located where one exists.
+ */
 export function renderAssessSarif(r: AssessReport): string {
   const results: unknown[] = [];
   for (const p of r.newlyReachable) {
@@ -143,6 +181,32 @@ export function renderAssessSarif(r: AssessReport): string {
       message: { text: sarifText(`${s.scenario}/${s.step}: ${s.action} was ${s.before} before the change and is ${s.after} after it${s.stoppedByBefore.length > 0 ? `; it was stopped by ${s.stoppedByBefore.join(', ')}` : ''}`) },
       locations: region(s.loc),
       partialFingerprints: { 'meshrange/step': `${s.scenario}/${s.step}` },
+    });
+  }
+  for (const f of r.postureAdded ?? []) {
+    if (!f.weighed) continue;
+    results.push({
+      ruleId: 'meshrange/posture-weakened', level: f.severity === 'error' ? 'error' : 'warning',
+      message: { text: sarifText(`${f.code} (${f.rule}) on ${f.resource}, new with the change: ${f.message}; fix: ${f.hint}`) },
+      locations: region(f.loc),
+      partialFingerprints: { 'meshrange/finding': `${f.code} ${f.resource}` },
+    });
+  }
+  const broken = brokenOf(r);
+  for (const s of broken.steps) {
+    results.push({
+      ruleId: 'meshrange/legitimate-broken', level: 'warning',
+      message: { text: sarifText(`${s.scenario}/${s.step}: legitimate ${s.action} was ${s.before} before the change and is ${s.after} after it${s.stoppedByAfter.length > 0 ? `; it is stopped by ${s.stoppedByAfter.join(', ')}` : ''}`) },
+      locations: region(s.loc),
+      partialFingerprints: { 'meshrange/step': `${s.scenario}/${s.step}` },
+    });
+  }
+  for (const t of broken.traffic) {
+    results.push({
+      ruleId: 'meshrange/legitimate-broken', level: 'warning',
+      message: { text: sarifText(`${t.scenario}: legitimate traffic ${t.from} → ${t.to} succeeded ${pct(t.before)} before the change and ${pct(t.after)} after it`) },
+      locations: [],
+      partialFingerprints: { 'meshrange/flow': `${t.scenario} ${t.from} ${t.to}` },
     });
   }
   if (results.length > SARIF_MAX_RESULTS) {
