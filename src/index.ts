@@ -53,7 +53,7 @@ export { scenarioJsonSchema } from './scenario/schema.js';
 
 // Pre-change risk and posture: multi-hop reach from footholds, the before/after comparison, posture lint.
 export type { BlastRadius, BlastRadiusOptions, BlastRadiusResult, BlastFoothold, BlastEdge } from './analysis/blast-radius.js';
-export type { AssessInput, AssessReport, AssessResult, AssessSide, AssessPath, Risk } from './assess/assess.js';
+export type { AssessFinding, AssessInput, AssessReport, AssessResult, AssessSide, AssessPath, Risk } from './assess/assess.js';
 export type { OutcomeComparison, StepChange, StepRecord, TrafficRecord } from './assess/compare.js';
 export { RULES, type Finding, type LintOptions, type LintResult, type LintSeverity } from './lint/index.js';
 

@@ -33,6 +33,8 @@ export interface AssessCliOpts {
   check?: boolean;
   seed?: string;
   allowPath: string[];
+  /** the scenario arguments as given (for a suggested command) */
+  scenarioArgs?: string[];
 }
 
 const RENDER: Record<string, (r: AssessReport) => string> = {
@@ -131,13 +133,48 @@ function side(arg: string, opts: AssessCliOpts, fsReader: FsSource): AssessSide 
     const mesh = opts.mesh.length > 0 ? opts.mesh.map((m) => path.join(arg, m)) : [arg];
     return { label: displayPath(path.resolve(arg)), reader: new FsSource(new Sandbox([...fsReader.sandbox.roots, realOrAbsolute(arg)]), fsReader.inputs), mesh, replaceScenarioManifests: true };
   }
+  // Not a folder, and no repository to hold a ref: most likely a typo'd folder, and the message says both.
+  if (findRepository(opts.repo ?? '.') === null) {
+    throw new GitError(`${JSON.stringify(arg)} is neither a folder nor a git ref: there is no folder ${displayPath(path.resolve(arg))}, and ${opts.repo !== undefined ? `--repo ${displayPath(opts.repo)}` : `the current folder ${displayPath(path.resolve('.'))}`} is not inside a git repository to read a ref from`,
+      'check the folder\'s name (a folder is relative to the current folder); to compare commits, run meshrange inside the repository or pass --repo DIR');
+  }
   const g = GitSource.open(opts.repo ?? '.', arg);
   // With --repo, --mesh paths are the repository's (relative to its top folder); otherwise the working directory's.
   const mesh = opts.repo !== undefined ? opts.mesh.map((m) => path.resolve(g.repo, m)) : opts.mesh;
   return { label: g.label, reader: g, mesh, replaceScenarioManifests: false };
 }
 
-export async function assessCommand(scenarios: string[], opts: AssessCliOpts, io: Io): Promise<number> {
+/** An argument as a shell reads it back: bare when it is plainly a word or a path, else quoted. */
+function shellWord(x: string): string {
+  return /^[\w./~@^:+=-]+$/.test(x) ? x : `'${x.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * A folder side's `--mesh` paths are read inside that folder (`--after ./k8s --mesh k8s` reads ./k8s/k8s), while a git
+ * side's are read at the commit as paths of the working directory (of the repository's top folder with --repo).
+ * A `--mesh` path missing in the folder is reported here, before anything is read, with that rule and — when the path
+ * is one of the working directory (the repository) — the command that reads it there: the folder side as `.`.
+ */
+function meshInFolder(flag: '--before' | '--after', opts: AssessCliOpts, issues: IssueList): void {
+  const arg = flag === '--before' ? opts.before : opts.after;
+  const top = opts.repo ?? '.';
+  for (const m of opts.mesh) {
+    const inFolder = path.join(arg, m);
+    if (existsSync(inFolder)) continue;
+    let fix: string;
+    if (existsSync(path.join(top, m))) {
+      const words = ['meshrange', 'assess', '--before', flag === '--before' ? top : opts.before, '--after', flag === '--after' ? top : opts.after,
+        ...opts.mesh.flatMap((x) => ['--mesh', x]), ...(opts.repo !== undefined ? ['--repo', opts.repo] : []), ...(opts.scenarioArgs ?? [])];
+      fix = `${m} is a path of ${opts.repo !== undefined ? `the repository ${displayPath(opts.repo)}` : 'the current folder'}: give ${flag} the folder that holds it, e.g. ${words.map(shellWord).join(' ')}`;
+    } else {
+      fix = `give --mesh relative to ${displayPath(arg)}, or leave --mesh out to read the whole folder`;
+    }
+    issues.error('path-missing', `${flag} ${arg} is a folder, and --mesh ${m} is read inside it: ${displayPath(inFolder)} does not exist (a git ref's --mesh is read relative to ${opts.repo !== undefined ? 'the repository\'s top folder' : 'the current folder'}, a folder's relative to that folder)`, undefined, fix);
+  }
+}
+
+export async function assessCommand(scenarios: string[], cliOpts: AssessCliOpts, io: Io): Promise<number> {
+  const opts = { ...cliOpts, scenarioArgs: scenarios };
   const issues = new IssueList();
   const reports: { format: string; path: string }[] = [];
   for (const r of opts.report) {
@@ -176,6 +213,10 @@ export async function assessCommand(scenarios: string[], opts: AssessCliOpts, io
     printIssues(io, issues.errors);
     return EXIT_BAD_INPUT;
   }
+  for (const [flag, s] of [['--before', before], ['--after', after]] as const) {
+    if (s.replaceScenarioManifests) meshInFolder(flag, opts, issues);
+  }
+  if (issues.hasErrors()) { printIssues(io, issues.errors); return EXIT_BAD_INPUT; }
   for (const [name, s] of [['--before', before], ['--after', after]] as const) {
     if (!s.replaceScenarioManifests && s.mesh.length === 0) {
       issues.error('bad-usage', `${name} ${name === '--before' ? opts.before : opts.after} is a git ref: name the manifests to read at it with --mesh PATH`, undefined,

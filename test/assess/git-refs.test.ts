@@ -163,6 +163,47 @@ describe('assess --before/--after git refs read the same paths at each commit', 
     expect(r.err).toContain('neither a folder nor a commit');
   });
 
+  it('--mesh of a folder side is read inside that folder: when it is missing there, the message says so and suggests the command that reads the working tree', () => {
+    const run = (...args: string[]): { status: number | null; stdout: string; stderr: string } =>
+      spawnSync(process.execPath, [path.resolve('bin/meshrange.js'), 'assess', ...args], { cwd: repo, encoding: 'utf8', timeout: 60_000 });
+    const r = run('--before', 'HEAD~1', '--after', './k8s', '--mesh', 'k8s');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('error [path-missing] --after ./k8s is a folder, and --mesh k8s is read inside it: k8s/k8s does not exist');
+    expect(r.stderr).toContain('fix: k8s is a path of the current folder: give --after the folder that holds it, e.g. meshrange assess --before HEAD~1 --after . --mesh k8s');
+    // never the hint that contradicted it (the path was not read relative to the current folder)
+    expect(r.stderr).not.toContain('a path on the command line is relative to the current folder');
+    expect(r.stderr).not.toMatch(/^\s+at /m);
+    // the suggested command works (the working tree's manifests made valid for it)
+    const pa = path.join(repo, 'k8s', 'pa.yaml');
+    const saved = readFileSync(pa, 'utf8');
+    writeFileSync(pa, STRICT);
+    try {
+      const ok = run('--before', 'HEAD~1', '--after', '.', '--mesh', 'k8s', '--format', 'json');
+      expect(ok.status, ok.stderr).toBe(0);
+      expect((JSON.parse(ok.stdout) as AssessReport).risk).toBe('same');
+    } finally {
+      writeFileSync(pa, saved);
+    }
+    // a --mesh that is nowhere: the rule, and what to do
+    const nowhere = run('--before', 'HEAD~1', '--after', './k8s', '--mesh', 'nope');
+    expect(nowhere.status).toBe(2);
+    expect(nowhere.stderr).toContain('fix: give --mesh relative to k8s, or leave --mesh out to read the whole folder');
+  });
+
+  it('outside a repository, a typo\'d folder is neither a folder nor a git ref (exit 2), not a complaint about git', () => {
+    const away = realpathSync(mkdtempSync(path.join(tmpdir(), 'meshrange-norepo-')));
+    try {
+      const r = spawnSync(process.execPath, [path.resolve('bin/meshrange.js'), 'assess', '--before', path.join(repo, 'k8s'), '--after', 'nope-dir'], { cwd: away, encoding: 'utf8', timeout: 60_000 });
+      expect(r.status).toBe(2);
+      expect(r.stderr).toContain('error [bad-ref] "nope-dir" is neither a folder nor a git ref: there is no folder nope-dir');
+      expect(r.stderr).toContain("fix: check the folder's name");
+      expect(r.stderr).not.toMatch(/^\s+at /m);
+      expect(r.stdout).toBe('');
+    } finally {
+      rmSync(away, { recursive: true, force: true });
+    }
+  });
+
   it('a git ref without --mesh exits 2 asking for the manifests to read', async () => {
     const r = await cli('assess', '--repo', repo, '--before', 'strict', '--after', 'HEAD');
     expect(r.code).toBe(2);
