@@ -12,7 +12,11 @@ export interface StepEvidence {
   /** retries the client sidecar sent (§3 step 7), when any */
   retries?: number;
   /** `retries`: those the attacker's own sidecar added (Istio's default retry policy, §3 step 7), when any */
-  flood?: { sent: number; ok: number; statuses: Record<string, number>; p50ms: number; p99ms: number; windowMs: number; retries?: number };
+  flood?: {
+    sent: number; ok: number; statuses: Record<string, number>; p50ms: number; p99ms: number; windowMs: number; retries?: number;
+    /** requests the destination app refused itself, saturated (its concurrency and queue full): the flood's impact, not a control — never in stoppedBy */
+    saturated?: { n: number; by: string[]; reason: string };
+  };
   /** exfiltrate: the upload's chunks, how many the destination (or channel) accepted, and the answers */
   exfil?: { chunks: number; chunkBytes: number; accepted: number; statuses: Record<string, number> };
   /** how each legitimate flow fared while this step ran, against the same run without the attack */

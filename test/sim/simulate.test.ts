@@ -40,7 +40,16 @@ describe('simulated time', () => {
     const r = await run('scenarios/flood-unprotected.yaml');
     const flood = r.steps[0]?.evidence.flood;
     expect(flood?.retries).toBeGreaterThan(flood?.sent ?? Infinity);
-    expect(r.steps[0]?.stoppedBy[0]?.reason).toContain('2 retries exhausted');
+    expect(flood?.saturated?.reason).toContain('2 retries exhausted');
+  });
+
+  it('§3 an app a flood overwhelms is the flood\'s effect, not a control: its refusals are counted as saturated, never in stoppedBy', async () => {
+    const r = await run('scenarios/flood-unprotected.yaml');
+    const step = r.steps[0];
+    expect(step?.outcome).toBe('partial');
+    expect(step?.stoppedBy).toEqual([]);
+    expect(step?.evidence.flood?.saturated).toMatchObject({ by: ['bookinfo/details-v1'] });
+    expect(step?.evidence.flood?.saturated?.n).toBe(step?.evidence.flood?.statuses['503']);
   });
 
   it('§3 a route timeout shorter than the queue\'s wait caps the legitimate p99 near the timeout and turns queued requests into 504 UT', async () => {

@@ -37,13 +37,14 @@ export const floodAction: ActionModule = {
     const replayed = rs.replay ? replayEvidence(c, rs.replay.token, k.now) : undefined;
     const st = new FlowStats();
     const stops = new Map<string, { stop: StoppedBy; n: number }>();
+    const sat: Saturation = { n: 0, by: [] };
     let outstanding = 0;
     let generating = true;
     let done = false;
     const finish = (): void => {
       if (generating || outstanding > 0 || done) return;
       done = true;
-      const r = floodResult(c.base(p), p, st, stops, rate);
+      const r = floodResult(c.base(p), p, st, stops, rate, sat);
       if (replayed) {
         r.evidence.events.unshift({ t: p.at, hop: 'scenario', what: replayed.note });
         r.evidence.replayed = replayed;
@@ -52,7 +53,7 @@ export const floodAction: ActionModule = {
     };
     c.onCutOff(p, () => {
       done = true;
-      const r = floodResult(c.base(p), p, st, stops, rate);
+      const r = floodResult(c.base(p), p, st, stops, rate, sat);
       // requests still unanswered got nothing through
       r.outcome = outcomeOf(st.ok, st.sent + outstanding);
       r.evidence.cutOff = { atMs: k.now, reason: `the run ended with ${outstanding} of the flood's requests still unanswered (slow app, deep queue or retries): cut off` };
@@ -69,7 +70,13 @@ export const floodAction: ActionModule = {
         st.record(status, o.latencyMs, undefined, o.retries, grpc);
         c.timeline.record(`step ${step.id}`, sentAt, status, grpc);
         const blocked = status === null || status >= 400 || o.decision.outcome === 'blocked';
-        if (blocked) {
+        if (blocked && o.dynamic?.control === 'App') {
+          // the app itself, overwhelmed: what the flood achieved, not a control that stopped it
+          sat.n++;
+          const who = o.dynamic.name ?? 'the app';
+          if (!sat.by.includes(who)) sat.by.push(who);
+          sat.reason ??= o.dynamic.reason;
+        } else if (blocked) {
           const stop: StoppedBy = o.dynamic ? { control: o.dynamic.control === 'App' ? 'Routing' : o.dynamic.control, name: o.dynamic.name, reason: o.dynamic.reason } : (o.decision.stoppedBy[0] ?? { control: 'Routing', name: null, reason: 'refused' });
           const key = `${stop.control}|${stop.name ?? ''}`;
           const e = stops.get(key);
@@ -83,20 +90,29 @@ export const floodAction: ActionModule = {
   },
 };
 
-function floodResult(base: Pick<StepResult, 'id' | 'action' | 'expected' | 'attack' | 'from' | 't'>, p: PlannedStep, st: FlowStats, stops: Map<string, { stop: StoppedBy; n: number }>, rate: number): StepResult {
+/** Requests the destination app refused itself (its concurrency and queue full), by app, with the first reason. */
+interface Saturation { n: number; by: string[]; reason?: string }
+
+function floodResult(base: Pick<StepResult, 'id' | 'action' | 'expected' | 'attack' | 'from' | 't'>, p: PlannedStep, st: FlowStats, stops: Map<string, { stop: StoppedBy; n: number }>, rate: number, sat: Saturation): StepResult {
   const stoppedBy: StoppedBy[] = [...stops.values()]
     .sort((a, b) => b.n - a.n || byCodeUnit(a.stop.control, b.stop.control))
     .map(({ stop, n }) => ({ ...stop, reason: `${n} of ${st.sent} requests: ${stop.reason}` }));
   const t = p.at;
   const hist = st.histogram();
-  return {
+  const saturated = sat.n > 0 ? { n: sat.n, by: [...sat.by].sort(byCodeUnit), reason: sat.reason ?? 'saturated' } : undefined;
+  const r: StepResult = {
     ...base, to: p.step.to as string, outcome: outcomeOf(st.ok, st.sent), code: null, mtls: null, stoppedBy, expectationMet: null,
     evidence: {
       events: [
         { t, hop: 'scenario', what: `flood of ${p.step.rate} (${rate.toFixed(1)}/s, Poisson) from ${p.from} to ${p.step.to} for ${p.step.for}` },
         { t: p.end, hop: 'scenario', what: `${st.sent} sent, ${st.ok} answered 2xx/3xx; statuses ${Object.entries(hist).map(([k2, v]) => `${k2}×${v}`).join(', ')}` },
       ],
-      flood: { sent: st.sent, ok: st.ok, statuses: hist, p50ms: st.percentile(50), p99ms: st.percentile(99), windowMs: p.end - p.at, ...(st.retries > 0 ? { retries: st.retries } : {}) },
+      flood: { sent: st.sent, ok: st.ok, statuses: hist, p50ms: st.percentile(50), p99ms: st.percentile(99), windowMs: p.end - p.at, ...(st.retries > 0 ? { retries: st.retries } : {}),
+        ...(saturated ? { saturated } : {}) },
     },
   };
+  if (saturated) {
+    r.evidence.events.push({ t: p.end, hop: 'app', what: `${saturated.n} of ${st.sent} requests refused by ${saturated.by.join(', ')} itself, overwhelmed (${saturated.reason}): what the flood achieved, not a control that stopped it` });
+  }
+  return r;
 }
