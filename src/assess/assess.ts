@@ -23,8 +23,8 @@
  *    now blocked (an improvement) or a control strengthened; otherwise `same`.
  *    Legitimate traffic that broke (a legitimate step less of which gets
  *    through, kind `broken`, or a flow whose success fell) does not change the
- *    risk (it is an outage, not an exposure); it is listed, counted in
- *    `broken`, and fails `--check`.
+ *    risk (it is an outage, not an exposure); it is listed and counted in
+ *    `broken`. `--check` fails on risk up only (product.md).
  *  - Deterministic: paths sorted; steps and traffic in the order of the after
  *    side's run (compareOutcomes' order).
  */
@@ -262,7 +262,7 @@ export async function assess(input: AssessInput): Promise<AssessResult> {
   if (risk === 'same' && posture.added.length + posture.removed.length > 0) {
     reasons.push(`posture findings changed without weighing in the risk (${posture.added.length} added, ${posture.removed.length} removed: info only, or reworded on the same resource at the same severity)`);
   }
-  if (broken > 0) reasons.push(`${n(broken, 'legitimate flow or step', 'legitimate flows or steps')} broken (not a risk change: an outage; --check fails on it)`);
+  if (broken > 0) reasons.push(`${n(broken, 'legitimate flow or step', 'legitimate flows or steps')} broken (not a risk change: an outage)`);
   // A mesh without workloads has no paths: say so, and when nothing at all was compared, say that "same" means nothing.
   const empty: string[] = [];
   for (const k of ['before', 'after'] as const) {
