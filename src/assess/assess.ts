@@ -250,13 +250,13 @@ export async function assess(input: AssessInput): Promise<AssessResult> {
   if (cmp.regressions.length > 0) reasons.push(`${n(cmp.regressions.length, 'attack step')} blocked before now get${cmp.regressions.length === 1 ? 's' : ''} through`);
   // A posture finding new at warning or above is a control the change weakened, even when no client of today's mesh
   // exercises it (assess/posture.ts): risk up, whatever else got better.
-  if (weakened.length > 0) reasons.push(`${n(weakened.length, 'posture finding')} at warning or above added (${codeCounts(weakened)}): a control weakened`);
+  if (weakened.length > 0) reasons.push(`${n(weakened.length, 'posture finding')} that weaken${weakened.length === 1 ? 's' : ''} a control added (${codeCounts(weakened)})`);
   let risk: Risk = 'same';
   if (reasons.length > 0) risk = 'up';
   else {
     if (reach.noLongerReachable.length > 0) reasons.push(`${n(reach.noLongerReachable.length, 'path')} no longer reachable`);
     if (cmp.improvements.length > 0) reasons.push(`${n(cmp.improvements.length, 'attack step')} that got through now blocked`);
-    if (strengthened.length > 0) reasons.push(`${n(strengthened.length, 'posture finding')} at warning or above removed (${codeCounts(strengthened)}): a control strengthened`);
+    if (strengthened.length > 0) reasons.push(`${n(strengthened.length, 'posture finding')} that weaken${strengthened.length === 1 ? 's' : ''} a control removed (${codeCounts(strengthened)}): a control strengthened`);
     if (reasons.length > 0) risk = 'down';
   }
   if (risk === 'same' && posture.added.length + posture.removed.length > 0) {

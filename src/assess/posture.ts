@@ -14,7 +14,9 @@
  *  - a finding **weakens** the posture when it is added at `warning` or `error` and the before side had no finding
  *    of that code on that resource at that severity or above (so a finding that only changed its wording — MR0101
  *    listing one port more or less — is listed, not weighed); **strengthens** it, the reverse. `info` findings
- *    (advice, as `lint --fail-on warning` treats them) are listed and never weighed.
+ *    (advice, as `lint --fail-on warning` treats them) are listed and not weighed — except a plaintext-accepted
+ *    finding (MR0101) where the other side has none: deleting a STRICT PeerAuthentication weakens as much as
+ *    editing it to PERMISSIVE.
  * Deterministic: each list in lint's order (file, line, column, code, message).
  */
 import type { Location } from '../core/issues.js';
@@ -68,8 +70,17 @@ function only(a: readonly Finding[], b: readonly Finding[]): Finding[] {
 
 const WEIGHED = severityRank('warning');
 
-/** Weighed: a warning or error whose (code, resource) the other side has at no severity as high. */
-function weighed(f: Finding, other: Map<string, number>): boolean {
+/**
+ * Findings that say plaintext is accepted where it could be refused (MR0101). Lint gives the mesh-default case —
+ * no PeerAuthentication at all, Istio's PERMISSIVE — only as `info` advice, but for a change the direction is what
+ * counts: deleting a STRICT PeerAuthentication opens the same door as editing it to PERMISSIVE. Such a finding is
+ * weighed at any severity when the other side has none of its code at all.
+ */
+const PLAINTEXT_ACCEPTED: ReadonlySet<string> = new Set(['MR0101']);
+
+/** Weighed: a warning or error whose (code, resource) the other side has at no severity as high; a plaintext finding new to the mesh at any severity. */
+function weighed(f: Finding, other: Map<string, number>, otherCodes: ReadonlySet<string>): boolean {
+  if (PLAINTEXT_ACCEPTED.has(f.code) && !otherCodes.has(f.code)) return true;
   return severityRank(f.severity) >= WEIGHED && (other.get(onResource(f)) ?? 0) < severityRank(f.severity);
 }
 
@@ -78,9 +89,11 @@ export function postureDiff(before: Mesh, after: Mesh): PostureDiff {
   const a = lint(after).findings;
   const wb = worst(b);
   const wa = worst(a);
+  const cb = new Set(b.map((f) => f.code));
+  const ca = new Set(a.map((f) => f.code));
   return {
-    added: only(a, b).map((f) => toAssess(f, weighed(f, wb))),
-    removed: only(b, a).map((f) => toAssess(f, weighed(f, wa))),
+    added: only(a, b).map((f) => toAssess(f, weighed(f, wb, cb))),
+    removed: only(b, a).map((f) => toAssess(f, weighed(f, wa, ca))),
   };
 }
 

@@ -150,7 +150,7 @@ export function renderAssessMarkdown(r: AssessReport): string {
 const RULES = [
   { id: 'meshrange/newly-reachable', shortDescription: { text: 'A client can reach a Service port or an ingress route it could not reach before the change' } },
   { id: 'meshrange/step-regressed', shortDescription: { text: 'An attack step that was blocked before the change gets through after it' } },
-  { id: 'meshrange/posture-weakened', shortDescription: { text: 'The change adds a posture finding (meshrange lint) at warning or above on a resource that had none as severe: a control weakened' } },
+  { id: 'meshrange/posture-weakened', shortDescription: { text: 'The change adds a posture finding (meshrange lint) at warning or above on a resource that had none as severe, or a plaintext-accepted finding (MR0101) new to the mesh: a control weakened' } },
   { id: 'meshrange/legitimate-broken', shortDescription: { text: 'A legitimate scenario step or flow gets less through after the change than before it' } },
   { id: 'meshrange/results-not-listed', shortDescription: { text: 'More results than a SARIF report lists' } },
 ];

@@ -17,6 +17,7 @@ let tmp: string;
 let strict: string;
 let permissive: string;
 let typo: string;
+let deleted: string;
 
 /** A copy of the shop mesh with its security.yaml edited. */
 function variant(name: string, edit: (security: string) => string): string {
@@ -32,6 +33,7 @@ beforeAll(() => {
   strict = variant('strict', (s) => s);
   permissive = variant('permissive', (s) => s.replace('mode: STRICT', 'mode: PERMISSIVE'));
   typo = variant('typo', (s) => s.replace('sa/orders-api"', 'sa/order-api"'));
+  deleted = variant('deleted', (s) => s.slice(s.indexOf('---\n') + 4));
 });
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -51,8 +53,21 @@ describe('posture: a control the change weakens is risk up even when no path cha
     ]);
     expect(j.postureAdded?.[0]?.loc).toEqual({ file: path.join(permissive, 'security.yaml'), line: 1, col: 1 });
     expect(j.postureRemoved).toEqual([]);
-    expect(j.riskReasons).toEqual(['3 posture findings at warning or above added (MR0101 ×1, MR0103 ×2): a control weakened']);
+    expect(j.riskReasons).toEqual(['3 posture findings that weaken a control added (MR0101 ×1, MR0103 ×2)']);
     expect(j.summary).toMatchObject({ postureAdded: 3, postureRemoved: 0 });
+  });
+
+  it('deleting the mesh-wide STRICT PeerAuthentication weakens as much as editing it to PERMISSIVE: risk up, though lint only advises (info) on the default', () => {
+    const files = (dir: string) => ['00-ns.yaml', 'apps.yaml', 'routing.yaml', 'security.yaml'].map((f) => ({ path: `${dir}/${f}`, text: readFileSync(path.join(dir, f), 'utf8') }));
+    const r = assessManifests(files(strict), files(deleted));
+    if (!r.ok) throw new Error(r.issues.errors.map((e) => e.message).join('\n'));
+    expect(r.risk).toBe('up');
+    const added = r.postureAdded.filter((f) => f.code === 'MR0101');
+    expect(added.length).toBeGreaterThan(0);
+    expect(added.every((f) => f.severity === 'info' && f.weighed)).toBe(true);
+    // and the reverse (adding it back) strengthens
+    const back = assessManifests(files(deleted), files(strict));
+    expect(back.ok && back.risk).toBe('down');
   });
 
   it('the text headline never says nothing changed when a control weakened', async () => {
@@ -69,7 +84,7 @@ describe('posture: a control the change weakens is risk up even when no path cha
     const j = JSON.parse(r.out) as AssessReport;
     expect(j.risk).toBe('down');
     expect((j.postureRemoved ?? []).map((f) => f.code)).toEqual(['MR0101', 'MR0103', 'MR0103']);
-    expect(j.riskReasons).toEqual(['3 posture findings at warning or above removed (MR0101 ×1, MR0103 ×2): a control strengthened']);
+    expect(j.riskReasons).toEqual(['3 posture findings that weaken a control removed (MR0101 ×1, MR0103 ×2): a control strengthened']);
   });
 
   it('a weakened control is risk up even when the same change closes paths (reach sees only today\'s clients)', async () => {
