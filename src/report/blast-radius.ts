@@ -42,11 +42,15 @@ function exploitWords(b: BlastRadius): string {
   return b.exploit === 'all' ? 'exploit all' : b.exploit.length === 0 ? 'exploit nothing' : `exploit ${b.exploit.join(', ')}`;
 }
 
-/** One row per foothold: how many workloads it reaches, how many it takes over, in how many hops, and which. */
+/**
+ * One row per foothold: how many workloads it reaches, how many it takes over, in how many hops, and which.
+ * `taken` counts the workloads taken over besides the foothold (`compromised` without it), as `reached`
+ * leaves the foothold out: the two columns compare, and a foothold that takes nothing over shows 0.
+ */
 export function renderBlastText(b: BlastRadius): string {
   const lines: string[] = [];
   lines.push(`blast radius: ${b.footholds.length} foothold${b.footholds.length === 1 ? '' : 's'}, depth ${b.depth}, ${exploitWords(b)}${b.crown.length > 0 ? `, crown jewels ${b.crown.join(', ')}` : ''}`);
-  const rows = b.footholds.map((f) => [f.from, String(f.reached.length), String(f.compromised.length - 1), String(f.hops),
+  const rows = b.footholds.map((f) => [f.from, String(f.reached.length), String(f.compromised.filter((id) => id !== f.from).length), String(f.hops),
     ...(b.crown.length > 0 ? [`${f.crown?.length ?? 0}/${b.crown.length}`] : []),
     f.reached.length === 0 ? '-' : f.reached.map((r) => `${r.id}@${r.hop}`).join(' ')].map((c) => escapeControls(c)));
   const head = ['foothold', 'reached', 'taken', 'hops', ...(b.crown.length > 0 ? ['crown'] : []), 'reached (id@hop)'];

@@ -48,6 +48,19 @@ describe('blast radius is the pivot explorer run from each foothold', () => {
     expect(b.footholds[0]?.reached.every((r) => r.hop === 1)).toBe(true);
   });
 
+  it('the text table\'s taken column counts compromised workloads other than the foothold, as reached does', () => {
+    const mesh = shipped(['three-ns', 'policies/backend-strict']);
+    const b = ok(blastRadius(mesh, { depth: 3 }));
+    const rows = renderBlastText(b).split('\n').slice(2, 2 + b.footholds.length);
+    for (const f of b.footholds) {
+      const cells = rows.find((r) => r.startsWith(`${f.from} `))?.split(/\s+/);
+      expect(f.compromised).toContain(f.from);
+      expect(cells?.[2]).toBe(String(f.compromised.length - 1));
+    }
+    const none = ok(blastRadius(mesh, { from: ['legacy/batch'], exploit: [], depth: 3 }));
+    expect(renderBlastText(none).split('\n')[2]?.split(/\s+/)[2]).toBe('0');
+  });
+
   it('crown jewels: each foothold lists the crown workloads it reaches', () => {
     const mesh = shipped(['three-ns', 'policies/backend-strict', 'policies/backend-db-allow-api']);
     const b = ok(blastRadius(mesh, { from: ['frontend/web', 'backend/api'], crown: ['backend/db'], depth: 1 }));
