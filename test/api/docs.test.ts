@@ -12,6 +12,7 @@ import { runScenario } from '../../src/index.js';
 import { resultJson } from '../../src/report/json.js';
 import { actionModule, supportedActions } from '../../src/scenario/actions/index.js';
 import { COMMON_FIELDS } from '../../src/scenario/actions/types.js';
+import { CONTROL_KINDS } from '../../src/scenario/expect.js';
 import { ACTIONS, scenarioJsonSchema, stepSchema } from '../../src/scenario/schema.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -74,5 +75,24 @@ describe('docs/report-format.md', () => {
     expect(readme).toContain('docs/scenario-format.md');
     expect(readme).toContain('docs/report-format.md');
     expect(readme).not.toContain('../shared/docs/product.md');
+  });
+});
+
+describe('the control kinds the docs list', () => {
+  /** The kinds a doc's list names: the words of its `control` is one of … / Control kinds: … sentence. */
+  function listed(doc: string, lead: RegExp): string[] {
+    const m = lead.exec(doc);
+    if (!m) return [];
+    const rest = doc.slice(m.index + m[0].length);
+    return [...rest.slice(0, rest.search(/[;(]/)).matchAll(/[A-Za-z]+/g)].map((x) => x[0]);
+  }
+
+  it('docs/report-format.md lists every kind of ControlKind the stoppedBy control can be', () => {
+    expect(new Set(listed(reportDoc, /`control` is one of/))).toEqual(new Set(CONTROL_KINDS));
+  });
+
+  it('docs/ci.md lists every kind of ControlKind an expectation can name', () => {
+    const ci = readFileSync(path.join(root, 'docs', 'ci.md'), 'utf8');
+    expect(new Set(listed(ci, /Control kinds:/))).toEqual(new Set(CONTROL_KINDS));
   });
 });
