@@ -27,8 +27,8 @@
  * - DNS, Routing (a name that does not resolve, a port nothing listens on, an
  *   app saturated by load), HttpValidation (Envoy's own request parsing);
  * - Gateway: the way into the mesh from outside — without it nothing gets in;
- * - CertificateValidity: an expired or not-yet-valid certificate is a fact
- *   of time (§1), not a resource;
+ * - CertificateValidity, TokenValidity: an expired or not-yet-valid
+ *   certificate or token is a fact of time (§1, §7), not a resource;
  * - any control reported without a resource name (a mesh default such as the
  *   PERMISSIVE/STRICT fallback, or a client-forced TLS mode), except the mesh
  *   outbound traffic policy above.
@@ -50,7 +50,7 @@ export function controlKey(r: ControlRef): string {
   return JSON.stringify([r.control, r.name]);
 }
 
-const NOT_CONTROLS: ReadonlySet<ControlKind> = new Set<ControlKind>(['DNS', 'Routing', 'HttpValidation', 'Gateway', 'CertificateValidity']);
+const NOT_CONTROLS: ReadonlySet<ControlKind> = new Set<ControlKind>(['DNS', 'Routing', 'HttpValidation', 'Gateway', 'CertificateValidity', 'TokenValidity']);
 
 /** Whether `withoutControls` can take this control out of a mesh. */
 export function isRemovable(r: ControlRef): boolean {

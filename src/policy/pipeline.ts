@@ -74,6 +74,8 @@ export type ControlKind =
   | 'DNS' | 'Routing' | 'NetworkPolicy' | 'PeerAuthentication' | 'DestinationRule' | 'SecureNaming'
   | 'HttpValidation' | 'RequestAuthentication' | 'AuthorizationPolicy' | 'EgressPolicy' | 'Gateway' | 'VirtualService'
   | 'RateLimit' | 'CircuitBreaker' | 'CertificateValidity'
+  /** a bearer token's own validity (its exp): what leaves a JWT theft empty-handed (steal-credentials what: jwt) */
+  | 'TokenValidity'
   /** encryption on the wire (what keeps a passive observer out, wire.ts): auto mTLS, or the app's own TLS */
   | 'AutoMtls' | 'AppTls';
 

@@ -131,6 +131,8 @@ const CONTROL_HOP: Record<ControlKind, Hop> = {
   PeerAuthentication: 'server-sidecar', HttpValidation: 'server-sidecar', RequestAuthentication: 'server-sidecar',
   AuthorizationPolicy: 'server-sidecar', RateLimit: 'server-sidecar', CertificateValidity: 'server-sidecar',
   AppTls: 'app',
+  // a token's expiry is checked where it is presented: the receiving proxy's jwt_authn
+  TokenValidity: 'server-sidecar',
 };
 
 function headerLines(h: Record<string, string> | undefined): string[] {

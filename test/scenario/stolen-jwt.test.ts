@@ -130,6 +130,28 @@ describe('jwt: stolen when the step runs (istio-semantics §7)', () => {
     expect(r.steps[3]?.evidence.replayed?.note).toContain('expired');
   });
 
+  it('a JWT theft that finds only expired tokens is stopped by TokenValidity, saying when the token expired', async () => {
+    const r = await run('    - { id: steal, action: steal-credentials, what: jwt, at: 20m }\n', await traffic(10));
+    const s = r.steps[0] as StepResult;
+    expect(s.outcome).toBe('blocked');
+    expect(s.stoppedBy).toHaveLength(1);
+    expect(s.stoppedBy[0]).toMatchObject({ control: 'TokenValidity', name: 'a/client' });
+    expect(s.stoppedBy[0]?.reason).toContain('expired at 2026-01-01T00:10:00.000Z (T+00:10:00.000)');
+    expect(s.stoppedBy[0]?.reason).not.toContain('no bearer token is in use');
+  });
+
+  it('a JWT theft where no token is in use is stopped by TokenValidity, never CertificateValidity', async () => {
+    const r = await run('    - { id: steal, action: steal-credentials, what: jwt }\n');
+    expect(r.steps[0]?.stoppedBy).toEqual([{ control: 'TokenValidity', name: 'a/client', reason: 'no bearer token is in use at a/client' }]);
+  });
+
+  it('a token whose exp is beyond what a Date holds is stolen, not a crash', async () => {
+    const k = await signer();
+    const far = await signToken({ iss: ISS, sub: 'alice', exp: 1e300 }, { privateJwk: k.privateJwk, kid: k.kid });
+    const r = await run(STEAL, `  traffic:\n    - { from: a/client, to: "server.b:80", rate: 6/m, headers: { authorization: "Bearer ${far}" } }\n`);
+    expect(r.steps[0]?.outcome).toBe('allowed');
+  });
+
   it('a flood replays the token held when it starts, and its evidence says which', async () => {
     const r = await run(`${STEAL}    - { id: f, action: flood, to: "server.b:80", jwt: stolen, rate: 5/s, for: 2s, at: 2m }\n`, await traffic(60));
     expect(r.steps[1]).toMatchObject({ outcome: 'allowed' });
