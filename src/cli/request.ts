@@ -69,10 +69,15 @@ export async function requestCommand(opts: RequestOpts, io: Io): Promise<number>
   if (opts.format === 'json') {
     io.out(jsonDocument({ request: { from: opts.from, to: opts.to, protocol: opts.protocol, method: methodOf(opts), path: opts.path, headers, tls: opts.tls, ...(opts.bypass ? { bypass: true } : {}), ...(opts.capability ? { capabilities: opts.capability } : {}) }, ...decisionJson(d) }));
   } else {
-    io.out(renderDecision(opts, src ? spiffeId(principalOf(mesh.config.trustDomain, src.namespace, src.serviceAccount)) : null, d));
+    // A workload's SPIFFE id is a mesh identity only when an Envoy (its sidecar, or the gateway itself) presents it.
+    const identity = !src ? null : src.sidecar || src.gateway ? spiffeId(principalOf(mesh.config.trustDomain, src.namespace, src.serviceAccount)) : NO_MESH_IDENTITY;
+    io.out(renderDecision(opts, identity, d));
   }
   return EXIT_OK;
 }
+
+/** What `request` prints for a client without a sidecar: it presents no certificate, so the mesh sees no identity. */
+export const NO_MESH_IDENTITY = 'no sidecar: no mesh identity';
 
 export function renderDecision(opts: RequestOpts, identity: string | null, d: Decision): string {
   const lines: string[] = [];
