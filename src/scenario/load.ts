@@ -21,9 +21,10 @@ export interface LoadedScenario {
 /**
  * True when a file found in a scenario folder is to be run as a scenario: a
  * document of it says `kind: Scenario` (in any YAML spelling: a comment after
- * it, quotes, JSON form, a merge) or names a meshrange.io apiVersion — or the
- * file does not parse, so that running it reports the error instead of
- * `--check` passing by skipping it.
+ * it, quotes, JSON form, a merge) or names a meshrange.io apiVersion with any
+ * kind but another meshrange kind (Exercise) — or the file does not parse,
+ * so that running it reports the error instead of `--check` passing by
+ * skipping it.
  */
 export function looksLikeScenario(text: string, file = 'scenario.yaml'): boolean {
   const issues = new IssueList();
@@ -32,12 +33,18 @@ export function looksLikeScenario(text: string, file = 'scenario.yaml'): boolean
   return docs.some((d) => isScenarioDocument(d.value));
 }
 
+/** meshrange.io kinds that are not scenarios and sit beside them (an exercise folder's exercise.yaml). */
+const OTHER_MESHRANGE_KINDS: ReadonlySet<string> = new Set(['exercise']);
+
 function isScenarioDocument(v: unknown): boolean {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
   const kind = Object.hasOwn(v, 'kind') ? (v as { kind: unknown }).kind : undefined;
   const api = Object.hasOwn(v, 'apiVersion') ? (v as { apiVersion: unknown }).apiVersion : undefined;
   if (typeof kind === 'string' && kind.trim().toLowerCase() === 'scenario') return true;
-  return typeof api === 'string' && api.trim().toLowerCase().startsWith('meshrange.io/') && typeof kind !== 'string';
+  // A meshrange.io document is meant for meshrange: unless it is another kind meshrange knows, it is run, so a
+  // missing or misspelt kind (Scenarios) is a located error rather than a test CI silently drops.
+  return typeof api === 'string' && api.trim().toLowerCase().startsWith('meshrange.io/')
+    && !(typeof kind === 'string' && OTHER_MESHRANGE_KINDS.has(kind.trim().toLowerCase()));
 }
 
 export function parseScenario(file: string, text: string, issues: IssueList): LoadedScenario | null {

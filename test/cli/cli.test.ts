@@ -131,6 +131,20 @@ describe('meshrange run (product.md §3, §4)', () => {
     expect(JSON.parse(r.out)).toMatchObject({ scenario: 'bookinfo-deny-over-allow' });
   });
 
+  it('§4 a meshrange.io file with a misspelt kind in a folder is a located error (exit 2), as when named; Exercise and other YAML stay notes', async () => {
+    const dir = path.join(rel, 'suite-kind');
+    write('suite-kind/a.yaml', readFileSync(path.join(root, 'scenarios/bookinfo-deny-over-allow.yaml'), 'utf8').replace(/- meshes\//g, '- ../../../scenarios/meshes/'));
+    write('suite-kind/typo.yaml', readFileSync(path.join(root, 'scenarios/bookinfo-deny-over-allow.yaml'), 'utf8').replace(/- meshes\//g, '- ../../../scenarios/meshes/').replace('kind: Scenario', 'kind: Scenarios'));
+    write('suite-kind/exercise.yaml', 'apiVersion: meshrange.io/v1alpha1\nkind: Exercise\nmetadata: { name: x }\n');
+    write('suite-kind/mesh/ns.yaml', 'apiVersion: v1\nkind: Namespace\nmetadata: { name: x }\n');
+    const r = await cli('run', dir, '--format', 'json');
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(`${dir}/typo.yaml:2:7: error [scenario-invalid] kind:`);
+    expect(r.err).toContain('ignored, 2 YAML files without kind: Scenario: exercise.yaml, mesh/ns.yaml');
+    const named = await cli('run', path.join(dir, 'typo.yaml'), '--format', 'json');
+    expect(named.code).toBe(2);
+  });
+
   it('§4 a folder note names at most 12 files and counts the rest (nothing left out silently, no screenful of names)', async () => {
     const dir = path.join(rel, 'many');
     write('many/a.yaml', readFileSync(path.join(root, 'scenarios/bookinfo-deny-over-allow.yaml'), 'utf8').replace(/- meshes\//g, '- ../../../scenarios/meshes/'));
