@@ -40,11 +40,11 @@ export async function exerciseTuiCommand(folder: string, opts: ExerciseTuiOpts, 
   };
   const onHint = async (): Promise<HintOutcome> => {
     const hi = new IssueList();
-    const h = takeHint(folder, opts, hi);
+    const h = await takeHint(folder, opts, hi);
     if (!h) return { error: hi.errors.map(formatIssue).join('; ') };
     if (h.text === null) return { none: true, total: h.total };
     const u = await recheck();
-    return { text: h.text, index: h.index, total: h.total, cost: h.cost, ...('report' in u ? { report: u.report } : {}) };
+    return { text: h.text, index: h.index, total: h.total, cost: h.cost, ...(h.free ? { free: true } : {}), ...('report' in u ? { report: u.report } : {}) };
   };
   let watch: ((on: (u: ExerciseUpdate) => void) => () => void) | undefined;
   if (opts.watch) {

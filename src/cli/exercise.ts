@@ -386,7 +386,7 @@ export async function checkFolder(folder: string, opts: CatalogOpts & { allowPat
     issues.warn('exercise-hints-taken', `hintsTaken is ${progress.hintsTaken}, but ${progress.name} has ${hintCount} hint${hintCount === 1 ? '' : 's'}: counted as ${hintCount}`,
       progress.locate(['hintsTaken']), `set it to ${hintCount} or less; meshrange exercise hint counts the hints as they are taken`);
   }
-  const play: ExercisePlay = { dir: shipped.dir, hintsTaken: progress.hintsTaken };
+  const play: ExercisePlay = { dir: shipped.dir, hintsTaken: progress.hintsTaken, ...(progress.hintsCharged !== undefined ? { hintsCharged: progress.hintsCharged } : {}) };
   // What --watch watches (tui.ts watchInputs watches the folder of each file, and any *.yaml saved in it):
   // the progress file (a hint taken in another shell), and attack.yaml — or mesh/ with its subfolders (a tree:
   // the checker reads them all).
@@ -421,34 +421,46 @@ async function checkCommand(folder: string, opts: CheckOpts, io: Io): Promise<nu
   return run.report.passed ? EXIT_OK : EXIT_FAILED;
 }
 
-/** The next hint of a working folder, recorded; null text when none is left. */
-export function takeHint(folder: string, opts: CatalogOpts, issues: IssueList): { text: string | null; index: number; total: number; cost: number } | null {
+/**
+ * The next hint of a working folder, recorded; null text when none is left. A hint asked for once the
+ * exercise passes is free (`free`, cost 0): the folder is checked first, and the progress file records how many
+ * hints were taken before it passed (`hintsCharged`), so that `check` keeps it passed, in the CLI and the TUI alike.
+ */
+export async function takeHint(folder: string, opts: CatalogOpts, issues: IssueList): Promise<{ text: string | null; index: number; total: number; cost: number; free: boolean } | null> {
   const progress = readProgress(folder, issues);
   if (!progress) return null;
   const shipped = find(progress.name, opts, issues, progress.locate(['name']));
   if (!shipped) return null;
   const hints = shipped.exercise.doc.spec.hints ?? [];
   const hint = hints[progress.hintsTaken];
-  if (!hint) return { text: null, index: progress.hintsTaken, total: hints.length, cost: 0 };
+  if (!hint) return { text: null, index: progress.hintsTaken, total: hints.length, cost: 0, free: false };
+  let charged = progress.hintsCharged;
+  if (charged === undefined) {
+    // A folder that cannot be checked (a broken manifest) is not passed: the hint costs, as before.
+    const run = await checkFolder(folder, opts, new IssueList());
+    if (run?.report.passed) charged = progress.hintsTaken;
+  }
   try {
-    writeAtomic(path.join(folder, PROGRESS_FILE), renderProgress({ name: progress.name, hintsTaken: progress.hintsTaken + 1 }));
+    writeAtomic(path.join(folder, PROGRESS_FILE), renderProgress({ name: progress.name, hintsTaken: progress.hintsTaken + 1, ...(charged !== undefined ? { hintsCharged: charged } : {}) }));
   } catch (e) {
     issues.error('exercise-progress', `cannot record the hint in ${displayPath(path.join(folder, PROGRESS_FILE))}: ${fsErrorText(e)}`, undefined, 'check the folder\'s permissions');
     return null;
   }
-  return { text: hint.text, index: progress.hintsTaken + 1, total: hints.length, cost: hint.cost };
+  const free = charged !== undefined;
+  return { text: hint.text, index: progress.hintsTaken + 1, total: hints.length, cost: free ? 0 : hint.cost, free };
 }
 
-function hintCommand(folder: string, opts: CatalogOpts, io: Io): number {
+async function hintCommand(folder: string, opts: CatalogOpts, io: Io): Promise<number> {
   const issues = new IssueList();
-  const h = takeHint(folder, opts, issues);
+  const h = await takeHint(folder, opts, issues);
   if (!h) {
     printIssues(io, issues.errors);
     io.err('meshrange: no hint was taken\n');
     return EXIT_BAD_INPUT;
   }
   if (h.text === null) { io.out(`No more hints: all ${h.total} taken.\n`); return EXIT_OK; }
-  io.out(`Hint ${h.index} of ${h.total} (costs ${h.cost} point${h.cost === 1 ? '' : 's'}): ${escapeControls(h.text.trimEnd())}\n`);
+  const cost = h.free ? 'free: the exercise is passed' : `costs ${h.cost} point${h.cost === 1 ? '' : 's'}`;
+  io.out(`Hint ${h.index} of ${h.total} (${cost}): ${escapeControls(h.text.trimEnd())}\n`);
   return EXIT_OK;
 }
 
@@ -486,5 +498,5 @@ export function registerExercise(program: Command, io: Io, done: (code: number) 
     .option('--allow-path <dir>', 'also let the manifests read files under this folder; repeatable', collect, [])
     .action(async (folder: string, opts: CheckOpts) => { done(await checkCommand(folder, opts, io)); });
   withCatalog(ex.command('hint').description('the next hint (its cost comes off the score; recorded in the folder)').argument('<folder>', 'the working folder'))
-    .action((folder: string, opts: CatalogOpts) => { done(hintCommand(folder, opts, io)); });
+    .action(async (folder: string, opts: CatalogOpts) => { done(await hintCommand(folder, opts, io)); });
 }

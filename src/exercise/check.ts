@@ -66,6 +66,8 @@ export interface ExercisePlay {
   /** attacker: the trainee's attack.yaml (absent: no steps of theirs) */
   attack?: string;
   hintsTaken: number;
+  /** hints taken before the exercise was passed: only those cost points (absent: every hint taken) */
+  hintsCharged?: number;
 }
 
 /** The shipped exercise.yaml of a folder. */
@@ -245,7 +247,9 @@ export async function checkExercise(play: ExercisePlay, reader: SourceReader, is
     return { id: o.id, text: o.text, kind: o.kind, met: j.met, points: o.points, why: j.why };
   });
   const hintsTaken = Math.min(play.hintsTaken, spec.hints?.length ?? 0);
-  const s = scoring(exercise, new Set(objectives.filter((o) => o.met).map((o) => o.id)), hintsTaken);
+  // Hints taken once the exercise was passed are free: taking one afterwards never turns PASSED into "not yet".
+  const charged = Math.min(hintsTaken, play.hintsCharged ?? hintsTaken);
+  const s = scoring(exercise, new Set(objectives.filter((o) => o.met).map((o) => o.id)), charged);
   const report: ExerciseReport = {
     name: exercise.doc.metadata.name, title: spec.title, role: spec.role,
     score: s.score, max: s.max, passScore: s.passScore, passed: s.score >= s.passScore,

@@ -167,5 +167,5 @@ export function parseProgress(file: string, text: string, issues: IssueList): Lo
 }
 
 export function renderProgress(p: Progress): string {
-  return jsonDocument({ name: p.name, hintsTaken: p.hintsTaken });
+  return jsonDocument({ name: p.name, hintsTaken: p.hintsTaken, ...(p.hintsCharged !== undefined ? { hintsCharged: p.hintsCharged } : {}) });
 }

@@ -77,6 +77,11 @@ export const attackFileSchema = z.strictObject({
 export const progressSchema = z.strictObject({
   name: dnsLabel,
   hintsTaken: int(0, MAX_HINTS),
+  /**
+   * the hints taken when the exercise was first found passed as a hint was asked for: those cost points, the
+   * later ones are free (a hint cannot un-pass an exercise). Absent: not passed yet, every hint costs.
+   */
+  hintsCharged: z.optional(int(0, MAX_HINTS)),
 });
 
 export type ExerciseDoc = z.infer<typeof exerciseSchema>;

@@ -17,7 +17,7 @@ export type ExerciseUpdate = { report: ExerciseReport } | { error: string };
 
 /** What taking a hint gave: the hint (and the re-scored report), none left, or a failure. */
 export type HintOutcome =
-  | { text: string; index: number; total: number; cost: number; report?: ExerciseReport }
+  | { text: string; index: number; total: number; cost: number; free?: boolean; report?: ExerciseReport }
   | { none: true; total: number }
   | { error: string };
 
@@ -60,7 +60,7 @@ export function ExerciseApp(props: ExerciseTuiProps): ReactNode {
     const h = await props.onHint();
     if ('error' in h) { dispatch({ type: 'error', error: h.error }); return; }
     if ('none' in h) { dispatch({ type: 'no-hint', total: h.total }); return; }
-    dispatch({ type: 'hint', text: h.text, index: h.index, total: h.total, cost: h.cost });
+    dispatch({ type: 'hint', text: h.text, index: h.index, total: h.total, cost: h.cost, ...(h.free ? { free: true } : {}) });
     if (h.report) dispatch({ type: 'report', report: h.report });
   };
   useInput((input, key) => {

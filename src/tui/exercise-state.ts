@@ -28,7 +28,7 @@ export type ExerciseTuiAction =
   | { type: 'error'; error: string }
   | { type: 'move'; by: number }
   | { type: 'busy' }
-  | { type: 'hint'; text: string; index: number; total: number; cost: number }
+  | { type: 'hint'; text: string; index: number; total: number; cost: number; free?: boolean }
   | { type: 'no-hint'; total: number }
   | { type: 'quit' };
 
@@ -59,7 +59,7 @@ export function reduceExercise(s: ExerciseTuiState, a: ExerciseTuiAction): Exerc
     case 'busy':
       return { ...s, busy: true };
     case 'hint':
-      return { ...s, hints: [...s.hints, a.text], note: `hint ${a.index} of ${a.total} taken: -${a.cost} point${a.cost === 1 ? '' : 's'}`, busy: false };
+      return { ...s, hints: [...s.hints, a.text], note: a.free ? `hint ${a.index} of ${a.total} taken: free, the exercise is passed` : `hint ${a.index} of ${a.total} taken: -${a.cost} point${a.cost === 1 ? '' : 's'}`, busy: false };
     case 'no-hint':
       return { ...s, note: `no more hints: all ${a.total} taken`, busy: false };
     case 'quit':

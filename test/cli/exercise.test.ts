@@ -440,6 +440,24 @@ describe('exercise check and hint', () => {
     expect(JSON.parse(readFileSync(path.join(dir, '.meshrange-exercise.json'), 'utf8'))).toEqual({ name: 'first-strict', hintsTaken: 3 });
   });
 
+  it('hints taken after passing cost nothing: a passed exercise stays passed (exit 0), and the hint says it is free', async () => {
+    const dir = path.join(tmp(), 'work');
+    await cli('exercise', 'start', 'first-strict', dir);
+    await cli('exercise', 'hint', dir);
+    rmSync(path.join(dir, 'mesh'), { recursive: true });
+    cpSync(path.resolve('exercises/first-strict/solution'), path.join(dir, 'mesh'), { recursive: true });
+    const passed = await cli('exercise', 'check', dir, '--format', 'json');
+    expect(passed.code).toBe(0);
+    expect(JSON.parse(passed.out)).toMatchObject({ score: 95, passed: true, hintsTaken: 1, hintCost: 5 });
+    const h2 = await cli('exercise', 'hint', dir);
+    expect(h2.out).toMatch(/^Hint 2 of 3 \(free: the exercise is passed\): /);
+    await cli('exercise', 'hint', dir);
+    expect(JSON.parse(readFileSync(path.join(dir, '.meshrange-exercise.json'), 'utf8'))).toEqual({ name: 'first-strict', hintsTaken: 3, hintsCharged: 1 });
+    const after = await cli('exercise', 'check', dir, '--format', 'json');
+    expect(after.code).toBe(0);
+    expect(JSON.parse(after.out)).toMatchObject({ score: 95, passed: true, hintsTaken: 3, hintCost: 5 });
+  });
+
   it('a progress file edited to more hints than the exercise has is counted as all of them, with a warning located at hintsTaken', async () => {
     const dir = path.join(tmp(), 'work');
     await cli('exercise', 'start', 'first-strict', dir);

@@ -45,6 +45,10 @@ describe('exercise panel reducer', () => {
     const s = reduceExercise(initialExerciseState(start), { type: 'hint', text: 'look here', index: 1, total: 3, cost: 5 });
     expect(s).toMatchObject({ hints: ['look here'], note: 'hint 1 of 3 taken: -5 points' });
   });
+  it('a hint taken after passing is free, as the CLI says: the status line costs nothing', () => {
+    const s = reduceExercise(initialExerciseState(start), { type: 'hint', text: 'look here', index: 2, total: 3, cost: 0, free: true });
+    expect(s).toMatchObject({ hints: ['look here'], note: 'hint 2 of 3 taken: free, the exercise is passed' });
+  });
 });
 
 let screens: { unmount: () => void }[] = [];
