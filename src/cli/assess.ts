@@ -181,7 +181,7 @@ export async function assessCommand(scenarios: string[], cliOpts: AssessCliOpts,
     const eq = r.indexOf('=');
     const format = eq > 0 ? r.slice(0, eq) : '';
     if (!Object.hasOwn(RENDER, format) || eq === r.length - 1) {
-      issues.error('bad-usage', `--report ${r}: expected FORMAT=PATH with FORMAT one of json, markdown, sarif, text`);
+      issues.error('bad-usage', `--report ${r}: expected FORMAT=PATH with FORMAT one of json, markdown, sarif, text`, undefined, 'e.g. --report json=reports/assess.json');
       continue;
     }
     const problem = reportPathProblem(r.slice(eq + 1));
@@ -191,7 +191,7 @@ export async function assessCommand(scenarios: string[], cliOpts: AssessCliOpts,
   }
   let seed: number | undefined;
   if (opts.seed !== undefined) {
-    if (!/^\d{1,15}$/.test(opts.seed)) issues.error('bad-usage', `--seed ${opts.seed}: expected a whole number`);
+    if (!/^\d{1,15}$/.test(opts.seed)) issues.error('bad-usage', `--seed ${opts.seed}: expected a whole number`, undefined, 'give digits only, e.g. --seed 42, or leave it out for the scenario\'s own seed');
     else seed = Number(opts.seed);
   }
   for (const a of opts.allowPath) if (!existsSync(a)) issues.error('path-missing', `--allow-path ${a} does not exist`);

@@ -45,13 +45,13 @@ export function loadMeshArgs(opts: MeshOptions, io: Io): { mesh: Mesh; warnings:
 export function blastRadiusCommand(opts: BlastRadiusCliOpts, io: Io): number {
   const issues = new IssueList();
   if (!/^\d{1,3}$/.test(opts.depth) || Number(opts.depth) < 1 || Number(opts.depth) > MAX_BLAST_DEPTH) {
-    issues.error('bad-usage', `--depth ${opts.depth}: expected a whole number of hops from 1 to ${MAX_BLAST_DEPTH}`);
+    issues.error('bad-usage', `--depth ${opts.depth}: expected a whole number of hops from 1 to ${MAX_BLAST_DEPTH}`, undefined, 'e.g. --depth 3 (the default), or leave it out');
   }
   let exploit: BlastRadiusOptions['exploit'] = 'all';
   if (opts.exploit === 'none') exploit = [];
   else if (opts.exploit !== 'all') {
     const list = opts.exploit.split(',').map((s) => s.trim()).filter((s) => s !== '');
-    if (list.length === 0) issues.error('bad-usage', `--exploit ${opts.exploit}: expected all, none, or workloads as ns/name separated by commas`);
+    if (list.length === 0) issues.error('bad-usage', `--exploit ${opts.exploit}: expected all, none, or workloads as ns/name separated by commas`, undefined, 'e.g. --exploit backend/api,frontend/web, or --exploit none');
     exploit = list;
   }
   if (issues.hasErrors()) { printIssues(io, issues.errors); return EXIT_BAD_INPUT; }

@@ -62,7 +62,7 @@ export function registerGenerate(program: Command, io: Io, done: (code: number) 
 
 function whole(name: string, v: string | undefined, issues: IssueList): number | undefined {
   if (v === undefined) return undefined;
-  if (!/^\d{1,10}$/.test(v)) { issues.error('bad-usage', `--${name} ${v}: expected a whole number`); return undefined; }
+  if (!/^\d{1,10}$/.test(v)) { issues.error('bad-usage', `--${name} ${v}: expected a whole number`, undefined, '`meshrange generate --help` gives each option\'s range'); return undefined; }
   return Number(v);
 }
 
@@ -83,14 +83,14 @@ export async function generateCommand(opts: GenerateCliOpts, io: Io, signal?: Ab
   const namespaces = whole('namespaces', opts.namespaces, issues);
   const seed = whole('seed', opts.seed, issues);
   const profile = opts.profile ?? 'strict';
-  if (!PROFILES.includes(profile as Profile)) issues.error('bad-usage', `--profile ${profile}: expected one of ${PROFILES.join(', ')}`);
+  if (!PROFILES.includes(profile as Profile)) issues.error('bad-usage', `--profile ${profile}: expected one of ${PROFILES.join(', ')}`, undefined, `e.g. --profile ${PROFILES[0] ?? 'strict'}`);
   if (!opts.out) issues.error('bad-usage', '--out is required', undefined, 'name the folder to write, e.g. --out meshes/generated');
   if (issues.hasErrors()) { printIssues(io, issues.errors); return EXIT_BAD_INPUT; }
   const go: GenerateOptions = { workloads: workloads as number, profile: profile as Profile };
   if (namespaces !== undefined) go.namespaces = namespaces;
   if (seed !== undefined) go.seed = seed;
   const problem = optionsProblem(go);
-  if (problem) { issues.error('bad-usage', problem); printIssues(io, issues.errors); return EXIT_BAD_INPUT; }
+  if (problem) { issues.error('bad-usage', problem, undefined, '`meshrange generate --help` gives each option\'s range; e.g. --workloads 1000'); printIssues(io, issues.errors); return EXIT_BAD_INPUT; }
 
   // a link to a folder is the folder it leads to (written into when empty; replaced, with --force, as that folder)
   let out = path.resolve(opts.out as string);

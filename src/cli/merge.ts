@@ -43,7 +43,7 @@ export function mergeCommand(files: readonly string[], opts: MergeOpts, io: Io):
     const eq = r.indexOf('=');
     const format = eq > 0 ? r.slice(0, eq) : '';
     if (!Object.hasOwn(MERGE_RENDERERS, format) || eq === r.length - 1) {
-      issues.error('bad-usage', `--report ${r}: expected FORMAT=PATH with FORMAT one of json, junit, sarif`);
+      issues.error('bad-usage', `--report ${r}: expected FORMAT=PATH with FORMAT one of json, junit, sarif`, undefined, 'e.g. --report junit=reports/merged.xml');
       continue;
     }
     const problem = reportPathProblem(r.slice(eq + 1));

@@ -43,7 +43,7 @@ export async function requestCommand(opts: RequestOpts, io: Io): Promise<number>
   const headers: Record<string, string> = {};
   for (const h of opts.header) {
     const i = h.indexOf(':');
-    if (i <= 0) { issues.error('bad-usage', `--header ${h}: expected name:value`); continue; }
+    if (i <= 0) { issues.error('bad-usage', `--header ${h}: expected name:value`, undefined, 'write the header as name:value, e.g. --header x-user:alice'); continue; }
     appendValue(headers, h.slice(0, i).trim(), h.slice(i + 1).trim());
   }
   const spec: RequestSpec = {
@@ -58,11 +58,11 @@ export async function requestCommand(opts: RequestOpts, io: Io): Promise<number>
   for (const j of opts.jwks) {
     const eq = j.indexOf('=');
     const src = eq > 0 ? readSource(j.slice(eq + 1), issues, undefined, { kind: 'a JSON Web Key Set', fix: `name the JSON Web Key Set's file: --jwks ${j.slice(0, eq)}=keys/jwks.json` }) : null;
-    if (eq <= 0) issues.error('bad-usage', `--jwks ${j}: expected URI=FILE`);
+    if (eq <= 0) issues.error('bad-usage', `--jwks ${j}: expected URI=FILE`, undefined, 'name the jwksUri and the file that stands in for it, e.g. --jwks https://idp.example/jwks.json=keys/jwks.json');
     else if (src) setOwn(standIns, j.slice(0, eq), src.text);
   }
   const nowMs = opts.time !== undefined ? Date.parse(opts.time) : Date.now();
-  if (Number.isNaN(nowMs)) issues.error('bad-usage', `--time ${opts.time ?? ''}: expected an ISO 8601 instant`);
+  if (Number.isNaN(nowMs)) issues.error('bad-usage', `--time ${opts.time ?? ''}: expected an ISO 8601 instant`, undefined, 'e.g. --time 2026-01-01T00:30:00Z, or leave it out for now');
   if (issues.hasErrors()) { printIssues(io, issues.errors); return EXIT_BAD_INPUT; }
   const d = await decideRequest(mesh, req, { now: nowMs, jwks: standIns });
   for (const w of loadIssues.warnings) io.err(`warning: ${escapeControls(`${w.loc ? `${w.loc.file}:${w.loc.line}:${w.loc.col}: ` : ''}${w.message}`)}\n`);

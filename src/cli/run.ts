@@ -143,7 +143,7 @@ export async function runPipeline(paths: string[], opts: RunOpts, io: Io): Promi
     const eq = r.indexOf('=');
     const format = eq > 0 ? r.slice(0, eq) : '';
     if (!Object.hasOwn(RENDERERS, format) || format === 'text' || eq === r.length - 1) {
-      issues.error('bad-usage', `--report ${r}: expected FORMAT=PATH with FORMAT one of json, junit, markdown, sarif, html`);
+      issues.error('bad-usage', `--report ${r}: expected FORMAT=PATH with FORMAT one of json, junit, markdown, sarif, html`, undefined, 'e.g. --report junit=reports/run.xml (JUnit is the XML format)');
       continue;
     }
     const problem = reportPathProblem(r.slice(eq + 1));
@@ -156,13 +156,13 @@ export async function runPipeline(paths: string[], opts: RunOpts, io: Io): Promi
   let seed: number | undefined;
   if (opts.seed !== undefined) {
     // As spec.seed: a whole number from 0 to 2^31 - 1, so the seed a report prints can be passed back as it is.
-    if (!/^\d{1,10}$/.test(opts.seed) || Number(opts.seed) > MAX_SEED) issues.error('bad-usage', `--seed ${opts.seed}: expected a whole number from 0 to ${MAX_SEED}`);
+    if (!/^\d{1,10}$/.test(opts.seed) || Number(opts.seed) > MAX_SEED) issues.error('bad-usage', `--seed ${opts.seed}: expected a whole number from 0 to ${MAX_SEED}`, undefined, 'give digits only, e.g. --seed 42 (a report\'s seed can be passed back as printed), or leave it out for each scenario\'s own seed');
     else seed = Number(opts.seed);
   }
   for (const a of opts.allowPath) if (!existsSync(a)) issues.error('path-missing', `--allow-path ${a} does not exist`);
   const workersText = opts.workers ?? '1';
   const workers = /^\d{1,4}$/.test(workersText) ? Number(workersText) : NaN;
-  if (!(workers >= 1 && workers <= MAX_WORKERS)) issues.error('bad-usage', `--workers ${workersText}: expected a whole number from 1 to ${MAX_WORKERS} (${WORKERS_PER_CORE} per core)`);
+  if (!(workers >= 1 && workers <= MAX_WORKERS)) issues.error('bad-usage', `--workers ${workersText}: expected a whole number from 1 to ${MAX_WORKERS} (${WORKERS_PER_CORE} per core)`, undefined, 'e.g. --workers 4, or leave it out to run in one process');
   let shard: ShardSpec | undefined;
   if (opts.shard !== undefined) {
     const parsed = parseShard(opts.shard);

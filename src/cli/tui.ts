@@ -249,7 +249,7 @@ export async function tuiCommand(file: string, opts: TuiOpts, io: Io, term: TuiT
   const issues = new IssueList();
   let seed: number | undefined;
   if (opts.seed !== undefined) {
-    if (!/^\d{1,15}$/.test(opts.seed)) issues.error('bad-usage', `--seed ${opts.seed}: expected a whole number`);
+    if (!/^\d{1,15}$/.test(opts.seed)) issues.error('bad-usage', `--seed ${opts.seed}: expected a whole number`, undefined, 'give digits only, e.g. --seed 42, or leave it out for the scenario\'s own seed');
     else seed = Number(opts.seed);
   }
   const noTerminal = terminalProblem(term);
