@@ -103,7 +103,7 @@ export function readPodSpec(r: Reader, spec: Obj | undefined, path: Path): { sa:
         return;
       }
       if (containerPort < 1 || containerPort > 65535) {
-        r.error([...ppath, 'containerPort'], 'bad-port', `containerPort ${containerPort} is outside 1-65535`);
+        r.error([...ppath, 'containerPort'], 'bad-port', `containerPort ${r.written([...ppath, 'containerPort'], containerPort)} is outside 1-65535`);
         return;
       }
       const cp: ContainerPort = { containerPort, protocol: r.str(p, 'protocol', ppath) ?? 'TCP' };
@@ -129,7 +129,7 @@ export function readService(r: Reader, meta: ObjectMeta, obj: Obj): RawService {
       if (p['port'] === undefined) r.error(path, 'missing-field', 'service port has no port', 'add port: <number>');
       return;
     }
-    if (port < 1 || port > 65535) { r.error([...path, 'port'], 'bad-port', `port ${port} is outside 1-65535`); return; }
+    if (port < 1 || port > 65535) { r.error([...path, 'port'], 'bad-port', `port ${r.written([...path, 'port'], port)} is outside 1-65535`); return; }
     const sp: ServicePort = { port, targetPort: r.intOrString(p, 'targetPort', path) ?? port, protocol: r.str(p, 'protocol', path) ?? 'TCP' };
     const name = r.str(p, 'name', path);
     if (name !== undefined) sp.name = name;

@@ -15,6 +15,16 @@ export function isObj(v: unknown): v is Obj {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** What to do about an error raised without its own fix, for codes whose message says it: every error says what to do. */
+function defaultFix(code: string, message: string): string | undefined {
+  if (code === 'bad-enum') {
+    const i = message.lastIndexOf(' is not one of ');
+    return i >= 0 ? `use one of ${message.slice(i + ' is not one of '.length)}` : undefined;
+  }
+  if (code === 'bad-port') return 'use a port from 1 to 65535';
+  return undefined;
+}
+
 export class Reader {
   constructor(
     readonly src: SourceDoc,
@@ -28,7 +38,18 @@ export class Reader {
   }
 
   error(path: Path, code: string, message: string, hint?: string): void {
-    this.issues.error(code, `${this.what}: ${message}`, this.at(path), hint);
+    this.issues.error(code, `${this.what}: ${message}`, this.at(path), hint ?? defaultFix(code, message));
+  }
+
+  /**
+   * A number as the manifest writes it (99999999999999999999999, not the 1e+23 JavaScript prints), for messages;
+   * a plain integer when the text cannot be found.
+   */
+  written(path: Path, v: number): string {
+    const loc = this.at(path);
+    const m = /^[-+]?[0-9][0-9A-Za-z_.+-]*/.exec(this.src.lineText(loc.line).slice(Math.max(0, loc.col - 1)));
+    if (m && m[0].length <= 400 && Number(m[0].replace(/_/g, '')) === v) return m[0];
+    return Number.isInteger(v) ? BigInt(v).toString() : String(v);
   }
 
   warn(path: Path, code: string, message: string, hint?: string): void {

@@ -542,3 +542,23 @@ describe('Service loadBalancerSourceRanges are held to the rules the Kubernetes 
     expect(r.mesh.services[0]?.loadBalancerSourceRanges).toHaveLength(MAX_SOURCE_RANGES);
   });
 });
+
+describe('every error says what to do: bad-enum and bad-port carry a fix line', () => {
+  const SVC = (port: string): string => `apiVersion: v1\nkind: Service\nmetadata: { name: s, namespace: default }\nspec:\n  selector: { app: s }\n  ports:\n    - port: ${port}\n`;
+
+  it('an mTLS mode not among the values is bad-enum with a fix naming them', () => {
+    const r = load('apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: { name: default, namespace: default }\nspec:\n  mtls: { mode: STRICTT }\n');
+    const e = r.issues.errors.find((i) => i.code === 'bad-enum');
+    expect(e?.hint).toBe('use one of UNSET, PERMISSIVE, STRICT, DISABLE');
+  });
+
+  it('a port out of range is bad-port with a fix, and the number is printed as written, not as 1e+23', () => {
+    const r = load(SVC('99999999999999999999999'));
+    const e = r.issues.errors.find((i) => i.code === 'bad-port');
+    expect(e?.message).toContain('port 99999999999999999999999 is outside 1-65535');
+    expect(e?.message).not.toContain('e+');
+    expect(e?.hint).toBe('use a port from 1 to 65535');
+    expect(r.issues.errors.find((i) => i.code === 'bad-port' && i.message.includes('port 70000 '))).toBeUndefined();
+    expect(load(SVC('70000')).issues.errors.find((i) => i.code === 'bad-port')?.message).toContain('port 70000 is outside');
+  });
+});
