@@ -6,7 +6,7 @@
  * are checked at is the caller's: nothing here reads a clock.
  */
 import type { IssueList } from '../core/issues.js';
-import { defaultMethod, HEADER_NAME_FORM, HEADER_VALUE_FORM, isHeaderName, isHeaderValue, isHttpToken, isRequestPath, PATH_FORM, TOKEN_FORM } from '../core/http.js';
+import { defaultMethod, HEADER_NAME_FORM, HEADER_VALUE_FORM, isHeaderName, isHeaderValue, isHttpToken, isRequestPath, MAX_SNI_LENGTH, PATH_FORM, TOKEN_FORM } from '../core/http.js';
 import { parseIp } from '../core/ip.js';
 import { quotedName } from '../loader/names.js';
 import { appendValue, setOwn } from '../core/record.js';
@@ -99,6 +99,9 @@ export function buildRequest(mesh: Mesh, spec: RequestSpec, issues: IssueList): 
     appendValue(headers, k, v);
   }
   if (spec.token !== undefined) setOwn(headers, 'authorization', `Bearer ${spec.token}`);
+  if (spec.sni !== undefined && (typeof spec.sni !== 'string' || spec.sni.length > MAX_SNI_LENGTH)) {
+    issues.error('bad-request', `sni ${String(spec.sni).slice(0, 80)}${String(spec.sni).length > 80 ? '…' : ''}: a server name is at most ${MAX_SNI_LENGTH} characters, as in a scenario`, undefined, 'give the server name the client sends, e.g. --sni api.stripe.com');
+  }
   if (spec.sourceIp !== undefined && parseIp(spec.sourceIp) === null) issues.error('bad-request', `sourceIp ${spec.sourceIp.slice(0, 80)}: expected an IPv4 or IPv6 address, e.g. 203.0.113.10`);
   if (issues.errors.length > before || !to) return null;
   const req: MeshRequest = {

@@ -81,7 +81,10 @@ export const NO_MESH_IDENTITY = 'no sidecar: no mesh identity';
 
 export function renderDecision(opts: RequestOpts, identity: string | null, d: Decision): string {
   const lines: string[] = [];
-  const what = opts.protocol === 'tcp' ? `TCP connection to ${opts.to}` : `${methodOf(opts)} ${opts.path} → ${opts.to} (${opts.protocol})`;
+  // tcp and tls carry no HTTP request: no method nor path to show (the app's own TLS names its server by SNI).
+  const what = opts.protocol === 'tcp' ? `TCP connection to ${opts.to}`
+    : opts.protocol === 'tls' ? `TLS connection to ${opts.to}${opts.sni !== undefined ? ` (SNI ${opts.sni})` : ''}`
+      : `${methodOf(opts)} ${opts.path} → ${opts.to} (${opts.protocol})`;
   lines.push(`${what}`);
   lines.push(`from ${opts.from}${identity ? ` (${identity})` : ''}`);
   const code = d.code === null ? '' : ` ${d.code === 0 ? '000 (connection failed)' : d.code}`;

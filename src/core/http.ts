@@ -55,3 +55,6 @@ export const PATH_FORM = 'must not hold a space or a control character: percent-
 export function defaultMethod(protocol: string | undefined): string {
   return protocol === 'grpc' ? 'POST' : 'GET';
 }
+
+/** The longest SNI a TLS client sends: a DNS name (RFC 1035, 253 characters). One limit for scenarios and `meshrange request`. */
+export const MAX_SNI_LENGTH = 253;

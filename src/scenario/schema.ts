@@ -13,7 +13,7 @@ import { MAX_DURATION_MS, parseDuration, parseRate } from '../core/duration.js';
 import { grouped } from '../core/text.js';
 import { described as d, intIn as int, optional as o } from '../core/zod.js';
 import { expectSchema } from './expect.js';
-import { HEADER_NAME_FORM, HEADER_VALUE_FORM, isHeaderName, isHeaderValue, isHttpToken, isRequestPath, PATH_FORM, TOKEN_FORM } from '../core/http.js';
+import { HEADER_NAME_FORM, HEADER_VALUE_FORM, isHeaderName, isHeaderValue, isHttpToken, isRequestPath, MAX_SNI_LENGTH, PATH_FORM, TOKEN_FORM } from '../core/http.js';
 
 /*
  * Every number is bounded before it is used (issue 9.2): a negative `for`
@@ -79,7 +79,7 @@ export const stepSchema = z.strictObject({
   token: o(z.string(), 'a compact JWT sent as authorization: Bearer <token>, verified with real signature checks'),
   jwt: o(z.union([z.string(), jwtClaimsSchema]), 'a token of spec.tokens by name, `stolen` (the last token the attacker took), or an inline claim set signed at the step\'s time'),
   tls: o(z.enum(['auto', 'plaintext', 'mtls']), 'auto (default); plaintext from a workload whose sidecar captures it is an attempt to go around the sidecar; mtls forces Istio mTLS'),
-  sni: o(z.string().check(z.maxLength(253)), 'SNI of a TLS connection: a server name, at most 253 characters'),
+  sni: o(z.string().check(z.maxLength(MAX_SNI_LENGTH)), `SNI of a TLS connection: a server name, at most ${MAX_SNI_LENGTH} characters`),
   sourceIp: o(z.string(), 'source address of an outside client (default 203.0.113.10)'),
   as: o(z.string(), 'impersonate: the identity claimed, a SPIFFE id or ns/serviceaccount'),
   using: o(z.enum(['forged-cert', 'stolen-cert', 'spoofed-header', 'spoofed-ip', 'plaintext']), 'impersonate: how the attacker claims the identity'),
