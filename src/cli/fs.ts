@@ -18,6 +18,15 @@ export function displayPath(p: string): string {
   return (rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : p).split(path.sep).join('/');
 }
 
+/**
+ * A path a scenario names, as it wrote it: relative to the scenario file's folder (`../missing-dir`, not the
+ * `missing-dir` it is from the current folder), so the message quotes what the located line says.
+ */
+function asWrittenIn(at: Location, abs: string): string {
+  const rel = path.relative(path.dirname(path.resolve(at.file)), abs);
+  return rel === '' || path.isAbsolute(rel) ? displayPath(abs) : rel.split(path.sep).join('/');
+}
+
 /** The real path (links resolved) of an existing path; the absolute path when it cannot be resolved. */
 export function realOrAbsolute(p: string): string {
   try {
@@ -92,7 +101,7 @@ export class Sandbox {
       if (code === 'ELOOP') issues.error('path-loop', `${displayPath(p)} is a symbolic link loop`, at, 'point at the file itself');
       else if (code === 'ENOENT' || code === 'ENOTDIR') {
         // a path a scenario names is located in it; one given on the command line is not
-        issues.error('path-missing', `${displayPath(p)} does not exist`, at,
+        issues.error('path-missing', `${at ? asWrittenIn(at, abs) : displayPath(p)} does not exist`, at,
           at ? 'check the path (paths in a scenario are relative to the scenario file)' : 'check the path (a path on the command line is relative to the current folder)');
       }
       else issues.error('file-unreadable', `${displayPath(p)} cannot be read: ${fsErrorText(e)}`, at, 'check the permissions of the path');

@@ -145,6 +145,13 @@ describe('meshrange run (product.md §3, §4)', () => {
     expect(named.code).toBe(2);
   });
 
+  it('a missing manifest path a scenario names is printed as the scenario wrote it (../missing-dir), located there', async () => {
+    write('sub/s6.yaml', 'apiVersion: meshrange.io/v1alpha1\nkind: Scenario\nmetadata: { name: s6 }\nspec:\n  mesh: { manifests: [../missing-dir] }\n  attacker: { foothold: a/b }\n  steps:\n    - { id: a, action: request, to: "x:80" }\n');
+    const r = await cli('run', path.join(rel, 'sub/s6.yaml'));
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(`${rel}/sub/s6.yaml:5:23: error [path-missing] ../missing-dir does not exist`);
+  });
+
   it('§4 a folder note names at most 12 files and counts the rest (nothing left out silently, no screenful of names)', async () => {
     const dir = path.join(rel, 'many');
     write('many/a.yaml', readFileSync(path.join(root, 'scenarios/bookinfo-deny-over-allow.yaml'), 'utf8').replace(/- meshes\//g, '- ../../../scenarios/meshes/'));
