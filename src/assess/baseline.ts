@@ -70,7 +70,9 @@ export function parseReportJson(file: string, source: string, issues: IssueList,
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
     const pos = /at position (\d+)/.exec(msg);
-    issues.error('report-not-json', `${file} is not JSON: ${msg.replace(/ in JSON at position \d+.*$/s, '')}`, pos ? locationAt(file, source, Number(pos[1])) : { file, line: 1, col: 1 }, fix);
+    // A truncated report (an upload cut short) has no position: it is located where the text ends.
+    const at = pos ? Math.min(Number(pos[1]), source.length) : msg.includes('end of JSON input') ? source.length : null;
+    issues.error('report-not-json', `${file} is not JSON: ${msg.replace(/ in JSON at position \d+.*$/s, '')}`, at !== null ? locationAt(file, source, at) : { file, line: 1, col: 1 }, fix);
     return null;
   }
   const shape = walk(value);

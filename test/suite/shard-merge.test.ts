@@ -115,6 +115,11 @@ describe('merge refuses what it cannot merge (exit 2, nothing written)', () => {
     const b = await cli('merge', out('broken.json'));
     expect(b.code).toBe(2);
     expect(b.err).toMatch(/broken\.json:3:3: error \[report-not-json\]/);
+    // a truncated report (an upload cut short) is located where its text ends, not at 1:1
+    writeFileSync(out('truncated.json'), '{\n  "scenario": "x",\n  "steps": [');
+    const t = await cli('merge', out('truncated.json'));
+    expect(t.code).toBe(2);
+    expect(t.err).toMatch(/truncated\.json:3:13: error \[report-not-json\] .* Unexpected end of JSON input/);
   });
 
   it('a __proto__ key or deep nesting in a report', async () => {
