@@ -203,7 +203,8 @@ export function loadMesh(files: readonly SourceFile[], overrides: MeshOverrides 
         'if you meant the Kubernetes or Istio kind, fix its apiVersion');
       continue;
     }
-    const prev = seen.swap(kind, namespace, name, meta.loc);
+    // a cluster-scoped object has no namespace: one with and one without metadata.namespace are the same object
+    const prev = seen.swap(kind, isClusterScoped(kind) ? '' : namespace, name, meta.loc);
     if (prev) {
       r.warn([], 'duplicate-object', `also defined at ${prev.file}:${prev.line}; the later definition wins, as with kubectl apply`,
         'keep one definition of this object');
@@ -355,16 +356,13 @@ export function loadMesh(files: readonly SourceFile[], overrides: MeshOverrides 
 }
 
 /**
- * The objects read so far, by the key kubectl stores them under (kind/namespace/name). Kept as maps by kind, then
- * namespace, then name: a key string made per object (40,000 of them at 10,000 workloads, each a chain of
- * concatenations) cost ~5 MB for as long as the load ran, all of it garbage after. The same keys either way: parts
- * without a `/` join into a key with exactly two, which splits back into them; any other triple (a cluster-scoped
- * kind's namespace is not checked, a kind is any string) is kept under its joined key, which then has three or more,
- * so it can only equal another such key, exactly as before.
+ * The objects read so far, by the key the API server stores them under (kind, namespace — '' for a cluster-scoped
+ * kind —, name), as maps by kind, then namespace, then name: each part whole, so no two run together (a kind is any
+ * string, and a cluster-scoped kind's namespace is not checked), and no key string is made per object (40,000 of
+ * them at 10,000 workloads, ~5 MB for as long as the load ran).
  */
 class SeenObjects {
   private readonly byKind = new Map<string, Map<string, Map<string, Location>>>();
-  private readonly joined = new Map<string, Location>();
 
   /**
    * Where the object's key was defined before (or undefined); `loc` is stored in its place. Only the location: a
@@ -372,12 +370,6 @@ class SeenObjects {
    * kinds the mesh does not keep (ServiceAccounts, ConfigMaps) included.
    */
   swap(kind: string, namespace: string, name: string, loc: Location): Location | undefined {
-    if (kind.includes('/') || namespace.includes('/') || name.includes('/')) {
-      const key = `${kind}/${namespace}/${name}`;
-      const prev = this.joined.get(key);
-      this.joined.set(key, loc);
-      return prev;
-    }
     let byNamespace = this.byKind.get(kind);
     if (byNamespace === undefined) this.byKind.set(kind, byNamespace = new Map());
     let byName = byNamespace.get(namespace);

@@ -560,11 +560,17 @@ spec:
     expect(r.mesh.workloads.filter((w) => w.id === 'frontend/web').map((w) => w.serviceAccount)).toEqual(['second']);
   });
 
-  it('§5 objects are told apart by kind/namespace/name joined with `/`, a `/` inside a part included', () => {
-    // a cluster-scoped kind's namespace is not checked, and a kind is any string: both join to ClusterRole/a/b/c
+  it('§5 objects are told apart by kind, namespace and name, each part whole: no two kinds or parts run together', () => {
+    // a kind is any string and a cluster-scoped kind's namespace is not checked: were the parts joined with `/`,
+    // kind ClusterRole/a in namespace b and ClusterRole in namespace a/b would be one object
     const r = load('apiVersion: example.com/v1\nkind: ClusterRole/a\nmetadata: { name: c, namespace: b }\n',
-      'apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: { name: c, namespace: a/b }\n',
-      'apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: { name: c, namespace: a }\n');
+      'apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: { name: c, namespace: a/b }\n');
+    expect(codes(r).filter((c) => c === 'warning:duplicate-object')).toEqual([]);
+  });
+
+  it('§5 a cluster-scoped object is one object with or without metadata.namespace (the API server ignores it)', () => {
+    const r = load('apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: { name: c, namespace: a }\n',
+      'apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: { name: c }\n');
     expect(codes(r).filter((c) => c === 'warning:duplicate-object')).toEqual(['warning:duplicate-object']);
   });
 });
