@@ -11,6 +11,7 @@
  *  - `foreign`: any other group — another project's kind that happens to share the name; not modeled (a warning).
  * Kinds not listed here are not read at all, whatever their apiVersion.
  */
+import { editDistance } from './reader.js';
 
 interface Served { group: string; versions: readonly string[] }
 
@@ -35,6 +36,9 @@ const SERVED: ReadonlyMap<string, Served> = new Map<string, Served>([
   ['WasmPlugin', { group: 'extensions.istio.io', versions: ['v1alpha1'] }],
 ]);
 
+/** Every group of the table: a group within two edits of one of them is a typo of it. */
+const SERVED_GROUPS: ReadonlySet<string> = new Set([...SERVED.values()].map((x) => x.group));
+
 /** Groups of Kubernetes itself: a kind of the table under one of them, or under any *.istio.io group, is a mistake, not another project's kind. */
 const KUBERNETES_GROUPS: ReadonlySet<string> = new Set(['', 'apps', 'extensions', 'batch', 'policy', 'autoscaling', 'networking.k8s.io',
   'rbac.authorization.k8s.io', 'apiextensions.k8s.io', 'admissionregistration.k8s.io', 'storage.k8s.io', 'coordination.k8s.io', 'discovery.k8s.io']);
@@ -51,14 +55,18 @@ export function servedAs(kind: string, apiVersion: string): ServedAs {
   const group = slash < 0 ? '' : apiVersion.slice(0, slash);
   const version = slash < 0 ? apiVersion : apiVersion.slice(slash + 1);
   if (group === served.group && served.versions.includes(version)) return { kind: 'served' };
-  const owned = group === served.group || KUBERNETES_GROUPS.has(group) || group === 'istio.io' || group.endsWith('.istio.io');
+  const owned = group === served.group || KUBERNETES_GROUPS.has(group) || group === 'istio.io' || group.endsWith('.istio.io')
+    // Kubernetes' own *.k8s.io groups (not the Gateway API's, nor the SIGs' *.x-k8s.io), and a near miss of the kind's
+    // group or of another group meshrange reads (networking.istio.com, security.isito.io): a typo, not another project
+    || (group.endsWith('.k8s.io') && group !== 'gateway.networking.k8s.io' && !group.endsWith('.x-k8s.io'))
+    || (group !== '' && [...SERVED_GROUPS].some((g) => g !== '' && editDistance(group, g, 2) <= 2));
   if (!owned) return { kind: 'foreign', group };
   const forms = served.versions.map((v) => (served.group === '' ? v : `${served.group}/${v}`));
   const home = served.group === '' ? 'the core API' : served.group;
   const why = group === served.group ? `${home} serves it at ${served.versions.join(', ')} only` : `${kind} belongs to ${home}`;
   return {
     kind: 'refused',
-    message: `apiVersion ${apiVersion} does not serve ${kind} (${why}): kubectl apply refuses this object, so it has no effect on the cluster`,
+    message: `apiVersion ${apiVersion === '' ? '""' : apiVersion} does not serve ${kind} (${why}): kubectl apply refuses this object, so it has no effect on the cluster`,
     hint: `write apiVersion: ${forms[0] as string}${forms.length > 1 ? ` (also served: ${forms.slice(1).join(', ')})` : ''}`,
   };
 }

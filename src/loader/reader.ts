@@ -206,7 +206,7 @@ function nearest(key: string, allowed: readonly string[]): string | undefined {
 }
 
 /** Edits (insert, delete, substitute, swap two neighbours) from a to b; anything above `max` is returned as max + 1. */
-function editDistance(a: string, b: string, max: number): number {
+export function editDistance(a: string, b: string, max: number): number {
   if (Math.abs(a.length - b.length) > max) return max + 1;
   const rows: number[][] = [];
   for (let i = 0; i <= a.length; i++) {

@@ -28,6 +28,22 @@ describe('apiVersion decides the kind (product.md §1)', () => {
     expect(removed.issues.errors[0]?.message).toContain('apps serves it at v1 only');
   });
 
+  it('a near miss of the kind\'s own group, or another Kubernetes *.k8s.io group, is a typo: refused, not taken for another project', () => {
+    for (const apiVersion of ['networking.istio.com/v1', 'security.isito.io/v1', 'node.k8s.io/v1']) {
+      expect(load(policy(apiVersion)).issues.errors.map((e) => e.code), apiVersion).toEqual(['bad-api-version']);
+    }
+    // the Gateway API and the SIGs' x-k8s.io groups are other projects
+    const gw = load('apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: { name: g, namespace: app }\nspec: { gatewayClassName: istio, listeners: [] }\n');
+    expect(gw.issues.errors).toEqual([]);
+    expect(gw.issues.warnings.map((w) => w.code)).toEqual(['not-modeled']);
+    expect(gw.mesh.gateways).toEqual([]);
+  });
+
+  it('an empty apiVersion is named as such in the message', () => {
+    const r = load('apiVersion: ""\nkind: Service\nmetadata: { name: s, namespace: app }\nspec: { ports: [{ port: 80 }] }\n');
+    expect(r.issues.errors[0]?.message ?? '').toContain('apiVersion "" does not serve Service');
+  });
+
   it('a kind of another project\'s API group is that project\'s object: not modeled, said so, never read as Istio\'s', () => {
     const r = load(`${policy('foo.example.com/v1')}---
 apiVersion: serving.knative.dev/v1
