@@ -243,7 +243,7 @@ export function readServiceEntry(r: Reader, meta: ObjectMeta, obj: Obj): Service
     const address = r.str(e, 'address', path) ?? '';
     const ep: ServiceEntryEndpoint = { address };
     const network = r.str(e, 'network', path);
-    if (network !== undefined && network !== '') ep.network = network;
+    if (network !== undefined && network !== '') { ep.network = network; warnNetwork(r, [...path, 'network'], network); }
     readEndpointPlacement(r, e, path, ep, 'se-bad-weight');
     const epPorts = r.obj(e, 'ports', path);
     if (epPorts) {
@@ -530,8 +530,15 @@ export function readWorkloadEntry(r: Reader, meta: ObjectMeta, obj: Obj): Worklo
   const serviceAccount = r.str(spec, 'serviceAccount', ['spec']);
   if (serviceAccount !== undefined && serviceAccount !== '') we.serviceAccount = serviceAccount;
   if (network !== '') we.network = network;
+  if (network !== '' && address !== '') warnNetwork(r, ['spec', 'network'], network);
   readEndpointPlacement(r, spec, ['spec'], we, 'we-bad-weight');
   return we;
+}
+
+/** Not silently: an endpoint's network is read, but meshrange models one network. */
+function warnNetwork(r: Reader, path: Path, network: string): void {
+  r.warn(path, 'endpoint-network-not-modeled', `network ${quotedName(network)} is not modeled: meshrange reaches this endpoint directly, where Istio goes through that network's east-west gateway for a client on another network`,
+    'check cross-network reachability on a cluster');
 }
 
 /** An endpoint's locality and load-balancing weight (a uint32; 0 = unset), for a WorkloadEntry and an inline ServiceEntry endpoint alike. */

@@ -189,7 +189,8 @@ export function renderAssessSarif(r: AssessReport): string {
       ruleId: 'meshrange/posture-weakened', level: f.severity === 'error' ? 'error' : 'warning',
       message: { text: sarifText(`${f.code} (${f.rule}) on ${f.resource}, new with the change: ${f.message}; fix: ${f.hint}`) },
       locations: region(f.loc),
-      partialFingerprints: { 'meshrange/finding': `${f.code} ${f.resource}` },
+      // the message too: two findings of one code on one resource (MR0103 on two rules of a policy) are two alerts
+      partialFingerprints: { 'meshrange/finding': `${f.code} ${f.resource} ${f.message}` },
     });
   }
   const broken = brokenOf(r);

@@ -265,7 +265,7 @@ describe('§8 ServiceEntry reading', () => {
   exportTo: ["*"]
   subjectAltNames: [spiffe://example.com/api]
 `);
-    expect(found(ok)).toEqual([]);
+    expect(found(ok)).toEqual(['warning:endpoint-network-not-modeled@10']);
     expect(ok.value.endpoints[0]).toMatchObject({ network: 'n1', locality: 'us/east', weight: 3, serviceAccount: 'sa' });
   });
 

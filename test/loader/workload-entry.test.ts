@@ -25,7 +25,8 @@ spec:
 describe('WorkloadEntry loading', () => {
   it('a WorkloadEntry is read with its address, ports, labels, serviceAccount, network, locality and weight', () => {
     const r = load('  address: 10.9.0.5\n  ports: { http: 8080 }\n  labels: { app: vm }\n  serviceAccount: vm-sa\n  network: net1\n  locality: us-east/a\n  weight: 3\n', selecting);
-    expect(codes(r)).toEqual([]);
+    // the network is read, and said not to be modeled (one network)
+    expect(codes(r)).toEqual(['warning:endpoint-network-not-modeled']);
     expect(r.mesh.workloadEntries).toMatchObject([{ meta: { name: 'vm1', namespace: 'a' }, address: '10.9.0.5', ports: { http: 8080 }, labels: { app: 'vm' }, serviceAccount: 'vm-sa', network: 'net1', locality: 'us-east/a', weight: 3 }]);
   });
 

@@ -77,7 +77,7 @@ export const floodAction: ActionModule = {
           if (!sat.by.includes(who)) sat.by.push(who);
           sat.reason ??= o.dynamic.reason;
         } else if (blocked) {
-          const stop: StoppedBy = o.dynamic ? { control: o.dynamic.control === 'App' ? 'Routing' : o.dynamic.control, name: o.dynamic.name, reason: o.dynamic.reason } : (o.decision.stoppedBy[0] ?? { control: 'Routing', name: null, reason: 'refused' });
+          const stop: StoppedBy = o.dynamic && o.dynamic.control !== 'App' ? { control: o.dynamic.control, name: o.dynamic.name, reason: o.dynamic.reason } : (o.decision.stoppedBy[0] ?? { control: 'Routing', name: null, reason: 'refused' });
           const key = `${stop.control}|${stop.name ?? ''}`;
           const e = stops.get(key);
           if (e) e.n++; else stops.set(key, { stop, n: 1 });
