@@ -37,7 +37,7 @@ const SERVED: ReadonlyMap<string, Served> = new Map<string, Served>([
 ]);
 
 /** Every group of the table: a group within two edits of one of them is a typo of it. */
-const SERVED_GROUPS: ReadonlySet<string> = new Set([...SERVED.values()].map((x) => x.group));
+const SERVED_GROUPS: readonly string[] = [...new Set([...SERVED.values()].map((x) => x.group))].filter((g) => g !== '');
 
 /** Groups of Kubernetes itself: a kind of the table under one of them, or under any *.istio.io group, is a mistake, not another project's kind. */
 const KUBERNETES_GROUPS: ReadonlySet<string> = new Set(['', 'apps', 'extensions', 'batch', 'policy', 'autoscaling', 'networking.k8s.io',
@@ -59,7 +59,7 @@ export function servedAs(kind: string, apiVersion: string): ServedAs {
     // Kubernetes' own *.k8s.io groups (not the Gateway API's, nor the SIGs' *.x-k8s.io), and a near miss of the kind's
     // group or of another group meshrange reads (networking.istio.com, security.isito.io): a typo, not another project
     || (group.endsWith('.k8s.io') && group !== 'gateway.networking.k8s.io' && !group.endsWith('.x-k8s.io'))
-    || (group !== '' && [...SERVED_GROUPS].some((g) => g !== '' && editDistance(group, g, 2) <= 2));
+    || (group !== '' && SERVED_GROUPS.some((g) => editDistance(group, g, 2) <= 2));
   if (!owned) return { kind: 'foreign', group };
   const forms = served.versions.map((v) => (served.group === '' ? v : `${served.group}/${v}`));
   const home = served.group === '' ? 'the core API' : served.group;

@@ -60,6 +60,7 @@ import type {
   Sidecar, SidecarEgressListener, SidecarOutboundMode, WorkloadEntry,
 } from '../model/egress.js';
 import type { ObjectMeta } from '../model/types.js';
+import { DESTINATION_FIELDS, PORT_FIELDS, PORT_SELECTOR_FIELDS } from './istio-messages.js';
 import { isObj, Reader, rejectUnknownFields, type Obj } from './reader.js';
 import type { Path } from './yaml-source.js';
 import { checkExportTo } from './export-to.js';
@@ -130,9 +131,8 @@ function enumField(r: Reader, spec: Obj, key: string, allowed: readonly string[]
 }
 
 
-/** The fields of the ServiceEntry message, of its ServicePort, and of an endpoint (a WorkloadEntry message) in istio/api. */
+/** The fields of the ServiceEntry message in istio/api (its ports: istio-messages.ts PORT_FIELDS; its endpoints: WorkloadEntry messages). */
 const SERVICE_ENTRY_FIELDS: readonly string[] = ['hosts', 'addresses', 'ports', 'location', 'resolution', 'endpoints', 'workloadSelector', 'exportTo', 'subjectAltNames'];
-const SERVICE_PORT_FIELDS: readonly string[] = ['number', 'protocol', 'name', 'targetPort'];
 
 export function readServiceEntry(r: Reader, meta: ObjectMeta, obj: Obj): ServiceEntry {
   const spec = r.obj(obj, 'spec', []) ?? {};
@@ -184,7 +184,7 @@ export function readServiceEntry(r: Reader, meta: ObjectMeta, obj: Obj): Service
   (rawPorts ?? []).forEach((p, i) => {
     const path: Path = ['spec', 'ports', i];
     if (!isObj(p)) { r.error(path, 'field-type', 'each port must be a mapping'); return; }
-    rejectUnknownFields(r, p, SERVICE_PORT_FIELDS, path);
+    rejectUnknownFields(r, p, PORT_FIELDS, path);
     const number = r.int(p, 'number', path);
     const name = r.str(p, 'name', path) ?? '';
     const protocol = (r.str(p, 'protocol', path) ?? '').toUpperCase();
@@ -331,9 +331,7 @@ export function sidecarHostProblem(host: string): string | null {
  */
 const SIDECAR_FIELDS: readonly string[] = ['workloadSelector', 'ingress', 'egress', 'inboundConnectionPool', 'outboundTrafficPolicy'];
 const SIDECAR_EGRESS_FIELDS: readonly string[] = ['port', 'bind', 'captureMode', 'hosts'];
-const SIDECAR_PORT_FIELDS: readonly string[] = ['number', 'protocol', 'name', 'targetPort'];
 const SIDECAR_OUTBOUND_FIELDS: readonly string[] = ['mode', 'egressProxy'];
-const DESTINATION_FIELDS: readonly string[] = ['host', 'subset', 'port'];
 
 export function readSidecar(r: Reader, meta: ObjectMeta, obj: Obj): Sidecar {
   const spec = r.obj(obj, 'spec', []) ?? {};
@@ -355,7 +353,7 @@ export function readSidecar(r: Reader, meta: ObjectMeta, obj: Obj): Sidecar {
     rejectUnknownFields(r, e, SIDECAR_EGRESS_FIELDS, path);
     const listener: SidecarEgressListener = { hosts: [] };
     const port = r.obj(e, 'port', path);
-    if (port) rejectUnknownFields(r, port, SIDECAR_PORT_FIELDS, [...path, 'port']);
+    if (port) rejectUnknownFields(r, port, PORT_FIELDS, [...path, 'port']);
     if (!port) {
       if (catchAll) {
         r.error(path, 'sidecar-catch-all', 'sidecar: egress can have only one listener with empty port', 'give this listener a port, or merge its hosts into the other catch-all listener');
@@ -460,7 +458,7 @@ export function readSidecar(r: Reader, meta: ObjectMeta, obj: Obj): Sidecar {
       rejectUnknownFields(r, ep, DESTINATION_FIELDS, epath);
       const host = r.str(ep, 'host', epath) ?? '';
       const epPort = r.obj(ep, 'port', epath);
-      if (epPort) rejectUnknownFields(r, epPort, ['number'], [...epath, 'port']);
+      if (epPort) rejectUnknownFields(r, epPort, PORT_SELECTOR_FIELDS, [...epath, 'port']);
       const number = epPort ? r.int(epPort, 'number', [...epath, 'port']) : undefined;
       if (mode !== 'ALLOW_ANY') {
         r.error(epath, 'sidecar-egress-proxy', 'sidecar: egress_proxy must be set only with ALLOW_ANY outbound_traffic_policy mode', 'set mode: ALLOW_ANY, or remove egressProxy');

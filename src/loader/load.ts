@@ -261,15 +261,15 @@ export function loadMesh(files: readonly SourceFile[], overrides: MeshOverrides 
       drs.push(readDestinationRule(r, meta, value));
     } else if (kind === 'RequestAuthentication') {
       ras.push(readRequestAuthentication(r, meta, value));
-    } else if (kind === 'NetworkPolicy' && apiVersion === 'networking.k8s.io/v1') {
+    } else if (kind === 'NetworkPolicy') {
       nps.push(readNetworkPolicy(r, meta, value));
     } else if (kind === 'ServiceEntry') {
       ses.push(readServiceEntry(r, meta, value));
-    } else if (kind === 'WorkloadEntry' && apiVersion.startsWith('networking.istio.io/')) {
+    } else if (kind === 'WorkloadEntry') {
       wes.push(readWorkloadEntry(r, meta, value));
     } else if (kind === 'Sidecar') {
       sidecars.push(readSidecar(r, meta, value));
-    } else if (kind === 'Gateway' && apiVersion.startsWith('networking.istio.io/')) {
+    } else if (kind === 'Gateway') {
       const gw = readGateway(r, meta, value);
       if (gw) gateways.push(gw);
     } else if (kind === 'VirtualService') {
@@ -279,7 +279,7 @@ export function loadMesh(files: readonly SourceFile[], overrides: MeshOverrides 
       const ef = readEnvoyFilter(r, meta, value);
       rateLimits.push(...ef.rateLimits);
       for (const what of ef.notModeled) r.warn([], 'not-modeled', `${what} is not modeled (only the local rate limit pattern is); its effect on traffic is ignored`);
-    } else if (kind === 'ProxyConfig' && apiVersion.startsWith('networking.istio.io/')) {
+    } else if (kind === 'ProxyConfig') {
       proxyConfigs.push(readProxyConfig(r, meta, value));
     } else if (INERT_KINDS.includes(kind)) {
       // read, no effect on decisions

@@ -1,6 +1,7 @@
 /** networking.istio.io DestinationRule (istio-semantics §5.1, §5.2), as far as TLS and later controls need. */
 import type { ClientTlsMode, ClientTlsSettings, DestinationRule, ObjectMeta, Subset, TrafficPolicy } from '../model/types.js';
-import { isObj, Reader, rejectUnknownFields, type Obj } from './reader.js';
+import { PORT_SELECTOR_FIELDS } from './istio-messages.js';
+import { isObj, Reader, rejectUnknownFields, strictEach, strictObj, type Obj } from './reader.js';
 import type { Path } from './yaml-source.js';
 import { checkExportTo } from './export-to.js';
 import { readSelector } from './security.js';
@@ -22,8 +23,6 @@ const DESTINATION_RULE_FIELDS: readonly string[] = ['host', 'trafficPolicy', 'su
 const WORKLOAD_SELECTOR_FIELDS: readonly string[] = ['matchLabels'];
 /** Subset. */
 const SUBSET_FIELDS: readonly string[] = ['name', 'labels', 'trafficPolicy'];
-/** PortSelector of a port-level entry. */
-const PORT_SELECTOR_FIELDS: readonly string[] = ['number'];
 /** ClientTLSSettings. */
 const CLIENT_TLS_FIELDS: readonly string[] = [
   'mode', 'clientCertificate', 'privateKey', 'caCertificates', 'credentialName', 'subjectAltNames', 'sni', 'insecureSkipVerify', 'caCrl',
@@ -49,21 +48,6 @@ const WARMUP_FIELDS: readonly string[] = ['duration', 'minimumPercent', 'aggress
 const TUNNEL_FIELDS: readonly string[] = ['protocol', 'targetHost', 'targetPort'];
 const PROXY_PROTOCOL_FIELDS: readonly string[] = ['version'];
 const RETRY_BUDGET_FIELDS: readonly string[] = ['percent', 'minRetryConcurrency'];
-
-/** When parent[key] is a mapping, refuses its unknown fields and returns it (type errors stay with the reader of the field). */
-function strictObj(r: Reader, parent: Obj, key: string, allowed: readonly string[], path: Path): Obj | undefined {
-  const v = parent[key];
-  if (!isObj(v)) return undefined;
-  rejectUnknownFields(r, v, allowed, [...path, key]);
-  return v;
-}
-
-/** Each mapping of the list parent[key], its unknown fields refused. */
-function strictEach(r: Reader, parent: Obj, key: string, allowed: readonly string[], path: Path): void {
-  const list = parent[key];
-  if (!Array.isArray(list)) return;
-  list.forEach((item, i) => { if (isObj(item)) rejectUnknownFields(r, item, allowed, [...path, key, i]); });
-}
 
 /** A LoadBalancerSettings' fields, nested messages included (the simulation reads only `simple`). */
 function strictLoadBalancer(r: Reader, parent: Obj, path: Path): void {

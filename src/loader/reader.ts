@@ -185,6 +185,26 @@ export function rejectUnknownFields(r: Reader, obj: Obj, allowed: readonly strin
   }
 }
 
+/** When parent[key] is a mapping, refuses its unknown fields and returns it (type errors stay with the reader of the field). */
+export function strictObj(r: Reader, parent: Obj, key: string, allowed: readonly string[], path: Path): Obj | undefined {
+  const v = parent[key];
+  if (!isObj(v)) return undefined;
+  rejectUnknownFields(r, v, allowed, [...path, key]);
+  return v;
+}
+
+/** Each mapping of the list parent[key]: its unknown fields refused, then `each` on it. */
+export function strictEach(r: Reader, parent: Obj, key: string, allowed: readonly string[], path: Path, each?: (o: Obj, p: Path) => void): void {
+  const list = parent[key];
+  if (!Array.isArray(list)) return;
+  list.forEach((item, i) => {
+    if (!isObj(item)) return;
+    const p = [...path, key, i];
+    rejectUnknownFields(r, item, allowed, p);
+    each?.(item, p);
+  });
+}
+
 /** A field name without case, `_` or `-`: how a snake_case or mis-cased key is matched to the field it meant. */
 function loose(name: string): string {
   return name.toLowerCase().replace(/[_-]/g, '');

@@ -27,7 +27,8 @@ import { checkExportTo } from './export-to.js';
 import { duration } from './traffic-policy.js';
 import type { Labels, ObjectMeta, Workload } from '../model/types.js';
 import { selectorMatches } from '../model/types.js';
-import { isObj, Reader, rejectUnknownFields, type Obj } from './reader.js';
+import { DESTINATION_FIELDS, PORT_FIELDS, PORT_SELECTOR_FIELDS } from './istio-messages.js';
+import { isObj, Reader, rejectUnknownFields, strictEach, strictObj, type Obj } from './reader.js';
 import type { Path } from './yaml-source.js';
 import { fqdnProblem, isDns1123Label, wildcardDomainProblem } from './names.js';
 
@@ -56,8 +57,6 @@ const REDIRECT_CODES: readonly number[] = [301, 302, 303, 307, 308];
 const GATEWAY_FIELDS: readonly string[] = ['servers', 'selector'];
 /** Server (gateway.proto); `bind` and `defaultEndpoint` are hidden from the docs but in the schema. */
 const SERVER_FIELDS: readonly string[] = ['port', 'bind', 'hosts', 'tls', 'defaultEndpoint', 'name'];
-/** Port (gateway.proto); `targetPort` is deprecated, and refused by validation below with its own error. */
-const GATEWAY_PORT_FIELDS: readonly string[] = ['number', 'protocol', 'name', 'targetPort'];
 /** ServerTLSSettings (gateway.proto). */
 const SERVER_TLS_FIELDS: readonly string[] = [
   'httpsRedirect', 'mode', 'serverCertificate', 'privateKey', 'caCertificates', 'caCrl', 'credentialName', 'credentialNames',
@@ -87,10 +86,6 @@ const STRING_MATCH_FIELDS: readonly string[] = ['exact', 'prefix', 'regex'];
 const HTTP_ROUTE_DESTINATION_FIELDS: readonly string[] = ['destination', 'weight', 'headers'];
 /** RouteDestination (virtual_service.proto), the TLS and TCP routes' entries: no headers. */
 const ROUTE_DESTINATION_FIELDS: readonly string[] = ['destination', 'weight'];
-/** Destination (virtual_service.proto). */
-const DESTINATION_FIELDS: readonly string[] = ['host', 'subset', 'port'];
-/** PortSelector (virtual_service.proto). */
-const PORT_SELECTOR_FIELDS: readonly string[] = ['number'];
 /** Headers and Headers.HeaderOperations (virtual_service.proto). */
 const HEADERS_FIELDS: readonly string[] = ['request', 'response'];
 const HEADER_OPERATIONS_FIELDS: readonly string[] = ['set', 'add', 'remove'];
@@ -124,26 +119,6 @@ const L4_ROUTE_FIELDS: readonly string[] = ['match', 'route'];
 const TLS_MATCH_FIELDS: readonly string[] = ['sniHosts', 'destinationSubnets', 'port', 'sourceLabels', 'gateways', 'sourceNamespace'];
 /** L4MatchAttributes (virtual_service.proto); `sourceSubnet` is hidden from the docs but in the schema. */
 const TCP_MATCH_FIELDS: readonly string[] = ['destinationSubnets', 'port', 'sourceSubnet', 'sourceLabels', 'gateways', 'sourceNamespace'];
-
-/** When parent[key] is a mapping, refuses its unknown fields and returns it (type errors stay with the reader of the field). */
-function strictObj(r: Reader, parent: Obj, key: string, allowed: readonly string[], path: Path): Obj | undefined {
-  const v = parent[key];
-  if (!isObj(v)) return undefined;
-  rejectUnknownFields(r, v, allowed, [...path, key]);
-  return v;
-}
-
-/** Each mapping of the list parent[key]: its unknown fields refused, then `each` on it. */
-function strictEach(r: Reader, parent: Obj, key: string, allowed: readonly string[], path: Path, each?: (o: Obj, p: Path) => void): void {
-  const list = parent[key];
-  if (!Array.isArray(list)) return;
-  list.forEach((item, i) => {
-    if (!isObj(item)) return;
-    const p = [...path, key, i];
-    rejectUnknownFields(r, item, allowed, p);
-    each?.(item, p);
-  });
-}
 
 /** A Headers message (a route's or a destination's): request and response operations. */
 function strictHeaders(r: Reader, parent: Obj, path: Path): void {
@@ -270,7 +245,8 @@ function readServer(r: Reader, s: Obj, path: Path): GatewayServer | undefined {
     portOk = false;
     r.error(path, 'gw-bad-port', 'port is required', 'add port: { number: 80, name: http, protocol: HTTP }');
   } else {
-    rejectUnknownFields(r, port, GATEWAY_PORT_FIELDS, ppath);
+    // Port (gateway.proto); `targetPort` is deprecated, and refused by validation below with its own error
+    rejectUnknownFields(r, port, PORT_FIELDS, ppath);
     const n = r.int(port, 'number', ppath);
     number = n ?? 0;
     if (n === undefined || n < 1 || n > 65535) {

@@ -314,20 +314,20 @@ export type EntryTarget = (
 };
 
 /**
- * One of the entry's endpoints, as the cluster's load balancer picks it: `pick` (a seeded number in [0, 1)) over
+ * The index of the endpoint the cluster's load balancer picks among `n`: `pick` (a seeded number in [0, 1)) over
  * the endpoints' weights (unset = 1), in their order — the pods a workloadSelector selects (load order), then the
  * WorkloadEntries it selects, or the inline endpoints. With the default pick, the first.
  */
-function pickWeighted<T>(items: readonly T[], weight: (x: T) => number, pick: () => number): T {
-  if (items.length === 1) return items[0] as T;
+function pickIndex(n: number, weightAt: (i: number) => number, pick: () => number): number {
+  if (n === 1) return 0;
   let total = 0;
-  for (const x of items) total += weight(x);
+  for (let i = 0; i < n; i++) total += weightAt(i);
   let r = pick() * total;
-  for (const x of items) {
-    r -= weight(x);
-    if (r < 0) return x;
+  for (let i = 0; i < n; i++) {
+    r -= weightAt(i);
+    if (r < 0) return i;
   }
-  return items[items.length - 1] as T;
+  return n - 1;
 }
 
 /**
@@ -351,11 +351,12 @@ export function entryTarget(mesh: Mesh, se: ServiceEntry, name: string, clientNs
     const wes = selectedWorkloadEntries(mesh, se);
     const among = pods.length + wes.length;
     if (among === 0) return { kind: 'empty' };
-    const items: ({ pod: Workload; we?: undefined } | { we: WorkloadEntry })[] = [...pods.map((pod) => ({ pod })), ...wes.map((we) => ({ we }))];
-    const chosen = pickWeighted(items, (x) => (x.we !== undefined ? x.we.weight ?? 1 : 1), pick);
-    const t: EntryTarget = chosen.we !== undefined
-      ? endpointTarget(mesh, se, chosen.we, name, `WorkloadEntry ${chosen.we.meta.namespace}/${chosen.we.meta.name}`)
-      : { kind: 'pod', workload: chosen.pod, mtls: internal && chosen.pod.sidecar };
+    // pods weigh 1, a WorkloadEntry its weight
+    const i = pickIndex(among, (k) => (k < pods.length ? 1 : (wes[k - pods.length] as WorkloadEntry).weight ?? 1), pick);
+    const pod = pods[i];
+    const we = wes[i - pods.length] as WorkloadEntry;
+    const t: EntryTarget = pod !== undefined ? { kind: 'pod', workload: pod, mtls: internal && pod.sidecar }
+      : endpointTarget(mesh, se, we, name, `WorkloadEntry ${we.meta.namespace}/${we.meta.name}`);
     if (among > 1) t.among = among;
     return t;
   }
@@ -365,7 +366,8 @@ export function entryTarget(mesh: Mesh, se: ServiceEntry, name: string, clientNs
     const svc = resolveHost(mesh, name, clientNs).service;
     return svc ? { kind: 'service', service: svc, auto: false } : { kind: 'external', name, ip: externalIpOf(name), to: name };
   }
-  const t = endpointTarget(mesh, se, pickWeighted(se.endpoints, (e) => e.weight ?? 1, pick), name);
+  const eps = se.endpoints;
+  const t = endpointTarget(mesh, se, eps[pickIndex(eps.length, (k) => (eps[k] as ServiceEntryEndpoint).weight ?? 1, pick)] as ServiceEntryEndpoint, name);
   if (se.endpoints.length > 1) t.among = se.endpoints.length;
   return t;
 }
@@ -724,6 +726,7 @@ function sendLeg(run: Run, leg: Leg): Decision {
     let entryByName = false;
     // the endpoint the cluster's load balancer picks, once per leg (run.opts.pick, seeded by the runner)
     let picked: EntryTarget | null = null;
+    const entryHop = leg.viaGateway ? 'gateway' : 'client-sidecar';
     const pickNumber = run.opts.pick ?? (() => 0);
     if (entryHost === null && dest.kind === 'external' && lookup.kind === 'service-entry' && lookup.entry.resolution !== 'NONE') {
       const t = entryTarget(mesh, lookup.entry, normalizeHost(dest.name), clientNs, pickNumber);
@@ -739,10 +742,10 @@ function sendLeg(run: Run, leg: Leg): Decision {
         const ep = endpointPort(sePort, t.ports, port);
         const among = amongText(t);
         if (ep.port !== port) {
-          ev(leg.viaGateway ? 'gateway' : 'client-sidecar', `ServiceEntry ${se.meta.namespace}/${se.meta.name} sends it to its endpoint ${t.to} port ${ep.port} (${ep.by === 'endpoint' ? `the endpoint's port for ${sePort?.name ?? ''}` : 'the entry port\'s targetPort'}), outside the mesh${among}`);
+          ev(entryHop, `ServiceEntry ${se.meta.namespace}/${se.meta.name} sends it to its endpoint ${t.to} port ${ep.port} (${ep.by === 'endpoint' ? `the endpoint's port for ${sePort?.name ?? ''}` : 'the entry port\'s targetPort'}), outside the mesh${among}`);
           port = ep.port;
         } else if (among !== '') {
-          ev(leg.viaGateway ? 'gateway' : 'client-sidecar', `ServiceEntry ${se.meta.namespace}/${se.meta.name} sends it to its endpoint ${t.to}, outside the mesh${among}`);
+          ev(entryHop, `ServiceEntry ${se.meta.namespace}/${se.meta.name} sends it to its endpoint ${t.to}, outside the mesh${among}`);
         }
         // the endpoint picked is where the connection goes (NetworkPolicy judges that address)
         if (t.ip !== dest.ip) dest = { ...dest, ip: t.ip };
@@ -751,12 +754,11 @@ function sendLeg(run: Run, leg: Leg): Decision {
     if (entryHost !== null && (dest.kind !== 'external' || entryByName)) {
       const { entry: se, name } = entryHost;
       const t = picked ?? entryTarget(mesh, se, name, clientNs, pickNumber);
-      const hop = leg.viaGateway ? 'gateway' : 'client-sidecar';
       const among = amongText(t);
       const which = `ServiceEntry ${se.meta.namespace}/${se.meta.name}`;
       const sePort = se.ports.find((p) => p.number === port);
       if (t.kind === 'empty') {
-        ev(hop, `${which} has no endpoints (resolution ${se.resolution}${se.workloadSelector ? ', a workloadSelector that selects no pod or WorkloadEntry of its namespace' : ''}): no healthy upstream`);
+        ev(entryHop, `${which} has no endpoints (resolution ${se.resolution}${se.workloadSelector ? ', a workloadSelector that selects no pod or WorkloadEntry of its namespace' : ''}): no healthy upstream`);
         return fail(ctx, 503, null, { control: 'Routing', name: `${se.meta.namespace}/${se.meta.name}`, reason: `${which} takes ${name} and has no endpoint to send it to` }, 'UH', 'no healthy upstream');
       }
       // the endpoint's port (convertEndpoint): its own for the entry port's name, else the entry port's targetPort, else the port
@@ -764,23 +766,23 @@ function sendLeg(run: Run, leg: Leg): Decision {
       const via = t.kind !== 'service' || t.from === undefined ? '' : ` (${t.from})`;
       if (t.kind === 'external' && t.from !== undefined) {
         // a WorkloadEntry outside the mesh (a VM): its own port for the entry port (an inline one's is mapped above)
-        ev(hop, `${which} sends it to its endpoint ${t.from}, ${t.to}${t.to === t.ip ? '' : ` (${t.ip})`} port ${epPort}, outside the mesh${among}`);
+        ev(entryHop, `${which} sends it to its endpoint ${t.from}, ${t.to}${t.to === t.ip ? '' : ` (${t.ip})`} port ${epPort}, outside the mesh${among}`);
         dest = { kind: 'external', name, ip: t.ip };
         port = epPort;
       } else if (t.kind === 'external') {
-        ev(hop, `${which} sends it to ${t.to}${t.to === t.ip ? '' : ` (${t.ip})`}, outside the mesh${among}`);
+        ev(entryHop, `${which} sends it to ${t.to}${t.to === t.ip ? '' : ` (${t.ip})`}, outside the mesh${among}`);
         dest = { kind: 'external', name, ip: t.ip };
       } else if (t.kind === 'pod') {
-        ev(hop, `${which} sends it to its endpoint, ${t.from !== undefined ? `${t.from}, ` : ''}pod ${t.workload.id} port ${epPort}${among}`);
+        ev(entryHop, `${which} sends it to its endpoint, ${t.from !== undefined ? `${t.from}, ` : ''}pod ${t.workload.id} port ${epPort}${among}`);
         dest = { kind: 'pod', workload: t.workload };
         port = epPort;
         viaEntry = { entry: se, host: name, port: sePort?.number ?? port, auto: t.mtls };
       } else {
         if (t.service && (dest.kind === 'external' || (dest.kind === 'service' && t.service !== dest.service))) {
-          ev(hop, `${which} sends it to its endpoint${via}, Service ${t.service.namespace}/${t.service.name}${among}`);
+          ev(entryHop, `${which} sends it to its endpoint${via}, Service ${t.service.namespace}/${t.service.name}${among}`);
           dest = { kind: 'service', service: t.service };
         } else {
-          ev(hop, `${which} sends it on to the address dialled, ${dest.kind === 'service' ? `Service ${dest.service.namespace}/${dest.service.name}'s` : dest.kind === 'pod' ? `pod ${dest.workload.id}'s` : dest.name}`);
+          ev(entryHop, `${which} sends it on to the address dialled, ${dest.kind === 'service' ? `Service ${dest.service.namespace}/${dest.service.name}'s` : dest.kind === 'pod' ? `pod ${dest.workload.id}'s` : dest.name}`);
         }
         viaEntry = { entry: se, host: name, port: sePort?.number ?? port, auto: t.auto };
       }
