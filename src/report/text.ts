@@ -60,7 +60,7 @@ export function stepLine(s: StepResult): string {
     if (hows.length > 0) line += ` (${hows.join('; ')})`;
   }
   const f = s.evidence.flood;
-  if (f) line += `\n      ${f.sent} sent, ${f.ok} got through; ${Object.entries(f.statuses).map(([k, v]) => `${e(k)}×${v}`).join(', ')}; p99 ${f.p99ms} ms${f.retries ? `; ${f.retries} retries by the sender's sidecar` : ''}${f.saturated ? `\n      ${f.saturated.n} refused by ${f.saturated.by.map(e).join(', ')} itself, overwhelmed — the flood's effect, not a defence` : ''}`;
+  if (f) line += `\n      ${f.sent} sent, ${f.ok} answered; ${Object.entries(f.statuses).map(([k, v]) => `${e(k)}×${v}`).join(', ')}; p99 ${f.p99ms} ms${f.retries ? `; ${f.retries} retries by the sender's sidecar` : ''}${f.saturated ? `\n      ${f.saturated.n} refused by ${f.saturated.by.map(e).join(', ')} itself, overwhelmed — the flood's effect, not a defence` : ''}`;
   for (const c of s.evidence.collateral ?? []) line += `\n      legitimate ${e(c.statement)}`;
   for (const st of s.evidence.stolen ?? []) line += `\n      holds ${e(st.kind)} ${e(st.subject)}, valid until ${e(st.validUntil)}`;
   if (s.using !== undefined) line += `\n      as ${e(s.as ?? '?')} using ${e(s.using)}: the server saw ${e(s.presented ?? 'no peer identity')}${s.evidence.impersonation ? ` — ${e(s.evidence.impersonation.statement)}` : ''}`;

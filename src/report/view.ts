@@ -168,7 +168,7 @@ export function stepView(s: StepResult): StepView {
   if (ev.response) response.push(`${ev.response.status}${ev.response.body ? ` ${e(ev.response.body)}` : ''}`, ...headerLines(ev.response.headers));
   else if (s.code !== null) response.push(`${s.code}`);
   const notes: string[] = [];
-  if (ev.flood) notes.push(`flood: ${ev.flood.sent} sent, ${ev.flood.ok} got through; ${statuses(ev.flood.statuses)}; p99 ${ev.flood.p99ms} ms${ev.flood.saturated ? `; ${ev.flood.saturated.n} refused by ${ev.flood.saturated.by.join(', ')} itself, overwhelmed (not a defence)` : ''}`);
+  if (ev.flood) notes.push(`flood: ${ev.flood.sent} sent, ${ev.flood.ok} answered; ${statuses(ev.flood.statuses)}; p99 ${ev.flood.p99ms} ms${ev.flood.saturated ? `; ${ev.flood.saturated.n} refused by ${ev.flood.saturated.by.join(', ')} itself, overwhelmed (not a defence)` : ''}`);
   for (const c of ev.collateral ?? []) notes.push(`legitimate ${e(c.statement)}`);
   for (const st of ev.stolen ?? []) notes.push(`holds ${e(st.kind)} ${e(st.subject)}, valid until ${e(st.validUntil)}`);
   if (ev.impersonation) notes.push(e(ev.impersonation.statement));

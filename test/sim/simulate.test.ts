@@ -46,10 +46,20 @@ describe('simulated time', () => {
   it('§3 an app a flood overwhelms is the flood\'s effect, not a control: its refusals are counted as saturated, never in stoppedBy', async () => {
     const r = await run('scenarios/flood-unprotected.yaml');
     const step = r.steps[0];
-    expect(step?.outcome).toBe('partial');
+    // every request passed the controls: some answered, the rest refused by the full queue — the DoS got through
+    expect(step?.outcome).toBe('allowed');
     expect(step?.stoppedBy).toEqual([]);
     expect(step?.evidence.flood?.saturated).toMatchObject({ by: ['bookinfo/details-v1'] });
     expect(step?.evidence.flood?.saturated?.n).toBe(step?.evidence.flood?.statuses['503']);
+  });
+
+  it('a flood the overwhelmed app refuses in full is allowed, not blocked: no control stopped it, the verdict is breached', async () => {
+    const r = await run('test/fixtures/scenarios/flood-all-refused.yaml');
+    const step = r.steps[0];
+    expect(step?.evidence.flood?.ok).toBe(0);
+    expect(step?.evidence.flood?.saturated?.n).toBe(step?.evidence.flood?.sent);
+    expect(step).toMatchObject({ outcome: 'allowed', stoppedBy: [] });
+    expect(r.verdict).toBe('breached');
   });
 
   it('§3 a route timeout shorter than the queue\'s wait caps the legitimate p99 near the timeout and turns queued requests into 504 UT', async () => {

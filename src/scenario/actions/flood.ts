@@ -12,6 +12,11 @@ import { replayEvidence } from './request.js';
 import { REQUEST_FIELDS, type ActionModule, type PlannedStep } from './types.js';
 import { byCodeUnit } from '../../core/text.js';
 
+/**
+ * A load step's outcome from how many of its units got through out of how many were sent. A flood counts a request
+ * the overwhelmed app refused itself (Saturation) as through: it passed every control, and the app's refusal is what
+ * the flood wanted — a DoS that fills the queue is `allowed`, never `blocked` (floodResult).
+ */
 export function outcomeOf(ok: number, sent: number): Outcome {
   if (sent > 0 && ok === sent) return 'allowed';
   return ok === 0 ? 'blocked' : 'partial';
@@ -55,7 +60,7 @@ export const floodAction: ActionModule = {
       done = true;
       const r = floodResult(c.base(p), p, st, stops, rate, sat);
       // requests still unanswered got nothing through
-      r.outcome = outcomeOf(st.ok, st.sent + outstanding);
+      r.outcome = outcomeOf(st.ok + sat.n, st.sent + outstanding);
       r.evidence.cutOff = { atMs: k.now, reason: `the run ended with ${outstanding} of the flood's requests still unanswered (slow app, deep queue or retries): cut off` };
       return r;
     });
@@ -101,7 +106,7 @@ function floodResult(base: Pick<StepResult, 'id' | 'action' | 'expected' | 'atta
   const hist = st.histogram();
   const saturated = sat.n > 0 ? { n: sat.n, by: [...sat.by].sort(byCodeUnit), reason: sat.reason ?? 'saturated' } : undefined;
   const r: StepResult = {
-    ...base, to: p.step.to as string, outcome: outcomeOf(st.ok, st.sent), code: null, mtls: null, stoppedBy, expectationMet: null,
+    ...base, to: p.step.to as string, outcome: outcomeOf(st.ok + sat.n, st.sent), code: null, mtls: null, stoppedBy, expectationMet: null,
     evidence: {
       events: [
         { t, hop: 'scenario', what: `flood of ${p.step.rate} (${rate.toFixed(1)}/s, Poisson) from ${p.from} to ${p.step.to} for ${p.step.for}` },
