@@ -24,8 +24,10 @@
  *
  * Not removable, because they are not controls someone configured to stop an
  * attacker, or removing them would not open a path but close it:
- * - DNS, Routing (a name that does not resolve, a port nothing listens on, an
- *   app saturated by load), HttpValidation (Envoy's own request parsing);
+ * - DNS, Routing (a name that does not resolve, a port nothing listens on),
+ *   HttpValidation (Envoy's own request parsing);
+ * - App: the destination app overwhelmed by load — not a control at all, and
+ *   left out of a step's defences (scenario/defences.ts);
  * - Gateway: the way into the mesh from outside — without it nothing gets in;
  * - CertificateValidity, TokenValidity: an expired or not-yet-valid
  *   certificate or token is a fact of time (§1, §7), not a resource;
@@ -50,7 +52,7 @@ export function controlKey(r: ControlRef): string {
   return JSON.stringify([r.control, r.name]);
 }
 
-const NOT_CONTROLS: ReadonlySet<ControlKind> = new Set<ControlKind>(['DNS', 'Routing', 'HttpValidation', 'Gateway', 'CertificateValidity', 'TokenValidity']);
+const NOT_CONTROLS: ReadonlySet<ControlKind> = new Set<ControlKind>(['DNS', 'Routing', 'HttpValidation', 'Gateway', 'CertificateValidity', 'TokenValidity', 'App']);
 
 /** Whether `withoutControls` can take this control out of a mesh. */
 export function isRemovable(r: ControlRef): boolean {
@@ -128,13 +130,13 @@ export function withoutControls(mesh: Mesh, controls: readonly ControlRef[]): Me
  * policy, circuit breaker, TLS origination and secure naming), network
  * (NetworkPolicy), receiving proxy (gateway server, PeerAuthentication and
  * the handshake's certificates, a front-inserted rate limit, HTTP
- * validation, jwt_authn, RBAC), then the app (a saturated app is reported as
- * Routing). Used to order the controls one run reports together.
+ * validation, jwt_authn, RBAC), then the app itself (App: overwhelmed). Used to
+ * order the controls one run reports together.
  */
 const PACKET_ORDER: readonly ControlKind[] = [
   'DNS', 'VirtualService', 'EgressPolicy', 'CircuitBreaker', 'DestinationRule', 'SecureNaming', 'NetworkPolicy',
   'Gateway', 'PeerAuthentication', 'CertificateValidity', 'RateLimit', 'HttpValidation', 'RequestAuthentication',
-  'AuthorizationPolicy', 'Routing',
+  'AuthorizationPolicy', 'Routing', 'App',
 ];
 const RANK = new Map<ControlKind, number>(PACKET_ORDER.map((k, i) => [k, i]));
 

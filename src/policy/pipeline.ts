@@ -77,7 +77,12 @@ export type ControlKind =
   /** a bearer token's own validity (its exp): what leaves a JWT theft empty-handed (steal-credentials what: jwt) */
   | 'TokenValidity'
   /** encryption on the wire (what keeps a passive observer out, wire.ts): auto mTLS, or the app's own TLS */
-  | 'AutoMtls' | 'AppTls';
+  | 'AutoMtls' | 'AppTls'
+  /**
+   * the destination application itself refused, overwhelmed (its concurrency and queue full, sim/mesh/world.ts): not a
+   * mesh control — never a defence, never in the report's controls; a flood counts such refusals as its effect
+   */
+  | 'App';
 
 export interface StoppedBy {
   control: ControlKind;

@@ -133,6 +133,7 @@ const CONTROL_HOP: Record<ControlKind, Hop> = {
   AppTls: 'app',
   // a token's expiry is checked where it is presented: the receiving proxy's jwt_authn
   TokenValidity: 'server-sidecar',
+  App: 'app',
 };
 
 function headerLines(h: Record<string, string> | undefined): string[] {

@@ -87,7 +87,8 @@ function defencesOf(step: StepResult, variants: Variants): { defences: Defence[]
     if (fresh.length === 0) break;
     for (const s of fresh) {
       seen.add(controlKey(ref(s)));
-      found.push({ stop: s, removable: isRemovable(ref(s)) });
+      // an overwhelmed app is what stopped the step, but not a defence anyone configured
+      if (s.control !== 'App') found.push({ stop: s, removable: isRemovable(ref(s)) });
     }
     const next = fresh.filter((s) => isRemovable(ref(s))).map(ref);
     if (next.length === 0) break;

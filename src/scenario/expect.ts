@@ -32,6 +32,7 @@ const KIND_SET: Record<ControlKind, true> = {
   NetworkPolicy: true, PeerAuthentication: true, DestinationRule: true, SecureNaming: true, HttpValidation: true,
   RequestAuthentication: true, AuthorizationPolicy: true, EgressPolicy: true, RateLimit: true, CircuitBreaker: true,
   CertificateValidity: true, TokenValidity: true, DNS: true, Routing: true, Gateway: true, VirtualService: true, AutoMtls: true, AppTls: true,
+  App: true,
 };
 export const CONTROL_KINDS: readonly ControlKind[] = Object.keys(KIND_SET) as ControlKind[];
 const KINDS = new Set<string>(CONTROL_KINDS);

@@ -62,6 +62,14 @@ describe('simulated time', () => {
     expect(r.verdict).toBe('breached');
   });
 
+  it('a request the overwhelmed app refuses is stopped by App, which is not a defence: no defences, nothing in controls', async () => {
+    const r = await run('test/fixtures/scenarios/flood-all-refused.yaml');
+    const probe = r.steps.find((s) => s.id === 'probe-during');
+    expect(probe).toMatchObject({ outcome: 'blocked', code: 503, stoppedBy: [{ control: 'App', name: 'bookinfo/details-v1' }], defences: [], expectationMet: true });
+    expect(r.controls.map((c) => c.control)).not.toContain('App');
+    expect(r.controls.map((c) => c.control)).not.toContain('Routing');
+  });
+
   it('§3 a route timeout shorter than the queue\'s wait caps the legitimate p99 near the timeout and turns queued requests into 504 UT', async () => {
     const r = await run('scenarios/flood-route-timeout.yaml');
     const t = r.traffic[0];

@@ -212,7 +212,7 @@ export const exfiltrateAction: ActionModule = {
           delivered++;
           bytesOut += size;
         } else {
-          const stop: StoppedBy = o.dynamic ? { control: o.dynamic.control === 'App' ? 'Routing' : o.dynamic.control, name: o.dynamic.name, reason: o.dynamic.reason }
+          const stop: StoppedBy = o.dynamic ? { control: o.dynamic.control, name: o.dynamic.name, reason: o.dynamic.reason }
             : (o.decision.stoppedBy[0] ?? { control: 'Routing', name: null, reason: `answered ${key}` });
           const k = `${stop.control}|${stop.name ?? ''}`;
           const e = stops.get(k);

@@ -28,7 +28,7 @@ export function requestResult(c: StepContext, p: PlannedStep, rs: StepRequest, o
   let code = protocol === 'tcp' || protocol === 'tls' ? null : o.status;
   if (o.dynamic) {
     outcome = 'blocked';
-    stoppedBy = [{ control: o.dynamic.control === 'App' ? 'Routing' : o.dynamic.control, name: o.dynamic.name, reason: o.dynamic.reason }];
+    stoppedBy = [{ control: o.dynamic.control, name: o.dynamic.name, reason: o.dynamic.reason }];
     events.push({ t: t + o.latencyMs, hop: o.dynamic.control === 'CircuitBreaker' || o.dynamic.control === 'VirtualService' ? 'client-sidecar' : o.dynamic.control === 'App' ? 'app' : 'server-sidecar', what: `${o.dynamic.reason}${o.dynamic.flags ? ` (flag ${o.dynamic.flags})` : ''}` });
     if (o.dynamic.flags) evidence.flags = o.dynamic.flags;
     if (code === null && protocol !== 'tcp' && protocol !== 'tls') code = 0;
