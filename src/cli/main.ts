@@ -64,8 +64,16 @@ export class ExitError extends Error {
   }
 }
 
+/**
+ * Issues on stderr. A bad option value (code bad-usage, no file location) is written as commander's own errors are,
+ * in the house style README promises for bad options: `meshrange: <what>` and `  hint: <what to do>`; everything else
+ * as formatIssue writes it (location, severity, code, `fix:`). The io escapes control characters (main).
+ */
 export function printIssues(io: Io, issues: readonly Issue[]): void {
-  for (const i of issues) io.err(`${formatIssue(i)}\n`);
+  for (const i of issues) {
+    if (i.code === 'bad-usage' && i.severity === 'error' && i.loc === undefined) io.err(`meshrange: ${i.message}\n${i.hint ? `  hint: ${i.hint}\n` : ''}`);
+    else io.err(`${formatIssue(i)}\n`);
+  }
 }
 
 export function collect(value: string, previous: string[]): string[] {
