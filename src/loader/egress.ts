@@ -196,7 +196,7 @@ export function readServiceEntry(r: Reader, meta: ObjectMeta, obj: Obj): Service
       return;
     }
     if (number < 1 || number > 65535) {
-      r.error([...path, 'number'], 'se-bad-port', `port number ${number} must be in the range 1..65535`, 'use a port in 1-65535');
+      r.error([...path, 'number'], 'se-bad-port', `port number ${r.written([...path, 'number'], number)} must be in the range 1..65535`, 'use a port in 1-65535');
     }
     if (!isDns1123Label(name)) {
       r.error(name === '' ? path : [...path, 'name'], 'se-port-name', name === '' ? 'port needs a name' : `invalid port name: ${name}`,
@@ -213,7 +213,7 @@ export function readServiceEntry(r: Reader, meta: ObjectMeta, obj: Obj): Service
       r.error([...path, 'protocol'], 'se-bad-protocol', `unsupported protocol: ${protocol}`, `use one of ${ISTIO_PROTOCOLS.join(', ')}`);
     }
     if (targetPort !== undefined && (targetPort < 1 || targetPort > 65535)) {
-      r.error([...path, 'targetPort'], 'se-bad-port', `targetPort ${targetPort} must be in the range 1..65535`, 'use a port in 1-65535');
+      r.error([...path, 'targetPort'], 'se-bad-port', `targetPort ${r.written([...path, 'targetPort'], targetPort)} must be in the range 1..65535`, 'use a port in 1-65535');
     }
     const port: ServiceEntryPort = { number, name, protocol };
     if (targetPort !== undefined) port.targetPort = targetPort;
@@ -250,7 +250,7 @@ export function readServiceEntry(r: Reader, meta: ObjectMeta, obj: Obj): Service
       ep.ports = {};
       for (const [k, v] of Object.entries(epPorts)) {
         if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 65535) {
-          r.error([...path, 'ports', k], 'se-bad-port', `endpoint port ${k}: ${String(v)} is not a port in 1..65535`, 'map the port name to a number in 1-65535');
+          r.error([...path, 'ports', k], 'se-bad-port', `endpoint port ${k}: ${typeof v === 'number' ? r.written([...path, 'ports', k], v) : describeValue(v)} is not a port in 1..65535`, 'map the port name to a number in 1-65535');
           continue;
         }
         if (!portNames.has(k)) {
@@ -372,7 +372,7 @@ export function readSidecar(r: Reader, meta: ObjectMeta, obj: Obj): Sidecar {
       if (number === 0 && !bind.startsWith('unix://')) {
         r.error(ppath, 'sidecar-bad-port', 'sidecar: ports with 0 value must have a unix domain socket bind address', 'set port.number in 1-65535');
       } else if (number < 0 || number > 65535) {
-        r.error([...ppath, 'number'], 'sidecar-bad-port', `port number ${number} must be in the range 1..65535`, 'use a port in 1-65535');
+        r.error([...ppath, 'number'], 'sidecar-bad-port', `port number ${r.written([...ppath, 'number'], number)} must be in the range 1..65535`, 'use a port in 1-65535');
       }
       if (number !== 0) {
         if (portNumbers.has(number)) r.error([...ppath, 'number'], 'sidecar-duplicate-port', 'sidecar: ports on IP bound listeners must be unique', 'declare each egress port once');
@@ -518,7 +518,7 @@ export function readWorkloadEntry(r: Reader, meta: ObjectMeta, obj: Obj): Worklo
         continue;
       }
       if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 65535) {
-        r.error(path, 'we-bad-port', `port ${quotedName(k)}: ${typeof v === 'number' ? String(v) : describeValue(v)} is not a port in 1..65535`, 'map the port name to a number in 1-65535');
+        r.error(path, 'we-bad-port', `port ${quotedName(k)}: ${typeof v === 'number' ? r.written(path, v) : describeValue(v)} is not a port in 1..65535`, 'map the port name to a number in 1-65535');
         continue;
       }
       setOwn(out, k, v);

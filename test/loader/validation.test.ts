@@ -561,4 +561,40 @@ describe('every error says what to do: bad-enum and bad-port carry a fix line', 
     expect(r.issues.errors.find((i) => i.code === 'bad-port' && i.message.includes('port 70000 '))).toBeUndefined();
     expect(load(SVC('70000')).issues.errors.find((i) => i.code === 'bad-port')?.message).toContain('port 70000 is outside');
   });
+
+  it('ServiceEntry, Sidecar and WorkloadEntry ports out of range are printed as written too (1e21, 0x10000, 99999999999999999999)', () => {
+    const r = load(`apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: { name: x, namespace: default }
+spec:
+  hosts: [a.example.com]
+  resolution: STATIC
+  ports:
+    - { number: 1e21, name: http, protocol: HTTP }
+    - { number: 80, name: h2, protocol: HTTP, targetPort: 0x10000 }
+  endpoints:
+    - { address: 1.2.3.4, ports: { http: 99999999999999999999 } }
+---
+apiVersion: networking.istio.io/v1
+kind: Sidecar
+metadata: { name: s, namespace: default }
+spec:
+  egress:
+    - { port: { number: 99999999999999999999999, protocol: HTTP, name: h }, hosts: ["./*"] }
+---
+apiVersion: networking.istio.io/v1
+kind: WorkloadEntry
+metadata: { name: we, namespace: default }
+spec:
+  address: 1.2.3.5
+  ports: { http: 1e6 }
+`);
+    const messages = r.issues.errors.filter((i) => i.code.endsWith('bad-port')).map((i) => i.message).join('\n');
+    expect(messages).toContain('port number 1e21 must');
+    expect(messages).toContain('targetPort 0x10000 must');
+    expect(messages).toContain('endpoint port http: 99999999999999999999 is not');
+    expect(messages).toContain('port number 99999999999999999999999 must');
+    expect(messages).toContain('port "http": 1e6 is not');
+    expect(messages).not.toContain('e+');
+  });
 });
