@@ -727,7 +727,7 @@ function sendLeg(run: Run, leg: Leg): Decision {
     // the endpoint the cluster's load balancer picks, once per leg (run.opts.pick, seeded by the runner)
     let picked: EntryTarget | null = null;
     const entryHop = leg.viaGateway ? 'gateway' : 'client-sidecar';
-    const pickNumber = run.opts.pick ?? (() => 0);
+    const pickNumber = run.opts.pickEntryEndpoint ?? run.opts.pick ?? (() => 0);
     if (entryHost === null && dest.kind === 'external' && lookup.kind === 'service-entry' && lookup.entry.resolution !== 'NONE') {
       const t = entryTarget(mesh, lookup.entry, normalizeHost(dest.name), clientNs, pickNumber);
       if (t.kind === 'empty' || t.kind === 'pod' || (t.kind === 'service' && t.service !== null) || (t.kind === 'external' && t.from !== undefined)) {

@@ -183,6 +183,12 @@ export interface DecideOptions {
   pickEndpoint?: (endpoints: readonly Workload[]) => Workload;
   /** a seeded number in [0, 1) for weighted routes; default 0 */
   pick?: () => number;
+  /**
+   * a seeded number in [0, 1) for the ServiceEntry endpoint a cluster's load balancer picks (weighted); default: `pick`.
+   * The runner gives each request its own load-balancing stream, as for Service endpoints (pickEndpoint), so that an
+   * entry's endpoints do not shift the route-weight picks of the rest of the run.
+   */
+  pickEntryEndpoint?: () => number;
   extAuthz?: ExtAuthz;
   /** JWT checks: simulated wall clock (seconds) and the pre-computed signature table */
   jwt?: { nowSeconds: number; sigs: SignatureTable };

@@ -35,6 +35,14 @@ describe('§8 ServiceEntry endpoints are load-balanced', () => {
     expect(at(one, 0.9).events.map((e) => e.what).join('\n')).not.toContain('one of its');
   });
 
+  it('the endpoint pick reads its own stream (pickEntryEndpoint) when given: the route-weight stream is not consumed', () => {
+    const m = mesh(entry('    - { address: 192.0.2.10 }\n    - { address: 192.0.2.11 }\n'));
+    let routeDraws = 0;
+    const d = decide(m, request(m, { from: 'a/client', to: 'ext.example.com:8080' }), { pick: () => { routeDraws++; return 0; }, pickEntryEndpoint: () => 0.9 });
+    expect(answered(d)).toContain('(192.0.2.11)');
+    expect(routeDraws).toBe(0);
+  });
+
   it('NetworkPolicy judges the address of the endpoint picked', () => {
     const onlySecond = np('a', 'only-second', `  podSelector: {}
   policyTypes: [Egress]

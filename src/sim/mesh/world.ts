@@ -201,7 +201,7 @@ export class World {
     }
     // the endpoint chosen for the first hop holds for that hop only: a later hop (past a gateway) picks among its own
     // Service's endpoints
-    const o: DecideOptions = { ...this.opts.base, pickEndpoint: (eps) => (endpoint !== null && eps.includes(endpoint) ? endpoint : eps[Math.floor(spec.pick() * eps.length)] as Workload) };
+    const o: DecideOptions = { ...this.opts.base, pickEndpoint: (eps) => (endpoint !== null && eps.includes(endpoint) ? endpoint : eps[Math.floor(spec.pick() * eps.length)] as Workload), pickEntryEndpoint: spec.pick };
     if (spec.jwt) o.jwt = spec.jwt;
     if (certProblem) o.certProblem = certProblem;
     this.decisions++;
