@@ -20,7 +20,6 @@ const PORT_POLICY_FIELDS: readonly string[] = ['port', 'loadBalancer', 'connecti
 /** DestinationRule. */
 const DESTINATION_RULE_FIELDS: readonly string[] = ['host', 'trafficPolicy', 'subsets', 'exportTo', 'workloadSelector'];
 /** WorkloadSelector (type/v1beta1/selector.proto). */
-const WORKLOAD_SELECTOR_FIELDS: readonly string[] = ['matchLabels'];
 /** Subset. */
 const SUBSET_FIELDS: readonly string[] = ['name', 'labels', 'trafficPolicy'];
 /** ClientTLSSettings. */
@@ -78,7 +77,6 @@ export function qualifyHost(host: string, namespace: string): string {
 export function readDestinationRule(r: Reader, meta: ObjectMeta, obj: Obj): DestinationRule {
   const spec = r.obj(obj, 'spec', []) ?? {};
   rejectUnknownFields(r, spec, DESTINATION_RULE_FIELDS, ['spec']);
-  strictObj(r, spec, 'workloadSelector', WORKLOAD_SELECTOR_FIELDS, ['spec']);
   const host = r.str(spec, 'host', ['spec']);
   if (!host) r.error(['spec'], 'dr-host-required', 'host is required', 'set spec.host to the service, e.g. reviews.bookinfo.svc.cluster.local');
   const exportTo = r.strList(spec, 'exportTo', ['spec']) ?? [];

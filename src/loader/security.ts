@@ -8,6 +8,9 @@ import { parseCidr } from '../core/ip.js';
 import type { Location } from '../core/issues.js';
 import type { AuthorizationPolicy, AuthzAction, AuthzCondition, AuthzOperation, AuthzRule, AuthzSource, MtlsMode, ObjectMeta, PeerAuthentication, TargetRef } from '../model/types.js';
 import { isObj, Reader, rejectUnknownFields, type Obj } from './reader.js';
+
+/** Istio's WorkloadSelector message (type/v1beta1/selector.proto). */
+const WORKLOAD_SELECTOR_FIELDS: readonly string[] = ['matchLabels'];
 import type { Path } from './yaml-source.js';
 import { quotedName } from './names.js';
 
@@ -16,9 +19,16 @@ const MTLS_MODES: readonly string[] = ['UNSET', 'PERMISSIVE', 'STRICT', 'DISABLE
 const ACTIONS: readonly string[] = ['ALLOW', 'DENY', 'AUDIT', 'CUSTOM'];
 
 /** `selector.matchLabels`; an absent or empty selector means "no selector". */
+/**
+ * An Istio WorkloadSelector (`matchLabels` only): its labels, or null for none (the policy is namespace- or mesh-wide).
+ * Any other field is refused: a `matchExpressions` or `matchLabel` the API server rejects would otherwise leave the
+ * selector empty and widen a one-workload policy to the whole namespace.
+ */
 export function readSelector(r: Reader, spec: Obj, key: string, path: Path): Record<string, string> | null {
   const sel = r.obj(spec, key, path);
   if (!sel) return null;
+  rejectUnknownFields(r, sel, WORKLOAD_SELECTOR_FIELDS, [...path, key],
+    (k) => (k === 'matchExpressions' ? 'an Istio workload selector takes matchLabels only (no matchExpressions): list the labels to match' : undefined));
   const ml = r.labels(sel, 'matchLabels', [...path, key]);
   if (!ml || Object.keys(ml).length === 0) return null;
   return ml;

@@ -316,3 +316,22 @@ describe('the shipped corpus has no unknown field', () => {
     expect(bad).toEqual([]);
   });
 });
+
+describe('the workload selector of AuthorizationPolicy, PeerAuthentication, RequestAuthentication and ProxyConfig takes matchLabels only', () => {
+  const kinds: [string, string, string][] = [
+    ['security.istio.io/v1', 'AuthorizationPolicy', '  action: ALLOW\n  rules: [{}]\n'],
+    ['security.istio.io/v1', 'PeerAuthentication', '  mtls: { mode: STRICT }\n'],
+    ['security.istio.io/v1', 'RequestAuthentication', ''],
+    ['networking.istio.io/v1beta1', 'ProxyConfig', '  concurrency: 2\n'],
+  ];
+  for (const [apiVersion, kind, rest] of kinds) {
+    it(`${kind}: a matchExpressions selector (which would leave it empty: namespace-wide) is an unknown-field error`, () => {
+      const text = `apiVersion: ${apiVersion}\nkind: ${kind}\nmetadata: { name: p, namespace: a }\nspec:\n  selector:\n    matchExpressions: [{ key: app, operator: In, values: [api] }]\n${rest}`;
+      expectOne(text, 'matchExpressions', 'matchLabels only');
+    });
+    it(`${kind}: a misspelt matchLabel is an unknown-field error suggesting matchLabels`, () => {
+      const text = `apiVersion: ${apiVersion}\nkind: ${kind}\nmetadata: { name: p, namespace: a }\nspec:\n  selector:\n    matchLabel: { app: api }\n${rest}`;
+      expectOne(text, 'matchLabel', 'did you mean matchLabels?');
+    });
+  }
+});
