@@ -101,6 +101,19 @@ export function parseAttack(file: string, text: string, issues: IssueList): Load
   if (!src) return null;
   const parsed = attackFileSchema.safeParse(src.value, { reportInput: true });
   if (!parsed.success) { reportZod(src, parsed.error, issues, 'attack', 'the step format (docs/scenario-format.md, spec.steps[]): attack.yaml is `steps: [...]`'); return null; }
+  const before = issues.errors.length;
+  parsed.data.steps.forEach((step, i) => {
+    // The trainee plays the attacker in the exercise's world; a step may not restate that world's facts.
+    if (step.exploit !== undefined) {
+      issues.error('attack-states-facts', `step "${step.id}": exploit says which workloads a pivot can take over — a fact of the exercise's world, which its scenario marks (spec.workloads: exploitable), not a choice of the attacker`,
+        src.locateKey(['steps', i, 'exploit']), 'remove exploit: the pivot takes over the workloads the scenario marks exploitable');
+    }
+    if (typeof step.jwt === 'object' && (step.jwt.signer ?? 'trusted') === 'trusted') {
+      issues.error('attack-states-facts', `step "${step.id}": an inline jwt is signed with a key the issuer's JWKS trusts (signer: trusted, the default), and the attacker holds no such key`,
+        src.locateKey(['steps', i, 'jwt']), 'sign it with a key of your own (signer: untrusted), or send a token the attacker took (jwt: stolen)');
+    }
+  });
+  if (issues.errors.length > before) return null;
   return { file, steps: parsed.data.steps, src };
 }
 

@@ -214,12 +214,31 @@ describe('checking attacker exercises', () => {
     expect(crown?.why).toContain('None of the 1 step(s) of attack.yaml is an attack step');
   });
 
-  it('a token the attacker wrote itself does not meet `using: stolen-jwt`', async () => {
+  it('attack.yaml may not sign a token with the issuer\'s trusted key: the attacker holds no such key (located error, nothing scored)', async () => {
     const dir = path.join(EXERCISES, 'steal-and-replay');
-    const { report } = await mustPlay({ dir, attack: attack('steps:\n  - { id: forged, action: request, to: "api.backend:80", path: /get, jwt: { iss: "https://auth.shop.example", sub: eve, aud: shop-api, expiresIn: 1h } }\n'), hintsTaken: 0 });
+    const file = attack('steps:\n  - { id: forged, action: request, to: "api.backend:80", path: /get, jwt: { iss: "https://auth.shop.example", sub: eve, aud: shop-api, expiresIn: 1h } }\n');
+    const { run, issues } = await play({ dir, attack: file, hintsTaken: 0 });
+    expect(run).toBeNull();
+    expect(issues.errors[0]).toMatchObject({ code: 'attack-states-facts', loc: { line: 2 } });
+    expect(issues.errors[0]?.hint).toContain('signer: untrusted');
+  });
+
+  it('a token the attacker signed with its own key is refused by the RequestAuthentication and does not meet `using: stolen-jwt`', async () => {
+    const dir = path.join(EXERCISES, 'steal-and-replay');
+    const { report } = await mustPlay({ dir, attack: attack('steps:\n  - { id: forged, action: request, to: "api.backend:80", path: /get, jwt: { iss: "https://auth.shop.example", sub: eve, aud: shop-api, expiresIn: 1h, signer: untrusted } }\n'), hintsTaken: 0 });
     const o = report.objectives[0];
     expect(o?.met).toBe(false);
-    expect(o?.why).toContain('Step "forged" reaches backend/api, but not with a credential the attacker took');
+    expect(o?.why).toMatch(/Step "forged" tried backend\/api and was stopped by RequestAuthentication/);
+  });
+
+  it('attack.yaml may not say which workloads a pivot takes over: exploit is the scenario\'s fact (located error, nothing scored)', async () => {
+    const dir = path.join(EXERCISES, 'crown-jewel-path');
+    const file = attack('steps:\n  - id: c\n    action: pivot\n    exploit: [bookinfo/reviews-v1]\n    depth: 3\n    targets: [bookinfo/ratings-v1]\n');
+    const { run, issues } = await play({ dir, attack: file, hintsTaken: 0 });
+    expect(run).toBeNull();
+    expect(issues.errors.map((e) => e.code)).toEqual(['attack-states-facts']);
+    expect(issues.errors[0]).toMatchObject({ loc: { line: 4, col: 5 } });
+    expect(issues.errors[0]?.loc?.file).toContain('attack.yaml');
   });
 
   it('a replay after the token expired is unmet, naming the RequestAuthentication that refused it', async () => {
