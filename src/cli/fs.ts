@@ -152,6 +152,8 @@ export interface FolderScan {
 }
 
 const byName = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+/** A manifest by its name: `*.yaml` or `*.yml` (anchored, no backtracking). */
+const YAML_NAME = /\.ya?ml$/i;
 
 /**
  * `*.yaml` / `*.yml` files below `p` (or `p` itself). Symbolic links are
@@ -196,11 +198,15 @@ export function scanYamlFolder(p: string, sandbox?: Sandbox): FolderScan {
         st = lst.isSymbolicLink() ? statSync(target) : lst;
       } catch (e) {
         const code = codeOf(e);
+        // a dangling link that is not a manifest by its name (an old `notes.txt` link) or is Emacs's lock file of one
+        // being edited (`.#x.yaml -> user@host.pid`) is nothing the scan would read: noted as ignored, not an error
+        if ((code === 'ELOOP' || code === 'ENOENT') && (!YAML_NAME.test(name) || name.startsWith('.#'))) { scan.ignored.push({ path: displayPath(full), why: 'a symbolic link to nothing, not *.yaml or *.yml' }); continue; }
         if (code === 'ELOOP') problem(full, 'path-loop', `${displayPath(full)} is a symbolic link loop`);
         else if (code === 'ENOENT') problem(full, 'path-missing', `${displayPath(full)} is a symbolic link to nothing (its target does not exist)`);
         else problem(full, 'file-unreadable', `${displayPath(full)} cannot be read: ${fsErrorText(e)}`);
         continue;
       }
+      if (!st.isDirectory() && !YAML_NAME.test(name)) { scan.ignored.push({ path: displayPath(full), why: 'not *.yaml or *.yml' }); continue; }
       if (lst.isSymbolicLink() && sandbox && !sandbox.contains(target)) {
         problem(full, 'path-outside', `${displayPath(full)} is a link to ${displayPath(target)}, outside the allowed folders (${sandbox.roots.map(displayPath).join(', ')})`);
         continue;
@@ -213,7 +219,6 @@ export function scanYamlFolder(p: string, sandbox?: Sandbox): FolderScan {
         }
         continue;
       }
-      if (!/\.ya?ml$/i.test(name)) { scan.ignored.push({ path: displayPath(full), why: 'not *.yaml or *.yml' }); continue; }
       if (!st.isFile()) { problem(full, 'not-a-file', `${displayPath(full)} is ${kindOf(st)}, not a YAML file`); continue; }
       if (seenFiles.has(target)) continue; // the same file through another link: read once
       seenFiles.add(target);

@@ -119,6 +119,29 @@ describe('links in a manifest folder (issue 9 item 5)', () => {
   });
 });
 
+describe('links the scan would never read are ignored, not errors', () => {
+  it('a dangling link not named *.yaml, an Emacs lock file of a manifest, and a link outside to a non-YAML file are skipped; the mesh loads', async () => {
+    write('harmless/mesh/ns.yaml', NAMESPACE);
+    write('harmless/mesh/web.yaml', WEB);
+    symlinkSync('nowhere', path.join(tmp, 'harmless/mesh/old.txt'));
+    symlinkSync('root@host.12345:1700000000', path.join(tmp, 'harmless/mesh/.#web.yaml'));
+    symlinkSync('/etc/hostname', path.join(tmp, 'harmless/mesh/hostname'));
+    const f = write('harmless/s.yaml', scenarioText('harmless', './mesh'));
+    const r = await cli('run', f, '--check');
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+  });
+
+  it('a dangling link named *.yaml (not an editor lock) is still an error: a manifest that should be there is not', async () => {
+    write('dangling/mesh/ns.yaml', NAMESPACE);
+    symlinkSync('gone.yaml', path.join(tmp, 'dangling/mesh/web.yaml'));
+    const f = write('dangling/s.yaml', scenarioText('dangling', './mesh'));
+    const r = await cli('run', f);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(`[path-missing] ${rel}/dangling/mesh/web.yaml is a symbolic link to nothing`);
+  });
+});
+
 describe('FIFOs and devices are refused before they are opened (issue 9 item 5)', () => {
   it('a FIFO named *.yaml in a manifest folder is refused naming it, without blocking and without being skipped', async () => {
     write('fifo-in-mesh/mesh/ns.yaml', NAMESPACE);
