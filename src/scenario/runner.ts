@@ -137,6 +137,16 @@ export function bindScenario(s: LoadedScenario, mesh: Mesh, issues: IssueList, s
   checkReferences(s, mesh, issues);
   // Scenarios may come from strangers: refuse one that would simulate an unreasonable time or volume (never a hang).
   const span = scenarioSpan(s);
+  // Steps are listed in time order: an `at` may fall while the step before still runs, never before that step starts.
+  s.doc.spec.steps.forEach((step, i) => {
+    const prev = i > 0 ? span.steps[i - 1] : undefined;
+    const at = step.at !== undefined ? parseDuration(step.at) : null;
+    if (prev === undefined || at === null || at >= prev.at) return;
+    const prevStep = s.doc.spec.steps[i - 1];
+    const starts = prev.at % 1000 === 0 ? `${prev.at / 1000}s` : `${prev.at}ms`;
+    issues.error('step-out-of-order', `step "${step.id}" is at ${step.at}, before step "${prevStep?.id ?? ''}" above it starts (at ${starts}): steps are listed in the order they start`,
+      s.src.locate(['spec', 'steps', i, 'at']), `move step "${step.id}" above "${prevStep?.id ?? ''}", or give it an at of ${starts} or later`);
+  });
   if (Math.max(span.duration, span.stepsEnd) > MAX_SIMULATED_MS) {
     const last = span.steps.findIndex((t) => t.end > MAX_SIMULATED_MS);
     const days = (ms: number): string => `${Math.round(ms / 86_400_000 * 10) / 10}d`;

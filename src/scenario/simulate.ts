@@ -253,23 +253,29 @@ export async function simulateScenario(s: LoadedScenario, mesh: Mesh, opts: Simu
 
 /**
  * When each step starts and ends and how long the run lasts, in simulated ms:
- * a step starts at its `at` (never before the previous one ends) and lasts
- * what its action says (a flood or a wait its `for`); the run lasts
- * `spec.duration`, or with traffic at least 30 s and 10 s past the last step,
- * else until the last step ends. The runner bounds these before anything runs.
+ * a step starts at its `at` — which may fall while the step before it still
+ * runs (a probe in the middle of a flood), never before that step starts
+ * (bindScenario refuses it; kept in order here) — or, without one, when the
+ * step before it ends; it lasts what its action says (a flood or a wait its
+ * `for`). The run lasts `spec.duration`, or with traffic at least 30 s and
+ * 10 s past the last step to end, else until it ends. The runner bounds these
+ * before anything runs.
  */
 export function scenarioSpan(s: LoadedScenario): { steps: { at: number; end: number }[]; stepsEnd: number; duration: number } {
   const spec = s.doc.spec;
   const steps: { at: number; end: number }[] = [];
-  let now = 0;
+  let prevStart = 0;
+  let prevEnd = 0;
+  let stepsEnd = 0;
   for (const step of spec.steps) {
-    const at = Math.max(now, step.at !== undefined ? (parseDuration(step.at) ?? 0) : now);
+    const at = Math.max(prevStart, step.at !== undefined ? (parseDuration(step.at) ?? 0) : prevEnd);
     const mod = actionModule(step.action);
     const end = at + Math.max(0, mod?.lasts?.(step) ?? 0);
     steps.push({ at, end });
-    now = end;
+    prevStart = at;
+    prevEnd = end;
+    if (end > stepsEnd) stepsEnd = end;
   }
-  const stepsEnd = now;
   const duration = spec.duration !== undefined ? (parseDuration(spec.duration) ?? 0)
     : (spec.traffic ?? []).length > 0 ? Math.max(30_000, stepsEnd + 10_000) : stepsEnd;
   return { steps, stepsEnd, duration };

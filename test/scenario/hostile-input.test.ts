@@ -4,6 +4,7 @@
  * Object.prototype. Each test pins one defect that a hostile input showed.
  */
 import { describe, expect, it } from 'vitest';
+import { scenarioSpan } from '../../src/scenario/simulate.js';
 import { IssueList } from '../../src/core/issues.js';
 import { loadMesh } from '../../src/loader/load.js';
 import type { Mesh } from '../../src/model/types.js';
@@ -136,6 +137,20 @@ describe('issue 9.2: work is bounded before it starts', () => {
     // the same run with requests that finish stays under the limit
     const quick = loaded(scenarioText('    - { id: f, action: flood, to: "server.b:80", rate: 1000/s, for: 1s }\n'), mesh);
     await expect(runScenario(quick, mesh, { maxLiveRequests: 300 })).resolves.toBeDefined();
+  });
+});
+
+describe('step times', () => {
+  it('an at before the step above it starts is refused where the at is written (steps are listed in the order they start)', () => {
+    const text = scenarioText('    - { id: s1, action: request, to: "server.b:80", at: 10s }\n    - { id: s2, action: request, to: "server.b:80", at: 1s }\n');
+    expect(refused(text)).toEqual(['step-out-of-order@9']);
+  });
+
+  it('an at while the step above still runs is kept: the step starts then, not when that step ends', () => {
+    const text = scenarioText('    - { id: w, action: wait, for: 10s }\n    - { id: probe, action: request, to: "server.b:80", at: 4s }\n    - { id: next, action: request, to: "server.b:80" }\n');
+    expect(refused(text)).toEqual([]);
+    expect(scenarioSpan(loaded(text, meshOf())).steps).toEqual([{ at: 0, end: 10_000 }, { at: 4000, end: 4000 }, { at: 4000, end: 4000 }]);
+    expect(scenarioSpan(loaded(text, meshOf())).stepsEnd).toBe(10_000);
   });
 });
 

@@ -65,7 +65,8 @@ describe('simulated time', () => {
   it('a request the overwhelmed app refuses is stopped by App, which is not a defence: no defences, nothing in controls', async () => {
     const r = await run('test/fixtures/scenarios/flood-all-refused.yaml');
     const probe = r.steps.find((s) => s.id === 'probe-during');
-    expect(probe).toMatchObject({ outcome: 'blocked', code: 503, stoppedBy: [{ control: 'App', name: 'bookinfo/details-v1' }], defences: [], expectationMet: true });
+    // at: 2500ms, in the middle of the flood (2 s to 3 s) above it: the step starts at its at, not when the flood ends
+    expect(probe).toMatchObject({ t: 2500, outcome: 'blocked', code: 503, stoppedBy: [{ control: 'App', name: 'bookinfo/details-v1' }], defences: [], expectationMet: true });
     expect(r.controls.map((c) => c.control)).not.toContain('App');
     expect(r.controls.map((c) => c.control)).not.toContain('Routing');
   });
