@@ -87,3 +87,16 @@ export function objectNameProblem(kind: string, name: string, modelled: boolean)
 export function quotedName(name: string): string {
   return JSON.stringify(name.length > 80 ? `${name.slice(0, 80)}…` : name);
 }
+
+/**
+ * Kubernetes IsValidPortName (IANA_SVC_NAME: a container port's name, a named targetPort or NetworkPolicy port):
+ * what is wrong with it, or undefined when valid. A quoted number such as "80" has no letter and fails.
+ */
+export function portNameProblem(name: string): string | undefined {
+  if (name.length === 0 || name.length > 15) return 'must be 1 to 15 characters';
+  if (!/^[-a-z0-9]+$/.test(name)) return 'must contain only lower-case letters, digits and hyphens';
+  if (name.includes('--')) return 'must not contain consecutive hyphens';
+  if (!/[a-z]/.test(name)) return 'must contain at least one letter (a-z)';
+  if (name.startsWith('-') || name.endsWith('-')) return 'must not begin or end with a hyphen';
+  return undefined;
+}

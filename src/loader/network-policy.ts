@@ -32,6 +32,7 @@ import type { IpBlock, LabelSelector, LabelSelectorOperator, LabelSelectorRequir
 import { EVERYTHING } from '../model/network-policy.js';
 import type { ObjectMeta } from '../model/types.js';
 import { labelKeyProblem, labelValueProblem } from './labels.js';
+import { portNameProblem } from './names.js';
 import { describe, fieldName, isObj, Reader, rejectUnknownFields, type Obj } from './reader.js';
 import type { Path } from './yaml-source.js';
 
@@ -327,16 +328,6 @@ function readPort(r: Reader, raw: unknown, path: Path): NetworkPolicyPort | unde
     ok = false;
   }
   return ok ? out : undefined;
-}
-
-/** IsValidPortName (IANA_SVC_NAME); undefined when valid. */
-export function portNameProblem(name: string): string | undefined {
-  if (name.length === 0 || name.length > 15) return 'must be 1 to 15 characters';
-  if (!/^[-a-z0-9]+$/.test(name)) return 'must contain only lower-case letters, digits and hyphens';
-  if (name.includes('--')) return 'must not contain consecutive hyphens';
-  if (!/[a-z]/.test(name)) return 'must contain at least one letter (a-z)';
-  if (name.startsWith('-') || name.endsWith('-')) return 'must not begin or end with a hyphen';
-  return undefined;
 }
 
 /** A metav1.LabelSelector; undefined when absent or null, EVERYTHING-like when `{}`. */
