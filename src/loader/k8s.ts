@@ -3,7 +3,7 @@ import { exactSize } from '../core/arrays.js';
 import type { Issue, IssueList, Location } from '../core/issues.js';
 import type { ContainerPort, ExtensionProvider, MeshConfig, ObjectMeta, OutboundMode, PathNormalization, ServicePort, WorkloadKind } from '../model/types.js';
 import { parseCidr, parseIp } from '../core/ip.js';
-import { isDns1123Subdomain, quotedName } from './names.js';
+import { isDns1123Subdomain, portNameProblem, quotedName } from './names.js';
 import { isObj, Reader, type Obj } from './reader.js';
 import type { Path } from './yaml-source.js';
 import { parseYaml } from './yaml-source.js';
@@ -116,6 +116,31 @@ export function readPodSpec(r: Reader, spec: Obj | undefined, path: Path): { sa:
   return out;
 }
 
+/**
+ * A Service port's `targetPort` as the API server takes it: absent, 0 or "" is the port itself (SetDefaults_Service);
+ * otherwise ValidatePortNumOrName: a number in 1-65535, or a string that is a port name (IANA_SVC_NAME). A quoted
+ * number is a string in IntOrString and has no letter, so `targetPort: "8080"` is refused. Undefined when refused.
+ */
+function readTargetPort(r: Reader, p: Obj, path: Path, port: number): number | string | undefined {
+  const tpath: Path = [...path, 'targetPort'];
+  if (p['targetPort'] === undefined || p['targetPort'] === null) return port;
+  const v = r.intOrString(p, 'targetPort', path);
+  if (v === undefined) return undefined;
+  if (v === 0 || v === '') return port;
+  if (typeof v === 'number') {
+    if (v >= 1 && v <= 65535) return v;
+    r.error(tpath, 'bad-target-port', `targetPort ${r.written(tpath, v)} is outside 1-65535`,
+      'write the container\'s port number (1-65535) or the name of a container port; leave targetPort out to use the Service port');
+    return undefined;
+  }
+  const problem = portNameProblem(v);
+  if (problem === undefined) return v;
+  r.error(tpath, 'bad-target-port', `targetPort ${quotedName(v)} is not a valid port name: it ${problem}`,
+    /^\d{1,5}$/.test(v) ? `a quoted number is a name to Kubernetes: write the number without quotes, targetPort: ${v}`
+      : 'use a container port number (1-65535) or a container port name such as http (at most 15 lower-case letters, digits and \'-\')');
+  return undefined;
+}
+
 export function readService(r: Reader, meta: ObjectMeta, obj: Obj): RawService {
   const spec = r.obj(obj, 'spec', []) ?? {};
   const selector = r.labels(spec, 'selector', ['spec']) ?? null;
@@ -130,8 +155,10 @@ export function readService(r: Reader, meta: ObjectMeta, obj: Obj): RawService {
       return;
     }
     if (port < 1 || port > 65535) { r.error([...path, 'port'], 'bad-port', `port ${r.written([...path, 'port'], port)} is outside 1-65535`); return; }
-    const sp: ServicePort = { port, targetPort: r.intOrString(p, 'targetPort', path) ?? port, protocol: r.str(p, 'protocol', path) ?? 'TCP' };
+    const targetPort = readTargetPort(r, p, path, port);
+    if (targetPort === undefined) return;
     const name = r.str(p, 'name', path);
+    const sp: ServicePort = { port, targetPort, protocol: r.str(p, 'protocol', path) ?? 'TCP' };
     if (name !== undefined) sp.name = name;
     const appProtocol = r.str(p, 'appProtocol', path);
     if (appProtocol !== undefined) sp.appProtocol = appProtocol;

@@ -82,11 +82,15 @@ export class Reader {
     return v;
   }
 
+  /**
+   * Kubernetes' IntOrString as it decodes: a number stays a number, a string stays a string, even a quoted
+   * "80" (the API server then holds it to a port name, which it is not). Range and name checks are the caller's.
+   */
   intOrString(parent: Obj, key: string, path: Path): number | string | undefined {
     const v = parent[key];
     if (v === undefined || v === null) return undefined;
     if (typeof v === 'number' && Number.isInteger(v)) return v;
-    if (typeof v === 'string') return /^\d+$/.test(v) ? Number(v) : v;
+    if (typeof v === 'string') return v;
     this.typeError([...path, key], 'an integer or a port name', v);
     return undefined;
   }

@@ -327,7 +327,7 @@ spec:
     expect(r.issues.errors.map((e) => [e.code, e.loc?.line])).toEqual([['bad-port', 8], ['missing-field', 9]]);
   });
 
-  it('§1 Service: numeric targetPort, named targetPort, and targetPort defaulting to port', () => {
+  it('§1 Service: numeric targetPort, named targetPort, and targetPort defaulting to port (absent or 0: SetDefaults_Service)', () => {
     const r = load(`apiVersion: v1
 kind: Service
 metadata: { name: api, namespace: backend, annotations: { owner: team-a } }
@@ -337,7 +337,7 @@ spec:
     - { name: http, port: 80, targetPort: 8080 }
     - { name: grpc, port: 9000, targetPort: grpc-port, appProtocol: grpc }
     - { name: tcp-metrics, port: 9090 }
-    - { name: quoted, port: 81, targetPort: "8081", protocol: UDP }
+    - { name: zero, port: 81, targetPort: 0, protocol: UDP }
 `);
     expect(r.issues.items).toEqual([]);
     const svc = r.mesh.services.find((s) => s.name === 'api');
@@ -346,7 +346,7 @@ spec:
       { name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' },
       { name: 'grpc', port: 9000, targetPort: 'grpc-port', protocol: 'TCP', appProtocol: 'grpc' },
       { name: 'tcp-metrics', port: 9090, targetPort: 9090, protocol: 'TCP' },
-      { name: 'quoted', port: 81, targetPort: 8081, protocol: 'UDP' },
+      { name: 'zero', port: 81, targetPort: 81, protocol: 'UDP' },
     ]);
   });
 

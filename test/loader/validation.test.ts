@@ -598,3 +598,51 @@ spec:
     expect(messages).not.toContain('e+');
   });
 });
+
+describe('Service targetPort, as the API server validates it (ValidatePortNumOrName, IsValidPortName)', () => {
+  const svc = (port: string): string => `apiVersion: v1
+kind: Service
+metadata: { name: api, namespace: backend }
+spec:
+  selector: { app: api }
+  ports:
+${port}
+`;
+  const errs = (text: string): string[] => load(text).issues.errors.map((e) => `${e.code} @ ${e.loc?.line}:${e.loc?.col}`);
+
+  it('a numeric targetPort outside 1-65535 (70000, 65536, -5) is bad-target-port, printed as written, and the port is not kept', () => {
+    for (const tp of ['70000', '65536', '-5', '0x10000']) {
+      const r = load(svc(`    - { name: http, port: 81, targetPort: ${tp} }`));
+      expect(r.issues.errors.map((e) => `${e.code} @ ${e.loc?.line}`)).toEqual(['bad-target-port @ 7']);
+      expect(r.issues.errors[0]?.message).toContain(`targetPort ${tp} is outside 1-65535`);
+      expect(r.issues.errors[0]?.hint).toContain('1-65535');
+      expect(r.mesh.services.find((s) => s.name === 'api')?.ports).toEqual([]);
+    }
+    expect(errs(svc('    - { name: http, port: 81, targetPort: 65535 }'))).toEqual([]);
+    expect(errs(svc('    - { name: http, port: 81, targetPort: 1 }'))).toEqual([]);
+  });
+
+  it('a quoted number is a string in IntOrString and no port name (no letter): "80" is refused, with the unquoted form as the fix', () => {
+    const r = load(svc('    - { name: http, port: 81, targetPort: "80" }'));
+    expect(r.issues.errors.map((e) => e.code)).toEqual(['bad-target-port']);
+    expect(r.issues.errors[0]?.message).toContain('targetPort "80" is not a valid port name: it must contain at least one letter');
+    expect(r.issues.errors[0]?.hint).toContain('targetPort: 80');
+  });
+
+  it('a named targetPort must be an IANA_SVC_NAME: 1-15 chars, a-z0-9 and -, a letter, no -- or edge -', () => {
+    for (const bad of ['Http', 'web_port', 'a-very-long-port-name', 'a--b', '-web', 'web-', '__proto__']) {
+      expect(errs(svc(`    - { name: http, port: 81, targetPort: "${bad}" }`)), bad).toEqual(['bad-target-port @ 7:43']);
+    }
+    for (const good of ['http', 'grpc-api', '8080-tcp', 'abcdefghijklmno']) {
+      const r = load(svc(`    - { name: http, port: 81, targetPort: ${good} }`));
+      expect(r.issues.errors, good).toEqual([]);
+      expect(r.mesh.services.find((s) => s.name === 'api')?.ports[0]?.targetPort).toBe(good);
+    }
+  });
+
+  it('targetPort "" is defaulted to the port, as SetDefaults_Service does', () => {
+    const r = load(svc('    - { name: http, port: 81, targetPort: "" }'));
+    expect(r.issues.errors).toEqual([]);
+    expect(r.mesh.services.find((s) => s.name === 'api')?.ports[0]?.targetPort).toBe(81);
+  });
+});
