@@ -3,7 +3,7 @@ import { exactSize } from '../core/arrays.js';
 import type { Issue, IssueList, Location } from '../core/issues.js';
 import type { ContainerPort, ExtensionProvider, MeshConfig, ObjectMeta, OutboundMode, PathNormalization, ServicePort, WorkloadKind } from '../model/types.js';
 import { parseCidr, parseIp } from '../core/ip.js';
-import { isDns1123Subdomain, portNameProblem, quotedName } from './names.js';
+import { DNS1123_LABEL_FORM, isDns1123Label, isDns1123Subdomain, portNameProblem, quotedName } from './names.js';
 import { isObj, Reader, type Obj } from './reader.js';
 import type { Path } from './yaml-source.js';
 import { parseYaml } from './yaml-source.js';
@@ -108,6 +108,13 @@ export function readPodSpec(r: Reader, spec: Obj | undefined, path: Path): { sa:
       }
       const cp: ContainerPort = { containerPort, protocol: r.str(p, 'protocol', ppath) ?? 'TCP' };
       const name = r.str(p, 'name', ppath);
+      // ValidateContainerPorts: a name, when given, is an IANA_SVC_NAME (a Service's targetPort refers to it)
+      const problem = name === undefined || name === '' ? undefined : portNameProblem(name);
+      if (name !== undefined && problem !== undefined) {
+        r.error([...ppath, 'name'], 'bad-port-name', `container port name ${quotedName(name)} is not a valid port name: it ${problem}`,
+          'name the port like http or grpc-api: at most 15 lower-case letters, digits and \'-\', with at least one letter');
+        return;
+      }
       if (name !== undefined) cp.name = name;
       out.ports.push(cp);
     });
@@ -158,6 +165,11 @@ export function readService(r: Reader, meta: ObjectMeta, obj: Obj): RawService {
     const targetPort = readTargetPort(r, p, path, port);
     if (targetPort === undefined) return;
     const name = r.str(p, 'name', path);
+    if (name !== undefined && name !== '' && !isDns1123Label(name)) {
+      r.error([...path, 'name'], 'bad-port-name', `service port name ${quotedName(name)} ${DNS1123_LABEL_FORM}`,
+        'name the port like http, grpc-api or tcp-db (lower case, the protocol first for Istio)');
+      return;
+    }
     const sp: ServicePort = { port, targetPort, protocol: r.str(p, 'protocol', path) ?? 'TCP' };
     if (name !== undefined) sp.name = name;
     const appProtocol = r.str(p, 'appProtocol', path);

@@ -599,7 +599,7 @@ spec:
   });
 });
 
-describe('Service targetPort, as the API server validates it (ValidatePortNumOrName, IsValidPortName)', () => {
+describe('Service targetPort and port names, as the API server validates them (ValidatePortNumOrName, IsValidPortName, ValidateDNS1123Label)', () => {
   const svc = (port: string): string => `apiVersion: v1
 kind: Service
 metadata: { name: api, namespace: backend }
@@ -644,5 +644,31 @@ ${port}
     const r = load(svc('    - { name: http, port: 81, targetPort: "" }'));
     expect(r.issues.errors).toEqual([]);
     expect(r.mesh.services.find((s) => s.name === 'api')?.ports[0]?.targetPort).toBe(81);
+  });
+
+  it('a Service port name must be a DNS-1123 label (lower case, at most 63): Http, __proto__ and a_b are bad-port-name', () => {
+    for (const bad of ['Http', '__proto__', 'a_b', '-http', `h${'x'.repeat(63)}`]) {
+      expect(errs(svc(`    - { name: "${bad}", port: 81 }`)), bad).toEqual(['bad-port-name @ 7:15']);
+    }
+    // longer than a container port name may be, and all digits: a DNS-1123 label all the same
+    expect(errs(svc('    - { name: http-a-very-long-port-name, port: 81 }'))).toEqual([]);
+    expect(errs(svc('    - { name: "80", port: 81 }'))).toEqual([]);
+  });
+
+  it('a container port name must be an IANA_SVC_NAME: __proto__, HTTP, "8080" and a 16-character name are bad-port-name', () => {
+    const pod = (name: string): string => `apiVersion: v1
+kind: Pod
+metadata: { name: api, namespace: backend, labels: { app: api } }
+spec:
+  containers:
+    - name: api
+      ports: [{ name: ${name}, containerPort: 8080 }]
+`;
+    for (const bad of ['__proto__', 'HTTP', '"8080"', 'abcdefghijklmnop', 'a--b', 'web-']) {
+      const r = load(pod(bad));
+      expect(r.issues.errors.map((e) => `${e.code} @ ${e.loc?.line}`), bad).toEqual(['bad-port-name @ 7']);
+      expect(r.issues.errors[0]?.hint).toContain('15 lower-case');
+    }
+    for (const good of ['http', 'grpc-api', 'abcdefghijklmno']) expect(errs(pod(good)), good).toEqual([]);
   });
 });
