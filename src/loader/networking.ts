@@ -142,6 +142,13 @@ function readTrafficPolicy(r: Reader, tp: Obj | undefined, path: Path): TrafficP
       if (isObj(p['port'])) rejectUnknownFields(r, p['port'], PORT_SELECTOR_FIELDS, [...ppath, 'port']);
       const port = isObj(p['port']) ? r.int(p['port'], 'number', [...ppath, 'port']) : undefined;
       if (port === undefined) { r.error(ppath, 'dr-port-required', 'port level setting needs port.number'); return; }
+      // validatePortSelector: ValidatePort, 1..65535 (the proto's uint32 holds 0 and 70000; Istio's webhook refuses them)
+      if (port < 1 || port > 65535) {
+        const npath: Path = [...ppath, 'port', 'number'];
+        r.error(npath, 'bad-port', `portLevelSettings port number ${r.written(npath, port)} must be in the range 1..65535`,
+          'use the Service port the setting is for, from 1 to 65535');
+        return;
+      }
       rejectUnknownFields(r, p, PORT_POLICY_FIELDS, ppath);
       strictLoadBalancer(r, p, ppath);
       const entry: { port: number; tls?: ClientTlsSettings; lbSimple?: string } = { port };

@@ -217,6 +217,28 @@ ${trafficPolicy}${extra}`;
     expect(loadDr('    portLevelSettings:\n    - port: { number: 80 }\n      outlierDetection: { consecutive5xxErrors: 1 }\n')).toEqual(['warning:dr-breaker-not-modeled@9']);
   });
 
+  it('§14 a port-level port.number outside 1..65535 (0, 70000) is refused as Istio\'s validatePortSelector does, printed as written, at the number', () => {
+    const tls = '      tls: { mode: ISTIO_MUTUAL }\n';
+    expect(loadDr(`    portLevelSettings:\n    - port: { number: 0 }\n${tls}`)).toEqual(['error:bad-port@8']);
+    expect(loadDr(`    portLevelSettings:\n    - port:\n        number: 70000\n${tls}`)).toEqual(['error:bad-port@9']);
+    // in a subset's traffic policy as well
+    expect(loadDr('    tls: { mode: ISTIO_MUTUAL }\n', `  subsets:\n  - name: v1\n    labels: { version: v1 }\n    trafficPolicy:\n      portLevelSettings:\n      - port: { number: 65536 }\n  ${tls}`))
+      .toEqual(['error:bad-port@13']);
+    const e = loadMesh([{ path: 'dr.yaml', text: `apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: httpbin, namespace: default }
+spec:
+  host: httpbin
+  trafficPolicy:
+    portLevelSettings:
+    - port: { number: 0x11170 }
+${tls}` }]).issues.errors[0];
+    expect(e?.message).toContain('port number 0x11170 must be in the range 1..65535');
+    expect(e?.loc?.col).toBe(23);
+    expect(e?.hint).toContain('1 to 65535');
+    expect(loadDr(`    portLevelSettings:\n    - port: { number: 65535 }\n${tls}    - port: { number: 1 }\n${tls}`)).toEqual([]);
+  });
+
   it('§10 a subset\'s connectionPool is said not to be simulated (the top level applies to every call)', () => {
     expect(loadDr('    connectionPool: { tcp: { maxConnections: 5 } }\n', '  subsets:\n  - name: v1\n    labels: { version: v1 }\n    trafficPolicy:\n      connectionPool: { tcp: { maxConnections: 1 } }\n'))
       .toEqual(['warning:dr-breaker-not-modeled@12']);
