@@ -49,8 +49,14 @@ export const MAX_PATH_LENGTH = 2048;
 const workloadRef = z.string().check(z.regex(/^(outside|[a-z0-9]([-a-z0-9]*[a-z0-9])?\/[a-z0-9]([-.a-z0-9]*[a-z0-9])?)$/, {
   message: 'must be `namespace/name` (a Deployment, StatefulSet, DaemonSet or Pod) or `outside`',
 }));
-const destination = z.string().check(z.regex(/^(workload\/[^/:\s]+\/[^/:\s]+|[^\s:/]+):\d{1,5}$/, {
-  message: 'must be `host:port` (e.g. reviews:9080, api.backend:80) or `workload/<namespace>/<name>:<port>`',
+/**
+ * `host:port` or `workload/<namespace>/<name>:<port>`. The host is a DNS name or an IPv4 address as written in a URL:
+ * letters, digits, `-`, `_` and `.`, at most 253 characters (a Service, a ServiceEntry host, an external name), so
+ * markup, quotes, pipes and control characters never reach a decision or a report as a host. Bounded quantifiers
+ * only: linear on any input.
+ */
+const destination = z.string().check(z.regex(/^(?:workload\/[a-z0-9][-a-z0-9.]{0,252}\/[a-z0-9][-a-z0-9.]{0,252}|[A-Za-z0-9_][-A-Za-z0-9_.]{0,252}):\d{1,5}$/, {
+  message: 'must be `host:port` — a DNS name or IPv4 address (letters, digits, -, _ and ., at most 253 characters), then the port: reviews:9080, api.backend:80 — or `workload/<namespace>/<name>:<port>`',
 }));
 export const ACTIONS = ['request', 'impersonate', 'pivot', 'sniff', 'exfiltrate', 'flood', 'steal-credentials', 'wait'] as const;
 

@@ -140,6 +140,21 @@ describe('issue 9.2: work is bounded before it starts', () => {
   });
 });
 
+describe('a step\'s to: is host:port with a DNS name or an address for a host', () => {
+  const step = (to: string): string => scenarioText(`    - { id: s, action: request, to: ${JSON.stringify(to)} }\n`);
+  it('markup, quotes, pipes, escape characters and a host over 253 characters are refused where to: is written', () => {
+    for (const to of ['<script>:80', 'x|y"z.evil.com:443', '\u001b[31mred:80', `${'a'.repeat(254)}:80`]) {
+      expect(refused(step(to)), to.slice(0, 20)).toHaveLength(1);
+      expect(refused(step(to))[0], to.slice(0, 20)).toMatch(/@8$/);
+    }
+  });
+  it('names, FQDNs, addresses, underscores and workload/<ns>/<name> forms stay accepted', () => {
+    for (const to of ['server.b:80', 'server.b.svc.cluster.local:80', '10.0.0.1:80', 'evil_host.example.com:443', 'workload/b/server:80', `${'a'.repeat(253)}:80`]) {
+      expect(refused(step(to)), to.slice(0, 30)).toEqual([]);
+    }
+  });
+});
+
 describe('step times', () => {
   it('an at before the step above it starts is refused where the at is written (steps are listed in the order they start)', () => {
     const text = scenarioText('    - { id: s1, action: request, to: "server.b:80", at: 10s }\n    - { id: s2, action: request, to: "server.b:80", at: 1s }\n');
