@@ -83,7 +83,10 @@ export interface RunScenarioOptions {
   maxEvents?: number;
   /** default fileReader() */
   reader?: SourceReader;
-  /** runScenarios: threads, the caller's and workers − 1 worker threads (reports identical to a serial run); default 1; fewer than 4 files run serially */
+  /**
+   * runScenarios: threads, the caller's and workers − 1 worker threads (reports identical to a serial run); default 1;
+   * fewer than 4 files run serially. More than 4 per core of this machine (`run --workers`' bound) is clamped to that, not refused.
+   */
   workers?: number;
 }
 

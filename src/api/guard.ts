@@ -86,8 +86,8 @@ export function runOptions(v: unknown): void {
   const o = optionsArg(v, 'options');
   wholeNumber(o['seed'], 'options.seed', 0, MAX_SEED, 'pass a seed as a scenario writes one, or leave it out for the scenario\'s own');
   wholeNumber(o['maxEvents'], 'options.maxEvents', 1, MAX_KERNEL_EVENTS, 'leave it out for the default budget');
-  // workers: at least 1; more than this machine can use is clamped by the pool, not refused (a fixed count written
-  // on a laptop still runs on a 2-core CI runner)
+  // workers: at least 1; more than this machine's maxWorkers() (WORKERS_PER_CORE per core, the CLI's bound) is
+  // clamped to it by the pool (workers.ts poolThreads), not refused: a count written for a 16-core laptop still runs on a 2-core CI runner
   wholeNumber(o['workers'], 'options.workers', 1, 1_000_000, 'pass 1 (serial) or about the number of cores');
   readerOption(o['reader'], 'options.reader');
 }

@@ -39,7 +39,7 @@ export interface RunOptions extends ReaderOption {
   seed?: number;
   /** the simulation's event budget per scenario */
   maxEvents?: number;
-  /** threads for several scenarios: the caller's and workers − 1 worker threads (reports identical to a serial run); default 1; fewer than 4 files run serially */
+  /** threads for several scenarios: the caller's and workers − 1 worker threads (reports identical to a serial run); default 1; fewer than 4 files run serially; at most maxWorkers() (4 per core), more is clamped */
   workers?: number;
 }
 

@@ -45,6 +45,7 @@
  * starts its loop. The progress line (simulated time) is a serial run's: with
  * workers, none.
  */
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { isMainThread, MessageChannel, MessagePort, parentPort, receiveMessageOnPort, Worker, workerData } from 'node:worker_threads';
@@ -58,6 +59,19 @@ import { SimulationLimitError } from '../core/limits.js';
 
 /** The most workers a run may ask for, per core (the CLI bounds N to 1 … cores × this). */
 export const WORKERS_PER_CORE = 4;
+
+/** The most threads a run takes: WORKERS_PER_CORE per core of this machine (`run --workers` refuses more; the library clamps to it). */
+export function maxWorkers(cores: number = availableParallelism()): number {
+  return Math.max(1, cores) * WORKERS_PER_CORE;
+}
+
+/**
+ * The threads a pool of `workers` starts for `files` files: never more than maxWorkers() (a count written for a
+ * bigger machine runs on this one), nor than the files give work to.
+ */
+export function poolThreads(workers: number, files: number, callerRuns: boolean, cores?: number): number {
+  return Math.max(1, Math.min(workers, maxWorkers(cores), files + (callerRuns ? 0 : 1)));
+}
 const MARK = 'meshrange-run-worker';
 /** The index of a worker's first message: loaded, ready for scenarios. */
 const READY = -2;
@@ -250,7 +264,7 @@ export async function runFilesInWorkers(files: readonly string[], reader: Source
   const issues = new IssueList();
   if (files.length === 0) return { results: [], issues, warnings: [] };
   const callerRuns = how.callerRuns ?? true;
-  const threads = Math.max(1, Math.min(opts.workers, files.length + (callerRuns ? 0 : 1)));
+  const threads = poolThreads(opts.workers, files.length, callerRuns);
   const answers = await pool(files, reader, opts, threads, callerRuns, how.placed ?? []);
   // A file that threw while it was prepared throws, as it would have before a serial run ran anything.
   for (const [i, a] of answers.entries()) if (a.crash !== undefined && !a.named) throw new Error(`a worker failed on ${files[i] ?? 'a scenario'}: ${a.crash}`);

@@ -25,14 +25,13 @@ import { renderMarkdown } from '../report/markdown.js';
 import { renderSarif } from '../report/sarif.js';
 import { renderText } from '../report/text.js';
 import { runFiles } from '../api/run.js';
-import { WORKERS_PER_CORE } from '../api/workers.js';
-import { availableParallelism } from 'node:os';
+import { maxWorkers, WORKERS_PER_CORE } from '../api/workers.js';
 
 /** The largest seed, as spec.seed allows (scenario/schema.ts). */
 const MAX_SEED = 2 ** 31 - 1;
 
 /** --workers is bounded: at most WORKERS_PER_CORE per core of this machine. */
-const MAX_WORKERS = availableParallelism() * WORKERS_PER_CORE;
+const MAX_WORKERS = maxWorkers();
 import { looksLikeScenario, parseScenario } from '../scenario/load.js';
 import type { RunResult } from '../scenario/types.js';
 import { parseShard, shardOf, type ShardSpec } from '../suite/shard.js';
