@@ -32,6 +32,7 @@ import { compareOutcomes as compareOutcomesApi, stepRecords as stepRecordsApi, t
 import { decisionJson as decisionJsonApi } from './api/request.js';
 import { formatIssue as formatIssueApi, type Issue } from './core/issues.js';
 import type { SourceFile } from './loader/load.js';
+import { checkDecision } from './api/shape.js';
 import { listArg, MAX_MEMORY_FILES, stringArg, MAX_SCENARIO_FILES, memoryFilesArg, meshArg, meshInputArg, objectArg, optionsArg, pathArg, readerOption,
   requestArg, resultsArg, runOptions } from './api/guard.js';
 import { SimulationLimitError } from './core/limits.js';
@@ -217,6 +218,7 @@ export function compareOutcomes(before: Parameters<typeof compareOutcomesApi>[0]
 /** A decision as `meshrange request --format json` prints it. */
 export function decisionJson(d: Decision): Record<string, unknown> {
   objectArg(d, 'decision', 'pass the decision decide returned');
+  checkDecision(d, 'decision');
   return decisionJsonApi(d);
 }
 

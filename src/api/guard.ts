@@ -6,17 +6,21 @@
  * throws a MeshrangeError (code `bad-argument`) naming the argument, what it
  * must be and what to pass; sizes are bounded before anything is read.
  * Shallow by design: what the application layer validates itself (a manifest,
- * a request's fields, a scenario) is left to it.
+ * a request's fields, a scenario) is left to it. What the library takes back
+ * and reads deep — run results, a decision — is checked whole (shape.ts).
  */
 import { quotedName } from '../loader/names.js';
 import { MAX_MANIFEST_ENTRIES } from '../scenario/schema.js';
 import { MAX_KERNEL_EVENTS } from '../scenario/simulate.js';
 import { MeshrangeError } from './library.js';
+import { checkRunResult } from './shape.js';
 
 /** The most scenario files one runScenarios call takes. */
 export const MAX_SCENARIO_FILES = 10_000;
 /** The most files a memoryReader holds. */
 export const MAX_MEMORY_FILES = 100_000;
+/** The most run results one render, stepRecords or trafficRecords call takes (ten full runScenarios calls). */
+export const MAX_RESULTS = 100_000;
 /** The longest path the library takes. */
 const MAX_PATH_CHARS = 4096;
 const MAX_SEED = 2 ** 31 - 1;
@@ -119,13 +123,20 @@ export function memoryFilesArg(v: unknown): void {
   else for (const [p, text] of Object.entries(v as object)) each(p, text);
 }
 
+const MESH_LISTS = ['workloads', 'services', 'authorizationPolicies', 'peerAuthentications', 'networkPolicies'];
+
 /** A mesh loadMesh returned (checked by its shape: the lists every analysis reads). */
 export function meshArg(v: unknown, name: string): void {
   const m = objectArg(v, name, 'pass the mesh loadMesh returned');
-  for (const k of ['workloads', 'services', 'authorizationPolicies', 'peerAuthentications', 'networkPolicies']) {
+  for (const k of MESH_LISTS) {
     if (!Array.isArray(m[k])) bad(`${name}: not a mesh (it has no ${k} list)`, 'pass the mesh loadMesh returned');
   }
   if (!isRecord(m['config']) || !(m['namespaces'] instanceof Map)) bad(`${name}: not a mesh (no config or namespaces)`, 'pass the mesh loadMesh returned');
+  // every analysis reads each entry's fields: an entry that is no object would be a TypeError inside
+  for (const k of MESH_LISTS) {
+    const list = m[k] as unknown[];
+    for (let i = 0; i < list.length; i++) if (!isRecord(list[i])) bad(`${name}.${k}[${i}]: expected an object, got ${kindOf(list[i])}`, 'pass the mesh loadMesh returned');
+  }
 }
 
 /** A request for decide: an object with `from` and `to` strings (decide checks the rest). */
@@ -134,11 +145,15 @@ export function requestArg(v: unknown): void {
   for (const k of ['from', 'to']) if (typeof r[k] !== 'string') bad(`request.${k}: expected a string, got ${kindOf(r[k])}`, 'pass { from: \'ns/workload\', to: \'host:port\' }');
 }
 
-/** Reports to render: a list of RunResults (checked by their shape). */
+/**
+ * Reports to render: a list of at most MAX_RESULTS RunResults, each checked by its shape — every field a renderer
+ * reads (shape.ts) — so that an edited or hand-made result is refused at the path of its first bad field.
+ */
 export function resultsArg(v: unknown): void {
-  const list = listArg(v, 'results', 0, Number.MAX_SAFE_INTEGER, 'run results');
-  list.forEach((r, i) => {
-    const o = objectArg(r, `results[${i}]`, 'pass the results runScenario or runScenarios returned');
+  const list = listArg(v, 'results', 0, MAX_RESULTS, 'run results');
+  for (let i = 0; i < list.length; i++) {
+    const o = objectArg(list[i], `results[${i}]`, 'pass the results runScenario or runScenarios returned');
     if (typeof o['scenario'] !== 'string' || !Array.isArray(o['steps'])) bad(`results[${i}]: not a run result (no scenario name or steps)`, 'pass the results runScenario or runScenarios returned');
-  });
+    checkRunResult(o, `results[${i}]`);
+  }
 }
