@@ -33,7 +33,7 @@ import { decisionJson as decisionJsonApi } from './api/request.js';
 import { formatIssue as formatIssueApi, type Issue } from './core/issues.js';
 import type { SourceFile } from './loader/load.js';
 import { checkDecision } from './api/shape.js';
-import { listArg, MAX_MEMORY_FILES, stringArg, MAX_SCENARIO_FILES, memoryFilesArg, meshArg, meshInputArg, objectArg, optionsArg, pathArg, readerOption,
+import { knownKeys, listArg, MAX_MEMORY_FILES, MAX_RECORDS, stringArg, MAX_SCENARIO_FILES, memoryFilesArg, meshArg, meshInputArg, objectArg, optionsArg, pathArg, readerOption,
   requestArg, resultsArg, runOptions } from './api/guard.js';
 import { SimulationLimitError } from './core/limits.js';
 import { MeshrangeError } from './api/library.js';
@@ -65,7 +65,7 @@ export interface FileReaderOptions {
 
 /** The file system behind the CLI's path sandbox: the working directory, each scenario's own folder, and `allowPaths`. */
 export function fileReader(opts: FileReaderOptions = {}): SourceReader {
-  const o = optionsArg(opts, 'options');
+  const o = optionsArg(opts, 'options', ['allowPaths']);
   const allow = o['allowPaths'] === undefined ? [] : listArg(o['allowPaths'], 'options.allowPaths', 0, MAX_MANIFEST_ENTRIES, 'folders')
     .map((p, i) => pathArg(p, `options.allowPaths[${i}]`));
   return new FsSource(Sandbox.forCwd(allow));
@@ -108,7 +108,7 @@ export async function runScenarios(files: readonly string[], opts: RunScenarioOp
 /** Loads Kubernetes + Istio manifests into the mesh model `decide` takes. */
 export function loadMesh(input: MeshInput, opts: { reader?: SourceReader } = {}): LoadedMesh {
   meshInputArg(input);
-  readerOption(optionsArg(opts, 'options')['reader'], 'options.reader');
+  readerOption(optionsArg(opts, 'options', ['reader'])['reader'], 'options.reader');
   // The paths the caller named may be read, as `meshrange request --mesh` reads them.
   const named = input.manifests.map((m) => (typeof m === 'string' ? m : m.path));
   return loadMeshApi(input, { reader: opts.reader ?? fileReader({ allowPaths: named }) });
@@ -135,14 +135,14 @@ function limitsAsErrors<T>(run: () => T): T {
 export async function decide(mesh: Mesh, request: RequestSpec, input: DecideInput): Promise<Decision> {
   meshArg(mesh, 'mesh');
   requestArg(request);
-  objectArg(input, 'input', 'pass { now: new Date() } (tokens are checked at that instant)');
+  knownKeys(objectArg(input, 'input', 'pass { now: new Date() } (tokens are checked at that instant)'), 'input', ['now', 'jwks']);
   return limitsAsErrors(() => decideApi(mesh, request, input));
 }
 
 /** How far an attacker moves from each foothold (README "Blast radius"); a bad option is a result with ok: false. */
 export function blastRadius(mesh: Mesh, opts: BlastRadiusOptions = {}): BlastRadiusResult {
   meshArg(mesh, 'mesh');
-  const o = optionsArg(opts, 'options');
+  const o = optionsArg(opts, 'options', ['from', 'exploit', 'depth', 'crown', 'decide', 'maxWork']);
   for (const k of ['from', 'crown'] as const) {
     if (o[k] !== undefined) listArg(o[k], `options.${k}`, 0, MAX_MEMORY_FILES, 'workloads').forEach((x, i) => stringArg(x, `options.${k}[${i}]`, 'name a workload as ns/name'));
   }
@@ -174,7 +174,7 @@ export async function assess(input: AssessInput): Promise<AssessResult> {
 /** Posture findings of a mesh (MR0101…). */
 export function lint(mesh: Mesh, opts: LintOptions = {}): LintResult {
   meshArg(mesh, 'mesh');
-  const o = optionsArg(opts, 'options');
+  const o = optionsArg(opts, 'options', ['only']);
   if (o['only'] !== undefined) listArg(o['only'], 'options.only', 0, RULES.length, 'rule codes').forEach((c, i) => stringArg(c, `options.only[${i}]`, 'name rule codes like MR0101'));
   return limitsAsErrors(() => lintApi(mesh, opts));
 }
@@ -208,10 +208,10 @@ export function trafficRecords(runs: readonly RunResult[]): TrafficRecord[] { re
 export function compareOutcomes(before: Parameters<typeof compareOutcomesApi>[0], after: Parameters<typeof compareOutcomesApi>[1], opts: Parameters<typeof compareOutcomesApi>[2] = {}): OutcomeComparison {
   for (const [name, side] of [['before', before], ['after', after]] as const) {
     const o = objectArg(side, name, 'pass { steps: stepRecords(results), traffic: trafficRecords(results) }');
-    listArg(o['steps'], `${name}.steps`, 0, Number.MAX_SAFE_INTEGER, 'step records');
-    listArg(o['traffic'], `${name}.traffic`, 0, Number.MAX_SAFE_INTEGER, 'flow records');
+    listArg(o['steps'], `${name}.steps`, 0, MAX_RECORDS, 'step records');
+    listArg(o['traffic'], `${name}.traffic`, 0, MAX_RECORDS, 'flow records');
   }
-  optionsArg(opts, 'options');
+  optionsArg(opts, 'options', ['trafficTolerance']);
   return compareOutcomesApi(before, after, opts);
 }
 

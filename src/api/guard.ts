@@ -10,6 +10,7 @@
  * and reads deep — run results, a decision — is checked whole (shape.ts).
  */
 import { quotedName } from '../loader/names.js';
+import { nearest } from '../loader/reader.js';
 import { MAX_MANIFEST_ENTRIES } from '../scenario/schema.js';
 import { MAX_KERNEL_EVENTS } from '../scenario/simulate.js';
 import { MeshrangeError } from './library.js';
@@ -21,6 +22,8 @@ export const MAX_SCENARIO_FILES = 10_000;
 export const MAX_MEMORY_FILES = 100_000;
 /** The most run results one render, stepRecords or trafficRecords call takes (ten full runScenarios calls). */
 export const MAX_RESULTS = 100_000;
+/** The most step or flow records one compareOutcomes side takes. */
+export const MAX_RECORDS = 10_000_000;
 /** The longest path the library takes. */
 const MAX_PATH_CHARS = 4096;
 const MAX_SEED = 2 ** 31 - 1;
@@ -46,10 +49,24 @@ export function objectArg(v: unknown, name: string, hint: string): Record<string
   return v;
 }
 
-/** An options argument: absent, or an object. */
-export function optionsArg(v: unknown, name: string): Record<string, unknown> {
+/**
+ * Refuses a key of `o` that is not among `known`: a misspelt option (`{ sed: 5 }`) would otherwise be ignored
+ * without a word, and the run would not be the one asked for. The hint names the option it most likely meant.
+ */
+export function knownKeys(o: Record<string, unknown>, name: string, known: readonly string[]): void {
+  for (const k of Object.keys(o)) {
+    if (known.includes(k)) continue;
+    const close = nearest(k, known);
+    bad(`${name}: unknown option ${quotedName(k)}`, close !== undefined ? `did you mean ${close}?` : `the options are ${known.join(', ')}`);
+  }
+}
+
+/** An options argument: absent, or an object of the `known` options only. */
+export function optionsArg(v: unknown, name: string, known: readonly string[]): Record<string, unknown> {
   if (v === undefined) return {};
-  return objectArg(v, name, `leave ${name} out, or pass an object of options`);
+  const o = objectArg(v, name, `leave ${name} out, or pass an object of options`);
+  knownKeys(o, name, known);
+  return o;
 }
 
 /** A string argument (a workload `ns/name`, a rule code). */
@@ -68,6 +85,8 @@ export function pathArg(v: unknown, name: string): string {
 export function listArg(v: unknown, name: string, min: number, max: number, what: string): readonly unknown[] {
   if (!Array.isArray(v)) bad(`${name}: expected a list of ${what}, got ${kindOf(v)}`, `pass an array of ${what}`);
   if (v.length < min || v.length > max) bad(`${name}: ${v.length} ${what} (expected ${min} to ${max})`, `pass at most ${max} ${what} at once`);
+  // a hole (new Array(3), [a, , b]) is no entry: forEach would skip it and the call would quietly do less
+  for (let i = 0; i < v.length; i++) if (!(i in v)) bad(`${name}[${i}]: an empty slot in the list (a sparse array)`, `pass a list with every entry set (Array.from or filter out the holes)`);
   return v;
 }
 
@@ -85,9 +104,11 @@ export function readerOption(v: unknown, name: string, required = false): void {
   }
 }
 
+const RUN_OPTIONS = ['seed', 'maxEvents', 'reader', 'workers'];
+
 /** runScenario / runScenarios options: seed, maxEvents and workers as the CLI bounds them. */
 export function runOptions(v: unknown): void {
-  const o = optionsArg(v, 'options');
+  const o = optionsArg(v, 'options', RUN_OPTIONS);
   wholeNumber(o['seed'], 'options.seed', 0, MAX_SEED, 'pass a seed as a scenario writes one, or leave it out for the scenario\'s own');
   wholeNumber(o['maxEvents'], 'options.maxEvents', 1, MAX_KERNEL_EVENTS, 'leave it out for the default budget');
   // workers: at least 1; more than this machine's maxWorkers() (WORKERS_PER_CORE per core, the CLI's bound) is
@@ -99,10 +120,12 @@ export function runOptions(v: unknown): void {
 /** loadMesh's input: manifests (0 … MAX_MANIFEST_ENTRIES paths or {path, namespace}), namespace, ingressGateway. */
 export function meshInputArg(v: unknown): void {
   const input = objectArg(v, 'input', 'pass { manifests: [\'path/to/manifests\'] }');
+  knownKeys(input, 'input', ['manifests', 'namespace', 'ingressGateway', 'maxBytes']);
   const list = listArg(input['manifests'], 'input.manifests', 0, MAX_MANIFEST_ENTRIES, 'manifest paths');
   list.forEach((m, i) => {
     if (typeof m === 'string') { pathArg(m, `input.manifests[${i}]`); return; }
     const e = objectArg(m, `input.manifests[${i}]`, 'pass a path, or { path, namespace }');
+    knownKeys(e, `input.manifests[${i}]`, ['path', 'namespace']);
     pathArg(e['path'], `input.manifests[${i}].path`);
     if (e['namespace'] !== undefined && typeof e['namespace'] !== 'string') bad(`input.manifests[${i}].namespace: expected a string, got ${kindOf(e['namespace'])}`, 'name the namespace, or leave it out');
   });

@@ -218,7 +218,7 @@ function loose(name: string): string {
  * The allowed field a misspelt key most likely meant: the one fewest edits away (a letter added, dropped,
  * changed, or two neighbours swapped), if that is one edit for a short name, two for a longer one.
  */
-function nearest(key: string, allowed: readonly string[]): string | undefined {
+export function nearest(key: string, allowed: readonly string[]): string | undefined {
   const k = loose(key);
   let best: string | undefined;
   let bestD = k.length <= 4 ? 1 : 2;
