@@ -160,8 +160,10 @@ export function assessMeshes(before: Mesh, after: Mesh): ReturnType<typeof asses
 /** `meshrange assess` as a function: the two sides and the scenarios run on both. */
 export async function assess(input: AssessInput): Promise<AssessResult> {
   const i = objectArg(input, 'input', 'pass { before, after, scenarios, scenarioReader }');
+  knownKeys(i, 'input', ['before', 'after', 'scenarios', 'scenarioReader', 'seed']);
   for (const side of ['before', 'after'] as const) {
     const sd = objectArg(i[side], `input.${side}`, 'pass { label, reader, mesh, replaceScenarioManifests }');
+    knownKeys(sd, `input.${side}`, ['label', 'reader', 'mesh', 'replaceScenarioManifests']);
     readerOption(sd['reader'], `input.${side}.reader`, true);
     listArg(sd['mesh'], `input.${side}.mesh`, 0, MAX_MANIFEST_ENTRIES, 'manifest paths').forEach((p, k) => pathArg(p, `input.${side}.mesh[${k}]`));
   }

@@ -28,7 +28,7 @@ describe('unknown option keys are refused, with the option meant', () => {
     await refused(() => lib.runScenario(SCENARIO, { colour: true } as never), /^options: unknown option "colour"/, /^the options are seed, maxEvents, reader, workers$/);
   });
 
-  it('every options object of the library refuses an unknown key: loadMesh, decide, lint, blastRadius, fileReader, compareOutcomes', async () => {
+  it('every options object of the library refuses an unknown key: loadMesh, decide, lint, blastRadius, fileReader, assess, compareOutcomes', async () => {
     await refused(() => lib.loadMesh({ manifests: [], namespaces: 'x' } as never), /^input: unknown option "namespaces"/, /did you mean namespace\?/);
     await refused(() => lib.loadMesh({ manifests: [{ path: 'm', ns: 'x' }] } as never), /^input\.manifests\[0\]: unknown option "ns"/);
     await refused(() => lib.loadMesh({ manifests: [] }, { reeder: lib.fileReader() } as never), /^options: unknown option "reeder"/, /did you mean reader\?/);
@@ -37,6 +37,9 @@ describe('unknown option keys are refused, with the option meant', () => {
     await refused(() => lib.decide(mesh, { from: 'bookinfo/productpage-v1', to: 'details:9080' }, { now: 0, jwk: {} } as never), /^input: unknown option "jwk"/, /did you mean jwks\?/);
     await refused(() => lib.lint(mesh, { onyl: [] } as never), /^options: unknown option "onyl"/, /did you mean only\?/);
     await refused(() => lib.blastRadius(mesh, { dpeth: 2 } as never), /^options: unknown option "dpeth"/, /did you mean depth\?/);
+    const side = { label: 'x', reader: lib.fileReader(), mesh: [], replaceScenarioManifests: true };
+    await refused(() => lib.assess({ before: side, after: side, scenarios: [], scenarioReader: lib.fileReader(), sead: 1 } as never), /^input: unknown option "sead"/, /did you mean seed\?/);
+    await refused(() => lib.assess({ before: { ...side, lable: 'y' }, after: side, scenarios: [], scenarioReader: lib.fileReader() } as never), /^input\.before: unknown option "lable"/, /did you mean label\?/);
     await refused(() => lib.compareOutcomes({ steps: [], traffic: [] }, { steps: [], traffic: [] }, { tolerance: 1 } as never), /^options: unknown option "tolerance"/, /trafficTolerance/);
   });
 });
