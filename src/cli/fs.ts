@@ -411,6 +411,8 @@ const hasBom = (buf: Uint8Array): boolean => buf.length >= 3 && buf[0] === 0xef 
  * /proc, /sys or /dev (other than a writable device such as /dev/stdout) is refused.
  */
 export function reportPathProblem(p: string): string | null {
+  // `-` reads as standard output to a shell user; a file named `-` in the working directory is never what was meant
+  if (p === '-') return '- would be a file named "-", not standard output: a --report is always a file (standard output carries --format)';
   // `reports/` names a folder even when it does not exist yet (path.resolve would drop the slash and write a file
   // `reports`), as do `x/.` and `x/..`; either separator, as Windows reads both
   const last = p.slice(Math.max(p.lastIndexOf('/'), p.lastIndexOf('\\')) + 1);

@@ -71,7 +71,7 @@ export const jwtClaimsSchema = d(z.strictObject({
 }), 'a claim set meshrange signs itself');
 
 export const stepSchema = z.strictObject({
-  id: d(z.string().check(z.regex(/^[A-Za-z0-9][-_.A-Za-z0-9]*$/, { message: 'must be letters, digits, -, _ or .' })), 'unique in the scenario: letters, digits, -, _ or .'),
+  id: d(z.string().check(z.regex(/^[A-Za-z0-9][-_.A-Za-z0-9]*$/, { message: 'must start with a letter or digit, then letters, digits, -, _ or .' })), 'unique in the scenario: a letter or digit, then letters, digits, -, _ or .'),
   action: d(z.enum(ACTIONS), 'what the attacker tries: request, impersonate, pivot, sniff, exfiltrate, flood, steal-credentials, wait'),
   description: o(z.string(), 'shown in reports'),
   from: o(workloadRef, 'act from this workload (namespace/name or outside) instead of the foothold; such a step checks legitimate traffic and does not count towards the verdict'),

@@ -91,6 +91,13 @@ describe('a report never overwrites an input', () => {
     expect(readFileSync(manifest, 'utf8')).toBe(before);
   });
 
+  it('--report json=- is refused (a file named "-" is never what was meant), and no such file is written', async () => {
+    const r = await cli('run', SHIPPED, '--report', 'json=-');
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('not standard output');
+    expect(existsSync(path.join(root, '-'))).toBe(false);
+  });
+
   it('two --report options naming one file are refused before anything is written', async () => {
     const out = `${rel}/twice.json`;
     const r = await cli('run', SHIPPED, '--report', `json=${out}`, '--report', `sarif=${out}`);
