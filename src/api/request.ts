@@ -64,17 +64,21 @@ export function buildRequest(mesh: Mesh, spec: RequestSpec, issues: IssueList): 
   let src: Workload | undefined;
   if (spec.from !== 'outside') {
     src = find(spec.from);
-    if (!src) issues.error('unknown-workload', `from ${spec.from} is not a workload of the mesh`, undefined, known());
+    if (!src) issues.error('unknown-workload', `from ${quotedName(spec.from)} is not a workload of the mesh`, undefined, known());
   }
-  const m = /^([^\s:]{1,600}):(\d{1,5})$/.exec(spec.to);
+  // as a scenario's to: a DNS name or address of at most 253 characters, or workload/<ns>/<name> (bounded: linear)
+  const m = /^(workload\/[a-z0-9][-a-z0-9.]{0,252}\/[a-z0-9][-a-z0-9.]{0,252}|[A-Za-z0-9_][-A-Za-z0-9_.]{0,252}):(\d{1,5})$/.exec(spec.to);
   let to: MeshRequest['to'] | undefined;
-  if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) issues.error('bad-request', `to ${spec.to}: expected host:port or workload/<ns>/<name>:<port>, the port from 1 to 65535`);
+  if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) {
+    issues.error('bad-request', `to ${quotedName(spec.to)}: expected host:port or workload/<ns>/<name>:<port> — a DNS name or IPv4 address (letters, digits, -, _ and ., at most 253 characters) and a port from 1 to 65535`,
+      undefined, 'e.g. --to reviews.bookinfo:9080, or --to workload/bookinfo/reviews-v1:9080 to dial a pod');
+  }
   else {
     const host = m[1] as string;
     const port = Number(m[2]);
     if (host.startsWith('workload/')) {
       const w = find(host.slice('workload/'.length));
-      if (!w) issues.error('unknown-workload', `to ${spec.to}: ${host.slice('workload/'.length)} is not a workload of the mesh`, undefined, known());
+      if (!w) issues.error('unknown-workload', `to ${quotedName(spec.to)}: ${host.slice('workload/'.length)} is not a workload of the mesh`, undefined, known());
       else to = { kind: 'workload', workload: w, port };
     } else to = { kind: 'host', host, port };
   }

@@ -389,6 +389,16 @@ spec:
     expect((await cli(...args, '--source-ip', '203.0.113.7')).code).not.toBe(2);
   });
 
+  it('§5 request --to takes a DNS name or address as a scenario does: a pipe or a 100,000-character host is bad-request, echoed in at most 80 characters', async () => {
+    const args = ['request', '--mesh', 'scenarios/meshes/bookinfo', '--from', 'bookinfo/productpage-v1'];
+    const pipe = await cli(...args, '--to', 'x|y:80');
+    expect(pipe.code).toBe(2);
+    expect(pipe.err).toContain('[bad-request]');
+    const long = await cli(...args, '--to', `${'a'.repeat(100_000)}:80`);
+    expect(long.code).toBe(2);
+    expect(long.err.length).toBeLessThan(1000);
+  });
+
   it('§5 request: a path, method or header no HTTP request can carry is bad-request (exit 2), as in a scenario', async () => {
     const args = ['request', '--mesh', 'scenarios/meshes/bookinfo', '--from', 'outside', '--to', 'productpage.bookinfo:9080'];
     const path = await cli(...args, '--path', '/a b');
