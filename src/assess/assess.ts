@@ -155,13 +155,30 @@ function tagged(side: 'before' | 'after', label: string, from: IssueList, into: 
   }
 }
 
-/** The reach comparison of two loaded meshes alone (no scenarios): the library's plain entry. */
-export function assessMeshes(before: Mesh, after: Mesh): { newlyReachable: AssessPath[]; noLongerReachable: AssessPath[] } | { error: string; hint: string } {
+/** What assessMeshes and assessManifests tell of two meshes: reach both ways, the posture findings each side alone has, and the risk they weigh to. */
+export interface MeshComparison {
+  newlyReachable: AssessPath[];
+  noLongerReachable: AssessPath[];
+  postureAdded: AssessFinding[];
+  postureRemoved: AssessFinding[];
+  /** as `meshrange assess` weighs it without scenarios: up on a new path or a weakened control (posture.ts), down on the reverse */
+  risk: Risk;
+}
+
+/**
+ * The comparison of two loaded meshes alone (no scenarios): the library's plain entry. Reach and posture, as the
+ * command weighs them: a change that opens no path but turns STRICT into PERMISSIVE is still risk up.
+ */
+export function assessMeshes(before: Mesh, after: Mesh): MeshComparison | { error: string; hint: string } {
   const b = reachPaths(before);
   if (!b.ok) return { error: `before: ${b.message}`, hint: b.hint };
   const a = reachPaths(after);
   if (!a.ok) return { error: `after: ${a.message}`, hint: a.hint };
-  return reachDiff(b.value, a.value);
+  const d = reachDiff(b.value, a.value);
+  const p = postureDiff(before, after);
+  const risk: Risk = d.newlyReachable.length > 0 || p.added.some((f) => f.weighed) ? 'up'
+    : d.noLongerReachable.length > 0 || p.removed.some((f) => f.weighed) ? 'down' : 'same';
+  return { ...d, postureAdded: p.added, postureRemoved: p.removed, risk };
 }
 
 function reachDiff(b: ReachSet, a: ReachSet): { newlyReachable: AssessPath[]; noLongerReachable: AssessPath[] } {
@@ -306,8 +323,7 @@ export async function assess(input: AssessInput): Promise<AssessResult> {
  * The reach comparison of two sets of manifest texts (what a library user holds in memory): both are loaded,
  * an invalid side is an error value with its issues, never a throw.
  */
-export function assessManifests(before: readonly SourceFile[], after: readonly SourceFile[]):
-  { ok: true; newlyReachable: AssessPath[]; noLongerReachable: AssessPath[]; postureAdded: AssessFinding[]; postureRemoved: AssessFinding[]; risk: Risk } | { ok: false; issues: IssueList } {
+export function assessManifests(before: readonly SourceFile[], after: readonly SourceFile[]): ({ ok: true } & MeshComparison) | { ok: false; issues: IssueList } {
   const issues = new IssueList();
   const b = loadMesh(before);
   const a = loadMesh(after);
@@ -315,8 +331,5 @@ export function assessManifests(before: readonly SourceFile[], after: readonly S
   if (issues.hasErrors()) return { ok: false, issues };
   const d = assessMeshes(b.mesh, a.mesh);
   if ('error' in d) { issues.error('assess-too-large', d.error, undefined, d.hint); return { ok: false, issues }; }
-  const p = postureDiff(b.mesh, a.mesh);
-  const risk: Risk = d.newlyReachable.length > 0 || p.added.some((f) => f.weighed) ? 'up'
-    : d.noLongerReachable.length > 0 || p.removed.some((f) => f.weighed) ? 'down' : 'same';
-  return { ok: true, ...d, postureAdded: p.added, postureRemoved: p.removed, risk };
+  return { ok: true, ...d };
 }

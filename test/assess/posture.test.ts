@@ -7,7 +7,8 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assessManifests, type AssessReport } from '../../src/assess/assess.js';
+import { assessManifests, assessMeshes, type AssessReport } from '../../src/assess/assess.js';
+import { loadMesh } from '../../src/loader/load.js';
 import { renderAssessMarkdown, renderAssessSarif, renderAssessText } from '../../src/report/assess.js';
 import { cli } from '../cli/harness.js';
 
@@ -68,6 +69,17 @@ describe('posture: a control the change weakens is risk up even when no path cha
     // and the reverse (adding it back) strengthens
     const back = assessManifests(files(deleted), files(strict));
     expect(back.ok && back.risk).toBe('down');
+  });
+
+  it('the library\'s assessMeshes weighs posture as the command does: STRICT → PERMISSIVE is risk up with no path changed', () => {
+    const load = (dir: string) => loadMesh(['00-ns.yaml', 'apps.yaml', 'routing.yaml', 'security.yaml'].map((f) => ({ path: `${dir}/${f}`, text: readFileSync(path.join(dir, f), 'utf8') }))).mesh;
+    const r = assessMeshes(load(strict), load(permissive));
+    if ('error' in r) throw new Error(r.error);
+    expect(r.newlyReachable).toEqual([]);
+    expect(r.risk).toBe('up');
+    expect(r.postureAdded.map((f) => f.code)).toContain('MR0101');
+    const back = assessMeshes(load(permissive), load(strict));
+    expect('risk' in back && back.risk).toBe('down');
   });
 
   it('the text headline never says nothing changed when a control weakened', async () => {
