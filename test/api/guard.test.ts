@@ -40,10 +40,9 @@ describe('the library refuses arguments of the wrong shape with MeshrangeError b
   });
 
   it('a list is judged by its length before any entry: a million manifests or scenario files are refused at once', async () => {
-    const started = performance.now();
+    // the messages are about the count, which only the length check gives: no entry was judged (or read) first
     await refused(() => lib.loadMesh({ manifests: new Array(1_000_000) }), /^input\.manifests: 1000000 manifest paths \(expected 0 to 1000\)/);
     await refused(() => lib.runScenarios(new Array(1_000_000).fill(SCENARIO)), /^files: 1000000 scenario files \(expected 0 to 10000\)/);
-    expect(performance.now() - started).toBeLessThan(1000); // not a timing test: the bound is on work (no entry is read)
   });
 
   it('memoryReader: a file whose text is not a string, or a value that is no map', async () => {

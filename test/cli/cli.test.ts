@@ -347,11 +347,10 @@ spec:
     expect(r.err).toContain('test/fixtures/invalid/ap-empty-from.yaml:9:7:');
   });
 
-  it('§5 an alias bomb among the manifests fails fast', async () => {
+  // a hang guard, not a speed test: expanded, the bomb never finishes
+  it('§5 an alias bomb among the manifests is refused before it is expanded', { timeout: 30_000 }, async () => {
     const f = scenario('bomb', ADMIN_STEP, { manifests: ['../../scenarios/meshes/bookinfo', '../fixtures/invalid/yaml-alias.yaml'] });
-    const started = performance.now();
     await bad(['run', f], 'test/fixtures/invalid/yaml-alias.yaml', 'yaml-alias');
-    expect(performance.now() - started).toBeLessThan(2000);
   });
 
   it('§5 a binary file among the manifests', async () => {

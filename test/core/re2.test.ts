@@ -7,19 +7,10 @@ function re(pattern: string): Re2 {
   return r;
 }
 
-/** Wall time of fn in ms (a generous bound only: the machine is shared). */
-function timed(fn: () => void): number {
-  const t0 = performance.now();
-  fn();
-  return performance.now() - t0;
-}
-
 describe('RE2 (core/re2.ts)', () => {
-  it('(a+)+$ against forty a and a ! answers in well under 50 ms: matching is linear, not backtracking', () => {
-    const r = re('(a+)+$');
-    let m = true;
-    expect(timed(() => { m = r.matches(`${'a'.repeat(40)}!`); })).toBeLessThan(50);
-    expect(m).toBe(false);
+  // a hang guard, not a speed test: a backtracking matcher takes 2^40 steps here and never reaches the expect
+  it('(a+)+$ against forty a and a ! answers: matching is linear, not backtracking', { timeout: 10_000 }, () => {
+    expect(re('(a+)+$').matches(`${'a'.repeat(40)}!`)).toBe(false);
   });
 
   it('a match is a match of the whole value, as Envoy safe_regex does', () => {

@@ -311,10 +311,9 @@ describe('scenario files that are not one YAML mapping', () => {
     expect(issue.message).toMatch(/ordered map/);
   });
 
-  it('§5 an alias bomb in a scenario fails fast', () => {
+  // a hang guard, not a speed test: expanded, the bomb never finishes
+  it('§5 an alias bomb in a scenario is refused before it is expanded', { timeout: 20_000 }, () => {
     const bomb = readFileSync(path.join(root, 'test/fixtures/invalid/yaml-alias.yaml'), 'utf8');
-    const started = performance.now();
     expect(only(bomb).code).toBe('yaml-alias');
-    expect(performance.now() - started).toBeLessThan(500);
   });
 });

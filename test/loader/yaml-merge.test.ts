@@ -63,14 +63,13 @@ items:
     expect(issues.errors[0]?.message).toContain('*base');
   });
 
-  it('an alias bomb built from merge keys is still refused as yaml-alias', () => {
+  // a hang guard, not a speed test: expanded, the bomb is 9^9 mappings and the test never ends
+  it('an alias bomb built from merge keys is still refused as yaml-alias', { timeout: 20_000 }, () => {
     const lines = ['a0: &a0 { k0: 1, k1: 1, k2: 1 }'];
     for (let i = 1; i < 10; i++) {
       lines.push(`a${i}: &a${i} { ${Array.from({ length: 9 }, (_, j) => `m${j}: { <<: *a${i - 1} }`).join(', ')} }`);
     }
-    const started = performance.now();
     const { issues } = values(lines.join('\n'));
-    expect(performance.now() - started).toBeLessThan(1000);
     expect(issues.errors.map((e) => e.code)).toEqual(['yaml-alias']);
   });
 
