@@ -125,6 +125,44 @@ export async function decideRequest(mesh: Mesh, req: MeshRequest, input: DecideI
   return decide(mesh, req, { jwt: { nowSeconds: nowMs / 1000, sigs } });
 }
 
+/** Most endpoints of one Service decideEveryEndpoint decides one by one (each is a whole decision). */
+export const MAX_SWEPT_ENDPOINTS = 16;
+
+/** One endpoint's verdict for the same request (decideEveryEndpoint). */
+export interface EndpointVerdict {
+  workload: string;
+  outcome: Decision['outcome'];
+  code: number | null;
+  stoppedBy: Decision['stoppedBy'];
+}
+
+/**
+ * decideRequest, and — when the first Service the request meets has several endpoints — the same request decided
+ * once per endpoint (the first MAX_SWEPT_ENDPOINTS): a load balancer spreads requests over all of them, and where
+ * their policies, sidecars or labels differ, some requests get through and others do not, which one decision cannot
+ * say. `endpoints` is null when every endpoint decides alike (or there is one); `more` counts those not decided.
+ */
+export async function decideEveryEndpoint(mesh: Mesh, req: MeshRequest, input: DecideInput): Promise<{ decision: Decision; endpoints: EndpointVerdict[] | null; more: number }> {
+  const nowMs = input.now instanceof Date ? input.now.getTime() : input.now;
+  const sigs = await signaturesFor(mesh, input.jwks ?? {}, { headers: req.headers, path: req.path, method: req.method });
+  const jwt = { nowSeconds: nowMs / 1000, sigs };
+  let offered: readonly Workload[] = [];
+  const decision = decide(mesh, req, { jwt, pickEndpoint: (eps) => { if (offered.length === 0) offered = eps; return eps[0] as Workload; } });
+  if (offered.length < 2) return { decision, endpoints: null, more: 0 };
+  const verdictOf = (d: Decision, w: Workload): EndpointVerdict => ({ workload: d.destination?.workload ?? w.id, outcome: d.outcome, code: d.code, stoppedBy: d.stoppedBy });
+  const swept = offered.slice(0, MAX_SWEPT_ENDPOINTS);
+  const endpoints = [verdictOf(decision, swept[0] as Workload)];
+  for (let i = 1; i < swept.length; i++) {
+    // only the first pick (the Service the request meets first) is forced; a later hop picks as decide does by default
+    let first = true;
+    const d = decide(mesh, req, { jwt, explain: false, pickEndpoint: (eps) => { const w = first ? (eps[i] ?? eps[0]) : eps[0]; first = false; return w as Workload; } });
+    endpoints.push(verdictOf(d, swept[i] as Workload));
+  }
+  const key = (v: EndpointVerdict): string => JSON.stringify([v.outcome, v.code, v.stoppedBy.map((s) => [s.control, s.name])]);
+  const alike = endpoints.every((v) => key(v) === key(endpoints[0] as EndpointVerdict));
+  return { decision, endpoints: alike ? null : endpoints, more: alike ? 0 : offered.length - swept.length };
+}
+
 /** A decision as `meshrange request --format json` prints it (after its `request` field). */
 export function decisionJson(d: Decision): Record<string, unknown> {
   const o: Record<string, unknown> = { outcome: d.outcome, code: d.code };

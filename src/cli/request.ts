@@ -4,7 +4,7 @@ import { IssueList } from '../core/issues.js';
 import { defaultMethod } from '../core/http.js';
 import { principalOf, spiffeId } from '../model/types.js';
 import type { Capability, Decision, Protocol, TlsIntent } from '../policy/decide.js';
-import { buildRequest, decideRequest, decisionJson, type RequestSpec } from '../api/request.js';
+import { buildRequest, decideEveryEndpoint, decisionJson, type EndpointVerdict, type RequestSpec } from '../api/request.js';
 import { readSource } from './fs.js';
 import { EXIT_BAD_INPUT, EXIT_OK, printIssues, type Io } from './main.js';
 import { loadMeshOptions, type MeshOptions } from './mesh-input.js';
@@ -64,14 +64,15 @@ export async function requestCommand(opts: RequestOpts, io: Io): Promise<number>
   const nowMs = opts.time !== undefined ? Date.parse(opts.time) : Date.now();
   if (Number.isNaN(nowMs)) issues.error('bad-usage', `--time ${opts.time ?? ''}: expected an ISO 8601 instant`, undefined, 'e.g. --time 2026-01-01T00:30:00Z, or leave it out for now');
   if (issues.hasErrors()) { printIssues(io, issues.errors); return EXIT_BAD_INPUT; }
-  const d = await decideRequest(mesh, req, { now: nowMs, jwks: standIns });
+  const { decision: d, endpoints, more } = await decideEveryEndpoint(mesh, req, { now: nowMs, jwks: standIns });
   for (const w of loadIssues.warnings) io.err(`warning: ${escapeControls(`${w.loc ? `${w.loc.file}:${w.loc.line}:${w.loc.col}: ` : ''}${w.message}`)}\n`);
   if (opts.format === 'json') {
-    io.out(jsonDocument({ request: { from: opts.from, to: opts.to, protocol: opts.protocol, method: methodOf(opts), path: opts.path, headers, tls: opts.tls, ...(opts.bypass ? { bypass: true } : {}), ...(opts.capability ? { capabilities: opts.capability } : {}) }, ...decisionJson(d) }));
+    io.out(jsonDocument({ request: { from: opts.from, to: opts.to, protocol: opts.protocol, method: methodOf(opts), path: opts.path, headers, tls: opts.tls, ...(opts.bypass ? { bypass: true } : {}), ...(opts.capability ? { capabilities: opts.capability } : {}) }, ...decisionJson(d),
+      ...(endpoints ? { endpoints, ...(more > 0 ? { endpointsNotDecided: more } : {}) } : {}) }));
   } else {
     // A workload's SPIFFE id is a mesh identity only when an Envoy (its sidecar, or the gateway itself) presents it.
     const identity = !src ? null : src.sidecar || src.gateway ? spiffeId(principalOf(mesh.config.trustDomain, src.namespace, src.serviceAccount)) : NO_MESH_IDENTITY;
-    io.out(renderDecision(opts, identity, d));
+    io.out(renderDecision(opts, identity, d, endpoints, more));
   }
   return EXIT_OK;
 }
@@ -79,7 +80,7 @@ export async function requestCommand(opts: RequestOpts, io: Io): Promise<number>
 /** What `request` prints for a client without a sidecar: it presents no certificate, so the mesh sees no identity. */
 export const NO_MESH_IDENTITY = 'no sidecar: no mesh identity';
 
-export function renderDecision(opts: RequestOpts, identity: string | null, d: Decision): string {
+export function renderDecision(opts: RequestOpts, identity: string | null, d: Decision, endpoints: readonly EndpointVerdict[] | null = null, more = 0): string {
   const lines: string[] = [];
   // tcp and tls carry no HTTP request: no method nor path to show (the app's own TLS names its server by SNI).
   const what = opts.protocol === 'tcp' ? `TCP connection to ${opts.to}`
@@ -92,6 +93,14 @@ export function renderDecision(opts: RequestOpts, identity: string | null, d: De
   for (const b of d.stoppedBy) {
     lines.push(`stopped by: ${b.control}${b.name ? ` ${b.name}` : ''}${b.rule ? ` (${b.rule})` : ''}`);
     lines.push(`  why: ${b.reason}`);
+  }
+  if (endpoints) {
+    // the load balancer spreads requests over endpoints that decide differently: this verdict is one of several
+    const label = (v: EndpointVerdict): string => `${v.workload} ${v.outcome.toUpperCase()}${v.code === null ? '' : ` ${v.code === 0 ? '000' : v.code}`}${v.stoppedBy[0] ? ` by ${v.stoppedBy[0].control}${v.stoppedBy[0].name ? ` ${v.stoppedBy[0].name}` : ''}` : ''}`;
+    const through = endpoints.filter((v) => v.outcome === 'allowed').length;
+    lines.push(`endpoints disagree: the load balancer spreads requests over ${endpoints.length + more}, and ${through} of the ${endpoints.length} decided let this request through — some requests get through, others do not`);
+    for (const v of endpoints) lines.push(`  ${label(v)}`);
+    if (more > 0) lines.push(`  … and ${more} more not decided`);
   }
   if (d.authz?.decidedBy && d.outcome === 'allowed') lines.push(`allowed by: AuthorizationPolicy ${d.authz.decidedBy.namespace}/${d.authz.decidedBy.policy} (${d.authz.decidedBy.rule})`);
   if (d.authz) lines.push(`authorization: ${d.authz.details || d.authz.reason}`);

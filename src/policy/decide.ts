@@ -900,6 +900,9 @@ function sendLeg(run: Run, leg: Leg): Decision {
     ctx.l7 = leg.protocol === 'tls' ? 'tcp' : declared ?? requestL7;
     if (!leg.proxy) ctx.clientHttp = false;
     if (run.explain) ev('client', `${leg.target.kind === 'host' ? leg.target.host : ''}:${port} → Service ${service.fqdn} port ${port} → ${endpoint.id} (${endpoint.ip}) port ${targetPort}; protocol ${endpoint.gateway ? 'set by the Gateway server' : leg.protocol === 'tls' ? 'TLS (opaque)' : declared ? `declared ${declared}` : `sniffed ${requestL7}`}`);
+    if (eps.length > 1 && run.explain) {
+      ev(sideHop, `Service ${service.namespace}/${service.name} has ${eps.length} endpoints${leg.subset ? ` in subset ${leg.subset}` : ''}; the load balancer spreads requests over them, and this decision follows one: ${endpoint.id}`);
+    }
   } else {
     endpoint = dest.workload;
     targetPort = port;
