@@ -1307,6 +1307,9 @@ export function evaluateAuthz(mesh: Mesh, w: Workload, a: AuthzAttributes, extAu
     const m = firstMatch(cp, c, dropped);
     if (!m) continue;
     let verdict: CustomVerdict;
+    // a provider Istio cannot use (undefined, several, not ext-authz): no ext_authz filter at all — the CUSTOM rules
+    // become plain RBAC DENY rules (authz builder getBadCustomDenyRules), whose refusal is RBAC's, not ext_authz's
+    let bad = true;
     if (ep === undefined) {
       verdict = { allowed: false, status: 403, body: 'RBAC: access denied', reason: `extension provider "${provider}" is not defined in the mesh config, so the CUSTOM rule compiles to a deny` };
     } else if (providers > 1) {
@@ -1314,10 +1317,13 @@ export function evaluateAuthz(mesh: Mesh, w: Workload, a: AuthzAttributes, extAu
     } else if (ep.kind !== 'envoyExtAuthzHttp' && ep.kind !== 'envoyExtAuthzGrpc') {
       verdict = { allowed: false, status: 403, body: 'RBAC: access denied', reason: `extension provider "${provider}" is a ${ep.kind} provider, not an ext-authz one (envoyExtAuthzHttp or envoyExtAuthzGrpc), so the CUSTOM rule compiles to a deny` };
     } else {
+      bad = false;
       verdict = extAuthz?.(provider, a) ?? { allowed: false, status: 403, body: 'denied by ext_authz', reason: `no stand-in for ext-authz provider "${provider}" in the scenario; meshrange fails closed` };
     }
     if (explain) trace.push(`CUSTOM ${m.ref.rule} matched → provider ${provider}: ${verdict.allowed ? 'allow' : 'deny'} (${verdict.reason})`);
     if (!verdict.allowed) {
+      // the bad-provider deny rules are named as the ext-authz rules were, with Istio's suffix for them
+      if (bad) return done(false, 'custom', m.ref, [], verdict.reason, `rbac_access_denied_matched_policy[istio-ext-authz-${m.ref.rule}-deny-due-to-bad-CUSTOM-action]`);
       const d = done(false, 'custom', m.ref, [], verdict.reason, 'ext_authz_denied');
       d.custom = { provider, verdict };
       return d;

@@ -179,6 +179,23 @@ describe('§6.2 decision algorithm', () => {
   });
 });
 
+describe('§6.9 a CUSTOM provider Istio cannot use leaves no ext_authz filter: its rules are RBAC DENY rules', () => {
+  it('an undefined, a second, or a non-ext-authz provider denies as RBAC (rbac_access_denied_matched_policy, Istio\'s bad-CUSTOM suffix), never as ext_authz', () => {
+    const custom = policy({ name: 'ext', action: 'CUSTOM', provider: 'nope', rules: [{ to: [{ operation: { paths: ['/cu'] } }] }] });
+    const d = decide([custom], http({ path: '/cu' }));
+    expect(d).toMatchObject({ allowed: false, stage: 'custom' });
+    expect(d.custom).toBeUndefined();
+    expect(d.details).toBe(`rbac_access_denied_matched_policy[istio-ext-authz-${d.decidedBy?.rule ?? ''}-deny-due-to-bad-CUSTOM-action]`);
+    // a request its rules do not match is not denied (the deny rules are the CUSTOM rules, nothing more)
+    expect(decide([custom], http({ path: '/cx' })).allowed).toBe(true);
+    // a defined ext-authz provider still denies as ext_authz
+    const real = policy({ name: 'ext', action: 'CUSTOM', provider: 'opa', rules: [{}] });
+    const byProvider = decide([real], http(), { extensionProviders: [{ name: 'opa', kind: 'envoyExtAuthzHttp' }] });
+    expect(byProvider.details).toBe('ext_authz_denied');
+    expect(byProvider.custom?.provider).toBe('opa');
+  });
+});
+
 describe('§6.3 rule structure', () => {
   it('§6.3 a rule needs one matching from AND one matching to AND every when', () => {
     const rule: AuthzRule = {
