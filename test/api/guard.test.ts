@@ -7,19 +7,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import * as lib from '../../src/index.js';
+import { refused } from './refused.js';
 import { MeshrangeError } from '../../src/index.js';
 
 const SCENARIO = 'scenarios/bookinfo-deny-all.yaml';
 
-async function refused(f: () => unknown, about: string | RegExp): Promise<void> {
-  let thrown: unknown;
-  try { await f(); } catch (e) { thrown = e; }
-  expect(thrown, String(f)).toBeInstanceOf(MeshrangeError);
-  const issue = (thrown as MeshrangeError).issues[0];
-  expect(issue?.code).toBe('bad-argument');
-  expect(issue?.message).toMatch(about);
-  expect(issue?.hint?.length).toBeGreaterThan(0);
-}
 
 describe('the library refuses arguments of the wrong shape with MeshrangeError bad-argument', () => {
   it('loadMesh: null, a string, manifests that are no list, or hold null or {}; a reader that is no SourceReader', async () => {

@@ -7,19 +7,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import * as lib from '../../src/index.js';
-import { MeshrangeError } from '../../src/index.js';
+import { refused } from './refused.js';
 
 const SCENARIO = 'scenarios/bookinfo-deny-all.yaml';
 
-async function refused(f: () => unknown, about: RegExp, hint?: RegExp): Promise<void> {
-  let thrown: unknown;
-  try { await f(); } catch (e) { thrown = e; }
-  expect(thrown, String(f)).toBeInstanceOf(MeshrangeError);
-  const issue = (thrown as MeshrangeError).issues[0];
-  expect(issue?.code).toBe('bad-argument');
-  expect(issue?.message).toMatch(about);
-  expect(issue?.hint ?? '').toMatch(hint ?? /./);
-}
 
 describe('unknown option keys are refused, with the option meant', () => {
   it('runScenario refuses an unknown option: { sed: 5 } is "did you mean seed?", nothing run', async () => {
