@@ -29,9 +29,22 @@ export interface GenerateCliOpts {
 const MANIFEST_FILE = 'meshrange-generate.json';
 const GENERATED_TOP = new Set([MANIFEST_FILE, 'README.md', 'callgraph.json', 'manifests']);
 
+/** A file generate writes under manifests/: the mesh-wide one, and one per team namespace (renderTopology). */
+const GENERATED_MANIFEST = /^(?:00-mesh|team-\d{1,6})\.yaml$/;
+
+/**
+ * The folder holds what generate wrote and nothing else: its top-level names, and under manifests/ only regular files
+ * named as generate names them — a policy, an overlay folder or a kustomization a user added there is theirs, and
+ * --force must not delete it with the rest.
+ */
 function isGenerateOutput(dir: string): boolean {
   const names = readdirSync(dir);
-  return names.includes(MANIFEST_FILE) && names.every((n) => GENERATED_TOP.has(n));
+  if (!names.includes(MANIFEST_FILE) || !names.every((n) => GENERATED_TOP.has(n))) return false;
+  if (!names.includes('manifests')) return true;
+  const m = path.join(dir, 'manifests');
+  const st = lstatSync(m);
+  if (!st.isDirectory()) return false;
+  return readdirSync(m).every((n) => GENERATED_MANIFEST.test(n) && lstatSync(path.join(m, n)).isFile());
 }
 
 export function registerGenerate(program: Command, io: Io, done: (code: number) => void): void {

@@ -147,6 +147,19 @@ describe('meshrange generate: the command', () => {
     expect(readFileSync(path.join(g, 'notes.txt'), 'utf8')).toBe('mine');
   });
 
+  it('--force never replaces an output the user added to inside manifests/ (a policy of theirs, an overlay folder): exit 2, untouched', async () => {
+    for (const [name, add] of [['own-policy', 'manifests/zz-my-policy.yaml'], ['overlay', 'manifests/overlays/kustomization.yaml']] as const) {
+      const g = path.join(tmp, name);
+      expect((await cli('generate', '--workloads', '100', '--out', g)).code).toBe(0);
+      mkdirSync(path.dirname(path.join(g, add)), { recursive: true });
+      writeFileSync(path.join(g, add), 'mine');
+      const r = await cli('generate', '--workloads', '100', '--out', g, '--force');
+      expect(r.code, name).toBe(2);
+      expect(r.err).toContain('not a folder meshrange generate wrote');
+      expect(readFileSync(path.join(g, add), 'utf8')).toBe('mine');
+    }
+  });
+
   it('--out naming a link to an empty folder writes into that folder; the link stays a link', async () => {
     const target = path.join(tmp, 'link-target');
     mkdirSync(target);
