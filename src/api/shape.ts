@@ -141,7 +141,7 @@ const runResult = obj({
   expectations: obj({ passed: num, failed: num }),
   steps: list(step), traffic: list(traffic), controls: list(controlSummary), warnings: strings,
   timeline: any,
-  shard: opt(obj({ index: num, count: num, position: num, total: num })),
+  shard: opt(obj({ index: num, count: num, position: num, total: num, runSeed: opt(nullable(num)) })),
   baseline: opt(obj({ file: str, regressions: list(baselineChange), improvements: list(baselineChange), changed: list(baselineChange),
     added: list(baselineStep), removed: list(baselineStep) })),
   fingerprint: str,

@@ -193,7 +193,7 @@ export async function runPipeline(paths: string[], opts: RunOpts, io: Io): Promi
   issues.merge(run.issues);
   const { results } = run;
   if (suite && shard) {
-    for (const r of results) r.shard = { index: shard.index, count: shard.count, position: suite.position.get(r.scenario) ?? -1, total: all.length };
+    for (const r of results) r.shard = { index: shard.index, count: shard.count, position: suite.position.get(r.scenario) ?? -1, total: all.length, runSeed: seed ?? null };
   }
   if (baseline) {
     const s = shard;

@@ -85,7 +85,9 @@ export function resultJson(r: RunResult): Record<string, unknown> {
   o['traffic'] = r.traffic;
   o['controls'] = r.controls.map((c) => ({ control: c.control, name: c.name, stops: c.stops, soleStops: c.soleStops }));
   o['warnings'] = r.warnings;
-  if (r.shard !== undefined) o['shard'] = { index: r.shard.index, count: r.shard.count, position: r.shard.position, total: r.shard.total };
+  if (r.shard !== undefined) {
+    o['shard'] = { index: r.shard.index, count: r.shard.count, position: r.shard.position, total: r.shard.total, ...(r.shard.runSeed !== undefined ? { runSeed: r.shard.runSeed } : {}) };
+  }
   if (r.baseline !== undefined) o['baseline'] = r.baseline;
   return o;
 }

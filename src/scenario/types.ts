@@ -297,7 +297,8 @@ export interface RunResult {
    * `run --shard i/n`: which part of the suite this run is (1-based `index` of `count`), and where this
    * scenario stands in the whole suite (0-based `position` of `total`), for `meshrange merge`
    */
-  shard?: { index: number; count: number; position: number; total: number };
+  /** `runSeed`: the run's --seed, null when each scenario ran with its own (merge refuses shards that differ in it) */
+  shard?: { index: number; count: number; position: number; total: number; runSeed?: number | null };
   /** `run --baseline FILE`: how this scenario compares with the saved report */
   baseline?: BaselineSection;
   /** hash of every event of the run: the cheapest whole-run regression check */

@@ -70,6 +70,8 @@ function makeScenarioObjectSchema() {
       count: z.number().int().min(1).max(MAX_SHARDS),
       position: z.number().int().min(0).max(100_000),
       total: z.number().int().min(1).max(100_001),
+      // absent in the shards of a meshrange before December 2026
+      runSeed: z.number().int().min(0).max(2 ** 31 - 1).nullable().optional(),
     }),
     baseline: z.looseObject({ file: str(4096), regressions: z.array(change).max(10_000) }).optional(),
   });
@@ -96,7 +98,7 @@ export function mergeShardReports(reports: readonly ShardReport[], issues: Issue
   const fix = 'give the JSON report of every shard of one `meshrange run --shard i/n` suite, each once';
   const placed = new Map<number, { obj: Record<string, unknown>; file: string; shard: number }>();
   const names = new Map<string, { file: string; position: number }>();
-  let suite: { count: number; total: number; file: string } | null = null;
+  let suite: { count: number; total: number; seed: string; file: string } | null = null;
   const shardsSeen = new Map<number, string>();
   for (const rep of reports) {
     const objects = parseReportJson(rep.file, rep.text, issues, 'a JSON report of meshrange run --shard i/n');
@@ -126,9 +128,14 @@ export function mergeShardReports(reports: readonly ShardReport[], issues: Issue
         problems.error('merge-wrong-shard', `scenario "${scenario}" says it is in shard ${shard.index}/${shard.count}, but it belongs to shard ${owner}/${shard.count}: ${rep.file} is not a report of meshrange run --shard ${shard.index}/${shard.count} of this suite`, at('shard', 'index'));
         return;
       }
-      if (suite === null) suite = { count: shard.count, total: shard.total, file: rep.file };
+      // the run's --seed: shards run with different ones are no single run's report (each scenario's seed alone cannot tell)
+      const seed = shard.runSeed === undefined ? 'not recorded' : shard.runSeed === null ? 'each scenario\'s own' : String(shard.runSeed);
+      if (suite === null) suite = { count: shard.count, total: shard.total, seed, file: rep.file };
       else if (suite.count !== shard.count || suite.total !== shard.total) {
         problems.error('merge-other-suite', `${scenario}: ${rep.file} is shard ${shard.index}/${shard.count} of a suite of ${shard.total} scenarios, but ${suite.file} is of ${suite.count} shards and ${suite.total} scenarios`, at('shard'));
+        return;
+      } else if (suite.seed !== seed) {
+        problems.error('merge-other-suite', `${scenario}: ${rep.file} was run with seed ${seed}, but ${suite.file} with seed ${suite.seed}: the merge would be a report no single run writes`, at('shard'));
         return;
       }
       shardsHere.add(shard.index);

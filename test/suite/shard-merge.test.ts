@@ -95,6 +95,16 @@ describe('merge refuses what it cannot merge (exit 2, nothing written)', () => {
     expect(() => readFileSync(out('never.json'))).toThrow();
   });
 
+  it('shards run with different --seed (one with 7, the others with each scenario\'s own): no single run writes that, so merge-other-suite', async () => {
+    expect((await cli('run', ...SUITE, '--shard', '3/3', '--seed', '7', '--report', `json=${out('q3.json')}`)).code).toBe(0);
+    const r = await cli('merge', out('p1.json'), out('p2.json'), out('q3.json'));
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/\[merge-other-suite\] .* was run with seed (7|each scenario's own), but .* with seed (7|each scenario's own)/);
+    // every shard with --seed 7 merges
+    for (const i of [1, 2]) expect((await cli('run', ...SUITE, '--shard', `${i}/3`, '--seed', '7', '--report', `json=${out(`q${i}.json`)}`)).code).toBe(0);
+    expect((await cli('merge', out('q1.json'), out('q2.json'), out('q3.json'))).code).toBe(0);
+  });
+
   it('the same shard twice', async () => {
     const r = await cli('merge', out('p1.json'), out('p2.json'), out('p1.json'));
     expect(r.code).toBe(2);
