@@ -33,7 +33,7 @@ import { decisionJson as decisionJsonApi } from './api/request.js';
 import { formatIssue as formatIssueApi, type Issue } from './core/issues.js';
 import type { SourceFile } from './loader/load.js';
 import { checkDecision } from './api/shape.js';
-import { knownKeys, listArg, MAX_MEMORY_FILES, MAX_RECORDS, stringArg, MAX_SCENARIO_FILES, memoryFilesArg, meshArg, meshInputArg, objectArg, optionsArg, pathArg, readerOption,
+import { knownKeys, listArg, MAX_MEMORY_FILES, MAX_RECORDS, stringArg, wholeNumber, MAX_SCENARIO_FILES, memoryFilesArg, meshArg, meshInputArg, objectArg, optionsArg, pathArg, readerOption,
   requestArg, resultsArg, runOptions } from './api/guard.js';
 import { SimulationLimitError } from './core/limits.js';
 import { MeshrangeError } from './api/library.js';
@@ -142,11 +142,13 @@ export async function decide(mesh: Mesh, request: RequestSpec, input: DecideInpu
 /** How far an attacker moves from each foothold (README "Blast radius"); a bad option is a result with ok: false. */
 export function blastRadius(mesh: Mesh, opts: BlastRadiusOptions = {}): BlastRadiusResult {
   meshArg(mesh, 'mesh');
-  const o = optionsArg(opts, 'options', ['from', 'exploit', 'depth', 'crown', 'decide', 'maxWork']);
+  const o = optionsArg(opts, 'options', ['from', 'exploit', 'depth', 'crown', 'decide', 'maxWork', 'maxGraphDecisions', 'maxGraphEdges', 'maxReached', 'maxSearchWork']);
   for (const k of ['from', 'crown'] as const) {
     if (o[k] !== undefined) listArg(o[k], `options.${k}`, 0, MAX_MEMORY_FILES, 'workloads').forEach((x, i) => stringArg(x, `options.${k}[${i}]`, 'name a workload as ns/name'));
   }
   if (o['exploit'] !== undefined && o['exploit'] !== 'all') listArg(o['exploit'], 'options.exploit', 0, MAX_MEMORY_FILES, 'workloads').forEach((x, i) => stringArg(x, `options.exploit[${i}]`, 'name a workload as ns/name'));
+  // the work bounds a caller may lower (or raise, within reason): whole numbers, never Infinity or NaN
+  for (const k of ['maxWork', 'maxGraphDecisions', 'maxGraphEdges', 'maxReached', 'maxSearchWork'] as const) wholeNumber(o[k], `options.${k}`, 1, 1e12, 'leave it out for the default bound');
   return limitsAsErrors(() => blastRadiusApi(mesh, opts));
 }
 

@@ -90,7 +90,7 @@ export function listArg(v: unknown, name: string, min: number, max: number, what
   return v;
 }
 
-function wholeNumber(v: unknown, name: string, min: number, max: number, hint: string): void {
+export function wholeNumber(v: unknown, name: string, min: number, max: number, hint: string): void {
   if (v === undefined) return;
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) bad(`${name}: ${typeof v === 'number' ? String(v) : kindOf(v)} is not a whole number from ${min} to ${max}`, hint);
 }
@@ -165,6 +165,8 @@ export function meshArg(v: unknown, name: string): void {
 /** A request for decide: an object with `from` and `to` strings (decide checks the rest). */
 export function requestArg(v: unknown): void {
   const r = objectArg(v, 'request', 'pass { from: \'ns/workload\', to: \'host:port\' }');
+  // a misspelt field ({ metod: 'DELETE' }) would run as the default, without a word
+  knownKeys(r, 'request', ['from', 'to', 'method', 'path', 'headers', 'protocol', 'tls', 'token', 'sni', 'bypass', 'capabilities', 'sourceIp']);
   for (const k of ['from', 'to']) if (typeof r[k] !== 'string') bad(`request.${k}: expected a string, got ${kindOf(r[k])}`, 'pass { from: \'ns/workload\', to: \'host:port\' }');
 }
 

@@ -9,6 +9,7 @@ import type { IssueList } from '../core/issues.js';
 import { defaultMethod, HEADER_NAME_FORM, HEADER_VALUE_FORM, isHeaderName, isHeaderValue, isHttpToken, isRequestPath, MAX_SNI_LENGTH, PATH_FORM, TOKEN_FORM } from '../core/http.js';
 import { parseIp } from '../core/ip.js';
 import { quotedName } from '../loader/names.js';
+import { DESTINATION_RE } from '../core/names.js';
 import { appendValue, setOwn } from '../core/record.js';
 import type { Mesh, Workload } from '../model/types.js';
 import { decide, type Capability, type Decision, type MeshRequest, type Protocol, type TlsIntent } from '../policy/decide.js';
@@ -66,8 +67,8 @@ export function buildRequest(mesh: Mesh, spec: RequestSpec, issues: IssueList): 
     src = find(spec.from);
     if (!src) issues.error('unknown-workload', `from ${quotedName(spec.from)} is not a workload of the mesh`, undefined, known());
   }
-  // as a scenario's to: a DNS name or address of at most 253 characters, or workload/<ns>/<name> (bounded: linear)
-  const m = /^(workload\/[a-z0-9][-a-z0-9.]{0,252}\/[a-z0-9][-a-z0-9.]{0,252}|[A-Za-z0-9_][-A-Za-z0-9_.]{0,252}):(\d{1,5})$/.exec(spec.to);
+  // as a scenario's to: a DNS name or address of at most 253 characters, or workload/<ns>/<name>
+  const m = DESTINATION_RE.exec(spec.to);
   let to: MeshRequest['to'] | undefined;
   if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) {
     issues.error('bad-request', `to ${quotedName(spec.to)}: expected host:port or workload/<ns>/<name>:<port> — a DNS name or IPv4 address (letters, digits, -, _ and ., at most 253 characters) and a port from 1 to 65535`,
@@ -140,7 +141,8 @@ export interface EndpointVerdict {
  * decideRequest, and — when the first Service the request meets has several endpoints — the same request decided
  * once per endpoint (the first MAX_SWEPT_ENDPOINTS): a load balancer spreads requests over all of them, and where
  * their policies, sidecars or labels differ, some requests get through and others do not, which one decision cannot
- * say. `endpoints` is null when every endpoint decides alike (or there is one); `more` counts those not decided.
+ * say. `endpoints` is null when every endpoint decided decides alike (or there is one); `more` counts the endpoints
+ * past the bound, not decided (whether or not the decided ones agree).
  */
 export async function decideEveryEndpoint(mesh: Mesh, req: MeshRequest, input: DecideInput): Promise<{ decision: Decision; endpoints: EndpointVerdict[] | null; more: number }> {
   const nowMs = input.now instanceof Date ? input.now.getTime() : input.now;
@@ -160,7 +162,8 @@ export async function decideEveryEndpoint(mesh: Mesh, req: MeshRequest, input: D
   }
   const key = (v: EndpointVerdict): string => JSON.stringify([v.outcome, v.code, v.stoppedBy.map((s) => [s.control, s.name])]);
   const alike = endpoints.every((v) => key(v) === key(endpoints[0] as EndpointVerdict));
-  return { decision, endpoints: alike ? null : endpoints, more: alike ? 0 : offered.length - swept.length };
+  // the endpoints past the bound are said, whether or not the decided ones agree: they may not
+  return { decision, endpoints: alike ? null : endpoints, more: offered.length - swept.length };
 }
 
 /** A decision as `meshrange request --format json` prints it (after its `request` field). */

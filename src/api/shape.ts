@@ -10,6 +10,7 @@
  * One walk over the value, no copy; fields no renderer reads and extra fields
  * are left alone. A list's holes read as `undefined` and fail as such.
  */
+import { quotedName } from '../loader/names.js';
 import { CONTROL_KINDS } from '../scenario/expect.js';
 import { MeshrangeError } from './library.js';
 
@@ -24,7 +25,7 @@ function kindOf(v: unknown): string {
   if (v === null) return 'null';
   if (v === undefined) return 'nothing';
   if (Array.isArray(v)) return 'a list';
-  if (typeof v === 'string') return `"${v.length > 40 ? `${v.slice(0, 40)}…` : v}"`;
+  if (typeof v === 'string') return quotedName(v);
   return typeof v === 'object' ? 'an object' : `a ${typeof v}`;
 }
 
@@ -132,6 +133,7 @@ const traffic = obj({ from: str, to: str, sent: num, ok: num, p99ms: num, p50ms:
   statuses: opt(record(num)), stoppedBy: opt(record(num)), retries: opt(num),
   baseline: opt(obj({ sent: num, ok: num, p99ms: num, errorRate: num })), degraded: opt(bool) });
 
+const trafficFlow = obj({ scenario: str, from: str, to: str, sent: num, ok: num });
 const baselineStep = obj({ scenario: str, step: str, action: str, attack: bool, outcome: oneOf(OUTCOMES), stoppedBy: strings });
 const baselineChange = obj({ scenario: str, step: str, action: str, attack: bool, before: oneOf(OUTCOMES), after: oneOf(OUTCOMES),
   kind: oneOf(['regression', 'improvement', 'broken', 'changed']), stoppedByBefore: strings, stoppedByAfter: strings });
@@ -140,10 +142,12 @@ const runResult = obj({
   scenario: str, description: opt(str), file: str, seed: num, verdict: oneOf(['breached', 'contained']),
   expectations: obj({ passed: num, failed: num }),
   steps: list(step), traffic: list(traffic), controls: list(controlSummary), warnings: strings,
-  timeline: any,
+  timeline: opt(obj({ bucketMs: num, series: list(obj({ key: str, ok: list(num), throttled: list(num), unavailable: list(num), other: list(num) })) })),
   shard: opt(obj({ index: num, count: num, position: num, total: num, runSeed: opt(nullable(num)) })),
   baseline: opt(obj({ file: str, regressions: list(baselineChange), improvements: list(baselineChange), changed: list(baselineChange),
-    added: list(baselineStep), removed: list(baselineStep) })),
+    added: list(baselineStep), removed: list(baselineStep),
+    traffic: list(obj({ scenario: str, from: str, to: str, before: num, after: num, kind: oneOf(['worse', 'better']) })),
+    trafficAdded: list(trafficFlow), trafficRemoved: list(trafficFlow) })),
   fingerprint: str,
   mesh: opt(obj({ workloads: list(obj({ id: str, namespace: str, name: str, sidecar: bool, gateway: bool, mtls: str })) })),
 });

@@ -4,7 +4,7 @@ import { IssueList } from '../core/issues.js';
 import { defaultMethod } from '../core/http.js';
 import { principalOf, spiffeId } from '../model/types.js';
 import type { Capability, Decision, Protocol, TlsIntent } from '../policy/decide.js';
-import { buildRequest, decideEveryEndpoint, decisionJson, type EndpointVerdict, type RequestSpec } from '../api/request.js';
+import { buildRequest, decideEveryEndpoint, decisionJson, MAX_SWEPT_ENDPOINTS, type EndpointVerdict, type RequestSpec } from '../api/request.js';
 import { readSource } from './fs.js';
 import { EXIT_BAD_INPUT, EXIT_OK, printIssues, type Io } from './main.js';
 import { loadMeshOptions, type MeshOptions } from './mesh-input.js';
@@ -68,7 +68,7 @@ export async function requestCommand(opts: RequestOpts, io: Io): Promise<number>
   for (const w of loadIssues.warnings) io.err(`warning: ${escapeControls(`${w.loc ? `${w.loc.file}:${w.loc.line}:${w.loc.col}: ` : ''}${w.message}`)}\n`);
   if (opts.format === 'json') {
     io.out(jsonDocument({ request: { from: opts.from, to: opts.to, protocol: opts.protocol, method: methodOf(opts), path: opts.path, headers, tls: opts.tls, ...(opts.bypass ? { bypass: true } : {}), ...(opts.capability ? { capabilities: opts.capability } : {}) }, ...decisionJson(d),
-      ...(endpoints ? { endpoints, ...(more > 0 ? { endpointsNotDecided: more } : {}) } : {}) }));
+      ...(endpoints ? { endpoints } : {}), ...(more > 0 ? { endpointsNotDecided: more } : {}) }));
   } else {
     // A workload's SPIFFE id is a mesh identity only when an Envoy (its sidecar, or the gateway itself) presents it.
     const identity = !src ? null : src.sidecar || src.gateway ? spiffeId(principalOf(mesh.config.trustDomain, src.namespace, src.serviceAccount)) : NO_MESH_IDENTITY;
@@ -101,6 +101,8 @@ export function renderDecision(opts: RequestOpts, identity: string | null, d: De
     lines.push(`endpoints disagree: the load balancer spreads requests over ${endpoints.length + more}, and ${through} of the ${endpoints.length} decided let this request through — some requests get through, others do not`);
     for (const v of endpoints) lines.push(`  ${label(v)}`);
     if (more > 0) lines.push(`  … and ${more} more not decided`);
+  } else if (more > 0) {
+    lines.push(`endpoints: the ${MAX_SWEPT_ENDPOINTS} decided agree with this verdict; ${more} more were not decided (at most ${MAX_SWEPT_ENDPOINTS} are) and may not`);
   }
   if (d.authz?.decidedBy && d.outcome === 'allowed') lines.push(`allowed by: AuthorizationPolicy ${d.authz.decidedBy.namespace}/${d.authz.decidedBy.policy} (${d.authz.decidedBy.rule})`);
   if (d.authz) lines.push(`authorization: ${d.authz.details || d.authz.reason}`);

@@ -11,3 +11,10 @@ export function namedSome<T>(list: readonly T[], text: (x: T, i: number) => stri
   const named = list.slice(0, NAMED).map(text).join(sep);
   return list.length > NAMED ? `${named}${sep}and ${list.length - NAMED} more` : named;
 }
+
+/**
+ * A destination as a scenario's `to:` and `request --to` take it: `host:port`, the host a DNS name or an IPv4
+ * address (letters, digits, -, _ and ., at most 253 characters), or `workload/<namespace>/<name>:<port>`. Group 1
+ * is the host part, group 2 the port. Bounded quantifiers only: linear on any input.
+ */
+export const DESTINATION_RE = /^(workload\/[a-z0-9][-a-z0-9.]{0,252}\/[a-z0-9][-a-z0-9.]{0,252}|[A-Za-z0-9_][-A-Za-z0-9_.]{0,252}):(\d{1,5})$/;

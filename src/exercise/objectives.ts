@@ -68,6 +68,7 @@ const RESOURCE_OF: ReadonlyMap<string, string> = new Map([
   ['AutoMtls', 'AutoMtls (PeerAuthentication, DestinationRule tls)'],
   ['SecureNaming', 'SecureNaming (the server\'s identity: ServiceAccount, DestinationRule subjectAltNames)'],
   ['Routing', 'Routing (VirtualService, Gateway)'],
+  ['App', 'App (the destination app itself, overwhelmed: its capacity in spec.workloads, or what keeps load off it)'],
 ]);
 const KINDS = ['NetworkPolicy', 'PeerAuthentication', 'DestinationRule', 'SecureNaming', 'RequestAuthentication', 'AuthorizationPolicy', 'EgressPolicy',
   'Gateway', 'VirtualService', 'RateLimit', 'CircuitBreaker', 'Routing'];

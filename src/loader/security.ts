@@ -8,17 +8,16 @@ import { parseCidr } from '../core/ip.js';
 import type { Location } from '../core/issues.js';
 import type { AuthorizationPolicy, AuthzAction, AuthzCondition, AuthzOperation, AuthzRule, AuthzSource, MtlsMode, ObjectMeta, PeerAuthentication, TargetRef } from '../model/types.js';
 import { isObj, Reader, rejectUnknownFields, type Obj } from './reader.js';
+import type { Path } from './yaml-source.js';
+import { quotedName } from './names.js';
 
 /** Istio's WorkloadSelector message (type/v1beta1/selector.proto). */
 const WORKLOAD_SELECTOR_FIELDS: readonly string[] = ['matchLabels'];
-import type { Path } from './yaml-source.js';
-import { quotedName } from './names.js';
 
 const MTLS_MODES: readonly string[] = ['UNSET', 'PERMISSIVE', 'STRICT', 'DISABLE'];
 
 const ACTIONS: readonly string[] = ['ALLOW', 'DENY', 'AUDIT', 'CUSTOM'];
 
-/** `selector.matchLabels`; an absent or empty selector means "no selector". */
 /**
  * An Istio WorkloadSelector (`matchLabels` only): its labels, or null for none (the policy is namespace- or mesh-wide).
  * Any other field is refused: a `matchExpressions` or `matchLabel` the API server rejects would otherwise leave the

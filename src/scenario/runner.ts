@@ -145,7 +145,7 @@ export function bindScenario(s: LoadedScenario, mesh: Mesh, issues: IssueList, s
     const prevStep = s.doc.spec.steps[i - 1];
     const starts = prev.at % 1000 === 0 ? `${prev.at / 1000}s` : `${prev.at}ms`;
     issues.error('step-out-of-order', `step "${step.id}" is at ${step.at}, before step "${prevStep?.id ?? ''}" above it starts (at ${starts}): steps are listed in the order they start`,
-      s.src.locate(['spec', 'steps', i, 'at']), `move step "${step.id}" above "${prevStep?.id ?? ''}", or give it an at of ${starts} or later`);
+      s.src.locate(['spec', 'steps', i, 'at']), `give it an at of ${starts} or later, or move it above "${prevStep?.id ?? ''}" (when that step is yours to move)`);
   });
   if (Math.max(span.duration, span.stepsEnd) > MAX_SIMULATED_MS) {
     const last = span.steps.findIndex((t) => t.end > MAX_SIMULATED_MS);

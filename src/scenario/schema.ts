@@ -11,6 +11,7 @@
 import * as z from 'zod/mini';
 import { MAX_DURATION_MS, parseDuration, parseRate } from '../core/duration.js';
 import { grouped } from '../core/text.js';
+import { DESTINATION_RE } from '../core/names.js';
 import { described as d, intIn as int, optional as o } from '../core/zod.js';
 import { expectSchema } from './expect.js';
 import { HEADER_NAME_FORM, HEADER_VALUE_FORM, isHeaderName, isHeaderValue, isHttpToken, isRequestPath, MAX_SNI_LENGTH, PATH_FORM, TOKEN_FORM } from '../core/http.js';
@@ -50,12 +51,10 @@ const workloadRef = z.string().check(z.regex(/^(outside|[a-z0-9]([-a-z0-9]*[a-z0
   message: 'must be `namespace/name` (a Deployment, StatefulSet, DaemonSet or Pod) or `outside`',
 }));
 /**
- * `host:port` or `workload/<namespace>/<name>:<port>`. The host is a DNS name or an IPv4 address as written in a URL:
- * letters, digits, `-`, `_` and `.`, at most 253 characters (a Service, a ServiceEntry host, an external name), so
- * markup, quotes, pipes and control characters never reach a decision or a report as a host. Bounded quantifiers
- * only: linear on any input.
+ * `host:port` or `workload/<namespace>/<name>:<port>` (core/names.ts DESTINATION_RE): markup, quotes, pipes and
+ * control characters never reach a decision or a report as a host.
  */
-const destination = z.string().check(z.regex(/^(?:workload\/[a-z0-9][-a-z0-9.]{0,252}\/[a-z0-9][-a-z0-9.]{0,252}|[A-Za-z0-9_][-A-Za-z0-9_.]{0,252}):\d{1,5}$/, {
+const destination = z.string().check(z.regex(DESTINATION_RE, {
   message: 'must be `host:port` — a DNS name or IPv4 address (letters, digits, -, _ and ., at most 253 characters), then the port: reviews:9080, api.backend:80 — or `workload/<namespace>/<name>:<port>`',
 }));
 export const ACTIONS = ['request', 'impersonate', 'pivot', 'sniff', 'exfiltrate', 'flood', 'steal-credentials', 'wait'] as const;
@@ -75,7 +74,7 @@ export const stepSchema = z.strictObject({
   action: d(z.enum(ACTIONS), 'what the attacker tries: request, impersonate, pivot, sniff, exfiltrate, flood, steal-credentials, wait'),
   description: o(z.string(), 'shown in reports'),
   from: o(workloadRef, 'act from this workload (namespace/name or outside) instead of the foothold; such a step checks legitimate traffic and does not count towards the verdict'),
-  at: o(instant, 'simulated time the step starts (default: when the previous one ends)'),
+  at: o(instant, 'simulated time the step starts (default: when every step above it has ended); it may fall while a step above still runs, never before the step above starts'),
   expect: z.optional(expectSchema),
   to: o(destination, 'host:port (in-cluster DNS from the sender\'s namespace, a ServiceEntry host, or an external name; the Service port), or workload/<ns>/<name>:<port> to dial a pod directly'),
   protocol: o(z.enum(['http', 'http2', 'grpc', 'tcp', 'tls']), 'http (default), http2, grpc, tcp, or tls (the app speaks TLS itself, with sni)'),

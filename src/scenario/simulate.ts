@@ -253,11 +253,11 @@ export async function simulateScenario(s: LoadedScenario, mesh: Mesh, opts: Simu
 
 /**
  * When each step starts and ends and how long the run lasts, in simulated ms:
- * a step starts at its `at` — which may fall while the step before it still
- * runs (a probe in the middle of a flood), never before that step starts
- * (bindScenario refuses it; kept in order here) — or, without one, when the
- * step before it ends; it lasts what its action says (a flood or a wait its
- * `for`). The run lasts `spec.duration`, or with traffic at least 30 s and
+ * a step starts at its `at` — which may fall while a step above it still
+ * runs (a probe in the middle of a flood), never before the step above it
+ * starts (bindScenario refuses it; kept in order here) — or, without one,
+ * when every step above it has ended (a wait then advances time past all of
+ * them); it lasts what its action says (a flood or a wait its `for`). The run lasts `spec.duration`, or with traffic at least 30 s and
  * 10 s past the last step to end, else until it ends. The runner bounds these
  * before anything runs.
  */
@@ -265,15 +265,13 @@ export function scenarioSpan(s: LoadedScenario): { steps: { at: number; end: num
   const spec = s.doc.spec;
   const steps: { at: number; end: number }[] = [];
   let prevStart = 0;
-  let prevEnd = 0;
   let stepsEnd = 0;
   for (const step of spec.steps) {
-    const at = Math.max(prevStart, step.at !== undefined ? (parseDuration(step.at) ?? 0) : prevEnd);
+    const at = Math.max(prevStart, step.at !== undefined ? (parseDuration(step.at) ?? 0) : stepsEnd);
     const mod = actionModule(step.action);
     const end = at + Math.max(0, mod?.lasts?.(step) ?? 0);
     steps.push({ at, end });
     prevStart = at;
-    prevEnd = end;
     if (end > stepsEnd) stepsEnd = end;
   }
   const duration = spec.duration !== undefined ? (parseDuration(spec.duration) ?? 0)
@@ -420,8 +418,10 @@ function bounded(c: Ctx, run: SimulateRun): SimRun {
   } catch (e) {
     if (!(e instanceof EventBudgetExceeded)) throw e;
     const t = e.time;
-    // The step running at t: the last one that had started by then (steps run one after another).
-    const step = withSteps ? [...c.planned].reverse().find((p) => p.at <= t && t <= p.end + CUT_OFF_GRACE_MS) : undefined;
+    // The step running at t: of those whose span holds t, the one that runs longest (steps may overlap: a probe inside
+    // a flood is not what spent the budget); ties to the later one.
+    let step: PlannedStep | undefined;
+    if (withSteps) for (const p of c.planned) if (p.at <= t && t <= p.end + CUT_OFF_GRACE_MS && (step === undefined || p.end - p.at >= step.end - step.at)) step = p;
     const where = step ? ['spec', 'steps', step.index] : c.flows.length > 0 ? ['spec', 'traffic'] : ['spec'];
     throw new ScenarioLimitError(`${e.message} (simulated t=${Math.round(t)} ms${step ? `, during step "${step.step.id}"` : ''})`,
       c.s.src.locate(where), e instanceof LiveRequestsExceeded
@@ -546,7 +546,7 @@ function simulate(c: Ctx, { withSteps, until }: SimulateRun): SimRun {
   }
   const limit = Math.max(c.duration, c.planned.reduce((m, p) => Math.max(m, p.end), 0)) + CUT_OFF_GRACE_MS;
   if (until) {
-    // Every step is sequential in time, so the last needed step's plan bounds the run; then event by event until they are all in.
+    // The needed steps' plans bound the run (the latest end of them); then event by event until they are all in.
     const last = c.planned.filter((p) => until.has(p.step.id)).reduce((m, p) => Math.max(m, p.end), 0);
     runTo(k, Math.min(last, limit), c, 'defences');
     while (awaited > 0 && k.peek() <= limit) k.step();

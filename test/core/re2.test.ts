@@ -8,8 +8,9 @@ function re(pattern: string): Re2 {
 }
 
 describe('RE2 (core/re2.ts)', () => {
-  // a hang guard, not a speed test: a backtracking matcher takes 2^40 steps here and never reaches the expect
-  it('(a+)+$ against forty a and a ! answers: matching is linear, not backtracking', { timeout: 10_000 }, () => {
+  // not a speed test: a backtracking matcher takes 2^40 steps here and never answers (the suite would not finish, which
+  // CI's time limit fails); the answer itself is the check
+  it('(a+)+$ against forty a and a ! answers: matching is linear, not backtracking', () => {
     expect(re('(a+)+$').matches(`${'a'.repeat(40)}!`)).toBe(false);
   });
 

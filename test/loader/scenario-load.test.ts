@@ -311,8 +311,8 @@ describe('scenario files that are not one YAML mapping', () => {
     expect(issue.message).toMatch(/ordered map/);
   });
 
-  // a hang guard, not a speed test: expanded, the bomb never finishes
-  it('§5 an alias bomb in a scenario is refused before it is expanded', { timeout: 20_000 }, () => {
+  // not a speed test: expanded, the bomb never finishes; the refusal (yaml-alias) is the check
+  it('§5 an alias bomb in a scenario is refused before it is expanded', () => {
     const bomb = readFileSync(path.join(root, 'test/fixtures/invalid/yaml-alias.yaml'), 'utf8');
     expect(only(bomb).code).toBe('yaml-alias');
   });

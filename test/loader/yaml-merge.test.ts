@@ -63,8 +63,8 @@ items:
     expect(issues.errors[0]?.message).toContain('*base');
   });
 
-  // a hang guard, not a speed test: expanded, the bomb is 9^9 mappings and the test never ends
-  it('an alias bomb built from merge keys is still refused as yaml-alias', { timeout: 20_000 }, () => {
+  // not a speed test: expanded, the bomb is 9^9 mappings and never finishes; the refusal (yaml-alias) is the check
+  it('an alias bomb built from merge keys is still refused as yaml-alias', () => {
     const lines = ['a0: &a0 { k0: 1, k1: 1, k2: 1 }'];
     for (let i = 1; i < 10; i++) {
       lines.push(`a${i}: &a${i} { ${Array.from({ length: 9 }, (_, j) => `m${j}: { <<: *a${i - 1} }`).join(', ')} }`);

@@ -161,10 +161,10 @@ describe('step times', () => {
     expect(refused(text)).toEqual(['step-out-of-order@9']);
   });
 
-  it('an at while the step above still runs is kept: the step starts then, not when that step ends', () => {
+  it('an at while the step above still runs is kept: the step starts then, not when that step ends; a step without at waits for every step above', () => {
     const text = scenarioText('    - { id: w, action: wait, for: 10s }\n    - { id: probe, action: request, to: "server.b:80", at: 4s }\n    - { id: next, action: request, to: "server.b:80" }\n');
     expect(refused(text)).toEqual([]);
-    expect(scenarioSpan(loaded(text, meshOf())).steps).toEqual([{ at: 0, end: 10_000 }, { at: 4000, end: 4000 }, { at: 4000, end: 4000 }]);
+    expect(scenarioSpan(loaded(text, meshOf())).steps).toEqual([{ at: 0, end: 10_000 }, { at: 4000, end: 4000 }, { at: 10_000, end: 10_000 }]);
     expect(scenarioSpan(loaded(text, meshOf())).stepsEnd).toBe(10_000);
   });
 });
