@@ -26,7 +26,7 @@
  *    own connections, and both paths must give the same answer.
  */
 import { buildOneHopGraphByClass, ClassGraphTooLarge } from './reach-classes.js';
-import { bfsLevels } from './reach-graph.js';
+import { bfsLevels, type OneHopGraph } from './reach-graph.js';
 import { ReachabilityExplorer, type ExploitRule, type ExplorerOptions } from './reachability.js';
 import type { Mesh } from '../model/types.js';
 import { grouped } from '../core/text.js';
@@ -132,6 +132,9 @@ function editDistance(a: string, b: string): number {
   return prev[y.length] as number;
 }
 
+/** With an exploit list and every workload a foothold, the one-hop graph answers past this much per-foothold work. */
+const LIST_GRAPH_WORK = 1_000_000;
+
 export function blastRadius(mesh: Mesh, opts: BlastRadiusOptions = {}): BlastRadiusResult {
   const depth = opts.depth ?? DEFAULT_BLAST_DEPTH;
   if (!Number.isInteger(depth) || depth < 1 || depth > MAX_BLAST_DEPTH) {
@@ -160,17 +163,21 @@ export function blastRadius(mesh: Mesh, opts: BlastRadiusOptions = {}): BlastRad
   const work = footholds.length * Math.max(1, attackers) * explorer.attempts.length;
   const limit = opts.maxWork ?? MAX_BLAST_WORK;
   const everyWorkload = !opts.from || opts.from.length === 0;
-  if (work > limit && everyWorkload && exploit === 'all') {
-    // Every workload a foothold, exploit all: each foothold's exploration is a BFS over the one-hop graph, which the
-    // class graph builds deciding each attempt once per class of sources the target cannot tell apart.
+  if (everyWorkload && (work > limit || (exploit !== 'all' && work > LIST_GRAPH_WORK))) {
+    // Every workload a foothold: each foothold's exploration is a BFS over the one-hop graph (expanding the workloads
+    // the exploit rule lets the attacker take over), which the class graph builds deciding each attempt once per class
+    // of sources the target cannot tell apart. Past the per-foothold bound it is the only way; with an exploit list
+    // (`none` included) it is also far cheaper than the footholds one at a time, each deciding every attempt again.
     const crown = [...new Set(opts.crown ?? [])].sort(byId);
-    const viaGraph = blastByGraph(explorer, depth, crown, {
+    const viaGraph = blastByGraph(explorer, depth, crown, exploit === 'all' ? 'all' : exploit as readonly string[], {
       decisions: opts.maxGraphDecisions ?? MAX_BLAST_GRAPH_DECISIONS, edges: opts.maxGraphEdges ?? MAX_BLAST_GRAPH_EDGES,
       reached: opts.maxReached ?? MAX_BLAST_REACHED, work: opts.maxSearchWork ?? MAX_BLAST_WORK,
     });
     if (viaGraph.ok) return viaGraph;
-    return { ok: false, code: 'too-large', message: `this blast radius may need up to ${grouped(work)} attempts explored one foothold at a time, and ${viaGraph.why}`,
-      hint: 'narrow it with --from (a few footholds), --exploit (the workloads an attacker can take over) or --depth' };
+    if (work > limit) {
+      return { ok: false, code: 'too-large', message: `this blast radius may need up to ${grouped(work)} attempts explored one foothold at a time, and ${viaGraph.why}`,
+        hint: 'narrow it with --from (a few footholds), --exploit (the workloads an attacker can take over) or --depth' };
+    }
   }
   if (work > limit) {
     return { ok: false, code: 'too-large', message: `this blast radius may need up to ${grouped(work)} attempts (${grouped(footholds.length)} footholds × ${grouped(attackers)} attacking workloads × ${grouped(explorer.attempts.length)} attempts); the limit is ${grouped(limit)}`,
@@ -219,7 +226,7 @@ export function blastRadius(mesh: Mesh, opts: BlastRadiusOptions = {}): BlastRad
  * attempt is in some exploration: the edges are the graph's, with the ports.
  * `decisions` counts the graph's decide() calls; `memoHits` is 0.
  */
-function blastByGraph(explorer: ReachabilityExplorer, depth: number, crown: readonly string[],
+function blastByGraph(explorer: ReachabilityExplorer, depth: number, crown: readonly string[], exploit: 'all' | readonly string[],
   max: { decisions: number; edges: number; reached: number; work: number }): { ok: true; value: BlastRadius } | { ok: false; why: string } {
   let g: ReturnType<typeof buildOneHopGraphByClass>;
   try {
@@ -240,10 +247,14 @@ function blastByGraph(explorer: ReachabilityExplorer, depth: number, crown: read
   // Bounded like the explorations: the searches' work (nodes and edges visited) and the entries listed.
   let work = 0;
   let listed = 0;
+  // with an exploit list, only the foothold and the workloads of the list it reaches are taken over and act (the
+  // explorer's rule): a BFS that expands those only; `none` is the empty list (one hop)
+  const takeable = exploit === 'all' ? null : new Uint8Array(n);
+  if (takeable !== null) for (const id of exploit) { const i = g.index.get(id); if (i !== undefined) takeable[i] = 1; }
   for (const { id: f, i: start } of order) {
     const touched: number[] = [start];
     level[start] = 0;
-    const hops = bfsLevels(g, [start], depth, level, touched);
+    const hops = takeable === null ? bfsLevels(g, [start], depth, level, touched) : bfsTaking(g, start, depth, level, touched, takeable);
     for (const t of touched) if ((level[t] as number) < depth) work += (g.offsets[t + 1] as number) - (g.offsets[t] as number);
     work += touched.length;
     listed += touched.length - 1;
@@ -254,9 +265,9 @@ function blastByGraph(explorer: ReachabilityExplorer, depth: number, crown: read
     }
     const reached = touched.slice(1).map((t) => ({ id: g.ids[t] as string, hop: level[t] as number }))
       .sort((a, b) => a.hop - b.hop || byId(a.id, b.id));
-    const compromised = touched.map((t) => g.ids[t] as string).sort(byId);
+    const compromised = touched.filter((t) => takeable === null || t === start || takeable[t] === 1).map((t) => g.ids[t] as string).sort(byId);
     const fh: BlastFoothold = { from: f, reached, compromised, hops };
-    if (crown.length > 0) { const got = new Set(compromised); fh.crown = crown.filter((c) => got.has(c)); }
+    if (crown.length > 0) { const got = new Set(touched.map((t) => g.ids[t] as string)); fh.crown = crown.filter((c) => got.has(c)); }
     footholds.push(fh);
     for (const t of touched) level[t] = -1;
   }
@@ -284,5 +295,30 @@ function blastByGraph(explorer: ReachabilityExplorer, depth: number, crown: read
     lastSrc = s; lastDst = d;
     edges.push(last);
   }
-  return { ok: true, value: { depth, exploit: 'all', crown: [...crown], footholds, edges, decisions: g.stats.decisions, memoHits: 0 } };
+  return { ok: true, value: { depth, exploit: exploit === 'all' ? 'all' : [...exploit].sort(byId), crown: [...crown], footholds, edges, decisions: g.stats.decisions, memoHits: 0 } };
+}
+
+/**
+ * bfsLevels for an exploit list: level by level from `start`, expanding only the start and the nodes `takeable`
+ * marks (a reached workload the attacker takes over acts next hop; any other is reached, not used). The hop at which
+ * the last new node was reached.
+ */
+function bfsTaking(g: OneHopGraph, start: number, depth: number, level: Int32Array, touched: number[], takeable: Uint8Array): number {
+  let frontier = [start];
+  let hops = 0;
+  for (let h = 1; h <= depth && frontier.length > 0; h++) {
+    const next: number[] = [];
+    for (const s of frontier) {
+      for (let k = g.offsets[s] as number; k < (g.offsets[s + 1] as number); k++) {
+        const t = g.targets[k] as number;
+        if (level[t] !== -1) continue;
+        level[t] = h;
+        touched.push(t);
+        hops = h;
+        if (takeable[t] === 1) next.push(t);
+      }
+    }
+    frontier = next;
+  }
+  return hops;
 }

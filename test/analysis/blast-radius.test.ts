@@ -102,9 +102,9 @@ describe('blast radius refuses bad input with an error value', () => {
 
 describe('past the exploration bound, every workload with exploit all is answered from the one-hop graph', () => {
   const strip = (b: BlastRadius): Omit<BlastRadius, 'decisions' | 'memoHits'> => { const { decisions: _d, memoHits: _m, ...rest } = b; return rest; };
-  const sameBothWays = (m: Mesh, depth: number, crown: string[]): void => {
-    const explored = ok(blastRadius(m, { depth, crown }));
-    const graphed = ok(blastRadius(m, { depth, crown, maxWork: 0 }));
+  const sameBothWays = (m: Mesh, depth: number, crown: string[], exploit?: string[]): void => {
+    const explored = ok(blastRadius(m, { depth, crown, ...(exploit ? { exploit, maxWork: 1e12 } : {}) }));
+    const graphed = ok(blastRadius(m, { depth, crown, maxWork: 0, ...(exploit ? { exploit } : {}) }));
     expect(strip(graphed)).toEqual(strip(explored));
     expect(JSON.stringify(strip(graphed))).toBe(JSON.stringify(strip(explored)));
   };
@@ -115,6 +115,20 @@ describe('past the exploration bound, every workload with exploit all is answere
       const ids = m.workloads.map((w) => w.id).sort();
       for (const depth of [1, 2, 4]) sameBothWays(m, depth, [ids[0] as string, ids[ids.length - 1] as string]);
     }
+  }, 120_000);
+
+  it('with an exploit list (none, or some workloads) the graph path expands only the foothold and the listed workloads it reaches: equal to the explorations', () => {
+    for (const dirs of [['three-ns'], ['three-ns', 'policies/backend-strict'], ['payments'], ['capture']]) {
+      const m = shipped(dirs);
+      const ids = m.workloads.map((w) => w.id).sort();
+      for (const depth of [1, 3]) {
+        sameBothWays(m, depth, [ids[0] as string], []);
+        sameBothWays(m, depth, [ids[ids.length - 1] as string], ids.filter((_, i) => i % 2 === 0));
+      }
+    }
+    const files = renderTopology(generateTopology({ workloads: 100, namespaces: 6, seed: 3, profile: 'segmented' })).filter((f) => f.path.endsWith('.yaml'));
+    const g = loadMesh(files).mesh;
+    sameBothWays(g, 3, [], g.workloads.filter((_, i) => i % 3 === 0).map((w) => w.id));
   }, 120_000);
 
   it('on random generated meshes of every profile, the same', () => {
