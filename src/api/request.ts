@@ -128,6 +128,8 @@ export async function decideRequest(mesh: Mesh, req: MeshRequest, input: DecideI
 
 /** Most endpoints of one Service decideEveryEndpoint decides one by one (each is a whole decision). */
 export const MAX_SWEPT_ENDPOINTS = 16;
+/** Draws over a weighted choice (route or entry endpoint weights): one per percent of the weight. */
+const WEIGHT_STEPS = 100;
 
 /** One endpoint's verdict for the same request (decideEveryEndpoint). */
 export interface EndpointVerdict {
@@ -138,8 +140,9 @@ export interface EndpointVerdict {
 }
 
 /**
- * decideRequest, and — when the first Service the request meets has several endpoints — the same request decided
- * once per endpoint (the first MAX_SWEPT_ENDPOINTS): a load balancer spreads requests over all of them, and where
+ * decideRequest, and — when the first Service the request meets has several endpoints, or a route or entry splits it
+ * by weight — the same request decided once per endpoint (the first MAX_SWEPT_ENDPOINTS) and at every percent of the
+ * weights, listed by the workload that answers: a load balancer spreads requests over all of them, and where
  * their policies, sidecars or labels differ, some requests get through and others do not, which one decision cannot
  * say. `endpoints` is null when every endpoint decided decides alike (or there is one); `more` counts the endpoints
  * past the bound, not decided (whether or not the decided ones agree).
@@ -149,21 +152,32 @@ export async function decideEveryEndpoint(mesh: Mesh, req: MeshRequest, input: D
   const sigs = await signaturesFor(mesh, input.jwks ?? {}, { headers: req.headers, path: req.path, method: req.method });
   const jwt = { nowSeconds: nowMs / 1000, sigs };
   let offered: readonly Workload[] = [];
-  const decision = decide(mesh, req, { jwt, pickEndpoint: (eps) => { if (offered.length === 0) offered = eps; return eps[0] as Workload; } });
-  if (offered.length < 2) return { decision, endpoints: null, more: 0 };
-  const verdictOf = (d: Decision, w: Workload): EndpointVerdict => ({ workload: d.destination?.workload ?? w.id, outcome: d.outcome, code: d.code, stoppedBy: d.stoppedBy });
+  // a weighted choice (VirtualService route weights, ServiceEntry endpoint weights) draws `pick`: decide draws it only
+  // when there is a real choice
+  let weighted = false;
+  const decision = decide(mesh, req, { jwt, pick: () => { weighted = true; return 0; }, pickEndpoint: (eps) => { if (offered.length === 0) offered = eps; return eps[0] as Workload; } });
+  if (offered.length < 2 && !weighted) return { decision, endpoints: null, more: 0 };
+  const label = (d: Decision): string => d.destination?.workload ?? (d.outcome === 'allowed' ? 'outside the mesh' : '(not delivered)');
+  const seen = new Map<string, EndpointVerdict>();
+  const add = (d: Decision): void => {
+    const workload = label(d);
+    if (!seen.has(workload)) seen.set(workload, { workload, outcome: d.outcome, code: d.code, stoppedBy: d.stoppedBy });
+  };
+  add(decision);
   const swept = offered.slice(0, MAX_SWEPT_ENDPOINTS);
-  const endpoints = [verdictOf(decision, swept[0] as Workload)];
   for (let i = 1; i < swept.length; i++) {
     // only the first pick (the Service the request meets first) is forced; a later hop picks as decide does by default
     let first = true;
-    const d = decide(mesh, req, { jwt, explain: false, pickEndpoint: (eps) => { const w = first ? (eps[i] ?? eps[0]) : eps[0]; first = false; return w as Workload; } });
-    endpoints.push(verdictOf(d, swept[i] as Workload));
+    add(decide(mesh, req, { jwt, explain: false, pick: () => 0, pickEndpoint: (eps) => { const w = first ? (eps[i] ?? eps[0]) : eps[0]; first = false; return w as Workload; } }));
   }
+  // every weighted destination holds at least 1 % of the weight (Istio's weights are whole numbers): a draw at the
+  // middle of each percent lands on each of them
+  if (weighted) for (let j = 0; j < WEIGHT_STEPS; j++) add(decide(mesh, req, { jwt, explain: false, pick: () => (j + 0.5) / WEIGHT_STEPS }));
+  const endpoints = [...seen.values()];
   const key = (v: EndpointVerdict): string => JSON.stringify([v.outcome, v.code, v.stoppedBy.map((s) => [s.control, s.name])]);
   const alike = endpoints.every((v) => key(v) === key(endpoints[0] as EndpointVerdict));
   // the endpoints past the bound are said, whether or not the decided ones agree: they may not
-  return { decision, endpoints: alike ? null : endpoints, more: offered.length - swept.length };
+  return { decision, endpoints: alike ? null : endpoints, more: Math.max(0, offered.length - swept.length) };
 }
 
 /** A decision as `meshrange request --format json` prints it (after its `request` field). */

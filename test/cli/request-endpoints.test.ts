@@ -15,7 +15,7 @@ describe('request over a Service with several endpoints', () => {
   it('endpoints that decide differently are listed, each with its verdict and what stopped it', async () => {
     const r = await cli('request', ...disagree);
     expect(r.code, r.err).toBe(0);
-    expect(r.out).toContain('endpoints disagree: the load balancer spreads requests over 2, and 1 of the 2 decided let this request through');
+    expect(r.out).toContain('endpoints disagree: requests are spread over 2 (load-balanced endpoints, weighted routes), and 1 of the 2 decided let this request through');
     expect(r.out).toContain('  backend/api BLOCKED 403 by AuthorizationPolicy backend/deny-v1');
     expect(r.out).toContain('  backend/api-v2 ALLOWED 200');
     expect(r.out).toContain('Service backend/api has 2 endpoints; the load balancer spreads requests over them, and this decision follows one: backend/api');
@@ -26,5 +26,10 @@ describe('request over a Service with several endpoints', () => {
     expect(j.endpoints?.map((e) => [e.workload, e.outcome])).toEqual([['backend/api', 'blocked'], ['backend/api-v2', 'allowed']]);
     const same = JSON.parse((await cli('request', '--mesh', 'scenarios/meshes/bookinfo', '--from', 'bookinfo/productpage-v1', '--to', 'reviews:9080', '--format', 'json')).out) as Record<string, unknown>;
     expect(same['endpoints']).toBeUndefined();
+  });
+
+  it('a VirtualService splitting by weight between subsets that decide differently is listed too (each subset has one endpoint)', async () => {
+    const j = JSON.parse((await cli('request', '--mesh', 'scenarios/meshes/three-ns', '--mesh', 'test/fixtures/endpoints-weighted', '--from', 'frontend/web', '--to', 'api.backend:80', '--format', 'json')).out) as { endpoints?: { workload: string; outcome: string }[] };
+    expect(j.endpoints?.map((e) => [e.workload, e.outcome])).toEqual([['backend/api', 'blocked'], ['backend/api-v2', 'allowed']]);
   });
 });
