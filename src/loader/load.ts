@@ -183,6 +183,7 @@ export function loadMesh(files: readonly SourceFile[], overrides: MeshOverrides 
       order: order++,
       loc: src.locate([]),
     };
+    checkIgnoreAnnotation(r, meta.annotations);
     // Age is compared as written, so it is written one way: RFC 3339 (as the API server writes it), as UTC with
     // milliseconds; an offset or fraction no longer sorts wrong, and equal instants compare equal (then by name).
     const ts = md['creationTimestamp'];
@@ -607,3 +608,22 @@ function buildServices(raw: RawService[]): Service[] {
 function idOf(meta: ObjectMeta): string {
   return `${meta.namespace}/${meta.name}`;
 }
+
+/**
+ * `meshrange.io/ignore` lists lint rule codes (MRnnnn), separated by commas or spaces; anything else in it silences
+ * nothing, so it is said (a warning at the annotation) rather than read as if it did: `MR0102;MR0119`, `*`, `all`.
+ */
+function checkIgnoreAnnotation(r: Reader, annotations: Readonly<Record<string, string>>): void {
+  if (!Object.hasOwn(annotations, 'meshrange.io/ignore')) return;
+  const v = annotations['meshrange.io/ignore'] as string;
+  const odd: string[] = [];
+  for (const token of v.split(/[\s,]+/)) {
+    const t = token.trim();
+    if (t !== '' && !/^MR[0-9]{4}$/i.test(t) && odd.length < 5) odd.push(t);
+  }
+  if (odd.length === 0) return;
+  r.warn(['metadata', 'annotations', 'meshrange.io/ignore'], 'ignore-not-a-code',
+    `meshrange.io/ignore: ${odd.map((t) => quotedName(t)).join(', ')} ${odd.length === 1 ? 'is not a lint rule code' : 'are not lint rule codes'} (MRnnnn): ${odd.length === 1 ? 'it silences' : 'they silence'} nothing`,
+    'list the codes to silence, separated by commas or spaces, e.g. meshrange.io/ignore: MR0102, MR0119 (`meshrange lint` prints each finding\'s code)');
+}
+

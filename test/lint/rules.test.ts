@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { lint } from '../../src/lint/index.js';
+import { loadMesh } from '../../src/loader/load.js';
 import { respellings } from '../../src/lint/rules/MR0106-deny-path-bypass.js';
 import { app, gatewayPod as ingressPod, meshFrom, ns, pa } from '../helpers.js';
 
@@ -217,6 +218,22 @@ spec:
   rules: [{ to: [{ operation: { paths: ["/healthz"] } }] }]
 `;
     expect(codes('MR0119', ns('a', true), app('a', 'web'), quiet)).toEqual([]);
+  });
+  it('a meshrange.io/ignore value that is no rule code (MR0102;MR0119, *) silences nothing and is warned at the annotation; codes by comma or space are not', () => {
+    const annotated = (v: string): string => `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: { name: health, namespace: a, annotations: { meshrange.io/ignore: "${v}" } }
+spec:
+  selector: { matchLabels: { app: web } }
+  action: ALLOW
+  rules: [{ to: [{ operation: { paths: ["/healthz"] } }] }]
+`;
+    const warned = (v: string) => loadMesh([{ path: 'p.yaml', text: annotated(v) }]).issues.warnings.filter((w) => w.code === 'ignore-not-a-code');
+    expect(warned('MR0102;MR0119').map((w) => [w.message, w.loc?.line])).toEqual([['AuthorizationPolicy a/health: meshrange.io/ignore: "MR0102;MR0119" is not a lint rule code (MRnnnn): it silences nothing', 3]]);
+    expect(warned('*')).toHaveLength(1);
+    expect(codes('MR0119', ns('a', true), app('a', 'web'), annotated('MR0102;MR0119'))).toHaveLength(1);
+    expect(warned('MR0102, MR0119')).toEqual([]);
+    expect(warned('mr0119 MR0102')).toEqual([]);
   });
 });
 
