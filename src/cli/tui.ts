@@ -232,7 +232,7 @@ export function registerTui(program: Command, io: Io, done: (code: number) => vo
     .option('--exercises <dir>', 'with --exercise: also look for exercises in this folder; repeatable', (v: string, prev: string[]) => [...prev, v], [])
     .action(async (file: string | undefined, opts: TuiOpts & { exercise?: string; exercises: string[] }) => {
       if ((file === undefined) === (opts.exercise === undefined)) {
-        io.err('meshrange: tui takes a scenario file or --exercise <folder> (one of them)\n');
+        io.err('meshrange: tui takes a scenario file or --exercise <folder> (one of them)\n  hint: e.g. meshrange tui scenarios/bookinfo-deny-all.yaml, or meshrange tui --exercise <the folder exercise start made>\n');
         done(EXIT_BAD_INPUT);
         return;
       }

@@ -22,6 +22,15 @@ describe('meshrange tui', () => {
     expect(r.stdout).toBe('');
   });
 
+  it('no scenario and no --exercise (or both) is a meshrange: line with a hint line, exit 2', () => {
+    const r = spawnSync(process.execPath, [path.join(root, 'bin', 'meshrange.js'), 'tui'], { cwd: root, encoding: 'utf8', stdio: 'pipe' });
+    expect(r.status).toBe(2);
+    expect(r.stderr.split('\n').slice(0, 2)).toEqual([
+      'meshrange: tui takes a scenario file or --exercise <folder> (one of them)',
+      '  hint: e.g. meshrange tui scenarios/bookinfo-deny-all.yaml, or meshrange tui --exercise <the folder exercise start made>',
+    ]);
+  });
+
   it('output to a pipe is refused even when the input is a terminal', async () => {
     const r = await tui('scenarios/bookinfo-pivot-open.yaml', {}, { ...tty, stdoutTty: false });
     expect(r.code).toBe(2);
