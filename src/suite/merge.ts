@@ -118,6 +118,19 @@ export function mergeShardReports(reports: readonly ShardReport[], issues: Issue
       if (!parsed.success) { reportSchemaIssues(problems, index, parsed.error); return; }
       const at = (...p: (string | number)[]): (string | number)[] => (index === null ? p : [index, ...p]);
       const { shard, scenario } = parsed.data;
+      // The verdict and the expectation counts follow from the steps (simulate.ts): a report where they do not was
+      // edited, and the merge would carry a verdict no run gave.
+      const through = parsed.data.steps.find((st) => st.attack && st.action !== 'wait' && (st.outcome === 'allowed' || st.outcome === 'partial'));
+      if ((through !== undefined) !== (parsed.data.verdict === 'breached')) {
+        problems.error('merge-inconsistent', `${scenario}: the verdict is "${parsed.data.verdict}", but ${through ? `attack step "${through.id}" is ${through.outcome}` : 'no attack step got through'}: the report was edited, not written by meshrange run`, at('verdict'));
+        return;
+      }
+      const met = parsed.data.steps.filter((st) => st.expectationMet === true).length;
+      const unmet = parsed.data.steps.filter((st) => st.expectationMet === false).length;
+      if (parsed.data.expectations.passed !== met || parsed.data.expectations.failed !== unmet) {
+        problems.error('merge-inconsistent', `${scenario}: expectations say ${parsed.data.expectations.passed} passed and ${parsed.data.expectations.failed} failed, but the steps have ${met} met and ${unmet} not: the report was edited, not written by meshrange run`, at('expectations'));
+        return;
+      }
       if (shard.index > shard.count || shard.position >= shard.total) {
         problems.error('merge-bad-shard', `${scenario}: shard ${shard.index}/${shard.count} at position ${shard.position} of ${shard.total} is impossible`, at('shard'));
         return;

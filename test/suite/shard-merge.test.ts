@@ -105,6 +105,18 @@ describe('merge refuses what it cannot merge (exit 2, nothing written)', () => {
     expect((await cli('merge', out('q1.json'), out('q2.json'), out('q3.json'))).code).toBe(0);
   });
 
+  it('an edited shard whose verdict or expectation counts contradict its steps is merge-inconsistent, not carried into the merge', async () => {
+    const doc = JSON.parse(read('p1.json')) as Record<string, unknown> | Record<string, unknown>[];
+    const list = Array.isArray(doc) ? doc : [doc];
+    const breached = list.find((o) => o['verdict'] === 'breached');
+    expect(breached, 'a breached scenario in shard 1').toBeDefined();
+    (breached as Record<string, unknown>)['verdict'] = 'contained';
+    writeFileSync(out('p1-edited.json'), JSON.stringify(doc));
+    const r = await cli('merge', out('p1-edited.json'), out('p2.json'), out('q3.json'));
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/\[merge-inconsistent\] .*the verdict is "contained", but attack step ".*" is (allowed|partial): the report was edited/);
+  });
+
   it('the same shard twice', async () => {
     const r = await cli('merge', out('p1.json'), out('p2.json'), out('p1.json'));
     expect(r.code).toBe(2);
