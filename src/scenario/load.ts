@@ -104,7 +104,7 @@ export function checkScenarioSource(file: string, src: SourceDoc, issues: IssueL
       }
       mod.check?.({ step: s, path, doc, src, issues });
     }
-    checkExpect(s.expect, path, src, issues);
+    checkExpect(s.expect, path, src, issues, s.action);
     // `stolen` is reserved: the most recent token in the attacker's state when the step runs.
     if (typeof s.jwt === 'string' && s.jwt !== STOLEN_TOKEN && !Object.hasOwn(doc.spec.tokens ?? {}, s.jwt)) {
       issues.error('unknown-token', `step "${s.id}": jwt "${s.jwt}" is not one of spec.tokens`, src.locate([...path, 'jwt']),
@@ -119,7 +119,7 @@ export function checkScenarioSource(file: string, src: SourceDoc, issues: IssueL
 }
 
 /** `expect: {outcome, stoppedBy}`: the control must be one a report can name, and only a step that is stopped has one (expect.ts). */
-function checkExpect(e: ExpectDoc | undefined, path: (string | number)[], src: SourceDoc, issues: IssueList): void {
+function checkExpect(e: ExpectDoc | undefined, path: (string | number)[], src: SourceDoc, issues: IssueList, action: string): void {
   if (e === undefined || typeof e === 'string' || e.stoppedBy === undefined) return;
   const at = src.locate([...path, 'expect', 'stoppedBy']);
   if (e.outcome === 'allowed') {
@@ -128,7 +128,12 @@ function checkExpect(e: ExpectDoc | undefined, path: (string | number)[], src: S
     return;
   }
   const spec = parseControlSpec(e.stoppedBy);
-  if ('problem' in spec) issues.error('expect-unknown-control', `expect.stoppedBy: ${spec.problem}`, at, spec.hint);
+  if ('problem' in spec) { issues.error('expect-unknown-control', `expect.stoppedBy: ${spec.problem}`, at, spec.hint); return; }
+  // a flood counts what the overwhelmed app refused as its effect, never in stoppedBy (actions/flood.ts)
+  if (action === 'flood' && spec.kind === 'App') {
+    issues.error('expect-stopped-by-app-flood', 'expect: a flood is never stopped by App — what the overwhelmed app refuses is the flood\'s effect (evidence.flood.saturated), so this expectation could never be met', at,
+      'expect the flood allowed (nothing stopped it), or name the control that should (RateLimit, CircuitBreaker, …)');
+  }
 }
 
 /**

@@ -155,6 +155,13 @@ describe('a step\'s to: is host:port with a DNS name or an address for a host', 
   });
 });
 
+describe('expectations that no run can meet are refused at load', () => {
+  it('a flood expected stoppedBy App: the overwhelmed app is the flood\'s effect, never in its stoppedBy', () => {
+    expect(refused(scenarioText('    - { id: f, action: flood, to: "server.b:80", rate: 10/s, for: 1s, expect: { outcome: partial, stoppedBy: App } }\n'))).toEqual(['expect-stopped-by-app-flood@8']);
+    expect(refused(scenarioText('    - { id: r, action: request, to: "server.b:80", expect: { outcome: blocked, stoppedBy: App } }\n'))).toEqual([]);
+  });
+});
+
 describe('step times', () => {
   it('an at before the step above it starts is refused where the at is written (steps are listed in the order they start)', () => {
     const text = scenarioText('    - { id: s1, action: request, to: "server.b:80", at: 10s }\n    - { id: s2, action: request, to: "server.b:80", at: 1s }\n');
