@@ -124,7 +124,10 @@ export async function generateCommand(opts: GenerateCliOpts, io: Io, signal?: Ab
       existing = true;
     }
   } catch (e) {
-    if ((e as { code?: unknown }).code !== 'ENOENT') issues.error('file-unreadable', `--out ${displayPath(out)} cannot be read: ${fsErrorText(e)}`);
+    const code = (e as { code?: unknown }).code;
+    // --out is where generate writes: say what stands in the way of writing there, not that it "cannot be read"
+    if (code === 'ENOTDIR') issues.error('not-a-folder', `--out ${displayPath(out)}: a part of that path is a file, not a folder`, undefined, 'name a folder whose parents are folders (or do not exist yet)');
+    else if (code !== 'ENOENT') issues.error('file-unreadable', `--out ${displayPath(out)} cannot be looked at: ${fsErrorText(e)}`, undefined, 'name a new or empty folder you can write to');
   }
   if (issues.hasErrors()) { printIssues(io, issues.errors); return EXIT_BAD_INPUT; }
 

@@ -160,6 +160,16 @@ describe('meshrange generate: the command', () => {
     }
   });
 
+  it('--out under a file is not-a-folder (a part of the path is a file), not "cannot be read"; nothing written', async () => {
+    const f = path.join(tmp, 'plain.txt');
+    writeFileSync(f, 'x');
+    const r = await cli('generate', '--workloads', '100', '--out', path.join(f, 'sub'));
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('[not-a-folder]');
+    expect(r.err).toContain('a part of that path is a file, not a folder');
+    expect(readFileSync(f, 'utf8')).toBe('x');
+  });
+
   it('--out naming a link to an empty folder writes into that folder; the link stays a link', async () => {
     const target = path.join(tmp, 'link-target');
     mkdirSync(target);
