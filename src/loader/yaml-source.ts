@@ -137,7 +137,9 @@ export function* streamYaml(file: string, text: string, issues: IssueList, opts:
         }
         // parseAllDocuments' prettyErrors sets linePos[0] = linePos(pos[0]) (or none when pos[0] is -1); the same position either way.
         if (/call stack/i.test(e.message)) {
-          issues.error('yaml-too-deep', 'the document nests too deeply to be a Kubernetes manifest', posOf(e.pos[0]),
+          // where the parser's stack ran out depends on the JIT's frame sizes: say where the nesting gets too deep
+          // instead, the same on every run (deepFlowAt), else where the document starts
+          issues.error('yaml-too-deep', 'the document nests too deeply to be a Kubernetes manifest', posOf(deepFlowAt(text, doc.range?.[0] ?? 0, e.pos[0]) ?? doc.range?.[0] ?? 0),
             'check the file: manifests nest a few dozen levels at most');
           break;
         }
@@ -497,3 +499,25 @@ function firstLine(s: string): string {
 /** YAML syntax errors reported per file; a file that is not YAML at all gives one per line. */
 const MAX_SYNTAX_ERRORS = 20;
 const MAX_MESSAGE = 200;
+
+/** Flow collections nested this deep are past any manifest: where yaml-too-deep points. */
+const DEEP_FLOW = 64;
+
+/**
+ * The offset of the first flow opener (`[` or `{`, outside quotes and comments) nested DEEP_FLOW deep in
+ * text[from, to), or null: a linear scan, the same answer on every run (the parser's own overflow point is not).
+ */
+function deepFlowAt(text: string, from: number, to: number): number | null {
+  let depth = 0;
+  let quote = 0;
+  for (let i = Math.max(0, from); i < to && i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (quote !== 0) { if (c === quote) quote = 0; else if (c === 10) quote = 0; continue; }
+    if (c === 34 || c === 39) quote = c;
+    else if (c === 35 && (i === 0 || text.charCodeAt(i - 1) === 32 || text.charCodeAt(i - 1) === 10)) { const nl = text.indexOf('\n', i); if (nl < 0) break; i = nl; }
+    else if (c === 91 || c === 123) { if (++depth >= DEEP_FLOW) return i; }
+    else if ((c === 93 || c === 125) && depth > 0) depth--;
+  }
+  return null;
+}
+

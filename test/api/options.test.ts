@@ -11,7 +11,6 @@ import { refused } from './refused.js';
 
 const SCENARIO = 'scenarios/bookinfo-deny-all.yaml';
 
-
 describe('unknown option keys are refused, with the option meant', () => {
   it('runScenario refuses an unknown option: { sed: 5 } is "did you mean seed?", nothing run', async () => {
     await refused(() => lib.runScenario(SCENARIO, { sed: 5 } as never), /^options: unknown option "sed"/, /^did you mean seed\?$/);
@@ -32,6 +31,14 @@ describe('unknown option keys are refused, with the option meant', () => {
     await refused(() => lib.assess({ before: side, after: side, scenarios: [], scenarioReader: lib.fileReader(), sead: 1 } as never), /^input: unknown option "sead"/, /did you mean seed\?/);
     await refused(() => lib.assess({ before: { ...side, lable: 'y' }, after: side, scenarios: [], scenarioReader: lib.fileReader() } as never), /^input\.before: unknown option "lable"/, /did you mean label\?/);
     await refused(() => lib.compareOutcomes({ steps: [], traffic: [] }, { steps: [], traffic: [] }, { tolerance: 1 } as never), /^options: unknown option "tolerance"/, /trafficTolerance/);
+    await refused(() => lib.decide(mesh, { from: 'bookinfo/productpage-v1', to: 'details:9080', metod: 'DELETE' } as never, { now: 0 }), /^request: unknown option "metod"/, /did you mean method\?/);
+  });
+
+  it('the keys each options object declares still pass: a seed is the run\'s seed, a request\'s method is the one decided', async () => {
+    expect((await lib.runScenario(SCENARIO, { seed: 5 })).seed).toBe(5);
+    const { mesh } = lib.loadMesh({ manifests: ['scenarios/meshes/bookinfo'] });
+    const d = await lib.decide(mesh, { from: 'bookinfo/productpage-v1', to: 'details:9080', method: 'DELETE', path: '/x' }, { now: 0 });
+    expect(d.events.map((e) => e.what).join('\n')).toContain('DELETE');
   });
 });
 
