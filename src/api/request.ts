@@ -121,9 +121,13 @@ export function buildRequest(mesh: Mesh, spec: RequestSpec, issues: IssueList): 
 
 /** The request's decision; tokens are checked at `input.now` against the mesh's (or the stand-in) JWKS. */
 export async function decideRequest(mesh: Mesh, req: MeshRequest, input: DecideInput): Promise<Decision> {
+  return decide(mesh, req, { jwt: await jwtAt(mesh, req, input) });
+}
+
+/** The request's tokens checked at `input.now` against the mesh's key sets (and `input.jwks` stand-ins). */
+async function jwtAt(mesh: Mesh, req: MeshRequest, input: DecideInput): Promise<{ nowSeconds: number; sigs: Awaited<ReturnType<typeof signaturesFor>> }> {
   const nowMs = input.now instanceof Date ? input.now.getTime() : input.now;
-  const sigs = await signaturesFor(mesh, input.jwks ?? {}, { headers: req.headers, path: req.path, method: req.method });
-  return decide(mesh, req, { jwt: { nowSeconds: nowMs / 1000, sigs } });
+  return { nowSeconds: nowMs / 1000, sigs: await signaturesFor(mesh, input.jwks ?? {}, { headers: req.headers, path: req.path, method: req.method }) };
 }
 
 /** Most endpoints of one Service decideEveryEndpoint decides one by one (each is a whole decision). */
@@ -148,9 +152,7 @@ export interface EndpointVerdict {
  * past the bound, not decided (whether or not the decided ones agree).
  */
 export async function decideEveryEndpoint(mesh: Mesh, req: MeshRequest, input: DecideInput): Promise<{ decision: Decision; endpoints: EndpointVerdict[] | null; more: number }> {
-  const nowMs = input.now instanceof Date ? input.now.getTime() : input.now;
-  const sigs = await signaturesFor(mesh, input.jwks ?? {}, { headers: req.headers, path: req.path, method: req.method });
-  const jwt = { nowSeconds: nowMs / 1000, sigs };
+  const jwt = await jwtAt(mesh, req, input);
   let offered: readonly Workload[] = [];
   // a weighted choice (VirtualService route weights, ServiceEntry endpoint weights) draws `pick`: decide draws it only
   // when there is a real choice
@@ -170,8 +172,8 @@ export async function decideEveryEndpoint(mesh: Mesh, req: MeshRequest, input: D
     let first = true;
     add(decide(mesh, req, { jwt, explain: false, pick: () => 0, pickEndpoint: (eps) => { const w = first ? (eps[i] ?? eps[0]) : eps[0]; first = false; return w as Workload; } }));
   }
-  // every weighted destination holds at least 1 % of the weight (Istio's weights are whole numbers): a draw at the
-  // middle of each percent lands on each of them
+  // a draw at the middle of each percent of the total weight lands on every destination holding 1 % or more of it
+  // (weights of 100 in all, as Istio's docs write them, are whole percents); one under 1 % may be missed
   if (weighted) for (let j = 0; j < WEIGHT_STEPS; j++) add(decide(mesh, req, { jwt, explain: false, pick: () => (j + 0.5) / WEIGHT_STEPS }));
   const endpoints = [...seen.values()];
   const key = (v: EndpointVerdict): string => JSON.stringify([v.outcome, v.code, v.stoppedBy.map((s) => [s.control, s.name])]);
