@@ -8,8 +8,8 @@ import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { maxWorkers, poolThreads, WORKERS_PER_CORE } from '../../src/api/workers.js';
 
-describe('runScenarios clamps workers to WORKERS_PER_CORE per core (the CLI\'s --workers bound)', () => {
-  it('runScenarios clamps workers: 1000 asked for 53 files on 2 cores starts 8 threads, not 53', () => {
+describe('the worker pool\'s thread count (poolThreads, which runFilesInWorkers takes its threads from) is clamped to WORKERS_PER_CORE per core (the CLI\'s --workers bound)', () => {
+  it('1000 workers asked for 53 files on 2 cores is 8 threads, not 53', () => {
     expect(WORKERS_PER_CORE).toBe(4);
     expect(poolThreads(1000, 53, true, 2)).toBe(8);
     expect(poolThreads(1000, 53, false, 2)).toBe(8);
@@ -20,7 +20,7 @@ describe('runScenarios clamps workers to WORKERS_PER_CORE per core (the CLI\'s -
     expect(poolThreads(1000, 5, false, 2)).toBe(6);
   });
 
-  it('runScenarios clamps workers to this machine\'s maxWorkers(), cores × WORKERS_PER_CORE', () => {
+  it('on this machine the bound is maxWorkers(), cores × WORKERS_PER_CORE', () => {
     expect(maxWorkers()).toBe(availableParallelism() * WORKERS_PER_CORE);
     expect(poolThreads(1000, 10_000, true)).toBe(maxWorkers());
   });
