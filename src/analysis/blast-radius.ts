@@ -26,7 +26,7 @@
  *    own connections, and both paths must give the same answer.
  */
 import { buildOneHopGraphByClass, ClassGraphTooLarge } from './reach-classes.js';
-import { bfsLevels, type OneHopGraph } from './reach-graph.js';
+import { bfsLevels } from './reach-graph.js';
 import { ReachabilityExplorer, type ExploitRule, type ExplorerOptions } from './reachability.js';
 import type { Mesh } from '../model/types.js';
 import { grouped } from '../core/text.js';
@@ -254,7 +254,7 @@ function blastByGraph(explorer: ReachabilityExplorer, depth: number, crown: read
   for (const { id: f, i: start } of order) {
     const touched: number[] = [start];
     level[start] = 0;
-    const hops = takeable === null ? bfsLevels(g, [start], depth, level, touched) : bfsTaking(g, start, depth, level, touched, takeable);
+    const hops = bfsLevels(g, [start], depth, level, touched, takeable ?? undefined);
     for (const t of touched) if ((level[t] as number) < depth) work += (g.offsets[t + 1] as number) - (g.offsets[t] as number);
     work += touched.length;
     listed += touched.length - 1;
@@ -296,29 +296,4 @@ function blastByGraph(explorer: ReachabilityExplorer, depth: number, crown: read
     edges.push(last);
   }
   return { ok: true, value: { depth, exploit: exploit === 'all' ? 'all' : [...exploit].sort(byId), crown: [...crown], footholds, edges, decisions: g.stats.decisions, memoHits: 0 } };
-}
-
-/**
- * bfsLevels for an exploit list: level by level from `start`, expanding only the start and the nodes `takeable`
- * marks (a reached workload the attacker takes over acts next hop; any other is reached, not used). The hop at which
- * the last new node was reached.
- */
-function bfsTaking(g: OneHopGraph, start: number, depth: number, level: Int32Array, touched: number[], takeable: Uint8Array): number {
-  let frontier = [start];
-  let hops = 0;
-  for (let h = 1; h <= depth && frontier.length > 0; h++) {
-    const next: number[] = [];
-    for (const s of frontier) {
-      for (let k = g.offsets[s] as number; k < (g.offsets[s + 1] as number); k++) {
-        const t = g.targets[k] as number;
-        if (level[t] !== -1) continue;
-        level[t] = h;
-        touched.push(t);
-        hops = h;
-        if (takeable[t] === 1) next.push(t);
-      }
-    }
-    frontier = next;
-  }
-  return hops;
 }

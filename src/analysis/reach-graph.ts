@@ -102,8 +102,9 @@ export interface GraphReach {
  * The BFS under reachFrom: from the nodes `start` (their level set to 0 by the caller), sets the level of every node
  * reached within `depth` hops and appends it to `touched`; returns the last hop that reached a new node (0: none).
  * `level` is -1 for every node not yet seen: a caller running many searches resets only the nodes it touched.
+ * `takeable` (an exploit list, blast-radius.ts): only the nodes it marks go on to act; the others are reached only.
  */
-export function bfsLevels(g: OneHopGraph, start: readonly number[], depth: number, level: Int32Array, touched: number[]): number {
+export function bfsLevels(g: OneHopGraph, start: readonly number[], depth: number, level: Int32Array, touched: number[], takeable?: Uint8Array): number {
   let frontier = start;
   let hops = 0;
   for (let h = 1; h <= depth && frontier.length > 0; h++) {
@@ -113,11 +114,12 @@ export function bfsLevels(g: OneHopGraph, start: readonly number[], depth: numbe
         const t = g.targets[k] as number;
         if (level[t] !== -1) continue;
         level[t] = h;
-        fresh.push(t);
         touched.push(t);
+        hops = h;
+        // with `takeable` (an exploit list), only the nodes it marks are taken over and act next hop
+        if (takeable === undefined || takeable[t] === 1) fresh.push(t);
       }
     }
-    if (fresh.length > 0) hops = h;
     frontier = fresh;
   }
   return hops;
