@@ -18,3 +18,11 @@ export function namedSome<T>(list: readonly T[], text: (x: T, i: number) => stri
  * is the host part, group 2 the port. Bounded quantifiers only: linear on any input.
  */
 export const DESTINATION_RE = /^(workload\/[a-z0-9][-a-z0-9.]{0,252}\/[a-z0-9][-a-z0-9.]{0,252}|[A-Za-z0-9_][-A-Za-z0-9_.]{0,252}):(\d{1,5})$/;
+
+/** The annotation that silences lint findings on its resource or namespace (lint/index.ts, loader/load.ts). */
+export const IGNORE_ANNOTATION = 'meshrange.io/ignore';
+
+/** The tokens of an ignore annotation's value: codes separated by commas or spaces (upper-cased). */
+export function ignoreTokens(value: string): string[] {
+  return value.split(/[\s,]+/).map((x) => x.trim().toUpperCase()).filter((x) => x !== '');
+}

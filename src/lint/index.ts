@@ -9,6 +9,7 @@
  * Deployment/StatefulSet… object itself), or on its Namespace, silences those
  * codes there. Suppressed findings are returned apart and counted, never dropped.
  */
+import { IGNORE_ANNOTATION, ignoreTokens } from '../core/names.js';
 import type { Labels, Mesh } from '../model/types.js';
 import { ownValue } from '../core/record.js';
 import { RULES } from './registry.js';
@@ -17,13 +18,13 @@ import type { Finding, LintOptions, LintResult, LintRule, LintSeverity, RawFindi
 export type { Finding, LintOptions, LintResult, LintRule, LintSeverity, RawFinding, Subject } from './types.js';
 export { RULES, ruleByCode } from './registry.js';
 
-export const IGNORE_ANNOTATION = 'meshrange.io/ignore';
+export { IGNORE_ANNOTATION };
 
 /** The codes an ignore annotation lists (comma- or space-separated, case-insensitive). */
 export function ignoredCodes(annotations: Labels | undefined): Set<string> {
   const v = ownValue(annotations, IGNORE_ANNOTATION);
   if (v === undefined) return new Set();
-  return new Set(v.split(/[\s,]+/).map((x) => x.trim().toUpperCase()).filter((x) => x !== ''));
+  return new Set(ignoreTokens(v));
 }
 
 const SEVERITY_RANK: Readonly<Record<LintSeverity, number>> = { error: 3, warning: 2, info: 1 };

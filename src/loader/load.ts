@@ -3,6 +3,7 @@
  * returns the model plus every located issue: errors for what Istio or
  * Kubernetes would reject, warnings for what meshrange does not model yet.
  */
+import { IGNORE_ANNOTATION, ignoreTokens } from '../core/names.js';
 import { servedAs } from './api-versions.js';
 import { IssueList, type Location } from '../core/issues.js';
 import { ingressGatewayFile } from './istio-install.js';
@@ -614,16 +615,11 @@ function idOf(meta: ObjectMeta): string {
  * nothing, so it is said (a warning at the annotation) rather than read as if it did: `MR0102;MR0119`, `*`, `all`.
  */
 function checkIgnoreAnnotation(r: Reader, annotations: Readonly<Record<string, string>>): void {
-  if (!Object.hasOwn(annotations, 'meshrange.io/ignore')) return;
-  const v = annotations['meshrange.io/ignore'] as string;
-  const odd: string[] = [];
-  for (const token of v.split(/[\s,]+/)) {
-    const t = token.trim();
-    if (t !== '' && !/^MR[0-9]{4}$/i.test(t) && odd.length < 5) odd.push(t);
-  }
+  if (!Object.hasOwn(annotations, IGNORE_ANNOTATION)) return;
+  const odd = ignoreTokens(annotations[IGNORE_ANNOTATION] as string).filter((t) => !/^MR[0-9]{4}$/.test(t)).slice(0, 5);
   if (odd.length === 0) return;
-  r.warn(['metadata', 'annotations', 'meshrange.io/ignore'], 'ignore-not-a-code',
-    `meshrange.io/ignore: ${odd.map((t) => quotedName(t)).join(', ')} ${odd.length === 1 ? 'is not a lint rule code' : 'are not lint rule codes'} (MRnnnn): ${odd.length === 1 ? 'it silences' : 'they silence'} nothing`,
+  r.warn(['metadata', 'annotations', IGNORE_ANNOTATION], 'ignore-not-a-code',
+    `${IGNORE_ANNOTATION}: ${odd.map((t) => quotedName(t)).join(', ')} ${odd.length === 1 ? 'is not a lint rule code' : 'are not lint rule codes'} (MRnnnn): ${odd.length === 1 ? 'it silences' : 'they silence'} nothing`,
     'list the codes to silence, separated by commas or spaces, e.g. meshrange.io/ignore: MR0102, MR0119 (`meshrange lint` prints each finding\'s code)');
 }
 

@@ -257,9 +257,10 @@ export async function simulateScenario(s: LoadedScenario, mesh: Mesh, opts: Simu
  * runs (a probe in the middle of a flood), never before the step above it
  * starts (bindScenario refuses it; kept in order here) — or, without one,
  * when every step above it has ended (a wait then advances time past all of
- * them); it lasts what its action says (a flood or a wait its `for`). The run lasts `spec.duration`, or with traffic at least 30 s and
- * 10 s past the last step to end, else until it ends. The runner bounds these
- * before anything runs.
+ * them); it lasts what its action says (a flood or a wait its `for`). The run
+ * lasts `spec.duration`, or with traffic at least 30 s and 10 s past the last
+ * step to end, else until it ends. The runner bounds these before anything
+ * runs.
  */
 export function scenarioSpan(s: LoadedScenario): { steps: { at: number; end: number }[]; stepsEnd: number; duration: number } {
   const spec = s.doc.spec;
