@@ -6,6 +6,7 @@
 //   node scripts/bundle.mjs [distDir]   (default dist)
 import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -26,6 +27,22 @@ await build({
   minifyWhitespace: true,
   logLevel: 'error',
   plugins: [{
+    // node:crypto (JWT signatures, the HTML report's hashes) and node:child_process (commander's executable
+    // subcommands, which meshrange has none of) load ~10 ms of Node internals that most runs never touch: their
+    // imports get a module of getters that requires the real one on first use (benchmarks.md B4, T4.1).
+    name: 'meshrange-lazy-builtins',
+    setup(b) {
+      b.onResolve({ filter: /^(node:)?(crypto|child_process)$/ }, (args) => (args.namespace === 'lazy-builtin'
+        ? { path: args.path, external: true }
+        : { path: args.path.startsWith('node:') ? args.path : `node:${args.path}`, namespace: 'lazy-builtin' }));
+      b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (args) => {
+        const names = Object.keys(createRequire(import.meta.url)(args.path)).filter((k) => k !== 'default' && k !== '__esModule');
+        const id = JSON.stringify(args.path);
+        const lines = names.map((k) => `Object.defineProperty(exports, ${JSON.stringify(k)}, { enumerable: true, get: () => load()[${JSON.stringify(k)}] });`);
+        return { contents: `let m; const load = () => (m ??= require(${id}));\n${lines.join('\n')}\n`, loader: 'js' };
+      });
+    },
+  }, {
     // bin/load-bundle.js runs the bundle as a vm script, where import() needs an
     // experimental hook: the one dynamic import calls the loader's importer instead.
     name: 'meshrange-import',

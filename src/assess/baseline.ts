@@ -19,7 +19,8 @@
  *    same id, are refused: the comparison keys on them.
  * Pure: takes text and a file name.
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import { intIn, stringOfLength } from '../core/zod.js';
 import { IssueList, type Location } from '../core/issues.js';
 import { parseYaml, type SourceDoc } from '../loader/yaml-source.js';
 import type { BaselineSection, RunResult } from '../scenario/types.js';
@@ -33,25 +34,26 @@ export const MAX_REPORT_DEPTH = 64;
 export const MAX_REPORT_SCENARIOS = 10_000;
 export const MAX_REPORT_STEPS = 10_000;
 
-const text = (max: number): z.ZodString => z.string().max(max);
+const text = (max: number): z.ZodMiniString<string> => stringOfLength(0, max);
+/** zod/mini, as the scenario schemas are (core/zod.ts): the CLI bundle then holds no classic zod (benchmarks.md B4, T4.1). */
 function makeScenarioRecordSchema() {
   const stepRecordSchema = z.looseObject({
     id: text(300),
     action: text(64),
     attack: z.boolean(),
     outcome: z.enum(['allowed', 'blocked', 'partial']),
-    stoppedBy: z.array(z.looseObject({ control: text(64), name: text(600).nullable() })).max(1000),
+    stoppedBy: z.array(z.looseObject({ control: text(64), name: z.nullable(text(600)) })).check(z.maxLength(1000)),
   });
   const flowRecordSchema = z.looseObject({
     from: text(600),
     to: text(600),
-    sent: z.number().int().min(0).max(1e12),
-    ok: z.number().int().min(0).max(1e12),
+    sent: intIn(0, 1e12),
+    ok: intIn(0, 1e12),
   });
   return z.looseObject({
     scenario: text(253),
-    steps: z.array(stepRecordSchema).max(MAX_REPORT_STEPS),
-    traffic: z.array(flowRecordSchema).max(MAX_REPORT_STEPS),
+    steps: z.array(stepRecordSchema).check(z.maxLength(MAX_REPORT_STEPS)),
+    traffic: z.array(flowRecordSchema).check(z.maxLength(MAX_REPORT_STEPS)),
   });
 }
 /** Made on first use: a `meshrange run` that reads no baseline does not build it (benchmarks.md B4, T4.1). */
@@ -175,7 +177,7 @@ export class ReportProblems {
 }
 
 /** Reports every problem of one scenario object against a schema, located (the index is its place in the array, null for a single object). */
-export function reportSchemaIssues(problems: ReportProblems, index: number | null, err: z.ZodError): void {
+export function reportSchemaIssues(problems: ReportProblems, index: number | null, err: z.core.$ZodError): void {
   for (const x of err.issues) {
     const rel = x.path.filter((p): p is string | number => typeof p !== 'symbol');
     const path = index === null ? rel : [index, ...rel];

@@ -6,7 +6,6 @@
  * time. The simulation reports simulated time and events only
  * (scenario/simulate.ts SimProgress); wall time is read here, in the CLI.
  */
-import { performance } from 'node:perf_hooks';
 import type { RunProgress } from '../api/run.js';
 import { escapeControls } from '../core/escape.js';
 

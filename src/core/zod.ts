@@ -1,8 +1,9 @@
 /**
  * What the schemas written with zod/mini share (scenario/schema.ts,
- * scenario/expect.ts, exercise/schema.ts): zod's English messages, and the
- * two wrappers nearly every scenario field takes. The report schemas of a
- * baseline and a merge stay on classic zod, built on first use.
+ * scenario/expect.ts, exercise/schema.ts, and the report schemas of a
+ * baseline and a merge, built on first use): zod's English messages, and the
+ * wrappers nearly every field takes. Nothing the CLI bundles imports classic
+ * zod (`import type` only), so the bundle holds none of it.
  *
  * Why mini: a CLI start builds every schema at import, and zod's classic API
  * (a method-rich object per schema, a clone per `.describe()`) cost ~3x what
@@ -10,10 +11,13 @@
  */
 import * as z from 'zod/mini';
 import en from 'zod/v4/locales/en.js';
+// globalConfig from core itself: `z.core` read as a value pulls all of core's namespace, every locale with it (~300 kB
+// of the CLI bundle, a tenth of its start: benchmarks.md B4, T4.1)
+import { globalConfig } from 'zod/v4/core';
 
 // Classic zod sets its English locale when it builds its first schema, unless one is set; mini sets none, and its
 // issues would read "Invalid input". The same rule here: a locale a library user chose stays.
-if (!z.core.globalConfig.localeError) z.config(en());
+if (!globalConfig.localeError) z.config(en());
 
 /** `schema` with a description (for `meshrange schema`): a copy, as classic's `.describe()` makes. */
 export function described<T extends z.ZodMiniType>(schema: T, text: string): T {

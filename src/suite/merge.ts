@@ -20,60 +20,64 @@
  *    against the fields the JUnit and SARIF renderers read.
  * Pure: takes texts and file names.
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import { intIn, stringOfLength } from '../core/zod.js';
 import type { IssueList } from '../core/issues.js';
 import { parseReportJson, ReportProblems, reportSchemaIssues } from '../assess/baseline.js';
 import type { RunResult } from '../scenario/types.js';
 import { MAX_SHARDS, shardOf } from './shard.js';
 import { jsonDocument } from '../core/escape.js';
 
+/** zod/mini, as the scenario schemas are (core/zod.ts): the CLI bundle then holds no classic zod (benchmarks.md B4, T4.1). */
 function makeScenarioObjectSchema() {
   const outcome = z.enum(['allowed', 'blocked', 'partial']);
-  const str = (max = 100_000): z.ZodString => z.string().max(max);
-  const count = z.number().int().min(0).max(1e12);
-  const stopped = z.looseObject({ control: str(64), name: str(600).nullable(), reason: str() });
-  const change = z.looseObject({ step: str(300), action: str(64), before: outcome, after: outcome, stoppedByBefore: z.array(str(700)).max(1000) });
+  const str = (max = 100_000): z.ZodMiniString<string> => stringOfLength(0, max);
+  const count = intIn(0, 1e12);
+  const upTo = (max: number): z.ZodMiniNumber<number> => z.number().check(z.gte(0), z.lte(max));
+  const list = <T extends z.ZodMiniType>(item: T, max: number): z.ZodMiniArray<T> => z.array(item).check(z.maxLength(max));
+  const stopped = z.looseObject({ control: str(64), name: z.nullable(str(600)), reason: str() });
+  const change = z.looseObject({ step: str(300), action: str(64), before: outcome, after: outcome, stoppedByBefore: list(str(700), 1000) });
 
   // The fields of a scenario object that the renderers read, each bounded; the rest passes as it is.
   return z.looseObject({
     scenario: str(253),
     file: str(4096),
-    seed: z.number().int().min(0).max(2 ** 31 - 1),
+    seed: intIn(0, 2 ** 31 - 1),
     verdict: z.enum(['breached', 'contained']),
     expectations: z.looseObject({ passed: count, failed: count }),
     fingerprint: str(64),
-    steps: z.array(z.looseObject({
+    steps: list(z.looseObject({
       id: str(300),
       action: str(64),
       outcome,
-      expected: outcome.nullable(),
-      expectedStoppedBy: str(400).optional(),
-      expectationNote: str().optional(),
-      code: z.number().int().min(0).max(999).nullable(),
-      mtls: z.boolean().nullable(),
-      stoppedBy: z.array(stopped).max(1000),
-      defences: z.array(z.looseObject({ control: str(64), name: str(600).nullable(), reason: str(), sole: z.boolean(), removable: z.literal(false).optional() })).max(1000),
+      expected: z.nullable(outcome),
+      expectedStoppedBy: z.optional(str(400)),
+      expectationNote: z.optional(str()),
+      code: z.nullable(intIn(0, 999)),
+      mtls: z.nullable(z.boolean()),
+      stoppedBy: list(stopped, 1000),
+      defences: list(z.looseObject({ control: str(64), name: z.nullable(str(600)), reason: str(), sole: z.boolean(), removable: z.optional(z.literal(false)) }), 1000),
       from: str(600),
-      to: str(600).optional(),
-      t: z.number().min(0).max(1e12),
-      durationMs: z.number().min(0).max(1e12).optional(),
-      loc: z.looseObject({ line: z.number().int().min(1).max(1e9), col: z.number().int().min(1).max(1e9) }).optional(),
+      to: z.optional(str(600)),
+      t: upTo(1e12),
+      durationMs: z.optional(upTo(1e12)),
+      loc: z.optional(z.looseObject({ line: intIn(1, 1e9), col: intIn(1, 1e9) })),
       attack: z.boolean(),
-      expectationMet: z.boolean().nullable(),
-      evidence: z.looseObject({ latencyMs: z.number().min(0).max(1e12).optional() }),
-    })).max(10_000),
-    traffic: z.array(z.looseObject({})).max(10_000),
-    controls: z.array(z.looseObject({})).max(10_000),
-    warnings: z.array(str()).max(10_000),
+      expectationMet: z.nullable(z.boolean()),
+      evidence: z.looseObject({ latencyMs: z.optional(upTo(1e12)) }),
+    }), 10_000),
+    traffic: list(z.looseObject({}), 10_000),
+    controls: list(z.looseObject({}), 10_000),
+    warnings: list(str(), 10_000),
     shard: z.strictObject({
-      index: z.number().int().min(1).max(MAX_SHARDS),
-      count: z.number().int().min(1).max(MAX_SHARDS),
-      position: z.number().int().min(0).max(100_000),
-      total: z.number().int().min(1).max(100_001),
+      index: intIn(1, MAX_SHARDS),
+      count: intIn(1, MAX_SHARDS),
+      position: intIn(0, 100_000),
+      total: intIn(1, 100_001),
       // absent in the shards of a meshrange before December 2026
-      runSeed: z.number().int().min(0).max(2 ** 31 - 1).nullable().optional(),
+      runSeed: z.optional(z.nullable(intIn(0, 2 ** 31 - 1))),
     }),
-    baseline: z.looseObject({ file: str(4096), regressions: z.array(change).max(10_000) }).optional(),
+    baseline: z.optional(z.looseObject({ file: str(4096), regressions: list(change, 10_000) })),
   });
 }
 /** Made on first use: a `meshrange run` that merges nothing does not build it (benchmarks.md B4, T4.1). */

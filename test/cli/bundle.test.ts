@@ -4,9 +4,10 @@
  * These tests read what the prepare step wrote; run `npm run build` after
  * editing bin/ or scripts/.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 // @ts-expect-error plain JavaScript beside the bin, no declarations
 import { bundlePaths, loadBundle } from '../../bin/load-bundle.js';
@@ -37,6 +38,25 @@ describe('the bundled CLI that npm ci builds', () => {
     const bytes = readFileSync(paths.bundle);
     expect(bytes.findIndex((b) => b > 0x7f)).toBe(-1);
     expect(bytes.toString('latin1')).toBe(bytes.toString('utf8'));
+  });
+
+  it('B4 the bundle holds zod/mini with the English locale only: no classic zod, no other language (a fifth of the bundle once)', () => {
+    const text = readFileSync(paths.bundle, 'utf8');
+    // (booleans: a failure must not print 1.6 MB of bundle)
+    expect(text.includes('Too big: expected'), 'the English locale is in the bundle').toBe(true);
+    // classic zod's method API, and the Spanish and Catalan locales' "invalid input"
+    expect(text.includes('superRefine'), 'classic zod is in the bundle').toBe(false);
+    expect(/Entrada inv\\x(E1|E0)lida/.test(text), 'other zod locales are in the bundle').toBe(false);
+  });
+
+  it('B4 a run without JWTs loads neither node:crypto nor node:child_process: the bundle requires them on first use', () => {
+    const script = `const { loadBundle } = await import(${JSON.stringify(pathToFileURL(path.join(root, 'bin', 'load-bundle.js')).href)});
+const { main } = loadBundle(${JSON.stringify(dist)}).exports;
+const code = await main(['run', ${JSON.stringify(path.join(root, 'scenarios', 'bookinfo-deny-all.yaml'))}, '--format', 'json'], { out: () => {}, err: () => {} });
+process.stdout.write(JSON.stringify({ code, loaded: process.moduleLoadList.filter((m) => /^NativeModule (crypto|child_process)$/.test(m)) }));`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout)).toEqual({ code: 0, loaded: [] });
   });
 
   it('B4 a JWT scenario run from the bundle loads jose through the importer and signs real tokens', async () => {
