@@ -130,10 +130,10 @@ async function jwtAt(mesh: Mesh, req: MeshRequest, input: DecideInput): Promise<
   return { nowSeconds: nowMs / 1000, sigs: await signaturesFor(mesh, input.jwks ?? {}, { headers: req.headers, path: req.path, method: req.method }) };
 }
 
-/** Most endpoints of one Service decideEveryEndpoint decides one by one (each is a whole decision). */
+/** Most alternatives decideEveryEndpoint tries at one choice (a Service's endpoints, a route's weighted destinations). */
 export const MAX_SWEPT_ENDPOINTS = 16;
-/** Draws over a weighted choice (route or entry endpoint weights): one per percent of the weight. */
-const WEIGHT_STEPS = 100;
+/** Most whole decisions decideEveryEndpoint makes for one request (every path through the choices, the first included). */
+export const MAX_SWEPT_DECISIONS = 256;
 
 /** One endpoint's verdict for the same request (decideEveryEndpoint). */
 export interface EndpointVerdict {
@@ -141,45 +141,82 @@ export interface EndpointVerdict {
   outcome: Decision['outcome'];
   code: number | null;
   stoppedBy: Decision['stoppedBy'];
+  /** the endpoints picked on the way there (an ingress gateway's replicas), on any path that came to this verdict; absent when none was */
+  via?: string[];
 }
 
 /**
- * decideRequest, and — when the first Service the request meets has several endpoints, or a route or entry splits it
- * by weight — the same request decided once per endpoint (the first MAX_SWEPT_ENDPOINTS) and at every percent of the
- * weights, listed by the workload that answers: a load balancer spreads requests over all of them, and where
- * their policies, sidecars or labels differ, some requests get through and others do not, which one decision cannot
- * say. `endpoints` is null when every endpoint decided decides alike (or there is one); `more` counts the endpoints
- * past the bound, not decided (whether or not the decided ones agree).
+ * decideRequest, and — when the request meets a choice on its way (a Service with several endpoints, a gateway with
+ * several replicas and then the backend's endpoints, a route or a ServiceEntry that splits by weight) — the same
+ * request decided along every path through those choices, listed by the workload that answers: a load balancer
+ * spreads requests over all of them, and where their policies, sidecars or labels differ, some requests get through
+ * and others do not, which one decision cannot say. Weighted choices are enumerated by index (routing.ts Draw), so a
+ * destination holding 0.1 % of the weight is decided too; weight-0 ones get no traffic and are not.
+ *
+ * At most MAX_SWEPT_ENDPOINTS alternatives of one choice and MAX_SWEPT_DECISIONS decisions in all; `more` counts the
+ * alternatives left undecided (past a choice's bound, or on paths past the budget). `endpoints` is null when every
+ * path decided decides alike (or there is no choice).
  */
 export async function decideEveryEndpoint(mesh: Mesh, req: MeshRequest, input: DecideInput): Promise<{ decision: Decision; endpoints: EndpointVerdict[] | null; more: number }> {
   const jwt = await jwtAt(mesh, req, input);
-  let offered: readonly Workload[] = [];
-  // a weighted choice (VirtualService route weights, ServiceEntry endpoint weights) draws `pick`: decide draws it only
-  // when there is a real choice
-  let weighted = false;
-  const decision = decide(mesh, req, { jwt, pick: () => { weighted = true; return 0; }, pickEndpoint: (eps) => { if (offered.length === 0) offered = eps; return eps[0] as Workload; } });
-  if (offered.length < 2 && !weighted) return { decision, endpoints: null, more: 0 };
   const label = (d: Decision): string => d.destination?.workload ?? (d.outcome === 'allowed' ? 'outside the mesh' : '(not delivered)');
+  const verdictKey = (v: { outcome: string; code: number | null; stoppedBy: Decision['stoppedBy'] }): string =>
+    JSON.stringify([v.outcome, v.code, v.stoppedBy.map((s) => [s.control, s.name])]);
   const seen = new Map<string, EndpointVerdict>();
-  const add = (d: Decision): void => {
+  // The choices as a tree walked depth first, like an odometer: each decision follows `prefix` (the alternative taken
+  // at each choice met so far), then the first alternative of every choice past it; the next path turns the deepest
+  // choice with an untried alternative one step on.
+  let prefix: number[] = [];
+  let more = 0;
+  let decision: Decision | null = null;
+  for (let runs = 0; ; runs++) {
+    /** per choice met on this path: the alternatives (indices) it may take, and the index of the one taken */
+    const options: number[][] = [];
+    const taken: number[] = [];
+    const picked: string[] = [];
+    const choose = (alternatives: number[]): number => {
+      const k = taken.length;
+      const tried = alternatives.slice(0, MAX_SWEPT_ENDPOINTS);
+      // a choice first met on this path (past the prefix) counts its alternatives past the bound once
+      if (k >= prefix.length) more += alternatives.length - tried.length;
+      const at = k < prefix.length ? Math.min(prefix[k] as number, tried.length - 1) : 0;
+      options.push(tried);
+      taken.push(at);
+      return tried[at] as number;
+    };
+    const among = (weights: readonly number[]): number => {
+      const positive = weights.map((w, i) => (w > 0 ? i : -1)).filter((i) => i >= 0);
+      // no positive weight: the cumulative draw lands on the last
+      return choose(positive.length > 0 ? positive : [weights.length - 1]);
+    };
+    const d = decide(mesh, req, {
+      jwt, explain: runs === 0,
+      pick: Object.assign(() => 0, { among }),
+      pickEndpoint: (eps) => { const w = eps[choose(eps.map((_, i) => i))] as Workload; picked.push(w.id); return w; },
+    });
+    if (runs === 0) decision = d;
     const workload = label(d);
-    if (!seen.has(workload)) seen.set(workload, { workload, outcome: d.outcome, code: d.code, stoppedBy: d.stoppedBy });
-  };
-  add(decision);
-  const swept = offered.slice(0, MAX_SWEPT_ENDPOINTS);
-  for (let i = 1; i < swept.length; i++) {
-    // only the first pick (the Service the request meets first) is forced; a later hop picks as decide does by default
-    let first = true;
-    add(decide(mesh, req, { jwt, explain: false, pick: () => 0, pickEndpoint: (eps) => { const w = first ? (eps[i] ?? eps[0]) : eps[0]; first = false; return w as Workload; } }));
+    const v: EndpointVerdict = { workload, outcome: d.outcome, code: d.code, stoppedBy: d.stoppedBy };
+    const key = `${workload}\u0000${verdictKey(v)}`;
+    const known = seen.get(key) ?? v;
+    if (known === v) seen.set(key, v);
+    // the endpoints picked before the one that answered (a gateway replica), on every path that came to this verdict
+    for (const id of picked) if (id !== workload && !(known.via ??= []).includes(id)) known.via.push(id);
+    if (known.via?.length === 0) delete known.via;
+    let j = taken.length - 1;
+    while (j >= 0 && (taken[j] as number) + 1 >= (options[j] as number[]).length) j--;
+    if (j < 0) break;
+    if (runs + 1 >= MAX_SWEPT_DECISIONS) {
+      // the paths left: at least one per untried alternative of the last path's choices
+      for (let i = 0; i <= j; i++) more += (options[i] as number[]).length - (taken[i] as number) - 1;
+      break;
+    }
+    prefix = [...taken.slice(0, j), (taken[j] as number) + 1];
   }
-  // a draw at the middle of each percent of the total weight lands on every destination holding 1 % or more of it
-  // (weights of 100 in all, as Istio's docs write them, are whole percents); one under 1 % may be missed
-  if (weighted) for (let j = 0; j < WEIGHT_STEPS; j++) add(decide(mesh, req, { jwt, explain: false, pick: () => (j + 0.5) / WEIGHT_STEPS }));
   const endpoints = [...seen.values()];
-  const key = (v: EndpointVerdict): string => JSON.stringify([v.outcome, v.code, v.stoppedBy.map((s) => [s.control, s.name])]);
-  const alike = endpoints.every((v) => key(v) === key(endpoints[0] as EndpointVerdict));
+  const alike = endpoints.every((v) => verdictKey(v) === verdictKey(endpoints[0] as EndpointVerdict));
   // the endpoints past the bound are said, whether or not the decided ones agree: they may not
-  return { decision, endpoints: alike ? null : endpoints, more: Math.max(0, offered.length - swept.length) };
+  return { decision: decision as Decision, endpoints: alike ? null : endpoints, more };
 }
 
 /** A decision as `meshrange request --format json` prints it (after its `request` field). */

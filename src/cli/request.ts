@@ -4,7 +4,7 @@ import { IssueList } from '../core/issues.js';
 import { defaultMethod } from '../core/http.js';
 import { principalOf, spiffeId } from '../model/types.js';
 import type { Capability, Decision, Protocol, TlsIntent } from '../policy/decide.js';
-import { buildRequest, decideEveryEndpoint, decisionJson, MAX_SWEPT_ENDPOINTS, type EndpointVerdict, type RequestSpec } from '../api/request.js';
+import { buildRequest, decideEveryEndpoint, decisionJson, MAX_SWEPT_DECISIONS, MAX_SWEPT_ENDPOINTS, type EndpointVerdict, type RequestSpec } from '../api/request.js';
 import { readSource } from './fs.js';
 import { EXIT_BAD_INPUT, EXIT_OK, printIssues, type Io } from './main.js';
 import { loadMeshOptions, type MeshOptions } from './mesh-input.js';
@@ -96,13 +96,13 @@ export function renderDecision(opts: RequestOpts, identity: string | null, d: De
   }
   if (endpoints) {
     // the load balancer spreads requests over endpoints that decide differently: this verdict is one of several
-    const label = (v: EndpointVerdict): string => `${v.workload} ${v.outcome.toUpperCase()}${v.code === null ? '' : ` ${v.code === 0 ? '000' : v.code}`}${v.stoppedBy[0] ? ` by ${v.stoppedBy[0].control}${v.stoppedBy[0].name ? ` ${v.stoppedBy[0].name}` : ''}` : ''}`;
+    const label = (v: EndpointVerdict): string => `${v.workload}${v.via ? ` (via ${v.via.join(', ')})` : ''} ${v.outcome.toUpperCase()}${v.code === null ? '' : ` ${v.code === 0 ? '000' : v.code}`}${v.stoppedBy[0] ? ` by ${v.stoppedBy[0].control}${v.stoppedBy[0].name ? ` ${v.stoppedBy[0].name}` : ''}` : ''}`;
     const through = endpoints.filter((v) => v.outcome === 'allowed').length;
     lines.push(`endpoints disagree: requests are spread over ${endpoints.length + more} (load-balanced endpoints, weighted routes), and ${through} of the ${endpoints.length} decided let this request through — some requests get through, others do not`);
     for (const v of endpoints) lines.push(`  ${label(v)}`);
     if (more > 0) lines.push(`  … and ${more} more not decided`);
   } else if (more > 0) {
-    lines.push(`endpoints: the ${MAX_SWEPT_ENDPOINTS} decided agree with this verdict; ${more} more were not decided (at most ${MAX_SWEPT_ENDPOINTS} are) and may not`);
+    lines.push(`endpoints: every path decided agrees with this verdict; ${more} more endpoints or destinations were not decided (at most ${MAX_SWEPT_ENDPOINTS} of one choice, ${MAX_SWEPT_DECISIONS} decisions in all) and may not`);
   }
   if (d.authz?.decidedBy && d.outcome === 'allowed') lines.push(`allowed by: AuthorizationPolicy ${d.authz.decidedBy.namespace}/${d.authz.decidedBy.policy} (${d.authz.decidedBy.rule})`);
   if (d.authz) lines.push(`authorization: ${d.authz.details || d.authz.reason}`);

@@ -42,7 +42,7 @@ import {
   declaredProtocol, endpointsOf, externalIpOf, hasProxy, isHttp, legAuthority, lowerHeaders, targetPortOf,
   type Decision, type DecideOptions, type HttpRouteRef, type IdentityOverride, type Leg, type MeshRequest, type Run, type StoppedBy,
 } from './pipeline.js';
-import { domainScore, qualify, routeHttp, routeTcp, routeTls } from './routing.js';
+import { domainScore, drawnIndex, qualify, routeHttp, routeTcp, routeTls, type Draw } from './routing.js';
 import { hopProtection, recordHop } from './wire.js';
 
 export * from './pipeline.js';
@@ -318,8 +318,9 @@ export type EntryTarget = (
  * the endpoints' weights (unset = 1), in their order — the pods a workloadSelector selects (load order), then the
  * WorkloadEntries it selects, or the inline endpoints. With the default pick, the first.
  */
-function pickIndex(n: number, weightAt: (i: number) => number, pick: () => number): number {
+function pickIndex(n: number, weightAt: (i: number) => number, pick: Draw): number {
   if (n === 1) return 0;
+  if (pick.among) return drawnIndex(pick.among, Array.from({ length: n }, (_, i) => weightAt(i)));
   let total = 0;
   for (let i = 0; i < n; i++) total += weightAt(i);
   let r = pick() * total;
@@ -341,7 +342,7 @@ function endpointPort(sePort: ServiceEntryPort | undefined, ports: Readonly<Reco
   return { port, by: 'port' };
 }
 
-export function entryTarget(mesh: Mesh, se: ServiceEntry, name: string, clientNs: string, pick: () => number = () => 0): EntryTarget {
+export function entryTarget(mesh: Mesh, se: ServiceEntry, name: string, clientNs: string, pick: Draw = () => 0): EntryTarget {
   const internal = se.location === 'MESH_INTERNAL';
   if (se.workloadSelector !== null) {
     // a MESH_EXTERNAL entry never gets auto mTLS (buildUpstreamTLSSettings), whatever its endpoints

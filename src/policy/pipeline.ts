@@ -6,6 +6,7 @@
 import type { Mesh, Service, ServicePort, Workload } from '../model/types.js';
 import { principalOf, spiffeId } from '../model/types.js';
 import type { HttpRetry } from '../model/routing.js';
+import type { Draw } from './routing.js';
 import { meshIndex } from '../model/index.js';
 import type { AuthzDecision, ExtAuthz } from './authorization-policy.js';
 import type { SignatureTable } from './jwt-crypto.js';
@@ -181,14 +182,14 @@ export interface HttpRouteRef {
 export interface DecideOptions {
   /** choose one endpoint among several (seeded by the runner); default: the first */
   pickEndpoint?: (endpoints: readonly Workload[]) => Workload;
-  /** a seeded number in [0, 1) for weighted routes; default 0 */
-  pick?: () => number;
+  /** a seeded number in [0, 1) for weighted routes; default 0 (routing.ts Draw: it may pick by index instead) */
+  pick?: Draw;
   /**
    * a seeded number in [0, 1) for the ServiceEntry endpoint a cluster's load balancer picks (weighted); default: `pick`.
    * The runner gives each request its own load-balancing stream, as for Service endpoints (pickEndpoint), so that an
    * entry's endpoints do not shift the route-weight picks of the rest of the run.
    */
-  pickEntryEndpoint?: () => number;
+  pickEntryEndpoint?: Draw;
   extAuthz?: ExtAuthz;
   /** JWT checks: simulated wall clock (seconds) and the pre-computed signature table */
   jwt?: { nowSeconds: number; sigs: SignatureTable };

@@ -354,11 +354,26 @@ function destinationOf(rd: RouteDestination, vsNs: string): RoutedDestination {
   return out;
 }
 
+/**
+ * A weighted draw: a seeded number in [0, 1) that picks among weighted choices (route destinations, ServiceEntry
+ * endpoints) by their cumulative weights. It may carry `among`, which is given the weights and answers the index
+ * itself: `meshrange request` enumerates every choice with it, one under 1 % of the weight included
+ * (api/request.ts decideEveryEndpoint). chooseDestination and decide.ts pickIndex ask `among` first.
+ */
+export type Draw = (() => number) & { readonly among?: (weights: readonly number[]) => number };
+
+/** `among`'s answer over `weights` (Draw): the index it gave when it is one of theirs, else the first. */
+export function drawnIndex(among: (weights: readonly number[]) => number, weights: readonly number[]): number {
+  const i = among(weights);
+  return Number.isInteger(i) && i >= 0 && i < weights.length ? i : 0;
+}
+
 /** One destination by weight; `pick` is drawn only when there is a real choice. */
-function chooseDestination(list: readonly RouteDestination[], pick: () => number): RouteDestination | undefined {
+function chooseDestination(list: readonly RouteDestination[], pick: Draw): RouteDestination | undefined {
   if (list.length <= 1) return list[0];
   const weighted = list.filter((d) => (d.weight ?? 0) > 0);
   if (weighted.length <= 1) return weighted[0] ?? list[0];
+  if (pick.among) return weighted[drawnIndex(pick.among, weighted.map((d) => d.weight ?? 0))];
   const total = weighted.reduce((s, d) => s + (d.weight ?? 0), 0);
   const x = pick() * total;
   let acc = 0;
@@ -561,7 +576,7 @@ export function selectTlsChain(chains: readonly TlsChain[], sni: string): TlsCha
 }
 
 /** §9 The destination of a PASSTHROUGH chain's tls route. */
-export function routeTlsChain(chain: TlsChain & { vs: VirtualService; route: number }, pick: () => number = () => 0): L4RouteResult {
+export function routeTlsChain(chain: TlsChain & { vs: VirtualService; route: number }, pick: Draw = () => 0): L4RouteResult {
   const route = chain.vs.tls[chain.route];
   const chosen = route ? chooseDestination(route.route, pick) : undefined;
   if (!chosen) return { kind: 'no-route', reason: `tls route ${chain.route} of VirtualService ${idOf(chain.vs.meta)} has no destination` };
@@ -1150,7 +1165,7 @@ function redirectLocation(fr: FlatRoute, req: RequestView, ctx: HttpRouteContext
  * Route one HTTP request at a sidecar (`mesh`) or a gateway. `pick` draws
  * from the scenario's seeded stream in [0,1) for weighted destinations.
  */
-export function routeHttp(vss: readonly VirtualService[], ctx: HttpRouteContext, pick: () => number): HttpRouteResult {
+export function routeHttp(vss: readonly VirtualService[], ctx: HttpRouteContext, pick: Draw): HttpRouteResult {
   const host = normalizeHost(ctx.host);
   const mesh = ctx.gateway === 'mesh';
   // a sidecar's candidates are flattened once: to skip those Istio prunes, then to route by the one that claims the host
@@ -1235,7 +1250,7 @@ function clipName(s: string): string {
 }
 
 /** §9 PASSTHROUGH (and sidecar TLS): route a TLS connection by SNI through `tls` routes. */
-export function routeTls(vss: readonly VirtualService[], ctx: TlsRouteContext, pick: () => number = () => 0): L4RouteResult {
+export function routeTls(vss: readonly VirtualService[], ctx: TlsRouteContext, pick: Draw = () => 0): L4RouteResult {
   const sni = normalizeHost(ctx.sni);
   const mesh = ctx.gateway === 'mesh';
   const scopes: { through: string; server?: ServerMatch }[] = !mesh && ctx.servers && ctx.servers.length > 0
@@ -1269,7 +1284,7 @@ export function routeTls(vss: readonly VirtualService[], ctx: TlsRouteContext, p
 }
 
 /** TCP (and TLS terminated at the gateway): the first fitting `tcp` route of the oldest bound VirtualService. */
-export function routeTcp(vss: readonly VirtualService[], ctx: TcpRouteContext, pick: () => number = () => 0): L4RouteResult {
+export function routeTcp(vss: readonly VirtualService[], ctx: TcpRouteContext, pick: Draw = () => 0): L4RouteResult {
   const mesh = ctx.gateway === 'mesh';
   const scopes: { through: string; server?: ServerMatch }[] = !mesh && ctx.servers && ctx.servers.length > 0
     ? ctx.servers.map((s) => ({ through: gatewayId(s.gateway), server: s }))

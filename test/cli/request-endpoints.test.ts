@@ -32,4 +32,17 @@ describe('request over a Service with several endpoints', () => {
     const j = JSON.parse((await cli('request', '--mesh', 'scenarios/meshes/three-ns', '--mesh', 'test/fixtures/endpoints-weighted', '--from', 'frontend/web', '--to', 'api.backend:80', '--format', 'json')).out) as { endpoints?: { workload: string; outcome: string }[] };
     expect(j.endpoints?.map((e) => [e.workload, e.outcome])).toEqual([['backend/api', 'blocked'], ['backend/api-v2', 'allowed']]);
   });
+
+  it('behind an ingress gateway, the text names the replicas each verdict came through', async () => {
+    const r = await cli('request', '--mesh', 'scenarios/meshes/three-ns', '--mesh', 'test/fixtures/endpoints-behind-gateway', '--ingress-gateway',
+      '--from', 'outside', '--to', 'istio-ingressgateway.istio-system:80', '--header', 'host:api.example.com');
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toContain('  backend/api (via istio-system/istio-ingressgateway, istio-system/istio-ingressgateway-b) BLOCKED 403 by AuthorizationPolicy backend/deny-v1');
+    expect(r.out).toContain('  backend/api-v2 (via istio-system/istio-ingressgateway, istio-system/istio-ingressgateway-b) ALLOWED 200');
+  });
+
+  it('a subset holding 0.1 % of a split is listed with its verdict', async () => {
+    const j = JSON.parse((await cli('request', '--mesh', 'scenarios/meshes/three-ns', '--mesh', 'test/fixtures/endpoints-weighted-thin', '--from', 'frontend/web', '--to', 'api.backend:80', '--format', 'json')).out) as { endpoints?: { workload: string; outcome: string }[] };
+    expect(j.endpoints?.map((e) => [e.workload, e.outcome])).toEqual([['backend/api', 'blocked'], ['backend/api-v2', 'allowed']]);
+  });
 });

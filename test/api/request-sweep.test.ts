@@ -1,0 +1,138 @@
+/**
+ * decideEveryEndpoint (`meshrange request`): the request decided along every
+ * path through the choices it meets — a Service's endpoints, an ingress
+ * gateway's replicas and then the backend's endpoints, weighted routes — with
+ * its bounds: at most MAX_SWEPT_ENDPOINTS alternatives of one choice and
+ * MAX_SWEPT_DECISIONS decisions in all, the rest counted, never dropped.
+ */
+import { describe, expect, it } from 'vitest';
+import { buildRequest, decideEveryEndpoint, MAX_SWEPT_DECISIONS, MAX_SWEPT_ENDPOINTS } from '../../src/api/request.js';
+import { IssueList } from '../../src/core/issues.js';
+import { loadMesh } from '../../src/loader/load.js';
+import type { Mesh } from '../../src/model/types.js';
+
+function pod(name: string, ns: string, labels: Record<string, string>, sa = 'default'): string {
+  const l = JSON.stringify(labels);
+  return `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: ${name}, namespace: ${ns}}
+spec:
+  selector: {matchLabels: ${l}}
+  template:
+    metadata: {labels: ${l}}
+    spec: {serviceAccountName: ${sa}, containers: [{name: c, image: x, ports: [{name: http, containerPort: 8080}]}]}
+`;
+}
+
+const SHOP = `apiVersion: v1
+kind: Namespace
+metadata: {name: shop, labels: {istio-injection: enabled}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: api, namespace: shop}
+spec: {selector: {app: api}, ports: [{name: http, port: 80, targetPort: 8080}]}
+---
+${pod('web', 'shop', { app: 'web' })}---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: deny-bad, namespace: shop}
+spec: {selector: {matchLabels: {bad: "yes"}}, action: DENY, rules: [{}]}
+`;
+
+/** `n` endpoints of shop/api, the ones listed in `bad` refused by a DENY policy. */
+function apiPods(n: number, bad: readonly number[]): string {
+  return Array.from({ length: n }, (_, i) => pod(`api-${String(i).padStart(2, '0')}`, 'shop', { app: 'api', ...(bad.includes(i) ? { bad: 'yes' } : {}) })).join('---\n');
+}
+
+function meshOf(...texts: string[]): Mesh {
+  const r = loadMesh([{ path: 'm.yaml', text: texts.join('---\n') }]);
+  expect(r.issues.errors.map((e) => e.message)).toEqual([]);
+  return r.mesh;
+}
+
+async function sweep(mesh: Mesh, from: string, to: string, headers: Record<string, string> = {}) {
+  const issues = new IssueList();
+  const req = buildRequest(mesh, { from, to, headers }, issues);
+  expect(issues.errors.map((e) => e.message)).toEqual([]);
+  return decideEveryEndpoint(mesh, req!, { now: 0 });
+}
+
+describe('request: every path through the choices is decided', () => {
+  it('an endpoint refused among 16 is listed; past the 16th, endpoints are counted as not decided, not dropped', async () => {
+    const listed = await sweep(meshOf(SHOP, apiPods(16, [15])), 'shop/web', 'api.shop:80');
+    expect(listed.endpoints?.filter((e) => e.outcome === 'blocked').map((e) => e.workload)).toEqual(['shop/api-15']);
+    expect(listed.more).toBe(0);
+    const past = await sweep(meshOf(SHOP, apiPods(20, [18])), 'shop/web', 'api.shop:80');
+    // the refused one is the 19th: not decided, so the decided 16 agree, and the 4 past the bound are said
+    expect(past.endpoints).toBeNull();
+    expect(past.more).toBe(20 - MAX_SWEPT_ENDPOINTS);
+  });
+
+  it('behind an ingress gateway with two replicas, the backend endpoints are decided through each replica, which `via` names', async () => {
+    const gw = (name: string): string => pod(name, 'istio-system', { istio: 'ingressgateway' }, 'gw').replace('labels: {"istio":"ingressgateway"}}', 'labels: {"istio":"ingressgateway","sidecar.istio.io/inject":"false"}}');
+    const mesh = meshOf(SHOP, apiPods(2, [1]), gw('gw-a'), gw('gw-b'), `apiVersion: v1
+kind: Service
+metadata: {name: gw, namespace: istio-system}
+spec: {type: LoadBalancer, selector: {istio: ingressgateway}, ports: [{name: http, port: 80, targetPort: 8080}]}
+---
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: public, namespace: istio-system}
+spec: {selector: {istio: ingressgateway}, servers: [{port: {number: 8080, name: http, protocol: HTTP}, hosts: [shop.example.com]}]}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: public, namespace: shop}
+spec: {hosts: [shop.example.com], gateways: [istio-system/public], http: [{route: [{destination: {host: api.shop.svc.cluster.local, port: {number: 80}}}]}]}
+`);
+    const r = await sweep(mesh, 'outside', 'gw.istio-system:80', { host: 'shop.example.com' });
+    expect(r.endpoints?.map((e) => [e.workload, e.outcome, e.via])).toEqual([
+      ['shop/api-00', 'allowed', ['istio-system/gw-a', 'istio-system/gw-b']],
+      ['shop/api-01', 'blocked', ['istio-system/gw-a', 'istio-system/gw-b']],
+    ]);
+    expect(r.more).toBe(0);
+  });
+
+  it('a route holding 0.1 % of the weight is decided: weighted choices are enumerated, not sampled', async () => {
+    const mesh = meshOf(SHOP, apiPods(2, [0]), `apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: api, namespace: shop}
+spec: {host: api.shop.svc.cluster.local, subsets: [{name: rare, labels: {bad: "yes"}}, {name: main, labels: {app: api}}]}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: api, namespace: shop}
+spec:
+  hosts: [api.shop.svc.cluster.local]
+  http: [{route: [{destination: {host: api.shop.svc.cluster.local, subset: main}, weight: 999}, {destination: {host: api.shop.svc.cluster.local, subset: rare}, weight: 1}, {destination: {host: api.shop.svc.cluster.local, subset: rare}, weight: 0}]}]
+`);
+    const r = await sweep(mesh, 'shop/web', 'api.shop:80');
+    expect(r.endpoints?.find((e) => e.outcome === 'blocked')?.workload).toBe('shop/api-00');
+    expect(r.endpoints?.some((e) => e.outcome === 'allowed')).toBe(true);
+  });
+
+  it(`no more than ${MAX_SWEPT_DECISIONS} decisions: the paths left past the budget are counted as not decided`, async () => {
+    // 16 gateway replicas × 2 weighted routes × 16 endpoints = 512 paths
+    const gws = Array.from({ length: 16 }, (_, i) => pod(`gw-${String(i).padStart(2, '0')}`, 'istio-system', { istio: 'ingressgateway' }, 'gw')
+      .replace('labels: {"istio":"ingressgateway"}}', 'labels: {"istio":"ingressgateway","sidecar.istio.io/inject":"false"}}')).join('---\n');
+    const mesh = meshOf(SHOP, apiPods(16, []), gws, `apiVersion: v1
+kind: Service
+metadata: {name: gw, namespace: istio-system}
+spec: {type: LoadBalancer, selector: {istio: ingressgateway}, ports: [{name: http, port: 80, targetPort: 8080}]}
+---
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: public, namespace: istio-system}
+spec: {selector: {istio: ingressgateway}, servers: [{port: {number: 8080, name: http, protocol: HTTP}, hosts: [shop.example.com]}]}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: public, namespace: shop}
+spec: {hosts: [shop.example.com], gateways: [istio-system/public], http: [{route: [{destination: {host: api.shop.svc.cluster.local, port: {number: 80}}, weight: 50}, {destination: {host: api.shop.svc.cluster.local, port: {number: 80}}, weight: 50}]}]}
+`);
+    const r = await sweep(mesh, 'outside', 'gw.istio-system:80', { host: 'shop.example.com' });
+    expect(r.endpoints).toBeNull();
+    expect(r.more).toBeGreaterThan(0);
+  });
+});
