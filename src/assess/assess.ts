@@ -176,9 +176,30 @@ export function assessMeshes(before: Mesh, after: Mesh): MeshComparison | { erro
   if (!a.ok) return { error: `after: ${a.message}`, hint: a.hint };
   const d = reachDiff(b.value, a.value);
   const p = postureDiff(before, after);
-  const risk: Risk = d.newlyReachable.length > 0 || p.added.some((f) => f.weighed) ? 'up'
-    : d.noLongerReachable.length > 0 || p.removed.some((f) => f.weighed) ? 'down' : 'same';
+  const { risk } = weighRisk(d, p, { regressions: 0, improvements: 0 });
   return { ...d, postureAdded: p.added, postureRemoved: p.removed, risk };
+}
+
+/**
+ * The risk of a change and its reasons, as `meshrange assess` weighs them (product.md): up on a path newly reachable,
+ * an attack step blocked before that now gets through, or a posture finding at warning or above added (a control the
+ * change weakened, even when no client of today's mesh exercises it: assess/posture.ts) — whatever else got better;
+ * else down on the reverse of any; else same. Broken legitimate flows are an outage, not a risk change: not here.
+ */
+function weighRisk(reach: { newlyReachable: readonly AssessPath[]; noLongerReachable: readonly AssessPath[] }, posture: PostureDiff,
+  steps: { regressions: number; improvements: number }): { risk: Risk; reasons: string[] } {
+  const reasons: string[] = [];
+  const n = (k: number, one: string): string => `${k} ${k === 1 ? one : `${one}s`}`;
+  const weakened = posture.added.filter((f) => f.weighed);
+  const strengthened = posture.removed.filter((f) => f.weighed);
+  if (reach.newlyReachable.length > 0) reasons.push(`${n(reach.newlyReachable.length, 'path')} newly reachable`);
+  if (steps.regressions > 0) reasons.push(`${n(steps.regressions, 'attack step')} blocked before now get${steps.regressions === 1 ? 's' : ''} through`);
+  if (weakened.length > 0) reasons.push(`${n(weakened.length, 'posture finding')} that weaken${weakened.length === 1 ? 's' : ''} a control added (${codeCounts(weakened)})`);
+  if (reasons.length > 0) return { risk: 'up', reasons };
+  if (reach.noLongerReachable.length > 0) reasons.push(`${n(reach.noLongerReachable.length, 'path')} no longer reachable`);
+  if (steps.improvements > 0) reasons.push(`${n(steps.improvements, 'attack step')} that got through now blocked`);
+  if (strengthened.length > 0) reasons.push(`${n(strengthened.length, 'posture finding')} that weaken${strengthened.length === 1 ? 's' : ''} a control removed (${codeCounts(strengthened)}): a control strengthened`);
+  return { risk: reasons.length > 0 ? 'down' : 'same', reasons };
 }
 
 function reachDiff(b: ReachSet, a: ReachSet): { newlyReachable: AssessPath[]; noLongerReachable: AssessPath[] } {
@@ -259,23 +280,8 @@ export async function assess(input: AssessInput): Promise<AssessResult> {
   const traffic: AssessTraffic[] = cmp.traffic.map((t) => ({ ...t }));
   const broken = cmp.broken.length + traffic.filter((t) => t.kind === 'worse').length;
 
-  const reasons: string[] = [];
+  const { risk, reasons } = weighRisk(reach, posture, { regressions: cmp.regressions.length, improvements: cmp.improvements.length });
   const n = (k: number, one: string, many: string = `${one}s`): string => `${k} ${k === 1 ? one : many}`;
-  const weakened = posture.added.filter((f) => f.weighed);
-  const strengthened = posture.removed.filter((f) => f.weighed);
-  if (reach.newlyReachable.length > 0) reasons.push(`${n(reach.newlyReachable.length, 'path')} newly reachable`);
-  if (cmp.regressions.length > 0) reasons.push(`${n(cmp.regressions.length, 'attack step')} blocked before now get${cmp.regressions.length === 1 ? 's' : ''} through`);
-  // A posture finding new at warning or above is a control the change weakened, even when no client of today's mesh
-  // exercises it (assess/posture.ts): risk up, whatever else got better.
-  if (weakened.length > 0) reasons.push(`${n(weakened.length, 'posture finding')} that weaken${weakened.length === 1 ? 's' : ''} a control added (${codeCounts(weakened)})`);
-  let risk: Risk = 'same';
-  if (reasons.length > 0) risk = 'up';
-  else {
-    if (reach.noLongerReachable.length > 0) reasons.push(`${n(reach.noLongerReachable.length, 'path')} no longer reachable`);
-    if (cmp.improvements.length > 0) reasons.push(`${n(cmp.improvements.length, 'attack step')} that got through now blocked`);
-    if (strengthened.length > 0) reasons.push(`${n(strengthened.length, 'posture finding')} that weaken${strengthened.length === 1 ? 's' : ''} a control removed (${codeCounts(strengthened)}): a control strengthened`);
-    if (reasons.length > 0) risk = 'down';
-  }
   if (risk === 'same' && posture.added.length + posture.removed.length > 0) {
     reasons.push(`posture findings changed without weighing in the risk (${posture.added.length} added, ${posture.removed.length} removed: info only, or reworded on the same resource at the same severity)`);
   }
