@@ -125,6 +125,20 @@ describe('issue 9.2: work is bounded before it starts', () => {
     expect((err as ScenarioLimitError).loc.line).toBe(8);
   });
 
+  it('with steps overlapping when the budget runs out, the error names the one that runs longest, at its line (a probe inside a flood is not what spent it)', async () => {
+    const mesh = meshOf();
+    const s = loaded(scenarioText('    - { id: f, action: flood, to: "server.b:80", rate: 1000/s, for: 10s }\n    - { id: p, action: flood, to: "server.b:80", rate: 1/s, for: 5s, at: 0s }\n'), mesh);
+    const err = await runScenario(s, mesh, { maxEvents: 2000 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ScenarioLimitError);
+    expect((err as ScenarioLimitError).message).toMatch(/during step "f"/);
+    expect((err as ScenarioLimitError).loc.line).toBe(8);
+    // the longer one listed second is named just the same
+    const swapped = loaded(scenarioText('    - { id: p, action: flood, to: "server.b:80", rate: 1/s, for: 5s }\n    - { id: f, action: flood, to: "server.b:80", rate: 1000/s, for: 10s, at: 0s }\n'), mesh);
+    const err2 = await runScenario(swapped, mesh, { maxEvents: 2000 }).catch((e: unknown) => e);
+    expect((err2 as ScenarioLimitError).message).toMatch(/during step "f"/);
+    expect((err2 as ScenarioLimitError).loc.line).toBe(9);
+  });
+
   it('requests that pile up in an app stop the run with a located error at the live-request limit, not a heap exhaustion', async () => {
     // a day of service time behind a vast queue: every request of the flood stays in the app (15.8 M did, 4.4 GB)
     const mesh = meshOf();
