@@ -8,7 +8,7 @@
  * was written and exits 130 (143): DIR is as it was, no staging folder is left.
  */
 import type { Command } from 'commander';
-import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { IssueList } from '../core/issues.js';
 import { renderTopology } from '../generate/manifests.js';
@@ -37,6 +37,11 @@ const GENERATED_MANIFEST = /^(?:00-mesh|team-\d{1,6})\.yaml$/;
  * named as generate names them — a policy, an overlay folder or a kustomization a user added there is theirs, and
  * --force must not delete it with the rest.
  */
+/** Where `p` leads when it is a symbolic link (to something missing: the caller has seen stat fail), else null. */
+function danglingLink(p: string): string | null {
+  try { return lstatSync(p).isSymbolicLink() ? readlinkSync(p) : null; } catch { return null; }
+}
+
 function isGenerateOutput(dir: string): boolean {
   const names = readdirSync(dir);
   if (!names.includes(MANIFEST_FILE) || !names.every((n) => GENERATED_TOP.has(n))) return false;
@@ -128,6 +133,11 @@ export async function generateCommand(opts: GenerateCliOpts, io: Io, signal?: Ab
     // --out is where generate writes: say what stands in the way of writing there, not that it "cannot be read"
     if (code === 'ENOTDIR') issues.error('not-a-folder', `--out ${displayPath(out)}: a part of that path is a file, not a folder`, undefined, 'name a folder whose parents are folders (or do not exist yet)');
     else if (code !== 'ENOENT') issues.error('file-unreadable', `--out ${displayPath(out)} cannot be looked at: ${fsErrorText(e)}`, undefined, 'name a new or empty folder you can write to');
+    else if (danglingLink(out) !== null) {
+      // a link to nothing: writing would replace the link, or fail on it; neither is what was asked
+      issues.error('not-a-folder', `--out ${displayPath(out)} is a symbolic link to ${displayPath(danglingLink(out) as string)}, which does not exist`, undefined,
+        'create the folder it points to, remove the link, or name a new folder');
+    }
   }
   if (issues.hasErrors()) { printIssues(io, issues.errors); return EXIT_BAD_INPUT; }
 

@@ -240,6 +240,18 @@ describe('meshrange generate: the command', () => {
     expect(existsSync(out)).toBe(false);
   }, 90_000);
 
+  it('--out naming a link to nothing says so (exit 2): the link stays, nothing is written where it points', async () => {
+    const link = path.join(tmp, 'dangling');
+    const target = path.join(tmp, 'nowhere', 'dir');
+    symlinkSync(target, link);
+    const r = await cli('generate', '--workloads', '100', '--out', link);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(`[not-a-folder] --out ${link} is a symbolic link to ${target}, which does not exist`);
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    expect(existsSync(path.join(tmp, 'nowhere'))).toBe(false);
+    expect(readdirSync(tmp).filter((n) => n.startsWith('.dangling.generate-'))).toEqual([]);
+  });
+
   it('--out naming a regular file says so (exit 2, the file untouched)', async () => {
     const f = path.join(tmp, 'afile');
     writeFileSync(f, 'mine');
