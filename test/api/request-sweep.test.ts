@@ -45,6 +45,31 @@ function apiPods(n: number, bad: readonly number[]): string {
   return Array.from({ length: n }, (_, i) => pod(`api-${String(i).padStart(2, '0')}`, 'shop', { app: 'api', ...(bad.includes(i) ? { bad: 'yes' } : {}) })).join('---\n');
 }
 
+/** One replica of an ingress gateway (no sidecar: it is the proxy). */
+function gatewayPod(name: string): string {
+  return pod(name, 'istio-system', { istio: 'ingressgateway' }, 'gw')
+    .replace('labels: {"istio":"ingressgateway"}}', 'labels: {"istio":"ingressgateway","sidecar.istio.io/inject":"false"}}');
+}
+
+/** The gateway's LoadBalancer Service, a Gateway for shop.example.com, and a VirtualService with `route` to shop/api. */
+function publicRoute(route: string): string {
+  return `apiVersion: v1
+kind: Service
+metadata: {name: gw, namespace: istio-system}
+spec: {type: LoadBalancer, selector: {istio: ingressgateway}, ports: [{name: http, port: 80, targetPort: 8080}]}
+---
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: public, namespace: istio-system}
+spec: {selector: {istio: ingressgateway}, servers: [{port: {number: 8080, name: http, protocol: HTTP}, hosts: [shop.example.com]}]}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: public, namespace: shop}
+spec: {hosts: [shop.example.com], gateways: [istio-system/public], http: [{route: ${route}}]}
+`;
+}
+
 function meshOf(...texts: string[]): Mesh {
   const r = loadMesh([{ path: 'm.yaml', text: texts.join('---\n') }]);
   expect(r.issues.errors.map((e) => e.message)).toEqual([]);
@@ -70,22 +95,7 @@ describe('request: every path through the choices is decided', () => {
   });
 
   it('behind an ingress gateway with two replicas, the backend endpoints are decided through each replica, which `via` names', async () => {
-    const gw = (name: string): string => pod(name, 'istio-system', { istio: 'ingressgateway' }, 'gw').replace('labels: {"istio":"ingressgateway"}}', 'labels: {"istio":"ingressgateway","sidecar.istio.io/inject":"false"}}');
-    const mesh = meshOf(SHOP, apiPods(2, [1]), gw('gw-a'), gw('gw-b'), `apiVersion: v1
-kind: Service
-metadata: {name: gw, namespace: istio-system}
-spec: {type: LoadBalancer, selector: {istio: ingressgateway}, ports: [{name: http, port: 80, targetPort: 8080}]}
----
-apiVersion: networking.istio.io/v1
-kind: Gateway
-metadata: {name: public, namespace: istio-system}
-spec: {selector: {istio: ingressgateway}, servers: [{port: {number: 8080, name: http, protocol: HTTP}, hosts: [shop.example.com]}]}
----
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: public, namespace: shop}
-spec: {hosts: [shop.example.com], gateways: [istio-system/public], http: [{route: [{destination: {host: api.shop.svc.cluster.local, port: {number: 80}}}]}]}
-`);
+    const mesh = meshOf(SHOP, apiPods(2, [1]), gatewayPod('gw-a'), gatewayPod('gw-b'), publicRoute('[{destination: {host: api.shop.svc.cluster.local, port: {number: 80}}}]'));
     const r = await sweep(mesh, 'outside', 'gw.istio-system:80', { host: 'shop.example.com' });
     expect(r.endpoints?.map((e) => [e.workload, e.outcome, e.via])).toEqual([
       ['shop/api-00', 'allowed', ['istio-system/gw-a', 'istio-system/gw-b']],
@@ -114,23 +124,9 @@ spec:
 
   it(`no more than ${MAX_SWEPT_DECISIONS} decisions: the paths left past the budget are counted as not decided`, async () => {
     // 16 gateway replicas × 2 weighted routes × 16 endpoints = 512 paths
-    const gws = Array.from({ length: 16 }, (_, i) => pod(`gw-${String(i).padStart(2, '0')}`, 'istio-system', { istio: 'ingressgateway' }, 'gw')
-      .replace('labels: {"istio":"ingressgateway"}}', 'labels: {"istio":"ingressgateway","sidecar.istio.io/inject":"false"}}')).join('---\n');
-    const mesh = meshOf(SHOP, apiPods(16, []), gws, `apiVersion: v1
-kind: Service
-metadata: {name: gw, namespace: istio-system}
-spec: {type: LoadBalancer, selector: {istio: ingressgateway}, ports: [{name: http, port: 80, targetPort: 8080}]}
----
-apiVersion: networking.istio.io/v1
-kind: Gateway
-metadata: {name: public, namespace: istio-system}
-spec: {selector: {istio: ingressgateway}, servers: [{port: {number: 8080, name: http, protocol: HTTP}, hosts: [shop.example.com]}]}
----
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: public, namespace: shop}
-spec: {hosts: [shop.example.com], gateways: [istio-system/public], http: [{route: [{destination: {host: api.shop.svc.cluster.local, port: {number: 80}}, weight: 50}, {destination: {host: api.shop.svc.cluster.local, port: {number: 80}}, weight: 50}]}]}
-`);
+    const gws = Array.from({ length: 16 }, (_, i) => gatewayPod(`gw-${String(i).padStart(2, '0')}`)).join('---\n');
+    const half = '{destination: {host: api.shop.svc.cluster.local, port: {number: 80}}, weight: 50}';
+    const mesh = meshOf(SHOP, apiPods(16, []), gws, publicRoute(`[${half}, ${half}]`));
     const r = await sweep(mesh, 'outside', 'gw.istio-system:80', { host: 'shop.example.com' });
     expect(r.endpoints).toBeNull();
     expect(r.more).toBeGreaterThan(0);
