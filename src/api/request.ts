@@ -168,17 +168,21 @@ export async function decideEveryEndpoint(mesh: Mesh, req: MeshRequest, input: D
   // choice with an untried alternative one step on.
   let prefix: number[] = [];
   let more = 0;
+  // endpoints past a choice's bound, by id: the same Service met on several paths (behind each gateway replica) leaves
+  // the same ones undecided, counted once, and not at all when another path decided them
+  const pastBound = new Set<string>();
+  const decidedIds = new Set<string>();
   let decision: Decision | null = null;
   for (let runs = 0; ; runs++) {
     /** per choice met on this path: the alternatives (indices) it may take, and the index of the one taken */
     const options: number[][] = [];
     const taken: number[] = [];
     const picked: string[] = [];
-    const choose = (alternatives: number[]): number => {
+    const choose = (alternatives: number[], untried: (past: number[]) => void): number => {
       const k = taken.length;
       const tried = alternatives.slice(0, MAX_SWEPT_ENDPOINTS);
-      // a choice first met on this path (past the prefix) counts its alternatives past the bound once
-      if (k >= prefix.length) more += alternatives.length - tried.length;
+      // a choice first met on this path (past the prefix) says its alternatives past the bound once
+      if (k >= prefix.length && alternatives.length > tried.length) untried(alternatives.slice(tried.length));
       const at = k < prefix.length ? Math.min(prefix[k] as number, tried.length - 1) : 0;
       options.push(tried);
       taken.push(at);
@@ -187,12 +191,17 @@ export async function decideEveryEndpoint(mesh: Mesh, req: MeshRequest, input: D
     const among = (weights: readonly number[]): number => {
       const positive = weights.map((w, i) => (w > 0 ? i : -1)).filter((i) => i >= 0);
       // no positive weight: the cumulative draw lands on the last
-      return choose(positive.length > 0 ? positive : [weights.length - 1]);
+      return choose(positive.length > 0 ? positive : [weights.length - 1], (past) => { more += past.length; });
     };
     const d = decide(mesh, req, {
       jwt, explain: runs === 0,
       pick: Object.assign(() => 0, { among }),
-      pickEndpoint: (eps) => { const w = eps[choose(eps.map((_, i) => i))] as Workload; picked.push(w.id); return w; },
+      pickEndpoint: (eps) => {
+        const w = eps[choose(eps.map((_, i) => i), (past) => { for (const i of past) pastBound.add((eps[i] as Workload).id); })] as Workload;
+        picked.push(w.id);
+        decidedIds.add(w.id);
+        return w;
+      },
     });
     if (runs === 0) decision = d;
     const workload = label(d);
@@ -213,6 +222,7 @@ export async function decideEveryEndpoint(mesh: Mesh, req: MeshRequest, input: D
     }
     prefix = [...taken.slice(0, j), (taken[j] as number) + 1];
   }
+  for (const id of pastBound) if (!decidedIds.has(id)) more++;
   const endpoints = [...seen.values()];
   const alike = endpoints.every((v) => verdictKey(v) === verdictKey(endpoints[0] as EndpointVerdict));
   // the endpoints past the bound are said, whether or not the decided ones agree: they may not

@@ -104,6 +104,36 @@ describe('request: every path through the choices is decided', () => {
     expect(r.more).toBe(0);
   });
 
+  it('behind two gateway replicas, an endpoint past the bound is counted once as not decided, not once per replica', async () => {
+    const mesh = meshOf(SHOP, apiPods(20, []), gatewayPod('gw-a'), gatewayPod('gw-b'), publicRoute('[{destination: {host: api.shop.svc.cluster.local, port: {number: 80}}}]'));
+    const r = await sweep(mesh, 'outside', 'gw.istio-system:80', { host: 'shop.example.com' });
+    expect(r.endpoints).toBeNull();
+    // api-16 .. api-19, past the first 16 of shop/api through gw-a and through gw-b alike
+    expect(r.more).toBe(20 - MAX_SWEPT_ENDPOINTS);
+  });
+
+  it('a route to a Service of 3 endpoints and one to a Service of 1: every endpoint of either branch is decided', async () => {
+    for (const order of [['api', 'solo'], ['solo', 'api']]) {
+      const mesh = meshOf(SHOP, apiPods(3, [2]), pod('solo', 'shop', { app: 'solo', bad: 'yes' }), `apiVersion: v1
+kind: Service
+metadata: {name: solo, namespace: shop}
+spec: {selector: {app: solo}, ports: [{name: http, port: 80, targetPort: 8080}]}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: api, namespace: shop}
+spec:
+  hosts: [api.shop.svc.cluster.local]
+  http: [{route: [${order.map((h) => `{destination: {host: ${h}.shop.svc.cluster.local}, weight: 50}`).join(', ')}]}]
+`);
+      const r = await sweep(mesh, 'shop/web', 'api.shop:80');
+      expect(r.endpoints?.map((e) => [e.workload, e.outcome]).sort()).toEqual([
+        ['shop/api-00', 'allowed'], ['shop/api-01', 'allowed'], ['shop/api-02', 'blocked'], ['shop/solo', 'blocked'],
+      ]);
+      expect(r.more).toBe(0);
+    }
+  });
+
   it('a route holding 0.1 % of the weight is decided: weighted choices are enumerated, not sampled', async () => {
     const mesh = meshOf(SHOP, apiPods(2, [0]), `apiVersion: networking.istio.io/v1
 kind: DestinationRule
