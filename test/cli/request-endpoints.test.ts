@@ -43,6 +43,6 @@ describe('request over a Service with several endpoints', () => {
 
   it('a subset holding 0.1 % of a split is listed with its verdict', async () => {
     const j = JSON.parse((await cli('request', '--mesh', 'scenarios/meshes/three-ns', '--mesh', 'test/fixtures/endpoints-weighted-thin', '--from', 'frontend/web', '--to', 'api.backend:80', '--format', 'json')).out) as { endpoints?: { workload: string; outcome: string }[] };
-    expect(j.endpoints?.map((e) => [e.workload, e.outcome])).toEqual([['backend/api', 'blocked'], ['backend/api-v2', 'allowed']]);
+    expect(j.endpoints?.map((e) => [e.workload, e.outcome])).toEqual([['backend/api-v2', 'allowed'], ['backend/api', 'blocked']]);
   });
 });
