@@ -27,9 +27,10 @@ await build({
   minifyWhitespace: true,
   logLevel: 'error',
   plugins: [{
-    // node:crypto (JWT signatures, the HTML report's hashes) and node:child_process (commander's executable
-    // subcommands, which meshrange has none of) load ~10 ms of Node internals that most runs never touch: their
-    // imports get a module of getters that requires the real one on first use (benchmarks.md B4, T4.1).
+    // node:crypto (JWT signatures, the HTML report's hashes) and node:child_process (`assess --before <git ref>`, and
+    // commander's executable subcommands, which meshrange has none of) load ~10 ms of Node internals that most runs
+    // never touch: their imports get a module of getters that requires the real one on first use (benchmarks.md B4,
+    // T4.1). The getters are the names the building Node exports (own enumerable keys).
     name: 'meshrange-lazy-builtins',
     setup(b) {
       b.onResolve({ filter: /^(node:)?(crypto|child_process)$/ }, (args) => (args.namespace === 'lazy-builtin'

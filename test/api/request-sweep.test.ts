@@ -70,6 +70,15 @@ spec: {hosts: [shop.example.com], gateways: [istio-system/public], http: [{route
 `;
 }
 
+/** A VirtualService for shop/api's in-mesh host with one HTTP route to `destinations` (a YAML flow list's items). */
+function apiRoute(destinations: string): string {
+  return `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: api, namespace: shop}
+spec: {hosts: [api.shop.svc.cluster.local], http: [{route: [${destinations}]}]}
+`;
+}
+
 function meshOf(...texts: string[]): Mesh {
   const r = loadMesh([{ path: 'm.yaml', text: texts.join('---\n') }]);
   expect(r.issues.errors.map((e) => e.message)).toEqual([]);
@@ -119,13 +128,7 @@ kind: Service
 metadata: {name: solo, namespace: shop}
 spec: {selector: {app: solo}, ports: [{name: http, port: 80, targetPort: 8080}]}
 ---
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: api, namespace: shop}
-spec:
-  hosts: [api.shop.svc.cluster.local]
-  http: [{route: [${order.map((h) => `{destination: {host: ${h}.shop.svc.cluster.local}, weight: 50}`).join(', ')}]}]
-`);
+${apiRoute(order.map((h) => `{destination: {host: ${h}.shop.svc.cluster.local}, weight: 50}`).join(', '))}`);
       const r = await sweep(mesh, 'shop/web', 'api.shop:80');
       expect(r.endpoints?.map((e) => [e.workload, e.outcome]).sort()).toEqual([
         ['shop/api-00', 'allowed'], ['shop/api-01', 'allowed'], ['shop/api-02', 'blocked'], ['shop/solo', 'blocked'],
@@ -141,13 +144,7 @@ kind: DestinationRule
 metadata: {name: api, namespace: shop}
 spec: {host: api.shop.svc.cluster.local, subsets: [{name: rare, labels: {v: rare}}, {name: main, labels: {v: main}}]}
 ---
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: api, namespace: shop}
-spec:
-  hosts: [api.shop.svc.cluster.local]
-  http: [{route: [{destination: {host: api.shop.svc.cluster.local, subset: main}, weight: 999}, {destination: {host: api.shop.svc.cluster.local, subset: rare}, weight: 1}, {destination: {host: api.shop.svc.cluster.local, subset: rare}, weight: 0}]}]
-`);
+${apiRoute('{destination: {host: api.shop.svc.cluster.local, subset: main}, weight: 999}, {destination: {host: api.shop.svc.cluster.local, subset: rare}, weight: 1}, {destination: {host: api.shop.svc.cluster.local, subset: rare}, weight: 0}')}`);
     const r = await sweep(mesh, 'shop/web', 'api.shop:80');
     expect(r.decision.destination?.workload).toBe('shop/api-main');
     expect(r.endpoints?.map((e) => [e.workload, e.outcome])).toEqual([['shop/api-main', 'allowed'], ['shop/api-rare', 'blocked']]);
