@@ -98,7 +98,9 @@ export function renderDecision(opts: RequestOpts, identity: string | null, d: De
     // the load balancer spreads requests over endpoints that decide differently: this verdict is one of several
     const label = (v: EndpointVerdict): string => `${v.workload}${v.via ? ` (via ${v.via.join(', ')})` : ''} ${v.outcome.toUpperCase()}${v.code === null ? '' : ` ${v.code === 0 ? '000' : v.code}`}${v.stoppedBy[0] ? ` by ${v.stoppedBy[0].control}${v.stoppedBy[0].name ? ` ${v.stoppedBy[0].name}` : ''}` : ''}`;
     const through = endpoints.filter((v) => v.outcome === 'allowed').length;
-    lines.push(`endpoints disagree: requests are spread over ${endpoints.length + more} (load-balanced endpoints, weighted routes), and ${through} of the ${endpoints.length} decided let this request through — some requests get through, others do not`);
+    // a workload reached with two verdicts (through two gateway replicas) is listed twice but is one place requests go
+    const places = new Set(endpoints.map((v) => v.workload)).size + more;
+    lines.push(`endpoints disagree: requests are spread over ${places} (load-balanced endpoints, gateway replicas, weighted routes), and ${through} of the ${endpoints.length} verdicts decided let this request through — some requests get through, others do not`);
     for (const v of endpoints) lines.push(`  ${label(v)}`);
     if (more > 0) lines.push(`  … and ${more} more not decided`);
   } else if (more > 0) {

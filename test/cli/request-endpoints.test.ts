@@ -15,7 +15,7 @@ describe('request over a Service with several endpoints', () => {
   it('endpoints that decide differently are listed, each with its verdict and what stopped it', async () => {
     const r = await cli('request', ...disagree);
     expect(r.code, r.err).toBe(0);
-    expect(r.out).toContain('endpoints disagree: requests are spread over 2 (load-balanced endpoints, weighted routes), and 1 of the 2 decided let this request through');
+    expect(r.out).toContain('endpoints disagree: requests are spread over 2 (load-balanced endpoints, gateway replicas, weighted routes), and 1 of the 2 verdicts decided let this request through');
     expect(r.out).toContain('  backend/api BLOCKED 403 by AuthorizationPolicy backend/deny-v1');
     expect(r.out).toContain('  backend/api-v2 ALLOWED 200');
     expect(r.out).toContain('Service backend/api has 2 endpoints; the load balancer spreads requests over them, and this decision follows one: backend/api');
