@@ -89,7 +89,7 @@ export function buildRequest(mesh: Mesh, spec: RequestSpec, issues: IssueList): 
   if (!TLS.includes(tls)) issues.error('bad-request', `tls ${String(tls)}: expected one of ${TLS.join(', ')}`);
   for (const c of spec.capabilities ?? []) if (!CAPABILITIES.includes(c)) issues.error('bad-request', `capability ${String(c)}: expected one of ${CAPABILITIES.join(', ')}`);
   const path = spec.path ?? '/';
-  if (typeof path !== 'string' || !path.startsWith('/') || path.length > 2048) issues.error('bad-request', `path ${String(path).slice(0, 80)}: must start with / and be at most 2048 characters`);
+  if (typeof path !== 'string' || !path.startsWith('/') || path.length > 2048) issues.error('bad-request', `path ${String(path).slice(0, 80)}: must start with / and be at most 2048 characters`, undefined, `e.g. --path /${typeof path === 'string' ? path.replace(/^\/*/, '').slice(0, 60) : ''}`);
   else if (!isRequestPath(path)) issues.error('bad-request', `path ${quotedName(path)}: ${PATH_FORM}`);
   // a gRPC call is always a POST (istio-semantics §6.6): that is the default for grpc, as in a scenario step
   const method = spec.method ?? defaultMethod(protocol);

@@ -4,6 +4,7 @@ import { IssueList } from '../core/issues.js';
 import { defaultMethod } from '../core/http.js';
 import { principalOf, spiffeId } from '../model/types.js';
 import type { Capability, Decision, Protocol, TlsIntent } from '../policy/decide.js';
+import { destinationWarning } from '../scenario/references.js';
 import { buildRequest, decideEveryEndpoint, decisionJson, MAX_SWEPT_DECISIONS, MAX_SWEPT_ENDPOINTS, type EndpointVerdict, type RequestSpec } from '../api/request.js';
 import { readSource } from './fs.js';
 import { EXIT_BAD_INPUT, EXIT_OK, printIssues, type Io } from './main.js';
@@ -66,6 +67,11 @@ export async function requestCommand(opts: RequestOpts, io: Io): Promise<number>
   if (issues.hasErrors()) { printIssues(io, issues.errors); return EXIT_BAD_INPUT; }
   const { decision: d, endpoints, more } = await decideEveryEndpoint(mesh, req, { now: nowMs, jwks: standIns });
   for (const w of loadIssues.warnings) io.err(`warning: ${escapeControls(`${w.loc ? `${w.loc.file}:${w.loc.line}:${w.loc.col}: ` : ''}${w.message}`)}\n`);
+  // a destination the mesh does not know (a typo, most often): the decision says DNS failed; this says why, once
+  if (req.to.kind === 'host') {
+    const w = destinationWarning(mesh, req.to.host, opts.from);
+    if (w) io.err(`warning [unknown-host] ${escapeControls(`--to ${opts.to}: ${w.message}`)}\n    fix: ${escapeControls(w.hint)}\n`);
+  }
   if (opts.format === 'json') {
     io.out(jsonDocument({ request: { from: opts.from, to: opts.to, protocol: opts.protocol, method: methodOf(opts), path: opts.path, headers, tls: opts.tls, ...(opts.bypass ? { bypass: true } : {}), ...(opts.capability ? { capabilities: opts.capability } : {}) }, ...decisionJson(d),
       ...(endpoints ? { endpoints } : {}), ...(more > 0 ? { endpointsNotDecided: more } : {}) }));

@@ -16,6 +16,7 @@ import type { Mesh } from '../model/types.js';
 import { resolveHost } from '../policy/decide.js';
 import { hostMatches } from '../policy/destination-rule.js';
 import type { LoadedScenario } from './load.js';
+import { nearest } from '../loader/reader.js';
 
 type DocPath = (string | number)[];
 
@@ -63,12 +64,36 @@ function checkDestination(s: LoadedScenario, mesh: Mesh, issues: IssueList, to: 
     return;
   }
   if (host.startsWith('workload/')) return; // checked against the workloads by bindScenario
+  const w = destinationWarning(mesh, host, from);
+  if (w && !(outsideMeant && w.outside)) issues.warn('unknown-host', `${what}: ${w.message}`, s.src.locate(path), w.hint);
+}
+
+/**
+ * The warning for a destination host that resolves to nothing the mesh knows, seen from `from` (a workload id or
+ * `outside`), with a hint naming the Service it most likely meant (a letter or two off); null when it names a
+ * Service, ServiceEntry or pod. Shared by scenarios (unknown-host) and `meshrange request`.
+ */
+export function destinationWarning(mesh: Mesh, host: string, from: string): { message: string; hint: string; outside: boolean } | null {
   const unknown = destinationProblem(mesh, host, from);
-  if (unknown && !(outsideMeant && unknown.includes('outside the mesh'))) {
-    issues.warn('unknown-host', `${what}: ${unknown}`, s.src.locate(path),
-      unknown.includes('outside the mesh') ? 'nothing to do if it is meant to be outside the mesh; otherwise check it against the Services and ServiceEntries'
-        : 'check the name against the Services of the mesh (svc, svc.ns or svc.ns.svc.cluster.local)');
-  }
+  if (unknown === null) return null;
+  const outside = unknown.includes('outside the mesh');
+  const meant = parseIp(host) ? undefined : nearestService(mesh, host, from === 'outside' ? 'default' : from.slice(0, from.indexOf('/')));
+  const hint = meant !== undefined ? `did you mean ${meant}? (check the name against the Services of the mesh: svc, svc.ns or svc.ns.svc.cluster.local)`
+    : outside ? 'nothing to do if it is meant to be outside the mesh; otherwise check it against the Services and ServiceEntries'
+      : 'check the name against the Services of the mesh (svc, svc.ns or svc.ns.svc.cluster.local)';
+  return { message: unknown, hint, outside };
+}
+
+/** The Service a misspelt host most likely meant, written as the host was (svc, or svc.ns): by its first labels. */
+function nearestService(mesh: Mesh, host: string, fromNs: string): string | undefined {
+  const labels = host.toLowerCase().split('.');
+  const [name, ns] = [labels[0] ?? '', labels[1]];
+  const inNs = ns === undefined || ns === 'svc' ? fromNs : ns;
+  // the same namespace first: `detials` from bookinfo means bookinfo's details
+  const local = nearest(name, mesh.services.filter((sv) => sv.namespace === inNs).map((sv) => sv.name));
+  if (local !== undefined) return ns === undefined ? local : `${local}.${inNs}`;
+  const all = mesh.services.map((sv) => `${sv.name}.${sv.namespace}`);
+  return nearest(ns === undefined ? name : `${name}.${ns}`, all);
 }
 
 /** Why `host` resolves to nothing the mesh knows, seen from `from`; null when it names a Service, ServiceEntry or pod. */
