@@ -141,15 +141,16 @@ export function blastRadius(mesh: Mesh, opts: BlastRadiusOptions = {}): BlastRad
     return { ok: false, code: 'bad-depth', message: `depth ${depth} is out of range`, hint: `give a whole number of hops from 1 to ${MAX_BLAST_DEPTH}` };
   }
   const known = new Set(mesh.workloads.map((w) => w.id));
-  const check = (ids: readonly string[], what: string, outsideOk: boolean): BlastRadiusResult | null => {
+  const check = (ids: readonly string[], what: string, outsideOk: boolean, also = ''): BlastRadiusResult | null => {
     for (const id of ids) {
       if (known.has(id) || (outsideOk && id === 'outside')) continue;
       return { ok: false, code: 'unknown-workload', message: `${what} ${id} is not a workload of the mesh`,
-        hint: `name a workload as namespace/name; nearest: ${nearNames(mesh, id).join(', ') || '(the mesh has no workloads)'}` };
+        hint: `name a workload as namespace/name${also}; nearest: ${nearNames(mesh, id).join(', ') || '(the mesh has no workloads)'}` };
     }
     return null;
   };
-  const bad = check(opts.from ?? [], '--from', true) ?? check(opts.exploit === 'all' || opts.exploit === undefined ? [] : opts.exploit, '--exploit', false)
+  const bad = check(opts.from ?? [], '--from', true, ', or outside')
+    ?? check(opts.exploit === 'all' || opts.exploit === undefined ? [] : opts.exploit, '--exploit', false, ' (a comma-separated list), or all, or none')
     ?? check(opts.crown ?? [], '--crown', false);
   if (bad) return bad;
 

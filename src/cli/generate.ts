@@ -108,7 +108,7 @@ export async function generateCommand(opts: GenerateCliOpts, io: Io, signal?: Ab
   if (namespaces !== undefined) go.namespaces = namespaces;
   if (seed !== undefined) go.seed = seed;
   const problem = optionsProblem(go);
-  if (problem) { issues.error('bad-usage', problem, undefined, '`meshrange generate --help` gives each option\'s range; e.g. --workloads 1000'); printIssues(io, issues.errors); return EXIT_BAD_INPUT; }
+  if (problem) { issues.error('bad-usage', problem, undefined, '`meshrange generate --help` gives each option\'s range'); printIssues(io, issues.errors); return EXIT_BAD_INPUT; }
 
   // a link to a folder is the folder it leads to (written into when empty; replaced, with --force, as that folder)
   let out = path.resolve(opts.out as string);

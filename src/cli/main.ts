@@ -214,9 +214,15 @@ function guardOptionValue(c: Command, o: Option, lost: LostValue): void {
 }
 
 /** What to do about a parse error of commander, by its code. */
-function parseErrorHint(code: string, where: string): string {
+function parseErrorHint(code: string, where: string, failed?: Command, what = ''): string {
+  // the mistakes a first run makes: an HTML report asked of --format (it is a file: --report), a mesh folder given as
+  // an argument to a command that reads manifests with --mesh
+  if (code === 'commander.invalidArgument' && /'--format[^']*' argument 'html'/.test(what)) return 'an HTML report is a file: --report html=PATH (e.g. --report html=reports/run.html)';
+  if (code === 'commander.excessArguments' && failed?.options.some((o) => o.long === '--mesh') && failed.registeredArguments.length === 0) {
+    return `\`${where}\` takes no paths as arguments: give the manifests with --mesh <path> (repeatable)`;
+  }
   switch (code) {
-    case 'commander.unknownCommand': return '`meshrange --help` lists the commands';
+    case 'commander.unknownCommand': return `\`${where} --help\` lists the commands`;
     case 'commander.unknownOption': return `\`${where} --help\` lists its options`;
     case 'commander.optionMissingArgument': return `give the option a value; \`${where} --help\` says what it takes`;
     case 'commander.missingMandatoryOptionValue': return `add it; \`${where} --help\` says what it takes`;
@@ -229,6 +235,7 @@ function parseErrorHint(code: string, where: string): string {
 
 /** A parse error in the house style: `meshrange: <what>` and `  hint: <what to do>` — one error, no usage dump. */
 function parseErrorText(e: CommanderError, failed: Command): string {
-  const what = e.message.replace(/^error: /, '').trim();
-  return `meshrange: ${what}\n  hint: ${parseErrorHint(e.code, commandPath(failed))}\n`;
+  // one line: commander puts its "(Did you mean …?)" on a line of its own
+  const what = e.message.replace(/^error: /, '').trim().replace(/\s*\n\s*\(Did you mean /, ' (did you mean ').replace(/\s*\n\s*/g, ' ');
+  return `meshrange: ${what}\n  hint: ${parseErrorHint(e.code, commandPath(failed), failed, what)}\n`;
 }

@@ -85,7 +85,12 @@ describe('blast radius refuses bad input with an error value', () => {
   it('an unknown foothold names the nearest workloads', () => {
     const r = blastRadius(mesh, { from: ['backend/apx'] });
     expect(r.ok).toBe(false);
-    if (!r.ok) { expect(r.code).toBe('unknown-workload'); expect(r.hint).toContain('backend/api'); }
+    if (!r.ok) { expect(r.code).toBe('unknown-workload'); expect(r.hint).toContain('backend/api'); expect(r.hint).toContain('or outside'); }
+  });
+  it('an --exploit word that is no workload says the list may also be all or none', () => {
+    const r = blastRadius(mesh, { exploit: ['some'] });
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.hint).toContain('name a workload as namespace/name (a comma-separated list), or all, or none');
   });
   it(`a depth outside 1..${MAX_BLAST_DEPTH} is refused`, () => {
     expect(blastRadius(mesh, { depth: 0 }).ok).toBe(false);

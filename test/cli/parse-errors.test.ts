@@ -86,3 +86,27 @@ describe('parse errors of every command', () => {
     expect(r.err).not.toContain('\u001b');
   });
 });
+
+describe('parse errors a first run makes: one line, and a hint about that mistake', () => {
+  it('a misspelt command or option: commander\'s guess joins the one line (not a third line), the hint names the right --help', async () => {
+    const cmd = await cli('rn', 'scenarios/');
+    expectHouseStyle(cmd);
+    expect(cmd.err).toContain("meshrange: unknown command 'rn' (did you mean run?)");
+    const sub = await cli('exercise', 'chek', 'first-strict');
+    expectHouseStyle(sub);
+    expect(sub.err).toContain("unknown command 'chek' (did you mean check?)");
+    expect(sub.err).toContain('hint: `meshrange exercise --help` lists the commands');
+    const opt = await cli('run', 'scenarios/', '--fromat', 'json');
+    expectHouseStyle(opt);
+    expect(opt.err).toContain("unknown option '--fromat' (did you mean --format?)");
+  });
+
+  it('run --format html points at --report html=PATH; lint with a folder argument points at --mesh', async () => {
+    const html = await cli('run', 'scenarios/bookinfo-deny-over-allow.yaml', '--format', 'html');
+    expectHouseStyle(html);
+    expect(html.err).toContain('hint: an HTML report is a file: --report html=PATH');
+    const lint = await cli('lint', 'scenarios/meshes/three-ns');
+    expectHouseStyle(lint);
+    expect(lint.err).toContain('hint: `meshrange lint` takes no paths as arguments: give the manifests with --mesh <path>');
+  });
+});
