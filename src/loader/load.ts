@@ -289,6 +289,12 @@ export function loadMesh(files: readonly SourceFile[], overrides: MeshOverrides 
       unmodeled.push({ kind, apiVersion, meta });
       r.warn([], 'not-modeled', `kind ${kind} (${apiVersion}) is not modeled yet; its effect on traffic is ignored`,
         'results for traffic this object would affect may differ from the cluster');
+    } else if (apiVersion.startsWith('meshrange.io/')) {
+      // a scenario or exercise file among the manifests (--mesh scenarios/, say): meshrange's own, not the cluster's
+      unmodeled.push({ kind, apiVersion, meta });
+      r.warn([], 'not-a-manifest', `kind ${kind} (${apiVersion}) is a meshrange file, not a Kubernetes or Istio manifest: it adds nothing to the mesh`,
+        kind === 'Scenario' ? 'run a scenario with `meshrange run <file>`; --mesh takes the YAML you apply to the cluster (a scenario names its own in spec.mesh.manifests)'
+          : 'give --mesh the YAML you apply to the cluster, not meshrange\'s own files');
     } else {
       unmodeled.push({ kind, apiVersion, meta });
       r.warn([], 'not-modeled', `kind ${kind} (${apiVersion}) is not modeled by meshrange and has no effect in the simulation`);

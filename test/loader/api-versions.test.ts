@@ -59,6 +59,18 @@ spec: { template: { spec: { containers: [{ image: hello }] } } }
     expect(r.mesh.unmodeled?.map((u) => `${u.apiVersion} ${u.kind}`)).toEqual(['foo.example.com/v1 AuthorizationPolicy', 'serving.knative.dev/v1 Service']);
   });
 
+  it('a meshrange scenario among the manifests (--mesh scenarios/) is named as meshrange\'s own file, with `meshrange run` as the fix', () => {
+    const r = load(`apiVersion: meshrange.io/v1alpha1
+kind: Scenario
+metadata: { name: deny-all }
+spec: { mesh: { manifests: [meshes/bookinfo] }, attacker: { foothold: bookinfo/productpage-v1 }, steps: [] }
+`);
+    expect(r.issues.errors).toEqual([]);
+    expect(r.issues.warnings.map((w) => `${w.code}@${w.loc?.line}`)).toEqual(['not-a-manifest@1']);
+    expect(r.issues.warnings[0]?.message).toContain('kind Scenario (meshrange.io/v1alpha1) is a meshrange file, not a Kubernetes or Istio manifest');
+    expect(r.issues.warnings[0]?.hint).toContain('meshrange run <file>');
+  });
+
   it('every version Istio serves is read: security v1/v1beta1, networking v1/v1beta1/v1alpha3', () => {
     expect(load(policy('security.istio.io/v1beta1')).mesh.authorizationPolicies).toHaveLength(1);
     for (const v of ['v1', 'v1beta1', 'v1alpha3']) {
