@@ -104,11 +104,25 @@ export function mergeShardReports(reports: readonly ShardReport[], issues: Issue
   const names = new Map<string, { file: string; position: number }>();
   let suite: { count: number; total: number; seed: string; file: string } | null = null;
   const shardsSeen = new Map<number, string>();
+  // A report given twice (the same file, or a copy): one error for the file, not one per scenario it holds.
+  const byText = new Map<string, string>();
   for (const rep of reports) {
+    const first = byText.get(rep.text);
+    if (first !== undefined) {
+      issues.error('merge-duplicate', first === rep.file ? `${rep.file} is given twice` : `${rep.file} holds the same report as ${first}`, { file: rep.file, line: 1, col: 1 }, fix);
+      continue;
+    }
+    byText.set(rep.text, rep.file);
     const objects = parseReportJson(rep.file, rep.text, issues, 'a JSON report of meshrange run --shard i/n');
     if (!objects) continue;
+    const isObject = (o: unknown): o is Record<string, unknown> => typeof o === 'object' && o !== null && !Array.isArray(o);
+    if (objects.length > 0 && !objects.some((o) => isObject(o) && Object.hasOwn(o, 'scenario'))) {
+      issues.error('merge-not-a-shard', `${rep.file} is not a JSON report of meshrange run: none of its ${objects.length} object${objects.length === 1 ? '' : 's'} has a \`scenario\` field`,
+        { file: rep.file, line: 1, col: 1 }, 'merge the JSON reports of `meshrange run --shard i/n --report json=PATH`, one per shard');
+      continue;
+    }
     // A whole suite's report (run without --shard): one error for the file, not one per scenario.
-    if (objects.length > 0 && !objects.some((o) => typeof o === 'object' && o !== null && !Array.isArray(o) && Object.hasOwn(o, 'shard'))) {
+    if (objects.length > 0 && !objects.some((o) => isObject(o) && Object.hasOwn(o, 'shard'))) {
       issues.error('merge-not-a-shard', `${rep.file} is not the report of a shard: none of its ${objects.length} scenario${objects.length === 1 ? '' : 's'} has a \`shard\` field (meshrange run wrote it without --shard i/n)`,
         { file: rep.file, line: 1, col: 1 }, 'merge the JSON reports of `meshrange run --shard i/n --report json=PATH`, one per shard; a report of a whole suite needs no merge');
       continue;

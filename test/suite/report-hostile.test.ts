@@ -44,7 +44,7 @@ describe('a hostile report file is refused quickly', () => {
     expect(mergeShardReports([{ file: 'bad.json', text: hostile }], issues)).toBeNull();
     expect(issues.errors.map((e) => e.code)).toEqual(['merge-not-a-shard']);
     const shards = new IssueList();
-    const bad = JSON.stringify(Array.from({ length: 1000 }, () => ({ pad: 'x'.repeat(100), shard: 'x' })));
+    const bad = JSON.stringify(Array.from({ length: 1000 }, (_, i) => ({ scenario: `s${i}`, pad: 'x'.repeat(100), shard: 'x' })));
     expect(mergeShardReports([{ file: 'bad.json', text: bad }], shards)).toBeNull();
     expect(shards.errors.length).toBe(21);
     expect(shards.errors.at(-1)?.message).toMatch(/^… and \d+ more problems in bad\.json$/);

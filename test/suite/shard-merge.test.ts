@@ -117,10 +117,22 @@ describe('merge refuses what it cannot merge (exit 2, nothing written)', () => {
     expect(r.err).toMatch(/\[merge-inconsistent\] .*the verdict is "contained", but attack step ".*" is (allowed|partial): the report was edited/);
   });
 
-  it('the same shard twice', async () => {
+  it('the same shard twice: one error for the file (not one per scenario it holds), a copy under another name too', async () => {
     const r = await cli('merge', out('p1.json'), out('p2.json'), out('p1.json'));
     expect(r.code).toBe(2);
-    expect(r.err).toContain('[merge-duplicate]');
+    expect(r.err.match(/error \[/g)).toHaveLength(1);
+    expect(r.err).toContain(`[merge-duplicate] ${out('p1.json')} is given twice`);
+    writeFileSync(out('p1-copy.json'), readFileSync(out('p1.json')));
+    const c = await cli('merge', out('p1.json'), out('p1-copy.json'));
+    expect(c.err.match(/error \[/g)).toHaveLength(1);
+    expect(c.err).toContain(`${out('p1-copy.json')} holds the same report as ${out('p1.json')}`);
+  });
+
+  it('a JSON file that is no meshrange report at all (a package.json) is said to be none, once', async () => {
+    const r = await cli('merge', 'package.json');
+    expect(r.code).toBe(2);
+    expect(r.err.match(/error \[/g)).toHaveLength(1);
+    expect(r.err).toContain('package.json is not a JSON report of meshrange run: none of its 1 object has a `scenario` field');
   });
 
   it('a report that is not of run --shard (one error for the file, however many scenarios), or not JSON', async () => {
