@@ -84,6 +84,14 @@ function scenarioFiles(paths: readonly string[], sandbox: Sandbox, issues: Issue
   return out;
 }
 
+function isFile(p: string): boolean {
+  try {
+    return statSync(p).isFile();
+  } catch {
+    return false;
+  }
+}
+
 function isDir(p: string): boolean {
   try {
     return statSync(p).isDirectory();
@@ -132,6 +140,11 @@ function side(arg: string, opts: AssessCliOpts, fsReader: FsSource): AssessSide 
   if (isDir(arg)) {
     const mesh = opts.mesh.length > 0 ? opts.mesh.map((m) => path.join(arg, m)) : [arg];
     return { label: displayPath(path.resolve(arg)), reader: new FsSource(new Sandbox([...fsReader.sandbox.roots, realOrAbsolute(arg)]), fsReader.inputs), mesh, replaceScenarioManifests: true };
+  }
+  // A file: a side is a folder of manifests (or a commit), and a file named as one is most likely a manifest meant for it.
+  if (isFile(arg) && refCommit(opts.repo ?? '.', arg) === null) {
+    throw new GitError(`${JSON.stringify(arg)} is a file, not a folder: --before and --after each name a folder of manifests or a git ref`,
+      `name the folder that holds it (e.g. ${shellWord(path.dirname(arg))}), or a commit`);
   }
   // Not a folder, and no repository to hold a ref: most likely a typo'd folder, and the message says both.
   if (findRepository(opts.repo ?? '.') === null) {

@@ -163,6 +163,13 @@ describe('assess --before/--after git refs read the same paths at each commit', 
     expect(r.err).toContain('neither a folder nor a commit');
   });
 
+  it('a manifest file named as a side is said to be a file, with the folder holding it as the fix (exit 2)', async () => {
+    const r = await cli('assess', '--before', 'scenarios/meshes/bookinfo/deployments.yaml', '--after', 'scenarios/meshes/bookinfo');
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('"scenarios/meshes/bookinfo/deployments.yaml" is a file, not a folder');
+    expect(r.err).toContain('fix: name the folder that holds it (e.g. scenarios/meshes/bookinfo), or a commit');
+  });
+
   it('--mesh of a folder side is read inside that folder: when it is missing there, the message says so and suggests the command that reads the working tree', () => {
     const run = (...args: string[]): { status: number | null; stdout: string; stderr: string } =>
       spawnSync(process.execPath, [path.resolve('bin/meshrange.js'), 'assess', ...args], { cwd: repo, encoding: 'utf8', timeout: 60_000 });
