@@ -5,7 +5,7 @@
  */
 import { Option, type Command } from 'commander';
 import { IssueList } from '../core/issues.js';
-import type { Mesh } from '../model/types.js';
+import { selectorMatches, type Mesh } from '../model/types.js';
 import { blastRadius, MAX_BLAST_DEPTH, type BlastRadiusOptions } from '../analysis/blast-radius.js';
 import { renderBlastDot, renderBlastJsonChunks, renderBlastMermaid, renderBlastText } from '../report/blast-radius.js';
 import { collect, EXIT_BAD_INPUT, EXIT_OK, printIssues, type Io } from './main.js';
@@ -58,6 +58,9 @@ export function blastRadiusCommand(opts: BlastRadiusCliOpts, io: Io): number {
   let loaded = loadMeshArgs(opts, io);
   if (!loaded) return EXIT_BAD_INPUT;
   const r = blastRadius(loaded.mesh, { from: opts.from, exploit, depth: Number(opts.depth), crown: opts.crown });
+  // From outside, attempts dial Service and pod ports bare (no Host header, no SNI): the routes Gateways give by host
+  // are not explored, which a reader of "reaches nothing" must be told (assess and request decide them).
+  const gatewayHosts = (opts.from ?? []).includes('outside') ? exposedGatewayHosts(loaded.mesh) : [];
   // The mesh is no longer needed: let it go before the report is written (100,000 workloads: ~1 GB).
   const warnings = loaded.warnings;
   loaded = null;
@@ -67,6 +70,10 @@ export function blastRadiusCommand(opts: BlastRadiusCliOpts, io: Io): number {
     return EXIT_BAD_INPUT;
   }
   for (const w of warnings) io.err(`warning: ${escapeControls(w)}\n`);
+  if (gatewayHosts.length > 0) {
+    const list = `${gatewayHosts.slice(0, 3).join(', ')}${gatewayHosts.length > 3 ? `, … (${gatewayHosts.length} hosts)` : ''}`;
+    io.err(`note: from outside, each Service and pod port is dialled bare (no Host header, no SNI): what the Gateways route by host (${escapeControls(list)}) is not explored here; \`meshrange request --from outside --to <gateway Service>:<port> --header host:<host>\` decides one such request\n`);
+  }
   if (opts.format === 'json') {
     // written piece by piece: one report string would double the peak of a large mesh
     for (const piece of renderBlastJsonChunks(r.value)) io.out(piece);
@@ -75,4 +82,19 @@ export function blastRadiusCommand(opts: BlastRadiusCliOpts, io: Io): number {
   const render = { text: renderBlastText, dot: renderBlastDot, mermaid: renderBlastMermaid }[opts.format];
   io.out(render(r.value));
   return EXIT_OK;
+}
+
+/**
+ * The hosts of the Gateways on a gateway pod that a LoadBalancer or NodePort Service exposes (an ingress gateway, not
+ * an egress one), without their namespace prefix, `*` left out, sorted.
+ */
+function exposedGatewayHosts(mesh: Mesh): string[] {
+  const exposed = mesh.workloads.filter((w) => w.gateway && mesh.services.some((sv) => (sv.type === 'LoadBalancer' || sv.type === 'NodePort')
+    && sv.namespace === w.namespace && sv.selector !== null && selectorMatches(sv.selector, w.labels)));
+  const hosts = new Set<string>();
+  for (const g of mesh.gateways) {
+    if (!exposed.some((w) => selectorMatches(g.selector, w.labels))) continue;
+    for (const sv of g.servers) for (const h of sv.hosts) { const host = h.slice(h.indexOf('/') + 1); if (host !== '*') hosts.add(host); }
+  }
+  return [...hosts].sort();
 }
