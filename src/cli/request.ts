@@ -95,7 +95,10 @@ export function renderDecision(opts: RequestOpts, identity: string | null, d: De
   lines.push(`${what}`);
   lines.push(`from ${opts.from}${identity ? ` (${identity})` : ''}`);
   const code = d.code === null ? '' : ` ${d.code === 0 ? '000 (connection failed)' : d.code}`;
-  lines.push(`verdict: ${d.outcome.toUpperCase()}${code}${d.mtls === null ? '' : d.mtls ? ', mutual TLS' : ', no mutual TLS'}${d.flags ? `, flags ${d.flags}` : ''}`);
+  // Through a gateway, the TLS and authorization lines are the last hop's (into the workload that answered): say so.
+  const gateways = (d.path ?? []).filter((p) => p.endsWith(' (gateway)')).map((p) => p.slice(0, -' (gateway)'.length));
+  const lastHop = gateways.length > 0 && d.destination?.workload ? ` (the last hop: ${gateways[gateways.length - 1] as string} → ${d.destination.workload})` : '';
+  lines.push(`verdict: ${d.outcome.toUpperCase()}${code}${d.mtls === null ? '' : d.mtls ? `, mutual TLS${lastHop}` : `, no mutual TLS${lastHop}`}${d.flags ? `, flags ${d.flags}` : ''}`);
   for (const b of d.stoppedBy) {
     lines.push(`stopped by: ${b.control}${b.name ? ` ${b.name}` : ''}${b.rule ? ` (${b.rule})` : ''}`);
     lines.push(`  why: ${b.reason}`);
@@ -113,7 +116,7 @@ export function renderDecision(opts: RequestOpts, identity: string | null, d: De
     lines.push(`endpoints: every path decided agrees with this verdict; ${more} more endpoints or destinations were not decided (at most ${MAX_SWEPT_ENDPOINTS} of one choice, ${MAX_SWEPT_DECISIONS} decisions in all) and may not`);
   }
   if (d.authz?.decidedBy && d.outcome === 'allowed') lines.push(`allowed by: AuthorizationPolicy ${d.authz.decidedBy.namespace}/${d.authz.decidedBy.policy} (${d.authz.decidedBy.rule})`);
-  if (d.authz) lines.push(`authorization: ${d.authz.details || d.authz.reason}`);
+  if (d.authz) lines.push(`authorization${lastHop ? ` at ${d.destination?.workload ?? ''}` : ''}: ${d.authz.details || d.authz.reason}`);
   lines.push('trace:');
   for (const e of d.events) lines.push(`  ${e.hop.padEnd(14)} ${e.what}`);
   if (d.response) lines.push(`response: ${d.response.status} ${JSON.stringify(d.response.body)}`);
