@@ -82,6 +82,7 @@ export function renderLintSarif(r: LintResult): string {
         driver: {
           name: 'meshrange',
           version: MESHRANGE_VERSION,
+          semanticVersion: MESHRANGE_VERSION,
           informationUri: MESHRANGE_INFO_URI,
           rules: RULES.map((x) => ({
             id: x.code,

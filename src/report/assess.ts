@@ -219,7 +219,7 @@ export function renderAssessSarif(r: AssessReport): string {
     $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
     version: '2.1.0',
     runs: [{
-      tool: { driver: { name: 'meshrange', version: MESHRANGE_VERSION, informationUri: MESHRANGE_INFO_URI, rules: RULES } },
+      tool: { driver: { name: 'meshrange', version: MESHRANGE_VERSION, semanticVersion: MESHRANGE_VERSION, informationUri: MESHRANGE_INFO_URI, rules: RULES } },
       automationDetails: { id: 'meshrange/assess/' },
       ...sarifInvocations(r.warnings ?? []),
       results,

@@ -200,6 +200,8 @@ describe('assess renderers', () => {
   it('SARIF: the tool version, one result per newly reachable path and per regressed step, each with a region', () => {
     const s = JSON.parse(renderAssessSarif(report));
     expect(s.runs[0].tool.driver.version).toBe(MESHRANGE_VERSION);
+    // as run's and lint's SARIF: code-scanning tools read semanticVersion to compare runs
+    expect(s.runs[0].tool.driver.semanticVersion).toBe(MESHRANGE_VERSION);
     expect(s.runs[0].results.map((r: { ruleId: string }) => r.ruleId)).toEqual(['meshrange/newly-reachable', 'meshrange/step-regressed']);
     expect(s.runs[0].results[1].locations[0].physicalLocation).toEqual({ artifactLocation: { uri: 'scen/s.yaml' }, region: { startLine: 12, startColumn: 7 } });
   });

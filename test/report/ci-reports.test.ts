@@ -68,7 +68,7 @@ describe('SARIF 2.1.0', () => {
     expect(doc.$schema).toMatch(/sarif-2\.1\.0/);
     expect(doc.runs).toHaveLength(1);
     const run0 = doc.runs[0] as Sarif['runs'][number];
-    expect(run0.tool.driver).toMatchObject({ name: 'meshrange', version: MESHRANGE_VERSION, informationUri: MESHRANGE_INFO_URI });
+    expect(run0.tool.driver).toMatchObject({ name: 'meshrange', version: MESHRANGE_VERSION, semanticVersion: MESHRANGE_VERSION, informationUri: MESHRANGE_INFO_URI });
     const ids = run0.tool.driver.rules.map((r) => r.id);
     expect(new Set(ids).size).toBe(ids.length);
     for (const r of run0.tool.driver.rules) expect(r.shortDescription.text.length).toBeGreaterThan(0);
