@@ -7,7 +7,8 @@
  * destination that resolves to nothing the mesh knows — a name that is no
  * Service and no ServiceEntry host (the request either fails at DNS or leaves
  * as an external name, product.md §2 "a destination `to:`"), or an address
- * that is no pod, Service or ServiceEntry address.
+ * that is no pod, Service or ServiceEntry address — except a name or address
+ * reserved for examples (evil.example, 203.0.113.66: outside on purpose).
  */
 import { parseDuration, parseRate } from '../core/duration.js';
 import { cidrContains, parseCidr, parseIp } from '../core/ip.js';
@@ -77,6 +78,8 @@ export function destinationWarning(mesh: Mesh, host: string, from: string): { me
   const unknown = destinationProblem(mesh, host, from);
   if (unknown === null) return null;
   const outside = unknown.includes('outside the mesh');
+  // a name or address reserved for examples (evil.example, 203.0.113.66) is outside on purpose: no typo lands there
+  if (outside && reservedForExamples(host)) return null;
   const meant = parseIp(host) ? undefined : nearestService(mesh, host, from === 'outside' ? 'default' : from.slice(0, from.indexOf('/')));
   const hint = meant !== undefined ? `did you mean ${meant}? (check the name against the Services of the mesh: svc, svc.ns or svc.ns.svc.cluster.local)`
     : outside ? 'nothing to do if it is meant to be outside the mesh; otherwise check it against the Services and ServiceEntries'
@@ -109,4 +112,20 @@ function destinationProblem(mesh: Mesh, host: string, from: string): string | nu
   if (mesh.serviceEntries.some((se) => se.hosts.some((h) => hostMatches(h.toLowerCase(), r.fqdn) > 0))) return null;
   if (r.inCluster || !host.includes('.')) return `${host} resolves to no Service of the mesh (${r.fqdn}): the request fails at DNS`;
   return `${host} is no Service or ServiceEntry host of the mesh: the request is sent to it as an external name outside the mesh`;
+}
+
+/** RFC 5737's documentation ranges (a destination is a name or an IPv4 address). */
+const DOCUMENTATION_RANGES = ['192.0.2.0/24', '198.51.100.0/24', '203.0.113.0/24'].map((c) => parseCidr(c) as NonNullable<ReturnType<typeof parseCidr>>);
+
+/**
+ * A host reserved for examples and tests, which no real Service is named or addressed by: the names of RFC 2606 and
+ * RFC 6761 (`.example`, `.test`, `.invalid`, `.localhost`; example.com, .net, .org and their subdomains) and the
+ * documentation address ranges. Scenarios use them for "somewhere outside" on purpose.
+ */
+function reservedForExamples(host: string): boolean {
+  if (parseIp(host)) return DOCUMENTATION_RANGES.some((c) => cidrContains(c, host));
+  const h = host.toLowerCase().replace(/\.$/, '');
+  const last = h.slice(h.lastIndexOf('.') + 1);
+  if (last === 'example' || last === 'test' || last === 'invalid' || last === 'localhost') return true;
+  return ['example.com', 'example.net', 'example.org'].some((d) => h === d || h.endsWith(`.${d}`));
 }

@@ -22,8 +22,8 @@ describe('request to a host the mesh does not know', () => {
   });
 
   it('a name outside the mesh is said to leave it, without a guess; a known Service gets no warning', async () => {
-    const out = await cli('request', ...from, '--to', 'example.com:80');
-    expect(out.err).toContain('example.com is no Service or ServiceEntry host of the mesh: the request is sent to it as an external name outside the mesh');
+    const out = await cli('request', ...from, '--to', 'api.stripe.com:443');
+    expect(out.err).toContain('api.stripe.com is no Service or ServiceEntry host of the mesh: the request is sent to it as an external name outside the mesh');
     expect(out.err).not.toContain('did you mean');
     const known = await cli('request', ...from, '--to', 'details:9080');
     expect(known.err).not.toContain('unknown-host');

@@ -91,8 +91,16 @@ describe('a destination the mesh does not know is a located warning', () => {
   });
 
   it('an address that is no pod, Service or ServiceEntry address warns', () => {
-    const issues = bind('    - { id: s, action: request, to: "198.51.100.7:443" }\n');
+    const issues = bind('    - { id: s, action: request, to: "100.64.7.1:443" }\n');
     expect(summary(issues)).toEqual(['warning unknown-host @ 8']);
+  });
+
+  it('a name or address reserved for examples (RFC 2606/6761 names, RFC 5737 ranges) is outside on purpose: no warning; a real outside name still warns', () => {
+    const hosts = ['evil.example', 'drop.attacker.example', 'api.example.com', 'example.org', 'c2.test', 'x.invalid', '198.51.100.7', '203.0.113.66', '192.0.2.1'];
+    const issues = bind(hosts.map((h, i) => `    - { id: s${i}, action: request, to: "${h}:443" }\n`).join(''));
+    expect(summary(issues)).toEqual([]);
+    const real = bind('    - { id: s, action: request, to: "api.stripe.com:443" }\n');
+    expect(summary(real)).toEqual(['warning unknown-host @ 8']);
   });
 
   it('Services in every spelling, ServiceEntry hosts (wildcards too) and addresses raise nothing', () => {
