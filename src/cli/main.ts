@@ -235,7 +235,7 @@ function parseErrorHint(code: string, where: string, failed?: Command, what = ''
 
 /** A parse error in the house style: `meshrange: <what>` and `  hint: <what to do>` — one error, no usage dump. */
 function parseErrorText(e: CommanderError, failed: Command): string {
-  // one line: commander puts its "(Did you mean …?)" on a line of its own
-  const what = e.message.replace(/^error: /, '').trim().replace(/\s*\n\s*\(Did you mean /, ' (did you mean ').replace(/\s*\n\s*/g, ' ');
+  // one line: commander puts its "(Did you mean …?)" on a line of its own (no regex over the words a user typed)
+  const what = e.message.replace(/^error: /, '').split('\n').map((l) => l.trim()).filter((l) => l !== '').join(' ').split(' (Did you mean ').join(' (did you mean ');
   return `meshrange: ${what}\n  hint: ${parseErrorHint(e.code, commandPath(failed), failed, what)}\n`;
 }
